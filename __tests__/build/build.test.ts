@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { loadConfig } from '../../config';
+import { build, MODULES_FILE, PROJECT_ROOT, type BuildResult } from '../../scripts/build';
+import { BUILD_DIR, defaultBuild } from '../fixtures/build';
+
+const config = loadConfig(path.join(PROJECT_ROOT, 'deploy.config.json'));
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function zipHashes(result: { outDir: string; manifest: BuildResult['manifest'] }): Record<string, string> {
+  return Object.fromEntries(Object.entries(result.manifest.functions).map(([name, fn]) => [name, sha256(path.join(result.outDir, fn.zip))]));
+}
+
+describe('deterministic build', () => {
+  const scratch: string[] = [];
+  afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  function outDir(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'build-test-'));
+    scratch.push(dir);
+    return dir;
+  }
+
+  /** A copy of webapp/ beside the original, so module paths relative to node_modules stay the same. */
+  function webappCopy(edit?: (source: string) => string): string {
+    const dir = path.join(PROJECT_ROOT, `.webapp-copy-${process.pid}-${scratch.length}`);
+    scratch.push(dir);
+    cpSync(path.join(PROJECT_ROOT, 'webapp'), dir, { recursive: true });
+    if (edit) {
+      const file = path.join(dir, 'src', 'pages', 'Home.tsx');
+      writeFileSync(file, edit(readFileSync(file, 'utf8')));
+    }
+    return dir;
+  }
+
+  it('gives the same buildId and byte-identical zips when built again from the same source elsewhere', async () => {
+    const first = { outDir: BUILD_DIR, manifest: defaultBuild() };
+    const second = await build({ config, outDir: outDir(), webappDir: webappCopy() });
+    expect(second.manifest.buildId).toBe(first.manifest.buildId);
+    expect(zipHashes(second)).toEqual(zipHashes(first));
+    expect(second.manifest).toEqual(first.manifest);
+    expect(readFileSync(path.join(second.outDir, 'manifest.json'))).toEqual(readFileSync(path.join(BUILD_DIR, 'manifest.json')));
+  });
+
+  it('changes the buildId and the entry router zip when one line of the app changes', async () => {
+    const original = { outDir: BUILD_DIR, manifest: defaultBuild() };
+    const changed = await build({
+      config,
+      outDir: outDir(),
+      webappDir: webappCopy((source) => source.replace('Hello from the edge widget', 'Hello again from the edge widget')),
+    });
+    expect(changed.manifest.buildId).not.toBe(original.manifest.buildId);
+    expect(changed.manifest.buildId).toMatch(/^[0-9a-f]{16}$/);
+    expect(zipHashes(changed)['entry-router']).not.toBe(zipHashes(original)['entry-router']);
+    // Only what carries the build changes: the regional functions do not embed it.
+    expect(zipHashes(changed)['release']).toBe(zipHashes(original)['release']);
+  });
+});
+
+describe('build output', () => {
+  const manifest = defaultBuild();
+
+  it('keeps index.js within 1,800 B brotli', () => {
+    const brotli = readFileSync(path.join(BUILD_DIR, manifest.entry.key + '.br')).length;
+    expect(manifest.entry.brotliBytes).toBe(brotli);
+    if (brotli > 1800) throw new Error(`index.js is ${brotli} B brotli (${manifest.entry.bytes} B raw): over the 1,800 B budget`);
+  });
+
+  it('puts every asset under assets/<buildId>/ with a content type and, for text, .br and .gz variants', () => {
+    expect(manifest.assets.length).toBeGreaterThan(3);
+    for (const asset of manifest.assets) {
+      expect(asset.key.startsWith(`assets/${manifest.buildId}/`)).toBe(true);
+      expect(readFileSync(path.join(BUILD_DIR, asset.key)).length).toBe(asset.bytes);
+      expect(sha256(path.join(BUILD_DIR, asset.key))).toBe(asset.sha256);
+      expect(asset.contentType).toBe('application/javascript; charset=utf-8');
+      expect(Object.keys(asset.variants).sort()).toEqual(['br', 'gzip']);
+    }
+  });
+
+  it('stamps the buildId into the entry and leaves no placeholder anywhere', () => {
+    for (const asset of manifest.assets) {
+      const text = readFileSync(path.join(BUILD_DIR, asset.key), 'utf8');
+      expect(text).not.toContain('__edge_widget_build_id__');
+    }
+    expect(readFileSync(path.join(BUILD_DIR, manifest.entry.key), 'utf8')).toContain(`/assets/${manifest.buildId}/`);
+  });
+
+  it('records each zip with its size and the base64 sha256 Terraform uses as source_code_hash', () => {
+    for (const fn of Object.values(manifest.functions)) {
+      const bytes = readFileSync(path.join(BUILD_DIR, fn.zip));
+      expect(bytes.length).toBe(fn.bytes);
+      expect(createHash('sha256').update(bytes).digest('base64')).toBe(fn.sourceCodeHash);
+    }
+  });
+});
+
+describe('webapp chunks', () => {
+  const moduleChunks = JSON.parse(readFileSync(path.join(BUILD_DIR, MODULES_FILE), 'utf8')) as Record<string, string[]>;
+
+  it('bundles no module into more than one chunk', () => {
+    const modules = Object.entries(moduleChunks);
+    expect(modules.length).toBeGreaterThan(10);
+    const duplicated = modules.filter(([, chunks]) => chunks.length > 1).map(([name, chunks]) => `${name} in ${chunks.join(', ')}`);
+    expect(duplicated).toEqual([]);
+  });
+
+  it('keeps React, the router and every page out of the entry', () => {
+    const inEntry = Object.entries(moduleChunks).filter(([, chunks]) => chunks.includes('index')).map(([name]) => name);
+    expect(inEntry.sort()).toEqual(['./src/beacon.ts', './src/index.ts']);
+    expect(moduleChunks['../node_modules/react-dom/cjs/react-dom-client.production.js']).toEqual(['react']);
+    expect(defaultBuild().chunkCount).toBeGreaterThanOrEqual(5);
+  });
+});

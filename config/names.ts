@@ -1,0 +1,58 @@
+/**
+ * Every name derived from the config, in one place, so the stacks, the edge bundles (which have
+ * no environment variables and must know bucket names at build time), the upload and rollout
+ * scripts and the local mode all agree without anyone copying an id by hand.
+ */
+import { createHash } from 'node:crypto';
+import type { DeployConfig } from './index';
+
+export const LIVE_ALIAS = 'live';
+
+export interface ResourceNames {
+  readonly replicaStack: string;
+  readonly deliveryStack: string;
+  readonly entryRouter: string;
+  readonly chunkRouter: string;
+  readonly rolloutSync: string;
+  readonly release: string;
+  readonly metricsApi: string;
+  readonly codeDeployApplication: string;
+  readonly deploymentGroup: string;
+  readonly liveAlias: string;
+  /** `_rollout.<domain>`: the rollout record the entry router reads. */
+  readonly rolloutRecord: string;
+  /** `_bucket.<domain>`: latency-routed TXT naming the nearest healthy bucket region. */
+  readonly bucketRecord: string;
+  readonly clientErrorAlarm: string;
+  readonly edgeErrorAlarm: string;
+  /** S3 bucket name of the replica in `region`. */
+  bucket(region: string): string;
+  /** The bucket's regional REST endpoint, as CloudFront's S3 origin names it. */
+  bucketDomain(region: string): string;
+}
+
+export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): ResourceNames {
+  const { name, domain } = config;
+  // Bucket names are global across all AWS accounts: a short hash of the domain keeps two
+  // distributions with the same name apart and stays the same on every synth.
+  const suffix = createHash('sha256').update(domain).digest('hex').slice(0, 8);
+  const bucket = (region: string) => `${name}-${region}-${suffix}`;
+  return {
+    replicaStack: `${name}-replicas`,
+    deliveryStack: `${name}-delivery`,
+    entryRouter: `${name}-entry-router`,
+    chunkRouter: `${name}-chunk-router`,
+    rolloutSync: `${name}-rollout-sync`,
+    release: `${name}-release`,
+    metricsApi: `${name}-metrics-api`,
+    codeDeployApplication: name,
+    deploymentGroup: `${name}-entry-router`,
+    liveAlias: LIVE_ALIAS,
+    rolloutRecord: `_rollout.${domain}`,
+    bucketRecord: `_bucket.${domain}`,
+    clientErrorAlarm: `${name}-client-error-rate`,
+    edgeErrorAlarm: `${name}-edge-function-errors`,
+    bucket,
+    bucketDomain: (region: string) => `${bucket(region)}.s3.${region}.amazonaws.com`,
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * `npm run build`: the webapp, then every Lambda bundle, in a straight line.
+ *
+ *   webpack   webapp → index.js + async chunks, publicPath /assets/<placeholder>/
+ *   buildId   sha256 of everything webpack emitted (same source ⇒ same id; any change ⇒ new id)
+ *   assets    placeholder → buildId, written to build/assets/<buildId>/ with .br and .gz variants
+ *   esbuild   one bundle per function; edge bundles get the config and (entry router) index.js baked in
+ *   zip       deterministic zips in build/functions/, then build/manifest.json
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+import webpack from 'webpack';
+import { loadConfig, type DeployConfig } from '../config';
+import { contentTypeFor, ENCODING_SUFFIX, isCompressible, type Encoding } from '../edge-function/shared/encoding';
+import type { InlinedEntry } from '../edge-function/shared/edge-config';
+import { BUILD_ID_PLACEHOLDER, webappConfig } from '../webapp/webpack.config';
+import { edgeConfigFor } from './lib/edge-config';
+import { FUNCTIONS, HANDLER, type FunctionName, type FunctionSpec } from './lib/functions';
+import { MANIFEST_FILE, type AssetFile, type BuildManifest, type FunctionZip } from './lib/manifest';
+import { createZip } from './lib/zip';
+
+export const MODULES_FILE = 'modules.json';
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+export interface BuildOptions {
+  readonly config: DeployConfig;
+  /** @default <project>/build */
+  readonly outDir?: string;
+  /** Folder holding the webapp's src/ (tests build modified copies). @default <project>/webapp */
+  readonly webappDir?: string;
+  /** @default no output */
+  readonly log?: (line: string) => void;
+}
+
+export interface BuildResult {
+  readonly outDir: string;
+  readonly manifest: BuildManifest;
+  /** Every webpack module (by name) → the chunks it was bundled into. */
+  readonly moduleChunks: Readonly<Record<string, readonly string[]>>;
+}
+
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const outDir = path.resolve(options.outDir ?? path.join(PROJECT_ROOT, 'build'));
+  const webappDir = path.resolve(options.webappDir ?? path.join(PROJECT_ROOT, 'webapp'));
+  const log = options.log ?? (() => undefined);
+
+  rmSync(path.join(outDir, 'assets'), { recursive: true, force: true });
+  rmSync(path.join(outDir, 'functions'), { recursive: true, force: true });
+  rmSync(path.join(outDir, MANIFEST_FILE), { force: true });
+  rmSync(path.join(outDir, MODULES_FILE), { force: true });
+
+  const webapp = await compileWebapp(webappDir, path.join(outDir, '.webpack'), options.config.metrics.endpoint);
+  const buildId = contentHash(webapp.files);
+  const assets = writeAssets(outDir, buildId, webapp.files);
+  const entryKey = `assets/${buildId}/index.js`;
+  const entryAsset = assets.find((asset) => asset.key === entryKey);
+  if (!entryAsset) throw new Error('webpack emitted no index.js');
+  const entryBytes = readFileSync(path.join(outDir, entryKey));
+  const inlinedEntry: InlinedEntry = {
+    buildId,
+    etag: `"${entryAsset.sha256.slice(0, 32)}"`,
+    identity: entryBytes.toString('utf8'),
+    gzip: readFileSync(path.join(outDir, entryAsset.variants.gzip!.key)).toString('base64'),
+    br: readFileSync(path.join(outDir, entryAsset.variants.br!.key)).toString('base64'),
+  };
+
+  const functions = {} as Record<FunctionName, FunctionZip>;
+  for (const spec of FUNCTIONS) {
+    functions[spec.name] = await bundleFunction(spec, outDir, options.config, buildId, inlinedEntry);
+  }
+
+  const manifest: BuildManifest = {
+    schema: 1,
+    buildId,
+    entry: {
+      key: entryKey,
+      bytes: entryAsset.bytes,
+      gzipBytes: entryAsset.variants.gzip!.bytes,
+      brotliBytes: entryAsset.variants.br!.bytes,
+      sha256: entryAsset.sha256,
+    },
+    assets,
+    chunkCount: assets.filter((asset) => asset.key.endsWith('.js') && asset.key !== entryKey).length,
+    functions,
+  };
+  // Which chunk holds which module: for size work, and for the no-duplicate-module check.
+  writeFileSync(path.join(outDir, MODULES_FILE), `${JSON.stringify(webapp.moduleChunks, null, 2)}\n`);
+  writeFileSync(path.join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  summarize(manifest, log);
+  return { outDir, manifest, moduleChunks: webapp.moduleChunks };
+}
+
+interface CompiledWebapp {
+  /** Emitted file name → bytes, still holding the buildId placeholder. */
+  readonly files: Map<string, Buffer>;
+  readonly moduleChunks: Record<string, string[]>;
+}
+
+async function compileWebapp(webappDir: string, outputDir: string, metricsEndpoint: string): Promise<CompiledWebapp> {
+  const compiler = webpack(
+    webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules'), metricsEndpoint }),
+  );
+  const stats = await new Promise<webpack.Stats>((resolve, reject) => {
+    compiler.run((error, result) => {
+      compiler.close(() => undefined);
+      if (error) reject(error);
+      else if (!result) reject(new Error('webpack returned no stats'));
+      else if (result.hasErrors()) reject(new Error(`webpack failed:\n${result.toString('errors-only')}`));
+      else resolve(result);
+    });
+  });
+  const json = stats.toJson({ all: false, modules: true, nestedModules: true, chunks: true, ids: true, chunkRelations: false });
+  const chunkNames = new Map((json.chunks ?? []).map((chunk) => [chunk.id, chunk.names?.[0] ?? String(chunk.id)]));
+  const moduleChunks: Record<string, string[]> = {};
+  for (const module of json.modules ?? []) {
+    if (module.moduleType === 'runtime') continue;
+    const chunks = (module.chunks ?? []).map((id) => chunkNames.get(id) ?? String(id));
+    // A concatenated module lists its parts; they live wherever the concatenation lives.
+    const parts = module.modules?.length ? module.modules : [module];
+    for (const part of parts) {
+      if (!part.name) continue;
+      moduleChunks[part.name] = [...new Set([...(moduleChunks[part.name] ?? []), ...chunks])];
+    }
+  }
+  const files = new Map<string, Buffer>();
+  for (const name of readdirSync(outputDir).sort()) files.set(name, readFileSync(path.join(outputDir, name)));
+  rmSync(outputDir, { recursive: true, force: true });
+  return { files, moduleChunks };
+}
+
+/** 16 hex characters of sha256 over every emitted file's name and bytes, in name order. */
+function contentHash(files: ReadonlyMap<string, Buffer>): string {
+  const hash = createHash('sha256');
+  for (const [name, data] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    hash.update(name).update('\0').update(String(data.length)).update('\0').update(data);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+function writeAssets(outDir: string, buildId: string, files: ReadonlyMap<string, Buffer>): AssetFile[] {
+  const dir = path.join(outDir, 'assets', buildId);
+  mkdirSync(dir, { recursive: true });
+  const assets: AssetFile[] = [];
+  for (const [name, raw] of files) {
+    const key = `assets/${buildId}/${name}`;
+    const data = isCompressible(name) ? Buffer.from(raw.toString('utf8').replaceAll(BUILD_ID_PLACEHOLDER, buildId)) : raw;
+    writeFileSync(path.join(outDir, key), data);
+    const variants: Partial<Record<Encoding, { key: string; bytes: number; sha256: string }>> = {};
+    if (isCompressible(name)) {
+      for (const encoding of ['br', 'gzip'] as const) {
+        const compressed = compress(data, encoding);
+        const variantKey = key + ENCODING_SUFFIX[encoding];
+        writeFileSync(path.join(outDir, variantKey), compressed);
+        variants[encoding] = { key: variantKey, bytes: compressed.length, sha256: sha256(compressed) };
+      }
+    }
+    assets.push({ key, bytes: data.length, sha256: sha256(data), contentType: contentTypeFor(name), variants });
+  }
+  return assets.sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+export function compress(data: Buffer, encoding: Encoding): Buffer {
+  return encoding === 'br'
+    ? brotliCompressSync(data, {
+        params: {
+          [zlibConstants.BROTLI_PARAM_QUALITY]: zlibConstants.BROTLI_MAX_QUALITY,
+          [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
+          [zlibConstants.BROTLI_PARAM_SIZE_HINT]: data.length,
+        },
+      })
+    : gzipSync(data, { level: 9 });
+}
+
+async function bundleFunction(spec: FunctionSpec, outDir: string, config: DeployConfig, buildId: string, entry: InlinedEntry): Promise<FunctionZip> {
+  const define: Record<string, string> = {};
+  if (spec.kind === 'edge') define.__EDGE_CONFIG__ = JSON.stringify(edgeConfigFor(config, buildId));
+  if (spec.name === 'entry-router') define.__INLINED_ENTRY__ = JSON.stringify(entry);
+  const result = await esbuild.build({
+    entryPoints: [path.join(PROJECT_ROOT, spec.entry)],
+    bundle: true,
+    platform: 'node',
+    // Lambda@Edge runs nodejs22.x at most; the regional runtime is at least as new.
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    sourcemap: false,
+    // The Lambda runtime provides SDK v3; bundling it would only grow the zip.
+    external: ['@aws-sdk/*'],
+    define,
+    write: false,
+    logLevel: 'silent',
+    absWorkingDir: PROJECT_ROOT,
+  });
+  const bundle = Buffer.from(result.outputFiles[0].contents);
+  const zip = createZip([{ name: 'index.js', data: bundle }]);
+  const relative = `functions/${spec.name}.zip`;
+  mkdirSync(path.join(outDir, 'functions'), { recursive: true });
+  writeFileSync(path.join(outDir, relative), zip);
+  const digest = createHash('sha256').update(zip).digest();
+  return {
+    kind: spec.kind,
+    zip: relative,
+    bytes: zip.length,
+    sha256: digest.toString('hex'),
+    sourceCodeHash: digest.toString('base64'),
+    handler: HANDLER,
+    bundleBytes: bundle.length,
+  };
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function summarize(manifest: BuildManifest, log: (line: string) => void): void {
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  log(`buildId      ${manifest.buildId}`);
+  log(`entry        index.js ${manifest.entry.bytes} B raw, ${manifest.entry.gzipBytes} B gzip, ${manifest.entry.brotliBytes} B brotli`);
+  const chunks = manifest.assets.filter((asset) => asset.key.endsWith('.js') && asset.key !== manifest.entry.key);
+  log(`chunks       ${manifest.chunkCount} (${kb(chunks.reduce((sum, c) => sum + c.bytes, 0))} raw, ${kb(chunks.reduce((sum, c) => sum + (c.variants.br?.bytes ?? c.bytes), 0))} brotli)`);
+  for (const [name, fn] of Object.entries(manifest.functions)) log(`zip          ${name.padEnd(13)} ${kb(fn.bytes)} (${fn.kind})`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string' }, out: { type: 'string' } } });
+  const config = loadConfig(values.config);
+  const result = await build({ config, outDir: values.out, log: (line) => console.log(line) });
+  console.log(`output       ${path.relative(process.cwd(), result.outDir) || '.'}/`);
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * Loads a function exactly as Lambda would: index.js from its zip, in a module instance of its
+ * own. Tests and the local mode use it so that what they exercise is what ships, not the source.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { readZip } from './zip';
+
+export type LambdaHandler<E = unknown, R = unknown> = (event: E, context?: unknown) => Promise<R>;
+
+export function loadBundledHandler<E = unknown, R = unknown>(zipPath: string): LambdaHandler<E, R> {
+  const entries = readZip(readFileSync(zipPath));
+  const index = entries.find((entry) => entry.name === 'index.js');
+  if (!index) throw new Error(`${zipPath} has no index.js`);
+  // A fresh folder per load: Node caches modules by path, and each load must start cold.
+  const dir = mkdtempSync(path.join(tmpdir(), `${path.basename(zipPath, '.zip')}-`));
+  const file = path.join(dir, 'index.js');
+  writeFileSync(file, index.data);
+  const loaded = require(file) as { handler?: LambdaHandler<E, R> };
+  if (typeof loaded.handler !== 'function') throw new Error(`${zipPath}: index.js exports no handler`);
+  return loaded.handler;
+}

@@ -1,0 +1,19 @@
+import { bucketRegionFallback, resourceNames, type DeployConfig } from '../../config';
+import type { EdgeConfig } from '../../edge-function/shared/edge-config';
+
+/** The part of the deploy config the edge functions need, in the shape they read. */
+export function edgeConfigFor(config: DeployConfig, buildId: string): EdgeConfig {
+  const names = resourceNames(config);
+  return {
+    buildId,
+    rolloutRecord: names.rolloutRecord,
+    bucketRecord: names.bucketRecord,
+    primaryRegion: config.primaryRegion,
+    failoverRegion: config.failoverRegion ?? null,
+    buckets: Object.fromEntries(config.regions.map((region) => [region, names.bucketDomain(region)])),
+    regionFallback: bucketRegionFallback(config),
+    rolloutRefreshMs: config.edge.rolloutRefreshSeconds * 1000,
+    bucketCacheMs: config.edge.bucketCacheSeconds * 1000,
+    dnsTimeoutMs: config.edge.dnsTimeoutMs,
+  };
+}

@@ -1,0 +1,92 @@
+import * as path from 'node:path';
+import TerserPlugin from 'terser-webpack-plugin';
+import webpack from 'webpack';
+
+/**
+ * Stands in for the buildId while webpack runs: the id is the hash of what webpack emits, so it
+ * cannot be known before. The build replaces it in every emitted file afterwards.
+ */
+export const BUILD_ID_PLACEHOLDER = '__edge_widget_build_id__';
+
+export interface WebappBuildOptions {
+  /** Folder holding src/ (a copy of webapp/ in tests). */
+  readonly webappDir: string;
+  /** Where webpack writes; the build moves the files to assets/<buildId>/ afterwards. */
+  readonly outputDir: string;
+  /** Project node_modules, so a copied webapp/ resolves the same packages. */
+  readonly nodeModules: string;
+  /** Config `metrics.endpoint`. */
+  readonly metricsEndpoint: string;
+}
+
+export function webappConfig(options: WebappBuildOptions): webpack.Configuration {
+  return {
+    mode: 'production',
+    context: options.webappDir,
+    target: ['web', 'es2019'],
+    entry: { index: './src/index.ts' },
+    devtool: false,
+    output: {
+      path: options.outputDir,
+      filename: 'index.js',
+      chunkFilename: '[name].[contenthash:10].js',
+      // Every build lives under its own immutable path; index.js anchors it to the distribution's origin.
+      publicPath: `/assets/${BUILD_ID_PLACEHOLDER}/`,
+      // Host pages may run their own webpack bundles: keep our chunk-loading global apart from theirs.
+      uniqueName: 'edgeWidget',
+      // Chunks load with CORS so their errors reach the error listener with file names, not "Script error.".
+      crossOriginLoading: 'anonymous',
+      hashFunction: 'sha256',
+      clean: true,
+    },
+    resolve: {
+      extensions: ['.ts', '.tsx', '.js'],
+      modules: [options.nodeModules, 'node_modules'],
+      // react-router's package exports point every bundler at its development build.
+      alias: { 'react-router$': path.join(options.nodeModules, 'react-router/dist/production/index.mjs') },
+    },
+    resolveLoader: { modules: [options.nodeModules] },
+    module: {
+      rules: [
+        {
+          test: /\.tsx?$/,
+          loader: 'esbuild-loader',
+          options: { target: 'es2019', jsx: 'automatic' },
+        },
+      ],
+    },
+    plugins: [
+      new webpack.DefinePlugin({
+        __BUILD_ID__: JSON.stringify(BUILD_ID_PLACEHOLDER),
+        __METRICS_ENDPOINT__: JSON.stringify(options.metricsEndpoint),
+      }),
+    ],
+    optimization: {
+      moduleIds: 'deterministic',
+      chunkIds: 'deterministic',
+      runtimeChunk: false,
+      splitChunks: {
+        chunks: 'async',
+        minSize: 0,
+        cacheGroups: {
+          // One chunk per library, shared by every page: no module is bundled twice.
+          react: { test: /[\\/]node_modules[\\/](react|react-dom|scheduler)[\\/]/, name: 'react', priority: 30, enforce: true },
+          router: { test: /[\\/]node_modules[\\/](react-router|cookie|set-cookie-parser)[\\/]/, name: 'router', priority: 20, enforce: true },
+          default: false,
+          defaultVendors: false,
+        },
+      },
+      minimizer: [new TerserPlugin({ extractComments: false, terserOptions: { format: { comments: false }, compress: { passes: 2 } } })],
+    },
+    performance: { hints: false },
+    infrastructureLogging: { level: 'error' },
+    stats: 'errors-only',
+  };
+}
+
+export default webappConfig({
+  webappDir: __dirname,
+  outputDir: path.join(__dirname, '..', 'build', '.webpack'),
+  nodeModules: path.join(__dirname, '..', 'node_modules'),
+  metricsEndpoint: '/api/metrics',
+});
