@@ -1,0 +1,46 @@
+/**
+ * Environment of each regional function: the stacks set exactly these variables and the handlers
+ * read exactly these, so a renamed variable is a compile error on both sides.
+ */
+export interface RolloutSyncEnvironment {
+  /** Name of the entry router function whose alias is mirrored. */
+  readonly ENTRY_ROUTER_FUNCTION: string;
+  readonly LIVE_ALIAS: string;
+  readonly HOSTED_ZONE_ID: string;
+  /** `_rollout.<domain>` */
+  readonly ROLLOUT_RECORD_NAME: string;
+  /** Seconds, as a string. */
+  readonly ROLLOUT_RECORD_TTL: string;
+  readonly METRICS_NAMESPACE: string;
+  readonly CODEDEPLOY_APPLICATION: string;
+  readonly CODEDEPLOY_DEPLOYMENT_GROUP: string;
+}
+
+export interface ReleaseEnvironment {
+  readonly ENTRY_ROUTER_FUNCTION: string;
+  readonly LIVE_ALIAS: string;
+  readonly CODEDEPLOY_APPLICATION: string;
+  readonly CODEDEPLOY_DEPLOYMENT_GROUP: string;
+}
+
+export interface MetricsApiEnvironment {
+  readonly METRICS_NAMESPACE: string;
+  /** JSON array of origin patterns (config `metrics.allowedOrigins`). */
+  readonly ALLOWED_ORIGINS: string;
+  /** Events per beacon, as a string. */
+  readonly MAX_BATCH: string;
+}
+
+/** The input Terraform's aws_lambda_invocation passes to the release function. */
+export interface ReleaseInput {
+  /** The entry router version the deploy just published (a number, as a string). */
+  readonly version: string;
+  readonly buildId: string;
+}
+
+/** Reads the variables a handler needs, failing with the names of those missing. */
+export function readEnvironment<T extends object>(names: readonly (keyof T & string)[], env: Readonly<Record<string, string | undefined>> = process.env): T {
+  const missing = names.filter((name) => !env[name]);
+  if (missing.length > 0) throw new Error(`missing environment variables: ${missing.join(', ')}`);
+  return Object.fromEntries(names.map((name) => [name, env[name]])) as T;
+}
