@@ -1,0 +1,59 @@
+/**
+ * The alias `live` of the entry router is the single source of truth for "which builds, at what
+ * weight". Rollout sync mirrors it into the rollout record; the rollout CLI shows it; cleanup
+ * keeps the builds it names. All three read it through here.
+ */
+import { GetAliasCommand, GetFunctionConfigurationCommand, type GetAliasCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
+import { buildIdFromDescription } from './version-description';
+
+export interface AliasState {
+  /** The version the alias points at: the stable one. */
+  readonly stableVersion: string;
+  /** The version CodeDeploy is shifting traffic to, if a shift is under way. */
+  readonly canaryVersion: string | null;
+  /** The canary's share in basis points (0..10000). */
+  readonly canaryWeight: number;
+}
+
+export interface VersionBuild {
+  readonly version: string;
+  readonly buildId: string;
+}
+
+export interface AliasBuilds {
+  readonly stable: VersionBuild;
+  readonly canary: (VersionBuild & { readonly weight: number }) | null;
+}
+
+/** Pure: the alias as GetAlias returns it → versions and weight. */
+export function aliasStateFrom(alias: Pick<GetAliasCommandOutput, 'FunctionVersion' | 'RoutingConfig' | 'Name'>): AliasState {
+  if (!alias.FunctionVersion || !/^\d+$/.test(alias.FunctionVersion)) {
+    throw new Error(`alias ${alias.Name ?? ''} points at ${alias.FunctionVersion ?? 'nothing'}, not a numbered version`);
+  }
+  const weights = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).filter(([version]) => version !== alias.FunctionVersion);
+  if (weights.length > 1) throw new Error(`alias ${alias.Name ?? ''} routes to ${weights.length} extra versions; CodeDeploy shifts to one`);
+  if (weights.length === 0) return { stableVersion: alias.FunctionVersion, canaryVersion: null, canaryWeight: 0 };
+  const [canaryVersion, weight] = weights[0];
+  return { stableVersion: alias.FunctionVersion, canaryVersion, canaryWeight: Math.min(10000, Math.max(0, Math.round(weight * 10000))) };
+}
+
+export async function readAliasState(lambda: LambdaClient, functionName: string, aliasName: string): Promise<AliasState> {
+  const alias = await lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: aliasName }));
+  return aliasStateFrom(alias);
+}
+
+/** The buildId a published entry-router version serves, from its description. */
+export async function buildIdOfVersion(lambda: LambdaClient, functionName: string, version: string): Promise<string> {
+  const configuration = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: version }));
+  const buildId = buildIdFromDescription(configuration.Description);
+  if (!buildId) throw new Error(`${functionName} version ${version} has no buildId in its description ("${configuration.Description ?? ''}")`);
+  return buildId;
+}
+
+export async function readAliasBuilds(lambda: LambdaClient, functionName: string, aliasName: string): Promise<AliasBuilds> {
+  const state = await readAliasState(lambda, functionName, aliasName);
+  const stable = { version: state.stableVersion, buildId: await buildIdOfVersion(lambda, functionName, state.stableVersion) };
+  if (!state.canaryVersion) return { stable, canary: null };
+  const canaryBuildId = await buildIdOfVersion(lambda, functionName, state.canaryVersion);
+  return { stable, canary: { version: state.canaryVersion, buildId: canaryBuildId, weight: state.canaryWeight } };
+}
