@@ -6,8 +6,9 @@ import { createStacks } from './stacks/app';
 
 try {
   const buildDir = path.resolve(process.env.BUILD_DIR ?? path.join(__dirname, 'build'));
+  const props = { config: loadConfig(), manifest: readManifest(buildDir), buildDir };
   const app = new App();
-  createStacks(app, { config: loadConfig(), manifest: readManifest(buildDir), buildDir });
+  createStacks(app, props);
   app.synth();
 } catch (error) {
   // A missing build or a bad config is a message for a person, not a stack trace.

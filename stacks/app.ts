@@ -5,6 +5,7 @@
 import type { App } from 'cdktf';
 import { resourceNames, type DeployConfig } from '../config';
 import type { BuildManifest } from '../scripts/lib/manifest';
+import type { PriceClass } from './constructs/distribution';
 import { DeliveryStack } from './delivery-stack';
 import { ReplicaStack } from './replica-stack';
 
@@ -12,6 +13,8 @@ export interface DistributionStacksProps {
   readonly config: DeployConfig;
   readonly manifest: BuildManifest;
   readonly buildDir: string;
+  /** @default 'PriceClass_All' */
+  readonly priceClass?: PriceClass;
 }
 
 export interface DistributionStacks {

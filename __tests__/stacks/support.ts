@@ -9,7 +9,7 @@ import { Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { parseConfig, resourceNames, type DeployConfig } from '../../config';
 import type { BuildManifest } from '../../scripts/lib/manifest';
-import { createStacks, type DistributionStacks } from '../../stacks/app';
+import { createStacks, type DistributionStacks, type DistributionStacksProps } from '../../stacks/app';
 import type { Block, SynthStack, TerraformJson } from '../../stacks/policy/terraform-json';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 
@@ -55,11 +55,15 @@ export interface Synthesized {
 }
 
 /** Synthesizes a fresh app for `config` to a temporary folder and reads both stacks back. */
-export function synthesize(config: DeployConfig = testConfig(), manifest: BuildManifest = defaultBuild(), buildDir: string = BUILD_DIR): Synthesized {
+export function synthesize(
+  config: DeployConfig = testConfig(),
+  options: Partial<Omit<DistributionStacksProps, 'config'>> = {},
+): Synthesized {
+  const manifest = options.manifest ?? defaultBuild();
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'stacks-test-'));
   try {
     const app = Testing.app({ outdir });
-    const stacks = createStacks(app, { config, manifest, buildDir });
+    const stacks = createStacks(app, { buildDir: BUILD_DIR, ...options, config, manifest });
     app.synth();
     const read = (name: string): SynthesizedStack => {
       const text = readFileSync(path.join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8');
@@ -98,4 +102,11 @@ export function policyStatements(stack: SynthesizedStack, policyRef: unknown): B
   const match = /^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/.exec(String(policyRef));
   if (!match) throw new Error(`not a policy document reference: ${String(policyRef)}`);
   return (stack.json.data?.aws_iam_policy_document?.[match[1]]?.statement as Block[] | undefined) ?? [];
+}
+
+/** Statements of the inline policy of the role named `roleName`. */
+export function roleStatements(stack: SynthesizedStack, roleName: string): Block[] {
+  const role = only(stack, 'aws_iam_role', (r) => r.name === roleName);
+  const policy = only(stack, 'aws_iam_role_policy', (p) => p.role === ref(stack, 'aws_iam_role', role, 'id'));
+  return policyStatements(stack, policy.policy);
 }
