@@ -96,6 +96,8 @@ export class DeliveryStack extends TerraformStack {
       runtime: config.regionalRuntime,
       metrics: config.metrics,
       logRetentionDays,
+      // A path endpoint is served by this distribution; an https:// one is someone else's.
+      routePath: config.metrics.endpoint.startsWith('/') ? config.metrics.endpoint : undefined,
     });
 
     if (config.customDomain) {

@@ -52,6 +52,15 @@ describe('metrics API', () => {
     ]);
   });
 
+  it('serves a configured beacon path under /api/, and refuses one the distribution would not route', () => {
+    const { delivery } = synthesize(testConfig({ metrics: { endpoint: '/api/beacons' } }));
+    expect(only(delivery, 'aws_apigatewayv2_route').route_key).toBe('POST /api/beacons');
+    expect(String(only(delivery, 'aws_lambda_permission', (p) => p.principal === 'apigateway.amazonaws.com').source_arn)).toMatch(/\/\*\/POST\/api\/beacons$/);
+    expect(() => synthesize(testConfig({ metrics: { endpoint: '/beacons' } }))).toThrow(/not under \/api\//);
+    const external = synthesize(testConfig({ metrics: { endpoint: 'https://metrics.example.com/collect' } }));
+    expect(only(external.delivery, 'aws_apigatewayv2_route').route_key).toBe('POST /api/metrics');
+  });
+
   it('widens wildcard origin patterns to their scheme for API Gateway, keeps exact ones', () => {
     expect(apiGatewayCorsOrigins(['http://127.0.0.1:*', 'http://localhost:*', 'https://*.example.com', 'https://a.example'])).toEqual([
       'http://*',

@@ -1,5 +1,5 @@
 /**
- * The beacon endpoint: `POST /api/metrics` on an HTTP API behind the distribution's `/api/*`
+ * The beacon endpoint: `POST /api/metrics` (or the configured path under /api/) on an HTTP API behind the distribution's `/api/*`
  * behaviour, a Lambda that turns beacons into CloudWatch metrics (`Loads`, `Errors` per
  * BuildId), and nothing else: its role may put metrics in one namespace.
  */
@@ -17,7 +17,8 @@ import type { FunctionCode } from './packaged-function';
 import { putMetricDataIn } from './metrics-permission';
 import { RegionalFunction } from './regional-function';
 
-export const METRICS_ROUTE = 'POST /api/metrics';
+/** Where beacons go when the config names no path of its own; the distribution's `/api/*` serves it. */
+export const DEFAULT_METRICS_PATH = '/api/metrics';
 
 export interface MetricsApiProps {
   readonly apiName: string;
@@ -27,6 +28,8 @@ export interface MetricsApiProps {
   readonly metrics: DeployConfig['metrics'];
   readonly logRetentionDays: number;
   readonly provider: AwsProvider;
+  /** Path of the beacon route; must be under /api/, the distribution's API behaviour. @default '/api/metrics' */
+  readonly routePath?: string;
 }
 
 export class MetricsApi extends Construct {
@@ -36,6 +39,10 @@ export class MetricsApi extends Construct {
   constructor(scope: Construct, id: string, props: MetricsApiProps) {
     super(scope, id);
     const { provider, metrics } = props;
+    const routePath = props.routePath ?? DEFAULT_METRICS_PATH;
+    if (!/^\/api\/[A-Za-z0-9/_-]+$/.test(routePath)) {
+      throw new Error(`metrics.endpoint ${routePath} is not under /api/, the only path the distribution sends to the metrics API; use /api/<name> or an https:// URL.`);
+    }
     const environment: MetricsApiEnvironment = {
       METRICS_NAMESPACE: metrics.namespace,
       ALLOWED_ORIGINS: JSON.stringify(metrics.allowedOrigins),
@@ -74,7 +81,7 @@ export class MetricsApi extends Construct {
     new Apigatewayv2Route(this, 'route', {
       provider,
       apiId: this.api.id,
-      routeKey: METRICS_ROUTE,
+      routeKey: `POST ${routePath}`,
       target: `integrations/${integration.id}`,
     });
     const accessLogs = new CloudwatchLogGroup(this, 'access-logs', {
@@ -104,7 +111,7 @@ export class MetricsApi extends Construct {
         }),
       },
     });
-    this.handler.grantInvoke('apigateway.amazonaws.com', `${this.api.executionArn}/*/POST/api/metrics`);
+    this.handler.grantInvoke('apigateway.amazonaws.com', `${this.api.executionArn}/*/POST${routePath}`);
   }
 
   /** `<id>.execute-api.<region>.amazonaws.com`, for the distribution's custom origin. */
