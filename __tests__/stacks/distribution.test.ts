@@ -4,6 +4,8 @@ import { CloudfrontMonitoringSubscription } from '@cdktf/provider-aws/lib/cloudf
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { resourceNames } from '../../config';
 import {
+  ENTRY_VIEWER_KEY_FUNCTION,
+  ENTRY_VIEWER_KEY_HEADER,
   MANAGED_CACHE_POLICY_CACHING_DISABLED,
   MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER,
 } from '../../stacks/constructs/distribution';
@@ -50,7 +52,7 @@ describe('distribution', () => {
     expect(behaviour(distribution, 'default').target_origin_id).toBe('replica-us-east-1');
   });
 
-  it('serves /assets/index.js uncached, uncompressed, through the entry router, with no-store forced', () => {
+  it('serves /assets/index.js per viewer, uncompressed, through the entry router, with no-store forced', () => {
     const { delivery, config } = synthesize(testConfig());
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     const entry = behaviour(distribution, '/assets/index.js');
@@ -64,18 +66,31 @@ describe('distribution', () => {
     });
     const cache = byRef(delivery, 'aws_cloudfront_cache_policy', entry.cache_policy_id);
     expect(cache).toMatchObject({ min_ttl: 0, default_ttl: 0, max_ttl: 1 });
-    // The only way the router sees the viewer's Accept-Encoding (normalized to br/gzip).
+    // The only way the router sees the viewer's Accept-Encoding (normalized to br/gzip); the
+    // client IP in the key keeps whatever lives that one second to the viewer it was made for.
     expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toMatchObject({
       enable_accept_encoding_brotli: true,
       enable_accept_encoding_gzip: true,
-      headers_config: { header_behavior: 'none' },
+      headers_config: { header_behavior: 'whitelist', headers: { items: [ENTRY_VIEWER_KEY_HEADER] } },
       cookies_config: { cookie_behavior: 'none' },
       query_strings_config: { query_string_behavior: 'none' },
     });
     expect(entry.origin_request_policy_id).toBeUndefined();
+    const viewerKey = byRef(delivery, 'aws_cloudfront_function', (entry.function_association as Block[])[0].function_arn);
+    expect(entry.function_association).toEqual([{ event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', viewerKey, 'arn') }]);
+    expect(viewerKey).toMatchObject({ runtime: 'cloudfront-js-2.0', publish: true, code: ENTRY_VIEWER_KEY_FUNCTION });
     const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', entry.response_headers_policy_id);
     expect(headers.custom_headers_config).toEqual({ items: [{ header: 'Cache-Control', value: 'no-store', override: true }] });
     expect(headers.cors_config).toMatchObject({ access_control_allow_origins: { items: ['*'] }, access_control_allow_credentials: false });
+  });
+
+  it('keys the entry on the connecting IP, whatever the viewer sent', () => {
+    const handler = new Function(`${ENTRY_VIEWER_KEY_FUNCTION}; return handler;`)() as (event: unknown) => { headers: Record<string, { value: string }> };
+    const request = handler({
+      viewer: { ip: '2001:db8::7' },
+      request: { uri: '/assets/index.js', headers: { [ENTRY_VIEWER_KEY_HEADER]: { value: 'spoofed' }, 'accept-encoding': { value: 'br' } } },
+    });
+    expect(request.headers).toEqual({ [ENTRY_VIEWER_KEY_HEADER]: { value: '2001:db8::7' }, 'accept-encoding': { value: 'br' } });
   });
 
   it('caches chunks for a year per encoding, compressed, through the chunk router', () => {

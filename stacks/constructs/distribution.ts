@@ -1,7 +1,8 @@
 /**
  * The CloudFront distribution every host page loads from, with its three behaviours:
  *
- *   /assets/index.js   never cached; the entry router (origin-request) picks each viewer's build
+ *   /assets/index.js   never shared between viewers; the entry router (origin-request) picks each
+ *                      viewer's build
  *   default (chunks)   cached a year (URLs carry the buildId); the chunk router picks the bucket
  *   /api/*             the metrics API, uncached, every method
  *
@@ -10,6 +11,7 @@
  * after Lambda@Edge rewrites the origin to another region's bucket.
  */
 import { CloudfrontCachePolicy } from '@cdktf/provider-aws/lib/cloudfront-cache-policy';
+import { CloudfrontFunction } from '@cdktf/provider-aws/lib/cloudfront-function';
 import {
   CloudfrontDistribution,
   type CloudfrontDistributionOrderedCacheBehavior,
@@ -34,6 +36,14 @@ export const CHUNK_TTL_SECONDS = 31_536_000;
 /** Status codes on which the origin group retries the failover region's bucket. */
 export const FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
 export const TLS_FLOOR = 'TLSv1.2_2021';
+/** Header the viewer-request function sets to the client IP; part of the entry's cache key. */
+export const ENTRY_VIEWER_KEY_HEADER = 'x-entry-viewer-key';
+/** CloudFront Functions JS 2.0: overwrite (never trust) the header with the connecting IP. */
+export const ENTRY_VIEWER_KEY_FUNCTION = `function handler(event) {
+  event.request.headers['${ENTRY_VIEWER_KEY_HEADER}'] = { value: event.viewer.ip };
+  return event.request;
+}
+`;
 
 export type PriceClass = 'PriceClass_100' | 'PriceClass_200' | 'PriceClass_All';
 
@@ -74,21 +84,33 @@ export class Distribution extends Construct {
     // pre-compressed bodies). CloudFront forwards Accept-Encoding to the origin only through a
     // cache policy's gzip/brotli normalization: an origin request policy may not name it, and a
     // policy with every TTL at 0 (CachingDisabled) is refused with those settings. So: min and
-    // default TTL 0, max TTL 1 s, normalization on. Nothing is shared between viewers as long
-    // as every response says no-store (min TTL 0 lets it), which also stops request collapsing:
-    // the router's own responses do; an object the router rewrites to on S3 should be uploaded
-    // with no-store too, and even if not, max TTL bounds any sharing to one second.
+    // default TTL 0, max TTL 1 s, normalization on.
+    //
+    // A cache that lives even a second must not hand one viewer's build to another: the router
+    // assigns builds per client IP, and an entry it rewrites to on S3 carries the chunks'
+    // immutable Cache-Control, so one viewer's rewrite would otherwise serve everyone at that
+    // edge for that second (and request collapsing could do the same). A viewer-request
+    // CloudFront Function puts the client IP into the cache key, so whatever is cached or
+    // collapsed is shared only by requests the router would answer alike anyway.
+    const viewerKey = new CloudfrontFunction(this, 'entry-viewer-key', {
+      provider,
+      name: `${props.name}-entry-viewer-key`,
+      comment: 'Client IP into the /assets/index.js cache key: builds are assigned per IP',
+      runtime: 'cloudfront-js-2.0',
+      publish: true,
+      code: ENTRY_VIEWER_KEY_FUNCTION,
+    });
     const entryCache = new CloudfrontCachePolicy(this, 'entry-cache', {
       provider,
       name: `${props.name}-entry`,
-      comment: 'index.js: not cached, but the normalized Accept-Encoding reaches the entry router',
+      comment: 'index.js: not shared between viewers; the normalized Accept-Encoding reaches the entry router',
       minTtl: 0,
       defaultTtl: 0,
       maxTtl: 1,
       parametersInCacheKeyAndForwardedToOrigin: {
         enableAcceptEncodingGzip: true,
         enableAcceptEncodingBrotli: true,
-        headersConfig: { headerBehavior: 'none' },
+        headersConfig: { headerBehavior: 'whitelist', headers: { items: [ENTRY_VIEWER_KEY_HEADER] } },
         cookiesConfig: { cookieBehavior: 'none' },
         queryStringsConfig: { queryStringBehavior: 'none' },
       },
@@ -173,6 +195,7 @@ export class Distribution extends Construct {
       compress: false,
       cachePolicyId: entryCache.id,
       responseHeadersPolicyId: entryHeaders.id,
+      functionAssociation: [{ eventType: 'viewer-request', functionArn: viewerKey.arn }],
       lambdaFunctionAssociation: [props.entryRouter.association('origin-request')],
     };
     const apiBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
