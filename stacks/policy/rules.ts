@@ -4,14 +4,15 @@
  *
  *   buckets      private (all four public access blocks), encrypted, TLS-only bucket policy,
  *                ACLs disabled (but for a CloudFront log bucket), multipart uploads aborted
- *                (CKV_AWS_53-56, CKV_AWS_19/145, CKV_AWS_70-ish TLS, CKV2_AWS_65, CKV_AWS_300)
+ *                (checkov CKV_AWS_53-56, CKV_AWS_19, CKV2_AWS_65, CKV_AWS_300; TLS-only from
+                the AWS S3 security best practices)
  *   iam          no `*` or `service:*` actions, no `*` resource where the action can be scoped
- *                (CKV_AWS_1/49/107-111/355, tfsec aws-iam-no-policy-wildcards)
+ *                (CKV_AWS_1, CKV_AWS_49, CKV_AWS_355, tfsec aws-iam-no-policy-wildcards)
  *   cloudfront   viewers on HTTPS, the TLS floor on a custom domain, HTTPS-only custom origins,
  *                access logging (CKV_AWS_34/86/174, tfsec aws-cloudfront-*)
  *   lambda@edge  us-east-1, no environment, a published numbered version, a runtime and limits
  *                Lambda@Edge accepts, a role edgelambda may assume
- *   logs         every log group has a retention (CKV_AWS_338-ish)
+ *   logs         every log group has a retention (CKV_AWS_66)
  *   providers    every resource names its provider: no implicit default region
  */
 import { EDGE_RUNTIMES } from '../../config';
