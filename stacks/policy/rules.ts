@@ -5,7 +5,7 @@
  *   buckets      private (all four public access blocks), encrypted, TLS-only bucket policy,
  *                ACLs disabled (but for a CloudFront log bucket), multipart uploads aborted
  *                (checkov CKV_AWS_53-56, CKV_AWS_19, CKV2_AWS_65, CKV_AWS_300; TLS-only from
-                the AWS S3 security best practices)
+ *                the AWS S3 security best practices)
  *   iam          no `*` or `service:*` actions, no `*` resource where the action can be scoped
  *                (CKV_AWS_1, CKV_AWS_49, CKV_AWS_355, tfsec aws-iam-no-policy-wildcards)
  *   cloudfront   viewers on HTTPS, the TLS floor on a custom domain, HTTPS-only custom origins,
