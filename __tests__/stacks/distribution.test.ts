@@ -1,0 +1,195 @@
+import { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate';
+import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import { CloudfrontMonitoringSubscription } from '@cdktf/provider-aws/lib/cloudfront-monitoring-subscription';
+import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
+import { resourceNames } from '../../config';
+import {
+  ENTRY_VIEWER_KEY_FUNCTION,
+  ENTRY_VIEWER_KEY_HEADER,
+  MANAGED_CACHE_POLICY_CACHING_DISABLED,
+  MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER,
+} from '../../stacks/constructs/distribution';
+import type { Block } from '../../stacks/policy/terraform-json';
+import { bodies, FIVE_REGIONS, only, ref, synthesize, testConfig, type SynthesizedStack } from './support';
+
+function behaviour(distribution: Block, path: string): Block {
+  if (path === 'default') return distribution.default_cache_behavior as Block;
+  const found = (distribution.ordered_cache_behavior as Block[]).find((b) => b.path_pattern === path);
+  if (!found) throw new Error(`no behaviour ${path}`);
+  return found;
+}
+
+function byRef(stack: SynthesizedStack, type: string, reference: unknown): Block {
+  const match = new RegExp(`^\\$\\{${type}\\.([^.]+)\\.[a-z_]+\\}$`).exec(String(reference));
+  if (!match) throw new Error(`${String(reference)} is not a ${type} reference`);
+  return stack.json.resource![type][match[1]];
+}
+
+describe('distribution', () => {
+  it('fails over from the primary bucket to the failover region (five regions)', () => {
+    const { delivery, config } = synthesize(testConfig(FIVE_REGIONS));
+    const names = resourceNames(config);
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const origins = distribution.origin as Block[];
+    const s3 = origins.filter((o) => o.s3_origin_config);
+    expect(s3.map((o) => o.domain_name)).toEqual([names.bucketDomain(config.primaryRegion), names.bucketDomain(config.failoverRegion!)]);
+    for (const origin of s3) expect((origin.s3_origin_config as Block).origin_access_identity).toMatch(/^\$\{data\.terraform_remote_state\.[^}]+\}$/);
+    expect(distribution.origin_group).toEqual([
+      {
+        origin_id: 'replicas',
+        failover_criteria: { status_codes: [403, 404, 500, 502, 503, 504] },
+        member: [{ origin_id: `replica-${config.primaryRegion}` }, { origin_id: `replica-${config.failoverRegion}` }],
+      },
+    ]);
+    expect(behaviour(distribution, 'default').target_origin_id).toBe('replicas');
+    expect(behaviour(distribution, '/assets/index.js').target_origin_id).toBe('replicas');
+  });
+
+  it('has no origin group with one region', () => {
+    const { delivery } = synthesize(testConfig());
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    expect(distribution.origin_group).toBeUndefined();
+    expect(behaviour(distribution, 'default').target_origin_id).toBe('replica-us-east-1');
+  });
+
+  it('serves /assets/index.js per viewer, uncompressed, through the entry router, with no-store forced', () => {
+    const { delivery, config } = synthesize(testConfig());
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const entry = behaviour(distribution, '/assets/index.js');
+    const entryRouter = only(delivery, 'aws_lambda_function', (f) => f.function_name === resourceNames(config).entryRouter);
+    expect(entry).toMatchObject({
+      compress: false,
+      viewer_protocol_policy: 'redirect-to-https',
+      lambda_function_association: [
+        { event_type: 'origin-request', include_body: false, lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn') },
+      ],
+    });
+    const cache = byRef(delivery, 'aws_cloudfront_cache_policy', entry.cache_policy_id);
+    expect(cache).toMatchObject({ min_ttl: 0, default_ttl: 0, max_ttl: 1 });
+    // The only way the router sees the viewer's Accept-Encoding (normalized to br/gzip); the
+    // client IP in the key keeps whatever lives that one second to the viewer it was made for.
+    expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toMatchObject({
+      enable_accept_encoding_brotli: true,
+      enable_accept_encoding_gzip: true,
+      headers_config: { header_behavior: 'whitelist', headers: { items: [ENTRY_VIEWER_KEY_HEADER] } },
+      cookies_config: { cookie_behavior: 'none' },
+      query_strings_config: { query_string_behavior: 'none' },
+    });
+    expect(entry.origin_request_policy_id).toBeUndefined();
+    const viewerKey = byRef(delivery, 'aws_cloudfront_function', (entry.function_association as Block[])[0].function_arn);
+    expect(entry.function_association).toEqual([{ event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', viewerKey, 'arn') }]);
+    expect(viewerKey).toMatchObject({ runtime: 'cloudfront-js-2.0', publish: true, code: ENTRY_VIEWER_KEY_FUNCTION });
+    const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', entry.response_headers_policy_id);
+    expect(headers.custom_headers_config).toEqual({ items: [{ header: 'Cache-Control', value: 'no-store', override: true }] });
+    expect(headers.cors_config).toMatchObject({ access_control_allow_origins: { items: ['*'] }, access_control_allow_credentials: false });
+  });
+
+  it('keys the entry on the connecting IP, whatever the viewer sent', () => {
+    const handler = new Function(`${ENTRY_VIEWER_KEY_FUNCTION}; return handler;`)() as (event: unknown) => { headers: Record<string, { value: string }> };
+    const request = handler({
+      viewer: { ip: '2001:db8::7' },
+      request: { uri: '/assets/index.js', headers: { [ENTRY_VIEWER_KEY_HEADER]: { value: 'spoofed' }, 'accept-encoding': { value: 'br' } } },
+    });
+    expect(request.headers).toEqual({ [ENTRY_VIEWER_KEY_HEADER]: { value: '2001:db8::7' }, 'accept-encoding': { value: 'br' } });
+  });
+
+  it('caches chunks for a year per encoding, compressed, through the chunk router', () => {
+    const { delivery, config } = synthesize(testConfig());
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const chunks = behaviour(distribution, 'default');
+    const chunkRouter = only(delivery, 'aws_lambda_function', (f) => f.function_name === resourceNames(config).chunkRouter);
+    expect(chunks).toMatchObject({
+      compress: true,
+      viewer_protocol_policy: 'redirect-to-https',
+      allowed_methods: ['GET', 'HEAD'],
+      lambda_function_association: [{ event_type: 'origin-request', include_body: false, lambda_arn: ref(delivery, 'aws_lambda_function', chunkRouter, 'qualified_arn') }],
+    });
+    const cache = byRef(delivery, 'aws_cloudfront_cache_policy', chunks.cache_policy_id);
+    expect(cache).toMatchObject({ default_ttl: 31_536_000, max_ttl: 31_536_000 });
+    expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toMatchObject({ enable_accept_encoding_brotli: true, enable_accept_encoding_gzip: true });
+    const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', chunks.response_headers_policy_id);
+    expect(headers.security_headers_config).toMatchObject({
+      strict_transport_security: { access_control_max_age_sec: 63_072_000, override: true },
+      content_type_options: { override: true },
+      referrer_policy: { referrer_policy: 'strict-origin-when-cross-origin', override: true },
+    });
+    expect(headers.custom_headers_config).toBeUndefined();
+  });
+
+  it('sends /api/* to the metrics API over HTTPS, uncached, every method, without Lambda', () => {
+    const { delivery } = synthesize(testConfig());
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const api = behaviour(distribution, '/api/*');
+    expect(api).toMatchObject({
+      target_origin_id: 'metrics-api',
+      allowed_methods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE'],
+      cache_policy_id: MANAGED_CACHE_POLICY_CACHING_DISABLED,
+      origin_request_policy_id: MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER,
+    });
+    expect(api.lambda_function_association).toBeUndefined();
+    const origin = (distribution.origin as Block[]).find((o) => o.origin_id === 'metrics-api')!;
+    const apiResource = only(delivery, 'aws_apigatewayv2_api');
+    expect(origin.domain_name).toBe(`\${replace(${ref(delivery, 'aws_apigatewayv2_api', apiResource, 'api_endpoint').slice(2, -1)}, "https://", "")}`);
+    expect(origin.custom_origin_config).toMatchObject({ origin_protocol_policy: 'https-only', origin_ssl_protocols: ['TLSv1.2'] });
+  });
+
+  it('serves the custom domain with a DNS-validated us-east-1 certificate, TLS 1.2 floor, A and AAAA aliases', () => {
+    const { delivery } = synthesize(testConfig({ customDomain: true }));
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const certificate = only(delivery, 'aws_acm_certificate');
+    expect(certificate).toMatchObject({ domain_name: 'widget.example.com', validation_method: 'DNS', provider: 'aws.us-east-1' });
+    const validation = only(delivery, 'aws_acm_certificate_validation');
+    const validationRecord = only(delivery, 'aws_route53_record', (r) => String(r.name).includes('domain_validation_options'));
+    expect(validation.validation_record_fqdns).toEqual([ref(delivery, 'aws_route53_record', validationRecord, 'fqdn')]);
+    expect(distribution.aliases).toEqual(['widget.example.com']);
+    expect(distribution.viewer_certificate).toEqual({
+      acm_certificate_arn: ref(delivery, 'aws_acm_certificate_validation', validation, 'certificate_arn'),
+      ssl_support_method: 'sni-only',
+      minimum_protocol_version: 'TLSv1.2_2021',
+    });
+    for (const type of ['A', 'AAAA']) {
+      expect(only(delivery, 'aws_route53_record', (r) => r.type === type)).toMatchObject({
+        name: 'widget.example.com',
+        alias: {
+          name: ref(delivery, 'aws_cloudfront_distribution', distribution, 'domain_name'),
+          zone_id: ref(delivery, 'aws_cloudfront_distribution', distribution, 'hosted_zone_id'),
+          evaluate_target_health: false,
+        },
+      });
+    }
+    expect(delivery.text).toHaveResource(AcmCertificate);
+  });
+
+  it('serves only the CloudFront domain when customDomain is false', () => {
+    const { delivery } = synthesize(testConfig({ customDomain: false }));
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    expect(distribution.aliases).toBeUndefined();
+    expect(distribution.viewer_certificate).toEqual({ cloudfront_default_certificate: true });
+    expect(delivery.text).not.toHaveResource(AcmCertificate);
+    expect(bodies(delivery, 'aws_route53_record').map((r) => r.name)).toEqual(['_rollout.widget.example.com']);
+  });
+
+  it('logs to a private log bucket, enables additional metrics, and defaults to every edge location', () => {
+    const { delivery, config } = synthesize(testConfig());
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const logBucket = only(delivery, 'aws_s3_bucket');
+    expect(logBucket.bucket).toBe(`${resourceNames(config).bucket('us-east-1')}-access-logs`);
+    expect(distribution.logging_config).toEqual({
+      bucket: ref(delivery, 'aws_s3_bucket', logBucket, 'bucket_domain_name'),
+      prefix: 'cloudfront/',
+      include_cookies: false,
+    });
+    expect(distribution).toMatchObject({ enabled: true, is_ipv6_enabled: true, http_version: 'http2and3', price_class: 'PriceClass_All' });
+    expect(delivery.text).toHaveResourceWithProperties(CloudfrontMonitoringSubscription, {
+      distribution_id: ref(delivery, 'aws_cloudfront_distribution', distribution, 'id'),
+      monitoring_subscription: { realtime_metrics_subscription_config: { realtime_metrics_subscription_status: 'Enabled' } },
+    });
+    expect(delivery.text).toHaveResource(CloudfrontDistribution);
+    expect(delivery.text).toHaveResource(Route53Record);
+  });
+
+  it('takes another price class', () => {
+    const { delivery } = synthesize(testConfig(), { priceClass: 'PriceClass_100' });
+    expect(delivery.text).toHaveResourceWithProperties(CloudfrontDistribution, { price_class: 'PriceClass_100' });
+  });
+});

@@ -1,0 +1,137 @@
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { Testing, TerraformOutput, TerraformStack } from 'cdktf';
+import { resourceNames } from '../../config';
+import { versionDescription } from '../../regional-function/shared/version-description';
+import { AwsAccount } from '../../stacks/constructs/aws-account';
+import { RegionalProviders } from '../../stacks/constructs/aws-providers';
+import { EdgeFunction, type EdgeFunctionProps } from '../../stacks/constructs/edge-function';
+import { BUILD_DIR, defaultBuild } from '../fixtures/build';
+import { bodies, FIVE_REGIONS, only, policyStatements, ref, synthesize, testConfig } from './support';
+
+/** A stack holding one EdgeFunction made from `overrides` over working props. */
+function edgeStack(overrides: Partial<EdgeFunctionProps> = {}, regions: readonly string[] = ['us-east-1', 'eu-west-1']) {
+  const stack = new TerraformStack(Testing.app(), 'edge');
+  const providers = new RegionalProviders(stack, 'aws', { regions });
+  const account = new AwsAccount(stack, 'account', { provider: providers.usEast1 });
+  const props: EdgeFunctionProps = {
+    functionName: 'test-entry-router',
+    code: { zip: defaultBuild().functions['entry-router'], buildDir: BUILD_DIR },
+    runtime: 'nodejs22.x',
+    providers,
+    account,
+    logRetentionDays: 14,
+    ...overrides,
+  };
+  const fn = new EdgeFunction(stack, 'fn', props);
+  return { stack, fn };
+}
+
+describe('EdgeFunction', () => {
+  it('publishes a us-east-1 function from the build zip, with skip_destroy and no environment', () => {
+    const { stack } = edgeStack({ description: 'v1', memorySize: 256, timeout: 10 });
+    const synth = Testing.synth(stack);
+    const zip = defaultBuild().functions['entry-router'];
+    expect(synth).toHaveResourceWithProperties(LambdaFunction, {
+      function_name: 'test-entry-router',
+      provider: 'aws.us-east-1',
+      publish: true,
+      skip_destroy: true,
+      runtime: 'nodejs22.x',
+      handler: 'index.handler',
+      memory_size: 256,
+      timeout: 10,
+      description: 'v1',
+      architectures: ['x86_64'],
+      source_code_hash: zip.sourceCodeHash,
+    });
+    const fn = Object.values(JSON.parse(synth).resource.aws_lambda_function)[0] as Record<string, unknown>;
+    expect(fn.environment).toBeUndefined();
+    // Relative and named by content: the same path on every machine.
+    expect(fn.filename).toMatch(/^assets\/fn_function_code_[0-9A-F]+\/[0-9A-F]{32}\/entry-router\.zip$/);
+  });
+
+  it('creates its log groups with a retention where Lambda@Edge writes them, before the function', () => {
+    const { stack } = edgeStack({}, ['eu-west-1', 'ap-southeast-2']);
+    const tf = JSON.parse(Testing.synth(stack));
+    const groups = Object.entries(tf.resource.aws_cloudwatch_log_group as Record<string, Record<string, unknown>>).map(([id, g]) => [id, g.name, g.provider, g.retention_in_days]);
+    expect(groups.map(([, name, provider, days]) => `${String(name)} ${String(provider)} ${String(days)}`).sort()).toEqual([
+      '/aws/lambda/test-entry-router aws.us-east-1 14',
+      '/aws/lambda/us-east-1.test-entry-router aws.ap-southeast-2 14',
+      '/aws/lambda/us-east-1.test-entry-router aws.eu-west-1 14',
+      '/aws/lambda/us-east-1.test-entry-router aws.us-east-1 14',
+    ]);
+    const fn = Object.values(tf.resource.aws_lambda_function)[0] as { depends_on: string[] };
+    for (const [id] of groups) expect(fn.depends_on).toContain(`aws_cloudwatch_log_group.${id}`);
+    expect(Testing.synth(stack)).toHaveResource(CloudwatchLogGroup);
+  });
+
+  it('has a role edgelambda and lambda may assume, allowed only to write its own logs', () => {
+    const { stack } = edgeStack();
+    const tf = JSON.parse(Testing.synth(stack));
+    const documents = Object.values(tf.data.aws_iam_policy_document) as { statement: Record<string, unknown>[] }[];
+    const trust = documents.find((d) => d.statement.some((s) => (s.actions as string[]).includes('sts:AssumeRole')))!;
+    expect(trust.statement).toEqual([
+      expect.objectContaining({ principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com', 'edgelambda.amazonaws.com'] }] }),
+    ]);
+    const permissions = documents.find((d) => d !== trust)!.statement;
+    expect(permissions.flatMap((s) => s.actions as string[]).sort()).toEqual(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    for (const resource of permissions.flatMap((s) => s.resources as string[])) {
+      expect(resource).toMatch(/:log-group:\/aws\/lambda\/(us-east-1\.)?test-entry-router(:\*)?$/);
+    }
+  });
+
+  it('refuses environment variables, foreign runtimes and timeouts past 30 s', () => {
+    expect(() => edgeStack({ environment: { A: 'b' } } as Partial<EdgeFunctionProps>)).toThrow(/does not support environment variables/);
+    expect(() => edgeStack({ runtime: 'nodejs24.x' })).toThrow(/runtime nodejs24.x is not one Lambda@Edge accepts/);
+    expect(() => edgeStack({ timeout: 31 })).toThrow(/exceeds Lambda@Edge's 30 s/);
+    const { fn } = edgeStack();
+    expect(() => fn.addEnvironment()).toThrow(/environment variables/);
+  });
+
+  it('never hands out $LATEST, and associates only a numbered version within the event limits', () => {
+    const { stack, fn } = edgeStack({ timeout: 10 });
+    expect(() => fn.latestVersion).toThrow(/only numbered Lambda versions/);
+    const association = fn.association('origin-request');
+    expect(association).toMatchObject({ eventType: 'origin-request', includeBody: false });
+    new TerraformOutput(stack, 'associated', { value: association.lambdaArn });
+    const tf = JSON.parse(Testing.synth(stack));
+    const [functionId] = Object.keys(tf.resource.aws_lambda_function);
+    expect(tf.output.associated.value).toBe(`\${aws_lambda_function.${functionId}.qualified_arn}`);
+    expect(() => fn.association('viewer-request')).toThrow(/viewer-request functions may run 5 s/);
+  });
+});
+
+describe('edge functions in the delivery stack', () => {
+  it.each([
+    ['one region', {}],
+    ['five regions', FIVE_REGIONS],
+  ])('entry and chunk routers, %s', (_label, regions) => {
+    const { delivery, config, manifest } = synthesize(testConfig({ ...regions, edge: { memoryMb: 192, timeoutSeconds: 7 } }));
+    const names = resourceNames(config);
+    const entry = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter);
+    const chunk = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.chunkRouter);
+    for (const [fn, zip] of [
+      [entry, manifest.functions['entry-router']],
+      [chunk, manifest.functions['chunk-router']],
+    ] as const) {
+      expect(fn).toMatchObject({
+        provider: 'aws.us-east-1',
+        runtime: config.edge.runtime,
+        memory_size: 192,
+        timeout: 7,
+        publish: true,
+        skip_destroy: true,
+        source_code_hash: zip.sourceCodeHash,
+      });
+      expect(fn.environment).toBeUndefined();
+    }
+    expect(entry.description).toBe(versionDescription(manifest.buildId));
+    const replicaGroups = bodies(delivery, 'aws_cloudwatch_log_group').filter((g) => g.name === `/aws/lambda/us-east-1.${names.entryRouter}`);
+    expect(replicaGroups.map((g) => g.provider).sort()).toEqual([...new Set(['us-east-1', ...config.regions])].map((r) => `aws.${r}`).sort());
+    // The role's log permissions name the function's groups in any region, nothing else.
+    const role = only(delivery, 'aws_iam_role', (r) => r.name === names.entryRouter);
+    const policy = only(delivery, 'aws_iam_role_policy', (p) => p.role === ref(delivery, 'aws_iam_role', role, 'id'));
+    expect(policyStatements(delivery, policy.policy).flatMap((s) => s.resources as string[]).every((r) => r.includes(names.entryRouter))).toBe(true);
+  });
+});

@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig, resourceNames } from '../../config';
+import { checkSynthOutput, formatViolations } from '../../stacks/policy';
+import { readSynthOutput } from '../../stacks/policy/terraform-json';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+describe('cdktf synth', () => {
+  let outdir: string;
+  beforeEach(() => {
+    outdir = mkdtempSync(path.join(os.tmpdir(), 'cdktf-synth-'));
+  });
+  afterEach(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('writes both stacks offline, with their zips, and they pass the policy rules', () => {
+    const result = spawnSync('npx', ['cdktf', 'synth', '--output', outdir], {
+      cwd: ROOT,
+      env: { ...process.env, CHECKPOINT_DISABLE: '1', CI: '1' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(result.status).toBe(0);
+    const names = resourceNames(loadConfig());
+    expect(readSynthOutput(outdir).map((s) => s.name)).toEqual([names.deliveryStack, names.replicaStack].sort());
+    const assets = path.join(outdir, 'stacks', names.deliveryStack, 'assets');
+    const zips = readdirSync(assets, { recursive: true }).map(String).filter((f) => f.endsWith('.zip')).map((f) => path.basename(f)).sort();
+    expect(zips).toEqual(['chunk-router.zip', 'entry-router.zip', 'metrics-api.zip', 'release.zip', 'rollout-sync.zip']);
+    expect(formatViolations(checkSynthOutput(outdir))).toBe('');
+  });
+
+  it('says to build first when there is no build', () => {
+    const emptyBuild = path.join(outdir, 'no-build');
+    const result = spawnSync('npx', ['tsx', 'main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, BUILD_DIR: emptyBuild, CDKTF_OUTDIR: path.join(outdir, 'out') },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/run `npm run build` first/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(path.join(outdir, 'out'))).toBe(false);
+  });
+});

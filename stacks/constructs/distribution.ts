@@ -1,0 +1,283 @@
+/**
+ * The CloudFront distribution every host page loads from, with its three behaviours:
+ *
+ *   /assets/index.js   never shared between viewers; the entry router (origin-request) picks each
+ *                      viewer's build
+ *   default (chunks)   cached a year (URLs carry the buildId); the chunk router picks the bucket
+ *   /api/*             the metrics API, uncached, every method
+ *
+ * S3 origins go through an origin group (primary → failover region) when there are two or more
+ * regions, and are read with the origin access identity, which, unlike OAC, still signs requests
+ * after Lambda@Edge rewrites the origin to another region's bucket.
+ */
+import { CloudfrontCachePolicy } from '@cdktf/provider-aws/lib/cloudfront-cache-policy';
+import { CloudfrontFunction } from '@cdktf/provider-aws/lib/cloudfront-function';
+import {
+  CloudfrontDistribution,
+  type CloudfrontDistributionOrderedCacheBehavior,
+  type CloudfrontDistributionOrigin,
+  type CloudfrontDistributionOriginGroup,
+} from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import { CloudfrontMonitoringSubscription } from '@cdktf/provider-aws/lib/cloudfront-monitoring-subscription';
+import { CloudfrontResponseHeadersPolicy, type CloudfrontResponseHeadersPolicyConfig } from '@cdktf/provider-aws/lib/cloudfront-response-headers-policy';
+import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { Construct } from 'constructs';
+import type { AccessLogBucket } from './access-log-bucket';
+import type { EdgeFunction } from './edge-function';
+
+/** AWS-managed policies (CloudFront developer guide, "Use managed cache/origin request policies"). */
+export const MANAGED_CACHE_POLICY_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+export const MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+
+export const ENTRY_PATH = '/assets/index.js';
+export const API_PATH = '/api/*';
+/** Chunks live under /assets/<buildId>/ and never change: a year, the longest CloudFront honours. */
+export const CHUNK_TTL_SECONDS = 31_536_000;
+/** Status codes on which the origin group retries the failover region's bucket. */
+export const FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
+export const TLS_FLOOR = 'TLSv1.2_2021';
+/** Header the viewer-request function sets to the client IP; part of the entry's cache key. */
+export const ENTRY_VIEWER_KEY_HEADER = 'x-entry-viewer-key';
+/** CloudFront Functions JS 2.0: overwrite (never trust) the header with the connecting IP. */
+export const ENTRY_VIEWER_KEY_FUNCTION = `function handler(event) {
+  event.request.headers['${ENTRY_VIEWER_KEY_HEADER}'] = { value: event.viewer.ip };
+  return event.request;
+}
+`;
+
+export type PriceClass = 'PriceClass_100' | 'PriceClass_200' | 'PriceClass_All';
+
+export interface BucketOrigin {
+  readonly region: string;
+  /** The bucket's regional REST domain, `<bucket>.s3.<region>.amazonaws.com`. */
+  readonly domainName: string;
+}
+
+export interface DistributionProps {
+  /** Prefix of the policy names (they are account-wide). */
+  readonly name: string;
+  readonly provider: AwsProvider;
+  readonly primaryOrigin: BucketOrigin;
+  /** @default none: a single region has no origin group */
+  readonly failoverOrigin?: BucketOrigin;
+  /** `origin-access-identity/cloudfront/<id>` */
+  readonly originAccessIdentityPath: string;
+  readonly entryRouter: EdgeFunction;
+  readonly chunkRouter: EdgeFunction;
+  /** Host of the metrics HTTP API (`<id>.execute-api.<region>.amazonaws.com`). */
+  readonly apiDomainName: string;
+  readonly accessLogs: AccessLogBucket;
+  /** @default 'PriceClass_All': host pages are everywhere */
+  readonly priceClass?: PriceClass;
+  /** Serve on this domain with this (validated, us-east-1) certificate. @default the CloudFront domain only */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
+}
+
+export class Distribution extends Construct {
+  readonly distribution: CloudfrontDistribution;
+
+  constructor(scope: Construct, id: string, props: DistributionProps) {
+    super(scope, id);
+    const provider = props.provider;
+
+    // The entry must reach the router with the viewer's Accept-Encoding (it answers with
+    // pre-compressed bodies). CloudFront forwards Accept-Encoding to the origin only through a
+    // cache policy's gzip/brotli normalization: an origin request policy may not name it, and a
+    // policy with every TTL at 0 (CachingDisabled) is refused with those settings. So: min and
+    // default TTL 0, max TTL 1 s, normalization on.
+    //
+    // A cache that lives even a second must not hand one viewer's build to another: the router
+    // assigns builds per client IP, and an entry it rewrites to on S3 carries the chunks'
+    // immutable Cache-Control, so one viewer's rewrite would otherwise serve everyone at that
+    // edge for that second (and request collapsing could do the same). A viewer-request
+    // CloudFront Function puts the client IP into the cache key, so whatever is cached or
+    // collapsed is shared only by requests the router would answer alike anyway.
+    const viewerKey = new CloudfrontFunction(this, 'entry-viewer-key', {
+      provider,
+      name: `${props.name}-entry-viewer-key`,
+      comment: 'Client IP into the /assets/index.js cache key: builds are assigned per IP',
+      runtime: 'cloudfront-js-2.0',
+      publish: true,
+      code: ENTRY_VIEWER_KEY_FUNCTION,
+    });
+    const entryCache = new CloudfrontCachePolicy(this, 'entry-cache', {
+      provider,
+      name: `${props.name}-entry`,
+      comment: 'index.js: not shared between viewers; the normalized Accept-Encoding reaches the entry router',
+      minTtl: 0,
+      defaultTtl: 0,
+      maxTtl: 1,
+      parametersInCacheKeyAndForwardedToOrigin: {
+        enableAcceptEncodingGzip: true,
+        enableAcceptEncodingBrotli: true,
+        headersConfig: { headerBehavior: 'whitelist', headers: { items: [ENTRY_VIEWER_KEY_HEADER] } },
+        cookiesConfig: { cookieBehavior: 'none' },
+        queryStringsConfig: { queryStringBehavior: 'none' },
+      },
+    });
+    const chunkCache = new CloudfrontCachePolicy(this, 'chunk-cache', {
+      provider,
+      name: `${props.name}-chunks`,
+      comment: 'Immutable /assets/<buildId>/ files: a year, per encoding',
+      minTtl: 0,
+      defaultTtl: CHUNK_TTL_SECONDS,
+      maxTtl: CHUNK_TTL_SECONDS,
+      parametersInCacheKeyAndForwardedToOrigin: {
+        enableAcceptEncodingGzip: true,
+        enableAcceptEncodingBrotli: true,
+        headersConfig: { headerBehavior: 'none' },
+        cookiesConfig: { cookieBehavior: 'none' },
+        queryStringsConfig: { queryStringBehavior: 'none' },
+      },
+    });
+
+    const assetHeaders = new CloudfrontResponseHeadersPolicy(this, 'asset-headers', {
+      provider,
+      name: `${props.name}-assets`,
+      comment: 'Security headers; any host page may load the scripts (crossorigin=anonymous)',
+      securityHeadersConfig: securityHeaders(),
+      corsConfig: hostSiteCors(),
+    });
+    // The router may rewrite to /assets/<other build>/index.js on S3, an object that carries the
+    // chunks' immutable Cache-Control; the entry must never be cached by a browser.
+    const entryHeaders = new CloudfrontResponseHeadersPolicy(this, 'entry-headers', {
+      provider,
+      name: `${props.name}-entry`,
+      comment: 'As assets, and Cache-Control: no-store whatever the origin said',
+      securityHeadersConfig: securityHeaders(),
+      corsConfig: hostSiteCors(),
+      customHeadersConfig: { items: [{ header: 'Cache-Control', value: 'no-store', override: true }] },
+    });
+    const apiHeaders = new CloudfrontResponseHeadersPolicy(this, 'api-headers', {
+      provider,
+      name: `${props.name}-api`,
+      comment: 'Security headers; CORS is the metrics API’s own',
+      securityHeadersConfig: securityHeaders(),
+    });
+
+    const primaryId = `replica-${props.primaryOrigin.region}`;
+    const s3Origins = [props.primaryOrigin, ...(props.failoverOrigin ? [props.failoverOrigin] : [])];
+    const origins: CloudfrontDistributionOrigin[] = [
+      ...s3Origins.map((origin) => ({
+        originId: `replica-${origin.region}`,
+        domainName: origin.domainName,
+        s3OriginConfig: { originAccessIdentity: props.originAccessIdentityPath },
+      })),
+      {
+        originId: 'metrics-api',
+        domainName: props.apiDomainName,
+        customOriginConfig: {
+          httpPort: 80,
+          httpsPort: 443,
+          originProtocolPolicy: 'https-only',
+          originSslProtocols: ['TLSv1.2'],
+        },
+      },
+    ];
+    const originGroups: CloudfrontDistributionOriginGroup[] = props.failoverOrigin
+      ? [
+          {
+            originId: 'replicas',
+            failoverCriteria: { statusCodes: FAILOVER_STATUS_CODES },
+            member: [{ originId: primaryId }, { originId: `replica-${props.failoverOrigin.region}` }],
+          },
+        ]
+      : [];
+    const assetsTarget = props.failoverOrigin ? 'replicas' : primaryId;
+
+    const entryBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
+      pathPattern: ENTRY_PATH,
+      targetOriginId: assetsTarget,
+      viewerProtocolPolicy: 'redirect-to-https',
+      allowedMethods: ['GET', 'HEAD'],
+      cachedMethods: ['GET', 'HEAD'],
+      // The router returns gzip/brotli bodies itself; CloudFront must not compress again.
+      compress: false,
+      cachePolicyId: entryCache.id,
+      responseHeadersPolicyId: entryHeaders.id,
+      functionAssociation: [{ eventType: 'viewer-request', functionArn: viewerKey.arn }],
+      lambdaFunctionAssociation: [props.entryRouter.association('origin-request')],
+    };
+    const apiBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
+      pathPattern: API_PATH,
+      targetOriginId: 'metrics-api',
+      viewerProtocolPolicy: 'redirect-to-https',
+      allowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE'],
+      cachedMethods: ['GET', 'HEAD'],
+      compress: false,
+      cachePolicyId: MANAGED_CACHE_POLICY_CACHING_DISABLED,
+      // API Gateway answers only to its own Host header.
+      originRequestPolicyId: MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER,
+      responseHeadersPolicyId: apiHeaders.id,
+    };
+
+    this.distribution = new CloudfrontDistribution(this, 'distribution', {
+      provider,
+      enabled: true,
+      comment: `${props.name}: one script tag, weighted rollouts`,
+      isIpv6Enabled: true,
+      httpVersion: 'http2and3',
+      priceClass: props.priceClass ?? 'PriceClass_All',
+      aliases: props.customDomain ? [props.customDomain.domainName] : undefined,
+      origin: origins,
+      originGroup: originGroups.length > 0 ? originGroups : undefined,
+      defaultCacheBehavior: {
+        targetOriginId: assetsTarget,
+        viewerProtocolPolicy: 'redirect-to-https',
+        // Scripts load with plain GETs (no preflight), and origin groups fail over only reads.
+        allowedMethods: ['GET', 'HEAD'],
+        cachedMethods: ['GET', 'HEAD'],
+        compress: true,
+        cachePolicyId: chunkCache.id,
+        responseHeadersPolicyId: assetHeaders.id,
+        lambdaFunctionAssociation: [props.chunkRouter.association('origin-request')],
+      },
+      orderedCacheBehavior: [entryBehaviour, apiBehaviour],
+      restrictions: { geoRestriction: { restrictionType: 'none' } },
+      viewerCertificate: props.customDomain
+        ? { acmCertificateArn: props.customDomain.certificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: TLS_FLOOR }
+        : { cloudfrontDefaultCertificate: true },
+      loggingConfig: { bucket: props.accessLogs.domainName, prefix: 'cloudfront/', includeCookies: false },
+      dependsOn: props.accessLogs.ready,
+    });
+
+    // Additional metrics, so the edge-error alarm and dashboards see per-distribution rates.
+    new CloudfrontMonitoringSubscription(this, 'monitoring', {
+      provider,
+      distributionId: this.distribution.id,
+      monitoringSubscription: { realtimeMetricsSubscriptionConfig: { realtimeMetricsSubscriptionStatus: 'Enabled' } },
+    });
+  }
+
+  get distributionId(): string {
+    return this.distribution.id;
+  }
+
+  get domainName(): string {
+    return this.distribution.domainName;
+  }
+
+  get hostedZoneId(): string {
+    return this.distribution.hostedZoneId;
+  }
+}
+
+function securityHeaders(): CloudfrontResponseHeadersPolicyConfig['securityHeadersConfig'] {
+  return {
+    strictTransportSecurity: { accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, override: true },
+    contentTypeOptions: { override: true },
+    referrerPolicy: { referrerPolicy: 'strict-origin-when-cross-origin', override: true },
+  };
+}
+
+/** Host sites are many and unknown: any origin may GET the scripts, without credentials. */
+function hostSiteCors(): CloudfrontResponseHeadersPolicyConfig['corsConfig'] {
+  return {
+    accessControlAllowCredentials: false,
+    accessControlAllowOrigins: { items: ['*'] },
+    accessControlAllowMethods: { items: ['GET', 'HEAD'] },
+    accessControlAllowHeaders: { items: ['*'] },
+    accessControlMaxAgeSec: 86_400,
+    originOverride: true,
+  };
+}

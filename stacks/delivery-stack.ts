@@ -1,0 +1,204 @@
+/**
+ * The stack every release changes: the Lambda@Edge routers (a new entry-router version per
+ * build), the distribution associated with that version, CodeDeploy and its alarms, the alias
+ * `live`, the rollout record, and the three regional functions (metrics API, rollout sync,
+ * release). Everything here is in us-east-1 except the routers' replica log groups.
+ *
+ * It takes the zone id and the origin access identity from the replica stack by reference, and
+ * nothing flows back.
+ */
+import { TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { resourceNames, type DeployConfig } from '../config';
+import { versionDescription } from '../regional-function/shared/version-description';
+import type { BuildManifest, FunctionZip } from '../scripts/lib/manifest';
+import { configureBackend } from './backend';
+import { AccessLogBucket } from './constructs/access-log-bucket';
+import { AliasDeployment } from './constructs/alias-deployment';
+import { AwsAccount } from './constructs/aws-account';
+import { RegionalProviders, US_EAST_1 } from './constructs/aws-providers';
+import { CustomDomain } from './constructs/custom-domain';
+import { Distribution, type PriceClass } from './constructs/distribution';
+import { EdgeFunction } from './constructs/edge-function';
+import { LiveAlias } from './constructs/live-alias';
+import { MetricsApi } from './constructs/metrics-api';
+import type { FunctionCode } from './constructs/packaged-function';
+import { Release } from './constructs/release';
+import { RolloutAlarms } from './constructs/rollout-alarms';
+import { RolloutRecord } from './constructs/rollout-record';
+import { RolloutSync } from './constructs/rollout-sync';
+import type { ReplicaOutputs } from './replica-stack';
+
+export interface DeliveryStackProps {
+  readonly config: DeployConfig;
+  readonly manifest: BuildManifest;
+  /** Folder the manifest's zip paths are relative to. */
+  readonly buildDir: string;
+  readonly replicas: ReplicaOutputs;
+  /** @default 'PriceClass_All': host pages are everywhere, and so are their viewers */
+  readonly priceClass?: PriceClass;
+}
+
+export class DeliveryStack extends TerraformStack {
+  readonly providers: RegionalProviders;
+  readonly entryRouter: EdgeFunction;
+  readonly chunkRouter: EdgeFunction;
+  readonly liveAlias: LiveAlias;
+  readonly distribution: Distribution;
+  readonly alarms: RolloutAlarms;
+  readonly deployment: AliasDeployment;
+  readonly metricsApi: MetricsApi;
+  readonly rolloutSync: RolloutSync;
+  readonly rolloutRecord: RolloutRecord;
+  readonly release: Release;
+  readonly customDomain?: CustomDomain;
+
+  constructor(scope: Construct, id: string, props: DeliveryStackProps) {
+    super(scope, id);
+    const { config, manifest, replicas } = props;
+    const names = resourceNames(config);
+    configureBackend(this, config.backend, id);
+    this.providers = new RegionalProviders(this, 'aws', {
+      regions: config.regions,
+      defaultTags: { Distribution: config.name, Stack: id, ManagedBy: 'cdktf' },
+    });
+    const provider = this.providers.usEast1;
+    const account = new AwsAccount(this, 'account', { provider });
+    const code = (zip: FunctionZip): FunctionCode => ({ zip, buildDir: props.buildDir });
+    const logRetentionDays = config.retention.logRetentionDays;
+
+    const edge = { runtime: config.edge.runtime, memorySize: config.edge.memoryMb, timeout: config.edge.timeoutSeconds, providers: this.providers, account, logRetentionDays };
+    this.entryRouter = new EdgeFunction(this, 'entry-router', {
+      ...edge,
+      functionName: names.entryRouter,
+      code: code(manifest.functions['entry-router']),
+      // Each published version names the build it inlines: rollout sync maps versions to builds.
+      description: versionDescription(manifest.buildId),
+    });
+    this.chunkRouter = new EdgeFunction(this, 'chunk-router', {
+      ...edge,
+      functionName: names.chunkRouter,
+      code: code(manifest.functions['chunk-router']),
+      description: `chunk router, build ${manifest.buildId}`,
+    });
+    this.liveAlias = new LiveAlias(this, 'live-alias', {
+      provider,
+      aliasName: names.liveAlias,
+      functionName: this.entryRouter.functionName,
+      initialVersion: this.entryRouter.version,
+    });
+
+    this.metricsApi = new MetricsApi(this, 'metrics-api', {
+      provider,
+      apiName: names.metricsApi,
+      functionName: names.metricsApi,
+      code: code(manifest.functions['metrics-api']),
+      runtime: config.regionalRuntime,
+      metrics: config.metrics,
+      logRetentionDays,
+      // A path endpoint is served by this distribution; an https:// one is someone else's.
+      routePath: config.metrics.endpoint.startsWith('/') ? config.metrics.endpoint : undefined,
+    });
+
+    if (config.customDomain) {
+      this.customDomain = new CustomDomain(this, 'custom-domain', { provider, domainName: config.domain, zoneId: replicas.hostedZoneId });
+    }
+    const accessLogs = new AccessLogBucket(this, 'access-logs', {
+      provider,
+      // One per distribution, next to CloudFront in us-east-1; named after the replica naming scheme.
+      bucketName: `${names.bucket(US_EAST_1)}-access-logs`,
+      expirationDays: logRetentionDays,
+    });
+    const origin = (region: string) => ({ region, domainName: names.bucketDomain(region) });
+    this.distribution = new Distribution(this, 'distribution', {
+      provider,
+      name: config.name,
+      primaryOrigin: origin(config.primaryRegion),
+      failoverOrigin: config.failoverRegion ? origin(config.failoverRegion) : undefined,
+      originAccessIdentityPath: replicas.originAccessIdentityPath,
+      entryRouter: this.entryRouter,
+      chunkRouter: this.chunkRouter,
+      apiDomainName: this.metricsApi.domainName,
+      accessLogs,
+      priceClass: props.priceClass,
+      customDomain: this.customDomain ? { domainName: this.customDomain.domainName, certificateArn: this.customDomain.certificateArn } : undefined,
+    });
+    this.customDomain?.aliasTo(this.distribution);
+
+    this.alarms = new RolloutAlarms(this, 'alarms', {
+      provider,
+      clientErrorAlarmName: names.clientErrorAlarm,
+      edgeErrorAlarmName: names.edgeErrorAlarm,
+      alarms: config.alarms,
+      namespace: config.metrics.namespace,
+      buildId: manifest.buildId,
+      distributionId: this.distribution.distributionId,
+    });
+    this.deployment = new AliasDeployment(this, 'deployment', {
+      provider,
+      account,
+      name: config.name,
+      applicationName: names.codeDeployApplication,
+      deploymentGroupName: names.deploymentGroup,
+      rollout: config.rollout,
+      alarmNames: this.alarms.alarmNames,
+    });
+
+    this.rolloutRecord = new RolloutRecord(this, 'rollout-record', {
+      provider,
+      zoneId: replicas.hostedZoneId,
+      recordName: names.rolloutRecord,
+      ttl: config.dns.rolloutRecordTtl,
+      initialBuildId: manifest.buildId,
+    });
+    this.rolloutSync = new RolloutSync(this, 'rollout-sync', {
+      provider,
+      account,
+      functionName: names.rolloutSync,
+      code: code(manifest.functions['rollout-sync']),
+      runtime: config.regionalRuntime,
+      logRetentionDays,
+      entryRouterArn: this.entryRouter.functionArn,
+      deploymentGroupArn: this.deployment.deploymentGroupArn,
+      environment: {
+        ENTRY_ROUTER_FUNCTION: this.entryRouter.functionName,
+        LIVE_ALIAS: this.liveAlias.aliasName,
+        HOSTED_ZONE_ID: replicas.hostedZoneId,
+        ROLLOUT_RECORD_NAME: names.rolloutRecord,
+        ROLLOUT_RECORD_TTL: String(config.dns.rolloutRecordTtl),
+        METRICS_NAMESPACE: config.metrics.namespace,
+        CODEDEPLOY_APPLICATION: this.deployment.applicationName,
+        CODEDEPLOY_DEPLOYMENT_GROUP: this.deployment.deploymentGroupName,
+      },
+    });
+
+    this.release = new Release(this, 'release', {
+      provider,
+      functionName: names.release,
+      code: code(manifest.functions.release),
+      runtime: config.regionalRuntime,
+      logRetentionDays,
+      entryRouterArn: this.entryRouter.functionArn,
+      input: { version: this.entryRouter.version, buildId: manifest.buildId },
+      environment: {
+        ENTRY_ROUTER_FUNCTION: this.entryRouter.functionName,
+        LIVE_ALIAS: this.liveAlias.aliasName,
+        CODEDEPLOY_APPLICATION: this.deployment.applicationName,
+        CODEDEPLOY_DEPLOYMENT_GROUP: this.deployment.deploymentGroupName,
+      },
+      applicationArn: this.deployment.applicationArn,
+      deploymentGroupArn: this.deployment.deploymentGroupArn,
+      deploymentConfigArn: this.deployment.deploymentConfigArn,
+      // The distribution first (viewers reach the new version), then CodeDeploy may shift.
+      after: [this.distribution.distribution, this.liveAlias.alias, this.deployment.deploymentGroup, this.alarms.clientErrors, this.alarms.edgeErrors],
+    });
+
+    new TerraformOutput(this, 'distribution-domain', {
+      description: 'Where host pages load the widget: https://<this>/assets/index.js',
+      value: this.customDomain ? config.domain : this.distribution.domainName,
+    });
+    new TerraformOutput(this, 'distribution-id', { value: this.distribution.distributionId });
+    new TerraformOutput(this, 'entry-router-version', { description: 'Version this deploy published and released', value: this.entryRouter.version });
+    new TerraformOutput(this, 'build-id', { value: manifest.buildId });
+  }
+}

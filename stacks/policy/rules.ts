@@ -1,0 +1,337 @@
+/**
+ * The checkov/tfsec rules that apply to these stacks, re-expressed as plain functions over the
+ * synthesized JSON (each returns its violations; none means the stack passes):
+ *
+ *   buckets      private (all four public access blocks), encrypted, TLS-only bucket policy,
+ *                ACLs disabled (but for a CloudFront log bucket), multipart uploads aborted
+ *                (checkov CKV_AWS_53-56, CKV_AWS_19, CKV2_AWS_65, CKV_AWS_300; TLS-only from
+ *                the AWS S3 security best practices)
+ *   iam          no `*` or `service:*` actions, no `*` resource where the action can be scoped
+ *                (CKV_AWS_1, CKV_AWS_49, CKV_AWS_355, tfsec aws-iam-no-policy-wildcards)
+ *   cloudfront   viewers on HTTPS, the TLS floor on a custom domain, HTTPS-only custom origins,
+ *                access logging (CKV_AWS_34/86/174, tfsec aws-cloudfront-*)
+ *   lambda@edge  us-east-1, no environment, a published numbered version, a runtime and limits
+ *                Lambda@Edge accepts, a role edgelambda may assume
+ *   logs         every log group has a retention (CKV_AWS_66)
+ *   providers    every resource names its provider: no implicit default region
+ */
+import { EDGE_RUNTIMES } from '../../config';
+import { EDGE_LIMITS } from '../constructs/edge-function';
+import {
+  attachedTo,
+  blocks,
+  dataSources,
+  exactReference,
+  find,
+  isBlock,
+  list,
+  providerRegion,
+  referencesIn,
+  resources,
+  single,
+  strings,
+  type Block,
+  type Element,
+  type Json,
+  type SynthStack,
+  type TerraformJson,
+  type Violation,
+} from './terraform-json';
+
+export type Rule = (stack: SynthStack) => Violation[];
+
+/** CloudFront's TLS security policies at or above TLS 1.2 with modern ciphers. */
+export const TLS_FLOORS = ['TLSv1.2_2021', 'TLSv1.2_2025', 'TLSv1.3_2025'];
+/** Actions IAM cannot scope to a resource; a `*` resource is allowed for them, with a condition. */
+export const ACTIONS_WITHOUT_RESOURCE_SCOPE = ['cloudwatch:PutMetricData'];
+
+const violation = (rule: string, stack: SynthStack, address: string, message: string): Violation => ({ rule, stack: stack.name, address, message });
+
+// ---------------------------------------------------------------- buckets
+
+const bucketRule =
+  (rule: string, check: (tf: TerraformJson, bucket: Element) => string | null): Rule =>
+  (stack) =>
+    resources(stack.json, 'aws_s3_bucket').flatMap((bucket) => {
+      const problem = check(stack.json, bucket);
+      return problem ? [violation(rule, stack, bucket.address, problem)] : [];
+    });
+
+export const bucketsArePrivate = bucketRule('s3-public-access-blocked', (tf, bucket) => {
+  const blocksFor = attachedTo(tf, 'aws_s3_bucket_public_access_block', bucket.address);
+  const flags = ['block_public_acls', 'block_public_policy', 'ignore_public_acls', 'restrict_public_buckets'];
+  if (blocksFor.some((b) => flags.every((flag) => b.body[flag] === true))) return null;
+  return blocksFor.length === 0 ? 'has no public access block' : `public access block does not set all of ${flags.join(', ')}`;
+});
+
+export const bucketsAreEncrypted = bucketRule('s3-encrypted', (tf, bucket) => {
+  const algorithms = attachedTo(tf, 'aws_s3_bucket_server_side_encryption_configuration', bucket.address)
+    .flatMap((config) => blocks(config.body.rule))
+    .map((rule) => single(rule.apply_server_side_encryption_by_default)?.sse_algorithm);
+  if (algorithms.length === 0) return 'has no default encryption';
+  // Buckets CloudFront reads through an origin access identity must be SSE-S3: OAI cannot use KMS.
+  const readByOai = bucketPolicyStatements(tf, bucket).some((s) => s.principals.some((p) => p.identifiers.some((id) => /cloudfront_origin_access_identity/.test(id))));
+  if (readByOai && !algorithms.every((a) => a === 'AES256')) return 'is read through an origin access identity but is not SSE-S3 (AES256)';
+  return algorithms.every((a) => a === 'AES256' || a === 'aws:kms' || a === 'aws:kms:dsse') ? null : `uses unknown encryption ${algorithms.join(', ')}`;
+});
+
+export const bucketsRequireTls = bucketRule('s3-tls-only', (tf, bucket) => {
+  const arn = `\${${bucket.address}.arn}`;
+  const denies = bucketPolicyStatements(tf, bucket).some(
+    (s) =>
+      s.effect === 'Deny' &&
+      s.actions.some((a) => a === 's3:*' || a === '*') &&
+      s.principals.some((p) => p.identifiers.includes('*')) &&
+      s.resources.includes(arn) &&
+      s.resources.includes(`${arn}/*`) &&
+      s.conditions.some((c) => c.test === 'Bool' && c.variable === 'aws:SecureTransport' && c.values.includes('false')),
+  );
+  return denies ? null : 'has no bucket policy denying requests without TLS (aws:SecureTransport=false) on the bucket and its objects';
+});
+
+export const bucketAclsDisabled = bucketRule('s3-acls-disabled', (tf, bucket) => {
+  const ownership = attachedTo(tf, 'aws_s3_bucket_ownership_controls', bucket.address).map((o) => single(o.body.rule)?.object_ownership);
+  if (ownership.includes('BucketOwnerEnforced')) return null;
+  // CloudFront standard logging delivers through an ACL grant: its log bucket may keep ACLs.
+  const isCloudFrontLogBucket = resources(tf, 'aws_cloudfront_distribution').some((d) =>
+    referencesIn(single(d.body.logging_config)?.bucket).some((ref) => ref.address === bucket.address),
+  );
+  if (isCloudFrontLogBucket && ownership.includes('BucketOwnerPreferred')) return null;
+  return ownership.length === 0 ? 'has no ownership controls (ACLs stay enabled)' : `object ownership is ${ownership.join(', ')}, not BucketOwnerEnforced`;
+});
+
+export const bucketsAbortIncompleteUploads = bucketRule('s3-lifecycle-aborts-multipart', (tf, bucket) => {
+  const aborts = attachedTo(tf, 'aws_s3_bucket_lifecycle_configuration', bucket.address)
+    .flatMap((config) => blocks(config.body.rule))
+    .some((rule) => rule.status === 'Enabled' && blocks(rule.abort_incomplete_multipart_upload).length > 0);
+  return aborts ? null : 'has no enabled lifecycle rule aborting incomplete multipart uploads';
+});
+
+function bucketPolicyStatements(tf: TerraformJson, bucket: Element): Statement[] {
+  return attachedTo(tf, 'aws_s3_bucket_policy', bucket.address).flatMap((policy) => statementsOf(tf, policy.body.policy));
+}
+
+// ---------------------------------------------------------------- iam
+
+export interface Statement {
+  readonly effect: 'Allow' | 'Deny';
+  readonly actions: string[];
+  readonly notActions: string[];
+  readonly resources: string[];
+  readonly principals: { type: string; identifiers: string[] }[];
+  readonly conditions: { test: string; variable: string; values: string[] }[];
+}
+
+/** Statements of a policy given as `${data.aws_iam_policy_document.x.json}` or as literal JSON. */
+export function statementsOf(tf: TerraformJson, policy: Json | undefined): Statement[] {
+  const ref = exactReference(policy);
+  if (ref) {
+    const doc = find(tf, ref.address);
+    return doc?.type === 'aws_iam_policy_document' ? documentStatements(doc.body) : [];
+  }
+  if (typeof policy !== 'string') return [];
+  try {
+    const parsed = JSON.parse(policy) as { Statement?: unknown };
+    return list(parsed.Statement as Json).filter(isBlock).map(literalStatement);
+  } catch {
+    return [];
+  }
+}
+
+function documentStatements(body: Block): Statement[] {
+  return blocks(body.statement).map((s) => ({
+    effect: s.effect === 'Deny' ? 'Deny' : 'Allow',
+    actions: strings(s.actions),
+    notActions: strings(s.not_actions),
+    resources: strings(s.resources),
+    principals: blocks(s.principals).map((p) => ({ type: String(p.type), identifiers: strings(p.identifiers) })),
+    conditions: blocks(s.condition).map((c) => ({ test: String(c.test), variable: String(c.variable), values: strings(c.values) })),
+  }));
+}
+
+function literalStatement(s: Block): Statement {
+  const principal = s.Principal;
+  const principals =
+    principal === '*'
+      ? [{ type: '*', identifiers: ['*'] }]
+      : isBlock(principal)
+        ? Object.entries(principal).map(([type, ids]) => ({ type, identifiers: strings(ids) }))
+        : [];
+  const conditions = isBlock(s.Condition)
+    ? Object.entries(s.Condition).flatMap(([test, byVariable]) =>
+        isBlock(byVariable) ? Object.entries(byVariable).map(([variable, values]) => ({ test, variable, values: strings(values) })) : [],
+      )
+    : [];
+  return {
+    effect: s.Effect === 'Deny' ? 'Deny' : 'Allow',
+    actions: strings(s.Action),
+    notActions: strings(s.NotAction),
+    resources: strings(s.Resource),
+    principals,
+    conditions,
+  };
+}
+
+/** Every policy in the stack, where it is defined, with its statements. */
+function policies(tf: TerraformJson): { address: string; statements: Statement[] }[] {
+  const literal = (type: string, attribute: string) =>
+    resources(tf, type)
+      .filter((r) => typeof r.body[attribute] === 'string' && !exactReference(r.body[attribute]))
+      .map((r) => ({ address: r.address, statements: statementsOf(tf, r.body[attribute]) }));
+  return [
+    ...dataSources(tf, 'aws_iam_policy_document').map((d) => ({ address: d.address, statements: documentStatements(d.body) })),
+    ...literal('aws_iam_role_policy', 'policy'),
+    ...literal('aws_iam_policy', 'policy'),
+    ...literal('aws_iam_role', 'assume_role_policy'),
+    ...literal('aws_s3_bucket_policy', 'policy'),
+  ];
+}
+
+export const iamNoWildcardActions: Rule = (stack) =>
+  policies(stack.json).flatMap(({ address, statements }) =>
+    statements
+      .filter((s) => s.effect === 'Allow')
+      .flatMap((s) => {
+        const wildcard = s.actions.filter((a) => a === '*' || /^[a-z0-9-]+:\*$/.test(a));
+        const problems = [
+          ...(wildcard.length > 0 ? [`allows ${wildcard.join(', ')}`] : []),
+          ...(s.notActions.length > 0 ? ['allows everything but NotAction'] : []),
+        ];
+        return problems.map((problem) => violation('iam-no-wildcard-actions', stack, address, problem));
+      }),
+  );
+
+export const iamScopedResources: Rule = (stack) =>
+  policies(stack.json).flatMap(({ address, statements }) =>
+    statements
+      .filter((s) => s.effect === 'Allow' && s.resources.includes('*'))
+      .flatMap((s) => {
+        const scopable = s.actions.filter((a) => !ACTIONS_WITHOUT_RESOURCE_SCOPE.includes(a));
+        if (scopable.length > 0) return [violation('iam-scoped-resources', stack, address, `allows ${scopable.join(', ')} on every resource; name the resources`)];
+        if (s.conditions.length === 0) return [violation('iam-scoped-resources', stack, address, `allows ${s.actions.join(', ')} on * without a condition`)];
+        return [];
+      }),
+  );
+
+// ---------------------------------------------------------------- cloudfront
+
+function behaviours(distribution: Element): { name: string; body: Block }[] {
+  const defaultBehaviour = single(distribution.body.default_cache_behavior);
+  return [
+    ...(defaultBehaviour ? [{ name: 'default', body: defaultBehaviour }] : []),
+    ...blocks(distribution.body.ordered_cache_behavior).map((b) => ({ name: String(b.path_pattern), body: b })),
+  ];
+}
+
+const distributionRule =
+  (rule: string, check: (tf: TerraformJson, distribution: Element) => string[]): Rule =>
+  (stack) =>
+    resources(stack.json, 'aws_cloudfront_distribution').flatMap((d) => check(stack.json, d).map((problem) => violation(rule, stack, d.address, problem)));
+
+export const cloudfrontHttpsOnly = distributionRule('cloudfront-https-only', (_tf, distribution) => [
+  ...behaviours(distribution)
+    .filter((b) => !['redirect-to-https', 'https-only'].includes(String(b.body.viewer_protocol_policy)))
+    .map((b) => `behaviour ${b.name} lets viewers use ${String(b.body.viewer_protocol_policy)}`),
+  ...blocks(distribution.body.origin).flatMap((origin) => {
+    const custom = single(origin.custom_origin_config);
+    if (!custom) return [];
+    const problems: string[] = [];
+    if (custom.origin_protocol_policy !== 'https-only') problems.push(`origin ${String(origin.origin_id)} is reached over ${String(custom.origin_protocol_policy)}`);
+    const weak = strings(custom.origin_ssl_protocols).filter((p) => p !== 'TLSv1.2');
+    if (weak.length > 0) problems.push(`origin ${String(origin.origin_id)} accepts ${weak.join(', ')}`);
+    return problems;
+  }),
+]);
+
+export const cloudfrontTlsFloor = distributionRule('cloudfront-tls-floor', (_tf, distribution) => {
+  const certificate = single(distribution.body.viewer_certificate) ?? {};
+  if (list(distribution.body.aliases).length === 0) {
+    // Without a custom domain CloudFront's own certificate serves, whose policy cannot be chosen.
+    return certificate.cloudfront_default_certificate === true ? [] : ['serves no alias but does not use the CloudFront certificate'];
+  }
+  const problems: string[] = [];
+  if (!certificate.acm_certificate_arn) problems.push('serves a custom domain without an ACM certificate');
+  if (certificate.ssl_support_method !== 'sni-only') problems.push(`ssl_support_method is ${String(certificate.ssl_support_method)}, not sni-only`);
+  if (!TLS_FLOORS.includes(String(certificate.minimum_protocol_version))) {
+    problems.push(`minimum_protocol_version is ${String(certificate.minimum_protocol_version)}, below ${TLS_FLOORS[0]}`);
+  }
+  return problems;
+});
+
+export const cloudfrontLogging = distributionRule('cloudfront-logging', (_tf, distribution) =>
+  single(distribution.body.logging_config)?.bucket ? [] : ['has no access logging (logging_config.bucket)'],
+);
+
+// ---------------------------------------------------------------- lambda@edge
+
+export const lambdaEdgeConstraints: Rule = (stack) => {
+  const tf = stack.json;
+  return resources(tf, 'aws_cloudfront_distribution').flatMap((distribution) =>
+    behaviours(distribution).flatMap((behaviour) =>
+      blocks(behaviour.body.lambda_function_association).flatMap((association) => {
+        const where = `behaviour ${behaviour.name} (${String(association.event_type)})`;
+        const ref = exactReference(association.lambda_arn);
+        if (!ref || !ref.address.startsWith('aws_lambda_function.') || ref.attribute !== 'qualified_arn') {
+          return [violation('lambda-edge', stack, distribution.address, `${where} is not associated with a published version's qualified_arn: ${String(association.lambda_arn)}`)];
+        }
+        const fn = find(tf, ref.address);
+        if (!fn) return [violation('lambda-edge', stack, distribution.address, `${where} refers to ${ref.address}, which is not in the stack`)];
+        return edgeFunctionProblems(tf, fn, String(association.event_type)).map((problem) => violation('lambda-edge', stack, fn.address, `${where}: ${problem}`));
+      }),
+    ),
+  );
+};
+
+function edgeFunctionProblems(tf: TerraformJson, fn: Element, eventType: string): string[] {
+  const body = fn.body;
+  const limits = eventType.startsWith('viewer-') ? EDGE_LIMITS.viewer : EDGE_LIMITS.origin;
+  const problems: string[] = [];
+  const region = providerRegion(tf, fn);
+  if (region !== 'us-east-1') problems.push(`is created in ${region ?? 'the default provider region'}, not us-east-1`);
+  if (body.environment !== undefined) problems.push('has environment variables');
+  if (body.publish !== true) problems.push('does not publish versions');
+  if (!(EDGE_RUNTIMES as readonly string[]).includes(String(body.runtime))) problems.push(`runtime ${String(body.runtime)} is not one Lambda@Edge accepts`);
+  const timeout = typeof body.timeout === 'number' ? body.timeout : 3;
+  if (timeout > limits.timeoutSeconds) problems.push(`timeout ${timeout} s exceeds ${limits.timeoutSeconds} s`);
+  const memory = typeof body.memory_size === 'number' ? body.memory_size : 128;
+  if (memory > limits.memoryMb) problems.push(`memory ${memory} MB exceeds ${limits.memoryMb} MB`);
+  if (list(body.layers).length > 0) problems.push('has layers');
+  if (body.vpc_config !== undefined) problems.push('runs in a VPC');
+  if (strings(body.architectures).some((a) => a !== 'x86_64')) problems.push(`architecture ${strings(body.architectures).join(', ')} is not x86_64`);
+  const role = exactReference(body.role);
+  const trust = role ? find(tf, role.address) : undefined;
+  const trusted = trust ? statementsOf(tf, trust.body.assume_role_policy).flatMap((s) => s.principals.flatMap((p) => p.identifiers)) : [];
+  if (!trusted.includes('edgelambda.amazonaws.com')) problems.push('its role is not assumable by edgelambda.amazonaws.com');
+  return problems;
+}
+
+// ---------------------------------------------------------------- logs, providers
+
+export const logGroupsHaveRetention: Rule = (stack) =>
+  resources(stack.json, 'aws_cloudwatch_log_group')
+    .filter((group) => !(typeof group.body.retention_in_days === 'number' && group.body.retention_in_days > 0))
+    .map((group) => violation('log-retention', stack, group.address, 'keeps logs forever (no retention_in_days)'));
+
+export const explicitProviders: Rule = (stack) => {
+  const declared = new Set((stack.json.provider?.aws ?? []).map((p) => `aws.${String(p.alias)}`));
+  return [...resources(stack.json), ...dataSources(stack.json)]
+    .filter((element) => element.type.startsWith('aws_'))
+    .filter((element) => typeof element.body.provider !== 'string' || !declared.has(element.body.provider))
+    .map((element) => violation('explicit-provider', stack, element.address, `uses ${String(element.body.provider ?? 'the default provider')}, not one of ${[...declared].join(', ')}`));
+};
+
+export const POLICY_RULES: Readonly<Record<string, Rule>> = {
+  's3-public-access-blocked': bucketsArePrivate,
+  's3-encrypted': bucketsAreEncrypted,
+  's3-tls-only': bucketsRequireTls,
+  's3-acls-disabled': bucketAclsDisabled,
+  's3-lifecycle-aborts-multipart': bucketsAbortIncompleteUploads,
+  'iam-no-wildcard-actions': iamNoWildcardActions,
+  'iam-scoped-resources': iamScopedResources,
+  'cloudfront-https-only': cloudfrontHttpsOnly,
+  'cloudfront-tls-floor': cloudfrontTlsFloor,
+  'cloudfront-logging': cloudfrontLogging,
+  'lambda-edge': lambdaEdgeConstraints,
+  'log-retention': logGroupsHaveRetention,
+  'explicit-provider': explicitProviders,
+};
