@@ -96,6 +96,20 @@ describe('TxtRecordReader', () => {
     expect(h.reader.read()).toBe('good-late');
   });
 
+  it('waits on a lookup only until waitMs after it started: later reads get what there is at once', async () => {
+    const h = harness({ waitMs: 100 });
+    const cold = h.reader.read();
+    h.advance(60);
+    const second = h.reader.read();
+    expect(second).toBeInstanceOf(Promise);
+    h.advance(40);
+    expect(h.reader.read()).toBeNull();
+    expect(h.pending).toHaveLength(1);
+    await h.answer('good-1');
+    expect(await cold).toBe('good-1');
+    expect(await second).toBe('good-1');
+  });
+
   it('keeps the last good value through failed and unacceptable lookups, retrying in the background', async () => {
     const h = harness({ retryMs: 1000 });
     const first = h.reader.read();

@@ -108,28 +108,37 @@ export function servedMethod(method: string, allowed: readonly HttpMethod[]): Ht
 export function toS3Origin(request: CloudFrontRequest, uri: string, target: S3Target): CloudFrontRequest {
   const current = request.origin?.s3;
   const customHeaders = current && hasWellFormedHeaders(current.customHeaders) ? current.customHeaders : {};
-  return {
-    ...request,
-    uri,
-    querystring: '',
-    headers: { ...request.headers, host: [{ key: 'Host', value: target.domainName }] },
-    origin: {
-      s3: { authMethod: 'origin-access-identity', customHeaders, domainName: target.domainName, path: '', region: target.region },
-    },
-  };
+  return forwarded(request, uri, { ...request.headers, host: [{ key: 'Host', value: target.domainName }] }, {
+    s3: { authMethod: 'origin-access-identity', customHeaders, domainName: target.domainName, path: '', region: target.region },
+  });
 }
 
 /** The same request with another object key on the origin it already has (a failover attempt). */
 export function withUri(request: CloudFrontRequest, uri: string): CloudFrontRequest {
-  return { ...request, uri, querystring: '' };
+  return forwarded(request, uri, request.headers, request.origin);
 }
 
-/** Domain of the request's S3 origin, or null when it has none (or not in CloudFront's shape). */
+/** A request made of the fields CloudFront defines only, whatever else the event carried. */
+function forwarded(request: CloudFrontRequest, uri: string, headers: CloudFrontHeaders, origin: CloudFrontRequest['origin']): CloudFrontRequest {
+  const result: CloudFrontRequest = { clientIp: request.clientIp, method: request.method, uri, querystring: '', headers, origin };
+  if (request.body !== undefined) result.body = request.body;
+  return result;
+}
+
+/**
+ * Domain of the request's S3 origin when the origin is in the shape CloudFront gives (so it can
+ * be handed back as it is), else null.
+ */
 export function s3OriginDomain(request: CloudFrontRequest): string | null {
-  const s3: unknown = (request.origin as { s3?: unknown } | undefined)?.s3;
+  const origin: unknown = request.origin;
+  if (typeof origin !== 'object' || origin === null || Object.keys(origin).length !== 1) return null;
+  const s3: unknown = (origin as { s3?: unknown }).s3;
   if (typeof s3 !== 'object' || s3 === null) return null;
-  const domainName = (s3 as { domainName?: unknown }).domainName;
-  return typeof domainName === 'string' ? domainName : null;
+  const { domainName, region, authMethod, path, customHeaders } = s3 as Record<string, unknown>;
+  if (typeof domainName !== 'string' || typeof path !== 'string' || !hasWellFormedHeaders(customHeaders)) return null;
+  if (path !== '' && (path.charCodeAt(0) !== 47 || path.endsWith('/'))) return null;
+  if (authMethod === 'origin-access-identity') return typeof region === 'string' && domainName.endsWith(`.s3.${region}.amazonaws.com`) ? domainName : null;
+  return authMethod === 'none' ? domainName : null;
 }
 
 /** Header pairs in their usual spelling, e.g. `['Content-Type', 'text/plain']`. */

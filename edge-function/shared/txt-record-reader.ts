@@ -7,7 +7,8 @@
  *   a < freshMs                 returns the cached value; no lookup.
  *   freshMs ≤ a < staleMs       returns the cached value and starts a refresh in the background
  *                               (stale-while-revalidate: a busy edge never waits for DNS).
- *   a ≥ staleMs, or no value    waits for a lookup, at most `waitMs`, then returns what it has.
+ *   a ≥ staleMs, or no value    waits for a lookup, until waitMs after it started, then returns
+ *                               what it has.
  *                               This is the cold start, and an edge that sat idle long enough for
  *                               its value to be too old to trust without asking (a rollback may
  *                               have happened meanwhile).
@@ -82,7 +83,12 @@ export class TxtRecordReader<T> {
     if (age < this.options.freshMs) return this.value;
     if (this.inflight && now - this.inflight.startedAt >= STUCK_LOOKUP_MS) this.inflight = null;
     if (!this.inflight && now >= this.nextAttemptAt) this.inflight = this.startLookup(now);
-    if (this.inflight && this.lastLookupOk && (this.value === null || age >= this.options.staleMs)) return this.wait(this.inflight);
+    if (this.inflight && this.lastLookupOk && (this.value === null || age >= this.options.staleMs)) {
+      // A lookup is worth waiting for during its first waitMs only: requests that arrive while a
+      // slow lookup runs on get what there is at once, rather than another full wait each.
+      const remaining = this.inflight.startedAt + this.options.waitMs - now;
+      if (remaining > 0) return this.wait(this.inflight, remaining);
+    }
     return this.usable(now);
   }
 
@@ -136,9 +142,9 @@ export class TxtRecordReader<T> {
     }
   }
 
-  private wait(lookup: Lookup): Promise<T | null> {
+  private wait(lookup: Lookup, ms: number): Promise<T | null> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(this.usable(this.now())), this.options.waitMs);
+      const timer = setTimeout(() => resolve(this.usable(this.now())), ms);
       void lookup.done.then(() => {
         clearTimeout(timer);
         resolve(this.usable(this.now()));

@@ -88,7 +88,10 @@ function headerShapeProblems(headers: unknown, where: string): string[] {
       continue;
     }
     entries.forEach((entry: unknown, index) => {
-      if (!isRecord(entry)) return problems.push(`${where}.${name}[${index}]: not an object`);
+      if (!isRecord(entry)) {
+        problems.push(`${where}.${name}[${index}]: not an object`);
+        return;
+      }
       if (typeof entry.value !== 'string') problems.push(`${where}.${name}[${index}].value: not a string`);
       if (entry.key !== undefined && (typeof entry.key !== 'string' || entry.key.toLowerCase() !== name)) {
         problems.push(`${where}.${name}[${index}].key: ${JSON.stringify(entry.key)} does not spell ${name}`);
