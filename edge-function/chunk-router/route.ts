@@ -3,7 +3,7 @@
  * from which bucket. No I/O; the handler (index.ts) supplies the nearest bucket.
  */
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
-import { errorResponse, hasWellFormedHeaders, headerValue, originRequestOf, servedMethod, toS3Origin, withUri, type S3Target } from '../shared/cloudfront';
+import { errorResponse, hasWellFormedHeaders, headerValue, originRequestOf, s3OriginDomain, servedMethod, toS3Origin, withUri, type S3Target } from '../shared/cloudfront';
 import { ENCODING_SUFFIX, isCompressible, preferredEncoding, type Encoding } from '../shared/encoding';
 import type { OriginRole } from '../shared/nearest-bucket';
 
@@ -57,5 +57,6 @@ export function chunkUri(uri: string, encoding: Encoding | null): string {
  * ours), on its own origin when it is a failover attempt on another replica (see `originRole`).
  */
 export function routeChunk(chunk: ChunkRequest, role: OriginRole, target: S3Target): CloudFrontRequest {
-  return role === 'replica' ? withUri(chunk.request, chunk.uri) : toS3Origin(chunk.request, chunk.uri, target);
+  const replica = role === 'replica' ? s3OriginDomain(chunk.request) : null;
+  return replica !== null ? withUri(chunk.request, chunk.uri, replica) : toS3Origin(chunk.request, chunk.uri, target);
 }

@@ -10,6 +10,7 @@ import {
   headerValue,
   MAX_ORIGIN_GENERATED_RESPONSE_BYTES,
   originRequestOf,
+  s3OriginDomain,
   servedMethod,
   toCloudFrontHeaders,
   toS3Origin,
@@ -110,7 +111,8 @@ export function entryUri(buildId: string, encoding: Encoding | null): string {
 export function rewriteToBuild(entry: EntryRequest, buildId: string, role: OriginRole, target: S3Target): CloudFrontRequest | null {
   if (!hasWellFormedHeaders(entry.request.headers)) return null;
   const uri = entryUri(buildId, entry.encoding);
-  return role === 'replica' ? withUri(entry.request, uri) : toS3Origin(entry.request, uri, target);
+  const replica = role === 'replica' ? s3OriginDomain(entry.request) : null;
+  return replica !== null ? withUri(entry.request, uri, replica) : toS3Origin(entry.request, uri, target);
 }
 
 export function malformedHeadersResponse(method: string): CloudFrontResultResponse {

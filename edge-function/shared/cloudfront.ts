@@ -113,9 +113,15 @@ export function toS3Origin(request: CloudFrontRequest, uri: string, target: S3Ta
   });
 }
 
-/** The same request with another object key on the origin it already has (a failover attempt). */
-export function withUri(request: CloudFrontRequest, uri: string): CloudFrontRequest {
-  return forwarded(request, uri, request.headers, request.origin);
+/**
+ * The same request with another object key, on the S3 origin it already has (a failover
+ * attempt; the caller has checked the origin with `s3OriginDomain`). The host header is made to
+ * name that origin, as CloudFront requires of every S3 request.
+ */
+export function withUri(request: CloudFrontRequest, uri: string, originDomain: string): CloudFrontRequest {
+  const host = request.headers.host;
+  const headers = host?.length === 1 && host[0].value === originDomain ? request.headers : { ...request.headers, host: [{ key: 'Host', value: originDomain }] };
+  return forwarded(request, uri, headers, request.origin);
 }
 
 /** A request made of the fields CloudFront defines only, whatever else the event carried. */
