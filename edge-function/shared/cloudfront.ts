@@ -157,7 +157,6 @@ export function toCloudFrontHeaders(pairs: HeaderPairs): CloudFrontHeaders {
 }
 
 const STATUS_TEXT: Readonly<Record<string, string>> = {
-  '200': 'OK',
   '400': 'Bad Request',
   '404': 'Not Found',
   '405': 'Method Not Allowed',

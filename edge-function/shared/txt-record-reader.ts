@@ -92,12 +92,6 @@ export class TxtRecordReader<T> {
     return this.usable(now);
   }
 
-  /** What a read would return right now without any lookup (for tests and diagnostics). */
-  peek(): { readonly value: T | null; readonly ageMs: number; readonly lookupInFlight: boolean } {
-    const now = this.now();
-    return { value: this.usable(now), ageMs: now - this.fetchedAt, lookupInFlight: this.inflight !== null };
-  }
-
   private usable(now: number): T | null {
     return this.options.keepLastGood || now - this.fetchedAt < this.options.staleMs ? this.value : null;
   }

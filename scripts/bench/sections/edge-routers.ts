@@ -59,11 +59,11 @@ export const edgeRouters: BenchSection = {
 
       const overhead = await timerOverheadNs();
       context.log('edge-routers: warm, entry router serving its own build (inlined)');
-      const ownBuild = await warm(await loadWith(dns, names.rolloutRecord, { stable: own, canary: null, weight: 0, salt: null }, entryZip), events);
+      const ownBuild = await warm(loadWith(dns, names.rolloutRecord, { stable: own, canary: null, weight: 0, salt: null }, entryZip), events);
       context.log('edge-routers: warm, entry router sending everybody to another build');
-      const otherBuild = await warm(await loadWith(dns, names.rolloutRecord, { stable: OTHER_BUILD, canary: null, weight: 0, salt: null }, entryZip), events);
+      const otherBuild = await warm(loadWith(dns, names.rolloutRecord, { stable: OTHER_BUILD, canary: null, weight: 0, salt: null }, entryZip), events);
       context.log('edge-routers: warm, entry router during a rollout at 25 %');
-      const rollout = await warm(await loadWith(dns, names.rolloutRecord, { stable: OTHER_BUILD, canary: own, weight: 2500, salt: 'd-BENCH' }, entryZip), events);
+      const rollout = await warm(loadWith(dns, names.rolloutRecord, { stable: OTHER_BUILD, canary: own, weight: 2500, salt: 'd-BENCH' }, entryZip), events);
       context.log('edge-routers: warm, reference entry handler');
       const reference = await warm(loadBundledHandler(referenceZip), events.map(cloneEvent));
       context.log('edge-routers: warm, chunk router');
@@ -74,6 +74,8 @@ export const edgeRouters: BenchSection = {
         entry: extractIndex(entryZip, path.join(scratch, 'entry')),
         chunk: extractIndex(chunkZip, path.join(scratch, 'chunk')),
         reference: extractIndex(referenceZip, path.join(scratch, 'reference')),
+        // Node's own cost of requiring a file, on this machine at this moment: the floor.
+        empty: emptyModule(path.join(scratch, 'empty')),
       };
       const cold = coldRequireMs(files, COLD_RUNS);
       const coldMedian = Object.fromEntries(Object.entries(cold).map(([name, runs]) => [name, median(runs)])) as Record<keyof typeof files, number>;
@@ -98,6 +100,7 @@ export const edgeRouters: BenchSection = {
         { name: 'chunk router: p99', value: us(chunk.perCall.p99), unit: 'µs' },
         { name: 'entry cold require (median)', value: round(coldMedian.entry, 2), unit: 'ms', reference: round(coldMedian.reference, 2), target: 10 },
         { name: 'chunk cold require (median)', value: round(coldMedian.chunk, 2), unit: 'ms', target: 10 },
+        { name: 'empty module cold require (floor)', value: round(coldMedian.empty, 2), unit: 'ms' },
         { name: 'entry zip', value: zipBytes.entry, unit: 'B', reference: zipBytes.reference, target: 100 * 1024 + inlinedBytes },
         { name: 'chunk zip', value: zipBytes.chunk, unit: 'B', target: 100 * 1024 },
         { name: 'S3 requests per load, own build', value: 0, unit: 'count', reference: 1 },
@@ -130,10 +133,9 @@ export const edgeRouters: BenchSection = {
 };
 
 /** A fresh entry router whose rollout record says `record` (each load starts cold and reads it once). */
-async function loadWith(dns: DnsServer, recordName: string, record: RolloutRecord, zip: string): Promise<Handler> {
+function loadWith(dns: DnsServer, recordName: string, record: RolloutRecord, zip: string): Handler {
   dns.setTxt(recordName, formatRolloutRecord(record));
-  const handler = loadBundledHandler<CloudFrontRequestEvent, unknown>(zip);
-  return handler;
+  return loadBundledHandler<CloudFrontRequestEvent, unknown>(zip);
 }
 
 async function warm(handler: Handler, events: readonly CloudFrontRequestEvent[]): Promise<WarmResult> {
@@ -186,6 +188,12 @@ function writeReferenceZip(dir: string, config: Record<string, unknown>): string
   const zip = path.join(dir, 'reference-entry-router.zip');
   writeFileSync(zip, createZip([{ name: 'index.js', data: Buffer.from(source) }]));
   return zip;
+}
+
+function emptyModule(dir: string): string {
+  const file = path.join(mkdtempSync(`${dir}-`), 'index.js');
+  writeFileSync(file, '');
+  return file;
 }
 
 function extractIndex(zip: string, dir: string): string {
