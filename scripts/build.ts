@@ -16,7 +16,7 @@ import * as esbuild from 'esbuild';
 import webpack from 'webpack';
 import { loadConfig, type DeployConfig } from '../config';
 import { contentTypeFor, ENCODING_SUFFIX, isCompressible, type Encoding } from '../edge-function/shared/encoding';
-import type { InlinedEntry } from '../edge-function/shared/edge-config';
+import type { EdgeConfig, InlinedEntry } from '../edge-function/shared/edge-config';
 import { BUILD_ID_PLACEHOLDER, webappConfig } from '../webapp/webpack.config';
 import { edgeConfigFor } from './lib/edge-config';
 import { FUNCTIONS, HANDLER, type FunctionName, type FunctionSpec } from './lib/functions';
@@ -59,18 +59,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const entryKey = `assets/${buildId}/index.js`;
   const entryAsset = assets.find((asset) => asset.key === entryKey);
   if (!entryAsset) throw new Error('webpack emitted no index.js');
-  const entryBytes = readFileSync(path.join(outDir, entryKey));
-  const inlinedEntry: InlinedEntry = {
-    buildId,
-    etag: `"${entryAsset.sha256.slice(0, 32)}"`,
-    identity: entryBytes.toString('utf8'),
-    gzip: readFileSync(path.join(outDir, entryAsset.variants.gzip!.key)).toString('base64'),
-    br: readFileSync(path.join(outDir, entryAsset.variants.br!.key)).toString('base64'),
-  };
+  const inlinedEntry = readInlinedEntry(outDir, buildId, entryAsset);
+  const edgeConfig = edgeConfigFor(options.config, buildId);
 
   const functions = {} as Record<FunctionName, FunctionZip>;
   for (const spec of FUNCTIONS) {
-    functions[spec.name] = await bundleFunction(spec, outDir, options.config, buildId, inlinedEntry);
+    functions[spec.name] = writeFunctionZip(spec, outDir, await bundleFunction(spec, { edgeConfig, inlinedEntry }));
   }
 
   const manifest: BuildManifest = {
@@ -175,10 +169,32 @@ export function compress(data: Buffer, encoding: Encoding): Buffer {
     : gzipSync(data, { level: 9 });
 }
 
-async function bundleFunction(spec: FunctionSpec, outDir: string, config: DeployConfig, buildId: string, entry: InlinedEntry): Promise<FunctionZip> {
+/** The entry router's index.js as it is inlined: plain, and the build's gzip and brotli bytes in base64. */
+export function readInlinedEntry(outDir: string, buildId: string, entryAsset: AssetFile): InlinedEntry {
+  return {
+    buildId,
+    etag: `"${entryAsset.sha256.slice(0, 32)}"`,
+    identity: readFileSync(path.join(outDir, entryAsset.key)).toString('utf8'),
+    gzip: readFileSync(path.join(outDir, entryAsset.variants.gzip!.key)).toString('base64'),
+    br: readFileSync(path.join(outDir, entryAsset.variants.br!.key)).toString('base64'),
+  };
+}
+
+export interface BakedIn {
+  /** Baked into edge bundles as `__EDGE_CONFIG__`. */
+  readonly edgeConfig: EdgeConfig;
+  /** Baked into the entry router as `__INLINED_ENTRY__`. */
+  readonly inlinedEntry: InlinedEntry;
+}
+
+/**
+ * One function's index.js, exactly as it ships. Exported so tests can bundle an edge function
+ * with another edge config (e.g. short refresh intervals) the same way the build does.
+ */
+export async function bundleFunction(spec: FunctionSpec, baked: BakedIn): Promise<Buffer> {
   const define: Record<string, string> = {};
-  if (spec.kind === 'edge') define.__EDGE_CONFIG__ = JSON.stringify(edgeConfigFor(config, buildId));
-  if (spec.name === 'entry-router') define.__INLINED_ENTRY__ = JSON.stringify(entry);
+  if (spec.kind === 'edge') define.__EDGE_CONFIG__ = JSON.stringify(baked.edgeConfig);
+  if (spec.name === 'entry-router') define.__INLINED_ENTRY__ = JSON.stringify(baked.inlinedEntry);
   const result = await esbuild.build({
     entryPoints: [path.join(PROJECT_ROOT, spec.entry)],
     bundle: true,
@@ -196,7 +212,10 @@ async function bundleFunction(spec: FunctionSpec, outDir: string, config: Deploy
     logLevel: 'silent',
     absWorkingDir: PROJECT_ROOT,
   });
-  const bundle = Buffer.from(result.outputFiles[0].contents);
+  return Buffer.from(result.outputFiles[0].contents);
+}
+
+function writeFunctionZip(spec: FunctionSpec, outDir: string, bundle: Buffer): FunctionZip {
   const zip = createZip([{ name: 'index.js', data: bundle }]);
   const relative = `functions/${spec.name}.zip`;
   mkdirSync(path.join(outDir, 'functions'), { recursive: true });

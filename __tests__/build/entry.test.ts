@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import type { CloudFrontResultResponse } from 'aws-lambda';
-import { loadBundledHandler } from '../../scripts/lib/bundled-handler';
-import { BUILD_DIR, defaultBuild, functionZip } from '../fixtures/build';
+import { startDnsServer, type DnsServer } from '../../scripts/local/dns-server';
+import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { originRequestEvent } from '../fixtures/cloudfront';
+import { loadEdgeHandler } from '../fixtures/edge';
 
 const DISTRIBUTION = 'https://d111111abcdef8.cloudfront.net';
 const HOST_PAGE = 'https://shop.example.org';
@@ -69,6 +70,14 @@ describe('index.js', () => {
 
 describe('entry router zip', () => {
   const manifest = defaultBuild();
+  // No rollout record on this DNS server: the router serves the build it was made with.
+  let dns: DnsServer;
+  beforeAll(async () => {
+    dns = await startDnsServer();
+  });
+  afterAll(() => dns.close());
+  beforeEach(() => jest.spyOn(console, 'warn').mockImplementation(() => undefined));
+  afterEach(() => jest.restoreAllMocks());
   const indexJs = readFileSync(path.join(BUILD_DIR, manifest.entry.key));
 
   function bodyOf(response: CloudFrontResultResponse): Buffer {
@@ -76,7 +85,7 @@ describe('entry router zip', () => {
   }
 
   it('inlines exactly the built index.js, plain and pre-compressed', async () => {
-    const handler = loadBundledHandler<unknown, CloudFrontResultResponse>(functionZip('entry-router'));
+    const handler = loadEdgeHandler('entry-router', { dnsServer: dns.address }) as unknown as (event: unknown) => Promise<CloudFrontResultResponse>;
     const plain = await handler(originRequestEvent({ headers: {} }));
     expect(bodyOf(plain).equals(indexJs)).toBe(true);
     const withBrotli = await handler(originRequestEvent({ headers: { 'Accept-Encoding': 'br,gzip' } }));

@@ -1,0 +1,62 @@
+/**
+ * The chunk router's pure core: which object a cache miss under /assets/<buildId>/ fetches, and
+ * from which bucket. No I/O; the handler (index.ts) supplies the nearest bucket.
+ */
+import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
+import { errorResponse, hasWellFormedHeaders, headerValue, originRequestOf, s3OriginDomain, servedMethod, toS3Origin, withUri, type S3Target } from '../shared/cloudfront';
+import { ENCODING_SUFFIX, isCompressible, preferredEncoding, type Encoding } from '../shared/encoding';
+import type { OriginRole } from '../shared/nearest-bucket';
+
+/**
+ * `/assets/<16-hex buildId>/<file>`: one path segment of letters, digits, `.`, `_`, `-`, not
+ * starting with a dot and without `..`. Percent-encoding, further slashes and anything else
+ * that could address a key outside the build never match.
+ */
+const CHUNK_PATH = /^\/assets\/[0-9a-f]{16}\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
+/** OPTIONS passes through for CORS preflights, which S3 answers from the bucket's CORS rules. */
+const METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
+/** A path that can never exist stays missing: CloudFront may keep the 404 a while (not forever). */
+const NOT_FOUND_CACHE_CONTROL = 'public, max-age=60';
+const REFUSAL_CACHE_CONTROL = 'no-store';
+
+export function isChunkPath(uri: string): boolean {
+  return CHUNK_PATH.test(uri) && !uri.includes('..');
+}
+
+export interface ChunkRequest {
+  readonly request: CloudFrontRequest;
+  /** The object key to fetch: the path, or its `.br`/`.gz` variant when the viewer accepts one. */
+  readonly uri: string;
+}
+
+/**
+ * The request if it is one the chunk router forwards, else the refusal: 400 for an event not in
+ * CloudFront's shape (or headers CloudFront would not take back), 405 for unserved methods, 404
+ * for any path that is not a build file.
+ */
+export function checkChunkRequest(event: unknown): ChunkRequest | CloudFrontResultResponse {
+  const request = originRequestOf(event);
+  if (request === null) return errorResponse('400', 'GET', REFUSAL_CACHE_CONTROL);
+  const method = servedMethod(request.method, METHODS);
+  if (method === null) return errorResponse('405', request.method, REFUSAL_CACHE_CONTROL, [['Allow', METHODS.join(', ')]]);
+  if (!isChunkPath(request.uri)) return errorResponse('404', method, NOT_FOUND_CACHE_CONTROL);
+  if (!hasWellFormedHeaders(request.headers)) return errorResponse('400', method, REFUSAL_CACHE_CONTROL);
+  // CloudFront normalizes Accept-Encoding into this behaviour's cache key, so each cached
+  // variant is fetched by viewers that accept it.
+  const encoding = method === 'OPTIONS' ? null : preferredEncoding(headerValue(request.headers, 'accept-encoding'));
+  return { request, uri: chunkUri(request.uri, encoding) };
+}
+
+/** The pre-compressed sibling the build writes for text files; other files as they are. */
+export function chunkUri(uri: string, encoding: Encoding | null): string {
+  return encoding !== null && isCompressible(uri) ? uri + ENCODING_SUFFIX[encoding] : uri;
+}
+
+/**
+ * The request to send: to `target` when it was bound for the primary bucket (or an origin not
+ * ours), on its own origin when it is a failover attempt on another replica (see `originRole`).
+ */
+export function routeChunk(chunk: ChunkRequest, role: OriginRole, target: S3Target): CloudFrontRequest {
+  const replica = role === 'replica' ? s3OriginDomain(chunk.request) : null;
+  return replica !== null ? withUri(chunk.request, chunk.uri, replica) : toS3Origin(chunk.request, chunk.uri, target);
+}

@@ -1,0 +1,59 @@
+/** Timing helpers shared by the benchmark sections. */
+import { execFileSync } from 'node:child_process';
+
+export interface Distribution {
+  readonly samples: number;
+  readonly median: number;
+  readonly p99: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export function distribution(values: ArrayLike<number>): Distribution {
+  const sorted = Float64Array.from(values).sort();
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return { samples: sorted.length, median: at(0.5), p99: at(0.99), min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+/**
+ * Wall time of each of `calls` sequential awaited calls, in nanoseconds. Each sample includes
+ * one `process.hrtime.bigint()` pair and the await (see `timerOverheadNs`).
+ */
+export async function timeCalls(call: (index: number) => unknown, calls: number): Promise<Float64Array> {
+  const samples = new Float64Array(calls);
+  for (let i = 0; i < calls; i += 1) {
+    const start = process.hrtime.bigint();
+    await call(i);
+    samples[i] = Number(process.hrtime.bigint() - start);
+  }
+  return samples;
+}
+
+/** Median cost of the measurement itself: timing an awaited no-op. */
+export async function timerOverheadNs(): Promise<number> {
+  const noop = async () => undefined;
+  await timeCalls(noop, 50_000);
+  return distribution(await timeCalls(noop, 200_000)).median;
+}
+
+/**
+ * Milliseconds to `require` each file in a fresh Node process (read, compile, run the module
+ * body), `runs` times per file, interleaved so drift on a shared machine hits all files alike.
+ */
+export function coldRequireMs(files: Readonly<Record<string, string>>, runs: number, env: NodeJS.ProcessEnv = {}): Record<string, number[]> {
+  const script = "const f=process.argv[1];const t=process.hrtime.bigint();require(f);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))";
+  const results: Record<string, number[]> = Object.fromEntries(Object.keys(files).map((name) => [name, []]));
+  for (let run = 0; run < runs; run += 1) {
+    for (const [name, file] of Object.entries(files)) {
+      const out = execFileSync(process.execPath, ['-e', script, file], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+      results[name].push(Number(out));
+    }
+  }
+  return results;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
