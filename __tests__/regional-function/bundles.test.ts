@@ -57,6 +57,7 @@ describe('regional bundles as they ship', () => {
   it('release, as bundled, starts a deployment through the runtime SDK', async () => {
     const lambda = mockClient(LambdaClient);
     const codedeploy = mockClient(CodeDeployClient);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
       lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '4' });
       lambda.on(GetFunctionConfigurationCommand, { Qualifier: '4' }).resolves({ Description: versionDescription('0123456789abcdef') });
@@ -68,7 +69,9 @@ describe('regional bundles as they ship', () => {
       expect(result).toEqual({ action: 'started', deploymentId: 'd-BUNDLED01', reason: 'shifting alias live from version 4 to 5 (build fedcba9876543210)' });
       expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(1);
       expect(codedeploy.commandCalls(GetDeploymentCommand)).toHaveLength(0);
+      expect(log).toHaveBeenCalledWith(expect.stringContaining('"deploymentId":"d-BUNDLED01"'));
     } finally {
+      log.mockRestore();
       lambda.restore();
       codedeploy.restore();
     }

@@ -26,7 +26,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     // The client's own words are the first clue when the error alarm fires.
     console.log(JSON.stringify({ buildId: outcome.beacon?.buildId, origin: request.headers.origin, errors: errors.map((e) => e.message ?? '') }));
   }
-  return { ...outcome.response, headers: { ...outcome.response.headers } };
+  const { statusCode, headers, body } = outcome.response;
+  return { statusCode, headers: { ...headers }, body };
 }
 
 function toDatum(point: MetricPoint) {

@@ -23,7 +23,8 @@ export function quoteTxt(text: string): string {
 
 /**
  * The character-strings of a TXT value as Route53 returns it (`"a" "b"`), with `\"`, `\\` and
- * `\ddd` (octal, how Route53 escapes other bytes) undone. Unquoted words are taken as they are.
+ * `\ddd` (octal bytes: how Route53 escapes anything outside printable ASCII) undone, and the
+ * bytes read as UTF-8. Unquoted words are taken as they are.
  */
 export function unquoteTxt(value: string): string[] {
   const strings: string[] = [];
@@ -35,24 +36,22 @@ export function unquoteTxt(value: string): string[] {
     }
     const quoted = value[i] === '"';
     if (quoted) i += 1;
-    let current = '';
+    const bytes: number[] = [];
     while (i < value.length && (quoted ? value[i] !== '"' : value[i] !== ' ')) {
-      if (value[i] === '\\' && i + 1 < value.length) {
-        const octal = /^[0-7]{3}/.exec(value.slice(i + 1, i + 4));
-        if (octal) {
-          current += String.fromCharCode(parseInt(octal[0], 8));
-          i += 4;
-        } else {
-          current += value[i + 1];
-          i += 2;
-        }
-      } else {
-        current += value[i];
-        i += 1;
+      const octal = value[i] === '\\' ? /^[0-7]{3}/.exec(value.slice(i + 1, i + 4)) : null;
+      if (octal) {
+        bytes.push(parseInt(octal[0], 8) & 0xff);
+        i += 4;
+        continue;
       }
+      if (value[i] === '\\' && i + 1 < value.length) i += 1;
+      const codePoint = value.codePointAt(i)!;
+      const char = String.fromCodePoint(codePoint);
+      bytes.push(...Buffer.from(char, 'utf8'));
+      i += char.length;
     }
     if (quoted) i += 1;
-    strings.push(current);
+    strings.push(Buffer.from(bytes).toString('utf8'));
   }
   return strings;
 }
