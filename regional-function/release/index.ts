@@ -1,4 +1,31 @@
-// Placeholder until the release handler lands.
-export async function handler(): Promise<{ placeholder: true }> {
-  return { placeholder: true };
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { readEnvironment, type ReleaseEnvironment } from '../shared/environment';
+import { parseReleaseInput } from './core';
+import { release, RELEASE_VARIABLES, type ReleaseClients } from './release';
+
+/** What Terraform's aws_lambda_invocation records as `result`. */
+export interface ReleaseOutput {
+  readonly action: 'started' | 'unchanged';
+  readonly deploymentId?: string;
+  readonly reason: string;
+}
+
+// Made on the first invocation, then kept for the container's life.
+let clients: ReleaseClients | undefined;
+
+export async function handler(event: unknown): Promise<ReleaseOutput> {
+  const input = parseReleaseInput(event);
+  if (input.tf?.action === 'delete') {
+    return { action: 'unchanged', reason: `Terraform is destroying the release of version ${input.version}; a release is never undone by a destroy` };
+  }
+  const env = readEnvironment<ReleaseEnvironment>(RELEASE_VARIABLES);
+  clients ??= { lambda: new LambdaClient({}), codedeploy: new CodeDeployClient({}) };
+  const result = await release(
+    input,
+    { functionName: env.ENTRY_ROUTER_FUNCTION, aliasName: env.LIVE_ALIAS, application: env.CODEDEPLOY_APPLICATION, deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP },
+    clients,
+  );
+  console.log(JSON.stringify(result));
+  return { action: result.action, ...(result.deploymentId ? { deploymentId: result.deploymentId } : {}), reason: result.reason };
 }

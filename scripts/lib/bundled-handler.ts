@@ -2,10 +2,13 @@
  * Loads a function exactly as Lambda would: index.js from its zip, in a module instance of its
  * own. Tests and the local mode use it so that what they exercise is what ships, not the source.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readZip } from './zip';
+
+/** The Lambda runtime provides SDK v3 (bundles leave `@aws-sdk/*` external); here the project's copy stands in. */
+const RUNTIME_SDK = path.resolve(__dirname, '..', '..', 'node_modules', '@aws-sdk');
 
 export type LambdaHandler<E = unknown, R = unknown> = (event: E, context?: unknown) => Promise<R>;
 
@@ -17,6 +20,8 @@ export function loadBundledHandler<E = unknown, R = unknown>(zipPath: string): L
   const dir = mkdtempSync(path.join(tmpdir(), `${path.basename(zipPath, '.zip')}-`));
   const file = path.join(dir, 'index.js');
   writeFileSync(file, index.data);
+  mkdirSync(path.join(dir, 'node_modules'));
+  symlinkSync(RUNTIME_SDK, path.join(dir, 'node_modules', '@aws-sdk'), 'dir');
   const loaded = require(file) as { handler?: LambdaHandler<E, R> };
   if (typeof loaded.handler !== 'function') throw new Error(`${zipPath}: index.js exports no handler`);
   return loaded.handler;

@@ -3,13 +3,11 @@
  * It lives in the entry so that a chunk that fails to load is still reported. Beacons go out as
  * text/plain through sendBeacon: a CORS-safelisted request, so no preflight on the host page.
  */
-export type BeaconEventName = 'load' | 'error';
+// Type-only: the metrics API's schema defines the payload, and none of it is bundled here.
+import type { Beacon, BeaconEventName } from '../../regional-function/metrics-api/beacon';
 
-export interface BeaconPayload {
-  v: 1;
-  buildId: string;
-  events: { name: BeaconEventName; message?: string }[];
-}
+export type { BeaconEventName };
+export type BeaconPayload = Beacon;
 
 let endpoint = __METRICS_ENDPOINT__;
 

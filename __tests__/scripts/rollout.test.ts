@@ -1,0 +1,488 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CodeDeployClient,
+  CreateDeploymentCommand,
+  GetDeploymentCommand,
+  GetDeploymentGroupCommand,
+  ListDeploymentsCommand,
+  StopDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
+import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
+import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as path from 'node:path';
+import { ConfigError, loadConfig } from '../../config';
+import { lambdaAppSpec } from '../../regional-function/shared/deployments';
+import { versionDescription } from '../../regional-function/shared/version-description';
+import { runRolloutCli, USAGE } from '../../scripts/lib/rollout-cli';
+import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, rolloutRecordSet, versionConfiguration } from '../regional-function/aws-fixtures';
+
+const CONFIG_FILE = path.resolve(__dirname, '..', '..', 'deploy.config.json');
+const ZONE_ID = 'Z0EXAMPLEZONE';
+
+const lambda = mockClient(LambdaClient);
+const codedeploy = mockClient(CodeDeployClient);
+const route53 = mockClient(Route53Client);
+const cloudwatch = mockClient(CloudWatchClient);
+const sts = mockClient(STSClient);
+const mocks = [lambda, codedeploy, route53, cloudwatch, sts];
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+  sleeps: number[];
+  json: () => unknown;
+}
+
+async function rollout(...argv: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const sleeps: number[] = [];
+  const code = await runRolloutCli(argv, {
+    loadConfig: (file) => loadConfig(file ?? CONFIG_FILE),
+    createClients: () => ({
+      lambda: new LambdaClient({ region: 'us-east-1' }),
+      codedeploy: new CodeDeployClient({ region: 'us-east-1' }),
+      route53: new Route53Client({ region: 'us-east-1' }),
+      cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
+      sts: new STSClient({ region: 'us-east-1' }),
+    }),
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  });
+  return { code, out: out.join('\n'), err: err.join('\n'), sleeps, json: () => JSON.parse(out.join('\n')) };
+}
+
+function notFound(name: string, message = 'not found'): Error {
+  return Object.assign(new Error(message), { name });
+}
+
+/** A release in flight: alias 7 (build A) with 30 % on 8 (build B), deployment d-RUNNING01. */
+function midRollout(): void {
+  lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.3 } }, RevisionId: 'rev-1' });
+  codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RUNNING01'] });
+  codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date('2026-11-26T10:00:00Z') }));
+  route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet(`v=1 stable=${BUILD_A} canary=${BUILD_B} weight=3000 salt=d-RUNNING01`)] });
+}
+
+/** Nothing in flight: alias on 8 (build B); the last deployment d-DONE00001 succeeded. */
+function settled(): void {
+  lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '8', RevisionId: 'rev-2' });
+  codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+  codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-DONE00001', status: 'Succeeded' } } });
+  codedeploy
+    .on(GetDeploymentCommand, { deploymentId: 'd-DONE00001' })
+    .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Succeeded', completeTime: new Date('2026-11-26T10:10:00Z') }));
+  route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet(`v=1 stable=${BUILD_B} canary=- weight=0 salt=-`)] });
+}
+
+beforeEach(() => {
+  mocks.forEach((mock) => mock.reset());
+  sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/ops' });
+  lambda.on(GetFunctionConfigurationCommand, { Qualifier: '6' }).resolves(versionConfiguration(BUILD_C));
+  lambda.on(GetFunctionConfigurationCommand, { Qualifier: '7' }).resolves(versionConfiguration(BUILD_A));
+  lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_B));
+  lambda.on(ListVersionsByFunctionCommand).resolves({
+    Versions: [
+      { Version: '$LATEST', Description: '' },
+      { Version: '6', Description: versionDescription(BUILD_C) },
+      { Version: '7', Description: versionDescription(BUILD_A) },
+      { Version: '8', Description: versionDescription(BUILD_B) },
+    ],
+  });
+  route53.on(ListHostedZonesByNameCommand).resolves({
+    HostedZones: [
+      { Id: `/hostedzone/${ZONE_ID}`, Name: 'example.com.', CallerReference: 'a', Config: { PrivateZone: false } },
+      { Id: '/hostedzone/ZPRIVATE', Name: 'example.com.', CallerReference: 'b', Config: { PrivateZone: true } },
+      { Id: '/hostedzone/ZOTHER', Name: 'example.com.au.', CallerReference: 'c', Config: { PrivateZone: false } },
+    ],
+    IsTruncated: false,
+    MaxItems: 10,
+  });
+  cloudwatch.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: [
+      { AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK', StateReason: 'Threshold Crossed: no datapoints were above 5', StateUpdatedTimestamp: new Date('2026-11-26T09:00:00Z') },
+      { AlarmName: 'edge-widget-edge-function-errors', StateValue: 'INSUFFICIENT_DATA', StateReason: 'Unchecked: Initial alarm creation', StateUpdatedTimestamp: new Date('2026-11-26T08:00:00Z') },
+    ],
+  });
+});
+afterAll(() => mocks.forEach((mock) => mock.restore()));
+
+describe('usage', () => {
+  it.each([
+    [[], 'no command given'],
+    [['deploy'], 'unknown command "deploy"; use one of status, start, stop, rollback, promote'],
+    [['status', 'start'], 'one command at a time'],
+    [['status', '--version', '3'], '--version applies to start and rollback, not status'],
+    [['start', '--version', 'latest'], '--version must be a published version number such as 7; got "latest"'],
+    [['status', '--verbose'], "Unknown option '--verbose'"],
+  ])('exits 2 for %j, saying why, with the usage', async (argv, message) => {
+    const run = await rollout(...argv);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain(message);
+    expect(run.err).toContain(USAGE);
+    expect(sts.calls()).toHaveLength(0);
+  });
+
+  it('prints the usage for --help and exits 0', async () => {
+    const run = await rollout('--help');
+    expect(run).toMatchObject({ code: 0, out: USAGE });
+  });
+});
+
+describe('before any command', () => {
+  it('reports a bad config file as the build does, with exit 1', async () => {
+    const run = await rollout('status', '--config', '/nonexistent/deploy.config.json');
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/deploy\.config\.json is not valid \(1 problem\):\n {2}- cannot be read \(ENOENT\)/);
+    expect(sts.calls()).toHaveLength(0);
+    expect(new ConfigError('x', ['y']).name).toBe('ConfigError');
+  });
+
+  it('checks the credentials first and says how to configure them', async () => {
+    sts.on(GetCallerIdentityCommand).rejects(notFound('CredentialsProviderError', 'Could not load credentials from any providers'));
+    const run = await rollout('status');
+    expect(run.code).toBe(1);
+    expect(run.err).toBe(
+      'rollout status: no AWS credentials found (Could not load credentials from any providers). Configure credentials for the account the stacks were deployed to: `aws configure` (access keys), or `aws sso login --profile <name>` then `export AWS_PROFILE=<name>`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.',
+    );
+    expect(lambda.calls()).toHaveLength(0);
+  });
+
+  it('tells expired credentials apart', async () => {
+    sts.on(GetCallerIdentityCommand).rejects(notFound('ExpiredTokenException', 'The security token included in the request is expired'));
+    expect((await rollout('stop')).err).toMatch(/^rollout stop: the AWS credentials have expired .* Refresh them/);
+  });
+
+  it('prints a JSON error on stdout with --json, so scripts can parse every outcome', async () => {
+    sts.on(GetCallerIdentityCommand).rejects(notFound('InvalidClientTokenId', 'The security token included in the request is invalid.'));
+    const run = await rollout('status', '--json');
+    expect(run.code).toBe(1);
+    expect(run.json()).toEqual({ error: expect.stringMatching(/^AWS rejected the credentials \(InvalidClientTokenId/) });
+  });
+});
+
+describe('status', () => {
+  it('shows weights, the record, the running deployment and the alarms', async () => {
+    midRollout();
+    const run = await rollout('status');
+    expect(run.code).toBe(0);
+    expect(run.out.split('\n')).toEqual([
+      'Entry router edge-widget-entry-router, alias live (account 123456789012)',
+      `  stable  version 7  build ${BUILD_A}  70%`,
+      `  canary  version 8  build ${BUILD_B}  30%`,
+      '',
+      'Rollout record _rollout.widget.example.com (TTL 30 s)',
+      `  v=1 stable=${BUILD_A} canary=${BUILD_B} weight=3000 salt=d-RUNNING01`,
+      '  matches the alias',
+      '',
+      'Deployment',
+      '  id        d-RUNNING01  InProgress (running)',
+      '  versions  7 → 8',
+      '  config    CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
+      '  started   2026-11-26T10:00:00.000Z',
+      '  progress  30% of viewers on version 8',
+      '',
+      'Alarms',
+      '  edge-widget-client-error-rate     OK                 Threshold Crossed: no datapoints were above 5',
+      '  edge-widget-edge-function-errors  INSUFFICIENT_DATA  Unchecked: Initial alarm creation',
+    ]);
+    // The zone is looked up by name (the config has no id): the public one, not the private twin.
+    expect(route53.commandCalls(ListResourceRecordSetsCommand)[0].args[0].input).toMatchObject({ HostedZoneId: ZONE_ID, StartRecordName: NAMES.record });
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({
+      AlarmNames: ['edge-widget-client-error-rate', 'edge-widget-edge-function-errors'],
+      AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+    });
+  });
+
+  it('prints the whole model with --json', async () => {
+    midRollout();
+    const run = await rollout('status', '--json');
+    expect(run.code).toBe(0);
+    expect(run.json()).toEqual({
+      account: '123456789012',
+      alias: { functionName: 'edge-widget-entry-router', name: 'live', stable: { version: '7', buildId: BUILD_A }, canary: { version: '8', buildId: BUILD_B, weight: 3000 } },
+      record: {
+        name: '_rollout.widget.example.com',
+        zoneId: ZONE_ID,
+        ttl: 30,
+        text: `v=1 stable=${BUILD_A} canary=${BUILD_B} weight=3000 salt=d-RUNNING01`,
+        parsed: { stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01' },
+        matchesAlias: true,
+      },
+      deployment: {
+        id: 'd-RUNNING01',
+        status: 'InProgress',
+        active: true,
+        config: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
+        creator: 'user',
+        description: null,
+        started: '2026-11-26T10:00:00.000Z',
+        completed: null,
+        fromVersion: '7',
+        toVersion: '8',
+        progress: 3000,
+        error: null,
+        rollbackOf: null,
+        rolledBackBy: null,
+      },
+      alarms: [
+        { name: 'edge-widget-client-error-rate', state: 'OK', reason: 'Threshold Crossed: no datapoints were above 5', updated: '2026-11-26T09:00:00.000Z' },
+        { name: 'edge-widget-edge-function-errors', state: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', updated: '2026-11-26T08:00:00.000Z' },
+      ],
+      problems: [],
+    });
+  });
+
+  it('shows the last deployment when none runs, and a record that lags the alias', async () => {
+    settled();
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet(`v=1 stable=${BUILD_A} canary=${BUILD_B} weight=9000 salt=d-DONE00001`)] });
+    const run = await rollout('status', '--json');
+    const status = run.json() as { deployment: { id: string; status: string; progress: number | null; completed: string }; record: { matchesAlias: boolean }; alias: { canary: null } };
+    expect(status.deployment).toMatchObject({ id: 'd-DONE00001', status: 'Succeeded', active: false, progress: null, completed: '2026-11-26T10:10:00.000Z' });
+    expect(status.alias.canary).toBeNull();
+    expect(status.record.matchesAlias).toBe(false);
+    expect((await rollout('status')).out).toContain('differs from the alias: rollout sync has not caught up');
+  });
+
+  it('still shows what it can read, lists the rest as problems, and exits 1', async () => {
+    settled();
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+    const run = await rollout('status');
+    expect(run.code).toBe(1);
+    expect(run.out).toContain(`  stable  version 8  build ${BUILD_B}  100%`);
+    expect(run.out).toContain('Problems\n  - rollout record _rollout.widget.example.com does not exist: deploy the stacks, then rollout sync writes it within a minute');
+    expect(run.out).toContain('  - alarm edge-widget-client-error-rate does not exist: deploy the stacks first');
+    expect(run.out).toContain('  edge-widget-client-error-rate     MISSING');
+  });
+
+  it('fails with "deploy the stacks first" when the alias does not exist', async () => {
+    lambda.on(GetAliasCommand).rejects(notFound('ResourceNotFoundException', 'Function not found: arn:aws:lambda:us-east-1:123456789012:function:edge-widget-entry-router:live'));
+    const run = await rollout('status');
+    expect(run).toMatchObject({ code: 1, out: '' });
+    expect(run.err).toBe('rollout status: alias live of function edge-widget-entry-router not found: deploy the stacks first (cdktf deploy creates the function and its alias)');
+  });
+});
+
+describe('start', () => {
+  it('deploys the newest published version through the release code path', async () => {
+    settled();
+    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
+    lambda.on(ListVersionsByFunctionCommand).resolvesOnce({ Versions: [{ Version: '$LATEST' }, { Version: '7', Description: versionDescription(BUILD_A) }], NextMarker: 'page2' }).resolves({
+      Versions: [{ Version: '8', Description: versionDescription(BUILD_B) }],
+    });
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-STARTED01' });
+    const run = await rollout('start');
+    expect(run.code).toBe(0);
+    expect(run.out).toBe(
+      [
+        `Started deployment d-STARTED01: version 7 → 8 (build ${BUILD_B}).`,
+        `  shifting alias live from version 7 to 8 (build ${BUILD_B})`,
+        'Follow it with `npm run rollout -- status`; stop it with `npm run rollout -- stop`.',
+      ].join('\n'),
+    );
+    expect(lambda.commandCalls(ListVersionsByFunctionCommand).map((call) => call.args[0].input.Marker)).toEqual([undefined, 'page2']);
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input).toEqual({
+      applicationName: 'edge-widget',
+      deploymentGroupName: 'edge-widget-entry-router',
+      revision: { revisionType: 'AppSpecContent', appSpecContent: lambdaAppSpec({ functionName: NAMES.functionName, alias: 'live', currentVersion: '7', targetVersion: '8' }) },
+      description: `release build ${BUILD_B}: version 7 → 8`,
+    });
+  });
+
+  it('prints the release result with --json', async () => {
+    settled();
+    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '6' });
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-STARTED02' });
+    const run = await rollout('start', '--version', '7', '--json');
+    expect(run.json()).toEqual({ action: 'started', deploymentId: 'd-STARTED02', reason: `shifting alias live from version 6 to 7 (build ${BUILD_A})`, fromVersion: '6', toVersion: '7', buildId: BUILD_A });
+  });
+
+  it('does nothing, successfully, when the newest version is already live', async () => {
+    settled();
+    const run = await rollout('start');
+    expect(run).toMatchObject({ code: 0, out: 'Nothing to start: alias live already points at version 8 (first deploy, or this version is already released).' });
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('refuses while another deployment runs, naming it', async () => {
+    midRollout();
+    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
+    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '6', to: '7' }));
+    const run = await rollout('start');
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/^rollout start: deployment d-RUNNING01 \(version 6 → 7, InProgress\) is in progress/);
+  });
+
+  it('says so when the version does not exist or the function has none', async () => {
+    expect((await rollout('start', '--version', '42')).err).toBe('rollout start: edge-widget-entry-router has no version 42 (published: 6, 7, 8)');
+    lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: [{ Version: '$LATEST' }] });
+    expect((await rollout('start')).err).toBe('rollout start: edge-widget-entry-router has no published version: deploy the stacks first');
+    lambda.on(ListVersionsByFunctionCommand).rejects(notFound('ResourceNotFoundException'));
+    expect((await rollout('start')).err).toBe('rollout start: function edge-widget-entry-router not found: deploy the stacks first');
+  });
+});
+
+describe('stop', () => {
+  it('stops the running deployment with rollback', async () => {
+    midRollout();
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending', statusMessage: 'Stop request is pending' });
+    const run = await rollout('stop');
+    expect(run.code).toBe(0);
+    expect(codedeploy.commandCalls(StopDeploymentCommand)[0].args[0].input).toEqual({ deploymentId: 'd-RUNNING01', autoRollbackEnabled: true });
+    expect(run.out).toMatch(/^Stopping deployment d-RUNNING01 \(version 7 → 8\) with rollback: Stop request is pending\.\nCodeDeploy moves alias live back to version 7/);
+    const json = (await rollout('stop', '--json')).json();
+    expect(json).toEqual({ action: 'stopped', deploymentId: 'd-RUNNING01', rollback: true, fromVersion: '7', toVersion: '8', status: 'Pending', message: 'Stop request is pending' });
+  });
+
+  it('fails when nothing runs, naming the last deployment and pointing at rollback', async () => {
+    settled();
+    const run = await rollout('stop');
+    expect(run.code).toBe(1);
+    expect(run.err).toBe('rollout stop: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to stop. To go back to the previous build, run `npm run rollout -- rollback`.');
+    expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('says "deploy the stacks first" when the deployment group is missing', async () => {
+    codedeploy.on(ListDeploymentsCommand).rejects(notFound('DeploymentGroupDoesNotExistException'));
+    expect((await rollout('stop')).err).toBe('rollout stop: CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy the stacks first');
+  });
+});
+
+describe('rollback', () => {
+  it('stops a running deployment with rollback', async () => {
+    midRollout();
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    const run = await rollout('rollback', '--json');
+    expect(run.json()).toMatchObject({ action: 'stopped', deploymentId: 'd-RUNNING01', rollback: true });
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('otherwise deploys the previous build all at once, with the alarms off for that deployment', async () => {
+    settled();
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-ROLLBACK1' });
+    const run = await rollout('rollback');
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(`Started deployment d-ROLLBACK1: version 8 → 7 (build ${BUILD_A}) with CodeDeployDefault.LambdaAllAtOnce.`);
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input).toEqual({
+      applicationName: 'edge-widget',
+      deploymentGroupName: 'edge-widget-entry-router',
+      revision: { revisionType: 'AppSpecContent', appSpecContent: lambdaAppSpec({ functionName: NAMES.functionName, alias: 'live', currentVersion: '8', targetVersion: '7' }) },
+      description: `rollback to build ${BUILD_A}: version 8 → 7 (rollout CLI)`,
+      deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+      overrideAlarmConfiguration: { enabled: false, alarms: [] },
+    });
+  });
+
+  it('skips versions of the same build, and takes --version', async () => {
+    settled();
+    lambda.on(ListVersionsByFunctionCommand).resolves({
+      Versions: [
+        { Version: '6', Description: versionDescription(BUILD_C) },
+        { Version: '7', Description: versionDescription(BUILD_B) },
+        { Version: '8', Description: versionDescription(BUILD_B) },
+      ],
+    });
+    lambda.on(GetFunctionConfigurationCommand, { Qualifier: '7' }).resolves(versionConfiguration(BUILD_B));
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-ROLLBACK2' });
+    expect((await rollout('rollback', '--json')).json()).toMatchObject({ action: 'started', toVersion: '6', buildId: BUILD_C });
+    expect((await rollout('rollback', '--version', '7', '--json')).json()).toMatchObject({ action: 'started', toVersion: '7', deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
+  });
+
+  it('fails when there is nothing older to go back to', async () => {
+    settled();
+    lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: [{ Version: '8', Description: versionDescription(BUILD_B) }] });
+    const run = await rollout('rollback');
+    expect(run.code).toBe(1);
+    expect(run.err).toBe(`rollout rollback: no version below 8 serves another build than ${BUILD_B}: nothing to roll back to (name one with --version N)`);
+  });
+});
+
+describe('promote', () => {
+  it('stops without rollback, waits for the stop, moves the alias fully, and asks rollout sync to publish', async () => {
+    midRollout();
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    codedeploy
+      .on(GetDeploymentCommand)
+      .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
+      .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
+      .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
+      .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+    lambda.on(UpdateAliasCommand).resolves({});
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    const run = await rollout('promote');
+    expect(run.code).toBe(0);
+    expect(codedeploy.commandCalls(StopDeploymentCommand)[0].args[0].input).toEqual({ deploymentId: 'd-RUNNING01', autoRollbackEnabled: false });
+    expect(run.sleeps).toEqual([3000, 3000]);
+    expect(lambda.commandCalls(UpdateAliasCommand)[0].args[0].input).toEqual({
+      FunctionName: 'edge-widget-entry-router',
+      Name: 'live',
+      FunctionVersion: '8',
+      RoutingConfig: { AdditionalVersionWeights: {} },
+      RevisionId: 'rev-1',
+    });
+    const invoke = lambda.commandCalls(InvokeCommand)[0].args[0].input;
+    expect(invoke).toMatchObject({ FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event' });
+    expect(JSON.parse(new TextDecoder().decode(invoke.Payload as Uint8Array))).toEqual({ source: 'rollout-cli', 'detail-type': 'Sync Request' });
+    expect(run.out).toBe(
+      [
+        `Promoted deployment d-RUNNING01: alias live sends 100% of viewers to version 8 (build ${BUILD_B}).`,
+        'The deployment is Stopped in CodeDeploy, so no alarm rolls this release back any more; if it misbehaves, run `npm run rollout -- rollback`.',
+        'Rollout sync was asked to update the rollout record now.',
+      ].join('\n'),
+    );
+  });
+
+  it('prints the outcome with --json, and survives a rollout sync it cannot invoke', async () => {
+    midRollout();
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Succeeded' });
+    codedeploy.on(GetDeploymentCommand).resolvesOnce(lambdaDeployment({ from: '7', to: '8' })).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+    lambda.on(UpdateAliasCommand).resolves({});
+    lambda.on(InvokeCommand).rejects(notFound('AccessDeniedException'));
+    const run = await rollout('promote', '--json');
+    expect(run.code).toBe(0);
+    expect(run.json()).toEqual({ action: 'promoted', deploymentId: 'd-RUNNING01', deploymentStatus: 'Stopped', version: '8', buildId: BUILD_B, aliasMoved: true, syncRequested: false });
+  });
+
+  it('refuses to promote a deployment that failed meanwhile (CodeDeploy rolls it back)', async () => {
+    midRollout();
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    codedeploy.on(GetDeploymentCommand).resolvesOnce(lambdaDeployment({ from: '7', to: '8' })).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Failed', error: 'alarm active' }));
+    const run = await rollout('promote');
+    expect(run.code).toBe(1);
+    expect(run.err).toBe('rollout promote: deployment d-RUNNING01 failed before it could be promoted (alarm active); CodeDeploy rolls it back. See `npm run rollout -- status`.');
+    expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
+  });
+
+  it('does not overwrite an alias someone else changed meanwhile', async () => {
+    midRollout();
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    codedeploy.on(GetDeploymentCommand).resolvesOnce(lambdaDeployment({ from: '7', to: '8' })).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+    lambda.on(UpdateAliasCommand).rejects(notFound('PreconditionFailedException', 'The RevisionId provided does not match the latest RevisionId'));
+    const run = await rollout('promote');
+    expect(run.code).toBe(1);
+    expect(run.err).toBe('rollout promote: alias live changed while promoting; check `npm run rollout -- status` and run promote again if still needed');
+  });
+
+  it('gives up waiting after two minutes, saying what to do', async () => {
+    midRollout();
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    const run = await rollout('promote');
+    expect(run.code).toBe(1);
+    expect(run.sleeps).toHaveLength(40);
+    expect(run.err).toBe('rollout promote: deployment d-RUNNING01 is still InProgress 120 s after the stop request; run `npm run rollout -- promote` again once it has stopped');
+  });
+
+  it('fails when nothing runs', async () => {
+    settled();
+    const run = await rollout('promote');
+    expect(run.code).toBe(1);
+    expect(run.err).toBe('rollout promote: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to promote. Start one with `npm run rollout -- start`.');
+  });
+});

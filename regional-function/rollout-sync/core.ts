@@ -1,0 +1,120 @@
+/**
+ * Rollout sync, pure part: which event started this run, and alias state + salt → rollout record.
+ *
+ * Salt rules (the salt picks which viewers land on the canary; a new deployment must pick afresh,
+ * and one deployment must keep its pick while its weight grows, or viewers would flip builds):
+ *
+ *   1. the id of the CodeDeploy deployment shifting the alias to the canary version: the one named
+ *      by a START state-change event, else the group's active deployment; it counts only while it
+ *      is active and its AppSpec targets the alias's canary version (a rollback deployment, or a
+ *      stale event, does not);
+ *   2. else the salt of the current record, when that record describes the same shift (same stable
+ *      and canary builds): the cohort stays put while CodeDeploy cannot be asked;
+ *   3. else `alias-<stable version>-<canary version>`: deterministic, so concurrent runs agree and
+ *      a hand-made split (no deployment at all) still gets a stable cohort of its own.
+ *
+ * With no canary there is nobody to assign, and the record carries `salt=-`.
+ */
+import * as z from 'zod/mini';
+import { formatRolloutRecord, type RolloutRecord } from '../../edge-function/shared/rollout-record';
+import type { AliasBuilds } from '../shared/alias-state';
+import type { DeploymentSummary } from '../shared/deployments';
+import { describeIssue } from '../shared/schema-issues';
+
+export const SCHEDULED_EVENT_TYPE = 'Scheduled Event';
+export const DEPLOYMENT_STATE_CHANGE_TYPE = 'CodeDeploy Deployment State-change Notification';
+
+/** What the rollout CLI sends to ask for a sync now (after `promote`). */
+export const MANUAL_SYNC_EVENT = { source: 'rollout-cli', 'detail-type': 'Sync Request' } as const;
+
+export const syncEventSchema = z.discriminatedUnion('detail-type', [
+  z.object({ source: z.literal('aws.events'), 'detail-type': z.literal(SCHEDULED_EVENT_TYPE) }),
+  z.object({
+    source: z.literal('aws.codedeploy'),
+    'detail-type': z.literal(DEPLOYMENT_STATE_CHANGE_TYPE),
+    detail: z.object({
+      application: z.string(),
+      deploymentGroup: z.string(),
+      deploymentId: z.string().check(z.regex(/^d-[A-Z0-9]+$/)),
+      /** START, SUCCESS, FAILURE, STOP, READY. */
+      state: z.string(),
+    }),
+  }),
+  z.object({ source: z.literal(MANUAL_SYNC_EVENT.source), 'detail-type': z.literal(MANUAL_SYNC_EVENT['detail-type']) }),
+]);
+export type SyncEvent = z.infer<typeof syncEventSchema>;
+
+export interface SyncTrigger {
+  readonly kind: 'schedule' | 'deployment' | 'manual';
+  /** A deployment of our group that has just started: the first candidate for the salt. */
+  readonly startedDeploymentId: string | null;
+}
+
+/** Validates an invocation event; throws saying what was expected and what came. */
+export function parseSyncEvent(event: unknown): SyncEvent {
+  const parsed = syncEventSchema.safeParse(event);
+  if (parsed.success) return parsed.data;
+  const detailType = event !== null && typeof event === 'object' ? (event as Record<string, unknown>)['detail-type'] : undefined;
+  const got =
+    event !== null && typeof event === 'object'
+      ? detailType === undefined
+        ? 'an object without detail-type'
+        : `an object with detail-type ${JSON.stringify(detailType)}`
+      : (JSON.stringify(event) ?? 'undefined');
+  throw new Error(
+    `rollout sync runs on an EventBridge "${SCHEDULED_EVENT_TYPE}" or "${DEPLOYMENT_STATE_CHANGE_TYPE}" event, or ${JSON.stringify(MANUAL_SYNC_EVENT)}; got ${got} (${describeIssue(parsed.error.issues[0], event, 'event')})`,
+  );
+}
+
+/** What started this run; `group` tells our deployments from other groups'. */
+export function syncTriggerFrom(event: SyncEvent, group: { application: string; deploymentGroup: string }): SyncTrigger {
+  if (event.source === 'aws.events') return { kind: 'schedule', startedDeploymentId: null };
+  if (event.source === MANUAL_SYNC_EVENT.source) return { kind: 'manual', startedDeploymentId: null };
+  const ours = event.detail.application === group.application && event.detail.deploymentGroup === group.deploymentGroup;
+  return { kind: 'deployment', startedDeploymentId: ours && event.detail.state === 'START' ? event.detail.deploymentId : null };
+}
+
+/** The canary viewers can be sent to: a second build with a non-zero weight. */
+export function effectiveCanary(builds: AliasBuilds): AliasBuilds['canary'] {
+  const canary = builds.canary;
+  return canary && canary.weight > 0 && canary.buildId !== builds.stable.buildId ? canary : null;
+}
+
+export type SaltSource = 'deployment' | 'current-record' | 'alias-versions' | 'none';
+
+export interface SaltChoice {
+  readonly salt: string | null;
+  readonly source: SaltSource;
+}
+
+export function chooseSalt(builds: AliasBuilds, deployment: DeploymentSummary | null, current: RolloutRecord | null): SaltChoice {
+  const canary = effectiveCanary(builds);
+  if (!canary) return { salt: null, source: 'none' };
+  if (deployment && deployment.active && deployment.toVersion === canary.version) return { salt: deployment.id, source: 'deployment' };
+  if (current?.salt && current.stable === builds.stable.buildId && current.canary === canary.buildId) return { salt: current.salt, source: 'current-record' };
+  return { salt: `alias-${builds.stable.version}-${canary.version}`, source: 'alias-versions' };
+}
+
+/** The record the edges should see for this alias state. */
+export function rolloutRecordFor(builds: AliasBuilds, salt: string | null): RolloutRecord {
+  const canary = effectiveCanary(builds);
+  if (!canary) return { stable: builds.stable.buildId, canary: null, weight: 0, salt: null };
+  if (!salt) throw new Error('a rollout record with a canary needs a salt');
+  return { stable: builds.stable.buildId, canary: canary.buildId, weight: canary.weight, salt };
+}
+
+export interface SyncPlan {
+  readonly record: RolloutRecord;
+  /** The TXT text. */
+  readonly text: string;
+  readonly saltSource: SaltSource;
+  /** The stored text differs (or there is none): write. */
+  readonly write: boolean;
+}
+
+export function planSync(builds: AliasBuilds, deployment: DeploymentSummary | null, current: { text: string; record: RolloutRecord | null } | null): SyncPlan {
+  const { salt, source } = chooseSalt(builds, deployment, current?.record ?? null);
+  const record = rolloutRecordFor(builds, salt);
+  const text = formatRolloutRecord(record);
+  return { record, text, saltSource: source, write: current?.text !== text };
+}
