@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
+import { runMain, selectRegions } from './lib/cli';
 import { buildAssetsPrefix, formatPublishedBuild, publishedBuildKey, type PublishedBuild } from './lib/bucket-layout';
 import { mapLimit } from './lib/concurrency';
 import { readManifest, type BuildManifest } from './lib/manifest';
@@ -34,8 +35,8 @@ export interface UploadOptions {
   readonly config: DeployConfig;
   /** @default <project>/build */
   readonly buildDir?: string;
-  /** @default every region of the config */
-  readonly regions?: readonly string[];
+  /** A list, or `a,b`. @default every region of the config */
+  readonly regions?: readonly string[] | string;
   /** An S3-compatible endpoint serving every region's bucket, path-style. @default AWS */
   readonly endpoint?: string;
   /** @default createS3Client for the region (and endpoint) */
@@ -121,14 +122,6 @@ export function buildObjects(buildDir: string, manifest: BuildManifest): BuildOb
       return { key, body, sha256, md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(key) };
     })
     .sort((a, b) => (a.key < b.key ? -1 : 1));
-}
-
-export function selectRegions(config: DeployConfig, requested: readonly string[] | undefined): readonly string[] {
-  if (requested === undefined) return config.regions;
-  if (requested.length === 0) throw new Error(`--regions is empty; name some of the configured regions: ${config.regions.join(', ')}.`);
-  const unknown = requested.filter((region) => !config.regions.includes(region));
-  if (unknown.length > 0) throw new Error(`${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the configured regions (${config.regions.join(', ')}).`);
-  return [...new Set(requested)];
 }
 
 interface RegionContext extends UploadOptions {
@@ -312,7 +305,7 @@ async function main(): Promise<void> {
     },
   });
   const config = loadConfig(values.config);
-  const regions = selectRegions(config, values.regions?.split(',').map((r) => r.trim()).filter(Boolean));
+  const regions = selectRegions(config, values.regions);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) {
     throw new Error(`--concurrency must be an integer from 1 to 64, not ${values.concurrency}.`);
@@ -350,9 +343,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((error: Error) => {
-    console.error(error.message);
-    process.exit(1);
-  });
-}
+if (require.main === module) runMain(main);

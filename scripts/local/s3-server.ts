@@ -10,8 +10,9 @@
  *   does not  verify x-amz-checksum-* or Content-MD5, return ChecksumSHA256 on HEAD, record
  *             server-side encryption, check SigV4 signatures (only the access key id, `S3RVER`)
  *   broken    ListObjectsV2 past one page: its continuation tokens use DES, which OpenSSL 3 (Node
- *             ≥ 17) no longer offers, so every truncated listing is a 500. This server answers
- *             ListObjectsV2 itself from s3rver's store, with tokens of its own.
+ *             ≥ 17) no longer offers, so every truncated listing is a 500; DeleteObjects deletes
+ *             its keys concurrently and races removing their emptied folder (a 500 for the whole
+ *             batch). This server answers both itself, from s3rver's store.
  * so the upload's own read-back check (size, sha256 metadata, ETag = MD5) is what catches damage here.
  *
  * The request hook lets a test (or the local mode) delay, hold or fail requests the way a real
@@ -114,17 +115,20 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       sendXml(res, fault.status, req.method === 'HEAD' ? '' : errorXml(fault, request));
       return;
     }
-    if (req.method === 'GET' && request.bucket && request.key === null && request.query.get('list-type') === '2') {
-      req.resume();
-      try {
-        const listing = await listObjectsV2(s3rver, request.bucket, request.query);
-        sendXml(res, listing.status, listing.body);
-      } catch (error) {
-        sendXml(res, 500, errorXml({ status: 500, code: 'InternalError', message: (error as Error).message }, request));
-      }
+    const own = ownHandler(request);
+    if (!own || !request.bucket) {
+      handle(req, res);
       return;
     }
-    handle(req, res);
+    try {
+      const body = await readBody(req);
+      const answer = (await s3rver.store.getBucket(request.bucket))
+        ? await own(s3rver, { ...request, bucket: request.bucket }, body)
+        : { status: 404, body: errorXml({ status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' }, request) };
+      sendXml(res, answer.status, answer.body);
+    } catch (error) {
+      sendXml(res, 500, errorXml({ status: 500, code: 'InternalError', message: (error as Error).message }, request));
+    }
   }
 
   for (const bucket of options.buckets ?? []) await s3rver.store.putBucket(bucket);
@@ -168,11 +172,36 @@ function describeRequest(req: IncomingMessage): S3Request {
   return { method: req.method ?? 'GET', bucket: bucket ? decodeURIComponent(bucket) : null, key, query: url.searchParams, headers: req.headers };
 }
 
-/** ListObjectsV2 from s3rver's store; the continuation token is the last key, base64url. */
-async function listObjectsV2(s3rver: S3rver, bucket: string, query: URLSearchParams): Promise<{ status: number; body: string }> {
-  if (!(await s3rver.store.getBucket(bucket))) {
-    return { status: 404, body: errorXml({ status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' }, { bucket, key: null }) };
+type OwnHandler = (s3rver: S3rver, request: S3Request & { bucket: string }, body: Buffer) => Promise<{ status: number; body: string }>;
+
+/** The operations answered here instead of by s3rver (see the header comment). */
+function ownHandler({ bucket, key, method, query }: S3Request): OwnHandler | null {
+  if (!bucket || key !== null) return null;
+  if (method === 'GET' && query.get('list-type') === '2') return listObjectsV2;
+  if (method === 'POST' && query.has('delete')) return deleteObjects;
+  return null;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** DeleteObjects, one key after the other. */
+const deleteObjects: OwnHandler = async (s3rver, { bucket }, body) => {
+  const xml = body.toString('utf8');
+  const keys = [...xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((match) => unescapeXml(match[1]));
+  const quiet = /<Quiet>\s*true\s*<\/Quiet>/i.test(xml);
+  for (const key of keys) {
+    if (await s3rver.store.existsObject(bucket, key)) await s3rver.store.deleteObject(bucket, key);
   }
+  const deleted = quiet ? '' : keys.map((key) => `<Deleted><Key>${escapeXml(key)}</Key></Deleted>`).join('');
+  return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>` };
+};
+
+/** ListObjectsV2; the continuation token is the last key, base64url. */
+const listObjectsV2: OwnHandler = async (s3rver, { bucket, query }) => {
   const prefix = query.get('prefix') ?? '';
   const delimiter = query.get('delimiter') ?? '';
   const maxKeys = Math.min(1000, Number(query.get('max-keys') ?? 1000));
@@ -199,7 +228,7 @@ async function listObjectsV2(s3rver: S3rver, bucket: string, query: URLSearchPar
     ...result.commonPrefixes.map((common) => `<CommonPrefixes><Prefix>${text(common)}</Prefix></CommonPrefixes>`),
   ];
   return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</ListBucketResult>` };
-}
+};
 
 function sendXml(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
@@ -208,6 +237,13 @@ function sendXml(res: ServerResponse, status: number, body: string): void {
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function unescapeXml(text: string): string {
+  const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, body: string) =>
+    body[0] !== '#' ? (named[body] ?? entity) : String.fromCodePoint(body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : Number(body.slice(1))),
+  );
 }
 
 function errorXml(fault: S3Fault, request: Pick<S3Request, 'bucket' | 'key'>): string {

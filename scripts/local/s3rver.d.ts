@@ -21,6 +21,8 @@ declare module 's3rver' {
       putBucket(name: string): Promise<unknown>;
       /** Null when the bucket does not exist. */
       getBucket(name: string): Promise<unknown>;
+      existsObject(bucket: string, key: string): Promise<boolean>;
+      deleteObject(bucket: string, key: string): Promise<void>;
       listObjects(
         bucket: string,
         options: { prefix?: string; startAfter?: string; maxKeys?: number; delimiter?: string },
