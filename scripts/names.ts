@@ -14,6 +14,7 @@ import { runMain } from './lib/cli';
 export function namesOf(config: DeployConfig): Record<string, string> {
   const names = resourceNames(config);
   return {
+    name: config.name,
     replicas_stack: names.replicaStack,
     delivery_stack: names.deliveryStack,
     entry_router: names.entryRouter,
