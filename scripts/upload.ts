@@ -259,10 +259,13 @@ export function mismatches(head: HeadObjectCommandOutput, object: BuildObject): 
 }
 
 function assertAllPresent(objects: readonly BuildObject[], listed: readonly ListedObject[]): void {
-  const sizes = new Map(listed.map((object) => [object.key, object.size]));
-  const missing = objects.filter((object) => sizes.get(object.key) !== object.body.length);
-  if (missing.length > 0) {
-    throw new VerificationError(`${missing.length} object(s) missing or of the wrong size after the upload (first: ${missing[0].key}); is a cleanup running?`);
+  const stored = new Map(listed.map((object) => [object.key, object]));
+  const wrong = objects.filter((object) => {
+    const found = stored.get(object.key);
+    return !found || found.size !== object.body.length || (/^[0-9a-f]{32}$/.test(found.etag) && found.etag !== object.md5);
+  });
+  if (wrong.length > 0) {
+    throw new VerificationError(`${wrong.length} object(s) missing or changed after the upload (first: ${wrong[0].key}); is a cleanup or another upload running?`);
   }
 }
 

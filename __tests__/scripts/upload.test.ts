@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig, resourceNames } from '../../config';
 import { parsePublishedBuild, publishedBuildKey } from '../../scripts/lib/bucket-layout';
 import { readManifest } from '../../scripts/lib/manifest';
@@ -161,6 +161,23 @@ describe('upload', () => {
       expect(result.regions.find((r) => r.region === region)).toMatchObject({ ok: true, manifest: 'written' });
       expect(await headObject(server.client(), names.bucket(region), manifestKey)).not.toBeNull();
     }
+  });
+
+  it('does not publish a bucket where an object vanished before the manifest', async () => {
+    const bucket = buckets[0];
+    const victim = objects[0].key;
+    let lists = 0;
+    server.setHook(async (request) => {
+      if (request.bucket !== bucket || request.method !== 'GET' || request.key !== null) return undefined;
+      lists += 1;
+      // The second listing is the check before the manifest: a concurrent cleanup got there first.
+      if (lists === 2) await server.client().send(new DeleteObjectCommand({ Bucket: bucket, Key: victim }));
+      return undefined;
+    });
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
+    expect(result.regions[0]).toMatchObject({ ok: false, manifest: 'not written', error: expect.stringMatching(`verifying assets/${manifest.buildId}/: VerificationError: 1 object\\(s\\) missing or changed after the upload \\(first: ${victim}\\)`) });
+    expect(await headObject(server.client(), bucket, manifestKey)).toBeNull();
+    expect(result.regions.slice(1).every((r) => r.ok)).toBe(true);
   });
 
   it('reports a region whose endpoint is down by name, after retrying', async () => {
