@@ -1,0 +1,263 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { loadConfig, resourceNames } from '../../config';
+import { parsePublishedBuild, publishedBuildKey } from '../../scripts/lib/bucket-layout';
+import { readManifest } from '../../scripts/lib/manifest';
+import { IMMUTABLE_CACHE_CONTROL, objectMetadata } from '../../scripts/lib/object-metadata';
+import { createS3Client, getObjectText, headObject, listObjects } from '../../scripts/lib/s3';
+import { startS3Server, type S3LogEntry, type S3Server } from '../../scripts/local/s3-server';
+import { buildObjects, upload } from '../../scripts/upload';
+import { BUILD_DIR } from '../fixtures/build';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+const config = loadConfig(path.join(PROJECT_ROOT, 'deploy.config.json'));
+const names = resourceNames(config);
+const buckets = config.regions.map((region) => names.bucket(region));
+const fastRetry = { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 };
+
+/**
+ * Runs the upload CLI in a child process. `node --import tsx` rather than the tsx binary, which
+ * runs the script in a grandchild: SIGKILL must hit the process doing the upload.
+ */
+function runCli(args: string[]): { exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>; kill: () => void } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'upload.ts'), ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, CI: '1', NODE_NO_WARNINGS: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { exit, kill: () => child.kill('SIGKILL') };
+}
+
+/** A port nothing listens on: a region whose endpoint is down. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const puts = (log: readonly S3LogEntry[], bucket: string) => log.filter((entry) => entry.method === 'PUT' && entry.bucket === bucket && entry.status === 200);
+
+describe('upload', () => {
+  const manifest = readManifest(BUILD_DIR);
+  const objects = buildObjects(BUILD_DIR, manifest);
+  const manifestKey = publishedBuildKey(manifest.buildId);
+  let server: S3Server;
+
+  beforeEach(async () => {
+    server = await startS3Server({ buckets });
+  });
+  afterEach(async () => {
+    await server.stop();
+  });
+
+  it('puts every file and variant in every bucket with the metadata rule, a SHA-256 checksum and SSE-S3, then the manifest last', async () => {
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
+    const log = [...server.log];
+    expect(result.ok).toBe(true);
+    expect(objects.length).toBe(manifest.assets.length + manifest.assets.reduce((n, a) => n + Object.keys(a.variants).length, 0));
+    for (const region of config.regions) {
+      const bucket = names.bucket(region);
+      const client = server.client(region);
+      expect(result.regions.find((r) => r.region === region)).toMatchObject({ ok: true, uploaded: objects.length, skipped: 0, manifest: 'written' });
+
+      const listed = await listObjects(client, bucket, '');
+      expect(listed.map((o) => o.key).sort()).toEqual([...objects.map((o) => o.key), manifestKey].sort());
+
+      const variant = objects.find((o) => o.key.endsWith('.js.br'))!;
+      const head = await headObject(client, bucket, variant.key);
+      expect(head).toMatchObject({
+        ContentType: 'application/javascript; charset=utf-8',
+        ContentEncoding: 'br',
+        CacheControl: IMMUTABLE_CACHE_CONTROL,
+        ContentLength: variant.body.length,
+        Metadata: { sha256: variant.sha256 },
+      });
+
+      const requests = puts(log, bucket);
+      for (const request of requests) {
+        const object = request.key === manifestKey ? null : objects.find((o) => o.key === request.key)!;
+        expect(request.headers['x-amz-server-side-encryption']).toBe('AES256');
+        if (object) expect(request.headers['x-amz-checksum-sha256']).toBe(Buffer.from(object.sha256, 'hex').toString('base64'));
+      }
+      // The manifest is the last write, after the final listing that checked every object is there.
+      expect(requests[requests.length - 1].key).toBe(manifestKey);
+      const lastList = log.filter((e) => e.bucket === bucket && e.method === 'GET' && e.key === null).pop()!;
+      expect(lastList.at).toBeLessThanOrEqual(requests[requests.length - 1].at);
+      expect(requests.filter((r) => r.key !== manifestKey).every((r) => r.at <= lastList.at)).toBe(true);
+
+      const published = parsePublishedBuild((await getObjectText(client, bucket, manifestKey))!, manifest.buildId);
+      expect(published.objects).toEqual(objects.map((o) => ({ key: o.key, bytes: o.body.length, sha256: o.sha256 })));
+      expect(published.entry).toBe(manifest.entry.key);
+      expect(objectMetadata(manifestKey).cacheControl).not.toBe(IMMUTABLE_CACHE_CONTROL);
+    }
+  });
+
+  it('skips what is already there on a second run and rewrites only the manifest', async () => {
+    await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, now: () => new Date('2026-01-01T00:00:00Z') });
+    const before = server.log.length;
+    const again = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, now: () => new Date('2026-01-02T00:00:00Z') });
+    expect(again.regions.every((r) => r.ok && r.uploaded === 0 && r.skipped === objects.length && r.bytes === 0)).toBe(true);
+    const writes = server.log.slice(before).filter((e) => e.method === 'PUT');
+    expect(writes.map((e) => e.key)).toEqual(buckets.map(() => manifestKey));
+    const published = parsePublishedBuild((await getObjectText(server.client(), buckets[0], manifestKey))!);
+    expect(published.uploadedAt).toBe('2026-01-02T00:00:00.000Z');
+  });
+
+  it('replaces an object whose stored bytes or metadata differ instead of skipping it', async () => {
+    const client = server.client(config.regions[0]);
+    const target = objects.find((o) => o.key.endsWith('index.js'))!;
+    // Same key, same claimed sha256, other bytes: a damaged or hand-edited object.
+    await client.send(new PutObjectCommand({ Bucket: buckets[0], Key: target.key, Body: 'tampered', ContentType: target.metadata.contentType, CacheControl: target.metadata.cacheControl, Metadata: { sha256: target.sha256 } }));
+    const stale = objects.find((o) => o.key.endsWith('.gz'))!;
+    await client.send(new PutObjectCommand({ Bucket: buckets[0], Key: stale.key, Body: stale.body, ContentType: 'text/plain', Metadata: { sha256: stale.sha256 } }));
+
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, regions: [config.regions[0]] });
+    expect(result.regions[0]).toMatchObject({ ok: true, uploaded: objects.length, skipped: 0 });
+    const head = await headObject(client, buckets[0], target.key);
+    expect(head).toMatchObject({ ContentLength: target.body.length, ETag: `"${target.md5}"` });
+    expect((await headObject(client, buckets[0], stale.key))?.ContentEncoding).toBe('gzip');
+  });
+
+  it('retries throttling and server errors with backoff, and finishes', async () => {
+    const failed = new Set<string>();
+    server.setHook((request) => {
+      if (request.method !== 'PUT' || !request.key || failed.has(`${request.bucket}/${request.key}`)) return undefined;
+      failed.add(`${request.bucket}/${request.key}`);
+      return failed.size % 2 === 0 ? { status: 503, code: 'SlowDown' } : { status: 500, code: 'InternalError' };
+    });
+    const retried: string[] = [];
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry, log: (line) => retried.push(line) });
+    expect(result.ok).toBe(true);
+    expect(server.log.filter((e) => e.status === 503 || e.status === 500)).toHaveLength((objects.length + 1) * buckets.length);
+    expect(retried.some((line) => /SlowDown.*attempt 2/.test(line))).toBe(true);
+    for (const bucket of buckets) expect(await headObject(server.client(), bucket, manifestKey)).not.toBeNull();
+  });
+
+  it('lets the other regions finish when one region errors, and leaves that one without a manifest', async () => {
+    const failing = config.regions[1];
+    server.setHook((request) => (request.bucket === names.bucket(failing) ? { status: 500, code: 'InternalError', message: 'region on fire' } : undefined));
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
+    expect(result.ok).toBe(false);
+    const failed = result.regions.find((r) => r.region === failing)!;
+    expect(failed).toMatchObject({ ok: false, manifest: 'not written' });
+    expect(failed.error).toMatch(/InternalError: region on fire/);
+    // Four attempts at the listing, then the region stops.
+    expect(server.log.filter((e) => e.bucket === names.bucket(failing))).toHaveLength(4);
+    server.setHook(null);
+    expect(await headObject(server.client(), names.bucket(failing), manifestKey)).toBeNull();
+    for (const region of config.regions.filter((r) => r !== failing)) {
+      expect(result.regions.find((r) => r.region === region)).toMatchObject({ ok: true, manifest: 'written' });
+      expect(await headObject(server.client(), names.bucket(region), manifestKey)).not.toBeNull();
+    }
+  });
+
+  it('does not publish a bucket where an object vanished before the manifest', async () => {
+    const bucket = buckets[0];
+    const victim = objects[0].key;
+    let lists = 0;
+    server.setHook(async (request) => {
+      if (request.bucket !== bucket || request.method !== 'GET' || request.key !== null) return undefined;
+      lists += 1;
+      // The second listing is the check before the manifest: a concurrent cleanup got there first.
+      if (lists === 2) await server.client().send(new DeleteObjectCommand({ Bucket: bucket, Key: victim }));
+      return undefined;
+    });
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
+    expect(result.regions[0]).toMatchObject({ ok: false, manifest: 'not written', error: expect.stringMatching(`verifying assets/${manifest.buildId}/: VerificationError: 1 object\\(s\\) missing or changed after the upload \\(first: ${victim}\\)`) });
+    expect(await headObject(server.client(), bucket, manifestKey)).toBeNull();
+    expect(result.regions.slice(1).every((r) => r.ok)).toBe(true);
+  });
+
+  it('reports a region whose endpoint is down by name, after retrying', async () => {
+    const down = config.regions[2];
+    const downEndpoint = `http://127.0.0.1:${await closedPort()}`;
+    const result = await upload({
+      config,
+      buildDir: BUILD_DIR,
+      retry: fastRetry,
+      clientFor: (region) => createS3Client({ region, endpoint: region === down ? downEndpoint : server.endpoint }),
+    });
+    const failed = result.regions.find((r) => r.region === down)!;
+    expect(failed.ok).toBe(false);
+    expect(failed.error).toMatch(/ECONNREFUSED/);
+    expect(result.regions.filter((r) => r.ok).map((r) => r.region)).toEqual(config.regions.filter((r) => r !== down));
+  });
+
+  it('survives being killed half way: no manifest anywhere, and a second run skips what is there and publishes last', async () => {
+    let assetPuts = 0;
+    let reached!: () => void;
+    const halfWay = new Promise<void>((resolve) => (reached = resolve));
+    const held: (() => void)[] = [];
+    const threshold = Math.floor((objects.length * buckets.length) / 2);
+    server.setHook((request) => {
+      if (request.method === 'PUT' && request.key?.startsWith('assets/')) assetPuts += 1;
+      if (assetPuts < threshold) return undefined;
+      reached();
+      // Hold everything from here on: the process dies with requests in flight.
+      return new Promise((resolve) => held.push(() => resolve({ status: 503, code: 'SlowDown' })));
+    });
+    const cli = runCli(['--endpoint', server.endpoint, '--build', BUILD_DIR, '--concurrency', '2']);
+    await halfWay;
+    cli.kill();
+    const { signal } = await cli.exit;
+    expect(signal).toBe('SIGKILL');
+    server.setHook(null);
+    held.forEach((release) => release());
+
+    const stored = await Promise.all(buckets.map((bucket) => listObjects(server.client(), bucket, '')));
+    expect(stored.flat().some((o) => o.key === manifestKey)).toBe(false);
+    const present = stored.reduce((n, list) => n + list.length, 0);
+    expect(present).toBeGreaterThan(0);
+    expect(present).toBeLessThan(objects.length * buckets.length);
+
+    const before = server.log.length;
+    const resumed = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
+    expect(resumed.ok).toBe(true);
+    const skipped = resumed.regions.reduce((n, r) => n + r.skipped, 0);
+    expect(skipped).toBeGreaterThan(0);
+    expect(skipped).toBeLessThanOrEqual(present);
+    expect(resumed.regions.every((r) => r.uploaded + r.skipped === objects.length)).toBe(true);
+    for (const bucket of buckets) {
+      const writes = puts(server.log.slice(before), bucket);
+      expect(writes[writes.length - 1].key).toBe(manifestKey);
+      const keys = (await listObjects(server.client(), bucket, '')).map((o) => o.key);
+      expect(keys.sort()).toEqual([...objects.map((o) => o.key), manifestKey].sort());
+    }
+  });
+
+  it('CLI: exits non-zero naming the failing region, and a dry run writes nothing', async () => {
+    const missing = names.bucket(config.regions[0]);
+    const partial = await startS3Server({ buckets: buckets.filter((b) => b !== missing) });
+    try {
+      const dry = await runCli(['--endpoint', partial.endpoint, '--build', BUILD_DIR, '--dry-run', '--regions', config.regions[1]]).exit;
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toContain(`would upload ${objects.length}`);
+      expect(dry.stdout).toContain(`would upload ${objects[0].key}`);
+      expect(partial.log.filter((e) => e.method === 'PUT' || e.method === 'DELETE')).toHaveLength(0);
+
+      const run = await runCli(['--endpoint', partial.endpoint, '--build', BUILD_DIR]).exit;
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`upload failed in 1 of 3 regions: ${config.regions[0]} \\(.*NoSuchBucket`));
+      expect(run.stdout).toMatch(new RegExp(`${config.regions[1]} .*uploaded ${objects.length} .*manifest written`));
+    } finally {
+      await partial.stop();
+    }
+  });
+
+  it('refuses a build folder whose files do not match its manifest', () => {
+    const tampered = { ...manifest, assets: [{ ...manifest.assets[0], sha256: createHash('sha256').update('other').digest('hex') }] };
+    expect(() => buildObjects(BUILD_DIR, tampered)).toThrow(/does not match .*manifest\.json .*npm run build/);
+  });
+});

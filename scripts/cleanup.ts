@@ -1,0 +1,325 @@
+/**
+ * `npm run cleanup [-- --apply]`: deletes builds nobody can be served any more, in every region.
+ *
+ * A build is deleted only when all of these hold:
+ *   - it is neither the stable nor the canary build of the entry router's alias `live` (read
+ *     first; if it cannot be read, nothing is deleted, since nothing can be proven retired);
+ *   - it is not among the `retention.keepBuilds` newest other builds, by manifest upload time;
+ *   - its newest upload (manifest or object, any region) is older than `retention.graceDays`;
+ *   - every manifest of it could be read (an unreadable one says nothing about its age).
+ * Objects under assets/<id>/ with no manifest anywhere (an upload that died) go by the same rules,
+ * aged by their newest object and never younger than an hour (an upload may be running).
+ *
+ * In each region the manifest goes first, so the build stops counting as present before any of
+ * its objects disappear; then its objects, in batches. Dry run by default: prints what would go and
+ * why each kept build stays. `--apply` re-reads the alias and each manifest right before deleting.
+ */
+import { parseArgs } from 'node:util';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { loadConfig, resourceNames, type DeployConfig } from '../config';
+import { readAliasBuilds, type AliasBuilds } from '../regional-function/shared/alias-state';
+import { runMain, selectRegions } from './lib/cli';
+import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey } from './lib/bucket-layout';
+import { mapLimit } from './lib/concurrency';
+import { formatBytes } from './lib/progress';
+import { withRetry, type RetryOptions } from './lib/retry';
+import { createS3Client, deleteObjects, describeError, getObjectText, listObjects } from './lib/s3';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Objects without a manifest younger than this may belong to an upload still running. */
+export const UPLOAD_IN_PROGRESS_MS = 60 * 60 * 1000;
+
+export interface CleanupOptions {
+  readonly config: DeployConfig;
+  /** @default every region of the config */
+  readonly regions?: readonly string[] | string;
+  /** An S3-compatible endpoint serving every region's bucket, path-style. @default AWS */
+  readonly endpoint?: string;
+  /** @default createS3Client for the region (and endpoint) */
+  readonly clientFor?: (region: string) => S3Client;
+  /** Reads the alias `live`. @default readAliasBuilds with a Lambda client in us-east-1 */
+  readonly readLive?: () => Promise<AliasBuilds>;
+  /** Delete; otherwise only plan. @default false */
+  readonly apply?: boolean;
+  /** @default the current time */
+  readonly now?: Date;
+  readonly retry?: Omit<RetryOptions, 'onRetry'>;
+  /** @default nothing */
+  readonly log?: (line: string) => void;
+}
+
+export type ManifestState = { readonly uploadedAt: Date } | { readonly error: string };
+
+export interface RegionInventory {
+  readonly region: string;
+  readonly bucket: string;
+  /** builds/<id>.json by buildId. */
+  readonly manifests: ReadonlyMap<string, ManifestState>;
+  /** What lies under assets/<id>/, by buildId. */
+  readonly assets: ReadonlyMap<string, { readonly objects: number; readonly bytes: number; readonly newest: Date }>;
+}
+
+export interface CleanupPolicy {
+  readonly keepBuilds: number;
+  readonly graceDays: number;
+  readonly now: Date;
+}
+
+export interface BuildVerdict {
+  readonly buildId: string;
+  readonly action: 'keep' | 'delete';
+  readonly reason: string;
+  /** Newest readable manifest upload time, in any region. */
+  readonly uploadedAt: Date | null;
+  readonly regions: readonly { readonly region: string; readonly manifest: boolean; readonly objects: number; readonly bytes: number }[];
+}
+
+export interface CleanupPlan {
+  /** Newest first. */
+  readonly verdicts: readonly BuildVerdict[];
+  readonly warnings: readonly string[];
+}
+
+export interface RegionDeletion {
+  readonly region: string;
+  readonly bucket: string;
+  readonly builds: number;
+  readonly objects: number;
+  readonly skipped: readonly string[];
+  readonly error?: string;
+}
+
+export interface CleanupResult {
+  readonly live: AliasBuilds;
+  readonly plan: CleanupPlan;
+  /** Empty in a dry run. */
+  readonly deletions: readonly RegionDeletion[];
+  readonly ok: boolean;
+}
+
+/** Pure: which builds go, which stay, and why. */
+export function planCleanup(inventories: readonly RegionInventory[], live: AliasBuilds, policy: CleanupPolicy): CleanupPlan {
+  const warnings: string[] = [];
+  const ids = new Set(inventories.flatMap((inventory) => [...inventory.manifests.keys(), ...inventory.assets.keys()]));
+  const facts = [...ids].map((buildId) => {
+    const regions = inventories
+      .filter((inventory) => inventory.manifests.has(buildId) || inventory.assets.has(buildId))
+      .map((inventory) => ({
+        region: inventory.region,
+        manifest: inventory.manifests.has(buildId),
+        objects: inventory.assets.get(buildId)?.objects ?? 0,
+        bytes: inventory.assets.get(buildId)?.bytes ?? 0,
+      }));
+    const states = inventories.flatMap((inventory) => {
+      const state = inventory.manifests.get(buildId);
+      return state ? [{ region: inventory.region, state }] : [];
+    });
+    const unreadable = states.find((entry) => 'error' in entry.state);
+    const uploads = states.flatMap((entry) => ('uploadedAt' in entry.state ? [entry.state.uploadedAt.getTime()] : []));
+    const uploadedAt = uploads.length > 0 ? new Date(Math.max(...uploads)) : null;
+    const newestObject = Math.max(0, ...inventories.map((inventory) => inventory.assets.get(buildId)?.newest.getTime() ?? 0));
+    return { buildId, regions, unreadable, uploadedAt, lastWrite: Math.max(uploadedAt?.getTime() ?? 0, newestObject) };
+  });
+
+  const liveIds = new Set([live.stable.buildId, ...(live.canary ? [live.canary.buildId] : [])]);
+  const ranked = facts
+    .filter((fact) => fact.uploadedAt !== null && !fact.unreadable && !liveIds.has(fact.buildId))
+    .sort((a, b) => b.uploadedAt!.getTime() - a.uploadedAt!.getTime() || (a.buildId < b.buildId ? -1 : 1));
+  const rank = new Map(ranked.map((fact, index) => [fact.buildId, index + 1]));
+  const graceMs = policy.graceDays * DAY_MS;
+  const age = (time: number) => describeAge(policy.now.getTime() - time);
+
+  const verdicts = facts.map((fact): BuildVerdict => {
+    const keep = (reason: string): BuildVerdict => ({ buildId: fact.buildId, action: 'keep', reason, uploadedAt: fact.uploadedAt, regions: fact.regions });
+    const remove = (reason: string): BuildVerdict => ({ buildId: fact.buildId, action: 'delete', reason, uploadedAt: fact.uploadedAt, regions: fact.regions });
+    if (fact.buildId === live.stable.buildId) return keep(`stable (version ${live.stable.version} of the entry router)`);
+    if (live.canary && fact.buildId === live.canary.buildId) return keep(`canary (version ${live.canary.version}, ${(live.canary.weight / 100).toFixed(2)}% of viewers)`);
+    if (fact.unreadable) return keep(`manifest in ${fact.unreadable.region} unreadable (${(fact.unreadable.state as { error: string }).error}); cannot tell its age`);
+    const position = rank.get(fact.buildId);
+    if (position !== undefined && position <= policy.keepBuilds) return keep(`among the ${policy.keepBuilds} newest retired builds (#${position})`);
+    const sinceWrite = policy.now.getTime() - fact.lastWrite;
+    if (fact.uploadedAt === null) {
+      const grace = Math.max(graceMs, UPLOAD_IN_PROGRESS_MS);
+      if (sinceWrite < grace) return keep(`incomplete upload (no manifest), last written ${age(fact.lastWrite)} ago: within the grace period`);
+      return remove(`incomplete upload: no manifest in any region, last written ${age(fact.lastWrite)} ago`);
+    }
+    if (sinceWrite < graceMs) return keep(`retired, but last uploaded ${age(fact.lastWrite)} ago: within the ${policy.graceDays}-day grace period`);
+    return remove(`retired: not live, #${position} newest (keeping ${policy.keepBuilds}), last uploaded ${age(fact.lastWrite)} ago`);
+  });
+
+  for (const id of liveIds) {
+    const role = id === live.stable.buildId ? 'stable' : 'canary';
+    for (const inventory of inventories) {
+      if (!inventory.manifests.has(id)) {
+        warnings.push(`${role} build ${id} has no manifest in ${inventory.region} (${inventory.bucket}): viewers sent there may get errors; run \`npm run upload\` for that build.`);
+      }
+    }
+  }
+  const order = (verdict: BuildVerdict) => Math.max(verdict.uploadedAt?.getTime() ?? 0, facts.find((f) => f.buildId === verdict.buildId)!.lastWrite);
+  verdicts.sort((a, b) => order(b) - order(a) || (a.buildId < b.buildId ? -1 : 1));
+  return { verdicts, warnings };
+}
+
+export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
+  const names = resourceNames(options.config);
+  const regions = selectRegions(options.config, options.regions);
+  const clientFor = options.clientFor ?? ((region: string) => createS3Client({ region, endpoint: options.endpoint }));
+  const readLive = options.readLive ?? (() => readAliasBuilds(new LambdaClient({ region: 'us-east-1' }), names.entryRouter, names.liveAlias));
+  const retry = <T>(what: string, operation: () => Promise<T>) =>
+    withRetry(operation, { ...options.retry, onRetry: (error, attempt, delay) => options.log?.(`${what}: ${describeError(error)}; attempt ${attempt + 1} in ${delay} ms`) });
+
+  const live = await readLiveOrRefuse(readLive, `${names.liveAlias} of ${names.entryRouter}`);
+  const targets = regions.map((region) => ({ region, bucket: names.bucket(region), client: clientFor(region) }));
+  const inventories = await Promise.all(
+    targets.map(async (target) => {
+      try {
+        return await takeInventory(target.client, target.region, target.bucket, retry);
+      } catch (error) {
+        throw new Error(`cannot list ${target.bucket} in ${target.region} (${describeError(error)}): refusing to delete anything without a full picture.`, { cause: error });
+      }
+    }),
+  );
+  const plan = planCleanup(inventories, live, { keepBuilds: options.config.retention.keepBuilds, graceDays: options.config.retention.graceDays, now: options.now ?? new Date() });
+  const doomed = plan.verdicts.filter((verdict) => verdict.action === 'delete');
+  if (!options.apply || doomed.length === 0) return { live, plan, deletions: [], ok: true };
+
+  // The alias may have moved while we listed (a deploy or a rollback): then the plan is stale.
+  const again = await readLiveOrRefuse(readLive, `${names.liveAlias} of ${names.entryRouter}`);
+  if (again.stable.buildId !== live.stable.buildId || again.canary?.buildId !== live.canary?.buildId) {
+    throw new Error(`alias ${names.liveAlias} changed while planning (stable ${live.stable.buildId} → ${again.stable.buildId}); nothing deleted, run the cleanup again.`);
+  }
+  const deletions = await Promise.all(
+    targets.map(async ({ region, bucket, client }) => {
+      const inventory = inventories.find((i) => i.region === region)!;
+      const here = doomed.filter((verdict) => inventory.manifests.has(verdict.buildId) || inventory.assets.has(verdict.buildId));
+      let builds = 0;
+      let objects = 0;
+      const skipped: string[] = [];
+      for (const verdict of here) {
+        try {
+          const planned = inventory.manifests.get(verdict.buildId);
+          if (planned) {
+            const key = publishedBuildKey(verdict.buildId);
+            // A manifest rewritten since the listing means someone uploaded this build again: keep it.
+            const text = await retry(`${region}: ${key}`, () => getObjectText(client, bucket, key));
+            if (text !== null && 'uploadedAt' in planned && parsePublishedBuild(text, verdict.buildId).uploadedAt !== planned.uploadedAt.toISOString()) {
+              skipped.push(`${verdict.buildId} (uploaded again since the listing)`);
+              continue;
+            }
+            await retry(`${region}: ${key}`, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+          }
+          const keys = (await retry(`${region}: list ${buildAssetsPrefix(verdict.buildId)}`, () => listObjects(client, bucket, buildAssetsPrefix(verdict.buildId)))).map((o) => o.key);
+          objects += await deleteObjects(client, bucket, keys, { retry: (operation) => retry(`${region}: delete ${buildAssetsPrefix(verdict.buildId)}`, operation) });
+          builds += 1;
+          options.log?.(`${region}: deleted ${verdict.buildId} (${keys.length} objects)`);
+        } catch (error) {
+          return { region, bucket, builds, objects, skipped, error: `${verdict.buildId}: ${describeError(error)}` };
+        }
+      }
+      return { region, bucket, builds, objects, skipped };
+    }),
+  );
+  return { live, plan, deletions, ok: deletions.every((deletion) => deletion.error === undefined) };
+}
+
+async function readLiveOrRefuse(readLive: () => Promise<AliasBuilds>, alias: string): Promise<AliasBuilds> {
+  try {
+    return await readLive();
+  } catch (error) {
+    throw new Error(`cannot read alias ${alias} (${describeError(error)}): refusing to delete anything, since no build can be proven retired.`, { cause: error });
+  }
+}
+
+export async function takeInventory(client: S3Client, region: string, bucket: string, retry: <T>(what: string, operation: () => Promise<T>) => Promise<T> = (_what, op) => op()): Promise<RegionInventory> {
+  const [manifestObjects, assetObjects] = await Promise.all([
+    retry(`${region}: list ${BUILDS_PREFIX}`, () => listObjects(client, bucket, BUILDS_PREFIX)),
+    retry(`${region}: list ${ASSETS_PREFIX}`, () => listObjects(client, bucket, ASSETS_PREFIX)),
+  ]);
+  const assets = new Map<string, { objects: number; bytes: number; newest: Date }>();
+  for (const object of assetObjects) {
+    const buildId = buildIdOfAssetKey(object.key);
+    if (!buildId) continue;
+    const entry = assets.get(buildId) ?? { objects: 0, bytes: 0, newest: new Date(0) };
+    assets.set(buildId, { objects: entry.objects + 1, bytes: entry.bytes + object.size, newest: object.lastModified > entry.newest ? object.lastModified : entry.newest });
+  }
+  const manifestIds = manifestObjects.flatMap((object) => {
+    const buildId = buildIdOfManifestKey(object.key);
+    return buildId ? [buildId] : [];
+  });
+  const states = await mapLimit(manifestIds, 8, async (buildId): Promise<[string, ManifestState]> => {
+    const key = publishedBuildKey(buildId);
+    const text = await retry(`${region}: ${key}`, () => getObjectText(client, bucket, key));
+    if (text === null) return [buildId, { error: 'vanished while listing' }];
+    try {
+      return [buildId, { uploadedAt: new Date(parsePublishedBuild(text, buildId).uploadedAt) }];
+    } catch (error) {
+      return [buildId, { error: (error as Error).message }];
+    }
+  });
+  return { region, bucket, manifests: new Map(states), assets };
+}
+
+export function describeAge(ms: number): string {
+  if (ms < 0) return 'in the future';
+  if (ms < 2 * 60 * 60 * 1000) return `${Math.round(ms / 60000)} min`;
+  if (ms < 2 * DAY_MS) return `${Math.round(ms / 3600000)} h`;
+  return `${Math.floor(ms / DAY_MS)} days`;
+}
+
+export function formatPlan(result: CleanupResult, policy: { keepBuilds: number; graceDays: number }): string[] {
+  const { live, plan } = result;
+  const lines = [
+    `alias live: stable ${live.stable.buildId} (version ${live.stable.version})${live.canary ? `, canary ${live.canary.buildId} (version ${live.canary.version}, ${(live.canary.weight / 100).toFixed(2)}%)` : ', no canary'}`,
+    `policy: keep stable, canary and the ${policy.keepBuilds} newest other builds; delete the rest once older than ${policy.graceDays} days`,
+  ];
+  for (const verdict of plan.verdicts) {
+    const date = verdict.uploadedAt ? verdict.uploadedAt.toISOString().slice(0, 16).replace('T', ' ') : 'no manifest     ';
+    const where = verdict.regions.map((r) => `${r.region}${r.manifest ? '' : ' (no manifest)'}: ${r.objects} objects`).join(', ');
+    lines.push(`  ${verdict.action.padEnd(6)}  ${verdict.buildId}  ${date}  ${verdict.reason}${verdict.action === 'delete' ? `  [${where}]` : ''}`);
+  }
+  if (plan.verdicts.length === 0) lines.push('  no builds in the buckets');
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string' },
+      regions: { type: 'string' },
+      endpoint: { type: 'string' },
+      apply: { type: 'boolean', default: false },
+    },
+  });
+  const config = loadConfig(values.config);
+  const apply = values.apply ?? false;
+  const result = await cleanup({
+    config,
+    regions: values.regions,
+    endpoint: values.endpoint,
+    apply,
+    log: (line) => console.error(line),
+  });
+  for (const line of formatPlan(result, config.retention)) console.log(line);
+  for (const warning of result.plan.warnings) console.error(`warning: ${warning}`);
+  const doomed = result.plan.verdicts.filter((v) => v.action === 'delete');
+  const objects = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.objects, 0), 0);
+  const bytes = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.bytes, 0), 0);
+  if (!apply) {
+    console.log(doomed.length === 0 ? 'nothing to delete.' : `dry run: would delete ${doomed.length} build(s), ${objects} objects (${formatBytes(bytes)}); run with --apply to delete them.`);
+    return;
+  }
+  for (const deletion of result.deletions) {
+    const skipped = deletion.skipped.length > 0 ? `, kept ${deletion.skipped.join(', ')}` : '';
+    console.log(`${deletion.region}  ${deletion.bucket}  deleted ${deletion.builds} build(s), ${deletion.objects} objects${skipped}${deletion.error ? `  FAILED: ${deletion.error}` : ''}`);
+  }
+  if (!result.ok) {
+    const failed = result.deletions.filter((d) => d.error);
+    console.error(`cleanup failed in ${failed.map((d) => `${d.region} (${d.error})`).join('; ')}. A build whose manifest is gone but whose objects remain is removed by the next cleanup.`);
+    process.exitCode = 1;
+  } else if (doomed.length === 0) {
+    console.log('nothing to delete.');
+  }
+}
+
+if (require.main === module) runMain(main);

@@ -1,0 +1,349 @@
+/**
+ * `npm run upload`: every file of the build to every replica bucket, before `cdktf deploy` points
+ * viewers at it.
+ *
+ * Per region, in parallel, each with its own client:
+ *   list    assets/<buildId>/ once, to know what is already there
+ *   objects up to `concurrency` at a time: an object already present with the same sha256 (and the
+ *           metadata the rule gives its key) is skipped; anything else is PUT with its SHA-256
+ *           checksum (S3 refuses bytes that do not match it), SSE-S3, and read back (size, sha256,
+ *           MD5 ETag, checksum, headers); retryable failures back off and try again
+ *   verify  list assets/<buildId>/ again: every object there, at its size
+ *   publish builds/<buildId>.json, last: from then on the build counts as present in that region
+ *
+ * A region that fails stops there, without a manifest, while the others finish; the command then
+ * exits non-zero naming it. Running the upload again skips what is already there and finishes.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { loadConfig, resourceNames, type DeployConfig } from '../config';
+import { runMain, selectRegions } from './lib/cli';
+import { buildAssetsPrefix, formatPublishedBuild, publishedBuildKey, type PublishedBuild } from './lib/bucket-layout';
+import { mapLimit } from './lib/concurrency';
+import { readManifest, type BuildManifest } from './lib/manifest';
+import { objectMetadata, type ObjectMetadata } from './lib/object-metadata';
+import { formatBytes, formatDuration, ProgressBoard, type LaneState } from './lib/progress';
+import { VerificationError, withRetry, type RetryOptions } from './lib/retry';
+import { createS3Client, describeError, headObject, listObjects, type ListedObject } from './lib/s3';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+export interface UploadOptions {
+  readonly config: DeployConfig;
+  /** @default <project>/build */
+  readonly buildDir?: string;
+  /** A list, or `a,b`. @default every region of the config */
+  readonly regions?: readonly string[] | string;
+  /** An S3-compatible endpoint serving every region's bucket, path-style. @default AWS */
+  readonly endpoint?: string;
+  /** @default createS3Client for the region (and endpoint) */
+  readonly clientFor?: (region: string) => S3Client;
+  /** Objects in flight per region. @default 8 */
+  readonly concurrency?: number;
+  /** Read-only: report what would be uploaded, write nothing. @default false */
+  readonly dryRun?: boolean;
+  /** @default withRetry's defaults: 5 attempts, 200 ms base, 10 s cap */
+  readonly retry?: Omit<RetryOptions, 'onRetry'>;
+  /** The manifest's uploadedAt. @default the current time */
+  readonly now?: () => Date;
+  /** @default nothing */
+  readonly onProgress?: (region: string, state: LaneState) => void;
+  /** Retries and other notes worth a line. @default nothing */
+  readonly log?: (line: string) => void;
+}
+
+export interface RegionUpload {
+  readonly region: string;
+  readonly bucket: string;
+  readonly ok: boolean;
+  /** Objects written (or, in a dry run, that would be). */
+  readonly uploaded: number;
+  /** Objects already present with the same content. */
+  readonly skipped: number;
+  /** Bytes of the objects written (the manifest not counted). */
+  readonly bytes: number;
+  readonly ms: number;
+  readonly manifest: 'written' | 'would write' | 'not written';
+  /** Dry run: the keys that would be written. */
+  readonly pending: readonly string[];
+  /** Why the region failed: the key (if any) and the error. */
+  readonly error?: string;
+}
+
+export interface UploadResult {
+  readonly buildId: string;
+  readonly objects: number;
+  readonly totalBytes: number;
+  readonly regions: readonly RegionUpload[];
+  readonly ok: boolean;
+}
+
+/** One object as it must end up in every bucket. */
+export interface BuildObject {
+  readonly key: string;
+  readonly body: Buffer;
+  /** Hex, as in the build manifest and the object's metadata. */
+  readonly sha256: string;
+  readonly md5: string;
+  readonly metadata: ObjectMetadata;
+}
+
+export async function upload(options: UploadOptions): Promise<UploadResult> {
+  const buildDir = path.resolve(options.buildDir ?? path.join(PROJECT_ROOT, 'build'));
+  const manifest = readManifest(buildDir);
+  const objects = buildObjects(buildDir, manifest);
+  const regions = selectRegions(options.config, options.regions);
+  const names = resourceNames(options.config);
+  const clientFor = options.clientFor ?? ((region: string) => createS3Client({ region, endpoint: options.endpoint }));
+  const results = await Promise.all(
+    regions.map((region) => uploadRegion({ ...options, region, bucket: names.bucket(region), client: clientFor(region), manifest, objects })),
+  );
+  return {
+    buildId: manifest.buildId,
+    objects: objects.length,
+    totalBytes: objects.reduce((sum, object) => sum + object.body.length, 0),
+    regions: results,
+    ok: results.every((result) => result.ok),
+  };
+}
+
+/** Every asset and variant of the build, read and checked against the build manifest. */
+export function buildObjects(buildDir: string, manifest: BuildManifest): BuildObject[] {
+  const files = manifest.assets.flatMap((asset) => [{ key: asset.key, sha256: asset.sha256 }, ...Object.values(asset.variants).map((v) => ({ key: v.key, sha256: v.sha256 }))]);
+  return files
+    .map(({ key, sha256 }) => {
+      const file = path.join(buildDir, key);
+      const body = readFileSync(file);
+      const actual = createHash('sha256').update(body).digest('hex');
+      if (actual !== sha256) throw new Error(`${file} does not match ${path.join(buildDir, 'manifest.json')} (sha256 ${actual}, expected ${sha256}): run \`npm run build\` again.`);
+      return { key, body, sha256, md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(key) };
+    })
+    .sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+interface RegionContext extends UploadOptions {
+  readonly region: string;
+  readonly bucket: string;
+  readonly client: S3Client;
+  readonly manifest: BuildManifest;
+  readonly objects: readonly BuildObject[];
+}
+
+async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
+  const { region, bucket, client, manifest, objects } = context;
+  const started = Date.now();
+  const total = objects.length + 1;
+  let done = 0;
+  let uploaded = 0;
+  let skipped = 0;
+  let bytes = 0;
+  const pending: string[] = [];
+  const progress = (note?: string) => context.onProgress?.(region, { done, total, bytes, note });
+  const retry = <T>(key: string, operation: () => Promise<T>) =>
+    withRetry(operation, {
+      ...context.retry,
+      onRetry: (error, attempt, delay) => context.log?.(`${region}: ${key}: ${describeError(error)}; attempt ${attempt + 1} in ${delay} ms`),
+    });
+  const finish = (ok: boolean, manifestState: RegionUpload['manifest'], error?: string): RegionUpload => ({
+    region,
+    bucket,
+    ok,
+    uploaded,
+    skipped,
+    bytes,
+    ms: Date.now() - started,
+    manifest: manifestState,
+    pending,
+    ...(error !== undefined ? { error } : {}),
+  });
+
+  progress(context.dryRun ? 'checking' : 'uploading');
+  let stage = `listing ${buildAssetsPrefix(manifest.buildId)}`;
+  try {
+    const present = await retry(stage, () => listObjects(client, bucket, buildAssetsPrefix(manifest.buildId)));
+    const presentKeys = new Set(present.map((object) => object.key));
+    await mapLimit(objects, context.concurrency ?? 8, async (object) => {
+      const outcome = await retry(object.key, () => ensureObject(client, bucket, object, presentKeys.has(object.key), context.dryRun ?? false)).catch((error: unknown) => {
+        throw new StageError(object.key, error);
+      });
+      if (outcome === 'skipped') skipped += 1;
+      else {
+        uploaded += 1;
+        if (outcome === 'pending') pending.push(object.key);
+        else bytes += object.body.length;
+      }
+      done += 1;
+      progress();
+    });
+    if (context.dryRun) {
+      done = total;
+      progress('dry run');
+      return finish(true, 'would write');
+    }
+
+    stage = `verifying ${buildAssetsPrefix(manifest.buildId)}`;
+    const listed = await retry(stage, () => listObjects(client, bucket, buildAssetsPrefix(manifest.buildId)));
+    assertAllPresent(objects, listed);
+
+    const manifestObject = publishedBuildObject(manifest.buildId, objects, (context.now ?? (() => new Date()))());
+    stage = manifestObject.key;
+    progress('manifest');
+    await retry(stage, () => ensureObject(client, bucket, manifestObject, false, false));
+    done = total;
+    progress('done');
+    return finish(true, 'written');
+  } catch (error) {
+    progress('failed');
+    const failure = error instanceof StageError ? error : new StageError(stage, error);
+    return finish(false, 'not written', hint(failure.message, bucket));
+  }
+}
+
+/** What failed where: `assets/<id>/x.js: SlowDown: Please reduce your request rate`. */
+class StageError extends Error {
+  constructor(stage: string, cause: unknown) {
+    super(`${stage}: ${describeError(cause)}`, { cause });
+  }
+}
+
+/**
+ * Makes one object right in one bucket. `mayExist`: the listing saw the key, so read its metadata
+ * first and skip it when it already matches.
+ */
+async function ensureObject(client: S3Client, bucket: string, object: BuildObject, mayExist: boolean, dryRun: boolean): Promise<'skipped' | 'uploaded' | 'pending'> {
+  if (mayExist) {
+    const head = await headObject(client, bucket, object.key);
+    if (head && mismatches(head, object).length === 0) return 'skipped';
+  }
+  if (dryRun) return 'pending';
+  await client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: object.key,
+      Body: object.body,
+      ContentLength: object.body.length,
+      ContentType: object.metadata.contentType,
+      ContentEncoding: object.metadata.contentEncoding,
+      CacheControl: object.metadata.cacheControl,
+      // S3 recomputes this over the bytes it receives and refuses the PUT (BadDigest) on a mismatch.
+      ChecksumSHA256: Buffer.from(object.sha256, 'hex').toString('base64'),
+      // SSE-S3: CloudFront's origin access identity cannot read SSE-KMS objects.
+      ServerSideEncryption: 'AES256',
+      Metadata: { sha256: object.sha256 },
+    }),
+  );
+  const head = await headObject(client, bucket, object.key);
+  const problems = head ? mismatches(head, object) : ['missing right after the PUT'];
+  if (problems.length > 0) throw new VerificationError(`read back wrong: ${problems.join(', ')}`);
+  return 'uploaded';
+}
+
+/** How a stored object differs from what it must be; empty when it matches. */
+export function mismatches(head: HeadObjectCommandOutput, object: BuildObject): string[] {
+  const problems: string[] = [];
+  if (head.ContentLength !== object.body.length) problems.push(`size ${head.ContentLength} instead of ${object.body.length}`);
+  if (head.Metadata?.sha256 !== object.sha256) problems.push(`sha256 metadata ${head.Metadata?.sha256 ?? 'missing'}`);
+  // A single-part PUT without SSE-KMS has the MD5 of its bytes as ETag (S3 and s3rver alike).
+  const etag = (head.ETag ?? '').replace(/"/g, '');
+  if (/^[0-9a-f]{32}$/.test(etag) && etag !== object.md5) problems.push(`ETag ${etag} is not the MD5 of the file`);
+  const checksum = Buffer.from(object.sha256, 'hex').toString('base64');
+  if (head.ChecksumSHA256 !== undefined && !head.ChecksumSHA256.includes('-') && head.ChecksumSHA256 !== checksum) problems.push('SHA-256 checksum differs');
+  if (head.ContentType !== object.metadata.contentType) problems.push(`Content-Type ${head.ContentType ?? 'missing'}`);
+  if ((head.ContentEncoding || undefined) !== object.metadata.contentEncoding) problems.push(`Content-Encoding ${head.ContentEncoding || 'missing'}`);
+  if (head.CacheControl !== object.metadata.cacheControl) problems.push(`Cache-Control ${head.CacheControl ?? 'missing'}`);
+  if (head.ServerSideEncryption !== undefined && head.ServerSideEncryption !== 'AES256') problems.push(`encrypted with ${head.ServerSideEncryption}, not SSE-S3`);
+  return problems;
+}
+
+function assertAllPresent(objects: readonly BuildObject[], listed: readonly ListedObject[]): void {
+  const stored = new Map(listed.map((object) => [object.key, object]));
+  const wrong = objects.filter((object) => {
+    const found = stored.get(object.key);
+    return !found || found.size !== object.body.length || (/^[0-9a-f]{32}$/.test(found.etag) && found.etag !== object.md5);
+  });
+  if (wrong.length > 0) {
+    throw new VerificationError(`${wrong.length} object(s) missing or changed after the upload (first: ${wrong[0].key}); is a cleanup or another upload running?`);
+  }
+}
+
+export function publishedBuildObject(buildId: string, objects: readonly BuildObject[], uploadedAt: Date): BuildObject {
+  const published: PublishedBuild = {
+    schema: 1,
+    buildId,
+    uploadedAt: uploadedAt.toISOString(),
+    entry: `${buildAssetsPrefix(buildId)}index.js`,
+    objects: objects.map((object) => ({ key: object.key, bytes: object.body.length, sha256: object.sha256 })),
+  };
+  const body = Buffer.from(formatPublishedBuild(published));
+  const key = publishedBuildKey(buildId);
+  return { key, body, sha256: createHash('sha256').update(body).digest('hex'), md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(key) };
+}
+
+function hint(message: string, bucket: string): string {
+  if (/NoSuchBucket/.test(message)) return `${message} (bucket ${bucket}; deploy the replicas stack first)`;
+  if (/AccessDenied|InvalidAccessKeyId|CredentialsProviderError|ExpiredToken/.test(message)) return `${message} (check the AWS credentials and their S3 permissions on ${bucket})`;
+  return message;
+}
+
+function summaryLine(result: RegionUpload, width: number, dryRun: boolean): string {
+  const head = `${result.region.padEnd(width)}  ${result.bucket}`;
+  if (!result.ok) return `${head}  FAILED after ${formatDuration(result.ms)}: ${result.error}`;
+  const verb = dryRun ? 'would upload' : 'uploaded';
+  const manifest = dryRun ? 'manifest would be written last' : 'manifest written';
+  return `${head}  ${verb} ${result.uploaded}${dryRun ? '' : ` (${formatBytes(result.bytes)})`}, skipped ${result.skipped}, ${manifest}, ${formatDuration(result.ms)}`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      build: { type: 'string' },
+      config: { type: 'string' },
+      regions: { type: 'string' },
+      endpoint: { type: 'string' },
+      concurrency: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  });
+  const config = loadConfig(values.config);
+  const regions = selectRegions(config, values.regions);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) {
+    throw new Error(`--concurrency must be an integer from 1 to 64, not ${values.concurrency}.`);
+  }
+  const dryRun = values['dry-run'] ?? false;
+  const buildDir = path.resolve(values.build ?? path.join(PROJECT_ROOT, 'build'));
+  const manifest = readManifest(buildDir);
+  const where = values.endpoint ? ` at ${values.endpoint}` : '';
+  console.error(`${dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} region${regions.length === 1 ? '' : 's'}${where}`);
+
+  const board = new ProgressBoard({ lanes: regions });
+  const result = await upload({
+    config,
+    buildDir,
+    regions,
+    endpoint: values.endpoint,
+    concurrency,
+    dryRun,
+    onProgress: (region, state) => board.update(region, state),
+    log: (line) => board.log(line),
+  });
+  board.finish();
+
+  const width = Math.max(...regions.map((region) => region.length));
+  console.log(`build ${result.buildId}: ${result.objects} objects, ${formatBytes(result.totalBytes)}`);
+  for (const region of result.regions) {
+    console.log(summaryLine(region, width, dryRun));
+    if (dryRun) for (const key of region.pending) console.log(`  would upload ${key}`);
+  }
+  const failed = result.regions.filter((region) => !region.ok);
+  if (failed.length > 0) {
+    console.error(`upload failed in ${failed.length} of ${result.regions.length} regions: ${failed.map((r) => `${r.region} (${r.error})`).join('; ')}`);
+    console.error(`No manifest was written there, so the build does not count as present; run the upload again once fixed (it skips what is there).`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) runMain(main);
