@@ -112,7 +112,10 @@ describe('webapp chunks', () => {
   it('keeps React, the router and every page out of the entry', () => {
     const inEntry = Object.entries(moduleChunks).filter(([, chunks]) => chunks.includes('index')).map(([name]) => name);
     expect(inEntry.sort()).toEqual(['./src/beacon.ts', './src/index.ts']);
-    expect(moduleChunks['../node_modules/react-dom/cjs/react-dom-client.production.js']).toEqual(['react']);
+    // Matched by suffix: with node_modules symlinked (worktrees) webpack names the resolved path.
+    const reactDom = Object.keys(moduleChunks).filter((name) => name.endsWith('node_modules/react-dom/cjs/react-dom-client.production.js'));
+    expect(reactDom).toHaveLength(1);
+    expect(moduleChunks[reactDom[0]]).toEqual(['react']);
     expect(defaultBuild().chunkCount).toBeGreaterThanOrEqual(5);
   });
 });
