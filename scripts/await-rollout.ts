@@ -51,6 +51,24 @@ export function parseStatus(json: string): RolloutStatus {
   return result.data;
 }
 
+/**
+ * What one run of `rollout status --json` says. Exit 1 with a full model means "problems listed"
+ * (say, the rollout record not yet written right after the first deploy): the deployment is still
+ * readable, so waiting goes on. Without a deployment, though, exit 1 may mean the deployments could
+ * not be read, which must not pass for "this deploy started none".
+ */
+export function statusFromCli(code: number | null, stdout: string, stderr: string): RolloutStatus {
+  const failed = () => new Error(`\`npm run rollout -- status --json\` exited with ${code}: ${stderr.trim().split('\n').slice(-2).join(' ') || stdout.trim().slice(0, 300)}`);
+  let status: RolloutStatus;
+  try {
+    status = parseStatus(stdout);
+  } catch (error) {
+    throw code === 0 ? error : failed();
+  }
+  if (code !== 0 && status.deployment === null) throw failed();
+  return status;
+}
+
 /** Pure: what one status says about the deployment started after `baseline` (null: none existed). */
 export function rolloutOutcome(status: RolloutStatus, baseline: string | null): Outcome {
   const deployment = status.deployment;
@@ -119,13 +137,10 @@ function readStatusFromCli(): Promise<RolloutStatus> {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`\`npm run rollout -- status --json\` exited with ${code}: ${stderr.trim().split('\n').slice(-2).join(' ')}`));
-      else {
-        try {
-          resolve(parseStatus(stdout));
-        } catch (error) {
-          reject(error);
-        }
+      try {
+        resolve(statusFromCli(code, stdout, stderr));
+      } catch (error) {
+        reject(error);
       }
     });
   });

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { loadConfig, parseConfig } from '../../config';
-import { awaitRollout, defaultTimeoutMinutes, parseStatus, rolloutOutcome, type RolloutStatus } from '../../scripts/await-rollout';
+import { awaitRollout, defaultTimeoutMinutes, parseStatus, rolloutOutcome, statusFromCli, type RolloutStatus } from '../../scripts/await-rollout';
 
 const status = (id: string | null, state = 'InProgress'): RolloutStatus => ({ deployment: id ? { id, status: state } : null });
 
@@ -16,6 +16,14 @@ describe('await-rollout', () => {
     expect(parseStatus('{"deployment":null}')).toEqual({ deployment: null });
     expect(() => parseStatus('> edge-widget@0.1.0 rollout')).toThrow(/printed no JSON/);
     expect(() => parseStatus('{"state":"ok"}')).toThrow(/has no deployment \{id, status\}/);
+  });
+
+  it('keeps reading a status that lists problems, unless it cannot show the deployment', () => {
+    const withProblems = '{"deployment":{"id":"d-2","status":"InProgress"},"problems":["rollout record does not exist"]}';
+    expect(statusFromCli(1, withProblems, '')).toMatchObject({ deployment: { id: 'd-2' } });
+    expect(() => statusFromCli(1, '{"deployment":null,"problems":["cannot read deployments: throttled"]}', '')).toThrow(/exited with 1: .*cannot read deployments/);
+    expect(statusFromCli(0, '{"deployment":null}', '')).toEqual({ deployment: null });
+    expect(() => statusFromCli(1, '{"error":"no AWS credentials found"}', 'npm error code 1')).toThrow(/exited with 1: npm error code 1/);
   });
 
   it('judges only a deployment newer than the baseline', () => {

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { ConfigError, loadConfig } from '../../config';
 import { lambdaAppSpec } from '../../regional-function/shared/deployments';
 import { versionDescription } from '../../regional-function/shared/version-description';
+import { parseStatus, rolloutOutcome } from '../../scripts/await-rollout';
 import { runRolloutCli, USAGE } from '../../scripts/lib/rollout-cli';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, rolloutRecordSet, versionConfiguration } from '../regional-function/aws-fixtures';
 
@@ -237,6 +238,8 @@ describe('status', () => {
       ],
       problems: [],
     });
+    // The deploy workflow's await-rollout reads exactly this output.
+    expect(rolloutOutcome(parseStatus(run.out), 'd-BEFORE001')).toEqual({ state: 'waiting', started: true, detail: 'd-RUNNING01 InProgress' });
   });
 
   it('shows the last deployment when none runs, and a record that lags the alias', async () => {
