@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { AWS_REGIONS, findRegion, nearestRegionTable, supportsOriginAccessIdentity, distanceKm } from './regions';
+import { parseOriginPattern } from '../regional-function/metrics-api/origin-pattern';
 
 export { AWS_REGIONS, findRegion, nearestRegionTable, supportsOriginAccessIdentity } from './regions';
 
@@ -29,8 +30,15 @@ function isDomainName(value: string): boolean {
   return value.length <= MAX_DOMAIN_LENGTH && labels.length >= 2 && labels.every((label) => LABEL.test(label)) && !/^\d+$/.test(labels[labels.length - 1]);
 }
 
-/** `https://host`, `https://*.host`, `http://localhost:*`: an origin the metrics API accepts beacons from. */
-const ORIGIN_PATTERN = /^https?:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:(\d{1,5}|\*))?$/;
+/** The metrics API's own grammar, so a pattern the config accepts is one the API can match. */
+function isOriginPattern(value: string): boolean {
+  try {
+    parseOriginPattern(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const region = z.string().superRefine((value, ctx) => {
   if (findRegion(value)) return;
@@ -100,8 +108,8 @@ const metricsSchema = z
     /** Origins of host pages whose beacons count; anything else gets 403. */
     allowedOrigins: z
       .array(
-        z.string().refine((value) => ORIGIN_PATTERN.test(value), {
-          message: 'is not an origin; write it as https://host, https://*.host or http://localhost:*, with no path or trailing slash.',
+        z.string().refine(isOriginPattern, {
+          message: 'is not an origin pattern; write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*, with no path or trailing slash.',
         }),
       )
       .min(1, { message: 'is empty; list the host sites allowed to send beacons, e.g. ["https://*.example.com"].' })

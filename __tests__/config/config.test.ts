@@ -52,6 +52,9 @@ describe('config validation', () => {
     ['linear step that leaves a remainder', { ...valid, rollout: { strategy: 'linear', percent: 30 } }, 'rollout.percent: is 30, which leaves a partial last step'],
     ['datapoints above periods', { ...valid, alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } }, 'alarms.datapointsToAlarm: is 3 but evaluationPeriods is 2'],
     ['origin with a path', { ...valid, metrics: { allowedOrigins: ['https://shop.example.com/'] } }, 'metrics.allowedOrigins[0]: is not an origin'],
+    // Patterns the metrics API itself would refuse at cold start fail here, before synth.
+    ['origin with an impossible port', { ...valid, metrics: { allowedOrigins: ['https://shop.example.com:99999'] } }, 'metrics.allowedOrigins[0]: is not an origin pattern'],
+    ['origin with a label ending in a hyphen', { ...valid, metrics: { allowedOrigins: ['https://shop-.example.com'] } }, 'metrics.allowedOrigins[0]: is not an origin pattern'],
     ['no allowed origins', { ...valid, metrics: { allowedOrigins: [] } }, 'metrics.allowedOrigins: is empty'],
     ['edge runtime Lambda@Edge refuses', { ...valid, edge: { runtime: 'nodejs24.x' } }, 'edge.runtime: "nodejs24.x" is not allowed; use one of "nodejs22.x", "nodejs20.x".'],
     ['origin-request timeout over 30 s', { ...valid, edge: { timeoutSeconds: 31 } }, 'edge.timeoutSeconds:'],
