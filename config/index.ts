@@ -309,15 +309,17 @@ export function loadConfig(file?: string, env: Readonly<Record<string, string | 
 function resolveBackend(parsed: ParsedConfig, env: Readonly<Record<string, string | undefined>>, source: string): BackendConfig {
   const backend = parsed.backend;
   if (backend.type !== 'cloud') return backend;
-  const organization = backend.organization ?? env.TF_CLOUD_ORGANIZATION;
+  // CI systems often export a variable empty rather than not at all: empty means unset.
+  const fromEnv = (name: string) => env[name]?.trim() || undefined;
+  const organization = backend.organization ?? fromEnv('TF_CLOUD_ORGANIZATION');
   if (!organization) {
     throw new ConfigError(source, ['backend.organization: is missing for the Terraform Cloud backend; set it in the config or export TF_CLOUD_ORGANIZATION.']);
   }
   return {
     type: 'cloud',
     organization,
-    workspacePrefix: backend.workspacePrefix ?? env.TF_WORKSPACE_PREFIX ?? parsed.name,
-    hostname: backend.hostname ?? env.TF_CLOUD_HOSTNAME ?? 'app.terraform.io',
+    workspacePrefix: backend.workspacePrefix ?? fromEnv('TF_WORKSPACE_PREFIX') ?? parsed.name,
+    hostname: backend.hostname ?? fromEnv('TF_CLOUD_HOSTNAME') ?? 'app.terraform.io',
   };
 }
 

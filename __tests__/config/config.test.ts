@@ -75,6 +75,9 @@ describe('config validation', () => {
   it('takes the Terraform Cloud organization and workspace prefix from the environment', () => {
     const config = parseConfig({ ...valid, backend: { type: 'cloud' } }, 'x', { TF_CLOUD_ORGANIZATION: 'acme', TF_WORKSPACE_PREFIX: 'widget-prod' });
     expect(config.backend).toEqual({ type: 'cloud', organization: 'acme', workspacePrefix: 'widget-prod', hostname: 'app.terraform.io' });
+    const unsetInCi = parseConfig({ ...valid, backend: { type: 'cloud' } }, 'x', { TF_CLOUD_ORGANIZATION: 'acme', TF_WORKSPACE_PREFIX: '', TF_CLOUD_HOSTNAME: ' ' });
+    expect(unsetInCi.backend).toEqual({ type: 'cloud', organization: 'acme', workspacePrefix: 'edge-widget', hostname: 'app.terraform.io' });
+    expect(() => parseConfig({ ...valid, backend: { type: 'cloud' } }, 'x', { TF_CLOUD_ORGANIZATION: '' })).toThrow(/backend\.organization: is missing/);
   });
 
   it('names a file that is missing or not JSON', () => {
