@@ -256,6 +256,7 @@ const configSchema = z
 
 type ParsedConfig = z.output<typeof configSchema>;
 export type RolloutConfig = ParsedConfig['rollout'];
+export type AlarmsConfig = ParsedConfig['alarms'];
 export type BackendConfig = ParsedConfig['backend'];
 
 export type DeployConfig = DeepReadonly<

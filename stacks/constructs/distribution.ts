@@ -36,6 +36,8 @@ export const CHUNK_TTL_SECONDS = 31_536_000;
 /** Status codes on which the origin group retries the failover region's bucket. */
 export const FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
 export const TLS_FLOOR = 'TLSv1.2_2021';
+/** What the entry's response headers policy forces, whatever the origin or the router said. */
+export const ENTRY_CACHE_CONTROL = 'no-store';
 /** Header the viewer-request function sets to the client IP; part of the entry's cache key. */
 export const ENTRY_VIEWER_KEY_HEADER = 'x-entry-viewer-key';
 /** CloudFront Functions JS 2.0: overwrite (never trust) the header with the connecting IP. */
@@ -146,7 +148,7 @@ export class Distribution extends Construct {
       comment: 'As assets, and Cache-Control: no-store whatever the origin said',
       securityHeadersConfig: securityHeaders(),
       corsConfig: hostSiteCors(),
-      customHeadersConfig: { items: [{ header: 'Cache-Control', value: 'no-store', override: true }] },
+      customHeadersConfig: { items: [{ header: 'Cache-Control', value: ENTRY_CACHE_CONTROL, override: true }] },
     });
     const apiHeaders = new CloudfrontResponseHeadersPolicy(this, 'api-headers', {
       provider,
@@ -262,7 +264,8 @@ export class Distribution extends Construct {
   }
 }
 
-function securityHeaders(): CloudfrontResponseHeadersPolicyConfig['securityHeadersConfig'] {
+/** Exported so the local mode answers with the headers the policies add. */
+export function securityHeaders(): NonNullable<CloudfrontResponseHeadersPolicyConfig['securityHeadersConfig']> {
   return {
     strictTransportSecurity: { accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, override: true },
     contentTypeOptions: { override: true },
@@ -271,7 +274,7 @@ function securityHeaders(): CloudfrontResponseHeadersPolicyConfig['securityHeade
 }
 
 /** Host sites are many and unknown: any origin may GET the scripts, without credentials. */
-function hostSiteCors(): CloudfrontResponseHeadersPolicyConfig['corsConfig'] {
+export function hostSiteCors(): NonNullable<CloudfrontResponseHeadersPolicyConfig['corsConfig']> {
   return {
     accessControlAllowCredentials: false,
     accessControlAllowOrigins: { items: ['*'] },

@@ -1,0 +1,373 @@
+/**
+ * CloudFront on loopback: what the distribution in stacks/constructs/distribution.ts does with a
+ * viewer's request, and nothing of the routing itself. The routers are the bundled handlers from
+ * the build's zips; this server only
+ *
+ *   - picks the behaviour (`/assets/index.js`, `/api/*`, default) and refuses methods it does not allow,
+ *   - normalizes Accept-Encoding as the cache policies do, and sets `x-entry-viewer-key` as the
+ *     viewer-request function does,
+ *   - calls the origin-request handler with CloudFront's event shape, checks its result as
+ *     CloudFront does (502 when invalid, 503 when it throws), and either answers with the generated
+ *     response or fetches the (possibly rewritten) request from the replica bucket,
+ *   - fails over to the secondary bucket on the origin group's status codes, running the handler
+ *     again for the failover origin,
+ *   - caches chunks per uri and encoding, for the time their Cache-Control allows (the entry is not
+ *     cached here: in AWS it is kept at most 1 s, per client IP and encoding),
+ *   - adds the response headers policies' headers (security headers, CORS, `no-store` on the entry).
+ *
+ * Local only: the client IP the edge sees can be set with the `x-local-client-ip` header or the
+ * `viewer` query parameter (removed before the handler sees the request), so one browser can act
+ * as many viewers.
+ */
+import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIP, type AddressInfo } from 'node:net';
+import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
+import type { DeployConfig } from '../../config';
+import { resourceNames } from '../../config';
+import type { BeaconRequest, BeaconResponse } from '../../regional-function/metrics-api/core';
+import {
+  API_PATH,
+  CHUNK_TTL_SECONDS,
+  ENTRY_CACHE_CONTROL,
+  ENTRY_PATH,
+  ENTRY_VIEWER_KEY_HEADER,
+  FAILOVER_STATUS_CODES,
+  hostSiteCors,
+  securityHeaders,
+} from '../../stacks/constructs/distribution';
+import type { LambdaHandler } from '../lib/bundled-handler';
+import { cloudFrontResultProblems } from '../lib/cloudfront-validation';
+
+/** Local-only seam: the client IP CloudFront would have seen. */
+export const CLIENT_IP_HEADER = 'x-local-client-ip';
+export const CLIENT_IP_QUERY = 'viewer';
+
+export type Behaviour = 'entry' | 'chunks' | 'api';
+
+export interface EdgeHandlers {
+  readonly entryRouter: LambdaHandler;
+  readonly chunkRouter: LambdaHandler;
+}
+
+export interface EmulatorOptions {
+  readonly config: DeployConfig;
+  /** Path-style S3 endpoint serving every replica bucket (scripts/local/s3-server.ts). */
+  readonly s3Endpoint: string;
+  /** The handlers associated with the distribution now; read per request, so a deploy can swap them. */
+  readonly handlers: () => EdgeHandlers;
+  /** The metrics API behind `/api/*`. */
+  readonly metricsApi: (request: BeaconRequest) => Promise<BeaconResponse>;
+  /** @default 0 (a free port) */
+  readonly port?: number;
+  /** Requests CloudFront would answer with an error of its own. @default nothing */
+  readonly log?: (line: string) => void;
+}
+
+export interface ServedEntry {
+  readonly buildId: string | null;
+  readonly clientIp: string;
+  /** `generated`: the entry router answered itself; `origin`: it rewrote to a bucket. */
+  readonly via: 'generated' | 'origin';
+}
+
+export interface EmulatorStats {
+  /** Entry responses per buildId. */
+  readonly entryByBuild: Readonly<Record<string, number>>;
+  readonly chunkHits: number;
+  readonly chunkMisses: number;
+  /** GETs and HEADs sent to the buckets, per bucket. */
+  readonly originRequests: Readonly<Record<string, number>>;
+  readonly failovers: number;
+  readonly handlerErrors: number;
+  readonly invalidResults: number;
+}
+
+export interface CloudFrontEmulator {
+  /** `http://127.0.0.1:<port>`: what `https://<distribution>` is in AWS. */
+  readonly url: string;
+  readonly port: number;
+  stats(): EmulatorStats;
+  /** Called for every entry served, after it is sent. */
+  onEntry(listener: (entry: ServedEntry) => void): void;
+  /** Empties the chunk cache (an invalidation of `/*`). */
+  invalidate(): void;
+  close(): Promise<void>;
+}
+
+interface CachedObject {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly expires: number;
+}
+
+interface OriginAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/** Headers S3 sends that CloudFront passes on to the viewer. */
+const ORIGIN_HEADERS = ['content-type', 'content-encoding', 'content-length', 'cache-control', 'etag', 'last-modified', 'x-amz-meta-sha256'];
+const MAX_API_BODY_BYTES = 64 * 1024;
+
+export function behaviourOf(pathname: string): Behaviour {
+  if (pathname === ENTRY_PATH) return 'entry';
+  if (pathname.startsWith(API_PATH.slice(0, -1))) return 'api';
+  return 'chunks';
+}
+
+/** The gzip/brotli normalization of the cache policies: `br,gzip`, `gzip`, or nothing. */
+export function normalizedAcceptEncoding(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const accepted = value
+    .split(',')
+    .map((part) => part.trim().split(';'))
+    .filter(([, ...params]) => !params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p)))
+    .map(([coding]) => coding.trim().toLowerCase());
+  const br = accepted.includes('br');
+  const gzip = accepted.includes('gzip') || accepted.includes('*');
+  if (br && gzip) return 'br,gzip';
+  if (gzip) return 'gzip';
+  return br ? 'br' : undefined;
+}
+
+/** Headers the response headers policy of a behaviour adds (CORS only for requests with an Origin). */
+export function policyHeaders(behaviour: Behaviour, requestOrigin: string | undefined): Record<string, string> {
+  const security = securityHeaders();
+  const headers: Record<string, string> = {};
+  const hsts = security.strictTransportSecurity;
+  if (hsts) headers['strict-transport-security'] = `max-age=${hsts.accessControlMaxAgeSec}${hsts.includeSubdomains ? '; includeSubDomains' : ''}`;
+  if (security.contentTypeOptions) headers['x-content-type-options'] = 'nosniff';
+  if (security.referrerPolicy) headers['referrer-policy'] = String(security.referrerPolicy.referrerPolicy);
+  if (behaviour === 'api' || requestOrigin === undefined) return headers;
+  const cors = hostSiteCors();
+  headers['access-control-allow-origin'] = (cors.accessControlAllowOrigins.items ?? ['*']).join(',');
+  headers['access-control-allow-methods'] = (cors.accessControlAllowMethods.items ?? []).join(',');
+  if (cors.accessControlAllowCredentials) headers['access-control-allow-credentials'] = 'true';
+  return headers;
+}
+
+function bucketOfDomain(domain: string): string | null {
+  return /^([a-z0-9][a-z0-9.-]*)\.s3\.[a-z0-9-]+\.amazonaws\.com$/.exec(domain)?.[1] ?? null;
+}
+
+function toCloudFrontHeaders(headers: Readonly<Record<string, string | undefined>>): CloudFrontHeaders {
+  const result: CloudFrontHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) result[name] = [{ key: name, value }];
+  return result;
+}
+
+function fromCloudFrontHeaders(headers: CloudFrontHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, values] of Object.entries(headers ?? {})) if (values.length > 0) result[name.toLowerCase()] = values.map((v) => v.value).join(', ');
+  return result;
+}
+
+export async function startCloudFrontEmulator(options: EmulatorOptions): Promise<CloudFrontEmulator> {
+  const names = resourceNames(options.config);
+  const log = options.log ?? (() => undefined);
+  const primaryDomain = names.bucketDomain(options.config.primaryRegion);
+  const failoverDomain = options.config.failoverRegion ? names.bucketDomain(options.config.failoverRegion) : null;
+  const s3Domains = options.config.regions.map((region) => names.bucketDomain(region));
+  const cache = new Map<string, CachedObject>();
+  const entryListeners: ((entry: ServedEntry) => void)[] = [];
+  const stats = { entryByBuild: {} as Record<string, number>, chunkHits: 0, chunkMisses: 0, originRequests: {} as Record<string, number>, failovers: 0, handlerErrors: 0, invalidResults: 0 };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: Error) => {
+      // A bug here, not in a handler: answer as CloudFront answers what it cannot serve.
+      log(`emulator error: ${error.stack ?? error.message}`);
+      if (!res.headersSent) send(res, 502, { 'content-type': 'text/plain' }, Buffer.from('502 Bad Gateway (local CloudFront)\n'), req.method === 'HEAD');
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const method = req.method ?? 'GET';
+    const behaviour = behaviourOf(url.pathname);
+    const viewerOrigin = req.headers.origin;
+    if (behaviour === 'api') {
+      await serveApi(req, res, url, viewerOrigin);
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') {
+      // Methods a behaviour does not allow: CloudFront's own 403.
+      req.resume();
+      send(res, 403, { 'content-type': 'text/plain', ...policyHeaders(behaviour, viewerOrigin) }, Buffer.from(`403 ${method} is not allowed here\n`), false);
+      return;
+    }
+    const clientIp = viewerIp(req, url);
+    if (clientIp === null) {
+      send(res, 400, { 'content-type': 'text/plain' }, Buffer.from(`400 ${CLIENT_IP_HEADER} / ?${CLIENT_IP_QUERY}= must be an IP address\n`), method === 'HEAD');
+      return;
+    }
+    url.searchParams.delete(CLIENT_IP_QUERY);
+    const encoding = normalizedAcceptEncoding(req.headers['accept-encoding']);
+    const extra = policyHeaders(behaviour, viewerOrigin);
+    if (behaviour === 'entry') extra['cache-control'] = ENTRY_CACHE_CONTROL;
+
+    const cacheKey = `${url.pathname}|${encoding ?? ''}`;
+    if (behaviour === 'chunks') {
+      const cached = cache.get(cacheKey);
+      if (cached && cached.expires > Date.now()) {
+        stats.chunkHits += 1;
+        send(res, cached.status, { ...cached.headers, ...extra, 'x-cache': 'Hit from cloudfront' }, cached.body, method === 'HEAD');
+        return;
+      }
+      stats.chunkMisses += 1;
+    }
+
+    const viewerHeaders: Record<string, string | undefined> = { 'accept-encoding': encoding, 'user-agent': 'Amazon CloudFront', via: '2.0 local.cloudfront.net (CloudFront)' };
+    if (behaviour === 'entry') viewerHeaders[ENTRY_VIEWER_KEY_HEADER] = clientIp;
+    const handler = behaviour === 'entry' ? options.handlers().entryRouter : options.handlers().chunkRouter;
+
+    let answer = await viaOrigin(handler, { method, uri: url.pathname, querystring: behaviour === 'entry' ? '' : url.searchParams.toString(), clientIp, headers: viewerHeaders }, primaryDomain);
+    if (answer.kind === 'origin' && failoverDomain && FAILOVER_STATUS_CODES.includes(answer.status)) {
+      stats.failovers += 1;
+      answer = await viaOrigin(handler, { method, uri: url.pathname, querystring: '', clientIp, headers: viewerHeaders }, failoverDomain);
+    }
+
+    if (behaviour === 'chunks' && answer.kind === 'origin' && answer.status === 200) {
+      const maxAge = /max-age=(\d+)/.exec(answer.headers['cache-control'] ?? '')?.[1];
+      const ttl = Math.min(maxAge === undefined ? CHUNK_TTL_SECONDS : Number(maxAge), CHUNK_TTL_SECONDS);
+      if (ttl > 0 && method === 'GET') cache.set(cacheKey, { status: answer.status, headers: answer.headers, body: answer.body, expires: Date.now() + ttl * 1000 });
+    }
+    const xCache = answer.kind === 'generated' ? 'LambdaGeneratedResponse from cloudfront' : 'Miss from cloudfront';
+    send(res, answer.status, { ...answer.headers, ...extra, 'x-cache': xCache }, answer.body, method === 'HEAD');
+    if (behaviour === 'entry' && answer.status === 200) {
+      const buildId = answer.headers['x-build-id'] ?? /^\/assets\/([^/]+)\/index\.js(?:\.br|\.gz)?$/.exec(answer.uri ?? '')?.[1] ?? null;
+      if (buildId) stats.entryByBuild[buildId] = (stats.entryByBuild[buildId] ?? 0) + 1;
+      const served: ServedEntry = { buildId, clientIp, via: answer.kind };
+      for (const listener of entryListeners) listener(served);
+    }
+  }
+
+  type Answer = (OriginAnswer & { kind: 'generated' | 'origin'; uri?: string });
+
+  /** One origin-request invocation and what CloudFront does with its result. */
+  async function viaOrigin(
+    handler: LambdaHandler,
+    viewer: { method: string; uri: string; querystring: string; clientIp: string; headers: Record<string, string | undefined> },
+    originDomain: string,
+  ): Promise<Answer> {
+    const request: CloudFrontRequest = {
+      clientIp: viewer.clientIp,
+      method: viewer.method,
+      uri: viewer.uri,
+      querystring: viewer.querystring,
+      headers: toCloudFrontHeaders({ host: originDomain, ...viewer.headers }),
+      origin: { s3: { authMethod: 'origin-access-identity', customHeaders: {}, domainName: originDomain, path: '', region: /\.s3\.([a-z0-9-]+)\./.exec(originDomain)![1] } },
+    };
+    const event: CloudFrontRequestEvent = {
+      Records: [{ cf: { config: { distributionDomainName: 'local.cloudfront.net', distributionId: 'ELOCAL', eventType: 'origin-request', requestId: `local-${Date.now()}` }, request } }],
+    };
+    // The handler may change the event it was given; validate against what CloudFront sent.
+    const sent = structuredClone(event);
+    let result: unknown;
+    try {
+      result = await handler(event, {});
+    } catch (error) {
+      stats.handlerErrors += 1;
+      log(`origin-request handler threw: ${(error as Error).message}`);
+      return { kind: 'generated', status: 503, headers: { 'content-type': 'text/plain' }, body: Buffer.from('503 The Lambda function returned an error (LambdaExecutionError)\n') };
+    }
+    const problems = cloudFrontResultProblems(sent, result, { s3Domains });
+    if (problems.length > 0) {
+      stats.invalidResults += 1;
+      log(`origin-request result failed validation: ${problems.join('; ')}`);
+      return { kind: 'generated', status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from('502 The Lambda function result failed validation\n') };
+    }
+    if ('status' in (result as object)) {
+      const response = result as CloudFrontResultResponse;
+      const body = response.body === undefined ? Buffer.alloc(0) : Buffer.from(response.body, response.bodyEncoding === 'base64' ? 'base64' : 'utf8');
+      return { kind: 'generated', status: Number(response.status), headers: fromCloudFrontHeaders(response.headers), body };
+    }
+    const forwarded = result as CloudFrontRequest;
+    const domain = forwarded.origin?.s3?.domainName ?? originDomain;
+    const origin = await fetchFromBucket(domain, forwarded.uri, viewer.method);
+    return { ...origin, kind: 'origin', uri: forwarded.uri };
+  }
+
+  /** A signed (OAI) read of the bucket behind an S3 REST domain; S3's answer as it came. */
+  function fetchFromBucket(domain: string, uri: string, method: string): Promise<OriginAnswer> {
+    const bucket = bucketOfDomain(domain);
+    if (bucket === null) return Promise.resolve({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`502 origin ${domain} is not an S3 bucket\n`) });
+    stats.originRequests[bucket] = (stats.originRequests[bucket] ?? 0) + 1;
+    const target = new URL(`${options.s3Endpoint}/${bucket}${uri}`);
+    return new Promise((resolve) => {
+      // node:http, not fetch: the body must pass through still compressed, as S3 stored it.
+      const outgoing = httpRequest(target, { method, headers: {} }, (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('end', () => {
+          const headers: Record<string, string> = {};
+          for (const name of ORIGIN_HEADERS) {
+            const value = incoming.headers[name];
+            if (typeof value === 'string') headers[name] = value;
+          }
+          resolve({ status: incoming.statusCode ?? 502, headers, body: Buffer.concat(chunks) });
+        });
+        incoming.on('error', () => resolve({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from('502 origin read failed\n') }));
+      });
+      outgoing.on('error', (error) => resolve({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`502 origin unreachable: ${error.message}\n`) }));
+      outgoing.end();
+    });
+  }
+
+  async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL, viewerOrigin: string | undefined): Promise<void> {
+    if (url.pathname !== options.config.metrics.endpoint) {
+      req.resume();
+      send(res, 404, { 'content-type': 'application/json', ...policyHeaders('api', viewerOrigin) }, Buffer.from('{"message":"Not Found"}'), req.method === 'HEAD');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_API_BODY_BYTES) {
+        send(res, 413, { 'content-type': 'application/json' }, Buffer.from('{"message":"Request Entity Too Large"}'), false);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
+    const response = await options.metricsApi({ method: req.method ?? 'GET', headers, body: chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : null, isBase64Encoded: false });
+    send(res, response.statusCode, { ...response.headers, ...policyHeaders('api', viewerOrigin) }, Buffer.from(response.body), req.method === 'HEAD');
+  }
+
+  function viewerIp(req: IncomingMessage, url: URL): string | null {
+    const chosen = url.searchParams.get(CLIENT_IP_QUERY) ?? req.headers[CLIENT_IP_HEADER];
+    if (chosen === undefined || chosen === null) return (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    const value = Array.isArray(chosen) ? chosen[0] : chosen;
+    return isIP(value) ? value : null;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    stats: () => structuredClone(stats),
+    onEntry: (listener) => void entryListeners.push(listener),
+    invalidate: () => cache.clear(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(res: ServerResponse, status: number, headers: Readonly<Record<string, string>>, body: Buffer, headOnly: boolean): void {
+  // A HEAD answer keeps the length S3 gave; its body is empty.
+  const out: Record<string, string> = { ...headers, 'content-length': headOnly && headers['content-length'] ? headers['content-length'] : String(body.length) };
+  res.writeHead(status, out);
+  res.end(headOnly ? undefined : body);
+}

@@ -1,0 +1,144 @@
+/**
+ * The regional side of the distribution, locally: simulated CodeDeploy (codedeploy-simulator.ts),
+ * the metrics API's real core with an in-memory metric store, the client error alarm (alarm.ts),
+ * and rollout sync's real core writing the rollout record into the loopback DNS server.
+ *
+ * Time is the local mode's clock: simulated minutes pass `timeScale` times faster than real ones,
+ * so a ten-minute linear rollout runs in ten seconds at the default scale of 60. `tick()` does what
+ * AWS does continuously: moves the deployment on, evaluates the alarm (and rolls back when it
+ * fires), and runs rollout sync. In AWS, rollout sync runs on the deployment's state changes and
+ * every minute; here it runs on every tick, which is never later than AWS would.
+ */
+import type { DeployConfig } from '../../config';
+import { rolloutSteps } from '../../config/rollout';
+import { parseRolloutRecord, type RolloutRecord } from '../../edge-function/shared/rollout-record';
+import { beaconSettingsFrom, handleBeacon, type BeaconRequest, type BeaconResponse } from '../../regional-function/metrics-api/core';
+import { planSync } from '../../regional-function/rollout-sync/core';
+import { evaluateErrorAlarm, type AlarmRule, type AlarmVerdict, type MetricSample } from './alarm';
+import {
+  advance,
+  aliasBuilds,
+  deploymentSummary,
+  initialState,
+  publishVersion,
+  rollBack,
+  startDeployment,
+  type CodeDeployState,
+} from './codedeploy-simulator';
+
+export interface Clock {
+  /** ms on the local mode's (simulated) time line. */
+  now(): number;
+}
+
+/** Real time sped up `timeScale` times, starting at the real time of the call. */
+export function scaledClock(timeScale: number, realNow: () => number = Date.now): Clock {
+  if (!(timeScale > 0)) throw new Error(`time scale must be a positive number; got ${timeScale}`);
+  const start = realNow();
+  return { now: () => start + (realNow() - start) * timeScale };
+}
+
+export interface ControlPlaneOptions {
+  readonly config: DeployConfig;
+  readonly initialBuildId: string;
+  readonly clock: Clock;
+  /** Writes the rollout record's TXT text where the edges read it. */
+  readonly writeRolloutRecord: (text: string) => void;
+  /** The alarm rule. @default config.alarms */
+  readonly alarm?: AlarmRule;
+}
+
+export interface ControlPlaneStatus {
+  readonly stable: { readonly version: string; readonly buildId: string };
+  readonly canary: { readonly version: string; readonly buildId: string; readonly weight: number } | null;
+  readonly deployment: { readonly id: string; readonly status: string; readonly error: string | null } | null;
+  readonly record: string;
+  readonly alarm: AlarmVerdict | null;
+  readonly versions: Readonly<Record<string, string>>;
+}
+
+export class ControlPlane {
+  private state: CodeDeployState;
+  private record: { text: string; record: RolloutRecord | null } | null = null;
+  private readonly samples: MetricSample[] = [];
+  private lastAlarm: AlarmVerdict | null = null;
+  private readonly rule: AlarmRule;
+  private readonly beaconSettings;
+  private readonly listeners: ((status: ControlPlaneStatus) => void)[] = [];
+
+  constructor(private readonly options: ControlPlaneOptions) {
+    this.state = initialState(options.initialBuildId);
+    this.rule = options.alarm ?? options.config.alarms;
+    this.beaconSettings = beaconSettingsFrom(JSON.stringify(options.config.metrics.allowedOrigins), String(options.config.metrics.maxBatch));
+    this.sync();
+  }
+
+  /** The metrics API, answered by its own core; what it publishes lands in the local store. */
+  readonly metricsApi = async (request: BeaconRequest): Promise<BeaconResponse> => {
+    const outcome = await handleBeacon(request, this.beaconSettings, async (points) => {
+      const at = this.options.clock.now();
+      for (const point of points) this.samples.push({ at, metricName: point.metricName, buildId: point.dimensions[0]?.value ?? '', value: point.value });
+    });
+    return outcome.response;
+  };
+
+  /** A deploy of a new build: a new entry-router version, then the release function's deployment. */
+  release(buildId: string): { version: string; deploymentId: string } {
+    const published = publishVersion(this.state, buildId);
+    this.state = startDeployment(published.state, published.version, rolloutSteps(this.options.config.rollout), this.options.clock.now());
+    this.tick();
+    return { version: published.version, deploymentId: this.state.deployment!.id };
+  }
+
+  /** `rollout stop` / `rollout rollback` during a deployment. */
+  stop(reason = 'stopped by the user'): void {
+    this.state = rollBack(this.state, this.options.clock.now(), reason, 'Stopped');
+    this.tick();
+  }
+
+  tick(): ControlPlaneStatus {
+    const now = this.options.clock.now();
+    this.state = advance(this.state, now);
+    const running = this.state.deployment?.status === 'InProgress' ? this.state.deployment : null;
+    if (running) {
+      this.lastAlarm = evaluateErrorAlarm(this.samples, this.state.versions[running.toVersion], this.rule, now);
+      if (this.lastAlarm.state === 'ALARM') this.state = rollBack(this.state, now, `alarm: ${this.lastAlarm.reason}`, 'Failed');
+    }
+    this.sync();
+    const status = this.status();
+    for (const listener of this.listeners) listener(status);
+    return status;
+  }
+
+  onTick(listener: (status: ControlPlaneStatus) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Samples older than any alarm window are of no further use. */
+  prune(): void {
+    const keepFrom = this.options.clock.now() - 2 * this.rule.periodSeconds * this.rule.evaluationPeriods * 1000;
+    const firstKept = this.samples.findIndex((s) => s.at >= keepFrom);
+    this.samples.splice(0, firstKept === -1 ? this.samples.length : firstKept);
+  }
+
+  status(): ControlPlaneStatus {
+    const builds = aliasBuilds(this.state);
+    const d = this.state.deployment;
+    return {
+      stable: builds.stable,
+      canary: builds.canary,
+      deployment: d ? { id: d.id, status: d.status, error: d.error } : null,
+      record: this.record?.text ?? '',
+      alarm: this.lastAlarm,
+      versions: this.state.versions,
+    };
+  }
+
+  /** Rollout sync's core on what the alias and CodeDeploy say now. */
+  private sync(): void {
+    const plan = planSync(aliasBuilds(this.state), deploymentSummary(this.state), this.record);
+    if (!plan.write) return;
+    this.options.writeRolloutRecord(plan.text);
+    this.record = { text: plan.text, record: parseRolloutRecord(plan.text) };
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * How a second terminal talks to a running `npm start`: a loopback-only HTTP endpoint (its address
+ * is written to build/local/control.json) that releases a build, stops the running deployment, or
+ * reports status. `npm run local:release` is its client. It stands where the deploy pipeline and
+ * the rollout CLI stand in AWS.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { LocalDistribution } from './local-distribution';
+
+export interface ControlAddress {
+  readonly url: string;
+  readonly pid: number;
+  readonly distribution: string;
+  readonly hostPage: string;
+}
+
+export function controlFile(buildsDir: string): string {
+  return path.join(buildsDir, 'control.json');
+}
+
+export async function startControlServer(distribution: LocalDistribution, options: { port?: number; addressFile?: string } = {}): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body, null, 2)}\n`);
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    req.on('end', () => {
+      void (async () => {
+        try {
+          if (req.method === 'GET' && req.url === '/status') return reply(200, { ...distribution.status(), served: distribution.emulator.stats() });
+          if (req.method === 'POST' && req.url === '/release') {
+            const { buildDir } = JSON.parse(text || '{}') as { buildDir?: unknown };
+            if (typeof buildDir !== 'string' || !existsSync(path.join(buildDir, 'manifest.json'))) return reply(400, { error: 'POST /release takes {"buildDir": "<a folder made by buildForLocal>"}' });
+            return reply(200, await distribution.release(buildDir));
+          }
+          if (req.method === 'POST' && req.url === '/stop') {
+            distribution.controlPlane.stop('stopped with npm run local:release -- --stop');
+            return reply(200, distribution.status());
+          }
+          return reply(404, { error: 'GET /status, POST /release {buildDir}, POST /stop' });
+        } catch (error) {
+          return reply(409, { error: (error as Error).message });
+        }
+      })();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  if (options.addressFile) {
+    const address: ControlAddress = { url, pid: process.pid, distribution: distribution.url, hostPage: distribution.hostUrl };
+    writeFileSync(options.addressFile, `${JSON.stringify(address, null, 2)}\n`);
+  }
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (options.addressFile) rmSync(options.addressFile, { force: true });
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The running `npm start`'s control address; throws saying what to do when there is none. */
+export function readControlAddress(file: string): ControlAddress {
+  if (!existsSync(file)) throw new Error(`no local distribution is running (${file} does not exist): start one with \`npm start\` in another terminal`);
+  return JSON.parse(readFileSync(file, 'utf8')) as ControlAddress;
+}
+
+export async function callControl(address: ControlAddress, method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(`${address.url}${route}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  } catch (error) {
+    throw new Error(`the local distribution (pid ${address.pid}) does not answer at ${address.url}: ${(error as Error).message}; is \`npm start\` still running?`);
+  }
+  const json = (await response.json()) as { error?: string };
+  if (!response.ok) throw new Error(json.error ?? `HTTP ${response.status}`);
+  return json;
+}
