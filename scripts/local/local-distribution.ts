@@ -50,11 +50,16 @@ export async function buildForLocal(config: DeployConfig, options: { webappDir?:
   const result = await build({ config: localConfig(config), outDir: staging, webappDir: options.webappDir, log: options.log });
   const target = path.join(buildsDir, result.manifest.buildId);
   // The build is deterministic: an existing folder for this buildId holds the same bytes.
-  if (existsSync(path.join(target, 'manifest.json'))) rmSync(staging, { recursive: true, force: true });
-  else {
+  if (!existsSync(path.join(target, 'manifest.json'))) {
     rmSync(target, { recursive: true, force: true });
-    renameSync(staging, target);
+    try {
+      renameSync(staging, target);
+    } catch (error) {
+      // Another process finished the same build first: its folder holds the same bytes.
+      if (!existsSync(path.join(target, 'manifest.json'))) throw error;
+    }
   }
+  rmSync(staging, { recursive: true, force: true });
   return target;
 }
 
