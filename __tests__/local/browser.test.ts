@@ -1,0 +1,142 @@
+/**
+ * The widget in a real browser (Debian chromium through playwright-core), on a host page of its
+ * own origin, served by the local distribution: it renders, it loads only its own build's files,
+ * a rollout splits viewers, and a client error rolls the rollout back for new loads.
+ * Screenshots of each state go to build/screenshots/.
+ */
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { loadConfig } from '../../config';
+import { PROJECT_ROOT } from '../../scripts/build';
+import { localConfig, startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
+import { CANARY_HEADLINE, localBuilds, sleep, STABLE_HEADLINE } from '../fixtures/local';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENSHOTS = path.join(PROJECT_ROOT, 'build', 'screenshots');
+const MINUTE = 60_000;
+
+const config = loadConfig();
+const builds = localBuilds();
+const now = { t: 0 };
+let local: LocalDistribution;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  local = await startLocalDistribution({
+    config,
+    buildDir: builds.stable.dir,
+    clock: { now: () => now.t },
+    tickMs: 0,
+    // One viewer's error is enough here: the configured rule (a minimum sample, M of N periods)
+    // is the alarm tests' subject; this one follows the path from a click to a rollback.
+    alarm: { ...config.alarms, minLoads: 1, evaluationPeriods: 1, datapointsToAlarm: 1 },
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+});
+afterAll(async () => {
+  await browser?.close();
+  await local?.stop();
+});
+
+interface Visit {
+  readonly page: Page;
+  /** Every request the page made to the distribution, in order. */
+  readonly requests: string[];
+}
+
+async function visit(viewer: string): Promise<Visit> {
+  const page = await browser.newPage();
+  const requests: string[] = [];
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.origin === local.url) requests.push(url.pathname);
+  });
+  await page.goto(`${local.hostUrl}?viewer=${viewer}`);
+  return { page, requests };
+}
+
+async function edgesCatchUp(): Promise<void> {
+  await sleep(localConfig(config).edge.rolloutRefreshSeconds * 1000 + 100);
+  await (await fetch(`${local.url}/assets/index.js?viewer=192.0.2.1`)).arrayBuffer();
+  await sleep(100);
+}
+
+/** The build a viewer's entry names, fetched as a host page's script would be. */
+async function buildOf(viewer: string): Promise<string> {
+  const text = await (await fetch(`${local.url}/assets/index.js?viewer=${viewer}`)).text();
+  return /\/assets\/([0-9a-f]{16})\//.exec(text)![1];
+}
+
+function expectOwnBuildOnly(requests: readonly string[], buildId: string): void {
+  expect(requests[0]).toBe('/assets/index.js');
+  const rest = requests.slice(1).filter((p) => p !== config.metrics.endpoint);
+  expect(rest.length).toBeGreaterThanOrEqual(2);
+  for (const request of rest) expect(request.startsWith(`/assets/${buildId}/`)).toBe(true);
+}
+
+it('renders the widget on the host page, loading index.js then chunks of its own build only', async () => {
+  const { page, requests } = await visit('203.0.113.7');
+  await expect(page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 })).resolves.toBeUndefined();
+  await expect(page.getByText('Content after the widget.').isVisible()).resolves.toBe(true);
+  expectOwnBuildOnly(requests, builds.stable.buildId);
+  await page.screenshot({ path: path.join(SCREENSHOTS, '1-stable.png') });
+  await page.close();
+});
+
+it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls back on their errors', async () => {
+  local.controlPlane.tick();
+  const released = await local.release(builds.canary.dir);
+  now.t = 2 * MINUTE; // linear 10% a minute: 30%
+  expect(local.controlPlane.tick().canary).toEqual({ version: released.version, buildId: builds.canary.buildId, weight: 3000 });
+  await edgesCatchUp();
+
+  // 200 viewers fetch the entry from inside a host page, through the browser's own network stack.
+  const host = await visit('203.0.113.8');
+  const seen = await host.page.evaluate(async (distribution) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i += 1) {
+      const text = await (await fetch(`${distribution}/assets/index.js?viewer=100.64.${i >> 4}.${(i * 16) % 256}`)).text();
+      ids.push(/\/assets\/([0-9a-f]{16})\//.exec(text)![1]);
+    }
+    return ids;
+  }, local.url);
+  await host.page.close();
+  const canaries = seen.filter((id) => id === builds.canary.buildId).length;
+  expect(seen.filter((id) => id !== builds.canary.buildId && id !== builds.stable.buildId)).toEqual([]);
+  // Binomial(200, 0.3): mean 60, sd 6.5; ±4.5 sd.
+  expect(canaries).toBeGreaterThanOrEqual(31);
+  expect(canaries).toBeLessThanOrEqual(89);
+
+  let canaryViewer = '';
+  for (let i = 1; !canaryViewer && i < 250; i += 1) if ((await buildOf(`203.0.114.${i}`)) === builds.canary.buildId) canaryViewer = `203.0.114.${i}`;
+  expect(canaryViewer).not.toBe('');
+  const canary = await visit(canaryViewer);
+  await canary.page.getByText(CANARY_HEADLINE).waitFor({ timeout: 15_000 });
+  expectOwnBuildOnly(canary.requests, builds.canary.buildId);
+  await canary.page.screenshot({ path: path.join(SCREENSHOTS, '2-canary.png') });
+
+  // The viewer opens the route that throws: the error beacon reaches the metrics API.
+  await canary.page.getByTestId('boom-link').click();
+  await canary.page.waitForRequest((request) => request.url().endsWith(config.metrics.endpoint) && (request.postData() ?? '').includes('"error"'), { timeout: 10_000 });
+  await canary.page.screenshot({ path: path.join(SCREENSHOTS, '3-error.png') });
+  let status = local.controlPlane.tick();
+  for (let waited = 0; status.deployment?.status === 'InProgress' && waited < 5000; waited += 100) {
+    await sleep(100);
+    status = local.controlPlane.tick();
+  }
+  expect(status.alarm?.state).toBe('ALARM');
+  expect(status.deployment).toMatchObject({ id: released.deploymentId, status: 'Failed' });
+  expect(status.record).toBe(`v=1 stable=${builds.stable.buildId} canary=- weight=0 salt=-`);
+  await canary.page.close();
+
+  // New loads, the same viewer included, get the stable build.
+  await edgesCatchUp();
+  const after = await visit(canaryViewer);
+  await after.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  expectOwnBuildOnly(after.requests, builds.stable.buildId);
+  await after.page.screenshot({ path: path.join(SCREENSHOTS, '4-rolled-back.png') });
+  await after.page.close();
+});
