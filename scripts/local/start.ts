@@ -4,7 +4,7 @@
  * status line up to date until Ctrl-C.
  *
  *   npm start -- [--config deploy.config.json] [--time-scale 60] [--port 8080] [--host-port 8081]
- *                [--nearest-region eu-west-1] [--rebuild]
+ *                [--nearest-region eu-west-1] [--min-loads 1] [--rebuild]
  *
  * Then, after changing the app, in another terminal: `npm run local:release` (and
  * `npm run local:release -- --stop` to roll it back by hand).
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'host-port': { type: 'string' },
       'nearest-region': { type: 'string' },
+      'min-loads': { type: 'string' },
       rebuild: { type: 'boolean', default: false },
     },
   });
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
     buildDir,
     timeScale,
     nearestRegion: values['nearest-region'],
+    // The alarm's minimum sample per period, lowered so one person's clicks can trip it.
+    alarm: values['min-loads'] ? { ...config.alarms, minLoads: positiveNumber('min-loads', values['min-loads'], config.alarms.minLoads) } : undefined,
     ports: { distribution: values.port ? positiveNumber('port', values.port, 0) : 0, host: values['host-port'] ? positiveNumber('host-port', values['host-port'], 0) : 0 },
     log: (line) => {
       if (line.trim()) console.log(`${process.stdout.isTTY ? '\r\x1b[2K' : ''}${line}`);
