@@ -23,12 +23,14 @@ import { loadConfig } from '../../config';
 import { build, PROJECT_ROOT } from '../build';
 import { readManifest, type BuildManifest } from '../lib/manifest';
 import { formatMarkdown, formatSectionText, machineLine, replaceReadmeBlock, reportSection, type BenchReport, type MachineInfo, type ReportSection } from './report';
+import { assignment } from './sections/assignment';
 import { buildOutput } from './sections/build-output';
 import { edgeRouters } from './sections/edge-routers';
+import { originRequests } from './sections/origin-requests';
 import type { BenchSection, SectionResult } from './types';
 
 /** In run order. */
-export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters];
+export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment];
 
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
