@@ -27,10 +27,11 @@ import { assignment } from './sections/assignment';
 import { buildOutput } from './sections/build-output';
 import { edgeRouters } from './sections/edge-routers';
 import { originRequests } from './sections/origin-requests';
+import { rollbackReach } from './sections/rollback-reach';
 import type { BenchSection, SectionResult } from './types';
 
 /** In run order. */
-export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment];
+export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment, rollbackReach];
 
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
