@@ -28,10 +28,11 @@ import { buildOutput } from './sections/build-output';
 import { edgeRouters } from './sections/edge-routers';
 import { originRequests } from './sections/origin-requests';
 import { rollbackReach } from './sections/rollback-reach';
+import { synthAndBuild } from './sections/synth-build';
 import type { BenchSection, SectionResult } from './types';
 
 /** In run order. */
-export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment, rollbackReach];
+export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment, rollbackReach, synthAndBuild];
 
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
