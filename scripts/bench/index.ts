@@ -25,14 +25,15 @@ import { readManifest, type BuildManifest } from '../lib/manifest';
 import { formatMarkdown, formatSectionText, machineLine, replaceReadmeBlock, reportSection, type BenchReport, type MachineInfo, type ReportSection } from './report';
 import { assignment } from './sections/assignment';
 import { buildOutput } from './sections/build-output';
+import { cost } from './sections/cost';
 import { edgeRouters } from './sections/edge-routers';
 import { originRequests } from './sections/origin-requests';
 import { rollbackReach } from './sections/rollback-reach';
 import { synthAndBuild } from './sections/synth-build';
 import type { BenchSection, SectionResult } from './types';
 
-/** In run order. */
-export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment, rollbackReach, synthAndBuild];
+/** In run order: cost reads the edge routers' and origin requests' results. */
+export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment, rollbackReach, synthAndBuild, cost];
 
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
