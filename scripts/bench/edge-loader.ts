@@ -7,9 +7,8 @@
  * A handler loaded while `Date.now` is a simulated clock's therefore ages its cached records on
  * that clock for its whole life, while the rest of the process keeps real time; DNS lookups still
  * go over real sockets and take (a few ms of) real time, during which the simulated clock stands
- * still. `loadEdgeHandler` checks that the bundle really reads the clock it was given (see
- * `verifyClock`) so that a reader changed to call Date.now() per read fails loudly here instead of
- * silently measuring real time.
+ * still. Sections that rely on it call `verifyClock` first, so that a reader changed to call
+ * Date.now() per read fails the benchmark loudly instead of silently measuring real time.
  */
 import type { CloudFrontRequestEvent, CloudFrontRequestResult } from 'aws-lambda';
 import { loadBundledHandler, type LambdaHandler } from '../lib/bundled-handler';

@@ -69,3 +69,8 @@ export async function timeMs(run: () => unknown): Promise<number> {
   await run();
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
+
+/** "1 round", "5 rounds". */
+export function plural(count: number, word: string): string {
+  return `${count.toLocaleString('en')} ${word}${count === 1 ? '' : 's'}`;
+}

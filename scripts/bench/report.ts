@@ -90,7 +90,7 @@ const escapeCell = (text: string) => text.replaceAll('|', '\\|');
 
 /**
  * The report as markdown: one table per section, its notes as a list (a note starting with two
- * spaces continues the one before).
+ * spaces continues the one before; one starting with "  - " is an item under it).
  */
 export function formatMarkdown(report: BenchReport): string {
   const out = [
@@ -101,10 +101,11 @@ export function formatMarkdown(report: BenchReport): string {
     for (const figure of section.figures) out.push(`| ${cells(figure).map(escapeCell).join(' | ')} |`);
     const notes: string[] = [];
     for (const note of section.notes) {
-      if (note.startsWith('  ') && notes.length > 0) notes[notes.length - 1] += ` ${note.trim()}`;
-      else notes.push(note.trim());
+      if (note.startsWith('  - ') && notes.length > 0) notes.push(`  - ${note.slice(4).trim()}`);
+      else if (note.startsWith('  ') && notes.length > 0) notes[notes.length - 1] += ` ${note.trim()}`;
+      else notes.push(`- ${note.trim()}`);
     }
-    if (notes.length > 0) out.push('', ...notes.map((note) => `- ${note}`));
+    if (notes.length > 0) out.push('', ...notes);
   }
   return `${out.join('\n')}\n`;
 }

@@ -126,6 +126,7 @@ export const cost: BenchSection = {
         `Assumed traffic (prices.ts TRAFFIC): ${Object.values(TRAFFIC).map((t) => `${t.label}, containers living ${t.containerLifetimeMinutes} min`).join('; ')};`,
         `  so cold starts are ${round(busy.coldFraction * 100, 3)} % of loads on a busy edge and ${round(inputs('steady', 'quiet', 'project').coldFraction * 100, 3)} % on a quiet one, and each container's periodic record lookups are spread over its loads.`,
         '  Route53 queries are those leaving the containers (origin-requests), an upper bound: the edge region\'s resolver answers repeats from its cache within the TTL.',
+        '  Queries per load during a rollout were counted at w = 50 % and are used for 10 % and after a rollback too: at these rates some load goes to S3 within every _bucket cache interval either way.',
         'S3 GETs per load from origin-requests: the reference fetches every load from S3; this project only loads of a build other than the router\'s own (1 - w during a rollout, all of them after a rollback until the next release).',
         'This project adds a CloudFront Function on the entry behaviour (the client IP in the cache key), one invocation per load; the reference has none.',
       ],

@@ -12,7 +12,7 @@ import { readZip } from '../../lib/zip';
 import { startDnsServer } from '../../local/dns-server';
 import { loadEdgeHandler, type EdgeHandler } from '../edge-loader';
 import { originRequestEvent } from '../events';
-import { coldRequireMs, distribution, median, round, timeCalls, timeMs, timerOverheadNs, type Distribution } from '../measure';
+import { coldRequireMs, distribution, median, plural, round, timeCalls, timeMs, timerOverheadNs, type Distribution } from '../measure';
 import { writeReferenceZips } from '../reference';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 
@@ -151,7 +151,7 @@ export const edgeRouters: BenchSection = {
       return {
         figures,
         notes: [
-          `Warm: single awaited calls of each handler loaded from its zip, ${reps.rounds} round(s) x ${reps.callsPerRound.toLocaleString('en')} calls after ${reps.warmupCalls.toLocaleString('en')} warm-up calls,`,
+          `Warm: single awaited calls of each handler loaded from its zip, ${plural(reps.rounds, 'round')} x ${reps.callsPerRound.toLocaleString('en')} calls after ${reps.warmupCalls.toLocaleString('en')} warm-up calls,`,
           `  over ${EVENT_POOL} viewers (IPv4 and IPv6), records cached; each includes ${us(overhead)} µs of timer and await overhead.`,
           `  Round medians (µs): own ${ownBuild.roundMedians.map(us).join(' ')} | reference ${referenceEntry.roundMedians.map(us).join(' ')}.`,
           `Cold init: node -e "require(index.js)" in ${reps.coldRuns} fresh processes per bundle, interleaved; the empty module is Node's own floor on this machine now.`,

@@ -21,7 +21,7 @@ import { SYNC_SCHEDULE } from '../../../stacks/constructs/rollout-sync';
 import { startDnsServer, type DnsServer } from '../../local/dns-server';
 import { loadEdgeHandler, settle, SimulatedClock, verifyClock, type EdgeHandler } from '../edge-loader';
 import { entryOutcome, exponential, originRequestEvent, randomViewerIp, seededRandom } from '../events';
-import { median, round } from '../measure';
+import { median, plural, round } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 import { OTHER_BUILD } from './edge-routers';
 
@@ -230,7 +230,7 @@ export function reachComponents(config: DeployConfig, edge: EdgeReachMeasurement
       typicalS: round(median(edge.trials.map((trial) => trial.maxS)), 1),
       worstS: ttlS + 2 * refreshS,
       basis: 'measured',
-      detail: `typical: simulated, the last stale answer of any of ${edge.containers} containers (median of ${edge.trials.length} trial(s)); worst: TTL ${ttlS} s + 2 x refresh ${refreshS} s, the bound for an edge idle between one and two refresh intervals (a busy edge: TTL + refresh, ${ttlS + refreshS} s)`,
+      detail: `typical: simulated, the last stale answer of any of ${edge.containers} containers (median of ${plural(edge.trials.length, 'trial')}); worst: TTL ${ttlS} s + 2 x refresh ${refreshS} s, the bound for an edge idle between one and two refresh intervals (a busy edge: TTL + refresh, ${ttlS + refreshS} s)`,
     },
   ];
 }
@@ -295,7 +295,7 @@ export const rollbackReach: BenchSection = {
       figures,
       notes: [
         `With _rollout TTL ${ttlS} s (config dns.rolloutRecordTtl) and refresh ${refreshS} s (config edge.rolloutRefreshSeconds): typical ${total.typicalS} s, worst ${total.worstS} s from the alarm. The chain, typical / worst:`,
-        ...components.map((c) => `  ${c.name}: ${c.typicalS} / ${c.worstS} s (${c.basis}: ${c.detail}).`),
+        ...components.map((c) => `  - ${c.name}: ${c.typicalS} / ${c.worstS} s (${c.basis}: ${c.detail}).`),
         `Before it: the alarm needs ${alarms.datapointsToAlarm} of ${alarms.evaluationPeriods} periods of ${alarms.periodSeconds} s breaching (config alarms), ${detection.typicalS} s at least, ${detection.worstS} s for errors that come and go.`,
         `Simulation: ${edge.containers} containers of the shipped entry router behind ${edge.resolvers} caching resolvers (loopback DNS servers), Poisson loads with means of 0.2 to 45 s per container, ${edge.loads.toLocaleString('en')} loads in all, simulated clock in ${STEP_MS} ms steps;`,
         `  ${edge.edgeLookups.toLocaleString('en')} lookups left the containers, ${edge.authoritativeLookups.toLocaleString('en')} reached Route53. A lookup takes no simulated time and is never frozen with its container (Lambda may thaw it only at the next load, adding one load's gap).`,

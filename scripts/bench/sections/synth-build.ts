@@ -10,7 +10,7 @@ import { App } from 'cdktf';
 import { parseConfig, type DeployConfig } from '../../../config';
 import { createStacks } from '../../../stacks/app';
 import { build, PROJECT_ROOT } from '../../build';
-import { median, round, timeMs } from '../measure';
+import { median, plural, round, timeMs } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 
 /** The region sets the stack tests synthesize (__tests__/stacks/support.ts). */
@@ -42,7 +42,7 @@ export const synthAndBuild: BenchSection = {
       }
     };
     const configs = { one: withRegions(context.config, REGION_SETS.one), five: withRegions(context.config, REGION_SETS.five) };
-    context.log(`synth-build: in-process synth, ${synthRuns} run(s) each for 1 and 5 regions`);
+    context.log(`synth-build: in-process synth, ${plural(synthRuns, 'run')} each for 1 and 5 regions`);
     // The first synth in a process also loads the provider's construct classes.
     const firstMs = await synth(configs.one);
     const runs = { one: [] as number[], five: [] as number[] };
@@ -66,7 +66,7 @@ export const synthAndBuild: BenchSection = {
       });
     }
 
-    context.log(`synth-build: full build, ${buildRuns} run(s)`);
+    context.log(`synth-build: full build, ${plural(buildRuns, 'run')}`);
     const buildMs: number[] = [];
     for (let run = 0; run < buildRuns; run += 1) {
       const outDir = mkdtempSync(path.join(context.scratch, 'build-'));
@@ -85,7 +85,7 @@ export const synthAndBuild: BenchSection = {
     return {
       figures,
       notes: [
-        `Synth: a fresh cdktf App with both stacks (createStacks, as main.ts), synthesized to a scratch folder, ${synthRuns} time(s) per region set, after one first synth; the region sets are the stack tests' (${REGION_SETS.five.regions.join(', ')}).`,
+        `Synth: a fresh cdktf App with both stacks (createStacks, as main.ts), synthesized to a scratch folder, ${plural(synthRuns, 'time')} per region set, after one first synth; the region sets are the stack tests' (${REGION_SETS.five.regions.join(', ')}).`,
         cliMs === null ? 'cdktf synth CLI: skipped in a quick run.' : `cdktf synth CLI: npx cdktf synth with deploy.config.json (${context.config.regions.length} regions), process start to exit, once.`,
         `Build: build() of scripts/build.ts (webpack, esbuild for 5 functions, compression, zips, manifest) into a scratch folder: ${buildMs.map((ms) => `${s(ms)} s`).join(', ')}.`,
       ],
