@@ -12,12 +12,21 @@ const RUNTIME_SDK = path.resolve(__dirname, '..', '..', 'node_modules', '@aws-sd
 
 export type LambdaHandler<E = unknown, R = unknown> = (event: E, context?: unknown) => Promise<R>;
 
-export function loadBundledHandler<E = unknown, R = unknown>(zipPath: string): LambdaHandler<E, R> {
+export interface LoadOptions {
+  /**
+   * Folder the copy of index.js is written under (one new subfolder per load). Callers that load
+   * many handlers (the benchmark) pass a scratch folder they remove afterwards.
+   * @default the OS temporary folder
+   */
+  readonly tmpRoot?: string;
+}
+
+export function loadBundledHandler<E = unknown, R = unknown>(zipPath: string, options: LoadOptions = {}): LambdaHandler<E, R> {
   const entries = readZip(readFileSync(zipPath));
   const index = entries.find((entry) => entry.name === 'index.js');
   if (!index) throw new Error(`${zipPath} has no index.js`);
   // A fresh folder per load: Node caches modules by path, and each load must start cold.
-  const dir = mkdtempSync(path.join(tmpdir(), `${path.basename(zipPath, '.zip')}-`));
+  const dir = mkdtempSync(path.join(options.tmpRoot ?? tmpdir(), `${path.basename(zipPath, '.zip')}-`));
   const file = path.join(dir, 'index.js');
   writeFileSync(file, index.data);
   mkdirSync(path.join(dir, 'node_modules'));

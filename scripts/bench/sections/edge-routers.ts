@@ -1,29 +1,35 @@
 /**
- * Edge routers: the entry router's warm cost per request and cold start, and the zip sizes,
- * measured on the zips the build ships, side by side with a reproduction of the reference
- * design's entry handler (reference-entry-router.js) in the same run.
+ * Edge routers: each router's warm cost per request, cold start and zip size, measured on the zips
+ * the build ships, side by side in the same run with reproductions of the reference design's
+ * handlers (reference-entry-router.js, reference-chunk-router.js).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { CloudFrontRequestEvent } from 'aws-lambda';
 import { resourceNames } from '../../../config';
 import { formatRolloutRecord, type RolloutRecord } from '../../../edge-function/shared/rollout-record';
-import { loadBundledHandler, type LambdaHandler } from '../../lib/bundled-handler';
-import { readZip, createZip } from '../../lib/zip';
-import { startDnsServer, type DnsServer } from '../../local/dns-server';
-import { coldRequireMs, distribution, median, timeCalls, timerOverheadNs, type Distribution } from '../measure';
+import { readZip } from '../../lib/zip';
+import { startDnsServer } from '../../local/dns-server';
+import { loadEdgeHandler, type EdgeHandler } from '../edge-loader';
+import { originRequestEvent } from '../events';
+import { coldRequireMs, distribution, median, plural, round, timeCalls, timeMs, timerOverheadNs, type Distribution } from '../measure';
+import { writeReferenceZips } from '../reference';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 
-const ROUNDS = 5;
-const CALLS_PER_ROUND = 100_000;
-const WARMUP_CALLS = 50_000;
-const COLD_RUNS = 21;
+interface Repetitions {
+  readonly rounds: number;
+  readonly callsPerRound: number;
+  readonly warmupCalls: number;
+  readonly coldRuns: number;
+}
+
+const FULL: Repetitions = { rounds: 5, callsPerRound: 100_000, warmupCalls: 50_000, coldRuns: 21 };
+const QUICK: Repetitions = { rounds: 1, callsPerRound: 2_000, warmupCalls: 1_000, coldRuns: 3 };
 const EVENT_POOL = 4096;
 /** A build id that is not the one measured: what "another build" means below. */
-const OTHER_BUILD = '0123456789abcdef';
+export const OTHER_BUILD = '0123456789abcdef';
 
-type Handler = LambdaHandler<CloudFrontRequestEvent, unknown>;
+type Handler = EdgeHandler;
 
 interface WarmResult {
   readonly perCall: Distribution;
@@ -31,53 +37,79 @@ interface WarmResult {
   readonly roundMedians: readonly number[];
 }
 
+export interface EdgeRoutersData {
+  readonly timerOverheadNs: number;
+  readonly warmNs: Readonly<Record<'ownBuild' | 'otherBuild' | 'rollout' | 'reference' | 'chunk' | 'referenceChunk', WarmResult>>;
+  /** Per bundle, ms to require it in each fresh process. */
+  readonly coldMs: Readonly<Record<'entry' | 'chunk' | 'reference' | 'referenceChunk' | 'empty', readonly number[]>>;
+  /** Per bundle, ms of the first request after a cold load, record lookup on loopback included. */
+  readonly firstRequestMs: Readonly<Record<'entry' | 'reference', readonly number[]>>;
+  readonly zipBytes: Readonly<Record<'entry' | 'chunk' | 'reference' | 'referenceChunk', number>>;
+  readonly entryBundleBytes: number;
+  readonly inlinedEntryBytes: number;
+}
+
 export const edgeRouters: BenchSection = {
   id: 'edge-routers',
-  title: 'Edge routers (warm per request, cold init, zip size)',
+  title: 'Edge routers: warm per request, cold init, zip size',
   async run(context: BenchContext): Promise<SectionResult> {
+    const reps = context.quick ? QUICK : FULL;
     const names = resourceNames(context.config);
     const { manifest, buildDir } = context;
     const own = manifest.buildId;
     const primaryDomain = names.bucketDomain(context.config.primaryRegion);
-    const scratch = mkdtempSync(path.join(tmpdir(), 'bench-edge-'));
+    const scratch = mkdtempSync(path.join(context.scratch, 'edge-routers-'));
     const dns = await startDnsServer({ records: { [names.bucketRecord]: context.config.regions[context.config.regions.length - 1] } });
-    const savedDns = process.env.EDGE_DNS_SERVER;
-    process.env.EDGE_DNS_SERVER = dns.address;
+    const load = (zip: string): Handler => loadEdgeHandler(zip, { dnsServer: dns.address, tmpRoot: scratch });
+    const loadWith = (record: RolloutRecord, zip: string): Handler => {
+      // A fresh handler starts cold and reads the record once; later changes do not reach it.
+      dns.setTxt(names.rolloutRecord, formatRolloutRecord(record));
+      return load(zip);
+    };
+    const warm = (handler: Handler, events: readonly CloudFrontRequestEvent[]) => warmCalls(handler, events, reps);
     try {
       const entryZip = path.join(buildDir, manifest.functions['entry-router'].zip);
       const chunkZip = path.join(buildDir, manifest.functions['chunk-router'].zip);
-      const referenceZip = writeReferenceZip(scratch, {
-        bucketRecord: names.bucketRecord,
-        buildId: own,
-        primaryRegion: context.config.primaryRegion,
-        buckets: Object.fromEntries(context.config.regions.map((region) => [region, names.bucketDomain(region)])),
-      });
+      const reference = writeReferenceZips(scratch, context.config, own);
 
       const events = eventPool(primaryDomain, '/assets/index.js');
-      const chunkKey = manifest.assets.find((asset) => asset.key !== manifest.entry.key)!.key;
+      const chunkKey = manifest.assets.find((asset) => asset.key !== manifest.entry.key && asset.key.endsWith('.js'))!.key;
       const chunkEvents = eventPool(primaryDomain, `/${chunkKey}`);
+      const steady: RolloutRecord = { stable: own, canary: null, weight: 0, salt: null };
 
-      const overhead = await timerOverheadNs();
+      const overhead = await timerOverheadNs(context.quick ? 0.05 : 1);
       context.log('edge-routers: warm, entry router serving its own build (inlined)');
-      const ownBuild = await warm(loadWith(dns, names.rolloutRecord, { stable: own, canary: null, weight: 0, salt: null }, entryZip), events);
+      const ownBuild = await warm(loadWith(steady, entryZip), events);
       context.log('edge-routers: warm, entry router sending everybody to another build');
-      const otherBuild = await warm(loadWith(dns, names.rolloutRecord, { stable: OTHER_BUILD, canary: null, weight: 0, salt: null }, entryZip), events);
+      const otherBuild = await warm(loadWith({ stable: OTHER_BUILD, canary: null, weight: 0, salt: null }, entryZip), events);
       context.log('edge-routers: warm, entry router during a rollout at 25 %');
-      const rollout = await warm(loadWith(dns, names.rolloutRecord, { stable: OTHER_BUILD, canary: own, weight: 2500, salt: 'd-BENCH' }, entryZip), events);
+      const rollout = await warm(loadWith({ stable: OTHER_BUILD, canary: own, weight: 2500, salt: 'd-BENCH' }, entryZip), events);
       context.log('edge-routers: warm, reference entry handler');
-      const reference = await warm(loadBundledHandler(referenceZip), events.map(cloneEvent));
+      // The reference handlers rewrite the event's request in place: they get their own copies.
+      const referenceEntry = await warm(load(reference.entry), events.map(cloneEvent));
       context.log('edge-routers: warm, chunk router');
-      const chunk = await warm(loadBundledHandler(chunkZip), chunkEvents);
+      const chunk = await warm(load(chunkZip), chunkEvents);
+      context.log('edge-routers: warm, reference chunk handler');
+      const referenceChunk = await warm(load(reference.chunk), chunkEvents.map(cloneEvent));
 
-      context.log(`edge-routers: cold require, ${COLD_RUNS} fresh processes per bundle`);
+      context.log(`edge-routers: first request after a cold load, ${reps.coldRuns} loads per bundle`);
+      dns.setTxt(names.rolloutRecord, formatRolloutRecord(steady));
+      const firstRequestMs = { entry: [] as number[], reference: [] as number[] };
+      for (let run = 0; run < reps.coldRuns; run += 1) {
+        firstRequestMs.entry.push(await firstRequest(load(entryZip), events[run]));
+        firstRequestMs.reference.push(await firstRequest(load(reference.entry), cloneEvent(events[run])));
+      }
+
+      context.log(`edge-routers: cold require, ${reps.coldRuns} fresh processes per bundle`);
       const files = {
         entry: extractIndex(entryZip, path.join(scratch, 'entry')),
         chunk: extractIndex(chunkZip, path.join(scratch, 'chunk')),
-        reference: extractIndex(referenceZip, path.join(scratch, 'reference')),
+        reference: extractIndex(reference.entry, path.join(scratch, 'reference')),
+        referenceChunk: extractIndex(reference.chunk, path.join(scratch, 'reference-chunk')),
         // Node's own cost of requiring a file, on this machine at this moment: the floor.
         empty: emptyModule(path.join(scratch, 'empty')),
       };
-      const cold = coldRequireMs(files, COLD_RUNS);
+      const cold = coldRequireMs(files, reps.coldRuns);
       const coldMedian = Object.fromEntries(Object.entries(cold).map(([name, runs]) => [name, median(runs)])) as Record<keyof typeof files, number>;
 
       const entryBundle = readZip(readFileSync(entryZip))[0].data.toString('utf8');
@@ -85,109 +117,80 @@ export const edgeRouters: BenchSection = {
       const zipBytes = {
         entry: manifest.functions['entry-router'].bytes,
         chunk: manifest.functions['chunk-router'].bytes,
-        reference: readFileSync(referenceZip).length,
+        reference: readFileSync(reference.entry).length,
+        referenceChunk: readFileSync(reference.chunk).length,
       };
       const us = (ns: number) => round(ns / 1000, 3);
+      const ref = referenceEntry.perCall;
 
       const figures: Figure[] = [
-        { name: 'entry, own build: median', value: us(ownBuild.perCall.median), unit: 'µs', reference: us(reference.perCall.median), target: 5 },
-        { name: 'entry, own build: p99', value: us(ownBuild.perCall.p99), unit: 'µs', reference: us(reference.perCall.p99), target: 50 },
-        { name: 'entry, other build: median', value: us(otherBuild.perCall.median), unit: 'µs', reference: us(reference.perCall.median), target: 5 },
-        { name: 'entry, other build: p99', value: us(otherBuild.perCall.p99), unit: 'µs', reference: us(reference.perCall.p99), target: 50 },
-        { name: 'entry, rollout at 25 %: median', value: us(rollout.perCall.median), unit: 'µs', reference: us(reference.perCall.median), target: 5 },
-        { name: 'entry, rollout at 25 %: p99', value: us(rollout.perCall.p99), unit: 'µs', reference: us(reference.perCall.p99), target: 50 },
-        { name: 'chunk router: median', value: us(chunk.perCall.median), unit: 'µs' },
-        { name: 'chunk router: p99', value: us(chunk.perCall.p99), unit: 'µs' },
+        { name: 'entry, own build: median', value: us(ownBuild.perCall.median), unit: 'µs', reference: us(ref.median), target: 5 },
+        { name: 'entry, own build: p99', value: us(ownBuild.perCall.p99), unit: 'µs', reference: us(ref.p99), target: 50 },
+        { name: 'entry, other build: median', value: us(otherBuild.perCall.median), unit: 'µs', reference: us(ref.median), target: 5 },
+        { name: 'entry, other build: p99', value: us(otherBuild.perCall.p99), unit: 'µs', reference: us(ref.p99), target: 50 },
+        { name: 'entry, rollout at 25 %: median', value: us(rollout.perCall.median), unit: 'µs', reference: us(ref.median), target: 5 },
+        { name: 'entry, rollout at 25 %: p99', value: us(rollout.perCall.p99), unit: 'µs', reference: us(ref.p99), target: 50 },
+        { name: 'chunk router: median', value: us(chunk.perCall.median), unit: 'µs', reference: us(referenceChunk.perCall.median), target: 5 },
+        { name: 'chunk router: p99', value: us(chunk.perCall.p99), unit: 'µs', reference: us(referenceChunk.perCall.p99), target: 50 },
         { name: 'entry cold require (median)', value: round(coldMedian.entry, 2), unit: 'ms', reference: round(coldMedian.reference, 2), target: 10 },
-        { name: 'chunk cold require (median)', value: round(coldMedian.chunk, 2), unit: 'ms', target: 10 },
+        { name: 'chunk cold require (median)', value: round(coldMedian.chunk, 2), unit: 'ms', reference: round(coldMedian.referenceChunk, 2), target: 10 },
         { name: 'empty module cold require (floor)', value: round(coldMedian.empty, 2), unit: 'ms' },
+        { name: 'entry first request after cold load (median)', value: round(median(firstRequestMs.entry), 3), unit: 'ms', reference: round(median(firstRequestMs.reference), 3) },
         { name: 'entry zip', value: zipBytes.entry, unit: 'B', reference: zipBytes.reference, target: 100 * 1024 + inlinedBytes },
-        { name: 'chunk zip', value: zipBytes.chunk, unit: 'B', target: 100 * 1024 },
-        { name: 'S3 requests per load, own build', value: 0, unit: 'count', reference: 1 },
+        { name: 'chunk zip', value: zipBytes.chunk, unit: 'B', reference: zipBytes.referenceChunk, target: 100 * 1024 },
       ];
+      const data: EdgeRoutersData = {
+        timerOverheadNs: overhead,
+        warmNs: { ownBuild, otherBuild, rollout, reference: referenceEntry, chunk, referenceChunk },
+        coldMs: cold,
+        firstRequestMs,
+        zipBytes,
+        entryBundleBytes: entryBundle.length,
+        inlinedEntryBytes: inlinedBytes,
+      };
       return {
         figures,
         notes: [
-          `Per-call times are single awaited calls of the handler loaded from its zip, ${ROUNDS} rounds x ${CALLS_PER_ROUND.toLocaleString('en')} calls after ${WARMUP_CALLS.toLocaleString('en')} warm-up calls,`,
+          `Warm: single awaited calls of each handler loaded from its zip, ${plural(reps.rounds, 'round')} x ${reps.callsPerRound.toLocaleString('en')} calls after ${reps.warmupCalls.toLocaleString('en')} warm-up calls,`,
           `  over ${EVENT_POOL} viewers (IPv4 and IPv6), records cached; each includes ${us(overhead)} µs of timer and await overhead.`,
-          `Round medians (µs): own ${ownBuild.roundMedians.map(us).join(' ')} | reference ${reference.roundMedians.map(us).join(' ')}.`,
-          `Cold require: node -e "require(index.js)" in ${COLD_RUNS} fresh processes per bundle; the entry bundle is ${entryBundle.length} B, ${inlinedBytes} B of it the inlined index.js (plain, gzip and brotli, base64).`,
-          'Reference: reference-entry-router.js, a reproduction of the reference design\'s entry handler (one cached TXT lookup, then an S3 rewrite).',
+          `  Round medians (µs): own ${ownBuild.roundMedians.map(us).join(' ')} | reference ${referenceEntry.roundMedians.map(us).join(' ')}.`,
+          `Cold init: node -e "require(index.js)" in ${reps.coldRuns} fresh processes per bundle, interleaved; the empty module is Node's own floor on this machine now.`,
+          `  The entry bundle is ${entryBundle.length} B, ${inlinedBytes} B of it the inlined index.js (plain, gzip and brotli, base64).`,
+          '  First request after a cold load: the call that waits for the record lookup (loopback DNS here; the Lambda resolver in AWS).',
+          'Reference: reproductions of the reference design\'s handlers (scripts/bench/reference-*.js): one `_bucket` lookup per instance, then every request rewritten to that bucket.',
         ],
-        data: {
-          timerOverheadNs: overhead,
-          warmNs: { ownBuild, otherBuild, rollout, reference, chunk },
-          coldMs: cold,
-          zipBytes,
-          entryBundleBytes: entryBundle.length,
-          inlinedEntryBytes: inlinedBytes,
-        },
+        data: data as unknown as Record<string, unknown>,
       };
     } finally {
-      if (savedDns === undefined) delete process.env.EDGE_DNS_SERVER;
-      else process.env.EDGE_DNS_SERVER = savedDns;
       await dns.close();
-      rmSync(scratch, { recursive: true, force: true });
     }
   },
 };
 
-/** A fresh entry router whose rollout record says `record` (each load starts cold and reads it once). */
-function loadWith(dns: DnsServer, recordName: string, record: RolloutRecord, zip: string): Handler {
-  dns.setTxt(recordName, formatRolloutRecord(record));
-  return loadBundledHandler<CloudFrontRequestEvent, unknown>(zip);
+async function warmCalls(handler: Handler, events: readonly CloudFrontRequestEvent[], reps: Repetitions): Promise<WarmResult> {
+  const call = (i: number) => handler(events[i % events.length]);
+  await timeCalls(call, reps.warmupCalls);
+  const rounds: Float64Array[] = [];
+  for (let round = 0; round < reps.rounds; round += 1) rounds.push(await timeCalls(call, reps.callsPerRound));
+  const all = new Float64Array(reps.rounds * reps.callsPerRound);
+  rounds.forEach((samples, index) => all.set(samples, index * reps.callsPerRound));
+  return { perCall: distribution(all), roundMedians: rounds.map((samples) => distribution(samples).median) };
 }
 
-async function warm(handler: Handler, events: readonly CloudFrontRequestEvent[]): Promise<WarmResult> {
-  const call = (i: number) => handler(events[i % events.length]);
-  await timeCalls(call, WARMUP_CALLS);
-  const rounds: Float64Array[] = [];
-  for (let round = 0; round < ROUNDS; round += 1) rounds.push(await timeCalls(call, CALLS_PER_ROUND));
-  const all = new Float64Array(ROUNDS * CALLS_PER_ROUND);
-  rounds.forEach((samples, index) => all.set(samples, index * CALLS_PER_ROUND));
-  return { perCall: distribution(all), roundMedians: rounds.map((samples) => distribution(samples).median) };
+function firstRequest(handler: Handler, event: CloudFrontRequestEvent): Promise<number> {
+  return timeMs(() => handler(event));
 }
 
 /** Origin-request events as CloudFront sends them, from EVENT_POOL viewers (a quarter IPv6). */
 function eventPool(originDomain: string, uri: string): CloudFrontRequestEvent[] {
   return Array.from({ length: EVENT_POOL }, (_, i) => {
     const clientIp = i % 4 === 3 ? `2001:db8:${(i * 7919) & 0xffff}:${i.toString(16)}::${i.toString(16)}` : `${(i * 37) % 223 + 1}.${(i * 13) & 255}.${(i >> 3) & 255}.${i & 255}`;
-    return {
-      Records: [
-        {
-          cf: {
-            config: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType: 'origin-request', requestId: `r${i}` },
-            request: {
-              clientIp,
-              method: 'GET',
-              uri,
-              querystring: '',
-              headers: {
-                host: [{ key: 'Host', value: originDomain }],
-                'accept-encoding': [{ key: 'Accept-Encoding', value: 'gzip, deflate, br, zstd' }],
-                'user-agent': [{ key: 'User-Agent', value: 'Amazon CloudFront' }],
-                via: [{ key: 'Via', value: '2.0 0123456789abcdef0123456789abcdef.cloudfront.net (CloudFront)' }],
-                'x-forwarded-for': [{ key: 'X-Forwarded-For', value: clientIp }],
-              },
-              origin: { s3: { authMethod: 'origin-access-identity', customHeaders: {}, domainName: originDomain, path: '', region: /\.s3\.([a-z0-9-]+)\./.exec(originDomain)![1] } },
-            },
-          },
-        },
-      ],
-    } as CloudFrontRequestEvent;
+    return originRequestEvent({ clientIp, uri, originDomain }, `r${i}`);
   });
 }
 
-/** The reference handler rewrites the event's request in place; give it its own copies. */
 function cloneEvent(event: CloudFrontRequestEvent): CloudFrontRequestEvent {
   return structuredClone(event);
-}
-
-function writeReferenceZip(dir: string, config: Record<string, unknown>): string {
-  const source = readFileSync(path.join(__dirname, '..', 'reference-entry-router.js'), 'utf8').replace('const CONFIG = __REFERENCE_CONFIG__;', `const CONFIG = ${JSON.stringify(config)};`);
-  const zip = path.join(dir, 'reference-entry-router.zip');
-  writeFileSync(zip, createZip([{ name: 'index.js', data: Buffer.from(source) }]));
-  return zip;
 }
 
 function emptyModule(dir: string): string {
@@ -207,9 +210,4 @@ function inlinedEntryBytes(buildDir: string, entryKey: string): number {
   const size = (file: string) => readFileSync(path.join(buildDir, file)).length;
   const base64 = (bytes: number) => 4 * Math.ceil(bytes / 3);
   return size(entryKey) + base64(size(`${entryKey}.gz`)) + base64(size(`${entryKey}.br`));
-}
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }

@@ -1,0 +1,96 @@
+/**
+ * The cost model's inputs that are not measured: AWS's published prices, and the traffic
+ * assumptions a per-load figure needs. Change them here; the cost section prints what it used.
+ *
+ * Prices are the public on-demand list prices (US East, N. Virginia, where a service prices by
+ * region; Lambda@Edge and Route53 queries are priced globally), without free tiers or discounts.
+ * Read on PRICES_READ. `checked` says how each was checked on that date: the stored copies of
+ * AWS's pricing pages available to this project render most rate tables client-side, so where
+ * the figure itself could not be seen there, it says so and names what it was checked against.
+ */
+export const PRICES_READ = '2026-11-27';
+
+export interface Price {
+  /** US dollars per `per` units. */
+  readonly usd: number;
+  readonly per: number;
+  readonly unit: string;
+  readonly source: string;
+  readonly checked: string;
+}
+
+export const PRICES = {
+  /** Lambda@Edge requests. */
+  edgeRequest: {
+    usd: 0.6,
+    per: 1_000_000,
+    unit: 'request',
+    source: 'https://aws.amazon.com/lambda/pricing/ (Lambda@Edge pricing)',
+    checked: 'figure as given in the issue; confirmed by a third-party 2026 rate card (blog.blazingcdn.com, "Lambda@Edge Pricing in 2026"); not visible in the stored AWS page',
+  },
+  /** Lambda@Edge duration at the configured memory, metered in 1 ms units. */
+  edgeGbSecond: {
+    usd: 0.00005001,
+    per: 1,
+    unit: 'GB-second',
+    source: 'https://aws.amazon.com/lambda/pricing/ (Lambda@Edge pricing)',
+    checked:
+      '1 ms metering: https://aws.amazon.com/about-aws/whats-new/2021/03/cloudfront-lambda-at-edge-billing-granularity/ (from 2021-04-01); init code billed as duration: the footnote on https://aws.amazon.com/lambda/pricing/ ("Duration charges apply to code that runs in the handler of a function as well as initialization code that is declared outside of the handler"); the rate as given in the issue (a 2026 third-party rate card states it per 128 MB-second instead, which AWS\'s page does not)',
+  },
+  /** S3 Standard GET (what CloudFront's origin fetch of index.js is). */
+  s3Get: {
+    usd: 0.0004,
+    per: 1000,
+    unit: 'GET',
+    source: 'https://aws.amazon.com/s3/pricing/ (S3 Standard, GET, SELECT and all other requests, US East)',
+    checked: 'figure as given in the issue; not visible in the stored AWS page (rendered client-side)',
+  },
+  /** Route53 queries of simple records (`_rollout.<domain>`), first billion per month. */
+  route53Standard: {
+    usd: 0.4,
+    per: 1_000_000,
+    unit: 'query',
+    source: 'https://aws.amazon.com/route53/pricing/ (standard queries, first 1 billion per month)',
+    checked: '"$0.40 per million queries (first 1 billion queries per month)", transcribed verbatim from that page on 2026-09-20 (api-evangelist/amazon-route53-resolver plans file)',
+  },
+  /** Route53 queries of latency-routed records (`_bucket.<domain>`), first billion per month. */
+  route53Latency: {
+    usd: 0.6,
+    per: 1_000_000,
+    unit: 'query',
+    source: 'https://aws.amazon.com/route53/pricing/ (latency based routing queries, first 1 billion per month)',
+    checked: 'figure as given in the issue; consistent with "50% more than the simple records" (kubernetes-incubator/external-dns issue 571, citing that page)',
+  },
+  /** CloudFront Functions invocations: this project's viewer-request function on the entry behaviour. */
+  cloudFrontFunction: {
+    usd: 0.1,
+    per: 1_000_000,
+    unit: 'invocation',
+    source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront Functions)',
+    checked: 'not given in the issue and not visible in the stored AWS page: the price announced at the 2021 launch, not re-verified; included so that the comparison does not flatter this project by omission',
+  },
+} as const satisfies Record<string, Price>;
+
+/** USD for `quantity` units of `price`. */
+export function priceOf(price: Price, quantity: number): number {
+  return (price.usd / price.per) * quantity;
+}
+
+/**
+ * Lambda allocates CPU in proportion to memory: one vCPU at 1,769 MB
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). CPU-bound time measured
+ * on this machine (about one core per process) is scaled by 1769 / memoryMb to estimate it at the
+ * configured memory.
+ */
+export const MB_PER_VCPU = 1769;
+
+/**
+ * Traffic per Lambda@Edge container: how many entry loads one warm execution environment serves
+ * per second, and how long it lives. Neither is published by AWS; they decide the cold-start
+ * fraction (1 / (loadsPerSecond × lifetime)) and how far a container's periodic DNS lookups are
+ * amortised. "busy" is the headline; "quiet" shows the low-traffic end.
+ */
+export const TRAFFIC = {
+  busy: { label: 'busy edge (1 load/s per container)', loadsPerSecond: 1, containerLifetimeMinutes: 15 },
+  quiet: { label: 'quiet edge (1 load/20 s per container)', loadsPerSecond: 0.05, containerLifetimeMinutes: 15 },
+} as const;

@@ -1,0 +1,163 @@
+/**
+ * The benchmark's report: one JSON document (every figure, with its ratio to the reference where
+ * there is one), its text tables (printed) and its markdown (bench.md, and the README block that
+ * `npm run bench -- --update-readme` rewrites). Also the shape check the tests run on it.
+ */
+import type { Figure, SectionResult, Unit } from './types';
+import { UNITS } from './types';
+
+export interface MachineInfo {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly node: string;
+  readonly platform: string;
+  readonly memoryGb: number;
+  /** 1-minute load average when the run started: the machine may be shared. */
+  readonly loadAverage: number;
+}
+
+export interface ReportFigure extends Figure {
+  /** value / reference when there is a reference; null when the reference is 0. */
+  readonly ratio?: number | null;
+}
+
+export interface ReportSection {
+  readonly title: string;
+  readonly figures: readonly ReportFigure[];
+  readonly notes: readonly string[];
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+export interface BenchReport {
+  readonly schema: 2;
+  readonly date: string;
+  /** A quick run (tests): same figures, too few repetitions to quote. */
+  readonly quick: boolean;
+  readonly buildId: string;
+  readonly machine: MachineInfo;
+  /** Wall time of the whole run. */
+  readonly wallSeconds: number;
+  readonly sections: Readonly<Record<string, ReportSection>>;
+}
+
+export function reportSection(title: string, result: SectionResult): ReportSection {
+  const figures = result.figures.map((figure): ReportFigure => {
+    if (figure.reference === undefined) return figure;
+    return { ...figure, ratio: figure.reference === 0 ? null : Math.round((figure.value / figure.reference) * 10000) / 10000 };
+  });
+  return { title, figures, notes: result.notes ?? [], ...(result.data ? { data: result.data } : {}) };
+}
+
+export function formatValue(value: number, unit: Unit): string {
+  switch (unit) {
+    case 'B':
+      return value >= 1024 ? `${(value / 1024).toFixed(1)} KB` : `${value} B`;
+    case 'count':
+      return String(value);
+    case 'USD':
+      return `$${value}`;
+    default:
+      return `${value} ${unit}`;
+  }
+}
+
+function cells(figure: ReportFigure): [string, string, string, string, string] {
+  const target = figure.target === undefined ? '' : `≤ ${formatValue(figure.target, figure.unit)} ${figure.value <= figure.target ? 'ok' : 'MISSED'}`;
+  return [
+    figure.name,
+    formatValue(figure.value, figure.unit),
+    figure.reference === undefined ? '' : formatValue(figure.reference, figure.unit),
+    figure.ratio === undefined || figure.ratio === null ? '' : `${figure.ratio.toFixed(2)}x`,
+    target,
+  ];
+}
+
+const HEADER = ['figure', 'value', 'reference', 'ratio', 'target'];
+
+/** A section as a fixed-width text table, notes under it. */
+export function formatSectionText(section: ReportSection): string {
+  const rows = section.figures.map(cells);
+  const widths = HEADER.map((_, column) => Math.max(HEADER[column].length, ...rows.map((row) => row[column].length)));
+  const line = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ').trimEnd();
+  return [section.title, line(HEADER), ...rows.map(line), ...section.notes.map((note) => `  ${note}`)].join('\n');
+}
+
+export function machineLine(machine: MachineInfo): string {
+  return `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.platform}, load ${machine.loadAverage}`;
+}
+
+const escapeCell = (text: string) => text.replaceAll('|', '\\|');
+
+/**
+ * The report as markdown: one table per section, its notes as a list (a note starting with two
+ * spaces continues the one before; one starting with "  - " is an item under it).
+ */
+export function formatMarkdown(report: BenchReport): string {
+  const out = [
+    `Measured ${report.date.slice(0, 10)} by \`npm run bench\`${report.quick ? ' --quick (too few repetitions to quote)' : ''} in ${report.wallSeconds} s on ${machineLine(report.machine)}; build \`${report.buildId}\`. Ratio = value / reference (the reference design's handlers, reproduced).`,
+  ];
+  for (const section of Object.values(report.sections)) {
+    out.push('', `#### ${section.title}`, '', '| Figure | Value | Reference | Ratio | Target |', '| --- | ---: | ---: | ---: | --- |');
+    for (const figure of section.figures) out.push(`| ${cells(figure).map(escapeCell).join(' | ')} |`);
+    const notes: string[] = [];
+    for (const note of section.notes) {
+      if (note.startsWith('  - ') && notes.length > 0) notes.push(`  - ${note.slice(4).trim()}`);
+      else if (note.startsWith('  ') && notes.length > 0) notes[notes.length - 1] += ` ${note.trim()}`;
+      else notes.push(`- ${note.trim()}`);
+    }
+    if (notes.length > 0) out.push('', ...notes);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * What is wrong with a report's shape, one line per problem (none: an empty list): every expected
+ * section present with at least one figure; every figure named, finite and in a known unit; a
+ * ratio wherever there is a reference; the markdown showing every figure's name and value.
+ */
+export function reportProblems(report: BenchReport, expectedSections: readonly string[], markdown = formatMarkdown(report)): string[] {
+  const problems: string[] = [];
+  if (!report.machine || !report.machine.cpu || !(report.machine.cores > 0)) problems.push('machine: missing or incomplete');
+  for (const id of expectedSections) if (!(id in report.sections)) problems.push(`${id}: section missing`);
+  for (const [id, section] of Object.entries(report.sections)) {
+    if (section.figures.length === 0) problems.push(`${id}: no figures`);
+    if (!markdown.includes(`#### ${section.title}`)) problems.push(`${id}: title missing from the markdown`);
+    const seen = new Set<string>();
+    for (const figure of section.figures) {
+      const where = `${id} / ${figure.name || '(unnamed)'}`;
+      if (!figure.name) problems.push(`${where}: no name`);
+      if (seen.has(figure.name)) problems.push(`${where}: named twice`);
+      seen.add(figure.name);
+      if (typeof figure.value !== 'number' || !Number.isFinite(figure.value)) problems.push(`${where}: value ${String(figure.value)} is not a finite number`);
+      if (!(UNITS as readonly string[]).includes(figure.unit)) problems.push(`${where}: unit ${JSON.stringify(figure.unit)} is not one of ${UNITS.join(', ')}`);
+      if (figure.reference !== undefined) {
+        if (!Number.isFinite(figure.reference)) problems.push(`${where}: reference ${String(figure.reference)} is not a finite number`);
+        if (!('ratio' in figure)) problems.push(`${where}: has a reference but no ratio`);
+        else if (figure.reference !== 0 && typeof figure.ratio !== 'number') problems.push(`${where}: ratio ${String(figure.ratio)} is not a number`);
+      }
+      if (Number.isFinite(figure.value) && (UNITS as readonly string[]).includes(figure.unit)) {
+        const row = `| ${escapeCell(figure.name)} | ${escapeCell(formatValue(figure.value, figure.unit))} |`;
+        if (!markdown.includes(row)) problems.push(`${where}: not in the markdown as ${row}`);
+      }
+    }
+  }
+  return problems;
+}
+
+export const README_BEGIN = '<!-- bench:begin: `npm run bench -- --update-readme` rewrites this block from a full run -->';
+export const README_END = '<!-- bench:end -->';
+
+/** The README with the text between its bench markers replaced by `block`. */
+export function replaceReadmeBlock(readme: string, block: string): string {
+  const begin = readme.indexOf(README_BEGIN);
+  const end = readme.indexOf(README_END);
+  if (begin < 0 || end < begin) throw new Error(`README has no benchmark block: add the lines\n${README_BEGIN}\n${README_END}\nwhere the figures belong`);
+  return `${readme.slice(0, begin + README_BEGIN.length)}\n${block.trimEnd()}\n${readme.slice(end)}`;
+}
+
+/** The text between the README's bench markers, or null when it has none. */
+export function readmeBlock(readme: string): string | null {
+  const begin = readme.indexOf(README_BEGIN);
+  const end = readme.indexOf(README_END);
+  return begin < 0 || end < begin ? null : readme.slice(begin + README_BEGIN.length, end).trim();
+}
