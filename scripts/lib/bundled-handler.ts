@@ -2,7 +2,7 @@
  * Loads a function exactly as Lambda would: index.js from its zip, in a module instance of its
  * own. Tests and the local mode use it so that what they exercise is what ships, not the source.
  */
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readZip } from './zip';
@@ -16,9 +16,21 @@ export interface LoadOptions {
   /**
    * Folder the copy of index.js is written under (one new subfolder per load). Callers that load
    * many handlers (the benchmark) pass a scratch folder they remove afterwards.
-   * @default the OS temporary folder
+   * @default one folder per process in the OS temporary folder, removed when the process exits
    */
   readonly tmpRoot?: string;
+}
+
+let processRoot: string | undefined;
+
+/** Copies stay loadable for the process's life (modules are read lazily), then go. */
+function defaultRoot(): string {
+  if (!processRoot) {
+    const root = mkdtempSync(path.join(tmpdir(), 'bundled-handlers-'));
+    processRoot = root;
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  }
+  return processRoot;
 }
 
 export function loadBundledHandler<E = unknown, R = unknown>(zipPath: string, options: LoadOptions = {}): LambdaHandler<E, R> {
@@ -26,7 +38,7 @@ export function loadBundledHandler<E = unknown, R = unknown>(zipPath: string, op
   const index = entries.find((entry) => entry.name === 'index.js');
   if (!index) throw new Error(`${zipPath} has no index.js`);
   // A fresh folder per load: Node caches modules by path, and each load must start cold.
-  const dir = mkdtempSync(path.join(options.tmpRoot ?? tmpdir(), `${path.basename(zipPath, '.zip')}-`));
+  const dir = mkdtempSync(path.join(options.tmpRoot ?? defaultRoot(), `${path.basename(zipPath, '.zip')}-`));
   const file = path.join(dir, 'index.js');
   writeFileSync(file, index.data);
   mkdirSync(path.join(dir, 'node_modules'));
