@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../config';
 import { PROJECT_ROOT } from '../../scripts/build';
-import { localConfig, startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
-import { CANARY_HEADLINE, localBuilds, sleep, STABLE_HEADLINE } from '../fixtures/local';
+import { startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
+import { CANARY_HEADLINE, edgesCatchUp, localBuilds, sleep, STABLE_HEADLINE } from '../fixtures/local';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -58,11 +58,6 @@ async function visit(viewer: string): Promise<Visit> {
   return { page, requests };
 }
 
-async function edgesCatchUp(): Promise<void> {
-  await sleep(localConfig(config).edge.rolloutRefreshSeconds * 1000 + 100);
-  await (await fetch(`${local.url}/assets/index.js?viewer=192.0.2.1`)).arrayBuffer();
-  await sleep(100);
-}
 
 /** The build a viewer's entry names, fetched as a host page's script would be. */
 async function buildOf(viewer: string): Promise<string> {
@@ -91,7 +86,7 @@ it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls
   const released = await local.release(builds.canary.dir);
   now.t = 2 * MINUTE; // linear 10% a minute: 30%
   expect(local.controlPlane.tick().canary).toEqual({ version: released.version, buildId: builds.canary.buildId, weight: 3000 });
-  await edgesCatchUp();
+  await edgesCatchUp(local, config);
 
   // 200 viewers fetch the entry from inside a host page, through the browser's own network stack.
   const host = await visit('203.0.113.8');
@@ -133,7 +128,7 @@ it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls
   await canary.page.close();
 
   // New loads, the same viewer included, get the stable build.
-  await edgesCatchUp();
+  await edgesCatchUp(local, config);
   const after = await visit(canaryViewer);
   await after.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
   expectOwnBuildOnly(after.requests, builds.stable.buildId);

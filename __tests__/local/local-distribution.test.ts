@@ -5,9 +5,9 @@
  */
 import { loadConfig, resourceNames } from '../../config';
 import { callControl, startControlServer } from '../../scripts/local/control-server';
-import { localConfig, startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
+import { startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
 import { readManifest } from '../../scripts/lib/manifest';
-import { localBuilds, sleep } from '../fixtures/local';
+import { edgesCatchUp, localBuilds } from '../fixtures/local';
 
 const MINUTE = 60_000;
 const config = loadConfig();
@@ -24,12 +24,6 @@ afterAll(async () => {
   await local?.stop();
 });
 
-/** The entry routers re-read the record every second (localConfig) and serve the old one while refreshing. */
-async function edgesCatchUp(): Promise<void> {
-  await sleep(localConfig(config).edge.rolloutRefreshSeconds * 1000 + 100);
-  await (await fetch(`${local.url}/assets/index.js?viewer=192.0.2.1`)).arrayBuffer();
-  await sleep(100);
-}
 
 async function entryBuild(viewer: string): Promise<string> {
   const before = local.emulator.stats().entryByBuild;
@@ -103,7 +97,7 @@ describe('a release, locally', () => {
       const status = local.controlPlane.tick();
       expect(status.canary?.weight).toBe(3000);
       expect(status.record).toBe(`v=1 stable=${builds.stable.buildId} canary=${builds.canary.buildId} weight=3000 salt=${status.deployment!.id}`);
-      await edgesCatchUp();
+      await edgesCatchUp(local, config);
 
       const viewers = Array.from({ length: 200 }, (_, i) => `198.51.${i >> 6}.${(i * 4) % 256}`);
       const first = new Map<string, string>();
@@ -118,7 +112,7 @@ describe('a release, locally', () => {
 
       const stopped = (await callControl({ url: control.url, pid: process.pid, distribution: local.url, hostPage: local.hostUrl }, 'POST', '/stop')) as { record: string };
       expect(stopped.record).toBe(`v=1 stable=${builds.stable.buildId} canary=- weight=0 salt=-`);
-      await edgesCatchUp();
+      await edgesCatchUp(local, config);
       const wereCanary = viewers.filter((v) => first.get(v) === builds.canary.buildId);
       for (const viewer of wereCanary) expect(await entryBuild(viewer)).toBe(builds.stable.buildId);
     } finally {
