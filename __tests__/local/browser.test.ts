@@ -1,19 +1,18 @@
 /**
- * The widget in a real browser (Debian chromium through playwright-core), on a host page of its
+ * The widget in a real browser (Chromium through playwright-core, see fixtures/browser.ts), on a host page of its
  * own origin, served by the local distribution: it renders, it loads only its own build's files,
  * a rollout splits viewers, and a client error rolls the rollout back for new loads.
  * Screenshots of each state go to build/screenshots/.
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../config';
 import { PROJECT_ROOT } from '../../scripts/build';
 import { startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
+import { launchChromium } from '../fixtures/browser';
 import { CANARY_HEADLINE, edgesCatchUp, localBuilds, sleep, STABLE_HEADLINE } from '../fixtures/local';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOTS = path.join(PROJECT_ROOT, 'build', 'screenshots');
 const MINUTE = 60_000;
 
@@ -34,7 +33,7 @@ beforeAll(async () => {
     // is the alarm tests' subject; this one follows the path from a click to a rollback.
     alarm: { ...config.alarms, minLoads: 1, evaluationPeriods: 1, datapointsToAlarm: 1 },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
