@@ -1,0 +1,173 @@
+import fc from 'fast-check';
+import { assignBuild, murmur3, viewerBucket, viewerKey } from '../../contracts/assignment';
+import { WEIGHT_SCALE, type RolloutState } from '../../contracts/rollout-state';
+
+const STABLE = '0123456789abcdef';
+const CANARY = 'fedcba9876543210';
+const rollout = (weight: number, salt = 'd-ABC123', ring: string[] = []): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt, ring });
+
+/** A small deterministic generator (mulberry32), independent of the hash under test. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** 100,000 distinct viewers: half random IPv4, a quarter sequential IPv4 (one /16), a quarter IPv6 with distinct /64s. */
+function syntheticViewers(): string[] {
+  const next = random(20261126);
+  const viewers = new Set<string>();
+  while (viewers.size < 50_000) {
+    const n = next();
+    viewers.add(`${(n >>> 24) % 223 + 1}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`);
+  }
+  for (let i = 0; viewers.size < 75_000; i += 1) viewers.add(`10.77.${(i >>> 8) & 255}.${i & 255}`);
+  while (viewers.size < 100_000) {
+    const hex = () => (next() & 0xffff).toString(16);
+    // Realistic text forms: full, zero-padded and compressed.
+    viewers.add(`2a0${next() % 10}:${hex()}:${hex()}:${hex()}:${hex()}:${hex()}:${hex()}:${hex()}`);
+  }
+  return [...viewers];
+}
+
+describe('murmur3', () => {
+  it.each([
+    ['', 0, 0],
+    ['', 1, 0x514e28b7],
+    ['', 0xffffffff, 0x81f16f39],
+    ['\0\0\0\0', 0, 0x2362f9de],
+    ['aaaa', 0x9747b28c, 0x5a97808a],
+    ['abc', 0, 0xb3dd93fa],
+    ['Hello, world!', 1234, 0xfaf6cdb3],
+    ['The quick brown fox jumps over the lazy dog', 0, 0x2e4ff723],
+  ])('matches the reference MurmurHash3_x86_32 for %j seed %d', (text, seed, expected) => {
+    expect(murmur3(text, seed)).toBe(expected);
+  });
+});
+
+describe('viewerKey', () => {
+  it('keys IPv4 viewers by their address', () => {
+    expect(viewerKey('203.0.113.178')).toBe('203.0.113.178');
+    expect(viewerKey('0.0.0.0')).toBe('0.0.0.0');
+    expect(viewerKey('255.255.255.255')).toBe('255.255.255.255');
+  });
+
+  it('keys IPv6 viewers by their /64, whatever the text form', () => {
+    const key = '2001:db8:85a3:0::/64';
+    expect(viewerKey('2001:db8:85a3::8a2e:370:7334')).toBe(key);
+    expect(viewerKey('2001:0DB8:85A3:0000:1111:8a2e:0370:7334')).toBe(key);
+    expect(viewerKey('2001:db8:85a3:0:ffff:ffff:ffff:ffff')).toBe(key);
+    expect(viewerKey('2001:db8:85a3::')).toBe(key);
+    expect(viewerKey('2001:db8:85a3:1::1')).not.toBe(key);
+    expect(viewerKey('::1')).toBe('0:0:0:0::/64');
+    expect(viewerKey('1:2:3:4:5:6:1.2.3.4')).toBe('1:2:3:4::/64');
+  });
+
+  it('keys an IPv4-mapped IPv6 address as the IPv4 address', () => {
+    expect(viewerKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(viewerKey('::ffff:c000:201')).toBe('192.0.2.1');
+  });
+
+  it.each(['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.4 ', 'localhost', '2001:db8::1::2', '1.2.3.4::', '::1.2.3.4:1', 'fe80::1%eth0', '12345::', ':::', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8::', 'g::1', 'x'.repeat(100)])(
+    'refuses %j',
+    (ip) => {
+      expect(viewerKey(ip)).toBeNull();
+    },
+  );
+});
+
+describe('assignBuild', () => {
+  it('serves stable with no canary or weight 0, the canary at 10000, stable to a viewer without an address', () => {
+    expect(assignBuild({ stable: STABLE, canary: null, weight: 0, salt: null, ring: [] }, '203.0.113.1', null)).toBe(STABLE);
+    expect(assignBuild(rollout(0), '203.0.113.1', null)).toBe(STABLE);
+    expect(assignBuild(rollout(WEIGHT_SCALE), '203.0.113.1', null)).toBe(CANARY);
+    expect(assignBuild(rollout(9999), 'not-an-ip', null)).toBe(STABLE);
+  });
+
+  it('gives a ring host the canary whatever the weight, and only while there is a canary', () => {
+    const ring = ['https://demo.example.com'];
+    for (const weight of [0, 1, 5000, 10000]) expect(assignBuild(rollout(weight, 'd-ABC123', ring), '203.0.113.1', 'https://demo.example.com')).toBe(CANARY);
+    // Not another origin, not a viewer without an origin, and never after a rollback (no canary).
+    expect(assignBuild(rollout(0, 'd-ABC123', ring), '203.0.113.1', 'https://other.example.com')).toBe(STABLE);
+    expect(assignBuild(rollout(0, 'd-ABC123', ring), '203.0.113.1', null)).toBe(STABLE);
+    expect(assignBuild({ stable: STABLE, canary: null, weight: 0, salt: null, ring }, '203.0.113.1', 'https://demo.example.com')).toBe(STABLE);
+  });
+
+  it('follows the bucket: canary exactly when hash(salt, key) mod 10000 < weight', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 1, max: 9999 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), (ip, weight, salt) => {
+        const expected = viewerBucket(salt, viewerKey(ip)!) < weight ? CANARY : STABLE;
+        expect(assignBuild(rollout(weight, salt), ip, null)).toBe(expected);
+      }),
+    );
+  });
+
+  it('is monotone: a viewer on the canary stays there at every higher weight', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), fc.integer({ min: 0, max: 10000 }), fc.integer({ min: 0, max: 10000 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), (ip, a, b, salt) => {
+        const [low, high] = a <= b ? [a, b] : [b, a];
+        if (assignBuild(rollout(low, salt), ip, null) === CANARY) expect(assignBuild(rollout(high, salt), ip, null)).toBe(CANARY);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('assignment over 100,000 synthetic viewers (IPv4 and IPv6)', () => {
+  const viewers = syntheticViewers();
+  const keys = viewers.map((ip) => viewerKey(ip)!);
+  const WEIGHTS = [100, 1000, 2500, 5000, 9000];
+  const cohort = (salt: string, weight: number) => new Set(keys.filter((key) => viewerBucket(salt, key) < weight));
+
+  it('has 100,000 distinct viewers', () => {
+    expect(new Set(keys).size).toBe(100_000);
+    expect(keys.filter((key) => key.endsWith('/64'))).toHaveLength(25_000);
+  });
+
+  it.each(WEIGHTS)('puts within 1 percentage point of %d bp on the canary, in every address family', (weight) => {
+    const share = (list: readonly string[]) => list.filter((key) => viewerBucket('d-ABC123', key) < weight).length / list.length;
+    expect(Math.abs(share(keys) - weight / WEIGHT_SCALE)).toBeLessThan(0.01);
+    // Each kind on its own too: sequential addresses in one /16 must not cluster.
+    expect(Math.abs(share(keys.slice(0, 50_000)) - weight / WEIGHT_SCALE)).toBeLessThan(0.01);
+    expect(Math.abs(share(keys.slice(50_000, 75_000)) - weight / WEIGHT_SCALE)).toBeLessThan(0.01);
+    expect(Math.abs(share(keys.slice(75_000)) - weight / WEIGHT_SCALE)).toBeLessThan(0.01);
+  });
+
+  it('moves nobody off the canary as the weight rises', () => {
+    let previous = new Set<string>();
+    for (const weight of WEIGHTS) {
+      const onCanary = new Set(viewers.filter((ip) => assignBuild(rollout(weight), ip, null) === CANARY));
+      const left = [...previous].filter((ip) => !onCanary.has(ip));
+      expect(left).toEqual([]);
+      expect(onCanary.size).toBeGreaterThan(previous.size);
+      previous = onCanary;
+    }
+  });
+
+  it('draws an independent cohort for a new salt: overlap near w², not w', () => {
+    for (const weight of [1000, 2500, 5000]) {
+      const first = cohort('d-FIRST00', weight);
+      const second = cohort('d-SECOND0', weight);
+      const overlap = [...first].filter((key) => second.has(key)).length / keys.length;
+      const w = weight / WEIGHT_SCALE;
+      expect(Math.abs(overlap - w * w)).toBeLessThan(0.01);
+      expect(overlap).toBeLessThan(w * 0.75);
+    }
+  });
+
+  it('keeps every address of one IPv6 /64 on the same build (privacy addresses rotate the low 64 bits)', () => {
+    const next = random(7);
+    for (let i = 0; i < 200; i += 1) {
+      const prefix = `2a02:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}`;
+      const builds = new Set(
+        Array.from({ length: 5 }, () => assignBuild(rollout(5000), `${prefix}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`, null)),
+      );
+      expect(builds.size).toBe(1);
+    }
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * The viewer-assignment CloudFront Function, as published: the exact file the build wrote and the
+ * stack uploads, run in the harness that offers only what cloudfront-js-2.0 offers. It must agree
+ * with the TypeScript rule (contracts/assignment.ts) on every viewer, fall back by passing the
+ * request on unrewritten whenever the state cannot be read, and stay within the runtime's language
+ * and quota.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { assignBuild } from '../../contracts/assignment';
+import { formatRolloutState, refererOrigin, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
+import {
+  CLOUDFRONT_FUNCTION_MAX_BYTES,
+  cloudFrontFunctionProblems,
+  loadCloudFrontFunction,
+  type CloudFrontFunctionHandler,
+  type CloudFrontFunctionViewerEvent,
+} from '../../scripts/lib/cloudfront-function';
+import { BUILD_DIR, defaultBuild } from '../fixtures/build';
+
+const STABLE = '0123456789abcdef';
+const CANARY = 'fedcba9876543210';
+const published = () => readFileSync(path.join(BUILD_DIR, defaultBuild().cloudFrontFunctions['viewer-assignment'].file), 'utf8');
+
+/** A store the test sets: a value, nothing, or a failure. */
+function store(value: string | undefined | Error) {
+  return {
+    get: async (key: string) => {
+      if (value instanceof Error) throw value;
+      if (key !== ROLLOUT_STATE_KEY || value === undefined) throw new Error(`key ${key} not found`);
+      return value;
+    },
+  };
+}
+
+function event(ip: string, headers: Record<string, string> = {}, uri = '/assets/index.js'): CloudFrontFunctionViewerEvent {
+  return {
+    version: '1.0',
+    context: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType: 'viewer-request', requestId: 'test' },
+    viewer: { ip },
+    request: { method: 'GET', uri, querystring: { v: { value: '1' } }, headers: Object.fromEntries(Object.entries(headers).map(([k, value]) => [k, { value }])), cookies: {} },
+  };
+}
+
+async function uriFor(handler: CloudFrontFunctionHandler, ip: string, headers: Record<string, string> = {}): Promise<string> {
+  const result = await handler(event(ip, headers));
+  if (!('uri' in result)) throw new Error(`the function answered itself: ${JSON.stringify(result)}`);
+  return result.uri;
+}
+
+describe('the published code', () => {
+  it('is within the 10 KB quota and the runtime language, with no Terraform interpolation', () => {
+    const code = published();
+    expect(Buffer.byteLength(code)).toBeLessThanOrEqual(CLOUDFRONT_FUNCTION_MAX_BYTES);
+    expect(defaultBuild().cloudFrontFunctions['viewer-assignment'].bytes).toBe(Buffer.byteLength(code));
+    expect(cloudFrontFunctionProblems(code)).toEqual([]);
+    expect(code.startsWith('import cf from"cloudfront";')).toBe(true);
+    expect(code).toMatch(/async function handler\(event\)\{/);
+    // No build id is baked in: one fixed at deploy would go stale at the first rollback.
+    expect(code).not.toMatch(/[0-9a-f]{16}/);
+    expect(code).not.toContain(defaultBuild().buildId);
+  });
+});
+
+describe('the language check refuses what cloudfront-js-2.0 does not run', () => {
+  const wrap = (body: string) => `import cf from"cloudfront";${body}async function handler(event){return event.request}`;
+  it.each([
+    ['a class', 'class A{}'],
+    ['for-of', 'for(const x of [1]){}'],
+    ['spread', 'var a=[...[1]];'],
+    ['destructuring', 'var {a}={a:1};'],
+    ['a default parameter', 'function f(a=1){return a}'],
+    ['optional chaining', 'var a=null;var b=a?.c;'],
+    ['??', 'var a=null??1;'],
+    ['an async closure', 'var f=async()=>1;'],
+    ['a generator', 'function* g(){yield 1}'],
+    ['charCodeAt', 'var c="a".charCodeAt(0);'],
+    ['require', 'var fs=require("fs");'],
+    ['process', 'var e=process.env;'],
+    ['Buffer', 'var b=Buffer.from("a");'],
+    ['a Terraform interpolation', 'var s="${x}";'],
+    ['regex lookbehind', 'var r=/(?<=a)b/;'],
+    ['a sticky regex', 'var r=/a/y;'],
+    ['another import', 'import fs from"fs";'],
+  ])('%s', (_case, body) => {
+    expect(cloudFrontFunctionProblems(wrap(body)).length).toBeGreaterThan(0);
+  });
+
+  it('code over 10 KB, and code without a handler', () => {
+    expect(cloudFrontFunctionProblems(wrap(`var pad="${'x'.repeat(CLOUDFRONT_FUNCTION_MAX_BYTES)}";`))).toEqual([expect.stringMatching(/over CloudFront's 10240-byte quota/)]);
+    expect(cloudFrontFunctionProblems('import cf from"cloudfront";function other(){}')).toEqual(['has no top-level function handler(event)']);
+  });
+});
+
+describe('the harness offers only what cloudfront-js-2.0 offers', () => {
+  const probe = `import cf from"cloudfront";async function handler(event){var seen={};
+    seen.require=typeof require;seen.process=typeof process;seen.Buffer=typeof Buffer;seen.setTimeout=typeof setTimeout;
+    seen.fetch=typeof fetch;seen.Intl=typeof Intl;seen.charCodeAt=typeof "a".charCodeAt;seen.codePointAt=typeof "a".codePointAt;
+    seen.imul=typeof Math.imul;seen.kvs=typeof cf.kvs;seen.consoleLog=typeof console.log;seen.consoleError=typeof console.error;
+    try{eval("1");seen.eval="ran"}catch(e){seen.eval="refused"}
+    try{new Function("return 1")();seen.Function="ran"}catch(e){seen.Function="refused"}
+    console.log("probe");event.request.uri=JSON.stringify(seen);return event.request}`;
+
+  it('no Node globals, no timers, no eval, no charCodeAt; kvs() and console.log', async () => {
+    const lines: string[] = [];
+    const handler = loadCloudFrontFunction(probe, store(undefined), (line) => lines.push(line));
+    const seen = JSON.parse(((await handler(event('192.0.2.1'))) as { uri: string }).uri);
+    expect(seen).toEqual({
+      require: 'undefined',
+      process: 'undefined',
+      Buffer: 'undefined',
+      setTimeout: 'undefined',
+      fetch: 'undefined',
+      Intl: 'undefined',
+      charCodeAt: 'undefined',
+      codePointAt: 'function',
+      imul: 'function',
+      kvs: 'function',
+      consoleLog: 'function',
+      consoleError: 'undefined',
+      eval: 'refused',
+      Function: 'refused',
+    });
+    expect(lines).toEqual(['probe']);
+  });
+});
+
+describe('viewer assignment', () => {
+  const rolling = (weight: number, ring: string[] = []): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt: 'd-TEST0001', ring });
+  const load = (value: string | undefined | Error) => loadCloudFrontFunction(published(), store(value));
+
+  it('rewrites everyone to the stable build when there is no rollout', async () => {
+    const handler = load(formatRolloutState(steadyState(STABLE)));
+    expect(await uriFor(handler, '192.0.2.1')).toBe(`/assets/${STABLE}/index.js`);
+    expect(await uriFor(handler, '2001:db8::1')).toBe(`/assets/${STABLE}/index.js`);
+  });
+
+  it('keeps the rest of the request as the viewer sent it', async () => {
+    const handler = load(formatRolloutState(steadyState(STABLE)));
+    const result = (await handler(event('192.0.2.1', { 'accept-encoding': 'br', referer: 'https://shop.example.com/' }))) as CloudFrontFunctionViewerEvent['request'];
+    expect(result).toEqual({ ...event('192.0.2.1', { 'accept-encoding': 'br', referer: 'https://shop.example.com/' }).request, uri: `/assets/${STABLE}/index.js` });
+  });
+
+  it('gives ring hosts the canary at any weight, by the Referer of their page', async () => {
+    const handler = load(formatRolloutState(rolling(1, ['https://demo.example.com'])));
+    for (let i = 0; i < 50; i += 1) expect(await uriFor(handler, `198.51.100.${i}`, { referer: 'https://demo.example.com/pricing' })).toBe(`/assets/${CANARY}/index.js`);
+    const others = new Set<string>();
+    for (let i = 0; i < 50; i += 1) others.add(await uriFor(handler, `198.51.100.${i}`, { referer: 'https://shop.example.com/' }));
+    expect(others).toEqual(new Set([`/assets/${STABLE}/index.js`]));
+  });
+
+  it.each<[string, string | undefined | Error]>([
+    ['the key is missing', undefined],
+    ['the store fails', new Error('KeyValueStore is unavailable')],
+    ['the value is not JSON', '{"v":1,"stable":'],
+    ['the value is of another version', JSON.stringify({ ...JSON.parse(formatRolloutState(steadyState(STABLE))), v: 2 })],
+    ['the value names a path for a build', formatRolloutState(steadyState(STABLE)).replace(STABLE, '../../../secret')],
+    ['the value is empty', ''],
+  ])('passes the request on unrewritten when %s', async (_case, value) => {
+    const result = (await load(value)(event('192.0.2.1', { referer: 'https://demo.example.com/' }))) as CloudFrontFunctionViewerEvent['request'];
+    expect(result.uri).toBe('/assets/index.js');
+  });
+
+  it('agrees with the TypeScript rule on 100,000 viewers, across weights, salts, rings and address forms', async () => {
+    const ring = ['https://demo.example.com', 'http://127.0.0.1:8081'];
+    const referers = [undefined, 'https://demo.example.com/a/b?c', 'https://shop.example.com/', 'http://127.0.0.1:8081/', 'not a url'];
+    const states = [0, 1, 100, 2500, 5000, 9999, 10000].map((weight, i) => ({ stable: STABLE, canary: CANARY, weight, salt: `d-SALT${i}`, ring }));
+    const handlers = states.map((state) => loadCloudFrontFunction(published(), store(formatRolloutState(state))));
+    const viewer = fc.record({
+      ip: fc.oneof({ arbitrary: fc.ipV4(), weight: 3 }, { arbitrary: fc.ipV6(), weight: 1 }, { arbitrary: fc.constantFrom('::ffff:192.0.2.7', '0.0.0.0', 'garbage', ''), weight: 0 }),
+      state: fc.integer({ min: 0, max: states.length - 1 }),
+      referer: fc.constantFrom(...referers),
+    });
+    let compared = 0;
+    await fc.assert(
+      fc.asyncProperty(viewer, async ({ ip, state, referer }) => {
+        const expected = `/assets/${assignBuild(states[state], ip, refererOrigin(referer))}/index.js`;
+        expect(await uriFor(handlers[state], ip, referer === undefined ? {} : { referer })).toBe(expected);
+        compared += 1;
+      }),
+      { numRuns: 100_000, seed: 20261130 },
+    );
+    expect(compared).toBe(100_000);
+  });
+});

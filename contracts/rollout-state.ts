@@ -1,0 +1,176 @@
+/**
+ * The rollout state: which builds viewers get, at what weight, and which host sites see the canary
+ * first. One JSON value under the key `rollout` in the distribution's CloudFront KeyValueStore:
+ *
+ *   {"v":1,"stable":"<buildId>","canary":"<buildId>"|null,"weight":0..10000,"salt":"<token>"|null,
+ *    "ring":["https://demo.example.com", ...]}
+ *
+ * rollout sync writes it, mirroring the alias `live` (stable, canary, weight, salt); the rollout
+ * CLI edits the ring; the viewer-assignment function reads it on every entry load, the entry
+ * router when that function could not, and the metrics API to know which builds may report.
+ *
+ * - weight: the canary's share of viewers in basis points (2500 = 25 %).
+ * - salt: changes with every deployment, so each one draws a fresh cohort (contracts/assignment.ts).
+ * - ring: host origins (scheme://host[:port], the origin of the page that loads the widget) that
+ *   get the canary whatever the weight, for as long as there is one.
+ *
+ * The parser is strict: anything it does not fully understand (another version, an unknown or
+ * missing field, a bad id, an out-of-range weight, a ring entry that is not a normalized origin,
+ * over the store's value quota) is no state at all, and readers fall back as documented in
+ * edge-function/. Writers format through `formatRolloutState`, which refuses what the parser would.
+ *
+ * Runs in the viewer-assignment CloudFront Function: written in the language subset of
+ * cloudfront-js-2.0 (no spread, destructuring, for-of, classes, default parameters or template
+ * literals; scripts/lib/cloudfront-function.ts checks the bundle).
+ */
+import { isBuildId } from './build-id';
+
+export const ROLLOUT_STATE_KEY = 'rollout';
+export const ROLLOUT_STATE_VERSION = 1;
+/** CloudFront KeyValueStore's quota on one value (CloudFront developer guide, "Quotas"). */
+export const MAX_STATE_BYTES = 1024;
+export const WEIGHT_SCALE = 10000;
+
+export interface RolloutState {
+  readonly stable: string;
+  /** null when no rollout is under way. */
+  readonly canary: string | null;
+  /** Basis points of viewers on the canary, 0..10000; 0 without a canary. */
+  readonly weight: number;
+  /** null without a canary. */
+  readonly salt: string | null;
+  /** Normalized host origins that get the canary whatever the weight. */
+  readonly ring: readonly string[];
+}
+
+const SALT = /^[A-Za-z0-9_-]{1,64}$/;
+const FIELDS = ['v', 'stable', 'canary', 'weight', 'salt', 'ring'];
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const ORIGIN = new RegExp('^(https?)://(' + LABEL + '(?:\\.' + LABEL + ')*)(?::([1-9][0-9]{0,4}))?$');
+const REFERER_ORIGIN = /^(https?:\/\/[^/?#]*)/i;
+
+/**
+ * A serialized origin in the one form the ring holds: lowercase, no default port, no path; null
+ * for anything else (credentials, IPv6 literals, a path, a trailing dot, a port out of range).
+ */
+export function normalizeOrigin(text: string): string | null {
+  if (typeof text !== 'string' || text.length > 300) return null;
+  const match = ORIGIN.exec(text.toLowerCase());
+  if (match === null || match[2].length > 253) return null;
+  const scheme = match[1];
+  const port = match[3] === undefined ? null : parseInt(match[3], 10);
+  if (port !== null && port > 65535) return null;
+  const defaultPort = scheme === 'https' ? 443 : 80;
+  return scheme + '://' + match[2] + (port === null || port === defaultPort ? '' : ':' + port);
+}
+
+/** The origin of the page a Referer names, normalized; null when there is none to use. */
+export function refererOrigin(referer: string | undefined): string | null {
+  if (typeof referer !== 'string' || referer.length === 0 || referer.length > 4096) return null;
+  const match = REFERER_ORIGIN.exec(referer);
+  return match === null ? null : normalizeOrigin(match[1]);
+}
+
+function validState(state: RolloutState): boolean {
+  if (!isBuildId(state.stable)) return false;
+  if (typeof state.weight !== 'number' || !Number.isInteger(state.weight) || state.weight < 0 || state.weight > WEIGHT_SCALE) return false;
+  if (state.canary === null) {
+    if (state.weight !== 0 || state.salt !== null) return false;
+  } else {
+    if (!isBuildId(state.canary) || state.canary === state.stable) return false;
+    if (typeof state.salt !== 'string' || !SALT.test(state.salt)) return false;
+  }
+  if (!Array.isArray(state.ring)) return false;
+  for (let i = 0; i < state.ring.length; i += 1) {
+    const origin = state.ring[i];
+    if (normalizeOrigin(origin) !== origin || state.ring.indexOf(origin) !== i) return false;
+  }
+  return true;
+}
+
+/** The state in a stored value, or null when the value is not one this version fully understands. */
+export function parseRolloutState(text: unknown): RolloutState | null {
+  if (typeof text !== 'string' || text.length === 0 || text.length > MAX_STATE_BYTES) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length !== FIELDS.length) return null;
+  for (let i = 0; i < keys.length; i += 1) if (FIELDS.indexOf(keys[i]) < 0) return null;
+  if (record.v !== ROLLOUT_STATE_VERSION) return null;
+  const state = {
+    stable: record.stable as string,
+    canary: record.canary as string | null,
+    weight: record.weight as number,
+    salt: record.salt as string | null,
+    ring: record.ring as string[],
+  };
+  return validState(state) ? state : null;
+}
+
+/** Bytes of a value as the store counts them (UTF-8). */
+export function stateBytes(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** The stored value for a state; throws when the state is invalid or would not fit the store's value quota. */
+export function formatRolloutState(state: RolloutState): string {
+  if (!validState(state)) throw new Error('not a valid rollout state: ' + JSON.stringify(state));
+  const text = JSON.stringify({ v: ROLLOUT_STATE_VERSION, stable: state.stable, canary: state.canary, weight: state.weight, salt: state.salt, ring: state.ring });
+  const bytes = stateBytes(text);
+  if (bytes > MAX_STATE_BYTES) {
+    throw new RangeError(
+      'the rollout state would be ' + bytes + ' bytes, over the ' + MAX_STATE_BYTES + '-byte value quota of CloudFront KeyValueStore; remove ring origins (' + state.ring.length + ' now)',
+    );
+  }
+  return text;
+}
+
+/** A state with no rollout under way: everyone on `stable`. */
+export function steadyState(stable: string, ring: readonly string[] = []): RolloutState {
+  return { stable, canary: null, weight: 0, salt: null, ring };
+}
+
+/** The entry's object path for a build: what the viewer-assignment function rewrites to. */
+export function buildEntryUri(buildId: string): string {
+  return '/assets/' + buildId + '/index.js';
+}
+
+/**
+ * Bytes the ring takes in the stored value, and what a ring may take at most: what the store's
+ * value quota leaves beside the largest the rest of a state can grow to (both builds, weight
+ * 10000, a salt of 64 characters), so that a ring that fits today never stops a rollout from
+ * being written later.
+ */
+export function ringBudget(ring: readonly string[]): { readonly used: number; readonly limit: number } {
+  const largestRest = { v: ROLLOUT_STATE_VERSION, stable: 'f'.repeat(16), canary: 'e'.repeat(16), weight: WEIGHT_SCALE, salt: 'x'.repeat(64), ring: [] };
+  return { used: stateBytes(JSON.stringify(ring)) - 2, limit: MAX_STATE_BYTES - stateBytes(JSON.stringify(largestRest)) };
+}
+
+/** `state` with `origin` added to its ring; throws saying why when it is not an origin or the ring is full. */
+export function withRingOrigin(state: RolloutState, origin: string): RolloutState {
+  const normalized = normalizeOrigin(origin);
+  if (normalized === null) {
+    throw new Error(`${JSON.stringify(origin)} is not a host origin: write scheme://host[:port] with no path, e.g. https://demo.example.com (what the page's Referer starts with)`);
+  }
+  if (state.ring.includes(normalized)) return state;
+  const ring = [...state.ring, normalized];
+  const budget = ringBudget(ring);
+  if (budget.used > budget.limit) {
+    throw new RangeError(
+      `the ring cannot take ${normalized}: its ${ring.length} origins would take ${budget.used} of the ${budget.limit} bytes a ring may use (a rollout state is at most ${MAX_STATE_BYTES} bytes, CloudFront KeyValueStore's value quota); remove an origin first`,
+    );
+  }
+  return { ...state, ring };
+}
+
+/** `state` without `origin` in its ring. */
+export function withoutRingOrigin(state: RolloutState, origin: string): RolloutState {
+  const normalized = normalizeOrigin(origin) ?? origin;
+  return { ...state, ring: state.ring.filter((entry) => entry !== normalized) };
+}
