@@ -5,7 +5,9 @@
  *   buildId   sha256 of everything webpack emitted (same source ⇒ same id; any change ⇒ new id)
  *   assets    placeholder → buildId, written to build/assets/<buildId>/ with .br and .gz variants
  *   esbuild   one bundle per function; edge bundles get the config and (entry router) index.js baked in
- *   zip       deterministic zips in build/functions/, then build/manifest.json
+ *   zip       deterministic zips in build/functions/
+ *   function  the viewer-assignment CloudFront Function, checked against its runtime and quota
+ *   manifest  build/manifest.json, last
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,8 +21,9 @@ import { contentTypeFor, ENCODING_SUFFIX, isCompressible, type Encoding } from '
 import type { EdgeConfig, InlinedEntry } from '../edge-function/shared/edge-config';
 import { BUILD_ID_PLACEHOLDER, webappConfig } from '../webapp/webpack.config';
 import { edgeConfigFor } from './lib/edge-config';
-import { FUNCTIONS, HANDLER, type FunctionName, type FunctionSpec } from './lib/functions';
-import { MANIFEST_FILE, type AssetFile, type BuildManifest, type FunctionZip } from './lib/manifest';
+import { bundleCloudFrontFunction } from './lib/cloudfront-function';
+import { CLOUDFRONT_FUNCTIONS, FUNCTIONS, HANDLER, type CloudFrontFunctionName, type FunctionName, type FunctionSpec } from './lib/functions';
+import { MANIFEST_FILE, MANIFEST_SCHEMA, type AssetFile, type BuildManifest, type CloudFrontFunctionFile, type FunctionZip } from './lib/manifest';
 import { createZip } from './lib/zip';
 
 export const MODULES_FILE = 'modules.json';
@@ -63,12 +66,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const edgeConfig = edgeConfigFor(options.config, buildId);
 
   const functions = {} as Record<FunctionName, FunctionZip>;
-  for (const spec of FUNCTIONS) {
-    functions[spec.name] = writeFunctionZip(spec, outDir, await bundleFunction(spec, { edgeConfig, inlinedEntry }));
+  for (const spec of FUNCTIONS) functions[spec.name] = writeFunctionZip(spec, outDir, await functionFiles(spec, { edgeConfig, inlinedEntry }));
+
+  const cloudFrontFunctions = {} as Record<CloudFrontFunctionName, CloudFrontFunctionFile>;
+  for (const spec of CLOUDFRONT_FUNCTIONS) {
+    const code = Buffer.from(await bundleCloudFrontFunction(path.join(PROJECT_ROOT, spec.entry), PROJECT_ROOT), 'utf8');
+    const relative = `functions/${spec.name}.js`;
+    writeFileSync(path.join(outDir, relative), code);
+    cloudFrontFunctions[spec.name] = { file: relative, bytes: code.length, sha256: sha256(code) };
   }
 
   const manifest: BuildManifest = {
-    schema: 1,
+    schema: MANIFEST_SCHEMA,
     buildId,
     entry: {
       key: entryKey,
@@ -80,6 +89,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     assets,
     chunkCount: assets.filter((asset) => asset.key.endsWith('.js') && asset.key !== entryKey).length,
     functions,
+    cloudFrontFunctions,
   };
   // Which chunk holds which module: for size work, and for the no-duplicate-module check.
   writeFileSync(path.join(outDir, MODULES_FILE), `${JSON.stringify(webapp.moduleChunks, null, 2)}\n`);
@@ -169,15 +179,23 @@ export function compress(data: Buffer, encoding: Encoding): Buffer {
     : gzipSync(data, { level: 9 });
 }
 
-/** The entry router's index.js as it is inlined: plain, and the build's gzip and brotli bytes in base64. */
+/** The entry router's index.js as it is inlined: plain, and the build's gzip and brotli bytes in base64, each with its MD5 ETag. */
 export function readInlinedEntry(outDir: string, buildId: string, entryAsset: AssetFile): InlinedEntry {
+  const identity = readFileSync(path.join(outDir, entryAsset.key));
+  const gzip = readFileSync(path.join(outDir, entryAsset.variants.gzip!.key));
+  const br = readFileSync(path.join(outDir, entryAsset.variants.br!.key));
   return {
     buildId,
-    etag: `"${entryAsset.sha256.slice(0, 32)}"`,
-    identity: readFileSync(path.join(outDir, entryAsset.key)).toString('utf8'),
-    gzip: readFileSync(path.join(outDir, entryAsset.variants.gzip!.key)).toString('base64'),
-    br: readFileSync(path.join(outDir, entryAsset.variants.br!.key)).toString('base64'),
+    etags: { identity: md5Etag(identity), gzip: md5Etag(gzip), br: md5Etag(br) },
+    identity: identity.toString('utf8'),
+    gzip: gzip.toString('base64'),
+    br: br.toString('base64'),
   };
+}
+
+/** The ETag S3 gives an object uploaded in one part without SSE-KMS: its MD5, quoted. */
+export function md5Etag(data: Buffer): string {
+  return `"${createHash('md5').update(data).digest('hex')}"`;
 }
 
 export interface BakedIn {
@@ -189,12 +207,35 @@ export interface BakedIn {
 
 /**
  * One function's index.js, exactly as it ships. Exported so tests can bundle an edge function
- * with another edge config (e.g. short refresh intervals) the same way the build does.
+ * with another edge config (e.g. short refresh intervals) the same way the build does, and the
+ * benchmark its baseline router. `extraDefine`: more build-time constants (name → value).
  */
-export async function bundleFunction(spec: FunctionSpec, baked: BakedIn): Promise<Buffer> {
+/** The files of a function's zip: index.js, then each lazy module's own file. */
+export async function functionFiles(spec: FunctionSpec, baked: BakedIn): Promise<{ name: string; data: Buffer }[]> {
+  const files = [{ name: 'index.js', data: await bundleFunction(spec, baked) }];
+  for (const lazy of spec.lazyModules ?? []) files.push({ name: lazyModuleFile(lazy), data: await bundleFunction({ ...spec, entry: lazy, lazyModules: [] }, baked) });
+  return files;
+}
+
+/** The file a lazy module is bundled to beside index.js: `edge-function/shared/x.ts` → `x.js`. */
+export function lazyModuleFile(source: string): string {
+  return `${path.basename(source, '.ts')}.js`;
+}
+
+export async function bundleFunction(
+  spec: Pick<FunctionSpec, 'kind' | 'entry' | 'bundledSdk' | 'lazyModules'>,
+  baked: BakedIn,
+  extraDefine: Readonly<Record<string, unknown>> = {},
+): Promise<Buffer> {
+  const lazy = new Map((spec.lazyModules ?? []).map((source) => [path.basename(source, '.ts'), lazyModuleFile(source)]));
   const define: Record<string, string> = {};
-  if (spec.kind === 'edge') define.__EDGE_CONFIG__ = JSON.stringify(baked.edgeConfig);
-  if (spec.name === 'entry-router') define.__INLINED_ENTRY__ = JSON.stringify(baked.inlinedEntry);
+  // esbuild replaces only what a bundle mentions: the chunk router never carries the entry.
+  if (spec.kind === 'edge') {
+    define.__EDGE_CONFIG__ = JSON.stringify(baked.edgeConfig);
+    define.__INLINED_ENTRY__ = JSON.stringify(baked.inlinedEntry);
+  }
+  for (const [name, value] of Object.entries(extraDefine)) define[name] = JSON.stringify(value);
+  const bundledSdk = new Set(spec.bundledSdk ?? []);
   const result = await esbuild.build({
     entryPoints: [path.join(PROJECT_ROOT, spec.entry)],
     bundle: true,
@@ -202,11 +243,30 @@ export async function bundleFunction(spec: FunctionSpec, baked: BakedIn): Promis
     // Lambda@Edge runs nodejs22.x at most; the regional runtime is at least as new.
     target: 'node22',
     format: 'cjs',
+    // import() of a module loaded on first use becomes a deferred require(), which any CommonJS
+    // host runs (Lambda does, and so does a test's VM).
+    supported: { 'dynamic-import': false },
     minify: true,
     legalComments: 'none',
     sourcemap: false,
-    // The Lambda runtime provides SDK v3; bundling it would only grow the zip.
-    external: ['@aws-sdk/*'],
+    // The Lambda runtime provides SDK v3; bundling it would only grow the zip. Packages in
+    // bundledSdk are the exception, and with them everything they import.
+    plugins: [
+      {
+        name: 'runtime-sdk',
+        setup(pluginBuild) {
+          // A lazy module stays a require() of its own file beside index.js.
+          pluginBuild.onResolve({ filter: /^\.\.?\// }, (args) => {
+            const file = lazy.get(path.basename(args.path, '.ts'));
+            return file === undefined ? undefined : { path: `./${file}`, external: true };
+          });
+          pluginBuild.onResolve({ filter: /^@aws-sdk\// }, (args) => {
+            const fromDependency = args.importer.includes(`${path.sep}node_modules${path.sep}`);
+            return fromDependency || bundledSdk.has(args.path) ? undefined : { path: args.path, external: true };
+          });
+        },
+      },
+    ],
     define,
     write: false,
     logLevel: 'silent',
@@ -215,8 +275,8 @@ export async function bundleFunction(spec: FunctionSpec, baked: BakedIn): Promis
   return Buffer.from(result.outputFiles[0].contents);
 }
 
-function writeFunctionZip(spec: FunctionSpec, outDir: string, bundle: Buffer): FunctionZip {
-  const zip = createZip([{ name: 'index.js', data: bundle }]);
+function writeFunctionZip(spec: FunctionSpec, outDir: string, files: readonly { name: string; data: Buffer }[]): FunctionZip {
+  const zip = createZip(files);
   const relative = `functions/${spec.name}.zip`;
   mkdirSync(path.join(outDir, 'functions'), { recursive: true });
   writeFileSync(path.join(outDir, relative), zip);
@@ -228,7 +288,7 @@ function writeFunctionZip(spec: FunctionSpec, outDir: string, bundle: Buffer): F
     sha256: digest.toString('hex'),
     sourceCodeHash: digest.toString('base64'),
     handler: HANDLER,
-    bundleBytes: bundle.length,
+    bundleBytes: files[0].data.length,
   };
 }
 
@@ -243,6 +303,7 @@ function summarize(manifest: BuildManifest, log: (line: string) => void): void {
   const chunks = manifest.assets.filter((asset) => asset.key.endsWith('.js') && asset.key !== manifest.entry.key);
   log(`chunks       ${manifest.chunkCount} (${kb(chunks.reduce((sum, c) => sum + c.bytes, 0))} raw, ${kb(chunks.reduce((sum, c) => sum + (c.variants.br?.bytes ?? c.bytes), 0))} brotli)`);
   for (const [name, fn] of Object.entries(manifest.functions)) log(`zip          ${name.padEnd(13)} ${kb(fn.bytes)} (${fn.kind})`);
+  for (const [name, fn] of Object.entries(manifest.cloudFrontFunctions)) log(`function     ${name} ${fn.bytes} B of CloudFront's 10240 (cloudfront-js-2.0)`);
 }
 
 async function main(): Promise<void> {

@@ -1,259 +1,260 @@
 /**
- * The entry router as it ships (the zip), against a real DNS server on loopback.
+ * The entry router as it ships (the zip), against real servers on loopback: DNS for the nearest
+ * bucket, an S3 server holding another build's entry, and the KeyValueStore API for its fallback.
+ * It runs only on the entry behaviour's cache misses: for `/assets/<buildId>/index.js` (the
+ * viewer-assignment function's rewrite) and, when that function could not read the state,
+ * `/assets/index.js`.
  */
-import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { brotliDecompressSync } from 'node:zlib';
-import { chooseBuild } from '../../edge-function/entry-router/assignment';
-import { formatRolloutRecord, parseRolloutRecord, type RolloutRecord } from '../../edge-function/shared/rollout-record';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { CloudFrontResultResponse } from 'aws-lambda';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { assignBuild } from '../../contracts/assignment';
+import { formatRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
+import { ROLLOUT_STORE_HEADER } from '../../edge-function/shared/edge-config';
+import { compress } from '../../scripts/build';
 import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
+import { objectMetadata } from '../../scripts/lib/object-metadata';
 import { startDnsServer, type DnsServer } from '../../scripts/local/dns-server';
+import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../scripts/local/kvs-server';
+import { startS3Server, type S3Server } from '../../scripts/local/s3-server';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
-import { ANOTHER_BUILD, BUCKET_DOMAINS, edgeEvent, edgeZipWith, loadEdgeHandler, names, OTHER_BUILD, PRIMARY_DOMAIN, removeEdgeZips, type EdgeHandler } from '../fixtures/edge';
+import type { RequestOptions } from '../fixtures/cloudfront';
+import { BUCKET_DOMAINS, config, edgeEvent, edgeZipWith, loadEdgeHandler, names, OTHER_BUILD, removeEdgeZips, runtimeSdkWithout, type EdgeHandler } from '../fixtures/edge';
 
 const OWN = defaultBuild().buildId;
-const EU_DOMAIN = names.bucketDomain('eu-west-1');
-const DNS_TIMEOUT_MS = 200; // the default config's edge.dnsTimeoutMs, which the default build carries
+const ENTRY = readFileSync(path.join(BUILD_DIR, defaultBuild().entry.key));
+/** Another build's index.js, as the upload would have stored it in the buckets. */
+const OTHER_ENTRY = Buffer.from(`/* build ${OTHER_BUILD} */(()=>{console.log("other")})();\n`);
+const md5 = (data: Buffer) => `"${createHash('md5').update(data).digest('hex')}"`;
+const STORE_TIMEOUT_MS = config.edge.storeTimeoutMs;
 const SLACK_MS = 400;
 
-const rollout = (record: RolloutRecord) => formatRolloutRecord(record);
 const isResponse = (result: unknown): result is CloudFrontResultResponse => typeof result === 'object' && result !== null && 'status' in result;
-
-function expectValid(event: ReturnType<typeof edgeEvent>, result: unknown): void {
-  expect(cloudFrontResultProblems(event, result, { uriPrefix: '/assets/', s3Domains: BUCKET_DOMAINS })).toEqual([]);
-}
-
-/** Which build a result serves: the inlined one (x-build-id) or the one whose index.js it fetches. */
-function servedBuild(result: unknown): string {
-  if (isResponse(result)) return result.headers?.['x-build-id']?.[0]?.value ?? `status ${result.status}`;
-  return /^\/assets\/([0-9a-f]{16})\/index\.js/.exec((result as CloudFrontRequest).uri)?.[1] ?? 'unknown';
-}
+const header = (result: unknown, name: string) => (isResponse(result) ? result.headers?.[name]?.[0]?.value : undefined);
+const bodyOf = (result: CloudFrontResultResponse) => Buffer.from(result.body ?? '', result.bodyEncoding === 'base64' ? 'base64' : 'utf8');
 
 describe('entry router (bundled)', () => {
   let dns: DnsServer;
-  const load = (zip?: string, awsRegion?: string): EdgeHandler => loadEdgeHandler('entry-router', { dnsServer: dns.address, zip, awsRegion });
+  let s3: S3Server;
+  let kvs: KvsServer;
+  const reads = () => s3.log.filter((entry) => entry.method === 'GET' && entry.key?.startsWith(`assets/${OTHER_BUILD}/`));
+  const load = (options: { zip?: string; awsRegion?: string; runtimeSdk?: string } = {}): EdgeHandler =>
+    loadEdgeHandler('entry-router', { dnsServer: dns.address, s3Endpoint: s3.endpoint, kvsEndpoint: kvs.endpoint, ...options });
+  /** An origin-request event as the distribution sends it: with the store's ARN as an origin custom header. */
+  const entryEvent = (options: RequestOptions = {}) => edgeEvent({ originCustomHeaders: { [ROLLOUT_STORE_HEADER]: kvs.arn }, ...options });
+  const setState = (state: RolloutState) => kvs.store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
+  const expectValid = (event: unknown, result: unknown) => expect(cloudFrontResultProblems(event, result, { uriPrefix: '/assets/', s3Domains: BUCKET_DOMAINS })).toEqual([]);
 
   beforeAll(async () => {
     dns = await startDnsServer();
+    s3 = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)) });
+    kvs = await startKvsServer({ store: new LocalKeyValueStore() });
+    // The other build is in every bucket but ap-southeast-2's (an upload that has not reached it yet).
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      for (const [suffix, bytes] of [['', OTHER_ENTRY], ['.gz', compress(OTHER_ENTRY, 'gzip')], ['.br', compress(OTHER_ENTRY, 'br')]] as const) {
+        const key = `assets/${OTHER_BUILD}/index.js${suffix}`;
+        const metadata = objectMetadata(key);
+        await s3.client(region).send(new PutObjectCommand({ Bucket: names.bucket(region), Key: key, Body: bytes, ContentType: metadata.contentType, ContentEncoding: metadata.contentEncoding, CacheControl: metadata.cacheControl }));
+      }
+    }
   });
   afterAll(async () => {
-    await dns.close();
+    await Promise.all([dns.close(), s3.stop(), kvs.close()]);
     removeEdgeZips();
   });
   beforeEach(() => {
-    dns.clearQueries();
     dns.setTxt(names.bucketRecord, 'eu-west-1');
-    dns.setFault(names.rolloutRecord, null);
     dns.setFault(names.bucketRecord, null);
+    s3.setHook(null);
+    kvs.store.apiFault = null;
+    setState(steadyState(OWN));
     jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
   });
   afterEach(() => jest.restoreAllMocks());
 
-  it('splits viewers between its inlined build and the stable build on the nearest bucket, as the assignment rule says', async () => {
-    const record: RolloutRecord = { stable: OTHER_BUILD, canary: OWN, weight: 5000, salt: 'd-SPLIT' };
-    dns.setTxt(names.rolloutRecord, rollout(record));
-    const handler = load();
-    const ips = Array.from({ length: 400 }, (_, i) => (i % 2 ? `198.51.${i >> 8}.${i & 255}` : `2001:db8:${i.toString(16)}::1`));
-    const served: Record<string, number> = {};
-    for (const clientIp of ips) {
-      const event = edgeEvent({ clientIp, headers: { 'Accept-Encoding': 'gzip, br' } });
-      const result = await handler(event);
-      expectValid(event, result);
-      const build = servedBuild(result);
-      expect(build).toBe(chooseBuild(record, OWN, clientIp));
-      served[build] = (served[build] ?? 0) + 1;
-      if (build === OTHER_BUILD) {
-        const request = result as CloudFrontRequest;
-        expect(request.uri).toBe(`/assets/${OTHER_BUILD}/index.js.br`);
-        expect(request.origin?.s3).toMatchObject({ domainName: EU_DOMAIN, region: 'eu-west-1', authMethod: 'origin-access-identity' });
-        expect(request.headers.host[0].value).toBe(EU_DOMAIN);
-      } else {
-        expect((result as CloudFrontResultResponse).headers?.['content-encoding']?.[0].value).toBe('br');
-      }
-    }
-    expect(served[OWN]).toBeGreaterThan(150);
-    expect(served[OTHER_BUILD]).toBeGreaterThan(150);
-    // One lookup of each record for the whole run: both are cached.
-    expect(dns.queries(names.rolloutRecord)).toHaveLength(1);
-    expect(dns.queries(names.bucketRecord)).toHaveLength(1);
-  });
-
-  it('serves the exact bytes of the built index.js, with the headers a no-cache entry needs', async () => {
-    dns.setTxt(names.rolloutRecord, rollout({ stable: OWN, canary: null, weight: 0, salt: null }));
-    const handler = load();
-    const indexJs = readFileSync(path.join(BUILD_DIR, defaultBuild().entry.key));
-    const response = (await handler(edgeEvent({ headers: { 'Accept-Encoding': 'br' } }))) as CloudFrontResultResponse;
-    expect(brotliDecompressSync(Buffer.from(response.body!, 'base64')).equals(indexJs)).toBe(true);
-    expect(response.headers).toMatchObject({
-      'content-type': [{ value: 'application/javascript; charset=utf-8' }],
-      'cache-control': [{ value: 'no-store' }],
-      vary: [{ value: 'Accept-Encoding' }],
-      'x-build-id': [{ value: OWN }],
-    });
-    const head = (await handler(edgeEvent({ method: 'HEAD' }))) as CloudFrontResultResponse;
-    expect(head.status).toBe('200');
-    expect(head.body).toBeUndefined();
-  });
-
-  it('sends everybody to the stable build after a rollback (weight 0, no canary)', async () => {
-    dns.setTxt(names.rolloutRecord, rollout({ stable: OTHER_BUILD, canary: null, weight: 0, salt: null }));
-    const handler = load();
-    for (const clientIp of ['1.1.1.1', '2.2.2.2', '2001:db8::5']) {
-      const event = edgeEvent({ clientIp });
-      const result = await handler(event);
-      expectValid(event, result);
-      expect((result as CloudFrontRequest).uri).toBe(`/assets/${OTHER_BUILD}/index.js`);
-    }
-  });
-
-  it('refuses other methods and paths with a 4xx, never an error', async () => {
-    const handler = load();
-    for (const [event, status] of [
-      [edgeEvent({ method: 'POST' }), '405'],
-      [edgeEvent({ uri: '/assets/index.json' }), '404'],
-      [{ Records: [{ cf: { request: { uri: 42 } } }] }, '400'],
-    ] as const) {
-      const result = await handler(event as never);
-      expect((result as CloudFrontResultResponse).status).toBe(status);
-      expectValid(event as never, result);
-    }
-  });
-
-  it('keeps the origin of a failover attempt on another replica', async () => {
-    dns.setTxt(names.rolloutRecord, rollout({ stable: OTHER_BUILD, canary: null, weight: 0, salt: null }));
-    const handler = load();
-    const secondary = names.bucketDomain('ap-southeast-2');
-    const event = edgeEvent({ originDomain: secondary });
-    const result = (await handler(event)) as CloudFrontRequest;
-    expect(result.origin?.s3?.domainName).toBe(secondary);
-    expect(result.uri).toBe(`/assets/${OTHER_BUILD}/index.js`);
-    expect(dns.queries(names.bucketRecord)).toHaveLength(0);
-  });
-
-  describe('without a usable rollout record it serves its own build and shifts nobody', () => {
-    it.each<[string, () => void]>([
-      ['no record (NXDOMAIN)', () => dns.deleteRecord(names.rolloutRecord)],
-      ['a malformed record', () => dns.setTxt(names.rolloutRecord, 'v=1 stable=nope')],
-      ['two records', () => dns.setTxt(names.rolloutRecord, rollout({ stable: OTHER_BUILD, canary: null, weight: 0, salt: null }), rollout({ stable: ANOTHER_BUILD, canary: null, weight: 0, salt: null }))],
-      ['an oversized record (over TCP)', () => dns.setTxt(names.rolloutRecord, `${rollout({ stable: OTHER_BUILD, canary: null, weight: 0, salt: null })} ${'x'.repeat(2000)}`)],
-      ['SERVFAIL', () => dns.setFault(names.rolloutRecord, { kind: 'servfail' })],
-      ['a garbage answer', () => dns.setFault(names.rolloutRecord, { kind: 'garbage' })],
-    ])('%s', async (_case, arrange) => {
-      arrange();
+  describe('a rewritten request, /assets/<buildId>/index.js', () => {
+    it('answers its own build from the inlined bytes, cacheable for a year, with a strong ETag per encoding and no other call', async () => {
       const handler = load();
-      let queries = 0;
-      for (const clientIp of ['1.1.1.1', '9.9.9.9', '2001:db8::1']) {
-        const event = edgeEvent({ clientIp });
+      const requestsBefore = kvs.requests.length;
+      for (const [acceptEncoding, decode, encoding] of [
+        ['br', brotliDecompressSync, 'br'],
+        ['gzip', gunzipSync, 'gzip'],
+        [undefined, (b: Buffer) => b, undefined],
+      ] as const) {
+        const event = entryEvent({ uri: `/assets/${OWN}/index.js`, headers: acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {} });
+        const result = (await handler(event)) as CloudFrontResultResponse;
+        expectValid(event, result);
+        const bytes = bodyOf(result);
+        expect(decode(bytes).equals(ENTRY)).toBe(true);
+        expect(result.headers).toMatchObject({
+          'content-type': [{ value: 'application/javascript; charset=utf-8' }],
+          'cache-control': [{ value: 'public, max-age=31536000, immutable' }],
+          vary: [{ value: 'Accept-Encoding' }],
+          etag: [{ value: md5(bytes) }],
+          'x-build-id': [{ value: OWN }],
+        });
+        expect(header(result, 'content-encoding')).toBe(encoding);
+      }
+      const head = (await handler(entryEvent({ uri: `/assets/${OWN}/index.js`, method: 'HEAD' }))) as CloudFrontResultResponse;
+      expect(head.status).toBe('200');
+      expect(head.body).toBeUndefined();
+      expect(kvs.requests.length).toBe(requestsBefore);
+      expect(dns.queries(names.bucketRecord)).toHaveLength(0);
+    });
+
+    it('answers another build with its bytes from the nearest bucket, the same ETag S3 gives them, once per container', async () => {
+      const handler = load();
+      const readsBefore = reads().length;
+      const event = entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js`, headers: { 'Accept-Encoding': 'gzip, br' } });
+      const result = (await handler(event)) as CloudFrontResultResponse;
+      expectValid(event, result);
+      const br = compress(OTHER_ENTRY, 'br');
+      expect(bodyOf(result).equals(br)).toBe(true);
+      expect(result.headers).toMatchObject({ 'x-build-id': [{ value: OTHER_BUILD }], etag: [{ value: md5(br) }], 'content-encoding': [{ value: 'br' }], 'cache-control': [{ value: 'public, max-age=31536000, immutable' }] });
+      expect(reads().slice(readsBefore).map((entry) => entry.bucket)).toEqual([names.bucket('eu-west-1')]);
+      for (let i = 0; i < 5; i += 1) expect(header(await handler(event), 'x-build-id')).toBe(OTHER_BUILD);
+      expect(reads().length).toBe(readsBefore + 1);
+    });
+
+    it('reads from the primary bucket when the nearest one lacks the build, and from the next when one is slow', async () => {
+      dns.setTxt(names.bucketRecord, 'ap-southeast-2');
+      let handler = load();
+      let readsBefore = reads().length;
+      expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(OTHER_BUILD);
+      expect(reads().slice(readsBefore).map((entry) => [entry.bucket, entry.status])).toEqual([
+        [names.bucket('ap-southeast-2'), 404],
+        [names.bucket('us-east-1'), 200],
+      ]);
+
+      dns.setTxt(names.bucketRecord, 'eu-west-1');
+      handler = load({ zip: await edgeZipWith('entry-router', { bucketTimeoutMs: 150 }) });
+      s3.setHook((request) => (request.bucket === names.bucket('eu-west-1') ? new Promise((resolve) => setTimeout(() => resolve(undefined), 1000)) : undefined));
+      readsBefore = reads().length;
+      const started = Date.now();
+      expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(OTHER_BUILD);
+      expect(Date.now() - started).toBeLessThan(150 + SLACK_MS);
+    });
+
+    it('answers 503 no-store, never another build, when no bucket has the build, and tries again on the next miss', async () => {
+      const handler = load();
+      const missing = 'abcdefabcdefabcd';
+      const event = entryEvent({ uri: `/assets/${missing}/index.js` });
+      const result = (await handler(event)) as CloudFrontResultResponse;
+      expectValid(event, result);
+      expect(result.status).toBe('503');
+      expect(header(result, 'cache-control')).toBe('no-store');
+      const before = s3.log.length;
+      await handler(event);
+      expect(s3.log.length).toBeGreaterThan(before);
+    });
+
+    it('does not need the rollout store: a cold router with the store down right after a rollback serves what the function chose', async () => {
+      // The rollback: stable is the other build again; the router's own build is the rolled-back one.
+      setState(steadyState(OTHER_BUILD));
+      kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
+      const handler = load();
+      for (const clientIp of ['192.0.2.1', '192.0.2.2', '2001:db8::7']) {
+        expect(header(await handler(entryEvent({ clientIp, uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(OTHER_BUILD);
+      }
+    });
+  });
+
+  describe('the unrewritten request, /assets/index.js: the function could not read the state', () => {
+    it('reads the state through the KeyValueStore API (SigV4A), assigns by the same rule, and answers no-store', async () => {
+      const state: RolloutState = { stable: OTHER_BUILD, canary: OWN, weight: 5000, salt: 'd-FALLBACK', ring: [] };
+      setState(state);
+      const handler = load();
+      const before = kvs.requests.length;
+      const served: Record<string, number> = {};
+      for (let i = 0; i < 200; i += 1) {
+        const clientIp = i % 4 === 0 ? `2001:db8:${i.toString(16)}::1` : `198.51.${i >> 8}.${i & 255}`;
+        const event = entryEvent({ clientIp, headers: { 'Accept-Encoding': 'br' } });
         const result = await handler(event);
         expectValid(event, result);
-        expect(servedBuild(result)).toBe(OWN);
-        // The failed cold lookup (c-ares may retry within it) is not repeated for every request.
-        if (queries === 0) queries = dns.queries(names.rolloutRecord).length;
-        expect(dns.queries(names.rolloutRecord)).toHaveLength(queries);
+        const build = header(result, 'x-build-id')!;
+        expect(build).toBe(assignBuild(state, clientIp, null));
+        expect(header(result, 'cache-control')).toBe('no-store');
+        served[build] = (served[build] ?? 0) + 1;
       }
+      expect(served[OWN]).toBeGreaterThan(70);
+      expect(served[OTHER_BUILD]).toBeGreaterThan(70);
+      // One read for all of them (cached), signed the way the API demands.
+      const made = kvs.requests.slice(before);
+      expect(made).toEqual([{ method: 'GET', path: `/key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${ROLLOUT_STATE_KEY}`, algorithm: 'AWS4-ECDSA-P256-SHA256', regionSet: '*' }]);
+    });
+
+    it('carries its own SigV4A signer and store client: it works where the runtime SDK has neither', async () => {
+      setState({ stable: OTHER_BUILD, canary: OWN, weight: 10000, salt: 'd-BUNDLED', ring: [] });
+      const handler = load({ runtimeSdk: runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']) });
+      expect(header(await handler(entryEvent({ clientIp: '192.0.2.9' })), 'x-build-id')).toBe(OWN);
+      expect(kvs.requests[kvs.requests.length - 1].algorithm).toBe('AWS4-ECDSA-P256-SHA256');
+    });
+
+    it('gives ring hosts the canary, by the Referer CloudFront forwards', async () => {
+      setState({ stable: OTHER_BUILD, canary: OWN, weight: 1, salt: 'd-RING', ring: ['https://demo.example.com'] });
+      const handler = load();
+      for (let i = 0; i < 20; i += 1) {
+        expect(header(await handler(entryEvent({ clientIp: `203.0.113.${i}`, headers: { Referer: 'https://demo.example.com/page' } })), 'x-build-id')).toBe(OWN);
+      }
+    });
+
+    it('serves its own build, no-store, only when that read fails too (the documented double fault)', async () => {
+      setState(steadyState(OTHER_BUILD));
+      kvs.store.apiFault = { status: 503, type: 'ServiceUnavailableException' };
+      const started = Date.now();
+      const result = (await load()(entryEvent())) as CloudFrontResultResponse;
+      expect(Date.now() - started).toBeLessThan(STORE_TIMEOUT_MS + SLACK_MS);
+      expect(header(result, 'x-build-id')).toBe(OWN);
+      expect(header(result, 'cache-control')).toBe('no-store');
+    });
+
+    it('serves its own build without asking anyone when the origin names no store, or something that is not one', async () => {
+      const handler = load();
+      const before = kvs.requests.length;
+      for (const headers of [{}, { [ROLLOUT_STORE_HEADER]: 'arn:aws:s3:::not-a-store' }, { [ROLLOUT_STORE_HEADER]: '../../etc' }] as Record<string, string>[]) {
+        expect(header(await handler(edgeEvent({ originCustomHeaders: headers })), 'x-build-id')).toBe(OWN);
+      }
+      expect(kvs.requests.length).toBe(before);
+    });
+
+    it('follows a rollback within its state cache time, and keeps the last good state when the store then fails', async () => {
+      const handler = load({ zip: await edgeZipWith('entry-router', { stateCacheMs: 100 }) });
+      const onCanary = '192.0.2.77';
+      setState({ stable: OTHER_BUILD, canary: OWN, weight: 10000, salt: 'd-ROLL', ring: [] });
+      expect(header(await handler(entryEvent({ clientIp: onCanary })), 'x-build-id')).toBe(OWN);
+      setState(steadyState(OTHER_BUILD));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(header(await handler(entryEvent({ clientIp: onCanary })), 'x-build-id')).toBe(OTHER_BUILD);
+      kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      for (let i = 0; i < 3; i += 1) expect(header(await handler(entryEvent({ clientIp: onCanary })), 'x-build-id')).toBe(OTHER_BUILD);
     });
   });
 
-  it('falls back to its own build within the DNS timeout when the rollout record never answers', async () => {
-    dns.setTxt(names.rolloutRecord, rollout({ stable: OTHER_BUILD, canary: null, weight: 0, salt: null }));
-    dns.setFault(names.rolloutRecord, { kind: 'drop' });
-    const handler = load();
-    const started = performance.now();
-    const result = await handler(edgeEvent());
-    const elapsed = performance.now() - started;
-    expect(servedBuild(result)).toBe(OWN);
-    expect(elapsed).toBeLessThan(DNS_TIMEOUT_MS + SLACK_MS);
-    // Behaviour after the failure: no request waits for DNS again.
-    const again = performance.now();
-    await handler(edgeEvent());
-    expect(performance.now() - again).toBeLessThan(50);
-    // Once c-ares gives up (its retries run on in the background), the failure is logged once.
-    for (let waited = 0; waited < 3000 && jest.mocked(console.warn).mock.calls.length === 0; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(console.warn).toHaveBeenCalledTimes(1);
-    expect(console.warn).toHaveBeenCalledWith(`entry-router DNS failing: ${names.rolloutRecord}: ETIMEOUT`);
-  });
-
-  it('uses a slow answer in time, and a too-slow answer for the requests after it', async () => {
-    dns.setTxt(names.rolloutRecord, rollout({ stable: OTHER_BUILD, canary: null, weight: 0, salt: null }));
-    dns.setFault(names.rolloutRecord, { kind: 'delay', ms: 50 });
-    expect(servedBuild(await load()(edgeEvent()))).toBe(OTHER_BUILD);
-
-    dns.setFault(names.rolloutRecord, { kind: 'delay', ms: DNS_TIMEOUT_MS + 150 });
-    const handler = load();
-    const started = performance.now();
-    expect(servedBuild(await handler(edgeEvent()))).toBe(OWN);
-    expect(performance.now() - started).toBeLessThan(DNS_TIMEOUT_MS + SLACK_MS);
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(servedBuild(await handler(edgeEvent()))).toBe(OTHER_BUILD);
-  });
-
-  it('starts one lookup for many concurrent cold requests', async () => {
-    dns.setTxt(names.rolloutRecord, rollout({ stable: OTHER_BUILD, canary: OWN, weight: 2500, salt: 'd-CONC' }));
-    dns.setFault(names.rolloutRecord, { kind: 'delay', ms: 30 });
-    const handler = load();
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => handler(edgeEvent({ clientIp: `203.0.113.${i}` }))));
-    expect(dns.queries(names.rolloutRecord)).toHaveLength(1);
-    expect(new Set(results.map(servedBuild))).toEqual(new Set([OWN, OTHER_BUILD]));
-  });
-
-  describe('as the rollout record changes (a build with 100 ms refresh)', () => {
-    let zip: string;
-    beforeAll(async () => {
-      zip = await edgeZipWith('entry-router', { rolloutRefreshMs: 100 });
+  describe('refusals', () => {
+    it.each<[string, RequestOptions | unknown, string]>([
+      ['POST', { method: 'POST' }, '405'],
+      ['another path', { uri: '/assets/index.js/../secret' }, '404'],
+      ['a build path that is not a build', { uri: '/assets/0123456789ABCDEF/index.js' }, '404'],
+      ['a chunk', { uri: `/assets/${OWN}/main.js` }, '404'],
+    ])('answers %s with %s, uncached', async (_case, options, status) => {
+      const event = entryEvent(options as RequestOptions);
+      const result = (await load()(event)) as CloudFrontResultResponse;
+      expectValid(event, result);
+      expect(result.status).toBe(status);
+      expect(header(result, 'cache-control')).toBe('no-store');
     });
 
-    /** Requests until the handler serves per `record` (a refresh runs in the background), at most ~1 s. */
-    async function servesPer(handler: EdgeHandler, record: RolloutRecord, ips: readonly string[]): Promise<boolean> {
-      for (let attempt = 0; attempt < 20; attempt += 1) {
-        const builds = await Promise.all(ips.map(async (clientIp) => servedBuild(await handler(edgeEvent({ clientIp })))));
-        if (builds.every((build, i) => build === chooseBuild(record, OWN, ips[i]))) return true;
-        await new Promise((resolve) => setTimeout(resolve, 50));
+    it('answers a malformed event with 400, never an exception', async () => {
+      const handler = load();
+      for (const event of [null, {}, { Records: [] }, { Records: [{ cf: { request: { uri: 42 } } }] }]) {
+        expect(((await handler(event as never)) as CloudFrontResultResponse).status).toBe('400');
       }
-      return false;
-    }
-
-    it('follows a rollout up and a rollback down, never moving a canary viewer back while the weight grows', async () => {
-      const ips = Array.from({ length: 200 }, (_, i) => `100.64.${i >> 8}.${i & 255}`);
-      const handler = load(zip);
-      const onCanary = new Set<string>();
-      for (const weight of [0, 1000, 2500, 5000, 10000]) {
-        const record: RolloutRecord = { stable: OTHER_BUILD, canary: OWN, weight, salt: 'd-RAMP' };
-        dns.setTxt(names.rolloutRecord, rollout(record));
-        expect(await servesPer(handler, record, ips)).toBe(true);
-        for (const ip of onCanary) expect(chooseBuild(record, OWN, ip)).toBe(OWN);
-        ips.filter((ip) => chooseBuild(record, OWN, ip) === OWN).forEach((ip) => onCanary.add(ip));
-      }
-      expect(onCanary.size).toBe(ips.length);
-      const rolledBack: RolloutRecord = { stable: OTHER_BUILD, canary: null, weight: 0, salt: null };
-      dns.setTxt(names.rolloutRecord, rollout(rolledBack));
-      expect(await servesPer(handler, rolledBack, ips)).toBe(true);
     });
-
-    it('keeps the last good record when the record turns bad or disappears', async () => {
-      const record: RolloutRecord = { stable: OTHER_BUILD, canary: ANOTHER_BUILD, weight: 5000, salt: 'd-KEEP' };
-      dns.setTxt(names.rolloutRecord, rollout(record));
-      const handler = load(zip);
-      const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'];
-      expect(await servesPer(handler, record, ips)).toBe(true);
-      for (const arrange of [() => dns.setTxt(names.rolloutRecord, 'v=1 garbage'), () => dns.deleteRecord(names.rolloutRecord), () => dns.setFault(names.rolloutRecord, { kind: 'drop' })]) {
-        arrange();
-        for (let i = 0; i < 5; i += 1) {
-          await new Promise((resolve) => setTimeout(resolve, 60));
-          for (const clientIp of ips) expect(servedBuild(await handler(edgeEvent({ clientIp })))).toBe(chooseBuild(record, OWN, clientIp));
-        }
-      }
-      expect(parseRolloutRecord('v=1 garbage')).toBeNull();
-    });
-  });
-
-  it('uses the static table by its execution region when the bucket record cannot be read', async () => {
-    dns.setTxt(names.rolloutRecord, rollout({ stable: OTHER_BUILD, canary: null, weight: 0, salt: null }));
-    dns.deleteRecord(names.bucketRecord);
-    const fromFrankfurt = (await load(undefined, 'eu-central-1')(edgeEvent())) as CloudFrontRequest;
-    expect(fromFrankfurt.origin?.s3?.domainName).toBe(EU_DOMAIN);
-    const fromNowhere = (await load()(edgeEvent())) as CloudFrontRequest;
-    expect(fromNowhere.origin?.s3?.domainName).toBe(PRIMARY_DOMAIN);
   });
 });

@@ -1,39 +1,47 @@
 /**
- * Entry router: Lambda@Edge on origin-request of /assets/index.js. Reads the rollout record,
- * picks the viewer's build (assignment.ts), and either answers with its own build's inlined
- * index.js (no S3 request) or sends the request to the nearest replica bucket for another
- * build's. Every version of this function can serve every build, which is what makes a rollout
- * (and a rollback) a DNS change rather than a new Lambda version.
+ * Entry router: Lambda@Edge on origin-request of /assets/index.js, so it runs only on the entry
+ * behaviour's cache misses. The viewer-assignment CloudFront Function has already picked the
+ * viewer's build and rewritten the URI to it; the router answers with that build's entry, its own
+ * build from the inlined index.js, any other from the nearest replica bucket that has it.
+ *
+ * When the function could not read the rollout state, the URI arrives unrewritten: the router
+ * reads the state through the KeyValueStore API (cached, bounded), assigns the viewer by the same
+ * rule, and answers `no-store`. Only when that read fails too does it serve its own build.
+ *
+ * Every version of this function serves every build still in the buckets, so a rollout and a
+ * rollback are changes to the state, never a new Lambda version.
  */
 import type { CloudFrontRequestEvent, CloudFrontRequestResult } from 'aws-lambda';
+import { assignBuild } from '../../contracts/assignment';
+import { refererOrigin } from '../../contracts/rollout-state';
+import { s3ObjectReader } from '../shared/bucket-objects';
+import { headerValue } from '../shared/cloudfront';
 import { resolverTxtLookup } from '../shared/dns';
-import { NearestBucket, originRole } from '../shared/nearest-bucket';
-import { parseRolloutRecord } from '../shared/rollout-record';
-import { singleTxtValue, TxtRecordReader } from '../shared/txt-record-reader';
-import { chooseBuild } from './assignment';
-import { checkEntryRequest, inlinedEntryResponse, malformedHeadersResponse, prepareEntry, rewriteToBuild, unavailableResponse, type EntryRequest } from './route';
+import { ROLLOUT_STORE_HEADER } from '../shared/edge-config';
+import { NearestBucket } from '../shared/nearest-bucket';
+import { RolloutStateReader, sdkStoreGet } from '../shared/rollout-state-reader';
+import { BuildEntries } from './build-entries';
+import { BUILD_ENTRY_CACHE_CONTROL, checkEntryRequest, entryResponse, fitsGeneratedResponse, prepareEntry, UNCACHED, unavailableResponse, type EntryRequest } from './route';
 
 const config = __EDGE_CONFIG__;
-const entry = prepareEntry(__INLINED_ENTRY__);
-const lookup = resolverTxtLookup(config.dnsTimeoutMs);
-const logHealth = (healthy: boolean, detail: string) => (healthy ? console.log : console.warn)(`entry-router DNS ${healthy ? 'ok' : 'failing'}: ${detail}`);
+const own = prepareEntry(__INLINED_ENTRY__);
+const logHealth = (what: string) => (healthy: boolean, detail: string) => (healthy ? console.log : console.warn)(`entry-router ${what} ${healthy ? 'ok' : 'failing'}: ${detail}`);
 
-const rollout = new TxtRecordReader({
-  name: config.rolloutRecord,
-  lookup,
-  parse: (records) => {
-    const value = singleTxtValue(records);
-    return value === null ? null : parseRolloutRecord(value);
-  },
-  freshMs: config.rolloutRefreshMs,
-  // An edge idle for two refresh periods asks again before trusting what it has.
-  staleMs: 2 * config.rolloutRefreshMs,
-  keepLastGood: true,
-  waitMs: config.dnsTimeoutMs,
-  onHealthChange: logHealth,
-});
 // Lambda sets AWS_REGION to the region the replica runs in; read once, it never changes.
-const nearest = new NearestBucket(config, lookup, process.env.AWS_REGION, { onHealthChange: logHealth });
+const nearest = new NearestBucket(config, resolverTxtLookup(config.dnsTimeoutMs), process.env.AWS_REGION, { onHealthChange: logHealth('DNS') });
+const entries = new BuildEntries({
+  bucketNames: config.bucketNames,
+  primaryRegion: config.primaryRegion,
+  failoverRegion: config.failoverRegion,
+  nearest: () => nearest.read(),
+  read: s3ObjectReader(config.bucketTimeoutMs),
+  onBucketFailure: (region, key, error) => console.warn(`entry-router: ${key} from ${region} failed: ${(error as Error)?.name ?? ''} ${(error as Error)?.message ?? error}`),
+});
+const states = new RolloutStateReader(sdkStoreGet(config.storeTimeoutMs), {
+  freshMs: config.stateCacheMs,
+  waitMs: config.storeTimeoutMs,
+  onHealthChange: logHealth('rollout store'),
+});
 
 export async function handler(event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult> {
   let checked: EntryRequest | null = null;
@@ -41,28 +49,32 @@ export async function handler(event: CloudFrontRequestEvent): Promise<CloudFront
     const result = checkEntryRequest(event);
     if (!('request' in result)) return result;
     checked = result;
-    const read = rollout.read();
-    const record = read instanceof Promise ? await read : read;
-    const buildId = chooseBuild(record, entry.buildId, checked.request.clientIp);
-    if (buildId === entry.buildId && entry.inlinable) return inlinedEntryResponse(entry, checked.method, checked.encoding);
-    const role = originRole(checked.request, config);
-    const resolved = role === 'primary' ? nearest.read() : nearest.primary();
-    const target = resolved instanceof Promise ? await resolved : resolved;
-    return rewriteToBuild(checked, buildId, role, target) ?? malformedHeadersResponse(checked.method);
+    if (checked.buildId !== null) return await serve(checked, checked.buildId, BUILD_ENTRY_CACHE_CONTROL);
+    return await serve(checked, await fallbackAssignment(checked), UNCACHED);
   } catch (error) {
-    // Nothing above should throw; if something does, the viewer still gets a working widget.
-    console.error('entry-router: internal failure, serving its own build', error);
-    return ownBuildFallback(checked);
+    // Nothing above should throw. A cached path must never get another build's bytes, so it gets
+    // an uncached 503; the unrewritten path, uncached anyway, still gets a working widget.
+    console.error('entry-router: internal failure', error);
+    if (checked === null || checked.buildId !== null || !own.inlinable) return unavailableResponse(checked?.method ?? 'GET');
+    return entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, UNCACHED);
   }
 }
 
-function ownBuildFallback(checked: EntryRequest | null): CloudFrontRequestResult {
-  try {
-    if (entry.inlinable) return inlinedEntryResponse(entry, checked?.method ?? 'GET', null);
-    const request = checked ? rewriteToBuild(checked, entry.buildId, 'unknown', nearest.primary()) : null;
-    if (request) return request;
-  } catch {
-    // fall through to the refusal
+/** The viewer's build when the viewer-assignment function could not pick it. */
+async function fallbackAssignment(checked: EntryRequest): Promise<string> {
+  const storeArn = headerValue(checked.request.origin?.s3?.customHeaders ?? {}, ROLLOUT_STORE_HEADER);
+  const read = states.read(storeArn);
+  const state = read instanceof Promise ? await read : read;
+  if (state === null) {
+    console.warn(`entry-router: no rollout state (store ${storeArn ?? 'not named by the origin'}); serving its own build ${own.buildId}`);
+    return own.buildId;
   }
-  return unavailableResponse(checked?.method ?? 'GET');
+  return assignBuild(state, checked.request.clientIp, refererOrigin(headerValue(checked.request.headers, 'referer')));
+}
+
+async function serve(checked: EntryRequest, buildId: string, cacheControl: string): Promise<CloudFrontRequestResult> {
+  if (buildId === own.buildId && own.inlinable) return entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, cacheControl);
+  const body = await entries.get(buildId, checked.encoding);
+  if (body === null || !fitsGeneratedResponse(body, cacheControl)) return unavailableResponse(checked.method);
+  return entryResponse(body, checked.method, cacheControl);
 }

@@ -1,124 +1,130 @@
 /**
- * The entry router's pure core: what to do with a request for /assets/index.js, given the rollout
- * record and where the nearest bucket is. No I/O; the handler (index.ts) supplies both.
+ * The entry router's pure core: what a request for the entry is, and the response that answers
+ * it. No I/O; the handler (index.ts) reads the state and the bucket objects.
+ *
+ * Two shapes reach the router, both on the entry behaviour's cache misses:
+ *
+ *   /assets/<buildId>/index.js   rewritten by the viewer-assignment function: that build's entry,
+ *                                cacheable (CloudFront keeps it per build and encoding for a year;
+ *                                the response headers policy tells browsers `no-cache`)
+ *   /assets/index.js             the function could not read the rollout state: the router
+ *                                assigns the viewer itself, and answers `no-store`, so CloudFront
+ *                                never caches a response to that path
+ *
+ * Every entry response is generated here, whether its bytes were inlined in the bundle or read
+ * from a bucket, so every one carries `X-Build-Id`, a strong ETag per encoding (the MD5 of its
+ * bytes: what S3 gives the same object) and `Vary: Accept-Encoding`.
  */
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
-import {
-  errorResponse,
-  generatedResponseBytes,
-  hasWellFormedHeaders,
-  headerValue,
-  MAX_ORIGIN_GENERATED_RESPONSE_BYTES,
-  originRequestOf,
-  s3OriginDomain,
-  servedMethod,
-  toCloudFrontHeaders,
-  toS3Origin,
-  withUri,
-  type S3Target,
-} from '../shared/cloudfront';
+import { isBuildId } from '../../contracts/build-id';
+import { errorResponse, generatedResponseBytes, headerValue, MAX_ORIGIN_GENERATED_RESPONSE_BYTES, originRequestOf, servedMethod, toCloudFrontHeaders } from '../shared/cloudfront';
 import type { InlinedEntry } from '../shared/edge-config';
 import { contentTypeFor, ENCODING_SUFFIX, preferredEncoding, type Encoding } from '../shared/encoding';
-import type { OriginRole } from '../shared/nearest-bucket';
 
 export const ENTRY_URI = '/assets/index.js';
+const BUILD_ENTRY_URI = /^\/assets\/([0-9a-f]{16})\/index\.js$/;
 const METHODS = ['GET', 'HEAD'] as const;
-/** Neither browsers nor CloudFront may keep the entry: who gets which build changes during a rollout. */
-export const ENTRY_CACHE_CONTROL = 'no-store';
-/** Refusals are per request too: a cached 4xx on the entry path would hide the widget. */
-const REFUSAL_CACHE_CONTROL = 'no-store';
+/** A build's entry never changes: CloudFront may keep it as long as it keeps anything. */
+export const BUILD_ENTRY_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/** The router's own assignment, and every refusal: per request, never cached. */
+export const UNCACHED = 'no-store';
 
 export interface EntryRequest {
   readonly request: CloudFrontRequest;
   readonly method: 'GET' | 'HEAD';
   /** What the viewer accepts, brotli first; null for identity (also when Accept-Encoding is abused). */
   readonly encoding: Encoding | null;
+  /** The build the viewer-assignment function chose; null when it could not (the unrewritten path). */
+  readonly buildId: string | null;
 }
 
 /**
  * The request if it is one the entry router serves, otherwise the response refusing it: 400 for
  * an event not in CloudFront's shape, 405 for methods other than GET and HEAD, 404 for any other
- * path (the router is attached to /assets/index.js only).
+ * path.
  */
 export function checkEntryRequest(event: unknown): EntryRequest | CloudFrontResultResponse {
   const request = originRequestOf(event);
-  if (request === null) return errorResponse('400', 'GET', REFUSAL_CACHE_CONTROL);
+  if (request === null) return errorResponse('400', 'GET', UNCACHED);
   const method = servedMethod(request.method, METHODS);
-  if (method === null) return errorResponse('405', request.method, REFUSAL_CACHE_CONTROL, [['Allow', METHODS.join(', ')]]);
-  if (request.uri !== ENTRY_URI) return errorResponse('404', method, REFUSAL_CACHE_CONTROL);
-  return { request, method: method as 'GET' | 'HEAD', encoding: preferredEncoding(headerValue(request.headers, 'accept-encoding')) };
+  if (method === null) return errorResponse('405', request.method, UNCACHED, [['Allow', METHODS.join(', ')]]);
+  let buildId: string | null = null;
+  if (request.uri !== ENTRY_URI) {
+    const match = BUILD_ENTRY_URI.exec(request.uri);
+    if (match === null || !isBuildId(match[1])) return errorResponse('404', method, UNCACHED);
+    buildId = match[1];
+  }
+  return { request, method: method as 'GET' | 'HEAD', encoding: preferredEncoding(headerValue(request.headers, 'accept-encoding')), buildId };
 }
 
-/** One representation of the inlined index.js, ready to send. */
-interface Representation {
-  readonly headers: readonly (readonly [string, string])[];
+/** One build's entry in one encoding, ready to send. */
+export interface EntryBody {
+  readonly buildId: string;
+  readonly encoding: Encoding | null;
+  /** The bytes, as CloudFront takes a generated body: UTF-8 text for identity, base64 otherwise. */
   readonly body: string;
   readonly bodyEncoding: 'text' | 'base64';
+  /** Quoted MD5 of the bytes. */
+  readonly etag: string;
 }
 
-/** The router's own build, prepared once per module load. */
+export function entryBody(buildId: string, encoding: Encoding | null, bytes: Buffer, etag: string): EntryBody {
+  return encoding === null
+    ? { buildId, encoding, body: bytes.toString('utf8'), bodyEncoding: 'text', etag }
+    : { buildId, encoding, body: bytes.toString('base64'), bodyEncoding: 'base64', etag };
+}
+
+/** The router's own build, from what the build inlined: one body per encoding. */
 export interface PreparedEntry {
   readonly buildId: string;
-  /** False when a representation would exceed CloudFront's generated-response limit: then the build is fetched from S3 like any other. */
+  readonly bodies: Readonly<Record<Encoding | 'identity', EntryBody>>;
+  /** False when a body would exceed CloudFront's generated-response limit: then it is read from a bucket like any other. */
   readonly inlinable: boolean;
-  readonly representations: Readonly<Record<Encoding | 'identity', Representation>>;
 }
 
 export function prepareEntry(entry: InlinedEntry): PreparedEntry {
-  const representation = (encoding: Encoding | null): Representation => {
-    // A strong validator names one sequence of bytes, so each encoding gets its own.
-    const etag = encoding === null ? entry.etag : `${entry.etag.slice(0, -1)}-${encoding === 'br' ? 'br' : 'gz'}"`;
-    const headers: [string, string][] = [
-      ['Content-Type', contentTypeFor(ENTRY_URI)],
-      ['Cache-Control', ENTRY_CACHE_CONTROL],
-      ['Vary', 'Accept-Encoding'],
-      ['ETag', etag],
-      ['X-Build-Id', entry.buildId],
-    ];
-    if (encoding !== null) headers.push(['Content-Encoding', encoding]);
-    if (encoding === null) return { headers, body: entry.identity, bodyEncoding: 'text' };
-    return { headers, body: encoding === 'br' ? entry.br : entry.gzip, bodyEncoding: 'base64' };
-  };
-  const representations = { identity: representation(null), br: representation('br'), gzip: representation('gzip') };
-  const inlinable = Object.values(representations).every(
-    (r) => generatedResponseBytes(toCloudFrontHeaders(r.headers), r.body, r.bodyEncoding) <= MAX_ORIGIN_GENERATED_RESPONSE_BYTES,
-  );
-  return { buildId: entry.buildId, inlinable, representations };
+  const bodies = {
+    identity: { buildId: entry.buildId, encoding: null, body: entry.identity, bodyEncoding: 'text', etag: entry.etags.identity },
+    gzip: { buildId: entry.buildId, encoding: 'gzip', body: entry.gzip, bodyEncoding: 'base64', etag: entry.etags.gzip },
+    br: { buildId: entry.buildId, encoding: 'br', body: entry.br, bodyEncoding: 'base64', etag: entry.etags.br },
+  } as const;
+  const inlinable = Object.values(bodies).every((body) => fitsGeneratedResponse(body, BUILD_ENTRY_CACHE_CONTROL));
+  return { buildId: entry.buildId, bodies, inlinable };
 }
 
-/** The generated response carrying the inlined index.js (no S3 request). */
-export function inlinedEntryResponse(entry: PreparedEntry, method: 'GET' | 'HEAD', encoding: Encoding | null): CloudFrontResultResponse {
-  const representation = entry.representations[encoding ?? 'identity'];
-  const response: CloudFrontResultResponse = { status: '200', statusDescription: 'OK', headers: toCloudFrontHeaders(representation.headers) };
+function entryHeaders(body: EntryBody, cacheControl: string) {
+  const pairs: [string, string][] = [
+    ['Content-Type', contentTypeFor(ENTRY_URI)],
+    ['Cache-Control', cacheControl],
+    ['Vary', 'Accept-Encoding'],
+    ['ETag', body.etag],
+    ['X-Build-Id', body.buildId],
+  ];
+  if (body.encoding !== null) pairs.push(['Content-Encoding', body.encoding]);
+  return toCloudFrontHeaders(pairs);
+}
+
+/** Whether CloudFront would take `body` back as a generated response. */
+export function fitsGeneratedResponse(body: EntryBody, cacheControl: string): boolean {
+  return generatedResponseBytes(entryHeaders(body, cacheControl), body.body, body.bodyEncoding) <= MAX_ORIGIN_GENERATED_RESPONSE_BYTES;
+}
+
+/** The response carrying a build's entry; `cacheControl` is BUILD_ENTRY_CACHE_CONTROL or UNCACHED. */
+export function entryResponse(body: EntryBody, method: 'GET' | 'HEAD', cacheControl: string): CloudFrontResultResponse {
+  const response: CloudFrontResultResponse = { status: '200', statusDescription: 'OK', headers: entryHeaders(body, cacheControl) };
   if (method === 'GET') {
-    response.body = representation.body;
-    response.bodyEncoding = representation.bodyEncoding;
+    response.body = body.body;
+    response.bodyEncoding = body.bodyEncoding;
   }
   return response;
 }
 
-/** Object key of a build's index.js, in the variant the viewer accepts (the upload stores both with their Content-Encoding). */
-export function entryUri(buildId: string, encoding: Encoding | null): string {
-  return `/assets/${buildId}/index.js${encoding === null ? '' : ENCODING_SUFFIX[encoding]}`;
+/** Object key of a build's entry in the variant the viewer accepts (the upload stores each with its Content-Encoding). */
+export function entryObjectKey(buildId: string, encoding: Encoding | null): string {
+  return `assets/${buildId}/index.js${encoding === null ? '' : ENCODING_SUFFIX[encoding]}`;
 }
 
-/**
- * The request rewritten to fetch `buildId`'s index.js from S3: on `target` when the request was
- * bound for the primary bucket (or for an origin that is not ours), on its own origin when it is
- * already a failover attempt on another replica. Null when the request's headers are not in a
- * shape CloudFront would take back; the caller refuses it then.
- */
-export function rewriteToBuild(entry: EntryRequest, buildId: string, role: OriginRole, target: S3Target): CloudFrontRequest | null {
-  if (!hasWellFormedHeaders(entry.request.headers)) return null;
-  const uri = entryUri(buildId, entry.encoding);
-  const replica = role === 'replica' ? s3OriginDomain(entry.request) : null;
-  return replica !== null ? withUri(entry.request, uri, replica) : toS3Origin(entry.request, uri, target);
-}
-
-export function malformedHeadersResponse(method: string): CloudFrontResultResponse {
-  return errorResponse('400', method, REFUSAL_CACHE_CONTROL);
-}
-
+/** No bucket could give the build's entry (or it is over the generated-response limit): try again later, and nothing is cached. */
 export function unavailableResponse(method: string): CloudFrontResultResponse {
-  return errorResponse('503', method, REFUSAL_CACHE_CONTROL);
+  return errorResponse('503', method, UNCACHED, [['Retry-After', '5']]);
 }

@@ -14,9 +14,9 @@
  */
 import type { CloudFrontRequest } from 'aws-lambda';
 import { s3OriginDomain, type S3Target } from './cloudfront';
-import type { TxtLookup } from './dns';
+import { singleTxtValue, type TxtLookup } from './dns';
 import type { EdgeConfig } from './edge-config';
-import { singleTxtValue, TxtRecordReader } from './txt-record-reader';
+import { CachedReader } from './cached-reader';
 
 export type BucketConfig = Pick<EdgeConfig, 'buckets' | 'regionFallback' | 'primaryRegion'>;
 
@@ -66,7 +66,7 @@ export function originRole(request: CloudFrontRequest, config: Pick<EdgeConfig, 
 
 /** The nearest bucket, resolved through the latency record and cached as described above. */
 export class NearestBucket {
-  private readonly record: TxtRecordReader<string>;
+  private readonly record: CachedReader<string>;
 
   constructor(
     private readonly config: Pick<EdgeConfig, 'bucketRecord' | 'buckets' | 'regionFallback' | 'primaryRegion' | 'bucketCacheMs' | 'dnsTimeoutMs'>,
@@ -74,10 +74,9 @@ export class NearestBucket {
     private readonly executionRegion: string | undefined,
     options: { readonly now?: () => number; readonly onHealthChange?: (healthy: boolean, detail: string) => void } = {},
   ) {
-    this.record = new TxtRecordReader({
+    this.record = new CachedReader({
       name: config.bucketRecord,
-      lookup,
-      parse: (records) => bucketRegionFromTxt(records, config.buckets),
+      fetch: () => lookup(config.bucketRecord).then((records) => bucketRegionFromTxt(records, config.buckets)),
       freshMs: config.bucketCacheMs,
       staleMs: 2 * config.bucketCacheMs,
       keepLastGood: false,

@@ -1,5 +1,5 @@
 /**
- * Loads a function exactly as Lambda would: index.js from its zip, in a module instance of its
+ * Loads a function exactly as Lambda would: its zip unpacked, index.js in a module instance of its
  * own. Tests and the local mode use it so that what they exercise is what ships, not the source.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { readZip } from './zip';
 
 /** The Lambda runtime provides SDK v3 (bundles leave `@aws-sdk/*` external); here the project's copy stands in. */
-const RUNTIME_SDK = path.resolve(__dirname, '..', '..', 'node_modules', '@aws-sdk');
+export const RUNTIME_SDK = path.resolve(__dirname, '..', '..', 'node_modules', '@aws-sdk');
 
 export type LambdaHandler<E = unknown, R = unknown> = (event: E, context?: unknown) => Promise<R>;
 
@@ -19,6 +19,11 @@ export interface LoadOptions {
    * @default one folder per process in the OS temporary folder, removed when the process exits
    */
   readonly tmpRoot?: string;
+  /**
+   * The folder that plays the Lambda runtime's `@aws-sdk`: tests pass one without a package to
+   * prove a bundle carries it itself. @default the project's node_modules/@aws-sdk
+   */
+  readonly runtimeSdk?: string;
 }
 
 let processRoot: string | undefined;
@@ -35,14 +40,14 @@ function defaultRoot(): string {
 
 export function loadBundledHandler<E = unknown, R = unknown>(zipPath: string, options: LoadOptions = {}): LambdaHandler<E, R> {
   const entries = readZip(readFileSync(zipPath));
-  const index = entries.find((entry) => entry.name === 'index.js');
-  if (!index) throw new Error(`${zipPath} has no index.js`);
+  if (!entries.some((entry) => entry.name === 'index.js')) throw new Error(`${zipPath} has no index.js`);
   // A fresh folder per load: Node caches modules by path, and each load must start cold.
   const dir = mkdtempSync(path.join(options.tmpRoot ?? defaultRoot(), `${path.basename(zipPath, '.zip')}-`));
+  // Every file of the zip, as Lambda unpacks it: index.js may require the others lazily.
+  for (const entry of entries) writeFileSync(path.join(dir, entry.name), entry.data);
   const file = path.join(dir, 'index.js');
-  writeFileSync(file, index.data);
   mkdirSync(path.join(dir, 'node_modules'));
-  symlinkSync(RUNTIME_SDK, path.join(dir, 'node_modules', '@aws-sdk'), 'dir');
+  symlinkSync(options.runtimeSdk ?? RUNTIME_SDK, path.join(dir, 'node_modules', '@aws-sdk'), 'dir');
   const loaded = require(file) as { handler?: LambdaHandler<E, R> };
   if (typeof loaded.handler !== 'function') throw new Error(`${zipPath}: index.js exports no handler`);
   return loaded.handler;

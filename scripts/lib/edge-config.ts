@@ -6,14 +6,16 @@ export function edgeConfigFor(config: DeployConfig, buildId: string): EdgeConfig
   const names = resourceNames(config);
   return {
     buildId,
-    rolloutRecord: names.rolloutRecord,
     bucketRecord: names.bucketRecord,
     primaryRegion: config.primaryRegion,
     failoverRegion: config.failoverRegion ?? null,
     buckets: Object.fromEntries(config.regions.map((region) => [region, names.bucketDomain(region)])),
+    bucketNames: Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)])),
     regionFallback: bucketRegionFallback(config),
-    rolloutRefreshMs: config.edge.rolloutRefreshSeconds * 1000,
     bucketCacheMs: config.edge.bucketCacheSeconds * 1000,
     dnsTimeoutMs: config.edge.dnsTimeoutMs,
+    stateCacheMs: config.edge.stateCacheSeconds * 1000,
+    storeTimeoutMs: config.edge.storeTimeoutMs,
+    bucketTimeoutMs: config.edge.bucketTimeoutMs,
   };
 }

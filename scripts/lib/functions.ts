@@ -1,7 +1,14 @@
 /**
- * The Lambda functions this project ships: what the build bundles and zips, what the stacks deploy.
- * Edge functions run in CloudFront's regional edge caches (config baked in); regional ones run in
- * us-east-1 next to the entry router they manage (config by environment variables).
+ * The functions this project ships: what the build bundles, what the stacks deploy.
+ *
+ * Lambda functions: edge ones run in CloudFront's regional edge caches (config baked in); regional
+ * ones run in us-east-1 next to the entry router they manage (config by environment variables).
+ * Their bundles leave the AWS SDK to the Lambda runtime, except the packages in `bundledSdk` (and
+ * what those import): the KeyValueStore client and its SigV4A signer, which the runtime's SDK is
+ * not guaranteed to carry (the JS signer is an opt-in package).
+ *
+ * CloudFront Functions: one, viewer-assignment (cloudfront-js-2.0), bundled to a plain script
+ * the stack publishes as it is (scripts/lib/cloudfront-function.ts).
  */
 export type FunctionKind = 'edge' | 'regional';
 
@@ -10,17 +17,38 @@ export interface FunctionSpec {
   readonly kind: FunctionKind;
   /** Source entry, relative to the project root. */
   readonly entry: string;
+  /** SDK packages bundled into the zip rather than taken from the Lambda runtime. @default none */
+  readonly bundledSdk?: readonly string[];
+  /**
+   * Modules (source paths) bundled into files of their own beside index.js, which index.js
+   * requires only when it first needs them: code a cold start should not have to parse. The
+   * source requires each as `./<file name without .ts>`. @default none
+   */
+  readonly lazyModules?: readonly string[];
 }
 
 export type FunctionName = 'entry-router' | 'chunk-router' | 'rollout-sync' | 'release' | 'metrics-api';
 
+/** The store's client and the signer its API demands. */
+const ROLLOUT_STORE_SDK = ['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a'] as const;
+
 export const FUNCTIONS: readonly FunctionSpec[] = [
-  { name: 'entry-router', kind: 'edge', entry: 'edge-function/entry-router/index.ts' },
+  // The store client (its fallback only) is half a megabyte: parsed on first use, not at every cold start.
+  { name: 'entry-router', kind: 'edge', entry: 'edge-function/entry-router/index.ts', bundledSdk: ROLLOUT_STORE_SDK, lazyModules: ['edge-function/shared/rollout-store-client.ts'] },
   { name: 'chunk-router', kind: 'edge', entry: 'edge-function/chunk-router/index.ts' },
-  { name: 'rollout-sync', kind: 'regional', entry: 'regional-function/rollout-sync/index.ts' },
+  { name: 'rollout-sync', kind: 'regional', entry: 'regional-function/rollout-sync/index.ts', bundledSdk: ROLLOUT_STORE_SDK },
   { name: 'release', kind: 'regional', entry: 'regional-function/release/index.ts' },
   { name: 'metrics-api', kind: 'regional', entry: 'regional-function/metrics-api/index.ts' },
 ];
 
 /** Every zip holds one file, index.js, exporting `handler`. */
 export const HANDLER = 'index.handler';
+
+export type CloudFrontFunctionName = 'viewer-assignment';
+
+export interface CloudFrontFunctionSpec {
+  readonly name: CloudFrontFunctionName;
+  readonly entry: string;
+}
+
+export const CLOUDFRONT_FUNCTIONS: readonly CloudFrontFunctionSpec[] = [{ name: 'viewer-assignment', entry: 'edge-function/viewer-assignment/index.ts' }];

@@ -6,9 +6,11 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Encoding } from '../../edge-function/shared/encoding';
-import type { FunctionKind, FunctionName } from './functions';
+import type { CloudFrontFunctionName, FunctionKind, FunctionName } from './functions';
 
 export const MANIFEST_FILE = 'manifest.json';
+/** 2: with cloudFrontFunctions. */
+export const MANIFEST_SCHEMA = 2;
 export const BUILD_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 export interface AssetFile {
@@ -34,8 +36,15 @@ export interface FunctionZip {
   readonly bundleBytes: number;
 }
 
+export interface CloudFrontFunctionFile {
+  /** Relative to the build folder: the code, exactly as published. */
+  readonly file: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
 export interface BuildManifest {
-  readonly schema: 1;
+  readonly schema: typeof MANIFEST_SCHEMA;
   readonly buildId: string;
   readonly entry: {
     readonly key: string;
@@ -47,6 +56,7 @@ export interface BuildManifest {
   readonly assets: readonly AssetFile[];
   readonly chunkCount: number;
   readonly functions: Readonly<Record<FunctionName, FunctionZip>>;
+  readonly cloudFrontFunctions: Readonly<Record<CloudFrontFunctionName, CloudFrontFunctionFile>>;
 }
 
 export function readManifest(buildDir: string): BuildManifest {
@@ -57,7 +67,7 @@ export function readManifest(buildDir: string): BuildManifest {
   } catch (error) {
     throw new Error(`No build at ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): run \`npm run build\` first.`);
   }
-  if (manifest.schema !== 1 || !BUILD_ID_PATTERN.test(manifest.buildId)) {
+  if (manifest.schema !== MANIFEST_SCHEMA || !BUILD_ID_PATTERN.test(manifest.buildId)) {
     throw new Error(`${file} is not a build manifest this version understands: run \`npm run build\` again.`);
   }
   return manifest;

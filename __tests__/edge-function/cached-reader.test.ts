@@ -1,17 +1,19 @@
-import { STUCK_LOOKUP_MS, singleTxtValue, TxtRecordReader, type TxtRecordReaderOptions } from '../../edge-function/shared/txt-record-reader';
+import { CachedReader, STUCK_LOOKUP_MS, type CachedReaderOptions } from '../../edge-function/shared/cached-reader';
+import { singleTxtValue } from '../../edge-function/shared/dns';
 
 /** A lookup the test answers by hand, with a clock the test moves. */
-function harness(overrides: Partial<TxtRecordReaderOptions<string>> = {}) {
+function harness(overrides: Partial<CachedReaderOptions<string>> = {}) {
   let now = 1_000_000;
   const pending: { name: string; resolve: (records: string[][]) => void; reject: (error: Error) => void }[] = [];
   const health: string[] = [];
-  const reader = new TxtRecordReader<string>({
-    name: '_rollout.example.com',
-    lookup: (name) => new Promise((resolve, reject) => pending.push({ name, resolve, reject })),
-    parse: (records) => {
-      const value = singleTxtValue(records);
-      return value !== null && value.startsWith('good') ? value : null;
-    },
+  const name = '_bucket.example.com';
+  const reader = new CachedReader<string>({
+    name,
+    fetch: () =>
+      new Promise<string[][]>((resolve, reject) => pending.push({ name, resolve, reject })).then((records) => {
+        const value = singleTxtValue(records);
+        return value !== null && value.startsWith('good') ? value : null;
+      }),
     freshMs: 1000,
     staleMs: 2000,
     keepLastGood: true,
@@ -39,13 +41,13 @@ function harness(overrides: Partial<TxtRecordReaderOptions<string>> = {}) {
 
 const ETIMEOUT = Object.assign(new Error('queryTxt ETIMEOUT'), { code: 'ETIMEOUT' });
 
-describe('TxtRecordReader', () => {
+describe('CachedReader', () => {
   it('waits for the first lookup (cold start), sharing one lookup between concurrent reads', async () => {
     const h = harness();
     const reads = [h.reader.read(), h.reader.read(), h.reader.read()];
     expect(reads.every((read) => read instanceof Promise)).toBe(true);
     expect(h.pending).toHaveLength(1);
-    expect(h.pending[0].name).toBe('_rollout.example.com');
+    expect(h.pending[0].name).toBe('_bucket.example.com');
     await h.answer('good-1');
     expect(await Promise.all(reads)).toEqual(['good-1', 'good-1', 'good-1']);
   });
@@ -118,7 +120,7 @@ describe('TxtRecordReader', () => {
     h.advance(1500);
     expect(h.reader.read()).toBe('good-1');
     await h.answer(ETIMEOUT);
-    expect(h.health).toEqual(['failing _rollout.example.com: ETIMEOUT']);
+    expect(h.health).toEqual(['failing _bucket.example.com: ETIMEOUT']);
     // Past staleMs, but the last lookup failed: no request waits for DNS, the value stays.
     h.advance(600);
     expect(h.reader.read()).toBe('good-1');
@@ -131,7 +133,7 @@ describe('TxtRecordReader', () => {
     expect(h.reader.read()).toBe('good-1');
     await h.answer('good-2');
     expect(h.reader.read()).toBe('good-2');
-    expect(h.health).toEqual(['failing _rollout.example.com: ETIMEOUT', 'ok _rollout.example.com: answers again']);
+    expect(h.health).toEqual(['failing _bucket.example.com: ETIMEOUT', 'ok _bucket.example.com: answers again']);
   });
 
   it('after a failed cold start serves null without waiting, and picks up the first good answer', async () => {
@@ -181,16 +183,14 @@ describe('TxtRecordReader', () => {
     expect(await read).toBe('good-2');
   });
 
-  it('survives a parse that throws', async () => {
+  it('survives a fetch that throws before it returns a promise', async () => {
     const h = harness({
-      parse: () => {
+      fetch: () => {
         throw new Error('boom');
       },
     });
-    const read = h.reader.read();
-    await h.answer('good-1');
-    expect(await read).toBeNull();
-    expect(h.health).toEqual(['failing _rollout.example.com: boom']);
+    expect(await h.reader.read()).toBeNull();
+    expect(h.health).toEqual(['failing _bucket.example.com: boom']);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * A TXT record as a router sees it: looked up at most once at a time, cached, refreshed in the
- * background, bounded when a request has to wait, and never worse than the last good value.
+ * A value a router reads from elsewhere (a DNS record, the rollout state through the KeyValueStore
+ * API): fetched at most once at a time, cached, refreshed in the background, bounded when a
+ * request has to wait, and never worse than the last good value.
  *
  * For a value of age `a` (time since the last successful lookup), a read:
  *
@@ -13,28 +14,26 @@
  *                               its value to be too old to trust without asking (a rollback may
  *                               have happened meanwhile).
  *
- * Only one lookup runs at a time: concurrent reads share it. A lookup that fails (DNS error,
- * timeout, or an answer `parse` rejects: missing, malformed, oversized) keeps the last good value
+ * Only one lookup runs at a time: concurrent reads share it. A lookup that fails (an error, a
+ * timeout, or an answer `fetch` found unacceptable: missing, malformed, oversized) keeps the last good value
  * and schedules the next try `retryMs` later, in the background: after a failure no request
  * waits for DNS again until a lookup has succeeded, so a broken resolver costs one bounded wait,
  * not one per request. A waiting request that runs out of `waitMs` leaves the lookup running; its
  * answer serves the requests after it.
  *
  * `keepLastGood` decides what a value older than `staleMs` is worth when it cannot be refreshed:
- * the rollout record keeps it (an edge must not shift traffic because DNS is down), the
+ * the rollout state keeps it (a state that was current is a better guess than none), the
  * nearest-bucket answer drops it (the health check may have taken that region out).
  *
  * Lambda freezes an execution environment between invocations: a refresh started by one request
  * may complete only when the next one thaws it. Nothing here depends on a timer firing on time
  * for correctness; a lookup that has not settled after `STUCK_LOOKUP_MS` is abandoned.
  */
-import type { TxtLookup } from './dns';
-
-export interface TxtRecordReaderOptions<T> {
+export interface CachedReaderOptions<T> {
+  /** What is read, for logs: a record name, a store key. */
   readonly name: string;
-  readonly lookup: TxtLookup;
-  /** The answer's records → the value, or null when the answer is not acceptable. */
-  readonly parse: (records: string[][]) => T | null;
+  /** One lookup: the value, or null when the answer is not acceptable; rejects on failure. */
+  readonly fetch: () => Promise<T | null>;
   /** Age below which the cached value is used without a lookup. */
   readonly freshMs: number;
   /** Age from which a read waits for a lookup instead of returning the cached value at once (≥ freshMs). */
@@ -51,7 +50,7 @@ export interface TxtRecordReaderOptions<T> {
   readonly now?: () => number;
 }
 
-/** Lookups that have not settled after this long are given up on (c-ares settles far sooner). */
+/** Lookups that have not settled after this long are given up on (c-ares and the SDK settle far sooner). */
 export const STUCK_LOOKUP_MS = 30_000;
 const MAX_RETRY_MS = 5_000;
 
@@ -60,7 +59,7 @@ interface Lookup {
   readonly done: Promise<void>;
 }
 
-export class TxtRecordReader<T> {
+export class CachedReader<T> {
   private value: T | null = null;
   private fetchedAt = -Infinity;
   private nextAttemptAt = -Infinity;
@@ -71,7 +70,7 @@ export class TxtRecordReader<T> {
   private readonly retryMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly options: TxtRecordReaderOptions<T>) {
+  constructor(private readonly options: CachedReaderOptions<T>) {
     this.retryMs = options.retryMs ?? Math.min(options.freshMs, MAX_RETRY_MS);
     this.now = options.now ?? Date.now;
   }
@@ -97,13 +96,17 @@ export class TxtRecordReader<T> {
   }
 
   private startLookup(startedAt: number): Lookup {
+    let fetched: Promise<T | null>;
+    try {
+      fetched = this.options.fetch();
+    } catch (error) {
+      fetched = Promise.reject(error);
+    }
     const lookup: Lookup = {
       startedAt,
-      done: this.options
-        .lookup(this.options.name)
-        .then((records) => {
-          const parsed = this.options.parse(records);
-          if (parsed === null) throw new Error(`unacceptable answer ${JSON.stringify(records).slice(0, 300)}`);
+      done: fetched
+        .then((parsed) => {
+          if (parsed === null) throw new Error('unacceptable answer');
           return parsed;
         })
         .then(
@@ -145,14 +148,6 @@ export class TxtRecordReader<T> {
       });
     });
   }
-}
-
-/**
- * The one record of an answer, its character-strings joined as resolvers do; null when the name
- * has several records (which one would win is undefined, so neither does).
- */
-export function singleTxtValue(records: readonly (readonly string[])[]): string | null {
-  return records.length === 1 ? records[0].join('') : null;
 }
 
 function describe(error: unknown): string {

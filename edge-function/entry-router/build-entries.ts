@@ -1,0 +1,81 @@
+/**
+ * Entries of builds other than the router's own, read from the replica buckets: the nearest one
+ * first, then the primary, then the failover region's, each read bounded in time, so a region that
+ * is down, slow, or missing the build costs one bounded wait and not the viewer's widget.
+ *
+ * A build's entry never changes, so what was read is kept for the container's life (the newest
+ * few builds, in each encoding asked for), and concurrent misses for the same object share one
+ * read. Only cache misses at CloudFront reach the router, so this is rarely more than a handful of
+ * reads per container.
+ */
+import { createHash } from 'node:crypto';
+import type { ObjectReader } from '../shared/bucket-objects';
+import type { S3Target } from '../shared/cloudfront';
+import type { Encoding } from '../shared/encoding';
+import { entryBody, entryObjectKey, type EntryBody } from './route';
+
+export interface BuildEntriesOptions {
+  /** Region → bucket name of every replica. */
+  readonly bucketNames: Readonly<Record<string, string>>;
+  readonly primaryRegion: string;
+  readonly failoverRegion: string | null;
+  /** The nearest bucket now (NearestBucket.read). */
+  readonly nearest: () => S3Target | Promise<S3Target>;
+  readonly read: ObjectReader;
+  /** Entries kept per container. @default 32 */
+  readonly capacity?: number;
+  /** Told which bucket failed and why, when one does. @default nothing */
+  readonly onBucketFailure?: (region: string, key: string, error: unknown) => void;
+}
+
+export class BuildEntries {
+  private readonly kept = new Map<string, Promise<EntryBody | null>>();
+  private readonly capacity: number;
+
+  constructor(private readonly options: BuildEntriesOptions) {
+    this.capacity = options.capacity ?? 32;
+  }
+
+  /** The entry of `buildId` in `encoding`, or null when no bucket could give it. */
+  get(buildId: string, encoding: Encoding | null): Promise<EntryBody | null> {
+    const key = entryObjectKey(buildId, encoding);
+    const known = this.kept.get(key);
+    if (known) {
+      // Most recently used last: Map keeps insertion order.
+      this.kept.delete(key);
+      this.kept.set(key, known);
+      return known;
+    }
+    const reading = this.readFromBuckets(buildId, encoding, key).then((body) => {
+      // A failure is not kept: the next miss tries again.
+      if (body === null && this.kept.get(key) === reading) this.kept.delete(key);
+      return body;
+    });
+    this.kept.set(key, reading);
+    while (this.kept.size > this.capacity) this.kept.delete(this.kept.keys().next().value as string);
+    return reading;
+  }
+
+  private async readFromBuckets(buildId: string, encoding: Encoding | null, key: string): Promise<EntryBody | null> {
+    for (const region of await this.regionsToTry()) {
+      try {
+        const object = await this.options.read({ region, name: this.options.bucketNames[region] }, key);
+        return entryBody(buildId, encoding, object.bytes, object.etag ?? `"${createHash('md5').update(object.bytes).digest('hex')}"`);
+      } catch (error) {
+        this.options.onBucketFailure?.(region, key, error);
+      }
+    }
+    return null;
+  }
+
+  private async regionsToTry(): Promise<string[]> {
+    let nearest: string | null = null;
+    try {
+      nearest = (await this.options.nearest()).region;
+    } catch {
+      // The static chain below still holds every bucket worth trying.
+    }
+    const order = [nearest, this.options.primaryRegion, this.options.failoverRegion];
+    return order.filter((region, index): region is string => region !== null && region in this.options.bucketNames && order.indexOf(region) === index);
+  }
+}

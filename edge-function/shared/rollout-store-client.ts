@@ -1,0 +1,16 @@
+/**
+ * The KeyValueStore client the entry router's fallback reads the rollout state with, and the
+ * SigV4A signer the API demands. The build bundles this module into a file of its own beside the
+ * router's index.js (scripts/lib/functions.ts, lazyModules): about half a megabyte that a cold
+ * start would otherwise parse, loaded here only when the fallback first runs.
+ */
+import '@aws-sdk/signature-v4a';
+import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
+import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
+
+/** GetKey of the rollout state in the store `storeArn` names; one client for all calls. */
+export function createStateGet(options: { readonly endpoint?: string; readonly timeoutMs: number }): (storeArn: string) => Promise<string | undefined> {
+  const client = new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig({ endpoint: options.endpoint, timeoutMs: options.timeoutMs, maxAttempts: 2 }));
+  return async (storeArn) => (await client.send(new GetKeyCommand({ KvsARN: storeArn, Key: ROLLOUT_STATE_KEY }), { abortSignal: AbortSignal.timeout(options.timeoutMs) })).Value;
+}
