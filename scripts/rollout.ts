@@ -1,15 +1,18 @@
 /**
- * `npm run rollout -- status|start|stop|rollback|promote [--version N] [--json] [--config <file>]`:
- * watch, start, stop, roll back or promote a release of the entry router (see README, "Releasing
+ * `npm run rollout -- status|start|stop|rollback|promote|ring [--version N] [--json] [--config <file>]`:
+ * watch, start, stop, roll back or promote a release of the entry router, or edit the ring (see README, "Releasing
  * and rolling back"). The commands are in scripts/lib/rollout-cli.ts; this file only wires the
  * real config, AWS clients and console.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { Route53Client } from '@aws-sdk/client-route-53';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { STSClient } from '@aws-sdk/client-sts';
+import '@aws-sdk/signature-v4a';
 import { loadConfig } from '../config';
+import { rolloutStoreClientConfig } from '../contracts/rollout-store';
 import { ROLLOUT_REGION, runRolloutCli } from './lib/rollout-cli';
 
 if (require.main === module) {
@@ -19,7 +22,8 @@ if (require.main === module) {
     createClients: () => ({
       lambda: new LambdaClient({ region }),
       codedeploy: new CodeDeployClient({ region }),
-      route53: new Route53Client({ region }),
+      cloudfront: new CloudFrontClient({ region }),
+      kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
       cloudwatch: new CloudWatchClient({ region }),
       sts: new STSClient({ region }),
     }),

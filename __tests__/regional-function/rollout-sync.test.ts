@@ -1,25 +1,26 @@
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
-import { parseRolloutRecord } from '../../edge-function/shared/rollout-record';
+import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
 import {
   chooseSalt,
   effectiveCanary,
   MANUAL_SYNC_EVENT,
   parseSyncEvent,
   planSync,
-  rolloutRecordFor,
+  rolloutStateFor,
   syncTriggerFrom,
   type SyncEvent,
 } from '../../regional-function/rollout-sync/core';
-import { createRolloutSync } from '../../regional-function/rollout-sync/sync';
+import { createRolloutSync, VERIFY_INTERVAL_MS, type RolloutSyncClients } from '../../regional-function/rollout-sync/sync';
 import type { AliasBuilds } from '../../regional-function/shared/alias-state';
 import { deploymentSummaryFrom, type DeploymentSummary } from '../../regional-function/shared/deployments';
 import type { RolloutSyncEnvironment } from '../../regional-function/shared/environment';
-import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, rolloutRecordSet, versionConfiguration } from './aws-fixtures';
+import { LocalKeyValueStore, StoreConflict } from '../../scripts/local/kvs-server';
+import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguration } from './aws-fixtures';
 
 const GROUP = { application: NAMES.application, deploymentGroup: NAMES.deploymentGroup };
 const SCHEDULED: SyncEvent = { source: 'aws.events', 'detail-type': 'Scheduled Event' };
@@ -40,29 +41,43 @@ function deployment(id: string, from: string, to: string, status: 'InProgress' |
   return deploymentSummaryFrom(id, lambdaDeployment({ from, to, status }).deploymentInfo);
 }
 
-describe('rollout record from the alias', () => {
+describe('rollout state from the alias', () => {
   it('has no canary when the alias has no second version, a zero weight, or the same build twice', () => {
-    expect(rolloutRecordFor(builds(), null)).toEqual({ stable: BUILD_A, canary: null, weight: 0, salt: null });
-    expect(rolloutRecordFor(builds({ version: '8', buildId: BUILD_B, weight: 0 }), 'd-X')).toEqual({ stable: BUILD_A, canary: null, weight: 0, salt: null });
+    expect(rolloutStateFor(builds(), null, [])).toEqual(steadyState(BUILD_A));
+    expect(rolloutStateFor(builds({ version: '8', buildId: BUILD_B, weight: 0 }), 'd-X', [])).toEqual(steadyState(BUILD_A));
     // A new version of the same build (router code or config changed): no viewer changes build.
     expect(effectiveCanary(builds({ version: '8', buildId: BUILD_A, weight: 5000 }))).toBeNull();
-    expect(rolloutRecordFor(builds({ version: '8', buildId: BUILD_A, weight: 5000 }), 'd-X')).toEqual({ stable: BUILD_A, canary: null, weight: 0, salt: null });
+    expect(rolloutStateFor(builds({ version: '8', buildId: BUILD_A, weight: 5000 }), 'd-X', [])).toEqual(steadyState(BUILD_A));
   });
 
-  it('names the stable build, the canary build and its weight in basis points', () => {
-    expect(rolloutRecordFor(builds({ version: '8', buildId: BUILD_B, weight: 2500 }), 'd-ABC123')).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 2500, salt: 'd-ABC123' });
-    expect(() => rolloutRecordFor(builds({ version: '8', buildId: BUILD_B, weight: 2500 }), null)).toThrow('needs a salt');
+  it('names the stable build, the canary build and its weight in basis points, and keeps the ring', () => {
+    expect(rolloutStateFor(builds({ version: '8', buildId: BUILD_B, weight: 2500 }), 'd-ABC123', ['https://demo.example.com'])).toEqual({
+      stable: BUILD_A,
+      canary: BUILD_B,
+      weight: 2500,
+      salt: 'd-ABC123',
+      ring: ['https://demo.example.com'],
+    });
+    expect(() => rolloutStateFor(builds({ version: '8', buildId: BUILD_B, weight: 2500 }), null, [])).toThrow('needs a salt');
   });
 
-  it('always formats a record the edge parser reads back to the same builds and weight', () => {
+  it('carries the ring of the current state over, and replaces a value nobody can parse', () => {
+    const ring = ['https://demo.example.com'];
+    const current = formatRolloutState({ ...steadyState(BUILD_A), ring });
+    const plan = planSync(builds({ version: '8', buildId: BUILD_B, weight: 1000 }), deployment('d-RING00001', '7', '8'), { text: current, state: parseRolloutState(current) });
+    expect(plan.state.ring).toEqual(ring);
+    expect(planSync(builds(), null, { text: 'garbage', state: null })).toMatchObject({ write: true, state: steadyState(BUILD_A) });
+  });
+
+  it('always formats a state the edge parser reads back to the same builds and weight', () => {
     const buildId = fc.stringMatching(/^[0-9a-f]{16}$/);
     fc.assert(
       fc.property(buildId, buildId, fc.integer({ min: 0, max: 9999 }), fc.stringMatching(/^d-[A-Z0-9]{9}$/), fc.option(fc.stringMatching(/^d-[A-Z0-9]{9}$/)), (a, b, weight, id, currentSalt) => {
         const alias = { stable: { version: '3', buildId: a }, canary: { version: '4', buildId: b, weight } };
-        const current = currentSalt ? { stable: a, canary: b, weight: 100, salt: currentSalt } : null;
-        const plan = planSync(alias, deployment(id, '3', '4'), current ? { text: 'old', record: current } : null);
-        const parsed = parseRolloutRecord(plan.text);
-        expect(parsed).toEqual(plan.record);
+        const current = currentSalt && a !== b ? { stable: a, canary: b, weight: 100, salt: currentSalt, ring: [] } : null;
+        const plan = planSync(alias, deployment(id, '3', '4'), current ? { text: 'old', state: current } : null);
+        const parsed = parseRolloutState(plan.text);
+        expect(parsed).toEqual(plan.state);
         const live = a !== b && weight > 0;
         expect(parsed!.canary).toBe(live ? b : null);
         expect(parsed!.weight).toBe(live ? weight : 0);
@@ -80,14 +95,14 @@ describe('salt', () => {
   });
 
   it('ignores a deployment that has ended or that moves elsewhere (a rollback), and keeps the current cohort', () => {
-    const current = { stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-OLD000001' };
-    expect(chooseSalt(shifting, deployment('d-DONE00001', '7', '8', 'Succeeded'), current)).toEqual({ salt: 'd-OLD000001', source: 'current-record' });
-    expect(chooseSalt(shifting, deployment('d-ROLLBACK1', '8', '7'), current)).toEqual({ salt: 'd-OLD000001', source: 'current-record' });
-    expect(chooseSalt(shifting, null, current)).toEqual({ salt: 'd-OLD000001', source: 'current-record' });
+    const current: RolloutState = { stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-OLD000001', ring: [] };
+    expect(chooseSalt(shifting, deployment('d-DONE00001', '7', '8', 'Succeeded'), current)).toEqual({ salt: 'd-OLD000001', source: 'current-state' });
+    expect(chooseSalt(shifting, deployment('d-ROLLBACK1', '8', '7'), current)).toEqual({ salt: 'd-OLD000001', source: 'current-state' });
+    expect(chooseSalt(shifting, null, current)).toEqual({ salt: 'd-OLD000001', source: 'current-state' });
   });
 
-  it('does not carry a salt over from a record of another shift, and falls back to the alias versions', () => {
-    const otherShift = { stable: BUILD_A, canary: BUILD_C, weight: 1000, salt: 'd-OLD000001' };
+  it('does not carry a salt over from a state of another shift, and falls back to the alias versions', () => {
+    const otherShift: RolloutState = { stable: BUILD_A, canary: BUILD_C, weight: 1000, salt: 'd-OLD000001', ring: [] };
     expect(chooseSalt(shifting, null, otherShift)).toEqual({ salt: 'alias-7-8', source: 'alias-versions' });
     expect(chooseSalt(shifting, null, null)).toEqual({ salt: 'alias-7-8', source: 'alias-versions' });
   });
@@ -110,7 +125,7 @@ describe('sync events', () => {
   });
 
   it('rejects anything else, saying what it accepts and what it got', () => {
-    expect(() => parseSyncEvent({ source: 'aws.s3', 'detail-type': 'Object Created' })).toThrow(/runs on an EventBridge "Scheduled Event" .* got an object with detail-type "Object Created"/);
+    expect(() => parseSyncEvent({ source: 'aws.s3', 'detail-type': 'Object Created' })).toThrow(/runs on an EventBridge "Scheduled Event", .* got an object with detail-type "Object Created"/);
     expect(() => parseSyncEvent({ ...stateChange('not-an-id', 'START') })).toThrow(/detail.deploymentId: must match/);
     expect(() => parseSyncEvent('tick')).toThrow(/got "tick" \(event: must be an object\)/);
   });
@@ -118,78 +133,109 @@ describe('sync events', () => {
 
 describe('rollout sync against AWS', () => {
   const lambda = mockClient(LambdaClient);
-  const route53 = mockClient(Route53Client);
+  const kvsMock = mockClient(CloudFrontKeyValueStoreClient);
   const codedeploy = mockClient(CodeDeployClient);
   const cloudwatch = mockClient(CloudWatchClient);
+  const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
   const env: RolloutSyncEnvironment = {
     ENTRY_ROUTER_FUNCTION: NAMES.functionName,
     LIVE_ALIAS: NAMES.alias,
-    HOSTED_ZONE_ID: NAMES.zoneId,
-    ROLLOUT_RECORD_NAME: NAMES.record,
-    ROLLOUT_RECORD_TTL: '30',
+    ROLLOUT_STORE_ARN: STORE_ARN,
     METRICS_NAMESPACE: 'EdgeWidget',
     CODEDEPLOY_APPLICATION: NAMES.application,
     CODEDEPLOY_DEPLOYMENT_GROUP: NAMES.deploymentGroup,
+    CLIENT_ERROR_ALARM: 'edge-widget-client-error-rate',
   };
-  const clients = () => ({
+  const clients = (): RolloutSyncClients => ({
     lambda: new LambdaClient({ region: 'us-east-1' }),
-    route53: new Route53Client({ region: 'us-east-1' }),
+    kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }),
     codedeploy: new CodeDeployClient({ region: 'us-east-1' }),
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
   });
+  /** The store behind the mocked API: ETag semantics as AWS has them (one ETag, If-Match on writes). */
+  let store: LocalKeyValueStore;
+  /** The alias as GetAlias answers it now; tests move it between calls. */
+  let alias: { FunctionVersion: string; RoutingConfig?: { AdditionalVersionWeights: Record<string, number> } };
+  /** Called before each GetAlias answer and each PutKey: a test's hooks to interleave runs. */
+  let beforeGetAlias: (call: number) => Promise<void> | void;
+  let beforePutKey: (call: number) => Promise<void> | void;
+  const rolling = (weight: number) => ({ FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': weight } } });
+  const steady = (version = '7') => ({ FunctionVersion: version });
 
   beforeEach(() => {
-    for (const mock of [lambda, route53, codedeploy, cloudwatch]) mock.reset();
+    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch]) mock.reset();
+    store = new LocalKeyValueStore();
+    alias = steady();
+    beforeGetAlias = () => undefined;
+    beforePutKey = () => undefined;
+    let getAliasCalls = 0;
+    let putKeyCalls = 0;
+    lambda.on(GetAliasCommand).callsFake(async () => {
+      getAliasCalls += 1;
+      await beforeGetAlias(getAliasCalls);
+      return { Name: 'live', ...alias };
+    });
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '7' }).resolves(versionConfiguration(BUILD_A));
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_B));
-    route53.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: 'C1', Status: 'PENDING', SubmittedAt: new Date() } });
+    kvsMock.on(DescribeKeyValueStoreCommand).callsFake(() => ({ ETag: store.etag, KvsARN: STORE_ARN, ItemCount: store.keys().length }));
+    kvsMock.on(GetKeyCommand).callsFake((input: { Key: string }) => {
+      const value = store.get(input.Key);
+      if (value === undefined) throw Object.assign(new Error(`key ${input.Key} not found`), { name: 'ResourceNotFoundException' });
+      return { Key: input.Key, Value: value };
+    });
+    kvsMock.on(PutKeyCommand).callsFake(async (input: { Key: string; Value: string; IfMatch: string }) => {
+      putKeyCalls += 1;
+      await beforePutKey(putKeyCalls);
+      try {
+        return { ETag: store.put(input.Key, input.Value, input.IfMatch) };
+      } catch (error) {
+        if (error instanceof StoreConflict) throw Object.assign(new Error(error.message), { name: 'ConflictException' });
+        throw error;
+      }
+    });
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
     cloudwatch.on(PutMetricDataCommand).resolves({});
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK' }] });
   });
-  afterAll(() => [lambda, route53, codedeploy, cloudwatch].forEach((mock) => mock.restore()));
+  afterAll(() => [lambda, kvsMock, codedeploy, cloudwatch].forEach((mock) => mock.restore()));
 
-  function upserts() {
-    return route53.commandCalls(ChangeResourceRecordSetsCommand).map((call) => call.args[0].input);
-  }
+  const stored = () => parseRolloutState(store.get(ROLLOUT_STATE_KEY));
+  const writes = () => kvsMock.commandCalls(PutKeyCommand).map((call) => call.args[0].input);
+  const put = (state: RolloutState) => store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
 
-  it('writes nothing when the record already says what the alias says, and still publishes the weight', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet(`v=1 stable=${BUILD_A} canary=- weight=0 salt=-`)] });
+  it('writes nothing when the store already says what the alias says, and still publishes the weight', async () => {
+    put(steadyState(BUILD_A));
     const summary = await createRolloutSync(env, clients())(SCHEDULED);
-    expect(summary).toEqual({ action: 'unchanged', trigger: 'schedule', record: `v=1 stable=${BUILD_A} canary=- weight=0 salt=-`, previous: `v=1 stable=${BUILD_A} canary=- weight=0 salt=-`, weight: 0, saltSource: 'none' });
-    expect(upserts()).toEqual([]);
+    const text = formatRolloutState(steadyState(BUILD_A));
+    expect(summary).toEqual({ action: 'unchanged', trigger: 'schedule', state: text, previous: text, weight: 0, saltSource: 'none', attempts: 1, storeRead: true, held: false });
+    expect(writes()).toEqual([]);
     // Without a canary CodeDeploy is not asked anything.
     expect(codedeploy.calls()).toHaveLength(0);
-    expect(route53.commandCalls(ListResourceRecordSetsCommand)[0].args[0].input).toEqual({ HostedZoneId: NAMES.zoneId, StartRecordName: NAMES.record, StartRecordType: 'TXT', MaxItems: 1 });
+    expect(kvsMock.commandCalls(GetKeyCommand)[0].args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
     expect(cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input).toEqual({ Namespace: 'EdgeWidget', MetricData: [{ MetricName: 'RolloutWeight', Value: 0, Unit: 'None' }] });
   });
 
-  it('on a START event, salts with that deployment and upserts the quoted record with the configured TTL', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } });
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet(`v=1 stable=${BUILD_A} canary=- weight=0 salt=-`)] });
+  it('on a START event, salts with that deployment and writes the state conditionally on the ETag it read', async () => {
+    put(steadyState(BUILD_A));
+    const etag = store.etag;
+    alias = rolling(0.1);
     codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-START0001' }).resolves(lambdaDeployment({ from: '7', to: '8' }));
     const summary = await createRolloutSync(env, clients())(stateChange('d-START0001', 'START'));
-    const text = `v=1 stable=${BUILD_A} canary=${BUILD_B} weight=1000 salt=d-START0001`;
-    expect(summary).toMatchObject({ action: 'written', trigger: 'deployment', record: text, weight: 1000, saltSource: 'deployment' });
-    expect(upserts()).toEqual([
-      {
-        HostedZoneId: NAMES.zoneId,
-        ChangeBatch: {
-          Comment: 'rollout sync: mirror of the entry router alias',
-          Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: NAMES.record, Type: 'TXT', TTL: 30, ResourceRecords: [{ Value: `"${text}"` }] } }],
-        },
-      },
-    ]);
+    const text = formatRolloutState({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-START0001', ring: [] });
+    expect(summary).toMatchObject({ action: 'written', trigger: 'deployment', state: text, weight: 1000, saltSource: 'deployment' });
+    expect(writes()).toEqual([{ KvsARN: STORE_ARN, Key: 'rollout', Value: text, IfMatch: etag }]);
     expect(codedeploy.commandCalls(ListDeploymentsCommand)).toHaveLength(0);
     expect(cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input.MetricData).toEqual([{ MetricName: 'RolloutWeight', Value: 1000, Unit: 'None' }]);
   });
 
   it('on the schedule, finds the active deployment of the group for the salt', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.3 } } });
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet(`v=1 stable=${BUILD_A} canary=${BUILD_B} weight=2000 salt=d-ACTIVE001`)] });
+    put({ stable: BUILD_A, canary: BUILD_B, weight: 2000, salt: 'd-ACTIVE001', ring: [] });
+    alias = rolling(0.3);
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ACTIVE001'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
     const summary = await createRolloutSync(env, clients())(SCHEDULED);
-    expect(summary).toMatchObject({ action: 'written', record: `v=1 stable=${BUILD_A} canary=${BUILD_B} weight=3000 salt=d-ACTIVE001`, previous: `v=1 stable=${BUILD_A} canary=${BUILD_B} weight=2000 salt=d-ACTIVE001` });
+    expect(summary).toMatchObject({ action: 'written', weight: 3000, saltSource: 'deployment' });
+    expect(stored()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ACTIVE001', ring: [] });
     expect(codedeploy.commandCalls(ListDeploymentsCommand)[0].args[0].input).toEqual({
       applicationName: NAMES.application,
       deploymentGroupName: NAMES.deploymentGroup,
@@ -197,68 +243,178 @@ describe('rollout sync against AWS', () => {
     });
   });
 
-  it('creates the record when there is none (the listing starts at the next name)', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '8' });
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [{ Name: '_rollout2.widget.example.com.', Type: 'TXT', TTL: 30, ResourceRecords: [{ Value: '"x"' }] }] });
-    const summary = await createRolloutSync(env, clients())(SCHEDULED);
-    expect(summary).toMatchObject({ action: 'written', previous: null, record: `v=1 stable=${BUILD_B} canary=- weight=0 salt=-` });
-    expect(upserts()).toHaveLength(1);
+  it('creates the state when the key is missing, and overwrites a value the edges cannot parse', async () => {
+    alias = steady('8');
+    expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({ action: 'written', previous: null, state: formatRolloutState(steadyState(BUILD_B)) });
+    store.put(ROLLOUT_STATE_KEY, 'v=1 stable=x');
+    expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({ action: 'written', previous: 'v=1 stable=x' });
+    expect(stored()).toEqual(steadyState(BUILD_B));
   });
 
-  it('overwrites a record the edges cannot parse', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet('v=2 something else')] });
-    expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({ action: 'written', previous: 'v=2 something else' });
+  it('keeps the ring the rollout CLI wrote', async () => {
+    put({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
+    alias = rolling(0.1);
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RING00001'] });
+    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+    await createRolloutSync(env, clients())(SCHEDULED);
+    expect(stored()?.ring).toEqual(['https://demo.example.com']);
+  });
+
+  it('makes no store call while the alias still gives the state it last read or wrote, and checks the store every ten minutes', async () => {
+    put(steadyState(BUILD_A));
+    let clock = 0;
+    const sync = createRolloutSync(env, clients(), { now: () => clock });
+    const storeCalls = () => kvsMock.calls().length;
+    expect(await sync(SCHEDULED)).toMatchObject({ action: 'unchanged', storeRead: true });
+    const afterFirst = storeCalls();
+    for (let minute = 1; minute < 10; minute += 1) {
+      clock = minute * 60_000;
+      expect(await sync(SCHEDULED)).toMatchObject({ action: 'unchanged', storeRead: false });
+    }
+    expect(storeCalls()).toBe(afterFirst);
+    clock = VERIFY_INTERVAL_MS;
+    expect(await sync(SCHEDULED)).toMatchObject({ storeRead: true });
+    expect(storeCalls()).toBe(afterFirst + 2);
+  });
+
+  it('repairs a state deleted by hand at its next check, though nothing else changed', async () => {
+    put(steadyState(BUILD_A));
+    let clock = 0;
+    const sync = createRolloutSync(env, clients(), { now: () => clock });
+    await sync(SCHEDULED);
+    store.delete(ROLLOUT_STATE_KEY);
+    clock = VERIFY_INTERVAL_MS - 1;
+    expect(await sync(SCHEDULED)).toMatchObject({ action: 'unchanged', storeRead: false });
+    clock = VERIFY_INTERVAL_MS;
+    expect(await sync(SCHEDULED)).toMatchObject({ action: 'written', previous: null });
+    expect(stored()).toEqual(steadyState(BUILD_A));
   });
 
   it('asks Lambda for each version once per container: published versions never change', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } });
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
-    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    alias = rolling(0.1);
     const sync = createRolloutSync(env, clients());
     await sync(SCHEDULED);
     await sync(SCHEDULED);
     await sync(SCHEDULED);
-    expect(lambda.commandCalls(GetAliasCommand)).toHaveLength(3);
     expect(lambda.commandCalls(GetFunctionConfigurationCommand).map((call) => call.args[0].input.Qualifier)).toEqual(['7', '8']);
   });
 
-  it('lets two runs at once write the same value', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.5 } } });
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
-    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ACTIVE001'] });
-    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-    const [first, second] = await Promise.all([createRolloutSync(env, clients())(SCHEDULED), createRolloutSync(env, clients())(stateChange('d-ACTIVE001', 'START'))]);
-    expect(first.record).toBe(second.record);
-    const values = upserts().map((input) => input.ChangeBatch!.Changes![0].ResourceRecordSet!.ResourceRecords![0].Value);
-    expect(values).toEqual([`"${first.record}"`, `"${first.record}"`]);
+  describe('the alarm', () => {
+    it('holds the canary the moment its alarm fires, before CodeDeploy moves the alias back, and lets it go when the alarm clears', async () => {
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ALARM0001', ring: ['https://demo.example.com'] });
+      alias = rolling(0.3);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0001'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+      const firing = { source: 'aws.cloudwatch' as const, 'detail-type': 'CloudWatch Alarm State Change' as const, detail: { alarmName: env.CLIENT_ERROR_ALARM, state: { value: 'ALARM' } } };
+      const sync = createRolloutSync(env, clients());
+      expect(await sync(parseSyncEvent(firing))).toMatchObject({ action: 'written', trigger: 'alarm', held: true, weight: 0 });
+      // Nobody on the canary, ring hosts included; the ring itself stays.
+      expect(stored()).toEqual({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
+      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({ AlarmNames: [env.CLIENT_ERROR_ALARM], AlarmTypes: ['MetricAlarm'] });
+      // A false alarm that clears while the deployment still runs: the canary gets its viewers back.
+      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
+      expect(await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } }))).toMatchObject({ action: 'written', held: false, weight: 3000 });
+    });
+
+    it('does not ask about the alarm when there is no canary to hold', async () => {
+      put(steadyState(BUILD_A));
+      await createRolloutSync(env, clients())(SCHEDULED);
+      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(0);
+    });
   });
 
-  it('says what is missing when the alias or the zone does not exist', async () => {
+  describe('races', () => {
+    it('a slow run never writes the alias it saw before a rollback: it reads the alias again just before writing', async () => {
+      // A deployment has just started: the store still says steady, the alias says 10 %.
+      put(steadyState(BUILD_A));
+      alias = rolling(0.1);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-SLOW00001'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      // Between the slow run's first read of the alias and its write, CodeDeploy rolls back and
+      // the run triggered by that state change finds nothing to write.
+      let rolledBack = false;
+      beforeGetAlias = async (call) => {
+        if (call === 2 && !rolledBack) {
+          rolledBack = true;
+          alias = steady();
+          const other = await createRolloutSync(env, clients())(stateChange('d-SLOW00001', 'FAILURE'));
+          expect(other.action).toBe('unchanged');
+        }
+      };
+      const slow = await createRolloutSync(env, clients())(SCHEDULED);
+      expect(slow).toMatchObject({ action: 'unchanged', attempts: 2 });
+      expect(stored()).toEqual(steadyState(BUILD_A));
+      expect(writes()).toEqual([]);
+    });
+
+    it('two runs at once: a write based on an older read is refused by the ETag, read again, and the newer state stays', async () => {
+      put(steadyState(BUILD_A));
+      const firstEtag = store.etag;
+      alias = rolling(0.1);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RACE00001'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      // Run A has read the store and the alias (10 %) twice and is about to write; it stalls there.
+      let releaseA!: () => void;
+      beforePutKey = (call) => (call === 1 ? new Promise<void>((resolve) => (releaseA = resolve)) : undefined);
+      const runA = createRolloutSync(env, clients())(SCHEDULED);
+      while (kvsMock.commandCalls(PutKeyCommand).length < 1) await new Promise((resolve) => setImmediate(resolve));
+      // Meanwhile CodeDeploy moves on to 20 % and run B writes that.
+      alias = rolling(0.2);
+      const resultB = await createRolloutSync(env, clients())(SCHEDULED);
+      releaseA();
+      const resultA = await runA;
+      expect(resultB).toMatchObject({ action: 'written', weight: 2000 });
+      expect(resultA).toMatchObject({ action: 'unchanged', weight: 2000, attempts: 2 });
+      expect(stored()?.weight).toBe(2000);
+      // Both writes carried the ETag of the same first read; B's landed first, A's was refused.
+      expect(writes().map((input) => [input.IfMatch, (JSON.parse(input.Value!) as RolloutState).weight])).toEqual([
+        [firstEtag, 1000],
+        [firstEtag, 2000],
+      ]);
+    });
+
+    it('a ring edit between a read and a write is not lost: the write is refused, read again, and carries it', async () => {
+      put(steadyState(BUILD_A));
+      alias = rolling(0.1);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-EDIT00001'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      beforeGetAlias = (call) => {
+        // The CLI adds a ring origin after rollout sync read the store.
+        if (call === 1) put({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
+      };
+      const result = await createRolloutSync(env, clients())(SCHEDULED);
+      expect(result).toMatchObject({ action: 'written', attempts: 2 });
+      expect(stored()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-EDIT00001', ring: ['https://demo.example.com'] });
+    });
+
+    it('gives up after a bounded number of attempts when the store never stops changing, saying the next run will write', async () => {
+      alias = rolling(0.1);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BUSY00001'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      beforeGetAlias = () => void put(steadyState(BUILD_A));
+      await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow(/kept changing during 4 attempts; the next run will write the state/);
+    });
+  });
+
+  it('says what is missing when the alias or the store does not exist', async () => {
     lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
     await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow('alias live of function edge-widget-entry-router not found: deploy the stacks first');
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
-    route53.on(ListResourceRecordSetsCommand).rejects(Object.assign(new Error('No hosted zone found'), { name: 'NoSuchHostedZone' }));
-    await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow(`Route53 hosted zone ${NAMES.zoneId} does not exist`);
+    kvsMock.on(DescribeKeyValueStoreCommand).rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
+    await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow(`the rollout store ${STORE_ARN} does not exist`);
   });
 
   it('names the version whose description has no buildId', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '9' });
+    alias = steady('9');
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '9' }).resolves(versionConfiguration(null));
     await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow('edge-widget-entry-router version 9 has no buildId in its description ("published by hand")');
   });
 
-  it('reports a failed metric after the record is written, so the error says the record is fine', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+  it('reports a failed metric after the state is written, so the error says the state is fine', async () => {
     cloudwatch.on(PutMetricDataCommand).rejects(new Error('Rate exceeded'));
     await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow(
-      `rollout record _rollout.widget.example.com is up to date (written: v=1 stable=${BUILD_A} canary=- weight=0 salt=-), but publishing RolloutWeight to EdgeWidget failed: Rate exceeded`,
+      `rollout state in ${STORE_ARN} is up to date (written: ${formatRolloutState(steadyState(BUILD_A))}), but publishing RolloutWeight to EdgeWidget failed: Rate exceeded`,
     );
-    expect(upserts()).toHaveLength(1);
-  });
-
-  it('refuses a TTL that is not a whole number of seconds', () => {
-    expect(() => createRolloutSync({ ...env, ROLLOUT_RECORD_TTL: '30s' }, clients())).toThrow('ROLLOUT_RECORD_TTL must be a whole number of seconds (1..86400), got "30s"');
+    expect(writes()).toHaveLength(1);
   });
 });

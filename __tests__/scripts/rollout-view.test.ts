@@ -1,5 +1,5 @@
 import { deploymentSummaryFrom } from '../../regional-function/shared/deployments';
-import { deploymentView, formatStatus, newestVersion, percent, previousReleaseVersion, recordMatchesAlias, type AliasView, type RolloutStatus } from '../../scripts/lib/rollout-view';
+import { deploymentView, formatStatus, newestVersion, percent, previousReleaseVersion, stateMatchesAlias, type AliasView, type RolloutStatus } from '../../scripts/lib/rollout-view';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment } from '../regional-function/aws-fixtures';
 
 const alias = (canary: AliasView['canary'] = null, stable = { version: '7', buildId: BUILD_A as string | null }): AliasView => ({ functionName: 'fn', name: 'live', stable, canary });
@@ -27,16 +27,16 @@ describe('version choices', () => {
   });
 });
 
-describe('record against alias', () => {
+describe('state against alias', () => {
   it('matches on builds and weight, whatever the salt', () => {
     const shifting = alias({ version: '8', buildId: BUILD_B, weight: 1000 });
-    expect(recordMatchesAlias(shifting, { stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'anything' })).toBe(true);
-    expect(recordMatchesAlias(shifting, { stable: BUILD_A, canary: BUILD_B, weight: 900, salt: 'anything' })).toBe(false);
-    expect(recordMatchesAlias(alias(), { stable: BUILD_A, canary: null, weight: 0, salt: null })).toBe(true);
-    expect(recordMatchesAlias(alias(), null)).toBe(false);
+    expect(stateMatchesAlias(shifting, { stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'anything', ring: [] })).toBe(true);
+    expect(stateMatchesAlias(shifting, { stable: BUILD_A, canary: BUILD_B, weight: 900, salt: 'anything', ring: [] })).toBe(false);
+    expect(stateMatchesAlias(alias(), { stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] })).toBe(true);
+    expect(stateMatchesAlias(alias(), null)).toBe(false);
     // Same build on both versions: the record rightly has no canary.
-    expect(recordMatchesAlias(alias({ version: '8', buildId: BUILD_A, weight: 5000 }), { stable: BUILD_A, canary: null, weight: 0, salt: null })).toBe(true);
-    expect(recordMatchesAlias(alias(null, { version: '7', buildId: null }), { stable: BUILD_A, canary: null, weight: 0, salt: null })).toBe(false);
+    expect(stateMatchesAlias(alias({ version: '8', buildId: BUILD_A, weight: 5000 }), { stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] })).toBe(true);
+    expect(stateMatchesAlias(alias(null, { version: '7', buildId: null }), { stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] })).toBe(false);
   });
 });
 
@@ -64,19 +64,19 @@ describe('status text', () => {
     const status: RolloutStatus = {
       account: '1',
       alias: alias(),
-      record: { name: '_rollout.x', zoneId: 'Z', ttl: 30, text: 'garbage', parsed: null, matchesAlias: false },
+      state: { store: 'edge-widget-rollout', arn: 'arn:aws:cloudfront::1:key-value-store/x', text: 'garbage', parsed: null, matchesAlias: false },
       deployment: { ...deploymentView(summary, alias()), rolledBackBy: 'd-RB0000001' },
       alarms: [{ name: 'client', state: 'ALARM', reason: 'Threshold Crossed', updated: null }],
-      problems: ['rollout record _rollout.x is not a valid rollout record'],
+      problems: ['the value in edge-widget-rollout is not a valid rollout state'],
     };
     const text = formatStatus(status).join('\n');
-    expect(text).toContain('  garbage\n  not a valid rollout record: the edges ignore it');
+    expect(text).toContain('  garbage\n  not a valid rollout state: the edges fall back to the entry router');
     expect(text).toContain('  id              d-FAILED001  Stopped\n');
     expect(text).toContain('  completed       2026-11-26T10:05:00.000Z\n');
     expect(text).toContain('  rolled back by  d-RB0000001\n');
     expect(text).toContain('  error           alarm edge-widget-client-error-rate went into ALARM');
     expect(text).toContain('Alarms\n  client  ALARM  Threshold Crossed');
-    expect(text).toMatch(/Problems\n {2}- rollout record _rollout.x is not a valid rollout record$/);
+    expect(text).toMatch(/Problems\n {2}- the value in edge-widget-rollout is not a valid rollout state$/);
     expect(text).not.toContain('progress');
   });
 });

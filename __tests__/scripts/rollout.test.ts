@@ -8,26 +8,34 @@ import {
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
-import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { CloudFrontClient, DescribeKeyValueStoreCommand as DescribeStoreByName } from '@aws-sdk/client-cloudfront';
+import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as path from 'node:path';
 import { ConfigError, loadConfig } from '../../config';
+import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { lambdaAppSpec } from '../../regional-function/shared/deployments';
 import { versionDescription } from '../../regional-function/shared/version-description';
 import { parseStatus, rolloutOutcome } from '../../scripts/await-rollout';
 import { runRolloutCli, USAGE } from '../../scripts/lib/rollout-cli';
-import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, rolloutRecordSet, versionConfiguration } from '../regional-function/aws-fixtures';
+import { LocalKeyValueStore, StoreConflict } from '../../scripts/local/kvs-server';
+import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguration } from '../regional-function/aws-fixtures';
 
 const CONFIG_FILE = path.resolve(__dirname, '..', '..', 'deploy.config.json');
-const ZONE_ID = 'Z0EXAMPLEZONE';
+const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
 
 const lambda = mockClient(LambdaClient);
 const codedeploy = mockClient(CodeDeployClient);
-const route53 = mockClient(Route53Client);
+const cloudfront = mockClient(CloudFrontClient);
+const kvs = mockClient(CloudFrontKeyValueStoreClient);
 const cloudwatch = mockClient(CloudWatchClient);
 const sts = mockClient(STSClient);
-const mocks = [lambda, codedeploy, route53, cloudwatch, sts];
+const mocks = [lambda, codedeploy, cloudfront, kvs, cloudwatch, sts];
+/** The rollout store behind the mocked KeyValueStore API, with its ETag semantics. */
+let store: LocalKeyValueStore;
+const putState = (state: RolloutState) => store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
+const storedState = () => parseRolloutState(store.get(ROLLOUT_STATE_KEY));
 
 interface Run {
   code: number;
@@ -46,7 +54,8 @@ async function rollout(...argv: string[]): Promise<Run> {
     createClients: () => ({
       lambda: new LambdaClient({ region: 'us-east-1' }),
       codedeploy: new CodeDeployClient({ region: 'us-east-1' }),
-      route53: new Route53Client({ region: 'us-east-1' }),
+      cloudfront: new CloudFrontClient({ region: 'us-east-1' }),
+      kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }),
       cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
       sts: new STSClient({ region: 'us-east-1' }),
     }),
@@ -68,7 +77,7 @@ function midRollout(): void {
   lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.3 } }, RevisionId: 'rev-1' });
   codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RUNNING01'] });
   codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date('2026-11-26T10:00:00Z') }));
-  route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet(`v=1 stable=${BUILD_A} canary=${BUILD_B} weight=3000 salt=d-RUNNING01`)] });
+  putState({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: [] });
 }
 
 /** Nothing in flight: alias on 8 (build B); the last deployment d-DONE00001 succeeded. */
@@ -79,7 +88,7 @@ function settled(): void {
   codedeploy
     .on(GetDeploymentCommand, { deploymentId: 'd-DONE00001' })
     .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Succeeded', completeTime: new Date('2026-11-26T10:10:00Z') }));
-  route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet(`v=1 stable=${BUILD_B} canary=- weight=0 salt=-`)] });
+  putState(steadyState(BUILD_B));
 }
 
 beforeEach(() => {
@@ -96,14 +105,21 @@ beforeEach(() => {
       { Version: '8', Description: versionDescription(BUILD_B) },
     ],
   });
-  route53.on(ListHostedZonesByNameCommand).resolves({
-    HostedZones: [
-      { Id: `/hostedzone/${ZONE_ID}`, Name: 'example.com.', CallerReference: 'a', Config: { PrivateZone: false } },
-      { Id: '/hostedzone/ZPRIVATE', Name: 'example.com.', CallerReference: 'b', Config: { PrivateZone: true } },
-      { Id: '/hostedzone/ZOTHER', Name: 'example.com.au.', CallerReference: 'c', Config: { PrivateZone: false } },
-    ],
-    IsTruncated: false,
-    MaxItems: 10,
+  store = new LocalKeyValueStore();
+  cloudfront.on(DescribeStoreByName, { Name: 'edge-widget-rollout' }).resolves({ KeyValueStore: { Name: 'edge-widget-rollout', Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() }, ETag: 'E1' });
+  kvs.on(DescribeKeyValueStoreCommand, { KvsARN: STORE_ARN }).callsFake(() => ({ ETag: store.etag, KvsARN: STORE_ARN }));
+  kvs.on(GetKeyCommand, { KvsARN: STORE_ARN }).callsFake((input: { Key: string }) => {
+    const value = store.get(input.Key);
+    if (value === undefined) throw notFound('ResourceNotFoundException');
+    return { Key: input.Key, Value: value };
+  });
+  kvs.on(PutKeyCommand, { KvsARN: STORE_ARN }).callsFake((input: { Key: string; Value: string; IfMatch: string }) => {
+    try {
+      return { ETag: store.put(input.Key, input.Value, input.IfMatch) };
+    } catch (error) {
+      if (error instanceof StoreConflict) throw notFound('ConflictException', error.message);
+      throw error;
+    }
   });
   cloudwatch.on(DescribeAlarmsCommand).resolves({
     MetricAlarms: [
@@ -117,7 +133,7 @@ afterAll(() => mocks.forEach((mock) => mock.restore()));
 describe('usage', () => {
   it.each([
     [[], 'no command given'],
-    [['deploy'], 'unknown command "deploy"; use one of status, start, stop, rollback, promote'],
+    [['deploy'], 'unknown command "deploy"; use one of status, start, stop, rollback, promote, ring'],
     [['status', 'start'], 'one command at a time'],
     [['status', '--version', '3'], '--version applies to start and rollback, not status'],
     [['start', '--version', 'latest'], '--version must be a published version number such as 7; got "latest"'],
@@ -169,7 +185,7 @@ describe('before any command', () => {
 });
 
 describe('status', () => {
-  it('shows weights, the record, the running deployment and the alarms', async () => {
+  it('shows weights, the rollout state, the running deployment and the alarms', async () => {
     midRollout();
     const run = await rollout('status');
     expect(run.code).toBe(0);
@@ -178,8 +194,8 @@ describe('status', () => {
       `  stable  version 7  build ${BUILD_A}  70%`,
       `  canary  version 8  build ${BUILD_B}  30%`,
       '',
-      'Rollout record _rollout.widget.example.com (TTL 30 s)',
-      `  v=1 stable=${BUILD_A} canary=${BUILD_B} weight=3000 salt=d-RUNNING01`,
+      'Rollout state (CloudFront key value store edge-widget-rollout)',
+      `  ${formatRolloutState({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: [] })}`,
       '  matches the alias',
       '',
       'Deployment',
@@ -193,8 +209,8 @@ describe('status', () => {
       '  edge-widget-client-error-rate     OK                 Threshold Crossed: no datapoints were above 5',
       '  edge-widget-edge-function-errors  INSUFFICIENT_DATA  Unchecked: Initial alarm creation',
     ]);
-    // The zone is looked up by name (the config has no id): the public one, not the private twin.
-    expect(route53.commandCalls(ListResourceRecordSetsCommand)[0].args[0].input).toMatchObject({ HostedZoneId: ZONE_ID, StartRecordName: NAMES.record });
+    // The store is found by the name every deploy gives it, then read through its own API.
+    expect(kvs.commandCalls(GetKeyCommand)[0].args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({
       AlarmNames: ['edge-widget-client-error-rate', 'edge-widget-edge-function-errors'],
       AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
@@ -208,12 +224,11 @@ describe('status', () => {
     expect(run.json()).toEqual({
       account: '123456789012',
       alias: { functionName: 'edge-widget-entry-router', name: 'live', stable: { version: '7', buildId: BUILD_A }, canary: { version: '8', buildId: BUILD_B, weight: 3000 } },
-      record: {
-        name: '_rollout.widget.example.com',
-        zoneId: ZONE_ID,
-        ttl: 30,
-        text: `v=1 stable=${BUILD_A} canary=${BUILD_B} weight=3000 salt=d-RUNNING01`,
-        parsed: { stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01' },
+      state: {
+        store: 'edge-widget-rollout',
+        arn: STORE_ARN,
+        text: formatRolloutState({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: [] }),
+        parsed: { stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: [] },
         matchesAlias: true,
       },
       deployment: {
@@ -242,25 +257,25 @@ describe('status', () => {
     expect(rolloutOutcome(parseStatus(run.out), 'd-BEFORE001')).toEqual({ state: 'waiting', started: true, detail: 'd-RUNNING01 InProgress' });
   });
 
-  it('shows the last deployment when none runs, and a record that lags the alias', async () => {
+  it('shows the last deployment when none runs, and a state that lags the alias', async () => {
     settled();
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rolloutRecordSet(`v=1 stable=${BUILD_A} canary=${BUILD_B} weight=9000 salt=d-DONE00001`)] });
+    putState({ stable: BUILD_A, canary: BUILD_B, weight: 9000, salt: 'd-DONE00001', ring: [] });
     const run = await rollout('status', '--json');
-    const status = run.json() as { deployment: { id: string; status: string; progress: number | null; completed: string }; record: { matchesAlias: boolean }; alias: { canary: null } };
+    const status = run.json() as { deployment: { id: string; status: string; progress: number | null; completed: string }; state: { matchesAlias: boolean }; alias: { canary: null } };
     expect(status.deployment).toMatchObject({ id: 'd-DONE00001', status: 'Succeeded', active: false, progress: null, completed: '2026-11-26T10:10:00.000Z' });
     expect(status.alias.canary).toBeNull();
-    expect(status.record.matchesAlias).toBe(false);
+    expect(status.state.matchesAlias).toBe(false);
     expect((await rollout('status')).out).toContain('differs from the alias: rollout sync has not caught up');
   });
 
   it('still shows what it can read, lists the rest as problems, and exits 1', async () => {
     settled();
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+    store.delete(ROLLOUT_STATE_KEY);
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
     const run = await rollout('status');
     expect(run.code).toBe(1);
     expect(run.out).toContain(`  stable  version 8  build ${BUILD_B}  100%`);
-    expect(run.out).toContain('Problems\n  - rollout record _rollout.widget.example.com does not exist: deploy the stacks, then rollout sync writes it within a minute');
+    expect(run.out).toContain('Problems\n  - the rollout state is missing from edge-widget-rollout: the edges fall back to the entry router; deploy the stacks to recreate the key, and rollout sync fills it within a minute');
     expect(run.out).toContain('  - alarm edge-widget-client-error-rate does not exist: deploy the stacks first');
     expect(run.out).toContain('  edge-widget-client-error-rate     MISSING');
   });
@@ -437,7 +452,7 @@ describe('promote', () => {
       [
         `Promoted deployment d-RUNNING01: alias live sends 100% of viewers to version 8 (build ${BUILD_B}).`,
         'The deployment is Stopped in CodeDeploy, so no alarm rolls this release back any more; if it misbehaves, run `npm run rollout -- rollback`.',
-        'Rollout sync was asked to update the rollout record now.',
+        'Rollout sync was asked to update the rollout state now.',
       ].join('\n'),
     );
   });
@@ -487,5 +502,68 @@ describe('promote', () => {
     const run = await rollout('promote');
     expect(run.code).toBe(1);
     expect(run.err).toBe('rollout promote: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to promote. Start one with `npm run rollout -- start`.');
+  });
+});
+
+describe('ring', () => {
+  it('adds a host origin, normalized, with a conditional write that keeps the rest of the state', async () => {
+    midRollout();
+    const etag = store.etag;
+    const run = await rollout('ring', 'add', 'HTTPS://Demo.Example.com:443');
+    expect(run.code).toBe(0);
+    expect(run.out).toBe(
+      `Added https://demo.example.com. A page on that origin loading the widget: it gets the canary (build ${BUILD_B}) on its next load.\nThe ring has 1 origin.`,
+    );
+    expect(storedState()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: ['https://demo.example.com'] });
+    expect(kvs.commandCalls(PutKeyCommand)[0].args[0].input).toMatchObject({ KvsARN: STORE_ARN, Key: 'rollout', IfMatch: etag });
+    expect((await rollout('ring', 'list', '--json')).json()).toEqual({ ring: ['https://demo.example.com'], bytes: 26, limitBytes: 862 });
+  });
+
+  it('removes one, and says so when there was nothing to add or remove, writing nothing', async () => {
+    settled();
+    putState({ ...steadyState(BUILD_B), ring: ['https://demo.example.com'] });
+    expect((await rollout('ring', 'add', 'https://demo.example.com')).out).toContain('Already in the ring: https://demo.example.com.');
+    expect((await rollout('ring', 'remove', 'https://other.example.com')).out).toContain('Not in the ring: https://other.example.com.');
+    expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(0);
+    expect((await rollout('ring', 'remove', 'https://demo.example.com')).out).toContain('Removed https://demo.example.com.');
+    expect(storedState()?.ring).toEqual([]);
+    expect((await rollout('ring')).out).toBe('The ring is empty: every viewer is assigned by weight.');
+  });
+
+  it('reads again when rollout sync wrote between its read and its write, and keeps what rollout sync wrote', async () => {
+    midRollout();
+    let raced = false;
+    kvs.on(GetKeyCommand, { KvsARN: STORE_ARN }).callsFake((input: { Key: string }) => {
+      const value = store.get(input.Key)!;
+      if (!raced) {
+        raced = true;
+        putState({ stable: BUILD_A, canary: BUILD_B, weight: 4000, salt: 'd-RUNNING01', ring: [] });
+      }
+      return { Key: input.Key, Value: value };
+    });
+    expect((await rollout('ring', 'add', 'https://demo.example.com')).code).toBe(0);
+    expect(storedState()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 4000, salt: 'd-RUNNING01', ring: ['https://demo.example.com'] });
+    expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(2);
+  });
+
+  it('refuses what is not an origin, and a ring that would not leave room for a rollout, saying why', async () => {
+    settled();
+    let run = await rollout('ring', 'add', 'https://demo.example.com/pricing');
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/is not a host origin: write scheme:\/\/host\[:port\] with no path/);
+    putState({ ...steadyState(BUILD_B), ring: Array.from({ length: 24 }, (_, n) => `https://customer-${String(n).padStart(3, '0')}.example.com`) });
+    run = await rollout('ring', 'add', 'https://customer-999.example.com');
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/the ring cannot take https:\/\/customer-999.example.com: its 25 origins would take 874 of the 862 bytes/);
+    expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(0);
+  });
+
+  it('refuses to edit a store with no valid state, and misuse as usage errors', async () => {
+    settled();
+    store.put(ROLLOUT_STATE_KEY, 'nonsense');
+    expect((await rollout('ring', 'add', 'https://demo.example.com')).err).toMatch(/holds no valid rollout state \(its value does not parse\)/);
+    expect((await rollout('ring', 'add')).code).toBe(2);
+    expect((await rollout('ring', 'drop', 'https://demo.example.com')).err).toContain('unknown ring action "drop"; use one of list, add, remove');
+    expect((await rollout('ring', 'list', 'https://x.example.com')).code).toBe(2);
   });
 });

@@ -5,7 +5,7 @@
  * get out of it.
  */
 import * as z from 'zod/mini';
-import { isBuildId } from '../../edge-function/shared/rollout-record';
+import { isBuildId } from '../../contracts/build-id';
 import type { AliasState } from '../shared/alias-state';
 import type { DeploymentSummary } from '../shared/deployments';
 import type { ReleaseInput } from '../shared/environment';

@@ -1,5 +1,5 @@
 /**
- * Rollout sync, pure part: which event started this run, and alias state + salt → rollout record.
+ * Rollout sync, pure part: which event started this run, and alias state + salt → rollout state.
  *
  * Salt rules (the salt picks which viewers land on the canary; a new deployment must pick afresh,
  * and one deployment must keep its pick while its weight grows, or viewers would flip builds):
@@ -8,21 +8,29 @@
  *      by a START state-change event, else the group's active deployment; it counts only while it
  *      is active and its AppSpec targets the alias's canary version (a rollback deployment, or a
  *      stale event, does not);
- *   2. else the salt of the current record, when that record describes the same shift (same stable
+ *   2. else the salt of the current state, when that state describes the same shift (same stable
  *      and canary builds): the cohort stays put while CodeDeploy cannot be asked;
  *   3. else `alias-<stable version>-<canary version>`: deterministic, so concurrent runs agree and
  *      a hand-made split (no deployment at all) still gets a stable cohort of its own.
  *
- * With no canary there is nobody to assign, and the record carries `salt=-`.
+ * With no canary there is nobody to assign, and the state carries no salt. The ring is not rollout
+ * sync's: it is carried over from the current state as it is.
+ *
+ * Held: while the release's client error alarm is in ALARM, the state names no canary, whatever
+ * the alias still says. The alarm's state change runs rollout sync at once, so viewers leave the
+ * canary within seconds of the alarm, without waiting for CodeDeploy to notice it and move the
+ * alias back (AWS documents no interval for that); when CodeDeploy does, the state stays the same.
+ * An alarm that clears while the deployment still runs lets the canary have its viewers back.
  */
 import * as z from 'zod/mini';
-import { formatRolloutRecord, type RolloutRecord } from '../../edge-function/shared/rollout-record';
+import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import type { AliasBuilds } from '../shared/alias-state';
 import type { DeploymentSummary } from '../shared/deployments';
 import { describeIssue } from '../shared/schema-issues';
 
 export const SCHEDULED_EVENT_TYPE = 'Scheduled Event';
 export const DEPLOYMENT_STATE_CHANGE_TYPE = 'CodeDeploy Deployment State-change Notification';
+export const ALARM_STATE_CHANGE_TYPE = 'CloudWatch Alarm State Change';
 
 /** What the rollout CLI sends to ask for a sync now (after `promote`). */
 export const MANUAL_SYNC_EVENT = { source: 'rollout-cli', 'detail-type': 'Sync Request' } as const;
@@ -40,12 +48,17 @@ export const syncEventSchema = z.discriminatedUnion('detail-type', [
       state: z.string(),
     }),
   }),
+  z.object({
+    source: z.literal('aws.cloudwatch'),
+    'detail-type': z.literal(ALARM_STATE_CHANGE_TYPE),
+    detail: z.object({ alarmName: z.string(), state: z.object({ value: z.string() }) }),
+  }),
   z.object({ source: z.literal(MANUAL_SYNC_EVENT.source), 'detail-type': z.literal(MANUAL_SYNC_EVENT['detail-type']) }),
 ]);
 export type SyncEvent = z.infer<typeof syncEventSchema>;
 
 export interface SyncTrigger {
-  readonly kind: 'schedule' | 'deployment' | 'manual';
+  readonly kind: 'schedule' | 'deployment' | 'alarm' | 'manual';
   /** A deployment of our group that has just started: the first candidate for the salt. */
   readonly startedDeploymentId: string | null;
 }
@@ -62,7 +75,7 @@ export function parseSyncEvent(event: unknown): SyncEvent {
         : `an object with detail-type ${JSON.stringify(detailType)}`
       : (JSON.stringify(event) ?? 'undefined');
   throw new Error(
-    `rollout sync runs on an EventBridge "${SCHEDULED_EVENT_TYPE}" or "${DEPLOYMENT_STATE_CHANGE_TYPE}" event, or ${JSON.stringify(MANUAL_SYNC_EVENT)}; got ${got} (${describeIssue(parsed.error.issues[0], event, 'event')})`,
+    `rollout sync runs on an EventBridge "${SCHEDULED_EVENT_TYPE}", "${DEPLOYMENT_STATE_CHANGE_TYPE}" or "${ALARM_STATE_CHANGE_TYPE}" event, or ${JSON.stringify(MANUAL_SYNC_EVENT)}; got ${got} (${describeIssue(parsed.error.issues[0], event, 'event')})`,
   );
 }
 
@@ -70,6 +83,7 @@ export function parseSyncEvent(event: unknown): SyncEvent {
 export function syncTriggerFrom(event: SyncEvent, group: { application: string; deploymentGroup: string }): SyncTrigger {
   if (event.source === 'aws.events') return { kind: 'schedule', startedDeploymentId: null };
   if (event.source === MANUAL_SYNC_EVENT.source) return { kind: 'manual', startedDeploymentId: null };
+  if (event.source === 'aws.cloudwatch') return { kind: 'alarm', startedDeploymentId: null };
   const ours = event.detail.application === group.application && event.detail.deploymentGroup === group.deploymentGroup;
   return { kind: 'deployment', startedDeploymentId: ours && event.detail.state === 'START' ? event.detail.deploymentId : null };
 }
@@ -80,41 +94,45 @@ export function effectiveCanary(builds: AliasBuilds): AliasBuilds['canary'] {
   return canary && canary.weight > 0 && canary.buildId !== builds.stable.buildId ? canary : null;
 }
 
-export type SaltSource = 'deployment' | 'current-record' | 'alias-versions' | 'none';
+export type SaltSource = 'deployment' | 'current-state' | 'alias-versions' | 'none';
 
 export interface SaltChoice {
   readonly salt: string | null;
   readonly source: SaltSource;
 }
 
-export function chooseSalt(builds: AliasBuilds, deployment: DeploymentSummary | null, current: RolloutRecord | null): SaltChoice {
+export function chooseSalt(builds: AliasBuilds, deployment: DeploymentSummary | null, current: RolloutState | null): SaltChoice {
   const canary = effectiveCanary(builds);
   if (!canary) return { salt: null, source: 'none' };
   if (deployment && deployment.active && deployment.toVersion === canary.version) return { salt: deployment.id, source: 'deployment' };
-  if (current?.salt && current.stable === builds.stable.buildId && current.canary === canary.buildId) return { salt: current.salt, source: 'current-record' };
+  if (current?.salt && current.stable === builds.stable.buildId && current.canary === canary.buildId) return { salt: current.salt, source: 'current-state' };
   return { salt: `alias-${builds.stable.version}-${canary.version}`, source: 'alias-versions' };
 }
 
-/** The record the edges should see for this alias state. */
-export function rolloutRecordFor(builds: AliasBuilds, salt: string | null): RolloutRecord {
+/** The state the edges should see for this alias state, keeping `ring`. */
+export function rolloutStateFor(builds: AliasBuilds, salt: string | null, ring: readonly string[]): RolloutState {
   const canary = effectiveCanary(builds);
-  if (!canary) return { stable: builds.stable.buildId, canary: null, weight: 0, salt: null };
-  if (!salt) throw new Error('a rollout record with a canary needs a salt');
-  return { stable: builds.stable.buildId, canary: canary.buildId, weight: canary.weight, salt };
+  if (!canary) return { stable: builds.stable.buildId, canary: null, weight: 0, salt: null, ring };
+  if (!salt) throw new Error('a rollout state with a canary needs a salt');
+  return { stable: builds.stable.buildId, canary: canary.buildId, weight: canary.weight, salt, ring };
 }
 
 export interface SyncPlan {
-  readonly record: RolloutRecord;
-  /** The TXT text. */
+  readonly state: RolloutState;
+  /** The stored value. */
   readonly text: string;
   readonly saltSource: SaltSource;
-  /** The stored text differs (or there is none): write. */
+  /** The stored value differs (or there is none): write. */
   readonly write: boolean;
+  /** The canary's alarm is in ALARM: the state names no canary. */
+  readonly held: boolean;
 }
 
-export function planSync(builds: AliasBuilds, deployment: DeploymentSummary | null, current: { text: string; record: RolloutRecord | null } | null): SyncPlan {
-  const { salt, source } = chooseSalt(builds, deployment, current?.record ?? null);
-  const record = rolloutRecordFor(builds, salt);
-  const text = formatRolloutRecord(record);
-  return { record, text, saltSource: source, write: current?.text !== text };
+export function planSync(builds: AliasBuilds, deployment: DeploymentSummary | null, current: { readonly text: string; readonly state: RolloutState | null } | null, alarmFiring = false): SyncPlan {
+  const held = alarmFiring && effectiveCanary(builds) !== null;
+  const shown = held ? { stable: builds.stable, canary: null } : builds;
+  const { salt, source } = chooseSalt(shown, deployment, current?.state ?? null);
+  const state = rolloutStateFor(shown, salt, current?.state?.ring ?? []);
+  const text = formatRolloutState(state);
+  return { state, text, saltSource: source, write: current?.text !== text, held };
 }

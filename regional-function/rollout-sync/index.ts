@@ -1,7 +1,10 @@
+// The KeyValueStore API takes SigV4A only; the signer registers itself with the SDK when loaded.
+import '@aws-sdk/signature-v4a';
+import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { Route53Client } from '@aws-sdk/client-route-53';
+import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { readEnvironment, type RolloutSyncEnvironment } from '../shared/environment';
 import { parseSyncEvent } from './core';
 import { createRolloutSync, ROLLOUT_SYNC_VARIABLES, type RolloutSync, type SyncSummary } from './sync';
@@ -14,7 +17,8 @@ export async function handler(event: unknown): Promise<SyncSummary> {
   const parsed = parseSyncEvent(event);
   sync ??= createRolloutSync(readEnvironment<RolloutSyncEnvironment>(ROLLOUT_SYNC_VARIABLES), {
     lambda: new LambdaClient({}),
-    route53: new Route53Client({}),
+    // ROLLOUT_STORE_ENDPOINT: tests only (a loopback store); the stacks never set it.
+    kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig({ endpoint: process.env.ROLLOUT_STORE_ENDPOINT || undefined })),
     codedeploy: new CodeDeployClient({}),
     cloudwatch: new CloudWatchClient({}),
   });

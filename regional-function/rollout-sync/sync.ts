@@ -1,34 +1,56 @@
 /**
- * Rollout sync, I/O part: reads the alias, the current record and (only while a canary is live)
- * the deployment shifting it; writes the record only when its text changes; publishes the canary
- * weight. Two runs at once read the same state and write the same text, which is harmless.
+ * Rollout sync, I/O part: reads the store (its ETag first, then the state), the alias and (only
+ * while a canary is live) the deployment shifting it; writes the state only when it changes, and
+ * then only conditionally:
+ *
+ *   1. the alias is read again just before the write, and a change since the first read starts
+ *      the run over: a run that was slow (a cold start, throttling) never writes what it saw a
+ *      while ago;
+ *   2. the write carries the store's ETag from before any of this was read: if anyone (another
+ *      run, the rollout CLI editing the ring) wrote since, it fails and the run starts over.
+ *
+ * So of two runs at once, the one that read the older alias cannot overwrite the newer state, and
+ * a third, scheduled run a minute later repairs anything a failure left. It also publishes the
+ * canary weight as a metric.
+ *
+ * The store's API is billed per call ($1 per 1,000; the function's reads at the edge are cheap),
+ * so a container remembers what it last read or wrote, with the store's ETag, and a run whose
+ * alias still gives that state makes no store call at all. What it remembers is checked against
+ * the store every VERIFY_INTERVAL_MS, and whenever a write is due (the write's If-Match is the
+ * remembered ETag: a store changed since, by the rollout CLI's ring edit, say, makes it read
+ * again). So a state deleted or broken by hand is rewritten within that interval: until then the
+ * edges fall back to the entry router, which costs far more per load.
  */
-import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { Route53Client } from '@aws-sdk/client-route-53';
-import { readAliasBuilds, type VersionBuildCache } from '../shared/alias-state';
+import { readAliasBuilds, type AliasBuilds, type VersionBuildCache } from '../shared/alias-state';
 import { errorMessage } from '../shared/aws-errors';
 import { findActiveDeploymentId, getDeploymentSummary, type DeploymentSummary } from '../shared/deployments';
 import type { RolloutSyncEnvironment } from '../shared/environment';
 import { METRIC_ROLLOUT_WEIGHT } from '../shared/metric-names';
-import { readStoredRolloutRecord, upsertRolloutRecord } from '../shared/rollout-record-store';
+import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from '../shared/rollout-state-store';
 import { effectiveCanary, planSync, syncTriggerFrom, type SaltSource, type SyncEvent, type SyncTrigger } from './core';
 
 export const ROLLOUT_SYNC_VARIABLES = [
   'ENTRY_ROUTER_FUNCTION',
   'LIVE_ALIAS',
-  'HOSTED_ZONE_ID',
-  'ROLLOUT_RECORD_NAME',
-  'ROLLOUT_RECORD_TTL',
+  'ROLLOUT_STORE_ARN',
   'METRICS_NAMESPACE',
   'CODEDEPLOY_APPLICATION',
   'CODEDEPLOY_DEPLOYMENT_GROUP',
+  'CLIENT_ERROR_ALARM',
 ] as const satisfies readonly (keyof RolloutSyncEnvironment)[];
+
+/** Runs that find the store or the alias moved under them before giving up (the next run repairs). */
+export const MAX_SYNC_ATTEMPTS = 4;
+/** How long a container trusts the state it last read or wrote without asking the store. */
+export const VERIFY_INTERVAL_MS = 10 * 60_000;
 
 export interface RolloutSyncClients {
   readonly lambda: LambdaClient;
-  readonly route53: Route53Client;
+  readonly kvs: CloudFrontKeyValueStoreClient;
   readonly codedeploy: CodeDeployClient;
   readonly cloudwatch: CloudWatchClient;
 }
@@ -36,63 +58,106 @@ export interface RolloutSyncClients {
 export interface SyncSummary {
   readonly action: 'written' | 'unchanged';
   readonly trigger: SyncTrigger['kind'];
-  /** The record text now in Route53. */
-  readonly record: string;
-  /** What was there before; null when there was no record. */
+  /** The state now in the store. */
+  readonly state: string;
+  /** What was there before; null when there was no state. */
   readonly previous: string | null;
   readonly weight: number;
   readonly saltSource: SaltSource;
+  /** Runs of the read-decide-write cycle this took (more than 1: something moved underneath). */
+  readonly attempts: number;
+  /** Whether the store was read (else the container's memory of it was used). */
+  readonly storeRead: boolean;
+  /** The canary's alarm is in ALARM: the state names no canary until it clears or CodeDeploy rolls back. */
+  readonly held: boolean;
 }
 
 export interface RolloutSync {
   (event: SyncEvent): Promise<SyncSummary>;
 }
 
-export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutSyncClients): RolloutSync {
-  const ttl = Number(env.ROLLOUT_RECORD_TTL);
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86400) {
-    throw new Error(`ROLLOUT_RECORD_TTL must be a whole number of seconds (1..86400), got "${env.ROLLOUT_RECORD_TTL}"`);
-  }
+function sameBuilds(a: AliasBuilds, b: AliasBuilds): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutSyncClients, options: { readonly now?: () => number } = {}): RolloutSync {
   const group = { application: env.CODEDEPLOY_APPLICATION, deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP };
+  const storeArn = env.ROLLOUT_STORE_ARN;
+  const now = options.now ?? Date.now;
   // Published versions never change: remember their builds for the life of the container.
   const versionBuilds: VersionBuildCache = new Map();
+  const aliasBuilds = () => readAliasBuilds(clients.lambda, env.ENTRY_ROUTER_FUNCTION, env.LIVE_ALIAS, versionBuilds);
+  /** The store as this container last saw it (read, or written by it). */
+  let known: (StoreRead & { readonly at: number }) | null = null;
 
   return async (event) => {
     const trigger = syncTriggerFrom(event, group);
-    const builds = await readAliasBuilds(clients.lambda, env.ENTRY_ROUTER_FUNCTION, env.LIVE_ALIAS, versionBuilds);
-    const stored = await readStoredRolloutRecord(clients.route53, env.HOSTED_ZONE_ID, env.ROLLOUT_RECORD_NAME);
+    for (let attempt = 1; ; attempt += 1) {
+      const fromMemory = attempt === 1 && known !== null && now() - known.at < VERIFY_INTERVAL_MS;
+      const { etag, stored } = fromMemory ? known! : (known = { ...(await readRolloutState(clients.kvs, storeArn)), at: now() });
+      const builds = await aliasBuilds();
+      let deployment: DeploymentSummary | null = null;
+      let alarmFiring = false;
+      if (effectiveCanary(builds)) {
+        // Only a live canary needs a salt, and only then is CodeDeploy asked which deployment it
+        // is, and the alarm whether it should have viewers at all.
+        const id = trigger.startedDeploymentId ?? (await findActiveDeploymentId(clients.codedeploy, group));
+        if (id) deployment = await getDeploymentSummary(clients.codedeploy, id);
+        alarmFiring = await isFiring(env.CLIENT_ERROR_ALARM);
+      }
+      const plan = planSync(builds, deployment, stored, alarmFiring);
+      const summary = {
+        trigger: trigger.kind,
+        state: plan.text,
+        previous: stored?.text ?? null,
+        weight: plan.state.weight,
+        saltSource: plan.saltSource,
+        attempts: attempt,
+        storeRead: !fromMemory || attempt > 1,
+        held: plan.held,
+      };
 
-    let deployment: DeploymentSummary | null = null;
-    if (effectiveCanary(builds)) {
-      // Only a live canary needs a salt, and only then is CodeDeploy asked which deployment it is.
-      const id = trigger.startedDeploymentId ?? (await findActiveDeploymentId(clients.codedeploy, group));
-      if (id) deployment = await getDeploymentSummary(clients.codedeploy, id);
+      let written = false;
+      if (plan.write) {
+        const newEtag = sameBuilds(builds, await aliasBuilds()) ? await tryWrite(plan.text, etag) : null;
+        if (newEtag === null) {
+          if (attempt >= MAX_SYNC_ATTEMPTS) {
+            throw new Error(`rollout store ${storeArn}: the alias or the store kept changing during ${attempt} attempts; the next run will write the state`);
+          }
+          known = null;
+          continue;
+        }
+        known = { etag: newEtag, stored: { text: plan.text, state: plan.state }, at: now() };
+        written = true;
+      }
+      await publishWeight(plan.state.weight, plan.text, written);
+      return { action: written ? 'written' : 'unchanged', ...summary };
     }
+  };
 
-    const plan = planSync(builds, deployment, stored);
-    if (plan.write) await upsertRolloutRecord(clients.route53, env.HOSTED_ZONE_ID, env.ROLLOUT_RECORD_NAME, plan.text, ttl);
+  async function isFiring(alarmName: string): Promise<boolean> {
+    const described = await clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm'] }));
+    return described.MetricAlarms?.[0]?.StateValue === 'ALARM';
+  }
 
+  /** The store's new ETag, or null when it changed since `etag` (someone wrote meanwhile). */
+  async function tryWrite(text: string, etag: string): Promise<string | null> {
     try {
-      await clients.cloudwatch.send(
-        new PutMetricDataCommand({
-          Namespace: env.METRICS_NAMESPACE,
-          MetricData: [{ MetricName: METRIC_ROLLOUT_WEIGHT, Value: plan.record.weight, Unit: 'None' }],
-        }),
-      );
+      return await writeRolloutState(clients.kvs, storeArn, text, etag);
+    } catch (error) {
+      if (error instanceof StaleStoreError) return null;
+      throw error;
+    }
+  }
+
+  async function publishWeight(weight: number, text: string, written: boolean): Promise<void> {
+    try {
+      await clients.cloudwatch.send(new PutMetricDataCommand({ Namespace: env.METRICS_NAMESPACE, MetricData: [{ MetricName: METRIC_ROLLOUT_WEIGHT, Value: weight, Unit: 'None' }] }));
     } catch (error) {
       throw new Error(
-        `rollout record ${env.ROLLOUT_RECORD_NAME} is up to date (${plan.write ? 'written' : 'unchanged'}: ${plan.text}), but publishing ${METRIC_ROLLOUT_WEIGHT} to ${env.METRICS_NAMESPACE} failed: ${errorMessage(error)}`,
+        `rollout state in ${storeArn} is up to date (${written ? 'written' : 'unchanged'}: ${text}), but publishing ${METRIC_ROLLOUT_WEIGHT} to ${env.METRICS_NAMESPACE} failed: ${errorMessage(error)}`,
         { cause: error },
       );
     }
-
-    return {
-      action: plan.write ? 'written' : 'unchanged',
-      trigger: trigger.kind,
-      record: plan.text,
-      previous: stored?.text ?? null,
-      weight: plan.record.weight,
-      saltSource: plan.saltSource,
-    };
-  };
+  }
 }

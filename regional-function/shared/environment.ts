@@ -6,14 +6,13 @@ export interface RolloutSyncEnvironment {
   /** Name of the entry router function whose alias is mirrored. */
   readonly ENTRY_ROUTER_FUNCTION: string;
   readonly LIVE_ALIAS: string;
-  readonly HOSTED_ZONE_ID: string;
-  /** `_rollout.<domain>` */
-  readonly ROLLOUT_RECORD_NAME: string;
-  /** Seconds, as a string. */
-  readonly ROLLOUT_RECORD_TTL: string;
+  /** ARN of the CloudFront KeyValueStore holding the rollout state. */
+  readonly ROLLOUT_STORE_ARN: string;
   readonly METRICS_NAMESPACE: string;
   readonly CODEDEPLOY_APPLICATION: string;
   readonly CODEDEPLOY_DEPLOYMENT_GROUP: string;
+  /** The client error alarm: while it is in ALARM, the state names no canary. */
+  readonly CLIENT_ERROR_ALARM: string;
 }
 
 export interface ReleaseEnvironment {

@@ -2,7 +2,7 @@
  * Each entry-router version carries the buildId it inlines in its description: the stacks write
  * it, rollout sync and the rollout CLI read it to turn alias versions into builds.
  */
-import { isBuildId } from '../../edge-function/shared/rollout-record';
+import { isBuildId } from '../../contracts/build-id';
 
 export function versionDescription(buildId: string): string {
   if (!isBuildId(buildId)) throw new Error(`not a buildId: ${buildId}`);

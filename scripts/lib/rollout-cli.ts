@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { StopDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, ListVersionsByFunctionCommand, UpdateAliasCommand, type FunctionConfiguration, type LambdaClient } from '@aws-sdk/client-lambda';
-import { ListHostedZonesByNameCommand, type Route53Client } from '@aws-sdk/client-route-53';
+import { DescribeKeyValueStoreCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ConfigError, resourceNames, type DeployConfig, type ResourceNames } from '../../config';
 import { release, type ReleaseResult, type ReleaseTarget } from '../../regional-function/release/release';
@@ -26,7 +27,8 @@ import {
   type DeploymentGroupRef,
   type DeploymentSummary,
 } from '../../regional-function/shared/deployments';
-import { readStoredRolloutRecord } from '../../regional-function/shared/rollout-record-store';
+import { readRolloutState, StaleStoreError, writeRolloutState } from '../../regional-function/shared/rollout-state-store';
+import { formatRolloutState, withoutRingOrigin, withRingOrigin, ringBudget, type RolloutState } from '../../contracts/rollout-state';
 import { buildIdFromDescription } from '../../regional-function/shared/version-description';
 import {
   deploymentView,
@@ -34,10 +36,10 @@ import {
   newestVersion,
   percent,
   previousReleaseVersion,
-  recordMatchesAlias,
+  stateMatchesAlias,
   type AlarmView,
   type AliasView,
-  type RecordView,
+  type StateView,
   type RolloutStatus,
   type VersionView,
 } from './rollout-view';
@@ -48,7 +50,10 @@ export const ROLLOUT_REGION = 'us-east-1';
 export interface RolloutClients {
   readonly lambda: LambdaClient;
   readonly codedeploy: CodeDeployClient;
-  readonly route53: Route53Client;
+  /** CloudFront's control plane: finds the rollout store's ARN by its name. */
+  readonly cloudfront: CloudFrontClient;
+  /** The rollout store's data plane (SigV4A). */
+  readonly kvs: CloudFrontKeyValueStoreClient;
   readonly cloudwatch: CloudWatchClient;
   readonly sts: STSClient;
 }
@@ -62,19 +67,23 @@ export interface RolloutCliDeps {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export const COMMANDS = ['status', 'start', 'stop', 'rollback', 'promote'] as const;
+export const COMMANDS = ['status', 'start', 'stop', 'rollback', 'promote', 'ring'] as const;
+export const RING_ACTIONS = ['list', 'add', 'remove'] as const;
 export type RolloutCommand = (typeof COMMANDS)[number];
 
 export const USAGE = `Usage: npm run rollout -- <command> [options]
 
 Commands:
-  status     alias weights, rollout record, current or last deployment, alarms
+  status     alias weights, rollout state, current or last deployment, alarms
   start      deploy the newest published entry-router version (or --version N)
   stop       stop the running deployment and roll it back
   rollback   stop the running deployment and roll it back; with none running, deploy the
              previous build (or --version N) all at once, with alarms off for that deployment
   promote    finish the running deployment now: stop it without rollback and move the alias
              fully to its target version (no alarm rolls it back afterwards)
+  ring list                 host origins that get the canary whatever the weight
+  ring add <origin>         add one, e.g. https://demo.example.com (the page's origin)
+  ring remove <origin>      remove one
 
 Options:
   --config <file>   deploy config (default: DEPLOY_CONFIG, else deploy.config.json)
@@ -102,6 +111,8 @@ interface Invocation {
   readonly config?: string;
   readonly version?: string;
   readonly json: boolean;
+  /** `ring` only. */
+  readonly ring?: { readonly action: (typeof RING_ACTIONS)[number]; readonly origin?: string };
 }
 
 function parseInvocation(argv: readonly string[]): Invocation {
@@ -119,9 +130,19 @@ function parseInvocation(argv: readonly string[]): Invocation {
   const { values, positionals } = parsed;
   if (values.help) return { command: 'help', json: false };
   if (positionals.length === 0) throw new UsageError('no command given');
-  if (positionals.length > 1) throw new UsageError(`one command at a time; got ${positionals.join(' ')}`);
   const command = positionals[0];
   if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`unknown command "${command}"; use one of ${COMMANDS.join(', ')}`);
+  if (command === 'ring') {
+    const action = positionals[1] ?? 'list';
+    if (!(RING_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown ring action "${action}"; use one of ${RING_ACTIONS.join(', ')}`);
+    const wanted = action === 'list' ? 1 : 2;
+    if (positionals.length - 1 !== wanted && !(action === 'list' && positionals.length === 1)) {
+      throw new UsageError(action === 'list' ? `ring list takes no origin; got ${positionals.slice(2).join(' ')}` : `ring ${action} takes one origin, e.g. https://demo.example.com`);
+    }
+    if (values.version !== undefined) throw new UsageError('--version applies to start and rollback, not ring');
+    return { command: 'ring', config: values.config, json: values.json ?? false, ring: { action: action as (typeof RING_ACTIONS)[number], origin: positionals[2] } };
+  }
+  if (positionals.length > 1) throw new UsageError(`one command at a time; got ${positionals.join(' ')}`);
   if (values.version !== undefined) {
     if (command !== 'start' && command !== 'rollback') throw new UsageError(`--version applies to start and rollback, not ${command}`);
     if (!/^[1-9]\d*$/.test(values.version)) throw new UsageError(`--version must be a published version number such as 7; got "${values.version}"`);
@@ -193,6 +214,7 @@ const COMMAND_HANDLERS: Record<RolloutCommand, (context: Context, invocation: In
   stop: stopCommand,
   rollback: rollbackCommand,
   promote: promoteCommand,
+  ring: ringCommand,
 };
 
 /** STS GetCallerIdentity first, so missing or expired credentials are named as such. */
@@ -244,14 +266,18 @@ async function readAliasView(context: Context): Promise<AliasView> {
   };
 }
 
-async function hostedZoneId(context: Context): Promise<string> {
-  if (context.config.hostedZone.id) return context.config.hostedZone.id;
-  const zoneName = context.config.hostedZone.name;
-  const listed = await context.clients.route53.send(new ListHostedZonesByNameCommand({ DNSName: zoneName, MaxItems: 10 }));
-  const zones = (listed.HostedZones ?? []).filter((zone) => zone.Name === `${zoneName}.` && !zone.Config?.PrivateZone);
-  if (zones.length === 0) throw new RolloutError(`no public Route53 hosted zone named ${zoneName} in account ${context.account}: check hostedZone.name, or set hostedZone.id in the config`);
-  if (zones.length > 1) throw new RolloutError(`${zones.length} public hosted zones are named ${zoneName} (${zones.map((z) => z.Id).join(', ')}): set hostedZone.id in the config`);
-  return zones[0].Id!.replace(/^\/hostedzone\//, '');
+/** The rollout store's ARN, found by the name every deploy gives it. */
+async function rolloutStoreArn(context: Context): Promise<string> {
+  const name = context.names.rolloutStore;
+  try {
+    const described = await context.clients.cloudfront.send(new DescribeKeyValueStoreCommand({ Name: name }));
+    const arn = described.KeyValueStore?.ARN;
+    if (!arn) throw new RolloutError(`CloudFront described key value store ${name} without an ARN`);
+    return arn;
+  } catch (error) {
+    if (errorName(error) === 'EntityNotFound') throw new RolloutError(`no CloudFront key value store named ${name} in account ${context.account}: deploy the stacks first`);
+    throw error;
+  }
 }
 
 async function statusCommand(context: Context): Promise<CommandResult> {
@@ -261,15 +287,15 @@ async function statusCommand(context: Context): Promise<CommandResult> {
     if (v.buildId === null) problems.push(`version ${v.version} of ${alias.functionName} names no buildId in its description`);
   }
 
-  let record: RecordView = { name: context.names.rolloutRecord, zoneId: null, ttl: null, text: null, parsed: null, matchesAlias: false };
+  let state: StateView = { store: context.names.rolloutStore, arn: null, text: null, parsed: null, matchesAlias: false };
   try {
-    const zoneId = await hostedZoneId(context);
-    const stored = await readStoredRolloutRecord(context.clients.route53, zoneId, context.names.rolloutRecord);
-    record = { ...record, zoneId, ttl: stored?.ttl ?? null, text: stored?.text ?? null, parsed: stored?.record ?? null, matchesAlias: recordMatchesAlias(alias, stored?.record ?? null) };
-    if (!stored) problems.push(`rollout record ${record.name} does not exist: deploy the stacks, then rollout sync writes it within a minute`);
-    else if (!stored.record) problems.push(`rollout record ${record.name} is not a valid rollout record; the edges ignore it and serve the stable build they last knew`);
+    const arn = await rolloutStoreArn(context);
+    const { stored } = await readRolloutState(context.clients.kvs, arn);
+    state = { ...state, arn, text: stored?.text ?? null, parsed: stored?.state ?? null, matchesAlias: stateMatchesAlias(alias, stored?.state ?? null) };
+    if (!stored) problems.push(`the rollout state is missing from ${state.store}: the edges fall back to the entry router; deploy the stacks to recreate the key, and rollout sync fills it within a minute`);
+    else if (!stored.state) problems.push(`the value in ${state.store} is not a valid rollout state: the edges fall back to the entry router; rollout sync rewrites it within a minute`);
   } catch (error) {
-    problems.push(`cannot read rollout record ${record.name}: ${errorMessage(error)}`);
+    problems.push(`cannot read the rollout state from ${state.store}: ${errorMessage(error)}`);
   }
 
   let deployment = null;
@@ -294,7 +320,7 @@ async function statusCommand(context: Context): Promise<CommandResult> {
     problems.push(`cannot read alarms: ${errorMessage(error)}`);
   }
 
-  const status: RolloutStatus = { account: context.account, alias, record, deployment, alarms, problems };
+  const status: RolloutStatus = { account: context.account, alias, state, deployment, alarms, problems };
   return { json: status, lines: formatStatus(status), exitCode: problems.length > 0 ? 1 : 0 };
 }
 
@@ -339,7 +365,7 @@ async function stopWithRollback(context: Context, deployment: DeploymentSummary)
     json: { action: 'stopped', deploymentId: deployment.id, rollback: true, fromVersion: deployment.fromVersion, toVersion: deployment.toVersion, status: stopped.status ?? null, message: stopped.statusMessage ?? null },
     lines: [
       `Stopping deployment ${deployment.id}${deployment.fromVersion && deployment.toVersion ? ` (version ${deployment.fromVersion} → ${deployment.toVersion})` : ''} with rollback: ${stopped.statusMessage ?? stopped.status ?? 'requested'}.`,
-      `CodeDeploy moves alias ${context.names.liveAlias} back to ${back}; rollout sync writes weight=0 at once (state change) or within a minute, and every edge serves the stable build within about a minute more.`,
+      `CodeDeploy moves alias ${context.names.liveAlias} back to ${back}; rollout sync writes weight 0 to the rollout store at once (state change) or within a minute, and every edge follows within seconds of that write.`,
     ],
   };
 }
@@ -433,7 +459,56 @@ async function promoteCommand(context: Context): Promise<CommandResult> {
     lines: [
       `Promoted deployment ${deployment.id}: alias ${liveAlias} sends ${percent(10000)} of viewers to version ${targetVersion}${buildId ? ` (build ${buildId})` : ''}.`,
       `The deployment is ${final.status} in CodeDeploy, so no alarm rolls this release back any more; if it misbehaves, run \`npm run rollout -- rollback\`.`,
-      syncRequested ? 'Rollout sync was asked to update the rollout record now.' : `Could not invoke ${context.names.rolloutSync}; it updates the rollout record within a minute anyway.`,
+      syncRequested ? 'Rollout sync was asked to update the rollout state now.' : `Could not invoke ${context.names.rolloutSync}; it updates the rollout state within a minute anyway.`,
     ],
   };
+}
+
+/** Attempts of a ring edit whose conditional write finds the store changed (rollout sync wrote meanwhile). */
+const RING_EDIT_ATTEMPTS = 5;
+
+/**
+ * `ring list|add|remove`: edits the ring in the rollout state with the same conditional write as
+ * rollout sync (If-Match the store's ETag), so an edit never undoes a state rollout sync wrote in
+ * between, and rollout sync never drops an edit (it carries the ring over).
+ */
+async function ringCommand(context: Context, invocation: Invocation): Promise<CommandResult> {
+  const { action, origin } = invocation.ring!;
+  const arn = await rolloutStoreArn(context);
+  for (let attempt = 1; ; attempt += 1) {
+    const { etag, stored } = await readRolloutState(context.clients.kvs, arn);
+    if (!stored?.state) {
+      throw new RolloutError(`the rollout store ${context.names.rolloutStore} holds no valid rollout state ${stored ? '(its value does not parse)' : '(no key)'}; rollout sync writes one within a minute of a deploy, then edit the ring`);
+    }
+    const current = stored.state;
+    const budget = ringBudget(current.ring);
+    if (action === 'list') {
+      return {
+        json: { ring: current.ring, bytes: budget.used, limitBytes: budget.limit },
+        lines: current.ring.length === 0 ? ['The ring is empty: every viewer is assigned by weight.'] : [`Ring (${current.ring.length} origins, ${budget.used} of ${budget.limit} bytes), canary whatever the weight:`, ...current.ring.map((o) => `  ${o}`)],
+      };
+    }
+    let next: RolloutState;
+    try {
+      next = action === 'add' ? withRingOrigin(current, origin!) : withoutRingOrigin(current, origin!);
+    } catch (error) {
+      throw new RolloutError(errorMessage(error));
+    }
+    const changed = next.ring.length !== current.ring.length;
+    if (changed) {
+      try {
+        await writeRolloutState(context.clients.kvs, arn, formatRolloutState(next), etag);
+      } catch (error) {
+        if (error instanceof StaleStoreError && attempt < RING_EDIT_ATTEMPTS) continue;
+        throw error;
+      }
+    }
+    const subject = action === 'add' ? next.ring.find((o) => !current.ring.includes(o)) ?? origin! : origin!;
+    const verb = action === 'add' ? (changed ? 'Added' : 'Already in the ring:') : changed ? 'Removed' : 'Not in the ring:';
+    const canary = next.canary ? `it gets the canary (build ${next.canary}) on its next load` : 'it gets the canary of the next rollout from its start';
+    return {
+      json: { action, origin: subject, changed, ring: next.ring },
+      lines: [`${verb} ${subject}.${action === 'add' ? ` A page on that origin loading the widget: ${canary}.` : ''}`, `The ring has ${next.ring.length} origin${next.ring.length === 1 ? '' : 's'}.`],
+    };
+  }
 }

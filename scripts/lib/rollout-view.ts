@@ -2,8 +2,8 @@
  * The rollout CLI's pure part: the status model (also its `--json` shape), how it reads to a
  * person, and the choices the commands make from data (newest version, previous build, progress).
  */
-import type { RolloutRecord } from '../../edge-function/shared/rollout-record';
-import { effectiveCanary, rolloutRecordFor } from '../../regional-function/rollout-sync/core';
+import type { RolloutState } from '../../contracts/rollout-state';
+import { effectiveCanary, rolloutStateFor } from '../../regional-function/rollout-sync/core';
 import type { DeploymentSummary } from '../../regional-function/shared/deployments';
 
 export interface VersionView {
@@ -20,14 +20,15 @@ export interface AliasView {
   readonly canary: (VersionView & { readonly weight: number }) | null;
 }
 
-export interface RecordView {
-  readonly name: string;
-  readonly zoneId: string | null;
-  readonly ttl: number | null;
-  /** The TXT text; null when there is no record. */
+export interface StateView {
+  /** Name of the CloudFront key value store. */
+  readonly store: string;
+  /** Null when the store could not be found. */
+  readonly arn: string | null;
+  /** The stored value; null when there is none. */
   readonly text: string | null;
   /** Parsed as the edges parse it; null when missing or malformed. */
-  readonly parsed: RolloutRecord | null;
+  readonly parsed: RolloutState | null;
   /** Says what the alias says (builds and weight; the salt is rollout sync's choice). */
   readonly matchesAlias: boolean;
 }
@@ -63,7 +64,7 @@ export interface AlarmView {
 export interface RolloutStatus {
   readonly account: string;
   readonly alias: AliasView;
-  readonly record: RecordView;
+  readonly state: StateView;
   /** The running deployment, else the last one; null when the group never deployed. */
   readonly deployment: DeploymentView | null;
   readonly alarms: readonly AlarmView[];
@@ -89,14 +90,14 @@ export function previousReleaseVersion(versions: readonly VersionView[], current
   return newestVersion(below);
 }
 
-/** Whether the record says what rollout sync would write for this alias (salt aside). */
-export function recordMatchesAlias(alias: AliasView, parsed: RolloutRecord | null): boolean {
+/** Whether the state says what rollout sync would write for this alias (salt and ring aside). */
+export function stateMatchesAlias(alias: AliasView, parsed: RolloutState | null): boolean {
   if (!parsed || alias.stable.buildId === null || (alias.canary && alias.canary.buildId === null)) return false;
   const builds = {
     stable: { version: alias.stable.version, buildId: alias.stable.buildId },
     canary: alias.canary ? { version: alias.canary.version, buildId: alias.canary.buildId!, weight: alias.canary.weight } : null,
   };
-  const expected = rolloutRecordFor(builds, effectiveCanary(builds) ? 'any' : null);
+  const expected = rolloutStateFor(builds, effectiveCanary(builds) ? 'any' : null, parsed.ring);
   return parsed.stable === expected.stable && parsed.canary === expected.canary && parsed.weight === expected.weight;
 }
 
@@ -139,7 +140,7 @@ function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
 
 /** The human view of `rollout status`. */
 export function formatStatus(status: RolloutStatus): string[] {
-  const { alias, record, deployment } = status;
+  const { alias, state, deployment } = status;
   const build = (v: VersionView) => v.buildId ?? '(no buildId)';
   const lines = [`Entry router ${alias.functionName}, alias ${alias.name} (account ${status.account})`];
   const canaryWeight = alias.canary?.weight ?? 0;
@@ -150,11 +151,12 @@ export function formatStatus(status: RolloutStatus): string[] {
     ]),
   );
 
-  lines.push('', `Rollout record ${record.name}${record.ttl !== null ? ` (TTL ${record.ttl} s)` : ''}`);
-  if (record.text === null) lines.push('  (none)');
+  lines.push('', `Rollout state (CloudFront key value store ${state.store})`);
+  if (state.text === null) lines.push('  (none)');
   else {
-    lines.push(`  ${record.text}`);
-    lines.push(record.parsed === null ? '  not a valid rollout record: the edges ignore it' : record.matchesAlias ? '  matches the alias' : '  differs from the alias: rollout sync has not caught up (it runs every minute)');
+    lines.push(`  ${state.text}`);
+    lines.push(state.parsed === null ? '  not a valid rollout state: the edges fall back to the entry router' : state.matchesAlias ? '  matches the alias' : '  differs from the alias: rollout sync has not caught up (it runs every minute)');
+    if (state.parsed && state.parsed.ring.length > 0) lines.push(`  ring: ${state.parsed.ring.join(', ')} (canary whatever the weight)`);
   }
 
   lines.push('', 'Deployment');
