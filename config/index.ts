@@ -22,8 +22,8 @@ export const REGIONAL_RUNTIMES = ['nodejs24.x', 'nodejs22.x'] as const;
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-// `_rollout.` is the longest prefix put in front of the domain; a DNS name is at most 253 characters.
-const MAX_DOMAIN_LENGTH = 253 - '_rollout.'.length;
+// `_bucket.` is the longest prefix put in front of the domain; a DNS name is at most 253 characters.
+const MAX_DOMAIN_LENGTH = 253 - '_bucket.'.length;
 
 function isDomainName(value: string): boolean {
   const labels = value.split('.');
@@ -132,8 +132,16 @@ const edgeSchema = z
     memoryMb: z.number().int().min(128).max(10240).default(128),
     /** Origin-request functions may run at most 30 s; the routers need far less. */
     timeoutSeconds: z.number().int().min(1).max(30).default(5),
-    /** How often an edge re-reads the rollout record. */
-    rolloutRefreshSeconds: z.number().int().min(1).max(300).default(30),
+    /**
+     * How long the entry router trusts a rollout state it read through the KeyValueStore API (its
+     * fallback when the viewer-assignment function could not read it): each read is an API call,
+     * billed at $1 per 1,000.
+     */
+    stateCacheSeconds: z.number().int().min(1).max(300).default(60),
+    /** Longest an entry request waits for that read. */
+    storeTimeoutMs: z.number().int().min(50).max(5000).default(500),
+    /** Longest one read of another build's entry from a bucket takes before the next bucket is tried. */
+    bucketTimeoutMs: z.number().int().min(100).max(10000).default(2000),
     /** How long the nearest-bucket answer is trusted. */
     bucketCacheSeconds: z.number().int().min(1).max(3600).default(60),
     /** Bound on one DNS lookup at the edge; past it the router uses what it already knows. */
@@ -143,8 +151,6 @@ const edgeSchema = z
 
 const dnsSchema = z
   .strictObject({
-    /** TTL of `_rollout.<domain>`: with the refresh interval it bounds how fast a rollback reaches every edge. */
-    rolloutRecordTtl: z.number().int().min(1).max(30).default(30),
     bucketRecordTtl: z.number().int().min(1).max(3600).default(60),
   })
   .prefault({});
@@ -181,7 +187,7 @@ const configSchema = z
         message: 'must be 3 to 20 lowercase letters, digits or dashes, starting with a letter (it prefixes bucket and function names).',
       })
       .default('edge-widget'),
-    /** Domain of the distribution, e.g. widget.example.com. `_rollout.` and `_bucket.` records live under it. */
+    /** Domain of the distribution, e.g. widget.example.com. The `_bucket.` record lives under it. */
     domain: z.string().refine(isDomainName, {
       message: 'is not a domain name; write it like widget.example.com (lowercase, no scheme, no trailing dot).',
     }),
@@ -337,9 +343,11 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
       .map((key) => {
+        const field = `${where ? `${where}.` : ''}${key}`;
+        if (REMOVED_SETTINGS[field]) return `${field}: ${REMOVED_SETTINGS[field]}`;
         const known = knownKeys(issue.path);
         const hint = closest(key, known);
-        return `${where ? `${where}.` : ''}${key}: is not a setting here${hint ? `; did you mean "${hint}"?` : ''} Known settings: ${known.join(', ')}.`;
+        return `${field}: is not a setting here${hint ? `; did you mean "${hint}"?` : ''} Known settings: ${known.join(', ')}.`;
       })
       .join('\n  - ');
   }
@@ -355,6 +363,13 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   }
   return `${where || '(top level)'}: ${issue.message}`;
 }
+
+/** Settings of earlier versions, with what replaced them: a config from before an upgrade says what to change. */
+const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
+  'edge.rolloutRefreshSeconds':
+    'was removed with the _rollout DNS record: the viewer-assignment function reads the rollout state from a CloudFront KeyValueStore on every load. Delete it; edge.stateCacheSeconds sets how long the entry router trusts the state it reads in its fallback.',
+  'dns.rolloutRecordTtl': 'was removed with the _rollout DNS record (the rollout state lives in a CloudFront KeyValueStore now). Delete it.',
+};
 
 function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
   let value = input;

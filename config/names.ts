@@ -4,6 +4,7 @@
  * scripts and the local mode all agree without anyone copying an id by hand.
  */
 import { createHash } from 'node:crypto';
+import { rolloutStoreName } from '../contracts/rollout-store';
 import type { DeployConfig } from './index';
 
 export const LIVE_ALIAS = 'live';
@@ -19,8 +20,10 @@ export interface ResourceNames {
   readonly codeDeployApplication: string;
   readonly deploymentGroup: string;
   readonly liveAlias: string;
-  /** `_rollout.<domain>`: the rollout record the entry router reads. */
-  readonly rolloutRecord: string;
+  /** The CloudFront KeyValueStore holding the rollout state. */
+  readonly rolloutStore: string;
+  /** The viewer-assignment CloudFront Function. */
+  readonly viewerAssignment: string;
   /** `_bucket.<domain>`: latency-routed TXT naming the nearest healthy bucket region. */
   readonly bucketRecord: string;
   readonly clientErrorAlarm: string;
@@ -48,7 +51,8 @@ export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): Re
     codeDeployApplication: name,
     deploymentGroup: `${name}-entry-router`,
     liveAlias: LIVE_ALIAS,
-    rolloutRecord: `_rollout.${domain}`,
+    rolloutStore: rolloutStoreName(name),
+    viewerAssignment: `${name}-viewer-assignment`,
     bucketRecord: `_bucket.${domain}`,
     clientErrorAlarm: `${name}-client-error-rate`,
     edgeErrorAlarm: `${name}-edge-function-errors`,

@@ -1,8 +1,9 @@
 /**
  * The stack every release changes: the Lambda@Edge routers (a new entry-router version per
- * build), the distribution associated with that version, CodeDeploy and its alarms, the alias
- * `live`, the rollout record, and the three regional functions (metrics API, rollout sync,
- * release). Everything here is in us-east-1 except the routers' replica log groups.
+ * build), the viewer-assignment function and the rollout store it reads, the distribution
+ * associated with them, CodeDeploy and its alarms, the alias `live`, and the three regional
+ * functions (metrics API, rollout sync, release). Everything here is in us-east-1 except the
+ * routers' replica log groups.
  *
  * It takes the zone id and the origin access identity from the replica stack by reference, and
  * nothing flows back.
@@ -12,6 +13,8 @@ import type { Construct } from 'constructs';
 import { resourceNames, type DeployConfig } from '../config';
 import { versionDescription } from '../regional-function/shared/version-description';
 import type { BuildManifest, FunctionZip } from '../scripts/lib/manifest';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { configureBackend } from './backend';
 import { AccessLogBucket } from './constructs/access-log-bucket';
 import { AliasDeployment } from './constructs/alias-deployment';
@@ -25,7 +28,7 @@ import { MetricsApi } from './constructs/metrics-api';
 import type { FunctionCode } from './constructs/packaged-function';
 import { Release } from './constructs/release';
 import { RolloutAlarms } from './constructs/rollout-alarms';
-import { RolloutRecord } from './constructs/rollout-record';
+import { RolloutStore } from './constructs/rollout-store';
 import { RolloutSync } from './constructs/rollout-sync';
 import type { ReplicaOutputs } from './replica-stack';
 
@@ -49,7 +52,7 @@ export class DeliveryStack extends TerraformStack {
   readonly deployment: AliasDeployment;
   readonly metricsApi: MetricsApi;
   readonly rolloutSync: RolloutSync;
-  readonly rolloutRecord: RolloutRecord;
+  readonly rolloutStore: RolloutStore;
   readonly release: Release;
   readonly customDomain?: CustomDomain;
 
@@ -80,6 +83,15 @@ export class DeliveryStack extends TerraformStack {
       functionName: names.chunkRouter,
       code: code(manifest.functions['chunk-router']),
       description: `chunk router, build ${manifest.buildId}`,
+    });
+    this.rolloutStore = new RolloutStore(this, 'rollout-store', { provider, storeName: names.rolloutStore, initialBuildId: manifest.buildId });
+    // The fallback path: the router reads the state itself when the viewer-assignment function could not.
+    this.rolloutStore.grantRead(this.entryRouter);
+    // Builds other than its own: the router reads their entry from the nearest bucket.
+    this.entryRouter.addToRolePolicy({
+      sid: 'ReadBuildEntries',
+      actions: ['s3:GetObject'],
+      resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/assets/*`),
     });
     this.liveAlias = new LiveAlias(this, 'live-alias', {
       provider,
@@ -118,6 +130,8 @@ export class DeliveryStack extends TerraformStack {
       originAccessIdentityPath: replicas.originAccessIdentityPath,
       entryRouter: this.entryRouter,
       chunkRouter: this.chunkRouter,
+      viewerAssignmentCode: readFileSync(path.join(props.buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'),
+      rolloutStoreArn: this.rolloutStore.storeArn,
       apiDomainName: this.metricsApi.domainName,
       accessLogs,
       priceClass: props.priceClass,
@@ -144,13 +158,6 @@ export class DeliveryStack extends TerraformStack {
       alarmNames: this.alarms.alarmNames,
     });
 
-    this.rolloutRecord = new RolloutRecord(this, 'rollout-record', {
-      provider,
-      zoneId: replicas.hostedZoneId,
-      recordName: names.rolloutRecord,
-      ttl: config.dns.rolloutRecordTtl,
-      initialBuildId: manifest.buildId,
-    });
     this.rolloutSync = new RolloutSync(this, 'rollout-sync', {
       provider,
       account,
@@ -160,16 +167,17 @@ export class DeliveryStack extends TerraformStack {
       logRetentionDays,
       entryRouterArn: this.entryRouter.functionArn,
       deploymentGroupArn: this.deployment.deploymentGroupArn,
+      rolloutStore: this.rolloutStore,
       environment: {
         ENTRY_ROUTER_FUNCTION: this.entryRouter.functionName,
         LIVE_ALIAS: this.liveAlias.aliasName,
-        HOSTED_ZONE_ID: replicas.hostedZoneId,
-        ROLLOUT_RECORD_NAME: names.rolloutRecord,
-        ROLLOUT_RECORD_TTL: String(config.dns.rolloutRecordTtl),
+        ROLLOUT_STORE_ARN: this.rolloutStore.storeArn,
         METRICS_NAMESPACE: config.metrics.namespace,
         CODEDEPLOY_APPLICATION: this.deployment.applicationName,
         CODEDEPLOY_DEPLOYMENT_GROUP: this.deployment.deploymentGroupName,
+        CLIENT_ERROR_ALARM: this.alarms.clientErrors.alarmName,
       },
+      clientErrorAlarmArn: this.alarms.clientErrors.arn,
     });
 
     this.release = new Release(this, 'release', {

@@ -31,7 +31,7 @@ describe('config validation', () => {
   it('accepts the shipped default config with the defaults filled in', () => {
     const config = loadConfig(path.resolve(__dirname, '..', '..', 'deploy.config.json'), {});
     expect(config.primaryRegion).toBe('us-east-1');
-    expect(config.edge.rolloutRefreshSeconds).toBe(30);
+    expect(config.edge.stateCacheSeconds).toBe(60);
     expect(config.edge.runtime).toBe('nodejs22.x');
     expect(config.failoverRegion).toBe('eu-west-1');
     expect(Object.isFrozen(config.regions)).toBe(true);
@@ -58,7 +58,8 @@ describe('config validation', () => {
     ['no allowed origins', { ...valid, metrics: { allowedOrigins: [] } }, 'metrics.allowedOrigins: is empty'],
     ['edge runtime Lambda@Edge refuses', { ...valid, edge: { runtime: 'nodejs24.x' } }, 'edge.runtime: "nodejs24.x" is not allowed; use one of "nodejs22.x", "nodejs20.x".'],
     ['origin-request timeout over 30 s', { ...valid, edge: { timeoutSeconds: 31 } }, 'edge.timeoutSeconds:'],
-    ['rollout record TTL over 30 s', { ...valid, dns: { rolloutRecordTtl: 60 } }, 'dns.rolloutRecordTtl:'],
+    ['a setting of the DNS design (rollout record TTL)', { ...valid, dns: { rolloutRecordTtl: 30 } }, 'dns.rolloutRecordTtl: was removed with the _rollout DNS record'],
+    ['a setting of the DNS design (refresh interval)', { ...valid, edge: { rolloutRefreshSeconds: 30 } }, 'edge.rolloutRefreshSeconds: was removed with the _rollout DNS record'],
     ['unsupported log retention', { ...valid, retention: { logRetentionDays: 10 } }, 'retention.logRetentionDays: must be one of the values CloudWatch Logs accepts'],
     ['unknown backend', { ...valid, backend: { type: 'gcs' } }, 'backend.type: "gcs" is not a backend; use one of "local", "cloud", "s3".'],
     ['Terraform Cloud without organization', { ...valid, backend: { type: 'cloud' } }, 'backend.organization: is missing for the Terraform Cloud backend; set it in the config or export TF_CLOUD_ORGANIZATION.'],
@@ -96,7 +97,8 @@ describe('derived names and rollout steps', () => {
     expect(names.bucket('eu-west-1')).not.toBe(other.bucket('eu-west-1'));
     expect(names.bucket('ap-northeast-3').length).toBeLessThanOrEqual(63);
     expect(names.bucketDomain('eu-west-1')).toBe(`${names.bucket('eu-west-1')}.s3.eu-west-1.amazonaws.com`);
-    expect(names.rolloutRecord).toBe('_rollout.widget.example.com');
+    expect(names.rolloutStore).toBe('edge-widget-rollout');
+    expect(names.viewerAssignment).toBe('edge-widget-viewer-assignment');
   });
 
   it('maps strategies to CodeDeploy configs and to the weight steps the local simulator replays', () => {

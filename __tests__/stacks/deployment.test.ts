@@ -2,7 +2,7 @@ import { CodedeployApp } from '@cdktf/provider-aws/lib/codedeploy-app';
 import { CodedeployDeploymentConfig } from '@cdktf/provider-aws/lib/codedeploy-deployment-config';
 import { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias';
 import { customDeploymentConfigName, resourceNames } from '../../config';
-import { formatRolloutRecord } from '../../edge-function/shared/rollout-record';
+import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import type { ReleaseInput } from '../../regional-function/shared/environment';
 import { DIMENSION_BUILD_ID, METRIC_ERRORS, METRIC_LOADS } from '../../regional-function/shared/metric-names';
 import type { Block } from '../../stacks/policy/terraform-json';
@@ -147,17 +147,20 @@ describe('release', () => {
   });
 });
 
-describe('rollout record', () => {
-  it('starts with this build stable and no canary, and leaves its value to rollout sync', () => {
-    const { delivery, manifest } = synthesize(testConfig({ dns: { rolloutRecordTtl: 20 } }));
-    expect(only(delivery, 'aws_route53_record', (r) => r.name === '_rollout.widget.example.com')).toEqual(
+describe('rollout store', () => {
+  it('holds the state under one key, with this build stable and no canary, and leaves its value to rollout sync', () => {
+    const { delivery, manifest, config } = synthesize(testConfig());
+    const store = only(delivery, 'aws_cloudfront_key_value_store');
+    expect(store).toMatchObject({ name: `${config.name}-rollout` });
+    expect(only(delivery, 'aws_cloudfrontkeyvaluestore_key')).toEqual(
       expect.objectContaining({
-        type: 'TXT',
-        ttl: 20,
-        records: [formatRolloutRecord({ stable: manifest.buildId, canary: null, weight: 0, salt: null })],
-        lifecycle: { ignore_changes: ['records'] },
-        zone_id: expect.stringMatching(/^\$\{data\.terraform_remote_state\./),
+        key: 'rollout',
+        key_value_store_arn: ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn'),
+        value: formatRolloutState(steadyState(manifest.buildId)),
+        lifecycle: { ignore_changes: ['value'] },
       }),
     );
+    // The TXT record of the design before it is gone.
+    expect(Object.values(delivery.json.resource?.aws_route53_record ?? {}).filter((record) => String((record as Block).name).startsWith('_rollout.'))).toEqual([]);
   });
 });

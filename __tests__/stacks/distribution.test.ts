@@ -3,13 +3,14 @@ import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distr
 import { CloudfrontMonitoringSubscription } from '@cdktf/provider-aws/lib/cloudfront-monitoring-subscription';
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { resourceNames } from '../../config';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import {
-  ENTRY_VIEWER_KEY_FUNCTION,
-  ENTRY_VIEWER_KEY_HEADER,
   MANAGED_CACHE_POLICY_CACHING_DISABLED,
   MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER,
 } from '../../stacks/constructs/distribution';
 import type { Block } from '../../stacks/policy/terraform-json';
+import { BUILD_DIR } from '../fixtures/build';
 import { bodies, FIVE_REGIONS, only, ref, synthesize, testConfig, type SynthesizedStack } from './support';
 
 function behaviour(distribution: Block, path: string): Block {
@@ -52,45 +53,55 @@ describe('distribution', () => {
     expect(behaviour(distribution, 'default').target_origin_id).toBe('replica-us-east-1');
   });
 
-  it('serves /assets/index.js per viewer, uncompressed, through the entry router, with no-store forced', () => {
-    const { delivery, config } = synthesize(testConfig());
+  it('assigns /assets/index.js at the viewer edge from the rollout store, caches it per build and encoding, and tells browsers no-cache', () => {
+    const { delivery, config, manifest } = synthesize(testConfig());
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     const entry = behaviour(distribution, '/assets/index.js');
     const entryRouter = only(delivery, 'aws_lambda_function', (f) => f.function_name === resourceNames(config).entryRouter);
     expect(entry).toMatchObject({
       compress: false,
       viewer_protocol_policy: 'redirect-to-https',
+      allowed_methods: ['GET', 'HEAD'],
       lambda_function_association: [
         { event_type: 'origin-request', include_body: false, lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn') },
       ],
     });
+    // The viewer-assignment function, published from the build's file byte for byte, reading the store.
+    const store = only(delivery, 'aws_cloudfront_key_value_store');
+    const assignment = byRef(delivery, 'aws_cloudfront_function', (entry.function_association as Block[])[0].function_arn);
+    expect(entry.function_association).toEqual([{ event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', assignment, 'arn') }]);
+    expect(assignment).toMatchObject({
+      name: resourceNames(config).viewerAssignment,
+      runtime: 'cloudfront-js-2.0',
+      publish: true,
+      key_value_store_associations: [ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn')],
+    });
+    expect(assignment.code).toBe(readFileSync(path.join(BUILD_DIR, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'));
+    // The cache key: the rewritten URI and the normalized Accept-Encoding, nothing per viewer; as long as the router allows.
     const cache = byRef(delivery, 'aws_cloudfront_cache_policy', entry.cache_policy_id);
-    expect(cache).toMatchObject({ min_ttl: 0, default_ttl: 0, max_ttl: 1 });
-    // The only way the router sees the viewer's Accept-Encoding (normalized to br/gzip); the
-    // client IP in the key keeps whatever lives that one second to the viewer it was made for.
-    expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toMatchObject({
+    expect(cache).toMatchObject({ min_ttl: 0, default_ttl: 31_536_000, max_ttl: 31_536_000 });
+    expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toEqual({
       enable_accept_encoding_brotli: true,
       enable_accept_encoding_gzip: true,
-      headers_config: { header_behavior: 'whitelist', headers: { items: [ENTRY_VIEWER_KEY_HEADER] } },
+      headers_config: { header_behavior: 'none' },
       cookies_config: { cookie_behavior: 'none' },
       query_strings_config: { query_string_behavior: 'none' },
     });
-    expect(entry.origin_request_policy_id).toBeUndefined();
-    const viewerKey = byRef(delivery, 'aws_cloudfront_function', (entry.function_association as Block[])[0].function_arn);
-    expect(entry.function_association).toEqual([{ event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', viewerKey, 'arn') }]);
-    expect(viewerKey).toMatchObject({ runtime: 'cloudfront-js-2.0', publish: true, code: ENTRY_VIEWER_KEY_FUNCTION });
+    // Referer reaches the router's fallback (ring hosts), outside the cache key.
+    const originRequest = byRef(delivery, 'aws_cloudfront_origin_request_policy', entry.origin_request_policy_id);
+    expect(originRequest).toMatchObject({ headers_config: { header_behavior: 'whitelist', headers: { items: ['referer'] } }, cookies_config: { cookie_behavior: 'none' }, query_strings_config: { query_string_behavior: 'none' } });
     const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', entry.response_headers_policy_id);
-    expect(headers.custom_headers_config).toEqual({ items: [{ header: 'Cache-Control', value: 'no-store', override: true }] });
+    expect(headers.custom_headers_config).toEqual({ items: [{ header: 'Cache-Control', value: 'no-cache', override: true }] });
     expect(headers.cors_config).toMatchObject({ access_control_allow_origins: { items: ['*'] }, access_control_allow_credentials: false });
   });
 
-  it('keys the entry on the connecting IP, whatever the viewer sent', () => {
-    const handler = new Function(`${ENTRY_VIEWER_KEY_FUNCTION}; return handler;`)() as (event: unknown) => { headers: Record<string, { value: string }> };
-    const request = handler({
-      viewer: { ip: '2001:db8::7' },
-      request: { uri: '/assets/index.js', headers: { [ENTRY_VIEWER_KEY_HEADER]: { value: 'spoofed' }, 'accept-encoding': { value: 'br' } } },
-    });
-    expect(request.headers).toEqual({ [ENTRY_VIEWER_KEY_HEADER]: { value: '2001:db8::7' }, 'accept-encoding': { value: 'br' } });
+  it('tells the routers the rollout store on every S3 origin, as a custom header no viewer can set', () => {
+    const { delivery } = synthesize(testConfig(FIVE_REGIONS));
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const store = only(delivery, 'aws_cloudfront_key_value_store');
+    const s3 = (distribution.origin as Block[]).filter((o) => o.s3_origin_config);
+    expect(s3).toHaveLength(2);
+    for (const origin of s3) expect(origin.custom_header).toEqual([{ name: 'x-rollout-store', value: ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn') }]);
   });
 
   it('caches chunks for a year per encoding, compressed, through the chunk router', () => {
@@ -166,7 +177,7 @@ describe('distribution', () => {
     expect(distribution.aliases).toBeUndefined();
     expect(distribution.viewer_certificate).toEqual({ cloudfront_default_certificate: true });
     expect(delivery.text).not.toHaveResource(AcmCertificate);
-    expect(bodies(delivery, 'aws_route53_record').map((r) => r.name)).toEqual(['_rollout.widget.example.com']);
+    expect(bodies(delivery, 'aws_route53_record')).toEqual([]);
   });
 
   it('logs to a private log bucket, enables additional metrics, and defaults to every edge location', () => {

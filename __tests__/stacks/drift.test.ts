@@ -4,12 +4,12 @@ import { resources, type Block, type SynthStack } from '../../stacks/policy/terr
 import { FIVE_REGIONS, synthesize, testConfig } from './support';
 
 describe('ignore_changes', () => {
-  it('holds exactly the designed ones: alias version and weights, rollout record value', () => {
+  it('holds exactly the designed ones: alias version and weights, rollout state value', () => {
     const { all } = synthesize(testConfig(FIVE_REGIONS));
     const ignored = all.flatMap((stack) => ignoredChanges(stack).map(({ address, attributes }) => [address.split('.')[0], attributes]));
     expect(ignored).toEqual([
+      ['aws_cloudfrontkeyvaluestore_key', ['value']],
       ['aws_lambda_alias', ['function_version', 'routing_config']],
-      ['aws_route53_record', ['records']],
     ]);
     expect(all.flatMap((stack) => designedIgnoreChangesOnly(stack))).toEqual([]);
   });
@@ -30,8 +30,9 @@ describe('ignore_changes', () => {
       ['the alias ignoring less', 'aws_lambda_alias', () => true, { ignore_changes: ['function_version'] }, /by design exactly function_version, routing_config/],
       ['the alias ignoring more', 'aws_lambda_alias', () => true, { ignore_changes: ['function_version', 'routing_config', 'description'] }, /by design exactly/],
       ['the alias ignoring all', 'aws_lambda_alias', () => true, { ignore_changes: 'all' }, /ignores all changes/],
-      ['another record ignoring its value', 'aws_route53_record', (b: Block) => b.type === 'A', { ignore_changes: ['records'] }, /nothing changes at run time by design/],
-      ['the rollout record ignoring its TTL', 'aws_route53_record', (b: Block) => String(b.name).startsWith('_rollout.'), { ignore_changes: ['records', 'ttl'] }, /by design exactly records/],
+      ['a record ignoring its value', 'aws_route53_record', (b: Block) => b.type === 'A', { ignore_changes: ['records'] }, /nothing changes at run time by design/],
+      ['the rollout state ignoring its key too', 'aws_cloudfrontkeyvaluestore_key', () => true, { ignore_changes: ['value', 'key'] }, /by design exactly value/],
+      ['the rollout store ignoring its comment', 'aws_cloudfront_key_value_store', () => true, { ignore_changes: ['comment'] }, /nothing changes at run time by design/],
     ])('%s', (_label, type, where, lifecycle, message) => {
       const violations = designedIgnoreChangesOnly(withLifecycle(type, where, lifecycle));
       expect(violations).toEqual([expect.objectContaining({ rule: 'designed-ignore-changes', message: expect.stringMatching(message) })]);

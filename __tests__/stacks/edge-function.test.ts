@@ -129,9 +129,17 @@ describe('edge functions in the delivery stack', () => {
     expect(entry.description).toBe(versionDescription(manifest.buildId));
     const replicaGroups = bodies(delivery, 'aws_cloudwatch_log_group').filter((g) => g.name === `/aws/lambda/us-east-1.${names.entryRouter}`);
     expect(replicaGroups.map((g) => g.provider).sort()).toEqual([...new Set(['us-east-1', ...config.regions])].map((r) => `aws.${r}`).sort());
-    // The role's log permissions name the function's groups in any region, nothing else.
+    // The role may write its own logs in any region, read the rollout state, and read build
+    // entries from the replica buckets: nothing else.
     const role = only(delivery, 'aws_iam_role', (r) => r.name === names.entryRouter);
     const policy = only(delivery, 'aws_iam_role_policy', (p) => p.role === ref(delivery, 'aws_iam_role', role, 'id'));
-    expect(policyStatements(delivery, policy.policy).flatMap((s) => s.resources as string[]).every((r) => r.includes(names.entryRouter))).toBe(true);
+    const statements = policyStatements(delivery, policy.policy);
+    const logs = statements.filter((s) => (s.actions as string[]).every((a) => a.startsWith('logs:')));
+    expect(logs.flatMap((s) => s.resources as string[]).every((r) => r.includes(names.entryRouter))).toBe(true);
+    const store = only(delivery, 'aws_cloudfront_key_value_store');
+    expect(statements.filter((s) => !logs.includes(s)).map((s) => [s.actions, s.resources])).toEqual([
+      [['cloudfront-keyvaluestore:GetKey'], [ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn')]],
+      [['s3:GetObject'], config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/assets/*`)],
+    ]);
   });
 });

@@ -109,9 +109,9 @@ describe('each rule catches a violating input', () => {
 
   it('iam-scoped-resources', () => {
     const unscoped = mutated('delivery', (tf) => {
-      document(tf, (s) => s.some((st) => st.sid === 'WriteRolloutRecordOnly')).find((st) => st.sid === 'WriteRolloutRecordOnly')!.resources = ['*'];
+      document(tf, (s) => s.some((st) => st.sid === 'ReadWriteRolloutState')).find((st) => st.sid === 'ReadWriteRolloutState')!.resources = ['*'];
     });
-    expect(violationsOf('iam-scoped-resources', unscoped)).toEqual([expect.stringMatching(/allows route53:ChangeResourceRecordSets on every resource/)]);
+    expect(violationsOf('iam-scoped-resources', unscoped)).toEqual([expect.stringMatching(/allows cloudfront-keyvaluestore:DescribeKeyValueStore, cloudfront-keyvaluestore:GetKey, cloudfront-keyvaluestore:PutKey on every resource/)]);
     const unconditioned = mutated('delivery', (tf) => {
       for (const d of dataSources(tf, 'aws_iam_policy_document')) {
         for (const st of d.body.statement as Block[]) if (st.sid === 'PutMetricsInOwnNamespace') delete st.condition;

@@ -74,35 +74,41 @@ describe('rollout sync', () => {
   it.each([
     ['one region', {}],
     ['five regions', FIVE_REGIONS],
-  ])('gets its typed environment and runs every minute and on each deployment state change (%s)', (_label, regions) => {
-    const { delivery, config } = synthesize(testConfig({ ...regions, dns: { rolloutRecordTtl: 15 } }));
+  ])('gets its typed environment and runs every minute, on each deployment state change and on each change of its alarm (%s)', (_label, regions) => {
+    const { delivery, config } = synthesize(testConfig({ ...regions }));
     const names = resourceNames(config);
     const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync);
     const entry = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter);
     const app = only(delivery, 'aws_codedeploy_app');
     const group = only(delivery, 'aws_codedeploy_deployment_group');
+    const alarm = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm);
     const environment: RolloutSyncEnvironment = {
       ENTRY_ROUTER_FUNCTION: ref(delivery, 'aws_lambda_function', entry, 'function_name'),
       LIVE_ALIAS: ref(delivery, 'aws_lambda_alias', only(delivery, 'aws_lambda_alias'), 'name'),
-      HOSTED_ZONE_ID: expect.stringMatching(/^\$\{data\.terraform_remote_state\.[^}]+\}$/),
-      ROLLOUT_RECORD_NAME: names.rolloutRecord,
-      ROLLOUT_RECORD_TTL: '15',
+      ROLLOUT_STORE_ARN: ref(delivery, 'aws_cloudfront_key_value_store', only(delivery, 'aws_cloudfront_key_value_store'), 'arn'),
       METRICS_NAMESPACE: config.metrics.namespace,
       CODEDEPLOY_APPLICATION: ref(delivery, 'aws_codedeploy_app', app, 'name'),
       CODEDEPLOY_DEPLOYMENT_GROUP: ref(delivery, 'aws_codedeploy_deployment_group', group, 'deployment_group_name'),
+      CLIENT_ERROR_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'),
     };
     expect(fn).toMatchObject({ runtime: config.regionalRuntime, provider: 'aws.us-east-1', environment: { variables: environment } });
     expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(Object.keys(environment).sort());
 
     const schedule = only(delivery, 'aws_cloudwatch_event_rule', (r) => r.schedule_expression !== undefined);
     expect(schedule.schedule_expression).toBe('rate(1 minute)');
-    const events = only(delivery, 'aws_cloudwatch_event_rule', (r) => r.event_pattern !== undefined);
+    const events = only(delivery, 'aws_cloudwatch_event_rule', (r) => String(r.event_pattern ?? '').includes('aws.codedeploy'));
+    const alarmEvents = only(delivery, 'aws_cloudwatch_event_rule', (r) => String(r.event_pattern ?? '').includes('aws.cloudwatch'));
+    expect(JSON.parse(String(alarmEvents.event_pattern))).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      resources: [ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'arn')],
+    });
     expect(JSON.parse(String(events.event_pattern))).toEqual({
       source: ['aws.codedeploy'],
       'detail-type': ['CodeDeploy Deployment State-change Notification'],
       detail: { application: [environment.CODEDEPLOY_APPLICATION], deploymentGroup: [environment.CODEDEPLOY_DEPLOYMENT_GROUP] },
     });
-    for (const rule of [schedule, events]) {
+    for (const rule of [schedule, events, alarmEvents]) {
       expect(only(delivery, 'aws_cloudwatch_event_target', (t) => t.rule === ref(delivery, 'aws_cloudwatch_event_rule', rule, 'name')).arn).toBe(
         ref(delivery, 'aws_lambda_function', fn, 'arn'),
       );
@@ -113,30 +119,24 @@ describe('rollout sync', () => {
     }
   });
 
-  it('may read the alias, UPSERT one TXT record in one zone, see its group and publish metrics', () => {
+  it('may read the alias, read and write the rollout store, see its group and its alarm, and publish metrics', () => {
     const { delivery, config } = synthesize(testConfig());
     const names = resourceNames(config);
     const entryArn = ref(delivery, 'aws_lambda_function', only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter), 'arn');
-    const zoneArn = expect.stringMatching(/^arn:\$\{data\.aws_partition\.[^}]+\}:route53:::hostedzone\/\$\{data\.terraform_remote_state\.[^}]+\}$/);
+    const storeArn = ref(delivery, 'aws_cloudfront_key_value_store', only(delivery, 'aws_cloudfront_key_value_store'), 'arn');
     const statements = roleStatements(delivery, names.rolloutSync).filter((s) => s.sid !== 'WriteOwnLogs');
     expect(statements).toEqual([
       expect.objectContaining({ actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'], resources: [entryArn, `${entryArn}:*`] }),
       expect.objectContaining({
-        actions: ['route53:ChangeResourceRecordSets'],
-        resources: [zoneArn],
-        condition: [
-          { test: 'ForAllValues:StringEquals', variable: 'route53:ChangeResourceRecordSetsNormalizedRecordNames', values: ['_rollout.widget.example.com'] },
-          { test: 'ForAllValues:StringEquals', variable: 'route53:ChangeResourceRecordSetsRecordTypes', values: ['TXT'] },
-          { test: 'ForAllValues:StringEquals', variable: 'route53:ChangeResourceRecordSetsActions', values: ['UPSERT'] },
-        ],
-      }),
-      expect.objectContaining({ actions: ['route53:ListResourceRecordSets'], resources: [zoneArn] }),
-      expect.objectContaining({
         actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
         resources: [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')],
       }),
+      expect.objectContaining({ actions: ['cloudwatch:DescribeAlarms'], resources: [ref(delivery, 'aws_cloudwatch_metric_alarm', only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm), 'arn')] }),
       expect.objectContaining({ actions: ['cloudwatch:PutMetricData'], condition: [{ test: 'StringEquals', variable: 'cloudwatch:namespace', values: [config.metrics.namespace] }] }),
+      expect.objectContaining({ actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:GetKey', 'cloudfront-keyvaluestore:PutKey'], resources: [storeArn] }),
     ]);
+    // The test seam for a loopback store is never set by the stacks.
+    expect(Object.keys(((only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync).environment as Block).variables as Block))).not.toContain('ROLLOUT_STORE_ENDPOINT');
   });
 });
 

@@ -1,16 +1,20 @@
 /**
  * The CloudFront distribution every host page loads from, with its three behaviours:
  *
- *   /assets/index.js   never shared between viewers; the entry router (origin-request) picks each
- *                      viewer's build
+ *   /assets/index.js   the viewer-assignment function (viewer-request) picks each viewer's build
+ *                      from the rollout store and rewrites the URI to /assets/<buildId>/index.js;
+ *                      cached per build and encoding; on a miss the entry router (origin-request)
+ *                      answers with that build's entry
  *   default (chunks)   cached a year (URLs carry the buildId); the chunk router picks the bucket
  *   /api/*             the metrics API, uncached, every method
  *
  * S3 origins go through an origin group (primary → failover region) when there are two or more
  * regions, and are read with the origin access identity, which, unlike OAC, still signs requests
- * after Lambda@Edge rewrites the origin to another region's bucket.
+ * after Lambda@Edge rewrites the origin to another region's bucket. They carry the rollout store's
+ * ARN as a custom header, which is how the routers learn it (Lambda@Edge has no environment).
  */
 import { CloudfrontCachePolicy } from '@cdktf/provider-aws/lib/cloudfront-cache-policy';
+import { CloudfrontOriginRequestPolicy } from '@cdktf/provider-aws/lib/cloudfront-origin-request-policy';
 import { CloudfrontFunction } from '@cdktf/provider-aws/lib/cloudfront-function';
 import {
   CloudfrontDistribution,
@@ -23,6 +27,7 @@ import { CloudfrontResponseHeadersPolicy, type CloudfrontResponseHeadersPolicyCo
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { AccessLogBucket } from './access-log-bucket';
+import { ROLLOUT_STORE_HEADER } from '../../edge-function/shared/edge-config';
 import type { EdgeFunction } from './edge-function';
 
 /** AWS-managed policies (CloudFront developer guide, "Use managed cache/origin request policies"). */
@@ -36,16 +41,10 @@ export const CHUNK_TTL_SECONDS = 31_536_000;
 /** Status codes on which the origin group retries the failover region's bucket. */
 export const FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
 export const TLS_FLOOR = 'TLSv1.2_2021';
-/** What the entry's response headers policy forces, whatever the origin or the router said. */
-export const ENTRY_CACHE_CONTROL = 'no-store';
-/** Header the viewer-request function sets to the client IP; part of the entry's cache key. */
-export const ENTRY_VIEWER_KEY_HEADER = 'x-entry-viewer-key';
-/** CloudFront Functions JS 2.0: overwrite (never trust) the header with the connecting IP. */
-export const ENTRY_VIEWER_KEY_FUNCTION = `function handler(event) {
-  event.request.headers['${ENTRY_VIEWER_KEY_HEADER}'] = { value: event.viewer.ip };
-  return event.request;
-}
-`;
+/** What browsers are told about the entry: keep it, but ask every load (each load is assigned anew). */
+export const ENTRY_CACHE_CONTROL = 'no-cache';
+/** A build's entry never changes: CloudFront keeps it as long as the router allows (a year). */
+export const ENTRY_TTL_SECONDS = 31_536_000;
 
 export type PriceClass = 'PriceClass_100' | 'PriceClass_200' | 'PriceClass_All';
 
@@ -66,6 +65,10 @@ export interface DistributionProps {
   readonly originAccessIdentityPath: string;
   readonly entryRouter: EdgeFunction;
   readonly chunkRouter: EdgeFunction;
+  /** The viewer-assignment function's code, exactly as the build wrote it. */
+  readonly viewerAssignmentCode: string;
+  /** The rollout store the viewer-assignment function reads and whose ARN the routers get as a header. */
+  readonly rolloutStoreArn: string;
   /** Host of the metrics HTTP API (`<id>.execute-api.<region>.amazonaws.com`). */
   readonly apiDomainName: string;
   readonly accessLogs: AccessLogBucket;
@@ -82,40 +85,47 @@ export class Distribution extends Construct {
     super(scope, id);
     const provider = props.provider;
 
-    // The entry must reach the router with the viewer's Accept-Encoding (it answers with
-    // pre-compressed bodies). CloudFront forwards Accept-Encoding to the origin only through a
-    // cache policy's gzip/brotli normalization: an origin request policy may not name it, and a
-    // policy with every TTL at 0 (CachingDisabled) is refused with those settings. So: min and
-    // default TTL 0, max TTL 1 s, normalization on.
-    //
-    // A cache that lives even a second must not hand one viewer's build to another: the router
-    // assigns builds per client IP, and an entry it rewrites to on S3 carries the chunks'
-    // immutable Cache-Control, so one viewer's rewrite would otherwise serve everyone at that
-    // edge for that second (and request collapsing could do the same). A viewer-request
-    // CloudFront Function puts the client IP into the cache key, so whatever is cached or
-    // collapsed is shared only by requests the router would answer alike anyway.
-    const viewerKey = new CloudfrontFunction(this, 'entry-viewer-key', {
+    // Assignment at the viewer edge: a CloudFront Function on every entry load reads the rollout
+    // state from the store (at the edge location, no network) and rewrites the URI to the
+    // viewer's build, which is then all the cache key holds besides the normalized
+    // Accept-Encoding. No build id is baked into its code: it reads the store on every load.
+    const viewerAssignment = new CloudfrontFunction(this, 'viewer-assignment', {
       provider,
-      name: `${props.name}-entry-viewer-key`,
-      comment: 'Client IP into the /assets/index.js cache key: builds are assigned per IP',
+      name: `${props.name}-viewer-assignment`,
+      comment: 'Assigns each entry load a build from the rollout store; rewrites to /assets/<buildId>/index.js',
       runtime: 'cloudfront-js-2.0',
       publish: true,
-      code: ENTRY_VIEWER_KEY_FUNCTION,
+      code: props.viewerAssignmentCode,
+      keyValueStoreAssociations: [props.rolloutStoreArn],
     });
+    // Per build and encoding, as long as the origin allows: the router answers a build's entry with
+    // a year, and its own fallback assignments (the unrewritten path) with no-store, which min TTL
+    // 0 honours, so those are never cached. Accept-Encoding reaches the router through the
+    // normalization here (the only way CloudFront forwards it).
     const entryCache = new CloudfrontCachePolicy(this, 'entry-cache', {
       provider,
       name: `${props.name}-entry`,
-      comment: 'index.js: not shared between viewers; the normalized Accept-Encoding reaches the entry router',
+      comment: 'index.js per assigned build (the rewritten URI) and normalized Accept-Encoding',
       minTtl: 0,
-      defaultTtl: 0,
-      maxTtl: 1,
+      defaultTtl: ENTRY_TTL_SECONDS,
+      maxTtl: ENTRY_TTL_SECONDS,
       parametersInCacheKeyAndForwardedToOrigin: {
         enableAcceptEncodingGzip: true,
         enableAcceptEncodingBrotli: true,
-        headersConfig: { headerBehavior: 'whitelist', headers: { items: [ENTRY_VIEWER_KEY_HEADER] } },
+        headersConfig: { headerBehavior: 'none' },
         cookiesConfig: { cookieBehavior: 'none' },
         queryStringsConfig: { queryStringBehavior: 'none' },
       },
+    });
+    // The router's fallback assigns ring hosts by the page's origin: Referer reaches it, outside
+    // the cache key.
+    const entryOriginRequest = new CloudfrontOriginRequestPolicy(this, 'entry-origin-request', {
+      provider,
+      name: `${props.name}-entry`,
+      comment: 'Referer to the entry router (ring hosts), not in the cache key',
+      headersConfig: { headerBehavior: 'whitelist', headers: { items: ['referer'] } },
+      cookiesConfig: { cookieBehavior: 'none' },
+      queryStringsConfig: { queryStringBehavior: 'none' },
     });
     const chunkCache = new CloudfrontCachePolicy(this, 'chunk-cache', {
       provider,
@@ -140,12 +150,12 @@ export class Distribution extends Construct {
       securityHeadersConfig: securityHeaders(),
       corsConfig: hostSiteCors(),
     });
-    // The router may rewrite to /assets/<other build>/index.js on S3, an object that carries the
-    // chunks' immutable Cache-Control; the entry must never be cached by a browser.
+    // Browsers keep the entry but revalidate it on every load: the ETag (one per build and
+    // encoding) makes that a 304 while the viewer's build stays the same.
     const entryHeaders = new CloudfrontResponseHeadersPolicy(this, 'entry-headers', {
       provider,
       name: `${props.name}-entry`,
-      comment: 'As assets, and Cache-Control: no-store whatever the origin said',
+      comment: 'As assets, and Cache-Control: no-cache to browsers whatever the origin said',
       securityHeadersConfig: securityHeaders(),
       corsConfig: hostSiteCors(),
       customHeadersConfig: { items: [{ header: 'Cache-Control', value: ENTRY_CACHE_CONTROL, override: true }] },
@@ -164,6 +174,7 @@ export class Distribution extends Construct {
         originId: `replica-${origin.region}`,
         domainName: origin.domainName,
         s3OriginConfig: { originAccessIdentity: props.originAccessIdentityPath },
+        customHeader: [{ name: ROLLOUT_STORE_HEADER, value: props.rolloutStoreArn }],
       })),
       {
         originId: 'metrics-api',
@@ -196,8 +207,9 @@ export class Distribution extends Construct {
       // The router returns gzip/brotli bodies itself; CloudFront must not compress again.
       compress: false,
       cachePolicyId: entryCache.id,
+      originRequestPolicyId: entryOriginRequest.id,
       responseHeadersPolicyId: entryHeaders.id,
-      functionAssociation: [{ eventType: 'viewer-request', functionArn: viewerKey.arn }],
+      functionAssociation: [{ eventType: 'viewer-request', functionArn: viewerAssignment.arn }],
       lambdaFunctionAssociation: [props.entryRouter.association('origin-request')],
     };
     const apiBehaviour: CloudfrontDistributionOrderedCacheBehavior = {

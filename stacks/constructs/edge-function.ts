@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { EDGE_RUNTIMES } from '../../config';
 import type { AwsAccount } from './aws-account';
 import { US_EAST_1, type RegionalProviders } from './aws-providers';
+import type { PolicyStatement } from './iam';
 import { PackagedFunction, type FunctionCode } from './packaged-function';
 
 export type EdgeEventType = 'viewer-request' | 'viewer-response' | 'origin-request' | 'origin-response';
@@ -122,6 +123,11 @@ export class EdgeFunction extends Construct {
 
   get logGroups(): readonly CloudwatchLogGroup[] {
     return this.packaged.logGroups;
+  }
+
+  /** Permissions beyond its logs, e.g. a grant of the rollout store or of the buckets. */
+  addToRolePolicy(...statements: PolicyStatement[]): void {
+    this.packaged.addToRolePolicy(...statements);
   }
 
   addEnvironment(): never {

@@ -1,8 +1,10 @@
 /**
- * Rollout sync: mirrors the alias `live` into the rollout record. It runs every minute and at
- * once on every CodeDeploy state change of this application, and may do exactly that much: read
- * the entry router's alias and versions, read and UPSERT one TXT record in one zone, see its
- * deployment group's deployments, and publish the rollout weight metric.
+ * Rollout sync: mirrors the alias `live` into the rollout state. It runs every minute, at once on
+ * every CodeDeploy state change of this application, and at once when the client error alarm
+ * changes state (a firing alarm takes the canary's viewers away within seconds), and may do
+ * exactly that much: read the entry router's alias and versions, read and conditionally write the
+ * rollout store, see its deployment group's deployments, read that one alarm, and publish the
+ * rollout weight metric.
  */
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
@@ -12,6 +14,7 @@ import type { RolloutSyncEnvironment } from '../../regional-function/shared/envi
 import type { AwsAccount } from './aws-account';
 import { putMetricDataIn } from './metrics-permission';
 import type { FunctionCode } from './packaged-function';
+import type { RolloutStore } from './rollout-store';
 import { RegionalFunction } from './regional-function';
 
 export const SYNC_SCHEDULE = 'rate(1 minute)';
@@ -24,6 +27,10 @@ export interface RolloutSyncProps {
   /** Unqualified ARN of the entry router whose alias is mirrored. */
   readonly entryRouterArn: string;
   readonly deploymentGroupArn: string;
+  /** The alarm whose ALARM holds the canary (its name is CLIENT_ERROR_ALARM in the environment). */
+  readonly clientErrorAlarmArn: string;
+  /** The store it writes the state to. */
+  readonly rolloutStore: RolloutStore;
   readonly logRetentionDays: number;
   readonly provider: AwsProvider;
   readonly account: AwsAccount;
@@ -33,6 +40,7 @@ export class RolloutSync extends Construct {
   readonly handler: RegionalFunction<RolloutSyncEnvironment>;
   readonly schedule: CloudwatchEventRule;
   readonly deploymentEvents: CloudwatchEventRule;
+  readonly alarmEvents: CloudwatchEventRule;
 
   constructor(scope: Construct, id: string, props: RolloutSyncProps) {
     super(scope, id);
@@ -44,11 +52,10 @@ export class RolloutSync extends Construct {
       provider,
       logRetentionDays: props.logRetentionDays,
       environment: props.environment,
-      // Several AWS calls in a row (alias, two versions, the record, the deployment list).
+      // Several AWS calls in a row (store, alias, two versions, the deployment list), and a retry or two.
       timeout: 30,
       description: 'Mirrors the entry router alias into the rollout record',
     });
-    const zoneArn = props.account.arn('route53', '', `hostedzone/${env.HOSTED_ZONE_ID}`, '');
     this.handler.addToRolePolicy(
       {
         sid: 'ReadEntryRouterAliasAndVersions',
@@ -56,24 +63,14 @@ export class RolloutSync extends Construct {
         resources: [props.entryRouterArn, `${props.entryRouterArn}:*`],
       },
       {
-        sid: 'WriteRolloutRecordOnly',
-        actions: ['route53:ChangeResourceRecordSets'],
-        resources: [zoneArn],
-        conditions: [
-          // Route53 compares lowercased names without the trailing dot.
-          { test: 'ForAllValues:StringEquals', variable: 'route53:ChangeResourceRecordSetsNormalizedRecordNames', values: [env.ROLLOUT_RECORD_NAME.toLowerCase()] },
-          { test: 'ForAllValues:StringEquals', variable: 'route53:ChangeResourceRecordSetsRecordTypes', values: ['TXT'] },
-          { test: 'ForAllValues:StringEquals', variable: 'route53:ChangeResourceRecordSetsActions', values: ['UPSERT'] },
-        ],
-      },
-      { sid: 'ReadRolloutRecord', actions: ['route53:ListResourceRecordSets'], resources: [zoneArn] },
-      {
         sid: 'SeeOwnDeployments',
         actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
         resources: [props.deploymentGroupArn],
       },
+      { sid: 'SeeClientErrorAlarm', actions: ['cloudwatch:DescribeAlarms'], resources: [props.clientErrorAlarmArn] },
       putMetricDataIn(env.METRICS_NAMESPACE),
     );
+    props.rolloutStore.grantReadWrite(this.handler);
 
     this.schedule = new CloudwatchEventRule(this, 'schedule', {
       provider,
@@ -91,9 +88,20 @@ export class RolloutSync extends Construct {
         detail: { application: [env.CODEDEPLOY_APPLICATION], deploymentGroup: [env.CODEDEPLOY_DEPLOYMENT_GROUP] },
       }),
     });
+    this.alarmEvents = new CloudwatchEventRule(this, 'alarm-events', {
+      provider,
+      name: `${props.functionName}-alarm`,
+      description: 'Hold the canary at once when its client error alarm fires, and release it when it clears',
+      eventPattern: JSON.stringify({
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        resources: [props.clientErrorAlarmArn],
+      }),
+    });
     for (const [ruleId, rule] of [
       ['schedule', this.schedule],
       ['deployment-events', this.deploymentEvents],
+      ['alarm-events', this.alarmEvents],
     ] as const) {
       new CloudwatchEventTarget(this, `${ruleId}-target`, { provider, rule: rule.name, arn: this.handler.functionArn });
       this.handler.grantInvoke('events.amazonaws.com', rule.arn);

@@ -4,7 +4,7 @@
  * `lifecycle.ignore_changes` in a synth and accepts exactly the designed ones.
  */
 import { CODEDEPLOY_OWNED_ALIAS_ATTRIBUTES } from '../constructs/live-alias';
-import { ROLLOUT_SYNC_OWNED_RECORD_ATTRIBUTES } from '../constructs/rollout-record';
+import { ROLLOUT_SYNC_OWNED_STATE_ATTRIBUTES } from '../constructs/rollout-store';
 import { resources, single, strings, type Element, type SynthStack, type Violation } from './terraform-json';
 
 export interface DesignedIgnore {
@@ -17,12 +17,7 @@ export interface DesignedIgnore {
 
 export const DESIGNED_IGNORE_CHANGES: readonly DesignedIgnore[] = [
   { type: 'aws_lambda_alias', attributes: CODEDEPLOY_OWNED_ALIAS_ATTRIBUTES, owner: 'CodeDeploy shifts the alias' },
-  {
-    type: 'aws_route53_record',
-    applies: (record) => typeof record.body.name === 'string' && record.body.name.startsWith('_rollout.') && record.body.type === 'TXT',
-    attributes: ROLLOUT_SYNC_OWNED_RECORD_ATTRIBUTES,
-    owner: 'rollout sync writes the rollout record',
-  },
+  { type: 'aws_cloudfrontkeyvaluestore_key', attributes: ROLLOUT_SYNC_OWNED_STATE_ATTRIBUTES, owner: 'rollout sync writes the rollout state' },
 ];
 
 /** Every ignore_changes in the stack, as declared. */
