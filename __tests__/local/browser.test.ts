@@ -6,12 +6,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../../config';
 import { PROJECT_ROOT } from '../../scripts/build';
 import { startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
 import { launchChromium } from '../fixtures/browser';
-import { CANARY_HEADLINE, edgesCatchUp, localBuilds, sleep, STABLE_HEADLINE } from '../fixtures/local';
+import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
+import { CANARY_HEADLINE, localBuilds, sleep, STABLE_HEADLINE } from '../fixtures/local';
 
 const SCREENSHOTS = path.join(PROJECT_ROOT, 'build', 'screenshots');
 const MINUTE = 60_000;
@@ -46,8 +47,9 @@ interface Visit {
   readonly requests: string[];
 }
 
-async function visit(viewer: string): Promise<Visit> {
-  const page = await browser.newPage();
+/** A page load as `viewer`; in `context` (one browser profile, with its HTTP cache) when given, else a fresh one. */
+async function visit(viewer: string, context?: BrowserContext): Promise<Visit> {
+  const page = context ? await context.newPage() : await browser.newPage();
   const requests: string[] = [];
   page.on('request', (request) => {
     const url = new URL(request.url());
@@ -85,7 +87,6 @@ it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls
   const released = await local.release(builds.canary.dir);
   now.t = 2 * MINUTE; // linear 10% a minute: 30%
   expect(local.controlPlane.tick().canary).toEqual({ version: released.version, buildId: builds.canary.buildId, weight: 3000 });
-  await edgesCatchUp(local, config);
 
   // 200 viewers fetch the entry from inside a host page, through the browser's own network stack.
   const host = await visit('203.0.113.8');
@@ -107,7 +108,9 @@ it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls
   let canaryViewer = '';
   for (let i = 1; !canaryViewer && i < 250; i += 1) if ((await buildOf(`203.0.114.${i}`)) === builds.canary.buildId) canaryViewer = `203.0.114.${i}`;
   expect(canaryViewer).not.toBe('');
-  const canary = await visit(canaryViewer);
+  // This viewer keeps one browser profile throughout: its HTTP cache holds the canary's entry.
+  const profile = await browser.newContext();
+  const canary = await visit(canaryViewer, profile);
   await canary.page.getByText(CANARY_HEADLINE).waitFor({ timeout: 15_000 });
   expectOwnBuildOnly(canary.requests, builds.canary.buildId);
   await canary.page.screenshot({ path: path.join(SCREENSHOTS, '2-canary.png') });
@@ -123,14 +126,15 @@ it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls
   }
   expect(status.alarm?.state).toBe('ALARM');
   expect(status.deployment).toMatchObject({ id: released.deploymentId, status: 'Failed' });
-  expect(status.record).toBe(`v=1 stable=${builds.stable.buildId} canary=- weight=0 salt=-`);
+  expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
   await canary.page.close();
 
-  // New loads, the same viewer included, get the stable build.
-  await edgesCatchUp(local, config);
-  const after = await visit(canaryViewer);
+  // The same viewer's next load, from the same browser: its cached entry (no-cache) is revalidated,
+  // the function assigns it the stable build, and the ETag no longer matches.
+  const after = await visit(canaryViewer, profile);
   await after.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
   expectOwnBuildOnly(after.requests, builds.stable.buildId);
   await after.page.screenshot({ path: path.join(SCREENSHOTS, '4-rolled-back.png') });
   await after.page.close();
+  await profile.close();
 });

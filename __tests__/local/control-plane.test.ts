@@ -1,6 +1,6 @@
 import { parseConfig } from '../../config';
 import { rolloutSteps } from '../../config/rollout';
-import { parseRolloutRecord } from '../../edge-function/shared/rollout-record';
+import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
 import { METRIC_ERRORS, METRIC_LOADS } from '../../regional-function/shared/metric-names';
 import { evaluateErrorAlarm, type MetricSample } from '../../scripts/local/alarm';
 import { advance, aliasBuilds, initialState, publishVersion, rollBack, startDeployment } from '../../scripts/local/codedeploy-simulator';
@@ -75,8 +75,10 @@ describe('simulated CodeDeploy', () => {
 describe('control plane', () => {
   function plane(now: { t: number }) {
     const written: string[] = [];
-    const control = new ControlPlane({ config, initialBuildId: A, clock: { now: () => now.t }, alarm: rule, writeRolloutRecord: (text) => written.push(text) });
-    return { control, written };
+    let stored: string | undefined;
+    const store = { read: () => stored, write: (text: string) => void written.push((stored = text)) };
+    const control = new ControlPlane({ config, initialBuildId: A, clock: { now: () => now.t }, alarm: rule, store });
+    return { control, written, edit: (text: string) => (stored = text) };
   }
   const beacon = (buildId: string, events: { name: string }[]) => ({
     method: 'POST',
@@ -88,14 +90,25 @@ describe('control plane', () => {
   it('writes what rollout sync’s core makes of the alias, salted by the deployment, only when it changes', () => {
     const now = { t: 0 };
     const { control, written } = plane(now);
-    expect(written).toEqual([`v=1 stable=${A} canary=- weight=0 salt=-`]);
+    expect(written).toEqual([formatRolloutState(steadyState(A))]);
     const { deploymentId } = control.release(B);
     now.t = 2 * MINUTE;
     control.tick();
     control.tick();
-    expect(written.slice(1)).toEqual([`v=1 stable=${A} canary=${B} weight=1000 salt=${deploymentId}`, `v=1 stable=${A} canary=${B} weight=3000 salt=${deploymentId}`]);
+    expect(written.slice(1)).toEqual([
+      formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }),
+      formatRolloutState({ stable: A, canary: B, weight: 3000, salt: deploymentId, ring: [] }),
+    ]);
     now.t = 11 * MINUTE;
-    expect(parseRolloutRecord(control.tick().record)).toEqual({ stable: B, canary: null, weight: 0, salt: null });
+    expect(parseRolloutState(control.tick().state)).toEqual(steadyState(B));
+  });
+
+  it('keeps a ring edited in the store while it syncs', () => {
+    const now = { t: 0 };
+    const { control, edit } = plane(now);
+    edit(formatRolloutState({ ...steadyState(A), ring: ['http://127.0.0.1:8081'] }));
+    control.release(B);
+    expect(parseRolloutState(control.status().state)?.ring).toEqual(['http://127.0.0.1:8081']);
   });
 
   it('rolls back when the beacons of the canary push its error rate over the alarm', async () => {
@@ -109,8 +122,9 @@ describe('control plane', () => {
     }
     const status = control.status();
     expect(status.deployment).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^alarm: 2 of the last 3 periods above 5%/) });
-    expect(parseRolloutRecord(status.record)).toEqual({ stable: A, canary: null, weight: 0, salt: null });
-    expect(formatStatusLine(status, { entryByBuild: { [A]: 3, [B]: 1 }, chunkHits: 0, chunkMisses: 0, originRequests: {}, failovers: 0, handlerErrors: 0, invalidResults: 0 })).toBe(
+    expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+    const served = { entryByBuild: { [A]: 3, [B]: 1 }, entryHits: 3, entryMisses: 1, chunkHits: 0, chunkMisses: 0, routerInvocations: { entry: 1, chunks: 0 }, functionRuns: 4, functionFallbacks: 0, originRequests: {}, failovers: 0, handlerErrors: 0, invalidResults: 0 };
+    expect(formatStatusLine(status, served)).toBe(
       'stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0001 Failed | alarm ALARM',
     );
   });

@@ -1,13 +1,15 @@
 /**
- * The local distribution over HTTP: the emulator does what CloudFront does around the bundled
- * routers, the simulated deployment reaches viewers through the real rollout record, and the
- * control endpoint releases and stops as `npm run local:release` does.
+ * The local distribution over HTTP: the emulator does what CloudFront does around the published
+ * viewer-assignment function and the bundled routers, the simulated deployment reaches viewers
+ * through the real rollout state in the local KeyValueStore, and the control endpoint releases,
+ * stops and edits the ring as `npm run local:release` does.
  */
 import { loadConfig, resourceNames } from '../../config';
 import { callControl, startControlServer } from '../../scripts/local/control-server';
 import { startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
 import { readManifest } from '../../scripts/lib/manifest';
-import { edgesCatchUp, localBuilds } from '../fixtures/local';
+import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
+import { localBuilds } from '../fixtures/local';
 
 const MINUTE = 60_000;
 const config = loadConfig();
@@ -25,27 +27,70 @@ afterAll(async () => {
 });
 
 
-async function entryBuild(viewer: string): Promise<string> {
-  const before = local.emulator.stats().entryByBuild;
-  const response = await fetch(`${local.url}/assets/index.js?viewer=${viewer}`);
+/** The build a viewer's entry load gets, as the response says it (every entry carries X-Build-Id). */
+async function entryBuild(viewer: string, headers: Record<string, string> = {}): Promise<string> {
+  const response = await fetch(`${local.url}/assets/index.js?viewer=${viewer}`, { headers });
   expect(response.status).toBe(200);
   await response.arrayBuffer();
-  const after = local.emulator.stats().entryByBuild;
-  const changed = Object.keys(after).filter((id) => after[id] !== (before[id] ?? 0));
-  expect(changed).toHaveLength(1);
-  return changed[0];
+  return response.headers.get('x-build-id')!;
 }
 
 describe('local CloudFront', () => {
-  it('answers the entry from the router itself, uncacheable, with CORS for any host page', async () => {
-    const response = await fetch(`${local.url}/assets/index.js`, { headers: { origin: 'https://shop.example.org', 'accept-encoding': 'gzip, br' } });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('x-build-id')).toBe(builds.stable.buildId);
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(response.headers.get('access-control-allow-origin')).toBe('*');
-    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(response.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
-    expect(await response.text()).toContain(`/assets/${builds.stable.buildId}/`);
+  it('assigns the entry with the viewer-assignment function and caches it per build and encoding; browsers get no-cache', async () => {
+    local.emulator.invalidate();
+    const before = local.emulator.stats();
+    const load = () => fetch(`${local.url}/assets/index.js?viewer=192.0.2.10`, { headers: { origin: 'https://shop.example.org', 'accept-encoding': 'gzip, br' } });
+    const first = await load();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-build-id')).toBe(builds.stable.buildId);
+    expect(first.headers.get('cache-control')).toBe('no-cache');
+    expect(first.headers.get('etag')).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(first.headers.get('access-control-allow-origin')).toBe('*');
+    expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(first.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
+    expect(await first.text()).toContain(`/assets/${builds.stable.buildId}/`);
+    // Every other viewer of that build and encoding: a hit, no Lambda.
+    const second = await fetch(`${local.url}/assets/index.js?viewer=203.0.113.99`, { headers: { 'accept-encoding': 'gzip, br' } });
+    expect(second.headers.get('x-cache')).toBe('Hit from cloudfront');
+    expect(second.headers.get('x-build-id')).toBe(builds.stable.buildId);
+    await second.arrayBuffer();
+    const after = local.emulator.stats();
+    expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(1);
+    expect(after.functionRuns - before.functionRuns).toBe(2);
+  });
+
+  it('answers a returning viewer whose build has not changed with 304; the ETag names one build in one encoding', async () => {
+    const first = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, { headers: { 'accept-encoding': 'br' } });
+    await first.arrayBuffer();
+    const etag = first.headers.get('etag')!;
+    const again = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, { headers: { 'accept-encoding': 'br', 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(again.headers.get('x-build-id')).toBe(builds.stable.buildId);
+    expect(again.headers.get('cache-control')).toBe('no-cache');
+    const otherEncoding = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, { headers: { 'accept-encoding': 'gzip', 'if-none-match': etag } });
+    expect(otherEncoding.status).toBe(200);
+    expect(otherEncoding.headers.get('etag')).not.toBe(etag);
+    await otherEncoding.arrayBuffer();
+  });
+
+  it('passes the entry unrewritten when the state cannot be read; the router assigns it and nothing is cached', async () => {
+    local.emulator.invalidate();
+    local.kvs.store.functionFault = 'error';
+    try {
+      const before = local.emulator.stats();
+      for (let i = 0; i < 3; i += 1) {
+        const response = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.12`);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('x-build-id')).toBe(builds.stable.buildId);
+        expect(response.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
+        await response.arrayBuffer();
+      }
+      const after = local.emulator.stats();
+      expect(after.functionFallbacks - before.functionFallbacks).toBe(3);
+      expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(3);
+    } finally {
+      local.kvs.store.functionFault = 'none';
+    }
   });
 
   it('serves chunks from the nearest bucket, pre-compressed, then from its cache', async () => {
@@ -96,8 +141,7 @@ describe('a release, locally', () => {
       now.t = 2 * MINUTE; // linear 10% per minute: 30%
       const status = local.controlPlane.tick();
       expect(status.canary?.weight).toBe(3000);
-      expect(status.record).toBe(`v=1 stable=${builds.stable.buildId} canary=${builds.canary.buildId} weight=3000 salt=${status.deployment!.id}`);
-      await edgesCatchUp(local, config);
+      expect(status.state).toBe(formatRolloutState({ stable: builds.stable.buildId, canary: builds.canary.buildId, weight: 3000, salt: status.deployment!.id, ring: [] }));
 
       const viewers = Array.from({ length: 200 }, (_, i) => `198.51.${i >> 6}.${(i * 4) % 256}`);
       const first = new Map<string, string>();
@@ -110,9 +154,9 @@ describe('a release, locally', () => {
       // Sticky: the same viewers get the same builds again.
       for (const viewer of viewers.slice(0, 40)) expect(await entryBuild(viewer)).toBe(first.get(viewer));
 
-      const stopped = (await callControl({ url: control.url, pid: process.pid, distribution: local.url, hostPage: local.hostUrl }, 'POST', '/stop')) as { record: string };
-      expect(stopped.record).toBe(`v=1 stable=${builds.stable.buildId} canary=- weight=0 salt=-`);
-      await edgesCatchUp(local, config);
+      const stopped = (await callControl({ url: control.url, pid: process.pid, distribution: local.url, hostPage: local.hostUrl }, 'POST', '/stop')) as { state: string };
+      expect(stopped.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
+      // The next load of every viewer: the function reads the store on each one.
       const wereCanary = viewers.filter((v) => first.get(v) === builds.canary.buildId);
       for (const viewer of wereCanary) expect(await entryBuild(viewer)).toBe(builds.stable.buildId);
     } finally {
@@ -121,3 +165,26 @@ describe('a release, locally', () => {
   });
 });
 
+describe('the ring, locally', () => {
+  it('gives a ring host the canary at the first step, and the stable build again after a stop', async () => {
+    const control = await startControlServer(local);
+    const address = { url: control.url, pid: process.pid, distribution: local.url, hostPage: local.hostUrl };
+    try {
+      const host = new URL(local.hostUrl).origin;
+      expect(await callControl(address, 'POST', '/ring', { action: 'add', origin: host })).toEqual({ ring: [host] });
+      now.t += 10 * MINUTE;
+      await callControl(address, 'POST', '/release', { buildDir: builds.canary.dir });
+      expect(local.controlPlane.tick().canary?.weight).toBe(1000);
+      const referer = { referer: `${host}/?viewer=anything` };
+      for (let i = 0; i < 20; i += 1) expect(await entryBuild(`198.18.0.${i}`, referer)).toBe(builds.canary.buildId);
+      // Not a ring host: by weight (10 %), so most of these get stable.
+      const others = await Promise.all(Array.from({ length: 20 }, (_, i) => entryBuild(`198.18.0.${i}`, { referer: 'https://elsewhere.example.org/' })));
+      expect(others.filter((id) => id === builds.stable.buildId).length).toBeGreaterThan(10);
+      await callControl(address, 'POST', '/stop');
+      for (let i = 0; i < 5; i += 1) expect(await entryBuild(`198.18.0.${i}`, referer)).toBe(builds.stable.buildId);
+      expect(await callControl(address, 'POST', '/ring', { action: 'remove', origin: host })).toEqual({ ring: [] });
+    } finally {
+      await control.close();
+    }
+  });
+});

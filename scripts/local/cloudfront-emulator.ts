@@ -1,23 +1,28 @@
 /**
  * CloudFront on loopback: what the distribution in stacks/constructs/distribution.ts does with a
- * viewer's request, and nothing of the routing itself. The routers are the bundled handlers from
- * the build's zips; this server only
+ * viewer's request, and nothing of the routing itself. The assignment and the routers are what
+ * the build wrote: the viewer-assignment function's published code (in the cloudfront-js-2.0
+ * harness, reading the local KeyValueStore) and the bundled Lambda@Edge handlers. This server
+ * only
  *
  *   - picks the behaviour (`/assets/index.js`, `/api/*`, default) and refuses methods it does not allow,
- *   - normalizes Accept-Encoding as the cache policies do, and sets `x-entry-viewer-key` as the
- *     viewer-request function does,
- *   - calls the origin-request handler with CloudFront's event shape, checks its result as
- *     CloudFront does (502 when invalid, 503 when it throws), and either answers with the generated
- *     response or fetches the (possibly rewritten) request from the replica bucket,
+ *   - runs the viewer-assignment function on the entry (viewer-request; 503 when it throws, as
+ *     CloudFront answers a function error),
+ *   - keys its cache on the (rewritten) URI and the normalized Accept-Encoding, as both cache
+ *     policies do, and keeps a response as long as its Cache-Control allows within the policy's
+ *     TTLs: `no-store` with min TTL 0 is never kept (the entry router's fallback answers),
+ *   - on a miss calls the origin-request handler with CloudFront's event shape (the origins carry
+ *     the rollout store's ARN as a custom header; the entry's origin request policy forwards
+ *     Referer), checks its result as CloudFront does (502 when invalid, 503 when it throws), and
+ *     either answers with the generated response or fetches the rewritten request from its bucket,
  *   - fails over to the secondary bucket on the origin group's status codes, running the handler
  *     again for the failover origin,
- *   - caches chunks per uri and encoding, for the time their Cache-Control allows (the entry is not
- *     cached here: in AWS it is kept at most 1 s, per client IP and encoding),
- *   - adds the response headers policies' headers (security headers, CORS, `no-store` on the entry).
+ *   - answers a conditional request (If-None-Match) for a response it has with a 304,
+ *   - adds the response headers policies' headers (security headers, CORS, `no-cache` on the entry).
  *
  * Local only: the client IP the edge sees can be set with the `x-local-client-ip` header or the
- * `viewer` query parameter (removed before the handler sees the request), so one browser can act
- * as many viewers.
+ * `viewer` query parameter (removed before any function sees the request), on every behaviour;
+ * the API gets it as CloudFront-Viewer-Address. So one browser can act as many viewers.
  */
 import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
@@ -25,17 +30,10 @@ import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, Clou
 import type { DeployConfig } from '../../config';
 import { resourceNames } from '../../config';
 import type { BeaconRequest, BeaconResponse } from '../../regional-function/metrics-api/core';
-import {
-  API_PATH,
-  CHUNK_TTL_SECONDS,
-  ENTRY_CACHE_CONTROL,
-  ENTRY_PATH,
-  ENTRY_VIEWER_KEY_HEADER,
-  FAILOVER_STATUS_CODES,
-  hostSiteCors,
-  securityHeaders,
-} from '../../stacks/constructs/distribution';
+import { ROLLOUT_STORE_HEADER } from '../../edge-function/shared/edge-config';
+import { API_PATH, CHUNK_TTL_SECONDS, ENTRY_CACHE_CONTROL, ENTRY_PATH, ENTRY_TTL_SECONDS, FAILOVER_STATUS_CODES, hostSiteCors, securityHeaders } from '../../stacks/constructs/distribution';
 import type { LambdaHandler } from '../lib/bundled-handler';
+import type { CloudFrontFunctionHandler, CloudFrontFunctionViewerEvent } from '../lib/cloudfront-function';
 import { cloudFrontResultProblems } from '../lib/cloudfront-validation';
 
 /** Local-only seam: the client IP CloudFront would have seen. */
@@ -45,6 +43,8 @@ export const CLIENT_IP_QUERY = 'viewer';
 export type Behaviour = 'entry' | 'chunks' | 'api';
 
 export interface EdgeHandlers {
+  /** The viewer-assignment CloudFront Function, as published, in its harness. */
+  readonly viewerAssignment: CloudFrontFunctionHandler;
   readonly entryRouter: LambdaHandler;
   readonly chunkRouter: LambdaHandler;
 }
@@ -57,6 +57,8 @@ export interface EmulatorOptions {
   readonly handlers: () => EdgeHandlers;
   /** The metrics API behind `/api/*`. */
   readonly metricsApi: (request: BeaconRequest) => Promise<BeaconResponse>;
+  /** ARN of the rollout store, sent to the S3 origins as a custom header (as the distribution does). */
+  readonly rolloutStoreArn: string;
   /** @default 0 (a free port) */
   readonly port?: number;
   /** Requests CloudFront would answer with an error of its own. @default nothing */
@@ -66,16 +68,26 @@ export interface EmulatorOptions {
 export interface ServedEntry {
   readonly buildId: string | null;
   readonly clientIp: string;
-  /** `generated`: the entry router answered itself; `origin`: it rewrote to a bucket. */
-  readonly via: 'generated' | 'origin';
+  readonly status: number;
+  /** `hit`: from the cache; `miss`: the entry router answered; `error`: the function or router failed. */
+  readonly via: 'hit' | 'miss' | 'error';
+  /** The URI the viewer-assignment function left: `/assets/<buildId>/index.js`, or `/assets/index.js` when it fell back. */
+  readonly uri: string;
 }
 
 export interface EmulatorStats {
-  /** Entry responses per buildId. */
+  /** Entry responses (200 and 304) per buildId. */
   readonly entryByBuild: Readonly<Record<string, number>>;
+  readonly entryHits: number;
+  readonly entryMisses: number;
   readonly chunkHits: number;
   readonly chunkMisses: number;
-  /** GETs and HEADs sent to the buckets, per bucket. */
+  /** Origin-request invocations per router. */
+  readonly routerInvocations: Readonly<Record<'entry' | 'chunks', number>>;
+  /** Viewer-assignment runs, and those that left the URI unrewritten (no readable state). */
+  readonly functionRuns: number;
+  readonly functionFallbacks: number;
+  /** GETs and HEADs CloudFront sent to the buckets, per bucket. */
   readonly originRequests: Readonly<Record<string, number>>;
   readonly failovers: number;
   readonly handlerErrors: number;
@@ -89,7 +101,7 @@ export interface CloudFrontEmulator {
   stats(): EmulatorStats;
   /** Called for every entry served, after it is sent. */
   onEntry(listener: (entry: ServedEntry) => void): void;
-  /** Empties the chunk cache (an invalidation of `/*`). */
+  /** Empties the cache (an invalidation of `/*`). */
   invalidate(): void;
   close(): Promise<void>;
 }
@@ -101,6 +113,42 @@ interface CachedObject {
   readonly expires: number;
 }
 
+/** A cache policy's TTLs, in seconds (stacks/constructs/distribution.ts). */
+export interface CachePolicyTtls {
+  readonly min: number;
+  readonly default: number;
+  readonly max: number;
+}
+
+export const CACHE_POLICIES: Readonly<Record<'entry' | 'chunks', CachePolicyTtls>> = {
+  entry: { min: 0, default: ENTRY_TTL_SECONDS, max: ENTRY_TTL_SECONDS },
+  chunks: { min: 0, default: CHUNK_TTL_SECONDS, max: CHUNK_TTL_SECONDS },
+};
+
+/**
+ * How long CloudFront keeps a response under a policy (CloudFront developer guide, "Manage how
+ * long content stays in the cache"): s-maxage, else max-age, else the default TTL, kept within
+ * [min, max]; no-store, no-cache or private with min TTL 0 is not cached.
+ */
+export function cacheSeconds(cacheControl: string | undefined, policy: CachePolicyTtls): number {
+  const directives = (cacheControl ?? '').toLowerCase().split(',').map((d) => d.trim());
+  if (directives.some((d) => d === 'no-store' || d === 'no-cache' || d === 'private')) return policy.min;
+  const seconds = (name: string) => {
+    const found = directives.find((d) => d.startsWith(`${name}=`));
+    return found === undefined ? undefined : Number(found.slice(name.length + 1));
+  };
+  const asked = seconds('s-maxage') ?? seconds('max-age');
+  const ttl = asked === undefined || Number.isNaN(asked) ? policy.default : asked;
+  return Math.min(policy.max, Math.max(policy.min, ttl));
+}
+
+/** Whether an If-None-Match header names `etag` (weak comparison, as for GET). */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string | undefined): boolean {
+  if (!ifNoneMatch || !etag) return false;
+  const bare = (tag: string) => tag.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag));
+}
+
 interface OriginAnswer {
   readonly status: number;
   readonly headers: Record<string, string>;
@@ -109,6 +157,8 @@ interface OriginAnswer {
 
 /** Headers S3 sends that CloudFront passes on to the viewer. */
 const ORIGIN_HEADERS = ['content-type', 'content-encoding', 'content-length', 'cache-control', 'etag', 'last-modified', 'x-amz-meta-sha256'];
+/** Headers of a cached response a 304 repeats. */
+const NOT_MODIFIED_HEADERS = ['etag', 'cache-control', 'vary', 'x-build-id', 'last-modified'];
 const MAX_API_BODY_BYTES = 64 * 1024;
 
 export function behaviourOf(pathname: string): Behaviour {
@@ -172,7 +222,21 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   const s3Domains = options.config.regions.map((region) => names.bucketDomain(region));
   const cache = new Map<string, CachedObject>();
   const entryListeners: ((entry: ServedEntry) => void)[] = [];
-  const stats = { entryByBuild: {} as Record<string, number>, chunkHits: 0, chunkMisses: 0, originRequests: {} as Record<string, number>, failovers: 0, handlerErrors: 0, invalidResults: 0 };
+  const stats = {
+    entryByBuild: {} as Record<string, number>,
+    entryHits: 0,
+    entryMisses: 0,
+    chunkHits: 0,
+    chunkMisses: 0,
+    routerInvocations: { entry: 0, chunks: 0 },
+    functionRuns: 0,
+    functionFallbacks: 0,
+    originRequests: {} as Record<string, number>,
+    failovers: 0,
+    handlerErrors: 0,
+    invalidResults: 0,
+  };
+  const originCustomHeaders = { [ROLLOUT_STORE_HEADER]: options.rolloutStoreArn };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
@@ -188,8 +252,15 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     const method = req.method ?? 'GET';
     const behaviour = behaviourOf(url.pathname);
     const viewerOrigin = req.headers.origin;
+    const clientIp = viewerIp(req, url);
+    if (clientIp === null) {
+      req.resume();
+      send(res, 400, { 'content-type': 'text/plain' }, Buffer.from(`400 ${CLIENT_IP_HEADER} / ?${CLIENT_IP_QUERY}= must be an IP address\n`), method === 'HEAD');
+      return;
+    }
+    url.searchParams.delete(CLIENT_IP_QUERY);
     if (behaviour === 'api') {
-      await serveApi(req, res, url, viewerOrigin);
+      await serveApi(req, res, url, viewerOrigin, clientIp);
       return;
     }
     if (method !== 'GET' && method !== 'HEAD') {
@@ -198,53 +269,82 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       send(res, 403, { 'content-type': 'text/plain', ...policyHeaders(behaviour, viewerOrigin) }, Buffer.from(`403 ${method} is not allowed here\n`), false);
       return;
     }
-    const clientIp = viewerIp(req, url);
-    if (clientIp === null) {
-      send(res, 400, { 'content-type': 'text/plain' }, Buffer.from(`400 ${CLIENT_IP_HEADER} / ?${CLIENT_IP_QUERY}= must be an IP address\n`), method === 'HEAD');
-      return;
-    }
-    url.searchParams.delete(CLIENT_IP_QUERY);
     const encoding = normalizedAcceptEncoding(req.headers['accept-encoding']);
     const extra = policyHeaders(behaviour, viewerOrigin);
     if (behaviour === 'entry') extra['cache-control'] = ENTRY_CACHE_CONTROL;
+    const referer = typeof req.headers.referer === 'string' ? req.headers.referer : undefined;
+    const headOnly = method === 'HEAD';
 
-    const cacheKey = `${url.pathname}|${encoding ?? ''}`;
-    if (behaviour === 'chunks') {
-      const cached = cache.get(cacheKey);
-      if (cached && cached.expires > Date.now()) {
-        stats.chunkHits += 1;
-        send(res, cached.status, { ...cached.headers, ...extra, 'x-cache': 'Hit from cloudfront' }, cached.body, method === 'HEAD');
+    // viewer-request: the viewer-assignment function picks the build and rewrites the URI.
+    let uri = url.pathname;
+    if (behaviour === 'entry') {
+      stats.functionRuns += 1;
+      let result: Awaited<ReturnType<CloudFrontFunctionHandler>>;
+      try {
+        result = await options.handlers().viewerAssignment(viewerRequestEvent(method, url.pathname, clientIp, { referer, 'accept-encoding': req.headers['accept-encoding'] }));
+      } catch (error) {
+        log(`viewer-assignment threw: ${(error as Error).message}`);
+        send(res, 503, { 'content-type': 'text/plain', ...extra }, Buffer.from('503 The CloudFront function returned an error (FunctionExecutionError)\n'), headOnly);
+        served({ buildId: null, clientIp, status: 503, via: 'error', uri });
         return;
       }
-      stats.chunkMisses += 1;
+      if ('statusCode' in result) {
+        send(res, result.statusCode, { ...fromFunctionHeaders(result.headers), ...extra }, Buffer.alloc(0), headOnly);
+        return;
+      }
+      uri = result.uri;
+      if (uri === url.pathname) stats.functionFallbacks += 1;
     }
 
-    const viewerHeaders: Record<string, string | undefined> = { 'accept-encoding': encoding, 'user-agent': 'Amazon CloudFront', via: '2.0 local.cloudfront.net (CloudFront)' };
-    if (behaviour === 'entry') viewerHeaders[ENTRY_VIEWER_KEY_HEADER] = clientIp;
-    const handler = behaviour === 'entry' ? options.handlers().entryRouter : options.handlers().chunkRouter;
-
-    let answer = await viaOrigin(handler, { method, uri: url.pathname, querystring: behaviour === 'entry' ? '' : url.searchParams.toString(), clientIp, headers: viewerHeaders }, primaryDomain);
-    if (answer.kind === 'origin' && failoverDomain && FAILOVER_STATUS_CODES.includes(answer.status)) {
-      stats.failovers += 1;
-      answer = await viaOrigin(handler, { method, uri: url.pathname, querystring: '', clientIp, headers: viewerHeaders }, failoverDomain);
-    }
-
-    if (behaviour === 'chunks' && answer.kind === 'origin' && answer.status === 200) {
-      const maxAge = /max-age=(\d+)/.exec(answer.headers['cache-control'] ?? '')?.[1];
-      const ttl = Math.min(maxAge === undefined ? CHUNK_TTL_SECONDS : Number(maxAge), CHUNK_TTL_SECONDS);
+    const cacheKey = `${uri}|${encoding ?? ''}`;
+    const cached = cache.get(cacheKey);
+    let answer: Answer;
+    if (cached && cached.expires > Date.now()) {
+      if (behaviour === 'entry') stats.entryHits += 1;
+      else stats.chunkHits += 1;
+      answer = { kind: 'hit', status: cached.status, headers: { ...cached.headers }, body: cached.body };
+    } else {
+      if (behaviour === 'entry') stats.entryMisses += 1;
+      else stats.chunkMisses += 1;
+      const originHeaders: Record<string, string | undefined> = { 'accept-encoding': encoding, 'user-agent': 'Amazon CloudFront', via: '2.0 local.cloudfront.net (CloudFront)' };
+      // The entry's origin request policy forwards Referer (the router's fallback assigns ring hosts by it).
+      if (behaviour === 'entry') originHeaders.referer = referer;
+      const routerKind = behaviour === 'entry' ? 'entry' : 'chunks';
+      const handler = behaviour === 'entry' ? options.handlers().entryRouter : options.handlers().chunkRouter;
+      const viewer = { method, uri, querystring: behaviour === 'entry' ? '' : url.searchParams.toString(), clientIp, headers: originHeaders };
+      stats.routerInvocations[routerKind] += 1;
+      answer = await viaOrigin(handler, viewer, primaryDomain);
+      if (answer.kind === 'origin' && failoverDomain && FAILOVER_STATUS_CODES.includes(answer.status)) {
+        stats.failovers += 1;
+        stats.routerInvocations[routerKind] += 1;
+        answer = await viaOrigin(handler, { ...viewer, querystring: '' }, failoverDomain);
+      }
+      const ttl = answer.status === 200 ? cacheSeconds(answer.headers['cache-control'], CACHE_POLICIES[routerKind]) : 0;
       if (ttl > 0 && method === 'GET') cache.set(cacheKey, { status: answer.status, headers: answer.headers, body: answer.body, expires: Date.now() + ttl * 1000 });
     }
-    const xCache = answer.kind === 'generated' ? 'LambdaGeneratedResponse from cloudfront' : 'Miss from cloudfront';
-    send(res, answer.status, { ...answer.headers, ...extra, 'x-cache': xCache }, answer.body, method === 'HEAD');
-    if (behaviour === 'entry' && answer.status === 200) {
-      const buildId = answer.headers['x-build-id'] ?? /^\/assets\/([^/]+)\/index\.js(?:\.br|\.gz)?$/.exec(answer.uri ?? '')?.[1] ?? null;
-      if (buildId) stats.entryByBuild[buildId] = (stats.entryByBuild[buildId] ?? 0) + 1;
-      const served: ServedEntry = { buildId, clientIp, via: answer.kind };
-      for (const listener of entryListeners) listener(served);
+
+    const xCache = answer.kind === 'hit' ? 'Hit from cloudfront' : answer.kind === 'generated' ? 'LambdaGeneratedResponse from cloudfront' : 'Miss from cloudfront';
+    let status = answer.status;
+    if (status === 200 && etagMatches(req.headers['if-none-match'], answer.headers.etag)) {
+      status = 304;
+      const kept = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => NOT_MODIFIED_HEADERS.includes(name)));
+      res.writeHead(304, { ...kept, ...extra, 'x-cache': xCache });
+      res.end();
+    } else {
+      send(res, status, { ...answer.headers, ...extra, 'x-cache': xCache }, answer.body, headOnly);
+    }
+    if (behaviour === 'entry') {
+      const buildId = answer.headers['x-build-id'] ?? null;
+      served({ buildId, clientIp, status, via: answer.kind === 'hit' ? 'hit' : status >= 500 ? 'error' : 'miss', uri });
     }
   }
 
-  type Answer = (OriginAnswer & { kind: 'generated' | 'origin'; uri?: string });
+  function served(entry: ServedEntry): void {
+    if (entry.buildId !== null && (entry.status === 200 || entry.status === 304)) stats.entryByBuild[entry.buildId] = (stats.entryByBuild[entry.buildId] ?? 0) + 1;
+    for (const listener of entryListeners) listener(entry);
+  }
+
+  type Answer = OriginAnswer & { kind: 'hit' | 'generated' | 'origin' };
 
   /** One origin-request invocation and what CloudFront does with its result. */
   async function viaOrigin(
@@ -258,7 +358,9 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       uri: viewer.uri,
       querystring: viewer.querystring,
       headers: toCloudFrontHeaders({ host: originDomain, ...viewer.headers }),
-      origin: { s3: { authMethod: 'origin-access-identity', customHeaders: {}, domainName: originDomain, path: '', region: /\.s3\.([a-z0-9-]+)\./.exec(originDomain)![1] } },
+      origin: {
+        s3: { authMethod: 'origin-access-identity', customHeaders: toCloudFrontHeaders(originCustomHeaders), domainName: originDomain, path: '', region: /\.s3\.([a-z0-9-]+)\./.exec(originDomain)![1] },
+      },
     };
     const event: CloudFrontRequestEvent = {
       Records: [{ cf: { config: { distributionDomainName: 'local.cloudfront.net', distributionId: 'ELOCAL', eventType: 'origin-request', requestId: `local-${Date.now()}` }, request } }],
@@ -286,8 +388,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     }
     const forwarded = result as CloudFrontRequest;
     const domain = forwarded.origin?.s3?.domainName ?? originDomain;
-    const origin = await fetchFromBucket(domain, forwarded.uri, viewer.method);
-    return { ...origin, kind: 'origin', uri: forwarded.uri };
+    return { ...(await fetchFromBucket(domain, forwarded.uri, viewer.method)), kind: 'origin' };
   }
 
   /** A signed (OAI) read of the bucket behind an S3 REST domain; S3's answer as it came. */
@@ -316,7 +417,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     });
   }
 
-  async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL, viewerOrigin: string | undefined): Promise<void> {
+  async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL, viewerOrigin: string | undefined, clientIp: string): Promise<void> {
     if (url.pathname !== options.config.metrics.endpoint) {
       req.resume();
       send(res, 404, { 'content-type': 'application/json', ...policyHeaders('api', viewerOrigin) }, Buffer.from('{"message":"Not Found"}'), req.method === 'HEAD');
@@ -334,7 +435,9 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       chunks.push(chunk);
     }
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== CLIENT_IP_HEADER) headers[name] = value;
+    // What the API's origin request policy adds: the viewer's address and port, as CloudFront writes it.
+    headers['cloudfront-viewer-address'] = `${clientIp}:${req.socket.remotePort ?? 0}`;
     const response = await options.metricsApi({ method: req.method ?? 'GET', headers, body: chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : null, isBase64Encoded: false });
     send(res, response.statusCode, { ...response.headers, ...policyHeaders('api', viewerOrigin) }, Buffer.from(response.body), req.method === 'HEAD');
   }
@@ -363,6 +466,22 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         server.closeAllConnections();
       }),
   };
+}
+
+/** The viewer-request event CloudFront gives a CloudFront Function (headers as the viewer sent them). */
+function viewerRequestEvent(method: string, uri: string, clientIp: string, headers: Readonly<Record<string, string | string[] | undefined>>): CloudFrontFunctionViewerEvent {
+  const functionHeaders: Record<string, { value: string }> = {};
+  for (const [name, value] of Object.entries(headers)) if (typeof value === 'string') functionHeaders[name] = { value };
+  return {
+    version: '1.0',
+    context: { distributionDomainName: 'local.cloudfront.net', distributionId: 'ELOCAL', eventType: 'viewer-request', requestId: `local-${Date.now()}` },
+    viewer: { ip: clientIp },
+    request: { method, uri, querystring: {}, headers: functionHeaders, cookies: {} },
+  };
+}
+
+function fromFunctionHeaders(headers: Record<string, { value: string }> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).map(([name, { value }]) => [name, value]));
 }
 
 function send(res: ServerResponse, status: number, headers: Readonly<Record<string, string>>, body: Buffer, headOnly: boolean): void {

@@ -1,7 +1,7 @@
 /**
  * The regional side of the distribution, locally: simulated CodeDeploy (codedeploy-simulator.ts),
  * the metrics API's real core with an in-memory metric store, the client error alarm (alarm.ts),
- * and rollout sync's real core writing the rollout record into the loopback DNS server.
+ * and rollout sync's real core writing the rollout state into the local KeyValueStore.
  *
  * Time is the local mode's clock: simulated minutes pass `timeScale` times faster than real ones,
  * so a ten-minute linear rollout runs in ten seconds at the default scale of 60. `tick()` does what
@@ -11,7 +11,7 @@
  */
 import type { DeployConfig } from '../../config';
 import { rolloutSteps } from '../../config/rollout';
-import { parseRolloutRecord, type RolloutRecord } from '../../edge-function/shared/rollout-record';
+import { parseRolloutState } from '../../contracts/rollout-state';
 import { beaconSettingsFrom, handleBeacon, type BeaconRequest, type BeaconResponse } from '../../regional-function/metrics-api/core';
 import { planSync } from '../../regional-function/rollout-sync/core';
 import { evaluateErrorAlarm, type AlarmRule, type AlarmVerdict, type MetricSample } from './alarm';
@@ -42,8 +42,8 @@ export interface ControlPlaneOptions {
   readonly config: DeployConfig;
   readonly initialBuildId: string;
   readonly clock: Clock;
-  /** Writes the rollout record's TXT text where the edges read it. */
-  readonly writeRolloutRecord: (text: string) => void;
+  /** Where the edges read the rollout state: read on every sync (the ring is edited there too), written when it changes. */
+  readonly store: { read(): string | undefined; write(text: string): void };
   /** The alarm rule. @default config.alarms */
   readonly alarm?: AlarmRule;
 }
@@ -52,14 +52,14 @@ export interface ControlPlaneStatus {
   readonly stable: { readonly version: string; readonly buildId: string };
   readonly canary: { readonly version: string; readonly buildId: string; readonly weight: number } | null;
   readonly deployment: { readonly id: string; readonly status: string; readonly error: string | null } | null;
-  readonly record: string;
+  /** The rollout state as stored. */
+  readonly state: string;
   readonly alarm: AlarmVerdict | null;
   readonly versions: Readonly<Record<string, string>>;
 }
 
 export class ControlPlane {
   private state: CodeDeployState;
-  private record: { text: string; record: RolloutRecord | null } | null = null;
   private readonly samples: MetricSample[] = [];
   private lastAlarm: AlarmVerdict | null = null;
   private readonly rule: AlarmRule;
@@ -128,17 +128,17 @@ export class ControlPlane {
       stable: builds.stable,
       canary: builds.canary,
       deployment: d ? { id: d.id, status: d.status, error: d.error } : null,
-      record: this.record?.text ?? '',
+      state: this.options.store.read() ?? '',
       alarm: this.lastAlarm,
       versions: this.state.versions,
     };
   }
 
-  /** Rollout sync's core on what the alias and CodeDeploy say now. */
+  /** Rollout sync's core on what the alias and CodeDeploy say now, over what the store holds. */
   private sync(): void {
-    const plan = planSync(aliasBuilds(this.state), deploymentSummary(this.state), this.record);
-    if (!plan.write) return;
-    this.options.writeRolloutRecord(plan.text);
-    this.record = { text: plan.text, record: parseRolloutRecord(plan.text) };
+    const text = this.options.store.read();
+    const firing = this.lastAlarm?.state === 'ALARM';
+    const plan = planSync(aliasBuilds(this.state), deploymentSummary(this.state), text === undefined ? null : { text, state: parseRolloutState(text) }, firing);
+    if (plan.write) this.options.store.write(plan.text);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * How a second terminal talks to a running `npm start`: a loopback-only HTTP endpoint (its address
- * is written to build/local/control.json) that releases a build, stops the running deployment, or
- * reports status. `npm run local:release` is its client. It stands where the deploy pipeline and
+ * is written to build/local/control.json) that releases a build, stops the running deployment,
+ * edits the ring, or reports status. `npm run local:release` is its client. It stands where the deploy pipeline and
  * the rollout CLI stand in AWS.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +39,12 @@ export async function startControlServer(distribution: LocalDistribution, option
             distribution.controlPlane.stop('stopped with npm run local:release -- --stop');
             return reply(200, distribution.status());
           }
-          return reply(404, { error: 'GET /status, POST /release {buildDir}, POST /stop' });
+          if (req.method === 'POST' && req.url === '/ring') {
+            const { action, origin } = JSON.parse(text || '{}') as { action?: unknown; origin?: unknown };
+            if ((action !== 'add' && action !== 'remove') || typeof origin !== 'string') return reply(400, { error: 'POST /ring takes {"action": "add" | "remove", "origin": "https://host.example"}' });
+            return reply(200, { ring: distribution.ring(action, origin) });
+          }
+          return reply(404, { error: 'GET /status, POST /release {buildDir}, POST /stop, POST /ring {action, origin}' });
         } catch (error) {
           return reply(409, { error: (error as Error).message });
         }

@@ -1,13 +1,12 @@
 /**
- * An authoritative DNS server on loopback that answers TXT records, for the edge routers' records
- * (`_rollout.<domain>`, `_bucket.<domain>`) when no Route53 is around: edge tests point the bundled
- * routers at it through `EDGE_DNS_SERVER`, and the local mode runs one for the whole session and
- * changes the answers as a simulated rollout moves.
+ * An authoritative DNS server on loopback that answers TXT records, for the routers' latency
+ * record (`_bucket.<domain>`) when no Route53 is around: edge tests point the bundled routers at it
+ * through `EDGE_DNS_SERVER`, and the local mode runs one for the whole session.
  *
- *   const dns = await startDnsServer({ records: { '_rollout.widget.example.com': 'v=1 …' } });
+ *   const dns = await startDnsServer({ records: { '_bucket.widget.example.com': 'us-east-1' } });
  *   process.env.EDGE_DNS_SERVER = dns.address;      // "127.0.0.1:<port>"
  *   dns.setTxt('_bucket.widget.example.com', 'eu-west-1');
- *   dns.setFault('_rollout.widget.example.com', { kind: 'drop' });   // no answer: the client times out
+ *   dns.setFault('_bucket.widget.example.com', { kind: 'drop' });   // no answer: the client times out
  *   await dns.close();
  *
  * It speaks real DNS (dns-packet) over UDP and over TCP on the same port. A UDP answer larger than

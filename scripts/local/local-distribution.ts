@@ -2,13 +2,14 @@
  * The whole distribution on one machine, with no AWS account: what `npm start` runs and what the
  * local-mode tests drive.
  *
- *   host page (its own origin) ──▶ CloudFront emulator ──▶ bundled entry / chunk routers
- *                                        │                      │ TXT _rollout, _bucket
- *                                        │                      ▼
- *                                        │               DNS server (loopback)
- *                                        ▼                      ▲ rollout record
- *                               S3 server: one bucket     control plane: simulated CodeDeploy,
- *                               per configured region     metrics API core, alarm, rollout sync core
+ *   host page (its own origin) ──▶ CloudFront emulator: viewer-assignment function ──┐
+ *                                        │  cache per (rewritten) URI + encoding      │ cf.kvs()
+ *                                        ▼                                             ▼
+ *                                 bundled entry / chunk routers ── KVS API ──▶ KeyValueStore (loopback)
+ *                                        │  S3 GetObject, TXT _bucket                  ▲ rollout state
+ *                                        ▼                                             │
+ *                        S3 server: one bucket per region, DNS server   control plane: simulated CodeDeploy,
+ *                                                                       metrics API core, alarm, rollout sync core
  *
  * Builds are published with the real upload (every object to every bucket, manifest last), and a
  * release swaps in that build's bundled routers, as `cdktf deploy` associates the new version with
@@ -25,7 +26,10 @@ import { loadBundledHandler } from '../lib/bundled-handler';
 import { readManifest, type BuildManifest } from '../lib/manifest';
 import { upload } from '../upload';
 import type { AlarmRule } from './alarm';
+import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, withoutRingOrigin, withRingOrigin } from '../../contracts/rollout-state';
+import { loadCloudFrontFunction } from '../lib/cloudfront-function';
 import { startCloudFrontEmulator, CLIENT_IP_QUERY, type CloudFrontEmulator, type EdgeHandlers } from './cloudfront-emulator';
+import { LocalKeyValueStore, startKvsServer, type KvsServer } from './kvs-server';
 import { ControlPlane, scaledClock, type Clock, type ControlPlaneStatus } from './control-plane';
 import { startDnsServer, type DnsServer } from './dns-server';
 import { startS3Server, type S3Server } from './s3-server';
@@ -34,12 +38,12 @@ import { startS3Server, type S3Server } from './s3-server';
 export const LOCAL_BUILDS_DIR = path.join(PROJECT_ROOT, 'build', 'local');
 
 /**
- * The deploy config, as the local mode runs it: the edges re-read the rollout record every second
- * and the nearest bucket every second (30 s and 60 s by default in AWS), so a rollback shows within
- * a second of real time instead of half a minute. Everything else is the user's config.
+ * The deploy config, as the local mode runs it: the nearest-bucket answer and the entry router's
+ * fallback state are trusted for a second (60 s and 5 s by default in AWS), so what a test or a
+ * person changes shows within a second of real time. Everything else is the user's config.
  */
 export function localConfig(config: DeployConfig): DeployConfig {
-  return { ...config, edge: { ...config.edge, rolloutRefreshSeconds: 1, bucketCacheSeconds: 1 } };
+  return { ...config, edge: { ...config.edge, stateCacheSeconds: 1, bucketCacheSeconds: 1 } };
 }
 
 /** Builds `webappDir` with the local config into build/local/<buildId>/ (kept: same source, same folder). */
@@ -49,8 +53,10 @@ export async function buildForLocal(config: DeployConfig, options: { webappDir?:
   rmSync(staging, { recursive: true, force: true });
   const result = await build({ config: localConfig(config), outDir: staging, webappDir: options.webappDir, log: options.log });
   const target = path.join(buildsDir, result.manifest.buildId);
-  // The build is deterministic: an existing folder for this buildId holds the same bytes.
-  if (!existsSync(path.join(target, 'manifest.json'))) {
+  // The build is deterministic, but the same webapp (buildId) built by other function code has
+  // other zips: a folder is kept only when it holds exactly this build.
+  const existing = path.join(target, 'manifest.json');
+  if (!existsSync(existing) || readFileSync(existing, 'utf8') !== readFileSync(path.join(staging, 'manifest.json'), 'utf8')) {
     rmSync(target, { recursive: true, force: true });
     try {
       renameSync(staging, target);
@@ -73,7 +79,7 @@ export function sourceFingerprint(config: DeployConfig, webappDir = path.join(PR
       else hash.update(path.relative(PROJECT_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
     }
   };
-  for (const dir of [webappDir, path.join(PROJECT_ROOT, 'edge-function'), path.join(PROJECT_ROOT, 'scripts', 'lib')]) walk(dir);
+  for (const dir of [webappDir, ...['contracts', 'config', 'edge-function', 'regional-function', path.join('scripts', 'lib')].map((dir) => path.join(PROJECT_ROOT, dir))]) walk(dir);
   for (const file of ['scripts/build.ts', 'package-lock.json']) hash.update(file).update(readFileSync(path.join(PROJECT_ROOT, file)));
   return hash.digest('hex');
 }
@@ -121,9 +127,13 @@ export interface LocalDistribution {
   readonly controlPlane: ControlPlane;
   readonly dns: DnsServer;
   readonly s3: S3Server;
+  /** The rollout store: what the viewer-assignment function reads, and its API. */
+  readonly kvs: KvsServer;
   readonly buckets: Readonly<Record<string, string>>;
   /** Publishes a build (made by `buildForLocal`) and starts a deployment to it. */
   release(buildDir: string): Promise<{ buildId: string; version: string; deploymentId: string }>;
+  /** `rollout ring add|remove <origin>` against the local store; returns the ring after. */
+  ring(action: 'add' | 'remove', origin: string): readonly string[];
   status(): ControlPlaneStatus;
   stop(): Promise<void>;
 }
@@ -140,13 +150,17 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
   };
 
   try {
-    const dns = await startDnsServer({ ttl: config.dns.rolloutRecordTtl, records: { [names.bucketRecord]: options.nearestRegion ?? config.primaryRegion } });
+    const dns = await startDnsServer({ ttl: config.dns.bucketRecordTtl, records: { [names.bucketRecord]: options.nearestRegion ?? config.primaryRegion } });
     stack.push(() => dns.close());
-    // The bundles read the resolver address once, when loaded (edge-function/shared/dns.ts).
-    process.env.EDGE_DNS_SERVER = `127.0.0.1:${dns.port}`;
-
     const s3 = await startS3Server({ buckets: Object.values(buckets), directory: options.dataDir });
     stack.push(() => s3.stop());
+    // Terraform creates the key with the first build as stable; rollout sync owns it from then on.
+    const kvs = await startKvsServer({ store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState(first.buildId)) }) });
+    stack.push(() => kvs.close());
+    // The bundles read their seams once, when loaded (edge-function/shared/seams.ts).
+    process.env.EDGE_DNS_SERVER = `127.0.0.1:${dns.port}`;
+    process.env.EDGE_S3_ENDPOINT = s3.endpoint;
+    process.env.EDGE_KVS_ENDPOINT = kvs.endpoint;
 
     const clock = options.clock ?? scaledClock(options.timeScale ?? 60);
     const controlPlane = new ControlPlane({
@@ -154,17 +168,18 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       initialBuildId: first.buildId,
       clock,
       alarm: options.alarm,
-      writeRolloutRecord: (text) => dns.setTxt(names.rolloutRecord, text),
+      store: { read: () => kvs.store.get(ROLLOUT_STATE_KEY), write: (text) => void kvs.store.put(ROLLOUT_STATE_KEY, text) },
     });
 
     await publish(options.buildDir);
-    let handlers = loadHandlers(options.buildDir, first);
+    let handlers = loadHandlers(options.buildDir, first, kvs);
 
     const emulator = await startCloudFrontEmulator({
       config,
       s3Endpoint: s3.endpoint,
       handlers: () => handlers,
       metricsApi: controlPlane.metricsApi,
+      rolloutStoreArn: kvs.arn,
       port: options.ports?.distribution,
       log,
     });
@@ -194,16 +209,25 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       controlPlane,
       dns,
       s3,
+      kvs,
       buckets,
       async release(buildDir) {
         const manifest = readManifest(buildDir);
         await publish(buildDir);
         // `cdktf deploy`: the new versions' code serves every request from now on; the alias
         // weights (the rollout record) still send every viewer to the stable build.
-        handlers = loadHandlers(buildDir, manifest);
+        handlers = loadHandlers(buildDir, manifest, kvs);
         const started = controlPlane.release(manifest.buildId);
         log(`release ${manifest.buildId}: version ${started.version}, deployment ${started.deploymentId}`);
         return { buildId: manifest.buildId, ...started };
+      },
+      ring(action, origin) {
+        const text = kvs.store.get(ROLLOUT_STATE_KEY);
+        const state = text === undefined ? null : parseRolloutState(text);
+        if (state === null) throw new Error('the local rollout store holds no valid rollout state');
+        const next = action === 'add' ? withRingOrigin(state, origin) : withoutRingOrigin(state, origin);
+        kvs.store.put(ROLLOUT_STATE_KEY, formatRolloutState(next), kvs.store.etag);
+        return next.ring;
       },
       status: () => controlPlane.status(),
       stop: stopAll,
@@ -214,8 +238,9 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
   }
 }
 
-function loadHandlers(buildDir: string, manifest: BuildManifest): EdgeHandlers {
+function loadHandlers(buildDir: string, manifest: BuildManifest, kvs: KvsServer): EdgeHandlers {
   return {
+    viewerAssignment: loadCloudFrontFunction(readFileSync(path.join(buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'), kvs.store.functionStore),
     entryRouter: loadBundledHandler(path.join(buildDir, manifest.functions['entry-router'].zip)),
     chunkRouter: loadBundledHandler(path.join(buildDir, manifest.functions['chunk-router'].zip)),
   };
