@@ -46,25 +46,40 @@ describe('npm run bench --quick', () => {
     expect(run.markdown).toMatch(/--quick \(too few repetitions to quote\)/);
   });
 
-  it('compares with the reference where the issue asks for it', () => {
-    const referenced = (section: string) => run.report.sections[section].figures.filter((figure) => figure.reference !== undefined).map((figure) => figure.name);
-    expect(referenced('edge-routers')).toEqual(expect.arrayContaining(['entry, own build: median', 'entry, own build: p99', 'chunk router: median', 'chunk router: p99', 'entry cold require (median)', 'chunk cold require (median)']));
-    expect(referenced('origin-requests')).toEqual(expect.arrayContaining(['S3 GETs per entry load, steady state (w = 0)', 'S3 GETs per entry load, rollout at w = 10 %', 'S3 GETs per entry load, rollout at w = 50 %']));
-    expect(referenced('cost')).toEqual(expect.arrayContaining(['total, steady state, busy edge', 'total, rollout at w = 10 %, busy edge']));
+  it('compares with the previous design and the reference where the issue asks for it', () => {
+    const figures = (section: string) => run.report.sections[section].figures;
+    const withColumn = (section: string, column: 'previous' | 'reference') => figures(section).filter((figure) => figure[column] !== undefined).map((figure) => figure.name);
+    expect(withColumn('edge-routers', 'reference')).toEqual(expect.arrayContaining(['entry router on a miss, its own build: median', 'chunk router: median', 'chunk router: p99', 'entry cold require (median)', 'chunk cold require (median)']));
+    expect(withColumn('edge-routers', 'previous')).toEqual(expect.arrayContaining(['viewer assignment (every load), steady: median', 'viewer assignment (every load), steady: p99', 'entry cold require (median)']));
+    for (const scenario of ['steady state (w = 0)', 'rollout at w = 10 %', 'rollout at w = 50 %', 'after a rollback']) {
+      expect(withColumn('origin-requests', 'previous')).toEqual(expect.arrayContaining([`S3 GETs per entry load, ${scenario}`, `Lambda@Edge invocations per entry load, ${scenario}, fleet model`]));
+    }
+    expect(withColumn('cost', 'previous')).toEqual(expect.arrayContaining(['total, steady state', 'total, rollout at w = 10 %', 'total, rollout at w = 50 %', 'total, after a rollback']));
     // Counts, not timings: these follow from the design, whatever the machine.
-    const value = (section: string, name: string) => run.report.sections[section].figures.find((figure) => figure.name === name)?.value;
-    expect(value('origin-requests', 'S3 GETs per entry load, steady state (w = 0)')).toBe(0);
-    expect(value('origin-requests', 'S3 GETs per entry load, after a rollback')).toBe(1);
-    expect(value('assignment', 'canary viewers still on the canary at the next weight')).toBe(100);
-    expect(value('assignment', 'viewers given the same build by another edge')).toBe(100);
+    const figure = (section: string, name: string) => figures(section).find((f) => f.name === name);
+    expect(figure('origin-requests', 'S3 GETs per entry load, steady state (w = 0)')).toMatchObject({ value: 0, previous: 0, reference: 1 });
+    expect(figure('origin-requests', 'S3 GETs per entry load, after a rollback')).toMatchObject({ previous: 1, reference: 1 });
+    // One cache: a Lambda invocation per object (build and encoding), not per load.
+    expect(figure('origin-requests', 'Lambda@Edge invocations per entry load, steady state (w = 0), one cache, measured')?.value).toBeLessThan(0.01);
+    expect(figure('origin-requests', 'KeyValueStore API calls per entry load, measured (one cache)')?.value).toBe(0);
+    expect(figure('assignment', 'canary viewers still on the canary at the next weight')?.value).toBe(100);
+    expect(figure('assignment', 'viewers given the same build by another edge')?.value).toBe(100);
+    // The issue's targets: every state at or under $0.15 per million loads.
+    for (const name of ['total, steady state', 'total, rollout at w = 10 %', 'total, rollout at w = 50 %', 'total, after a rollback']) {
+      expect(figure('cost', name)).toMatchObject({ target: 0.15 });
+      expect(figure('cost', name)!.value).toBeLessThanOrEqual(0.15);
+    }
   });
 
-  it('lists the rollback chain with its components and the TTL and refresh interval that produce it', () => {
+  it("lists the rollback chain, from the alarm to the next load, within its targets, beside the previous design's", () => {
     const section = run.report.sections['rollback-reach'];
-    expect(section.figures.map((figure) => figure.name)).toEqual(
-      expect.arrayContaining(['alarm to every edge serving stable, typical', 'alarm to every edge serving stable, worst case', 'rollout record TTL', 'entry router refresh interval']),
-    );
-    expect(section.notes.join('\n')).toMatch(/CodeDeploy.*\n.*rollout sync runs.*\n.*UPSERTs.*\n.*Route53.*\n.*every entry router refreshes/);
+    const figure = (name: string) => section.figures.find((f) => f.name === name)!;
+    expect(figure('alarm to every viewer on stable, typical')).toMatchObject({ target: 45 });
+    expect(figure('alarm to every viewer on stable, typical').value).toBeLessThanOrEqual(45);
+    expect(figure('alarm to every viewer on stable, worst case').value).toBeLessThanOrEqual(90);
+    expect(figure('alarm to every viewer on stable, worst case').previous).toBeGreaterThan(90);
+    expect(figure('canary viewers served the canary on their next load after the change').value).toBe(0);
+    expect(section.notes.join('\n')).toMatch(/alarm's state change.*\n.*writes weight 0.*\n.*KeyValueStore carries.*\n.*next load/);
   });
 
   it('refuses to rewrite the README from a quick run', async () => {

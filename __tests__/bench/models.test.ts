@@ -1,13 +1,14 @@
 /**
  * The benchmark's arithmetic, on fixed inputs: the cost model and the rollback-reach chain.
  */
-import { loadConfig } from '../../config';
+import { PREVIOUS_DESIGN } from '../../scripts/bench/baseline';
 import { PRICES } from '../../scripts/bench/prices';
 import { billedMs, costPerMillion } from '../../scripts/bench/sections/cost';
-import { rateSeconds, reachComponents, totalReach, type EdgeReachMeasurement } from '../../scripts/bench/sections/rollback-reach';
+import { previousReachComponents, rateSeconds, reachComponents, totalReach, type EdgeReachMeasurement } from '../../scripts/bench/sections/rollback-reach';
 
 describe('cost model', () => {
   const reference = {
+    lambdaPerLoad: 1,
     warmBilledMs: 1,
     coldBilledMs: 11,
     coldFraction: 0,
@@ -16,6 +17,8 @@ describe('cost model', () => {
     standardQueriesPerLoad: 0,
     latencyQueriesPerLoad: 0.001,
     cloudFrontFunctionsPerLoad: 0,
+    kvsReadsPerLoad: 0,
+    kvsApiCallsPerLoad: 0,
   };
 
   it('prices a million loads: requests, 1 ms at 128 MB, one GET each, the queries', () => {
@@ -34,6 +37,19 @@ describe('cost model', () => {
     const some = costPerMillion({ ...reference, coldFraction: 0.01 }).edgeDuration;
     // 1 % of loads bill 11 ms instead of 1 ms: 10 % more duration.
     expect(some / warm).toBeCloseTo(1.1, 10);
+  });
+
+  it('prices the viewer-edge design: a function and a store read per load, Lambda and S3 per miss only', () => {
+    const cost = costPerMillion({ ...reference, lambdaPerLoad: 0.002, coldFraction: 1, coldBilledMs: 30, s3GetsPerLoad: 0.001, latencyQueriesPerLoad: 0, cloudFrontFunctionsPerLoad: 1, kvsReadsPerLoad: 1 });
+    expect(cost.cloudFrontFunctions).toBeCloseTo(0.1, 10);
+    expect(cost.keyValueStore).toBeCloseTo(0.03, 10);
+    expect(cost.edgeRequests).toBeCloseTo(0.002 * 0.6, 10);
+    // 2,000 invocations × 30 ms × 0.125 GB
+    expect(cost.edgeDuration).toBeCloseTo(2000 * 0.03 * 0.125 * PRICES.edgeGbSecond.usd, 12);
+    expect(cost.s3).toBeCloseTo(0.0004, 10);
+    expect(cost.total).toBeLessThan(0.15);
+    // A thousand API calls are a dollar.
+    expect(costPerMillion({ ...reference, kvsApiCallsPerLoad: 0.001 }).keyValueStore).toBeCloseTo(1, 10);
   });
 
   it('bills whole milliseconds, rounded up, at least one', () => {
@@ -62,16 +78,24 @@ describe('rollback reach', () => {
     expect(() => rateSeconds('cron(0 * * * ? *)')).toThrow(/not a rate expression/);
   });
 
-  it('ends the chain with the measured edge part, bounded by TTL + 2 x refresh from the config', () => {
-    const config = loadConfig();
-    const components = reachComponents(config, edge);
+  it("ends the previous design's chain with its measured edge part, bounded by TTL + 2 x refresh", () => {
+    const components = previousReachComponents(edge);
     const last = components[components.length - 1];
     expect(last.basis).toBe('measured');
     expect(last.typicalS).toBe(60);
-    expect(last.worstS).toBe(config.dns.rolloutRecordTtl + 2 * config.edge.rolloutRefreshSeconds);
+    expect(last.worstS).toBe(PREVIOUS_DESIGN.rolloutRecordTtlS + 2 * PREVIOUS_DESIGN.rolloutRefreshS);
     expect(components.find((c) => c.name === 'rollout sync runs')?.worstS).toBe(60);
     const total = totalReach(components);
     expect(total.worstS).toBe(components.reduce((sum, c) => sum + c.worstS, 0));
     expect(total.typicalS).toBeLessThan(total.worstS);
+  });
+
+  it("sums this design's chain from the alarm without CodeDeploy in it, within 45 s typically and 90 s at worst", () => {
+    const components = reachComponents(0);
+    expect(components.map((c) => c.name).join(' ')).not.toMatch(/CodeDeploy/);
+    expect(components[components.length - 1]).toMatchObject({ basis: 'measured', typicalS: 0, worstS: 0 });
+    const total = totalReach(components);
+    expect(total.typicalS).toBeLessThanOrEqual(45);
+    expect(total.worstS).toBeLessThanOrEqual(90);
   });
 });

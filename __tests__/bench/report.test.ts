@@ -10,7 +10,7 @@ const MACHINE = { cpu: 'Test CPU', cores: 2, node: 'v20.0.0', platform: 'linux t
 
 function report(figures: readonly Figure[], extra: Partial<BenchReport> = {}): BenchReport {
   return {
-    schema: 2,
+    schema: 3,
     date: '2026-11-27T00:00:00.000Z',
     quick: true,
     buildId: '0123456789abcdef',
@@ -22,7 +22,7 @@ function report(figures: readonly Figure[], extra: Partial<BenchReport> = {}): B
 }
 
 const GOOD: Figure[] = [
-  { name: 'warm median', value: 1.5, unit: 'µs', reference: 0.5, target: 5 },
+  { name: 'warm median', value: 1.5, unit: 'µs', previous: 1.2, reference: 0.5, target: 5 },
   { name: 'S3 GETs per load', value: 0, unit: 'count', reference: 1 },
   { name: 'queries per load', value: 0.5, unit: 'count', reference: 0 },
   { name: 'zip', value: 2048, unit: 'B' },
@@ -35,12 +35,12 @@ describe('bench report', () => {
     expect(figures.map((figure) => figure.ratio)).toEqual([3, 0, null, undefined, 0.7143]);
   });
 
-  it('renders every figure, its reference, ratio and target as a markdown table row, and joins continued notes', () => {
+  it('renders every figure, the previous design, its reference, ratio and target as a markdown table row, and joins continued notes', () => {
     const markdown = formatMarkdown(report(GOOD));
     expect(markdown).toContain('#### Alpha section');
-    expect(markdown).toContain('| warm median | 1.5 µs | 0.5 µs | 3.00x | ≤ 5 µs ok |');
-    expect(markdown).toContain('| zip | 2.0 KB |  |  |  |');
-    expect(markdown).toContain('| total | $0.7193 | $1.007 | 0.71x |  |');
+    expect(markdown).toContain('| warm median | 1.5 µs | 1.2 µs | 0.5 µs | 3.00x | ≤ 5 µs ok |');
+    expect(markdown).toContain('| zip | 2.0 KB |  |  |  |  |');
+    expect(markdown).toContain('| total | $0.7193 |  | $1.007 | 0.71x |  |');
     expect(markdown).toContain('- first note continued\n- second note\n  - an item\n  - another item\n');
     expect(markdown).toContain('Test CPU, 2 cores');
     expect(reportProblems(report(GOOD), ['alpha'])).toEqual([]);

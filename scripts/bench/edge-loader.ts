@@ -1,9 +1,9 @@
 /**
- * Loading the shipped edge handlers for the benchmark: from their zips, pointed at a loopback DNS
- * server, optionally on a simulated clock.
+ * Loading the shipped edge handlers for the benchmark: from their zips, pointed at loopback DNS,
+ * S3 and KeyValueStore servers, optionally on a simulated clock.
  *
- * Why the simulated clock works: the routers' record readers (edge-function/shared/
- * txt-record-reader.ts) take their clock once, when the bundle loads (`options.now ?? Date.now`).
+ * Why the simulated clock works: the routers' cached readers (edge-function/shared/
+ * cached-reader.ts) take their clock once, when the bundle loads (`options.now ?? Date.now`).
  * A handler loaded while `Date.now` is a simulated clock's therefore ages its cached records on
  * that clock for its whole life, while the rest of the process keeps real time; DNS lookups still
  * go over real sockets and take (a few ms of) real time, during which the simulated clock stands
@@ -34,6 +34,10 @@ export class SimulatedClock {
 export interface EdgeLoadOptions {
   /** `host:port` the handler's resolver asks (EDGE_DNS_SERVER). */
   readonly dnsServer: string;
+  /** EDGE_S3_ENDPOINT. @default unset */
+  readonly s3Endpoint?: string;
+  /** EDGE_KVS_ENDPOINT. @default unset */
+  readonly kvsEndpoint?: string;
   /** Where the copies of index.js go; the caller removes it. */
   readonly tmpRoot: string;
   /** The clock the handler's record readers age their values on. @default real time */
@@ -41,17 +45,16 @@ export interface EdgeLoadOptions {
 }
 
 export function loadEdgeHandler(zip: string, options: EdgeLoadOptions): EdgeHandler {
-  const saved = { dns: process.env.EDGE_DNS_SERVER, region: process.env.AWS_REGION, now: Date.now };
-  process.env.EDGE_DNS_SERVER = options.dnsServer;
   // As in a replica that AWS_REGION would name; unset, the routers skip their static region table.
-  delete process.env.AWS_REGION;
+  const seams = { EDGE_DNS_SERVER: options.dnsServer, EDGE_S3_ENDPOINT: options.s3Endpoint, EDGE_KVS_ENDPOINT: options.kvsEndpoint, AWS_REGION: undefined };
+  const saved = { env: Object.fromEntries(Object.keys(seams).map((key) => [key, process.env[key]])), now: Date.now };
+  for (const [key, value] of Object.entries(seams)) restoreEnv(key, value);
   if (options.clock) Date.now = options.clock.now;
   try {
     return loadBundledHandler<CloudFrontRequestEvent, CloudFrontRequestResult>(zip, { tmpRoot: options.tmpRoot });
   } finally {
     Date.now = saved.now;
-    restoreEnv('EDGE_DNS_SERVER', saved.dns);
-    restoreEnv('AWS_REGION', saved.region);
+    for (const [key, value] of Object.entries(saved.env)) restoreEnv(key, value);
   }
 }
 
@@ -78,6 +81,6 @@ export async function verifyClock(handler: EdgeHandler, event: CloudFrontRequest
   await handler(event);
   await settle();
   if (lookups() === before) {
-    throw new Error('the entry router did not refresh its record after its refresh interval of simulated time: its reader no longer takes Date.now when the bundle loads (see edge-loader.ts)');
+    throw new Error('the router did not refresh its record after its refresh interval of simulated time: its reader no longer takes Date.now when the bundle loads (see edge-loader.ts)');
   }
 }

@@ -3,6 +3,7 @@
  * two runs measure the same viewers.
  */
 import type { CloudFrontRequestEvent } from 'aws-lambda';
+import type { CloudFrontFunctionResult, CloudFrontFunctionViewerEvent } from '../lib/cloudfront-function';
 
 /** mulberry32: a small seeded generator, uniform in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -45,6 +46,8 @@ export interface ViewerRequest {
   readonly originDomain: string;
   /** @default 'gzip, deflate, br, zstd' */
   readonly acceptEncoding?: string;
+  /** The origin's custom headers, as the distribution sets them (the rollout store's ARN). @default none */
+  readonly originCustomHeaders?: Readonly<Record<string, string>>;
 }
 
 /** An origin-request event as CloudFront sends it for this distribution. */
@@ -67,7 +70,15 @@ export function originRequestEvent(viewer: ViewerRequest, requestId = 'r0'): Clo
               via: [{ key: 'Via', value: '2.0 0123456789abcdef0123456789abcdef.cloudfront.net (CloudFront)' }],
               'x-forwarded-for': [{ key: 'X-Forwarded-For', value: clientIp }],
             },
-            origin: { s3: { authMethod: 'origin-access-identity', customHeaders: {}, domainName: originDomain, path: '', region: /\.s3\.([a-z0-9-]+)\./.exec(originDomain)![1] } },
+            origin: {
+              s3: {
+                authMethod: 'origin-access-identity',
+                customHeaders: Object.fromEntries(Object.entries(viewer.originCustomHeaders ?? {}).map(([name, value]) => [name, [{ key: name, value }]])),
+                domainName: originDomain,
+                path: '',
+                region: /\.s3\.([a-z0-9-]+)\./.exec(originDomain)![1],
+              },
+            },
           },
         },
       },
@@ -75,15 +86,30 @@ export function originRequestEvent(viewer: ViewerRequest, requestId = 'r0'): Clo
   } as CloudFrontRequestEvent;
 }
 
-/** What an entry-router result did with a load: answered it (the inlined build) or sent it to S3. */
-export type EntryOutcome = { readonly kind: 'inlined'; readonly buildId: string } | { readonly kind: 's3'; readonly buildId: string; readonly bucket: string } | { readonly kind: 'other'; readonly detail: string };
+/** The viewer-request event CloudFront gives the viewer-assignment function. */
+export function viewerRequestEvent(clientIp: string, headers: Readonly<Record<string, string>> = {}): CloudFrontFunctionViewerEvent {
+  return {
+    version: '1.0',
+    context: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType: 'viewer-request', requestId: 'r0' },
+    viewer: { ip: clientIp },
+    request: { method: 'GET', uri: '/assets/index.js', querystring: {}, headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, { value }])), cookies: {} },
+  };
+}
+
+/** The build a viewer-assignment result names; null when it left the request unrewritten. */
+export function assignedBuild(result: CloudFrontFunctionResult): string | null {
+  return 'uri' in result ? (/^\/assets\/([0-9a-f]{16})\/index\.js$/.exec(result.uri)?.[1] ?? null) : null;
+}
+
+/** What an entry-router result did with a load: answered it (a generated response with X-Build-Id) or sent it to S3. */
+export type EntryOutcome = { readonly kind: 'generated'; readonly buildId: string } | { readonly kind: 's3'; readonly buildId: string; readonly bucket: string } | { readonly kind: 'other'; readonly detail: string };
 
 export function entryOutcome(result: unknown): EntryOutcome {
   if (typeof result !== 'object' || result === null) return { kind: 'other', detail: String(result) };
   if ('status' in result) {
     const response = result as { status: string; headers?: Record<string, { value: string }[]> };
     const buildId = response.headers?.['x-build-id']?.[0]?.value;
-    return response.status === '200' && buildId ? { kind: 'inlined', buildId } : { kind: 'other', detail: `status ${response.status}` };
+    return response.status === '200' && buildId ? { kind: 'generated', buildId } : { kind: 'other', detail: `status ${response.status}` };
   }
   const request = result as { uri?: string; origin?: { s3?: { domainName?: string } } };
   const match = /^\/assets\/([0-9a-f]{16})\/index\.js/.exec(request.uri ?? '');

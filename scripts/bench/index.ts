@@ -131,7 +131,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   }
 
   const wallSeconds = Math.round(Number(process.hrtime.bigint() - started) / 1e8) / 10;
-  const report: BenchReport = { schema: 2, date: new Date().toISOString(), quick, buildId: manifest.buildId, machine, wallSeconds, sections: reported };
+  const report: BenchReport = { schema: 3, date: new Date().toISOString(), quick, buildId: manifest.buildId, machine, wallSeconds, sections: reported };
   const markdown = formatMarkdown(report);
   const jsonFile = path.resolve(options.out ?? path.join(PROJECT_ROOT, 'bench', 'results', 'bench.json'));
   const markdownFile = jsonFile.replace(/\.json$/, '') + '.md';

@@ -8,7 +8,7 @@
  * AWS's pricing pages available to this project render most rate tables client-side, so where
  * the figure itself could not be seen there, it says so and names what it was checked against.
  */
-export const PRICES_READ = '2026-11-27';
+export const PRICES_READ = '2026-11-30';
 
 export interface Price {
   /** US dollars per `per` units. */
@@ -61,13 +61,29 @@ export const PRICES = {
     source: 'https://aws.amazon.com/route53/pricing/ (latency based routing queries, first 1 billion per month)',
     checked: 'figure as given in the issue; consistent with "50% more than the simple records" (kubernetes-incubator/external-dns issue 571, citing that page)',
   },
-  /** CloudFront Functions invocations: this project's viewer-request function on the entry behaviour. */
+  /** CloudFront Functions invocations: the viewer-assignment function on every entry load (the previous design's viewer-key function likewise). */
   cloudFrontFunction: {
     usd: 0.1,
     per: 1_000_000,
     unit: 'invocation',
     source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront Functions)',
-    checked: 'not given in the issue and not visible in the stored AWS page: the price announced at the 2021 launch, not re-verified; included so that the comparison does not flatter this project by omission',
+    checked: '"Invocation pricing is $0.10 per 1 million invocations ($0.0000001 per invocation)": AWS\'s billing code description as published by cur.vantage.sh/aws/amazoncloudfront/ (Executions-CloudFrontFunctions), read 2026-11-30; the stored AWS page renders its rates client-side',
+  },
+  /** KeyValueStore reads by CloudFront Functions: one per entry load (the rollout state). */
+  kvsFunctionRead: {
+    usd: 0.03,
+    per: 1_000_000,
+    unit: 'read',
+    source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront KeyValueStore)',
+    checked: '"Reads from CloudFront Functions at request time: $0.03 per 1 million", as a third-party pricing note quotes it (hedgerules.micahrl.com/docs/aws/pricing, read 2026-11-30); not visible in the stored AWS page',
+  },
+  /** KeyValueStore API calls (DescribeKeyValueStore, GetKey, PutKey): rollout sync, the rollout CLI, the entry router's fallback. */
+  kvsApiCall: {
+    usd: 1,
+    per: 1000,
+    unit: 'call',
+    source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront KeyValueStore)',
+    checked: '"$1.00 per 1,000" for API operations, as the same third-party note quotes it for writes (read 2026-11-30); applied here to every API call, reads included, the conservative reading',
   },
 } as const satisfies Record<string, Price>;
 
@@ -93,4 +109,21 @@ export const MB_PER_VCPU = 1769;
 export const TRAFFIC = {
   busy: { label: 'busy edge (1 load/s per container)', loadsPerSecond: 1, containerLifetimeMinutes: 15 },
   quiet: { label: 'quiet edge (1 load/20 s per container)', loadsPerSecond: 0.05, containerLifetimeMinutes: 15 },
+} as const;
+
+/**
+ * The viewer-edge design runs Lambda@Edge only on the entry behaviour's cache misses, which happen
+ * per object (a build's entry in one encoding), per cache, not per load: how many depends on the
+ * widget's traffic and on how long CloudFront keeps an object, which AWS does not publish.
+ * Origin-request functions run at CloudFront's regional edge caches (13 at the time of reading),
+ * so: misses per day = entry objects (builds × 3 encodings) × regional edge caches × refetches of
+ * each object per day. Assumed: a widget with a million loads a day, and every regional edge cache
+ * fetching every entry object again every hour (CloudFront keeps popular objects far longer).
+ */
+export const FLEET = {
+  loadsPerDay: 1_000_000,
+  regionalEdgeCaches: 13,
+  encodings: 3,
+  refetchesPerDay: 24,
+  regionalEdgeCachesSource: 'https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HowCloudFrontWorks.html ("regional edge caches"); 13 as counted on the CloudFront key features page, read 2026-11',
 } as const;

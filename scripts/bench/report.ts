@@ -29,7 +29,7 @@ export interface ReportSection {
 }
 
 export interface BenchReport {
-  readonly schema: 2;
+  readonly schema: 3;
   readonly date: string;
   /** A quick run (tests): same figures, too few repetitions to quote. */
   readonly quick: boolean;
@@ -61,18 +61,19 @@ export function formatValue(value: number, unit: Unit): string {
   }
 }
 
-function cells(figure: ReportFigure): [string, string, string, string, string] {
+function cells(figure: ReportFigure): [string, string, string, string, string, string] {
   const target = figure.target === undefined ? '' : `≤ ${formatValue(figure.target, figure.unit)} ${figure.value <= figure.target ? 'ok' : 'MISSED'}`;
   return [
     figure.name,
     formatValue(figure.value, figure.unit),
+    figure.previous === undefined ? '' : formatValue(figure.previous, figure.unit),
     figure.reference === undefined ? '' : formatValue(figure.reference, figure.unit),
     figure.ratio === undefined || figure.ratio === null ? '' : `${figure.ratio.toFixed(2)}x`,
     target,
   ];
 }
 
-const HEADER = ['figure', 'value', 'reference', 'ratio', 'target'];
+const HEADER = ['figure', 'value', 'previous', 'reference', 'ratio', 'target'];
 
 /** A section as a fixed-width text table, notes under it. */
 export function formatSectionText(section: ReportSection): string {
@@ -94,10 +95,10 @@ const escapeCell = (text: string) => text.replaceAll('|', '\\|');
  */
 export function formatMarkdown(report: BenchReport): string {
   const out = [
-    `Measured ${report.date.slice(0, 10)} by \`npm run bench\`${report.quick ? ' --quick (too few repetitions to quote)' : ''} in ${report.wallSeconds} s on ${machineLine(report.machine)}; build \`${report.buildId}\`. Ratio = value / reference (the reference design's handlers, reproduced).`,
+    `Measured ${report.date.slice(0, 10)} by \`npm run bench\`${report.quick ? ' --quick (too few repetitions to quote)' : ''} in ${report.wallSeconds} s on ${machineLine(report.machine)}; build \`${report.buildId}\`. Previous = this project's previous design (entry router on every load, rollout record in DNS), kept as a baseline; Reference = the reference design's handlers, reproduced; Ratio = value / reference.`,
   ];
   for (const section of Object.values(report.sections)) {
-    out.push('', `#### ${section.title}`, '', '| Figure | Value | Reference | Ratio | Target |', '| --- | ---: | ---: | ---: | --- |');
+    out.push('', `#### ${section.title}`, '', '| Figure | Value | Previous | Reference | Ratio | Target |', '| --- | ---: | ---: | ---: | ---: | --- |');
     for (const figure of section.figures) out.push(`| ${cells(figure).map(escapeCell).join(' | ')} |`);
     const notes: string[] = [];
     for (const note of section.notes) {
@@ -130,6 +131,7 @@ export function reportProblems(report: BenchReport, expectedSections: readonly s
       seen.add(figure.name);
       if (typeof figure.value !== 'number' || !Number.isFinite(figure.value)) problems.push(`${where}: value ${String(figure.value)} is not a finite number`);
       if (!(UNITS as readonly string[]).includes(figure.unit)) problems.push(`${where}: unit ${JSON.stringify(figure.unit)} is not one of ${UNITS.join(', ')}`);
+      if (figure.previous !== undefined && !Number.isFinite(figure.previous)) problems.push(`${where}: previous ${String(figure.previous)} is not a finite number`);
       if (figure.reference !== undefined) {
         if (!Number.isFinite(figure.reference)) problems.push(`${where}: reference ${String(figure.reference)} is not a finite number`);
         if (!('ratio' in figure)) problems.push(`${where}: has a reference but no ratio`);

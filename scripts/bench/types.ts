@@ -32,6 +32,8 @@ export interface Figure {
   readonly name: string;
   readonly value: number;
   readonly unit: Unit;
+  /** The same figure for this project's previous design (the DNS entry router), when there is one. */
+  readonly previous?: number;
   /** The same figure for the reference design, when there is one; the report adds value / reference. */
   readonly reference?: number;
   /** Upper bound the figure should stay within. */

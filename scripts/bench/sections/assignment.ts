@@ -1,17 +1,15 @@
 /**
- * Weight accuracy and stickiness: 100,000 simulated viewers asking the shipped entry router for
- * index.js during a rollout, at several weights. Accuracy: the canary's observed share against
- * the weight. Stickiness: a viewer keeps the canary as the weight grows, gets the same build from
- * another edge (another container of the router), keeps it when its IPv6 privacy address rotates;
- * a new deployment (new salt) draws a fresh cohort.
+ * Weight accuracy and stickiness: 100,000 simulated viewers whose entry load the published
+ * viewer-assignment function assigns during a rollout, at several weights. Accuracy: the canary's
+ * observed share against the weight. Stickiness: a viewer keeps the canary as the weight grows,
+ * gets the same build from another edge (another instance of the function), keeps it when its
+ * IPv6 privacy address rotates; a new deployment (new salt) draws a fresh cohort.
  */
-import { mkdtempSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { resourceNames } from '../../../config';
-import { formatRolloutRecord, type RolloutRecord } from '../../../edge-function/shared/rollout-record';
-import { startDnsServer } from '../../local/dns-server';
-import { loadEdgeHandler, type EdgeHandler } from '../edge-loader';
-import { entryOutcome, originRequestEvent, randomViewerIp, rotateInterfaceId, seededRandom } from '../events';
+import { formatRolloutState, type RolloutState } from '../../../contracts/rollout-state';
+import { loadCloudFrontFunction, type CloudFrontFunctionHandler } from '../../lib/cloudfront-function';
+import { assignedBuild, randomViewerIp, rotateInterfaceId, seededRandom, viewerRequestEvent } from '../events';
 import { round } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 import { OTHER_BUILD } from './edge-routers';
@@ -27,31 +25,25 @@ export const assignment: BenchSection = {
   title: 'Weight accuracy and stickiness',
   async run(context: BenchContext): Promise<SectionResult> {
     const viewers = context.quick ? 5_000 : 100_000;
-    const names = resourceNames(context.config);
     const own = context.manifest.buildId;
-    const originDomain = names.bucketDomain(context.config.primaryRegion);
-    const tmpRoot = mkdtempSync(path.join(context.scratch, 'assignment-'));
-    const dns = await startDnsServer({ records: { [names.bucketRecord]: context.config.primaryRegion } });
+    const code = readFileSync(path.join(context.buildDir, context.manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8');
     const random = seededRandom(42);
     const ips = Array.from({ length: viewers }, () => randomViewerIp(random));
-    /** A fresh container of the router (another edge, or the same edge later) reading `record`. */
-    const edge = (record: RolloutRecord): EdgeHandler => {
-      dns.setTxt(names.rolloutRecord, formatRolloutRecord(record));
-      return loadEdgeHandler(path.join(context.buildDir, context.manifest.functions['entry-router'].zip), { dnsServer: dns.address, tmpRoot });
-    };
-    const rollout = (weight: number, salt = SALT): RolloutRecord => ({ stable: OTHER_BUILD, canary: own, weight, salt });
-    /** For each address: on the canary (the router's own, inlined build)? */
-    const canaryOf = async (handler: EdgeHandler, addresses: readonly string[]): Promise<Uint8Array> => {
+    /** A fresh instance of the function (another edge location) reading `state`. */
+    const edge = (state: RolloutState): CloudFrontFunctionHandler => loadCloudFrontFunction(code, { get: async () => formatRolloutState(state) });
+    const rollout = (weight: number, salt = SALT): RolloutState => ({ stable: OTHER_BUILD, canary: own, weight, salt, ring: [] });
+    /** For each address: on the canary? */
+    const canaryOf = async (handler: CloudFrontFunctionHandler, addresses: readonly string[]): Promise<Uint8Array> => {
       const onCanary = new Uint8Array(addresses.length);
       for (let i = 0; i < addresses.length; i += 1) {
-        const outcome = entryOutcome(await handler(originRequestEvent({ clientIp: addresses[i], uri: '/assets/index.js', originDomain }, `r${i}`)));
-        if (outcome.kind === 'inlined' && outcome.buildId === own) onCanary[i] = 1;
-        else if (!(outcome.kind === 's3' && outcome.buildId === OTHER_BUILD)) throw new Error(`assignment: viewer ${addresses[i]} got neither build (${JSON.stringify(outcome)})`);
+        const buildId = assignedBuild(await handler(viewerRequestEvent(addresses[i])));
+        if (buildId === own) onCanary[i] = 1;
+        else if (buildId !== OTHER_BUILD) throw new Error(`assignment: viewer ${addresses[i]} got neither build (${buildId})`);
       }
       return onCanary;
     };
     const count = (flags: Uint8Array) => flags.reduce((sum, flag) => sum + flag, 0);
-    try {
+    {
       const shares: { weight: number; share: number; deviation: number; threeSigma: number }[] = [];
       const cohorts: Uint8Array[] = [];
       for (const weight of WEIGHTS) {
@@ -107,16 +99,14 @@ export const assignment: BenchSection = {
       return {
         figures,
         notes: [
-          `${viewers.toLocaleString('en')} seeded random viewers (3 in 4 IPv4, 1 in 4 IPv6), each request through the shipped entry router, one fresh container per weight, all reading the rollout record of one deployment as its weight grows.`,
-          `  Canary = the router's own build (answered inlined); stable = another build (sent to S3). Target of the deviation: 3 binomial standard deviations at that weight (w = ${largest.weight / 100} %).`,
-          `  Stickiness over ${onEarlier.toLocaleString('en')} canary assignments across ${WEIGHTS.length - 1} weight steps; another edge: a second container loaded from the same zip; rotation: ${v6.length.toLocaleString('en')} IPv6 viewers, same /64, new interface id.`,
+          `${viewers.toLocaleString('en')} seeded random viewers (3 in 4 IPv4, 1 in 4 IPv6), each load through the published viewer-assignment function (cloudfront-js-2.0 harness), one fresh instance per weight, all reading the rollout state of one deployment as its weight grows.`,
+          `  Target of the deviation: 3 binomial standard deviations at that weight (w = ${largest.weight / 100} %).`,
+          `  Stickiness over ${onEarlier.toLocaleString('en')} canary assignments across ${WEIGHTS.length - 1} weight steps; another edge: a second instance of the same code; rotation: ${v6.length.toLocaleString('en')} IPv6 viewers, same /64, new interface id.`,
           `  A new deployment (new salt) should draw an independent cohort: about w of the previous one (${STICKY_WEIGHT / 100} %), not all of it.`,
-          'Reference: its rollout shifts a Lambda alias CloudFront never calls, so no viewer reaches the canary at any weight; there is nothing to compare.',
+          'The previous design assigned by the same rule in its entry router: the same figures. Reference: its rollout shifts a Lambda alias CloudFront never calls, so no viewer reaches the canary at any weight; there is nothing to compare.',
         ],
         data: { viewers, shares, kept, onEarlier, sameOnOtherEdge, ipv6Viewers: v6.length, sameAfterRotation, oldCohort, drawnAgain },
       };
-    } finally {
-      await dns.close();
     }
   },
 };

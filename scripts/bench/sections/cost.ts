@@ -1,10 +1,11 @@
 /**
- * Cost per million entry loads, for this project and for the reference design, from this run's
- * measurements (edge-routers: durations; origin-requests: S3 GETs and Route53 queries per load)
- * and AWS's published prices (prices.ts). Only what differs between the two designs per load or
- * could: CloudFront's own request and transfer charges are the same for both and left out.
+ * Cost per million entry loads, for this design, the previous one and the reference, from this
+ * run's measurements (edge-routers: durations; origin-requests: invocations, S3 GETs, Route53
+ * queries and KeyValueStore reads per load) and AWS's prices (prices.ts, each with its source).
+ * Only what differs between the designs per load or could: CloudFront's own request and transfer
+ * charges are the same for all three and left out.
  */
-import { PRICES, PRICES_READ, MB_PER_VCPU, TRAFFIC, priceOf } from '../prices';
+import { FLEET, MB_PER_VCPU, PRICES, PRICES_READ, priceOf, TRAFFIC } from '../prices';
 import { median, round } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 import type { EdgeRoutersData } from './edge-routers';
@@ -14,17 +15,24 @@ const LOADS = 1_000_000;
 
 /** Per-load inputs of one design in one situation. */
 export interface CostInputs {
+  /** Lambda@Edge invocations per load (1 when it runs on every load; the miss rate otherwise). */
+  readonly lambdaPerLoad: number;
   /** Lambda@Edge duration billed for a warm invocation, ms (whole ms, at least 1). */
   readonly warmBilledMs: number;
   /** Billed for a cold one: init and the first request, ms. */
   readonly coldBilledMs: number;
+  /** Share of invocations that start a container. */
   readonly coldFraction: number;
   readonly memoryMb: number;
   readonly s3GetsPerLoad: number;
   readonly standardQueriesPerLoad: number;
   readonly latencyQueriesPerLoad: number;
-  /** CloudFront Functions invocations per load (this project's viewer-key function). */
+  /** CloudFront Functions invocations per load. */
   readonly cloudFrontFunctionsPerLoad: number;
+  /** KeyValueStore reads by the function per load. */
+  readonly kvsReadsPerLoad: number;
+  /** KeyValueStore API calls per load (the entry router's fallback). */
+  readonly kvsApiCallsPerLoad: number;
 }
 
 export interface CostBreakdown {
@@ -33,6 +41,7 @@ export interface CostBreakdown {
   readonly s3: number;
   readonly route53: number;
   readonly cloudFrontFunctions: number;
+  readonly keyValueStore: number;
   readonly total: number;
 }
 
@@ -40,12 +49,14 @@ export interface CostBreakdown {
 export function costPerMillion(inputs: CostInputs): CostBreakdown {
   const gb = inputs.memoryMb / 1024;
   const billedMs = (1 - inputs.coldFraction) * inputs.warmBilledMs + inputs.coldFraction * inputs.coldBilledMs;
+  const invocations = LOADS * inputs.lambdaPerLoad;
   const parts = {
-    edgeRequests: priceOf(PRICES.edgeRequest, LOADS),
-    edgeDuration: priceOf(PRICES.edgeGbSecond, (LOADS * billedMs * gb) / 1000),
+    edgeRequests: priceOf(PRICES.edgeRequest, invocations),
+    edgeDuration: priceOf(PRICES.edgeGbSecond, (invocations * billedMs * gb) / 1000),
     s3: priceOf(PRICES.s3Get, LOADS * inputs.s3GetsPerLoad),
     route53: priceOf(PRICES.route53Standard, LOADS * inputs.standardQueriesPerLoad) + priceOf(PRICES.route53Latency, LOADS * inputs.latencyQueriesPerLoad),
     cloudFrontFunctions: priceOf(PRICES.cloudFrontFunction, LOADS * inputs.cloudFrontFunctionsPerLoad),
+    keyValueStore: priceOf(PRICES.kvsFunctionRead, LOADS * inputs.kvsReadsPerLoad) + priceOf(PRICES.kvsApiCall, LOADS * inputs.kvsApiCallsPerLoad),
   };
   return { ...parts, total: Object.values(parts).reduce((sum, usd) => sum + usd, 0) };
 }
@@ -55,7 +66,11 @@ export function billedMs(ms: number): number {
   return Math.max(1, Math.ceil(ms));
 }
 
+/** The most this design may cost per million loads in any state (the figure it is built to). */
+export const COST_TARGET_USD = 0.15;
+
 const usd = (value: number) => Number(value.toPrecision(4));
+type Design = 'current' | 'previous' | 'reference';
 
 export const cost: BenchSection = {
   id: 'cost',
@@ -70,73 +85,115 @@ export const cost: BenchSection = {
     const floorMs = median(edge.coldMs.empty);
     const warmMs = (key: keyof EdgeRoutersData['warmNs']) => (edge.warmNs[key].perCall.median / 1e6) * cpuScale;
     // Init: the bundle's own share of a cold require (Node's floor is the runtime's, not the
-    // bundle's), scaled to the configured memory's CPU share, plus the first request (which waits
-    // for the record lookup).
-    const coldMs = (bundle: 'entry' | 'reference') => billedMs(Math.max(0, median(edge.coldMs[bundle]) - floorMs) * cpuScale + median(edge.firstRequestMs[bundle]));
+    // bundle's), scaled to the configured memory's CPU share, plus the first request.
+    const coldMs = (bundle: 'entry' | 'previous' | 'reference') => billedMs(Math.max(0, median(edge.coldMs[bundle]) - floorMs) * cpuScale + median(edge.firstRequestMs[bundle]));
+    const coldFraction = (level: TrafficLevel) => 1 / (TRAFFIC[level].loadsPerSecond * TRAFFIC[level].containerLifetimeMinutes * 60);
 
-    const scenarioWarm: Record<Scenario, keyof EdgeRoutersData['warmNs']> = { steady: 'ownBuild', rollout10: 'rollout', rollout50: 'rollout', afterRollback: 'otherBuild' };
-    const inputs = (scenario: Scenario, level: TrafficLevel, design: 'project' | 'reference'): CostInputs => {
-      const traffic = TRAFFIC[level];
-      const dns = origin.dnsPerLoad[level][scenario === 'steady' ? 'steady' : 'rollout'][design];
+    const previousWarm: Record<Scenario, keyof EdgeRoutersData['warmNs']> = { steady: 'previousOwn', rollout10: 'previousRollout', rollout50: 'previousRollout', afterRollback: 'previousOther' };
+    const inputs = (scenario: Scenario, level: TrafficLevel, design: Design): CostInputs => {
+      const dns = design === 'current' ? { rollout: 0, bucket: 0 } : origin.dnsPerLoad[level][scenario === 'steady' ? 'steady' : 'rollout'][design];
+      if (design === 'current') {
+        const fleet = origin.fleet[scenario];
+        return {
+          lambdaPerLoad: fleet.lambdaInvocations,
+          // A miss is a cold container more often than not: bill every miss as cold.
+          warmBilledMs: coldMs('entry'),
+          coldBilledMs: coldMs('entry'),
+          coldFraction: 1,
+          memoryMb,
+          s3GetsPerLoad: fleet.s3Gets,
+          standardQueriesPerLoad: 0,
+          latencyQueriesPerLoad: 0,
+          cloudFrontFunctionsPerLoad: 1,
+          kvsReadsPerLoad: 1,
+          kvsApiCallsPerLoad: 0,
+        };
+      }
       return {
-        warmBilledMs: billedMs(warmMs(design === 'project' ? scenarioWarm[scenario] : 'reference')),
-        coldBilledMs: coldMs(design === 'project' ? 'entry' : 'reference'),
-        coldFraction: 1 / (traffic.loadsPerSecond * traffic.containerLifetimeMinutes * 60),
+        lambdaPerLoad: 1,
+        warmBilledMs: billedMs(warmMs(design === 'previous' ? previousWarm[scenario] : 'reference')),
+        coldBilledMs: coldMs(design),
+        coldFraction: coldFraction(level),
         memoryMb,
-        s3GetsPerLoad: origin.s3PerLoad[scenario][design],
+        s3GetsPerLoad: design === 'previous' ? origin.previous[scenario].s3Gets : origin.reference[scenario].s3Gets,
         standardQueriesPerLoad: dns.rollout,
         latencyQueriesPerLoad: dns.bucket,
-        cloudFrontFunctionsPerLoad: design === 'project' ? 1 : 0,
+        // The previous design's viewer-key function ran on every load; the reference had none.
+        cloudFrontFunctionsPerLoad: design === 'previous' ? 1 : 0,
+        kvsReadsPerLoad: 0,
+        kvsApiCallsPerLoad: 0,
       };
     };
-    const both = (scenario: Scenario, level: TrafficLevel) => ({ project: costPerMillion(inputs(scenario, level, 'project')), reference: costPerMillion(inputs(scenario, level, 'reference')) });
+    const all = (scenario: Scenario, level: TrafficLevel) => ({
+      current: costPerMillion(inputs(scenario, level, 'current')),
+      previous: costPerMillion(inputs(scenario, level, 'previous')),
+      reference: costPerMillion(inputs(scenario, level, 'reference')),
+    });
+    // The fallback: every load through the entry router, which reads the state once per cache time.
+    const fallbackInputs = (level: TrafficLevel): CostInputs => ({
+      ...inputs('steady', level, 'current'),
+      lambdaPerLoad: 1,
+      warmBilledMs: billedMs(warmMs('fallback')),
+      coldFraction: coldFraction(level),
+      kvsApiCallsPerLoad: origin.fallback[level].kvsApiCalls,
+    });
 
     const totals: [string, Scenario, TrafficLevel][] = [
-      ['total, steady state, busy edge', 'steady', 'busy'],
-      ['total, rollout at w = 10 %, busy edge', 'rollout10', 'busy'],
-      ['total, rollout at w = 50 %, busy edge', 'rollout50', 'busy'],
-      ['total, after a rollback, busy edge', 'afterRollback', 'busy'],
+      ['total, steady state', 'steady', 'busy'],
+      ['total, rollout at w = 10 %', 'rollout10', 'busy'],
+      ['total, rollout at w = 50 %', 'rollout50', 'busy'],
+      ['total, after a rollback', 'afterRollback', 'busy'],
       ['total, steady state, quiet edge', 'steady', 'quiet'],
     ];
-    const steady = both('steady', 'busy');
+    const steady = all('steady', 'busy');
     const parts: [string, keyof CostBreakdown][] = [
       ['Lambda@Edge requests', 'edgeRequests'],
       ['Lambda@Edge duration (warm + init)', 'edgeDuration'],
       ['S3 GETs', 's3'],
       ['Route53 queries', 'route53'],
-      ['CloudFront Functions (viewer key)', 'cloudFrontFunctions'],
+      ['CloudFront Functions', 'cloudFrontFunctions'],
+      ['KeyValueStore reads', 'keyValueStore'],
     ];
+    const fallbackBusy = costPerMillion(fallbackInputs('busy'));
+    // Rollout sync outside a rollout: a store check (two calls) every ten minutes per warm
+    // container, two containers assumed; a rollout adds a write per weight step. Per month.
+    const syncCallsPerMonth = 2 * 2 * 6 * 24 * 30;
     const figures: Figure[] = [
       ...totals.map(([name, scenario, level]): Figure => {
-        const result = both(scenario, level);
-        return { name, value: usd(result.project.total), unit: 'USD', reference: usd(result.reference.total) };
+        const result = all(scenario, level);
+        return { name, value: usd(result.current.total), unit: 'USD', previous: usd(result.previous.total), reference: usd(result.reference.total), target: COST_TARGET_USD };
       }),
-      ...parts.map(([name, key]): Figure => ({ name: `steady, busy: ${name}`, value: usd(steady.project[key]), unit: 'USD', reference: usd(steady.reference[key]) })),
+      ...parts.map(([name, key]): Figure => ({ name: `steady: ${name}`, value: usd(steady.current[key]), unit: 'USD', previous: usd(steady.previous[key]), reference: usd(steady.reference[key]) })),
+      { name: 'fallback (state unreadable at the edge), busy edge', value: usd(fallbackBusy.total), unit: 'USD' },
+      { name: 'rollout sync: KeyValueStore API calls per month, steady', value: syncCallsPerMonth, unit: 'count' },
+      { name: 'rollout sync: KeyValueStore API cost per month, steady', value: usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth)), unit: 'USD' },
     ];
-    const busy = inputs('steady', 'busy', 'project');
+    const current = inputs('steady', 'busy', 'current');
+    const previousBusy = inputs('steady', 'busy', 'previous');
     const referenceBusy = inputs('steady', 'busy', 'reference');
-    const price = (p: (typeof PRICES)[keyof typeof PRICES]) => `$${p.usd} per ${p.per === 1 ? '' : `${p.per.toLocaleString('en')} `}${p.per > 1 ? p.unit.replace(/y$/, 'ie') + 's' : p.unit}`;
+    const price = (p: (typeof PRICES)[keyof typeof PRICES]) => `$${p.usd} per ${p.per === 1 ? '' : `${p.per.toLocaleString('en')} `}${p.per > 1 ? `${p.unit.replace(/y$/, 'ie')}s` : p.unit}`;
     return {
       figures,
       notes: [
-        `Prices read ${PRICES_READ} (scripts/bench/prices.ts, each with its source): Lambda@Edge ${price(PRICES.edgeRequest)} and ${price(PRICES.edgeGbSecond)} (1 ms units, init included), S3 GET ${price(PRICES.s3Get)},`,
-        `  Route53 ${price(PRICES.route53Standard)} (standard) and ${price(PRICES.route53Latency)} (latency), CloudFront Functions ${price(PRICES.cloudFrontFunction)}. CloudFront requests and transfer: the same for both designs, left out.`,
-        `Lambda@Edge at ${memoryMb} MB: CPU time measured here is scaled by ${MB_PER_VCPU} / ${memoryMb} = ${round(cpuScale, 2)} (one vCPU at ${MB_PER_VCPU} MB), then rounded up to whole ms:`,
-        `  warm ${busy.warmBilledMs} ms for both designs (the handlers take microseconds; the 1 ms minimum decides), cold ${busy.coldBilledMs} ms (reference ${referenceBusy.coldBilledMs} ms): the bundle's require beyond Node's floor, scaled, plus the first request's record lookup.`,
-        `Assumed traffic (prices.ts TRAFFIC): ${Object.values(TRAFFIC).map((t) => `${t.label}, containers living ${t.containerLifetimeMinutes} min`).join('; ')};`,
-        `  so cold starts are ${round(busy.coldFraction * 100, 3)} % of loads on a busy edge and ${round(inputs('steady', 'quiet', 'project').coldFraction * 100, 3)} % on a quiet one, and each container's periodic record lookups are spread over its loads.`,
-        '  Route53 queries are those leaving the containers (origin-requests), an upper bound: the edge region\'s resolver answers repeats from its cache within the TTL.',
-        '  Queries per load during a rollout were counted at w = 50 % and are used for 10 % and after a rollback too: at these rates some load goes to S3 within every _bucket cache interval either way.',
-        'S3 GETs per load from origin-requests: the reference fetches every load from S3; this project only loads of a build other than the router\'s own (1 - w during a rollout, all of them after a rollback until the next release).',
-        'This project adds a CloudFront Function on the entry behaviour (the client IP in the cache key), one invocation per load; the reference has none.',
+        `Prices read ${PRICES_READ} (scripts/bench/prices.ts, each with its source and how it was checked): Lambda@Edge ${price(PRICES.edgeRequest)} and ${price(PRICES.edgeGbSecond)} (1 ms units, init included), S3 GET ${price(PRICES.s3Get)},`,
+        `  Route53 ${price(PRICES.route53Standard)} (standard) and ${price(PRICES.route53Latency)} (latency), CloudFront Functions ${price(PRICES.cloudFrontFunction)}, KeyValueStore ${price(PRICES.kvsFunctionRead)} by functions and ${price(PRICES.kvsApiCall)} through its API.`,
+        '  CloudFront requests and transfer: the same for every design, left out.',
+        `This design: per load one function invocation and one KeyValueStore read; Lambda@Edge and S3 only on the entry behaviour's misses, ${round(current.lambdaPerLoad, 6)} invocations per load in steady state by the fleet model (origin-requests; prices.ts FLEET: ${FLEET.loadsPerDay.toLocaleString('en')} loads a day, ${FLEET.regionalEdgeCaches} regional edge caches, each object fetched again ${FLEET.refetchesPerDay} times a day), each billed as a cold start (${current.coldBilledMs} ms).`,
+        `  Fallback (a deleted or refused state): every load runs the entry router, as in the previous design, and reads the state through the API once per ${context.config.edge.stateCacheSeconds} s per container: $${usd(fallbackBusy.total)} per million loads on a busy edge, until the state is repaired.`,
+        `  Rollout sync calls the KeyValueStore API only when the state changes, and checks it every ten minutes per warm container (repairing a state deleted or broken by hand): about ${syncCallsPerMonth.toLocaleString('en')} calls a month when nothing changes (assumed two containers), $${usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth))} a month, whatever the traffic.`,
+        `Previous design and reference: Lambda@Edge on every load, at ${memoryMb} MB; CPU time measured here scaled by ${MB_PER_VCPU} / ${memoryMb} = ${round(cpuScale, 2)} (one vCPU at ${MB_PER_VCPU} MB), rounded up to whole ms: warm ${previousBusy.warmBilledMs} ms,`,
+        `  cold ${previousBusy.coldBilledMs} ms (reference ${referenceBusy.coldBilledMs} ms): the bundle's require beyond Node's floor, scaled, plus the first request's record lookup. Assumed traffic (prices.ts TRAFFIC): ${Object.values(TRAFFIC).map((t) => `${t.label}, containers living ${t.containerLifetimeMinutes} min`).join('; ')}.`,
+        '  Their Route53 queries are those leaving the containers (origin-requests), an upper bound; the previous design added the viewer-key CloudFront Function on every load, the reference had none.',
       ],
       data: {
         prices: PRICES,
         pricesRead: PRICES_READ,
         traffic: TRAFFIC,
+        fleet: FLEET,
         cpuScale,
-        inputs: Object.fromEntries(totals.map(([name, scenario, level]) => [name, { project: inputs(scenario, level, 'project'), reference: inputs(scenario, level, 'reference') }])),
-        breakdown: Object.fromEntries(totals.map(([name, scenario, level]) => [name, both(scenario, level)])),
+        inputs: Object.fromEntries(totals.map(([name, scenario, level]) => [name, { current: inputs(scenario, level, 'current'), previous: inputs(scenario, level, 'previous'), reference: inputs(scenario, level, 'reference') }])),
+        breakdown: Object.fromEntries(totals.map(([name, scenario, level]) => [name, all(scenario, level)])),
+        fallback: { inputs: fallbackInputs('busy'), breakdown: fallbackBusy },
       },
     };
   },

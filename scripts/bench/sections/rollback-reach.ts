@@ -1,26 +1,30 @@
 /**
- * Rollback reach: seconds from the rollback alarm to every edge serving the stable build, as a sum
- * of the chain's components (alarm → CodeDeploy rolls the alias back → rollout sync runs → Route53
- * serves the new record → resolvers' caches expire → every entry router refreshes).
+ * Rollback reach: seconds from the rollback alarm to every viewer's next load getting the stable
+ * build, as a sum of the chain's components.
  *
- * The edge end of the chain is measured: the shipped entry router, in many simulated containers
- * behind simulated caching resolvers (one loopback DNS server each), driven on a simulated clock
- * (edge-loader.ts) through a record change. The rest comes from the configuration (alarm periods,
- * record TTL, refresh interval, the rollout-sync schedule) and from AWS's documentation or stated
- * assumptions where AWS publishes no figure.
+ * This design: the alarm's state change runs rollout sync (EventBridge), which holds the canary
+ * (weight 0) in the rollout store at once, without waiting for CodeDeploy; KeyValueStore carries
+ * the write to every edge location; the viewer-assignment function reads it on the next load. The
+ * last link is measured here (the published function, a store change, the next load); the others
+ * come from AWS's documentation or stated assumptions, since AWS publishes no figure for them.
  *
- * `EdgeReachSimulation` is the seam for the local mode: its simulated clock and CodeDeploy can
- * replace `simulateEdgeReach` (and the assumed components) without changing the report.
+ * The previous design, kept as the baseline: the same alarm reached viewers through CodeDeploy
+ * (rolling the alias back), rollout sync, Route53 and the routers' DNS refresh; its edge end is
+ * simulated as before, with its entry router in many containers behind caching resolvers on a
+ * simulated clock (edge-loader.ts).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { resourceNames, type DeployConfig } from '../../../config';
-import { chooseBuild } from '../../../edge-function/entry-router/assignment';
-import { formatRolloutRecord, type RolloutRecord } from '../../../edge-function/shared/rollout-record';
+import { resourceNames } from '../../../config';
+import { assignBuild } from '../../../contracts/assignment';
+import { formatRolloutState, steadyState, type RolloutState } from '../../../contracts/rollout-state';
 import { SYNC_SCHEDULE } from '../../../stacks/constructs/rollout-sync';
+import { loadCloudFrontFunction } from '../../lib/cloudfront-function';
 import { startDnsServer, type DnsServer } from '../../local/dns-server';
+import { formatRolloutRecord } from '../baselines/rollout-record';
+import { PREVIOUS_DESIGN, previousRolloutRecord, writeBaselineZip } from '../baseline';
 import { loadEdgeHandler, settle, SimulatedClock, verifyClock, type EdgeHandler } from '../edge-loader';
-import { entryOutcome, exponential, originRequestEvent, randomViewerIp, seededRandom } from '../events';
+import { assignedBuild, entryOutcome, exponential, originRequestEvent, randomViewerIp, seededRandom, viewerRequestEvent } from '../events';
 import { median, plural, round } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 import { OTHER_BUILD } from './edge-routers';
@@ -74,7 +78,7 @@ export type EdgeReachSimulation = (options: EdgeReachOptions) => Promise<EdgeRea
 const STEP_MS = 100;
 
 /**
- * Many containers of the shipped entry router, a few per simulated resolver, each with its own
+ * Many containers of the previous design's entry router, a few per simulated resolver, each with its own
  * Poisson traffic, on one simulated clock. The rollout record changes (at Route53) at t = 0 from a
  * canary at 50 % to the stable build alone; a resolver answers from its cache until the TTL
  * runs out, then asks again on the next query. Every load is made by a viewer the old record put
@@ -82,14 +86,14 @@ const STEP_MS = 100;
  */
 export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
   const random = seededRandom(options.seed);
-  const bad: RolloutRecord = { stable: options.stableBuild, canary: options.ownBuild, weight: 5000, salt: 'd-BADRELEASE' };
+  const bad: RolloutState = { stable: options.stableBuild, canary: options.ownBuild, weight: 5000, salt: 'd-BADRELEASE', ring: [] };
   const oldText = formatRolloutRecord(bad);
-  const newText = formatRolloutRecord({ stable: options.stableBuild, canary: null, weight: 0, salt: null });
+  const newText = formatRolloutRecord(steadyState(options.stableBuild));
   const authoritative = (ms: number) => (ms < 0 ? oldText : newText);
   const canaryViewers: string[] = [];
   while (canaryViewers.length < 256) {
     const ip = randomViewerIp(random);
-    if (chooseBuild(bad, options.ownBuild, ip) === options.ownBuild) canaryViewers.push(ip);
+    if (assignBuild(bad, ip, null) === options.ownBuild) canaryViewers.push(ip);
   }
   const event = (i: number) => originRequestEvent({ clientIp: canaryViewers[i % canaryViewers.length], uri: '/assets/index.js', originDomain: options.originDomain }, `r${i}`);
   const ttlMs = options.ttlS * 1000;
@@ -141,7 +145,7 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
           while (container.nextMs <= now) {
             const outcome = entryOutcome(await container.handler(event(loads)));
             loads += 1;
-            if (outcome.kind === 'inlined' && outcome.buildId === options.ownBuild) {
+            if (outcome.kind === 'generated' && outcome.buildId === options.ownBuild) {
               if (now >= 0) container.lastStaleMs = now;
             } else if (!(outcome.kind === 's3' && outcome.buildId === options.stableBuild)) {
               throw new Error(`rollback reach: unexpected answer ${JSON.stringify(outcome)}`);
@@ -189,35 +193,23 @@ export function rateSeconds(expression: string): number {
 }
 
 /**
- * The chain from the alarm to every edge serving the stable build, in order. `edge` is the
- * measured end of it.
+ * The previous design's chain from the alarm to every edge serving the stable build, in order.
+ * `edge` is its measured end.
  */
-export function reachComponents(config: DeployConfig, edge: EdgeReachMeasurement): ReachComponent[] {
-  const ttlS = config.dns.rolloutRecordTtl;
-  const refreshS = config.edge.rolloutRefreshSeconds;
+export function previousReachComponents(edge: EdgeReachMeasurement): ReachComponent[] {
+  const ttlS = PREVIOUS_DESIGN.rolloutRecordTtlS;
+  const refreshS = PREVIOUS_DESIGN.rolloutRefreshS;
   const scheduleS = rateSeconds(SYNC_SCHEDULE);
   return [
-    {
-      name: 'CodeDeploy sees the alarm, stops the deployment and moves alias live back',
-      typicalS: 30,
-      worstS: 60,
-      basis: 'assumed',
-      detail: 'AWS documents no interval for CodeDeploy\'s alarm checks; assumed at most a minute, half of it typically',
-    },
+    { name: 'CodeDeploy sees the alarm, stops the deployment and moves alias live back', typicalS: 30, worstS: 60, basis: 'assumed', detail: CODEDEPLOY_DETAIL },
     {
       name: 'rollout sync runs',
       typicalS: 1,
       worstS: scheduleS,
       basis: 'config',
-      detail: `at once on the deployment's state-change event (EventBridge, about a second: assumed); at worst the next run of its ${SYNC_SCHEDULE} schedule (stacks/constructs/rollout-sync.ts)`,
+      detail: `at once on the deployment's state-change event (EventBridge, about a second: assumed); at worst the next run of its ${SYNC_SCHEDULE} schedule`,
     },
-    {
-      name: 'rollout sync reads the alias and UPSERTs the record',
-      typicalS: 1,
-      worstS: 5,
-      basis: 'assumed',
-      detail: 'five to seven AWS API calls in us-east-1, a cold start at worst',
-    },
+    { name: 'rollout sync reads the alias and UPSERTs the record', typicalS: 1, worstS: 5, basis: 'assumed', detail: 'five to seven AWS API calls in us-east-1, a cold start at worst' },
     {
       name: 'Route53 serves the new record from every authoritative server',
       typicalS: 30,
@@ -230,7 +222,44 @@ export function reachComponents(config: DeployConfig, edge: EdgeReachMeasurement
       typicalS: round(median(edge.trials.map((trial) => trial.maxS)), 1),
       worstS: ttlS + 2 * refreshS,
       basis: 'measured',
-      detail: `typical: simulated, the last stale answer of any of ${edge.containers} containers (median of ${plural(edge.trials.length, 'trial')}); worst: TTL ${ttlS} s + 2 x refresh ${refreshS} s, the bound for an edge idle between one and two refresh intervals (a busy edge: TTL + refresh, ${ttlS + refreshS} s)`,
+      detail: `typical: simulated, the last stale answer of any of ${edge.containers} containers (median of ${plural(edge.trials.length, 'trial')}); worst: TTL ${ttlS} s + 2 x refresh ${refreshS} s`,
+    },
+  ];
+}
+
+const CODEDEPLOY_DETAIL = "AWS documents no interval for CodeDeploy's alarm checks; assumed at most a minute, half of it typically";
+
+/** This design's chain, in order; `nextLoadStale` is the measured end (loads served the old canary after the store changed). */
+export function reachComponents(nextLoadStale: number): ReachComponent[] {
+  const scheduleS = rateSeconds(SYNC_SCHEDULE);
+  return [
+    {
+      name: "rollout sync runs on the alarm's state change",
+      typicalS: 1,
+      worstS: 10,
+      basis: 'assumed',
+      detail: `EventBridge delivers CloudWatch alarm state changes as events, typically within a second (assumed; worst assumed 10 s); were the event lost, the ${SYNC_SCHEDULE} schedule would run within ${scheduleS} s, and CodeDeploy's own rollback raises a second event`,
+    },
+    {
+      name: 'rollout sync reads the alarm, the alias and the store, and writes weight 0',
+      typicalS: 1,
+      worstS: 5,
+      basis: 'assumed',
+      detail: 'about six AWS API calls in us-east-1 (DescribeAlarms, GetAlias, GetFunctionConfiguration, ListDeployments and GetDeployment, DescribeKeyValueStore, GetKey, PutKey), a cold start at worst',
+    },
+    {
+      name: 'KeyValueStore carries the write to every edge location',
+      typicalS: 5,
+      worstS: 20,
+      basis: 'assumed',
+      detail: 'AWS: changes "are propagated to all CloudFront edge locations in a few seconds" (https://aws.amazon.com/blogs/aws/introducing-amazon-cloudfront-keyvaluestore-a-low-latency-datastore-for-cloudfront-functions/, 2023); no bound is published, so typical 5 s and worst 20 s are assumed',
+    },
+    {
+      name: "every viewer's next load gets the stable build",
+      typicalS: 0,
+      worstS: 0,
+      basis: 'measured',
+      detail: `the published function reads the store on every load; after a change, ${nextLoadStale} of the next loads of canary viewers got the canary (the cached canary entry stays cached per build, but no viewer is sent to it, and browsers revalidate every load)`,
     },
   ];
 }
@@ -242,66 +271,78 @@ export function totalReach(components: readonly ReachComponent[]): { readonly ty
   };
 }
 
+/** Loads of canary viewers that still got the canary on their next load after the store went back to stable: 0 by design. */
+async function measureNextLoad(code: string, own: string, viewers: number): Promise<number> {
+  let value = formatRolloutState({ stable: OTHER_BUILD, canary: own, weight: 5000, salt: 'd-BADRELEASE', ring: [] });
+  const assign = loadCloudFrontFunction(code, { get: async () => value });
+  const random = seededRandom(99);
+  const canaryViewers: string[] = [];
+  while (canaryViewers.length < viewers) {
+    const ip = randomViewerIp(random);
+    if (assignedBuild(await assign(viewerRequestEvent(ip))) === own) canaryViewers.push(ip);
+  }
+  value = formatRolloutState(steadyState(OTHER_BUILD));
+  let stale = 0;
+  for (const ip of canaryViewers) if (assignedBuild(await assign(viewerRequestEvent(ip))) !== OTHER_BUILD) stale += 1;
+  return stale;
+}
+
 export const rollbackReach: BenchSection = {
   id: 'rollback-reach',
-  title: 'Rollback reach: alarm to every edge serving the stable build',
+  title: "Rollback reach: alarm to every viewer's next load getting the stable build",
   async run(context: BenchContext, simulate: EdgeReachSimulation = simulateEdgeReach): Promise<SectionResult> {
-    const { config } = context;
+    const { config, manifest, buildDir } = context;
     const names = resourceNames(config);
-    const ttlS = config.dns.rolloutRecordTtl;
-    const refreshS = config.edge.rolloutRefreshSeconds;
-    const edge = await simulate({
-      zip: path.join(context.buildDir, context.manifest.functions['entry-router'].zip),
-      ownBuild: context.manifest.buildId,
+    const scratch = mkdtempSync(path.join(context.scratch, 'rollback-reach-'));
+    const code = readFileSync(path.join(buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8');
+    const nextLoadStale = await measureNextLoad(code, manifest.buildId, context.quick ? 200 : 2000);
+    const components = reachComponents(nextLoadStale);
+    const total = totalReach(components);
+
+    context.log('rollback-reach: the previous design\'s edge end, simulated');
+    const previousEdge = await simulate({
+      zip: await writeBaselineZip(scratch, config, manifest, buildDir),
+      ownBuild: manifest.buildId,
       stableBuild: OTHER_BUILD,
-      rolloutRecord: names.rolloutRecord,
+      rolloutRecord: previousRolloutRecord(config),
       bucketRecord: names.bucketRecord,
       bucketRegion: config.primaryRegion,
       originDomain: names.bucketDomain(config.primaryRegion),
-      ttlS,
-      refreshS,
+      ttlS: PREVIOUS_DESIGN.rolloutRecordTtlS,
+      refreshS: PREVIOUS_DESIGN.rolloutRefreshS,
       // About one simulated resolver per CloudFront regional edge cache.
       resolvers: context.quick ? 3 : 13,
       containersPerResolver: context.quick ? 3 : 5,
       meanIntervalsS: [0.2, 1, 5, 20, 45],
       trials: context.quick ? 1 : 12,
       seed: 2026,
-      tmpRoot: mkdtempSync(path.join(context.scratch, 'rollback-reach-')),
+      tmpRoot: scratch,
       log: context.log,
     });
-    const components = reachComponents(config, edge);
-    const total = totalReach(components);
+    const previousComponents = previousReachComponents(previousEdge);
+    const previous = totalReach(previousComponents);
     const alarms = config.alarms;
     const detection = { typicalS: alarms.datapointsToAlarm * alarms.periodSeconds, worstS: alarms.evaluationPeriods * alarms.periodSeconds };
-    const edgeComponent = components[components.length - 1];
-    const allContainers = edge.trials.flatMap((trial) => trial.perContainerS);
     const figures: Figure[] = [
-      { name: 'alarm to every edge serving stable, typical', value: total.typicalS, unit: 's' },
-      { name: 'alarm to every edge serving stable, worst case', value: total.worstS, unit: 's' },
-      { name: 'first failing period to every edge serving stable, worst case', value: round(detection.worstS + total.worstS, 1), unit: 's' },
-      { name: 'edge part, simulated: median edge', value: round(median(allContainers), 1), unit: 's' },
-      { name: 'edge part, simulated: every edge (median of trials)', value: edgeComponent.typicalS, unit: 's' },
-      { name: 'edge part, simulated: every edge (worst trial)', value: round(Math.max(...edge.trials.map((trial) => trial.maxS)), 1), unit: 's', target: edgeComponent.worstS },
-      {
-        name: 'edge part, simulated: busy edges (a load every second or less), worst trial',
-        value: round(Math.max(...edge.trials.flatMap((trial) => trial.perContainerS.filter((_, i) => edge.meanIntervalS[i] <= 1))), 1),
-        unit: 's',
-        target: ttlS + refreshS,
-      },
-      { name: 'rollout record TTL', value: ttlS, unit: 's' },
-      { name: 'entry router refresh interval', value: refreshS, unit: 's' },
+      { name: 'alarm to every viewer on stable, typical', value: total.typicalS, unit: 's', previous: previous.typicalS, target: 45 },
+      { name: 'alarm to every viewer on stable, worst case', value: total.worstS, unit: 's', previous: previous.worstS, target: 90 },
+      { name: 'first failing period to every viewer on stable, worst case', value: round(detection.worstS + total.worstS, 1), unit: 's', previous: round(detection.worstS + previous.worstS, 1) },
+      { name: 'canary viewers served the canary on their next load after the change', value: nextLoadStale, unit: 'count', target: 0 },
+      { name: 'previous design, edge end simulated: every edge (median of trials)', value: previousComponents[previousComponents.length - 1].typicalS, unit: 's' },
+      { name: 'previous design, edge end simulated: every edge (worst trial)', value: round(Math.max(...previousEdge.trials.map((trial) => trial.maxS)), 1), unit: 's' },
     ];
     return {
       figures,
       notes: [
-        `With _rollout TTL ${ttlS} s (config dns.rolloutRecordTtl) and refresh ${refreshS} s (config edge.rolloutRefreshSeconds): typical ${total.typicalS} s, worst ${total.worstS} s from the alarm. The chain, typical / worst:`,
+        `This design: typical ${total.typicalS} s, worst ${total.worstS} s from the alarm; the chain, typical / worst:`,
         ...components.map((c) => `  - ${c.name}: ${c.typicalS} / ${c.worstS} s (${c.basis}: ${c.detail}).`),
-        `Before it: the alarm needs ${alarms.datapointsToAlarm} of ${alarms.evaluationPeriods} periods of ${alarms.periodSeconds} s breaching (config alarms), ${detection.typicalS} s at least, ${detection.worstS} s for errors that come and go.`,
-        `Simulation: ${edge.containers} containers of the shipped entry router behind ${edge.resolvers} caching resolvers (loopback DNS servers), Poisson loads with means of 0.2 to 45 s per container, ${edge.loads.toLocaleString('en')} loads in all, simulated clock in ${STEP_MS} ms steps;`,
-        `  ${edge.edgeLookups.toLocaleString('en')} lookups left the containers, ${edge.authoritativeLookups.toLocaleString('en')} reached Route53. A lookup takes no simulated time and is never frozen with its container (Lambda may thaw it only at the next load, adding one load's gap).`,
-        '  This section will move to the local mode\'s simulated clock and CodeDeploy (EdgeReachSimulation) once that is on this branch.',
+        `  CodeDeploy still moves the alias back (${CODEDEPLOY_DETAIL.split(';')[0]}); by then the store already says what the alias will, so that changes nothing a viewer sees.`,
+        `Previous design: typical ${previous.typicalS} s, worst ${previous.worstS} s; its chain, typical / worst:`,
+        ...previousComponents.map((c) => `  - ${c.name}: ${c.typicalS} / ${c.worstS} s (${c.basis}: ${c.detail}).`),
+        `  Simulated: ${previousEdge.containers} containers of its entry router behind ${previousEdge.resolvers} caching resolvers (loopback DNS), Poisson loads with means of 0.2 to 45 s, ${previousEdge.loads.toLocaleString('en')} loads, ${previousEdge.authoritativeLookups.toLocaleString('en')} lookups reaching "Route53".`,
+        `Before either: the alarm needs ${alarms.datapointsToAlarm} of ${alarms.evaluationPeriods} periods of ${alarms.periodSeconds} s breaching (config alarms), ${detection.typicalS} s at least, ${detection.worstS} s for errors that come and go.`,
       ],
-      data: { components, total, detection, edge },
+      data: { components, total, previousComponents, previous, detection, previousEdge, nextLoadStale },
     };
   },
 };
