@@ -37,6 +37,18 @@ describe('rollout state store', () => {
     expect((await readRolloutState(kvs, server.arn)).stored).toEqual({ text: 'nonsense', state: null });
   });
 
+  it('given an earlier read, reads the value again only when the store moved past its ETag', async () => {
+    const first = await readRolloutState(kvs, server.arn);
+    let before = server.requests.length;
+    expect(await readRolloutState(kvs, server.arn, first)).toEqual(first);
+    expect(server.requests.length - before).toBe(1);
+    const text = formatRolloutState(steadyState('fedcba9876543210'));
+    server.store.put(ROLLOUT_STATE_KEY, text);
+    before = server.requests.length;
+    expect(await readRolloutState(kvs, server.arn, first)).toEqual({ etag: server.store.etag, stored: { text, state: steadyState('fedcba9876543210') } });
+    expect(server.requests.length - before).toBe(2);
+  });
+
   it('signs every call with SigV4A over the whole region set', async () => {
     const before = server.requests.length;
     await readRolloutState(kvs, server.arn);

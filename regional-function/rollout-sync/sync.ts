@@ -94,7 +94,7 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
     const trigger = syncTriggerFrom(event, group);
     for (let attempt = 1; ; attempt += 1) {
       const fromMemory = attempt === 1 && known !== null && now() - known.at < VERIFY_INTERVAL_MS;
-      const { etag, stored } = fromMemory ? known! : (known = { ...(await readRolloutState(clients.kvs, storeArn)), at: now() });
+      const { etag, stored } = fromMemory ? known! : (known = { ...(await readRolloutState(clients.kvs, storeArn, known)), at: now() });
       const builds = await aliasBuilds();
       let deployment: DeploymentSummary | null = null;
       let alarmFiring = false;

@@ -39,9 +39,15 @@ export class StaleStoreError extends Error {
   }
 }
 
-export async function readRolloutState(kvs: CloudFrontKeyValueStoreClient, storeArn: string): Promise<StoreRead> {
+/**
+ * Reads the state. With `known`, an earlier read (or a write's result), a store still at its ETag
+ * is not read again: one API call instead of two, and each is billed. That holds because `known`
+ * was taken ETag first: a write landing during that read left the store at a newer ETag.
+ */
+export async function readRolloutState(kvs: CloudFrontKeyValueStoreClient, storeArn: string, known: StoreRead | null = null): Promise<StoreRead> {
   const described = await withStoreErrors(storeArn, () => kvs.send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn })));
   if (!described.ETag) throw new Error(`DescribeKeyValueStore of ${storeArn} returned no ETag`);
+  if (known !== null && known.etag === described.ETag) return { etag: known.etag, stored: known.stored };
   let text: string | undefined;
   try {
     text = (await kvs.send(new GetKeyCommand({ KvsARN: storeArn, Key: ROLLOUT_STATE_KEY }))).Value;

@@ -10,6 +10,7 @@ import { median, round } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 import type { EdgeRoutersData } from './edge-routers';
 import type { OriginRequestsData, Scenario, TrafficLevel } from './origin-requests';
+import { VERIFY_INTERVAL_MS } from '../../../regional-function/rollout-sync/sync';
 
 const LOADS = 1_000_000;
 
@@ -155,9 +156,10 @@ export const cost: BenchSection = {
       ['KeyValueStore reads', 'keyValueStore'],
     ];
     const fallbackBusy = costPerMillion(fallbackInputs('busy'));
-    // Rollout sync outside a rollout: a store check (two calls) every ten minutes per warm
-    // container, two containers assumed; a rollout adds a write per weight step. Per month.
-    const syncCallsPerMonth = 2 * 2 * 6 * 24 * 30;
+    // Rollout sync outside a rollout: a store check (one DescribeKeyValueStore: the ETag has not
+    // moved) every ten minutes per warm container, two containers assumed; a rollout adds a few
+    // calls per weight step. Per month.
+    const syncCallsPerMonth = 2 * ((30 * 24 * 3600_000) / VERIFY_INTERVAL_MS);
     const figures: Figure[] = [
       ...totals.map(([name, scenario, level]): Figure => {
         const result = all(scenario, level);
@@ -180,7 +182,7 @@ export const cost: BenchSection = {
         '  CloudFront requests and transfer: the same for every design, left out.',
         `This design: per load one function invocation and one KeyValueStore read; Lambda@Edge and S3 only on the entry behaviour's misses, ${round(current.lambdaPerLoad, 6)} invocations per load in steady state by the fleet model (origin-requests; prices.ts FLEET: ${FLEET.loadsPerDay.toLocaleString('en')} loads a day, ${FLEET.regionalEdgeCaches} regional edge caches, each object fetched again ${FLEET.refetchesPerDay} times a day), each billed as a cold start (${current.coldBilledMs} ms).`,
         `  Fallback (a deleted or refused state): every load runs the entry router, as in the previous design, and reads the state through the API once per ${context.config.edge.stateCacheSeconds} s per container: $${usd(fallbackBusy.total)} per million loads on a busy edge, until the state is repaired.`,
-        `  Rollout sync calls the KeyValueStore API only when the state changes, and checks it every ten minutes per warm container (repairing a state deleted or broken by hand): about ${syncCallsPerMonth.toLocaleString('en')} calls a month when nothing changes (assumed two containers), $${usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth))} a month, whatever the traffic.`,
+        `  Rollout sync calls the KeyValueStore API only when the state changes, and checks it with one call every ${VERIFY_INTERVAL_MS / 60_000} minutes per warm container (repairing a state deleted or broken by hand): about ${syncCallsPerMonth.toLocaleString('en')} calls a month when nothing changes (assumed two containers), $${usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth))} a month, whatever the traffic.`,
         `Previous design and reference: Lambda@Edge on every load, at ${memoryMb} MB; CPU time measured here scaled by ${MB_PER_VCPU} / ${memoryMb} = ${round(cpuScale, 2)} (one vCPU at ${MB_PER_VCPU} MB), rounded up to whole ms: warm ${previousBusy.warmBilledMs} ms,`,
         `  cold ${previousBusy.coldBilledMs} ms (reference ${referenceBusy.coldBilledMs} ms): the bundle's require beyond Node's floor, scaled, plus the first request's record lookup. Assumed traffic (prices.ts TRAFFIC): ${Object.values(TRAFFIC).map((t) => `${t.label}, containers living ${t.containerLifetimeMinutes} min`).join('; ')}.`,
         '  Their Route53 queries are those leaving the containers (origin-requests), an upper bound; the previous design added the viewer-key CloudFront Function on every load, the reference had none.',
