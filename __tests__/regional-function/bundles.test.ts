@@ -1,6 +1,7 @@
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState } from '../../contracts/rollout-state';
 import { LocalKeyValueStore, startKvsServer } from '../../scripts/local/kvs-server';
@@ -8,10 +9,23 @@ import { removeEdgeZips, runtimeSdkWithout } from '../fixtures/edge';
 import { loadBundledHandler } from '../../scripts/lib/bundled-handler';
 import { versionDescription } from '../../regional-function/shared/version-description';
 import { functionZip } from '../fixtures/build';
+import { originSecretHash } from '../../regional-function/metrics-api/core';
+
+/** What Powertools writes (stdout for INFO and metrics, stderr for errors), as parsed JSON lines, while `body` runs. */
+async function capturingLogs<T>(body: () => Promise<T>): Promise<{ result: T; lines: Record<string, unknown>[] }> {
+  const written: string[] = [];
+  const spies = [process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true)));
+  try {
+    const result = await body();
+    return { result, lines: written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>) };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}
 
 /** Runs `body` with exactly these variables set (and every other one the functions read unset). */
 async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
-  const names = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'ROLLOUT_STORE_ARN', 'ROLLOUT_STORE_ENDPOINT', 'METRICS_NAMESPACE', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP', 'CLIENT_ERROR_ALARM', 'ALLOWED_ORIGINS', 'MAX_BATCH', 'AWS_REGION'];
+  const names = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'ROLLOUT_STORE_ARN', 'ROLLOUT_STORE_ENDPOINT', 'METRICS_NAMESPACE', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP', 'CLIENT_ERROR_ALARM', 'SIGNAL_TABLE', 'ALLOWED_ORIGINS', 'MAX_BATCH', 'ORIGIN_SECRET_SHA256', 'PERIOD_SECONDS', 'STATE_CACHE_SECONDS', 'AWS_REGION'];
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   for (const name of names) delete process.env[name];
   Object.assign(process.env, vars);
@@ -33,7 +47,7 @@ describe('regional bundles as they ship', () => {
       await expect(handler(null)).rejects.toThrow(/got null/);
       // A valid event with no environment names every missing variable.
       await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' })).rejects.toThrow(
-        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, ROLLOUT_STORE_ARN, METRICS_NAMESPACE, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, CLIENT_ERROR_ALARM',
+        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, ROLLOUT_STORE_ARN, METRICS_NAMESPACE, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, CLIENT_ERROR_ALARM, SIGNAL_TABLE',
       );
     });
   });
@@ -61,7 +75,6 @@ describe('regional bundles as they ship', () => {
   it('release, as bundled, starts a deployment through the runtime SDK', async () => {
     const lambda = mockClient(LambdaClient);
     const codedeploy = mockClient(CodeDeployClient);
-    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
       lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '4' });
       lambda.on(GetFunctionConfigurationCommand, { Qualifier: '4' }).resolves({ Description: versionDescription('0123456789abcdef') });
@@ -69,13 +82,13 @@ describe('regional bundles as they ship', () => {
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
       codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-BUNDLED01' });
       const env = { ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router', LIVE_ALIAS: 'live', CODEDEPLOY_APPLICATION: 'edge-widget', CODEDEPLOY_DEPLOYMENT_GROUP: 'edge-widget-entry-router', AWS_REGION: 'us-east-1' };
-      const result = await withEnv(env, () => loadBundledHandler(functionZip('release'))({ version: '5', buildId: 'fedcba9876543210' }));
+      const { result, lines } = await capturingLogs(() => withEnv(env, () => loadBundledHandler(functionZip('release'))({ version: '5', buildId: 'fedcba9876543210' })));
       expect(result).toEqual({ action: 'started', deploymentId: 'd-BUNDLED01', reason: 'shifting alias live from version 4 to 5 (build fedcba9876543210)' });
       expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(1);
       expect(codedeploy.commandCalls(GetDeploymentCommand)).toHaveLength(0);
-      expect(log).toHaveBeenCalledWith(expect.stringContaining('"deploymentId":"d-BUNDLED01"'));
+      // Powertools' Logger, bundled: a structured line naming the deployment.
+      expect(lines).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'release', service: 'release', deploymentId: 'd-BUNDLED01' }));
     } finally {
-      log.mockRestore();
       lambda.restore();
       codedeploy.restore();
     }
@@ -85,11 +98,11 @@ describe('regional bundles as they ship', () => {
     const kvs = await startKvsServer({ store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState('0123456789abcdef')) }) });
     const lambda = mockClient(LambdaClient);
     const cloudwatch = mockClient(CloudWatchClient);
-    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const dynamodb = mockClient(DynamoDBClient);
     try {
       lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '5' });
       lambda.on(GetFunctionConfigurationCommand, { Qualifier: '5' }).resolves({ Description: versionDescription('fedcba9876543210') });
-      cloudwatch.on(PutMetricDataCommand).resolves({});
+      dynamodb.on(PutItemCommand).resolves({});
       const env = {
         ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router',
         LIVE_ALIAS: 'live',
@@ -99,19 +112,61 @@ describe('regional bundles as they ship', () => {
         CODEDEPLOY_APPLICATION: 'edge-widget',
         CODEDEPLOY_DEPLOYMENT_GROUP: 'edge-widget-entry-router',
         CLIENT_ERROR_ALARM: 'edge-widget-client-error-rate',
+        SIGNAL_TABLE: 'edge-widget-release-signal',
         AWS_REGION: 'us-east-1',
       };
       const runtimeSdk = runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']);
-      const result = await withEnv(env, () => loadBundledHandler(functionZip('rollout-sync'), { runtimeSdk })({ source: 'aws.events', 'detail-type': 'Scheduled Event' }));
+      const { result, lines } = await capturingLogs(() => withEnv(env, () => loadBundledHandler(functionZip('rollout-sync'), { runtimeSdk })({ source: 'aws.events', 'detail-type': 'Scheduled Event' })));
       expect(result).toMatchObject({ action: 'written', weight: 0 });
+      expect(lines).toContainEqual(expect.objectContaining({ RolloutWeight: 0, Role: 'canary' }));
+      expect(cloudwatch.calls()).toHaveLength(0);
+      expect(dynamodb.commandCalls(PutItemCommand)[0].args[0].input.Item?.state?.S).toBe(formatRolloutState(steadyState('fedcba9876543210')));
       expect(parseRolloutState(kvs.store.get(ROLLOUT_STATE_KEY))).toEqual(steadyState('fedcba9876543210'));
       expect(kvs.requests.map((request) => `${request.method} ${request.algorithm}`)).toEqual(['GET AWS4-ECDSA-P256-SHA256', 'GET AWS4-ECDSA-P256-SHA256', 'PUT AWS4-ECDSA-P256-SHA256']);
     } finally {
-      log.mockRestore();
       lambda.restore();
       cloudwatch.restore();
+      dynamodb.restore();
       removeEdgeZips();
       await kvs.close();
+    }
+  });
+
+  it('metrics-api, as bundled, counts a viewer in the table and emits it with Powertools, refusing a direct call first', async () => {
+    const dynamodb = mockClient(DynamoDBClient);
+    const secret = 'bundled-test-secret-0123456789abcdefghijklmnop';
+    const state = { stable: '0123456789abcdef', canary: null, weight: 0, salt: null, ring: [] };
+    try {
+      dynamodb.on(GetItemCommand).resolves({ Item: { pk: { S: 'rollout-state' }, state: { S: formatRolloutState(state) }, takenAt: { N: '1' } } });
+      dynamodb.on(UpdateItemCommand).resolves({});
+      const env = {
+        METRICS_NAMESPACE: 'EdgeWidget',
+        ALLOWED_ORIGINS: '["https://*.example.com"]',
+        MAX_BATCH: '20',
+        ORIGIN_SECRET_SHA256: JSON.stringify([originSecretHash(secret)]),
+        PERIOD_SECONDS: '60',
+        SIGNAL_TABLE: 'edge-widget-release-signal',
+        STATE_CACHE_SECONDS: '10',
+        AWS_REGION: 'us-east-1',
+      };
+      const event = (headers: Record<string, string>) => ({
+        version: '2.0',
+        requestContext: { http: { method: 'POST' } },
+        headers: { origin: 'https://shop.example.com', 'content-type': 'text/plain', 'cloudfront-viewer-address': '198.51.100.7:443', ...headers },
+        body: JSON.stringify({ v: 1, buildId: '0123456789abcdef', events: [{ name: 'load' }] }),
+        isBase64Encoded: false,
+      });
+      const { result, lines } = await capturingLogs(() =>
+        withEnv(env, async () => {
+          const handler = loadBundledHandler(functionZip('metrics-api'));
+          return [await handler(event({})), await handler(event({ 'x-origin-verify': secret }))];
+        }),
+      );
+      expect(result).toMatchObject([{ statusCode: 403 }, { statusCode: 204 }]);
+      expect(dynamodb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+      expect(lines).toContainEqual(expect.objectContaining({ Role: 'stable', Viewers: 1 }));
+    } finally {
+      dynamodb.restore();
     }
   });
 });

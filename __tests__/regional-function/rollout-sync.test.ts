@@ -1,5 +1,6 @@
-import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -15,6 +16,7 @@ import {
   syncTriggerFrom,
   type SyncEvent,
 } from '../../regional-function/rollout-sync/core';
+import { handler } from '../../regional-function/rollout-sync/index';
 import { createRolloutSync, VERIFY_INTERVAL_MS, type RolloutSyncClients } from '../../regional-function/rollout-sync/sync';
 import type { AliasBuilds } from '../../regional-function/shared/alias-state';
 import { deploymentSummaryFrom, type DeploymentSummary } from '../../regional-function/shared/deployments';
@@ -136,6 +138,7 @@ describe('rollout sync against AWS', () => {
   const kvsMock = mockClient(CloudFrontKeyValueStoreClient);
   const codedeploy = mockClient(CodeDeployClient);
   const cloudwatch = mockClient(CloudWatchClient);
+  const dynamodb = mockClient(DynamoDBClient);
   const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
   const env: RolloutSyncEnvironment = {
     ENTRY_ROUTER_FUNCTION: NAMES.functionName,
@@ -145,12 +148,14 @@ describe('rollout sync against AWS', () => {
     CODEDEPLOY_APPLICATION: NAMES.application,
     CODEDEPLOY_DEPLOYMENT_GROUP: NAMES.deploymentGroup,
     CLIENT_ERROR_ALARM: 'edge-widget-client-error-rate',
+    SIGNAL_TABLE: 'edge-widget-release-signal',
   };
   const clients = (): RolloutSyncClients => ({
     lambda: new LambdaClient({ region: 'us-east-1' }),
     kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }),
     codedeploy: new CodeDeployClient({ region: 'us-east-1' }),
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
+    dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
   });
   /** The store behind the mocked API: ETag semantics as AWS has them (one ETag, If-Match on writes). */
   let store: LocalKeyValueStore;
@@ -163,7 +168,7 @@ describe('rollout sync against AWS', () => {
   const steady = (version = '7') => ({ FunctionVersion: version });
 
   beforeEach(() => {
-    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch]) mock.reset();
+    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch, dynamodb]) mock.reset();
     store = new LocalKeyValueStore();
     alias = steady();
     beforeGetAlias = () => undefined;
@@ -194,25 +199,29 @@ describe('rollout sync against AWS', () => {
       }
     });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-    cloudwatch.on(PutMetricDataCommand).resolves({});
+    dynamodb.on(PutItemCommand).resolves({});
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK' }] });
   });
-  afterAll(() => [lambda, kvsMock, codedeploy, cloudwatch].forEach((mock) => mock.restore()));
+  afterAll(() => [lambda, kvsMock, codedeploy, cloudwatch, dynamodb].forEach((mock) => mock.restore()));
 
   const stored = () => parseRolloutState(store.get(ROLLOUT_STATE_KEY));
   const writes = () => kvsMock.commandCalls(PutKeyCommand).map((call) => call.args[0].input);
   const put = (state: RolloutState) => store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
+  const copies = () => dynamodb.commandCalls(PutItemCommand).map((call) => call.args[0].input.Item?.state?.S);
 
-  it('writes nothing when the store already says what the alias says, and still publishes the weight', async () => {
+  it('writes nothing when the store already says what the alias says, and still copies it for the metrics API', async () => {
     put(steadyState(BUILD_A));
+    const before = Date.now();
     const summary = await createRolloutSync(env, clients())(SCHEDULED);
     const text = formatRolloutState(steadyState(BUILD_A));
-    expect(summary).toEqual({ action: 'unchanged', trigger: 'schedule', state: text, previous: text, weight: 0, saltSource: 'none', attempts: 1, storeRead: true, held: false });
+    expect(summary).toEqual({ action: 'unchanged', trigger: 'schedule', state: text, previous: text, weight: 0, saltSource: 'none', attempts: 1, storeRead: true, held: false, stoppedDeployment: null });
     expect(writes()).toEqual([]);
     // Without a canary CodeDeploy is not asked anything.
     expect(codedeploy.calls()).toHaveLength(0);
     expect(kvsMock.commandCalls(GetKeyCommand)[0].args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
-    expect(cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input).toEqual({ Namespace: 'EdgeWidget', MetricData: [{ MetricName: 'RolloutWeight', Value: 0, Unit: 'None' }] });
+    const copy = dynamodb.commandCalls(PutItemCommand)[0].args[0].input;
+    expect(copy).toMatchObject({ TableName: 'edge-widget-release-signal', Item: { pk: { S: 'rollout-state' }, state: { S: text } }, ConditionExpression: 'attribute_not_exists(pk) OR takenAt <= :takenAt' });
+    expect(Number(copy.Item?.takenAt?.N)).toBeGreaterThanOrEqual(before);
   });
 
   it('on a START event, salts with that deployment and writes the state conditionally on the ETag it read', async () => {
@@ -225,7 +234,8 @@ describe('rollout sync against AWS', () => {
     expect(summary).toMatchObject({ action: 'written', trigger: 'deployment', state: text, weight: 1000, saltSource: 'deployment' });
     expect(writes()).toEqual([{ KvsARN: STORE_ARN, Key: 'rollout', Value: text, IfMatch: etag }]);
     expect(codedeploy.commandCalls(ListDeploymentsCommand)).toHaveLength(0);
-    expect(cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input.MetricData).toEqual([{ MetricName: 'RolloutWeight', Value: 1000, Unit: 'None' }]);
+    // The copy is what it wrote, not what it read.
+    expect(copies()).toEqual([text]);
   });
 
   it('on the schedule, finds the active deployment of the group for the salt', async () => {
@@ -316,6 +326,31 @@ describe('rollout sync against AWS', () => {
       // A false alarm that clears while the deployment still runs: the canary gets its viewers back.
       cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
       expect(await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } }))).toMatchObject({ action: 'written', held: false, weight: 3000 });
+    });
+
+    it('stops the deployment with rollback when the alarm fires, rather than waiting for CodeDeploy to look', async () => {
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ALARM0002', ring: [] });
+      alias = rolling(0.3);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0002'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+      const sync = createRolloutSync(env, clients());
+      expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: 'd-ALARM0002' });
+      expect(codedeploy.commandCalls(StopDeploymentCommand).map((call) => call.args[0].input)).toEqual([{ deploymentId: 'd-ALARM0002', autoRollbackEnabled: true }]);
+      // Another run finds it stopped already (or CodeDeploy got there first): nothing to do, no error.
+      codedeploy.on(StopDeploymentCommand).rejects(Object.assign(new Error('The deployment is already completed'), { name: 'DeploymentAlreadyCompletedException' }));
+      expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: null });
+    });
+
+    it('does not stop a deployment that is not shifting to the canary (a rollback deployment, say)', async () => {
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'alias-7-8', ring: [] });
+      alias = rolling(0.3);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BACK00001'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '8', to: '7' }));
+      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+      expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: null });
+      expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
     });
 
     it('does not ask about the alarm when there is no canary to hold', async () => {
@@ -411,11 +446,35 @@ describe('rollout sync against AWS', () => {
     await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow('edge-widget-entry-router version 9 has no buildId in its description ("published by hand")');
   });
 
-  it('reports a failed metric after the state is written, so the error says the state is fine', async () => {
-    cloudwatch.on(PutMetricDataCommand).rejects(new Error('Rate exceeded'));
-    await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow(
-      `rollout state in ${STORE_ARN} is up to date (written: ${formatRolloutState(steadyState(BUILD_A))}), but publishing RolloutWeight to EdgeWidget failed: Rate exceeded`,
-    );
-    expect(writes()).toHaveLength(1);
+  it('reads the store on a manual sync (the CLI after a ring edit), whatever it remembers, and copies what it found', async () => {
+    put(steadyState(BUILD_A));
+    const sync = createRolloutSync(env, clients());
+    await sync(SCHEDULED);
+    const ringed = { ...steadyState(BUILD_A), ring: ['https://demo.example.com'] };
+    put(ringed);
+    expect(await sync(SCHEDULED)).toMatchObject({ storeRead: false });
+    expect(await sync(parseSyncEvent(MANUAL_SYNC_EVENT))).toMatchObject({ trigger: 'manual', storeRead: true, action: 'unchanged' });
+    expect(copies().at(-1)).toBe(formatRolloutState(ringed));
+  });
+
+  it('the handler logs its summary and emits the weight as an EMF line, with no PutMetricData', async () => {
+    put({ stable: BUILD_A, canary: BUILD_B, weight: 2000, salt: 'd-EMF000001', ring: [] });
+    alias = rolling(0.2);
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-EMF000001'] });
+    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+    const saved = { ...process.env };
+    Object.assign(process.env, { ...env, AWS_REGION: 'us-east-1' });
+    const written: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+    try {
+      await handler(SCHEDULED);
+    } finally {
+      jest.restoreAllMocks();
+      process.env = saved;
+    }
+    const lines = written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => '_aws' in line)).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Role']], Metrics: [{ Name: 'RolloutWeight', Unit: 'None' }] }] }, Role: 'canary', RolloutWeight: 2000 });
+    expect(lines.find((line) => line.message === 'rollout sync')).toMatchObject({ level: 'INFO', service: 'rollout-sync', action: 'unchanged', weight: 2000 });
+    expect(cloudwatch.calls().filter((call) => call.args[0].constructor.name !== 'DescribeAlarmsCommand')).toHaveLength(0);
   });
 });

@@ -1,15 +1,22 @@
 /**
- * Metrics API, pure part: one HTTP request (as plain data) → one response, with the counts to
- * publish handed to an injected `publish`. No AWS types here: the Lambda adapter publishes to
- * CloudWatch, the local mode to whatever it keeps its metrics in.
+ * Metrics API, pure part: one HTTP request (as plain data) → one response, and which viewer it
+ * counted, if any. No AWS types here: the Lambda adapter records viewers in DynamoDB and emits
+ * CloudWatch metrics as embedded metric format; the local mode keeps both in memory.
  *
- * Checks run cheapest and least revealing first: method, origin (nothing is said to a page that
- * may not send beacons), content type, size, encoding, JSON, schema, batch size.
+ * A beacon counts only as contracts/release-signal.ts says: through the distribution (the origin
+ * secret), for a build the rollout serves now, that the rollout assigns this viewer, and once per
+ * viewer, build and period. Checks run cheapest and least revealing first: method, origin secret
+ * (a direct call learns nothing else), page origin, content type, size, encoding, JSON, schema,
+ * batch size; then the viewer, the rollout state and the ledger.
  */
-import { DIMENSION_BUILD_ID, METRIC_ERRORS, METRIC_LOADS } from '../shared/metric-names';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { assignBuild } from '../../contracts/assignment';
+import { normalizeOrigin, type RolloutState } from '../../contracts/rollout-state';
+import { countingKey, ORIGIN_SECRET_HEADER, periodStart, VIEWER_ADDRESS_HEADER, viewerAddressIp, type Role } from '../../contracts/release-signal';
 import { describeIssue } from '../shared/schema-issues';
 import { BEACON_EVENT_NAMES, beaconSchema, MAX_EVENTS_PER_BEACON, type Beacon } from './beacon';
 import { originMatcher, type OriginMatcher } from './origin-pattern';
+import type { ViewerLedger } from './viewer-ledger';
 
 /** sendBeacon bodies are a few hundred bytes; this leaves room for a full batch of messages. */
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -31,28 +38,35 @@ export interface BeaconResponse {
   readonly body: string;
 }
 
-/** One CloudWatch datum, without CloudWatch's types. */
-export interface MetricPoint {
-  readonly metricName: typeof METRIC_LOADS | typeof METRIC_ERRORS;
-  readonly dimensions: readonly { readonly name: typeof DIMENSION_BUILD_ID; readonly value: string }[];
-  readonly value: number;
-  readonly unit: 'Count';
-}
-
 export interface BeaconSettings {
   readonly allowedOrigin: OriginMatcher;
   /** Events one beacon may carry (config `metrics.maxBatch`). */
   readonly maxBatch: number;
+  /** SHA-256 (hex) of each origin secret the distribution may be sending: the current one and, after a rotation, the previous one. */
+  readonly originSecretHashes: readonly string[];
+  /** The alarm's period (config `alarms.periodSeconds`): a viewer counts once per period. */
+  readonly periodSeconds: number;
   /** @default MAX_BODY_BYTES */
   readonly maxBodyBytes?: number;
 }
 
+/** The values the stacks put in the function's environment (regional-function/shared/environment.ts). */
+export interface BeaconSettingValues {
+  readonly ALLOWED_ORIGINS: string;
+  readonly MAX_BATCH: string;
+  readonly ORIGIN_SECRET_SHA256: string;
+  readonly PERIOD_SECONDS: string;
+}
+
 export type BeaconCheck =
-  | { readonly ok: true; readonly beacon: Beacon; readonly points: readonly MetricPoint[]; readonly cors: Readonly<Record<string, string>> }
+  | { readonly ok: true; readonly beacon: Beacon; readonly cors: Readonly<Record<string, string>> }
   | { readonly ok: false; readonly response: BeaconResponse };
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
 /** Settings from the function's environment values; throws naming the bad variable. */
-export function beaconSettingsFrom(allowedOriginsJson: string, maxBatchText: string): BeaconSettings {
+export function beaconSettingsFrom(values: BeaconSettingValues): BeaconSettings {
+  const { ALLOWED_ORIGINS: allowedOriginsJson, MAX_BATCH: maxBatchText } = values;
   let patterns: unknown;
   try {
     patterns = JSON.parse(allowedOriginsJson);
@@ -72,29 +86,50 @@ export function beaconSettingsFrom(allowedOriginsJson: string, maxBatchText: str
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_EVENTS_PER_BEACON) {
     throw new Error(`MAX_BATCH must be a whole number from 1 to ${MAX_EVENTS_PER_BEACON}; got "${maxBatchText}"`);
   }
-  return { allowedOrigin, maxBatch };
+  let hashes: unknown;
+  try {
+    hashes = JSON.parse(values.ORIGIN_SECRET_SHA256);
+  } catch {
+    hashes = null;
+  }
+  if (!Array.isArray(hashes) || hashes.length === 0 || !hashes.every((h) => typeof h === 'string' && SHA256_HEX.test(h))) {
+    throw new Error('ORIGIN_SECRET_SHA256 must be a non-empty JSON array of SHA-256 digests in lowercase hex (the stack sets it from the origin secrets)');
+  }
+  const periodSeconds = Number(values.PERIOD_SECONDS);
+  if (!Number.isInteger(periodSeconds) || periodSeconds < 1) throw new Error(`PERIOD_SECONDS must be a whole number of seconds; got "${values.PERIOD_SECONDS}"`);
+  return { allowedOrigin, maxBatch, originSecretHashes: hashes as string[], periodSeconds };
 }
 
-/** Loads and errors of the beacon's build, both always present so the alarm's ratio has data. */
-export function metricPointsFor(beacon: Beacon): MetricPoint[] {
-  const dimensions = [{ name: DIMENSION_BUILD_ID, value: beacon.buildId }] as const;
-  const count = (name: string) => beacon.events.filter((event) => event.name === name).length;
-  return [
-    { metricName: METRIC_LOADS, dimensions, value: count('load'), unit: 'Count' },
-    { metricName: METRIC_ERRORS, dimensions, value: count('error'), unit: 'Count' },
-  ];
+/** SHA-256 of a secret, in lowercase hex: what the environment holds instead of the secret. */
+export function originSecretHash(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
+/** Whether the request carries one of the origin secrets; compares digests in constant time. */
+export function fromDistribution(headers: BeaconRequest['headers'], hashes: readonly string[]): boolean {
+  const presented = headers[ORIGIN_SECRET_HEADER];
+  if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) return false;
+  const digest = Buffer.from(originSecretHash(presented), 'hex');
+  let match = false;
+  for (const hash of hashes) match = timingSafeEqual(digest, Buffer.from(hash, 'hex')) || match;
+  return match;
+}
+
+function respond(statusCode: number, cors: Readonly<Record<string, string>>, message: string, extra: Record<string, string> = {}): BeaconResponse {
+  return { statusCode, headers: { ...cors, ...extra, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, body: `${message}\n` };
+}
+
+/** The request's shape: everything that can be judged without the rollout state. */
 export function checkBeacon(request: BeaconRequest, settings: BeaconSettings): BeaconCheck {
   const origin = request.headers.origin;
   const allowed = settings.allowedOrigin(origin);
   const cors: Record<string, string> = allowed && origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { vary: 'Origin' };
-  const reject = (statusCode: number, message: string, extra: Record<string, string> = {}): BeaconCheck => ({
-    ok: false,
-    response: { statusCode, headers: { ...cors, ...extra, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, body: `${message}\n` },
-  });
+  const reject = (statusCode: number, message: string, extra: Record<string, string> = {}): BeaconCheck => ({ ok: false, response: respond(statusCode, cors, message, extra) });
 
   if (request.method !== 'POST') return reject(405, 'beacons are POSTed', { allow: 'POST' });
+  // Before anything else about the request: a call that did not come through the distribution
+  // learns nothing, not even whether its origin or body would pass.
+  if (!fromDistribution(request.headers, settings.originSecretHashes)) return { ok: false, response: respond(403, {}, 'beacons are accepted through the distribution only') };
   if (!allowed) return reject(403, origin ? `origin ${origin} may not send beacons` : 'beacons need an Origin header');
   const mediaType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (!ACCEPTED_MEDIA_TYPES.includes(mediaType)) return reject(415, `content type must be ${ACCEPTED_MEDIA_TYPES.join(' or ')}`);
@@ -133,29 +168,110 @@ export function checkBeacon(request: BeaconRequest, settings: BeaconSettings): B
     const unknownName = issue?.code === 'invalid_value' && issue.path[issue.path.length - 1] === 'name';
     return reject(400, unknownName ? `${issue.path.join('.')}: unknown event name; use ${BEACON_EVENT_NAMES.join(' or ')}` : describeIssue(issue, json, 'beacon'));
   }
-  return { ok: true, beacon: parsed.data, points: metricPointsFor(parsed.data), cors };
+  return { ok: true, beacon: parsed.data, cors };
+}
+
+/** Why a well-formed beacon does not count, or for whom it does. */
+export type BeaconJudgement =
+  | { readonly counts: true; readonly role: Role; readonly viewer: string }
+  | { readonly counts: false; readonly statusCode: number; readonly reason: string };
+
+/**
+ * Pure: does this beacon speak for its viewer? `ip` is the viewer's address as CloudFront saw it,
+ * `origin` the page's (the beacon's Origin header, as the edge takes it from Referer).
+ */
+export function judgeBeacon(beacon: Beacon, state: RolloutState, ip: string | null, origin: string | undefined): BeaconJudgement {
+  const role: Role | null = beacon.buildId === state.canary ? 'canary' : beacon.buildId === state.stable ? 'stable' : null;
+  if (role === null) return { counts: false, statusCode: 410, reason: `build ${beacon.buildId} is not being served now` };
+  const viewer = ip === null ? null : countingKey(ip);
+  if (ip === null || viewer === null) return { counts: false, statusCode: 400, reason: 'the viewer address is missing (CloudFront-Viewer-Address)' };
+  const assigned = assignBuild(state, ip, origin === undefined ? null : normalizeOrigin(origin));
+  if (assigned !== beacon.buildId) return { counts: false, statusCode: 403, reason: `this viewer is not assigned build ${beacon.buildId}` };
+  // A canary viewer only by its page's (claimable) origin: counted, never judged.
+  if (role === 'canary' && assignBuild(state, ip, null) !== state.canary) return { counts: true, role: 'ring', viewer };
+  return { counts: true, role, viewer };
+}
+
+/** What one request counted: at most one new viewer and one new erroring viewer, of one role. */
+export interface CountedViewer {
+  readonly role: Role;
+  readonly buildId: string;
+  readonly newViewer: boolean;
+  readonly newErroring: boolean;
 }
 
 export interface BeaconOutcome {
   readonly response: BeaconResponse;
-  /** The accepted beacon (also when publishing failed); null when it was rejected. */
+  /** The well-formed beacon (also when it did not count); null when the request was refused. */
   readonly beacon: Beacon | null;
-  /** Why publishing failed, when it did. */
-  readonly publishError?: unknown;
+  /** Set when the beacon counted: what it added (both false for a repeat within the period). */
+  readonly counted: CountedViewer | null;
+  /** Why a well-formed beacon did not count. */
+  readonly rejected?: string;
+  /** Why the state or the ledger could not be used, when they could not. */
+  readonly failure?: unknown;
 }
 
-/** Checks the request, publishes its counts, and answers: 204, 4xx for bad input, 503 when publishing fails. */
-export async function handleBeacon(request: BeaconRequest, settings: BeaconSettings, publish: (points: readonly MetricPoint[]) => Promise<void>): Promise<BeaconOutcome> {
+export interface BeaconDependencies {
+  /** The rollout state as the edges use it (cached by the caller); null when there is none. */
+  readonly state: () => Promise<RolloutState | null>;
+  readonly ledger: ViewerLedger;
+  readonly now: () => number;
+}
+
+/** Items in the ledger outlive their period by this much (DynamoDB's TTL deletes them later still). */
+export const LEDGER_RETENTION_SECONDS = 3600;
+
+/** The ledger key of a viewer for a build in a period. */
+export function ledgerKey(period: number, buildId: string, viewer: string): string {
+  return `viewer#${period}#${buildId}#${viewer}`;
+}
+
+/**
+ * Checks the request, judges the beacon, records the viewer, and answers: 204 when it counted
+ * (a repeat within the period too: a sender learns nothing from it), 4xx for what does not count,
+ * 503 when the state or the ledger cannot be read (the beacon is not counted, and may be retried).
+ */
+export async function handleBeacon(request: BeaconRequest, settings: BeaconSettings, deps: BeaconDependencies): Promise<BeaconOutcome> {
   const check = checkBeacon(request, settings);
-  if (!check.ok) return { response: check.response, beacon: null };
+  if (!check.ok) return { response: check.response, beacon: null, counted: null };
+  const { beacon, cors } = check;
+  const unavailable = (failure: unknown): BeaconOutcome => ({
+    response: respond(503, cors, 'metrics are unavailable; try later', { 'retry-after': '60' }),
+    beacon,
+    counted: null,
+    failure,
+  });
+  let state: RolloutState | null;
   try {
-    await publish(check.points);
-  } catch (publishError) {
-    return {
-      response: { statusCode: 503, headers: { ...check.cors, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '60' }, body: 'metrics are unavailable; try later\n' },
-      beacon: check.beacon,
-      publishError,
-    };
+    state = await deps.state();
+  } catch (error) {
+    return unavailable(error);
   }
-  return { response: { statusCode: 204, headers: { ...check.cors, 'cache-control': 'no-store' }, body: '' }, beacon: check.beacon };
+  if (state === null) return unavailable(new Error('no rollout state to judge beacons by'));
+  const judgement = judgeBeacon(beacon, state, viewerAddressIpOf(request), request.headers.origin);
+  if (!judgement.counts) return { response: respond(judgement.statusCode, cors, judgement.reason), beacon, counted: null, rejected: judgement.reason };
+
+  const now = deps.now();
+  const period = periodStart(now, settings.periodSeconds);
+  const erroring = beacon.events.some((event) => event.name === 'error');
+  let sighting;
+  try {
+    sighting = await deps.ledger.record({
+      key: ledgerKey(period, beacon.buildId, judgement.viewer),
+      erroring,
+      expiresAt: Math.ceil((period + settings.periodSeconds * 1000) / 1000) + LEDGER_RETENTION_SECONDS,
+    });
+  } catch (error) {
+    return unavailable(error);
+  }
+  return {
+    response: { statusCode: 204, headers: { ...cors, 'cache-control': 'no-store' }, body: '' },
+    beacon,
+    counted: { role: judgement.role, buildId: beacon.buildId, newViewer: sighting.newViewer, newErroring: erroring && sighting.newErroring },
+  };
+}
+
+function viewerAddressIpOf(request: BeaconRequest): string | null {
+  return viewerAddressIp(request.headers[VIEWER_ADDRESS_HEADER]);
 }

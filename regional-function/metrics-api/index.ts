@@ -1,37 +1,61 @@
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+/**
+ * Metrics API, Lambda adapter: API Gateway HTTP API events (payload 2.0) in, the core's answer
+ * out. The rollout state comes from the release-signal table's copy, the viewer ledger is that
+ * table, and counted viewers become CloudWatch metrics as embedded metric format.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { errorMessage } from '../shared/aws-errors';
 import { readEnvironment, type MetricsApiEnvironment } from '../shared/environment';
-import { beaconSettingsFrom, handleBeacon, type BeaconRequest, type BeaconSettings, type MetricPoint } from './core';
+import { addCountedViewer, functionLogger, functionMetrics } from '../shared/observability';
+import { DynamoViewerLedger, readStateCopy } from '../shared/signal-table';
+import { beaconSettingsFrom, handleBeacon, type BeaconDependencies, type BeaconRequest, type BeaconSettings } from './core';
+import { cachedState } from './state-cache';
 
-const METRICS_API_VARIABLES = ['METRICS_NAMESPACE', 'ALLOWED_ORIGINS', 'MAX_BATCH'] as const satisfies readonly (keyof MetricsApiEnvironment)[];
+export const METRICS_API_VARIABLES = [
+  'METRICS_NAMESPACE',
+  'ALLOWED_ORIGINS',
+  'MAX_BATCH',
+  'ORIGIN_SECRET_SHA256',
+  'PERIOD_SECONDS',
+  'SIGNAL_TABLE',
+  'STATE_CACHE_SECONDS',
+] as const satisfies readonly (keyof MetricsApiEnvironment)[];
+
+const logger = functionLogger('metrics-api');
 
 // Made on the first request, then kept for the container's life.
-let runtime: { readonly settings: BeaconSettings; readonly namespace: string; readonly cloudwatch: CloudWatchClient } | undefined;
+let runtime: { readonly settings: BeaconSettings; readonly deps: BeaconDependencies; readonly metrics: ReturnType<typeof functionMetrics> } | undefined;
+
+function createRuntime(): NonNullable<typeof runtime> {
+  const env = readEnvironment<MetricsApiEnvironment>(METRICS_API_VARIABLES);
+  const dynamodb = new DynamoDBClient({ maxAttempts: 2 });
+  const cacheMs = Number(env.STATE_CACHE_SECONDS) * 1000;
+  return {
+    settings: beaconSettingsFrom(env),
+    deps: {
+      state: cachedState({ read: async () => (await readStateCopy(dynamodb, env.SIGNAL_TABLE))?.state ?? null, freshMs: cacheMs, staleMs: 5 * cacheMs }),
+      ledger: new DynamoViewerLedger(dynamodb, env.SIGNAL_TABLE),
+      now: Date.now,
+    },
+    metrics: functionMetrics(env.METRICS_NAMESPACE, 'metrics-api'),
+  };
+}
 
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const request = beaconRequestFrom(event);
-  if (!runtime) {
-    const env = readEnvironment<MetricsApiEnvironment>(METRICS_API_VARIABLES);
-    runtime = { settings: beaconSettingsFrom(env.ALLOWED_ORIGINS, env.MAX_BATCH), namespace: env.METRICS_NAMESPACE, cloudwatch: new CloudWatchClient({}) };
-  }
-  const { settings, namespace, cloudwatch } = runtime;
-  const outcome = await handleBeacon(request, settings, async (points) => {
-    // One call per beacon: a beacon carries one build, its loads and errors are two data.
-    await cloudwatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: points.map(toDatum) }));
-  });
-  if (outcome.publishError) console.error(JSON.stringify({ message: 'PutMetricData failed', namespace, error: errorMessage(outcome.publishError) }));
+  runtime ??= createRuntime();
+  const { settings, deps, metrics } = runtime;
+  const outcome = await handleBeacon(request, settings, deps);
+  if (outcome.failure !== undefined) logger.error('beacon not counted: the rollout state or the viewer ledger is unavailable', { error: errorMessage(outcome.failure) });
+  if (outcome.counted && addCountedViewer(metrics, outcome.counted, deps.now())) metrics.publishStoredMetrics();
   const errors = outcome.beacon?.events.filter((e) => e.name === 'error') ?? [];
-  if (errors.length > 0) {
+  if (outcome.counted && errors.length > 0) {
     // The client's own words are the first clue when the error alarm fires.
-    console.log(JSON.stringify({ buildId: outcome.beacon?.buildId, origin: request.headers.origin, errors: errors.map((e) => e.message ?? '') }));
+    logger.info('client errors', { buildId: outcome.counted.buildId, role: outcome.counted.role, origin: request.headers.origin, errors: errors.map((e) => e.message ?? '') });
   }
   const { statusCode, headers, body } = outcome.response;
   return { statusCode, headers: { ...headers }, body };
-}
-
-function toDatum(point: MetricPoint) {
-  return { MetricName: point.metricName, Dimensions: point.dimensions.map((d) => ({ Name: d.name, Value: d.value })), Value: point.value, Unit: point.unit };
 }
 
 /** The HTTP API (payload 2.0) event as plain request data; throws on anything else. */

@@ -1,6 +1,7 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { readEnvironment, type ReleaseEnvironment } from '../shared/environment';
+import { functionLogger } from '../shared/observability';
 import { parseReleaseInput } from './core';
 import { release, RELEASE_VARIABLES, type ReleaseClients } from './release';
 
@@ -10,6 +11,8 @@ export interface ReleaseOutput {
   readonly deploymentId?: string;
   readonly reason: string;
 }
+
+const logger = functionLogger('release');
 
 // Made on the first invocation, then kept for the container's life.
 let clients: ReleaseClients | undefined;
@@ -26,6 +29,6 @@ export async function handler(event: unknown): Promise<ReleaseOutput> {
     { functionName: env.ENTRY_ROUTER_FUNCTION, aliasName: env.LIVE_ALIAS, application: env.CODEDEPLOY_APPLICATION, deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP },
     clients,
   );
-  console.log(JSON.stringify(result));
+  logger.info('release', { ...result });
   return { action: result.action, ...(result.deploymentId ? { deploymentId: result.deploymentId } : {}), reason: result.reason };
 }

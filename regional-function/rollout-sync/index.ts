@@ -3,26 +3,44 @@ import '@aws-sdk/signature-v4a';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { readEnvironment, type RolloutSyncEnvironment } from '../shared/environment';
+import { addRolloutWeight, functionLogger, functionMetrics } from '../shared/observability';
 import { parseSyncEvent } from './core';
 import { createRolloutSync, ROLLOUT_SYNC_VARIABLES, type RolloutSync, type SyncSummary } from './sync';
 
+const logger = functionLogger('rollout-sync');
+
 // One set of clients and one version cache per container, made on the first event (not at
 // import, so a missing variable is reported as such, by the invocation that needs it).
-let sync: RolloutSync | undefined;
+let runtime: { readonly sync: RolloutSync; readonly metrics: ReturnType<typeof functionMetrics> } | undefined;
 
 export async function handler(event: unknown): Promise<SyncSummary> {
   const parsed = parseSyncEvent(event);
-  sync ??= createRolloutSync(readEnvironment<RolloutSyncEnvironment>(ROLLOUT_SYNC_VARIABLES), {
-    lambda: new LambdaClient({}),
-    // ROLLOUT_STORE_ENDPOINT: tests only (a loopback store); the stacks never set it.
-    kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig({ endpoint: process.env.ROLLOUT_STORE_ENDPOINT || undefined })),
-    codedeploy: new CodeDeployClient({}),
-    cloudwatch: new CloudWatchClient({}),
-  });
-  const summary = await sync(parsed);
-  console.log(JSON.stringify(summary));
-  return summary;
+  if (!runtime) {
+    const env = readEnvironment<RolloutSyncEnvironment>(ROLLOUT_SYNC_VARIABLES);
+    runtime = {
+      sync: createRolloutSync(env, {
+        lambda: new LambdaClient({}),
+        // ROLLOUT_STORE_ENDPOINT: tests only (a loopback store); the stacks never set it.
+        kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig({ endpoint: process.env.ROLLOUT_STORE_ENDPOINT || undefined })),
+        codedeploy: new CodeDeployClient({}),
+        cloudwatch: new CloudWatchClient({}),
+        dynamodb: new DynamoDBClient({}),
+      }),
+      metrics: functionMetrics(env.METRICS_NAMESPACE, 'rollout-sync'),
+    };
+  }
+  try {
+    const summary = await runtime.sync(parsed);
+    logger.info('rollout sync', { ...summary });
+    addRolloutWeight(runtime.metrics, summary.weight, Date.now());
+    runtime.metrics.publishStoredMetrics();
+    return summary;
+  } catch (error) {
+    logger.error('rollout sync failed', { error: error as Error });
+    throw error;
+  }
 }

@@ -19,18 +19,29 @@
  * the store every VERIFY_INTERVAL_MS, and whenever a write is due (the write's If-Match is the
  * remembered ETag: a store changed since, by the rollout CLI's ring edit, say, makes it read
  * again). So a state deleted or broken by hand is rewritten within that interval: until then the
- * edges fall back to the entry router, which costs far more per load.
+ * edges fall back to the entry router, which costs far more per load. A manual sync (the rollout
+ * CLI's, after `promote` or a ring edit) always reads the store.
+ *
+ * Every run also copies the state it knows into the release-signal table, for the metrics API
+ * (regional-function/shared/signal-table.ts), and reports the weight it leaves, which the handler
+ * emits as a metric.
+ *
+ * When the client-error alarm is in ALARM while a deployment shifts the alias to the canary, it
+ * holds the canary (core.ts) and stops that deployment with rollback: CodeDeploy would do the same
+ * when it next looks at the alarm, but AWS documents no interval for that, and an alarm that goes
+ * back to OK before then (the held canary has no viewers left to fail) would let it go on.
  */
-import { DescribeAlarmsCommand, PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { StopDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { readAliasBuilds, type AliasBuilds, type VersionBuildCache } from '../shared/alias-state';
-import { errorMessage } from '../shared/aws-errors';
+import { errorName } from '../shared/aws-errors';
 import { findActiveDeploymentId, getDeploymentSummary, type DeploymentSummary } from '../shared/deployments';
 import type { RolloutSyncEnvironment } from '../shared/environment';
-import { METRIC_ROLLOUT_WEIGHT } from '../shared/metric-names';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from '../shared/rollout-state-store';
+import { writeStateCopy } from '../shared/signal-table';
 import { effectiveCanary, planSync, syncTriggerFrom, type SaltSource, type SyncEvent, type SyncTrigger } from './core';
 
 export const ROLLOUT_SYNC_VARIABLES = [
@@ -41,6 +52,7 @@ export const ROLLOUT_SYNC_VARIABLES = [
   'CODEDEPLOY_APPLICATION',
   'CODEDEPLOY_DEPLOYMENT_GROUP',
   'CLIENT_ERROR_ALARM',
+  'SIGNAL_TABLE',
 ] as const satisfies readonly (keyof RolloutSyncEnvironment)[];
 
 /** Runs that find the store or the alias moved under them before giving up (the next run repairs). */
@@ -53,6 +65,7 @@ export interface RolloutSyncClients {
   readonly kvs: CloudFrontKeyValueStoreClient;
   readonly codedeploy: CodeDeployClient;
   readonly cloudwatch: CloudWatchClient;
+  readonly dynamodb: DynamoDBClient;
 }
 
 export interface SyncSummary {
@@ -70,6 +83,8 @@ export interface SyncSummary {
   readonly storeRead: boolean;
   /** The canary's alarm is in ALARM: the state names no canary until it clears or CodeDeploy rolls back. */
   readonly held: boolean;
+  /** The deployment this run stopped with rollback because the alarm fired, if it did. */
+  readonly stoppedDeployment: string | null;
 }
 
 export interface RolloutSync {
@@ -93,7 +108,7 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
   return async (event) => {
     const trigger = syncTriggerFrom(event, group);
     for (let attempt = 1; ; attempt += 1) {
-      const fromMemory = attempt === 1 && known !== null && now() - known.at < VERIFY_INTERVAL_MS;
+      const fromMemory = attempt === 1 && trigger.kind !== 'manual' && known !== null && now() - known.at < VERIFY_INTERVAL_MS;
       const { etag, stored } = fromMemory ? known! : (known = { ...(await readRolloutState(clients.kvs, storeArn, known)), at: now() });
       const builds = await aliasBuilds();
       let deployment: DeploymentSummary | null = null;
@@ -106,7 +121,10 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         alarmFiring = await isFiring(env.CLIENT_ERROR_ALARM);
       }
       const plan = planSync(builds, deployment, stored, alarmFiring);
+      const shifting = deployment?.active === true && deployment.toVersion === builds.canary?.version;
+      const stoppedDeployment = plan.held && shifting && attempt === 1 ? await stopWithRollback(deployment!.id) : null;
       const summary = {
+        stoppedDeployment,
         trigger: trigger.kind,
         state: plan.text,
         previous: stored?.text ?? null,
@@ -130,10 +148,28 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         known = { etag: newEtag, stored: { text: plan.text, state: plan.state }, at: now() };
         written = true;
       }
-      await publishWeight(plan.state.weight, plan.text, written);
+      await copyForMetricsApi();
       return { action: written ? 'written' : 'unchanged', ...summary };
     }
   };
+
+  /** The state this container knows, into the release-signal table; a newer copy there is kept. */
+  async function copyForMetricsApi(): Promise<void> {
+    if (known?.stored == null) return;
+    await writeStateCopy(clients.dynamodb, env.SIGNAL_TABLE, { text: known.stored.text, takenAt: known.at });
+  }
+
+  /** Stops the canary's deployment with rollback; null when CodeDeploy says it is over already. */
+  async function stopWithRollback(deploymentId: string): Promise<string | null> {
+    try {
+      await clients.codedeploy.send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
+      return deploymentId;
+    } catch (error) {
+      // Another run, CodeDeploy itself or a person stopped it first: the rollback is under way.
+      if (errorName(error) === 'DeploymentAlreadyCompletedException') return null;
+      throw error;
+    }
+  }
 
   async function isFiring(alarmName: string): Promise<boolean> {
     const described = await clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm'] }));
@@ -147,17 +183,6 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
     } catch (error) {
       if (error instanceof StaleStoreError) return null;
       throw error;
-    }
-  }
-
-  async function publishWeight(weight: number, text: string, written: boolean): Promise<void> {
-    try {
-      await clients.cloudwatch.send(new PutMetricDataCommand({ Namespace: env.METRICS_NAMESPACE, MetricData: [{ MetricName: METRIC_ROLLOUT_WEIGHT, Value: weight, Unit: 'None' }] }));
-    } catch (error) {
-      throw new Error(
-        `rollout state in ${storeArn} is up to date (${written ? 'written' : 'unchanged'}: ${text}), but publishing ${METRIC_ROLLOUT_WEIGHT} to ${env.METRICS_NAMESPACE} failed: ${errorMessage(error)}`,
-        { cause: error },
-      );
     }
   }
 }

@@ -13,6 +13,8 @@ export interface RolloutSyncEnvironment {
   readonly CODEDEPLOY_DEPLOYMENT_GROUP: string;
   /** The client error alarm: while it is in ALARM, the state names no canary. */
   readonly CLIENT_ERROR_ALARM: string;
+  /** The release-signal table: rollout sync keeps the metrics API's copy of the state there. */
+  readonly SIGNAL_TABLE: string;
 }
 
 export interface ReleaseEnvironment {
@@ -28,6 +30,14 @@ export interface MetricsApiEnvironment {
   readonly ALLOWED_ORIGINS: string;
   /** Events per beacon, as a string. */
   readonly MAX_BATCH: string;
+  /** JSON array of the SHA-256 digests (hex) of the origin secrets CloudFront may send. */
+  readonly ORIGIN_SECRET_SHA256: string;
+  /** The alarm's period in seconds: a viewer counts once per period. */
+  readonly PERIOD_SECONDS: string;
+  /** The release-signal table: viewer ledger and the copy of the rollout state. */
+  readonly SIGNAL_TABLE: string;
+  /** How long a container judges beacons by a state copy it read (config metrics.stateCacheSeconds). */
+  readonly STATE_CACHE_SECONDS: string;
 }
 
 /** The input Terraform's aws_lambda_invocation passes to the release function. */

@@ -1,0 +1,50 @@
+/**
+ * Logs and metrics of the regional functions, through Powertools for AWS Lambda: JSON log lines
+ * (Logger), and metrics as CloudWatch embedded metric format (Metrics): a log line CloudWatch
+ * turns into datapoints, so no function makes a PutMetricData call, and none needs a permission
+ * for it. What each metric is, and the dimensions it has, is contracts/release-signal.ts's.
+ *
+ * Powertools adds a `service` dimension to every metric by default; these metrics have exactly
+ * the dimensions the alarm and the dashboard query (Role), so it is cleared.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_ROLLOUT_WEIGHT, METRIC_VIEWERS, type Role } from '../../contracts/release-signal';
+
+export function functionLogger(serviceName: string): Logger {
+  return new Logger({ serviceName });
+}
+
+export function functionMetrics(namespace: string, serviceName: string): Metrics {
+  const metrics = new Metrics({ namespace, serviceName });
+  metrics.clearDefaultDimensions();
+  return metrics;
+}
+
+/** What a counted beacon adds; false when it added nothing (a repeat within the period). */
+export function addCountedViewer(metrics: Metrics, counted: { readonly role: Role; readonly buildId: string; readonly newViewer: boolean; readonly newErroring: boolean }, at: number): boolean {
+  if (!counted.newViewer && !counted.newErroring) return false;
+  metrics.setTimestamp(at);
+  metrics.addDimension(DIMENSION_ROLE, counted.role);
+  if (counted.newViewer) metrics.addMetric(METRIC_VIEWERS, MetricUnit.Count, 1);
+  if (counted.newErroring) metrics.addMetric(METRIC_ERRORING_VIEWERS, MetricUnit.Count, 1);
+  // Not a dimension (that would make metrics per build again), but searchable in the log line.
+  metrics.addMetadata('buildId', counted.buildId);
+  return true;
+}
+
+/** The canary's weight, dimension Role=canary: a metric with no dimension set is one EMF readers treat differently. */
+export function addRolloutWeight(metrics: Metrics, weight: number, at: number): void {
+  metrics.setTimestamp(at);
+  metrics.addDimension(DIMENSION_ROLE, 'canary');
+  metrics.addMetric(METRIC_ROLLOUT_WEIGHT, MetricUnit.NoUnit, weight);
+}
+
+/** The EMF document for what was added, and a clean instance for the next one (the local mode's publish). */
+export function takeMetrics(metrics: Metrics): ReturnType<Metrics['serializeMetrics']> {
+  const document = metrics.serializeMetrics();
+  metrics.clearMetrics();
+  metrics.clearDimensions();
+  metrics.clearMetadata();
+  return document;
+}
