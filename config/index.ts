@@ -60,10 +60,13 @@ const rolloutSchema = z
 
 const alarmsSchema = z
   .strictObject({
-    /** Client error rate (errors / loads of the new build, in percent) that rolls a deployment back. */
-    errorRatePercent: z.number().gt(0).max(100).default(5),
-    /** Loads a period needs before its error rate counts: a handful of viewers must not roll back. */
-    minLoads: z.number().int().min(1).default(50),
+    /**
+     * How far the canary's share of viewers who saw an error may exceed the stable build's, in
+     * percentage points, before a period counts against it (contracts/release-signal.ts).
+     */
+    excessErrorPercent: z.number().gt(0).max(100).default(5),
+    /** Distinct canary viewers a period needs before it is judged: a handful of viewers must not roll back. */
+    minViewers: z.number().int().min(1).max(100000).default(50),
     periodSeconds: z.number().int().min(60).max(3600).multipleOf(60).default(60),
     evaluationPeriods: z.number().int().min(1).max(60).default(3),
     datapointsToAlarm: z.number().int().min(1).max(60).default(2),
@@ -123,6 +126,23 @@ const metricsSchema = z
     throttleBurst: z.number().int().min(1).max(5000).default(200),
     /** Events one beacon may carry. */
     maxBatch: z.number().int().min(1).max(100).default(20),
+    /** How long a metrics API container judges beacons by the rollout state it read. */
+    stateCacheSeconds: z.number().int().min(1).max(60).default(10),
+    /**
+     * Generation of the secret CloudFront sends the metrics API: raise it by one to rotate. The
+     * previous secret stays valid until the next rotation, so edges still on the old
+     * distribution configuration keep counting.
+     */
+    originSecretGeneration: z.number().int().min(1).max(1000000).default(1),
+    /** A per-IP rate limit on /api/* at the edge (AWS WAF); off by default: it is billed per request to the whole distribution. */
+    rateLimit: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** Requests to /api/* one IP may make per window before the rest are answered 429. */
+        requests: z.number().int().min(10).max(2000000000).default(100),
+        windowSeconds: z.union([z.literal(60), z.literal(120), z.literal(300), z.literal(600)]).default(60),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -369,6 +389,9 @@ const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
   'edge.rolloutRefreshSeconds':
     'was removed with the _rollout DNS record: the viewer-assignment function reads the rollout state from a CloudFront KeyValueStore on every load. Delete it; edge.stateCacheSeconds sets how long the entry router trusts the state it reads in its fallback.',
   'dns.rolloutRecordTtl': 'was removed with the _rollout DNS record (the rollout state lives in a CloudFront KeyValueStore now). Delete it.',
+  'alarms.errorRatePercent':
+    'was replaced by alarms.excessErrorPercent: the alarm now compares the share of canary viewers who saw an error with the same share among stable viewers, in percentage points. Rename it (the same number is a reasonable start).',
+  'alarms.minLoads': 'was replaced by alarms.minViewers: beacons count distinct viewers per period now, not loads. Rename it.',
 };
 
 function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {

@@ -28,6 +28,12 @@ export interface ResourceNames {
   readonly bucketRecord: string;
   readonly clientErrorAlarm: string;
   readonly edgeErrorAlarm: string;
+  /** DynamoDB table of the release signal: the viewer ledger and the metrics API's copy of the state. */
+  readonly signalTable: string;
+  /** CloudWatch dashboard of releases: error rates, viewers, weight, alarms, edge errors. */
+  readonly dashboard: string;
+  /** The AWS WAF web ACL carrying the per-IP rate limit on /api/* (config metrics.rateLimit). */
+  readonly webAcl: string;
   /** S3 bucket name of the replica in `region`. */
   bucket(region: string): string;
   /** The bucket's regional REST endpoint, as CloudFront's S3 origin names it. */
@@ -56,6 +62,9 @@ export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): Re
     bucketRecord: `_bucket.${domain}`,
     clientErrorAlarm: `${name}-client-error-rate`,
     edgeErrorAlarm: `${name}-edge-function-errors`,
+    signalTable: `${name}-release-signal`,
+    dashboard: `${name}-releases`,
+    webAcl: `${name}-api-rate-limit`,
     bucket,
     bucketDomain: (region: string) => `${bucket(region)}.s3.${region}.amazonaws.com`,
   };

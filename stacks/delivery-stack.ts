@@ -2,15 +2,19 @@
  * The stack every release changes: the Lambda@Edge routers (a new entry-router version per
  * build), the viewer-assignment function and the rollout store it reads, the distribution
  * associated with them, CodeDeploy and its alarms, the alias `live`, and the three regional
- * functions (metrics API, rollout sync, release). Everything here is in us-east-1 except the
- * routers' replica log groups.
+ * functions (metrics API, rollout sync, release), the release-signal table, the origin secret
+ * between CloudFront and the metrics API, the release dashboard, and (when configured) the WAF
+ * rate limit on /api/*. Everything here is in us-east-1 except the routers' replica log groups.
  *
  * It takes the zone id and the origin access identity from the replica stack by reference, and
  * nothing flows back.
  */
+import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { resourceNames, type DeployConfig } from '../config';
+import { dashboardUrl } from '../contracts/release-dashboard';
+import { releaseAlarmQueries } from '../contracts/release-signal';
 import { versionDescription } from '../regional-function/shared/version-description';
 import type { BuildManifest, FunctionZip } from '../scripts/lib/manifest';
 import { readFileSync } from 'node:fs';
@@ -18,6 +22,7 @@ import * as path from 'node:path';
 import { configureBackend } from './backend';
 import { AccessLogBucket } from './constructs/access-log-bucket';
 import { AliasDeployment } from './constructs/alias-deployment';
+import { ApiRateLimit } from './constructs/api-rate-limit';
 import { AwsAccount } from './constructs/aws-account';
 import { RegionalProviders, US_EAST_1 } from './constructs/aws-providers';
 import { CustomDomain } from './constructs/custom-domain';
@@ -25,8 +30,11 @@ import { Distribution, type PriceClass } from './constructs/distribution';
 import { EdgeFunction } from './constructs/edge-function';
 import { LiveAlias } from './constructs/live-alias';
 import { MetricsApi } from './constructs/metrics-api';
+import { OriginSecret } from './constructs/origin-secret';
 import type { FunctionCode } from './constructs/packaged-function';
 import { Release } from './constructs/release';
+import { ReleaseDashboard } from './constructs/release-dashboard';
+import { ReleaseSignalTable } from './constructs/release-signal-table';
 import { RolloutAlarms } from './constructs/rollout-alarms';
 import { RolloutStore } from './constructs/rollout-store';
 import { RolloutSync } from './constructs/rollout-sync';
@@ -54,6 +62,10 @@ export class DeliveryStack extends TerraformStack {
   readonly rolloutSync: RolloutSync;
   readonly rolloutStore: RolloutStore;
   readonly release: Release;
+  readonly signalTable: ReleaseSignalTable;
+  readonly originSecret: OriginSecret;
+  readonly dashboard: ReleaseDashboard;
+  readonly apiRateLimit?: ApiRateLimit;
   readonly customDomain?: CustomDomain;
 
   constructor(scope: Construct, id: string, props: DeliveryStackProps) {
@@ -100,8 +112,16 @@ export class DeliveryStack extends TerraformStack {
       initialVersion: this.entryRouter.version,
     });
 
+    this.signalTable = new ReleaseSignalTable(this, 'release-signal', { provider, tableName: names.signalTable });
+    this.originSecret = new OriginSecret(this, 'origin-secret', {
+      provider: new RandomProvider(this, 'random'),
+      generation: config.metrics.originSecretGeneration,
+    });
     this.metricsApi = new MetricsApi(this, 'metrics-api', {
       provider,
+      periodSeconds: config.alarms.periodSeconds,
+      signalTable: this.signalTable,
+      originSecret: this.originSecret,
       apiName: names.metricsApi,
       functionName: names.metricsApi,
       code: code(manifest.functions['metrics-api']),
@@ -121,6 +141,14 @@ export class DeliveryStack extends TerraformStack {
       bucketName: `${names.bucket(US_EAST_1)}-access-logs`,
       expirationDays: logRetentionDays,
     });
+    if (config.metrics.rateLimit.enabled) {
+      this.apiRateLimit = new ApiRateLimit(this, 'api-rate-limit', {
+        provider,
+        webAclName: names.webAcl,
+        requests: config.metrics.rateLimit.requests,
+        windowSeconds: config.metrics.rateLimit.windowSeconds,
+      });
+    }
     const origin = (region: string) => ({ region, domainName: names.bucketDomain(region) });
     this.distribution = new Distribution(this, 'distribution', {
       provider,
@@ -133,6 +161,8 @@ export class DeliveryStack extends TerraformStack {
       viewerAssignmentCode: readFileSync(path.join(props.buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'),
       rolloutStoreArn: this.rolloutStore.storeArn,
       apiDomainName: this.metricsApi.domainName,
+      apiOriginSecret: this.originSecret.current,
+      webAclArn: this.apiRateLimit?.arn,
       accessLogs,
       priceClass: props.priceClass,
       customDomain: this.customDomain ? { domainName: this.customDomain.domainName, certificateArn: this.customDomain.certificateArn } : undefined,
@@ -168,6 +198,7 @@ export class DeliveryStack extends TerraformStack {
       entryRouterArn: this.entryRouter.functionArn,
       deploymentGroupArn: this.deployment.deploymentGroupArn,
       rolloutStore: this.rolloutStore,
+      signalTable: this.signalTable,
       environment: {
         ENTRY_ROUTER_FUNCTION: this.entryRouter.functionName,
         LIVE_ALIAS: this.liveAlias.aliasName,
@@ -176,8 +207,20 @@ export class DeliveryStack extends TerraformStack {
         CODEDEPLOY_APPLICATION: this.deployment.applicationName,
         CODEDEPLOY_DEPLOYMENT_GROUP: this.deployment.deploymentGroupName,
         CLIENT_ERROR_ALARM: this.alarms.clientErrors.alarmName,
+        SIGNAL_TABLE: this.signalTable.tableName,
       },
       clientErrorAlarmArn: this.alarms.clientErrors.arn,
+    });
+
+    this.dashboard = new ReleaseDashboard(this, 'dashboard', {
+      provider,
+      dashboardName: names.dashboard,
+      namespace: config.metrics.namespace,
+      queries: releaseAlarmQueries(config.alarms),
+      periodSeconds: config.alarms.periodSeconds,
+      alarmArns: [this.alarms.clientErrors.arn, this.alarms.edgeErrors.arn],
+      distributionId: this.distribution.distributionId,
+      viewerAssignmentName: this.distribution.viewerAssignmentName,
     });
 
     this.release = new Release(this, 'release', {
@@ -208,5 +251,6 @@ export class DeliveryStack extends TerraformStack {
     new TerraformOutput(this, 'distribution-id', { value: this.distribution.distributionId });
     new TerraformOutput(this, 'entry-router-version', { description: 'Version this deploy published and released', value: this.entryRouter.version });
     new TerraformOutput(this, 'build-id', { value: manifest.buildId });
+    new TerraformOutput(this, 'dashboard-url', { description: 'The release dashboard', value: dashboardUrl(names.dashboard) });
   }
 }

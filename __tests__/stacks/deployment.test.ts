@@ -4,7 +4,7 @@ import { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias';
 import { customDeploymentConfigName, resourceNames } from '../../config';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import type { ReleaseInput } from '../../regional-function/shared/environment';
-import { DIMENSION_BUILD_ID, METRIC_ERRORS, METRIC_LOADS } from '../../regional-function/shared/metric-names';
+import { METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, releaseAlarmQueries } from '../../contracts/release-signal';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { only, policyStatements, ref, roleStatements, synthesize, testConfig, type SynthesizedStack } from './support';
 
@@ -67,8 +67,8 @@ describe('CodeDeploy', () => {
 });
 
 describe('rollout alarms', () => {
-  it('judges this build by its client error rate, counting periods below the minimum sample as 0', () => {
-    const alarms = { errorRatePercent: 2.5, minLoads: 80, periodSeconds: 120, evaluationPeriods: 4, datapointsToAlarm: 3 };
+  it('judges the canary against the stable build with the contract\'s queries, per role, counting periods below the minimum of viewers as 0', () => {
+    const alarms = { excessErrorPercent: 2.5, minViewers: 80, periodSeconds: 120, evaluationPeriods: 4, datapointsToAlarm: 3 };
     const { delivery, config, manifest } = synthesize(testConfig({ alarms, metrics: { namespace: 'Acme/Widget' } }));
     const alarm = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === resourceNames(config).clientErrorAlarm);
     expect(alarm).toMatchObject({
@@ -80,12 +80,18 @@ describe('rollout alarms', () => {
       provider: 'aws.us-east-1',
     });
     const queries = alarm.metric_query as Block[];
-    const metric = (name: string) => ({ namespace: 'Acme/Widget', metric_name: name, dimensions: { [DIMENSION_BUILD_ID]: manifest.buildId }, period: 120, stat: 'Sum' });
+    const metric = (name: string, role: string) => ({ namespace: 'Acme/Widget', metric_name: name, dimensions: { Role: role }, period: 120, stat: 'Sum' });
+    const contract = releaseAlarmQueries(alarms);
     expect(queries).toEqual([
-      { id: 'errors', metric: metric(METRIC_ERRORS), return_data: false },
-      { id: 'loads', metric: metric(METRIC_LOADS), return_data: false },
-      expect.objectContaining({ id: 'error_rate', expression: 'IF(FILL(loads, 0) >= 80, 100 * FILL(errors, 0) / FILL(loads, 0), 0)', return_data: true }),
+      { id: 'canary_viewers_raw', metric: metric(METRIC_VIEWERS, 'canary'), return_data: false },
+      { id: 'canary_erroring_raw', metric: metric(METRIC_ERRORING_VIEWERS, 'canary'), return_data: false },
+      { id: 'stable_viewers_raw', metric: metric(METRIC_VIEWERS, 'stable'), return_data: false },
+      { id: 'stable_erroring_raw', metric: metric(METRIC_ERRORING_VIEWERS, 'stable'), return_data: false },
+      ...contract.expressions.map((q) => ({ id: q.id, expression: q.expression, label: q.label, return_data: q.id === 'excess' })),
     ]);
+    expect(queries.find((q) => q.return_data === true)?.expression).toBe('IF(canary_viewers >= 80, canary_rate - stable_rate, 0)');
+    // Metrics by role, not by build: nothing in the queries changes from one release to the next.
+    expect(JSON.stringify(queries)).not.toContain(manifest.buildId);
   });
 
   it('watches CloudFront’s global Lambda@Edge errors for the distribution', () => {

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   MANAGED_CACHE_POLICY_CACHING_DISABLED,
-  MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER,
 } from '../../stacks/constructs/distribution';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { BUILD_DIR } from '../fixtures/build';
@@ -127,21 +126,26 @@ describe('distribution', () => {
     expect(headers.custom_headers_config).toBeUndefined();
   });
 
-  it('sends /api/* to the metrics API over HTTPS, uncached, every method, without Lambda', () => {
+  it('sends /api/* to the metrics API over HTTPS, uncached, every method, without Lambda, with the origin secret and the viewer address', () => {
     const { delivery } = synthesize(testConfig());
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     const api = behaviour(distribution, '/api/*');
+    const policy = only(delivery, 'aws_cloudfront_origin_request_policy', (p) => p.name === 'widget-api');
     expect(api).toMatchObject({
       target_origin_id: 'metrics-api',
       allowed_methods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE'],
       cache_policy_id: MANAGED_CACHE_POLICY_CACHING_DISABLED,
-      origin_request_policy_id: MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER,
+      origin_request_policy_id: ref(delivery, 'aws_cloudfront_origin_request_policy', policy, 'id'),
     });
+    // What the API reads, CloudFront-Viewer-Address included; never Host (API Gateway answers only to its own).
+    expect(policy.headers_config).toEqual({ header_behavior: 'whitelist', headers: { items: ['origin', 'content-type', 'access-control-request-method', 'access-control-request-headers', 'cloudfront-viewer-address'] } });
+    expect(policy).toMatchObject({ cookies_config: { cookie_behavior: 'none' }, query_strings_config: { query_string_behavior: 'none' } });
     expect(api.lambda_function_association).toBeUndefined();
     const origin = (distribution.origin as Block[]).find((o) => o.origin_id === 'metrics-api')!;
     const apiResource = only(delivery, 'aws_apigatewayv2_api');
     expect(origin.domain_name).toBe(`\${replace(${ref(delivery, 'aws_apigatewayv2_api', apiResource, 'api_endpoint').slice(2, -1)}, "https://", "")}`);
     expect(origin.custom_origin_config).toMatchObject({ origin_protocol_policy: 'https-only', origin_ssl_protocols: ['TLSv1.2'] });
+    expect(origin.custom_header).toEqual([{ name: 'x-origin-verify', value: expect.stringMatching(/^\$\{random_password\.origin-secret_slot-b_[0-9A-F]+\.result\}$/) }]);
   });
 
   it('serves the custom domain with a DNS-validated us-east-1 certificate, TLS 1.2 floor, A and AAAA aliases', () => {

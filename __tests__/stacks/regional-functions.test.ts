@@ -11,10 +11,16 @@ describe('metrics API', () => {
     const { delivery, config } = synthesize(testConfig({ metrics, regionalRuntime: 'nodejs22.x', retention: { logRetentionDays: 60 } }));
     const names = resourceNames(config);
     const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.metricsApi);
+    const secrets = Object.keys(delivery.json.resource!.random_password as Block);
     const environment: MetricsApiEnvironment = {
       METRICS_NAMESPACE: 'Acme/Widget',
       ALLOWED_ORIGINS: JSON.stringify(metrics.allowedOrigins),
       MAX_BATCH: '12',
+      // Digests only: reading the function's configuration does not give the secret away.
+      ORIGIN_SECRET_SHA256: `\${jsonencode([${secrets.map((id) => `sha256(random_password.${id}.result)`).join(', ')}])}`,
+      PERIOD_SECONDS: String(config.alarms.periodSeconds),
+      SIGNAL_TABLE: ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'name'),
+      STATE_CACHE_SECONDS: '10',
     };
     expect(fn).toMatchObject({ runtime: 'nodejs22.x', handler: 'index.handler', provider: 'aws.us-east-1', environment: { variables: environment } });
     const api = only(delivery, 'aws_apigatewayv2_api');
@@ -39,17 +45,16 @@ describe('metrics API', () => {
     );
   });
 
-  it('may put metrics in its namespace and write its logs, nothing else', () => {
+  it('may update viewer entries, read the state copy and write its logs (its metrics are log lines), nothing else', () => {
     const { delivery, config } = synthesize(testConfig({ metrics: { namespace: 'Acme/Widget' } }));
     const statements = roleStatements(delivery, resourceNames(config).metricsApi);
+    const table = ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn');
     expect(statements).toEqual([
       expect.objectContaining({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.[^}]+\.arn\}:\*$/)] }),
-      expect.objectContaining({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        condition: [{ test: 'StringEquals', variable: 'cloudwatch:namespace', values: ['Acme/Widget'] }],
-      }),
+      expect.objectContaining({ actions: ['dynamodb:UpdateItem'], resources: [table], condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: ['viewer#*'] }] }),
+      expect.objectContaining({ actions: ['dynamodb:GetItem'], resources: [table], condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: ['rollout-state'] }] }),
     ]);
+    expect(JSON.stringify(statements)).not.toContain('cloudwatch:');
   });
 
   it('serves a configured beacon path under /api/, and refuses one the distribution would not route', () => {
@@ -90,6 +95,7 @@ describe('rollout sync', () => {
       CODEDEPLOY_APPLICATION: ref(delivery, 'aws_codedeploy_app', app, 'name'),
       CODEDEPLOY_DEPLOYMENT_GROUP: ref(delivery, 'aws_codedeploy_deployment_group', group, 'deployment_group_name'),
       CLIENT_ERROR_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'),
+      SIGNAL_TABLE: ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'name'),
     };
     expect(fn).toMatchObject({ runtime: config.regionalRuntime, provider: 'aws.us-east-1', environment: { variables: environment } });
     expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(Object.keys(environment).sort());
@@ -119,7 +125,7 @@ describe('rollout sync', () => {
     }
   });
 
-  it('may read the alias, read and write the rollout store, see its group and its alarm, and publish metrics', () => {
+  it('may read the alias, read and write the rollout store, see and stop its group\'s deployments, see its alarm, and write the state copy', () => {
     const { delivery, config } = synthesize(testConfig());
     const names = resourceNames(config);
     const entryArn = ref(delivery, 'aws_lambda_function', only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter), 'arn');
@@ -128,12 +134,16 @@ describe('rollout sync', () => {
     expect(statements).toEqual([
       expect.objectContaining({ actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'], resources: [entryArn, `${entryArn}:*`] }),
       expect.objectContaining({
-        actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
+        actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
         resources: [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')],
       }),
       expect.objectContaining({ actions: ['cloudwatch:DescribeAlarms'], resources: [ref(delivery, 'aws_cloudwatch_metric_alarm', only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm), 'arn')] }),
-      expect.objectContaining({ actions: ['cloudwatch:PutMetricData'], condition: [{ test: 'StringEquals', variable: 'cloudwatch:namespace', values: [config.metrics.namespace] }] }),
       expect.objectContaining({ actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:GetKey', 'cloudfront-keyvaluestore:PutKey'], resources: [storeArn] }),
+      expect.objectContaining({
+        actions: ['dynamodb:PutItem'],
+        resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
+        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: ['rollout-state'] }],
+      }),
     ]);
     // The test seam for a loopback store is never set by the stacks.
     expect(Object.keys(((only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync).environment as Block).variables as Block))).not.toContain('ROLLOUT_STORE_ENDPOINT');

@@ -6,7 +6,9 @@
  *                      cached per build and encoding; on a miss the entry router (origin-request)
  *                      answers with that build's entry
  *   default (chunks)   cached a year (URLs carry the buildId); the chunk router picks the bucket
- *   /api/*             the metrics API, uncached, every method
+ *   /api/*             the metrics API, uncached, every method; CloudFront adds the origin
+ *                      secret and the viewer's address (CloudFront-Viewer-Address), which is how
+ *                      the API knows a beacon came through here and from whom
  *
  * S3 origins go through an origin group (primary → failover region) when there are two or more
  * regions, and are read with the origin access identity, which, unlike OAC, still signs requests
@@ -27,12 +29,18 @@ import { CloudfrontResponseHeadersPolicy, type CloudfrontResponseHeadersPolicyCo
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { AccessLogBucket } from './access-log-bucket';
+import { ORIGIN_SECRET_HEADER, VIEWER_ADDRESS_HEADER } from '../../contracts/release-signal';
 import { ROLLOUT_STORE_HEADER } from '../../edge-function/shared/edge-config';
 import type { EdgeFunction } from './edge-function';
 
 /** AWS-managed policies (CloudFront developer guide, "Use managed cache/origin request policies"). */
 export const MANAGED_CACHE_POLICY_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
-export const MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+/**
+ * What the metrics API reads of the viewer's request, and no more: the page's Origin, the body's
+ * type, CORS preflight headers (API Gateway answers OPTIONS), and the viewer's address. Not Host:
+ * API Gateway answers only to its own.
+ */
+export const API_FORWARDED_HEADERS = ['origin', 'content-type', 'access-control-request-method', 'access-control-request-headers', VIEWER_ADDRESS_HEADER] as const;
 
 export const ENTRY_PATH = '/assets/index.js';
 export const API_PATH = '/api/*';
@@ -71,6 +79,10 @@ export interface DistributionProps {
   readonly rolloutStoreArn: string;
   /** Host of the metrics HTTP API (`<id>.execute-api.<region>.amazonaws.com`). */
   readonly apiDomainName: string;
+  /** Sent to the metrics API as x-origin-verify on every request (OriginSecret.current). */
+  readonly apiOriginSecret: string;
+  /** ARN of a WAF web ACL (scope CLOUDFRONT) to attach. @default none */
+  readonly webAclArn?: string;
   readonly accessLogs: AccessLogBucket;
   /** @default 'PriceClass_All': host pages are everywhere */
   readonly priceClass?: PriceClass;
@@ -80,6 +92,7 @@ export interface DistributionProps {
 
 export class Distribution extends Construct {
   readonly distribution: CloudfrontDistribution;
+  readonly viewerAssignment: CloudfrontFunction;
 
   constructor(scope: Construct, id: string, props: DistributionProps) {
     super(scope, id);
@@ -89,7 +102,7 @@ export class Distribution extends Construct {
     // state from the store (at the edge location, no network) and rewrites the URI to the
     // viewer's build, which is then all the cache key holds besides the normalized
     // Accept-Encoding. No build id is baked into its code: it reads the store on every load.
-    const viewerAssignment = new CloudfrontFunction(this, 'viewer-assignment', {
+    const viewerAssignment = (this.viewerAssignment = new CloudfrontFunction(this, 'viewer-assignment', {
       provider,
       name: `${props.name}-viewer-assignment`,
       comment: 'Assigns each entry load a build from the rollout store; rewrites to /assets/<buildId>/index.js',
@@ -97,7 +110,7 @@ export class Distribution extends Construct {
       publish: true,
       code: props.viewerAssignmentCode,
       keyValueStoreAssociations: [props.rolloutStoreArn],
-    });
+    }));
     // Per build and encoding, as long as the origin allows: the router answers a build's entry with
     // a year, and its own fallback assignments (the unrewritten path) with no-store, which min TTL
     // 0 honours, so those are never cached. Accept-Encoding reaches the router through the
@@ -160,6 +173,14 @@ export class Distribution extends Construct {
       corsConfig: hostSiteCors(),
       customHeadersConfig: { items: [{ header: 'Cache-Control', value: ENTRY_CACHE_CONTROL, override: true }] },
     });
+    const apiOriginRequest = new CloudfrontOriginRequestPolicy(this, 'api-origin-request', {
+      provider,
+      name: `${props.name}-api`,
+      comment: 'Origin, content type, CORS preflight and CloudFront-Viewer-Address to the metrics API',
+      headersConfig: { headerBehavior: 'whitelist', headers: { items: [...API_FORWARDED_HEADERS] } },
+      cookiesConfig: { cookieBehavior: 'none' },
+      queryStringsConfig: { queryStringBehavior: 'none' },
+    });
     const apiHeaders = new CloudfrontResponseHeadersPolicy(this, 'api-headers', {
       provider,
       name: `${props.name}-api`,
@@ -179,6 +200,8 @@ export class Distribution extends Construct {
       {
         originId: 'metrics-api',
         domainName: props.apiDomainName,
+        // CloudFront replaces a viewer's header of the same name, so it cannot be forged through here.
+        customHeader: [{ name: ORIGIN_SECRET_HEADER, value: props.apiOriginSecret }],
         customOriginConfig: {
           httpPort: 80,
           httpsPort: 443,
@@ -220,8 +243,7 @@ export class Distribution extends Construct {
       cachedMethods: ['GET', 'HEAD'],
       compress: false,
       cachePolicyId: MANAGED_CACHE_POLICY_CACHING_DISABLED,
-      // API Gateway answers only to its own Host header.
-      originRequestPolicyId: MANAGED_ORIGIN_REQUEST_POLICY_ALL_VIEWER_EXCEPT_HOST_HEADER,
+      originRequestPolicyId: apiOriginRequest.id,
       responseHeadersPolicyId: apiHeaders.id,
     };
 
@@ -248,6 +270,7 @@ export class Distribution extends Construct {
       },
       orderedCacheBehavior: [entryBehaviour, apiBehaviour],
       restrictions: { geoRestriction: { restrictionType: 'none' } },
+      webAclId: props.webAclArn,
       viewerCertificate: props.customDomain
         ? { acmCertificateArn: props.customDomain.certificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: TLS_FLOOR }
         : { cloudfrontDefaultCertificate: true },
@@ -269,6 +292,10 @@ export class Distribution extends Construct {
 
   get domainName(): string {
     return this.distribution.domainName;
+  }
+
+  get viewerAssignmentName(): string {
+    return this.viewerAssignment.name;
   }
 
   get hostedZoneId(): string {

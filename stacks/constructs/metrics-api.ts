@@ -1,7 +1,9 @@
 /**
- * The beacon endpoint: `POST /api/metrics` (or the configured path under /api/) on an HTTP API behind the distribution's `/api/*`
- * behaviour, a Lambda that turns beacons into CloudWatch metrics (`Loads`, `Errors` per
- * BuildId), and nothing else: its role may put metrics in one namespace.
+ * The beacon endpoint: `POST /api/metrics` (or the configured path under /api/) on an HTTP API
+ * behind the distribution's `/api/*` behaviour, and a Lambda that counts the viewers beacons speak
+ * for (contracts/release-signal.ts) and emits them as metrics in its log (embedded metric
+ * format). Its role may update viewer entries and read the state copy in the release-signal
+ * table, and nothing else; it needs no CloudWatch permission at all.
  */
 import { Apigatewayv2Api } from '@cdktf/provider-aws/lib/apigatewayv2-api';
 import { Apigatewayv2Integration } from '@cdktf/provider-aws/lib/apigatewayv2-integration';
@@ -14,8 +16,9 @@ import { Construct } from 'constructs';
 import type { DeployConfig } from '../../config';
 import type { MetricsApiEnvironment } from '../../regional-function/shared/environment';
 import type { FunctionCode } from './packaged-function';
-import { putMetricDataIn } from './metrics-permission';
+import type { OriginSecret } from './origin-secret';
 import { RegionalFunction } from './regional-function';
+import type { ReleaseSignalTable } from './release-signal-table';
 
 /** Where beacons go when the config names no path of its own; the distribution's `/api/*` serves it. */
 export const DEFAULT_METRICS_PATH = '/api/metrics';
@@ -26,6 +29,11 @@ export interface MetricsApiProps {
   readonly code: FunctionCode;
   readonly runtime: string;
   readonly metrics: DeployConfig['metrics'];
+  /** The alarm's period: a viewer counts once per period. */
+  readonly periodSeconds: number;
+  readonly signalTable: ReleaseSignalTable;
+  /** Only requests carrying it (CloudFront adds it) count. */
+  readonly originSecret: OriginSecret;
   readonly logRetentionDays: number;
   readonly provider: AwsProvider;
   /** Path of the beacon route; must be under /api/, the distribution's API behaviour. @default '/api/metrics' */
@@ -47,6 +55,10 @@ export class MetricsApi extends Construct {
       METRICS_NAMESPACE: metrics.namespace,
       ALLOWED_ORIGINS: JSON.stringify(metrics.allowedOrigins),
       MAX_BATCH: String(metrics.maxBatch),
+      ORIGIN_SECRET_SHA256: props.originSecret.acceptedHashes,
+      PERIOD_SECONDS: String(props.periodSeconds),
+      SIGNAL_TABLE: props.signalTable.tableName,
+      STATE_CACHE_SECONDS: String(metrics.stateCacheSeconds),
     };
     this.handler = new RegionalFunction(this, 'handler', {
       functionName: props.functionName,
@@ -55,9 +67,10 @@ export class MetricsApi extends Construct {
       provider,
       logRetentionDays: props.logRetentionDays,
       environment,
-      description: 'Beacons from host pages → CloudWatch metrics per build',
+      description: 'Beacons from host pages → distinct viewers per role and period (EMF metrics)',
     });
-    this.handler.addToRolePolicy(putMetricDataIn(metrics.namespace));
+    props.signalTable.grantRecordViewers(this.handler);
+    props.signalTable.grantReadStateCopy(this.handler);
 
     this.api = new Apigatewayv2Api(this, 'api', {
       provider,

@@ -1,19 +1,20 @@
 /**
- * The two alarms a deployment is judged by; CodeDeploy rolls the alias back when either fires.
+ * The two alarms a deployment is judged by; CodeDeploy rolls the alias back when either fires,
+ * and rollout sync takes the canary's viewers away the moment the first one does.
  *
- * Client errors: what browsers report through the metrics API for *this* release's build
- * (dimension BuildId), as a percentage of its loads. Below the minimum sample a period's rate
- * counts as 0, so a handful of viewers cannot roll a release back.
+ * Client errors: the share of canary viewers who reported an error, against the same share among
+ * stable viewers over the same periods, counted by the metrics API as distinct viewers per role
+ * and period; the rule, its minimum of viewers and its metric math are contracts/release-signal.ts's.
  *
  * Edge errors: Lambda@Edge's own metrics are written in every region that ran it, so one alarm
  * cannot see them; CloudFront's per-distribution LambdaExecutionError/LambdaValidationError are
  * global (us-east-1, Region=Global) and cover both routers wherever they ran.
  */
-import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmMetricQuery } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { DeployConfig } from '../../config';
-import { DIMENSION_BUILD_ID, METRIC_ERRORS, METRIC_LOADS } from '../../regional-function/shared/metric-names';
+import { DIMENSION_ROLE, releaseAlarmQueries, type ReleaseAlarmQueries } from '../../contracts/release-signal';
 
 export interface RolloutAlarmsProps {
   readonly clientErrorAlarmName: string;
@@ -36,29 +37,16 @@ export class RolloutAlarms extends Construct {
     super(scope, id);
     const { alarms } = props;
     const period = alarms.periodSeconds;
-    const clientMetric = (metricName: string) => ({
-      namespace: props.namespace,
-      metricName,
-      dimensions: { [DIMENSION_BUILD_ID]: props.buildId },
-      period,
-      stat: 'Sum',
-    });
+    const queries = releaseAlarmQueries(alarms);
     this.clientErrors = new CloudwatchMetricAlarm(this, 'client-errors', {
       provider: props.provider,
       alarmName: props.clientErrorAlarmName,
-      alarmDescription: `Build ${props.buildId}: client errors above ${alarms.errorRatePercent}% of loads (periods with fewer than ${alarms.minLoads} loads count as 0). CodeDeploy rolls back.`,
-      metricQuery: [
-        { id: 'errors', metric: clientMetric(METRIC_ERRORS), returnData: false },
-        { id: 'loads', metric: clientMetric(METRIC_LOADS), returnData: false },
-        {
-          id: 'error_rate',
-          label: 'Client error rate (%)',
-          expression: `IF(FILL(loads, 0) >= ${alarms.minLoads}, 100 * FILL(errors, 0) / FILL(loads, 0), 0)`,
-          returnData: true,
-        },
-      ],
+      alarmDescription:
+        `Build ${props.buildId} as canary: the share of its viewers reporting an error exceeds the stable build's by more than ${alarms.excessErrorPercent} points ` +
+        `(periods with fewer than ${alarms.minViewers} canary viewers count as 0). CodeDeploy rolls back; rollout sync holds the canary at once.`,
+      metricQuery: alarmMetricQueries(queries, props.namespace, period),
       comparisonOperator: 'GreaterThanThreshold',
-      threshold: alarms.errorRatePercent,
+      threshold: queries.threshold,
       evaluationPeriods: alarms.evaluationPeriods,
       datapointsToAlarm: alarms.datapointsToAlarm,
       treatMissingData: 'notBreaching',
@@ -91,4 +79,16 @@ export class RolloutAlarms extends Construct {
   get alarmNames(): string[] {
     return [this.clientErrors.alarmName, this.edgeErrors.alarmName];
   }
+}
+
+/** The contract's queries as the alarm's metric_query blocks: Sum of each role's metric per period. */
+export function alarmMetricQueries(queries: ReleaseAlarmQueries, namespace: string, period: number): CloudwatchMetricAlarmMetricQuery[] {
+  return [
+    ...queries.metrics.map((query) => ({
+      id: query.id,
+      metric: { namespace, metricName: query.metric.metricName, dimensions: { [DIMENSION_ROLE]: query.metric.role }, period, stat: 'Sum' },
+      returnData: false,
+    })),
+    ...queries.expressions.map((query) => ({ id: query.id, expression: query.expression, label: query.label, returnData: query.id === queries.resultId })),
+  ];
 }

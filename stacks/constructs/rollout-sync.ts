@@ -3,8 +3,9 @@
  * every CodeDeploy state change of this application, and at once when the client error alarm
  * changes state (a firing alarm takes the canary's viewers away within seconds), and may do
  * exactly that much: read the entry router's alias and versions, read and conditionally write the
- * rollout store, see its deployment group's deployments, read that one alarm, and publish the
- * rollout weight metric.
+ * rollout store, see its deployment group's deployments and stop one (with rollback) when that
+ * alarm fires, read that one alarm, and write the state copy in the release-signal table. Its
+ * metric (the weight) goes out in its log as embedded metric format: no CloudWatch write permission.
  */
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
@@ -12,8 +13,8 @@ import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { RolloutSyncEnvironment } from '../../regional-function/shared/environment';
 import type { AwsAccount } from './aws-account';
-import { putMetricDataIn } from './metrics-permission';
 import type { FunctionCode } from './packaged-function';
+import type { ReleaseSignalTable } from './release-signal-table';
 import type { RolloutStore } from './rollout-store';
 import { RegionalFunction } from './regional-function';
 
@@ -31,6 +32,8 @@ export interface RolloutSyncProps {
   readonly clientErrorAlarmArn: string;
   /** The store it writes the state to. */
   readonly rolloutStore: RolloutStore;
+  /** Where it keeps the metrics API's copy of the state. */
+  readonly signalTable: ReleaseSignalTable;
   readonly logRetentionDays: number;
   readonly provider: AwsProvider;
   readonly account: AwsAccount;
@@ -54,7 +57,7 @@ export class RolloutSync extends Construct {
       environment: props.environment,
       // Several AWS calls in a row (store, alias, two versions, the deployment list), and a retry or two.
       timeout: 30,
-      description: 'Mirrors the entry router alias into the rollout record',
+      description: 'Mirrors the entry router alias into the rollout state',
     });
     this.handler.addToRolePolicy(
       {
@@ -63,14 +66,14 @@ export class RolloutSync extends Construct {
         resources: [props.entryRouterArn, `${props.entryRouterArn}:*`],
       },
       {
-        sid: 'SeeOwnDeployments',
-        actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
+        sid: 'SeeAndStopOwnDeployments',
+        actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
         resources: [props.deploymentGroupArn],
       },
       { sid: 'SeeClientErrorAlarm', actions: ['cloudwatch:DescribeAlarms'], resources: [props.clientErrorAlarmArn] },
-      putMetricDataIn(env.METRICS_NAMESPACE),
     );
     props.rolloutStore.grantReadWrite(this.handler);
+    props.signalTable.grantWriteStateCopy(this.handler);
 
     this.schedule = new CloudwatchEventRule(this, 'schedule', {
       provider,
