@@ -32,7 +32,7 @@ beforeAll(async () => {
     tickMs: 0,
     // One viewer's error is enough here: the configured rule (a minimum sample, M of N periods)
     // is the alarm tests' subject; this one follows the path from a click to a rollback.
-    alarm: { ...config.alarms, minLoads: 1, evaluationPeriods: 1, datapointsToAlarm: 1 },
+    alarm: { ...config.alarms, minViewers: 1, evaluationPeriods: 1, datapointsToAlarm: 1 },
   });
   browser = await launchChromium();
 });
@@ -137,4 +137,25 @@ it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls
   await after.page.screenshot({ path: path.join(SCREENSHOTS, '4-rolled-back.png') });
   await after.page.close();
   await profile.close();
+});
+
+it('shows the release on the dashboard page: error shares and viewers per period, the weight, the alarm that fired', async () => {
+  const page = await browser.newPage();
+  await page.goto(local.dashboardUrl);
+  await page.waitForFunction(() => Number(document.body.dataset.drawn ?? 0) >= 1);
+  const panels = page.locator('.panel');
+  await expect(panels.count()).resolves.toBe(4);
+  await expect(panels.nth(0).locator('h2').textContent()).resolves.toBe('Share of viewers reporting an error, per period (%)');
+  // The canary's share of erroring viewers, drawn from the alarm's own queries, and the threshold.
+  await expect(panels.nth(0).locator('polyline.series[data-label="canary"]').count()).resolves.toBe(1);
+  await expect(panels.nth(0).locator('line.threshold').count()).resolves.toBe(1);
+  await expect(panels.nth(1).locator('polyline.series[data-label="canary"]').count()).resolves.toBe(1);
+  await expect(panels.nth(2).locator('polyline.series[data-label="weight"]').count()).resolves.toBe(1);
+  await expect(page.locator('#alarms').textContent()).resolves.toContain('client errors: ALARM');
+  const file = path.join(SCREENSHOTS, '5-dashboard.png');
+  const png = await page.screenshot({ path: file, fullPage: true });
+  // A PNG of a drawn page: the signature, and more than a blank page's few hundred bytes.
+  expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+  expect(png.length).toBeGreaterThan(10_000);
+  await page.close();
 });

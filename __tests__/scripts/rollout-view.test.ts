@@ -67,9 +67,11 @@ describe('status text', () => {
       state: { store: 'edge-widget-rollout', arn: 'arn:aws:cloudfront::1:key-value-store/x', text: 'garbage', parsed: null, matchesAlias: false },
       deployment: { ...deploymentView(summary, alias()), rolledBackBy: 'd-RB0000001' },
       alarms: [{ name: 'client', state: 'ALARM', reason: 'Threshold Crossed', updated: null }],
+      dashboard: 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
       problems: ['the value in edge-widget-rollout is not a valid rollout state'],
     };
     const text = formatStatus(status).join('\n');
+    expect(text).toContain('\nDashboard  https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases\n');
     expect(text).toContain('  garbage\n  not a valid rollout state: the edges fall back to the entry router');
     expect(text).toContain('  id              d-FAILED001  Stopped\n');
     expect(text).toContain('  completed       2026-11-26T10:05:00.000Z\n');

@@ -208,6 +208,8 @@ describe('status', () => {
       'Alarms',
       '  edge-widget-client-error-rate     OK                 Threshold Crossed: no datapoints were above 5',
       '  edge-widget-edge-function-errors  INSUFFICIENT_DATA  Unchecked: Initial alarm creation',
+      '',
+      'Dashboard  https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
     ]);
     // The store is found by the name every deploy gives it, then read through its own API.
     expect(kvs.commandCalls(GetKeyCommand)[0].args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
@@ -251,6 +253,7 @@ describe('status', () => {
         { name: 'edge-widget-client-error-rate', state: 'OK', reason: 'Threshold Crossed: no datapoints were above 5', updated: '2026-11-26T09:00:00.000Z' },
         { name: 'edge-widget-edge-function-errors', state: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', updated: '2026-11-26T08:00:00.000Z' },
       ],
+      dashboard: 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
       problems: [],
     });
     // The deploy workflow's await-rollout reads exactly this output.
@@ -516,7 +519,12 @@ describe('ring', () => {
     );
     expect(storedState()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: ['https://demo.example.com'] });
     expect(kvs.commandCalls(PutKeyCommand)[0].args[0].input).toMatchObject({ KvsARN: STORE_ARN, Key: 'rollout', IfMatch: etag });
+    // Rollout sync is asked to copy the new ring for the metrics API now, not at its next minute.
+    expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([
+      { FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify({ source: 'rollout-cli', 'detail-type': 'Sync Request' })) },
+    ]);
     expect((await rollout('ring', 'list', '--json')).json()).toEqual({ ring: ['https://demo.example.com'], bytes: 26, limitBytes: 862 });
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
   });
 
   it('removes one, and says so when there was nothing to add or remove, writing nothing', async () => {

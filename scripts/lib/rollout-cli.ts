@@ -29,6 +29,7 @@ import {
 } from '../../regional-function/shared/deployments';
 import { readRolloutState, StaleStoreError, writeRolloutState } from '../../regional-function/shared/rollout-state-store';
 import { formatRolloutState, withoutRingOrigin, withRingOrigin, ringBudget, type RolloutState } from '../../contracts/rollout-state';
+import { dashboardUrl } from '../../contracts/release-dashboard';
 import { buildIdFromDescription } from '../../regional-function/shared/version-description';
 import {
   deploymentView,
@@ -320,7 +321,7 @@ async function statusCommand(context: Context): Promise<CommandResult> {
     problems.push(`cannot read alarms: ${errorMessage(error)}`);
   }
 
-  const status: RolloutStatus = { account: context.account, alias, state, deployment, alarms, problems };
+  const status: RolloutStatus = { account: context.account, alias, state, deployment, alarms, dashboard: dashboardUrl(context.names.dashboard), problems };
   return { json: status, lines: formatStatus(status), exitCode: problems.length > 0 ? 1 : 0 };
 }
 
@@ -448,12 +449,7 @@ async function promoteCommand(context: Context): Promise<CommandResult> {
   }
 
   // Ask rollout sync to publish the change now rather than at its next minute; it does either way.
-  let syncRequested = true;
-  try {
-    await lambda.send(new InvokeCommand({ FunctionName: context.names.rolloutSync, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(MANUAL_SYNC_EVENT)) }));
-  } catch {
-    syncRequested = false;
-  }
+  const syncRequested = await requestSync(context);
   return {
     json: { action: 'promoted', deploymentId: deployment.id, deploymentStatus: final.status, version: targetVersion, buildId, aliasMoved: moved, syncRequested },
     lines: [
@@ -462,6 +458,16 @@ async function promoteCommand(context: Context): Promise<CommandResult> {
       syncRequested ? 'Rollout sync was asked to update the rollout state now.' : `Could not invoke ${context.names.rolloutSync}; it updates the rollout state within a minute anyway.`,
     ],
   };
+}
+
+/** Invokes rollout sync asynchronously with the CLI's event; false when it could not be invoked. */
+async function requestSync(context: Context): Promise<boolean> {
+  try {
+    await context.clients.lambda.send(new InvokeCommand({ FunctionName: context.names.rolloutSync, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(MANUAL_SYNC_EVENT)) }));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Attempts of a ring edit whose conditional write finds the store changed (rollout sync wrote meanwhile). */
@@ -503,11 +509,13 @@ async function ringCommand(context: Context, invocation: Invocation): Promise<Co
         throw error;
       }
     }
+    // The metrics API judges beacons by rollout sync's copy of the state: have it copy the new ring now.
+    const syncRequested = changed ? await requestSync(context) : false;
     const subject = action === 'add' ? next.ring.find((o) => !current.ring.includes(o)) ?? origin! : origin!;
     const verb = action === 'add' ? (changed ? 'Added' : 'Already in the ring:') : changed ? 'Removed' : 'Not in the ring:';
     const canary = next.canary ? `it gets the canary (build ${next.canary}) on its next load` : 'it gets the canary of the next rollout from its start';
     return {
-      json: { action, origin: subject, changed, ring: next.ring },
+      json: { action, origin: subject, changed, ring: next.ring, syncRequested },
       lines: [`${verb} ${subject}.${action === 'add' ? ` A page on that origin loading the widget: ${canary}.` : ''}`, `The ring has ${next.ring.length} origin${next.ring.length === 1 ? '' : 's'}.`],
     };
   }

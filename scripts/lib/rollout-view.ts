@@ -70,6 +70,8 @@ export interface RolloutStatus {
   readonly alarms: readonly AlarmView[];
   /** What could not be read or looks wrong; the command exits 1 when there is any. */
   readonly problems: readonly string[];
+  /** The release dashboard in the CloudWatch console. */
+  readonly dashboard: string;
 }
 
 function numeric(version: string): number {
@@ -181,6 +183,7 @@ export function formatStatus(status: RolloutStatus): string[] {
   lines.push('', 'Alarms');
   lines.push(...table(status.alarms.map((alarm) => [alarm.name, alarm.state ?? 'MISSING', ...(alarm.reason ? [alarm.reason] : [])])));
 
+  lines.push('', `Dashboard  ${status.dashboard}`);
   if (status.problems.length > 0) lines.push('', 'Problems', ...status.problems.map((problem) => `  - ${problem}`));
   return lines;
 }

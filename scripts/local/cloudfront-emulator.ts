@@ -20,18 +20,23 @@
  *   - answers a conditional request (If-None-Match) for a response it has with a 304,
  *   - adds the response headers policies' headers (security headers, CORS, `no-cache` on the entry).
  *
+ *   - sends `/api/*` to the metrics API's own endpoint with the headers its origin request policy
+ *     forwards, the origin secret (replacing any the viewer sent) and CloudFront-Viewer-Address.
+ *
  * Local only: the client IP the edge sees can be set with the `x-local-client-ip` header or the
  * `viewer` query parameter (removed before any function sees the request), on every behaviour;
- * the API gets it as CloudFront-Viewer-Address. So one browser can act as many viewers.
+ * the API gets it as CloudFront-Viewer-Address. A request whose Referer is a page loaded with
+ * `?viewer=` (the local host page sends full referrers) is that viewer's too, so the widget's own
+ * beacons come from the viewer that loaded it. So one browser can act as many viewers.
  */
 import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
 import type { DeployConfig } from '../../config';
 import { resourceNames } from '../../config';
-import type { BeaconRequest, BeaconResponse } from '../../regional-function/metrics-api/core';
+import { ORIGIN_SECRET_HEADER, VIEWER_ADDRESS_HEADER } from '../../contracts/release-signal';
 import { ROLLOUT_STORE_HEADER } from '../../edge-function/shared/edge-config';
-import { API_PATH, CHUNK_TTL_SECONDS, ENTRY_CACHE_CONTROL, ENTRY_PATH, ENTRY_TTL_SECONDS, FAILOVER_STATUS_CODES, hostSiteCors, securityHeaders } from '../../stacks/constructs/distribution';
+import { API_FORWARDED_HEADERS, API_PATH, CHUNK_TTL_SECONDS, ENTRY_CACHE_CONTROL, ENTRY_PATH, ENTRY_TTL_SECONDS, FAILOVER_STATUS_CODES, hostSiteCors, securityHeaders } from '../../stacks/constructs/distribution';
 import type { LambdaHandler } from '../lib/bundled-handler';
 import type { CloudFrontFunctionHandler, CloudFrontFunctionViewerEvent } from '../lib/cloudfront-function';
 import { cloudFrontResultProblems } from '../lib/cloudfront-validation';
@@ -55,14 +60,16 @@ export interface EmulatorOptions {
   readonly s3Endpoint: string;
   /** The handlers associated with the distribution now; read per request, so a deploy can swap them. */
   readonly handlers: () => EdgeHandlers;
-  /** The metrics API behind `/api/*`. */
-  readonly metricsApi: (request: BeaconRequest) => Promise<BeaconResponse>;
+  /** The metrics API's own endpoint behind `/api/*`, and the secret the distribution sends it. */
+  readonly api: { readonly url: string; readonly originSecret: string };
   /** ARN of the rollout store, sent to the S3 origins as a custom header (as the distribution does). */
   readonly rolloutStoreArn: string;
   /** @default 0 (a free port) */
   readonly port?: number;
   /** Requests CloudFront would answer with an error of its own. @default nothing */
   readonly log?: (line: string) => void;
+  /** Called when an edge function fails (CloudFront's LambdaExecutionError, FunctionExecutionErrors). @default nothing */
+  readonly onEdgeError?: () => void;
 }
 
 export interface ServedEntry {
@@ -160,6 +167,8 @@ const ORIGIN_HEADERS = ['content-type', 'content-encoding', 'content-length', 'c
 /** Headers of a cached response a 304 repeats. */
 const NOT_MODIFIED_HEADERS = ['etag', 'cache-control', 'vary', 'x-build-id', 'last-modified'];
 const MAX_API_BODY_BYTES = 64 * 1024;
+/** What API Gateway's answers carry that CloudFront passes on. */
+const API_RESPONSE_HEADERS = ['content-type', 'cache-control', 'access-control-allow-origin', 'vary', 'allow', 'retry-after'];
 
 export function behaviourOf(pathname: string): Behaviour {
   if (pathname === ENTRY_PATH) return 'entry';
@@ -284,6 +293,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         result = await options.handlers().viewerAssignment(viewerRequestEvent(method, url.pathname, clientIp, { referer, 'accept-encoding': req.headers['accept-encoding'] }));
       } catch (error) {
         log(`viewer-assignment threw: ${(error as Error).message}`);
+        options.onEdgeError?.();
         send(res, 503, { 'content-type': 'text/plain', ...extra }, Buffer.from('503 The CloudFront function returned an error (FunctionExecutionError)\n'), headOnly);
         served({ buildId: null, clientIp, status: 503, via: 'error', uri });
         return;
@@ -372,12 +382,14 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       result = await handler(event, {});
     } catch (error) {
       stats.handlerErrors += 1;
+      options.onEdgeError?.();
       log(`origin-request handler threw: ${(error as Error).message}`);
       return { kind: 'generated', status: 503, headers: { 'content-type': 'text/plain' }, body: Buffer.from('503 The Lambda function returned an error (LambdaExecutionError)\n') };
     }
     const problems = cloudFrontResultProblems(sent, result, { s3Domains });
     if (problems.length > 0) {
       stats.invalidResults += 1;
+      options.onEdgeError?.();
       log(`origin-request result failed validation: ${problems.join('; ')}`);
       return { kind: 'generated', status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from('502 The Lambda function result failed validation\n') };
     }
@@ -418,11 +430,6 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   }
 
   async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL, viewerOrigin: string | undefined, clientIp: string): Promise<void> {
-    if (url.pathname !== options.config.metrics.endpoint) {
-      req.resume();
-      send(res, 404, { 'content-type': 'application/json', ...policyHeaders('api', viewerOrigin) }, Buffer.from('{"message":"Not Found"}'), req.method === 'HEAD');
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -434,16 +441,38 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       }
       chunks.push(chunk);
     }
+    // The API's origin request policy: these viewer headers and no others; then the origin's
+    // custom header, which replaces a viewer's of the same name, and the viewer's address.
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== CLIENT_IP_HEADER) headers[name] = value;
-    // What the API's origin request policy adds: the viewer's address and port, as CloudFront writes it.
-    headers['cloudfront-viewer-address'] = `${clientIp}:${req.socket.remotePort ?? 0}`;
-    const response = await options.metricsApi({ method: req.method ?? 'GET', headers, body: chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : null, isBase64Encoded: false });
-    send(res, response.statusCode, { ...response.headers, ...policyHeaders('api', viewerOrigin) }, Buffer.from(response.body), req.method === 'HEAD');
+    for (const name of API_FORWARDED_HEADERS) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    headers[ORIGIN_SECRET_HEADER] = options.api.originSecret;
+    headers[VIEWER_ADDRESS_HEADER] = `${clientIp}:${req.socket.remotePort ?? 0}`;
+    const body = Buffer.concat(chunks);
+    const answer = await new Promise<OriginAnswer>((resolve) => {
+      const outgoing = httpRequest(`${options.api.url}${url.pathname}`, { method: req.method, headers: { ...headers, 'content-length': String(body.length) } }, (incoming) => {
+        const parts: Buffer[] = [];
+        incoming.on('data', (part: Buffer) => parts.push(part));
+        incoming.on('end', () => {
+          const kept: Record<string, string> = {};
+          for (const name of API_RESPONSE_HEADERS) {
+            const value = incoming.headers[name];
+            if (typeof value === 'string') kept[name] = value;
+          }
+          resolve({ status: incoming.statusCode ?? 502, headers: kept, body: Buffer.concat(parts) });
+        });
+        incoming.on('error', () => resolve({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from('502 origin read failed\n') }));
+      });
+      outgoing.on('error', (error) => resolve({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`502 origin unreachable: ${error.message}\n`) }));
+      outgoing.end(body);
+    });
+    send(res, answer.status, { ...answer.headers, ...policyHeaders('api', viewerOrigin) }, answer.body, req.method === 'HEAD');
   }
 
   function viewerIp(req: IncomingMessage, url: URL): string | null {
-    const chosen = url.searchParams.get(CLIENT_IP_QUERY) ?? req.headers[CLIENT_IP_HEADER];
+    const chosen = url.searchParams.get(CLIENT_IP_QUERY) ?? req.headers[CLIENT_IP_HEADER] ?? refererViewer(req.headers.referer);
     if (chosen === undefined || chosen === null) return (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
     const value = Array.isArray(chosen) ? chosen[0] : chosen;
     return isIP(value) ? value : null;
@@ -466,6 +495,16 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         server.closeAllConnections();
       }),
   };
+}
+
+/** The `viewer` of the page a request came from, when its Referer names one. */
+function refererViewer(referer: string | undefined): string | undefined {
+  if (!referer) return undefined;
+  try {
+    return new URL(referer).searchParams.get(CLIENT_IP_QUERY) ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The viewer-request event CloudFront gives a CloudFront Function (headers as the viewer sent them). */

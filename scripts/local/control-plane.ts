@@ -1,7 +1,9 @@
 /**
  * The regional side of the distribution, locally: simulated CodeDeploy (codedeploy-simulator.ts),
- * the metrics API's real core with an in-memory metric store, the client error alarm (alarm.ts),
- * and rollout sync's real core writing the rollout state into the local KeyValueStore.
+ * the metrics API's real core with an in-memory viewer ledger, emitting its metrics through the
+ * same Powertools code as in AWS into a local metric store (metric-store.ts), the client error
+ * alarm (alarm.ts: the stack's own metric math), and rollout sync's real core writing the rollout
+ * state into the local KeyValueStore.
  *
  * Time is the local mode's clock: simulated minutes pass `timeScale` times faster than real ones,
  * so a ten-minute linear rollout runs in ten seconds at the default scale of 60. `tick()` does what
@@ -12,9 +14,12 @@
 import type { DeployConfig } from '../../config';
 import { rolloutSteps } from '../../config/rollout';
 import { parseRolloutState } from '../../contracts/rollout-state';
-import { beaconSettingsFrom, handleBeacon, type BeaconRequest, type BeaconResponse } from '../../regional-function/metrics-api/core';
+import { beaconSettingsFrom, handleBeacon, originSecretHash, type BeaconDependencies, type BeaconRequest, type BeaconResponse, type BeaconSettings } from '../../regional-function/metrics-api/core';
+import { MemoryViewerLedger } from '../../regional-function/metrics-api/viewer-ledger';
 import { planSync } from '../../regional-function/rollout-sync/core';
-import { evaluateErrorAlarm, type AlarmRule, type AlarmVerdict, type MetricSample } from './alarm';
+import { addCountedViewer, addRolloutWeight, functionMetrics, takeMetrics } from '../../regional-function/shared/observability';
+import { evaluateReleaseAlarm, type AlarmRule, type AlarmVerdict } from './alarm';
+import { LocalMetricStore } from './metric-store';
 import {
   advance,
   aliasBuilds,
@@ -25,6 +30,13 @@ import {
   startDeployment,
   type CodeDeployState,
 } from './codedeploy-simulator';
+
+/** Where the local mode counts edge function errors (CloudFront's own metrics in AWS). */
+export const EDGE_ERROR_NAMESPACE = 'AWS/CloudFront';
+export const EDGE_ERROR_METRIC = 'EdgeFunctionErrors';
+
+/** Periods of history the local dashboard shows. */
+export const DASHBOARD_PERIODS = 30;
 
 export interface Clock {
   /** ms on the local mode's (simulated) time line. */
@@ -46,6 +58,8 @@ export interface ControlPlaneOptions {
   readonly store: { read(): string | undefined; write(text: string): void };
   /** The alarm rule. @default config.alarms */
   readonly alarm?: AlarmRule;
+  /** What CloudFront sends the metrics API (x-origin-verify); requests without it are refused. */
+  readonly originSecret: string;
 }
 
 export interface ControlPlaneStatus {
@@ -60,25 +74,43 @@ export interface ControlPlaneStatus {
 
 export class ControlPlane {
   private state: CodeDeployState;
-  private readonly samples: MetricSample[] = [];
+  /** CloudWatch, locally: what the metrics API and rollout sync emit. */
+  readonly metrics = new LocalMetricStore();
   private lastAlarm: AlarmVerdict | null = null;
   private readonly rule: AlarmRule;
-  private readonly beaconSettings;
+  private readonly beaconSettings: BeaconSettings;
+  private readonly beaconDeps: BeaconDependencies;
+  private readonly emitter;
   private readonly listeners: ((status: ControlPlaneStatus) => void)[] = [];
 
   constructor(private readonly options: ControlPlaneOptions) {
     this.state = initialState(options.initialBuildId);
     this.rule = options.alarm ?? options.config.alarms;
-    this.beaconSettings = beaconSettingsFrom(JSON.stringify(options.config.metrics.allowedOrigins), String(options.config.metrics.maxBatch));
+    const { config, clock } = options;
+    this.beaconSettings = beaconSettingsFrom({
+      ALLOWED_ORIGINS: JSON.stringify(config.metrics.allowedOrigins),
+      MAX_BATCH: String(config.metrics.maxBatch),
+      ORIGIN_SECRET_SHA256: JSON.stringify([originSecretHash(options.originSecret)]),
+      PERIOD_SECONDS: String(this.rule.periodSeconds),
+    });
+    // The state as the edges read it, at once: in AWS the metrics API reads rollout sync's copy,
+    // at most metrics.stateCacheSeconds old; here the copy is the store itself.
+    this.beaconDeps = {
+      state: async () => {
+        const text = options.store.read();
+        return text === undefined ? null : parseRolloutState(text);
+      },
+      ledger: new MemoryViewerLedger(() => clock.now() / 1000),
+      now: () => clock.now(),
+    };
+    this.emitter = functionMetrics(config.metrics.namespace, 'local');
     this.sync();
   }
 
-  /** The metrics API, answered by its own core; what it publishes lands in the local store. */
+  /** The metrics API, answered by its own core; what it emits lands in the local metric store. */
   readonly metricsApi = async (request: BeaconRequest): Promise<BeaconResponse> => {
-    const outcome = await handleBeacon(request, this.beaconSettings, async (points) => {
-      const at = this.options.clock.now();
-      for (const point of points) this.samples.push({ at, metricName: point.metricName, buildId: point.dimensions[0]?.value ?? '', value: point.value });
-    });
+    const outcome = await handleBeacon(request, this.beaconSettings, this.beaconDeps);
+    if (outcome.counted && addCountedViewer(this.emitter, outcome.counted, this.options.clock.now())) this.metrics.ingest(takeMetrics(this.emitter));
     return outcome.response;
   };
 
@@ -101,7 +133,7 @@ export class ControlPlane {
     this.state = advance(this.state, now);
     const running = this.state.deployment?.status === 'InProgress' ? this.state.deployment : null;
     if (running) {
-      this.lastAlarm = evaluateErrorAlarm(this.samples, this.state.versions[running.toVersion], this.rule, now);
+      this.lastAlarm = evaluateReleaseAlarm(this.metrics, this.options.config.metrics.namespace, this.rule, now);
       if (this.lastAlarm.state === 'ALARM') this.state = rollBack(this.state, now, `alarm: ${this.lastAlarm.reason}`, 'Failed');
     }
     this.sync();
@@ -114,11 +146,18 @@ export class ControlPlane {
     this.listeners.push(listener);
   }
 
-  /** Samples older than any alarm window are of no further use. */
+  /** Datapoints older than the dashboard shows (and so than any alarm window) are of no further use. */
   prune(): void {
-    const keepFrom = this.options.clock.now() - 2 * this.rule.periodSeconds * this.rule.evaluationPeriods * 1000;
-    const firstKept = this.samples.findIndex((s) => s.at >= keepFrom);
-    this.samples.splice(0, firstKept === -1 ? this.samples.length : firstKept);
+    this.metrics.prune(this.options.clock.now() - DASHBOARD_PERIODS * this.rule.periodSeconds * 1000);
+  }
+
+  /** An edge function failed (what CloudFront counts as LambdaExecutionError or FunctionExecutionErrors). */
+  recordEdgeError(): void {
+    this.metrics.add({ namespace: EDGE_ERROR_NAMESPACE, metricName: EDGE_ERROR_METRIC, dimensions: {}, value: 1, at: this.options.clock.now() });
+  }
+
+  get alarmRule(): AlarmRule {
+    return this.rule;
   }
 
   status(): ControlPlaneStatus {
@@ -140,5 +179,7 @@ export class ControlPlane {
     const firing = this.lastAlarm?.state === 'ALARM';
     const plan = planSync(aliasBuilds(this.state), deploymentSummary(this.state), text === undefined ? null : { text, state: parseRolloutState(text) }, firing);
     if (plan.write) this.options.store.write(plan.text);
+    addRolloutWeight(this.emitter, plan.state.weight, this.options.clock.now());
+    this.metrics.ingest(takeMetrics(this.emitter));
   }
 }

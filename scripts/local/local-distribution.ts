@@ -10,12 +10,14 @@
  *                                        ▼                                             │
  *                        S3 server: one bucket per region, DNS server   control plane: simulated CodeDeploy,
  *                                                                       metrics API core, alarm, rollout sync core
+ *        /api/* (origin secret, viewer address) ──▶ the metrics API's own endpoint ──▶ control plane
+ *        dashboard page: the release dashboard's panels from the local metrics
  *
  * Builds are published with the real upload (every object to every bucket, manifest last), and a
  * release swaps in that build's bundled routers, as `cdktf deploy` associates the new version with
  * the distribution, before the simulated deployment shifts viewers to it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +30,8 @@ import { upload } from '../upload';
 import type { AlarmRule } from './alarm';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, withoutRingOrigin, withRingOrigin } from '../../contracts/rollout-state';
 import { loadCloudFrontFunction } from '../lib/cloudfront-function';
+import { startApiServer, type ApiServer } from './api-server';
+import { dashboardData, startDashboardPage } from './dashboard-page';
 import { startCloudFrontEmulator, CLIENT_IP_QUERY, type CloudFrontEmulator, type EdgeHandlers } from './cloudfront-emulator';
 import { LocalKeyValueStore, startKvsServer, type KvsServer } from './kvs-server';
 import { ControlPlane, scaledClock, type Clock, type ControlPlaneStatus } from './control-plane';
@@ -129,6 +133,10 @@ export interface LocalDistribution {
   readonly s3: S3Server;
   /** The rollout store: what the viewer-assignment function reads, and its API. */
   readonly kvs: KvsServer;
+  /** The metrics API's own endpoint (API Gateway's, in AWS): callable without the distribution, and then refused. */
+  readonly api: ApiServer;
+  /** The release dashboard's page. */
+  readonly dashboardUrl: string;
   readonly buckets: Readonly<Record<string, string>>;
   /** Publishes a build (made by `buildForLocal`) and starts a deployment to it. */
   release(buildDir: string): Promise<{ buildId: string; version: string; deploymentId: string }>;
@@ -163,27 +171,35 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
     process.env.EDGE_KVS_ENDPOINT = kvs.endpoint;
 
     const clock = options.clock ?? scaledClock(options.timeScale ?? 60);
+    // Terraform's random_password in AWS; a fresh one per run here, known to the emulator and the API only.
+    const originSecret = randomBytes(24).toString('base64url');
     const controlPlane = new ControlPlane({
       config,
       initialBuildId: first.buildId,
       clock,
       alarm: options.alarm,
+      originSecret,
       store: { read: () => kvs.store.get(ROLLOUT_STATE_KEY), write: (text) => void kvs.store.put(ROLLOUT_STATE_KEY, text) },
     });
 
     await publish(options.buildDir);
     let handlers = loadHandlers(options.buildDir, first, kvs);
 
+    const api = await startApiServer({ route: config.metrics.endpoint, handle: controlPlane.metricsApi });
+    stack.push(() => api.close());
     const emulator = await startCloudFrontEmulator({
       config,
       s3Endpoint: s3.endpoint,
       handlers: () => handlers,
-      metricsApi: controlPlane.metricsApi,
+      api: { url: api.url, originSecret },
       rolloutStoreArn: kvs.arn,
       port: options.ports?.distribution,
       log,
+      onEdgeError: () => controlPlane.recordEdgeError(),
     });
     stack.push(() => emulator.close());
+    const dashboard = await startDashboardPage({ data: () => dashboardData(controlPlane, config.metrics.namespace, clock.now()) });
+    stack.push(() => dashboard.close());
 
     const host = await startHostPage(emulator.url, options.ports?.host ?? 0);
     stack.push(() => new Promise<void>((resolve) => host.close(() => resolve())));
@@ -210,6 +226,8 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       dns,
       s3,
       kvs,
+      api,
+      dashboardUrl: dashboard.url,
       buckets,
       async release(buildDir) {
         const manifest = readManifest(buildDir);
@@ -258,7 +276,11 @@ function startHostPage(distributionUrl: string, port: number): Promise<Server> {
     // `?viewer=<ip>` passes on to the script URL: the emulator's client-IP seam, so one browser
     // can be many viewers. Nothing else of the host page changes.
     const viewer = url.searchParams.get(CLIENT_IP_QUERY);
-    const page = template.replace('{{DISTRIBUTION}}/assets/index.js', `${distributionUrl}/assets/index.js${viewer ? `?${CLIENT_IP_QUERY}=${encodeURIComponent(viewer)}` : ''}`).replaceAll('{{DISTRIBUTION}}', distributionUrl);
+    // The page sends its full URL as Referer, so the widget's chunks and beacons carry the viewer too.
+    const page = template
+      .replace('{{DISTRIBUTION}}/assets/index.js', `${distributionUrl}/assets/index.js${viewer ? `?${CLIENT_IP_QUERY}=${encodeURIComponent(viewer)}` : ''}`)
+      .replaceAll('{{DISTRIBUTION}}', distributionUrl)
+      .replace('<head>', '<head>\n    <meta name="referrer" content="no-referrer-when-downgrade" />');
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page);
   });
   return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
  * status line up to date until Ctrl-C.
  *
  *   npm start -- [--config deploy.config.json] [--time-scale 60] [--port 8080] [--host-port 8081]
- *                [--nearest-region eu-west-1] [--min-loads 1] [--rebuild]
+ *                [--nearest-region eu-west-1] [--min-viewers 1] [--rebuild]
  *
  * Then, after changing the app, in another terminal: `npm run local:release` (and
  * `npm run local:release -- --stop` to roll it back by hand).
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'host-port': { type: 'string' },
       'nearest-region': { type: 'string' },
-      'min-loads': { type: 'string' },
+      'min-viewers': { type: 'string' },
       rebuild: { type: 'boolean', default: false },
     },
   });
@@ -49,8 +49,8 @@ async function main(): Promise<void> {
     buildDir,
     timeScale,
     nearestRegion: values['nearest-region'],
-    // The alarm's minimum sample per period, lowered so one person's clicks can trip it.
-    alarm: values['min-loads'] ? { ...config.alarms, minLoads: positiveNumber('min-loads', values['min-loads'], config.alarms.minLoads) } : undefined,
+    // The alarm's minimum of canary viewers per period, lowered so one person's clicks can trip it.
+    alarm: values['min-viewers'] ? { ...config.alarms, minViewers: positiveNumber('min-viewers', values['min-viewers'], config.alarms.minViewers) } : undefined,
     ports: { distribution: values.port ? positiveNumber('port', values.port, 0) : 0, host: values['host-port'] ? positiveNumber('host-port', values['host-port'], 0) : 0 },
     log: (line) => {
       if (line.trim()) console.log(`${process.stdout.isTTY ? '\r\x1b[2K' : ''}${line}`);
@@ -63,6 +63,8 @@ Local distribution (no AWS; CloudFront, S3, Route53, CodeDeploy and the alarm pl
   host page     ${distribution.hostUrl}            (?viewer=<ip> loads the widget as that viewer)
   script tag    <script src="${distribution.url}/assets/index.js"></script>
   buckets       ${Object.entries(distribution.buckets).map(([region, bucket]) => `${region}: ${bucket}`).join(', ')}
+  dashboard     ${distribution.dashboardUrl}            (error rates and viewers per period, weight, alarms)
+  metrics API   ${distribution.api.url}${config.metrics.endpoint}   (its own endpoint: refuses what did not come through the distribution)
   time          ${timeScale}× (a one-minute rollout step takes ${(60 / timeScale).toFixed(1)} s)
   release       change the app, then \`npm run local:release\` in another terminal (\`-- --stop\` rolls back)
 `);
