@@ -7,6 +7,7 @@
  * Powertools adds a `service` dimension to every metric by default; these metrics have exactly
  * the dimensions the alarm and the dashboard query (Role), so it is cleared.
  */
+import type { GenericLogger } from '@aws-lambda-powertools/commons/types';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_ROLLOUT_WEIGHT, METRIC_VIEWERS, type Role } from '../../contracts/release-signal';
@@ -15,8 +16,9 @@ export function functionLogger(serviceName: string): Logger {
   return new Logger({ serviceName });
 }
 
-export function functionMetrics(namespace: string, serviceName: string): Metrics {
-  const metrics = new Metrics({ namespace, serviceName });
+/** `logger` takes Powertools' own warnings (a timestamp CloudWatch would refuse, say); the local mode, whose clock runs fast, passes a quiet one. */
+export function functionMetrics(namespace: string, serviceName: string, logger?: GenericLogger): Metrics {
+  const metrics = new Metrics({ namespace, serviceName, ...(logger ? { logger } : {}) });
   metrics.clearDefaultDimensions();
   return metrics;
 }

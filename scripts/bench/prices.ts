@@ -85,6 +85,80 @@ export const PRICES = {
     source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront KeyValueStore)',
     checked: '"$1.00 per 1,000" for API operations, as the same third-party note quotes it for writes (read 2026-11-30); applied here to every API call, reads included, the conservative reading',
   },
+  /** HTTP API requests (the metrics API's endpoint), first 300 million a month. */
+  httpApiRequest: {
+    usd: 1,
+    per: 1_000_000,
+    unit: 'request',
+    source: 'https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs, first 300 million, US East)',
+    checked: '"$1.00/million" for the first 300M requests a month, as third-party guides tabulate that page (apigatewaycost.com/aws, awsforengineers.com, read 2026-11-30); not visible in the stored AWS page',
+  },
+  /** Regional Lambda requests (the metrics API). */
+  lambdaRequest: {
+    usd: 0.2,
+    per: 1_000_000,
+    unit: 'request',
+    source: 'https://aws.amazon.com/lambda/pricing/ (requests, x86, US East)',
+    checked: 'the long-standing list price ($0.20 per 1M requests); not visible in the stored AWS page (rendered client-side)',
+  },
+  /** Regional Lambda duration, x86, first 6 billion GB-seconds a month. */
+  lambdaGbSecond: {
+    usd: 0.0000166667,
+    per: 1,
+    unit: 'GB-second',
+    source: 'https://aws.amazon.com/lambda/pricing/ (duration, x86, first 6 billion GB-seconds, US East)',
+    checked: 'the long-standing list price; not visible in the stored AWS page (rendered client-side)',
+  },
+  /** DynamoDB on-demand writes: one write request unit per UpdateItem of an item under 1 KB. */
+  dynamoWrite: {
+    usd: 0.625,
+    per: 1_000_000,
+    unit: 'write request unit',
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (write request units, US East)',
+    checked: '$0.625 per million write request units after the November 2024 on-demand price cut, as researched for this project on 2026-11-30; a failed condition still consumes the unit',
+  },
+  /** DynamoDB on-demand reads: the metrics API's state copy (eventually consistent: half a unit). */
+  dynamoRead: {
+    usd: 0.125,
+    per: 1_000_000,
+    unit: 'read request unit',
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (read request units, US East)',
+    checked: '$0.125 per million read request units after the November 2024 cut, as researched on 2026-11-30',
+  },
+  /** CloudWatch PutMetricData requests: the previous design's metrics API made one per beacon. */
+  putMetricData: {
+    usd: 0.01,
+    per: 1000,
+    unit: 'request',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/ (API requests: PutMetricData)',
+    checked: '$0.01 per 1,000 requests, as researched on 2026-11-30; not visible in the stored AWS page',
+  },
+  /** CloudWatch Logs ingestion (standard): EMF lines and every function's own log lines. */
+  logsIngestionGb: {
+    usd: 0.5,
+    per: 1,
+    unit: 'GB',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/ (Logs, collect (data ingestion), standard)',
+    checked: '$0.50 per GB, as researched on 2026-11-30 (and as third-party guides quote, e.g. go-cloud.io on API Gateway logs)',
+  },
+  /** A custom metric for a month (first 10,000 metrics). */
+  customMetricMonth: {
+    usd: 0.3,
+    per: 1,
+    unit: 'metric-month',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/ (metrics, first 10,000, prorated by the hour)',
+    checked: '$0.30 per metric per month, as researched on 2026-11-30',
+  },
+  /** AWS WAF: requests inspected by a web ACL (every request the distribution serves, when attached). */
+  wafRequest: {
+    usd: 0.6,
+    per: 1_000_000,
+    unit: 'request',
+    source: 'https://aws.amazon.com/waf/pricing/',
+    checked: '$0.60 per million requests, $5 per web ACL and $1 per rule a month, as researched on 2026-11-30',
+  },
+  wafWebAclMonth: { usd: 5, per: 1, unit: 'web ACL-month', source: 'https://aws.amazon.com/waf/pricing/', checked: 'as wafRequest' },
+  wafRuleMonth: { usd: 1, per: 1, unit: 'rule-month', source: 'https://aws.amazon.com/waf/pricing/', checked: 'as wafRequest' },
 } as const satisfies Record<string, Price>;
 
 /** USD for `quantity` units of `price`. */
@@ -120,6 +194,20 @@ export const TRAFFIC = {
  * each object per day. Assumed: a widget with a million loads a day, and every regional edge cache
  * fetching every entry object again every hour (CloudFront keeps popular objects far longer).
  */
+/**
+ * The metrics API, per beacon, where this machine cannot measure it: a warm invocation waits for
+ * one DynamoDB UpdateItem (single-digit milliseconds in-region), and every invocation writes
+ * Lambda's own START, END and REPORT lines besides anything the code logs.
+ */
+export const BEACONS = {
+  billedMsPerBeacon: 10,
+  lambdaLogBytesPerInvocation: 350,
+  /** Share of beacons that are a viewer's first in its period (so emit an EMF line): all of them, the worst case. */
+  firstSightingShare: 1,
+  /** Metrics API containers reading the state copy, each once per metrics.stateCacheSeconds. */
+  warmContainers: 5,
+} as const;
+
 export const FLEET = {
   loadsPerDay: 1_000_000,
   regionalEdgeCaches: 13,
