@@ -28,6 +28,11 @@ export function namesOf(config: DeployConfig): Record<string, string> {
     rollout_store: names.rolloutStore,
     viewer_assignment: names.viewerAssignment,
     bucket_record: names.bucketRecord,
+    signal_table: names.signalTable,
+    dashboard: names.dashboard,
+    client_error_alarm: names.clientErrorAlarm,
+    edge_error_alarm: names.edgeErrorAlarm,
+    web_acl: names.webAcl,
     buckets: config.regions.map((region) => names.bucket(region)).join(','),
     ...Object.fromEntries(config.regions.map((region) => [`bucket_${region.replace(/-/g, '_')}`, names.bucket(region)])),
   };
