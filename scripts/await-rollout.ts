@@ -9,12 +9,20 @@
  * With a baseline, a deploy that published no new entry-router version (so started no deployment)
  * passes once the status has shown the baseline deployment for `--settle-seconds`.
  *
+ * The baseline file names the newest deployment, or says that none has ever run (the entry router
+ * or its alias does not exist yet, or CodeDeploy never deployed it), in so many words. So a
+ * baseline that could not be saved, or is missing, unreadable or broken, stops the job: were it
+ * taken for "none", the deployment from before this deploy would pass for this deploy's.
+ *
+ * `--timeout-minutes`, `--interval-seconds` and `--settle-seconds` take whole numbers: `10m` is
+ * refused, not read as NaN (a wait that never ends).
+ *
  * What it reads from `status --json`: `deployment`, null or `{ id, status }` with `status` one of
  * CodeDeploy's deployment statuses (Created, Queued, InProgress, Baking, Ready, Succeeded, Failed,
  * Stopped), describing the newest deployment of the entry router's deployment group.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -52,6 +60,24 @@ export function parseStatus(json: string): RolloutStatus {
 }
 
 /**
+ * What `rollout status --json` answers when the entry router or its alias does not exist: nothing
+ * has been deployed yet, so there is no deployment either.
+ */
+export class NotDeployedError extends Error {
+  override readonly name = 'NotDeployed';
+}
+
+/** The rollout CLI's `{"error": "alias live of function … not found: deploy the stacks first …"}`. */
+function notDeployedReason(stdout: string): string | null {
+  try {
+    const { error } = JSON.parse(stdout) as { error?: unknown };
+    return typeof error === 'string' && / not found: deploy the stacks first/.test(error) ? error : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * What one run of `rollout status --json` says. Exit 1 with a full model means "problems listed"
  * (say, the rollout record not yet written right after the first deploy): the deployment is still
  * readable, so waiting goes on. Without a deployment, though, exit 1 may mean the deployments could
@@ -63,7 +89,9 @@ export function statusFromCli(code: number | null, stdout: string, stderr: strin
   try {
     status = parseStatus(stdout);
   } catch (error) {
-    throw code === 0 ? error : failed();
+    if (code === 0) throw error;
+    const notDeployed = notDeployedReason(stdout);
+    throw notDeployed ? new NotDeployedError(notDeployed) : failed();
   }
   if (code !== 0 && status.deployment === null) throw failed();
   return status;
@@ -128,9 +156,117 @@ export async function awaitRollout(options: AwaitOptions): Promise<Outcome> {
   }
 }
 
-function readStatusFromCli(): Promise<RolloutStatus> {
+const baselineSchema = z.union([
+  z.strictObject({ schema: z.literal(1), deployment: z.string().min(1), status: z.string().min(1), savedAt: z.iso.datetime() }),
+  /** `why`: what showed there was none, e.g. the alias not existing yet (the first deploy). */
+  z.strictObject({ schema: z.literal(1), deployment: z.null(), why: z.string().min(1), savedAt: z.iso.datetime() }),
+]);
+
+/** The newest deployment before a deploy, or, said explicitly, that there was none. */
+export type Baseline = z.infer<typeof baselineSchema>;
+
+export interface SaveBaselineOptions {
+  readonly file: string;
+  readonly readStatus: () => Promise<RolloutStatus>;
+  /** Status reads before giving up. @default 2 */
+  readonly attempts?: number;
+  /** Between two reads. @default 20000 */
+  readonly retryMs?: number;
+  readonly sleep?: (ms: number) => Promise<unknown>;
+  readonly log?: (line: string) => void;
+}
+
+/** `--save-baseline`: writes the file, or throws saying why there is none (and leaves no file). */
+export async function saveBaseline(options: SaveBaselineOptions): Promise<Baseline> {
+  const { file } = options;
+  let fd: number;
+  try {
+    // Opened before AWS is asked, so that a file that cannot be written fails the step at once.
+    fd = openSync(file, 'w');
+  } catch (error) {
+    throw new Error(`cannot write the baseline file ${file} (${(error as Error).message}); the step after the deploy needs it to tell the deployment that deploy starts from an older one.`);
+  }
+  // Nothing half written stays behind: the next step then says "does not exist", not "broken".
+  const discard = () => {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  };
+  let baseline: Baseline;
+  try {
+    baseline = await newestDeployment(options);
+  } catch (error) {
+    discard();
+    throw error;
+  }
+  try {
+    writeSync(fd, `${JSON.stringify(baseline)}\n`);
+  } catch (error) {
+    discard();
+    throw new Error(`cannot write the baseline file ${file} (${(error as Error).message}).`);
+  }
+  closeSync(fd);
+  return baseline;
+}
+
+async function newestDeployment(options: SaveBaselineOptions): Promise<Baseline> {
+  const attempts = options.attempts ?? 2;
+  const savedAt = new Date().toISOString();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const { deployment } = await options.readStatus();
+      if (deployment) return { schema: 1, deployment: deployment.id, status: deployment.status, savedAt };
+      return { schema: 1, deployment: null, why: 'the deployment group has no deployment yet', savedAt };
+    } catch (error) {
+      if (error instanceof NotDeployedError) return { schema: 1, deployment: null, why: `nothing is deployed yet, the first deploy (${error.message})`, savedAt };
+      const message = (error as Error).message;
+      if (attempt >= attempts) {
+        throw new Error(`cannot read the rollout status (${message}): no baseline saved. Without one, the deployment from before this deploy would pass for this deploy's; fix that and run this step again.`);
+      }
+      options.log?.(`status unreadable (${attempt}/${attempts}): ${message}`);
+      await (options.sleep ?? sleep)(options.retryMs ?? 20_000);
+    }
+  }
+}
+
+/** `--baseline`: what `--save-baseline` wrote; throws naming the file when it is missing, unreadable or broken. */
+export function readBaseline(file: string): Baseline {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(`baseline file ${file} does not exist: run \`npm run await-rollout -- --save-baseline ${file}\` before \`cdktf deploy\`. Without it, the deployment from before this deploy could pass for this deploy's.`);
+    }
+    throw new Error(`cannot read the baseline file ${file} (${(error as Error).message}).`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const result = baselineSchema.safeParse(json);
+  if (!result.success) {
+    throw new Error(`baseline file ${file} is not a baseline --save-baseline wrote (${JSON.stringify(text.trim().slice(0, 80))}); save it again before the deploy.`);
+  }
+  return result.data;
+}
+
+/**
+ * `--settle-seconds 120`: digits only and within bounds, so that `10m`, `1.5` or `1e3` are refused
+ * rather than read as NaN or another number. The bounds keep a wait finite and within setTimeout.
+ */
+export function wholeNumberFlag(flag: string, value: string, unit: string, min: number, max: number): number {
+  const number = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!(number >= min && number <= max)) throw new Error(`${flag} takes a whole number of ${unit} from ${min} to ${max}; got ${JSON.stringify(value)}.`);
+  return number;
+}
+
+function readStatusFromCli(configFile: string | undefined): Promise<RolloutStatus> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'rollout', '--', 'status', '--json'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The same config as ours; npm runs the script from the project root, so the path goes absolute.
+    const args = ['run', '--silent', 'rollout', '--', 'status', '--json', ...(configFile ? ['--config', path.resolve(configFile)] : [])];
+    const child = spawn('npm', args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -157,26 +293,34 @@ async function main(): Promise<void> {
       'settle-seconds': { type: 'string', default: '120' },
     },
   });
-  const config = loadConfig(values.config);
-  if (values['save-baseline']) {
-    // Before the very first deploy there is no entry router to ask: no baseline.
-    const id = await readStatusFromCli().then(
-      (status) => status.deployment?.id ?? 'none',
-      (error: Error) => (console.error(`no baseline (${error.message}); any deployment counts`), 'none'),
-    );
-    writeFileSync(values['save-baseline'], `${id}\n`);
-    console.log(`baseline deployment: ${id}`);
+  const intervalSeconds = wholeNumberFlag('--interval-seconds', values['interval-seconds'] ?? '20', 'seconds', 1, 3600);
+  const settleSeconds = wholeNumberFlag('--settle-seconds', values['settle-seconds'] ?? '120', 'seconds', 1, 3600);
+  const timeoutFlag = values['timeout-minutes'] === undefined ? undefined : wholeNumberFlag('--timeout-minutes', values['timeout-minutes'], 'minutes', 1, 1440);
+  const readStatus = () => readStatusFromCli(values.config);
+  if (values['save-baseline'] !== undefined && values.baseline !== undefined) {
+    throw new Error('--save-baseline (before the deploy) and --baseline (after it) are two steps: give one.');
+  }
+  if (values['save-baseline'] !== undefined) {
+    const baseline = await saveBaseline({ file: values['save-baseline'], readStatus, retryMs: intervalSeconds * 1000, log: (line) => console.error(line) });
+    console.log(baseline.deployment !== null ? `baseline deployment: ${baseline.deployment} (${baseline.status})` : `baseline: no deployment (${baseline.why}); any deployment counts`);
     return;
   }
-  const baselineText = values.baseline && existsSync(values.baseline) ? readFileSync(values.baseline, 'utf8').trim() : 'none';
-  const timeoutMinutes = values['timeout-minutes'] ? Number(values['timeout-minutes']) : defaultTimeoutMinutes(config);
-  console.log(`waiting up to ${timeoutMinutes} min for the rollout after ${baselineText} to end`);
+  const baseline = values.baseline === undefined ? null : readBaseline(values.baseline);
+  const config = loadConfig(values.config);
+  const timeoutMinutes = timeoutFlag ?? defaultTimeoutMinutes(config);
+  const what =
+    baseline === null
+      ? 'the newest deployment to end (no --baseline: whichever deploy started it)'
+      : baseline.deployment !== null
+        ? `a deployment newer than ${baseline.deployment} to end`
+        : `the first deployment to end (baseline: ${baseline.why})`;
+  console.log(`waiting up to ${timeoutMinutes} min for ${what}`);
   const outcome = await awaitRollout({
-    readStatus: readStatusFromCli,
-    baseline: baselineText === 'none' ? null : baselineText,
+    readStatus,
+    baseline: baseline?.deployment ?? null,
     timeoutMs: timeoutMinutes * 60000,
-    intervalMs: Number(values['interval-seconds']) * 1000,
-    settleMs: Number(values['settle-seconds']) * 1000,
+    intervalMs: intervalSeconds * 1000,
+    settleMs: settleSeconds * 1000,
     log: (line) => console.log(`${new Date().toISOString()}  ${line}`),
   });
   console.log(outcome.detail);

@@ -13,9 +13,17 @@
  * In each region the manifest goes first, so the build stops counting as present before any of
  * its objects disappear; then its objects, in batches. Dry run by default: prints what would go and
  * why each kept build stays. `--apply` re-reads the alias and each manifest right before deleting.
+ *
+ * An upload of the same build may run meanwhile (a deploy of an old commit, to roll back). So each
+ * build's deletion is bracketed by a marker, builds/<buildId>.cleanup/<run>, written before the
+ * manifest is re-read and removed after the last delete: an upload waits while one is there, then
+ * puts back what went missing (scripts/upload.ts, "Why settle", has the whole argument). Hence
+ * s3:PutObject on builds/*: without it the marker cannot be written and the build is kept.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { readAliasBuilds, type AliasBuilds } from '../regional-function/shared/alias-state';
@@ -24,11 +32,19 @@ import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, bui
 import { mapLimit } from './lib/concurrency';
 import { formatBytes } from './lib/progress';
 import { withRetry, type RetryOptions } from './lib/retry';
-import { createS3Client, deleteObjects, describeError, getObjectText, listObjects } from './lib/s3';
+import { createS3Client, deleteObjects, describeError, getObjectText, headObject, listObjects } from './lib/s3';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Objects without a manifest younger than this may belong to an upload still running. */
 export const UPLOAD_IN_PROGRESS_MS = 60 * 60 * 1000;
+
+/**
+ * Where a cleanup says it is deleting a build, one key per run: beside the manifest rather than
+ * under assets/ (which CloudFront may read); an inventory of builds/ reads only <id>.json.
+ */
+export function cleanupMarkerPrefix(buildId: string): string {
+  return publishedBuildKey(buildId).replace(/\.json$/, '.cleanup/');
+}
 
 export interface CleanupOptions {
   readonly config: DeployConfig;
@@ -189,6 +205,7 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
   if (again.stable.buildId !== live.stable.buildId || again.canary?.buildId !== live.canary?.buildId) {
     throw new Error(`alias ${names.liveAlias} changed while planning (stable ${live.stable.buildId} → ${again.stable.buildId}); nothing deleted, run the cleanup again.`);
   }
+  const run = `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`;
   const deletions = await Promise.all(
     targets.map(async ({ region, bucket, client }) => {
       const inventory = inventories.find((i) => i.region === region)!;
@@ -198,21 +215,14 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
       const skipped: string[] = [];
       for (const verdict of here) {
         try {
-          const planned = inventory.manifests.get(verdict.buildId);
-          if (planned) {
-            const key = publishedBuildKey(verdict.buildId);
-            // A manifest rewritten since the listing means someone uploaded this build again: keep it.
-            const text = await retry(`${region}: ${key}`, () => getObjectText(client, bucket, key));
-            if (text !== null && 'uploadedAt' in planned && parsePublishedBuild(text, verdict.buildId).uploadedAt !== planned.uploadedAt.toISOString()) {
-              skipped.push(`${verdict.buildId} (uploaded again since the listing)`);
-              continue;
-            }
-            await retry(`${region}: ${key}`, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+          const outcome = await deleteBuild({ client, bucket, region, run, buildId: verdict.buildId, planned: inventory.manifests.get(verdict.buildId), retry });
+          objects += outcome.objects;
+          if (outcome.kept) {
+            skipped.push(`${verdict.buildId} (${outcome.kept})`);
+            continue;
           }
-          const keys = (await retry(`${region}: list ${buildAssetsPrefix(verdict.buildId)}`, () => listObjects(client, bucket, buildAssetsPrefix(verdict.buildId)))).map((o) => o.key);
-          objects += await deleteObjects(client, bucket, keys, { retry: (operation) => retry(`${region}: delete ${buildAssetsPrefix(verdict.buildId)}`, operation) });
           builds += 1;
-          options.log?.(`${region}: deleted ${verdict.buildId} (${keys.length} objects)`);
+          options.log?.(`${region}: deleted ${verdict.buildId} (${outcome.objects} objects)`);
         } catch (error) {
           return { region, bucket, builds, objects, skipped, error: `${verdict.buildId}: ${describeError(error)}` };
         }
@@ -221,6 +231,82 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
     }),
   );
   return { live, plan, deletions, ok: deletions.every((deletion) => deletion.error === undefined) };
+}
+
+interface BuildDeletion {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly region: string;
+  /** This cleanup run's name, the last part of its markers. */
+  readonly run: string;
+  readonly buildId: string;
+  /** The manifest as the inventory saw it; undefined when there was none. */
+  readonly planned: ManifestState | undefined;
+  readonly retry: <T>(what: string, operation: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * Deletes one build in one bucket, between writing its marker and removing it. `kept` says why
+ * the build (or what an upload put back meanwhile) stays; `objects` counts what was deleted anyway.
+ */
+async function deleteBuild({ client, bucket, region, run, buildId, planned, retry }: BuildDeletion): Promise<{ objects: number; kept?: string }> {
+  const key = publishedBuildKey(buildId);
+  const marker = `${cleanupMarkerPrefix(buildId)}${run}`;
+  try {
+    await retry(`${region}: ${marker}`, () =>
+      client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: marker,
+          Body: `${JSON.stringify({ buildId, startedAt: new Date().toISOString(), host: hostname(), pid: process.pid })}\n`,
+          ContentType: 'application/json',
+          ServerSideEncryption: 'AES256',
+        }),
+      ),
+    );
+  } catch (error) {
+    throw new Error(
+      `cannot write ${marker} (${describeError(error)}): deleted nothing of it, since an upload of the same build could not be told to wait; cleanup needs s3:PutObject on ${BUILDS_PREFIX}* as well.`,
+      { cause: error },
+    );
+  }
+  let outcome: { objects: number; kept?: string } | undefined;
+  let failure: unknown;
+  try {
+    outcome = await deleteMarkedBuild({ client, bucket, region, buildId, planned, retry, key });
+  } catch (error) {
+    failure = error;
+  }
+  try {
+    await retry(`${region}: ${marker}`, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: marker })));
+  } catch (error) {
+    // Until it goes, every upload of this build waits for it and then fails, naming it.
+    const stuck = `cannot remove ${marker} (${describeError(error)}): delete it by hand`;
+    throw new Error(failure === undefined ? stuck : `${describeError(failure)}; and ${stuck}`, { cause: failure ?? error });
+  }
+  if (failure !== undefined) throw failure;
+  return outcome!;
+}
+
+async function deleteMarkedBuild({ client, bucket, region, buildId, planned, retry, key }: Omit<BuildDeletion, 'run'> & { readonly key: string }): Promise<{ objects: number; kept?: string }> {
+  // Read after the marker is written: an upload that wrote its manifest before then is seen here;
+  // one that writes it later sees the marker and waits.
+  const text = await retry(`${region}: ${key}`, () => getObjectText(client, bucket, key));
+  if (text !== null && (planned === undefined || ('uploadedAt' in planned && parsePublishedBuild(text, buildId).uploadedAt !== planned.uploadedAt.toISOString()))) {
+    return { objects: 0, kept: 'uploaded again since the listing' };
+  }
+  if (text !== null) await retry(`${region}: ${key}`, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+  const prefix = buildAssetsPrefix(buildId);
+  const keys = (await retry(`${region}: list ${prefix}`, () => listObjects(client, bucket, prefix))).map((o) => o.key);
+  const objects = await deleteObjects(client, bucket, keys, { retry: (operation) => retry(`${region}: delete ${prefix}`, operation) });
+  // A manifest here now was written by an upload after ours was read, over objects just deleted.
+  // Remove it again, so that none stands over missing objects even if that upload has died; a live
+  // one is waiting for the marker, and puts back the objects and then the manifest once it is gone.
+  if ((await retry(`${region}: ${key}`, () => headObject(client, bucket, key))) !== null) {
+    await retry(`${region}: ${key}`, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+    return { objects, kept: 'uploaded again while it was being deleted: that upload, if still running, puts it back once this cleanup is done' };
+  }
+  return { objects };
 }
 
 async function readLiveOrRefuse(readLive: () => Promise<AliasBuilds>, alias: string): Promise<AliasBuilds> {

@@ -8,26 +8,46 @@
  *           metadata the rule gives its key) is skipped; anything else is PUT with its SHA-256
  *           checksum (S3 refuses bytes that do not match it), SSE-S3, and read back (size, sha256,
  *           MD5 ETag, checksum, headers); retryable failures back off and try again
- *   verify  list assets/<buildId>/ again: every object there, at its size
+ *   verify  list assets/<buildId>/ again: every object there, at its size (any missing is put back)
  *   publish builds/<buildId>.json, last: from then on the build counts as present in that region
+ *   settle  check the build is still whole under its manifest, once no cleanup is deleting it
  *
- * A region that fails stops there, without a manifest, while the others finish; the command then
- * exits non-zero naming it. Running the upload again skips what is already there and finishes.
+ * A region that fails stops there while the others finish; the command then exits non-zero naming
+ * it. Running the upload again skips what is already there and finishes.
+ *
+ * Why `settle`: uploading an old build again (a deploy of an old commit, to roll back) can meet a
+ * `cleanup --apply` that listed the same build as deletable. The upload skips the objects that are
+ * there, and the cleanup may delete them, or the manifest, at any point in between. With plain S3
+ * requests only (the loopback S3 server emulates no conditional writes or deletes) neither side
+ * can make its steps atomic, so they hand over through S3 itself, which is strongly consistent:
+ *   - a cleanup first writes a marker, builds/<buildId>.cleanup/<run> (scripts/cleanup.ts), then
+ *     re-reads the manifest and keeps the build if it was rewritten; it removes the marker last;
+ *   - the upload first writes the manifest, then looks for markers and waits while there are any;
+ *     then it checks every object and the manifest again, putting back whatever is missing.
+ * Each side writes before it reads what the other writes, so at least one sees the other: either
+ * the cleanup sees the new manifest and keeps the build, or the upload sees the marker and checks
+ * everything once that cleanup is done. Success needs a round that found no marker, every object
+ * and the manifest; a cleanup that starts after it sees the new manifest. Checking the objects
+ * after the manifest would not do on its own: a cleanup that has read the old manifest but not yet
+ * deleted anything leaves nothing for the upload to see, and deletes right after it looked.
+ * Rounds are bounded, and a marker that stays (a cleanup that died) fails the upload, naming it.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { runMain, selectRegions } from './lib/cli';
-import { buildAssetsPrefix, formatPublishedBuild, publishedBuildKey, type PublishedBuild } from './lib/bucket-layout';
+import { cleanupMarkerPrefix } from './cleanup';
+import { buildAssetsPrefix, formatPublishedBuild, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from './lib/bucket-layout';
 import { mapLimit } from './lib/concurrency';
 import { readManifest, type BuildManifest } from './lib/manifest';
 import { objectMetadata, type ObjectMetadata } from './lib/object-metadata';
 import { formatBytes, formatDuration, ProgressBoard, type LaneState } from './lib/progress';
 import { VerificationError, withRetry, type RetryOptions } from './lib/retry';
-import { createS3Client, describeError, headObject, listObjects, type ListedObject } from './lib/s3';
+import { createS3Client, describeError, getObjectText, headObject, listObjects, type ListedObject } from './lib/s3';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -53,6 +73,14 @@ export interface UploadOptions {
   readonly onProgress?: (region: string, state: LaneState) => void;
   /** Retries and other notes worth a line. @default nothing */
   readonly log?: (line: string) => void;
+  /**
+   * How long to wait for a cleanup deleting this same build in a region to end, and how often to
+   * look. A cleanup takes seconds per build; one still there after this has most likely died.
+   * @default 2 minutes, every 2 s
+   */
+  readonly cleanupWait?: { readonly timeoutMs: number; readonly pollMs: number };
+  /** Rounds of checking after the manifest before giving up on a build that keeps changing. @default 5 */
+  readonly settleRounds?: number;
 }
 
 export interface RegionUpload {
@@ -63,9 +91,12 @@ export interface RegionUpload {
   readonly uploaded: number;
   /** Objects already present with the same content. */
   readonly skipped: number;
+  /** Objects put back after they went missing during the upload (a cleanup deleting this build). */
+  readonly restored: number;
   /** Bytes of the objects written (the manifest not counted). */
   readonly bytes: number;
   readonly ms: number;
+  /** 'written' on a failed region: written, but the build could not be confirmed whole under it. */
   readonly manifest: 'written' | 'would write' | 'not written';
   /** Dry run: the keys that would be written. */
   readonly pending: readonly string[];
@@ -94,15 +125,23 @@ export interface BuildObject {
 export async function upload(options: UploadOptions): Promise<UploadResult> {
   const buildDir = path.resolve(options.buildDir ?? path.join(PROJECT_ROOT, 'build'));
   const manifest = readManifest(buildDir);
-  const objects = buildObjects(buildDir, manifest);
+  return publishObjects({ ...options, buildId: manifest.buildId, objects: buildObjects(buildDir, manifest) });
+}
+
+/**
+ * The upload of a build's objects, from wherever they came: the build folder (upload), or another
+ * region's bucket (scripts/backfill.ts). Same steps, same manifest-last rule.
+ */
+export async function publishObjects(options: Omit<UploadOptions, 'buildDir'> & { readonly buildId: string; readonly objects: readonly BuildObject[] }): Promise<UploadResult> {
+  const { buildId, objects } = options;
   const regions = selectRegions(options.config, options.regions);
   const names = resourceNames(options.config);
   const clientFor = options.clientFor ?? ((region: string) => createS3Client({ region, endpoint: options.endpoint }));
   const results = await Promise.all(
-    regions.map((region) => uploadRegion({ ...options, region, bucket: names.bucket(region), client: clientFor(region), manifest, objects })),
+    regions.map((region) => uploadRegion({ ...options, region, bucket: names.bucket(region), client: clientFor(region), buildId, objects })),
   );
   return {
-    buildId: manifest.buildId,
+    buildId,
     objects: objects.length,
     totalBytes: objects.reduce((sum, object) => sum + object.body.length, 0),
     regions: results,
@@ -128,18 +167,20 @@ interface RegionContext extends UploadOptions {
   readonly region: string;
   readonly bucket: string;
   readonly client: S3Client;
-  readonly manifest: BuildManifest;
+  readonly buildId: string;
   readonly objects: readonly BuildObject[];
 }
 
 async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
-  const { region, bucket, client, manifest, objects } = context;
+  const { region, bucket, client, buildId, objects } = context;
   const started = Date.now();
   const total = objects.length + 1;
   let done = 0;
   let uploaded = 0;
   let skipped = 0;
+  let restored = 0;
   let bytes = 0;
+  let manifestWritten = false;
   const pending: string[] = [];
   const progress = (note?: string) => context.onProgress?.(region, { done, total, bytes, note });
   const retry = <T>(key: string, operation: () => Promise<T>) =>
@@ -153,6 +194,7 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
     ok,
     uploaded,
     skipped,
+    restored,
     bytes,
     ms: Date.now() - started,
     manifest: manifestState,
@@ -161,9 +203,9 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
   });
 
   progress(context.dryRun ? 'checking' : 'uploading');
-  let stage = `listing ${buildAssetsPrefix(manifest.buildId)}`;
+  let stage = `listing ${buildAssetsPrefix(buildId)}`;
   try {
-    const present = await retry(stage, () => listObjects(client, bucket, buildAssetsPrefix(manifest.buildId)));
+    const present = await retry(stage, () => listObjects(client, bucket, buildAssetsPrefix(buildId)));
     const presentKeys = new Set(present.map((object) => object.key));
     await mapLimit(objects, context.concurrency ?? 8, async (object) => {
       const outcome = await retry(object.key, () => ensureObject(client, bucket, object, presentKeys.has(object.key), context.dryRun ?? false)).catch((error: unknown) => {
@@ -184,21 +226,110 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
       return finish(true, 'would write');
     }
 
-    stage = `verifying ${buildAssetsPrefix(manifest.buildId)}`;
-    const listed = await retry(stage, () => listObjects(client, bucket, buildAssetsPrefix(manifest.buildId)));
-    assertAllPresent(objects, listed);
+    const prefix = buildAssetsPrefix(buildId);
+    const manifestObject = publishedBuildObject(buildId, objects, (context.now ?? (() => new Date()))());
+    const rounds = context.settleRounds ?? 5;
+    const putManifest = async () => {
+      stage = manifestObject.key;
+      await retry(stage, () => ensureObject(client, bucket, manifestObject, false, false));
+      manifestWritten = true;
+    };
+    const putBack = async () => {
+      const count = await putBackMissing(context, retry);
+      if (count > 0) context.log?.(`${region}: put back ${count} object(s) of ${buildId} that went missing meanwhile (a cleanup deleting this build?)`);
+      restored += count;
+      return count;
+    };
+    const waitForCleanups = async () => {
+      try {
+        await waitWhileCleanupsRun(context, retry);
+      } catch (error) {
+        // A cleanup that died may have deleted objects under our manifest: leave them whole anyway.
+        if (manifestWritten) await putBack().catch(() => 0);
+        throw error;
+      }
+    };
 
-    const manifestObject = publishedBuildObject(manifest.buildId, objects, (context.now ?? (() => new Date()))());
-    stage = manifestObject.key;
+    // Before the manifest too: a build being deleted should not look present, even for a moment.
+    stage = `verifying ${prefix}`;
+    await waitForCleanups();
+    await putBack();
     progress('manifest');
-    await retry(stage, () => ensureObject(client, bucket, manifestObject, false, false));
+    await putManifest();
+    for (let round = 1; ; round += 1) {
+      stage = `checking ${prefix} after the manifest`;
+      await waitForCleanups();
+      const putBackNow = await putBack();
+      const stands = await retry(stage, () => manifestStands(client, bucket, manifestObject));
+      if (putBackNow === 0 && stands) break;
+      if (round >= rounds) {
+        throw new StageError(stage, new Error(`build ${buildId} was still changing after ${rounds} rounds (objects or manifest removed while uploading); is a cleanup running? Run the upload again.`));
+      }
+      if (!stands) await putManifest();
+    }
     done = total;
     progress('done');
     return finish(true, 'written');
   } catch (error) {
     progress('failed');
     const failure = error instanceof StageError ? error : new StageError(stage, error);
-    return finish(false, 'not written', hint(failure.message, bucket));
+    return finish(false, manifestWritten ? 'written' : 'not written', hint(failure.message, bucket));
+  }
+}
+
+type Retry = <T>(what: string, operation: () => Promise<T>) => Promise<T>;
+
+/** Lists the build's objects and puts back each one missing or changed; returns how many it wrote. */
+async function putBackMissing(context: RegionContext, retry: Retry): Promise<number> {
+  const { client, bucket, objects, buildId } = context;
+  const listed = await retry(`verifying ${buildAssetsPrefix(buildId)}`, () => listObjects(client, bucket, buildAssetsPrefix(buildId)));
+  const wrong = objectsNotStored(objects, listed);
+  const outcomes = await mapLimit(wrong, context.concurrency ?? 8, (object) =>
+    retry(object.key, () => ensureObject(client, bucket, object, true, false)).catch((error: unknown) => {
+      throw new StageError(object.key, error);
+    }),
+  );
+  return outcomes.filter((outcome) => outcome === 'uploaded').length;
+}
+
+/** Waits while any cleanup of this build has its marker in the bucket; throws once it waited too long. */
+async function waitWhileCleanupsRun(context: RegionContext, retry: Retry): Promise<void> {
+  const { client, bucket, region, buildId } = context;
+  const { timeoutMs, pollMs } = context.cleanupWait ?? { timeoutMs: 120_000, pollMs: 2_000 };
+  const prefix = cleanupMarkerPrefix(buildId);
+  const started = Date.now();
+  for (let first = true; ; first = false) {
+    const markers = await retry(`listing ${prefix}`, () => listObjects(client, bucket, prefix));
+    if (markers.length === 0) return;
+    const what = markers.map((marker) => `${marker.key}, written ${marker.lastModified.toISOString()}`).join('; ');
+    if (first) context.log?.(`${region}: a cleanup is deleting build ${buildId} (${what}); waiting for it to end`);
+    if (Date.now() - started >= timeoutMs) {
+      throw new CleanupRunningError(
+        `a cleanup of build ${buildId} is running in ${bucket}, or died: ${what}; waited ${Math.round(timeoutMs / 1000)} s. If no cleanup is running, delete ${markers.length === 1 ? 'that key' : 'those keys'} and run the upload again.`,
+      );
+    }
+    await sleep(pollMs);
+  }
+}
+
+/** Not worth a retry: the wait already was one. */
+class CleanupRunningError extends Error {
+  override readonly name = 'CleanupRunning';
+}
+
+/**
+ * Is a manifest of this build, listing exactly these objects, in the bucket? Another upload of the
+ * same build may have written its own since (another uploadedAt): that one does as well as ours.
+ */
+async function manifestStands(client: S3Client, bucket: string, manifestObject: BuildObject): Promise<boolean> {
+  const text = await getObjectText(client, bucket, manifestObject.key);
+  if (text === null) return false;
+  try {
+    const stored = parsePublishedBuild(text);
+    const ours = parsePublishedBuild(manifestObject.body.toString('utf8'));
+    return stored.buildId === ours.buildId && JSON.stringify(stored.objects) === JSON.stringify(ours.objects);
+  } catch {
+    return false;
   }
 }
 
@@ -258,15 +389,13 @@ export function mismatches(head: HeadObjectCommandOutput, object: BuildObject): 
   return problems;
 }
 
-function assertAllPresent(objects: readonly BuildObject[], listed: readonly ListedObject[]): void {
+/** The objects a listing shows missing, or at another size or MD5. */
+function objectsNotStored(objects: readonly BuildObject[], listed: readonly ListedObject[]): BuildObject[] {
   const stored = new Map(listed.map((object) => [object.key, object]));
-  const wrong = objects.filter((object) => {
+  return objects.filter((object) => {
     const found = stored.get(object.key);
     return !found || found.size !== object.body.length || (/^[0-9a-f]{32}$/.test(found.etag) && found.etag !== object.md5);
   });
-  if (wrong.length > 0) {
-    throw new VerificationError(`${wrong.length} object(s) missing or changed after the upload (first: ${wrong[0].key}); is a cleanup or another upload running?`);
-  }
 }
 
 export function publishedBuildObject(buildId: string, objects: readonly BuildObject[], uploadedAt: Date): BuildObject {
@@ -293,7 +422,18 @@ function summaryLine(result: RegionUpload, width: number, dryRun: boolean): stri
   if (!result.ok) return `${head}  FAILED after ${formatDuration(result.ms)}: ${result.error}`;
   const verb = dryRun ? 'would upload' : 'uploaded';
   const manifest = dryRun ? 'manifest would be written last' : 'manifest written';
-  return `${head}  ${verb} ${result.uploaded}${dryRun ? '' : ` (${formatBytes(result.bytes)})`}, skipped ${result.skipped}, ${manifest}, ${formatDuration(result.ms)}`;
+  const putBack = result.restored > 0 ? `, put back ${result.restored} that went missing meanwhile` : '';
+  return `${head}  ${verb} ${result.uploaded}${dryRun ? '' : ` (${formatBytes(result.bytes)})`}, skipped ${result.skipped}${putBack}, ${manifest}, ${formatDuration(result.ms)}`;
+}
+
+/**
+ * `--concurrency 8`: digits only, so that `1e1`, `0x8` or `8 objects` are refused rather than
+ * read as some other number.
+ */
+function wholeNumberFlag(flag: string, value: string, min: number, max: number, meaning: string): number {
+  const number = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!(number >= min && number <= max)) throw new Error(`${flag} takes a whole number from ${min} to ${max} (${meaning}); got ${JSON.stringify(value)}.`);
+  return number;
 }
 
 async function main(): Promise<void> {
@@ -307,12 +447,9 @@ async function main(): Promise<void> {
       'dry-run': { type: 'boolean', default: false },
     },
   });
+  const concurrency = values.concurrency === undefined ? undefined : wholeNumberFlag('--concurrency', values.concurrency, 1, 64, 'objects in flight per region');
   const config = loadConfig(values.config);
   const regions = selectRegions(config, values.regions);
-  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) {
-    throw new Error(`--concurrency must be an integer from 1 to 64, not ${values.concurrency}.`);
-  }
   const dryRun = values['dry-run'] ?? false;
   const buildDir = path.resolve(values.build ?? path.join(PROJECT_ROOT, 'build'));
   const manifest = readManifest(buildDir);
@@ -341,7 +478,10 @@ async function main(): Promise<void> {
   const failed = result.regions.filter((region) => !region.ok);
   if (failed.length > 0) {
     console.error(`upload failed in ${failed.length} of ${result.regions.length} regions: ${failed.map((r) => `${r.region} (${r.error})`).join('; ')}`);
-    console.error(`No manifest was written there, so the build does not count as present; run the upload again once fixed (it skips what is there).`);
+    const unpublished = failed.every((r) => r.manifest === 'not written');
+    console.error(
+      `${unpublished ? 'No manifest was written there, so the build does not count as present' : 'The build could not be confirmed whole there'}; run the upload again once fixed (it skips what is there).`,
+    );
     process.exitCode = 1;
   }
 }

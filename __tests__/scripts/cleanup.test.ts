@@ -6,11 +6,11 @@ import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig, resourceNames } from '../../config';
 import { versionDescription } from '../../regional-function/shared/version-description';
-import { cleanup, formatPlan, planCleanup, UPLOAD_IN_PROGRESS_MS, type ManifestState, type RegionInventory } from '../../scripts/cleanup';
+import { cleanup, cleanupMarkerPrefix, formatPlan, planCleanup, UPLOAD_IN_PROGRESS_MS, type ManifestState, type RegionInventory } from '../../scripts/cleanup';
 import { publishedBuildKey } from '../../scripts/lib/bucket-layout';
 import { listObjects } from '../../scripts/lib/s3';
-import { startS3Server, type S3Server } from '../../scripts/local/s3-server';
-import { upload } from '../../scripts/upload';
+import { startS3Server, type S3LogEntry, type S3Server } from '../../scripts/local/s3-server';
+import { upload, type UploadResult } from '../../scripts/upload';
 import { writeBuild } from '../fixtures/builds';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -135,15 +135,26 @@ describe('cleanup on the loopback S3 server', () => {
     expect(text).toContainEqual(expect.stringMatching(new RegExp(`^  keep    ${second}  .*among the 2 newest retired builds \\(#2\\)$`)));
   });
 
-  it('--apply deletes in every region, each manifest before its objects, and leaves kept builds whole', async () => {
+  it('--apply deletes in every region, each manifest before its objects, within its marker, and leaves kept builds whole', async () => {
     aliasPointsAt(stable, canary);
     const before = server.log.length;
     const result = await cleanup({ config, endpoint: server.endpoint, now, apply: true });
     expect(result.ok).toBe(true);
     expect(result.deletions.map((d) => [d.region, d.builds, d.objects])).toEqual(config.regions.map((region) => [region, 2, 12]));
     for (const bucket of buckets) {
-      const writes = server.log.slice(before).filter((e) => e.bucket === bucket && (e.method === 'DELETE' || e.method === 'POST'));
-      expect(writes.map((e) => (e.method === 'DELETE' ? e.key : 'batch'))).toEqual([publishedBuildKey(third), 'batch', publishedBuildKey(oldest), 'batch']);
+      const writes = server.log.slice(before).filter((e) => e.bucket === bucket && (e.method === 'PUT' || e.method === 'DELETE' || e.method === 'POST'));
+      const marker = (e: S3LogEntry) => e.key?.startsWith(cleanupMarkerPrefix(third)) || e.key?.startsWith(cleanupMarkerPrefix(oldest));
+      expect(writes.map((e) => (marker(e) ? `${e.method} marker` : e.method === 'POST' ? 'batch' : `${e.method} ${e.key}`))).toEqual([
+        'PUT marker',
+        `DELETE ${publishedBuildKey(third)}`,
+        'batch',
+        'DELETE marker',
+        'PUT marker',
+        `DELETE ${publishedBuildKey(oldest)}`,
+        'batch',
+        'DELETE marker',
+      ]);
+      expect((await listObjects(server.client(), bucket, 'builds/')).map((o) => o.key).every((key) => key.endsWith('.json'))).toBe(true);
       const keys = await keysIn(bucket);
       for (const gone of [third, oldest]) expect(keys.filter((k) => k.includes(gone))).toEqual([]);
       for (const kept of [canary, newest, second, stable]) expect(keys.filter((k) => k.includes(kept))).toHaveLength(7);
@@ -179,16 +190,16 @@ describe('cleanup on the loopback S3 server', () => {
 
   it('keeps a build uploaded again between the listing and the delete', async () => {
     aliasPointsAt(stable, canary);
-    let reads = 0;
+    let uploaded: UploadResult | undefined;
     server.setHook(async (request) => {
-      if (request.method !== 'GET' || request.bucket !== buckets[0] || request.key !== publishedBuildKey(oldest)) return undefined;
-      reads += 1;
-      // The second read is the check right before deleting: a deploy re-uploads the build just then.
-      if (reads === 2) await upload({ config, buildDir: buildDirs[builds.indexOf(oldest)], endpoint: server.endpoint, regions: [config.regions[0]], now: () => now });
+      if (request.method !== 'PUT' || request.bucket !== buckets[0] || !request.key?.startsWith(cleanupMarkerPrefix(oldest)) || uploaded) return undefined;
+      // Right before the cleanup announces itself, a deploy re-uploads the build, to its end.
+      uploaded = await upload({ config, buildDir: buildDirs[builds.indexOf(oldest)], endpoint: server.endpoint, regions: [config.regions[0]], now: () => now });
       return undefined;
     });
     const result = await cleanup({ config, endpoint: server.endpoint, now, apply: true });
     server.setHook(null);
+    expect(uploaded?.ok).toBe(true);
     expect(result.deletions[0]).toMatchObject({ builds: 1, skipped: [`${oldest} (uploaded again since the listing)`] });
     expect((await keysIn(buckets[0])).filter((k) => k.includes(oldest))).toHaveLength(7);
     expect((await keysIn(buckets[1])).filter((k) => k.includes(oldest))).toEqual([]);
