@@ -12,10 +12,17 @@ import { z } from 'zod';
 import { AWS_REGIONS, findRegion, nearestRegionTable, supportsOriginAccessIdentity, distanceKm } from './regions';
 import { parseOriginPattern } from '../regional-function/metrics-api/origin-pattern';
 
-export { AWS_REGIONS, findRegion, nearestRegionTable, supportsOriginAccessIdentity } from './regions';
+export { AWS_REGIONS, findRegion, nearestRegionTable, REGIONAL_EDGE_CACHE_REGIONS, supportsOriginAccessIdentity } from './regions';
 
 /** Runtimes Lambda@Edge accepts for new functions (CloudFront developer guide, read 2026-11). */
-export const EDGE_RUNTIMES = ['nodejs22.x', 'nodejs20.x'] as const;
+export const EDGE_RUNTIMES = ['nodejs22.x'] as const;
+/** Runtimes Lambda no longer creates functions on, with when and what to use instead. */
+const RETIRED_RUNTIMES: Readonly<Record<string, string>> = {
+  'nodejs20.x': 'Lambda blocks creating nodejs20.x functions from 2026-08-31 (and a release creates a new function version every deploy); use "nodejs22.x", the newest runtime Lambda@Edge accepts.',
+  'nodejs18.x': 'Lambda no longer creates nodejs18.x functions; use "nodejs22.x".',
+};
+/** CloudFront price classes: which edge locations serve the distribution. */
+export const PRICE_CLASSES = ['PriceClass_100', 'PriceClass_200', 'PriceClass_All'] as const;
 /** Runtimes for the regional functions (Lambda developer guide, read 2026-11). */
 export const REGIONAL_RUNTIMES = ['nodejs24.x', 'nodejs22.x'] as const;
 /** Values CloudWatch Logs accepts for retention_in_days. */
@@ -149,6 +156,8 @@ const metricsSchema = z
 const edgeSchema = z
   .strictObject({
     runtime: z.enum(EDGE_RUNTIMES).default('nodejs22.x'),
+    /** Which edge locations serve the distribution; it also decides where Lambda@Edge writes logs. */
+    priceClass: z.enum(PRICE_CLASSES).default('PriceClass_All'),
     memoryMb: z.number().int().min(128).max(10240).default(128),
     /** Origin-request functions may run at most 30 s; the routers need far less. */
     timeoutSeconds: z.number().int().min(1).max(30).default(5),
@@ -374,6 +383,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) return `${where}: is required.`;
   if (issue.code === 'invalid_type') return `${where}: ${given} is not a ${issue.expected}.`;
   if (issue.code === 'invalid_value') {
+    const retired = where === 'edge.runtime' ? RETIRED_RUNTIMES[String(valueAt(input, issue.path))] : undefined;
+    if (retired) return `${where}: ${retired}`;
     return `${where}: ${given} is not allowed; use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}.`;
   }
   if (issue.code === 'invalid_union' && issue.path.length > 0) {

@@ -24,6 +24,8 @@ export interface ResourceNames {
   readonly rolloutStore: string;
   /** The viewer-assignment CloudFront Function. */
   readonly viewerAssignment: string;
+  /** Its twin, associated with nothing: verify-edge tests the next deploy's code there first. */
+  readonly viewerAssignmentCheck: string;
   /** `_bucket.<domain>`: latency-routed TXT naming the nearest healthy bucket region. */
   readonly bucketRecord: string;
   readonly clientErrorAlarm: string;
@@ -59,6 +61,7 @@ export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): Re
     liveAlias: LIVE_ALIAS,
     rolloutStore: rolloutStoreName(name),
     viewerAssignment: `${name}-viewer-assignment`,
+    viewerAssignmentCheck: `${name}-viewer-assignment-check`,
     bucketRecord: `_bucket.${domain}`,
     clientErrorAlarm: `${name}-client-error-rate`,
     edgeErrorAlarm: `${name}-edge-function-errors`,

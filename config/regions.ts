@@ -92,3 +92,34 @@ export function nearestRegionTable(candidates: readonly string[]): Record<string
   }
   return table;
 }
+
+/**
+ * Where Lambda@Edge writes the logs of an origin-request function: the AWS region of the regional
+ * edge cache that ran it, for every regional edge cache that serves the edge locations of the
+ * distribution's price class (CloudFront developer guide, "Edge function logs" and "How CloudFront
+ * works", regional edge caches; 13 as listed by AWS and Gruntwork's terraform-aws-lambda, read
+ * 2026-11). A narrower price class leaves out the caches of the continents it leaves out.
+ */
+export const REGIONAL_EDGE_CACHE_REGIONS = {
+  // North America, Europe, Israel.
+  PriceClass_100: ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-central-1', 'eu-west-1', 'eu-west-2'],
+  // … and Asia, the Middle East, Africa.
+  PriceClass_200: ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-central-1', 'eu-west-1', 'eu-west-2', 'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-southeast-1'],
+  // … and South America, Australia and New Zealand.
+  PriceClass_All: [
+    'us-east-1',
+    'us-east-2',
+    'us-west-1',
+    'us-west-2',
+    'eu-central-1',
+    'eu-west-1',
+    'eu-west-2',
+    'ap-south-1',
+    'ap-northeast-1',
+    'ap-northeast-2',
+    'ap-southeast-1',
+    'ap-southeast-2',
+    'sa-east-1',
+  ],
+} as const satisfies Record<string, readonly string[]>;
+

@@ -30,6 +30,9 @@ export const METRIC_ERRORING_VIEWERS = 'ErroringViewers';
 /** Canary weight in basis points, emitted by rollout sync. */
 export const METRIC_ROLLOUT_WEIGHT = 'RolloutWeight';
 export const DIMENSION_ROLE = 'Role';
+/** Builds viewers are assigned (stable, canary) that a region's bucket lacks, emitted by rollout sync every run. */
+export const METRIC_MISSING_BUILDS = 'MissingBuilds';
+export const DIMENSION_REGION = 'Region';
 /** The roles the alarm judges. */
 export const ROLES = ['canary', 'stable'] as const;
 export type JudgedRole = (typeof ROLES)[number];

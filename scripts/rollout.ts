@@ -9,10 +9,12 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import '@aws-sdk/signature-v4a';
 import { loadConfig } from '../config';
 import { rolloutStoreClientConfig } from '../contracts/rollout-store';
+import { regionalS3 } from '../regional-function/shared/build-presence';
 import { ROLLOUT_REGION, runRolloutCli } from './lib/rollout-cli';
 
 if (require.main === module) {
@@ -26,6 +28,7 @@ if (require.main === module) {
       kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
       cloudwatch: new CloudWatchClient({ region }),
       sts: new STSClient({ region }),
+      s3For: regionalS3((bucketRegion) => new S3Client({ region: bucketRegion })),
     }),
     out: (line) => console.log(line),
     err: (line) => console.error(line),

@@ -12,9 +12,10 @@
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { resourceNames, type DeployConfig } from '../config';
+import { REGIONAL_EDGE_CACHE_REGIONS, resourceNames, type DeployConfig } from '../config';
 import { dashboardUrl } from '../contracts/release-dashboard';
 import { releaseAlarmQueries } from '../contracts/release-signal';
+import { ALL_AT_ONCE_CONFIG } from '../regional-function/shared/deployments';
 import { versionDescription } from '../regional-function/shared/version-description';
 import type { BuildManifest, FunctionZip } from '../scripts/lib/manifest';
 import { readFileSync } from 'node:fs';
@@ -46,7 +47,7 @@ export interface DeliveryStackProps {
   /** Folder the manifest's zip paths are relative to. */
   readonly buildDir: string;
   readonly replicas: ReplicaOutputs;
-  /** @default 'PriceClass_All': host pages are everywhere, and so are their viewers */
+  /** @default config.edge.priceClass ('PriceClass_All': host pages are everywhere, and so are their viewers) */
   readonly priceClass?: PriceClass;
 }
 
@@ -73,16 +74,20 @@ export class DeliveryStack extends TerraformStack {
     const { config, manifest, replicas } = props;
     const names = resourceNames(config);
     configureBackend(this, config.backend, id);
+    const priceClass = props.priceClass ?? config.edge.priceClass;
+    // Lambda@Edge logs land in the region of the regional edge cache that ran it: every one of the price class.
+    const edgeLogRegions = REGIONAL_EDGE_CACHE_REGIONS[priceClass];
     this.providers = new RegionalProviders(this, 'aws', {
-      regions: config.regions,
+      regions: [...config.regions, ...edgeLogRegions],
       defaultTags: { Distribution: config.name, Stack: id, ManagedBy: 'cdktf' },
     });
     const provider = this.providers.usEast1;
     const account = new AwsAccount(this, 'account', { provider });
     const code = (zip: FunctionZip): FunctionCode => ({ zip, buildDir: props.buildDir });
     const logRetentionDays = config.retention.logRetentionDays;
+    const buckets = Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)]));
 
-    const edge = { runtime: config.edge.runtime, memorySize: config.edge.memoryMb, timeout: config.edge.timeoutSeconds, providers: this.providers, account, logRetentionDays };
+    const edge = { runtime: config.edge.runtime, memorySize: config.edge.memoryMb, timeout: config.edge.timeoutSeconds, providers: this.providers, logRegions: edgeLogRegions, account, logRetentionDays };
     this.entryRouter = new EdgeFunction(this, 'entry-router', {
       ...edge,
       functionName: names.entryRouter,
@@ -164,7 +169,7 @@ export class DeliveryStack extends TerraformStack {
       apiOriginSecret: this.originSecret.current,
       webAclArn: this.apiRateLimit?.arn,
       accessLogs,
-      priceClass: props.priceClass,
+      priceClass,
       customDomain: this.customDomain ? { domainName: this.customDomain.domainName, certificateArn: this.customDomain.certificateArn } : undefined,
     });
     this.customDomain?.aliasTo(this.distribution);
@@ -175,7 +180,6 @@ export class DeliveryStack extends TerraformStack {
       edgeErrorAlarmName: names.edgeErrorAlarm,
       alarms: config.alarms,
       namespace: config.metrics.namespace,
-      buildId: manifest.buildId,
       distributionId: this.distribution.distributionId,
     });
     this.deployment = new AliasDeployment(this, 'deployment', {
@@ -185,7 +189,7 @@ export class DeliveryStack extends TerraformStack {
       applicationName: names.codeDeployApplication,
       deploymentGroupName: names.deploymentGroup,
       rollout: config.rollout,
-      alarmNames: this.alarms.alarmNames,
+      alarmNames: this.alarms.rollbackAlarmNames,
     });
 
     this.rolloutSync = new RolloutSync(this, 'rollout-sync', {
@@ -208,7 +212,9 @@ export class DeliveryStack extends TerraformStack {
         CODEDEPLOY_DEPLOYMENT_GROUP: this.deployment.deploymentGroupName,
         CLIENT_ERROR_ALARM: this.alarms.clientErrors.alarmName,
         SIGNAL_TABLE: this.signalTable.tableName,
+        BUCKETS: JSON.stringify(buckets),
       },
+      buckets,
       clientErrorAlarmArn: this.alarms.clientErrors.arn,
     });
 
@@ -236,10 +242,12 @@ export class DeliveryStack extends TerraformStack {
         LIVE_ALIAS: this.liveAlias.aliasName,
         CODEDEPLOY_APPLICATION: this.deployment.applicationName,
         CODEDEPLOY_DEPLOYMENT_GROUP: this.deployment.deploymentGroupName,
+        BUCKETS: JSON.stringify(buckets),
       },
+      buckets,
       applicationArn: this.deployment.applicationArn,
       deploymentGroupArn: this.deployment.deploymentGroupArn,
-      deploymentConfigArn: this.deployment.deploymentConfigArn,
+      deploymentConfigArns: [this.deployment.deploymentConfigArn, account.arn('codedeploy', US_EAST_1, `deploymentconfig:${ALL_AT_ONCE_CONFIG}`)],
       // The distribution first (viewers reach the new version), then CodeDeploy may shift.
       after: [this.distribution.distribution, this.liveAlias.alias, this.deployment.deploymentGroup, this.alarms.clientErrors, this.alarms.edgeErrors],
     });

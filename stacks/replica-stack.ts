@@ -76,6 +76,7 @@ export class ReplicaStack extends TerraformStack implements ReplicaOutputs {
         region,
         regionProvider: provider,
         globalProvider: global,
+        metricsNamespace: config.metrics.namespace,
       });
       nearest.addRegion(region, health.healthCheckId);
       buckets.set(region, bucket);

@@ -2,6 +2,7 @@ import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDe
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState } from '../../contracts/rollout-state';
 import { LocalKeyValueStore, startKvsServer } from '../../scripts/local/kvs-server';
@@ -25,7 +26,7 @@ async function capturingLogs<T>(body: () => Promise<T>): Promise<{ result: T; li
 
 /** Runs `body` with exactly these variables set (and every other one the functions read unset). */
 async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
-  const names = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'ROLLOUT_STORE_ARN', 'ROLLOUT_STORE_ENDPOINT', 'METRICS_NAMESPACE', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP', 'CLIENT_ERROR_ALARM', 'SIGNAL_TABLE', 'ALLOWED_ORIGINS', 'MAX_BATCH', 'ORIGIN_SECRET_SHA256', 'PERIOD_SECONDS', 'STATE_CACHE_SECONDS', 'AWS_REGION'];
+  const names = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'ROLLOUT_STORE_ARN', 'ROLLOUT_STORE_ENDPOINT', 'METRICS_NAMESPACE', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP', 'CLIENT_ERROR_ALARM', 'SIGNAL_TABLE', 'BUCKETS', 'ALLOWED_ORIGINS', 'MAX_BATCH', 'ORIGIN_SECRET_SHA256', 'PERIOD_SECONDS', 'STATE_CACHE_SECONDS', 'AWS_REGION'];
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   for (const name of names) delete process.env[name];
   Object.assign(process.env, vars);
@@ -47,7 +48,7 @@ describe('regional bundles as they ship', () => {
       await expect(handler(null)).rejects.toThrow(/got null/);
       // A valid event with no environment names every missing variable.
       await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' })).rejects.toThrow(
-        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, ROLLOUT_STORE_ARN, METRICS_NAMESPACE, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, CLIENT_ERROR_ALARM, SIGNAL_TABLE',
+        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, ROLLOUT_STORE_ARN, METRICS_NAMESPACE, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, CLIENT_ERROR_ALARM, SIGNAL_TABLE, BUCKETS',
       );
     });
   });
@@ -59,7 +60,7 @@ describe('regional bundles as they ship', () => {
         /release input must be .*version: must be a published version number.*buildId: must be a buildId/,
       );
       await expect(handler({ version: '3', buildId: '0123456789abcdef' })).rejects.toThrow(
-        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP',
+        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, BUCKETS',
       );
     });
   });
@@ -75,22 +76,26 @@ describe('regional bundles as they ship', () => {
   it('release, as bundled, starts a deployment through the runtime SDK', async () => {
     const lambda = mockClient(LambdaClient);
     const codedeploy = mockClient(CodeDeployClient);
+    const s3 = mockClient(S3Client);
     try {
+      s3.on(HeadObjectCommand).resolves({});
       lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '4' });
       lambda.on(GetFunctionConfigurationCommand, { Qualifier: '4' }).resolves({ Description: versionDescription('0123456789abcdef') });
       lambda.on(GetFunctionConfigurationCommand, { Qualifier: '5' }).resolves({ Description: versionDescription('fedcba9876543210') });
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
       codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-BUNDLED01' });
-      const env = { ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router', LIVE_ALIAS: 'live', CODEDEPLOY_APPLICATION: 'edge-widget', CODEDEPLOY_DEPLOYMENT_GROUP: 'edge-widget-entry-router', AWS_REGION: 'us-east-1' };
+      const env = { ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router', LIVE_ALIAS: 'live', CODEDEPLOY_APPLICATION: 'edge-widget', CODEDEPLOY_DEPLOYMENT_GROUP: 'edge-widget-entry-router', BUCKETS: '{"us-east-1":"b1","eu-west-1":"b2"}', AWS_REGION: 'us-east-1' };
       const { result, lines } = await capturingLogs(() => withEnv(env, () => loadBundledHandler(functionZip('release'))({ version: '5', buildId: 'fedcba9876543210' })));
       expect(result).toEqual({ action: 'started', deploymentId: 'd-BUNDLED01', reason: 'shifting alias live from version 4 to 5 (build fedcba9876543210)' });
       expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(1);
       expect(codedeploy.commandCalls(GetDeploymentCommand)).toHaveLength(0);
+      expect(s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Bucket).sort()).toEqual(['b1', 'b2']);
       // Powertools' Logger, bundled: a structured line naming the deployment.
       expect(lines).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'release', service: 'release', deploymentId: 'd-BUNDLED01' }));
     } finally {
       lambda.restore();
       codedeploy.restore();
+      s3.restore();
     }
   });
 
@@ -99,7 +104,9 @@ describe('regional bundles as they ship', () => {
     const lambda = mockClient(LambdaClient);
     const cloudwatch = mockClient(CloudWatchClient);
     const dynamodb = mockClient(DynamoDBClient);
+    const s3 = mockClient(S3Client);
     try {
+      s3.on(HeadObjectCommand).resolves({});
       lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '5' });
       lambda.on(GetFunctionConfigurationCommand, { Qualifier: '5' }).resolves({ Description: versionDescription('fedcba9876543210') });
       dynamodb.on(PutItemCommand).resolves({});
@@ -113,6 +120,7 @@ describe('regional bundles as they ship', () => {
         CODEDEPLOY_DEPLOYMENT_GROUP: 'edge-widget-entry-router',
         CLIENT_ERROR_ALARM: 'edge-widget-client-error-rate',
         SIGNAL_TABLE: 'edge-widget-release-signal',
+        BUCKETS: '{"us-east-1":"b1"}',
         AWS_REGION: 'us-east-1',
       };
       const runtimeSdk = runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']);
@@ -127,6 +135,7 @@ describe('regional bundles as they ship', () => {
       lambda.restore();
       cloudwatch.restore();
       dynamodb.restore();
+      s3.restore();
       removeEdgeZips();
       await kvs.close();
     }

@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { publishedBuildKey } from '../../contracts/published-build';
+import { startS3Server, type S3Server } from '../../scripts/local/s3-server';
 import { decideRelease, parseReleaseInput, ReleaseError, type ReleaseState } from '../../regional-function/release/core';
 import { handler } from '../../regional-function/release/index';
 import { release, type ReleaseTarget } from '../../regional-function/release/release';
 import { deploymentSummaryFrom, lambdaAppSpec, parseLambdaAppSpec } from '../../regional-function/shared/deployments';
 import { BUILD_A, BUILD_B, lambdaDeployment, NAMES, versionConfiguration } from './aws-fixtures';
 
-const TARGET: ReleaseTarget = { functionName: NAMES.functionName, aliasName: NAMES.alias, application: NAMES.application, deploymentGroup: NAMES.deploymentGroup };
+const BUCKETS = { 'us-east-1': 'widget-us-east-1-test', 'eu-west-1': 'widget-eu-west-1-test' };
+const TARGET: ReleaseTarget = { functionName: NAMES.functionName, aliasName: NAMES.alias, application: NAMES.application, deploymentGroup: NAMES.deploymentGroup, buckets: BUCKETS };
 
 function state(overrides: Partial<ReleaseState> = {}): ReleaseState {
   return {
@@ -101,7 +105,16 @@ describe('AppSpec', () => {
 describe('release against AWS', () => {
   const lambda = mockClient(LambdaClient);
   const codedeploy = mockClient(CodeDeployClient);
-  const clients = () => ({ lambda: new LambdaClient({ region: 'us-east-1' }), codedeploy: new CodeDeployClient({ region: 'us-east-1' }) });
+  // The buckets are real: an S3-compatible server on loopback, holding the builds' manifests.
+  let s3: S3Server;
+  const clients = () => ({ lambda: new LambdaClient({ region: 'us-east-1' }), codedeploy: new CodeDeployClient({ region: 'us-east-1' }), s3For: (region: string) => s3.client(region) });
+  const publish = (bucket: string, buildId: string) => s3.client().send(new PutObjectCommand({ Bucket: bucket, Key: publishedBuildKey(buildId), Body: '{}' }));
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: Object.values(BUCKETS) });
+    for (const bucket of Object.values(BUCKETS)) for (const build of [BUILD_A, BUILD_B]) await publish(bucket, build);
+  });
+  afterAll(() => s3.stop());
 
   beforeEach(() => {
     lambda.reset();
@@ -147,6 +160,25 @@ describe('release against AWS', () => {
     expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input.deploymentConfigName).toBe('CodeDeployDefault.LambdaAllAtOnce');
   });
 
+  it('refuses a build whose manifest is missing from any bucket, naming where, before asking CodeDeploy', async () => {
+    const BUILD_C = 'cccccccccccccccc';
+    lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_C));
+    await publish(BUCKETS['us-east-1'], BUILD_C);
+    await expect(release({ version: '8', buildId: BUILD_C }, TARGET, clients())).rejects.toThrow(
+      `build ${BUILD_C} is not in every bucket: its manifest is missing from widget-eu-west-1-test (eu-west-1). Upload it there first`,
+    );
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    // Once it is there, the release goes ahead.
+    await publish(BUCKETS['eu-west-1'], BUILD_C);
+    expect(await release({ version: '8', buildId: BUILD_C }, TARGET, clients())).toMatchObject({ action: 'started' });
+  });
+
+  it('refuses when a bucket cannot be asked at all, rather than guessing', async () => {
+    const broken = { ...clients(), s3For: (region: string) => (region === 'eu-west-1' ? new S3Client({ region, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1, forcePathStyle: true }) : s3.client(region)) };
+    await expect(release({ version: '8', buildId: BUILD_B }, TARGET, broken)).rejects.toThrow(/cannot tell whether build fedcba9876543210 is in widget-eu-west-1-test \(eu-west-1\)/);
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+  });
+
   it('sends nothing to CodeDeploy on the first deploy', async () => {
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '8' });
     expect(await release({ version: '8', buildId: BUILD_B }, TARGET, clients())).toMatchObject({ action: 'unchanged' });
@@ -189,13 +221,18 @@ describe('release against AWS', () => {
   describe('handler (what Terraform invokes)', () => {
     const saved = { ...process.env };
     beforeEach(() => {
-      Object.assign(process.env, { ENTRY_ROUTER_FUNCTION: NAMES.functionName, LIVE_ALIAS: 'live', CODEDEPLOY_APPLICATION: NAMES.application, CODEDEPLOY_DEPLOYMENT_GROUP: NAMES.deploymentGroup, AWS_REGION: 'us-east-1' });
-      jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      Object.assign(process.env, { ENTRY_ROUTER_FUNCTION: NAMES.functionName, LIVE_ALIAS: 'live', CODEDEPLOY_APPLICATION: NAMES.application, CODEDEPLOY_DEPLOYMENT_GROUP: NAMES.deploymentGroup, BUCKETS: JSON.stringify(BUCKETS), AWS_REGION: 'us-east-1' });
+      for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation(() => true);
+      // The handler makes its own S3 clients (for AWS): answer them at the SDK boundary, here only.
+      s3Mock = mockClient(S3Client);
+      s3Mock.on(HeadObjectCommand).resolves({});
     });
     afterEach(() => {
       process.env = { ...saved };
+      s3Mock.restore();
       jest.restoreAllMocks();
     });
+    let s3Mock: ReturnType<typeof mockClient>;
 
     it('returns {action, deploymentId, reason} and nothing else', async () => {
       expect(await handler({ version: '8', buildId: BUILD_B })).toEqual({ action: 'started', deploymentId: 'd-CREATED01', reason: `shifting alias live from version 7 to 8 (build ${BUILD_B})` });

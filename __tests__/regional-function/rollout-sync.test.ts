@@ -1,6 +1,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -139,6 +140,8 @@ describe('rollout sync against AWS', () => {
   const codedeploy = mockClient(CodeDeployClient);
   const cloudwatch = mockClient(CloudWatchClient);
   const dynamodb = mockClient(DynamoDBClient);
+  const s3 = mockClient(S3Client);
+  const BUCKETS = { 'us-east-1': 'edge-widget-us-east-1-test', 'eu-west-1': 'edge-widget-eu-west-1-test' };
   const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
   const env: RolloutSyncEnvironment = {
     ENTRY_ROUTER_FUNCTION: NAMES.functionName,
@@ -149,6 +152,7 @@ describe('rollout sync against AWS', () => {
     CODEDEPLOY_DEPLOYMENT_GROUP: NAMES.deploymentGroup,
     CLIENT_ERROR_ALARM: 'edge-widget-client-error-rate',
     SIGNAL_TABLE: 'edge-widget-release-signal',
+    BUCKETS: JSON.stringify(BUCKETS),
   };
   const clients = (): RolloutSyncClients => ({
     lambda: new LambdaClient({ region: 'us-east-1' }),
@@ -156,6 +160,7 @@ describe('rollout sync against AWS', () => {
     codedeploy: new CodeDeployClient({ region: 'us-east-1' }),
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
     dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+    s3For: (region: string) => new S3Client({ region }),
   });
   /** The store behind the mocked API: ETag semantics as AWS has them (one ETag, If-Match on writes). */
   let store: LocalKeyValueStore;
@@ -168,7 +173,8 @@ describe('rollout sync against AWS', () => {
   const steady = (version = '7') => ({ FunctionVersion: version });
 
   beforeEach(() => {
-    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch, dynamodb]) mock.reset();
+    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch, dynamodb, s3]) mock.reset();
+    s3.on(HeadObjectCommand).resolves({});
     store = new LocalKeyValueStore();
     alias = steady();
     beforeGetAlias = () => undefined;
@@ -202,7 +208,7 @@ describe('rollout sync against AWS', () => {
     dynamodb.on(PutItemCommand).resolves({});
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK' }] });
   });
-  afterAll(() => [lambda, kvsMock, codedeploy, cloudwatch, dynamodb].forEach((mock) => mock.restore()));
+  afterAll(() => [lambda, kvsMock, codedeploy, cloudwatch, dynamodb, s3].forEach((mock) => mock.restore()));
 
   const stored = () => parseRolloutState(store.get(ROLLOUT_STATE_KEY));
   const writes = () => kvsMock.commandCalls(PutKeyCommand).map((call) => call.args[0].input);
@@ -214,7 +220,19 @@ describe('rollout sync against AWS', () => {
     const before = Date.now();
     const summary = await createRolloutSync(env, clients())(SCHEDULED);
     const text = formatRolloutState(steadyState(BUILD_A));
-    expect(summary).toEqual({ action: 'unchanged', trigger: 'schedule', state: text, previous: text, weight: 0, saltSource: 'none', attempts: 1, storeRead: true, held: false, stoppedDeployment: null });
+    expect(summary).toEqual({
+      action: 'unchanged',
+      trigger: 'schedule',
+      state: text,
+      previous: text,
+      weight: 0,
+      saltSource: 'none',
+      attempts: 1,
+      storeRead: true,
+      held: false,
+      stoppedDeployment: null,
+      missingBuilds: { 'us-east-1': [], 'eu-west-1': [] },
+    });
     expect(writes()).toEqual([]);
     // Without a canary CodeDeploy is not asked anything.
     expect(codedeploy.calls()).toHaveLength(0);
@@ -299,6 +317,18 @@ describe('rollout sync against AWS', () => {
     clock = VERIFY_INTERVAL_MS;
     expect(await sync(SCHEDULED)).toMatchObject({ action: 'written', previous: null });
     expect(stored()).toEqual(steadyState(BUILD_A));
+  });
+
+  it('reports, per region, the assigned builds its bucket lacks or cannot be asked about', async () => {
+    put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-MISSING01', ring: [] });
+    alias = rolling(0.1);
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-MISSING01'] });
+    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+    s3.on(HeadObjectCommand, { Bucket: BUCKETS['eu-west-1'], Key: `builds/${BUILD_B}.json` }).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    expect((await createRolloutSync(env, clients())(SCHEDULED)).missingBuilds).toEqual({ 'us-east-1': [], 'eu-west-1': [BUILD_B] });
+    // A bucket that cannot be asked (a region down) is as good as lacking them: nobody is sent there on a guess.
+    s3.on(HeadObjectCommand, { Bucket: BUCKETS['us-east-1'] }).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    expect((await createRolloutSync(env, clients())(SCHEDULED)).missingBuilds).toEqual({ 'us-east-1': [BUILD_A, BUILD_B], 'eu-west-1': [BUILD_B] });
   });
 
   it('asks Lambda for each version once per container: published versions never change', async () => {
@@ -474,6 +504,11 @@ describe('rollout sync against AWS', () => {
     }
     const lines = written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.find((line) => '_aws' in line)).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Role']], Metrics: [{ Name: 'RolloutWeight', Unit: 'None' }] }] }, Role: 'canary', RolloutWeight: 2000 });
+    // One MissingBuilds document per region, which that region's health alarm reads.
+    expect(lines.filter((line) => 'MissingBuilds' in line)).toEqual([
+      expect.objectContaining({ _aws: expect.objectContaining({ CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Region']], Metrics: [{ Name: 'MissingBuilds', Unit: 'Count' }] }] }), Region: 'us-east-1', MissingBuilds: 0 }),
+      expect.objectContaining({ Region: 'eu-west-1', MissingBuilds: 0 }),
+    ]);
     expect(lines.find((line) => line.message === 'rollout sync')).toMatchObject({ level: 'INFO', service: 'rollout-sync', action: 'unchanged', weight: 2000 });
     expect(cloudwatch.calls().filter((call) => call.args[0].constructor.name !== 'DescribeAlarmsCommand')).toHaveLength(0);
   });

@@ -10,6 +10,7 @@ import {
 import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import { CloudFrontClient, DescribeKeyValueStoreCommand as DescribeStoreByName } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as path from 'node:path';
@@ -31,7 +32,8 @@ const cloudfront = mockClient(CloudFrontClient);
 const kvs = mockClient(CloudFrontKeyValueStoreClient);
 const cloudwatch = mockClient(CloudWatchClient);
 const sts = mockClient(STSClient);
-const mocks = [lambda, codedeploy, cloudfront, kvs, cloudwatch, sts];
+const s3 = mockClient(S3Client);
+const mocks = [lambda, codedeploy, cloudfront, kvs, cloudwatch, sts, s3];
 /** The rollout store behind the mocked KeyValueStore API, with its ETag semantics. */
 let store: LocalKeyValueStore;
 const putState = (state: RolloutState) => store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
@@ -58,6 +60,7 @@ async function rollout(...argv: string[]): Promise<Run> {
       kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }),
       cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
       sts: new STSClient({ region: 'us-east-1' }),
+      s3For: (region) => new S3Client({ region }),
     }),
     out: (line) => out.push(line),
     err: (line) => err.push(line),
@@ -94,6 +97,8 @@ function settled(): void {
 beforeEach(() => {
   mocks.forEach((mock) => mock.reset());
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/ops' });
+  // Every build's manifest is in every bucket unless a test says otherwise.
+  s3.on(HeadObjectCommand).resolves({});
   lambda.on(GetFunctionConfigurationCommand, { Qualifier: '6' }).resolves(versionConfiguration(BUILD_C));
   lambda.on(GetFunctionConfigurationCommand, { Qualifier: '7' }).resolves(versionConfiguration(BUILD_A));
   lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_B));
@@ -292,6 +297,16 @@ describe('status', () => {
 });
 
 describe('start', () => {
+  it('refuses a version whose build is missing from a region, before CodeDeploy hears of it', async () => {
+    settled();
+    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RevisionId: 'rev-3' });
+    s3.on(HeadObjectCommand, { Bucket: 'edge-widget-eu-west-1-9afbe6ff' }).rejects(Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: 403 } }));
+    const run = await rollout('start', '--version', '8');
+    expect(run.code).toBe(1);
+    expect(run.err).toContain('edge-widget-eu-west-1-9afbe6ff (eu-west-1)');
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+  });
+
   it('deploys the newest published version through the release code path', async () => {
     settled();
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
@@ -401,6 +416,18 @@ describe('rollback', () => {
     });
   });
 
+  it('refuses to roll back, alarms off, to a build cleanup removed from a region: its viewers would get 403', async () => {
+    settled();
+    const gone = 'edge-widget-ap-southeast-2-9afbe6ff';
+    s3.on(HeadObjectCommand, { Bucket: gone }).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    const run = await rollout('rollback');
+    expect(run.code).toBe(1);
+    expect(run.err).toContain(`build ${BUILD_A} is not in every bucket: its manifest is missing from ${gone} (ap-southeast-2)`);
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    // It asked each configured bucket for the manifest, in its own region.
+    expect(s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Key)).toEqual(Array(3).fill(`builds/${BUILD_A}.json`));
+  });
+
   it('skips versions of the same build, and takes --version', async () => {
     settled();
     lambda.on(ListVersionsByFunctionCommand).resolves({
@@ -426,6 +453,31 @@ describe('rollback', () => {
 });
 
 describe('promote', () => {
+  const firing = () =>
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'ALARM', StateReason: 'Threshold Crossed: 2 datapoints were greater than 5' }] });
+
+  it('refuses while the client-error alarm is in ALARM, touching nothing, and says how to insist', async () => {
+    midRollout();
+    firing();
+    const run = await rollout('promote');
+    expect(run.code).toBe(1);
+    expect(run.err).toContain('not promoting deployment d-RUNNING01: its client-error alarm edge-widget-client-error-rate is in ALARM (Threshold Crossed: 2 datapoints were greater than 5)');
+    expect(run.err).toContain('npm run rollout -- promote --force');
+    expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+    expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
+  });
+
+  it('promotes anyway with --force, which only promote takes', async () => {
+    midRollout();
+    firing();
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+    lambda.on(UpdateAliasCommand).resolves({});
+    expect((await rollout('promote', '--force')).code).toBe(0);
+    expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(1);
+    expect((await rollout('stop', '--force')).code).toBe(2);
+  });
+
   it('stops without rollback, waits for the stop, moves the alias fully, and asks rollout sync to publish', async () => {
     midRollout();
     codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });

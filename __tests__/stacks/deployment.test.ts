@@ -28,7 +28,7 @@ describe('alias live', () => {
 });
 
 describe('CodeDeploy', () => {
-  it('deploys the alias blue/green with traffic control, both alarms and automatic rollback', () => {
+  it('deploys the alias blue/green with traffic control, automatic rollback on the client-error alarm alone', () => {
     const { delivery, config } = synthesize(testConfig({ rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 } }));
     const names = resourceNames(config);
     expect(delivery.text).toHaveResourceWithProperties(CodedeployApp, { name: names.codeDeployApplication, compute_platform: 'Lambda' });
@@ -38,7 +38,9 @@ describe('CodeDeploy', () => {
       deployment_group_name: names.deploymentGroup,
       deployment_config_name: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
       deployment_style: { deployment_type: 'BLUE_GREEN', deployment_option: 'WITH_TRAFFIC_CONTROL' },
-      alarm_configuration: { enabled: true, alarms: alarms.map((a) => ref(delivery, 'aws_cloudwatch_metric_alarm', a, 'alarm_name')) },
+      // Only the alarm a rollback can answer: the client errors of the canary build. The edge-error
+      // alarm watches router code, which a rollback of the alias does not undo.
+      alarm_configuration: { enabled: true, alarms: [ref(delivery, 'aws_cloudwatch_metric_alarm', alarms[0], 'alarm_name')] },
       auto_rollback_configuration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     });
     expect(delivery.text).not.toHaveResource(CodedeployDeploymentConfig);
@@ -94,6 +96,16 @@ describe('rollout alarms', () => {
     expect(JSON.stringify(queries)).not.toContain(manifest.buildId);
   });
 
+  it('is not re-pointed by a deploy during a running deployment: the next build synthesizes the very same alarm', () => {
+    const first = synthesize(testConfig());
+    const next = synthesize(testConfig(), { manifest: { ...first.manifest, buildId: 'feedfacefeedface' } });
+    const alarm = (stack: typeof first.delivery) => only(stack, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === resourceNames(first.config).clientErrorAlarm);
+    // The release the deploy publishes differs (a new build)...
+    expect(only(next.delivery, 'aws_lambda_invocation').input).not.toEqual(only(first.delivery, 'aws_lambda_invocation').input);
+    // ...but the alarm CodeDeploy is watching for the running deployment does not change at all.
+    expect(alarm(next.delivery)).toEqual(alarm(first.delivery));
+  });
+
   it('watches CloudFront’s global Lambda@Edge errors for the distribution', () => {
     const { delivery, config } = synthesize(testConfig({ alarms: { edgeFunctionErrors: 9 } }));
     const distribution = only(delivery, 'aws_cloudfront_distribution');
@@ -140,6 +152,7 @@ describe('release', () => {
         LIVE_ALIAS: ref(delivery, 'aws_lambda_alias', only(delivery, 'aws_lambda_alias'), 'name'),
         CODEDEPLOY_APPLICATION: ref(delivery, 'aws_codedeploy_app', only(delivery, 'aws_codedeploy_app'), 'name'),
         CODEDEPLOY_DEPLOYMENT_GROUP: ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'deployment_group_name'),
+        BUCKETS: JSON.stringify({ 'us-east-1': names.bucket('us-east-1') }),
       },
     });
     const entryArn = ref(delivery, 'aws_lambda_function', entryRouterOf(delivery, names.entryRouter), 'arn');
@@ -147,7 +160,15 @@ describe('release', () => {
     expect(statements.map((s) => [s.actions, s.resources])).toEqual([
       [['lambda:GetAlias', 'lambda:GetFunctionConfiguration'], [entryArn, `${entryArn}:*`]],
       [['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments'], [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')]],
-      [['codedeploy:GetDeploymentConfig'], [expect.stringMatching(/:codedeploy:us-east-1:\$\{data\.aws_caller_identity\.[^}]+\}:deploymentconfig:CodeDeployDefault\.LambdaCanary10Percent5Minutes$/)]],
+      [
+        ['codedeploy:GetDeploymentConfig'],
+        [
+          expect.stringMatching(/:codedeploy:us-east-1:\$\{data\.aws_caller_identity\.[^}]+\}:deploymentconfig:CodeDeployDefault\.LambdaCanary10Percent5Minutes$/),
+          // A release that keeps the build moves all at once, and CreateDeployment reads that config too.
+          expect.stringMatching(/:codedeploy:us-east-1:\$\{data\.aws_caller_identity\.[^}]+\}:deploymentconfig:CodeDeployDefault\.LambdaAllAtOnce$/),
+        ],
+      ],
+      [['s3:GetObject'], [`arn:aws:s3:::${names.bucket('us-east-1')}/builds/*`]],
       [['codedeploy:RegisterApplicationRevision', 'codedeploy:GetApplicationRevision'], [ref(delivery, 'aws_codedeploy_app', only(delivery, 'aws_codedeploy_app'), 'arn')]],
     ]);
   });

@@ -1,7 +1,7 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { Testing, TerraformOutput, TerraformStack } from 'cdktf';
-import { resourceNames } from '../../config';
+import { REGIONAL_EDGE_CACHE_REGIONS, resourceNames } from '../../config';
 import { versionDescription } from '../../regional-function/shared/version-description';
 import { AwsAccount } from '../../stacks/constructs/aws-account';
 import { RegionalProviders } from '../../stacks/constructs/aws-providers';
@@ -19,6 +19,7 @@ function edgeStack(overrides: Partial<EdgeFunctionProps> = {}, regions: readonly
     code: { zip: defaultBuild().functions['entry-router'], buildDir: BUILD_DIR },
     runtime: 'nodejs22.x',
     providers,
+    logRegions: regions,
     account,
     logRetentionDays: 14,
     ...overrides,
@@ -52,7 +53,7 @@ describe('EdgeFunction', () => {
   });
 
   it('creates its log groups with a retention where Lambda@Edge writes them, before the function', () => {
-    const { stack } = edgeStack({}, ['eu-west-1', 'ap-southeast-2']);
+    const { stack } = edgeStack({ logRegions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'] }, ['eu-west-1', 'ap-southeast-2']);
     const tf = JSON.parse(Testing.synth(stack));
     const groups = Object.entries(tf.resource.aws_cloudwatch_log_group as Record<string, Record<string, unknown>>).map(([id, g]) => [id, g.name, g.provider, g.retention_in_days]);
     expect(groups.map(([, name, provider, days]) => `${String(name)} ${String(provider)} ${String(days)}`).sort()).toEqual([
@@ -127,8 +128,10 @@ describe('edge functions in the delivery stack', () => {
       expect(fn.environment).toBeUndefined();
     }
     expect(entry.description).toBe(versionDescription(manifest.buildId));
+    // Its replicas log in the region of the regional edge cache that ran them: every one of the
+    // price class gets a log group with retention, whatever the bucket regions.
     const replicaGroups = bodies(delivery, 'aws_cloudwatch_log_group').filter((g) => g.name === `/aws/lambda/us-east-1.${names.entryRouter}`);
-    expect(replicaGroups.map((g) => g.provider).sort()).toEqual([...new Set(['us-east-1', ...config.regions])].map((r) => `aws.${r}`).sort());
+    expect(replicaGroups.map((g) => g.provider).sort()).toEqual(REGIONAL_EDGE_CACHE_REGIONS.PriceClass_All.map((r) => `aws.${r}`).sort());
     // The role may write its own logs in any region, read the rollout state, and read build
     // entries from the replica buckets: nothing else.
     const role = only(delivery, 'aws_iam_role', (r) => r.name === names.entryRouter);
@@ -141,5 +144,23 @@ describe('edge functions in the delivery stack', () => {
       [['cloudfront-keyvaluestore:GetKey'], [ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn')]],
       [['s3:GetObject'], config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/assets/*`)],
     ]);
+  });
+});
+
+describe('Lambda@Edge log groups follow the price class', () => {
+  it.each([
+    ['PriceClass_100', 7],
+    ['PriceClass_200', 11],
+    ['PriceClass_All', 13],
+  ] as const)('%s: one per regional edge cache that serves it (%i), each with retention, for both routers', (priceClass, count) => {
+    const { delivery, config } = synthesize(testConfig({ ...FIVE_REGIONS, edge: { priceClass } }));
+    const names = resourceNames(config);
+    for (const router of [names.entryRouter, names.chunkRouter]) {
+      const groups = bodies(delivery, 'aws_cloudwatch_log_group').filter((g) => g.name === `/aws/lambda/us-east-1.${router}`);
+      expect(groups.map((g) => String(g.provider).replace('aws.', '')).sort()).toEqual([...REGIONAL_EDGE_CACHE_REGIONS[priceClass]].sort());
+      expect(groups).toHaveLength(count);
+      expect(groups.every((g) => g.retention_in_days === config.retention.logRetentionDays)).toBe(true);
+    }
+    expect(only(delivery, 'aws_cloudfront_distribution').price_class).toBe(priceClass);
   });
 });

@@ -96,6 +96,7 @@ describe('rollout sync', () => {
       CODEDEPLOY_DEPLOYMENT_GROUP: ref(delivery, 'aws_codedeploy_deployment_group', group, 'deployment_group_name'),
       CLIENT_ERROR_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'),
       SIGNAL_TABLE: ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'name'),
+      BUCKETS: JSON.stringify(Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)]))),
     };
     expect(fn).toMatchObject({ runtime: config.regionalRuntime, provider: 'aws.us-east-1', environment: { variables: environment } });
     expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(Object.keys(environment).sort());
@@ -138,6 +139,7 @@ describe('rollout sync', () => {
         resources: [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')],
       }),
       expect.objectContaining({ actions: ['cloudwatch:DescribeAlarms'], resources: [ref(delivery, 'aws_cloudwatch_metric_alarm', only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm), 'arn')] }),
+      expect.objectContaining({ actions: ['s3:GetObject'], resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/builds/*`) }),
       expect.objectContaining({ actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:GetKey', 'cloudfront-keyvaluestore:PutKey'], resources: [storeArn] }),
       expect.objectContaining({
         actions: ['dynamodb:PutItem'],

@@ -10,7 +10,8 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { resourceNames } from '../../config';
-import { bodies, FIVE_REGIONS, ONE_REGION, only, policyStatements, ref, synthesize, testConfig } from './support';
+import type { Block } from '../../stacks/policy/terraform-json';
+import { bodies, FIVE_REGIONS, ONE_REGION, only, policyStatements, ref, synthesize, testConfig, type Synthesized } from './support';
 
 describe.each([
   ['one region', ONE_REGION],
@@ -105,15 +106,32 @@ describe.each([
         dimensions: { BucketName: bucketName, FilterId: 'EntireBucket' },
         treat_missing_data: 'notBreaching',
       });
-      const check = only(replicas, 'aws_route53_health_check', (h) => h.cloudwatch_alarm_region === region);
-      expect(check).toMatchObject({
-        type: 'CLOUDWATCH_METRIC',
-        cloudwatch_alarm_name: ref(replicas, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'),
-        insufficient_data_health_status: 'Healthy',
+      const serverErrors = only(replicas, 'aws_route53_health_check', (h) => h.cloudwatch_alarm_name === ref(replicas, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'));
+      expect(serverErrors).toMatchObject({ type: 'CLOUDWATCH_METRIC', cloudwatch_alarm_region: region, insufficient_data_health_status: 'Healthy', provider: 'aws.us-east-1' });
+      // The bucket must also hold every build viewers are assigned, as rollout sync reports it each
+      // minute; no report counts against it (a region just added, before its builds are copied in).
+      const missing = only(replicas, 'aws_cloudwatch_metric_alarm', (a) => a.metric_name === 'MissingBuilds' && (a.dimensions as Record<string, string>).Region === region);
+      expect(missing).toMatchObject({
         provider: 'aws.us-east-1',
+        namespace: c.metrics.namespace,
+        metric_name: 'MissingBuilds',
+        dimensions: { Region: region },
+        statistic: 'Maximum',
+        threshold: 1,
+        comparison_operator: 'GreaterThanOrEqualToThreshold',
+        treat_missing_data: 'breaching',
+        evaluation_periods: 3,
+        datapoints_to_alarm: 3,
+      });
+      const holdsBuilds = only(replicas, 'aws_route53_health_check', (h) => h.cloudwatch_alarm_name === ref(replicas, 'aws_cloudwatch_metric_alarm', missing, 'alarm_name'));
+      expect(holdsBuilds).toMatchObject({ type: 'CLOUDWATCH_METRIC', cloudwatch_alarm_region: 'us-east-1', insufficient_data_health_status: 'Unhealthy' });
+      expect(answerable(replicas, region)).toMatchObject({
+        type: 'CALCULATED',
+        child_health_threshold: 2,
+        child_healthchecks: [ref(replicas, 'aws_route53_health_check', serverErrors, 'id'), ref(replicas, 'aws_route53_health_check', holdsBuilds, 'id')],
       });
     }
-    expect(bodies(replicas, 'aws_route53_health_check').every((h) => h.type === 'CLOUDWATCH_METRIC')).toBe(true);
+    expect(bodies(replicas, 'aws_route53_health_check').every((h) => h.type === 'CLOUDWATCH_METRIC' || h.type === 'CALCULATED')).toBe(true);
     expect(replicas.text).not.toMatch(/["/]_health\b/);
     expect(replicas.text).toHaveResourceWithProperties(S3BucketMetric, { name: 'EntireBucket' });
     expect(replicas.text).toHaveResourceWithProperties(CloudwatchMetricAlarm, { metric_name: '5xxErrors' });
@@ -127,7 +145,7 @@ describe.each([
     const records = bodies(replicas, 'aws_route53_record');
     expect(records).toHaveLength(c.regions.length);
     for (const region of c.regions) {
-      const check = only(replicas, 'aws_route53_health_check', (h) => h.cloudwatch_alarm_region === region);
+      const check = answerable(replicas, region);
       expect(only(replicas, 'aws_route53_record', (r) => r.set_identifier === region)).toMatchObject({
         name: '_bucket.widget.example.com',
         type: 'TXT',
@@ -159,3 +177,8 @@ it('references nothing from the delivery stack', () => {
   expect(replicas.json.data?.terraform_remote_state).toBeUndefined();
   expect(replicas.text).not.toMatch(/delivery/);
 });
+
+/** The health check a region's latency record answers by: the calculated one over its two checks. */
+function answerable(replicas: Synthesized['replicas'], region: string): Block {
+  return only(replicas, 'aws_route53_health_check', (h) => h.type === 'CALCULATED' && String((h.tags as Record<string, string>).Name).endsWith(`(${region})`));
+}

@@ -1,5 +1,7 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { bucketsFrom, regionalS3 } from '../shared/build-presence';
 import { readEnvironment, type ReleaseEnvironment } from '../shared/environment';
 import { functionLogger } from '../shared/observability';
 import { parseReleaseInput } from './core';
@@ -23,10 +25,10 @@ export async function handler(event: unknown): Promise<ReleaseOutput> {
     return { action: 'unchanged', reason: `Terraform is destroying the release of version ${input.version}; a release is never undone by a destroy` };
   }
   const env = readEnvironment<ReleaseEnvironment>(RELEASE_VARIABLES);
-  clients ??= { lambda: new LambdaClient({}), codedeploy: new CodeDeployClient({}) };
+  clients ??= { lambda: new LambdaClient({}), codedeploy: new CodeDeployClient({}), s3For: regionalS3((region) => new S3Client({ region })) };
   const result = await release(
     input,
-    { functionName: env.ENTRY_ROUTER_FUNCTION, aliasName: env.LIVE_ALIAS, application: env.CODEDEPLOY_APPLICATION, deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP },
+    { functionName: env.ENTRY_ROUTER_FUNCTION, aliasName: env.LIVE_ALIAS, application: env.CODEDEPLOY_APPLICATION, deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP, buckets: bucketsFrom(env.BUCKETS) },
     clients,
   );
   logger.info('release', { ...result });

@@ -6,24 +6,30 @@
  */
 import { CreateDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias, type VersionBuildCache } from '../shared/alias-state';
 import { errorMessage, errorName } from '../shared/aws-errors';
+import { buildPresence, type Buckets } from '../shared/build-presence';
 import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, getDeploymentSummary, groupError, lambdaAppSpec, type DeploymentSummary } from '../shared/deployments';
 import type { ReleaseEnvironment } from '../shared/environment';
 import { decideRelease, ReleaseError, type ReleaseState } from './core';
 
-export const RELEASE_VARIABLES = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP'] as const satisfies readonly (keyof ReleaseEnvironment)[];
+export const RELEASE_VARIABLES = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP', 'BUCKETS'] as const satisfies readonly (keyof ReleaseEnvironment)[];
 
 export interface ReleaseTarget {
   readonly functionName: string;
   readonly aliasName: string;
   readonly application: string;
   readonly deploymentGroup: string;
+  /** Every replica bucket: a build is released only when its manifest is in each. */
+  readonly buckets: Buckets;
 }
 
 export interface ReleaseClients {
   readonly lambda: LambdaClient;
   readonly codedeploy: CodeDeployClient;
+  /** An S3 client for a bucket's region. */
+  readonly s3For: (region: string) => S3Client;
 }
 
 export interface ReleaseOptions {
@@ -84,6 +90,14 @@ export async function release(
   const decision = decideRelease(state);
   if (decision.action === 'unchanged') return { action: 'unchanged', reason: decision.reason, toVersion: request.version, buildId: request.buildId };
 
+  // Viewers shifted to a build a region lacks would get 403 from that region's bucket: refuse first.
+  const presence = await buildPresence(clients.s3For, target.buckets, request.buildId);
+  if (presence.missing.length > 0) {
+    throw new ReleaseError(
+      `build ${request.buildId} is not in every bucket: its manifest is missing from ${presence.missing.map((region) => `${target.buckets[region]} (${region})`).join(', ')}. ` +
+        'Upload it there first (npm run upload; npm run backfill for a region added since), then release again.',
+    );
+  }
   const deploymentConfigName = options.deploymentConfigName ?? (decision.sameBuild ? ALL_AT_ONCE_CONFIG : undefined);
   const revision = lambdaAppSpec({ functionName, alias: aliasName, currentVersion: decision.fromVersion, targetVersion: decision.toVersion });
   let deploymentId: string | undefined;

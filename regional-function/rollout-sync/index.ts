@@ -5,9 +5,11 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { readEnvironment, type RolloutSyncEnvironment } from '../shared/environment';
-import { addRolloutWeight, functionLogger, functionMetrics } from '../shared/observability';
+import { regionalS3 } from '../shared/build-presence';
+import { addMissingBuilds, addRolloutWeight, functionLogger, functionMetrics } from '../shared/observability';
 import { parseSyncEvent } from './core';
 import { createRolloutSync, ROLLOUT_SYNC_VARIABLES, type RolloutSync, type SyncSummary } from './sync';
 
@@ -29,6 +31,7 @@ export async function handler(event: unknown): Promise<SyncSummary> {
         codedeploy: new CodeDeployClient({}),
         cloudwatch: new CloudWatchClient({}),
         dynamodb: new DynamoDBClient({}),
+        s3For: regionalS3((region) => new S3Client({ region })),
       }),
       metrics: functionMetrics(env.METRICS_NAMESPACE, 'rollout-sync'),
     };
@@ -36,8 +39,15 @@ export async function handler(event: unknown): Promise<SyncSummary> {
   try {
     const summary = await runtime.sync(parsed);
     logger.info('rollout sync', { ...summary });
-    addRolloutWeight(runtime.metrics, summary.weight, Date.now());
+    const now = Date.now();
+    addRolloutWeight(runtime.metrics, summary.weight, now);
     runtime.metrics.publishStoredMetrics();
+    // One document per region: each is its own dimension value, which the region's health alarm reads.
+    for (const [region, missing] of Object.entries(summary.missingBuilds)) {
+      if (missing.length > 0) logger.warn('a region lacks a build viewers are assigned: it is kept out of the nearest-bucket answers', { region, missing });
+      addMissingBuilds(runtime.metrics, region, missing.length, now);
+      runtime.metrics.publishStoredMetrics();
+    }
     return summary;
   } catch (error) {
     logger.error('rollout sync failed', { error: error as Error });

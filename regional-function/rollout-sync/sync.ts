@@ -26,6 +26,10 @@
  * (regional-function/shared/signal-table.ts), and reports the weight it leaves, which the handler
  * emits as a metric.
  *
+ * It also checks that every build viewers are assigned (stable, canary) is in every replica bucket
+ * and reports what is missing where; the handler emits it per region, and a region missing one
+ * drops out of the nearest-bucket answers (stacks/constructs/bucket-health.ts) until it is filled.
+ *
  * When the client-error alarm is in ALARM while a deployment shifts the alias to the canary, it
  * holds the canary (core.ts) and stops that deployment with rollback: CodeDeploy would do the same
  * when it next looks at the alarm, but AWS documents no interval for that, and an alarm that goes
@@ -36,8 +40,10 @@ import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-k
 import { StopDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { readAliasBuilds, type AliasBuilds, type VersionBuildCache } from '../shared/alias-state';
 import { errorName } from '../shared/aws-errors';
+import { buildPresence, bucketsFrom } from '../shared/build-presence';
 import { findActiveDeploymentId, getDeploymentSummary, type DeploymentSummary } from '../shared/deployments';
 import type { RolloutSyncEnvironment } from '../shared/environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from '../shared/rollout-state-store';
@@ -53,6 +59,7 @@ export const ROLLOUT_SYNC_VARIABLES = [
   'CODEDEPLOY_DEPLOYMENT_GROUP',
   'CLIENT_ERROR_ALARM',
   'SIGNAL_TABLE',
+  'BUCKETS',
 ] as const satisfies readonly (keyof RolloutSyncEnvironment)[];
 
 /** Runs that find the store or the alias moved under them before giving up (the next run repairs). */
@@ -66,6 +73,8 @@ export interface RolloutSyncClients {
   readonly codedeploy: CodeDeployClient;
   readonly cloudwatch: CloudWatchClient;
   readonly dynamodb: DynamoDBClient;
+  /** An S3 client for a replica bucket's region. */
+  readonly s3For: (region: string) => S3Client;
 }
 
 export interface SyncSummary {
@@ -85,6 +94,11 @@ export interface SyncSummary {
   readonly held: boolean;
   /** The deployment this run stopped with rollback because the alarm fired, if it did. */
   readonly stoppedDeployment: string | null;
+  /**
+   * Region → the assigned builds (stable, canary) its bucket lacks, or could not be asked about;
+   * an empty list where it holds them all. Every configured region is listed.
+   */
+  readonly missingBuilds: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface RolloutSync {
@@ -98,6 +112,7 @@ function sameBuilds(a: AliasBuilds, b: AliasBuilds): boolean {
 export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutSyncClients, options: { readonly now?: () => number } = {}): RolloutSync {
   const group = { application: env.CODEDEPLOY_APPLICATION, deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP };
   const storeArn = env.ROLLOUT_STORE_ARN;
+  const buckets = bucketsFrom(env.BUCKETS);
   const now = options.now ?? Date.now;
   // Published versions never change: remember their builds for the life of the container.
   const versionBuilds: VersionBuildCache = new Map();
@@ -149,9 +164,30 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         written = true;
       }
       await copyForMetricsApi();
-      return { action: written ? 'written' : 'unchanged', ...summary };
+      const missingBuilds = await assignedBuildsMissing([plan.state.stable, ...(plan.state.canary ? [plan.state.canary] : [])]);
+      return { action: written ? 'written' : 'unchanged', ...summary, missingBuilds };
     }
   };
+
+  /** Per region, which of `builds` its bucket does not hold; a bucket that cannot be asked lacks them. */
+  async function assignedBuildsMissing(builds: readonly string[]): Promise<Record<string, string[]>> {
+    const regions = Object.keys(buckets);
+    const lacking = await Promise.all(
+      regions.map(async (region) => {
+        const lacks: string[] = [];
+        for (const buildId of builds) {
+          try {
+            if ((await buildPresence(clients.s3For, { [region]: buckets[region] }, buildId)).missing.length > 0) lacks.push(buildId);
+          } catch {
+            // Not known to be there is as good as missing: nobody should be sent there on a guess.
+            lacks.push(buildId);
+          }
+        }
+        return lacks;
+      }),
+    );
+    return Object.fromEntries(regions.map((region, i) => [region, lacking[i]]));
+  }
 
   /** The state this container knows, into the release-signal table; a newer copy there is kept. */
   async function copyForMetricsApi(): Promise<void> {

@@ -15,6 +15,8 @@ export interface RolloutSyncEnvironment {
   readonly CLIENT_ERROR_ALARM: string;
   /** The release-signal table: rollout sync keeps the metrics API's copy of the state there. */
   readonly SIGNAL_TABLE: string;
+  /** JSON object region → replica bucket: each run checks the assigned builds are in every one. */
+  readonly BUCKETS: string;
 }
 
 export interface ReleaseEnvironment {
@@ -22,6 +24,8 @@ export interface ReleaseEnvironment {
   readonly LIVE_ALIAS: string;
   readonly CODEDEPLOY_APPLICATION: string;
   readonly CODEDEPLOY_DEPLOYMENT_GROUP: string;
+  /** JSON object region → replica bucket: a build is released only when it is in each. */
+  readonly BUCKETS: string;
 }
 
 export interface MetricsApiEnvironment {

@@ -10,7 +10,7 @@
 import type { GenericLogger } from '@aws-lambda-powertools/commons/types';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_ROLLOUT_WEIGHT, METRIC_VIEWERS, type Role } from '../../contracts/release-signal';
+import { DIMENSION_REGION, DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_MISSING_BUILDS, METRIC_ROLLOUT_WEIGHT, METRIC_VIEWERS, type Role } from '../../contracts/release-signal';
 
 export function functionLogger(serviceName: string): Logger {
   return new Logger({ serviceName });
@@ -40,6 +40,13 @@ export function addRolloutWeight(metrics: Metrics, weight: number, at: number): 
   metrics.setTimestamp(at);
   metrics.addDimension(DIMENSION_ROLE, 'canary');
   metrics.addMetric(METRIC_ROLLOUT_WEIGHT, MetricUnit.NoUnit, weight);
+}
+
+/** How many of the builds viewers are assigned a region's bucket lacks (0 when it holds them all). */
+export function addMissingBuilds(metrics: Metrics, region: string, count: number, at: number): void {
+  metrics.setTimestamp(at);
+  metrics.addDimension(DIMENSION_REGION, region);
+  metrics.addMetric(METRIC_MISSING_BUILDS, MetricUnit.Count, count);
 }
 
 /** The EMF document for what was added, and a clean instance for the next one (the local mode's publish). */

@@ -13,16 +13,11 @@ import { z } from 'zod';
 import { BUILD_ID_PATTERN } from './manifest';
 
 export const ASSETS_PREFIX = 'assets/';
-export const BUILDS_PREFIX = 'builds/';
+export { BUILDS_PREFIX, publishedBuildKey } from '../../contracts/published-build';
 
 export function buildAssetsPrefix(buildId: string): string {
   assertBuildId(buildId);
   return `${ASSETS_PREFIX}${buildId}/`;
-}
-
-export function publishedBuildKey(buildId: string): string {
-  assertBuildId(buildId);
-  return `${BUILDS_PREFIX}${buildId}.json`;
 }
 
 /** The buildId of `builds/<buildId>.json`, or null for any other key. */

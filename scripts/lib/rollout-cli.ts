@@ -12,6 +12,7 @@ import { StopDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-co
 import { InvokeCommand, ListVersionsByFunctionCommand, UpdateAliasCommand, type FunctionConfiguration, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeKeyValueStoreCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ConfigError, resourceNames, type DeployConfig, type ResourceNames } from '../../config';
 import { release, type ReleaseResult, type ReleaseTarget } from '../../regional-function/release/release';
@@ -57,6 +58,8 @@ export interface RolloutClients {
   readonly kvs: CloudFrontKeyValueStoreClient;
   readonly cloudwatch: CloudWatchClient;
   readonly sts: STSClient;
+  /** An S3 client for a replica bucket's region: start and rollback check the build is in every bucket. */
+  readonly s3For: (region: string) => S3Client;
 }
 
 export interface RolloutCliDeps {
@@ -81,7 +84,8 @@ Commands:
   rollback   stop the running deployment and roll it back; with none running, deploy the
              previous build (or --version N) all at once, with alarms off for that deployment
   promote    finish the running deployment now: stop it without rollback and move the alias
-             fully to its target version (no alarm rolls it back afterwards)
+             fully to its target version (no alarm rolls it back afterwards); refused while
+             the client-error alarm is in ALARM, unless --force
   ring list                 host origins that get the canary whatever the weight
   ring add <origin>         add one, e.g. https://demo.example.com (the page's origin)
   ring remove <origin>      remove one
@@ -89,6 +93,7 @@ Commands:
 Options:
   --config <file>   deploy config (default: DEPLOY_CONFIG, else deploy.config.json)
   --version <N>     entry-router version for start and rollback
+  --force           promote even while the client-error alarm is in ALARM
   --json            print the result as JSON on stdout
   -h, --help        show this help
 
@@ -112,6 +117,8 @@ interface Invocation {
   readonly config?: string;
   readonly version?: string;
   readonly json: boolean;
+  /** `promote` only: even while the client-error alarm fires. */
+  readonly force?: boolean;
   /** `ring` only. */
   readonly ring?: { readonly action: (typeof RING_ACTIONS)[number]; readonly origin?: string };
 }
@@ -123,7 +130,13 @@ function parseInvocation(argv: readonly string[]): Invocation {
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { config: { type: 'string' }, version: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        config: { type: 'string' },
+        version: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     });
   } catch (error) {
     throw new UsageError(errorMessage(error));
@@ -144,11 +157,12 @@ function parseInvocation(argv: readonly string[]): Invocation {
     return { command: 'ring', config: values.config, json: values.json ?? false, ring: { action: action as (typeof RING_ACTIONS)[number], origin: positionals[2] } };
   }
   if (positionals.length > 1) throw new UsageError(`one command at a time; got ${positionals.join(' ')}`);
+  if (values.force && command !== 'promote') throw new UsageError(`--force applies to promote, not ${command}`);
   if (values.version !== undefined) {
     if (command !== 'start' && command !== 'rollback') throw new UsageError(`--version applies to start and rollback, not ${command}`);
     if (!/^[1-9]\d*$/.test(values.version)) throw new UsageError(`--version must be a published version number such as 7; got "${values.version}"`);
   }
-  return { command: command as RolloutCommand, config: values.config, version: values.version, json: values.json ?? false };
+  return { command: command as RolloutCommand, config: values.config, version: values.version, json: values.json ?? false, force: values.force ?? false };
 }
 
 interface CommandResult {
@@ -194,7 +208,13 @@ export async function runRolloutCli(argv: readonly string[], deps: RolloutCliDep
       clients,
       account,
       sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      target: { functionName: names.entryRouter, aliasName: names.liveAlias, application: names.codeDeployApplication, deploymentGroup: names.deploymentGroup },
+      target: {
+        functionName: names.entryRouter,
+        aliasName: names.liveAlias,
+        application: names.codeDeployApplication,
+        deploymentGroup: names.deploymentGroup,
+        buckets: Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)])),
+      },
       group: { application: names.codeDeployApplication, deploymentGroup: names.deploymentGroup },
     };
     const result = await COMMAND_HANDLERS[command](context, invocation);
@@ -412,9 +432,17 @@ const PROMOTE_TIMEOUT_MS = 120_000;
  * no longer writes the alias), then move the alias fully to the target version ourselves, guarded
  * by the alias's RevisionId.
  */
-async function promoteCommand(context: Context): Promise<CommandResult> {
+async function promoteCommand(context: Context, invocation: Invocation): Promise<CommandResult> {
   const deployment = await activeDeployment(context);
   if (!deployment) throw await nothingRunning(context, 'promote', 'Start one with `npm run rollout -- start`.');
+  // Promoting is the one way past the alarm: not by accident while it says the canary is failing.
+  const alarm = (await context.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [context.names.clientErrorAlarm], AlarmTypes: ['MetricAlarm'] }))).MetricAlarms?.[0];
+  if (alarm?.StateValue === 'ALARM' && !invocation.force) {
+    throw new RolloutError(
+      `not promoting deployment ${deployment.id}: its client-error alarm ${context.names.clientErrorAlarm} is in ALARM (${alarm.StateReason ?? 'no reason given'}), so CodeDeploy is about to roll it back. ` +
+        'If you are sure the canary is fine, run `npm run rollout -- promote --force`.',
+    );
+  }
   const { lambda, codedeploy } = context.clients;
   const { entryRouter, liveAlias } = context.names;
   const targetVersion = deployment.toVersion ?? aliasStateFrom(await getAlias(lambda, entryRouter, liveAlias)).canaryVersion;

@@ -8,12 +8,21 @@
  * requests drops out of the `_bucket.<domain>` latency answers; a region that is outright
  * unreachable produces no metrics (missing data is not breaching, insufficient data is healthy),
  * and that case is CloudFront origin failover's job: the origin group retries the secondary.
+ *
+ * A bucket is also unhealthy while it lacks a build viewers are assigned: rollout sync checks
+ * every bucket for the stable and canary builds' manifests each minute and emits `MissingBuilds`
+ * per region (us-east-1); an alarm on it, with missing data breaching, keeps a region out of the
+ * answers until rollout sync has seen it hold them (a region just added to the config, before the
+ * backfill copies the builds in; a region cleanup emptied by mistake). The record answers only
+ * while both checks are healthy (a CALCULATED check over the two). If rollout sync stops, every
+ * region goes unhealthy, and Route53 then answers as if all were healthy: it fails open.
  */
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Route53HealthCheck } from '@cdktf/provider-aws/lib/route53-health-check';
 import { S3BucketMetric } from '@cdktf/provider-aws/lib/s3-bucket-metric';
 import { Construct } from 'constructs';
+import { DIMENSION_REGION, METRIC_MISSING_BUILDS } from '../../contracts/release-signal';
 
 /** Name of the request-metrics configuration; it is the `FilterId` dimension of the metrics. */
 export const WHOLE_BUCKET_METRICS = 'EntireBucket';
@@ -23,8 +32,10 @@ export interface BucketHealthCheckProps {
   readonly region: string;
   /** Provider of the bucket's region: S3 metrics and their alarm live there. */
   readonly regionProvider: AwsProvider;
-  /** Provider for Route53 (global; us-east-1). */
+  /** Provider for Route53 (global; us-east-1), and for the missing-builds alarm (rollout sync emits there). */
   readonly globalProvider: AwsProvider;
+  /** Namespace rollout sync emits MissingBuilds in (config metrics.namespace). */
+  readonly metricsNamespace: string;
   /** Server errors per minute that count as failing. @default 5 */
   readonly errorsPerMinute?: number;
   /** @default 3 */
@@ -33,8 +44,13 @@ export interface BucketHealthCheckProps {
   readonly datapointsToAlarm?: number;
 }
 
+/** Periods of one minute (rollout sync's schedule) without a good report before a region is out. */
+export const MISSING_BUILDS_PERIODS = 3;
+
 export class BucketHealthCheck extends Construct {
   readonly alarm: CloudwatchMetricAlarm;
+  readonly missingBuildsAlarm: CloudwatchMetricAlarm;
+  /** What the record answers by: both checks healthy. */
   readonly healthCheck: Route53HealthCheck;
 
   constructor(scope: Construct, id: string, props: BucketHealthCheckProps) {
@@ -60,12 +76,43 @@ export class BucketHealthCheck extends Construct {
       treatMissingData: 'notBreaching',
       dependsOn: [metrics],
     });
-    this.healthCheck = new Route53HealthCheck(this, 'health-check', {
+    const serverErrors = new Route53HealthCheck(this, 'health-check', {
       provider: props.globalProvider,
       type: 'CLOUDWATCH_METRIC',
       cloudwatchAlarmName: this.alarm.alarmName,
       cloudwatchAlarmRegion: props.region,
       insufficientDataHealthStatus: 'Healthy',
+      tags: { Name: `${props.bucketName} (${props.region}): S3 server errors` },
+    });
+    this.missingBuildsAlarm = new CloudwatchMetricAlarm(this, 'missing-builds', {
+      provider: props.globalProvider,
+      alarmName: `${props.bucketName}-missing-builds`,
+      alarmDescription: `${props.bucketName} (${props.region}) lacks a build viewers are assigned, or rollout sync has not said it holds them; Route53 stops answering this region for the nearest bucket.`,
+      namespace: props.metricsNamespace,
+      metricName: METRIC_MISSING_BUILDS,
+      dimensions: { [DIMENSION_REGION]: props.region },
+      statistic: 'Maximum',
+      period: 60,
+      evaluationPeriods: MISSING_BUILDS_PERIODS,
+      datapointsToAlarm: MISSING_BUILDS_PERIODS,
+      threshold: 1,
+      comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      // No report is no proof: a region nobody has checked is not sent viewers.
+      treatMissingData: 'breaching',
+    });
+    const holdsBuilds = new Route53HealthCheck(this, 'holds-builds', {
+      provider: props.globalProvider,
+      type: 'CLOUDWATCH_METRIC',
+      cloudwatchAlarmName: this.missingBuildsAlarm.alarmName,
+      cloudwatchAlarmRegion: 'us-east-1',
+      insufficientDataHealthStatus: 'Unhealthy',
+      tags: { Name: `${props.bucketName} (${props.region}): holds the assigned builds` },
+    });
+    this.healthCheck = new Route53HealthCheck(this, 'answerable', {
+      provider: props.globalProvider,
+      type: 'CALCULATED',
+      childHealthchecks: [serverErrors.id, holdsBuilds.id],
+      childHealthThreshold: 2,
       tags: { Name: `${props.bucketName} (${props.region})` },
     });
   }

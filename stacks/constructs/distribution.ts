@@ -54,6 +54,9 @@ export const ENTRY_CACHE_CONTROL = 'no-cache';
 /** A build's entry never changes: CloudFront keeps it as long as the router allows (a year). */
 export const ENTRY_TTL_SECONDS = 31_536_000;
 
+/** The viewer-assignment function's untouched twin, where verify-edge tests code before a deploy publishes it. */
+export const VIEWER_ASSIGNMENT_CHECK_SUFFIX = '-viewer-assignment-check';
+
 export type PriceClass = 'PriceClass_100' | 'PriceClass_200' | 'PriceClass_All';
 
 export interface BucketOrigin {
@@ -93,6 +96,7 @@ export interface DistributionProps {
 export class Distribution extends Construct {
   readonly distribution: CloudfrontDistribution;
   readonly viewerAssignment: CloudfrontFunction;
+  readonly viewerAssignmentCheck: CloudfrontFunction;
 
   constructor(scope: Construct, id: string, props: DistributionProps) {
     super(scope, id);
@@ -111,6 +115,20 @@ export class Distribution extends Construct {
       code: props.viewerAssignmentCode,
       keyValueStoreAssociations: [props.rolloutStoreArn],
     }));
+    // A twin that no behaviour uses, with the same store: `npm run verify-edge -- --cloudfront`
+    // puts the next deploy's code in its DEVELOPMENT stage and runs CloudFront's TestFunction on it
+    // against recorded events, in CloudFront's own runtime, before the deploy publishes that code
+    // to every viewer. Its code is the script's to change, so Terraform ignores it after creating it.
+    this.viewerAssignmentCheck = new CloudfrontFunction(this, 'viewer-assignment-check', {
+      provider,
+      name: `${props.name}${VIEWER_ASSIGNMENT_CHECK_SUFFIX}`,
+      comment: 'Not associated with any behaviour: verify-edge tests the next deploy\'s viewer-assignment code here first',
+      runtime: 'cloudfront-js-2.0',
+      publish: false,
+      code: props.viewerAssignmentCode,
+      keyValueStoreAssociations: [props.rolloutStoreArn],
+      lifecycle: { ignoreChanges: ['code'] },
+    });
     // Per build and encoding, as long as the origin allows: the router answers a build's entry with
     // a year, and its own fallback assignments (the unrewritten path) with no-store, which min TTL
     // 0 honours, so those are never cached. Accept-Encoding reaches the router through the

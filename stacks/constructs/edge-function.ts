@@ -28,8 +28,10 @@ export interface EdgeFunctionProps {
   readonly functionName: string;
   readonly code: FunctionCode;
   readonly runtime: string;
-  /** us-east-1 for the function; the configured regions for its replica log groups. */
+  /** us-east-1 for the function, and a provider for each of `logRegions`. */
   readonly providers: RegionalProviders;
+  /** Where CloudFront may run it, so where its replicas write logs: a log group with retention in each. */
+  readonly logRegions: readonly string[];
   readonly account: AwsAccount;
   readonly logRetentionDays: number;
   /** @default 128 */
@@ -81,7 +83,7 @@ export class EdgeFunction extends Construct {
       publish: true,
       // Replicas linger for hours after the last association is removed; a destroy would fail.
       skipDestroy: true,
-      extraLogGroups: props.providers.regions.map((region) => ({ provider: props.providers.forRegion(region), name: replicaLogGroup })),
+      extraLogGroups: props.logRegions.map((region) => ({ provider: props.providers.forRegion(region), name: replicaLogGroup })),
       logStatements: [
         {
           sid: 'CreateOwnLogGroupsInAnyExecutionRegion',

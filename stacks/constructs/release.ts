@@ -11,6 +11,7 @@ import { LambdaInvocation } from '@cdktf/provider-aws/lib/lambda-invocation';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
+import { BUILDS_PREFIX } from '../../contracts/published-build';
 import type { ReleaseEnvironment, ReleaseInput } from '../../regional-function/shared/environment';
 import type { FunctionCode } from './packaged-function';
 import { RegionalFunction } from './regional-function';
@@ -23,9 +24,12 @@ export interface ReleaseProps {
   readonly entryRouterArn: string;
   /** The version this deploy published, and the build it serves. */
   readonly input: ReleaseInput;
+  /** Region → replica bucket: the function checks a build's manifest is in each before releasing it. */
+  readonly buckets: Readonly<Record<string, string>>;
   readonly applicationArn: string;
   readonly deploymentGroupArn: string;
-  readonly deploymentConfigArn: string;
+  /** Every deployment config a release may use: the group's own, and LambdaAllAtOnce for a release that keeps the build. */
+  readonly deploymentConfigArns: readonly string[];
   /** What must be in place before CodeDeploy starts. */
   readonly after: readonly ITerraformDependable[];
   readonly logRetentionDays: number;
@@ -60,7 +64,13 @@ export class Release extends Construct {
         actions: ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments'],
         resources: [props.deploymentGroupArn],
       },
-      { sid: 'UseOwnDeploymentConfig', actions: ['codedeploy:GetDeploymentConfig'], resources: [props.deploymentConfigArn] },
+      // CreateDeployment reads the config it deploys with: the group's, or LambdaAllAtOnce when the build does not change.
+      { sid: 'UseDeploymentConfigs', actions: ['codedeploy:GetDeploymentConfig'], resources: [...props.deploymentConfigArns] },
+      {
+        sid: 'SeeBuildManifests',
+        actions: ['s3:GetObject'],
+        resources: Object.values(props.buckets).map((bucket) => `arn:aws:s3:::${bucket}/${BUILDS_PREFIX}*`),
+      },
       {
         sid: 'RegisterRevisionInOwnApplication',
         actions: ['codedeploy:RegisterApplicationRevision', 'codedeploy:GetApplicationRevision'],

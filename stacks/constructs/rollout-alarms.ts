@@ -1,6 +1,7 @@
 /**
- * The two alarms a deployment is judged by; CodeDeploy rolls the alias back when either fires,
- * and rollout sync takes the canary's viewers away the moment the first one does.
+ * The release's alarms. CodeDeploy rolls the alias back on the client-error alarm, and rollout
+ * sync takes the canary's viewers away the moment it fires; the edge-error alarm is not one
+ * CodeDeploy acts on (see rollbackAlarmNames).
  *
  * Client errors: the share of canary viewers who reported an error, against the same share among
  * stable viewers over the same periods, counted by the metrics API as distinct viewers per role
@@ -22,8 +23,6 @@ export interface RolloutAlarmsProps {
   readonly alarms: DeployConfig['alarms'];
   /** CloudWatch namespace the metrics API writes to. */
   readonly namespace: string;
-  /** The build this release ships; only its errors and loads count. */
-  readonly buildId: string;
   readonly distributionId: string;
   /** us-east-1: where the metrics API publishes and CloudFront's metrics live. */
   readonly provider: AwsProvider;
@@ -41,8 +40,10 @@ export class RolloutAlarms extends Construct {
     this.clientErrors = new CloudwatchMetricAlarm(this, 'client-errors', {
       provider: props.provider,
       alarmName: props.clientErrorAlarmName,
+      // Nothing here names a build: the canary is a role, so a deploy during a running deployment
+      // leaves the alarm exactly as it was, still judging that deployment's canary.
       alarmDescription:
-        `Build ${props.buildId} as canary: the share of its viewers reporting an error exceeds the stable build's by more than ${alarms.excessErrorPercent} points ` +
+        `The canary's share of viewers reporting an error exceeds the stable build's by more than ${alarms.excessErrorPercent} points ` +
         `(periods with fewer than ${alarms.minViewers} canary viewers count as 0). CodeDeploy rolls back; rollout sync holds the canary at once.`,
       metricQuery: alarmMetricQueries(queries, props.namespace, period),
       comparisonOperator: 'GreaterThanThreshold',
@@ -62,7 +63,7 @@ export class RolloutAlarms extends Construct {
     this.edgeErrors = new CloudwatchMetricAlarm(this, 'edge-errors', {
       provider: props.provider,
       alarmName: props.edgeErrorAlarmName,
-      alarmDescription: `Lambda@Edge execution or validation errors reach ${alarms.edgeFunctionErrors} per period on the distribution. CodeDeploy rolls back.`,
+      alarmDescription: `Lambda@Edge execution or validation errors reach ${alarms.edgeFunctionErrors} per period on the distribution. Router code reaches every viewer at once, so no rollback of the build undoes it: redeploy the previous commit.`,
       metricQuery: [
         { id: 'execution', metric: cloudFrontMetric('LambdaExecutionError'), returnData: false },
         { id: 'validation', metric: cloudFrontMetric('LambdaValidationError'), returnData: false },
@@ -76,8 +77,16 @@ export class RolloutAlarms extends Construct {
     });
   }
 
-  get alarmNames(): string[] {
-    return [this.clientErrors.alarmName, this.edgeErrors.alarmName];
+  /**
+   * The alarms CodeDeploy rolls a deployment back on: only the client-error alarm. A rollback
+   * moves the alias, i.e. the build viewers get; the edge-error alarm watches the routers' code,
+   * which every viewer runs from the moment the deploy associates it, whatever the alias says, so
+   * rolling the build back would undo the wrong thing. Router code is checked before it is
+   * deployed instead (npm run verify-edge), and the edge-error alarm is there to be seen
+   * (dashboard, `rollout status`) and acted on by redeploying the previous commit.
+   */
+  get rollbackAlarmNames(): string[] {
+    return [this.clientErrors.alarmName];
   }
 }
 

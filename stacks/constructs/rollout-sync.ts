@@ -4,13 +4,15 @@
  * changes state (a firing alarm takes the canary's viewers away within seconds), and may do
  * exactly that much: read the entry router's alias and versions, read and conditionally write the
  * rollout store, see its deployment group's deployments and stop one (with rollback) when that
- * alarm fires, read that one alarm, and write the state copy in the release-signal table. Its
+ * alarm fires, read that one alarm, write the state copy in the release-signal table, and read
+ * the build manifests in every replica bucket. Its
  * metric (the weight) goes out in its log as embedded metric format: no CloudWatch write permission.
  */
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
+import { BUILDS_PREFIX } from '../../contracts/published-build';
 import type { RolloutSyncEnvironment } from '../../regional-function/shared/environment';
 import type { AwsAccount } from './aws-account';
 import type { FunctionCode } from './packaged-function';
@@ -34,6 +36,8 @@ export interface RolloutSyncProps {
   readonly rolloutStore: RolloutStore;
   /** Where it keeps the metrics API's copy of the state. */
   readonly signalTable: ReleaseSignalTable;
+  /** Region → replica bucket: it checks the assigned builds' manifests in each. */
+  readonly buckets: Readonly<Record<string, string>>;
   readonly logRetentionDays: number;
   readonly provider: AwsProvider;
   readonly account: AwsAccount;
@@ -71,6 +75,11 @@ export class RolloutSync extends Construct {
         resources: [props.deploymentGroupArn],
       },
       { sid: 'SeeClientErrorAlarm', actions: ['cloudwatch:DescribeAlarms'], resources: [props.clientErrorAlarmArn] },
+      {
+        sid: 'SeeBuildManifests',
+        actions: ['s3:GetObject'],
+        resources: Object.values(props.buckets).map((bucket) => `arn:aws:s3:::${bucket}/${BUILDS_PREFIX}*`),
+      },
     );
     props.rolloutStore.grantReadWrite(this.handler);
     props.signalTable.grantWriteStateCopy(this.handler);

@@ -3,6 +3,7 @@
  * if what changes at run time by design is ignored, and nothing else is: this rule lists every
  * `lifecycle.ignore_changes` in a synth and accepts exactly the designed ones.
  */
+import { VIEWER_ASSIGNMENT_CHECK_SUFFIX } from '../constructs/distribution';
 import { CODEDEPLOY_OWNED_ALIAS_ATTRIBUTES } from '../constructs/live-alias';
 import { ROLLOUT_SYNC_OWNED_STATE_ATTRIBUTES } from '../constructs/rollout-store';
 import { resources, single, strings, type Element, type SynthStack, type Violation } from './terraform-json';
@@ -18,6 +19,12 @@ export interface DesignedIgnore {
 export const DESIGNED_IGNORE_CHANGES: readonly DesignedIgnore[] = [
   { type: 'aws_lambda_alias', attributes: CODEDEPLOY_OWNED_ALIAS_ATTRIBUTES, owner: 'CodeDeploy shifts the alias' },
   { type: 'aws_cloudfrontkeyvaluestore_key', attributes: ROLLOUT_SYNC_OWNED_STATE_ATTRIBUTES, owner: 'rollout sync writes the rollout state' },
+  {
+    type: 'aws_cloudfront_function',
+    applies: (element) => String(element.body.name).endsWith(VIEWER_ASSIGNMENT_CHECK_SUFFIX),
+    attributes: ['code'],
+    owner: 'npm run verify-edge tests the next deploy\'s code in the check function',
+  },
 ];
 
 /** Every ignore_changes in the stack, as declared. */

@@ -1,0 +1,78 @@
+/**
+ * A region added to the config gets every build another region holds, copied object by object and
+ * published with the upload's own code, before viewers are sent there. Real S3 on loopback.
+ */
+import { loadConfig, resourceNames } from '../../config';
+import { publishedBuildKey } from '../../contracts/published-build';
+import { backfill } from '../../scripts/backfill';
+import { parsePublishedBuild } from '../../scripts/lib/bucket-layout';
+import { buildObjects } from '../../scripts/upload';
+import { readManifest } from '../../scripts/lib/manifest';
+import { getObjectText, headObject, listObjects } from '../../scripts/lib/s3';
+import { startS3Server, type S3Server } from '../../scripts/local/s3-server';
+import { upload } from '../../scripts/upload';
+import { localBuilds } from '../fixtures/local';
+
+const config = loadConfig();
+const names = resourceNames(config);
+const builds = localBuilds();
+const [first, second, added] = config.regions;
+const fastRetry = { baseDelayMs: 1, maxDelayMs: 2 };
+
+describe('backfill', () => {
+  let server: S3Server;
+  beforeEach(async () => {
+    server = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)) });
+    // Two builds (the stable and a retained one) in the regions there were; none in the one just added.
+    for (const build of [builds.stable, builds.canary]) {
+      const result = await upload({ config, buildDir: build.dir, regions: [first, second], endpoint: server.endpoint, retry: fastRetry });
+      expect(result.ok).toBe(true);
+    }
+  });
+  afterEach(() => server.stop());
+
+  it('copies every build the primary holds into the region that lacks them, objects first, the manifest last and as it was', async () => {
+    const before = server.log.length;
+    const result = await backfill({ config, endpoint: server.endpoint });
+    expect(result).toMatchObject({ from: config.primaryRegion, builds: 2, ok: true });
+    expect(result.copied.map((b) => [b.buildId, b.regions])).toEqual([builds.stable.buildId, builds.canary.buildId].sort().map((id) => [id, [added]]));
+    const client = server.client(added);
+    for (const build of [builds.stable, builds.canary]) {
+      const expected = buildObjects(build.dir, readManifest(build.dir)).map((o) => o.key);
+      const listed = (await listObjects(client, names.bucket(added), `assets/${build.buildId}/`)).map((o) => o.key);
+      expect(listed.sort()).toEqual([...expected].sort());
+      const copy = parsePublishedBuild((await getObjectText(client, names.bucket(added), publishedBuildKey(build.buildId)))!, build.buildId);
+      const original = parsePublishedBuild((await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(build.buildId)))!, build.buildId);
+      // Cleanup ranks builds by upload time: the copy keeps the original's.
+      expect(copy).toEqual(original);
+      // The manifest was the last PUT of that build into the new bucket.
+      const puts = server.log.slice(before).filter((e) => e.method === 'PUT' && e.bucket === names.bucket(added) && (e.key ?? '').includes(build.buildId));
+      expect(puts.at(-1)?.key).toBe(publishedBuildKey(build.buildId));
+    }
+  });
+
+  it('copies nothing a region already holds: a second run, and the regions that were there', async () => {
+    await backfill({ config, endpoint: server.endpoint });
+    const before = server.log.length;
+    const again = await backfill({ config, endpoint: server.endpoint });
+    expect(again.copied).toEqual([]);
+    expect(server.log.slice(before).filter((e) => e.method === 'PUT')).toEqual([]);
+  });
+
+  it('reports without writing on a dry run', async () => {
+    const result = await backfill({ config, endpoint: server.endpoint, dryRun: true });
+    expect(result.copied.map((b) => b.regions)).toEqual([[added], [added]]);
+    expect(await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId))).toBeNull();
+  });
+
+  it('refuses to copy a damaged build, and publishes nothing of it', async () => {
+    // One object of the stable build changed in the source bucket since its manifest was written.
+    const manifest = parsePublishedBuild((await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(builds.stable.buildId)))!, builds.stable.buildId);
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    await server.client(first).send(new PutObjectCommand({ Bucket: names.bucket(first), Key: manifest.objects[0].key, Body: 'tampered' }));
+    const result = await backfill({ config, endpoint: server.endpoint });
+    expect(result.ok).toBe(false);
+    expect(result.copied.find((b) => b.buildId === builds.stable.buildId)?.error).toMatch(/its manifest says .*: not copying a damaged build/);
+    expect(await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId))).toBeNull();
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * `npm run backfill`: copies into every replica bucket the builds another region holds and it
+ * lacks, so a region added to the config has the stable build and every build cleanup retains
+ * (the ones a rollback may go back to) before viewers are sent there.
+ *
+ *   npm run backfill -- [--from <region>] [--regions a,b] [--endpoint <url>] [--dry-run] [--config <file>]
+ *
+ * The source is the primary region's bucket (or --from): its manifests (`builds/<id>.json`) are the
+ * builds to have everywhere. Each missing build is read object by object from the source, checked
+ * against the source's manifest (sha256), and published into the regions that lack it by the
+ * upload's own code (scripts/upload.ts: every object verified, the manifest last, keeping the
+ * source manifest's upload time so cleanup ranks the copy as it ranks the original).
+ *
+ * Until a region holds the builds viewers are assigned, its latency record does not answer: rollout
+ * sync reports what it lacks, and the region's health check keeps it out (stacks/constructs/bucket-health.ts).
+ * The deploy workflow runs this after the upload, before the delivery stack. Running it again
+ * copies nothing that is already there.
+ */
+import { createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { loadConfig, resourceNames, type DeployConfig } from '../config';
+import { BUILDS_PREFIX, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from './lib/bucket-layout';
+import { runMain, selectRegions } from './lib/cli';
+import { objectMetadata } from './lib/object-metadata';
+import { withRetry } from './lib/retry';
+import { createS3Client, getObjectText, headObject, listObjects } from './lib/s3';
+import { publishObjects, type BuildObject } from './upload';
+
+export interface BackfillOptions {
+  readonly config: DeployConfig;
+  /** Region whose bucket holds the builds to copy. @default the primary region */
+  readonly from?: string;
+  /** Regions to fill. @default every configured region but the source */
+  readonly regions?: readonly string[] | string;
+  readonly endpoint?: string;
+  /** @default createS3Client for the region (and endpoint) */
+  readonly clientFor?: (region: string) => S3Client;
+  /** Report what would be copied; write nothing. @default false */
+  readonly dryRun?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface BackfilledBuild {
+  readonly buildId: string;
+  /** Regions it was copied into (or, in a dry run, would be). */
+  readonly regions: readonly string[];
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+export interface BackfillResult {
+  readonly from: string;
+  /** Builds the source holds. */
+  readonly builds: number;
+  readonly copied: readonly BackfilledBuild[];
+  readonly ok: boolean;
+}
+
+export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
+  const { config } = options;
+  const names = resourceNames(config);
+  const from = options.from ?? config.primaryRegion;
+  if (!config.regions.includes(from)) throw new Error(`--from ${from} is not among the configured regions (${config.regions.join(', ')}).`);
+  const targets = selectRegions(config, options.regions).filter((region) => region !== from);
+  const clientFor = options.clientFor ?? ((region: string) => createS3Client({ region, endpoint: options.endpoint }));
+  const source = clientFor(from);
+  const sourceBucket = names.bucket(from);
+  const log = options.log ?? (() => undefined);
+
+  const manifests = (await withRetry(() => listObjects(source, sourceBucket, BUILDS_PREFIX))).map((object) => buildIdOfManifestKey(object.key)).filter((id): id is string => id !== null);
+  const copied: BackfilledBuild[] = [];
+  for (const buildId of manifests.sort()) {
+    const lacking: string[] = [];
+    for (const region of targets) {
+      if ((await withRetry(() => headObject(clientFor(region), names.bucket(region), publishedBuildKey(buildId)))) === null) lacking.push(region);
+    }
+    if (lacking.length === 0) continue;
+    log(`${buildId}: missing from ${lacking.join(', ')}${options.dryRun ? '' : `; copying from ${from}`}`);
+    if (options.dryRun) {
+      copied.push({ buildId, regions: lacking, ok: true });
+      continue;
+    }
+    try {
+      const text = await withRetry(() => getObjectText(source, sourceBucket, publishedBuildKey(buildId)));
+      if (text === null) throw new Error(`its manifest vanished from ${sourceBucket} (a cleanup ran meanwhile?)`);
+      const published = parsePublishedBuild(text, buildId);
+      const objects = await readBuild(source, sourceBucket, published);
+      const result = await publishObjects({ config, regions: lacking, endpoint: options.endpoint, clientFor, buildId, objects, now: () => new Date(published.uploadedAt), log });
+      const failed = result.regions.filter((region) => !region.ok);
+      copied.push({ buildId, regions: lacking, ok: failed.length === 0, ...(failed.length > 0 ? { error: failed.map((r) => `${r.region}: ${r.error ?? 'failed'}`).join('; ') } : {}) });
+    } catch (error) {
+      copied.push({ buildId, regions: lacking, ok: false, error: (error as Error).message });
+    }
+  }
+  return { from, builds: manifests.length, copied, ok: copied.every((build) => build.ok) };
+}
+
+/** Every object the manifest lists, from the source bucket, each checked against its sha256. */
+async function readBuild(client: S3Client, bucket: string, published: PublishedBuild): Promise<BuildObject[]> {
+  const objects: BuildObject[] = [];
+  for (const listed of published.objects) {
+    const body = await withRetry(async () => {
+      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: listed.key }));
+      return Buffer.from(await response.Body!.transformToByteArray());
+    });
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    if (sha256 !== listed.sha256) throw new Error(`${bucket}/${listed.key} has sha256 ${sha256}, its manifest says ${listed.sha256}: not copying a damaged build`);
+    objects.push({ key: listed.key, body, sha256, md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(listed.key) });
+  }
+  return objects;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { config: { type: 'string' }, from: { type: 'string' }, regions: { type: 'string' }, endpoint: { type: 'string' }, 'dry-run': { type: 'boolean', default: false } },
+  });
+  const result = await backfill({ config: loadConfig(values.config), from: values.from, regions: values.regions, endpoint: values.endpoint, dryRun: values['dry-run'], log: (line) => console.error(line) });
+  for (const build of result.copied) console.log(`${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`);
+  console.log(`${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ${result.copied.length === 0 ? 'every region holds them all' : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} copied`}`);
+  if (!result.ok) process.exitCode = 1;
+}
+
+if (require.main === module) runMain(main);

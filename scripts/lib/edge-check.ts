@@ -1,0 +1,224 @@
+/**
+ * The check router code gets before it reaches viewers. CloudFront runs the newest associated
+ * Lambda@Edge version and the published function code for every viewer at once, and a rollback
+ * of the alias does not undo them (it moves the build, not the code), so a deploy runs this first:
+ *
+ *   local        the build's own zips and function code, on the whole local request path (the
+ *                CloudFront emulator, loopback S3, KeyValueStore and DNS): a recorded set of
+ *                requests must get the answers they always get. No AWS needed.
+ *   cloudfront   the function code in CloudFront's own runtime: it goes into the DEVELOPMENT stage
+ *                of the viewer-assignment function's twin (`<name>-viewer-assignment-check`, on the
+ *                same store, associated with nothing), and CloudFront's TestFunction runs recorded
+ *                viewer events through it; each must be rewritten to the build the assignment rule
+ *                gives for the store's current state.
+ *
+ * Why not CloudFront continuous deployment (a staging distribution taking part of the traffic):
+ * it is not available for a distribution that serves HTTP/3, caps the staging share at 15 %, and
+ * CloudFront sends all traffic to the primary at its own peaks; and promoting the staging config
+ * outside Terraform would be drift.
+ */
+import {
+  DescribeFunctionCommand,
+  DescribeKeyValueStoreCommand as DescribeStoreByName,
+  TestFunctionCommand,
+  UpdateFunctionCommand,
+  type CloudFrontClient,
+} from '@aws-sdk/client-cloudfront';
+import { GetKeyCommand, type CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { DeployConfig } from '../../config';
+import { resourceNames } from '../../config';
+import { assignBuild } from '../../contracts/assignment';
+import { buildEntryUri, parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
+import { errorName } from '../../regional-function/shared/aws-errors';
+import { startLocalDistribution, type LocalDistribution } from '../local/local-distribution';
+import { readManifest } from './manifest';
+
+export interface CheckResult {
+  readonly name: string;
+  /** Null when it passed. */
+  readonly problem: string | null;
+}
+
+interface LocalCheck {
+  readonly name: string;
+  run(distribution: LocalDistribution, buildId: string, chunk: string): Promise<string | null>;
+}
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: string }> {
+  const response = await fetch(url, { headers });
+  return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+/** Recorded requests and what they must get: the behaviours a router change could break. */
+export const LOCAL_CHECKS: readonly LocalCheck[] = [
+  {
+    name: 'an entry load gets this build, with X-Build-Id, an ETag and no-cache',
+    async run(d, buildId) {
+      const r = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '203.0.113.10', 'accept-encoding': 'br, gzip' });
+      if (r.status !== 200) return `status ${r.status}`;
+      if (r.headers.get('x-build-id') !== buildId) return `X-Build-Id ${r.headers.get('x-build-id')}, not ${buildId}`;
+      if (!/^"[0-9a-f]{32}"$/.test(r.headers.get('etag') ?? '')) return `ETag ${r.headers.get('etag')}`;
+      return r.headers.get('cache-control') === 'no-cache' ? null : `Cache-Control ${r.headers.get('cache-control')}`;
+    },
+  },
+  {
+    name: 'a returning viewer revalidates the entry with its ETag and gets 304',
+    async run(d) {
+      const first = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '203.0.113.11' });
+      const again = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '203.0.113.11', 'if-none-match': first.headers.get('etag') ?? '' });
+      return again.status === 304 ? null : `status ${again.status}`;
+    },
+  },
+  {
+    name: 'an IPv6 viewer gets the entry too',
+    async run(d, buildId) {
+      const r = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '2001:db8::7' });
+      return r.status === 200 && r.headers.get('x-build-id') === buildId ? null : `status ${r.status}, X-Build-Id ${r.headers.get('x-build-id')}`;
+    },
+  },
+  {
+    name: 'a chunk of the build comes from the nearest bucket, compressed as accepted',
+    async run(d, _buildId, chunk) {
+      const r = await get(`${d.url}/${chunk}`, { 'accept-encoding': 'br' });
+      if (r.status !== 200) return `status ${r.status}`;
+      return r.headers.get('content-encoding') === 'br' ? null : `Content-Encoding ${r.headers.get('content-encoding')}`;
+    },
+  },
+  {
+    name: 'a path outside /assets/<buildId>/ is 404',
+    async run(d) {
+      const r = await get(`${d.url}/etc/passwd`);
+      return r.status === 404 ? null : `status ${r.status}`;
+    },
+  },
+  {
+    name: 'with no rollout state at the edge, the entry router still answers (its fallback), uncached',
+    async run(d, buildId) {
+      const saved = d.kvs.store.get(ROLLOUT_STATE_KEY);
+      d.kvs.store.delete(ROLLOUT_STATE_KEY);
+      try {
+        const r = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '203.0.113.12' });
+        if (r.status !== 200 || r.headers.get('x-build-id') !== buildId) return `status ${r.status}, X-Build-Id ${r.headers.get('x-build-id')}`;
+        return null;
+      } finally {
+        if (saved !== undefined) d.kvs.store.put(ROLLOUT_STATE_KEY, saved);
+      }
+    },
+  },
+];
+
+/** Runs LOCAL_CHECKS against `buildDir` on a local distribution of its own; then no edge function may have failed. */
+export async function localEdgeChecks(config: DeployConfig, buildDir: string): Promise<CheckResult[]> {
+  const manifest = readManifest(buildDir);
+  const chunk = manifest.assets.map((asset) => asset.key).find((key) => key.endsWith('.js') && !key.endsWith('/index.js'));
+  const distribution = await startLocalDistribution({ config, buildDir, tickMs: 0 });
+  try {
+    const results: CheckResult[] = [];
+    for (const check of LOCAL_CHECKS) {
+      let problem: string | null;
+      try {
+        problem = chunk === undefined && check.name.startsWith('a chunk') ? 'the build has no chunk' : await check.run(distribution, manifest.buildId, chunk ?? '');
+      } catch (error) {
+        problem = `threw: ${(error as Error).message}`;
+      }
+      results.push({ name: check.name, problem });
+    }
+    const stats = distribution.emulator.stats();
+    const failures = stats.handlerErrors + stats.invalidResults;
+    results.push({ name: 'no edge function threw or returned what CloudFront would refuse', problem: failures === 0 ? null : `${stats.handlerErrors} threw, ${stats.invalidResults} invalid` });
+    return results;
+  } finally {
+    await distribution.stop();
+  }
+}
+
+/** Recorded viewer-request events for TestFunction: addresses of both families, a ring host's page, one without Referer. */
+export const RECORDED_VIEWERS: readonly { readonly ip: string; readonly referer?: string }[] = [
+  { ip: '203.0.113.10', referer: 'https://shop.example.com/product/42' },
+  { ip: '198.51.100.200' },
+  { ip: '2001:db8:85a3::8a2e:370:7334', referer: 'https://news.example.org/' },
+  { ip: '::ffff:192.0.2.1' },
+  { ip: '192.0.2.55', referer: 'https://demo.example.com/' },
+];
+
+export function testFunctionEvent(viewer: (typeof RECORDED_VIEWERS)[number]): Record<string, unknown> {
+  return {
+    version: '1.0',
+    context: { eventType: 'viewer-request' },
+    viewer: { ip: viewer.ip },
+    request: { method: 'GET', uri: '/assets/index.js', querystring: {}, headers: viewer.referer ? { referer: { value: viewer.referer } } : {}, cookies: {} },
+  };
+}
+
+/** What the function must answer for a viewer given the store's state: the rewritten URI, or the request left alone without a state. */
+export function expectedUri(state: RolloutState | null, viewer: (typeof RECORDED_VIEWERS)[number]): string {
+  return state === null ? '/assets/index.js' : buildEntryUri(assignBuild(state, viewer.ip, refererOrigin(viewer.referer)));
+}
+
+export interface CloudFrontCheckClients {
+  readonly cloudfront: CloudFrontClient;
+  readonly kvs: CloudFrontKeyValueStoreClient;
+}
+
+/**
+ * Puts `code` in the check function's DEVELOPMENT stage and runs RECORDED_VIEWERS through
+ * CloudFront's TestFunction. `skipped` when the check function does not exist yet (the first
+ * deploy creates it; there is no viewer yet to protect).
+ */
+export async function cloudFrontFunctionCheck(config: DeployConfig, code: string, clients: CloudFrontCheckClients): Promise<{ readonly skipped: string | null; readonly results: CheckResult[] }> {
+  const names = resourceNames(config);
+  const name = names.viewerAssignmentCheck;
+  let etag: string | undefined;
+  try {
+    etag = (await clients.cloudfront.send(new DescribeFunctionCommand({ Name: name, Stage: 'DEVELOPMENT' }))).ETag;
+  } catch (error) {
+    if (errorName(error) === 'NoSuchFunctionExists') return { skipped: `${name} does not exist yet (the first deploy creates it)`, results: [] };
+    throw error;
+  }
+  const store = (await clients.cloudfront.send(new DescribeStoreByName({ Name: names.rolloutStore }))).KeyValueStore;
+  if (!store?.ARN) throw new Error(`CloudFront describes no KeyValueStore ${names.rolloutStore}`);
+  let state: RolloutState | null = null;
+  try {
+    state = parseRolloutState((await clients.kvs.send(new GetKeyCommand({ KvsARN: store.ARN, Key: ROLLOUT_STATE_KEY }))).Value);
+  } catch (error) {
+    if (errorName(error) !== 'ResourceNotFoundException') throw error;
+  }
+  const updated = await clients.cloudfront.send(
+    new UpdateFunctionCommand({
+      Name: name,
+      IfMatch: etag,
+      FunctionConfig: { Comment: 'verify-edge: the next deploy\'s viewer-assignment code', Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: store.ARN }] } },
+      FunctionCode: new TextEncoder().encode(code),
+    }),
+  );
+  const results: CheckResult[] = [];
+  for (const viewer of RECORDED_VIEWERS) {
+    const label = `TestFunction: viewer ${viewer.ip}${viewer.referer ? ` on ${new URL(viewer.referer).origin}` : ''}`;
+    const tested = await clients.cloudfront.send(
+      new TestFunctionCommand({ Name: name, IfMatch: updated.ETag, Stage: 'DEVELOPMENT', EventObject: new TextEncoder().encode(JSON.stringify(testFunctionEvent(viewer))) }),
+    );
+    const result = tested.TestResult;
+    if (result?.FunctionErrorMessage) {
+      results.push({ name: label, problem: `the function failed: ${result.FunctionErrorMessage}` });
+      continue;
+    }
+    let uri: unknown;
+    try {
+      const output = JSON.parse(result?.FunctionOutput ?? 'null') as { request?: { uri?: unknown }; uri?: unknown } | null;
+      uri = output?.request?.uri ?? output?.uri;
+    } catch {
+      uri = undefined;
+    }
+    const expected = expectedUri(state, viewer);
+    results.push({ name: label, problem: uri === expected ? null : `rewrote to ${JSON.stringify(uri)}, the rule gives ${expected}` });
+  }
+  return { skipped: null, results };
+}
+
+/** The function code a build publishes. */
+export function functionCodeOf(buildDir: string): string {
+  const manifest = readManifest(buildDir);
+  return readFileSync(path.join(buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8');
+}
