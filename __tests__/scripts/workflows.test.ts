@@ -22,6 +22,7 @@ interface Step {
 }
 interface Job {
   steps: Step[];
+  env?: Record<string, string>;
   permissions?: Record<string, string>;
   needs?: string;
   if?: string;
@@ -35,10 +36,22 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const workflow = (file: string) => parse(readFileSync(path.join(DIR, file), 'utf8')) as Workflow;
+const text = (file: string) => readFileSync(path.join(DIR, file), 'utf8');
+const workflow = (file: string) => parse(text(file)) as Workflow;
 const steps = (file: string) => Object.values(workflow(file).jobs).flatMap((job) => job.steps);
 const runs = (file: string) => steps(file).flatMap((step) => (step.run ? [step.run] : []));
 const indexOf = (list: Step[], pattern: RegExp) => list.findIndex((step) => pattern.test(step.run ?? ''));
+const jobsOf = (file: string) => Object.entries(workflow(file).jobs).map(([name, job]) => ({ file, name, job }));
+const allJobs = files.flatMap(jobsOf);
+const setupTerraform = (file: string) => steps(file).find((step) => step.uses?.startsWith('hashicorp/setup-terraform@'));
+const awsCredentials = (file: string) => steps(file).find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+
+/** A step after which credentials are in the job: a Terraform token, AWS keys, or any secret. */
+function obtainsCredentials(step: Step): boolean {
+  if (step.uses?.startsWith('hashicorp/setup-terraform@') && step.with?.cli_config_credentials_token) return true;
+  if (step.uses?.startsWith('aws-actions/configure-aws-credentials@')) return true;
+  return /\$\{\{\s*secrets\./.test(JSON.stringify(step));
+}
 
 describe('GitHub workflows', () => {
   it('are the three the project needs', () => {
@@ -61,10 +74,52 @@ describe('GitHub workflows', () => {
     if (/npm test/.test(commands)) expect(packageJson.scripts.test).toBeDefined();
   });
 
-  it.each(files)('%s pins every action to a major version or a commit', (file) => {
+  it.each(files)('%s pins every action to a full commit SHA, naming its tag in a comment', (file) => {
     const uses = steps(file).flatMap((step) => (step.uses ? [step.uses] : []));
     expect(uses.length).toBeGreaterThan(0);
-    for (const action of uses) expect(action).toMatch(/^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
+    // A tag can be moved to other code; a commit cannot.
+    for (const action of uses) expect(action).toMatch(/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*@[0-9a-f]{40}$/);
+    // The parser drops comments, so the tag is checked on the raw lines, one per parsed `uses:`.
+    const lines = text(file).split('\n').filter((line) => /^\s*(-\s+)?uses:/.test(line));
+    expect(lines).toHaveLength(uses.length);
+    for (const line of lines) expect(line).toMatch(/^\s*(-\s+)?uses:\s*\S+@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$/);
+  });
+
+  it('pins each action to the same commit and tag in every workflow', () => {
+    const pins = new Map<string, Set<string>>();
+    for (const file of files) {
+      for (const [, action, pin] of text(file).matchAll(/uses:\s*([^@\s]+)@(\S+ # \S+)/g)) pins.set(action, (pins.get(action) ?? new Set()).add(pin));
+    }
+    expect(pins.size).toBeGreaterThan(0);
+    for (const [action, pin] of pins) expect([action, [...pin]]).toEqual([action, [expect.any(String)]]);
+  });
+
+  it.each(files)('%s checks out without leaving the job token in .git/config', (file) => {
+    const checkouts = steps(file).filter((step) => step.uses?.startsWith('actions/checkout@'));
+    expect(checkouts.length).toBeGreaterThan(0);
+    for (const step of checkouts) expect(step.with?.['persist-credentials']).toBe(false);
+  });
+
+  it.each(allJobs.map(({ file, name, job }) => [`${file} ${name}`, job] as const))('%s installs without install scripts', (_, job) => {
+    const installs = job.steps.filter((step) => /\bnpm (ci|install|i)\b/.test(step.run ?? ''));
+    expect(installs.length).toBeGreaterThan(0);
+    for (const step of installs) expect(step.run).toMatch(/^npm ci --ignore-scripts\b/);
+  });
+
+  it.each(allJobs.filter(({ job }) => job.steps.some(obtainsCredentials)).map(({ file, name, job }) => [`${file} ${name}`, job] as const))(
+    '%s installs and builds before it gets any credential',
+    (_, job) => {
+      const firstCredential = job.steps.findIndex(obtainsCredentials);
+      const [install, build] = [/^npm ci\b/, /^npm run build$/].map((pattern) => indexOf(job.steps, pattern));
+      expect(install).toBeGreaterThanOrEqual(0);
+      expect(build).toBeGreaterThan(install);
+      expect(firstCredential).toBeGreaterThan(build);
+    },
+  );
+
+  it('has credential steps in every job that plans or deploys (so the order test above covers them)', () => {
+    const credentialed = allJobs.filter(({ job }) => job.steps.some(obtainsCredentials)).map(({ file, name }) => `${file} ${name}`);
+    expect(credentialed.sort()).toEqual(['deploy.yml deploy', 'drift.yml drift', 'pull-request.yml plan']);
   });
 
   it.each(files)('%s reads only stack names `npm run names` writes', (file) => {
@@ -73,12 +128,34 @@ describe('GitHub workflows', () => {
     for (const match of text.matchAll(/steps\.names\.outputs\.(\w+)/g)) expect(Object.keys(keys)).toContain(match[1]);
   });
 
-  it('gives Terraform the Terraform Cloud token wherever cdktf plans or deploys', () => {
+  it('gives Terraform a Terraform Cloud token wherever cdktf plans or deploys: the write token to deploys only', () => {
+    const tokens: Record<string, string> = {};
     for (const file of files) {
       if (!/cdktf (plan|deploy)|npm run drift/.test(runs(file).join('\n'))) continue;
-      const setup = steps(file).find((step) => step.uses?.startsWith('hashicorp/setup-terraform@'));
-      expect(setup?.with).toMatchObject({ cli_config_credentials_token: '${{ secrets.TF_API_TOKEN }}', terraform_wrapper: false });
+      const deploys = /cdktf deploy/.test(runs(file).join('\n'));
+      const token = deploys ? '${{ secrets.TF_API_TOKEN }}' : '${{ secrets.TF_PLAN_API_TOKEN }}';
+      expect(setupTerraform(file)?.with).toMatchObject({ cli_config_credentials_token: token, terraform_wrapper: false });
+      tokens[file] = token;
     }
+    expect(tokens).toEqual({
+      'deploy.yml': '${{ secrets.TF_API_TOKEN }}',
+      'drift.yml': '${{ secrets.TF_PLAN_API_TOKEN }}',
+      'pull-request.yml': '${{ secrets.TF_PLAN_API_TOKEN }}',
+    });
+  });
+
+  it('never lets a workflow that only plans see the write token or the deploy role', () => {
+    for (const file of ['pull-request.yml', 'drift.yml']) {
+      expect(text(file)).not.toMatch(/secrets\.TF_API_TOKEN\b|AWS_DEPLOY_ROLE_ARN/);
+      expect(awsCredentials(file)?.with).toMatchObject({ 'role-to-assume': '${{ vars.AWS_PLAN_ROLE_ARN }}' });
+    }
+  });
+
+  it('plans without taking the state lock (taking it is a write the plan credentials may not do), and deploys with it', () => {
+    for (const { job } of [...jobsOf('pull-request.yml').filter(({ name }) => name === 'plan'), ...jobsOf('drift.yml')]) {
+      expect(job.env?.TF_CLI_ARGS_plan).toMatch(/(^|\s)-lock=false(\s|$)/);
+    }
+    expect(text('deploy.yml')).not.toMatch(/-lock=false|TF_CLI_ARGS/);
   });
 
   describe('deploy', () => {
@@ -90,11 +167,43 @@ describe('GitHub workflows', () => {
       expect(deploy.concurrency).toEqual({ group: 'deploy-production', 'cancel-in-progress': false });
     });
 
+    it('does nothing when started by hand from another branch, and runs in the production environment', () => {
+      expect(deploy.on).toHaveProperty('workflow_dispatch');
+      expect(Object.keys(deploy.jobs)).toEqual(['deploy']);
+      expect(deploy.jobs.deploy.if).toBe("github.ref == 'refs/heads/main'");
+      expect(deploy.jobs.deploy.environment).toBe('production');
+    });
+
+    it('refuses a backend that cannot keep state right after installing, before any credential', () => {
+      const install = indexOf(list, /^npm ci\b/);
+      const check = indexOf(list, /^npm run check-backend$/);
+      expect(check).toBe(install + 1);
+      expect(check).toBeLessThan(list.findIndex(obtainsCredentials));
+      expect(packageJson.scripts['check-backend']).toBe('tsx scripts/check-deploy-backend.ts');
+    });
+
     it('gets AWS credentials by OIDC, no stored keys', () => {
       expect(deploy.permissions).toMatchObject({ 'id-token': 'write', contents: 'read' });
       const aws = list.find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
       expect(aws?.with).toMatchObject({ 'role-to-assume': '${{ vars.AWS_DEPLOY_ROLE_ARN }}', 'aws-region': 'us-east-1' });
-      expect(readFileSync(path.join(DIR, 'deploy.yml'), 'utf8')).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
+      expect(text('deploy.yml')).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
+    });
+
+    it('checks the edge code on the local request path before any credential, and in CloudFront before the delivery deploy', () => {
+      const local = indexOf(list, /^npm run verify-edge$/);
+      expect(local).toBeGreaterThan(indexOf(list, /^npm run build$/));
+      expect(local).toBeLessThan(list.findIndex(obtainsCredentials));
+      const remote = indexOf(list, /^npm run verify-edge -- --cloudfront-only$/);
+      expect(remote).toBeGreaterThan(list.findIndex(obtainsCredentials));
+      expect(remote).toBeLessThan(indexOf(list, /cdktf deploy "\$STACK".*--skip-synth/));
+      expect(packageJson.scripts['verify-edge']).toBe('tsx scripts/verify-edge.ts');
+    });
+
+    it('copies retained builds into regions that lack them after the upload, before the delivery deploy', () => {
+      const backfill = indexOf(list, /^npm run backfill$/);
+      expect(backfill).toBeGreaterThan(indexOf(list, /^npm run upload$/));
+      expect(backfill).toBeLessThan(indexOf(list, /cdktf deploy "\$STACK".*--skip-synth/));
+      expect(packageJson.scripts.backfill).toBe('tsx scripts/backfill.ts');
     });
 
     it('builds, deploys the buckets, uploads, deploys delivery, then waits for the rollout', () => {

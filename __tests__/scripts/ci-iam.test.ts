@@ -1,0 +1,465 @@
+import * as path from 'node:path';
+import { resourceNames, type DeployConfig } from '../../config';
+import {
+  ACCOUNT_PLACEHOLDER,
+  ciRolePolicies,
+  DATA_SOURCE_PERMISSIONS,
+  MANAGED_POLICY_SIZE_LIMIT,
+  policySize,
+  RESOURCE_PERMISSIONS,
+  SCRIPTS_REGION,
+  splitPolicy,
+  type CiRolePolicies,
+  type Phase,
+  type PolicyDocument,
+  type ResourcePermissions,
+} from '../../scripts/lib/ci-iam';
+import { ROLLOUT_REGION } from '../../scripts/lib/rollout-cli';
+import { namesCli } from '../../scripts/names';
+import { dataSources, find, providerRegion, resources, type Block, type Element, type Json, type SynthStack, type TerraformJson } from '../../stacks/policy/terraform-json';
+import { BUILD_DIR } from '../fixtures/build';
+import { FIVE_REGIONS, synthesize, testConfig } from '../stacks/support';
+
+const ACCOUNT = '123456789012';
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+// --- A tiny IAM evaluator, independent of the generator -------------------------------------------
+
+/** IAM wildcards: `*` any run of characters, `?` exactly one. */
+function wildcard(pattern: string, value: string, ignoreCase = false): boolean {
+  const source = [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/, '\\$&'))).join('');
+  return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
+}
+
+type RequestContext = Readonly<Record<string, readonly string[]>>;
+
+/** Only the operators the policies use; a condition key the request lacks is not met. */
+function conditionHolds(condition: PolicyDocument['Statement'][number]['Condition'], context: RequestContext): boolean {
+  return Object.entries(condition ?? {}).every(([operator, keys]) =>
+    Object.entries(keys).every(([key, allowed]) => {
+      const values = context[key];
+      if (!values) return false;
+      const like = /Like$/.test(operator);
+      const ok = (value: string) => allowed.some((a) => (like ? wildcard(a, value) : a === value));
+      return operator.startsWith('ForAllValues:') ? values.every(ok) : values.some(ok);
+    }),
+  );
+}
+
+function allows(policy: PolicyDocument, action: string, resource: string, context: RequestContext = {}): boolean {
+  return policy.Statement.some(
+    (s) => s.Effect === 'Allow' && s.Action.some((a) => wildcard(a, action, true)) && s.Resource.some((r) => wildcard(r, resource)) && conditionHolds(s.Condition, context),
+  );
+}
+
+describe('the test evaluator', () => {
+  it('matches IAM wildcards', () => {
+    expect(wildcard('arn:aws:s3:::a-*', 'arn:aws:s3:::a-b/c')).toBe(true);
+    expect(wildcard('arn:aws:s3:::a-?', 'arn:aws:s3:::a-b')).toBe(true);
+    expect(wildcard('arn:aws:s3:::a-?', 'arn:aws:s3:::a-bc')).toBe(false);
+    expect(wildcard('arn:aws:logs:eu-west-1:1:log-group:/x-*', 'arn:aws:logs:us-east-1:1:log-group:/x-y')).toBe(false);
+    expect(wildcard('lambda:EnableReplication*', 'lambda:enablereplication', true)).toBe(true);
+  });
+});
+
+// --- Each resource's ARN, as AWS spells it, with made-up ids for what only AWS assigns ------------
+
+const ID = { distribution: 'E2QWRUHAPOMQZL', uuid: '0c5e2d1f-1111-4a2b-9c3d-5e6f7a8b9c0d', api: 'a1b2c3d4e5', zone: 'Z0TESTZONE', token: '_3b2e9f1c0d4a5b6c7d8e9f0a1b2c3d4e' };
+
+interface Located {
+  readonly element: Element;
+  readonly tf: TerraformJson;
+  readonly region: string;
+}
+
+/** A string attribute with `${type.name.attr}` references to literal attributes filled in. */
+function literal(tf: TerraformJson, value: Json | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  let unresolved = false;
+  const text = value.replace(/\$\{([^{}]*)\}/g, (_, expression: string) => {
+    const match = /^([a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z_]+)$/.exec(expression);
+    const target = match ? find(tf, match[1]) : undefined;
+    const attribute = match?.[2] === 'id' ? (target?.type === 'aws_s3_bucket' ? 'bucket' : 'name') : match?.[2];
+    const resolved = target && attribute ? literal(tf, target.body[attribute]) : undefined;
+    if (resolved === undefined) unresolved = true;
+    return resolved ?? '';
+  });
+  return unresolved ? undefined : text;
+}
+
+function attr(r: Located, name: string, fallback?: string): string {
+  const value = literal(r.tf, r.element.body[name]) ?? fallback;
+  if (value === undefined) throw new Error(`${r.element.address}.${name} is not known at synth time`);
+  return value;
+}
+
+const bucketArn = (r: Located) => `arn:aws:s3:::${attr(r, 'bucket')}`;
+const functionArn = (r: Located) => `arn:aws:lambda:${r.region}:${ACCOUNT}:function:${attr(r, 'function_name')}`;
+const roleArn = (r: Located) => `arn:aws:iam::${ACCOUNT}:role/${attr(r, 'role')}`;
+const api = (r: Located, rest = '') => `arn:aws:apigateway:${r.region}::/apis/${ID.api}${rest}`;
+const certificate = (r: Located) => `arn:aws:acm:${r.region}:${ACCOUNT}:certificate/${ID.uuid}`;
+const distribution = () => `arn:aws:cloudfront::${ACCOUNT}:distribution/${ID.distribution}`;
+
+const ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
+  aws_s3_bucket: bucketArn,
+  aws_s3_bucket_policy: bucketArn,
+  aws_s3_bucket_lifecycle_configuration: bucketArn,
+  aws_s3_bucket_ownership_controls: bucketArn,
+  aws_s3_bucket_public_access_block: bucketArn,
+  aws_s3_bucket_server_side_encryption_configuration: bucketArn,
+  aws_s3_bucket_versioning: bucketArn,
+  aws_s3_bucket_metric: bucketArn,
+  aws_cloudfront_distribution: distribution,
+  aws_cloudfront_monitoring_subscription: distribution,
+  aws_cloudfront_origin_access_identity: () => `arn:aws:cloudfront::${ACCOUNT}:origin-access-identity/E1ABCDEFGHIJKL`,
+  aws_cloudfront_cache_policy: () => `arn:aws:cloudfront::${ACCOUNT}:cache-policy/${ID.uuid}`,
+  aws_cloudfront_origin_request_policy: () => `arn:aws:cloudfront::${ACCOUNT}:origin-request-policy/${ID.uuid}`,
+  aws_cloudfront_response_headers_policy: () => `arn:aws:cloudfront::${ACCOUNT}:response-headers-policy/${ID.uuid}`,
+  aws_cloudfront_function: (r) => `arn:aws:cloudfront::${ACCOUNT}:function/${attr(r, 'name')}`,
+  aws_cloudfront_key_value_store: () => `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`,
+  aws_cloudfrontkeyvaluestore_key: () => `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`,
+  aws_lambda_function: functionArn,
+  aws_lambda_alias: (r) => `${functionArn(r)}:${attr(r, 'name')}`,
+  aws_lambda_permission: functionArn,
+  aws_lambda_invocation: functionArn,
+  aws_iam_role: (r) => `arn:aws:iam::${ACCOUNT}:role/${attr(r, 'name')}`,
+  aws_iam_role_policy: roleArn,
+  aws_iam_role_policy_attachment: roleArn,
+  aws_codedeploy_app: (r) => `arn:aws:codedeploy:${r.region}:${ACCOUNT}:application:${attr(r, 'name')}`,
+  aws_codedeploy_deployment_group: (r) => `arn:aws:codedeploy:${r.region}:${ACCOUNT}:deploymentgroup:${attr(r, 'app_name')}/${attr(r, 'deployment_group_name')}`,
+  aws_codedeploy_deployment_config: (r) => `arn:aws:codedeploy:${r.region}:${ACCOUNT}:deploymentconfig:${attr(r, 'deployment_config_name')}`,
+  aws_cloudwatch_metric_alarm: (r) => `arn:aws:cloudwatch:${r.region}:${ACCOUNT}:alarm:${attr(r, 'alarm_name')}`,
+  aws_cloudwatch_dashboard: (r) => `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${attr(r, 'dashboard_name')}`,
+  aws_cloudwatch_log_group: (r) => `arn:aws:logs:${r.region}:${ACCOUNT}:log-group:${attr(r, 'name')}`,
+  aws_cloudwatch_event_rule: (r) => `arn:aws:events:${r.region}:${ACCOUNT}:rule/${attr(r, 'name')}`,
+  aws_cloudwatch_event_target: (r) => `arn:aws:events:${r.region}:${ACCOUNT}:rule/${attr(r, 'rule')}`,
+  aws_dynamodb_table: (r) => `arn:aws:dynamodb:${r.region}:${ACCOUNT}:table/${attr(r, 'name')}`,
+  aws_apigatewayv2_api: (r) => api(r),
+  aws_apigatewayv2_integration: (r) => api(r, '/integrations/abc1234'),
+  aws_apigatewayv2_route: (r) => api(r, '/routes/abc1234'),
+  aws_apigatewayv2_stage: (r) => api(r, `/stages/${attr(r, 'name')}`),
+  aws_route53_record: (r) => `arn:aws:route53:::hostedzone/${attr(r, 'zone_id', ID.zone)}`,
+  aws_route53_health_check: () => `arn:aws:route53:::healthcheck/${ID.uuid}`,
+  aws_acm_certificate: certificate,
+  aws_acm_certificate_validation: certificate,
+  aws_wafv2_web_acl: (r) => `arn:aws:wafv2:${r.region}:${ACCOUNT}:global/webacl/${attr(r, 'name')}/${ID.uuid}`,
+};
+
+/** Request context of a resource's conditioned calls. */
+function contextOf(r: Located, config: DeployConfig): RequestContext {
+  if (r.element.type !== 'aws_route53_record') return {};
+  const name = literal(r.tf, r.element.body.name) ?? `${ID.token}.${config.domain}`;
+  return { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [name.toLowerCase().replace(/\.$/, '')] };
+}
+
+function located(stacks: readonly SynthStack[]): Located[] {
+  return stacks.flatMap((stack) => resources(stack.json).map((element) => ({ element, tf: stack.json, region: providerRegion(stack.json, element) ?? 'us-east-1' })));
+}
+
+function actionsIn(permissions: ResourcePermissions, phases: readonly Phase[]): string[] {
+  return phases.flatMap((phase) => [...(permissions.actions[phase] ?? []), ...(permissions.unscoped?.[phase] ?? []), ...(permissions.conditional?.actions[phase] ?? [])]);
+}
+
+// --- The configurations --------------------------------------------------------------------------
+
+interface Case {
+  readonly config: DeployConfig;
+  readonly stacks: SynthStack[];
+  readonly policies: CiRolePolicies;
+}
+
+function build(config: DeployConfig): Case {
+  const { all } = synthesize(config);
+  return { config, stacks: all, policies: ciRolePolicies(all, config, { account: ACCOUNT }) };
+}
+
+const CASE_NAMES = ['one region', 'five regions', 'five regions, WAF, S3 state, custom rollout, known zone'] as const;
+// Synthesized once for the whole file: three synths take seconds each.
+const cases = {} as Record<(typeof CASE_NAMES)[number], Case>;
+
+beforeAll(() => {
+  cases['one region'] = build(testConfig());
+  cases['five regions'] = build(testConfig({ ...FIVE_REGIONS }));
+  cases['five regions, WAF, S3 state, custom rollout, known zone'] = build(
+    testConfig({
+      ...FIVE_REGIONS,
+      hostedZone: { name: 'example.com', id: 'Z0123456789ABCDEFGHIJ' },
+      metrics: { rateLimit: { enabled: true } },
+      rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 },
+      backend: { type: 's3', bucket: 'tf-state-bucket', region: 'eu-west-1' },
+    }),
+  );
+}, 120000);
+
+describe.each(CASE_NAMES)('%s', (name) => {
+  const the = () => cases[name];
+
+  it('lets the deploy role create, read and delete every resource the stacks create, on its own ARN in its region', () => {
+    const { stacks, policies, config } = the();
+    const missing: string[] = [];
+    for (const r of located(stacks)) {
+      const permissions = RESOURCE_PERMISSIONS[r.element.type];
+      const actions = actionsIn(permissions, ['create', 'read', 'update', 'delete']);
+      if (actions.length === 0) continue; // random_password: no AWS call
+      const arnOf = ARN_OF[r.element.type];
+      if (!arnOf) throw new Error(`the test knows no ARN for ${r.element.type}: add it to ARN_OF`);
+      const arn = arnOf(r);
+      for (const action of actions) if (!allows(policies.deployRole, action, arn, contextOf(r, config))) missing.push(`${action} on ${arn} (${r.element.address})`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('lets the plan role refresh every resource and read every data source', () => {
+    const { stacks, policies, config } = the();
+    const missing: string[] = [];
+    for (const r of located(stacks)) {
+      const actions = actionsIn(RESOURCE_PERMISSIONS[r.element.type], ['read']);
+      for (const action of actions) {
+        const arn = ARN_OF[r.element.type](r);
+        if (!allows(policies.planRole, action, arn, contextOf(r, config))) missing.push(`${action} on ${arn}`);
+      }
+    }
+    for (const stack of stacks) {
+      for (const data of dataSources(stack.json)) {
+        expect(DATA_SOURCE_PERMISSIONS[data.type]).toBeDefined();
+        if (data.type === 'aws_route53_zone') {
+          for (const action of ['route53:ListHostedZones', 'route53:GetHostedZone']) {
+            if (!allows(policies.planRole, action, `arn:aws:route53:::hostedzone/${ID.zone}`)) missing.push(action);
+          }
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('gives the plan role nothing that writes, not even the state lock (plans run with -lock=false)', () => {
+    const { policies } = the();
+    const WRITES = /^(Create|Put|Update|Delete|Tag|Untag|Attach|Detach|Pass|Invoke|Add|Remove|Change|Enable|Disable|Publish|Request|Stop|Start|Associate)/;
+    for (const statement of policies.planRole.Statement) {
+      for (const action of statement.Action) {
+        const [service, verb] = action.split(':');
+        if (service === 'apigateway') {
+          expect(verb).toBe('GET'); // API Gateway's IAM actions are HTTP verbs
+          continue;
+        }
+        expect(WRITES.test(verb) ? `${service}:${verb}` : null).toBeNull();
+      }
+    }
+    expect(policies.planRole.Statement.some((s) => s.Action.includes('iam:PassRole') || s.Action.includes('lambda:InvokeFunction'))).toBe(false);
+  });
+
+  it('covers the S3 health alarm and the Lambda@Edge log groups in every replica region, and no other region', () => {
+    const { config, policies } = the();
+    const names = resourceNames(config);
+    for (const region of config.regions) {
+      const alarm = `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${names.bucket(region)}-5xx-errors`;
+      for (const action of ['cloudwatch:PutMetricAlarm', 'cloudwatch:DescribeAlarms', 'cloudwatch:DeleteAlarms']) expect([action, allows(policies.deployRole, action, alarm)]).toEqual([action, true]);
+      expect(allows(policies.planRole, 'cloudwatch:DescribeAlarms', alarm)).toBe(true);
+      for (const router of [names.entryRouter, names.chunkRouter]) {
+        const logGroup = `arn:aws:logs:${region}:${ACCOUNT}:log-group:/aws/lambda/us-east-1.${router}`;
+        expect(['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup'].filter((action) => !allows(policies.deployRole, action, logGroup))).toEqual([]);
+        expect(allows(policies.deployRole, 'logs:DescribeLogGroups', logGroup)).toBe(true);
+      }
+    }
+    expect(allows(policies.deployRole, 'cloudwatch:PutMetricAlarm', `arn:aws:cloudwatch:us-west-2:${ACCOUNT}:alarm:${names.bucket('us-west-2')}-5xx-errors`)).toBe(false);
+  });
+
+  it("creates the API stage's access-log delivery", () => {
+    const { policies } = the();
+    const delivery = ['CreateLogDelivery', 'GetLogDelivery', 'UpdateLogDelivery', 'DeleteLogDelivery', 'ListLogDeliveries', 'PutResourcePolicy', 'DescribeResourcePolicies'];
+    // Log deliveries and the account's log resource policies have no ARN: `*` is all IAM accepts.
+    expect(delivery.filter((action) => !allows(policies.deployRole, `logs:${action}`, '*'))).toEqual([]);
+    expect(allows(policies.deployRole, 'logs:DescribeLogGroups', `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:*`)).toBe(true);
+  });
+
+  it('passes the functions and CodeDeploy their roles, and only to those services', () => {
+    const { config, policies } = the();
+    const names = resourceNames(config);
+    const role = (roleName: string) => `arn:aws:iam::${ACCOUNT}:role/${roleName}`;
+    for (const fn of [names.entryRouter, names.chunkRouter, names.metricsApi, names.rolloutSync, names.release]) {
+      expect(allows(policies.deployRole, 'iam:PassRole', role(fn), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(true);
+    }
+    expect(allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-codedeploy`), { 'iam:PassedToService': ['codedeploy.amazonaws.com'] })).toBe(true);
+    expect(allows(policies.deployRole, 'iam:PassRole', role(names.entryRouter), { 'iam:PassedToService': ['ec2.amazonaws.com'] })).toBe(false);
+    expect(allows(policies.deployRole, 'iam:PassRole', role('someone-elses-role'), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
+  });
+
+  it('lets CloudFront replicate the routers (Lambda@Edge) and write standard logs', () => {
+    const { config, policies } = the();
+    const names = resourceNames(config);
+    for (const fn of [names.entryRouter, names.chunkRouter]) {
+      const version = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${fn}:7`;
+      expect(['lambda:GetFunction', 'lambda:EnableReplication', 'lambda:DisableReplication'].filter((action) => !allows(policies.deployRole, action, version))).toEqual([]);
+    }
+    const replicator = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/replicator.lambda.amazonaws.com/AWSServiceRoleForLambdaReplicator`;
+    expect(allows(policies.deployRole, 'iam:CreateServiceLinkedRole', replicator, { 'iam:AWSServiceName': ['replicator.lambda.amazonaws.com'] })).toBe(true);
+    expect(allows(policies.deployRole, 'iam:CreateServiceLinkedRole', replicator, { 'iam:AWSServiceName': ['elasticbeanstalk.amazonaws.com'] })).toBe(false);
+    const logBucket = `arn:aws:s3:::${names.bucket('us-east-1')}-access-logs`;
+    expect(allows(policies.deployRole, 's3:PutBucketAcl', logBucket)).toBe(true);
+  });
+
+  it('changes only the distribution\'s own DNS records in the zone', () => {
+    const { config, policies } = the();
+    const zone = `arn:aws:route53:::hostedzone/${config.hostedZone.id ?? ID.zone}`;
+    const change = (name: string) => allows(policies.deployRole, 'route53:ChangeResourceRecordSets', zone, { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [name] });
+    expect(change(`_bucket.${config.domain}`)).toBe(true);
+    expect(change(config.domain)).toBe(true);
+    expect(change(`${ID.token}.${config.domain}`)).toBe(true);
+    expect(change(config.hostedZone.name)).toBe(false);
+    expect(change(`mail.${config.hostedZone.name}`)).toBe(false);
+    expect(allows(policies.deployRole, 'route53:GetChange', 'arn:aws:route53:::change/C2682N5HXP0BZ4')).toBe(true);
+  });
+
+  it('lets the upload write, and cleanup delete, only the build prefixes of the replica buckets', () => {
+    const { config, policies } = the();
+    const names = resourceNames(config);
+    for (const region of config.regions) {
+      const bucket = `arn:aws:s3:::${names.bucket(region)}`;
+      expect(allows(policies.deployRole, 's3:ListBucket', bucket)).toBe(true);
+      for (const key of ['assets/0123456789abcdef/index.js', 'builds/0123456789abcdef.json']) {
+        for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) expect([action, key, allows(policies.deployRole, action, `${bucket}/${key}`)]).toEqual([action, key, true]);
+      }
+      expect(allows(policies.deployRole, 's3:PutObject', `${bucket}/index.html`)).toBe(false);
+    }
+    expect(allows(policies.deployRole, 's3:PutObject', `arn:aws:s3:::${names.bucket('us-east-1')}-access-logs/assets/x`)).toBe(false);
+    expect(allows(policies.deployRole, 's3:DeleteObject', `arn:aws:s3:::${names.bucket('us-east-1')}-access-logs/cloudfront/E2.log.gz`)).toBe(false);
+  });
+
+  it('lets await-rollout read the rollout (rollout status) and cleanup read the alias', () => {
+    const { config, policies } = the();
+    const names = resourceNames(config);
+    const fn = `arn:aws:lambda:${ROLLOUT_REGION}:${ACCOUNT}:function:${names.entryRouter}`;
+    expect(allows(policies.deployRole, 'lambda:GetAlias', `${fn}:${names.liveAlias}`)).toBe(true);
+    expect(allows(policies.deployRole, 'lambda:GetFunctionConfiguration', `${fn}:12`)).toBe(true);
+    const group = `arn:aws:codedeploy:${ROLLOUT_REGION}:${ACCOUNT}:deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}`;
+    expect(['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup'].filter((action) => !allows(policies.deployRole, action, group))).toEqual([]);
+    for (const alarm of [names.clientErrorAlarm, names.edgeErrorAlarm]) {
+      expect(allows(policies.deployRole, 'cloudwatch:DescribeAlarms', `arn:aws:cloudwatch:${ROLLOUT_REGION}:${ACCOUNT}:alarm:${alarm}`)).toBe(true);
+    }
+    const store = `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`;
+    expect(['cloudfront:DescribeKeyValueStore', 'cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:GetKey'].filter((action) => !allows(policies.deployRole, action, store))).toEqual([]);
+  });
+
+  it('splits each role into parts that fit a managed policy, losing nothing', () => {
+    const { policies } = the();
+    for (const document of [policies.deployRole, policies.planRole]) {
+      const parts = splitPolicy(document);
+      expect(parts.flatMap((part) => part.Statement)).toEqual(document.Statement);
+      for (const part of parts) expect(policySize(part)).toBeLessThanOrEqual(MANAGED_POLICY_SIZE_LIMIT);
+    }
+    // Well within IAM's default of 10 managed policies per role.
+    expect(splitPolicy(policies.deployRole).length).toBeLessThanOrEqual(3);
+  });
+
+  it('writes valid statements: unique Sids, no empty lists, `*` only alone', () => {
+    const { policies } = the();
+    for (const document of [policies.deployRole, policies.planRole]) {
+      const sids = document.Statement.map((s) => s.Sid);
+      expect(new Set(sids).size).toBe(sids.length);
+      for (const s of document.Statement) {
+        expect(s.Sid).toMatch(/^[A-Za-z0-9]+$/);
+        expect(s.Action.length).toBeGreaterThan(0);
+        expect(s.Resource.length).toBeGreaterThan(0);
+        if (s.Resource.includes('*')) expect(s.Resource).toEqual(['*']);
+        for (const action of s.Action) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z*]+$/);
+      }
+    }
+  });
+});
+
+describe('what the config switches', () => {
+  it('grants WAF only when the rate limit is enabled', () => {
+    const wafActions = (policies: CiRolePolicies) => policies.deployRole.Statement.flatMap((s) => s.Action).filter((action) => action.startsWith('wafv2:'));
+    expect(wafActions(cases['five regions'].policies)).toEqual([]);
+    const withWaf = cases['five regions, WAF, S3 state, custom rollout, known zone'];
+    const acl = `arn:aws:wafv2:us-east-1:${ACCOUNT}:global/webacl/${resourceNames(withWaf.config).webAcl}/${ID.uuid}`;
+    expect(['wafv2:CreateWebACL', 'wafv2:GetWebACL', 'wafv2:DeleteWebACL'].filter((action) => !allows(withWaf.policies.deployRole, action, acl))).toEqual([]);
+  });
+
+  it('reads the S3 state of both stacks, locks it for deploys only (plans run with -lock=false), and grants no state access with the local backend', () => {
+    const { policies, config } = cases['five regions, WAF, S3 state, custom rollout, known zone'];
+    const names = resourceNames(config);
+    for (const stack of [names.replicaStack, names.deliveryStack]) {
+      const state = `arn:aws:s3:::tf-state-bucket/edge-distribution/${stack}.tfstate`;
+      expect(allows(policies.planRole, 's3:GetObject', state)).toBe(true);
+      expect(allows(policies.planRole, 's3:PutObject', state)).toBe(false);
+      expect(allows(policies.deployRole, 's3:PutObject', state)).toBe(true);
+      // The plan role stays read-only: the workflows plan with -lock=false.
+      expect(['s3:PutObject', 's3:DeleteObject'].filter((action) => allows(policies.planRole, action, `${state}.tflock`))).toEqual([]);
+      expect(['s3:PutObject', 's3:DeleteObject'].filter((action) => !allows(policies.deployRole, action, `${state}.tflock`))).toEqual([]);
+    }
+    expect(allows(policies.planRole, 's3:ListBucket', 'arn:aws:s3:::tf-state-bucket')).toBe(true);
+    expect(JSON.stringify(cases['one region'].policies)).not.toContain('tfstate');
+  });
+
+  it('scopes the hosted zone to its id when the config names it', () => {
+    const { policies } = cases['five regions, WAF, S3 state, custom rollout, known zone'];
+    expect(allows(policies.deployRole, 'route53:ListResourceRecordSets', 'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ')).toBe(true);
+    expect(allows(policies.deployRole, 'route53:ListResourceRecordSets', 'arn:aws:route53:::hostedzone/ZOTHERZONE')).toBe(false);
+  });
+
+  it('uses the account given, or the <account> placeholder', () => {
+    const { stacks, config } = cases['one region'];
+    expect(JSON.stringify(ciRolePolicies(stacks, config))).toContain(`:${ACCOUNT_PLACEHOLDER}:`);
+    expect(JSON.stringify(cases['one region'].policies)).not.toContain(ACCOUNT_PLACEHOLDER);
+  });
+
+  it('looks where the rollout CLI looks', () => {
+    expect(SCRIPTS_REGION).toBe(ROLLOUT_REGION);
+  });
+});
+
+describe('types the tables do not know', () => {
+  const extra = (json: TerraformJson): SynthStack => ({ name: 'extra', json });
+
+  it('throws, naming a resource type', () => {
+    const { stacks, config } = cases['one region'];
+    const queue: Block = { name: 'widget-queue', provider: 'aws.us-east-1' };
+    expect(() => ciRolePolicies([...stacks, extra({ resource: { aws_sqs_queue: { queue } } })], config)).toThrow(/resource type aws_sqs_queue \(extra: aws_sqs_queue\.queue\)/);
+  });
+
+  it('throws, naming a data source type or a state backend', () => {
+    const { stacks, config } = cases['one region'];
+    expect(() => ciRolePolicies([...stacks, extra({ data: { aws_vpc: { main: {} } } })], config)).toThrow(/data source type aws_vpc/);
+    expect(() => ciRolePolicies([...stacks, extra({ terraform: { backend: { gcs: { bucket: 'b' } } } })], config)).toThrow(/gcs state backend/);
+  });
+});
+
+describe('npm run names -- --iam', () => {
+  const config = path.join(PROJECT_ROOT, 'deploy.config.json');
+
+  async function run(argv: string[]): Promise<string> {
+    const lines: string[] = [];
+    await namesCli(argv, { out: (line) => lines.push(line), env: {} });
+    return lines.join('\n');
+  }
+
+  it('prints {deployRole, planRole} as JSON with --json', async () => {
+    const printed = JSON.parse(await run(['--iam', '--json', '--config', config, '--build', BUILD_DIR, '--account', ACCOUNT])) as CiRolePolicies;
+    expect(Object.keys(printed)).toEqual(['deployRole', 'planRole']);
+    expect(printed.deployRole.Version).toBe('2012-10-17');
+    expect(printed.deployRole.Statement.length).toBeGreaterThan(10);
+    expect(printed.planRole.Statement.length).toBeGreaterThan(5);
+  }, 60000);
+
+  it('prints each role under a header, in parts that fit a managed policy', async () => {
+    const text = await run(['--iam', '--config', config, '--build', BUILD_DIR]);
+    expect(text).toMatch(/^# <account> stands for your AWS account id.*\n# Deploy role \(AWS_DEPLOY_ROLE_ARN\)/);
+    expect(text).toContain('# Plan role (AWS_PLAN_ROLE_ARN)');
+    const documents = text
+      .split('\n# ')
+      .map((chunk) => chunk.slice(chunk.indexOf('\n{') + 1).trim())
+      .filter((chunk) => chunk.startsWith('{'))
+      .map((chunk) => JSON.parse(chunk) as PolicyDocument);
+    expect(documents.length).toBeGreaterThanOrEqual(2);
+    for (const document of documents) expect(policySize(document)).toBeLessThanOrEqual(MANAGED_POLICY_SIZE_LIMIT);
+    expect(text).toContain(`:${ACCOUNT_PLACEHOLDER}:`);
+  }, 60000);
+
+  it('refuses what does not fit, and keeps the name listing as it was', async () => {
+    await expect(run(['--iam', '--github-output', '--config', config])).rejects.toThrow(/--github-output/);
+    await expect(run(['--iam', '--account', '12345', '--config', config])).rejects.toThrow(/12-digit/);
+    await expect(run(['--account', ACCOUNT, '--config', config])).rejects.toThrow(/--iam only/);
+    expect(JSON.parse(await run(['--json', '--config', config]))).toMatchObject({ name: 'edge-widget', replicas_stack: 'edge-widget-replicas' });
+  });
+});
