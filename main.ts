@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { App } from 'cdktf';
 import { loadConfig } from './config';
-import { readManifest } from './scripts/lib/manifest';
+import { readManifest } from './contracts/build-manifest';
 import { createStacks } from './stacks/app';
 
 try {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { build } from '../scripts/build';
 import { loadConfig } from '../config';
-import { ensureLocalBuild, LOCAL_BUILDS_DIR, webappVariant } from '../scripts/local/local-distribution';
+import { ensureLocalBuild, LOCAL_BUILDS_DIR, webappVariant } from '../local/local-distribution';
 import { CANARY_HEADLINE, LOCAL_BUILDS_FILE, STABLE_HEADLINE } from './fixtures/local';
 
 /**

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { AWS_REGIONS, findRegion, nearestRegionTable, supportsOriginAccessIdentity, distanceKm } from './regions';
-import { parseOriginPattern } from '../regional-function/metrics-api/origin-pattern';
+import { parseOriginPattern } from '../contracts/origin-pattern';
 
 export { AWS_REGIONS, findRegion, nearestRegionTable, REGIONAL_EDGE_CACHE_REGIONS, supportsOriginAccessIdentity } from './regions';
 

@@ -6,7 +6,11 @@
  * Runs in the viewer-assignment CloudFront Function too: written in the language subset of
  * cloudfront-js-2.0 (see scripts/lib/cloudfront-function.ts).
  */
-export const BUILD_ID_PATTERN = /^[0-9a-f]{16}$/;
+/** The pattern's source, for the patterns that embed a buildId (object keys, paths, descriptions). */
+export const BUILD_ID_SOURCE = '[0-9a-f]{16}';
+// Concatenated, not a template: this file is bundled into a CloudFront Function, published through
+// Terraform, which would read `${` as an interpolation.
+export const BUILD_ID_PATTERN = new RegExp('^' + BUILD_ID_SOURCE + '$');
 
 export function isBuildId(value: unknown): value is string {
   return typeof value === 'string' && BUILD_ID_PATTERN.test(value);

@@ -1,6 +1,6 @@
 /**
  * Where a replica bucket says a build is there: `builds/<buildId>.json`, written last by the
- * upload once every object of the build is verified in that bucket (scripts/lib/bucket-layout.ts
+ * upload once every object of the build is verified in that bucket (contracts/bucket-layout.ts
  * has the rest of the layout and the manifest's schema). The release function, the rollout CLI
  * and rollout sync check for it before they send viewers to a build.
  */

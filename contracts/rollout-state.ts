@@ -136,11 +136,6 @@ export function steadyState(stable: string, ring: readonly string[] = []): Rollo
   return { stable, canary: null, weight: 0, salt: null, ring };
 }
 
-/** The entry's object path for a build: what the viewer-assignment function rewrites to. */
-export function buildEntryUri(buildId: string): string {
-  return '/assets/' + buildId + '/index.js';
-}
-
 /**
  * Bytes the ring takes in the stored value, and what a ring may take at most: what the store's
  * value quota leaves beside the largest the rest of a state can grow to (both builds, weight

@@ -17,13 +17,13 @@ import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:z
 import * as esbuild from 'esbuild';
 import webpack from 'webpack';
 import { loadConfig, type DeployConfig } from '../config';
-import { contentTypeFor, ENCODING_SUFFIX, isCompressible, type Encoding } from '../edge-function/shared/encoding';
-import type { EdgeConfig, InlinedEntry } from '../edge-function/shared/edge-config';
+import { contentTypeFor, ENCODING_SUFFIX, isCompressible, type Encoding } from '../contracts/encoding';
+import type { EdgeConfig, InlinedEntry } from '../contracts/edge-config';
 import { BUILD_ID_PLACEHOLDER, webappConfig } from '../webapp/webpack.config';
 import { edgeConfigFor } from './lib/edge-config';
 import { bundleCloudFrontFunction } from './lib/cloudfront-function';
-import { CLOUDFRONT_FUNCTIONS, FUNCTIONS, HANDLER, type CloudFrontFunctionName, type FunctionName, type FunctionSpec } from './lib/functions';
-import { MANIFEST_FILE, MANIFEST_SCHEMA, type AssetFile, type BuildManifest, type CloudFrontFunctionFile, type FunctionZip } from './lib/manifest';
+import { CLOUDFRONT_FUNCTIONS, FUNCTIONS, type FunctionSpec } from './lib/functions';
+import { HANDLER, MANIFEST_FILE, MANIFEST_SCHEMA, type CloudFrontFunctionName, type FunctionName, type AssetFile, type BuildManifest, type CloudFrontFunctionFile, type FunctionZip } from '../contracts/build-manifest';
 import { createZip } from './lib/zip';
 
 export const MODULES_FILE = 'modules.json';

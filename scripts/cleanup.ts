@@ -28,7 +28,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { readAliasBuilds, type AliasBuilds } from '../regional-function/shared/alias-state';
 import { runMain, selectRegions } from './lib/cli';
-import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey } from './lib/bucket-layout';
+import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey } from '../contracts/bucket-layout';
 import { mapLimit } from './lib/concurrency';
 import { formatBytes } from './lib/progress';
 import { withRetry, type RetryOptions } from './lib/retry';

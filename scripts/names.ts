@@ -53,7 +53,7 @@ export function namesOf(config: DeployConfig): Record<string, string> {
  * only here: the plain name listing runs in every workflow and stays quick.
  */
 export async function synthesizeStacks(config: DeployConfig, buildDir: string): Promise<SynthStack[]> {
-  const [{ App }, { createStacks }, { readManifest }] = await Promise.all([import('cdktf'), import('../stacks/app'), import('./lib/manifest')]);
+  const [{ App }, { createStacks }, { readManifest }] = await Promise.all([import('cdktf'), import('../stacks/app'), import('../contracts/build-manifest')]);
   const manifest = readManifest(buildDir);
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'names-iam-'));
   try {

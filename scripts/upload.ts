@@ -41,10 +41,10 @@ import { PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { runMain, selectRegions } from './lib/cli';
 import { cleanupMarkerPrefix } from './cleanup';
-import { buildAssetsPrefix, formatPublishedBuild, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from './lib/bucket-layout';
+import { buildAssetsPrefix, formatPublishedBuild, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../contracts/bucket-layout';
 import { mapLimit } from './lib/concurrency';
-import { readManifest, type BuildManifest } from './lib/manifest';
-import { objectMetadata, type ObjectMetadata } from './lib/object-metadata';
+import { readManifest, type BuildManifest } from '../contracts/build-manifest';
+import { objectMetadata, type ObjectMetadata } from '../contracts/object-metadata';
 import { formatBytes, formatDuration, ProgressBoard, type LaneState } from './lib/progress';
 import { VerificationError, withRetry, type RetryOptions } from './lib/retry';
 import { createS3Client, describeError, getObjectText, headObject, listObjects, type ListedObject } from './lib/s3';

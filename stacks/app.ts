@@ -4,7 +4,7 @@
  */
 import type { App } from 'cdktf';
 import { resourceNames, type DeployConfig } from '../config';
-import type { BuildManifest } from '../scripts/lib/manifest';
+import type { BuildManifest } from '../contracts/build-manifest';
 import type { PriceClass } from './constructs/distribution';
 import { DeliveryStack } from './delivery-stack';
 import { ReplicaStack } from './replica-stack';

@@ -16,8 +16,8 @@ import { REGIONAL_EDGE_CACHE_REGIONS, resourceNames, type DeployConfig } from '.
 import { dashboardUrl } from '../contracts/release-dashboard';
 import { releaseAlarmQueries } from '../contracts/release-signal';
 import { ALL_AT_ONCE_CONFIG } from '../regional-function/shared/deployments';
-import { versionDescription } from '../regional-function/shared/version-description';
-import type { BuildManifest, FunctionZip } from '../scripts/lib/manifest';
+import { versionDescription } from '../contracts/version-description';
+import type { BuildManifest, FunctionZip } from '../contracts/build-manifest';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { configureBackend } from './backend';

@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runBench, SECTIONS, type BenchRun } from '../../scripts/bench';
-import { readmeBlock, reportProblems, type BenchReport } from '../../scripts/bench/report';
+import { runBench, SECTIONS, type BenchRun } from '../../bench';
+import { readmeBlock, reportProblems, type BenchReport } from '../../bench/report';
 import { BUILD_DIR } from '../fixtures/build';
 
 const ROOT = path.resolve(__dirname, '..', '..');

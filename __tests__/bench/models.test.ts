@@ -1,10 +1,10 @@
 /**
  * The benchmark's arithmetic, on fixed inputs: the cost model and the rollback-reach chain.
  */
-import { PREVIOUS_DESIGN } from '../../scripts/bench/baseline';
-import { PRICES } from '../../scripts/bench/prices';
-import { billedMs, costPerMillion } from '../../scripts/bench/sections/cost';
-import { previousReachComponents, rateSeconds, reachComponents, totalReach, type EdgeReachMeasurement } from '../../scripts/bench/sections/rollback-reach';
+import { PREVIOUS_DESIGN } from '../../bench/baseline';
+import { PRICES } from '../../bench/prices';
+import { billedMs, costPerMillion } from '../../bench/sections/cost';
+import { previousReachComponents, rateSeconds, reachComponents, totalReach, type EdgeReachMeasurement } from '../../bench/sections/rollback-reach';
 
 describe('cost model', () => {
   const reference = {

@@ -2,9 +2,9 @@
  * The benchmark report's pure parts: ratios, the shape check (each rule proven to catch its
  * violation), the README block, and --only following what sections require.
  */
-import { formatMarkdown, readmeBlock, README_BEGIN, README_END, replaceReadmeBlock, reportProblems, reportSection, type BenchReport } from '../../scripts/bench/report';
-import { selectSections } from '../../scripts/bench';
-import type { BenchSection, Figure } from '../../scripts/bench/types';
+import { formatMarkdown, readmeBlock, README_BEGIN, README_END, replaceReadmeBlock, reportProblems, reportSection, type BenchReport } from '../../bench/report';
+import { selectSections } from '../../bench';
+import type { BenchSection, Figure } from '../../bench/types';
 
 const MACHINE = { cpu: 'Test CPU', cores: 2, node: 'v20.0.0', platform: 'linux test x64', memoryGb: 4, loadAverage: 0.1 };
 

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import type { CloudFrontResultResponse } from 'aws-lambda';
-import { startDnsServer, type DnsServer } from '../../scripts/local/dns-server';
+import { startDnsServer, type DnsServer } from '../../local/dns-server';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { originRequestEvent } from '../fixtures/cloudfront';
 import { loadEdgeHandler } from '../fixtures/edge';

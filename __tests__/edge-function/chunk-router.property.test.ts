@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
-import { startDnsServer, type DnsServer } from '../../scripts/local/dns-server';
+import { startDnsServer, type DnsServer } from '../../local/dns-server';
 import { defaultBuild } from '../fixtures/build';
 import { brokenEvents, plausibleEvents, snapshot, type EventShape } from '../fixtures/cloudfront-arbitraries';
 import { BUCKET_DOMAINS, loadEdgeHandler, names, PRIMARY_DOMAIN, type EdgeHandler } from '../fixtures/edge';

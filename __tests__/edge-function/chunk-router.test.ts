@@ -3,7 +3,7 @@
  */
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
-import { startDnsServer, type DnsServer } from '../../scripts/local/dns-server';
+import { startDnsServer, type DnsServer } from '../../local/dns-server';
 import { defaultBuild } from '../fixtures/build';
 import { BUCKET_DOMAINS, edgeEvent, edgeZipWith, loadEdgeHandler, names, PRIMARY_DOMAIN, removeEdgeZips, type EdgeHandler } from '../fixtures/edge';
 

@@ -1,7 +1,8 @@
 import type { CloudFrontResultResponse } from 'aws-lambda';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { checkEntryRequest, entryBody, entryObjectKey, entryResponse, prepareEntry, unavailableResponse, BUILD_ENTRY_CACHE_CONTROL, UNCACHED } from '../../edge-function/entry-router/route';
-import type { InlinedEntry } from '../../edge-function/shared/edge-config';
+import { checkEntryRequest, entryBody, entryObjectKey, entryResponse, prepareEntry, unavailableResponse } from '../../edge-function/entry-router/route';
+import { IMMUTABLE_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
+import type { InlinedEntry } from '../../contracts/edge-config';
 import { compress, md5Etag } from '../../scripts/build';
 import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
 import { originRequestEvent } from '../fixtures/cloudfront';
@@ -60,7 +61,7 @@ describe('entry responses', () => {
   const bodyOf = (response: CloudFrontResultResponse) => Buffer.from(response.body!, response.bodyEncoding === 'base64' ? 'base64' : 'utf8');
 
   it('serves the same bytes in every encoding, each with the MD5 of its bytes as a strong ETag', () => {
-    const [plain, br, gzip] = (['identity', 'br', 'gzip'] as const).map((encoding) => entryResponse(entry.bodies[encoding], 'GET', BUILD_ENTRY_CACHE_CONTROL));
+    const [plain, br, gzip] = (['identity', 'br', 'gzip'] as const).map((encoding) => entryResponse(entry.bodies[encoding], 'GET', IMMUTABLE_CACHE_CONTROL));
     expect(bodyOf(plain).equals(SOURCE)).toBe(true);
     expect(brotliDecompressSync(bodyOf(br)).equals(SOURCE)).toBe(true);
     expect(gunzipSync(bodyOf(gzip)).equals(SOURCE)).toBe(true);

@@ -6,12 +6,12 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { formatRolloutState, ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
-import { ROLLOUT_STORE_HEADER } from '../../edge-function/shared/edge-config';
+import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
 import { compress } from '../../scripts/build';
 import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
-import { startDnsServer, type DnsServer } from '../../scripts/local/dns-server';
-import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../scripts/local/kvs-server';
-import { startS3Server, type S3Server } from '../../scripts/local/s3-server';
+import { startDnsServer, type DnsServer } from '../../local/dns-server';
+import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../local/kvs-server';
+import { startS3Server, type S3Server } from '../../local/s3-server';
 import { defaultBuild } from '../fixtures/build';
 import { brokenEvents, plausibleEvents, snapshot, type EventShape } from '../fixtures/cloudfront-arbitraries';
 import { BUCKET_DOMAINS, config, loadEdgeHandler, names, OTHER_BUILD, PRIMARY_DOMAIN, type EdgeHandler } from '../fixtures/edge';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../../config';
 import { PROJECT_ROOT } from '../../scripts/build';
-import { startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
+import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { launchChromium } from '../fixtures/browser';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import { CANARY_HEADLINE, localBuilds, sleep, STABLE_HEADLINE } from '../fixtures/local';

@@ -3,11 +3,11 @@ import { rolloutSteps } from '../../config/rollout';
 import { assignBuild } from '../../contracts/assignment';
 import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, type Role } from '../../contracts/release-signal';
 import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
-import { evaluateReleaseAlarm } from '../../scripts/local/alarm';
-import { advance, aliasBuilds, initialState, publishVersion, rollBack, startDeployment } from '../../scripts/local/codedeploy-simulator';
-import { ControlPlane, scaledClock } from '../../scripts/local/control-plane';
-import { datapointsOf, LocalMetricStore } from '../../scripts/local/metric-store';
-import { formatStatusLine } from '../../scripts/local/status-line';
+import { evaluateReleaseAlarm } from '../../local/alarm';
+import { advance, aliasBuilds, initialState, publishVersion, rollBack, startDeployment } from '../../local/codedeploy-simulator';
+import { ControlPlane, scaledClock } from '../../local/control-plane';
+import { datapointsOf, LocalMetricStore } from '../../local/metric-store';
+import { formatStatusLine } from '../../local/status-line';
 
 const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';

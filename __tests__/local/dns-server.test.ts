@@ -1,7 +1,7 @@
 import { Resolver } from 'node:dns';
 import * as dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
-import { startDnsServer, type DnsServer } from '../../scripts/local/dns-server';
+import { startDnsServer, type DnsServer } from '../../local/dns-server';
 
 describe('loopback DNS server', () => {
   let server: DnsServer;

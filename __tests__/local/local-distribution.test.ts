@@ -5,9 +5,9 @@
  * stops and edits the ring as `npm run local:release` does.
  */
 import { loadConfig, resourceNames } from '../../config';
-import { callControl, startControlServer } from '../../scripts/local/control-server';
-import { startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
-import { readManifest } from '../../scripts/lib/manifest';
+import { callControl, startControlServer } from '../../local/control-server';
+import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
+import { readManifest } from '../../contracts/build-manifest';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import { localBuilds } from '../fixtures/local';
 

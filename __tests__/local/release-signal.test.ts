@@ -6,7 +6,7 @@
  * the build it gave them; attackers send what they like, with every header they can forge.
  */
 import { loadConfig } from '../../config';
-import { startLocalDistribution, type LocalDistribution } from '../../scripts/local/local-distribution';
+import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { localBuilds } from '../fixtures/local';
 
 const MINUTE = 60_000;

@@ -1,7 +1,7 @@
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { aliasStateFrom, readAliasBuilds } from '../../regional-function/shared/alias-state';
-import { versionDescription } from '../../regional-function/shared/version-description';
+import { versionDescription } from '../../contracts/version-description';
 
 const A = '0123456789abcdef';
 const B = 'fedcba9876543210';

@@ -5,7 +5,7 @@
 import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { lambdaAppSpec } from '../../regional-function/shared/deployments';
-import { versionDescription } from '../../regional-function/shared/version-description';
+import { versionDescription } from '../../contracts/version-description';
 
 export const BUILD_A = '0123456789abcdef';
 export const BUILD_B = 'fedcba9876543210';

@@ -5,10 +5,10 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } fro
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState } from '../../contracts/rollout-state';
-import { LocalKeyValueStore, startKvsServer } from '../../scripts/local/kvs-server';
+import { LocalKeyValueStore, startKvsServer } from '../../local/kvs-server';
 import { removeEdgeZips, runtimeSdkWithout } from '../fixtures/edge';
 import { loadBundledHandler } from '../../scripts/lib/bundled-handler';
-import { versionDescription } from '../../regional-function/shared/version-description';
+import { versionDescription } from '../../contracts/version-description';
 import { functionZip } from '../fixtures/build';
 import { originSecretHash } from '../../regional-function/metrics-api/core';
 

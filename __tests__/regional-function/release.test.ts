@@ -4,7 +4,7 @@ import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { publishedBuildKey } from '../../contracts/published-build';
-import { startS3Server, type S3Server } from '../../scripts/local/s3-server';
+import { startS3Server, type S3Server } from '../../local/s3-server';
 import { decideRelease, parseReleaseInput, ReleaseError, type ReleaseState } from '../../regional-function/release/core';
 import { handler } from '../../regional-function/release/index';
 import { release, type ReleaseTarget } from '../../regional-function/release/release';

@@ -8,7 +8,7 @@ import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyval
 import { formatRolloutState, ROLLOUT_STATE_KEY, steadyState } from '../../contracts/rollout-state';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { readRolloutState, StaleStoreError, writeRolloutState } from '../../regional-function/shared/rollout-state-store';
-import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../scripts/local/kvs-server';
+import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../local/kvs-server';
 
 const A = '0123456789abcdef';
 

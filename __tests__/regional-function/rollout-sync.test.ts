@@ -21,8 +21,8 @@ import { handler } from '../../regional-function/rollout-sync/index';
 import { createRolloutSync, VERIFY_INTERVAL_MS, type RolloutSyncClients } from '../../regional-function/rollout-sync/sync';
 import type { AliasBuilds } from '../../regional-function/shared/alias-state';
 import { deploymentSummaryFrom, type DeploymentSummary } from '../../regional-function/shared/deployments';
-import type { RolloutSyncEnvironment } from '../../regional-function/shared/environment';
-import { LocalKeyValueStore, StoreConflict } from '../../scripts/local/kvs-server';
+import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
+import { LocalKeyValueStore, StoreConflict } from '../../local/kvs-server';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguration } from './aws-fixtures';
 
 const GROUP = { application: NAMES.application, deploymentGroup: NAMES.deploymentGroup };

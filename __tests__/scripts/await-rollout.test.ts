@@ -12,7 +12,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig, parseConfig, resourceNames } from '../../config';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
-import { versionDescription } from '../../regional-function/shared/version-description';
+import { versionDescription } from '../../contracts/version-description';
 import {
   awaitRollout,
   defaultTimeoutMinutes,

@@ -5,11 +5,11 @@
 import { loadConfig, resourceNames } from '../../config';
 import { publishedBuildKey } from '../../contracts/published-build';
 import { backfill } from '../../scripts/backfill';
-import { parsePublishedBuild } from '../../scripts/lib/bucket-layout';
+import { parsePublishedBuild } from '../../contracts/bucket-layout';
 import { buildObjects } from '../../scripts/upload';
-import { readManifest } from '../../scripts/lib/manifest';
+import { readManifest } from '../../contracts/build-manifest';
 import { getObjectText, headObject, listObjects } from '../../scripts/lib/s3';
-import { startS3Server, type S3Server } from '../../scripts/local/s3-server';
+import { startS3Server, type S3Server } from '../../local/s3-server';
 import { upload } from '../../scripts/upload';
 import { localBuilds } from '../fixtures/local';
 

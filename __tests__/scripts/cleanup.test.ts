@@ -5,11 +5,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig, resourceNames } from '../../config';
-import { versionDescription } from '../../regional-function/shared/version-description';
+import { versionDescription } from '../../contracts/version-description';
 import { cleanup, cleanupMarkerPrefix, formatPlan, planCleanup, UPLOAD_IN_PROGRESS_MS, type ManifestState, type RegionInventory } from '../../scripts/cleanup';
-import { publishedBuildKey } from '../../scripts/lib/bucket-layout';
+import { publishedBuildKey } from '../../contracts/bucket-layout';
 import { listObjects } from '../../scripts/lib/s3';
-import { startS3Server, type S3LogEntry, type S3Server } from '../../scripts/local/s3-server';
+import { startS3Server, type S3LogEntry, type S3Server } from '../../local/s3-server';
 import { upload, type UploadResult } from '../../scripts/upload';
 import { writeBuild } from '../fixtures/builds';
 

@@ -17,10 +17,10 @@ import * as path from 'node:path';
 import { ConfigError, loadConfig } from '../../config';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { lambdaAppSpec } from '../../regional-function/shared/deployments';
-import { versionDescription } from '../../regional-function/shared/version-description';
+import { versionDescription } from '../../contracts/version-description';
 import { parseStatus, rolloutOutcome } from '../../scripts/await-rollout';
 import { runRolloutCli, USAGE } from '../../scripts/lib/rollout-cli';
-import { LocalKeyValueStore, StoreConflict } from '../../scripts/local/kvs-server';
+import { LocalKeyValueStore, StoreConflict } from '../../local/kvs-server';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguration } from '../regional-function/aws-fixtures';
 
 const CONFIG_FILE = path.resolve(__dirname, '..', '..', 'deploy.config.json');

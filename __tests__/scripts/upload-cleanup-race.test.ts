@@ -4,12 +4,12 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig, resourceNames } from '../../config';
-import { versionDescription } from '../../regional-function/shared/version-description';
+import { versionDescription } from '../../contracts/version-description';
 import { cleanup, type CleanupResult } from '../../scripts/cleanup';
-import { publishedBuildKey } from '../../scripts/lib/bucket-layout';
-import { readManifest } from '../../scripts/lib/manifest';
+import { publishedBuildKey } from '../../contracts/bucket-layout';
+import { readManifest } from '../../contracts/build-manifest';
 import { headObject, listObjects } from '../../scripts/lib/s3';
-import { startS3Server, type S3LogEntry, type S3Request, type S3Server } from '../../scripts/local/s3-server';
+import { startS3Server, type S3LogEntry, type S3Request, type S3Server } from '../../local/s3-server';
 import { buildObjects, upload, type UploadResult } from '../../scripts/upload';
 import { writeBuild } from '../fixtures/builds';
 

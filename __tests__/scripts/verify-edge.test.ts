@@ -14,7 +14,7 @@ import { loadConfig, resourceNames } from '../../config';
 import { formatRolloutState, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
 import { cloudFrontFunctionCheck, expectedUri, functionCodeOf, RECORDED_VIEWERS } from '../../scripts/lib/edge-check';
 import { loadCloudFrontFunction } from '../../scripts/lib/cloudfront-function';
-import { readManifest } from '../../scripts/lib/manifest';
+import { readManifest } from '../../contracts/build-manifest';
 import { createZip, readZip } from '../../scripts/lib/zip';
 import { verifyEdge } from '../../scripts/verify-edge';
 import { localBuilds } from '../fixtures/local';
@@ -101,7 +101,7 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
 
   it('fails code that assigns differently, and code that throws', async () => {
     cloudFrontRunning(STATE);
-    const wrong = functionCodeOf(builds.stable.dir).replace('request.uri=buildEntryUri(', 'request.uri="/assets/0000000000000000/index.js"||buildEntryUri(');
+    const wrong = functionCodeOf(builds.stable.dir).replace('request.uri=buildEntryPath(', 'request.uri="/assets/0000000000000000/index.js"||buildEntryPath(');
     expect(wrong).not.toBe(functionCodeOf(builds.stable.dir));
     const { results } = await cloudFrontFunctionCheck(config, wrong, clients());
     expect(results.every((r) => r.problem?.startsWith('rewrote to "/assets/0000000000000000/index.js"'))).toBe(true);

@@ -3,7 +3,7 @@ import { CodedeployDeploymentConfig } from '@cdktf/provider-aws/lib/codedeploy-d
 import { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias';
 import { customDeploymentConfigName, resourceNames } from '../../config';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
-import type { ReleaseInput } from '../../regional-function/shared/environment';
+import type { ReleaseInput } from '../../contracts/function-environment';
 import { METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, releaseAlarmQueries } from '../../contracts/release-signal';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { only, policyStatements, ref, roleStatements, synthesize, testConfig, type SynthesizedStack } from './support';

@@ -2,7 +2,7 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { Testing, TerraformOutput, TerraformStack } from 'cdktf';
 import { REGIONAL_EDGE_CACHE_REGIONS, resourceNames } from '../../config';
-import { versionDescription } from '../../regional-function/shared/version-description';
+import { versionDescription } from '../../contracts/version-description';
 import { AwsAccount } from '../../stacks/constructs/aws-account';
 import { RegionalProviders } from '../../stacks/constructs/aws-providers';
 import { EdgeFunction, type EdgeFunctionProps } from '../../stacks/constructs/edge-function';

@@ -1,6 +1,6 @@
 import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route';
 import { resourceNames } from '../../config';
-import type { MetricsApiEnvironment, RolloutSyncEnvironment } from '../../regional-function/shared/environment';
+import type { MetricsApiEnvironment, RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { apiGatewayCorsOrigins } from '../../stacks/constructs/metrics-api';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { bodies, FIVE_REGIONS, only, ref, roleStatements, synthesize, testConfig } from './support';

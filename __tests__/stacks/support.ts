@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { parseConfig, resourceNames, type DeployConfig } from '../../config';
-import type { BuildManifest } from '../../scripts/lib/manifest';
+import type { BuildManifest } from '../../contracts/build-manifest';
 import { createStacks, type DistributionStacks, type DistributionStacksProps } from '../../stacks/app';
 import type { Block, SynthStack, TerraformJson } from '../../stacks/policy/terraform-json';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';

@@ -4,23 +4,17 @@
  */
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { errorResponse, hasWellFormedHeaders, headerValue, originRequestOf, s3OriginDomain, servedMethod, toS3Origin, withUri, type S3Target } from '../shared/cloudfront';
-import { ENCODING_SUFFIX, isCompressible, preferredEncoding, type Encoding } from '../shared/encoding';
+import { BUILD_FILE_PATH, UNCACHED } from '../../contracts/distribution-paths';
+import { ENCODING_SUFFIX, isCompressible, preferredEncoding, type Encoding } from '../../contracts/encoding';
 import type { OriginRole } from '../shared/nearest-bucket';
 
-/**
- * `/assets/<16-hex buildId>/<file>`: one path segment of letters, digits, `.`, `_`, `-`, not
- * starting with a dot and without `..`. Percent-encoding, further slashes and anything else
- * that could address a key outside the build never match.
- */
-const CHUNK_PATH = /^\/assets\/[0-9a-f]{16}\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
 /** OPTIONS passes through for CORS preflights, which S3 answers from the bucket's CORS rules. */
 const METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
 /** A path that can never exist stays missing: CloudFront may keep the 404 a while (not forever). */
 const NOT_FOUND_CACHE_CONTROL = 'public, max-age=60';
-const REFUSAL_CACHE_CONTROL = 'no-store';
 
 export function isChunkPath(uri: string): boolean {
-  return CHUNK_PATH.test(uri) && !uri.includes('..');
+  return BUILD_FILE_PATH.test(uri) && !uri.includes('..');
 }
 
 export interface ChunkRequest {
@@ -36,11 +30,11 @@ export interface ChunkRequest {
  */
 export function checkChunkRequest(event: unknown): ChunkRequest | CloudFrontResultResponse {
   const request = originRequestOf(event);
-  if (request === null) return errorResponse('400', 'GET', REFUSAL_CACHE_CONTROL);
+  if (request === null) return errorResponse('400', 'GET', UNCACHED);
   const method = servedMethod(request.method, METHODS);
-  if (method === null) return errorResponse('405', request.method, REFUSAL_CACHE_CONTROL, [['Allow', METHODS.join(', ')]]);
+  if (method === null) return errorResponse('405', request.method, UNCACHED, [['Allow', METHODS.join(', ')]]);
   if (!isChunkPath(request.uri)) return errorResponse('404', method, NOT_FOUND_CACHE_CONTROL);
-  if (!hasWellFormedHeaders(request.headers)) return errorResponse('400', method, REFUSAL_CACHE_CONTROL);
+  if (!hasWellFormedHeaders(request.headers)) return errorResponse('400', method, UNCACHED);
   // CloudFront normalizes Accept-Encoding into this behaviour's cache key, so each cached
   // variant is fetched by viewers that accept it.
   const encoding = method === 'OPTIONS' ? null : preferredEncoding(headerValue(request.headers, 'accept-encoding'));

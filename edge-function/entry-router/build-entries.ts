@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { ObjectReader } from '../shared/bucket-objects';
 import type { S3Target } from '../shared/cloudfront';
-import type { Encoding } from '../shared/encoding';
+import type { Encoding } from '../../contracts/encoding';
 import { entryBody, entryObjectKey, type EntryBody } from './route';
 
 export interface BuildEntriesOptions {

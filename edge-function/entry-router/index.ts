@@ -17,11 +17,12 @@ import { refererOrigin } from '../../contracts/rollout-state';
 import { s3ObjectReader } from '../shared/bucket-objects';
 import { headerValue } from '../shared/cloudfront';
 import { resolverTxtLookup } from '../shared/dns';
-import { ROLLOUT_STORE_HEADER } from '../shared/edge-config';
+import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
 import { NearestBucket } from '../shared/nearest-bucket';
 import { RolloutStateReader, sdkStoreGet } from '../shared/rollout-state-reader';
 import { BuildEntries } from './build-entries';
-import { BUILD_ENTRY_CACHE_CONTROL, checkEntryRequest, entryResponse, fitsGeneratedResponse, prepareEntry, UNCACHED, unavailableResponse, type EntryRequest } from './route';
+import { checkEntryRequest, entryResponse, fitsGeneratedResponse, prepareEntry, unavailableResponse, type EntryRequest } from './route';
+import { IMMUTABLE_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
 
 const config = __EDGE_CONFIG__;
 const own = prepareEntry(__INLINED_ENTRY__);
@@ -49,7 +50,7 @@ export async function handler(event: CloudFrontRequestEvent): Promise<CloudFront
     const result = checkEntryRequest(event);
     if (!('request' in result)) return result;
     checked = result;
-    if (checked.buildId !== null) return await serve(checked, checked.buildId, BUILD_ENTRY_CACHE_CONTROL);
+    if (checked.buildId !== null) return await serve(checked, checked.buildId, IMMUTABLE_CACHE_CONTROL);
     return await serve(checked, await fallbackAssignment(checked), UNCACHED);
   } catch (error) {
     // Nothing above should throw. A cached path must never get another build's bytes, so it gets

@@ -18,16 +18,11 @@
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { isBuildId } from '../../contracts/build-id';
 import { errorResponse, generatedResponseBytes, headerValue, MAX_ORIGIN_GENERATED_RESPONSE_BYTES, originRequestOf, servedMethod, toCloudFrontHeaders } from '../shared/cloudfront';
-import type { InlinedEntry } from '../shared/edge-config';
-import { contentTypeFor, ENCODING_SUFFIX, preferredEncoding, type Encoding } from '../shared/encoding';
+import type { InlinedEntry } from '../../contracts/edge-config';
+import { BUILD_ENTRY_PATH, ENTRY_PATH, IMMUTABLE_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
+import { contentTypeFor, ENCODING_SUFFIX, preferredEncoding, type Encoding } from '../../contracts/encoding';
 
-export const ENTRY_URI = '/assets/index.js';
-const BUILD_ENTRY_URI = /^\/assets\/([0-9a-f]{16})\/index\.js$/;
 const METHODS = ['GET', 'HEAD'] as const;
-/** A build's entry never changes: CloudFront may keep it as long as it keeps anything. */
-export const BUILD_ENTRY_CACHE_CONTROL = 'public, max-age=31536000, immutable';
-/** The router's own assignment, and every refusal: per request, never cached. */
-export const UNCACHED = 'no-store';
 
 export interface EntryRequest {
   readonly request: CloudFrontRequest;
@@ -49,8 +44,8 @@ export function checkEntryRequest(event: unknown): EntryRequest | CloudFrontResu
   const method = servedMethod(request.method, METHODS);
   if (method === null) return errorResponse('405', request.method, UNCACHED, [['Allow', METHODS.join(', ')]]);
   let buildId: string | null = null;
-  if (request.uri !== ENTRY_URI) {
-    const match = BUILD_ENTRY_URI.exec(request.uri);
+  if (request.uri !== ENTRY_PATH) {
+    const match = BUILD_ENTRY_PATH.exec(request.uri);
     if (match === null || !isBuildId(match[1])) return errorResponse('404', method, UNCACHED);
     buildId = match[1];
   }
@@ -88,13 +83,13 @@ export function prepareEntry(entry: InlinedEntry): PreparedEntry {
     gzip: { buildId: entry.buildId, encoding: 'gzip', body: entry.gzip, bodyEncoding: 'base64', etag: entry.etags.gzip },
     br: { buildId: entry.buildId, encoding: 'br', body: entry.br, bodyEncoding: 'base64', etag: entry.etags.br },
   } as const;
-  const inlinable = Object.values(bodies).every((body) => fitsGeneratedResponse(body, BUILD_ENTRY_CACHE_CONTROL));
+  const inlinable = Object.values(bodies).every((body) => fitsGeneratedResponse(body, IMMUTABLE_CACHE_CONTROL));
   return { buildId: entry.buildId, bodies, inlinable };
 }
 
 function entryHeaders(body: EntryBody, cacheControl: string) {
   const pairs: [string, string][] = [
-    ['Content-Type', contentTypeFor(ENTRY_URI)],
+    ['Content-Type', contentTypeFor(ENTRY_PATH)],
     ['Cache-Control', cacheControl],
     ['Vary', 'Accept-Encoding'],
     ['ETag', body.etag],
@@ -109,7 +104,7 @@ export function fitsGeneratedResponse(body: EntryBody, cacheControl: string): bo
   return generatedResponseBytes(entryHeaders(body, cacheControl), body.body, body.bodyEncoding) <= MAX_ORIGIN_GENERATED_RESPONSE_BYTES;
 }
 
-/** The response carrying a build's entry; `cacheControl` is BUILD_ENTRY_CACHE_CONTROL or UNCACHED. */
+/** The response carrying a build's entry; `cacheControl` is IMMUTABLE_CACHE_CONTROL or UNCACHED. */
 export function entryResponse(body: EntryBody, method: 'GET' | 'HEAD', cacheControl: string): CloudFrontResultResponse {
   const response: CloudFrontResultResponse = { status: '200', statusDescription: 'OK', headers: entryHeaders(body, cacheControl) };
   if (method === 'GET') {

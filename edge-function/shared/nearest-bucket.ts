@@ -15,7 +15,7 @@
 import type { CloudFrontRequest } from 'aws-lambda';
 import { s3OriginDomain, type S3Target } from './cloudfront';
 import { singleTxtValue, type TxtLookup } from './dns';
-import type { EdgeConfig } from './edge-config';
+import type { EdgeConfig } from '../../contracts/edge-config';
 import { CachedReader } from './cached-reader';
 
 export type BucketConfig = Pick<EdgeConfig, 'buckets' | 'regionFallback' | 'primaryRegion'>;

@@ -2,7 +2,7 @@
  * Local and test seams of the edge bundles. Lambda@Edge has no environment variables, so in AWS
  * all of these are unset and the routers use the system resolver, S3's regional endpoints and the
  * KeyValueStore API with the function's role. The edge tests and the local mode set them, before
- * a bundle is loaded, to their loopback servers (scripts/local/): each is read once, when the
+ * a bundle is loaded, to their loopback servers (local/): each is read once, when the
  * bundle loads, and `loadBundledHandler` loads a fresh module per call, so each loaded handler
  * keeps the servers it was loaded with.
  *

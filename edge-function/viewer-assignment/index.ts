@@ -16,7 +16,8 @@
  */
 import cf from 'cloudfront';
 import { assignBuild } from '../../contracts/assignment';
-import { buildEntryUri, parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
+import { buildEntryPath } from '../../contracts/distribution-paths';
+import { parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
 
 const store = cf.kvs();
 
@@ -31,6 +32,6 @@ export async function handler(event: CloudFrontFunctionEvent): Promise<CloudFron
   const state = parseRolloutState(text);
   if (state === null) return request;
   const referer = request.headers.referer;
-  request.uri = buildEntryUri(assignBuild(state, event.viewer.ip, refererOrigin(referer === undefined ? undefined : referer.value)));
+  request.uri = buildEntryPath(assignBuild(state, event.viewer.ip, refererOrigin(referer === undefined ? undefined : referer.value)));
   return request;
 }

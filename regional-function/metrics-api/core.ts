@@ -14,8 +14,8 @@ import { assignBuild } from '../../contracts/assignment';
 import { normalizeOrigin, type RolloutState } from '../../contracts/rollout-state';
 import { countingKey, ORIGIN_SECRET_HEADER, periodStart, VIEWER_ADDRESS_HEADER, viewerAddressIp, type Role } from '../../contracts/release-signal';
 import { describeIssue } from '../shared/schema-issues';
-import { BEACON_EVENT_NAMES, beaconSchema, MAX_EVENTS_PER_BEACON, type Beacon } from './beacon';
-import { originMatcher, type OriginMatcher } from './origin-pattern';
+import { BEACON_EVENT_NAMES, beaconSchema, MAX_EVENTS_PER_BEACON, type Beacon } from '../../contracts/beacon';
+import { originMatcher, type OriginMatcher } from '../../contracts/origin-pattern';
 import type { ViewerLedger } from './viewer-ledger';
 
 /** sendBeacon bodies are a few hundred bytes; this leaves room for a full batch of messages. */
@@ -50,7 +50,7 @@ export interface BeaconSettings {
   readonly maxBodyBytes?: number;
 }
 
-/** The values the stacks put in the function's environment (regional-function/shared/environment.ts). */
+/** The values the stacks put in the function's environment (contracts/function-environment.ts). */
 export interface BeaconSettingValues {
   readonly ALLOWED_ORIGINS: string;
   readonly MAX_BATCH: string;

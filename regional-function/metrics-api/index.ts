@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { errorMessage } from '../shared/aws-errors';
-import { readEnvironment, type MetricsApiEnvironment } from '../shared/environment';
+import { readEnvironment, type MetricsApiEnvironment } from '../../contracts/function-environment';
 import { addCountedViewer, functionLogger, functionMetrics } from '../shared/observability';
 import { DynamoViewerLedger, readStateCopy } from '../shared/signal-table';
 import { beaconSettingsFrom, handleBeacon, type BeaconDependencies, type BeaconRequest, type BeaconSettings } from './core';

@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import { isBuildId } from '../../contracts/build-id';
 import type { AliasState } from '../shared/alias-state';
 import type { DeploymentSummary } from '../shared/deployments';
-import type { ReleaseInput } from '../shared/environment';
+import type { ReleaseInput } from '../../contracts/function-environment';
 import { describeIssue } from '../shared/schema-issues';
 
 export const releaseInputSchema = z.object({

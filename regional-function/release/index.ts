@@ -2,7 +2,7 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { bucketsFrom, regionalS3 } from '../shared/build-presence';
-import { readEnvironment, type ReleaseEnvironment } from '../shared/environment';
+import { readEnvironment, type ReleaseEnvironment } from '../../contracts/function-environment';
 import { functionLogger } from '../shared/observability';
 import { parseReleaseInput } from './core';
 import { release, RELEASE_VARIABLES, type ReleaseClients } from './release';

@@ -11,7 +11,7 @@ import { aliasStateFrom, findBuildIdOfVersion, getAlias, type VersionBuildCache 
 import { errorMessage, errorName } from '../shared/aws-errors';
 import { buildPresence, type Buckets } from '../shared/build-presence';
 import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, getDeploymentSummary, groupError, lambdaAppSpec, type DeploymentSummary } from '../shared/deployments';
-import type { ReleaseEnvironment } from '../shared/environment';
+import type { ReleaseEnvironment } from '../../contracts/function-environment';
 import { decideRelease, ReleaseError, type ReleaseState } from './core';
 
 export const RELEASE_VARIABLES = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP', 'BUCKETS'] as const satisfies readonly (keyof ReleaseEnvironment)[];

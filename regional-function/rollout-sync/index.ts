@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
-import { readEnvironment, type RolloutSyncEnvironment } from '../shared/environment';
+import { readEnvironment, type RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { regionalS3 } from '../shared/build-presence';
 import { addMissingBuilds, addRolloutWeight, functionLogger, functionMetrics } from '../shared/observability';
 import { parseSyncEvent } from './core';

@@ -45,7 +45,7 @@ import { readAliasBuilds, type AliasBuilds, type VersionBuildCache } from '../sh
 import { errorName } from '../shared/aws-errors';
 import { buildPresence, bucketsFrom } from '../shared/build-presence';
 import { findActiveDeploymentId, getDeploymentSummary, type DeploymentSummary } from '../shared/deployments';
-import type { RolloutSyncEnvironment } from '../shared/environment';
+import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from '../shared/rollout-state-store';
 import { writeStateCopy } from '../shared/signal-table';
 import { effectiveCanary, planSync, syncTriggerFrom, type SaltSource, type SyncEvent, type SyncTrigger } from './core';

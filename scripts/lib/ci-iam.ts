@@ -21,7 +21,7 @@
 import type { DeployConfig } from '../../config';
 import { resourceNames } from '../../config';
 import { blocks, dataSources, find, isBlock, resources, single, type Block, type Element, type Json, type SynthStack, type TerraformJson } from '../../stacks/policy/terraform-json';
-import { ASSETS_PREFIX, BUILDS_PREFIX } from './bucket-layout';
+import { ASSETS_PREFIX, BUILDS_PREFIX } from '../../contracts/bucket-layout';
 
 export const ACCOUNT_PLACEHOLDER = '<account>';
 /** Every ARN here is in the commercial partition; the stacks themselves read theirs at plan time. */

@@ -30,10 +30,11 @@ import * as path from 'node:path';
 import type { DeployConfig } from '../../config';
 import { resourceNames } from '../../config';
 import { assignBuild } from '../../contracts/assignment';
-import { buildEntryUri, parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
+import { buildEntryPath, ENTRY_PATH } from '../../contracts/distribution-paths';
+import { parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
 import { errorName } from '../../regional-function/shared/aws-errors';
-import { startLocalDistribution, type LocalDistribution } from '../local/local-distribution';
-import { readManifest } from './manifest';
+import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
+import { readManifest } from '../../contracts/build-manifest';
 
 export interface CheckResult {
   readonly name: string;
@@ -148,13 +149,13 @@ export function testFunctionEvent(viewer: (typeof RECORDED_VIEWERS)[number]): Re
     version: '1.0',
     context: { eventType: 'viewer-request' },
     viewer: { ip: viewer.ip },
-    request: { method: 'GET', uri: '/assets/index.js', querystring: {}, headers: viewer.referer ? { referer: { value: viewer.referer } } : {}, cookies: {} },
+    request: { method: 'GET', uri: ENTRY_PATH, querystring: {}, headers: viewer.referer ? { referer: { value: viewer.referer } } : {}, cookies: {} },
   };
 }
 
 /** What the function must answer for a viewer given the store's state: the rewritten URI, or the request left alone without a state. */
 export function expectedUri(state: RolloutState | null, viewer: (typeof RECORDED_VIEWERS)[number]): string {
-  return state === null ? '/assets/index.js' : buildEntryUri(assignBuild(state, viewer.ip, refererOrigin(viewer.referer)));
+  return state === null ? ENTRY_PATH : buildEntryPath(assignBuild(state, viewer.ip, refererOrigin(viewer.referer)));
 }
 
 export interface CloudFrontCheckClients {

@@ -10,7 +10,7 @@
  * CloudFront Functions: one, viewer-assignment (cloudfront-js-2.0), bundled to a plain script
  * the stack publishes as it is (scripts/lib/cloudfront-function.ts).
  */
-export type FunctionKind = 'edge' | 'regional';
+import type { CloudFrontFunctionName, FunctionKind, FunctionName } from '../../contracts/build-manifest';
 
 export interface FunctionSpec {
   readonly name: FunctionName;
@@ -27,8 +27,6 @@ export interface FunctionSpec {
   readonly lazyModules?: readonly string[];
 }
 
-export type FunctionName = 'entry-router' | 'chunk-router' | 'rollout-sync' | 'release' | 'metrics-api';
-
 /** The store's client and the signer its API demands. */
 const ROLLOUT_STORE_SDK = ['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a'] as const;
 
@@ -40,11 +38,6 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'release', kind: 'regional', entry: 'regional-function/release/index.ts' },
   { name: 'metrics-api', kind: 'regional', entry: 'regional-function/metrics-api/index.ts' },
 ];
-
-/** Every zip holds one file, index.js, exporting `handler`. */
-export const HANDLER = 'index.handler';
-
-export type CloudFrontFunctionName = 'viewer-assignment';
 
 export interface CloudFrontFunctionSpec {
   readonly name: CloudFrontFunctionName;

@@ -31,7 +31,7 @@ import {
 import { readRolloutState, StaleStoreError, writeRolloutState } from '../../regional-function/shared/rollout-state-store';
 import { formatRolloutState, withoutRingOrigin, withRingOrigin, ringBudget, type RolloutState } from '../../contracts/rollout-state';
 import { dashboardUrl } from '../../contracts/release-dashboard';
-import { buildIdFromDescription } from '../../regional-function/shared/version-description';
+import { buildIdFromDescription } from '../../contracts/version-description';
 import {
   deploymentView,
   formatStatus,

@@ -30,7 +30,8 @@ import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { AccessLogBucket } from './access-log-bucket';
 import { ORIGIN_SECRET_HEADER, VIEWER_ADDRESS_HEADER } from '../../contracts/release-signal';
-import { ROLLOUT_STORE_HEADER } from '../../edge-function/shared/edge-config';
+import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
+import { API_PATH, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../../contracts/distribution-paths';
 import type { EdgeFunction } from './edge-function';
 
 /** AWS-managed policies (CloudFront developer guide, "Use managed cache/origin request policies"). */
@@ -42,17 +43,9 @@ export const MANAGED_CACHE_POLICY_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b
  */
 export const API_FORWARDED_HEADERS = ['origin', 'content-type', 'access-control-request-method', 'access-control-request-headers', VIEWER_ADDRESS_HEADER] as const;
 
-export const ENTRY_PATH = '/assets/index.js';
-export const API_PATH = '/api/*';
-/** Chunks live under /assets/<buildId>/ and never change: a year, the longest CloudFront honours. */
-export const CHUNK_TTL_SECONDS = 31_536_000;
 /** Status codes on which the origin group retries the failover region's bucket. */
 export const FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
 export const TLS_FLOOR = 'TLSv1.2_2021';
-/** What browsers are told about the entry: keep it, but ask every load (each load is assigned anew). */
-export const ENTRY_CACHE_CONTROL = 'no-cache';
-/** A build's entry never changes: CloudFront keeps it as long as the router allows (a year). */
-export const ENTRY_TTL_SECONDS = 31_536_000;
 
 /** The viewer-assignment function's untouched twin, where verify-edge tests code before a deploy publishes it. */
 export const VIEWER_ASSIGNMENT_CHECK_SUFFIX = '-viewer-assignment-check';
@@ -138,8 +131,8 @@ export class Distribution extends Construct {
       name: `${props.name}-entry`,
       comment: 'index.js per assigned build (the rewritten URI) and normalized Accept-Encoding',
       minTtl: 0,
-      defaultTtl: ENTRY_TTL_SECONDS,
-      maxTtl: ENTRY_TTL_SECONDS,
+      defaultTtl: IMMUTABLE_TTL_SECONDS,
+      maxTtl: IMMUTABLE_TTL_SECONDS,
       parametersInCacheKeyAndForwardedToOrigin: {
         enableAcceptEncodingGzip: true,
         enableAcceptEncodingBrotli: true,
@@ -163,8 +156,8 @@ export class Distribution extends Construct {
       name: `${props.name}-chunks`,
       comment: 'Immutable /assets/<buildId>/ files: a year, per encoding',
       minTtl: 0,
-      defaultTtl: CHUNK_TTL_SECONDS,
-      maxTtl: CHUNK_TTL_SECONDS,
+      defaultTtl: IMMUTABLE_TTL_SECONDS,
+      maxTtl: IMMUTABLE_TTL_SECONDS,
       parametersInCacheKeyAndForwardedToOrigin: {
         enableAcceptEncodingGzip: true,
         enableAcceptEncodingBrotli: true,

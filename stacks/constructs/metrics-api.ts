@@ -14,7 +14,7 @@ import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import type { DeployConfig } from '../../config';
-import type { MetricsApiEnvironment } from '../../regional-function/shared/environment';
+import type { MetricsApiEnvironment } from '../../contracts/function-environment';
 import type { FunctionCode } from './packaged-function';
 import type { OriginSecret } from './origin-secret';
 import { RegionalFunction } from './regional-function';

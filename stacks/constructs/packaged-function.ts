@@ -14,7 +14,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
-import type { FunctionZip } from '../../scripts/lib/manifest';
+import type { FunctionZip } from '../../contracts/build-manifest';
 import { ServiceRole, type PolicyStatement } from './iam';
 
 /** Where a function's zip comes from: the manifest entry and the build folder it is relative to. */

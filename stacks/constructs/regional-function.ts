@@ -1,6 +1,6 @@
 /**
  * A regional Lambda (rollout sync, release, metrics API): same packaging as the edge functions,
- * plus the typed environment its handler reads (regional-function/shared/environment.ts), so a
+ * plus the typed environment its handler reads (contracts/function-environment.ts), so a
  * renamed variable fails to compile on both sides.
  */
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';

@@ -12,7 +12,7 @@ import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { BUILDS_PREFIX } from '../../contracts/published-build';
-import type { ReleaseEnvironment, ReleaseInput } from '../../regional-function/shared/environment';
+import type { ReleaseEnvironment, ReleaseInput } from '../../contracts/function-environment';
 import type { FunctionCode } from './packaged-function';
 import { RegionalFunction } from './regional-function';
 

@@ -13,7 +13,7 @@ import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import { BUILDS_PREFIX } from '../../contracts/published-build';
-import type { RolloutSyncEnvironment } from '../../regional-function/shared/environment';
+import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import type { AwsAccount } from './aws-account';
 import type { FunctionCode } from './packaged-function';
 import type { ReleaseSignalTable } from './release-signal-table';

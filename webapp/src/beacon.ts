@@ -4,7 +4,7 @@
  * text/plain through sendBeacon: a CORS-safelisted request, so no preflight on the host page.
  */
 // Type-only: the metrics API's schema defines the payload, and none of it is bundled here.
-import type { Beacon, BeaconEventName } from '../../regional-function/metrics-api/beacon';
+import type { Beacon, BeaconEventName } from '../../contracts/beacon';
 
 export type { BeaconEventName };
 export type BeaconPayload = Beacon;

@@ -1,0 +1,169 @@
+/**
+ * `npm run bench`: measures what ships (the zips in build/, built first when missing) next to the
+ * reference design, prints one table per section and the machine it ran on, and writes every
+ * figure as JSON and as markdown (default bench/results/bench.json and bench.md, not committed:
+ * they belong to the machine that ran them).
+ *
+ *   npm run bench -- [--config deploy.config.json] [--out file.json] [--only <section>]...
+ *                    [--quick] [--update-readme]
+ *
+ * --quick         few repetitions: the same figures by the same code, for tests of the report's
+ *                 shape; not worth quoting.
+ * --update-readme rewrites the README's benchmark block (between its bench markers) with this
+ *                 run's markdown; refused with --quick or --only, so the README always quotes a
+ *                 full run.
+ *
+ * Sections are modules in sections/ (see types.ts); add one to SECTIONS to extend the benchmark.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config';
+import { build, PROJECT_ROOT } from '../scripts/build';
+import { readManifest, type BuildManifest } from '../contracts/build-manifest';
+import { formatMarkdown, formatSectionText, machineLine, replaceReadmeBlock, reportSection, type BenchReport, type MachineInfo, type ReportSection } from './report';
+import { assignment } from './sections/assignment';
+import { buildOutput } from './sections/build-output';
+import { cost } from './sections/cost';
+import { edgeRouters } from './sections/edge-routers';
+import { originRequests } from './sections/origin-requests';
+import { releaseSignal } from './sections/release-signal';
+import { rollbackReach } from './sections/rollback-reach';
+import { synthAndBuild } from './sections/synth-build';
+import type { BenchSection, SectionResult } from './types';
+
+/** In run order: cost reads the edge routers' and origin requests' results. */
+export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment, rollbackReach, synthAndBuild, cost, releaseSignal];
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
+  };
+}
+
+export interface BenchOptions {
+  /** Deploy config file. @default DEPLOY_CONFIG or deploy.config.json */
+  readonly config?: string;
+  readonly quick?: boolean;
+  /** Section ids to run (with the sections they require). @default all */
+  readonly only?: readonly string[];
+  /** JSON output; the markdown goes next to it as <name>.md. @default bench/results/bench.json */
+  readonly out?: string;
+  /** Build measured (built when it has no manifest). @default <project>/build */
+  readonly buildDir?: string;
+  /** Rewrite the README's benchmark block. @default false */
+  readonly updateReadme?: boolean;
+  /** @default <project>/README.md */
+  readonly readme?: string;
+  /** Progress lines. @default stderr */
+  readonly log?: (line: string) => void;
+  /** Results: the tables and where they went. @default stdout */
+  readonly print?: (text: string) => void;
+}
+
+export interface BenchRun {
+  readonly report: BenchReport;
+  readonly markdown: string;
+  readonly jsonFile: string;
+  readonly markdownFile: string;
+}
+
+/** The sections `only` names, with everything they require, in SECTIONS order. */
+export function selectSections(only: readonly string[] | undefined, sections: readonly BenchSection[] = SECTIONS): BenchSection[] {
+  if (!only || only.length === 0) return [...sections];
+  const unknown = only.filter((id) => !sections.some((section) => section.id === id));
+  if (unknown.length > 0) throw new Error(`--only ${unknown.join(', ')}: no such section; sections are ${sections.map((s) => s.id).join(', ')}`);
+  const wanted = new Set<string>();
+  const add = (id: string): void => {
+    if (wanted.has(id)) return;
+    wanted.add(id);
+    for (const required of sections.find((section) => section.id === id)?.requires ?? []) add(required);
+  };
+  only.forEach(add);
+  return sections.filter((section) => wanted.has(section.id));
+}
+
+async function ensureBuild(configFile: string | undefined, buildDir: string, log: (line: string) => void): Promise<BuildManifest> {
+  try {
+    return readManifest(buildDir);
+  } catch {
+    log(`no build in ${path.relative(process.cwd(), buildDir) || '.'}: building first`);
+    return (await build({ config: loadConfig(configFile), outDir: buildDir })).manifest;
+  }
+}
+
+export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
+  const started = process.hrtime.bigint();
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
+  const quick = options.quick ?? false;
+  if (options.updateReadme && (quick || (options.only?.length ?? 0) > 0)) {
+    throw new Error('--update-readme needs a full run: drop --quick and --only');
+  }
+  const sections = selectSections(options.only);
+  const config = loadConfig(options.config);
+  const buildDir = path.resolve(options.buildDir ?? path.join(PROJECT_ROOT, 'build'));
+  const manifest = await ensureBuild(options.config, buildDir, log);
+
+  const machine = machineInfo();
+  print(`machine: ${machineLine(machine)}`);
+  print(`build:   ${manifest.buildId}${quick ? '   (--quick: too few repetitions to quote)' : ''}\n`);
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  const results: Record<string, SectionResult> = {};
+  const reported: Record<string, ReportSection> = {};
+  try {
+    for (const section of sections) {
+      const sectionStart = process.hrtime.bigint();
+      const result = await section.run({ buildDir, manifest, config, log, quick, results, scratch });
+      results[section.id] = result;
+      reported[section.id] = reportSection(section.title, result);
+      log(`${section.id}: ${(Number(process.hrtime.bigint() - sectionStart) / 1e9).toFixed(1)} s`);
+      print(`${formatSectionText(reported[section.id])}\n`);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+
+  const wallSeconds = Math.round(Number(process.hrtime.bigint() - started) / 1e8) / 10;
+  const report: BenchReport = { schema: 3, date: new Date().toISOString(), quick, buildId: manifest.buildId, machine, wallSeconds, sections: reported };
+  const markdown = formatMarkdown(report);
+  const jsonFile = path.resolve(options.out ?? path.join(PROJECT_ROOT, 'bench', 'results', 'bench.json'));
+  const markdownFile = jsonFile.replace(/\.json$/, '') + '.md';
+  mkdirSync(path.dirname(jsonFile), { recursive: true });
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(markdownFile, markdown);
+  print(`${wallSeconds} s on ${machine.cores} cores; figures written to ${path.relative(process.cwd(), jsonFile)} and ${path.relative(process.cwd(), markdownFile)}`);
+  if (options.updateReadme) {
+    const readme = options.readme ?? path.join(PROJECT_ROOT, 'README.md');
+    writeFileSync(readme, replaceReadmeBlock(readFileSync(readme, 'utf8'), markdown));
+    print(`README benchmark block rewritten: ${path.relative(process.cwd(), readme)}`);
+  }
+  return { report, markdown, jsonFile, markdownFile };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string' },
+      out: { type: 'string' },
+      only: { type: 'string', multiple: true },
+      quick: { type: 'boolean' },
+      'update-readme': { type: 'boolean' },
+    },
+  });
+  await runBench({ config: values.config, out: values.out, only: values.only, quick: values.quick, updateReadme: values['update-readme'] });
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Weight accuracy and stickiness: 100,000 simulated viewers whose entry load the published
+ * viewer-assignment function assigns during a rollout, at several weights. Accuracy: the canary's
+ * observed share against the weight. Stickiness: a viewer keeps the canary as the weight grows,
+ * gets the same build from another edge (another instance of the function), keeps it when its
+ * IPv6 privacy address rotates; a new deployment (new salt) draws a fresh cohort.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
+import { loadCloudFrontFunction, type CloudFrontFunctionHandler } from '../../scripts/lib/cloudfront-function';
+import { assignedBuild, randomViewerIp, rotateInterfaceId, seededRandom, viewerRequestEvent } from '../events';
+import { round } from '../measure';
+import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
+import { OTHER_BUILD } from './edge-routers';
+
+/** Basis points, growing as a rollout does. */
+const WEIGHTS = [100, 500, 1000, 2500, 5000, 9000] as const;
+const SALT = 'd-BENCHSTICKY';
+const NEW_SALT = 'd-BENCHNEXT';
+const STICKY_WEIGHT = 5000;
+
+export const assignment: BenchSection = {
+  id: 'assignment',
+  title: 'Weight accuracy and stickiness',
+  async run(context: BenchContext): Promise<SectionResult> {
+    const viewers = context.quick ? 5_000 : 100_000;
+    const own = context.manifest.buildId;
+    const code = readFileSync(path.join(context.buildDir, context.manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8');
+    const random = seededRandom(42);
+    const ips = Array.from({ length: viewers }, () => randomViewerIp(random));
+    /** A fresh instance of the function (another edge location) reading `state`. */
+    const edge = (state: RolloutState): CloudFrontFunctionHandler => loadCloudFrontFunction(code, { get: async () => formatRolloutState(state) });
+    const rollout = (weight: number, salt = SALT): RolloutState => ({ stable: OTHER_BUILD, canary: own, weight, salt, ring: [] });
+    /** For each address: on the canary? */
+    const canaryOf = async (handler: CloudFrontFunctionHandler, addresses: readonly string[]): Promise<Uint8Array> => {
+      const onCanary = new Uint8Array(addresses.length);
+      for (let i = 0; i < addresses.length; i += 1) {
+        const buildId = assignedBuild(await handler(viewerRequestEvent(addresses[i])));
+        if (buildId === own) onCanary[i] = 1;
+        else if (buildId !== OTHER_BUILD) throw new Error(`assignment: viewer ${addresses[i]} got neither build (${buildId})`);
+      }
+      return onCanary;
+    };
+    const count = (flags: Uint8Array) => flags.reduce((sum, flag) => sum + flag, 0);
+    {
+      const shares: { weight: number; share: number; deviation: number; threeSigma: number }[] = [];
+      const cohorts: Uint8Array[] = [];
+      for (const weight of WEIGHTS) {
+        context.log(`assignment: ${viewers.toLocaleString('en')} viewers at w = ${weight / 100} %`);
+        const onCanary = await canaryOf(edge(rollout(weight)), ips);
+        cohorts.push(onCanary);
+        const share = count(onCanary) / viewers;
+        const w = weight / 10000;
+        shares.push({ weight, share, deviation: Math.abs(share - w), threeSigma: 3 * Math.sqrt((w * (1 - w)) / viewers) });
+      }
+
+      // Monotone: every viewer on the canary at one weight is still there at the next.
+      let kept = 0;
+      let onEarlier = 0;
+      for (let step = 1; step < cohorts.length; step += 1) {
+        for (let i = 0; i < viewers; i += 1) {
+          if (cohorts[step - 1][i]) {
+            onEarlier += 1;
+            kept += cohorts[step][i];
+          }
+        }
+      }
+
+      context.log('assignment: the same viewers from another edge, after an IPv6 address rotation, and under a new deployment');
+      const stickyIndex = WEIGHTS.indexOf(STICKY_WEIGHT);
+      const otherEdge = await canaryOf(edge(rollout(STICKY_WEIGHT)), ips);
+      const sameOnOtherEdge = otherEdge.reduce((same, flag, i) => same + (flag === cohorts[stickyIndex][i] ? 1 : 0), 0);
+
+      const v6 = ips.map((ip, i) => [ip, i] as const).filter(([ip]) => ip.includes(':'));
+      const rotated = await canaryOf(edge(rollout(STICKY_WEIGHT)), v6.map(([ip]) => rotateInterfaceId(ip, random)));
+      const sameAfterRotation = rotated.reduce((same, flag, j) => same + (flag === cohorts[stickyIndex][v6[j][1]] ? 1 : 0), 0);
+
+      const nextDeployment = await canaryOf(edge(rollout(STICKY_WEIGHT, NEW_SALT)), ips);
+      const oldCohort = count(cohorts[stickyIndex]);
+      const drawnAgain = nextDeployment.reduce((both, flag, i) => both + (flag & cohorts[stickyIndex][i]), 0);
+
+      const pct = (fraction: number, digits = 3) => round(fraction * 100, digits);
+      const largest = shares.reduce((worst, entry) => (entry.deviation > worst.deviation ? entry : worst));
+      const figures: Figure[] = [
+        ...shares.map((entry): Figure => ({ name: `canary share at w = ${entry.weight / 100} %`, value: pct(entry.share), unit: '%' })),
+        {
+          name: 'largest deviation from w (percentage points)',
+          value: pct(largest.deviation),
+          unit: '%',
+          // Sampling noise alone: three standard deviations of a binomial share at that weight.
+          target: pct(largest.threeSigma),
+        },
+        { name: 'canary viewers still on the canary at the next weight', value: pct(kept / onEarlier, 4), unit: '%' },
+        { name: 'viewers given the same build by another edge', value: pct(sameOnOtherEdge / viewers, 4), unit: '%' },
+        { name: 'IPv6 viewers keeping their build after a privacy-address rotation', value: pct(sameAfterRotation / v6.length, 4), unit: '%' },
+        { name: `new deployment at ${STICKY_WEIGHT / 100} %: share of the previous cohort drawn again`, value: pct(drawnAgain / oldCohort), unit: '%' },
+      ];
+      return {
+        figures,
+        notes: [
+          `${viewers.toLocaleString('en')} seeded random viewers (3 in 4 IPv4, 1 in 4 IPv6), each load through the published viewer-assignment function (cloudfront-js-2.0 harness), one fresh instance per weight, all reading the rollout state of one deployment as its weight grows.`,
+          `  Target of the deviation: 3 binomial standard deviations at that weight (w = ${largest.weight / 100} %).`,
+          `  Stickiness over ${onEarlier.toLocaleString('en')} canary assignments across ${WEIGHTS.length - 1} weight steps; another edge: a second instance of the same code; rotation: ${v6.length.toLocaleString('en')} IPv6 viewers, same /64, new interface id.`,
+          `  A new deployment (new salt) should draw an independent cohort: about w of the previous one (${STICKY_WEIGHT / 100} %), not all of it.`,
+          'The previous design assigned by the same rule in its entry router: the same figures. Reference: its rollout shifts a Lambda alias CloudFront never calls, so no viewer reaches the canary at any weight; there is nothing to compare.',
+        ],
+        data: { viewers, shares, kept, onEarlier, sameOnOtherEdge, ipv6Viewers: v6.length, sameAfterRotation, oldCohort, drawnAgain },
+      };
+    }
+  },
+};

@@ -1,0 +1,139 @@
+/**
+ * The release dashboard, locally: the panels of contracts/release-dashboard.ts (the ones the
+ * delivery stack puts on its CloudWatch dashboard), computed from the local metric store with the
+ * alarm's own queries, on a page of its own with a chart per panel. `/data.json` is what the page
+ * draws; the page polls it every second.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { releasePanels, type Panel } from '../contracts/release-dashboard';
+import { DIMENSION_ROLE, METRIC_ROLLOUT_WEIGHT, periodStart, releaseAlarmQueries } from '../contracts/release-signal';
+import { periodFigures } from './alarm';
+import { DASHBOARD_PERIODS, EDGE_ERROR_METRIC, EDGE_ERROR_NAMESPACE, type ControlPlane } from './control-plane';
+
+export interface DashboardSeries {
+  readonly label: string;
+  /** [period start (ms), value or null], oldest first. */
+  readonly points: readonly (readonly [number, number | null])[];
+}
+
+export interface DashboardData {
+  readonly now: number;
+  readonly periodSeconds: number;
+  readonly panels: readonly { readonly title: string; readonly series: readonly DashboardSeries[]; readonly threshold?: Panel['threshold'] }[];
+  readonly alarms: readonly { readonly name: string; readonly state: string; readonly reason: string }[];
+  readonly rollout: { readonly stable: string; readonly canary: string | null; readonly weight: number; readonly deployment: string | null };
+}
+
+export function dashboardData(controlPlane: ControlPlane, namespace: string, now: number): DashboardData {
+  const rule = controlPlane.alarmRule;
+  const queries = releaseAlarmQueries(rule);
+  const periodMs = rule.periodSeconds * 1000;
+  const current = periodStart(now, rule.periodSeconds);
+  const starts = Array.from({ length: DASHBOARD_PERIODS }, (_, i) => current - (DASHBOARD_PERIODS - 1 - i) * periodMs);
+  const figures = starts.map((start) => periodFigures(controlPlane.metrics, namespace, queries, periodMs, start));
+  const panels = releasePanels(queries).map((panel) => ({
+    title: panel.title,
+    threshold: panel.threshold,
+    series: panel.series.map((series): DashboardSeries => {
+      if (series.kind === 'alarm-query') return { label: series.label, points: figures.map((f) => [f.start, f.values[series.id] ?? null] as const) };
+      if (series.kind === 'metric') return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.sum(namespace, series.metricName, { [DIMENSION_ROLE]: series.role }, start, start + periodMs)] as const) };
+      if (series.kind === 'weight') return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.maximum(namespace, METRIC_ROLLOUT_WEIGHT, { [DIMENSION_ROLE]: 'canary' }, start, start + periodMs)] as const) };
+      return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, start, start + periodMs) ?? 0] as const) };
+    }),
+  }));
+  const status = controlPlane.status();
+  const edgeErrors = controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, current - (rule.evaluationPeriods - 1) * periodMs, current + periodMs) ?? 0;
+  return {
+    now,
+    periodSeconds: rule.periodSeconds,
+    panels,
+    alarms: [
+      { name: 'client errors', state: status.alarm?.state ?? 'OK', reason: status.alarm?.reason ?? 'no deployment running' },
+      { name: 'edge function errors', state: edgeErrors > 0 ? 'ERRORS' : 'OK', reason: `${edgeErrors} in the last ${rule.evaluationPeriods} periods` },
+    ],
+    rollout: { stable: status.stable.buildId, canary: status.canary?.buildId ?? null, weight: status.canary?.weight ?? 0, deployment: status.deployment ? `${status.deployment.id} ${status.deployment.status}` : null },
+  };
+}
+
+export async function startDashboardPage(options: { readonly data: () => DashboardData }): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    if (url.pathname === '/data.json') return void res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(options.data()));
+    if (url.pathname === '/' || url.pathname === '/index.html') return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(DASHBOARD_HTML);
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('404\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The page: no library, an SVG line chart per panel, redrawn from /data.json every second. */
+const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Releases (local)</title>
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 16px; color: #16191f; background: #fafafa; }
+  h1 { font-size: 18px; margin: 0 0 8px; }
+  #rollout { margin-bottom: 12px; }
+  #alarms span { display: inline-block; padding: 2px 8px; margin-right: 8px; border-radius: 4px; background: #e9f5e9; }
+  #alarms span.bad { background: #fde7e7; }
+  #panels { display: grid; grid-template-columns: repeat(2, minmax(320px, 1fr)); gap: 12px; }
+  .panel { background: #fff; border: 1px solid #ddd; border-radius: 4px; padding: 8px; }
+  .panel h2 { font-size: 14px; margin: 0 0 4px; }
+  .legend span { margin-right: 10px; }
+  svg { width: 100%; height: 180px; }
+</style>
+</head>
+<body>
+<h1>Releases</h1>
+<div id="rollout">loading…</div>
+<div id="alarms"></div>
+<div id="panels"></div>
+<script>
+const COLORS = ['#d13212', '#1d8102', '#0073bb', '#8d6605', '#7d3c98'];
+function chart(panel) {
+  const w = 560, h = 180, pad = 30;
+  const all = panel.series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => v !== null);
+  if (panel.threshold) all.push(panel.threshold.value);
+  const max = Math.max(1, ...all);
+  const n = panel.series[0] ? panel.series[0].points.length : 0;
+  const x = (i) => pad + (i * (w - 2 * pad)) / Math.max(1, n - 1);
+  const y = (v) => h - pad + 4 - (v * (h - 2 * pad)) / max;
+  let svg = '<svg viewBox="0 0 ' + w + ' ' + h + '" data-series="' + panel.series.length + '">';
+  svg += '<line x1="' + pad + '" y1="' + y(0) + '" x2="' + (w - pad) + '" y2="' + y(0) + '" stroke="#999"/>';
+  svg += '<text x="2" y="' + (y(max) + 4) + '" font-size="10">' + Math.round(max * 10) / 10 + '</text><text x="2" y="' + y(0) + '" font-size="10">0</text>';
+  if (panel.threshold) svg += '<line class="threshold" x1="' + pad + '" y1="' + y(panel.threshold.value) + '" x2="' + (w - pad) + '" y2="' + y(panel.threshold.value) + '" stroke="#d13212" stroke-dasharray="4 3"/>';
+  panel.series.forEach((s, k) => {
+    const d = s.points.map((p, i) => (p[1] === null ? null : x(i) + ',' + y(p[1]))).filter((p) => p !== null).join(' ');
+    if (d) svg += '<polyline class="series" data-label="' + s.label + '" fill="none" stroke-width="2" stroke="' + COLORS[k % COLORS.length] + '" points="' + d + '"/>';
+  });
+  svg += '</svg>';
+  const legend = panel.series.map((s, k) => '<span style="color:' + COLORS[k % COLORS.length] + '">■ ' + s.label + '</span>').join('') + (panel.threshold ? '<span style="color:#d13212">┄ ' + panel.threshold.label + ' ' + panel.threshold.value + '</span>' : '');
+  return '<div class="panel"><h2>' + panel.title + '</h2>' + svg + '<div class="legend">' + legend + '</div></div>';
+}
+async function refresh() {
+  const data = await (await fetch('data.json', { cache: 'no-store' })).json();
+  const r = data.rollout;
+  document.getElementById('rollout').textContent = 'stable ' + r.stable + (r.canary ? ' | canary ' + r.canary + ' at ' + r.weight / 100 + ' %' : ' | no canary') + (r.deployment ? ' | deployment ' + r.deployment : '') + ' | period ' + data.periodSeconds + ' s';
+  document.getElementById('alarms').innerHTML = data.alarms.map((a) => '<span class="' + (a.state === 'OK' ? '' : 'bad') + '" title="' + a.reason + '">' + a.name + ': ' + a.state + '</span>').join('');
+  document.getElementById('panels').innerHTML = data.panels.map(chart).join('');
+  document.body.dataset.drawn = String(Number(document.body.dataset.drawn || 0) + 1);
+}
+refresh();
+setInterval(refresh, 1000);
+</script>
+</body>
+</html>
+`;

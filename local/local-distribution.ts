@@ -1,0 +1,303 @@
+/**
+ * The whole distribution on one machine, with no AWS account: what `npm start` runs and what the
+ * local-mode tests drive.
+ *
+ *   host page (its own origin) ──▶ CloudFront emulator: viewer-assignment function ──┐
+ *                                        │  cache per (rewritten) URI + encoding      │ cf.kvs()
+ *                                        ▼                                             ▼
+ *                                 bundled entry / chunk routers ── KVS API ──▶ KeyValueStore (loopback)
+ *                                        │  S3 GetObject, TXT _bucket                  ▲ rollout state
+ *                                        ▼                                             │
+ *                        S3 server: one bucket per region, DNS server   control plane: simulated CodeDeploy,
+ *                                                                       metrics API core, alarm, rollout sync core
+ *        /api/* (origin secret, viewer address) ──▶ the metrics API's own endpoint ──▶ control plane
+ *        dashboard page: the release dashboard's panels from the local metrics
+ *
+ * Builds are published with the real upload (every object to every bucket, manifest last), and a
+ * release swaps in that build's bundled routers, as `cdktf deploy` associates the new version with
+ * the distribution, before the simulated deployment shifts viewers to it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { resourceNames, type DeployConfig } from '../config';
+import { build, PROJECT_ROOT } from '../scripts/build';
+import { loadBundledHandler } from '../scripts/lib/bundled-handler';
+import { readManifest, type BuildManifest } from '../contracts/build-manifest';
+import { upload } from '../scripts/upload';
+import type { AlarmRule } from './alarm';
+import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, withoutRingOrigin, withRingOrigin } from '../contracts/rollout-state';
+import { loadCloudFrontFunction } from '../scripts/lib/cloudfront-function';
+import { startApiServer, type ApiServer } from './api-server';
+import { dashboardData, startDashboardPage } from './dashboard-page';
+import { startCloudFrontEmulator, CLIENT_IP_QUERY, type CloudFrontEmulator, type EdgeHandlers } from './cloudfront-emulator';
+import { LocalKeyValueStore, startKvsServer, type KvsServer } from './kvs-server';
+import { ControlPlane, scaledClock, type Clock, type ControlPlaneStatus } from './control-plane';
+import { startDnsServer, type DnsServer } from './dns-server';
+import { startS3Server, type S3Server } from './s3-server';
+
+/** Where local builds live, one folder per buildId. */
+export const LOCAL_BUILDS_DIR = path.join(PROJECT_ROOT, 'build', 'local');
+
+/**
+ * The deploy config, as the local mode runs it: the nearest-bucket answer and the entry router's
+ * fallback state are trusted for a second (60 s and 5 s by default in AWS), so what a test or a
+ * person changes shows within a second of real time. Everything else is the user's config.
+ */
+export function localConfig(config: DeployConfig): DeployConfig {
+  return { ...config, edge: { ...config.edge, stateCacheSeconds: 1, bucketCacheSeconds: 1 } };
+}
+
+/** Builds `webappDir` with the local config into build/local/<buildId>/ (kept: same source, same folder). */
+export async function buildForLocal(config: DeployConfig, options: { webappDir?: string; buildsDir?: string; log?: (line: string) => void } = {}): Promise<string> {
+  const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;
+  const staging = path.join(buildsDir, `.staging-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  const result = await build({ config: localConfig(config), outDir: staging, webappDir: options.webappDir, log: options.log });
+  const target = path.join(buildsDir, result.manifest.buildId);
+  // The build is deterministic, but the same webapp (buildId) built by other function code has
+  // other zips: a folder is kept only when it holds exactly this build.
+  const existing = path.join(target, 'manifest.json');
+  if (!existsSync(existing) || readFileSync(existing, 'utf8') !== readFileSync(path.join(staging, 'manifest.json'), 'utf8')) {
+    rmSync(target, { recursive: true, force: true });
+    try {
+      renameSync(staging, target);
+    } catch (error) {
+      // Another process finished the same build first: its folder holds the same bytes.
+      if (!existsSync(path.join(target, 'manifest.json'))) throw error;
+    }
+  }
+  rmSync(staging, { recursive: true, force: true });
+  return target;
+}
+
+/** What a build is made from: same fingerprint, same build (the build is deterministic). */
+export function sourceFingerprint(config: DeployConfig, webappDir = path.join(PROJECT_ROOT, 'webapp')): string {
+  const hash = createHash('sha256').update(JSON.stringify(localConfig(config)));
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else hash.update(path.relative(PROJECT_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+    }
+  };
+  for (const dir of [webappDir, ...['contracts', 'config', 'edge-function', 'regional-function', path.join('scripts', 'lib')].map((dir) => path.join(PROJECT_ROOT, dir))]) walk(dir);
+  for (const file of ['scripts/build.ts', 'package-lock.json']) hash.update(file).update(readFileSync(path.join(PROJECT_ROOT, file)));
+  return hash.digest('hex');
+}
+
+/** `buildForLocal` unless a build of exactly these sources is already there. */
+export async function ensureLocalBuild(config: DeployConfig, options: { webappDir?: string; buildsDir?: string; rebuild?: boolean; log?: (line: string) => void } = {}): Promise<{ buildDir: string; built: boolean }> {
+  const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;
+  const indexFile = path.join(buildsDir, 'sources.json');
+  const index = (existsSync(indexFile) ? JSON.parse(readFileSync(indexFile, 'utf8')) : {}) as Record<string, string>;
+  const fingerprint = sourceFingerprint(config, options.webappDir);
+  const known = index[fingerprint];
+  if (!options.rebuild && known && existsSync(path.join(buildsDir, known, 'manifest.json'))) return { buildDir: path.join(buildsDir, known), built: false };
+  const buildDir = await buildForLocal(config, options);
+  writeFileSync(indexFile, `${JSON.stringify({ ...index, [fingerprint]: path.basename(buildDir) }, null, 2)}\n`);
+  return { buildDir, built: true };
+}
+
+export interface LocalDistributionOptions {
+  readonly config: DeployConfig;
+  /** A build made by `buildForLocal`: the first build every viewer gets. */
+  readonly buildDir: string;
+  /** Simulated minutes per real minute. @default 60 (a one-minute rollout step takes a second) */
+  readonly timeScale?: number;
+  /** @default scaledClock(timeScale) */
+  readonly clock?: Clock;
+  /** How often the control plane runs, in real ms; 0 leaves it to the caller's `tick()`. @default 200 */
+  readonly tickMs?: number;
+  /** The region `_bucket.<domain>` answers with. @default the primary region */
+  readonly nearestRegion?: string;
+  /** @default config.alarms */
+  readonly alarm?: AlarmRule;
+  /** @default free ports */
+  readonly ports?: { readonly distribution?: number; readonly host?: number };
+  /** Folder the buckets are kept in. @default a temporary folder, removed on stop */
+  readonly dataDir?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalDistribution {
+  /** Where `https://<distribution>` is: `<url>/assets/index.js`. */
+  readonly url: string;
+  /** The host page, on an origin of its own; `?viewer=<ip>` loads the widget as that viewer. */
+  readonly hostUrl: string;
+  readonly emulator: CloudFrontEmulator;
+  readonly controlPlane: ControlPlane;
+  readonly dns: DnsServer;
+  readonly s3: S3Server;
+  /** The rollout store: what the viewer-assignment function reads, and its API. */
+  readonly kvs: KvsServer;
+  /** The metrics API's own endpoint (API Gateway's, in AWS): callable without the distribution, and then refused. */
+  readonly api: ApiServer;
+  /** The release dashboard's page. */
+  readonly dashboardUrl: string;
+  readonly buckets: Readonly<Record<string, string>>;
+  /** Publishes a build (made by `buildForLocal`) and starts a deployment to it. */
+  release(buildDir: string): Promise<{ buildId: string; version: string; deploymentId: string }>;
+  /** `rollout ring add|remove <origin>` against the local store; returns the ring after. */
+  ring(action: 'add' | 'remove', origin: string): readonly string[];
+  status(): ControlPlaneStatus;
+  stop(): Promise<void>;
+}
+
+export async function startLocalDistribution(options: LocalDistributionOptions): Promise<LocalDistribution> {
+  const config = options.config;
+  const names = resourceNames(config);
+  const log = options.log ?? (() => undefined);
+  const buckets = Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)]));
+  const first = readManifest(options.buildDir);
+  const stack: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const close of stack.splice(0).reverse()) await close().catch((error: Error) => log(`stop: ${error.message}`));
+  };
+
+  try {
+    const dns = await startDnsServer({ ttl: config.dns.bucketRecordTtl, records: { [names.bucketRecord]: options.nearestRegion ?? config.primaryRegion } });
+    stack.push(() => dns.close());
+    const s3 = await startS3Server({ buckets: Object.values(buckets), directory: options.dataDir });
+    stack.push(() => s3.stop());
+    // Terraform creates the key with the first build as stable; rollout sync owns it from then on.
+    const kvs = await startKvsServer({ store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState(first.buildId)) }) });
+    stack.push(() => kvs.close());
+    // The bundles read their seams once, when loaded (edge-function/shared/seams.ts).
+    process.env.EDGE_DNS_SERVER = `127.0.0.1:${dns.port}`;
+    process.env.EDGE_S3_ENDPOINT = s3.endpoint;
+    process.env.EDGE_KVS_ENDPOINT = kvs.endpoint;
+
+    const clock = options.clock ?? scaledClock(options.timeScale ?? 60);
+    // Terraform's random_password in AWS; a fresh one per run here, known to the emulator and the API only.
+    const originSecret = randomBytes(24).toString('base64url');
+    const controlPlane = new ControlPlane({
+      config,
+      initialBuildId: first.buildId,
+      clock,
+      alarm: options.alarm,
+      originSecret,
+      store: { read: () => kvs.store.get(ROLLOUT_STATE_KEY), write: (text) => void kvs.store.put(ROLLOUT_STATE_KEY, text) },
+    });
+
+    await publish(options.buildDir);
+    let handlers = loadHandlers(options.buildDir, first, kvs);
+
+    const api = await startApiServer({ route: config.metrics.endpoint, handle: controlPlane.metricsApi });
+    stack.push(() => api.close());
+    const emulator = await startCloudFrontEmulator({
+      config,
+      s3Endpoint: s3.endpoint,
+      handlers: () => handlers,
+      api: { url: api.url, originSecret },
+      rolloutStoreArn: kvs.arn,
+      port: options.ports?.distribution,
+      log,
+      onEdgeError: () => controlPlane.recordEdgeError(),
+    });
+    stack.push(() => emulator.close());
+    const dashboard = await startDashboardPage({ data: () => dashboardData(controlPlane, config.metrics.namespace, clock.now()) });
+    stack.push(() => dashboard.close());
+
+    const host = await startHostPage(emulator.url, options.ports?.host ?? 0);
+    stack.push(() => new Promise<void>((resolve) => host.close(() => resolve())));
+
+    const tickMs = options.tickMs ?? 200;
+    if (tickMs > 0) {
+      const timer = setInterval(() => {
+        controlPlane.tick();
+        controlPlane.prune();
+      }, tickMs);
+      stack.push(async () => clearInterval(timer));
+    }
+
+    async function publish(buildDir: string): Promise<void> {
+      const result = await upload({ config, buildDir, endpoint: s3.endpoint, clientFor: (region) => s3.client(region), log });
+      if (!result.ok) throw new Error(`publishing ${buildDir} failed in ${result.regions.filter((r) => !r.ok).map((r) => r.region).join(', ')}`);
+    }
+
+    return {
+      url: emulator.url,
+      hostUrl: `http://127.0.0.1:${(host.address() as AddressInfo).port}/`,
+      emulator,
+      controlPlane,
+      dns,
+      s3,
+      kvs,
+      api,
+      dashboardUrl: dashboard.url,
+      buckets,
+      async release(buildDir) {
+        const manifest = readManifest(buildDir);
+        await publish(buildDir);
+        // `cdktf deploy`: the new versions' code serves every request from now on; the alias
+        // weights (the rollout record) still send every viewer to the stable build.
+        handlers = loadHandlers(buildDir, manifest, kvs);
+        const started = controlPlane.release(manifest.buildId);
+        log(`release ${manifest.buildId}: version ${started.version}, deployment ${started.deploymentId}`);
+        return { buildId: manifest.buildId, ...started };
+      },
+      ring(action, origin) {
+        const text = kvs.store.get(ROLLOUT_STATE_KEY);
+        const state = text === undefined ? null : parseRolloutState(text);
+        if (state === null) throw new Error('the local rollout store holds no valid rollout state');
+        const next = action === 'add' ? withRingOrigin(state, origin) : withoutRingOrigin(state, origin);
+        kvs.store.put(ROLLOUT_STATE_KEY, formatRolloutState(next), kvs.store.etag);
+        return next.ring;
+      },
+      status: () => controlPlane.status(),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function loadHandlers(buildDir: string, manifest: BuildManifest, kvs: KvsServer): EdgeHandlers {
+  return {
+    viewerAssignment: loadCloudFrontFunction(readFileSync(path.join(buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'), kvs.store.functionStore),
+    entryRouter: loadBundledHandler(path.join(buildDir, manifest.functions['entry-router'].zip)),
+    chunkRouter: loadBundledHandler(path.join(buildDir, manifest.functions['chunk-router'].zip)),
+  };
+}
+
+/** The customer's page: webapp/host/index.html with the distribution's address in its one tag. */
+function startHostPage(distributionUrl: string, port: number): Promise<Server> {
+  const template = readFileSync(path.join(PROJECT_ROOT, 'webapp', 'host', 'index.html'), 'utf8');
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    if (url.pathname !== '/' && url.pathname !== '/index.html') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('404\n');
+      return;
+    }
+    // `?viewer=<ip>` passes on to the script URL: the emulator's client-IP seam, so one browser
+    // can be many viewers. Nothing else of the host page changes.
+    const viewer = url.searchParams.get(CLIENT_IP_QUERY);
+    // The page sends its full URL as Referer, so the widget's chunks and beacons carry the viewer too.
+    const page = template
+      .replace('{{DISTRIBUTION}}/assets/index.js', `${distributionUrl}/assets/index.js${viewer ? `?${CLIENT_IP_QUERY}=${encodeURIComponent(viewer)}` : ''}`)
+      .replaceAll('{{DISTRIBUTION}}', distributionUrl)
+      .replace('<head>', '<head>\n    <meta name="referrer" content="no-referrer-when-downgrade" />');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** A copy of webapp/ with one edit, for a second build (tests, the benchmark). Beside webapp/ so module paths stay the same. */
+export function webappVariant(name: string, edit: (homePage: string) => string): string {
+  const dir = path.join(PROJECT_ROOT, `.webapp-copy-${name}`);
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(path.join(PROJECT_ROOT, 'webapp'), dir, { recursive: true });
+  const home = path.join(dir, 'src', 'pages', 'Home.tsx');
+  const source = readFileSync(home, 'utf8');
+  const edited = edit(source);
+  if (edited === source) throw new Error('the edit changed nothing: the variant would have the same buildId');
+  writeFileSync(home, edited);
+  return dir;
+}

@@ -1,0 +1,273 @@
+/**
+ * An S3-compatible server on loopback (s3rver behind an HTTP server of our own), for the upload and
+ * cleanup tests and for the local mode's replica "buckets". Objects live in a folder, addressed
+ * path-style (`http://127.0.0.1:<port>/<bucket>/<key>`), and keep the metadata they were written
+ * with, so what the local mode serves is what the upload sent.
+ *
+ * What s3rver does and does not do, with SDK v3 on Node 20 (checked by the tests):
+ *   does      PUT/GET/HEAD/DELETE, DeleteObjects, user metadata, Content-Type/-Encoding/
+ *             Cache-Control, ETag = MD5 of the stored bytes
+ *   does not  verify x-amz-checksum-* or Content-MD5, return ChecksumSHA256 on HEAD, record
+ *             server-side encryption, check SigV4 signatures (only the access key id, `S3RVER`)
+ *   broken    ListObjectsV2 past one page: its continuation tokens use DES, which OpenSSL 3 (Node
+ *             ≥ 17) no longer offers, so every truncated listing is a 500; DeleteObjects deletes
+ *             its keys concurrently and races removing their emptied folder (a 500 for the whole
+ *             batch). This server answers both itself, from s3rver's store.
+ * so the upload's own read-back check (size, sha256 metadata, ETag = MD5) is what catches damage here.
+ *
+ * The request hook lets a test (or the local mode) delay, hold or fail requests the way a real
+ * region misbehaves: 503 SlowDown, 500 InternalError, a region that stops answering.
+ *
+ * Run on its own: `npx tsx local/s3-server.ts [--port 4568] [--dir <folder>] [--config <file>]`
+ * creates every replica bucket of the config and serves until interrupted.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+import { loadConfig, resourceNames } from '../config';
+import { createS3Client, LOOPBACK_CREDENTIALS } from '../scripts/lib/s3';
+
+export interface S3ServerOptions {
+  /** Buckets that exist from the start. @default none */
+  readonly buckets?: readonly string[];
+  /** Folder the objects are stored in; kept on stop. @default a new temporary folder, removed on stop */
+  readonly directory?: string;
+  /** @default 0 (a free port) */
+  readonly port?: number;
+}
+
+export interface S3Request {
+  readonly method: string;
+  /** Null for service-level requests (ListBuckets). */
+  readonly bucket: string | null;
+  /** Decoded object key; null for bucket-level requests. */
+  readonly key: string | null;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** An S3 error answer: `{ status: 503, code: 'SlowDown' }`. */
+export interface S3Fault {
+  readonly status: number;
+  readonly code: string;
+  readonly message?: string;
+}
+
+/**
+ * Called before s3rver sees a request: undefined passes it on, a fault answers with that error, a
+ * promise holds the request until it settles. A request whose client went away meanwhile is dropped.
+ */
+export type S3RequestHook = (request: S3Request) => S3Fault | undefined | Promise<S3Fault | undefined>;
+
+export interface S3LogEntry extends S3Request {
+  readonly status: number;
+  /** Milliseconds since the server started, when the answer was finished. */
+  readonly at: number;
+}
+
+export interface S3Server {
+  /** `http://127.0.0.1:<port>`: pass as the upload's `--endpoint`. */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly directory: string;
+  /** Every answered request, in the order the answers finished. */
+  readonly log: readonly S3LogEntry[];
+  /** A path-style client for this server with the loopback credentials. */
+  client(region?: string): S3Client;
+  createBucket(name: string): Promise<void>;
+  setHook(hook: S3RequestHook | null): void;
+  stop(): Promise<void>;
+}
+
+export { LOOPBACK_CREDENTIALS };
+
+export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
+  const ownDirectory = options.directory === undefined;
+  const directory = options.directory ?? mkdtempSync(path.join(tmpdir(), 's3-server-'));
+  mkdirSync(directory, { recursive: true });
+  const s3rver = new S3rver({ directory, silent: true, vhostBuckets: false });
+  const handle = s3rver.callback();
+  const log: S3LogEntry[] = [];
+  const started = Date.now();
+  let hook: S3RequestHook | null = null;
+
+  const server = createServer((req, res) => {
+    const request = describeRequest(req);
+    res.on('finish', () => log.push({ ...request, status: res.statusCode, at: Date.now() - started }));
+    void dispatch(request, req, res);
+  });
+
+  async function dispatch(request: S3Request, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let fault: S3Fault | undefined;
+    try {
+      fault = hook ? await hook(request) : undefined;
+    } catch (error) {
+      fault = { status: 500, code: 'InternalError', message: `request hook failed: ${(error as Error).message}` };
+    }
+    if (req.destroyed || res.destroyed) return;
+    if (fault) {
+      req.resume();
+      sendXml(res, fault.status, req.method === 'HEAD' ? '' : errorXml(fault, request));
+      return;
+    }
+    const own = ownHandler(request);
+    if (!own || !request.bucket) {
+      handle(req, res);
+      return;
+    }
+    try {
+      const body = await readBody(req);
+      const answer = (await s3rver.store.getBucket(request.bucket))
+        ? await own(s3rver, { ...request, bucket: request.bucket }, body)
+        : { status: 404, body: errorXml({ status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' }, request) };
+      sendXml(res, answer.status, answer.body);
+    } catch (error) {
+      sendXml(res, 500, errorXml({ status: 500, code: 'InternalError', message: (error as Error).message }, request));
+    }
+  }
+
+  for (const bucket of options.buckets ?? []) await s3rver.store.putBucket(bucket);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://127.0.0.1:${port}`;
+  let stopped = false;
+
+  return {
+    endpoint,
+    port,
+    directory,
+    log,
+    client: (region = 'us-east-1') => createS3Client({ region, endpoint, credentials: LOOPBACK_CREDENTIALS }),
+    createBucket: async (name) => {
+      await s3rver.store.putBucket(name);
+    },
+    setHook: (next) => {
+      hook = next;
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      hook = null;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      s3rver.logger.exceptions.unhandle();
+      s3rver.logger.close();
+      if (ownDirectory) rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+function describeRequest(req: IncomingMessage): S3Request {
+  const url = new URL(req.url ?? '/', 'http://loopback');
+  const [bucket, ...rest] = url.pathname.slice(1).split('/');
+  const key = rest.length > 0 && rest.join('/') !== '' ? decodeURIComponent(rest.join('/')) : null;
+  return { method: req.method ?? 'GET', bucket: bucket ? decodeURIComponent(bucket) : null, key, query: url.searchParams, headers: req.headers };
+}
+
+type OwnHandler = (s3rver: S3rver, request: S3Request & { bucket: string }, body: Buffer) => Promise<{ status: number; body: string }>;
+
+/** The operations answered here instead of by s3rver (see the header comment). */
+function ownHandler({ bucket, key, method, query }: S3Request): OwnHandler | null {
+  if (!bucket || key !== null) return null;
+  if (method === 'GET' && query.get('list-type') === '2') return listObjectsV2;
+  if (method === 'POST' && query.has('delete')) return deleteObjects;
+  return null;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** DeleteObjects, one key after the other. */
+const deleteObjects: OwnHandler = async (s3rver, { bucket }, body) => {
+  const xml = body.toString('utf8');
+  const keys = [...xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((match) => unescapeXml(match[1]));
+  const quiet = /<Quiet>\s*true\s*<\/Quiet>/i.test(xml);
+  for (const key of keys) {
+    if (await s3rver.store.existsObject(bucket, key)) await s3rver.store.deleteObject(bucket, key);
+  }
+  const deleted = quiet ? '' : keys.map((key) => `<Deleted><Key>${escapeXml(key)}</Key></Deleted>`).join('');
+  return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>` };
+};
+
+/** ListObjectsV2; the continuation token is the last key, base64url. */
+const listObjectsV2: OwnHandler = async (s3rver, { bucket, query }) => {
+  const prefix = query.get('prefix') ?? '';
+  const delimiter = query.get('delimiter') ?? '';
+  const maxKeys = Math.min(1000, Number(query.get('max-keys') ?? 1000));
+  const token = query.get('continuation-token');
+  const startAfter = token !== null ? Buffer.from(token, 'base64url').toString('utf8') : (query.get('start-after') ?? '');
+  const result = await s3rver.store.listObjects(bucket, { prefix, delimiter, startAfter, maxKeys });
+  const urlEncoded = query.get('encoding-type') === 'url';
+  const text = (value: string) => escapeXml(urlEncoded ? encodeURIComponent(value).replace(/%2F/g, '/') : value);
+  const last = result.objects[result.objects.length - 1];
+  const parts = [
+    `<Name>${escapeXml(bucket)}</Name>`,
+    `<Prefix>${text(prefix)}</Prefix>`,
+    `<KeyCount>${result.objects.length + result.commonPrefixes.length}</KeyCount>`,
+    `<MaxKeys>${maxKeys}</MaxKeys>`,
+    delimiter ? `<Delimiter>${text(delimiter)}</Delimiter>` : '',
+    urlEncoded ? '<EncodingType>url</EncodingType>' : '',
+    `<IsTruncated>${result.isTruncated}</IsTruncated>`,
+    token !== null ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : '',
+    result.isTruncated && last ? `<NextContinuationToken>${Buffer.from(last.key).toString('base64url')}</NextContinuationToken>` : '',
+    ...result.objects.map(
+      (object) =>
+        `<Contents><Key>${text(object.key)}</Key><LastModified>${object.lastModifiedDate.toISOString()}</LastModified><ETag>${escapeXml(object.metadata.etag ?? '')}</ETag><Size>${object.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+    ),
+    ...result.commonPrefixes.map((common) => `<CommonPrefixes><Prefix>${text(common)}</Prefix></CommonPrefixes>`),
+  ];
+  return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</ListBucketResult>` };
+};
+
+function sendXml(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function unescapeXml(text: string): string {
+  const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, body: string) =>
+    body[0] !== '#' ? (named[body] ?? entity) : String.fromCodePoint(body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : Number(body.slice(1))),
+  );
+}
+
+function errorXml(fault: S3Fault, request: Pick<S3Request, 'bucket' | 'key'>): string {
+  const message = fault.message ?? `injected ${fault.code}`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(fault.code)}</Code><Message>${escapeXml(message)}</Message><Resource>${escapeXml(`/${request.bucket ?? ''}/${request.key ?? ''}`)}</Resource></Error>`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '4568' }, dir: { type: 'string' }, config: { type: 'string' } } });
+  const config = loadConfig(values.config);
+  const names = resourceNames(config);
+  const buckets = config.regions.map((region) => names.bucket(region));
+  const server = await startS3Server({ buckets, port: Number(values.port), directory: values.dir });
+  console.log(`S3-compatible server on ${server.endpoint}, objects in ${server.directory}`);
+  for (const bucket of buckets) console.log(`  bucket ${bucket}`);
+  console.log(`upload a build to it: npm run upload -- --endpoint ${server.endpoint}`);
+  const stop = () => void server.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}
