@@ -10,7 +10,7 @@
  *   manifest  build/manifest.json, last
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
@@ -51,11 +51,39 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const webappDir = path.resolve(options.webappDir ?? path.join(PROJECT_ROOT, 'webapp'));
   const log = options.log ?? (() => undefined);
 
-  rmSync(path.join(outDir, 'assets'), { recursive: true, force: true });
-  rmSync(path.join(outDir, 'functions'), { recursive: true, force: true });
-  rmSync(path.join(outDir, MANIFEST_FILE), { force: true });
-  rmSync(path.join(outDir, MODULES_FILE), { force: true });
+  // Everything is written to a stage beside the output and moved in at the end, manifest last, so
+  // a reader of outDir (a test, an upload, a second build at the same time) never sees a build
+  // half written or half deleted.
+  mkdirSync(outDir, { recursive: true });
+  const stage = mkdtempSync(path.join(outDir, '.stage-'));
+  try {
+    const result = await buildInto(stage, webappDir, options.config, log);
+    publishStage(stage, outDir);
+    return { ...result, outDir };
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
 
+/** The build's outputs, in the order they are replaced in the output folder: the manifest last. */
+const OUTPUTS = ['assets', 'functions', MODULES_FILE, MANIFEST_FILE] as const;
+
+function publishStage(stage: string, outDir: string): void {
+  for (const name of OUTPUTS) {
+    const target = path.join(outDir, name);
+    if (name === MANIFEST_FILE || name === MODULES_FILE) {
+      renameSync(path.join(stage, name), target); // a file replaces a file in one step
+      continue;
+    }
+    const previous = path.join(stage, `previous-${name}`);
+    if (existsSync(target)) renameSync(target, previous);
+    renameSync(path.join(stage, name), target);
+  }
+}
+
+async function buildInto(outDir: string, webappDir: string, config: DeployConfig, log: (line: string) => void): Promise<Omit<BuildResult, 'outDir'>> {
+  const options = { config };
+  mkdirSync(path.join(outDir, 'functions'), { recursive: true });
   const webapp = await compileWebapp(webappDir, path.join(outDir, '.webpack'), options.config.metrics.endpoint);
   const buildId = contentHash(webapp.files);
   const assets = writeAssets(outDir, buildId, webapp.files);
@@ -95,7 +123,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   writeFileSync(path.join(outDir, MODULES_FILE), `${JSON.stringify(webapp.moduleChunks, null, 2)}\n`);
   writeFileSync(path.join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   summarize(manifest, log);
-  return { outDir, manifest, moduleChunks: webapp.moduleChunks };
+  return { manifest, moduleChunks: webapp.moduleChunks };
 }
 
 interface CompiledWebapp {
