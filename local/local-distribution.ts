@@ -17,7 +17,7 @@
  * release swaps in that build's bundled routers, as `cdktf deploy` associates the new version with
  * the distribution, before the simulated deployment shifts viewers to it.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -76,14 +76,7 @@ export async function buildForLocal(config: DeployConfig, options: { webappDir?:
 /** What a build is made from: same fingerprint, same build (the build is deterministic). */
 export function sourceFingerprint(config: DeployConfig, webappDir = path.join(PROJECT_ROOT, 'webapp')): string {
   const hash = createHash('sha256').update(JSON.stringify(localConfig(config)));
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(file);
-      else hash.update(path.relative(PROJECT_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
-    }
-  };
-  for (const dir of [webappDir, ...['contracts', 'config', 'edge-function', 'regional-function', path.join('scripts', 'lib')].map((dir) => path.join(PROJECT_ROOT, dir))]) walk(dir);
+  for (const dir of [webappDir, ...['contracts', 'config', 'edge-function', 'regional-function', path.join('scripts', 'lib')].map((dir) => path.join(PROJECT_ROOT, dir))]) hashTree(hash, dir, PROJECT_ROOT);
   for (const file of ['scripts/build.ts', 'package-lock.json']) hash.update(file).update(readFileSync(path.join(PROJECT_ROOT, file)));
   return hash.digest('hex');
 }
@@ -292,12 +285,32 @@ function startHostPage(distributionUrl: string, port: number): Promise<Server> {
 /** A copy of webapp/ with one edit, for a second build (tests, the benchmark). Beside webapp/ so module paths stay the same. */
 export function webappVariant(name: string, edit: (homePage: string) => string): string {
   const dir = path.join(PROJECT_ROOT, `.webapp-copy-${name}`);
-  rmSync(dir, { recursive: true, force: true });
-  cpSync(path.join(PROJECT_ROOT, 'webapp'), dir, { recursive: true });
-  const home = path.join(dir, 'src', 'pages', 'Home.tsx');
+  // Made beside the copy and swapped in only when it differs: a copy another process is building
+  // from at the same moment is left alone when it is already right.
+  const staged = `${dir}.${process.pid}`;
+  rmSync(staged, { recursive: true, force: true });
+  cpSync(path.join(PROJECT_ROOT, 'webapp'), staged, { recursive: true });
+  const home = path.join(staged, 'src', 'pages', 'Home.tsx');
   const source = readFileSync(home, 'utf8');
   const edited = edit(source);
   if (edited === source) throw new Error('the edit changed nothing: the variant would have the same buildId');
   writeFileSync(home, edited);
+  const treeHash = (root: string) => hashTree(createHash('sha256'), root, root).digest('hex');
+  if (existsSync(dir) && treeHash(dir) === treeHash(staged)) {
+    rmSync(staged, { recursive: true, force: true });
+    return dir;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staged, dir);
   return dir;
+}
+
+/** Adds every file under `dir` (its path relative to `base`, then its bytes) to `hash`, in name order. */
+function hashTree(hash: Hash, dir: string, base: string): Hash {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) hashTree(hash, file, base);
+    else hash.update(path.relative(base, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash;
 }
