@@ -5,13 +5,13 @@
  * they belong to the machine that ran them).
  *
  *   npm run bench -- [--config deploy.config.json] [--out file.json] [--only <section>]...
- *                    [--quick] [--update-readme]
+ *                    [--quick] [--update-docs]
  *
  * --quick         few repetitions: the same figures by the same code, for tests of the report's
  *                 shape; not worth quoting.
- * --update-readme rewrites the README's benchmark block (between its bench markers) with this
- *                 run's markdown; refused with --quick or --only, so the README always quotes a
- *                 full run.
+ * --update-docs   rewrites docs/benchmark.md's block with this run's markdown and the README's
+ *                 summary with its headline figures; refused with --quick or --only, so the docs
+ *                 always quote a full run.
  *
  * Sections are modules in sections/ (see types.ts); add one to SECTIONS to extend the benchmark.
  */
@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { build, PROJECT_ROOT } from '../scripts/build';
 import { readManifest, type BuildManifest } from '../contracts/build-manifest';
-import { formatMarkdown, formatSectionText, machineLine, replaceReadmeBlock, reportSection, type BenchReport, type MachineInfo, type ReportSection } from './report';
+import { DOCS_BLOCK, formatMarkdown, formatSectionText, formatSummary, machineLine, replaceBlock, reportSection, SUMMARY_BLOCK, type BenchReport, type MachineInfo, type ReportSection } from './report';
 import { assignment } from './sections/assignment';
 import { buildOutput } from './sections/build-output';
 import { cost } from './sections/cost';
@@ -58,8 +58,10 @@ export interface BenchOptions {
   readonly out?: string;
   /** Build measured (built when it has no manifest). @default <project>/build */
   readonly buildDir?: string;
-  /** Rewrite the README's benchmark block. @default false */
-  readonly updateReadme?: boolean;
+  /** Rewrite docs/benchmark.md's block and the README's summary from this run. @default false */
+  readonly updateDocs?: boolean;
+  /** @default <project>/docs/benchmark.md */
+  readonly docsFile?: string;
   /** @default <project>/README.md */
   readonly readme?: string;
   /** Progress lines. @default stderr */
@@ -104,8 +106,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const quick = options.quick ?? false;
-  if (options.updateReadme && (quick || (options.only?.length ?? 0) > 0)) {
-    throw new Error('--update-readme needs a full run: drop --quick and --only');
+  if (options.updateDocs && (quick || (options.only?.length ?? 0) > 0)) {
+    throw new Error('--update-docs needs a full run: drop --quick and --only');
   }
   const sections = selectSections(options.only);
   const config = loadConfig(options.config);
@@ -140,10 +142,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(markdownFile, markdown);
   print(`${wallSeconds} s on ${machine.cores} cores; figures written to ${path.relative(process.cwd(), jsonFile)} and ${path.relative(process.cwd(), markdownFile)}`);
-  if (options.updateReadme) {
+  if (options.updateDocs) {
+    const docsFile = options.docsFile ?? path.join(PROJECT_ROOT, 'docs', 'benchmark.md');
     const readme = options.readme ?? path.join(PROJECT_ROOT, 'README.md');
-    writeFileSync(readme, replaceReadmeBlock(readFileSync(readme, 'utf8'), markdown));
-    print(`README benchmark block rewritten: ${path.relative(process.cwd(), readme)}`);
+    // Both computed before either is written: a README without its block leaves both files as they were.
+    const docs = replaceBlock(readFileSync(docsFile, 'utf8'), DOCS_BLOCK, markdown);
+    const summary = replaceBlock(readFileSync(readme, 'utf8'), SUMMARY_BLOCK, formatSummary(report));
+    writeFileSync(docsFile, docs);
+    writeFileSync(readme, summary);
+    print(`benchmark tables rewritten in ${path.relative(process.cwd(), docsFile)}, headline figures in ${path.relative(process.cwd(), readme)}`);
   }
   return { report, markdown, jsonFile, markdownFile };
 }
@@ -155,10 +162,10 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       only: { type: 'string', multiple: true },
       quick: { type: 'boolean' },
-      'update-readme': { type: 'boolean' },
+      'update-docs': { type: 'boolean' },
     },
   });
-  await runBench({ config: values.config, out: values.out, only: values.only, quick: values.quick, updateReadme: values['update-readme'] });
+  await runBench({ config: values.config, out: values.out, only: values.only, quick: values.quick, updateDocs: values['update-docs'] });
 }
 
 if (require.main === module) {

@@ -1,7 +1,7 @@
 /**
  * The benchmark's report: one JSON document (every figure, with its ratio to the reference where
- * there is one), its text tables (printed) and its markdown (bench.md, and the README block that
- * `npm run bench -- --update-readme` rewrites). Also the shape check the tests run on it.
+ * there is one), its text tables (printed) and its markdown (bench.md, the docs/benchmark.md block
+ * and the README summary that `npm run bench -- --update-docs` rewrites). Also the shape check the tests run on it.
  */
 import type { Figure, SectionResult, Unit } from './types';
 import { UNITS } from './types';
@@ -98,7 +98,7 @@ export function formatMarkdown(report: BenchReport): string {
     `Measured ${report.date.slice(0, 10)} by \`npm run bench\`${report.quick ? ' --quick (too few repetitions to quote)' : ''} in ${report.wallSeconds} s on ${machineLine(report.machine)}; build \`${report.buildId}\`. Previous = this project's previous design (entry router on every load, rollout record in DNS), kept as a baseline; Reference = the reference design's handlers, reproduced; Ratio = value / reference.`,
   ];
   for (const section of Object.values(report.sections)) {
-    out.push('', `#### ${section.title}`, '', '| Figure | Value | Previous | Reference | Ratio | Target |', '| --- | ---: | ---: | ---: | ---: | --- |');
+    out.push('', `## ${section.title}`, '', '| Figure | Value | Previous | Reference | Ratio | Target |', '| --- | ---: | ---: | ---: | ---: | --- |');
     for (const figure of section.figures) out.push(`| ${cells(figure).map(escapeCell).join(' | ')} |`);
     const notes: string[] = [];
     for (const note of section.notes) {
@@ -122,7 +122,7 @@ export function reportProblems(report: BenchReport, expectedSections: readonly s
   for (const id of expectedSections) if (!(id in report.sections)) problems.push(`${id}: section missing`);
   for (const [id, section] of Object.entries(report.sections)) {
     if (section.figures.length === 0) problems.push(`${id}: no figures`);
-    if (!markdown.includes(`#### ${section.title}`)) problems.push(`${id}: title missing from the markdown`);
+    if (!markdown.includes(`## ${section.title}`)) problems.push(`${id}: title missing from the markdown`);
     const seen = new Set<string>();
     for (const figure of section.figures) {
       const where = `${id} / ${figure.name || '(unnamed)'}`;
@@ -146,20 +146,61 @@ export function reportProblems(report: BenchReport, expectedSections: readonly s
   return problems;
 }
 
-export const README_BEGIN = '<!-- bench:begin: `npm run bench -- --update-readme` rewrites this block from a full run -->';
-export const README_END = '<!-- bench:end -->';
-
-/** The README with the text between its bench markers replaced by `block`. */
-export function replaceReadmeBlock(readme: string, block: string): string {
-  const begin = readme.indexOf(README_BEGIN);
-  const end = readme.indexOf(README_END);
-  if (begin < 0 || end < begin) throw new Error(`README has no benchmark block: add the lines\n${README_BEGIN}\n${README_END}\nwhere the figures belong`);
-  return `${readme.slice(0, begin + README_BEGIN.length)}\n${block.trimEnd()}\n${readme.slice(end)}`;
+/** A block of a document that `npm run bench -- --update-docs` rewrites, between two markers. */
+export interface DocBlock {
+  readonly begin: string;
+  readonly end: string;
 }
 
-/** The text between the README's bench markers, or null when it has none. */
-export function readmeBlock(readme: string): string | null {
-  const begin = readme.indexOf(README_BEGIN);
-  const end = readme.indexOf(README_END);
-  return begin < 0 || end < begin ? null : readme.slice(begin + README_BEGIN.length, end).trim();
+/** docs/benchmark.md: every table of a full run. */
+export const DOCS_BLOCK: DocBlock = { begin: '<!-- bench:begin: `npm run bench -- --update-docs` rewrites this block from a full run -->', end: '<!-- bench:end -->' };
+/** README.md: the headline figures of the same run. */
+export const SUMMARY_BLOCK: DocBlock = { begin: '<!-- bench-summary:begin: `npm run bench -- --update-docs` rewrites this block from a full run -->', end: '<!-- bench-summary:end -->' };
+
+/** `text` with what lies between the block's markers replaced by `content`. */
+export function replaceBlock(text: string, block: DocBlock, content: string): string {
+  const begin = text.indexOf(block.begin);
+  const end = text.indexOf(block.end);
+  if (begin < 0 || end < begin) throw new Error(`no benchmark block: add the lines\n${block.begin}\n${block.end}\nwhere the figures belong`);
+  return `${text.slice(0, begin + block.begin.length)}\n${content.trimEnd()}\n${text.slice(end)}`;
+}
+
+/** What lies between the block's markers, or null when the text has none. */
+export function blockContent(text: string, block: DocBlock): string | null {
+  const begin = text.indexOf(block.begin);
+  const end = text.indexOf(block.end);
+  return begin < 0 || end < begin ? null : text.slice(begin + block.begin.length, end).trim();
+}
+
+/**
+ * The figures the README quotes, by section and name: what it costs, what a load runs, how fast a
+ * rollback reaches viewers, how big the entry is. Each must exist in a full run (summaryProblems).
+ */
+export const HEADLINE_FIGURES: readonly { readonly section: string; readonly name: string; readonly label: string }[] = [
+  { section: 'build-output', name: 'entry index.js, brotli', label: 'entry `index.js`, brotli' },
+  { section: 'origin-requests', name: 'Lambda@Edge invocations per entry load, rollout at w = 10 %, fleet model', label: 'Lambda@Edge invocations per entry load, during a rollout' },
+  { section: 'origin-requests', name: 'S3 GETs per entry load, rollout at w = 10 %', label: 'S3 GETs per entry load, during a rollout' },
+  { section: 'cost', name: 'total, steady state', label: 'cost per million entry loads, steady' },
+  { section: 'cost', name: 'total, rollout at w = 10 %', label: 'cost per million entry loads, during a rollout' },
+  { section: 'rollback-reach', name: 'alarm to every viewer on stable, typical', label: 'alarm to every viewer on the stable build, typical' },
+  { section: 'rollback-reach', name: 'alarm to every viewer on stable, worst case', label: 'alarm to every viewer on the stable build, worst' },
+  { section: 'release-signal', name: 'total per million beacons', label: 'cost per million beacons' },
+  { section: 'edge-routers', name: 'viewer assignment (every load), rollout at 25 % with a ring: median', label: 'viewer assignment per load, median (harness)' },
+];
+
+/** The README's table: the headline figures of a full run, with the previous design and the reference where measured. */
+export function formatSummary(report: BenchReport): string {
+  const rows = HEADLINE_FIGURES.map((headline) => {
+    const figure = report.sections[headline.section]?.figures.find((candidate) => candidate.name === headline.name);
+    if (figure === undefined) throw new Error(`the README's figure "${headline.name}" is not in section ${headline.section} of this run`);
+    const other = (value: number | undefined) => (value === undefined ? '' : escapeCell(formatValue(value, figure.unit)));
+    return `| ${escapeCell(headline.label)} | ${escapeCell(formatValue(figure.value, figure.unit))} | ${other(figure.previous)} | ${other(figure.reference)} |`;
+  });
+  return [
+    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores, build \`${report.buildId}\`. Previous: this project's previous design (an entry router on every load, the rollout in DNS); reference: the design it started from, reproduced.`,
+    '',
+    '| Figure | This design | Previous | Reference |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n');
 }

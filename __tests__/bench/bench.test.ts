@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runBench, SECTIONS, type BenchRun } from '../../bench';
-import { readmeBlock, reportProblems, type BenchReport } from '../../bench/report';
+import { blockContent, DOCS_BLOCK, formatSummary, HEADLINE_FIGURES, reportProblems, SUMMARY_BLOCK, type BenchReport } from '../../bench/report';
 import { BUILD_DIR } from '../fixtures/build';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -46,7 +46,7 @@ describe('npm run bench --quick', () => {
     expect(run.markdown).toMatch(/--quick \(too few repetitions to quote\)/);
   });
 
-  it('compares with the previous design and the reference where the issue asks for it', () => {
+  it('compares with the previous design and the reference', () => {
     const figures = (section: string) => run.report.sections[section].figures;
     const withColumn = (section: string, column: 'previous' | 'reference') => figures(section).filter((figure) => figure[column] !== undefined).map((figure) => figure.name);
     expect(withColumn('edge-routers', 'reference')).toEqual(expect.arrayContaining(['entry router on a miss, its own build: median', 'chunk router: median', 'chunk router: p99', 'entry cold require (median)', 'chunk cold require (median)']));
@@ -64,7 +64,7 @@ describe('npm run bench --quick', () => {
     expect(figure('origin-requests', 'KeyValueStore API calls per entry load, measured (one cache)')?.value).toBe(0);
     expect(figure('assignment', 'canary viewers still on the canary at the next weight')?.value).toBe(100);
     expect(figure('assignment', 'viewers given the same build by another edge')?.value).toBe(100);
-    // The issue's targets: every state at or under $0.15 per million loads.
+    // The targets: every state at or under $0.15 per million loads.
     for (const name of ['total, steady state', 'total, rollout at w = 10 %', 'total, rollout at w = 50 %', 'total, after a rollback']) {
       expect(figure('cost', name)).toMatchObject({ target: 0.15 });
       expect(figure('cost', name)!.value).toBeLessThanOrEqual(0.15);
@@ -82,16 +82,35 @@ describe('npm run bench --quick', () => {
     expect(section.notes.join('\n')).toMatch(/alarm's state change.*\n.*writes weight 0.*\n.*KeyValueStore carries.*\n.*next load/);
   });
 
-  it('refuses to rewrite the README from a quick run', async () => {
-    await expect(runBench({ quick: true, updateReadme: true, log: () => undefined, print: () => undefined })).rejects.toThrow(/--update-readme needs a full run/);
+  it('refuses to rewrite the docs from a quick run', async () => {
+    await expect(runBench({ quick: true, updateDocs: true, log: () => undefined, print: () => undefined })).rejects.toThrow(/--update-docs needs a full run/);
+  });
+
+  it("has every figure the README quotes, so a full run can summarize", () => {
+    expect(formatSummary(run.report).split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| Figure')).length).toBe(HEADLINE_FIGURES.length);
   });
 });
 
-describe('README benchmark block', () => {
-  it('quotes a full run of every section', () => {
-    const block = readmeBlock(readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
-    expect(block).not.toBeNull();
-    expect(block).not.toMatch(/--quick/);
-    for (const section of SECTIONS) expect(block).toContain(`#### ${section.title}`);
+describe('the benchmark in the docs', () => {
+  const tables = blockContent(readFileSync(path.join(ROOT, 'docs', 'benchmark.md'), 'utf8'), DOCS_BLOCK);
+  const summary = blockContent(readFileSync(path.join(ROOT, 'README.md'), 'utf8'), SUMMARY_BLOCK);
+
+  it('quotes a full run of every section in docs/benchmark.md', () => {
+    expect(tables).not.toBeNull();
+    expect(tables).not.toMatch(/--quick/);
+    for (const section of SECTIONS) expect(tables).toContain(`## ${section.title}`);
+  });
+
+  it("quotes in the README the same run's figures as docs/benchmark.md", () => {
+    expect(summary).not.toBeNull();
+    const build = /build `([0-9a-f]{16})`/;
+    expect(summary!.match(build)?.[1]).toBe(tables!.match(build)?.[1]);
+    expect(summary!.slice(9, 19)).toBe(tables!.slice(9, 19)); // "Measured YYYY-MM-DD"
+    for (const headline of HEADLINE_FIGURES) {
+      const row = summary!.split('\n').find((line) => line.startsWith(`| ${headline.label} |`));
+      expect(row).toBeDefined();
+      const value = row!.split(' | ')[1];
+      expect(tables).toContain(`| ${headline.name} | ${value} |`);
+    }
   });
 });

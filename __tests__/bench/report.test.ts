@@ -2,7 +2,7 @@
  * The benchmark report's pure parts: ratios, the shape check (each rule proven to catch its
  * violation), the README block, and --only following what sections require.
  */
-import { formatMarkdown, readmeBlock, README_BEGIN, README_END, replaceReadmeBlock, reportProblems, reportSection, type BenchReport } from '../../bench/report';
+import { blockContent, DOCS_BLOCK, formatMarkdown, formatSummary, HEADLINE_FIGURES, replaceBlock, reportProblems, reportSection, type BenchReport } from '../../bench/report';
 import { selectSections } from '../../bench';
 import type { BenchSection, Figure } from '../../bench/types';
 
@@ -37,7 +37,7 @@ describe('bench report', () => {
 
   it('renders every figure, the previous design, its reference, ratio and target as a markdown table row, and joins continued notes', () => {
     const markdown = formatMarkdown(report(GOOD));
-    expect(markdown).toContain('#### Alpha section');
+    expect(markdown).toContain('## Alpha section');
     expect(markdown).toContain('| warm median | 1.5 µs | 1.2 µs | 0.5 µs | 3.00x | ≤ 5 µs ok |');
     expect(markdown).toContain('| zip | 2.0 KB |  |  |  |  |');
     expect(markdown).toContain('| total | $0.7193 |  | $1.007 | 0.71x |  |');
@@ -73,13 +73,17 @@ describe('bench report', () => {
     expect(reportProblems(empty, ['alpha'])).toEqual(['machine: missing or incomplete', 'alpha: no figures']);
   });
 
-  it('rewrites only the README block between its markers, and refuses a README without them', () => {
-    const readme = `# Title\n\nBefore.\n\n${README_BEGIN}\nold figures\n${README_END}\n\nAfter.\n`;
-    const updated = replaceReadmeBlock(readme, 'new figures\n');
-    expect(updated).toBe(`# Title\n\nBefore.\n\n${README_BEGIN}\nnew figures\n${README_END}\n\nAfter.\n`);
-    expect(readmeBlock(updated)).toBe('new figures');
-    expect(() => replaceReadmeBlock('# Title\n', 'x')).toThrow(/no benchmark block/);
-    expect(readmeBlock('# Title\n')).toBeNull();
+  it('rewrites only the block between its markers, and refuses a document without them', () => {
+    const doc = `# Title\n\nBefore.\n\n${DOCS_BLOCK.begin}\nold figures\n${DOCS_BLOCK.end}\n\nAfter.\n`;
+    const updated = replaceBlock(doc, DOCS_BLOCK, 'new figures\n');
+    expect(updated).toBe(`# Title\n\nBefore.\n\n${DOCS_BLOCK.begin}\nnew figures\n${DOCS_BLOCK.end}\n\nAfter.\n`);
+    expect(blockContent(updated, DOCS_BLOCK)).toBe('new figures');
+    expect(() => replaceBlock('# Title\n', DOCS_BLOCK, 'x')).toThrow(/no benchmark block/);
+    expect(blockContent('# Title\n', DOCS_BLOCK)).toBeNull();
+  });
+
+  it("refuses to summarize a run that lacks one of the README's figures, naming it", () => {
+    expect(() => formatSummary(report([]))).toThrow(new RegExp(`README's figure "${HEADLINE_FIGURES[0].name}" is not in section ${HEADLINE_FIGURES[0].section}`));
   });
 
   it('runs what a section requires with --only, in order, and rejects unknown sections', () => {
