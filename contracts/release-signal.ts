@@ -4,7 +4,7 @@
  * metrics API, rollout sync, the stacks (alarm, dashboard), the local mode's alarm and the tests
  * cannot disagree.
  *
- * A beacon counts only when all of these hold (DESIGN.md, "The release signal"):
+ * A beacon counts only when all of these hold (docs/release-signal.md):
  *   1. it came through the distribution (the origin secret, checked by the metrics API);
  *   2. it names a build the rollout serves now: the state's stable or canary build;
  *   3. the rollout assigns the viewer that build (contracts/assignment.ts, ring included), the
