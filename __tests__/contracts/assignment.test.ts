@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { assignBuild, murmur3, viewerBucket, viewerKey } from '../../contracts/assignment';
 import { WEIGHT_SCALE, type RolloutState } from '../../contracts/rollout-state';
+import { propertyRuns } from '../fixtures/property';
 
 const STABLE = '0123456789abcdef';
 const CANARY = 'fedcba9876543210';
@@ -113,7 +114,7 @@ describe('assignBuild', () => {
         const [low, high] = a <= b ? [a, b] : [b, a];
         if (assignBuild(rollout(low, salt), ip, null) === CANARY) expect(assignBuild(rollout(high, salt), ip, null)).toBe(CANARY);
       }),
-      { numRuns: 2000 },
+      { numRuns: propertyRuns(2000) },
     );
   });
 });

@@ -54,8 +54,8 @@ function obtainsCredentials(step: Step): boolean {
 }
 
 describe('GitHub workflows', () => {
-  it('are the three the project needs', () => {
-    expect(files.sort()).toEqual(['deploy.yml', 'drift.yml', 'pull-request.yml']);
+  it('are the four the project needs', () => {
+    expect(files.sort()).toEqual(['deploy.yml', 'drift.yml', 'full-tests.yml', 'pull-request.yml']);
   });
 
   it.each(files)('%s passes action-validator', (file) => {
@@ -248,5 +248,32 @@ describe('GitHub workflows', () => {
       const list = steps('drift.yml');
       expect(indexOf(list, /npx cdktf synth/)).toBeLessThan(indexOf(list, /npm run drift/));
     });
+  });
+});
+
+describe('full tests workflow', () => {
+  const full = workflow('full-tests.yml');
+  const list = steps('full-tests.yml');
+
+  it('runs nightly and on demand', () => {
+    expect(full.on.schedule).toEqual([{ cron: expect.stringMatching(/^(\S+ ){4}\S+$/) }]);
+    expect(full.on).toHaveProperty('workflow_dispatch');
+    expect(Object.keys(full.on).sort()).toEqual(['schedule', 'workflow_dispatch']);
+  });
+
+  it('may only read the repository, and gets no credential', () => {
+    expect(full.permissions).toEqual({ contents: 'read' });
+    for (const job of Object.values(full.jobs)) expect(job.permissions).toBeUndefined();
+    expect(list.some(obtainsCredentials)).toBe(false);
+  });
+
+  it('installs without scripts, then runs the suite with every property at its full count', () => {
+    const install = indexOf(list, /^npm ci --ignore-scripts\b/);
+    const test = indexOf(list, /^npm run test:full$/);
+    expect(install).toBeGreaterThanOrEqual(0);
+    expect(test).toBeGreaterThan(install);
+    expect(packageJson.scripts['test:full']).toMatch(/(^|\s)PROPERTY_RUNS=100000 jest$/);
+    // The same type check as `npm test`: a full run is never a weaker one.
+    expect(packageJson.scripts['test:full'].startsWith('tsc -p . && ')).toBe(true);
   });
 });
