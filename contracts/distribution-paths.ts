@@ -3,7 +3,7 @@
  * routers, the upload's object metadata and the local emulator all read them from here.
  *
  *   /assets/index.js                 the one URL host pages embed; assigned per load, never cached by browsers for long
- *   /assets/<buildId>/index.js       one build's entry: immutable
+ *   /assets/<buildId>/index.js       one build's entry: immutable; answered by the entry router too, so it carries X-Build-Id
  *   /assets/<buildId>/<file>         that build's chunks and files: immutable
  *   /api/*                           the metrics API (beacons)
  */
@@ -12,6 +12,12 @@ import { BUILD_ID_SOURCE } from './build-id';
 
 export const ENTRY_PATH = '/assets/index.js';
 export const API_PATH = '/api/*';
+/**
+ * The cache behaviour of a build's entry requested by its own URL, `/assets/<buildId>/index.js`
+ * (CloudFront's `*` matches any characters, `/` included): a behaviour of its own, matched before
+ * the chunks' default one, so the entry router answers it rather than the bucket.
+ */
+export const BUILD_ENTRY_PATTERN = '/assets/*/index.js';
 
 /** The entry's object path for a build: what the viewer-assignment function rewrites to. */
 export function buildEntryPath(buildId: string): string {

@@ -5,7 +5,8 @@
  * harness, reading the local KeyValueStore) and the bundled Lambda@Edge handlers. This server
  * only
  *
- *   - picks the behaviour (`/assets/index.js`, `/api/*`, default) and refuses methods it does not allow,
+ *   - picks the behaviour (`/assets/index.js`, a build's entry by its own URL, `/api/*`, default:
+ *     first match of the distribution's path patterns) and refuses methods it does not allow,
  *   - runs the viewer-assignment function on the entry (viewer-request; 503 when it throws, as
  *     CloudFront answers a function error),
  *   - keys its cache on the (rewritten) URI and the normalized Accept-Encoding, as both cache
@@ -18,7 +19,8 @@
  *   - fails over to the secondary bucket on the origin group's status codes, running the handler
  *     again for the failover origin,
  *   - answers a conditional request (If-None-Match) for a response it has with a 304,
- *   - adds the response headers policies' headers (security headers, CORS, `no-cache` on the entry).
+ *   - adds the response headers policies' headers (security headers, CORS, `no-cache` on the entry,
+ *     and not on a build's entry asked for by its own URL: the router's immutable stands).
  *
  *   - sends `/api/*` to the metrics API's own endpoint with the headers its origin request policy
  *     forwards, the origin secret (replacing any the viewer sent) and CloudFront-Viewer-Address.
@@ -37,7 +39,7 @@ import { resourceNames } from '../config';
 import { ORIGIN_SECRET_HEADER, VIEWER_ADDRESS_HEADER } from '../contracts/release-signal';
 import { ROLLOUT_STORE_HEADER } from '../contracts/edge-config';
 import { API_FORWARDED_HEADERS, FAILOVER_STATUS_CODES, hostSiteCors, securityHeaders } from '../stacks/constructs/distribution';
-import { API_PATH, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../contracts/distribution-paths';
+import { API_PATH, BUILD_ENTRY_PATTERN, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../contracts/distribution-paths';
 import type { LambdaHandler } from '../scripts/lib/bundled-handler';
 import type { CloudFrontFunctionHandler, CloudFrontFunctionViewerEvent } from '../scripts/lib/cloudfront-function';
 import { cloudFrontResultProblems } from '../scripts/lib/cloudfront-validation';
@@ -46,7 +48,8 @@ import { cloudFrontResultProblems } from '../scripts/lib/cloudfront-validation';
 export const CLIENT_IP_HEADER = 'x-local-client-ip';
 export const CLIENT_IP_QUERY = 'viewer';
 
-export type Behaviour = 'entry' | 'chunks' | 'api';
+/** `build-entry`: `/assets/<buildId>/index.js` asked for by its own URL. */
+export type Behaviour = 'entry' | 'build-entry' | 'chunks' | 'api';
 
 export interface EdgeHandlers {
   /** The viewer-assignment CloudFront Function, as published, in its harness. */
@@ -79,8 +82,14 @@ export interface ServedEntry {
   readonly status: number;
   /** `hit`: from the cache; `miss`: the entry router answered; `error`: the function or router failed. */
   readonly via: 'hit' | 'miss' | 'error';
-  /** The URI the viewer-assignment function left: `/assets/<buildId>/index.js`, or `/assets/index.js` when it fell back. */
+  /**
+   * The URI the entry router was asked for: what the viewer-assignment function left
+   * (`/assets/<buildId>/index.js`, or `/assets/index.js` when it fell back), or a build's entry
+   * asked for by its own URL (then `assigned` is false).
+   */
   readonly uri: string;
+  /** Whether the viewer-assignment function ran: a load of `/assets/index.js`. */
+  readonly assigned: boolean;
 }
 
 export interface EmulatorStats {
@@ -128,6 +137,7 @@ export interface CachePolicyTtls {
   readonly max: number;
 }
 
+/** The cache policies, by the router behind them: a build's entry by its own URL shares the entry's. */
 export const CACHE_POLICIES: Readonly<Record<'entry' | 'chunks', CachePolicyTtls>> = {
   entry: { min: 0, default: IMMUTABLE_TTL_SECONDS, max: IMMUTABLE_TTL_SECONDS },
   chunks: { min: 0, default: IMMUTABLE_TTL_SECONDS, max: IMMUTABLE_TTL_SECONDS },
@@ -171,10 +181,25 @@ const MAX_API_BODY_BYTES = 64 * 1024;
 /** What API Gateway's answers carry that CloudFront passes on. */
 const API_RESPONSE_HEADERS = ['content-type', 'cache-control', 'access-control-allow-origin', 'vary', 'allow', 'retry-after'];
 
+/** The distribution's ordered cache behaviours, by path pattern; anything else is the default (chunks). */
+const ORDERED_BEHAVIOURS: readonly (readonly [pattern: string, behaviour: Behaviour])[] = [
+  [ENTRY_PATH, 'entry'],
+  [BUILD_ENTRY_PATTERN, 'build-entry'],
+  [API_PATH, 'api'],
+];
+
+/**
+ * Whether a CloudFront path pattern matches a path: case-sensitive, `*` any run of characters
+ * (`/` included), `?` exactly one.
+ */
+export function pathPatternMatches(pattern: string, pathname: string): boolean {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${source}$`).test(pathname);
+}
+
+/** The behaviour CloudFront picks: the first ordered one whose pattern matches, else the default. */
 export function behaviourOf(pathname: string): Behaviour {
-  if (pathname === ENTRY_PATH) return 'entry';
-  if (pathname.startsWith(API_PATH.slice(0, -1))) return 'api';
-  return 'chunks';
+  return ORDERED_BEHAVIOURS.find(([pattern]) => pathPatternMatches(pattern, pathname))?.[1] ?? 'chunks';
 }
 
 /** The gzip/brotli normalization of the cache policies: `br,gzip`, `gzip`, or nothing. */
@@ -296,7 +321,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         log(`viewer-assignment threw: ${(error as Error).message}`);
         options.onEdgeError?.();
         send(res, 503, { 'content-type': 'text/plain', ...extra }, Buffer.from('503 The CloudFront function returned an error (FunctionExecutionError)\n'), headOnly);
-        served({ buildId: null, clientIp, status: 503, via: 'error', uri });
+        served({ buildId: null, clientIp, status: 503, via: 'error', uri, assigned: true });
         return;
       }
       if ('statusCode' in result) {
@@ -307,22 +332,23 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       if (uri === url.pathname) stats.functionFallbacks += 1;
     }
 
+    // Both entry behaviours have the entry's cache policy and router; only the chunks have their own.
+    const routerKind = behaviour === 'chunks' ? 'chunks' : 'entry';
     const cacheKey = `${uri}|${encoding ?? ''}`;
     const cached = cache.get(cacheKey);
     let answer: Answer;
     if (cached && cached.expires > Date.now()) {
-      if (behaviour === 'entry') stats.entryHits += 1;
+      if (routerKind === 'entry') stats.entryHits += 1;
       else stats.chunkHits += 1;
       answer = { kind: 'hit', status: cached.status, headers: { ...cached.headers }, body: cached.body };
     } else {
-      if (behaviour === 'entry') stats.entryMisses += 1;
+      if (routerKind === 'entry') stats.entryMisses += 1;
       else stats.chunkMisses += 1;
       const originHeaders: Record<string, string | undefined> = { 'accept-encoding': encoding, 'user-agent': 'Amazon CloudFront', via: '2.0 local.cloudfront.net (CloudFront)' };
       // The entry's origin request policy forwards Referer (the router's fallback assigns ring hosts by it).
       if (behaviour === 'entry') originHeaders.referer = referer;
-      const routerKind = behaviour === 'entry' ? 'entry' : 'chunks';
-      const handler = behaviour === 'entry' ? options.handlers().entryRouter : options.handlers().chunkRouter;
-      const viewer = { method, uri, querystring: behaviour === 'entry' ? '' : url.searchParams.toString(), clientIp, headers: originHeaders };
+      const handler = routerKind === 'entry' ? options.handlers().entryRouter : options.handlers().chunkRouter;
+      const viewer = { method, uri, querystring: routerKind === 'entry' ? '' : url.searchParams.toString(), clientIp, headers: originHeaders };
       stats.routerInvocations[routerKind] += 1;
       answer = await viaOrigin(handler, viewer, primaryDomain);
       if (answer.kind === 'origin' && failoverDomain && FAILOVER_STATUS_CODES.includes(answer.status)) {
@@ -344,9 +370,9 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     } else {
       send(res, status, { ...answer.headers, ...extra, 'x-cache': xCache }, answer.body, headOnly);
     }
-    if (behaviour === 'entry') {
+    if (routerKind === 'entry') {
       const buildId = answer.headers['x-build-id'] ?? null;
-      served({ buildId, clientIp, status, via: answer.kind === 'hit' ? 'hit' : status >= 500 ? 'error' : 'miss', uri });
+      served({ buildId, clientIp, status, via: answer.kind === 'hit' ? 'hit' : status >= 500 ? 'error' : 'miss', uri, assigned: behaviour === 'entry' });
     }
   }
 

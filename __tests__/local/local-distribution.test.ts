@@ -9,6 +9,7 @@ import { callControl, startControlServer } from '../../local/control-server';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { readManifest } from '../../contracts/build-manifest';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
+import { ENTRY_CACHE_CONTROL, IMMUTABLE_CACHE_CONTROL } from '../../contracts/distribution-paths';
 import { localBuilds } from '../fixtures/local';
 
 const MINUTE = 60_000;
@@ -57,6 +58,34 @@ describe('local CloudFront', () => {
     const after = local.emulator.stats();
     expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(1);
     expect(after.functionRuns - before.functionRuns).toBe(2);
+  });
+
+  it('answers a build\'s entry asked for by its own URL from the entry router, unassigned, with X-Build-Id and the router\'s immutable Cache-Control', async () => {
+    local.emulator.invalidate();
+    const before = local.emulator.stats();
+    const url = `${local.url}/assets/${builds.stable.buildId}/index.js`;
+    const first = await fetch(url, { headers: { origin: 'https://shop.example.org', 'accept-encoding': 'br' } });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-build-id')).toBe(builds.stable.buildId);
+    expect(first.headers.get('cache-control')).toBe(IMMUTABLE_CACHE_CONTROL);
+    expect(first.headers.get('content-encoding')).toBe('br');
+    expect(first.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
+    expect(first.headers.get('access-control-allow-origin')).toBe('*');
+    await first.arrayBuffer();
+    const again = await fetch(url, { headers: { 'accept-encoding': 'br' } });
+    expect(again.headers.get('x-cache')).toBe('Hit from cloudfront');
+    expect(again.headers.get('x-build-id')).toBe(builds.stable.buildId);
+    await again.arrayBuffer();
+    const after = local.emulator.stats();
+    // The entry router once, the viewer-assignment function never, no read of the bucket by CloudFront.
+    expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(1);
+    expect(after.routerInvocations.chunks - before.routerInvocations.chunks).toBe(0);
+    expect(after.functionRuns - before.functionRuns).toBe(0);
+    // The one URL host pages embed still tells browsers to ask on every load.
+    const entry = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.13`, { headers: { 'accept-encoding': 'br' } });
+    expect(entry.headers.get('x-build-id')).toBe(builds.stable.buildId);
+    expect(entry.headers.get('cache-control')).toBe(ENTRY_CACHE_CONTROL);
+    await entry.arrayBuffer();
   });
 
   it('answers a returning viewer whose build has not changed with 304; the ETag names one build in one encoding', async () => {

@@ -94,6 +94,33 @@ describe('distribution', () => {
     expect(headers.cors_config).toMatchObject({ access_control_allow_origins: { items: ['*'] }, access_control_allow_credentials: false });
   });
 
+  it('sends a build\'s entry asked for by its own URL to the entry router, before the chunks, without assignment, keeping the router\'s Cache-Control', () => {
+    const { delivery, config } = synthesize(testConfig(FIVE_REGIONS));
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const patterns = (distribution.ordered_cache_behavior as Block[]).map((b) => b.path_pattern);
+    // First match wins, and the default behaviour (the chunks) comes after every ordered one.
+    expect(patterns.indexOf('/assets/*/index.js')).toBe(patterns.indexOf('/assets/index.js') + 1);
+    const buildEntry = behaviour(distribution, '/assets/*/index.js');
+    const entry = behaviour(distribution, '/assets/index.js');
+    const entryRouter = only(delivery, 'aws_lambda_function', (f) => f.function_name === resourceNames(config).entryRouter);
+    expect(buildEntry).toMatchObject({
+      target_origin_id: 'replicas',
+      compress: false,
+      viewer_protocol_policy: 'redirect-to-https',
+      allowed_methods: ['GET', 'HEAD'],
+      // The entry's cache key: the URI and the normalized Accept-Encoding.
+      cache_policy_id: entry.cache_policy_id,
+      lambda_function_association: [{ event_type: 'origin-request', include_body: false, lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn') }],
+    });
+    // The viewer-assignment function would rewrite the URI to the viewer's build, whatever build it named.
+    expect(buildEntry.function_association).toBeUndefined();
+    // The router says immutable for a build's entry; no policy here may turn that into no-cache.
+    const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', buildEntry.response_headers_policy_id);
+    expect(headers.custom_headers_config).toBeUndefined();
+    expect(headers.cors_config).toMatchObject({ access_control_allow_origins: { items: ['*'] }, access_control_allow_credentials: false });
+    expect(headers.security_headers_config).toMatchObject({ content_type_options: { override: true } });
+  });
+
   it('tells the routers the rollout store on every S3 origin, as a custom header no viewer can set', () => {
     const { delivery } = synthesize(testConfig(FIVE_REGIONS));
     const distribution = only(delivery, 'aws_cloudfront_distribution');

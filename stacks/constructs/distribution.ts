@@ -1,10 +1,14 @@
 /**
- * The CloudFront distribution every host page loads from, with its three behaviours:
+ * The CloudFront distribution every host page loads from, with its four behaviours:
  *
  *   /assets/index.js   the viewer-assignment function (viewer-request) picks each viewer's build
  *                      from the rollout store and rewrites the URI to /assets/<buildId>/index.js;
  *                      cached per build and encoding; on a miss the entry router (origin-request)
  *                      answers with that build's entry
+ *   /assets/<buildId>/index.js (BUILD_ENTRY_PATTERN)
+ *                      a build's entry asked for by its own URL: no assignment, the same cache key;
+ *                      the entry router answers it too, so every entry carries X-Build-Id, and
+ *                      browsers keep it as the router says (immutable)
  *   default (chunks)   cached a year (URLs carry the buildId); the chunk router picks the bucket
  *   /api/*             the metrics API, uncached, every method; CloudFront adds the origin
  *                      secret and the viewer's address (CloudFront-Viewer-Address), which is how
@@ -31,7 +35,7 @@ import { Construct } from 'constructs';
 import type { AccessLogBucket } from './access-log-bucket';
 import { ORIGIN_SECRET_HEADER, VIEWER_ADDRESS_HEADER } from '../../contracts/release-signal';
 import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
-import { API_PATH, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../../contracts/distribution-paths';
+import { API_PATH, BUILD_ENTRY_PATTERN, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../../contracts/distribution-paths';
 import type { EdgeFunction } from './edge-function';
 
 /** AWS-managed policies (CloudFront developer guide, "Use managed cache/origin request policies"). */
@@ -246,6 +250,21 @@ export class Distribution extends Construct {
       functionAssociation: [{ eventType: 'viewer-request', functionArn: viewerAssignment.arn }],
       lambdaFunctionAssociation: [props.entryRouter.association('origin-request')],
     };
+    // Without this behaviour a build's entry asked for by its own URL would be a chunk: read from
+    // the bucket as stored, without X-Build-Id. No viewer-assignment function here: it rewrites
+    // whatever URI it is given to the viewer's build, and this URL names its build already. Referer
+    // is not forwarded: only the router's fallback assignment, on the unrewritten path, reads it.
+    const buildEntryBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
+      pathPattern: BUILD_ENTRY_PATTERN,
+      targetOriginId: assetsTarget,
+      viewerProtocolPolicy: 'redirect-to-https',
+      allowedMethods: ['GET', 'HEAD'],
+      cachedMethods: ['GET', 'HEAD'],
+      compress: false,
+      cachePolicyId: entryCache.id,
+      responseHeadersPolicyId: assetHeaders.id,
+      lambdaFunctionAssociation: [props.entryRouter.association('origin-request')],
+    };
     const apiBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
       pathPattern: API_PATH,
       targetOriginId: 'metrics-api',
@@ -279,7 +298,8 @@ export class Distribution extends Construct {
         responseHeadersPolicyId: assetHeaders.id,
         lambdaFunctionAssociation: [props.chunkRouter.association('origin-request')],
       },
-      orderedCacheBehavior: [entryBehaviour, apiBehaviour],
+      // First match wins: the entry before a build's entry, both before the default (chunks).
+      orderedCacheBehavior: [entryBehaviour, buildEntryBehaviour, apiBehaviour],
       restrictions: { geoRestriction: { restrictionType: 'none' } },
       webAclId: props.webAclArn,
       viewerCertificate: props.customDomain
