@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import S3rver from 's3rver';
 import { loadConfig, resourceNames } from '../config';
 import { createS3Client, LOOPBACK_CREDENTIALS } from '../scripts/lib/s3';
@@ -188,11 +189,37 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * A request body as XML, read as S3 reads it: text exactly as sent (a key may begin or end with
+ * spaces), CDATA as text, entities decoded (numeric ones too: the SDK writes a newline in a key as
+ * `&#x0A;`), comments ignored, and every value a string.
+ */
+const requestXml = new XMLParser({
+  trimValues: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  processEntities: true,
+  htmlEntities: true,
+  isArray: (_name, jpath) => jpath === 'Delete.Object',
+});
+
+/** DeleteObjects' body: `<Delete><Object><Key>…</Key></Object>…<Quiet>true</Quiet></Delete>`; null when it is not that. */
+export function parseDeleteRequest(xml: string): { readonly keys: readonly string[]; readonly quiet: boolean } | null {
+  if (XMLValidator.validate(xml) !== true) return null;
+  const parsed = requestXml.parse(xml) as { Delete?: { Object?: { Key?: unknown }[]; Quiet?: unknown } };
+  const objects = typeof parsed.Delete === 'object' && parsed.Delete !== null ? (parsed.Delete.Object ?? []) : null;
+  if (objects === null || objects.some((object) => typeof object?.Key !== 'string')) return null;
+  return { keys: objects.map((object) => object.Key as string), quiet: typeof parsed.Delete?.Quiet === 'string' && parsed.Delete.Quiet.trim().toLowerCase() === 'true' };
+}
+
 /** DeleteObjects, one key after the other. */
-const deleteObjects: OwnHandler = async (s3rver, { bucket }, body) => {
-  const xml = body.toString('utf8');
-  const keys = [...xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((match) => unescapeXml(match[1]));
-  const quiet = /<Quiet>\s*true\s*<\/Quiet>/i.test(xml);
+const deleteObjects: OwnHandler = async (s3rver, request, body) => {
+  const parsed = parseDeleteRequest(body.toString('utf8'));
+  if (parsed === null) return { status: 400, body: errorXml({ status: 400, code: 'MalformedXML', message: 'The XML you provided was not well-formed or did not validate against our published schema' }, request) };
+  const { bucket } = request;
+  const { keys, quiet } = parsed;
   for (const key of keys) {
     if (await s3rver.store.existsObject(bucket, key)) await s3rver.store.deleteObject(bucket, key);
   }
@@ -237,13 +264,6 @@ function sendXml(res: ServerResponse, status: number, body: string): void {
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function unescapeXml(text: string): string {
-  const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, body: string) =>
-    body[0] !== '#' ? (named[body] ?? entity) : String.fromCodePoint(body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : Number(body.slice(1))),
-  );
 }
 
 function errorXml(fault: S3Fault, request: Pick<S3Request, 'bucket' | 'key'>): string {

@@ -29,6 +29,39 @@ describe('loopback S3 server', () => {
     }
   });
 
+  it('reads a DeleteObjects body as XML: CDATA, entities and spaces in a key as sent, a commented-out key not at all', async () => {
+    const server = await startS3Server({ buckets: ['replica'] });
+    try {
+      const client = server.client();
+      const keys = ['assets/a&b <c>.js', 'assets/ padded ', 'assets/line\nbreak', 'assets/kept', 'assets/commented-out'];
+      for (const key of keys) await client.send(new PutObjectCommand({ Bucket: 'replica', Key: key, Body: 'x' }));
+      const body = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+        '  <!-- <Object><Key>assets/commented-out</Key></Object> -->',
+        '  <Object><Key><![CDATA[assets/a&b <c>.js]]></Key></Object>',
+        '  <Object>',
+        '    <Key>assets/ padded </Key>',
+        '  </Object>',
+        '  <Object><Key>assets/line&#x0A;break</Key></Object>',
+        '  <Quiet>false</Quiet>',
+        '</Delete>',
+      ].join('\n');
+      const response = await fetch(`${server.endpoint}/replica?delete`, { method: 'POST', body, headers: { 'content-type': 'application/xml' } });
+      expect(response.status).toBe(200);
+      const deleted = [...(await response.text()).matchAll(/<Deleted><Key>([^<]*)<\/Key><\/Deleted>/g)].map((match) => match[1]);
+      expect(deleted).toEqual(['assets/a&#38;b &#60;c&#62;.js', 'assets/ padded ', 'assets/line\nbreak']);
+      expect((await listObjects(client, 'replica', '')).map((o) => o.key).sort()).toEqual(['assets/commented-out', 'assets/kept']);
+
+      const malformed = await fetch(`${server.endpoint}/replica?delete`, { method: 'POST', body: '<Delete><Object><Key>assets/kept</Key></Delete>' });
+      expect(malformed.status).toBe(400);
+      expect(await malformed.text()).toContain('<Code>MalformedXML</Code>');
+      expect((await listObjects(client, 'replica', '')).map((o) => o.key)).toContain('assets/kept');
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('answers injected faults as S3 errors the SDK understands', async () => {
     const server = await startS3Server({ buckets: ['replica'] });
     try {
