@@ -13,7 +13,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { assignBuild } from '../../contracts/assignment';
 import { normalizeOrigin, type RolloutState } from '../../contracts/rollout-state';
 import { countingKey, ORIGIN_SECRET_HEADER, periodStart, VIEWER_ADDRESS_HEADER, viewerAddressIp, type Role } from '../../contracts/release-signal';
-import { describeIssue } from '../shared/schema-issues';
+import { describeIssue } from '../../contracts/schema-issues';
 import { BEACON_EVENT_NAMES, beaconSchema, MAX_EVENTS_PER_BEACON, type Beacon } from '../../contracts/beacon';
 import { originMatcher, type OriginMatcher } from '../../contracts/origin-pattern';
 import type { ViewerLedger } from './viewer-ledger';

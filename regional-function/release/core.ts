@@ -9,7 +9,7 @@ import { isBuildId } from '../../contracts/build-id';
 import type { AliasState } from '../shared/alias-state';
 import type { DeploymentSummary } from '../shared/deployments';
 import type { ReleaseInput } from '../../contracts/function-environment';
-import { describeIssue } from '../shared/schema-issues';
+import { describeIssue } from '../../contracts/schema-issues';
 
 export const releaseInputSchema = z.object({
   // Terraform's jsonencode keeps a version attribute a string; a number is accepted too.

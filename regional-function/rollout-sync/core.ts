@@ -26,7 +26,7 @@ import * as z from 'zod/mini';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import type { AliasBuilds } from '../shared/alias-state';
 import type { DeploymentSummary } from '../shared/deployments';
-import { describeIssue } from '../shared/schema-issues';
+import { describeIssue } from '../../contracts/schema-issues';
 
 export const SCHEDULED_EVENT_TYPE = 'Scheduled Event';
 export const DEPLOYMENT_STATE_CHANGE_TYPE = 'CodeDeploy Deployment State-change Notification';
