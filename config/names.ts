@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { rolloutStoreName } from '../contracts/rollout-store';
-import type { DeployConfig } from './index';
+import type { DeployConfig } from './loader';
 
 export const LIVE_ALIAS = 'live';
 

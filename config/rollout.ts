@@ -2,7 +2,7 @@
  * The rollout strategy as CodeDeploy sees it and as the local simulator replays it: one source for
  * both, so a rollout watched locally follows the same steps a real deployment takes.
  */
-import type { RolloutConfig } from './index';
+import type { RolloutConfig } from './schema';
 
 export interface RolloutStep {
   /** Minutes after the deployment starts. */

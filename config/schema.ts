@@ -1,0 +1,288 @@
+/**
+ * The shape of `deploy.config.json`: every setting, its type, limits, default and what it means.
+ * It is the one source of the loader's validation, the JSON Schema editors check the file against
+ * (deploy.config.schema.json) and the reference (docs/configuration.md), so a description written
+ * here is what a user reads everywhere. Checks that relate two settings live in the loader.
+ */
+import { z } from 'zod';
+import { AWS_REGIONS, findRegion, supportsOriginAccessIdentity } from './regions';
+import { closest } from '../contracts/schema-issues';
+import { parseOriginPattern } from '../contracts/origin-pattern';
+
+/** Runtimes Lambda@Edge accepts for new functions (CloudFront developer guide, read 2026-11). */
+export const EDGE_RUNTIMES = ['nodejs22.x'] as const;
+/** Runtimes Lambda no longer creates functions on, with when and what to use instead. */
+const RETIRED_RUNTIMES: Readonly<Record<string, string>> = {
+  'nodejs20.x': 'Lambda blocks creating nodejs20.x functions from 2026-08-31 (and a release creates a new function version every deploy); use "nodejs22.x", the newest runtime Lambda@Edge accepts.',
+  'nodejs18.x': 'Lambda no longer creates nodejs18.x functions; use "nodejs22.x".',
+};
+/** CloudFront price classes: which edge locations serve the distribution. */
+export const PRICE_CLASSES = ['PriceClass_100', 'PriceClass_200', 'PriceClass_All'] as const;
+/** Runtimes for the regional functions (Lambda developer guide, read 2026-11). */
+export const REGIONAL_RUNTIMES = ['nodejs24.x', 'nodejs22.x'] as const;
+/** Values CloudWatch Logs accepts for retention_in_days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+const BACKEND_TYPES = ['local', 'cloud', 's3'] as const;
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+// `_bucket.` is the longest prefix put in front of the domain; a DNS name is at most 253 characters.
+const MAX_DOMAIN_LENGTH = 253 - '_bucket.'.length;
+
+function isDomainName(value: string): boolean {
+  const labels = value.split('.');
+  return value.length <= MAX_DOMAIN_LENGTH && labels.length >= 2 && labels.every((label) => LABEL.test(label)) && !/^\d+$/.test(labels[labels.length - 1]);
+}
+
+/** The metrics API's own grammar, so a pattern the config accepts is one the API can match. */
+function isOriginPattern(value: string): boolean {
+  try {
+    parseOriginPattern(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const REGION_CODES = AWS_REGIONS.map((region) => region.code) as [string, ...string[]];
+// CloudFront's origin access identity, which the chunk router's origin rewrite needs, cannot read
+// S3 in regions opened after December 2022: those cannot hold a replica.
+const BUCKET_REGION_CODES = REGION_CODES.filter(supportsOriginAccessIdentity) as [string, ...string[]];
+
+function notARegion(value: unknown): string {
+  const hint = typeof value === 'string' ? closest(value, REGION_CODES) : undefined;
+  return `${JSON.stringify(value)} is not an AWS region; ${hint ? `did you mean "${hint}"?` : 'use a region code such as eu-west-1.'}`;
+}
+
+/** Any AWS region, by code. */
+const awsRegion = z.enum(REGION_CODES, { error: (issue) => (issue.input === undefined ? undefined : notARegion(issue.input)) });
+
+/** A region that can hold a replica bucket. */
+const bucketRegion = z.enum(BUCKET_REGION_CODES, {
+  error: (issue) => {
+    if (issue.input === undefined) return undefined;
+    if (typeof issue.input === 'string' && findRegion(issue.input)) {
+      return `"${issue.input}" opened after December 2022, where CloudFront's origin access identity cannot read S3, and the chunk router's origin rewrite needs it; choose another region.`;
+    }
+    return notARegion(issue.input);
+  },
+});
+
+const rolloutSchema = z
+  .strictObject({
+    strategy: z
+      .enum(['canary', 'linear', 'all-at-once'])
+      .default('canary')
+      .describe('How a new build reaches viewers. canary: `percent` of viewers first, everyone after `intervalMinutes`; linear: `percent` more every `intervalMinutes`; all-at-once: everyone immediately.'),
+    percent: z.number().int().min(1).max(99).default(10).describe('Share of viewers each step moves to the new build, in percent. A linear rollout needs a divisor of 100, so no partial last step remains.'),
+    intervalMinutes: z.number().int().min(1).max(2880).default(5).describe('Time between steps, in minutes; the alarms watch the canary during it.'),
+  })
+  .prefault({})
+  .describe('How a deployment shifts viewers from the stable build to the new one (a CodeDeploy deployment configuration; the local mode replays the same steps).');
+
+const alarmsSchema = z
+  .strictObject({
+    excessErrorPercent: z
+      .number()
+      .gt(0)
+      .max(100)
+      .default(5)
+      .describe("How far the canary's share of viewers who saw an error may exceed the stable build's, in percentage points, before a period counts against the canary."),
+    minViewers: z.number().int().min(1).max(100000).default(50).describe('Distinct canary viewers a period needs before it is judged, so a handful of viewers cannot roll a release back.'),
+    periodSeconds: z.number().int().min(60).max(3600).multipleOf(60).default(60).describe('Length of one alarm period, in seconds (a whole number of minutes).'),
+    evaluationPeriods: z.number().int().min(1).max(60).default(3).describe('Periods the alarms look back over.'),
+    datapointsToAlarm: z.number().int().min(1).max(60).default(2).describe('Periods among the last `evaluationPeriods` that must breach before the alarm fires and the deployment rolls back; at most `evaluationPeriods`.'),
+    edgeFunctionErrors: z.number().int().min(1).default(5).describe('Lambda@Edge execution errors per period that fire the edge-error alarm (router code reaches every viewer at once; redeploy the previous commit to undo it).'),
+  })
+  .prefault({})
+  .describe('The alarms that judge a canary and roll a deployment back.');
+
+const retentionSchema = z
+  .strictObject({
+    keepBuilds: z.number().int().min(1).max(1000).default(5).describe('Newest builds kept in every bucket besides the stable and canary ones, for rollbacks.'),
+    graceDays: z.number().int().min(0).max(3650).default(7).describe('Days a retired build stays after its last upload, for viewers still running it; also how long S3 keeps noncurrent object versions.'),
+    logRetentionDays: z
+      .literal(LOG_RETENTION_DAYS, { error: (issue) => (issue.input === undefined ? undefined : `must be one of the values CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}.`) })
+      .default(30)
+      .describe('Days CloudWatch Logs keeps the logs of every function; one of the values CloudWatch Logs accepts.'),
+  })
+  .prefault({})
+  .describe('What cleanup keeps and for how long.');
+
+const rateLimitSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Whether the AWS WAF rate limit is on. AWS WAF is billed per request to the whole distribution, so it is off unless asked for.'),
+    requests: z.number().int().min(10).max(2000000000).default(100).describe('Requests to /api/* one IP address may make per window before the rest are answered 429.'),
+    windowSeconds: z.literal([60, 120, 300, 600]).default(60).describe('Length of the window `requests` is counted over, in seconds.'),
+  })
+  .prefault({})
+  .describe('A per-IP rate limit on /api/* at the edge (AWS WAF).');
+
+const metricsSchema = z
+  .strictObject({
+    endpoint: z
+      .string()
+      .regex(/^(?:\/[A-Za-z0-9/_-]*|https:\/\/\S+)$/, { message: 'must be a path such as /api/metrics (served by the distribution) or an https:// URL.' })
+      .default('/api/metrics')
+      .describe('Where the widget posts its beacons: a path, resolved against the origin that served index.js (the distribution), or an https:// URL.'),
+    allowedOrigins: z
+      .array(
+        z
+          .string()
+          .refine(isOriginPattern, {
+            message: 'is not an origin pattern; write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*, with no path or trailing slash.',
+          })
+          .describe('An origin pattern: scheme://host[:port] in lowercase; `*.` matches subdomains, `:*` any port.'),
+      )
+      .min(1, { message: 'is empty; list the host sites allowed to send beacons, e.g. ["https://*.example.com"].' })
+      .default(['http://127.0.0.1:*', 'http://localhost:*'])
+      .describe('Origins of the host pages whose beacons count; a beacon from any other origin is answered 403.'),
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, { message: 'must be a CloudWatch namespace: 1 to 255 letters, digits and . _ / # : - only.' })
+      .refine((value) => !value.startsWith('AWS/'), { message: 'must not start with AWS/ (reserved for AWS services).' })
+      .default('EdgeWidget')
+      .describe('CloudWatch namespace of the release metrics (views, errors, weight, missing builds).'),
+    throttleRatePerSecond: z.number().int().min(1).max(10000).default(100).describe('Steady request rate the metrics API stage accepts (API Gateway throttling), in requests per second.'),
+    throttleBurst: z.number().int().min(1).max(5000).default(200).describe('Requests the metrics API stage accepts in a burst above the steady rate (API Gateway throttling).'),
+    maxBatch: z.number().int().min(1).max(100).default(20).describe('Events one beacon may carry.'),
+    stateCacheSeconds: z.number().int().min(1).max(60).default(10).describe('How long a metrics API container judges beacons by the rollout state it read, in seconds.'),
+    originSecretGeneration: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000000)
+      .default(1)
+      .describe('Generation of the secret CloudFront sends the metrics API; raise it by one to rotate. The previous secret stays valid until the next rotation, so edges still on the old distribution configuration keep counting.'),
+    rateLimit: rateLimitSchema,
+  })
+  .prefault({})
+  .describe('The metrics API that receives client beacons (loads and errors) and feeds the release alarms.');
+
+const edgeSchema = z
+  .strictObject({
+    runtime: z
+      .enum(EDGE_RUNTIMES, { error: (issue) => RETIRED_RUNTIMES[String(issue.input)] })
+      .default('nodejs22.x')
+      .describe('Lambda runtime of the Lambda@Edge routers; only runtimes Lambda@Edge accepts.'),
+    priceClass: z.enum(PRICE_CLASSES).default('PriceClass_All').describe('Which edge locations serve the distribution (CloudFront price class); it also decides in which regions Lambda@Edge writes logs.'),
+    memoryMb: z.number().int().min(128).max(10240).default(128).describe('Memory of the Lambda@Edge routers, in MB.'),
+    timeoutSeconds: z.number().int().min(1).max(30).default(5).describe('Timeout of the Lambda@Edge routers, in seconds. Origin-request functions may run at most 30 s; the routers need far less.'),
+    stateCacheSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(300)
+      .default(60)
+      .describe('How long the entry router trusts a rollout state it read through the KeyValueStore API (its fallback when the viewer-assignment function could not read it), in seconds. Each read is an API call, billed at $1 per 1,000.'),
+    storeTimeoutMs: z.number().int().min(50).max(5000).default(500).describe('Longest an entry request waits for the KeyValueStore read of its fallback (see `edge.stateCacheSeconds`), in milliseconds.'),
+    bucketTimeoutMs: z.number().int().min(100).max(10000).default(2000).describe("Longest one read of another build's entry from a bucket takes before the next bucket is tried, in milliseconds."),
+    bucketCacheSeconds: z.number().int().min(1).max(3600).default(60).describe('How long the chunk router trusts the nearest-bucket answer (the `_bucket.` record), in seconds.'),
+    dnsTimeoutMs: z.number().int().min(10).max(5000).default(200).describe('Bound on one DNS lookup at the edge, in milliseconds; past it the router uses what it already knows.'),
+  })
+  .prefault({})
+  .describe('The Lambda@Edge routers (entry and chunk) and how they cache what they read.');
+
+const dnsSchema = z
+  .strictObject({
+    bucketRecordTtl: z.number().int().min(1).max(3600).default(60).describe('TTL of the latency-routed `_bucket.<domain>` record naming the nearest healthy bucket region, in seconds.'),
+  })
+  .prefault({})
+  .describe('DNS records the stacks create.');
+
+const backendSchema = z
+  .discriminatedUnion(
+    'type',
+    [
+      z.strictObject({ type: z.literal('local').describe('State in `terraform.<stack>.tfstate` files in the project directory: for trying things out, not for CI.') }).describe('Local state files.'),
+      z
+        .strictObject({
+          type: z.literal('cloud').describe('State in Terraform Cloud (or Terraform Enterprise) workspaces.'),
+          organization: z.string().min(1).optional().describe('Terraform Cloud organization. Falls back to TF_CLOUD_ORGANIZATION; one of the two is required.'),
+          workspacePrefix: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]+$/, { message: 'must be letters, digits, _ and - only (it prefixes workspace names).' })
+            .optional()
+            .describe('Prefix of the workspace names: one workspace per stack, `<prefix>-<stack>`. Falls back to TF_WORKSPACE_PREFIX, then `name`.'),
+          hostname: z.string().min(1).optional().describe('Terraform Cloud or Enterprise host. Falls back to TF_CLOUD_HOSTNAME, then app.terraform.io.'),
+        })
+        .describe('Terraform Cloud.'),
+      z
+        .strictObject({
+          type: z.literal('s3').describe('State in an S3 bucket you own.'),
+          bucket: z.string().min(3).describe('Name of the existing S3 bucket that holds the state.'),
+          region: awsRegion.describe('Region of that bucket.'),
+          keyPrefix: z
+            .string()
+            .regex(/^[A-Za-z0-9!_.*'()/-]*$/, { message: "must be an S3 key prefix of letters, digits and ! _ . * ' ( ) / - only." })
+            .default('edge-distribution')
+            .describe('Key prefix of the state objects: `<prefix>/<stack>.tfstate`.'),
+          useLockfile: z.boolean().default(true).describe('S3-native state locking (Terraform 1.10 or later); no DynamoDB table needed.'),
+        })
+        .describe('An S3 bucket.'),
+    ],
+    {
+      error: (issue) => {
+        const type = issue.code === 'invalid_union' && issue.input !== null && typeof issue.input === 'object' ? (issue.input as { type?: unknown }).type : undefined;
+        return type === undefined ? undefined : `${JSON.stringify(type)} is not a backend; use one of ${BACKEND_TYPES.map((t) => `"${t}"`).join(', ')}.`;
+      },
+    },
+  )
+  .prefault({ type: 'local' })
+  .describe('Where Terraform keeps the state of the stacks.');
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('The JSON Schema editors check this file against (./deploy.config.schema.json). The loader ignores it.'),
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,18}[a-z0-9]$/, { message: 'must be 3 to 20 lowercase letters, digits or dashes, starting with a letter (it prefixes bucket and function names).' })
+      .default('edge-widget')
+      .describe('Prefix of every resource name (buckets, functions, alarms, stacks): 3 to 20 lowercase letters, digits or dashes, starting with a letter.'),
+    domain: z
+      .string()
+      .refine(isDomainName, { message: 'is not a domain name; write it like widget.example.com (lowercase, no scheme, no trailing dot).' })
+      .describe('Domain the widget is served on, e.g. widget.example.com. The `_bucket.` record lives under it, and bucket names hash it.'),
+    hostedZone: z
+      .strictObject({
+        name: z.string().refine(isDomainName, { message: 'is not a zone name; write it like example.com.' }).describe('Public Route53 zone that contains `domain`, e.g. example.com.'),
+        id: z
+          .string()
+          .regex(/^Z[A-Z0-9]{1,32}$/, { message: 'is not a Route53 zone id (Z followed by letters and digits).' })
+          .optional()
+          .describe('Route53 zone id; when absent the stacks look the zone up by name.'),
+      })
+      .describe('The Route53 hosted zone the records go in.'),
+    customDomain: z.boolean().default(true).describe('Serve on `domain` with an ACM certificate; false serves on the CloudFront domain only.'),
+    primaryRegion: awsRegion.describe('Region of the primary replica bucket, the origin CloudFront starts from; one of `regions`.'),
+    regions: z
+      .array(bucketRegion.describe('A region that can hold a replica bucket (opened before December 2022, so CloudFront can read S3 there).'))
+      .min(1, { message: 'is empty; list at least the primary region, e.g. ["us-east-1"].' })
+      .describe('Every region that holds a replica bucket, primary included, each once.'),
+    failoverRegion: bucketRegion
+      .optional()
+      .describe('Secondary origin for CloudFront failover; one of `regions` other than the primary. When absent, the configured region nearest the primary; with one region, no failover.'),
+    rollout: rolloutSchema,
+    alarms: alarmsSchema,
+    retention: retentionSchema,
+    metrics: metricsSchema,
+    edge: edgeSchema,
+    regionalRuntime: z.enum(REGIONAL_RUNTIMES).default('nodejs24.x').describe('Lambda runtime of the regional functions (release, rollout sync, metrics API).'),
+    dns: dnsSchema,
+    backend: backendSchema,
+  })
+  .describe('The configuration of one widget distribution (deploy.config.json).');
+
+export type ParsedConfig = z.output<typeof configSchema>;
+export type RolloutConfig = ParsedConfig['rollout'];
+export type AlarmsConfig = ParsedConfig['alarms'];
+export type BackendConfig = ParsedConfig['backend'];
+
+/** Settings of earlier versions, with what replaced them: a config from before an upgrade says what to change. */
+export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
+  'edge.rolloutRefreshSeconds':
+    'was removed with the _rollout DNS record: the viewer-assignment function reads the rollout state from a CloudFront KeyValueStore on every load. Delete it; edge.stateCacheSeconds sets how long the entry router trusts the state it reads in its fallback.',
+  'dns.rolloutRecordTtl': 'was removed with the _rollout DNS record (the rollout state lives in a CloudFront KeyValueStore now). Delete it.',
+  'alarms.errorRatePercent':
+    'was replaced by alarms.excessErrorPercent: the alarm now compares the share of canary viewers who saw an error with the same share among stable viewers, in percentage points. Rename it (the same number is a reasonable start).',
+  'alarms.minLoads': 'was replaced by alarms.minViewers: beacons count distinct viewers per period now, not loads. Rename it.',
+};
