@@ -7,7 +7,8 @@ const Home = lazy(() => import('./pages/Home'));
 const About = lazy(() => import('./pages/About'));
 const Boom = lazy(() => import('./pages/Boom'));
 
-const styles = `
+/** The widget's CSS, adopted by its shadow root (see mount.tsx). */
+export const styles = `
   .widget { font: 14px/1.4 system-ui, sans-serif; border: 1px solid #ccd; border-radius: 8px; padding: 12px; max-width: 360px; }
   nav { display: flex; gap: 8px; margin-bottom: 8px; }
   a { color: #2456c8; text-decoration: none; }
@@ -36,7 +37,6 @@ export function App({ onReady }: { onReady: () => void }) {
   useEffect(onReady, [onReady]);
   return (
     <div className="widget" data-build-id={__BUILD_ID__}>
-      <style>{styles}</style>
       <MemoryRouter>
         <nav>
           <NavLink to="/">Home</NavLink>

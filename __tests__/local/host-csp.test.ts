@@ -1,0 +1,445 @@
+/**
+ * The host page's side, in a real browser (fixtures/browser.ts): a customer's page on its own
+ * origin, served here by a loopback server whose responses carry exactly the policy `npm run csp`
+ * prints for the local distribution (scripts/csp.ts, hostCsp). Under it the widget renders with no
+ * violation, its beacons count, and a client error still rolls a canary back; without connect-src
+ * its beacon is blocked. Every claim of docs/host-integration.md about what the widget does to a
+ * host page (DOM, globals, listeners, storage, network, errors, SRI) is checked here.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { loadConfig } from '../../config';
+import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, type Role } from '../../contracts/release-signal';
+import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
+import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
+import { PROJECT_ROOT } from '../../scripts/build';
+import { formatPolicy, hostCsp, type HostCsp } from '../../scripts/csp';
+import { findChromium, launchChromium, systemBrowsers } from '../fixtures/browser';
+import { CANARY_HEADLINE, localBuilds, STABLE_HEADLINE } from '../fixtures/local';
+
+const MINUTE = 60_000;
+const config = loadConfig();
+const builds = localBuilds();
+const now = { t: 0 };
+let local: LocalDistribution;
+let browser: Browser;
+let host: HostServer;
+let csp: HostCsp;
+
+beforeAll(async () => {
+  local = await startLocalDistribution({
+    config,
+    buildDir: builds.stable.dir,
+    clock: { now: () => now.t },
+    tickMs: 0,
+    // One viewer's error is enough here, as in browser.test.ts: the alarm's rule is the alarm tests' subject.
+    alarm: { ...config.alarms, minViewers: 1, evaluationPeriods: 1, datapointsToAlarm: 1 },
+  });
+  csp = hostCsp(config, local.url);
+  host = await startHostServer();
+  browser = await launchChromium();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await host?.close();
+  await local?.stop();
+});
+
+// ---- the host site: a loopback server of its own, one route per page a test asks for ----
+
+type Route = (res: ServerResponse) => void;
+
+interface HostServer {
+  readonly origin: string;
+  /** Serves `route` at `pathname`; returns its URL with `?viewer=` (the emulator's client-IP seam, through Referer). */
+  page(pathname: string, viewer: string, route: Route): string;
+  close(): Promise<void>;
+}
+
+async function startHostServer(): Promise<HostServer> {
+  const routes = new Map<string, Route>();
+  const server: Server = createServer((req, res) => {
+    const route = routes.get(new URL(req.url ?? '/', 'http://host').pathname);
+    if (route) route(res);
+    else res.writeHead(404, { 'content-type': 'text/plain' }).end('404\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    page(pathname, viewer, route) {
+      routes.set(pathname, route);
+      return `${origin}${pathname}?viewer=${viewer}`;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The response of a host page: the document and exactly `policy` as its CSP header. */
+function respond(html: string, policy: string): Route {
+  return (res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': policy }).end(html);
+}
+
+/** The head of the host pages here: full referrers, so the widget's chunks and beacons carry `?viewer=` too. */
+const HEAD = '<meta charset="utf-8">\n<meta name="referrer" content="no-referrer-when-downgrade">\n<title>A host page under a Content-Security-Policy</title>';
+
+function hostDocument(tag: string): string {
+  return `<!doctype html>\n<html lang="en">\n<head>\n${HEAD}\n</head>\n<body>\n<h1>A customer's page</h1>\n${tag}\n<p>Content after the widget.</p>\n</body>\n</html>\n`;
+}
+
+/** The one tag of docs/host-integration.md, as `viewer`. */
+function widgetTag(viewer: string, attributes = ''): string {
+  return `<script async src="${local.url}/assets/index.js?viewer=${viewer}"${attributes}></script>`;
+}
+
+// ---- a browser page that records what the widget does ----
+
+interface Violation {
+  readonly directive: string;
+  readonly blocked: string;
+}
+
+interface Visit {
+  readonly page: Page;
+  /** securitypolicyviolation events, as the page saw them. */
+  readonly violations: Violation[];
+  /** Console errors and uncaught page errors. */
+  readonly errors: string[];
+  /** Every request after the document: method and URL. */
+  readonly requests: { readonly method: string; readonly url: string; readonly body: string | null }[];
+  /** set-cookie headers of any response. */
+  readonly setCookies: string[];
+  /** Status of each beacon's response, in order. */
+  readonly beaconStatuses: number[];
+}
+
+async function open(url: string, options: { waitUntil?: 'commit' | 'load' } = {}): Promise<Visit> {
+  const page = await browser.newPage();
+  const visit: Visit = { page, violations: [], errors: [], requests: [], setCookies: [], beaconStatuses: [] };
+  // Bindings and init scripts are installed over CDP: the page's own policy does not apply to them.
+  await page.exposeBinding('__cspViolation', (_source, violation: Violation) => void visit.violations.push(violation));
+  await page.addInitScript(() => {
+    document.addEventListener(
+      'securitypolicyviolation',
+      (event) => (window as unknown as { __cspViolation: (v: Violation) => void }).__cspViolation({ directive: event.effectiveDirective, blocked: event.blockedURI }),
+      true,
+    );
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error') visit.errors.push(message.text());
+  });
+  page.on('pageerror', (error) => visit.errors.push(`pageerror: ${error.message}`));
+  page.on('request', (request) => {
+    if (request.url() !== url) visit.requests.push({ method: request.method(), url: request.url(), body: request.postData() });
+  });
+  page.on('response', (response) => {
+    if (response.request().method() === 'POST') visit.beaconStatuses.push(response.status());
+    void response.allHeaders().then((headers) => {
+      if (headers['set-cookie'] !== undefined) visit.setCookies.push(`${response.url()}: ${headers['set-cookie']}`);
+    });
+  });
+  if (options.waitUntil === 'commit') void page.goto(url, { waitUntil: 'commit' }).catch(() => undefined);
+  else await page.goto(url);
+  return visit;
+}
+
+/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
+async function until<T>(condition: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Runs the page's queued tasks (violation events are dispatched as tasks) before an assertion about their absence. */
+async function settle(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
+}
+
+function viewers(role: Role, metric = METRIC_VIEWERS): number {
+  return local.controlPlane.metrics.sum(config.metrics.namespace, metric, { [DIMENSION_ROLE]: role }, 0, Number.MAX_SAFE_INTEGER) ?? 0;
+}
+
+function beacons(visit: Visit): { readonly url: string; readonly body: string | null }[] {
+  return visit.requests.filter((request) => request.method === 'POST').map(({ url, body }) => ({ url, body }));
+}
+
+function sri(file: Buffer): string {
+  return `sha256-${createHash('sha256').update(file).digest('base64')}`;
+}
+
+/** A build's entry as the build wrote it: the bytes /assets/index.js serves to that build's viewers. */
+function entryOf(build: { dir: string; buildId: string }): Buffer {
+  return readFileSync(path.join(build.dir, 'assets', build.buildId, 'index.js'));
+}
+
+// ---- the tests ----
+
+it('finds the browser in the documented order: CHROMIUM_PATH, a system browser, then @sparticuz/chromium on Linux x64 only', async () => {
+  const packaged = () => '/cache/chromium';
+  const only = (...files: string[]) => (file: string) => files.includes(file);
+  const system = systemBrowsers()[0];
+  await expect(findChromium({ env: { CHROMIUM_PATH: '/opt/c' }, exists: only('/opt/c', system), packaged })).resolves.toEqual({ executablePath: '/opt/c', source: 'CHROMIUM_PATH' });
+  await expect(findChromium({ env: { CHROMIUM_PATH: '/opt/missing' }, exists: only(system), packaged })).rejects.toThrow('CHROMIUM_PATH=/opt/missing does not exist');
+  await expect(findChromium({ env: {}, exists: only(system), packaged })).resolves.toEqual({ executablePath: system, source: 'system' });
+  const mac = '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome';
+  await expect(findChromium({ env: {}, exists: only(mac), platform: 'darwin', arch: 'arm64', packaged })).resolves.toEqual({ executablePath: mac, source: 'system' });
+  await expect(findChromium({ env: {}, exists: only(), platform: 'linux', arch: 'x64', packaged })).resolves.toEqual({ executablePath: '/cache/chromium', source: '@sparticuz/chromium' });
+  await expect(findChromium({ env: {}, exists: only(), platform: 'linux', arch: 'arm64', packaged })).rejects.toThrow(/apt install chromium, or set CHROMIUM_PATH/);
+  await expect(findChromium({ env: {}, exists: only(), platform: 'darwin', arch: 'arm64', packaged })).rejects.toThrow(/install Google Chrome, or set CHROMIUM_PATH/);
+});
+
+it('the sample host page loads the widget with one async tag', () => {
+  const sample = readFileSync(path.join(PROJECT_ROOT, 'webapp', 'host', 'index.html'), 'utf8');
+  expect(sample.match(/<script\b[^>]*>/g)).toEqual(['<script async src="{{DISTRIBUTION}}/assets/index.js">']);
+});
+
+it('renders under exactly the policy npm run csp prints, with no violation, and its load beacon counts', async () => {
+  expect(csp.policy).toBe(`default-src 'none'; script-src ${local.url}; connect-src ${local.url}`);
+  const before = viewers('stable');
+  const visit = await open(host.page('/strict', '203.0.113.10', respond(hostDocument(widgetTag('203.0.113.10')), csp.policy)));
+  await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  await until(() => viewers('stable') === before + 1, 'the load beacon to be counted');
+  expect(beacons(visit)).toEqual([{ url: csp.beaconUrl, body: JSON.stringify({ v: 1, buildId: builds.stable.buildId, events: [{ name: 'load' }] }) }]);
+  await until(() => visit.beaconStatuses.length === 1, "the beacon's answer");
+  expect(visit.beaconStatuses).toEqual([204]);
+  await settle(visit.page);
+  expect(visit.violations).toEqual([]);
+  expect(visit.errors).toEqual([]);
+  await visit.page.close();
+});
+
+it('leaves the host page as it found it but for its own element, two globals and two listeners; no storage, no cookies, only the distribution', async () => {
+  const policy = respond(hostDocument(''), csp.policy);
+  const baseline = await open(host.page('/baseline', '203.0.113.11', policy));
+  const visit = await open(host.page('/footprint', '203.0.113.12', respond(hostDocument(widgetTag('203.0.113.12')), csp.policy)));
+  await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  await until(() => beacons(visit).length === 1, 'the load beacon');
+
+  // Globals: what the widget's window holds that the same page without it does not.
+  const globals = (page: Page) => page.evaluate(() => Object.getOwnPropertyNames(window));
+  const baseGlobals = new Set(await globals(baseline.page));
+  expect((await globals(visit.page)).filter((name) => !baseGlobals.has(name)).sort()).toEqual(['__reactRouterVersion', 'webpackChunkedgeWidget']);
+
+  // Listeners on window and document, as DevTools lists them.
+  const listeners = async (page: Page) => {
+    const cdp = await page.context().newCDPSession(page);
+    const of = async (expression: string) => {
+      const { result } = await cdp.send('Runtime.evaluate', { expression });
+      const { listeners: found } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId! });
+      return found.map((listener) => `${expression}:${listener.type}`);
+    };
+    const all = [...(await of('window')), ...(await of('document'))];
+    await cdp.detach();
+    return all;
+  };
+  const baseListeners = await listeners(baseline.page);
+  const added = (await listeners(visit.page)).filter((listener) => !baseListeners.includes(listener));
+  expect(added.sort()).toEqual(['document:selectionchange', 'window:error']);
+
+  // The document: one element right after the tag, its content in an open shadow root with an adopted stylesheet.
+  const dom = await visit.page.evaluate(() => {
+    const widget = document.querySelector('[data-edge-widget]')!;
+    return {
+      head: document.head.innerHTML,
+      body: [...document.body.children].map((element) => element.tagName),
+      buildId: widget.getAttribute('data-edge-widget'),
+      afterTag: widget.previousElementSibling?.tagName,
+      attributes: widget.getAttributeNames(),
+      shadowMode: widget.shadowRoot?.mode,
+      lightChildren: widget.childNodes.length,
+      shadowStyleElements: widget.shadowRoot?.querySelectorAll('style').length,
+      adopted: widget.shadowRoot?.adoptedStyleSheets.length,
+      documentSheets: document.styleSheets.length + document.adoptedStyleSheets.length,
+    };
+  });
+  const baseHead = await baseline.page.evaluate(() => document.head.innerHTML);
+  expect(dom).toEqual({ head: baseHead, body: ['H1', 'SCRIPT', 'DIV', 'P'], buildId: builds.stable.buildId, afterTag: 'SCRIPT', attributes: ['data-edge-widget'], shadowMode: 'open', lightChildren: 0, shadowStyleElements: 0, adopted: 1, documentSheets: 0 });
+
+  // Its routes live in memory: following a link inside the widget changes neither the URL nor the history.
+  const location = await visit.page.evaluate(() => ({ href: window.location.href, length: history.length }));
+  await visit.page.getByText('About', { exact: true }).click();
+  await visit.page.getByTestId('page-about').waitFor({ timeout: 15_000 });
+  await expect(visit.page.evaluate(() => ({ href: window.location.href, length: history.length }))).resolves.toEqual(location);
+
+  // Storage: nothing in the host origin's storage, no cookie on any origin, no service worker.
+  const storage = await visit.page.evaluate(async () => ({
+    local: localStorage.length,
+    session: sessionStorage.length,
+    cookie: document.cookie,
+    indexedDb: (await indexedDB.databases()).length,
+    caches: (await caches.keys()).length,
+    serviceWorkers: (await navigator.serviceWorker.getRegistrations()).length,
+  }));
+  expect(storage).toEqual({ local: 0, session: 0, cookie: '', indexedDb: 0, caches: 0, serviceWorkers: 0 });
+  await expect(visit.page.context().cookies()).resolves.toEqual([]);
+  expect(visit.setCookies).toEqual([]);
+
+  // Network: the distribution only; index.js, its own build's files, beacons.
+  const asset = new RegExp(`^/assets/${builds.stable.buildId}/[A-Za-z0-9._-]+\\.js$`);
+  for (const request of visit.requests) {
+    const url = new URL(request.url);
+    expect(url.origin).toBe(local.url);
+    const known = (request.method === 'GET' && (url.pathname === '/assets/index.js' || asset.test(url.pathname))) || (request.method === 'POST' && url.href === csp.beaconUrl);
+    expect(`${request.method} ${url.pathname}: ${known}`).toBe(`${request.method} ${url.pathname}: true`);
+  }
+  await settle(visit.page);
+  expect([...visit.violations, ...baseline.violations]).toEqual([]);
+  await baseline.page.close();
+  await visit.page.close();
+});
+
+it("reports its own errors, not the host page's", async () => {
+  const visit = await open(host.page('/errors', '203.0.113.13', respond(hostDocument(widgetTag('203.0.113.13')), csp.policy)));
+  await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  // An uncaught error of the host page's own code (page.evaluate runs in the page's main world).
+  await visit.page.evaluate(() => void setTimeout(() => { throw new Error('the host page broke'); }, 0));
+  await until(() => visit.errors.some((error) => error.includes('the host page broke')), "the host page's error");
+  await visit.page.getByTestId('boom-link').click();
+  await until(() => beacons(visit).some((beacon) => beacon.body?.includes('"error"')), 'the error beacon');
+  const errors = beacons(visit).filter((beacon) => beacon.body?.includes('"error"'));
+  expect(errors.map((beacon) => JSON.parse(beacon.body!).events)).toEqual([[{ name: 'error', message: 'Boom: an intentional client error for rollback testing' }]]);
+  // Its error boundary shows the error in place of the page; the host page's error is left uncaught.
+  await expect(visit.page.getByRole('alert').textContent()).resolves.toBe('Widget error: Boom: an intentional client error for rollback testing');
+  expect(visit.errors).toContain('pageerror: the host page broke');
+  await settle(visit.page);
+  expect(visit.violations).toEqual([]);
+  await visit.page.close();
+});
+
+it('needs connect-src: without it the widget renders but its beacon is blocked, reported as a violation, and never counted', async () => {
+  const policy = formatPolicy({ 'default-src': ["'none'"], 'script-src': csp.directives['script-src'] });
+  expect(policy).not.toContain('connect-src');
+  const before = viewers('stable');
+  const visit = await open(host.page('/no-connect-src', '203.0.113.14', respond(hostDocument(widgetTag('203.0.113.14')), policy)));
+  await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  await until(() => visit.violations.length > 0, 'a violation');
+  expect(visit.violations).toEqual([{ directive: 'connect-src', blocked: csp.beaconUrl }]);
+  // A blocked request never leaves the browser: nothing reached the metrics API.
+  expect(viewers('stable')).toBe(before);
+  // Blocked, the beacon still breaks nothing: the page has no uncaught error, only the browser's report of the violation.
+  expect(visit.errors.filter((error) => !error.includes('Content Security Policy'))).toEqual([]);
+  await visit.page.close();
+});
+
+it('needs the whole distribution origin in script-src: allowing only /assets/index.js blocks the chunks, and the widget reports it', async () => {
+  const policy = formatPolicy({ 'default-src': ["'none'"], 'script-src': [`${local.url}/assets/index.js`], 'connect-src': csp.directives['connect-src'] });
+  const visit = await open(host.page('/entry-only', '203.0.113.15', respond(hostDocument(widgetTag('203.0.113.15')), policy)));
+  await until(() => beacons(visit).some((beacon) => beacon.body?.includes('chunk load failed')), 'the chunk-load error beacon');
+  expect(visit.violations.length).toBeGreaterThan(0);
+  expect(visit.violations.every((violation) => violation.directive === 'script-src-elem' && violation.blocked.startsWith(`${local.url}/assets/${builds.stable.buildId}/`))).toBe(true);
+  await expect(visit.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
+  await visit.page.close();
+});
+
+it("works under a nonce-based policy with 'strict-dynamic': the nonce on the tag, the chunks trusted through it", async () => {
+  const nonce = 'aG9zdC1ub25jZQ';
+  const policy = formatPolicy({ 'default-src': ["'none'"], 'script-src': [`'nonce-${nonce}'`, "'strict-dynamic'"], 'connect-src': csp.directives['connect-src'] });
+  const before = viewers('stable');
+  const visit = await open(host.page('/strict-dynamic', '203.0.113.16', respond(hostDocument(widgetTag('203.0.113.16', ` nonce="${nonce}"`)), policy)));
+  await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  await until(() => viewers('stable') === before + 1, 'the load beacon to be counted');
+  await settle(visit.page);
+  expect(visit.violations).toEqual([]);
+  await visit.page.close();
+});
+
+it('is blocked by a policy enforcing Trusted Types: its chunk loader sets script URLs as strings', async () => {
+  const policy = `${csp.policy}; require-trusted-types-for 'script'`;
+  const visit = await open(host.page('/trusted-types', '203.0.113.17', respond(hostDocument(widgetTag('203.0.113.17')), policy)));
+  await until(() => visit.violations.some((violation) => violation.directive === 'require-trusted-types-for'), 'a Trusted Types violation');
+  await expect(visit.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
+  await visit.page.close();
+});
+
+it('renders at the end of <body> from an async tag in <head>, even when it runs before <body> has arrived', async () => {
+  let rest: ServerResponse | undefined;
+  const url = host.page('/streamed', '203.0.113.18', (res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': csp.policy });
+    // The head now, the body later: a streamed page, whose server is still working on the rest.
+    res.write(`<!doctype html>\n<html lang="en">\n<head>\n${HEAD}\n${widgetTag('203.0.113.18')}\n</head>\n`);
+    rest = res;
+  });
+  const visit = await open(url, { waitUntil: 'commit' });
+  // index.js, then the three chunks mount() needs; once they ran, mount() has run too. Until the
+  // document replaces the blank page the browser starts with, there is nothing to ask.
+  const chunksRun = () => visit.page.evaluate(() => (window as unknown as { webpackChunkedgeWidget?: unknown[] }).webpackChunkedgeWidget?.length ?? 0).catch(() => 0);
+  await until(async () => (await chunksRun()) >= 3, 'the widget to mount');
+  await expect(visit.page.evaluate(() => document.body === null)).resolves.toBe(true);
+  rest!.end(`<body>\n<h1>A customer's page</h1>\n<p>Content after the widget.</p>\n</body>\n</html>\n`);
+  await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  await expect(visit.page.evaluate(() => [...document.body.children].map((element) => element.tagName))).resolves.toEqual(['H1', 'P', 'DIV']);
+  await settle(visit.page);
+  expect(visit.violations).toEqual([]);
+  expect(visit.errors).toEqual([]);
+  await visit.page.close();
+});
+
+it('can be pinned to one build with Subresource Integrity: /assets/<buildId>/index.js renders; a wrong hash is refused', async () => {
+  const pinned = `${local.url}/assets/${builds.stable.buildId}/index.js`;
+  const tag = (integrity: string) => `<script async src="${pinned}" integrity="${integrity}" crossorigin="anonymous"></script>`;
+  const good = await open(host.page('/pinned', '203.0.113.19', respond(hostDocument(tag(sri(entryOf(builds.stable)))), csp.policy)));
+  await good.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  await settle(good.page);
+  expect(good.violations).toEqual([]);
+  const bad = await open(host.page('/pinned-wrong', '203.0.113.20', respond(hostDocument(tag(sri(entryOf(builds.canary)))), csp.policy)));
+  await until(() => bad.errors.some((error) => /integrity/.test(error)), 'the integrity failure');
+  await expect(bad.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
+  await good.page.close();
+  await bad.page.close();
+});
+
+it('under the policy, a client error on the canary rolls it back; an integrity hash on /assets/index.js fails its canary viewers', async () => {
+  local.controlPlane.tick();
+  const released = await local.release(builds.canary.dir);
+  now.t = 2 * MINUTE; // linear 10% a minute: 30%
+  expect(local.controlPlane.tick().canary).toMatchObject({ buildId: builds.canary.buildId, weight: 3000 });
+
+  // A viewer the rollout sends to the canary, found as a host page's script would find out.
+  const buildOf = async (viewer: string) => /\/assets\/([0-9a-f]{16})\//.exec(await (await fetch(`${local.url}/assets/index.js?viewer=${viewer}`)).text())![1];
+  let canaryViewer = '';
+  for (let i = 1; !canaryViewer && i < 250; i += 1) if ((await buildOf(`203.0.115.${i}`)) === builds.canary.buildId) canaryViewer = `203.0.115.${i}`;
+  expect(canaryViewer).not.toBe('');
+
+  // The stable entry's hash on the one URL: the bytes differ for this viewer, so the browser refuses them.
+  const pinnedStable = widgetTag(canaryViewer, ` integrity="${sri(entryOf(builds.stable))}" crossorigin="anonymous"`);
+  const refused = await open(host.page('/sri-on-entry', canaryViewer, respond(hostDocument(pinnedStable), csp.policy)));
+  await until(() => refused.errors.some((error) => /integrity/.test(error)), 'the integrity failure');
+  await expect(refused.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
+  await refused.page.close();
+
+  const before = viewers('canary', METRIC_ERRORING_VIEWERS);
+  const visit = await open(host.page('/canary', canaryViewer, respond(hostDocument(widgetTag(canaryViewer)), csp.policy)));
+  await visit.page.getByText(CANARY_HEADLINE).waitFor({ timeout: 15_000 });
+  await visit.page.getByTestId('boom-link').click();
+  await until(() => viewers('canary', METRIC_ERRORING_VIEWERS) === before + 1, "the canary's error beacon to be counted");
+  const status = await until(() => {
+    const current = local.controlPlane.tick();
+    return current.deployment?.status === 'InProgress' ? undefined : current;
+  }, 'the deployment to end');
+  expect(status.alarm?.state).toBe('ALARM');
+  expect(status.deployment).toMatchObject({ id: released.deploymentId, status: 'Failed' });
+  expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
+  await settle(visit.page);
+  expect(visit.violations).toEqual([]);
+  await visit.page.close();
+
+  // The same viewer's next load gets the stable build, still under the policy.
+  const after = await open(host.page('/after-rollback', canaryViewer, respond(hostDocument(widgetTag(canaryViewer)), csp.policy)));
+  await after.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  await after.page.close();
+}, 120_000);

@@ -1,0 +1,125 @@
+/**
+ * `npm run csp`: the Content-Security-Policy directives a host page needs for the widget, from the
+ * config, as a header value and as a `<meta http-equiv>` element (docs/host-integration.md).
+ *
+ *   npm run csp                                          for https://<domain> (customDomain: true)
+ *   npm run csp -- --origin https://d1234.cloudfront.net  the distribution's origin, given
+ *   npm run csp -- --json                                one JSON object
+ *
+ * What the widget needs, read from webapp/src and the built output, and held to it by
+ * __tests__/local/host-csp.test.ts in a real browser under exactly this policy:
+ *   script-src   the distribution: index.js, and the chunks its webpack runtime adds as <script>
+ *   connect-src  the beacon URL's origin: navigator.sendBeacon (fetch when that refuses)
+ * Nothing else: its CSS is a constructed stylesheet (CSP governs <style> elements, not the
+ * CSSOM), and it loads no images, fonts, frames or workers. The printed policy starts with
+ * `default-src 'none'` to say so: a page holding only the widget could send it as it is.
+ */
+import { Option, type Command } from 'commander';
+import { loadConfig, type DeployConfig } from '../config';
+import { configOption, defineCommand, runCommand, UsageError } from './lib/cli';
+
+/** The directives the widget needs, in the order they are printed. */
+export const WIDGET_DIRECTIVES = ['script-src', 'connect-src'] as const;
+export type WidgetDirective = (typeof WIDGET_DIRECTIVES)[number];
+export type Directives = Readonly<Record<string, readonly string[]>>;
+
+export interface HostCsp {
+  /** Where index.js and its chunks come from. */
+  readonly distribution: string;
+  /** Where beacons go: config `metrics.endpoint`, resolved against the distribution. */
+  readonly beaconUrl: string;
+  /** What the widget needs, directive → sources: add them to the same directives of your policy. */
+  readonly directives: Readonly<Record<WidgetDirective, readonly string[]>>;
+  /** The header value: `default-src 'none'` and the directives, a whole policy for a page holding only the widget. */
+  readonly policy: string;
+  /** The same policy as a <meta http-equiv> element, for pages that cannot set headers. */
+  readonly meta: string;
+}
+
+/**
+ * The distribution's origin: `--origin` when given, else `https://<domain>` when the distribution
+ * serves on its custom domain. Without one it serves on a CloudFront domain chosen at deploy
+ * time, which the config cannot know.
+ */
+export function distributionOrigin(config: Pick<DeployConfig, 'domain' | 'customDomain'>, origin?: string): string {
+  if (origin !== undefined) return parseOrigin(origin);
+  if (config.customDomain) return `https://${config.domain}`;
+  throw new UsageError(
+    'customDomain is false, so the distribution serves on the CloudFront domain it gets at deploy time, which the config cannot know; pass it as --origin https://<distribution-domain> (the delivery stack\'s distribution-domain output, printed by cdktf deploy).',
+  );
+}
+
+/** `https://host[:port]` (or http:// on loopback, for the local distribution), normalized; anything else is refused. */
+export function parseOrigin(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--origin ${JSON.stringify(text)} is not a URL; write the distribution's origin, e.g. https://d1234abcd.cloudfront.net.`);
+  }
+  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new UsageError(`--origin ${JSON.stringify(text)}: the distribution serves over https (http only on loopback, for the local distribution).`);
+  }
+  if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
+    throw new UsageError(`--origin ${JSON.stringify(text)} is more than an origin; write scheme://host[:port] only, e.g. ${url.origin}.`);
+  }
+  return url.origin;
+}
+
+export function hostCsp(config: Pick<DeployConfig, 'domain' | 'customDomain' | 'metrics'>, origin?: string): HostCsp {
+  const distribution = distributionOrigin(config, origin);
+  const beaconUrl = new URL(config.metrics.endpoint, distribution).href;
+  const directives = { 'script-src': [distribution], 'connect-src': [new URL(beaconUrl).origin] };
+  const policy = formatPolicy({ 'default-src': ["'none'"], ...directives });
+  return { distribution, beaconUrl, directives, policy, meta: `<meta http-equiv="Content-Security-Policy" content="${policy}">` };
+}
+
+/** `a x y; b z`: directives in the order given, each with its sources. */
+export function formatPolicy(directives: Directives): string {
+  return Object.entries(directives)
+    .map(([name, sources]) => [name, ...sources].join(' '))
+    .join('; ');
+}
+
+interface CspFlags {
+  readonly config?: string;
+  readonly origin?: string;
+  readonly json: boolean;
+}
+
+/** `print` receives each line (without its newline); tests pass their own. */
+export function cspCommand(print: (line: string) => void = (line) => console.log(line)): Command {
+  return defineCommand({
+    name: 'npm run csp --',
+    summary:
+      "The Content-Security-Policy directives a host page needs for the widget (script-src and connect-src for the distribution), as a header value and a <meta http-equiv> element. The distribution is https://<domain> when customDomain is true; otherwise pass --origin.",
+    examples: [
+      'npm run csp                                          # for https://<domain>',
+      'npm run csp -- --origin https://d1234abcd.cloudfront.net   # customDomain: false (the deploy prints the domain)',
+      'npm run csp -- --origin http://127.0.0.1:8080        # the local distribution (npm start)',
+      'npm run csp -- --json                                # {distribution, beaconUrl, directives, policy, meta}',
+    ],
+  })
+    .addOption(configOption())
+    .addOption(new Option('--origin <url>', "the distribution's origin, scheme://host[:port] (default: https://<domain> when customDomain is true)"))
+    .addOption(new Option('--json', 'print one JSON object').default(false))
+    .action((flags: CspFlags) => {
+      const csp = hostCsp(loadConfig(flags.config), flags.origin);
+      if (flags.json) {
+        print(JSON.stringify(csp, null, 2));
+        return;
+      }
+      print(`# The widget at ${csp.distribution}/assets/index.js needs these sources (beacons go to ${csp.beaconUrl}):`);
+      for (const name of WIDGET_DIRECTIVES) print(`#   ${name} ${csp.directives[name].join(' ')}`);
+      print("# Add them to the same directives of your policy. default-src 'none' below shows the widget needs nothing else; keep your own default-src.");
+      print('');
+      print('# HTTP response header:');
+      print(`Content-Security-Policy: ${csp.policy}`);
+      print('');
+      print('# Or, first thing in <head>:');
+      print(csp.meta);
+    });
+}
+
+if (require.main === module) runCommand(cspCommand());
