@@ -6,7 +6,8 @@
  * state into the local KeyValueStore.
  *
  * Time is the local mode's clock: simulated minutes pass `timeScale` times faster than real ones,
- * so a ten-minute linear rollout runs in ten seconds at the default scale of 60. `tick()` does what
+ * so the default config's nine-minute linear rollout runs in 90 s at `npm start`'s default scale of
+ * 6 (local-distribution.ts, DEFAULT_TIME_SCALE). `tick()` does what
  * AWS does continuously: moves the deployment on, evaluates the alarm (and rolls back when it
  * fires), and runs rollout sync. In AWS, rollout sync runs on the deployment's state changes and
  * every minute; here it runs on every tick, which is never later than AWS would.

@@ -36,6 +36,8 @@ export async function startControlServer(distribution: LocalDistribution, option
             return reply(200, await distribution.release(buildDir));
           }
           if (req.method === 'POST' && req.url === '/stop') {
+            const status = distribution.status();
+            if (status.deployment?.status !== 'InProgress') return reply(409, { error: `no release is under way: nothing to stop (build ${status.stable.buildId} serves every viewer${status.deployment ? `; the last deployment, ${status.deployment.id}, ${status.deployment.status.toLowerCase()}` : ''})` });
             distribution.controlPlane.stop('stopped with npm run local:release -- --stop');
             return reply(200, distribution.status());
           }
@@ -64,17 +66,48 @@ export async function startControlServer(distribution: LocalDistribution, option
     url,
     close: () =>
       new Promise<void>((resolve) => {
-        if (options.addressFile) rmSync(options.addressFile, { force: true });
+        // Only our own: another distribution may have taken the file over since.
+        if (options.addressFile && readAddress(options.addressFile)?.url === url) rmSync(options.addressFile, { force: true });
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
 }
 
+function readAddress(file: string): ControlAddress | null {
+  try {
+    const address = JSON.parse(readFileSync(file, 'utf8')) as Partial<ControlAddress>;
+    return typeof address.url === 'string' && typeof address.pid === 'number' ? (address as ControlAddress) : null;
+  } catch {
+    return null;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, it is someone else's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The distribution that wrote `file`, when its process is still running; null when none is (no file, or one left by a process that has gone). */
+export function runningDistribution(file: string): ControlAddress | null {
+  const address = existsSync(file) ? readAddress(file) : null;
+  return address !== null && isRunning(address.pid) ? address : null;
+}
+
 /** The running `npm start`'s control address; throws saying what to do when there is none. */
 export function readControlAddress(file: string): ControlAddress {
-  if (!existsSync(file)) throw new Error(`no local distribution is running (${file} does not exist): start one with \`npm start\` in another terminal`);
-  return JSON.parse(readFileSync(file, 'utf8')) as ControlAddress;
+  const address = runningDistribution(file);
+  if (address === null) {
+    const left = existsSync(file) ? readAddress(file) : null;
+    const why = left ? ` (${file} was left by pid ${left.pid}, which has exited)` : '';
+    throw new Error(`no local distribution is running${why}: start one with \`npm start\` in another terminal`);
+  }
+  return address;
 }
 
 export async function callControl(address: ControlAddress, method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> {

@@ -42,6 +42,18 @@ import { startS3Server, type S3Server } from './s3-server';
 export const LOCAL_BUILDS_DIR = path.join(PROJECT_ROOT, 'build', 'local');
 
 /**
+ * Simulated minutes per real minute, unless told otherwise: slow enough to watch a rollout. The
+ * default config's (linear, 10 % a minute) reaches everyone 9 simulated minutes after it starts:
+ * 90 s here; its alarm's 60-second periods pass every 10 s.
+ */
+export const DEFAULT_TIME_SCALE = 6;
+
+/** Where `buildForLocal` builds before moving the build into place: this process's own, removed when done. */
+export function stagingDir(buildsDir: string = LOCAL_BUILDS_DIR): string {
+  return path.join(buildsDir, `.staging-${process.pid}`);
+}
+
+/**
  * The deploy config, as the local mode runs it: the nearest-bucket answer and the entry router's
  * fallback state are trusted for a second (60 s and 5 s by default in AWS), so what a test or a
  * person changes shows within a second of real time. Everything else is the user's config.
@@ -53,7 +65,7 @@ export function localConfig(config: DeployConfig): DeployConfig {
 /** Builds `webappDir` with the local config into build/local/<buildId>/ (kept: same source, same folder). */
 export async function buildForLocal(config: DeployConfig, options: { webappDir?: string; buildsDir?: string; log?: (line: string) => void } = {}): Promise<string> {
   const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;
-  const staging = path.join(buildsDir, `.staging-${process.pid}`);
+  const staging = stagingDir(buildsDir);
   rmSync(staging, { recursive: true, force: true });
   const result = await build({ config: localConfig(config), outDir: staging, webappDir: options.webappDir, log: options.log });
   const target = path.join(buildsDir, result.manifest.buildId);
@@ -98,7 +110,7 @@ export interface LocalDistributionOptions {
   readonly config: DeployConfig;
   /** A build made by `buildForLocal`: the first build every viewer gets. */
   readonly buildDir: string;
-  /** Simulated minutes per real minute. @default 60 (a one-minute rollout step takes a second) */
+  /** Simulated minutes per real minute. @default DEFAULT_TIME_SCALE (a one-minute rollout step takes 10 s) */
   readonly timeScale?: number;
   /** @default scaledClock(timeScale) */
   readonly clock?: Clock;
@@ -163,7 +175,7 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
     process.env.EDGE_S3_ENDPOINT = s3.endpoint;
     process.env.EDGE_KVS_ENDPOINT = kvs.endpoint;
 
-    const clock = options.clock ?? scaledClock(options.timeScale ?? 60);
+    const clock = options.clock ?? scaledClock(options.timeScale ?? DEFAULT_TIME_SCALE);
     // Terraform's random_password in AWS; a fresh one per run here, known to the emulator and the API only.
     const originSecret = randomBytes(24).toString('base64url');
     const controlPlane = new ControlPlane({

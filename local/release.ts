@@ -1,49 +1,118 @@
 /**
  * `npm run local:release`: builds the app as it is now and releases it into the running `npm start`
  * (publish to the local buckets, new entry-router version, simulated deployment), as a deploy does
- * in AWS. `-- --stop` stops the running deployment with rollback; `-- --status` prints the state;
- * `-- ring add|remove <origin>` edits the ring, as `npm run rollout -- ring` does in AWS.
+ * in AWS. `--stop` stops the running deployment with rollback, `--status` says where it is, and
+ * `ring add|remove <origin>` edits the ring, as `npm run rollout -- ring` does in AWS.
  *
- *   npm run local:release -- [--config deploy.config.json] [--stop | --status | ring add|remove <origin>]
+ * Each says so and exits 1 when there is nothing to act on: no `npm start` running, no release
+ * under way to stop, the app unchanged since what is served.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config';
-import { callControl, controlFile, readControlAddress } from './control-server';
+import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
+import { loadConfig } from '../config';
+import { defineCommand, defineSubcommand, runCommand } from '../scripts/lib/cli';
+import type { EmulatorStats } from './cloudfront-emulator';
+import type { ControlPlaneStatus } from './control-plane';
+import { callControl, controlFile, readControlAddress, type ControlAddress } from './control-server';
 import { ensureLocalBuild, LOCAL_BUILDS_DIR } from './local-distribution';
+import { formatStatusLine } from './status-line';
+import { normalizeOrigin, parseRolloutState } from '../contracts/rollout-state';
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { config: { type: 'string' }, stop: { type: 'boolean', default: false }, status: { type: 'boolean', default: false } } });
-  const address = readControlAddress(controlFile(LOCAL_BUILDS_DIR));
-  if (positionals[0] === 'ring') {
-    const [, action, origin] = positionals;
-    if ((action !== 'add' && action !== 'remove') || !origin || positionals.length !== 3) throw new Error('usage: npm run local:release -- ring add|remove <origin>, e.g. ring add http://127.0.0.1:8081');
-    const { ring } = (await callControl(address, 'POST', '/ring', { action, origin })) as { ring: string[] };
-    console.log(`ring: ${ring.length > 0 ? ring.join(', ') : '(empty)'}; pages on these origins get the canary whatever the weight`);
-    return;
-  }
-  if (positionals.length > 0) throw new Error(`unknown command ${positionals.join(' ')}; use --stop, --status or ring add|remove <origin>`);
-  if (values.stop) {
-    console.log(JSON.stringify(await callControl(address, 'POST', '/stop'), null, 2));
-    return;
-  }
-  if (values.status) {
-    console.log(JSON.stringify(await callControl(address, 'GET', '/status'), null, 2));
-    return;
-  }
-  const config = loadConfig(values.config);
-  const { buildDir, built } = await ensureLocalBuild(config, { log: (line) => console.log(`  ${line}`) });
-  console.log(built ? `built ${buildDir}` : `sources unchanged since that build: ${buildDir}`);
-  const status = (await callControl(address, 'GET', '/status')) as { stable: { buildId: string }; canary: { buildId: string } | null };
-  const buildId = path.basename(buildDir);
-  if (status.stable.buildId === buildId || status.canary?.buildId === buildId) {
-    throw new Error(`build ${buildId} is already what the local distribution serves; change the app (webapp/src) and run this again`);
-  }
-  const released = (await callControl(address, 'POST', '/release', { buildDir })) as { buildId: string; version: string; deploymentId: string };
-  console.log(`released ${released.buildId} as version ${released.version}: deployment ${released.deploymentId} is shifting viewers (watch the status line, or open ${address.hostPage})`);
+export interface ReleaseIo {
+  readonly out: (line: string) => void;
 }
 
-main().catch((error: Error) => {
-  console.error(error instanceof ConfigError ? error.message : `local:release: ${error.message}`);
-  process.exit(1);
-});
+interface ReleaseFlags {
+  readonly config?: string;
+  readonly stop: boolean;
+  readonly status: boolean;
+  readonly json: boolean;
+  readonly controlFile: string;
+}
+
+type ServedStatus = ControlPlaneStatus & { readonly served: EmulatorStats };
+
+const CONTROL_FILE = controlFile(LOCAL_BUILDS_DIR);
+
+function controlFileOption(): Option {
+  return new Option('--control-file <file>', 'where the running `npm start` left its address (its own --control-file)').default(CONTROL_FILE, path.relative(process.cwd(), CONTROL_FILE));
+}
+
+export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log(line) }): Command {
+  const command = defineCommand({
+    name: 'npm run local:release --',
+    summary: 'Release the app as it is now into the running `npm start` (as a deploy does in AWS), stop that release with rollback, show where it is, or edit the ring.',
+    examples: [
+      'npm run local:release                                   # build the changed app and start its rollout',
+      'npm run local:release -- --status                       # where the rollout is',
+      'npm run local:release -- --stop                         # stop it: every viewer back on the stable build',
+      'npm run local:release -- ring add http://127.0.0.1:8081  # pages on this origin get the canary whatever the weight',
+      'npm run local:release -- ring remove http://127.0.0.1:8081',
+    ],
+  })
+    .addOption(new Option('--config <file>', 'the deploy config the build is made with (default: $DEPLOY_CONFIG, else deploy.config.json)'))
+    .addOption(new Option('--stop', 'stop the release under way, with rollback').default(false).conflicts('status'))
+    .addOption(new Option('--status', 'say where the release is: the builds, the weight, the deployment, the alarm').default(false))
+    .addOption(new Option('--json', 'with --status: the whole state, as JSON').default(false))
+    .addOption(controlFileOption())
+    .action(async (flags: ReleaseFlags) => {
+      const address = readControlAddress(path.resolve(flags.controlFile));
+      if (flags.stop) {
+        const stopped = (await callControl(address, 'POST', '/stop')) as ControlPlaneStatus;
+        io.out(`stopped ${stopped.deployment?.id ?? 'the release'}: every viewer's next load gets the stable build ${stopped.stable.buildId} (v${stopped.stable.version})`);
+        return;
+      }
+      const status = (await callControl(address, 'GET', '/status')) as ServedStatus;
+      if (flags.status) {
+        if (flags.json) io.out(JSON.stringify(status, null, 2));
+        else for (const line of describeStatus(status, address)) io.out(line);
+        return;
+      }
+      const config = loadConfig(flags.config);
+      const { buildDir, built } = await ensureLocalBuild(config, { log: (line) => io.out(`  ${line}`) });
+      io.out(built ? `built ${buildDir}` : `sources unchanged since that build: ${buildDir}`);
+      const buildId = path.basename(buildDir);
+      if (status.stable.buildId === buildId || status.canary?.buildId === buildId) {
+        throw new Error(`build ${buildId} is already what the local distribution serves; change the app (webapp/src) and run this again`);
+      }
+      const released = (await callControl(address, 'POST', '/release', { buildDir })) as { buildId: string; version: string; deploymentId: string };
+      io.out(`released ${released.buildId} as version ${released.version}: deployment ${released.deploymentId} is shifting viewers (watch the status line, or open ${address.hostPage})`);
+    });
+
+  const ring = defineSubcommand(command, 'ring', { summary: 'Edit the ring: host pages on these origins get the canary at any weight.' });
+  for (const action of ['add', 'remove'] as const) {
+    defineSubcommand(ring, action, {
+      summary: action === 'add' ? 'Give pages on <origin> the canary whatever the weight.' : 'Put pages on <origin> back under the weight.',
+      examples: [`npm run local:release -- ring ${action} http://127.0.0.1:8081`],
+    })
+      .addArgument(new Argument('<origin>', 'a page origin: scheme://host[:port], e.g. http://127.0.0.1:8081').argParser(ringOrigin))
+      .action(async (origin: string, _flags: unknown, self: Command) => {
+        // --control-file is the top command's, wherever on the line it was given.
+        const address = readControlAddress(path.resolve((self.optsWithGlobals() as ReleaseFlags).controlFile));
+        const { ring: after } = (await callControl(address, 'POST', '/ring', { action, origin })) as { ring: string[] };
+        io.out(`ring: ${after.length > 0 ? after.join(', ') : '(empty)'}; pages on these origins get the canary whatever the weight`);
+      });
+  }
+  return command;
+}
+
+/** An origin as the ring keeps it, or why the text is not one. */
+function ringOrigin(text: string): string {
+  const origin = normalizeOrigin(text);
+  if (origin === null) throw new InvalidArgumentError(`expected scheme://host[:port] with no path, e.g. http://127.0.0.1:8081 (what a page's Referer starts with), got ${JSON.stringify(text)}.`);
+  return origin;
+}
+
+/** `--status` for a person: the status line, then what it does not say. */
+function describeStatus(status: ServedStatus, address: ControlAddress): string[] {
+  const state = parseRolloutState(status.state);
+  const lines = [formatStatusLine(status, status.served)];
+  if (status.deployment === null) lines.push('no release yet: change the app, then `npm run local:release`');
+  else if (status.deployment.status === 'InProgress') lines.push(`${status.deployment.id} is shifting viewers to ${status.canary?.buildId ?? '?'}; \`npm run local:release -- --stop\` rolls it back`);
+  else lines.push(`${status.deployment.id} ${status.deployment.status.toLowerCase()}${status.deployment.error ? `: ${status.deployment.error}` : ''}`);
+  if (state !== null && state.ring.length > 0) lines.push(`ring: ${state.ring.join(', ')}`);
+  lines.push(`host page ${address.hostPage}`);
+  return lines;
+}
+
+if (require.main === module) runCommand(localReleaseCommand());

@@ -1,75 +1,115 @@
 /**
  * `npm start`: the whole distribution on this machine. Builds when the sources changed, publishes
  * the build into the local buckets, serves the host page, prints the addresses, and keeps one
- * status line up to date until Ctrl-C.
+ * status line up to date until stopped (Ctrl-C, SIGTERM, SIGHUP, or npm going away; shutdown.ts),
+ * which closes every server and removes the temporary buckets.
  *
- *   npm start -- [--config deploy.config.json] [--time-scale 60] [--port 8080] [--host-port 8081]
- *                [--nearest-region eu-west-1] [--min-viewers 1] [--rebuild]
- *
- * Then, after changing the app, in another terminal: `npm run local:release` (and
- * `npm run local:release -- --stop` to roll it back by hand).
+ * Then, after changing the app, in another terminal: `npm run local:release` (release.ts).
  */
-import { mkdirSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config';
-import { controlFile, startControlServer } from './control-server';
-import { ensureLocalBuild, LOCAL_BUILDS_DIR, startLocalDistribution } from './local-distribution';
-import { formatStatusLine } from './status-line';
+import { mkdirSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../config';
+import { defineCommand, runCommand, UsageError, wholeNumber } from '../scripts/lib/cli';
+import { controlFile, runningDistribution, startControlServer } from './control-server';
+import { DEFAULT_TIME_SCALE, ensureLocalBuild, LOCAL_BUILDS_DIR, stagingDir, startLocalDistribution } from './local-distribution';
+import { Shutdown, StopRequested } from './shutdown';
+import { describeTimeScale, formatStatusLine } from './status-line';
 
-function positiveNumber(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!(value > 0)) throw new Error(`--${name} must be a positive number; got ${JSON.stringify(text)}`);
-  return value;
+/** The line the banner ends with: the distribution is up (tests wait for it). */
+export const READY_LINE = '  stop          Ctrl-C (closes every server, removes the temporary buckets)';
+
+interface StartFlags {
+  readonly config?: string;
+  readonly timeScale: number;
+  readonly port?: number;
+  readonly hostPort?: number;
+  readonly nearestRegion?: string;
+  readonly minViewers?: number;
+  readonly rebuild: boolean;
+  readonly controlFile: string;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      config: { type: 'string' },
-      'time-scale': { type: 'string' },
-      port: { type: 'string' },
-      'host-port': { type: 'string' },
-      'nearest-region': { type: 'string' },
-      'min-viewers': { type: 'string' },
-      rebuild: { type: 'boolean', default: false },
-    },
-  });
-  const config = loadConfig(values.config);
-  const timeScale = positiveNumber('time-scale', values['time-scale'], 60);
-  if (values['nearest-region'] && !config.regions.includes(values['nearest-region'])) {
-    throw new Error(`--nearest-region must be one of the configured regions (${config.regions.join(', ')}); got ${values['nearest-region']}`);
-  }
+export function startCommand(): Command {
+  return defineCommand({
+    name: 'npm start --',
+    summary: 'Run the whole distribution on this machine (CloudFront, S3, Route53, CodeDeploy and the alarm on loopback; no AWS) until Ctrl-C.',
+    examples: [
+      'npm start',
+      'npm start -- --time-scale 60                  # a minute of rollout per second: the default rollout in 9 s',
+      'npm start -- --time-scale 1                   # real time',
+      'npm start -- --port 8080 --host-port 8081     # fixed ports, e.g. for a bookmarked host page',
+      'npm start -- --min-viewers 1                  # one viewer\'s error can trip the alarm',
+      'npm start -- --nearest-region eu-west-1       # the routers read from that region\'s bucket first',
+    ],
+  })
+    .addOption(new Option('--config <file>', 'the deploy config (default: $DEPLOY_CONFIG, else deploy.config.json)'))
+    .addOption(new Option('--time-scale <n>', 'simulated minutes per real minute, a whole number from 1 to 3600').argParser(wholeNumber(1, 3600)).default(DEFAULT_TIME_SCALE, `${DEFAULT_TIME_SCALE}, the default config's rollout in 90 s`))
+    .addOption(new Option('--port <n>', 'the distribution\'s port (default: a free one)').argParser(wholeNumber(1, 65535)))
+    .addOption(new Option('--host-port <n>', 'the host page\'s port (default: a free one)').argParser(wholeNumber(1, 65535)))
+    .addOption(new Option('--nearest-region <region>', 'the region the routers\' nearest-bucket lookup answers (default: the primary region)'))
+    .addOption(new Option('--min-viewers <n>', 'the alarm\'s minimum of canary viewers per period, lowered so one person\'s clicks can trip it (default: the config\'s)').argParser(wholeNumber(1)))
+    .addOption(new Option('--rebuild', 'build even when the sources have not changed since the last build').default(false))
+    .addOption(new Option('--control-file <file>', 'where `npm run local:release` finds this distribution; a second one at a time needs its own').default(controlFile(LOCAL_BUILDS_DIR), path.relative(process.cwd(), controlFile(LOCAL_BUILDS_DIR))))
+    .action(async (flags: StartFlags) => {
+      const config = loadConfig(flags.config);
+      if (flags.nearestRegion !== undefined && !config.regions.includes(flags.nearestRegion)) {
+        throw new UsageError(`--nearest-region must be one of the configured regions (${config.regions.join(', ')}); got ${flags.nearestRegion}.`);
+      }
+      const addressFile = path.resolve(flags.controlFile);
+      const other = runningDistribution(addressFile);
+      if (other !== null) throw new Error(`a local distribution is already running (pid ${other.pid}, host page ${other.hostPage}): stop it with Ctrl-C in its terminal, or give this one its own --control-file`);
+
+      const shutdown = new Shutdown({ say: (line) => console.log(line) });
+      let failure: unknown = null;
+      await serve(config, flags, addressFile, shutdown).catch((error: unknown) => (failure = error));
+      await shutdown.close();
+      if (failure instanceof StopRequested) console.log('stopped before it was up: nothing left running');
+      else if (failure === null) console.log('stopped: every server closed, the temporary buckets removed');
+      else throw failure;
+    });
+}
+
+/** Starts everything, then waits for the stop. */
+async function serve(config: ReturnType<typeof loadConfig>, flags: StartFlags, addressFile: string, shutdown: Shutdown): Promise<void> {
   mkdirSync(LOCAL_BUILDS_DIR, { recursive: true });
-  const { buildDir, built } = await ensureLocalBuild(config, { rebuild: values.rebuild, log: (line) => console.log(`  ${line}`) });
+  // A stop during the build does not wait for it: the half-made build goes.
+  shutdown.removeAtExit(() => rmSync(stagingDir(LOCAL_BUILDS_DIR), { recursive: true, force: true }));
+  const { buildDir, built } = await shutdown.step(ensureLocalBuild(config, { rebuild: flags.rebuild, log: (line) => console.log(`  ${line}`) }));
   console.log(built ? `built ${buildDir}` : `sources unchanged: using ${buildDir}`);
 
-  const distribution = await startLocalDistribution({
-    config,
-    buildDir,
-    timeScale,
-    nearestRegion: values['nearest-region'],
-    // The alarm's minimum of canary viewers per period, lowered so one person's clicks can trip it.
-    alarm: values['min-viewers'] ? { ...config.alarms, minViewers: positiveNumber('min-viewers', values['min-viewers'], config.alarms.minViewers) } : undefined,
-    ports: { distribution: values.port ? positiveNumber('port', values.port, 0) : 0, host: values['host-port'] ? positiveNumber('host-port', values['host-port'], 0) : 0 },
-    log: (line) => {
-      if (line.trim()) console.log(`${process.stdout.isTTY ? '\r\x1b[2K' : ''}${line}`);
-    },
-  });
-  const control = await startControlServer(distribution, { addressFile: controlFile(LOCAL_BUILDS_DIR) });
+  const tty = process.stdout.isTTY;
+  const distribution = await shutdown.step(
+    startLocalDistribution({
+      config,
+      buildDir,
+      timeScale: flags.timeScale,
+      nearestRegion: flags.nearestRegion,
+      alarm: flags.minViewers !== undefined ? { ...config.alarms, minViewers: flags.minViewers } : undefined,
+      ports: { distribution: flags.port ?? 0, host: flags.hostPort ?? 0 },
+      log: (line) => {
+        if (line.trim()) console.log(`${tty ? '\r\x1b[2K' : ''}${line}`);
+      },
+    }),
+    (started) => started.stop(),
+  );
+  // The buckets' folder, should the stop be cut short (a second Ctrl-C) before the S3 server removes it.
+  shutdown.removeAtExit(() => rmSync(distribution.s3.directory, { recursive: true, force: true }));
+  const control = await shutdown.step(startControlServer(distribution, { addressFile }), (started) => started.close());
 
   console.log(`
-Local distribution (no AWS; CloudFront, S3, Route53, CodeDeploy and the alarm played on loopback)
+Local distribution ready (no AWS: CloudFront, S3, Route53, CodeDeploy and the alarm played on loopback)
   host page     ${distribution.hostUrl}            (?viewer=<ip> loads the widget as that viewer)
   script tag    <script src="${distribution.url}/assets/index.js"></script>
-  buckets       ${Object.entries(distribution.buckets).map(([region, bucket]) => `${region}: ${bucket}`).join(', ')}
+  buckets       ${distribution.s3.endpoint} (S3 API, path-style): ${Object.entries(distribution.buckets).map(([region, bucket]) => `${region}: ${bucket}`).join(', ')}
   dashboard     ${distribution.dashboardUrl}            (error rates and viewers per period, weight, alarms)
   metrics API   ${distribution.api.url}${config.metrics.endpoint}   (its own endpoint: refuses what did not come through the distribution)
-  time          ${timeScale}× (a one-minute rollout step takes ${(60 / timeScale).toFixed(1)} s)
-  release       change the app, then \`npm run local:release\` in another terminal (\`-- --stop\` rolls back)
+  control       ${control.url}   (npm run local:release talks to it, found through ${path.relative(process.cwd(), addressFile)})
+  time          ${describeTimeScale(config, flags.timeScale)}   (--time-scale changes it)
+  release       change the app, then \`npm run local:release\` in another terminal (\`-- --stop\` rolls back, \`-- --status\` shows where it is)
+${READY_LINE}
 `);
 
-  const tty = process.stdout.isTTY;
   let last = '';
   let lastPrinted = 0;
   const timer = setInterval(() => {
@@ -81,19 +121,8 @@ Local distribution (no AWS; CloudFront, S3, Route53, CodeDeploy and the alarm pl
       lastPrinted = Date.now();
     }
   }, 250);
-
-  const shutdown = async () => {
-    clearInterval(timer);
-    if (tty) process.stdout.write('\n');
-    await control.close();
-    await distribution.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
+  shutdown.add(() => clearInterval(timer));
+  await shutdown.requested;
 }
 
-main().catch((error: Error) => {
-  console.error(error instanceof ConfigError ? error.message : `npm start: ${error.message}`);
-  process.exit(1);
-});
+if (require.main === module) runCommand(startCommand());

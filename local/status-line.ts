@@ -1,7 +1,10 @@
 /**
  * The one line `npm start` keeps up to date: which builds, at what weight, how many entries each
- * build served, and the alarm. Pure, so its wording is tested.
+ * build served, and the alarm; and what the time scale means for a rollout. Pure, so its wording
+ * is tested.
  */
+import type { DeployConfig } from '../config';
+import { rolloutSteps } from '../config/rollout';
 import type { ControlPlaneStatus } from './control-plane';
 import type { EmulatorStats } from './cloudfront-emulator';
 
@@ -19,4 +22,23 @@ export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorSta
   if (status.deployment) parts.push(`${status.deployment.id} ${status.deployment.status}`);
   parts.push(`alarm ${status.alarm?.state ?? 'OK'}`);
   return parts.join(' | ');
+}
+
+/** `90` → `1 min 30 s`, `7.5` → `7.5 s`. */
+export function formatWallTime(seconds: number): string {
+  const rounded = seconds >= 10 ? Math.round(seconds) : Math.round(seconds * 10) / 10;
+  if (rounded < 60) return `${rounded} s`;
+  const minutes = Math.floor(rounded / 60);
+  const rest = Math.round(rounded - minutes * 60);
+  return rest === 0 ? `${minutes} min` : `${minutes} min ${rest} s`;
+}
+
+/** What `timeScale` means in real time for this config's rollout and alarm, for the start banner. */
+export function describeTimeScale(config: Pick<DeployConfig, 'rollout' | 'alarms'>, timeScale: number): string {
+  const steps = rolloutSteps(config.rollout);
+  const minutes = steps[steps.length - 1].atMinute;
+  const { strategy, percent, intervalMinutes } = config.rollout;
+  const shape = strategy === 'linear' ? `${percent} % more every ${intervalMinutes} min` : `${percent} % for ${intervalMinutes} min`;
+  const rollout = minutes === 0 ? 'a release (all at once) reaches every viewer at once' : `a release (${strategy}, ${shape}) reaches every viewer in ${formatWallTime((minutes * 60) / timeScale)} (${minutes} simulated minutes)`;
+  return `${timeScale}×: ${rollout}; an alarm period (${config.alarms.periodSeconds} s) passes every ${formatWallTime(config.alarms.periodSeconds / timeScale)}`;
 }
