@@ -5,7 +5,7 @@
  * they belong to the machine that ran them).
  *
  *   npm run bench -- [--config deploy.config.json] [--out file.json] [--only <section>]...
- *                    [--quick] [--update-docs]
+ *                    [--quick] [--update-docs]          (`--help` lists the sections, and examples)
  *
  * --quick         few repetitions: the same figures by the same code, for tests of the report's
  *                 shape; not worth quoting.
@@ -18,9 +18,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config';
 import { build, PROJECT_ROOT } from '../scripts/build';
+import { configOption, defineCommand, runCommand } from '../scripts/lib/cli';
 import { readManifest, type BuildManifest } from '../contracts/build-manifest';
 import { DOCS_BLOCK, formatMarkdown, formatSectionText, formatSummary, machineLine, replaceBlock, reportSection, SUMMARY_BLOCK, type BenchReport, type MachineInfo, type ReportSection } from './report';
 import { assignment } from './sections/assignment';
@@ -155,22 +156,41 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   return { report, markdown, jsonFile, markdownFile };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      config: { type: 'string' },
-      out: { type: 'string' },
-      only: { type: 'string', multiple: true },
-      quick: { type: 'boolean' },
-      'update-docs': { type: 'boolean' },
-    },
-  });
-  await runBench({ config: values.config, out: values.out, only: values.only, quick: values.quick, updateDocs: values['update-docs'] });
+interface BenchFlags {
+  readonly config?: string;
+  readonly out?: string;
+  readonly only: readonly string[];
+  readonly quick: boolean;
+  readonly updateDocs: boolean;
 }
 
-if (require.main === module) {
-  main().catch((error: Error) => {
-    console.error(error.message);
-    process.exit(1);
-  });
+/** `--only a --only b,c`: section ids, each checked, gathered over repeats. */
+function sectionIds(text: string, previous: readonly string[]): readonly string[] {
+  const ids = text.split(',').map((id) => id.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !SECTIONS.some((section) => section.id === id));
+  if (ids.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`expected section ids among ${SECTIONS.map((section) => section.id).join(', ')}, got ${JSON.stringify(text)}.`);
+  return [...previous, ...ids];
 }
+
+export function benchCommand(): Command {
+  return defineCommand({
+    name: 'npm run bench --',
+    summary: 'Measure what ships (the zips in build/, built first when missing) next to the reference design: one table per section, and every figure as JSON and markdown.',
+    examples: [
+      'npm run bench',
+      "npm run bench -- --quick                          # few repetitions: the report's shape, figures not worth quoting",
+      'npm run bench -- --only edge-routers --only cost  # those sections, with the ones they need',
+      'npm run bench -- --update-docs                    # a full run, quoted in docs/benchmark.md and the README',
+    ],
+  })
+    .addOption(configOption())
+    .addOption(new Option('--out <file>', 'the JSON report; the markdown goes next to it as <name>.md (default: bench/results/bench.json)'))
+    .addOption(new Option('--only <sections>', `run these sections (comma-separated or repeated) and those they need: ${SECTIONS.map((section) => section.id).join(', ')}`).argParser(sectionIds).default([], 'all'))
+    .addOption(new Option('--quick', 'few repetitions, for checking the report; not worth quoting').default(false))
+    .addOption(new Option('--update-docs', "rewrite docs/benchmark.md's tables and the README's headline figures with this run (a full run only)").default(false).conflicts(['quick', 'only']))
+    .action(async (flags: BenchFlags) => {
+      await runBench({ config: flags.config, out: flags.out, only: flags.only, quick: flags.quick, updateDocs: flags.updateDocs });
+    });
+}
+
+if (require.main === module) runCommand(benchCommand());

@@ -4,6 +4,7 @@
  * (the ones a rollback may go back to) before viewers are sent there.
  *
  *   npm run backfill -- [--from <region>] [--regions a,b] [--endpoint <url>] [--dry-run] [--config <file>]
+ *   (`--help` for each option, its default, and examples)
  *
  * The source is the primary region's bucket (or --from): its manifests (`builds/<id>.json`) are the
  * builds to have everywhere. Each missing build is read object by object from the source, checked
@@ -17,15 +18,15 @@
  * copies nothing that is already there.
  */
 import { createHash } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { Option, type Command } from 'commander';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { BUILDS_PREFIX, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../contracts/bucket-layout';
-import { runMain, selectRegions } from './lib/cli';
+import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, UsageError } from './lib/cli';
 import { objectMetadata } from '../contracts/object-metadata';
-import { withRetry } from './lib/retry';
-import { createS3Client, getObjectText, headObject, listObjects } from './lib/s3';
+import { requireCredentials } from './lib/credentials';
+import { createS3Client, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from './lib/s3';
 import { publishObjects, type BuildObject } from './upload';
 
 export interface BackfillOptions {
@@ -35,8 +36,10 @@ export interface BackfillOptions {
   /** Regions to fill. @default every configured region but the source */
   readonly regions?: readonly string[] | string;
   readonly endpoint?: string;
-  /** @default createS3Client for the region (and endpoint) */
+  /** @default createS3Client for the region (and endpoint), with `retry`, logging each retry */
   readonly clientFor?: (region: string) => S3Client;
+  /** How the S3 clients retry (the SDK's retry strategy). @default DEFAULT_RETRY */
+  readonly retry?: RetryPolicy;
   /** Report what would be copied; write nothing. @default false */
   readonly dryRun?: boolean;
   readonly log?: (line: string) => void;
@@ -62,19 +65,29 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const { config } = options;
   const names = resourceNames(config);
   const from = options.from ?? config.primaryRegion;
-  if (!config.regions.includes(from)) throw new Error(`--from ${from} is not among the configured regions (${config.regions.join(', ')}).`);
+  if (!config.regions.includes(from)) throw new UsageError(`--from ${from} is not among the configured regions (${config.regions.join(', ')}).`);
   const targets = selectRegions(config, options.regions).filter((region) => region !== from);
-  const clientFor = options.clientFor ?? ((region: string) => createS3Client({ region, endpoint: options.endpoint }));
+  const log = options.log ?? (() => undefined);
+  const clients = new Map<string, S3Client>();
+  // One client per region: each keeps its own retry budget and connections.
+  const clientFor = (region: string): S3Client => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      client = options.clientFor?.(region) ?? createS3Client({ region, endpoint: options.endpoint, retry: options.retry, onRetry: (error, attempt, waited) => log(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`) });
+      clients.set(region, client);
+    }
+    return client;
+  };
   const source = clientFor(from);
   const sourceBucket = names.bucket(from);
-  const log = options.log ?? (() => undefined);
+  await requireCredentials(source);
 
-  const manifests = (await withRetry(() => listObjects(source, sourceBucket, BUILDS_PREFIX))).map((object) => buildIdOfManifestKey(object.key)).filter((id): id is string => id !== null);
+  const manifests = (await listObjects(source, sourceBucket, BUILDS_PREFIX)).map((object) => buildIdOfManifestKey(object.key)).filter((id): id is string => id !== null);
   const copied: BackfilledBuild[] = [];
   for (const buildId of manifests.sort()) {
     const lacking: string[] = [];
     for (const region of targets) {
-      if ((await withRetry(() => headObject(clientFor(region), names.bucket(region), publishedBuildKey(buildId)))) === null) lacking.push(region);
+      if ((await headObject(clientFor(region), names.bucket(region), publishedBuildKey(buildId))) === null) lacking.push(region);
     }
     if (lacking.length === 0) continue;
     log(`${buildId}: missing from ${lacking.join(', ')}${options.dryRun ? '' : `; copying from ${from}`}`);
@@ -83,7 +96,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       continue;
     }
     try {
-      const text = await withRetry(() => getObjectText(source, sourceBucket, publishedBuildKey(buildId)));
+      const text = await getObjectText(source, sourceBucket, publishedBuildKey(buildId));
       if (text === null) throw new Error(`its manifest vanished from ${sourceBucket} (a cleanup ran meanwhile?)`);
       const published = parsePublishedBuild(text, buildId);
       const objects = await readBuild(source, sourceBucket, published);
@@ -101,10 +114,8 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
 async function readBuild(client: S3Client, bucket: string, published: PublishedBuild): Promise<BuildObject[]> {
   const objects: BuildObject[] = [];
   for (const listed of published.objects) {
-    const body = await withRetry(async () => {
-      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: listed.key }));
-      return Buffer.from(await response.Body!.transformToByteArray());
-    });
+    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: listed.key }));
+    const body = Buffer.from(await response.Body!.transformToByteArray());
     const sha256 = createHash('sha256').update(body).digest('hex');
     if (sha256 !== listed.sha256) throw new Error(`${bucket}/${listed.key} has sha256 ${sha256}, its manifest says ${listed.sha256}: not copying a damaged build`);
     objects.push({ key: listed.key, body, sha256, md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(listed.key) });
@@ -112,14 +123,35 @@ async function readBuild(client: S3Client, bucket: string, published: PublishedB
   return objects;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { config: { type: 'string' }, from: { type: 'string' }, regions: { type: 'string' }, endpoint: { type: 'string' }, 'dry-run': { type: 'boolean', default: false } },
-  });
-  const result = await backfill({ config: loadConfig(values.config), from: values.from, regions: values.regions, endpoint: values.endpoint, dryRun: values['dry-run'], log: (line) => console.error(line) });
-  for (const build of result.copied) console.log(`${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`);
-  console.log(`${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ${result.copied.length === 0 ? 'every region holds them all' : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} copied`}`);
-  if (!result.ok) process.exitCode = 1;
+interface BackfillFlags {
+  readonly config?: string;
+  readonly from?: string;
+  readonly regions?: readonly string[];
+  readonly endpoint?: string;
+  readonly dryRun: boolean;
 }
 
-if (require.main === module) runMain(main);
+export function backfillCommand(): Command {
+  return defineCommand({
+    name: 'npm run backfill --',
+    summary: "Copy into every replica bucket the builds the source region's bucket holds and it lacks (a region added to the config), each verified, manifest last. Copies nothing already there.",
+    examples: [
+      'npm run backfill',
+      'npm run backfill -- --dry-run                         # which builds each region lacks',
+      'npm run backfill -- --from eu-west-1 --regions ap-southeast-2',
+    ],
+  })
+    .addOption(configOption())
+    .addOption(new Option('--from <region>', "the region whose bucket holds the builds to copy (default: the config's primaryRegion)"))
+    .addOption(regionsOption('comma-separated regions to fill, each one of the config\'s (default: every configured region but the source)'))
+    .addOption(endpointOption())
+    .addOption(new Option('--dry-run', 'list what each region lacks; copy nothing').default(false))
+    .action(async (flags: BackfillFlags) => {
+      const result = await backfill({ config: loadConfig(flags.config), from: flags.from, regions: flags.regions, endpoint: flags.endpoint, dryRun: flags.dryRun, log: (line) => console.error(line) });
+      for (const build of result.copied) console.log(`${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`);
+      console.log(`${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ${result.copied.length === 0 ? 'every region holds them all' : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} ${flags.dryRun ? 'would be copied' : 'copied'}`}`);
+      if (!result.ok) throw new ReportedFailure();
+    });
+}
+
+if (require.main === module) runCommand(backfillCommand());

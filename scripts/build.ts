@@ -8,11 +8,13 @@
  *   zip       deterministic zips in build/functions/
  *   function  the viewer-assignment CloudFront Function, checked against its runtime and quota
  *   manifest  build/manifest.json, last
+ *
+ *   npm run build -- [--out <dir>] [--config <file>]   (`--help` for more)
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Option, type Command } from 'commander';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import webpack from 'webpack';
@@ -25,6 +27,7 @@ import { bundleCloudFrontFunction } from './lib/cloudfront-function';
 import { CLOUDFRONT_FUNCTIONS, FUNCTIONS, type FunctionSpec } from './lib/functions';
 import { HANDLER, MANIFEST_FILE, MANIFEST_SCHEMA, type CloudFrontFunctionName, type FunctionName, type AssetFile, type BuildManifest, type CloudFrontFunctionFile, type FunctionZip } from '../contracts/build-manifest';
 import { createZip } from './lib/zip';
+import { configOption, defineCommand, runCommand } from './lib/cli';
 
 export const MODULES_FILE = 'modules.json';
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -334,16 +337,19 @@ function summarize(manifest: BuildManifest, log: (line: string) => void): void {
   for (const [name, fn] of Object.entries(manifest.cloudFrontFunctions)) log(`function     ${name} ${fn.bytes} B of CloudFront's 10240 (cloudfront-js-2.0)`);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' }, out: { type: 'string' } } });
-  const config = loadConfig(values.config);
-  const result = await build({ config, outDir: values.out, log: (line) => console.log(line) });
-  console.log(`output       ${path.relative(process.cwd(), result.outDir) || '.'}/`);
+export function buildCommand(): Command {
+  return defineCommand({
+    name: 'npm run build --',
+    summary: 'Build the widget (webpack) and every function bundle (esbuild) into one folder, manifest last. The same sources give the same buildId.',
+    examples: ['npm run build', 'npm run build -- --out /tmp/build', 'DEPLOY_CONFIG=staging.config.json npm run build   # edge bundles get that config baked in'],
+  })
+    .addOption(configOption())
+    .addOption(new Option('--out <dir>', 'where to write the build (default: build/)'))
+    .action(async (flags: { readonly config?: string; readonly out?: string }) => {
+      const config = loadConfig(flags.config);
+      const result = await build({ config, outDir: flags.out, log: (line) => console.log(line) });
+      console.log(`output       ${path.relative(process.cwd(), result.outDir) || '.'}/`);
+    });
 }
 
-if (require.main === module) {
-  main().catch((error: Error) => {
-    console.error(error.message);
-    process.exit(1);
-  });
-}
+if (require.main === module) runCommand(buildCommand());

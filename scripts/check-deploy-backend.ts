@@ -5,11 +5,11 @@
  * resource again next to (or over) the ones that exist. Deploys by hand with local state stay
  * allowed: there the state file outlives the run.
  *
- *   npm run check-backend [-- --config <file>]
+ *   npm run check-backend [-- --config <file>]   (`--help` for more)
  */
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import { loadConfig, type DeployConfig } from '../config';
-import { runMain } from './lib/cli';
+import { configOption, defineCommand, ReportedFailure, runCommand } from './lib/cli';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -30,14 +30,21 @@ function runsInCi(env: Env): boolean {
   return Boolean(value) && !/^(false|0)$/i.test(value!);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' } } });
-  const problem = backendProblem(loadConfig(values.config), process.env);
-  if (!problem) return;
-  // In GitHub Actions an annotation puts the reason on the run's summary page, not only in the log.
-  if (!process.env.GITHUB_ACTIONS) throw new Error(problem);
-  console.log(`::error title=Local backend in CI::${problem}`);
-  process.exitCode = 1;
+export function checkBackendCommand(env: Env = process.env): Command {
+  return defineCommand({
+    name: 'npm run check-backend --',
+    summary: "Refuse to deploy from CI with Terraform's local backend, whose state would be lost with the runner. Passes outside CI (CI unset, empty, false or 0).",
+    examples: ['npm run check-backend', 'npm run check-backend -- --config staging.config.json', 'CI=false npm run check-backend   # a deploy by hand, state kept on this machine'],
+  })
+    .addOption(configOption())
+    .action((flags: { readonly config?: string }) => {
+      const problem = backendProblem(loadConfig(flags.config, env), env);
+      if (!problem) return;
+      // In GitHub Actions an annotation puts the reason on the run's summary page, not only in the log.
+      if (env.GITHUB_ACTIONS) console.log(`::error title=Local backend in CI::${problem}`);
+      else console.error(problem);
+      throw new ReportedFailure();
+    });
 }
 
-if (require.main === module) runMain(main);
+if (require.main === module) runCommand(checkBackendCommand());

@@ -1,5 +1,6 @@
 /**
- * `npm run cleanup [-- --apply]`: deletes builds nobody can be served any more, in every region.
+ * `npm run cleanup -- [--apply] [--regions a,b] [--endpoint <url>] [--config <file>]`: deletes
+ * builds nobody can be served any more, in every region (`--help` for options and examples).
  *
  * A build is deleted only when all of these hold:
  *   - it is neither the stable nor the canary build of the entry router's alias `live` (read
@@ -22,17 +23,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
+import { Option, type Command } from 'commander';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { readAliasBuilds, type AliasBuilds } from '../regional-function/shared/alias-state';
-import { runMain, selectRegions } from './lib/cli';
+import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions } from './lib/cli';
 import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey } from '../contracts/bucket-layout';
 import { mapLimit } from './lib/concurrency';
+import { credentialsProblem } from './lib/credentials';
 import { formatBytes } from './lib/progress';
-import { withRetry, type RetryOptions } from './lib/retry';
-import { createS3Client, deleteObjects, describeError, getObjectText, headObject, listObjects } from './lib/s3';
+import { createS3Client, deleteObjects, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from './lib/s3';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Objects without a manifest younger than this may belong to an upload still running. */
@@ -52,7 +53,7 @@ export interface CleanupOptions {
   readonly regions?: readonly string[] | string;
   /** An S3-compatible endpoint serving every region's bucket, path-style. @default AWS */
   readonly endpoint?: string;
-  /** @default createS3Client for the region (and endpoint) */
+  /** @default createS3Client for the region (and endpoint), with `retry`, logging each retry */
   readonly clientFor?: (region: string) => S3Client;
   /** Reads the alias `live`. @default readAliasBuilds with a Lambda client in us-east-1 */
   readonly readLive?: () => Promise<AliasBuilds>;
@@ -60,7 +61,8 @@ export interface CleanupOptions {
   readonly apply?: boolean;
   /** @default the current time */
   readonly now?: Date;
-  readonly retry?: Omit<RetryOptions, 'onRetry'>;
+  /** How the S3 clients retry (the SDK's retry strategy). @default DEFAULT_RETRY */
+  readonly retry?: RetryPolicy;
   /** @default nothing */
   readonly log?: (line: string) => void;
 }
@@ -180,17 +182,17 @@ export function planCleanup(inventories: readonly RegionInventory[], live: Alias
 export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
   const names = resourceNames(options.config);
   const regions = selectRegions(options.config, options.regions);
-  const clientFor = options.clientFor ?? ((region: string) => createS3Client({ region, endpoint: options.endpoint }));
+  const clientFor =
+    options.clientFor ??
+    ((region: string) => createS3Client({ region, endpoint: options.endpoint, retry: options.retry, onRetry: (error, attempt, waited) => options.log?.(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`) }));
   const readLive = options.readLive ?? (() => readAliasBuilds(new LambdaClient({ region: 'us-east-1' }), names.entryRouter, names.liveAlias));
-  const retry = <T>(what: string, operation: () => Promise<T>) =>
-    withRetry(operation, { ...options.retry, onRetry: (error, attempt, delay) => options.log?.(`${what}: ${describeError(error)}; attempt ${attempt + 1} in ${delay} ms`) });
 
   const live = await readLiveOrRefuse(readLive, `${names.liveAlias} of ${names.entryRouter}`);
   const targets = regions.map((region) => ({ region, bucket: names.bucket(region), client: clientFor(region) }));
   const inventories = await Promise.all(
     targets.map(async (target) => {
       try {
-        return await takeInventory(target.client, target.region, target.bucket, retry);
+        return await takeInventory(target.client, target.region, target.bucket);
       } catch (error) {
         throw new Error(`cannot list ${target.bucket} in ${target.region} (${describeError(error)}): refusing to delete anything without a full picture.`, { cause: error });
       }
@@ -215,7 +217,7 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
       const skipped: string[] = [];
       for (const verdict of here) {
         try {
-          const outcome = await deleteBuild({ client, bucket, region, run, buildId: verdict.buildId, planned: inventory.manifests.get(verdict.buildId), retry });
+          const outcome = await deleteBuild({ client, bucket, run, buildId: verdict.buildId, planned: inventory.manifests.get(verdict.buildId) });
           objects += outcome.objects;
           if (outcome.kept) {
             skipped.push(`${verdict.buildId} (${outcome.kept})`);
@@ -236,33 +238,29 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
 interface BuildDeletion {
   readonly client: S3Client;
   readonly bucket: string;
-  readonly region: string;
   /** This cleanup run's name, the last part of its markers. */
   readonly run: string;
   readonly buildId: string;
   /** The manifest as the inventory saw it; undefined when there was none. */
   readonly planned: ManifestState | undefined;
-  readonly retry: <T>(what: string, operation: () => Promise<T>) => Promise<T>;
 }
 
 /**
  * Deletes one build in one bucket, between writing its marker and removing it. `kept` says why
  * the build (or what an upload put back meanwhile) stays; `objects` counts what was deleted anyway.
  */
-async function deleteBuild({ client, bucket, region, run, buildId, planned, retry }: BuildDeletion): Promise<{ objects: number; kept?: string }> {
+async function deleteBuild({ client, bucket, run, buildId, planned }: BuildDeletion): Promise<{ objects: number; kept?: string }> {
   const key = publishedBuildKey(buildId);
   const marker = `${cleanupMarkerPrefix(buildId)}${run}`;
   try {
-    await retry(`${region}: ${marker}`, () =>
-      client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: marker,
-          Body: `${JSON.stringify({ buildId, startedAt: new Date().toISOString(), host: hostname(), pid: process.pid })}\n`,
-          ContentType: 'application/json',
-          ServerSideEncryption: 'AES256',
-        }),
-      ),
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: marker,
+        Body: `${JSON.stringify({ buildId, startedAt: new Date().toISOString(), host: hostname(), pid: process.pid })}\n`,
+        ContentType: 'application/json',
+        ServerSideEncryption: 'AES256',
+      }),
     );
   } catch (error) {
     throw new Error(
@@ -273,12 +271,12 @@ async function deleteBuild({ client, bucket, region, run, buildId, planned, retr
   let outcome: { objects: number; kept?: string } | undefined;
   let failure: unknown;
   try {
-    outcome = await deleteMarkedBuild({ client, bucket, region, buildId, planned, retry, key });
+    outcome = await deleteMarkedBuild({ client, bucket, buildId, planned, key });
   } catch (error) {
     failure = error;
   }
   try {
-    await retry(`${region}: ${marker}`, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: marker })));
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: marker }));
   } catch (error) {
     // Until it goes, every upload of this build waits for it and then fails, naming it.
     const stuck = `cannot remove ${marker} (${describeError(error)}): delete it by hand`;
@@ -288,22 +286,21 @@ async function deleteBuild({ client, bucket, region, run, buildId, planned, retr
   return outcome!;
 }
 
-async function deleteMarkedBuild({ client, bucket, region, buildId, planned, retry, key }: Omit<BuildDeletion, 'run'> & { readonly key: string }): Promise<{ objects: number; kept?: string }> {
+async function deleteMarkedBuild({ client, bucket, buildId, planned, key }: Omit<BuildDeletion, 'run'> & { readonly key: string }): Promise<{ objects: number; kept?: string }> {
   // Read after the marker is written: an upload that wrote its manifest before then is seen here;
   // one that writes it later sees the marker and waits.
-  const text = await retry(`${region}: ${key}`, () => getObjectText(client, bucket, key));
+  const text = await getObjectText(client, bucket, key);
   if (text !== null && (planned === undefined || ('uploadedAt' in planned && parsePublishedBuild(text, buildId).uploadedAt !== planned.uploadedAt.toISOString()))) {
     return { objects: 0, kept: 'uploaded again since the listing' };
   }
-  if (text !== null) await retry(`${region}: ${key}`, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
-  const prefix = buildAssetsPrefix(buildId);
-  const keys = (await retry(`${region}: list ${prefix}`, () => listObjects(client, bucket, prefix))).map((o) => o.key);
-  const objects = await deleteObjects(client, bucket, keys, { retry: (operation) => retry(`${region}: delete ${prefix}`, operation) });
+  if (text !== null) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  const keys = (await listObjects(client, bucket, buildAssetsPrefix(buildId))).map((o) => o.key);
+  const objects = await deleteObjects(client, bucket, keys);
   // A manifest here now was written by an upload after ours was read, over objects just deleted.
   // Remove it again, so that none stands over missing objects even if that upload has died; a live
   // one is waiting for the marker, and puts back the objects and then the manifest once it is gone.
-  if ((await retry(`${region}: ${key}`, () => headObject(client, bucket, key))) !== null) {
-    await retry(`${region}: ${key}`, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+  if ((await headObject(client, bucket, key)) !== null) {
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     return { objects, kept: 'uploaded again while it was being deleted: that upload, if still running, puts it back once this cleanup is done' };
   }
   return { objects };
@@ -313,15 +310,14 @@ async function readLiveOrRefuse(readLive: () => Promise<AliasBuilds>, alias: str
   try {
     return await readLive();
   } catch (error) {
+    const credentials = credentialsProblem(error);
+    if (credentials) throw new Error(credentials, { cause: error });
     throw new Error(`cannot read alias ${alias} (${describeError(error)}): refusing to delete anything, since no build can be proven retired.`, { cause: error });
   }
 }
 
-export async function takeInventory(client: S3Client, region: string, bucket: string, retry: <T>(what: string, operation: () => Promise<T>) => Promise<T> = (_what, op) => op()): Promise<RegionInventory> {
-  const [manifestObjects, assetObjects] = await Promise.all([
-    retry(`${region}: list ${BUILDS_PREFIX}`, () => listObjects(client, bucket, BUILDS_PREFIX)),
-    retry(`${region}: list ${ASSETS_PREFIX}`, () => listObjects(client, bucket, ASSETS_PREFIX)),
-  ]);
+export async function takeInventory(client: S3Client, region: string, bucket: string): Promise<RegionInventory> {
+  const [manifestObjects, assetObjects] = await Promise.all([listObjects(client, bucket, BUILDS_PREFIX), listObjects(client, bucket, ASSETS_PREFIX)]);
   const assets = new Map<string, { objects: number; bytes: number; newest: Date }>();
   for (const object of assetObjects) {
     const buildId = buildIdOfAssetKey(object.key);
@@ -335,7 +331,7 @@ export async function takeInventory(client: S3Client, region: string, bucket: st
   });
   const states = await mapLimit(manifestIds, 8, async (buildId): Promise<[string, ManifestState]> => {
     const key = publishedBuildKey(buildId);
-    const text = await retry(`${region}: ${key}`, () => getObjectText(client, bucket, key));
+    const text = await getObjectText(client, bucket, key);
     if (text === null) return [buildId, { error: 'vanished while listing' }];
     try {
       return [buildId, { uploadedAt: new Date(parsePublishedBuild(text, buildId).uploadedAt) }];
@@ -368,44 +364,48 @@ export function formatPlan(result: CleanupResult, policy: { keepBuilds: number; 
   return lines;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      config: { type: 'string' },
-      regions: { type: 'string' },
-      endpoint: { type: 'string' },
-      apply: { type: 'boolean', default: false },
-    },
-  });
-  const config = loadConfig(values.config);
-  const apply = values.apply ?? false;
-  const result = await cleanup({
-    config,
-    regions: values.regions,
-    endpoint: values.endpoint,
-    apply,
-    log: (line) => console.error(line),
-  });
-  for (const line of formatPlan(result, config.retention)) console.log(line);
-  for (const warning of result.plan.warnings) console.error(`warning: ${warning}`);
-  const doomed = result.plan.verdicts.filter((v) => v.action === 'delete');
-  const objects = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.objects, 0), 0);
-  const bytes = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.bytes, 0), 0);
-  if (!apply) {
-    console.log(doomed.length === 0 ? 'nothing to delete.' : `dry run: would delete ${doomed.length} build(s), ${objects} objects (${formatBytes(bytes)}); run with --apply to delete them.`);
-    return;
-  }
-  for (const deletion of result.deletions) {
-    const skipped = deletion.skipped.length > 0 ? `, kept ${deletion.skipped.join(', ')}` : '';
-    console.log(`${deletion.region}  ${deletion.bucket}  deleted ${deletion.builds} build(s), ${deletion.objects} objects${skipped}${deletion.error ? `  FAILED: ${deletion.error}` : ''}`);
-  }
-  if (!result.ok) {
-    const failed = result.deletions.filter((d) => d.error);
-    console.error(`cleanup failed in ${failed.map((d) => `${d.region} (${d.error})`).join('; ')}. A build whose manifest is gone but whose objects remain is removed by the next cleanup.`);
-    process.exitCode = 1;
-  } else if (doomed.length === 0) {
-    console.log('nothing to delete.');
-  }
+interface CleanupFlags {
+  readonly config?: string;
+  readonly regions?: readonly string[];
+  readonly endpoint?: string;
+  readonly apply: boolean;
 }
 
-if (require.main === module) runMain(main);
+export function cleanupCommand(): Command {
+  return defineCommand({
+    name: 'npm run cleanup --',
+    summary:
+      'Delete builds nobody can be served any more (not stable, not canary, not among retention.keepBuilds newest, older than retention.graceDays), in every region. Dry run unless --apply.',
+    examples: ['npm run cleanup                       # what would go, and why each kept build stays', 'npm run cleanup -- --apply            # delete them', 'npm run cleanup -- --regions eu-west-1 --apply'],
+  })
+    .addOption(configOption())
+    .addOption(regionsOption())
+    .addOption(endpointOption())
+    .addOption(new Option('--apply', 'delete what the plan says; without it, only print the plan').default(false))
+    .action(async (flags: CleanupFlags) => {
+      const config = loadConfig(flags.config);
+      const { apply } = flags;
+      const result = await cleanup({ config, regions: flags.regions, endpoint: flags.endpoint, apply, log: (line) => console.error(line) });
+      for (const line of formatPlan(result, config.retention)) console.log(line);
+      for (const warning of result.plan.warnings) console.error(`warning: ${warning}`);
+      const doomed = result.plan.verdicts.filter((v) => v.action === 'delete');
+      const objects = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.objects, 0), 0);
+      const bytes = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.bytes, 0), 0);
+      if (!apply) {
+        console.log(doomed.length === 0 ? 'nothing to delete.' : `dry run: would delete ${doomed.length} build(s), ${objects} objects (${formatBytes(bytes)}); run with --apply to delete them.`);
+        return;
+      }
+      for (const deletion of result.deletions) {
+        const skipped = deletion.skipped.length > 0 ? `, kept ${deletion.skipped.join(', ')}` : '';
+        console.log(`${deletion.region}  ${deletion.bucket}  deleted ${deletion.builds} build(s), ${deletion.objects} objects${skipped}${deletion.error ? '  FAILED (why: below)' : ''}`);
+      }
+      if (!result.ok) {
+        const failed = result.deletions.filter((d) => d.error);
+        console.error(`cleanup failed in ${failed.map((d) => `${d.region} (${d.error})`).join('; ')}. A build whose manifest is gone but whose objects remain is removed by the next cleanup.`);
+        throw new ReportedFailure();
+      }
+      if (doomed.length === 0) console.log('nothing to delete.');
+    });
+}
+
+if (require.main === module) runCommand(cleanupCommand());

@@ -6,13 +6,15 @@
  * drift, or a deploy that did not finish. Exits 1 on drift or on a plan that fails.
  *
  * In GitHub Actions it also writes an error annotation per drifted stack and a job summary.
+ *
+ *   npm run drift -- [--stacks a,b] [--out cdktf.out] [--skip-init] [--config <file>]   (`--help` for more)
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Option, type Command } from 'commander';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
-import { runMain } from './lib/cli';
+import { commaList, configOption, defineCommand, ReportedFailure, runCommand, UsageError } from './lib/cli';
 import { describeChanges, parsePlan, type PlannedChange } from './lib/terraform-plan';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -150,21 +152,37 @@ const spawnTerraform: TerraformRunner = (args, cwd) =>
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' }, stacks: { type: 'string' }, out: { type: 'string' }, 'skip-init': { type: 'boolean', default: false } } });
-  const config = loadConfig(values.config);
-  const known = defaultStacks(config);
-  const stacks = values.stacks?.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = stacks?.filter((stack) => !known.includes(stack)) ?? [];
-  if (unknown.length > 0) throw new Error(`${unknown.join(', ')}: not a stack of this config (${known.join(', ')}).`);
-  const results = await detectDrift({ config, stacks, outDir: values.out, init: !values['skip-init'] });
-  for (const line of formatReport(results)) console.log(line);
-  if (process.env.GITHUB_ACTIONS) {
-    const { annotations, summary } = githubReport(results);
-    for (const annotation of annotations) console.log(annotation);
-    if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, summary);
-  }
-  if (results.some((result) => result.status !== 'clean')) process.exitCode = 1;
+interface DriftFlags {
+  readonly config?: string;
+  readonly stacks?: readonly string[];
+  readonly out?: string;
+  readonly skipInit?: boolean;
 }
 
-if (require.main === module) runMain(main);
+export function driftCommand(): Command {
+  return defineCommand({
+    name: 'npm run drift --',
+    summary: "After `cdktf synth`: `terraform plan -detailed-exitcode` per stack, naming every resource that would change. Exits 1 on drift or on a plan that fails.",
+    examples: ['npx cdktf synth && npm run drift', 'npm run drift -- --stacks edge-widget-delivery', 'npm run drift -- --skip-init   # terraform init already ran in cdktf.out'],
+  })
+    .addOption(configOption())
+    .addOption(new Option('--stacks <list>', "comma-separated stacks to check (default: the config's replicas stack, then its delivery stack)").argParser(commaList))
+    .addOption(new Option('--out <dir>', "cdktf's output folder, where `cdktf synth` wrote the stacks (default: cdktf.out)"))
+    .addOption(new Option('--skip-init', 'do not run `terraform init` first').default(false))
+    .action(async (flags: DriftFlags) => {
+      const config = loadConfig(flags.config);
+      const known = defaultStacks(config);
+      const unknown = flags.stacks?.filter((stack) => !known.includes(stack)) ?? [];
+      if (unknown.length > 0) throw new UsageError(`${unknown.join(', ')}: not a stack of this config (${known.join(', ')}).`);
+      const results = await detectDrift({ config, stacks: flags.stacks, outDir: flags.out, init: !flags.skipInit });
+      for (const line of formatReport(results)) console.log(line);
+      if (process.env.GITHUB_ACTIONS) {
+        const { annotations, summary } = githubReport(results);
+        for (const annotation of annotations) console.log(annotation);
+        if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, summary);
+      }
+      if (results.some((result) => result.status !== 'clean')) throw new ReportedFailure();
+    });
+}
+
+if (require.main === module) runCommand(driftCommand());

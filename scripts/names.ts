@@ -9,15 +9,17 @@
  *                                      (--json: one object {deployRole, planRole}; --account <id>
  *                                      instead of the <account> placeholder; --build <dir>: the
  *                                      build the stacks are synthesized from, default build/)
+ *
+ * `--help` lists every option with its default, and examples.
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { readSynthOutput, type SynthStack } from '../stacks/policy/terraform-json';
 import { ACCOUNT_PLACEHOLDER, ciRolePolicies, MANAGED_POLICY_SIZE_LIMIT, splitPolicy, type PolicyDocument } from './lib/ci-iam';
-import { runMain } from './lib/cli';
+import { configOption, defineCommand, runCommand, UsageError } from './lib/cli';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -67,7 +69,7 @@ export async function synthesizeStacks(config: DeployConfig, buildDir: string): 
 }
 
 const ROLES = [
-  { key: 'deployRole', title: 'Deploy role (AWS_DEPLOY_ROLE_ARN): cdktf deploy of both stacks, npm run upload, await-rollout, cleanup' },
+  { key: 'deployRole', title: 'Deploy role (AWS_DEPLOY_ROLE_ARN): cdktf deploy of both stacks, npm run upload, backfill, verify-edge, rollout wait, cleanup' },
   { key: 'planRole', title: 'Plan role (AWS_PLAN_ROLE_ARN): terraform plan of both stacks, read-only, and their state' },
 ] as const;
 
@@ -89,48 +91,68 @@ export interface NamesCliDeps {
   readonly out: (line: string) => void;
   /** @default synthesizeStacks */
   readonly synthesize?: (config: DeployConfig, buildDir: string) => Promise<SynthStack[]>;
+  /** @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-export async function namesCli(argv: readonly string[], deps: NamesCliDeps = { out: (line) => console.log(line) }): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      config: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'github-output': { type: 'boolean', default: false },
-      iam: { type: 'boolean', default: false },
-      account: { type: 'string' },
-      build: { type: 'string' },
-    },
-  });
-  const env = deps.env ?? process.env;
-  const config = loadConfig(values.config, env);
-  if (values.iam) {
-    if (values['github-output']) throw new Error('--iam prints policy documents; it does not combine with --github-output.');
-    if (values.account !== undefined && !/^\d{12}$/.test(values.account)) throw new Error(`--account must be a 12-digit AWS account id; got "${values.account}".`);
-    const buildDir = path.resolve(values.build ?? env.BUILD_DIR ?? path.join(PROJECT_ROOT, 'build'));
-    const stacks = await (deps.synthesize ?? synthesizeStacks)(config, buildDir);
-    const account = values.account ?? ACCOUNT_PLACEHOLDER;
-    const policies = ciRolePolicies(stacks, config, { account });
-    if (values.json) deps.out(JSON.stringify(policies, null, 2));
-    else printPolicies(policies, account, deps.out);
-    return;
-  }
-  if (values.account !== undefined || values.build !== undefined) throw new Error('--account and --build apply to --iam only.');
-  const names = namesOf(config);
-  if (values['github-output']) {
-    const file = env.GITHUB_OUTPUT;
-    if (!file) throw new Error('--github-output needs GITHUB_OUTPUT (set by GitHub Actions in every step).');
-    appendFileSync(file, Object.entries(names).map(([key, value]) => `${key}=${value}\n`).join(''));
-    return;
-  }
-  if (values.json) {
-    deps.out(JSON.stringify(names, null, 2));
-    return;
-  }
-  const width = Math.max(...Object.keys(names).map((key) => key.length));
-  for (const [key, value] of Object.entries(names)) deps.out(`${key.padEnd(width)}  ${value}`);
+interface NamesFlags {
+  readonly config?: string;
+  readonly json: boolean;
+  readonly githubOutput: boolean;
+  readonly iam: boolean;
+  readonly account?: string;
+  readonly build?: string;
 }
 
-if (require.main === module) runMain(() => namesCli(process.argv.slice(2)));
+function accountId(text: string): string {
+  if (!/^\d{12}$/.test(text)) throw new InvalidArgumentError(`expected a 12-digit AWS account id, got ${JSON.stringify(text)}.`);
+  return text;
+}
+
+export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(line) }): Command {
+  return defineCommand({
+    name: 'npm run names --',
+    summary: 'Print every name derived from the config (stacks, functions, buckets, records), or the CI roles\' IAM policies from the synthesized stacks.',
+    examples: [
+      'npm run names                                   # a table',
+      'npm run names -- --github-output                # key=value lines into $GITHUB_OUTPUT (workflow steps)',
+      'npm run names -- --iam --account 123456789012   # the deploy and plan roles\' policies',
+      'npm run names -- --iam --json > ci-roles.json',
+    ],
+  })
+    .addOption(configOption())
+    .addOption(new Option('--json', 'one JSON object instead of a table (with --iam: {deployRole, planRole})').default(false))
+    .addOption(new Option('--github-output', 'append key=value lines to the file $GITHUB_OUTPUT names').default(false).conflicts('iam'))
+    .addOption(new Option('--iam', "the CI roles' IAM policies, from the stacks synthesized for the build").default(false))
+    .addOption(new Option('--account <id>', 'with --iam: the 12-digit AWS account id to put in the ARNs (default: the <account> placeholder)').argParser(accountId))
+    .addOption(new Option('--build <dir>', 'with --iam: the build the stacks are synthesized from (default: $BUILD_DIR, else build/)'))
+    .action(async (flags: NamesFlags) => {
+      const env = deps.env ?? process.env;
+      if (!flags.iam && (flags.account !== undefined || flags.build !== undefined)) throw new UsageError('--account and --build apply to --iam only.');
+      const config = loadConfig(flags.config, env);
+      if (flags.iam) {
+        const buildDir = path.resolve(flags.build ?? env.BUILD_DIR ?? path.join(PROJECT_ROOT, 'build'));
+        const stacks = await (deps.synthesize ?? synthesizeStacks)(config, buildDir);
+        const account = flags.account ?? ACCOUNT_PLACEHOLDER;
+        const policies = ciRolePolicies(stacks, config, { account });
+        if (flags.json) deps.out(JSON.stringify(policies, null, 2));
+        else printPolicies(policies, account, deps.out);
+        return;
+      }
+      const names = namesOf(config);
+      if (flags.githubOutput) {
+        const file = env.GITHUB_OUTPUT;
+        if (!file) throw new UsageError('--github-output needs GITHUB_OUTPUT (set by GitHub Actions in every step).');
+        appendFileSync(file, Object.entries(names).map(([key, value]) => `${key}=${value}\n`).join(''));
+        return;
+      }
+      if (flags.json) {
+        deps.out(JSON.stringify(names, null, 2));
+        return;
+      }
+      const width = Math.max(...Object.keys(names).map((key) => key.length));
+      for (const [key, value] of Object.entries(names)) deps.out(`${key.padEnd(width)}  ${value}`);
+    });
+}
+
+if (require.main === module) runCommand(namesCommand());

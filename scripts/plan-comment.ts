@@ -4,12 +4,13 @@
  * code as `<dir>/<stack>.exit`). One table of stacks, then each plan (cleaned of cdktf's stack
  * column and escapes) in a collapsed block, cut to fit GitHub's comment size. The first line is
  * the marker the workflow finds its own comment by, to update it instead of adding one per push.
+ * `--help` for every option and examples.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config';
-import { runMain } from './lib/cli';
+import { configOption, defineCommand, runCommand } from './lib/cli';
 import { cleanPlanOutput, describeChanges, parsePlan } from './lib/terraform-plan';
 import { defaultStacks } from './drift';
 
@@ -68,13 +69,22 @@ export function readPlans(dir: string, stacks: readonly string[]): StackPlan[] {
   });
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' }, plans: { type: 'string', default: 'plans' }, out: { type: 'string' } } });
-  const config = loadConfig(values.config);
-  const sha = process.env.GITHUB_SHA ? ` for ${process.env.GITHUB_SHA.slice(0, 7)}` : '';
-  const body = planComment(readPlans(values.plans!, defaultStacks(config)), `\`cdktf plan\`${sha}`);
-  if (values.out) writeFileSync(values.out, body);
-  else process.stdout.write(body);
+export function planCommentCommand(): Command {
+  return defineCommand({
+    name: 'npm run plan-comment --',
+    summary: "The pull request's plan comment (markdown), from the `cdktf plan` outputs the workflow saved as <plans>/<stack>.txt and <stack>.exit.",
+    examples: ['npm run plan-comment -- --plans plans --out comment.md', 'npm run plan-comment -- --plans /tmp/plans   # to stdout'],
+  })
+    .addOption(configOption())
+    .addOption(new Option('--plans <dir>', 'the folder holding <stack>.txt (plan output) and <stack>.exit (its exit code) per stack').default('plans'))
+    .addOption(new Option('--out <file>', 'write the comment here (default: stdout)'))
+    .action((flags: { readonly config?: string; readonly plans: string; readonly out?: string }) => {
+      const config = loadConfig(flags.config);
+      const sha = process.env.GITHUB_SHA ? ` for ${process.env.GITHUB_SHA.slice(0, 7)}` : '';
+      const body = planComment(readPlans(flags.plans, defaultStacks(config)), `\`cdktf plan\`${sha}`);
+      if (flags.out) writeFileSync(flags.out, body);
+      else process.stdout.write(body);
+    });
 }
 
-if (require.main === module) runMain(main);
+if (require.main === module) runCommand(planCommentCommand());

@@ -1,8 +1,9 @@
 /**
- * `npm run rollout -- status|start|stop|rollback|promote|ring [--version N] [--json] [--config <file>]`:
- * watch, start, stop, roll back or promote a release of the entry router, or edit the ring (see README, "Releasing
- * and rolling back"). The commands are in scripts/lib/rollout-cli.ts; this file only wires the
- * real config, AWS clients and console.
+ * `npm run rollout -- status|start|stop|rollback|promote|ring|wait [options]`: watch, start, stop,
+ * roll back or promote a release of the entry router, edit the ring, or wait for a deploy's
+ * rollout to end (see docs, "Releasing and rolling back"; `--help` on any command for its options
+ * and examples). The commands are in scripts/lib/rollout-cli.ts; this file only wires the real
+ * config, AWS clients and console.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
@@ -12,14 +13,17 @@ import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyval
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import '@aws-sdk/signature-v4a';
+import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { rolloutStoreClientConfig } from '../contracts/rollout-store';
 import { regionalS3 } from '../regional-function/shared/build-presence';
-import { ROLLOUT_REGION, runRolloutCli } from './lib/rollout-cli';
+import { runCommand } from './lib/cli';
+import { ROLLOUT_REGION, rolloutCommand } from './lib/rollout-cli';
 
-if (require.main === module) {
+/** The rollout command on the real config, AWS (clients made only once a command runs) and console. */
+export function rolloutMainCommand(): Command {
   const region = ROLLOUT_REGION;
-  runRolloutCli(process.argv.slice(2), {
+  return rolloutCommand({
     loadConfig: (file) => loadConfig(file),
     createClients: () => ({
       lambda: new LambdaClient({ region }),
@@ -32,13 +36,7 @@ if (require.main === module) {
     }),
     out: (line) => console.log(line),
     err: (line) => console.error(line),
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: Error) => {
-      console.error(error.stack ?? error.message);
-      process.exitCode = 1;
-    },
-  );
+  });
 }
+
+if (require.main === module) runCommand(rolloutMainCommand());

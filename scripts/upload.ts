@@ -36,18 +36,18 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { Option, type Command } from 'commander';
 import { PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
-import { runMain, selectRegions } from './lib/cli';
+import { buildOption, configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, wholeNumber } from './lib/cli';
 import { cleanupMarkerPrefix } from './cleanup';
 import { buildAssetsPrefix, formatPublishedBuild, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../contracts/bucket-layout';
 import { mapLimit } from './lib/concurrency';
 import { readManifest, type BuildManifest } from '../contracts/build-manifest';
 import { objectMetadata, type ObjectMetadata } from '../contracts/object-metadata';
 import { formatBytes, formatDuration, ProgressBoard, type LaneState } from './lib/progress';
-import { VerificationError, withRetry, type RetryOptions } from './lib/retry';
-import { createS3Client, describeError, getObjectText, headObject, listObjects, type ListedObject } from './lib/s3';
+import { CONFIGURE_CREDENTIALS, requireCredentials } from './lib/credentials';
+import { createS3Client, describeError, getObjectText, headObject, listObjects, type ListedObject, type RetryPolicy } from './lib/s3';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -59,14 +59,14 @@ export interface UploadOptions {
   readonly regions?: readonly string[] | string;
   /** An S3-compatible endpoint serving every region's bucket, path-style. @default AWS */
   readonly endpoint?: string;
-  /** @default createS3Client for the region (and endpoint) */
+  /** @default createS3Client for the region (and endpoint), with `retry`, logging each retry */
   readonly clientFor?: (region: string) => S3Client;
   /** Objects in flight per region. @default 8 */
   readonly concurrency?: number;
   /** Read-only: report what would be uploaded, write nothing. @default false */
   readonly dryRun?: boolean;
-  /** @default withRetry's defaults: 5 attempts, 200 ms base, 10 s cap */
-  readonly retry?: Omit<RetryOptions, 'onRetry'>;
+  /** How the S3 clients retry (the SDK's retry strategy). @default DEFAULT_RETRY: 5 attempts, the SDK's backoff */
+  readonly retry?: RetryPolicy;
   /** The manifest's uploadedAt. @default the current time */
   readonly now?: () => Date;
   /** @default nothing */
@@ -106,6 +106,7 @@ export interface RegionUpload {
 
 export interface UploadResult {
   readonly buildId: string;
+  /** The build's files and their .br/.gz variants; each region gets these and then the build's manifest. */
   readonly objects: number;
   readonly totalBytes: number;
   readonly regions: readonly RegionUpload[];
@@ -136,10 +137,13 @@ export async function publishObjects(options: Omit<UploadOptions, 'buildDir'> & 
   const { buildId, objects } = options;
   const regions = selectRegions(options.config, options.regions);
   const names = resourceNames(options.config);
-  const clientFor = options.clientFor ?? ((region: string) => createS3Client({ region, endpoint: options.endpoint }));
-  const results = await Promise.all(
-    regions.map((region) => uploadRegion({ ...options, region, bucket: names.bucket(region), client: clientFor(region), buildId, objects })),
-  );
+  const clientFor =
+    options.clientFor ??
+    ((region: string) => createS3Client({ region, endpoint: options.endpoint, retry: options.retry, onRetry: (error, attempt, waited) => options.log?.(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`) }));
+  const clients = regions.map(clientFor);
+  // Every region would fail alike, each object on its own: say it once, before anything starts.
+  if (clients.length > 0) await requireCredentials(clients[0]);
+  const results = await Promise.all(regions.map((region, index) => uploadRegion({ ...options, region, bucket: names.bucket(region), client: clients[index], buildId, objects })));
   return {
     buildId,
     objects: objects.length,
@@ -174,7 +178,8 @@ interface RegionContext extends UploadOptions {
 async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
   const { region, bucket, client, buildId, objects } = context;
   const started = Date.now();
-  const total = objects.length + 1;
+  // The build's objects, as the summary counts them; the manifest after them shows as a note.
+  const total = objects.length;
   let done = 0;
   let uploaded = 0;
   let skipped = 0;
@@ -183,11 +188,6 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
   let manifestWritten = false;
   const pending: string[] = [];
   const progress = (note?: string) => context.onProgress?.(region, { done, total, bytes, note });
-  const retry = <T>(key: string, operation: () => Promise<T>) =>
-    withRetry(operation, {
-      ...context.retry,
-      onRetry: (error, attempt, delay) => context.log?.(`${region}: ${key}: ${describeError(error)}; attempt ${attempt + 1} in ${delay} ms`),
-    });
   const finish = (ok: boolean, manifestState: RegionUpload['manifest'], error?: string): RegionUpload => ({
     region,
     bucket,
@@ -205,10 +205,10 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
   progress(context.dryRun ? 'checking' : 'uploading');
   let stage = `listing ${buildAssetsPrefix(buildId)}`;
   try {
-    const present = await retry(stage, () => listObjects(client, bucket, buildAssetsPrefix(buildId)));
+    const present = await listObjects(client, bucket, buildAssetsPrefix(buildId));
     const presentKeys = new Set(present.map((object) => object.key));
     await mapLimit(objects, context.concurrency ?? 8, async (object) => {
-      const outcome = await retry(object.key, () => ensureObject(client, bucket, object, presentKeys.has(object.key), context.dryRun ?? false)).catch((error: unknown) => {
+      const outcome = await ensureObject(client, bucket, object, presentKeys.has(object.key), context.dryRun ?? false).catch((error: unknown) => {
         throw new StageError(object.key, error);
       });
       if (outcome === 'skipped') skipped += 1;
@@ -231,18 +231,18 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
     const rounds = context.settleRounds ?? 5;
     const putManifest = async () => {
       stage = manifestObject.key;
-      await retry(stage, () => ensureObject(client, bucket, manifestObject, false, false));
+      await ensureObject(client, bucket, manifestObject, false, false);
       manifestWritten = true;
     };
     const putBack = async () => {
-      const count = await putBackMissing(context, retry);
+      const count = await putBackMissing(context);
       if (count > 0) context.log?.(`${region}: put back ${count} object(s) of ${buildId} that went missing meanwhile (a cleanup deleting this build?)`);
       restored += count;
       return count;
     };
     const waitForCleanups = async () => {
       try {
-        await waitWhileCleanupsRun(context, retry);
+        await waitWhileCleanupsRun(context);
       } catch (error) {
         // A cleanup that died may have deleted objects under our manifest: leave them whole anyway.
         if (manifestWritten) await putBack().catch(() => 0);
@@ -260,7 +260,7 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
       stage = `checking ${prefix} after the manifest`;
       await waitForCleanups();
       const putBackNow = await putBack();
-      const stands = await retry(stage, () => manifestStands(client, bucket, manifestObject));
+      const stands = await manifestStands(client, bucket, manifestObject);
       if (putBackNow === 0 && stands) break;
       if (round >= rounds) {
         throw new StageError(stage, new Error(`build ${buildId} was still changing after ${rounds} rounds (objects or manifest removed while uploading); is a cleanup running? Run the upload again.`));
@@ -273,19 +273,17 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
   } catch (error) {
     progress('failed');
     const failure = error instanceof StageError ? error : new StageError(stage, error);
-    return finish(false, manifestWritten ? 'written' : 'not written', hint(failure.message, bucket));
+    return finish(false, manifestWritten ? 'written' : 'not written', failure.message);
   }
 }
 
-type Retry = <T>(what: string, operation: () => Promise<T>) => Promise<T>;
-
 /** Lists the build's objects and puts back each one missing or changed; returns how many it wrote. */
-async function putBackMissing(context: RegionContext, retry: Retry): Promise<number> {
+async function putBackMissing(context: RegionContext): Promise<number> {
   const { client, bucket, objects, buildId } = context;
-  const listed = await retry(`verifying ${buildAssetsPrefix(buildId)}`, () => listObjects(client, bucket, buildAssetsPrefix(buildId)));
+  const listed = await listObjects(client, bucket, buildAssetsPrefix(buildId));
   const wrong = objectsNotStored(objects, listed);
   const outcomes = await mapLimit(wrong, context.concurrency ?? 8, (object) =>
-    retry(object.key, () => ensureObject(client, bucket, object, true, false)).catch((error: unknown) => {
+    ensureObject(client, bucket, object, true, false).catch((error: unknown) => {
       throw new StageError(object.key, error);
     }),
   );
@@ -293,13 +291,13 @@ async function putBackMissing(context: RegionContext, retry: Retry): Promise<num
 }
 
 /** Waits while any cleanup of this build has its marker in the bucket; throws once it waited too long. */
-async function waitWhileCleanupsRun(context: RegionContext, retry: Retry): Promise<void> {
+async function waitWhileCleanupsRun(context: RegionContext): Promise<void> {
   const { client, bucket, region, buildId } = context;
   const { timeoutMs, pollMs } = context.cleanupWait ?? { timeoutMs: 120_000, pollMs: 2_000 };
   const prefix = cleanupMarkerPrefix(buildId);
   const started = Date.now();
   for (let first = true; ; first = false) {
-    const markers = await retry(`listing ${prefix}`, () => listObjects(client, bucket, prefix));
+    const markers = await listObjects(client, bucket, prefix);
     if (markers.length === 0) return;
     const what = markers.map((marker) => `${marker.key}, written ${marker.lastModified.toISOString()}`).join('; ');
     if (first) context.log?.(`${region}: a cleanup is deleting build ${buildId} (${what}); waiting for it to end`);
@@ -312,7 +310,6 @@ async function waitWhileCleanupsRun(context: RegionContext, retry: Retry): Promi
   }
 }
 
-/** Not worth a retry: the wait already was one. */
 class CleanupRunningError extends Error {
   override readonly name = 'CleanupRunning';
 }
@@ -340,9 +337,13 @@ class StageError extends Error {
   }
 }
 
+/** Writes of one object whose read-back keeps differing before the upload gives up on it. */
+const WRITES_PER_OBJECT = 3;
+
 /**
  * Makes one object right in one bucket. `mayExist`: the listing saw the key, so read its metadata
- * first and skip it when it already matches.
+ * first and skip it when it already matches. Each request is retried by the SDK; what it cannot
+ * see is a PUT that succeeded but reads back wrong, so that one is written again here.
  */
 async function ensureObject(client: S3Client, bucket: string, object: BuildObject, mayExist: boolean, dryRun: boolean): Promise<'skipped' | 'uploaded' | 'pending'> {
   if (mayExist) {
@@ -350,26 +351,28 @@ async function ensureObject(client: S3Client, bucket: string, object: BuildObjec
     if (head && mismatches(head, object).length === 0) return 'skipped';
   }
   if (dryRun) return 'pending';
-  await client.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: object.key,
-      Body: object.body,
-      ContentLength: object.body.length,
-      ContentType: object.metadata.contentType,
-      ContentEncoding: object.metadata.contentEncoding,
-      CacheControl: object.metadata.cacheControl,
-      // S3 recomputes this over the bytes it receives and refuses the PUT (BadDigest) on a mismatch.
-      ChecksumSHA256: Buffer.from(object.sha256, 'hex').toString('base64'),
-      // SSE-S3: CloudFront's origin access identity cannot read SSE-KMS objects.
-      ServerSideEncryption: 'AES256',
-      Metadata: { sha256: object.sha256 },
-    }),
-  );
-  const head = await headObject(client, bucket, object.key);
-  const problems = head ? mismatches(head, object) : ['missing right after the PUT'];
-  if (problems.length > 0) throw new VerificationError(`read back wrong: ${problems.join(', ')}`);
-  return 'uploaded';
+  for (let write = 1; ; write += 1) {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: object.key,
+        Body: object.body,
+        ContentLength: object.body.length,
+        ContentType: object.metadata.contentType,
+        ContentEncoding: object.metadata.contentEncoding,
+        CacheControl: object.metadata.cacheControl,
+        // S3 recomputes this over the bytes it receives and refuses the PUT (BadDigest) on a mismatch.
+        ChecksumSHA256: Buffer.from(object.sha256, 'hex').toString('base64'),
+        // SSE-S3: CloudFront's origin access identity cannot read SSE-KMS objects.
+        ServerSideEncryption: 'AES256',
+        Metadata: { sha256: object.sha256 },
+      }),
+    );
+    const head = await headObject(client, bucket, object.key);
+    const problems = head ? mismatches(head, object) : ['missing right after the PUT'];
+    if (problems.length === 0) return 'uploaded';
+    if (write >= WRITES_PER_OBJECT) throw new Error(`read back wrong after ${write} writes: ${problems.join(', ')}`);
+  }
 }
 
 /** How a stored object differs from what it must be; empty when it matches. */
@@ -411,79 +414,99 @@ export function publishedBuildObject(buildId: string, objects: readonly BuildObj
   return { key, body, sha256: createHash('sha256').update(body).digest('hex'), md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(key) };
 }
 
-function hint(message: string, bucket: string): string {
-  if (/NoSuchBucket/.test(message)) return `${message} (bucket ${bucket}; deploy the replicas stack first)`;
-  if (/AccessDenied|InvalidAccessKeyId|CredentialsProviderError|ExpiredToken/.test(message)) return `${message} (check the AWS credentials and their S3 permissions on ${bucket})`;
-  return message;
+/** What to do about a region's failure, when the error says. */
+function advice(error: string): string {
+  if (/NoSuchBucket/.test(error)) return ' (deploy the replicas stack first)';
+  if (/InvalidAccessKeyId|ExpiredToken|SignatureDoesNotMatch|CredentialsProviderError/.test(error)) return ` (${CONFIGURE_CREDENTIALS})`;
+  if (/AccessDenied/.test(error)) return ' (the credentials may not write the bucket: `npm run names -- --iam` prints the deploy role\'s policy)';
+  return '';
+}
+
+/** The failed regions, those that failed alike on one line, and whether the build counts as present there. */
+export function failureReport(result: UploadResult): string[] {
+  const failed = result.regions.filter((region) => !region.ok);
+  if (failed.length === 0) return [];
+  const regionsByError = new Map<string, string[]>();
+  for (const region of failed) regionsByError.set(region.error ?? 'failed', [...(regionsByError.get(region.error ?? 'failed') ?? []), region.region]);
+  const unpublished = failed.every((region) => region.manifest === 'not written');
+  return [
+    `upload failed in ${failed.length} of ${result.regions.length} regions:`,
+    ...[...regionsByError].map(([error, regions]) => `  ${regions.join(', ')}: ${error}${advice(error)}`),
+    `${unpublished ? 'No manifest was written there, so the build does not count as present' : 'The build could not be confirmed whole there'}; run the upload again once fixed (it skips what is there).`,
+  ];
 }
 
 function summaryLine(result: RegionUpload, width: number, dryRun: boolean): string {
   const head = `${result.region.padEnd(width)}  ${result.bucket}`;
-  if (!result.ok) return `${head}  FAILED after ${formatDuration(result.ms)}: ${result.error}`;
+  if (!result.ok) return `${head}  FAILED after ${formatDuration(result.ms)} (why: below)`;
   const verb = dryRun ? 'would upload' : 'uploaded';
   const manifest = dryRun ? 'manifest would be written last' : 'manifest written';
   const putBack = result.restored > 0 ? `, put back ${result.restored} that went missing meanwhile` : '';
   return `${head}  ${verb} ${result.uploaded}${dryRun ? '' : ` (${formatBytes(result.bytes)})`}, skipped ${result.skipped}${putBack}, ${manifest}, ${formatDuration(result.ms)}`;
 }
 
-/**
- * `--concurrency 8`: digits only, so that `1e1`, `0x8` or `8 objects` are refused rather than
- * read as some other number.
- */
-function wholeNumberFlag(flag: string, value: string, min: number, max: number, meaning: string): number {
-  const number = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-  if (!(number >= min && number <= max)) throw new Error(`${flag} takes a whole number from ${min} to ${max} (${meaning}); got ${JSON.stringify(value)}.`);
-  return number;
+interface UploadFlags {
+  readonly build: string;
+  readonly config?: string;
+  readonly regions?: readonly string[];
+  readonly endpoint?: string;
+  readonly concurrency: number;
+  readonly dryRun: boolean;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      build: { type: 'string' },
-      config: { type: 'string' },
-      regions: { type: 'string' },
-      endpoint: { type: 'string' },
-      concurrency: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-    },
-  });
-  const concurrency = values.concurrency === undefined ? undefined : wholeNumberFlag('--concurrency', values.concurrency, 1, 64, 'objects in flight per region');
-  const config = loadConfig(values.config);
-  const regions = selectRegions(config, values.regions);
-  const dryRun = values['dry-run'] ?? false;
-  const buildDir = path.resolve(values.build ?? path.join(PROJECT_ROOT, 'build'));
-  const manifest = readManifest(buildDir);
-  const where = values.endpoint ? ` at ${values.endpoint}` : '';
-  console.error(`${dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} region${regions.length === 1 ? '' : 's'}${where}`);
+export function uploadCommand(): Command {
+  return defineCommand({
+    name: 'npm run upload --',
+    summary: 'Upload the build (build/) to every replica bucket: objects first, each verified, then the build\'s manifest, which makes it count as present. Skips what is already there.',
+    examples: [
+      'npm run upload',
+      'npm run upload -- --dry-run                      # what would be written, writing nothing',
+      'npm run upload -- --regions eu-west-1 --concurrency 16',
+      'npm run upload -- --endpoint http://127.0.0.1:4568   # the local emulator\'s S3',
+    ],
+  })
+    .addOption(buildOption())
+    .addOption(configOption())
+    .addOption(regionsOption())
+    .addOption(endpointOption())
+    .addOption(new Option('--concurrency <n>', 'objects in flight per region, a whole number from 1 to 64').argParser(wholeNumber(1, 64)).default(8))
+    .addOption(new Option('--dry-run', 'list what would be uploaded; write nothing').default(false))
+    .action(async (flags: UploadFlags) => {
+      const config = loadConfig(flags.config);
+      const regions = selectRegions(config, flags.regions);
+      const buildDir = path.resolve(flags.build);
+      const manifest = readManifest(buildDir);
+      const where = flags.endpoint ? ` at ${flags.endpoint}` : '';
+      console.error(`${flags.dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} region${regions.length === 1 ? '' : 's'}${where}`);
 
-  const board = new ProgressBoard({ lanes: regions });
-  const result = await upload({
-    config,
-    buildDir,
-    regions,
-    endpoint: values.endpoint,
-    concurrency,
-    dryRun,
-    onProgress: (region, state) => board.update(region, state),
-    log: (line) => board.log(line),
-  });
-  board.finish();
+      const board = new ProgressBoard({ lanes: regions });
+      let result: UploadResult;
+      try {
+        result = await upload({
+          config,
+          buildDir,
+          regions,
+          endpoint: flags.endpoint,
+          concurrency: flags.concurrency,
+          dryRun: flags.dryRun,
+          onProgress: (region, state) => board.update(region, state),
+          log: (line) => board.log(line),
+        });
+      } finally {
+        board.finish();
+      }
 
-  const width = Math.max(...regions.map((region) => region.length));
-  console.log(`build ${result.buildId}: ${result.objects} objects, ${formatBytes(result.totalBytes)}`);
-  for (const region of result.regions) {
-    console.log(summaryLine(region, width, dryRun));
-    if (dryRun) for (const key of region.pending) console.log(`  would upload ${key}`);
-  }
-  const failed = result.regions.filter((region) => !region.ok);
-  if (failed.length > 0) {
-    console.error(`upload failed in ${failed.length} of ${result.regions.length} regions: ${failed.map((r) => `${r.region} (${r.error})`).join('; ')}`);
-    const unpublished = failed.every((r) => r.manifest === 'not written');
-    console.error(
-      `${unpublished ? 'No manifest was written there, so the build does not count as present' : 'The build could not be confirmed whole there'}; run the upload again once fixed (it skips what is there).`,
-    );
-    process.exitCode = 1;
-  }
+      const width = Math.max(...regions.map((region) => region.length));
+      console.log(`build ${result.buildId}: ${result.objects} objects (files and their compressed variants, ${formatBytes(result.totalBytes)}), then its manifest ${publishedBuildKey(result.buildId)}`);
+      for (const region of result.regions) {
+        console.log(summaryLine(region, width, flags.dryRun));
+        if (flags.dryRun) for (const key of region.pending) console.log(`  would upload ${key}`);
+      }
+      const report = failureReport(result);
+      if (report.length === 0) return;
+      for (const line of report) console.error(line);
+      throw new ReportedFailure();
+    });
 }
 
-if (require.main === module) runMain(main);
+if (require.main === module) runCommand(uploadCommand());

@@ -2,16 +2,17 @@
  * `npm run verify-edge -- [--build build] [--config deploy.config.json] [--cloudfront | --cloudfront-only]`: the check
  * a deploy runs before publishing router code to every viewer (scripts/lib/edge-check.ts). Exits 1
  * when any check fails, naming it; with --cloudfront it also needs AWS credentials (us-east-1)
- * that may describe, update and test the check function and read the rollout store.
+ * that may describe, update and test the check function and read the rollout store. `--help` for
+ * each option and examples.
  */
 import '@aws-sdk/signature-v4a';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Option, type Command } from 'commander';
 import { loadConfig, type DeployConfig } from '../config';
 import { rolloutStoreClientConfig } from '../contracts/rollout-store';
-import { PROJECT_ROOT } from './build';
+import { buildOption, configOption, defineCommand, ReportedFailure, runCommand } from './lib/cli';
 import { cloudFrontFunctionCheck, functionCodeOf, localEdgeChecks, type CheckResult, type CloudFrontCheckClients } from './lib/edge-check';
 
 export interface VerifyEdgeOptions {
@@ -38,17 +39,34 @@ export async function verifyEdge(options: VerifyEdgeOptions): Promise<boolean> {
   return failed === 0;
 }
 
-if (require.main === module) {
-  const { values } = parseArgs({ options: { build: { type: 'string' }, config: { type: 'string' }, cloudfront: { type: 'boolean', default: false }, 'cloudfront-only': { type: 'boolean', default: false } } });
-  const config = loadConfig(values.config);
-  const remote = values.cloudfront || values['cloudfront-only'];
-  const clients = remote ? { cloudfront: new CloudFrontClient({ region: 'us-east-1' }), kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()) } : undefined;
-  const buildDir = path.resolve(values.build ?? path.join(PROJECT_ROOT, 'build'));
-  verifyEdge({ config, buildDir, cloudfront: clients, skipLocal: values['cloudfront-only'], out: (line) => console.log(line) }).then(
-    (passed) => process.exit(passed ? 0 : 1),
-    (error: Error) => {
-      console.error(`verify-edge: ${error.message}`);
-      process.exit(1);
-    },
-  );
+interface VerifyEdgeFlags {
+  readonly build: string;
+  readonly config?: string;
+  readonly cloudfront: boolean;
+  readonly cloudfrontOnly: boolean;
 }
+
+export function verifyEdgeCommand(): Command {
+  return defineCommand({
+    name: 'npm run verify-edge --',
+    summary: "Check the build's edge code before it reaches viewers: the routers and the viewer-assignment function on the local request path, and optionally in CloudFront's own runtime (TestFunction). Exits 1 naming each check that fails.",
+    examples: [
+      'npm run verify-edge                       # local checks, no credentials needed',
+      "npm run verify-edge -- --cloudfront       # and in CloudFront's runtime (AWS credentials, us-east-1)",
+      'npm run verify-edge -- --cloudfront-only  # CloudFront only, once the local checks ran',
+    ],
+  })
+    .addOption(buildOption('the build whose edge code to check'))
+    .addOption(configOption())
+    .addOption(new Option('--cloudfront', "also test the viewer-assignment function in CloudFront's runtime (TestFunction on its check twin)").default(false))
+    .addOption(new Option('--cloudfront-only', 'only the CloudFront test, skipping the local checks').default(false).conflicts('cloudfront'))
+    .action(async (flags: VerifyEdgeFlags) => {
+      const config = loadConfig(flags.config);
+      const remote = flags.cloudfront || flags.cloudfrontOnly;
+      const clients = remote ? { cloudfront: new CloudFrontClient({ region: 'us-east-1' }), kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()) } : undefined;
+      const passed = await verifyEdge({ config, buildDir: path.resolve(flags.build), cloudfront: clients, skipLocal: flags.cloudfrontOnly, out: (line) => console.log(line) });
+      if (!passed) throw new ReportedFailure();
+    });
+}
+
+if (require.main === module) runCommand(verifyEdgeCommand());

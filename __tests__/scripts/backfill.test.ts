@@ -17,7 +17,7 @@ const config = loadConfig();
 const names = resourceNames(config);
 const builds = localBuilds();
 const [first, second, added] = config.regions;
-const fastRetry = { baseDelayMs: 1, maxDelayMs: 2 };
+const fastRetry = { attempts: 5, delayMs: 1 };
 
 describe('backfill', () => {
   let server: S3Server;

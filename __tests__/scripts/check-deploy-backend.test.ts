@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseConfig } from '../../config';
-import { backendProblem } from '../../scripts/check-deploy-backend';
+import { backendProblem, checkBackendCommand } from '../../scripts/check-deploy-backend';
+import { invoke } from '../../scripts/lib/cli';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const base = {
@@ -42,25 +43,48 @@ describe('check-backend', () => {
     }
   });
 
-  it('exits 1 with the reason, and 0 when the deploy may go on (the npm script the workflow runs)', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'check-backend-'));
-    const run = (backend: Record<string, unknown>, env: Record<string, string>) => {
+  describe('the command', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'check-backend-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    const configFile = (backend: Record<string, unknown>) => {
       const file = path.join(dir, `${String(backend.type)}.json`);
       writeFileSync(file, JSON.stringify({ ...base, backend }));
+      return file;
+    };
+
+    /** In this process, with `env` as the environment; what it printed, by stream. */
+    async function check(backend: Record<string, unknown>, env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
+      const out = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const code = await invoke(checkBackendCommand(env), ['--config', configFile(backend)]);
+        return { code, out: out.mock.calls.join('\n'), err: err.mock.calls.join('\n') };
+      } finally {
+        out.mockRestore();
+        err.mockRestore();
+      }
+    }
+
+    it('exits 1 with the reason, as an annotation in GitHub Actions, and 0 when the deploy may go on', async () => {
+      expect(await check({ type: 'local' }, { CI: 'true' })).toMatchObject({ code: 1, out: '', err: expect.stringMatching(/^backend\.type: is "local"/) });
+      expect(await check({ type: 'local' }, { CI: 'true', GITHUB_ACTIONS: 'true' })).toMatchObject({ code: 1, out: expect.stringMatching(/^::error title=Local backend in CI::backend\.type: is "local"/), err: '' });
+      expect(await check({ type: 'local' }, {})).toEqual({ code: 0, out: '', err: '' });
+      expect((await check({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' })).code).toBe(0);
+    });
+
+    it('exits 1 from the npm script the workflow runs', () => {
       const { GITHUB_ACTIONS: _, CI: __, ...inherited } = process.env;
-      return spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'scripts', 'check-deploy-backend.ts'), '--config', file], {
+      const refused = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'scripts', 'check-deploy-backend.ts'), '--config', configFile({ type: 'local' })], {
         cwd: ROOT,
         encoding: 'utf8',
-        env: { ...inherited, ...env },
+        env: { ...inherited, CI: 'true' },
       });
-    };
-    const refused = run({ type: 'local' }, { CI: 'true' });
-    expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/backend\.type: is "local"/);
-    const annotated = run({ type: 'local' }, { CI: 'true', GITHUB_ACTIONS: 'true' });
-    expect(annotated.status).toBe(1);
-    expect(annotated.stdout).toMatch(/^::error title=Local backend in CI::backend\.type: is "local"/m);
-    expect(run({ type: 'local' }, {}).status).toBe(0);
-    expect(run({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' }).status).toBe(0);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/backend\.type: is "local"/);
+    });
   });
 });

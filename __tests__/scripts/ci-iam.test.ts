@@ -15,7 +15,8 @@ import {
   type ResourcePermissions,
 } from '../../scripts/lib/ci-iam';
 import { ROLLOUT_REGION } from '../../scripts/lib/rollout-cli';
-import { namesCli } from '../../scripts/names';
+import { invoke } from '../../scripts/lib/cli';
+import { namesCommand } from '../../scripts/names';
 import { dataSources, find, providerRegion, resources, type Block, type Element, type Json, type SynthStack, type TerraformJson } from '../../stacks/policy/terraform-json';
 import { BUILD_DIR } from '../fixtures/build';
 import { FIVE_REGIONS, synthesize, testConfig } from '../stacks/support';
@@ -325,7 +326,7 @@ describe.each(CASE_NAMES)('%s', (name) => {
     expect(allows(policies.deployRole, 's3:DeleteObject', `arn:aws:s3:::${names.bucket('us-east-1')}-access-logs/cloudfront/E2.log.gz`)).toBe(false);
   });
 
-  it('lets await-rollout read the rollout (rollout status) and cleanup read the alias', () => {
+  it('lets rollout wait read the rollout (rollout status) and cleanup read the alias', () => {
     const { config, policies } = the();
     const names = resourceNames(config);
     const fn = `arn:aws:lambda:${ROLLOUT_REGION}:${ACCOUNT}:function:${names.entryRouter}`;
@@ -428,10 +429,18 @@ describe('types the tables do not know', () => {
 describe('npm run names -- --iam', () => {
   const config = path.join(PROJECT_ROOT, 'deploy.config.json');
 
-  async function run(argv: string[]): Promise<string> {
+  /** The command in process: what it printed, and what it said was wrong. */
+  async function names(argv: string[]): Promise<{ code: number; out: string; error: string }> {
     const lines: string[] = [];
-    await namesCli(argv, { out: (line) => lines.push(line), env: {} });
-    return lines.join('\n');
+    let error = '';
+    const code = await invoke(namesCommand({ out: (line) => lines.push(line), env: {} }), argv, { out: () => undefined, error: (text) => (error += text) });
+    return { code, out: lines.join('\n'), error };
+  }
+
+  async function run(argv: string[]): Promise<string> {
+    const result = await names(argv);
+    expect(result).toMatchObject({ code: 0, error: '' });
+    return result.out;
   }
 
   it('prints {deployRole, planRole} as JSON with --json', async () => {
@@ -456,10 +465,10 @@ describe('npm run names -- --iam', () => {
     expect(text).toContain(`:${ACCOUNT_PLACEHOLDER}:`);
   }, 60000);
 
-  it('refuses what does not fit, and keeps the name listing as it was', async () => {
-    await expect(run(['--iam', '--github-output', '--config', config])).rejects.toThrow(/--github-output/);
-    await expect(run(['--iam', '--account', '12345', '--config', config])).rejects.toThrow(/12-digit/);
-    await expect(run(['--account', ACCOUNT, '--config', config])).rejects.toThrow(/--iam only/);
+  it('refuses what does not fit as usage errors (exit 2), and keeps the name listing as it was', async () => {
+    expect(await names(['--iam', '--github-output', '--config', config])).toMatchObject({ code: 2, error: expect.stringMatching(/--github-output.*cannot be used with option '--iam'/) });
+    expect(await names(['--iam', '--account', '12345', '--config', config])).toMatchObject({ code: 2, error: expect.stringMatching(/expected a 12-digit AWS account id, got "12345"/) });
+    expect(await names(['--account', ACCOUNT, '--config', config])).toMatchObject({ code: 2, error: expect.stringMatching(/--account and --build apply to --iam only/) });
     expect(JSON.parse(await run(['--json', '--config', config]))).toMatchObject({ name: 'edge-widget', replicas_stack: 'edge-widget-replicas' });
   });
 });

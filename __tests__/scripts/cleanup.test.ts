@@ -223,7 +223,9 @@ describe('cleanup on the loopback S3 server', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(1);
-    expect(stderr).toMatch(/cannot read alias live of edge-widget-entry-router .*refusing to delete anything/);
+    // Once, with what to do: the alias cannot be read, so nothing can be proven retired.
+    expect(stderr.match(/no AWS credentials found/g)).toHaveLength(1);
+    expect(stderr).toContain('Configure credentials for the account the stacks were deployed to: `aws configure`');
     for (const bucket of buckets) expect(await keysIn(bucket)).toHaveLength(builds.length * 7);
   });
 });

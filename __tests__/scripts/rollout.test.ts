@@ -18,8 +18,8 @@ import { ConfigError, loadConfig } from '../../config';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { lambdaAppSpec } from '../../regional-function/shared/deployments';
 import { versionDescription } from '../../contracts/version-description';
-import { parseStatus, rolloutOutcome } from '../../scripts/await-rollout';
-import { runRolloutCli, USAGE } from '../../scripts/lib/rollout-cli';
+import { runRolloutCli } from '../../scripts/lib/rollout-cli';
+import { rolloutOutcome, type DeploymentStatus } from '../../scripts/lib/rollout-wait';
 import { LocalKeyValueStore, StoreConflict } from '../../local/kvs-server';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguration } from '../regional-function/aws-fixtures';
 
@@ -137,23 +137,40 @@ afterAll(() => mocks.forEach((mock) => mock.restore()));
 
 describe('usage', () => {
   it.each([
-    [[], 'no command given'],
-    [['deploy'], 'unknown command "deploy"; use one of status, start, stop, rollback, promote, ring'],
-    [['status', 'start'], 'one command at a time'],
-    [['status', '--version', '3'], '--version applies to start and rollback, not status'],
-    [['start', '--version', 'latest'], '--version must be a published version number such as 7; got "latest"'],
-    [['status', '--verbose'], "Unknown option '--verbose'"],
-  ])('exits 2 for %j, saying why, with the usage', async (argv, message) => {
+    [['deploy'], "error: unknown command 'deploy'"],
+    [['status', 'start'], "error: too many arguments for 'status'"],
+    [['status', '--version', '3'], "error: unknown option '--version'"],
+    [['start', '--version', 'latest'], `error: option '--version <n>' argument 'latest' is invalid. expected a whole number of at least 1, got "latest".`],
+    [['rollback', '--version', '0'], `error: option '--version <n>' argument '0' is invalid. expected a whole number of at least 1, got "0".`],
+    [['status', '--verbose'], "error: unknown option '--verbose'"],
+  ])('exits 2 for %j, saying why and where the usage is', async (argv, message) => {
     const run = await rollout(...argv);
     expect(run.code).toBe(2);
     expect(run.err).toContain(message);
-    expect(run.err).toContain(USAGE);
+    expect(run.err).toContain('(run with --help for usage and examples)');
     expect(sts.calls()).toHaveLength(0);
   });
 
-  it('prints the usage for --help and exits 0', async () => {
+  it('shows the usage on stderr, with exit 2, when no command is given', async () => {
+    const run = await rollout();
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('Usage: npm run rollout -- [options] [command]');
+    expect(sts.calls()).toHaveLength(0);
+  });
+
+  it('prints the usage, every command and examples for --help, and exits 0', async () => {
     const run = await rollout('--help');
-    expect(run).toMatchObject({ code: 0, out: USAGE });
+    expect(run.code).toBe(0);
+    for (const command of ['status', 'start', 'stop', 'rollback', 'promote', 'ring', 'wait']) expect(run.out).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(run.out).toContain('Examples:\n  $ npm run rollout -- status');
+  });
+
+  it.each([['status'], ['start'], ['stop'], ['rollback'], ['promote'], ['ring'], ['ring', 'list'], ['ring', 'add'], ['ring', 'remove'], ['wait']])('has --help with examples for %s', async (...command) => {
+    const run = await rollout(...command, '--help');
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(`Usage: npm run rollout -- ${command.join(' ')}`);
+    expect(run.out).toMatch(/Examples:\n {2}\$ npm run rollout -- /);
+    expect(sts.calls()).toHaveLength(0);
   });
 });
 
@@ -261,8 +278,8 @@ describe('status', () => {
       dashboard: 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
       problems: [],
     });
-    // The deploy workflow's await-rollout reads exactly this output.
-    expect(rolloutOutcome(parseStatus(run.out), 'd-BEFORE001')).toEqual({ state: 'waiting', started: true, detail: 'd-RUNNING01 InProgress' });
+    // `rollout wait`, the deploy workflow's last step, judges this same model.
+    expect(rolloutOutcome(run.json() as DeploymentStatus, 'd-BEFORE001')).toEqual({ state: 'waiting', started: true, detail: 'd-RUNNING01 InProgress' });
   });
 
   it('shows the last deployment when none runs, and a state that lags the alias', async () => {
@@ -623,7 +640,7 @@ describe('ring', () => {
     store.put(ROLLOUT_STATE_KEY, 'nonsense');
     expect((await rollout('ring', 'add', 'https://demo.example.com')).err).toMatch(/holds no valid rollout state \(its value does not parse\)/);
     expect((await rollout('ring', 'add')).code).toBe(2);
-    expect((await rollout('ring', 'drop', 'https://demo.example.com')).err).toContain('unknown ring action "drop"; use one of list, add, remove');
+    expect(await rollout('ring', 'drop', 'https://demo.example.com')).toMatchObject({ code: 2, err: expect.stringContaining('"drop https://demo.example.com" is not a ring command; use list, add <origin> or remove <origin>.') });
     expect((await rollout('ring', 'list', 'https://x.example.com')).code).toBe(2);
   });
 });

@@ -28,7 +28,7 @@ const names = resourceNames(config);
 const region = config.regions[0];
 const bucket = names.bucket(region);
 const id = (n: number) => n.toString(16).padStart(16, '0');
-const fastRetry = { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 };
+const fastRetry = { attempts: 4, delayMs: 1 };
 /** "Now" for the cleanup's policy, so that builds uploaded "days ago" are old enough to go. */
 const now = new Date(Date.now() + 60 * DAY);
 

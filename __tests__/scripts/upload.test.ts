@@ -10,23 +10,24 @@ import { IMMUTABLE_CACHE_CONTROL, objectMetadata } from '../../contracts/object-
 import { createS3Client, getObjectText, headObject, listObjects } from '../../scripts/lib/s3';
 import { startS3Server, type S3LogEntry, type S3Server } from '../../local/s3-server';
 import { cleanupMarkerPrefix } from '../../scripts/cleanup';
-import { buildObjects, upload } from '../../scripts/upload';
+import { invoke } from '../../scripts/lib/cli';
+import { buildObjects, failureReport, upload, uploadCommand } from '../../scripts/upload';
 import { BUILD_DIR } from '../fixtures/build';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const config = loadConfig(path.join(PROJECT_ROOT, 'deploy.config.json'));
 const names = resourceNames(config);
 const buckets = config.regions.map((region) => names.bucket(region));
-const fastRetry = { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 };
+const fastRetry = { attempts: 4, delayMs: 1 };
 
 /**
  * Runs the upload CLI in a child process. `node --import tsx` rather than the tsx binary, which
  * runs the script in a grandchild: SIGKILL must hit the process doing the upload.
  */
-function runCli(args: string[]): { exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>; kill: () => void } {
+function runCli(args: string[], env: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' }): { exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>; kill: () => void } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'upload.ts'), ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, CI: '1', NODE_NO_WARNINGS: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+    env: { ...env, CI: '1', NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -151,6 +152,26 @@ describe('upload', () => {
     for (const bucket of buckets) expect(await headObject(server.client(), bucket, manifestKey)).not.toBeNull();
   });
 
+  it('writes an object again when it reads back wrong after its PUT', async () => {
+    const bucket = buckets[0];
+    const victim = objects.find((o) => o.key.endsWith('index.js'))!;
+    let tampered = false;
+    server.setHook(async (request) => {
+      if (tampered || request.method !== 'HEAD' || request.bucket !== bucket || request.key !== victim.key) return undefined;
+      tampered = true;
+      // Between the PUT and its read-back, other bytes land under the key.
+      await server.client().send(new PutObjectCommand({ Bucket: bucket, Key: victim.key, Body: 'other bytes', ContentType: victim.metadata.contentType, Metadata: { sha256: victim.sha256 } }));
+      return undefined;
+    });
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, regions: [config.regions[0]], retry: fastRetry });
+    server.setHook(null);
+    expect(tampered).toBe(true);
+    expect(result.regions[0]).toMatchObject({ ok: true, uploaded: objects.length });
+    // Ours, the other bytes, ours again.
+    expect(puts(server.log, bucket).filter((e) => e.key === victim.key)).toHaveLength(3);
+    expect(await headObject(server.client(), bucket, victim.key)).toMatchObject({ ContentLength: victim.body.length, ETag: `"${victim.md5}"` });
+  });
+
   it('lets the other regions finish when one region errors, and leaves that one without a manifest', async () => {
     const failing = config.regions[1];
     server.setHook((request) => (request.bucket === names.bucket(failing) ? { status: 500, code: 'InternalError', message: 'region on fire' } : undefined));
@@ -272,23 +293,58 @@ describe('upload', () => {
     try {
       const dry = await runCli(['--endpoint', partial.endpoint, '--build', BUILD_DIR, '--dry-run', '--regions', config.regions[1]]).exit;
       expect(dry.code).toBe(0);
+      // The progress and the summary count the same objects: the build's files and variants.
+      expect(dry.stdout).toContain(`build ${manifest.buildId}: ${objects.length} objects (files and their compressed variants`);
+      const totals = [...dry.stderr.matchAll(/\d+\/(\d+) objects/g)].map((match) => Number(match[1]));
+      expect(totals.length).toBeGreaterThan(0);
+      expect(totals.every((total) => total === objects.length)).toBe(true);
       expect(dry.stdout).toContain(`would upload ${objects.length}`);
       expect(dry.stdout).toContain(`would upload ${objects[0].key}`);
       expect(partial.log.filter((e) => e.method === 'PUT' || e.method === 'DELETE')).toHaveLength(0);
 
       const run = await runCli(['--endpoint', partial.endpoint, '--build', BUILD_DIR]).exit;
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(new RegExp(`upload failed in 1 of 3 regions: ${config.regions[0]} \\(.*NoSuchBucket`));
+      expect(run.stderr).toMatch(new RegExp(`upload failed in 1 of 3 regions:\n  ${config.regions[0]}: .*NoSuchBucket.*\\(deploy the replicas stack first\\)`));
+      expect(run.stdout).toMatch(new RegExp(`${config.regions[0]} .*FAILED after`));
       expect(run.stdout).toMatch(new RegExp(`${config.regions[1]} .*uploaded ${objects.length} .*manifest written`));
     } finally {
       await partial.stop();
     }
   });
 
+  it('CLI: without AWS credentials, says so once, with what to do, and sends nothing', async () => {
+    const noCredentials = { PATH: process.env.PATH, HOME: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
+    const run = await runCli(['--build', BUILD_DIR], noCredentials).exit;
+    expect(run.code).toBe(1);
+    const output = run.stdout + run.stderr;
+    expect(output.match(/no AWS credentials found/g)).toHaveLength(1);
+    expect(output.match(/Could not load credentials/g)).toHaveLength(1);
+    expect(run.stderr).toContain('Configure credentials for the account the stacks were deployed to: `aws configure`');
+    expect(output).not.toMatch(/FAILED|upload failed in/);
+  });
+
+  it('reports regions that failed alike on one line, and counts in the summary what the progress counts', async () => {
+    server.setHook((request) => (request.method === 'GET' ? { status: 403, code: 'AccessDenied', message: 'Access Denied' } : undefined));
+    const states: { region: string; done: number; total: number }[] = [];
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry, onProgress: (region, state) => states.push({ region, ...state }) });
+    expect(result.ok).toBe(false);
+    expect(states.every((state) => state.total === result.objects)).toBe(true);
+    expect(result.objects).toBe(objects.length);
+    const report = failureReport(result);
+    expect(report).toHaveLength(3);
+    expect(report[0]).toBe(`upload failed in 3 of 3 regions:`);
+    expect(report[1]).toBe(`  ${config.regions.join(', ')}: listing assets/${manifest.buildId}/: AccessDenied: Access Denied (the credentials may not write the bucket: \`npm run names -- --iam\` prints the deploy role's policy)`);
+  });
+
   it('CLI: refuses a --concurrency that is not a whole number from 1 to 64, naming the flag, before reading anything', async () => {
     for (const value of ['1e1', '0x8', ' 8', '10m', '0', '65']) {
-      const run = await runCli(['--concurrency', value, '--build', path.join(PROJECT_ROOT, 'no-such-build')]).exit;
-      expect({ value, code: run.code, stderr: run.stderr.trim() }).toEqual({ value, code: 1, stderr: `--concurrency takes a whole number from 1 to 64 (objects in flight per region); got ${JSON.stringify(value)}.` });
+      const errors: string[] = [];
+      const code = await invoke(uploadCommand(), ['--concurrency', value, '--build', path.join(PROJECT_ROOT, 'no-such-build')], { out: () => undefined, error: (text) => errors.push(text) });
+      expect({ value, code, error: errors.join('') }).toEqual({
+        value,
+        code: 2,
+        error: `error: option '--concurrency <n>' argument '${value}' is invalid. expected a whole number from 1 to 64, got ${JSON.stringify(value)}.\n(run with --help for usage and examples)\n`,
+      });
     }
   });
 

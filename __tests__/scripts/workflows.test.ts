@@ -207,7 +207,7 @@ describe('GitHub workflows', () => {
     });
 
     it('builds, deploys the buckets, uploads, deploys delivery, then waits for the rollout', () => {
-      const order = [/npm run build/, /cdktf deploy "\$STACK"(?!.*skip-synth)/, /npm run upload/, /await-rollout -- --save-baseline/, /cdktf deploy "\$STACK".*--skip-synth/, /await-rollout -- --baseline/].map((pattern) =>
+      const order = [/npm run build/, /cdktf deploy "\$STACK"(?!.*skip-synth)/, /npm run upload/, /^npm run rollout -- wait --save-baseline /, /cdktf deploy "\$STACK".*--skip-synth/, /^npm run rollout -- wait --baseline /].map((pattern) =>
         indexOf(list, pattern),
       );
       expect(order.every((index) => index >= 0)).toBe(true);

@@ -4,7 +4,7 @@
  * RESOURCE_PERMISSIONS says, for every resource type the stacks create, which IAM actions
  * Terraform's AWS provider needs to create, refresh, update and delete it, and on which ARN; each
  * resource's name and region in the Terraform JSON fill the ARN in. The deploy role gets every
- * phase, plus what `npm run upload`, `await-rollout` and `cleanup` send (SCRIPT_CALLS) and the
+ * phase, plus what `npm run upload`, `backfill`, `verify-edge`, `rollout wait` and `cleanup` send (SCRIPT_CALLS) and the
  * state backend; the plan role gets the `read` phase and a read of the state backend. A resource or
  * data source type the tables do not know stops the generator: a resource added to the stacks can
  * never deploy with permissions nobody thought about.
@@ -543,7 +543,7 @@ function stateBackendGrants(type: string, backend: Block, where: string, access:
 // ---------------------------------------------------------------------------------------------
 // What the scripts send
 
-export type CiScript = 'upload' | 'await-rollout' | 'cleanup' | 'backfill' | 'verify-edge';
+export type CiScript = 'upload' | 'rollout wait' | 'cleanup' | 'backfill' | 'verify-edge';
 
 interface ScriptTargets {
   readonly buckets: readonly string[];
@@ -568,9 +568,9 @@ export interface ScriptCall {
 }
 
 /**
- * scripts/upload.ts, scripts/cleanup.ts and scripts/await-rollout.ts (which runs `rollout status`,
- * scripts/lib/rollout-cli.ts); STS GetCallerIdentity, which `rollout status` sends first, needs no
- * permission.
+ * scripts/upload.ts, scripts/backfill.ts, scripts/verify-edge.ts, scripts/cleanup.ts and `rollout
+ * wait` (scripts/lib/rollout-wait.ts, which reads what `rollout status` reads); STS
+ * GetCallerIdentity, which the rollout commands send first, needs no permission.
  */
 export const SCRIPT_CALLS: readonly ScriptCall[] = [
   { scripts: ['upload', 'cleanup', 'backfill'], command: 'S3 ListObjectsV2', action: 's3:ListBucket', on: (t) => t.buckets },
@@ -582,15 +582,15 @@ export const SCRIPT_CALLS: readonly ScriptCall[] = [
   { scripts: ['cleanup'], command: 'S3 GetObject', action: 's3:GetObject', on: (t) => t.manifestObjects },
   { scripts: ['cleanup'], command: 'S3 DeleteObject', action: 's3:DeleteObject', on: (t) => t.manifestObjects },
   { scripts: ['cleanup'], command: 'S3 DeleteObjects', action: 's3:DeleteObject', on: (t) => t.assetObjects },
-  { scripts: ['await-rollout', 'cleanup'], command: 'Lambda GetAlias', action: 'lambda:GetAlias', on: (t) => t.entryRouter },
-  { scripts: ['await-rollout', 'cleanup'], command: 'Lambda GetFunctionConfiguration', action: 'lambda:GetFunctionConfiguration', on: (t) => t.entryRouter },
-  { scripts: ['await-rollout'], command: 'CloudFront DescribeKeyValueStore', action: 'cloudfront:DescribeKeyValueStore', on: (t) => t.rolloutStore },
-  { scripts: ['await-rollout'], command: 'KeyValueStore DescribeKeyValueStore', action: 'cloudfront-keyvaluestore:DescribeKeyValueStore', on: (t) => t.rolloutStore },
-  { scripts: ['await-rollout'], command: 'KeyValueStore GetKey', action: 'cloudfront-keyvaluestore:GetKey', on: (t) => t.rolloutStore },
-  { scripts: ['await-rollout'], command: 'CodeDeploy ListDeployments', action: 'codedeploy:ListDeployments', on: (t) => t.deploymentGroup },
-  { scripts: ['await-rollout'], command: 'CodeDeploy GetDeployment', action: 'codedeploy:GetDeployment', on: (t) => t.deploymentGroup },
-  { scripts: ['await-rollout'], command: 'CodeDeploy GetDeploymentGroup', action: 'codedeploy:GetDeploymentGroup', on: (t) => t.deploymentGroup },
-  { scripts: ['await-rollout'], command: 'CloudWatch DescribeAlarms', action: 'cloudwatch:DescribeAlarms', on: (t) => t.alarms },
+  { scripts: ['rollout wait', 'cleanup'], command: 'Lambda GetAlias', action: 'lambda:GetAlias', on: (t) => t.entryRouter },
+  { scripts: ['rollout wait', 'cleanup'], command: 'Lambda GetFunctionConfiguration', action: 'lambda:GetFunctionConfiguration', on: (t) => t.entryRouter },
+  { scripts: ['rollout wait'], command: 'CloudFront DescribeKeyValueStore', action: 'cloudfront:DescribeKeyValueStore', on: (t) => t.rolloutStore },
+  { scripts: ['rollout wait'], command: 'KeyValueStore DescribeKeyValueStore', action: 'cloudfront-keyvaluestore:DescribeKeyValueStore', on: (t) => t.rolloutStore },
+  { scripts: ['rollout wait'], command: 'KeyValueStore GetKey', action: 'cloudfront-keyvaluestore:GetKey', on: (t) => t.rolloutStore },
+  { scripts: ['rollout wait'], command: 'CodeDeploy ListDeployments', action: 'codedeploy:ListDeployments', on: (t) => t.deploymentGroup },
+  { scripts: ['rollout wait'], command: 'CodeDeploy GetDeployment', action: 'codedeploy:GetDeployment', on: (t) => t.deploymentGroup },
+  { scripts: ['rollout wait'], command: 'CodeDeploy GetDeploymentGroup', action: 'codedeploy:GetDeploymentGroup', on: (t) => t.deploymentGroup },
+  { scripts: ['rollout wait'], command: 'CloudWatch DescribeAlarms', action: 'cloudwatch:DescribeAlarms', on: (t) => t.alarms },
   { scripts: ['verify-edge'], command: 'CloudFront DescribeFunction', action: 'cloudfront:DescribeFunction', on: (t) => t.checkFunction },
   { scripts: ['verify-edge'], command: 'CloudFront UpdateFunction', action: 'cloudfront:UpdateFunction', on: (t) => t.checkFunction },
   { scripts: ['verify-edge'], command: 'CloudFront TestFunction', action: 'cloudfront:TestFunction', on: (t) => t.checkFunction },
@@ -643,7 +643,7 @@ export interface PolicyDocument {
 }
 
 export interface CiRolePolicies {
-  /** `cdktf deploy` of both stacks, `npm run upload`, `await-rollout` and `cleanup`. */
+  /** `cdktf deploy` of both stacks, `npm run upload`, `backfill`, `verify-edge`, `rollout wait` and `cleanup`. */
   readonly deployRole: PolicyDocument;
   /** `terraform plan` of both stacks (every resource refreshed) and reading their state. */
   readonly planRole: PolicyDocument;

@@ -8,8 +8,11 @@
  *   line itself was wrong; nothing ran). Errors print as one message, never a stack trace for a
  *   user mistake.
  */
+import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { DeployConfig } from '../../config';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 export const EXIT_DONE = 0;
 export const EXIT_FAILED = 1;
@@ -36,6 +39,11 @@ export interface CommandSpec {
   readonly examples?: readonly string[];
 }
 
+export interface SubcommandSpec extends Omit<CommandSpec, 'name'> {
+  /** Runs when the parent is given no subcommand (`rollout ring` lists the ring). @default false */
+  readonly isDefault?: boolean;
+}
+
 /** A command with the shared behaviour: typed errors, exit codes, examples under --help. */
 export function defineCommand(spec: CommandSpec): Command {
   const command = new Command(spec.name).description(spec.summary);
@@ -43,21 +51,32 @@ export function defineCommand(spec: CommandSpec): Command {
 }
 
 /** A subcommand of `parent` (e.g. `rollout start`), with the same behaviour as a command. */
-export function defineSubcommand(parent: Command, name: string, spec: Omit<CommandSpec, 'name'>): Command {
-  return configure(parent.command(name).description(spec.summary), spec.examples);
+export function defineSubcommand(parent: Command, name: string, spec: SubcommandSpec): Command {
+  return configure(parent.command(name, { isDefault: spec.isDefault ?? false }).description(spec.summary), spec.examples);
 }
 
 function configure(command: Command, examples: readonly string[] | undefined): Command {
   command.exitOverride().allowExcessArguments(false).showHelpAfterError('(run with --help for usage and examples)');
-  if (examples !== undefined && examples.length > 0) command.addHelpText('after', `\nExamples:\n${examples.map((line) => `  $ ${line}`).join('\n')}\n`);
+  const shown = examples !== undefined && examples.length > 0 ? `\nExamples:\n${examples.map((line) => `  $ ${line}`).join('\n')}\n` : '';
+  command.addHelpText('after', `${shown}\nExit codes: 0 done, 1 failed, 2 usage error.\n`);
   return command;
 }
 
+/** Where a command's own messages (help, usage errors) go. @default process.stdout and process.stderr */
+export interface CommandIo {
+  readonly out: (text: string) => void;
+  readonly error: (text: string) => void;
+}
+
+const PROCESS_IO: CommandIo = { out: (text) => process.stdout.write(text), error: (text) => process.stderr.write(text) };
+
 /**
  * Parses `argv` (without node and script) and runs the action. Returns the exit code rather than
- * exiting, so tests run commands in process; `runCommand` is the one place that exits.
+ * exiting, so tests run commands in process; `runCommand` is the one place that exits. Build a
+ * fresh command per call: commander keeps the parsed option values on it.
  */
-export async function invoke(command: Command, argv: readonly string[], io: { readonly error: (text: string) => void } = { error: (text) => process.stderr.write(text) }): Promise<number> {
+export async function invoke(command: Command, argv: readonly string[], io: CommandIo = PROCESS_IO): Promise<number> {
+  routeOutput(command, io);
   try {
     await command.parseAsync([...argv], { from: 'user' });
     return EXIT_DONE;
@@ -66,10 +85,17 @@ export async function invoke(command: Command, argv: readonly string[], io: { re
   }
 }
 
-export function exitCodeFor(error: unknown, io: { readonly error: (text: string) => void }): number {
+/** Subcommands copy their parent's output settings when created, so each one is told. */
+function routeOutput(command: Command, io: CommandIo): void {
+  command.configureOutput({ writeOut: io.out, writeErr: io.error, outputError: (text, write) => write(text) });
+  for (const subcommand of command.commands) routeOutput(subcommand, io);
+}
+
+export function exitCodeFor(error: unknown, io: Pick<CommandIo, 'error'>): number {
   if (error instanceof CommanderError) {
-    // Help and version are "errors" to commander; to a user they are the command working.
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') return EXIT_DONE;
+    // --help is an "error" to commander; to a user it is the command working. Help shown because
+    // no subcommand was named (exit code 1 to commander) is a command line to correct.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') return error.exitCode === 0 ? EXIT_DONE : EXIT_USAGE;
     return EXIT_USAGE; // commander has printed the message and the pointer to --help
   }
   if (error instanceof ReportedFailure) return error.exitCode;
@@ -81,7 +107,7 @@ export function exitCodeFor(error: unknown, io: { readonly error: (text: string)
   return EXIT_FAILED;
 }
 
-/** The entry point of a script: runs the command on process.argv and exits with its code. */
+/** The entry point of a script: runs the command on process.argv and sets the exit code. */
 export function runCommand(command: Command): void {
   void invoke(command, process.argv.slice(2)).then((code) => {
     process.exitCode = code;
@@ -90,10 +116,10 @@ export function runCommand(command: Command): void {
 
 // ---- option parsers: each turns the text into its type or throws what the user should type ----
 
-/** A whole number within [min, max]. */
+/** A whole number within [min, max], in plain digits: `1e1`, `0x8`, ` 8` or `8 objects` are refused, not read as some number. */
 export function wholeNumber(min = 0, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
   return (text) => {
-    const value = /^[+-]?\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+    const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
     if (!Number.isSafeInteger(value) || value < min || value > max) throw new InvalidArgumentError(`expected a whole number${max === Number.MAX_SAFE_INTEGER ? ` of at least ${min}` : ` from ${min} to ${max}`}, got ${JSON.stringify(text)}.`);
     return value;
   };
@@ -108,6 +134,15 @@ export function parseDuration(text: string): number {
   const ms = Number(match[1]) * DURATION_UNITS_MS[match[2]];
   if (!Number.isFinite(ms) || ms > 7 * 24 * 3_600_000) throw new InvalidArgumentError(`${JSON.stringify(text)} is longer than a week.`);
   return Math.round(ms);
+}
+
+/** A duration (as parseDuration) within [min, max] milliseconds, e.g. a poll interval that is neither 0 nor a day. */
+export function durationWithin(minMs: number, maxMs: number): (text: string) => number {
+  return (text) => {
+    const ms = parseDuration(text);
+    if (ms < minMs || ms > maxMs) throw new InvalidArgumentError(`expected a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)}, got ${JSON.stringify(text)}.`);
+    return ms;
+  };
 }
 
 /** Milliseconds → the shortest exact duration text (`90s`, `10m`); for defaults shown in --help. */
@@ -128,6 +163,28 @@ export function choiceOption(flags: string, description: string, choices: readon
   return new Option(flags, description).choices(choices);
 }
 
+// ---- options most commands share, said the same way everywhere ----
+
+/** `--config <file>`: left undefined when not given, so loadConfig applies DEPLOY_CONFIG. */
+export function configOption(): Option {
+  return new Option('--config <file>', 'the deploy config (default: $DEPLOY_CONFIG, else deploy.config.json)');
+}
+
+/** `--build <dir>`: the folder `npm run build` writes; an absolute path, wherever the command runs from. */
+export function buildOption(description = 'the build to use, as `npm run build` writes it'): Option {
+  return new Option('--build <dir>', description).default(path.join(PROJECT_ROOT, 'build'), 'build/');
+}
+
+/** `--regions a,b`: a subset of the configured regions, checked by selectRegions once the config is read. */
+export function regionsOption(description = 'comma-separated regions to work on, each one of the config\'s (default: every configured region)'): Option {
+  return new Option('--regions <list>', description).argParser(commaList);
+}
+
+/** `--endpoint <url>`: an S3-compatible server in place of AWS (the local emulator, tests). */
+export function endpointOption(): Option {
+  return new Option('--endpoint <url>', 'an S3-compatible endpoint serving every region\'s bucket, path-style, e.g. http://127.0.0.1:4568 (default: AWS)');
+}
+
 /** The regions to work on: all configured ones, or the listed subset, each checked against the config. */
 export function selectRegions(config: Pick<DeployConfig, 'regions'>, requested: readonly string[] | string | undefined): readonly string[] {
   if (requested === undefined) return config.regions;
@@ -136,11 +193,4 @@ export function selectRegions(config: Pick<DeployConfig, 'regions'>, requested: 
   const unknown = list.filter((region) => !config.regions.includes(region));
   if (unknown.length > 0) throw new UsageError(`${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the configured regions (${config.regions.join(', ')}).`);
   return [...new Set(list)];
-}
-
-/** @deprecated the pre-commander entry point; every command moves to defineCommand + runCommand. */
-export function runMain(main: () => Promise<void>): void {
-  main().catch((error: unknown) => {
-    process.exitCode = exitCodeFor(error, { error: (text) => process.stderr.write(text) });
-  });
 }

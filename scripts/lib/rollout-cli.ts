@@ -2,11 +2,13 @@
  * `npm run rollout -- <command>`: the command layer. Clients, config, output and the clock are
  * injected (scripts/rollout.ts passes the real ones, tests pass mocked SDK clients); what to show
  * and what to choose is in rollout-view.ts; starting a deployment is the release function's own
- * code path (regional-function/release/release.ts).
+ * code path (regional-function/release/release.ts); waiting for a deploy's rollout is in
+ * rollout-wait.ts.
  *
- * Exit codes: 0 done, 1 failed (AWS, credentials, missing resources, nothing to act on), 2 usage.
+ * Exit codes: 0 done, 1 failed (AWS, credentials, missing resources, nothing to act on, a rollout
+ * rolled back), 2 usage. `--help` on every command and subcommand, with examples.
  */
-import { parseArgs } from 'node:util';
+import { Option, type Command } from 'commander';
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { StopDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, ListVersionsByFunctionCommand, UpdateAliasCommand, type FunctionConfiguration, type LambdaClient } from '@aws-sdk/client-lambda';
@@ -15,6 +17,9 @@ import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-k
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ConfigError, resourceNames, type DeployConfig, type ResourceNames } from '../../config';
+import { configOption, defineCommand, defineSubcommand, durationWithin, formatDuration, invoke, ReportedFailure, UsageError, wholeNumber, type SubcommandSpec } from './cli';
+import { credentialsProblem } from './credentials';
+import { awaitRollout, defaultTimeoutMs, NotDeployedError, readBaseline, saveBaseline, type DeploymentStatus } from './rollout-wait';
 import { release, type ReleaseResult, type ReleaseTarget } from '../../regional-function/release/release';
 import { MANUAL_SYNC_EVENT } from '../../regional-function/rollout-sync/core';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../regional-function/shared/alias-state';
@@ -69,38 +74,12 @@ export interface RolloutCliDeps {
   readonly err: (line: string) => void;
   /** @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The clock `wait` measures its timeout and settle time by. @default Date.now */
+  readonly now?: () => number;
 }
 
-export const COMMANDS = ['status', 'start', 'stop', 'rollback', 'promote', 'ring'] as const;
 export const RING_ACTIONS = ['list', 'add', 'remove'] as const;
-export type RolloutCommand = (typeof COMMANDS)[number];
-
-export const USAGE = `Usage: npm run rollout -- <command> [options]
-
-Commands:
-  status     alias weights, rollout state, current or last deployment, alarms
-  start      deploy the newest published entry-router version (or --version N)
-  stop       stop the running deployment and roll it back
-  rollback   stop the running deployment and roll it back; with none running, deploy the
-             previous build (or --version N) all at once, with alarms off for that deployment
-  promote    finish the running deployment now: stop it without rollback and move the alias
-             fully to its target version (no alarm rolls it back afterwards); refused while
-             the client-error alarm is in ALARM, unless --force
-  ring list                 host origins that get the canary whatever the weight
-  ring add <origin>         add one, e.g. https://demo.example.com (the page's origin)
-  ring remove <origin>      remove one
-
-Options:
-  --config <file>   deploy config (default: DEPLOY_CONFIG, else deploy.config.json)
-  --version <N>     entry-router version for start and rollback
-  --force           promote even while the client-error alarm is in ALARM
-  --json            print the result as JSON on stdout
-  -h, --help        show this help
-
-Exit codes: 0 done, 1 failed, 2 usage error.`;
-
-const CONFIGURE_CREDENTIALS =
-  'Configure credentials for the account the stacks were deployed to: `aws configure` (access keys), or `aws sso login --profile <name>` then `export AWS_PROFILE=<name>`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.';
+type RolloutCommand = 'status' | 'start' | 'stop' | 'rollback' | 'promote' | 'ring';
 
 /** A failure whose message is the whole story: printed as is, exit 1. */
 export class RolloutError extends Error {
@@ -110,59 +89,15 @@ export class RolloutError extends Error {
   }
 }
 
-class UsageError extends Error {}
-
 interface Invocation {
-  readonly command: RolloutCommand | 'help';
   readonly config?: string;
-  readonly version?: string;
   readonly json: boolean;
+  /** `start` and `rollback`: the entry-router version to release. */
+  readonly version?: string;
   /** `promote` only: even while the client-error alarm fires. */
   readonly force?: boolean;
   /** `ring` only. */
   readonly ring?: { readonly action: (typeof RING_ACTIONS)[number]; readonly origin?: string };
-}
-
-function parseInvocation(argv: readonly string[]): Invocation {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string' },
-        version: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(errorMessage(error));
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return { command: 'help', json: false };
-  if (positionals.length === 0) throw new UsageError('no command given');
-  const command = positionals[0];
-  if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`unknown command "${command}"; use one of ${COMMANDS.join(', ')}`);
-  if (command === 'ring') {
-    const action = positionals[1] ?? 'list';
-    if (!(RING_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown ring action "${action}"; use one of ${RING_ACTIONS.join(', ')}`);
-    const wanted = action === 'list' ? 1 : 2;
-    if (positionals.length - 1 !== wanted && !(action === 'list' && positionals.length === 1)) {
-      throw new UsageError(action === 'list' ? `ring list takes no origin; got ${positionals.slice(2).join(' ')}` : `ring ${action} takes one origin, e.g. https://demo.example.com`);
-    }
-    if (values.version !== undefined) throw new UsageError('--version applies to start and rollback, not ring');
-    return { command: 'ring', config: values.config, json: values.json ?? false, ring: { action: action as (typeof RING_ACTIONS)[number], origin: positionals[2] } };
-  }
-  if (positionals.length > 1) throw new UsageError(`one command at a time; got ${positionals.join(' ')}`);
-  if (values.force && command !== 'promote') throw new UsageError(`--force applies to promote, not ${command}`);
-  if (values.version !== undefined) {
-    if (command !== 'start' && command !== 'rollback') throw new UsageError(`--version applies to start and rollback, not ${command}`);
-    if (!/^[1-9]\d*$/.test(values.version)) throw new UsageError(`--version must be a published version number such as 7; got "${values.version}"`);
-  }
-  return { command: command as RolloutCommand, config: values.config, version: values.version, json: values.json ?? false, force: values.force ?? false };
 }
 
 interface CommandResult {
@@ -182,50 +117,212 @@ interface Context {
   readonly group: DeploymentGroupRef;
 }
 
-export async function runRolloutCli(argv: readonly string[], deps: RolloutCliDeps): Promise<number> {
-  let invocation: Invocation;
-  try {
-    invocation = parseInvocation(argv);
-  } catch (error) {
-    deps.err(`rollout: ${errorMessage(error)}`);
-    deps.err('');
-    deps.err(USAGE);
-    return 2;
-  }
-  if (invocation.command === 'help') {
-    deps.out(USAGE);
-    return 0;
-  }
-  const { command, json } = invocation;
-  try {
-    const config = deps.loadConfig(invocation.config);
-    const clients = deps.createClients();
-    const account = await callerAccount(clients.sts);
-    const names = resourceNames(config);
-    const context: Context = {
-      names,
-      config,
-      clients,
-      account,
-      sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      target: {
-        functionName: names.entryRouter,
-        aliasName: names.liveAlias,
-        application: names.codeDeployApplication,
-        deploymentGroup: names.deploymentGroup,
-        buckets: Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)])),
-      },
-      group: { application: names.codeDeployApplication, deploymentGroup: names.deploymentGroup },
+/** `npm run rollout -- <command>`, with `deps` for config, AWS, output and the clock. Build one per run. */
+export function rolloutCommand(deps: RolloutCliDeps): Command {
+  const program = defineCommand({
+    name: 'npm run rollout --',
+    summary: "Watch, start, stop, roll back or promote a release of the entry router, edit the ring, or wait for a deploy's rollout to end. Everything lives in us-east-1.",
+    examples: [
+      'npm run rollout -- status',
+      'npm run rollout -- start --version 8',
+      'npm run rollout -- rollback',
+      'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline" --timeout 40m',
+    ],
+  });
+  const leaf = (parent: Command, name: string, spec: SubcommandSpec) => defineSubcommand(parent, name, spec).addOption(configOption()).addOption(new Option('--json', 'print the result as JSON on stdout (an error too: {"error": …})').default(false));
+  const versionOption = (what: string) => new Option('--version <n>', `the published entry-router version to ${what}, a whole number (default: ${what === 'release' ? 'the newest' : 'the one before the current build'})`).argParser(wholeNumber(1));
+  const act = (command: RolloutCommand, invocation: (flags: RolloutFlags, args: readonly string[]) => Invocation) =>
+    async function (this: Command, ...args: unknown[]) {
+      const flags = this.opts<RolloutFlags>();
+      await execute(deps, command, invocation(flags, args.filter((arg): arg is string => typeof arg === 'string')));
     };
+  const common = (flags: RolloutFlags): Invocation => ({ config: flags.config, json: flags.json });
+
+  leaf(program, 'status', {
+    summary: 'Alias weights, the rollout state at the edges, the current or last deployment, and the alarms. Exits 1 when it lists problems.',
+    examples: ['npm run rollout -- status', 'npm run rollout -- status --json | jq .deployment'],
+  }).action(act('status', common));
+  leaf(program, 'start', {
+    summary: 'Deploy the newest published entry-router version (or --version N) with the configured rollout; refused when its build is missing from any bucket.',
+    examples: ['npm run rollout -- start', 'npm run rollout -- start --version 8'],
+  })
+    .addOption(versionOption('release'))
+    .action(act('start', (flags) => ({ ...common(flags), version: flags.version?.toString() })));
+  leaf(program, 'stop', {
+    summary: 'Stop the running deployment and roll it back to the version it started from.',
+    examples: ['npm run rollout -- stop'],
+  }).action(act('stop', common));
+  leaf(program, 'rollback', {
+    summary: 'Stop the running deployment and roll it back; with none running, deploy the previous build (or --version N) all at once, with alarms off for that deployment.',
+    examples: ['npm run rollout -- rollback', 'npm run rollout -- rollback --version 6'],
+  })
+    .addOption(versionOption('roll back to'))
+    .action(act('rollback', (flags) => ({ ...common(flags), version: flags.version?.toString() })));
+  leaf(program, 'promote', {
+    summary: 'Finish the running deployment now: stop it without rollback and move the alias fully to its target (no alarm rolls it back afterwards). Refused while the client-error alarm is in ALARM, unless --force.',
+    examples: ['npm run rollout -- promote', 'npm run rollout -- promote --force   # even while the alarm fires'],
+  })
+    .addOption(new Option('--force', 'promote even while the client-error alarm is in ALARM').default(false))
+    .action(act('promote', (flags) => ({ ...common(flags), force: flags.force })));
+
+  const ring = defineSubcommand(program, 'ring', {
+    summary: 'The ring: host page origins that get the canary whatever the weight. Without a subcommand, lists it.',
+    examples: ['npm run rollout -- ring', 'npm run rollout -- ring add https://demo.example.com', 'npm run rollout -- ring remove https://demo.example.com'],
+  });
+  const list = act('ring', (flags) => ({ ...common(flags), ring: { action: 'list' } }));
+  leaf(ring, 'list', { summary: 'List the origins in the ring, and the bytes they take of its budget.', examples: ['npm run rollout -- ring list --json'], isDefault: true })
+    // As the default, `list` receives whatever follows `ring` that names no subcommand: `ring drop x`.
+    .allowExcessArguments(true)
+    .action(async function (this: Command, ...args: unknown[]) {
+      if (this.args.length > 0) throw new UsageError(`${JSON.stringify(this.args.join(' '))} is not a ring command; use list, add <origin> or remove <origin>.`);
+      await list.apply(this, args);
+    });
+  for (const action of ['add', 'remove'] as const) {
+    leaf(ring, `${action} <origin>`, {
+      summary: action === 'add' ? "Add a host page's origin (scheme, host and port, e.g. https://demo.example.com) to the ring." : 'Remove an origin from the ring.',
+      examples: [`npm run rollout -- ring ${action} https://demo.example.com`],
+    }).action(act('ring', (flags, [origin]) => ({ ...common(flags), ring: { action, origin } })));
+  }
+
+  leaf(program, 'wait', {
+    summary:
+      "The deploy job's last step: with --save-baseline (before `cdktf deploy`) note the newest deployment; with --baseline (after it) wait until a newer one ends. Exits 1 when it rolled back, or did not end in time; passes when the deploy started none (the status shows the baseline for the settle time).",
+    examples: [
+      'npm run rollout -- wait --save-baseline "$RUNNER_TEMP/rollout-baseline"',
+      'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline"',
+      'npm run rollout -- wait --baseline baseline.json --timeout 1h --interval 30s',
+    ],
+  })
+    .addOption(new Option('--save-baseline <file>', 'note the newest deployment (or that there is none) in <file>, then exit').conflicts('baseline'))
+    .addOption(new Option('--baseline <file>', 'wait for a deployment newer than the one <file> names (default: wait for the newest deployment to end, whichever deploy started it)'))
+    .addOption(new Option('--timeout <duration>', "give up after this long, e.g. 40m (default: the configured rollout's length + the alarm window + 15m)").argParser(durationWithin(60_000, 24 * 3_600_000)))
+    .addOption(new Option('--interval <duration>', 'between two status reads (and two tries at --save-baseline)').argParser(durationWithin(1000, 3_600_000)).default(20_000, '20s'))
+    .addOption(new Option('--settle <duration>', 'how long the baseline may stay newest before concluding this deploy started no deployment').argParser(durationWithin(1000, 3_600_000)).default(120_000, '2m'))
+    .action(async (flags: WaitFlags) => {
+      try {
+        await waitCommand(deps, flags);
+      } catch (error) {
+        if (error instanceof ReportedFailure) throw error;
+        deps.err(error instanceof ConfigError ? error.message : `rollout wait: ${errorMessage(error)}`);
+        throw new ReportedFailure();
+      }
+    });
+  return program;
+}
+
+interface RolloutFlags {
+  readonly config?: string;
+  readonly json: boolean;
+  readonly version?: number;
+  readonly force?: boolean;
+}
+
+interface WaitFlags {
+  readonly config?: string;
+  readonly json: boolean;
+  readonly saveBaseline?: string;
+  readonly baseline?: string;
+  readonly timeout?: number;
+  readonly interval: number;
+  readonly settle: number;
+}
+
+/** Runs the command line; returns the exit code (0 done, 1 failed, 2 usage). */
+export function runRolloutCli(argv: readonly string[], deps: RolloutCliDeps): Promise<number> {
+  const line = (write: (line: string) => void) => (text: string) => write(text.replace(/\n$/, ''));
+  return invoke(rolloutCommand(deps), argv, { out: line(deps.out), error: line(deps.err) });
+}
+
+/** Config, clients and the caller's account: what every command needs before it asks AWS anything else. */
+async function createContext(deps: RolloutCliDeps, configFile: string | undefined): Promise<Context> {
+  const config = deps.loadConfig(configFile);
+  const clients = deps.createClients();
+  const account = await callerAccount(clients.sts);
+  const names = resourceNames(config);
+  return {
+    names,
+    config,
+    clients,
+    account,
+    sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    target: {
+      functionName: names.entryRouter,
+      aliasName: names.liveAlias,
+      application: names.codeDeployApplication,
+      deploymentGroup: names.deploymentGroup,
+      buckets: Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)])),
+    },
+    group: { application: names.codeDeployApplication, deploymentGroup: names.deploymentGroup },
+  };
+}
+
+/** Prints the result (or the error, as JSON too with --json); a failure has been reported when it throws. */
+async function execute(deps: RolloutCliDeps, command: RolloutCommand, invocation: Invocation): Promise<void> {
+  let code: number;
+  try {
+    const context = await createContext(deps, invocation.config);
     const result = await COMMAND_HANDLERS[command](context, invocation);
-    if (json) deps.out(JSON.stringify(result.json, null, 2));
+    if (invocation.json) deps.out(JSON.stringify(result.json, null, 2));
     else result.lines.forEach((line) => deps.out(line));
-    return result.exitCode ?? 0;
+    code = result.exitCode ?? 0;
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : `rollout ${command}: ${errorMessage(error)}`;
-    deps.err(message);
-    if (json) deps.out(JSON.stringify({ error: errorMessage(error) }, null, 2));
-    return 1;
+    deps.err(error instanceof ConfigError ? error.message : `rollout ${command}: ${errorMessage(error)}`);
+    if (invocation.json) deps.out(JSON.stringify({ error: errorMessage(error) }, null, 2));
+    code = 1;
+  }
+  if (code !== 0) throw new ReportedFailure(code);
+}
+
+/** `rollout wait`: the status is read in this process, as `rollout status` reads it. */
+async function waitCommand(deps: RolloutCliDeps, flags: WaitFlags): Promise<void> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let context: Context | undefined;
+  const readStatus = async (): Promise<DeploymentStatus> => {
+    context ??= await createContext(deps, flags.config);
+    let result: CommandResult;
+    try {
+      result = await statusCommand(context);
+    } catch (error) {
+      // The alias or the function missing: nothing is deployed, so no deployment either.
+      if (/ not found: deploy the stacks first/.test(errorMessage(error))) throw new NotDeployedError(errorMessage(error));
+      throw error;
+    }
+    const status = result.json as RolloutStatus;
+    // Problems beside a readable deployment (say, the rollout state not yet written after the first
+    // deploy) leave the wait to go on; without a deployment they may mean it could not be read, which
+    // must not pass for "this deploy started none".
+    if ((result.exitCode ?? 0) !== 0 && status.deployment === null) throw new Error(`the rollout status lists problems and no deployment: ${status.problems.join('; ')}`);
+    return status;
+  };
+
+  if (flags.saveBaseline !== undefined) {
+    const baseline = await saveBaseline({ file: flags.saveBaseline, readStatus, retryMs: flags.interval, sleep, log: deps.err });
+    deps.out(baseline.deployment !== null ? `baseline deployment: ${baseline.deployment} (${baseline.status})` : `baseline: no deployment (${baseline.why}); any deployment counts`);
+    return;
+  }
+  const baseline = flags.baseline === undefined ? null : readBaseline(flags.baseline);
+  const timeoutMs = flags.timeout ?? defaultTimeoutMs(deps.loadConfig(flags.config));
+  const what =
+    baseline === null
+      ? 'the newest deployment to end (no --baseline: whichever deploy started it)'
+      : baseline.deployment !== null
+        ? `a deployment newer than ${baseline.deployment} to end`
+        : `the first deployment to end (baseline: ${baseline.why})`;
+  deps.out(`waiting up to ${formatDuration(timeoutMs)} for ${what}`);
+  const outcome = await awaitRollout({
+    readStatus,
+    baseline: baseline?.deployment ?? null,
+    timeoutMs,
+    intervalMs: flags.interval,
+    settleMs: flags.settle,
+    sleep,
+    now: deps.now,
+    log: (line) => deps.out(`${new Date().toISOString()}  ${line}`),
+  });
+  deps.out(outcome.detail);
+  if (outcome.state === 'rolled-back') {
+    if (process.env.GITHUB_ACTIONS) deps.out(`::error title=Rollout rolled back::${outcome.detail}`);
+    throw new ReportedFailure();
   }
 }
 
@@ -244,16 +341,9 @@ async function callerAccount(sts: STSClient): Promise<string> {
     const identity = await sts.send(new GetCallerIdentityCommand({}));
     return identity.Account ?? 'unknown';
   } catch (error) {
-    const name = errorName(error);
-    const message = errorMessage(error);
-    if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
-      throw new RolloutError(`no AWS credentials found (${message}). ${CONFIGURE_CREDENTIALS}`);
-    }
-    if (/expired/i.test(name) || /expired/i.test(message)) throw new RolloutError(`the AWS credentials have expired (${message}). Refresh them (e.g. \`aws sso login\`). ${CONFIGURE_CREDENTIALS}`);
-    if (['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'AccessDenied'].includes(name)) {
-      throw new RolloutError(`AWS rejected the credentials (${name}: ${message}). ${CONFIGURE_CREDENTIALS}`);
-    }
-    throw new RolloutError(`cannot check the AWS credentials with STS in ${ROLLOUT_REGION} (${name || 'error'}: ${message})`);
+    const credentials = credentialsProblem(error);
+    if (credentials) throw new RolloutError(credentials);
+    throw new RolloutError(`cannot check the AWS credentials with STS in ${ROLLOUT_REGION} (${errorName(error) || 'error'}: ${errorMessage(error)})`);
   }
 }
 

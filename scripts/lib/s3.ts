@@ -1,5 +1,6 @@
 /**
- * S3 plumbing the upload and cleanup share: one client per region (or per loopback endpoint),
+ * S3 plumbing the upload, cleanup and backfill share: one client per region (or per loopback
+ * endpoint) that retries what the SDK deems transient (throttling, 5xx, dropped connections),
  * paginated listing, HEAD that answers null for a missing object, batched deletes that fail loudly
  * on a partial result, and error text fit for a one-line report.
  */
@@ -11,6 +12,8 @@ import {
   S3Client,
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
+import { StandardRetryStrategy, type StandardRetryStrategyOptions } from '@smithy/core/retry';
+import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types';
 
 /** The access key the loopback S3 server (s3rver) knows; it checks the key id, not the signature. */
 export const LOOPBACK_CREDENTIALS = Object.freeze({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
@@ -26,9 +29,23 @@ export interface S3ClientOptions {
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** @default DEFAULT_RETRY */
+  readonly retry?: RetryPolicy;
+  /** Told of each retry once its wait is over, e.g. to log it. @default nothing */
+  readonly onRetry?: (error: unknown, attempt: number, waitedMs: number) => void;
 }
 
-/** One attempt per call: callers retry through `withRetry`, which knows what is worth retrying. */
+/** How the SDK retries a request; which errors are worth it is the SDK's call (its retry strategy). */
+export interface RetryPolicy {
+  /** Attempts per request, the first included. */
+  readonly attempts: number;
+  /** A fixed wait before each retry (tests). @default the SDK's exponential backoff with jitter, longer after throttling */
+  readonly delayMs?: number;
+}
+
+/** A request gets five attempts: an upload of a few hundred objects rides out a burst of SlowDown. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5 };
+
 export function createS3Client(options: S3ClientOptions): S3Client {
   const env = options.env ?? process.env;
   const loopback = options.endpoint !== undefined && isLoopback(options.endpoint);
@@ -37,9 +54,31 @@ export function createS3Client(options: S3ClientOptions): S3Client {
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
     ...(credentials ? { credentials: { ...credentials } } : {}),
-    maxAttempts: 1,
+    retryStrategy: retryStrategy(options.retry ?? DEFAULT_RETRY, options.onRetry),
     requestHandler: { connectionTimeout: 5000, requestTimeout: 60000 },
   });
+}
+
+function retryStrategy(policy: RetryPolicy, onRetry: S3ClientOptions['onRetry']): StandardRetryStrategy {
+  const fixed = policy.delayMs;
+  return new ReportingRetryStrategy({ maxAttempts: policy.attempts, ...(fixed !== undefined ? { backoff: { computeNextBackoffDelay: () => fixed, setDelayBase: () => undefined } } : {}) }, onRetry);
+}
+
+/** The SDK's standard strategy, telling `onRetry` of each retry it grants (it waits, then answers; it throws when it gives up). */
+class ReportingRetryStrategy extends StandardRetryStrategy {
+  constructor(
+    options: StandardRetryStrategyOptions,
+    private readonly onRetry: S3ClientOptions['onRetry'],
+  ) {
+    super(options);
+  }
+
+  override async refreshRetryTokenForRetry(token: StandardRetryToken, errorInfo: RetryErrorInfo): Promise<StandardRetryToken> {
+    const started = Date.now();
+    const next = await super.refreshRetryTokenForRetry(token, errorInfo);
+    this.onRetry?.(errorInfo.error, next.getRetryCount() + 1, Date.now() - started);
+    return next;
+  }
 }
 
 export function isLoopback(endpoint: string): boolean {
@@ -97,20 +136,17 @@ export async function getObjectText(client: S3Client, bucket: string, key: strin
 }
 
 export interface DeleteOptions {
-  /** Wraps each DeleteObjects call, e.g. in withRetry. @default one attempt */
-  readonly retry?: <T>(operation: () => Promise<T>) => Promise<T>;
   /** @default DELETE_BATCH (1000, S3's limit) */
   readonly batchSize?: number;
 }
 
 /** Deletes `keys` in batches; throws naming the keys S3 refused. Returns how many went. */
 export async function deleteObjects(client: S3Client, bucket: string, keys: readonly string[], options: DeleteOptions = {}): Promise<number> {
-  const retry = options.retry ?? ((operation) => operation());
   const batchSize = Math.min(options.batchSize ?? DELETE_BATCH, DELETE_BATCH);
   let deleted = 0;
   for (let start = 0; start < keys.length; start += batchSize) {
     const batch = keys.slice(start, start + batchSize);
-    const result = await retry(() => client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
+    const result = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
     const errors = result.Errors ?? [];
     if (errors.length > 0) {
       const sample = errors.slice(0, 3).map((e) => `${e.Key}: ${e.Code ?? 'error'} ${e.Message ?? ''}`.trim());

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -13,24 +12,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig, parseConfig, resourceNames } from '../../config';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import { versionDescription } from '../../contracts/version-description';
-import {
-  awaitRollout,
-  defaultTimeoutMinutes,
-  parseStatus,
-  readBaseline,
-  rolloutOutcome,
-  saveBaseline,
-  statusFromCli,
-  wholeNumberFlag,
-  type RolloutStatus,
-} from '../../scripts/await-rollout';
 import { runRolloutCli, type RolloutClients } from '../../scripts/lib/rollout-cli';
+import { awaitRollout, defaultTimeoutMs, readBaseline, rolloutOutcome, saveBaseline, type DeploymentStatus } from '../../scripts/lib/rollout-wait';
 import { lambdaDeployment } from '../regional-function/aws-fixtures';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-const CONFIG_FILE = path.join(PROJECT_ROOT, 'deploy.config.json');
+const CONFIG_FILE = path.resolve(__dirname, '..', '..', 'deploy.config.json');
 
-const status = (id: string | null, state = 'InProgress'): RolloutStatus => ({ deployment: id ? { id, status: state } : null });
+const status = (id: string | null, state = 'InProgress'): DeploymentStatus => ({ deployment: id ? ({ id, status: state } as DeploymentStatus['deployment']) : null });
 
 /** A clock that moves only when the poller sleeps. */
 function fakeTime() {
@@ -38,22 +26,7 @@ function fakeTime() {
   return { now: () => now, sleep: async (ms: number) => void (now += ms) };
 }
 
-describe('await-rollout', () => {
-  it('reads the status JSON the rollout CLI prints, and says what is wrong with anything else', () => {
-    expect(parseStatus('{"deployment":{"id":"d-1","status":"Baking","weight":10000},"stable":"x"}')).toMatchObject({ deployment: { id: 'd-1', status: 'Baking' } });
-    expect(parseStatus('{"deployment":null}')).toEqual({ deployment: null });
-    expect(() => parseStatus('> edge-widget@0.1.0 rollout')).toThrow(/printed no JSON/);
-    expect(() => parseStatus('{"state":"ok"}')).toThrow(/has no deployment \{id, status\}/);
-  });
-
-  it('keeps reading a status that lists problems, unless it cannot show the deployment', () => {
-    const withProblems = '{"deployment":{"id":"d-2","status":"InProgress"},"problems":["rollout record does not exist"]}';
-    expect(statusFromCli(1, withProblems, '')).toMatchObject({ deployment: { id: 'd-2' } });
-    expect(() => statusFromCli(1, '{"deployment":null,"problems":["cannot read deployments: throttled"]}', '')).toThrow(/exited with 1: .*cannot read deployments/);
-    expect(statusFromCli(0, '{"deployment":null}', '')).toEqual({ deployment: null });
-    expect(() => statusFromCli(1, '{"error":"no AWS credentials found"}', 'npm error code 1')).toThrow(/exited with 1: npm error code 1/);
-  });
-
+describe('rollout wait: deciding', () => {
   it('judges only a deployment newer than the baseline', () => {
     expect(rolloutOutcome(status('d-1', 'Failed'), 'd-1')).toMatchObject({ state: 'waiting', started: false });
     expect(rolloutOutcome(status('d-2', 'InProgress'), 'd-1')).toMatchObject({ state: 'waiting', started: true });
@@ -74,14 +47,14 @@ describe('await-rollout', () => {
   it('passes when the deploy started no deployment, once the status has settled', async () => {
     const clock = fakeTime();
     const outcome = await awaitRollout({ readStatus: async () => status('d-1', 'Succeeded'), baseline: 'd-1', timeoutMs: 3_600_000, intervalMs: 20_000, settleMs: 120_000, ...clock });
-    expect(outcome.state).toBe('no-new-deployment');
+    expect(outcome).toEqual({ state: 'no-new-deployment', detail: 'no deployment newer than d-1 after 2m: this deploy started none' });
     expect(clock.now()).toBe(120_000);
   });
 
   it('gives up at the timeout, and after repeated unreadable statuses', async () => {
     const clock = fakeTime();
     await expect(awaitRollout({ readStatus: async () => status('d-2', 'InProgress'), baseline: 'd-1', timeoutMs: 600_000, intervalMs: 20_000, settleMs: 0, ...clock })).rejects.toThrow(
-      /did not end within 10 minutes \(last: d-2 InProgress\)/,
+      /did not end within 10m \(last: d-2 InProgress\)/,
     );
     let reads = 0;
     const flaky = async () => {
@@ -94,20 +67,21 @@ describe('await-rollout', () => {
   });
 
   it('waits as long as the configured rollout takes, plus the alarm window and a margin', () => {
-    const config = loadConfig(path.resolve(__dirname, '..', '..', 'deploy.config.json'));
+    const config = loadConfig(CONFIG_FILE);
     // linear 10 % every minute: the last step at minute 9; alarm 3 × 60 s; 15 minutes margin.
-    expect(defaultTimeoutMinutes(config)).toBe(9 + 3 + 15);
+    expect(defaultTimeoutMs(config)).toBe((9 + 3 + 15) * 60_000);
     const canary = parseConfig({ domain: 'w.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'], rollout: { strategy: 'canary', percent: 10, intervalMinutes: 30 } });
-    expect(defaultTimeoutMinutes(canary)).toBe(30 + 3 + 15);
+    expect(defaultTimeoutMs(canary)).toBe((30 + 3 + 15) * 60_000);
   });
 });
 
 /**
- * The baseline is what tells this deploy's deployment from the one before it. A baseline that is
- * missing, unreadable or broken must stop the job; only a history that really is empty (nothing
- * deployed yet) may be recorded as "no deployment", and it is written as such.
+ * `npm run rollout -- wait`, in this process, against the mocked AWS SDK. The baseline is what
+ * tells this deploy's deployment from the one before it: a baseline that is missing, unreadable or
+ * broken must stop the job; only a history that really is empty (nothing deployed yet) may be
+ * recorded as "no deployment", and it is written as such.
  */
-describe('await-rollout baseline', () => {
+describe('rollout wait: the command', () => {
   const config = loadConfig(CONFIG_FILE);
   const names = resourceNames(config);
   const lambda = mockClient(LambdaClient);
@@ -121,12 +95,13 @@ describe('await-rollout baseline', () => {
   const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
   let dir: string;
 
-  /** `rollout status --json`, in this process, against the mocked AWS SDK. */
-  async function readStatus(): Promise<RolloutStatus> {
+  async function wait(...argv: string[]): Promise<{ code: number; out: string; err: string; sleeps: number[] }> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runRolloutCli(['status', '--json'], {
-      loadConfig: () => config,
+    const sleeps: number[] = [];
+    let now = 0;
+    const code = await runRolloutCli(['wait', ...argv], {
+      loadConfig: (file) => loadConfig(file ?? CONFIG_FILE),
       createClients: () =>
         ({
           lambda: new LambdaClient({ region: 'us-east-1' }),
@@ -139,12 +114,17 @@ describe('await-rollout baseline', () => {
         }) as RolloutClients,
       out: (line) => out.push(line),
       err: (line) => err.push(line),
+      now: () => now,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        now += ms;
+      },
     });
-    return statusFromCli(code, out.join('\n'), err.join('\n'));
+    return { code, out: out.join('\n'), err: err.join('\n'), sleeps };
   }
 
   /** The stacks deployed, alias `live` on version 1; `last` is the group's last deployment, if any. */
-  function deployed(last: { id: string; status: 'Succeeded' | 'Failed' } | null): void {
+  function deployed(last: { id: string; status: 'Succeeded' | 'Failed' | 'Stopped' | 'InProgress' } | null): void {
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '1', RevisionId: 'rev-1' });
     lambda.on(GetFunctionConfigurationCommand).resolves({ Description: versionDescription(BUILD) });
     cloudfront.on(DescribeStoreByName).resolves({ KeyValueStore: { Name: names.rolloutStore, Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() }, ETag: 'E1' });
@@ -155,6 +135,12 @@ describe('await-rollout baseline', () => {
     codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: last ? { lastAttemptedDeployment: { deploymentId: last.id, status: last.status } } : {} });
     if (last) codedeploy.on(GetDeploymentCommand, { deploymentId: last.id }).resolves(lambdaDeployment({ from: '1', to: '1', status: last.status, completeTime: new Date('2026-11-26T10:10:00Z') }));
   }
+
+  const baselineNaming = (deployment: string) => {
+    const file = path.join(dir, 'baseline');
+    writeFileSync(file, `${JSON.stringify({ schema: 1, deployment, status: 'Succeeded', savedAt: '2026-11-26T10:00:00.000Z' })}\n`);
+    return file;
+  };
 
   beforeEach(() => {
     mocks.forEach((mock) => mock.reset());
@@ -167,116 +153,106 @@ describe('await-rollout baseline', () => {
   it('--save-baseline records the newest deployment, and an empty history explicitly', async () => {
     const file = path.join(dir, 'baseline');
     deployed({ id: 'd-DONE00001', status: 'Succeeded' });
-    await expect(saveBaseline({ file, readStatus })).resolves.toMatchObject({ deployment: 'd-DONE00001' });
+    expect(await wait('--save-baseline', file)).toMatchObject({ code: 0, out: 'baseline deployment: d-DONE00001 (Succeeded)' });
     expect(readBaseline(file)).toMatchObject({ deployment: 'd-DONE00001' });
 
     // Stacks deployed, but CodeDeploy never ran: no deployment, said so.
     deployed(null);
-    await saveBaseline({ file, readStatus });
+    expect((await wait('--save-baseline', file)).code).toBe(0);
     expect(readBaseline(file)).toMatchObject({ deployment: null, why: expect.stringMatching(/no deployment/) });
 
     // Before the very first deploy there is no alias to ask: no deployment either, said so.
     mocks.forEach((mock) => mock.reset());
     sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
     lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
-    await saveBaseline({ file, readStatus });
+    expect((await wait('--save-baseline', file)).code).toBe(0);
     expect(readBaseline(file)).toMatchObject({ deployment: null, why: expect.stringMatching(/first deploy/) });
-    expect(() => readBaseline(path.join(dir, 'never-saved'))).toThrow(/does not exist/);
   });
 
-  it('--save-baseline fails, and leaves no baseline, when the status cannot be read', async () => {
+  it('--save-baseline exits 1 and leaves no baseline when the status cannot be read, after a second try an --interval later', async () => {
     const file = path.join(dir, 'baseline');
     lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-    const sleeps: number[] = [];
-    await expect(saveBaseline({ file, readStatus, attempts: 2, retryMs: 5000, sleep: async (ms) => void sleeps.push(ms) })).rejects.toThrow(
-      /cannot read the rollout status .*Rate exceeded.*: no baseline saved/,
-    );
-    expect(sleeps).toEqual([5000]);
+    const run = await wait('--save-baseline', file, '--interval', '5s');
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/rollout wait: cannot read the rollout status .*Rate exceeded.*: no baseline saved/);
+    expect(run.sleeps).toEqual([5000]);
     expect(existsSync(file)).toBe(false);
   });
 
-  it('--save-baseline fails before asking anything when it cannot write the file', async () => {
-    let asked = false;
-    const ask = async () => ((asked = true), status('d-1'));
-    await expect(saveBaseline({ file: path.join(dir, 'no-such-folder', 'baseline'), readStatus: ask })).rejects.toThrow(/cannot write the baseline file .*no-such-folder\/baseline \(ENOENT/);
-    await expect(saveBaseline({ file: dir, readStatus: ask })).rejects.toThrow(/cannot write the baseline file .* \(EISDIR/);
-    expect(asked).toBe(false);
+  it('--save-baseline exits 1 and writes nothing without AWS credentials, saying how to configure them', async () => {
+    const file = path.join(dir, 'baseline');
+    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    const run = await wait('--save-baseline', file);
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/cannot read the rollout status \(no AWS credentials found .*aws configure.*\): no baseline saved/);
+    expect(existsSync(file)).toBe(false);
   });
 
-  it('--baseline refuses a file that is missing, unreadable or not one --save-baseline wrote', () => {
-    expect(() => readBaseline(path.join(dir, 'absent'))).toThrow(new RegExp(`baseline file ${dir}/absent does not exist: run \`npm run await-rollout -- --save-baseline`));
+  it('--save-baseline exits 1 at once, naming the file, when it cannot write it', async () => {
+    const file = path.join(dir, 'no-such-folder', 'baseline');
+    const run = await wait('--save-baseline', file);
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(new RegExp(`^rollout wait: cannot write the baseline file ${file} \\(ENOENT: [^)]*\\)`));
+    expect(sts.calls()).toHaveLength(0);
+    await expect(saveBaseline({ file: dir, readStatus: async () => status('d-1') })).rejects.toThrow(/cannot write the baseline file .* \(EISDIR/);
+  });
+
+  it('--baseline exits 1, naming the file, when it is missing or broken, instead of waiting for any deployment', async () => {
+    const missing = await wait('--baseline', path.join(dir, 'absent'));
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain(`baseline file ${path.join(dir, 'absent')} does not exist: run \`npm run rollout -- wait --save-baseline`);
+    expect(missing.out).not.toMatch(/waiting/);
     expect(() => readBaseline(dir)).toThrow(/cannot read the baseline file .* \(EISDIR/);
     for (const text of ['none\n', 'd-123\n', '', '{"deployment":5}', '{"schema":1,"deployment":null}', '{"schema":1,"deployment":""}']) {
       writeFileSync(path.join(dir, 'broken'), text);
-      expect(() => readBaseline(path.join(dir, 'broken'))).toThrow(/is not a baseline --save-baseline wrote/);
+      const broken = await wait('--baseline', path.join(dir, 'broken'));
+      expect([text, broken.code]).toEqual([text, 1]);
+      expect(broken.err).toMatch(/baseline file .*broken is not a baseline --save-baseline wrote/);
     }
+    expect(sts.calls()).toHaveLength(0);
   });
 
-  it('CLI: --save-baseline exits 1 and writes nothing when AWS cannot be asked', async () => {
-    const file = path.join(dir, 'baseline');
-    const run = await awaitRolloutCli(['--save-baseline', file, '--interval-seconds', '1']);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/cannot read the rollout status .*no AWS credentials.*: no baseline saved/);
-    expect(existsSync(file)).toBe(false);
-  }, 60_000);
+  it('--baseline: exits 0 once a newer deployment succeeded, 1 when it rolled back', async () => {
+    deployed({ id: 'd-NEW000001', status: 'Succeeded' });
+    const passed = await wait('--baseline', baselineNaming('d-OLD000001'));
+    expect(passed.code).toBe(0);
+    expect(passed.out).toMatch(/^waiting up to 27m for a deployment newer than d-OLD000001 to end\n.*d-NEW000001 succeeded$/s);
 
-  it('CLI: --save-baseline exits 1 at once, naming the file, when it cannot write it', async () => {
-    const file = path.join(dir, 'no-such-folder', 'baseline');
-    const run = await awaitRolloutCli(['--save-baseline', file]);
-    expect(run.code).toBe(1);
-    expect(run.stderr.trim()).toMatch(new RegExp(`^cannot write the baseline file ${file} \\(ENOENT: [^)]*\\)`));
-    expect(run.stderr).not.toMatch(/credentials/);
+    deployed({ id: 'd-NEW000002', status: 'Stopped' });
+    const rolledBack = await wait('--baseline', baselineNaming('d-OLD000001'), '--timeout', '40m');
+    expect(rolledBack.code).toBe(1);
+    expect(rolledBack.out).toMatch(/^waiting up to 40m .*d-NEW000002 ended Stopped: the rollout was rolled back$/s);
   });
 
-  it('CLI: --baseline exits 1, naming the file, when it is missing or broken, instead of waiting for any deployment', async () => {
-    const missing = await awaitRolloutCli(['--baseline', path.join(dir, 'absent'), '--interval-seconds', '1']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`baseline file ${path.join(dir, 'absent')} does not exist`);
-    expect(missing.stdout).not.toMatch(/waiting/);
-    writeFileSync(path.join(dir, 'old'), 'none\n');
-    const broken = await awaitRolloutCli(['--baseline', path.join(dir, 'old'), '--interval-seconds', '1']);
-    expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/baseline file .*old is not a baseline --save-baseline wrote/);
-  });
-});
+  it('--baseline: passes once the baseline stayed newest for --settle, and fails at --timeout while a deployment runs', async () => {
+    deployed({ id: 'd-OLD000001', status: 'Succeeded' });
+    const none = await wait('--baseline', baselineNaming('d-OLD000001'), '--settle', '1m', '--interval', '15s');
+    expect(none.code).toBe(0);
+    expect(none.sleeps).toEqual([15_000, 15_000, 15_000, 15_000]);
+    expect(none.out).toMatch(/no deployment newer than d-OLD000001 after 1m: this deploy started none$/);
 
-describe('await-rollout numeric flags', () => {
+    deployed({ id: 'd-NEW000001', status: 'InProgress' });
+    const late = await wait('--baseline', baselineNaming('d-OLD000001'), '--timeout', '5m', '--interval', '1m');
+    expect(late.code).toBe(1);
+    expect(late.err).toBe('rollout wait: the rollout did not end within 5m (last: d-NEW000001 InProgress); see `npm run rollout -- status`.');
+  });
+
   it.each([
-    ['--timeout-minutes', 'minutes', 1, 1440],
-    ['--interval-seconds', 'seconds', 1, 3600],
-    ['--settle-seconds', 'seconds', 1, 3600],
-  ])('CLI: %s takes a whole number of %s, and says so instead of waiting forever', async (flag, unit, min, max) => {
-    const run = await awaitRolloutCli([flag, '10m', '--baseline', '/nonexistent/baseline']);
-    expect(run.code).toBe(1);
-    expect(run.stderr.trim()).toBe(`${flag} takes a whole number of ${unit} from ${min} to ${max}; got "10m".`);
+    ['--timeout', '10', 'expected a duration with its unit (500ms, 90s, 10m, 1h), got "10"'],
+    ['--timeout', '30s', 'expected a duration from 1m to 24h, got "30s"'],
+    ['--interval', '0s', 'expected a duration from 1s to 1h, got "0s"'],
+    ['--settle', '2h', 'expected a duration from 1s to 1h, got "2h"'],
+  ])('%s %s is a usage error (exit 2) saying what to write, not a wait that never ends', async (flag, value, message) => {
+    const run = await wait(flag, value, '--baseline', '/nonexistent/baseline');
+    expect(run.code).toBe(2);
+    expect(run.err).toContain(`error: option '${flag} <duration>' argument '${value}' is invalid. ${message}.`);
+    expect(run.err).toContain('(run with --help for usage and examples)');
   });
 
-  it('accepts only whole numbers in range', () => {
-    expect(wholeNumberFlag('--settle-seconds', '120', 'seconds', 1, 3600)).toBe(120);
-    expect(wholeNumberFlag('--settle-seconds', '3600', 'seconds', 1, 3600)).toBe(3600);
-    for (const value of ['10m', '0', '-5', '1.5', '1e3', '0x10', ' 7', '', 'NaN', 'Infinity', '3601', '99999999999999999999']) {
-      expect(() => wholeNumberFlag('--settle-seconds', value, 'seconds', 1, 3600)).toThrow(`--settle-seconds takes a whole number of seconds from 1 to 3600; got ${JSON.stringify(value)}.`);
-    }
+  it('--save-baseline and --baseline are two steps: both at once is a usage error', async () => {
+    const run = await wait('--save-baseline', path.join(dir, 'a'), '--baseline', path.join(dir, 'b'));
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/option '--save-baseline <file>' cannot be used with option '--baseline <file>'/);
+    expect(existsSync(path.join(dir, 'a'))).toBe(false);
   });
 });
-
-/**
- * The CLI in a child process without AWS credentials; killed (with what it started) after
- * `timeoutMs`, so a wait that never ends fails the test instead of outliving it.
- */
-async function awaitRolloutCli(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'await-rollout.ts'), ...args], {
-    cwd: PROJECT_ROOT,
-    detached: true,
-    env: { PATH: process.env.PATH, HOME: '/nonexistent', NODE_NO_WARNINGS: '1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
