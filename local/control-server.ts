@@ -8,7 +8,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import type { LocalDistribution } from './local-distribution';
+import { Option } from 'commander';
+import { LOCAL_BUILDS_DIR, type LocalDistribution } from './local-distribution';
 
 export interface ControlAddress {
   readonly url: string;
@@ -19,6 +20,18 @@ export interface ControlAddress {
 
 export function controlFile(buildsDir: string): string {
   return path.join(buildsDir, 'control.json');
+}
+
+/** `file` as a person would type it here: relative when under the working folder. */
+export function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+/** `--control-file`, for `npm start` (where it writes its address) and `npm run local:release` (where it reads it). */
+export function controlFileOption(description: string): Option {
+  const file = controlFile(LOCAL_BUILDS_DIR);
+  return new Option('--control-file <file>', description).default(file, shownPath(file));
 }
 
 export async function startControlServer(distribution: LocalDistribution, options: { port?: number; addressFile?: string } = {}): Promise<{ url: string; close(): Promise<void> }> {

@@ -13,8 +13,8 @@ import { loadConfig } from '../config';
 import { defineCommand, defineSubcommand, runCommand } from '../scripts/lib/cli';
 import type { EmulatorStats } from './cloudfront-emulator';
 import type { ControlPlaneStatus } from './control-plane';
-import { callControl, controlFile, readControlAddress, type ControlAddress } from './control-server';
-import { ensureLocalBuild, LOCAL_BUILDS_DIR } from './local-distribution';
+import { callControl, controlFileOption, readControlAddress, type ControlAddress } from './control-server';
+import { ensureLocalBuild } from './local-distribution';
 import { formatStatusLine } from './status-line';
 import { normalizeOrigin, parseRolloutState } from '../contracts/rollout-state';
 
@@ -32,12 +32,6 @@ interface ReleaseFlags {
 
 type ServedStatus = ControlPlaneStatus & { readonly served: EmulatorStats };
 
-const CONTROL_FILE = controlFile(LOCAL_BUILDS_DIR);
-
-function controlFileOption(): Option {
-  return new Option('--control-file <file>', 'where the running `npm start` left its address (its own --control-file)').default(CONTROL_FILE, path.relative(process.cwd(), CONTROL_FILE));
-}
-
 export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log(line) }): Command {
   const command = defineCommand({
     name: 'npm run local:release --',
@@ -54,7 +48,7 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
     .addOption(new Option('--stop', 'stop the release under way, with rollback').default(false).conflicts('status'))
     .addOption(new Option('--status', 'say where the release is: the builds, the weight, the deployment, the alarm').default(false))
     .addOption(new Option('--json', 'with --status: the whole state, as JSON').default(false))
-    .addOption(controlFileOption())
+    .addOption(controlFileOption('where the running `npm start` left its address (its own --control-file)'))
     .action(async (flags: ReleaseFlags) => {
       const address = readControlAddress(path.resolve(flags.controlFile));
       if (flags.stop) {

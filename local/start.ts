@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config';
 import { defineCommand, runCommand, UsageError, wholeNumber } from '../scripts/lib/cli';
-import { controlFile, runningDistribution, startControlServer } from './control-server';
+import { controlFileOption, runningDistribution, shownPath, startControlServer } from './control-server';
 import { DEFAULT_TIME_SCALE, ensureLocalBuild, LOCAL_BUILDS_DIR, stagingDir, startLocalDistribution } from './local-distribution';
 import { Shutdown, StopRequested } from './shutdown';
 import { describeTimeScale, formatStatusLine } from './status-line';
@@ -50,7 +50,7 @@ export function startCommand(): Command {
     .addOption(new Option('--nearest-region <region>', 'the region the routers\' nearest-bucket lookup answers (default: the primary region)'))
     .addOption(new Option('--min-viewers <n>', 'the alarm\'s minimum of canary viewers per period, lowered so one person\'s clicks can trip it (default: the config\'s)').argParser(wholeNumber(1)))
     .addOption(new Option('--rebuild', 'build even when the sources have not changed since the last build').default(false))
-    .addOption(new Option('--control-file <file>', 'where `npm run local:release` finds this distribution; a second one at a time needs its own').default(controlFile(LOCAL_BUILDS_DIR), path.relative(process.cwd(), controlFile(LOCAL_BUILDS_DIR))))
+    .addOption(controlFileOption('where `npm run local:release` finds this distribution; a second one at a time needs its own'))
     .action(async (flags: StartFlags) => {
       const config = loadConfig(flags.config);
       if (flags.nearestRegion !== undefined && !config.regions.includes(flags.nearestRegion)) {
@@ -66,6 +66,7 @@ export function startCommand(): Command {
       await shutdown.close();
       if (failure instanceof StopRequested) console.log('stopped before it was up: nothing left running');
       else if (failure === null) console.log('stopped: every server closed, the temporary buckets removed');
+      else if ((failure as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`port ${(failure as { port?: number }).port} is in use: pick another with --port / --host-port, or leave them out for free ones`);
       else throw failure;
     });
 }
@@ -104,7 +105,7 @@ Local distribution ready (no AWS: CloudFront, S3, Route53, CodeDeploy and the al
   buckets       ${distribution.s3.endpoint} (S3 API, path-style): ${Object.entries(distribution.buckets).map(([region, bucket]) => `${region}: ${bucket}`).join(', ')}
   dashboard     ${distribution.dashboardUrl}            (error rates and viewers per period, weight, alarms)
   metrics API   ${distribution.api.url}${config.metrics.endpoint}   (its own endpoint: refuses what did not come through the distribution)
-  control       ${control.url}   (npm run local:release talks to it, found through ${path.relative(process.cwd(), addressFile)})
+  control       ${control.url}   (npm run local:release talks to it, found through ${shownPath(addressFile)})
   time          ${describeTimeScale(config, flags.timeScale)}   (--time-scale changes it)
   release       change the app, then \`npm run local:release\` in another terminal (\`-- --stop\` rolls back, \`-- --status\` shows where it is)
 ${READY_LINE}
