@@ -38,5 +38,7 @@ export const IMMUTABLE_TTL_SECONDS = 31_536_000;
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=' + IMMUTABLE_TTL_SECONDS + ', immutable';
 /** What browsers are told about /assets/index.js: keep it, but ask every load (each load is assigned anew). */
 export const ENTRY_CACHE_CONTROL = 'no-cache';
+/** A path that can never exist stays missing: CloudFront may keep the 404 a while (not forever). */
+export const NOT_FOUND_CACHE_CONTROL = 'public, max-age=60';
 /** Responses no cache may keep: refusals, and an entry assigned without the store. */
 export const UNCACHED = 'no-store';

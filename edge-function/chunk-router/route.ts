@@ -4,14 +4,12 @@
  */
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { errorResponse, hasWellFormedHeaders, headerValue, originRequestOf, s3OriginDomain, servedMethod, toS3Origin, withUri, type S3Target } from '../shared/cloudfront';
-import { BUILD_FILE_PATH, UNCACHED } from '../../contracts/distribution-paths';
+import { BUILD_FILE_PATH, NOT_FOUND_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
 import { ENCODING_SUFFIX, isCompressible, preferredEncoding, type Encoding } from '../../contracts/encoding';
 import type { OriginRole } from '../shared/nearest-bucket';
 
 /** OPTIONS passes through for CORS preflights, which S3 answers from the bucket's CORS rules. */
 const METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
-/** A path that can never exist stays missing: CloudFront may keep the 404 a while (not forever). */
-const NOT_FOUND_CACHE_CONTROL = 'public, max-age=60';
 
 export function isChunkPath(uri: string): boolean {
   return BUILD_FILE_PATH.test(uri) && !uri.includes('..');

@@ -7,9 +7,14 @@
  * few builds, in each encoding asked for), and concurrent misses for the same object share one
  * read. Only cache misses at CloudFront reach the router, so this is rarely more than a handful of
  * reads per container.
+ *
+ * A build the primary bucket does not have is absent: every upload writes the primary, and a
+ * release refuses a build missing from any bucket. So a made-up buildId (anyone can ask for
+ * `/assets/<any 16 hex>/index.js`) costs at most two reads, the nearest bucket's and the
+ * primary's, and gets a 404 CloudFront may keep a minute, as the chunk router's does.
  */
 import { createHash } from 'node:crypto';
-import type { ObjectReader } from '../shared/bucket-objects';
+import { isAbsentObject, type ObjectReader } from '../shared/bucket-objects';
 import type { S3Target } from '../shared/cloudfront';
 import type { Encoding } from '../../contracts/encoding';
 import { entryBody, entryObjectKey, type EntryBody } from './route';
@@ -28,16 +33,20 @@ export interface BuildEntriesOptions {
   readonly onBucketFailure?: (region: string, key: string, error: unknown) => void;
 }
 
+/** What the buckets said of a build's entry: no bucket could answer (null), or the primary does not have it. */
+export const ABSENT = 'absent';
+export type BuildEntry = EntryBody | typeof ABSENT | null;
+
 export class BuildEntries {
-  private readonly kept = new Map<string, Promise<EntryBody | null>>();
+  private readonly kept = new Map<string, Promise<BuildEntry>>();
   private readonly capacity: number;
 
   constructor(private readonly options: BuildEntriesOptions) {
     this.capacity = options.capacity ?? 32;
   }
 
-  /** The entry of `buildId` in `encoding`, or null when no bucket could give it. */
-  get(buildId: string, encoding: Encoding | null): Promise<EntryBody | null> {
+  /** The entry of `buildId` in `encoding`; ABSENT when the primary bucket does not have it; null when no bucket could answer. */
+  get(buildId: string, encoding: Encoding | null): Promise<BuildEntry> {
     const key = entryObjectKey(buildId, encoding);
     const known = this.kept.get(key);
     if (known) {
@@ -47,8 +56,8 @@ export class BuildEntries {
       return known;
     }
     const reading = this.readFromBuckets(buildId, encoding, key).then((body) => {
-      // A failure is not kept: the next miss tries again.
-      if (body === null && this.kept.get(key) === reading) this.kept.delete(key);
+      // Neither a failure nor an absence is kept: the next miss asks again (the build may be uploaded since).
+      if ((body === null || body === ABSENT) && this.kept.get(key) === reading) this.kept.delete(key);
       return body;
     });
     this.kept.set(key, reading);
@@ -56,12 +65,13 @@ export class BuildEntries {
     return reading;
   }
 
-  private async readFromBuckets(buildId: string, encoding: Encoding | null, key: string): Promise<EntryBody | null> {
+  private async readFromBuckets(buildId: string, encoding: Encoding | null, key: string): Promise<BuildEntry> {
     for (const region of await this.regionsToTry()) {
       try {
         const object = await this.options.read({ region, name: this.options.bucketNames[region] }, key);
         return entryBody(buildId, encoding, object.bytes, object.etag ?? `"${createHash('md5').update(object.bytes).digest('hex')}"`);
       } catch (error) {
+        if (isAbsentObject(error) && region === this.options.primaryRegion) return ABSENT;
         this.options.onBucketFailure?.(region, key, error);
       }
     }

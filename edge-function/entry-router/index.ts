@@ -1,8 +1,10 @@
 /**
- * Entry router: Lambda@Edge on origin-request of /assets/index.js, so it runs only on the entry
- * behaviour's cache misses. The viewer-assignment CloudFront Function has already picked the
- * viewer's build and rewritten the URI to it; the router answers with that build's entry, its own
- * build from the inlined index.js, any other from the nearest replica bucket that has it.
+ * Entry router: Lambda@Edge on origin-request of /assets/index.js and of /assets/<buildId>/index.js
+ * (a build's entry asked for by its own URL), so it runs only on those behaviours' cache misses.
+ * On the first, the viewer-assignment CloudFront Function has already picked the viewer's build
+ * and rewritten the URI to it; either way the router answers with that build's entry, its own
+ * build from the inlined index.js, any other from the nearest replica bucket that has it, so every
+ * entry carries X-Build-Id.
  *
  * When the function could not read the rollout state, the URI arrives unrewritten: the router
  * reads the state through the KeyValueStore API (cached, bounded), assigns the viewer by the same
@@ -15,14 +17,14 @@ import type { CloudFrontRequestEvent, CloudFrontRequestResult } from 'aws-lambda
 import { assignBuild } from '../../contracts/assignment';
 import { refererOrigin } from '../../contracts/rollout-state';
 import { s3ObjectReader } from '../shared/bucket-objects';
-import { headerValue } from '../shared/cloudfront';
+import { errorResponse, headerValue } from '../shared/cloudfront';
 import { resolverTxtLookup } from '../shared/dns';
 import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
 import { NearestBucket } from '../shared/nearest-bucket';
 import { RolloutStateReader, sdkStoreGet } from '../shared/rollout-state-reader';
-import { BuildEntries } from './build-entries';
+import { ABSENT, BuildEntries } from './build-entries';
 import { checkEntryRequest, entryResponse, fitsGeneratedResponse, prepareEntry, unavailableResponse, type EntryRequest } from './route';
-import { IMMUTABLE_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
+import { IMMUTABLE_CACHE_CONTROL, NOT_FOUND_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
 
 const config = __EDGE_CONFIG__;
 const own = prepareEntry(__INLINED_ENTRY__);
@@ -76,6 +78,12 @@ async function fallbackAssignment(checked: EntryRequest): Promise<string> {
 async function serve(checked: EntryRequest, buildId: string, cacheControl: string): Promise<CloudFrontRequestResult> {
   if (buildId === own.buildId && own.inlinable) return entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, cacheControl);
   const body = await entries.get(buildId, checked.encoding);
+  if (body === ABSENT) {
+    // A cached path (the function's rewrite, or a build's own URL) for a build that does not exist: the chunk router's 404.
+    if (cacheControl !== UNCACHED) return errorResponse('404', checked.method, NOT_FOUND_CACHE_CONTROL);
+    // The fallback assigned a build the buckets lack: the router's own build still gives the viewer a widget.
+    return own.inlinable ? entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, UNCACHED) : unavailableResponse(checked.method);
+  }
   if (body === null || !fitsGeneratedResponse(body, cacheControl)) return unavailableResponse(checked.method);
   return entryResponse(body, checked.method, cacheControl);
 }

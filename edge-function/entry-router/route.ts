@@ -2,11 +2,14 @@
  * The entry router's pure core: what a request for the entry is, and the response that answers
  * it. No I/O; the handler (index.ts) reads the state and the bucket objects.
  *
- * Two shapes reach the router, both on the entry behaviour's cache misses:
+ * Two shapes reach the router, both on cache misses:
  *
- *   /assets/<buildId>/index.js   rewritten by the viewer-assignment function: that build's entry,
- *                                cacheable (CloudFront keeps it per build and encoding for a year;
- *                                the response headers policy tells browsers `no-cache`)
+ *   /assets/<buildId>/index.js   rewritten by the viewer-assignment function on the entry
+ *                                behaviour, or asked for by its own URL (a behaviour of its own):
+ *                                that build's entry, cacheable (CloudFront keeps it per build and
+ *                                encoding for a year; on the entry behaviour the response headers
+ *                                policy tells browsers `no-cache`). A build the primary bucket
+ *                                lacks is 404 for a minute.
  *   /assets/index.js             the function could not read the rollout state: the router
  *                                assigns the viewer itself, and answers `no-store`, so CloudFront
  *                                never caches a response to that path

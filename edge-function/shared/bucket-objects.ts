@@ -13,6 +13,17 @@ export interface BucketObject {
   readonly etag?: string;
 }
 
+/**
+ * Whether a failed read means the object is not in the bucket. The router's role may read
+ * `assets/*` but not list the bucket, and S3 then answers a missing key with 403 AccessDenied
+ * rather than 404 NoSuchKey: both mean "not there" to a reader allowed to read it.
+ */
+export function isAbsentObject(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  const name = (error as { name?: string } | null)?.name;
+  return status === 404 || status === 403 || name === 'NoSuchKey' || name === 'AccessDenied';
+}
+
 /** Reads one object from one bucket; rejects when it cannot (missing, denied, slow, down). */
 export type ObjectReader = (bucket: { readonly region: string; readonly name: string }, key: string) => Promise<BucketObject>;
 
