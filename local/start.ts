@@ -101,7 +101,7 @@ async function serve(config: ReturnType<typeof loadConfig>, flags: StartFlags, a
   console.log(`
 Local distribution ready (no AWS: CloudFront, S3, Route53, CodeDeploy and the alarm played on loopback)
   host page     ${distribution.hostUrl}            (?viewer=<ip> loads the widget as that viewer)
-  script tag    <script src="${distribution.url}/assets/index.js"></script>
+  script tag    <script async src="${distribution.url}/assets/index.js"></script>
   buckets       ${distribution.s3.endpoint} (S3 API, path-style): ${Object.entries(distribution.buckets).map(([region, bucket]) => `${region}: ${bucket}`).join(', ')}
   dashboard     ${distribution.dashboardUrl}            (error rates and viewers per period, weight, alarms)
   metrics API   ${distribution.api.url}${config.metrics.endpoint}   (its own endpoint: refuses what did not come through the distribution)
