@@ -1,3 +1,4 @@
+import { unzipSync } from 'fflate';
 import { createZip, readZip } from '../../scripts/lib/zip';
 
 describe('deterministic zip', () => {
@@ -11,6 +12,12 @@ describe('deterministic zip', () => {
     expect(read.map((e) => e.name)).toEqual(['index.js', 'data/big.txt']);
     expect(read[1].data.equals(entries[1].data)).toBe(true);
     expect(read.every((e) => e.mode === 0o100644)).toBe(true);
+  });
+
+  it('is read back by another reader too (what unpacks it is not this module)', () => {
+    const read = unzipSync(createZip(entries));
+    expect(Object.keys(read)).toEqual(['index.js', 'data/big.txt']);
+    expect(Buffer.from(read['data/big.txt']).equals(entries[1].data)).toBe(true);
   });
 
   it('writes the same bytes every time, with the 1980-01-01 timestamp and no extra fields', () => {

@@ -1,71 +1,38 @@
 /**
  * Deterministic zip files for Lambda code: entries in the given order, a fixed timestamp and
- * mode, maximum deflate. Same input bytes, same zip bytes, so `source_code_hash` only changes
- * when code changes and `cdktf plan` stays empty otherwise. Also a reader, used by the tests and
- * the local mode to load exactly the code that ships.
+ * mode, maximum deflate (fflate's, pure JavaScript: the same bytes on every machine and Node
+ * version, where zlib's output may change with the zlib Node ships). Same input bytes, same zip
+ * bytes, so `source_code_hash` only changes when code changes and `cdktf plan` stays empty
+ * otherwise. Also a reader, used by the tests and the local mode to load exactly the code that ships.
  */
-import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { crc32, inflateRawSync } from 'node:zlib';
+import { zipSync, type ZipOptions } from 'fflate';
 
 export interface ZipEntry {
   readonly name: string;
   readonly data: Buffer;
 }
 
-// 1980-01-01 00:00:00, the earliest time a zip can store: no build time leaks into the bytes.
-const DOS_TIME = 0;
-const DOS_DATE = (0 << 9) | (1 << 5) | 1;
-// -rw-r--r-- regular file, in the "external attributes" high word (made by Unix).
-const UNIX_MODE = 0o100644;
+const ENTRY_OPTIONS: ZipOptions = {
+  level: 9,
+  // 1980-01-01 00:00:00, the earliest time a zip can store: no build time leaks into the bytes.
+  // fflate writes the local-time fields of the date, so it is built from local fields too.
+  mtime: new Date(1980, 0, 1, 0, 0, 0),
+  // Made by Unix, so the high word of the external attributes is a mode: -rw-r--r-- regular file.
+  os: 3,
+  attrs: (0o100644 << 16) >>> 0,
+};
 
 export function createZip(entries: readonly ZipEntry[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
+  const files: Record<string, [Uint8Array, ZipOptions]> = {};
   for (const entry of entries) {
-    const name = Buffer.from(entry.name, 'utf8');
-    const compressed = deflateRawSync(entry.data, { level: 9 });
-    const crc = crc32(entry.data);
-
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(8, 8); // deflate
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    locals.push(local, name, compressed);
-
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix, spec 2.0
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE((UNIX_MODE << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, name);
-
-    offset += local.length + name.length + compressed.length;
+    if (Object.hasOwn(files, entry.name)) throw new Error(`zip entry ${entry.name} given twice`);
+    // A name that reads as an array index would be moved to the front of a JavaScript object.
+    if (/^\d+$/.test(entry.name)) throw new Error(`zip entry ${entry.name}: a name of digits only is not kept in order`);
+    files[entry.name] = [entry.data, ENTRY_OPTIONS];
   }
-  const centralSize = centrals.reduce((sum, part) => sum + part.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, ...centrals, end]);
+  const zip = zipSync(files);
+  return Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
 }
 
 export interface ReadZipEntry extends ZipEntry {
