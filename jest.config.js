@@ -1,3 +1,8 @@
+// The AWS SDK warns once per process that its 2027 releases need Node 22 (Lambda runs nodejs22.x;
+// this machine and CI run Node 20). In tests that is noise repeated by every worker; the SDK's own
+// switch turns off that one warning and leaves every other one.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -8,6 +13,9 @@ module.exports = {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
   globalSetup: '<rootDir>/__tests__/global-setup.ts',
+  // Fails the run when a test left anything in the temporary folder (a folder of the run's own).
+  globalTeardown: '<rootDir>/__tests__/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/__tests__/fixtures/jest-setup.ts'],
   testTimeout: 60000,
   // Builds and browsers share 2 cores; more workers only contend.
   maxWorkers: 2,

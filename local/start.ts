@@ -52,6 +52,9 @@ export function startCommand(): Command {
     .addOption(new Option('--rebuild', 'build even when the sources have not changed since the last build').default(false))
     .addOption(controlFileOption('where `npm run local:release` finds this distribution; a second one at a time needs its own'))
     .action(async (flags: StartFlags) => {
+      // The SDK warns that its 2027 releases need Node 22 (Lambda runs nodejs22.x): noise on a
+      // developer's Node 20. Its own switch silences that one warning only.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       const config = loadConfig(flags.config);
       if (flags.nearestRegion !== undefined && !config.regions.includes(flags.nearestRegion)) {
         throw new UsageError(`--nearest-region must be one of the configured regions (${config.regions.join(', ')}); got ${flags.nearestRegion}.`);
