@@ -6,6 +6,7 @@ import { loadConfig } from '../config';
 import { MANIFEST_FILE } from '../contracts/build-manifest';
 import { ensureLocalBuild, LOCAL_BUILDS_DIR, sourceFingerprint, webappVariant } from '../local/local-distribution';
 import { CANARY_HEADLINE, LOCAL_BUILDS_FILE, STABLE_HEADLINE } from './fixtures/local';
+import { startRunTmpdir } from './fixtures/run-tmpdir';
 
 const BUILD_DIR = path.join(PROJECT_ROOT, 'build');
 /** The fingerprint of the sources and config build/ was made from. */
@@ -17,6 +18,8 @@ const SOURCES_FILE = path.join(BUILD_DIR, '.sources');
  * only when its sources changed since it was last made: a second `jest` run starts in seconds.
  */
 export default async function globalSetup(): Promise<void> {
+  // First, so that what the builds below leave in it counts too.
+  startRunTmpdir();
   const config = loadConfig();
   const fingerprint = createHash('sha256').update(sourceFingerprint(config)).update(JSON.stringify(config)).digest('hex');
   const current = existsSync(SOURCES_FILE) && existsSync(path.join(BUILD_DIR, MANIFEST_FILE)) && readFileSync(SOURCES_FILE, 'utf8') === fingerprint;

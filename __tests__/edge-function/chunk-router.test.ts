@@ -5,7 +5,7 @@ import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
 import { startDnsServer, type DnsServer } from '../../local/dns-server';
 import { defaultBuild } from '../fixtures/build';
-import { BUCKET_DOMAINS, edgeEvent, edgeZipWith, loadEdgeHandler, names, PRIMARY_DOMAIN, removeEdgeZips, type EdgeHandler } from '../fixtures/edge';
+import { BUCKET_DOMAINS, edgeEvent, edgeZipWith, loadEdgeHandler, names, PRIMARY_DOMAIN, removeEdgeScratch, type EdgeHandler } from '../fixtures/edge';
 
 const DNS_TIMEOUT_MS = 200; // the default build's edge.dnsTimeoutMs
 const SLACK_MS = 400;
@@ -27,7 +27,7 @@ describe('chunk router (bundled)', () => {
   });
   afterAll(async () => {
     await dns.close();
-    removeEdgeZips();
+    removeEdgeScratch();
   });
   beforeEach(() => {
     dns.clearQueries();

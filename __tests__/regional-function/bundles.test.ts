@@ -6,7 +6,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState } from '../../contracts/rollout-state';
 import { LocalKeyValueStore, startKvsServer } from '../../local/kvs-server';
-import { removeEdgeZips, runtimeSdkWithout } from '../fixtures/edge';
+import { removeEdgeScratch, runtimeSdkWithout } from '../fixtures/edge';
 import { loadBundledHandler } from '../../scripts/lib/bundled-handler';
 import { versionDescription } from '../../contracts/version-description';
 import { functionZip } from '../fixtures/build';
@@ -136,7 +136,7 @@ describe('regional bundles as they ship', () => {
       cloudwatch.restore();
       dynamodb.restore();
       s3.restore();
-      removeEdgeZips();
+      removeEdgeScratch();
       await kvs.close();
     }
   });

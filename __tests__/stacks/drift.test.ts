@@ -46,12 +46,12 @@ describe('ignore_changes', () => {
 describe('determinism', () => {
   it('synthesizes byte-identical JSON twice, from any working directory', () => {
     const config = testConfig(FIVE_REGIONS);
-    const first = synthesize(config);
+    const first = synthesize(config, {}, { fresh: true });
     const cwd = process.cwd();
     let second: ReturnType<typeof synthesize>;
     try {
       process.chdir(os.tmpdir());
-      second = synthesize(config);
+      second = synthesize(config, {}, { fresh: true });
     } finally {
       process.chdir(cwd);
     }

@@ -7,11 +7,11 @@ import { AwsAccount } from '../../stacks/constructs/aws-account';
 import { RegionalProviders } from '../../stacks/constructs/aws-providers';
 import { EdgeFunction, type EdgeFunctionProps } from '../../stacks/constructs/edge-function';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
-import { bodies, FIVE_REGIONS, only, policyStatements, ref, synthesize, testConfig } from './support';
+import { bodies, FIVE_REGIONS, only, policyStatements, ref, synthesize, testApp, testConfig } from './support';
 
 /** A stack holding one EdgeFunction made from `overrides` over working props. */
 function edgeStack(overrides: Partial<EdgeFunctionProps> = {}, regions: readonly string[] = ['us-east-1', 'eu-west-1']) {
-  const stack = new TerraformStack(Testing.app(), 'edge');
+  const stack = new TerraformStack(testApp(), 'edge');
   const providers = new RegionalProviders(stack, 'aws', { regions });
   const account = new AwsAccount(stack, 'account', { provider: providers.usEast1 });
   const props: EdgeFunctionProps = {

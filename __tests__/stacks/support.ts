@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Testing } from 'cdktf';
+import { type App, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { parseConfig, resourceNames, type DeployConfig } from '../../config';
 import type { BuildManifest } from '../../contracts/build-manifest';
@@ -54,11 +54,54 @@ export interface Synthesized {
   readonly all: SynthStack[];
 }
 
-/** Synthesizes a fresh app for `config` to a temporary folder and reads both stacks back. */
+let appsDir: string | undefined;
+let apps = 0;
+// Registered when a test file imports this module, so it runs after that file's tests.
+afterAll(() => {
+  if (appsDir) rmSync(appsDir, { recursive: true, force: true });
+  appsDir = undefined;
+});
+
+/**
+ * An app for a test that synthesizes in memory (`Testing.synth`). cdktf makes an output folder for
+ * every app, and `Testing.app()` makes it in the temporary folder and never removes it: here each
+ * app gets one in a folder of this test file's own, removed after the file's tests.
+ */
+export function testApp(): App {
+  appsDir ??= mkdtempSync(path.join(os.tmpdir(), 'stacks-apps-'));
+  apps += 1;
+  return Testing.app({ outdir: path.join(appsDir, String(apps)) });
+}
+
+const synths = new Map<string, Synthesized>();
+
+/**
+ * Both stacks for `config`, synthesized to a temporary folder and read back. Once per test file
+ * for each config and options: tests read the same stacks over and over, and a synth takes
+ * seconds. So the JSON is frozen: a test that changes it works on a copy (structuredClone).
+ * `fresh` synthesizes anew, for tests that compare two synths.
+ */
 export function synthesize(
   config: DeployConfig = testConfig(),
   options: Partial<Omit<DistributionStacksProps, 'config'>> = {},
+  { fresh = false }: { fresh?: boolean } = {},
 ): Synthesized {
+  const key = JSON.stringify([config, options]);
+  const known = synths.get(key);
+  if (known && !fresh) return known;
+  const synthesized = synthesizeApp(config, options);
+  for (const stack of synthesized.all) deepFreeze(stack.json);
+  synths.set(key, synthesized);
+  return synthesized;
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
+}
+
+function synthesizeApp(config: DeployConfig, options: Partial<Omit<DistributionStacksProps, 'config'>>): Synthesized {
   const manifest = options.manifest ?? defaultBuild();
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'stacks-test-'));
   try {

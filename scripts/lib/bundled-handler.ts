@@ -38,15 +38,33 @@ function defaultRoot(): string {
   return processRoot;
 }
 
+/**
+ * Removes the copies made in the default folder; the next load makes a new one. The 'exit' hook
+ * does this for a plain process, but a jest test file sees a copy of `process` that never emits
+ * 'exit', so the test setup calls this after each file.
+ */
+export function removeBundledHandlerCopies(): void {
+  if (processRoot) rmSync(processRoot, { recursive: true, force: true });
+  processRoot = undefined;
+}
+
 export function loadBundledHandler<E = unknown, R = unknown>(zipPath: string, options: LoadOptions = {}): LambdaHandler<E, R> {
   const entries = readZip(readFileSync(zipPath));
   if (!entries.some((entry) => entry.name === 'index.js')) throw new Error(`${zipPath} has no index.js`);
+  const name = path.basename(zipPath, '.zip');
   // A fresh folder per load: Node caches modules by path, and each load must start cold.
-  const dir = mkdtempSync(path.join(options.tmpRoot ?? defaultRoot(), `${path.basename(zipPath, '.zip')}-`));
+  const dir = mkdtempSync(path.join(options.tmpRoot ?? defaultRoot(), `${name}-`));
+  // The code goes where a dependency's would, under node_modules: tools treat it as library code,
+  // so jest reports a failure inside it at the caller's line instead of printing a code frame of
+  // the minified bundle (one line: the whole bundle).
+  const codeDir = path.join(dir, 'node_modules', name);
   // Every file of the zip, as Lambda unpacks it: index.js may require the others lazily.
-  for (const entry of entries) writeFileSync(path.join(dir, entry.name), entry.data);
-  const file = path.join(dir, 'index.js');
-  mkdirSync(path.join(dir, 'node_modules'));
+  for (const entry of entries) {
+    const target = path.join(codeDir, entry.name);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, entry.data);
+  }
+  const file = path.join(codeDir, 'index.js');
   symlinkSync(options.runtimeSdk ?? RUNTIME_SDK, path.join(dir, 'node_modules', '@aws-sdk'), 'dir');
   const loaded = require(file) as { handler?: LambdaHandler<E, R> };
   if (typeof loaded.handler !== 'function') throw new Error(`${zipPath}: index.js exports no handler`);
