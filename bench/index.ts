@@ -138,7 +138,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const report: BenchReport = { schema: 3, date: new Date().toISOString(), quick, buildId: manifest.buildId, machine, wallSeconds, sections: reported };
   const markdown = formatMarkdown(report);
   const jsonFile = path.resolve(options.out ?? path.join(PROJECT_ROOT, 'bench', 'results', 'bench.json'));
-  const markdownFile = jsonFile.replace(/\.json$/, '') + '.md';
+  const markdownFile = `${jsonFile.replace(/\.json$/, '')}.md`;
   mkdirSync(path.dirname(jsonFile), { recursive: true });
   writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(markdownFile, markdown);

@@ -118,7 +118,7 @@ export function formatMarkdown(report: BenchReport): string {
  */
 export function reportProblems(report: BenchReport, expectedSections: readonly string[], markdown = formatMarkdown(report)): string[] {
   const problems: string[] = [];
-  if (!report.machine || !report.machine.cpu || !(report.machine.cores > 0)) problems.push('machine: missing or incomplete');
+  if (!report.machine?.cpu || !(report.machine.cores > 0)) problems.push('machine: missing or incomplete');
   for (const id of expectedSections) if (!(id in report.sections)) problems.push(`${id}: section missing`);
   for (const [id, section] of Object.entries(report.sections)) {
     if (section.figures.length === 0) problems.push(`${id}: no figures`);

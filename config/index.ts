@@ -5,8 +5,8 @@
 import { nearestRegionTable } from './regions';
 import type { DeployConfig } from './loader';
 
-export { AWS_REGIONS, findRegion, nearestRegionTable, REGIONAL_EDGE_CACHE_REGIONS, supportsOriginAccessIdentity } from './regions';
-export { EDGE_RUNTIMES, LOG_RETENTION_DAYS, PRICE_CLASSES, REGIONAL_RUNTIMES, type AlarmsConfig, type BackendConfig, type RolloutConfig } from './schema';
+export { REGIONAL_EDGE_CACHE_REGIONS } from './regions';
+export { EDGE_RUNTIMES, type AlarmsConfig, type BackendConfig, type RolloutConfig } from './schema';
 export { ConfigError, loadConfig, parseConfig, type DeployConfig } from './loader';
 
 /** Static fallback for the chunk router: execution region → nearest configured bucket region. */

@@ -69,7 +69,7 @@ export function startDeployment(state: CodeDeployState, toVersion: string, steps
 /** Moves the alias to where the running deployment's steps say it is at `now`. */
 export function advance(state: CodeDeployState, now: number): CodeDeployState {
   const deployment = state.deployment;
-  if (!deployment || deployment.status !== 'InProgress') return state;
+  if (deployment?.status !== 'InProgress') return state;
   const minutes = (now - deployment.startedAt) / 60_000;
   const reached = deployment.steps.filter((step) => step.atMinute <= minutes);
   const weight = reached.length > 0 ? reached[reached.length - 1].weight : 0;
@@ -82,7 +82,7 @@ export function advance(state: CodeDeployState, now: number): CodeDeployState {
 /** Stop with rollback (`rollout stop`, or the alarm: `Failed`): the alias goes back to where it started. */
 export function rollBack(state: CodeDeployState, now: number, reason: string, status: 'Stopped' | 'Failed'): CodeDeployState {
   const deployment = state.deployment;
-  if (!deployment || deployment.status !== 'InProgress') return state;
+  if (deployment?.status !== 'InProgress') return state;
   return {
     ...state,
     stableVersion: deployment.fromVersion,

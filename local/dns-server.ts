@@ -233,7 +233,9 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
       else faults.delete(normalize(name));
     },
     queries: (name) => (name === undefined ? log.slice() : log.filter((entry) => entry.name === normalize(name))),
-    clearQueries: () => void (log.length = 0),
+    clearQueries: () => {
+      log.length = 0;
+    },
     close: async () => {
       if (!open) return;
       open = false;

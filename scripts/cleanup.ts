@@ -323,6 +323,7 @@ export async function takeInventory(client: S3Client, region: string, bucket: st
     const buildId = buildIdOfAssetKey(object.key);
     if (!buildId) continue;
     const entry = assets.get(buildId) ?? { objects: 0, bytes: 0, newest: new Date(0) };
+    // biome-ignore lint/complexity/useMathMinMax: these are Dates; Math.max would turn them into numbers
     assets.set(buildId, { objects: entry.objects + 1, bytes: entry.bytes + object.size, newest: object.lastModified > entry.newest ? object.lastModified : entry.newest });
   }
   const manifestIds = manifestObjects.flatMap((object) => {

@@ -119,13 +119,13 @@ export function formatReport(results: readonly StackDrift[]): string[] {
 
 /** Annotations and a job summary, for GitHub Actions. */
 export function githubReport(results: readonly StackDrift[]): { annotations: string[]; summary: string } {
-  const escape = (text: string) => text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const escapeCommandValue = (text: string) => text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   const annotations = results
     .filter((result) => result.status !== 'clean')
     .map((result) =>
       result.status === 'error'
-        ? `::error title=Plan failed for ${result.stack}::${escape(result.error ?? '')}`
-        : `::error title=Drift in ${result.stack}::${escape(result.changes.map((c) => `${c.action} ${c.address}`).join(', ') || 'outputs changed')}`,
+        ? `::error title=Plan failed for ${result.stack}::${escapeCommandValue(result.error ?? '')}`
+        : `::error title=Drift in ${result.stack}::${escapeCommandValue(result.changes.map((c) => `${c.action} ${c.address}`).join(', ') || 'outputs changed')}`,
     );
   const rows = results.map((result) => {
     const what = result.status === 'clean' ? 'no drift' : result.status === 'error' ? `plan failed: ${result.error}` : result.changes.map((c) => `\`${c.action}\` ${c.address}`).join('<br>') || 'outputs changed';

@@ -2,12 +2,16 @@
  * `npm run upload`: every file of the build to every replica bucket, before `cdktf deploy` points
  * viewers at it.
  *
- * Per region, in parallel, each with its own client:
+ *   npm run upload -- [--build build] [--regions a,b] [--endpoint <url>] [--concurrency 8] [--dry-run] [--config <file>]
+ *   (`--help` for each option, its default, and examples)
+ *
+ * Per region, in parallel, each with its own client (which retries what the SDK deems transient:
+ * throttling, 5xx, dropped connections):
  *   list    assets/<buildId>/ once, to know what is already there
  *   objects up to `concurrency` at a time: an object already present with the same sha256 (and the
  *           metadata the rule gives its key) is skipped; anything else is PUT with its SHA-256
  *           checksum (S3 refuses bytes that do not match it), SSE-S3, and read back (size, sha256,
- *           MD5 ETag, checksum, headers); retryable failures back off and try again
+ *           MD5 ETag, checksum, headers); one that reads back wrong is written again
  *   verify  list assets/<buildId>/ again: every object there, at its size (any missing is put back)
  *   publish builds/<buildId>.json, last: from then on the build counts as present in that region
  *   settle  check the build is still whole under its manifest, once no cleanup is deleting it

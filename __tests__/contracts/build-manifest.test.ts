@@ -6,7 +6,9 @@ import { writeBuild } from '../fixtures/builds';
 
 describe('readManifest', () => {
   const dirs: string[] = [];
-  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
   const build = () => {
     const dir = writeBuild('00000000000000b1');
     dirs.push(dir);

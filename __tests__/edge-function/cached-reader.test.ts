@@ -12,7 +12,7 @@ function harness(overrides: Partial<CachedReaderOptions<string>> = {}) {
     fetch: () =>
       new Promise<string[][]>((resolve, reject) => pending.push({ name, resolve, reject })).then((records) => {
         const value = singleTxtValue(records);
-        return value !== null && value.startsWith('good') ? value : null;
+        return value?.startsWith('good') ? value : null;
       }),
     freshMs: 1000,
     staleMs: 2000,
@@ -27,7 +27,9 @@ function harness(overrides: Partial<CachedReaderOptions<string>> = {}) {
     reader,
     pending,
     health,
-    advance: (ms: number) => void (now += ms),
+    advance: (ms: number) => {
+      now += ms;
+    },
     settle,
     /** Answers the oldest pending lookup and lets the reader see it. */
     answer: async (value: string | Error) => {

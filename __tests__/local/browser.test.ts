@@ -121,7 +121,14 @@ it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls
   await canary.page.screenshot({ path: path.join(SCREENSHOTS, '3-error.png') });
   // The beacon left the page; the metrics API may still be counting it.
   let status = local.controlPlane.tick();
-  await pollUntil('the alarm to end the deployment', () => (status = local.controlPlane.tick()).deployment?.status !== 'InProgress', 5000);
+  await pollUntil(
+    'the alarm to end the deployment',
+    () => {
+      status = local.controlPlane.tick();
+      return status.deployment?.status !== 'InProgress';
+    },
+    5000,
+  );
   expect(status.alarm?.state).toBe('ALARM');
   expect(status.deployment).toMatchObject({ id: released.deploymentId, status: 'Failed' });
   expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));

@@ -107,7 +107,10 @@ describe('control plane', () => {
   function plane(now: { t: number }) {
     const written: string[] = [];
     let stored: string | undefined;
-    const store = { read: () => stored, write: (text: string) => void written.push((stored = text)) };
+    const store = { read: () => stored, write: (text: string) => {
+        stored = text;
+        written.push(text);
+      } };
     const control = new ControlPlane({ config, initialBuildId: A, clock: { now: () => now.t }, alarm: rule, store, originSecret: SECRET });
     return { control, written, edit: (text: string) => (stored = text) };
   }

@@ -15,7 +15,10 @@ import { originSecretHash } from '../../regional-function/metrics-api/core';
 /** What Powertools writes (stdout for INFO and metrics, stderr for errors), as parsed JSON lines, while `body` runs. */
 async function capturingLogs<T>(body: () => Promise<T>): Promise<{ result: T; lines: Record<string, unknown>[] }> {
   const written: string[] = [];
-  const spies = [process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true)));
+  const spies = [process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }));
   try {
     const result = await body();
     return { result, lines: written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>) };

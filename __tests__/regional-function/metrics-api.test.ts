@@ -237,7 +237,10 @@ describe('handleBeacon with a ledger', () => {
   it('keys the ledger by period, build and counting key, and lets entries expire an hour after their period', async () => {
     const seen: unknown[] = [];
     const now = 1_800_000_030_000;
-    await handleBeacon(asViewer(CANARY_VIEWER, canaryBody()), settings, deps({ ledger: { record: async (s) => (seen.push(s), { newViewer: true, newErroring: false }) } }, () => now));
+    await handleBeacon(asViewer(CANARY_VIEWER, canaryBody()), settings, deps({ ledger: { record: async (s) => {
+            seen.push(s);
+            return { newViewer: true, newErroring: false };
+          } } }, () => now));
     const period = periodStart(now, PERIOD_SECONDS);
     expect(seen).toEqual([{ key: ledgerKey(period, BUILD_B, CANARY_VIEWER), erroring: false, expiresAt: (period + 60_000) / 1000 + 3600 }]);
     expect(ledgerKey(period, BUILD_B, CANARY_VIEWER)).toBe(`viewer#${period}#${BUILD_B}#${CANARY_VIEWER}`);
@@ -364,7 +367,10 @@ describe('metrics API handler', () => {
     dynamodb.reset();
     written = [];
     // Powertools writes INFO lines and metrics to stdout, errors to stderr.
-    for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+    for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
   });
   afterEach(() => jest.restoreAllMocks());
   afterAll(() => {

@@ -52,7 +52,9 @@ afterEach(() => {
   jest.restoreAllMocks();
   process.env = { ...saved };
 });
-afterAll(() => mocks.forEach((mock) => mock.restore()));
+afterAll(() => {
+  for (const mock of mocks) mock.restore();
+});
 
 /** Every permission the recorded commands need that the role does not grant. */
 function ungranted(roleName: string): string[] {

@@ -114,7 +114,11 @@ describe('release against AWS', () => {
     s3 = await startS3Server({ buckets: Object.values(BUCKETS) });
     for (const bucket of Object.values(BUCKETS)) for (const build of [BUILD_A, BUILD_B]) await publish(bucket, build);
   });
-  afterAll(() => s3.stop());
+  afterAll(async () => {
+    lambda.restore();
+    codedeploy.restore();
+    await s3.stop();
+  });
 
   beforeEach(() => {
     lambda.reset();
@@ -124,10 +128,6 @@ describe('release against AWS', () => {
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_B));
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-CREATED01' });
-  });
-  afterAll(() => {
-    lambda.restore();
-    codedeploy.restore();
   });
 
   it('creates the deployment with the AppSpec, the group’s config and its alarms', async () => {

@@ -208,7 +208,9 @@ describe('rollout sync against AWS', () => {
     dynamodb.on(PutItemCommand).resolves({});
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK' }] });
   });
-  afterAll(() => [lambda, kvsMock, codedeploy, cloudwatch, dynamodb, s3].forEach((mock) => mock.restore()));
+  afterAll(() => {
+    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch, dynamodb, s3]) mock.restore();
+  });
 
   const stored = () => parseRolloutState(store.get(ROLLOUT_STATE_KEY));
   const writes = () => kvsMock.commandCalls(PutKeyCommand).map((call) => call.args[0].input);
@@ -495,7 +497,10 @@ describe('rollout sync against AWS', () => {
     const saved = { ...process.env };
     Object.assign(process.env, { ...env, AWS_REGION: 'us-east-1' });
     const written: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+    for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
     try {
       await handler(SCHEDULED);
     } finally {

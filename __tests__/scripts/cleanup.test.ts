@@ -111,7 +111,7 @@ describe('cleanup on the loopback S3 server', () => {
   });
   afterEach(async () => {
     await server.stop();
-    buildDirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+    for (const dir of buildDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
   afterAll(() => lambda.restore());
 

@@ -35,6 +35,7 @@ describe('plan parsing (captured terraform output)', () => {
     const text = fixture('cdktf-plan.txt');
     expect(text).toContain('\x1b[');
     const clean = cleanPlanOutput(text);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character starts the terminal codes this is about
     expect(clean).not.toMatch(/\x1b|⠋|^demo-replicas {2}/m);
     expect(clean).toContain('\n  # terraform_data.bucket (bucket) will be updated in-place\n');
     expect(parsePlan(text)).toMatchObject({ changes: [{ address: 'terraform_data.bucket', action: 'update' }], summaryLine: 'Plan: 0 to add, 1 to change, 0 to destroy.' });

@@ -22,6 +22,7 @@ describe('plan comment', () => {
     expect(body).toContain('<summary><code>demo-replicas</code>: 1 resource change</summary>');
     expect(body).toContain('    ~   update  terraform_data.bucket');
     expect(body).toMatch(/```text\nTerraform will perform the following actions:/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character starts the terminal codes this is about
     expect(body).not.toMatch(/\x1b|⠋|Refreshing state/);
     expect(body).toContain('Error: No valid credential sources found');
   });

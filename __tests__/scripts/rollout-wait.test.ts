@@ -23,7 +23,10 @@ const status = (id: string | null, state = 'InProgress'): DeploymentStatus => ({
 /** A clock that moves only when the poller sleeps. */
 function fakeTime() {
   let now = 0;
-  return { now: () => now, sleep: async (ms: number) => void (now += ms) };
+  return { now: () => now, sleep: async (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('rollout wait: deciding', () => {
@@ -143,12 +146,14 @@ describe('rollout wait: the command', () => {
   };
 
   beforeEach(() => {
-    mocks.forEach((mock) => mock.reset());
+    for (const mock of mocks) mock.reset();
     sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
     dir = mkdtempSync(path.join(tmpdir(), 'baseline-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  afterAll(() => mocks.forEach((mock) => mock.restore()));
+  afterAll(() => {
+    for (const mock of mocks) mock.restore();
+  });
 
   it('--save-baseline records the newest deployment, and an empty history explicitly', async () => {
     const file = path.join(dir, 'baseline');
@@ -162,7 +167,7 @@ describe('rollout wait: the command', () => {
     expect(readBaseline(file)).toMatchObject({ deployment: null, why: expect.stringMatching(/no deployment/) });
 
     // Before the very first deploy there is no alias to ask: no deployment either, said so.
-    mocks.forEach((mock) => mock.reset());
+    for (const mock of mocks) mock.reset();
     sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
     lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
     expect((await wait('--save-baseline', file)).code).toBe(0);

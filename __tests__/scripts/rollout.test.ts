@@ -95,7 +95,7 @@ function settled(): void {
 }
 
 beforeEach(() => {
-  mocks.forEach((mock) => mock.reset());
+  for (const mock of mocks) mock.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/ops' });
   // Every build's manifest is in every bucket unless a test says otherwise.
   s3.on(HeadObjectCommand).resolves({});
@@ -133,7 +133,9 @@ beforeEach(() => {
     ],
   });
 });
-afterAll(() => mocks.forEach((mock) => mock.restore()));
+afterAll(() => {
+  for (const mock of mocks) mock.restore();
+});
 
 describe('usage', () => {
   it.each([

@@ -58,7 +58,7 @@ const actorOf = (request: S3Request) => request.headers[ACTOR_HEADER];
 const isList = (request: S3Request, prefix: string) => request.method === 'GET' && request.key === null && (request.query.get('prefix') ?? '') === prefix;
 const listsUnder = (request: S3Request, prefix: string) => request.method === 'GET' && request.key === null && (request.query.get('prefix') ?? '').startsWith(prefix);
 /** Something under builds/ other than the manifest itself (whatever either side keeps there). */
-const besideManifest = (request: S3Request) => request.key !== null && request.key.startsWith(`builds/${X}`) && request.key !== MANIFEST;
+const besideManifest = (request: S3Request) => request.key?.startsWith(`builds/${X}`) === true && request.key !== MANIFEST;
 
 /** A place in one side's sequence of requests: the `nth` request matching `match`. */
 interface Point {
@@ -229,7 +229,7 @@ describe('an upload and a cleanup that cannot coordinate', () => {
   });
   afterEach(async () => {
     await server.stop();
-    dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
   afterAll(() => lambda.restore());
 

@@ -264,7 +264,7 @@ describe('upload', () => {
     const { signal } = await cli.exit;
     expect(signal).toBe('SIGKILL');
     server.setHook(null);
-    held.forEach((release) => release());
+    for (const release of held) release();
 
     const stored = await Promise.all(buckets.map((bucket) => listObjects(server.client(), bucket, '')));
     expect(stored.flat().some((o) => o.key === manifestKey)).toBe(false);

@@ -37,13 +37,13 @@ describe('backend', () => {
     expect(replicas.json.terraform?.backend).toEqual({
       s3: { bucket: 'acme-state', key: `widgets/prod/${names.replicaStack}.tfstate`, region: 'eu-west-1', encrypt: true, use_lockfile: true },
     });
-    expect((delivery.json.terraform?.backend as Block).s3).toMatchObject({ key: `widgets/prod/${names.deliveryStack}.tfstate`, use_lockfile: true });
+    expect((delivery.json.terraform?.backend as Block | undefined)?.s3).toMatchObject({ key: `widgets/prod/${names.deliveryStack}.tfstate`, use_lockfile: true });
     const remote = Object.values(delivery.json.data?.terraform_remote_state ?? {}) as Block[];
     expect(remote).toEqual([expect.objectContaining({ backend: 's3', config: expect.objectContaining({ bucket: 'acme-state', key: `widgets/prod/${names.replicaStack}.tfstate` }) })]);
   });
 
   it('leaves locking off when useLockfile is false', () => {
     const { replicas } = synthesize(testConfig({ backend: { type: 's3', bucket: 'acme-state', region: 'eu-west-1', useLockfile: false } }));
-    expect((replicas.json.terraform?.backend as Block).s3).not.toHaveProperty('use_lockfile');
+    expect((replicas.json.terraform?.backend as Block | undefined)?.s3).not.toHaveProperty('use_lockfile');
   });
 });

@@ -242,7 +242,7 @@ async function warmCalls(call: (i: number) => unknown, reps: Repetitions): Promi
   const rounds: Float64Array[] = [];
   for (let round = 0; round < reps.rounds; round += 1) rounds.push(await timeCalls(call, reps.callsPerRound));
   const all = new Float64Array(reps.rounds * reps.callsPerRound);
-  rounds.forEach((samples, index) => all.set(samples, index * reps.callsPerRound));
+  for (const [index, samples] of rounds.entries()) all.set(samples, index * reps.callsPerRound);
   return { perCall: distribution(all), roundMedians: rounds.map((samples) => distribution(samples).median) };
 }
 

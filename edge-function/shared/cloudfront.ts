@@ -52,7 +52,7 @@ export function originRequestOf(event: unknown): CloudFrontRequest | null {
  * CloudFront gives, repeated more than a browser would, or longer than any browser sends.
  */
 export function headerValue(headers: CloudFrontHeaders, name: string): string | undefined {
-  const entries: unknown = Object.prototype.hasOwnProperty.call(headers, name) ? headers[name] : undefined;
+  const entries: unknown = Object.hasOwn(headers, name) ? headers[name] : undefined;
   if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_INTERPRETED_HEADER_ENTRIES) return undefined;
   let joined = '';
   for (let i = 0; i < entries.length; i += 1) {
@@ -72,7 +72,7 @@ export function headerValue(headers: CloudFrontHeaders, name: string): string | 
 export function hasWellFormedHeaders(headers: unknown): headers is CloudFrontHeaders {
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return false;
   for (const name in headers) {
-    if (!Object.prototype.hasOwnProperty.call(headers, name)) return false;
+    if (!Object.hasOwn(headers, name)) return false;
     if (name.length === 0 || hasUppercase(name)) return false;
     const entries: unknown = (headers as Record<string, unknown>)[name];
     if (!Array.isArray(entries) || entries.length === 0) return false;

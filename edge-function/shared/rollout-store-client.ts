@@ -9,7 +9,11 @@ import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cl
 import { ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 
-/** GetKey of the rollout state in the store `storeArn` names; one client for all calls. */
+/**
+ * GetKey of the rollout state in the store `storeArn` names; one client for all calls.
+ * @public loaded by `require` on first use (rollout-state-reader.ts), so a cold start that never
+ * needs the store does not load the SDK.
+ */
 export function createStateGet(options: { readonly endpoint?: string; readonly timeoutMs: number }): (storeArn: string) => Promise<string | undefined> {
   const client = new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig({ endpoint: options.endpoint, timeoutMs: options.timeoutMs, maxAttempts: 2 }));
   return async (storeArn) => (await client.send(new GetKeyCommand({ KvsARN: storeArn, Key: ROLLOUT_STATE_KEY }), { abortSignal: AbortSignal.timeout(options.timeoutMs) })).Value;

@@ -16,7 +16,7 @@ import { countingKey, ORIGIN_SECRET_HEADER, periodStart, VIEWER_ADDRESS_HEADER, 
 import { describeIssue } from '../../contracts/schema-issues';
 import { BEACON_EVENT_NAMES, beaconSchema, MAX_EVENTS_PER_BEACON, type Beacon } from '../../contracts/beacon';
 import { originMatcher, type OriginMatcher } from '../../contracts/origin-pattern';
-import type { ViewerLedger } from './viewer-ledger';
+import type { SightingResult, ViewerLedger } from './viewer-ledger';
 
 /** sendBeacon bodies are a few hundred bytes; this leaves room for a full batch of messages. */
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -255,7 +255,7 @@ export async function handleBeacon(request: BeaconRequest, settings: BeaconSetti
   const now = deps.now();
   const period = periodStart(now, settings.periodSeconds);
   const erroring = beacon.events.some((event) => event.name === 'error');
-  let sighting;
+  let sighting: SightingResult;
   try {
     sighting = await deps.ledger.record({
       key: ledgerKey(period, beacon.buildId, judgement.viewer),

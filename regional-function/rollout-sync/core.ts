@@ -104,7 +104,7 @@ export interface SaltChoice {
 export function chooseSalt(builds: AliasBuilds, deployment: DeploymentSummary | null, current: RolloutState | null): SaltChoice {
   const canary = effectiveCanary(builds);
   if (!canary) return { salt: null, source: 'none' };
-  if (deployment && deployment.active && deployment.toVersion === canary.version) return { salt: deployment.id, source: 'deployment' };
+  if (deployment?.active && deployment.toVersion === canary.version) return { salt: deployment.id, source: 'deployment' };
   if (current?.salt && current.stable === builds.stable.buildId && current.canary === canary.buildId) return { salt: current.salt, source: 'current-state' };
   return { salt: `alias-${builds.stable.version}-${canary.version}`, source: 'alias-versions' };
 }

@@ -101,9 +101,7 @@ export interface SyncSummary {
   readonly missingBuilds: Readonly<Record<string, readonly string[]>>;
 }
 
-export interface RolloutSync {
-  (event: SyncEvent): Promise<SyncSummary>;
-}
+export type RolloutSync = (event: SyncEvent) => Promise<SyncSummary>
 
 function sameBuilds(a: AliasBuilds, b: AliasBuilds): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -124,7 +122,8 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
     const trigger = syncTriggerFrom(event, group);
     for (let attempt = 1; ; attempt += 1) {
       const fromMemory = attempt === 1 && trigger.kind !== 'manual' && known !== null && now() - known.at < VERIFY_INTERVAL_MS;
-      const { etag, stored } = fromMemory ? known! : (known = { ...(await readRolloutState(clients.kvs, storeArn, known)), at: now() });
+      if (!fromMemory) known = { ...(await readRolloutState(clients.kvs, storeArn, known)), at: now() };
+      const { etag, stored } = known!;
       const builds = await aliasBuilds();
       let deployment: DeploymentSummary | null = null;
       let alarmFiring = false;

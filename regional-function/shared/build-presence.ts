@@ -61,7 +61,10 @@ export function regionalS3(make: (region: string) => S3Client): (region: string)
   const clients = new Map<string, S3Client>();
   return (region) => {
     let client = clients.get(region);
-    if (!client) clients.set(region, (client = make(region)));
+    if (!client) {
+      client = make(region);
+      clients.set(region, client);
+    }
     return client;
   };
 }

@@ -744,14 +744,14 @@ export function policyDocument(grants: readonly Grant[], phases: readonly Phase[
     const signature = grant.condition ? `${grant.condition.operator} ${grant.condition.key}` : '';
     if (grant.condition) {
       const values = conditionValues.get(signature) ?? new Set<string>();
-      grant.condition.values.forEach((value) => values.add(value));
+      for (const value of grant.condition.values) values.add(value);
       conditionValues.set(signature, values);
     }
     const group = byCondition.get(signature) ?? { condition: grant.condition, resources: new Map() };
     byCondition.set(signature, group);
     for (const action of actions) {
       const set = group.resources.get(action) ?? new Set<string>();
-      grant.resources.forEach((resource) => set.add(resource));
+      for (const resource of grant.resources) set.add(resource);
       group.resources.set(action, set);
     }
   }
@@ -806,7 +806,7 @@ function mergeAcrossResourceTypes(statements: readonly { actions: string[]; reso
     }
     into.actions.push(...statement.actions);
     into.resources.push(...statement.resources);
-    types.forEach((type) => into.types.add(type));
+    for (const type of types) into.types.add(type);
   }
   return merged.map(({ actions, resources: list }) => ({ actions, resources: [...new Set(list)].sort() }));
 }

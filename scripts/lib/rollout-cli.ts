@@ -263,7 +263,7 @@ async function execute(deps: RolloutCliDeps, command: RolloutCommand, invocation
     const context = await createContext(deps, invocation.config);
     const result = await COMMAND_HANDLERS[command](context, invocation);
     if (invocation.json) deps.out(JSON.stringify(result.json, null, 2));
-    else result.lines.forEach((line) => deps.out(line));
+    else for (const line of result.lines) deps.out(line);
     code = result.exitCode ?? 0;
   } catch (error) {
     deps.err(error instanceof ConfigError ? error.message : `rollout ${command}: ${errorMessage(error)}`);

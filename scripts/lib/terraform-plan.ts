@@ -89,6 +89,7 @@ export function parsePlan(text: string): PlanSummary {
 /** Without ANSI escapes, spinner frames, carriage returns, or cdktf's `<stack>  ` column. */
 export function cleanPlanOutput(text: string): string {
   const lines = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character starts the terminal codes this is about
     .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
     .replace(/\r/g, '')
     .split('\n')

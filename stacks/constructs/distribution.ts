@@ -103,7 +103,7 @@ export class Distribution extends Construct {
     // state from the store (at the edge location, no network) and rewrites the URI to the
     // viewer's build, which is then all the cache key holds besides the normalized
     // Accept-Encoding. No build id is baked into its code: it reads the store on every load.
-    const viewerAssignment = (this.viewerAssignment = new CloudfrontFunction(this, 'viewer-assignment', {
+    const viewerAssignment = new CloudfrontFunction(this, 'viewer-assignment', {
       provider,
       name: `${props.name}-viewer-assignment`,
       comment: 'Assigns each entry load a build from the rollout store; rewrites to /assets/<buildId>/index.js',
@@ -111,7 +111,8 @@ export class Distribution extends Construct {
       publish: true,
       code: props.viewerAssignmentCode,
       keyValueStoreAssociations: [props.rolloutStoreArn],
-    }));
+    });
+    this.viewerAssignment = viewerAssignment;
     // A twin that no behaviour uses, with the same store: `npm run verify-edge -- --cloudfront`
     // puts the next deploy's code in its DEVELOPMENT stage and runs CloudFront's TestFunction on it
     // against recorded events, in CloudFront's own runtime, before the deploy publishes that code

@@ -6,9 +6,9 @@ import { designedIgnoreChangesOnly } from './drift';
 import { POLICY_RULES } from './rules';
 import { readSynthOutput, type SynthStack, type Violation } from './terraform-json';
 
-export { DESIGNED_IGNORE_CHANGES, designedIgnoreChangesOnly, ignoredChanges } from './drift';
+export { designedIgnoreChangesOnly, ignoredChanges } from './drift';
 export { POLICY_RULES } from './rules';
-export type { SynthStack, TerraformJson, Violation } from './terraform-json';
+export type { SynthStack, Violation } from './terraform-json';
 
 export function checkStacks(stacks: readonly SynthStack[]): Violation[] {
   return stacks.flatMap((stack) => [...Object.values(POLICY_RULES).flatMap((rule) => rule(stack)), ...designedIgnoreChangesOnly(stack)]);

@@ -271,7 +271,7 @@ export const lambdaEdgeConstraints: Rule = (stack) => {
       blocks(behaviour.body.lambda_function_association).flatMap((association) => {
         const where = `behaviour ${behaviour.name} (${String(association.event_type)})`;
         const ref = exactReference(association.lambda_arn);
-        if (!ref || !ref.address.startsWith('aws_lambda_function.') || ref.attribute !== 'qualified_arn') {
+        if (!ref?.address.startsWith('aws_lambda_function.') || ref.attribute !== 'qualified_arn') {
           return [violation('lambda-edge', stack, distribution.address, `${where} is not associated with a published version's qualified_arn: ${String(association.lambda_arn)}`)];
         }
         const fn = find(tf, ref.address);

@@ -3,7 +3,10 @@ import { formatBytes, isInteractive, ProgressBoard } from '../../../scripts/lib/
 
 function capture(): { stream: Writable; text: () => string } {
   let text = '';
-  const stream = new Writable({ write: (chunk, _encoding, done) => ((text += chunk.toString()), done()) });
+  const stream = new Writable({ write: (chunk, _encoding, done) => {
+      text += chunk.toString();
+      done();
+    } });
   return { stream, text: () => text };
 }
 
@@ -26,8 +29,8 @@ describe('progress', () => {
     board.finish();
     expect(out.text()).toContain('\x1b[2A\x1b[0J');
     expect(out.text()).toContain('a note\n');
-    expect(out.text()).toMatch(/us-east-1  █{24}  4\/4/);
-    expect(out.text()).toMatch(/eu-west-1  ░{24}  0\/0/);
+    expect(out.text()).toMatch(/us-east-1 {2}█{24} {2}4\/4/);
+    expect(out.text()).toMatch(/eu-west-1 {2}░{24} {2}0\/0/);
   });
 
   it('is interactive only on a TTY outside CI', () => {
