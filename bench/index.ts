@@ -166,7 +166,10 @@ interface BenchFlags {
 
 /** `--only a --only b,c`: section ids, each checked, gathered over repeats. */
 function sectionIds(text: string, previous: readonly string[]): readonly string[] {
-  const ids = text.split(',').map((id) => id.trim()).filter(Boolean);
+  const ids = text
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
   const unknown = ids.filter((id) => !SECTIONS.some((section) => section.id === id));
   if (ids.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`expected section ids among ${SECTIONS.map((section) => section.id).join(', ')}, got ${JSON.stringify(text)}.`);
   return [...previous, ...ids];

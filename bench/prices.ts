@@ -67,7 +67,8 @@ export const PRICES = {
     per: 1_000_000,
     unit: 'invocation',
     source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront Functions)',
-    checked: '"Invocation pricing is $0.10 per 1 million invocations ($0.0000001 per invocation)": AWS\'s billing code description as published by cur.vantage.sh/aws/amazoncloudfront/ (Executions-CloudFrontFunctions), read 2026-11-30; the stored AWS page renders its rates client-side',
+    checked:
+      '"Invocation pricing is $0.10 per 1 million invocations ($0.0000001 per invocation)": AWS\'s billing code description as published by cur.vantage.sh/aws/amazoncloudfront/ (Executions-CloudFrontFunctions), read 2026-11-30; the stored AWS page renders its rates client-side',
   },
   /** KeyValueStore reads by CloudFront Functions: one per entry load (the rollout state). */
   kvsFunctionRead: {

@@ -79,7 +79,11 @@ const HEADER = ['figure', 'value', 'previous', 'reference', 'ratio', 'target'];
 export function formatSectionText(section: ReportSection): string {
   const rows = section.figures.map(cells);
   const widths = HEADER.map((_, column) => Math.max(HEADER[column].length, ...rows.map((row) => row[column].length)));
-  const line = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+      .join('  ')
+      .trimEnd();
   return [section.title, line(HEADER), ...rows.map(line), ...section.notes.map((note) => `  ${note}`)].join('\n');
 }
 

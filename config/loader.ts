@@ -80,14 +80,20 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     },
   },
   {
-    reads: [['rollout', 'strategy'], ['rollout', 'percent']],
+    reads: [
+      ['rollout', 'strategy'],
+      ['rollout', 'percent'],
+    ],
     check: (config, report) => {
       if (config.rollout.strategy !== 'linear' || 100 % config.rollout.percent === 0) return;
       report(['rollout', 'percent'], `is ${config.rollout.percent}, which leaves a partial last step; for linear rollouts use a divisor of 100 (5, 10, 20, 25, 50).`);
     },
   },
   {
-    reads: [['alarms', 'datapointsToAlarm'], ['alarms', 'evaluationPeriods']],
+    reads: [
+      ['alarms', 'datapointsToAlarm'],
+      ['alarms', 'evaluationPeriods'],
+    ],
     check: (config, report) => {
       const { datapointsToAlarm, evaluationPeriods } = config.alarms;
       if (datapointsToAlarm <= evaluationPeriods) return;
@@ -98,10 +104,9 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
 
 const validatedSchema = CROSS_FIELD_CHECKS.reduce(
   (schema, { reads, check }) =>
-    schema.superRefine(
-      (config, ctx) => check(config, (at, message) => ctx.addIssue({ code: 'custom', path: [...at], message })),
-      { when: (payload) => !payload.issues.some((issue) => issuePaths(issue).some((at) => reads.some((read) => overlaps(at, read)))) },
-    ),
+    schema.superRefine((config, ctx) => check(config, (at, message) => ctx.addIssue({ code: 'custom', path: [...at], message })), {
+      when: (payload) => !payload.issues.some((issue) => issuePaths(issue).some((at) => reads.some((read) => overlaps(at, read)))),
+    }),
   configSchema,
 );
 

@@ -100,7 +100,10 @@ export function configReference(): string {
   for (const [key, node] of Object.entries(schema.properties ?? {})) {
     if (isGroup(node)) sections.push(group(key, node, schema.required ?? []));
   }
-  return `${sections.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${sections
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 function isGroup(node: SchemaNode): boolean {

@@ -81,12 +81,7 @@ const rolloutSchema = z
 
 const alarmsSchema = z
   .strictObject({
-    excessErrorPercent: z
-      .number()
-      .gt(0)
-      .max(100)
-      .default(5)
-      .describe("How far the canary's share of viewers who saw an error may exceed the stable build's, in percentage points, before a period counts against the canary."),
+    excessErrorPercent: z.number().gt(0).max(100).default(5).describe("How far the canary's share of viewers who saw an error may exceed the stable build's, in percentage points, before a period counts against the canary."),
     minViewers: z.number().int().min(1).max(100000).default(50).describe('Distinct canary viewers a period needs before it is judged, so a handful of viewers cannot roll a release back.'),
     periodSeconds: z.number().int().min(60).max(3600).multipleOf(60).default(60).describe('Length of one alarm period, in seconds (a whole number of minutes).'),
     evaluationPeriods: z.number().int().min(1).max(60).default(3).describe('Periods the alarms look back over.'),
@@ -258,9 +253,7 @@ export const configSchema = z
       .array(bucketRegion.describe('A region that can hold a replica bucket (opened before December 2022, so CloudFront can read S3 there).'))
       .min(1, { message: 'is empty; list at least the primary region, e.g. ["us-east-1"].' })
       .describe('Every region that holds a replica bucket, primary included, each once.'),
-    failoverRegion: bucketRegion
-      .optional()
-      .describe('Secondary origin for CloudFront failover; one of `regions` other than the primary. When absent, the configured region nearest the primary; with one region, no failover.'),
+    failoverRegion: bucketRegion.optional().describe('Secondary origin for CloudFront failover; one of `regions` other than the primary. When absent, the configured region nearest the primary; with one region, no failover.'),
     rollout: rolloutSchema,
     alarms: alarmsSchema,
     retention: retentionSchema,

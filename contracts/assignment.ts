@@ -37,8 +37,7 @@ export function murmur3(text: string, seed: number): number {
   let h = seed | 0;
   let i = 0;
   while (i < blocks) {
-    let k =
-      (text.codePointAt(i)! & 0xff) | ((text.codePointAt(i + 1)! & 0xff) << 8) | ((text.codePointAt(i + 2)! & 0xff) << 16) | ((text.codePointAt(i + 3)! & 0xff) << 24);
+    let k = (text.codePointAt(i)! & 0xff) | ((text.codePointAt(i + 1)! & 0xff) << 8) | ((text.codePointAt(i + 2)! & 0xff) << 16) | ((text.codePointAt(i + 3)! & 0xff) << 24);
     i += 4;
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);

@@ -27,7 +27,10 @@ export const HANDLER = 'index.handler';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const bytes = z.number().int().min(0);
-const relativePath = z.string().min(1).refine((value) => !path.isAbsolute(value) && !value.split('/').includes('..'), 'must be a path inside the build folder');
+const relativePath = z
+  .string()
+  .min(1)
+  .refine((value) => !path.isAbsolute(value) && !value.split('/').includes('..'), 'must be a path inside the build folder');
 
 const assetFileSchema = z.strictObject({
   /** Object key in every replica bucket, e.g. assets/<buildId>/index.js; also its path under the build folder. */
@@ -66,9 +69,7 @@ export const buildManifestSchema = z.strictObject({
   assets: z.array(assetFileSchema),
   chunkCount: z.number().int().min(0),
   functions: z.strictObject(Object.fromEntries(FUNCTION_NAMES.map((name) => [name, functionZipSchema])) as Record<FunctionName, typeof functionZipSchema>),
-  cloudFrontFunctions: z.strictObject(
-    Object.fromEntries(CLOUDFRONT_FUNCTION_NAMES.map((name) => [name, cloudFrontFunctionFileSchema])) as Record<CloudFrontFunctionName, typeof cloudFrontFunctionFileSchema>,
-  ),
+  cloudFrontFunctions: z.strictObject(Object.fromEntries(CLOUDFRONT_FUNCTION_NAMES.map((name) => [name, cloudFrontFunctionFileSchema])) as Record<CloudFrontFunctionName, typeof cloudFrontFunctionFileSchema>),
 });
 
 type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;

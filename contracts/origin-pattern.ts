@@ -50,9 +50,7 @@ export function parseOriginPattern(pattern: string): OriginPattern {
   const match = PATTERN.exec(pattern);
   const parsedPort = match && match[4] !== '*' ? port(match[1] as 'http' | 'https', match[4]) : null;
   if (!match || Number.isNaN(parsedPort) || match[3].length > 253) {
-    throw new Error(
-      `${JSON.stringify(pattern)} is not an origin pattern: write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*`,
-    );
+    throw new Error(`${JSON.stringify(pattern)} is not an origin pattern: write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*`);
   }
   return { scheme: match[1] as 'http' | 'https', anySubdomain: match[2] !== undefined, host: match[3], port: match[4] === '*' ? '*' : parsedPort };
 }

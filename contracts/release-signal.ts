@@ -73,7 +73,10 @@ export function countingKey(ip: string): string | null {
   if (hextets.slice(0, 5).every((h) => h === 0) && hextets[5] === 0xffff) {
     return `${hextets[6] >>> 8}.${hextets[6] & 0xff}.${hextets[7] >>> 8}.${hextets[7] & 0xff}`;
   }
-  return `${hextets.slice(0, 3).map((h) => h.toString(16)).join(':')}::/48`;
+  return `${hextets
+    .slice(0, 3)
+    .map((h) => h.toString(16))
+    .join(':')}::/48`;
 }
 
 /** Start (ms) of the period holding `at`: periods are aligned to the epoch, as CloudWatch aligns them. */

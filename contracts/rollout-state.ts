@@ -124,9 +124,7 @@ export function formatRolloutState(state: RolloutState): string {
   const text = JSON.stringify({ v: ROLLOUT_STATE_VERSION, stable: state.stable, canary: state.canary, weight: state.weight, salt: state.salt, ring: state.ring });
   const bytes = stateBytes(text);
   if (bytes > MAX_STATE_BYTES) {
-    throw new RangeError(
-      'the rollout state would be ' + bytes + ' bytes, over the ' + MAX_STATE_BYTES + '-byte value quota of CloudFront KeyValueStore; remove ring origins (' + state.ring.length + ' now)',
-    );
+    throw new RangeError('the rollout state would be ' + bytes + ' bytes, over the ' + MAX_STATE_BYTES + '-byte value quota of CloudFront KeyValueStore; remove ring origins (' + state.ring.length + ' now)');
   }
   return text;
 }

@@ -149,7 +149,10 @@ export const CACHE_POLICIES: Readonly<Record<'entry' | 'chunks', CachePolicyTtls
  * [min, max]; no-store, no-cache or private with min TTL 0 is not cached.
  */
 export function cacheSeconds(cacheControl: string | undefined, policy: CachePolicyTtls): number {
-  const directives = (cacheControl ?? '').toLowerCase().split(',').map((d) => d.trim());
+  const directives = (cacheControl ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim());
   if (directives.some((d) => d === 'no-store' || d === 'no-cache' || d === 'private')) return policy.min;
   const seconds = (name: string) => {
     const found = directives.find((d) => d.startsWith(`${name}=`));
@@ -193,7 +196,10 @@ const ORDERED_BEHAVIOURS: readonly (readonly [pattern: string, behaviour: Behavi
  * (`/` included), `?` exactly one.
  */
 export function pathPatternMatches(pattern: string, pathname: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`).test(pathname);
 }
 
@@ -384,11 +390,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   type Answer = OriginAnswer & { kind: 'hit' | 'generated' | 'origin' };
 
   /** One origin-request invocation and what CloudFront does with its result. */
-  async function viaOrigin(
-    handler: LambdaHandler,
-    viewer: { method: string; uri: string; querystring: string; clientIp: string; headers: Record<string, string | undefined> },
-    originDomain: string,
-  ): Promise<Answer> {
+  async function viaOrigin(handler: LambdaHandler, viewer: { method: string; uri: string; querystring: string; clientIp: string; headers: Record<string, string | undefined> }, originDomain: string): Promise<Answer> {
     const request: CloudFrontRequest = {
       clientIp: viewer.clientIp,
       method: viewer.method,

@@ -21,16 +21,7 @@ import { planSync } from '../regional-function/rollout-sync/core';
 import { addCountedViewer, addRolloutWeight, functionMetrics, takeMetrics } from '../regional-function/shared/observability';
 import { evaluateReleaseAlarm, type AlarmRule, type AlarmVerdict } from './alarm';
 import { LocalMetricStore } from './metric-store';
-import {
-  advance,
-  aliasBuilds,
-  deploymentSummary,
-  initialState,
-  publishVersion,
-  rollBack,
-  startDeployment,
-  type CodeDeployState,
-} from './codedeploy-simulator';
+import { advance, aliasBuilds, deploymentSummary, initialState, publishVersion, rollBack, startDeployment, type CodeDeployState } from './codedeploy-simulator';
 
 /** Where the local mode counts edge function errors (CloudFront's own metrics in AWS). */
 export const EDGE_ERROR_NAMESPACE = 'AWS/CloudFront';

@@ -50,7 +50,10 @@ export async function startControlServer(distribution: LocalDistribution, option
           }
           if (req.method === 'POST' && req.url === '/stop') {
             const status = distribution.status();
-            if (status.deployment?.status !== 'InProgress') return reply(409, { error: `no release is under way: nothing to stop (build ${status.stable.buildId} serves every viewer${status.deployment ? `; the last deployment, ${status.deployment.id}, ${status.deployment.status.toLowerCase()}` : ''})` });
+            if (status.deployment?.status !== 'InProgress')
+              return reply(409, {
+                error: `no release is under way: nothing to stop (build ${status.stable.buildId} serves every viewer${status.deployment ? `; the last deployment, ${status.deployment.id}, ${status.deployment.status.toLowerCase()}` : ''})`,
+              });
             distribution.controlPlane.stop('stopped with npm run local:release -- --stop');
             return reply(200, distribution.status());
           }

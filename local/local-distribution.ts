@@ -220,7 +220,13 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
 
     async function publish(buildDir: string): Promise<void> {
       const result = await upload({ config, buildDir, endpoint: s3.endpoint, clientFor: (region) => s3.client(region), log });
-      if (!result.ok) throw new Error(`publishing ${buildDir} failed in ${result.regions.filter((r) => !r.ok).map((r) => r.region).join(', ')}`);
+      if (!result.ok)
+        throw new Error(
+          `publishing ${buildDir} failed in ${result.regions
+            .filter((r) => !r.ok)
+            .map((r) => r.region)
+            .join(', ')}`,
+        );
     }
 
     return {

@@ -39,16 +39,16 @@ export function startCommand(): Command {
       'npm start -- --time-scale 60                  # a minute of rollout per second: the default rollout in 9 s',
       'npm start -- --time-scale 1                   # real time',
       'npm start -- --port 8080 --host-port 8081     # fixed ports, e.g. for a bookmarked host page',
-      'npm start -- --min-viewers 1                  # one viewer\'s error can trip the alarm',
-      'npm start -- --nearest-region eu-west-1       # the routers read from that region\'s bucket first',
+      "npm start -- --min-viewers 1                  # one viewer's error can trip the alarm",
+      "npm start -- --nearest-region eu-west-1       # the routers read from that region's bucket first",
     ],
   })
     .addOption(new Option('--config <file>', 'the deploy config (default: $DEPLOY_CONFIG, else deploy.config.json)'))
     .addOption(new Option('--time-scale <n>', 'simulated minutes per real minute, a whole number from 1 to 3600').argParser(wholeNumber(1, 3600)).default(DEFAULT_TIME_SCALE, `${DEFAULT_TIME_SCALE}, the default config's rollout in 90 s`))
-    .addOption(new Option('--port <n>', 'the distribution\'s port (default: a free one)').argParser(wholeNumber(1, 65535)))
-    .addOption(new Option('--host-port <n>', 'the host page\'s port (default: a free one)').argParser(wholeNumber(1, 65535)))
-    .addOption(new Option('--nearest-region <region>', 'the region the routers\' nearest-bucket lookup answers (default: the primary region)'))
-    .addOption(new Option('--min-viewers <n>', 'the alarm\'s minimum of canary viewers per period, lowered so one person\'s clicks can trip it (default: the config\'s)').argParser(wholeNumber(1)))
+    .addOption(new Option('--port <n>', "the distribution's port (default: a free one)").argParser(wholeNumber(1, 65535)))
+    .addOption(new Option('--host-port <n>', "the host page's port (default: a free one)").argParser(wholeNumber(1, 65535)))
+    .addOption(new Option('--nearest-region <region>', "the region the routers' nearest-bucket lookup answers (default: the primary region)"))
+    .addOption(new Option('--min-viewers <n>', "the alarm's minimum of canary viewers per period, lowered so one person's clicks can trip it (default: the config's)").argParser(wholeNumber(1)))
     .addOption(new Option('--rebuild', 'build even when the sources have not changed since the last build').default(false))
     .addOption(controlFileOption('where `npm run local:release` finds this distribution; a second one at a time needs its own'))
     .action(async (flags: StartFlags) => {
@@ -105,7 +105,9 @@ async function serve(config: ReturnType<typeof loadConfig>, flags: StartFlags, a
 Local distribution ready (no AWS: CloudFront, S3, Route53, CodeDeploy and the alarm played on loopback)
   host page     ${distribution.hostUrl}            (?viewer=<ip> loads the widget as that viewer)
   script tag    <script async src="${distribution.url}/assets/index.js"></script>
-  buckets       ${distribution.s3.endpoint} (S3 API, path-style): ${Object.entries(distribution.buckets).map(([region, bucket]) => `${region}: ${bucket}`).join(', ')}
+  buckets       ${distribution.s3.endpoint} (S3 API, path-style): ${Object.entries(distribution.buckets)
+    .map(([region, bucket]) => `${region}: ${bucket}`)
+    .join(', ')}
   dashboard     ${distribution.dashboardUrl}            (error rates and viewers per period, weight, alarms)
   metrics API   ${distribution.api.url}${config.metrics.endpoint}   (its own endpoint: refuses what did not come through the distribution)
   control       ${control.url}   (npm run local:release talks to it, found through ${shownPath(addressFile)})

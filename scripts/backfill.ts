@@ -73,7 +73,8 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const clientFor = (region: string): S3Client => {
     let client = clients.get(region);
     if (client === undefined) {
-      client = options.clientFor?.(region) ?? createS3Client({ region, endpoint: options.endpoint, retry: options.retry, onRetry: (error, attempt, waited) => log(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`) });
+      client =
+        options.clientFor?.(region) ?? createS3Client({ region, endpoint: options.endpoint, retry: options.retry, onRetry: (error, attempt, waited) => log(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`) });
       clients.set(region, client);
     }
     return client;
@@ -135,21 +136,19 @@ export function backfillCommand(): Command {
   return defineCommand({
     name: 'npm run backfill --',
     summary: "Copy into every replica bucket the builds the source region's bucket holds and it lacks (a region added to the config), each verified, manifest last. Copies nothing already there.",
-    examples: [
-      'npm run backfill',
-      'npm run backfill -- --dry-run                         # which builds each region lacks',
-      'npm run backfill -- --from eu-west-1 --regions ap-southeast-2',
-    ],
+    examples: ['npm run backfill', 'npm run backfill -- --dry-run                         # which builds each region lacks', 'npm run backfill -- --from eu-west-1 --regions ap-southeast-2'],
   })
     .addOption(configOption())
     .addOption(new Option('--from <region>', "the region whose bucket holds the builds to copy (default: the config's primaryRegion)"))
-    .addOption(regionsOption('comma-separated regions to fill, each one of the config\'s (default: every configured region but the source)'))
+    .addOption(regionsOption("comma-separated regions to fill, each one of the config's (default: every configured region but the source)"))
     .addOption(endpointOption())
     .addOption(new Option('--dry-run', 'list what each region lacks; copy nothing').default(false))
     .action(async (flags: BackfillFlags) => {
       const result = await backfill({ config: loadConfig(flags.config), from: flags.from, regions: flags.regions, endpoint: flags.endpoint, dryRun: flags.dryRun, log: (line) => console.error(line) });
       for (const build of result.copied) console.log(`${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`);
-      console.log(`${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ${result.copied.length === 0 ? 'every region holds them all' : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} ${flags.dryRun ? 'would be copied' : 'copied'}`}`);
+      console.log(
+        `${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ${result.copied.length === 0 ? 'every region holds them all' : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} ${flags.dryRun ? 'would be copied' : 'copied'}`}`,
+      );
       if (!result.ok) throw new ReportedFailure();
     });
 }

@@ -136,9 +136,7 @@ interface CompiledWebapp {
 }
 
 async function compileWebapp(webappDir: string, outputDir: string, metricsEndpoint: string): Promise<CompiledWebapp> {
-  const compiler = webpack(
-    webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules'), metricsEndpoint }),
-  );
+  const compiler = webpack(webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules'), metricsEndpoint }));
   const stats = await new Promise<webpack.Stats>((resolve, reject) => {
     compiler.run((error, result) => {
       compiler.close(() => undefined);
@@ -253,11 +251,7 @@ export function lazyModuleFile(source: string): string {
   return `${path.basename(source, '.ts')}.js`;
 }
 
-export async function bundleFunction(
-  spec: Pick<FunctionSpec, 'kind' | 'entry' | 'bundledSdk' | 'lazyModules'>,
-  baked: BakedIn,
-  extraDefine: Readonly<Record<string, unknown>> = {},
-): Promise<Buffer> {
+export async function bundleFunction(spec: Pick<FunctionSpec, 'kind' | 'entry' | 'bundledSdk' | 'lazyModules'>, baked: BakedIn, extraDefine: Readonly<Record<string, unknown>> = {}): Promise<Buffer> {
   const lazy = new Map((spec.lazyModules ?? []).map((source) => [path.basename(source, '.ts'), lazyModuleFile(source)]));
   const define: Record<string, string> = {};
   // esbuild replaces only what a bundle mentions: the chunk router never carries the entry.

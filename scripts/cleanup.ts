@@ -141,9 +141,7 @@ export function planCleanup(inventories: readonly RegionInventory[], live: Alias
   });
 
   const liveIds = new Set([live.stable.buildId, ...(live.canary ? [live.canary.buildId] : [])]);
-  const ranked = facts
-    .filter((fact) => fact.uploadedAt !== null && !fact.unreadable && !liveIds.has(fact.buildId))
-    .sort((a, b) => b.uploadedAt!.getTime() - a.uploadedAt!.getTime() || (a.buildId < b.buildId ? -1 : 1));
+  const ranked = facts.filter((fact) => fact.uploadedAt !== null && !fact.unreadable && !liveIds.has(fact.buildId)).sort((a, b) => b.uploadedAt!.getTime() - a.uploadedAt!.getTime() || (a.buildId < b.buildId ? -1 : 1));
   const rank = new Map(ranked.map((fact, index) => [fact.buildId, index + 1]));
   const graceMs = policy.graceDays * DAY_MS;
   const age = (time: number) => describeAge(policy.now.getTime() - time);
@@ -263,10 +261,7 @@ async function deleteBuild({ client, bucket, run, buildId, planned }: BuildDelet
       }),
     );
   } catch (error) {
-    throw new Error(
-      `cannot write ${marker} (${describeError(error)}): deleted nothing of it, since an upload of the same build could not be told to wait; cleanup needs s3:PutObject on ${BUILDS_PREFIX}* as well.`,
-      { cause: error },
-    );
+    throw new Error(`cannot write ${marker} (${describeError(error)}): deleted nothing of it, since an upload of the same build could not be told to wait; cleanup needs s3:PutObject on ${BUILDS_PREFIX}* as well.`, { cause: error });
   }
   let outcome: { objects: number; kept?: string } | undefined;
   let failure: unknown;
@@ -375,8 +370,7 @@ interface CleanupFlags {
 export function cleanupCommand(): Command {
   return defineCommand({
     name: 'npm run cleanup --',
-    summary:
-      'Delete builds nobody can be served any more (not stable, not canary, not among retention.keepBuilds newest, older than retention.graceDays), in every region. Dry run unless --apply.',
+    summary: 'Delete builds nobody can be served any more (not stable, not canary, not among retention.keepBuilds newest, older than retention.graceDays), in every region. Dry run unless --apply.',
     examples: ['npm run cleanup                       # what would go, and why each kept build stays', 'npm run cleanup -- --apply            # delete them', 'npm run cleanup -- --regions eu-west-1 --apply'],
   })
     .addOption(configOption())

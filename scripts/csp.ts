@@ -45,7 +45,7 @@ export function distributionOrigin(config: Pick<DeployConfig, 'domain' | 'custom
   if (origin !== undefined) return parseOrigin(origin);
   if (config.customDomain) return `https://${config.domain}`;
   throw new UsageError(
-    'customDomain is false, so the distribution serves on the CloudFront domain it gets at deploy time, which the config cannot know; pass it as --origin https://<distribution-domain> (the delivery stack\'s distribution-domain output, printed by cdktf deploy).',
+    "customDomain is false, so the distribution serves on the CloudFront domain it gets at deploy time, which the config cannot know; pass it as --origin https://<distribution-domain> (the delivery stack's distribution-domain output, printed by cdktf deploy).",
   );
 }
 
@@ -93,7 +93,7 @@ export function cspCommand(print: (line: string) => void = (line) => console.log
   return defineCommand({
     name: 'npm run csp --',
     summary:
-      "The Content-Security-Policy directives a host page needs for the widget (script-src and connect-src for the distribution), as a header value and a <meta http-equiv> element. The distribution is https://<domain> when customDomain is true; otherwise pass --origin.",
+      'The Content-Security-Policy directives a host page needs for the widget (script-src and connect-src for the distribution), as a header value and a <meta http-equiv> element. The distribution is https://<domain> when customDomain is true; otherwise pass --origin.',
     examples: [
       'npm run csp                                          # for https://<domain>',
       'npm run csp -- --origin https://d1234abcd.cloudfront.net   # customDomain: false (the deploy prints the domain)',

@@ -92,7 +92,10 @@ export function judgePlan(stack: string, plan: CommandResult): StackDrift {
 /** The `Error: …` lines Terraform printed, or the last lines of its output. */
 function errorText(result: CommandResult): string {
   const text = `${result.stderr}\n${result.stdout}`;
-  const errors = text.split('\n').filter((line) => /^\s*(│\s*)?Error: /.test(line)).map((line) => line.replace(/^\s*(│\s*)?/, ''));
+  const errors = text
+    .split('\n')
+    .filter((line) => /^\s*(│\s*)?Error: /.test(line))
+    .map((line) => line.replace(/^\s*(│\s*)?/, ''));
   if (errors.length > 0) return [...new Set(errors)].join('; ');
   const tail = text.trim().split('\n').slice(-3).join(' ').trim();
   return tail || 'no output';
@@ -162,7 +165,7 @@ interface DriftFlags {
 export function driftCommand(): Command {
   return defineCommand({
     name: 'npm run drift --',
-    summary: "After `cdktf synth`: `terraform plan -detailed-exitcode` per stack, naming every resource that would change. Exits 1 on drift or on a plan that fails.",
+    summary: 'After `cdktf synth`: `terraform plan -detailed-exitcode` per stack, naming every resource that would change. Exits 1 on drift or on a plan that fails.',
     examples: ['npx cdktf synth && npm run drift', 'npm run drift -- --stacks edge-widget-delivery', 'npm run drift -- --skip-init   # terraform init already ran in cdktf.out'],
   })
     .addOption(configOption())

@@ -112,11 +112,11 @@ function accountId(text: string): string {
 export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(line) }): Command {
   return defineCommand({
     name: 'npm run names --',
-    summary: 'Print every name derived from the config (stacks, functions, buckets, records), or the CI roles\' IAM policies from the synthesized stacks.',
+    summary: "Print every name derived from the config (stacks, functions, buckets, records), or the CI roles' IAM policies from the synthesized stacks.",
     examples: [
       'npm run names                                   # a table',
       'npm run names -- --github-output                # key=value lines into $GITHUB_OUTPUT (workflow steps)',
-      'npm run names -- --iam --account 123456789012   # the deploy and plan roles\' policies',
+      "npm run names -- --iam --account 123456789012   # the deploy and plan roles' policies",
       'npm run names -- --iam --json > ci-roles.json',
     ],
   })
@@ -143,7 +143,12 @@ export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(l
       if (flags.githubOutput) {
         const file = env.GITHUB_OUTPUT;
         if (!file) throw new UsageError('--github-output needs GITHUB_OUTPUT (set by GitHub Actions in every step).');
-        appendFileSync(file, Object.entries(names).map(([key, value]) => `${key}=${value}\n`).join(''));
+        appendFileSync(
+          file,
+          Object.entries(names)
+            .map(([key, value]) => `${key}=${value}\n`)
+            .join(''),
+        );
         return;
       }
       if (flags.json) {

@@ -30,14 +30,7 @@ export interface StackPlan {
 export function planComment(plans: readonly StackPlan[], heading: string): string {
   const rows = plans.map((plan) => {
     const summary = parsePlan(plan.output);
-    const result =
-      plan.exitCode === null
-        ? 'not run'
-        : plan.exitCode !== 0
-          ? `**plan failed** (exit ${plan.exitCode})`
-          : summary.noChanges
-            ? 'no changes'
-            : (summary.summaryLine ?? (summary.outputsChanged ? 'outputs change' : 'see plan'));
+    const result = plan.exitCode === null ? 'not run' : plan.exitCode !== 0 ? `**plan failed** (exit ${plan.exitCode})` : summary.noChanges ? 'no changes' : (summary.summaryLine ?? (summary.outputsChanged ? 'outputs change' : 'see plan'));
     return `| \`${plan.stack}\` | ${result} |`;
   });
   const budget = Math.floor((MAX_COMMENT - 2000) / Math.max(1, plans.length)) - MAX_LISTED * 120;

@@ -422,7 +422,7 @@ export function publishedBuildObject(buildId: string, objects: readonly BuildObj
 function advice(error: string): string {
   if (/NoSuchBucket/.test(error)) return ' (deploy the replicas stack first)';
   if (/InvalidAccessKeyId|ExpiredToken|SignatureDoesNotMatch|CredentialsProviderError/.test(error)) return ` (${CONFIGURE_CREDENTIALS})`;
-  if (/AccessDenied/.test(error)) return ' (the credentials may not write the bucket: `npm run names -- --iam` prints the deploy role\'s policy)';
+  if (/AccessDenied/.test(error)) return " (the credentials may not write the bucket: `npm run names -- --iam` prints the deploy role's policy)";
   return '';
 }
 
@@ -461,12 +461,12 @@ interface UploadFlags {
 export function uploadCommand(): Command {
   return defineCommand({
     name: 'npm run upload --',
-    summary: 'Upload the build (build/) to every replica bucket: objects first, each verified, then the build\'s manifest, which makes it count as present. Skips what is already there.',
+    summary: "Upload the build (build/) to every replica bucket: objects first, each verified, then the build's manifest, which makes it count as present. Skips what is already there.",
     examples: [
       'npm run upload',
       'npm run upload -- --dry-run                      # what would be written, writing nothing',
       'npm run upload -- --regions eu-west-1 --concurrency 16',
-      'npm run upload -- --endpoint http://127.0.0.1:4568   # the local emulator\'s S3',
+      "npm run upload -- --endpoint http://127.0.0.1:4568   # the local emulator's S3",
     ],
   })
     .addOption(buildOption())

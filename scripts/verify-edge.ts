@@ -49,7 +49,8 @@ interface VerifyEdgeFlags {
 export function verifyEdgeCommand(): Command {
   return defineCommand({
     name: 'npm run verify-edge --',
-    summary: "Check the build's edge code before it reaches viewers: the routers and the viewer-assignment function on the local request path, and optionally in CloudFront's own runtime (TestFunction). Exits 1 naming each check that fails.",
+    summary:
+      "Check the build's edge code before it reaches viewers: the routers and the viewer-assignment function on the local request path, and optionally in CloudFront's own runtime (TestFunction). Exits 1 naming each check that fails.",
     examples: [
       'npm run verify-edge                       # local checks, no credentials needed',
       "npm run verify-edge -- --cloudfront       # and in CloudFront's runtime (AWS credentials, us-east-1)",

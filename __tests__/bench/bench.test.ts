@@ -29,7 +29,13 @@ describe('npm run bench --quick', () => {
   });
 
   it('reports every section, each figure with a known unit, a ratio wherever there is a reference, all in the markdown', () => {
-    expect(reportProblems(run.report, SECTIONS.map((section) => section.id), run.markdown)).toEqual([]);
+    expect(
+      reportProblems(
+        run.report,
+        SECTIONS.map((section) => section.id),
+        run.markdown,
+      ),
+    ).toEqual([]);
     expect(Object.keys(run.report.sections)).toEqual(SECTIONS.map((section) => section.id));
   });
 
@@ -48,8 +54,13 @@ describe('npm run bench --quick', () => {
 
   it('compares with the previous design and the reference', () => {
     const figures = (section: string) => run.report.sections[section].figures;
-    const withColumn = (section: string, column: 'previous' | 'reference') => figures(section).filter((figure) => figure[column] !== undefined).map((figure) => figure.name);
-    expect(withColumn('edge-routers', 'reference')).toEqual(expect.arrayContaining(['entry router on a miss, its own build: median', 'chunk router: median', 'chunk router: p99', 'entry cold require (median)', 'chunk cold require (median)']));
+    const withColumn = (section: string, column: 'previous' | 'reference') =>
+      figures(section)
+        .filter((figure) => figure[column] !== undefined)
+        .map((figure) => figure.name);
+    expect(withColumn('edge-routers', 'reference')).toEqual(
+      expect.arrayContaining(['entry router on a miss, its own build: median', 'chunk router: median', 'chunk router: p99', 'entry cold require (median)', 'chunk cold require (median)']),
+    );
     expect(withColumn('edge-routers', 'previous')).toEqual(expect.arrayContaining(['viewer assignment (every load), steady: median', 'viewer assignment (every load), steady: p99', 'entry cold require (median)']));
     for (const scenario of ['steady state (w = 0)', 'rollout at w = 10 %', 'rollout at w = 50 %', 'after a rollback']) {
       expect(withColumn('origin-requests', 'previous')).toEqual(expect.arrayContaining([`S3 GETs per entry load, ${scenario}`, `Lambda@Edge invocations per entry load, ${scenario}, fleet model`]));

@@ -108,7 +108,9 @@ describe('webapp chunks', () => {
   });
 
   it('keeps React, the router and every page out of the entry', () => {
-    const inEntry = Object.entries(moduleChunks).filter(([, chunks]) => chunks.includes('index')).map(([name]) => name);
+    const inEntry = Object.entries(moduleChunks)
+      .filter(([, chunks]) => chunks.includes('index'))
+      .map(([name]) => name);
     expect(inEntry.sort()).toEqual(['./src/beacon.ts', './src/index.ts']);
     // Matched by suffix: with node_modules symlinked (worktrees) webpack names the resolved path.
     const reactDom = Object.keys(moduleChunks).filter((name) => name.endsWith('node_modules/react-dom/cjs/react-dom-client.production.js'));

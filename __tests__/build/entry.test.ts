@@ -34,10 +34,12 @@ function runEntry() {
     head: { appendChild: (script: FakeScript) => appended.push(script) },
   };
   const window = { location: { origin: HOST_PAGE } };
-  const navigator = { sendBeacon: (url: string, body: string) => {
+  const navigator = {
+    sendBeacon: (url: string, body: string) => {
       beacons.push({ url, body });
       return true;
-    } };
+    },
+  };
   const context = vm.createContext({ document, window, self: window, navigator, URL, Promise, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(), clearTimeout, addEventListener: () => undefined });
   vm.runInContext(readFileSync(path.join(BUILD_DIR, defaultBuild().entry.key), 'utf8'), context);
   return { appended, beacons };

@@ -25,7 +25,11 @@ describe('JSON text', () => {
     ['a line break in a string', '{ "a": "x\ny" }', 'line 1, column 10: a line break inside a string; close the string with " on this line, or write \\n for a line break.\n1 | { "a": "x\n  |          ^'],
     ['a bad escape', '{ "a": "C:\\temp\\x" }', 'line 1, column 16: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "C:\\temp\\x" }\n  |                ^'],
     ['text after the value', '{}\n{}', 'line 2, column 1: found "{" after the end of the JSON value; the file must hold one object.\n2 | {}\n  | ^'],
-    ['a key set twice', '{ "edge": { "memoryMb": 128, "memoryMb": 256 } }', 'line 1, column 30: "edge.memoryMb" is set twice in this object; JSON keeps only the last, so delete one.\n1 | { "edge": { "memoryMb": 128, "memoryMb": 256 } }\n  |                              ^'],
+    [
+      'a key set twice',
+      '{ "edge": { "memoryMb": 128, "memoryMb": 256 } }',
+      'line 1, column 30: "edge.memoryMb" is set twice in this object; JSON keeps only the last, so delete one.\n1 | { "edge": { "memoryMb": 128, "memoryMb": 256 } }\n  |                              ^',
+    ],
     ['an unclosed array', '{ "regions": ["us-east-1"', 'line 1, column 26: the file ends where , or ] should be; the [ at line 1, column 14 is never closed with ].\n1 | { "regions": ["us-east-1"\n  |                          ^'],
     ['an unclosed string', '{ "a": "x', 'line 1, column 8: this string is never closed; end it with ".\n1 | { "a": "x\n  |        ^'],
     ['nothing at all', '', 'line 1, column 1: the file ends where a value should be.\n1 | \n  | ^'],

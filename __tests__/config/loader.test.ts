@@ -92,19 +92,39 @@ describe('config validation', () => {
     ['a backend that is a string', { backend: 'local' }, 'backend: "local" is not an object.'],
     ['a backend without its type', { backend: {} }, 'backend.type: is required.'],
     // Unknown keys: one line each, with the nearest known setting.
-    ['a misspelt group', { rollot: { percent: 10 } }, 'rollot: is not a setting here; did you mean "rollout"? Known settings: name, domain, hostedZone, customDomain, primaryRegion, regions, failoverRegion, rollout, alarms, retention, metrics, edge, regionalRuntime, dns, backend.'],
+    [
+      'a misspelt group',
+      { rollot: { percent: 10 } },
+      'rollot: is not a setting here; did you mean "rollout"? Known settings: name, domain, hostedZone, customDomain, primaryRegion, regions, failoverRegion, rollout, alarms, retention, metrics, edge, regionalRuntime, dns, backend.',
+    ],
     ['a misspelt nested setting', { hostedZone: { name: 'example.com', idd: 'Z123' } }, 'hostedZone.idd: is not a setting here; did you mean "id"? Known settings: name, id.'],
     ['a setting of another backend kind', { backend: { type: 'local', bucket: 'state' } }, 'backend.bucket: is not a setting here. Known settings: type.'],
-    ['a setting of the s3 backend, misspelt', { backend: { type: 's3', bucket: 'state', region: 'eu-west-1', keyprefix: 'x' } }, 'backend.keyprefix: is not a setting here; did you mean "keyPrefix"? Known settings: type, bucket, region, keyPrefix, useLockfile.'],
+    [
+      'a setting of the s3 backend, misspelt',
+      { backend: { type: 's3', bucket: 'state', region: 'eu-west-1', keyprefix: 'x' } },
+      'backend.keyprefix: is not a setting here; did you mean "keyPrefix"? Known settings: type, bucket, region, keyPrefix, useLockfile.',
+    ],
     // Bad regions.
     ['a misspelt primary region that is also listed', { primaryRegion: 'eu-wst-1', regions: ['us-east-1', 'eu-west-1'] }, 'primaryRegion: "eu-wst-1" is not an AWS region; did you mean "eu-west-1"?'],
     ['a region that is no region at all', { regions: ['us-east-1', 'mars-1'] }, 'regions[1]: "mars-1" is not an AWS region; use a region code such as eu-west-1.'],
     ['a number where a region goes', { regions: ['us-east-1', 5] }, 'regions[1]: 5 is not an AWS region; use a region code such as eu-west-1.'],
-    ['a primary region where CloudFront cannot read S3', { primaryRegion: 'ap-southeast-4', regions: ['ap-southeast-4'] }, `regions[0]: "ap-southeast-4" opened after December 2022, where CloudFront's origin access identity cannot read S3, and the chunk router's origin rewrite needs it; choose another region.`],
+    [
+      'a primary region where CloudFront cannot read S3',
+      { primaryRegion: 'ap-southeast-4', regions: ['ap-southeast-4'] },
+      `regions[0]: "ap-southeast-4" opened after December 2022, where CloudFront's origin access identity cannot read S3, and the chunk router's origin rewrite needs it; choose another region.`,
+    ],
     ['a state bucket in a misspelt region', { backend: { type: 's3', bucket: 'state', region: 'eu-wst-1' } }, 'backend.region: "eu-wst-1" is not an AWS region; did you mean "eu-west-1"?'],
     // Bad origin patterns.
-    ['an origin with a trailing slash', { metrics: { allowedOrigins: ['https://shop.example.com/'] } }, 'metrics.allowedOrigins[0]: is not an origin pattern; write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*, with no path or trailing slash.'],
-    ['an origin in capitals', { metrics: { allowedOrigins: ['https://*.example.com', 'HTTPS://Shop.example.com'] } }, 'metrics.allowedOrigins[1]: is not an origin pattern; write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*, with no path or trailing slash.'],
+    [
+      'an origin with a trailing slash',
+      { metrics: { allowedOrigins: ['https://shop.example.com/'] } },
+      'metrics.allowedOrigins[0]: is not an origin pattern; write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*, with no path or trailing slash.',
+    ],
+    [
+      'an origin in capitals',
+      { metrics: { allowedOrigins: ['https://*.example.com', 'HTTPS://Shop.example.com'] } },
+      'metrics.allowedOrigins[1]: is not an origin pattern; write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*, with no path or trailing slash.',
+    ],
     ['an origin that is not a string', { metrics: { allowedOrigins: [443] } }, 'metrics.allowedOrigins[0]: 443 is not a string.'],
     ['an endpoint that is neither a path nor https', { metrics: { endpoint: 'http://metrics.example.com' } }, 'metrics.endpoint: must be a path such as /api/metrics (served by the distribution) or an https:// URL.'],
   ] as [string, Record<string, unknown>, string][])('says %s in exactly one line', (_case, change, expected) => {
@@ -166,12 +186,9 @@ describe('loading the file', () => {
   it('says where a file stops being JSON: line, column, the line and a caret under the spot', () => {
     const message = load(['{', `  "domain": "widget.example.com",`, `  "regions": ["us-east-1",],`, '}'].join('\n'));
     expect(message.replace(/^.*deploy\.config\.json/, 'deploy.config.json')).toBe(
-      [
-        'deploy.config.json is not valid (1 problem):',
-        '  - is not JSON at line 3, column 26: a comma before ]: JSON allows no trailing comma; delete it.',
-        '    3 |   "regions": ["us-east-1",],',
-        '      |                          ^',
-      ].join('\n'),
+      ['deploy.config.json is not valid (1 problem):', '  - is not JSON at line 3, column 26: a comma before ]: JSON allows no trailing comma; delete it.', '    3 |   "regions": ["us-east-1",],', '      |                          ^'].join(
+        '\n',
+      ),
     );
   });
 

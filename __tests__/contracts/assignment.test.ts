@@ -25,7 +25,7 @@ function syntheticViewers(): string[] {
   const viewers = new Set<string>();
   while (viewers.size < 50_000) {
     const n = next();
-    viewers.add(`${(n >>> 24) % 223 + 1}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`);
+    viewers.add(`${((n >>> 24) % 223) + 1}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`);
   }
   for (let i = 0; viewers.size < 75_000; i += 1) viewers.add(`10.77.${(i >>> 8) & 255}.${i & 255}`);
   while (viewers.size < 100_000) {
@@ -165,9 +165,7 @@ describe('assignment over 100,000 synthetic viewers (IPv4 and IPv6)', () => {
     const next = random(7);
     for (let i = 0; i < 200; i += 1) {
       const prefix = `2a02:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}`;
-      const builds = new Set(
-        Array.from({ length: 5 }, () => assignBuild(rollout(5000), `${prefix}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`, null)),
-      );
+      const builds = new Set(Array.from({ length: 5 }, () => assignBuild(rollout(5000), `${prefix}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`, null)));
       expect(builds.size).toBe(1);
     }
   });

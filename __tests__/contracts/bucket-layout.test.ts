@@ -1,12 +1,4 @@
-import {
-  buildAssetsPrefix,
-  buildIdOfAssetKey,
-  buildIdOfManifestKey,
-  formatPublishedBuild,
-  parsePublishedBuild,
-  publishedBuildKey,
-  type PublishedBuild,
-} from '../../contracts/bucket-layout';
+import { buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, formatPublishedBuild, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../../contracts/bucket-layout';
 
 const ID = '0123456789abcdef';
 const build: PublishedBuild = {

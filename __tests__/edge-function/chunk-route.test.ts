@@ -136,9 +136,13 @@ describe('nearest bucket', () => {
     expect(nearest.primary()).toEqual({ region: 'us-east-1', domainName: domain('us-east-1') });
 
     answer = new Error('ENOTFOUND');
-    const cold = new NearestBucket({ ...CONFIG, bucketRecord: '_bucket.example.com', bucketCacheMs: 60_000, dnsTimeoutMs: 50 }, async () => {
-      throw answer;
-    }, 'eu-central-1');
+    const cold = new NearestBucket(
+      { ...CONFIG, bucketRecord: '_bucket.example.com', bucketCacheMs: 60_000, dnsTimeoutMs: 50 },
+      async () => {
+        throw answer;
+      },
+      'eu-central-1',
+    );
     expect(await cold.read()).toEqual(EU);
   });
 });

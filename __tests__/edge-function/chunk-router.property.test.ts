@@ -18,9 +18,7 @@ const SHAPE: EventShape = {
     { weight: 6, arbitrary: fc.constantFrom(...BUILD_FILES) },
     {
       weight: 2,
-      arbitrary: fc
-        .tuple(fc.stringMatching(/^[0-9a-f]{16}$/), fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,40}$/), fc.string({ maxLength: 30 })))
-        .map(([build, file]) => `/assets/${build}/${file}`),
+      arbitrary: fc.tuple(fc.stringMatching(/^[0-9a-f]{16}$/), fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,40}$/), fc.string({ maxLength: 30 }))).map(([build, file]) => `/assets/${build}/${file}`),
     },
     {
       weight: 1,

@@ -19,8 +19,7 @@ function origin(result: unknown): string | undefined {
 describe('chunk router (bundled)', () => {
   let dns: DnsServer;
   const load = (awsRegion?: string, zip?: string): EdgeHandler => loadEdgeHandler('chunk-router', { dnsServer: dns.address, awsRegion, zip });
-  const expectValid = (event: unknown, result: unknown) =>
-    expect(cloudFrontResultProblems(event, result, { uriPrefix: '/assets/', s3Domains: BUCKET_DOMAINS })).toEqual([]);
+  const expectValid = (event: unknown, result: unknown) => expect(cloudFrontResultProblems(event, result, { uriPrefix: '/assets/', s3Domains: BUCKET_DOMAINS })).toEqual([]);
 
   beforeAll(async () => {
     dns = await startDnsServer();
@@ -40,7 +39,11 @@ describe('chunk router (bundled)', () => {
 
   it('sends a cache miss to the bucket the latency record names, pre-compressed, and caches the answer', async () => {
     const handler = load('eu-central-1');
-    for (const [accept, suffix] of [['br,gzip', '.br'], ['gzip', '.gz'], ['', '']]) {
+    for (const [accept, suffix] of [
+      ['br,gzip', '.br'],
+      ['gzip', '.gz'],
+      ['', ''],
+    ]) {
       const event = chunkEvent({ headers: accept ? { 'Accept-Encoding': accept } : {} });
       const result = (await handler(event)) as CloudFrontRequest;
       expectValid(event, result);

@@ -1,13 +1,5 @@
 import type { CloudFrontRequest } from 'aws-lambda';
-import {
-  errorResponse,
-  generatedResponseBytes,
-  hasWellFormedHeaders,
-  headerValue,
-  originRequestOf,
-  toCloudFrontHeaders,
-  toS3Origin,
-} from '../../edge-function/shared/cloudfront';
+import { errorResponse, generatedResponseBytes, hasWellFormedHeaders, headerValue, originRequestOf, toCloudFrontHeaders, toS3Origin } from '../../edge-function/shared/cloudfront';
 import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
 import { originRequestEvent } from '../fixtures/cloudfront';
 

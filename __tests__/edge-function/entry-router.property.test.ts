@@ -33,7 +33,11 @@ describe('entry router (bundled) on generated events', () => {
     dns = await startDnsServer({ records: { [names.bucketRecord]: 'eu-west-1' } });
     s3 = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)) });
     const entry = Buffer.from('(()=>{})();\n');
-    for (const [suffix, bytes] of [['', entry], ['.gz', compress(entry, 'gzip')], ['.br', compress(entry, 'br')]] as const) {
+    for (const [suffix, bytes] of [
+      ['', entry],
+      ['.gz', compress(entry, 'gzip')],
+      ['.br', compress(entry, 'br')],
+    ] as const) {
       await s3.client('eu-west-1').send(new PutObjectCommand({ Bucket: names.bucket('eu-west-1'), Key: `assets/${OTHER_BUILD}/index.js${suffix}`, Body: bytes }));
     }
     // Half the viewers on the router's own build (inlined), half on another one (read from a bucket).

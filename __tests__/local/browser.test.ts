@@ -59,7 +59,6 @@ async function visit(viewer: string, context?: BrowserContext): Promise<Visit> {
   return { page, requests };
 }
 
-
 /** The build a viewer's entry names, fetched as a host page's script would be. */
 async function buildOf(viewer: string): Promise<string> {
   const text = await (await fetch(`${local.url}/assets/index.js?viewer=${viewer}`)).text();

@@ -19,7 +19,7 @@ describe('CloudFront path patterns', () => {
     expect(pathPatternMatches('/a?c', '/ac')).toBe(false);
   });
 
-  it('send the entry, a build\'s entry by its own URL, the API and everything else to their behaviours', () => {
+  it("send the entry, a build's entry by its own URL, the API and everything else to their behaviours", () => {
     expect(behaviourOf('/assets/index.js')).toBe('entry');
     expect(pathPatternMatches(BUILD_ENTRY_PATTERN, `/assets/${BUILD}/index.js`)).toBe(true);
     expect(behaviourOf(`/assets/${BUILD}/index.js`)).toBe('build-entry');

@@ -13,11 +13,7 @@ const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';
 const MINUTE = 60_000;
 const NS = 'EdgeWidget';
-const config = parseConfig(
-  { domain: 'widget.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'], rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 } },
-  'test',
-  {},
-);
+const config = parseConfig({ domain: 'widget.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'], rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 } }, 'test', {});
 const rule = { excessErrorPercent: 5, minViewers: 50, periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 };
 
 /** Viewers and erroring viewers of a role in the period starting at `at`, as the metrics API emits them. */
@@ -68,7 +64,25 @@ describe('local alarm', () => {
   });
 
   it('reads datapoints out of EMF documents as CloudWatch does: one per metric and dimension set', () => {
-    const document = { _aws: { Timestamp: 5, CloudWatchMetrics: [{ Namespace: NS, Dimensions: [['Role']], Metrics: [{ Name: 'Viewers', Unit: 'Count' }, { Name: 'ErroringViewers', Unit: 'Count' }] }] }, Role: 'canary', Viewers: 1, ErroringViewers: 1, buildId: B };
+    const document = {
+      _aws: {
+        Timestamp: 5,
+        CloudWatchMetrics: [
+          {
+            Namespace: NS,
+            Dimensions: [['Role']],
+            Metrics: [
+              { Name: 'Viewers', Unit: 'Count' },
+              { Name: 'ErroringViewers', Unit: 'Count' },
+            ],
+          },
+        ],
+      },
+      Role: 'canary',
+      Viewers: 1,
+      ErroringViewers: 1,
+      buildId: B,
+    };
     expect(datapointsOf(document)).toEqual([
       { namespace: NS, metricName: 'Viewers', dimensions: { Role: 'canary' }, value: 1, at: 5 },
       { namespace: NS, metricName: 'ErroringViewers', dimensions: { Role: 'canary' }, value: 1, at: 5 },
@@ -107,10 +121,13 @@ describe('control plane', () => {
   function plane(now: { t: number }) {
     const written: string[] = [];
     let stored: string | undefined;
-    const store = { read: () => stored, write: (text: string) => {
+    const store = {
+      read: () => stored,
+      write: (text: string) => {
         stored = text;
         written.push(text);
-      } };
+      },
+    };
     const control = new ControlPlane({ config, initialBuildId: A, clock: { now: () => now.t }, alarm: rule, store, originSecret: SECRET });
     return { control, written, edit: (text: string) => (stored = text) };
   }
@@ -139,10 +156,7 @@ describe('control plane', () => {
     now.t = 2 * MINUTE;
     control.tick();
     control.tick();
-    expect(written.slice(1)).toEqual([
-      formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }),
-      formatRolloutState({ stable: A, canary: B, weight: 3000, salt: deploymentId, ring: [] }),
-    ]);
+    expect(written.slice(1)).toEqual([formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }), formatRolloutState({ stable: A, canary: B, weight: 3000, salt: deploymentId, ring: [] })]);
     now.t = 11 * MINUTE;
     expect(parseRolloutState(control.tick().state)).toEqual(steadyState(B));
   });
@@ -170,10 +184,21 @@ describe('control plane', () => {
     const status = control.status();
     expect(status.deployment).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^alarm: 2 of the last 3 periods with the canary's error share more than 5 points above stable/) });
     expect(parseRolloutState(status.state)).toEqual(steadyState(A));
-    const served = { entryByBuild: { [A]: 3, [B]: 1 }, entryHits: 3, entryMisses: 1, chunkHits: 0, chunkMisses: 0, routerInvocations: { entry: 1, chunks: 0 }, functionRuns: 4, functionFallbacks: 0, originRequests: {}, failovers: 0, handlerErrors: 0, invalidResults: 0 };
-    expect(formatStatusLine(status, served)).toBe(
-      'stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0001 Failed | alarm ALARM',
-    );
+    const served = {
+      entryByBuild: { [A]: 3, [B]: 1 },
+      entryHits: 3,
+      entryMisses: 1,
+      chunkHits: 0,
+      chunkMisses: 0,
+      routerInvocations: { entry: 1, chunks: 0 },
+      functionRuns: 4,
+      functionFallbacks: 0,
+      originRequests: {},
+      failovers: 0,
+      handlerErrors: 0,
+      invalidResults: 0,
+    };
+    expect(formatStatusLine(status, served)).toBe('stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0001 Failed | alarm ALARM');
   });
 
   it('counts what it emits through Powertools EMF into its metric store: viewers once, by role', async () => {

@@ -130,11 +130,7 @@ async function open(url: string, options: { waitUntil?: 'commit' | 'load' } = {}
   // Bindings and init scripts are installed over CDP: the page's own policy does not apply to them.
   await page.exposeBinding('__cspViolation', (_source, violation: Violation) => void visit.violations.push(violation));
   await page.addInitScript(() => {
-    document.addEventListener(
-      'securitypolicyviolation',
-      (event) => (window as unknown as { __cspViolation: (v: Violation) => void }).__cspViolation({ directive: event.effectiveDirective, blocked: event.blockedURI }),
-      true,
-    );
+    document.addEventListener('securitypolicyviolation', (event) => (window as unknown as { __cspViolation: (v: Violation) => void }).__cspViolation({ directive: event.effectiveDirective, blocked: event.blockedURI }), true);
   });
   page.on('console', (message) => {
     if (message.type() === 'error') visit.errors.push(message.text());
@@ -191,7 +187,10 @@ function entryOf(build: { dir: string; buildId: string }): Buffer {
 
 it('finds the browser in the documented order: CHROMIUM_PATH, a system browser, then @sparticuz/chromium on Linux x64 only', async () => {
   const packaged = () => '/cache/chromium';
-  const only = (...files: string[]) => (file: string) => files.includes(file);
+  const only =
+    (...files: string[]) =>
+    (file: string) =>
+      files.includes(file);
   const system = systemBrowsers()[0];
   await expect(findChromium({ env: { CHROMIUM_PATH: '/opt/c' }, exists: only('/opt/c', system), packaged })).resolves.toEqual({ executablePath: '/opt/c', source: 'CHROMIUM_PATH' });
   await expect(findChromium({ env: { CHROMIUM_PATH: '/opt/missing' }, exists: only(system), packaged })).rejects.toThrow('CHROMIUM_PATH=/opt/missing does not exist');
@@ -268,7 +267,18 @@ it('leaves the host page as it found it but for its own element, two globals and
     };
   });
   const baseHead = await baseline.page.evaluate(() => document.head.innerHTML);
-  expect(dom).toEqual({ head: baseHead, body: ['H1', 'SCRIPT', 'DIV', 'P'], buildId: builds.stable.buildId, afterTag: 'SCRIPT', attributes: ['data-edge-widget'], shadowMode: 'open', lightChildren: 0, shadowStyleElements: 0, adopted: 1, documentSheets: 0 });
+  expect(dom).toEqual({
+    head: baseHead,
+    body: ['H1', 'SCRIPT', 'DIV', 'P'],
+    buildId: builds.stable.buildId,
+    afterTag: 'SCRIPT',
+    attributes: ['data-edge-widget'],
+    shadowMode: 'open',
+    lightChildren: 0,
+    shadowStyleElements: 0,
+    adopted: 1,
+    documentSheets: 0,
+  });
 
   // Its routes live in memory: following a link inside the widget changes neither the URL nor the history.
   const location = await visit.page.evaluate(() => ({ href: window.location.href, length: history.length }));
@@ -307,7 +317,12 @@ it("reports its own errors, not the host page's", async () => {
   const visit = await open(host.page('/errors', '203.0.113.13', respond(hostDocument(widgetTag('203.0.113.13')), csp.policy)));
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
   // An uncaught error of the host page's own code (page.evaluate runs in the page's main world).
-  await visit.page.evaluate(() => void setTimeout(() => { throw new Error('the host page broke'); }, 0));
+  await visit.page.evaluate(
+    () =>
+      void setTimeout(() => {
+        throw new Error('the host page broke');
+      }, 0),
+  );
   await until(() => visit.errors.some((error) => error.includes('the host page broke')), "the host page's error");
   await visit.page.getByTestId('boom-link').click();
   await until(() => beacons(visit).some((beacon) => beacon.body?.includes('"error"')), 'the error beacon');

@@ -27,7 +27,6 @@ afterAll(async () => {
   await local?.stop();
 });
 
-
 /** The build a viewer's entry load gets, as the response says it (every entry carries X-Build-Id). */
 async function entryBuild(viewer: string, headers: Record<string, string> = {}): Promise<string> {
   const response = await fetch(`${local.url}/assets/index.js?viewer=${viewer}`, { headers });
@@ -60,7 +59,7 @@ describe('local CloudFront', () => {
     expect(after.functionRuns - before.functionRuns).toBe(2);
   });
 
-  it('answers a build\'s entry asked for by its own URL from the entry router, unassigned, with X-Build-Id and the router\'s immutable Cache-Control', async () => {
+  it("answers a build's entry asked for by its own URL from the entry router, unassigned, with X-Build-Id and the router's immutable Cache-Control", async () => {
     local.emulator.invalidate();
     const before = local.emulator.stats();
     const url = `${local.url}/assets/${builds.stable.buildId}/index.js`;

@@ -101,10 +101,7 @@ describe('the release signal, attacked over HTTP', () => {
     for (let p = 0; p < 3 && s.local.status().deployment?.status === 'InProgress'; p += 1) {
       await period(s, p, async () => {
         await inBatches(honestViewers(p), 50, (ip) => honestVisit(s.local, ip, failing));
-        const attacks = attackerIps(50).flatMap((ip) => [
-          ...Array.from({ length: 6 }, () => [ip, builds.canary.buildId, ['load']] as const),
-          ...Array.from({ length: 2 }, () => [ip, builds.stable.buildId, ['load', 'error']] as const),
-        ]);
+        const attacks = attackerIps(50).flatMap((ip) => [...Array.from({ length: 6 }, () => [ip, builds.canary.buildId, ['load']] as const), ...Array.from({ length: 2 }, () => [ip, builds.stable.buildId, ['load', 'error']] as const)]);
         // Loads for the canary claim a ring host; errors for the stable build come from a plain page (a ring page gets the canary).
         await inBatches(attacks, 50, async ([ip, buildId, events]) => (await beacon(s.local, ip, buildId, events, buildId === builds.canary.buildId ? FORGED : { 'x-origin-verify': 'guessed' })).arrayBuffer());
       });
@@ -134,7 +131,11 @@ describe('the release signal, attacked over HTTP', () => {
   it('refuses what did not come through the distribution, what names another build, and what speaks for another viewer', async () => {
     s = await startRelease();
     const direct = (headers: Record<string, string>) =>
-      fetch(`${s.local.api.url}${config.metrics.endpoint}`, { method: 'POST', headers: { origin: PAGE, 'content-type': 'text/plain', ...headers }, body: JSON.stringify({ v: 1, buildId: builds.canary.buildId, events: [{ name: 'error' }] }) });
+      fetch(`${s.local.api.url}${config.metrics.endpoint}`, {
+        method: 'POST',
+        headers: { origin: PAGE, 'content-type': 'text/plain', ...headers },
+        body: JSON.stringify({ v: 1, buildId: builds.canary.buildId, events: [{ name: 'error' }] }),
+      });
     // The API's own endpoint: no secret, a guessed one, forged viewer addresses: 403, and nothing counted.
     for (const headers of [{}, { 'x-origin-verify': 'guessed' }, { 'x-origin-verify': '', 'cloudfront-viewer-address': '10.0.0.1:443' }] as Record<string, string>[]) {
       const response = await direct(headers);

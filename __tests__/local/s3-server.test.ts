@@ -21,7 +21,14 @@ describe('loopback S3 server', () => {
       expect(listed.map((o) => o.key)).toEqual(['assets/a', 'assets/b', 'assets/c d', 'assets/e+f']);
       expect(server.log.filter((e) => e.method === 'GET' && e.key === null)).toHaveLength(2);
 
-      expect(await deleteObjects(client, 'replica', listed.map((o) => o.key), { batchSize: 3 })).toBe(4);
+      expect(
+        await deleteObjects(
+          client,
+          'replica',
+          listed.map((o) => o.key),
+          { batchSize: 3 },
+        ),
+      ).toBe(4);
       expect(server.log.filter((e) => e.method === 'POST' && e.query.has('delete'))).toHaveLength(2);
       expect((await listObjects(client, 'replica', '')).map((o) => o.key)).toEqual(['other/g']);
     } finally {

@@ -40,7 +40,6 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-
 function withoutSdkWarningSwitch(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _switch, ...rest } = env;
   return rest;
@@ -120,10 +119,8 @@ describe('npm start', () => {
 });
 
 describe('the time scale', () => {
-  it('by default, lets a person watch the default config\'s rollout for a minute or two', () => {
-    expect(describeTimeScale(config, DEFAULT_TIME_SCALE)).toBe(
-      '6×: a release (linear, 10 % more every 1 min) reaches every viewer in 1 min 30 s (9 simulated minutes); an alarm period (60 s) passes every 10 s',
-    );
+  it("by default, lets a person watch the default config's rollout for a minute or two", () => {
+    expect(describeTimeScale(config, DEFAULT_TIME_SCALE)).toBe('6×: a release (linear, 10 % more every 1 min) reaches every viewer in 1 min 30 s (9 simulated minutes); an alarm period (60 s) passes every 10 s');
   });
 
   it('says what another scale and another strategy mean', () => {

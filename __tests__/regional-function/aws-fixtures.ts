@@ -25,16 +25,9 @@ export function versionConfiguration(buildId: string | null) {
 }
 
 /** A Lambda deployment of the entry router from one version to another, as GetDeployment returns it. */
-export function lambdaDeployment(options: {
-  from: string;
-  to: string;
-  status?: DeploymentInfo['status'];
-  config?: string;
-  creator?: DeploymentInfo['creator'];
-  createTime?: Date;
-  completeTime?: Date;
-  error?: string;
-}): { deploymentInfo: DeploymentInfo } {
+export function lambdaDeployment(options: { from: string; to: string; status?: DeploymentInfo['status']; config?: string; creator?: DeploymentInfo['creator']; createTime?: Date; completeTime?: Date; error?: string }): {
+  deploymentInfo: DeploymentInfo;
+} {
   return {
     deploymentInfo: {
       applicationName: NAMES.application,

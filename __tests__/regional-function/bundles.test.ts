@@ -15,13 +15,21 @@ import { originSecretHash } from '../../regional-function/metrics-api/core';
 /** What Powertools writes (stdout for INFO and metrics, stderr for errors), as parsed JSON lines, while `body` runs. */
 async function capturingLogs<T>(body: () => Promise<T>): Promise<{ result: T; lines: Record<string, unknown>[] }> {
   const written: string[] = [];
-  const spies = [process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+  const spies = [process.stdout, process.stderr].map((stream) =>
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
       written.push(String(chunk));
       return true;
-    }));
+    }),
+  );
   try {
     const result = await body();
-    return { result, lines: written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>) };
+    return {
+      result,
+      lines: written
+        .flatMap((chunk) => chunk.split('\n'))
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    };
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
@@ -29,7 +37,24 @@ async function capturingLogs<T>(body: () => Promise<T>): Promise<{ result: T; li
 
 /** Runs `body` with exactly these variables set (and every other one the functions read unset). */
 async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
-  const names = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'ROLLOUT_STORE_ARN', 'ROLLOUT_STORE_ENDPOINT', 'METRICS_NAMESPACE', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP', 'CLIENT_ERROR_ALARM', 'SIGNAL_TABLE', 'BUCKETS', 'ALLOWED_ORIGINS', 'MAX_BATCH', 'ORIGIN_SECRET_SHA256', 'PERIOD_SECONDS', 'STATE_CACHE_SECONDS', 'AWS_REGION'];
+  const names = [
+    'ENTRY_ROUTER_FUNCTION',
+    'LIVE_ALIAS',
+    'ROLLOUT_STORE_ARN',
+    'ROLLOUT_STORE_ENDPOINT',
+    'METRICS_NAMESPACE',
+    'CODEDEPLOY_APPLICATION',
+    'CODEDEPLOY_DEPLOYMENT_GROUP',
+    'CLIENT_ERROR_ALARM',
+    'SIGNAL_TABLE',
+    'BUCKETS',
+    'ALLOWED_ORIGINS',
+    'MAX_BATCH',
+    'ORIGIN_SECRET_SHA256',
+    'PERIOD_SECONDS',
+    'STATE_CACHE_SECONDS',
+    'AWS_REGION',
+  ];
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   for (const name of names) delete process.env[name];
   Object.assign(process.env, vars);
@@ -47,7 +72,9 @@ describe('regional bundles as they ship', () => {
   it('rollout-sync loads with no environment and rejects a malformed event by saying what it expects', async () => {
     await withEnv({}, async () => {
       const handler = loadBundledHandler(functionZip('rollout-sync'));
-      await expect(handler({ hello: 'world' })).rejects.toThrow(/rollout sync runs on an EventBridge "Scheduled Event", "CodeDeploy Deployment State-change Notification" or "CloudWatch Alarm State Change" event.*got an object without detail-type/);
+      await expect(handler({ hello: 'world' })).rejects.toThrow(
+        /rollout sync runs on an EventBridge "Scheduled Event", "CodeDeploy Deployment State-change Notification" or "CloudWatch Alarm State Change" event.*got an object without detail-type/,
+      );
       await expect(handler(null)).rejects.toThrow(/got null/);
       // A valid event with no environment names every missing variable.
       await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' })).rejects.toThrow(
@@ -59,12 +86,8 @@ describe('regional bundles as they ship', () => {
   it('release loads with no environment and rejects a malformed input by naming the fields', async () => {
     await withEnv({}, async () => {
       const handler = loadBundledHandler(functionZip('release'));
-      await expect(handler({ version: '$LATEST', buildId: 'nope' })).rejects.toThrow(
-        /release input must be .*version: must be a published version number.*buildId: must be a buildId/,
-      );
-      await expect(handler({ version: '3', buildId: '0123456789abcdef' })).rejects.toThrow(
-        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, BUCKETS',
-      );
+      await expect(handler({ version: '$LATEST', buildId: 'nope' })).rejects.toThrow(/release input must be .*version: must be a published version number.*buildId: must be a buildId/);
+      await expect(handler({ version: '3', buildId: '0123456789abcdef' })).rejects.toThrow('missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, BUCKETS');
     });
   });
 
@@ -87,12 +110,24 @@ describe('regional bundles as they ship', () => {
       lambda.on(GetFunctionConfigurationCommand, { Qualifier: '5' }).resolves({ Description: versionDescription('fedcba9876543210') });
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
       codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-BUNDLED01' });
-      const env = { ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router', LIVE_ALIAS: 'live', CODEDEPLOY_APPLICATION: 'edge-widget', CODEDEPLOY_DEPLOYMENT_GROUP: 'edge-widget-entry-router', BUCKETS: '{"us-east-1":"b1","eu-west-1":"b2"}', AWS_REGION: 'us-east-1' };
+      const env = {
+        ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router',
+        LIVE_ALIAS: 'live',
+        CODEDEPLOY_APPLICATION: 'edge-widget',
+        CODEDEPLOY_DEPLOYMENT_GROUP: 'edge-widget-entry-router',
+        BUCKETS: '{"us-east-1":"b1","eu-west-1":"b2"}',
+        AWS_REGION: 'us-east-1',
+      };
       const { result, lines } = await capturingLogs(() => withEnv(env, () => loadBundledHandler(functionZip('release'))({ version: '5', buildId: 'fedcba9876543210' })));
       expect(result).toEqual({ action: 'started', deploymentId: 'd-BUNDLED01', reason: 'shifting alias live from version 4 to 5 (build fedcba9876543210)' });
       expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(1);
       expect(codedeploy.commandCalls(GetDeploymentCommand)).toHaveLength(0);
-      expect(s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Bucket).sort()).toEqual(['b1', 'b2']);
+      expect(
+        s3
+          .commandCalls(HeadObjectCommand)
+          .map((call) => call.args[0].input.Bucket)
+          .sort(),
+      ).toEqual(['b1', 'b2']);
       // Powertools' Logger, bundled: a structured line naming the deployment.
       expect(lines).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'release', service: 'release', deploymentId: 'd-BUNDLED01' }));
     } finally {

@@ -4,17 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { assignBuild } from '../../contracts/assignment';
 import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, periodStart } from '../../contracts/release-signal';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
-import {
-  beaconSettingsFrom,
-  checkBeacon,
-  handleBeacon,
-  judgeBeacon,
-  ledgerKey,
-  MAX_BODY_BYTES,
-  originSecretHash,
-  type BeaconDependencies,
-  type BeaconRequest,
-} from '../../regional-function/metrics-api/core';
+import { beaconSettingsFrom, checkBeacon, handleBeacon, judgeBeacon, ledgerKey, MAX_BODY_BYTES, originSecretHash, type BeaconDependencies, type BeaconRequest } from '../../regional-function/metrics-api/core';
 import { cachedState } from '../../regional-function/metrics-api/state-cache';
 import { MemoryViewerLedger } from '../../regional-function/metrics-api/viewer-ledger';
 import { DynamoViewerLedger, readStateCopy, STATE_COPY_KEY, writeStateCopy } from '../../regional-function/shared/signal-table';
@@ -228,7 +218,11 @@ describe('handleBeacon with a ledger', () => {
 
   it('answers 503 and counts nothing when the state or the ledger is unavailable, or there is no state', async () => {
     const down = new Error('ProvisionedThroughputExceededException');
-    expect(await handleBeacon(asViewer(CANARY_VIEWER, canaryBody()), settings, deps({ state: async () => Promise.reject(down) }))).toMatchObject({ response: { statusCode: 503, headers: { 'retry-after': '60' } }, counted: null, failure: down });
+    expect(await handleBeacon(asViewer(CANARY_VIEWER, canaryBody()), settings, deps({ state: async () => Promise.reject(down) }))).toMatchObject({
+      response: { statusCode: 503, headers: { 'retry-after': '60' } },
+      counted: null,
+      failure: down,
+    });
     expect(await handleBeacon(asViewer(CANARY_VIEWER, canaryBody()), settings, deps({ state: async () => null }))).toMatchObject({ response: { statusCode: 503 }, counted: null });
     const ledger = { record: async () => Promise.reject(down) };
     expect(await handleBeacon(asViewer(CANARY_VIEWER, canaryBody()), settings, deps({ ledger }))).toMatchObject({ response: { statusCode: 503 }, counted: null, failure: down });
@@ -237,10 +231,21 @@ describe('handleBeacon with a ledger', () => {
   it('keys the ledger by period, build and counting key, and lets entries expire an hour after their period', async () => {
     const seen: unknown[] = [];
     const now = 1_800_000_030_000;
-    await handleBeacon(asViewer(CANARY_VIEWER, canaryBody()), settings, deps({ ledger: { record: async (s) => {
-            seen.push(s);
-            return { newViewer: true, newErroring: false };
-          } } }, () => now));
+    await handleBeacon(
+      asViewer(CANARY_VIEWER, canaryBody()),
+      settings,
+      deps(
+        {
+          ledger: {
+            record: async (s) => {
+              seen.push(s);
+              return { newViewer: true, newErroring: false };
+            },
+          },
+        },
+        () => now,
+      ),
+    );
     const period = periodStart(now, PERIOD_SECONDS);
     expect(seen).toEqual([{ key: ledgerKey(period, BUILD_B, CANARY_VIEWER), erroring: false, expiresAt: (period + 60_000) / 1000 + 3600 }]);
     expect(ledgerKey(period, BUILD_B, CANARY_VIEWER)).toBe(`viewer#${period}#${BUILD_B}#${CANARY_VIEWER}`);
@@ -281,7 +286,11 @@ describe('the release-signal table at the SDK boundary', () => {
   afterAll(() => dynamodb.restore());
 
   it('records a sighting with one UpdateItem and tells first sightings from what came back', async () => {
-    dynamodb.on(UpdateItemCommand).resolvesOnce({}).resolvesOnce({ Attributes: { seen: { BOOL: true }, expiresAt: { N: '1' } } }).resolvesOnce({ Attributes: { seen: { BOOL: true }, erred: { BOOL: true } } });
+    dynamodb
+      .on(UpdateItemCommand)
+      .resolvesOnce({})
+      .resolvesOnce({ Attributes: { seen: { BOOL: true }, expiresAt: { N: '1' } } })
+      .resolvesOnce({ Attributes: { seen: { BOOL: true }, erred: { BOOL: true } } });
     const ledger = new DynamoViewerLedger(client, 'edge-widget-release-signal');
     expect(await ledger.record({ key: 'viewer#1#b#v', erroring: false, expiresAt: 99 })).toEqual({ newViewer: true, newErroring: false });
     expect(await ledger.record({ key: 'viewer#1#b#v', erroring: true, expiresAt: 99 })).toEqual({ newViewer: false, newErroring: true });
@@ -303,7 +312,10 @@ describe('the release-signal table at the SDK boundary', () => {
   });
 
   it('writes the state copy only over an older one, and reads it back parsed', async () => {
-    dynamodb.on(PutItemCommand).resolvesOnce({}).rejectsOnce(Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }));
+    dynamodb
+      .on(PutItemCommand)
+      .resolvesOnce({})
+      .rejectsOnce(Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }));
     const text = formatRolloutState(STATE);
     expect(await writeStateCopy(client, 't', { text, takenAt: 5 })).toBe(true);
     expect(await writeStateCopy(client, 't', { text, takenAt: 4 })).toBe(false);
@@ -313,7 +325,11 @@ describe('the release-signal table at the SDK boundary', () => {
       ConditionExpression: 'attribute_not_exists(pk) OR takenAt <= :takenAt',
       ExpressionAttributeValues: { ':takenAt': { N: '5' } },
     });
-    dynamodb.on(GetItemCommand).resolvesOnce({ Item: { pk: { S: STATE_COPY_KEY }, state: { S: text }, takenAt: { N: '5' } } }).resolvesOnce({}).resolvesOnce({ Item: { state: { S: 'garbage' } } });
+    dynamodb
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: { pk: { S: STATE_COPY_KEY }, state: { S: text }, takenAt: { N: '5' } } })
+      .resolvesOnce({})
+      .resolvesOnce({ Item: { state: { S: 'garbage' } } });
     expect(await readStateCopy(client, 't')).toEqual({ state: STATE, takenAt: 5 });
     expect(await readStateCopy(client, 't')).toBeNull();
     expect(await readStateCopy(client, 't')).toEqual({ state: null, takenAt: 0 });
@@ -349,7 +365,11 @@ describe('metrics API handler', () => {
       ...overrides,
     };
   }
-  const lines = () => written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const lines = () =>
+    written
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
 
   beforeAll(() => {
     Object.assign(process.env, {
@@ -367,7 +387,8 @@ describe('metrics API handler', () => {
     dynamodb.reset();
     written = [];
     // Powertools writes INFO lines and metrics to stdout, errors to stderr.
-    for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    for (const stream of [process.stdout, process.stderr])
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
         written.push(String(chunk));
         return true;
       });
@@ -387,7 +408,18 @@ describe('metrics API handler', () => {
     const emf = lines().filter((line) => '_aws' in line);
     expect(emf).toHaveLength(1);
     expect(emf[0]).toMatchObject({
-      _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [[DIMENSION_ROLE]], Metrics: [{ Name: METRIC_VIEWERS, Unit: 'Count' }, { Name: METRIC_ERRORING_VIEWERS, Unit: 'Count' }] }] },
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: 'EdgeWidget',
+            Dimensions: [[DIMENSION_ROLE]],
+            Metrics: [
+              { Name: METRIC_VIEWERS, Unit: 'Count' },
+              { Name: METRIC_ERRORING_VIEWERS, Unit: 'Count' },
+            ],
+          },
+        ],
+      },
       [DIMENSION_ROLE]: 'canary',
       [METRIC_VIEWERS]: 1,
       [METRIC_ERRORING_VIEWERS]: 1,

@@ -69,7 +69,14 @@ function ungranted(roleName: string): string[] {
 
 describe('the release function may do what it does', () => {
   beforeEach(() => {
-    Object.assign(process.env, { ENTRY_ROUTER_FUNCTION: names.entryRouter, LIVE_ALIAS: names.liveAlias, CODEDEPLOY_APPLICATION: names.codeDeployApplication, CODEDEPLOY_DEPLOYMENT_GROUP: names.deploymentGroup, BUCKETS: JSON.stringify(buckets), AWS_REGION: 'us-east-1' });
+    Object.assign(process.env, {
+      ENTRY_ROUTER_FUNCTION: names.entryRouter,
+      LIVE_ALIAS: names.liveAlias,
+      CODEDEPLOY_APPLICATION: names.codeDeployApplication,
+      CODEDEPLOY_DEPLOYMENT_GROUP: names.deploymentGroup,
+      BUCKETS: JSON.stringify(buckets),
+      AWS_REGION: 'us-east-1',
+    });
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-PERMS0001' });

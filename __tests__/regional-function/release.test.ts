@@ -73,9 +73,7 @@ describe('release decision', () => {
 
   it('refuses a version without a buildId, or with another build than the input says', () => {
     expect(() => decideRelease(state({ versionBuildId: null }))).toThrow(/edge-widget-entry-router version 8 has no buildId in its description/);
-    expect(() => decideRelease(state({ versionBuildId: BUILD_A }))).toThrow(
-      `edge-widget-entry-router version 8 serves build ${BUILD_A}, not ${BUILD_B} as the release input says`,
-    );
+    expect(() => decideRelease(state({ versionBuildId: BUILD_A }))).toThrow(`edge-widget-entry-router version 8 serves build ${BUILD_A}, not ${BUILD_B} as the release input says`);
   });
 
   it('moves all at once when the new version serves the build the alias already serves', () => {
@@ -87,9 +85,7 @@ describe('AppSpec', () => {
   it('is the Lambda AppSpec CodeDeploy expects, with version 0.0, and reads back', () => {
     const spec = { functionName: NAMES.functionName, alias: 'live', currentVersion: '7', targetVersion: '8' };
     const { content, sha256 } = lambdaAppSpec(spec);
-    expect(content).toBe(
-      '{"version":0.0,"Resources":[{"entryRouter":{"Type":"AWS::Lambda::Function","Properties":{"Name":"edge-widget-entry-router","Alias":"live","CurrentVersion":"7","TargetVersion":"8"}}}]}',
-    );
+    expect(content).toBe('{"version":0.0,"Resources":[{"entryRouter":{"Type":"AWS::Lambda::Function","Properties":{"Name":"edge-widget-entry-router","Alias":"live","CurrentVersion":"7","TargetVersion":"8"}}}]}');
     expect(sha256).toBe(createHash('sha256').update(content).digest('hex'));
     expect(parseLambdaAppSpec(content)).toEqual(spec);
   });
@@ -164,9 +160,7 @@ describe('release against AWS', () => {
     const BUILD_C = 'cccccccccccccccc';
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_C));
     await publish(BUCKETS['us-east-1'], BUILD_C);
-    await expect(release({ version: '8', buildId: BUILD_C }, TARGET, clients())).rejects.toThrow(
-      `build ${BUILD_C} is not in every bucket: its manifest is missing from widget-eu-west-1-test (eu-west-1). Upload it there first`,
-    );
+    await expect(release({ version: '8', buildId: BUILD_C }, TARGET, clients())).rejects.toThrow(`build ${BUILD_C} is not in every bucket: its manifest is missing from widget-eu-west-1-test (eu-west-1). Upload it there first`);
     expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
     // Once it is there, the release goes ahead.
     await publish(BUCKETS['eu-west-1'], BUILD_C);
@@ -174,7 +168,10 @@ describe('release against AWS', () => {
   });
 
   it('refuses when a bucket cannot be asked at all, rather than guessing', async () => {
-    const broken = { ...clients(), s3For: (region: string) => (region === 'eu-west-1' ? new S3Client({ region, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1, forcePathStyle: true }) : s3.client(region)) };
+    const broken = {
+      ...clients(),
+      s3For: (region: string) => (region === 'eu-west-1' ? new S3Client({ region, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1, forcePathStyle: true }) : s3.client(region)),
+    };
     await expect(release({ version: '8', buildId: BUILD_B }, TARGET, broken)).rejects.toThrow(/cannot tell whether build fedcba9876543210 is in widget-eu-west-1-test \(eu-west-1\)/);
     expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
   });
@@ -186,7 +183,10 @@ describe('release against AWS', () => {
   });
 
   it('treats a deployment started between its read and its create like one found running', async () => {
-    codedeploy.on(ListDeploymentsCommand).resolvesOnce({ deployments: [] }).resolves({ deployments: ['d-RACED0001'] });
+    codedeploy
+      .on(ListDeploymentsCommand)
+      .resolvesOnce({ deployments: [] })
+      .resolves({ deployments: ['d-RACED0001'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
     codedeploy.on(CreateDeploymentCommand).rejects(Object.assign(new Error('The deployment group is already deploying'), { name: 'DeploymentLimitExceededException' }));
     expect(await release({ version: '8', buildId: BUILD_B }, TARGET, clients())).toEqual({
@@ -206,9 +206,7 @@ describe('release against AWS', () => {
     await expect(release({ version: '9', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow('edge-widget-entry-router has no version 9');
 
     codedeploy.on(ListDeploymentsCommand).rejects(Object.assign(new Error('No group'), { name: 'DeploymentGroupDoesNotExistException' }));
-    await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow(
-      'CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy the stacks first',
-    );
+    await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow('CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy the stacks first');
   });
 
   it('passes on CodeDeploy’s own refusal with the version and group it concerned', async () => {
@@ -221,7 +219,14 @@ describe('release against AWS', () => {
   describe('handler (what Terraform invokes)', () => {
     const saved = { ...process.env };
     beforeEach(() => {
-      Object.assign(process.env, { ENTRY_ROUTER_FUNCTION: NAMES.functionName, LIVE_ALIAS: 'live', CODEDEPLOY_APPLICATION: NAMES.application, CODEDEPLOY_DEPLOYMENT_GROUP: NAMES.deploymentGroup, BUCKETS: JSON.stringify(BUCKETS), AWS_REGION: 'us-east-1' });
+      Object.assign(process.env, {
+        ENTRY_ROUTER_FUNCTION: NAMES.functionName,
+        LIVE_ALIAS: 'live',
+        CODEDEPLOY_APPLICATION: NAMES.application,
+        CODEDEPLOY_DEPLOYMENT_GROUP: NAMES.deploymentGroup,
+        BUCKETS: JSON.stringify(BUCKETS),
+        AWS_REGION: 'us-east-1',
+      });
       for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation(() => true);
       // The handler makes its own S3 clients (for AWS): answer them at the SDK boundary, here only.
       s3Mock = mockClient(S3Client);

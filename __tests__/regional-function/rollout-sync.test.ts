@@ -7,16 +7,7 @@ import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyComm
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
-import {
-  chooseSalt,
-  effectiveCanary,
-  MANUAL_SYNC_EVENT,
-  parseSyncEvent,
-  planSync,
-  rolloutStateFor,
-  syncTriggerFrom,
-  type SyncEvent,
-} from '../../regional-function/rollout-sync/core';
+import { chooseSalt, effectiveCanary, MANUAL_SYNC_EVENT, parseSyncEvent, planSync, rolloutStateFor, syncTriggerFrom, type SyncEvent } from '../../regional-function/rollout-sync/core';
 import { handler } from '../../regional-function/rollout-sync/index';
 import { createRolloutSync, VERIFY_INTERVAL_MS, type RolloutSyncClients } from '../../regional-function/rollout-sync/sync';
 import type { AliasBuilds } from '../../regional-function/shared/alias-state';
@@ -305,7 +296,12 @@ describe('rollout sync against AWS', () => {
     clock = VERIFY_INTERVAL_MS;
     expect(await sync(SCHEDULED)).toMatchObject({ storeRead: true });
     // The check asks for the store's ETag only: it is still the one remembered, so no GetKey.
-    expect(kvsMock.calls().slice(afterFirst).map((call) => call.args[0].constructor.name)).toEqual(['DescribeKeyValueStoreCommand']);
+    expect(
+      kvsMock
+        .calls()
+        .slice(afterFirst)
+        .map((call) => call.args[0].constructor.name),
+    ).toEqual(['DescribeKeyValueStoreCommand']);
   });
 
   it('repairs a state deleted by hand at its next check, though nothing else changed', async () => {
@@ -497,7 +493,8 @@ describe('rollout sync against AWS', () => {
     const saved = { ...process.env };
     Object.assign(process.env, { ...env, AWS_REGION: 'us-east-1' });
     const written: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    for (const stream of [process.stdout, process.stderr])
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
         written.push(String(chunk));
         return true;
       });
@@ -507,7 +504,10 @@ describe('rollout sync against AWS', () => {
       jest.restoreAllMocks();
       process.env = saved;
     }
-    const lines = written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = written
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.find((line) => '_aws' in line)).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Role']], Metrics: [{ Name: 'RolloutWeight', Unit: 'None' }] }] }, Role: 'canary', RolloutWeight: 2000 });
     // One MissingBuilds document per region, which that region's health alarm reads.
     expect(lines.filter((line) => 'MissingBuilds' in line)).toEqual([

@@ -48,9 +48,7 @@ function conditionHolds(condition: PolicyDocument['Statement'][number]['Conditio
 }
 
 function allows(policy: PolicyDocument, action: string, resource: string, context: RequestContext = {}): boolean {
-  return policy.Statement.some(
-    (s) => s.Effect === 'Allow' && s.Action.some((a) => wildcard(a, action, true)) && s.Resource.some((r) => wildcard(r, resource)) && conditionHolds(s.Condition, context),
-  );
+  return policy.Statement.some((s) => s.Effect === 'Allow' && s.Action.some((a) => wildcard(a, action, true)) && s.Resource.some((r) => wildcard(r, resource)) && conditionHolds(s.Condition, context));
 }
 
 describe('the test evaluator', () => {
@@ -299,7 +297,7 @@ describe.each(CASE_NAMES)('%s', (name) => {
     expect(allows(policies.deployRole, 's3:PutBucketAcl', logBucket)).toBe(true);
   });
 
-  it('changes only the distribution\'s own DNS records in the zone', () => {
+  it("changes only the distribution's own DNS records in the zone", () => {
     const { config, policies } = the();
     const zone = `arn:aws:route53:::hostedzone/${config.hostedZone.id ?? ID.zone}`;
     const change = (name: string) => allows(policies.deployRole, 'route53:ChangeResourceRecordSets', zone, { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [name] });

@@ -52,11 +52,7 @@ describe('cleanup plan', () => {
   });
 
   it('keeps a retired build still inside the grace period, counted from its newest upload in any region', () => {
-    const plan = planCleanup(
-      [inventory('us-east-1', { [id(1)]: { days: 1 }, [id(2)]: { days: 2 }, [id(3)]: { days: 3 }, [id(4)]: { days: 30 } }), inventory('eu-west-1', { [id(4)]: { days: 6 } })],
-      live(id(1)),
-      policy,
-    );
+    const plan = planCleanup([inventory('us-east-1', { [id(1)]: { days: 1 }, [id(2)]: { days: 2 }, [id(3)]: { days: 3 }, [id(4)]: { days: 30 } }), inventory('eu-west-1', { [id(4)]: { days: 6 } })], live(id(1)), policy);
     expect(plan.verdicts.find((v) => v.buildId === id(4))).toMatchObject({ action: 'keep', reason: expect.stringMatching(/last uploaded 6 days ago: within the 7-day grace period/) });
   });
 
@@ -131,7 +127,9 @@ describe('cleanup on the loopback S3 server', () => {
     expect(server.log.filter((e) => e.method === 'DELETE' || (e.method === 'POST' && e.query.has('delete')))).toEqual([]);
     const text = formatPlan(result, config.retention);
     expect(text[0]).toBe(`alias live: stable ${stable} (version 7), canary ${canary} (version 8, 10.00%)`);
-    expect(text).toContainEqual(expect.stringMatching(new RegExp(`^  delete  ${oldest}  \\S+ \\S+  retired: not live, #4 newest \\(keeping 2\\), last uploaded \\d+ days ago  \\[us-east-1: 6 objects, eu-west-1: 6 objects, ap-southeast-2: 6 objects\\]$`)));
+    expect(text).toContainEqual(
+      expect.stringMatching(new RegExp(`^  delete  ${oldest}  \\S+ \\S+  retired: not live, #4 newest \\(keeping 2\\), last uploaded \\d+ days ago  \\[us-east-1: 6 objects, eu-west-1: 6 objects, ap-southeast-2: 6 objects\\]$`)),
+    );
     expect(text).toContainEqual(expect.stringMatching(new RegExp(`^  keep    ${second}  .*among the 2 newest retired builds \\(#2\\)$`)));
   });
 
@@ -174,15 +172,16 @@ describe('cleanup on the loopback S3 server', () => {
 
   it('refuses to delete anything when the alias cannot be read', async () => {
     lambda.on(GetAliasCommand).rejects(Object.assign(new Error('User is not authorized to perform: lambda:GetAlias'), { name: 'AccessDeniedException' }));
-    await expect(cleanup({ config, endpoint: server.endpoint, now, apply: true })).rejects.toThrow(
-      /cannot read alias live of edge-widget-entry-router \(AccessDeniedException: .*\): refusing to delete anything/,
-    );
+    await expect(cleanup({ config, endpoint: server.endpoint, now, apply: true })).rejects.toThrow(/cannot read alias live of edge-widget-entry-router \(AccessDeniedException: .*\): refusing to delete anything/);
     for (const bucket of buckets) expect(await keysIn(bucket)).toHaveLength(builds.length * 7);
   });
 
   it('refuses when the alias moved while it was planning', async () => {
     aliasPointsAt(stable, canary);
-    lambda.on(GetAliasCommand).resolvesOnce({ FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } }).resolves({ FunctionVersion: '9' });
+    lambda
+      .on(GetAliasCommand)
+      .resolvesOnce({ FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } })
+      .resolves({ FunctionVersion: '9' });
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '9' }).resolves({ Description: versionDescription(oldest) });
     await expect(cleanup({ config, endpoint: server.endpoint, now, apply: true })).rejects.toThrow(/alias live changed while planning.*nothing deleted/);
     for (const bucket of buckets) expect(await keysIn(bucket)).toHaveLength(builds.length * 7);

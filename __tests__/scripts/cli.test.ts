@@ -125,8 +125,18 @@ describe('invoke', () => {
 
   it('parses typed options, with their defaults, and returns 0', async () => {
     const seen: unknown[] = [];
-    expect(await run(sample((flags) => seen.push(flags)), ['--count', '3', '--wait', '10m'])).toEqual({ code: 0, out: '', err: '' });
-    expect(await run(sample((flags) => seen.push(flags)), [])).toMatchObject({ code: 0 });
+    expect(
+      await run(
+        sample((flags) => seen.push(flags)),
+        ['--count', '3', '--wait', '10m'],
+      ),
+    ).toEqual({ code: 0, out: '', err: '' });
+    expect(
+      await run(
+        sample((flags) => seen.push(flags)),
+        [],
+      ),
+    ).toMatchObject({ code: 0 });
     expect(seen).toEqual([
       { count: 3, wait: 600_000, mode: 'fast' },
       { count: 1, wait: 90_000, mode: 'fast' },
@@ -217,17 +227,21 @@ describe('every command package.json runs', () => {
     expect(commands.find((command) => command.script === 'await-rollout')).toBeUndefined();
   });
 
-  it.each(commandScripts().map((command) => [command.script, command.file]))('npm run %s (%s): --help shows usage and examples (exit 0); an unknown option is a usage error (exit 2)', async (script, file) => {
-    const create = await commandOf(file);
-    const help = await run(create(), ['--help']);
-    expect(help.code).toBe(0);
-    expect(help.out).toContain(`Usage: npm run ${script}`);
-    expect(help.out).toMatch(new RegExp(`\nExamples:\n {2}\\$ .*npm run ${script}\\b`));
-    expect(help.err).toBe('');
+  it.each(commandScripts().map((command) => [command.script, command.file]))(
+    'npm run %s (%s): --help shows usage and examples (exit 0); an unknown option is a usage error (exit 2)',
+    async (script, file) => {
+      const create = await commandOf(file);
+      const help = await run(create(), ['--help']);
+      expect(help.code).toBe(0);
+      expect(help.out).toContain(`Usage: npm run ${script}`);
+      expect(help.out).toMatch(new RegExp(`\nExamples:\n {2}\\$ .*npm run ${script}\\b`));
+      expect(help.err).toBe('');
 
-    const bad = await run(create(), ['--no-such-option']);
-    expect(bad.code).toBe(2);
-    expect(bad.err).toContain("error: unknown option '--no-such-option'");
-    expect(bad.err).toContain('(run with --help for usage and examples)');
-  }, 60_000);
+      const bad = await run(create(), ['--no-such-option']);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain("error: unknown option '--no-such-option'");
+      expect(bad.err).toContain('(run with --help for usage and examples)');
+    },
+    60_000,
+  );
 });

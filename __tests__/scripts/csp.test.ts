@@ -29,7 +29,11 @@ async function run(argv: readonly string[]): Promise<{ code: number; out: string
   const lines: string[] = [];
   let err = '';
   let help = '';
-  const code = await invoke(cspCommand((line) => lines.push(line)), argv, { out: (text) => (help += text), error: (text) => (err += text) });
+  const code = await invoke(
+    cspCommand((line) => lines.push(line)),
+    argv,
+    { out: (text) => (help += text), error: (text) => (err += text) },
+  );
   return { code, out: lines.join('\n') + help, err };
 }
 

@@ -125,8 +125,7 @@ describe('detectDrift', () => {
 
   it('reports a stack that was never synthesized or whose init fails, and goes on with the next', async () => {
     rmSync(path.join(outDir, 'stacks', names.replicaStack), { recursive: true });
-    const terraform = async (args: readonly string[]): Promise<CommandResult> =>
-      args[0] === 'init' ? { code: 1, stdout: '', stderr: '\nError: Failed to get existing workspaces: unauthorized\n' } : { code: 0, stdout: '', stderr: '' };
+    const terraform = async (args: readonly string[]): Promise<CommandResult> => (args[0] === 'init' ? { code: 1, stdout: '', stderr: '\nError: Failed to get existing workspaces: unauthorized\n' } : { code: 0, stdout: '', stderr: '' });
     const results = await detectDrift({ config, outDir, terraform });
     expect(results[0]).toMatchObject({ status: 'error', error: expect.stringMatching(/cdk\.tf\.json is missing: run `npx cdktf synth` first/) });
     expect(results[1]).toMatchObject({ status: 'error', error: 'terraform init failed: Error: Failed to get existing workspaces: unauthorized' });

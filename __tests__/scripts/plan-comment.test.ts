@@ -29,7 +29,13 @@ describe('plan comment', () => {
 
   it('stays under GitHub’s comment limit however long the plans are', () => {
     const huge = `Terraform will perform the following actions:\n${'  # aws_s3_object.x will be created\n'.repeat(5000)}`;
-    const body = planComment([{ stack: 'a', exitCode: 0, output: huge }, { stack: 'b', exitCode: 0, output: huge }], 'plan');
+    const body = planComment(
+      [
+        { stack: 'a', exitCode: 0, output: huge },
+        { stack: 'b', exitCode: 0, output: huge },
+      ],
+      'plan',
+    );
     expect(body.length).toBeLessThan(65536);
     expect(body).toContain('cut here; the whole plan is in the job log');
     expect(body).toContain('<summary><code>a</code>: 5000 resource changes</summary>');

@@ -23,7 +23,9 @@ const status = (id: string | null, state = 'InProgress'): DeploymentStatus => ({
 /** A clock that moves only when the poller sleeps. */
 function fakeTime() {
   let now = 0;
-  return { now: () => now, sleep: async (ms: number) => {
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
       now += ms;
     },
   };
@@ -56,9 +58,7 @@ describe('rollout wait: deciding', () => {
 
   it('gives up at the timeout, and after repeated unreadable statuses', async () => {
     const clock = fakeTime();
-    await expect(awaitRollout({ readStatus: async () => status('d-2', 'InProgress'), baseline: 'd-1', timeoutMs: 600_000, intervalMs: 20_000, settleMs: 0, ...clock })).rejects.toThrow(
-      /did not end within 10m \(last: d-2 InProgress\)/,
-    );
+    await expect(awaitRollout({ readStatus: async () => status('d-2', 'InProgress'), baseline: 'd-1', timeoutMs: 600_000, intervalMs: 20_000, settleMs: 0, ...clock })).rejects.toThrow(/did not end within 10m \(last: d-2 InProgress\)/);
     let reads = 0;
     const flaky = async () => {
       reads += 1;
@@ -133,7 +133,12 @@ describe('rollout wait: the command', () => {
     cloudfront.on(DescribeStoreByName).resolves({ KeyValueStore: { Name: names.rolloutStore, Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() }, ETag: 'E1' });
     kvs.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'K1', KvsARN: STORE_ARN });
     kvs.on(GetKeyCommand).resolves({ Key: 'rollout', Value: formatRolloutState(steadyState(BUILD)) });
-    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: names.clientErrorAlarm, StateValue: 'OK' }, { AlarmName: names.edgeErrorAlarm, StateValue: 'OK' }] });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: names.clientErrorAlarm, StateValue: 'OK' },
+        { AlarmName: names.edgeErrorAlarm, StateValue: 'OK' },
+      ],
+    });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
     codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: last ? { lastAttemptedDeployment: { deploymentId: last.id, status: last.status } } : {} });
     if (last) codedeploy.on(GetDeploymentCommand, { deploymentId: last.id }).resolves(lambdaDeployment({ from: '1', to: '1', status: last.status, completeTime: new Date('2026-11-26T10:10:00Z') }));

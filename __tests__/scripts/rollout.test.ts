@@ -1,12 +1,5 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  CodeDeployClient,
-  CreateDeploymentCommand,
-  GetDeploymentCommand,
-  GetDeploymentGroupCommand,
-  ListDeploymentsCommand,
-  StopDeploymentCommand,
-} from '@aws-sdk/client-codedeploy';
+import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import { CloudFrontClient, DescribeKeyValueStoreCommand as DescribeStoreByName } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
@@ -88,9 +81,7 @@ function settled(): void {
   lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '8', RevisionId: 'rev-2' });
   codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
   codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-DONE00001', status: 'Succeeded' } } });
-  codedeploy
-    .on(GetDeploymentCommand, { deploymentId: 'd-DONE00001' })
-    .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Succeeded', completeTime: new Date('2026-11-26T10:10:00Z') }));
+  codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-DONE00001' }).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Succeeded', completeTime: new Date('2026-11-26T10:10:00Z') }));
   putState(steadyState(BUILD_B));
 }
 
@@ -329,18 +320,17 @@ describe('start', () => {
   it('deploys the newest published version through the release code path', async () => {
     settled();
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
-    lambda.on(ListVersionsByFunctionCommand).resolvesOnce({ Versions: [{ Version: '$LATEST' }, { Version: '7', Description: versionDescription(BUILD_A) }], NextMarker: 'page2' }).resolves({
-      Versions: [{ Version: '8', Description: versionDescription(BUILD_B) }],
-    });
+    lambda
+      .on(ListVersionsByFunctionCommand)
+      .resolvesOnce({ Versions: [{ Version: '$LATEST' }, { Version: '7', Description: versionDescription(BUILD_A) }], NextMarker: 'page2' })
+      .resolves({
+        Versions: [{ Version: '8', Description: versionDescription(BUILD_B) }],
+      });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-STARTED01' });
     const run = await rollout('start');
     expect(run.code).toBe(0);
     expect(run.out).toBe(
-      [
-        `Started deployment d-STARTED01: version 7 → 8 (build ${BUILD_B}).`,
-        `  shifting alias live from version 7 to 8 (build ${BUILD_B})`,
-        'Follow it with `npm run rollout -- status`; stop it with `npm run rollout -- stop`.',
-      ].join('\n'),
+      [`Started deployment d-STARTED01: version 7 → 8 (build ${BUILD_B}).`, `  shifting alias live from version 7 to 8 (build ${BUILD_B})`, 'Follow it with `npm run rollout -- status`; stop it with `npm run rollout -- stop`.'].join('\n'),
     );
     expect(lambda.commandCalls(ListVersionsByFunctionCommand).map((call) => call.args[0].input.Marker)).toEqual([undefined, 'page2']);
     expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input).toEqual({
@@ -472,8 +462,7 @@ describe('rollback', () => {
 });
 
 describe('promote', () => {
-  const firing = () =>
-    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'ALARM', StateReason: 'Threshold Crossed: 2 datapoints were greater than 5' }] });
+  const firing = () => cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'ALARM', StateReason: 'Threshold Crossed: 2 datapoints were greater than 5' }] });
 
   it('refuses while the client-error alarm is in ALARM, touching nothing, and says how to insist', async () => {
     midRollout();
@@ -534,7 +523,10 @@ describe('promote', () => {
   it('prints the outcome with --json, and survives a rollout sync it cannot invoke', async () => {
     midRollout();
     codedeploy.on(StopDeploymentCommand).resolves({ status: 'Succeeded' });
-    codedeploy.on(GetDeploymentCommand).resolvesOnce(lambdaDeployment({ from: '7', to: '8' })).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+    codedeploy
+      .on(GetDeploymentCommand)
+      .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
+      .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
     lambda.on(UpdateAliasCommand).resolves({});
     lambda.on(InvokeCommand).rejects(notFound('AccessDeniedException'));
     const run = await rollout('promote', '--json');
@@ -545,7 +537,10 @@ describe('promote', () => {
   it('refuses to promote a deployment that failed meanwhile (CodeDeploy rolls it back)', async () => {
     midRollout();
     codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-    codedeploy.on(GetDeploymentCommand).resolvesOnce(lambdaDeployment({ from: '7', to: '8' })).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Failed', error: 'alarm active' }));
+    codedeploy
+      .on(GetDeploymentCommand)
+      .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
+      .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Failed', error: 'alarm active' }));
     const run = await rollout('promote');
     expect(run.code).toBe(1);
     expect(run.err).toBe('rollout promote: deployment d-RUNNING01 failed before it could be promoted (alarm active); CodeDeploy rolls it back. See `npm run rollout -- status`.');
@@ -555,7 +550,10 @@ describe('promote', () => {
   it('does not overwrite an alias someone else changed meanwhile', async () => {
     midRollout();
     codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-    codedeploy.on(GetDeploymentCommand).resolvesOnce(lambdaDeployment({ from: '7', to: '8' })).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+    codedeploy
+      .on(GetDeploymentCommand)
+      .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
+      .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
     lambda.on(UpdateAliasCommand).rejects(notFound('PreconditionFailedException', 'The RevisionId provided does not match the latest RevisionId'));
     const run = await rollout('promote');
     expect(run.code).toBe(1);
@@ -585,9 +583,7 @@ describe('ring', () => {
     const etag = store.etag;
     const run = await rollout('ring', 'add', 'HTTPS://Demo.Example.com:443');
     expect(run.code).toBe(0);
-    expect(run.out).toBe(
-      `Added https://demo.example.com. A page on that origin loading the widget: it gets the canary (build ${BUILD_B}) on its next load.\nThe ring has 1 origin.`,
-    );
+    expect(run.out).toBe(`Added https://demo.example.com. A page on that origin loading the widget: it gets the canary (build ${BUILD_B}) on its next load.\nThe ring has 1 origin.`);
     expect(storedState()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: ['https://demo.example.com'] });
     expect(kvs.commandCalls(PutKeyCommand)[0].args[0].input).toMatchObject({ KvsARN: STORE_ARN, Key: 'rollout', IfMatch: etag });
     // Rollout sync is asked to copy the new ring for the metrics API now, not at its next minute.

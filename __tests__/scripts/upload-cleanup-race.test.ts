@@ -145,7 +145,11 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
     lambda.on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '7' }).resolves({ Description: versionDescription(STABLE) });
     server = await startS3Server({ buckets: [names.bucket(region)] });
     // X is older than the newest retired build and past the grace period: the cleanup deletes it.
-    for (const [buildId, daysAgo] of [[STABLE, 40], [NEWER, 20], [X, 30]] as const) {
+    for (const [buildId, daysAgo] of [
+      [STABLE, 40],
+      [NEWER, 20],
+      [X, 30],
+    ] as const) {
       const result = await upload({ config, buildDir: dirs.get(buildId)!, regions: [region], endpoint: server.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) });
       expect(result.ok).toBe(true);
     }
@@ -179,10 +183,7 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
   const cases = UPLOAD_POINTS.flatMap((uploadPoint) => CLEANUP_POINTS.map((cleanupPoint) => [uploadPoint.name, cleanupPoint?.name ?? 'nowhere (it runs to the end)', uploadPoint, cleanupPoint] as const));
 
   it.each(cases)('upload paused at %s, cleanup paused at %s: no manifest over missing objects, no false success', async (_u, _c, uploadPoint, cleanupPoint) => {
-    const [uploadHold, cleanupHold] = holdAt(server, [
-      { actor: 'upload', point: uploadPoint },
-      ...(cleanupPoint ? [{ actor: 'cleanup' as const, point: cleanupPoint }] : []),
-    ]);
+    const [uploadHold, cleanupHold] = holdAt(server, [{ actor: 'upload', point: uploadPoint }, ...(cleanupPoint ? [{ actor: 'cleanup' as const, point: cleanupPoint }] : [])]);
     const uploading = track<UploadResult>(uploadX());
     await until(() => uploadHold.reached || uploading.settled(), 'the upload to reach its pause');
 
@@ -221,7 +222,11 @@ describe('an upload and a cleanup that cannot coordinate', () => {
     lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7' });
     lambda.on(GetFunctionConfigurationCommand).resolves({ Description: versionDescription(STABLE) });
     server = await startS3Server({ buckets: [bucket] });
-    for (const [buildId, daysAgo] of [[STABLE, 40], [NEWER, 20], [X, 30]] as const) {
+    for (const [buildId, daysAgo] of [
+      [STABLE, 40],
+      [NEWER, 20],
+      [X, 30],
+    ] as const) {
       const dir = writeBuild(buildId, { 'index.js': `/* ${buildId} */` });
       dirs.push(dir);
       await upload({ config, buildDir: dir, regions: [region], endpoint: server.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) });

@@ -24,7 +24,10 @@ const fastRetry = { attempts: 4, delayMs: 1 };
  * Runs the upload CLI in a child process. `node --import tsx` rather than the tsx binary, which
  * runs the script in a grandchild: SIGKILL must hit the process doing the upload.
  */
-function runCli(args: string[], env: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' }): { exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>; kill: () => void } {
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+): { exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>; kill: () => void } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'upload.ts'), ...args], {
     cwd: PROJECT_ROOT,
     env: { ...env, CI: '1', NODE_NO_WARNINGS: '1' },
@@ -34,9 +37,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = { ...process.env, AWS_A
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return { exit, kill: () => child.kill('SIGKILL') };
 }
 

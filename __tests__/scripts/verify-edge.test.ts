@@ -23,7 +23,7 @@ const config = loadConfig();
 const names = resourceNames(config);
 const builds = localBuilds();
 
-describe('on the local request path, with the build\'s own zips', () => {
+describe("on the local request path, with the build's own zips", () => {
   it('passes a good build', async () => {
     const lines: string[] = [];
     expect(await verifyEdge({ config, buildDir: builds.stable.dir, out: (line) => lines.push(line) })).toBe(true);
@@ -87,7 +87,7 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     kvs.restore();
   });
 
-  it('puts the code in the check function\'s DEVELOPMENT stage and agrees with the rule for every recorded viewer', async () => {
+  it("puts the code in the check function's DEVELOPMENT stage and agrees with the rule for every recorded viewer", async () => {
     cloudFrontRunning(STATE);
     const { skipped, results } = await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
     expect(skipped).toBeNull();

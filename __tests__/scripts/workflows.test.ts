@@ -80,7 +80,9 @@ describe('GitHub workflows', () => {
     // A tag can be moved to other code; a commit cannot.
     for (const action of uses) expect(action).toMatch(/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*@[0-9a-f]{40}$/);
     // The parser drops comments, so the tag is checked on the raw lines, one per parsed `uses:`.
-    const lines = text(file).split('\n').filter((line) => /^\s*(-\s+)?uses:/.test(line));
+    const lines = text(file)
+      .split('\n')
+      .filter((line) => /^\s*(-\s+)?uses:/.test(line));
     expect(lines).toHaveLength(uses.length);
     for (const line of lines) expect(line).toMatch(/^\s*(-\s+)?uses:\s*\S+@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$/);
   });
@@ -106,16 +108,13 @@ describe('GitHub workflows', () => {
     for (const step of installs) expect(step.run).toMatch(/^npm ci --ignore-scripts\b/);
   });
 
-  it.each(allJobs.filter(({ job }) => job.steps.some(obtainsCredentials)).map(({ file, name, job }) => [`${file} ${name}`, job] as const))(
-    '%s installs and builds before it gets any credential',
-    (_, job) => {
-      const firstCredential = job.steps.findIndex(obtainsCredentials);
-      const [install, build] = [/^npm ci\b/, /^npm run build$/].map((pattern) => indexOf(job.steps, pattern));
-      expect(install).toBeGreaterThanOrEqual(0);
-      expect(build).toBeGreaterThan(install);
-      expect(firstCredential).toBeGreaterThan(build);
-    },
-  );
+  it.each(allJobs.filter(({ job }) => job.steps.some(obtainsCredentials)).map(({ file, name, job }) => [`${file} ${name}`, job] as const))('%s installs and builds before it gets any credential', (_, job) => {
+    const firstCredential = job.steps.findIndex(obtainsCredentials);
+    const [install, build] = [/^npm ci\b/, /^npm run build$/].map((pattern) => indexOf(job.steps, pattern));
+    expect(install).toBeGreaterThanOrEqual(0);
+    expect(build).toBeGreaterThan(install);
+    expect(firstCredential).toBeGreaterThan(build);
+  });
 
   it('has credential steps in every job that plans or deploys (so the order test above covers them)', () => {
     const credentialed = allJobs.filter(({ job }) => job.steps.some(obtainsCredentials)).map(({ file, name }) => `${file} ${name}`);

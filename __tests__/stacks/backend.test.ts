@@ -19,9 +19,7 @@ describe('backend', () => {
     expect(replicas.json.terraform?.cloud).toEqual({ hostname: 'tfe.acme.example', organization: 'acme', workspaces: { name: `widgets-${names.replicaStack}` } });
     expect(delivery.json.terraform?.cloud).toEqual({ hostname: 'tfe.acme.example', organization: 'acme', workspaces: { name: `widgets-${names.deliveryStack}` } });
     const remote = Object.values(delivery.json.data?.terraform_remote_state ?? {}) as Block[];
-    expect(remote).toEqual([
-      expect.objectContaining({ backend: 'remote', config: expect.objectContaining({ organization: 'acme', hostname: 'tfe.acme.example', workspaces: { name: `widgets-${names.replicaStack}` } }) }),
-    ]);
+    expect(remote).toEqual([expect.objectContaining({ backend: 'remote', config: expect.objectContaining({ organization: 'acme', hostname: 'tfe.acme.example', workspaces: { name: `widgets-${names.replicaStack}` } }) })]);
   });
 
   it('falls back to the environment for the Terraform Cloud organization and prefix', () => {

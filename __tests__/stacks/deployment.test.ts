@@ -47,9 +47,7 @@ describe('CodeDeploy', () => {
     const role = only(delivery, 'aws_iam_role', (r) => r.name === `${config.name}-codedeploy`);
     expect(group.service_role_arn).toBe(ref(delivery, 'aws_iam_role', role, 'arn'));
     expect(only(delivery, 'aws_iam_role_policy_attachment').policy_arn).toMatch(/^arn:\$\{data\.aws_partition\.[^}]+\}:iam::aws:policy\/service-role\/AWSCodeDeployRoleForLambda$/);
-    expect(policyStatements(delivery, role.assume_role_policy)).toEqual([
-      expect.objectContaining({ principals: [{ type: 'Service', identifiers: ['codedeploy.amazonaws.com'] }] }),
-    ]);
+    expect(policyStatements(delivery, role.assume_role_policy)).toEqual([expect.objectContaining({ principals: [{ type: 'Service', identifiers: ['codedeploy.amazonaws.com'] }] })]);
   });
 
   it.each([
@@ -69,7 +67,7 @@ describe('CodeDeploy', () => {
 });
 
 describe('rollout alarms', () => {
-  it('judges the canary against the stable build with the contract\'s queries, per role, counting periods below the minimum of viewers as 0', () => {
+  it("judges the canary against the stable build with the contract's queries, per role, counting periods below the minimum of viewers as 0", () => {
     const alarms = { excessErrorPercent: 2.5, minViewers: 80, periodSeconds: 120, evaluationPeriods: 4, datapointsToAlarm: 3 };
     const { delivery, config, manifest } = synthesize(testConfig({ alarms, metrics: { namespace: 'Acme/Widget' } }));
     const alarm = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === resourceNames(config).clientErrorAlarm);
@@ -158,7 +156,10 @@ describe('release', () => {
     const entryArn = ref(delivery, 'aws_lambda_function', entryRouterOf(delivery, names.entryRouter), 'arn');
     const statements = roleStatements(delivery, names.release).filter((s) => s.sid !== 'WriteOwnLogs');
     expect(statements.map((s) => [s.actions, s.resources])).toEqual([
-      [['lambda:GetAlias', 'lambda:GetFunctionConfiguration'], [entryArn, `${entryArn}:*`]],
+      [
+        ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'],
+        [entryArn, `${entryArn}:*`],
+      ],
       [['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments'], [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')]],
       [
         ['codedeploy:GetDeploymentConfig'],

@@ -5,9 +5,7 @@ import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { resourceNames } from '../../config';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import {
-  MANAGED_CACHE_POLICY_CACHING_DISABLED,
-} from '../../stacks/constructs/distribution';
+import { MANAGED_CACHE_POLICY_CACHING_DISABLED } from '../../stacks/constructs/distribution';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { BUILD_DIR } from '../fixtures/build';
 import { bodies, FIVE_REGIONS, only, ref, synthesize, testConfig, type SynthesizedStack } from './support';
@@ -61,9 +59,7 @@ describe('distribution', () => {
       compress: false,
       viewer_protocol_policy: 'redirect-to-https',
       allowed_methods: ['GET', 'HEAD'],
-      lambda_function_association: [
-        { event_type: 'origin-request', include_body: false, lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn') },
-      ],
+      lambda_function_association: [{ event_type: 'origin-request', include_body: false, lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn') }],
     });
     // The viewer-assignment function, published from the build's file byte for byte, reading the store.
     const store = only(delivery, 'aws_cloudfront_key_value_store');
@@ -94,7 +90,7 @@ describe('distribution', () => {
     expect(headers.cors_config).toMatchObject({ access_control_allow_origins: { items: ['*'] }, access_control_allow_credentials: false });
   });
 
-  it('sends a build\'s entry asked for by its own URL to the entry router, before the chunks, without assignment, keeping the router\'s Cache-Control', () => {
+  it("sends a build's entry asked for by its own URL to the entry router, before the chunks, without assignment, keeping the router's Cache-Control", () => {
     const { delivery, config } = synthesize(testConfig(FIVE_REGIONS));
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     const patterns = (distribution.ordered_cache_behavior as Block[]).map((b) => b.path_pattern);

@@ -4,7 +4,7 @@ import { resources, type Block, type SynthStack } from '../../stacks/policy/terr
 import { FIVE_REGIONS, synthesize, testConfig } from './support';
 
 describe('ignore_changes', () => {
-  it('holds exactly the designed ones: alias version and weights, rollout state value, the check function\'s code', () => {
+  it("holds exactly the designed ones: alias version and weights, rollout state value, the check function's code", () => {
     const { all } = synthesize(testConfig(FIVE_REGIONS));
     const ignored = all.flatMap((stack) => ignoredChanges(stack).map(({ address, attributes }) => [address.split('.')[0], attributes]));
     expect(ignored).toEqual([

@@ -72,9 +72,7 @@ describe('EdgeFunction', () => {
     const tf = JSON.parse(Testing.synth(stack));
     const documents = Object.values(tf.data.aws_iam_policy_document) as { statement: Record<string, unknown>[] }[];
     const trust = documents.find((d) => d.statement.some((s) => (s.actions as string[]).includes('sts:AssumeRole')))!;
-    expect(trust.statement).toEqual([
-      expect.objectContaining({ principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com', 'edgelambda.amazonaws.com'] }] }),
-    ]);
+    expect(trust.statement).toEqual([expect.objectContaining({ principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com', 'edgelambda.amazonaws.com'] }] })]);
     const permissions = documents.find((d) => d !== trust)!.statement;
     expect(permissions.flatMap((s) => s.actions as string[]).sort()).toEqual(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents']);
     for (const resource of permissions.flatMap((s) => s.resources as string[])) {

@@ -75,7 +75,10 @@ describe('each rule catches a violating input', () => {
   it('s3-tls-only', () => {
     const stacks = mutated('replicas', (tf) => {
       const statements = document(tf, (s) => s.some((st) => st.sid === 'DenyInsecureTransport'));
-      statements.splice(statements.findIndex((st) => st.sid === 'DenyInsecureTransport'), 1);
+      statements.splice(
+        statements.findIndex((st) => st.sid === 'DenyInsecureTransport'),
+        1,
+      );
     });
     expect(violationsOf('s3-tls-only', stacks)).toEqual([expect.stringMatching(/denying requests without TLS/)]);
   });
@@ -218,9 +221,6 @@ describe('each rule catches a violating input', () => {
       delete first(tf, 'aws_s3_bucket').provider;
       first(tf, 'aws_route53_record').provider = 'aws.eu-central-1';
     });
-    expect(violationsOf('explicit-provider', stacks).sort()).toEqual([
-      expect.stringMatching(/^aws_route53_record\..*uses aws.eu-central-1, not one of/),
-      expect.stringMatching(/^aws_s3_bucket\..*uses the default provider/),
-    ]);
+    expect(violationsOf('explicit-provider', stacks).sort()).toEqual([expect.stringMatching(/^aws_route53_record\..*uses aws.eu-central-1, not one of/), expect.stringMatching(/^aws_s3_bucket\..*uses the default provider/)]);
   });
 });

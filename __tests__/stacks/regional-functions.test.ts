@@ -40,9 +40,7 @@ describe('metrics API', () => {
     const accessLogs = only(delivery, 'aws_cloudwatch_log_group', (g) => g.name === `/aws/apigateway/${names.metricsApi}`);
     expect(accessLogs.retention_in_days).toBe(60);
     expect((stage.access_log_settings as Block).destination_arn).toBe(ref(delivery, 'aws_cloudwatch_log_group', accessLogs, 'arn'));
-    expect(only(delivery, 'aws_lambda_permission', (p) => p.principal === 'apigateway.amazonaws.com').source_arn).toBe(
-      `${ref(delivery, 'aws_apigatewayv2_api', api, 'execution_arn')}/*/POST/api/metrics`,
-    );
+    expect(only(delivery, 'aws_lambda_permission', (p) => p.principal === 'apigateway.amazonaws.com').source_arn).toBe(`${ref(delivery, 'aws_apigatewayv2_api', api, 'execution_arn')}/*/POST/api/metrics`);
   });
 
   it('may update viewer entries, read the state copy and write its logs (its metrics are log lines), nothing else', () => {
@@ -67,11 +65,7 @@ describe('metrics API', () => {
   });
 
   it('widens wildcard origin patterns to their scheme for API Gateway, keeps exact ones', () => {
-    expect(apiGatewayCorsOrigins(['http://127.0.0.1:*', 'http://localhost:*', 'https://*.example.com', 'https://a.example'])).toEqual([
-      'http://*',
-      'https://*',
-      'https://a.example',
-    ]);
+    expect(apiGatewayCorsOrigins(['http://127.0.0.1:*', 'http://localhost:*', 'https://*.example.com', 'https://a.example'])).toEqual(['http://*', 'https://*', 'https://a.example']);
   });
 });
 
@@ -116,9 +110,7 @@ describe('rollout sync', () => {
       detail: { application: [environment.CODEDEPLOY_APPLICATION], deploymentGroup: [environment.CODEDEPLOY_DEPLOYMENT_GROUP] },
     });
     for (const rule of [schedule, events, alarmEvents]) {
-      expect(only(delivery, 'aws_cloudwatch_event_target', (t) => t.rule === ref(delivery, 'aws_cloudwatch_event_rule', rule, 'name')).arn).toBe(
-        ref(delivery, 'aws_lambda_function', fn, 'arn'),
-      );
+      expect(only(delivery, 'aws_cloudwatch_event_target', (t) => t.rule === ref(delivery, 'aws_cloudwatch_event_rule', rule, 'name')).arn).toBe(ref(delivery, 'aws_lambda_function', fn, 'arn'));
       expect(only(delivery, 'aws_lambda_permission', (p) => p.source_arn === ref(delivery, 'aws_cloudwatch_event_rule', rule, 'arn'))).toMatchObject({
         principal: 'events.amazonaws.com',
         function_name: ref(delivery, 'aws_lambda_function', fn, 'function_name'),
@@ -126,10 +118,15 @@ describe('rollout sync', () => {
     }
   });
 
-  it('may read the alias, read and write the rollout store, see and stop its group\'s deployments, see its alarm, and write the state copy', () => {
+  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see its alarm, and write the state copy", () => {
     const { delivery, config } = synthesize(testConfig());
     const names = resourceNames(config);
-    const entryArn = ref(delivery, 'aws_lambda_function', only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter), 'arn');
+    const entryArn = ref(
+      delivery,
+      'aws_lambda_function',
+      only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter),
+      'arn',
+    );
     const storeArn = ref(delivery, 'aws_cloudfront_key_value_store', only(delivery, 'aws_cloudfront_key_value_store'), 'arn');
     const statements = roleStatements(delivery, names.rolloutSync).filter((s) => s.sid !== 'WriteOwnLogs');
     expect(statements).toEqual([
@@ -138,7 +135,17 @@ describe('rollout sync', () => {
         actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
         resources: [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')],
       }),
-      expect.objectContaining({ actions: ['cloudwatch:DescribeAlarms'], resources: [ref(delivery, 'aws_cloudwatch_metric_alarm', only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm), 'arn')] }),
+      expect.objectContaining({
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: [
+          ref(
+            delivery,
+            'aws_cloudwatch_metric_alarm',
+            only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm),
+            'arn',
+          ),
+        ],
+      }),
       expect.objectContaining({ actions: ['s3:GetObject'], resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/builds/*`) }),
       expect.objectContaining({ actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:GetKey', 'cloudfront-keyvaluestore:PutKey'], resources: [storeArn] }),
       expect.objectContaining({
@@ -148,7 +155,7 @@ describe('rollout sync', () => {
       }),
     ]);
     // The test seam for a loopback store is never set by the stacks.
-    expect(Object.keys(((only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync).environment as Block).variables as Block))).not.toContain('ROLLOUT_STORE_ENDPOINT');
+    expect(Object.keys((only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync).environment as Block).variables as Block)).not.toContain('ROLLOUT_STORE_ENDPOINT');
   });
 });
 

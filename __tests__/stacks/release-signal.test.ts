@@ -47,7 +47,7 @@ describe('the origin secret between CloudFront and the metrics API', () => {
 });
 
 describe('the release dashboard', () => {
-  it('draws the alarm\'s own queries, the weight, the edge errors and both alarms, and its URL is what `rollout status` prints', () => {
+  it("draws the alarm's own queries, the weight, the edge errors and both alarms, and its URL is what `rollout status` prints", () => {
     const { delivery, config } = synthesize(testConfig({ metrics: { namespace: 'Acme/Widget' } }));
     const names = resourceNames(config);
     const dashboard = only(delivery, 'aws_cloudwatch_dashboard');
@@ -66,7 +66,13 @@ describe('the release dashboard', () => {
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     expect(JSON.stringify((metricWidgets[3].properties as Block).metrics)).toContain(ref(delivery, 'aws_cloudfront_distribution', distribution, 'id'));
     const alarms = body.widgets.find((w) => w.type === 'alarm')!.properties as Block;
-    const arn = (name: string) => ref(delivery, 'aws_cloudwatch_metric_alarm', only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name), 'arn');
+    const arn = (name: string) =>
+      ref(
+        delivery,
+        'aws_cloudwatch_metric_alarm',
+        only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name),
+        'arn',
+      );
     expect(alarms.alarms).toEqual([arn(names.clientErrorAlarm), arn(names.edgeErrorAlarm)]);
     expect((delivery.json.output as Block)['dashboard-url']).toMatchObject({ value: dashboardUrl(names.dashboard) });
     expect(dashboardUrl('widget-releases')).toBe('https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/widget-releases');

@@ -43,9 +43,7 @@ describe.each([
         provider: `aws.${region}`,
       });
       expect(only(replicas, 'aws_s3_bucket_ownership_controls', (b) => b.bucket === id).rule).toEqual({ object_ownership: 'BucketOwnerEnforced' });
-      expect(only(replicas, 'aws_s3_bucket_server_side_encryption_configuration', (b) => b.bucket === id).rule).toEqual([
-        { apply_server_side_encryption_by_default: { sse_algorithm: 'AES256' } },
-      ]);
+      expect(only(replicas, 'aws_s3_bucket_server_side_encryption_configuration', (b) => b.bucket === id).rule).toEqual([{ apply_server_side_encryption_by_default: { sse_algorithm: 'AES256' } }]);
       expect(only(replicas, 'aws_s3_bucket_versioning', (b) => b.bucket === id).versioning_configuration).toEqual({ status: 'Enabled' });
     }
     expect(replicas.text).toHaveResource(S3Bucket);
@@ -94,7 +92,12 @@ describe.each([
     const { replicas, config: c } = synthesize(config());
     const names = resourceNames(c);
     for (const region of c.regions) {
-      const bucketName = ref(replicas, 'aws_s3_bucket', only(replicas, 'aws_s3_bucket', (b) => b.bucket === names.bucket(region)), 'bucket');
+      const bucketName = ref(
+        replicas,
+        'aws_s3_bucket',
+        only(replicas, 'aws_s3_bucket', (b) => b.bucket === names.bucket(region)),
+        'bucket',
+      );
       const metric = only(replicas, 'aws_s3_bucket_metric', (m) => m.bucket === bucketName);
       expect(metric).toMatchObject({ name: 'EntireBucket', provider: `aws.${region}` });
       expect(metric.filter).toBeUndefined();

@@ -81,11 +81,7 @@ const synths = new Map<string, Synthesized>();
  * seconds. So the JSON is frozen: a test that changes it works on a copy (structuredClone).
  * `fresh` synthesizes anew, for tests that compare two synths.
  */
-export function synthesize(
-  config: DeployConfig = testConfig(),
-  options: Partial<Omit<DistributionStacksProps, 'config'>> = {},
-  { fresh = false }: { fresh?: boolean } = {},
-): Synthesized {
+export function synthesize(config: DeployConfig = testConfig(), options: Partial<Omit<DistributionStacksProps, 'config'>> = {}, { fresh = false }: { fresh?: boolean } = {}): Synthesized {
   const key = JSON.stringify([config, options]);
   const known = synths.get(key);
   if (known && !fresh) return known;

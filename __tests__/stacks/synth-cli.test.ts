@@ -26,7 +26,11 @@ describe('cdktf synth', () => {
     const names = resourceNames(loadConfig());
     expect(readSynthOutput(outdir).map((s) => s.name)).toEqual([names.deliveryStack, names.replicaStack].sort());
     const assets = path.join(outdir, 'stacks', names.deliveryStack, 'assets');
-    const zips = readdirSync(assets, { recursive: true }).map(String).filter((f) => f.endsWith('.zip')).map((f) => path.basename(f)).sort();
+    const zips = readdirSync(assets, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.zip'))
+      .map((f) => path.basename(f))
+      .sort();
     expect(zips).toEqual(['chunk-router.zip', 'entry-router.zip', 'metrics-api.zip', 'release.zip', 'rollout-sync.zip']);
     expect(formatViolations(checkSynthOutput(outdir))).toBe('');
   });

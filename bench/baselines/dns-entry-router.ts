@@ -33,10 +33,11 @@ const nearest = new NearestBucket(config, lookup, process.env.AWS_REGION);
 
 const rollout = new CachedReader<RolloutState>({
   name: baseline.rolloutRecord,
-  fetch: () => lookup(baseline.rolloutRecord).then((records) => {
-    const value = singleTxtValue(records);
-    return value === null || value.length > 255 ? null : parseRolloutRecord(value);
-  }),
+  fetch: () =>
+    lookup(baseline.rolloutRecord).then((records) => {
+      const value = singleTxtValue(records);
+      return value === null || value.length > 255 ? null : parseRolloutRecord(value);
+    }),
   freshMs: baseline.rolloutRefreshMs,
   staleMs: 2 * baseline.rolloutRefreshMs,
   keepLastGood: true,

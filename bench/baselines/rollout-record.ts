@@ -25,4 +25,3 @@ export function parseRolloutRecord(text: string): RolloutState | null {
 export function formatRolloutRecord(state: RolloutState): string {
   return `v=1 stable=${state.stable} canary=${state.canary ?? '-'} weight=${state.weight} salt=${state.salt ?? '-'}`;
 }
-

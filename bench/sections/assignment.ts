@@ -73,7 +73,10 @@ export const assignment: BenchSection = {
       const sameOnOtherEdge = otherEdge.reduce((same, flag, i) => same + (flag === cohorts[stickyIndex][i] ? 1 : 0), 0);
 
       const v6 = ips.map((ip, i) => [ip, i] as const).filter(([ip]) => ip.includes(':'));
-      const rotated = await canaryOf(edge(rollout(STICKY_WEIGHT)), v6.map(([ip]) => rotateInterfaceId(ip, random)));
+      const rotated = await canaryOf(
+        edge(rollout(STICKY_WEIGHT)),
+        v6.map(([ip]) => rotateInterfaceId(ip, random)),
+      );
       const sameAfterRotation = rotated.reduce((same, flag, j) => same + (flag === cohorts[stickyIndex][v6[j][1]] ? 1 : 0), 0);
 
       const nextDeployment = await canaryOf(edge(rollout(STICKY_WEIGHT, NEW_SALT)), ips);

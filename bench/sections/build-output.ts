@@ -26,7 +26,7 @@ export const buildOutput: BenchSection = {
       figures,
       notes: [
         'From build/manifest.json. Every load asks for index.js (browsers revalidate it; CloudFront keeps it per build); the chunks are fetched once per viewer and cached by CloudFront for a year (immutable URLs).',
-        'Zips are deterministic; the entry router\'s carries index.js inlined (plain, gzip, brotli), and, like rollout sync\'s, the KeyValueStore client with its SigV4A signer. The CloudFront Function is checked against its 10 KB quota at build time.',
+        "Zips are deterministic; the entry router's carries index.js inlined (plain, gzip, brotli), and, like rollout sync's, the KeyValueStore client with its SigV4A signer. The CloudFront Function is checked against its 10 KB quota at build time.",
       ],
       data: { buildId: manifest.buildId, chunks: chunks.map((asset) => ({ key: asset.key, bytes: asset.bytes, br: asset.variants.br?.bytes })) },
     };

@@ -184,7 +184,11 @@ export const cost: BenchSection = {
         `  Fallback (a deleted or refused state): every load runs the entry router, as in the previous design, and reads the state through the API once per ${context.config.edge.stateCacheSeconds} s per container: $${usd(fallbackBusy.total)} per million loads on a busy edge, until the state is repaired.`,
         `  Rollout sync calls the KeyValueStore API only when the state changes, and checks it with one call every ${VERIFY_INTERVAL_MS / 60_000} minutes per warm container (repairing a state deleted or broken by hand): about ${syncCallsPerMonth.toLocaleString('en')} calls a month when nothing changes (assumed two containers), $${usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth))} a month, whatever the traffic.`,
         `Previous design and reference: Lambda@Edge on every load, at ${memoryMb} MB; CPU time measured here scaled by ${MB_PER_VCPU} / ${memoryMb} = ${round(cpuScale, 2)} (one vCPU at ${MB_PER_VCPU} MB), rounded up to whole ms: warm ${previousBusy.warmBilledMs} ms,`,
-        `  cold ${previousBusy.coldBilledMs} ms (reference ${referenceBusy.coldBilledMs} ms): the bundle's require beyond Node's floor, scaled, plus the first request's record lookup. Assumed traffic (prices.ts TRAFFIC): ${Object.values(TRAFFIC).map((t) => `${t.label}, containers living ${t.containerLifetimeMinutes} min`).join('; ')}.`,
+        `  cold ${previousBusy.coldBilledMs} ms (reference ${referenceBusy.coldBilledMs} ms): the bundle's require beyond Node's floor, scaled, plus the first request's record lookup. Assumed traffic (prices.ts TRAFFIC): ${Object.values(
+          TRAFFIC,
+        )
+          .map((t) => `${t.label}, containers living ${t.containerLifetimeMinutes} min`)
+          .join('; ')}.`,
         '  Their Route53 queries are those leaving the containers (origin-requests), an upper bound; the previous design added the viewer-key CloudFront Function on every load, the reference had none.',
       ],
       data: {

@@ -82,7 +82,10 @@ export const edgeRouters: BenchSection = {
     };
     const warm = (handler: (i: number) => unknown) => warmCalls(handler, reps);
     try {
-      await putOtherBuild(s3, config.regions.map((region) => ({ region, bucket: names.bucket(region) })));
+      await putOtherBuild(
+        s3,
+        config.regions.map((region) => ({ region, bucket: names.bucket(region) })),
+      );
       const entryZip = path.join(buildDir, manifest.functions['entry-router'].zip);
       const chunkZip = path.join(buildDir, manifest.functions['chunk-router'].zip);
       const previousZip = await writeBaselineZip(scratch, config, manifest, buildDir);
@@ -100,7 +103,10 @@ export const edgeRouters: BenchSection = {
       const fn = (state: RolloutState): CloudFrontFunctionHandler => loadCloudFrontFunction(functionCode, { get: async () => formatRolloutState(state) });
       const viewerEvents: CloudFrontFunctionViewerEvent[] = viewers.map((ip, i) => viewerRequestEvent(ip, i % 8 === 0 ? { referer: 'https://demo.example.com/page' } : { referer: 'https://shop.example.com/' }));
       const rolling: RolloutState = { stable: OTHER_BUILD, canary: own, weight: 2500, salt: 'd-BENCH', ring: ['https://demo.example.com'] };
-      const at = <T>(list: readonly T[]) => (i: number) => list[i % list.length];
+      const at =
+        <T>(list: readonly T[]) =>
+        (i: number) =>
+          list[i % list.length];
 
       const overhead = await timerOverheadNs(context.quick ? 0.05 : 1);
       context.log('edge-routers: warm, viewer-assignment function (harness), steady and during a rollout at 25 % with a ring');
@@ -114,7 +120,7 @@ export const edgeRouters: BenchSection = {
       const otherMiss = await warm((i) => entry(at(otherEvents)(i)));
       kvs.store.put(ROLLOUT_STATE_KEY, formatRolloutState(rolling));
       const fallback = await warm((i) => entry(at(entryEvents)(i)));
-      context.log('edge-routers: warm, the previous design\'s entry router (every load), three states');
+      context.log("edge-routers: warm, the previous design's entry router (every load), three states");
       const previousOwn = await warm(bind(loadPrevious(steadyState(own), previousZip), entryEvents));
       const previousOther = await warm(bind(loadPrevious(steadyState(OTHER_BUILD), previousZip), entryEvents));
       const previousRollout = await warm(bind(loadPrevious({ ...rolling, ring: [] }, previousZip), entryEvents));
@@ -200,7 +206,7 @@ export const edgeRouters: BenchSection = {
         notes: [
           `Warm: single awaited calls, ${plural(reps.rounds, 'round')} x ${reps.callsPerRound.toLocaleString('en')} calls after ${reps.warmupCalls.toLocaleString('en')} warm-up calls, over ${EVENT_POOL} viewers (IPv4 and IPv6); each includes ${us(overhead)} µs of timer and await overhead.`,
           `  Viewer assignment: the published function in the cloudfront-js-2.0 harness (a V8 context of its own; the store read is a resolved promise), one event copy per call. CloudFront bills a function per invocation, not by time; the figure shows its share of CloudFront's compute budget is small.`,
-          '  Entry router: the bundled zip on its cache-miss paths, with loopback S3 and KeyValueStore servers; another build\'s entry and the fallback\'s state are read once, then kept by the container. Previous: the previous design\'s router on the same three states (it ran on every load); reference: its entry handler (one record lookup, then a rewrite to S3).',
+          "  Entry router: the bundled zip on its cache-miss paths, with loopback S3 and KeyValueStore servers; another build's entry and the fallback's state are read once, then kept by the container. Previous: the previous design's router on the same three states (it ran on every load); reference: its entry handler (one record lookup, then a rewrite to S3).",
           `  Round medians (µs): assignment ${assignSteady.roundMedians.map(us).join(' ')} | router own ${ownMiss.roundMedians.map(us).join(' ')} | previous ${previousOwn.roundMedians.map(us).join(' ')} | reference ${referenceEntry.roundMedians.map(us).join(' ')}.`,
           `Cold init: node -e "require(index.js)" in ${reps.coldRuns} fresh processes per bundle, interleaved; the empty module is Node's own floor on this machine now. The entry router's index.js is ${entryBundle} B, ${inlinedBytes} B of it the inlined widget entry; the KeyValueStore client and SigV4A signer its fallback needs (${storeClientBytes} B) are a file of their own in the zip, required on first use only.`,
           '  First request after a cold load: this router answers its own build with no lookup at all; the previous router and the reference waited for a DNS record (loopback here; the Lambda resolver in AWS).',
@@ -218,7 +224,11 @@ export const edgeRouters: BenchSection = {
 export async function putOtherBuild(s3: Awaited<ReturnType<typeof startS3Server>>, buckets: readonly { readonly region: string; readonly bucket: string }[]): Promise<void> {
   const entry = Buffer.from(`/* build ${OTHER_BUILD} */(()=>{})();\n`);
   for (const { region, bucket } of buckets) {
-    for (const [suffix, bytes] of [['', entry], ['.gz', compress(entry, 'gzip')], ['.br', compress(entry, 'br')]] as const) {
+    for (const [suffix, bytes] of [
+      ['', entry],
+      ['.gz', compress(entry, 'gzip')],
+      ['.br', compress(entry, 'br')],
+    ] as const) {
       const key = `assets/${OTHER_BUILD}/index.js${suffix}`;
       const metadata = objectMetadata(key);
       await s3.client(region).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: metadata.contentType, ContentEncoding: metadata.contentEncoding, CacheControl: metadata.cacheControl }));
@@ -228,9 +238,7 @@ export async function putOtherBuild(s3: Awaited<ReturnType<typeof startS3Server>
 
 /** EVENT_POOL viewer addresses, a quarter of them IPv6. */
 function viewerIps(): string[] {
-  return Array.from({ length: EVENT_POOL }, (_, i) =>
-    i % 4 === 3 ? `2001:db8:${(i * 7919) & 0xffff}:${i.toString(16)}::${i.toString(16)}` : `${((i * 37) % 223) + 1}.${(i * 13) & 255}.${(i >> 3) & 255}.${i & 255}`,
-  );
+  return Array.from({ length: EVENT_POOL }, (_, i) => (i % 4 === 3 ? `2001:db8:${(i * 7919) & 0xffff}:${i.toString(16)}::${i.toString(16)}` : `${((i * 37) % 223) + 1}.${(i * 13) & 255}.${(i >> 3) & 255}.${i & 255}`));
 }
 
 function bind(handler: EdgeHandler, events: readonly CloudFrontRequestEvent[]): (i: number) => unknown {

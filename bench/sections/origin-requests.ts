@@ -105,7 +105,10 @@ export const originRequests: BenchSection = {
     const entryEvent = (clientIp: string, i: number, uri = ENTRY_PATH) =>
       originRequestEvent({ clientIp, uri, originDomain: primaryDomain, acceptEncoding: encodingOf(i).header, originCustomHeaders: { [ROLLOUT_STORE_HEADER]: kvs.arn } }, `r${i}`);
     try {
-      await putOtherBuild(s3, config.regions.map((region) => ({ region, bucket: names.bucket(region) })));
+      await putOtherBuild(
+        s3,
+        config.regions.map((region) => ({ region, bucket: names.bucket(region) })),
+      );
       const measured = {} as Record<Scenario, OriginRequestsData['measured'][Scenario]>;
       const fleet = {} as Record<Scenario, PerLoad>;
       const previous = {} as Record<Scenario, OriginRequestsData['previous'][Scenario]>;
@@ -171,7 +174,10 @@ export const originRequests: BenchSection = {
       const lifetimeS = TRAFFIC.busy.containerLifetimeMinutes * 60;
       for (const [level, traffic] of Object.entries(TRAFFIC) as [TrafficLevel, (typeof TRAFFIC)[TrafficLevel]][]) {
         const perLevel = {} as Record<'steady' | 'rollout', { previous: DnsPerLoad; reference: DnsPerLoad }>;
-        for (const [key, scenario] of [['steady', SCENARIOS[0]], ['rollout', SCENARIOS[2]]] as const) {
+        for (const [key, scenario] of [
+          ['steady', SCENARIOS[0]],
+          ['rollout', SCENARIOS[2]],
+        ] as const) {
           context.log(`origin-requests: Route53 queries over one container's life (${lifetimeS} s simulated), ${traffic.label}, ${scenario.label}`);
           dns.setTxt(previousRolloutRecord(config), formatRolloutRecord(scenario.state(own)));
           const event = (ip: string, i: number) => entryEvent(ip, i);
@@ -184,30 +190,48 @@ export const originRequests: BenchSection = {
       }
 
       const figures: Figure[] = [
-        ...SCENARIOS.map((scenario): Figure => ({
-          name: `Lambda@Edge invocations per entry load, ${scenario.label}, fleet model`,
-          value: round(fleet[scenario.id].lambdaInvocations, 6),
-          unit: 'count',
-          previous: 1,
-          reference: 1,
-        })),
-        ...SCENARIOS.map((scenario): Figure => ({
-          name: `Lambda@Edge invocations per entry load, ${scenario.label}, one cache, measured`,
-          value: round(measured[scenario.id].lambdaInvocations, 6),
-          unit: 'count',
-        })),
-        ...SCENARIOS.map((scenario): Figure => ({
-          name: `S3 GETs per entry load, ${scenario.label}`,
-          value: round(fleet[scenario.id].s3Gets, 6),
-          unit: 'count',
-          previous: round(previous[scenario.id].s3Gets, 4),
-          reference: round(referenceS3[scenario.id].s3Gets, 4),
-        })),
+        ...SCENARIOS.map(
+          (scenario): Figure => ({
+            name: `Lambda@Edge invocations per entry load, ${scenario.label}, fleet model`,
+            value: round(fleet[scenario.id].lambdaInvocations, 6),
+            unit: 'count',
+            previous: 1,
+            reference: 1,
+          }),
+        ),
+        ...SCENARIOS.map(
+          (scenario): Figure => ({
+            name: `Lambda@Edge invocations per entry load, ${scenario.label}, one cache, measured`,
+            value: round(measured[scenario.id].lambdaInvocations, 6),
+            unit: 'count',
+          }),
+        ),
+        ...SCENARIOS.map(
+          (scenario): Figure => ({
+            name: `S3 GETs per entry load, ${scenario.label}`,
+            value: round(fleet[scenario.id].s3Gets, 6),
+            unit: 'count',
+            previous: round(previous[scenario.id].s3Gets, 4),
+            reference: round(referenceS3[scenario.id].s3Gets, 4),
+          }),
+        ),
         { name: 'KeyValueStore reads (by the function) per entry load', value: 1, unit: 'count' },
         { name: 'KeyValueStore API calls per entry load, measured (one cache)', value: round(measured.rollout50.kvsApiCalls, 6), unit: 'count' },
         ...(Object.keys(TRAFFIC) as TrafficLevel[]).flatMap((level): Figure[] => [
-          { name: `Route53 standard queries (_rollout) per load, ${TRAFFIC[level].label}`, value: 0, unit: 'count', previous: round(dnsPerLoad[level].steady.previous.rollout, 5), reference: round(dnsPerLoad[level].steady.reference.rollout, 5) },
-          { name: `Route53 latency queries (_bucket) per load, ${TRAFFIC[level].label}, rollout`, value: 0, unit: 'count', previous: round(dnsPerLoad[level].rollout.previous.bucket, 5), reference: round(dnsPerLoad[level].rollout.reference.bucket, 5) },
+          {
+            name: `Route53 standard queries (_rollout) per load, ${TRAFFIC[level].label}`,
+            value: 0,
+            unit: 'count',
+            previous: round(dnsPerLoad[level].steady.previous.rollout, 5),
+            reference: round(dnsPerLoad[level].steady.reference.rollout, 5),
+          },
+          {
+            name: `Route53 latency queries (_bucket) per load, ${TRAFFIC[level].label}, rollout`,
+            value: 0,
+            unit: 'count',
+            previous: round(dnsPerLoad[level].rollout.previous.bucket, 5),
+            reference: round(dnsPerLoad[level].rollout.reference.bucket, 5),
+          },
         ]),
         { name: 'fallback (state unreadable at the edge): Lambda@Edge invocations per load', value: 1, unit: 'count' },
         { name: `fallback: KeyValueStore API calls per load, ${TRAFFIC.busy.label}`, value: round(fallback.busy.kvsApiCalls, 5), unit: 'count' },

@@ -253,7 +253,8 @@ export function reachComponents(nextLoadStale: number): ReachComponent[] {
       typicalS: 5,
       worstS: 20,
       basis: 'assumed',
-      detail: 'AWS: changes "are propagated to all CloudFront edge locations in a few seconds" (https://aws.amazon.com/blogs/aws/introducing-amazon-cloudfront-keyvaluestore-a-low-latency-datastore-for-cloudfront-functions/, 2023); no bound is published, so typical 5 s and worst 20 s are assumed',
+      detail:
+        'AWS: changes "are propagated to all CloudFront edge locations in a few seconds" (https://aws.amazon.com/blogs/aws/introducing-amazon-cloudfront-keyvaluestore-a-low-latency-datastore-for-cloudfront-functions/, 2023); no bound is published, so typical 5 s and worst 20 s are assumed',
     },
     {
       name: "every viewer's next load gets the stable build",
@@ -267,8 +268,14 @@ export function reachComponents(nextLoadStale: number): ReachComponent[] {
 
 export function totalReach(components: readonly ReachComponent[]): { readonly typicalS: number; readonly worstS: number } {
   return {
-    typicalS: round(components.reduce((sum, c) => sum + c.typicalS, 0), 1),
-    worstS: round(components.reduce((sum, c) => sum + c.worstS, 0), 1),
+    typicalS: round(
+      components.reduce((sum, c) => sum + c.typicalS, 0),
+      1,
+    ),
+    worstS: round(
+      components.reduce((sum, c) => sum + c.worstS, 0),
+      1,
+    ),
   };
 }
 
@@ -300,7 +307,7 @@ export const rollbackReach: BenchSection = {
     const components = reachComponents(nextLoadStale);
     const total = totalReach(components);
 
-    context.log('rollback-reach: the previous design\'s edge end, simulated');
+    context.log("rollback-reach: the previous design's edge end, simulated");
     const previousEdge = await simulate({
       zip: await writeBaselineZip(scratch, config, manifest, buildDir),
       ownBuild: manifest.buildId,

@@ -67,9 +67,7 @@ export interface EntryBody {
 }
 
 export function entryBody(buildId: string, encoding: Encoding | null, bytes: Buffer, etag: string): EntryBody {
-  return encoding === null
-    ? { buildId, encoding, body: bytes.toString('utf8'), bodyEncoding: 'text', etag }
-    : { buildId, encoding, body: bytes.toString('base64'), bodyEncoding: 'base64', etag };
+  return encoding === null ? { buildId, encoding, body: bytes.toString('utf8'), bodyEncoding: 'text', etag } : { buildId, encoding, body: bytes.toString('base64'), bodyEncoding: 'base64', etag };
 }
 
 /** The router's own build, from what the build inlined: one body per encoding. */

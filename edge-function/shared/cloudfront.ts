@@ -108,9 +108,14 @@ export function servedMethod(method: string, allowed: readonly HttpMethod[]): Ht
 export function toS3Origin(request: CloudFrontRequest, uri: string, target: S3Target): CloudFrontRequest {
   const current = request.origin?.s3;
   const customHeaders = current && hasWellFormedHeaders(current.customHeaders) ? current.customHeaders : {};
-  return forwarded(request, uri, { ...request.headers, host: [{ key: 'Host', value: target.domainName }] }, {
-    s3: { authMethod: 'origin-access-identity', customHeaders, domainName: target.domainName, path: '', region: target.region },
-  });
+  return forwarded(
+    request,
+    uri,
+    { ...request.headers, host: [{ key: 'Host', value: target.domainName }] },
+    {
+      s3: { authMethod: 'origin-access-identity', customHeaders, domainName: target.domainName, path: '', region: target.region },
+    },
+  );
 }
 
 /**

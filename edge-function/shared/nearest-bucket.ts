@@ -21,7 +21,7 @@ import { CachedReader } from './cached-reader';
 export type BucketConfig = Pick<EdgeConfig, 'buckets' | 'regionFallback' | 'primaryRegion'>;
 
 function has(table: Readonly<Record<string, string>>, key: string): boolean {
-  return  Object.hasOwn(table, key);
+  return Object.hasOwn(table, key);
 }
 
 /** The region a latency-record answer names, if it is one of ours; null otherwise. */

@@ -58,9 +58,7 @@ export interface BeaconSettingValues {
   readonly PERIOD_SECONDS: string;
 }
 
-export type BeaconCheck =
-  | { readonly ok: true; readonly beacon: Beacon; readonly cors: Readonly<Record<string, string>> }
-  | { readonly ok: false; readonly response: BeaconResponse };
+export type BeaconCheck = { readonly ok: true; readonly beacon: Beacon; readonly cors: Readonly<Record<string, string>> } | { readonly ok: false; readonly response: BeaconResponse };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -172,9 +170,7 @@ export function checkBeacon(request: BeaconRequest, settings: BeaconSettings): B
 }
 
 /** Why a well-formed beacon does not count, or for whom it does. */
-export type BeaconJudgement =
-  | { readonly counts: true; readonly role: Role; readonly viewer: string }
-  | { readonly counts: false; readonly statusCode: number; readonly reason: string };
+export type BeaconJudgement = { readonly counts: true; readonly role: Role; readonly viewer: string } | { readonly counts: false; readonly statusCode: number; readonly reason: string };
 
 /**
  * Pure: does this beacon speak for its viewer? `ip` is the viewer's address as CloudFront saw it,

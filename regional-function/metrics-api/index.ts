@@ -12,15 +12,7 @@ import { DynamoViewerLedger, readStateCopy } from '../shared/signal-table';
 import { beaconSettingsFrom, handleBeacon, type BeaconDependencies, type BeaconRequest, type BeaconSettings } from './core';
 import { cachedState } from './state-cache';
 
-export const METRICS_API_VARIABLES = [
-  'METRICS_NAMESPACE',
-  'ALLOWED_ORIGINS',
-  'MAX_BATCH',
-  'ORIGIN_SECRET_SHA256',
-  'PERIOD_SECONDS',
-  'SIGNAL_TABLE',
-  'STATE_CACHE_SECONDS',
-] as const satisfies readonly (keyof MetricsApiEnvironment)[];
+export const METRICS_API_VARIABLES = ['METRICS_NAMESPACE', 'ALLOWED_ORIGINS', 'MAX_BATCH', 'ORIGIN_SECRET_SHA256', 'PERIOD_SECONDS', 'SIGNAL_TABLE', 'STATE_CACHE_SECONDS'] as const satisfies readonly (keyof MetricsApiEnvironment)[];
 
 const logger = functionLogger('metrics-api');
 
@@ -62,7 +54,9 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
 function beaconRequestFrom(event: APIGatewayProxyEventV2): BeaconRequest {
   const method = (event as Partial<APIGatewayProxyEventV2> | null)?.requestContext?.http?.method;
   if (typeof method !== 'string' || event.version !== '2.0') {
-    throw new Error(`the metrics API takes API Gateway HTTP API events with payload format 2.0; got ${event === null || typeof event !== 'object' ? JSON.stringify(event) : `version ${JSON.stringify(event.version ?? null)}`} (set the integration's payload_format_version to "2.0")`);
+    throw new Error(
+      `the metrics API takes API Gateway HTTP API events with payload format 2.0; got ${event === null || typeof event !== 'object' ? JSON.stringify(event) : `version ${JSON.stringify(event.version ?? null)}`} (set the integration's payload_format_version to "2.0")`,
+    );
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;

@@ -49,9 +49,7 @@ export interface ReleaseState {
   readonly activeDeployment: DeploymentSummary | null;
 }
 
-export type ReleaseDecision =
-  | { readonly action: 'unchanged'; readonly reason: string }
-  | { readonly action: 'start'; readonly fromVersion: string; readonly toVersion: string; readonly sameBuild: boolean; readonly reason: string };
+export type ReleaseDecision = { readonly action: 'unchanged'; readonly reason: string } | { readonly action: 'start'; readonly fromVersion: string; readonly toVersion: string; readonly sameBuild: boolean; readonly reason: string };
 
 export class ReleaseError extends Error {
   constructor(message: string) {
@@ -63,9 +61,7 @@ export class ReleaseError extends Error {
 export function decideRelease(state: ReleaseState): ReleaseDecision {
   const { functionName, version, buildId, alias, activeDeployment: active } = state;
   if (state.versionBuildId === null) {
-    throw new ReleaseError(
-      `${functionName} version ${version} has no buildId in its description, so nobody could tell which build it serves; publish entry-router versions through the stacks (cdktf deploy), which write "buildId=<id>"`,
-    );
+    throw new ReleaseError(`${functionName} version ${version} has no buildId in its description, so nobody could tell which build it serves; publish entry-router versions through the stacks (cdktf deploy), which write "buildId=<id>"`);
   }
   if (state.versionBuildId !== buildId) {
     throw new ReleaseError(
@@ -82,9 +78,7 @@ export function decideRelease(state: ReleaseState): ReleaseDecision {
     );
   }
   if (alias.stableVersion === version) {
-    const leftover = alias.canaryVersion
-      ? `; it also routes ${(alias.canaryWeight / 100).toFixed(2)}% to version ${alias.canaryVersion} with no deployment in progress (see \`npm run rollout -- status\`)`
-      : '';
+    const leftover = alias.canaryVersion ? `; it also routes ${(alias.canaryWeight / 100).toFixed(2)}% to version ${alias.canaryVersion} with no deployment in progress (see \`npm run rollout -- status\`)` : '';
     return { action: 'unchanged', reason: `alias ${state.aliasName} already points at version ${version} (first deploy, or this version is already released)${leftover}` };
   }
   const sameBuild = state.stableBuildId === buildId;

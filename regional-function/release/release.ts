@@ -61,20 +61,12 @@ export interface ReleaseResult {
   readonly deploymentConfigName?: string;
 }
 
-export async function release(
-  request: { readonly version: string; readonly buildId: string },
-  target: ReleaseTarget,
-  clients: ReleaseClients,
-  options: ReleaseOptions = {},
-): Promise<ReleaseResult> {
+export async function release(request: { readonly version: string; readonly buildId: string }, target: ReleaseTarget, clients: ReleaseClients, options: ReleaseOptions = {}): Promise<ReleaseResult> {
   const { functionName, aliasName } = target;
   const group = { application: target.application, deploymentGroup: target.deploymentGroup };
   const alias = aliasStateFrom(await getAlias(clients.lambda, functionName, aliasName));
   const versionBuildId = await findBuildIdOfVersion(clients.lambda, functionName, request.version, options.versionBuilds);
-  const stableBuildId =
-    alias.stableVersion === request.version
-      ? versionBuildId
-      : await findBuildIdOfVersion(clients.lambda, functionName, alias.stableVersion, options.versionBuilds).catch(() => null);
+  const stableBuildId = alias.stableVersion === request.version ? versionBuildId : await findBuildIdOfVersion(clients.lambda, functionName, alias.stableVersion, options.versionBuilds).catch(() => null);
   const activeDeployment = await readActiveDeployment(clients.codedeploy, group);
   const state: ReleaseState = {
     functionName,
@@ -103,14 +95,14 @@ export async function release(
   let deploymentId: string | undefined;
   try {
     const created = await clients.codedeploy.send(
-        new CreateDeploymentCommand({
-          applicationName: target.application,
-          deploymentGroupName: target.deploymentGroup,
-          revision: { revisionType: 'AppSpecContent', appSpecContent: revision },
-          description: options.description ?? `release build ${request.buildId}: version ${decision.fromVersion} → ${decision.toVersion}`,
-          ...(deploymentConfigName ? { deploymentConfigName } : {}),
-          ...(options.disableAlarms ? { overrideAlarmConfiguration: { enabled: false, alarms: [] } } : {}),
-        }),
+      new CreateDeploymentCommand({
+        applicationName: target.application,
+        deploymentGroupName: target.deploymentGroup,
+        revision: { revisionType: 'AppSpecContent', appSpecContent: revision },
+        description: options.description ?? `release build ${request.buildId}: version ${decision.fromVersion} → ${decision.toVersion}`,
+        ...(deploymentConfigName ? { deploymentConfigName } : {}),
+        ...(options.disableAlarms ? { overrideAlarmConfiguration: { enabled: false, alarms: [] } } : {}),
+      }),
     );
     deploymentId = created.deploymentId;
   } catch (error) {

@@ -68,12 +68,7 @@ export function parseSyncEvent(event: unknown): SyncEvent {
   const parsed = syncEventSchema.safeParse(event);
   if (parsed.success) return parsed.data;
   const detailType = event !== null && typeof event === 'object' ? (event as Record<string, unknown>)['detail-type'] : undefined;
-  const got =
-    event !== null && typeof event === 'object'
-      ? detailType === undefined
-        ? 'an object without detail-type'
-        : `an object with detail-type ${JSON.stringify(detailType)}`
-      : (JSON.stringify(event) ?? 'undefined');
+  const got = event !== null && typeof event === 'object' ? (detailType === undefined ? 'an object without detail-type' : `an object with detail-type ${JSON.stringify(detailType)}`) : (JSON.stringify(event) ?? 'undefined');
   throw new Error(
     `rollout sync runs on an EventBridge "${SCHEDULED_EVENT_TYPE}", "${DEPLOYMENT_STATE_CHANGE_TYPE}" or "${ALARM_STATE_CHANGE_TYPE}" event, or ${JSON.stringify(MANUAL_SYNC_EVENT)}; got ${got} (${describeIssue(parsed.error.issues[0], event, 'event')})`,
   );

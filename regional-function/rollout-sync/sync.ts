@@ -101,7 +101,7 @@ export interface SyncSummary {
   readonly missingBuilds: Readonly<Record<string, readonly string[]>>;
 }
 
-export type RolloutSync = (event: SyncEvent) => Promise<SyncSummary>
+export type RolloutSync = (event: SyncEvent) => Promise<SyncSummary>;
 
 function sameBuilds(a: AliasBuilds, b: AliasBuilds): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

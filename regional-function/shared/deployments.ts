@@ -5,14 +5,7 @@
  * CLI shows, stops and promotes deployments. All of them read CodeDeploy through here.
  */
 import { createHash } from 'node:crypto';
-import {
-  GetDeploymentCommand,
-  GetDeploymentGroupCommand,
-  ListDeploymentsCommand,
-  type CodeDeployClient,
-  type DeploymentInfo,
-  type DeploymentStatus,
-} from '@aws-sdk/client-codedeploy';
+import { GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, type CodeDeployClient, type DeploymentInfo, type DeploymentStatus } from '@aws-sdk/client-codedeploy';
 import { errorName } from './aws-errors';
 
 /** Statuses of a deployment that has not ended: CodeDeploy runs at most one per group. */
@@ -156,9 +149,7 @@ export async function getDeploymentSummary(codedeploy: CodeDeployClient, deploym
 export async function findCurrentOrLastDeployment(codedeploy: CodeDeployClient, group: DeploymentGroupRef): Promise<DeploymentSummary | null> {
   const active = await findActiveDeploymentId(codedeploy, group);
   if (active) return getDeploymentSummary(codedeploy, active);
-  const info = await withGroupErrors(group, () =>
-    codedeploy.send(new GetDeploymentGroupCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup })),
-  );
+  const info = await withGroupErrors(group, () => codedeploy.send(new GetDeploymentGroupCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup })));
   const last = info.deploymentGroupInfo?.lastAttemptedDeployment?.deploymentId;
   return last ? getDeploymentSummary(codedeploy, last) : null;
 }

@@ -8,12 +8,7 @@
  * reader takes the ETag first and the value second: a write landing between the two makes the
  * ETag older than the value, so the caller's write fails and it reads again, never the reverse.
  */
-import {
-  DescribeKeyValueStoreCommand,
-  GetKeyCommand,
-  PutKeyCommand,
-  type CloudFrontKeyValueStoreClient,
-} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand, type CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { parseRolloutState, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
 import { errorName } from './aws-errors';
 

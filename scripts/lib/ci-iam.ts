@@ -285,14 +285,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
       // Tags on create are authorized as TagResource; publish = true lists versions to find the new one.
       create: ['lambda:CreateFunction', 'lambda:TagResource', 'lambda:GetFunction', 'lambda:ListVersionsByFunction', 'lambda:PublishVersion'],
       read: ['lambda:GetFunction', 'lambda:GetFunctionCodeSigningConfig', 'lambda:ListVersionsByFunction'],
-      update: [
-        'lambda:UpdateFunctionCode',
-        'lambda:UpdateFunctionConfiguration',
-        'lambda:GetFunctionConfiguration',
-        'lambda:PublishVersion',
-        'lambda:TagResource',
-        'lambda:UntagResource',
-      ],
+      update: ['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:GetFunctionConfiguration', 'lambda:PublishVersion', 'lambda:TagResource', 'lambda:UntagResource'],
       delete: ['lambda:DeleteFunction'],
     },
     also: (r) => [passRole(r, 'role', 'lambda.amazonaws.com')],
@@ -797,9 +790,7 @@ function mergeAcrossResourceTypes(statements: readonly { actions: string[]; reso
     const service = serviceOf(statement.actions[0]);
     const types = new Set(statement.resources.map(resourceTypeOf));
     const mergeable = (actions: readonly string[], types: ReadonlySet<string>) => service !== 's3' && !types.has(UNKNOWN) && !actions.some(isTagging);
-    const into = mergeable(statement.actions, types)
-      ? merged.find((m) => serviceOf(m.actions[0]) === service && mergeable(m.actions, m.types) && [...types].every((type) => !m.types.has(type)))
-      : undefined;
+    const into = mergeable(statement.actions, types) ? merged.find((m) => serviceOf(m.actions[0]) === service && mergeable(m.actions, m.types) && [...types].every((type) => !m.types.has(type))) : undefined;
     if (!into) {
       merged.push({ actions: [...statement.actions], resources: [...statement.resources], types });
       continue;
@@ -831,7 +822,10 @@ function withoutCovered(patterns: readonly string[]): string[] {
 
 /** IAM's wildcards: `*` any run of characters (`/` and `:` included), `?` one character. */
 function wildcardMatch(pattern: string, value: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${regex}$`, 's').test(value);
 }
 

@@ -120,7 +120,8 @@ export function runCommand(command: Command): void {
 export function wholeNumber(min = 0, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
   return (text) => {
     const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
-    if (!Number.isSafeInteger(value) || value < min || value > max) throw new InvalidArgumentError(`expected a whole number${max === Number.MAX_SAFE_INTEGER ? ` of at least ${min}` : ` from ${min} to ${max}`}, got ${JSON.stringify(text)}.`);
+    if (!Number.isSafeInteger(value) || value < min || value > max)
+      throw new InvalidArgumentError(`expected a whole number${max === Number.MAX_SAFE_INTEGER ? ` of at least ${min}` : ` from ${min} to ${max}`}, got ${JSON.stringify(text)}.`);
     return value;
   };
 }
@@ -153,7 +154,14 @@ export function formatDuration(ms: number): string {
 
 /** A comma-separated list, trimmed, without empties or repeats. */
 export function commaList(text: string): readonly string[] {
-  const list = [...new Set(text.split(',').map((item) => item.trim()).filter(Boolean))];
+  const list = [
+    ...new Set(
+      text
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (list.length === 0) throw new InvalidArgumentError('expected a comma-separated list, got nothing.');
   return list;
 }
@@ -176,19 +184,25 @@ export function buildOption(description = 'the build to use, as `npm run build` 
 }
 
 /** `--regions a,b`: a subset of the configured regions, checked by selectRegions once the config is read. */
-export function regionsOption(description = 'comma-separated regions to work on, each one of the config\'s (default: every configured region)'): Option {
+export function regionsOption(description = "comma-separated regions to work on, each one of the config's (default: every configured region)"): Option {
   return new Option('--regions <list>', description).argParser(commaList);
 }
 
 /** `--endpoint <url>`: an S3-compatible server in place of AWS (the local emulator, tests). */
 export function endpointOption(): Option {
-  return new Option('--endpoint <url>', 'an S3-compatible endpoint serving every region\'s bucket, path-style, e.g. http://127.0.0.1:4568 (default: AWS)');
+  return new Option('--endpoint <url>', "an S3-compatible endpoint serving every region's bucket, path-style, e.g. http://127.0.0.1:4568 (default: AWS)");
 }
 
 /** The regions to work on: all configured ones, or the listed subset, each checked against the config. */
 export function selectRegions(config: Pick<DeployConfig, 'regions'>, requested: readonly string[] | string | undefined): readonly string[] {
   if (requested === undefined) return config.regions;
-  const list = typeof requested === 'string' ? requested.split(',').map((region) => region.trim()).filter(Boolean) : requested;
+  const list =
+    typeof requested === 'string'
+      ? requested
+          .split(',')
+          .map((region) => region.trim())
+          .filter(Boolean)
+      : requested;
   if (list.length === 0) throw new UsageError(`--regions is empty; name some of the configured regions: ${config.regions.join(', ')}.`);
   const unknown = list.filter((region) => !config.regions.includes(region));
   if (unknown.length > 0) throw new UsageError(`${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the configured regions (${config.regions.join(', ')}).`);

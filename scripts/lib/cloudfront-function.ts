@@ -59,8 +59,28 @@ export async function bundleCloudFrontFunction(entry: string, workingDir: string
 }
 
 const NODE_GLOBALS = new Set([
-  'require', 'process', 'Buffer', 'global', 'module', 'exports', '__dirname', '__filename', 'setTimeout', 'setInterval', 'setImmediate',
-  'clearTimeout', 'clearInterval', 'queueMicrotask', 'TextEncoder', 'TextDecoder', 'URL', 'URLSearchParams', 'fetch', 'structuredClone', 'eval', 'Function',
+  'require',
+  'process',
+  'Buffer',
+  'global',
+  'module',
+  'exports',
+  '__dirname',
+  '__filename',
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+  'clearTimeout',
+  'clearInterval',
+  'queueMicrotask',
+  'TextEncoder',
+  'TextDecoder',
+  'URL',
+  'URLSearchParams',
+  'fetch',
+  'structuredClone',
+  'eval',
+  'Function',
 ]);
 const REFUSED_NODES: Readonly<Record<string, string>> = {
   ClassDeclaration: 'classes',

@@ -17,13 +17,7 @@
  * CloudFront sends all traffic to the primary at its own peaks; and promoting the staging config
  * outside Terraform would be drift.
  */
-import {
-  DescribeFunctionCommand,
-  DescribeKeyValueStoreCommand as DescribeStoreByName,
-  TestFunctionCommand,
-  UpdateFunctionCommand,
-  type CloudFrontClient,
-} from '@aws-sdk/client-cloudfront';
+import { DescribeFunctionCommand, DescribeKeyValueStoreCommand as DescribeStoreByName, TestFunctionCommand, UpdateFunctionCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { GetKeyCommand, type CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -190,16 +184,14 @@ export async function cloudFrontFunctionCheck(config: DeployConfig, code: string
     new UpdateFunctionCommand({
       Name: name,
       IfMatch: etag,
-      FunctionConfig: { Comment: 'verify-edge: the next deploy\'s viewer-assignment code', Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: store.ARN }] } },
+      FunctionConfig: { Comment: "verify-edge: the next deploy's viewer-assignment code", Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: store.ARN }] } },
       FunctionCode: new TextEncoder().encode(code),
     }),
   );
   const results: CheckResult[] = [];
   for (const viewer of RECORDED_VIEWERS) {
     const label = `TestFunction: viewer ${viewer.ip}${viewer.referer ? ` on ${new URL(viewer.referer).origin}` : ''}`;
-    const tested = await clients.cloudfront.send(
-      new TestFunctionCommand({ Name: name, IfMatch: updated.ETag, Stage: 'DEVELOPMENT', EventObject: new TextEncoder().encode(JSON.stringify(testFunctionEvent(viewer))) }),
-    );
+    const tested = await clients.cloudfront.send(new TestFunctionCommand({ Name: name, IfMatch: updated.ETag, Stage: 'DEVELOPMENT', EventObject: new TextEncoder().encode(JSON.stringify(testFunctionEvent(viewer))) }));
     const result = tested.TestResult;
     if (result?.FunctionErrorMessage) {
       results.push({ name: label, problem: `the function failed: ${result.FunctionErrorMessage}` });

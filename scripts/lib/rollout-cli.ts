@@ -24,32 +24,12 @@ import { release, type ReleaseResult, type ReleaseTarget } from '../../regional-
 import { MANUAL_SYNC_EVENT } from '../../regional-function/rollout-sync/core';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../regional-function/shared/alias-state';
 import { errorMessage, errorName } from '../../regional-function/shared/aws-errors';
-import {
-  ALL_AT_ONCE_CONFIG,
-  findActiveDeploymentId,
-  findCurrentOrLastDeployment,
-  getDeploymentSummary,
-  withGroupErrors,
-  type DeploymentGroupRef,
-  type DeploymentSummary,
-} from '../../regional-function/shared/deployments';
+import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, findCurrentOrLastDeployment, getDeploymentSummary, withGroupErrors, type DeploymentGroupRef, type DeploymentSummary } from '../../regional-function/shared/deployments';
 import { readRolloutState, StaleStoreError, writeRolloutState } from '../../regional-function/shared/rollout-state-store';
 import { formatRolloutState, withoutRingOrigin, withRingOrigin, ringBudget, type RolloutState } from '../../contracts/rollout-state';
 import { dashboardUrl } from '../../contracts/release-dashboard';
 import { buildIdFromDescription } from '../../contracts/version-description';
-import {
-  deploymentView,
-  formatStatus,
-  newestVersion,
-  percent,
-  previousReleaseVersion,
-  stateMatchesAlias,
-  type AlarmView,
-  type AliasView,
-  type StateView,
-  type RolloutStatus,
-  type VersionView,
-} from './rollout-view';
+import { deploymentView, formatStatus, newestVersion, percent, previousReleaseVersion, stateMatchesAlias, type AlarmView, type AliasView, type StateView, type RolloutStatus, type VersionView } from './rollout-view';
 
 /** Everything here lives in us-east-1: the entry router (Lambda@Edge), its alias and CodeDeploy. */
 export const ROLLOUT_REGION = 'us-east-1';
@@ -122,19 +102,23 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   const program = defineCommand({
     name: 'npm run rollout --',
     summary: "Watch, start, stop, roll back or promote a release of the entry router, edit the ring, or wait for a deploy's rollout to end. Everything lives in us-east-1.",
-    examples: [
-      'npm run rollout -- status',
-      'npm run rollout -- start --version 8',
-      'npm run rollout -- rollback',
-      'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline" --timeout 40m',
-    ],
+    examples: ['npm run rollout -- status', 'npm run rollout -- start --version 8', 'npm run rollout -- rollback', 'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline" --timeout 40m'],
   });
-  const leaf = (parent: Command, name: string, spec: SubcommandSpec) => defineSubcommand(parent, name, spec).addOption(configOption()).addOption(new Option('--json', 'print the result as JSON on stdout (an error too: {"error": …})').default(false));
-  const versionOption = (what: string) => new Option('--version <n>', `the published entry-router version to ${what}, a whole number (default: ${what === 'release' ? 'the newest' : 'the one before the current build'})`).argParser(wholeNumber(1));
+  const leaf = (parent: Command, name: string, spec: SubcommandSpec) =>
+    defineSubcommand(parent, name, spec).addOption(configOption()).addOption(new Option('--json', 'print the result as JSON on stdout (an error too: {"error": …})').default(false));
+  const versionOption = (what: string) =>
+    new Option('--version <n>', `the published entry-router version to ${what}, a whole number (default: ${what === 'release' ? 'the newest' : 'the one before the current build'})`).argParser(wholeNumber(1));
   const act = (command: RolloutCommand, invocation: (flags: RolloutFlags, args: readonly string[]) => Invocation) =>
     async function (this: Command, ...args: unknown[]) {
       const flags = this.opts<RolloutFlags>();
-      await execute(deps, command, invocation(flags, args.filter((arg): arg is string => typeof arg === 'string')));
+      await execute(
+        deps,
+        command,
+        invocation(
+          flags,
+          args.filter((arg): arg is string => typeof arg === 'string'),
+        ),
+      );
     };
   const common = (flags: RolloutFlags): Invocation => ({ config: flags.config, json: flags.json });
 
@@ -187,11 +171,7 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   leaf(program, 'wait', {
     summary:
       "The deploy job's last step: with --save-baseline (before `cdktf deploy`) note the newest deployment; with --baseline (after it) wait until a newer one ends. Exits 1 when it rolled back, or did not end in time; passes when the deploy started none (the status shows the baseline for the settle time).",
-    examples: [
-      'npm run rollout -- wait --save-baseline "$RUNNER_TEMP/rollout-baseline"',
-      'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline"',
-      'npm run rollout -- wait --baseline baseline.json --timeout 1h --interval 30s',
-    ],
+    examples: ['npm run rollout -- wait --save-baseline "$RUNNER_TEMP/rollout-baseline"', 'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline"', 'npm run rollout -- wait --baseline baseline.json --timeout 1h --interval 30s'],
   })
     .addOption(new Option('--save-baseline <file>', 'note the newest deployment (or that there is none) in <file>, then exit').conflicts('baseline'))
     .addOption(new Option('--baseline <file>', 'wait for a deployment newer than the one <file> names (default: wait for the newest deployment to end, whichever deploy started it)'))
@@ -609,7 +589,10 @@ async function ringCommand(context: Context, invocation: Invocation): Promise<Co
     if (action === 'list') {
       return {
         json: { ring: current.ring, bytes: budget.used, limitBytes: budget.limit },
-        lines: current.ring.length === 0 ? ['The ring is empty: every viewer is assigned by weight.'] : [`Ring (${current.ring.length} origins, ${budget.used} of ${budget.limit} bytes), canary whatever the weight:`, ...current.ring.map((o) => `  ${o}`)],
+        lines:
+          current.ring.length === 0
+            ? ['The ring is empty: every viewer is assigned by weight.']
+            : [`Ring (${current.ring.length} origins, ${budget.used} of ${budget.limit} bytes), canary whatever the weight:`, ...current.ring.map((o) => `  ${o}`)],
       };
     }
     let next: RolloutState;
@@ -629,7 +612,7 @@ async function ringCommand(context: Context, invocation: Invocation): Promise<Co
     }
     // The metrics API judges beacons by rollout sync's copy of the state: have it copy the new ring now.
     const syncRequested = changed ? await requestSync(context) : false;
-    const subject = action === 'add' ? next.ring.find((o) => !current.ring.includes(o)) ?? origin! : origin!;
+    const subject = action === 'add' ? (next.ring.find((o) => !current.ring.includes(o)) ?? origin!) : origin!;
     const verb = action === 'add' ? (changed ? 'Added' : 'Already in the ring:') : changed ? 'Removed' : 'Not in the ring:';
     const canary = next.canary ? `it gets the canary (build ${next.canary}) on its next load` : 'it gets the canary of the next rollout from its start';
     return {

@@ -98,9 +98,7 @@ export function cleanPlanOutput(text: string): string {
   const prefix = /^([A-Za-z0-9_-]+) {2}\S/.exec(lines.find((line) => /^[A-Za-z0-9_-]+ {2}\S/.test(line)) ?? '')?.[1];
   if (!prefix) return lines.join('\n');
   const pad = ' '.repeat(prefix.length + 2);
-  return lines
-    .map((line) => (line === prefix ? '' : line.startsWith(`${prefix}  `) ? line.slice(prefix.length + 2) : line.startsWith(pad) ? line.slice(pad.length) : line))
-    .join('\n');
+  return lines.map((line) => (line === prefix ? '' : line.startsWith(`${prefix}  `) ? line.slice(prefix.length + 2) : line.startsWith(pad) ? line.slice(pad.length) : line)).join('\n');
 }
 
 /** `~ update  aws_s3_bucket.x` lines, one per change. */

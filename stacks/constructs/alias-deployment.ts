@@ -56,10 +56,7 @@ export class AliasDeployment extends Construct {
         provider,
         deploymentConfigName: customDeploymentConfigName(props.name, rollout),
         computePlatform: 'Lambda',
-        trafficRoutingConfig:
-          rollout.strategy === 'canary'
-            ? { type: 'TimeBasedCanary', timeBasedCanary: { interval, percentage } }
-            : { type: 'TimeBasedLinear', timeBasedLinear: { interval, percentage } },
+        trafficRoutingConfig: rollout.strategy === 'canary' ? { type: 'TimeBasedCanary', timeBasedCanary: { interval, percentage } } : { type: 'TimeBasedLinear', timeBasedLinear: { interval, percentage } },
       });
       this.deploymentConfigName = this.customConfig.deploymentConfigName;
     }

@@ -22,12 +22,7 @@
 import { CloudfrontCachePolicy } from '@cdktf/provider-aws/lib/cloudfront-cache-policy';
 import { CloudfrontOriginRequestPolicy } from '@cdktf/provider-aws/lib/cloudfront-origin-request-policy';
 import { CloudfrontFunction } from '@cdktf/provider-aws/lib/cloudfront-function';
-import {
-  CloudfrontDistribution,
-  type CloudfrontDistributionOrderedCacheBehavior,
-  type CloudfrontDistributionOrigin,
-  type CloudfrontDistributionOriginGroup,
-} from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import { CloudfrontDistribution, type CloudfrontDistributionOrderedCacheBehavior, type CloudfrontDistributionOrigin, type CloudfrontDistributionOriginGroup } from '@cdktf/provider-aws/lib/cloudfront-distribution';
 import { CloudfrontMonitoringSubscription } from '@cdktf/provider-aws/lib/cloudfront-monitoring-subscription';
 import { CloudfrontResponseHeadersPolicy, type CloudfrontResponseHeadersPolicyConfig } from '@cdktf/provider-aws/lib/cloudfront-response-headers-policy';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -120,7 +115,7 @@ export class Distribution extends Construct {
     this.viewerAssignmentCheck = new CloudfrontFunction(this, 'viewer-assignment-check', {
       provider,
       name: `${props.name}${VIEWER_ASSIGNMENT_CHECK_SUFFIX}`,
-      comment: 'Not associated with any behaviour: verify-edge tests the next deploy\'s viewer-assignment code here first',
+      comment: "Not associated with any behaviour: verify-edge tests the next deploy's viewer-assignment code here first",
       runtime: 'cloudfront-js-2.0',
       publish: false,
       code: props.viewerAssignmentCode,
@@ -303,9 +298,7 @@ export class Distribution extends Construct {
       orderedCacheBehavior: [entryBehaviour, buildEntryBehaviour, apiBehaviour],
       restrictions: { geoRestriction: { restrictionType: 'none' } },
       webAclId: props.webAclArn,
-      viewerCertificate: props.customDomain
-        ? { acmCertificateArn: props.customDomain.certificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: TLS_FLOOR }
-        : { cloudfrontDefaultCertificate: true },
+      viewerCertificate: props.customDomain ? { acmCertificateArn: props.customDomain.certificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: TLS_FLOOR } : { cloudfrontDefaultCertificate: true },
       loggingConfig: { bucket: props.accessLogs.domainName, prefix: 'cloudfront/', includeCookies: false },
       dependsOn: props.accessLogs.ready,
     });

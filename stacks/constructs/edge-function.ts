@@ -140,9 +140,7 @@ export class EdgeFunction extends Construct {
   association(eventType: EdgeEventType, options: { readonly includeBody?: boolean } = {}): EdgeFunctionAssociation {
     const limits = eventType.startsWith('viewer-') ? EDGE_LIMITS.viewer : EDGE_LIMITS.origin;
     if (this.timeout > limits.timeoutSeconds || this.memorySize > limits.memoryMb) {
-      throw new Error(
-        `${this.node.path}: ${eventType} functions may run ${limits.timeoutSeconds} s with ${limits.memoryMb} MB; this one has ${this.timeout} s and ${this.memorySize} MB.`,
-      );
+      throw new Error(`${this.node.path}: ${eventType} functions may run ${limits.timeoutSeconds} s with ${limits.memoryMb} MB; this one has ${this.timeout} s and ${this.memorySize} MB.`);
     }
     return { eventType, lambdaArn: this.currentVersionArn, includeBody: options.includeBody ?? false };
   }

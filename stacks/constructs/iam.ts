@@ -4,11 +4,7 @@
  * and the policy rules in stacks/policy can read them. Statements are added by methods
  * (`addStatements`, `ServiceRole.addToPolicy`), the way aws-cdk-lib grants.
  */
-import {
-  DataAwsIamPolicyDocument,
-  dataAwsIamPolicyDocumentStatementToTerraform,
-  type DataAwsIamPolicyDocumentStatement,
-} from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
+import { DataAwsIamPolicyDocument, dataAwsIamPolicyDocumentStatementToTerraform, type DataAwsIamPolicyDocumentStatement } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';

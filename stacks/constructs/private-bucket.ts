@@ -62,9 +62,7 @@ export class PrivateBucket extends Construct {
       bucket,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
     });
-    const versioning = props.versioned
-      ? new S3BucketVersioningA(this, 'versioning', { provider, bucket, versioningConfiguration: { status: 'Enabled' } })
-      : undefined;
+    const versioning = props.versioned ? new S3BucketVersioningA(this, 'versioning', { provider, bucket, versioningConfiguration: { status: 'Enabled' } }) : undefined;
     new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       provider,
       bucket,

@@ -23,7 +23,7 @@ export const DESIGNED_IGNORE_CHANGES: readonly DesignedIgnore[] = [
     type: 'aws_cloudfront_function',
     applies: (element) => String(element.body.name).endsWith(VIEWER_ASSIGNMENT_CHECK_SUFFIX),
     attributes: ['code'],
-    owner: 'npm run verify-edge tests the next deploy\'s code in the check function',
+    owner: "npm run verify-edge tests the next deploy's code in the check function",
   },
 ];
 

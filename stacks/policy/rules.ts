@@ -93,9 +93,7 @@ export const bucketAclsDisabled = bucketRule('s3-acls-disabled', (tf, bucket) =>
   const ownership = attachedTo(tf, 'aws_s3_bucket_ownership_controls', bucket.address).map((o) => single(o.body.rule)?.object_ownership);
   if (ownership.includes('BucketOwnerEnforced')) return null;
   // CloudFront standard logging delivers through an ACL grant: its log bucket may keep ACLs.
-  const isCloudFrontLogBucket = resources(tf, 'aws_cloudfront_distribution').some((d) =>
-    referencesIn(single(d.body.logging_config)?.bucket).some((ref) => ref.address === bucket.address),
-  );
+  const isCloudFrontLogBucket = resources(tf, 'aws_cloudfront_distribution').some((d) => referencesIn(single(d.body.logging_config)?.bucket).some((ref) => ref.address === bucket.address));
   if (isCloudFrontLogBucket && ownership.includes('BucketOwnerPreferred')) return null;
   return ownership.length === 0 ? 'has no ownership controls (ACLs stay enabled)' : `object ownership is ${ownership.join(', ')}, not BucketOwnerEnforced`;
 });
@@ -132,7 +130,9 @@ export function statementsOf(tf: TerraformJson, policy: Json | undefined): State
   if (typeof policy !== 'string') return [];
   try {
     const parsed = JSON.parse(policy) as { Statement?: unknown };
-    return list(parsed.Statement as Json).filter(isBlock).map(literalStatement);
+    return list(parsed.Statement as Json)
+      .filter(isBlock)
+      .map(literalStatement);
   } catch {
     return [];
   }
@@ -151,16 +151,9 @@ function documentStatements(body: Block): Statement[] {
 
 function literalStatement(s: Block): Statement {
   const principal = s.Principal;
-  const principals =
-    principal === '*'
-      ? [{ type: '*', identifiers: ['*'] }]
-      : isBlock(principal)
-        ? Object.entries(principal).map(([type, ids]) => ({ type, identifiers: strings(ids) }))
-        : [];
+  const principals = principal === '*' ? [{ type: '*', identifiers: ['*'] }] : isBlock(principal) ? Object.entries(principal).map(([type, ids]) => ({ type, identifiers: strings(ids) })) : [];
   const conditions = isBlock(s.Condition)
-    ? Object.entries(s.Condition).flatMap(([test, byVariable]) =>
-        isBlock(byVariable) ? Object.entries(byVariable).map(([variable, values]) => ({ test, variable, values: strings(values) })) : [],
-      )
+    ? Object.entries(s.Condition).flatMap(([test, byVariable]) => (isBlock(byVariable) ? Object.entries(byVariable).map(([variable, values]) => ({ test, variable, values: strings(values) })) : []))
     : [];
   return {
     effect: s.Effect === 'Deny' ? 'Deny' : 'Allow',
@@ -193,10 +186,7 @@ export const iamNoWildcardActions: Rule = (stack) =>
       .filter((s) => s.effect === 'Allow')
       .flatMap((s) => {
         const wildcard = s.actions.filter((a) => a === '*' || /^[a-z0-9-]+:\*$/.test(a));
-        const problems = [
-          ...(wildcard.length > 0 ? [`allows ${wildcard.join(', ')}`] : []),
-          ...(s.notActions.length > 0 ? ['allows everything but NotAction'] : []),
-        ];
+        const problems = [...(wildcard.length > 0 ? [`allows ${wildcard.join(', ')}`] : []), ...(s.notActions.length > 0 ? ['allows everything but NotAction'] : [])];
         return problems.map((problem) => violation('iam-no-wildcard-actions', stack, address, problem));
       }),
   );
@@ -217,10 +207,7 @@ export const iamScopedResources: Rule = (stack) =>
 
 function behaviours(distribution: Element): { name: string; body: Block }[] {
   const defaultBehaviour = single(distribution.body.default_cache_behavior);
-  return [
-    ...(defaultBehaviour ? [{ name: 'default', body: defaultBehaviour }] : []),
-    ...blocks(distribution.body.ordered_cache_behavior).map((b) => ({ name: String(b.path_pattern), body: b })),
-  ];
+  return [...(defaultBehaviour ? [{ name: 'default', body: defaultBehaviour }] : []), ...blocks(distribution.body.ordered_cache_behavior).map((b) => ({ name: String(b.path_pattern), body: b }))];
 }
 
 const distributionRule =
@@ -258,9 +245,7 @@ export const cloudfrontTlsFloor = distributionRule('cloudfront-tls-floor', (_tf,
   return problems;
 });
 
-export const cloudfrontLogging = distributionRule('cloudfront-logging', (_tf, distribution) =>
-  single(distribution.body.logging_config)?.bucket ? [] : ['has no access logging (logging_config.bucket)'],
-);
+export const cloudfrontLogging = distributionRule('cloudfront-logging', (_tf, distribution) => (single(distribution.body.logging_config)?.bucket ? [] : ['has no access logging (logging_config.bucket)']));
 
 // ---------------------------------------------------------------- lambda@edge
 

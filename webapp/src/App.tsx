@@ -29,7 +29,13 @@ class ErrorBoundary extends Component<{ children: ReactNode }, { message?: strin
   }
 
   render() {
-    return this.state.message ? <p className="error" role="alert">Widget error: {this.state.message}</p> : this.props.children;
+    return this.state.message ? (
+      <p className="error" role="alert">
+        Widget error: {this.state.message}
+      </p>
+    ) : (
+      this.props.children
+    );
   }
 }
 
@@ -41,7 +47,9 @@ export function App({ onReady }: { onReady: () => void }) {
         <nav>
           <NavLink to="/">Home</NavLink>
           <NavLink to="/about">About</NavLink>
-          <NavLink to="/boom" data-testid="boom-link">Raise an error</NavLink>
+          <NavLink to="/boom" data-testid="boom-link">
+            Raise an error
+          </NavLink>
         </nav>
         <ErrorBoundary>
           <Suspense fallback={<p>Loading…</p>}>

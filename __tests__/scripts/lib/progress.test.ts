@@ -3,10 +3,12 @@ import { formatBytes, isInteractive, ProgressBoard } from '../../../scripts/lib/
 
 function capture(): { stream: Writable; text: () => string } {
   let text = '';
-  const stream = new Writable({ write: (chunk, _encoding, done) => {
+  const stream = new Writable({
+    write: (chunk, _encoding, done) => {
       text += chunk.toString();
       done();
-    } });
+    },
+  });
   return { stream, text: () => text };
 }
 
