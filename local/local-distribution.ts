@@ -18,7 +18,7 @@
  * the distribution, before the simulated deployment shifts viewers to it.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -48,7 +48,10 @@ export const LOCAL_BUILDS_DIR = path.join(PROJECT_ROOT, 'build', 'local');
  */
 export const DEFAULT_TIME_SCALE = 6;
 
-/** Where `buildForLocal` builds before moving the build into place: this process's own, removed when done. */
+/**
+ * Where `buildForLocal` builds before moving the build into place: this process's own folder, one
+ * subfolder per build (builds may run at once), removed when done.
+ */
 export function stagingDir(buildsDir: string = LOCAL_BUILDS_DIR): string {
   return path.join(buildsDir, `.staging-${process.pid}`);
 }
@@ -65,8 +68,9 @@ export function localConfig(config: DeployConfig): DeployConfig {
 /** Builds `webappDir` with the local config into build/local/<buildId>/ (kept: same source, same folder). */
 export async function buildForLocal(config: DeployConfig, options: { webappDir?: string; buildsDir?: string; log?: (line: string) => void } = {}): Promise<string> {
   const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;
-  const staging = stagingDir(buildsDir);
-  rmSync(staging, { recursive: true, force: true });
+  const processStaging = stagingDir(buildsDir);
+  mkdirSync(processStaging, { recursive: true });
+  const staging = mkdtempSync(path.join(processStaging, 'build-'));
   const result = await build({ config: localConfig(config), outDir: staging, webappDir: options.webappDir, log: options.log });
   const target = path.join(buildsDir, result.manifest.buildId);
   // The build is deterministic, but the same webapp (buildId) built by other function code has
@@ -82,6 +86,8 @@ export async function buildForLocal(config: DeployConfig, options: { webappDir?:
     }
   }
   rmSync(staging, { recursive: true, force: true });
+  // The process's folder goes with its last build; one still in use by another build stays.
+  if (readdirSync(processStaging).length === 0) rmSync(processStaging, { recursive: true, force: true });
   return target;
 }
 
@@ -102,7 +108,9 @@ export async function ensureLocalBuild(config: DeployConfig, options: { webappDi
   const known = index[fingerprint];
   if (!options.rebuild && known && existsSync(path.join(buildsDir, known, 'manifest.json'))) return { buildDir: path.join(buildsDir, known), built: false };
   const buildDir = await buildForLocal(config, options);
-  writeFileSync(indexFile, `${JSON.stringify({ ...index, [fingerprint]: path.basename(buildDir) }, null, 2)}\n`);
+  // Read again: another build may have added its entry meanwhile (read and write are one step).
+  const latest = (existsSync(indexFile) ? JSON.parse(readFileSync(indexFile, 'utf8')) : {}) as Record<string, string>;
+  writeFileSync(indexFile, `${JSON.stringify({ ...latest, [fingerprint]: path.basename(buildDir) }, null, 2)}\n`);
   return { buildDir, built: true };
 }
 
