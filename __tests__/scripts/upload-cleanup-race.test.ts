@@ -1,4 +1,5 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -130,12 +131,30 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
   const lambda = mockClient(LambdaClient);
   const dirs = new Map<string, string>();
   let server: S3Server;
+  /** The bucket every test starts from, as the server stores it on disk; each test gets a copy. */
+  let seeded: string;
+  let copy: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     for (const buildId of [STABLE, NEWER, X]) dirs.set(buildId, writeBuild(buildId, { 'index.js': `/* ${buildId} */`, 'chunk.js': `/* chunk of ${buildId} */` }));
+    seeded = mkdtempSync(path.join(tmpdir(), 'race-seeded-'));
+    const seeding = await startS3Server({ buckets: [names.bucket(region)], directory: seeded });
+    try {
+      // X is older than the newest retired build and past the grace period: the cleanup deletes it.
+      for (const [buildId, daysAgo] of [
+        [STABLE, 40],
+        [NEWER, 20],
+        [X, 30],
+      ] as const) {
+        const result = await upload({ config, buildDir: dirs.get(buildId)!, regions: [region], endpoint: seeding.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) });
+        expect(result.ok).toBe(true);
+      }
+    } finally {
+      await seeding.stop();
+    }
   });
   afterAll(() => {
-    for (const dir of dirs.values()) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [...dirs.values(), seeded]) rmSync(dir, { recursive: true, force: true });
     lambda.restore();
   });
 
@@ -143,19 +162,13 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
     lambda.reset();
     lambda.on(GetAliasCommand, { FunctionName: names.entryRouter, Name: 'live' }).resolves({ FunctionVersion: '7' });
     lambda.on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '7' }).resolves({ Description: versionDescription(STABLE) });
-    server = await startS3Server({ buckets: [names.bucket(region)] });
-    // X is older than the newest retired build and past the grace period: the cleanup deletes it.
-    for (const [buildId, daysAgo] of [
-      [STABLE, 40],
-      [NEWER, 20],
-      [X, 30],
-    ] as const) {
-      const result = await upload({ config, buildDir: dirs.get(buildId)!, regions: [region], endpoint: server.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) });
-      expect(result.ok).toBe(true);
-    }
+    copy = mkdtempSync(path.join(tmpdir(), 'race-bucket-'));
+    cpSync(seeded, copy, { recursive: true });
+    server = await startS3Server({ directory: copy });
   });
   afterEach(async () => {
     await server.stop();
+    rmSync(copy, { recursive: true, force: true });
   });
 
   const uploadX = () =>
