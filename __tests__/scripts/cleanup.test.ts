@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -84,6 +85,9 @@ describe('cleanup on the loopback S3 server', () => {
   const [canary, newest, second, third, stable, oldest] = builds;
   let server: S3Server;
   const buildDirs: string[] = [];
+  /** The buckets every test starts from, as the server stores them on disk; each test gets a copy. */
+  let seeded: string;
+  let copy: string;
 
   function aliasPointsAt(stableId: string, canaryId: string | null): void {
     lambda.on(GetAliasCommand, { FunctionName: names.entryRouter, Name: 'live' }).resolves({ FunctionVersion: '7', RoutingConfig: canaryId ? { AdditionalVersionWeights: { '8': 0.1 } } : undefined });
@@ -91,25 +95,38 @@ describe('cleanup on the loopback S3 server', () => {
     if (canaryId) lambda.on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '8' }).resolves({ Description: versionDescription(canaryId) });
   }
 
-  async function publish(buildId: string, daysAgo: number): Promise<void> {
+  async function publish(target: S3Server, buildId: string, daysAgo: number): Promise<void> {
     const dir = writeBuild(buildId, { 'index.js': `/* ${buildId} */`, 'chunk.js': `/* chunk of ${buildId} */` });
     buildDirs.push(dir);
-    const result = await upload({ config, buildDir: dir, endpoint: server.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) });
+    const result = await upload({ config, buildDir: dir, endpoint: target.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) });
     expect(result.ok).toBe(true);
   }
 
   const keysIn = async (bucket: string) => (await listObjects(server.client(), bucket, '')).map((o) => o.key);
 
+  beforeAll(async () => {
+    seeded = mkdtempSync(path.join(tmpdir(), 'cleanup-seeded-'));
+    const seeding = await startS3Server({ buckets, directory: seeded });
+    try {
+      for (const [index, buildId] of builds.entries()) await publish(seeding, buildId, uploadedDaysAgo[index]);
+    } finally {
+      await seeding.stop();
+    }
+  });
   beforeEach(async () => {
     lambda.reset();
-    server = await startS3Server({ buckets });
-    for (const [index, buildId] of builds.entries()) await publish(buildId, uploadedDaysAgo[index]);
+    copy = mkdtempSync(path.join(tmpdir(), 'cleanup-buckets-'));
+    cpSync(seeded, copy, { recursive: true });
+    server = await startS3Server({ directory: copy });
   });
   afterEach(async () => {
     await server.stop();
-    for (const dir of buildDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    rmSync(copy, { recursive: true, force: true });
   });
-  afterAll(() => lambda.restore());
+  afterAll(() => {
+    lambda.restore();
+    for (const dir of [...buildDirs.splice(0), seeded]) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('dry run by default: says what would go and why the rest stays, deletes nothing', async () => {
     aliasPointsAt(stable, canary);
