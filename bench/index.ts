@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config';
 import { build, PROJECT_ROOT } from '../scripts/build';
-import { configOption, defineCommand, runCommand } from '../scripts/lib/cli';
+import { configOption, defineCommand, quietSdkNodeVersionWarning, runCommand } from '../scripts/lib/cli';
 import { readManifest, type BuildManifest } from '../contracts/build-manifest';
 import { DOCS_BLOCK, formatMarkdown, formatSectionText, formatSummary, machineLine, replaceBlock, reportSection, SUMMARY_BLOCK, type BenchReport, type MachineInfo, type ReportSection } from './report';
 import { assignment } from './sections/assignment';
@@ -192,6 +192,7 @@ export function benchCommand(): Command {
     .addOption(new Option('--quick', 'few repetitions, for checking the report; not worth quoting').default(false))
     .addOption(new Option('--update-docs', "rewrite docs/benchmark.md's tables and the README's headline figures with this run (a full run only)").default(false).conflicts(['quick', 'only']))
     .action(async (flags: BenchFlags) => {
+      quietSdkNodeVersionWarning();
       await runBench({ config: flags.config, out: flags.out, only: flags.only, quick: flags.quick, updateDocs: flags.updateDocs });
     });
 }

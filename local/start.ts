@@ -10,7 +10,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config';
-import { defineCommand, runCommand, UsageError, wholeNumber } from '../scripts/lib/cli';
+import { defineCommand, quietSdkNodeVersionWarning, runCommand, UsageError, wholeNumber } from '../scripts/lib/cli';
 import { controlFileOption, runningDistribution, shownPath, startControlServer } from './control-server';
 import { DEFAULT_TIME_SCALE, ensureLocalBuild, LOCAL_BUILDS_DIR, stagingDir, startLocalDistribution } from './local-distribution';
 import { Shutdown, StopRequested } from './shutdown';
@@ -52,9 +52,7 @@ export function startCommand(): Command {
     .addOption(new Option('--rebuild', 'build even when the sources have not changed since the last build').default(false))
     .addOption(controlFileOption('where `npm run local:release` finds this distribution; a second one at a time needs its own'))
     .action(async (flags: StartFlags) => {
-      // The SDK warns that its 2027 releases need Node 22 (Lambda runs nodejs22.x): noise on a
-      // developer's Node 20. Its own switch silences that one warning only.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+      quietSdkNodeVersionWarning();
       const config = loadConfig(flags.config);
       if (flags.nearestRegion !== undefined && !config.regions.includes(flags.nearestRegion)) {
         throw new UsageError(`--nearest-region must be one of the configured regions (${config.regions.join(', ')}); got ${flags.nearestRegion}.`);
