@@ -10,7 +10,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     // Type checking is `tsc` in `npm test`; here only transpile, which keeps the suite fast.
-    '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
+    '^.+\\.tsx?$': '<rootDir>/__tests__/fixtures/esbuild-transform.js',
   },
   globalSetup: '<rootDir>/__tests__/global-setup.ts',
   // Fails the run when a test left anything in the temporary folder (a folder of the run's own).
