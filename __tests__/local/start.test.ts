@@ -46,20 +46,10 @@ function withoutSdkWarningSwitch(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 describe('npm start', () => {
-  let child: ChildProcess | undefined;
-  let scratch: string;
-
-  beforeEach(() => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'npm-start-'));
-  });
-  afterEach(() => {
-    // Only when a test failed halfway: nothing it started may outlive it.
-    if (child?.pid !== undefined && groupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
-    child = undefined;
-    rmSync(scratch, { recursive: true, force: true });
-  });
-
-  it.each([
+  // At once: each case spends most of its time waiting on npm and the servers, not computing.
+  // Each has its own folder, control file and process group, and cleans up after itself (jest
+  // runs no per-test hooks around concurrent tests).
+  it.concurrent.each([
     ['SIGINT', 'the process group (Ctrl-C)', 'Ctrl-C: stopping the local distribution…'],
     ['SIGINT', 'npm alone', 'Ctrl-C: stopping the local distribution…'],
     ['SIGTERM', 'npm alone', 'SIGTERM: stopping the local distribution…'],
@@ -67,56 +57,70 @@ describe('npm start', () => {
   ] as const)(
     'stops everything on %s to %s, says so, and leaves no port, folder or control file behind',
     async (signal, target, said) => {
-      // Its own temporary folder, so what it leaves there can be seen; its own control file, so a
-      // person's `npm start` is neither found nor disturbed.
-      const temp = path.join(scratch, 'tmp');
-      const controlFile = path.join(scratch, 'control.json');
-      mkdirSync(temp);
-      let output = '';
-      const started = spawn('npm', ['start', '--', '--time-scale', '60', '--control-file', controlFile], {
-        cwd: PROJECT_ROOT,
-        detached: true, // a process group of its own, as a terminal gives it
-        // Without the switch jest sets for its workers: npm start must silence the SDK's warning itself.
-        env: { ...withoutSdkWarningSwitch(process.env), TMPDIR: temp },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child = started;
-      let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-      started.once('exit', (code, killed) => (exit = { code, signal: killed }));
-      started.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      started.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const pgid = started.pid!;
-
-      // The first run after a source change builds first.
-      await pollUntil('the ready banner', () => output.includes(READY_LINE) || exit !== null, 150_000);
-      expect(output).toContain(READY_LINE);
-      const address = (label: string) => Number(new RegExp(`^  ${label}\\s+.*?http://127\\.0\\.0\\.1:(\\d+)`, 'm').exec(output)?.[1]);
-      const ports = ['host page', 'script tag', 'buckets', 'dashboard', 'metrics API', 'control'].map(address);
-      expect(ports.every((port) => port > 0)).toBe(true);
-      expect(existsSync(controlFile)).toBe(true);
-      expect(await (await fetch(`http://127.0.0.1:${ports[0]}/`)).text()).toContain(`http://127.0.0.1:${ports[1]}/assets/index.js`);
-      expect(readdirSync(temp).some((name) => name.startsWith('s3-server-'))).toBe(true);
-
-      const signalled = Date.now();
-      process.kill(target === 'npm alone' ? pgid : -pgid, signal);
-      await pollUntil('every process of the group to exit', () => !groupAlive(pgid), 15_000);
-      // Promptly: the servers close in well under a second; npm takes its own time to wind down.
-      expect(Date.now() - signalled).toBeLessThan(10_000);
-      await pollUntil('the output to end', () => started.stdout!.readableEnded, 5_000);
-
-      expect(output).toContain(said);
-      expect(output).toContain('stopped: every server closed, the temporary buckets removed');
-      expect(output).not.toContain('NodeVersionSupportWarning');
-      // npm ends as the distribution did (0), except when it was itself killed by the signal.
-      expect(exit).toEqual(signal === 'SIGHUP' ? { code: null, signal: 'SIGHUP' } : { code: 0, signal: null });
-      for (const port of ports) expect(await portOpen(port)).toBe(false);
-      expect(existsSync(controlFile)).toBe(false);
-      // tsx keeps its compile cache there; the distribution's own folders are gone.
-      expect(readdirSync(temp).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
+      const scratch = mkdtempSync(path.join(tmpdir(), 'npm-start-'));
+      let child: ChildProcess | undefined;
+      try {
+        await stopsCleanly(signal, target, said, scratch, (started) => {
+          child = started;
+        });
+      } finally {
+        // Only when the case failed halfway: nothing it started may outlive it.
+        if (child?.pid !== undefined && groupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
+        rmSync(scratch, { recursive: true, force: true });
+      }
     },
     200_000,
   );
 });
+
+async function stopsCleanly(signal: NodeJS.Signals, target: string, said: string, scratch: string, spawned: (child: ChildProcess) => void): Promise<void> {
+  // Its own temporary folder, so what it leaves there can be seen; its own control file, so a
+  // person's `npm start` is neither found nor disturbed.
+  const temp = path.join(scratch, 'tmp');
+  const controlFile = path.join(scratch, 'control.json');
+  mkdirSync(temp);
+  let output = '';
+  const started = spawn('npm', ['start', '--', '--time-scale', '60', '--control-file', controlFile], {
+    cwd: PROJECT_ROOT,
+    detached: true, // a process group of its own, as a terminal gives it
+    // Without the switch jest sets for its workers: npm start must silence the SDK's warning itself.
+    env: { ...withoutSdkWarningSwitch(process.env), TMPDIR: temp },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  spawned(started);
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  started.once('exit', (code, killed) => (exit = { code, signal: killed }));
+  started.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  started.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const pgid = started.pid!;
+
+  // The first run after a source change builds first.
+  await pollUntil('the ready banner', () => output.includes(READY_LINE) || exit !== null, 150_000);
+  expect(output).toContain(READY_LINE);
+  const address = (label: string) => Number(new RegExp(`^  ${label}\\s+.*?http://127\\.0\\.0\\.1:(\\d+)`, 'm').exec(output)?.[1]);
+  const ports = ['host page', 'script tag', 'buckets', 'dashboard', 'metrics API', 'control'].map(address);
+  expect(ports.every((port) => port > 0)).toBe(true);
+  expect(existsSync(controlFile)).toBe(true);
+  expect(await (await fetch(`http://127.0.0.1:${ports[0]}/`)).text()).toContain(`http://127.0.0.1:${ports[1]}/assets/index.js`);
+  expect(readdirSync(temp).some((name) => name.startsWith('s3-server-'))).toBe(true);
+
+  const signalled = Date.now();
+  process.kill(target === 'npm alone' ? pgid : -pgid, signal);
+  await pollUntil('every process of the group to exit', () => !groupAlive(pgid), 15_000);
+  // Promptly: the servers close in well under a second; npm takes its own time to wind down.
+  expect(Date.now() - signalled).toBeLessThan(10_000);
+  await pollUntil('the output to end', () => started.stdout!.readableEnded, 5_000);
+
+  expect(output).toContain(said);
+  expect(output).toContain('stopped: every server closed, the temporary buckets removed');
+  expect(output).not.toContain('NodeVersionSupportWarning');
+  // npm ends as the distribution did (0), except when it was itself killed by the signal.
+  expect(exit).toEqual(signal === 'SIGHUP' ? { code: null, signal: 'SIGHUP' } : { code: 0, signal: null });
+  for (const port of ports) expect(await portOpen(port)).toBe(false);
+  expect(existsSync(controlFile)).toBe(false);
+  // tsx keeps its compile cache there; the distribution's own folders are gone.
+  expect(readdirSync(temp).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
+}
 
 describe('the time scale', () => {
   it("by default, lets a person watch the default config's rollout for a minute or two", () => {
