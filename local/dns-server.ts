@@ -43,8 +43,13 @@ export type DnsFault =
 export interface DnsServerOptions {
   /** @default '127.0.0.1' */
   readonly host?: string;
-  /** @default 0 (a free port) */
+  /**
+   * The port for both UDP and TCP; the server fails when either side is taken.
+   * @default 0: a free port pair, found again if another process takes the TCP side of the port UDP got
+   */
   readonly port?: number;
+  /** Without `port`: a port to try first, before a free one (if either side of it is taken). @default none */
+  readonly preferredPort?: number;
   /**
    * TTL of every answer, in seconds. Low by default because a caching resolver in between must
    * not hide the changes a test or the local mode makes.
@@ -80,6 +85,8 @@ export interface DnsServer {
 
 const CLASSIC_UDP_LIMIT = 512;
 const MAX_UDP_LIMIT = 4096;
+/** Free port pairs tried before giving up, when another process keeps taking the TCP side. */
+const PORT_ATTEMPTS = 10;
 const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
 
 export async function startDnsServer(options: DnsServerOptions = {}): Promise<DnsServer> {
@@ -170,22 +177,6 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
     }
   };
 
-  const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  udp.on('message', (message, remote) => {
-    answer(message, 'udp', (data) => {
-      if (open) udp.send(data, remote.port, remote.address);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    udp.once('error', reject);
-    udp.bind(options.port ?? 0, host, () => {
-      udp.off('error', reject);
-      resolve();
-    });
-  });
-  udp.on('error', () => undefined); // a client that went away is not the server's problem
-  const port = udp.address().port;
-
   // TCP on the same port: DNS over TCP frames every message with a 2-byte length.
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
@@ -209,18 +200,55 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
       }
     });
   });
-  try {
+  // UDP on a port, then TCP on the same one. With a free port asked for, another process may take
+  // the TCP side of the port UDP got between the two binds: then both move to another port.
+  const bindUdp = async (port: number): Promise<dgram.Socket> => {
+    const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    socket.on('message', (message, remote) => {
+      answer(message, 'udp', (data) => {
+        if (open) socket.send(data, remote.port, remote.address);
+      });
+    });
     await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    socket.on('error', () => undefined); // a client that went away is not the server's problem
+    return socket;
+  };
+  const listenTcp = (port: number) =>
+    new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
       tcp.listen(port, host, () => {
         tcp.off('error', reject);
         resolve();
       });
     });
-  } catch (error) {
-    udp.close();
-    throw new Error(`DNS server: UDP port ${port} is ours but TCP ${host}:${port} is taken (${(error as Error).message}); start again.`);
+  const fixed = options.port !== undefined && options.port !== 0;
+  let udp: dgram.Socket | undefined;
+  let port = 0;
+  for (let attempt = 1; udp === undefined; attempt += 1) {
+    const requested = fixed ? options.port! : attempt === 1 ? (options.preferredPort ?? 0) : 0;
+    let candidate: dgram.Socket;
+    try {
+      candidate = await bindUdp(requested);
+    } catch (error) {
+      if (requested === 0 || fixed) throw error;
+      continue; // the preferred port's UDP side is taken: a free one
+    }
+    port = candidate.address().port;
+    try {
+      await listenTcp(port);
+      udp = candidate;
+    } catch (error) {
+      candidate.close();
+      if (fixed || attempt >= PORT_ATTEMPTS) throw new Error(`DNS server: UDP port ${port} is ours but TCP ${host}:${port} is taken (${(error as Error).message}); start again.`);
+    }
   }
+  const udpSocket = udp;
 
   return {
     host,
@@ -242,7 +270,7 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       for (const socket of sockets) socket.destroy();
-      await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
+      await Promise.all([new Promise<void>((resolve) => udpSocket.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
     },
   };
 }

@@ -1,5 +1,7 @@
 import { Resolver } from 'node:dns';
+import { Resolver as PromiseResolver } from 'node:dns/promises';
 import * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { startDnsServer, type DnsServer } from '../../local/dns-server';
 
@@ -114,6 +116,34 @@ describe('loopback DNS server', () => {
 });
 
 describe('DNS server lifecycle', () => {
+  describe('when another process holds the TCP side of the port UDP got', () => {
+    let taken: net.Server;
+    let port: number;
+    beforeEach(async () => {
+      // A TCP port whose UDP side is free: what a process starting at the same moment leaves.
+      taken = net.createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      port = (taken.address() as net.AddressInfo).port;
+    });
+    afterEach(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+
+    it('moves both sides to a free pair when any port will do', async () => {
+      const moved = await startDnsServer({ preferredPort: port, records: { 'a.widget.test': 'moved' } });
+      try {
+        expect(moved.port).not.toBe(port);
+        const own = new PromiseResolver({ timeout: 3000, tries: 1 });
+        own.setServers([moved.address]);
+        expect(await own.resolveTxt('a.widget.test')).toEqual([['moved']]);
+      } finally {
+        await moved.close();
+      }
+    });
+
+    it('fails, naming the port, when that port was asked for', async () => {
+      await expect(startDnsServer({ port })).rejects.toThrow(`DNS server: UDP port ${port} is ours but TCP 127.0.0.1:${port} is taken`);
+    });
+  });
+
   it('closes (twice is fine) and frees its port', async () => {
     const server = await startDnsServer();
     await server.close();
