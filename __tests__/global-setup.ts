@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { build, PROJECT_ROOT } from '../scripts/build';
+import { build, PROJECT_ROOT, type SharedCompiles } from '../scripts/build';
 import { loadConfig } from '../config';
 import { MANIFEST_FILE } from '../contracts/build-manifest';
 import { ensureLocalBuild, LOCAL_BUILDS_DIR, sourceFingerprint, webappVariant } from '../local/local-distribution';
@@ -24,11 +24,13 @@ export default async function globalSetup(): Promise<void> {
   const fingerprint = createHash('sha256').update(sourceFingerprint(config)).update(JSON.stringify(config)).digest('hex');
   const current = existsSync(SOURCES_FILE) && existsSync(path.join(BUILD_DIR, MANIFEST_FILE)) && readFileSync(SOURCES_FILE, 'utf8') === fingerprint;
   mkdirSync(LOCAL_BUILDS_DIR, { recursive: true });
-  // At once: a build waits on terser's workers and esbuild much of its time, which the others use.
+  // At once: a build waits on terser's workers and esbuild much of its time, which the others use;
+  // and the default build and the local stable one compile the same app, so webpack runs once for both.
+  const sharedCompiles: SharedCompiles = new Map();
   const [stable, canary] = await Promise.all([
-    ensureLocalBuild(config),
-    ensureLocalBuild(config, { webappDir: webappVariant('canary', (source) => source.replace(STABLE_HEADLINE, CANARY_HEADLINE)) }),
-    current ? undefined : build({ config, outDir: BUILD_DIR }).then(() => writeFileSync(SOURCES_FILE, fingerprint)),
+    ensureLocalBuild(config, { sharedCompiles }),
+    ensureLocalBuild(config, { sharedCompiles, webappDir: webappVariant('canary', (source) => source.replace(STABLE_HEADLINE, CANARY_HEADLINE)) }),
+    current ? undefined : build({ config, outDir: BUILD_DIR, sharedCompiles }).then(() => writeFileSync(SOURCES_FILE, fingerprint)),
   ]);
   writeFileSync(LOCAL_BUILDS_FILE, JSON.stringify({ stable: stable.buildDir, canary: canary.buildDir }));
 }

@@ -23,7 +23,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { resourceNames, type DeployConfig } from '../config';
-import { build, PROJECT_ROOT } from '../scripts/build';
+import { build, PROJECT_ROOT, type SharedCompiles } from '../scripts/build';
 import { loadBundledHandler } from '../scripts/lib/bundled-handler';
 import { readManifest, type BuildManifest } from '../contracts/build-manifest';
 import { upload } from '../scripts/upload';
@@ -66,12 +66,12 @@ export function localConfig(config: DeployConfig): DeployConfig {
 }
 
 /** Builds `webappDir` with the local config into build/local/<buildId>/ (kept: same source, same folder). */
-export async function buildForLocal(config: DeployConfig, options: { webappDir?: string; buildsDir?: string; log?: (line: string) => void } = {}): Promise<string> {
+export async function buildForLocal(config: DeployConfig, options: { webappDir?: string; buildsDir?: string; log?: (line: string) => void; sharedCompiles?: SharedCompiles } = {}): Promise<string> {
   const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;
   const processStaging = stagingDir(buildsDir);
   mkdirSync(processStaging, { recursive: true });
   const staging = mkdtempSync(path.join(processStaging, 'build-'));
-  const result = await build({ config: localConfig(config), outDir: staging, webappDir: options.webappDir, log: options.log });
+  const result = await build({ config: localConfig(config), outDir: staging, webappDir: options.webappDir, log: options.log, sharedCompiles: options.sharedCompiles });
   const target = path.join(buildsDir, result.manifest.buildId);
   // The build is deterministic, but the same webapp (buildId) built by other function code has
   // other zips: a folder is kept only when it holds exactly this build.
@@ -100,7 +100,10 @@ export function sourceFingerprint(config: DeployConfig, webappDir = path.join(PR
 }
 
 /** `buildForLocal` unless a build of exactly these sources is already there. */
-export async function ensureLocalBuild(config: DeployConfig, options: { webappDir?: string; buildsDir?: string; rebuild?: boolean; log?: (line: string) => void } = {}): Promise<{ buildDir: string; built: boolean }> {
+export async function ensureLocalBuild(
+  config: DeployConfig,
+  options: { webappDir?: string; buildsDir?: string; rebuild?: boolean; log?: (line: string) => void; sharedCompiles?: SharedCompiles } = {},
+): Promise<{ buildDir: string; built: boolean }> {
   const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;
   const indexFile = path.join(buildsDir, 'sources.json');
   const index = (existsSync(indexFile) ? JSON.parse(readFileSync(indexFile, 'utf8')) : {}) as Record<string, string>;

@@ -40,7 +40,17 @@ export interface BuildOptions {
   readonly webappDir?: string;
   /** @default no output */
   readonly log?: (line: string) => void;
+  /**
+   * Webpack compiles shared by builds made at once in one process (the test setup makes three): a
+   * build of the same app folder for the same metrics endpoint reuses the output of the one already
+   * compiling instead of compiling again. Only for builds started together: the key is the folder,
+   * not its content. @default none: every build compiles
+   */
+  readonly sharedCompiles?: SharedCompiles;
 }
+
+/** See `BuildOptions.sharedCompiles`. */
+export type SharedCompiles = Map<string, Promise<CompiledWebapp>>;
 
 export interface BuildResult {
   readonly outDir: string;
@@ -60,7 +70,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   mkdirSync(outDir, { recursive: true });
   const stage = mkdtempSync(path.join(outDir, '.stage-'));
   try {
-    const result = await buildInto(stage, webappDir, options.config, log);
+    const result = await buildInto(stage, webappDir, options.config, log, options.sharedCompiles);
     publishStage(stage, outDir);
     return { ...result, outDir };
   } finally {
@@ -84,10 +94,17 @@ function publishStage(stage: string, outDir: string): void {
   }
 }
 
-async function buildInto(outDir: string, webappDir: string, config: DeployConfig, log: (line: string) => void): Promise<Omit<BuildResult, 'outDir'>> {
+async function buildInto(outDir: string, webappDir: string, config: DeployConfig, log: (line: string) => void, sharedCompiles?: SharedCompiles): Promise<Omit<BuildResult, 'outDir'>> {
   const options = { config };
   mkdirSync(path.join(outDir, 'functions'), { recursive: true });
-  const webapp = await compileWebapp(webappDir, path.join(outDir, '.webpack'), options.config.metrics.endpoint);
+  const compile = () => compileWebapp(webappDir, path.join(outDir, '.webpack'), options.config.metrics.endpoint);
+  const compileKey = `${webappDir}\0${options.config.metrics.endpoint}`;
+  let compiling = sharedCompiles?.get(compileKey);
+  if (compiling === undefined) {
+    compiling = compile();
+    sharedCompiles?.set(compileKey, compiling);
+  }
+  const webapp = await compiling;
   const buildId = contentHash(webapp.files);
   const assets = writeAssets(outDir, buildId, webapp.files);
   const entryKey = `assets/${buildId}/index.js`;
@@ -129,7 +146,7 @@ async function buildInto(outDir: string, webappDir: string, config: DeployConfig
   return { manifest, moduleChunks: webapp.moduleChunks };
 }
 
-interface CompiledWebapp {
+export interface CompiledWebapp {
   /** Emitted file name → bytes, still holding the buildId placeholder. */
   readonly files: Map<string, Buffer>;
   readonly moduleChunks: Record<string, string[]>;
