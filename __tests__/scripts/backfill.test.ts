@@ -2,6 +2,9 @@
  * A region added to the config gets every build another region holds, copied object by object and
  * published with the upload's own code, before viewers are sent there. Real S3 on loopback.
  */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { loadConfig, resourceNames } from '../../config';
 import { publishedBuildKey } from '../../contracts/published-build';
 import { backfill } from '../../scripts/backfill';
@@ -21,15 +24,32 @@ const fastRetry = { attempts: 5, delayMs: 1 };
 
 describe('backfill', () => {
   let server: S3Server;
-  beforeEach(async () => {
-    server = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)) });
-    // Two builds (the stable and a retained one) in the regions there were; none in the one just added.
-    for (const build of [builds.stable, builds.canary]) {
-      const result = await upload({ config, buildDir: build.dir, regions: [first, second], endpoint: server.endpoint, retry: fastRetry });
-      expect(result.ok).toBe(true);
+  /** The buckets every test starts from, as the server stores them on disk; each test gets a copy. */
+  let seeded: string;
+  let copy: string;
+  beforeAll(async () => {
+    seeded = mkdtempSync(path.join(tmpdir(), 'backfill-seeded-'));
+    const seeding = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)), directory: seeded });
+    try {
+      // Two builds (the stable and a retained one) in the regions there were; none in the one just added.
+      for (const build of [builds.stable, builds.canary]) {
+        const result = await upload({ config, buildDir: build.dir, regions: [first, second], endpoint: seeding.endpoint, retry: fastRetry });
+        expect(result.ok).toBe(true);
+      }
+    } finally {
+      await seeding.stop();
     }
   });
-  afterEach(() => server.stop());
+  afterAll(() => rmSync(seeded, { recursive: true, force: true }));
+  beforeEach(async () => {
+    copy = mkdtempSync(path.join(tmpdir(), 'backfill-buckets-'));
+    cpSync(seeded, copy, { recursive: true });
+    server = await startS3Server({ directory: copy });
+  });
+  afterEach(async () => {
+    await server.stop();
+    rmSync(copy, { recursive: true, force: true });
+  });
 
   it('copies every build the primary holds into the region that lacks them, objects first, the manifest last and as it was', async () => {
     const before = server.log.length;
