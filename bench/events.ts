@@ -6,16 +6,22 @@ import { BUILD_ENTRY_PATH, ENTRY_PATH } from '../contracts/distribution-paths';
 import type { CloudFrontRequestEvent } from 'aws-lambda';
 import type { CloudFrontFunctionResult, CloudFrontFunctionViewerEvent } from '../scripts/lib/cloudfront-function';
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
+/** mulberry32: a small seeded generator of unsigned 32-bit integers. */
+export function seededUint32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** The same generator, uniform in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  const next = seededUint32(seed);
+  return () => next() / 2 ** 32;
 }
 
 /** An exponentially distributed interval with the given mean (a Poisson arrival process). */

@@ -1,23 +1,13 @@
 import fc from 'fast-check';
 import { assignBuild, murmur3, viewerBucket, viewerKey } from '../../contracts/assignment';
 import { WEIGHT_SCALE, type RolloutState } from '../../contracts/rollout-state';
+// A small deterministic generator (mulberry32), independent of the hash under test.
+import { seededUint32 as random } from '../../bench/events';
 import { propertyRuns } from '../fixtures/property';
 
 const STABLE = '0123456789abcdef';
 const CANARY = 'fedcba9876543210';
 const rollout = (weight: number, salt = 'd-ABC123', ring: string[] = []): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt, ring });
-
-/** A small deterministic generator (mulberry32), independent of the hash under test. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** 100,000 distinct viewers: half random IPv4, a quarter sequential IPv4 (one /16), a quarter IPv6 with distinct /64s. */
 function syntheticViewers(): string[] {
