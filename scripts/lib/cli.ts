@@ -114,9 +114,6 @@ export function runCommand(command: Command): void {
   });
 }
 
-// ---- option parsers: each turns the text into its type or throws what the user should type ----
-
-/** A whole number within [min, max], in plain digits: `1e1`, `0x8`, ` 8` or `8 objects` are refused, not read as some number. */
 /**
  * The AWS SDK warns that its releases after early January 2027 need Node 22. The functions run on
  * nodejs22.x in AWS; on a developer's Node 20 the warning is noise in tools that only talk to
@@ -127,6 +124,9 @@ export function quietSdkNodeVersionWarning(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
+// ---- option parsers: each turns the text into its type or throws what the user should type ----
+
+/** A whole number within [min, max], in plain digits: `1e1`, `0x8`, ` 8` or `8 objects` are refused, not read as some number. */
 export function wholeNumber(min = 0, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
   return (text) => {
     const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
