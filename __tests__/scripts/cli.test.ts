@@ -245,3 +245,23 @@ describe('every command package.json runs', () => {
     60_000,
   );
 });
+
+describe('the standalone loopback servers', () => {
+  it.each(['local/s3-server.ts', 'local/dns-server.ts'])('npx tsx %s: --help shows usage and examples (exit 0); a bad option value is a usage error (exit 2)', async (file) => {
+    const create = await commandOf(file);
+    const help = await run(create(), ['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain(`Usage: npx tsx ${file}`);
+    expect(help.out).toMatch(new RegExp(`\nExamples:\n {2}\\$ npx tsx ${file}`));
+    for (const argv of [['--no-such-option'], ['--port', '65536'], ['--port', '80 ']]) {
+      const bad = await run(create(), argv);
+      expect([argv, bad.code]).toEqual([argv, 2]);
+      expect(bad.err).toContain('(run with --help for usage and examples)');
+    }
+  });
+
+  it('refuses a --txt record without a name', async () => {
+    const bad = await run((await commandOf('local/dns-server.ts'))(), ['--txt', '=value']);
+    expect(bad).toMatchObject({ code: 2, err: expect.stringContaining('write a record as name=value, got "=value".') });
+  });
+});
