@@ -21,7 +21,7 @@
  * Run on its own: `npx tsx local/s3-server.ts [--port 4568] [--dir <folder>] [--config <file>]`
  * creates every replica bucket of the config and serves until interrupted.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +39,12 @@ export interface S3ServerOptions {
   readonly buckets?: readonly string[];
   /** Folder the objects are stored in; kept on stop. @default a new temporary folder, removed on stop */
   readonly directory?: string;
+  /**
+   * The folder another server, now stopped, stored its objects in: this one starts with a copy of
+   * them (in its own folder, unless `directory` names one), so tests fill buckets once and start
+   * every case from the same objects. @default empty
+   */
+  readonly copyOf?: string;
   /** @default 0 (a free port) */
   readonly port?: number;
 }
@@ -92,6 +98,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const ownDirectory = options.directory === undefined;
   const directory = options.directory ?? mkdtempSync(path.join(tmpdir(), 's3-server-'));
   mkdirSync(directory, { recursive: true });
+  if (options.copyOf !== undefined) cpSync(options.copyOf, directory, { recursive: true });
   const s3rver = new S3rver({ directory, silent: true, vhostBuckets: false });
   const handle = s3rver.callback();
   const log: S3LogEntry[] = [];

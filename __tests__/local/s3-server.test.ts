@@ -94,4 +94,23 @@ describe('loopback S3 server', () => {
     expect(existsSync(given)).toBe(true);
     rmSync(given, { recursive: true, force: true });
   });
+
+  it("starts from a copy of a stopped server's objects, which its own writes and deletes leave as they were", async () => {
+    const seeded = mkdtempSync(path.join(tmpdir(), 's3-seed-'));
+    try {
+      const seeding = await startS3Server({ directory: seeded, buckets: ['b'] });
+      await seeding.client().send(new PutObjectCommand({ Bucket: 'b', Key: 'kept', Body: 'seed' }));
+      await seeding.stop();
+      for (let round = 0; round < 2; round += 1) {
+        const copy = await startS3Server({ copyOf: seeded });
+        expect((await listObjects(copy.client(), 'b', '')).map((o) => o.key)).toEqual(['kept']);
+        await deleteObjects(copy.client(), 'b', ['kept']);
+        await copy.client().send(new PutObjectCommand({ Bucket: 'b', Key: 'added', Body: 'x' }));
+        await copy.stop();
+        expect(existsSync(copy.directory)).toBe(false);
+      }
+    } finally {
+      rmSync(seeded, { recursive: true, force: true });
+    }
+  });
 });

@@ -2,9 +2,7 @@
  * A region added to the config gets every build another region holds, copied object by object and
  * published with the upload's own code, before viewers are sent there. Real S3 on loopback.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { rmSync } from 'node:fs';
 import { loadConfig, resourceNames } from '../../config';
 import { publishedBuildKey } from '../../contracts/published-build';
 import { backfill } from '../../scripts/backfill';
@@ -15,6 +13,7 @@ import { getObjectText, headObject, listObjects } from '../../scripts/lib/s3';
 import { startS3Server, type S3Server } from '../../local/s3-server';
 import { upload } from '../../scripts/upload';
 import { localBuilds } from '../fixtures/local';
+import { seedBuckets } from '../fixtures/s3';
 
 const config = loadConfig();
 const names = resourceNames(config);
@@ -24,32 +23,24 @@ const fastRetry = { attempts: 5, delayMs: 1 };
 
 describe('backfill', () => {
   let server: S3Server;
-  /** The buckets every test starts from, as the server stores them on disk; each test gets a copy. */
   let seeded: string;
-  let copy: string;
   beforeAll(async () => {
-    seeded = mkdtempSync(path.join(tmpdir(), 'backfill-seeded-'));
-    const seeding = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)), directory: seeded });
-    try {
-      // Two builds (the stable and a retained one) in the regions there were; none in the one just added.
-      for (const build of [builds.stable, builds.canary]) {
-        const result = await upload({ config, buildDir: build.dir, regions: [first, second], endpoint: seeding.endpoint, retry: fastRetry });
-        expect(result.ok).toBe(true);
-      }
-    } finally {
-      await seeding.stop();
-    }
+    // Two builds (the stable and a retained one) in the regions there were; none in the one just added.
+    seeded = await seedBuckets(
+      config.regions.map((region) => names.bucket(region)),
+      async (seeding) => {
+        for (const build of [builds.stable, builds.canary]) {
+          const result = await upload({ config, buildDir: build.dir, regions: [first, second], endpoint: seeding.endpoint, retry: fastRetry });
+          expect(result.ok).toBe(true);
+        }
+      },
+    );
   });
   afterAll(() => rmSync(seeded, { recursive: true, force: true }));
   beforeEach(async () => {
-    copy = mkdtempSync(path.join(tmpdir(), 'backfill-buckets-'));
-    cpSync(seeded, copy, { recursive: true });
-    server = await startS3Server({ directory: copy });
+    server = await startS3Server({ copyOf: seeded });
   });
-  afterEach(async () => {
-    await server.stop();
-    rmSync(copy, { recursive: true, force: true });
-  });
+  afterEach(() => server.stop());
 
   it('copies every build the primary holds into the region that lacks them, objects first, the manifest last and as it was', async () => {
     const before = server.log.length;

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -13,6 +12,7 @@ import { listObjects } from '../../scripts/lib/s3';
 import { startS3Server, type S3LogEntry, type S3Server } from '../../local/s3-server';
 import { upload, type UploadResult } from '../../scripts/upload';
 import { writeBuild } from '../fixtures/builds';
+import { seedBuckets } from '../fixtures/s3';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const DAY = 24 * 60 * 60 * 1000;
@@ -85,9 +85,7 @@ describe('cleanup on the loopback S3 server', () => {
   const [canary, newest, second, third, stable, oldest] = builds;
   let server: S3Server;
   const buildDirs: string[] = [];
-  /** The buckets every test starts from, as the server stores them on disk; each test gets a copy. */
   let seeded: string;
-  let copy: string;
 
   function aliasPointsAt(stableId: string, canaryId: string | null): void {
     lambda.on(GetAliasCommand, { FunctionName: names.entryRouter, Name: 'live' }).resolves({ FunctionVersion: '7', RoutingConfig: canaryId ? { AdditionalVersionWeights: { '8': 0.1 } } : undefined });
@@ -105,24 +103,15 @@ describe('cleanup on the loopback S3 server', () => {
   const keysIn = async (bucket: string) => (await listObjects(server.client(), bucket, '')).map((o) => o.key);
 
   beforeAll(async () => {
-    seeded = mkdtempSync(path.join(tmpdir(), 'cleanup-seeded-'));
-    const seeding = await startS3Server({ buckets, directory: seeded });
-    try {
+    seeded = await seedBuckets(buckets, async (seeding) => {
       for (const [index, buildId] of builds.entries()) await publish(seeding, buildId, uploadedDaysAgo[index]);
-    } finally {
-      await seeding.stop();
-    }
+    });
   });
   beforeEach(async () => {
     lambda.reset();
-    copy = mkdtempSync(path.join(tmpdir(), 'cleanup-buckets-'));
-    cpSync(seeded, copy, { recursive: true });
-    server = await startS3Server({ directory: copy });
+    server = await startS3Server({ copyOf: seeded });
   });
-  afterEach(async () => {
-    await server.stop();
-    rmSync(copy, { recursive: true, force: true });
-  });
+  afterEach(() => server.stop());
   afterAll(() => {
     lambda.restore();
     for (const dir of [...buildDirs.splice(0), seeded]) rmSync(dir, { recursive: true, force: true });

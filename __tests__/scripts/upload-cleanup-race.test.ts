@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -13,6 +12,7 @@ import { headObject, listObjects } from '../../scripts/lib/s3';
 import { startS3Server, type S3LogEntry, type S3Request, type S3Server } from '../../local/s3-server';
 import { buildObjects, upload, type UploadResult } from '../../scripts/upload';
 import { writeBuild } from '../fixtures/builds';
+import { seedBuckets } from '../fixtures/s3';
 
 /**
  * An old build X is uploaded again (a deploy of an old commit, to roll back) while a cleanup that
@@ -131,16 +131,12 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
   const lambda = mockClient(LambdaClient);
   const dirs = new Map<string, string>();
   let server: S3Server;
-  /** The bucket every test starts from, as the server stores it on disk; each test gets a copy. */
   let seeded: string;
-  let copy: string;
 
   beforeAll(async () => {
     for (const buildId of [STABLE, NEWER, X]) dirs.set(buildId, writeBuild(buildId, { 'index.js': `/* ${buildId} */`, 'chunk.js': `/* chunk of ${buildId} */` }));
-    seeded = mkdtempSync(path.join(tmpdir(), 'race-seeded-'));
-    const seeding = await startS3Server({ buckets: [names.bucket(region)], directory: seeded });
-    try {
-      // X is older than the newest retired build and past the grace period: the cleanup deletes it.
+    // X is older than the newest retired build and past the grace period: the cleanup deletes it.
+    seeded = await seedBuckets([names.bucket(region)], async (seeding) => {
       for (const [buildId, daysAgo] of [
         [STABLE, 40],
         [NEWER, 20],
@@ -149,9 +145,7 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
         const result = await upload({ config, buildDir: dirs.get(buildId)!, regions: [region], endpoint: seeding.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) });
         expect(result.ok).toBe(true);
       }
-    } finally {
-      await seeding.stop();
-    }
+    });
   });
   afterAll(() => {
     for (const dir of [...dirs.values(), seeded]) rmSync(dir, { recursive: true, force: true });
@@ -162,14 +156,9 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
     lambda.reset();
     lambda.on(GetAliasCommand, { FunctionName: names.entryRouter, Name: 'live' }).resolves({ FunctionVersion: '7' });
     lambda.on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '7' }).resolves({ Description: versionDescription(STABLE) });
-    copy = mkdtempSync(path.join(tmpdir(), 'race-bucket-'));
-    cpSync(seeded, copy, { recursive: true });
-    server = await startS3Server({ directory: copy });
+    server = await startS3Server({ copyOf: seeded });
   });
-  afterEach(async () => {
-    await server.stop();
-    rmSync(copy, { recursive: true, force: true });
-  });
+  afterEach(() => server.stop());
 
   const uploadX = () =>
     upload({
