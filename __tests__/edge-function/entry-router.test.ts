@@ -22,7 +22,7 @@ import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../local/
 import { startS3Server, type S3Server } from '../../local/s3-server';
 import { BUILD_DIR, defaultBuild, functionZip } from '../fixtures/build';
 import type { RequestOptions } from '../fixtures/cloudfront';
-import { eventually } from '../fixtures/eventually';
+import { pollUntil } from '../fixtures/poll';
 import { BUCKET_DOMAINS, config, edgeEvent, edgeZipWith, loadEdgeHandler, names, OTHER_BUILD, removeEdgeScratch, runtimeSdkWithout, type EdgeHandler } from '../fixtures/edge';
 
 const OWN = defaultBuild().buildId;
@@ -289,19 +289,21 @@ describe('entry router (bundled)', () => {
       setState(steadyState(OTHER_BUILD));
       // Past the cache time a request refreshes the state in the background; past twice that, one
       // waits for the read (up to the store timeout). Either way the rollback is served by then.
-      await eventually(served, (build) => build === OTHER_BUILD, { timeoutMs: 2 * STATE_CACHE_MS + PATIENT_STORE.storeTimeoutMs });
+      await pollUntil('the rollback to be served', async () => (await served()) === OTHER_BUILD, 2 * STATE_CACHE_MS + PATIENT_STORE.storeTimeoutMs, 10);
       kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
       const faulted = performance.now();
       const before = kvs.requests.length;
       // Every answer while the store refuses is the last good state: after refused reads, and
       // past the age (twice the cache time) at which a request waits for a read.
       const answers = new Set<string | undefined>();
-      await eventually(
+      await pollUntil(
+        'two refused reads, past twice the cache time',
         async () => {
           answers.add(await served());
           return kvs.requests.length - before >= 2 && performance.now() - faulted > 2 * STATE_CACHE_MS;
         },
-        (done) => done,
+        5000,
+        10,
       );
       expect([...answers]).toEqual([OTHER_BUILD]);
     });

@@ -12,7 +12,8 @@ import { PROJECT_ROOT } from '../../scripts/build';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { launchChromium } from '../fixtures/browser';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
-import { CANARY_HEADLINE, localBuilds, pollUntil, STABLE_HEADLINE } from '../fixtures/local';
+import { CANARY_HEADLINE, localBuilds, STABLE_HEADLINE } from '../fixtures/local';
+import { pollUntil } from '../fixtures/poll';
 
 const SCREENSHOTS = path.join(PROJECT_ROOT, 'build', 'screenshots');
 const MINUTE = 60_000;

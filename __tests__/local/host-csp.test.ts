@@ -20,6 +20,7 @@ import { PROJECT_ROOT } from '../../scripts/build';
 import { formatPolicy, hostCsp, type HostCsp } from '../../scripts/csp';
 import { findChromium, launchChromium, systemBrowsers } from '../fixtures/browser';
 import { CANARY_HEADLINE, localBuilds, STABLE_HEADLINE } from '../fixtures/local';
+import { pollUntil } from '../fixtures/poll';
 
 const MINUTE = 60_000;
 const config = loadConfig();
@@ -150,17 +151,6 @@ async function open(url: string, options: { waitUntil?: 'commit' | 'load' } = {}
   return visit;
 }
 
-/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
-async function until<T>(condition: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Runs the page's queued tasks (violation events are dispatched as tasks) before an assertion about their absence. */
 async function settle(page: Page): Promise<void> {
   await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
@@ -212,9 +202,9 @@ it('renders under exactly the policy npm run csp prints, with no violation, and 
   const before = viewers('stable');
   const visit = await open(host.page('/strict', '203.0.113.10', respond(hostDocument(widgetTag('203.0.113.10')), csp.policy)));
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-  await until(() => viewers('stable') === before + 1, 'the load beacon to be counted');
+  await pollUntil('the load beacon to be counted', () => viewers('stable') === before + 1, 15_000, 50);
   expect(beacons(visit)).toEqual([{ url: csp.beaconUrl, body: JSON.stringify({ v: 1, buildId: builds.stable.buildId, events: [{ name: 'load' }] }) }]);
-  await until(() => visit.beaconStatuses.length === 1, "the beacon's answer");
+  await pollUntil("the beacon's answer", () => visit.beaconStatuses.length === 1, 15_000, 50);
   expect(visit.beaconStatuses).toEqual([204]);
   await settle(visit.page);
   expect(visit.violations).toEqual([]);
@@ -227,7 +217,7 @@ it('leaves the host page as it found it but for its own element, two globals and
   const baseline = await open(host.page('/baseline', '203.0.113.11', policy));
   const visit = await open(host.page('/footprint', '203.0.113.12', respond(hostDocument(widgetTag('203.0.113.12')), csp.policy)));
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-  await until(() => beacons(visit).length === 1, 'the load beacon');
+  await pollUntil('the load beacon', () => beacons(visit).length === 1, 15_000, 50);
 
   // Globals: what the widget's window holds that the same page without it does not.
   const globals = (page: Page) => page.evaluate(() => Object.getOwnPropertyNames(window));
@@ -323,9 +313,9 @@ it("reports its own errors, not the host page's", async () => {
         throw new Error('the host page broke');
       }, 0),
   );
-  await until(() => visit.errors.some((error) => error.includes('the host page broke')), "the host page's error");
+  await pollUntil("the host page's error", () => visit.errors.some((error) => error.includes('the host page broke')), 15_000, 50);
   await visit.page.getByTestId('boom-link').click();
-  await until(() => beacons(visit).some((beacon) => beacon.body?.includes('"error"')), 'the error beacon');
+  await pollUntil('the error beacon', () => beacons(visit).some((beacon) => beacon.body?.includes('"error"')), 15_000, 50);
   const errors = beacons(visit).filter((beacon) => beacon.body?.includes('"error"'));
   expect(errors.map((beacon) => JSON.parse(beacon.body!).events)).toEqual([[{ name: 'error', message: 'Boom: an intentional client error for rollback testing' }]]);
   // Its error boundary shows the error in place of the page; the host page's error is left uncaught.
@@ -342,7 +332,7 @@ it('needs connect-src: without it the widget renders but its beacon is blocked, 
   const before = viewers('stable');
   const visit = await open(host.page('/no-connect-src', '203.0.113.14', respond(hostDocument(widgetTag('203.0.113.14')), policy)));
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-  await until(() => visit.violations.length > 0, 'a violation');
+  await pollUntil('a violation', () => visit.violations.length > 0, 15_000, 50);
   expect(visit.violations).toEqual([{ directive: 'connect-src', blocked: csp.beaconUrl }]);
   // A blocked request never leaves the browser: nothing reached the metrics API.
   expect(viewers('stable')).toBe(before);
@@ -354,7 +344,7 @@ it('needs connect-src: without it the widget renders but its beacon is blocked, 
 it('needs the whole distribution origin in script-src: allowing only /assets/index.js blocks the chunks, and the widget reports it', async () => {
   const policy = formatPolicy({ 'default-src': ["'none'"], 'script-src': [`${local.url}/assets/index.js`], 'connect-src': csp.directives['connect-src'] });
   const visit = await open(host.page('/entry-only', '203.0.113.15', respond(hostDocument(widgetTag('203.0.113.15')), policy)));
-  await until(() => beacons(visit).some((beacon) => beacon.body?.includes('chunk load failed')), 'the chunk-load error beacon');
+  await pollUntil('the chunk-load error beacon', () => beacons(visit).some((beacon) => beacon.body?.includes('chunk load failed')), 15_000, 50);
   expect(visit.violations.length).toBeGreaterThan(0);
   expect(visit.violations.every((violation) => violation.directive === 'script-src-elem' && violation.blocked.startsWith(`${local.url}/assets/${builds.stable.buildId}/`))).toBe(true);
   await expect(visit.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
@@ -367,7 +357,7 @@ it("works under a nonce-based policy with 'strict-dynamic': the nonce on the tag
   const before = viewers('stable');
   const visit = await open(host.page('/strict-dynamic', '203.0.113.16', respond(hostDocument(widgetTag('203.0.113.16', ` nonce="${nonce}"`)), policy)));
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-  await until(() => viewers('stable') === before + 1, 'the load beacon to be counted');
+  await pollUntil('the load beacon to be counted', () => viewers('stable') === before + 1, 15_000, 50);
   await settle(visit.page);
   expect(visit.violations).toEqual([]);
   await visit.page.close();
@@ -376,7 +366,7 @@ it("works under a nonce-based policy with 'strict-dynamic': the nonce on the tag
 it('is blocked by a policy enforcing Trusted Types: its chunk loader sets script URLs as strings', async () => {
   const policy = `${csp.policy}; require-trusted-types-for 'script'`;
   const visit = await open(host.page('/trusted-types', '203.0.113.17', respond(hostDocument(widgetTag('203.0.113.17')), policy)));
-  await until(() => visit.violations.some((violation) => violation.directive === 'require-trusted-types-for'), 'a Trusted Types violation');
+  await pollUntil('a Trusted Types violation', () => visit.violations.some((violation) => violation.directive === 'require-trusted-types-for'), 15_000, 50);
   await expect(visit.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
   await visit.page.close();
 });
@@ -393,7 +383,7 @@ it('renders at the end of <body> from an async tag in <head>, even when it runs 
   // index.js, then the three chunks mount() needs; once they ran, mount() has run too. Until the
   // document replaces the blank page the browser starts with, there is nothing to ask.
   const chunksRun = () => visit.page.evaluate(() => (window as unknown as { webpackChunkedgeWidget?: unknown[] }).webpackChunkedgeWidget?.length ?? 0).catch(() => 0);
-  await until(async () => (await chunksRun()) >= 3, 'the widget to mount');
+  await pollUntil('the widget to mount', async () => (await chunksRun()) >= 3, 15_000, 50);
   await expect(visit.page.evaluate(() => document.body === null)).resolves.toBe(true);
   rest!.end(`<body>\n<h1>A customer's page</h1>\n<p>Content after the widget.</p>\n</body>\n</html>\n`);
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
@@ -412,7 +402,7 @@ it('can be pinned to one build with Subresource Integrity: /assets/<buildId>/ind
   await settle(good.page);
   expect(good.violations).toEqual([]);
   const bad = await open(host.page('/pinned-wrong', '203.0.113.20', respond(hostDocument(tag(sri(entryOf(builds.canary)))), csp.policy)));
-  await until(() => bad.errors.some((error) => /integrity/.test(error)), 'the integrity failure');
+  await pollUntil('the integrity failure', () => bad.errors.some((error) => /integrity/.test(error)), 15_000, 50);
   await expect(bad.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
   await good.page.close();
   await bad.page.close();
@@ -433,7 +423,7 @@ it('under the policy, a client error on the canary rolls it back; an integrity h
   // The stable entry's hash on the one URL: the bytes differ for this viewer, so the browser refuses them.
   const pinnedStable = widgetTag(canaryViewer, ` integrity="${sri(entryOf(builds.stable))}" crossorigin="anonymous"`);
   const refused = await open(host.page('/sri-on-entry', canaryViewer, respond(hostDocument(pinnedStable), csp.policy)));
-  await until(() => refused.errors.some((error) => /integrity/.test(error)), 'the integrity failure');
+  await pollUntil('the integrity failure', () => refused.errors.some((error) => /integrity/.test(error)), 15_000, 50);
   await expect(refused.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
   await refused.page.close();
 
@@ -441,11 +431,16 @@ it('under the policy, a client error on the canary rolls it back; an integrity h
   const visit = await open(host.page('/canary', canaryViewer, respond(hostDocument(widgetTag(canaryViewer)), csp.policy)));
   await visit.page.getByText(CANARY_HEADLINE).waitFor({ timeout: 15_000 });
   await visit.page.getByTestId('boom-link').click();
-  await until(() => viewers('canary', METRIC_ERRORING_VIEWERS) === before + 1, "the canary's error beacon to be counted");
-  const status = await until(() => {
-    const current = local.controlPlane.tick();
-    return current.deployment?.status === 'InProgress' ? undefined : current;
-  }, 'the deployment to end');
+  await pollUntil("the canary's error beacon to be counted", () => viewers('canary', METRIC_ERRORING_VIEWERS) === before + 1, 15_000, 50);
+  const status = await pollUntil(
+    'the deployment to end',
+    () => {
+      const current = local.controlPlane.tick();
+      return current.deployment?.status === 'InProgress' ? undefined : current;
+    },
+    15_000,
+    50,
+  );
   expect(status.alarm?.state).toBe('ALARM');
   expect(status.deployment).toMatchObject({ id: released.deploymentId, status: 'Failed' });
   expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));

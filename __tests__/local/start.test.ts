@@ -15,7 +15,7 @@ import { PROJECT_ROOT } from '../../scripts/build';
 import { DEFAULT_TIME_SCALE } from '../../local/local-distribution';
 import { READY_LINE } from '../../local/start';
 import { describeTimeScale, formatWallTime } from '../../local/status-line';
-import { pollUntil } from '../fixtures/local';
+import { pollUntil } from '../fixtures/poll';
 
 const config = loadConfig();
 

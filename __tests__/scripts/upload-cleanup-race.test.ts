@@ -12,6 +12,7 @@ import { headObject, listObjects } from '../../scripts/lib/s3';
 import { startS3Server, type S3LogEntry, type S3Request, type S3Server } from '../../local/s3-server';
 import { buildObjects, upload, type UploadResult } from '../../scripts/upload';
 import { writeBuild } from '../fixtures/builds';
+import { pollUntil } from '../fixtures/poll';
 import { seedBuckets } from '../fixtures/s3';
 
 /**
@@ -111,15 +112,6 @@ function holdAt(server: S3Server, points: readonly { actor: Actor; point: Point 
   return holds;
 }
 
-/** Polls `condition` until it holds; fails naming `what` after `timeoutMs`. */
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 function track<T>(promise: Promise<T>): { readonly promise: Promise<T>; readonly settled: () => boolean } {
   let settled = false;
   const tracked = promise.finally(() => (settled = true));
@@ -187,16 +179,16 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
   it.each(cases)('upload paused at %s, cleanup paused at %s: no manifest over missing objects, no false success', async (_u, _c, uploadPoint, cleanupPoint) => {
     const [uploadHold, cleanupHold] = holdAt(server, [{ actor: 'upload', point: uploadPoint }, ...(cleanupPoint ? [{ actor: 'cleanup' as const, point: cleanupPoint }] : [])]);
     const uploading = track<UploadResult>(uploadX());
-    await until(() => uploadHold.reached || uploading.settled(), 'the upload to reach its pause');
+    await pollUntil('the upload to reach its pause', () => uploadHold.reached || uploading.settled(), 20_000, 5);
 
     const cleaning = track<CleanupResult>(cleanupX());
-    await until(() => (cleanupHold?.reached ?? false) || cleaning.settled(), 'the cleanup to reach its pause or end');
+    await pollUntil('the cleanup to reach its pause or end', () => (cleanupHold?.reached ?? false) || cleaning.settled(), 20_000, 5);
 
     // Let the upload go on until it is done, or waiting: asking again and again under builds/.
     const mark = server.log.length;
     const waiting = (entry: S3LogEntry) => actorOf(entry) === 'upload' && listsUnder(entry, 'builds/');
     uploadHold.release();
-    await until(() => uploading.settled() || server.log.slice(mark).filter(waiting).length >= 3, 'the upload to finish or wait');
+    await pollUntil('the upload to finish or wait', () => uploading.settled() || server.log.slice(mark).filter(waiting).length >= 3, 20_000, 5);
 
     cleanupHold?.release();
     const [uploaded, cleaned] = await Promise.allSettled([uploading.promise, cleaning.promise]);
