@@ -28,6 +28,7 @@ interface Job {
   if?: string;
   environment?: string;
   container?: string;
+  outputs?: Record<string, string>;
 }
 interface Workflow {
   on: Record<string, unknown>;
@@ -45,6 +46,17 @@ const jobsOf = (file: string) => Object.entries(workflow(file).jobs).map(([name,
 const allJobs = files.flatMap(jobsOf);
 const setupTerraform = (file: string) => steps(file).find((step) => step.uses?.startsWith('hashicorp/setup-terraform@'));
 const awsCredentials = (file: string) => steps(file).find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+/** The job token's permissions in a job: its own block, else the workflow's (undefined: GitHub's default, which may write). */
+const permissionsOf = (file: string, job: Job) => job.permissions ?? workflow(file).permissions;
+/** A job that runs this repository's code, the pull request's on a pull request: it checks out, or runs npm or npx. */
+const runsRepoCode = (job: Job) => job.steps.some((step) => step.uses?.startsWith('actions/checkout@') || /\bnpm\b|\bnpx\b/.test(step.run ?? ''));
+/** The scopes a token may write. No block (GitHub's default, which may write) or a string (`write-all`, `read-all`) counts as one. */
+const writes = (permissions: Record<string, string> | string | undefined) =>
+  typeof permissions === 'object'
+    ? Object.entries(permissions)
+        .filter(([, level]) => level === 'write')
+        .map(([scope]) => scope)
+    : [`${permissions}`];
 
 /** A step after which credentials are in the job: a Terraform token, AWS keys, or any secret. */
 function obtainsCredentials(step: Step): boolean {
@@ -96,13 +108,21 @@ describe('GitHub workflows', () => {
     for (const [action, pin] of pins) expect([action, [...pin]]).toEqual([action, [expect.any(String)]]);
   });
 
+  it("lists every pinned action, with its tag and commit, in the deploy guide's table, and nothing else", () => {
+    const pinned = new Set<string>();
+    for (const file of files) for (const [, action, sha, tag] of text(file).matchAll(/uses:\s*([^@\s]+)@([0-9a-f]{40}) # (\S+)/g)) pinned.add(`${action} ${tag} ${sha}`);
+    const guide = readFileSync(path.join(ROOT, 'docs', 'deploy-guide.md'), 'utf8');
+    const listed = [...guide.matchAll(/^\| `([\w.-]+\/[\w./-]+)` \| (v[\d.]+) \| `([0-9a-f]{40})` \|$/gm)].map(([, action, tag, sha]) => `${action} ${tag} ${sha}`);
+    expect(listed.sort()).toEqual([...pinned].sort());
+  });
+
   it.each(files)('%s checks out without leaving the job token in .git/config', (file) => {
     const checkouts = steps(file).filter((step) => step.uses?.startsWith('actions/checkout@'));
     expect(checkouts.length).toBeGreaterThan(0);
     for (const step of checkouts) expect(step.with?.['persist-credentials']).toBe(false);
   });
 
-  it.each(allJobs.map(({ file, name, job }) => [`${file} ${name}`, job] as const))('%s installs without install scripts', (_, job) => {
+  it.each(allJobs.filter(({ job }) => runsRepoCode(job)).map(({ file, name, job }) => [`${file} ${name}`, job] as const))('%s installs without install scripts', (_, job) => {
     const installs = job.steps.filter((step) => /\bnpm (ci|install|i)\b/.test(step.run ?? ''));
     expect(installs.length).toBeGreaterThan(0);
     for (const step of installs) expect(step.run).toMatch(/^npm ci --ignore-scripts\b/);
@@ -157,13 +177,57 @@ describe('GitHub workflows', () => {
     expect(text('deploy.yml')).not.toMatch(/-lock=false|TF_CLI_ARGS/);
   });
 
+  it.each(files)('%s gives every job a read-only token unless the job asks for more', (file) => {
+    const permissions = workflow(file).permissions;
+    expect(typeof permissions).toBe('object');
+    for (const [scope, level] of Object.entries(permissions ?? {})) expect([scope, level]).toEqual([scope, expect.stringMatching(/^(read|none)$/)]);
+  });
+
+  it.each(allJobs.filter(({ job }) => runsRepoCode(job)).map(({ file, name, job }) => [`${file} ${name}`, file, job] as const))(
+    '%s runs repository code, so its token writes nothing (an OIDC token for a role is all it may add)',
+    (_, file, job) => {
+      expect(writes(permissionsOf(file, job)).filter((scope) => scope !== 'id-token')).toEqual([]);
+    },
+  );
+
+  it('lets only a job that runs no repository code write with the job token: no checkout, no `run:` step', () => {
+    const writers = allJobs.filter(({ file, job }) => writes(permissionsOf(file, job)).some((scope) => scope !== 'id-token'));
+    expect(writers.map(({ file, name }) => `${file} ${name}`)).toEqual(['pull-request.yml comment']);
+    for (const { job } of writers) {
+      expect(job.steps.filter((step) => step.run !== undefined || step.uses?.startsWith('actions/checkout@') || step.uses?.startsWith('actions/setup-node@'))).toEqual([]);
+    }
+  });
+
+  it('gives each job the token it needs and no more', () => {
+    const held = Object.fromEntries(allJobs.map(({ file, name, job }) => [`${file} ${name}`, permissionsOf(file, job)]));
+    const oidc = { contents: 'read', 'id-token': 'write' };
+    expect(held).toEqual({
+      'deploy.yml deploy': oidc,
+      'drift.yml drift': oidc,
+      'full-tests.yml test-full': { contents: 'read' },
+      'pull-request.yml test': { contents: 'read' },
+      'pull-request.yml plan': oidc,
+      'pull-request.yml comment': { 'pull-requests': 'write' },
+    });
+  });
+
+  it('runs deploys and drift checks in one concurrency group, one at a time, neither cancelling the other', () => {
+    const [deploy, drift] = [workflow('deploy.yml'), workflow('drift.yml')];
+    // A drift plan during an apply reads half-written state; one group keeps them apart.
+    expect(drift.concurrency?.group).toBe(deploy.concurrency?.group);
+    for (const { concurrency } of [deploy, drift]) {
+      expect(concurrency?.group).toBe('terraform-state-production');
+      expect(concurrency?.['cancel-in-progress']).toBe(false);
+    }
+  });
+
   describe('deploy', () => {
     const deploy = workflow('deploy.yml');
     const list = steps('deploy.yml');
 
     it('runs on main, one at a time, never cancelling a running deploy', () => {
       expect(deploy.on.push).toEqual({ branches: ['main'] });
-      expect(deploy.concurrency).toEqual({ group: 'deploy-production', 'cancel-in-progress': false });
+      expect(deploy.concurrency).toEqual({ group: 'terraform-state-production', 'cancel-in-progress': false });
     });
 
     it('does nothing when started by hand from another branch, and runs in the production environment', () => {
@@ -182,7 +246,7 @@ describe('GitHub workflows', () => {
     });
 
     it('gets AWS credentials by OIDC, no stored keys', () => {
-      expect(deploy.permissions).toMatchObject({ 'id-token': 'write', contents: 'read' });
+      expect(deploy.jobs.deploy.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
       const aws = list.find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
       expect(aws?.with).toMatchObject({ 'role-to-assume': '${{ vars.AWS_DEPLOY_ROLE_ARN }}', 'aws-region': 'us-east-1' });
       expect(text('deploy.yml')).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
@@ -232,11 +296,42 @@ describe('GitHub workflows', () => {
     });
 
     it('updates one plan comment, found by the marker the comment is written with', () => {
-      expect(pr.jobs.plan.permissions).toMatchObject({ 'pull-requests': 'write' });
-      const script = pr.jobs.plan.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.with?.script as string;
+      expect(pr.jobs.comment.permissions).toEqual({ 'pull-requests': 'write' });
+      const script = pr.jobs.comment.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.with?.script as string;
       expect(script).toContain(`const marker = '${PLAN_COMMENT_MARKER}';`);
       expect(script).toMatch(/updateComment/);
       expect(script).toMatch(/createComment/);
+    });
+
+    it('renders the comment in the plan job and hands it over as an artifact, before failing on a failed plan', () => {
+      const list = pr.jobs.plan.steps;
+      const write = indexOf(list, /^npm run plan-comment -- --plans plans --out plan-comment\.md$/);
+      const upload = list.findIndex((step) => step.uses?.startsWith('actions/upload-artifact@'));
+      const fail = list.findIndex((step) => step.name === 'Fail when a plan failed');
+      expect(write).toBeGreaterThan(indexOf(list, /npx cdktf plan/));
+      expect(upload).toBeGreaterThan(write);
+      expect(list[upload]).toMatchObject({ id: 'upload', if: "always() && steps.write.outcome == 'success'", with: { name: 'plan-comment', path: 'plan-comment.md' } });
+      // The upload runs after a failed plan too; then the job, the check named after the plan, fails.
+      expect([fail, list[fail]?.if]).toEqual([list.length - 1, "steps.plan.outputs.failed == '1'"]);
+      expect(list[fail].run).toMatch(/exit 1/);
+      expect(pr.jobs.plan.outputs).toEqual({ 'comment-artifact': '${{ steps.upload.outputs.artifact-id }}' });
+      expect(list.some((step) => step.uses?.startsWith('actions/github-script@'))).toBe(false);
+    });
+
+    it("posts the comment from a job that runs none of the pull request's code, reading the body as data", () => {
+      const comment = pr.jobs.comment;
+      expect(comment.needs).toBe('plan');
+      // Also after a failed plan; not when no comment was uploaded (forks, a job that stopped early), not when cancelled.
+      expect(comment.if).toBe("${{ !cancelled() && needs.plan.outputs.comment-artifact != '' }}");
+      expect(comment.container).toBeUndefined();
+      expect(comment.steps.map((step) => step.uses?.replace(/@.*/, ''))).toEqual(['actions/download-artifact', 'actions/github-script']);
+      expect(comment.steps.filter((step) => step.run !== undefined)).toEqual([]);
+      expect(comment.steps[0].with).toEqual({ name: 'plan-comment', path: 'plan-comment' });
+      // Nothing from the plan job reaches a script or an input through an expression: only the file does.
+      expect(JSON.stringify(comment.steps)).not.toMatch(/\$\{\{/);
+      const script = comment.steps[1].with?.script as string;
+      expect(script).toContain("fs.readFileSync('plan-comment/plan-comment.md', 'utf8')");
+      expect(script).toContain('context.issue.number');
     });
   });
 
