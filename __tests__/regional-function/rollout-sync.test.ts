@@ -224,6 +224,7 @@ describe('rollout sync against AWS', () => {
       storeRead: true,
       held: false,
       stoppedDeployment: null,
+      stopFailure: null,
       missingBuilds: { 'us-east-1': [], 'eu-west-1': [] },
     });
     expect(writes()).toEqual([]);
@@ -369,6 +370,31 @@ describe('rollout sync against AWS', () => {
       // Another run finds it stopped already (or CodeDeploy got there first): nothing to do, no error.
       codedeploy.on(StopDeploymentCommand).rejects(Object.assign(new Error('The deployment is already completed'), { name: 'DeploymentAlreadyCompletedException' }));
       expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: null });
+    });
+
+    it('holds the canary first, and a stop that fails (AccessDenied, throttling) neither throws nor undoes the hold', async () => {
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ALARM0003', ring: [] });
+      alias = rolling(0.3);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0003'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+      const order: string[] = [];
+      beforePutKey = () => {
+        order.push('PutKey');
+      };
+      codedeploy.on(StopDeploymentCommand).callsFake(() => {
+        order.push('StopDeployment');
+        throw Object.assign(new Error('User is not authorized to perform: codedeploy:StopDeployment'), { name: 'AccessDeniedException' });
+      });
+      expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({
+        action: 'written',
+        held: true,
+        weight: 0,
+        stoppedDeployment: null,
+        stopFailure: 'AccessDeniedException: User is not authorized to perform: codedeploy:StopDeployment',
+      });
+      expect(order).toEqual(['PutKey', 'StopDeployment']);
+      expect(stored()).toEqual(steadyState(BUILD_A));
     });
 
     it('does not stop a deployment that is not shifting to the canary (a rollback deployment, say)', async () => {

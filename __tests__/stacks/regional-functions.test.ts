@@ -132,9 +132,11 @@ describe('rollout sync', () => {
     expect(statements).toEqual([
       expect.objectContaining({ actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'], resources: [entryArn, `${entryArn}:*`] }),
       expect.objectContaining({
-        actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
+        actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
         resources: [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')],
       }),
+      // The reference lists no resource type for StopDeployment: only "*" grants it.
+      expect.objectContaining({ actions: ['codedeploy:StopDeployment'], resources: ['*'] }),
       expect.objectContaining({
         actions: ['cloudwatch:DescribeAlarms'],
         resources: [

@@ -39,6 +39,7 @@ export async function handler(event: unknown): Promise<SyncSummary> {
   try {
     const summary = await runtime.sync(parsed);
     logger.info('rollout sync', { ...summary });
+    if (summary.stopFailure) logger.error('the canary is held, but stopping its deployment failed: CodeDeploy rolls back when it next sees the alarm', { failure: summary.stopFailure });
     const now = Date.now();
     addRolloutWeight(runtime.metrics, summary.weight, now);
     runtime.metrics.publishStoredMetrics();

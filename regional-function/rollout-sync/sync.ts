@@ -31,7 +31,8 @@
  * drops out of the nearest-bucket answers (stacks/constructs/bucket-health.ts) until it is filled.
  *
  * When the client-error alarm is in ALARM while a deployment shifts the alias to the canary, it
- * holds the canary (core.ts) and stops that deployment with rollback: CodeDeploy would do the same
+ * holds the canary (core.ts), and once the hold is in the store it stops that deployment with
+ * rollback (a stop that fails is logged, never thrown: the hold stands): CodeDeploy would do the same
  * when it next looks at the alarm, but AWS documents no interval for that, and an alarm that goes
  * back to OK before then (the held canary has no viewers left to fail) would let it go on.
  */
@@ -42,7 +43,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readAliasBuilds, type AliasBuilds, type VersionBuildCache } from '../shared/alias-state';
-import { errorName } from '../shared/aws-errors';
+import { errorMessage, errorName } from '../shared/aws-errors';
 import { buildPresence, bucketsFrom } from '../shared/build-presence';
 import { findActiveDeploymentId, getDeploymentSummary, type DeploymentSummary } from '../shared/deployments';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
@@ -95,6 +96,11 @@ export interface SyncSummary {
   /** The deployment this run stopped with rollback because the alarm fired, if it did. */
   readonly stoppedDeployment: string | null;
   /**
+   * Why stopping it failed (the canary is held all the same, and CodeDeploy rolls back on the
+   * alarm when it next looks); null when no stop was due or it worked.
+   */
+  readonly stopFailure: string | null;
+  /**
    * Region → the assigned builds (stable, canary) its bucket lacks, or could not be asked about;
    * an empty list where it holds them all. Every configured region is listed.
    */
@@ -136,9 +142,7 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
       }
       const plan = planSync(builds, deployment, stored, alarmFiring);
       const shifting = deployment?.active === true && deployment.toVersion === builds.canary?.version;
-      const stoppedDeployment = plan.held && shifting && attempt === 1 ? await stopWithRollback(deployment!.id) : null;
       const summary = {
-        stoppedDeployment,
         trigger: trigger.kind,
         state: plan.text,
         previous: stored?.text ?? null,
@@ -162,9 +166,12 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         known = { etag: newEtag, stored: { text: plan.text, state: plan.state }, at: now() };
         written = true;
       }
+      // The hold is in the store now (written, or there already): only then is the deployment
+      // stopped, so a stop that fails (throttled, denied) never keeps viewers on the canary.
+      const stop = plan.held && shifting ? await stopWithRollback(deployment!.id) : { stoppedDeployment: null, stopFailure: null };
       await copyForMetricsApi();
       const missingBuilds = await assignedBuildsMissing([plan.state.stable, ...(plan.state.canary ? [plan.state.canary] : [])]);
-      return { action: written ? 'written' : 'unchanged', ...summary, missingBuilds };
+      return { action: written ? 'written' : 'unchanged', ...summary, ...stop, missingBuilds };
     }
   };
 
@@ -194,15 +201,18 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
     await writeStateCopy(clients.dynamodb, env.SIGNAL_TABLE, { text: known.stored.text, takenAt: known.at });
   }
 
-  /** Stops the canary's deployment with rollback; null when CodeDeploy says it is over already. */
-  async function stopWithRollback(deploymentId: string): Promise<string | null> {
+  /**
+   * Stops the canary's deployment with rollback. Never throws: the canary is held already, and
+   * CodeDeploy rolls back on the same alarm when it next looks; a failure is reported for the log.
+   */
+  async function stopWithRollback(deploymentId: string): Promise<Pick<SyncSummary, 'stoppedDeployment' | 'stopFailure'>> {
     try {
       await clients.codedeploy.send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
-      return deploymentId;
+      return { stoppedDeployment: deploymentId, stopFailure: null };
     } catch (error) {
       // Another run, CodeDeploy itself or a person stopped it first: the rollback is under way.
-      if (errorName(error) === 'DeploymentAlreadyCompletedException') return null;
-      throw error;
+      if (errorName(error) === 'DeploymentAlreadyCompletedException') return { stoppedDeployment: null, stopFailure: null };
+      return { stoppedDeployment: null, stopFailure: `${errorName(error) || 'Error'}: ${errorMessage(error)}` };
     }
   }
 

@@ -69,11 +69,11 @@ export class RolloutSync extends Construct {
         actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'],
         resources: [props.entryRouterArn, `${props.entryRouterArn}:*`],
       },
-      {
-        sid: 'SeeAndStopOwnDeployments',
-        actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
-        resources: [props.deploymentGroupArn],
-      },
+      { sid: 'SeeOwnDeployments', actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'], resources: [props.deploymentGroupArn] },
+      // StopDeployment takes no resource in AWS's service authorization reference (nor any
+      // condition key): only "*" grants it, and on the group's ARN it is silently no grant. The
+      // function stops only a deployment of its own group that shifts the alias (sync.ts).
+      { sid: 'StopDeploymentTakesNoResource', actions: ['codedeploy:StopDeployment'], resources: ['*'] },
       { sid: 'SeeClientErrorAlarm', actions: ['cloudwatch:DescribeAlarms'], resources: [props.clientErrorAlarmArn] },
       {
         sid: 'SeeBuildManifests',
