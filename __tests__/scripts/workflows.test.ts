@@ -29,6 +29,7 @@ interface Job {
   environment?: string;
   container?: string;
   outputs?: Record<string, string>;
+  concurrency?: { group: string; 'cancel-in-progress': boolean };
 }
 interface Workflow {
   on: Record<string, unknown>;
@@ -171,7 +172,7 @@ describe('GitHub workflows', () => {
   });
 
   it('plans without taking the state lock (taking it is a write the plan credentials may not do), and deploys with it', () => {
-    for (const { job } of [...jobsOf('pull-request.yml').filter(({ name }) => name === 'plan'), ...jobsOf('drift.yml')]) {
+    for (const { job } of [...jobsOf('pull-request.yml').filter(({ name }) => name === 'plan'), ...jobsOf('drift.yml').filter(({ name }) => name === 'drift')]) {
       expect(job.env?.TF_CLI_ARGS_plan).toMatch(/(^|\s)-lock=false(\s|$)/);
     }
     expect(text('deploy.yml')).not.toMatch(/-lock=false|TF_CLI_ARGS/);
@@ -203,6 +204,7 @@ describe('GitHub workflows', () => {
     const oidc = { contents: 'read', 'id-token': 'write' };
     expect(held).toEqual({
       'deploy.yml deploy': oidc,
+      'drift.yml gate': { actions: 'read' },
       'drift.yml drift': oidc,
       'full-tests.yml test-full': { contents: 'read' },
       'pull-request.yml test': { contents: 'read' },
@@ -211,14 +213,16 @@ describe('GitHub workflows', () => {
     });
   });
 
-  it('runs deploys and drift checks in one concurrency group, one at a time, neither cancelling the other', () => {
+  it("runs deploys and drift plans in one concurrency group, one at a time, neither cancelling the other: the drift workflow's plan job holds it, not its gate nor the workflow", () => {
     const [deploy, drift] = [workflow('deploy.yml'), workflow('drift.yml')];
     // A drift plan during an apply reads half-written state; one group keeps them apart.
-    expect(drift.concurrency?.group).toBe(deploy.concurrency?.group);
-    for (const { concurrency } of [deploy, drift]) {
-      expect(concurrency?.group).toBe('terraform-state-production');
-      expect(concurrency?.['cancel-in-progress']).toBe(false);
-    }
+    const group = { group: 'terraform-state-production', 'cancel-in-progress': false };
+    expect(deploy.concurrency).toEqual(group);
+    expect(drift.jobs.drift.concurrency).toEqual(group);
+    // The gate must look at the deploys before anything of this run waits in the group.
+    expect(drift.concurrency).toBeUndefined();
+    expect(drift.jobs.gate?.concurrency).toBeUndefined();
+    expect(text('drift.yml').match(/terraform-state-production/g)).toHaveLength(1);
   });
 
   describe('deploy', () => {
@@ -336,11 +340,97 @@ describe('GitHub workflows', () => {
   });
 
   describe('drift', () => {
+    const drift = workflow('drift.yml');
+    const gate = drift.jobs.gate as Job | undefined;
+    const gateScript = () => gate?.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.with?.script as string;
+
     it('runs on a schedule and fails through npm run drift', () => {
-      const drift = workflow('drift.yml');
       expect(drift.on.schedule).toEqual([{ cron: expect.stringMatching(/^(\S+ ){4}\S+$/) }]);
       const list = steps('drift.yml');
       expect(indexOf(list, /npx cdktf synth/)).toBeLessThan(indexOf(list, /npm run drift/));
+    });
+
+    // A drift plan entering the group while a deploy waits there would cancel that deploy (one pending per group).
+    it('starts with a gate that runs no repository code and may only read the Actions API', () => {
+      expect(Object.keys(drift.jobs)).toEqual(['gate', 'drift']);
+      expect(gate).toBeDefined();
+      expect(gate?.permissions).toEqual({ actions: 'read' });
+      expect(runsRepoCode(gate!)).toBe(false);
+      expect(gate?.container).toBeUndefined();
+      // One step, the action pull-request.yml's comment job uses, pinned the same: no checkout, no setup-node, no `run:`.
+      const script = workflow('pull-request.yml').jobs.comment.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.uses;
+      expect(script).toMatch(/^actions\/github-script@[0-9a-f]{40}$/);
+      expect(gate?.steps.map((step) => step.uses)).toEqual([script]);
+      expect(gate?.steps.filter((step) => step.run !== undefined)).toEqual([]);
+      expect(gate?.needs).toBeUndefined();
+    });
+
+    it('plans only after the gate, and only when the gate saw no unfinished deploy', () => {
+      expect(drift.jobs.drift.needs).toBe('gate');
+      expect(drift.jobs.drift.if).toBe("needs.gate.outputs.deploy-active != 'true'");
+      const id = gate?.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.id;
+      expect(id).toBeTruthy();
+      expect(gate?.outputs).toEqual({ 'deploy-active': `\${{ steps.${id}.outputs.deploy-active }}` });
+    });
+
+    it("asks for this repository's runs of deploy.yml that have not completed, in every status before completed", () => {
+      const script = gateScript();
+      expect(script).toMatch(/github\.rest\.actions\.listWorkflowRuns\(/);
+      expect(script).toContain("workflow_id: 'deploy.yml'");
+      expect(script).toContain('context.repo');
+      expect(script).toMatch(/status\s*!==\s*'completed'/);
+      for (const status of ['queued', 'in_progress', 'waiting', 'pending', 'requested']) expect(script).toContain(`'${status}'`);
+      expect(script).toContain("core.setOutput('deploy-active'");
+      expect(script).toMatch(/core\.notice\(/);
+      // Nothing reaches the script through an expression.
+      expect(JSON.stringify(gate?.steps)).not.toMatch(/\$\{\{/);
+    });
+
+    describe("the gate's script, run against a stand-in for the API", () => {
+      interface Run {
+        id: number;
+        run_number: number;
+        status: string;
+        event: string;
+        head_sha: string;
+        html_url: string;
+      }
+      const run = (id: number, status: string): Run => ({ id, run_number: id, status, event: 'push', head_sha: `${id}`.padStart(40, '0'), html_url: `https://github.invalid/runs/${id}` });
+      /** Runs the script as actions/github-script does (an async function of github, context, core), with runs newest first. */
+      async function gateSays(runs: Run[]) {
+        const queries: Record<string, unknown>[] = [];
+        const listWorkflowRuns = async (query: Record<string, unknown>) => {
+          queries.push(query);
+          const matching = runs.filter((each) => query.status === undefined || each.status === query.status);
+          return { data: { total_count: matching.length, workflow_runs: matching.slice(0, Number(query.per_page ?? 30)) } };
+        };
+        const outputs: Record<string, string> = {};
+        const notices: string[] = [];
+        const core = { setOutput: (name: string, value: string) => (outputs[name] = value), notice: (message: string) => notices.push(message), info: () => undefined };
+        const context = { repo: { owner: 'owner', repo: 'repo' } };
+        const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<unknown>;
+        await new AsyncFunction('github', 'context', 'core', gateScript())({ rest: { actions: { listWorkflowRuns } } }, context, core);
+        return { outputs, notices, queries };
+      }
+      const done = (from: number, count: number) => Array.from({ length: count }, (_, index) => run(from - index, 'completed'));
+
+      it.each(['queued', 'in_progress', 'waiting', 'pending', 'requested'])('skips the plan, with a notice naming the run, while a deploy is %s', async (status) => {
+        const { outputs, notices, queries } = await gateSays([run(300, status), ...done(299, 5)]);
+        expect(outputs).toEqual({ 'deploy-active': 'true' });
+        expect(notices).toHaveLength(1);
+        expect(notices[0]).toContain(`#300 (${status})`);
+        for (const query of queries) expect(query).toMatchObject({ owner: 'owner', repo: 'repo', workflow_id: 'deploy.yml' });
+      });
+
+      it('sees an unfinished deploy older than the newest hundred runs (one waiting days for an approval)', async () => {
+        expect((await gateSays([...done(500, 150), run(10, 'waiting')])).outputs).toEqual({ 'deploy-active': 'true' });
+      });
+
+      it('lets the plan run, without a notice, when every deploy has completed', async () => {
+        const { outputs, notices } = await gateSays(done(500, 150));
+        expect(outputs).toEqual({ 'deploy-active': 'false' });
+        expect(notices).toEqual([]);
+      });
     });
   });
 });
