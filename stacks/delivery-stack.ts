@@ -101,7 +101,14 @@ export class DeliveryStack extends TerraformStack {
       code: code(manifest.functions['chunk-router']),
       description: `chunk router, build ${manifest.buildId}`,
     });
-    this.rolloutStore = new RolloutStore(this, 'rollout-store', { provider, storeName: names.rolloutStore, initialBuildId: manifest.buildId });
+    this.liveAlias = new LiveAlias(this, 'live-alias', {
+      provider,
+      aliasName: names.liveAlias,
+      functionName: this.entryRouter.functionName,
+      initialVersion: this.entryRouter.version,
+    });
+    // Created with the build the alias serves now, never this deploy's: CodeDeploy moves viewers.
+    this.rolloutStore = new RolloutStore(this, 'rollout-store', { provider, storeName: names.rolloutStore, initialStableBuildId: this.liveAlias.servedBuildId });
     // The fallback path: the router reads the state itself when the viewer-assignment function could not.
     this.rolloutStore.grantRead(this.entryRouter);
     // Builds other than its own: the router reads their entry from the nearest bucket.
@@ -109,12 +116,6 @@ export class DeliveryStack extends TerraformStack {
       sid: 'ReadBuildEntries',
       actions: ['s3:GetObject'],
       resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/assets/*`),
-    });
-    this.liveAlias = new LiveAlias(this, 'live-alias', {
-      provider,
-      aliasName: names.liveAlias,
-      functionName: this.entryRouter.functionName,
-      initialVersion: this.entryRouter.version,
     });
 
     this.signalTable = new ReleaseSignalTable(this, 'release-signal', { provider, tableName: names.signalTable });
