@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { describeFileIssues, fileIssueWords } from '../contracts/schema-issues';
 import { parseJsonText } from './json-text';
 import { findRegion, distanceKm } from './regions';
+import { routerTimeoutProblem } from './router-bounds';
 import { configSchema, REMOVED_SETTINGS, type BackendConfig, type ParsedConfig } from './schema';
 
 export type DeployConfig = DeepReadonly<
@@ -87,6 +88,15 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     check: (config, report) => {
       if (config.rollout.strategy !== 'linear' || 100 % config.rollout.percent === 0) return;
       report(['rollout', 'percent'], `is ${config.rollout.percent}, which leaves a partial last step; for linear rollouts use a divisor of 100 (5, 10, 20, 25, 50).`);
+    },
+  },
+  {
+    // The routers' bounds in the order their code waits them out (router-bounds.ts) must fit their timeout.
+    reads: [['edge', 'timeoutSeconds'], ['edge', 'storeTimeoutMs'], ['edge', 'dnsTimeoutMs'], ['edge', 'bucketTimeoutMs'], ['regions'], ['primaryRegion'], ['failoverRegion']],
+    check: (config, report) => {
+      const failoverRegion = config.failoverRegion ?? nearestOther(config.primaryRegion, config.regions);
+      const problem = routerTimeoutProblem({ ...config.edge, regions: config.regions, primaryRegion: config.primaryRegion, failoverRegion });
+      if (problem !== null) report(['edge'], problem);
     },
   },
   {

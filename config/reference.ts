@@ -85,7 +85,8 @@ has a default. A minimal file:
 The \`$schema\` line points editors (VS Code, JetBrains) at [\`${JSON_SCHEMA_FILE}\`](../${JSON_SCHEMA_FILE}),
 so they complete setting names and flag wrong values as you type; the loader ignores it. Some rules
 relate two settings (the primary region is one of \`regions\`, \`alarms.datapointsToAlarm\` is at most
-\`alarms.evaluationPeriods\`, a linear \`rollout.percent\` divides 100); only the loader checks those.
+\`alarms.evaluationPeriods\`, a linear \`rollout.percent\` divides 100, the routers' bounds in
+\`edge\` add up to no more than \`edge.timeoutSeconds\`); only the loader checks those.
 
 This page and the JSON Schema are generated from \`config/schema.ts\` by \`${CONFIG_DOCS_COMMAND}\`:
 change a setting there, then run it.

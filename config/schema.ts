@@ -23,6 +23,10 @@ export const REGIONAL_RUNTIMES = ['nodejs24.x', 'nodejs22.x'] as const;
 /** Values CloudWatch Logs accepts for retention_in_days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 const BACKEND_TYPES = ['local', 'cloud', 's3'] as const;
+/** Lambda@Edge's longest timeout for an origin-request function, in seconds (CloudFront developer guide, "Quotas on Lambda@Edge"). */
+export const EDGE_TIMEOUT_SECONDS_MAX = 30;
+/** The shortest bound on one bucket read the config accepts, in milliseconds. */
+export const BUCKET_TIMEOUT_MS_MIN = 100;
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 // `_bucket.` is the longest prefix put in front of the domain; a DNS name is at most 253 characters.
@@ -161,7 +165,15 @@ const edgeSchema = z
       .describe('Lambda runtime of the Lambda@Edge routers; only runtimes Lambda@Edge accepts.'),
     priceClass: z.enum(PRICE_CLASSES).default('PriceClass_All').describe('Which edge locations serve the distribution (CloudFront price class); it also decides in which regions Lambda@Edge writes logs.'),
     memoryMb: z.number().int().min(128).max(10240).default(128).describe('Memory of the Lambda@Edge routers, in MB.'),
-    timeoutSeconds: z.number().int().min(1).max(30).default(5).describe('Timeout of the Lambda@Edge routers, in seconds. Origin-request functions may run at most 30 s; the routers need far less.'),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(EDGE_TIMEOUT_SECONDS_MAX)
+      .default(5)
+      .describe(
+        "Timeout of the Lambda@Edge routers, in seconds; origin-request functions may run at most 30 s. It must hold the entry router's longest request, which the loader checks: `edge.storeTimeoutMs` + `edge.dnsTimeoutMs` + `edge.bucketTimeoutMs` for each bucket it tries in turn (the nearest, the primary, the failover region's: up to 3) + 1 s for a cold start. Past it the viewer gets CloudFront's function execution error instead of the router's answer.",
+      ),
     stateCacheSeconds: z
       .number()
       .int()
@@ -170,7 +182,15 @@ const edgeSchema = z
       .default(60)
       .describe('How long the entry router trusts a rollout state it read through the KeyValueStore API (its fallback when the viewer-assignment function could not read it), in seconds. Each read is an API call, billed at $1 per 1,000.'),
     storeTimeoutMs: z.number().int().min(50).max(5000).default(500).describe('Longest an entry request waits for the KeyValueStore read of its fallback (see `edge.stateCacheSeconds`), in milliseconds.'),
-    bucketTimeoutMs: z.number().int().min(100).max(10000).default(2000).describe("Longest one read of another build's entry from a bucket takes before the next bucket is tried, in milliseconds."),
+    bucketTimeoutMs: z
+      .number()
+      .int()
+      .min(BUCKET_TIMEOUT_MS_MIN)
+      .max(10000)
+      .default(1000)
+      .describe(
+        "Longest one read of another build's entry from a bucket takes before the next bucket is tried, in milliseconds. The entry router may try three buckets in turn, so with the other defaults its longest request is 0.5 + 0.2 + 3 × 1 s + 1 s of cold start = 4.7 s, inside `edge.timeoutSeconds` (5 s). An entry is a few KB: a healthy read takes tens of milliseconds from a nearby bucket, and 3 to 4 round trips (about 800 ms between Sydney and N. Virginia) on a fresh connection across an ocean. The bound was lowered from 2 s, which did not fit, rather than the timeout raised: a viewer on a cache miss waits out every bound that runs out before getting the build.",
+      ),
     bucketCacheSeconds: z.number().int().min(1).max(3600).default(60).describe('How long the chunk router trusts the nearest-bucket answer (the `_bucket.` record), in seconds.'),
     dnsTimeoutMs: z.number().int().min(10).max(5000).default(200).describe('Bound on one DNS lookup at the edge, in milliseconds; past it the router uses what it already knows.'),
   })

@@ -146,6 +146,53 @@ describe('config validation', () => {
     ]);
   });
 
+  describe("the routers' bounds against their timeout", () => {
+    const THREE_REGIONS = { regions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'] };
+
+    it('refuses the bounds that used to be the defaults, before synth, naming the settings, the figures and the fix', () => {
+      // edge.bucketTimeoutMs was 2000: three bucket reads in turn did not fit the 5 s timeout.
+      expect(problems({ ...valid, ...THREE_REGIONS, edge: { timeoutSeconds: 5, storeTimeoutMs: 500, dnsTimeoutMs: 200, bucketTimeoutMs: 2000 } })).toEqual([
+        "edge: the entry router's longest request (/assets/index.js when the viewer-assignment function could not read the state) can take edge.storeTimeoutMs (500) + edge.dnsTimeoutMs (200) + edge.bucketTimeoutMs (2000) × 3 bucket reads + cold start (1000) = 7700 ms, which does not fit edge.timeoutSeconds (5 s): past it the viewer gets CloudFront's function execution error instead of the router's answer. Lower edge.bucketTimeoutMs to at most 1100 or raise edge.timeoutSeconds to at least 8.",
+      ]);
+    });
+
+    it('counts the buckets the router tries: two with two regions, one with one', () => {
+      expect(problems({ ...valid, edge: { bucketTimeoutMs: 2000 } })).toEqual([expect.stringContaining('edge.bucketTimeoutMs (2000) × 2 bucket reads + cold start (1000) = 5700 ms')]);
+      expect(problems({ ...valid, regions: ['us-east-1'], edge: { bucketTimeoutMs: 4000 } })).toEqual([
+        expect.stringContaining('edge.bucketTimeoutMs (4000) × 1 bucket read + cold start (1000) = 5700 ms, which does not fit edge.timeoutSeconds (5 s)'),
+      ]);
+      expect(parseConfig({ ...valid, regions: ['us-east-1'], edge: { bucketTimeoutMs: 3300 } }).edge.bucketTimeoutMs).toBe(3300);
+    });
+
+    it('offers only the fix that exists', () => {
+      // No bucket bound of at least 100 ms fits 1 s.
+      expect(problems({ ...valid, edge: { timeoutSeconds: 1 } })).toEqual([expect.stringMatching(/= 3700 ms, which does not fit edge\.timeoutSeconds \(1 s\): .* Raise edge\.timeoutSeconds to at least 4\.$/)]);
+      // Past Lambda@Edge's 30 s: only a lower bound helps.
+      expect(problems({ ...valid, ...THREE_REGIONS, edge: { timeoutSeconds: 30, storeTimeoutMs: 5000, dnsTimeoutMs: 5000, bucketTimeoutMs: 10000 } })).toEqual([
+        expect.stringMatching(/= 41000 ms, .* Lower edge\.bucketTimeoutMs to at most 6333\.$/),
+      ]);
+      // Neither: past 30 s, and the other bounds alone take more than 5 s.
+      expect(problems({ ...valid, ...THREE_REGIONS, edge: { timeoutSeconds: 5, storeTimeoutMs: 5000, dnsTimeoutMs: 5000, bucketTimeoutMs: 10000 } })).toEqual([
+        expect.stringMatching(/Lower edge\.storeTimeoutMs, edge\.dnsTimeoutMs, edge\.bucketTimeoutMs until the sum fits 30 s, Lambda@Edge's longest origin-request timeout\.$/),
+      ]);
+    });
+
+    it.each([
+      ['one region', { regions: ['us-east-1'] }],
+      ['two regions', {}],
+      ['three regions', THREE_REGIONS],
+      ['five regions, a failover region named', { regions: ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'ap-northeast-1', 'sa-east-1'], failoverRegion: 'sa-east-1' }],
+    ])('accepts the defaults with %s', (_case, change) => {
+      const config = parseConfig({ ...valid, ...change });
+      expect(config.edge).toMatchObject({ timeoutSeconds: 5, storeTimeoutMs: 500, dnsTimeoutMs: 200, bucketTimeoutMs: 1000 });
+    });
+
+    it('leaves a bound out of range to its own message', () => {
+      expect(problems({ ...valid, edge: { bucketTimeoutMs: 20000 } })).toEqual(['edge.bucketTimeoutMs: 20000 is over the maximum of 10000.']);
+      expect(problems({ ...valid, edge: { timeoutSeconds: 31 } })).toEqual(['edge.timeoutSeconds: 31 is over the maximum of 30.']);
+    });
+  });
+
   it('names a top level that is not an object', () => {
     expect(problems(['us-east-1'])).toEqual(['top level: ["us-east-1"] is not an object.']);
     expect(problems(null)).toEqual(['top level: null is not an object.']);
