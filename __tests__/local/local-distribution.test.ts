@@ -164,7 +164,7 @@ describe('a release, locally', () => {
   it('shifts a weighted, sticky share of 200 viewers to the canary, and rolls them all back on stop', async () => {
     const control = await startControlServer(local);
     try {
-      const released = (await callControl({ url: control.url, pid: process.pid, distribution: local.url, hostPage: local.hostUrl }, 'POST', '/release', { buildDir: builds.canary.dir })) as { buildId: string };
+      const released = (await callControl(control.address, 'POST', '/release', { buildDir: builds.canary.dir })) as { buildId: string };
       expect(released.buildId).toBe(builds.canary.buildId);
       now.t = 2 * MINUTE; // linear 10% per minute: 30%
       const status = local.controlPlane.tick();
@@ -182,7 +182,7 @@ describe('a release, locally', () => {
       // Sticky: the same viewers get the same builds again.
       for (const viewer of viewers.slice(0, 40)) expect(await entryBuild(viewer)).toBe(first.get(viewer));
 
-      const stopped = (await callControl({ url: control.url, pid: process.pid, distribution: local.url, hostPage: local.hostUrl }, 'POST', '/stop')) as { state: string };
+      const stopped = (await callControl(control.address, 'POST', '/stop')) as { state: string };
       expect(stopped.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
       // The next load of every viewer: the function reads the store on each one.
       const wereCanary = viewers.filter((v) => first.get(v) === builds.canary.buildId);
@@ -196,7 +196,7 @@ describe('a release, locally', () => {
 describe('the ring, locally', () => {
   it('gives a ring host the canary at the first step, and the stable build again after a stop', async () => {
     const control = await startControlServer(local);
-    const address = { url: control.url, pid: process.pid, distribution: local.url, hostPage: local.hostUrl };
+    const address = control.address;
     try {
       const host = new URL(local.hostUrl).origin;
       expect(await callControl(address, 'POST', '/ring', { action: 'add', origin: host })).toEqual({ ring: [host] });

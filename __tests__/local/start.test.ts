@@ -6,7 +6,7 @@
  * and it says so. And what the time scale means, as the banner says it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -101,6 +101,8 @@ async function stopsCleanly(signal: NodeJS.Signals, target: string, said: string
   const ports = ['host page', 'script tag', 'buckets', 'dashboard', 'metrics API', 'control'].map(address);
   expect(ports.every((port) => port > 0)).toBe(true);
   expect(existsSync(controlFile)).toBe(true);
+  // It holds the control server's token: its owner's alone.
+  expect(statSync(controlFile).mode & 0o777).toBe(0o600);
   expect(await (await fetch(`http://127.0.0.1:${ports[0]}/`)).text()).toContain(`http://127.0.0.1:${ports[1]}/assets/index.js`);
   expect(readdirSync(temp).some((name) => name.startsWith('s3-server-'))).toBe(true);
 
