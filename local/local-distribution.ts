@@ -24,8 +24,8 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { resourceNames, type DeployConfig } from '../config';
 import { build, PROJECT_ROOT, type SharedCompiles } from '../scripts/build';
-import { loadBundledHandler } from '../scripts/lib/bundled-handler';
-import { readManifest, type BuildManifest } from '../contracts/build-manifest';
+import { checkZipSha256, loadBundledHandler } from '../scripts/lib/bundled-handler';
+import { readManifest, type BuildManifest, type CloudFrontFunctionFile } from '../contracts/build-manifest';
 import { upload } from '../scripts/upload';
 import type { AlarmRule } from './alarm';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, withoutRingOrigin, withRingOrigin } from '../contracts/rollout-state';
@@ -253,10 +253,14 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       buckets,
       async release(buildDir) {
         const manifest = readManifest(buildDir);
+        // Checked and loaded before anything is published: a build whose code was changed after
+        // it was made (or a zip that would unpack outside its folder) is refused, and nothing of it
+        // reaches the buckets or serves a request.
+        const next = loadHandlers(buildDir, manifest, kvs, { checked: true });
         await publish(buildDir);
         // `cdktf deploy`: the new versions' code serves every request from now on; the alias
         // weights (the rollout record) still send every viewer to the stable build.
-        handlers = loadHandlers(buildDir, manifest, kvs);
+        handlers = next;
         const started = controlPlane.release(manifest.buildId);
         log(`release ${manifest.buildId}: version ${started.version}, deployment ${started.deploymentId}`);
         return { buildId: manifest.buildId, ...started };
@@ -278,11 +282,39 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
   }
 }
 
-function loadHandlers(buildDir: string, manifest: BuildManifest, kvs: KvsServer): EdgeHandlers {
+/**
+ * Throws, naming the file, unless every function zip of the build and its CloudFront Function code
+ * are the bytes the build made (the manifest's sha256): code changed after the build is never run.
+ */
+export function checkFunctionCode(buildDir: string, manifest: BuildManifest): void {
+  for (const fn of Object.values(manifest.functions)) checkZipSha256(readFileSync(path.join(buildDir, fn.zip)), fn.sha256, path.join(buildDir, fn.zip));
+  for (const fn of Object.values(manifest.cloudFrontFunctions)) checkedCode(buildDir, fn);
+}
+
+/** A CloudFront Function's code, once its bytes are the manifest's. */
+function checkedCode(buildDir: string, fn: CloudFrontFunctionFile): string {
+  const file = path.join(buildDir, fn.file);
+  const code = readFileSync(file);
+  const actual = createHash('sha256').update(code).digest('hex');
+  if (actual !== fn.sha256) throw new Error(`${file}: sha256 ${actual} is not the build manifest's ${fn.sha256}: the file was changed after the build; refusing to load it (build again)`);
+  return code.toString('utf8');
+}
+
+/**
+ * The build's edge code. `checked` (a release): every function zip and the CloudFront Function
+ * code must be the manifest's bytes first, and the routers are checked again as they are loaded
+ * (the bytes hashed are the bytes run). The first build is loaded as given, so that
+ * `verify-edge` can run a build whose code was changed on purpose; zip entry names are checked on
+ * every load either way (`unpackZip`).
+ */
+function loadHandlers(buildDir: string, manifest: BuildManifest, kvs: KvsServer, options: { checked?: boolean } = {}): EdgeHandlers {
+  if (options.checked) checkFunctionCode(buildDir, manifest);
+  const router = (name: 'entry-router' | 'chunk-router') => loadBundledHandler(path.join(buildDir, manifest.functions[name].zip), { sha256: options.checked ? manifest.functions[name].sha256 : undefined });
+  const viewerAssignment = manifest.cloudFrontFunctions['viewer-assignment'];
   return {
-    viewerAssignment: loadCloudFrontFunction(readFileSync(path.join(buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'), kvs.store.functionStore),
-    entryRouter: loadBundledHandler(path.join(buildDir, manifest.functions['entry-router'].zip)),
-    chunkRouter: loadBundledHandler(path.join(buildDir, manifest.functions['chunk-router'].zip)),
+    viewerAssignment: loadCloudFrontFunction(options.checked ? checkedCode(buildDir, viewerAssignment) : readFileSync(path.join(buildDir, viewerAssignment.file), 'utf8'), kvs.store.functionStore),
+    entryRouter: router('entry-router'),
+    chunkRouter: router('chunk-router'),
   };
 }
 
