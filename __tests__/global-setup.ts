@@ -5,6 +5,7 @@ import { build, PROJECT_ROOT, type SharedCompiles } from '../scripts/build';
 import { loadConfig } from '../config';
 import { MANIFEST_FILE } from '../contracts/build-manifest';
 import { ensureLocalBuild, LOCAL_BUILDS_DIR, sourceFingerprint, webappVariant } from '../local/local-distribution';
+import { findChromium } from './fixtures/browser';
 import { CANARY_HEADLINE, LOCAL_BUILDS_FILE, STABLE_HEADLINE } from './fixtures/local';
 import { startRunTmpdir } from './fixtures/run-tmpdir';
 
@@ -16,6 +17,8 @@ const SOURCES_FILE = path.join(BUILD_DIR, '.sources');
  * One build of the default config into build/, shared by every suite that reads it; and two local
  * builds (the app as it is, and with a changed headline) for the local-mode suites. Each is made
  * only when its sources changed since it was last made: a second `jest` run starts in seconds.
+ * And the browser the browser suites drive, looked up as they do (fixtures/browser.ts): when that
+ * is the packaged one, it is unpacked here, once, before any worker starts.
  */
 export default async function globalSetup(): Promise<void> {
   // First, so that what the builds below leave in it counts too.
@@ -31,6 +34,9 @@ export default async function globalSetup(): Promise<void> {
     ensureLocalBuild(config, { sharedCompiles }),
     ensureLocalBuild(config, { sharedCompiles, webappDir: webappVariant('canary', (source) => source.replace(STABLE_HEADLINE, CANARY_HEADLINE)) }),
     current ? undefined : build({ config, outDir: BUILD_DIR, sharedCompiles }).then(() => writeFileSync(SOURCES_FILE, fingerprint)),
+    // Its errors (no browser for this platform, say) are the browser suites' to report: they look
+    // it up again, and every other suite runs without one.
+    findChromium().catch(() => undefined),
   ]);
   writeFileSync(LOCAL_BUILDS_FILE, JSON.stringify({ stable: stable.buildDir, canary: canary.buildDir }));
 }

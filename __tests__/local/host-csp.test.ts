@@ -176,7 +176,8 @@ function entryOf(build: { dir: string; buildId: string }): Buffer {
 // ---- the tests ----
 
 it('finds the browser in the documented order: CHROMIUM_PATH, a system browser, then @sparticuz/chromium on Linux x64 only', async () => {
-  const packaged = () => '/cache/chromium';
+  // Unpacks only when it is the one chosen (global setup unpacks through findChromium).
+  const packaged = jest.fn(async () => '/cache/chromium');
   const only =
     (...files: string[]) =>
     (file: string) =>
@@ -187,6 +188,7 @@ it('finds the browser in the documented order: CHROMIUM_PATH, a system browser, 
   await expect(findChromium({ env: {}, exists: only(system), packaged })).resolves.toEqual({ executablePath: system, source: 'system' });
   const mac = '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome';
   await expect(findChromium({ env: {}, exists: only(mac), platform: 'darwin', arch: 'arm64', packaged })).resolves.toEqual({ executablePath: mac, source: 'system' });
+  expect(packaged).not.toHaveBeenCalled();
   await expect(findChromium({ env: {}, exists: only(), platform: 'linux', arch: 'x64', packaged })).resolves.toEqual({ executablePath: '/cache/chromium', source: '@sparticuz/chromium' });
   await expect(findChromium({ env: {}, exists: only(), platform: 'linux', arch: 'arm64', packaged })).rejects.toThrow(/apt install chromium, or set CHROMIUM_PATH/);
   await expect(findChromium({ env: {}, exists: only(), platform: 'darwin', arch: 'arm64', packaged })).rejects.toThrow(/install Google Chrome, or set CHROMIUM_PATH/);
