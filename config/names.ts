@@ -30,6 +30,8 @@ export interface ResourceNames {
   readonly bucketRecord: string;
   readonly clientErrorAlarm: string;
   readonly edgeErrorAlarm: string;
+  /** Entry loads the viewer-assignment function passed to the router because it could not read the state. */
+  readonly assignmentFallbackAlarm: string;
   /** DynamoDB table of the release signal: the viewer ledger and the metrics API's copy of the state. */
   readonly signalTable: string;
   /** CloudWatch dashboard of releases: error rates, viewers, weight, alarms, edge errors. */
@@ -65,6 +67,7 @@ export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): Re
     bucketRecord: `_bucket.${domain}`,
     clientErrorAlarm: `${name}-client-error-rate`,
     edgeErrorAlarm: `${name}-edge-function-errors`,
+    assignmentFallbackAlarm: `${name}-assignment-fallback`,
     signalTable: `${name}-release-signal`,
     dashboard: `${name}-releases`,
     webAcl: `${name}-api-rate-limit`,

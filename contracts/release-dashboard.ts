@@ -13,7 +13,12 @@ export type PanelSeries =
   /** Rollout sync's weight metric (basis points). */
   | { readonly kind: 'weight'; readonly label: string }
   /** Errors of the edge functions (CloudFront's per-distribution Lambda@Edge and function metrics). */
-  | { readonly kind: 'edge-errors'; readonly label: string };
+  | { readonly kind: 'edge-errors'; readonly label: string }
+  /**
+   * Entry loads the viewer-assignment function passed to the entry router because it could not
+   * read or parse the rollout state (counted from the function's log line in AWS).
+   */
+  | { readonly kind: 'assignment-fallbacks'; readonly label: string };
 
 export interface Panel {
   readonly title: string;
@@ -44,7 +49,13 @@ export function releasePanels(queries: ReleaseAlarmQueries): Panel[] {
       ],
     },
     { title: 'Canary weight (basis points)', series: [{ kind: 'weight', label: 'weight' }] },
-    { title: 'Edge function errors', series: [{ kind: 'edge-errors', label: 'errors' }] },
+    {
+      title: 'Edge function errors, and entry loads through the fallback',
+      series: [
+        { kind: 'edge-errors', label: 'errors' },
+        { kind: 'assignment-fallbacks', label: 'entry loads through the fallback (state unreadable at the edge)' },
+      ],
+    },
   ];
 }
 

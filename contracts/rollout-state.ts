@@ -26,6 +26,13 @@
 import { isBuildId } from './build-id';
 
 export const ROLLOUT_STATE_KEY = 'rollout';
+/**
+ * The one line the viewer-assignment function logs when it cannot use the state and passes the
+ * load on to the entry router: this, a space and `read` (the store gave no value: a missing key or
+ * a store error) or `invalid` (the parser refused the value). CloudFront Functions send console.log
+ * lines to CloudWatch Logs, and a metric filter counts this term (stacks/constructs/rollout-alarms.ts).
+ */
+export const STATE_UNREADABLE_LOG = 'rollout-state-unreadable';
 export const ROLLOUT_STATE_VERSION = 1;
 /** CloudFront KeyValueStore's quota on one value (CloudFront developer guide, "Quotas"). */
 export const MAX_STATE_BYTES = 1024;

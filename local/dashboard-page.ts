@@ -39,6 +39,8 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
       if (series.kind === 'alarm-query') return { label: series.label, points: figures.map((f) => [f.start, f.values[series.id] ?? null] as const) };
       if (series.kind === 'metric') return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.sum(namespace, series.metricName, { [DIMENSION_ROLE]: series.role }, start, start + periodMs)] as const) };
       if (series.kind === 'weight') return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.maximum(namespace, METRIC_ROLLOUT_WEIGHT, { [DIMENSION_ROLE]: 'canary' }, start, start + periodMs)] as const) };
+      // Counted from CloudWatch Logs in AWS; the local CloudFront keeps no function logs: no line drawn.
+      if (series.kind === 'assignment-fallbacks') return { label: series.label, points: starts.map((start) => [start, null] as const) };
       return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, start, start + periodMs) ?? 0] as const) };
     }),
   }));

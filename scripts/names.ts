@@ -44,6 +44,7 @@ export function namesOf(config: DeployConfig): Record<string, string> {
     dashboard: names.dashboard,
     client_error_alarm: names.clientErrorAlarm,
     edge_error_alarm: names.edgeErrorAlarm,
+    assignment_fallback_alarm: names.assignmentFallbackAlarm,
     web_acl: names.webAcl,
     buckets: config.regions.map((region) => names.bucket(region)).join(','),
     ...Object.fromEntries(config.regions.map((region) => [`bucket_${region.replace(/-/g, '_')}`, names.bucket(region)])),

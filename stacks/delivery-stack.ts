@@ -10,7 +10,7 @@
  * nothing flows back.
  */
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { dependable, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { REGIONAL_EDGE_CACHE_REGIONS, resourceNames, type DeployConfig } from '../config';
 import { dashboardUrl } from '../contracts/release-dashboard';
@@ -179,10 +179,15 @@ export class DeliveryStack extends TerraformStack {
       provider,
       clientErrorAlarmName: names.clientErrorAlarm,
       edgeErrorAlarmName: names.edgeErrorAlarm,
+      assignmentFallbackAlarmName: names.assignmentFallbackAlarm,
       alarms: config.alarms,
       namespace: config.metrics.namespace,
       distributionId: this.distribution.distributionId,
+      viewerAssignmentName: names.viewerAssignment,
+      logRetentionDays,
     });
+    // Its log group exists, with a retention, before the function's code can log into it.
+    this.distribution.viewerAssignment.dependsOn = [...(this.distribution.viewerAssignment.dependsOn ?? []), dependable(this.alarms.viewerAssignmentLogs)];
     this.deployment = new AliasDeployment(this, 'deployment', {
       provider,
       account,
@@ -225,7 +230,7 @@ export class DeliveryStack extends TerraformStack {
       namespace: config.metrics.namespace,
       queries: releaseAlarmQueries(config.alarms),
       periodSeconds: config.alarms.periodSeconds,
-      alarmArns: [this.alarms.clientErrors.arn, this.alarms.edgeErrors.arn],
+      alarmArns: [this.alarms.clientErrors.arn, this.alarms.edgeErrors.arn, this.alarms.assignmentFallbacks.arn],
       distributionId: this.distribution.distributionId,
       viewerAssignmentName: this.distribution.viewerAssignmentName,
     });

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { assignBuild } from '../../contracts/assignment';
-import { formatRolloutState, refererOrigin, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
+import { formatRolloutState, refererOrigin, ROLLOUT_STATE_KEY, STATE_UNREADABLE_LOG, steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { CLOUDFRONT_FUNCTION_MAX_BYTES, cloudFrontFunctionProblems, loadCloudFrontFunction, type CloudFrontFunctionHandler, type CloudFrontFunctionViewerEvent } from '../../scripts/lib/cloudfront-function';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { propertyRuns } from '../fixtures/property';
@@ -158,11 +158,37 @@ describe('viewer assignment', () => {
     expect(result.uri).toBe('/assets/index.js');
   });
 
+  // Every fallback load costs a Lambda@Edge invocation and an API read: it says so in one line,
+  // which CloudFront Functions send to CloudWatch Logs, where the fallback alarm counts it.
+  it.each<[string, string | undefined | Error, string]>([
+    ['the key is missing', undefined, 'read'],
+    ['the store fails', new Error('KeyValueStore is unavailable'), 'read'],
+    ['the value is not JSON', '{"v":1,"stable":', 'invalid'],
+    ['the value is of another version', JSON.stringify({ ...JSON.parse(formatRolloutState(steadyState(STABLE))), v: 2 }), 'invalid'],
+    ['the value is empty', '', 'invalid'],
+  ])('logs one line on the fallback path when %s, and only that', async (_case, value, reason) => {
+    const lines: string[] = [];
+    const handler = loadCloudFrontFunction(published(), store(value), (line) => lines.push(line));
+    await handler(event('192.0.2.1'));
+    expect(lines).toEqual([`${STATE_UNREADABLE_LOG} ${reason}`]);
+  });
+
+  it('logs nothing on the normal path, with or without a rollout', async () => {
+    const lines: string[] = [];
+    for (const state of [steadyState(STABLE), rolling(5000, ['https://demo.example.com'])]) {
+      const handler = loadCloudFrontFunction(published(), store(formatRolloutState(state)), (line) => lines.push(line));
+      for (let i = 0; i < 20; i += 1) await uriFor(handler, `198.51.100.${i}`, { referer: i % 2 ? 'https://demo.example.com/' : 'https://shop.example.com/' });
+      await uriFor(handler, '2001:db8::1');
+    }
+    expect(lines).toEqual([]);
+  });
+
   it(`agrees with the TypeScript rule on ${VIEWER_RUNS.toLocaleString('en')} viewers, across weights, salts, rings and address forms`, async () => {
     const ring = ['https://demo.example.com', 'http://127.0.0.1:8081'];
     const referers = [undefined, 'https://demo.example.com/a/b?c', 'https://shop.example.com/', 'http://127.0.0.1:8081/', 'not a url'];
     const states = [0, 1, 100, 2500, 5000, 9999, 10000].map((weight, i) => ({ stable: STABLE, canary: CANARY, weight, salt: `d-SALT${i}`, ring }));
-    const handlers = states.map((state) => loadCloudFrontFunction(published(), store(formatRolloutState(state))));
+    const logged: string[] = [];
+    const handlers = states.map((state) => loadCloudFrontFunction(published(), store(formatRolloutState(state)), (line) => logged.push(line)));
     const viewer = fc.record({
       ip: fc.oneof({ arbitrary: fc.ipV4(), weight: 3 }, { arbitrary: fc.ipV6(), weight: 1 }, { arbitrary: fc.constantFrom('::ffff:192.0.2.7', '0.0.0.0', 'garbage', ''), weight: 0 }),
       state: fc.integer({ min: 0, max: states.length - 1 }),
@@ -178,5 +204,6 @@ describe('viewer assignment', () => {
       { numRuns: VIEWER_RUNS, seed: 20261130 },
     );
     expect(compared).toBe(VIEWER_RUNS);
+    expect(logged).toEqual([]);
   }, 300_000);
 });

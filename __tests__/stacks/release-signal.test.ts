@@ -47,7 +47,7 @@ describe('the origin secret between CloudFront and the metrics API', () => {
 });
 
 describe('the release dashboard', () => {
-  it("draws the alarm's own queries, the weight, the edge errors and both alarms, and its URL is what `rollout status` prints", () => {
+  it("draws the alarm's own queries, the weight, the edge errors, the fallback loads and every alarm, and its URL is what `rollout status` prints", () => {
     const { delivery, config } = synthesize(testConfig({ metrics: { namespace: 'Acme/Widget' } }));
     const names = resourceNames(config);
     const dashboard = only(delivery, 'aws_cloudwatch_dashboard');
@@ -73,7 +73,7 @@ describe('the release dashboard', () => {
         only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name),
         'arn',
       );
-    expect(alarms.alarms).toEqual([arn(names.clientErrorAlarm), arn(names.edgeErrorAlarm)]);
+    expect(alarms.alarms).toEqual([arn(names.clientErrorAlarm), arn(names.edgeErrorAlarm), arn(names.assignmentFallbackAlarm)]);
     expect((delivery.json.output as Block)['dashboard-url']).toMatchObject({ value: dashboardUrl(names.dashboard) });
     expect(dashboardUrl('widget-releases')).toBe('https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/widget-releases');
   });

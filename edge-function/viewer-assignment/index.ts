@@ -8,6 +8,9 @@
  * When the state cannot be read (missing key, store error, a value the parser refuses), the
  * request goes on unrewritten and the entry router decides, reading the state through the
  * KeyValueStore API; it answers that path `no-store`, so nothing a fallback served is cached.
+ * Each such load logs one line, `rollout-state-unreadable read|invalid` (STATE_UNREADABLE_LOG):
+ * a Lambda@Edge invocation per load is what the fallback costs, and the alarm on those lines is
+ * how anyone learns it is happening. The normal path logs nothing.
  * No build id is baked in here: one fixed at deploy goes stale at the first rollback.
  *
  * The build bundles this file into build/functions/viewer-assignment.js, checks it against the
@@ -17,7 +20,7 @@
 import cf from 'cloudfront';
 import { assignBuild } from '../../contracts/assignment';
 import { buildEntryPath } from '../../contracts/distribution-paths';
-import { parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
+import { parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY, STATE_UNREADABLE_LOG } from '../../contracts/rollout-state';
 
 const store = cf.kvs();
 
@@ -27,10 +30,14 @@ export async function handler(event: CloudFrontFunctionEvent): Promise<CloudFron
   try {
     text = await store.get(ROLLOUT_STATE_KEY, { format: 'string' });
   } catch (e) {
+    console.log(STATE_UNREADABLE_LOG + ' read');
     return request;
   }
   const state = parseRolloutState(text);
-  if (state === null) return request;
+  if (state === null) {
+    console.log(STATE_UNREADABLE_LOG + ' invalid');
+    return request;
+  }
   const referer = request.headers.referer;
   request.uri = buildEntryPath(assignBuild(state, event.viewer.ip, refererOrigin(referer === undefined ? undefined : referer.value)));
   return request;

@@ -1,13 +1,15 @@
 /**
  * A CloudWatch dashboard per distribution, for watching a release: the panels of
  * contracts/release-dashboard.ts drawn from the client-error alarm's own queries, the weight
- * rollout sync emits, the edge functions' errors, and both alarms' states.
+ * rollout sync emits, the edge functions' errors, the entry loads that took the fallback path, and
+ * the alarms' states.
  */
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import { releasePanels, type Panel, type PanelSeries } from '../../contracts/release-dashboard';
 import { DIMENSION_ROLE, METRIC_ROLLOUT_WEIGHT, type ReleaseAlarmQueries } from '../../contracts/release-signal';
+import { METRIC_ASSIGNMENT_FALLBACKS } from './rollout-alarms';
 
 export interface ReleaseDashboardProps {
   readonly dashboardName: string;
@@ -66,7 +68,7 @@ export function releaseDashboardBody(props: Omit<ReleaseDashboardProps, 'provide
     y: Math.ceil(panels.length / 2) * 6,
     width: 24,
     height: 3,
-    properties: { title: 'Alarms that roll a release back', alarms: [...props.alarmArns] },
+    properties: { title: 'Alarms (only the client-error alarm rolls a release back)', alarms: [...props.alarmArns] },
   });
   return { widgets };
 }
@@ -92,6 +94,7 @@ function panelRows(panel: Panel, props: Omit<ReleaseDashboardProps, 'provider' |
       rows.push(['AWS/CloudFront', 'LambdaValidationError', 'DistributionId', props.distributionId, 'Region', 'Global', { stat: 'Sum', label: 'Lambda@Edge validation errors' }]);
       rows.push(['AWS/CloudFront', 'FunctionExecutionErrors', 'FunctionName', props.viewerAssignmentName, 'Region', 'Global', { stat: 'Sum', label: 'viewer-assignment function errors' }]);
     }
+    if (series.kind === 'assignment-fallbacks') rows.push([props.namespace, METRIC_ASSIGNMENT_FALLBACKS, { stat: 'Sum', label: series.label }]);
   }
   return rows;
 }

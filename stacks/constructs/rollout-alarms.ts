@@ -10,12 +10,48 @@
  * Edge errors: Lambda@Edge's own metrics are written in every region that ran it, so one alarm
  * cannot see them; CloudFront's per-distribution LambdaExecutionError/LambdaValidationError are
  * global (us-east-1, Region=Global) and cover both routers wherever they ran.
+ *
+ * Assignment fallbacks: entry loads the viewer-assignment function passed on unrewritten because it
+ * could not use the rollout state, each one a Lambda@Edge invocation and a read of the store's API.
+ * The function logs one line on that path only (STATE_UNREADABLE_LOG), CloudFront Functions send
+ * console.log lines to the log group `/aws/cloudfront/function/<name>` in us-east-1 whatever edge ran
+ * the function (CloudFront developer guide, "Edge function logs", CloudFront Functions logs), and a
+ * metric filter there counts them. Nothing is logged, stored or counted on the normal path.
  */
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { CloudwatchLogMetricFilter } from '@cdktf/provider-aws/lib/cloudwatch-log-metric-filter';
 import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmMetricQuery } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { DeployConfig } from '../../config';
 import { DIMENSION_ROLE, releaseAlarmQueries, type ReleaseAlarmQueries } from '../../contracts/release-signal';
+import { STATE_UNREADABLE_LOG } from '../../contracts/rollout-state';
+
+/** The metric the fallback lines become, in the configured namespace: one per entry load that fell back. */
+export const METRIC_ASSIGNMENT_FALLBACKS = 'AssignmentFallbacks';
+
+/**
+ * When the fallback alarm fires: any fallback in 2 of 3 periods of 5 minutes. Not configurable: by
+ * design no entry load falls back (rollout sync keeps the key written, and the function reads it at
+ * the edge location), so there is no traffic-dependent baseline to tune; 2 of 3 lets one brief blip
+ * (a key deleted and rewritten within a period) pass, and fires within 10-15 minutes on what lasts:
+ * a broken store, or function code that refuses the state rollout sync writes, which would
+ * otherwise send every load through Lambda@Edge, unseen, until someone read the bill.
+ */
+const ASSIGNMENT_FALLBACK_ALARM = { periodSeconds: 300, evaluationPeriods: 3, datapointsToAlarm: 2, threshold: 1 } as const;
+
+/**
+ * The filter pattern counting the function's fallback line: the marker as one quoted term, matched
+ * anywhere in the log event and case sensitive. It must be quoted: "Metric filter terms that
+ * include characters other than alphanumeric or underscore must be placed inside double quotes"
+ * (CloudWatch Logs user guide, "Filter and pattern syntax", matching terms in log events).
+ */
+const ASSIGNMENT_FALLBACK_PATTERN = `"${STATE_UNREADABLE_LOG}"`;
+
+/** CloudFront Functions' log group for a function (in us-east-1). */
+function cloudFrontFunctionLogGroup(functionName: string): string {
+  return `/aws/cloudfront/function/${functionName}`;
+}
 
 export interface RolloutAlarmsProps {
   readonly clientErrorAlarmName: string;
@@ -24,13 +60,20 @@ export interface RolloutAlarmsProps {
   /** CloudWatch namespace the metrics API writes to. */
   readonly namespace: string;
   readonly distributionId: string;
-  /** us-east-1: where the metrics API publishes and CloudFront's metrics live. */
+  readonly assignmentFallbackAlarmName: string;
+  /** The viewer-assignment CloudFront Function's name: its log group is named after it. */
+  readonly viewerAssignmentName: string;
+  readonly logRetentionDays: number;
+  /** us-east-1: where the metrics API publishes, CloudFront's metrics live and CloudFront Functions log. */
   readonly provider: AwsProvider;
 }
 
 export class RolloutAlarms extends Construct {
   readonly clientErrors: CloudwatchMetricAlarm;
   readonly edgeErrors: CloudwatchMetricAlarm;
+  /** `/aws/cloudfront/function/<viewer-assignment>`: created here, with a retention, before CloudFront would. */
+  readonly viewerAssignmentLogs: CloudwatchLogGroup;
+  readonly assignmentFallbacks: CloudwatchMetricAlarm;
 
   constructor(scope: Construct, id: string, props: RolloutAlarmsProps) {
     super(scope, id);
@@ -73,6 +116,41 @@ export class RolloutAlarms extends Construct {
       threshold: alarms.edgeFunctionErrors,
       evaluationPeriods: alarms.evaluationPeriods,
       datapointsToAlarm: alarms.datapointsToAlarm,
+      treatMissingData: 'notBreaching',
+    });
+
+    // Named from the config, not from the function resource, so that it can be created before the
+    // function (see DeliveryStack): a group CloudFront made first would make this create fail.
+    this.viewerAssignmentLogs = new CloudwatchLogGroup(this, 'viewer-assignment-logs', {
+      provider: props.provider,
+      name: cloudFrontFunctionLogGroup(props.viewerAssignmentName),
+      retentionInDays: props.logRetentionDays,
+    });
+    // No default value: a period without a fallback line reports no datapoint (the function logs
+    // nothing else), which the alarm treats as not breaching.
+    new CloudwatchLogMetricFilter(this, 'assignment-fallback-lines', {
+      provider: props.provider,
+      name: `${props.viewerAssignmentName}-${STATE_UNREADABLE_LOG}`,
+      logGroupName: this.viewerAssignmentLogs.name,
+      pattern: ASSIGNMENT_FALLBACK_PATTERN,
+      metricTransformation: { name: METRIC_ASSIGNMENT_FALLBACKS, namespace: props.namespace, value: '1', unit: 'Count' },
+    });
+    const fallback = ASSIGNMENT_FALLBACK_ALARM;
+    this.assignmentFallbacks = new CloudwatchMetricAlarm(this, 'assignment-fallbacks', {
+      provider: props.provider,
+      alarmName: props.assignmentFallbackAlarmName,
+      alarmDescription:
+        `Entry loads reach the entry router through the fallback in ${fallback.datapointsToAlarm} of ${fallback.evaluationPeriods} periods of ${fallback.periodSeconds / 60} minutes: ` +
+        `the viewer-assignment function could not read or parse the rollout state (its log line "${STATE_UNREADABLE_LOG} read|invalid"), so every such load runs Lambda@Edge and reads the store's API. ` +
+        "Viewers still get the right build. Check the rollout key (npm run rollout -- status) and the function's logs.",
+      namespace: props.namespace,
+      metricName: METRIC_ASSIGNMENT_FALLBACKS,
+      statistic: 'Sum',
+      period: fallback.periodSeconds,
+      comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      threshold: fallback.threshold,
+      evaluationPeriods: fallback.evaluationPeriods,
+      datapointsToAlarm: fallback.datapointsToAlarm,
       treatMissingData: 'notBreaching',
     });
   }
