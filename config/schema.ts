@@ -193,9 +193,18 @@ const edgeSchema = z
       ),
     bucketCacheSeconds: z.number().int().min(1).max(3600).default(60).describe('How long the chunk router trusts the nearest-bucket answer (the `_bucket.` record), in seconds.'),
     dnsTimeoutMs: z.number().int().min(10).max(5000).default(200).describe('Bound on one DNS lookup at the edge, in milliseconds; past it the router uses what it already knows.'),
+    maxComputeUtilization: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(70)
+      .describe(
+        "Most of its compute budget the viewer-assignment CloudFront Function may use in any case `npm run verify-edge -- --cloudfront` runs through CloudFront's TestFunction, in percent (TestFunction's ComputeUtilization: the time the function took as a share of the most it may take; CloudFront stops or throttles a function that runs over, and the viewer gets an error). The cases include a full ring and a viewer on none of its origins, the most work one load can ask for. 70 leaves 30 points for the figure varying between runs and edges.",
+      ),
   })
   .prefault({})
-  .describe('The Lambda@Edge routers (entry and chunk) and how they cache what they read.');
+  .describe("The Lambda@Edge routers (entry and chunk), how they cache what they read and how long they may wait; and the viewer-assignment function's compute budget.");
 
 const dnsSchema = z
   .strictObject({

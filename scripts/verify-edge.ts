@@ -2,7 +2,8 @@
  * `npm run verify-edge -- [--build build] [--config deploy.config.json] [--cloudfront | --cloudfront-only]`: the check
  * a deploy runs before publishing router code to every viewer (scripts/lib/edge-check.ts). Exits 1
  * when any check fails, naming it; with --cloudfront it also needs AWS credentials (us-east-1)
- * that may describe, update and test the check function and read the rollout store. `--help` for
+ * that may describe, update and test the check function and read the rollout store, and fails a
+ * TestFunction case whose ComputeUtilization is over edge.maxComputeUtilization. `--help` for
  * each option and examples.
  */
 import '@aws-sdk/signature-v4a';
@@ -33,7 +34,10 @@ export async function verifyEdge(options: VerifyEdgeOptions): Promise<boolean> {
     if (remote.skipped) options.out(`skipped CloudFront's TestFunction: ${remote.skipped}`);
     results.push(...remote.results);
   }
-  for (const result of results) options.out(`${result.problem === null ? 'ok  ' : 'FAIL'}  ${result.name}${result.problem === null ? '' : `: ${result.problem}`}`);
+  for (const result of results) {
+    const detail = result.problem === null ? (result.note === undefined ? '' : ` (${result.note})`) : `: ${result.problem}`;
+    options.out(`${result.problem === null ? 'ok  ' : 'FAIL'}  ${result.name}${detail}`);
+  }
   const failed = results.filter((result) => result.problem !== null).length;
   options.out(failed === 0 ? `all ${results.length} edge checks passed` : `${failed} of ${results.length} edge checks failed: do not deploy this router code`);
   return failed === 0;

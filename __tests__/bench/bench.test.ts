@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runBench, SECTIONS, type BenchRun } from '../../bench';
 import { blockContent, DOCS_BLOCK, formatSummary, HEADLINE_FIGURES, reportProblems, SUMMARY_BLOCK, type BenchReport } from '../../bench/report';
+import { fullRingState } from '../../scripts/lib/edge-check';
 import { BUILD_DIR } from '../fixtures/build';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -80,6 +81,17 @@ describe('npm run bench --quick', () => {
       expect(figure('cost', name)).toMatchObject({ target: 0.15 });
       expect(figure('cost', name)!.value).toBeLessThanOrEqual(0.15);
     }
+  });
+
+  it("times the viewer-assignment function per load with a full ring, next to the one-origin ring's figure", () => {
+    const names = run.report.sections.assignment.figures.map((figure) => figure.name);
+    const full = `viewer assignment per load, full ring (${fullRingState().ring.length} origins), viewer on none`;
+    for (const statistic of ['median', 'p99']) {
+      const one = names.indexOf(`viewer assignment per load, one-origin ring: ${statistic}`);
+      expect(one).toBeGreaterThanOrEqual(0);
+      expect(names[one + 1]).toBe(`${full}: ${statistic}`);
+    }
+    expect(run.report.sections.assignment.data).toMatchObject({ fullRingOrigins: fullRingState().ring.length });
   });
 
   it("lists the rollback chain, from the alarm to the next load, within its targets, beside the previous design's", () => {

@@ -81,6 +81,7 @@ describe('config validation', () => {
     ['datapoints over 60 with periods over too', { alarms: { evaluationPeriods: 3, datapointsToAlarm: 61 } }, 'alarms.datapointsToAlarm: 61 is over the maximum of 60.'],
     ['an excess error rate of 0', { alarms: { excessErrorPercent: 0 } }, 'alarms.excessErrorPercent: 0 is not more than 0.'],
     ['a period that is not whole minutes', { alarms: { periodSeconds: 90 } }, 'alarms.periodSeconds: 90 is not a multiple of 60.'],
+    ['a compute budget over 100 %', { edge: { maxComputeUtilization: 101 } }, 'edge.maxComputeUtilization: 101 is over the maximum of 100.'],
     ['a rate-limit window AWS WAF does not offer', { metrics: { rateLimit: { windowSeconds: 30 } } }, 'metrics.rateLimit.windowSeconds: 30 is not allowed; use one of 60, 120, 300, 600.'],
     ['a state bucket name too short', { backend: { type: 's3', bucket: 'ab', region: 'eu-west-1' } }, 'backend.bucket: is 2 characters long; at least 3 characters.'],
     // Wrong types.

@@ -11,9 +11,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, resourceNames } from '../../config';
-import { formatRolloutState, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
-import { cloudFrontFunctionCheck, expectedUri, functionCodeOf, RECORDED_VIEWERS } from '../../scripts/lib/edge-check';
-import { loadCloudFrontFunction } from '../../scripts/lib/cloudfront-function';
+import { formatRolloutState, MAX_STATE_BYTES, ringBudget, ROLLOUT_STATE_KEY, stateBytes, withRingOrigin, type RolloutState } from '../../contracts/rollout-state';
+import { cloudFrontFunctionCheck, expectedUri, FULL_RING_VIEWER, fullRingState, functionCodeOf, RECORDED_VIEWERS } from '../../scripts/lib/edge-check';
+import { cloudFrontFunctionProblems, loadCloudFrontFunction, withStoreValue } from '../../scripts/lib/cloudfront-function';
 import { readManifest } from '../../contracts/build-manifest';
 import { createZip, readZip } from '../../scripts/lib/zip';
 import { verifyEdge } from '../../scripts/verify-edge';
@@ -61,23 +61,35 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
   const STATE: RolloutState = { stable: builds.stable.buildId, canary: builds.canary.buildId, weight: 5000, salt: 'd-CHECK0001', ring: ['https://demo.example.com'] };
   const clients = () => ({ cloudfront: new CloudFrontClient({ region: 'us-east-1' }), kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }) });
 
-  /** CloudFront, as far as this check talks to it: the DEVELOPMENT stage runs whatever code UpdateFunction put there. */
-  function cloudFrontRunning(state: RolloutState | null): void {
+  /** What CloudFront's TestFunction reports as ComputeUtilization for a case: by the code tested and the event. */
+  type Utilization = (code: string, event: { viewer: { ip: string } }) => string | undefined;
+
+  /**
+   * CloudFront, as far as this check talks to it: the DEVELOPMENT stage runs whatever code
+   * UpdateFunction put there, each update gives it a new ETag, and TestFunction takes only the
+   * current one.
+   */
+  function cloudFrontRunning(state: RolloutState | null, utilization: Utilization = () => '35'): void {
     let developmentCode = '';
-    cloudfront.on(DescribeFunctionCommand).resolves({ ETag: 'E1' });
+    let version = 1;
+    cloudfront.on(DescribeFunctionCommand).callsFake(() => ({ ETag: `E${version}` }));
     cloudfront.on(DescribeStoreByName).resolves({ KeyValueStore: { ARN: STORE_ARN, Name: names.rolloutStore, Id: 'x', Comment: '', LastModifiedTime: new Date(0) } });
-    cloudfront.on(UpdateFunctionCommand).callsFake((input: { FunctionCode: Uint8Array }) => {
+    cloudfront.on(UpdateFunctionCommand).callsFake((input: { IfMatch: string; FunctionCode: Uint8Array }) => {
+      expect(input.IfMatch).toBe(`E${version}`);
       developmentCode = Buffer.from(input.FunctionCode).toString('utf8');
-      return { ETag: 'E2' };
+      version += 1;
+      return { ETag: `E${version}` };
     });
     cloudfront.on(TestFunctionCommand).callsFake(async (input: { IfMatch: string; EventObject: Uint8Array }) => {
-      expect(input.IfMatch).toBe('E2');
+      expect(input.IfMatch).toBe(`E${version}`);
       const store = { get: async () => (state === null ? Promise.reject(new Error('key not found')) : formatRolloutState(state)) };
+      const event = JSON.parse(Buffer.from(input.EventObject).toString('utf8'));
+      const ComputeUtilization = utilization(developmentCode, event);
       try {
-        const output = await loadCloudFrontFunction(developmentCode, store)(JSON.parse(Buffer.from(input.EventObject).toString('utf8')));
-        return { TestResult: { FunctionOutput: JSON.stringify({ request: output }), FunctionErrorMessage: '' } };
+        const output = await loadCloudFrontFunction(developmentCode, store)(event);
+        return { TestResult: { FunctionOutput: JSON.stringify({ request: output }), FunctionErrorMessage: '', ComputeUtilization } };
       } catch (error) {
-        return { TestResult: { FunctionOutput: '', FunctionErrorMessage: (error as Error).message } };
+        return { TestResult: { FunctionOutput: '', FunctionErrorMessage: (error as Error).message, ComputeUtilization } };
       }
     });
     if (state === null) kvs.on(GetKeyCommand).rejects(Object.assign(new Error('no key'), { name: 'ResourceNotFoundException' }));
@@ -94,14 +106,81 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
 
   it("puts the code in the check function's DEVELOPMENT stage and agrees with the rule for every recorded viewer", async () => {
     cloudFrontRunning(STATE);
-    const { skipped, results } = await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
+    const code = functionCodeOf(builds.stable.dir);
+    const { skipped, results } = await cloudFrontFunctionCheck(config, code, clients());
     expect(skipped).toBeNull();
-    expect(results.map((r) => r.problem)).toEqual(RECORDED_VIEWERS.map(() => null));
-    const update = cloudfront.commandCalls(UpdateFunctionCommand)[0].args[0].input;
-    expect(update).toMatchObject({ Name: names.viewerAssignmentCheck, IfMatch: 'E1', FunctionConfig: { Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] } } });
+    // The full-ring case, then every recorded viewer.
+    expect(results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS.map(() => null)]);
+    const updates = cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input);
+    expect(updates).toHaveLength(2);
+    for (const update of updates) {
+      expect(update).toMatchObject({ Name: names.viewerAssignmentCheck, FunctionConfig: { Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] } } });
+    }
+    expect(updates.map((update) => update.IfMatch)).toEqual(['E1', 'E2']);
+    // The stage is left holding the code as it is, the code the next deploy publishes.
+    expect(Buffer.from(updates[1].FunctionCode!).toString('utf8')).toBe(code);
     expect(cloudfront.commandCalls(TestFunctionCommand).every((call) => call.args[0].input.Stage === 'DEVELOPMENT')).toBe(true);
     // The recorded viewers cover both builds and the ring.
     expect(new Set(RECORDED_VIEWERS.map((viewer) => expectedUri(STATE, viewer))).size).toBe(2);
+  });
+
+  describe("the function's compute budget (TestFunction's ComputeUtilization)", () => {
+    const verify = async (): Promise<{ passed: boolean; lines: string[] }> => {
+      const lines: string[] = [];
+      const passed = await verifyEdge({ config, buildDir: builds.stable.dir, cloudfront: clients(), skipLocal: true, out: (line) => lines.push(line) });
+      return { passed, lines };
+    };
+    const fullRingCase = `TestFunction: a full ring (${fullRingState().ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on https://www.example.net, in none of them`;
+
+    it('passes every case at 35, and says each figure', async () => {
+      cloudFrontRunning(STATE, () => '35');
+      const { passed, lines } = await verify();
+      expect(passed).toBe(true);
+      expect(config.edge.maxComputeUtilization).toBe(70);
+      expect(lines).toContain(`ok    ${fullRingCase} (ComputeUtilization 35 of at most 70)`);
+      expect(lines.filter((line) => line.endsWith('(ComputeUtilization 35 of at most 70)'))).toHaveLength(RECORDED_VIEWERS.length + 1);
+      expect(lines.at(-1)).toBe(`all ${RECORDED_VIEWERS.length + 1} edge checks passed`);
+    });
+
+    it('fails verify-edge when a case is over edge.maxComputeUtilization, naming the case and the figure', async () => {
+      // Over the budget with the full ring only; every other case is well within it.
+      cloudFrontRunning(STATE, (code) => (code.includes('storeAnswering') ? '71' : '35'));
+      const { passed, lines } = await verify();
+      expect(passed).toBe(false);
+      expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([`FAIL  ${fullRingCase}: ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function used 71 % of its compute budget`]);
+      expect(lines.at(-1)).toBe(`1 of ${RECORDED_VIEWERS.length + 1} edge checks failed: do not deploy this router code`);
+    });
+
+    it('fails a case CloudFront gave no figure for: the budget would go unchecked', async () => {
+      cloudFrontRunning(STATE, (_code, event) => (event.viewer.ip === RECORDED_VIEWERS[1].ip ? undefined : '12'));
+      const { passed, lines } = await verify();
+      expect(passed).toBe(false);
+      expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([`FAIL  TestFunction: viewer ${RECORDED_VIEWERS[1].ip}: CloudFront reported no ComputeUtilization (null), so the compute budget is unchecked`]);
+    });
+
+    it('sends a full ring: as many origins as `ring add` takes before the 1 KB store value refuses one, and a viewer on none of them', async () => {
+      cloudFrontRunning(STATE);
+      const code = functionCodeOf(builds.stable.dir);
+      await cloudFrontFunctionCheck(config, code, clients());
+      const full = fullRingState();
+      // Full: the next shortest origin is refused the way `rollout ring add` refuses it; the value still fits the store.
+      expect(() => withRingOrigin(full, 'http://zz')).toThrow(RangeError);
+      expect(ringBudget(full.ring).used).toBeLessThanOrEqual(ringBudget(full.ring).limit);
+      expect(stateBytes(formatRolloutState(full))).toBeLessThanOrEqual(MAX_STATE_BYTES);
+      expect(full.ring.length).toBeGreaterThan(70);
+      expect(full.canary).not.toBeNull();
+      expect(full.ring).not.toContain(new URL(FULL_RING_VIEWER.referer).origin);
+      // The first update is the code as it ships, with its store read answered by that state ...
+      const first = cloudfront.commandCalls(UpdateFunctionCommand)[0].args[0].input;
+      expect(Buffer.from(first.FunctionCode!).toString('utf8')).toBe(withStoreValue(code, formatRolloutState(full)));
+      // ... still code CloudFront takes: the runtime's language subset, within its 10 KB.
+      expect(cloudFrontFunctionProblems(withStoreValue(code, formatRolloutState(full)))).toEqual([]);
+      expect(() => withStoreValue(code.replace('cf.kvs()', 'cf.kvs("other")'), '{}')).toThrow(/take its store handle once, as cf\.kvs\(\)/);
+      // ... and the case run on it is that viewer.
+      const events = cloudfront.commandCalls(TestFunctionCommand).map((call) => JSON.parse(Buffer.from(call.args[0].input.EventObject!).toString('utf8')));
+      expect(events[0]).toMatchObject({ viewer: { ip: FULL_RING_VIEWER.ip }, request: { uri: '/assets/index.js', headers: { referer: { value: FULL_RING_VIEWER.referer } } } });
+      expect(events).toHaveLength(RECORDED_VIEWERS.length + 1);
+    });
   });
 
   it('fails code that assigns differently, and code that throws', async () => {
@@ -109,17 +188,18 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     const wrong = functionCodeOf(builds.stable.dir).replace('request.uri=buildEntryPath(', 'request.uri="/assets/0000000000000000/index.js"||buildEntryPath(');
     expect(wrong).not.toBe(functionCodeOf(builds.stable.dir));
     const { results } = await cloudFrontFunctionCheck(config, wrong, clients());
+    expect(results).toHaveLength(RECORDED_VIEWERS.length + 1);
     expect(results.every((r) => r.problem?.startsWith('rewrote to "/assets/0000000000000000/index.js"'))).toBe(true);
     // Code that throws outside its own try: CloudFront reports a function error.
     const throwing = functionCodeOf(builds.stable.dir).replace('async function handler(event){', 'async function handler(event){if(event.viewer.ip)throw new Error("boom");');
     expect(throwing).not.toBe(functionCodeOf(builds.stable.dir));
-    expect((await cloudFrontFunctionCheck(config, throwing, clients())).results.map((r) => r.problem)).toEqual(RECORDED_VIEWERS.map(() => 'the function failed: boom'));
+    expect((await cloudFrontFunctionCheck(config, throwing, clients())).results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS].map(() => 'the function failed: boom'));
   });
 
-  it('expects the request left alone when the store holds no state', async () => {
+  it('expects the request left alone when the store holds no state (and the full ring assigned all the same)', async () => {
     cloudFrontRunning(null);
     const { results } = await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
-    expect(results.map((r) => r.problem)).toEqual(RECORDED_VIEWERS.map(() => null));
+    expect(results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS.map(() => null)]);
   });
 
   it('is skipped before the first deploy, when the check function does not exist yet', async () => {

@@ -4,13 +4,20 @@
  * observed share against the weight. Stickiness: a viewer keeps the canary as the weight grows,
  * gets the same build from another edge (another instance of the function), keeps it when its
  * IPv6 privacy address rotates; a new deployment (new salt) draws a fresh cohort.
+ *
+ * And what the ring costs a load: the function's time per load with the one-origin ring the
+ * edge-routers section measures it with, and with a full ring (as many origins as the store's
+ * value quota lets `rollout ring add` take, the state verify-edge sends CloudFront's TestFunction)
+ * for viewers on none of them, who are compared with every origin.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
-import { loadCloudFrontFunction, type CloudFrontFunctionHandler } from '../../scripts/lib/cloudfront-function';
+import { ENTRY_PATH } from '../../contracts/distribution-paths';
+import { loadCloudFrontFunction, type CloudFrontFunctionHandler, type CloudFrontFunctionViewerEvent } from '../../scripts/lib/cloudfront-function';
+import { FULL_RING_VIEWER, fullRingState } from '../../scripts/lib/edge-check';
 import { assignedBuild, randomViewerIp, rotateInterfaceId, seededRandom, viewerRequestEvent } from '../events';
-import { round } from '../measure';
+import { distribution, round, timeCalls, type Distribution } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 import { OTHER_BUILD } from './edge-routers';
 
@@ -19,6 +26,25 @@ const WEIGHTS = [100, 500, 1000, 2500, 5000, 9000] as const;
 const SALT = 'd-BENCHSTICKY';
 const NEW_SALT = 'd-BENCHNEXT';
 const STICKY_WEIGHT = 5000;
+/** Warm calls per load time, as the edge-routers section times the function. */
+const TIMING = { full: { rounds: 5, callsPerRound: 100_000, warmupCalls: 50_000 }, quick: { rounds: 1, callsPerRound: 2_000, warmupCalls: 1_000 } } as const;
+/** The edge-routers section's targets for the function's time per load: median, p99 (µs). */
+const LOAD_TARGETS_US = [50, 200] as const;
+/** Viewer addresses the load times cycle over. */
+const TIMED_VIEWERS = 4096;
+
+/** Time per call of `call` after warming it up: all samples' distribution, ns. */
+async function warmDistribution(call: (i: number) => unknown, reps: (typeof TIMING)[keyof typeof TIMING]): Promise<Distribution> {
+  await timeCalls(call, reps.warmupCalls);
+  const all = new Float64Array(reps.rounds * reps.callsPerRound);
+  for (let index = 0; index < reps.rounds; index += 1) all.set(await timeCalls(call, reps.callsPerRound), index * reps.callsPerRound);
+  return distribution(all);
+}
+
+/** The function changes the request it is given (the URI): every call gets its own, as CloudFront gives it. */
+function freshEvent(event: CloudFrontFunctionViewerEvent): CloudFrontFunctionViewerEvent {
+  return { ...event, request: { ...event.request, uri: ENTRY_PATH } };
+}
 
 export const assignment: BenchSection = {
   id: 'assignment',
@@ -83,6 +109,19 @@ export const assignment: BenchSection = {
       const oldCohort = count(cohorts[stickyIndex]);
       const drawnAgain = nextDeployment.reduce((both, flag, i) => both + (flag & cohorts[stickyIndex][i]), 0);
 
+      context.log('assignment: the time per load with a one-origin ring and with a full ring, viewers on none of its origins');
+      const reps = context.quick ? TIMING.quick : TIMING.full;
+      const timedIps = ips.slice(0, TIMED_VIEWERS);
+      const oneOrigin = edge({ ...rollout(2500), ring: ['https://demo.example.com'] });
+      const oneOriginEvents = timedIps.map((ip, i) => viewerRequestEvent(ip, { referer: i % 8 === 0 ? 'https://demo.example.com/page' : 'https://shop.example.com/' }));
+      const full = fullRingState();
+      const fullRing = edge({ ...full, stable: OTHER_BUILD, canary: own });
+      const noneEvents = timedIps.map((ip) => viewerRequestEvent(ip, { referer: FULL_RING_VIEWER.referer }));
+      const oneOriginNs = await warmDistribution((i) => oneOrigin(freshEvent(oneOriginEvents[i % oneOriginEvents.length])), reps);
+      const fullRingNs = await warmDistribution((i) => fullRing(freshEvent(noneEvents[i % noneEvents.length])), reps);
+      const us = (ns: number) => round(ns / 1000, 3);
+      const fullRingName = `viewer assignment per load, full ring (${full.ring.length} origins), viewer on none`;
+
       const pct = (fraction: number, digits = 3) => round(fraction * 100, digits);
       const largest = shares.reduce((worst, entry) => (entry.deviation > worst.deviation ? entry : worst));
       const figures: Figure[] = [
@@ -98,6 +137,10 @@ export const assignment: BenchSection = {
         { name: 'viewers given the same build by another edge', value: pct(sameOnOtherEdge / viewers, 4), unit: '%' },
         { name: 'IPv6 viewers keeping their build after a privacy-address rotation', value: pct(sameAfterRotation / v6.length, 4), unit: '%' },
         { name: `new deployment at ${STICKY_WEIGHT / 100} %: share of the previous cohort drawn again`, value: pct(drawnAgain / oldCohort), unit: '%' },
+        { name: 'viewer assignment per load, one-origin ring: median', value: us(oneOriginNs.median), unit: 'µs', target: LOAD_TARGETS_US[0] },
+        { name: `${fullRingName}: median`, value: us(fullRingNs.median), unit: 'µs', target: LOAD_TARGETS_US[0] },
+        { name: 'viewer assignment per load, one-origin ring: p99', value: us(oneOriginNs.p99), unit: 'µs', target: LOAD_TARGETS_US[1] },
+        { name: `${fullRingName}: p99`, value: us(fullRingNs.p99), unit: 'µs', target: LOAD_TARGETS_US[1] },
       ];
       return {
         figures,
@@ -107,8 +150,10 @@ export const assignment: BenchSection = {
           `  Stickiness over ${onEarlier.toLocaleString('en')} canary assignments across ${WEIGHTS.length - 1} weight steps; another edge: a second instance of the same code; rotation: ${v6.length.toLocaleString('en')} IPv6 viewers, same /64, new interface id.`,
           `  A new deployment (new salt) should draw an independent cohort: about w of the previous one (${STICKY_WEIGHT / 100} %), not all of it.`,
           'The previous design assigned by the same rule in its entry router: the same figures. Reference: its rollout shifts a Lambda alias CloudFront never calls, so no viewer reaches the canary at any weight; there is nothing to compare.',
+          `Time per load: the published function in the cloudfront-js-2.0 harness during a rollout at 25 %, ${reps.rounds} x ${reps.callsPerRound.toLocaleString('en')} single awaited calls after ${reps.warmupCalls.toLocaleString('en')} warm-up calls, over ${timedIps.length.toLocaleString('en')} viewers (timer and await overhead included, as in the edge functions' table).`,
+          `  One-origin ring: the ring the edge functions' table measures the function with, 1 viewer in 8 on the ring host. Full ring: ${full.ring.length} origins, ${formatRolloutState(full).length} bytes of state, as many as \`rollout ring add\` takes before the store's 1 KB value quota refuses one (the state verify-edge sends CloudFront's TestFunction), every viewer on ${new URL(FULL_RING_VIEWER.referer).origin}, in none of them, so compared with every origin. verify-edge holds CloudFront's own figure for that load (ComputeUtilization) to edge.maxComputeUtilization.`,
         ],
-        data: { viewers, shares, kept, onEarlier, sameOnOtherEdge, ipv6Viewers: v6.length, sameAfterRotation, oldCohort, drawnAgain },
+        data: { viewers, shares, kept, onEarlier, sameOnOtherEdge, ipv6Viewers: v6.length, sameAfterRotation, oldCohort, drawnAgain, loadNs: { oneOriginRing: oneOriginNs, fullRing: fullRingNs }, fullRingOrigins: full.ring.length },
       };
     }
   },

@@ -176,6 +176,25 @@ export function cloudFrontFunctionProblems(code: string): string[] {
   return problems;
 }
 
+/** The store handle the published code takes, once, when it loads. */
+const STORE_HANDLE = 'cf.kvs()';
+
+/**
+ * The published `code` with its store read answered by `value`, whatever the store holds: for a
+ * TestFunction case that needs a state the real store must not hold (viewers read it). The real
+ * read still runs first, so its cost stays in what CloudFront measures; only its answer is
+ * replaced. Throws when the code does not take its store handle exactly once as `cf.kvs()`.
+ */
+export function withStoreValue(code: string, value: string): string {
+  const at = code.indexOf(STORE_HANDLE);
+  if (!code.startsWith(CLOUDFRONT_MODULE_IMPORT) || at < 0 || code.indexOf(STORE_HANDLE, at + 1) >= 0) {
+    throw new Error(`the function code must start with ${CLOUDFRONT_MODULE_IMPORT} and take its store handle once, as ${STORE_HANDLE}`);
+  }
+  // A plain function (cloudfront-js-2.0 has no async closures); the handler awaits what get() returns.
+  const answered = `function storeAnswering(store){var value=${JSON.stringify(value)};return{get:function(key,options){return store.get(key,options).then(function(){return value},function(){return value})}}}`;
+  return `${CLOUDFRONT_MODULE_IMPORT}${answered}${code.slice(CLOUDFRONT_MODULE_IMPORT.length, at)}storeAnswering(${STORE_HANDLE})${code.slice(at + STORE_HANDLE.length)}`;
+}
+
 /** What the `cloudfront` module's kvs() handle reads from. */
 export interface FunctionKeyValueStore {
   /** The value of `key`; rejects when the key does not exist (as the runtime's get() does) or the store fails. */

@@ -10,14 +10,16 @@
  *                of the viewer-assignment function's twin (`<name>-viewer-assignment-check`, on the
  *                same store, associated with nothing), and CloudFront's TestFunction runs recorded
  *                viewer events through it; each must be rewritten to the build the assignment rule
- *                gives for the store's current state.
+ *                gives for the store's current state, and use at most `edge.maxComputeUtilization`
+ *                of the function's compute budget. One more case runs the same code on the
+ *                heaviest state there can be (a full ring, a viewer on none of its origins).
  *
  * Why not CloudFront continuous deployment (a staging distribution taking part of the traffic):
  * it is not available for a distribution that serves HTTP/3, caps the staging share at 15 %, and
  * CloudFront sends all traffic to the primary at its own peaks; and promoting the staging config
  * outside Terraform would be drift.
  */
-import { DescribeFunctionCommand, DescribeKeyValueStoreCommand as DescribeStoreByName, TestFunctionCommand, UpdateFunctionCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { DescribeFunctionCommand, DescribeKeyValueStoreCommand as DescribeStoreByName, TestFunctionCommand, UpdateFunctionCommand, type CloudFrontClient, type TestResult } from '@aws-sdk/client-cloudfront';
 import { GetKeyCommand, type CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -25,15 +27,18 @@ import type { DeployConfig } from '../../config';
 import { resourceNames } from '../../config';
 import { assignBuild } from '../../contracts/assignment';
 import { buildEntryPath, ENTRY_PATH } from '../../contracts/distribution-paths';
-import { parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
+import { formatRolloutState, parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY, withRingOrigin, type RolloutState } from '../../contracts/rollout-state';
 import { errorName } from '../../regional-function/shared/aws-errors';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { readManifest } from '../../contracts/build-manifest';
+import { withStoreValue } from './cloudfront-function';
 
 export interface CheckResult {
   readonly name: string;
   /** Null when it passed. */
   readonly problem: string | null;
+  /** What a passing check measured, worth a look (a compute utilization). @default none */
+  readonly note?: string;
 }
 
 interface LocalCheck {
@@ -138,7 +143,45 @@ export const RECORDED_VIEWERS: readonly { readonly ip: string; readonly referer?
   { ip: '192.0.2.55', referer: 'https://demo.example.com/' },
 ];
 
-export function testFunctionEvent(viewer: (typeof RECORDED_VIEWERS)[number]): Record<string, unknown> {
+type RecordedViewer = (typeof RECORDED_VIEWERS)[number];
+
+/** Any two builds: the full-ring case fetches nothing. */
+const FULL_RING_BUILDS = { stable: '0123456789abcdef', canary: 'fedcba9876543210' } as const;
+/** A viewer on a page whose origin is in no ring: the function compares it with every origin. */
+export const FULL_RING_VIEWER = { ip: '198.51.100.77', referer: 'https://www.example.net/article/1' } as const;
+
+/** Origins from the shortest up: http://a … http://9, then http://aa …, each a normalized origin. */
+function* shortestOrigins(): Generator<string> {
+  const characters = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  for (let length = 1; ; length += 1) {
+    for (let index = 0; index < characters.length ** length; index += 1) {
+      let label = '';
+      for (let rest = index, place = 0; place < length; place += 1, rest = Math.floor(rest / characters.length)) label = characters[rest % characters.length] + label;
+      yield `http://${label}`;
+    }
+  }
+}
+
+/**
+ * The most work one load can ask of the function: a rollout under way (so the ring is consulted),
+ * the longest salt, and as many ring origins as `rollout ring add` accepts before the store's
+ * 1 KB value quota refuses one (withRingOrigin's budget), the shortest there are, so the most of
+ * them: the parser checks each, the rule compares the viewer's origin with each.
+ */
+export function fullRingState(): RolloutState {
+  let state: RolloutState = { ...FULL_RING_BUILDS, weight: 2500, salt: `d-${'F'.repeat(62)}`, ring: [] };
+  for (const origin of shortestOrigins()) {
+    try {
+      state = withRingOrigin(state, origin);
+    } catch (error) {
+      if (error instanceof RangeError) return state;
+      throw error;
+    }
+  }
+  throw new Error('unreachable: the ring budget is finite');
+}
+
+export function testFunctionEvent(viewer: RecordedViewer): Record<string, unknown> {
   return {
     version: '1.0',
     context: { eventType: 'viewer-request' },
@@ -148,7 +191,7 @@ export function testFunctionEvent(viewer: (typeof RECORDED_VIEWERS)[number]): Re
 }
 
 /** What the function must answer for a viewer given the store's state: the rewritten URI, or the request left alone without a state. */
-export function expectedUri(state: RolloutState | null, viewer: (typeof RECORDED_VIEWERS)[number]): string {
+export function expectedUri(state: RolloutState | null, viewer: RecordedViewer): string {
   return state === null ? ENTRY_PATH : buildEntryPath(assignBuild(state, viewer.ip, refererOrigin(viewer.referer)));
 }
 
@@ -159,8 +202,11 @@ export interface CloudFrontCheckClients {
 
 /**
  * Puts `code` in the check function's DEVELOPMENT stage and runs RECORDED_VIEWERS through
- * CloudFront's TestFunction. `skipped` when the check function does not exist yet (the first
- * deploy creates it; there is no viewer yet to protect).
+ * CloudFront's TestFunction, each held to the rule and to `edge.maxComputeUtilization`. Before
+ * them, the full-ring case: the same code with its store read answered by fullRingState() (the
+ * real store must not hold it: viewers read it), FULL_RING_VIEWER through it. The stage is left
+ * holding `code` as it is. `skipped` when the check function does not exist yet (the first deploy
+ * creates it; there is no viewer yet to protect).
  */
 export async function cloudFrontFunctionCheck(config: DeployConfig, code: string, clients: CloudFrontCheckClients): Promise<{ readonly skipped: string | null; readonly results: CheckResult[] }> {
   const names = resourceNames(config);
@@ -180,23 +226,42 @@ export async function cloudFrontFunctionCheck(config: DeployConfig, code: string
   } catch (error) {
     if (errorName(error) !== 'ResourceNotFoundException') throw error;
   }
-  const updated = await clients.cloudfront.send(
-    new UpdateFunctionCommand({
-      Name: name,
-      IfMatch: etag,
-      FunctionConfig: { Comment: "verify-edge: the next deploy's viewer-assignment code", Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: store.ARN }] } },
-      FunctionCode: new TextEncoder().encode(code),
-    }),
-  );
+  const maxUtilization = config.edge.maxComputeUtilization;
+  const put = async (ifMatch: string | undefined, functionCode: string): Promise<string | undefined> =>
+    (
+      await clients.cloudfront.send(
+        new UpdateFunctionCommand({
+          Name: name,
+          IfMatch: ifMatch,
+          FunctionConfig: { Comment: "verify-edge: the next deploy's viewer-assignment code", Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: store.ARN }] } },
+          FunctionCode: new TextEncoder().encode(functionCode),
+        }),
+      )
+    ).ETag;
+  const test = async (label: string, ifMatch: string | undefined, viewer: RecordedViewer, expected: string): Promise<CheckResult> => {
+    const tested = await clients.cloudfront.send(new TestFunctionCommand({ Name: name, IfMatch: ifMatch, Stage: 'DEVELOPMENT', EventObject: new TextEncoder().encode(JSON.stringify(testFunctionEvent(viewer))) }));
+    return judgeTestResult(label, tested.TestResult, expected, maxUtilization);
+  };
+
   const results: CheckResult[] = [];
+  const full = fullRingState();
+  etag = await put(etag, withStoreValue(code, formatRolloutState(full)));
+  results.push(
+    await test(`TestFunction: a full ring (${full.ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on ${new URL(FULL_RING_VIEWER.referer).origin}, in none of them`, etag, FULL_RING_VIEWER, expectedUri(full, FULL_RING_VIEWER)),
+  );
+  etag = await put(etag, code);
   for (const viewer of RECORDED_VIEWERS) {
-    const label = `TestFunction: viewer ${viewer.ip}${viewer.referer ? ` on ${new URL(viewer.referer).origin}` : ''}`;
-    const tested = await clients.cloudfront.send(new TestFunctionCommand({ Name: name, IfMatch: updated.ETag, Stage: 'DEVELOPMENT', EventObject: new TextEncoder().encode(JSON.stringify(testFunctionEvent(viewer))) }));
-    const result = tested.TestResult;
-    if (result?.FunctionErrorMessage) {
-      results.push({ name: label, problem: `the function failed: ${result.FunctionErrorMessage}` });
-      continue;
-    }
+    results.push(await test(`TestFunction: viewer ${viewer.ip}${viewer.referer ? ` on ${new URL(viewer.referer).origin}` : ''}`, etag, viewer, expectedUri(state, viewer)));
+  }
+  return { skipped: null, results };
+}
+
+/** What one TestFunction result says: the rewrite the rule gives, within the compute budget allowed. */
+function judgeTestResult(name: string, result: TestResult | undefined, expected: string, maxUtilization: number): CheckResult {
+  const problems: string[] = [];
+  if (result?.FunctionErrorMessage) {
+    problems.push(`the function failed: ${result.FunctionErrorMessage}`);
+  } else {
     let uri: unknown;
     try {
       const output = JSON.parse(result?.FunctionOutput ?? 'null') as { request?: { uri?: unknown }; uri?: unknown } | null;
@@ -204,10 +269,14 @@ export async function cloudFrontFunctionCheck(config: DeployConfig, code: string
     } catch {
       uri = undefined;
     }
-    const expected = expectedUri(state, viewer);
-    results.push({ name: label, problem: uri === expected ? null : `rewrote to ${JSON.stringify(uri)}, the rule gives ${expected}` });
+    if (uri !== expected) problems.push(`rewrote to ${JSON.stringify(uri)}, the rule gives ${expected}`);
   }
-  return { skipped: null, results };
+  const reported = result?.ComputeUtilization;
+  const utilization = reported === undefined || reported.trim() === '' ? Number.NaN : Number(reported);
+  if (!Number.isFinite(utilization)) problems.push(`CloudFront reported no ComputeUtilization (${JSON.stringify(reported ?? null)}), so the compute budget is unchecked`);
+  else if (utilization > maxUtilization) problems.push(`ComputeUtilization ${reported} is over edge.maxComputeUtilization (${maxUtilization}): the function used ${reported} % of its compute budget`);
+  if (problems.length > 0) return { name, problem: problems.join('; ') };
+  return { name, problem: null, note: `ComputeUtilization ${reported} of at most ${maxUtilization}` };
 }
 
 /** The function code a build publishes. */
