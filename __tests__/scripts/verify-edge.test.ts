@@ -4,7 +4,7 @@
  * TestFunction (answered here at the SDK boundary by the same published code in the
  * cloudfront-js-2.0 harness, as CloudFront would run it).
  */
-import { CloudFrontClient, DescribeFunctionCommand, DescribeKeyValueStoreCommand as DescribeStoreByName, TestFunctionCommand, UpdateFunctionCommand } from '@aws-sdk/client-cloudfront';
+import { CloudFrontClient, DescribeFunctionCommand, DescribeKeyValueStoreCommand as DescribeStoreByName, TestFunctionCommand, UpdateFunctionCommand, type FunctionConfig } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient } from 'aws-sdk-client-mock';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { readManifest } from '../../contracts/build-manifest';
 import { createZip, readZip } from '../../scripts/lib/zip';
 import { verifyEdge } from '../../scripts/verify-edge';
 import { localBuilds } from '../fixtures/local';
+import { only, ref, synthesize } from '../stacks/support';
 
 const config = loadConfig();
 const names = resourceNames(config);
@@ -69,14 +70,42 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
    * UpdateFunction put there, each update gives it a new ETag, and TestFunction takes only the
    * current one.
    */
-  function cloudFrontRunning(state: RolloutState | null, utilization: Utilization = () => '35'): void {
+  /**
+   * The check function as the delivery stack synthesizes it, in CloudFront's words: what Terraform
+   * created, and what a plan compares with (the store reference resolved to the store's ARN).
+   */
+  function synthesizedCheckFunction(): FunctionConfig {
+    const { delivery } = synthesize(config);
+    const twin = only(delivery, 'aws_cloudfront_function', (fn) => fn.name === names.viewerAssignmentCheck);
+    const store = only(delivery, 'aws_cloudfront_key_value_store', (kvs) => kvs.name === names.rolloutStore);
+    expect(twin.key_value_store_associations).toEqual([ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn')]);
+    // Only the code is the check's to change.
+    expect(twin.lifecycle).toEqual({ ignore_changes: ['code'] });
+    return { Comment: twin.comment as string, Runtime: twin.runtime as FunctionConfig['Runtime'], KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] } };
+  }
+  let deployed: FunctionConfig;
+  beforeAll(() => {
+    deployed = synthesizedCheckFunction();
+  });
+
+  function cloudFrontRunning(state: RolloutState | null, utilization: Utilization = () => '35', functionConfig: FunctionConfig = deployed): void {
     let developmentCode = '';
     let version = 1;
-    cloudfront.on(DescribeFunctionCommand).callsFake(() => ({ ETag: `E${version}` }));
+    let current = functionConfig;
+    cloudfront.on(DescribeFunctionCommand).callsFake(() => ({
+      ETag: `E${version}`,
+      FunctionSummary: {
+        Name: names.viewerAssignmentCheck,
+        Status: 'UNASSOCIATED',
+        FunctionConfig: current,
+        FunctionMetadata: { FunctionARN: `arn:aws:cloudfront::123456789012:function/${names.viewerAssignmentCheck}`, LastModifiedTime: new Date(0) },
+      },
+    }));
     cloudfront.on(DescribeStoreByName).resolves({ KeyValueStore: { ARN: STORE_ARN, Name: names.rolloutStore, Id: 'x', Comment: '', LastModifiedTime: new Date(0) } });
-    cloudfront.on(UpdateFunctionCommand).callsFake((input: { IfMatch: string; FunctionCode: Uint8Array }) => {
+    cloudfront.on(UpdateFunctionCommand).callsFake((input: { IfMatch: string; FunctionCode: Uint8Array; FunctionConfig: FunctionConfig }) => {
       expect(input.IfMatch).toBe(`E${version}`);
       developmentCode = Buffer.from(input.FunctionCode).toString('utf8');
+      current = input.FunctionConfig;
       version += 1;
       return { ETag: `E${version}` };
     });
@@ -200,6 +229,30 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     cloudFrontRunning(null);
     const { results } = await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
     expect(results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS.map(() => null)]);
+  });
+
+  it('sends back exactly the configuration the stack gives the check function, so a plan after it sees only the code, which it ignores', async () => {
+    cloudFrontRunning(STATE);
+    await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
+    const updates = cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input);
+    expect(updates.length).toBeGreaterThan(0);
+    // Comment, runtime and store association as synthesized, nothing more, nothing less.
+    for (const update of updates) expect(update.FunctionConfig).toEqual(deployed);
+    expect(Object.keys(updates[0]).sort()).toEqual(['FunctionCode', 'FunctionConfig', 'IfMatch', 'Name']);
+  });
+
+  it('keeps whatever comment the function has, and refuses a function that does not read the rollout store', async () => {
+    cloudFrontRunning(STATE, undefined, { ...deployed, Comment: 'set by hand' });
+    await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
+    expect(cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input.FunctionConfig?.Comment)).toEqual(['set by hand', 'set by hand']);
+
+    cloudfront.reset();
+    const otherStore = 'arn:aws:cloudfront::123456789012:key-value-store/another';
+    cloudFrontRunning(STATE, undefined, { ...deployed, KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: otherStore }] } });
+    await expect(cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients())).rejects.toThrow(
+      `${names.viewerAssignmentCheck} reads ${otherStore}, not the rollout store ${STORE_ARN}: deploy the delivery stack, which associates it, then check again`,
+    );
+    expect(cloudfront.commandCalls(UpdateFunctionCommand)).toHaveLength(0);
   });
 
   it('is skipped before the first deploy, when the check function does not exist yet', async () => {

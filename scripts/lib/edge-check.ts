@@ -19,7 +19,16 @@
  * CloudFront sends all traffic to the primary at its own peaks; and promoting the staging config
  * outside Terraform would be drift.
  */
-import { DescribeFunctionCommand, DescribeKeyValueStoreCommand as DescribeStoreByName, TestFunctionCommand, UpdateFunctionCommand, type CloudFrontClient, type TestResult } from '@aws-sdk/client-cloudfront';
+import {
+  DescribeFunctionCommand,
+  DescribeKeyValueStoreCommand as DescribeStoreByName,
+  TestFunctionCommand,
+  UpdateFunctionCommand,
+  type CloudFrontClient,
+  type DescribeFunctionCommandOutput,
+  type FunctionConfig,
+  type TestResult,
+} from '@aws-sdk/client-cloudfront';
 import { GetKeyCommand, type CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -205,21 +214,24 @@ export interface CloudFrontCheckClients {
  * CloudFront's TestFunction, each held to the rule and to `edge.maxComputeUtilization`. Before
  * them, the full-ring case: the same code with its store read answered by fullRingState() (the
  * real store must not hold it: viewers read it), FULL_RING_VIEWER through it. The stage is left
- * holding `code` as it is. `skipped` when the check function does not exist yet (the first deploy
- * creates it; there is no viewer yet to protect).
+ * holding `code` as it is, and the function's configuration as Terraform made it (unchangedConfig).
+ * `skipped` when the check function does not exist yet (the first deploy creates it; there is no
+ * viewer yet to protect).
  */
 export async function cloudFrontFunctionCheck(config: DeployConfig, code: string, clients: CloudFrontCheckClients): Promise<{ readonly skipped: string | null; readonly results: CheckResult[] }> {
   const names = resourceNames(config);
   const name = names.viewerAssignmentCheck;
-  let etag: string | undefined;
+  let described: DescribeFunctionCommandOutput;
   try {
-    etag = (await clients.cloudfront.send(new DescribeFunctionCommand({ Name: name, Stage: 'DEVELOPMENT' }))).ETag;
+    described = await clients.cloudfront.send(new DescribeFunctionCommand({ Name: name, Stage: 'DEVELOPMENT' }));
   } catch (error) {
     if (errorName(error) === 'NoSuchFunctionExists') return { skipped: `${name} does not exist yet (the first deploy creates it)`, results: [] };
     throw error;
   }
+  let etag = described.ETag;
   const store = (await clients.cloudfront.send(new DescribeStoreByName({ Name: names.rolloutStore }))).KeyValueStore;
   if (!store?.ARN) throw new Error(`CloudFront describes no KeyValueStore ${names.rolloutStore}`);
+  const functionConfig = unchangedConfig(name, described.FunctionSummary?.FunctionConfig, store.ARN);
   let state: RolloutState | null = null;
   try {
     state = parseRolloutState((await clients.kvs.send(new GetKeyCommand({ KvsARN: store.ARN, Key: ROLLOUT_STATE_KEY }))).Value);
@@ -233,7 +245,7 @@ export async function cloudFrontFunctionCheck(config: DeployConfig, code: string
         new UpdateFunctionCommand({
           Name: name,
           IfMatch: ifMatch,
-          FunctionConfig: { Comment: "verify-edge: the next deploy's viewer-assignment code", Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: store.ARN }] } },
+          FunctionConfig: functionConfig,
           FunctionCode: new TextEncoder().encode(functionCode),
         }),
       )
@@ -254,6 +266,23 @@ export async function cloudFrontFunctionCheck(config: DeployConfig, code: string
     results.push(await test(`TestFunction: viewer ${viewer.ip}${viewer.referer ? ` on ${new URL(viewer.referer).origin}` : ''}`, etag, viewer, expectedUri(state, viewer)));
   }
   return { skipped: null, results };
+}
+
+/**
+ * The check function's configuration as CloudFront has it, to send back with new code: UpdateFunction
+ * replaces the comment, runtime and store associations with what it is given, and all three are
+ * Terraform's (only the code is under its ignore_changes), so anything else would show as a change
+ * in every plan after this check. Refuses a function not associated with the rollout store: its
+ * TestFunction would read another state than the one the cases are judged by.
+ */
+function unchangedConfig(name: string, config: FunctionConfig | undefined, storeArn: string): FunctionConfig {
+  if (config?.Runtime === undefined) throw new Error(`CloudFront describes ${name} without its configuration`);
+  const associated = config.KeyValueStoreAssociations?.Items?.map((item) => item.KeyValueStoreARN) ?? [];
+  if (!associated.includes(storeArn)) {
+    throw new Error(`${name} reads ${associated.join(', ') || 'no KeyValueStore'}, not the rollout store ${storeArn}: deploy the delivery stack, which associates it, then check again`);
+  }
+  // No comment comes back as none; Terraform's default is the empty one.
+  return { Comment: config.Comment ?? '', Runtime: config.Runtime, KeyValueStoreAssociations: config.KeyValueStoreAssociations };
 }
 
 /** What one TestFunction result says: the rewrite the rule gives, within the compute budget allowed. */
