@@ -38,6 +38,12 @@ export interface ResourceNames {
   readonly dashboard: string;
   /** The AWS WAF web ACL carrying the per-IP rate limit on /api/* (config metrics.rateLimit). */
   readonly webAcl: string;
+  /**
+   * The customer managed policy every role the stacks create carries as its permissions boundary.
+   * Made with the CI roles (`npm run names -- --iam`), outside the stacks: a role they write can
+   * never change it.
+   */
+  readonly permissionsBoundary: string;
   /** S3 bucket name of the replica in `region`. */
   bucket(region: string): string;
   /** The bucket's regional REST endpoint, as CloudFront's S3 origin names it. */
@@ -71,6 +77,7 @@ export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): Re
     signalTable: `${name}-release-signal`,
     dashboard: `${name}-releases`,
     webAcl: `${name}-api-rate-limit`,
+    permissionsBoundary: `${name}-permissions-boundary`,
     bucket,
     bucketDomain: (region: string) => `${bucket(region)}.s3.${region}.amazonaws.com`,
   };

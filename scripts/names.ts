@@ -5,8 +5,9 @@
  *   npm run names                      a table
  *   npm run names -- --json            one JSON object
  *   npm run names -- --github-output   key=value lines appended to $GITHUB_OUTPUT (for workflow steps)
- *   npm run names -- --iam             the CI roles' IAM policies, from the synthesized stacks
- *                                      (--json: one object {deployRole, planRole}; --account <id>
+ *   npm run names -- --iam             the CI roles' IAM policies and the permissions boundary of the
+ *                                      stacks' roles, from the synthesized stacks
+ *                                      (--json: one object {deployRole, planRole, permissionsBoundary}; --account <id>
  *                                      instead of the <account> placeholder; --build <dir>: the
  *                                      build the stacks are synthesized from, default build/)
  *
@@ -18,7 +19,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { readSynthOutput, type SynthStack } from '../stacks/policy/terraform-json';
-import { ACCOUNT_PLACEHOLDER, ciRolePolicies, MANAGED_POLICY_SIZE_LIMIT, splitPolicy, type PolicyDocument } from './lib/ci-iam';
+import { ACCOUNT_PLACEHOLDER, ciRolePolicies, MANAGED_POLICY_SIZE_LIMIT, policySize, splitPolicy, type CiRolePolicies } from './lib/ci-iam';
 import { configOption, defineCommand, runCommand, UsageError } from './lib/cli';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -74,7 +75,7 @@ const ROLES = [
   { key: 'planRole', title: 'Plan role (AWS_PLAN_ROLE_ARN): terraform plan of both stacks, read-only, and their state' },
 ] as const;
 
-function printPolicies(policies: Record<(typeof ROLES)[number]['key'], PolicyDocument>, account: string, out: (line: string) => void): void {
+function printPolicies(policies: CiRolePolicies, config: DeployConfig, account: string, out: (line: string) => void): void {
   if (account === ACCOUNT_PLACEHOLDER) out(`# ${ACCOUNT_PLACEHOLDER} stands for your AWS account id: replace it, or pass --account <id>.`);
   for (const { key, title } of ROLES) {
     const parts = splitPolicy(policies[key]);
@@ -86,6 +87,13 @@ function printPolicies(policies: Record<(typeof ROLES)[number]['key'], PolicyDoc
     });
     out('');
   }
+  // A role has one boundary: it must fit one managed policy.
+  const boundary = resourceNames(config).permissionsBoundary;
+  if (policySize(policies.permissionsBoundary) > MANAGED_POLICY_SIZE_LIMIT) {
+    throw new Error(`the permissions boundary is ${policySize(policies.permissionsBoundary)} characters, more than one managed policy holds (${MANAGED_POLICY_SIZE_LIMIT}): the stacks' roles grant too much to bound in one policy`);
+  }
+  out(`# Permissions boundary: the customer managed policy ${boundary}, made before the first deploy and never by the stacks. Every role the stacks create carries it; the deploy role may write roles only with it.`);
+  out(JSON.stringify(policies.permissionsBoundary, null, 2));
 }
 
 export interface NamesCliDeps {
@@ -117,14 +125,14 @@ export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(l
     examples: [
       'npm run names                                   # a table',
       'npm run names -- --github-output                # key=value lines into $GITHUB_OUTPUT (workflow steps)',
-      "npm run names -- --iam --account 123456789012   # the deploy and plan roles' policies",
+      "npm run names -- --iam --account 123456789012   # the deploy and plan roles' policies, and the permissions boundary",
       'npm run names -- --iam --json > ci-roles.json',
     ],
   })
     .addOption(configOption())
-    .addOption(new Option('--json', 'one JSON object instead of a table (with --iam: {deployRole, planRole})').default(false))
+    .addOption(new Option('--json', 'one JSON object instead of a table (with --iam: {deployRole, planRole, permissionsBoundary})').default(false))
     .addOption(new Option('--github-output', 'append key=value lines to the file $GITHUB_OUTPUT names').default(false).conflicts('iam'))
-    .addOption(new Option('--iam', "the CI roles' IAM policies, from the stacks synthesized for the build").default(false))
+    .addOption(new Option('--iam', "the CI roles' IAM policies and the stack roles' permissions boundary, from the stacks synthesized for the build").default(false))
     .addOption(new Option('--account <id>', 'with --iam: the 12-digit AWS account id to put in the ARNs (default: the <account> placeholder)').argParser(accountId))
     .addOption(new Option('--build <dir>', 'with --iam: the build the stacks are synthesized from (default: $BUILD_DIR, else build/)'))
     .action(async (flags: NamesFlags) => {
@@ -137,7 +145,7 @@ export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(l
         const account = flags.account ?? ACCOUNT_PLACEHOLDER;
         const policies = ciRolePolicies(stacks, config, { account });
         if (flags.json) deps.out(JSON.stringify(policies, null, 2));
-        else printPolicies(policies, account, deps.out);
+        else printPolicies(policies, config, account, deps.out);
         return;
       }
       const names = namesOf(config);

@@ -32,6 +32,7 @@ import { EdgeFunction } from './constructs/edge-function';
 import { LiveAlias } from './constructs/live-alias';
 import { MetricsApi } from './constructs/metrics-api';
 import { OriginSecret } from './constructs/origin-secret';
+import { PermissionsBoundary } from './constructs/permissions-boundary';
 import type { FunctionCode } from './constructs/packaged-function';
 import { Release } from './constructs/release';
 import { ReleaseDashboard } from './constructs/release-dashboard';
@@ -83,6 +84,8 @@ export class DeliveryStack extends TerraformStack {
     });
     const provider = this.providers.usEast1;
     const account = new AwsAccount(this, 'account', { provider });
+    // Every role below carries the boundary the deploy role may write roles with, and no other.
+    PermissionsBoundary.of(this).apply(account.arn('iam', '', `policy/${names.permissionsBoundary}`));
     const code = (zip: FunctionZip): FunctionCode => ({ zip, buildDir: props.buildDir });
     const logRetentionDays = config.retention.logRetentionDays;
     const buckets = Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)]));

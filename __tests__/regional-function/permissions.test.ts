@@ -1,8 +1,9 @@
 /**
  * Permissions follow use: each regional function is run through its handler in the situations it
  * meets, every AWS SDK command it sends is recorded at the mock boundary, turned into the IAM
- * actions and ARNs AWS checks for it (__tests__/fixtures/iam.ts), and checked against the policy the
- * stacks synthesize for its role. A call the role does not allow fails here, not in AWS.
+ * requests AWS checks for it (__tests__/fixtures/iam.ts, with AWS's service authorization
+ * reference), and evaluated against the policies the stacks synthesize for its role, within the
+ * permissions boundary every role carries. A call the role does not allow fails here, not in AWS.
  */
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
@@ -15,22 +16,18 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { resourceNames } from '../../config';
 import { formatRolloutState, ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
 import { originSecretHash } from '../../regional-function/metrics-api/core';
-import type { Block } from '../../stacks/policy/terraform-json';
-import { allows, recordedCommands, requiredPermissions, resolveReferences, storeArnFor, type RequirementContext } from '../fixtures/iam';
-import { only, roleStatements, synthesize, testConfig, FIVE_REGIONS } from '../stacks/support';
+import { allows, boundaryStatements, bucketPolicy, callContext, evaluate, iamRequests, mockedCalls, ORIGIN_ACCESS_IDENTITY, resolveIn, roleArn, rolePolicies, storeArnFor, ungranted as ungrantedCalls } from '../fixtures/iam';
+import { only, synthesize, testConfig, FIVE_REGIONS } from '../stacks/support';
 import { BUILD_A, BUILD_B, lambdaDeployment, versionConfiguration } from './aws-fixtures';
 
 const synthesized = synthesize(testConfig({ ...FIVE_REGIONS }));
 const { delivery, config } = synthesized;
 const names = resourceNames(config);
 const group = only(delivery, 'aws_codedeploy_deployment_group');
-const context: RequirementContext = {
-  application: names.codeDeployApplication,
-  deploymentGroup: names.deploymentGroup,
-  groupDeploymentConfig: resolveReferences(delivery, String(group.deployment_config_name)),
-};
+const context = callContext(config, resolveIn(delivery.json, String(group.deployment_config_name)));
 const buckets = Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)]));
 const STORE_ARN = storeArnFor(names.rolloutStore);
+const boundary = boundaryStatements(synthesized.all, config);
 
 const lambda = mockClient(LambdaClient);
 const codedeploy = mockClient(CodeDeployClient);
@@ -56,15 +53,11 @@ afterAll(() => {
   for (const mock of mocks) mock.restore();
 });
 
-/** Every permission the recorded commands need that the role does not grant. */
+/** Every request the recorded calls make that the role, within its boundary, does not allow. */
 function ungranted(roleName: string): string[] {
-  const statements = roleStatements(delivery, roleName) as Block[];
-  const commands = recordedCommands(...mocks);
-  expect(commands.length).toBeGreaterThan(0);
-  return commands
-    .flatMap((command) => requiredPermissions(command, context).map((permission) => ({ command: command.name, permission })))
-    .filter(({ permission }) => !allows(delivery, statements, permission))
-    .map(({ command, permission }) => `${command}: ${permission.action} on ${permission.resource}${permission.context ? ` ${JSON.stringify(permission.context)}` : ''}`);
+  const calls = mockedCalls(...mocks);
+  expect(calls.length).toBeGreaterThan(0);
+  return ungrantedCalls(rolePolicies(delivery, roleName, boundary), roleArn(roleName), calls, context);
 }
 
 describe('the release function may do what it does', () => {
@@ -132,8 +125,8 @@ describe('rollout sync may do what it does', () => {
     codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: names.clientErrorAlarm, StateValue: 'ALARM' }] });
     await handler({ source: 'rollout-cli', 'detail-type': 'Sync Request' });
-    for (const command of [GetAliasCommand, GetDeploymentCommand, StopDeploymentCommand, DescribeAlarmsCommand, PutKeyCommand, PutItemCommand] as const) {
-      expect(recordedCommands(...mocks).map((c) => c.name)).toContain(command.name);
+    for (const operation of ['GetAlias', 'GetDeployment', 'StopDeployment', 'DescribeAlarms', 'PutKey', 'PutItem']) {
+      expect(mockedCalls(...mocks).map((c) => c.operation)).toContain(operation);
     }
     expect(ungranted(names.rolloutSync)).toEqual([]);
   });
@@ -166,14 +159,67 @@ describe('the metrics API may do what it does', () => {
   });
 });
 
+describe('CodeDeploy, as its service role, may shift the alias and watch the alarms, within the boundary', () => {
+  const role = `${config.name}-codedeploy`;
+  const policies = rolePolicies(delivery, role, boundary);
+  const request = (action: string, resource: string) => evaluate(policies, { principal: roleArn(role), action, resource });
+  const entryRouter = `arn:aws:lambda:us-east-1:123456789012:function:${names.entryRouter}`;
+
+  it("GetAlias, UpdateAlias and DescribeAlarms on the distribution's own function and alarms", () => {
+    expect(request('lambda:GetAlias', `${entryRouter}:live`).allowed).toBe(true);
+    expect(request('lambda:UpdateAlias', `${entryRouter}:live`).allowed).toBe(true);
+    expect(request('cloudwatch:DescribeAlarms', `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${names.clientErrorAlarm}`).allowed).toBe(true);
+  });
+
+  it('no further than the boundary, though AWSCodeDeployRoleForLambda allows any alias and SNS', () => {
+    expect(request('lambda:UpdateAlias', 'arn:aws:lambda:us-east-1:123456789012:function:someone-else:live')).toEqual({ allowed: false, why: 'boundary' });
+    expect(request('sns:Publish', 'arn:aws:sns:us-east-1:123456789012:alerts')).toEqual({ allowed: false, why: 'boundary' });
+  });
+});
+
+describe('CloudFront reads the buckets through its origin access identity, and the routers with their roles', () => {
+  const read = (bucket: string, key: string, principal: string, secure = true) =>
+    evaluate({ identity: [], resource: bucketPolicy(synthesized.all, bucket) }, { principal, action: 's3:GetObject', resource: `arn:aws:s3:::${bucket}/${key}`, context: { 'aws:SecureTransport': secure } });
+
+  it("the identity reads a build's assets in every replica bucket, over TLS only, and nothing else", () => {
+    for (const bucket of Object.values(buckets)) {
+      expect(read(bucket, `assets/${BUILD_A}/index.js`, ORIGIN_ACCESS_IDENTITY)).toMatchObject({ allowed: true, by: 'resource' });
+      expect(read(bucket, `assets/${BUILD_A}/index.js`, ORIGIN_ACCESS_IDENTITY, false)).toMatchObject({ allowed: false, why: 'explicit-deny' });
+      expect(read(bucket, `builds/${BUILD_A}.json`, ORIGIN_ACCESS_IDENTITY)).toMatchObject({ allowed: false, why: 'no-allow' });
+      expect(read(bucket, `assets/${BUILD_A}/index.js`, 'arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E9OTHERIDENTITY')).toMatchObject({ allowed: false });
+    }
+  });
+
+  it("the entry router reads another build's entry with its role, within the boundary, and the bucket policy lets it", () => {
+    const policies = { ...rolePolicies(delivery, names.entryRouter, boundary), resource: bucketPolicy(synthesized.all, buckets['eu-west-1']) };
+    const request = { principal: roleArn(names.entryRouter), action: 's3:GetObject', context: { 'aws:SecureTransport': true } };
+    expect(allows(policies, { ...request, resource: `arn:aws:s3:::${buckets['eu-west-1']}/assets/${BUILD_B}/index.js` })).toBe(true);
+    expect(allows(policies, { ...request, resource: `arn:aws:s3:::${buckets['eu-west-1']}/builds/${BUILD_B}.json` })).toBe(false);
+    expect(allows(policies, { ...request, resource: STORE_ARN, action: 'cloudfront-keyvaluestore:GetKey' })).toBe(true);
+    expect(allows(policies, { ...request, resource: STORE_ARN, action: 'cloudfront-keyvaluestore:PutKey' })).toBe(false);
+  });
+});
+
 describe('the check itself', () => {
-  it('catches a call the role does not allow, and a call it does not know', () => {
-    const statements = roleStatements(delivery, names.metricsApi) as Block[];
+  it('catches a call the role does not allow, a call its boundary does not, and a call it does not know', () => {
+    const policies = rolePolicies(delivery, names.metricsApi, boundary);
     const table = `arn:aws:dynamodb:us-east-1:123456789012:table/${names.signalTable}`;
-    expect(allows(delivery, statements, { action: 'dynamodb:UpdateItem', resource: table, context: { 'dynamodb:LeadingKeys': ['viewer#1#b#v'] } })).toBe(true);
+    const principal = roleArn(names.metricsApi);
+    expect(allows(policies, { principal, action: 'dynamodb:UpdateItem', resource: table, context: { 'dynamodb:LeadingKeys': ['viewer#1#b#v'] } })).toBe(true);
     // The same action on the state copy's key is outside the LeadingKeys condition.
-    expect(allows(delivery, statements, { action: 'dynamodb:UpdateItem', resource: table, context: { 'dynamodb:LeadingKeys': ['rollout-state'] } })).toBe(false);
-    expect(allows(delivery, statements, { action: 'dynamodb:DeleteItem', resource: table, context: { 'dynamodb:LeadingKeys': ['viewer#1'] } })).toBe(false);
-    expect(() => requiredPermissions({ name: 'DeleteTableCommand', input: {} }, context)).toThrow('no IAM requirement known for DeleteTableCommand');
+    expect(allows(policies, { principal, action: 'dynamodb:UpdateItem', resource: table, context: { 'dynamodb:LeadingKeys': ['rollout-state'] } })).toBe(false);
+    expect(allows(policies, { principal, action: 'dynamodb:DeleteItem', resource: table, context: { 'dynamodb:LeadingKeys': ['viewer#1'] } })).toBe(false);
+    // A role policy that grew past the boundary: the boundary still says no.
+    const widened = { ...policies, identity: [...policies.identity, { effect: 'Allow' as const, actions: ['dynamodb:DeleteTable'], notActions: [], resources: [table], notResources: [], principals: [], conditions: [] }] };
+    expect(evaluate(widened, { principal, action: 'dynamodb:DeleteTable', resource: table })).toEqual({ allowed: false, why: 'boundary' });
+    expect(() => iamRequests({ service: 'dynamodb', operation: 'DeleteTables', input: {} }, context)).toThrow(/dynamodb:DeleteTables is authorized as no action in AWS's reference/);
+  });
+
+  it('sees that StopDeployment on the group\'s ARN grants nothing: only "*" does', () => {
+    const policies = rolePolicies(delivery, names.rolloutSync, boundary);
+    const onArn = { ...policies, identity: policies.identity.filter((s) => !s.resources.includes('*')).map((s) => (s.actions.includes('codedeploy:GetDeployment') ? { ...s, actions: [...s.actions, 'codedeploy:StopDeployment'] } : s)) };
+    const stop = { principal: roleArn(names.rolloutSync), action: 'codedeploy:StopDeployment', resource: `arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}` };
+    expect(evaluate(onArn, stop)).toEqual({ allowed: false, why: 'no-allow' });
+    expect(evaluate(policies, stop)).toMatchObject({ allowed: true });
   });
 });

@@ -1,65 +1,62 @@
+/**
+ * The CI roles and the permissions boundary `npm run names -- --iam` prints, checked the way AWS
+ * checks them: every call Terraform makes for every resource of the stacks (terraform-permissions.ts)
+ * and every call of the scripts (script-calls.json) is simulated with this project's one evaluator
+ * (stacks/policy/iam-policy.ts), against the ARNs the resources will have and the keys AWS puts
+ * in each request, as AWS's service authorization reference gives them; and the ways from the deploy
+ * role to more than the stacks are tried and must be denied.
+ */
 import * as path from 'node:path';
 import { resourceNames, type DeployConfig } from '../../config';
 import {
   ACCOUNT_PLACEHOLDER,
   ciRolePolicies,
   DATA_SOURCE_PERMISSIONS,
+  DISTRIBUTION_TAG,
   MANAGED_POLICY_SIZE_LIMIT,
+  permissionsBoundaryArn,
   policySize,
   RESOURCE_PERMISSIONS,
+  SCRIPT_CALLS,
   SCRIPTS_REGION,
+  scriptTargets,
   splitPolicy,
   type CiRolePolicies,
+  PHASES,
   type Phase,
   type PolicyDocument,
   type ResourcePermissions,
 } from '../../scripts/lib/ci-iam';
+import { isTaggable } from '../../scripts/lib/ci-iam/taggable';
 import { ROLLOUT_REGION } from '../../scripts/lib/rollout-cli';
 import { invoke } from '../../scripts/lib/cli';
 import { namesCommand } from '../../scripts/names';
+import { evaluate, jsonStatements, type ContextValue, type Decision, type PolicySet } from '../../stacks/policy/iam-policy';
+import { referenceAction } from '../../stacks/policy/iam-reference';
+import { statementProblems } from '../../stacks/policy/rules';
 import { dataSources, find, providerRegion, resources, type Block, type Element, type Json, type SynthStack, type TerraformJson } from '../../stacks/policy/terraform-json';
 import { BUILD_DIR } from '../fixtures/build';
 import { FIVE_REGIONS, synthesize, testConfig } from '../stacks/support';
 
 const ACCOUNT = '123456789012';
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/** Whoever runs the CI roles: the principal of every simulated call. */
+const DEPLOY_ROLE = `arn:aws:iam::${ACCOUNT}:role/widget-github-deploy`;
 
-// --- A tiny IAM evaluator, independent of the generator -------------------------------------------
+type RequestContext = Readonly<Record<string, ContextValue>>;
 
-/** IAM wildcards: `*` any run of characters, `?` exactly one. */
-function wildcard(pattern: string, value: string, ignoreCase = false): boolean {
-  const source = [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/, '\\$&'))).join('');
-  return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
+/** A role's policy set: the printed document(s), no boundary (the CI roles carry none). */
+function asRole(document: PolicyDocument): PolicySet {
+  return { identity: jsonStatements(document as never) };
 }
 
-type RequestContext = Readonly<Record<string, readonly string[]>>;
-
-/** Only the operators the policies use; a condition key the request lacks is not met. */
-function conditionHolds(condition: PolicyDocument['Statement'][number]['Condition'], context: RequestContext): boolean {
-  return Object.entries(condition ?? {}).every(([operator, keys]) =>
-    Object.entries(keys).every(([key, allowed]) => {
-      const values = context[key];
-      if (!values) return false;
-      const like = /Like$/.test(operator);
-      const ok = (value: string) => allowed.some((a) => (like ? wildcard(a, value) : a === value));
-      return operator.startsWith('ForAllValues:') ? values.every(ok) : values.some(ok);
-    }),
-  );
+function decide(document: PolicyDocument, action: string, resource: string, context: RequestContext = {}): Decision {
+  return evaluate(asRole(document), { principal: DEPLOY_ROLE, action, resource, context });
 }
 
-function allows(policy: PolicyDocument, action: string, resource: string, context: RequestContext = {}): boolean {
-  return policy.Statement.some((s) => s.Effect === 'Allow' && s.Action.some((a) => wildcard(a, action, true)) && s.Resource.some((r) => wildcard(r, resource)) && conditionHolds(s.Condition, context));
+function allows(document: PolicyDocument, action: string, resource: string, context: RequestContext = {}): boolean {
+  return decide(document, action, resource, context).allowed;
 }
-
-describe('the test evaluator', () => {
-  it('matches IAM wildcards', () => {
-    expect(wildcard('arn:aws:s3:::a-*', 'arn:aws:s3:::a-b/c')).toBe(true);
-    expect(wildcard('arn:aws:s3:::a-?', 'arn:aws:s3:::a-b')).toBe(true);
-    expect(wildcard('arn:aws:s3:::a-?', 'arn:aws:s3:::a-bc')).toBe(false);
-    expect(wildcard('arn:aws:logs:eu-west-1:1:log-group:/x-*', 'arn:aws:logs:us-east-1:1:log-group:/x-y')).toBe(false);
-    expect(wildcard('lambda:EnableReplication*', 'lambda:enablereplication', true)).toBe(true);
-  });
-});
 
 // --- Each resource's ARN, as AWS spells it, with made-up ids for what only AWS assigns ------------
 
@@ -76,6 +73,8 @@ function literal(tf: TerraformJson, value: Json | undefined): string | undefined
   if (typeof value !== 'string') return undefined;
   let unresolved = false;
   const text = value.replace(/\$\{([^{}]*)\}/g, (_, expression: string) => {
+    if (/^data\.aws_partition\.[^.]+\.partition$/.test(expression)) return 'aws';
+    if (/^data\.aws_caller_identity\.[^.]+\.account_id$/.test(expression)) return ACCOUNT;
     const match = /^([a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z_]+)$/.exec(expression);
     const target = match ? find(tf, match[1]) : undefined;
     const attribute = match?.[2] === 'id' ? (target?.type === 'aws_s3_bucket' ? 'bucket' : 'name') : match?.[2];
@@ -130,6 +129,7 @@ const ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
   aws_cloudwatch_metric_alarm: (r) => `arn:aws:cloudwatch:${r.region}:${ACCOUNT}:alarm:${attr(r, 'alarm_name')}`,
   aws_cloudwatch_dashboard: (r) => `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${attr(r, 'dashboard_name')}`,
   aws_cloudwatch_log_group: (r) => `arn:aws:logs:${r.region}:${ACCOUNT}:log-group:${attr(r, 'name')}`,
+  aws_cloudwatch_log_metric_filter: (r) => `arn:aws:logs:${r.region}:${ACCOUNT}:log-group:${attr(r, 'log_group_name')}`,
   aws_cloudwatch_event_rule: (r) => `arn:aws:events:${r.region}:${ACCOUNT}:rule/${attr(r, 'name')}`,
   aws_cloudwatch_event_target: (r) => `arn:aws:events:${r.region}:${ACCOUNT}:rule/${attr(r, 'rule')}`,
   aws_dynamodb_table: (r) => `arn:aws:dynamodb:${r.region}:${ACCOUNT}:table/${attr(r, 'name')}`,
@@ -144,19 +144,47 @@ const ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
   aws_wafv2_web_acl: (r) => `arn:aws:wafv2:${r.region}:${ACCOUNT}:global/webacl/${attr(r, 'name')}/${ID.uuid}`,
 };
 
-/** Request context of a resource's conditioned calls. */
-function contextOf(r: Located, config: DeployConfig): RequestContext {
-  if (r.element.type !== 'aws_route53_record') return {};
-  const name = literal(r.tf, r.element.body.name) ?? `${ID.token}.${config.domain}`;
-  return { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [name.toLowerCase().replace(/\.$/, '')] };
+/** What a data source reads, by its type. */
+const DATA_ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
+  aws_route53_zone: (r) => `arn:aws:route53:::hostedzone/${attr(r, 'zone_id', ID.zone)}`,
+  // A version of the entry router: the one the alias serves.
+  aws_lambda_function: (r) => `${functionArn(r)}:7`,
+};
+
+/** The tags a resource carries: its provider's default tags, where Terraform tags the type. */
+function tagsOf(r: Located): Record<string, string> {
+  if (!isTaggable(r.element.type)) return {};
+  const provider = (r.tf.provider?.aws ?? []).find((p) => `aws.${p.alias}` === r.element.body.provider);
+  return ((provider?.default_tags as Block[] | undefined)?.[0]?.tags as Record<string, string> | undefined) ?? {};
+}
+
+/**
+ * The keys AWS puts in a call's request (the evaluator then keeps those the reference says the
+ * action supports): the tags a creating call sends, or the tags the resource has; the boundary on
+ * the role a call writes, the managed policy an attachment names; the record names a change touches.
+ */
+function contextOf(r: Located, config: DeployConfig, phase: Phase, action: string): RequestContext {
+  const context: Record<string, ContextValue> = {};
+  const tags = tagsOf(r);
+  const reference = referenceAction(action);
+  const creating = phase === 'create' && reference !== undefined && (/^(Create|Request)/.test(reference.name) || reference.accessLevel.includes('Tagging'));
+  for (const [key, value] of Object.entries(tags)) context[`aws:${creating ? 'RequestTag' : 'ResourceTag'}/${key}`] = value;
+  if (creating && Object.keys(tags).length > 0) context['aws:TagKeys'] = Object.keys(tags);
+  if (['aws_iam_role', 'aws_iam_role_policy', 'aws_iam_role_policy_attachment'].includes(r.element.type)) context['iam:PermissionsBoundary'] = permissionsBoundaryArn(config, ACCOUNT);
+  if (r.element.type === 'aws_iam_role_policy_attachment') context['iam:PolicyARN'] = literal(r.tf, r.element.body.policy_arn)?.replace(/^arn:[^:]*:/, 'arn:aws:') ?? '';
+  if (r.element.type === 'aws_route53_record') {
+    const name = literal(r.tf, r.element.body.name) ?? `${ID.token}.${config.domain}`;
+    context['route53:ChangeResourceRecordSetsNormalizedRecordNames'] = [name.toLowerCase().replace(/\.$/, '')];
+  }
+  return context;
 }
 
 function located(stacks: readonly SynthStack[]): Located[] {
   return stacks.flatMap((stack) => resources(stack.json).map((element) => ({ element, tf: stack.json, region: providerRegion(stack.json, element) ?? 'us-east-1' })));
 }
 
-function actionsIn(permissions: ResourcePermissions, phases: readonly Phase[]): string[] {
-  return phases.flatMap((phase) => [...(permissions.actions[phase] ?? []), ...(permissions.unscoped?.[phase] ?? []), ...(permissions.conditional?.actions[phase] ?? [])]);
+function calls(permissions: ResourcePermissions, phases: readonly Phase[]): { phase: Phase; action: string }[] {
+  return phases.flatMap((phase) => [...(permissions.actions[phase] ?? []), ...(permissions.conditional?.actions[phase] ?? [])].map((action) => ({ phase, action })));
 }
 
 // --- The configurations --------------------------------------------------------------------------
@@ -193,42 +221,60 @@ beforeAll(() => {
 describe.each(CASE_NAMES)('%s', (name) => {
   const the = () => cases[name];
 
-  it('lets the deploy role create, read and delete every resource the stacks create, on its own ARN in its region', () => {
+  it('lets the deploy role make every call Terraform makes for every resource of the stacks, on its own ARN in its region', () => {
     const { stacks, policies, config } = the();
     const missing: string[] = [];
+    let simulated = 0;
     for (const r of located(stacks)) {
-      const permissions = RESOURCE_PERMISSIONS[r.element.type];
-      const actions = actionsIn(permissions, ['create', 'read', 'update', 'delete']);
-      if (actions.length === 0) continue; // random_password: no AWS call
       const arnOf = ARN_OF[r.element.type];
-      if (!arnOf) throw new Error(`the test knows no ARN for ${r.element.type}: add it to ARN_OF`);
-      const arn = arnOf(r);
-      for (const action of actions) if (!allows(policies.deployRole, action, arn, contextOf(r, config))) missing.push(`${action} on ${arn} (${r.element.address})`);
+      for (const { phase, action } of calls(RESOURCE_PERMISSIONS[r.element.type], PHASES)) {
+        if (!arnOf) throw new Error(`the test knows no ARN for ${r.element.type}: add it to ARN_OF`);
+        const decision = decide(policies.deployRole, action, arnOf(r), contextOf(r, config, phase, action));
+        simulated += 1;
+        if (!decision.allowed) missing.push(`${phase} ${action} on ${arnOf(r)} (${r.element.address}): ${decision.why}`);
+      }
     }
     expect(missing).toEqual([]);
+    expect(simulated).toBeGreaterThan(200);
   });
 
   it('lets the plan role refresh every resource and read every data source', () => {
     const { stacks, policies, config } = the();
     const missing: string[] = [];
     for (const r of located(stacks)) {
-      const actions = actionsIn(RESOURCE_PERMISSIONS[r.element.type], ['read']);
-      for (const action of actions) {
+      for (const { phase, action } of calls(RESOURCE_PERMISSIONS[r.element.type], ['read'])) {
         const arn = ARN_OF[r.element.type](r);
-        if (!allows(policies.planRole, action, arn, contextOf(r, config))) missing.push(`${action} on ${arn}`);
+        if (!allows(policies.planRole, action, arn, contextOf(r, config, phase, action))) missing.push(`${action} on ${arn}`);
       }
     }
     for (const stack of stacks) {
       for (const data of dataSources(stack.json)) {
-        expect(DATA_SOURCE_PERMISSIONS[data.type]).toBeDefined();
-        if (data.type === 'aws_route53_zone') {
-          for (const action of ['route53:ListHostedZones', 'route53:GetHostedZone']) {
-            if (!allows(policies.planRole, action, `arn:aws:route53:::hostedzone/${ID.zone}`)) missing.push(action);
-          }
+        const permissions = DATA_SOURCE_PERMISSIONS[data.type];
+        expect([data.type, permissions]).toEqual([data.type, expect.anything()]);
+        const arn = DATA_ARN_OF[data.type]?.({ element: data, tf: stack.json, region: providerRegion(stack.json, data) ?? 'us-east-1' });
+        for (const { action } of calls(permissions, ['read'])) {
+          if (!arn) throw new Error(`the test knows no ARN for data source ${data.type}: add it to DATA_ARN_OF`);
+          if (!allows(policies.planRole, action, arn)) missing.push(`${action} on ${arn} (${data.address})`);
         }
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('grants nothing AWS would not: every action exists, takes the resources it is given (or "*" when it takes none) and supports its conditions', () => {
+    const { policies } = the();
+    for (const document of [policies.deployRole, policies.planRole, policies.permissionsBoundary]) {
+      expect(jsonStatements(document as never).flatMap(statementProblems)).toEqual([]);
+      for (const statement of document.Statement) {
+        for (const action of statement.Action) expect([action, referenceAction(action)?.id]).toEqual([action, action]);
+        // `*` only in statements of their own, for exactly the actions that take no resource.
+        if (statement.Resource.includes('*')) {
+          expect(statement.Resource).toEqual(['*']);
+          expect(statement.Sid).toMatch(/NoResourceType\d*$/);
+          expect(statement.Action.filter((action) => !referenceAction(action)?.takesNoResource)).toEqual([]);
+        }
+      }
+    }
   });
 
   it('gives the plan role nothing that writes, not even the state lock (plans run with -lock=false)', () => {
@@ -281,6 +327,10 @@ describe.each(CASE_NAMES)('%s', (name) => {
     expect(allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-codedeploy`), { 'iam:PassedToService': ['codedeploy.amazonaws.com'] })).toBe(true);
     expect(allows(policies.deployRole, 'iam:PassRole', role(names.entryRouter), { 'iam:PassedToService': ['ec2.amazonaws.com'] })).toBe(false);
     expect(allows(policies.deployRole, 'iam:PassRole', role('someone-elses-role'), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
+    // Each role to its own service only, and no other role of the distribution's name at all.
+    expect(allows(policies.deployRole, 'iam:PassRole', role(names.entryRouter), { 'iam:PassedToService': ['codedeploy.amazonaws.com'] })).toBe(false);
+    expect(allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-codedeploy`), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
+    expect(allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-made-by-the-deploy-role`), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
   });
 
   it('lets CloudFront replicate the routers (Lambda@Edge) and write standard logs', () => {
@@ -352,7 +402,7 @@ describe.each(CASE_NAMES)('%s', (name) => {
 
   it('writes valid statements: unique Sids, no empty lists, `*` only alone', () => {
     const { policies } = the();
-    for (const document of [policies.deployRole, policies.planRole]) {
+    for (const document of [policies.deployRole, policies.planRole, policies.permissionsBoundary]) {
       const sids = document.Statement.map((s) => s.Sid);
       expect(new Set(sids).size).toBe(sids.length);
       for (const s of document.Statement) {
@@ -360,9 +410,114 @@ describe.each(CASE_NAMES)('%s', (name) => {
         expect(s.Action.length).toBeGreaterThan(0);
         expect(s.Resource.length).toBeGreaterThan(0);
         if (s.Resource.includes('*')) expect(s.Resource).toEqual(['*']);
-        for (const action of s.Action) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z*]+$/);
+        for (const action of s.Action) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
       }
     }
+  });
+});
+
+describe('no way from the deploy role to more than the stacks', () => {
+  const the = () => cases['five regions, WAF, S3 state, custom rollout, known zone'];
+  const boundary = () => permissionsBoundaryArn(the().config, ACCOUNT);
+  const name = () => the().config.name;
+  const role = (roleName: string) => `arn:aws:iam::${ACCOUNT}:role/${roleName}`;
+  const distribution = `arn:aws:cloudfront::${ACCOUNT}:distribution/E9SOMEONEELSE`;
+  const ours = () => ({ [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: name() });
+
+  it('attaches only the managed policies the stacks use, and only to a role with the boundary', () => {
+    const { policies } = the();
+    const release = role(`${name()}-release`);
+    const attach = (policy: string, context: RequestContext = { 'iam:PermissionsBoundary': boundary() }) => decide(policies.deployRole, 'iam:AttachRolePolicy', release, { 'iam:PolicyARN': policy, ...context });
+    expect(attach('arn:aws:iam::aws:policy/AdministratorAccess')).toEqual({ allowed: false, why: 'no-allow' });
+    expect(attach('arn:aws:iam::aws:policy/IAMFullAccess')).toEqual({ allowed: false, why: 'no-allow' });
+    expect(attach('arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda')).toMatchObject({ allowed: true });
+    expect(attach('arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda', {})).toEqual({ allowed: false, why: 'no-allow' });
+  });
+
+  it('creates and changes roles only with the boundary on them, and never takes it off', () => {
+    const { policies } = the();
+    const made = role(`${name()}-made-by-the-deploy-role`);
+    expect(decide(policies.deployRole, 'iam:CreateRole', made, { 'iam:PermissionsBoundary': boundary() })).toMatchObject({ allowed: true });
+    expect(decide(policies.deployRole, 'iam:CreateRole', made)).toEqual({ allowed: false, why: 'no-allow' });
+    expect(decide(policies.deployRole, 'iam:CreateRole', made, { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/something-looser` })).toEqual({ allowed: false, why: 'no-allow' });
+    expect(decide(policies.deployRole, 'iam:PutRolePermissionsBoundary', made, { 'iam:PermissionsBoundary': 'arn:aws:iam::aws:policy/AdministratorAccess' })).toEqual({ allowed: false, why: 'no-allow' });
+    expect(decide(policies.deployRole, 'iam:DeleteRolePermissionsBoundary', made, { 'iam:PermissionsBoundary': boundary() })).toEqual({ allowed: false, why: 'no-allow' });
+    // The boundary itself is the user's policy, not the stacks': no version of it can be written.
+    for (const action of ['iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:DeletePolicy']) {
+      expect([action, decide(policies.deployRole, action, boundary()).allowed]).toEqual([action, false]);
+    }
+  });
+
+  it("cannot edit its own policies, even named like the stacks' roles", () => {
+    const { policies } = the();
+    for (const self of [DEPLOY_ROLE, role(`${name()}-github-deploy`)]) {
+      // The deploy role carries no boundary (or another one): every write of a role needs ours on it.
+      for (const action of ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:DetachRolePolicy']) {
+        expect([self, action, decide(policies.deployRole, action, self, { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda' }).allowed]).toEqual([self, action, false]);
+      }
+    }
+    expect(decide(policies.deployRole, 'iam:CreatePolicyVersion', `arn:aws:iam::${ACCOUNT}:policy/widget-deploy-role-part-1`).allowed).toBe(false);
+  });
+
+  it("changes, deletes and reads only distributions and certificates carrying the distribution's tag", () => {
+    const { policies } = the();
+    for (const action of ['cloudfront:DeleteDistribution', 'cloudfront:UpdateDistribution', 'cloudfront:GetDistributionConfig', 'cloudfront:UntagResource']) {
+      expect([action, decide(policies.deployRole, action, distribution).allowed]).toEqual([action, false]);
+      expect([action, decide(policies.deployRole, action, distribution, { [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: 'another-widget' }).allowed]).toEqual([action, false]);
+      expect([action, decide(policies.deployRole, action, distribution, ours()).allowed]).toEqual([action, true]);
+    }
+    // Nor can it make someone else's distribution its own: tagging needs our tag and no tag of that key yet.
+    expect(decide(policies.deployRole, 'cloudfront:TagResource', distribution, { [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: 'another-widget', [`aws:RequestTag/${DISTRIBUTION_TAG}`]: name() }).allowed).toBe(false);
+    // A pull request's plan reads no other distribution's configuration (its origins, its headers).
+    expect(decide(policies.planRole, 'cloudfront:GetDistributionConfig', distribution).allowed).toBe(false);
+    expect(decide(policies.planRole, 'cloudfront:GetDistributionConfig', distribution, ours()).allowed).toBe(true);
+    const certificate = `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/${ID.uuid}`;
+    expect(decide(policies.deployRole, 'acm:DeleteCertificate', certificate).allowed).toBe(false);
+    expect(decide(policies.deployRole, 'acm:DeleteCertificate', certificate, ours()).allowed).toBe(true);
+    // Creating: only with the tag on the request.
+    expect(decide(policies.deployRole, 'cloudfront:CreateDistribution', '*').allowed).toBe(false);
+    expect(decide(policies.deployRole, 'cloudfront:CreateDistribution', '*', { [`aws:RequestTag/${DISTRIBUTION_TAG}`]: name() }).allowed).toBe(true);
+  });
+
+  it('deletes no KeyValueStore at all (a store has no tag and an id for a name), ours included', () => {
+    const { policies } = the();
+    for (const store of [`arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`, `arn:aws:cloudfront::${ACCOUNT}:key-value-store/someone-elses`]) {
+      expect(decide(policies.deployRole, 'cloudfront:DeleteKeyValueStore', store)).toEqual({ allowed: false, why: 'no-allow' });
+    }
+  });
+
+  it('each defect of the hand-written policies the reference found stays fixed', () => {
+    const { policies } = the();
+    // Actions that take no resource were granted on ARNs, which grants nothing: the first deploy and every plan failed.
+    for (const action of [
+      'cloudfront:CreateCachePolicy',
+      'cloudfront:CreateFunction',
+      'cloudfront:CreateKeyValueStore',
+      'cloudfront:CreateOriginRequestPolicy',
+      'cloudfront:CreateResponseHeadersPolicy',
+      'cloudfront:CreateCloudFrontOriginAccessIdentity',
+      'cloudfront:CreateMonitoringSubscription',
+      'cloudfront:DeleteMonitoringSubscription',
+      'logs:DescribeLogGroups',
+    ]) {
+      expect([action, decide(policies.deployRole, action, '*').allowed]).toEqual([action, true]);
+    }
+    for (const action of ['cloudfront:GetMonitoringSubscription', 'logs:DescribeLogGroups']) expect([action, decide(policies.planRole, action, '*').allowed]).toEqual([action, true]);
+  });
+});
+
+describe("the scripts: every call they make is granted, on the distribution's own resources", () => {
+  it("grants each recorded call on each of its target's ARNs, and nothing on another distribution's", () => {
+    const { config, policies } = cases['five regions'];
+    const targets = scriptTargets(config, ACCOUNT);
+    expect(SCRIPT_CALLS.length).toBeGreaterThan(10);
+    for (const call of SCRIPT_CALLS) {
+      for (const pattern of targets[call.target]) {
+        const arn = pattern.replace(/\*/g, 'x0');
+        expect([call.action, arn, allows(policies.deployRole, call.action, arn)]).toEqual([call.action, arn, true]);
+      }
+    }
+    expect(allows(policies.deployRole, 's3:PutObject', 'arn:aws:s3:::another-widget-us-east-1-12345678/assets/x.js')).toBe(false);
   });
 });
 
@@ -441,9 +596,10 @@ describe('npm run names -- --iam', () => {
     return result.out;
   }
 
-  it('prints {deployRole, planRole} as JSON with --json', async () => {
+  it('prints {deployRole, planRole, permissionsBoundary} as JSON with --json', async () => {
     const printed = JSON.parse(await run(['--iam', '--json', '--config', config, '--build', BUILD_DIR, '--account', ACCOUNT])) as CiRolePolicies;
-    expect(Object.keys(printed)).toEqual(['deployRole', 'planRole']);
+    expect(Object.keys(printed)).toEqual(['deployRole', 'planRole', 'permissionsBoundary']);
+    expect(printed.permissionsBoundary.Statement.length).toBeGreaterThan(5);
     expect(printed.deployRole.Version).toBe('2012-10-17');
     expect(printed.deployRole.Statement.length).toBeGreaterThan(10);
     expect(printed.planRole.Statement.length).toBeGreaterThan(5);

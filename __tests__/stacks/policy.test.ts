@@ -105,7 +105,7 @@ describe('each rule catches a violating input', () => {
 
   it('iam-no-wildcard-actions', () => {
     const stacks = mutated('delivery', (tf) => {
-      document(tf, (s) => s.some((st) => st.sid === 'SeeAndStopOwnDeployments')).push({ effect: 'Allow', actions: ['codedeploy:*', '*'], resources: ['arn:aws:codedeploy:us-east-1:1:application:x'] });
+      document(tf, (s) => s.some((st) => st.sid === 'SeeOwnDeployments')).push({ effect: 'Allow', actions: ['codedeploy:*', '*'], resources: ['arn:aws:codedeploy:us-east-1:1:application:x'] });
     });
     expect(violationsOf('iam-no-wildcard-actions', stacks)).toEqual([expect.stringMatching(/allows codedeploy:\*, \*/)]);
   });
@@ -134,6 +134,52 @@ describe('each rule catches a violating input', () => {
       first(tf, 'aws_iam_role_policy').policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: '*' }] });
     });
     expect(violationsOf('iam-scoped-resources', literal)).toEqual([expect.stringMatching(/^aws_iam_role_policy\..*lambda:InvokeFunction on every resource/)]);
+  });
+
+  it('iam-reference', () => {
+    const rolloutSync = (tf: TerraformJson) => document(tf, (s) => s.some((st) => st.sid === 'SeeOwnDeployments'));
+    // The defect this rule was written for: StopDeployment takes no resource, so on the group's ARN it grants nothing.
+    const onArn = mutated('delivery', (tf) => {
+      const statements = rolloutSync(tf);
+      const see = statements.find((st) => st.sid === 'SeeOwnDeployments')!;
+      see.actions = [...(see.actions as string[]), 'codedeploy:StopDeployment'];
+      statements.splice(
+        statements.findIndex((st) => st.sid === 'StopDeploymentTakesNoResource'),
+        1,
+      );
+    });
+    expect(violationsOf('iam-reference', onArn)).toEqual([expect.stringMatching(/SeeOwnDeployments: codedeploy:StopDeployment takes no resource, so only Resource "\*" grants it/)]);
+    const misspelt = mutated('delivery', (tf) => {
+      rolloutSync(tf).push({ sid: 'Typo', effect: 'Allow', actions: ['codedeploy:StopDeployments'], resources: ['*'] });
+    });
+    expect(violationsOf('iam-reference', misspelt)).toEqual([expect.stringMatching(/Typo: codedeploy:StopDeployments is not an action in AWS's service authorization reference/)]);
+    // CloudFront's KeyValueStore actions on a Lambda function: an ARN of a type the action does not take grants nothing.
+    const wrongType = mutated('delivery', (tf) => {
+      rolloutSync(tf).push({ sid: 'WrongType', effect: 'Allow', actions: ['cloudfront-keyvaluestore:GetKey'], resources: [`arn:aws:lambda:us-east-1:123456789012:function:${names.entryRouter}`] });
+    });
+    expect(violationsOf('iam-reference', wrongType)).toEqual([expect.stringMatching(/WrongType: none of .* is an ARN of a type cloudfront-keyvaluestore:GetKey takes \(key-value-store\)/)]);
+    // The KeyValueStore data plane supports no tag condition: the condition would never hold.
+    const unsupportedKey = mutated('delivery', (tf) => {
+      const statement = rolloutSync(tf).find((st) => st.sid === 'ReadWriteRolloutState')!;
+      statement.condition = [{ test: 'StringEquals', variable: 'aws:ResourceTag/Distribution', values: [names.rolloutStore] }];
+    });
+    expect(violationsOf('iam-reference', unsupportedKey)).toEqual([
+      expect.stringMatching(/ReadWriteRolloutState: cloudfront-keyvaluestore:DescribeKeyValueStore does not support the condition key aws:ResourceTag\/Distribution/),
+      expect.stringMatching(/cloudfront-keyvaluestore:GetKey does not support/),
+      expect.stringMatching(/cloudfront-keyvaluestore:PutKey does not support/),
+    ]);
+  });
+
+  it('iam-permissions-boundary', () => {
+    const stacks = mutated('delivery', (tf) => {
+      const role = first(tf, 'aws_iam_role', (r) => r.body.name === names.rolloutSync);
+      delete role.permissions_boundary;
+    });
+    expect(violationsOf('iam-permissions-boundary', stacks)).toEqual([expect.stringMatching(/^aws_iam_role\..*has no permissions boundary <name>-permissions-boundary \(permissions_boundary: none\)/)]);
+    const another = mutated('delivery', (tf) => {
+      first(tf, 'aws_iam_role').permissions_boundary = 'arn:aws:iam::aws:policy/AdministratorAccess';
+    });
+    expect(violationsOf('iam-permissions-boundary', another)).toHaveLength(1);
   });
 
   it('cloudfront-https-only', () => {

@@ -7,7 +7,11 @@
  *                (checkov CKV_AWS_53-56, CKV_AWS_19, CKV2_AWS_65, CKV_AWS_300; TLS-only from
  *                the AWS S3 security best practices)
  *   iam          no `*` or `service:*` actions, no `*` resource where the action can be scoped
- *                (CKV_AWS_1, CKV_AWS_49, CKV_AWS_355, tfsec aws-iam-no-policy-wildcards)
+ *                (CKV_AWS_1, CKV_AWS_49, CKV_AWS_355, tfsec aws-iam-no-policy-wildcards); every
+ *                statement as AWS's service authorization reference has it: real actions, `*`
+ *                exactly for the actions that take no resource, resources of the types each
+ *                action takes, condition keys each action supports; every role carries the
+ *                permissions boundary the CI deploy role may write roles with
  *   cloudfront   viewers on HTTPS, the TLS floor on a custom domain, HTTPS-only custom origins,
  *                access logging (CKV_AWS_34/86/174, tfsec aws-cloudfront-*)
  *   lambda@edge  us-east-1, no environment, a published numbered version, a runtime and limits
@@ -16,34 +20,16 @@
  *   providers    every resource names its provider: no implicit default region
  */
 import { EDGE_RUNTIMES } from '../../config';
+import { resolveText } from './arns';
+import { documentStatements, mapStatement, statementsOf, type Statement } from './iam-policy';
+import { conditionKeySupported, patternCanBeType, referenceActions, type ReferenceAction } from './iam-reference';
 import { EDGE_LIMITS } from '../constructs/edge-function';
-import {
-  attachedTo,
-  blocks,
-  dataSources,
-  exactReference,
-  find,
-  isBlock,
-  list,
-  providerRegion,
-  referencesIn,
-  resources,
-  single,
-  strings,
-  type Block,
-  type Element,
-  type Json,
-  type SynthStack,
-  type TerraformJson,
-  type Violation,
-} from './terraform-json';
+import { attachedTo, blocks, dataSources, exactReference, find, list, providerRegion, referencesIn, resources, single, strings, type Block, type Element, type SynthStack, type TerraformJson, type Violation } from './terraform-json';
 
 export type Rule = (stack: SynthStack) => Violation[];
 
 /** CloudFront's TLS security policies at or above TLS 1.2 with modern ciphers. */
 export const TLS_FLOORS = ['TLSv1.2_2021', 'TLSv1.2_2025', 'TLSv1.3_2025'];
-/** Actions IAM cannot scope to a resource; a `*` resource is allowed for them, with a condition. */
-export const ACTIONS_WITHOUT_RESOURCE_SCOPE = ['cloudwatch:PutMetricData'];
 
 const violation = (rule: string, stack: SynthStack, address: string, message: string): Violation => ({ rule, stack: stack.name, address, message });
 
@@ -111,60 +97,6 @@ function bucketPolicyStatements(tf: TerraformJson, bucket: Element): Statement[]
 
 // ---------------------------------------------------------------- iam
 
-export interface Statement {
-  readonly effect: 'Allow' | 'Deny';
-  readonly actions: string[];
-  readonly notActions: string[];
-  readonly resources: string[];
-  readonly principals: { type: string; identifiers: string[] }[];
-  readonly conditions: { test: string; variable: string; values: string[] }[];
-}
-
-/** Statements of a policy given as `${data.aws_iam_policy_document.x.json}` or as literal JSON. */
-export function statementsOf(tf: TerraformJson, policy: Json | undefined): Statement[] {
-  const ref = exactReference(policy);
-  if (ref) {
-    const doc = find(tf, ref.address);
-    return doc?.type === 'aws_iam_policy_document' ? documentStatements(doc.body) : [];
-  }
-  if (typeof policy !== 'string') return [];
-  try {
-    const parsed = JSON.parse(policy) as { Statement?: unknown };
-    return list(parsed.Statement as Json)
-      .filter(isBlock)
-      .map(literalStatement);
-  } catch {
-    return [];
-  }
-}
-
-function documentStatements(body: Block): Statement[] {
-  return blocks(body.statement).map((s) => ({
-    effect: s.effect === 'Deny' ? 'Deny' : 'Allow',
-    actions: strings(s.actions),
-    notActions: strings(s.not_actions),
-    resources: strings(s.resources),
-    principals: blocks(s.principals).map((p) => ({ type: String(p.type), identifiers: strings(p.identifiers) })),
-    conditions: blocks(s.condition).map((c) => ({ test: String(c.test), variable: String(c.variable), values: strings(c.values) })),
-  }));
-}
-
-function literalStatement(s: Block): Statement {
-  const principal = s.Principal;
-  const principals = principal === '*' ? [{ type: '*', identifiers: ['*'] }] : isBlock(principal) ? Object.entries(principal).map(([type, ids]) => ({ type, identifiers: strings(ids) })) : [];
-  const conditions = isBlock(s.Condition)
-    ? Object.entries(s.Condition).flatMap(([test, byVariable]) => (isBlock(byVariable) ? Object.entries(byVariable).map(([variable, values]) => ({ test, variable, values: strings(values) })) : []))
-    : [];
-  return {
-    effect: s.Effect === 'Deny' ? 'Deny' : 'Allow',
-    actions: strings(s.Action),
-    notActions: strings(s.NotAction),
-    resources: strings(s.Resource),
-    principals,
-    conditions,
-  };
-}
-
 /** Every policy in the stack, where it is defined, with its statements. */
 function policies(tf: TerraformJson): { address: string; statements: Statement[] }[] {
   const literal = (type: string, attribute: string) =>
@@ -191,17 +123,85 @@ export const iamNoWildcardActions: Rule = (stack) =>
       }),
   );
 
+/**
+ * `Resource: "*"` only where AWS's reference says nothing narrower exists (the action takes no
+ * resource), and then in a statement of the stack's own for exactly those actions.
+ */
 export const iamScopedResources: Rule = (stack) =>
   policies(stack.json).flatMap(({ address, statements }) =>
     statements
       .filter((s) => s.effect === 'Allow' && s.resources.includes('*'))
       .flatMap((s) => {
-        const scopable = s.actions.filter((a) => !ACTIONS_WITHOUT_RESOURCE_SCOPE.includes(a));
+        const actions = s.actions.map((a) => ({ a, reference: referenceActions(a) }));
+        // Some actions take a resource only when the request names one (PutMetricData's dataset);
+        // without it IAM sees `*`, which a condition then narrows.
+        const optional = (reference: ReferenceAction) => reference.resourceTypes.every((type) => !type.required);
+        const scopable = actions.filter(({ reference }) => reference.some((action) => !action.takesNoResource && !optional(action))).map(({ a }) => a);
         if (scopable.length > 0) return [violation('iam-scoped-resources', stack, address, `allows ${scopable.join(', ')} on every resource; name the resources`)];
-        if (s.conditions.length === 0) return [violation('iam-scoped-resources', stack, address, `allows ${s.actions.join(', ')} on * without a condition`)];
-        return [];
+        const bare = actions.filter(({ reference }) => reference.some((action) => !action.takesNoResource)).map(({ a }) => a);
+        return bare.length > 0 && s.conditions.length === 0 ? [violation('iam-scoped-resources', stack, address, `allows ${bare.join(', ')} on * without a condition`)] : [];
       }),
   );
+
+/**
+ * Every role carries the permissions boundary the CI deploy role may write roles with (the
+ * customer managed policy `<name>-permissions-boundary`): a role without it is one the deploy role
+ * could not have made, and one that could reach further than the stacks.
+ */
+export const iamPermissionsBoundary: Rule = (stack) =>
+  resources(stack.json, 'aws_iam_role')
+    .filter((role) => !(typeof role.body.permissions_boundary === 'string' && /:policy\/[A-Za-z0-9+=,.@_-]+-permissions-boundary$/.test(role.body.permissions_boundary)))
+    .map((role) => violation('iam-permissions-boundary', stack, role.address, `has no permissions boundary <name>-permissions-boundary (permissions_boundary: ${String(role.body.permissions_boundary ?? 'none')})`));
+
+/**
+ * Every statement checked against AWS's service authorization reference (iam-reference.ts), with
+ * the stack's references resolved to the ARNs they will have: each action exists; an action that
+ * takes no resource is granted on `*` and nowhere else (on an ARN it is silently no grant); any
+ * other action names a resource of a type it takes (else it grants nothing); every condition key
+ * is one the action supports (else the condition never holds, or holds vacuously).
+ */
+export const iamMatchesReference: Rule = (stack) =>
+  policies(stack.json).flatMap(({ address, statements }) => statements.flatMap((statement) => statementProblems(resolvedStatement(stack.json, statement)).map((problem) => violation('iam-reference', stack, address, problem))));
+
+/** References filled with the ARNs they will have, in a stand-in account; ids AWS assigns become `unknown`. */
+function resolvedStatement(tf: TerraformJson, statement: Statement): Statement {
+  return mapStatement(statement, (text) => resolveText(tf, text, { account: '123456789012', unknown: () => 'unknown' }));
+}
+
+/** What is wrong with one statement, as the reference sees it (trust policies name no resource: their action is all there is). */
+export function statementProblems(statement: Statement): string[] {
+  const label = statement.sid ? `statement ${statement.sid}` : `statement on ${[...statement.resources, ...statement.notResources].join(', ') || 'its principal'}`;
+  const problems: string[] = [];
+  for (const pattern of [...statement.actions, ...statement.notActions]) {
+    if (pattern === '*') continue;
+    const actions = referenceActions(pattern);
+    if (actions.length === 0) {
+      problems.push(`${label}: ${pattern} is not an action in AWS's service authorization reference`);
+      continue;
+    }
+    // A wildcard in a Deny (`s3:*`) names whole services: the type check is for what a statement grants.
+    if (statement.effect === 'Deny' || statement.notActions.includes(pattern)) continue;
+    for (const action of actions) {
+      if (statement.resources.length > 0) {
+        if (action.takesNoResource && !(statement.resources.length === 1 && statement.resources[0] === '*')) {
+          problems.push(`${label}: ${action.id} takes no resource, so only Resource "*" grants it: give it a statement of its own on "*"`);
+          continue;
+        }
+        if (!action.takesNoResource && !statement.resources.some((resource) => action.resourceTypes.some((type) => patternCanBeType(resource, type)))) {
+          problems.push(`${label}: none of ${statement.resources.join(', ')} is an ARN of a type ${action.id} takes (${action.resourceTypes.map((t) => t.name).join(', ')}), so it grants nothing`);
+          continue;
+        }
+      }
+      const types = action.resourceTypes.filter((type) => statement.resources.some((resource) => patternCanBeType(resource, type)));
+      for (const condition of statement.conditions) {
+        if (!conditionKeySupported(action, condition.variable, types.length > 0 ? types : action.resourceTypes)) {
+          problems.push(`${label}: ${action.id} does not support the condition key ${condition.variable}, so ${condition.test} on it never holds as written`);
+        }
+      }
+    }
+  }
+  return problems;
+}
 
 // ---------------------------------------------------------------- cloudfront
 
@@ -313,6 +313,8 @@ export const POLICY_RULES: Readonly<Record<string, Rule>> = {
   's3-lifecycle-aborts-multipart': bucketsAbortIncompleteUploads,
   'iam-no-wildcard-actions': iamNoWildcardActions,
   'iam-scoped-resources': iamScopedResources,
+  'iam-reference': iamMatchesReference,
+  'iam-permissions-boundary': iamPermissionsBoundary,
   'cloudfront-https-only': cloudfrontHttpsOnly,
   'cloudfront-tls-floor': cloudfrontTlsFloor,
   'cloudfront-logging': cloudfrontLogging,

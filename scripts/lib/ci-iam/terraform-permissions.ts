@@ -1,71 +1,18 @@
 /**
- * The CI roles' IAM policies, derived from the synthesized stacks instead of written by hand.
- *
- * RESOURCE_PERMISSIONS says, for every resource type the stacks create, which IAM actions
- * Terraform's AWS provider needs to create, refresh, update and delete it, and on which ARN; each
- * resource's name and region in the Terraform JSON fill the ARN in. The deploy role gets every
- * phase, plus what `npm run upload`, `backfill`, `verify-edge`, `rollout wait` and `cleanup` send (SCRIPT_CALLS) and the
- * state backend; the plan role gets the `read` phase and a read of the state backend. A resource or
- * data source type the tables do not know stops the generator: a resource added to the stacks can
- * never deploy with permissions nobody thought about.
+ * What Terraform's AWS provider calls for each resource and data source type the stacks use, by
+ * phase (create, refresh, update, delete), and on which ARN. Each resource's name and region in
+ * the Terraform JSON fill the ARN in.
  *
  * Where the action lists come from: the Terraform AWS provider's resource documentation and source
- * (which API calls a resource makes, including waiters and tag reads), the AWS Service
- * Authorization Reference (which IAM action and resource type each call is authorized as), and the
- * service guides named at the entries that need more than their own API (Lambda@Edge, API Gateway
- * access logs, CloudFront standard logs, the S3 state backend).
- *
- * Pure: Terraform JSON and a config in, policy documents out (`npm run names -- --iam` synthesizes
- * the stacks and prints them).
+ * (which API calls a resource makes, including waiters and tag reads), and the service guides named
+ * at the entries that need more than their own API (Lambda@Edge, API Gateway access logs,
+ * CloudFront standard logs, the S3 state backend). How each action is authorized (on which
+ * resource type, whether it takes a resource at all, which condition keys it supports) is not
+ * written here: the generator (index.ts) asks AWS's service authorization reference
+ * (stacks/policy/iam-reference.ts), and the tests check every action against it.
  */
-import type { DeployConfig } from '../../config';
-import { resourceNames } from '../../config';
-import { blocks, dataSources, find, isBlock, resources, single, type Block, type Element, type Json, type SynthStack, type TerraformJson } from '../../stacks/policy/terraform-json';
-import { ASSETS_PREFIX, BUILDS_PREFIX } from '../../contracts/bucket-layout';
-
-export const ACCOUNT_PLACEHOLDER = '<account>';
-/** Every ARN here is in the commercial partition; the stacks themselves read theirs at plan time. */
-const PARTITION = 'aws';
-/** What Terraform learns only at apply (ids, computed names): the ARN part it fills matches anything. */
-const UNKNOWN = '*';
-
-export type Phase = 'create' | 'read' | 'update' | 'delete';
-export const PHASES: readonly Phase[] = ['create', 'read', 'update', 'delete'];
-export type Phases = Readonly<Partial<Record<Phase, readonly string[]>>>;
-
-/** `{ operator: { key: values } }`, one operator and one key: all this generator writes. */
-export interface Condition {
-  readonly operator: string;
-  readonly key: string;
-  readonly values: readonly string[];
-}
-
-/** Actions (by phase) allowed on resources, optionally under a condition. */
-export interface Grant {
-  readonly phases: Phases;
-  readonly resources: readonly string[];
-  readonly condition?: Condition;
-}
-
-/** One resource of the synthesized JSON, as the permission tables see it. */
-export interface ResourceView {
-  readonly type: string;
-  readonly address: string;
-  readonly body: Block;
-  /** Its provider's region; `*` when the JSON names none (a wider grant, never a missing one). */
-  readonly region: string;
-  /** The attribute with `${…}` references resolved where the JSON knows the value; `*` where only apply does. */
-  value(attribute: string): string;
-  /** value(), narrowed to the distribution's name prefix (`<name>-…` → `<name>-*`). */
-  scoped(attribute: string): string;
-  /** The resource an attribute (or a value) refers to, as `${type.name.attr}`. */
-  target(attribute: string): ResourceView | undefined;
-  targetOf(value: Json | undefined): ResourceView | undefined;
-  /** Another resource of the same stack, by address. */
-  lookup(address: string): ResourceView | undefined;
-  /** `arn:aws:<service>:<region>:<account>:<resource>`; region '' for global services. */
-  arn(service: string, region: string, resource: string): string;
-}
+import { blocks, single, type Block } from '../../../stacks/policy/terraform-json';
+import { type Condition, type Grant, PARTITION, type Phases, type ResourceView, UNKNOWN } from './grants';
 
 export interface ResourcePermissions {
   /** The resource's own ARN patterns: `actions` and `conditional` apply to these. */
@@ -73,13 +20,17 @@ export interface ResourcePermissions {
   readonly actions: Phases;
   /** Actions on the same ARNs that a condition narrows further. */
   readonly conditional?: { readonly actions: Phases; readonly condition: (r: ResourceView) => Condition };
-  /** Actions that take no resource ARN, so IAM only accepts them on `*`. */
-  readonly unscoped?: Phases;
   /** What creating or changing it needs on other resources: a role it passes, functions it replicates. */
   readonly also?: (r: ResourceView) => readonly Grant[];
+  /**
+   * Why its ARNs, account-wide though they are, are not narrowed to resources carrying the
+   * distribution's tag (index.ts does so wherever the type has tags and the reference supports
+   * `aws:ResourceTag`). @default narrowed
+   */
+  readonly notTagScoped?: string;
 }
 
-const NO_AWS_PERMISSIONS: ResourcePermissions = { arns: () => [], actions: {} };
+export const NO_AWS_PERMISSIONS: ResourcePermissions = { arns: () => [], actions: {} };
 
 // ---------------------------------------------------------------------------------------------
 // ARN builders shared by the tables
@@ -104,8 +55,10 @@ function bucketSetting(put: string, get: string): ResourcePermissions {
 
 function passRole(r: ResourceView, attribute: string, service: string): Grant {
   const role = r.target(attribute);
-  const arn = role ? r.arn('iam', '', `role${role.body.path ?? '/'}${role.scoped('name')}`) : r.value(attribute);
-  return { phases: { create: ['iam:PassRole'], update: ['iam:PassRole'] }, resources: [arn], condition: { operator: 'StringEquals', key: 'iam:PassedToService', values: [service] } };
+  // The role by its exact name: passable to this service only, not every role of the distribution.
+  const arn = role ? r.arn('iam', '', `role${role.body.path ?? '/'}${role.value('name')}`) : r.value(attribute);
+  // One grant per role and service: a role passes to the one service that uses it.
+  return { phases: { create: ['iam:PassRole'], update: ['iam:PassRole'] }, resources: [arn], conditions: [{ operator: 'StringEquals', key: 'iam:PassedToService', values: [service] }] };
 }
 
 /** Lambda@Edge: CloudFront replicates the associated versions with the caller's permissions. */
@@ -113,7 +66,7 @@ function edgeReplication(r: ResourceView): Grant[] {
   const behaviors = [...blocks(r.body.default_cache_behavior), ...blocks(r.body.ordered_cache_behavior)];
   const functions = behaviors.flatMap((behavior) => blocks(behavior.lambda_function_association)).map((association) => r.targetOf(association.lambda_arn));
   if (functions.length === 0) return [];
-  const changes = ['lambda:GetFunction', 'lambda:EnableReplication*', 'lambda:DisableReplication*'];
+  const changes = ['lambda:GetFunction', 'lambda:EnableReplication', 'lambda:DisableReplication'];
   return [
     {
       phases: { create: changes, update: changes, delete: changes },
@@ -126,7 +79,7 @@ function edgeReplication(r: ResourceView): Grant[] {
       phases: { create: ['iam:CreateServiceLinkedRole'], update: ['iam:CreateServiceLinkedRole'] },
       // The condition names the two services; the path alone is every service-linked role.
       resources: [r.arn('iam', '', 'role/aws-service-role/*')],
-      condition: { operator: 'StringEquals', key: 'iam:AWSServiceName', values: ['replicator.lambda.amazonaws.com', 'logger.cloudfront.amazonaws.com'] },
+      conditions: [{ operator: 'StringEquals', key: 'iam:AWSServiceName', values: ['replicator.lambda.amazonaws.com', 'logger.cloudfront.amazonaws.com'] }],
     },
   ];
 }
@@ -264,7 +217,10 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
       create: ['cloudfront:CreateKeyValueStore', 'cloudfront:DescribeKeyValueStore'],
       read: ['cloudfront:DescribeKeyValueStore'],
       update: ['cloudfront:UpdateKeyValueStore'],
-      delete: ['cloudfront:DeleteKeyValueStore', 'cloudfront:DescribeKeyValueStore'],
+      // Not granted: a store's ARN holds an id CloudFront assigns, and Terraform cannot tag a store,
+      // so a grant to delete ours would be a grant to delete every store in the account. Deleting
+      // it (a destroy, or a rename that replaces it) is for a person with more rights.
+      delete: [],
     },
   },
   // The key is written through the store's data plane, which wants the store's ETag first.
@@ -385,6 +341,11 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     // group of the region, not one.
     also: (r) => [{ phases: { create: ['logs:DescribeLogGroups'], read: ['logs:DescribeLogGroups'] }, resources: [r.arn('logs', r.region, 'log-group:*')] }],
   },
+  // A metric filter belongs to its log group: its actions are authorized on the group.
+  aws_cloudwatch_log_metric_filter: {
+    arns: (r) => [r.arn('logs', r.region, `log-group:${r.scoped('log_group_name')}`)],
+    actions: { create: ['logs:PutMetricFilter'], read: ['logs:DescribeMetricFilters'], update: ['logs:PutMetricFilter'], delete: ['logs:DeleteMetricFilter'] },
+  },
   aws_cloudwatch_event_rule: {
     arns: (r) => [r.arn('events', r.region, `rule/${r.scoped('name')}`)],
     actions: {
@@ -414,6 +375,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
   // --- API Gateway (HTTP API): IAM actions are the HTTP verbs on the API's path -------------------
   aws_apigatewayv2_api: {
     arns: (r) => [apiGateway(r, '/apis*')],
+    notTagScoped: "API Gateway's actions are HTTP verbs on paths: `/apis*` is the collection (POST creates, before any tag exists) and every API's sub-resources (routes, integrations) alike, which Terraform does not tag",
     actions: { create: ['apigateway:POST'], read: ['apigateway:GET'], update: ['apigateway:PATCH'], delete: ['apigateway:DELETE'] },
     // Tags go through /tags/<api arn>.
     also: (r) => [{ phases: { create: ['apigateway:POST'], read: ['apigateway:GET'], update: ['apigateway:POST', 'apigateway:DELETE'] }, resources: [apiGateway(r, '/tags/*')] }],
@@ -427,6 +389,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     actions: { create: ['apigateway:POST'], read: ['apigateway:GET'], update: ['apigateway:PATCH'], delete: ['apigateway:DELETE'] },
   },
   aws_apigatewayv2_stage: {
+    notTagScoped: "its actions are on `/apis/<id>/…` paths Terraform does not tag (see aws_apigatewayv2_api), which the API's own grant covers",
     arns: (r) => [apiGateway(r, '/apis/*')],
     actions: { create: ['apigateway:POST'], read: ['apigateway:GET'], update: ['apigateway:PATCH'], delete: ['apigateway:DELETE'] },
     also: (r) => {
@@ -454,26 +417,23 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
   aws_route53_health_check: {
     arns: () => [`arn:${PARTITION}:route53:::healthcheck/*`],
     actions: {
-      create: ['route53:ChangeTagsForResource', 'route53:GetHealthCheck'],
+      create: ['route53:CreateHealthCheck', 'route53:ChangeTagsForResource', 'route53:GetHealthCheck'],
       read: ['route53:GetHealthCheck', 'route53:ListTagsForResource'],
       update: ['route53:UpdateHealthCheck', 'route53:ChangeTagsForResource'],
       delete: ['route53:DeleteHealthCheck'],
     },
-    // A health check that does not exist yet has no ARN to authorize against.
-    unscoped: { create: ['route53:CreateHealthCheck'] },
   },
 
   // --- ACM --------------------------------------------------------------------------------------
   aws_acm_certificate: {
     arns: (r) => [r.arn('acm', r.region, 'certificate/*')],
     actions: {
-      create: ['acm:AddTagsToCertificate', 'acm:DescribeCertificate'],
+      // The provider requests the certificate with its tags: RequestCertificate and AddTagsToCertificate.
+      create: ['acm:RequestCertificate', 'acm:AddTagsToCertificate', 'acm:DescribeCertificate'],
       read: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
       update: ['acm:AddTagsToCertificate', 'acm:RemoveTagsFromCertificate', 'acm:UpdateCertificateOptions'],
       delete: ['acm:DeleteCertificate'],
     },
-    // A certificate that was not requested yet has no ARN to authorize against.
-    unscoped: { create: ['acm:RequestCertificate'] },
   },
   aws_acm_certificate_validation: {
     arns: (r) => [r.arn('acm', r.region, 'certificate/*')],
@@ -500,12 +460,17 @@ export const DATA_SOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermission
   // STS GetCallerIdentity needs no permission; the partition and policy documents are computed locally.
   aws_caller_identity: NO_AWS_PERMISSIONS,
   aws_partition: NO_AWS_PERMISSIONS,
+  // A version of a function the stacks create, read at plan time (the build the alias serves):
+  // GetFunction with a qualifier, and the function's code signing configuration.
+  aws_lambda_function: {
+    arns: (r) => [lambdaFunction(r, r.scoped('function_name')), lambdaFunction(r, `${r.scoped('function_name')}:*`)],
+    actions: { read: ['lambda:GetFunction', 'lambda:GetFunctionCodeSigningConfig'] },
+  },
   aws_iam_policy_document: NO_AWS_PERMISSIONS,
   aws_route53_zone: {
     arns: () => [hostedZone(UNKNOWN)],
-    actions: { read: ['route53:GetHostedZone', 'route53:ListTagsForResource'] },
-    // Looking a zone up by name lists zones: no zone ARN yet.
-    unscoped: { read: ['route53:ListHostedZones', 'route53:ListHostedZonesByName'] },
+    // Looking a zone up by name lists zones first.
+    actions: { read: ['route53:ListHostedZones', 'route53:ListHostedZonesByName', 'route53:GetHostedZone', 'route53:ListTagsForResource'] },
   },
   // The other stack's outputs, read through its backend.
   terraform_remote_state: {
@@ -518,7 +483,7 @@ export const DATA_SOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermission
 // ---------------------------------------------------------------------------------------------
 // The state backend, from each stack's `terraform.backend`
 
-function stateBackendGrants(type: string, backend: Block, where: string, access: { write: boolean; lock: boolean }): Grant[] {
+export function stateBackendGrants(type: string, backend: Block, where: string, access: { write: boolean; lock: boolean }): Grant[] {
   if (type === 'local' || type === 'remote') return []; // a file on the runner; Terraform Cloud's own token
   if (type !== 's3') throw new Error(`${where}: the ${type} state backend has no IAM mapping in scripts/lib/ci-iam.ts; add one.`);
   const bucket = s3Bucket(String(backend.bucket));
@@ -531,396 +496,4 @@ function stateBackendGrants(type: string, backend: Block, where: string, access:
   // -lock=false (the workflows set TF_CLI_ARGS_plan), so the read-only plan role needs no write.
   if (access.lock && backend.use_lockfile === true) grants.push({ phases: { read: ['s3:GetObject'], update: ['s3:PutObject', 's3:DeleteObject'] }, resources: [`${state}.tflock`] });
   return grants;
-}
-
-// ---------------------------------------------------------------------------------------------
-// What the scripts send
-
-export type CiScript = 'upload' | 'rollout wait' | 'cleanup' | 'backfill' | 'verify-edge';
-
-interface ScriptTargets {
-  readonly buckets: readonly string[];
-  /** Everything the upload writes: assets/… and builds/… */
-  readonly buildObjects: readonly string[];
-  readonly assetObjects: readonly string[];
-  readonly manifestObjects: readonly string[];
-  readonly entryRouter: readonly string[];
-  readonly rolloutStore: readonly string[];
-  readonly deploymentGroup: readonly string[];
-  readonly alarms: readonly string[];
-  /** The viewer-assignment function's twin verify-edge tests code in. */
-  readonly checkFunction: readonly string[];
-}
-
-export interface ScriptCall {
-  readonly scripts: readonly CiScript[];
-  /** The SDK command the script sends. */
-  readonly command: string;
-  readonly action: string;
-  readonly on: (targets: ScriptTargets) => readonly string[];
-}
-
-/**
- * scripts/upload.ts, scripts/backfill.ts, scripts/verify-edge.ts, scripts/cleanup.ts and `rollout
- * wait` (scripts/lib/rollout-wait.ts, which reads what `rollout status` reads); STS
- * GetCallerIdentity, which the rollout commands send first, needs no permission.
- */
-export const SCRIPT_CALLS: readonly ScriptCall[] = [
-  { scripts: ['upload', 'cleanup', 'backfill'], command: 'S3 ListObjectsV2', action: 's3:ListBucket', on: (t) => t.buckets },
-  // HeadObject is authorized as GetObject.
-  { scripts: ['upload', 'backfill'], command: 'S3 HeadObject / GetObject', action: 's3:GetObject', on: (t) => t.buildObjects },
-  { scripts: ['upload', 'backfill'], command: 'S3 PutObject (SSE-S3, no KMS)', action: 's3:PutObject', on: (t) => t.buildObjects },
-  // Cleanup announces itself with a marker under builds/ before deleting, and removes it after.
-  { scripts: ['cleanup'], command: 'S3 PutObject (cleanup marker)', action: 's3:PutObject', on: (t) => t.manifestObjects },
-  { scripts: ['cleanup'], command: 'S3 GetObject', action: 's3:GetObject', on: (t) => t.manifestObjects },
-  { scripts: ['cleanup'], command: 'S3 DeleteObject', action: 's3:DeleteObject', on: (t) => t.manifestObjects },
-  { scripts: ['cleanup'], command: 'S3 DeleteObjects', action: 's3:DeleteObject', on: (t) => t.assetObjects },
-  { scripts: ['rollout wait', 'cleanup'], command: 'Lambda GetAlias', action: 'lambda:GetAlias', on: (t) => t.entryRouter },
-  { scripts: ['rollout wait', 'cleanup'], command: 'Lambda GetFunctionConfiguration', action: 'lambda:GetFunctionConfiguration', on: (t) => t.entryRouter },
-  { scripts: ['rollout wait'], command: 'CloudFront DescribeKeyValueStore', action: 'cloudfront:DescribeKeyValueStore', on: (t) => t.rolloutStore },
-  { scripts: ['rollout wait'], command: 'KeyValueStore DescribeKeyValueStore', action: 'cloudfront-keyvaluestore:DescribeKeyValueStore', on: (t) => t.rolloutStore },
-  { scripts: ['rollout wait'], command: 'KeyValueStore GetKey', action: 'cloudfront-keyvaluestore:GetKey', on: (t) => t.rolloutStore },
-  { scripts: ['rollout wait'], command: 'CodeDeploy ListDeployments', action: 'codedeploy:ListDeployments', on: (t) => t.deploymentGroup },
-  { scripts: ['rollout wait'], command: 'CodeDeploy GetDeployment', action: 'codedeploy:GetDeployment', on: (t) => t.deploymentGroup },
-  { scripts: ['rollout wait'], command: 'CodeDeploy GetDeploymentGroup', action: 'codedeploy:GetDeploymentGroup', on: (t) => t.deploymentGroup },
-  { scripts: ['rollout wait'], command: 'CloudWatch DescribeAlarms', action: 'cloudwatch:DescribeAlarms', on: (t) => t.alarms },
-  { scripts: ['verify-edge'], command: 'CloudFront DescribeFunction', action: 'cloudfront:DescribeFunction', on: (t) => t.checkFunction },
-  { scripts: ['verify-edge'], command: 'CloudFront UpdateFunction', action: 'cloudfront:UpdateFunction', on: (t) => t.checkFunction },
-  { scripts: ['verify-edge'], command: 'CloudFront TestFunction', action: 'cloudfront:TestFunction', on: (t) => t.checkFunction },
-  { scripts: ['verify-edge'], command: 'CloudFront DescribeKeyValueStore', action: 'cloudfront:DescribeKeyValueStore', on: (t) => t.rolloutStore },
-  { scripts: ['verify-edge'], command: 'KeyValueStore GetKey', action: 'cloudfront-keyvaluestore:GetKey', on: (t) => t.rolloutStore },
-];
-
-/** Where the rollout CLI and cleanup look (ROLLOUT_REGION, cleanup's Lambda client): the entry router, CodeDeploy, the alarms. */
-export const SCRIPTS_REGION = 'us-east-1';
-
-function scriptTargets(config: DeployConfig, account: string): ScriptTargets {
-  const names = resourceNames(config);
-  const buckets = config.regions.map((region) => s3Bucket(names.bucket(region)));
-  // Objects of every replica bucket in one pattern: `<name>-*-<domain hash>` is this distribution's
-  // naming scheme only (its access-log bucket ends `-access-logs` and stays out), and one pattern
-  // instead of two per region keeps the policy under IAM's size limit.
-  const objectsOf = s3Bucket(names.bucket('*'));
-  const arn = (service: string, region: string, resource: string) => `arn:${PARTITION}:${service}:${region}:${account}:${resource}`;
-  const assetObjects = [`${objectsOf}/${ASSETS_PREFIX}*`];
-  const manifestObjects = [`${objectsOf}/${BUILDS_PREFIX}*`];
-  const entryRouter = arn('lambda', SCRIPTS_REGION, `function:${names.entryRouter}`);
-  return {
-    buckets,
-    buildObjects: [...assetObjects, ...manifestObjects],
-    assetObjects,
-    manifestObjects,
-    // The alias and the versions are qualified ARNs of the same function.
-    entryRouter: [entryRouter, `${entryRouter}:*`],
-    rolloutStore: [arn('cloudfront', '', 'key-value-store/*')],
-    deploymentGroup: [arn('codedeploy', SCRIPTS_REGION, `deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}`)],
-    alarms: [names.clientErrorAlarm, names.edgeErrorAlarm].map((alarm) => arn('cloudwatch', SCRIPTS_REGION, `alarm:${alarm}`)),
-    checkFunction: [arn('cloudfront', '', `function/${names.viewerAssignmentCheck}`)],
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The generator
-
-export interface PolicyStatement {
-  readonly Sid: string;
-  readonly Effect: 'Allow';
-  readonly Action: readonly string[];
-  readonly Resource: readonly string[];
-  readonly Condition?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
-}
-
-export interface PolicyDocument {
-  readonly Version: '2012-10-17';
-  readonly Statement: readonly PolicyStatement[];
-}
-
-export interface CiRolePolicies {
-  /** `cdktf deploy` of both stacks, `npm run upload`, `backfill`, `verify-edge`, `rollout wait` and `cleanup`. */
-  readonly deployRole: PolicyDocument;
-  /** `terraform plan` of both stacks (every resource refreshed) and reading their state. */
-  readonly planRole: PolicyDocument;
-}
-
-export interface CiIamOptions {
-  /** @default '<account>' (a placeholder to replace) */
-  readonly account?: string;
-}
-
-/** What every resource and data source of the stacks needs, and the state backends. */
-export function stackGrants(stacks: readonly SynthStack[], config: Pick<DeployConfig, 'name'>, account: string = ACCOUNT_PLACEHOLDER): Grant[] {
-  const grants: Grant[] = [];
-  const unknown: string[] = [];
-  for (const stack of stacks) {
-    const views = new ResourceViews(stack.json, config.name, account);
-    for (const [elements, table, kind] of [
-      [resources(stack.json), RESOURCE_PERMISSIONS, 'resource'],
-      [dataSources(stack.json), DATA_SOURCE_PERMISSIONS, 'data source'],
-    ] as const) {
-      for (const element of elements) {
-        const permissions = table[element.type];
-        if (!permissions) {
-          unknown.push(`${kind} type ${element.type} (${stack.name}: ${element.address})`);
-          continue;
-        }
-        grants.push(...grantsOf(permissions, views.of(element)));
-      }
-    }
-    const backend = stack.json.terraform?.backend;
-    for (const [type, block] of Object.entries(isBlock(backend) ? backend : {})) {
-      grants.push(...stateBackendGrants(type, single(block) ?? {}, `${stack.name} backend`, { write: true, lock: true }));
-    }
-  }
-  if (unknown.length > 0) {
-    throw new Error(`No IAM permissions are known for ${[...new Set(unknown)].join(', ')}: add the type to RESOURCE_PERMISSIONS or DATA_SOURCE_PERMISSIONS in scripts/lib/ci-iam.ts.`);
-  }
-  return grants;
-}
-
-export function grantsOf(permissions: ResourcePermissions, r: ResourceView): Grant[] {
-  const grants: Grant[] = [];
-  const arns = permissions.arns(r);
-  if (arns.length > 0) {
-    grants.push({ phases: permissions.actions, resources: arns });
-    if (permissions.conditional) grants.push({ phases: permissions.conditional.actions, resources: arns, condition: permissions.conditional.condition(r) });
-  }
-  if (permissions.unscoped) grants.push({ phases: permissions.unscoped, resources: [UNKNOWN] });
-  grants.push(...(permissions.also?.(r) ?? []));
-  return grants;
-}
-
-export function scriptGrants(config: DeployConfig, account: string = ACCOUNT_PLACEHOLDER): Grant[] {
-  const targets = scriptTargets(config, account);
-  // Only the deploy role gets these; they count as updates of a deployed distribution.
-  return SCRIPT_CALLS.map((call) => ({ phases: { update: [call.action] }, resources: call.on(targets) }));
-}
-
-export function ciRolePolicies(stacks: readonly SynthStack[], config: DeployConfig, options: CiIamOptions = {}): CiRolePolicies {
-  const account = options.account ?? ACCOUNT_PLACEHOLDER;
-  const stackNeeds = stackGrants(stacks, config, account);
-  return {
-    deployRole: policyDocument([...stackNeeds, ...scriptGrants(config, account)], PHASES),
-    planRole: policyDocument(stackNeeds, ['read']),
-  };
-}
-
-/** IAM's limit on one customer managed policy, counted without whitespace. */
-export const MANAGED_POLICY_SIZE_LIMIT = 6144;
-
-export function policySize(document: PolicyDocument): number {
-  return JSON.stringify(document).replace(/\s/g, '').length;
-}
-
-/**
- * The document as consecutive parts that each fit one managed policy: a precise deploy role is
- * longer than one (10 managed policies may be attached to a role by default).
- */
-export function splitPolicy(document: PolicyDocument, limit: number = MANAGED_POLICY_SIZE_LIMIT): PolicyDocument[] {
-  const parts: PolicyStatement[][] = [];
-  for (const statement of document.Statement) {
-    const current = parts[parts.length - 1];
-    if (current && policySize({ Version: document.Version, Statement: [...current, statement] }) <= limit) current.push(statement);
-    else parts.push([statement]);
-  }
-  return parts.map((statements) => ({ Version: document.Version, Statement: statements }));
-}
-
-/** Merges grants into as few statements as keep every action on exactly its resources. */
-export function policyDocument(grants: readonly Grant[], phases: readonly Phase[]): PolicyDocument {
-  // condition signature → action → resources
-  const byCondition = new Map<string, { condition?: Condition; resources: Map<string, Set<string>> }>();
-  const conditionValues = new Map<string, Set<string>>();
-  for (const grant of grants) {
-    const actions = phases.flatMap((phase) => grant.phases[phase] ?? []);
-    if (actions.length === 0 || grant.resources.length === 0) continue;
-    // Conditions on one key merge their values, so every record name of a zone lands in one statement.
-    const signature = grant.condition ? `${grant.condition.operator} ${grant.condition.key}` : '';
-    if (grant.condition) {
-      const values = conditionValues.get(signature) ?? new Set<string>();
-      for (const value of grant.condition.values) values.add(value);
-      conditionValues.set(signature, values);
-    }
-    const group = byCondition.get(signature) ?? { condition: grant.condition, resources: new Map() };
-    byCondition.set(signature, group);
-    for (const action of actions) {
-      const set = group.resources.get(action) ?? new Set<string>();
-      for (const resource of grant.resources) set.add(resource);
-      group.resources.set(action, set);
-    }
-  }
-
-  const statements: Omit<PolicyStatement, 'Sid'>[] = [];
-  for (const [signature, group] of byCondition) {
-    const statementsOf = new Map<string, { actions: string[]; resources: string[] }>();
-    for (const [action, set] of group.resources) {
-      const resourceList = set.has(UNKNOWN) ? [UNKNOWN] : withoutCovered([...set]).sort();
-      const key = `${serviceOf(action)} ${resourceList.join(' ')}`;
-      const statement = statementsOf.get(key) ?? { actions: [], resources: resourceList };
-      statement.actions.push(action);
-      statementsOf.set(key, statement);
-    }
-    const condition = group.condition ? { [group.condition.operator]: { [group.condition.key]: [...conditionValues.get(signature)!].sort() } } : undefined;
-    for (const { actions, resources: resourceList } of mergeAcrossResourceTypes([...statementsOf.values()])) {
-      statements.push({ Effect: 'Allow', Action: [...new Set(actions)].sort(), Resource: resourceList, ...(condition ? { Condition: condition } : {}) });
-    }
-  }
-  statements.sort((a, b) => compare(serviceOf(a.Action[0]), serviceOf(b.Action[0])) || compare(Boolean(a.Condition), Boolean(b.Condition)) || compare(a.Resource.join(' '), b.Resource.join(' ')));
-  const seen = new Map<string, number>();
-  return {
-    Version: '2012-10-17',
-    Statement: statements.map((statement) => {
-      const base = sidOf(serviceOf(statement.Action[0]));
-      const n = (seen.get(base) ?? 0) + 1;
-      seen.set(base, n);
-      return { Sid: n === 1 ? base : `${base}${n}`, ...statement };
-    }),
-  };
-}
-
-/**
- * Joins statements of one service whose resources are of different types (a distribution and a
- * cache policy, an alarm and a dashboard): IAM authorizes each action against its own resource
- * type, so CreateCachePolicy on a distribution ARN grants nothing. The policy stays within IAM's
- * size limit without wildcard actions. S3 stays apart (a bucket pattern, `arn:aws:s3:::x-*`, also
- * matches that bucket's objects), and so do tagging actions, which take every type of their service.
- */
-function mergeAcrossResourceTypes(statements: readonly { actions: string[]; resources: string[] }[]): { actions: string[]; resources: string[] }[] {
-  const merged: { actions: string[]; resources: string[]; types: Set<string> }[] = [];
-  for (const statement of statements) {
-    const service = serviceOf(statement.actions[0]);
-    const types = new Set(statement.resources.map(resourceTypeOf));
-    const mergeable = (actions: readonly string[], types: ReadonlySet<string>) => service !== 's3' && !types.has(UNKNOWN) && !actions.some(isTagging);
-    const into = mergeable(statement.actions, types) ? merged.find((m) => serviceOf(m.actions[0]) === service && mergeable(m.actions, m.types) && [...types].every((type) => !m.types.has(type))) : undefined;
-    if (!into) {
-      merged.push({ actions: [...statement.actions], resources: [...statement.resources], types });
-      continue;
-    }
-    into.actions.push(...statement.actions);
-    into.resources.push(...statement.resources);
-    for (const type of types) into.types.add(type);
-  }
-  return merged.map(({ actions, resources: list }) => ({ actions, resources: [...new Set(list)].sort() }));
-}
-
-/** Tagging actions accept every resource type of their service: merging would spread them. */
-function isTagging(action: string): boolean {
-  return /Tag/.test(action);
-}
-
-/** `arn:aws:cloudwatch:us-east-1:1:alarm:x` → `cloudwatch:alarm`; `*` for `*`. */
-function resourceTypeOf(arn: string): string {
-  if (arn === UNKNOWN) return UNKNOWN;
-  const [, , service, , , ...rest] = arn.split(':');
-  const resource = rest.join(':');
-  return `${service}:${/^[a-z-]+/i.exec(resource.replace(/^\//, ''))?.[0] ?? resource}`;
-}
-
-/** Drops patterns another one of the list already matches (`function:x-*:*` under `function:x-*`). */
-function withoutCovered(patterns: readonly string[]): string[] {
-  return patterns.filter((pattern) => !patterns.some((other) => other !== pattern && !other.includes('?') && wildcardMatch(other, pattern)));
-}
-
-/** IAM's wildcards: `*` any run of characters (`/` and `:` included), `?` one character. */
-function wildcardMatch(pattern: string, value: string): boolean {
-  const regex = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`, 's').test(value);
-}
-
-function serviceOf(action: string): string {
-  return action.slice(0, action.indexOf(':'));
-}
-
-function sidOf(service: string): string {
-  return service
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
-}
-
-function compare<T extends string | boolean>(a: T, b: T): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading names out of the JSON
-
-/** Attributes Terraform derives from another one the JSON holds (`aws_s3_bucket.x.id` is its name). */
-const SAME_AS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  aws_s3_bucket: { id: 'bucket' },
-  aws_iam_role: { id: 'name' },
-  aws_cloudwatch_event_rule: { id: 'name' },
-  aws_cloudwatch_log_group: { id: 'name' },
-  aws_lambda_function: { id: 'function_name' },
-  aws_dynamodb_table: { id: 'name' },
-  aws_codedeploy_app: { id: 'name' },
-};
-
-const EXACT_REFERENCE = /^\$\{((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$/;
-
-class ResourceViews {
-  constructor(
-    private readonly tf: TerraformJson,
-    private readonly name: string,
-    private readonly account: string,
-  ) {}
-
-  of(element: Element): ResourceView {
-    const views = this;
-    return {
-      type: element.type,
-      address: element.address,
-      body: element.body,
-      region: this.regionOf(element),
-      value: (attribute) => this.resolve(element.body[attribute]),
-      scoped: (attribute) => this.scope(this.resolve(element.body[attribute])),
-      target(attribute) {
-        return views.targetOf(element.body[attribute]);
-      },
-      targetOf: (value) => this.targetOf(value),
-      lookup: (address) => {
-        const found = find(this.tf, address);
-        return found ? this.of(found) : undefined;
-      },
-      arn: (service, region, resource) => `arn:${PARTITION}:${service}:${region}:${this.account}:${resource}`,
-    };
-  }
-
-  private targetOf(value: Json | undefined): ResourceView | undefined {
-    const match = typeof value === 'string' ? EXACT_REFERENCE.exec(value) : null;
-    const element = match ? find(this.tf, match[1]) : undefined;
-    return element ? this.of(element) : undefined;
-  }
-
-  private regionOf(element: Element): string {
-    const provider = element.body.provider;
-    if (typeof provider !== 'string' || !provider.startsWith('aws.')) return UNKNOWN;
-    const found = (this.tf.provider?.aws ?? []).find((p) => p.alias === provider.slice(4));
-    return typeof found?.region === 'string' ? found.region : UNKNOWN;
-  }
-
-  /** A string with every `${type.name.attr}` the JSON can answer filled in; anything else is `*`. */
-  private resolve(value: Json | undefined, depth = 0): string {
-    if (typeof value === 'number') return String(value);
-    if (typeof value !== 'string') return value === undefined || value === null ? '' : UNKNOWN;
-    return value.replace(/\$\{([^{}]*)\}/g, (_, expression: string) => this.resolveExpression(expression.trim(), depth) ?? UNKNOWN);
-  }
-
-  private resolveExpression(expression: string, depth: number): string | undefined {
-    const match = /^((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)$/.exec(expression);
-    const element = match && depth < 8 ? find(this.tf, match[1]) : undefined;
-    if (!match || !element) return undefined;
-    const attribute = (element.address.startsWith('data.') ? undefined : SAME_AS[element.type]?.[match[2]]) ?? match[2];
-    const value = element.body[attribute];
-    return typeof value === 'string' || typeof value === 'number' ? this.resolve(value, depth + 1) : undefined;
-  }
-
-  /** `/aws/lambda/widget-entry-router` → `/aws/lambda/widget-*`: everything of this distribution, nothing of another name. */
-  private scope(value: string): string {
-    const marker = `${this.name}-`;
-    const at = value.indexOf(marker);
-    return at < 0 ? value : `${value.slice(0, at + marker.length)}*`;
-  }
 }
