@@ -156,11 +156,11 @@ export function wildcardMatch(pattern: string, value: string, ignoreCase = false
   return wildcardRegExp(pattern, ignoreCase ? 'i' : '').test(value);
 }
 
-/** An ARN format as a regular expression: each `${Variable}` any run of characters, `/` and `:` included. */
+/** An ARN format as a regular expression: the region and account one field each, a resource name any run (`/` and `:` included). */
 function formatRegExp(format: string): RegExp {
   const source = format
     .split(/(\$\{[A-Za-z0-9]+\})/)
-    .map((part) => (part.startsWith('${') ? (part === '${Partition}' ? 'aws[a-z-]*' : '.*') : part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')))
+    .map((part) => (part.startsWith('${') ? (part === '${Partition}' ? 'aws[a-z-]*' : ['${Region}', '${Account}'].includes(part) ? '[^:/]*' : '.*') : part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')))
     .join('');
   return new RegExp(`^${source}$`, 's');
 }
@@ -170,22 +170,33 @@ export function arnHasType(arn: string, type: ReferenceResourceType): boolean {
   return type.arnFormats.some((format) => formatRegExp(format).test(arn));
 }
 
-/** A glob as tokens: a character, `*` (any run) or `?` (any one character). */
-type GlobToken = { readonly kind: 'char'; readonly char: string } | { readonly kind: 'any' } | { readonly kind: 'one' };
+/**
+ * A glob as tokens: a character, `*` (any run), `?` (any one character), or an ARN's partition,
+ * region or account (a run without `:` or `/`).
+ */
+type GlobToken = { readonly kind: 'char'; readonly char: string } | { readonly kind: 'any' } | { readonly kind: 'one' } | { readonly kind: 'segment' };
 
 function patternTokens(pattern: string): GlobToken[] {
   return [...pattern].map((c) => (c === '*' ? { kind: 'any' } : c === '?' ? { kind: 'one' } : { kind: 'char', char: c }));
 }
 
-/** An ARN format's `${Variable}`s are any run of characters. */
+/** An ARN format's `${Variable}`s: the partition, region and account are one field each, a resource name any run. */
 function formatTokens(format: string): GlobToken[] {
-  return format.split(/(\$\{[A-Za-z0-9]+\})/).flatMap((part): GlobToken[] => (part.startsWith('${') ? [{ kind: 'any' }] : [...part].map((char) => ({ kind: 'char', char }))));
+  return format
+    .split(/(\$\{[A-Za-z0-9]+\})/)
+    .flatMap((part): GlobToken[] => (part.startsWith('${') ? [{ kind: ['${Partition}', '${Region}', '${Account}'].includes(part) ? 'segment' : 'any' }] : [...part].map((char) => ({ kind: 'char', char }))));
 }
 
-/** Whether some string matches both globs (each `*` any run, `?` any one character). */
+/** Whether a run of `run`'s kind can take in the token `t` (a segment takes no `:` or `/`). */
+function absorbs(run: GlobToken, t: GlobToken): boolean {
+  return run.kind === 'any' || t.kind !== 'char' || (t.char !== ':' && t.char !== '/');
+}
+
+/** Whether some string matches both globs. */
 function globsIntersect(a: readonly GlobToken[], b: readonly GlobToken[]): boolean {
   const seen = new Set<number>();
   const width = b.length + 1;
+  const isRun = (t: GlobToken | undefined) => t?.kind === 'any' || t?.kind === 'segment';
   const visit = (i: number, j: number): boolean => {
     if (i === a.length && j === b.length) return true;
     const key = i * width + j;
@@ -193,11 +204,11 @@ function globsIntersect(a: readonly GlobToken[], b: readonly GlobToken[]): boole
     seen.add(key);
     const x = a[i];
     const y = b[j];
-    // A run absorbs nothing more, or the other side's next token (a character, or all of its run).
-    if (x?.kind === 'any' && (visit(i + 1, j) || (y !== undefined && visit(i, j + 1)))) return true;
-    if (y?.kind === 'any' && (visit(i, j + 1) || (x !== undefined && visit(i + 1, j)))) return true;
-    if (x === undefined || y === undefined || x.kind === 'any' || y.kind === 'any') return false;
-    return (x.kind === 'one' || y.kind === 'one' || x.char === y.char) && visit(i + 1, j + 1);
+    // A run ends here, or takes in the other side's next token (a character, or all of its run).
+    if (isRun(x) && (visit(i + 1, j) || (y !== undefined && (x!.kind === 'any' || y.kind !== 'any') && absorbs(x!, y) && visit(i, j + 1)))) return true;
+    if (isRun(y) && (visit(i, j + 1) || (x !== undefined && (y!.kind === 'any' || x.kind !== 'any') && absorbs(y!, x) && visit(i + 1, j)))) return true;
+    if (x === undefined || y === undefined || isRun(x) || isRun(y)) return false;
+    return (x.kind === 'one' || y.kind === 'one' || (x.kind === 'char' && y.kind === 'char' && x.char === y.char)) && visit(i + 1, j + 1);
   };
   return visit(0, 0);
 }
