@@ -37,7 +37,7 @@ import { DATA_SOURCE_PERMISSIONS, RESOURCE_PERMISSIONS, type ResourcePermissions
 
 export { ACCOUNT_PLACEHOLDER, PHASES, type Grant, type Phase, type ResourceView } from './grants';
 export { MANAGED_POLICY_SIZE_LIMIT, policySize, splitPolicy, type PolicyDocument } from './policy-document';
-export { SCRIPT_CALLS, SCRIPTS_REGION, scriptTargets } from './script-calls';
+export { SCRIPT_CALLS, SCRIPTS_REGION, scriptTargets, type CiScript, type ScriptCall, type ScriptTarget } from './script-calls';
 export { DATA_SOURCE_PERMISSIONS, RESOURCE_PERMISSIONS, type ResourcePermissions } from './terraform-permissions';
 
 /** The tag the providers put on everything the stacks create (their `default_tags`), naming the distribution. */
