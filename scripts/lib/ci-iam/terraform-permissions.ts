@@ -485,7 +485,7 @@ export const DATA_SOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermission
 
 export function stateBackendGrants(type: string, backend: Block, where: string, access: { write: boolean; lock: boolean }): Grant[] {
   if (type === 'local' || type === 'remote') return []; // a file on the runner; Terraform Cloud's own token
-  if (type !== 's3') throw new Error(`${where}: the ${type} state backend has no IAM mapping in scripts/lib/ci-iam.ts; add one.`);
+  if (type !== 's3') throw new Error(`${where}: the ${type} state backend has no IAM mapping in scripts/lib/ci-iam/terraform-permissions.ts; add one.`);
   const bucket = s3Bucket(String(backend.bucket));
   const state = `${bucket}/${String(backend.key)}`;
   const grants: Grant[] = [
