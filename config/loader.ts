@@ -13,6 +13,7 @@ import { describeFileIssues, fileIssueWords } from '../contracts/schema-issues';
 import { parseJsonText } from './json-text';
 import { findRegion, distanceKm } from './regions';
 import { routerTimeoutProblem } from './router-bounds';
+import { capacityProblem } from '../contracts/signal-capacity';
 import { configSchema, REMOVED_SETTINGS, type BackendConfig, type ParsedConfig } from './schema';
 
 export type DeployConfig = DeepReadonly<
@@ -97,6 +98,18 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       const failoverRegion = config.failoverRegion ?? nearestOther(config.primaryRegion, config.regions);
       const problem = routerTimeoutProblem({ ...config.edge, regions: config.regions, primaryRegion: config.primaryRegion, failoverRegion });
       if (problem !== null) report(['edge'], problem);
+    },
+  },
+  {
+    // One shard takes the signal's peak (contracts/signal-capacity.ts).
+    reads: [
+      ['metrics', 'expectedLoadsPerDay'],
+      ['metrics', 'peakToAverage'],
+      ['metrics', 'samplingPercent'],
+    ],
+    check: (config, report) => {
+      const problem = capacityProblem(config.metrics);
+      if (problem !== null) report(['metrics', 'samplingPercent'], problem);
     },
   },
   {

@@ -38,6 +38,16 @@ export interface ResourceNames {
   readonly dashboard: string;
   /** The AWS WAF web ACL carrying the per-IP rate limit on /api/* (config metrics.rateLimit). */
   readonly webAcl: string;
+  /** The Kinesis data stream CloudFront's real-time logs of the entry and the error reports go to. */
+  readonly signalStream: string;
+  /** The real-time log configuration (fields, sampling) of those behaviours. */
+  readonly realtimeLogConfig: string;
+  /** The Lambda that counts viewers per role from the stream. */
+  readonly signalConsumer: string;
+  /** The alarm on periods the signal consumer could not see whole (a judge that cannot see). */
+  readonly signalUnjudgedAlarm: string;
+  /** The CloudFront Function that answers error reports 204 at the edge. */
+  readonly errorReport: string;
   /**
    * The customer managed policy every role the stacks create carries as its permissions boundary.
    * Made with the CI roles (`npm run names -- --iam`), outside the stacks: a role they write can
@@ -78,6 +88,11 @@ export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): Re
     dashboard: `${name}-releases`,
     webAcl: `${name}-api-rate-limit`,
     permissionsBoundary: `${name}-permissions-boundary`,
+    signalStream: `${name}-signal`,
+    realtimeLogConfig: `${name}-signal`,
+    signalConsumer: `${name}-signal-consumer`,
+    signalUnjudgedAlarm: `${name}-signal-unjudged`,
+    errorReport: `${name}-error-report`,
     bucket,
     bucketDomain: (region: string) => `${bucket(region)}.s3.${region}.amazonaws.com`,
   };

@@ -153,9 +153,37 @@ const metricsSchema = z
       .default(1)
       .describe('Generation of the secret CloudFront sends the metrics API; raise it by one to rotate. The previous secret stays valid until the next rotation, so edges still on the old distribution configuration keep counting.'),
     rateLimit: rateLimitSchema,
+    expectedLoadsPerDay: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000_000)
+      .default(1_000_000)
+      .describe(
+        'Entry loads a day you expect (page views of the host pages that carry the widget). It sizes the release signal: CloudFront logs every entry load and error report to one Kinesis shard, read in order by one consumer that counts distinct viewers exactly, so the logs are sampled once the peak would pass what one shard takes (see `metrics.samplingPercent`).',
+      ),
+    peakToAverage: z.number().min(1).max(50).default(3).describe("Ratio of the busiest second's entry loads to the day's average: the shard must take the peak."),
+    samplingPercent: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe(
+        "Share of entry loads and error reports CloudFront's real-time logs carry, in percent. When absent: 100, or less when `expectedLoadsPerDay` × `peakToAverage` would pass 80 % of one shard's 1,000 records a second (about 23 at 100 million loads a day). A lower rate costs less and counts fewer viewers; both builds are sampled alike.",
+      ),
+    latenessSeconds: z
+      .number()
+      .int()
+      .min(5)
+      .max(300)
+      .default(20)
+      .describe(
+        "How long after a period ends the consumer waits for its records before it counts it, in seconds. CloudFront delivers real-time logs within seconds, on a best-effort basis: a record that comes later than this makes the period it belongs to unjudged, never healthy.",
+      ),
   })
   .prefault({})
-  .describe('The metrics API that receives client beacons (loads and errors) and feeds the release alarms.');
+  .describe('The release signal: the metrics namespace, and how the entry loads and error reports CloudFront logs in real time are sized and counted.');
 
 const edgeSchema = z
   .strictObject({

@@ -16,11 +16,11 @@ export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_SCHEMA = 2;
 
 /** The Lambda functions the build zips, by name, and where each runs. */
-export const FUNCTION_NAMES = ['entry-router', 'chunk-router', 'rollout-sync', 'release', 'metrics-api'] as const;
+export const FUNCTION_NAMES = ['entry-router', 'chunk-router', 'rollout-sync', 'release', 'metrics-api', 'signal-consumer'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 export type FunctionKind = 'edge' | 'regional';
 /** The CloudFront Functions the build bundles. */
-export const CLOUDFRONT_FUNCTION_NAMES = ['viewer-assignment'] as const;
+export const CLOUDFRONT_FUNCTION_NAMES = ['viewer-assignment', 'error-report'] as const;
 export type CloudFrontFunctionName = (typeof CLOUDFRONT_FUNCTION_NAMES)[number];
 /** Every zip holds index.js, exporting `handler`. */
 export const HANDLER = 'index.handler';

@@ -13,10 +13,14 @@ export interface RolloutSyncEnvironment {
   readonly CODEDEPLOY_DEPLOYMENT_GROUP: string;
   /** The client error alarm: while it is in ALARM, the state names no canary. */
   readonly CLIENT_ERROR_ALARM: string;
-  /** The release-signal table: rollout sync keeps the metrics API's copy of the state there. */
+  /** The release-signal table: rollout sync announces each state there before it writes it (the signal consumer's timeline). */
   readonly SIGNAL_TABLE: string;
   /** JSON object region → replica bucket: each run checks the assigned builds are in every one. */
   readonly BUCKETS: string;
+  /** The unjudged alarm (periods the signal consumer could not see whole): while it is in ALARM, the state names no canary either. */
+  readonly SIGNAL_UNJUDGED_ALARM: string;
+  /** How long after a state is announced the edges may still serve the one before it, ms (contracts/release-signal.ts). */
+  readonly STATE_PROPAGATION_MS: string;
 }
 
 export interface ReleaseEnvironment {
@@ -42,6 +46,16 @@ export interface MetricsApiEnvironment {
   readonly SIGNAL_TABLE: string;
   /** How long a container judges beacons by a state copy it read (config metrics.stateCacheSeconds). */
   readonly STATE_CACHE_SECONDS: string;
+}
+
+export interface SignalConsumerEnvironment {
+  readonly METRICS_NAMESPACE: string;
+  /** The release-signal table: the timeline of rollout states and the consumer's checkpoint. */
+  readonly SIGNAL_TABLE: string;
+  /** The alarm's period in seconds: a voice counts once per period and role. */
+  readonly PERIOD_SECONDS: string;
+  /** How long after a period's end its records may still arrive, in seconds. */
+  readonly LATENESS_SECONDS: string;
 }
 
 /** The input Terraform's aws_lambda_invocation passes to the release function. */

@@ -23,13 +23,21 @@
  * ring beacons are counted and shown but never judged: claiming a ring host cannot add a voice
  * to the alarm.
  */
-import { parseIpv6 } from './assignment';
+import { assignBuild, parseIpv6, viewerBucket, viewerKey } from './assignment';
+import { WEIGHT_SCALE, type RolloutState } from './rollout-state';
 
 export const METRIC_VIEWERS = 'Viewers';
 export const METRIC_ERRORING_VIEWERS = 'ErroringViewers';
 /** Canary weight in basis points, emitted by rollout sync. */
 export const METRIC_ROLLOUT_WEIGHT = 'RolloutWeight';
 export const DIMENSION_ROLE = 'Role';
+/** Periods the signal consumer could not judge (it did not see them whole), emitted by it per closed period. */
+export const METRIC_UNJUDGED_PERIODS = 'UnjudgedPeriods';
+/** Records of periods the consumer had closed already: their counts went out without them. */
+export const METRIC_LATE_RECORDS = 'LateRecords';
+/** The one dimension of the consumer's own health metrics (a metric needs a dimension set EMF readers treat alike). */
+export const DIMENSION_SIGNAL = 'Signal';
+export const SIGNAL_ENTRY = 'entry';
 /** Builds viewers are assigned (stable, canary) that a region's bucket lacks, emitted by rollout sync every run. */
 export const METRIC_MISSING_BUILDS = 'MissingBuilds';
 export const DIMENSION_REGION = 'Region';
@@ -62,11 +70,12 @@ export function viewerAddressIp(header: string | undefined): string | null {
 }
 
 /**
- * Who counts as one viewer: an IPv4 address, or an IPv6 /48. Coarser than the assignment's /64
- * on purpose: a /48 is what one site or customer is typically given, so one attacker holding a
- * /48 gets one voice, not 65,536. An IPv4-mapped IPv6 address counts as its IPv4 address.
+ * Who counts as a viewer (a voice): an IPv4 address, or an IPv6 /48. Coarser than the
+ * assignment's /64 on purpose: a /48 is what one site or customer is typically given, so one
+ * attacker holding a /48 gets one voice, not 65,536. An IPv4-mapped IPv6 address counts as its
+ * IPv4 address.
  */
-export function countingKey(ip: string): string | null {
+export function voiceKey(ip: string): string | null {
   if (IPV4.test(ip)) return ip;
   const hextets = ip.includes(':') ? parseIpv6(ip) : null;
   if (hextets === null) return null;
@@ -77,6 +86,75 @@ export function countingKey(ip: string): string | null {
     .slice(0, 3)
     .map((h) => h.toString(16))
     .join(':')}::/48`;
+}
+
+/** What one request counts for: a voice, in the role the rule gives it, for the build of that role. */
+export interface Judgment {
+  readonly voice: string;
+  readonly role: Role;
+  readonly build: string;
+}
+
+/**
+ * The voice a request from `ip` (on a page of `origin`) counts for under one rollout state, or
+ * null when it counts for none. The unit assigned is the unit counted, and the rule, not the
+ * viewer, decides its role:
+ *
+ *   IPv4   the address is both the assignment key and the voice: its role is the one the
+ *          assignment gives it (contracts/assignment.ts).
+ *   IPv6   the voice is the /48, and its role is drawn by the same hash from the /48 itself:
+ *          canary ⇔ viewerBucket(salt, /48) < weight. Each /64 is still assigned by its own key
+ *          (stickiness: privacy addresses rotate within a /64), and a request counts for the /48
+ *          only if the build its /64 was assigned is the build of the /48's role. A /48 probing
+ *          its /64s for the canary gains nothing: the /48 has one voice, in a role it cannot pick,
+ *          and a /64 on the other build is simply not heard.
+ *   ring   a page on a ring host gets the canary whatever the weight: counted as `ring`, shown,
+ *          never judged (a page's origin is whatever the request says).
+ *
+ * With no canary every viewer is stable.
+ */
+export function judge(state: RolloutState, ip: string, origin: string | null): Judgment | null {
+  const voice = voiceKey(ip);
+  if (voice === null) return null;
+  if (state.canary === null || state.salt === null) return { voice, role: 'stable', build: state.stable };
+  if (origin !== null && state.ring.indexOf(origin) >= 0) return { voice, role: 'ring', build: state.canary };
+  const assigned = assignBuild(state, ip, origin);
+  const canary = voice === viewerKey(ip) ? assigned === state.canary : state.weight >= WEIGHT_SCALE || (state.weight > 0 && viewerBucket(state.salt, voice) < state.weight);
+  const judged: Judgment = canary ? { voice, role: 'canary', build: state.canary } : { voice, role: 'stable', build: state.stable };
+  return assigned === judged.build ? judged : null;
+}
+
+/**
+ * How long the store takes to reach every edge, at most, as this project assumes: AWS says "a few
+ * seconds" and publishes no bound (blog post introducing CloudFront KeyValueStore, 2023), so the
+ * benchmark's worst case of 20 s is taken, doubled.
+ */
+export const STORE_PROPAGATION_MS = 40_000;
+
+/**
+ * How long after a new state is announced the edges may still serve the one before it: the write
+ * and the store's propagation, and the entry router's fallback, which serves from a state it read
+ * up to `edge.stateCacheSeconds` before.
+ */
+export function statePropagationMs(edge: { readonly stateCacheSeconds: number }): number {
+  return STORE_PROPAGATION_MS + edge.stateCacheSeconds * 1000;
+}
+
+/**
+ * The judgment every one of `states` agrees on, or null. While a new state reaches the edges
+ * (seconds), a request may have been served by either the old or the new one: it counts only when
+ * both would have given its viewer the same role and build, so a viewer who ran the canary is
+ * never counted as a stable one, or the other way round.
+ */
+export function judgeUnderEach(states: readonly RolloutState[], ip: string, origin: string | null): Judgment | null {
+  let agreed: Judgment | null = null;
+  for (const state of states) {
+    const judgment = judge(state, ip, origin);
+    if (judgment === null) return null;
+    if (agreed !== null && (agreed.role !== judgment.role || agreed.build !== judgment.build || agreed.voice !== judgment.voice)) return null;
+    agreed = judgment;
+  }
+  return agreed;
 }
 
 /** Start (ms) of the period holding `at`: periods are aligned to the epoch, as CloudWatch aligns them. */
@@ -147,5 +225,63 @@ export function releaseAlarmQueries(rule: ReleaseAlarmRule): ReleaseAlarmQueries
     ],
     resultId: 'excess',
     threshold: rule.excessErrorPercent,
+  };
+}
+
+/** A metric an alarm reads that is not one of the signal's per-role counts: the consumer's health, Lambda's, Kinesis's. */
+export interface HealthMetricQuery {
+  readonly id: string;
+  /** `signal`: the config's metrics namespace; else an AWS namespace. */
+  readonly namespace: 'signal' | 'AWS/Lambda' | 'AWS/Kinesis';
+  readonly metricName: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly stat: 'Sum' | 'Maximum';
+}
+
+export interface UnjudgedAlarmQueries {
+  readonly metrics: readonly HealthMetricQuery[];
+  readonly expressions: readonly ExpressionQuery[];
+  readonly resultId: string;
+  /** The alarm fires when the result is greater than this; missing data is breaching (a judge that reports nothing sees nothing). */
+  readonly threshold: number;
+}
+
+/** Kinesis's stream metric: how far behind the newest record the stream's reader is (ms), emitted on every read, 0 when caught up. */
+export const KINESIS_ITERATOR_AGE = 'GetRecords.IteratorAgeMilliseconds';
+
+/**
+ * The unjudged alarm, as CloudWatch metric math: per period, the signal consumer could not see it
+ * whole, or records of a closed period arrived, or the consumer failed, or the stream's reader fell
+ * further behind than the lateness allowed:
+ *
+ *   unjudged  = periods the consumer closed unjudged          (UnjudgedPeriods, Sum)
+ *   late      = records that came after their period closed   (LateRecords, Sum)
+ *   failures  = the consumer's errors                         (AWS/Lambda Errors, Sum)
+ *   behind    = 1 when the stream's iterator age (AWS/Kinesis, Maximum) passed the lateness
+ *   blind     = unjudged + late + failures + behind   > 0  breaches
+ *
+ * The iterator age is reported whenever the stream is read, busy or idle, so a period with no
+ * traffic is not blind; a period with no iterator age at all (nothing reads the stream) has no
+ * value, and the alarm treats missing data as breaching. While it fires, rollout sync gives the
+ * canary no viewers, and CodeDeploy (which watches it) rolls the deployment back: a canary the
+ * judge cannot see never gains viewers.
+ */
+export function unjudgedAlarmQueries(rule: { readonly latenessSeconds: number }, names: { readonly consumerFunction: string; readonly stream: string }): UnjudgedAlarmQueries {
+  return {
+    metrics: [
+      { id: 'unjudged_raw', namespace: 'signal', metricName: METRIC_UNJUDGED_PERIODS, dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, stat: 'Sum' },
+      { id: 'late_raw', namespace: 'signal', metricName: METRIC_LATE_RECORDS, dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, stat: 'Sum' },
+      { id: 'failures_raw', namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: names.consumerFunction }, stat: 'Sum' },
+      { id: 'age', namespace: 'AWS/Kinesis', metricName: KINESIS_ITERATOR_AGE, dimensions: { StreamName: names.stream }, stat: 'Maximum' },
+    ],
+    expressions: [
+      { id: 'unjudged', expression: 'FILL(unjudged_raw, 0)', label: 'Periods the consumer did not see whole' },
+      { id: 'late', expression: 'FILL(late_raw, 0)', label: 'Records after their period closed' },
+      { id: 'failures', expression: 'FILL(failures_raw, 0)', label: 'Consumer errors' },
+      { id: 'behind', expression: `IF(age > ${rule.latenessSeconds * 1000}, 1, 0)`, label: 'Reader behind by more than the lateness' },
+      { id: 'blind', expression: 'unjudged + late + failures + behind', label: 'Reasons the period is unjudged' },
+    ],
+    resultId: 'blind',
+    threshold: 0,
   };
 }

@@ -10,6 +10,7 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import '@aws-sdk/signature-v4a';
@@ -33,6 +34,7 @@ export function rolloutMainCommand(): Command {
       cloudwatch: new CloudWatchClient({ region }),
       sts: new STSClient({ region }),
       s3For: regionalS3((bucketRegion) => new S3Client({ region: bucketRegion })),
+      dynamodb: new DynamoDBClient({ region }),
     }),
     out: (line) => console.log(line),
     err: (line) => console.error(line),

@@ -29,7 +29,11 @@ describe('rollout state store', () => {
     const first = await readRolloutState(kvs, server.arn);
     expect(first).toEqual({ etag: server.store.etag, stored: null });
     const text = formatRolloutState(steadyState(A));
-    const etag = await writeRolloutState(kvs, server.arn, text, first.etag);
+    const announced: string[] = [];
+    const etag = await writeRolloutState(kvs, server.arn, text, first.etag, async (next) => {
+      announced.push(next);
+    });
+    expect(announced).toEqual([text]);
     expect(etag).toBe(server.store.etag);
     expect(await readRolloutState(kvs, server.arn)).toEqual({ etag, stored: { text, state: steadyState(A) } });
     // A value that does not parse is reported as text, without a state.
@@ -59,8 +63,19 @@ describe('rollout state store', () => {
   it("refuses a write whose ETag is no longer the store's, and leaves the value alone", async () => {
     const { etag } = await readRolloutState(kvs, server.arn);
     server.store.put(ROLLOUT_STATE_KEY, formatRolloutState(steadyState('fedcba9876543210')));
-    await expect(writeRolloutState(kvs, server.arn, formatRolloutState(steadyState(A)), etag)).rejects.toBeInstanceOf(StaleStoreError);
+    await expect(writeRolloutState(kvs, server.arn, formatRolloutState(steadyState(A)), etag, async () => undefined)).rejects.toBeInstanceOf(StaleStoreError);
     expect(server.store.get(ROLLOUT_STATE_KEY)).toBe(formatRolloutState(steadyState('fedcba9876543210')));
+  });
+
+  it('announces before it writes, and writes nothing when the announcement fails', async () => {
+    const { etag } = await readRolloutState(kvs, server.arn);
+    const before = server.store.get(ROLLOUT_STATE_KEY);
+    await expect(
+      writeRolloutState(kvs, server.arn, formatRolloutState(steadyState(A)), etag, async () => {
+        throw new Error('the table is unreachable');
+      }),
+    ).rejects.toThrow('the table is unreachable');
+    expect(server.store.get(ROLLOUT_STATE_KEY)).toBe(before);
   });
 
   it('says the store does not exist, naming it, rather than what the API said', async () => {

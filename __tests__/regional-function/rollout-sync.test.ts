@@ -144,6 +144,8 @@ describe('rollout sync against AWS', () => {
     CLIENT_ERROR_ALARM: 'edge-widget-client-error-rate',
     SIGNAL_TABLE: 'edge-widget-release-signal',
     BUCKETS: JSON.stringify(BUCKETS),
+    SIGNAL_UNJUDGED_ALARM: 'edge-widget-signal-unjudged',
+    STATE_PROPAGATION_MS: '100000',
   };
   const clients = (): RolloutSyncClients => ({
     lambda: new LambdaClient({ region: 'us-east-1' }),

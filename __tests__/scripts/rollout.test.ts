@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
@@ -54,6 +55,7 @@ async function rollout(...argv: string[]): Promise<Run> {
       cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
       sts: new STSClient({ region: 'us-east-1' }),
       s3For: (region) => new S3Client({ region }),
+      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
     }),
     out: (line) => out.push(line),
     err: (line) => err.push(line),

@@ -16,6 +16,7 @@
  * When the file differs: UPDATE_SCRIPT_CALLS=1 npx jest __tests__/scripts/script-calls.test.ts
  * rewrites it (review the diff: it is the deploy role's policy for the scripts).
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -306,6 +307,7 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
           kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
           cloudwatch: new CloudWatchClient({ region: ROLLOUT_REGION }),
           sts: new STSClient({ region: ROLLOUT_REGION }),
+          dynamodb: new DynamoDBClient({ region: ROLLOUT_REGION }),
           s3For: () => {
             throw new Error('rollout wait reads no bucket: mock S3 here if it does now');
           },

@@ -48,7 +48,7 @@ import { buildPresence, bucketsFrom } from '../shared/build-presence';
 import { findActiveDeploymentId, getDeploymentSummary, type DeploymentSummary } from '../shared/deployments';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from '../shared/rollout-state-store';
-import { writeStateCopy } from '../shared/signal-table';
+import { announceState, writeStateCopy } from '../shared/signal-table';
 import { effectiveCanary, planSync, syncTriggerFrom, type SaltSource, type SyncEvent, type SyncTrigger } from './core';
 
 export const ROLLOUT_SYNC_VARIABLES = [
@@ -61,6 +61,8 @@ export const ROLLOUT_SYNC_VARIABLES = [
   'CLIENT_ERROR_ALARM',
   'SIGNAL_TABLE',
   'BUCKETS',
+  'SIGNAL_UNJUDGED_ALARM',
+  'STATE_PROPAGATION_MS',
 ] as const satisfies readonly (keyof RolloutSyncEnvironment)[];
 
 /** Runs that find the store or the alias moved under them before giving up (the next run repairs). */
@@ -138,7 +140,7 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         // is, and the alarm whether it should have viewers at all.
         const id = trigger.startedDeploymentId ?? (await findActiveDeploymentId(clients.codedeploy, group));
         if (id) deployment = await getDeploymentSummary(clients.codedeploy, id);
-        alarmFiring = await isFiring(env.CLIENT_ERROR_ALARM);
+        alarmFiring = await anyFiring([env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM]);
       }
       const plan = planSync(builds, deployment, stored, alarmFiring);
       const shifting = deployment?.active === true && deployment.toVersion === builds.canary?.version;
@@ -170,6 +172,9 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
       // stopped, so a stop that fails (throttled, denied) never keeps viewers on the canary.
       const stop = plan.held && shifting ? await stopWithRollback(deployment!.id) : { stoppedDeployment: null, stopFailure: null };
       await copyForMetricsApi();
+      // A state in the store nobody announced (Terraform created the key, a write from elsewhere):
+      // into the timeline, as possibly served since the state before it.
+      if (known?.stored != null) await announceState(clients.dynamodb, env.SIGNAL_TABLE, known.stored.text, now(), { propagationMs: Number(env.STATE_PROPAGATION_MS), seenOnly: true });
       const missingBuilds = await assignedBuildsMissing([plan.state.stable, ...(plan.state.canary ? [plan.state.canary] : [])]);
       return { action: written ? 'written' : 'unchanged', ...summary, ...stop, missingBuilds };
     }
@@ -216,15 +221,21 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
     }
   }
 
-  async function isFiring(alarmName: string): Promise<boolean> {
-    const described = await clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm'] }));
-    return described.MetricAlarms?.[0]?.StateValue === 'ALARM';
+  /**
+   * Whether the canary's verdict (the client-error alarm) or the judge's blindness (the unjudged
+   * alarm: periods the signal consumer could not see whole) says to hold it.
+   */
+  async function anyFiring(alarmNames: readonly string[]): Promise<boolean> {
+    const described = await clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...alarmNames], AlarmTypes: ['MetricAlarm'] }));
+    return (described.MetricAlarms ?? []).some((alarm) => alarm.StateValue === 'ALARM');
   }
 
   /** The store's new ETag, or null when it changed since `etag` (someone wrote meanwhile). */
   async function tryWrite(text: string, etag: string): Promise<string | null> {
     try {
-      return await writeRolloutState(clients.kvs, storeArn, text, etag);
+      // Announced first: the signal consumer counts a viewer only where every state the edges may
+      // be serving agrees, and a state it has not heard of would be counted under the old one.
+      return await writeRolloutState(clients.kvs, storeArn, text, etag, (next) => announceState(clients.dynamodb, env.SIGNAL_TABLE, next, now(), { propagationMs: Number(env.STATE_PROPAGATION_MS) }));
     } catch (error) {
       if (error instanceof StaleStoreError) return null;
       throw error;

@@ -10,7 +10,7 @@
 import type { GenericLogger } from '@aws-lambda-powertools/commons/types';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DIMENSION_REGION, DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_MISSING_BUILDS, METRIC_ROLLOUT_WEIGHT, METRIC_VIEWERS, type Role } from '../../contracts/release-signal';
+import { DIMENSION_REGION, DIMENSION_ROLE, DIMENSION_SIGNAL, METRIC_ERRORING_VIEWERS, METRIC_LATE_RECORDS, METRIC_MISSING_BUILDS, METRIC_ROLLOUT_WEIGHT, METRIC_UNJUDGED_PERIODS, METRIC_VIEWERS, SIGNAL_ENTRY, type Role } from '../../contracts/release-signal';
 
 export function functionLogger(serviceName: string): Logger {
   return new Logger({ serviceName });
@@ -33,6 +33,38 @@ export function addCountedViewer(metrics: Metrics, counted: { readonly role: Rol
   // Not a dimension (that would make metrics per build again), but searchable in the log line.
   metrics.addMetadata('buildId', counted.buildId);
   return true;
+}
+
+/**
+ * One closed period of the signal consumer, as EMF documents (one per dimension set): a judged
+ * period's distinct viewers and erroring viewers per role, timestamped at the period's start so
+ * CloudWatch files them in that period; an unjudged one as UnjudgedPeriods = 1 and no counts.
+ */
+export function periodDocuments(metrics: Metrics, period: { readonly start: number; readonly unjudged: string | null; readonly counts: Readonly<Record<Role, { readonly viewers: number; readonly erroring: number }>> }): unknown[] {
+  const documents: unknown[] = [];
+  metrics.setTimestamp(period.start);
+  if (period.unjudged !== null) {
+    metrics.addDimension(DIMENSION_SIGNAL, SIGNAL_ENTRY);
+    metrics.addMetric(METRIC_UNJUDGED_PERIODS, MetricUnit.Count, 1);
+    metrics.addMetadata('reason', period.unjudged);
+    return [takeMetrics(metrics)];
+  }
+  for (const [role, counts] of Object.entries(period.counts)) {
+    metrics.setTimestamp(period.start);
+    metrics.addDimension(DIMENSION_ROLE, role);
+    metrics.addMetric(METRIC_VIEWERS, MetricUnit.Count, counts.viewers);
+    metrics.addMetric(METRIC_ERRORING_VIEWERS, MetricUnit.Count, counts.erroring);
+    documents.push(takeMetrics(metrics));
+  }
+  return documents;
+}
+
+/** Records that reached the consumer after their period had closed, at the time they did. */
+export function lateRecordsDocument(metrics: Metrics, late: number, at: number): unknown {
+  metrics.setTimestamp(at);
+  metrics.addDimension(DIMENSION_SIGNAL, SIGNAL_ENTRY);
+  metrics.addMetric(METRIC_LATE_RECORDS, MetricUnit.Count, late);
+  return takeMetrics(metrics);
 }
 
 /** The canary's weight, dimension Role=canary: a metric with no dimension set is one EMF readers treat differently. */

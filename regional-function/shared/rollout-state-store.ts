@@ -52,8 +52,14 @@ export async function readRolloutState(kvs: CloudFrontKeyValueStoreClient, store
   return { etag: described.ETag, stored: text === undefined ? null : { text, state: parseRolloutState(text) } };
 }
 
-/** Writes `text` if the store is still at `etag`; returns the store's new ETag. */
-export async function writeRolloutState(kvs: CloudFrontKeyValueStoreClient, storeArn: string, text: string, etag: string): Promise<string> {
+/**
+ * Writes `text` if the store is still at `etag`; returns the store's new ETag. `announce` runs
+ * first, and a write it fails is not made: every writer announces the state to the signal
+ * consumer's timeline (regional-function/shared/signal-table.ts announceState) before the edges
+ * can serve it.
+ */
+export async function writeRolloutState(kvs: CloudFrontKeyValueStoreClient, storeArn: string, text: string, etag: string, announce: (text: string) => Promise<void>): Promise<string> {
+  await announce(text);
   try {
     const written = await kvs.send(new PutKeyCommand({ KvsARN: storeArn, Key: ROLLOUT_STATE_KEY, Value: text, IfMatch: etag }));
     return written.ETag ?? '';

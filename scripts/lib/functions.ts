@@ -7,8 +7,8 @@
  * what those import): the KeyValueStore client and its SigV4A signer, which the runtime's SDK is
  * not guaranteed to carry (the JS signer is an opt-in package).
  *
- * CloudFront Functions: one, viewer-assignment (cloudfront-js-2.0), bundled to a plain script
- * the stack publishes as it is (scripts/lib/cloudfront-function.ts).
+ * CloudFront Functions: viewer-assignment and error-report (cloudfront-js-2.0), each bundled to a
+ * plain script the stack publishes as it is (scripts/lib/cloudfront-function.ts).
  */
 import type { CloudFrontFunctionName, FunctionKind, FunctionName } from '../../contracts/build-manifest';
 
@@ -37,6 +37,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'rollout-sync', kind: 'regional', entry: 'regional-function/rollout-sync/index.ts', bundledSdk: ROLLOUT_STORE_SDK },
   { name: 'release', kind: 'regional', entry: 'regional-function/release/index.ts' },
   { name: 'metrics-api', kind: 'regional', entry: 'regional-function/metrics-api/index.ts' },
+  { name: 'signal-consumer', kind: 'regional', entry: 'regional-function/signal-consumer/index.ts' },
 ];
 
 export interface CloudFrontFunctionSpec {
@@ -44,4 +45,7 @@ export interface CloudFrontFunctionSpec {
   readonly entry: string;
 }
 
-export const CLOUDFRONT_FUNCTIONS: readonly CloudFrontFunctionSpec[] = [{ name: 'viewer-assignment', entry: 'edge-function/viewer-assignment/index.ts' }];
+export const CLOUDFRONT_FUNCTIONS: readonly CloudFrontFunctionSpec[] = [
+  { name: 'viewer-assignment', entry: 'edge-function/viewer-assignment/index.ts' },
+  { name: 'error-report', entry: 'edge-function/error-report/index.ts' },
+];

@@ -14,6 +14,7 @@ import { StopDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-co
 import { InvokeCommand, ListVersionsByFunctionCommand, UpdateAliasCommand, type FunctionConfiguration, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeKeyValueStoreCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ConfigError, resourceNames, type DeployConfig, type ResourceNames } from '../../config';
@@ -26,6 +27,8 @@ import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../regional-f
 import { errorMessage, errorName } from '../../regional-function/shared/aws-errors';
 import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, findCurrentOrLastDeployment, getDeploymentSummary, withGroupErrors, type DeploymentGroupRef, type DeploymentSummary } from '../../regional-function/shared/deployments';
 import { readRolloutState, StaleStoreError, writeRolloutState } from '../../regional-function/shared/rollout-state-store';
+import { announceState } from '../../regional-function/shared/signal-table';
+import { statePropagationMs } from '../../contracts/release-signal';
 import { formatRolloutState, withoutRingOrigin, withRingOrigin, ringBudget, type RolloutState } from '../../contracts/rollout-state';
 import { dashboardUrl } from '../../contracts/release-dashboard';
 import { buildIdFromDescription } from '../../contracts/version-description';
@@ -45,6 +48,8 @@ export interface RolloutClients {
   readonly sts: STSClient;
   /** An S3 client for a replica bucket's region: start and rollback check the build is in every bucket. */
   readonly s3For: (region: string) => S3Client;
+  /** The release-signal table: a ring edit is announced to the signal consumer's timeline before it is written. */
+  readonly dynamodb: DynamoDBClient;
 }
 
 export interface RolloutCliDeps {
@@ -604,13 +609,15 @@ async function ringCommand(context: Context, invocation: Invocation): Promise<Co
     const changed = next.ring.length !== current.ring.length;
     if (changed) {
       try {
-        await writeRolloutState(context.clients.kvs, arn, formatRolloutState(next), etag);
+        await writeRolloutState(context.clients.kvs, arn, formatRolloutState(next), etag, (text) =>
+          announceState(context.clients.dynamodb, context.names.signalTable, text, Date.now(), { propagationMs: statePropagationMs(context.config.edge) }),
+        );
       } catch (error) {
         if (error instanceof StaleStoreError && attempt < RING_EDIT_ATTEMPTS) continue;
         throw error;
       }
     }
-    // The metrics API judges beacons by rollout sync's copy of the state: have it copy the new ring now.
+    // Rollout sync carries the ring over from the store; have it look now rather than within a minute.
     const syncRequested = changed ? await requestSync(context) : false;
     const subject = action === 'add' ? (next.ring.find((o) => !current.ring.includes(o)) ?? origin!) : origin!;
     const verb = action === 'add' ? (changed ? 'Added' : 'Already in the ring:') : changed ? 'Removed' : 'Not in the ring:';

@@ -1,0 +1,233 @@
+/**
+ * The signal consumer, pure part: CloudFront real-time log records in, distinct voices per period
+ * and role out. It is a function of (the records, what it held before, the rollout states the
+ * edges were using, the clock); the handler (index.ts) does the reading and the writing.
+ *
+ * What counts (contracts/release-signal.ts says who a voice is and which role the rule gives it):
+ *
+ *   a load    GET of the entry (`/assets/index.js`, or `/assets/<id>/index.js` should the log
+ *             carry the rewritten path), answered 200 or 304: its voice is a viewer of its role;
+ *   an error  GET of `/api/e?b=<buildId>&m=…` answered 204 (contracts/error-report.ts), naming
+ *             the build the rule assigned that viewer: its voice is a viewer with an error. The
+ *             message is kept once per voice and period, cut to a bounded length.
+ *
+ * Each voice counts once per period and role, however many requests it makes: a flood from one
+ * address is one viewer. A request counts only when every rollout state the edges may have been
+ * serving at its time agrees on its voice's role and build (`judgeUnderEach`): right after a state
+ * change, a viewer the change moved is not counted for a while rather than counted in a role it
+ * may not have had.
+ *
+ * Periods are aligned to the epoch (contracts/release-signal.ts `periodStart`). One closes when
+ * the stream has carried a record that arrived `lateness` after the period's end: records reach
+ * the stream in arrival order (one shard, read in order), so everything that arrived earlier has
+ * been read. A period is unjudged, never reported as counts, when the consumer did not see it
+ * whole: it started (or lost its place in the stream) after the period began, a record in it fell
+ * in no known rollout state, or records of it arrive after it closed (they are counted as late,
+ * which the unjudged alarm reads too). CloudFront delivers real-time logs on a best-effort basis:
+ * what it drops falls on both roles alike, and the counts are compared as shares.
+ */
+import { REALTIME_LOG_FIELDS, parseRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';
+import { ERROR_REPORT_PATH, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
+import { BUILD_ID_PATTERN } from '../../contracts/build-id';
+import { judgeUnderEach, periodStart, type Role } from '../../contracts/release-signal';
+import { refererOrigin, type RolloutState } from '../../contracts/rollout-state';
+
+export { REALTIME_LOG_FIELDS };
+
+export const ENTRY_PATH = '/assets/index.js';
+const REWRITTEN_ENTRY = /^\/assets\/([0-9a-f]{16})\/index\.js$/;
+export const ROLES_COUNTED: readonly Role[] = ['canary', 'stable', 'ring'];
+
+/**
+ * A rollout state and when the edges may have served it: from the moment it was announced (just
+ * before it was written to the store) until the next state was announced plus the time that one
+ * takes to reach every edge. A state found in the store that nobody announced is taken as served
+ * since the state before it was (contracts: regional-function/shared/signal-table.ts).
+ */
+export interface TimedState {
+  readonly state: RolloutState;
+  readonly from: number;
+  /** Null while it is the current state. */
+  readonly until: number | null;
+}
+
+export interface ConsumerOptions {
+  readonly periodSeconds: number;
+  /** How long after a period's end its records may still arrive before it closes, ms. */
+  readonly latenessMs: number;
+}
+
+/** One record as the stream gives it: its data, when it reached the stream, its place. */
+export interface StreamRecord {
+  readonly data: string;
+  /** Kinesis's approximateArrivalTimestamp, ms. */
+  readonly arrivedAt: number;
+  readonly sequenceNumber: string;
+}
+
+interface PeriodTally {
+  readonly start: number;
+  readonly viewers: Record<Role, Set<string>>;
+  readonly erroring: Record<Role, Set<string>>;
+  /** The first message of each erroring voice, with its role and build. */
+  readonly messages: Map<string, { readonly role: Role; readonly build: string; readonly message: string }>;
+  /** Why the period cannot be judged, once something made it so. */
+  unjudged: string | null;
+}
+
+export interface ConsumerState {
+  readonly periods: ReadonlyMap<number, PeriodTally>;
+  /** Periods up to (excluding) this start have closed; null before the first record. */
+  readonly closedBefore: number | null;
+  /** The first period this consumer saw from its start; earlier ones are unjudged. */
+  readonly firstWhole: number | null;
+}
+
+export function initialState(): ConsumerState {
+  return { periods: new Map(), closedBefore: null, firstWhole: null };
+}
+
+export interface RoleCounts {
+  readonly viewers: number;
+  readonly erroring: number;
+}
+
+export interface ClosedPeriod {
+  readonly start: number;
+  /** Null when the period is judged; else why not. */
+  readonly unjudged: string | null;
+  /** Distinct voices per role; zeros for an unjudged period (it reports no counts). */
+  readonly counts: Readonly<Record<Role, RoleCounts>>;
+  /** The messages kept: once per erroring voice (no address), for the log. */
+  readonly messages: readonly { readonly role: Role; readonly build: string; readonly message: string }[];
+}
+
+export interface BatchResult {
+  readonly state: ConsumerState;
+  readonly closed: readonly ClosedPeriod[];
+  /** Records of periods that had closed already. */
+  readonly late: number;
+  /** What was read but counts for nothing, by reason: for the log, never as a voice. */
+  readonly skipped: Readonly<Record<string, number>>;
+}
+
+/** The states the edges may have been serving at `at`. */
+export function statesAt(timeline: readonly TimedState[], at: number): RolloutState[] {
+  return timeline.filter((timed) => timed.from <= at && (timed.until === null || at < timed.until)).map((timed) => timed.state);
+}
+
+function emptyTally(start: number): PeriodTally {
+  const sets = () => ({ canary: new Set<string>(), stable: new Set<string>(), ring: new Set<string>() });
+  return { start, viewers: sets(), erroring: sets(), messages: new Map(), unjudged: null };
+}
+
+/** What one record is: a load, an error of a build, or nothing the signal counts. */
+type Reading = { kind: 'load'; build: string | null } | { kind: 'error'; build: string; message: string } | { kind: 'skip'; reason: string };
+
+function read(record: RealtimeLogRecord): Reading {
+  if (record.method !== 'GET') return { kind: 'skip', reason: 'method' };
+  if (record.uri === ERROR_REPORT_PATH) {
+    if (record.status !== 204) return { kind: 'skip', reason: 'status' };
+    const report = parseErrorReport(record.query);
+    return report ? { kind: 'error', build: report.buildId, message: report.message } : { kind: 'skip', reason: 'error without a build' };
+  }
+  const rewritten = REWRITTEN_ENTRY.exec(record.uri);
+  if (record.uri !== ENTRY_PATH && !rewritten) return { kind: 'skip', reason: 'path' };
+  if (record.status !== 200 && record.status !== 304) return { kind: 'skip', reason: 'status' };
+  return { kind: 'load', build: rewritten && BUILD_ID_PATTERN.test(rewritten[1]) ? rewritten[1] : null };
+}
+
+/**
+ * Takes a batch of records. The tallies of `previous` are extended in place (a period may hold
+ * hundreds of thousands of voices: copying them for every batch would cost more than the batch);
+ * the handler keeps only the returned state. `resumed` is false when this consumer has not read the records just
+ * before these (a new container, or another one read meanwhile): then every period already open,
+ * or starting before this batch's first record, is unjudged.
+ */
+export function consume(previous: ConsumerState, records: readonly StreamRecord[], timeline: readonly TimedState[], options: ConsumerOptions, resumed: boolean): BatchResult {
+  const periodMs = options.periodSeconds * 1000;
+  const periods = new Map(previous.periods);
+  let { closedBefore, firstWhole } = previous;
+  const skipped: Record<string, number> = {};
+  const skip = (reason: string) => {
+    skipped[reason] = (skipped[reason] ?? 0) + 1;
+  };
+  let late = 0;
+
+  if (!resumed || firstWhole === null) {
+    // Whatever came before these records was not seen here: only periods after the first one
+    // this batch touches can be whole.
+    for (const tally of periods.values()) tally.unjudged ??= 'the consumer lost its place in the stream';
+    const first = records.length > 0 ? Math.min(...records.map((r) => r.arrivedAt)) : null;
+    if (first !== null) firstWhole = periodStart(first, options.periodSeconds) + periodMs;
+  }
+
+  let newestArrival = -Infinity;
+  for (const item of records) {
+    newestArrival = Math.max(newestArrival, item.arrivedAt);
+    const record = parseRecord(item.data);
+    if (record === null) {
+      skip('not a record of the configured fields');
+      continue;
+    }
+    const reading = read(record);
+    if (reading.kind === 'skip') {
+      skip(reading.reason);
+      continue;
+    }
+    const start = periodStart(record.at, options.periodSeconds);
+    if (closedBefore !== null && start < closedBefore) {
+      late += 1;
+      continue;
+    }
+    let tally = periods.get(start);
+    if (!tally) {
+      tally = emptyTally(start);
+      if (firstWhole !== null && start < firstWhole) tally.unjudged = 'the consumer started after the period began';
+      periods.set(start, tally);
+    }
+    const states = statesAt(timeline, record.at);
+    if (states.length === 0) {
+      tally.unjudged ??= 'a record fell in no known rollout state';
+      skip('no known rollout state');
+      continue;
+    }
+    const judgment = judgeUnderEach(states, record.clientIp, refererOrigin(record.referer ?? undefined));
+    if (judgment === null) {
+      skip('no agreed voice');
+      continue;
+    }
+    // A load whose path names its build (a rewritten entry) must be that build; an error must name it.
+    if (reading.build !== null && reading.build !== judgment.build) {
+      skip('build not the one the rule assigns');
+      continue;
+    }
+    tally.viewers[judgment.role].add(judgment.voice);
+    if (reading.kind === 'error') {
+      tally.erroring[judgment.role].add(judgment.voice);
+      if (!tally.messages.has(judgment.voice)) tally.messages.set(judgment.voice, { role: judgment.role, build: judgment.build, message: reading.message.slice(0, MAX_MESSAGE_LENGTH) });
+    }
+  }
+
+  const closed: ClosedPeriod[] = [];
+  if (newestArrival > -Infinity) {
+    // Everything that arrived before newestArrival has been read: a period whose end plus the
+    // lateness is past it is whole.
+    const closeBefore = periodStart(newestArrival - options.latenessMs, options.periodSeconds);
+    for (const start of [...periods.keys()].sort((a, b) => a - b)) {
+      if (start >= closeBefore) continue;
+      const tally = periods.get(start)!;
+      periods.delete(start);
+      closed.push(closedPeriod(tally));
+    }
+    closedBefore = Math.max(closedBefore ?? closeBefore, closeBefore);
+  }
+  return { state: { periods, closedBefore, firstWhole }, closed, late, skipped };
+}
+
+function closedPeriod(tally: PeriodTally): ClosedPeriod {
+  const counts = Object.fromEntries(
+    ROLES_COUNTED.map((role) => [role, tally.unjudged === null ? { viewers: tally.viewers[role].size, erroring: tally.erroring[role].size } : { viewers: 0, erroring: 0 }]),
+  ) as Record<Role, RoleCounts>;
+  return { start: tally.start, unjudged: tally.unjudged, counts, messages: tally.unjudged === null ? [...tally.messages.values()] : [] };
+}

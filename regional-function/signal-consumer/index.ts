@@ -1,0 +1,56 @@
+/**
+ * The signal consumer's Lambda handler: the Kinesis event source mapping gives it the real-time log
+ * records of the entry and the error reports, one shard in order; it counts them (consumer.ts,
+ * core.ts) and emits the periods that close as embedded metric format lines (no PutMetricData, no
+ * permission for it).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { readEnvironment, type SignalConsumerEnvironment } from '../../contracts/function-environment';
+import { functionLogger, functionMetrics, lateRecordsDocument, periodDocuments } from '../shared/observability';
+import { advanceCheckpoint, readTimeline } from '../shared/signal-table';
+import { createSignalConsumer, type BatchSummary, type SignalConsumer } from './consumer';
+import type { TimedState } from './core';
+
+const VARIABLES = ['METRICS_NAMESPACE', 'SIGNAL_TABLE', 'PERIOD_SECONDS', 'LATENESS_SECONDS'] as const satisfies readonly (keyof SignalConsumerEnvironment)[];
+/** How long a container counts by the timeline it read: state changes are announced before they are written, so a few seconds is enough. */
+export const TIMELINE_CACHE_MS = 5000;
+
+const logger = functionLogger('signal-consumer');
+let consumer: SignalConsumer | undefined;
+
+export async function handler(event: KinesisStreamEvent): Promise<BatchSummary> {
+  if (!consumer) {
+    const env = readEnvironment<SignalConsumerEnvironment>(VARIABLES);
+    const dynamodb = new DynamoDBClient({});
+    const metrics = functionMetrics(env.METRICS_NAMESPACE, 'signal-consumer');
+    let cached: { readonly at: number; readonly timeline: readonly TimedState[] } | undefined;
+    consumer = createSignalConsumer(
+      { periodSeconds: Number(env.PERIOD_SECONDS), latenessMs: Number(env.LATENESS_SECONDS) * 1000 },
+      {
+        timeline: async () => {
+          if (!cached || Date.now() - cached.at > TIMELINE_CACHE_MS) cached = { at: Date.now(), timeline: await readTimeline(dynamodb, env.SIGNAL_TABLE) };
+          return cached.timeline;
+        },
+        advanceCheckpoint: (from, to) => advanceCheckpoint(dynamodb, env.SIGNAL_TABLE, from, to),
+        emit: (closed, late, at) => {
+          const documents = closed.flatMap((period) => periodDocuments(metrics, period));
+          if (late > 0) documents.push(lateRecordsDocument(metrics, late, at));
+          // One EMF document per line, as Powertools prints them.
+          for (const document of documents) process.stdout.write(`${JSON.stringify(document)}\n`);
+        },
+        log: (message, details) => logger.info(message, details),
+        now: Date.now,
+      },
+    );
+  }
+  const summary = await consumer(
+    event.Records.map((record) => ({
+      data: Buffer.from(record.kinesis.data, 'base64').toString('utf8'),
+      arrivedAt: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
+      sequenceNumber: record.kinesis.sequenceNumber,
+    })),
+  );
+  logger.info('batch', { ...summary });
+  return summary;
+}
