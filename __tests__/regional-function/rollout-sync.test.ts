@@ -1,3 +1,5 @@
+import { fakeTable, type FakeTable } from '../fixtures/dynamodb-table';
+import { readTimeline } from '../../regional-function/shared/signal-table';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -132,6 +134,7 @@ describe('rollout sync against AWS', () => {
   const cloudwatch = mockClient(CloudWatchClient);
   const dynamodb = mockClient(DynamoDBClient);
   const s3 = mockClient(S3Client);
+  let table: FakeTable;
   const BUCKETS = { 'us-east-1': 'edge-widget-us-east-1-test', 'eu-west-1': 'edge-widget-eu-west-1-test' };
   const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
   const env: RolloutSyncEnvironment = {
@@ -198,7 +201,7 @@ describe('rollout sync against AWS', () => {
       }
     });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-    dynamodb.on(PutItemCommand).resolves({});
+    table = fakeTable(dynamodb);
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK' }] });
   });
   afterAll(() => {
@@ -208,7 +211,13 @@ describe('rollout sync against AWS', () => {
   const stored = () => parseRolloutState(store.get(ROLLOUT_STATE_KEY));
   const writes = () => kvsMock.commandCalls(PutKeyCommand).map((call) => call.args[0].input);
   const put = (state: RolloutState) => store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
-  const copies = () => dynamodb.commandCalls(PutItemCommand).map((call) => call.args[0].input.Item?.state?.S);
+  const copies = () =>
+    dynamodb
+      .commandCalls(PutItemCommand)
+      .filter((call) => call.args[0].input.Item?.pk?.S === 'rollout-state')
+      .map((call) => call.args[0].input.Item?.state?.S);
+  /** The timeline rollout sync announced states to, as the signal consumer reads it. */
+  const timeline = () => readTimeline(new DynamoDBClient({ region: 'us-east-1' }), env.SIGNAL_TABLE);
 
   it('writes nothing when the store already says what the alias says, and still copies it for the metrics API', async () => {
     put(steadyState(BUILD_A));
@@ -233,7 +242,7 @@ describe('rollout sync against AWS', () => {
     // Without a canary CodeDeploy is not asked anything.
     expect(codedeploy.calls()).toHaveLength(0);
     expect(kvsMock.commandCalls(GetKeyCommand)[0].args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
-    const copy = dynamodb.commandCalls(PutItemCommand)[0].args[0].input;
+    const copy = dynamodb.commandCalls(PutItemCommand).find((call) => call.args[0].input.Item?.pk?.S === 'rollout-state')!.args[0].input;
     expect(copy).toMatchObject({ TableName: 'edge-widget-release-signal', Item: { pk: { S: 'rollout-state' }, state: { S: text } }, ConditionExpression: 'attribute_not_exists(pk) OR takenAt <= :takenAt' });
     expect(Number(copy.Item?.takenAt?.N)).toBeGreaterThanOrEqual(before);
   });
@@ -341,6 +350,30 @@ describe('rollout sync against AWS', () => {
     expect(lambda.commandCalls(GetFunctionConfigurationCommand).map((call) => call.args[0].input.Qualifier)).toEqual(['7', '8']);
   });
 
+  describe('the timeline the signal consumer counts by', () => {
+    it('announces every state before it writes it, and the state before stays a candidate for the propagation time', async () => {
+      put(steadyState(BUILD_A));
+      let announcedBeforeWrite = false;
+      beforePutKey = async () => {
+        announcedBeforeWrite = (await timeline()).some((timed) => timed.state.canary === BUILD_B && timed.until === null);
+      };
+      alias = rolling(0.2);
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      const at = 1_800_000_000_000;
+      await createRolloutSync(env, clients(), { now: () => at })(stateChange('d-TIMELINE1', 'START'));
+      expect(announcedBeforeWrite).toBe(true);
+      const entries = await timeline();
+      expect(entries.at(-1)).toMatchObject({ from: at, until: null, state: { canary: BUILD_B, weight: 2000 } });
+      expect(entries.at(-2)).toMatchObject({ until: at + Number(env.STATE_PROPAGATION_MS), state: steadyState(BUILD_A) });
+    });
+
+    it('takes a state it finds unannounced into the timeline, as served since the state before it', async () => {
+      put(steadyState(BUILD_A));
+      await createRolloutSync(env, clients(), { now: () => 5000 })(SCHEDULED);
+      expect(await timeline()).toEqual([{ state: steadyState(BUILD_A), from: 0, until: null }]);
+    });
+  });
+
   describe('the alarm', () => {
     it('holds the canary the moment its alarm fires, before CodeDeploy moves the alias back, and lets it go when the alarm clears', async () => {
       put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ALARM0001', ring: ['https://demo.example.com'] });
@@ -353,10 +386,26 @@ describe('rollout sync against AWS', () => {
       expect(await sync(parseSyncEvent(firing))).toMatchObject({ action: 'written', trigger: 'alarm', held: true, weight: 0 });
       // Nobody on the canary, ring hosts included; the ring itself stays.
       expect(stored()).toEqual({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
-      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({ AlarmNames: [env.CLIENT_ERROR_ALARM], AlarmTypes: ['MetricAlarm'] });
+      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({ AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM], AlarmTypes: ['MetricAlarm'] });
       // A false alarm that clears while the deployment still runs: the canary gets its viewers back.
       cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
       expect(await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } }))).toMatchObject({ action: 'written', held: false, weight: 3000 });
+    });
+
+    it('holds the canary while the judge cannot see (the unjudged alarm), as when the canary fails', async () => {
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-BLIND0001', ring: [] });
+      alias = rolling(0.3);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BLIND0001'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+      cloudwatch.on(DescribeAlarmsCommand).resolves({
+        MetricAlarms: [
+          { AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' },
+          { AlarmName: env.SIGNAL_UNJUDGED_ALARM, StateValue: 'ALARM' },
+        ],
+      });
+      expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({ held: true, weight: 0, stoppedDeployment: 'd-BLIND0001' });
+      expect(stored()).toEqual(steadyState(BUILD_A));
     });
 
     it('stops the deployment with rollback when the alarm fires, rather than waiting for CodeDeploy to look', async () => {

@@ -132,6 +132,10 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
       const fromMemory = attempt === 1 && trigger.kind !== 'manual' && known !== null && now() - known.at < VERIFY_INTERVAL_MS;
       if (!fromMemory) known = { ...(await readRolloutState(clients.kvs, storeArn, known)), at: now() };
       const { etag, stored } = known!;
+      // A state in the store nobody announced (Terraform created the key, a write from elsewhere)
+      // goes into the timeline as possibly served since the state before it: before anything is
+      // written over it, so the signal consumer knows what the edges served until then.
+      if (!fromMemory && stored !== null) await announceState(clients.dynamodb, env.SIGNAL_TABLE, stored.text, now(), { propagationMs: Number(env.STATE_PROPAGATION_MS), seenOnly: true });
       const builds = await aliasBuilds();
       let deployment: DeploymentSummary | null = null;
       let alarmFiring = false;
@@ -172,9 +176,6 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
       // stopped, so a stop that fails (throttled, denied) never keeps viewers on the canary.
       const stop = plan.held && shifting ? await stopWithRollback(deployment!.id) : { stoppedDeployment: null, stopFailure: null };
       await copyForMetricsApi();
-      // A state in the store nobody announced (Terraform created the key, a write from elsewhere):
-      // into the timeline, as possibly served since the state before it.
-      if (known?.stored != null) await announceState(clients.dynamodb, env.SIGNAL_TABLE, known.stored.text, now(), { propagationMs: Number(env.STATE_PROPAGATION_MS), seenOnly: true });
       const missingBuilds = await assignedBuildsMissing([plan.state.stable, ...(plan.state.canary ? [plan.state.canary] : [])]);
       return { action: written ? 'written' : 'unchanged', ...summary, ...stop, missingBuilds };
     }

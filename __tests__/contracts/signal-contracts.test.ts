@@ -1,0 +1,147 @@
+/**
+ * The release signal's contracts: the real-time log record, the error report, who a voice is and
+ * which role the rule gives it (no /64 of a /48 can pick it), the stream's sizing, the unjudged
+ * alarm's metric math.
+ */
+import { assignBuild } from '../../contracts/assignment';
+import { errorReportUrl, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
+import { evaluateQueries } from '../../contracts/metric-math';
+import { formatRecord, parseRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
+import { judge, judgeUnderEach, statePropagationMs, unjudgedAlarmQueries, voiceKey } from '../../contracts/release-signal';
+import { steadyState, type RolloutState } from '../../contracts/rollout-state';
+import { capacityProblem, signalCapacity } from '../../contracts/signal-capacity';
+
+const STABLE = '0123456789abcdef';
+const CANARY = 'fedcba9876543210';
+const rollout = (weight: number, salt = 'd-VOICE0001'): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt, ring: ['https://demo.example.com'] });
+
+describe('a real-time log record', () => {
+  it('is the configured fields, tab-separated, `-` for none, and reads back as written', () => {
+    expect(REALTIME_LOG_FIELDS).toEqual(['timestamp', 'c-ip', 'cs-method', 'cs-uri-stem', 'cs-uri-query', 'sc-status', 'cs-referer']);
+    const record = { at: 1_800_000_000_123, clientIp: '2001:db8::1', method: 'GET', uri: '/api/e', query: 'b=0123456789abcdef&m=x', status: 204, referer: null };
+    const text = formatRecord(record);
+    expect(text).toBe('1800000000.123\t2001:db8::1\tGET\t/api/e\tb=0123456789abcdef&m=x\t204\t-\n');
+    expect(parseRecord(text)).toEqual(record);
+    expect(parseRecord(formatRecord({ ...record, query: '' }))?.query).toBe('');
+  });
+
+  it('refuses what is not one: other fields, a bad time or status, no address', () => {
+    for (const bad of ['', 'a\tb', '1800000000.123\t1.2.3.4\tGET\t/\t-\t200', 'soon\t1.2.3.4\tGET\t/\t-\t200\t-', '1800000000.123\t-\tGET\t/\t-\t200\t-', '1800000000.123\t1.2.3.4\tGET\t/\t-\tOK\t-']) {
+      expect([bad, parseRecord(bad)]).toEqual([bad, null]);
+    }
+  });
+});
+
+describe('an error report', () => {
+  it('is one GET to /api/e of the distribution naming the build and at most 120 characters of the message', () => {
+    const url = errorReportUrl('https://widget.example.com/assets/index.js', STABLE, `x&y=${'m'.repeat(300)}`);
+    expect(url.startsWith('https://widget.example.com/api/e?b=0123456789abcdef&m=x%26y%3D')).toBe(true);
+    const report = parseErrorReport(new URL(url).search.slice(1));
+    expect(report).toEqual({ buildId: STABLE, message: `x&y=${'m'.repeat(MAX_MESSAGE_LENGTH - 4)}` });
+    expect(parseErrorReport('m=only-a-message')).toBeNull();
+    expect(parseErrorReport('b=NOTABUILD')).toBeNull();
+    expect(parseErrorReport(`b=${STABLE}`)).toEqual({ buildId: STABLE, message: '' });
+  });
+});
+
+describe('a voice, and the role the rule gives it', () => {
+  it('is an IPv4 address, or an IPv6 /48', () => {
+    expect(voiceKey('203.0.113.9')).toBe('203.0.113.9');
+    expect(voiceKey('2001:db8:1234:5678::1')).toBe('2001:db8:1234::/48');
+    expect(voiceKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(voiceKey('not an address')).toBeNull();
+  });
+
+  it('gives an IPv4 viewer the role of the build it was assigned', () => {
+    const state = rollout(3000);
+    for (let i = 1; i <= 500; i += 1) {
+      const ip = `198.51.100.${i % 256}`;
+      const judgment = judge(state, ip, null)!;
+      expect(judgment.build).toBe(assignBuild(state, ip, null));
+      expect(judgment.role).toBe(judgment.build === CANARY ? 'canary' : 'stable');
+    }
+    expect(judge(steadyState(STABLE), '198.51.100.1', null)).toEqual({ voice: '198.51.100.1', role: 'stable', build: STABLE });
+    expect(judge(state, '198.51.100.1', 'https://demo.example.com')).toEqual({ voice: '198.51.100.1', role: 'ring', build: CANARY });
+  });
+
+  it('gives a /48 one role, drawn from the /48 itself: its /64s hear only that role, whatever build each got', () => {
+    for (let n = 0; n < 200; n += 1) {
+      const state = rollout(2000 + (n % 6) * 1000, `d-PROBE${n}`);
+      const prefix = `2001:db8:${n.toString(16)}`;
+      const judgments = Array.from({ length: 64 }, (_, i) => ({ ip: `${prefix}:${i.toString(16)}::1`, judgment: judge(state, `${prefix}:${i.toString(16)}::1`, null) }));
+      const heard = judgments.filter((j) => j.judgment !== null);
+      // One role for the whole /48, and only the /64s that got that role's build are heard.
+      expect(new Set(heard.map((j) => j.judgment!.role)).size).toBeLessThanOrEqual(1);
+      for (const { ip, judgment } of judgments) {
+        if (judgment) expect(assignBuild(state, ip, null)).toBe(judgment.build);
+        else expect(heard.length === 0 || assignBuild(state, ip, null) !== heard[0].judgment!.build).toBe(true);
+      }
+      expect(new Set(heard.map((j) => j.judgment!.voice))).toEqual(new Set(heard.length > 0 ? [`${prefix}::/48`] : []));
+    }
+  });
+
+  it('leaves a /48 no way to vote in both roles, or the one it wants, by probing its /64s', () => {
+    // Over many deployments (salts), a /48 is canary about as often as the weight says, whatever it probes.
+    const weight = 2000;
+    let canary = 0;
+    const trials = 1500;
+    for (let n = 0; n < trials; n += 1) {
+      const state = rollout(weight, `d-SALT${n}`);
+      const roles = new Set(Array.from({ length: 32 }, (_, i) => judge(state, `2001:db8:aa:${i.toString(16)}::1`, null)?.role).filter(Boolean));
+      expect(roles.size).toBeLessThanOrEqual(1);
+      if (roles.has('canary')) canary += 1;
+    }
+    expect(canary / trials).toBeGreaterThan(0.16);
+    expect(canary / trials).toBeLessThan(0.24);
+  });
+
+  it('counts a request only where every state the edges may serve agrees', () => {
+    const before = rollout(1000);
+    const after = rollout(5000);
+    let agreed = 0;
+    let moved = 0;
+    for (let i = 1; i <= 1000; i += 1) {
+      const ip = `203.0.${i >> 8}.${i & 0xff}`;
+      const a = judge(before, ip, null)!;
+      const b = judge(after, ip, null)!;
+      const both = judgeUnderEach([before, after], ip, null);
+      if (a.role === b.role) {
+        expect(both).toEqual(a);
+        agreed += 1;
+      } else {
+        expect(both).toBeNull();
+        moved += 1;
+      }
+    }
+    // Raising the weight from 10 % to 50 % moves about 40 % of viewers; the rest keep their role.
+    expect(moved).toBeGreaterThan(300);
+    expect(agreed).toBeGreaterThan(500);
+    expect(statePropagationMs({ stateCacheSeconds: 60 })).toBe(100_000);
+  });
+});
+
+describe('the stream, sized', () => {
+  it('samples everything while one shard takes the peak, and less beyond it', () => {
+    expect(signalCapacity({ expectedLoadsPerDay: 1_000_000, peakToAverage: 3 })).toMatchObject({ samplingPercent: 100, shards: 1 });
+    expect(signalCapacity({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3 }).samplingPercent).toBe(23);
+    expect(signalCapacity({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3 }).peakRecordsPerSecond).toBeLessThanOrEqual(800);
+    expect(capacityProblem({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3, samplingPercent: 50 })).toMatch(/set metrics.samplingPercent to at most 23/);
+    expect(capacityProblem({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3, samplingPercent: 20 })).toBeNull();
+  });
+});
+
+describe('the unjudged alarm', () => {
+  const queries = unjudgedAlarmQueries({ latenessSeconds: 20 }, { consumerFunction: 'w-signal-consumer', stream: 'w-signal' });
+  const evaluate = (inputs: Record<string, number | null>) => evaluateQueries(queries.expressions, inputs)[queries.resultId];
+
+  it('breaches on an unjudged period, a late record, a consumer error, or a reader behind, and has no value when nothing reads the stream', () => {
+    const quiet = { unjudged_raw: null, late_raw: null, failures_raw: null, age: 0 };
+    expect(evaluate(quiet)).toBe(0);
+    expect(evaluate({ ...quiet, unjudged_raw: 1 })).toBeGreaterThan(queries.threshold);
+    expect(evaluate({ ...quiet, late_raw: 3 })).toBeGreaterThan(queries.threshold);
+    expect(evaluate({ ...quiet, failures_raw: 1 })).toBeGreaterThan(queries.threshold);
+    expect(evaluate({ ...quiet, age: 20_001 })).toBeGreaterThan(queries.threshold);
+    expect(evaluate({ ...quiet, age: 20_000 })).toBe(0);
+    expect(evaluate({ ...quiet, age: null })).toBeNull();
+  });
+});

@@ -1,0 +1,242 @@
+/**
+ * The signal consumer's core and its I/O part, on records in CloudFront's real-time log format:
+ * distinct voices per period and role, each voice in the role the rule gives it, never counted
+ * for a build it did not get; periods closed once the stream is past them, unjudged when not seen
+ * whole; late records counted.
+ */
+import { formatRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';
+import { assignBuild } from '../../contracts/assignment';
+import { judge } from '../../contracts/release-signal';
+import { steadyState, type RolloutState } from '../../contracts/rollout-state';
+import { createSignalConsumer } from '../../regional-function/signal-consumer/consumer';
+import { consume, initialState, statesAt, type ConsumerOptions, type StreamRecord, type TimedState } from '../../regional-function/signal-consumer/core';
+
+const STABLE = '0123456789abcdef';
+const CANARY = 'fedcba9876543210';
+const PERIOD = 60_000;
+const T0 = 1_800_000_000_000; // a period boundary
+const OPTIONS: ConsumerOptions = { periodSeconds: 60, latenessMs: 20_000 };
+const rollout = (weight: number, ring: string[] = []): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt: 'd-SIGNAL0001', ring });
+const always = (state: RolloutState): TimedState[] => [{ state, from: 0, until: null }];
+
+let sequence = 0;
+function record(partial: Partial<RealtimeLogRecord> & { ip: string; at: number }, arrivedAt = partial.at + 1000): StreamRecord {
+  const full: RealtimeLogRecord = {
+    at: partial.at,
+    clientIp: partial.ip,
+    method: partial.method ?? 'GET',
+    uri: partial.uri ?? '/assets/index.js',
+    query: partial.query ?? '',
+    status: partial.status ?? 200,
+    referer: partial.referer ?? 'https://shop.example.com/page',
+  };
+  sequence += 1;
+  return { data: formatRecord(full), arrivedAt, sequenceNumber: String(sequence).padStart(20, '0') };
+}
+const load = (ip: string, at: number, arrivedAt?: number) => record({ ip, at }, arrivedAt);
+const error = (ip: string, at: number, build: string, message = 'TypeError: boom') => record({ ip, at, uri: '/api/e', status: 204, query: `b=${build}&m=${encodeURIComponent(message)}` });
+/** A record far enough after `start`'s period to close it. */
+const closer = (start: number) => load('192.0.2.250', start + PERIOD + OPTIONS.latenessMs + 1);
+
+/** IPv4 addresses the rule puts on `build` under `state`. */
+function addressesOn(state: RolloutState, build: string, count: number): string[] {
+  const found: string[] = [];
+  for (let i = 1; found.length < count; i += 1) {
+    const ip = `198.51.${(i >> 8) & 0xff}.${i & 0xff}`;
+    if (assignBuild(state, ip, null) === build) found.push(ip);
+  }
+  return found;
+}
+
+describe('the consumer core', () => {
+  it('counts each voice once per period and role, however many requests, and an error only for the build the rule gave it', () => {
+    const state = rollout(5000);
+    const canary = addressesOn(state, CANARY, 3);
+    const stable = addressesOn(state, STABLE, 4);
+    const records = [
+      ...canary.flatMap((ip) => [load(ip, T0 + 1000), load(ip, T0 + 2000), load(ip, T0 + 3000)]),
+      ...stable.map((ip) => load(ip, T0 + 1000)),
+      // A flood of errors from one canary address: one erroring viewer.
+      ...Array.from({ length: 50 }, (_, i) => error(canary[0], T0 + 4000 + i, CANARY)),
+      error(stable[0], T0 + 5000, STABLE),
+      // A stable viewer reporting the canary build did not run it: not counted.
+      error(stable[1], T0 + 5000, CANARY),
+      closer(T0),
+    ];
+    const result = consume(initialState(), records, always(state), OPTIONS, false);
+    const first = result.closed.find((p) => p.start === T0);
+    // The consumer started with this batch: the period holding its first record is not whole.
+    expect(first?.unjudged).toBe('the consumer started after the period began');
+    // Whole from the next period on: the same traffic one period later is judged.
+    const next = consume(
+      result.state,
+      records.slice(0, -1).map((r) => ({ ...r, data: r.data.replace(/^\d+\.\d+/, (t) => ((Number(t) * 1000 + PERIOD) / 1000).toFixed(3)), arrivedAt: r.arrivedAt + PERIOD })),
+      always(state),
+      OPTIONS,
+      true,
+    );
+    const later = consume(next.state, [closer(T0 + PERIOD)], always(state), OPTIONS, true);
+    const period = later.closed.find((p) => p.start === T0 + PERIOD)!;
+    expect(period.unjudged).toBeNull();
+    expect(period.counts.canary).toEqual({ viewers: 3, erroring: 1 });
+    // The four, and the address whose load closed the period before (it fell in this one).
+    expect(period.counts.stable).toEqual({ viewers: 5, erroring: 1 });
+    expect(period.messages).toEqual(
+      expect.arrayContaining([
+        { role: 'canary', build: CANARY, message: 'TypeError: boom' },
+        { role: 'stable', build: STABLE, message: 'TypeError: boom' },
+      ]),
+    );
+    expect(period.messages).toHaveLength(2);
+    expect(next.skipped['build not the one the rule assigns']).toBe(1);
+  });
+
+  it('closes a period only once the stream carried a record that arrived past its end plus the lateness', () => {
+    const state = steadyState(STABLE);
+    const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state;
+    const open = consume(warm, [load('192.0.2.2', T0 + 1000, T0 + PERIOD + OPTIONS.latenessMs - 1)], always(state), OPTIONS, true);
+    expect(open.closed.map((p) => p.start)).not.toContain(T0);
+    const closed = consume(open.state, [load('192.0.2.3', T0 + PERIOD + 5, T0 + PERIOD + OPTIONS.latenessMs)], always(state), OPTIONS, true);
+    expect(closed.closed.find((p) => p.start === T0)).toMatchObject({ unjudged: null, counts: { stable: { viewers: 1, erroring: 0 } } });
+    // A record of a closed period is late, and counted as such, not as a viewer.
+    const late = consume(closed.state, [load('192.0.2.4', T0 + 2000, T0 + PERIOD + OPTIONS.latenessMs + 10)], always(state), OPTIONS, true);
+    expect(late.late).toBe(1);
+  });
+
+  it('judges a period unjudged when a record in it falls in no known state, or the consumer lost its place', () => {
+    const state = steadyState(STABLE);
+    const timeline: TimedState[] = [{ state, from: T0 + 30_000, until: null }];
+    const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], timeline, OPTIONS, false).state;
+    const batch = consume(warm, [load('192.0.2.2', T0 + 1000), load('192.0.2.3', T0 + 40_000), closer(T0)], timeline, OPTIONS, true);
+    expect(batch.closed.find((p) => p.start === T0)).toMatchObject({ unjudged: 'a record fell in no known rollout state', counts: { stable: { viewers: 0, erroring: 0 } } });
+    const again = consume(consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state, [load('192.0.2.2', T0 + 1000)], always(state), OPTIONS, true);
+    const lost = consume(again.state, [closer(T0)], always(state), OPTIONS, false);
+    expect(lost.closed.find((p) => p.start === T0)?.unjudged).toBe('the consumer lost its place in the stream');
+  });
+
+  it('counts a viewer the new state moved only where every state the edges may serve agrees', () => {
+    const before = rollout(1000);
+    const after = rollout(3000);
+    const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null) === STABLE)[0];
+    const stayed = addressesOn(before, CANARY, 1)[0];
+    const timeline: TimedState[] = [
+      { state: before, from: 0, until: T0 + 10_000 + 40_000 },
+      { state: after, from: T0 + 10_000, until: null },
+    ];
+    expect(statesAt(timeline, T0 + 20_000)).toEqual([before, after]);
+    expect(statesAt(timeline, T0 + 55_000)).toEqual([after]);
+    const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], timeline, OPTIONS, false).state;
+    const result = consume(warm, [load(moved, T0 + 20_000), load(stayed, T0 + 20_000), load(moved, T0 + 55_000), closer(T0)], timeline, OPTIONS, true);
+    const period = result.closed.find((p) => p.start === T0)!;
+    // `moved` is canary only from 55 s; `stayed` was canary under both.
+    expect(period.counts.canary).toEqual({ viewers: 2, erroring: 0 });
+    expect(result.skipped['no agreed voice']).toBe(1);
+  });
+
+  it('checks a rewritten entry path against the build the rule assigns, and skips what is not a load or an error report', () => {
+    const state = rollout(5000);
+    const [canaryIp] = addressesOn(state, CANARY, 1);
+    const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state;
+    const result = consume(
+      warm,
+      [
+        record({ ip: canaryIp, at: T0 + 1000, uri: `/assets/${STABLE}/index.js` }),
+        record({ ip: canaryIp, at: T0 + 1000, uri: `/assets/${CANARY}/index.js`, status: 304 }),
+        record({ ip: '192.0.2.9', at: T0 + 1000, uri: '/assets/index.js', status: 503 }),
+        record({ ip: '192.0.2.9', at: T0 + 1000, method: 'POST', uri: '/api/e', status: 405 }),
+        record({ ip: '192.0.2.9', at: T0 + 1000, uri: `/assets/${STABLE}/chunk.js` }),
+        record({ ip: '192.0.2.9', at: T0 + 1000, uri: '/api/e', status: 204, query: 'b=not-a-build' }),
+        { data: 'garbage without tabs', arrivedAt: T0 + 1000, sequenceNumber: 'x' },
+        closer(T0),
+      ],
+      always(state),
+      OPTIONS,
+      true,
+    );
+    const period = result.closed.find((p) => p.start === T0)!;
+    expect(period.counts.canary.viewers).toBe(1);
+    expect(result.skipped).toEqual({
+      'build not the one the rule assigns': 1,
+      status: 1,
+      method: 1,
+      path: 1,
+      'error without a build': 1,
+      'not a record of the configured fields': 1,
+    });
+  });
+
+  it('counts ring pages as ring, never judged, and an IPv6 /48 as one voice in the role its own hash gives it', () => {
+    const state = rollout(5000, ['https://demo.example.com']);
+    const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state;
+    // Every /64 of one /48: only those whose own assignment matches the /48's role are heard, all as one voice.
+    const prefix = '2001:db8:77';
+    const sixtyFours = Array.from({ length: 40 }, (_, i) => `${prefix}:${i.toString(16)}::1`);
+    const role = judge(state, sixtyFours.find((ip) => judge(state, ip, null) !== null)!, null)!.role;
+    const result = consume(
+      warm,
+      [...sixtyFours.map((ip) => load(ip, T0 + 1000)), ...sixtyFours.map((ip) => error(ip, T0 + 2000, role === 'canary' ? CANARY : STABLE)), record({ ip: '192.0.2.77', at: T0 + 1000, referer: 'https://demo.example.com/x' }), closer(T0)],
+      always(state),
+      OPTIONS,
+      true,
+    );
+    const period = result.closed.find((p) => p.start === T0)!;
+    expect(period.counts[role]).toEqual({ viewers: 1, erroring: 1 });
+    expect(period.counts[role === 'canary' ? 'stable' : 'canary'].viewers).toBe(0);
+    expect(period.counts.ring.viewers).toBe(1);
+  });
+});
+
+describe('the consumer with its I/O', () => {
+  function deps(overrides: Partial<Parameters<typeof createSignalConsumer>[1]> = {}) {
+    const emitted: { start: number; unjudged: string | null }[] = [];
+    const lates: number[] = [];
+    const logged: Record<string, unknown>[] = [];
+    return {
+      emitted,
+      lates,
+      logged,
+      deps: {
+        timeline: async () => always(steadyState(STABLE)),
+        advanceCheckpoint: async (from: string | null) => from !== null,
+        emit: (closed: readonly { start: number; unjudged: string | null }[], late: number) => {
+          emitted.push(...closed.map((p) => ({ start: p.start, unjudged: p.unjudged })));
+          if (late > 0) lates.push(late);
+        },
+        log: (_message: string, details: Record<string, unknown>) => logged.push(details),
+        now: () => T0,
+        ...overrides,
+      },
+    };
+  }
+
+  it('keeps its tallies across batches while the checkpoint says it read the records before', async () => {
+    const io = deps();
+    const consumer = createSignalConsumer(OPTIONS, io.deps);
+    await consumer([load('192.0.2.1', T0 - PERIOD)]);
+    await consumer([load('192.0.2.2', T0 + 1000), error('192.0.2.2', T0 + 2000, STABLE, 'm')]);
+    const summary = await consumer([closer(T0)]);
+    expect(summary.resumed).toBe(true);
+    expect(io.emitted).toContainEqual({ start: T0, unjudged: null });
+    // The message is logged with its role and build, never the address.
+    expect(io.logged).toContainEqual({ period: new Date(T0).toISOString(), role: 'stable', buildId: STABLE, message: 'm' });
+    expect(JSON.stringify(io.logged)).not.toContain('192.0.2.2');
+  });
+
+  it('starts afresh after a failed batch, so a retry cannot count twice', async () => {
+    let fail = false;
+    const io = deps({
+      timeline: async () => {
+        if (fail) throw new Error('the table is unreachable');
+        return always(steadyState(STABLE));
+      },
+    });
+    const consumer = createSignalConsumer(OPTIONS, io.deps);
+    await consumer([load('192.0.2.1', T0 - PERIOD)]);
+    await consumer([load('192.0.2.2', T0 + 1000)]);
+    fail = true;
+    await expect(consumer([load('192.0.2.3', T0 + 2000)])).rejects.toThrow('the table is unreachable');
+    fail = false;
+    await consumer([load('192.0.2.3', T0 + 2000), closer(T0)]);
+    expect(io.emitted.find((p) => p.start === T0)?.unjudged).toBe('the consumer started after the period began');
+  });
+});
