@@ -1,4 +1,4 @@
-import { fakeTable, type FakeTable } from '../fixtures/dynamodb-table';
+import { fakeTable } from '../fixtures/dynamodb-table';
 import { readTimeline } from '../../regional-function/shared/signal-table';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
@@ -134,7 +134,6 @@ describe('rollout sync against AWS', () => {
   const cloudwatch = mockClient(CloudWatchClient);
   const dynamodb = mockClient(DynamoDBClient);
   const s3 = mockClient(S3Client);
-  let table: FakeTable;
   const BUCKETS = { 'us-east-1': 'edge-widget-us-east-1-test', 'eu-west-1': 'edge-widget-eu-west-1-test' };
   const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
   const env: RolloutSyncEnvironment = {
@@ -201,7 +200,7 @@ describe('rollout sync against AWS', () => {
       }
     });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-    table = fakeTable(dynamodb);
+    fakeTable(dynamodb);
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK' }] });
   });
   afterAll(() => {
