@@ -10,7 +10,19 @@
 import type { GenericLogger } from '@aws-lambda-powertools/commons/types';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DIMENSION_REGION, DIMENSION_ROLE, DIMENSION_SIGNAL, METRIC_ERRORING_VIEWERS, METRIC_LATE_RECORDS, METRIC_MISSING_BUILDS, METRIC_ROLLOUT_WEIGHT, METRIC_UNJUDGED_PERIODS, METRIC_VIEWERS, SIGNAL_ENTRY, type Role } from '../../contracts/release-signal';
+import {
+  DIMENSION_REGION,
+  DIMENSION_ROLE,
+  DIMENSION_SIGNAL,
+  METRIC_ERRORING_VIEWERS,
+  METRIC_LATE_RECORDS,
+  METRIC_MISSING_BUILDS,
+  METRIC_ROLLOUT_WEIGHT,
+  METRIC_UNJUDGED_PERIODS,
+  METRIC_VIEWERS,
+  SIGNAL_ENTRY,
+  type Role,
+} from '../../contracts/release-signal';
 
 export function functionLogger(serviceName: string): Logger {
   return new Logger({ serviceName });

@@ -226,8 +226,6 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
 }
 
 function closedPeriod(tally: PeriodTally): ClosedPeriod {
-  const counts = Object.fromEntries(
-    ROLES_COUNTED.map((role) => [role, tally.unjudged === null ? { viewers: tally.viewers[role].size, erroring: tally.erroring[role].size } : { viewers: 0, erroring: 0 }]),
-  ) as Record<Role, RoleCounts>;
+  const counts = Object.fromEntries(ROLES_COUNTED.map((role) => [role, tally.unjudged === null ? { viewers: tally.viewers[role].size, erroring: tally.erroring[role].size } : { viewers: 0, erroring: 0 }])) as Record<Role, RoleCounts>;
   return { start: tally.start, unjudged: tally.unjudged, counts, messages: tally.unjudged === null ? [...tally.messages.values()] : [] };
 }
