@@ -17,12 +17,13 @@
  * 4 bytes and a full-avalanche finalizer, so neighbouring addresses land in unrelated buckets;
  * cheap enough for every request. `mod 10000` of a 32-bit hash is biased by at most 2.3e-6.
  *
- * Viewer key: an IPv4 address as is; an IPv6 address by its /64 prefix. A /64 is one household or
- * device network, and privacy addresses (RFC 8981) rotate the low 64 bits daily or more often;
- * keying the full address would move such viewers between builds as they rotate. Viewers behind
- * one IPv4 NAT or in one /64 share a build, which for a rollout is the desired unit anyway. An
- * IPv4-mapped IPv6 address (::ffff:a.b.c.d) is keyed as its IPv4 address. An address that is not
- * one gets the stable build.
+ * Viewer key: an IPv4 address as is; an IPv6 address by its /48 prefix. The key is also the unit
+ * the release signal counts (contracts/release-signal.ts): one voice per key, in the role this
+ * rule gives it. A /48 is what one site or customer is typically given, so an attacker holding one
+ * has one key, not the 65,536 /64s it could probe for the build it wants; and privacy addresses
+ * (RFC 8981), which rotate the low 64 bits daily or more often, stay on their build. Viewers behind
+ * one IPv4 NAT or in one /48 share a build. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is keyed
+ * as its IPv4 address. An address that is not one gets the stable build.
  *
  * Runs in the viewer-assignment CloudFront Function: written in the language subset of
  * cloudfront-js-2.0, and with `codePointAt` rather than `charCodeAt`, which that runtime does not
@@ -77,7 +78,7 @@ export function viewerKey(ip: string): string | null {
   if (hextets[0] === 0 && hextets[1] === 0 && hextets[2] === 0 && hextets[3] === 0 && hextets[4] === 0 && hextets[5] === 0xffff) {
     return (hextets[6] >>> 8) + '.' + (hextets[6] & 0xff) + '.' + (hextets[7] >>> 8) + '.' + (hextets[7] & 0xff);
   }
-  return hextets[0].toString(16) + ':' + hextets[1].toString(16) + ':' + hextets[2].toString(16) + ':' + hextets[3].toString(16) + '::/64';
+  return hextets[0].toString(16) + ':' + hextets[1].toString(16) + ':' + hextets[2].toString(16) + '::/48';
 }
 
 /** The eight 16-bit groups of an IPv6 address in text form (RFC 4291 §2.2), or null. */

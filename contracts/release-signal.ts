@@ -23,8 +23,8 @@
  * ring beacons are counted and shown but never judged: claiming a ring host cannot add a voice
  * to the alarm.
  */
-import { assignBuild, parseIpv6, viewerBucket, viewerKey } from './assignment';
-import { WEIGHT_SCALE, type RolloutState } from './rollout-state';
+import { assignBuild, parseIpv6, viewerKey } from './assignment';
+import type { RolloutState } from './rollout-state';
 
 export const METRIC_VIEWERS = 'Viewers';
 export const METRIC_ERRORING_VIEWERS = 'ErroringViewers';
@@ -69,25 +69,6 @@ export function viewerAddressIp(header: string | undefined): string | null {
   return ip.includes(':') && parseIpv6(ip) !== null ? ip : null;
 }
 
-/**
- * Who counts as a viewer (a voice): an IPv4 address, or an IPv6 /48. Coarser than the
- * assignment's /64 on purpose: a /48 is what one site or customer is typically given, so one
- * attacker holding a /48 gets one voice, not 65,536. An IPv4-mapped IPv6 address counts as its
- * IPv4 address.
- */
-export function voiceKey(ip: string): string | null {
-  if (IPV4.test(ip)) return ip;
-  const hextets = ip.includes(':') ? parseIpv6(ip) : null;
-  if (hextets === null) return null;
-  if (hextets.slice(0, 5).every((h) => h === 0) && hextets[5] === 0xffff) {
-    return `${hextets[6] >>> 8}.${hextets[6] & 0xff}.${hextets[7] >>> 8}.${hextets[7] & 0xff}`;
-  }
-  return `${hextets
-    .slice(0, 3)
-    .map((h) => h.toString(16))
-    .join(':')}::/48`;
-}
-
 /** What one request counts for: a voice, in the role the rule gives it, for the build of that role. */
 export interface Judgment {
   readonly voice: string;
@@ -97,47 +78,19 @@ export interface Judgment {
 
 /**
  * The voice a request from `ip` (on a page of `origin`) counts for under one rollout state, or
- * null when it counts for none. The unit assigned is the unit counted, and the rule, not the
- * viewer, decides its role:
- *
- *   IPv4   the address is both the assignment key and the voice: its role is the one the
- *          assignment gives it (contracts/assignment.ts).
- *   IPv6   the voice is the /48, and its role is drawn by the same hash from the /48 itself:
- *          canary ⇔ viewerBucket(salt, /48) < weight. Each /64 is still assigned by its own key
- *          (stickiness: privacy addresses rotate within a /64), and a request counts for the /48
- *          only if the build its /64 was assigned is the build of the /48's role. A /48 probing
- *          its /64s for the canary gains nothing: the /48 has one voice, in a role it cannot pick,
- *          and a /64 on the other build is simply not heard.
- *   ring   a page on a ring host gets the canary whatever the weight: counted as `ring`, shown,
- *          never judged (a page's origin is whatever the request says).
- *
+ * null when `ip` is not an address. The unit assigned is the unit counted: the assignment's key
+ * (contracts/assignment.ts viewerKey: an IPv4 address, or an IPv6 /48) is the voice, and its role
+ * is the one the rule gives it, which the viewer does not choose. Every /64 of a /48 gets the /48's
+ * build, so probing them finds nothing to pick. A page on a ring host gets the canary whatever the
+ * weight: counted as `ring`, shown, never judged (a page's origin is whatever the request says).
  * With no canary every viewer is stable.
  */
 export function judge(state: RolloutState, ip: string, origin: string | null): Judgment | null {
-  const voice = voiceKey(ip);
+  const voice = viewerKey(ip);
   if (voice === null) return null;
   if (state.canary === null || state.salt === null) return { voice, role: 'stable', build: state.stable };
   if (origin !== null && state.ring.indexOf(origin) >= 0) return { voice, role: 'ring', build: state.canary };
-  const assigned = assignBuild(state, ip, origin);
-  const canary = voice === viewerKey(ip) ? assigned === state.canary : state.weight >= WEIGHT_SCALE || (state.weight > 0 && viewerBucket(state.salt, voice) < state.weight);
-  const judged: Judgment = canary ? { voice, role: 'canary', build: state.canary } : { voice, role: 'stable', build: state.stable };
-  return assigned === judged.build ? judged : null;
-}
-
-/**
- * How long the store takes to reach every edge, at most, as this project assumes: AWS says "a few
- * seconds" and publishes no bound (blog post introducing CloudFront KeyValueStore, 2023), so the
- * benchmark's worst case of 20 s is taken, doubled.
- */
-export const STORE_PROPAGATION_MS = 40_000;
-
-/**
- * How long after a new state is announced the edges may still serve the one before it: the write
- * and the store's propagation, and the entry router's fallback, which serves from a state it read
- * up to `edge.stateCacheSeconds` before.
- */
-export function statePropagationMs(edge: { readonly stateCacheSeconds: number }): number {
-  return STORE_PROPAGATION_MS + edge.stateCacheSeconds * 1000;
+  return assignBuild(state, ip, origin) === state.canary ? { voice, role: 'canary', build: state.canary } : { voice, role: 'stable', build: state.stable };
 }
 
 /**
@@ -156,6 +109,23 @@ export function judgeUnderEach(states: readonly RolloutState[], ip: string, orig
   }
   return agreed;
 }
+
+/**
+ * How long the store takes to reach every edge, at most, as this project assumes: AWS says "a few
+ * seconds" and publishes no bound (blog post introducing CloudFront KeyValueStore, 2023), so the
+ * benchmark's worst case of 20 s is taken, doubled.
+ */
+export const STORE_PROPAGATION_MS = 40_000;
+
+/**
+ * How long after a new state is announced the edges may still serve the one before it: the write
+ * and the store's propagation, and the entry router's fallback, which serves from a state it read
+ * up to `edge.stateCacheSeconds` before.
+ */
+export function statePropagationMs(edge: { readonly stateCacheSeconds: number }): number {
+  return STORE_PROPAGATION_MS + edge.stateCacheSeconds * 1000;
+}
+
 
 /** Start (ms) of the period holding `at`: periods are aligned to the epoch, as CloudWatch aligns them. */
 export function periodStart(at: number, periodSeconds: number): number {

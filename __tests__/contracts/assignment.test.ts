@@ -9,7 +9,7 @@ const STABLE = '0123456789abcdef';
 const CANARY = 'fedcba9876543210';
 const rollout = (weight: number, salt = 'd-ABC123', ring: string[] = []): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt, ring });
 
-/** 100,000 distinct viewers: half random IPv4, a quarter sequential IPv4 (one /16), a quarter IPv6 with distinct /64s. */
+/** 100,000 distinct viewers: half random IPv4, a quarter sequential IPv4 (one /16), a quarter IPv6 with distinct /48s. */
 function syntheticViewers(): string[] {
   const next = random(20261126);
   const viewers = new Set<string>();
@@ -48,15 +48,16 @@ describe('viewerKey', () => {
     expect(viewerKey('255.255.255.255')).toBe('255.255.255.255');
   });
 
-  it('keys IPv6 viewers by their /64, whatever the text form', () => {
-    const key = '2001:db8:85a3:0::/64';
+  it('keys IPv6 viewers by their /48, whatever the text form', () => {
+    const key = '2001:db8:85a3::/48';
     expect(viewerKey('2001:db8:85a3::8a2e:370:7334')).toBe(key);
     expect(viewerKey('2001:0DB8:85A3:0000:1111:8a2e:0370:7334')).toBe(key);
     expect(viewerKey('2001:db8:85a3:0:ffff:ffff:ffff:ffff')).toBe(key);
     expect(viewerKey('2001:db8:85a3::')).toBe(key);
-    expect(viewerKey('2001:db8:85a3:1::1')).not.toBe(key);
-    expect(viewerKey('::1')).toBe('0:0:0:0::/64');
-    expect(viewerKey('1:2:3:4:5:6:1.2.3.4')).toBe('1:2:3:4::/64');
+    expect(viewerKey('2001:db8:85a3:1::1')).toBe(key);
+    expect(viewerKey('2001:db8:85a4::1')).not.toBe(key);
+    expect(viewerKey('::1')).toBe('0:0:0::/48');
+    expect(viewerKey('1:2:3:4:5:6:1.2.3.4')).toBe('1:2:3::/48');
   });
 
   it('keys an IPv4-mapped IPv6 address as the IPv4 address', () => {
@@ -117,7 +118,7 @@ describe('assignment over 100,000 synthetic viewers (IPv4 and IPv6)', () => {
 
   it('has 100,000 distinct viewers', () => {
     expect(new Set(keys).size).toBe(100_000);
-    expect(keys.filter((key) => key.endsWith('/64'))).toHaveLength(25_000);
+    expect(keys.filter((key) => key.endsWith('/48'))).toHaveLength(25_000);
   });
 
   it.each(WEIGHTS)('puts within 1 percentage point of %d bp on the canary, in every address family', (weight) => {
@@ -151,7 +152,7 @@ describe('assignment over 100,000 synthetic viewers (IPv4 and IPv6)', () => {
     }
   });
 
-  it('keeps every address of one IPv6 /64 on the same build (privacy addresses rotate the low 64 bits)', () => {
+  it('keeps every address of one IPv6 /48 on the same build (privacy addresses rotate the low 64 bits; a /48 probing its /64s finds one build)', () => {
     const next = random(7);
     for (let i = 0; i < 200; i += 1) {
       const prefix = `2a02:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}`;

@@ -3,11 +3,11 @@
  * which role the rule gives it (no /64 of a /48 can pick it), the stream's sizing, the unjudged
  * alarm's metric math.
  */
-import { assignBuild } from '../../contracts/assignment';
 import { errorReportUrl, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
 import { evaluateQueries } from '../../contracts/metric-math';
 import { formatRecord, parseRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
-import { judge, judgeUnderEach, statePropagationMs, unjudgedAlarmQueries, voiceKey } from '../../contracts/release-signal';
+import { judge, judgeUnderEach, statePropagationMs, unjudgedAlarmQueries } from '../../contracts/release-signal';
+import { assignBuild, viewerKey } from '../../contracts/assignment';
 import { steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { capacityProblem, signalCapacity } from '../../contracts/signal-capacity';
 
@@ -45,11 +45,13 @@ describe('an error report', () => {
 });
 
 describe('a voice, and the role the rule gives it', () => {
-  it('is an IPv4 address, or an IPv6 /48', () => {
-    expect(voiceKey('203.0.113.9')).toBe('203.0.113.9');
-    expect(voiceKey('2001:db8:1234:5678::1')).toBe('2001:db8:1234::/48');
-    expect(voiceKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
-    expect(voiceKey('not an address')).toBeNull();
+  it('is the unit assigned: an IPv4 address, or an IPv6 /48', () => {
+    expect(viewerKey('203.0.113.9')).toBe('203.0.113.9');
+    expect(viewerKey('2001:db8:1234:5678::1')).toBe('2001:db8:1234::/48');
+    expect(viewerKey('2001:0db8:1234:ffff:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1234::/48');
+    expect(viewerKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(viewerKey('not an address')).toBeNull();
+    expect(judge(rollout(5000), '2001:db8:1234:5678::1', null)?.voice).toBe('2001:db8:1234::/48');
   });
 
   it('gives an IPv4 viewer the role of the build it was assigned', () => {
@@ -64,19 +66,14 @@ describe('a voice, and the role the rule gives it', () => {
     expect(judge(state, '198.51.100.1', 'https://demo.example.com')).toEqual({ voice: '198.51.100.1', role: 'ring', build: CANARY });
   });
 
-  it('gives a /48 one role, drawn from the /48 itself: its /64s hear only that role, whatever build each got', () => {
+  it('gives a /48 one role and one build: every /64 of it is the same voice, in the role the rule gives the /48', () => {
     for (let n = 0; n < 200; n += 1) {
       const state = rollout(2000 + (n % 6) * 1000, `d-PROBE${n}`);
       const prefix = `2001:db8:${n.toString(16)}`;
-      const judgments = Array.from({ length: 64 }, (_, i) => ({ ip: `${prefix}:${i.toString(16)}::1`, judgment: judge(state, `${prefix}:${i.toString(16)}::1`, null) }));
-      const heard = judgments.filter((j) => j.judgment !== null);
-      // One role for the whole /48, and only the /64s that got that role's build are heard.
-      expect(new Set(heard.map((j) => j.judgment!.role)).size).toBeLessThanOrEqual(1);
-      for (const { ip, judgment } of judgments) {
-        if (judgment) expect(assignBuild(state, ip, null)).toBe(judgment.build);
-        else expect(heard.length === 0 || assignBuild(state, ip, null) !== heard[0].judgment!.build).toBe(true);
-      }
-      expect(new Set(heard.map((j) => j.judgment!.voice))).toEqual(new Set(heard.length > 0 ? [`${prefix}::/48`] : []));
+      const judgments = Array.from({ length: 64 }, (_, i) => judge(state, `${prefix}:${i.toString(16)}::1`, null)!);
+      expect(new Set(judgments.map((j) => `${j.voice} ${j.role} ${j.build}`)).size).toBe(1);
+      expect(judgments[0].voice).toBe(`${prefix}::/48`);
+      expect(judgments[0].build).toBe(assignBuild(state, `${prefix}:ffff::1`, null));
     }
   });
 

@@ -12,7 +12,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { assignBuild } from '../../contracts/assignment';
 import { normalizeOrigin, type RolloutState } from '../../contracts/rollout-state';
-import { voiceKey, ORIGIN_SECRET_HEADER, periodStart, VIEWER_ADDRESS_HEADER, viewerAddressIp, type Role } from '../../contracts/release-signal';
+import { ORIGIN_SECRET_HEADER, periodStart, VIEWER_ADDRESS_HEADER, viewerAddressIp, type Role } from '../../contracts/release-signal';
 import { describeIssue } from '../../contracts/schema-issues';
 import { BEACON_EVENT_NAMES, beaconSchema, MAX_EVENTS_PER_BEACON, type Beacon } from '../../contracts/beacon';
 import { originMatcher, type OriginMatcher } from '../../contracts/origin-pattern';
@@ -179,7 +179,7 @@ export type BeaconJudgement = { readonly counts: true; readonly role: Role; read
 export function judgeBeacon(beacon: Beacon, state: RolloutState, ip: string | null, origin: string | undefined): BeaconJudgement {
   const role: Role | null = beacon.buildId === state.canary ? 'canary' : beacon.buildId === state.stable ? 'stable' : null;
   if (role === null) return { counts: false, statusCode: 410, reason: `build ${beacon.buildId} is not being served now` };
-  const viewer = ip === null ? null : voiceKey(ip);
+  const viewer = ip === null ? null : viewerKey(ip);
   if (ip === null || viewer === null) return { counts: false, statusCode: 400, reason: 'the viewer address is missing (CloudFront-Viewer-Address)' };
   const assigned = assignBuild(state, ip, origin === undefined ? null : normalizeOrigin(origin));
   if (assigned !== beacon.buildId) return { counts: false, statusCode: 403, reason: `this viewer is not assigned build ${beacon.buildId}` };
