@@ -42,9 +42,9 @@ export interface BuildOptions {
   readonly log?: (line: string) => void;
   /**
    * Webpack compiles shared by builds made at once in one process (the test setup makes three): a
-   * build of the same app folder for the same metrics endpoint reuses the output of the one already
-   * compiling instead of compiling again. Only for builds started together: the key is the folder,
-   * not its content. @default none: every build compiles
+   * build of the same app folder reuses the output of the one already compiling instead of
+   * compiling again (no config setting reaches the webapp). Only for builds started together: the
+   * key is the folder, not its content. @default none: every build compiles
    */
   readonly sharedCompiles?: SharedCompiles;
 }
@@ -97,12 +97,10 @@ function publishStage(stage: string, outDir: string): void {
 async function buildInto(outDir: string, webappDir: string, config: DeployConfig, log: (line: string) => void, sharedCompiles?: SharedCompiles): Promise<Omit<BuildResult, 'outDir'>> {
   const options = { config };
   mkdirSync(path.join(outDir, 'functions'), { recursive: true });
-  const compile = () => compileWebapp(webappDir, path.join(outDir, '.webpack'), options.config.metrics.endpoint);
-  const compileKey = `${webappDir}\0${options.config.metrics.endpoint}`;
-  let compiling = sharedCompiles?.get(compileKey);
+  let compiling = sharedCompiles?.get(webappDir);
   if (compiling === undefined) {
-    compiling = compile();
-    sharedCompiles?.set(compileKey, compiling);
+    compiling = compileWebapp(webappDir, path.join(outDir, '.webpack'));
+    sharedCompiles?.set(webappDir, compiling);
   }
   const webapp = await compiling;
   const buildId = contentHash(webapp.files);
@@ -152,8 +150,8 @@ export interface CompiledWebapp {
   readonly moduleChunks: Record<string, string[]>;
 }
 
-async function compileWebapp(webappDir: string, outputDir: string, metricsEndpoint: string): Promise<CompiledWebapp> {
-  const compiler = webpack(webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules'), metricsEndpoint }));
+async function compileWebapp(webappDir: string, outputDir: string): Promise<CompiledWebapp> {
+  const compiler = webpack(webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules') }));
   const stats = await new Promise<webpack.Stats>((resolve, reject) => {
     compiler.run((error, result) => {
       compiler.close(() => undefined);

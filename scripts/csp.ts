@@ -9,13 +9,15 @@
  * What the widget needs, read from webapp/src and the built output, and held to it by
  * __tests__/local/host-csp.test.ts in a real browser under exactly this policy:
  *   script-src   the distribution: index.js, and the chunks its webpack runtime adds as <script>
- *   connect-src  the beacon URL's origin: navigator.sendBeacon (fetch when that refuses)
+ *   connect-src  the distribution: the one GET an error sends, a no-cors fetch of /api/e
+ *                (webapp/src/error-report.ts); a healthy load sends nothing
  * Nothing else: its CSS is a constructed stylesheet (CSP governs <style> elements, not the
  * CSSOM), and it loads no images, fonts, frames or workers. The printed policy starts with
  * `default-src 'none'` to say so: a page holding only the widget could send it as it is.
  */
 import { Option, type Command } from 'commander';
 import { loadConfig, type DeployConfig } from '../config';
+import { ERROR_REPORT_PATH } from '../contracts/error-report';
 import { configOption, defineCommand, runCommand, UsageError } from './lib/cli';
 
 /** The directives the widget needs, in the order they are printed. */
@@ -26,8 +28,8 @@ export type Directives = Readonly<Record<string, readonly string[]>>;
 export interface HostCsp {
   /** Where index.js and its chunks come from. */
   readonly distribution: string;
-  /** Where beacons go: config `metrics.endpoint`, resolved against the distribution. */
-  readonly beaconUrl: string;
+  /** Where an error report goes (with `?b=<buildId>&m=<message>`): always on the distribution. */
+  readonly errorReportUrl: string;
   /** What the widget needs, directive → sources: add them to the same directives of your policy. */
   readonly directives: Readonly<Record<WidgetDirective, readonly string[]>>;
   /** The header value: `default-src 'none'` and the directives, a whole policy for a page holding only the widget. */
@@ -67,12 +69,13 @@ export function parseOrigin(text: string): string {
   return url.origin;
 }
 
-export function hostCsp(config: Pick<DeployConfig, 'domain' | 'customDomain' | 'metrics'>, origin?: string): HostCsp {
+export function hostCsp(config: Pick<DeployConfig, 'domain' | 'customDomain'>, origin?: string): HostCsp {
   const distribution = distributionOrigin(config, origin);
-  const beaconUrl = new URL(config.metrics.endpoint, distribution).href;
-  const directives = { 'script-src': [distribution], 'connect-src': [new URL(beaconUrl).origin] };
+  const errorReportUrl = `${distribution}${ERROR_REPORT_PATH}`;
+  // The report is a fetch, so connect-src; no-cors needs no more than that (no preflight, no answer read).
+  const directives = { 'script-src': [distribution], 'connect-src': [distribution] };
   const policy = formatPolicy({ 'default-src': ["'none'"], ...directives });
-  return { distribution, beaconUrl, directives, policy, meta: `<meta http-equiv="Content-Security-Policy" content="${policy}">` };
+  return { distribution, errorReportUrl, directives, policy, meta: `<meta http-equiv="Content-Security-Policy" content="${policy}">` };
 }
 
 /** `a x y; b z`: directives in the order given, each with its sources. */
@@ -93,12 +96,12 @@ export function cspCommand(print: (line: string) => void = (line) => console.log
   return defineCommand({
     name: 'npm run csp --',
     summary:
-      'The Content-Security-Policy directives a host page needs for the widget (script-src and connect-src for the distribution), as a header value and a <meta http-equiv> element. The distribution is https://<domain> when customDomain is true; otherwise pass --origin.',
+      'The Content-Security-Policy directives a host page needs for the widget (script-src for its scripts, connect-src for the one GET an error sends, both the distribution), as a header value and a <meta http-equiv> element. The distribution is https://<domain> when customDomain is true; otherwise pass --origin.',
     examples: [
       'npm run csp                                          # for https://<domain>',
       'npm run csp -- --origin https://d1234abcd.cloudfront.net   # customDomain: false (the deploy prints the domain)',
       'npm run csp -- --origin http://127.0.0.1:8080        # the local distribution (npm start)',
-      'npm run csp -- --json                                # {distribution, beaconUrl, directives, policy, meta}',
+      'npm run csp -- --json                                # {distribution, errorReportUrl, directives, policy, meta}',
     ],
   })
     .addOption(configOption())
@@ -110,7 +113,7 @@ export function cspCommand(print: (line: string) => void = (line) => console.log
         print(JSON.stringify(csp, null, 2));
         return;
       }
-      print(`# The widget at ${csp.distribution}/assets/index.js needs these sources (beacons go to ${csp.beaconUrl}):`);
+      print(`# The widget at ${csp.distribution}/assets/index.js needs these sources (a healthy load sends nothing; an error sends one GET to ${csp.errorReportUrl}):`);
       for (const name of WIDGET_DIRECTIVES) print(`#   ${name} ${csp.directives[name].join(' ')}`);
       print("# Add them to the same directives of your policy. default-src 'none' below shows the widget needs nothing else; keep your own default-src.");
       print('');

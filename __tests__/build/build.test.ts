@@ -111,7 +111,8 @@ describe('webapp chunks', () => {
     const inEntry = Object.entries(moduleChunks)
       .filter(([, chunks]) => chunks.includes('index'))
       .map(([name]) => name);
-    expect(inEntry.sort()).toEqual(['./src/beacon.ts', './src/index.ts']);
+    // The bootstrap, its error reporter and the contract that builds the report's URL (with the build id pattern it imports).
+    expect(inEntry.sort()).toEqual(['../contracts/build-id.ts', '../contracts/error-report.ts', './src/error-report.ts', './src/index.ts']);
     // Matched by suffix: with node_modules symlinked (worktrees) webpack names the resolved path.
     const reactDom = Object.keys(moduleChunks).filter((name) => name.endsWith('node_modules/react-dom/cjs/react-dom-client.production.js'));
     expect(reactDom).toHaveLength(1);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseConfig } from '../../config';
+import { errorReportUrl } from '../../contracts/error-report';
 import { cspCommand, formatPolicy, hostCsp, parseOrigin } from '../../scripts/csp';
 import { EXIT_DONE, EXIT_FAILED, EXIT_USAGE, invoke, UsageError } from '../../scripts/lib/cli';
 
@@ -38,19 +39,20 @@ async function run(argv: readonly string[]): Promise<{ code: number; out: string
 }
 
 describe('hostCsp', () => {
-  it('allows the custom domain for scripts and beacons, and nothing else', () => {
+  it('allows the custom domain for scripts and error reports, and nothing else', () => {
     const csp = hostCsp(config);
     expect(csp.distribution).toBe('https://widget.example.com');
-    expect(csp.beaconUrl).toBe('https://widget.example.com/api/metrics');
+    expect(csp.errorReportUrl).toBe('https://widget.example.com/api/e');
     expect(csp.directives).toEqual({ 'script-src': ['https://widget.example.com'], 'connect-src': ['https://widget.example.com'] });
     expect(csp.policy).toBe("default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com");
     expect(csp.meta).toBe(`<meta http-equiv="Content-Security-Policy" content="${csp.policy}">`);
   });
 
-  it('sends beacons to the origin of an absolute metrics endpoint', () => {
-    const csp = hostCsp(parseConfig({ ...BASE, metrics: { endpoint: 'https://metrics.example.net/beacons' } }, 'test'));
-    expect(csp.beaconUrl).toBe('https://metrics.example.net/beacons');
-    expect(csp.directives).toEqual({ 'script-src': ['https://widget.example.com'], 'connect-src': ['https://metrics.example.net'] });
+  it('allows in connect-src exactly where the widget sends an error: the URL the contract builds from the script URL', () => {
+    const csp = hostCsp(config, 'https://d1234abcd.cloudfront.net');
+    const sent = new URL(errorReportUrl(`${csp.distribution}/assets/index.js`, '0123456789abcdef', 'x'.repeat(500)));
+    expect(`${sent.origin}${sent.pathname}`).toBe(csp.errorReportUrl);
+    expect(csp.directives['connect-src']).toEqual([sent.origin]);
   });
 
   it('takes the origin it is given over the domain, and needs one without a custom domain', () => {
@@ -98,6 +100,8 @@ describe('npm run csp', () => {
     expect(lines).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com">`);
     expect(lines).toContain('#   script-src https://widget.example.com');
     expect(lines).toContain('#   connect-src https://widget.example.com');
+    expect(out).toContain('an error sends one GET to https://widget.example.com/api/e');
+    expect(out).not.toMatch(/beacon|metrics/i);
   });
 
   it('prints one JSON object with --json', async () => {

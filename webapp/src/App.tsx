@@ -1,6 +1,6 @@
-import { Component, lazy, Suspense, useEffect, type ReactNode } from 'react';
+import { Component, lazy, Suspense, type ReactNode } from 'react';
 import { MemoryRouter, NavLink, Route, Routes } from 'react-router';
-import { report } from './beacon';
+import { reportError } from './error-report';
 
 // A widget must not touch the host page's URL or history: routes live in memory.
 const Home = lazy(() => import('./pages/Home'));
@@ -24,8 +24,8 @@ class ErrorBoundary extends Component<{ children: ReactNode }, { message?: strin
     return { message: error.message };
   }
 
-  componentDidCatch(error: Error) {
-    report('error', error.message);
+  componentDidCatch(error: unknown) {
+    reportError(error instanceof Error ? error.message : String(error));
   }
 
   render() {
@@ -39,8 +39,7 @@ class ErrorBoundary extends Component<{ children: ReactNode }, { message?: strin
   }
 }
 
-export function App({ onReady }: { onReady: () => void }) {
-  useEffect(onReady, [onReady]);
+export function App() {
   return (
     <div className="widget" data-build-id={__BUILD_ID__}>
       <MemoryRouter>

@@ -1,6 +1,5 @@
 import { createRoot } from 'react-dom/client';
 import { App, styles } from './App';
-import { report } from './beacon';
 
 /**
  * Renders the widget next to its script tag, inside a shadow root so the host page's styles and
@@ -22,7 +21,7 @@ export function mount(script: HTMLScriptElement | null): void {
   adoptStyles(root);
   const container = document.createElement('div');
   root.appendChild(container);
-  createRoot(container).render(<App onReady={() => report('load')} />);
+  createRoot(container).render(<App />);
 }
 
 /**
