@@ -7,6 +7,8 @@
  * Read on PRICES_READ. `checked` says how each was checked on that date: the stored copies of
  * AWS's pricing pages available to this project render most rate tables client-side, so where
  * the figure itself could not be seen there, it says so and names what it was checked against.
+ * The release signal's log pipeline (real-time logs, Kinesis, alarms) was priced later, from the
+ * listings its `checked` names; those entries say so.
  */
 export const PRICES_READ = '2026-11-30';
 
@@ -61,7 +63,7 @@ export const PRICES = {
     source: 'https://aws.amazon.com/route53/pricing/ (latency based routing queries, first 1 billion per month)',
     checked: 'rate as quoted on the AWS pricing page when read; consistent with "50% more than the simple records" (kubernetes-incubator/external-dns issue 571, citing that page)',
   },
-  /** CloudFront Functions invocations: the viewer-assignment function on every entry load (the previous design's viewer-key function likewise). */
+  /** CloudFront Functions invocations: the viewer-assignment function on every entry load (the previous design's viewer-key function likewise), the error-report function on every error report. */
   cloudFrontFunction: {
     usd: 0.1,
     per: 1_000_000,
@@ -94,7 +96,7 @@ export const PRICES = {
     source: 'https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs, first 300 million, US East)',
     checked: '"$1.00/million" for the first 300M requests a month, as third-party guides tabulate that page (apigatewaycost.com/aws, awsforengineers.com, read 2026-11-30); not visible in the stored AWS page',
   },
-  /** Regional Lambda requests (the metrics API). */
+  /** Regional Lambda requests (the signal consumer; the metrics API before it). */
   lambdaRequest: {
     usd: 0.2,
     per: 1_000_000,
@@ -110,7 +112,7 @@ export const PRICES = {
     source: 'https://aws.amazon.com/lambda/pricing/ (duration, x86, first 6 billion GB-seconds, US East)',
     checked: 'the long-standing list price; not visible in the stored AWS page (rendered client-side)',
   },
-  /** DynamoDB on-demand writes: one write request unit per UpdateItem of an item under 1 KB. */
+  /** DynamoDB on-demand writes: one write request unit per write of an item under 1 KB (the consumer's checkpoint; the metrics API's ledger before it). */
   dynamoWrite: {
     usd: 0.625,
     per: 1_000_000,
@@ -118,7 +120,7 @@ export const PRICES = {
     source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (write request units, US East)',
     checked: '$0.625 per million write request units after the November 2024 on-demand price cut, as researched for this project on 2026-11-30; a failed condition still consumes the unit',
   },
-  /** DynamoDB on-demand reads: the metrics API's state copy (eventually consistent: half a unit). */
+  /** DynamoDB on-demand reads, per 4 KB (eventually consistent: half a unit): the consumer's timeline of states; the metrics API's state copy before it. */
   dynamoRead: {
     usd: 0.125,
     per: 1_000_000,
@@ -158,6 +160,41 @@ export const PRICES = {
     source: 'https://aws.amazon.com/waf/pricing/',
     checked: '$0.60 per million requests, $5 per web ACL and $1 per rule a month, as researched on 2026-11-30',
   },
+  /** CloudFront real-time logs: every log line CloudFront publishes to the stream (entry loads and error reports, after sampling). */
+  realtimeLogLine: {
+    usd: 0.01,
+    per: 1_000_000,
+    unit: 'log line',
+    source: 'https://aws.amazon.com/cloudfront/pricing/ (additional features: real-time logs)',
+    checked:
+      '"$0.01 for every 1,000,000 log lines", as listed in early 2025 (the latest listing this change could draw on; not re-read in 2026, and not visible in the stored AWS page, rendered client-side). CloudFront\'s developer guide ("Use real-time logs") confirms a charge of its own on top of Kinesis\'s, and that lines sampled out are not sent',
+  },
+  /** Kinesis Data Streams, provisioned mode: one shard, every hour of the month. */
+  kinesisShardHour: {
+    usd: 0.015,
+    per: 1,
+    unit: 'shard-hour',
+    source: 'https://aws.amazon.com/kinesis/data-streams/pricing/ (provisioned mode, shard hour, US East)',
+    checked: '$0.015 per shard-hour, as listed in early 2025 (not re-read in 2026); the stored AWS page shows the provisioned-mode terms but renders its rates client-side',
+  },
+  /** Kinesis Data Streams, provisioned mode: PUT payload units, one per record of up to 25 KB. */
+  kinesisPutPayloadUnit: {
+    usd: 0.014,
+    per: 1_000_000,
+    unit: 'PUT payload unit',
+    source: 'https://aws.amazon.com/kinesis/data-streams/pricing/ (provisioned mode, PUT payload units, US East)',
+    checked:
+      '$0.014 per million units, as listed in early 2025 (not re-read in 2026); "a PUT Payload Unit is counted in 25KB payload chunks that comprise a record", as the stored AWS page (aws.amazon.com/kinesis/pricing) words it: a log record (at most 800 B, contracts/signal-capacity.ts) is one unit. Getting records (a standard consumer) is free',
+  },
+  /** A CloudWatch alarm, standard resolution: per metric it reads (a metric math alarm pays for each metric in its expression), a month. */
+  alarmMetricMonth: {
+    usd: 0.1,
+    per: 1,
+    unit: 'alarm metric-month',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/ (alarms, standard resolution)',
+    checked:
+      "$0.10 per alarm metric a month, as listed in early 2025 (not re-read in 2026); that a metric math alarm is billed per metric its expression reads is as that page's alarm examples were understood then, and may be worded otherwise now",
+  },
   wafWebAclMonth: { usd: 5, per: 1, unit: 'web ACL-month', source: 'https://aws.amazon.com/waf/pricing/', checked: 'as wafRequest' },
   wafRuleMonth: { usd: 1, per: 1, unit: 'rule-month', source: 'https://aws.amazon.com/waf/pricing/', checked: 'as wafRequest' },
 } as const satisfies Record<string, Price>;
@@ -187,6 +224,50 @@ export const TRAFFIC = {
 } as const;
 
 /**
+ * The release signal's previous design, the metrics API (an HTTP API, a Lambda and a DynamoDB
+ * ledger, one beacon per entry load), per beacon, where this machine cannot measure it: a warm
+ * invocation waits for one DynamoDB UpdateItem (single-digit milliseconds in-region), and every
+ * invocation writes Lambda's own START, END and REPORT lines besides anything the code logs. Kept
+ * as the baseline the signal's cost is compared with: what it measured is kept here, so the baseline
+ * outlives the metrics API's code.
+ */
+export const BEACONS = {
+  billedMsPerBeacon: 10,
+  /** The metrics API's memory (RegionalFunction's default). */
+  memoryMb: 256,
+  lambdaLogBytesPerInvocation: 350,
+  /** Share of beacons that are a viewer's first in its period (so emit an EMF line): all of them, the worst case. */
+  firstSightingShare: 1,
+  /** The EMF line of a counted viewer (viewer and erroring viewer at once), as this benchmark measured it on 2026-11-30 (docs/benchmark.md, build d749f4f8a886382b). */
+  emfLineBytes: 275,
+  /** Metrics API containers reading the state copy, each once per stateCacheSeconds. */
+  warmContainers: 5,
+  /** metrics.stateCacheSeconds as the metrics API shipped it (default). */
+  stateCacheSeconds: 10,
+} as const;
+
+/**
+ * The release signal as it is now, where this machine cannot measure it: CloudFront real-time
+ * logs of the entry and the error reports, one provisioned Kinesis shard, one consumer Lambda.
+ * The event source mapping's batching is the design's: up to 1,000 records a batch, a 5 s batching
+ * window, one invocation at a time (one shard, parallelization factor 1), so one warm container.
+ */
+export const SIGNAL = {
+  /** Error reports per entry load: assumed (1 % of loads report an error). Each is one more logged request, and one CloudFront Function invocation. */
+  errorReportShare: 0.01,
+  batchSize: 1000,
+  batchWindowSeconds: 5,
+  consumerContainers: 1,
+  consumerMemoryMb: 128,
+  /** What a warm invocation waits for per DynamoDB call in-region (the checkpoint's PutItem; the timeline's GetItem): assumed, as BEACONS.billedMsPerBeacon. */
+  dynamoWaitMs: 10,
+  /** Lambda's own START, END and REPORT lines per invocation: assumed, as for the metrics API. */
+  lambdaLogBytesPerInvocation: 350,
+  /** A month, for every monthly figure: 30 days (a shard-hour a month is 720 hours). */
+  daysPerMonth: 30,
+} as const;
+
+/**
  * The viewer-edge design runs Lambda@Edge only on the entry behaviour's cache misses, which happen
  * per object (a build's entry in one encoding), per cache, not per load: how many depends on the
  * widget's traffic and on how long CloudFront keeps an object, which AWS does not publish.
@@ -195,20 +276,6 @@ export const TRAFFIC = {
  * each object per day. Assumed: a widget with a million loads a day, and every regional edge cache
  * fetching every entry object again every hour (CloudFront keeps popular objects far longer).
  */
-/**
- * The metrics API, per beacon, where this machine cannot measure it: a warm invocation waits for
- * one DynamoDB UpdateItem (single-digit milliseconds in-region), and every invocation writes
- * Lambda's own START, END and REPORT lines besides anything the code logs.
- */
-export const BEACONS = {
-  billedMsPerBeacon: 10,
-  lambdaLogBytesPerInvocation: 350,
-  /** Share of beacons that are a viewer's first in its period (so emit an EMF line): all of them, the worst case. */
-  firstSightingShare: 1,
-  /** Metrics API containers reading the state copy, each once per metrics.stateCacheSeconds. */
-  warmContainers: 5,
-} as const;
-
 export const FLEET = {
   loadsPerDay: 1_000_000,
   regionalEdgeCaches: 13,

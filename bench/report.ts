@@ -177,8 +177,9 @@ export function blockContent(text: string, block: DocBlock): string | null {
 }
 
 /**
- * The figures the README quotes, by section and name: what it costs, what a load runs, how fast a
- * rollback reaches viewers, how big the entry is. Each must exist in a full run (summaryProblems).
+ * The figures the README quotes, by section and name: what it costs (per load, and the release
+ * signal a month and at scale), what a load runs, how fast a rollback reaches viewers, how big the
+ * entry is. Each must exist in a full run (formatSummary refuses a run without one).
  */
 export const HEADLINE_FIGURES: readonly { readonly section: string; readonly name: string; readonly label: string }[] = [
   { section: 'build-output', name: 'entry index.js, brotli', label: 'entry `index.js`, brotli' },
@@ -188,7 +189,8 @@ export const HEADLINE_FIGURES: readonly { readonly section: string; readonly nam
   { section: 'cost', name: 'total, rollout at w = 10 %', label: 'cost per million entry loads, during a rollout' },
   { section: 'rollback-reach', name: 'alarm to every viewer on stable, typical', label: 'alarm to every viewer on the stable build, typical' },
   { section: 'rollback-reach', name: 'alarm to every viewer on stable, worst case', label: 'alarm to every viewer on the stable build, worst' },
-  { section: 'release-signal', name: 'total per million beacons', label: 'cost per million beacons' },
+  { section: 'release-signal', name: '1 million loads a day: cost a month', label: 'release signal a month, 1 million loads a day' },
+  { section: 'release-signal', name: '100 million loads a day: cost per million loads', label: 'release signal per million loads, 100 million a day' },
   { section: 'edge-routers', name: 'viewer assignment (every load), rollout at 25 % with a ring: median', label: 'viewer assignment per load, median (harness)' },
 ];
 
@@ -201,7 +203,7 @@ export function formatSummary(report: BenchReport): string {
     return `| ${escapeCell(headline.label)} | ${escapeCell(formatValue(figure.value, figure.unit))} | ${other(figure.previous)} | ${other(figure.reference)} |`;
   });
   return [
-    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores, build \`${report.buildId}\`. Previous: this project's previous design (an entry router on every load, the rollout in DNS); reference: the design it started from, reproduced.`,
+    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores, build \`${report.buildId}\`. Previous: this project's previous design (an entry router on every load, the rollout in DNS; for the release signal, the metrics API that took a beacon per load); reference: the design it started from, reproduced.`,
     '',
     '| Figure | This design | Previous | Reference |',
     '| --- | ---: | ---: | ---: |',

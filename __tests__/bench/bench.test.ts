@@ -8,6 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runBench, SECTIONS, type BenchRun } from '../../bench';
 import { blockContent, DOCS_BLOCK, formatSummary, HEADLINE_FIGURES, reportProblems, SUMMARY_BLOCK, type BenchReport } from '../../bench/report';
+import { SIGNAL_VOLUMES } from '../../bench/sections/release-signal';
+import { loadConfig } from '../../config';
+import { signalCapacity } from '../../contracts/signal-capacity';
 import { fullRingState } from '../../scripts/lib/edge-check';
 import { BUILD_DIR } from '../fixtures/build';
 
@@ -103,6 +106,24 @@ describe('npm run bench --quick', () => {
     expect(figure('alarm to every viewer on stable, worst case').previous).toBeGreaterThan(90);
     expect(figure('canary viewers served the canary on their next load after the change').value).toBe(0);
     expect(section.notes.join('\n')).toMatch(/alarm's state change.*\n.*writes weight 0.*\n.*KeyValueStore carries.*\n.*next load/);
+  });
+
+  it('prices the release signal a month at four volumes beside the metrics API, sampled as signalCapacity sizes it, and says whether each target is met', () => {
+    const section = run.report.sections['release-signal'];
+    const figure = (name: string) => section.figures.find((f) => f.name === name);
+    const { peakToAverage } = loadConfig().metrics;
+    for (const { label, loadsPerDay } of SIGNAL_VOLUMES) {
+      expect(figure(`${label} loads a day: sampling rate`)?.value).toBe(signalCapacity({ expectedLoadsPerDay: loadsPerDay, peakToAverage }).samplingPercent);
+      expect(figure(`${label} loads a day: Kinesis shards`)?.value).toBe(1);
+      expect(figure(`${label} loads a day: cost a month`)?.previous).toBeGreaterThan(0);
+      expect(figure(`${label} loads a day: cost per million loads`)?.previous).toBeGreaterThan(2);
+    }
+    expect(figure('1 million loads a day: cost a month')).toMatchObject({ target: 15 });
+    expect(figure('100 million loads a day: cost per million loads')).toMatchObject({ target: 0.03 });
+    expect(figure('100 million loads a day: cost per million loads')!.value).toBeLessThanOrEqual(0.03);
+    expect(section.notes[0]).toMatch(/^Targets: at most \$15 a month at 1 million loads a day: (met|MISSED) \(.*\); at most \$0\.03 per million loads at 100 million a day: met \(/);
+    // One shard's 1,000 records a second, read by the consumer core at 128 MB.
+    expect(figure('consumer core, records a second at 128 MB (CPU share scaled)')!.value).toBeGreaterThan(1000);
   });
 
   it('refuses to rewrite the docs from a quick run', async () => {

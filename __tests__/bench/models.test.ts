@@ -4,7 +4,9 @@
 import { PREVIOUS_DESIGN } from '../../bench/baseline';
 import { PRICES } from '../../bench/prices';
 import { billedMs, costPerMillion } from '../../bench/sections/cost';
+import { previousSignalMonth, SIGNAL_TARGETS, SIGNAL_VOLUMES, signalMonth, signalTargets, type SignalCostInputs, type SignalMonth } from '../../bench/sections/release-signal';
 import { previousReachComponents, rateSeconds, reachComponents, totalReach, type EdgeReachMeasurement } from '../../bench/sections/rollback-reach';
+import { signalCapacity } from '../../contracts/signal-capacity';
 
 describe('cost model', () => {
   const reference = {
@@ -54,6 +56,120 @@ describe('cost model', () => {
 
   it('bills whole milliseconds, rounded up, at least one', () => {
     expect([0, 0.002, 1, 1.2, 29.01].map(billedMs)).toEqual([1, 1, 1, 2, 30]);
+  });
+});
+
+describe('release signal cost model', () => {
+  // Measured inputs, fixed here: 2 µs of core time per record, the lines' bytes, a timeline read of one unit.
+  const INPUTS: SignalCostInputs = {
+    loadsPerDay: 1_000_000,
+    peakToAverage: 3,
+    periodSeconds: 60,
+    coreMsPerRecord: 0.002,
+    batchLineBytes: 250,
+    errorLineBytes: 400,
+    periodEmfBytes: 750,
+    timelineReadUnits: 1,
+    alarmMetrics: 8,
+    customMetrics: 8,
+  };
+
+  it('uses the prices this hand calculation uses', () => {
+    expect([PRICES.realtimeLogLine, PRICES.kinesisShardHour, PRICES.kinesisPutPayloadUnit, PRICES.lambdaRequest, PRICES.lambdaGbSecond, PRICES.cloudFrontFunction].map((p) => p.usd / p.per)).toEqual([
+      0.01 / 1e6,
+      0.015,
+      0.014 / 1e6,
+      0.2 / 1e6,
+      0.0000166667,
+      0.1 / 1e6,
+    ]);
+    expect([PRICES.dynamoWrite, PRICES.dynamoRead, PRICES.customMetricMonth, PRICES.alarmMetricMonth, PRICES.logsIngestionGb].map((p) => p.usd / p.per)).toEqual([0.625 / 1e6, 0.125 / 1e6, 0.3, 0.1, 0.5]);
+  });
+
+  it('prices a month at 1 million loads a day as worked out by hand', () => {
+    const month = signalMonth(INPUTS);
+    // 1,000,000 loads a day × 30 days, 1 % of them also an error report; the peak (34.7 a second) fits: no sampling.
+    const loads = 30_000_000;
+    const errorReports = 300_000;
+    const records = 30_300_000;
+    // A 5 s window holds 58.4 records on average: one invocation per window, 2,592,000 s / 5 s.
+    const invocations = 518_400;
+    // The timeline copy is 5 s old at every invocation.
+    const timelineReads = 518_400;
+    // Checkpoint and timeline, 10 ms each, + 58.45 records × 2 µs × (1769 / 128) = 21.6 ms: 22 ms billed.
+    const billed = 22;
+    expect(month).toMatchObject({ samplingPercent: 100, shards: 1, loads, errorReports, records, invocations, timelineReads, billedMsPerInvocation: billed });
+    const parts = {
+      realtimeLogs: 30.3 * 0.01,
+      kinesisShards: 30 * 24 * 0.015,
+      kinesisPuts: 30.3 * 0.014,
+      lambda: 0.5184 * 0.2 + 518_400 * 0.022 * 0.125 * 0.0000166667,
+      cloudFrontFunctions: 0.3 * 0.1,
+      dynamodb: 0.5184 * 0.625 + 0.5184 * 1 * 0.125,
+      metrics: 8 * 0.3,
+      alarms: 8 * 0.1,
+      // Per invocation 350 B of Lambda's lines + the 250 B batch line; 43,200 periods × 750 B; 300,000 error lines × 400 B.
+      logs: ((518_400 * 600 + 43_200 * 750 + 300_000 * 400) / 1e9) * 0.5,
+    };
+    for (const [name, usd] of Object.entries(parts)) expect([name, month.parts[name as keyof typeof parts]]).toEqual([name, expect.closeTo(usd, 10)]);
+    // 0.303 + 10.8 + 0.4242 + 0.12744 + 0.03 + 0.3888 + 2.4 + 0.8 + 0.23172
+    expect(month.total).toBeCloseTo(15.50516, 4);
+    expect(month.perMillionLoads).toBeCloseTo(15.50516 / 30, 6);
+  });
+
+  it('fills batches at 100 million loads a day: an invocation per 1,000 sampled records', () => {
+    const month = signalMonth({ ...INPUTS, loadsPerDay: 100_000_000 });
+    expect(month.samplingPercent).toBe(23);
+    // 3,030,000,000 loads and reports × 23 %.
+    expect(month.records).toBeCloseTo(696_900_000, 0);
+    expect(month.invocations).toBeCloseTo(696_900, 3);
+    // Every 5 s, not every invocation.
+    expect(month.timelineReads).toBe(518_400);
+    expect(month.parts.kinesisShards).toBeCloseTo(10.8, 10);
+    expect(month.parts.cloudFrontFunctions).toBeCloseTo(30_000_000 * 0.1e-6, 10);
+  });
+
+  it('samples and sizes each volume as signalCapacity does: one shard, and less than every load only at 100 million a day', () => {
+    expect(SIGNAL_VOLUMES.map((v) => v.loadsPerDay)).toEqual([100_000, 1_000_000, 10_000_000, 100_000_000]);
+    for (const peakToAverage of [3, 10]) {
+      for (const { loadsPerDay } of SIGNAL_VOLUMES) {
+        const month = signalMonth({ ...INPUTS, loadsPerDay, peakToAverage });
+        const capacity = signalCapacity({ expectedLoadsPerDay: loadsPerDay, peakToAverage });
+        expect([loadsPerDay, month.samplingPercent, month.shards]).toEqual([loadsPerDay, capacity.samplingPercent, capacity.shards]);
+      }
+    }
+    expect(SIGNAL_VOLUMES.map(({ loadsPerDay }) => signalMonth({ ...INPUTS, loadsPerDay }).samplingPercent)).toEqual([100, 100, 100, 23]);
+    expect(signalMonth({ ...INPUTS, loadsPerDay: 10_000_000, peakToAverage: 10 }).samplingPercent).toBe(69);
+  });
+
+  it('has fewer invocations than windows when windows are often empty', () => {
+    // 1,000 loads a day: 0.06 records per window.
+    const month = signalMonth({ ...INPUTS, loadsPerDay: 1000 });
+    expect(month.invocations).toBeCloseTo(518_400 * (1 - Math.exp(-((30_300 / 2_592_000) * 5))), 6);
+    expect(month.invocations).toBeLessThan(31_000);
+  });
+
+  it('prices the metrics API it replaces at $2.18 per million beacons, one a load, with its metrics, alarm and state copy', () => {
+    const previous = previousSignalMonth(1_000_000, { customMetrics: 6, alarmMetrics: 4 });
+    // HTTP API $1 + Lambda $0.2 + 10 ms at 256 MB + an UpdateItem $0.625 + 625 B of logs.
+    const perBeacon = 1 + 0.2 + 1e6 * 0.01 * 0.25 * 0.0000166667 + 0.625 + 625e6 * 1e-9 * 0.5;
+    expect(previous.perMillionBeacons).toBeCloseTo(perBeacon, 10);
+    expect(previous.perMillionBeacons).toBeCloseTo(2.1792, 4);
+    // Five containers reading the copy every 10 s, half a unit each.
+    const stateReads = ((5 * 2_592_000) / 10 / 2) * 0.125e-6;
+    expect(previous.total).toBeCloseTo(30 * perBeacon + 6 * 0.3 + 4 * 0.1 + stateReads, 8);
+    expect(previous.perMillionLoads).toBeCloseTo(previous.total / 30, 10);
+  });
+
+  it('checks the targets: at most $15 a month at 1 million loads a day, $0.03 per million loads at 100 million', () => {
+    expect(SIGNAL_TARGETS).toEqual({ monthAtOneMillion: { loadsPerDay: 1_000_000, usd: 15 }, perMillionAtHundredMillion: { loadsPerDay: 100_000_000, usd: 0.03 } });
+    const at = (loadsPerDay: number, total: number, perMillionLoads: number) => ({ loadsPerDay, month: { total, perMillionLoads } as SignalMonth });
+    expect(signalTargets([at(1_000_000, 15, 0.5), at(100_000_000, 90, 0.03)])).toEqual({ monthAtOneMillion: true, perMillionAtHundredMillion: true });
+    expect(signalTargets([at(1_000_000, 15.01, 0.5), at(100_000_000, 90.3, 0.0301)])).toEqual({ monthAtOneMillion: false, perMillionAtHundredMillion: false });
+    expect(() => signalTargets([at(1_000_000, 15, 0.5)])).toThrow(/no cost at 100000000 loads a day/);
+    // The model at these inputs: over by half a dollar at a million a day ($14 of it fixed), well under at a hundred million.
+    const months = SIGNAL_VOLUMES.map(({ loadsPerDay }) => ({ loadsPerDay, month: signalMonth({ ...INPUTS, loadsPerDay }) }));
+    expect(signalTargets(months)).toEqual({ monthAtOneMillion: false, perMillionAtHundredMillion: true });
   });
 });
 

@@ -3,7 +3,8 @@
  * run's measurements (edge-routers: durations; origin-requests: invocations, S3 GETs, Route53
  * queries and KeyValueStore reads per load) and AWS's prices (prices.ts, each with its source).
  * Only what differs between the designs per load or could: CloudFront's own request and transfer
- * charges are the same for all three and left out.
+ * charges are the same for all three and left out. The release signal is not a per-load cost here:
+ * its cost a month, at several volumes, is the release-signal section's.
  */
 import { FLEET, MB_PER_VCPU, PRICES, PRICES_READ, priceOf, TRAFFIC } from '../prices';
 import { median, round } from '../measure';
@@ -179,7 +180,7 @@ export const cost: BenchSection = {
       notes: [
         `Prices read ${PRICES_READ} (bench/prices.ts, each with its source and how it was checked): Lambda@Edge ${price(PRICES.edgeRequest)} and ${price(PRICES.edgeGbSecond)} (1 ms units, init included), S3 GET ${price(PRICES.s3Get)},`,
         `  Route53 ${price(PRICES.route53Standard)} (standard) and ${price(PRICES.route53Latency)} (latency), CloudFront Functions ${price(PRICES.cloudFrontFunction)}, KeyValueStore ${price(PRICES.kvsFunctionRead)} by functions and ${price(PRICES.kvsApiCall)} through its API.`,
-        '  CloudFront requests and transfer: the same for every design, left out.',
+        '  CloudFront requests and transfer: the same for every design, left out. So is the release signal (real-time logs, Kinesis, its consumer): mostly a fixed monthly cost, priced in its own section.',
         `This design: per load one function invocation and one KeyValueStore read; Lambda@Edge and S3 only on the entry behaviour's misses, ${round(current.lambdaPerLoad, 6)} invocations per load in steady state by the fleet model (origin-requests; prices.ts FLEET: ${FLEET.loadsPerDay.toLocaleString('en')} loads a day, ${FLEET.regionalEdgeCaches} regional edge caches, each object fetched again ${FLEET.refetchesPerDay} times a day), each billed as a cold start (${current.coldBilledMs} ms).`,
         `  Fallback (a deleted or refused state): every load runs the entry router, as in the previous design, and reads the state through the API once per ${context.config.edge.stateCacheSeconds} s per container: $${usd(fallbackBusy.total)} per million loads on a busy edge, until the state is repaired.`,
         `  Rollout sync calls the KeyValueStore API only when the state changes, and checks it with one call every ${VERIFY_INTERVAL_MS / 60_000} minutes per warm container (repairing a state deleted or broken by hand): about ${syncCallsPerMonth.toLocaleString('en')} calls a month when nothing changes (assumed two containers), $${usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth))} a month, whatever the traffic.`,
