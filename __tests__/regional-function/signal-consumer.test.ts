@@ -218,7 +218,7 @@ describe('the consumer with its I/O', () => {
     expect(summary.resumed).toBe(true);
     expect(io.emitted).toContainEqual({ start: T0, unjudged: null });
     // The message is logged with its role and build, never the address.
-    expect(io.logged).toContainEqual({ period: new Date(T0).toISOString(), role: 'stable', buildId: STABLE, message: 'm' });
+    expect(io.logged).toContainEqual({ period: new Date(T0).toISOString(), role: 'stable', buildId: STABLE, errorMessage: 'm' });
     expect(JSON.stringify(io.logged)).not.toContain('192.0.2.2');
   });
 

@@ -46,7 +46,7 @@ export function createSignalConsumer(options: ConsumerOptions, deps: SignalConsu
       lastSequence = records[records.length - 1].sequenceNumber;
       deps.emit(result.closed, result.late, deps.now());
       for (const period of result.closed) {
-        for (const kept of period.messages) deps.log('error reported', { period: new Date(period.start).toISOString(), role: kept.role, buildId: kept.build, message: kept.message });
+        for (const kept of period.messages) deps.log('error reported', { period: new Date(period.start).toISOString(), role: kept.role, buildId: kept.build, errorMessage: kept.message });
       }
       return { records: records.length, resumed, closed: result.closed.map((p) => ({ start: p.start, unjudged: p.unjudged })), late: result.late, skipped: result.skipped };
     } catch (error) {
