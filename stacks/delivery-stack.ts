@@ -1,20 +1,21 @@
 /**
  * The stack every release changes: the Lambda@Edge routers (a new entry-router version per
- * build), the viewer-assignment function and the rollout store it reads, the distribution
- * associated with them, CodeDeploy and its alarms, the alias `live`, and the three regional
- * functions (metrics API, rollout sync, release), the release-signal table, the origin secret
- * between CloudFront and the metrics API, the release dashboard, and (when configured) the WAF
- * rate limit on /api/*. Everything here is in us-east-1 except the routers' replica log groups.
+ * build), the viewer-assignment and error-report functions and the rollout store, the
+ * distribution associated with them, CodeDeploy and its alarms, the alias `live`, the release
+ * signal (CloudFront's real-time logs of the entry and the error reports, the stream they go to,
+ * the consumer that counts viewers from it, the release-signal table), the regional functions
+ * (rollout sync, release), and the release dashboard. Everything here is in us-east-1 except the
+ * routers' replica log groups.
  *
  * It takes the zone id and the origin access identity from the replica stack by reference, and
  * nothing flows back.
  */
-import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { dependable, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { REGIONAL_EDGE_CACHE_REGIONS, resourceNames, type DeployConfig } from '../config';
 import { dashboardUrl } from '../contracts/release-dashboard';
-import { releaseAlarmQueries } from '../contracts/release-signal';
+import { releaseAlarmQueries, statePropagationMs, unjudgedAlarmQueries } from '../contracts/release-signal';
+import { signalCapacity } from '../contracts/signal-capacity';
 import { ALL_AT_ONCE_CONFIG } from '../regional-function/shared/deployments';
 import { versionDescription } from '../contracts/version-description';
 import type { BuildManifest, FunctionZip } from '../contracts/build-manifest';
@@ -23,15 +24,12 @@ import * as path from 'node:path';
 import { configureBackend } from './backend';
 import { AccessLogBucket } from './constructs/access-log-bucket';
 import { AliasDeployment } from './constructs/alias-deployment';
-import { ApiRateLimit } from './constructs/api-rate-limit';
 import { AwsAccount } from './constructs/aws-account';
 import { RegionalProviders, US_EAST_1 } from './constructs/aws-providers';
 import { CustomDomain } from './constructs/custom-domain';
 import { Distribution, type PriceClass } from './constructs/distribution';
 import { EdgeFunction } from './constructs/edge-function';
 import { LiveAlias } from './constructs/live-alias';
-import { MetricsApi } from './constructs/metrics-api';
-import { OriginSecret } from './constructs/origin-secret';
 import { PermissionsBoundary } from './constructs/permissions-boundary';
 import type { FunctionCode } from './constructs/packaged-function';
 import { Release } from './constructs/release';
@@ -40,6 +38,9 @@ import { ReleaseSignalTable } from './constructs/release-signal-table';
 import { RolloutAlarms } from './constructs/rollout-alarms';
 import { RolloutStore } from './constructs/rollout-store';
 import { RolloutSync } from './constructs/rollout-sync';
+import { SignalConsumer } from './constructs/signal-consumer';
+import { SignalLogConfig } from './constructs/realtime-log-config';
+import { SignalStream } from './constructs/signal-stream';
 import type { ReplicaOutputs } from './replica-stack';
 
 export interface DeliveryStackProps {
@@ -60,14 +61,14 @@ export class DeliveryStack extends TerraformStack {
   readonly distribution: Distribution;
   readonly alarms: RolloutAlarms;
   readonly deployment: AliasDeployment;
-  readonly metricsApi: MetricsApi;
   readonly rolloutSync: RolloutSync;
   readonly rolloutStore: RolloutStore;
   readonly release: Release;
   readonly signalTable: ReleaseSignalTable;
-  readonly originSecret: OriginSecret;
+  readonly signalStream: SignalStream;
+  readonly signalLogs: SignalLogConfig;
+  readonly signalConsumer: SignalConsumer;
   readonly dashboard: ReleaseDashboard;
-  readonly apiRateLimit?: ApiRateLimit;
   readonly customDomain?: CustomDomain;
 
   constructor(scope: Construct, id: string, props: DeliveryStackProps) {
@@ -121,24 +122,32 @@ export class DeliveryStack extends TerraformStack {
       resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/assets/*`),
     });
 
+    // The release signal: CloudFront logs the entry and the error reports to one shard, and the
+    // consumer counts distinct viewers per role from it (contracts/signal-capacity.ts sizes both).
+    const capacity = signalCapacity(config.metrics);
     this.signalTable = new ReleaseSignalTable(this, 'release-signal', { provider, tableName: names.signalTable });
-    this.originSecret = new OriginSecret(this, 'origin-secret', {
-      provider: new RandomProvider(this, 'random'),
-      generation: config.metrics.originSecretGeneration,
-    });
-    this.metricsApi = new MetricsApi(this, 'metrics-api', {
+    this.signalStream = new SignalStream(this, 'signal-stream', { provider, streamName: names.signalStream, shards: capacity.shards });
+    this.signalLogs = new SignalLogConfig(this, 'signal-logs', {
       provider,
-      periodSeconds: config.alarms.periodSeconds,
-      signalTable: this.signalTable,
-      originSecret: this.originSecret,
-      apiName: names.metricsApi,
-      functionName: names.metricsApi,
-      code: code(manifest.functions['metrics-api']),
+      configName: names.realtimeLogConfig,
+      roleName: `${names.realtimeLogConfig}-cloudfront`,
+      samplingPercent: capacity.samplingPercent,
+      stream: this.signalStream,
+    });
+    this.signalConsumer = new SignalConsumer(this, 'signal-consumer', {
+      provider,
+      functionName: names.signalConsumer,
+      code: code(manifest.functions['signal-consumer']),
       runtime: config.regionalRuntime,
-      metrics: config.metrics,
       logRetentionDays,
-      // A path endpoint is served by this distribution; an https:// one is someone else's.
-      routePath: config.metrics.endpoint.startsWith('/') ? config.metrics.endpoint : undefined,
+      stream: this.signalStream,
+      signalTable: this.signalTable,
+      environment: {
+        METRICS_NAMESPACE: config.metrics.namespace,
+        SIGNAL_TABLE: this.signalTable.tableName,
+        PERIOD_SECONDS: String(config.alarms.periodSeconds),
+        LATENESS_SECONDS: String(config.metrics.latenessSeconds),
+      },
     });
 
     if (config.customDomain) {
@@ -150,14 +159,6 @@ export class DeliveryStack extends TerraformStack {
       bucketName: `${names.bucket(US_EAST_1)}-access-logs`,
       expirationDays: logRetentionDays,
     });
-    if (config.metrics.rateLimit.enabled) {
-      this.apiRateLimit = new ApiRateLimit(this, 'api-rate-limit', {
-        provider,
-        webAclName: names.webAcl,
-        requests: config.metrics.rateLimit.requests,
-        windowSeconds: config.metrics.rateLimit.windowSeconds,
-      });
-    }
     const origin = (region: string) => ({ region, domainName: names.bucketDomain(region) });
     this.distribution = new Distribution(this, 'distribution', {
       provider,
@@ -169,9 +170,8 @@ export class DeliveryStack extends TerraformStack {
       chunkRouter: this.chunkRouter,
       viewerAssignmentCode: readFileSync(path.join(props.buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'),
       rolloutStoreArn: this.rolloutStore.storeArn,
-      apiDomainName: this.metricsApi.domainName,
-      apiOriginSecret: this.originSecret.current,
-      webAclArn: this.apiRateLimit?.arn,
+      errorReport: { functionName: names.errorReport, code: readFileSync(path.join(props.buildDir, manifest.cloudFrontFunctions['error-report'].file), 'utf8') },
+      realtimeLogConfigArn: this.signalLogs.arn,
       accessLogs,
       priceClass,
       customDomain: this.customDomain ? { domainName: this.customDomain.domainName, certificateArn: this.customDomain.certificateArn } : undefined,
@@ -188,6 +188,8 @@ export class DeliveryStack extends TerraformStack {
       distributionId: this.distribution.distributionId,
       viewerAssignmentName: names.viewerAssignment,
       logRetentionDays,
+      // By name, as unjudgedAlarmQueries takes them: the metrics' dimensions.
+      signal: { unjudgedAlarmName: names.signalUnjudgedAlarm, latenessSeconds: config.metrics.latenessSeconds, consumerFunctionName: names.signalConsumer, streamName: names.signalStream },
     });
     // Its log group exists, with a retention, before the function's code can log into it.
     this.distribution.viewerAssignment.dependsOn = [...(this.distribution.viewerAssignment.dependsOn ?? []), dependable(this.alarms.viewerAssignmentLogs)];
@@ -222,9 +224,12 @@ export class DeliveryStack extends TerraformStack {
         CLIENT_ERROR_ALARM: this.alarms.clientErrors.alarmName,
         SIGNAL_TABLE: this.signalTable.tableName,
         BUCKETS: JSON.stringify(buckets),
+        SIGNAL_UNJUDGED_ALARM: this.alarms.signalUnjudged.alarmName,
+        STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
       },
       buckets,
       clientErrorAlarmArn: this.alarms.clientErrors.arn,
+      unjudgedAlarmArn: this.alarms.signalUnjudged.arn,
     });
 
     this.dashboard = new ReleaseDashboard(this, 'dashboard', {
@@ -232,8 +237,10 @@ export class DeliveryStack extends TerraformStack {
       dashboardName: names.dashboard,
       namespace: config.metrics.namespace,
       queries: releaseAlarmQueries(config.alarms),
+      signalQueries: unjudgedAlarmQueries({ latenessSeconds: config.metrics.latenessSeconds }, { consumerFunction: names.signalConsumer, stream: names.signalStream }),
+      latenessSeconds: config.metrics.latenessSeconds,
       periodSeconds: config.alarms.periodSeconds,
-      alarmArns: [this.alarms.clientErrors.arn, this.alarms.edgeErrors.arn, this.alarms.assignmentFallbacks.arn],
+      alarmArns: [this.alarms.clientErrors.arn, this.alarms.signalUnjudged.arn, this.alarms.edgeErrors.arn, this.alarms.assignmentFallbacks.arn],
       distributionId: this.distribution.distributionId,
       viewerAssignmentName: this.distribution.viewerAssignmentName,
     });
@@ -258,7 +265,7 @@ export class DeliveryStack extends TerraformStack {
       deploymentGroupArn: this.deployment.deploymentGroupArn,
       deploymentConfigArns: [this.deployment.deploymentConfigArn, account.arn('codedeploy', US_EAST_1, `deploymentconfig:${ALL_AT_ONCE_CONFIG}`)],
       // The distribution first (viewers reach the new version), then CodeDeploy may shift.
-      after: [this.distribution.distribution, this.liveAlias.alias, this.deployment.deploymentGroup, this.alarms.clientErrors, this.alarms.edgeErrors],
+      after: [this.distribution.distribution, this.liveAlias.alias, this.deployment.deploymentGroup, this.alarms.clientErrors, this.alarms.signalUnjudged.alarm, this.alarms.edgeErrors],
     });
 
     new TerraformOutput(this, 'distribution-domain', {

@@ -8,15 +8,34 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { resourceNames } from '../../config';
+import { formatRecord } from '../../contracts/realtime-log';
+import { statePropagationMs } from '../../contracts/release-signal';
 import { formatRolloutState, ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
-import { originSecretHash } from '../../regional-function/metrics-api/core';
-import { allows, boundaryStatements, bucketPolicy, callContext, evaluate, iamRequests, mockedCalls, ORIGIN_ACCESS_IDENTITY, resolveIn, roleArn, rolePolicies, storeArnFor, ungranted as ungrantedCalls } from '../fixtures/iam';
+import { CONSUMER_CHECKPOINT_KEY, STATE_COPY_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import {
+  ACCOUNT,
+  allows,
+  ASSIGNED_IDS,
+  type AwsCall,
+  boundaryStatements,
+  bucketPolicy,
+  callContext,
+  evaluate,
+  iamRequests,
+  mockedCalls,
+  ORIGIN_ACCESS_IDENTITY,
+  resolveIn,
+  roleArn,
+  rolePolicies,
+  storeArnFor,
+  ungranted as ungrantedCalls,
+} from '../fixtures/iam';
 import { only, synthesize, testConfig, FIVE_REGIONS } from '../stacks/support';
 import { BUILD_A, BUILD_B, lambdaDeployment, versionConfiguration } from './aws-fixtures';
 
@@ -53,11 +72,19 @@ afterAll(() => {
   for (const mock of mocks) mock.restore();
 });
 
-/** Every request the recorded calls make that the role, within its boundary, does not allow. */
-function ungranted(roleName: string): string[] {
-  const calls = mockedCalls(...mocks);
+/** Every request the recorded calls (and any made by a service with the role) make that the role, within its boundary, does not allow. */
+function ungranted(roleName: string, serviceCalls: readonly AwsCall[] = []): string[] {
+  const calls = [...mockedCalls(...mocks), ...serviceCalls];
   expect(calls.length).toBeGreaterThan(0);
   return ungrantedCalls(rolePolicies(delivery, roleName, boundary), roleArn(roleName), calls, context);
+}
+
+/** The DynamoDB operations sent, with the item key each names. */
+function itemCalls(): string[] {
+  return dynamodb.calls().map((call) => {
+    const command = call.args[0] as unknown as { constructor: { name: string }; input: { Key?: { pk: { S: string } }; Item?: { pk: { S: string } } } };
+    return `${command.constructor.name.replace(/Command$/, '')} ${(command.input.Key ?? command.input.Item)?.pk.S}`;
+  });
 }
 
 describe('the release function may do what it does', () => {
@@ -110,52 +137,132 @@ describe('rollout sync may do what it does', () => {
       CLIENT_ERROR_ALARM: names.clientErrorAlarm,
       SIGNAL_TABLE: names.signalTable,
       BUCKETS: JSON.stringify(buckets),
+      SIGNAL_UNJUDGED_ALARM: names.signalUnjudgedAlarm,
+      STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
       AWS_REGION: 'us-east-1',
     });
     kvs.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'e1' });
     kvs.on(GetKeyCommand).resolves({ Key: ROLLOUT_STATE_KEY, Value: formatRolloutState({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-PERMS0002', ring: [] }) });
     kvs.on(PutKeyCommand).resolves({ ETag: 'e2' });
+    dynamodb.on(GetItemCommand).resolves({});
     dynamodb.on(PutItemCommand).resolves({});
   });
 
-  it('mirroring a rollout, holding the canary and stopping the deployment when the alarm fires, writing the state and its copy', async () => {
+  it('mirroring a rollout, holding the canary and stopping the deployment when an alarm fires, announcing the state to the timeline before writing it, and its copy', async () => {
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.2 } } });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-PERMS0002'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
     codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: names.clientErrorAlarm, StateValue: 'ALARM' }] });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: names.clientErrorAlarm, StateValue: 'OK' },
+        { AlarmName: names.signalUnjudgedAlarm, StateValue: 'ALARM' },
+      ],
+    });
     await handler({ source: 'rollout-cli', 'detail-type': 'Sync Request' });
-    for (const operation of ['GetAlias', 'GetDeployment', 'StopDeployment', 'DescribeAlarms', 'PutKey', 'PutItem']) {
+    for (const operation of ['GetAlias', 'GetDeployment', 'StopDeployment', 'DescribeAlarms', 'PutKey', 'GetItem', 'PutItem']) {
       expect(mockedCalls(...mocks).map((c) => c.operation)).toContain(operation);
     }
+    // One DescribeAlarms names both alarms: the client errors, and the signal's blindness.
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand).map((call) => call.args[0].input.AlarmNames)).toEqual([[names.clientErrorAlarm, names.signalUnjudgedAlarm]]);
+    // The held state is announced (the timeline read, then written) before the store is; the copy after.
+    expect(itemCalls()).toEqual(expect.arrayContaining([`GetItem ${STATE_TIMELINE_KEY}`, `PutItem ${STATE_TIMELINE_KEY}`, `PutItem ${STATE_COPY_KEY}`]));
     expect(ungranted(names.rolloutSync)).toEqual([]);
   });
 });
 
-describe('the metrics API may do what it does', () => {
-  const { handler } = jest.requireActual<typeof import('../../regional-function/metrics-api/index')>('../../regional-function/metrics-api/index');
-  it('counting a viewer: the state copy, the ledger', async () => {
+describe('the signal consumer may do what it does', () => {
+  const { handler } = jest.requireActual<typeof import('../../regional-function/signal-consumer/index')>('../../regional-function/signal-consumer/index');
+  const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
+  const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ASSIGNED_IDS.kmsKey}`;
+  const state = formatRolloutState({ stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] });
+
+  /** A Kinesis event of real-time log records: entry loads and an error report, a second apart. */
+  function event(start: number): KinesisStreamEvent {
+    const requests = [
+      { clientIp: '198.51.100.7', uri: '/assets/index.js', query: '', status: 200 },
+      { clientIp: '198.51.100.8', uri: '/assets/index.js', query: '', status: 304 },
+      { clientIp: '2001:db8:1:2::7', uri: '/assets/index.js', query: '', status: 200 },
+      { clientIp: '198.51.100.7', uri: '/api/e', query: `b=${BUILD_A}&m=TypeError`, status: 204 },
+    ];
+    return {
+      Records: requests.map((request, i) => ({
+        eventSource: 'aws:kinesis',
+        eventSourceARN: stream,
+        kinesis: {
+          data: Buffer.from(formatRecord({ at: start + i * 1000, method: 'GET', referer: 'https://host.example/page', ...request })).toString('base64'),
+          approximateArrivalTimestamp: (start + i * 1000 + 500) / 1000,
+          sequenceNumber: `4959${start + i}`,
+          partitionKey: String(i),
+          kinesisSchemaVersion: '1.0',
+        },
+      })),
+    } as unknown as KinesisStreamEvent;
+  }
+
+  beforeEach(() => {
     Object.assign(process.env, {
       METRICS_NAMESPACE: config.metrics.namespace,
-      ALLOWED_ORIGINS: JSON.stringify(config.metrics.allowedOrigins),
-      MAX_BATCH: '20',
-      ORIGIN_SECRET_SHA256: JSON.stringify([originSecretHash('s')]),
-      PERIOD_SECONDS: '60',
       SIGNAL_TABLE: names.signalTable,
-      STATE_CACHE_SECONDS: '10',
+      PERIOD_SECONDS: String(config.alarms.periodSeconds),
+      LATENESS_SECONDS: String(config.metrics.latenessSeconds),
       AWS_REGION: 'us-east-1',
     });
-    dynamodb.on(GetItemCommand).resolves({ Item: { pk: { S: 'rollout-state' }, state: { S: formatRolloutState({ stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] }) }, takenAt: { N: '1' } } });
-    dynamodb.on(UpdateItemCommand).resolves({});
-    const event = {
-      version: '2.0',
-      requestContext: { http: { method: 'POST' } },
-      headers: { origin: 'http://127.0.0.1:8081', 'content-type': 'text/plain', 'x-origin-verify': 's', 'cloudfront-viewer-address': '198.51.100.7:443' },
-      body: JSON.stringify({ v: 1, buildId: BUILD_A, events: [{ name: 'load' }] }),
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEventV2;
-    expect((await handler(event)).statusCode).toBe(204);
-    expect(ungranted(names.metricsApi)).toEqual([]);
+    dynamodb.on(GetItemCommand, { Key: { pk: { S: STATE_TIMELINE_KEY } } }).resolves({ Item: { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: state, from: 0, until: null }]) }, version: { N: '1' } } });
+    dynamodb.on(PutItemCommand).resolves({});
+  });
+
+  it('counting a batch of the stream: the timeline read, the checkpoint moved, and nothing else of the table', async () => {
+    const summary = await handler(event(Date.UTC(2026, 11, 6, 12, 0, 10)));
+    expect(summary).toMatchObject({ records: 4 });
+    expect(itemCalls()).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`, `GetItem ${STATE_TIMELINE_KEY}`]);
+    expect(ungranted(names.signalConsumer)).toEqual([]);
+  });
+
+  it('and the next batch, which closes a period: the checkpoint moved on from where this container left it (the test above ran first)', async () => {
+    const summary = await handler(event(Date.UTC(2026, 11, 6, 12, 1, 40)));
+    expect(summary).toMatchObject({ records: 4, resumed: true, closed: [{ start: Date.UTC(2026, 11, 6, 12, 0, 0) }] });
+    const checkpoint = dynamodb.commandCalls(PutItemCommand)[0].args[0].input;
+    expect(checkpoint).toMatchObject({ ConditionExpression: 'sequenceNumber = :from' });
+    expect(itemCalls().filter((call) => call.startsWith('PutItem'))).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`]);
+    expect(ungranted(names.signalConsumer)).toEqual([]);
+  });
+
+  it("reading the stream as Lambda's event source mapping does, with the function's role (Lambda developer guide, 'Using Lambda with Kinesis'), and decrypting it", () => {
+    const mapping: AwsCall[] = [
+      { service: 'kinesis', operation: 'DescribeStream', input: { StreamARN: stream } },
+      { service: 'kinesis', operation: 'DescribeStreamSummary', input: { StreamARN: stream } },
+      { service: 'kinesis', operation: 'ListShards', input: { StreamARN: stream } },
+      { service: 'kinesis', operation: 'ListStreams', input: {} },
+      { service: 'kinesis', operation: 'GetShardIterator', input: { StreamARN: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' } },
+      { service: 'kinesis', operation: 'GetRecords', input: { StreamARN: stream, ShardIterator: 'AAAA' } },
+      // Kinesis decrypts the records with the caller's credentials.
+      { service: 'kms', operation: 'Decrypt', input: { KeyId: key } },
+    ];
+    expect(ungrantedCalls(rolePolicies(delivery, names.signalConsumer, boundary), roleArn(names.signalConsumer), mapping, context)).toEqual([]);
+    // Never a write to the stream, nor another stream.
+    const denied: AwsCall[] = [
+      { service: 'kinesis', operation: 'PutRecords', input: { StreamARN: stream } },
+      { service: 'kinesis', operation: 'GetRecords', input: { StreamARN: `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses` } },
+    ];
+    expect(ungrantedCalls(rolePolicies(delivery, names.signalConsumer, boundary), roleArn(names.signalConsumer), denied, context)).toHaveLength(2);
+  });
+});
+
+describe("CloudFront, with the real-time log configuration's role, may write the signal stream, within the boundary", () => {
+  const role = `${names.realtimeLogConfig}-cloudfront`;
+  const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
+  const calls = (...operations: string[]): AwsCall[] => operations.map((operation) => ({ service: 'kinesis', operation, input: { StreamARN: stream } }));
+
+  it('describing it, putting records, and making data keys with its key (CloudFront developer guide, "Real-time log configuration IAM role")', () => {
+    const written = [...calls('DescribeStreamSummary', 'DescribeStream', 'PutRecord', 'PutRecords'), { service: 'kms', operation: 'GenerateDataKey', input: { KeyId: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ASSIGNED_IDS.kmsKey}` } }];
+    expect(ungrantedCalls(rolePolicies(delivery, role, boundary), roleArn(role), written, context)).toEqual([]);
+  });
+
+  it('and nothing else: no reading the records back, no other stream', () => {
+    const policies = rolePolicies(delivery, role, boundary);
+    expect(ungrantedCalls(policies, roleArn(role), calls('GetRecords', 'GetShardIterator', 'DeleteStream'), context)).toHaveLength(3);
+    expect(allows(policies, { principal: roleArn(role), action: 'kinesis:PutRecords', resource: `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses` })).toBe(false);
   });
 });
 
@@ -202,13 +309,13 @@ describe('CloudFront reads the buckets through its origin access identity, and t
 
 describe('the check itself', () => {
   it('catches a call the role does not allow, a call its boundary does not, and a call it does not know', () => {
-    const policies = rolePolicies(delivery, names.metricsApi, boundary);
+    const policies = rolePolicies(delivery, names.signalConsumer, boundary);
     const table = `arn:aws:dynamodb:us-east-1:123456789012:table/${names.signalTable}`;
-    const principal = roleArn(names.metricsApi);
-    expect(allows(policies, { principal, action: 'dynamodb:UpdateItem', resource: table, context: { 'dynamodb:LeadingKeys': ['viewer#1#b#v'] } })).toBe(true);
-    // The same action on the state copy's key is outside the LeadingKeys condition.
-    expect(allows(policies, { principal, action: 'dynamodb:UpdateItem', resource: table, context: { 'dynamodb:LeadingKeys': ['rollout-state'] } })).toBe(false);
-    expect(allows(policies, { principal, action: 'dynamodb:DeleteItem', resource: table, context: { 'dynamodb:LeadingKeys': ['viewer#1'] } })).toBe(false);
+    const principal = roleArn(names.signalConsumer);
+    expect(allows(policies, { principal, action: 'dynamodb:PutItem', resource: table, context: { 'dynamodb:LeadingKeys': [CONSUMER_CHECKPOINT_KEY] } })).toBe(true);
+    // The same action on the timeline's key is outside the LeadingKeys condition: only rollout sync announces states.
+    expect(allows(policies, { principal, action: 'dynamodb:PutItem', resource: table, context: { 'dynamodb:LeadingKeys': [STATE_TIMELINE_KEY] } })).toBe(false);
+    expect(allows(policies, { principal, action: 'dynamodb:DeleteItem', resource: table, context: { 'dynamodb:LeadingKeys': [CONSUMER_CHECKPOINT_KEY] } })).toBe(false);
     // A role policy that grew past the boundary: the boundary still says no.
     const widened = { ...policies, identity: [...policies.identity, { effect: 'Allow' as const, actions: ['dynamodb:DeleteTable'], notActions: [], resources: [table], notResources: [], principals: [], conditions: [] }] };
     expect(evaluate(widened, { principal, action: 'dynamodb:DeleteTable', resource: table })).toEqual({ allowed: false, why: 'boundary' });

@@ -60,7 +60,7 @@ function allows(document: PolicyDocument, action: string, resource: string, cont
 
 // --- Each resource's ARN, as AWS spells it, with made-up ids for what only AWS assigns ------------
 
-const ID = { distribution: 'E2QWRUHAPOMQZL', uuid: '0c5e2d1f-1111-4a2b-9c3d-5e6f7a8b9c0d', api: 'a1b2c3d4e5', zone: 'Z0TESTZONE', token: '_3b2e9f1c0d4a5b6c7d8e9f0a1b2c3d4e' };
+const ID = { distribution: 'E2QWRUHAPOMQZL', uuid: '0c5e2d1f-1111-4a2b-9c3d-5e6f7a8b9c0d', key: '1234abcd-12ab-34cd-56ef-1234567890ab', zone: 'Z0TESTZONE', token: '_3b2e9f1c0d4a5b6c7d8e9f0a1b2c3d4e' };
 
 interface Located {
   readonly element: Element;
@@ -94,7 +94,6 @@ function attr(r: Located, name: string, fallback?: string): string {
 const bucketArn = (r: Located) => `arn:aws:s3:::${attr(r, 'bucket')}`;
 const functionArn = (r: Located) => `arn:aws:lambda:${r.region}:${ACCOUNT}:function:${attr(r, 'function_name')}`;
 const roleArn = (r: Located) => `arn:aws:iam::${ACCOUNT}:role/${attr(r, 'role')}`;
-const api = (r: Located, rest = '') => `arn:aws:apigateway:${r.region}::/apis/${ID.api}${rest}`;
 const certificate = (r: Located) => `arn:aws:acm:${r.region}:${ACCOUNT}:certificate/${ID.uuid}`;
 const distribution = () => `arn:aws:cloudfront::${ACCOUNT}:distribution/${ID.distribution}`;
 
@@ -115,11 +114,14 @@ const ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
   aws_cloudfront_response_headers_policy: () => `arn:aws:cloudfront::${ACCOUNT}:response-headers-policy/${ID.uuid}`,
   aws_cloudfront_function: (r) => `arn:aws:cloudfront::${ACCOUNT}:function/${attr(r, 'name')}`,
   aws_cloudfront_key_value_store: () => `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`,
+  aws_cloudfront_realtime_log_config: (r) => `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${attr(r, 'name')}`,
   aws_cloudfrontkeyvaluestore_key: () => `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`,
   aws_lambda_function: functionArn,
   aws_lambda_alias: (r) => `${functionArn(r)}:${attr(r, 'name')}`,
   aws_lambda_permission: functionArn,
   aws_lambda_invocation: functionArn,
+  aws_lambda_event_source_mapping: (r) => `arn:aws:lambda:${r.region}:${ACCOUNT}:event-source-mapping:${ID.uuid}`,
+  aws_kinesis_stream: (r) => `arn:aws:kinesis:${r.region}:${ACCOUNT}:stream/${attr(r, 'name')}`,
   aws_iam_role: (r) => `arn:aws:iam::${ACCOUNT}:role/${attr(r, 'name')}`,
   aws_iam_role_policy: roleArn,
   aws_iam_role_policy_attachment: roleArn,
@@ -133,15 +135,10 @@ const ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
   aws_cloudwatch_event_rule: (r) => `arn:aws:events:${r.region}:${ACCOUNT}:rule/${attr(r, 'name')}`,
   aws_cloudwatch_event_target: (r) => `arn:aws:events:${r.region}:${ACCOUNT}:rule/${attr(r, 'rule')}`,
   aws_dynamodb_table: (r) => `arn:aws:dynamodb:${r.region}:${ACCOUNT}:table/${attr(r, 'name')}`,
-  aws_apigatewayv2_api: (r) => api(r),
-  aws_apigatewayv2_integration: (r) => api(r, '/integrations/abc1234'),
-  aws_apigatewayv2_route: (r) => api(r, '/routes/abc1234'),
-  aws_apigatewayv2_stage: (r) => api(r, `/stages/${attr(r, 'name')}`),
   aws_route53_record: (r) => `arn:aws:route53:::hostedzone/${attr(r, 'zone_id', ID.zone)}`,
   aws_route53_health_check: () => `arn:aws:route53:::healthcheck/${ID.uuid}`,
   aws_acm_certificate: certificate,
   aws_acm_certificate_validation: certificate,
-  aws_wafv2_web_acl: (r) => `arn:aws:wafv2:${r.region}:${ACCOUNT}:global/webacl/${attr(r, 'name')}/${ID.uuid}`,
 };
 
 /** What a data source reads, by its type. */
@@ -149,7 +146,14 @@ const DATA_ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
   aws_route53_zone: (r) => `arn:aws:route53:::hostedzone/${attr(r, 'zone_id', ID.zone)}`,
   // A version of the entry router: the one the alias serves.
   aws_lambda_function: (r) => `${functionArn(r)}:7`,
+  // The key an alias points at: an id KMS assigns.
+  aws_kms_alias: (r) => `arn:aws:kms:${r.region}:${ACCOUNT}:key/${ID.key}`,
 };
+
+/** The keys AWS puts in a data source's read: DescribeKey asked by the alias carries it. */
+function dataContextOf(r: Located): RequestContext {
+  return r.element.type === 'aws_kms_alias' ? { 'kms:RequestAlias': attr(r, 'name') } : {};
+}
 
 /** The tags a resource carries: its provider's default tags, where Terraform tags the type. */
 function tagsOf(r: Located): Record<string, string> {
@@ -172,6 +176,11 @@ function contextOf(r: Located, config: DeployConfig, phase: Phase, action: strin
   if (creating && Object.keys(tags).length > 0) context['aws:TagKeys'] = Object.keys(tags);
   if (['aws_iam_role', 'aws_iam_role_policy', 'aws_iam_role_policy_attachment'].includes(r.element.type)) context['iam:PermissionsBoundary'] = permissionsBoundaryArn(config, ACCOUNT);
   if (r.element.type === 'aws_iam_role_policy_attachment') context['iam:PolicyARN'] = literal(r.tf, r.element.body.policy_arn)?.replace(/^arn:[^:]*:/, 'arn:aws:') ?? '';
+  if (r.element.type === 'aws_lambda_event_source_mapping') {
+    // The mapping's function, by ARN: its name is in the JSON, the ARN is Lambda's form of it.
+    const fn = find(r.tf, String(r.element.body.function_name).replace(/^\$\{([^}]+)\.arn\}$/, '$1'));
+    context['lambda:FunctionArn'] = `arn:aws:lambda:${r.region}:${ACCOUNT}:function:${literal(r.tf, fn?.body.function_name)}`;
+  }
   if (r.element.type === 'aws_route53_record') {
     const name = literal(r.tf, r.element.body.name) ?? `${ID.token}.${config.domain}`;
     context['route53:ChangeResourceRecordSetsNormalizedRecordNames'] = [name.toLowerCase().replace(/\.$/, '')];
@@ -200,18 +209,17 @@ function build(config: DeployConfig): Case {
   return { config, stacks: all, policies: ciRolePolicies(all, config, { account: ACCOUNT }) };
 }
 
-const CASE_NAMES = ['one region', 'five regions', 'five regions, WAF, S3 state, custom rollout, known zone'] as const;
+const CASE_NAMES = ['one region', 'five regions', 'five regions, S3 state, custom rollout, known zone'] as const;
 // Synthesized once for the whole file: three synths take seconds each.
 const cases = {} as Record<(typeof CASE_NAMES)[number], Case>;
 
 beforeAll(() => {
   cases['one region'] = build(testConfig());
   cases['five regions'] = build(testConfig({ ...FIVE_REGIONS }));
-  cases['five regions, WAF, S3 state, custom rollout, known zone'] = build(
+  cases['five regions, S3 state, custom rollout, known zone'] = build(
     testConfig({
       ...FIVE_REGIONS,
       hostedZone: { name: 'example.com', id: 'Z0123456789ABCDEFGHIJ' },
-      metrics: { rateLimit: { enabled: true } },
       rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 },
       backend: { type: 's3', bucket: 'tf-state-bucket', region: 'eu-west-1' },
     }),
@@ -251,10 +259,11 @@ describe.each(CASE_NAMES)('%s', (name) => {
       for (const data of dataSources(stack.json)) {
         const permissions = DATA_SOURCE_PERMISSIONS[data.type];
         expect([data.type, permissions]).toEqual([data.type, expect.anything()]);
-        const arn = DATA_ARN_OF[data.type]?.({ element: data, tf: stack.json, region: providerRegion(stack.json, data) ?? 'us-east-1' });
+        const r = { element: data, tf: stack.json, region: providerRegion(stack.json, data) ?? 'us-east-1' };
+        const arn = DATA_ARN_OF[data.type]?.(r);
         for (const { action } of calls(permissions, ['read'])) {
           if (!arn) throw new Error(`the test knows no ARN for data source ${data.type}: add it to DATA_ARN_OF`);
-          if (!allows(policies.planRole, action, arn)) missing.push(`${action} on ${arn} (${data.address})`);
+          if (!allows(policies.planRole, action, arn, dataContextOf(r))) missing.push(`${action} on ${arn} (${data.address})`);
         }
       }
     }
@@ -283,10 +292,6 @@ describe.each(CASE_NAMES)('%s', (name) => {
     for (const statement of policies.planRole.Statement) {
       for (const action of statement.Action) {
         const [service, verb] = action.split(':');
-        if (service === 'apigateway') {
-          expect(verb).toBe('GET'); // API Gateway's IAM actions are HTTP verbs
-          continue;
-        }
         expect(WRITES.test(verb) ? `${service}:${verb}` : null).toBeNull();
       }
     }
@@ -309,22 +314,19 @@ describe.each(CASE_NAMES)('%s', (name) => {
     expect(allows(policies.deployRole, 'cloudwatch:PutMetricAlarm', `arn:aws:cloudwatch:us-west-2:${ACCOUNT}:alarm:${names.bucket('us-west-2')}-5xx-errors`)).toBe(false);
   });
 
-  it("creates the API stage's access-log delivery", () => {
-    const { policies } = the();
-    const delivery = ['CreateLogDelivery', 'GetLogDelivery', 'UpdateLogDelivery', 'DeleteLogDelivery', 'ListLogDeliveries', 'PutResourcePolicy', 'DescribeResourcePolicies'];
-    // Log deliveries and the account's log resource policies have no ARN: `*` is all IAM accepts.
-    expect(delivery.filter((action) => !allows(policies.deployRole, `logs:${action}`, '*'))).toEqual([]);
-    expect(allows(policies.deployRole, 'logs:DescribeLogGroups', `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:*`)).toBe(true);
-  });
-
-  it('passes the functions and CodeDeploy their roles, and only to those services', () => {
+  it('passes the functions, CodeDeploy and CloudFront their roles, and only to those services', () => {
     const { config, policies } = the();
     const names = resourceNames(config);
     const role = (roleName: string) => `arn:aws:iam::${ACCOUNT}:role/${roleName}`;
-    for (const fn of [names.entryRouter, names.chunkRouter, names.metricsApi, names.rolloutSync, names.release]) {
+    for (const fn of [names.entryRouter, names.chunkRouter, names.signalConsumer, names.rolloutSync, names.release]) {
       expect(allows(policies.deployRole, 'iam:PassRole', role(fn), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(true);
     }
     expect(allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-codedeploy`), { 'iam:PassedToService': ['codedeploy.amazonaws.com'] })).toBe(true);
+    // CreateRealtimeLogConfig passes the role CloudFront writes the signal stream with.
+    const realtimeLogs = role(`${names.realtimeLogConfig}-cloudfront`);
+    expect(allows(policies.deployRole, 'iam:PassRole', realtimeLogs, { 'iam:PassedToService': ['cloudfront.amazonaws.com'] })).toBe(true);
+    expect(allows(policies.deployRole, 'iam:PassRole', realtimeLogs, { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
+    expect(allows(policies.deployRole, 'iam:PassRole', role(names.signalConsumer), { 'iam:PassedToService': ['cloudfront.amazonaws.com'] })).toBe(false);
     expect(allows(policies.deployRole, 'iam:PassRole', role(names.entryRouter), { 'iam:PassedToService': ['ec2.amazonaws.com'] })).toBe(false);
     expect(allows(policies.deployRole, 'iam:PassRole', role('someone-elses-role'), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
     // Each role to its own service only, and no other role of the distribution's name at all.
@@ -417,7 +419,7 @@ describe.each(CASE_NAMES)('%s', (name) => {
 });
 
 describe('no way from the deploy role to more than the stacks', () => {
-  const the = () => cases['five regions, WAF, S3 state, custom rollout, known zone'];
+  const the = () => cases['five regions, S3 state, custom rollout, known zone'];
   const boundary = () => permissionsBoundaryArn(the().config, ACCOUNT);
   const name = () => the().config.name;
   const role = (roleName: string) => `arn:aws:iam::${ACCOUNT}:role/${roleName}`;
@@ -521,17 +523,53 @@ describe("the scripts: every call they make is granted, on the distribution's ow
   });
 });
 
-describe('what the config switches', () => {
-  it('grants WAF only when the rate limit is enabled', () => {
-    const wafActions = (policies: CiRolePolicies) => policies.deployRole.Statement.flatMap((s) => s.Action).filter((action) => action.startsWith('wafv2:'));
-    expect(wafActions(cases['five regions'].policies)).toEqual([]);
-    const withWaf = cases['five regions, WAF, S3 state, custom rollout, known zone'];
-    const acl = `arn:aws:wafv2:us-east-1:${ACCOUNT}:global/webacl/${resourceNames(withWaf.config).webAcl}/${ID.uuid}`;
-    expect(['wafv2:CreateWebACL', 'wafv2:GetWebACL', 'wafv2:DeleteWebACL'].filter((action) => !allows(withWaf.policies.deployRole, action, acl))).toEqual([]);
+describe("the release signal's resources", () => {
+  it('creates, reads and deletes the signal stream, its real-time log configuration and the mapping of its consumer, and only those', () => {
+    const { config, policies } = cases['five regions'];
+    const names = resourceNames(config);
+    const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
+    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ID.key}`;
+    for (const action of ['kinesis:CreateStream', 'kinesis:AddTagsToStream', 'kinesis:IncreaseStreamRetentionPeriod', 'kinesis:StartStreamEncryption', 'kinesis:DeleteStream']) {
+      expect([action, allows(policies.deployRole, action, stream)]).toEqual([action, true]);
+    }
+    // StartStreamEncryption is authorized on the key as well as the stream.
+    expect(allows(policies.deployRole, 'kinesis:StartStreamEncryption', key)).toBe(true);
+    expect(allows(policies.deployRole, 'kinesis:DeleteStream', `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses`)).toBe(false);
+    // The shard count, the mode and the metrics are fixed by the stacks: no grant that would reach every stream.
+    for (const action of ['kinesis:UpdateShardCount', 'kinesis:UpdateStreamMode', 'kinesis:EnableEnhancedMonitoring']) expect([action, allows(policies.deployRole, action, '*')]).toEqual([action, false]);
+    // The plan reads the key of the stream's alias, asked by that alias only.
+    expect(allows(policies.planRole, 'kms:DescribeKey', key, { 'kms:RequestAlias': 'alias/aws/kinesis' })).toBe(true);
+    expect(allows(policies.planRole, 'kms:DescribeKey', key, { 'kms:RequestAlias': 'alias/someone-elses' })).toBe(false);
+    expect(allows(policies.planRole, 'kms:DescribeKey', key)).toBe(false);
+
+    const logConfig = `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`;
+    expect(allows(policies.deployRole, 'cloudfront:CreateRealtimeLogConfig', '*')).toBe(true);
+    for (const action of ['cloudfront:GetRealtimeLogConfig', 'cloudfront:UpdateRealtimeLogConfig', 'cloudfront:DeleteRealtimeLogConfig']) expect([action, allows(policies.deployRole, action, logConfig)]).toEqual([action, true]);
+    expect(allows(policies.deployRole, 'cloudfront:DeleteRealtimeLogConfig', `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/someone-elses`)).toBe(false);
+
+    // The mapping: only for the distribution's own functions, and only one carrying its tag.
+    const mapping = `arn:aws:lambda:us-east-1:${ACCOUNT}:event-source-mapping:${ID.uuid}`;
+    const consumer = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.signalConsumer}`;
+    const tagged = { [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: config.name };
+    expect(allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', { 'lambda:FunctionArn': consumer, [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name })).toBe(true);
+    expect(allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', { 'lambda:FunctionArn': `arn:aws:lambda:us-east-1:${ACCOUNT}:function:someone-elses`, [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name })).toBe(false);
+    expect(allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, { 'lambda:FunctionArn': consumer, ...tagged })).toBe(true);
+    expect(allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, { 'lambda:FunctionArn': consumer })).toBe(false);
+    expect(allows(policies.planRole, 'lambda:GetEventSourceMapping', mapping, tagged)).toBe(true);
   });
 
+  it('grants nothing for the metrics API, its origin secret or a WAF any more', () => {
+    for (const name of CASE_NAMES) {
+      const actions = [cases[name].policies.deployRole, cases[name].policies.planRole, cases[name].policies.permissionsBoundary].flatMap((document) => document.Statement.flatMap((s) => s.Action));
+      expect(actions.filter((action) => /^(apigateway|wafv2):/.test(action))).toEqual([]);
+    }
+    expect(Object.keys(RESOURCE_PERMISSIONS).filter((type) => /^(aws_apigatewayv2_|aws_wafv2_|random_)/.test(type))).toEqual([]);
+  });
+});
+
+describe('what the config switches', () => {
   it('reads the S3 state of both stacks, locks it for deploys only (plans run with -lock=false), and grants no state access with the local backend', () => {
-    const { policies, config } = cases['five regions, WAF, S3 state, custom rollout, known zone'];
+    const { policies, config } = cases['five regions, S3 state, custom rollout, known zone'];
     const names = resourceNames(config);
     for (const stack of [names.replicaStack, names.deliveryStack]) {
       const state = `arn:aws:s3:::tf-state-bucket/edge-distribution/${stack}.tfstate`;
@@ -547,7 +585,7 @@ describe('what the config switches', () => {
   });
 
   it('scopes the hosted zone to its id when the config names it', () => {
-    const { policies } = cases['five regions, WAF, S3 state, custom rollout, known zone'];
+    const { policies } = cases['five regions, S3 state, custom rollout, known zone'];
     expect(allows(policies.deployRole, 'route53:ListResourceRecordSets', 'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ')).toBe(true);
     expect(allows(policies.deployRole, 'route53:ListResourceRecordSets', 'arn:aws:route53:::hostedzone/ZOTHERZONE')).toBe(false);
   });

@@ -1,8 +1,10 @@
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { Testing, TerraformStack } from 'cdktf';
 import { RegionalProviders } from '../../stacks/constructs/aws-providers';
-import { PolicyDocument } from '../../stacks/constructs/iam';
+import { PolicyDocument, type PolicyStatement } from '../../stacks/constructs/iam';
+import { SignalLogConfig } from '../../stacks/constructs/realtime-log-config';
 import { ReplicaBucket } from '../../stacks/constructs/replica-bucket';
+import { SignalStream } from '../../stacks/constructs/signal-stream';
 import { testApp } from './support';
 
 describe('ReplicaBucket', () => {
@@ -36,5 +38,47 @@ describe('RegionalProviders', () => {
     const providers = new RegionalProviders(stack, 'aws', { regions: ['eu-west-1', 'us-east-1', 'eu-west-1'] });
     expect(providers.regions).toEqual(['us-east-1', 'eu-west-1']);
     expect(() => providers.forRegion('ap-south-1')).toThrow(/no AWS provider for ap-south-1/);
+  });
+});
+
+describe('SignalStream', () => {
+  const stream = () => {
+    const stack = new TerraformStack(testApp(), 'signal');
+    const providers = new RegionalProviders(stack, 'aws', { regions: [] });
+    return { stack, providers, stream: new SignalStream(stack, 'stream', { provider: providers.usEast1, streamName: 'w-signal', shards: 1 }) };
+  };
+  const granted = (grant: (grantee: { addToRolePolicy(...statements: PolicyStatement[]): void }) => void) => {
+    const statements: PolicyStatement[] = [];
+    grant({ addToRolePolicy: (...added) => statements.push(...added) });
+    return statements.map((s) => [s.actions, s.resources]);
+  };
+
+  it('grants a producer the writes CloudFront makes, a consumer the reads Lambda makes, each with the key, and never one the other', () => {
+    const { stream: s } = stream();
+    expect(granted((g) => s.grantWrite(g))).toEqual([
+      [['kinesis:DescribeStreamSummary', 'kinesis:DescribeStream', 'kinesis:PutRecord', 'kinesis:PutRecords'], [s.streamArn]],
+      [['kms:GenerateDataKey'], [s.keyArn]],
+    ]);
+    const reads = granted((g) => s.grantRead(g));
+    expect(reads).toEqual([
+      [['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'], [s.streamArn]],
+      [['kinesis:ListStreams'], ['*']],
+      [['kms:Decrypt'], [s.keyArn]],
+    ]);
+    expect(JSON.stringify(reads)).not.toMatch(/PutRecord|GenerateDataKey/);
+  });
+
+  it('keeps records 24 hours unless told otherwise', () => {
+    const { stack } = stream();
+    expect(Object.values(JSON.parse(Testing.synth(stack)).resource.aws_kinesis_stream as Record<string, { retention_period: number }>)[0].retention_period).toBe(24);
+  });
+});
+
+describe('SignalLogConfig', () => {
+  it.each([0, 101, 12.5])('refuses a sampling rate CloudFront does not take (%s)', (samplingPercent) => {
+    const stack = new TerraformStack(testApp(), 'logs');
+    const providers = new RegionalProviders(stack, 'aws', { regions: [] });
+    const stream = new SignalStream(stack, 'stream', { provider: providers.usEast1, streamName: 'w-signal', shards: 1 });
+    expect(() => new SignalLogConfig(stack, 'logs', { provider: providers.usEast1, configName: 'w-signal', roleName: 'w-signal-cloudfront', samplingPercent, stream })).toThrow(/whole percentage from 1 to 100/);
   });
 });

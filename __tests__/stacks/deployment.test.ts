@@ -27,19 +27,20 @@ describe('alias live', () => {
 });
 
 describe('CodeDeploy', () => {
-  it('deploys the alias blue/green with traffic control, automatic rollback on the client-error alarm alone', () => {
+  it('deploys the alias blue/green with traffic control, automatic rollback on the client-error and the unjudged alarm, not the edge-error one', () => {
     const { delivery, config } = synthesize(testConfig({ rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 } }));
     const names = resourceNames(config);
     expect(delivery.text).toHaveResourceWithProperties(CodedeployApp, { name: names.codeDeployApplication, compute_platform: 'Lambda' });
     const group = only(delivery, 'aws_codedeploy_deployment_group');
-    const alarms = [names.clientErrorAlarm, names.edgeErrorAlarm].map((name) => only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name));
+    const [clientErrors, unjudged] = [names.clientErrorAlarm, names.signalUnjudgedAlarm].map((name) => only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name));
     expect(group).toMatchObject({
       deployment_group_name: names.deploymentGroup,
       deployment_config_name: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
       deployment_style: { deployment_type: 'BLUE_GREEN', deployment_option: 'WITH_TRAFFIC_CONTROL' },
-      // Only the alarm a rollback can answer: the client errors of the canary build. The edge-error
-      // alarm watches router code, which a rollback of the alias does not undo.
-      alarm_configuration: { enabled: true, alarms: [ref(delivery, 'aws_cloudwatch_metric_alarm', alarms[0], 'alarm_name')] },
+      // The alarms a rollback can answer: the client errors of the canary build, and a canary the
+      // signal cannot judge. The edge-error alarm watches router code, which a rollback of the
+      // alias does not undo.
+      alarm_configuration: { enabled: true, alarms: [ref(delivery, 'aws_cloudwatch_metric_alarm', clientErrors, 'alarm_name'), ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'alarm_name')] },
       auto_rollback_configuration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     });
     expect(delivery.text).not.toHaveResource(CodedeployDeploymentConfig);
@@ -93,14 +94,15 @@ describe('rollout alarms', () => {
     expect(JSON.stringify(queries)).not.toContain(manifest.buildId);
   });
 
-  it('is not re-pointed by a deploy during a running deployment: the next build synthesizes the very same alarm', () => {
+  it('is not re-pointed by a deploy during a running deployment: the next build synthesizes the very same alarms', () => {
     const first = synthesize(testConfig());
     const next = synthesize(testConfig(), { manifest: { ...first.manifest, buildId: 'feedfacefeedface' } });
-    const alarm = (stack: typeof first.delivery) => only(stack, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === resourceNames(first.config).clientErrorAlarm);
+    const alarm = (stack: typeof first.delivery, name: string) => only(stack, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name);
     // The release the deploy publishes differs (a new build)...
     expect(only(next.delivery, 'aws_lambda_invocation').input).not.toEqual(only(first.delivery, 'aws_lambda_invocation').input);
-    // ...but the alarm CodeDeploy is watching for the running deployment does not change at all.
-    expect(alarm(next.delivery)).toEqual(alarm(first.delivery));
+    // ...but the alarms CodeDeploy is watching for the running deployment do not change at all.
+    const names = resourceNames(first.config);
+    for (const name of [names.clientErrorAlarm, names.signalUnjudgedAlarm]) expect(alarm(next.delivery, name)).toEqual(alarm(first.delivery, name));
   });
 
   it('watches CloudFront’s global Lambda@Edge errors for the distribution', () => {
@@ -121,7 +123,7 @@ describe('rollout alarms', () => {
 });
 
 describe('release', () => {
-  it('invokes the release function once per new version, after the distribution, alias, group and alarms', () => {
+  it('invokes the release function once per new version, after the distribution, alias, group and the alarms CodeDeploy and people watch', () => {
     const { delivery, config, manifest } = synthesize(testConfig());
     const names = resourceNames(config);
     const entry = entryRouterOf(delivery, names.entryRouter);
@@ -136,7 +138,15 @@ describe('release', () => {
     for (const type of ['aws_cloudfront_distribution', 'aws_lambda_alias', 'aws_codedeploy_deployment_group', 'aws_iam_role_policy']) {
       expect(dependsOn.some((d) => d.startsWith(`${type}.`))).toBe(true);
     }
-    expect(dependsOn.filter((d) => d.startsWith('aws_cloudwatch_metric_alarm.'))).toHaveLength(2);
+    expect(dependsOn.filter((d) => d.startsWith('aws_cloudwatch_metric_alarm.'))).toHaveLength(3);
+    const alarm = (name: string) =>
+      ref(
+        delivery,
+        'aws_cloudwatch_metric_alarm',
+        only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name),
+        'arn',
+      ).replace(/^\$\{(.*)\.arn\}$/, '$1');
+    for (const name of [names.clientErrorAlarm, names.signalUnjudgedAlarm, names.edgeErrorAlarm]) expect(dependsOn).toContain(alarm(name));
   });
 
   it('may only deploy through its own group, config and application, and read the entry router', () => {

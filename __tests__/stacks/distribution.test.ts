@@ -149,26 +149,53 @@ describe('distribution', () => {
     expect(headers.custom_headers_config).toBeUndefined();
   });
 
-  it('sends /api/* to the metrics API over HTTPS, uncached, every method, without Lambda, with the origin secret and the viewer address', () => {
-    const { delivery } = synthesize(testConfig());
+  it.each([
+    ['one region', testConfig(), 'replica-us-east-1'],
+    ['five regions', testConfig(FIVE_REGIONS), 'replicas'],
+  ])("answers error reports (/api/e) 204 at the viewer edge with the build's error-report function, GET and HEAD only, over HTTPS only, uncached, forwarding nothing (%s)", (_label, config, target) => {
+    const { delivery, manifest } = synthesize(config);
     const distribution = only(delivery, 'aws_cloudfront_distribution');
-    const api = behaviour(distribution, '/api/*');
-    const policy = only(delivery, 'aws_cloudfront_origin_request_policy', (p) => p.name === 'widget-api');
-    expect(api).toMatchObject({
-      target_origin_id: 'metrics-api',
-      allowed_methods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE'],
+    const reports = behaviour(distribution, '/api/e');
+    expect(reports).toMatchObject({
+      // A behaviour must name an origin: the assets', which the function's answer keeps from ever being asked.
+      target_origin_id: target,
+      viewer_protocol_policy: 'https-only',
+      allowed_methods: ['GET', 'HEAD'],
+      cached_methods: ['GET', 'HEAD'],
+      compress: false,
       cache_policy_id: MANAGED_CACHE_POLICY_CACHING_DISABLED,
-      origin_request_policy_id: ref(delivery, 'aws_cloudfront_origin_request_policy', policy, 'id'),
     });
-    // What the API reads, CloudFront-Viewer-Address included; never Host (API Gateway answers only to its own).
-    expect(policy.headers_config).toEqual({ header_behavior: 'whitelist', headers: { items: ['origin', 'content-type', 'access-control-request-method', 'access-control-request-headers', 'cloudfront-viewer-address'] } });
-    expect(policy).toMatchObject({ cookies_config: { cookie_behavior: 'none' }, query_strings_config: { query_string_behavior: 'none' } });
-    expect(api.lambda_function_association).toBeUndefined();
-    const origin = (distribution.origin as Block[]).find((o) => o.origin_id === 'metrics-api')!;
-    const apiResource = only(delivery, 'aws_apigatewayv2_api');
-    expect(origin.domain_name).toBe(`\${replace(${ref(delivery, 'aws_apigatewayv2_api', apiResource, 'api_endpoint').slice(2, -1)}, "https://", "")}`);
-    expect(origin.custom_origin_config).toMatchObject({ origin_protocol_policy: 'https-only', origin_ssl_protocols: ['TLSv1.2'] });
-    expect(origin.custom_header).toEqual([{ name: 'x-origin-verify', value: expect.stringMatching(/^\$\{random_password\.origin-secret_slot-b_[0-9A-F]+\.result\}$/) }]);
+    expect(reports.origin_request_policy_id).toBeUndefined();
+    expect(reports.lambda_function_association).toBeUndefined();
+    const fn = byRef(delivery, 'aws_cloudfront_function', (reports.function_association as Block[])[0].function_arn);
+    expect(reports.function_association).toEqual([{ event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', fn, 'arn') }]);
+    expect(fn).toMatchObject({ name: resourceNames(config).errorReport, runtime: 'cloudfront-js-2.0', publish: true, provider: 'aws.us-east-1' });
+    // Published from the build's file byte for byte, reading no store.
+    expect(fn.code).toBe(readFileSync(path.join(BUILD_DIR, manifest.cloudFrontFunctions['error-report'].file), 'utf8'));
+    expect(fn.key_value_store_associations).toBeUndefined();
+    // Nothing else is under /api/.
+    expect((distribution.ordered_cache_behavior as Block[]).map((b) => b.path_pattern)).toEqual(['/assets/index.js', '/assets/*/index.js', '/api/e']);
+  });
+
+  it('logs the entry and the error reports, and nothing else, in real time to the release signal', () => {
+    const { delivery } = synthesize(testConfig(FIVE_REGIONS));
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const logs = ref(delivery, 'aws_cloudfront_realtime_log_config', only(delivery, 'aws_cloudfront_realtime_log_config'), 'arn');
+    expect(behaviour(distribution, '/assets/index.js').realtime_log_config_arn).toBe(logs);
+    expect(behaviour(distribution, '/api/e').realtime_log_config_arn).toBe(logs);
+    expect(behaviour(distribution, '/assets/*/index.js').realtime_log_config_arn).toBeUndefined();
+    expect(behaviour(distribution, 'default').realtime_log_config_arn).toBeUndefined();
+  });
+
+  it('has only the replica buckets for origins: no custom origin, no secret header, no web ACL', () => {
+    const { delivery } = synthesize(testConfig(FIVE_REGIONS));
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    const origins = distribution.origin as Block[];
+    expect(origins.map((o) => o.origin_id)).toEqual(['replica-eu-west-1', 'replica-us-east-1']);
+    expect(origins.every((o) => o.s3_origin_config && !o.custom_origin_config)).toBe(true);
+    for (const origin of origins) expect((origin.custom_header as Block[]).map((h) => h.name)).toEqual(['x-rollout-store']);
+    expect(distribution.web_acl_id).toBeUndefined();
+    expect(bodies(delivery, 'aws_cloudfront_origin_request_policy').map((p) => p.name)).toEqual(['widget-entry']);
   });
 
   it('serves the custom domain with a DNS-validated us-east-1 certificate, TLS 1.2 floor, A and AAAA aliases', () => {

@@ -9,6 +9,7 @@ describe('every synthesized stack passes every policy rule', () => {
     ['five regions', testConfig(FIVE_REGIONS)],
     ['CloudFront domain only', testConfig({ customDomain: false })],
     ['custom canary, Terraform Cloud', testConfig({ rollout: { strategy: 'canary', percent: 25, intervalMinutes: 3 }, backend: { type: 'cloud', organization: 'acme' } })],
+    ['a sampled signal, longer periods', testConfig({ ...FIVE_REGIONS, metrics: { expectedLoadsPerDay: 100_000_000, latenessSeconds: 60 }, alarms: { periodSeconds: 300 } })],
   ])('%s', (_label, config) => {
     const violations = checkStacks(synthesize(config).all);
     expect(formatViolations(violations)).toBe('');
@@ -163,6 +164,17 @@ describe('each rule catches a violating input', () => {
       const statement = rolloutSync(tf).find((st) => st.sid === 'ReadWriteRolloutState')!;
       statement.condition = [{ test: 'StringEquals', variable: 'aws:ResourceTag/Distribution', values: [names.rolloutStore] }];
     });
+    // ListStreams takes no resource: on the stream's ARN, next to the reads that do, it would be no grant.
+    const listOnArn = mutated('delivery', (tf) => {
+      const statements = document(tf, (s) => s.some((st) => st.sid === 'ListStreamsTakesNoResource'));
+      const read = statements.find((st) => st.sid === 'ReadSignalStream')!;
+      read.actions = [...(read.actions as string[]), 'kinesis:ListStreams'];
+      statements.splice(
+        statements.findIndex((st) => st.sid === 'ListStreamsTakesNoResource'),
+        1,
+      );
+    });
+    expect(violationsOf('iam-reference', listOnArn)).toEqual([expect.stringMatching(/ReadSignalStream: kinesis:ListStreams takes no resource, so only Resource "\*" grants it/)]);
     expect(violationsOf('iam-reference', unsupportedKey)).toEqual([
       expect.stringMatching(/ReadWriteRolloutState: cloudfront-keyvaluestore:DescribeKeyValueStore does not support the condition key aws:ResourceTag\/Distribution/),
       expect.stringMatching(/cloudfront-keyvaluestore:GetKey does not support/),
@@ -186,13 +198,19 @@ describe('each rule catches a violating input', () => {
     const stacks = mutated('delivery', (tf) => {
       const distribution = first(tf, 'aws_cloudfront_distribution');
       (distribution.ordered_cache_behavior as Block[])[0].viewer_protocol_policy = 'allow-all';
-      const api = (distribution.origin as Block[]).find((o) => o.custom_origin_config)!;
-      api.custom_origin_config = { ...(api.custom_origin_config as Block), origin_protocol_policy: 'match-viewer', origin_ssl_protocols: ['TLSv1', 'TLSv1.2'] };
+      (distribution.ordered_cache_behavior as Block[]).find((b) => b.path_pattern === '/api/e')!.viewer_protocol_policy = 'allow-all';
+      // The stacks have no custom origin any more; one added would be held to HTTPS and TLS 1.2.
+      (distribution.origin as Block[]).push({
+        origin_id: 'custom',
+        domain_name: 'origin.example.com',
+        custom_origin_config: { http_port: 80, https_port: 443, origin_protocol_policy: 'match-viewer', origin_ssl_protocols: ['TLSv1', 'TLSv1.2'] },
+      });
     });
     expect(violationsOf('cloudfront-https-only', stacks)).toEqual([
       expect.stringMatching(/behaviour \/assets\/index.js lets viewers use allow-all/),
-      expect.stringMatching(/origin metrics-api is reached over match-viewer/),
-      expect.stringMatching(/origin metrics-api accepts TLSv1$/),
+      expect.stringMatching(/behaviour \/api\/e lets viewers use allow-all/),
+      expect.stringMatching(/origin custom is reached over match-viewer/),
+      expect.stringMatching(/origin custom accepts TLSv1$/),
     ]);
   });
 

@@ -1,86 +1,23 @@
-import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route';
 import { resourceNames } from '../../config';
-import type { MetricsApiEnvironment, RolloutSyncEnvironment } from '../../contracts/function-environment';
-import { apiGatewayCorsOrigins } from '../../stacks/constructs/metrics-api';
+import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
+import { statePropagationMs } from '../../contracts/release-signal';
+import { STATE_COPY_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { bodies, FIVE_REGIONS, only, ref, roleStatements, synthesize, testConfig } from './support';
-
-describe('metrics API', () => {
-  it('routes POST /api/metrics on an auto-deployed, throttled $default stage to its function', () => {
-    const metrics = { allowedOrigins: ['https://*.shop.example', 'https://news.example'], throttleRatePerSecond: 50, throttleBurst: 80, namespace: 'Acme/Widget', maxBatch: 12 };
-    const { delivery, config } = synthesize(testConfig({ metrics, regionalRuntime: 'nodejs22.x', retention: { logRetentionDays: 60 } }));
-    const names = resourceNames(config);
-    const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.metricsApi);
-    const secrets = Object.keys(delivery.json.resource!.random_password as Block);
-    const environment: MetricsApiEnvironment = {
-      METRICS_NAMESPACE: 'Acme/Widget',
-      ALLOWED_ORIGINS: JSON.stringify(metrics.allowedOrigins),
-      MAX_BATCH: '12',
-      // Digests only: reading the function's configuration does not give the secret away.
-      ORIGIN_SECRET_SHA256: `\${jsonencode([${secrets.map((id) => `sha256(random_password.${id}.result)`).join(', ')}])}`,
-      PERIOD_SECONDS: String(config.alarms.periodSeconds),
-      SIGNAL_TABLE: ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'name'),
-      STATE_CACHE_SECONDS: '10',
-    };
-    expect(fn).toMatchObject({ runtime: 'nodejs22.x', handler: 'index.handler', provider: 'aws.us-east-1', environment: { variables: environment } });
-    const api = only(delivery, 'aws_apigatewayv2_api');
-    expect(api).toMatchObject({
-      name: names.metricsApi,
-      protocol_type: 'HTTP',
-      cors_configuration: { allow_origins: ['https://*', 'https://news.example'], allow_methods: ['POST', 'OPTIONS'] },
-    });
-    const integration = only(delivery, 'aws_apigatewayv2_integration');
-    expect(integration).toMatchObject({ integration_type: 'AWS_PROXY', payload_format_version: '2.0', integration_uri: ref(delivery, 'aws_lambda_function', fn, 'invoke_arn') });
-    expect(delivery.text).toHaveResourceWithProperties(Apigatewayv2Route, {
-      route_key: 'POST /api/metrics',
-      target: `integrations/${ref(delivery, 'aws_apigatewayv2_integration', integration, 'id')}`,
-    });
-    const stage = only(delivery, 'aws_apigatewayv2_stage');
-    expect(stage).toMatchObject({ name: '$default', auto_deploy: true, default_route_settings: { throttling_rate_limit: 50, throttling_burst_limit: 80 } });
-    const accessLogs = only(delivery, 'aws_cloudwatch_log_group', (g) => g.name === `/aws/apigateway/${names.metricsApi}`);
-    expect(accessLogs.retention_in_days).toBe(60);
-    expect((stage.access_log_settings as Block).destination_arn).toBe(ref(delivery, 'aws_cloudwatch_log_group', accessLogs, 'arn'));
-    expect(only(delivery, 'aws_lambda_permission', (p) => p.principal === 'apigateway.amazonaws.com').source_arn).toBe(`${ref(delivery, 'aws_apigatewayv2_api', api, 'execution_arn')}/*/POST/api/metrics`);
-  });
-
-  it('may update viewer entries, read the state copy and write its logs (its metrics are log lines), nothing else', () => {
-    const { delivery, config } = synthesize(testConfig({ metrics: { namespace: 'Acme/Widget' } }));
-    const statements = roleStatements(delivery, resourceNames(config).metricsApi);
-    const table = ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn');
-    expect(statements).toEqual([
-      expect.objectContaining({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.[^}]+\.arn\}:\*$/)] }),
-      expect.objectContaining({ actions: ['dynamodb:UpdateItem'], resources: [table], condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: ['viewer#*'] }] }),
-      expect.objectContaining({ actions: ['dynamodb:GetItem'], resources: [table], condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: ['rollout-state'] }] }),
-    ]);
-    expect(JSON.stringify(statements)).not.toContain('cloudwatch:');
-  });
-
-  it('serves a configured beacon path under /api/, and refuses one the distribution would not route', () => {
-    const { delivery } = synthesize(testConfig({ metrics: { endpoint: '/api/beacons' } }));
-    expect(only(delivery, 'aws_apigatewayv2_route').route_key).toBe('POST /api/beacons');
-    expect(String(only(delivery, 'aws_lambda_permission', (p) => p.principal === 'apigateway.amazonaws.com').source_arn)).toMatch(/\/\*\/POST\/api\/beacons$/);
-    expect(() => synthesize(testConfig({ metrics: { endpoint: '/beacons' } }))).toThrow(/not under \/api\//);
-    const external = synthesize(testConfig({ metrics: { endpoint: 'https://metrics.example.com/collect' } }));
-    expect(only(external.delivery, 'aws_apigatewayv2_route').route_key).toBe('POST /api/metrics');
-  });
-
-  it('widens wildcard origin patterns to their scheme for API Gateway, keeps exact ones', () => {
-    expect(apiGatewayCorsOrigins(['http://127.0.0.1:*', 'http://localhost:*', 'https://*.example.com', 'https://a.example'])).toEqual(['http://*', 'https://*', 'https://a.example']);
-  });
-});
 
 describe('rollout sync', () => {
   it.each([
     ['one region', {}],
     ['five regions', FIVE_REGIONS],
-  ])('gets its typed environment and runs every minute, on each deployment state change and on each change of its alarm (%s)', (_label, regions) => {
-    const { delivery, config } = synthesize(testConfig({ ...regions }));
+  ])('gets its typed environment and runs every minute, on each deployment state change and on each change of either of its alarms (%s)', (_label, regions) => {
+    const { delivery, config } = synthesize(testConfig({ ...regions, edge: { stateCacheSeconds: 15 } }));
     const names = resourceNames(config);
     const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync);
     const entry = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter);
     const app = only(delivery, 'aws_codedeploy_app');
     const group = only(delivery, 'aws_codedeploy_deployment_group');
     const alarm = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm);
+    const unjudged = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.signalUnjudgedAlarm);
     const environment: RolloutSyncEnvironment = {
       ENTRY_ROUTER_FUNCTION: ref(delivery, 'aws_lambda_function', entry, 'function_name'),
       LIVE_ALIAS: ref(delivery, 'aws_lambda_alias', only(delivery, 'aws_lambda_alias'), 'name'),
@@ -91,7 +28,11 @@ describe('rollout sync', () => {
       CLIENT_ERROR_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'),
       SIGNAL_TABLE: ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'name'),
       BUCKETS: JSON.stringify(Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)]))),
+      SIGNAL_UNJUDGED_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'alarm_name'),
+      // The store's 40 s and the router's cached fallback state (edge.stateCacheSeconds).
+      STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
     };
+    expect(environment.STATE_PROPAGATION_MS).toBe('55000');
     expect(fn).toMatchObject({ runtime: config.regionalRuntime, provider: 'aws.us-east-1', environment: { variables: environment } });
     expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(Object.keys(environment).sort());
 
@@ -102,7 +43,7 @@ describe('rollout sync', () => {
     expect(JSON.parse(String(alarmEvents.event_pattern))).toEqual({
       source: ['aws.cloudwatch'],
       'detail-type': ['CloudWatch Alarm State Change'],
-      resources: [ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'arn')],
+      resources: [ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'arn'), ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'arn')],
     });
     expect(JSON.parse(String(events.event_pattern))).toEqual({
       source: ['aws.codedeploy'],
@@ -118,7 +59,7 @@ describe('rollout sync', () => {
     }
   });
 
-  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see its alarm, and write the state copy", () => {
+  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see both alarms, announce states to the timeline, and write the state copy", () => {
     const { delivery, config } = synthesize(testConfig());
     const names = resourceNames(config);
     const entryArn = ref(
@@ -139,21 +80,28 @@ describe('rollout sync', () => {
       expect.objectContaining({ actions: ['codedeploy:StopDeployment'], resources: ['*'] }),
       expect.objectContaining({
         actions: ['cloudwatch:DescribeAlarms'],
-        resources: [
+        resources: [names.clientErrorAlarm, names.signalUnjudgedAlarm].map((name) =>
           ref(
             delivery,
             'aws_cloudwatch_metric_alarm',
-            only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm),
+            only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name),
             'arn',
           ),
-        ],
+        ),
       }),
       expect.objectContaining({ actions: ['s3:GetObject'], resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/builds/*`) }),
       expect.objectContaining({ actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:GetKey', 'cloudfront-keyvaluestore:PutKey'], resources: [storeArn] }),
+      // announceState reads the timeline, then writes it conditionally.
+      expect.objectContaining({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
+        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [STATE_TIMELINE_KEY] }],
+      }),
+      // The metrics API's copy of the state, which rollout sync still writes.
       expect.objectContaining({
         actions: ['dynamodb:PutItem'],
         resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
-        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: ['rollout-state'] }],
+        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [STATE_COPY_KEY] }],
       }),
     ]);
     // The test seam for a loopback store is never set by the stacks.
@@ -164,7 +112,7 @@ describe('rollout sync', () => {
 it('gives every regional function its own log group with the configured retention', () => {
   const { delivery, config } = synthesize(testConfig({ retention: { logRetentionDays: 90 } }));
   const names = resourceNames(config);
-  for (const name of [names.metricsApi, names.rolloutSync, names.release]) {
+  for (const name of [names.signalConsumer, names.rolloutSync, names.release]) {
     const group = only(delivery, 'aws_cloudwatch_log_group', (g) => g.name === `/aws/lambda/${name}`);
     expect(group).toMatchObject({ retention_in_days: 90, provider: 'aws.us-east-1' });
     const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === name);

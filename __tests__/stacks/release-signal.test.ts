@@ -1,9 +1,20 @@
+/**
+ * The release signal's resources, as synthesized: CloudFront's real-time logs of the entry and the
+ * error reports, the one-shard stream they go to, the consumer that reads it, the table it keeps its
+ * place and the rollout timeline in, the unjudged alarm, and the release dashboard; and nothing of the
+ * metrics API it replaces (no API, no secret between CloudFront and an origin, no WAF).
+ */
 import { resourceNames } from '../../config';
 import { dashboardUrl, releasePanels } from '../../contracts/release-dashboard';
-import { METRIC_ROLLOUT_WEIGHT, releaseAlarmQueries } from '../../contracts/release-signal';
-import { slotKeeper } from '../../stacks/constructs/origin-secret';
+import { REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
+import { METRIC_ROLLOUT_WEIGHT, releaseAlarmQueries, unjudgedAlarmQueries } from '../../contracts/release-signal';
+import { signalCapacity } from '../../contracts/signal-capacity';
+import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { signalHealthPanels } from '../../stacks/constructs/release-dashboard';
 import type { Block } from '../../stacks/policy/terraform-json';
-import { bodies, only, ref, synthesize, testConfig } from './support';
+import { bodies, FIVE_REGIONS, only, policyStatements, ref, roleStatements, synthesize, testConfig } from './support';
+
+const leadingKey = (key: string) => [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [key] }];
 
 describe('the release-signal table', () => {
   it('is on-demand, keyed by one string, and expires its items by TTL', () => {
@@ -19,43 +30,179 @@ describe('the release-signal table', () => {
   });
 });
 
-describe('the origin secret between CloudFront and the metrics API', () => {
-  const slots = (generation: number) => {
-    const { delivery } = synthesize(testConfig({ metrics: { originSecretGeneration: generation } }));
-    const passwords = delivery.json.resource!.random_password as Record<string, Block>;
-    const api = (only(delivery, 'aws_cloudfront_distribution').origin as Block[]).find((o) => o.origin_id === 'metrics-api')!;
-    const sent = /random_password\.([^.]+)\.result/.exec(String((api.custom_header as Block[])[0].value))![1];
-    return { passwords, sent, delivery };
-  };
+describe('the signal stream', () => {
+  it('is one provisioned shard, kept 24 hours, encrypted with the AWS managed key', () => {
+    const { delivery, config } = synthesize(testConfig());
+    expect(signalCapacity(config.metrics).shards).toBe(1);
+    expect(only(delivery, 'aws_kinesis_stream')).toMatchObject({
+      name: resourceNames(config).signalStream,
+      stream_mode_details: { stream_mode: 'PROVISIONED' },
+      shard_count: 1,
+      retention_period: 24,
+      encryption_type: 'KMS',
+      kms_key_id: 'alias/aws/kinesis',
+      provider: 'aws.us-east-1',
+    });
+    // The key's ARN, for the grants, is read from the alias at plan time.
+    expect(only(delivery, 'aws_kms_alias', () => true, 'data')).toMatchObject({ name: 'alias/aws/kinesis', provider: 'aws.us-east-1' });
+  });
+});
 
-  it('is made by Terraform (48 letters and digits), never written in the repository or the build', () => {
-    const { passwords, delivery } = slots(1);
-    for (const password of Object.values(passwords)) expect(password).toMatchObject({ length: 48, special: false, provider: 'random' });
-    expect((delivery.json.terraform as Block).required_providers).toMatchObject({ random: { source: 'hashicorp/random' } });
+describe("CloudFront's real-time log configuration", () => {
+  it('asks for exactly the fields the consumer reads, in its order, at the sampling rate one shard takes, into the stream', () => {
+    const { delivery, config } = synthesize(testConfig());
+    const names = resourceNames(config);
+    const logs = only(delivery, 'aws_cloudfront_realtime_log_config');
+    const role = only(delivery, 'aws_iam_role', (r) => r.name === `${names.realtimeLogConfig}-cloudfront`);
+    expect(logs).toMatchObject({
+      name: names.realtimeLogConfig,
+      sampling_rate: 100,
+      endpoint: {
+        stream_type: 'Kinesis',
+        kinesis_stream_config: { role_arn: ref(delivery, 'aws_iam_role', role, 'arn'), stream_arn: ref(delivery, 'aws_kinesis_stream', only(delivery, 'aws_kinesis_stream'), 'arn') },
+      },
+      provider: 'aws.us-east-1',
+    });
+    expect(logs.fields).toEqual([...REALTIME_LOG_FIELDS]);
+    // CloudFront checks the role can reach the stream when the configuration is made.
+    expect(logs.depends_on).toEqual([expect.stringMatching(/^aws_iam_role_policy\./)]);
   });
 
-  it('rotates by generation: only the slot about to be sent is made anew, the other stays valid for edges on the old configuration', () => {
-    const before = slots(1);
-    const after = slots(2);
-    const keeper = (s: ReturnType<typeof slots>, id: string) => (s.passwords[id].keepers as Block).generation;
-    expect(after.sent).not.toBe(before.sent);
-    // The slot sent before keeps its keeper (so its value), and the function still accepts it.
-    expect(keeper(after, before.sent)).toBe(keeper(before, before.sent));
-    expect(keeper(after, after.sent)).not.toBe(keeper(before, after.sent));
-    expect([slotKeeper(0, 7), slotKeeper(1, 7), slotKeeper(0, 8), slotKeeper(1, 8)]).toEqual([6, 7, 8, 7]);
+  it('samples the way contracts/signal-capacity.ts sizes it: 23 % at 100 million loads a day, or the rate the config names', () => {
+    const sampled = (metrics: Record<string, unknown>) => only(synthesize(testConfig({ metrics })).delivery, 'aws_cloudfront_realtime_log_config').sampling_rate;
+    expect(sampled({ expectedLoadsPerDay: 100_000_000 })).toBe(23);
+    expect(signalCapacity({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3 }).samplingPercent).toBe(23);
+    expect(sampled({ expectedLoadsPerDay: 100_000_000, samplingPercent: 10 })).toBe(10);
+  });
+
+  it('writes with a role only CloudFront may assume, which may describe and write the stream and make data keys with its key, nothing else', () => {
+    const { delivery, config } = synthesize(testConfig());
+    const roleName = `${resourceNames(config).realtimeLogConfig}-cloudfront`;
+    const role = only(delivery, 'aws_iam_role', (r) => r.name === roleName);
+    expect(policyStatements(delivery, role.assume_role_policy)).toEqual([expect.objectContaining({ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['cloudfront.amazonaws.com'] }] })]);
+    const stream = ref(delivery, 'aws_kinesis_stream', only(delivery, 'aws_kinesis_stream'), 'arn');
+    const key = ref(
+      delivery,
+      'aws_kms_alias',
+      only(delivery, 'aws_kms_alias', () => true, 'data'),
+      'target_key_arn',
+      'data',
+    );
+    expect(roleStatements(delivery, roleName)).toEqual([
+      expect.objectContaining({ actions: ['kinesis:DescribeStreamSummary', 'kinesis:DescribeStream', 'kinesis:PutRecord', 'kinesis:PutRecords'], resources: [stream] }),
+      expect.objectContaining({ actions: ['kms:GenerateDataKey'], resources: [key] }),
+    ]);
+  });
+});
+
+describe('the signal consumer', () => {
+  it('gets its typed environment and reads the one shard in order, one batch at a time, from the newest record, with bounded retries and no bisecting', () => {
+    const { delivery, config } = synthesize(testConfig({ alarms: { periodSeconds: 120 }, metrics: { namespace: 'Acme/Widget', latenessSeconds: 30 }, regionalRuntime: 'nodejs22.x' }));
+    const names = resourceNames(config);
+    const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.signalConsumer);
+    expect(fn).toMatchObject({
+      runtime: 'nodejs22.x',
+      handler: 'index.handler',
+      provider: 'aws.us-east-1',
+      environment: {
+        variables: {
+          METRICS_NAMESPACE: 'Acme/Widget',
+          SIGNAL_TABLE: ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'name'),
+          PERIOD_SECONDS: '120',
+          LATENESS_SECONDS: '30',
+        },
+      },
+    });
+    expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(['LATENESS_SECONDS', 'METRICS_NAMESPACE', 'PERIOD_SECONDS', 'SIGNAL_TABLE']);
+    const mapping = only(delivery, 'aws_lambda_event_source_mapping');
+    expect(mapping).toMatchObject({
+      function_name: ref(delivery, 'aws_lambda_function', fn, 'arn'),
+      event_source_arn: ref(delivery, 'aws_kinesis_stream', only(delivery, 'aws_kinesis_stream'), 'arn'),
+      starting_position: 'LATEST',
+      batch_size: 1000,
+      maximum_batching_window_in_seconds: 5,
+      parallelization_factor: 1,
+      bisect_batch_on_function_error: false,
+      maximum_retry_attempts: 3,
+      provider: 'aws.us-east-1',
+    });
+    // One shard and one batch of it at a time: every record of a period meets in one place, in order.
+    expect(only(delivery, 'aws_kinesis_stream').shard_count).toBe(1);
+    // Lambda checks the role may read the stream when the mapping is created.
+    expect(mapping.depends_on).toEqual([expect.stringMatching(/^aws_iam_role_policy\./)]);
+  });
+
+  it('may read the stream as the mapping does, read the timeline, move its checkpoint and write its logs: nothing else', () => {
+    const { delivery, config } = synthesize(testConfig());
+    const statements = roleStatements(delivery, resourceNames(config).signalConsumer);
+    const stream = ref(delivery, 'aws_kinesis_stream', only(delivery, 'aws_kinesis_stream'), 'arn');
+    const key = ref(
+      delivery,
+      'aws_kms_alias',
+      only(delivery, 'aws_kms_alias', () => true, 'data'),
+      'target_key_arn',
+      'data',
+    );
+    const table = ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn');
+    expect(statements).toEqual([
+      expect.objectContaining({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'] }),
+      expect.objectContaining({ actions: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'], resources: [stream] }),
+      // The reference lists no resource type for ListStreams: only "*" grants it.
+      expect.objectContaining({ actions: ['kinesis:ListStreams'], resources: ['*'] }),
+      expect.objectContaining({ actions: ['kms:Decrypt'], resources: [key] }),
+      expect.objectContaining({ actions: ['dynamodb:GetItem'], resources: [table], condition: leadingKey(STATE_TIMELINE_KEY) }),
+      expect.objectContaining({ actions: ['dynamodb:PutItem'], resources: [table], condition: leadingKey(CONSUMER_CHECKPOINT_KEY) }),
+    ]);
+    // Its metrics are log lines (embedded metric format).
+    expect(JSON.stringify(statements)).not.toContain('cloudwatch:');
+  });
+});
+
+describe('the unjudged alarm', () => {
+  it("is the contract's metric math, in the config's namespace, and treats missing data as breaching", () => {
+    const alarms = { periodSeconds: 120, evaluationPeriods: 4, datapointsToAlarm: 3 };
+    const { delivery, config } = synthesize(testConfig({ alarms, metrics: { namespace: 'Acme/Widget', latenessSeconds: 45 } }));
+    const names = resourceNames(config);
+    const alarm = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.signalUnjudgedAlarm);
+    expect(alarm).toMatchObject({
+      threshold: 0,
+      comparison_operator: 'GreaterThanThreshold',
+      evaluation_periods: 4,
+      datapoints_to_alarm: 3,
+      treat_missing_data: 'breaching',
+      provider: 'aws.us-east-1',
+    });
+    const contract = unjudgedAlarmQueries({ latenessSeconds: 45 }, { consumerFunction: names.signalConsumer, stream: names.signalStream });
+    expect(alarm.metric_query).toEqual([
+      ...contract.metrics.map((q) => ({
+        id: q.id,
+        metric: { namespace: q.namespace === 'signal' ? 'Acme/Widget' : q.namespace, metric_name: q.metricName, dimensions: q.dimensions, period: 120, stat: q.stat },
+        return_data: false,
+      })),
+      ...contract.expressions.map((q) => ({ id: q.id, expression: q.expression, label: q.label, return_data: q.id === contract.resultId })),
+    ]);
+    // What it reads: the consumer's own metrics, its Lambda errors, and the stream's iterator age.
+    expect((alarm.metric_query as Block[]).filter((q) => q.metric).map((q) => [(q.metric as Block).namespace, (q.metric as Block).dimensions])).toEqual([
+      ['Acme/Widget', { Signal: 'entry' }],
+      ['Acme/Widget', { Signal: 'entry' }],
+      ['AWS/Lambda', { FunctionName: names.signalConsumer }],
+      ['AWS/Kinesis', { StreamName: names.signalStream }],
+    ]);
+    expect((alarm.metric_query as Block[]).find((q) => q.id === 'behind')?.expression).toBe('IF(age > 45000, 1, 0)');
   });
 });
 
 describe('the release dashboard', () => {
-  it("draws the alarm's own queries, the weight, the edge errors, the fallback loads and every alarm, and its URL is what `rollout status` prints", () => {
+  it("draws the alarm's own queries, the weight, the edge errors, the fallback loads, the signal's health and every alarm, and its URL is what `rollout status` prints", () => {
     const { delivery, config } = synthesize(testConfig({ metrics: { namespace: 'Acme/Widget' } }));
     const names = resourceNames(config);
     const dashboard = only(delivery, 'aws_cloudwatch_dashboard');
     expect(dashboard).toMatchObject({ dashboard_name: names.dashboard, provider: 'aws.us-east-1' });
     const body = JSON.parse(String(dashboard.dashboard_body)) as { widgets: Block[] };
     const panels = releasePanels(releaseAlarmQueries(config.alarms));
+    const health = signalHealthPanels(config.metrics.latenessSeconds);
     const metricWidgets = body.widgets.filter((w) => w.type === 'metric');
-    expect(metricWidgets.map((w) => (w.properties as Block).title)).toEqual(panels.map((p) => p.title));
+    expect(metricWidgets.map((w) => (w.properties as Block).title)).toEqual([...panels.map((p) => p.title), ...health.map((p) => p.title)]);
     const rates = (metricWidgets[0].properties as Block).metrics as unknown[][];
     for (const query of releaseAlarmQueries(config.alarms).expressions) {
       expect(rates).toContainEqual([expect.objectContaining({ id: query.id, expression: query.expression })]);
@@ -65,6 +212,14 @@ describe('the release dashboard', () => {
     expect((metricWidgets[2].properties as Block).metrics).toEqual([['Acme/Widget', METRIC_ROLLOUT_WEIGHT, 'Role', 'canary', { stat: 'Maximum', label: 'weight' }]]);
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     expect(JSON.stringify((metricWidgets[3].properties as Block).metrics)).toContain(ref(delivery, 'aws_cloudfront_distribution', distribution, 'id'));
+    // The signal's health: the unjudged alarm's own metrics, the lateness as the line for the iterator age.
+    expect((metricWidgets[4].properties as Block).metrics).toEqual([
+      ['Acme/Widget', 'UnjudgedPeriods', 'Signal', 'entry', { stat: 'Sum', label: 'periods the consumer did not see whole' }],
+      ['Acme/Widget', 'LateRecords', 'Signal', 'entry', { stat: 'Sum', label: 'records after their period closed' }],
+      ['AWS/Lambda', 'Errors', 'FunctionName', names.signalConsumer, { stat: 'Sum', label: 'consumer errors' }],
+    ]);
+    expect((metricWidgets[5].properties as Block).metrics).toEqual([['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', names.signalStream, { stat: 'Maximum', label: 'iterator age, maximum' }]]);
+    expect((metricWidgets[5].properties as Block).annotations).toEqual({ horizontal: [{ label: 'unjudged above (the lateness)', value: config.metrics.latenessSeconds * 1000 }] });
     const alarms = body.widgets.find((w) => w.type === 'alarm')!.properties as Block;
     const arn = (name: string) =>
       ref(
@@ -73,33 +228,30 @@ describe('the release dashboard', () => {
         only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name),
         'arn',
       );
-    expect(alarms.alarms).toEqual([arn(names.clientErrorAlarm), arn(names.edgeErrorAlarm), arn(names.assignmentFallbackAlarm)]);
+    expect(alarms.alarms).toEqual([arn(names.clientErrorAlarm), arn(names.signalUnjudgedAlarm), arn(names.edgeErrorAlarm), arn(names.assignmentFallbackAlarm)]);
     expect((delivery.json.output as Block)['dashboard-url']).toMatchObject({ value: dashboardUrl(names.dashboard) });
     expect(dashboardUrl('widget-releases')).toBe('https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/widget-releases');
   });
 });
 
-describe('the per-IP rate limit on /api/*', () => {
-  it('is off by default: no web ACL, nothing attached', () => {
-    const { delivery } = synthesize(testConfig());
-    expect(bodies(delivery, 'aws_wafv2_web_acl')).toHaveLength(0);
-    expect(only(delivery, 'aws_cloudfront_distribution').web_acl_id).toBeUndefined();
-  });
-
-  it('when enabled, blocks an IP past its limit on /api/* with 429 and lets everything else through', () => {
-    const { delivery, config } = synthesize(testConfig({ metrics: { rateLimit: { enabled: true, requests: 300, windowSeconds: 120 } } }));
-    const acl = only(delivery, 'aws_wafv2_web_acl');
-    expect(acl).toMatchObject({ name: resourceNames(config).webAcl, scope: 'CLOUDFRONT', default_action: { allow: {} }, provider: 'aws.us-east-1' });
-    const [rule] = acl.rule as Block[];
-    expect(rule).toMatchObject({ priority: 0, action: { block: { custom_response: { response_code: 429 } } } });
-    expect(rule.statement).toEqual({
-      rate_based_statement: {
-        limit: 300,
-        evaluation_window_sec: 120,
-        aggregate_key_type: 'IP',
-        scope_down_statement: { byte_match_statement: { search_string: '/api/', positional_constraint: 'STARTS_WITH', field_to_match: { uri_path: {} }, text_transformation: [{ priority: 0, type: 'NONE' }] } },
-      },
-    });
-    expect(only(delivery, 'aws_cloudfront_distribution').web_acl_id).toBe(ref(delivery, 'aws_wafv2_web_acl', acl, 'arn'));
+describe('what the signal no longer has', () => {
+  it.each([
+    ['one region', testConfig()],
+    ['five regions', testConfig(FIVE_REGIONS)],
+  ])('no API Gateway, WAF, random secret or custom origin, and no header but the store ARN on any origin (%s)', (_label, config) => {
+    const { delivery, all } = synthesize(config);
+    for (const stack of all) {
+      const types = [...Object.keys(stack.json.resource ?? {}), ...Object.keys(stack.json.data ?? {})];
+      expect(types.filter((type) => /^(aws_apigatewayv2_|aws_wafv2_|random_)/.test(type))).toEqual([]);
+      expect(Object.keys(stack.json.provider ?? {})).toEqual(['aws']);
+      expect(JSON.stringify((stack.json.terraform as Block).required_providers)).not.toContain('random');
+    }
+    const distribution = only(delivery, 'aws_cloudfront_distribution');
+    expect(distribution.web_acl_id).toBeUndefined();
+    const origins = distribution.origin as Block[];
+    expect(origins.filter((o) => o.custom_origin_config)).toEqual([]);
+    for (const origin of origins) expect((origin.custom_header as Block[]).map((h) => h.name)).toEqual(['x-rollout-store']);
+    expect(JSON.stringify(delivery.json)).not.toMatch(/x-origin-verify|execute-api|metrics-api/);
+    expect(bodies(delivery, 'aws_lambda_function').map((f) => f.function_name)).not.toContain(`${config.name}-metrics-api`);
   });
 });

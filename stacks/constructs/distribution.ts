@@ -10,9 +10,14 @@
  *                      the entry router answers it too, so every entry carries X-Build-Id, and
  *                      browsers keep it as the router says (immutable)
  *   default (chunks)   cached a year (URLs carry the buildId); the chunk router picks the bucket
- *   /api/*             the metrics API, uncached, every method; CloudFront adds the origin
- *                      secret and the viewer's address (CloudFront-Viewer-Address), which is how
- *                      the API knows a beacon came through here and from whom
+ *   /api/e             error reports (contracts/error-report.ts): the error-report function
+ *                      (viewer-request) answers 204 at the edge, so no origin is ever contacted;
+ *                      GET and HEAD only, nothing cached
+ *
+ * The entry and the error reports are the release signal: both behaviours carry the real-time log
+ * configuration (stacks/constructs/realtime-log-config.ts), which sends CloudFront's record of each
+ * request (its time, the TCP peer address, the path and query, the status) to the signal stream.
+ * Nothing else reaches the signal, and no origin, secret or API stands outside CloudFront for it.
  *
  * S3 origins go through an origin group (primary → failover region) when there are two or more
  * regions, and are read with the origin access identity, which, unlike OAC, still signs requests
@@ -28,19 +33,13 @@ import { CloudfrontResponseHeadersPolicy, type CloudfrontResponseHeadersPolicyCo
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { AccessLogBucket } from './access-log-bucket';
-import { ORIGIN_SECRET_HEADER, VIEWER_ADDRESS_HEADER } from '../../contracts/release-signal';
 import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
-import { API_PATH, BUILD_ENTRY_PATTERN, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../../contracts/distribution-paths';
+import { BUILD_ENTRY_PATTERN, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../../contracts/distribution-paths';
+import { ERROR_REPORT_PATH } from '../../contracts/error-report';
 import type { EdgeFunction } from './edge-function';
 
 /** AWS-managed policies (CloudFront developer guide, "Use managed cache/origin request policies"). */
 export const MANAGED_CACHE_POLICY_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
-/**
- * What the metrics API reads of the viewer's request, and no more: the page's Origin, the body's
- * type, CORS preflight headers (API Gateway answers OPTIONS), and the viewer's address. Not Host:
- * API Gateway answers only to its own.
- */
-export const API_FORWARDED_HEADERS = ['origin', 'content-type', 'access-control-request-method', 'access-control-request-headers', VIEWER_ADDRESS_HEADER] as const;
 
 /** Status codes on which the origin group retries the failover region's bucket. */
 export const FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
@@ -72,12 +71,10 @@ export interface DistributionProps {
   readonly viewerAssignmentCode: string;
   /** The rollout store the viewer-assignment function reads and whose ARN the routers get as a header. */
   readonly rolloutStoreArn: string;
-  /** Host of the metrics HTTP API (`<id>.execute-api.<region>.amazonaws.com`). */
-  readonly apiDomainName: string;
-  /** Sent to the metrics API as x-origin-verify on every request (OriginSecret.current). */
-  readonly apiOriginSecret: string;
-  /** ARN of a WAF web ACL (scope CLOUDFRONT) to attach. @default none */
-  readonly webAclArn?: string;
+  /** The error-report function: its name (names.errorReport) and its code, exactly as the build wrote it. */
+  readonly errorReport: { readonly functionName: string; readonly code: string };
+  /** The real-time log configuration the entry and the error reports are logged with (the release signal). */
+  readonly realtimeLogConfigArn: string;
   readonly accessLogs: AccessLogBucket;
   /** @default 'PriceClass_All': host pages are everywhere */
   readonly priceClass?: PriceClass;
@@ -89,6 +86,7 @@ export class Distribution extends Construct {
   readonly distribution: CloudfrontDistribution;
   readonly viewerAssignment: CloudfrontFunction;
   readonly viewerAssignmentCheck: CloudfrontFunction;
+  readonly errorReport: CloudfrontFunction;
 
   constructor(scope: Construct, id: string, props: DistributionProps) {
     super(scope, id);
@@ -121,6 +119,17 @@ export class Distribution extends Construct {
       code: props.viewerAssignmentCode,
       keyValueStoreAssociations: [props.rolloutStoreArn],
       lifecycle: { ignoreChanges: ['code'] },
+    });
+    // Error reports are answered at the viewer edge: the function returns 204 (405 to anything but
+    // GET) without reading the request, so CloudFront never forwards one to an origin; the real-time
+    // log of the request is the report.
+    this.errorReport = new CloudfrontFunction(this, 'error-report', {
+      provider,
+      name: props.errorReport.functionName,
+      comment: `Answers error reports (${ERROR_REPORT_PATH}) 204 at the edge; the real-time logs carry them to the signal consumer`,
+      runtime: 'cloudfront-js-2.0',
+      publish: true,
+      code: props.errorReport.code,
     });
     // Per build and encoding, as long as the origin allows: the router answers a build's entry with
     // a year, and its own fallback assignments (the unrewritten path) with no-store, which min TTL
@@ -184,43 +193,14 @@ export class Distribution extends Construct {
       corsConfig: hostSiteCors(),
       customHeadersConfig: { items: [{ header: 'Cache-Control', value: ENTRY_CACHE_CONTROL, override: true }] },
     });
-    const apiOriginRequest = new CloudfrontOriginRequestPolicy(this, 'api-origin-request', {
-      provider,
-      name: `${props.name}-api`,
-      comment: 'Origin, content type, CORS preflight and CloudFront-Viewer-Address to the metrics API',
-      headersConfig: { headerBehavior: 'whitelist', headers: { items: [...API_FORWARDED_HEADERS] } },
-      cookiesConfig: { cookieBehavior: 'none' },
-      queryStringsConfig: { queryStringBehavior: 'none' },
-    });
-    const apiHeaders = new CloudfrontResponseHeadersPolicy(this, 'api-headers', {
-      provider,
-      name: `${props.name}-api`,
-      comment: 'Security headers; CORS is the metrics API’s own',
-      securityHeadersConfig: securityHeaders(),
-    });
-
     const primaryId = `replica-${props.primaryOrigin.region}`;
     const s3Origins = [props.primaryOrigin, ...(props.failoverOrigin ? [props.failoverOrigin] : [])];
-    const origins: CloudfrontDistributionOrigin[] = [
-      ...s3Origins.map((origin) => ({
-        originId: `replica-${origin.region}`,
-        domainName: origin.domainName,
-        s3OriginConfig: { originAccessIdentity: props.originAccessIdentityPath },
-        customHeader: [{ name: ROLLOUT_STORE_HEADER, value: props.rolloutStoreArn }],
-      })),
-      {
-        originId: 'metrics-api',
-        domainName: props.apiDomainName,
-        // CloudFront replaces a viewer's header of the same name, so it cannot be forged through here.
-        customHeader: [{ name: ORIGIN_SECRET_HEADER, value: props.apiOriginSecret }],
-        customOriginConfig: {
-          httpPort: 80,
-          httpsPort: 443,
-          originProtocolPolicy: 'https-only',
-          originSslProtocols: ['TLSv1.2'],
-        },
-      },
-    ];
+    const origins: CloudfrontDistributionOrigin[] = s3Origins.map((origin) => ({
+      originId: `replica-${origin.region}`,
+      domainName: origin.domainName,
+      s3OriginConfig: { originAccessIdentity: props.originAccessIdentityPath },
+      customHeader: [{ name: ROLLOUT_STORE_HEADER, value: props.rolloutStoreArn }],
+    }));
     const originGroups: CloudfrontDistributionOriginGroup[] = props.failoverOrigin
       ? [
           {
@@ -245,6 +225,8 @@ export class Distribution extends Construct {
       responseHeadersPolicyId: entryHeaders.id,
       functionAssociation: [{ eventType: 'viewer-request', functionArn: viewerAssignment.arn }],
       lambdaFunctionAssociation: [props.entryRouter.association('origin-request')],
+      // Every healthy page view makes this request: its real-time log is the viewer's presence.
+      realtimeLogConfigArn: props.realtimeLogConfigArn,
     };
     // Without this behaviour a build's entry asked for by its own URL would be a chunk: read from
     // the bucket as stored, without X-Build-Id. No viewer-assignment function here: it rewrites
@@ -261,16 +243,20 @@ export class Distribution extends Construct {
       responseHeadersPolicyId: assetHeaders.id,
       lambdaFunctionAssociation: [props.entryRouter.association('origin-request')],
     };
-    const apiBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
-      pathPattern: API_PATH,
-      targetOriginId: 'metrics-api',
-      viewerProtocolPolicy: 'redirect-to-https',
-      allowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE'],
+    // A behaviour must name an origin: the assets' one, which the function's answer keeps from ever
+    // being asked. HTTPS only, not a redirect: a report over HTTP is refused (403), never logged
+    // twice. Nothing cached (every report is its own request, and its own log record), nothing
+    // forwarded, no response headers policy (the function sets Cache-Control itself).
+    const errorReportBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
+      pathPattern: ERROR_REPORT_PATH,
+      targetOriginId: assetsTarget,
+      viewerProtocolPolicy: 'https-only',
+      allowedMethods: ['GET', 'HEAD'],
       cachedMethods: ['GET', 'HEAD'],
       compress: false,
       cachePolicyId: MANAGED_CACHE_POLICY_CACHING_DISABLED,
-      originRequestPolicyId: apiOriginRequest.id,
-      responseHeadersPolicyId: apiHeaders.id,
+      functionAssociation: [{ eventType: 'viewer-request', functionArn: this.errorReport.arn }],
+      realtimeLogConfigArn: props.realtimeLogConfigArn,
     };
 
     this.distribution = new CloudfrontDistribution(this, 'distribution', {
@@ -295,9 +281,8 @@ export class Distribution extends Construct {
         lambdaFunctionAssociation: [props.chunkRouter.association('origin-request')],
       },
       // First match wins: the entry before a build's entry, both before the default (chunks).
-      orderedCacheBehavior: [entryBehaviour, buildEntryBehaviour, apiBehaviour],
+      orderedCacheBehavior: [entryBehaviour, buildEntryBehaviour, errorReportBehaviour],
       restrictions: { geoRestriction: { restrictionType: 'none' } },
-      webAclId: props.webAclArn,
       viewerCertificate: props.customDomain ? { acmCertificateArn: props.customDomain.certificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: TLS_FLOOR } : { cloudfrontDefaultCertificate: true },
       loggingConfig: { bucket: props.accessLogs.domainName, prefix: 'cloudfront/', includeCookies: false },
       dependsOn: props.accessLogs.ready,

@@ -1,5 +1,5 @@
 /**
- * A regional Lambda (rollout sync, release, metrics API): same packaging as the edge functions,
+ * A regional Lambda (rollout sync, release, signal consumer): same packaging as the edge functions,
  * plus the typed environment its handler reads (contracts/function-environment.ts), so a
  * renamed variable fails to compile on both sides.
  */

@@ -1,20 +1,27 @@
 /**
  * A CloudWatch dashboard per distribution, for watching a release: the panels of
  * contracts/release-dashboard.ts drawn from the client-error alarm's own queries, the weight
- * rollout sync emits, the edge functions' errors, the entry loads that took the fallback path, and
- * the alarms' states.
+ * rollout sync emits, the edge functions' errors, the entry loads that took the fallback path; then
+ * the release signal's own health, from the unjudged alarm's metrics (periods the consumer could
+ * not judge, records that came late, the consumer's errors, how far behind it reads the stream),
+ * which only AWS has (the local mode's page draws the contract's panels); and the alarms' states.
  */
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import { releasePanels, type Panel, type PanelSeries } from '../../contracts/release-dashboard';
-import { DIMENSION_ROLE, METRIC_ROLLOUT_WEIGHT, type ReleaseAlarmQueries } from '../../contracts/release-signal';
+import { DIMENSION_ROLE, METRIC_ROLLOUT_WEIGHT, type ReleaseAlarmQueries, type UnjudgedAlarmQueries } from '../../contracts/release-signal';
 import { METRIC_ASSIGNMENT_FALLBACKS } from './rollout-alarms';
+import { healthNamespace } from './signal-unjudged-alarm';
 
 export interface ReleaseDashboardProps {
   readonly dashboardName: string;
   readonly namespace: string;
   readonly queries: ReleaseAlarmQueries;
+  /** The unjudged alarm's queries (contracts/release-signal.ts unjudgedAlarmQueries): the signal's health. */
+  readonly signalQueries: UnjudgedAlarmQueries;
+  /** config metrics.latenessSeconds: how far behind the consumer may read before a period is unjudged. */
+  readonly latenessSeconds: number;
   readonly periodSeconds: number;
   readonly alarmArns: readonly string[];
   readonly distributionId: string;
@@ -42,38 +49,78 @@ export class ReleaseDashboard extends Construct {
 
 type MetricRow = (string | Record<string, unknown>)[];
 
+/** The panels only the AWS dashboard draws: the release signal's health, by the unjudged alarm's metrics. */
+export interface SignalHealthPanel {
+  readonly title: string;
+  /** Ids of the unjudged alarm's metric queries drawn, each with its label. */
+  readonly metrics: readonly { readonly id: string; readonly label: string }[];
+  readonly threshold?: { readonly label: string; readonly value: number };
+}
+
+export function signalHealthPanels(latenessSeconds: number): SignalHealthPanel[] {
+  return [
+    {
+      title: 'Release signal: periods not judged, late records, consumer errors (any holds the canary)',
+      metrics: [
+        { id: 'unjudged_raw', label: 'periods the consumer did not see whole' },
+        { id: 'late_raw', label: 'records after their period closed' },
+        { id: 'failures_raw', label: 'consumer errors' },
+      ],
+    },
+    {
+      title: 'Release signal: how far behind the consumer reads the stream (ms)',
+      metrics: [{ id: 'age', label: 'iterator age, maximum' }],
+      threshold: { label: 'unjudged above (the lateness)', value: latenessSeconds * 1000 },
+    },
+  ];
+}
+
+type DashboardInput = Omit<ReleaseDashboardProps, 'provider' | 'dashboardName'>;
+
 /** The dashboard's JSON (CloudWatch dashboard body structure), pure. */
-export function releaseDashboardBody(props: Omit<ReleaseDashboardProps, 'provider' | 'dashboardName'>): { widgets: Record<string, unknown>[] } {
+export function releaseDashboardBody(props: DashboardInput): { widgets: Record<string, unknown>[] } {
   const panels = releasePanels(props.queries);
-  const widgets: Record<string, unknown>[] = panels.map((panel, index) => ({
+  const widget = (index: number, title: string, metrics: MetricRow[], threshold?: { label: string; value: number }) => ({
     type: 'metric',
     x: (index % 2) * 12,
     y: Math.floor(index / 2) * 6,
     width: 12,
     height: 6,
     properties: {
-      title: panel.title,
+      title,
       region: 'us-east-1',
       view: 'timeSeries',
       stacked: false,
       period: props.periodSeconds,
-      metrics: panelRows(panel, props),
-      ...(panel.threshold ? { annotations: { horizontal: [{ label: panel.threshold.label, value: panel.threshold.value }] } } : {}),
+      metrics,
+      ...(threshold ? { annotations: { horizontal: [{ label: threshold.label, value: threshold.value }] } } : {}),
       yAxis: { left: { min: 0 } },
     },
-  }));
+  });
+  const widgets: Record<string, unknown>[] = panels.map((panel, index) => widget(index, panel.title, panelRows(panel, props), panel.threshold));
+  const health = signalHealthPanels(props.latenessSeconds);
+  for (const [i, panel] of health.entries()) widgets.push(widget(panels.length + i, panel.title, healthRows(panel, props), panel.threshold));
+  const metricPanels = panels.length + health.length;
   widgets.push({
     type: 'alarm',
     x: 0,
-    y: Math.ceil(panels.length / 2) * 6,
+    y: Math.ceil(metricPanels / 2) * 6,
     width: 24,
     height: 3,
-    properties: { title: 'Alarms (only the client-error alarm rolls a release back)', alarms: [...props.alarmArns] },
+    properties: { title: 'Alarms (the client-error and the unjudged alarm roll a release back)', alarms: [...props.alarmArns] },
   });
   return { widgets };
 }
 
-function panelRows(panel: Panel, props: Omit<ReleaseDashboardProps, 'provider' | 'dashboardName'>): MetricRow[] {
+function healthRows(panel: SignalHealthPanel, props: DashboardInput): MetricRow[] {
+  return panel.metrics.map(({ id, label }) => {
+    const query = props.signalQueries.metrics.find((metric) => metric.id === id);
+    if (!query) throw new Error(`the unjudged alarm has no metric ${id}`);
+    return [healthNamespace(query, props.namespace), query.metricName, ...Object.entries(query.dimensions).flat(), { stat: query.stat, label }];
+  });
+}
+
+function panelRows(panel: Panel, props: DashboardInput): MetricRow[] {
   const needsAlarmQueries = panel.series.some((series) => series.kind === 'alarm-query');
   const shown = new Map(panel.series.filter((s): s is Extract<PanelSeries, { kind: 'alarm-query' }> => s.kind === 'alarm-query').map((s) => [s.id, s.label]));
   const rows: MetricRow[] = [];

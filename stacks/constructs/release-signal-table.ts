@@ -1,16 +1,19 @@
 /**
  * The release-signal table (regional-function/shared/signal-table.ts): on-demand DynamoDB, one
- * string key, items expiring by TTL. It holds nothing that outlives an alarm period by much, so
- * no point-in-time recovery; encryption at rest is DynamoDB's default.
+ * string key, items expiring by TTL. It holds rollout sync's timeline of the rollout states the
+ * edges may serve (`rollout-timeline`), the signal consumer's checkpoint in the stream
+ * (`consumer-checkpoint`), and the copy of the state rollout sync still writes for the metrics API
+ * (`rollout-state`). Nothing there outlives a rollout by much, so no point-in-time recovery;
+ * encryption at rest is DynamoDB's default.
  *
- * Grants are methods, scoped by `dynamodb:LeadingKeys` to the keys each function uses: the
- * metrics API may update viewer entries and read the state copy, rollout sync may write the copy,
- * and neither may touch the other's items.
+ * Grants are methods, scoped by `dynamodb:LeadingKeys` to the items each function uses: rollout
+ * sync reads and writes the timeline (and the copy), the consumer reads the timeline and writes its
+ * checkpoint, and neither may touch another item.
  */
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
-import { LEDGER_KEY_PREFIX, STATE_COPY_KEY } from '../../regional-function/shared/signal-table';
+import { CONSUMER_CHECKPOINT_KEY, STATE_COPY_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
 import type { PolicyStatement } from './iam';
 import type { Grantable } from './rollout-store';
 
@@ -38,17 +41,25 @@ export class ReleaseSignalTable extends Construct {
     return this.table.name;
   }
 
-  /** UpdateItem on viewer entries only: the metrics API's ledger. */
-  grantRecordViewers(grantee: Grantable): void {
-    grantee.addToRolePolicy(this.statement('RecordViewers', ['dynamodb:UpdateItem'], `${LEDGER_KEY_PREFIX}*`));
+  /**
+   * GetItem and PutItem of the timeline: rollout sync announces each state there before it writes
+   * it to the store (announceState reads the timeline, then writes it conditionally).
+   */
+  grantAnnounceStates(grantee: Grantable): void {
+    grantee.addToRolePolicy(this.statement('AnnounceRolloutStates', ['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TIMELINE_KEY));
   }
 
-  /** GetItem of the state copy only. */
-  grantReadStateCopy(grantee: Grantable): void {
-    grantee.addToRolePolicy(this.statement('ReadStateCopy', ['dynamodb:GetItem'], STATE_COPY_KEY));
+  /** GetItem of the timeline only: the signal consumer judges each record under the states of its time. */
+  grantReadTimeline(grantee: Grantable): void {
+    grantee.addToRolePolicy(this.statement('ReadRolloutTimeline', ['dynamodb:GetItem'], STATE_TIMELINE_KEY));
   }
 
-  /** PutItem of the state copy only: rollout sync. */
+  /** PutItem of the consumer's checkpoint only (advanceCheckpoint: a conditional put, then a plain one). */
+  grantAdvanceCheckpoint(grantee: Grantable): void {
+    grantee.addToRolePolicy(this.statement('AdvanceConsumerCheckpoint', ['dynamodb:PutItem'], CONSUMER_CHECKPOINT_KEY));
+  }
+
+  /** PutItem of the copy of the rollout state that rollout sync keeps for the metrics API to judge beacons by. */
   grantWriteStateCopy(grantee: Grantable): void {
     grantee.addToRolePolicy(this.statement('WriteStateCopy', ['dynamodb:PutItem'], STATE_COPY_KEY));
   }

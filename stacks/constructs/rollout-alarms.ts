@@ -1,11 +1,14 @@
 /**
- * The release's alarms. CodeDeploy rolls the alias back on the client-error alarm, and rollout
- * sync takes the canary's viewers away the moment it fires; the edge-error alarm is not one
- * CodeDeploy acts on (see rollbackAlarmNames).
+ * The release's alarms. CodeDeploy rolls the alias back on the client-error alarm and on the
+ * unjudged alarm, and rollout sync takes the canary's viewers away the moment either fires; the
+ * edge-error alarm is not one CodeDeploy acts on (see rollbackAlarmNames).
  *
  * Client errors: the share of canary viewers who reported an error, against the same share among
- * stable viewers over the same periods, counted by the metrics API as distinct viewers per role
- * and period; the rule, its minimum of viewers and its metric math are contracts/release-signal.ts's.
+ * stable viewers over the same periods, counted by the signal consumer from CloudFront's real-time
+ * logs as distinct viewers per role and period; the rule, its minimum of viewers and its metric
+ * math are contracts/release-signal.ts's.
+ *
+ * Unjudged periods: the signal could not see a period whole (stacks/constructs/signal-unjudged-alarm.ts).
  *
  * Edge errors: Lambda@Edge's own metrics are written in every region that ran it, so one alarm
  * cannot see them; CloudFront's per-distribution LambdaExecutionError/LambdaValidationError are
@@ -26,6 +29,7 @@ import { Construct } from 'constructs';
 import type { DeployConfig } from '../../config';
 import { DIMENSION_ROLE, releaseAlarmQueries, type ReleaseAlarmQueries } from '../../contracts/release-signal';
 import { STATE_UNREADABLE_LOG } from '../../contracts/rollout-state';
+import { SignalUnjudgedAlarm } from './signal-unjudged-alarm';
 
 /** The metric the fallback lines become, in the configured namespace: one per entry load that fell back. */
 export const METRIC_ASSIGNMENT_FALLBACKS = 'AssignmentFallbacks';
@@ -57,14 +61,16 @@ export interface RolloutAlarmsProps {
   readonly clientErrorAlarmName: string;
   readonly edgeErrorAlarmName: string;
   readonly alarms: DeployConfig['alarms'];
-  /** CloudWatch namespace the metrics API writes to. */
+  /** CloudWatch namespace the signal consumer and rollout sync write to (config metrics.namespace). */
   readonly namespace: string;
   readonly distributionId: string;
   readonly assignmentFallbackAlarmName: string;
   /** The viewer-assignment CloudFront Function's name: its log group is named after it. */
   readonly viewerAssignmentName: string;
   readonly logRetentionDays: number;
-  /** us-east-1: where the metrics API publishes, CloudFront's metrics live and CloudFront Functions log. */
+  /** The unjudged alarm: its name, the lateness it allows, and the consumer and stream it watches, by name. */
+  readonly signal: { readonly unjudgedAlarmName: string; readonly latenessSeconds: number; readonly consumerFunctionName: string; readonly streamName: string };
+  /** us-east-1: where the signal consumer publishes, CloudFront's metrics live and CloudFront Functions log. */
   readonly provider: AwsProvider;
 }
 
@@ -74,6 +80,7 @@ export class RolloutAlarms extends Construct {
   /** `/aws/cloudfront/function/<viewer-assignment>`: created here, with a retention, before CloudFront would. */
   readonly viewerAssignmentLogs: CloudwatchLogGroup;
   readonly assignmentFallbacks: CloudwatchMetricAlarm;
+  readonly signalUnjudged: SignalUnjudgedAlarm;
 
   constructor(scope: Construct, id: string, props: RolloutAlarmsProps) {
     super(scope, id);
@@ -94,6 +101,15 @@ export class RolloutAlarms extends Construct {
       evaluationPeriods: alarms.evaluationPeriods,
       datapointsToAlarm: alarms.datapointsToAlarm,
       treatMissingData: 'notBreaching',
+    });
+    this.signalUnjudged = new SignalUnjudgedAlarm(this, 'signal-unjudged', {
+      provider: props.provider,
+      alarmName: props.signal.unjudgedAlarmName,
+      alarms,
+      latenessSeconds: props.signal.latenessSeconds,
+      namespace: props.namespace,
+      consumerFunctionName: props.signal.consumerFunctionName,
+      streamName: props.signal.streamName,
     });
 
     const cloudFrontMetric = (metricName: string) => ({
@@ -156,15 +172,17 @@ export class RolloutAlarms extends Construct {
   }
 
   /**
-   * The alarms CodeDeploy rolls a deployment back on: only the client-error alarm. A rollback
-   * moves the alias, i.e. the build viewers get; the edge-error alarm watches the routers' code,
+   * The alarms CodeDeploy rolls a deployment back on: the client-error alarm (the viewers' verdict
+   * on the canary) and the unjudged alarm (no verdict could be reached: a canary the judge cannot
+   * see is not one to keep). A rollback moves the alias, i.e. the build viewers get; the edge-error
+   * alarm watches the routers' code,
    * which every viewer runs from the moment the deploy associates it, whatever the alias says, so
    * rolling the build back would undo the wrong thing. Router code is checked before it is
    * deployed instead (npm run verify-edge), and the edge-error alarm is there to be seen
    * (dashboard, `rollout status`) and acted on by redeploying the previous commit.
    */
   get rollbackAlarmNames(): string[] {
-    return [this.clientErrors.alarmName];
+    return [this.clientErrors.alarmName, this.signalUnjudged.alarmName];
   }
 }
 

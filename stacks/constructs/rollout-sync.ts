@@ -1,12 +1,13 @@
 /**
  * Rollout sync: mirrors the alias `live` into the rollout state. It runs every minute, at once on
- * every CodeDeploy state change of this application, and at once when the client error alarm
- * changes state (a firing alarm takes the canary's viewers away within seconds), and may do
- * exactly that much: read the entry router's alias and versions, read and conditionally write the
- * rollout store, see its deployment group's deployments and stop one (with rollback) when that
- * alarm fires, read that one alarm, write the state copy in the release-signal table, and read
- * the build manifests in every replica bucket. Its
- * metric (the weight) goes out in its log as embedded metric format: no CloudWatch write permission.
+ * every CodeDeploy state change of this application, and at once when the client-error alarm or
+ * the unjudged alarm changes state (either one firing takes the canary's viewers away within
+ * seconds), and may do exactly that much: read the entry router's alias and versions, read and
+ * conditionally write the rollout store, see its deployment group's deployments and stop one (with
+ * rollback) when an alarm fires, read those two alarms, announce each state to the timeline in the
+ * release-signal table before it writes it (and write the metrics API's copy of the state there),
+ * and read the build manifests in every replica bucket. Its metric (the weight) goes out in its
+ * log as embedded metric format: no CloudWatch write permission.
  */
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
@@ -32,9 +33,11 @@ export interface RolloutSyncProps {
   readonly deploymentGroupArn: string;
   /** The alarm whose ALARM holds the canary (its name is CLIENT_ERROR_ALARM in the environment). */
   readonly clientErrorAlarmArn: string;
+  /** The alarm whose ALARM holds the canary too: the signal could not judge it (SIGNAL_UNJUDGED_ALARM). */
+  readonly unjudgedAlarmArn: string;
   /** The store it writes the state to. */
   readonly rolloutStore: RolloutStore;
-  /** Where it keeps the metrics API's copy of the state. */
+  /** Where it announces each state (the signal consumer's timeline) and keeps the metrics API's copy of the state. */
   readonly signalTable: ReleaseSignalTable;
   /** Region → replica bucket: it checks the assigned builds' manifests in each. */
   readonly buckets: Readonly<Record<string, string>>;
@@ -74,7 +77,8 @@ export class RolloutSync extends Construct {
       // condition key): only "*" grants it, and on the group's ARN it is silently no grant. The
       // function stops only a deployment of its own group that shifts the alias (sync.ts).
       { sid: 'StopDeploymentTakesNoResource', actions: ['codedeploy:StopDeployment'], resources: ['*'] },
-      { sid: 'SeeClientErrorAlarm', actions: ['cloudwatch:DescribeAlarms'], resources: [props.clientErrorAlarmArn] },
+      // One DescribeAlarms names both alarms; each is authorized on its own ARN.
+      { sid: 'SeeRollbackAlarms', actions: ['cloudwatch:DescribeAlarms'], resources: [props.clientErrorAlarmArn, props.unjudgedAlarmArn] },
       {
         sid: 'SeeBuildManifests',
         actions: ['s3:GetObject'],
@@ -82,6 +86,9 @@ export class RolloutSync extends Construct {
       },
     );
     props.rolloutStore.grantReadWrite(this.handler);
+    props.signalTable.grantAnnounceStates(this.handler);
+    // The copy of the state the metrics API judges beacons by: rollout sync writes it on every run
+    // for as long as its code does (writeStateCopy).
     props.signalTable.grantWriteStateCopy(this.handler);
 
     this.schedule = new CloudwatchEventRule(this, 'schedule', {
@@ -103,11 +110,11 @@ export class RolloutSync extends Construct {
     this.alarmEvents = new CloudwatchEventRule(this, 'alarm-events', {
       provider,
       name: `${props.functionName}-alarm`,
-      description: 'Hold the canary at once when its client error alarm fires, and release it when it clears',
+      description: 'Hold the canary at once when its client-error or unjudged alarm fires, and release it when both are clear',
       eventPattern: JSON.stringify({
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
-        resources: [props.clientErrorAlarmArn],
+        resources: [props.clientErrorAlarmArn, props.unjudgedAlarmArn],
       }),
     });
     for (const [ruleId, rule] of [

@@ -66,6 +66,8 @@ const ARNS: Readonly<Record<string, Readonly<Record<string, ArnOf>>>> = {
     iam_arn: (_e, _a, c) => `arn:${c.partition}:iam::cloudfront:user/CloudFront Origin Access Identity ${c.assigned('id')}`,
   },
   aws_sns_topic: { arn: (_e, a, c) => `arn:${c.partition}:sns:${c.region}:${c.account}:${a('name')}` },
+  // The key an alias points at (the resource and the data source alike): an id KMS assigns.
+  aws_kms_alias: { target_key_arn: (_e, _a, c) => `arn:${c.partition}:kms:${c.region}:${c.account}:key/${c.assigned('target_key_id')}` },
 };
 
 /** The region of an element's provider (`provider = "aws.eu-west-1"`), or undefined. */

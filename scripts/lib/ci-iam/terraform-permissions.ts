@@ -5,13 +5,13 @@
  *
  * Where the action lists come from: the Terraform AWS provider's resource documentation and source
  * (which API calls a resource makes, including waiters and tag reads), and the service guides named
- * at the entries that need more than their own API (Lambda@Edge, API Gateway access logs,
- * CloudFront standard logs, the S3 state backend). How each action is authorized (on which
+ * at the entries that need more than their own API (Lambda@Edge, CloudFront standard logs, the
+ * role a real-time log configuration passes to CloudFront, the S3 state backend). How each action is authorized (on which
  * resource type, whether it takes a resource at all, which condition keys it supports) is not
  * written here: the generator (index.ts) asks AWS's service authorization reference
  * (stacks/policy/iam-reference.ts), and the tests check every action against it.
  */
-import { blocks, single, type Block } from '../../../stacks/policy/terraform-json';
+import { blocks, single, type Block, type Json } from '../../../stacks/policy/terraform-json';
 import { type Condition, type Grant, PARTITION, type Phases, type ResourceView, UNKNOWN } from './grants';
 
 export interface ResourcePermissions {
@@ -37,8 +37,6 @@ export const NO_AWS_PERMISSIONS: ResourcePermissions = { arns: () => [], actions
 
 const s3Bucket = (name: string) => `arn:${PARTITION}:s3:::${name}`;
 const lambdaFunction = (r: ResourceView, name: string) => r.arn('lambda', r.region, `function:${name}`);
-/** API Gateway ARNs carry the API's id, never its name, and no account. */
-const apiGateway = (r: ResourceView, path: string) => `arn:${PARTITION}:apigateway:${r.region}::${path}`;
 const cloudFront = (r: ResourceView, resource: string) => r.arn('cloudfront', '', resource);
 /** The hosted zone a record lives in: its id when the JSON has it, any zone when it is looked up at plan time. */
 const hostedZone = (zoneId: string) => `arn:${PARTITION}:route53:::hostedzone/${zoneId}`;
@@ -54,9 +52,14 @@ function bucketSetting(put: string, get: string): ResourcePermissions {
 }
 
 function passRole(r: ResourceView, attribute: string, service: string): Grant {
-  const role = r.target(attribute);
+  return passRoleAt(r, r.body[attribute], service);
+}
+
+/** passRole for a role named anywhere in the resource (a nested block's attribute). */
+function passRoleAt(r: ResourceView, value: Json | undefined, service: string): Grant {
+  const role = r.targetOf(value);
   // The role by its exact name: passable to this service only, not every role of the distribution.
-  const arn = role ? r.arn('iam', '', `role${role.body.path ?? '/'}${role.value('name')}`) : r.value(attribute);
+  const arn = role ? r.arn('iam', '', `role${role.body.path ?? '/'}${role.value('name')}`) : r.text(String(value));
   // One grant per role and service: a role passes to the one service that uses it.
   return { phases: { create: ['iam:PassRole'], update: ['iam:PassRole'] }, resources: [arn], conditions: [{ operator: 'StringEquals', key: 'iam:PassedToService', values: [service] }] };
 }
@@ -150,9 +153,6 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     },
     also: (r) => {
       const grants = edgeReplication(r);
-      const webAcl = r.target('web_acl_id');
-      // CloudFront reads the web ACL it is told to attach with the caller's credentials.
-      if (webAcl) grants.push({ phases: { create: ['wafv2:GetWebACL'], update: ['wafv2:GetWebACL'] }, resources: RESOURCE_PERMISSIONS.aws_wafv2_web_acl.arns(webAcl) });
       const logBucket = r.targetOf(single(r.body.logging_config)?.bucket);
       if (logBucket) {
         // Standard logs: CloudFront grants its log-delivery account an ACL on the bucket, as the caller
@@ -234,6 +234,19 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     },
   },
 
+  // A real-time log configuration is named by us. Creating (or changing) one passes its role to
+  // CloudFront (iam:PassRole, CloudFront developer guide, "Real-time log configuration IAM role").
+  aws_cloudfront_realtime_log_config: {
+    arns: (r) => [cloudFront(r, `realtime-log-config/${r.scoped('name')}`)],
+    actions: {
+      create: ['cloudfront:CreateRealtimeLogConfig', 'cloudfront:GetRealtimeLogConfig'],
+      read: ['cloudfront:GetRealtimeLogConfig'],
+      update: ['cloudfront:UpdateRealtimeLogConfig', 'cloudfront:GetRealtimeLogConfig'],
+      delete: ['cloudfront:DeleteRealtimeLogConfig'],
+    },
+    also: (r) => [passRoleAt(r, single(single(r.body.endpoint)?.kinesis_stream_config)?.role_arn, 'cloudfront.amazonaws.com')],
+  },
+
   // --- Lambda -----------------------------------------------------------------------------------
   aws_lambda_function: {
     arns: (r) => [lambdaFunction(r, r.scoped('function_name'))],
@@ -258,6 +271,29 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
   aws_lambda_invocation: {
     arns: ownFunction,
     actions: { create: ['lambda:InvokeFunction'], update: ['lambda:InvokeFunction'] },
+  },
+
+  // A mapping is named by the id Lambda assigns (`event-source-mapping:<uuid>`): tagged, so narrowed
+  // to the distribution's tag; and every write of one only for the stacks' own functions
+  // (`lambda:FunctionArn`, which the reference gives Create/Update/DeleteEventSourceMapping). The
+  // provider creates it with its tags (authorized as TagResource too), waits for it
+  // (GetEventSourceMapping) and reads its tags (ListTags). The mapping reads the stream with the
+  // function's role, not the caller's: no Kinesis permission here.
+  aws_lambda_event_source_mapping: {
+    arns: (r) => [r.arn('lambda', r.region, 'event-source-mapping:*')],
+    actions: {
+      create: ['lambda:TagResource', 'lambda:GetEventSourceMapping', 'lambda:ListTags'],
+      read: ['lambda:GetEventSourceMapping', 'lambda:ListTags'],
+      update: ['lambda:GetEventSourceMapping', 'lambda:TagResource', 'lambda:UntagResource'],
+      delete: ['lambda:GetEventSourceMapping'],
+    },
+    conditional: {
+      actions: { create: ['lambda:CreateEventSourceMapping'], update: ['lambda:UpdateEventSourceMapping'], delete: ['lambda:DeleteEventSourceMapping'] },
+      condition: (r) => {
+        const fn = r.scoped('function_name');
+        return { operator: 'ArnLike', key: 'lambda:FunctionArn', values: [fn.startsWith('arn:') ? fn : lambdaFunction(r, fn)] };
+      },
+    },
   },
 
   // --- IAM --------------------------------------------------------------------------------------
@@ -372,37 +408,29 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     },
   },
 
-  // --- API Gateway (HTTP API): IAM actions are the HTTP verbs on the API's path -------------------
-  aws_apigatewayv2_api: {
-    arns: (r) => [apiGateway(r, '/apis*')],
-    notTagScoped: "API Gateway's actions are HTTP verbs on paths: `/apis*` is the collection (POST creates, before any tag exists) and every API's sub-resources (routes, integrations) alike, which Terraform does not tag",
-    actions: { create: ['apigateway:POST'], read: ['apigateway:GET'], update: ['apigateway:PATCH'], delete: ['apigateway:DELETE'] },
-    // Tags go through /tags/<api arn>.
-    also: (r) => [{ phases: { create: ['apigateway:POST'], read: ['apigateway:GET'], update: ['apigateway:POST', 'apigateway:DELETE'] }, resources: [apiGateway(r, '/tags/*')] }],
-  },
-  aws_apigatewayv2_integration: {
-    arns: (r) => [apiGateway(r, '/apis/*')],
-    actions: { create: ['apigateway:POST'], read: ['apigateway:GET'], update: ['apigateway:PATCH'], delete: ['apigateway:DELETE'] },
-  },
-  aws_apigatewayv2_route: {
-    arns: (r) => [apiGateway(r, '/apis/*')],
-    actions: { create: ['apigateway:POST'], read: ['apigateway:GET'], update: ['apigateway:PATCH'], delete: ['apigateway:DELETE'] },
-  },
-  aws_apigatewayv2_stage: {
-    notTagScoped: "its actions are on `/apis/<id>/…` paths Terraform does not tag (see aws_apigatewayv2_api), which the API's own grant covers",
-    arns: (r) => [apiGateway(r, '/apis/*')],
-    actions: { create: ['apigateway:POST'], read: ['apigateway:GET'], update: ['apigateway:PATCH'], delete: ['apigateway:DELETE'] },
-    also: (r) => {
-      if (!single(r.body.access_log_settings)) return [];
-      // Access logs are a vended log delivery created with the caller's permissions (API Gateway
-      // guide, "Permissions for CloudWatch logging" of HTTP APIs). The delivery and the account's
-      // log resource policies are no resource an ARN names: `*`.
-      const delivery = ['logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies'];
-      return [
-        { phases: { create: delivery, update: delivery, delete: delivery }, resources: [UNKNOWN] },
-        { phases: { create: ['logs:DescribeLogGroups'], update: ['logs:DescribeLogGroups'] }, resources: [r.arn('logs', r.region, 'log-group:*')] },
-      ];
+  // --- Kinesis ----------------------------------------------------------------------------------
+  // The signal stream, named by us. The provider creates it with its tags (CreateStream with Tags
+  // is also authorized as AddTagsToStream: Kinesis API reference, CreateStream), waits for ACTIVE
+  // (DescribeStreamSummary), sets its retention (IncreaseStreamRetentionPeriod, whenever
+  // retention_period is set) and its encryption (StartStreamEncryption, which the reference
+  // authorizes on the stream and on the KMS key both), then reads it back with its tags
+  // (ListTagsForStream). A plan checks the account's shard limit (DescribeLimits, which takes no
+  // resource; the provider ignores a refusal). Not granted: UpdateShardCount, UpdateStreamMode,
+  // Enable/DisableEnhancedMonitoring and StopStreamEncryption, which Terraform calls only when the
+  // shard count, the mode, shard-level metrics or the encryption change: the stacks fix all four
+  // (one provisioned shard, encrypted, contracts/signal-capacity.ts), and the first three take no
+  // resource, so a grant would reach every stream in the account.
+  aws_kinesis_stream: {
+    arns: (r) => [r.arn('kinesis', r.region, `stream/${r.scoped('name')}`)],
+    actions: {
+      create: ['kinesis:CreateStream', 'kinesis:AddTagsToStream', 'kinesis:DescribeStreamSummary', 'kinesis:IncreaseStreamRetentionPeriod', 'kinesis:StartStreamEncryption', 'kinesis:ListTagsForStream'],
+      read: ['kinesis:DescribeStreamSummary', 'kinesis:ListTagsForStream', 'kinesis:DescribeLimits'],
+      update: ['kinesis:IncreaseStreamRetentionPeriod', 'kinesis:DecreaseStreamRetentionPeriod', 'kinesis:StartStreamEncryption', 'kinesis:DescribeStreamSummary', 'kinesis:AddTagsToStream', 'kinesis:RemoveTagsFromStream'],
+      // The provider waits for the stream to be gone.
+      delete: ['kinesis:DeleteStream', 'kinesis:DescribeStreamSummary'],
     },
+    // StartStreamEncryption on the key too: the AWS managed key's id is KMS's, so any key of the region.
+    also: (r) => [{ phases: { create: ['kinesis:StartStreamEncryption'], update: ['kinesis:StartStreamEncryption'] }, resources: [r.arn('kms', r.region, 'key/*')] }],
   },
 
   // --- Route 53 ---------------------------------------------------------------------------------
@@ -439,21 +467,6 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     arns: (r) => [r.arn('acm', r.region, 'certificate/*')],
     actions: { create: ['acm:DescribeCertificate'], read: ['acm:DescribeCertificate'] },
   },
-
-  // --- WAF (only with metrics.rateLimit.enabled) --------------------------------------------------
-  aws_wafv2_web_acl: {
-    arns: (r) => [r.arn('wafv2', r.region, `${r.value('scope') === 'CLOUDFRONT' ? 'global' : 'regional'}/webacl/${r.scoped('name')}/*`)],
-    actions: {
-      create: ['wafv2:CreateWebACL', 'wafv2:TagResource', 'wafv2:GetWebACL'],
-      read: ['wafv2:GetWebACL', 'wafv2:ListTagsForResource'],
-      update: ['wafv2:UpdateWebACL', 'wafv2:GetWebACL', 'wafv2:TagResource', 'wafv2:UntagResource'],
-      // Deleting needs the lock token GetWebACL returns.
-      delete: ['wafv2:GetWebACL', 'wafv2:DeleteWebACL'],
-    },
-  },
-
-  // Generated by the random provider: no AWS call.
-  random_password: NO_AWS_PERMISSIONS,
 };
 
 export const DATA_SOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>> = {
@@ -467,6 +480,15 @@ export const DATA_SOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermission
     actions: { read: ['lambda:GetFunction', 'lambda:GetFunctionCodeSigningConfig'] },
   },
   aws_iam_policy_document: NO_AWS_PERMISSIONS,
+  // The key an alias points at (the signal stream's AWS managed key): the provider lists the
+  // aliases (ListAliases, which takes no resource), then asks DescribeKey by the alias, which is
+  // authorized on the key, an id KMS assigns: any key of the region, but only when the request
+  // names this alias (kms:RequestAlias, which the reference gives DescribeKey).
+  aws_kms_alias: {
+    arns: (r) => [r.arn('kms', r.region, 'key/*')],
+    actions: { read: ['kms:ListAliases'] },
+    conditional: { actions: { read: ['kms:DescribeKey'] }, condition: (r) => ({ operator: 'StringEquals', key: 'kms:RequestAlias', values: [r.value('name')] }) },
+  },
   aws_route53_zone: {
     arns: () => [hostedZone(UNKNOWN)],
     // Looking a zone up by name lists zones first.
