@@ -2,9 +2,11 @@
  * The host page's side, in a real browser (fixtures/browser.ts): a customer's page on its own
  * origin, served here by a loopback server whose responses carry exactly the policy `npm run csp`
  * prints for the local distribution (scripts/csp.ts, hostCsp). Under it the widget renders with no
- * violation, its beacons count, and a client error still rolls a canary back; without connect-src
- * its beacon is blocked. Every claim of docs/host-integration.md about what the widget does to a
- * host page (DOM, globals, listeners, storage, network, errors, SRI) is checked here.
+ * violation and a healthy load sends nothing but the requests for its scripts; an error sends one
+ * GET /api/e, answered 204, and a client error still rolls a canary back (through the release
+ * signal: fixtures/local.ts startSignalHarness); without connect-src a healthy load is untouched,
+ * and only an error's report is blocked. Every claim of docs/host-integration.md about what the
+ * widget does to a host page (DOM, globals, listeners, storage, network, errors, SRI) is checked here.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,33 +15,24 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../config';
-import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, type Role } from '../../contracts/release-signal';
+import { ERROR_REPORT_PATH, errorReportUrl, MAX_MESSAGE_LENGTH } from '../../contracts/error-report';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { PROJECT_ROOT } from '../../scripts/build';
 import { formatPolicy, hostCsp, type HostCsp } from '../../scripts/csp';
 import { findChromium, launchChromium, systemBrowsers } from '../fixtures/browser';
-import { CANARY_HEADLINE, localBuilds, STABLE_HEADLINE } from '../fixtures/local';
+import { CANARY_HEADLINE, localBuilds, STABLE_HEADLINE, startSignalHarness, type SignalHarness } from '../fixtures/local';
 import { pollUntil } from '../fixtures/poll';
 
-const MINUTE = 60_000;
 const config = loadConfig();
 const builds = localBuilds();
-const now = { t: 0 };
 let local: LocalDistribution;
 let browser: Browser;
 let host: HostServer;
 let csp: HostCsp;
 
 beforeAll(async () => {
-  local = await startLocalDistribution({
-    config,
-    buildDir: builds.stable.dir,
-    clock: { now: () => now.t },
-    tickMs: 0,
-    // One viewer's error is enough here, as in browser.test.ts: the alarm's rule is the alarm tests' subject.
-    alarm: { ...config.alarms, minViewers: 1, evaluationPeriods: 1, datapointsToAlarm: 1 },
-  });
+  local = await startLocalDistribution({ config, buildDir: builds.stable.dir, tickMs: 0 });
   csp = hostCsp(config, local.url);
   host = await startHostServer();
   browser = await launchChromium();
@@ -92,16 +85,16 @@ function respond(html: string, policy: string): Route {
   return (res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': policy }).end(html);
 }
 
-/** The head of the host pages here: full referrers, so the widget's chunks and beacons carry `?viewer=` too. */
+/** The head of the host pages here: full referrers, so the widget's chunks and error reports carry `?viewer=` too. */
 const HEAD = '<meta charset="utf-8">\n<meta name="referrer" content="no-referrer-when-downgrade">\n<title>A host page under a Content-Security-Policy</title>';
 
 function hostDocument(tag: string): string {
   return `<!doctype html>\n<html lang="en">\n<head>\n${HEAD}\n</head>\n<body>\n<h1>A customer's page</h1>\n${tag}\n<p>Content after the widget.</p>\n</body>\n</html>\n`;
 }
 
-/** The one tag of docs/host-integration.md, as `viewer`. */
-function widgetTag(viewer: string, attributes = ''): string {
-  return `<script async src="${local.url}/assets/index.js?viewer=${viewer}"${attributes}></script>`;
+/** The one tag of docs/host-integration.md, as `viewer`, for the distribution at `distribution`. */
+function widgetTag(viewer: string, attributes = '', distribution = local.url): string {
+  return `<script async src="${distribution}/assets/index.js?viewer=${viewer}"${attributes}></script>`;
 }
 
 // ---- a browser page that records what the widget does ----
@@ -118,16 +111,16 @@ interface Visit {
   /** Console errors and uncaught page errors. */
   readonly errors: string[];
   /** Every request after the document: method and URL. */
-  readonly requests: { readonly method: string; readonly url: string; readonly body: string | null }[];
+  readonly requests: { readonly method: string; readonly url: string }[];
   /** set-cookie headers of any response. */
   readonly setCookies: string[];
-  /** Status of each beacon's response, in order. */
-  readonly beaconStatuses: number[];
+  /** Every request to the distribution's /api/: method, URL, and its status once answered. */
+  readonly reports: { readonly method: string; readonly url: string; status?: number }[];
 }
 
 async function open(url: string, options: { waitUntil?: 'commit' | 'load' } = {}): Promise<Visit> {
   const page = await browser.newPage();
-  const visit: Visit = { page, violations: [], errors: [], requests: [], setCookies: [], beaconStatuses: [] };
+  const visit: Visit = { page, violations: [], errors: [], requests: [], setCookies: [], reports: [] };
   // Bindings and init scripts are installed over CDP: the page's own policy does not apply to them.
   await page.exposeBinding('__cspViolation', (_source, violation: Violation) => void visit.violations.push(violation));
   await page.addInitScript(() => {
@@ -138,10 +131,13 @@ async function open(url: string, options: { waitUntil?: 'commit' | 'load' } = {}
   });
   page.on('pageerror', (error) => visit.errors.push(`pageerror: ${error.message}`));
   page.on('request', (request) => {
-    if (request.url() !== url) visit.requests.push({ method: request.method(), url: request.url(), body: request.postData() });
+    if (request.url() === url) return;
+    visit.requests.push({ method: request.method(), url: request.url() });
+    if (new URL(request.url()).pathname.startsWith('/api/')) visit.reports.push({ method: request.method(), url: request.url() });
   });
   page.on('response', (response) => {
-    if (response.request().method() === 'POST') visit.beaconStatuses.push(response.status());
+    const report = visit.reports.find((sent) => sent.url === response.url() && sent.status === undefined);
+    if (report) report.status = response.status();
     void response.allHeaders().then((headers) => {
       if (headers['set-cookie'] !== undefined) visit.setCookies.push(`${response.url()}: ${headers['set-cookie']}`);
     });
@@ -156,12 +152,29 @@ async function settle(page: Page): Promise<void> {
   await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
 }
 
-function viewers(role: Role, metric = METRIC_VIEWERS): number {
-  return local.controlPlane.metrics.sum(config.metrics.namespace, metric, { [DIMENSION_ROLE]: role }, 0, Number.MAX_SAFE_INTEGER) ?? 0;
+/** Once the widget has rendered: its network idle, so nothing more is on its way, and the page's tasks run. */
+async function settled(page: Page): Promise<void> {
+  await page.waitForLoadState('networkidle');
+  await settle(page);
 }
 
-function beacons(visit: Visit): { readonly url: string; readonly body: string | null }[] {
-  return visit.requests.filter((request) => request.method === 'POST').map(({ url, body }) => ({ url, body }));
+const BOOM = 'Boom: an intentional client error for rollback testing';
+
+/** The URL an error of `buildId` is reported to: the contract's, resolved against the tag's script URL as the widget resolves it. */
+function reportUrl(buildId: string, message: string, distribution = local.url): string {
+  return errorReportUrl(`${distribution}/assets/index.js`, buildId, message);
+}
+
+/** A healthy load's requests: GET index.js, then GETs of its own build's files; nothing under /api/. */
+function expectScriptsOnly(visit: Visit, buildId: string): void {
+  const asset = new RegExp(`^/assets/${buildId}/[A-Za-z0-9._-]+\\.js$`);
+  expect(visit.requests.filter((request) => new URL(request.url).pathname.startsWith('/api/'))).toEqual([]);
+  for (const request of visit.requests) {
+    const url = new URL(request.url);
+    expect(url.origin).toBe(local.url);
+    const known = request.method === 'GET' && (url.pathname === '/assets/index.js' || asset.test(url.pathname));
+    expect(`${request.method} ${url.pathname}: ${known}`).toBe(`${request.method} ${url.pathname}: true`);
+  }
 }
 
 function sri(file: Buffer): string {
@@ -199,16 +212,16 @@ it('the sample host page loads the widget with one async tag', () => {
   expect(sample.match(/<script\b[^>]*>/g)).toEqual(['<script async src="{{DISTRIBUTION}}/assets/index.js">']);
 });
 
-it('renders under exactly the policy npm run csp prints, with no violation, and its load beacon counts', async () => {
+it('renders under exactly the policy npm run csp prints, with no violation, and a healthy load sends nothing but the requests for its scripts', async () => {
   expect(csp.policy).toBe(`default-src 'none'; script-src ${local.url}; connect-src ${local.url}`);
-  const before = viewers('stable');
+  expect(csp.errorReportUrl).toBe(`${local.url}${ERROR_REPORT_PATH}`);
   const visit = await open(host.page('/strict', '203.0.113.10', respond(hostDocument(widgetTag('203.0.113.10')), csp.policy)));
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-  await pollUntil('the load beacon to be counted', () => viewers('stable') === before + 1, 15_000, 50);
-  expect(beacons(visit)).toEqual([{ url: csp.beaconUrl, body: JSON.stringify({ v: 1, buildId: builds.stable.buildId, events: [{ name: 'load' }] }) }]);
-  await pollUntil("the beacon's answer", () => visit.beaconStatuses.length === 1, 15_000, 50);
-  expect(visit.beaconStatuses).toEqual([204]);
-  await settle(visit.page);
+  await settled(visit.page);
+  expect(new URL(visit.requests[0].url).pathname).toBe('/assets/index.js');
+  expect(visit.requests.length).toBeGreaterThanOrEqual(3);
+  expectScriptsOnly(visit, builds.stable.buildId);
+  expect(visit.reports).toEqual([]);
   expect(visit.violations).toEqual([]);
   expect(visit.errors).toEqual([]);
   await visit.page.close();
@@ -219,7 +232,7 @@ it('leaves the host page as it found it but for its own element, two globals and
   const baseline = await open(host.page('/baseline', '203.0.113.11', policy));
   const visit = await open(host.page('/footprint', '203.0.113.12', respond(hostDocument(widgetTag('203.0.113.12')), csp.policy)));
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-  await pollUntil('the load beacon', () => beacons(visit).length === 1, 15_000, 50);
+  await settled(visit.page);
 
   // Globals: what the widget's window holds that the same page without it does not.
   const globals = (page: Page) => page.evaluate(() => Object.getOwnPropertyNames(window));
@@ -291,15 +304,9 @@ it('leaves the host page as it found it but for its own element, two globals and
   await expect(visit.page.context().cookies()).resolves.toEqual([]);
   expect(visit.setCookies).toEqual([]);
 
-  // Network: the distribution only; index.js, its own build's files, beacons.
-  const asset = new RegExp(`^/assets/${builds.stable.buildId}/[A-Za-z0-9._-]+\\.js$`);
-  for (const request of visit.requests) {
-    const url = new URL(request.url);
-    expect(url.origin).toBe(local.url);
-    const known = (request.method === 'GET' && (url.pathname === '/assets/index.js' || asset.test(url.pathname))) || (request.method === 'POST' && url.href === csp.beaconUrl);
-    expect(`${request.method} ${url.pathname}: ${known}`).toBe(`${request.method} ${url.pathname}: true`);
-  }
-  await settle(visit.page);
+  // Network: the distribution only; GETs of index.js and its own build's files, nothing else.
+  await settled(visit.page);
+  expectScriptsOnly(visit, builds.stable.buildId);
   expect([...visit.violations, ...baseline.violations]).toEqual([]);
   await baseline.page.close();
   await visit.page.close();
@@ -316,37 +323,54 @@ it("reports its own errors, not the host page's", async () => {
       }, 0),
   );
   await pollUntil("the host page's error", () => visit.errors.some((error) => error.includes('the host page broke')), 15_000, 50);
+  await settled(visit.page);
+  expect(visit.reports).toEqual([]);
+  // Its own error (the widget's "Raise an error" link): one GET /api/e naming its build and the
+  // message, under the printed policy, answered 204 at the edge.
   await visit.page.getByTestId('boom-link').click();
-  await pollUntil('the error beacon', () => beacons(visit).some((beacon) => beacon.body?.includes('"error"')), 15_000, 50);
-  const errors = beacons(visit).filter((beacon) => beacon.body?.includes('"error"'));
-  expect(errors.map((beacon) => JSON.parse(beacon.body!).events)).toEqual([[{ name: 'error', message: 'Boom: an intentional client error for rollback testing' }]]);
   // Its error boundary shows the error in place of the page; the host page's error is left uncaught.
-  await expect(visit.page.getByRole('alert').textContent()).resolves.toBe('Widget error: Boom: an intentional client error for rollback testing');
+  await expect(visit.page.getByRole('alert').textContent()).resolves.toBe(`Widget error: ${BOOM}`);
+  await pollUntil('the error report to be answered', () => visit.reports.some((report) => report.status !== undefined), 15_000, 50);
+  await settled(visit.page);
+  expect(visit.reports).toEqual([{ method: 'GET', url: reportUrl(builds.stable.buildId, BOOM), status: 204 }]);
   expect(visit.errors).toContain('pageerror: the host page broke');
-  await settle(visit.page);
   expect(visit.violations).toEqual([]);
   await visit.page.close();
 });
 
-it('needs connect-src: without it the widget renders but its beacon is blocked, reported as a violation, and never counted', async () => {
+it('needs connect-src for error reports only: without it a healthy load is untouched, and an error is blocked, reported as a violation, and never sent', async () => {
   const policy = formatPolicy({ 'default-src': ["'none'"], 'script-src': csp.directives['script-src'] });
   expect(policy).not.toContain('connect-src');
-  const before = viewers('stable');
   const visit = await open(host.page('/no-connect-src', '203.0.113.14', respond(hostDocument(widgetTag('203.0.113.14')), policy)));
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+  await settled(visit.page);
+  expect(visit.violations).toEqual([]);
+  expect(visit.errors).toEqual([]);
+  await visit.page.getByTestId('boom-link').click();
   await pollUntil('a violation', () => visit.violations.length > 0, 15_000, 50);
-  expect(visit.violations).toEqual([{ directive: 'connect-src', blocked: csp.beaconUrl }]);
-  // A blocked request never leaves the browser: nothing reached the metrics API.
-  expect(viewers('stable')).toBe(before);
-  // Blocked, the beacon still breaks nothing: the page has no uncaught error, only the browser's report of the violation.
-  expect(visit.errors.filter((error) => !error.includes('Content Security Policy'))).toEqual([]);
+  // The blocked URL is the whole report's: CSP matches only its origin, so the query changes nothing.
+  expect(visit.violations).toEqual([{ directive: 'connect-src', blocked: reportUrl(builds.stable.buildId, BOOM) }]);
+  await settled(visit.page);
+  // A blocked request never leaves the browser: nothing reached the distribution.
+  expect(visit.reports.filter((report) => report.status !== undefined)).toEqual([]);
+  // Blocked, the report still breaks nothing: no uncaught error or rejection, only the browser's
+  // report of the violation and React's log of the error its boundary caught.
+  expect(visit.errors.filter((error) => !error.includes('Content Security Policy') && !error.includes(BOOM))).toEqual([]);
+  expect(visit.errors.filter((error) => error.startsWith('pageerror:') || /Uncaught/.test(error))).toEqual([]);
   await visit.page.close();
 });
 
 it('needs the whole distribution origin in script-src: allowing only /assets/index.js blocks the chunks, and the widget reports it', async () => {
   const policy = formatPolicy({ 'default-src': ["'none'"], 'script-src': [`${local.url}/assets/index.js`], 'connect-src': csp.directives['connect-src'] });
   const visit = await open(host.page('/entry-only', '203.0.113.15', respond(hostDocument(widgetTag('203.0.113.15')), policy)));
-  await pollUntil('the chunk-load error beacon', () => beacons(visit).some((beacon) => beacon.body?.includes('chunk load failed')), 15_000, 50);
+  await pollUntil('the chunk-load error report to be answered', () => visit.reports.some((report) => report.status !== undefined), 15_000, 50);
+  await settled(visit.page);
+  // One report, however many chunks were blocked: a GET naming the build, its message cut to the contract's length.
+  expect(visit.reports).toHaveLength(1);
+  const sent = new URL(visit.reports[0].url);
+  expect({ method: visit.reports[0].method, path: sent.pathname, build: sent.searchParams.get('b'), status: visit.reports[0].status }).toEqual({ method: 'GET', path: ERROR_REPORT_PATH, build: builds.stable.buildId, status: 204 });
+  expect(sent.searchParams.get('m')).toMatch(/^chunk load failed: Loading chunk \d+ failed\./);
+  expect(sent.searchParams.get('m')!.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
   expect(visit.violations.length).toBeGreaterThan(0);
   expect(visit.violations.every((violation) => violation.directive === 'script-src-elem' && violation.blocked.startsWith(`${local.url}/assets/${builds.stable.buildId}/`))).toBe(true);
   await expect(visit.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
@@ -356,11 +380,10 @@ it('needs the whole distribution origin in script-src: allowing only /assets/ind
 it("works under a nonce-based policy with 'strict-dynamic': the nonce on the tag, the chunks trusted through it", async () => {
   const nonce = 'aG9zdC1ub25jZQ';
   const policy = formatPolicy({ 'default-src': ["'none'"], 'script-src': [`'nonce-${nonce}'`, "'strict-dynamic'"], 'connect-src': csp.directives['connect-src'] });
-  const before = viewers('stable');
   const visit = await open(host.page('/strict-dynamic', '203.0.113.16', respond(hostDocument(widgetTag('203.0.113.16', ` nonce="${nonce}"`)), policy)));
   await visit.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-  await pollUntil('the load beacon to be counted', () => viewers('stable') === before + 1, 15_000, 50);
-  await settle(visit.page);
+  await settled(visit.page);
+  expectScriptsOnly(visit, builds.stable.buildId);
   expect(visit.violations).toEqual([]);
   await visit.page.close();
 });
@@ -410,48 +433,65 @@ it('can be pinned to one build with Subresource Integrity: /assets/<buildId>/ind
   await bad.page.close();
 });
 
-it('under the policy, a client error on the canary rolls it back; an integrity hash on /assets/index.js fails its canary viewers', async () => {
-  local.controlPlane.tick();
-  const released = await local.release(builds.canary.dir);
-  now.t = 2 * MINUTE; // linear 10% a minute: 30%
-  expect(local.controlPlane.tick().canary).toMatchObject({ buildId: builds.canary.buildId, weight: 3000 });
+describe('a release under the policy, judged by the release signal', () => {
+  let h: SignalHarness;
+  beforeAll(async () => {
+    // One viewer's error is enough here, as in browser.test.ts: the alarm's rule is the release-signal
+    // tests' subject. Two periods, so that the one just closed is judged alongside the one the clock is in.
+    h = await startSignalHarness(config, { alarm: { ...config.alarms, minViewers: 1, evaluationPeriods: 2, datapointsToAlarm: 1 } });
+  }, 120_000);
+  afterAll(async () => {
+    await h?.stop();
+  });
 
-  // A viewer the rollout sends to the canary, found as a host page's script would find out.
-  const buildOf = async (viewer: string) => /\/assets\/([0-9a-f]{16})\//.exec(await (await fetch(`${local.url}/assets/index.js?viewer=${viewer}`)).text())![1];
-  let canaryViewer = '';
-  for (let i = 1; !canaryViewer && i < 250; i += 1) if ((await buildOf(`203.0.115.${i}`)) === builds.canary.buildId) canaryViewer = `203.0.115.${i}`;
-  expect(canaryViewer).not.toBe('');
+  it('under the policy, a client error on the canary rolls it back; an integrity hash on /assets/index.js fails its canary viewers', async () => {
+    const distribution = h.local.url;
+    const policy = hostCsp(config, distribution).policy;
+    const tag = (viewer: string, attributes = '') => widgetTag(viewer, attributes, distribution);
+    const base = h.clock.now();
+    const released = await h.local.release(builds.canary.dir);
+    // Linear, 10% a minute: one period each. A viewer the rollout sends to the canary at 20%, found
+    // as a host page's script would find out, keeps it from then on (the rule is monotone).
+    await h.period(base, async () => undefined);
+    const buildOf = async (viewer: string) => /\/assets\/([0-9a-f]{16})\//.exec(await (await fetch(`${distribution}/assets/index.js?viewer=${viewer}`)).text())![1];
+    let canaryViewer = '';
+    const second = await h.period(base + h.periodMs, async () => {
+      for (let i = 1; !canaryViewer && i < 250; i += 1) if ((await buildOf(`203.0.115.${i}`)) === builds.canary.buildId) canaryViewer = `203.0.115.${i}`;
+    });
+    expect(second.canary).toMatchObject({ buildId: builds.canary.buildId, weight: 2000 });
+    expect(canaryViewer).not.toBe('');
 
-  // The stable entry's hash on the one URL: the bytes differ for this viewer, so the browser refuses them.
-  const pinnedStable = widgetTag(canaryViewer, ` integrity="${sri(entryOf(builds.stable))}" crossorigin="anonymous"`);
-  const refused = await open(host.page('/sri-on-entry', canaryViewer, respond(hostDocument(pinnedStable), csp.policy)));
-  await pollUntil('the integrity failure', () => refused.errors.some((error) => /integrity/.test(error)), 15_000, 50);
-  await expect(refused.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
-  await refused.page.close();
+    const third = base + 2 * h.periodMs;
+    let visit!: Visit;
+    const during = await h.period(third, async () => {
+      // The stable entry's hash on the one URL: the bytes differ for this viewer, so the browser refuses them.
+      const pinnedStable = tag(canaryViewer, ` integrity="${sri(entryOf(builds.stable))}" crossorigin="anonymous"`);
+      const refused = await open(host.page('/sri-on-entry', canaryViewer, respond(hostDocument(pinnedStable), policy)));
+      await pollUntil('the integrity failure', () => refused.errors.some((error) => /integrity/.test(error)), 15_000, 50);
+      await expect(refused.page.locator('[data-edge-widget]').count()).resolves.toBe(0);
+      await refused.page.close();
 
-  const before = viewers('canary', METRIC_ERRORING_VIEWERS);
-  const visit = await open(host.page('/canary', canaryViewer, respond(hostDocument(widgetTag(canaryViewer)), csp.policy)));
-  await visit.page.getByText(CANARY_HEADLINE).waitFor({ timeout: 15_000 });
-  await visit.page.getByTestId('boom-link').click();
-  await pollUntil("the canary's error beacon to be counted", () => viewers('canary', METRIC_ERRORING_VIEWERS) === before + 1, 15_000, 50);
-  const status = await pollUntil(
-    'the deployment to end',
-    () => {
-      const current = local.controlPlane.tick();
-      return current.deployment?.status === 'InProgress' ? undefined : current;
-    },
-    15_000,
-    50,
-  );
-  expect(status.alarm?.state).toBe('ALARM');
-  expect(status.deployment).toMatchObject({ id: released.deploymentId, status: 'Failed' });
-  expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
-  await settle(visit.page);
-  expect(visit.violations).toEqual([]);
-  await visit.page.close();
+      visit = await open(host.page('/canary', canaryViewer, respond(hostDocument(tag(canaryViewer)), policy)));
+      await visit.page.getByText(CANARY_HEADLINE).waitFor({ timeout: 15_000 });
+      await visit.page.getByTestId('boom-link').click();
+      await pollUntil("the canary's error report to be answered", () => visit.reports.some((report) => report.status !== undefined), 15_000, 50);
+      await settled(visit.page);
+      expect(visit.reports).toEqual([{ method: 'GET', url: reportUrl(builds.canary.buildId, BOOM, distribution), status: 204 }]);
+    });
+    expect(during.canary).toMatchObject({ buildId: builds.canary.buildId, weight: 3000 });
+    // The signal counts the viewer (its entry loads) and its error from the real-time log once the period is whole.
+    const closed = await h.closePeriod(third);
+    expect(closed).toMatchObject({ unjudged: null, counts: { canary: { viewers: 1, erroring: 1 } } });
+    const status = h.local.controlPlane.tick();
+    expect(status.alarm?.state).toBe('ALARM');
+    expect(status.deployment).toMatchObject({ id: released.deploymentId, status: 'Failed' });
+    expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
+    expect(visit.violations).toEqual([]);
+    await visit.page.close();
 
-  // The same viewer's next load gets the stable build, still under the policy.
-  const after = await open(host.page('/after-rollback', canaryViewer, respond(hostDocument(widgetTag(canaryViewer)), csp.policy)));
-  await after.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-  await after.page.close();
-}, 120_000);
+    // The same viewer's next load gets the stable build, still under the policy.
+    const after = await open(host.page('/after-rollback', canaryViewer, respond(hostDocument(tag(canaryViewer)), policy)));
+    await after.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
+    await after.page.close();
+  }, 120_000);
+});
