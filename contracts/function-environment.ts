@@ -56,6 +56,8 @@ export interface SignalConsumerEnvironment {
   readonly PERIOD_SECONDS: string;
   /** How long after a period's end its records may still arrive, in seconds. */
   readonly LATENESS_SECONDS: string;
+  /** The real-time log configuration: the consumer asks CloudFront the order its fields are written in. */
+  readonly REALTIME_LOG_CONFIG_ARN: string;
 }
 
 /** The input Terraform's aws_lambda_invocation passes to the release function. */

@@ -33,20 +33,47 @@ export interface RealtimeLogRecord {
 /** CloudFront writes `-` for a field that has no value. */
 const EMPTY = '-';
 
-/** The record CloudFront writes for one request: tab-separated fields and a newline. */
-export function formatRecord(record: RealtimeLogRecord): string {
+/** The record CloudFront writes for one request: tab-separated fields, in `order`, and a newline. */
+export function formatRecord(record: RealtimeLogRecord, order: readonly RealtimeLogField[] = REALTIME_LOG_FIELDS): string {
   const value = (text: string | null) => (text === null || text === '' ? EMPTY : text.replace(/[\t\r\n]/g, ' '));
-  return `${[(record.at / 1000).toFixed(3), value(record.clientIp), value(record.method), value(record.uri), value(record.query), String(record.status), value(record.referer)].join('\t')}\n`;
+  const values: Record<RealtimeLogField, string> = {
+    timestamp: (record.at / 1000).toFixed(3),
+    'c-ip': value(record.clientIp),
+    'cs-method': value(record.method),
+    'cs-uri-stem': value(record.uri),
+    'cs-uri-query': value(record.query),
+    'sc-status': String(record.status),
+    'cs-referer': value(record.referer),
+  };
+  return `${order.map((name) => values[name]).join('\t')}\n`;
+}
+
+export type RealtimeLogField = (typeof REALTIME_LOG_FIELDS)[number];
+
+/**
+ * The order CloudFront writes the fields in, as its API reports it (GetRealtimeLogConfig's
+ * `Fields`: "in the same order in which they are sent to the Amazon Kinesis data stream"). The
+ * stacks ask for REALTIME_LOG_FIELDS, but Terraform's provider holds them as a set and sends them
+ * in an order of its own; the consumer asks CloudFront at its start. Throws unless it is exactly
+ * these fields.
+ */
+export function fieldOrder(fields: readonly string[]): readonly RealtimeLogField[] {
+  const known = new Set<string>(REALTIME_LOG_FIELDS);
+  if (fields.length !== REALTIME_LOG_FIELDS.length || new Set(fields).size !== fields.length || !fields.every((field) => known.has(field))) {
+    throw new Error(`the real-time log configuration sends ${fields.join(', ') || 'no fields'}; the signal consumer reads exactly ${REALTIME_LOG_FIELDS.join(', ')}`);
+  }
+  return fields as RealtimeLogField[];
 }
 
 /**
- * One record of the stream, or null for anything that is not one (a record of other fields, a
- * truncated line): the consumer counts and skips those, it never guesses.
+ * One record of the stream, its fields in `order`, or null for anything that is not one (a record
+ * of other fields, a truncated line): the consumer counts and skips those, it never guesses.
  */
-export function parseRecord(text: string): RealtimeLogRecord | null {
-  const fields = text.replace(/\r?\n$/, '').split('\t');
-  if (fields.length !== REALTIME_LOG_FIELDS.length) return null;
-  const [timestamp, clientIp, method, uri, query, status, referer] = fields;
+export function parseRecord(text: string, order: readonly RealtimeLogField[] = REALTIME_LOG_FIELDS): RealtimeLogRecord | null {
+  const values = text.replace(/\r?\n$/, '').split('\t');
+  if (values.length !== order.length) return null;
+  const field = (name: RealtimeLogField) => values[order.indexOf(name)];
+  const [timestamp, clientIp, method, uri, query, status, referer] = REALTIME_LOG_FIELDS.map(field);
   if (!/^\d{9,11}(?:\.\d{1,6})?$/.test(timestamp) || !/^\d{3}$/.test(status) || clientIp === EMPTY || uri === EMPTY) return null;
   return {
     at: Math.round(Number(timestamp) * 1000),

@@ -147,8 +147,10 @@ export class DeliveryStack extends TerraformStack {
         SIGNAL_TABLE: this.signalTable.tableName,
         PERIOD_SECONDS: String(config.alarms.periodSeconds),
         LATENESS_SECONDS: String(config.metrics.latenessSeconds),
+        REALTIME_LOG_CONFIG_ARN: this.signalLogs.arn,
       },
     });
+    this.signalLogs.grantReadFields(this.signalConsumer.handler);
 
     if (config.customDomain) {
       this.customDomain = new CustomDomain(this, 'custom-domain', { provider, domainName: config.domain, zoneId: replicas.hostedZoneId });

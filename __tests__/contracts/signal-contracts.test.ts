@@ -5,7 +5,7 @@
  */
 import { errorReportUrl, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
 import { evaluateQueries } from '../../contracts/metric-math';
-import { formatRecord, parseRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
+import { fieldOrder, formatRecord, parseRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
 import { judge, judgeUnderEach, statePropagationMs, unjudgedAlarmQueries } from '../../contracts/release-signal';
 import { assignBuild, viewerKey } from '../../contracts/assignment';
 import { steadyState, type RolloutState } from '../../contracts/rollout-state';
@@ -23,6 +23,18 @@ describe('a real-time log record', () => {
     expect(text).toBe('1800000000.123\t2001:db8::1\tGET\t/api/e\tb=0123456789abcdef&m=x\t204\t-\n');
     expect(parseRecord(text)).toEqual(record);
     expect(parseRecord(formatRecord({ ...record, query: '' }))?.query).toBe('');
+  });
+
+  it('reads the fields in the order CloudFront reports it writes them in, and refuses a configuration of other fields', () => {
+    const record = { at: 1_800_000_000_123, clientIp: '198.51.100.7', method: 'GET', uri: '/assets/index.js', query: '', status: 304, referer: 'https://shop.example.com/' };
+    const order = fieldOrder(['sc-status', 'cs-referer', 'timestamp', 'cs-uri-query', 'c-ip', 'cs-uri-stem', 'cs-method']);
+    const text = formatRecord(record, order);
+    expect(text.split('\t')[0]).toBe('304');
+    expect(parseRecord(text, order)).toEqual(record);
+    // Read in the stacks' order instead, the same bytes are no record at all.
+    expect(parseRecord(text)).toBeNull();
+    expect(() => fieldOrder([...REALTIME_LOG_FIELDS, 'sc-bytes'])).toThrow(/sends timestamp, .*sc-bytes; the signal consumer reads exactly timestamp/);
+    expect(() => fieldOrder(REALTIME_LOG_FIELDS.slice(1))).toThrow(/reads exactly/);
   });
 
   it('refuses what is not one: other fields, a bad time or status, no address', () => {

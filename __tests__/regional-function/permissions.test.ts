@@ -5,6 +5,7 @@
  * reference), and evaluated against the policies the stacks synthesize for its role, within the
  * permissions boundary every role carries. A call the role does not allow fails here, not in AWS.
  */
+import { CloudFrontClient, GetRealtimeLogConfigCommand } from '@aws-sdk/client-cloudfront';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
@@ -14,7 +15,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { resourceNames } from '../../config';
-import { formatRecord } from '../../contracts/realtime-log';
+import { formatRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
 import { statePropagationMs } from '../../contracts/release-signal';
 import { formatRolloutState, ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
 import { CONSUMER_CHECKPOINT_KEY, STATE_COPY_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
@@ -54,7 +55,8 @@ const s3 = mockClient(S3Client);
 const cloudwatch = mockClient(CloudWatchClient);
 const kvs = mockClient(CloudFrontKeyValueStoreClient);
 const dynamodb = mockClient(DynamoDBClient);
-const mocks = [lambda, codedeploy, s3, cloudwatch, kvs, dynamodb];
+const cloudfront = mockClient(CloudFrontClient);
+const mocks = [lambda, codedeploy, s3, cloudwatch, kvs, dynamodb, cloudfront];
 
 const saved = { ...process.env };
 beforeEach(() => {
@@ -177,6 +179,8 @@ describe('the signal consumer may do what it does', () => {
   const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ASSIGNED_IDS.kmsKey}`;
   const state = formatRolloutState({ stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] });
 
+  /** Not the order the stacks ask for: the provider sends its own, and the consumer reads CloudFront's. */
+  const FIELD_ORDER = [...REALTIME_LOG_FIELDS].reverse();
   /** A Kinesis event of real-time log records: entry loads and an error report, a second apart. */
   function event(start: number): KinesisStreamEvent {
     const requests = [
@@ -190,7 +194,7 @@ describe('the signal consumer may do what it does', () => {
         eventSource: 'aws:kinesis',
         eventSourceARN: stream,
         kinesis: {
-          data: Buffer.from(formatRecord({ at: start + i * 1000, method: 'GET', referer: 'https://host.example/page', ...request })).toString('base64'),
+          data: Buffer.from(formatRecord({ at: start + i * 1000, method: 'GET', referer: 'https://host.example/page', ...request }, FIELD_ORDER)).toString('base64'),
           approximateArrivalTimestamp: (start + i * 1000 + 500) / 1000,
           sequenceNumber: `4959${start + i}`,
           partitionKey: String(i),
@@ -206,8 +210,11 @@ describe('the signal consumer may do what it does', () => {
       SIGNAL_TABLE: names.signalTable,
       PERIOD_SECONDS: String(config.alarms.periodSeconds),
       LATENESS_SECONDS: String(config.metrics.latenessSeconds),
+      REALTIME_LOG_CONFIG_ARN: `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`,
       AWS_REGION: 'us-east-1',
     });
+    // CloudFront reports the order it writes the fields in; the records below are written in it.
+    cloudfront.on(GetRealtimeLogConfigCommand).resolves({ RealtimeLogConfig: { ARN: '', Name: names.realtimeLogConfig, SamplingRate: 100, EndPoints: [], Fields: [...FIELD_ORDER] } });
     dynamodb.on(GetItemCommand, { Key: { pk: { S: STATE_TIMELINE_KEY } } }).resolves({ Item: { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: state, from: 0, until: null }]) }, version: { N: '1' } } });
     dynamodb.on(PutItemCommand).resolves({});
   });

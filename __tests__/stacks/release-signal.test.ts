@@ -110,10 +110,11 @@ describe('the signal consumer', () => {
           SIGNAL_TABLE: ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'name'),
           PERIOD_SECONDS: '120',
           LATENESS_SECONDS: '30',
+          REALTIME_LOG_CONFIG_ARN: ref(delivery, 'aws_cloudfront_realtime_log_config', only(delivery, 'aws_cloudfront_realtime_log_config'), 'arn'),
         },
       },
     });
-    expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(['LATENESS_SECONDS', 'METRICS_NAMESPACE', 'PERIOD_SECONDS', 'SIGNAL_TABLE']);
+    expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(['LATENESS_SECONDS', 'METRICS_NAMESPACE', 'PERIOD_SECONDS', 'REALTIME_LOG_CONFIG_ARN', 'SIGNAL_TABLE']);
     const mapping = only(delivery, 'aws_lambda_event_source_mapping');
     expect(mapping).toMatchObject({
       function_name: ref(delivery, 'aws_lambda_function', fn, 'arn'),
@@ -152,6 +153,8 @@ describe('the signal consumer', () => {
       expect.objectContaining({ actions: ['kms:Decrypt'], resources: [key] }),
       expect.objectContaining({ actions: ['dynamodb:GetItem'], resources: [table], condition: leadingKey(STATE_TIMELINE_KEY) }),
       expect.objectContaining({ actions: ['dynamodb:PutItem'], resources: [table], condition: leadingKey(CONSUMER_CHECKPOINT_KEY) }),
+      // The order CloudFront writes the fields in, asked of CloudFront at the consumer's start.
+      expect.objectContaining({ sid: 'ReadLogFieldOrder', actions: ['cloudfront:GetRealtimeLogConfig'], resources: [ref(delivery, 'aws_cloudfront_realtime_log_config', only(delivery, 'aws_cloudfront_realtime_log_config'), 'arn')] }),
     ]);
     // Its metrics are log lines (embedded metric format).
     expect(JSON.stringify(statements)).not.toContain('cloudwatch:');

@@ -10,7 +10,7 @@
  * batch size; then the viewer, the rollout state and the ledger.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { assignBuild } from '../../contracts/assignment';
+import { assignBuild, viewerKey } from '../../contracts/assignment';
 import { normalizeOrigin, type RolloutState } from '../../contracts/rollout-state';
 import { ORIGIN_SECRET_HEADER, periodStart, VIEWER_ADDRESS_HEADER, viewerAddressIp, type Role } from '../../contracts/release-signal';
 import { describeIssue } from '../../contracts/schema-issues';

@@ -26,13 +26,11 @@
  * which the unjudged alarm reads too). CloudFront delivers real-time logs on a best-effort basis:
  * what it drops falls on both roles alike, and the counts are compared as shares.
  */
-import { REALTIME_LOG_FIELDS, parseRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';
+import { parseRecord, REALTIME_LOG_FIELDS, type RealtimeLogField, type RealtimeLogRecord } from '../../contracts/realtime-log';
 import { ERROR_REPORT_PATH, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
 import { BUILD_ID_PATTERN } from '../../contracts/build-id';
 import { judgeUnderEach, periodStart, type Role } from '../../contracts/release-signal';
 import { refererOrigin, type RolloutState } from '../../contracts/rollout-state';
-
-export { REALTIME_LOG_FIELDS };
 
 export const ENTRY_PATH = '/assets/index.js';
 const REWRITTEN_ENTRY = /^\/assets\/([0-9a-f]{16})\/index\.js$/;
@@ -53,6 +51,8 @@ export interface TimedState {
 
 export interface ConsumerOptions {
   readonly periodSeconds: number;
+  /** The order CloudFront writes the fields in (GetRealtimeLogConfig's `Fields`). @default REALTIME_LOG_FIELDS */
+  readonly fields?: readonly RealtimeLogField[];
   /** How long after a period's end its records may still arrive before it closes, ms. */
   readonly latenessMs: number;
 }
@@ -165,7 +165,7 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
   let newestArrival = -Infinity;
   for (const item of records) {
     newestArrival = Math.max(newestArrival, item.arrivedAt);
-    const record = parseRecord(item.data);
+    const record = parseRecord(item.data, options.fields ?? REALTIME_LOG_FIELDS);
     if (record === null) {
       skip('not a record of the configured fields');
       continue;

@@ -4,7 +4,9 @@
  * core.ts) and emits the periods that close as embedded metric format lines (no PutMetricData, no
  * permission for it).
  */
+import { CloudFrontClient, GetRealtimeLogConfigCommand } from '@aws-sdk/client-cloudfront';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { fieldOrder } from '../../contracts/realtime-log';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { readEnvironment, type SignalConsumerEnvironment } from '../../contracts/function-environment';
 import { functionLogger, functionMetrics, lateRecordsDocument, periodDocuments } from '../shared/observability';
@@ -12,7 +14,7 @@ import { advanceCheckpoint, readTimeline } from '../shared/signal-table';
 import { createSignalConsumer, type BatchSummary, type SignalConsumer } from './consumer';
 import type { TimedState } from './core';
 
-const VARIABLES = ['METRICS_NAMESPACE', 'SIGNAL_TABLE', 'PERIOD_SECONDS', 'LATENESS_SECONDS'] as const satisfies readonly (keyof SignalConsumerEnvironment)[];
+const VARIABLES = ['METRICS_NAMESPACE', 'SIGNAL_TABLE', 'PERIOD_SECONDS', 'LATENESS_SECONDS', 'REALTIME_LOG_CONFIG_ARN'] as const satisfies readonly (keyof SignalConsumerEnvironment)[];
 /** How long a container counts by the timeline it read: state changes are announced before they are written, so a few seconds is enough. */
 export const TIMELINE_CACHE_MS = 5000;
 
@@ -23,10 +25,13 @@ export async function handler(event: KinesisStreamEvent): Promise<BatchSummary> 
   if (!consumer) {
     const env = readEnvironment<SignalConsumerEnvironment>(VARIABLES);
     const dynamodb = new DynamoDBClient({});
+    // The order CloudFront writes the fields in is the order its API reports them in.
+    const config = await new CloudFrontClient({}).send(new GetRealtimeLogConfigCommand({ ARN: env.REALTIME_LOG_CONFIG_ARN }));
+    const fields = fieldOrder(config.RealtimeLogConfig?.Fields ?? []);
     const metrics = functionMetrics(env.METRICS_NAMESPACE, 'signal-consumer');
     let cached: { readonly at: number; readonly timeline: readonly TimedState[] } | undefined;
     consumer = createSignalConsumer(
-      { periodSeconds: Number(env.PERIOD_SECONDS), latenessMs: Number(env.LATENESS_SECONDS) * 1000 },
+      { periodSeconds: Number(env.PERIOD_SECONDS), latenessMs: Number(env.LATENESS_SECONDS) * 1000, fields },
       {
         timeline: async () => {
           if (!cached || Date.now() - cached.at > TIMELINE_CACHE_MS) cached = { at: Date.now(), timeline: await readTimeline(dynamodb, env.SIGNAL_TABLE) };

@@ -51,11 +51,11 @@ export class SignalLogConfig extends Construct {
       provider: props.provider,
       name: props.configName,
       samplingRate: props.samplingPercent,
-      // Written in the consumer's order, but that order is not what decides a record's: the AWS
-      // provider holds `fields` as a set (schema.TypeSet), so it sends them in an order of its own,
-      // and CloudFront's API reference says a response lists the fields "in the same order in which
-      // they are sent to the Amazon Kinesis data stream" (RealtimeLogConfig, Fields): CloudFront's
-      // order. Check a record of the deployed stream against REALTIME_LOG_FIELDS.
+      // The AWS provider holds `fields` as a set (schema.TypeSet) and sends them in an order of its
+      // own; CloudFront's API reference says a response lists them "in the same order in which
+      // they are sent to the Amazon Kinesis data stream" (RealtimeLogConfig, Fields). So the
+      // consumer asks GetRealtimeLogConfig for the order at its start (grantReadFields), rather than
+      // trusting this one.
       fields: [...REALTIME_LOG_FIELDS],
       endpoint: { streamType: 'Kinesis', kinesisStreamConfig: { roleArn: this.role.roleArn, streamArn: props.stream.streamArn } },
       dependsOn: this.role.permissionResources,
@@ -64,5 +64,10 @@ export class SignalLogConfig extends Construct {
 
   get arn(): string {
     return this.config.arn;
+  }
+
+  /** GetRealtimeLogConfig: the order CloudFront writes the fields in. */
+  grantReadFields(grantee: { addToRolePolicy(...statements: PolicyStatement[]): void }): void {
+    grantee.addToRolePolicy({ sid: 'ReadLogFieldOrder', actions: ['cloudfront:GetRealtimeLogConfig'], resources: [this.config.arn] });
   }
 }

@@ -60,6 +60,7 @@ const ARNS: Readonly<Record<string, Readonly<Record<string, ArnOf>>>> = {
   aws_codedeploy_deployment_config: { arn: (_e, a, c) => `arn:${c.partition}:codedeploy:${c.region}:${c.account}:deploymentconfig:${a('deployment_config_name')}` },
   aws_cloudfront_distribution: { arn: (_e, _a, c) => `arn:${c.partition}:cloudfront::${c.account}:distribution/${c.assigned('id')}` },
   aws_cloudfront_function: { arn: (_e, a, c) => `arn:${c.partition}:cloudfront::${c.account}:function/${a('name')}` },
+  aws_cloudfront_realtime_log_config: { arn: (_e, a, c) => `arn:${c.partition}:cloudfront::${c.account}:realtime-log-config/${a('name')}` },
   // The store's ARN holds an id CloudFront assigns, not its name.
   aws_cloudfront_key_value_store: { arn: (_e, _a, c) => `arn:${c.partition}:cloudfront::${c.account}:key-value-store/${c.assigned('arn')}` },
   aws_cloudfront_origin_access_identity: {
