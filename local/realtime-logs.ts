@@ -1,0 +1,130 @@
+/**
+ * CloudFront's real-time log delivery, locally: the record of each request the emulator logs
+ * (contracts/realtime-log.ts `formatRecord`) goes to the loopback Kinesis stream, after the
+ * viewer's response and apart from it. As in AWS, delivery is best effort: nothing a viewer waits
+ * for depends on it, and a record the stream refuses is logged and dropped, never retried.
+ *
+ * Records leave in the order they were written, in batches (PutRecords, at most 500 a call, one
+ * call at a time), as CloudFront batches its writes: one PutRecord call per request would keep a
+ * loaded local distribution that many calls behind. Sampling is 100 %: every request is logged.
+ *
+ * The fault hook (`fault`, the emulator's `logDelivery`) delays or drops what is written while it
+ * is set, so tests can make a period's records arrive after its lateness, or not at all.
+ */
+import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+
+/** What delivery does to a record written while it is set. */
+export interface LogDeliveryFault {
+  /** Real milliseconds a record waits before it joins the queue (CloudFront delivers "within seconds"). */
+  readonly delayMs: number;
+  /** The record is never delivered (CloudFront's best effort, at its worst). */
+  readonly drop: boolean;
+}
+
+export const NO_FAULT: LogDeliveryFault = { delayMs: 0, drop: false };
+
+export interface LogDeliveryStats {
+  /** Records written by the emulator. */
+  readonly written: number;
+  /** Accepted by the stream. */
+  readonly delivered: number;
+  /** Dropped by the fault hook. */
+  readonly dropped: number;
+  /** Refused by the stream, or lost with a call that failed: logged and dropped. */
+  readonly failed: number;
+}
+
+export interface RealtimeLogDelivery {
+  /** Queues one record's data (a formatted line); returns at once. */
+  write(data: string): void;
+  fault: LogDeliveryFault;
+  stats(): LogDeliveryStats;
+  /** Resolves once every record written so far has been delivered, dropped or failed (delayed ones included). */
+  settled(): Promise<void>;
+  /** Sends what is queued, forgets what is still delayed, and stops. */
+  close(): Promise<void>;
+}
+
+/** Kinesis: records one PutRecords call takes. */
+const MAX_BATCH = 500;
+
+export function createRealtimeLogDelivery(options: { readonly client: KinesisClient; readonly streamName: string; readonly log: (line: string) => void }): RealtimeLogDelivery {
+  const stats = { written: 0, delivered: 0, dropped: 0, failed: 0 };
+  const queue: string[] = [];
+  const delayed = new Set<NodeJS.Timeout>();
+  let sending: Promise<void> | null = null;
+  let closed = false;
+  let waiters: (() => void)[] = [];
+  let sent = 0;
+
+  const idle = () => queue.length === 0 && delayed.size === 0 && sending === null;
+  const wake = () => {
+    if (!idle()) return;
+    const ready = waiters;
+    waiters = [];
+    for (const resolve of ready) resolve();
+  };
+
+  function enqueue(data: string): void {
+    if (closed) {
+      stats.failed += 1;
+      return;
+    }
+    queue.push(data);
+    if (sending === null) sending = drain();
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, MAX_BATCH);
+      try {
+        // Any partition key: the stream has one shard.
+        const records = batch.map((data, i) => ({ Data: Buffer.from(data, 'utf8'), PartitionKey: `cf-${sent + i}` }));
+        sent += batch.length;
+        const answer = await options.client.send(new PutRecordsCommand({ StreamName: options.streamName, Records: records }));
+        const refused = answer.FailedRecordCount ?? 0;
+        stats.delivered += batch.length - refused;
+        stats.failed += refused;
+        if (refused > 0) options.log(`real-time logs: the stream refused ${refused} of ${batch.length} records (dropped, as CloudFront's delivery is best effort)`);
+      } catch (error) {
+        stats.failed += batch.length;
+        options.log(`real-time logs: ${batch.length} records not delivered (dropped, as CloudFront's delivery is best effort): ${(error as Error).message}`);
+      }
+    }
+    sending = null;
+    wake();
+  }
+
+  const delivery: RealtimeLogDelivery = {
+    fault: NO_FAULT,
+    write(data) {
+      stats.written += 1;
+      const fault = delivery.fault;
+      if (fault.drop) {
+        stats.dropped += 1;
+        return;
+      }
+      if (fault.delayMs > 0) {
+        const timer = setTimeout(() => {
+          delayed.delete(timer);
+          enqueue(data);
+          wake();
+        }, fault.delayMs);
+        delayed.add(timer);
+        return;
+      }
+      enqueue(data);
+    },
+    stats: () => ({ ...stats }),
+    settled: () => (idle() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    async close() {
+      closed = true;
+      for (const timer of delayed) clearTimeout(timer);
+      stats.failed += delayed.size;
+      delayed.clear();
+      await sending;
+      wake();
+    },
+  };
+  return delivery;
+}
