@@ -1,18 +1,26 @@
 /**
- * The client error alarm, locally: the stack's own metric queries (contracts/release-signal.ts),
- * evaluated period by period with contracts/metric-math.ts over the metrics the local metrics API
- * emitted, and CloudWatch's M-of-N rule on top:
+ * The release's two alarms, locally: the stack's own metric queries (contracts/release-signal.ts),
+ * evaluated period by period with contracts/metric-math.ts over the local metric store, and
+ * CloudWatch's M-of-N rule on top:
  *
- *   ALARM  when at least datapointsToAlarm of the last evaluationPeriods periods have a result
- *          above the threshold (missing data is not breaching, as the stack configures)
+ *   client errors  the canary's share of erroring viewers against the stable build's
+ *                  (releaseAlarmQueries); missing data is not breaching, as the stack configures
+ *   unjudged       periods the signal consumer could not see whole, records that came after their
+ *                  period closed, the consumer's errors, the stream's reader behind by more than
+ *                  the lateness (unjudgedAlarmQueries); missing data is breaching: a judge that
+ *                  reports nothing sees nothing
+ *
+ *   ALARM  when at least datapointsToAlarm of the last evaluationPeriods periods breach
  *
  * Pure but for the store it reads. Periods are aligned to multiples of the period from the epoch
  * of the clock that stamped the points, as CloudWatch aligns them; the one still running counts,
- * so a burst of errors is seen within one evaluation and not a period later.
+ * so a burst of errors is seen within one evaluation and not a period later. A period still
+ * running whose data has not come yet is not taken as missing (its datapoints may still arrive:
+ * the stream's iterator age is reported on the reader's next poll); a period that has ended is.
  */
 import type { AlarmsConfig } from '../config';
 import { evaluateQueries } from '../contracts/metric-math';
-import { DIMENSION_ROLE, periodStart, releaseAlarmQueries, type ReleaseAlarmQueries } from '../contracts/release-signal';
+import { DIMENSION_ROLE, periodStart, releaseAlarmQueries, unjudgedAlarmQueries, type ExpressionQuery, type HealthMetricQuery } from '../contracts/release-signal';
 import type { LocalMetricStore } from './metric-store';
 
 export type AlarmState = 'OK' | 'ALARM';
@@ -20,7 +28,7 @@ export type AlarmState = 'OK' | 'ALARM';
 export interface PeriodFigures {
   /** Start of the period, ms. */
   readonly start: number;
-  /** Every query's value in the period (the metrics' sums, the expressions' results). */
+  /** Every query's value in the period (the metrics' statistics, the expressions' results). */
   readonly values: Readonly<Record<string, number | null>>;
   /** The alarm's value: the result expression. */
   readonly result: number | null;
@@ -36,23 +44,70 @@ export interface AlarmVerdict {
 
 export type AlarmRule = Pick<AlarmsConfig, 'excessErrorPercent' | 'minViewers' | 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm'>;
 
-/** Every query of the alarm for the period starting at `start`. */
-export function periodFigures(store: LocalMetricStore, namespace: string, queries: ReleaseAlarmQueries, periodMs: number, start: number): PeriodFigures {
-  const inputs = Object.fromEntries(queries.metrics.map((q) => [q.id, store.sum(namespace, q.metric.metricName, { [DIMENSION_ROLE]: q.metric.role }, start, start + periodMs)]));
-  const values = evaluateQueries(queries.expressions, inputs);
-  const result = values[queries.resultId] ?? null;
-  return { start, values, result, breaching: result !== null && result > queries.threshold };
+/** One alarm as CloudWatch holds it: its metric queries (read per period), its expressions, its threshold. */
+export interface AlarmDefinition {
+  /** Each metric query's statistic over [start, end), null when it has no datapoint. */
+  readonly inputs: (start: number, end: number) => Record<string, number | null>;
+  /** In dependency order. */
+  readonly expressions: readonly ExpressionQuery[];
+  readonly resultId: string;
+  /** Breaching when the result is greater than this. */
+  readonly threshold: number;
+  /** Whether a period without a result breaches (CloudWatch's treat-missing-data `breaching`). */
+  readonly missingBreaches: boolean;
+  /** What a breaching period means, for the verdict's reason: "… of the last 3 periods <what>". */
+  readonly breachingMeans: string;
 }
 
-export function evaluateReleaseAlarm(store: LocalMetricStore, namespace: string, rule: AlarmRule, now: number): AlarmVerdict {
-  const queries = releaseAlarmQueries(rule);
+/** Every query of `alarm` for the period starting at `start`; `running`: the period has not ended yet. */
+export function periodFigures(alarm: AlarmDefinition, periodMs: number, start: number, running = false): PeriodFigures {
+  const values = evaluateQueries(alarm.expressions, alarm.inputs(start, start + periodMs));
+  const result = values[alarm.resultId] ?? null;
+  const breaching = result === null ? alarm.missingBreaches && !running : result > alarm.threshold;
+  return { start, values, result, breaching };
+}
+
+/** CloudWatch's M-of-N over the last `evaluationPeriods` periods, the one holding `now` last. */
+export function evaluateAlarm(alarm: AlarmDefinition, rule: Pick<AlarmRule, 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm'>, now: number): AlarmVerdict {
   const periodMs = rule.periodSeconds * 1000;
   const current = periodStart(now, rule.periodSeconds);
   const periods: PeriodFigures[] = [];
-  for (let i = rule.evaluationPeriods - 1; i >= 0; i -= 1) periods.push(periodFigures(store, namespace, queries, periodMs, current - i * periodMs));
+  for (let i = rule.evaluationPeriods - 1; i >= 0; i -= 1) periods.push(periodFigures(alarm, periodMs, current - i * periodMs, i === 0));
   const breaching = periods.filter((p) => p.breaching).length;
-  if (breaching >= rule.datapointsToAlarm) {
-    return { state: 'ALARM', periods, reason: `${breaching} of the last ${rule.evaluationPeriods} periods with the canary's error share more than ${rule.excessErrorPercent} points above stable` };
-  }
+  if (breaching >= rule.datapointsToAlarm) return { state: 'ALARM', periods, reason: `${breaching} of the last ${rule.evaluationPeriods} periods ${alarm.breachingMeans}` };
   return { state: 'OK', periods, reason: `${breaching} of ${rule.evaluationPeriods} periods breaching, ${rule.datapointsToAlarm} needed` };
+}
+
+/** The client-error alarm over the local store. */
+export function clientErrorAlarm(store: LocalMetricStore, namespace: string, rule: AlarmRule): AlarmDefinition {
+  const queries = releaseAlarmQueries(rule);
+  return {
+    inputs: (start, end) => Object.fromEntries(queries.metrics.map((q) => [q.id, store.sum(namespace, q.metric.metricName, { [DIMENSION_ROLE]: q.metric.role }, start, end)])),
+    expressions: queries.expressions,
+    resultId: queries.resultId,
+    threshold: queries.threshold,
+    missingBreaches: false,
+    breachingMeans: `with the canary's error share more than ${rule.excessErrorPercent} points above stable`,
+  };
+}
+
+/** The unjudged alarm over the local store: `names` are the consumer's function and the stream (resourceNames). */
+export function unjudgedAlarm(store: LocalMetricStore, namespace: string, latenessSeconds: number, names: { readonly consumerFunction: string; readonly stream: string }): AlarmDefinition {
+  const queries = unjudgedAlarmQueries({ latenessSeconds }, names);
+  const statistic = (q: HealthMetricQuery, start: number, end: number) => {
+    const ns = q.namespace === 'signal' ? namespace : q.namespace;
+    return q.stat === 'Sum' ? store.sum(ns, q.metricName, q.dimensions, start, end) : store.maximum(ns, q.metricName, q.dimensions, start, end);
+  };
+  return {
+    inputs: (start, end) => Object.fromEntries(queries.metrics.map((q) => [q.id, statistic(q, start, end)])),
+    expressions: queries.expressions,
+    resultId: queries.resultId,
+    threshold: queries.threshold,
+    missingBreaches: true,
+    breachingMeans: 'the signal could not judge (unjudged periods, late records, consumer errors, the reader behind, or nothing read at all)',
+  };
+}
+
+export function evaluateReleaseAlarm(store: LocalMetricStore, namespace: string, rule: AlarmRule, now: number): AlarmVerdict {
+  return evaluateAlarm(clientErrorAlarm(store, namespace, rule), rule, now);
 }

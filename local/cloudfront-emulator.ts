@@ -5,7 +5,7 @@
  * harness, reading the local KeyValueStore) and the bundled Lambda@Edge handlers. This server
  * only
  *
- *   - picks the behaviour (`/assets/index.js`, a build's entry by its own URL, `/api/*`, default:
+ *   - picks the behaviour (`/assets/index.js`, a build's entry by its own URL, `/api/e`, default:
  *     first match of the distribution's path patterns) and refuses methods it does not allow,
  *   - runs the viewer-assignment function on the entry (viewer-request; 503 when it throws, as
  *     CloudFront answers a function error),
@@ -20,40 +20,53 @@
  *     again for the failover origin,
  *   - answers a conditional request (If-None-Match) for a response it has with a 304,
  *   - adds the response headers policies' headers (security headers, CORS, `no-cache` on the entry,
- *     and not on a build's entry asked for by its own URL: the router's immutable stands).
- *
- *   - sends `/api/*` to the metrics API's own endpoint with the headers its origin request policy
- *     forwards, the origin secret (replacing any the viewer sent) and CloudFront-Viewer-Address.
+ *     and not on a build's entry asked for by its own URL: the router's immutable stands),
+ *   - runs the error-report function's published code on `/api/e` (viewer-request, in the same
+ *     harness), which answers at the edge: no origin is ever asked, nothing is cached,
+ *   - writes CloudFront's real-time log record (contracts/realtime-log.ts `formatRecord`) of every
+ *     request to the entry and to `/api/e`, once it is answered, to the signal's stream
+ *     (realtime-logs.ts: asynchronously, best effort, 100 % sampled): the time on the local
+ *     clock, the client address, the method, the path and query as the viewer sent them, the
+ *     status answered, the Referer. That stream is the release signal; nothing else feeds it.
  *
  * Local only: the client IP the edge sees can be set with the `x-local-client-ip` header or the
- * `viewer` query parameter (removed before any function sees the request), on every behaviour;
- * the API gets it as CloudFront-Viewer-Address. A request whose Referer is a page loaded with
- * `?viewer=` (the local host page sends full referrers) is that viewer's too, so the widget's own
- * beacons come from the viewer that loaded it. So one browser can act as many viewers.
+ * `viewer` query parameter (removed before any function sees the request, and from the logged
+ * query: it stands for the TCP peer address), on every behaviour. A request whose Referer is a
+ * page loaded with `?viewer=` (the local host page sends full referrers) is that viewer's too, so
+ * the widget's chunks and error reports come from the viewer that loaded it. So one browser can act
+ * as many viewers.
  */
 import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
 import type { DeployConfig } from '../config';
 import { resourceNames } from '../config';
-import { ORIGIN_SECRET_HEADER, VIEWER_ADDRESS_HEADER } from '../contracts/release-signal';
 import { ROLLOUT_STORE_HEADER } from '../contracts/edge-config';
-import { API_FORWARDED_HEADERS, FAILOVER_STATUS_CODES, hostSiteCors, securityHeaders } from '../stacks/constructs/distribution';
-import { API_PATH, BUILD_ENTRY_PATTERN, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../contracts/distribution-paths';
+import { ERROR_REPORT_PATH } from '../contracts/error-report';
+import { formatRecord, type RealtimeLogField } from '../contracts/realtime-log';
+import { FAILOVER_STATUS_CODES, hostSiteCors, securityHeaders } from '../stacks/constructs/distribution';
+import { BUILD_ENTRY_PATTERN, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../contracts/distribution-paths';
 import type { LambdaHandler } from '../scripts/lib/bundled-handler';
 import type { CloudFrontFunctionHandler, CloudFrontFunctionViewerEvent } from '../scripts/lib/cloudfront-function';
 import { cloudFrontResultProblems } from '../scripts/lib/cloudfront-validation';
+import type { Clock } from './control-plane';
+import { NO_FAULT, type LogDeliveryFault, type LogDeliveryStats, type RealtimeLogDelivery } from './realtime-logs';
 
 /** Local-only seam: the client IP CloudFront would have seen. */
 export const CLIENT_IP_HEADER = 'x-local-client-ip';
 export const CLIENT_IP_QUERY = 'viewer';
 
 /** `build-entry`: `/assets/<buildId>/index.js` asked for by its own URL. */
-export type Behaviour = 'entry' | 'build-entry' | 'chunks' | 'api';
+export type Behaviour = 'entry' | 'build-entry' | 'chunks' | 'error-report';
+
+/** The behaviours CloudFront's real-time log configuration is attached to: the release signal. */
+const LOGGED_BEHAVIOURS: readonly Behaviour[] = ['entry', 'error-report'];
 
 export interface EdgeHandlers {
   /** The viewer-assignment CloudFront Function, as published, in its harness. */
   readonly viewerAssignment: CloudFrontFunctionHandler;
+  /** The error-report CloudFront Function, as published, in the same harness. */
+  readonly errorReport: CloudFrontFunctionHandler;
   readonly entryRouter: LambdaHandler;
   readonly chunkRouter: LambdaHandler;
 }
@@ -64,8 +77,12 @@ export interface EmulatorOptions {
   readonly s3Endpoint: string;
   /** The handlers associated with the distribution now; read per request, so a deploy can swap them. */
   readonly handlers: () => EdgeHandlers;
-  /** The metrics API's own endpoint behind `/api/*`, and the secret the distribution sends it. */
-  readonly api: { readonly url: string; readonly originSecret: string };
+  /**
+   * Where the real-time log records of the entry and `/api/e` go, the clock that stamps them (the
+   * local mode's), and the order of their fields (REALTIME_LOG_FIELDS unless given: in AWS, the
+   * order CloudFront reports for the configuration). @default none: nothing is logged
+   */
+  readonly realtimeLogs?: { readonly delivery: RealtimeLogDelivery; readonly clock: Clock; readonly fields?: readonly RealtimeLogField[] };
   /** ARN of the rollout store, sent to the S3 origins as a custom header (as the distribution does). */
   readonly rolloutStoreArn: string;
   /** @default 0 (a free port) */
@@ -120,6 +137,15 @@ export interface CloudFrontEmulator {
   onEntry(listener: (entry: ServedEntry) => void): void;
   /** Empties the cache (an invalidation of `/*`). */
   invalidate(): void;
+  /**
+   * The fault hook on real-time log delivery: records written while it is set are delayed (real
+   * ms) or dropped. Settable while it runs; `{ delayMs: 0, drop: false }` is CloudFront at its best.
+   */
+  logDelivery: LogDeliveryFault;
+  /** What was logged and what became of it. */
+  logStats(): LogDeliveryStats;
+  /** Resolves once every record logged so far has reached the stream, or been dropped, or failed. */
+  logsSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -180,15 +206,12 @@ interface OriginAnswer {
 const ORIGIN_HEADERS = ['content-type', 'content-encoding', 'content-length', 'cache-control', 'etag', 'last-modified', 'x-amz-meta-sha256'];
 /** Headers of a cached response a 304 repeats. */
 const NOT_MODIFIED_HEADERS = ['etag', 'cache-control', 'vary', 'x-build-id', 'last-modified'];
-const MAX_API_BODY_BYTES = 64 * 1024;
-/** What API Gateway's answers carry that CloudFront passes on. */
-const API_RESPONSE_HEADERS = ['content-type', 'cache-control', 'access-control-allow-origin', 'vary', 'allow', 'retry-after'];
 
 /** The distribution's ordered cache behaviours, by path pattern; anything else is the default (chunks). */
 const ORDERED_BEHAVIOURS: readonly (readonly [pattern: string, behaviour: Behaviour])[] = [
   [ENTRY_PATH, 'entry'],
   [BUILD_ENTRY_PATTERN, 'build-entry'],
-  [API_PATH, 'api'],
+  [ERROR_REPORT_PATH, 'error-report'],
 ];
 
 /**
@@ -223,15 +246,19 @@ export function normalizedAcceptEncoding(value: string | undefined): string | un
   return br ? 'br' : undefined;
 }
 
-/** Headers the response headers policy of a behaviour adds (CORS only for requests with an Origin). */
+/**
+ * Headers the response headers policy of a behaviour adds (CORS only for requests with an Origin);
+ * the error reports have no policy: the function's answer is all there is.
+ */
 export function policyHeaders(behaviour: Behaviour, requestOrigin: string | undefined): Record<string, string> {
+  if (behaviour === 'error-report') return {};
   const security = securityHeaders();
   const headers: Record<string, string> = {};
   const hsts = security.strictTransportSecurity;
   if (hsts) headers['strict-transport-security'] = `max-age=${hsts.accessControlMaxAgeSec}${hsts.includeSubdomains ? '; includeSubDomains' : ''}`;
   if (security.contentTypeOptions) headers['x-content-type-options'] = 'nosniff';
   if (security.referrerPolicy) headers['referrer-policy'] = String(security.referrerPolicy.referrerPolicy);
-  if (behaviour === 'api' || requestOrigin === undefined) return headers;
+  if (requestOrigin === undefined) return headers;
   const cors = hostSiteCors();
   headers['access-control-allow-origin'] = (cors.accessControlAllowOrigins.items ?? ['*']).join(',');
   headers['access-control-allow-methods'] = (cors.accessControlAllowMethods.items ?? []).join(',');
@@ -299,11 +326,8 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       send(res, 400, { 'content-type': 'text/plain' }, Buffer.from(`400 ${CLIENT_IP_HEADER} / ?${CLIENT_IP_QUERY}= must be an IP address\n`), method === 'HEAD');
       return;
     }
+    if (LOGGED_BEHAVIOURS.includes(behaviour)) logWhenAnswered(req, res, url.pathname, loggedQuery(req.url ?? ''), clientIp);
     url.searchParams.delete(CLIENT_IP_QUERY);
-    if (behaviour === 'api') {
-      await serveApi(req, res, url, viewerOrigin, clientIp);
-      return;
-    }
     if (method !== 'GET' && method !== 'HEAD') {
       // Methods a behaviour does not allow: CloudFront's own 403.
       req.resume();
@@ -315,6 +339,10 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     if (behaviour === 'entry') extra['cache-control'] = ENTRY_CACHE_CONTROL;
     const referer = typeof req.headers.referer === 'string' ? req.headers.referer : undefined;
     const headOnly = method === 'HEAD';
+    if (behaviour === 'error-report') {
+      await serveErrorReport(res, method, url, clientIp, referer, headOnly);
+      return;
+    }
 
     // viewer-request: the viewer-assignment function picks the build and rewrites the URI.
     let uri = url.pathname;
@@ -322,7 +350,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       stats.functionRuns += 1;
       let result: Awaited<ReturnType<CloudFrontFunctionHandler>>;
       try {
-        result = await options.handlers().viewerAssignment(viewerRequestEvent(method, url.pathname, clientIp, { referer, 'accept-encoding': req.headers['accept-encoding'] }));
+        result = await options.handlers().viewerAssignment(viewerRequestEvent(method, url, clientIp, { referer, 'accept-encoding': req.headers['accept-encoding'] }));
       } catch (error) {
         log(`viewer-assignment threw: ${(error as Error).message}`);
         options.onEdgeError?.();
@@ -458,46 +486,39 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     });
   }
 
-  async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL, viewerOrigin: string | undefined, clientIp: string): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_API_BODY_BYTES) {
-        send(res, 413, { 'content-type': 'application/json' }, Buffer.from('{"message":"Request Entity Too Large"}'), false);
-        req.destroy();
-        return;
+  /** `/api/e`: the error-report function answers at the edge; there is no origin to ask. */
+  async function serveErrorReport(res: ServerResponse, method: string, url: URL, clientIp: string, referer: string | undefined, headOnly: boolean): Promise<void> {
+    let result: Awaited<ReturnType<CloudFrontFunctionHandler>>;
+    try {
+      result = await options.handlers().errorReport(viewerRequestEvent(method, url, clientIp, { referer }));
+    } catch (error) {
+      log(`error-report threw: ${(error as Error).message}`);
+      options.onEdgeError?.();
+      send(res, 503, { 'content-type': 'text/plain' }, Buffer.from('503 The CloudFront function returned an error (FunctionExecutionError)\n'), headOnly);
+      return;
+    }
+    if ('statusCode' in result) {
+      send(res, result.statusCode, fromFunctionHeaders(result.headers), Buffer.alloc(0), headOnly);
+      return;
+    }
+    // In AWS the request would go on to the behaviour's placeholder origin; the function never lets it.
+    log('error-report passed the request on: nothing stands behind /api/e');
+    send(res, 502, { 'content-type': 'text/plain' }, Buffer.from('502 the error-report function passed the request on; no origin answers /api/e\n'), headOnly);
+  }
+
+  /** CloudFront's real-time log record of this request, written once it is answered, never in the viewer's way. */
+  function logWhenAnswered(req: IncomingMessage, res: ServerResponse, uri: string, query: string, clientIp: string): void {
+    const realtime = options.realtimeLogs;
+    if (!realtime) return;
+    const method = req.method ?? 'GET';
+    const referer = typeof req.headers.referer === 'string' ? req.headers.referer : null;
+    res.once('finish', () => {
+      try {
+        realtime.delivery.write(formatRecord({ at: realtime.clock.now(), clientIp, method, uri, query, status: res.statusCode, referer }, realtime.fields));
+      } catch (error) {
+        log(`real-time log record not written: ${(error as Error).message}`);
       }
-      chunks.push(chunk);
-    }
-    // The API's origin request policy: these viewer headers and no others; then the origin's
-    // custom header, which replaces a viewer's of the same name, and the viewer's address.
-    const headers: Record<string, string> = {};
-    for (const name of API_FORWARDED_HEADERS) {
-      const value = req.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
-    headers[ORIGIN_SECRET_HEADER] = options.api.originSecret;
-    headers[VIEWER_ADDRESS_HEADER] = `${clientIp}:${req.socket.remotePort ?? 0}`;
-    const body = Buffer.concat(chunks);
-    const answer = await new Promise<OriginAnswer>((resolve) => {
-      const outgoing = httpRequest(`${options.api.url}${url.pathname}`, { method: req.method, headers: { ...headers, 'content-length': String(body.length) } }, (incoming) => {
-        const parts: Buffer[] = [];
-        incoming.on('data', (part: Buffer) => parts.push(part));
-        incoming.on('end', () => {
-          const kept: Record<string, string> = {};
-          for (const name of API_RESPONSE_HEADERS) {
-            const value = incoming.headers[name];
-            if (typeof value === 'string') kept[name] = value;
-          }
-          resolve({ status: incoming.statusCode ?? 502, headers: kept, body: Buffer.concat(parts) });
-        });
-        incoming.on('error', () => resolve({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from('502 origin read failed\n') }));
-      });
-      outgoing.on('error', (error) => resolve({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`502 origin unreachable: ${error.message}\n`) }));
-      outgoing.end(body);
     });
-    send(res, answer.status, { ...answer.headers, ...policyHeaders('api', viewerOrigin) }, answer.body, req.method === 'HEAD');
   }
 
   function viewerIp(req: IncomingMessage, url: URL): string | null {
@@ -518,6 +539,14 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     stats: () => structuredClone(stats),
     onEntry: (listener) => void entryListeners.push(listener),
     invalidate: () => cache.clear(),
+    get logDelivery() {
+      return options.realtimeLogs?.delivery.fault ?? NO_FAULT;
+    },
+    set logDelivery(fault: LogDeliveryFault) {
+      if (options.realtimeLogs) options.realtimeLogs.delivery.fault = { ...NO_FAULT, ...fault };
+    },
+    logStats: () => options.realtimeLogs?.delivery.stats() ?? { written: 0, delivered: 0, dropped: 0, failed: 0 },
+    logsSettled: () => options.realtimeLogs?.delivery.settled() ?? Promise.resolve(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -536,15 +565,38 @@ function refererViewer(referer: string | undefined): string | undefined {
   }
 }
 
-/** The viewer-request event CloudFront gives a CloudFront Function (headers as the viewer sent them). */
-function viewerRequestEvent(method: string, uri: string, clientIp: string, headers: Readonly<Record<string, string | string[] | undefined>>): CloudFrontFunctionViewerEvent {
+/** The query string as the viewer sent it, without `?` and without the local client-IP seam (it stands for the TCP peer address). */
+export function loggedQuery(requestUrl: string): string {
+  const at = requestUrl.indexOf('?');
+  if (at < 0) return '';
+  const name = (part: string) => {
+    try {
+      return decodeURIComponent(part.split('=')[0].replace(/\+/g, ' '));
+    } catch {
+      return part;
+    }
+  };
+  return requestUrl
+    .slice(at + 1)
+    .split('&')
+    .filter((part) => part !== '' && name(part) !== CLIENT_IP_QUERY)
+    .join('&');
+}
+
+/** The viewer-request event CloudFront gives a CloudFront Function (headers and query as the viewer sent them, without the local seam). */
+function viewerRequestEvent(method: string, url: URL, clientIp: string, headers: Readonly<Record<string, string | string[] | undefined>>): CloudFrontFunctionViewerEvent {
   const functionHeaders: Record<string, { value: string }> = {};
   for (const [name, value] of Object.entries(headers)) if (typeof value === 'string') functionHeaders[name] = { value };
+  const querystring: Record<string, { value: string; multiValue?: { value: string }[] }> = {};
+  for (const name of new Set(url.searchParams.keys())) {
+    const values = url.searchParams.getAll(name);
+    querystring[name] = values.length > 1 ? { value: values[0], multiValue: values.map((value) => ({ value })) } : { value: values[0] };
+  }
   return {
     version: '1.0',
     context: { distributionDomainName: 'local.cloudfront.net', distributionId: 'ELOCAL', eventType: 'viewer-request', requestId: `local-${Date.now()}` },
     viewer: { ip: clientIp },
-    request: { method, uri, querystring: {}, headers: functionHeaders, cookies: {} },
+    request: { method, uri: url.pathname, querystring, headers: functionHeaders, cookies: {} },
   };
 }
 
@@ -553,8 +605,8 @@ function fromFunctionHeaders(headers: Record<string, { value: string }> | undefi
 }
 
 function send(res: ServerResponse, status: number, headers: Readonly<Record<string, string>>, body: Buffer, headOnly: boolean): void {
-  // A HEAD answer keeps the length S3 gave; its body is empty.
-  const out: Record<string, string> = { ...headers, 'content-length': headOnly && headers['content-length'] ? headers['content-length'] : String(body.length) };
+  // A HEAD answer keeps the length S3 gave; its body is empty. A 204 has no length at all.
+  const out: Record<string, string> = status === 204 ? { ...headers } : { ...headers, 'content-length': headOnly && headers['content-length'] ? headers['content-length'] : String(body.length) };
   res.writeHead(status, out);
   res.end(headOnly ? undefined : body);
 }

@@ -1,27 +1,30 @@
 /**
  * The regional side of the distribution, locally: simulated CodeDeploy (codedeploy-simulator.ts),
- * the metrics API's real core with an in-memory viewer ledger, emitting its metrics through the
- * same Powertools code as in AWS into a local metric store (metric-store.ts), the client error
- * alarm (alarm.ts: the stack's own metric math), and rollout sync's real core writing the rollout
- * state into the local KeyValueStore.
+ * rollout sync's real core writing the rollout state into the local KeyValueStore after announcing
+ * it to the signal's timeline (signal-timeline.ts), and the release's two alarms (alarm.ts: the
+ * stack's own metric math) over the local metric store (metric-store.ts), which the signal
+ * consumer's runner (signal-runner.ts) fills with what the consumer emits and what Kinesis and
+ * Lambda would publish.
  *
  * Time is the local mode's clock: simulated minutes pass `timeScale` times faster than real ones,
  * so the default config's nine-minute linear rollout runs in 90 s at `npm start`'s default scale of
- * 6 (local-distribution.ts, DEFAULT_TIME_SCALE). `tick()` does what
- * AWS does continuously: moves the deployment on, evaluates the alarm (and rolls back when it
- * fires), and runs rollout sync. In AWS, rollout sync runs on the deployment's state changes and
- * every minute; here it runs on every tick, which is never later than AWS would.
+ * 6 (local-distribution.ts, DEFAULT_TIME_SCALE). `tick()` does what AWS does continuously: moves
+ * the deployment on, evaluates both alarms (CodeDeploy rolls the deployment back when either
+ * fires), and runs rollout sync, which holds the canary while either fires. In AWS, rollout sync
+ * runs on the deployment's state changes, each alarm change and every minute; here it runs on
+ * every tick, which is never later than AWS would.
  */
 import type { DeployConfig } from '../config';
+import { resourceNames } from '../config';
 import { rolloutSteps } from '../config/rollout';
+import { statePropagationMs } from '../contracts/release-signal';
 import { parseRolloutState } from '../contracts/rollout-state';
-import { beaconSettingsFrom, handleBeacon, originSecretHash, type BeaconDependencies, type BeaconRequest, type BeaconResponse, type BeaconSettings } from '../regional-function/metrics-api/core';
-import { MemoryViewerLedger } from '../regional-function/metrics-api/viewer-ledger';
 import { planSync } from '../regional-function/rollout-sync/core';
-import { addCountedViewer, addRolloutWeight, functionMetrics, takeMetrics } from '../regional-function/shared/observability';
-import { evaluateReleaseAlarm, type AlarmRule, type AlarmVerdict } from './alarm';
-import { LocalMetricStore } from './metric-store';
+import { addRolloutWeight, functionMetrics, takeMetrics } from '../regional-function/shared/observability';
+import { clientErrorAlarm, evaluateAlarm, unjudgedAlarm, type AlarmDefinition, type AlarmRule, type AlarmVerdict } from './alarm';
 import { advance, aliasBuilds, deploymentSummary, initialState, publishVersion, rollBack, startDeployment, type CodeDeployState } from './codedeploy-simulator';
+import { LocalMetricStore } from './metric-store';
+import { LocalTimeline } from './signal-timeline';
 
 /** Where the local mode counts edge function errors (CloudFront's own metrics in AWS). */
 export const EDGE_ERROR_NAMESPACE = 'AWS/CloudFront';
@@ -33,13 +36,45 @@ export const DASHBOARD_PERIODS = 30;
 export interface Clock {
   /** ms on the local mode's (simulated) time line. */
   now(): number;
+  /**
+   * The local time at a real instant (`Date.now()` scale): where the signal's runner places a
+   * record's arrival at the stream. Without it, the clock is taken to run at real speed.
+   */
+  at?(realMs: number): number;
 }
 
 /** Real time sped up `timeScale` times, starting at the real time of the call. */
 export function scaledClock(timeScale: number, realNow: () => number = Date.now): Clock {
   if (!(timeScale > 0)) throw new Error(`time scale must be a positive number; got ${timeScale}`);
   const start = realNow();
-  return { now: () => start + (realNow() - start) * timeScale };
+  return { now: () => start + (realNow() - start) * timeScale, at: (real) => start + (real - start) * timeScale };
+}
+
+/** A clock a test sets by hand: it reads what it was last set to, and remembers when (real time) each setting was made. */
+export interface ManualClock extends Clock {
+  set(local: number): void;
+  at(realMs: number): number;
+}
+
+export function manualClock(start: number, realNow: () => number = Date.now): ManualClock {
+  let now = start;
+  /** [real time of the setting, local time set], oldest first. */
+  const settings: [number, number][] = [[-Infinity, start]];
+  return {
+    now: () => now,
+    set(local) {
+      now = local;
+      settings.push([realNow(), local]);
+      // Only what a record still in flight can need: a few seconds of history.
+      const horizon = realNow() - 60_000;
+      while (settings.length > 2 && settings[1][0] < horizon) settings.shift();
+    },
+    at(real) {
+      let value = settings[0][1];
+      for (const [when, local] of settings) if (when <= real) value = local;
+      return value;
+    },
+  };
 }
 
 export interface ControlPlaneOptions {
@@ -48,10 +83,10 @@ export interface ControlPlaneOptions {
   readonly clock: Clock;
   /** Where the edges read the rollout state: read on every sync (the ring is edited there too), written when it changes. */
   readonly store: { read(): string | undefined; write(text: string): void };
-  /** The alarm rule. @default config.alarms */
+  /** The rule of both alarms (the unjudged alarm takes its period and M of N). @default config.alarms */
   readonly alarm?: AlarmRule;
-  /** What CloudFront sends the metrics API (x-origin-verify); requests without it are refused. */
-  readonly originSecret: string;
+  /** How long after a state is announced the edges may still serve the one before it. @default statePropagationMs(config.edge) */
+  readonly statePropagationMs?: number;
 }
 
 export interface ControlPlaneStatus {
@@ -60,54 +95,42 @@ export interface ControlPlaneStatus {
   readonly deployment: { readonly id: string; readonly status: string; readonly error: string | null } | null;
   /** The rollout state as stored. */
   readonly state: string;
+  /** The client-error alarm (the canary's error share against the stable build's); null before the first evaluation. */
   readonly alarm: AlarmVerdict | null;
+  /** The unjudged alarm (periods the signal could not judge); null before the first evaluation. */
+  readonly unjudgedAlarm: AlarmVerdict | null;
   readonly versions: Readonly<Record<string, string>>;
 }
 
 export class ControlPlane {
   private state: CodeDeployState;
-  /** CloudWatch, locally: what the metrics API and rollout sync emit. */
+  /** CloudWatch, locally: what the signal consumer and rollout sync emit, and what AWS's services publish. */
   readonly metrics = new LocalMetricStore();
+  /** The timeline of rollout states the signal consumer judges by; every state is announced here before it is written. */
+  readonly timeline = new LocalTimeline();
   private lastAlarm: AlarmVerdict | null = null;
+  private lastUnjudged: AlarmVerdict | null = null;
   private readonly rule: AlarmRule;
-  private readonly beaconSettings: BeaconSettings;
-  private readonly beaconDeps: BeaconDependencies;
+  private readonly clientErrors: AlarmDefinition;
+  private readonly unjudged: AlarmDefinition;
+  private readonly propagationMs: number;
   private readonly emitter;
   private readonly listeners: ((status: ControlPlaneStatus) => void)[] = [];
 
   constructor(private readonly options: ControlPlaneOptions) {
     this.state = initialState(options.initialBuildId);
     this.rule = options.alarm ?? options.config.alarms;
-    const { config, clock } = options;
-    this.beaconSettings = beaconSettingsFrom({
-      ALLOWED_ORIGINS: JSON.stringify(config.metrics.allowedOrigins),
-      MAX_BATCH: String(config.metrics.maxBatch),
-      ORIGIN_SECRET_SHA256: JSON.stringify([originSecretHash(options.originSecret)]),
-      PERIOD_SECONDS: String(this.rule.periodSeconds),
-    });
-    // The state as the edges read it, at once: in AWS the metrics API reads rollout sync's copy,
-    // at most metrics.stateCacheSeconds old; here the copy is the store itself.
-    this.beaconDeps = {
-      state: async () => {
-        const text = options.store.read();
-        return text === undefined ? null : parseRolloutState(text);
-      },
-      ledger: new MemoryViewerLedger(() => clock.now() / 1000),
-      now: () => clock.now(),
-    };
+    const { config } = options;
+    const names = resourceNames(config);
+    this.clientErrors = clientErrorAlarm(this.metrics, config.metrics.namespace, this.rule);
+    this.unjudged = unjudgedAlarm(this.metrics, config.metrics.namespace, config.metrics.latenessSeconds, { consumerFunction: names.signalConsumer, stream: names.signalStream });
+    this.propagationMs = options.statePropagationMs ?? statePropagationMs(config.edge);
     // The simulated clock runs ahead of real time: CloudWatch would refuse such timestamps, and
     // Powertools says so on every metric. Here the local store takes them as they are.
     const quiet = () => undefined;
     this.emitter = functionMetrics(config.metrics.namespace, 'local', { debug: quiet, info: quiet, warn: quiet, error: quiet });
     this.sync();
   }
-
-  /** The metrics API, answered by its own core; what it emits lands in the local metric store. */
-  readonly metricsApi = async (request: BeaconRequest): Promise<BeaconResponse> => {
-    const outcome = await handleBeacon(request, this.beaconSettings, this.beaconDeps);
-    if (outcome.counted && addCountedViewer(this.emitter, outcome.counted, this.options.clock.now())) this.metrics.ingest(takeMetrics(this.emitter));
-    return outcome.response;
-  };
 
   /** A deploy of a new build: a new entry-router version, then the release function's deployment. */
   release(buildId: string): { version: string; deploymentId: string } {
@@ -126,10 +149,12 @@ export class ControlPlane {
   tick(): ControlPlaneStatus {
     const now = this.options.clock.now();
     this.state = advance(this.state, now);
-    const running = this.state.deployment?.status === 'InProgress' ? this.state.deployment : null;
-    if (running) {
-      this.lastAlarm = evaluateReleaseAlarm(this.metrics, this.options.config.metrics.namespace, this.rule, now);
-      if (this.lastAlarm.state === 'ALARM') this.state = rollBack(this.state, now, `alarm: ${this.lastAlarm.reason}`, 'Failed');
+    // CloudWatch evaluates both alarms all the time; CodeDeploy watches both during a deployment.
+    this.lastAlarm = evaluateAlarm(this.clientErrors, this.rule, now);
+    this.lastUnjudged = evaluateAlarm(this.unjudged, this.rule, now);
+    if (this.state.deployment?.status === 'InProgress') {
+      const fired = [this.lastAlarm, this.lastUnjudged].find((verdict) => verdict.state === 'ALARM');
+      if (fired) this.state = rollBack(this.state, now, `alarm: ${fired.reason}`, 'Failed');
     }
     this.sync();
     const status = this.status();
@@ -151,8 +176,22 @@ export class ControlPlane {
     this.metrics.add({ namespace: EDGE_ERROR_NAMESPACE, metricName: EDGE_ERROR_METRIC, dimensions: {}, value: 1, at: this.options.clock.now() });
   }
 
+  /**
+   * A write of the rollout state by another writer (`rollout ring`): announced to the timeline
+   * first, as every writer does, then written with `write`.
+   */
+  announceAndWrite(text: string, write: () => void): void {
+    this.timeline.announce(text, this.options.clock.now(), { propagationMs: this.propagationMs });
+    write();
+  }
+
   get alarmRule(): AlarmRule {
     return this.rule;
+  }
+
+  /** The alarms as defined (for the dashboard's panels). */
+  get alarms(): { readonly clientErrors: AlarmDefinition; readonly unjudged: AlarmDefinition } {
+    return { clientErrors: this.clientErrors, unjudged: this.unjudged };
   }
 
   status(): ControlPlaneStatus {
@@ -164,17 +203,27 @@ export class ControlPlane {
       deployment: d ? { id: d.id, status: d.status, error: d.error } : null,
       state: this.options.store.read() ?? '',
       alarm: this.lastAlarm,
+      unjudgedAlarm: this.lastUnjudged,
       versions: this.state.versions,
     };
   }
 
   /** Rollout sync's core on what the alias and CodeDeploy say now, over what the store holds. */
   private sync(): void {
+    const now = this.options.clock.now();
     const text = this.options.store.read();
-    const firing = this.lastAlarm?.state === 'ALARM';
+    const firing = this.lastAlarm?.state === 'ALARM' || this.lastUnjudged?.state === 'ALARM';
     const plan = planSync(aliasBuilds(this.state), deploymentSummary(this.state), text === undefined ? null : { text, state: parseRolloutState(text) }, firing);
-    if (plan.write) this.options.store.write(plan.text);
-    addRolloutWeight(this.emitter, plan.state.weight, this.options.clock.now());
+    if (plan.write) {
+      // Announced first: the consumer counts a viewer only where every state the edges may serve agrees.
+      this.timeline.announce(plan.text, now, { propagationMs: this.propagationMs });
+      this.options.store.write(plan.text);
+    }
+    // A state in the store nobody announced (Terraform created the key, a write from elsewhere):
+    // into the timeline, as possibly served since the state before it.
+    const stored = this.options.store.read();
+    if (stored !== undefined) this.timeline.announce(stored, now, { propagationMs: this.propagationMs, seenOnly: true });
+    addRolloutWeight(this.emitter, plan.state.weight, now);
     this.metrics.ingest(takeMetrics(this.emitter));
   }
 }

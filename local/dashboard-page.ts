@@ -1,14 +1,15 @@
 /**
  * The release dashboard, locally: the panels of contracts/release-dashboard.ts (the ones the
  * delivery stack puts on its CloudWatch dashboard), computed from the local metric store with the
- * alarm's own queries, on a page of its own with a chart per panel. `/data.json` is what the page
- * draws; the page polls it every second.
+ * alarm's own queries, plus the signal's health (the unjudged alarm's queries: periods the consumer
+ * did not see whole, late records, consumer errors, the reader behind), on a page of its own with a
+ * chart per panel. `/data.json` is what the page draws; the page polls it every second.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { releasePanels, type Panel } from '../contracts/release-dashboard';
 import { DIMENSION_ROLE, METRIC_ROLLOUT_WEIGHT, periodStart, releaseAlarmQueries } from '../contracts/release-signal';
-import { periodFigures } from './alarm';
+import { periodFigures, type AlarmVerdict } from './alarm';
 import { DASHBOARD_PERIODS, EDGE_ERROR_METRIC, EDGE_ERROR_NAMESPACE, type ControlPlane } from './control-plane';
 
 export interface DashboardSeries {
@@ -25,13 +26,18 @@ export interface DashboardData {
   readonly rollout: { readonly stable: string; readonly canary: string | null; readonly weight: number; readonly deployment: string | null };
 }
 
+/** The local page's own panel: the signal's health, from the unjudged alarm's queries. */
+export const SIGNAL_HEALTH_PANEL = 'Release signal: reasons a period could not be judged';
+
 export function dashboardData(controlPlane: ControlPlane, namespace: string, now: number): DashboardData {
   const rule = controlPlane.alarmRule;
   const queries = releaseAlarmQueries(rule);
   const periodMs = rule.periodSeconds * 1000;
   const current = periodStart(now, rule.periodSeconds);
   const starts = Array.from({ length: DASHBOARD_PERIODS }, (_, i) => current - (DASHBOARD_PERIODS - 1 - i) * periodMs);
-  const figures = starts.map((start) => periodFigures(controlPlane.metrics, namespace, queries, periodMs, start));
+  const { clientErrors, unjudged } = controlPlane.alarms;
+  const figures = starts.map((start) => periodFigures(clientErrors, periodMs, start));
+  const health = starts.map((start) => periodFigures(unjudged, periodMs, start, start === current));
   const panels = releasePanels(queries).map((panel) => ({
     title: panel.title,
     threshold: panel.threshold,
@@ -44,14 +50,29 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
       return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, start, start + periodMs) ?? 0] as const) };
     }),
   }));
+  const healthSeries = (id: string, label: string): DashboardSeries => ({ label, points: health.map((f) => [f.start, f.values[id] ?? null] as const) });
+  panels.push({
+    title: SIGNAL_HEALTH_PANEL,
+    threshold: undefined,
+    series: [
+      healthSeries('unjudged', 'unjudged periods'),
+      healthSeries('late', 'late records'),
+      healthSeries('failures', 'consumer errors'),
+      healthSeries('behind', 'reader behind the lateness'),
+      // A period with no value at all (nothing read the stream) breaches too: the alarm's result, missing.
+      { label: 'breaching (any reason, or nothing read)', points: health.map((f) => [f.start, f.breaching ? 1 : 0] as const) },
+    ],
+  });
   const status = controlPlane.status();
   const edgeErrors = controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, current - (rule.evaluationPeriods - 1) * periodMs, current + periodMs) ?? 0;
+  const alarm = (name: string, verdict: AlarmVerdict | null) => ({ name, state: verdict?.state ?? 'OK', reason: verdict?.reason ?? 'not evaluated yet' });
   return {
     now,
     periodSeconds: rule.periodSeconds,
     panels,
     alarms: [
-      { name: 'client errors', state: status.alarm?.state ?? 'OK', reason: status.alarm?.reason ?? 'no deployment running' },
+      alarm('client errors', status.alarm),
+      alarm('signal unjudged', status.unjudgedAlarm),
       { name: 'edge function errors', state: edgeErrors > 0 ? 'ERRORS' : 'OK', reason: `${edgeErrors} in the last ${rule.evaluationPeriods} periods` },
     ],
     rollout: { stable: status.stable.buildId, canary: status.canary?.buildId ?? null, weight: status.canary?.weight ?? 0, deployment: status.deployment ? `${status.deployment.id} ${status.deployment.status}` : null },

@@ -7,17 +7,20 @@
  *                                        ▼                                             ▼
  *                                 bundled entry / chunk routers ── KVS API ──▶ KeyValueStore (loopback)
  *                                        │  S3 GetObject, TXT _bucket                  ▲ rollout state
- *                                        ▼                                             │
- *                        S3 server: one bucket per region, DNS server   control plane: simulated CodeDeploy,
- *                                                                       metrics API core, alarm, rollout sync core
- *        /api/* (origin secret, viewer address) ──▶ the metrics API's own endpoint ──▶ control plane
- *        dashboard page: the release dashboard's panels from the local metrics
+ *                                        ▼                                             │ (announced to the
+ *                        S3 server: one bucket per region, DNS server                 │  timeline first)
+ *                                                                       control plane: simulated CodeDeploy,
+ *                                                                       both alarms, rollout sync core
+ *        /api/e: the error-report function answers 204 at the edge                   ▲ metric store
+ *        entry + /api/e ── real-time log records ──▶ Kinesis (kinesalite) ──▶ signal runner: the signal
+ *                                                                            consumer's own code
+ *        dashboard page: the release dashboard's panels from the local metrics, and the signal's health
  *
  * Builds are published with the real upload (every object to every bucket, manifest last), and a
  * release swaps in that build's bundled routers, as `cdktf deploy` associates the new version with
  * the distribution, before the simulated deployment shifts viewers to it.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,14 +32,18 @@ import { readManifest, type BuildManifest, type CloudFrontFunctionFile } from '.
 import { upload } from '../scripts/upload';
 import type { AlarmRule } from './alarm';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, withoutRingOrigin, withRingOrigin } from '../contracts/rollout-state';
-import { loadCloudFrontFunction } from '../scripts/lib/cloudfront-function';
-import { startApiServer, type ApiServer } from './api-server';
+import type { RealtimeLogField } from '../contracts/realtime-log';
+import { statePropagationMs } from '../contracts/release-signal';
+import { CLOUDFRONT_MODULE_IMPORT, loadCloudFrontFunction, type CloudFrontFunctionHandler, type FunctionKeyValueStore } from '../scripts/lib/cloudfront-function';
 import { dashboardData, startDashboardPage } from './dashboard-page';
 import { startCloudFrontEmulator, CLIENT_IP_QUERY, type CloudFrontEmulator, type EdgeHandlers } from './cloudfront-emulator';
 import { LocalKeyValueStore, startKvsServer, type KvsServer } from './kvs-server';
+import { startKinesisServer, type KinesisServer } from './kinesis-server';
 import { ControlPlane, scaledClock, type Clock, type ControlPlaneStatus } from './control-plane';
 import { startDnsServer, type DnsServer } from './dns-server';
+import { createRealtimeLogDelivery } from './realtime-logs';
 import { startS3Server, type S3Server } from './s3-server';
+import { startSignalRunner, type SignalRunner } from './signal-runner';
 
 /** Where local builds live, one folder per buildId. */
 export const LOCAL_BUILDS_DIR = path.join(PROJECT_ROOT, 'build', 'local');
@@ -133,6 +140,11 @@ export interface LocalDistributionOptions {
   readonly alarm?: AlarmRule;
   /** @default free ports */
   readonly ports?: { readonly distribution?: number; readonly host?: number };
+  /**
+   * The order the local CloudFront writes the real-time log fields in, and the consumer reads them
+   * in (in AWS, whatever order CloudFront reports for the configuration). @default REALTIME_LOG_FIELDS
+   */
+  readonly realtimeLogFields?: readonly RealtimeLogField[];
   /** Folder the buckets are kept in. @default a temporary folder, removed on stop */
   readonly dataDir?: string;
   readonly log?: (line: string) => void;
@@ -149,8 +161,11 @@ export interface LocalDistribution {
   readonly s3: S3Server;
   /** The rollout store: what the viewer-assignment function reads, and its API. */
   readonly kvs: KvsServer;
-  /** The metrics API's own endpoint (API Gateway's, in AWS): callable without the distribution, and then refused. */
-  readonly api: ApiServer;
+  /**
+   * The release signal: the Kinesis stream the local CloudFront writes its real-time log records
+   * to (kinesalite), and the runner that reads them into the signal consumer's own code.
+   */
+  readonly signal: { readonly kinesis: KinesisServer; readonly runner: SignalRunner };
   /** The release dashboard's page. */
   readonly dashboardUrl: string;
   readonly buckets: Readonly<Record<string, string>>;
@@ -187,27 +202,44 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
     process.env.EDGE_KVS_ENDPOINT = kvs.endpoint;
 
     const clock = options.clock ?? scaledClock(options.timeScale ?? DEFAULT_TIME_SCALE);
-    // Terraform's random_password in AWS; a fresh one per run here, known to the emulator and the API only.
-    const originSecret = randomBytes(24).toString('base64url');
     const controlPlane = new ControlPlane({
       config,
       initialBuildId: first.buildId,
       clock,
       alarm: options.alarm,
-      originSecret,
+      // The edges here are the local build's: their fallback trusts a state for localConfig's time.
+      statePropagationMs: statePropagationMs(localConfig(config).edge),
       store: { read: () => kvs.store.get(ROLLOUT_STATE_KEY), write: (text) => void kvs.store.put(ROLLOUT_STATE_KEY, text) },
     });
+
+    // The signal: one stream, read from its tip on by the consumer's runner before anything is logged.
+    const kinesis = await startKinesisServer({ streamName: names.signalStream, region: config.primaryRegion });
+    stack.push(() => kinesis.close());
+    const runner = await startSignalRunner({
+      client: kinesis.client,
+      streamName: kinesis.streamName,
+      functionName: names.signalConsumer,
+      namespace: config.metrics.namespace,
+      periodSeconds: controlPlane.alarmRule.periodSeconds,
+      latenessMs: config.metrics.latenessSeconds * 1000,
+      fields: options.realtimeLogFields,
+      clock,
+      timeline: () => controlPlane.timeline.read(),
+      store: controlPlane.metrics,
+      log,
+    });
+    stack.push(() => runner.stop());
+    const delivery = createRealtimeLogDelivery({ client: kinesis.client, streamName: kinesis.streamName, log });
+    stack.push(() => delivery.close());
 
     await publish(options.buildDir);
     let handlers = loadHandlers(options.buildDir, first, kvs);
 
-    const api = await startApiServer({ route: config.metrics.endpoint, handle: controlPlane.metricsApi });
-    stack.push(() => api.close());
     const emulator = await startCloudFrontEmulator({
       config,
       s3Endpoint: s3.endpoint,
       handlers: () => handlers,
-      api: { url: api.url, originSecret },
+      realtimeLogs: { delivery, clock, fields: options.realtimeLogFields },
       rolloutStoreArn: kvs.arn,
       port: options.ports?.distribution,
       log,
@@ -248,7 +280,7 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       dns,
       s3,
       kvs,
-      api,
+      signal: { kinesis, runner },
       dashboardUrl: dashboard.url,
       buckets,
       async release(buildDir) {
@@ -270,7 +302,9 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
         const state = text === undefined ? null : parseRolloutState(text);
         if (state === null) throw new Error('the local rollout store holds no valid rollout state');
         const next = action === 'add' ? withRingOrigin(state, origin) : withoutRingOrigin(state, origin);
-        kvs.store.put(ROLLOUT_STATE_KEY, formatRolloutState(next), kvs.store.etag);
+        const nextText = formatRolloutState(next);
+        // As `rollout ring` does in AWS: announced to the signal's timeline, then written.
+        if (nextText !== text) controlPlane.announceAndWrite(nextText, () => void kvs.store.put(ROLLOUT_STATE_KEY, nextText, kvs.store.etag));
         return next.ring;
       },
       status: () => controlPlane.status(),
@@ -310,12 +344,29 @@ function checkedCode(buildDir: string, fn: CloudFrontFunctionFile): string {
 function loadHandlers(buildDir: string, manifest: BuildManifest, kvs: KvsServer, options: { checked?: boolean } = {}): EdgeHandlers {
   if (options.checked) checkFunctionCode(buildDir, manifest);
   const router = (name: 'entry-router' | 'chunk-router') => loadBundledHandler(path.join(buildDir, manifest.functions[name].zip), { sha256: options.checked ? manifest.functions[name].sha256 : undefined });
-  const viewerAssignment = manifest.cloudFrontFunctions['viewer-assignment'];
+  const code = (name: 'viewer-assignment' | 'error-report') => {
+    const fn = manifest.cloudFrontFunctions[name];
+    return options.checked ? checkedCode(buildDir, fn) : readFileSync(path.join(buildDir, fn.file), 'utf8');
+  };
   return {
-    viewerAssignment: loadCloudFrontFunction(options.checked ? checkedCode(buildDir, viewerAssignment) : readFileSync(path.join(buildDir, viewerAssignment.file), 'utf8'), kvs.store.functionStore),
+    viewerAssignment: loadPublishedFunction(code('viewer-assignment'), kvs.store.functionStore),
+    errorReport: loadPublishedFunction(code('error-report'), NO_STORE),
     entryRouter: router('entry-router'),
     chunkRouter: router('chunk-router'),
   };
+}
+
+/** The store of a function associated with none: every read fails, as `cf.kvs()` would. */
+const NO_STORE: FunctionKeyValueStore = { get: () => Promise.reject(new Error('this function has no KeyValueStore associated')) };
+
+/**
+ * A published CloudFront Function in the cloudfront-js-2.0 harness (scripts/lib/cloudfront-function.ts).
+ * The harness takes code that starts by importing the `cloudfront` module, which it binds; a
+ * function that imports nothing (error-report: it reads no store) is given that line, so the code
+ * that runs is the published text, byte for byte, after it.
+ */
+function loadPublishedFunction(code: string, store: FunctionKeyValueStore): CloudFrontFunctionHandler {
+  return loadCloudFrontFunction(code.startsWith(CLOUDFRONT_MODULE_IMPORT) ? code : `${CLOUDFRONT_MODULE_IMPORT}${code}`, store);
 }
 
 /** The customer's page: webapp/host/index.html with the distribution's address in its one tag. */
@@ -330,7 +381,7 @@ function startHostPage(distributionUrl: string, port: number): Promise<Server> {
     // `?viewer=<ip>` passes on to the script URL: the emulator's client-IP seam, so one browser
     // can be many viewers. Nothing else of the host page changes.
     const viewer = url.searchParams.get(CLIENT_IP_QUERY);
-    // The page sends its full URL as Referer, so the widget's chunks and beacons carry the viewer too.
+    // The page sends its full URL as Referer, so the widget's chunks and error reports carry the viewer too.
     const page = template
       .replace('{{DISTRIBUTION}}/assets/index.js', `${distributionUrl}/assets/index.js${viewer ? `?${CLIENT_IP_QUERY}=${encodeURIComponent(viewer)}` : ''}`)
       .replaceAll('{{DISTRIBUTION}}', distributionUrl)

@@ -1,8 +1,9 @@
 /**
  * CloudWatch's metrics, locally: it takes the embedded-metric-format documents the regional
  * functions' code emits (Powertools' serialization, regional-function/shared/observability.ts)
- * and keeps their datapoints, as CloudWatch Logs does when it reads such a line; the alarm and the
- * dashboard page read sums and maxima per period from here.
+ * and keeps their datapoints, as CloudWatch Logs does when it reads such a line, and the datapoints
+ * AWS's own services would publish (the stream's iterator age, the consumer's errors, edge
+ * function errors); the alarms and the dashboard page read sums and maxima per period from here.
  */
 
 export interface Datapoint {
@@ -40,21 +41,31 @@ export function datapointsOf(document: unknown): Datapoint[] {
   return points;
 }
 
+/** One series: a metric with exactly one dimension set. */
+function seriesKey(namespace: string, metricName: string, dimensions: Readonly<Record<string, string>>): string {
+  return JSON.stringify([namespace, metricName, Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+}
+
 export class LocalMetricStore {
-  private points: Datapoint[] = [];
+  /** Datapoints by series, each in the order they came. */
+  private series = new Map<string, Datapoint[]>();
+  private count = 0;
 
   ingest(document: unknown): void {
-    this.points.push(...datapointsOf(document));
+    for (const point of datapointsOf(document)) this.add(point);
   }
 
   add(point: Datapoint): void {
-    this.points.push(point);
+    const key = seriesKey(point.namespace, point.metricName, point.dimensions);
+    const points = this.series.get(key);
+    if (points) points.push(point);
+    else this.series.set(key, [point]);
+    this.count += 1;
   }
 
   /** Datapoints of one metric with exactly these dimensions in [start, end). */
   select(namespace: string, metricName: string, dimensions: Readonly<Record<string, string>>, start: number, end: number): number[] {
-    const wanted = JSON.stringify(Object.fromEntries(Object.entries(dimensions).sort()));
-    return this.points.filter((p) => p.namespace === namespace && p.metricName === metricName && p.at >= start && p.at < end && JSON.stringify(p.dimensions) === wanted).map((p) => p.value);
+    return (this.series.get(seriesKey(namespace, metricName, dimensions)) ?? []).filter((p) => p.at >= start && p.at < end).map((p) => p.value);
   }
 
   /** Sum over the range; null when there is no datapoint (CloudWatch's missing data). */
@@ -65,15 +76,21 @@ export class LocalMetricStore {
 
   maximum(namespace: string, metricName: string, dimensions: Readonly<Record<string, string>>, start: number, end: number): number | null {
     const values = this.select(namespace, metricName, dimensions, start, end);
-    return values.length === 0 ? null : Math.max(...values);
+    return values.length === 0 ? null : values.reduce((a, b) => Math.max(a, b), -Infinity);
   }
 
   /** Drops datapoints older than `before` (ms). */
   prune(before: number): void {
-    this.points = this.points.filter((p) => p.at >= before);
+    this.count = 0;
+    for (const [key, points] of this.series) {
+      const kept = points.filter((p) => p.at >= before);
+      if (kept.length === 0) this.series.delete(key);
+      else this.series.set(key, kept);
+      this.count += kept.length;
+    }
   }
 
   get size(): number {
-    return this.points.length;
+    return this.count;
   }
 }

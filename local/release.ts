@@ -46,7 +46,7 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
   })
     .addOption(new Option('--config <file>', 'the deploy config the build is made with (default: $DEPLOY_CONFIG, else deploy.config.json)'))
     .addOption(new Option('--stop', 'stop the release under way, with rollback').default(false).conflicts('status'))
-    .addOption(new Option('--status', 'say where the release is: the builds, the weight, the deployment, the alarm').default(false))
+    .addOption(new Option('--status', 'say where the release is: the builds, the weight, the deployment, the alarms').default(false))
     .addOption(new Option('--json', 'with --status: the whole state, as JSON').default(false))
     .addOption(controlFileOption('where the running `npm start` left its address (its own --control-file)'))
     .action(async (flags: ReleaseFlags) => {

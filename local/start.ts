@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole distribution on this machine. Builds when the sources changed, publishes
- * the build into the local buckets, serves the host page, prints the addresses, and keeps one
- * status line up to date until stopped (Ctrl-C, SIGTERM, SIGHUP, or npm going away; shutdown.ts),
+ * the build into the local buckets, serves the host page, runs the release signal (the local
+ * CloudFront's real-time logs into a loopback Kinesis stream, read by the signal consumer's own
+ * code), prints the addresses, and keeps one status line up to date until stopped (Ctrl-C, SIGTERM, SIGHUP, or npm going away; shutdown.ts),
  * which closes every server and removes the temporary buckets.
  *
  * Then, after changing the app, in another terminal: `npm run local:release` (release.ts).
@@ -10,6 +11,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config';
+import { ERROR_REPORT_PATH } from '../contracts/error-report';
 import { defineCommand, quietSdkNodeVersionWarning, runCommand, UsageError, wholeNumber } from '../scripts/lib/cli';
 import { controlFileOption, runningDistribution, shownPath, startControlServer } from './control-server';
 import { DEFAULT_TIME_SCALE, ensureLocalBuild, LOCAL_BUILDS_DIR, stagingDir, startLocalDistribution } from './local-distribution';
@@ -33,7 +35,7 @@ interface StartFlags {
 export function startCommand(): Command {
   return defineCommand({
     name: 'npm start --',
-    summary: 'Run the whole distribution on this machine (CloudFront, S3, Route53, CodeDeploy and the alarm on loopback; no AWS) until Ctrl-C.',
+    summary: 'Run the whole distribution on this machine (CloudFront, S3, Route53, Kinesis, CodeDeploy and the alarms on loopback; no AWS) until Ctrl-C.',
     examples: [
       'npm start',
       'npm start -- --time-scale 60                  # a minute of rollout per second: the default rollout in 9 s',
@@ -48,7 +50,7 @@ export function startCommand(): Command {
     .addOption(new Option('--port <n>', "the distribution's port (default: a free one)").argParser(wholeNumber(1, 65535)))
     .addOption(new Option('--host-port <n>', "the host page's port (default: a free one)").argParser(wholeNumber(1, 65535)))
     .addOption(new Option('--nearest-region <region>', "the region the routers' nearest-bucket lookup answers (default: the primary region)"))
-    .addOption(new Option('--min-viewers <n>', "the alarm's minimum of canary viewers per period, lowered so one person's clicks can trip it (default: the config's)").argParser(wholeNumber(1)))
+    .addOption(new Option('--min-viewers <n>', "the client-error alarm's minimum of canary viewers per period, lowered so one person's clicks can trip it (default: the config's)").argParser(wholeNumber(1)))
     .addOption(new Option('--rebuild', 'build even when the sources have not changed since the last build').default(false))
     .addOption(controlFileOption('where `npm run local:release` finds this distribution; a second one at a time needs its own'))
     .action(async (flags: StartFlags) => {
@@ -99,15 +101,17 @@ async function serve(config: ReturnType<typeof loadConfig>, flags: StartFlags, a
   shutdown.removeAtExit(() => rmSync(distribution.s3.directory, { recursive: true, force: true }));
   const control = await shutdown.step(startControlServer(distribution, { addressFile }), (started) => started.close());
 
+  const { kinesis } = distribution.signal;
   console.log(`
-Local distribution ready (no AWS: CloudFront, S3, Route53, CodeDeploy and the alarm played on loopback)
+Local distribution ready (no AWS: CloudFront, S3, Route53, Kinesis, CodeDeploy and the alarms played on loopback)
   host page     ${distribution.hostUrl}            (?viewer=<ip> loads the widget as that viewer)
   script tag    <script async src="${distribution.url}/assets/index.js"></script>
+  errors        ${distribution.url}${ERROR_REPORT_PATH}?b=<buildId>&m=<message>   (one GET per error, answered 204 at the edge; a healthy load sends nothing but the entry request)
+  signal        ${kinesis.endpoint} (Kinesis API, kinesalite): stream ${kinesis.streamName}, CloudFront's real-time log records of the entry and ${ERROR_REPORT_PATH}, counted per period by the signal consumer ${config.metrics.latenessSeconds} s (simulated) after the period ends
   buckets       ${distribution.s3.endpoint} (S3 API, path-style): ${Object.entries(distribution.buckets)
     .map(([region, bucket]) => `${region}: ${bucket}`)
     .join(', ')}
-  dashboard     ${distribution.dashboardUrl}            (error rates and viewers per period, weight, alarms)
-  metrics API   ${distribution.api.url}${config.metrics.endpoint}   (its own endpoint: refuses what did not come through the distribution)
+  dashboard     ${distribution.dashboardUrl}            (error shares and viewers per period, weight, alarms, the signal's health)
   control       ${control.url}   (npm run local:release talks to it, found through ${shownPath(addressFile)})
   time          ${describeTimeScale(config, flags.timeScale)}   (--time-scale changes it)
   release       change the app, then \`npm run local:release\` in another terminal (\`-- --stop\` rolls back, \`-- --status\` shows where it is)

@@ -1,6 +1,6 @@
 /**
  * The one line `npm start` keeps up to date: which builds, at what weight, how many entries each
- * build served, and the alarm; and what the time scale means for a rollout. Pure, so its wording
+ * build served, and both alarms; and what the time scale means for a rollout. Pure, so its wording
  * is tested.
  */
 import type { DeployConfig } from '../config';
@@ -20,7 +20,7 @@ export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorSta
     .map(([buildId, count]) => `${short(buildId)}×${count}`);
   parts.push(`served ${counts.length > 0 ? counts.join(' ') : 'nothing yet'}`);
   if (status.deployment) parts.push(`${status.deployment.id} ${status.deployment.status}`);
-  parts.push(`alarm ${status.alarm?.state ?? 'OK'}`);
+  parts.push(`client-error alarm ${status.alarm?.state ?? 'OK'}`, `unjudged alarm ${status.unjudgedAlarm?.state ?? 'OK'}`);
   return parts.join(' | ');
 }
 

@@ -1,12 +1,13 @@
-import { parseConfig } from '../../config';
+import { parseConfig, resourceNames } from '../../config';
 import { rolloutSteps } from '../../config/rollout';
-import { assignBuild } from '../../contracts/assignment';
-import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, type Role } from '../../contracts/release-signal';
+import { DIMENSION_ROLE, KINESIS_ITERATOR_AGE, METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, statePropagationMs, type Role } from '../../contracts/release-signal';
 import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
-import { evaluateReleaseAlarm } from '../../local/alarm';
+import { functionMetrics, periodDocuments } from '../../regional-function/shared/observability';
+import { evaluateAlarm, evaluateReleaseAlarm, unjudgedAlarm } from '../../local/alarm';
 import { advance, aliasBuilds, initialState, publishVersion, rollBack, startDeployment } from '../../local/codedeploy-simulator';
-import { ControlPlane, scaledClock } from '../../local/control-plane';
+import { ControlPlane, manualClock, scaledClock } from '../../local/control-plane';
 import { datapointsOf, LocalMetricStore } from '../../local/metric-store';
+import { LocalTimeline } from '../../local/signal-timeline';
 import { formatStatusLine } from '../../local/status-line';
 
 const A = 'aaaaaaaaaaaaaaaa';
@@ -15,6 +16,8 @@ const MINUTE = 60_000;
 const NS = 'EdgeWidget';
 const config = parseConfig({ domain: 'widget.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'], rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 } }, 'test', {});
 const rule = { excessErrorPercent: 5, minViewers: 50, periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 };
+const names = resourceNames(config);
+const SIGNAL_NAMES = { consumerFunction: names.signalConsumer, stream: names.signalStream };
 
 /** Viewers and erroring viewers of a role in the period starting at `at`, as the metrics API emits them. */
 function period(store: LocalMetricStore, role: Role, at: number, viewers: number, erroring: number): void {
@@ -116,39 +119,109 @@ describe('simulated CodeDeploy', () => {
   });
 });
 
+describe('the unjudged alarm, locally', () => {
+  const LATENESS_S = 20;
+  const age = (store: LocalMetricStore, at: number, value = 0) => store.add({ namespace: 'AWS/Kinesis', metricName: KINESIS_ITERATOR_AGE, dimensions: { StreamName: names.signalStream }, value, at });
+  const health = (store: LocalMetricStore, metricName: string, at: number, value = 1) => store.add({ namespace: NS, metricName, dimensions: { Signal: 'entry' }, value, at });
+  const verdict = (store: LocalMetricStore, now: number) => evaluateAlarm(unjudgedAlarm(store, NS, LATENESS_S, SIGNAL_NAMES), rule, now);
+
+  it('is OK while the stream is read every period and every period is judged', () => {
+    const store = new LocalMetricStore();
+    for (const at of [0, MINUTE, 2 * MINUTE]) age(store, at + 5000);
+    expect(verdict(store, 2 * MINUTE + 10_000)).toMatchObject({ state: 'OK' });
+    expect(verdict(store, 2 * MINUTE + 10_000).periods.map((p) => p.result)).toEqual([0, 0, 0]);
+  });
+
+  it('breaches on a period nobody read (missing data), but waits for the one still running', () => {
+    const store = new LocalMetricStore();
+    age(store, 5000);
+    // Period 1 has no iterator age: nothing read the stream. Period 2 is running and has none yet.
+    const running = verdict(store, 2 * MINUTE + 10);
+    expect(running.periods.map((p) => [p.result, p.breaching])).toEqual([
+      [0, false],
+      [null, true],
+      [null, false],
+    ]);
+    expect(running.state).toBe('OK');
+    // Once period 2 has ended unread too, two of three breach.
+    expect(verdict(store, 3 * MINUTE + 10)).toMatchObject({ state: 'ALARM', reason: expect.stringMatching(/^2 of the last 3 periods the signal could not judge/) });
+  });
+
+  it('breaches on unjudged periods, late records, consumer errors, and a reader behind by more than the lateness', () => {
+    const cases: [string, (store: LocalMetricStore, at: number) => void][] = [
+      ['UnjudgedPeriods', (store, at) => health(store, 'UnjudgedPeriods', at)],
+      ['LateRecords', (store, at) => health(store, 'LateRecords', at, 7)],
+      ['Errors', (store, at) => store.add({ namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: names.signalConsumer }, value: 1, at })],
+      ['iterator age', (store, at) => age(store, at + 1, LATENESS_S * 1000 + 1)],
+    ];
+    for (const [what, add] of cases) {
+      const store = new LocalMetricStore();
+      for (const at of [0, MINUTE, 2 * MINUTE]) age(store, at + 5000);
+      add(store, 0);
+      add(store, MINUTE);
+      expect([what, verdict(store, 2 * MINUTE + 10_000).state]).toEqual([what, 'ALARM']);
+    }
+    // Exactly the lateness behind is not behind.
+    const store = new LocalMetricStore();
+    for (const at of [0, MINUTE, 2 * MINUTE]) age(store, at + 5000, LATENESS_S * 1000);
+    expect(verdict(store, 2 * MINUTE + 10_000).state).toBe('OK');
+  });
+});
+
+describe('the timeline of rollout states, locally', () => {
+  it('keeps the previous state a candidate for the propagation time after each announcement, as announceState does', () => {
+    const timeline = new LocalTimeline();
+    const a = formatRolloutState(steadyState(A));
+    const b = formatRolloutState({ stable: A, canary: B, weight: 1000, salt: 'd-LOCAL0001', ring: [] });
+    // Terraform's key, found in the store: served since the beginning.
+    timeline.announce(a, 500, { propagationMs: 41_000, seenOnly: true });
+    timeline.announce(a, 700, { propagationMs: 41_000, seenOnly: true });
+    timeline.announce(b, 1000, { propagationMs: 41_000 });
+    timeline.announce(b, 2000, { propagationMs: 41_000 });
+    expect(timeline.read()).toEqual([
+      { state: steadyState(A), from: 0, until: 42_000 },
+      { state: parseRolloutState(b), from: 1000, until: null },
+    ]);
+    // A state nobody announced, seen in the store: served since the one before it began.
+    const c = formatRolloutState({ ...steadyState(A), ring: ['http://127.0.0.1:8081'] });
+    timeline.announce(c, 5000, { propagationMs: 41_000, seenOnly: true });
+    expect(timeline.read().slice(-2)).toEqual([
+      { state: parseRolloutState(b), from: 1000, until: 46_000 },
+      { state: parseRolloutState(c), from: 1000, until: null },
+    ]);
+  });
+});
+
 describe('control plane', () => {
-  const SECRET = 'local-test-secret';
-  function plane(now: { t: number }) {
+  function plane(now: { t: number }, options: { watched?: boolean } = {}) {
     const written: string[] = [];
     let stored: string | undefined;
+    let control: ControlPlane | undefined;
     const store = {
       read: () => stored,
       write: (text: string) => {
+        // Every write was announced to the timeline first, at the time of the write.
+        if (control) expect(control.timeline.read().at(-1)).toEqual({ state: parseRolloutState(text), from: now.t, until: null });
         stored = text;
         written.push(text);
       },
     };
-    const control = new ControlPlane({ config, initialBuildId: A, clock: { now: () => now.t }, alarm: rule, store, originSecret: SECRET });
+    control = new ControlPlane({ config, initialBuildId: A, clock: { now: () => now.t }, alarm: rule, store });
+    const watch = (at: number) => control!.metrics.add({ namespace: 'AWS/Kinesis', metricName: KINESIS_ITERATOR_AGE, dimensions: { StreamName: names.signalStream }, value: 0, at });
+    // The stream read in every period of the tests (as the signal runner reports it), unless a test says otherwise.
+    if (options.watched !== false) for (let minute = -3; minute < 30; minute += 1) watch(minute * MINUTE + 1);
     return { control, written, edit: (text: string) => (stored = text) };
   }
-  const beacon = (buildId: string, events: { name: string }[], ip: string) => ({
-    method: 'POST',
-    headers: { origin: 'http://127.0.0.1:8081', 'content-type': 'text/plain;charset=UTF-8', 'x-origin-verify': SECRET, 'cloudfront-viewer-address': `${ip}:5000` },
-    body: JSON.stringify({ v: 1, buildId, events }),
-    isBase64Encoded: false,
-  });
-  /** The first `count` addresses the state assigns to `buildId`. */
-  function viewersOf(control: ControlPlane, buildId: string, count: number): string[] {
-    const state = parseRolloutState(control.status().state)!;
-    const found: string[] = [];
-    for (let n = 0; found.length < count; n += 1) {
-      const ip = `10.${(n >> 8) & 255}.${n & 255}.${1 + (n >> 16)}`;
-      if (assignBuild(state, ip, null) === buildId) found.push(ip);
-    }
-    return found;
+  // Timestamps near the epoch: Powertools would warn that CloudWatch skips them; the local store takes them.
+  const quiet = () => undefined;
+  const emitter = functionMetrics(NS, 'test', { debug: quiet, info: quiet, warn: quiet, error: quiet });
+  /** What the signal consumer emits for a closed period, into the control plane's store. */
+  function closed(control: ControlPlane, start: number, counts: Partial<Record<Role, { viewers: number; erroring: number }>>, unjudged: string | null = null): void {
+    const all = { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, ring: { viewers: 0, erroring: 0 }, ...counts };
+    for (const document of periodDocuments(emitter, { start, unjudged, counts: all })) control.metrics.ingest(document);
   }
 
-  it('writes what rollout sync’s core makes of the alias, salted by the deployment, only when it changes', () => {
+  it('writes what rollout sync’s core makes of the alias, salted by the deployment, only when it changes, announcing each state first', () => {
     const now = { t: 0 };
     const { control, written } = plane(now);
     expect(written).toEqual([formatRolloutState(steadyState(A))]);
@@ -157,32 +230,39 @@ describe('control plane', () => {
     control.tick();
     control.tick();
     expect(written.slice(1)).toEqual([formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }), formatRolloutState({ stable: A, canary: B, weight: 3000, salt: deploymentId, ring: [] })]);
+    const propagation = statePropagationMs(config.edge);
+    expect(control.timeline.read().map(({ from, until }) => [from, until])).toEqual([
+      [0, propagation],
+      [0, 2 * MINUTE + propagation],
+      [2 * MINUTE, null],
+    ]);
     now.t = 11 * MINUTE;
     expect(parseRolloutState(control.tick().state)).toEqual(steadyState(B));
   });
 
-  it('keeps a ring edited in the store while it syncs', () => {
+  it('keeps a ring edited in the store while it syncs, and puts a state nobody announced into the timeline', () => {
     const now = { t: 0 };
     const { control, edit } = plane(now);
-    edit(formatRolloutState({ ...steadyState(A), ring: ['http://127.0.0.1:8081'] }));
+    const ringed = formatRolloutState({ ...steadyState(A), ring: ['http://127.0.0.1:8081'] });
+    edit(ringed);
+    now.t = 1000;
+    control.tick();
+    expect(control.timeline.read().at(-1)).toEqual({ state: parseRolloutState(ringed), from: 0, until: null });
     control.release(B);
     expect(parseRolloutState(control.status().state)?.ring).toEqual(['http://127.0.0.1:8081']);
   });
 
-  it('rolls back when the canary’s viewers report errors far more often than the stable build’s', async () => {
+  it('rolls back when the canary’s viewers report errors far more often than the stable build’s', () => {
     const now = { t: 0 };
     const { control } = plane(now);
     control.release(B);
-    for (const minute of [0, 1]) {
-      now.t = minute * MINUTE + 1000;
-      const canary = viewersOf(control, B, 60);
-      const stable = viewersOf(control, A, 200);
-      for (const [i, ip] of canary.entries()) expect((await control.metricsApi(beacon(B, [{ name: 'load' }, ...(i < 12 ? [{ name: 'error' }] : [])], ip))).statusCode).toBe(204);
-      for (const [i, ip] of stable.entries()) expect((await control.metricsApi(beacon(A, [{ name: 'load' }, ...(i < 2 ? [{ name: 'error' }] : [])], ip))).statusCode).toBe(204);
-      control.tick();
-    }
-    const status = control.status();
+    closed(control, 0, { canary: { viewers: 60, erroring: 12 }, stable: { viewers: 200, erroring: 2 } });
+    now.t = MINUTE + 30_000;
+    expect(control.tick().alarm?.state).toBe('OK');
+    closed(control, MINUTE, { canary: { viewers: 60, erroring: 12 }, stable: { viewers: 200, erroring: 2 } });
+    const status = control.tick();
     expect(status.deployment).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^alarm: 2 of the last 3 periods with the canary's error share more than 5 points above stable/) });
+    expect(status.unjudgedAlarm?.state).toBe('OK');
     expect(parseRolloutState(status.state)).toEqual(steadyState(A));
     const served = {
       entryByBuild: { [A]: 3, [B]: 1 },
@@ -198,35 +278,57 @@ describe('control plane', () => {
       handlerErrors: 0,
       invalidResults: 0,
     };
-    expect(formatStatusLine(status, served)).toBe('stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0001 Failed | alarm ALARM');
+    expect(formatStatusLine(status, served)).toBe('stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0001 Failed | client-error alarm ALARM | unjudged alarm OK');
   });
 
-  it('counts what it emits through Powertools EMF into its metric store: viewers once, by role', async () => {
-    const now = { t: 5000 };
-    const { control } = plane(now);
-    const [ip] = viewersOf(control, A, 1);
-    for (let i = 0; i < 3; i += 1) await control.metricsApi(beacon(A, [{ name: 'load' }, { name: 'error' }], ip));
-    expect(control.metrics.sum(NS, METRIC_VIEWERS, { Role: 'stable' }, 0, MINUTE)).toBe(1);
-    expect(control.metrics.sum(NS, METRIC_ERRORING_VIEWERS, { Role: 'stable' }, 0, MINUTE)).toBe(1);
-  });
-
-  it('refuses beacons without the origin secret or from origins the config does not allow, and keeps no metric from them', async () => {
+  it('rolls back when the signal cannot judge the canary: two periods of three unjudged', () => {
     const now = { t: 0 };
     const { control } = plane(now);
     control.release(B);
-    const [ip] = viewersOf(control, B, 1);
-    const refused = await control.metricsApi({ ...beacon(B, [{ name: 'error' }], ip), headers: { ...beacon(B, [], ip).headers, origin: 'https://evil.example.net' } });
-    expect(refused.statusCode).toBe(403);
-    const direct = await control.metricsApi({ ...beacon(B, [{ name: 'error' }], ip), headers: { ...beacon(B, [], ip).headers, 'x-origin-verify': 'guess' } });
-    expect(direct.statusCode).toBe(403);
-    expect(control.tick().alarm?.periods.every((p) => p.values.canary_viewers === 0 && p.values.canary_erroring === 0)).toBe(true);
+    now.t = MINUTE + 30_000;
+    expect(control.tick().canary?.weight).toBe(2000);
+    closed(control, 0, {}, 'the consumer lost its place in the stream');
+    closed(control, MINUTE, {}, 'a record fell in no known rollout state');
+    const status = control.tick();
+    expect(status.alarm?.state).toBe('OK');
+    expect(status.unjudgedAlarm?.state).toBe('ALARM');
+    expect(status.deployment).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^alarm: 2 of the last 3 periods the signal could not judge/) });
+    expect(parseRolloutState(status.state)).toEqual(steadyState(A));
   });
 
-  it('runs its clock faster by the time scale', () => {
+  it('rolls a release back at once when nothing has read the stream in the window (a judge that reports nothing sees nothing)', () => {
+    const now = { t: 10 * MINUTE };
+    const { control } = plane(now, { watched: false });
+    control.release(B);
+    expect(control.status()).toMatchObject({ canary: null, deployment: { status: 'Failed' }, unjudgedAlarm: { state: 'ALARM' } });
+  });
+
+  it('evaluates both alarms even with no deployment, and reports both', () => {
+    const now = { t: 5000 };
+    const { control } = plane(now);
+    const status = control.tick();
+    expect(status.alarm?.state).toBe('OK');
+    expect(status.unjudgedAlarm?.state).toBe('OK');
+    expect(status.unjudgedAlarm?.periods).toHaveLength(rule.evaluationPeriods);
+  });
+
+  it('runs its clock faster by the time scale, and places a real instant on it', () => {
     let real = 1000;
     const clock = scaledClock(60, () => real);
     real += 1000;
     expect(clock.now()).toBe(1000 + 60_000);
+    expect(clock.at?.(1500)).toBe(1000 + 30_000);
     expect(() => scaledClock(0)).toThrow(/positive/);
+  });
+
+  it('has a manual clock that remembers when each setting was made', () => {
+    let real = 100;
+    const clock = manualClock(5000, () => real);
+    real = 200;
+    clock.set(9000);
+    real = 300;
+    clock.set(12_000);
+    expect(clock.now()).toBe(12_000);
+    expect([clock.at(50), clock.at(150), clock.at(200), clock.at(250), clock.at(301)]).toEqual([5000, 5000, 9000, 9000, 12_000]);
   });
 });

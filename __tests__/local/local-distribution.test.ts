@@ -1,30 +1,36 @@
 /**
  * The local distribution over HTTP: the emulator does what CloudFront does around the published
- * viewer-assignment function and the bundled routers, the simulated deployment reaches viewers
- * through the real rollout state in the local KeyValueStore, and the control endpoint releases,
- * stops and edits the ring as `npm run local:release` does.
+ * viewer-assignment and error-report functions and the bundled routers, logs the entry and the
+ * error reports to the signal's stream as CloudFront's real-time logs do, the simulated deployment
+ * reaches viewers through the real rollout state in the local KeyValueStore, and the control
+ * endpoint releases, stops and edits the ring as `npm run local:release` does.
  */
+import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
 import { loadConfig, resourceNames } from '../../config';
 import { callControl, startControlServer } from '../../local/control-server';
-import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
+import { SIGNAL_SHARD_ID } from '../../local/kinesis-server';
+import type { LocalDistribution } from '../../local/local-distribution';
 import { readManifest } from '../../contracts/build-manifest';
-import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
+import { parseRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';
+import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
 import { ENTRY_CACHE_CONTROL, IMMUTABLE_CACHE_CONTROL } from '../../contracts/distribution-paths';
-import { localBuilds } from '../fixtures/local';
+import { localBuilds, startSignalHarness, type SignalHarness } from '../fixtures/local';
+import { pollUntil } from '../fixtures/poll';
 
 const MINUTE = 60_000;
 const config = loadConfig();
 const names = resourceNames(config);
 const builds = localBuilds();
-const now = { t: 0 };
+let h: SignalHarness;
 let local: LocalDistribution;
 const logged: string[] = [];
 
 beforeAll(async () => {
-  local = await startLocalDistribution({ config, buildDir: builds.stable.dir, clock: { now: () => now.t }, tickMs: 0, log: (line) => logged.push(line) });
+  h = await startSignalHarness(config, { log: (line) => logged.push(line) });
+  local = h.local;
 });
 afterAll(async () => {
-  await local?.stop();
+  await h?.stop();
 });
 
 /** The build a viewer's entry load gets, as the response says it (every entry carries X-Build-Id). */
@@ -154,9 +160,63 @@ describe('local CloudFront', () => {
     expect((await fetch(`${local.url}/assets/index.js`, { method: 'POST', body: 'x' })).status).toBe(403);
     expect((await fetch(`${local.url}/assets/index.js?viewer=not-an-ip`)).status).toBe(400);
     expect((await fetch(`${local.url}/assets/../../etc/passwd`)).status).toBeGreaterThanOrEqual(400);
-    expect((await fetch(`${local.url}/api/unknown`, { method: 'POST' })).status).toBe(404);
-    expect((await fetch(`${local.url}${config.metrics.endpoint}`, { method: 'POST', body: '{', headers: { origin: 'http://127.0.0.1:1', 'content-type': 'text/plain' } })).status).toBe(400);
+    // No API behind /api/* any more: the error reports' GET and HEAD, and nothing else there.
+    expect((await fetch(`${local.url}/api/metrics`, { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } })).status).toBe(403);
+    expect((await fetch(`${local.url}/api/e?b=0123456789abcdef`, { method: 'POST', body: 'x' })).status).toBe(403);
     expect((await fetch(`${local.url}/assets/index.js`)).status).toBe(200);
+  });
+
+  it('answers an error report at the edge with the published error-report function: 204, no-store, no origin asked', async () => {
+    const before = local.emulator.stats();
+    const response = await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=boom&viewer=192.0.2.20`, { headers: { origin: 'https://shop.example.org' } });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    expect(await response.text()).toBe('');
+    // The function's own answer to anything but GET (HEAD is a method the behaviour allows).
+    const head = await fetch(`${local.url}/api/e?b=${builds.stable.buildId}`, { method: 'HEAD' });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('GET');
+    const after = local.emulator.stats();
+    expect(after.routerInvocations).toEqual(before.routerInvocations);
+    expect(after.originRequests).toEqual(before.originRequests);
+  });
+
+  it("writes CloudFront's real-time log record of every entry load and error report to the stream, and of nothing else", async () => {
+    const { client, streamName } = local.signal.kinesis;
+    // A second reader of the stream, from its tip once what earlier tests logged is there.
+    await local.emulator.logsSettled();
+    let iterator = (await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: SIGNAL_SHARD_ID, ShardIteratorType: 'LATEST' }))).ShardIterator;
+    const at = h.clock.now();
+    const page = 'https://shop.example.org/product/42?viewer=198.51.100.1';
+    await (await fetch(`${local.url}/assets/index.js?viewer=203.0.113.30&v=2`, { headers: { referer: page } })).arrayBuffer();
+    await (await fetch(`${local.url}/assets/index.js`, { headers: { 'x-local-client-ip': '2001:db8:1:2::5', 'if-none-match': '"nope"' } })).arrayBuffer();
+    await (await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`, { headers: { referer: page } })).arrayBuffer();
+    await (await fetch(`${local.url}/assets/index.js`, { method: 'POST', body: 'x', headers: { 'x-local-client-ip': '203.0.113.31' } })).arrayBuffer();
+    // Not logged: a build's entry by its own URL, a chunk, anything else.
+    await (await fetch(`${local.url}/assets/${builds.stable.buildId}/index.js`)).arrayBuffer();
+    await (await fetch(`${local.url}/${readManifest(builds.stable.dir).assets[0].key}`)).arrayBuffer();
+    await local.emulator.logsSettled();
+    const records: RealtimeLogRecord[] = [];
+    await pollUntil(
+      'four records on the stream',
+      async () => {
+        const answer = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
+        iterator = answer.NextShardIterator;
+        for (const record of answer.Records ?? []) records.push(parseRecord(Buffer.from(record.Data!).toString('utf8'))!);
+        return records.length >= 4;
+      },
+      5000,
+      50,
+    );
+    expect(records).toEqual([
+      // The path as the viewer sent it; the query without the local client-IP seam; the address the emulator took.
+      { at, clientIp: '203.0.113.30', method: 'GET', uri: '/assets/index.js', query: 'v=2', status: 200, referer: page },
+      { at, clientIp: '2001:db8:1:2::5', method: 'GET', uri: '/assets/index.js', query: '', status: 200, referer: null },
+      // The viewer of the page that sent it, as the Referer names it.
+      { at, clientIp: '198.51.100.1', method: 'GET', uri: '/api/e', query: `b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`, status: 204, referer: page },
+      { at, clientIp: '203.0.113.31', method: 'POST', uri: '/assets/index.js', query: '', status: 403, referer: null },
+    ]);
   });
 });
 
@@ -164,9 +224,10 @@ describe('a release, locally', () => {
   it('shifts a weighted, sticky share of 200 viewers to the canary, and rolls them all back on stop', async () => {
     const control = await startControlServer(local);
     try {
+      const releasedAt = h.clock.now();
       const released = (await callControl(control.address, 'POST', '/release', { buildDir: builds.canary.dir })) as { buildId: string };
       expect(released.buildId).toBe(builds.canary.buildId);
-      now.t = 2 * MINUTE; // linear 10% per minute: 30%
+      await h.walk(releasedAt + 2 * MINUTE); // linear 10% per minute: 30%
       const status = local.controlPlane.tick();
       expect(status.canary?.weight).toBe(3000);
       expect(status.state).toBe(formatRolloutState({ stable: builds.stable.buildId, canary: builds.canary.buildId, weight: 3000, salt: status.deployment!.id, ring: [] }));
@@ -200,7 +261,7 @@ describe('the ring, locally', () => {
     try {
       const host = new URL(local.hostUrl).origin;
       expect(await callControl(address, 'POST', '/ring', { action: 'add', origin: host })).toEqual({ ring: [host] });
-      now.t += 10 * MINUTE;
+      await h.walk(h.clock.now() + 10 * MINUTE);
       await callControl(address, 'POST', '/release', { buildDir: builds.canary.dir });
       expect(local.controlPlane.tick().canary?.weight).toBe(1000);
       const referer = { referer: `${host}/?viewer=anything` };
@@ -211,6 +272,9 @@ describe('the ring, locally', () => {
       await callControl(address, 'POST', '/stop');
       for (let i = 0; i < 5; i += 1) expect(await entryBuild(`198.18.0.${i}`, referer)).toBe(builds.stable.buildId);
       expect(await callControl(address, 'POST', '/ring', { action: 'remove', origin: host })).toEqual({ ring: [] });
+      // Each ring edit was announced to the signal's timeline before it was written, as `rollout ring` does.
+      expect(local.controlPlane.timeline.read().at(-1)).toMatchObject({ state: parseRolloutState(local.status().state), until: null });
+      expect(local.controlPlane.timeline.read().some((timed) => timed.state.ring.includes(host))).toBe(true);
     } finally {
       await control.close();
     }

@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import { loadConfig } from '../../config';
 import { invoke } from '../../scripts/lib/cli';
 import { startControlServer } from '../../local/control-server';
-import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
+import type { LocalDistribution } from '../../local/local-distribution';
 import { localReleaseCommand } from '../../local/release';
 import { parseRolloutState } from '../../contracts/rollout-state';
-import { localBuilds } from '../fixtures/local';
+import { localBuilds, startSignalHarness, type SignalHarness } from '../fixtures/local';
 
 const MINUTE = 60_000;
 const config = loadConfig();
@@ -55,16 +55,19 @@ describe('with no local distribution running', () => {
 });
 
 describe('against a running local distribution', () => {
-  const now = { t: 0 };
+  let h: SignalHarness;
   let local: LocalDistribution;
   let control: { close(): Promise<void> };
   let file: string;
 
   beforeAll(async () => {
-    local = await startLocalDistribution({ config, buildDir: builds.stable.dir, clock: { now: () => now.t }, tickMs: 0 });
+    // A manual clock the signal's runner has watched through every period (fixtures/local.ts): a
+    // period nobody read would fire the unjudged alarm, and CodeDeploy would roll the release back.
+    h = await startSignalHarness(config);
+    local = h.local;
   });
   afterAll(async () => {
-    await local?.stop();
+    await h?.stop();
   });
   beforeEach(async () => {
     file = path.join(dir, 'control.json');
@@ -87,9 +90,9 @@ describe('against a running local distribution', () => {
   });
 
   it('stops a release under way with rollback, once', async () => {
-    now.t += 10 * MINUTE;
+    await h.walk(h.clock.now() + 10 * MINUTE);
     const released = await local.release(builds.canary.dir);
-    now.t += 2 * MINUTE;
+    await h.walk(h.clock.now() + 2 * MINUTE);
     local.controlPlane.tick();
     const status = await release(['--status'], file);
     expect(status.out[0]).toContain(`canary ${builds.canary.buildId.slice(0, 8)} (v${released.version}) 30%`);

@@ -98,7 +98,10 @@ async function stopsCleanly(signal: NodeJS.Signals, target: string, said: string
   await pollUntil('the ready banner', () => output.includes(READY_LINE) || exit !== null, 150_000);
   expect(output).toContain(READY_LINE);
   const address = (label: string) => Number(new RegExp(`^  ${label}\\s+.*?http://127\\.0\\.0\\.1:(\\d+)`, 'm').exec(output)?.[1]);
-  const ports = ['host page', 'script tag', 'buckets', 'dashboard', 'metrics API', 'control'].map(address);
+  // The loopback Kinesis stream of the release signal (kinesalite) among them: it closes too.
+  const ports = ['host page', 'script tag', 'signal', 'buckets', 'dashboard', 'control'].map(address);
+  expect(output).toMatch(/^ {2}errors {8}http:\/\/127\.0\.0\.1:\d+\/api\/e\?b=<buildId>&m=<message> .*a healthy load sends nothing but the entry request/m);
+  expect(output).not.toContain('metrics API');
   expect(ports.every((port) => port > 0)).toBe(true);
   expect(existsSync(controlFile)).toBe(true);
   // It holds the control server's token: its owner's alone.
