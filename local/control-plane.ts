@@ -69,9 +69,12 @@ export function manualClock(start: number, realNow: () => number = Date.now): Ma
       const horizon = realNow() - 60_000;
       while (settings.length > 2 && settings[1][0] < horizon) settings.shift();
     },
+    // Real time has millisecond steps (Kinesis's arrival timestamps too): an arrival in the same
+    // millisecond as a setting is taken as before it, since a test sets the clock after what it
+    // sent has been answered, and sends what belongs to the new time only after a poll there.
     at(real) {
       let value = settings[0][1];
-      for (const [when, local] of settings) if (when <= real) value = local;
+      for (const [when, local] of settings) if (when < real) value = local;
       return value;
     },
   };

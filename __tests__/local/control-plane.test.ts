@@ -321,7 +321,7 @@ describe('control plane', () => {
     expect(() => scaledClock(0)).toThrow(/positive/);
   });
 
-  it('has a manual clock that remembers when each setting was made', () => {
+  it('has a manual clock that remembers when each setting was made (an instant in the same millisecond as a setting comes before it)', () => {
     let real = 100;
     const clock = manualClock(5000, () => real);
     real = 200;
@@ -329,6 +329,6 @@ describe('control plane', () => {
     real = 300;
     clock.set(12_000);
     expect(clock.now()).toBe(12_000);
-    expect([clock.at(50), clock.at(150), clock.at(200), clock.at(250), clock.at(301)]).toEqual([5000, 5000, 9000, 9000, 12_000]);
+    expect([clock.at(50), clock.at(150), clock.at(200), clock.at(201), clock.at(250), clock.at(300), clock.at(301)]).toEqual([5000, 5000, 5000, 9000, 9000, 9000, 12_000]);
   });
 });
