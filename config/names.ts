@@ -16,7 +16,6 @@ export interface ResourceNames {
   readonly chunkRouter: string;
   readonly rolloutSync: string;
   readonly release: string;
-  readonly metricsApi: string;
   readonly codeDeployApplication: string;
   readonly deploymentGroup: string;
   readonly liveAlias: string;
@@ -32,12 +31,10 @@ export interface ResourceNames {
   readonly edgeErrorAlarm: string;
   /** Entry loads the viewer-assignment function passed to the router because it could not read the state. */
   readonly assignmentFallbackAlarm: string;
-  /** DynamoDB table of the release signal: the viewer ledger and the metrics API's copy of the state. */
+  /** DynamoDB table of the release signal: the timeline of rollout states and the signal consumer's checkpoint. */
   readonly signalTable: string;
   /** CloudWatch dashboard of releases: error rates, viewers, weight, alarms, edge errors. */
   readonly dashboard: string;
-  /** The AWS WAF web ACL carrying the per-IP rate limit on /api/* (config metrics.rateLimit). */
-  readonly webAcl: string;
   /** The Kinesis data stream CloudFront's real-time logs of the entry and the error reports go to. */
   readonly signalStream: string;
   /** The real-time log configuration (fields, sampling) of those behaviours. */
@@ -73,7 +70,6 @@ export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): Re
     chunkRouter: `${name}-chunk-router`,
     rolloutSync: `${name}-rollout-sync`,
     release: `${name}-release`,
-    metricsApi: `${name}-metrics-api`,
     codeDeployApplication: name,
     deploymentGroup: `${name}-entry-router`,
     liveAlias: LIVE_ALIAS,
@@ -86,7 +82,6 @@ export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): Re
     assignmentFallbackAlarm: `${name}-assignment-fallback`,
     signalTable: `${name}-release-signal`,
     dashboard: `${name}-releases`,
-    webAcl: `${name}-api-rate-limit`,
     permissionsBoundary: `${name}-permissions-boundary`,
     signalStream: `${name}-signal`,
     realtimeLogConfig: `${name}-signal`,

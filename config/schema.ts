@@ -7,7 +7,6 @@
 import { z } from 'zod';
 import { AWS_REGIONS, findRegion, supportsOriginAccessIdentity } from './regions';
 import { closest } from '../contracts/schema-issues';
-import { parseOriginPattern } from '../contracts/origin-pattern';
 
 /** Runtimes Lambda@Edge accepts for new functions (CloudFront developer guide, read 2026-11). */
 export const EDGE_RUNTIMES = ['nodejs22.x'] as const;
@@ -35,16 +34,6 @@ const MAX_DOMAIN_LENGTH = 253 - '_bucket.'.length;
 function isDomainName(value: string): boolean {
   const labels = value.split('.');
   return value.length <= MAX_DOMAIN_LENGTH && labels.length >= 2 && labels.every((label) => LABEL.test(label)) && !/^\d+$/.test(labels[labels.length - 1]);
-}
-
-/** The metrics API's own grammar, so a pattern the config accepts is one the API can match. */
-function isOriginPattern(value: string): boolean {
-  try {
-    parseOriginPattern(value);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const REGION_CODES = AWS_REGIONS.map((region) => region.code) as [string, ...string[]];
@@ -107,52 +96,14 @@ const retentionSchema = z
   .prefault({})
   .describe('What cleanup keeps and for how long.');
 
-const rateLimitSchema = z
-  .strictObject({
-    enabled: z.boolean().default(false).describe('Whether the AWS WAF rate limit is on. AWS WAF is billed per request to the whole distribution, so it is off unless asked for.'),
-    requests: z.number().int().min(10).max(2000000000).default(100).describe('Requests to /api/* one IP address may make per window before the rest are answered 429.'),
-    windowSeconds: z.literal([60, 120, 300, 600]).default(60).describe('Length of the window `requests` is counted over, in seconds.'),
-  })
-  .prefault({})
-  .describe('A per-IP rate limit on /api/* at the edge (AWS WAF).');
-
 const metricsSchema = z
   .strictObject({
-    endpoint: z
-      .string()
-      .regex(/^(?:\/[A-Za-z0-9/_-]*|https:\/\/\S+)$/, { message: 'must be a path such as /api/metrics (served by the distribution) or an https:// URL.' })
-      .default('/api/metrics')
-      .describe('Where the widget posts its beacons: a path, resolved against the origin that served index.js (the distribution), or an https:// URL.'),
-    allowedOrigins: z
-      .array(
-        z
-          .string()
-          .refine(isOriginPattern, {
-            message: 'is not an origin pattern; write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*, with no path or trailing slash.',
-          })
-          .describe('An origin pattern: scheme://host[:port] in lowercase; `*.` matches subdomains, `:*` any port.'),
-      )
-      .min(1, { message: 'is empty; list the host sites allowed to send beacons, e.g. ["https://*.example.com"].' })
-      .default(['http://127.0.0.1:*', 'http://localhost:*'])
-      .describe('Origins of the host pages whose beacons count; a beacon from any other origin is answered 403.'),
     namespace: z
       .string()
       .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, { message: 'must be a CloudWatch namespace: 1 to 255 letters, digits and . _ / # : - only.' })
       .refine((value) => !value.startsWith('AWS/'), { message: 'must not start with AWS/ (reserved for AWS services).' })
       .default('EdgeWidget')
       .describe('CloudWatch namespace of the release metrics (views, errors, weight, missing builds).'),
-    throttleRatePerSecond: z.number().int().min(1).max(10000).default(100).describe('Steady request rate the metrics API stage accepts (API Gateway throttling), in requests per second.'),
-    throttleBurst: z.number().int().min(1).max(5000).default(200).describe('Requests the metrics API stage accepts in a burst above the steady rate (API Gateway throttling).'),
-    maxBatch: z.number().int().min(1).max(100).default(20).describe('Events one beacon may carry.'),
-    stateCacheSeconds: z.number().int().min(1).max(60).default(10).describe('How long a metrics API container judges beacons by the rollout state it read, in seconds.'),
-    originSecretGeneration: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000000)
-      .default(1)
-      .describe('Generation of the secret CloudFront sends the metrics API; raise it by one to rotate. The previous secret stays valid until the next rotation, so edges still on the old distribution configuration keep counting.'),
-    rateLimit: rateLimitSchema,
     expectedLoadsPerDay: z
       .number()
       .int()
@@ -179,7 +130,7 @@ const metricsSchema = z
       .max(300)
       .default(20)
       .describe(
-        "How long after a period ends the consumer waits for its records before it counts it, in seconds. CloudFront delivers real-time logs within seconds, on a best-effort basis: a record that comes later than this makes the period it belongs to unjudged, never healthy.",
+        'How long after a period ends the consumer waits for its records before it counts it, in seconds. CloudFront delivers real-time logs within seconds, on a best-effort basis: a record that comes later than this makes the period it belongs to unjudged, never healthy.',
       ),
   })
   .prefault({})
@@ -334,5 +285,11 @@ export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
   'dns.rolloutRecordTtl': 'was removed with the _rollout DNS record (the rollout state lives in a CloudFront KeyValueStore now). Delete it.',
   'alarms.errorRatePercent':
     'was replaced by alarms.excessErrorPercent: the alarm now compares the share of canary viewers who saw an error with the same share among stable viewers, in percentage points. Rename it (the same number is a reasonable start).',
-  'alarms.minLoads': 'was replaced by alarms.minViewers: beacons count distinct viewers per period now, not loads. Rename it.',
+  'alarms.minLoads': 'was replaced by alarms.minViewers: the release signal counts distinct viewers per period now, not loads. Rename it.',
+  ...Object.fromEntries(
+    ['endpoint', 'allowedOrigins', 'throttleRatePerSecond', 'throttleBurst', 'maxBatch', 'stateCacheSeconds', 'originSecretGeneration', 'rateLimit'].map((key) => [
+      `metrics.${key}`,
+      'was removed with the metrics API: the widget no longer posts beacons. CloudFront logs every entry load and every error report (GET /api/e on the distribution) in real time, and a consumer counts them, so there is no endpoint, origin list, throttle, secret or rate limit to set. Delete it.',
+    ]),
+  ),
 };

@@ -16,7 +16,7 @@ export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_SCHEMA = 2;
 
 /** The Lambda functions the build zips, by name, and where each runs. */
-export const FUNCTION_NAMES = ['entry-router', 'chunk-router', 'rollout-sync', 'release', 'metrics-api', 'signal-consumer'] as const;
+export const FUNCTION_NAMES = ['entry-router', 'chunk-router', 'rollout-sync', 'release', 'signal-consumer'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 export type FunctionKind = 'edge' | 'regional';
 /** The CloudFront Functions the build bundles. */

@@ -5,13 +5,12 @@
  *   /assets/index.js                 the one URL host pages embed; assigned per load, never cached by browsers for long
  *   /assets/<buildId>/index.js       one build's entry: immutable; answered by the entry router too, so it carries X-Build-Id
  *   /assets/<buildId>/<file>         that build's chunks and files: immutable
- *   /api/*                           the metrics API (beacons)
+ *   /api/e                           error reports (contracts/error-report.ts): answered 204 at the edge, counted from the logs
  */
 // Written without template literals: the viewer-assignment CloudFront Function bundles this file.
 import { BUILD_ID_SOURCE } from './build-id';
 
 export const ENTRY_PATH = '/assets/index.js';
-export const API_PATH = '/api/*';
 /**
  * The cache behaviour of a build's entry requested by its own URL, `/assets/<buildId>/index.js`
  * (CloudFront's `*` matches any characters, `/` included): a behaviour of its own, matched before

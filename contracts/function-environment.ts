@@ -32,22 +32,6 @@ export interface ReleaseEnvironment {
   readonly BUCKETS: string;
 }
 
-export interface MetricsApiEnvironment {
-  readonly METRICS_NAMESPACE: string;
-  /** JSON array of origin patterns (config `metrics.allowedOrigins`). */
-  readonly ALLOWED_ORIGINS: string;
-  /** Events per beacon, as a string. */
-  readonly MAX_BATCH: string;
-  /** JSON array of the SHA-256 digests (hex) of the origin secrets CloudFront may send. */
-  readonly ORIGIN_SECRET_SHA256: string;
-  /** The alarm's period in seconds: a viewer counts once per period. */
-  readonly PERIOD_SECONDS: string;
-  /** The release-signal table: viewer ledger and the copy of the rollout state. */
-  readonly SIGNAL_TABLE: string;
-  /** How long a container judges beacons by a state copy it read (config metrics.stateCacheSeconds). */
-  readonly STATE_CACHE_SECONDS: string;
-}
-
 export interface SignalConsumerEnvironment {
   readonly METRICS_NAMESPACE: string;
   /** The release-signal table: the timeline of rollout states and the consumer's checkpoint. */

@@ -12,11 +12,13 @@
 
 /** Kinesis: records a second one shard accepts. */
 export const SHARD_RECORDS_PER_SECOND = 1000;
-/** Kinesis: bytes a second one shard accepts. */
-export const SHARD_BYTES_PER_SECOND = 1_000_000;
 /** The share of a shard the peak may use: the rest is for bursts within the second and error floods. */
 export const SHARD_HEADROOM = 0.8;
-/** A record of the configured fields (contracts/realtime-log.ts), at most: a long IPv6 address, a full error query, a referer. */
+/**
+ * A record of the configured fields (contracts/realtime-log.ts), at most: a long IPv6 address, a
+ * full error query, a referer. The budget's 800 such records a second are 640 KB, within the
+ * shard's 1 MB, so records, not bytes, are what fills it.
+ */
 export const RECORD_BYTES_MAX = 800;
 
 export interface SignalSizing {

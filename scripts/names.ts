@@ -34,7 +34,6 @@ export function namesOf(config: DeployConfig): Record<string, string> {
     chunk_router: names.chunkRouter,
     rollout_sync: names.rolloutSync,
     release: names.release,
-    metrics_api: names.metricsApi,
     codedeploy_application: names.codeDeployApplication,
     deployment_group: names.deploymentGroup,
     live_alias: names.liveAlias,
@@ -46,7 +45,6 @@ export function namesOf(config: DeployConfig): Record<string, string> {
     client_error_alarm: names.clientErrorAlarm,
     edge_error_alarm: names.edgeErrorAlarm,
     assignment_fallback_alarm: names.assignmentFallbackAlarm,
-    web_acl: names.webAcl,
     buckets: config.regions.map((region) => names.bucket(region)).join(','),
     ...Object.fromEntries(config.regions.map((region) => [`bucket_${region.replace(/-/g, '_')}`, names.bucket(region)])),
   };

@@ -50,11 +50,8 @@ describe('config validation', () => {
     ['unknown rollout strategy', { ...valid, rollout: { strategy: 'blue' } }, 'rollout.strategy: "blue" is not allowed; use one of "canary", "linear", "all-at-once".'],
     ['linear step that leaves a remainder', { ...valid, rollout: { strategy: 'linear', percent: 30 } }, 'rollout.percent: is 30, which leaves a partial last step'],
     ['datapoints above periods', { ...valid, alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } }, 'alarms.datapointsToAlarm: is 3 but evaluationPeriods is 2'],
-    ['origin with a path', { ...valid, metrics: { allowedOrigins: ['https://shop.example.com/'] } }, 'metrics.allowedOrigins[0]: is not an origin'],
-    // Patterns the metrics API itself would refuse at cold start fail here, before synth.
-    ['origin with an impossible port', { ...valid, metrics: { allowedOrigins: ['https://shop.example.com:99999'] } }, 'metrics.allowedOrigins[0]: is not an origin pattern'],
-    ['origin with a label ending in a hyphen', { ...valid, metrics: { allowedOrigins: ['https://shop-.example.com'] } }, 'metrics.allowedOrigins[0]: is not an origin pattern'],
-    ['no allowed origins', { ...valid, metrics: { allowedOrigins: [] } }, 'metrics.allowedOrigins: is empty'],
+    ['a setting of the metrics API (allowed origins)', { ...valid, metrics: { allowedOrigins: ['https://*.example.com'] } }, 'metrics.allowedOrigins: was removed with the metrics API'],
+    ['a setting of the metrics API (rate limit)', { ...valid, metrics: { rateLimit: { enabled: true } } }, 'metrics.rateLimit: was removed with the metrics API'],
     ['edge runtime Lambda@Edge refuses', { ...valid, edge: { runtime: 'nodejs24.x' } }, 'edge.runtime: "nodejs24.x" is not allowed; use one of "nodejs22.x".'],
     ['an edge runtime Lambda no longer creates functions on', { ...valid, edge: { runtime: 'nodejs20.x' } }, 'edge.runtime: Lambda blocks creating nodejs20.x functions from 2026-08-31'],
     ['an unknown price class', { ...valid, edge: { priceClass: 'PriceClass_50' } }, 'edge.priceClass: "PriceClass_50" is not allowed; use one of "PriceClass_100", "PriceClass_200", "PriceClass_All".'],
@@ -82,7 +79,8 @@ describe('config validation', () => {
     ['an excess error rate of 0', { alarms: { excessErrorPercent: 0 } }, 'alarms.excessErrorPercent: 0 is not more than 0.'],
     ['a period that is not whole minutes', { alarms: { periodSeconds: 90 } }, 'alarms.periodSeconds: 90 is not a multiple of 60.'],
     ['a compute budget over 100 %', { edge: { maxComputeUtilization: 101 } }, 'edge.maxComputeUtilization: 101 is over the maximum of 100.'],
-    ['a rate-limit window AWS WAF does not offer', { metrics: { rateLimit: { windowSeconds: 30 } } }, 'metrics.rateLimit.windowSeconds: 30 is not allowed; use one of 60, 120, 300, 600.'],
+    ['a lateness under 5 s', { metrics: { latenessSeconds: 2 } }, 'metrics.latenessSeconds: 2 is under the minimum of 5.'],
+    ['a sampling rate over 100 %', { metrics: { samplingPercent: 101 } }, 'metrics.samplingPercent: 101 is over the maximum of 100.'],
     ['a state bucket name too short', { backend: { type: 's3', bucket: 'ab', region: 'eu-west-1' } }, 'backend.bucket: is 2 characters long; at least 3 characters.'],
     // Wrong types.
     ['a number written as a string', { rollout: { percent: '10' } }, 'rollout.percent: "10" is not a number.'],
@@ -115,19 +113,18 @@ describe('config validation', () => {
       `regions[0]: "ap-southeast-4" opened after December 2022, where CloudFront's origin access identity cannot read S3, and the chunk router's origin rewrite needs it; choose another region.`,
     ],
     ['a state bucket in a misspelt region', { backend: { type: 's3', bucket: 'state', region: 'eu-wst-1' } }, 'backend.region: "eu-wst-1" is not an AWS region; did you mean "eu-west-1"?'],
-    // Bad origin patterns.
+    // One shard carries the signal: a sampling rate it cannot take says the most it can.
     [
-      'an origin with a trailing slash',
-      { metrics: { allowedOrigins: ['https://shop.example.com/'] } },
-      'metrics.allowedOrigins[0]: is not an origin pattern; write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*, with no path or trailing slash.',
+      'a sampling rate one shard cannot take at the expected peak',
+      { metrics: { expectedLoadsPerDay: 100_000_000, samplingPercent: 50 } },
+      'metrics.samplingPercent: metrics.samplingPercent (50) × 3472 entry loads a second at the peak (metrics.expectedLoadsPerDay × metrics.peakToAverage) is 1736 records a second, more than the 800 one shard is sized for: set metrics.samplingPercent to at most 23, or leave it out to have it chosen.',
     ],
-    [
-      'an origin in capitals',
-      { metrics: { allowedOrigins: ['https://*.example.com', 'HTTPS://Shop.example.com'] } },
-      'metrics.allowedOrigins[1]: is not an origin pattern; write scheme://host[:port] in lowercase, e.g. https://widget.example.com, https://*.example.com or http://localhost:*, with no path or trailing slash.',
-    ],
-    ['an origin that is not a string', { metrics: { allowedOrigins: [443] } }, 'metrics.allowedOrigins[0]: 443 is not a string.'],
-    ['an endpoint that is neither a path nor https', { metrics: { endpoint: 'http://metrics.example.com' } }, 'metrics.endpoint: must be a path such as /api/metrics (served by the distribution) or an https:// URL.'],
+    // Settings of the metrics API, which the real-time logs replaced: each says so, once.
+    ...['endpoint', 'allowedOrigins', 'throttleRatePerSecond', 'throttleBurst', 'maxBatch', 'stateCacheSeconds', 'originSecretGeneration', 'rateLimit'].map((key) => [
+      `the removed metrics.${key}`,
+      { metrics: { [key]: 1 } },
+      `metrics.${key}: was removed with the metrics API: the widget no longer posts beacons. CloudFront logs every entry load and every error report (GET /api/e on the distribution) in real time, and a consumer counts them, so there is no endpoint, origin list, throttle, secret or rate limit to set. Delete it.`,
+    ]),
   ] as [string, Record<string, unknown>, string][])('says %s in exactly one line', (_case, change, expected) => {
     expect(problems({ ...valid, ...change })).toEqual([expected]);
   });

@@ -1,7 +1,7 @@
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState } from '../../contracts/rollout-state';
@@ -10,7 +10,10 @@ import { removeEdgeScratch, runtimeSdkWithout } from '../fixtures/edge';
 import { loadBundledHandler } from '../../scripts/lib/bundled-handler';
 import { versionDescription } from '../../contracts/version-description';
 import { functionZip } from '../fixtures/build';
-import { originSecretHash } from '../../regional-function/metrics-api/core';
+import { fakeTable } from '../fixtures/dynamodb-table';
+import { STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { formatRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
+import { CloudFrontClient, GetRealtimeLogConfigCommand } from '@aws-sdk/client-cloudfront';
 
 /** What Powertools writes (stdout for INFO and metrics, stderr for errors), as parsed JSON lines, while `body` runs. */
 async function capturingLogs<T>(body: () => Promise<T>): Promise<{ result: T; lines: Record<string, unknown>[] }> {
@@ -91,11 +94,10 @@ describe('regional bundles as they ship', () => {
     });
   });
 
-  it('metrics-api loads with no environment and rejects an event that is not an HTTP API 2.0 event', async () => {
+  it('signal-consumer loads with no environment and names the variables it needs', async () => {
     await withEnv({}, async () => {
-      const handler = loadBundledHandler(functionZip('metrics-api'));
-      await expect(handler({ httpMethod: 'POST', body: '{}' })).rejects.toThrow(/payload format 2.0; got version null/);
-      await expect(handler(undefined)).rejects.toThrow(/payload format 2.0; got undefined/);
+      const handler = loadBundledHandler(functionZip('signal-consumer'));
+      await expect(handler({ Records: [] })).rejects.toThrow('missing environment variables: METRICS_NAMESPACE, SIGNAL_TABLE, PERIOD_SECONDS, LATENESS_SECONDS, REALTIME_LOG_CONFIG_ARN');
     });
   });
 
@@ -147,7 +149,7 @@ describe('regional bundles as they ship', () => {
       s3.on(HeadObjectCommand).resolves({});
       lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '5' });
       lambda.on(GetFunctionConfigurationCommand, { Qualifier: '5' }).resolves({ Description: versionDescription('fedcba9876543210') });
-      dynamodb.on(PutItemCommand).resolves({});
+      fakeTable(dynamodb);
       const env = {
         ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router',
         LIVE_ALIAS: 'live',
@@ -159,6 +161,8 @@ describe('regional bundles as they ship', () => {
         CLIENT_ERROR_ALARM: 'edge-widget-client-error-rate',
         SIGNAL_TABLE: 'edge-widget-release-signal',
         BUCKETS: '{"us-east-1":"b1"}',
+        SIGNAL_UNJUDGED_ALARM: 'edge-widget-signal-unjudged',
+        STATE_PROPAGATION_MS: '100000',
         AWS_REGION: 'us-east-1',
       };
       const runtimeSdk = runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']);
@@ -166,7 +170,14 @@ describe('regional bundles as they ship', () => {
       expect(result).toMatchObject({ action: 'written', weight: 0 });
       expect(lines).toContainEqual(expect.objectContaining({ RolloutWeight: 0, Role: 'canary' }));
       expect(cloudwatch.calls()).toHaveLength(0);
-      expect(dynamodb.commandCalls(PutItemCommand)[0].args[0].input.Item?.state?.S).toBe(formatRolloutState(steadyState('fedcba9876543210')));
+      // Announced to the signal consumer's timeline before it was written.
+      const timeline = JSON.parse(
+        dynamodb
+          .commandCalls(PutItemCommand)
+          .filter((call) => call.args[0].input.Item?.pk?.S === STATE_TIMELINE_KEY)
+          .at(-1)!.args[0].input.Item!.timeline!.S!,
+      );
+      expect(timeline.at(-1)).toMatchObject({ text: formatRolloutState(steadyState('fedcba9876543210')), until: null });
       expect(parseRolloutState(kvs.store.get(ROLLOUT_STATE_KEY))).toEqual(steadyState('fedcba9876543210'));
       expect(kvs.requests.map((request) => `${request.method} ${request.algorithm}`)).toEqual(['GET AWS4-ECDSA-P256-SHA256', 'GET AWS4-ECDSA-P256-SHA256', 'PUT AWS4-ECDSA-P256-SHA256']);
     } finally {
@@ -179,41 +190,64 @@ describe('regional bundles as they ship', () => {
     }
   });
 
-  it('metrics-api, as bundled, counts a viewer in the table and emits it with Powertools, refusing a direct call first', async () => {
+  it('signal-consumer, as bundled, counts viewers from real-time log records and emits them with Powertools, logging each message once', async () => {
     const dynamodb = mockClient(DynamoDBClient);
-    const secret = 'bundled-test-secret-0123456789abcdefghijklmnop';
-    const state = { stable: '0123456789abcdef', canary: null, weight: 0, salt: null, ring: [] };
+    const cloudfront = mockClient(CloudFrontClient);
     try {
-      dynamodb.on(GetItemCommand).resolves({ Item: { pk: { S: 'rollout-state' }, state: { S: formatRolloutState(state) }, takenAt: { N: '1' } } });
-      dynamodb.on(UpdateItemCommand).resolves({});
+      const table = fakeTable(dynamodb);
+      const stable = '0123456789abcdef';
+      table.items.set(STATE_TIMELINE_KEY, { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: formatRolloutState(steadyState(stable)), from: 0, until: null }]) }, version: { N: '1' } });
+      cloudfront.on(GetRealtimeLogConfigCommand).resolves({ RealtimeLogConfig: { ARN: 'arn', Name: 'n', SamplingRate: 100, EndPoints: [], Fields: [...REALTIME_LOG_FIELDS] } });
       const env = {
         METRICS_NAMESPACE: 'EdgeWidget',
-        ALLOWED_ORIGINS: '["https://*.example.com"]',
-        MAX_BATCH: '20',
-        ORIGIN_SECRET_SHA256: JSON.stringify([originSecretHash(secret)]),
-        PERIOD_SECONDS: '60',
         SIGNAL_TABLE: 'edge-widget-release-signal',
-        STATE_CACHE_SECONDS: '10',
+        PERIOD_SECONDS: '60',
+        LATENESS_SECONDS: '20',
+        REALTIME_LOG_CONFIG_ARN: 'arn:aws:cloudfront::123456789012:realtime-log-config/edge-widget-signal',
         AWS_REGION: 'us-east-1',
       };
-      const event = (headers: Record<string, string>) => ({
-        version: '2.0',
-        requestContext: { http: { method: 'POST' } },
-        headers: { origin: 'https://shop.example.com', 'content-type': 'text/plain', 'cloudfront-viewer-address': '198.51.100.7:443', ...headers },
-        body: JSON.stringify({ v: 1, buildId: '0123456789abcdef', events: [{ name: 'load' }] }),
-        isBase64Encoded: false,
+      const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
+      let sequence = 0;
+      const event = (records: { ip: string; at: number; uri?: string; query?: string; status?: number }[]) => ({
+        Records: records.map((r) => {
+          sequence += 1;
+          return {
+            kinesis: {
+              data: Buffer.from(formatRecord({ at: r.at, clientIp: r.ip, method: 'GET', uri: r.uri ?? '/assets/index.js', query: r.query ?? '', status: r.status ?? 200, referer: null })).toString('base64'),
+              approximateArrivalTimestamp: (r.at + 500) / 1000,
+              sequenceNumber: String(sequence),
+            },
+          };
+        }),
       });
       const { result, lines } = await capturingLogs(() =>
         withEnv(env, async () => {
-          const handler = loadBundledHandler(functionZip('metrics-api'));
-          return [await handler(event({})), await handler(event({ 'x-origin-verify': secret }))];
+          const handler = loadBundledHandler(functionZip('signal-consumer'));
+          await handler(event([{ ip: '198.51.100.1', at: T0 - 60_000 }]));
+          await handler(
+            event([
+              { ip: '198.51.100.2', at: T0 + 1000 },
+              { ip: '198.51.100.3', at: T0 + 2000 },
+              { ip: '198.51.100.3', at: T0 + 3000, uri: '/api/e', query: `b=${stable}&m=TypeError%3A%20x`, status: 204 },
+            ]),
+          );
+          return handler(event([{ ip: '198.51.100.4', at: T0 + 81_000 }]));
         }),
       );
-      expect(result).toMatchObject([{ statusCode: 403 }, { statusCode: 204 }]);
-      expect(dynamodb.commandCalls(UpdateItemCommand)).toHaveLength(1);
-      expect(lines).toContainEqual(expect.objectContaining({ Role: 'stable', Viewers: 1 }));
+      // The period the consumer started in is not judged (it missed its beginning); the next one is.
+      expect(result).toMatchObject({
+        closed: [
+          { start: T0 - 60_000, unjudged: 'the consumer started after the period began' },
+          { start: T0, unjudged: null },
+        ],
+      });
+      expect(lines).toContainEqual(expect.objectContaining({ Role: 'stable', Viewers: 2, ErroringViewers: 1 }));
+      expect(lines).toContainEqual(expect.objectContaining({ message: 'error reported', role: 'stable', buildId: stable, errorMessage: 'TypeError: x' }));
+      // No address anywhere in what it writes.
+      expect(JSON.stringify(lines)).not.toMatch(/198\.51\.100/);
     } finally {
       dynamodb.restore();
+      cloudfront.restore();
     }
   });
 });

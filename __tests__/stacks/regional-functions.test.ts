@@ -1,7 +1,7 @@
 import { resourceNames } from '../../config';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { statePropagationMs } from '../../contracts/release-signal';
-import { STATE_COPY_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { bodies, FIVE_REGIONS, only, ref, roleStatements, synthesize, testConfig } from './support';
 
@@ -96,12 +96,6 @@ describe('rollout sync', () => {
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
         condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [STATE_TIMELINE_KEY] }],
-      }),
-      // The metrics API's copy of the state, which rollout sync still writes.
-      expect.objectContaining({
-        actions: ['dynamodb:PutItem'],
-        resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
-        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [STATE_COPY_KEY] }],
       }),
     ]);
     // The test seam for a loopback store is never set by the stacks.

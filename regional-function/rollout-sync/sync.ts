@@ -48,7 +48,7 @@ import { buildPresence, bucketsFrom } from '../shared/build-presence';
 import { findActiveDeploymentId, getDeploymentSummary, type DeploymentSummary } from '../shared/deployments';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from '../shared/rollout-state-store';
-import { announceState, writeStateCopy } from '../shared/signal-table';
+import { announceState } from '../shared/signal-table';
 import { effectiveCanary, planSync, syncTriggerFrom, type SaltSource, type SyncEvent, type SyncTrigger } from './core';
 
 export const ROLLOUT_SYNC_VARIABLES = [
@@ -175,7 +175,6 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
       // The hold is in the store now (written, or there already): only then is the deployment
       // stopped, so a stop that fails (throttled, denied) never keeps viewers on the canary.
       const stop = plan.held && shifting ? await stopWithRollback(deployment!.id) : { stoppedDeployment: null, stopFailure: null };
-      await copyForMetricsApi();
       const missingBuilds = await assignedBuildsMissing([plan.state.stable, ...(plan.state.canary ? [plan.state.canary] : [])]);
       return { action: written ? 'written' : 'unchanged', ...summary, ...stop, missingBuilds };
     }
@@ -199,12 +198,6 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
       }),
     );
     return Object.fromEntries(regions.map((region, i) => [region, lacking[i]]));
-  }
-
-  /** The state this container knows, into the release-signal table; a newer copy there is kept. */
-  async function copyForMetricsApi(): Promise<void> {
-    if (known?.stored == null) return;
-    await writeStateCopy(clients.dynamodb, env.SIGNAL_TABLE, { text: known.stored.text, takenAt: known.at });
   }
 
   /**

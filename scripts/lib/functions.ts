@@ -36,7 +36,6 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'chunk-router', kind: 'edge', entry: 'edge-function/chunk-router/index.ts' },
   { name: 'rollout-sync', kind: 'regional', entry: 'regional-function/rollout-sync/index.ts', bundledSdk: ROLLOUT_STORE_SDK },
   { name: 'release', kind: 'regional', entry: 'regional-function/release/index.ts' },
-  { name: 'metrics-api', kind: 'regional', entry: 'regional-function/metrics-api/index.ts' },
   { name: 'signal-consumer', kind: 'regional', entry: 'regional-function/signal-consumer/index.ts' },
 ];
 

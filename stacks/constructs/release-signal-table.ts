@@ -1,19 +1,18 @@
 /**
  * The release-signal table (regional-function/shared/signal-table.ts): on-demand DynamoDB, one
- * string key, items expiring by TTL. It holds rollout sync's timeline of the rollout states the
- * edges may serve (`rollout-timeline`), the signal consumer's checkpoint in the stream
- * (`consumer-checkpoint`), and the copy of the state rollout sync still writes for the metrics API
- * (`rollout-state`). Nothing there outlives a rollout by much, so no point-in-time recovery;
- * encryption at rest is DynamoDB's default.
+ * string key. It holds the timeline of the rollout states the edges may serve (`rollout-timeline`),
+ * which rollout sync and the rollout CLI announce to, and the signal consumer's checkpoint in the
+ * stream (`consumer-checkpoint`). Both are rewritten as they go and neither matters after the
+ * rollout it serves, so no point-in-time recovery; encryption at rest is DynamoDB's default.
  *
  * Grants are methods, scoped by `dynamodb:LeadingKeys` to the items each function uses: rollout
- * sync reads and writes the timeline (and the copy), the consumer reads the timeline and writes its
- * checkpoint, and neither may touch another item.
+ * sync reads and writes the timeline, the consumer reads the timeline and writes its checkpoint,
+ * and neither may touch another item.
  */
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
-import { CONSUMER_CHECKPOINT_KEY, STATE_COPY_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
 import type { PolicyStatement } from './iam';
 import type { Grantable } from './rollout-store';
 
@@ -33,7 +32,6 @@ export class ReleaseSignalTable extends Construct {
       billingMode: 'PAY_PER_REQUEST',
       hashKey: 'pk',
       attribute: [{ name: 'pk', type: 'S' }],
-      ttl: { attributeName: 'expiresAt', enabled: true },
     });
   }
 
@@ -57,11 +55,6 @@ export class ReleaseSignalTable extends Construct {
   /** PutItem of the consumer's checkpoint only (advanceCheckpoint: a conditional put, then a plain one). */
   grantAdvanceCheckpoint(grantee: Grantable): void {
     grantee.addToRolePolicy(this.statement('AdvanceConsumerCheckpoint', ['dynamodb:PutItem'], CONSUMER_CHECKPOINT_KEY));
-  }
-
-  /** PutItem of the copy of the rollout state that rollout sync keeps for the metrics API to judge beacons by. */
-  grantWriteStateCopy(grantee: Grantable): void {
-    grantee.addToRolePolicy(this.statement('WriteStateCopy', ['dynamodb:PutItem'], STATE_COPY_KEY));
   }
 
   private statement(sid: string, actions: string[], leadingKey: string): PolicyStatement {

@@ -87,9 +87,6 @@ export class RolloutSync extends Construct {
     );
     props.rolloutStore.grantReadWrite(this.handler);
     props.signalTable.grantAnnounceStates(this.handler);
-    // The copy of the state the metrics API judges beacons by: rollout sync writes it on every run
-    // for as long as its code does (writeStateCopy).
-    props.signalTable.grantWriteStateCopy(this.handler);
 
     this.schedule = new CloudwatchEventRule(this, 'schedule', {
       provider,
