@@ -34,7 +34,7 @@ import type { AlarmRule } from './alarm';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, withoutRingOrigin, withRingOrigin } from '../contracts/rollout-state';
 import type { RealtimeLogField } from '../contracts/realtime-log';
 import { statePropagationMs } from '../contracts/release-signal';
-import { CLOUDFRONT_MODULE_IMPORT, loadCloudFrontFunction, type CloudFrontFunctionHandler, type FunctionKeyValueStore } from '../scripts/lib/cloudfront-function';
+import { loadCloudFrontFunction } from '../scripts/lib/cloudfront-function';
 import { dashboardData, startDashboardPage } from './dashboard-page';
 import { startCloudFrontEmulator, CLIENT_IP_QUERY, type CloudFrontEmulator, type EdgeHandlers } from './cloudfront-emulator';
 import { LocalKeyValueStore, startKvsServer, type KvsServer } from './kvs-server';
@@ -349,26 +349,14 @@ function loadHandlers(buildDir: string, manifest: BuildManifest, kvs: KvsServer,
     return options.checked ? checkedCode(buildDir, fn) : readFileSync(path.join(buildDir, fn.file), 'utf8');
   };
   return {
-    viewerAssignment: loadPublishedFunction(code('viewer-assignment'), kvs.store.functionStore),
-    errorReport: loadPublishedFunction(code('error-report'), NO_STORE),
+    viewerAssignment: loadCloudFrontFunction(code('viewer-assignment'), kvs.store.functionStore),
+    errorReport: loadCloudFrontFunction(code('error-report')),
     entryRouter: router('entry-router'),
     chunkRouter: router('chunk-router'),
   };
 }
 
 /** The store of a function associated with none: every read fails, as `cf.kvs()` would. */
-const NO_STORE: FunctionKeyValueStore = { get: () => Promise.reject(new Error('this function has no KeyValueStore associated')) };
-
-/**
- * A published CloudFront Function in the cloudfront-js-2.0 harness (scripts/lib/cloudfront-function.ts).
- * The harness takes code that starts by importing the `cloudfront` module, which it binds; a
- * function that imports nothing (error-report: it reads no store) is given that line, so the code
- * that runs is the published text, byte for byte, after it.
- */
-function loadPublishedFunction(code: string, store: FunctionKeyValueStore): CloudFrontFunctionHandler {
-  return loadCloudFrontFunction(code.startsWith(CLOUDFRONT_MODULE_IMPORT) ? code : `${CLOUDFRONT_MODULE_IMPORT}${code}`, store);
-}
-
 /** The customer's page: webapp/host/index.html with the distribution's address in its one tag. */
 function startHostPage(distributionUrl: string, port: number): Promise<Server> {
   const template = readFileSync(path.join(PROJECT_ROOT, 'webapp', 'host', 'index.html'), 'utf8');

@@ -221,12 +221,19 @@ export type CloudFrontFunctionHandler = (event: CloudFrontFunctionViewerEvent) =
 /** Language built-ins a fresh V8 context has that cloudfront-js-2.0 does not offer. */
 const ABSENT_GLOBALS = ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'FinalizationRegistry', 'WeakRef', 'Intl', 'Proxy', 'Reflect', 'eval'];
 
+/** The store a function with no KeyValueStore associated has: none, so every read fails. */
+const NO_STORE: FunctionKeyValueStore = { get: () => Promise.reject(new Error('this function has no KeyValueStore associated')) };
+
 /**
  * The published code as a callable handler in a context with only what cloudfront-js-2.0 offers.
- * `log` receives console.log lines (the runtime's only console method).
+ * Code that imports the `cloudfront` module (for its KeyValueStore) gets it bound to `store`; code
+ * that imports nothing runs as it is. `log` receives console.log lines (the runtime's only console
+ * method).
  */
-export function loadCloudFrontFunction(code: string, store: FunctionKeyValueStore, log: (line: string) => void = () => undefined): CloudFrontFunctionHandler {
-  if (!code.startsWith(CLOUDFRONT_MODULE_IMPORT)) throw new Error(`a published function starts with ${CLOUDFRONT_MODULE_IMPORT}; got ${JSON.stringify(code.slice(0, 60))}`);
+export function loadCloudFrontFunction(code: string, store: FunctionKeyValueStore = NO_STORE, log: (line: string) => void = () => undefined): CloudFrontFunctionHandler {
+  const imports = code.startsWith(CLOUDFRONT_MODULE_IMPORT);
+  const body = imports ? code.slice(CLOUDFRONT_MODULE_IMPORT.length) : code;
+  if (/^\s*import\b/.test(body)) throw new Error(`a published function imports only the cloudfront module, as ${CLOUDFRONT_MODULE_IMPORT}; got ${JSON.stringify(code.slice(0, 60))}`);
   const context = vm.createContext(Object.create(null), { codeGeneration: { strings: false, wasm: false }, name: 'cloudfront-js-2.0' });
   const kvs = (): { get: (key: string, options?: { format?: string }) => Promise<unknown> } => ({
     get: async (key, options) => {
@@ -241,8 +248,9 @@ export function loadCloudFrontFunction(code: string, store: FunctionKeyValueStor
   delete (vm.runInContext('String.prototype', context) as Record<string, unknown>).charCodeAt;
   globals.console = vm.runInContext('(host) => ({ log: function log(line) { host(String(line)); } })', context)(log);
   globals.__cloudfront = module;
-  const script = `"use strict";var cf=__cloudfront;${code.slice(CLOUDFRONT_MODULE_IMPORT.length)}\n;handler`;
-  const handler = new vm.Script(script, { filename: 'viewer-assignment.js' }).runInContext(context) as CloudFrontFunctionHandler;
+  // `cf` exists only for code that imports it, as in the runtime.
+  const script = `"use strict";${imports ? 'var cf=__cloudfront;' : ''}${body}\n;handler`;
+  const handler = new vm.Script(script, { filename: 'cloudfront-function.js' }).runInContext(context) as CloudFrontFunctionHandler;
   delete globals.__cloudfront;
   return handler;
 }
