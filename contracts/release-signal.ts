@@ -1,29 +1,31 @@
 /**
- * The release signal: what a beacon may count for, who counts as a viewer, which metrics the
- * metrics API emits, and the rule the client-error alarm applies to them. One module, so the
- * metrics API, rollout sync, the stacks (alarm, dashboard), the local mode's alarm and the tests
+ * The release signal: who a viewer is, what each logged request counts for, which metrics the
+ * signal consumer emits, and the rules the two release alarms apply to them. One module, so the
+ * consumer, rollout sync, the stacks (alarms, dashboard), the local mode's alarms and the tests
  * cannot disagree.
  *
- * A beacon counts only when all of these hold (docs/release-signal.md):
- *   1. it came through the distribution (the origin secret, checked by the metrics API);
- *   2. it names a build the rollout serves now: the state's stable or canary build;
- *   3. the rollout assigns the viewer that build (contracts/assignment.ts, ring included), the
- *      viewer being the address in CloudFront-Viewer-Address and the page the beacon's Origin;
- *   4. the viewer has not been counted for that build and period yet (once for being there, once
+ * The signal is CloudFront's own record of what it served (docs/release-signal.md): a real-time
+ * log record of every entry load and every error report (`GET /api/e`), with the address
+ * CloudFront saw the request come from. A record counts when:
+ *   1. its viewer (the assignment's key: an IPv4 address, or an IPv6 /48) is one the rollout state
+ *      of its time assigns a role, under every state the edges may have served then;
+ *   2. for an error report, it names the build that state gives the viewer;
+ *   3. the viewer has not been counted for that role and period yet (once for being there, once
  *      for having seen an error).
  *
  * Metrics are therefore counts of distinct viewers per period, by role, never by build: a fixed
  * handful of metrics whatever the number of builds, and the alarm never needs to know which build
  * is which. The client-error alarm compares the share of canary viewers that saw an error with the
- * same share among stable viewers, over the same periods.
+ * same share among stable viewers, over the same periods; the unjudged alarm fires when periods go
+ * uncounted, so a signal that cannot see never lets a rollout advance.
  *
  * Roles: `canary` and `stable` are the viewers the weight assigns (by a hash of their address,
  * which nobody can choose); `ring` are canary viewers only because their page is on a ring host.
- * A page's origin is whatever the request says (a script sets any Origin or Referer it likes), so
- * ring beacons are counted and shown but never judged: claiming a ring host cannot add a voice
- * to the alarm.
+ * A page's origin is whatever the request says (a script sets any Referer it likes), so ring
+ * viewers are counted and shown but never judged: claiming a ring host cannot add a voice to the
+ * alarm.
  */
-import { assignBuild, parseIpv6, viewerKey } from './assignment';
+import { assignBuild, viewerKey } from './assignment';
 import type { RolloutState } from './rollout-state';
 
 export const METRIC_VIEWERS = 'Viewers';
@@ -31,10 +33,13 @@ export const METRIC_ERRORING_VIEWERS = 'ErroringViewers';
 /** Canary weight in basis points, emitted by rollout sync. */
 export const METRIC_ROLLOUT_WEIGHT = 'RolloutWeight';
 export const DIMENSION_ROLE = 'Role';
-/** Periods the signal consumer could not judge (it did not see them whole), emitted by it per closed period. */
+/**
+ * Periods the consumer could not judge (it did not see them whole), emitted per closed period at
+ * the period's start; and 1 at the time records of a period it had closed arrive (their counts
+ * went out without them). One metric for both: the alarm needs only to know that something went
+ * unseen, and every custom metric is billed a month.
+ */
 export const METRIC_UNJUDGED_PERIODS = 'UnjudgedPeriods';
-/** Records of periods the consumer had closed already: their counts went out without them. */
-export const METRIC_LATE_RECORDS = 'LateRecords';
 /** The one dimension of the consumer's own health metrics (a metric needs a dimension set EMF readers treat alike). */
 export const DIMENSION_SIGNAL = 'Signal';
 export const SIGNAL_ENTRY = 'entry';
@@ -46,28 +51,6 @@ export const ROLES = ['canary', 'stable'] as const;
 export type JudgedRole = (typeof ROLES)[number];
 export type Role = JudgedRole | 'ring';
 export type SignalMetric = typeof METRIC_VIEWERS | typeof METRIC_ERRORING_VIEWERS;
-
-/** The custom origin header CloudFront adds to every request for the metrics API. */
-export const ORIGIN_SECRET_HEADER = 'x-origin-verify';
-/** Set by CloudFront (through the API's origin request policy): `ip:port`, IPv6 unbracketed. */
-export const VIEWER_ADDRESS_HEADER = 'cloudfront-viewer-address';
-
-const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/**
- * The viewer's IP address from CloudFront-Viewer-Address (`198.51.100.10:46532`,
- * `2001:db8::1:46532`, or bracketed `[2001:db8::1]:46532`); null for anything else.
- */
-export function viewerAddressIp(header: string | undefined): string | null {
-  if (typeof header !== 'string' || header.length > 64) return null;
-  const bracketed = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(header);
-  const colon = header.lastIndexOf(':');
-  const ip = bracketed ? bracketed[1] : colon > 0 ? header.slice(0, colon) : '';
-  const port = bracketed ? bracketed[2] : colon > 0 ? header.slice(colon + 1) : '';
-  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return null;
-  if (IPV4.test(ip)) return ip;
-  return ip.includes(':') && parseIpv6(ip) !== null ? ip : null;
-}
 
 /** What one request counts for: a voice, in the role the rule gives it, for the build of that role. */
 export interface Judgment {
@@ -125,7 +108,6 @@ export const STORE_PROPAGATION_MS = 40_000;
 export function statePropagationMs(edge: { readonly stateCacheSeconds: number }): number {
   return STORE_PROPAGATION_MS + edge.stateCacheSeconds * 1000;
 }
-
 
 /** Start (ms) of the period holding `at`: periods are aligned to the epoch, as CloudWatch aligns them. */
 export function periodStart(at: number, periodSeconds: number): number {
@@ -224,11 +206,11 @@ export const KINESIS_ITERATOR_AGE = 'GetRecords.IteratorAgeMilliseconds';
  * whole, or records of a closed period arrived, or the consumer failed, or the stream's reader fell
  * further behind than the lateness allowed:
  *
- *   unjudged  = periods the consumer closed unjudged          (UnjudgedPeriods, Sum)
- *   late      = records that came after their period closed   (LateRecords, Sum)
+ *   unjudged  = periods the consumer closed unjudged, and     (UnjudgedPeriods, Sum)
+ *               arrivals of records after their period closed
  *   failures  = the consumer's errors                         (AWS/Lambda Errors, Sum)
  *   behind    = 1 when the stream's iterator age (AWS/Kinesis, Maximum) passed the lateness
- *   blind     = unjudged + late + failures + behind   > 0  breaches
+ *   blind     = unjudged + failures + behind   > 0  breaches
  *
  * The iterator age is reported whenever the stream is read, busy or idle, so a period with no
  * traffic is not blind; a period with no iterator age at all (nothing reads the stream) has no
@@ -240,16 +222,14 @@ export function unjudgedAlarmQueries(rule: { readonly latenessSeconds: number },
   return {
     metrics: [
       { id: 'unjudged_raw', namespace: 'signal', metricName: METRIC_UNJUDGED_PERIODS, dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, stat: 'Sum' },
-      { id: 'late_raw', namespace: 'signal', metricName: METRIC_LATE_RECORDS, dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, stat: 'Sum' },
       { id: 'failures_raw', namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: names.consumerFunction }, stat: 'Sum' },
       { id: 'age', namespace: 'AWS/Kinesis', metricName: KINESIS_ITERATOR_AGE, dimensions: { StreamName: names.stream }, stat: 'Maximum' },
     ],
     expressions: [
-      { id: 'unjudged', expression: 'FILL(unjudged_raw, 0)', label: 'Periods the consumer did not see whole' },
-      { id: 'late', expression: 'FILL(late_raw, 0)', label: 'Records after their period closed' },
+      { id: 'unjudged', expression: 'FILL(unjudged_raw, 0)', label: 'Periods the consumer did not see whole, and late records' },
       { id: 'failures', expression: 'FILL(failures_raw, 0)', label: 'Consumer errors' },
       { id: 'behind', expression: `IF(age > ${rule.latenessSeconds * 1000}, 1, 0)`, label: 'Reader behind by more than the lateness' },
-      { id: 'blind', expression: 'unjudged + late + failures + behind', label: 'Reasons the period is unjudged' },
+      { id: 'blind', expression: 'unjudged + failures + behind', label: 'Reasons the period is unjudged' },
     ],
     resultId: 'blind',
     threshold: 0,

@@ -24,7 +24,6 @@ describe('the release-signal table', () => {
       billing_mode: 'PAY_PER_REQUEST',
       hash_key: 'pk',
       attribute: [{ name: 'pk', type: 'S' }],
-      ttl: { attribute_name: 'expiresAt', enabled: true },
       provider: 'aws.us-east-1',
     });
   });
@@ -187,7 +186,6 @@ describe('the unjudged alarm', () => {
     // What it reads: the consumer's own metrics, its Lambda errors, and the stream's iterator age.
     expect((alarm.metric_query as Block[]).filter((q) => q.metric).map((q) => [(q.metric as Block).namespace, (q.metric as Block).dimensions])).toEqual([
       ['Acme/Widget', { Signal: 'entry' }],
-      ['Acme/Widget', { Signal: 'entry' }],
       ['AWS/Lambda', { FunctionName: names.signalConsumer }],
       ['AWS/Kinesis', { StreamName: names.signalStream }],
     ]);
@@ -217,8 +215,7 @@ describe('the release dashboard', () => {
     expect(JSON.stringify((metricWidgets[3].properties as Block).metrics)).toContain(ref(delivery, 'aws_cloudfront_distribution', distribution, 'id'));
     // The signal's health: the unjudged alarm's own metrics, the lateness as the line for the iterator age.
     expect((metricWidgets[4].properties as Block).metrics).toEqual([
-      ['Acme/Widget', 'UnjudgedPeriods', 'Signal', 'entry', { stat: 'Sum', label: 'periods the consumer did not see whole' }],
-      ['Acme/Widget', 'LateRecords', 'Signal', 'entry', { stat: 'Sum', label: 'records after their period closed' }],
+      ['Acme/Widget', 'UnjudgedPeriods', 'Signal', 'entry', { stat: 'Sum', label: 'periods the consumer did not see whole, and late records' }],
       ['AWS/Lambda', 'Errors', 'FunctionName', names.signalConsumer, { stat: 'Sum', label: 'consumer errors' }],
     ]);
     expect((metricWidgets[5].properties as Block).metrics).toEqual([['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', names.signalStream, { stat: 'Maximum', label: 'iterator age, maximum' }]]);

@@ -13,10 +13,11 @@
 import { formatRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';
 import { assignBuild } from '../../contracts/assignment';
 import { ERROR_REPORT_PATH, MAX_MESSAGE_LENGTH } from '../../contracts/error-report';
-import { METRIC_LATE_RECORDS, METRIC_UNJUDGED_PERIODS, periodStart, releaseAlarmQueries, unjudgedAlarmQueries, type ReleaseAlarmRule } from '../../contracts/release-signal';
+import { METRIC_UNJUDGED_PERIODS, periodStart, ROLES, releaseAlarmQueries, unjudgedAlarmQueries, type ReleaseAlarmRule } from '../../contracts/release-signal';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import { RECORD_BYTES_MAX, signalCapacity } from '../../contracts/signal-capacity';
-import { consume, initialState, ROLES_COUNTED, type ConsumerOptions, type ConsumerState, type StreamRecord, type TimedState } from '../../regional-function/signal-consumer/core';
+import { consume, initialState, type ConsumerOptions, type ConsumerState, type StreamRecord, type TimedState } from '../../regional-function/signal-consumer/core';
+import { errorReportedDetails, type BatchSummary } from '../../regional-function/signal-consumer/consumer';
 import { TIMELINE_CACHE_MS } from '../../regional-function/signal-consumer/index';
 import { functionLogger, functionMetrics, periodDocuments } from '../../regional-function/shared/observability';
 import { STATE_TIMELINE_KEY, TIMELINE_LENGTH } from '../../regional-function/shared/signal-table';
@@ -336,15 +337,17 @@ export const releaseSignal: BenchSection = {
 
     // What the consumer writes: the lines as Powertools prints them, the EMF of a closed period.
     const logger = functionLogger('signal-consumer');
-    const batchLineBytes = Buffer.byteLength(printed(() => logger.info('batch', { records: SIGNAL.batchSize, resumed: true, closed: [], late: 0, skipped: steady.lastSkipped })));
+    const batchLine = (closed: BatchSummary['closed']) => Buffer.byteLength(printed(() => logger.info('batch', { records: SIGNAL.batchSize, resumed: true, closed, late: 0, skipped: steady.lastSkipped })));
+    const batchLineBytes = batchLine([]);
     // As consumer.ts logs a kept message (the longest the consumer keeps).
     const kept = 'x'.repeat(MAX_MESSAGE_LENGTH);
-    const errorLines = printed(() => logger.info('error reported', { period: new Date(periodStart(Date.now(), options.periodSeconds)).toISOString(), role: 'canary', buildId: CANARY, message: kept }));
+    const errorLines = printed(() => logger.info('error reported', errorReportedDetails(periodStart(Date.now(), options.periodSeconds), { role: 'canary', build: CANARY, message: kept })));
     const errorLineBytes = Buffer.byteLength(errorLines);
     const messageDropped = !errorLines.includes(kept);
     const metrics = functionMetrics(config.metrics.namespace, 'signal-consumer');
-    const counts = { canary: { viewers: 15_000, erroring: 150 }, stable: { viewers: 45_000, erroring: 450 }, ring: { viewers: 3_000, erroring: 30 } };
-    const periodEmfBytes = periodDocuments(metrics, { start: periodStart(Date.now(), options.periodSeconds), unjudged: null, counts }).reduce<number>((sum, document) => sum + Buffer.byteLength(`${JSON.stringify(document)}\n`), 0);
+    const closedPeriod = { start: periodStart(Date.now(), options.periodSeconds), unjudged: null, counts: { canary: { viewers: 15_000, erroring: 150 }, stable: { viewers: 45_000, erroring: 450 }, ring: { viewers: 3_000, erroring: 30 } } };
+    // A closed period's EMF lines, and its counts in the batch line of the batch that closed it.
+    const periodEmfBytes = periodDocuments(metrics, closedPeriod).reduce<number>((sum, document) => sum + Buffer.byteLength(`${JSON.stringify(document)}\n`), 0) + batchLine([closedPeriod]) - batchLineBytes;
     // The timeline item at its longest, of rollout states like this one: DynamoDB sizes an item by its names and values.
     const entries = Array.from({ length: TIMELINE_LENGTH }, (_, i) => ({
       text: formatRolloutState({ ...state, weight: 1000 * ((i % 10) + 1) }),
@@ -354,8 +357,8 @@ export const releaseSignal: BenchSection = {
     const timelineItemBytes = 'pk'.length + STATE_TIMELINE_KEY.length + 'timeline'.length + Buffer.byteLength(JSON.stringify(entries)) + 'version'.length + 21;
     const timelineReadUnits = 0.5 * Math.ceil(timelineItemBytes / 4096);
 
-    // The metrics: Viewers and ErroringViewers per counted role, UnjudgedPeriods and LateRecords.
-    const customMetrics = 2 * ROLES_COUNTED.length + [METRIC_UNJUDGED_PERIODS, METRIC_LATE_RECORDS].length;
+    // The metrics: Viewers and ErroringViewers per judged role, the ring's Viewers, and UnjudgedPeriods.
+    const customMetrics = 2 * ROLES.length + 1 + [METRIC_UNJUDGED_PERIODS].length;
     const rule: ReleaseAlarmRule = config.alarms;
     const clientErrorAlarmMetrics = releaseAlarmQueries(rule).metrics.length;
     const unjudgedAlarmMetrics = unjudgedAlarmQueries({ latenessSeconds: config.metrics.latenessSeconds }, { consumerFunction: 'signal-consumer', stream: 'signal' }).metrics.length;
@@ -371,8 +374,8 @@ export const releaseSignal: BenchSection = {
       alarmMetrics: clientErrorAlarmMetrics + unjudgedAlarmMetrics,
       customMetrics,
     });
-    // The metrics API published Viewers and ErroringViewers per role (canary, stable, ring); its alarm was the client-error alarm.
-    const previousFixed = { customMetrics: 2 * ROLES_COUNTED.length, alarmMetrics: clientErrorAlarmMetrics };
+    // The metrics API published Viewers and ErroringViewers per role (canary, stable, ring): 6; its alarm was the client-error alarm.
+    const previousFixed = { customMetrics: 6, alarmMetrics: clientErrorAlarmMetrics };
     const months = SIGNAL_VOLUMES.map((volume) => ({ ...volume, month: signalMonth(inputs(volume.loadsPerDay)), previous: previousSignalMonth(volume.loadsPerDay, previousFixed) }));
     const met = signalTargets(months);
     const one = months.find((m) => m.loadsPerDay === SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay)!;
@@ -421,7 +424,7 @@ export const releaseSignal: BenchSection = {
       { name: `consumer core, records a second at ${SIGNAL.consumerMemoryMb} MB (CPU share scaled)`, value: Math.round(recordsPerSecond / cpuScale), unit: 'count' },
       { name: 'consumer batch log line', value: batchLineBytes, unit: 'B' },
       { name: 'consumer error line (per erroring viewer and period)', value: errorLineBytes, unit: 'B' },
-      { name: 'EMF lines of a closed period (three roles)', value: periodEmfBytes, unit: 'B' },
+      { name: 'lines of a closed period (EMF of the three roles, its counts in the batch line)', value: periodEmfBytes, unit: 'B' },
       { name: `timeline item (${TIMELINE_LENGTH} states)`, value: timelineItemBytes, unit: 'B' },
     ];
     const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -445,7 +448,7 @@ export const releaseSignal: BenchSection = {
         `Prices (bench/prices.ts, each with its source): real-time logs $${PRICES.realtimeLogLine.usd} per million lines, Kinesis $${PRICES.kinesisShardHour.usd} per shard-hour and $${PRICES.kinesisPutPayloadUnit.usd} per million PUT payload units, Lambda $${PRICES.lambdaRequest.usd} per million requests and $${PRICES.lambdaGbSecond.usd} per GB-second, CloudFront Functions $${PRICES.cloudFrontFunction.usd} per million, DynamoDB $${PRICES.dynamoWrite.usd} per million write units and $${PRICES.dynamoRead.usd} per million read units, $${PRICES.customMetricMonth.usd} per metric-month, $${PRICES.alarmMetricMonth.usd} per alarm metric a month, Logs $${PRICES.logsIngestionGb.usd} per GB; a month is ${SIGNAL.daysPerMonth} days.`,
         `This design: CloudFront logs every entry load and error report (error reports assumed ${SIGNAL.errorReportShare * 100} % of loads) at the sampling rate signalCapacity (contracts/signal-capacity.ts) picks for config metrics.peakToAverage ${config.metrics.peakToAverage}: the peak within ${signalCapacity({ expectedLoadsPerDay: 1, peakToAverage: 1 }).budgetRecordsPerSecond} records a second of one shard, always one shard. Each record is one PUT payload unit (at most ${RECORD_BYTES_MAX} B, under 25 KB).`,
         `  Consumer: batches of up to ${SIGNAL.batchSize.toLocaleString('en')} records, a ${SIGNAL.batchWindowSeconds} s window, one invocation at a time: traffic taken at its daily average, an invocation per window holding a record, or one per ${SIGNAL.batchSize.toLocaleString('en')} records once windows fill (busier hours fill more, so invocations are a little low between the two). Each invocation writes the checkpoint (one PutItem) and reads the timeline when its copy is ${TIMELINE_CACHE_MS / 1000} s old (one GetItem, ${timelineReadUnits} read ${timelineReadUnits === 1 ? 'unit' : 'units'}: ${timelineItemBytes} B at its longest), each assumed ${SIGNAL.dynamoWaitMs} ms, plus the core's time per record measured here, scaled by ${MB_PER_VCPU} / ${SIGNAL.consumerMemoryMb}; billed at ${SIGNAL.consumerMemoryMb} MB (at 1 million loads a day ${one.month.billedMsPerInvocation} ms an invocation, at 100 million ${hundred.month.billedMsPerInvocation} ms).`,
-        `  Logs: per invocation Lambda's own lines (${SIGNAL.lambdaLogBytesPerInvocation} B, assumed) and the batch line (${batchLineBytes} B); per period the EMF lines (${periodEmfBytes} B); per sampled error report an error line (${errorLineBytes} B: the upper bound, every report a viewer of its own in its period${messageDropped ? '; as printed today that is two lines: Powertools reserves the key `message`, which consumer.ts logs the error under, so it drops it and prints a warning line: the message itself is not in the log' : ''}). Fixed: ${customMetrics} custom metrics (Viewers and ErroringViewers per role, canary, stable and ring; UnjudgedPeriods; LateRecords: the last two are billed only in hours they are published, so $${usd2(priceOf(PRICES.customMetricMonth, 2))} of it is an upper bound), ${clientErrorAlarmMetrics + unjudgedAlarmMetrics} metrics read by alarms (the client-error alarm ${clientErrorAlarmMetrics}, the unjudged alarm ${unjudgedAlarmMetrics}), the shard.`,
+        `  Logs: per invocation Lambda's own lines (${SIGNAL.lambdaLogBytesPerInvocation} B, assumed) and the batch line (${batchLineBytes} B); per period the EMF lines (${periodEmfBytes} B); per sampled error report an error line (${errorLineBytes} B: the upper bound, every report a viewer of its own in its period${messageDropped ? '; as printed today that is two lines: Powertools reserves the key `message`, which consumer.ts logs the error under, so it drops it and prints a warning line: the message itself is not in the log' : ''}). Fixed: ${customMetrics} custom metrics (Viewers and ErroringViewers of canary and stable viewers, Viewers of the ring, whose errors are in the log only; UnjudgedPeriods, billed only in hours it is published, so $${usd2(priceOf(PRICES.customMetricMonth, 1))} of it is an upper bound), ${clientErrorAlarmMetrics + unjudgedAlarmMetrics} metrics read by alarms (the client-error alarm ${clientErrorAlarmMetrics}, the unjudged alarm ${unjudgedAlarmMetrics}), the shard.`,
         `  At 100 million loads a day, a month: ${list(hundred.month.parts)}.`,
         `Previous design (the metrics API, kept as a model in prices.ts BEACONS): one beacon per entry load at $${usd4(one.previous.perMillionBeacons)} per million (an HTTP API request, a Lambda invocation of ${BEACONS.billedMsPerBeacon} ms at ${BEACONS.memoryMb} MB, a ledger UpdateItem, ${BEACONS.lambdaLogBytesPerInvocation} B of Lambda's lines and a ${BEACONS.emfLineBytes} B EMF line), plus ${previousFixed.customMetrics} custom metrics, the client-error alarm's ${clientErrorAlarmMetrics} metrics, and the state copy read every ${BEACONS.stateCacheSeconds} s by ${BEACONS.warmContainers} containers. HTTP API requests priced flat (above 300 million a month they cost less).`,
         "  Left out of both: CloudFront's own request charge (the previous design paid it on every beacon, this one on error reports only), RolloutWeight and the other metrics and alarms both have alike.",

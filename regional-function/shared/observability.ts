@@ -15,11 +15,11 @@ import {
   DIMENSION_ROLE,
   DIMENSION_SIGNAL,
   METRIC_ERRORING_VIEWERS,
-  METRIC_LATE_RECORDS,
   METRIC_MISSING_BUILDS,
   METRIC_ROLLOUT_WEIGHT,
   METRIC_UNJUDGED_PERIODS,
   METRIC_VIEWERS,
+  ROLES,
   SIGNAL_ENTRY,
   type Role,
 } from '../../contracts/release-signal';
@@ -35,47 +35,38 @@ export function functionMetrics(namespace: string, serviceName: string, logger?:
   return metrics;
 }
 
-/** What a counted beacon adds; false when it added nothing (a repeat within the period). */
-export function addCountedViewer(metrics: Metrics, counted: { readonly role: Role; readonly buildId: string; readonly newViewer: boolean; readonly newErroring: boolean }, at: number): boolean {
-  if (!counted.newViewer && !counted.newErroring) return false;
-  metrics.setTimestamp(at);
-  metrics.addDimension(DIMENSION_ROLE, counted.role);
-  if (counted.newViewer) metrics.addMetric(METRIC_VIEWERS, MetricUnit.Count, 1);
-  if (counted.newErroring) metrics.addMetric(METRIC_ERRORING_VIEWERS, MetricUnit.Count, 1);
-  // Not a dimension (that would make metrics per build again), but searchable in the log line.
-  metrics.addMetadata('buildId', counted.buildId);
-  return true;
+/**
+ * One closed period of the signal consumer, as EMF documents (one per dimension set), timestamped
+ * at the period's start so CloudWatch files them in that period: when judged, the distinct viewers
+ * and erroring viewers of the two judged roles, and the ring's viewers for the dashboard (nothing
+ * judges ring viewers, so their errors stay in the log: a custom metric is billed every month it
+ * exists); when not, UnjudgedPeriods = 1 and no counts.
+ */
+export function periodDocuments(metrics: Metrics, period: { readonly start: number; readonly unjudged: string | null; readonly counts: Readonly<Record<Role, { readonly viewers: number; readonly erroring: number }>> }): unknown[] {
+  if (period.unjudged !== null) return [unjudgedDocument(metrics, period.start, period.unjudged)];
+  const roleDocument = (role: Role, withErrors: boolean) => {
+    metrics.setTimestamp(period.start);
+    metrics.addDimension(DIMENSION_ROLE, role);
+    metrics.addMetric(METRIC_VIEWERS, MetricUnit.Count, period.counts[role].viewers);
+    if (withErrors) metrics.addMetric(METRIC_ERRORING_VIEWERS, MetricUnit.Count, period.counts[role].erroring);
+    return takeMetrics(metrics);
+  };
+  return [...ROLES.map((role) => roleDocument(role, true)), roleDocument('ring', false)];
 }
 
 /**
- * One closed period of the signal consumer, as EMF documents (one per dimension set): a judged
- * period's distinct viewers and erroring viewers per role, timestamped at the period's start so
- * CloudWatch files them in that period; an unjudged one as UnjudgedPeriods = 1 and no counts.
+ * Records of periods the consumer had closed already, at the time they arrived: UnjudgedPeriods = 1
+ * in the period they arrived in, so the unjudged alarm sees that what was judged was not whole.
  */
-export function periodDocuments(metrics: Metrics, period: { readonly start: number; readonly unjudged: string | null; readonly counts: Readonly<Record<Role, { readonly viewers: number; readonly erroring: number }>> }): unknown[] {
-  const documents: unknown[] = [];
-  metrics.setTimestamp(period.start);
-  if (period.unjudged !== null) {
-    metrics.addDimension(DIMENSION_SIGNAL, SIGNAL_ENTRY);
-    metrics.addMetric(METRIC_UNJUDGED_PERIODS, MetricUnit.Count, 1);
-    metrics.addMetadata('reason', period.unjudged);
-    return [takeMetrics(metrics)];
-  }
-  for (const [role, counts] of Object.entries(period.counts)) {
-    metrics.setTimestamp(period.start);
-    metrics.addDimension(DIMENSION_ROLE, role);
-    metrics.addMetric(METRIC_VIEWERS, MetricUnit.Count, counts.viewers);
-    metrics.addMetric(METRIC_ERRORING_VIEWERS, MetricUnit.Count, counts.erroring);
-    documents.push(takeMetrics(metrics));
-  }
-  return documents;
+export function lateRecordsDocument(metrics: Metrics, late: number, at: number): unknown {
+  return unjudgedDocument(metrics, at, `${late} records of a period already counted arrived after it closed`);
 }
 
-/** Records that reached the consumer after their period had closed, at the time they did. */
-export function lateRecordsDocument(metrics: Metrics, late: number, at: number): unknown {
+function unjudgedDocument(metrics: Metrics, at: number, reason: string): unknown {
   metrics.setTimestamp(at);
   metrics.addDimension(DIMENSION_SIGNAL, SIGNAL_ENTRY);
-  metrics.addMetric(METRIC_LATE_RECORDS, MetricUnit.Count, late);
+  metrics.addMetric(METRIC_UNJUDGED_PERIODS, MetricUnit.Count, 1);
+  metrics.addMetadata('reason', reason);
   return takeMetrics(metrics);
 }
 

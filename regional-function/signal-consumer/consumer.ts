@@ -5,9 +5,11 @@
  * DynamoDB and Powertools; the local mode gives it its own store and clock; both run this.
  *
  * Per closed period it emits, as metrics of contracts/release-signal.ts:
- *   Viewers and ErroringViewers, dimension Role (canary, stable, ring)   when the period is judged;
- *   UnjudgedPeriods = 1                                                   when it is not;
- *   LateRecords                                                           records of closed periods.
+ *   Viewers and ErroringViewers, dimension Role (canary, stable),
+ *   and Viewers of the ring (Role=ring)                              when the period is judged;
+ *   UnjudgedPeriods = 1                                               when it is not;
+ * and UnjudgedPeriods = 1 when records of a period it closed arrive (at their arrival). Every
+ * closed period's counts are in the log line of the batch that closed it.
  * Messages are logged once per erroring voice and period, with their role and build, never an
  * address: addresses live only in the stream (24 hours).
  */
@@ -27,12 +29,17 @@ export interface SignalConsumerDependencies {
 export interface BatchSummary {
   readonly records: number;
   readonly resumed: boolean;
-  readonly closed: readonly { readonly start: number; readonly unjudged: string | null }[];
+  readonly closed: readonly Pick<ClosedPeriod, 'start' | 'unjudged' | 'counts'>[];
   readonly late: number;
   readonly skipped: BatchResult['skipped'];
 }
 
 export type SignalConsumer = (records: readonly StreamRecord[]) => Promise<BatchSummary>;
+
+/** What the log line of a kept error message says: no address, and not under `message`, which Powertools' logger keeps for its own. */
+export function errorReportedDetails(periodStart: number, kept: ClosedPeriod['messages'][number]): Record<string, unknown> {
+  return { period: new Date(periodStart).toISOString(), role: kept.role, buildId: kept.build, errorMessage: kept.message };
+}
 
 export function createSignalConsumer(options: ConsumerOptions, deps: SignalConsumerDependencies): SignalConsumer {
   let state: ConsumerState = initialState();
@@ -46,9 +53,9 @@ export function createSignalConsumer(options: ConsumerOptions, deps: SignalConsu
       lastSequence = records[records.length - 1].sequenceNumber;
       deps.emit(result.closed, result.late, deps.now());
       for (const period of result.closed) {
-        for (const kept of period.messages) deps.log('error reported', { period: new Date(period.start).toISOString(), role: kept.role, buildId: kept.build, errorMessage: kept.message });
+        for (const kept of period.messages) deps.log('error reported', errorReportedDetails(period.start, kept));
       }
-      return { records: records.length, resumed, closed: result.closed.map((p) => ({ start: p.start, unjudged: p.unjudged })), late: result.late, skipped: result.skipped };
+      return { records: records.length, resumed, closed: result.closed.map((p) => ({ start: p.start, unjudged: p.unjudged, counts: p.counts })), late: result.late, skipped: result.skipped };
     } catch (error) {
       // What this batch added may be half in the tallies: start afresh, so a retry of the same
       // batch cannot count twice. The periods it touched are unjudged.
