@@ -1,6 +1,6 @@
 /**
  * Which build a viewer gets: the one rule the viewer-assignment CloudFront Function, the entry
- * router's fallback and the metrics API all apply, from this one source.
+ * router's fallback and the signal consumer all apply, from this one source.
  *
  *   ring host   the page's origin is in state.ring  →  canary (whatever the weight)
  *   otherwise   bucket = murmur3_32(salt + " " + viewerKey(ip)) mod 10000
@@ -31,6 +31,10 @@
  */
 import { WEIGHT_SCALE, type RolloutState } from './rollout-state';
 
+// Looked up once: in a vm context (jest's, the local CloudFront harness's) every lookup of a global
+// such as Math costs about 150 ns, twenty times the hash itself.
+const imul = Math.imul;
+
 export function murmur3(text: string, seed: number): number {
   const length = text.length;
   const tail = length & 3;
@@ -40,28 +44,28 @@ export function murmur3(text: string, seed: number): number {
   while (i < blocks) {
     let k = (text.codePointAt(i)! & 0xff) | ((text.codePointAt(i + 1)! & 0xff) << 8) | ((text.codePointAt(i + 2)! & 0xff) << 16) | ((text.codePointAt(i + 3)! & 0xff) << 24);
     i += 4;
-    k = Math.imul(k, 0xcc9e2d51);
+    k = imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
+    k = imul(k, 0x1b873593);
     h ^= k;
     h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    h = (imul(h, 5) + 0xe6546b64) | 0;
   }
   if (tail > 0) {
     let k = 0;
     if (tail === 3) k ^= (text.codePointAt(i + 2)! & 0xff) << 16;
     if (tail >= 2) k ^= (text.codePointAt(i + 1)! & 0xff) << 8;
     k ^= text.codePointAt(i)! & 0xff;
-    k = Math.imul(k, 0xcc9e2d51);
+    k = imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
+    k = imul(k, 0x1b873593);
     h ^= k;
   }
   h ^= length;
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
 }
