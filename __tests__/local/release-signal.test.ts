@@ -17,46 +17,13 @@ import { loadConfig } from '../../config';
 import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
 import { localBuilds, startSignalHarness, type SignalHarness } from '../fixtures/local';
 import { pollUntil } from '../fixtures/poll';
+import { expectedCounts, inBatches, PAGE, viewersOf, visitAll, type Visits } from '../fixtures/signal-traffic';
 
 const config = loadConfig();
 const builds = localBuilds();
-/** The host page the viewers are on: in no ring. */
-const PAGE = 'http://127.0.0.1:8081/article/1';
 // Periods are judged from 20 canary viewers, so every period of these scenarios (300 viewers, 10 %
 // and more on the canary) is judged.
 const alarm = { ...config.alarms, minViewers: 20 };
-
-/** 300 distinct viewers of a period, none of another period's. */
-const viewersOf = (period: number, count = 300) => Array.from({ length: count }, (_, i) => `10.${period}.${i >> 7}.${(i & 127) + 1}`);
-
-async function inBatches<T>(items: readonly T[], size: number, each: (item: T, index: number) => Promise<unknown>): Promise<void> {
-  for (let start = 0; start < items.length; start += size) await Promise.all(items.slice(start, start + size).map((item, i) => each(item, start + i)));
-}
-
-/** What one period's honest viewers did: each address, the build it got, whether it reported an error. */
-type Visits = Map<string, { readonly buildId: string; readonly erred: boolean }>;
-
-/** Honest viewers: each loads the entry and runs the build it got; those that build fails report the error, naming it. */
-async function visitAll(h: SignalHarness, ips: readonly string[], fails: (buildId: string) => boolean): Promise<Visits> {
-  const visits: Visits = new Map();
-  await inBatches(ips, 50, async (ip) => {
-    const { status, buildId } = await h.load(ip, { referer: PAGE });
-    expect(status).toBe(200);
-    const erred = fails(buildId!);
-    if (erred) expect(await h.reportError(ip, buildId!, 'TypeError: cannot read properties of undefined', { referer: PAGE })).toBe(204);
-    visits.set(ip, { buildId: buildId!, erred });
-  });
-  return visits;
-}
-
-/** Distinct addresses per role, from what the entry gave each (no ring page here: the canary build is the canary role). */
-function expectedCounts(visits: Visits) {
-  const of = (buildId: string) => [...visits.values()].filter((v) => v.buildId === buildId);
-  return {
-    canary: { viewers: of(builds.canary.buildId).length, erroring: of(builds.canary.buildId).filter((v) => v.erred).length },
-    stable: { viewers: of(builds.stable.buildId).length, erroring: of(builds.stable.buildId).filter((v) => v.erred).length },
-  };
-}
 
 describe('the release signal, from CloudFront real-time logs', () => {
   let h: SignalHarness | undefined;

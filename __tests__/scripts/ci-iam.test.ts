@@ -558,6 +558,42 @@ describe("the release signal's resources", () => {
     expect(allows(policies.planRole, 'lambda:GetEventSourceMapping', mapping, tagged)).toBe(true);
   });
 
+  it("gives a pull request's plan no way to add a counted viewer: it reads the signal's resources and writes none of them", () => {
+    for (const name of CASE_NAMES) {
+      const { config, policies } = cases[name];
+      const names = resourceNames(config);
+      // Every action of the plan role is Read or List by the service authorization reference.
+      const levels = new Set(policies.planRole.Statement.flatMap((statement) => statement.Action).map((action) => referenceAction(action)?.accessLevel ?? `unknown (${action})`));
+      expect([...levels].filter((level) => level !== 'Read' && level !== 'List')).toEqual([]);
+      // Each way into the count, as the ARN the plan's outputs and state show: records into the
+      // stream, a forged event to the consumer, its code, its mapping, the timeline it judges by,
+      // the store the edges assign from, the log configuration and the function that answers reports.
+      const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
+      const consumer = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.signalConsumer}`;
+      const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`;
+      const store = `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`;
+      const writes: [string, string][] = [
+        ['kinesis:PutRecord', stream],
+        ['kinesis:PutRecords', stream],
+        ['lambda:InvokeFunction', consumer],
+        ['lambda:UpdateFunctionCode', consumer],
+        ['lambda:UpdateFunctionConfiguration', consumer],
+        ['lambda:UpdateEventSourceMapping', `arn:aws:lambda:us-east-1:${ACCOUNT}:event-source-mapping:${ID.uuid}`],
+        ['dynamodb:PutItem', table],
+        ['dynamodb:UpdateItem', table],
+        ['cloudfront-keyvaluestore:PutKey', store],
+        ['cloudfront-keyvaluestore:UpdateKeys', store],
+        ['cloudfront:UpdateRealtimeLogConfig', `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`],
+        ['cloudfront:UpdateFunction', `arn:aws:cloudfront::${ACCOUNT}:function/${names.errorReport}`],
+        ['cloudfront:UpdateDistribution', `arn:aws:cloudfront::${ACCOUNT}:distribution/${ID.distribution}`],
+      ];
+      for (const [action, arn] of writes) {
+        expect(referenceAction(action)).toBeDefined();
+        expect([name, action, allows(policies.planRole, action, arn)]).toEqual([name, action, false]);
+      }
+    }
+  });
+
   it('grants nothing for the metrics API, its origin secret or a WAF any more', () => {
     for (const name of CASE_NAMES) {
       const actions = [cases[name].policies.deployRole, cases[name].policies.planRole, cases[name].policies.permissionsBoundary].flatMap((document) => document.Statement.flatMap((s) => s.Action));

@@ -1,0 +1,196 @@
+/**
+ * The release signal under attack, end to end over HTTP against the local distribution (as
+ * local/release-signal.test.ts runs it): honest viewers, 800 distinct addresses a period, load the
+ * entry and report the errors of the build they got, while attackers do the most they can with what
+ * they hold. An attacker's only input is what CloudFront itself sees: the address a request comes
+ * from, its path and query, the time. So what an attacker holds is addresses, and each counts once
+ * a period, in the role the rule gave it, for the build it got.
+ *
+ * One deployment each (the local CodeDeploy's first salt); bench/release-simulation.ts and its test
+ * give the odds over many deployments, each a fresh cohort.
+ */
+import { loadConfig } from '../../config';
+import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
+import { CLIENT_IP_HEADER } from '../../local/cloudfront-emulator';
+import type { ControlPlaneStatus } from '../../local/control-plane';
+import { localBuilds, startSignalHarness, type SignalHarness } from '../fixtures/local';
+import { expectedCounts, inBatches, PAGE, viewersOf, visitAll, type Visits } from '../fixtures/signal-traffic';
+
+const config = loadConfig();
+const builds = localBuilds();
+const HONEST = 800;
+// The deploy config's alarm as it ships (5 points over stable, 50 canary viewers, 2 of 3 periods).
+const alarm = config.alarms;
+
+/** An attacker: the addresses it sends from in a period (one IPv4 address, or /64s of its /48). */
+interface Attacker {
+  readonly name: string;
+  readonly addresses: readonly string[];
+}
+
+const ipv4Attackers = (count: number): Attacker[] => Array.from({ length: count }, (_, i) => ({ name: `203.0.113.${i + 1}`, addresses: [`203.0.113.${i + 1}`] }));
+/** Each /48 probes `probes` of its 65,536 /64s, a different host in each, every period. */
+const ipv6Attackers = (count: number, probes = 16): Attacker[] =>
+  Array.from({ length: count }, (_, i) => {
+    const site = `2001:db8:${(0x100 + i).toString(16)}`;
+    return { name: `${site}::/48`, addresses: Array.from({ length: probes }, (_, sub) => `${site}:${sub.toString(16)}::${(sub * 7 + 1).toString(16)}`) };
+  });
+
+/** What an attacker saw in a period: the build each of its addresses got. */
+type Probes = Map<string, string[]>;
+
+/**
+ * Attackers in one period: every address loads the entry and learns its build (X-Build-Id). Then
+ *   fail: every address that got the canary reports errors naming it, and every one that got the
+ *         stable build reports errors naming the canary too (it cannot be heard, but costs nothing);
+ *   mask: every address that got the stable build reports errors naming it, to raise the stable
+ *         build's share, and those on the canary report nothing.
+ * Each reports five times, with different messages.
+ */
+async function attack(h: SignalHarness, attackers: readonly Attacker[], goal: 'fail' | 'mask'): Promise<Probes> {
+  const probes: Probes = new Map();
+  await inBatches(attackers, 5, async (attacker) => {
+    const seen: string[] = [];
+    for (const ip of attacker.addresses) {
+      const { status, buildId } = await h.load(ip, { referer: PAGE });
+      expect(status).toBe(200);
+      seen.push(buildId!);
+      const name = goal === 'fail' ? builds.canary.buildId : buildId === builds.stable.buildId ? builds.stable.buildId : null;
+      for (let i = 0; name !== null && i < 5; i += 1) expect(await h.reportError(ip, name, `attack ${i}`, { referer: PAGE })).toBe(204);
+    }
+    probes.set(attacker.name, seen);
+  });
+  return probes;
+}
+
+/** Per attacker, its one build: every address of it must have got the same one. */
+function oneBuildEach(probes: Probes): Map<string, string> {
+  return new Map([...probes].map(([name, seen]) => [name, [...new Set(seen)].length === 1 ? seen[0] : `several: ${[...new Set(seen)].join(', ')}`]));
+}
+
+describe('the release signal against attackers holding addresses', () => {
+  let h: SignalHarness | undefined;
+  afterEach(async () => {
+    await h?.stop();
+    h = undefined;
+  });
+
+  /**
+   * A whole release with attackers every period. Checks each closed period counts exactly the honest
+   * viewers plus each attacker once, in its role, erring only as the rule lets it; returns the
+   * statuses and what the attackers saw.
+   */
+  async function release(attackers: readonly Attacker[], goal: 'fail' | 'mask', canaryFails: number): Promise<{ statuses: ControlPlaneStatus[]; probes: Probes[] }> {
+    h = await startSignalHarness(config, { alarm });
+    const base = h.clock.now();
+    await h.local.release(builds.canary.dir);
+    // 2 % of every build's honest viewers see an error; the canary fails `canaryFails` more.
+    const seen = { canary: 0, stable: 0 };
+    const fails = (buildId: string) => {
+      const role = buildId === builds.canary.buildId ? 'canary' : 'stable';
+      const nth = seen[role]++;
+      return nth % 50 === 0 || (role === 'canary' && nth % 10 < canaryFails * 10);
+    };
+    const statuses: ControlPlaneStatus[] = [];
+    const honest: Visits[] = [];
+    const probes: Probes[] = [];
+    for (let p = 0; p < 12 && h.local.status().deployment?.status === 'InProgress'; p += 1) {
+      statuses.push(
+        await h.period(base + p * h.periodMs, async () => {
+          honest.push(await visitAll(h!, viewersOf(p, HONEST), fails));
+          probes.push(await attack(h!, attackers, goal));
+        }),
+      );
+    }
+    // Every period the consumer has closed (all but the last, at least): exactly the honest viewers,
+    // and each attacker once.
+    let checked = 0;
+    for (let p = 0; p < honest.length; p += 1) {
+      const closed = h.local.signal.runner.closedPeriod(base + p * h.periodMs);
+      if (closed === null) continue;
+      checked += 1;
+      const expected = expectedCounts(honest[p]);
+      for (const build of oneBuildEach(probes[p]).values()) {
+        const role = build === builds.canary.buildId ? 'canary' : 'stable';
+        expected[role].viewers += 1;
+        if ((goal === 'fail' && role === 'canary') || (goal === 'mask' && role === 'stable')) expected[role].erroring += 1;
+      }
+      expect([p, closed.unjudged, closed.counts.canary, closed.counts.stable]).toEqual([p, null, expected.canary, expected.stable]);
+    }
+    expect(checked).toBeGreaterThanOrEqual(honest.length - 1);
+    return { statuses, probes };
+  }
+
+  it('10 IPv4 addresses reporting errors wherever they get the canary cannot fail a healthy one: it reaches every viewer', async () => {
+    const { statuses, probes } = await release(ipv4Attackers(10), 'fail', 0);
+    expect(statuses.map((s) => s.alarm?.state)).toEqual(statuses.map(() => 'OK'));
+    expect(h!.local.status().deployment?.status).toBe('Succeeded');
+    expect(parseRolloutState(h!.local.status().state)).toEqual(steadyState(builds.canary.buildId));
+    // Some of them did get the canary, and reported from it: the attack was made, and failed.
+    expect([...oneBuildEach(probes.at(-1)!).values()].filter((build) => build === builds.canary.buildId).length).toBeGreaterThan(0);
+  });
+
+  it('10 IPv6 /48s probing their /64s find one build per /48, and cannot fail a healthy canary either', async () => {
+    const { statuses, probes } = await release(ipv6Attackers(10), 'fail', 0);
+    // Every /64 a /48 probed got the /48's build, in every period: probing finds nothing to pick.
+    for (const period of probes) for (const [name, build] of oneBuildEach(period)) expect([name, build]).toEqual([name, expect.stringMatching(/^[0-9a-f]{16}$/)]);
+    expect(statuses.map((s) => s.alarm?.state)).toEqual(statuses.map(() => 'OK'));
+    expect(h!.local.status().deployment?.status).toBe('Succeeded');
+    expect([...oneBuildEach(probes.at(-1)!).values()].filter((build) => build === builds.canary.buildId).length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['50 IPv4 addresses', () => ipv4Attackers(50)],
+    ['50 IPv6 /48s reporting from 4 /64s each', () => ipv6Attackers(50, 4)],
+  ])('%s reporting errors on the stable build cannot keep a canary that fails 30 %% of its viewers from rolling back', async (_label, attackers) => {
+    const { statuses } = await release(attackers(), 'mask', 0.3);
+    expect(statuses.at(-1)?.alarm?.state).toBe('ALARM');
+    const status = h!.local.status();
+    expect(status.deployment).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^alarm: 2 of the last 3 periods with the canary's error share/) });
+    expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
+  });
+
+  it("adds no counted viewer with everything a pull request's plan can read: there is no secret, and no header or query is a viewer", async () => {
+    h = await startSignalHarness(config, { alarm });
+    const base = h.clock.now();
+    await h.local.release(builds.canary.dir);
+    const attacker = '198.51.100.66';
+    let attackerBuild = '';
+    const status = await h.period(base, async () => {
+      await visitAll(h!, viewersOf(0, 100), () => false);
+      // What state, the plan's outputs and GetDistributionConfig show: the distribution's names and
+      // ARNs, the stream, the store, the table, the old origin secret's header. Sent as every header
+      // a proxy could set for the address it speaks for, and as query parameters, none of which
+      // CloudFront logs as the viewer's address (c-ip is the TCP peer).
+      const claims = Array.from({ length: 40 }, (_, i) => `192.0.2.${i + 10}`);
+      for (const claimed of claims) {
+        const headers = {
+          'x-forwarded-for': claimed,
+          'true-client-ip': claimed,
+          'cloudfront-viewer-address': `${claimed}:443`,
+          forwarded: `for=${claimed}`,
+          'x-origin-verify': 'a-secret-from-state',
+        };
+        for (const [url, expected] of [
+          [`/assets/index.js?ip=${claimed}&c-ip=${claimed}`, 200],
+          [`/api/e?b=${builds.canary.buildId}&m=forged&c-ip=${claimed}`, 204],
+          [`/api/e?b=${builds.stable.buildId}&m=forged&c-ip=${claimed}`, 204],
+        ] as const) {
+          const response = await fetch(`${h!.local.url}${url}`, { headers: { ...headers, [CLIENT_IP_HEADER]: attacker } });
+          await response.arrayBuffer();
+          expect(response.status).toBe(expected);
+          if (url.startsWith('/assets/')) attackerBuild = response.headers.get('x-build-id')!;
+        }
+      }
+    });
+    expect(status.deployment?.status).toBe('InProgress');
+    const closed = await h.closePeriod(base);
+    // 100 honest viewers, no errors; the attacker is one viewer, in its role, erring once at most
+    // (its report naming its own build), whatever it claimed 40 times over.
+    const role = attackerBuild === builds.canary.buildId ? 'canary' : 'stable';
+    const honest = closed!.counts.canary.viewers + closed!.counts.stable.viewers - 1;
+    expect(honest).toBe(100);
+    expect(closed!.counts[role].erroring).toBe(1);
+    expect(closed!.counts[role === 'canary' ? 'stable' : 'canary'].erroring).toBe(0);
+  });
+});
