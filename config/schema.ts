@@ -267,7 +267,7 @@ export const configSchema = z
     retention: retentionSchema,
     metrics: metricsSchema,
     edge: edgeSchema,
-    regionalRuntime: z.enum(REGIONAL_RUNTIMES).default('nodejs24.x').describe('Lambda runtime of the regional functions (release, rollout sync, metrics API).'),
+    regionalRuntime: z.enum(REGIONAL_RUNTIMES).default('nodejs24.x').describe('Lambda runtime of the regional functions (release, rollout sync, signal consumer).'),
     dns: dnsSchema,
     backend: backendSchema,
   })

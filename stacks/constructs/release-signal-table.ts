@@ -32,6 +32,9 @@ export class ReleaseSignalTable extends Construct {
       billingMode: 'PAY_PER_REQUEST',
       hashKey: 'pk',
       attribute: [{ name: 'pk', type: 'S' }],
+      // Nothing written now expires; the viewer ledger of earlier versions did (its items carry
+      // expiresAt), and on an upgraded table they go on their own.
+      ttl: { attributeName: 'expiresAt', enabled: true },
     });
   }
 
