@@ -8,9 +8,11 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as path from 'node:path';
-import { ConfigError, loadConfig } from '../../config';
+import { ConfigError, loadConfig, resourceNames } from '../../config';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { lambdaAppSpec } from '../../regional-function/shared/deployments';
+import { readTimeline, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { fakeTable, type FakeTable } from '../fixtures/dynamodb-table';
 import { versionDescription } from '../../contracts/version-description';
 import { runRolloutCli } from '../../scripts/lib/rollout-cli';
 import { rolloutOutcome, type DeploymentStatus } from '../../scripts/lib/rollout-wait';
@@ -27,7 +29,10 @@ const kvs = mockClient(CloudFrontKeyValueStoreClient);
 const cloudwatch = mockClient(CloudWatchClient);
 const sts = mockClient(STSClient);
 const s3 = mockClient(S3Client);
-const mocks = [lambda, codedeploy, cloudfront, kvs, cloudwatch, sts, s3];
+const dynamodb = mockClient(DynamoDBClient);
+const mocks = [lambda, codedeploy, cloudfront, kvs, cloudwatch, sts, s3, dynamodb];
+/** The release-signal table: ring edits announce the new state to its timeline before writing it. */
+let table: FakeTable;
 /** The rollout store behind the mocked KeyValueStore API, with its ETag semantics. */
 let store: LocalKeyValueStore;
 const putState = (state: RolloutState) => store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
@@ -89,6 +94,7 @@ function settled(): void {
 
 beforeEach(() => {
   for (const mock of mocks) mock.reset();
+  table = fakeTable(dynamodb);
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/ops' });
   // Every build's manifest is in every bucket unless a test says otherwise.
   s3.on(HeadObjectCommand).resolves({});
@@ -588,7 +594,10 @@ describe('ring', () => {
     expect(run.out).toBe(`Added https://demo.example.com. A page on that origin loading the widget: it gets the canary (build ${BUILD_B}) on its next load.\nThe ring has 1 origin.`);
     expect(storedState()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: ['https://demo.example.com'] });
     expect(kvs.commandCalls(PutKeyCommand)[0].args[0].input).toMatchObject({ KvsARN: STORE_ARN, Key: 'rollout', IfMatch: etag });
-    // Rollout sync is asked to copy the new ring for the metrics API now, not at its next minute.
+    // Announced to the signal's timeline first (the consumer judges by it), then written.
+    expect(table.items.has(STATE_TIMELINE_KEY)).toBe(true);
+    expect((await readTimeline(new DynamoDBClient({ region: 'us-east-1' }), resourceNames(loadConfig(CONFIG_FILE)).signalTable)).at(-1)).toEqual({ state: storedState(), from: expect.any(Number), until: null });
+    // Rollout sync is asked to sync now, not at its next minute: it reads the store on a manual sync.
     expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([
       { FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify({ source: 'rollout-cli', 'detail-type': 'Sync Request' })) },
     ]);
