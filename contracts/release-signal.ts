@@ -200,17 +200,21 @@ export interface UnjudgedAlarmQueries {
 
 /** Kinesis's stream metric: how far behind the newest record the stream's reader is (ms), emitted on every read, 0 when caught up. */
 export const KINESIS_ITERATOR_AGE = 'GetRecords.IteratorAgeMilliseconds';
+/** Kinesis's stream metric: records the stream refused because its shard was full (PutRecord and PutRecords alike). */
+export const KINESIS_WRITE_THROTTLED = 'WriteProvisionedThroughputExceeded';
 
 /**
  * The unjudged alarm, as CloudWatch metric math: per period, the signal consumer could not see it
  * whole, or records of a closed period arrived, or the consumer failed, or the stream's reader fell
- * further behind than the lateness allowed:
+ * further behind than the lateness allowed, or the stream refused records CloudFront wrote:
  *
- *   unjudged  = periods the consumer closed unjudged, and     (UnjudgedPeriods, Sum)
- *               arrivals of records after their period closed
- *   failures  = the consumer's errors                         (AWS/Lambda Errors, Sum)
- *   behind    = 1 when the stream's iterator age (AWS/Kinesis, Maximum) passed the lateness
- *   blind     = unjudged + failures + behind   > 0  breaches
+ *   unjudged   = periods the consumer closed unjudged, and    (UnjudgedPeriods, Sum)
+ *                arrivals of records after their period closed
+ *   failures   = the consumer's errors                        (AWS/Lambda Errors, Sum)
+ *   behind     = 1 when the stream's iterator age (AWS/Kinesis, Maximum) passed the lateness
+ *   throttled  = 1 when the shard refused records (AWS/Kinesis WriteProvisionedThroughputExceeded,
+ *                Sum): a flood filled it, and whose records were lost nobody knows
+ *   blind      = unjudged + failures + behind + throttled   > 0  breaches
  *
  * The iterator age is reported whenever the stream is read, busy or idle, so a period with no
  * traffic is not blind; a period with no iterator age at all (nothing reads the stream) has no
@@ -224,12 +228,14 @@ export function unjudgedAlarmQueries(rule: { readonly latenessSeconds: number },
       { id: 'unjudged_raw', namespace: 'signal', metricName: METRIC_UNJUDGED_PERIODS, dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, stat: 'Sum' },
       { id: 'failures_raw', namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: names.consumerFunction }, stat: 'Sum' },
       { id: 'age', namespace: 'AWS/Kinesis', metricName: KINESIS_ITERATOR_AGE, dimensions: { StreamName: names.stream }, stat: 'Maximum' },
+      { id: 'throttled_raw', namespace: 'AWS/Kinesis', metricName: KINESIS_WRITE_THROTTLED, dimensions: { StreamName: names.stream }, stat: 'Sum' },
     ],
     expressions: [
       { id: 'unjudged', expression: 'FILL(unjudged_raw, 0)', label: 'Periods the consumer did not see whole, and late records' },
       { id: 'failures', expression: 'FILL(failures_raw, 0)', label: 'Consumer errors' },
       { id: 'behind', expression: `IF(age > ${rule.latenessSeconds * 1000}, 1, 0)`, label: 'Reader behind by more than the lateness' },
-      { id: 'blind', expression: 'unjudged + failures + behind', label: 'Reasons the period is unjudged' },
+      { id: 'throttled', expression: 'IF(FILL(throttled_raw, 0) > 0, 1, 0)', label: 'Log records the full shard refused' },
+      { id: 'blind', expression: 'unjudged + failures + behind + throttled', label: 'Reasons the period is unjudged' },
     ],
     resultId: 'blind',
     threshold: 0,

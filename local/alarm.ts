@@ -104,7 +104,7 @@ export function unjudgedAlarm(store: LocalMetricStore, namespace: string, latene
     resultId: queries.resultId,
     threshold: queries.threshold,
     missingBreaches: true,
-    breachingMeans: 'the signal could not judge (unjudged periods, late records, consumer errors, the reader behind, or nothing read at all)',
+    breachingMeans: 'the signal could not judge (unjudged periods, late records, consumer errors, the reader behind, records the full shard refused, or nothing read at all)',
   };
 }
 

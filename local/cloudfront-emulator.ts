@@ -545,7 +545,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     set logDelivery(fault: LogDeliveryFault) {
       if (options.realtimeLogs) options.realtimeLogs.delivery.fault = { ...NO_FAULT, ...fault };
     },
-    logStats: () => options.realtimeLogs?.delivery.stats() ?? { written: 0, delivered: 0, dropped: 0, failed: 0 },
+    logStats: () => options.realtimeLogs?.delivery.stats() ?? { written: 0, delivered: 0, dropped: 0, failed: 0, throttled: 0 },
     logsSettled: () => options.realtimeLogs?.delivery.settled() ?? Promise.resolve(),
     close: () =>
       new Promise<void>((resolve) => {

@@ -55,10 +55,10 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
     title: SIGNAL_HEALTH_PANEL,
     threshold: undefined,
     series: [
-      healthSeries('unjudged', 'unjudged periods'),
-      healthSeries('late', 'late records'),
+      healthSeries('unjudged', 'unjudged periods, and late records'),
       healthSeries('failures', 'consumer errors'),
       healthSeries('behind', 'reader behind the lateness'),
+      healthSeries('throttled', 'log records the full shard refused'),
       // A period with no value at all (nothing read the stream) breaches too: the alarm's result, missing.
       { label: 'breaching (any reason, or nothing read)', points: health.map((f) => [f.start, f.breaching ? 1 : 0] as const) },
     ],

@@ -33,7 +33,7 @@ import { upload } from '../scripts/upload';
 import type { AlarmRule } from './alarm';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, withoutRingOrigin, withRingOrigin } from '../contracts/rollout-state';
 import type { RealtimeLogField } from '../contracts/realtime-log';
-import { statePropagationMs } from '../contracts/release-signal';
+import { KINESIS_WRITE_THROTTLED, statePropagationMs } from '../contracts/release-signal';
 import { loadCloudFrontFunction } from '../scripts/lib/cloudfront-function';
 import { dashboardData, startDashboardPage } from './dashboard-page';
 import { startCloudFrontEmulator, CLIENT_IP_QUERY, type CloudFrontEmulator, type EdgeHandlers } from './cloudfront-emulator';
@@ -229,7 +229,12 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       log,
     });
     stack.push(() => runner.stop());
-    const delivery = createRealtimeLogDelivery({ client: kinesis.client, streamName: kinesis.streamName, log });
+    const delivery = createRealtimeLogDelivery({
+      client: kinesis.client,
+      streamName: kinesis.streamName,
+      log,
+      onThrottled: (records) => controlPlane.metrics.add({ namespace: 'AWS/Kinesis', metricName: KINESIS_WRITE_THROTTLED, dimensions: { StreamName: kinesis.streamName }, value: records, at: clock.now() }),
+    });
     stack.push(() => delivery.close());
 
     await publish(options.buildDir);

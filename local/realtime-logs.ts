@@ -8,8 +8,11 @@
  * call at a time), as CloudFront batches its writes: one PutRecord call per request would keep a
  * loaded local distribution that many calls behind. Sampling is 100 %: every request is logged.
  *
- * The fault hook (`fault`, the emulator's `logDelivery`) delays or drops what is written while it
- * is set, so tests can make a period's records arrive after its lateness, or not at all.
+ * The fault hook (`fault`, the emulator's `logDelivery`) delays, drops or throttles what is written
+ * while it is set, so tests can make a period's records arrive after its lateness, not at all, or
+ * be refused by a shard a flood has filled (kinesalite takes any rate; Kinesis refuses past 1,000
+ * records a second). A record the stream refuses for throughput, either way, is reported through
+ * `onThrottled`, as Kinesis counts it in WriteProvisionedThroughputExceeded.
  */
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 
@@ -19,6 +22,8 @@ export interface LogDeliveryFault {
   readonly delayMs: number;
   /** The record is never delivered (CloudFront's best effort, at its worst). */
   readonly drop: boolean;
+  /** The shard is full: the stream refuses the record (ProvisionedThroughputExceededException). @default false */
+  readonly throttle?: boolean;
 }
 
 export const NO_FAULT: LogDeliveryFault = { delayMs: 0, drop: false };
@@ -32,6 +37,8 @@ export interface LogDeliveryStats {
   readonly dropped: number;
   /** Refused by the stream, or lost with a call that failed: logged and dropped. */
   readonly failed: number;
+  /** Of those, refused because the shard was full. */
+  readonly throttled: number;
 }
 
 export interface RealtimeLogDelivery {
@@ -48,8 +55,22 @@ export interface RealtimeLogDelivery {
 /** Kinesis: records one PutRecords call takes. */
 const MAX_BATCH = 500;
 
-export function createRealtimeLogDelivery(options: { readonly client: KinesisClient; readonly streamName: string; readonly log: (line: string) => void }): RealtimeLogDelivery {
-  const stats = { written: 0, delivered: 0, dropped: 0, failed: 0 };
+export interface RealtimeLogDeliveryOptions {
+  readonly client: KinesisClient;
+  readonly streamName: string;
+  readonly log: (line: string) => void;
+  /** Records the stream refused for throughput, as they are refused: Kinesis's WriteProvisionedThroughputExceeded. */
+  readonly onThrottled?: (records: number) => void;
+}
+
+const THROTTLED = 'ProvisionedThroughputExceededException';
+
+export function createRealtimeLogDelivery(options: RealtimeLogDeliveryOptions): RealtimeLogDelivery {
+  const stats = { written: 0, delivered: 0, dropped: 0, failed: 0, throttled: 0 };
+  const throttled = (records: number) => {
+    stats.throttled += records;
+    options.onThrottled?.(records);
+  };
   const queue: string[] = [];
   const delayed = new Set<NodeJS.Timeout>();
   let sending: Promise<void> | null = null;
@@ -85,6 +106,8 @@ export function createRealtimeLogDelivery(options: { readonly client: KinesisCli
         const refused = answer.FailedRecordCount ?? 0;
         stats.delivered += batch.length - refused;
         stats.failed += refused;
+        const full = (answer.Records ?? []).filter((record) => record.ErrorCode === THROTTLED).length;
+        if (full > 0) throttled(full);
         if (refused > 0) options.log(`real-time logs: the stream refused ${refused} of ${batch.length} records (dropped, as CloudFront's delivery is best effort)`);
       } catch (error) {
         stats.failed += batch.length;
@@ -102,6 +125,11 @@ export function createRealtimeLogDelivery(options: { readonly client: KinesisCli
       const fault = delivery.fault;
       if (fault.drop) {
         stats.dropped += 1;
+        return;
+      }
+      if (fault.throttle) {
+        stats.failed += 1;
+        throttled(1);
         return;
       }
       if (fault.delayMs > 0) {

@@ -143,11 +143,13 @@ describe('the unjudged alarm', () => {
   const queries = unjudgedAlarmQueries({ latenessSeconds: 20 }, { consumerFunction: 'w-signal-consumer', stream: 'w-signal' });
   const evaluate = (inputs: Record<string, number | null>) => evaluateQueries(queries.expressions, inputs)[queries.resultId];
 
-  it('breaches on an unjudged period or late records (one metric), a consumer error, or a reader behind, and has no value when nothing reads the stream', () => {
-    const quiet = { unjudged_raw: null, failures_raw: null, age: 0 };
+  it('breaches on an unjudged period or late records (one metric), a consumer error, records the full shard refused, or a reader behind, and has no value when nothing reads the stream', () => {
+    const quiet = { unjudged_raw: null, failures_raw: null, age: 0, throttled_raw: null };
     expect(evaluate(quiet)).toBe(0);
     expect(evaluate({ ...quiet, unjudged_raw: 1 })).toBeGreaterThan(queries.threshold);
     expect(evaluate({ ...quiet, failures_raw: 1 })).toBeGreaterThan(queries.threshold);
+    expect(evaluate({ ...quiet, throttled_raw: 12 })).toBe(1);
+    expect(evaluate({ ...quiet, throttled_raw: 0 })).toBe(0);
     expect(evaluate({ ...quiet, age: 20_001 })).toBeGreaterThan(queries.threshold);
     expect(evaluate({ ...quiet, age: 20_000 })).toBe(0);
     expect(evaluate({ ...quiet, age: null })).toBeNull();

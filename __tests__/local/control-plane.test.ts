@@ -147,11 +147,12 @@ describe('the unjudged alarm, locally', () => {
     expect(verdict(store, 3 * MINUTE + 10)).toMatchObject({ state: 'ALARM', reason: expect.stringMatching(/^2 of the last 3 periods the signal could not judge/) });
   });
 
-  it('breaches on unjudged periods (late records among them), consumer errors, and a reader behind by more than the lateness', () => {
+  it('breaches on unjudged periods (late records among them), consumer errors, records the full shard refused, and a reader behind by more than the lateness', () => {
     const cases: [string, (store: LocalMetricStore, at: number) => void][] = [
       ['UnjudgedPeriods', (store, at) => health(store, 'UnjudgedPeriods', at)],
       ['Errors', (store, at) => store.add({ namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: names.signalConsumer }, value: 1, at })],
       ['iterator age', (store, at) => age(store, at + 1, LATENESS_S * 1000 + 1)],
+      ['WriteProvisionedThroughputExceeded', (store, at) => store.add({ namespace: 'AWS/Kinesis', metricName: 'WriteProvisionedThroughputExceeded', dimensions: { StreamName: names.signalStream }, value: 3, at: at + 2 })],
     ];
     for (const [what, add] of cases) {
       const store = new LocalMetricStore();

@@ -180,6 +180,32 @@ describe('the release signal, from CloudFront real-time logs', () => {
     }
   });
 
+  it('rolls back a failing canary whose records a flood keeps out of the full shard: refused records make the period unjudged, so a flood can stop a rollout but never push one through', async () => {
+    h = await startSignalHarness(config, { alarm });
+    const base = h.clock.now();
+    await h.local.release(builds.canary.dir);
+    let canaryVisits = 0;
+    const failing = (buildId: string) => buildId === builds.canary.buildId && canaryVisits++ % 10 < 3;
+    // The shard is full from the start: the stream refuses every record CloudFront writes, so the
+    // consumer sees no viewer of either build and the client-error alarm has nothing to judge.
+    h.local.emulator.logDelivery = { delayMs: 0, drop: false, throttle: true };
+    const before = h.local.emulator.logStats();
+    const weights: number[] = [];
+    const verdicts: string[] = [];
+    for (let p = 0; p < 6 && h.local.status().deployment?.status === 'InProgress'; p += 1) {
+      const status = await h.period(base + p * h.periodMs, () => visitAll(h!, viewersOf(p), failing));
+      weights.push(status.canary?.weight ?? 0);
+      verdicts.push(`${status.alarm?.state}/${status.unjudgedAlarm?.state}`);
+    }
+    expect(h.local.emulator.logStats().throttled - before.throttled).toBeGreaterThan(0);
+    expect(h.local.emulator.logStats().delivered - before.delivered).toBe(0);
+    // The client-error alarm never fired (it saw no one); the unjudged alarm did, on its second blind period.
+    expect(verdicts).toEqual(['OK/OK', 'OK/ALARM']);
+    expect(h.local.status().deployment).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^alarm: 2 of the last 3 periods the signal could not judge/) });
+    expect(h.local.status().state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
+    expect(Math.max(...weights)).toBeLessThanOrEqual(2000);
+  });
+
   it('never slows or fails a viewer when log delivery drops or fails; a stream nobody can read makes every period unjudged', async () => {
     const logged: string[] = [];
     h = await startSignalHarness(config, { alarm, log: (line) => logged.push(line) });

@@ -185,12 +185,14 @@ describe('the unjudged alarm', () => {
       })),
       ...contract.expressions.map((q) => ({ id: q.id, expression: q.expression, label: q.label, return_data: q.id === contract.resultId })),
     ]);
-    // What it reads: the consumer's own metrics, its Lambda errors, and the stream's iterator age.
-    expect((alarm.metric_query as Block[]).filter((q) => q.metric).map((q) => [(q.metric as Block).namespace, (q.metric as Block).dimensions])).toEqual([
-      ['Acme/Widget', { Signal: 'entry' }],
-      ['AWS/Lambda', { FunctionName: names.signalConsumer }],
-      ['AWS/Kinesis', { StreamName: names.signalStream }],
+    // What it reads: the consumer's own metrics, its Lambda errors, the stream's iterator age and the records its full shard refused.
+    expect((alarm.metric_query as Block[]).filter((q) => q.metric).map((q) => [(q.metric as Block).namespace, (q.metric as Block).metric_name, (q.metric as Block).dimensions])).toEqual([
+      ['Acme/Widget', 'UnjudgedPeriods', { Signal: 'entry' }],
+      ['AWS/Lambda', 'Errors', { FunctionName: names.signalConsumer }],
+      ['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', { StreamName: names.signalStream }],
+      ['AWS/Kinesis', 'WriteProvisionedThroughputExceeded', { StreamName: names.signalStream }],
     ]);
+    expect((alarm.metric_query as Block[]).find((q) => q.id === 'throttled')?.expression).toBe('IF(FILL(throttled_raw, 0) > 0, 1, 0)');
     expect((alarm.metric_query as Block[]).find((q) => q.id === 'behind')?.expression).toBe('IF(age > 45000, 1, 0)');
   });
 });
@@ -219,6 +221,7 @@ describe('the release dashboard', () => {
     expect((metricWidgets[4].properties as Block).metrics).toEqual([
       ['Acme/Widget', 'UnjudgedPeriods', 'Signal', 'entry', { stat: 'Sum', label: 'periods the consumer did not see whole, and late records' }],
       ['AWS/Lambda', 'Errors', 'FunctionName', names.signalConsumer, { stat: 'Sum', label: 'consumer errors' }],
+      ['AWS/Kinesis', 'WriteProvisionedThroughputExceeded', 'StreamName', names.signalStream, { stat: 'Sum', label: 'log records the full shard refused' }],
     ]);
     expect((metricWidgets[5].properties as Block).metrics).toEqual([['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', names.signalStream, { stat: 'Maximum', label: 'iterator age, maximum' }]]);
     expect((metricWidgets[5].properties as Block).annotations).toEqual({ horizontal: [{ label: 'unjudged above (the lateness)', value: config.metrics.latenessSeconds * 1000 }] });

@@ -3,8 +3,9 @@
  * contracts/release-dashboard.ts drawn from the client-error alarm's own queries, the weight
  * rollout sync emits, the edge functions' errors, the entry loads that took the fallback path; then
  * the release signal's own health, from the unjudged alarm's metrics (periods the consumer could
- * not judge, records that came late, the consumer's errors, how far behind it reads the stream),
- * which only AWS has (the local mode's page draws the contract's panels); and the alarms' states.
+ * not judge, records that came late, the consumer's errors, records the full shard refused, how
+ * far behind it reads the stream); and the alarms' states. The local mode's page draws the
+ * contract's panels and its own health panel from the same alarm's figures.
  */
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -60,10 +61,11 @@ export interface SignalHealthPanel {
 export function signalHealthPanels(latenessSeconds: number): SignalHealthPanel[] {
   return [
     {
-      title: 'Release signal: periods not judged or records late, consumer errors (any holds the canary)',
+      title: 'Release signal: periods not judged or records late, consumer errors, records the full shard refused (any holds the canary)',
       metrics: [
         { id: 'unjudged_raw', label: 'periods the consumer did not see whole, and late records' },
         { id: 'failures_raw', label: 'consumer errors' },
+        { id: 'throttled_raw', label: 'log records the full shard refused' },
       ],
     },
     {
