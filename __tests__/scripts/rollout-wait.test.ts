@@ -136,6 +136,7 @@ describe('rollout wait: the command', () => {
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [
         { AlarmName: names.clientErrorAlarm, StateValue: 'OK' },
+        { AlarmName: names.signalUnjudgedAlarm, StateValue: 'OK' },
         { AlarmName: names.edgeErrorAlarm, StateValue: 'OK' },
       ],
     });

@@ -128,6 +128,7 @@ beforeEach(() => {
   cloudwatch.on(DescribeAlarmsCommand).resolves({
     MetricAlarms: [
       { AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK', StateReason: 'Threshold Crossed: no datapoints were above 5', StateUpdatedTimestamp: new Date('2026-11-26T09:00:00Z') },
+      { AlarmName: 'edge-widget-signal-unjudged', StateValue: 'OK', StateReason: 'Threshold Crossed: no datapoints were above 0', StateUpdatedTimestamp: new Date('2026-11-26T09:30:00Z') },
       { AlarmName: 'edge-widget-edge-function-errors', StateValue: 'INSUFFICIENT_DATA', StateReason: 'Unchecked: Initial alarm creation', StateUpdatedTimestamp: new Date('2026-11-26T08:00:00Z') },
     ],
   });
@@ -230,6 +231,7 @@ describe('status', () => {
       '',
       'Alarms',
       '  edge-widget-client-error-rate     OK                 Threshold Crossed: no datapoints were above 5',
+      '  edge-widget-signal-unjudged       OK                 Threshold Crossed: no datapoints were above 0',
       '  edge-widget-edge-function-errors  INSUFFICIENT_DATA  Unchecked: Initial alarm creation',
       '',
       'Dashboard  https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
@@ -237,7 +239,7 @@ describe('status', () => {
     // The store is found by the name every deploy gives it, then read through its own API.
     expect(kvs.commandCalls(GetKeyCommand)[0].args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({
-      AlarmNames: ['edge-widget-client-error-rate', 'edge-widget-edge-function-errors'],
+      AlarmNames: ['edge-widget-client-error-rate', 'edge-widget-signal-unjudged', 'edge-widget-edge-function-errors'],
       AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
     });
   });
@@ -274,6 +276,7 @@ describe('status', () => {
       },
       alarms: [
         { name: 'edge-widget-client-error-rate', state: 'OK', reason: 'Threshold Crossed: no datapoints were above 5', updated: '2026-11-26T09:00:00.000Z' },
+        { name: 'edge-widget-signal-unjudged', state: 'OK', reason: 'Threshold Crossed: no datapoints were above 0', updated: '2026-11-26T09:30:00.000Z' },
         { name: 'edge-widget-edge-function-errors', state: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', updated: '2026-11-26T08:00:00.000Z' },
       ],
       dashboard: 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
@@ -479,6 +482,22 @@ describe('promote', () => {
     expect(run.code).toBe(1);
     expect(run.err).toContain('not promoting deployment d-RUNNING01: its client-error alarm edge-widget-client-error-rate is in ALARM (Threshold Crossed: 2 datapoints were greater than 5)');
     expect(run.err).toContain('npm run rollout -- promote --force');
+    expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+    expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
+  });
+
+  it('refuses while the unjudged alarm is in ALARM: a canary the signal cannot see is not promoted by accident either', async () => {
+    midRollout();
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK', StateReason: 'no datapoints were above 5' },
+        { AlarmName: 'edge-widget-signal-unjudged', StateValue: 'ALARM', StateReason: 'Threshold Crossed: 2 datapoints were greater than 0' },
+      ],
+    });
+    const run = await rollout('promote');
+    expect(run.code).toBe(1);
+    expect(run.err).toContain('not promoting deployment d-RUNNING01: its unjudged alarm (the release signal cannot see the canary) edge-widget-signal-unjudged is in ALARM (Threshold Crossed: 2 datapoints were greater than 0)');
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input.AlarmNames).toEqual(['edge-widget-client-error-rate', 'edge-widget-signal-unjudged']);
     expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
   });

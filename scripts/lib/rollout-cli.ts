@@ -402,7 +402,8 @@ async function statusCommand(context: Context): Promise<CommandResult> {
     problems.push(`cannot read deployments: ${errorMessage(error)}`);
   }
 
-  const alarmNames = [context.names.clientErrorAlarm, context.names.edgeErrorAlarm];
+  // The two that hold and roll back a release (client errors, a signal that cannot see), and the edge functions' errors.
+  const alarmNames = [context.names.clientErrorAlarm, context.names.signalUnjudgedAlarm, context.names.edgeErrorAlarm];
   let alarms: AlarmView[] = alarmNames.map((name) => ({ name, state: null, reason: null, updated: null }));
   try {
     const described = await context.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
@@ -510,13 +511,19 @@ const PROMOTE_TIMEOUT_MS = 120_000;
 async function promoteCommand(context: Context, invocation: Invocation): Promise<CommandResult> {
   const deployment = await activeDeployment(context);
   if (!deployment) throw await nothingRunning(context, 'promote', 'Start one with `npm run rollout -- start`.');
-  // Promoting is the one way past the alarm: not by accident while it says the canary is failing.
-  const alarm = (await context.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [context.names.clientErrorAlarm], AlarmTypes: ['MetricAlarm'] }))).MetricAlarms?.[0];
-  if (alarm?.StateValue === 'ALARM' && !invocation.force) {
-    throw new RolloutError(
-      `not promoting deployment ${deployment.id}: its client-error alarm ${context.names.clientErrorAlarm} is in ALARM (${alarm.StateReason ?? 'no reason given'}), so CodeDeploy is about to roll it back. ` +
-        'If you are sure the canary is fine, run `npm run rollout -- promote --force`.',
-    );
+  // Promoting is the one way past the alarms: not by accident while one says the canary is failing,
+  // or that the signal cannot see it.
+  const watched = [
+    { name: context.names.clientErrorAlarm, what: 'client-error alarm' },
+    { name: context.names.signalUnjudgedAlarm, what: 'unjudged alarm (the release signal cannot see the canary)' },
+  ];
+  const described = (await context.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: watched.map((w) => w.name), AlarmTypes: ['MetricAlarm'] }))).MetricAlarms ?? [];
+  const firing = watched.flatMap((w) => {
+    const alarm = described.find((a) => a.AlarmName === w.name);
+    return alarm?.StateValue === 'ALARM' ? [`its ${w.what} ${w.name} is in ALARM (${alarm.StateReason ?? 'no reason given'})`] : [];
+  });
+  if (firing.length > 0 && !invocation.force) {
+    throw new RolloutError(`not promoting deployment ${deployment.id}: ${firing.join('; ')}, so CodeDeploy is about to roll it back. If you are sure the canary is fine, run \`npm run rollout -- promote --force\`.`);
   }
   const { lambda, codedeploy } = context.clients;
   const { entryRouter, liveAlias } = context.names;

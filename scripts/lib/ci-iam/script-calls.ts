@@ -59,7 +59,7 @@ export function scriptTargets(config: Pick<DeployConfig, 'name' | 'domain' | 're
     // Its id is CloudFront's: any store (the data plane knows no tags; see the deploy guide).
     rolloutStore: [arn('cloudfront', '', 'key-value-store/*')],
     deploymentGroup: [arn('codedeploy', SCRIPTS_REGION, `deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}`)],
-    alarms: [names.clientErrorAlarm, names.edgeErrorAlarm].map((alarm) => arn('cloudwatch', SCRIPTS_REGION, `alarm:${alarm}`)),
+    alarms: [names.clientErrorAlarm, names.signalUnjudgedAlarm, names.edgeErrorAlarm].map((alarm) => arn('cloudwatch', SCRIPTS_REGION, `alarm:${alarm}`)),
     checkFunction: [arn('cloudfront', '', `function/${names.viewerAssignmentCheck}`)],
   };
 }
