@@ -128,14 +128,6 @@ export const PRICES = {
     source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (read request units, US East)',
     checked: '$0.125 per million read request units after the November 2024 cut, as researched on 2026-11-30',
   },
-  /** CloudWatch PutMetricData requests: the previous design's metrics API made one per beacon. */
-  putMetricData: {
-    usd: 0.01,
-    per: 1000,
-    unit: 'request',
-    source: 'https://aws.amazon.com/cloudwatch/pricing/ (API requests: PutMetricData)',
-    checked: '$0.01 per 1,000 requests, as researched on 2026-11-30; not visible in the stored AWS page',
-  },
   /** CloudWatch Logs ingestion (standard): EMF lines and every function's own log lines. */
   logsIngestionGb: {
     usd: 0.5,
@@ -151,14 +143,6 @@ export const PRICES = {
     unit: 'metric-month',
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (metrics, first 10,000, prorated by the hour)',
     checked: '$0.30 per metric per month, as researched on 2026-11-30',
-  },
-  /** AWS WAF: requests inspected by a web ACL (every request the distribution serves, when attached). */
-  wafRequest: {
-    usd: 0.6,
-    per: 1_000_000,
-    unit: 'request',
-    source: 'https://aws.amazon.com/waf/pricing/',
-    checked: '$0.60 per million requests, $5 per web ACL and $1 per rule a month, as researched on 2026-11-30',
   },
   /** CloudFront real-time logs: every log line CloudFront publishes to the stream (entry loads and error reports, after sampling). */
   realtimeLogLine: {
@@ -195,8 +179,6 @@ export const PRICES = {
     checked:
       "$0.10 per alarm metric a month, as listed in early 2025 (not re-read in 2026); that a metric math alarm is billed per metric its expression reads is as that page's alarm examples were understood then, and may be worded otherwise now",
   },
-  wafWebAclMonth: { usd: 5, per: 1, unit: 'web ACL-month', source: 'https://aws.amazon.com/waf/pricing/', checked: 'as wafRequest' },
-  wafRuleMonth: { usd: 1, per: 1, unit: 'rule-month', source: 'https://aws.amazon.com/waf/pricing/', checked: 'as wafRequest' },
 } as const satisfies Record<string, Price>;
 
 /** USD for `quantity` units of `price`. */

@@ -7,7 +7,8 @@
  *
  * rollout sync writes it, mirroring the alias `live` (stable, canary, weight, salt); the rollout
  * CLI edits the ring; the viewer-assignment function reads it on every entry load, the entry
- * router when that function could not, and the metrics API to know which builds may report.
+ * router when that function could not, and the signal consumer (through the timeline) to know
+ * which role and build each viewer was given.
  *
  * - weight: the canary's share of viewers in basis points (2500 = 25 %).
  * - salt: changes with every deployment, so each one draws a fresh cohort (contracts/assignment.ts).

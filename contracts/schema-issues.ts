@@ -1,6 +1,6 @@
 /**
  * The one wording of schema issues, for every side that validates input: the regional functions
- * (a beacon, an event, an invocation input) and the deploy config. The regional functions use
+ * (an event, an invocation input) and the deploy config. The regional functions use
  * `zod/mini` (a twentieth of full zod's bundle, so cold starts stay short), which loads no English
  * messages unless full zod is loaded too: so the same words come out either way, they are said
  * here, naming the field. A message the schema gives itself (a refinement's, or `error` on a
@@ -10,7 +10,7 @@
  * - `terse`, for requests and events: the rule alone, echoing nothing a caller sent (a 400 body is
  *   no place to reflect input); paths as `events.0.message`.
  * - `file`, for a file a person edits: quotes the value found there, whole sentences, paths as
- *   `metrics.allowedOrigins[0]`, and an unknown key is answered with the known ones.
+ *   `regions[1]`, and an unknown key is answered with the known ones.
  */
 import type { core } from 'zod/mini';
 

@@ -39,7 +39,7 @@ describe('the client-error alarm rule, as the metric math CloudWatch runs', () =
     expect(excess(RULE, { canary: [50, 10], stable: [10, 10] })).toBeCloseTo(20);
   });
 
-  it('treats missing data as zero (no beacons in a period is not an outage of the rule)', () => {
+  it('treats missing data as zero (no viewers in a period is not an outage of the rule)', () => {
     expect(excess(RULE, {})).toBe(0);
     expect(excess(RULE, { canary: [60, 30] })).toBeCloseTo(50);
     expect(excess(RULE, { canary: [60, null as unknown as number] })).toBe(0);

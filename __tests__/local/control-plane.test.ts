@@ -19,7 +19,7 @@ const rule = { excessErrorPercent: 5, minViewers: 50, periodSeconds: 60, evaluat
 const names = resourceNames(config);
 const SIGNAL_NAMES = { consumerFunction: names.signalConsumer, stream: names.signalStream };
 
-/** Viewers and erroring viewers of a role in the period starting at `at`, as the metrics API emits them. */
+/** Viewers and erroring viewers of a role in the period starting at `at`, as the signal consumer emits them. */
 function period(store: LocalMetricStore, role: Role, at: number, viewers: number, erroring: number): void {
   store.add({ namespace: NS, metricName: METRIC_VIEWERS, dimensions: { [DIMENSION_ROLE]: role }, value: viewers, at });
   store.add({ namespace: NS, metricName: METRIC_ERRORING_VIEWERS, dimensions: { [DIMENSION_ROLE]: role }, value: erroring, at });

@@ -51,11 +51,11 @@ async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>):
     'CLIENT_ERROR_ALARM',
     'SIGNAL_TABLE',
     'BUCKETS',
-    'ALLOWED_ORIGINS',
-    'MAX_BATCH',
-    'ORIGIN_SECRET_SHA256',
     'PERIOD_SECONDS',
-    'STATE_CACHE_SECONDS',
+    'LATENESS_SECONDS',
+    'REALTIME_LOG_CONFIG_ARN',
+    'SIGNAL_UNJUDGED_ALARM',
+    'STATE_PROPAGATION_MS',
     'AWS_REGION',
   ];
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));

@@ -59,7 +59,7 @@ describe('rollout sync', () => {
     }
   });
 
-  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see both alarms, announce states to the timeline, and write the state copy", () => {
+  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see both alarms, announce states to the timeline, and nothing else in the table", () => {
     const { delivery, config } = synthesize(testConfig());
     const names = resourceNames(config);
     const entryArn = ref(

@@ -31,7 +31,7 @@ describe('cdktf synth', () => {
       .filter((f) => f.endsWith('.zip'))
       .map((f) => path.basename(f))
       .sort();
-    // The metrics API's zip is still built (until its code goes) but no stack deploys it.
+    // One zip per regional and edge Lambda the stacks deploy, and no other.
     expect(zips).toEqual(['chunk-router.zip', 'entry-router.zip', 'release.zip', 'rollout-sync.zip', 'signal-consumer.zip']);
     expect(formatViolations(checkSynthOutput(outdir))).toBe('');
   });

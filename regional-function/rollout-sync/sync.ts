@@ -22,7 +22,7 @@
  * edges fall back to the entry router, which costs far more per load. A manual sync (the rollout
  * CLI's, after `promote` or a ring edit) always reads the store.
  *
- * Every run also copies the state it knows into the release-signal table, for the metrics API
+ * Every run also announces the state it found to the signal consumer's timeline when nobody had
  * (regional-function/shared/signal-table.ts), and reports the weight it leaves, which the handler
  * emits as a metric.
  *

@@ -5,8 +5,7 @@
  * seconds), and may do exactly that much: read the entry router's alias and versions, read and
  * conditionally write the rollout store, see its deployment group's deployments and stop one (with
  * rollback) when an alarm fires, read those two alarms, announce each state to the timeline in the
- * release-signal table before it writes it (and write the metrics API's copy of the state there),
- * and read the build manifests in every replica bucket. Its metric (the weight) goes out in its
+ * release-signal table before it writes it, and read the build manifests in every replica bucket. Its metric (the weight) goes out in its
  * log as embedded metric format: no CloudWatch write permission.
  */
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
@@ -37,7 +36,7 @@ export interface RolloutSyncProps {
   readonly unjudgedAlarmArn: string;
   /** The store it writes the state to. */
   readonly rolloutStore: RolloutStore;
-  /** Where it announces each state (the signal consumer's timeline) and keeps the metrics API's copy of the state. */
+  /** Where it announces each state: the signal consumer's timeline. */
   readonly signalTable: ReleaseSignalTable;
   /** Region → replica bucket: it checks the assigned builds' manifests in each. */
   readonly buckets: Readonly<Record<string, string>>;
