@@ -12,7 +12,21 @@ import { signalCapacity } from '../../contracts/signal-capacity';
 import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
 import { signalHealthPanels } from '../../stacks/constructs/release-dashboard';
 import type { Block } from '../../stacks/policy/terraform-json';
-import { bodies, FIVE_REGIONS, only, policyStatements, ref, roleStatements, synthesize, testConfig } from './support';
+import { bodies, FIVE_REGIONS, only, policyStatements, ref, roleStatements, synthesize, testConfig, type SynthesizedStack } from './support';
+
+/** References to the signal stream's ARN and to its KMS key's, as roles' statements name them. */
+function streamAndKey(delivery: SynthesizedStack): { stream: string; key: string } {
+  return {
+    stream: ref(delivery, 'aws_kinesis_stream', only(delivery, 'aws_kinesis_stream'), 'arn'),
+    key: ref(
+      delivery,
+      'aws_kms_alias',
+      only(delivery, 'aws_kms_alias', () => true, 'data'),
+      'target_key_arn',
+      'data',
+    ),
+  };
+}
 
 const leadingKey = (key: string) => [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [key] }];
 
@@ -81,14 +95,7 @@ describe("CloudFront's real-time log configuration", () => {
     const roleName = `${resourceNames(config).realtimeLogConfig}-cloudfront`;
     const role = only(delivery, 'aws_iam_role', (r) => r.name === roleName);
     expect(policyStatements(delivery, role.assume_role_policy)).toEqual([expect.objectContaining({ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['cloudfront.amazonaws.com'] }] })]);
-    const stream = ref(delivery, 'aws_kinesis_stream', only(delivery, 'aws_kinesis_stream'), 'arn');
-    const key = ref(
-      delivery,
-      'aws_kms_alias',
-      only(delivery, 'aws_kms_alias', () => true, 'data'),
-      'target_key_arn',
-      'data',
-    );
+    const { stream, key } = streamAndKey(delivery);
     expect(roleStatements(delivery, roleName)).toEqual([
       expect.objectContaining({ actions: ['kinesis:DescribeStreamSummary', 'kinesis:DescribeStream', 'kinesis:PutRecord', 'kinesis:PutRecords'], resources: [stream] }),
       expect.objectContaining({ actions: ['kms:GenerateDataKey'], resources: [key] }),
@@ -137,14 +144,7 @@ describe('the signal consumer', () => {
   it('may read the stream as the mapping does, read the timeline, move its checkpoint and write its logs: nothing else', () => {
     const { delivery, config } = synthesize(testConfig());
     const statements = roleStatements(delivery, resourceNames(config).signalConsumer);
-    const stream = ref(delivery, 'aws_kinesis_stream', only(delivery, 'aws_kinesis_stream'), 'arn');
-    const key = ref(
-      delivery,
-      'aws_kms_alias',
-      only(delivery, 'aws_kms_alias', () => true, 'data'),
-      'target_key_arn',
-      'data',
-    );
+    const { stream, key } = streamAndKey(delivery);
     const table = ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn');
     expect(statements).toEqual([
       expect.objectContaining({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'] }),
