@@ -20,7 +20,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CloudFrontClient, DescribeFunctionCommand, DescribeKeyValueStoreCommand as DescribeStoreByName, TestFunctionCommand, UpdateFunctionCommand, type FunctionConfig } from '@aws-sdk/client-cloudfront';
+import { CloudFrontClient, DescribeKeyValueStoreCommand as DescribeStoreByName, type FunctionConfig } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
@@ -36,7 +36,6 @@ import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { backfill } from '../../scripts/backfill';
 import { cleanup } from '../../scripts/cleanup';
 import { type CiScript, ciRolePolicies, type ScriptCall, type ScriptTarget, scriptTargets } from '../../scripts/lib/ci-iam';
-import { loadCloudFrontFunction } from '../../scripts/lib/cloudfront-function';
 import { ROLLOUT_REGION, runRolloutCli } from '../../scripts/lib/rollout-cli';
 import { listObjects } from '../../scripts/lib/s3';
 import { buildObjects, upload } from '../../scripts/upload';
@@ -44,6 +43,7 @@ import { verifyEdge } from '../../scripts/verify-edge';
 import { startS3Server, type S3Server } from '../../local/s3-server';
 import { jsonStatements, type Statement } from '../../stacks/policy/iam-policy';
 import { wildcardMatch } from '../../stacks/policy/iam-reference';
+import { fakeCheckFunctionApi } from '../fixtures/cloudfront-check-function';
 import { BUILD_DIR } from '../fixtures/build';
 import { writeBuild } from '../fixtures/builds';
 import { ACCOUNT, type AwsCall, bucketPolicy, callContext, evaluate, iamRequests, mockedCallsWithRegions, recordAwsCalls, resolveIn, storeArnFor } from '../fixtures/iam';
@@ -225,31 +225,18 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     // CloudFront as far as the check talks to it: the check function as the delivery stack makes
     // it, its DEVELOPMENT stage running what UpdateFunction put there, the store holding a rollout.
     const twin = only(synthesized.delivery, 'aws_cloudfront_function', (fn) => fn.name === names.viewerAssignmentCheck);
-    let current: FunctionConfig = { Comment: twin.comment as string, Runtime: twin.runtime as FunctionConfig['Runtime'], KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] } };
     const state: RolloutState = { stable: BUILD_A, canary: BUILD_B, weight: 5000, salt: 'd-CALLS0001', ring: ['https://demo.example.com'] };
-    let code = '';
-    let version = 1;
-    cloudfront.on(DescribeFunctionCommand).callsFake(() => ({
-      ETag: `E${version}`,
-      FunctionSummary: {
-        Name: names.viewerAssignmentCheck,
-        Status: 'UNASSOCIATED',
-        FunctionConfig: current,
-        FunctionMetadata: { FunctionARN: `arn:aws:cloudfront::${ACCOUNT}:function/${names.viewerAssignmentCheck}`, LastModifiedTime: new Date(0) },
-      },
-    }));
-    cloudfront.on(DescribeStoreByName).resolves({ KeyValueStore: { ARN: STORE_ARN, Name: names.rolloutStore, Id: 'x', Comment: '', LastModifiedTime: new Date(0) } });
-    cloudfront.on(UpdateFunctionCommand).callsFake((input: { FunctionCode: Uint8Array; FunctionConfig: FunctionConfig }) => {
-      code = Buffer.from(input.FunctionCode).toString('utf8');
-      current = input.FunctionConfig;
-      version += 1;
-      return { ETag: `E${version}` };
+    fakeCheckFunctionApi({
+      cloudfront,
+      kvs,
+      functionName: names.viewerAssignmentCheck,
+      functionArn: `arn:aws:cloudfront::${ACCOUNT}:function/${names.viewerAssignmentCheck}`,
+      storeName: names.rolloutStore,
+      storeArn: STORE_ARN,
+      functionConfig: { Comment: twin.comment as string, Runtime: twin.runtime as FunctionConfig['Runtime'], KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] } },
+      state,
+      utilization: () => '30',
     });
-    cloudfront.on(TestFunctionCommand).callsFake(async (input: { EventObject: Uint8Array }) => {
-      const output = await loadCloudFrontFunction(code, { get: async () => formatRolloutState(state) })(JSON.parse(Buffer.from(input.EventObject).toString('utf8')));
-      return { TestResult: { FunctionOutput: JSON.stringify({ request: output }), FunctionErrorMessage: '', ComputeUtilization: '30' } };
-    });
-    kvs.on(GetKeyCommand).resolves({ Key: ROLLOUT_STATE_KEY, Value: formatRolloutState(state) });
 
     const lines: string[] = [];
     const calls = await record('verify-edge', SCENARIOS['verify-edge'][0], async () => {

@@ -4,19 +4,20 @@
  * TestFunction (answered here at the SDK boundary by the same published code in the
  * cloudfront-js-2.0 harness, as CloudFront would run it).
  */
-import { CloudFrontClient, DescribeFunctionCommand, DescribeKeyValueStoreCommand as DescribeStoreByName, TestFunctionCommand, UpdateFunctionCommand, type FunctionConfig } from '@aws-sdk/client-cloudfront';
-import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { CloudFrontClient, DescribeFunctionCommand, TestFunctionCommand, UpdateFunctionCommand, type FunctionConfig } from '@aws-sdk/client-cloudfront';
+import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient } from 'aws-sdk-client-mock';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, resourceNames } from '../../config';
-import { formatRolloutState, MAX_STATE_BYTES, ringBudget, ROLLOUT_STATE_KEY, stateBytes, withRingOrigin, type RolloutState } from '../../contracts/rollout-state';
+import { formatRolloutState, MAX_STATE_BYTES, ringBudget, stateBytes, withRingOrigin, type RolloutState } from '../../contracts/rollout-state';
 import { cloudFrontFunctionCheck, expectedUri, FULL_RING_VIEWER, fullRingState, functionCodeOf, RECORDED_VIEWERS } from '../../scripts/lib/edge-check';
-import { cloudFrontFunctionProblems, loadCloudFrontFunction, withStoreValue } from '../../scripts/lib/cloudfront-function';
+import { cloudFrontFunctionProblems, withStoreValue } from '../../scripts/lib/cloudfront-function';
 import { readManifest } from '../../contracts/build-manifest';
 import { createZip, readZip } from '../../scripts/lib/zip';
 import { verifyEdge } from '../../scripts/verify-edge';
+import { fakeCheckFunctionApi, type Utilization } from '../fixtures/cloudfront-check-function';
 import { localBuilds } from '../fixtures/local';
 import { only, ref, synthesize } from '../stacks/support';
 
@@ -62,14 +63,6 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
   const STATE: RolloutState = { stable: builds.stable.buildId, canary: builds.canary.buildId, weight: 5000, salt: 'd-CHECK0001', ring: ['https://demo.example.com'] };
   const clients = () => ({ cloudfront: new CloudFrontClient({ region: 'us-east-1' }), kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }) });
 
-  /** What CloudFront's TestFunction reports as ComputeUtilization for a case: by the code tested and the event. */
-  type Utilization = (code: string, event: { viewer: { ip: string } }) => string | undefined;
-
-  /**
-   * CloudFront, as far as this check talks to it: the DEVELOPMENT stage runs whatever code
-   * UpdateFunction put there, each update gives it a new ETag, and TestFunction takes only the
-   * current one.
-   */
   /**
    * The check function as the delivery stack synthesizes it, in CloudFront's words: what Terraform
    * created, and what a plan compares with (the store reference resolved to the store's ARN).
@@ -88,41 +81,19 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     deployed = synthesizedCheckFunction();
   });
 
-  function cloudFrontRunning(state: RolloutState | null, utilization: Utilization = () => '35', functionConfig: FunctionConfig = deployed): void {
-    let developmentCode = '';
-    let version = 1;
-    let current = functionConfig;
-    cloudfront.on(DescribeFunctionCommand).callsFake(() => ({
-      ETag: `E${version}`,
-      FunctionSummary: {
-        Name: names.viewerAssignmentCheck,
-        Status: 'UNASSOCIATED',
-        FunctionConfig: current,
-        FunctionMetadata: { FunctionARN: `arn:aws:cloudfront::123456789012:function/${names.viewerAssignmentCheck}`, LastModifiedTime: new Date(0) },
-      },
-    }));
-    cloudfront.on(DescribeStoreByName).resolves({ KeyValueStore: { ARN: STORE_ARN, Name: names.rolloutStore, Id: 'x', Comment: '', LastModifiedTime: new Date(0) } });
-    cloudfront.on(UpdateFunctionCommand).callsFake((input: { IfMatch: string; FunctionCode: Uint8Array; FunctionConfig: FunctionConfig }) => {
-      expect(input.IfMatch).toBe(`E${version}`);
-      developmentCode = Buffer.from(input.FunctionCode).toString('utf8');
-      current = input.FunctionConfig;
-      version += 1;
-      return { ETag: `E${version}` };
+  /** CloudFront running the check function as deployed (or as given), the store holding `state`. */
+  function cloudFrontRunning(state: RolloutState | null, utilization?: Utilization, functionConfig: FunctionConfig = deployed): void {
+    fakeCheckFunctionApi({
+      cloudfront,
+      kvs,
+      functionName: names.viewerAssignmentCheck,
+      functionArn: `arn:aws:cloudfront::123456789012:function/${names.viewerAssignmentCheck}`,
+      storeName: names.rolloutStore,
+      storeArn: STORE_ARN,
+      functionConfig,
+      state,
+      utilization,
     });
-    cloudfront.on(TestFunctionCommand).callsFake(async (input: { IfMatch: string; EventObject: Uint8Array }) => {
-      expect(input.IfMatch).toBe(`E${version}`);
-      const store = { get: async () => (state === null ? Promise.reject(new Error('key not found')) : formatRolloutState(state)) };
-      const event = JSON.parse(Buffer.from(input.EventObject).toString('utf8'));
-      const ComputeUtilization = utilization(developmentCode, event);
-      try {
-        const output = await loadCloudFrontFunction(developmentCode, store)(event);
-        return { TestResult: { FunctionOutput: JSON.stringify({ request: output }), FunctionErrorMessage: '', ComputeUtilization } };
-      } catch (error) {
-        return { TestResult: { FunctionOutput: '', FunctionErrorMessage: (error as Error).message, ComputeUtilization } };
-      }
-    });
-    if (state === null) kvs.on(GetKeyCommand).rejects(Object.assign(new Error('no key'), { name: 'ResourceNotFoundException' }));
-    else kvs.on(GetKeyCommand).resolves({ Key: ROLLOUT_STATE_KEY, Value: formatRolloutState(state) });
   }
   beforeEach(() => {
     cloudfront.reset();
