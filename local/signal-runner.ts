@@ -5,7 +5,7 @@
  * until it is caught up), hands each batch to the same `createSignalConsumer` the Lambda runs
  * (regional-function/signal-consumer/consumer.ts), and publishes what AWS's services would:
  *
- *   the consumer's EMF documents (periodDocuments, lateRecordsDocument)   → the local metric store
+ *   the consumer's EMF documents (batchDocuments)                        → the local metric store
  *   AWS/Kinesis GetRecords.IteratorAgeMilliseconds {StreamName}, Maximum  after every poll: how far
  *       behind the newest record the reader is, ms on the local clock (0 when it is caught up)
  *   AWS/Lambda Errors {FunctionName}                                     for a batch the consumer threw on
@@ -23,7 +23,7 @@ import type { RealtimeLogField } from '../contracts/realtime-log';
 import { KINESIS_ITERATOR_AGE, periodStart } from '../contracts/release-signal';
 import { createSignalConsumer, type SignalConsumer } from '../regional-function/signal-consumer/consumer';
 import type { ClosedPeriod, StreamRecord, TimedState } from '../regional-function/signal-consumer/core';
-import { functionMetrics, lateRecordsDocument, periodDocuments } from '../regional-function/shared/observability';
+import { batchDocuments, functionMetrics } from '../regional-function/shared/observability';
 import type { Clock } from './control-plane';
 import { SIGNAL_SHARD_ID } from './kinesis-server';
 import type { LocalMetricStore } from './metric-store';
@@ -95,11 +95,8 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
         return resumed;
       },
       emit: (periods, late, at) => {
-        for (const period of periods) {
-          for (const document of periodDocuments(metrics, period)) options.store.ingest(document);
-          closed.set(period.start, period);
-        }
-        if (late > 0) options.store.ingest(lateRecordsDocument(metrics, late, at));
+        for (const document of batchDocuments(metrics, periods, late, at)) options.store.ingest(document);
+        for (const period of periods) closed.set(period.start, period);
         for (const start of [...closed.keys()].sort((a, b) => a - b).slice(0, Math.max(0, closed.size - KEPT_PERIODS))) closed.delete(start);
       },
       log: (message, details) => log(`signal consumer: ${message} ${JSON.stringify(details)}`),

@@ -55,11 +55,14 @@ export function periodDocuments(metrics: Metrics, period: { readonly start: numb
 }
 
 /**
- * Records of periods the consumer had closed already, at the time they arrived: UnjudgedPeriods = 1
- * in the period they arrived in, so the unjudged alarm sees that what was judged was not whole.
+ * What one batch of the consumer emits: the documents of each period it closed, and for records of
+ * periods it had closed already, UnjudgedPeriods = 1 at `at` (when they arrived), so the unjudged
+ * alarm sees that what was judged was not whole. The Lambda prints them; the local mode ingests them.
  */
-export function lateRecordsDocument(metrics: Metrics, late: number, at: number): unknown {
-  return unjudgedDocument(metrics, at, `${late} records of a period already counted arrived after it closed`);
+export function batchDocuments(metrics: Metrics, closed: readonly Parameters<typeof periodDocuments>[1][], late: number, at: number): unknown[] {
+  const documents = closed.flatMap((period) => periodDocuments(metrics, period));
+  if (late > 0) documents.push(unjudgedDocument(metrics, at, `${late} records of a period already counted arrived after it closed`));
+  return documents;
 }
 
 function unjudgedDocument(metrics: Metrics, at: number, reason: string): unknown {

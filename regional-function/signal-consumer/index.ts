@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { fieldOrder } from '../../contracts/realtime-log';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { readEnvironment, type SignalConsumerEnvironment } from '../../contracts/function-environment';
-import { functionLogger, functionMetrics, lateRecordsDocument, periodDocuments } from '../shared/observability';
+import { batchDocuments, functionLogger, functionMetrics } from '../shared/observability';
 import { advanceCheckpoint, readTimeline } from '../shared/signal-table';
 import { createSignalConsumer, type BatchSummary, type SignalConsumer } from './consumer';
 import type { TimedState } from './core';
@@ -39,10 +39,8 @@ export async function handler(event: KinesisStreamEvent): Promise<BatchSummary> 
         },
         advanceCheckpoint: (from, to) => advanceCheckpoint(dynamodb, env.SIGNAL_TABLE, from, to),
         emit: (closed, late, at) => {
-          const documents = closed.flatMap((period) => periodDocuments(metrics, period));
-          if (late > 0) documents.push(lateRecordsDocument(metrics, late, at));
           // One EMF document per line, as Powertools prints them.
-          for (const document of documents) process.stdout.write(`${JSON.stringify(document)}\n`);
+          for (const document of batchDocuments(metrics, closed, late, at)) process.stdout.write(`${JSON.stringify(document)}\n`);
         },
         log: (message, details) => logger.info(message, details),
         now: Date.now,
