@@ -17,7 +17,7 @@ import { SIGNAL_HEALTH_PANEL } from '../../local/dashboard-page';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { PROJECT_ROOT } from '../../scripts/build';
 import { launchChromium } from '../fixtures/browser';
-import { CANARY_HEADLINE, localBuilds, STABLE_HEADLINE, startSignalHarness, type SignalHarness } from '../fixtures/local';
+import { CANARY_HEADLINE, localBuilds, oneErrorRollsBack, STABLE_HEADLINE, startSignalHarness, type SignalHarness } from '../fixtures/local';
 import { pollUntil } from '../fixtures/poll';
 
 const SCREENSHOTS = path.join(PROJECT_ROOT, 'build', 'screenshots');
@@ -125,10 +125,7 @@ describe('one build', () => {
 describe('a release, judged by the release signal', () => {
   let h: SignalHarness;
   beforeAll(async () => {
-    // One viewer's error is enough here: the configured rule (a minimum sample, M of N periods) is
-    // the release-signal tests' subject; this one follows the path from a click to a rollback. Two
-    // periods, so that the one just closed is judged alongside the one the clock is in.
-    h = await startSignalHarness(config, { alarm: { ...config.alarms, minViewers: 1, evaluationPeriods: 2, datapointsToAlarm: 1 } });
+    h = await startSignalHarness(config, { alarm: oneErrorRollsBack(config.alarms) });
   }, 120_000);
   afterAll(async () => {
     await h?.stop();

@@ -21,7 +21,7 @@ import { startLocalDistribution, type LocalDistribution } from '../../local/loca
 import { PROJECT_ROOT } from '../../scripts/build';
 import { formatPolicy, hostCsp, type HostCsp } from '../../scripts/csp';
 import { findChromium, launchChromium, systemBrowsers } from '../fixtures/browser';
-import { CANARY_HEADLINE, localBuilds, STABLE_HEADLINE, startSignalHarness, type SignalHarness } from '../fixtures/local';
+import { CANARY_HEADLINE, localBuilds, oneErrorRollsBack, STABLE_HEADLINE, startSignalHarness, type SignalHarness } from '../fixtures/local';
 import { pollUntil } from '../fixtures/poll';
 
 const config = loadConfig();
@@ -436,9 +436,7 @@ it('can be pinned to one build with Subresource Integrity: /assets/<buildId>/ind
 describe('a release under the policy, judged by the release signal', () => {
   let h: SignalHarness;
   beforeAll(async () => {
-    // One viewer's error is enough here, as in browser.test.ts: the alarm's rule is the release-signal
-    // tests' subject. Two periods, so that the one just closed is judged alongside the one the clock is in.
-    h = await startSignalHarness(config, { alarm: { ...config.alarms, minViewers: 1, evaluationPeriods: 2, datapointsToAlarm: 1 } });
+    h = await startSignalHarness(config, { alarm: oneErrorRollsBack(config.alarms) });
   }, 120_000);
   afterAll(async () => {
     await h?.stop();
