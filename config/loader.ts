@@ -13,6 +13,8 @@ import { describeFileIssues, fileIssueWords } from '../contracts/schema-issues';
 import { parseJsonText } from './json-text';
 import { findRegion, distanceKm } from './regions';
 import { routerTimeoutProblem } from './router-bounds';
+import { MAX_CODEDEPLOY_INTERVAL_MINUTES, rolloutSteps } from './rollout';
+import { longestReleaseMs } from '../contracts/release-progress';
 import { capacityProblem } from '../contracts/signal-capacity';
 import { configSchema, REMOVED_SETTINGS, type BackendConfig, type ParsedConfig } from './schema';
 
@@ -121,6 +123,32 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       const { datapointsToAlarm, evaluationPeriods } = config.alarms;
       if (datapointsToAlarm <= evaluationPeriods) return;
       report(['alarms', 'datapointsToAlarm'], `is ${datapointsToAlarm} but evaluationPeriods is ${evaluationPeriods}; datapointsToAlarm must not exceed evaluationPeriods.`);
+    },
+  },
+  {
+    reads: [
+      ['alarms', 'toleratedExcessPercent'],
+      ['alarms', 'excessErrorPercent'],
+    ],
+    check: (config, report) => {
+      const { toleratedExcessPercent, excessErrorPercent } = config.alarms;
+      if (toleratedExcessPercent < excessErrorPercent) return;
+      report(
+        ['alarms', 'toleratedExcessPercent'],
+        `is ${toleratedExcessPercent} but excessErrorPercent is ${excessErrorPercent}; a canary must be rolled back before it is as bad as the excess a step must rule out, so make it smaller (2 with the default 5).`,
+      );
+    },
+  },
+  {
+    // CodeDeploy holds the release's deployment open for its longest run (stacks/constructs/alias-deployment.ts).
+    reads: [['rollout'], ['alarms', 'holdMinutes']],
+    check: (config, report) => {
+      const longest = longestReleaseMs(rolloutSteps(config.rollout), config.alarms.holdMinutes * 60_000) / 60_000;
+      if (longest <= MAX_CODEDEPLOY_INTERVAL_MINUTES) return;
+      report(
+        ['alarms', 'holdMinutes'],
+        `is ${config.alarms.holdMinutes}, so a release could run ${longest} minutes (the steps, and every step waiting its whole hold), past the ${MAX_CODEDEPLOY_INTERVAL_MINUTES} CodeDeploy allows one deployment to wait; lower it or use fewer steps.`,
+      );
     },
   },
 ];

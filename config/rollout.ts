@@ -1,8 +1,21 @@
 /**
- * The rollout strategy as CodeDeploy sees it and as the local simulator replays it: one source for
- * both, so a rollout watched locally follows the same steps a real deployment takes.
+ * The rollout strategy: the steps viewers are moved by (rollout sync applies them as the judge
+ * allows, contracts/release-progress.ts), and the CodeDeploy deployment that holds the release
+ * open meanwhile. One source for the stacks, rollout sync, the local simulator and the benchmark.
+ *
+ * Why CodeDeploy does not step the weight itself: it steps by the clock, and nothing can make it
+ * wait for evidence between steps (its hooks run only before and after the whole shift). So the
+ * deployment moves the alias to the first step's weight and holds it there for as long as the
+ * release may take (`releaseWindowMinutes`); rollout sync moves viewers through the configured
+ * steps, each once the judge found the one before healthy, and ends the deployment itself when
+ * viewers all have the new build. CodeDeploy watches the verdict's alarm all along and rolls the
+ * alias back when it fires.
  */
+import { longestReleaseMs } from '../contracts/release-progress';
 import type { RolloutConfig } from './schema';
+
+/** The longest CodeDeploy lets a canary deployment wait before its final shift (TimeBasedCanary's interval, minutes). */
+export const MAX_CODEDEPLOY_INTERVAL_MINUTES = 2880;
 
 export interface RolloutStep {
   /** Minutes after the deployment starts. */
@@ -11,28 +24,29 @@ export interface RolloutStep {
   readonly weight: number;
 }
 
-/** Predefined CodeDeploy Lambda configurations; anything else gets a custom config. */
-const PREDEFINED: Record<string, string> = {
-  'canary:10:5': 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
-  'canary:10:10': 'CodeDeployDefault.LambdaCanary10Percent10Minutes',
-  'canary:10:15': 'CodeDeployDefault.LambdaCanary10Percent15Minutes',
-  'canary:10:30': 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
-  'linear:10:1': 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
-  'linear:10:2': 'CodeDeployDefault.LambdaLinear10PercentEvery2Minutes',
-  'linear:10:3': 'CodeDeployDefault.LambdaLinear10PercentEvery3Minutes',
-  'linear:10:10': 'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes',
-};
-
-/** The predefined CodeDeploy config for this strategy, or undefined when a custom one is needed. */
+/** The deployment config CodeDeploy runs: predefined all-at-once, else a canary at the first step held for the release's window. */
 export function predefinedDeploymentConfig(rollout: RolloutConfig): string | undefined {
-  if (rollout.strategy === 'all-at-once') return 'CodeDeployDefault.LambdaAllAtOnce';
-  return PREDEFINED[`${rollout.strategy}:${rollout.percent}:${rollout.intervalMinutes}`];
+  return rollout.strategy === 'all-at-once' ? 'CodeDeployDefault.LambdaAllAtOnce' : undefined;
 }
 
-/** Name of the custom config the stacks create when no predefined one matches. */
-export function customDeploymentConfigName(name: string, rollout: RolloutConfig): string {
-  const kind = rollout.strategy === 'canary' ? 'Canary' : 'Linear';
-  return `${name}-${kind}${rollout.percent}Percent${rollout.intervalMinutes}Minutes`;
+/**
+ * Minutes CodeDeploy holds the alias at the first step: the configured steps with every judged
+ * step waiting its whole hold, rounded up. Rollout sync ends the deployment sooner when the
+ * evidence keeps up.
+ */
+export function releaseWindowMinutes(rollout: RolloutConfig, holdMinutes: number): number {
+  return Math.max(1, Math.ceil(longestReleaseMs(rolloutSteps(rollout), holdMinutes * 60_000) / 60_000));
+}
+
+/** The custom config's traffic routing: the first step's percent, held for the window. */
+export function deploymentTrafficRouting(rollout: RolloutConfig, holdMinutes: number): { readonly percentage: number; readonly interval: number } {
+  return { percentage: rolloutSteps(rollout)[0].weight / 100, interval: releaseWindowMinutes(rollout, holdMinutes) };
+}
+
+/** Name of the custom config the stacks create (every strategy but all-at-once). */
+export function customDeploymentConfigName(name: string, rollout: RolloutConfig, holdMinutes: number): string {
+  const { percentage, interval } = deploymentTrafficRouting(rollout, holdMinutes);
+  return `${name}-Judged${percentage}Percent${interval}Minutes`;
 }
 
 /** Weights over time, starting at 0 when the deployment begins and ending at 10000. */

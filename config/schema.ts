@@ -74,15 +74,40 @@ const rolloutSchema = z
 
 const alarmsSchema = z
   .strictObject({
-    excessErrorPercent: z.number().gt(0).max(100).default(5).describe("How far the canary's share of viewers who saw an error may exceed the stable build's, in percentage points, before a period counts against the canary."),
-    minViewers: z.number().int().min(1).max(100000).default(50).describe('Distinct canary viewers a period needs before it is judged, so a handful of viewers cannot roll a release back.'),
-    periodSeconds: z.number().int().min(60).max(3600).multipleOf(60).default(60).describe('Length of one alarm period, in seconds (a whole number of minutes).'),
-    evaluationPeriods: z.number().int().min(1).max(60).default(3).describe('Periods the alarms look back over.'),
-    datapointsToAlarm: z.number().int().min(1).max(60).default(2).describe('Periods among the last `evaluationPeriods` that must breach before the alarm fires and the deployment rolls back; at most `evaluationPeriods`.'),
+    excessErrorPercent: z
+      .number()
+      .gt(0)
+      .max(100)
+      .default(5)
+      .describe(
+        "The excess a step must rule out before the weight rises: the evidence must show the canary's share of viewers who saw an error at most this many percentage points above the stable build's. Also the old per-period alarm's line, on the dashboard.",
+      ),
+    toleratedExcessPercent: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(2)
+      .describe(
+        "How much worse than the stable build a canary may be, in percentage points, before it is rolled back as failing: it is, once the evidence shows its share of erroring viewers more than this above the stable build's. To fail a release an attacker must hold more than this share of the canary's viewers; a few addresses can at most keep the evidence unclear, which holds the release until `holdMinutes` ends it for want of evidence, never pushes it through. Less than `excessErrorPercent`.",
+      ),
+    falseRollbackRate: z.number().gt(0).max(0.1).default(0.001).describe('The most a healthy release may be rolled back by chance, over the whole release however often the judge looks (0.001: one release in a thousand).'),
+    holdMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1440)
+      .default(30)
+      .describe(
+        'How long a step may wait past its `rollout.intervalMinutes` for the evidence that it is healthy; then the release ends as "not enough evidence" and is rolled back. A quiet widget (few viewers a minute) sets it higher: its steps then last until they are judged, never less than the configured interval.',
+      ),
+    minViewers: z.number().int().min(1).max(100000).default(50).describe('Distinct canary viewers a step needs, counted at its weight, before it can be judged healthy and the weight rises.'),
+    periodSeconds: z.number().int().min(60).max(3600).multipleOf(60).default(60).describe('Length of one period, in seconds (a whole number of minutes): a viewer counts once a period and role, and the unjudged and edge-error alarms judge periods this long.'),
+    evaluationPeriods: z.number().int().min(1).max(60).default(3).describe('Periods the unjudged and edge-error alarms look back over (the judge reads the whole release).'),
+    datapointsToAlarm: z.number().int().min(1).max(60).default(2).describe('Periods among the last `evaluationPeriods` that must breach before the unjudged or edge-error alarm fires (the unjudged alarm holds the weight); at most `evaluationPeriods`.'),
     edgeFunctionErrors: z.number().int().min(1).default(5).describe('Lambda@Edge execution errors per period that fire the edge-error alarm (router code reaches every viewer at once; redeploy the previous commit to undo it).'),
   })
   .prefault({})
-  .describe('The alarms that judge a canary and roll a deployment back.');
+  .describe('How the judge weighs a canary against the stable build (contracts/canary-judge.ts), how long a step may wait for its evidence, and the alarms around it.');
 
 const retentionSchema = z
   .strictObject({

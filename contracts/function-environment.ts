@@ -21,6 +21,10 @@ export interface RolloutSyncEnvironment {
   readonly SIGNAL_UNJUDGED_ALARM: string;
   /** How long after a state is announced the edges may still serve the one before it, ms (contracts/release-signal.ts). */
   readonly STATE_PROPAGATION_MS: string;
+  /** JSON array of the configured steps ({atMinute, weight}: config/rollout.ts rolloutSteps), which the judge paces. */
+  readonly ROLLOUT_STEPS: string;
+  /** config.alarms.holdMinutes: how long a step may wait for its evidence past its time. */
+  readonly HOLD_MINUTES: string;
 }
 
 export interface ReleaseEnvironment {
@@ -42,6 +46,12 @@ export interface SignalConsumerEnvironment {
   readonly LATENESS_SECONDS: string;
   /** The real-time log configuration: the consumer asks CloudFront the order its fields are written in. */
   readonly REALTIME_LOG_CONFIG_ARN: string;
+  /** JSON of the judge's rule (contracts/canary-judge.ts JudgeRule: the config's alarms). */
+  readonly JUDGE_RULE: string;
+  /** Rollout sync's function name: invoked at once when the judge decides, rather than at its next minute. */
+  readonly ROLLOUT_SYNC_FUNCTION: string;
+  /** JSON array of the configured steps: the consumer asks rollout sync to move on the moment a step judged healthy is due. */
+  readonly ROLLOUT_STEPS: string;
 }
 
 /** The input Terraform's aws_lambda_invocation passes to the release function. */

@@ -1,7 +1,9 @@
 /**
  * What a person looks at during a release, as panels: the CloudWatch dashboard the delivery stack
- * creates (stacks/constructs/release-dashboard.ts) and the local mode's page draw the same panels,
- * from the same queries the client-error alarm runs (contracts/release-signal.ts).
+ * creates (stacks/constructs/release-dashboard.ts) and the local mode's page draw the same panels:
+ * the per-period shares (releaseAlarmQueries, contracts/release-signal.ts), the weight, and the
+ * judge's verdict. The ranges the judge weighs and why the weight holds are in the judge's record
+ * (`rollout status`, the local page's judge line): CloudWatch draws no such ranges.
  */
 import { METRIC_VIEWERS, type ReleaseAlarmQueries, type Role, type SignalMetric } from './release-signal';
 
@@ -12,6 +14,8 @@ export type PanelSeries =
   | { readonly kind: 'metric'; readonly metricName: SignalMetric; readonly role: Role; readonly label: string }
   /** Rollout sync's weight metric (basis points). */
   | { readonly kind: 'weight'; readonly label: string }
+  /** The judge's verdict (CanaryFailing, Maximum per period): 1 once it found the canary failing. */
+  | { readonly kind: 'verdict'; readonly label: string }
   /** Errors of the edge functions (CloudFront's per-distribution Lambda@Edge and function metrics). */
   | { readonly kind: 'edge-errors'; readonly label: string }
   /**
@@ -36,7 +40,8 @@ export function releasePanels(queries: ReleaseAlarmQueries): Panel[] {
         { kind: 'alarm-query', id: 'stable_rate', label: 'stable' },
         { kind: 'alarm-query', id: queries.resultId, label: 'canary above stable (points)' },
       ],
-      threshold: { label: 'rolls back above', value: queries.threshold },
+      // The judge decides on the release's evidence summed (with ranges: `rollout status`); the line is the excess a step must rule out.
+      threshold: { label: 'the excess a step must rule out', value: queries.threshold },
     },
     {
       title: 'Distinct viewers per period',
@@ -49,6 +54,7 @@ export function releasePanels(queries: ReleaseAlarmQueries): Panel[] {
       ],
     },
     { title: 'Canary weight (basis points)', series: [{ kind: 'weight', label: 'weight' }] },
+    { title: "The judge's verdict (1: the canary is failing, rolled back)", series: [{ kind: 'verdict', label: 'failing' }] },
     {
       title: 'Edge function errors, and entry loads through the fallback',
       series: [

@@ -40,6 +40,15 @@ export const DIMENSION_ROLE = 'Role';
  * unseen, and every custom metric is billed a month.
  */
 export const METRIC_UNJUDGED_PERIODS = 'UnjudgedPeriods';
+/**
+ * The judge's verdict (contracts/canary-judge.ts), emitted by the signal consumer at every look
+ * while a release runs: 1 once it found the canary failing, else 0. High resolution (1 s), so the
+ * client-error alarm, on 10-second periods, fires within seconds of the verdict; CodeDeploy
+ * watches that alarm. Dimension Signal=entry.
+ */
+export const METRIC_CANARY_FAILING = 'CanaryFailing';
+/** The client-error alarm's period: the shortest a high-resolution alarm takes. */
+export const VERDICT_PERIOD_SECONDS = 10;
 /** The one dimension of the consumer's own health metrics (a metric needs a dimension set EMF readers treat alike). */
 export const DIMENSION_SIGNAL = 'Signal';
 export const SIGNAL_ENTRY = 'entry';

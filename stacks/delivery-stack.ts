@@ -12,7 +12,8 @@
  */
 import { dependable, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { REGIONAL_EDGE_CACHE_REGIONS, resourceNames, type DeployConfig } from '../config';
+import { REGIONAL_EDGE_CACHE_REGIONS, resourceNames, rolloutSteps, type DeployConfig } from '../config';
+import { judgeRule } from '../contracts/canary-judge';
 import { dashboardUrl } from '../contracts/release-dashboard';
 import { releaseAlarmQueries, statePropagationMs, unjudgedAlarmQueries } from '../contracts/release-signal';
 import { signalCapacity } from '../contracts/signal-capacity';
@@ -142,12 +143,17 @@ export class DeliveryStack extends TerraformStack {
       logRetentionDays,
       stream: this.signalStream,
       signalTable: this.signalTable,
+      rolloutSyncArn: account.arn('lambda', US_EAST_1, `function:${names.rolloutSync}`),
       environment: {
         METRICS_NAMESPACE: config.metrics.namespace,
         SIGNAL_TABLE: this.signalTable.tableName,
         PERIOD_SECONDS: String(config.alarms.periodSeconds),
         LATENESS_SECONDS: String(config.metrics.latenessSeconds),
         REALTIME_LOG_CONFIG_ARN: this.signalLogs.arn,
+        JUDGE_RULE: JSON.stringify(judgeRule(config.alarms)),
+        // By name: rollout sync is created after the alarms and CodeDeploy it reads.
+        ROLLOUT_SYNC_FUNCTION: names.rolloutSync,
+        ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
       },
     });
     this.signalLogs.grantReadFields(this.signalConsumer.handler);
@@ -202,6 +208,7 @@ export class DeliveryStack extends TerraformStack {
       applicationName: names.codeDeployApplication,
       deploymentGroupName: names.deploymentGroup,
       rollout: config.rollout,
+      holdMinutes: config.alarms.holdMinutes,
       alarmNames: this.alarms.rollbackAlarmNames,
     });
 
@@ -228,6 +235,8 @@ export class DeliveryStack extends TerraformStack {
         BUCKETS: JSON.stringify(buckets),
         SIGNAL_UNJUDGED_ALARM: this.alarms.signalUnjudged.alarmName,
         STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
+        ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
+        HOLD_MINUTES: String(config.alarms.holdMinutes),
       },
       buckets,
       clientErrorAlarmArn: this.alarms.clientErrors.arn,

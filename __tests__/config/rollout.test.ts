@@ -1,19 +1,36 @@
-import { predefinedDeploymentConfig, rolloutSteps } from '../../config';
+import { customDeploymentConfigName, deploymentTrafficRouting, MAX_CODEDEPLOY_INTERVAL_MINUTES, parseConfig, predefinedDeploymentConfig, releaseWindowMinutes, rolloutSteps } from '../../config';
 
 describe('rollout steps', () => {
-  it('maps strategies to CodeDeploy configs and to the weight steps the local simulator replays', () => {
-    expect(predefinedDeploymentConfig({ strategy: 'canary', percent: 10, intervalMinutes: 5 })).toBe('CodeDeployDefault.LambdaCanary10Percent5Minutes');
-    expect(predefinedDeploymentConfig({ strategy: 'canary', percent: 25, intervalMinutes: 5 })).toBeUndefined();
+  it('maps strategies to the weight steps the judge paces (rollout sync, the local simulator, the benchmark)', () => {
     expect(rolloutSteps({ strategy: 'canary', percent: 25, intervalMinutes: 5 })).toEqual([
       { atMinute: 0, weight: 2500 },
       { atMinute: 5, weight: 10000 },
     ]);
-    const linear = rolloutSteps({ strategy: 'linear', percent: 25, intervalMinutes: 2 });
-    expect(linear).toEqual([
+    expect(rolloutSteps({ strategy: 'linear', percent: 25, intervalMinutes: 2 })).toEqual([
       { atMinute: 0, weight: 2500 },
       { atMinute: 2, weight: 5000 },
       { atMinute: 4, weight: 7500 },
       { atMinute: 6, weight: 10000 },
     ]);
+    expect(rolloutSteps({ strategy: 'all-at-once', percent: 10, intervalMinutes: 5 })).toEqual([{ atMinute: 0, weight: 10000 }]);
+  });
+
+  it('has CodeDeploy hold the first step for the longest the judge may take: every step waiting its whole hold', () => {
+    const canary = { strategy: 'canary', percent: 10, intervalMinutes: 5 } as const;
+    expect(predefinedDeploymentConfig(canary)).toBeUndefined();
+    expect(releaseWindowMinutes(canary, 30)).toBe(35);
+    expect(deploymentTrafficRouting(canary, 30)).toEqual({ percentage: 10, interval: 35 });
+    expect(customDeploymentConfigName('edge-widget', canary, 30)).toBe('edge-widget-Judged10Percent35Minutes');
+    const linear = { strategy: 'linear', percent: 25, intervalMinutes: 2 } as const;
+    expect(deploymentTrafficRouting(linear, 10)).toEqual({ percentage: 25, interval: 6 + 3 * 10 });
+    expect(predefinedDeploymentConfig({ strategy: 'all-at-once', percent: 10, intervalMinutes: 5 })).toBe('CodeDeployDefault.LambdaAllAtOnce');
+  });
+
+  it('refuses a hold that would keep a release open past what CodeDeploy allows, naming the numbers', () => {
+    const base = { domain: 'widget.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'] };
+    expect(() => parseConfig({ ...base, rollout: { strategy: 'linear', percent: 5, intervalMinutes: 10 }, alarms: { holdMinutes: 150 } }, 'test', {})).toThrow(
+      `alarms.holdMinutes: is 150, so a release could run ${190 + 19 * 150} minutes (the steps, and every step waiting its whole hold), past the ${MAX_CODEDEPLOY_INTERVAL_MINUTES} CodeDeploy allows one deployment to wait; lower it or use fewer steps.`,
+    );
+    expect(() => parseConfig({ ...base, alarms: { toleratedExcessPercent: 5, excessErrorPercent: 5 } }, 'test', {})).toThrow('alarms.toleratedExcessPercent: is 5 but excessErrorPercent is 5;');
   });
 });

@@ -1,10 +1,13 @@
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
-import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState } from '../../contracts/rollout-state';
+import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
+import { assignBuild } from '../../contracts/assignment';
+import { judgmentKey, parseJudgmentRecord, VERDICT_SYNC_EVENT } from '../../contracts/release-progress';
+import { METRIC_CANARY_FAILING } from '../../contracts/release-signal';
 import { LocalKeyValueStore, startKvsServer } from '../../local/kvs-server';
 import { removeEdgeScratch, runtimeSdkWithout } from '../fixtures/edge';
 import { loadBundledHandler } from '../../scripts/lib/bundled-handler';
@@ -14,6 +17,9 @@ import { fakeTable } from '../fixtures/dynamodb-table';
 import { STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
 import { formatRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
 import { CloudFrontClient, GetRealtimeLogConfigCommand } from '@aws-sdk/client-cloudfront';
+
+/** The default alarms' rule (contracts/canary-judge.ts), as the stacks put it in the consumer's environment. */
+const JUDGE_RULE = { excessErrorPercent: 5, toleratedExcessPercent: 2, falseRollbackRate: 0.001, minViewers: 50 };
 
 /** What Powertools writes (stdout for INFO and metrics, stderr for errors), as parsed JSON lines, while `body` runs. */
 async function capturingLogs<T>(body: () => Promise<T>): Promise<{ result: T; lines: Record<string, unknown>[] }> {
@@ -56,6 +62,10 @@ async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>):
     'REALTIME_LOG_CONFIG_ARN',
     'SIGNAL_UNJUDGED_ALARM',
     'STATE_PROPAGATION_MS',
+    'ROLLOUT_STEPS',
+    'HOLD_MINUTES',
+    'JUDGE_RULE',
+    'ROLLOUT_SYNC_FUNCTION',
     'AWS_REGION',
   ];
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
@@ -78,10 +88,12 @@ describe('regional bundles as they ship', () => {
       await expect(handler({ hello: 'world' })).rejects.toThrow(
         /rollout sync runs on an EventBridge "Scheduled Event", "CodeDeploy Deployment State-change Notification" or "CloudWatch Alarm State Change" event.*got an object without detail-type/,
       );
+      // The signal consumer's request is one of the events it names.
+      await expect(handler({ source: 'signal-consumer' })).rejects.toThrow(JSON.stringify(VERDICT_SYNC_EVENT));
       await expect(handler(null)).rejects.toThrow(/got null/);
       // A valid event with no environment names every missing variable.
       await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' })).rejects.toThrow(
-        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, ROLLOUT_STORE_ARN, METRICS_NAMESPACE, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, CLIENT_ERROR_ALARM, SIGNAL_TABLE, BUCKETS',
+        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, ROLLOUT_STORE_ARN, METRICS_NAMESPACE, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, CLIENT_ERROR_ALARM, SIGNAL_TABLE, BUCKETS, SIGNAL_UNJUDGED_ALARM, STATE_PROPAGATION_MS, ROLLOUT_STEPS, HOLD_MINUTES',
       );
     });
   });
@@ -97,7 +109,7 @@ describe('regional bundles as they ship', () => {
   it('signal-consumer loads with no environment and names the variables it needs', async () => {
     await withEnv({}, async () => {
       const handler = loadBundledHandler(functionZip('signal-consumer'));
-      await expect(handler({ Records: [] })).rejects.toThrow('missing environment variables: METRICS_NAMESPACE, SIGNAL_TABLE, PERIOD_SECONDS, LATENESS_SECONDS, REALTIME_LOG_CONFIG_ARN');
+      await expect(handler({ Records: [] })).rejects.toThrow(/^missing environment variables: METRICS_NAMESPACE, SIGNAL_TABLE, PERIOD_SECONDS, LATENESS_SECONDS, REALTIME_LOG_CONFIG_ARN, JUDGE_RULE, ROLLOUT_SYNC_FUNCTION, ROLLOUT_STEPS$/);
     });
   });
 
@@ -163,6 +175,11 @@ describe('regional bundles as they ship', () => {
         BUCKETS: '{"us-east-1":"b1"}',
         SIGNAL_UNJUDGED_ALARM: 'edge-widget-signal-unjudged',
         STATE_PROPAGATION_MS: '100000',
+        ROLLOUT_STEPS: JSON.stringify([
+          { atMinute: 0, weight: 1000 },
+          { atMinute: 5, weight: 10000 },
+        ]),
+        HOLD_MINUTES: '30',
         AWS_REGION: 'us-east-1',
       };
       const runtimeSdk = runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']);
@@ -193,6 +210,7 @@ describe('regional bundles as they ship', () => {
   it('signal-consumer, as bundled, counts viewers from real-time log records and emits them with Powertools, logging each message once', async () => {
     const dynamodb = mockClient(DynamoDBClient);
     const cloudfront = mockClient(CloudFrontClient);
+    const lambda = mockClient(LambdaClient);
     try {
       const table = fakeTable(dynamodb);
       const stable = '0123456789abcdef';
@@ -204,6 +222,12 @@ describe('regional bundles as they ship', () => {
         PERIOD_SECONDS: '60',
         LATENESS_SECONDS: '20',
         REALTIME_LOG_CONFIG_ARN: 'arn:aws:cloudfront::123456789012:realtime-log-config/edge-widget-signal',
+        JUDGE_RULE: JSON.stringify(JUDGE_RULE),
+        ROLLOUT_SYNC_FUNCTION: 'edge-widget-rollout-sync',
+        ROLLOUT_STEPS: JSON.stringify([
+          { atMinute: 0, weight: 1000 },
+          { atMinute: 5, weight: 10000 },
+        ]),
         AWS_REGION: 'us-east-1',
       };
       const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
@@ -245,9 +269,99 @@ describe('regional bundles as they ship', () => {
       expect(lines).toContainEqual(expect.objectContaining({ message: 'error reported', role: 'stable', buildId: stable, errorMessage: 'TypeError: x' }));
       // No address anywhere in what it writes.
       expect(JSON.stringify(lines)).not.toMatch(/198\.51\.100/);
+      // No release runs: no verdict, no judgment kept, rollout sync left alone.
+      expect(lines.filter((line) => METRIC_CANARY_FAILING in line)).toEqual([]);
+      expect([...table.items.keys()].filter((key) => key.startsWith('release#'))).toEqual([]);
+      expect(lambda.calls()).toHaveLength(0);
     } finally {
       dynamodb.restore();
       cloudfront.restore();
+      lambda.restore();
+    }
+  });
+
+  it('signal-consumer, as bundled, judges the release running: keeps its record, prints the high-resolution verdict, and wakes rollout sync the moment the canary fails', async () => {
+    const dynamodb = mockClient(DynamoDBClient);
+    const cloudfront = mockClient(CloudFrontClient);
+    const lambda = mockClient(LambdaClient);
+    try {
+      lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+      const table = fakeTable(dynamodb);
+      const [stable, canary] = ['0123456789abcdef', 'fedcba9876543210'];
+      const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
+      const release: RolloutState = { stable, canary, weight: 5000, salt: 'd-BUNDLED02', ring: [] };
+      table.items.set(STATE_TIMELINE_KEY, { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: formatRolloutState(release), from: T0 - 120_000, until: null }]) }, version: { N: '1' } });
+      cloudfront.on(GetRealtimeLogConfigCommand).resolves({ RealtimeLogConfig: { ARN: 'arn', Name: 'n', SamplingRate: 100, EndPoints: [], Fields: [...REALTIME_LOG_FIELDS] } });
+      const env = {
+        METRICS_NAMESPACE: 'EdgeWidget',
+        SIGNAL_TABLE: 'edge-widget-release-signal',
+        PERIOD_SECONDS: '60',
+        LATENESS_SECONDS: '20',
+        REALTIME_LOG_CONFIG_ARN: 'arn:aws:cloudfront::123456789012:realtime-log-config/edge-widget-signal',
+        JUDGE_RULE: JSON.stringify(JUDGE_RULE),
+        ROLLOUT_SYNC_FUNCTION: 'edge-widget-rollout-sync',
+        ROLLOUT_STEPS: JSON.stringify([
+          { atMinute: 0, weight: 1000 },
+          { atMinute: 5, weight: 10000 },
+        ]),
+        AWS_REGION: 'us-east-1',
+      };
+      /** Addresses the rule puts on `build` under the release. */
+      const on = (build: string) => {
+        const found: string[] = [];
+        for (let i = 1; found.length < 60; i += 1) if (assignBuild(release, `198.51.${i >> 8}.${i & 0xff}`, null) === build) found.push(`198.51.${i >> 8}.${i & 0xff}`);
+        return found;
+      };
+      let sequence = 0;
+      const event = (records: { ip: string; at: number; uri?: string; query?: string; status?: number }[]) => ({
+        Records: records.map((r) => {
+          sequence += 1;
+          return {
+            kinesis: {
+              data: Buffer.from(formatRecord({ at: r.at, clientIp: r.ip, method: 'GET', uri: r.uri ?? '/assets/index.js', query: r.query ?? '', status: r.status ?? 200, referer: null })).toString('base64'),
+              approximateArrivalTimestamp: (r.at + 500) / 1000,
+              sequenceNumber: String(sequence),
+            },
+          };
+        }),
+      });
+      // Every canary viewer reports an error, no stable one does: failing before the period even closes.
+      const failing = [
+        ...on(canary).flatMap((ip, i) => [
+          { ip, at: T0 + 1000 + i * 10 },
+          { ip, at: T0 + 2000 + i * 10, uri: '/api/e', query: `b=${canary}&m=TypeError%3A%20x`, status: 204 },
+        ]),
+        ...on(stable).map((ip, i) => ({ ip, at: T0 + 3000 + i * 10 })),
+      ];
+      const { result, lines } = await capturingLogs(() =>
+        withEnv(env, async () => {
+          const handler = loadBundledHandler(functionZip('signal-consumer'));
+          await handler(event([{ ip: '192.0.2.1', at: T0 - 60_000 }]));
+          return handler(event(failing));
+        }),
+      );
+      expect(result).toMatchObject({ closed: [], verdict: { salt: 'd-BUNDLED02', verdict: 'failing' } });
+      // The record, under release#<salt>, names the builds and when the canary was found failing.
+      const stored = parseJudgmentRecord(table.items.get(judgmentKey('d-BUNDLED02'))?.record?.S);
+      expect(stored).toMatchObject({ salt: 'd-BUNDLED02', stable, canary, failedAt: expect.any(Number), failure: expect.any(String) });
+      expect(Number(table.items.get(judgmentKey('d-BUNDLED02'))?.expiresAt?.N)).toBeGreaterThan(Date.now() / 1000);
+      // One verdict per batch while the release runs: 0 before the evidence, 1 once it shows the canary failing; high resolution.
+      const verdicts = lines.filter((line) => METRIC_CANARY_FAILING in line);
+      expect(verdicts.map((line) => line[METRIC_CANARY_FAILING])).toEqual([0, 1]);
+      for (const line of verdicts) {
+        expect(line).toMatchObject({ Signal: 'entry', _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Signal']], Metrics: [{ Name: METRIC_CANARY_FAILING, Unit: 'Count', StorageResolution: 1 }] }] } });
+      }
+      expect(lines).toContainEqual(expect.objectContaining({ message: 'canary failing', salt: 'd-BUNDLED02', canary }));
+      // Rollout sync, asked once, without waiting for it.
+      expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([{ FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event', Payload: expect.anything() }]);
+      expect(JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array).toString('utf8'))).toEqual(VERDICT_SYNC_EVENT);
+      // No address anywhere in what it writes, logs or keeps.
+      expect(JSON.stringify(lines)).not.toMatch(/198\.51\.|192\.0\.2\./);
+      expect(JSON.stringify([...table.items.values()])).not.toMatch(/198\.51\.|192\.0\.2\./);
+    } finally {
+      dynamodb.restore();
+      cloudfront.restore();
+      lambda.restore();
     }
   });
 });

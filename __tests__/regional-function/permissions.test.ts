@@ -10,14 +10,17 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { resourceNames } from '../../config';
+import { resourceNames, rolloutSteps } from '../../config';
+import { assignBuild } from '../../contracts/assignment';
+import { judgeRule } from '../../contracts/canary-judge';
 import { formatRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
-import { statePropagationMs } from '../../contracts/release-signal';
-import { formatRolloutState, ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
+import { judgmentKey, VERDICT_SYNC_EVENT, type JudgmentRecord } from '../../contracts/release-progress';
+import { METRIC_CANARY_FAILING, statePropagationMs } from '../../contracts/release-signal';
+import { formatRolloutState, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
 import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
 import {
   ACCOUNT,
@@ -141,6 +144,8 @@ describe('rollout sync may do what it does', () => {
       BUCKETS: JSON.stringify(buckets),
       SIGNAL_UNJUDGED_ALARM: names.signalUnjudgedAlarm,
       STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
+      ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
+      HOLD_MINUTES: String(config.alarms.holdMinutes),
       AWS_REGION: 'us-east-1',
     });
     kvs.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'e1' });
@@ -150,26 +155,70 @@ describe('rollout sync may do what it does', () => {
     dynamodb.on(PutItemCommand).resolves({});
   });
 
-  it('mirroring a rollout, holding the canary and stopping the deployment when an alarm fires, announcing the state to the timeline before writing it', async () => {
+  it("mirroring a rollout, reading the judge's record of it, holding the canary and stopping the deployment when the verdict's alarm fires, announcing the state to the timeline before writing it", async () => {
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.2 } } });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-PERMS0002'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
     codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [
-        { AlarmName: names.clientErrorAlarm, StateValue: 'OK' },
-        { AlarmName: names.signalUnjudgedAlarm, StateValue: 'ALARM' },
+        { AlarmName: names.clientErrorAlarm, StateValue: 'ALARM' },
+        { AlarmName: names.signalUnjudgedAlarm, StateValue: 'OK' },
       ],
     });
-    await handler({ source: 'rollout-cli', 'detail-type': 'Sync Request' });
+    const summary = await handler({ source: 'rollout-cli', 'detail-type': 'Sync Request' });
+    expect(summary).toMatchObject({ held: true, stoppedDeployment: 'd-PERMS0002' });
     for (const operation of ['GetAlias', 'GetDeployment', 'StopDeployment', 'DescribeAlarms', 'PutKey', 'GetItem', 'PutItem']) {
       expect(mockedCalls(...mocks).map((c) => c.operation)).toContain(operation);
     }
-    // One DescribeAlarms names both alarms: the client errors, and the signal's blindness.
+    // One DescribeAlarms names both alarms: the verdict, and the signal's blindness.
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand).map((call) => call.args[0].input.AlarmNames)).toEqual([[names.clientErrorAlarm, names.signalUnjudgedAlarm]]);
-    // The held state is announced: the timeline read, then written, and no other item touched.
-    expect([...new Set(itemCalls())]).toEqual([`GetItem ${STATE_TIMELINE_KEY}`, `PutItem ${STATE_TIMELINE_KEY}`]);
+    // The judgment of the deployment shifting the alias is read; the held state is announced (the
+    // timeline read, then written); no other item touched.
+    expect([...new Set(itemCalls())].sort()).toEqual([`GetItem ${judgmentKey('d-PERMS0002')}`, `GetItem ${STATE_TIMELINE_KEY}`, `PutItem ${STATE_TIMELINE_KEY}`]);
     expect(ungranted(names.rolloutSync)).toEqual([]);
+  });
+
+  it("moving viewers on as the judge allows, woken by the consumer's verdict: the judgment read, never written", async () => {
+    const started = Date.now() - 10 * 60_000;
+    const record: JudgmentRecord = {
+      salt: 'd-PERMS0002',
+      stable: BUILD_A,
+      canary: BUILD_B,
+      baseline: { viewers: 0, erroring: 0 },
+      closed: { canary: { viewers: 400, erroring: 1 }, stable: { viewers: 4000, erroring: 12 }, newestCanary: { viewers: 400, erroring: 1 } },
+      atWeight: { '1000': 400 },
+      lastPeriod: started + 3 * 60_000,
+      lastPeriodJudged: true,
+      // The first step judged healthy two minutes in: the next is due at its time, five minutes in.
+      healthyAt: { '1000': started + 2 * 60_000 },
+      failedAt: null,
+      failure: null,
+      last: null,
+    };
+    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } });
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-PERMS0002'] });
+    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date(started) }));
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: names.clientErrorAlarm, StateValue: 'OK' },
+        { AlarmName: names.signalUnjudgedAlarm, StateValue: 'OK' },
+      ],
+    });
+    dynamodb.on(GetItemCommand, { Key: { pk: { S: judgmentKey('d-PERMS0002') } } }).resolves({ Item: { pk: { S: judgmentKey('d-PERMS0002') }, record: { S: JSON.stringify(record) } } });
+    const summary = await handler(VERDICT_SYNC_EVENT);
+    expect(summary).toMatchObject({ trigger: 'verdict', held: false, outcome: 'complete', stoppedDeployment: null });
+    // Everyone has the new build, though CodeDeploy still holds the alias at the first step.
+    const written = kvs.commandCalls(PutKeyCommand).map((call) => JSON.parse(String(call.args[0].input.Value)) as RolloutState);
+    expect(written).toEqual([expect.objectContaining({ stable: BUILD_A, canary: BUILD_B, weight: 10000 })]);
+    expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+    expect(itemCalls()).toContain(`GetItem ${judgmentKey('d-PERMS0002')}`);
+    expect(itemCalls().filter((call) => call.startsWith('PutItem'))).toEqual([`PutItem ${STATE_TIMELINE_KEY}`]);
+    expect(ungranted(names.rolloutSync)).toEqual([]);
+    // Reading is all rollout sync may do with a judgment: the signal consumer alone writes them.
+    const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`;
+    const policies = rolePolicies(delivery, names.rolloutSync, boundary);
+    expect(allows(policies, { principal: roleArn(names.rolloutSync), action: 'dynamodb:PutItem', resource: table, context: { 'dynamodb:LeadingKeys': [judgmentKey('d-PERMS0002')] } })).toBe(false);
   });
 });
 
@@ -211,12 +260,17 @@ describe('the signal consumer may do what it does', () => {
       PERIOD_SECONDS: String(config.alarms.periodSeconds),
       LATENESS_SECONDS: String(config.metrics.latenessSeconds),
       REALTIME_LOG_CONFIG_ARN: `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`,
+      JUDGE_RULE: JSON.stringify(judgeRule(config.alarms)),
+      ROLLOUT_SYNC_FUNCTION: names.rolloutSync,
+      ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
       AWS_REGION: 'us-east-1',
     });
     // CloudFront reports the order it writes the fields in; the records below are written in it.
     cloudfront.on(GetRealtimeLogConfigCommand).resolves({ RealtimeLogConfig: { ARN: '', Name: names.realtimeLogConfig, SamplingRate: 100, EndPoints: [], Fields: [...FIELD_ORDER] } });
+    dynamodb.on(GetItemCommand).resolves({});
     dynamodb.on(GetItemCommand, { Key: { pk: { S: STATE_TIMELINE_KEY } } }).resolves({ Item: { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: state, from: 0, until: null }]) }, version: { N: '1' } } });
     dynamodb.on(PutItemCommand).resolves({});
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
   });
 
   it('counting a batch of the stream: the timeline read, the checkpoint moved, and nothing else of the table', async () => {
@@ -232,7 +286,67 @@ describe('the signal consumer may do what it does', () => {
     const checkpoint = dynamodb.commandCalls(PutItemCommand)[0].args[0].input;
     expect(checkpoint).toMatchObject({ ConditionExpression: 'sequenceNumber = :from' });
     expect(itemCalls().filter((call) => call.startsWith('PutItem'))).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`]);
+    // No release runs: no judgment read or written, and rollout sync left alone.
+    expect(itemCalls().filter((call) => call.includes('release#'))).toEqual([]);
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
     expect(ungranted(names.signalConsumer)).toEqual([]);
+  });
+
+  it("and a batch while a release runs (the tests above ran first): the release's record read and written, and rollout sync woken when the judge finds the canary failing", async () => {
+    const releaseFrom = Date.UTC(2026, 11, 6, 12, 2, 0);
+    const release: RolloutState = { stable: BUILD_A, canary: BUILD_B, weight: 5000, salt: 'd-PERMS0003', ring: [] };
+    // The container read the timeline seconds ago: let its cache run out.
+    const before = Date.now();
+    jest.spyOn(Date, 'now').mockReturnValue(before + 60_000);
+    dynamodb.on(GetItemCommand, { Key: { pk: { S: STATE_TIMELINE_KEY } } }).resolves({
+      Item: { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: formatRolloutState(release), from: releaseFrom, until: null }]) }, version: { N: '2' } },
+    });
+    const on = (build: string) => {
+      const found: string[] = [];
+      for (let i = 1; found.length < 60; i += 1) if (assignBuild(release, `203.0.${i >> 8}.${i & 0xff}`, null) === build) found.push(`203.0.${i >> 8}.${i & 0xff}`);
+      return found;
+    };
+    // Every canary viewer reports an error; no stable one does.
+    const start = Date.UTC(2026, 11, 6, 12, 3, 0);
+    const requests = [
+      ...on(BUILD_B).flatMap((clientIp) => [
+        { clientIp, uri: '/assets/index.js', query: '', status: 200 },
+        { clientIp, uri: '/api/e', query: `b=${BUILD_B}&m=TypeError`, status: 204 },
+      ]),
+      ...on(BUILD_A).map((clientIp) => ({ clientIp, uri: '/assets/index.js', query: '', status: 200 })),
+    ];
+    const summary = await handler({
+      Records: requests.map((request, i) => ({
+        eventSource: 'aws:kinesis',
+        eventSourceARN: stream,
+        kinesis: {
+          data: Buffer.from(formatRecord({ at: start + i * 100, method: 'GET', referer: 'https://host.example/page', ...request }, FIELD_ORDER)).toString('base64'),
+          approximateArrivalTimestamp: (start + i * 100 + 500) / 1000,
+          sequenceNumber: `5959${start + i}`,
+          partitionKey: String(i),
+          kinesisSchemaVersion: '1.0',
+        },
+      })),
+    } as unknown as KinesisStreamEvent);
+    expect(summary.verdict).toMatchObject({ salt: 'd-PERMS0003', verdict: 'failing' });
+    expect(itemCalls()).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`, `GetItem ${STATE_TIMELINE_KEY}`, `GetItem ${judgmentKey('d-PERMS0003')}`, `PutItem ${judgmentKey('d-PERMS0003')}`]);
+    const written = JSON.parse(String(dynamodb.commandCalls(PutItemCommand)[1].args[0].input.Item?.record?.S)) as JudgmentRecord;
+    expect(written).toMatchObject({ salt: 'd-PERMS0003', stable: BUILD_A, canary: BUILD_B, failedAt: expect.any(Number), failure: expect.any(String) });
+    expect(written.failedAt).toBeGreaterThanOrEqual(before);
+    // Rollout sync, asked to act at once, and not waited for.
+    expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([{ FunctionName: names.rolloutSync, InvocationType: 'Event', Payload: expect.any(Uint8Array) }]);
+    expect(JSON.parse(new TextDecoder().decode(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array))).toEqual(VERDICT_SYNC_EVENT);
+    // The verdict, for the client-error alarm: a high-resolution 1.
+    const printed = (process.stdout.write as unknown as jest.Mock).mock.calls.map(([line]) => String(line)).filter((line) => line.includes(METRIC_CANARY_FAILING));
+    expect(printed).toHaveLength(1);
+    expect(JSON.parse(printed[0])).toMatchObject({ [METRIC_CANARY_FAILING]: 1, _aws: { CloudWatchMetrics: [{ Metrics: [{ Name: METRIC_CANARY_FAILING, StorageResolution: 1 }] }] } });
+    expect(ungranted(names.signalConsumer)).toEqual([]);
+    // Rollout sync is the one function it may invoke, and judgments the one kind of item it keeps besides its checkpoint.
+    const policies = rolePolicies(delivery, names.signalConsumer, boundary);
+    const principal = roleArn(names.signalConsumer);
+    expect(allows(policies, { principal, action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.release}` })).toBe(false);
+    const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`;
+    expect(allows(policies, { principal, action: 'dynamodb:DeleteItem', resource: table, context: { 'dynamodb:LeadingKeys': [judgmentKey('d-PERMS0003')] } })).toBe(false);
   });
 
   it("reading the stream as Lambda's event source mapping does, with the function's role (Lambda developer guide, 'Using Lambda with Kinesis'), and decrypting it", () => {

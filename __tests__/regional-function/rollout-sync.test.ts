@@ -1,5 +1,5 @@
 import { fakeTable } from '../fixtures/dynamodb-table';
-import { readTimeline } from '../../regional-function/shared/signal-table';
+import { readTimeline, writeJudgment } from '../../regional-function/shared/signal-table';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -127,6 +127,9 @@ describe('sync events', () => {
   });
 });
 
+/** Thirty seconds into the fixtures' deployments (aws-fixtures.ts lambdaDeployment): the judge allows the first step. */
+const SOON = () => Date.parse('2026-11-26T10:00:30Z');
+
 describe('rollout sync against AWS', () => {
   const lambda = mockClient(LambdaClient);
   const kvsMock = mockClient(CloudFrontKeyValueStoreClient);
@@ -148,6 +151,11 @@ describe('rollout sync against AWS', () => {
     BUCKETS: JSON.stringify(BUCKETS),
     SIGNAL_UNJUDGED_ALARM: 'edge-widget-signal-unjudged',
     STATE_PROPAGATION_MS: '100000',
+    ROLLOUT_STEPS: JSON.stringify([
+      { atMinute: 0, weight: 1000 },
+      { atMinute: 5, weight: 10000 },
+    ]),
+    HOLD_MINUTES: '30',
   };
   const clients = (): RolloutSyncClients => ({
     lambda: new LambdaClient({ region: 'us-east-1' }),
@@ -208,6 +216,27 @@ describe('rollout sync against AWS', () => {
   });
 
   const stored = () => parseRolloutState(store.get(ROLLOUT_STATE_KEY));
+  /** The signal consumer's record of a release, as it writes it. */
+  const judgment = (salt: string, healthyAt: Record<string, number>, failedAt: number | null = null) =>
+    writeJudgment(
+      new DynamoDBClient({ region: 'us-east-1' }),
+      env.SIGNAL_TABLE,
+      {
+        salt,
+        stable: BUILD_A,
+        canary: BUILD_B,
+        baseline: { viewers: 0, erroring: 0 },
+        closed: { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, newestCanary: { viewers: 0, erroring: 0 } },
+        atWeight: {},
+        lastPeriod: null,
+        lastPeriodJudged: true,
+        healthyAt,
+        failedAt,
+        failure: failedAt === null ? null : 'failing',
+        last: null,
+      },
+      Date.parse('2026-11-26T10:00:00Z'),
+    );
   const writes = () => kvsMock.commandCalls(PutKeyCommand).map((call) => call.args[0].input);
   const put = (state: RolloutState) => store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
   /** The timeline rollout sync announced states to, as the signal consumer reads it. */
@@ -217,7 +246,7 @@ describe('rollout sync against AWS', () => {
 
   it('writes nothing when the store already says what the alias says, and takes what it found into the timeline', async () => {
     put(steadyState(BUILD_A));
-    const summary = await createRolloutSync(env, clients())(SCHEDULED);
+    const summary = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
     const text = formatRolloutState(steadyState(BUILD_A));
     expect(summary).toEqual({
       action: 'unchanged',
@@ -229,6 +258,8 @@ describe('rollout sync against AWS', () => {
       attempts: 1,
       storeRead: true,
       held: false,
+      hold: null,
+      outcome: null,
       stoppedDeployment: null,
       stopFailure: null,
       missingBuilds: { 'us-east-1': [], 'eu-west-1': [] },
@@ -245,7 +276,7 @@ describe('rollout sync against AWS', () => {
     const etag = store.etag;
     alias = rolling(0.1);
     codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-START0001' }).resolves(lambdaDeployment({ from: '7', to: '8' }));
-    const summary = await createRolloutSync(env, clients())(stateChange('d-START0001', 'START'));
+    const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
     const text = formatRolloutState({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-START0001', ring: [] });
     expect(summary).toMatchObject({ action: 'written', trigger: 'deployment', state: text, weight: 1000, saltSource: 'deployment' });
     expect(writes()).toEqual([{ KvsARN: STORE_ARN, Key: 'rollout', Value: text, IfMatch: etag }]);
@@ -259,9 +290,10 @@ describe('rollout sync against AWS', () => {
     alias = rolling(0.3);
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ACTIVE001'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-    const summary = await createRolloutSync(env, clients())(SCHEDULED);
-    expect(summary).toMatchObject({ action: 'written', weight: 3000, saltSource: 'deployment' });
-    expect(stored()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ACTIVE001', ring: [] });
+    const summary = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
+    // CodeDeploy's alias is not what viewers get while a deployment runs: the judge is (the first step here, no evidence yet).
+    expect(summary).toMatchObject({ action: 'written', weight: 1000, saltSource: 'deployment', outcome: 'running', hold: null });
+    expect(stored()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-ACTIVE001', ring: [] });
     expect(codedeploy.commandCalls(ListDeploymentsCommand)[0].args[0].input).toEqual({
       applicationName: NAMES.application,
       deploymentGroupName: NAMES.deploymentGroup,
@@ -271,9 +303,9 @@ describe('rollout sync against AWS', () => {
 
   it('creates the state when the key is missing, and overwrites a value the edges cannot parse', async () => {
     alias = steady('8');
-    expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({ action: 'written', previous: null, state: formatRolloutState(steadyState(BUILD_B)) });
+    expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ action: 'written', previous: null, state: formatRolloutState(steadyState(BUILD_B)) });
     store.put(ROLLOUT_STATE_KEY, 'v=1 stable=x');
-    expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({ action: 'written', previous: 'v=1 stable=x' });
+    expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ action: 'written', previous: 'v=1 stable=x' });
     expect(stored()).toEqual(steadyState(BUILD_B));
   });
 
@@ -282,7 +314,7 @@ describe('rollout sync against AWS', () => {
     alias = rolling(0.1);
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RING00001'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-    await createRolloutSync(env, clients())(SCHEDULED);
+    await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
     expect(stored()?.ring).toEqual(['https://demo.example.com']);
   });
 
@@ -328,15 +360,15 @@ describe('rollout sync against AWS', () => {
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-MISSING01'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
     s3.on(HeadObjectCommand, { Bucket: BUCKETS['eu-west-1'], Key: `builds/${BUILD_B}.json` }).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
-    expect((await createRolloutSync(env, clients())(SCHEDULED)).missingBuilds).toEqual({ 'us-east-1': [], 'eu-west-1': [BUILD_B] });
+    expect((await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).missingBuilds).toEqual({ 'us-east-1': [], 'eu-west-1': [BUILD_B] });
     // A bucket that cannot be asked (a region down) is as good as lacking them: nobody is sent there on a guess.
     s3.on(HeadObjectCommand, { Bucket: BUCKETS['us-east-1'] }).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
-    expect((await createRolloutSync(env, clients())(SCHEDULED)).missingBuilds).toEqual({ 'us-east-1': [BUILD_A, BUILD_B], 'eu-west-1': [BUILD_B] });
+    expect((await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).missingBuilds).toEqual({ 'us-east-1': [BUILD_A, BUILD_B], 'eu-west-1': [BUILD_B] });
   });
 
   it('asks Lambda for each version once per container: published versions never change', async () => {
     alias = rolling(0.1);
-    const sync = createRolloutSync(env, clients());
+    const sync = createRolloutSync(env, clients(), { now: SOON });
     await sync(SCHEDULED);
     await sync(SCHEDULED);
     await sync(SCHEDULED);
@@ -351,12 +383,12 @@ describe('rollout sync against AWS', () => {
         announcedBeforeWrite = (await timeline()).some((timed) => timed.state.canary === BUILD_B && timed.until === null);
       };
       alias = rolling(0.2);
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
       const at = 1_800_000_000_000;
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date(at - 10_000) }));
       await createRolloutSync(env, clients(), { now: () => at })(stateChange('d-TIMELINE1', 'START'));
       expect(announcedBeforeWrite).toBe(true);
       const entries = await timeline();
-      expect(entries.at(-1)).toMatchObject({ from: at, until: null, state: { canary: BUILD_B, weight: 2000 } });
+      expect(entries.at(-1)).toMatchObject({ from: at, until: null, state: { canary: BUILD_B, weight: 1000 } });
       expect(entries.at(-2)).toMatchObject({ until: at + Number(env.STATE_PROPAGATION_MS), state: steadyState(BUILD_A) });
     });
 
@@ -375,30 +407,53 @@ describe('rollout sync against AWS', () => {
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
       cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
       const firing = { source: 'aws.cloudwatch' as const, 'detail-type': 'CloudWatch Alarm State Change' as const, detail: { alarmName: env.CLIENT_ERROR_ALARM, state: { value: 'ALARM' } } };
-      const sync = createRolloutSync(env, clients());
+      const sync = createRolloutSync(env, clients(), { now: SOON });
       expect(await sync(parseSyncEvent(firing))).toMatchObject({ action: 'written', trigger: 'alarm', held: true, weight: 0 });
       // Nobody on the canary, ring hosts included; the ring itself stays.
       expect(stored()).toEqual({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
       expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({ AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM], AlarmTypes: ['MetricAlarm'] });
       // A false alarm that clears while the deployment still runs: the canary gets its viewers back.
       cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
-      expect(await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } }))).toMatchObject({ action: 'written', held: false, weight: 3000 });
+      expect(await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } }))).toMatchObject({ action: 'written', held: false, weight: 1000 });
     });
 
-    it('holds the canary while the judge cannot see (the unjudged alarm), as when the canary fails', async () => {
-      put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-BLIND0001', ring: [] });
-      alias = rolling(0.3);
+    it('never raises the weight while the judge cannot see (the unjudged alarm), and neither rolls back nor stops for it', async () => {
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-BLIND0001', ring: [] });
+      alias = rolling(0.1);
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BLIND0001'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+      // Judged healthy at 10 % a minute in: the step to everyone is due at five minutes.
+      await judgment('d-BLIND0001', { 1000: Date.parse('2026-11-26T10:01:00Z') });
+      const later = () => Date.parse('2026-11-26T10:06:00Z');
       cloudwatch.on(DescribeAlarmsCommand).resolves({
         MetricAlarms: [
           { AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' },
           { AlarmName: env.SIGNAL_UNJUDGED_ALARM, StateValue: 'ALARM' },
         ],
       });
-      expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({ held: true, weight: 0, stoppedDeployment: 'd-BLIND0001' });
+      const blind = await createRolloutSync(env, clients(), { now: later })(SCHEDULED);
+      expect(blind).toMatchObject({ held: false, weight: 1000, stoppedDeployment: null, hold: { reason: expect.stringMatching(/^the judge cannot see/) } });
+      expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+      // Once it sees again, the judged step goes through.
+      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
+      expect(await createRolloutSync(env, clients(), { now: later })(SCHEDULED)).toMatchObject({ action: 'written', weight: 10000, outcome: 'complete' });
+    });
+
+    it('rolls a release back as not enough evidence once its step held past the hold, and as failed the moment the judge says so', async () => {
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-QUIET0001', ring: [] });
+      alias = rolling(0.1);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-QUIET0001'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+      const held = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:20:00Z') })(SCHEDULED);
+      expect(held).toMatchObject({ held: false, weight: 1000, outcome: 'running', hold: { since: Date.parse('2026-11-26T10:05:00Z'), reason: 'no evidence yet: no canary viewer counted' } });
+      const quiet = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:35:00Z') })(SCHEDULED);
+      expect(quiet).toMatchObject({ held: true, weight: 0, outcome: 'not-enough-evidence', stoppedDeployment: 'd-QUIET0001' });
       expect(stored()).toEqual(steadyState(BUILD_A));
+
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-QUIET0001', ring: [] });
+      await judgment('d-QUIET0001', {}, Date.parse('2026-11-26T10:00:20Z'));
+      expect(await createRolloutSync(env, clients(), { now: SOON })({ source: 'signal-consumer', 'detail-type': 'Verdict' })).toMatchObject({ trigger: 'verdict', held: true, weight: 0, outcome: 'failed' });
     });
 
     it('stops the deployment with rollback when the alarm fires, rather than waiting for CodeDeploy to look', async () => {
@@ -408,7 +463,7 @@ describe('rollout sync against AWS', () => {
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
       codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
       cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
-      const sync = createRolloutSync(env, clients());
+      const sync = createRolloutSync(env, clients(), { now: SOON });
       expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: 'd-ALARM0002' });
       expect(codedeploy.commandCalls(StopDeploymentCommand).map((call) => call.args[0].input)).toEqual([{ deploymentId: 'd-ALARM0002', autoRollbackEnabled: true }]);
       // Another run finds it stopped already (or CodeDeploy got there first): nothing to do, no error.
@@ -430,7 +485,7 @@ describe('rollout sync against AWS', () => {
         order.push('StopDeployment');
         throw Object.assign(new Error('User is not authorized to perform: codedeploy:StopDeployment'), { name: 'AccessDeniedException' });
       });
-      expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({
+      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
         action: 'written',
         held: true,
         weight: 0,
@@ -447,13 +502,13 @@ describe('rollout sync against AWS', () => {
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BACK00001'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '8', to: '7' }));
       cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
-      expect(await createRolloutSync(env, clients())(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: null });
+      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: null });
       expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
     });
 
     it('does not ask about the alarm when there is no canary to hold', async () => {
       put(steadyState(BUILD_A));
-      await createRolloutSync(env, clients())(SCHEDULED);
+      await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
       expect(cloudwatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(0);
     });
   });
@@ -472,11 +527,11 @@ describe('rollout sync against AWS', () => {
         if (call === 2 && !rolledBack) {
           rolledBack = true;
           alias = steady();
-          const other = await createRolloutSync(env, clients())(stateChange('d-SLOW00001', 'FAILURE'));
+          const other = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-SLOW00001', 'FAILURE'));
           expect(other.action).toBe('unchanged');
         }
       };
-      const slow = await createRolloutSync(env, clients())(SCHEDULED);
+      const slow = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
       expect(slow).toMatchObject({ action: 'unchanged', attempts: 2 });
       expect(stored()).toEqual(steadyState(BUILD_A));
       expect(writes()).toEqual([]);
@@ -488,23 +543,24 @@ describe('rollout sync against AWS', () => {
       alias = rolling(0.1);
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RACE00001'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      // Run A has read the store and the alias (10 %) twice and is about to write; it stalls there.
+      // Run A has read the store, the alias (10 %) and the judge (no record: the first step) and is about to write; it stalls there.
+      const later = () => Date.parse('2026-11-26T10:06:00Z');
       let releaseA!: () => void;
       beforePutKey = (call) => (call === 1 ? new Promise<void>((resolve) => (releaseA = resolve)) : undefined);
-      const runA = createRolloutSync(env, clients())(SCHEDULED);
+      const runA = createRolloutSync(env, clients(), { now: later })(SCHEDULED);
       while (kvsMock.commandCalls(PutKeyCommand).length < 1) await new Promise((resolve) => setImmediate(resolve));
-      // Meanwhile CodeDeploy moves on to 20 % and run B writes that.
-      alias = rolling(0.2);
-      const resultB = await createRolloutSync(env, clients())(SCHEDULED);
+      // Meanwhile the judge finds the first step healthy, and run B moves everyone to the canary.
+      await judgment('d-RACE00001', { 1000: Date.parse('2026-11-26T10:01:00Z') });
+      const resultB = await createRolloutSync(env, clients(), { now: later })(SCHEDULED);
       releaseA();
       const resultA = await runA;
-      expect(resultB).toMatchObject({ action: 'written', weight: 2000 });
-      expect(resultA).toMatchObject({ action: 'unchanged', weight: 2000, attempts: 2 });
-      expect(stored()?.weight).toBe(2000);
+      expect(resultB).toMatchObject({ action: 'written', weight: 10000 });
+      expect(resultA).toMatchObject({ action: 'unchanged', weight: 10000, attempts: 2 });
+      expect(stored()?.weight).toBe(10000);
       // Both writes carried the ETag of the same first read; B's landed first, A's was refused.
       expect(writes().map((input) => [input.IfMatch, (JSON.parse(input.Value!) as RolloutState).weight])).toEqual([
         [firstEtag, 1000],
-        [firstEtag, 2000],
+        [firstEtag, 10000],
       ]);
     });
 
@@ -517,7 +573,7 @@ describe('rollout sync against AWS', () => {
         // The CLI adds a ring origin after rollout sync read the store.
         if (call === 1) put({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
       };
-      const result = await createRolloutSync(env, clients())(SCHEDULED);
+      const result = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
       expect(result).toMatchObject({ action: 'written', attempts: 2 });
       expect(stored()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-EDIT00001', ring: ['https://demo.example.com'] });
     });
@@ -527,26 +583,26 @@ describe('rollout sync against AWS', () => {
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BUSY00001'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
       beforeGetAlias = () => void put(steadyState(BUILD_A));
-      await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow(/kept changing during 4 attempts; the next run will write the state/);
+      await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(/kept changing during 4 attempts; the next run will write the state/);
     });
   });
 
   it('says what is missing when the alias or the store does not exist', async () => {
     lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
-    await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow('alias live of function edge-widget-entry-router not found: deploy the stacks first');
+    await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow('alias live of function edge-widget-entry-router not found: deploy the stacks first');
     kvsMock.on(DescribeKeyValueStoreCommand).rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
-    await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow(`the rollout store ${STORE_ARN} does not exist`);
+    await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(`the rollout store ${STORE_ARN} does not exist`);
   });
 
   it('names the version whose description has no buildId', async () => {
     alias = steady('9');
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '9' }).resolves(versionConfiguration(null));
-    await expect(createRolloutSync(env, clients())(SCHEDULED)).rejects.toThrow('edge-widget-entry-router version 9 has no buildId in its description ("published by hand")');
+    await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow('edge-widget-entry-router version 9 has no buildId in its description ("published by hand")');
   });
 
   it('reads the store on a manual sync (the CLI after a ring edit), whatever it remembers, and takes what it found into the timeline', async () => {
     put(steadyState(BUILD_A));
-    const sync = createRolloutSync(env, clients());
+    const sync = createRolloutSync(env, clients(), { now: SOON });
     await sync(SCHEDULED);
     const ringed = { ...steadyState(BUILD_A), ring: ['https://demo.example.com'] };
     put(ringed);
@@ -556,10 +612,11 @@ describe('rollout sync against AWS', () => {
   });
 
   it('the handler logs its summary and emits the weight as an EMF line, with no PutMetricData', async () => {
-    put({ stable: BUILD_A, canary: BUILD_B, weight: 2000, salt: 'd-EMF000001', ring: [] });
-    alias = rolling(0.2);
+    put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-EMF000001', ring: [] });
+    alias = rolling(0.1);
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-EMF000001'] });
-    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+    // The handler runs on the real clock: a deployment that has just started, at its first step.
+    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date() }));
     const saved = { ...process.env };
     Object.assign(process.env, { ...env, AWS_REGION: 'us-east-1' });
     const written: string[] = [];
@@ -578,13 +635,13 @@ describe('rollout sync against AWS', () => {
       .flatMap((chunk) => chunk.split('\n'))
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.find((line) => '_aws' in line)).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Role']], Metrics: [{ Name: 'RolloutWeight', Unit: 'None' }] }] }, Role: 'canary', RolloutWeight: 2000 });
+    expect(lines.find((line) => '_aws' in line)).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Role']], Metrics: [{ Name: 'RolloutWeight', Unit: 'None' }] }] }, Role: 'canary', RolloutWeight: 1000 });
     // One MissingBuilds document per region, which that region's health alarm reads.
     expect(lines.filter((line) => 'MissingBuilds' in line)).toEqual([
       expect.objectContaining({ _aws: expect.objectContaining({ CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Region']], Metrics: [{ Name: 'MissingBuilds', Unit: 'Count' }] }] }), Region: 'us-east-1', MissingBuilds: 0 }),
       expect.objectContaining({ Region: 'eu-west-1', MissingBuilds: 0 }),
     ]);
-    expect(lines.find((line) => line.message === 'rollout sync')).toMatchObject({ level: 'INFO', service: 'rollout-sync', action: 'unchanged', weight: 2000 });
+    expect(lines.find((line) => line.message === 'rollout sync')).toMatchObject({ level: 'INFO', service: 'rollout-sync', action: 'unchanged', weight: 1000 });
     expect(cloudwatch.calls().filter((call) => call.args[0].constructor.name !== 'DescribeAlarmsCommand')).toHaveLength(0);
   });
 });

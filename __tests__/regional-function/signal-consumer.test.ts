@@ -8,7 +8,7 @@ import { formatRecord, type RealtimeLogRecord } from '../../contracts/realtime-l
 import { assignBuild } from '../../contracts/assignment';
 import { judge } from '../../contracts/release-signal';
 import { steadyState, type RolloutState } from '../../contracts/rollout-state';
-import { createSignalConsumer } from '../../regional-function/signal-consumer/consumer';
+import { createSignalConsumer, stepDueAt } from '../../regional-function/signal-consumer/consumer';
 import { consume, initialState, statesAt, type ConsumerOptions, type StreamRecord, type TimedState } from '../../regional-function/signal-consumer/core';
 
 const STABLE = '0123456789abcdef';
@@ -16,6 +16,11 @@ const CANARY = 'fedcba9876543210';
 const PERIOD = 60_000;
 const T0 = 1_800_000_000_000; // a period boundary
 const OPTIONS: ConsumerOptions = { periodSeconds: 60, latenessMs: 20_000 };
+const STEPS = [
+  { atMinute: 0, weight: 1000 },
+  { atMinute: 5, weight: 10000 },
+];
+const JUDGED = { ...OPTIONS, rule: { excessErrorPercent: 5, toleratedExcessPercent: 2, falseRollbackRate: 0.001, minViewers: 50 }, steps: STEPS };
 const rollout = (weight: number, ring: string[] = []): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt: 'd-SIGNAL0001', ring });
 const always = (state: RolloutState): TimedState[] => [{ state, from: 0, until: null }];
 
@@ -133,6 +138,43 @@ describe('the consumer core', () => {
     expect(result.skipped['no agreed voice']).toBe(1);
   });
 
+  it('keeps, for the judge, the canary as the newest state has it (sooner, never more erring), and canary viewers by the weight every state agrees on', () => {
+    const before = rollout(1000);
+    const after = rollout(3000);
+    const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null) === STABLE);
+    const stayed = addressesOn(before, CANARY, 1)[0];
+    const timeline: TimedState[] = [
+      { state: before, from: 0, until: T0 + 10_000 + 40_000 },
+      { state: after, from: T0 + 10_000, until: null },
+    ];
+    const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], timeline, OPTIONS, false).state;
+    const result = consume(
+      warm,
+      [
+        // While both states may be served: moved[0] ran the canary and says so; moved[1] still got the
+        // stable build from a stale edge and reports an error naming it; `stayed` is canary under both.
+        load(moved[0], T0 + 20_000),
+        error(moved[0], T0 + 21_000, CANARY),
+        load(moved[1], T0 + 20_000),
+        error(moved[1], T0 + 21_000, STABLE),
+        load(stayed, T0 + 20_000),
+        // Once only the new state is served: moved[2] is agreed on, at 30 %.
+        load(moved[2], T0 + 55_000),
+        closer(T0),
+      ],
+      timeline,
+      OPTIONS,
+      true,
+    );
+    const period = result.closed.find((p) => p.start === T0)!;
+    expect(period.counts.canary).toEqual({ viewers: 2, erroring: 0 });
+    // The newest state's canary: all four, but only the error that named the canary. moved[1]'s
+    // stale stable load counts as a clean canary viewer: it can only lower the canary's share.
+    expect(period.newestCanary).toEqual({ viewers: 4, erroring: 1 });
+    // `stayed` was canary under both, but at two weights; moved[2] at 30 % alone.
+    expect(period.canaryAtWeight).toEqual({ 3000: 1 });
+  });
+
   it('checks a rewritten entry path against the build the rule assigns, and skips what is not a load or an error report', () => {
     const state = rollout(5000);
     const [canaryIp] = addressesOn(state, CANARY, 1);
@@ -204,6 +246,9 @@ describe('the consumer with its I/O', () => {
         },
         log: (_message: string, details: Record<string, unknown>) => logged.push(details),
         now: () => T0,
+        judgments: { read: async () => null, write: async () => undefined },
+        emitVerdict: () => undefined,
+        requestSync: async () => undefined,
         ...overrides,
       },
     };
@@ -211,7 +256,7 @@ describe('the consumer with its I/O', () => {
 
   it('keeps its tallies across batches while the checkpoint says it read the records before', async () => {
     const io = deps();
-    const consumer = createSignalConsumer(OPTIONS, io.deps);
+    const consumer = createSignalConsumer(JUDGED, io.deps);
     await consumer([load('192.0.2.1', T0 - PERIOD)]);
     await consumer([load('192.0.2.2', T0 + 1000), error('192.0.2.2', T0 + 2000, STABLE, 'm')]);
     const summary = await consumer([closer(T0)]);
@@ -222,6 +267,45 @@ describe('the consumer with its I/O', () => {
     expect(JSON.stringify(io.logged)).not.toContain('192.0.2.2');
   });
 
+  it('tells rollout sync, once, the moment a step judged healthy before its time is due', async () => {
+    const release = rollout(1000);
+    const requests: string[] = [];
+    let now = T0 + 4 * PERIOD;
+    const record = {
+      salt: release.salt!,
+      stable: STABLE,
+      canary: CANARY,
+      baseline: { viewers: 0, erroring: 0 },
+      closed: { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, newestCanary: { viewers: 0, erroring: 0 } },
+      atWeight: {},
+      lastPeriod: null,
+      lastPeriodJudged: true,
+      healthyAt: { 1000: T0 + PERIOD },
+      failedAt: null,
+      failure: null,
+      last: null,
+    };
+    const io = deps({
+      // The release's first step was written at T0: the next is due five minutes later.
+      timeline: async () => [{ state: release, from: T0, until: null }],
+      judgments: { read: async () => record, write: async () => undefined },
+      requestSync: async (why: string) => {
+        requests.push(why);
+      },
+      now: () => now,
+    });
+    const consumer = createSignalConsumer(JUDGED, io.deps);
+    await consumer([load('192.0.2.1', now - 1000)]);
+    expect(requests).toEqual([]);
+    now = T0 + 5 * PERIOD + 1;
+    await consumer([load('192.0.2.2', now - 1000)]);
+    await consumer([load('192.0.2.3', now)]);
+    expect(requests).toEqual(['the step after 10 % is due']);
+    expect(stepDueAt(STEPS, 1000, T0)).toBe(T0 + 5 * PERIOD);
+    expect(stepDueAt(STEPS, 10000, T0)).toBeNull();
+    expect(stepDueAt(STEPS, 2500, T0)).toBeNull();
+  });
+
   it('starts afresh after a failed batch, so a retry cannot count twice', async () => {
     let fail = false;
     const io = deps({
@@ -230,7 +314,7 @@ describe('the consumer with its I/O', () => {
         return always(steadyState(STABLE));
       },
     });
-    const consumer = createSignalConsumer(OPTIONS, io.deps);
+    const consumer = createSignalConsumer(JUDGED, io.deps);
     await consumer([load('192.0.2.1', T0 - PERIOD)]);
     await consumer([load('192.0.2.2', T0 + 1000)]);
     fail = true;

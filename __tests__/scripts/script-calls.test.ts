@@ -16,7 +16,7 @@
  * When the file differs: UPDATE_SCRIPT_CALLS=1 npx jest __tests__/scripts/script-calls.test.ts
  * rewrites it (review the diff: it is the deploy role's policy for the scripts).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -32,6 +32,7 @@ import { loadConfig, parseConfig, resourceNames } from '../../config';
 import { publishedBuildKey } from '../../contracts/bucket-layout';
 import { readManifest } from '../../contracts/build-manifest';
 import { formatRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
+import { judgmentKey } from '../../contracts/release-progress';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { backfill } from '../../scripts/backfill';
 import { cleanup } from '../../scripts/cleanup';
@@ -71,12 +72,13 @@ const context = callContext(config, resolveIn(synthesized.delivery.json, String(
 
 // Every client the five commands make but S3's: the S3 calls go to the loopback server.
 const lambda = mockClient(LambdaClient);
+const dynamodb = mockClient(DynamoDBClient);
 const codedeploy = mockClient(CodeDeployClient);
 const cloudfront = mockClient(CloudFrontClient);
 const kvs = mockClient(CloudFrontKeyValueStoreClient);
 const cloudwatch = mockClient(CloudWatchClient);
 const sts = mockClient(STSClient);
-const mocks = [lambda, codedeploy, cloudfront, kvs, cloudwatch, sts];
+const mocks = [lambda, codedeploy, cloudfront, kvs, cloudwatch, sts, dynamodb];
 
 /** The scenarios, by script: each must have run, and recorded, before anything is derived. */
 const SCENARIOS: Readonly<Record<CiScript, readonly string[]>> = {
@@ -277,6 +279,8 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
       .on(GetDeploymentGroupCommand)
       .callsFake(() => ({ deploymentGroupInfo: { lastAttemptedDeployment: phase === 'before' ? { deploymentId: 'd-OLD0001', status: 'Succeeded' } : { deploymentId: 'd-NEW0001', status: 'Succeeded' } } }));
     codedeploy.on(GetDeploymentCommand).callsFake((input: { deploymentId: string }) => deployments[input.deploymentId]());
+    // The judge's record of each deployment the status shows (none kept yet: the status says so).
+    dynamodb.on(GetItemCommand).resolves({});
 
     const dir = mkdtempSync(path.join(tmpdir(), 'script-calls-baseline-'));
     const baseline = path.join(dir, 'baseline');
@@ -323,9 +327,15 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
         'codedeploy:GetDeployment',
         'codedeploy:GetDeploymentGroup',
         'codedeploy:ListDeployments',
+        'dynamodb:GetItem',
         'lambda:GetAlias',
         'lambda:GetFunctionConfiguration',
         'sts:GetCallerIdentity',
+      ]);
+      // Of the release-signal table, the judgments of the deployments it showed, and nothing else.
+      expect([...new Set(dynamodb.commandCalls(GetItemCommand).map((call) => `${call.args[0].input.TableName} ${call.args[0].input.Key?.pk?.S}`))].sort()).toEqual([
+        `${names.signalTable} ${judgmentKey('d-NEW0001')}`,
+        `${names.signalTable} ${judgmentKey('d-OLD0001')}`,
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -3,10 +3,11 @@ import { CodedeployDeploymentConfig } from '@cdktf/provider-aws/lib/codedeploy-d
 import { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias';
 import { customDeploymentConfigName, resourceNames } from '../../config';
 import type { ReleaseInput } from '../../contracts/function-environment';
-import { METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, releaseAlarmQueries } from '../../contracts/release-signal';
+import { DIMENSION_SIGNAL, METRIC_CANARY_FAILING, SIGNAL_ENTRY, VERDICT_PERIOD_SECONDS } from '../../contracts/release-signal';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { only, policyStatements, ref, roleStatements, synthesize, testConfig, type SynthesizedStack } from './support';
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const entryRouterOf = (stack: SynthesizedStack, name: string) => only(stack, 'aws_lambda_function', (f) => f.function_name === name);
 
 describe('alias live', () => {
@@ -27,71 +28,85 @@ describe('alias live', () => {
 });
 
 describe('CodeDeploy', () => {
-  it('deploys the alias blue/green with traffic control, automatic rollback on the client-error and the unjudged alarm, not the edge-error one', () => {
+  it('deploys the alias blue/green with traffic control, automatic rollback on the client-error alarm (the verdict) alone: not the unjudged alarm, which holds the weight, nor the edge-error one', () => {
     const { delivery, config } = synthesize(testConfig({ rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 } }));
     const names = resourceNames(config);
     expect(delivery.text).toHaveResourceWithProperties(CodedeployApp, { name: names.codeDeployApplication, compute_platform: 'Lambda' });
     const group = only(delivery, 'aws_codedeploy_deployment_group');
-    const [clientErrors, unjudged] = [names.clientErrorAlarm, names.signalUnjudgedAlarm].map((name) => only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name));
+    const clientErrors = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm);
+    // A linear rollout is judged too: CodeDeploy holds the first step, no predefined linear config.
+    const custom = only(delivery, 'aws_codedeploy_deployment_config');
+    expect(custom.deployment_config_name).toBe(customDeploymentConfigName(config.name, config.rollout, config.alarms.holdMinutes));
     expect(group).toMatchObject({
       deployment_group_name: names.deploymentGroup,
-      deployment_config_name: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
+      deployment_config_name: ref(delivery, 'aws_codedeploy_deployment_config', custom, 'deployment_config_name'),
       deployment_style: { deployment_type: 'BLUE_GREEN', deployment_option: 'WITH_TRAFFIC_CONTROL' },
-      // The alarms a rollback can answer: the client errors of the canary build, and a canary the
-      // signal cannot judge. The edge-error alarm watches router code, which a rollback of the
-      // alias does not undo.
-      alarm_configuration: { enabled: true, alarms: [ref(delivery, 'aws_cloudwatch_metric_alarm', clientErrors, 'alarm_name'), ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'alarm_name')] },
+      // The one alarm a rollback answers: the judge's verdict on the canary build. A judge that
+      // cannot see (the unjudged alarm) holds the weight instead; the edge-error alarm watches
+      // router code, which a rollback of the alias does not undo.
+      alarm_configuration: { enabled: true, alarms: [ref(delivery, 'aws_cloudwatch_metric_alarm', clientErrors, 'alarm_name')] },
       auto_rollback_configuration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     });
-    expect(delivery.text).not.toHaveResource(CodedeployDeploymentConfig);
+    expect((group.alarm_configuration as Block).alarms).toHaveLength(1);
     const role = only(delivery, 'aws_iam_role', (r) => r.name === `${config.name}-codedeploy`);
     expect(group.service_role_arn).toBe(ref(delivery, 'aws_iam_role', role, 'arn'));
     expect(only(delivery, 'aws_iam_role_policy_attachment').policy_arn).toMatch(/^arn:\$\{data\.aws_partition\.[^}]+\}:iam::aws:policy\/service-role\/AWSCodeDeployRoleForLambda$/);
     expect(policyStatements(delivery, role.assume_role_policy)).toEqual([expect.objectContaining({ principals: [{ type: 'Service', identifiers: ['codedeploy.amazonaws.com'] }] })]);
   });
 
+  it('moves an all-at-once rollout with the predefined config, and creates none of its own', () => {
+    const { delivery } = synthesize(testConfig({ rollout: { strategy: 'all-at-once' } }));
+    expect(only(delivery, 'aws_codedeploy_deployment_group').deployment_config_name).toBe('CodeDeployDefault.LambdaAllAtOnce');
+    expect(delivery.text).not.toHaveResource(CodedeployDeploymentConfig);
+  });
+
   it.each([
-    ['canary', 'TimeBasedCanary', 'time_based_canary'],
-    ['linear', 'TimeBasedLinear', 'time_based_linear'],
-  ] as const)('creates a custom %s config when no predefined one matches', (strategy, type, block) => {
+    // Canary 20 % for 7 minutes: one judged step, 7 minutes and a 30-minute hold.
+    ['canary', 37],
+    // Linear 20 % every 7 minutes: four judged steps, 28 minutes and four holds.
+    ['linear', 28 + 4 * 30],
+  ] as const)('holds a %s rollout at its first step for the whole window the judge may take (CodeDeploy cannot wait for evidence between steps)', (strategy, interval) => {
     const rollout = { strategy, percent: 20, intervalMinutes: 7 };
     const { delivery, config } = synthesize(testConfig({ rollout }));
     const custom = only(delivery, 'aws_codedeploy_deployment_config');
     expect(custom).toMatchObject({
-      deployment_config_name: customDeploymentConfigName(config.name, config.rollout),
+      deployment_config_name: customDeploymentConfigName(config.name, config.rollout, config.alarms.holdMinutes),
       compute_platform: 'Lambda',
-      traffic_routing_config: { type, [block]: { interval: 7, percentage: 20 } },
+      traffic_routing_config: { type: 'TimeBasedCanary', time_based_canary: { interval, percentage: 20 } },
     });
     expect(only(delivery, 'aws_codedeploy_deployment_group').deployment_config_name).toBe(ref(delivery, 'aws_codedeploy_deployment_config', custom, 'deployment_config_name'));
   });
 });
 
 describe('rollout alarms', () => {
-  it("judges the canary against the stable build with the contract's queries, per role, counting periods below the minimum of viewers as 0", () => {
-    const alarms = { excessErrorPercent: 2.5, minViewers: 80, periodSeconds: 120, evaluationPeriods: 4, datapointsToAlarm: 3 };
+  it("fires on the judge's verdict: the consumer's high-resolution CanaryFailing metric, in the config's namespace, within one 10-second period of a 1", () => {
+    // Per-period settings the old metric-math alarm followed: the verdict's alarm must not.
+    const alarms = { excessErrorPercent: 2.5, toleratedExcessPercent: 1.5, falseRollbackRate: 0.01, minViewers: 80, periodSeconds: 120, evaluationPeriods: 4, datapointsToAlarm: 3 };
     const { delivery, config, manifest } = synthesize(testConfig({ alarms, metrics: { namespace: 'Acme/Widget' } }));
     const alarm = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === resourceNames(config).clientErrorAlarm);
     expect(alarm).toMatchObject({
-      threshold: 2.5,
-      comparison_operator: 'GreaterThanThreshold',
-      evaluation_periods: 4,
-      datapoints_to_alarm: 3,
+      namespace: 'Acme/Widget',
+      metric_name: METRIC_CANARY_FAILING,
+      dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY },
+      statistic: 'Maximum',
+      period: VERDICT_PERIOD_SECONDS,
+      threshold: 1,
+      comparison_operator: 'GreaterThanOrEqualToThreshold',
+      evaluation_periods: 1,
+      datapoints_to_alarm: 1,
+      // No verdict is no failure: a judge that cannot see holds the weight (the unjudged alarm).
       treat_missing_data: 'notBreaching',
       provider: 'aws.us-east-1',
     });
-    const queries = alarm.metric_query as Block[];
-    const metric = (name: string, role: string) => ({ namespace: 'Acme/Widget', metric_name: name, dimensions: { Role: role }, period: 120, stat: 'Sum' });
-    const contract = releaseAlarmQueries(alarms);
-    expect(queries).toEqual([
-      { id: 'canary_viewers_raw', metric: metric(METRIC_VIEWERS, 'canary'), return_data: false },
-      { id: 'canary_erroring_raw', metric: metric(METRIC_ERRORING_VIEWERS, 'canary'), return_data: false },
-      { id: 'stable_viewers_raw', metric: metric(METRIC_VIEWERS, 'stable'), return_data: false },
-      { id: 'stable_erroring_raw', metric: metric(METRIC_ERRORING_VIEWERS, 'stable'), return_data: false },
-      ...contract.expressions.map((q) => ({ id: q.id, expression: q.expression, label: q.label, return_data: q.id === 'excess' })),
-    ]);
-    expect(queries.find((q) => q.return_data === true)?.expression).toBe('IF(canary_viewers >= 80, canary_rate - stable_rate, 0)');
-    // Metrics by role, not by build: nothing in the queries changes from one release to the next.
-    expect(JSON.stringify(queries)).not.toContain(manifest.buildId);
+    expect(VERDICT_PERIOD_SECONDS).toBe(10);
+    expect(alarm.dimensions).toEqual({ Signal: 'entry' });
+    // One metric, no per-period math over the viewers' counts.
+    expect(alarm.metric_query).toBeUndefined();
+    expect(alarm).not.toHaveProperty('extended_statistic');
+    expect(alarm.alarm_description).toContain(`more than ${alarms.toleratedExcessPercent} points above the stable build's`);
+    expect(alarm.alarm_description).toContain(`at most ${alarms.falseRollbackRate} of healthy releases rolled back`);
+    // The verdict is on whatever canary runs: nothing in the alarm changes from one release to the next.
+    expect(JSON.stringify(alarm)).not.toContain(manifest.buildId);
   });
 
   it('is not re-pointed by a deploy during a running deployment: the next build synthesizes the very same alarms', () => {
@@ -173,7 +188,12 @@ describe('release', () => {
       [
         ['codedeploy:GetDeploymentConfig'],
         [
-          expect.stringMatching(/:codedeploy:us-east-1:\$\{data\.aws_caller_identity\.[^}]+\}:deploymentconfig:CodeDeployDefault\.LambdaCanary10Percent5Minutes$/),
+          // The group's own config: the default canary, held at its first step for the release's window.
+          expect.stringMatching(
+            new RegExp(
+              `:codedeploy:us-east-1:\\$\\{data\\.aws_caller_identity\\.[^}]+\\}:deploymentconfig:${escapeRegExp(ref(delivery, 'aws_codedeploy_deployment_config', only(delivery, 'aws_codedeploy_deployment_config'), 'deployment_config_name'))}$`,
+            ),
+          ),
           // A release that keeps the build moves all at once, and CreateDeployment reads that config too.
           expect.stringMatching(/:codedeploy:us-east-1:\$\{data\.aws_caller_identity\.[^}]+\}:deploymentconfig:CodeDeployDefault\.LambdaAllAtOnce$/),
         ],

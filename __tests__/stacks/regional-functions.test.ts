@@ -1,5 +1,6 @@
-import { resourceNames } from '../../config';
+import { resourceNames, rolloutSteps } from '../../config';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
+import { judgmentKey } from '../../contracts/release-progress';
 import { statePropagationMs } from '../../contracts/release-signal';
 import { STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
 import type { Block } from '../../stacks/policy/terraform-json';
@@ -31,8 +32,14 @@ describe('rollout sync', () => {
       SIGNAL_UNJUDGED_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'alarm_name'),
       // The store's 40 s and the router's cached fallback state (edge.stateCacheSeconds).
       STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
+      // The steps the judge paces, and how long a step may wait for its evidence.
+      ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
+      HOLD_MINUTES: String(config.alarms.holdMinutes),
     };
     expect(environment.STATE_PROPAGATION_MS).toBe('55000');
+    // The default canary: 10 % at once, everyone after 5 minutes; a step may wait 30 more for its evidence.
+    expect(environment.ROLLOUT_STEPS).toBe('[{"atMinute":0,"weight":1000},{"atMinute":5,"weight":10000}]');
+    expect(environment.HOLD_MINUTES).toBe('30');
     expect(fn).toMatchObject({ runtime: config.regionalRuntime, provider: 'aws.us-east-1', environment: { variables: environment } });
     expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(Object.keys(environment).sort());
 
@@ -59,7 +66,7 @@ describe('rollout sync', () => {
     }
   });
 
-  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see both alarms, announce states to the timeline, and nothing else in the table", () => {
+  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see both alarms, announce states to the timeline, read the releases' judgments, and nothing else in the table", () => {
     const { delivery, config } = synthesize(testConfig());
     const names = resourceNames(config);
     const entryArn = ref(
@@ -96,6 +103,13 @@ describe('rollout sync', () => {
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
         condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [STATE_TIMELINE_KEY] }],
+      }),
+      // The judge's record of the release it moves (release#<deployment id>): read, never written.
+      expect.objectContaining({
+        sid: 'ReadReleaseJudgments',
+        actions: ['dynamodb:GetItem'],
+        resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
+        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [judgmentKey('*')] }],
       }),
     ]);
     // The test seam for a loopback store is never set by the stacks.

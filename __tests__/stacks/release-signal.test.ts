@@ -4,7 +4,9 @@
  * place and the rollout timeline in, the unjudged alarm, and the release dashboard; and nothing of the
  * metrics API it replaces (no API, no secret between CloudFront and an origin, no WAF).
  */
-import { resourceNames } from '../../config';
+import { resourceNames, rolloutSteps } from '../../config';
+import { judgeRule } from '../../contracts/canary-judge';
+import { judgmentKey } from '../../contracts/release-progress';
 import { dashboardUrl, releasePanels } from '../../contracts/release-dashboard';
 import { REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
 import { METRIC_ROLLOUT_WEIGHT, releaseAlarmQueries, unjudgedAlarmQueries } from '../../contracts/release-signal';
@@ -104,8 +106,9 @@ describe("CloudFront's real-time log configuration", () => {
 });
 
 describe('the signal consumer', () => {
-  it('gets its typed environment and reads the one shard in order, one batch at a time, from the newest record, with bounded retries and no bisecting', () => {
-    const { delivery, config } = synthesize(testConfig({ alarms: { periodSeconds: 120 }, metrics: { namespace: 'Acme/Widget', latenessSeconds: 30 }, regionalRuntime: 'nodejs22.x' }));
+  it("gets its typed environment, with the judge's rule and rollout sync to wake, and reads the one shard in order, one batch at a time, from the newest record, within a second, with bounded retries and no bisecting", () => {
+    const alarms = { periodSeconds: 120, excessErrorPercent: 4, toleratedExcessPercent: 1.5, falseRollbackRate: 0.01, minViewers: 70 };
+    const { delivery, config } = synthesize(testConfig({ alarms, metrics: { namespace: 'Acme/Widget', latenessSeconds: 30 }, regionalRuntime: 'nodejs22.x' }));
     const names = resourceNames(config);
     const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.signalConsumer);
     expect(fn).toMatchObject({
@@ -119,17 +122,34 @@ describe('the signal consumer', () => {
           PERIOD_SECONDS: '120',
           LATENESS_SECONDS: '30',
           REALTIME_LOG_CONFIG_ARN: ref(delivery, 'aws_cloudfront_realtime_log_config', only(delivery, 'aws_cloudfront_realtime_log_config'), 'arn'),
+          // The judge's rule is the config's alarms, as contracts/canary-judge.ts reads them.
+          JUDGE_RULE: JSON.stringify(judgeRule(config.alarms)),
+          // By name, the function the consumer invokes when the judge decides.
+          ROLLOUT_SYNC_FUNCTION: only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync).function_name,
+          // The steps, to wake rollout sync when one judged healthy is due.
+          ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
         },
       },
     });
-    expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(['LATENESS_SECONDS', 'METRICS_NAMESPACE', 'PERIOD_SECONDS', 'REALTIME_LOG_CONFIG_ARN', 'SIGNAL_TABLE']);
+    expect(JSON.parse(String(((fn.environment as Block).variables as Block).JUDGE_RULE))).toEqual({ excessErrorPercent: 4, toleratedExcessPercent: 1.5, falseRollbackRate: 0.01, minViewers: 70 });
+    expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual([
+      'JUDGE_RULE',
+      'LATENESS_SECONDS',
+      'METRICS_NAMESPACE',
+      'PERIOD_SECONDS',
+      'REALTIME_LOG_CONFIG_ARN',
+      'ROLLOUT_STEPS',
+      'ROLLOUT_SYNC_FUNCTION',
+      'SIGNAL_TABLE',
+    ]);
     const mapping = only(delivery, 'aws_lambda_event_source_mapping');
     expect(mapping).toMatchObject({
       function_name: ref(delivery, 'aws_lambda_function', fn, 'arn'),
       event_source_arn: ref(delivery, 'aws_kinesis_stream', only(delivery, 'aws_kinesis_stream'), 'arn'),
       starting_position: 'LATEST',
       batch_size: 1000,
-      maximum_batching_window_in_seconds: 5,
+      // The judge looks at every batch: a failing canary waits no longer than a second for it.
+      maximum_batching_window_in_seconds: 1,
       parallelization_factor: 1,
       bisect_batch_on_function_error: false,
       maximum_retry_attempts: 3,
@@ -141,11 +161,13 @@ describe('the signal consumer', () => {
     expect(mapping.depends_on).toEqual([expect.stringMatching(/^aws_iam_role_policy\./)]);
   });
 
-  it('may read the stream as the mapping does, read the timeline, move its checkpoint and write its logs: nothing else', () => {
+  it("may read the stream as the mapping does, read the timeline, move its checkpoint, keep the releases' judgments, invoke rollout sync and write its logs: nothing else", () => {
     const { delivery, config } = synthesize(testConfig());
     const statements = roleStatements(delivery, resourceNames(config).signalConsumer);
     const { stream, key } = streamAndKey(delivery);
     const table = ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn');
+    const rolloutSync = only(delivery, 'aws_lambda_function', (f) => f.function_name === resourceNames(config).rolloutSync);
+    const rolloutSyncArn = new RegExp(`^arn:\\$\\{data\\.aws_partition\\.[^}]+\\}:lambda:us-east-1:\\$\\{data\\.aws_caller_identity\\.[^}]+\\}:function:${String(rolloutSync.function_name)}$`);
     expect(statements).toEqual([
       expect.objectContaining({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'] }),
       expect.objectContaining({ actions: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'], resources: [stream] }),
@@ -154,11 +176,16 @@ describe('the signal consumer', () => {
       expect.objectContaining({ actions: ['kms:Decrypt'], resources: [key] }),
       expect.objectContaining({ actions: ['dynamodb:GetItem'], resources: [table], condition: leadingKey(STATE_TIMELINE_KEY) }),
       expect.objectContaining({ actions: ['dynamodb:PutItem'], resources: [table], condition: leadingKey(CONSUMER_CHECKPOINT_KEY) }),
+      // Each release's evidence and verdicts, under release#<salt> and nowhere else in the table.
+      expect.objectContaining({ sid: 'KeepReleaseJudgments', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [table], condition: leadingKey(judgmentKey('*')) }),
+      // Rollout sync, woken the moment the judge decides; that function and no other.
+      expect.objectContaining({ sid: 'RequestRolloutSync', actions: ['lambda:InvokeFunction'], resources: [expect.stringMatching(rolloutSyncArn)] }),
       // The order CloudFront writes the fields in, asked of CloudFront at the consumer's start.
       expect.objectContaining({ sid: 'ReadLogFieldOrder', actions: ['cloudfront:GetRealtimeLogConfig'], resources: [ref(delivery, 'aws_cloudfront_realtime_log_config', only(delivery, 'aws_cloudfront_realtime_log_config'), 'arn')] }),
     ]);
-    // Its metrics are log lines (embedded metric format).
+    // Its metrics are log lines (embedded metric format), the verdict's too.
     expect(JSON.stringify(statements)).not.toContain('cloudwatch:');
+    expect(judgmentKey('*')).toBe('release#*');
   });
 });
 
@@ -212,19 +239,21 @@ describe('the release dashboard', () => {
     for (const query of releaseAlarmQueries(config.alarms).expressions) {
       expect(rates).toContainEqual([expect.objectContaining({ id: query.id, expression: query.expression })]);
     }
-    expect((metricWidgets[0].properties as Block).annotations).toEqual({ horizontal: [{ label: 'rolls back above', value: config.alarms.excessErrorPercent }] });
+    expect((metricWidgets[0].properties as Block).annotations).toEqual({ horizontal: [{ label: 'the excess a step must rule out', value: config.alarms.excessErrorPercent }] });
     expect((metricWidgets[1].properties as Block).metrics).toContainEqual(['Acme/Widget', 'Viewers', 'Role', 'ring', { stat: 'Sum', label: 'ring hosts (not judged)' }]);
     expect((metricWidgets[2].properties as Block).metrics).toEqual([['Acme/Widget', METRIC_ROLLOUT_WEIGHT, 'Role', 'canary', { stat: 'Maximum', label: 'weight' }]]);
+    // The judge's verdict, as the client-error alarm reads it.
+    expect((metricWidgets[3].properties as Block).metrics).toEqual([['Acme/Widget', 'CanaryFailing', 'Signal', 'entry', { stat: 'Maximum', label: 'failing' }]]);
     const distribution = only(delivery, 'aws_cloudfront_distribution');
-    expect(JSON.stringify((metricWidgets[3].properties as Block).metrics)).toContain(ref(delivery, 'aws_cloudfront_distribution', distribution, 'id'));
+    expect(JSON.stringify((metricWidgets[4].properties as Block).metrics)).toContain(ref(delivery, 'aws_cloudfront_distribution', distribution, 'id'));
     // The signal's health: the unjudged alarm's own metrics, the lateness as the line for the iterator age.
-    expect((metricWidgets[4].properties as Block).metrics).toEqual([
+    expect((metricWidgets[5].properties as Block).metrics).toEqual([
       ['Acme/Widget', 'UnjudgedPeriods', 'Signal', 'entry', { stat: 'Sum', label: 'periods the consumer did not see whole, and late records' }],
       ['AWS/Lambda', 'Errors', 'FunctionName', names.signalConsumer, { stat: 'Sum', label: 'consumer errors' }],
       ['AWS/Kinesis', 'WriteProvisionedThroughputExceeded', 'StreamName', names.signalStream, { stat: 'Sum', label: 'log records the full shard refused' }],
     ]);
-    expect((metricWidgets[5].properties as Block).metrics).toEqual([['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', names.signalStream, { stat: 'Maximum', label: 'iterator age, maximum' }]]);
-    expect((metricWidgets[5].properties as Block).annotations).toEqual({ horizontal: [{ label: 'unjudged above (the lateness)', value: config.metrics.latenessSeconds * 1000 }] });
+    expect((metricWidgets[6].properties as Block).metrics).toEqual([['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', names.signalStream, { stat: 'Maximum', label: 'iterator age, maximum' }]]);
+    expect((metricWidgets[6].properties as Block).annotations).toEqual({ horizontal: [{ label: 'unjudged above (the lateness)', value: config.metrics.latenessSeconds * 1000 }] });
     const alarms = body.widgets.find((w) => w.type === 'alarm')!.properties as Block;
     const arn = (name: string) =>
       ref(

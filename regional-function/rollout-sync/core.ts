@@ -16,8 +16,10 @@
  * With no canary there is nobody to assign, and the state carries no salt. The ring is not rollout
  * sync's: it is carried over from the current state as it is.
  *
- * Held: while the release's client error alarm is in ALARM, the state names no canary, whatever
- * the alias still says. The alarm's state change runs rollout sync at once, so viewers leave the
+ * Judged: while a deployment shifts the alias to the canary, the canary's weight is what the
+ * judge allows (`planSync`'s `judged`), not the alias's. Held: while the release's client-error
+ * alarm (the judge's verdict) is in ALARM, or the judge found the canary failing, or a step held
+ * past its time ran out of evidence, the state names no canary, whatever the alias still says. The alarm's state change runs rollout sync at once, so viewers leave the
  * canary within seconds of the alarm, without waiting for CodeDeploy to notice it and move the
  * alias back (AWS documents no interval for that); when CodeDeploy does, the state stays the same.
  * An alarm that clears while the deployment still runs lets the canary have its viewers back.
@@ -26,6 +28,7 @@ import * as z from 'zod/mini';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import type { AliasBuilds } from '../shared/alias-state';
 import type { DeploymentSummary } from '../shared/deployments';
+import { VERDICT_SYNC_EVENT, type ReleaseProgress } from '../../contracts/release-progress';
 import { describeIssue } from '../../contracts/schema-issues';
 
 export const SCHEDULED_EVENT_TYPE = 'Scheduled Event';
@@ -54,11 +57,12 @@ export const syncEventSchema = z.discriminatedUnion('detail-type', [
     detail: z.object({ alarmName: z.string(), state: z.object({ value: z.string() }) }),
   }),
   z.object({ source: z.literal(MANUAL_SYNC_EVENT.source), 'detail-type': z.literal(MANUAL_SYNC_EVENT['detail-type']) }),
+  z.object({ source: z.literal(VERDICT_SYNC_EVENT.source), 'detail-type': z.literal(VERDICT_SYNC_EVENT['detail-type']) }),
 ]);
 export type SyncEvent = z.infer<typeof syncEventSchema>;
 
 export interface SyncTrigger {
-  readonly kind: 'schedule' | 'deployment' | 'alarm' | 'manual';
+  readonly kind: 'schedule' | 'deployment' | 'alarm' | 'manual' | 'verdict';
   /** A deployment of our group that has just started: the first candidate for the salt. */
   readonly startedDeploymentId: string | null;
 }
@@ -70,7 +74,7 @@ export function parseSyncEvent(event: unknown): SyncEvent {
   const detailType = event !== null && typeof event === 'object' ? (event as Record<string, unknown>)['detail-type'] : undefined;
   const got = event !== null && typeof event === 'object' ? (detailType === undefined ? 'an object without detail-type' : `an object with detail-type ${JSON.stringify(detailType)}`) : (JSON.stringify(event) ?? 'undefined');
   throw new Error(
-    `rollout sync runs on an EventBridge "${SCHEDULED_EVENT_TYPE}", "${DEPLOYMENT_STATE_CHANGE_TYPE}" or "${ALARM_STATE_CHANGE_TYPE}" event, or ${JSON.stringify(MANUAL_SYNC_EVENT)}; got ${got} (${describeIssue(parsed.error.issues[0], event, 'event')})`,
+    `rollout sync runs on an EventBridge "${SCHEDULED_EVENT_TYPE}", "${DEPLOYMENT_STATE_CHANGE_TYPE}" or "${ALARM_STATE_CHANGE_TYPE}" event, or ${JSON.stringify(MANUAL_SYNC_EVENT)} or ${JSON.stringify(VERDICT_SYNC_EVENT)}; got ${got} (${describeIssue(parsed.error.issues[0], event, 'event')})`,
   );
 }
 
@@ -78,6 +82,7 @@ export function parseSyncEvent(event: unknown): SyncEvent {
 export function syncTriggerFrom(event: SyncEvent, group: { application: string; deploymentGroup: string }): SyncTrigger {
   if (event.source === 'aws.events') return { kind: 'schedule', startedDeploymentId: null };
   if (event.source === MANUAL_SYNC_EVENT.source) return { kind: 'manual', startedDeploymentId: null };
+  if (event.source === VERDICT_SYNC_EVENT.source) return { kind: 'verdict', startedDeploymentId: null };
   if (event.source === 'aws.cloudwatch') return { kind: 'alarm', startedDeploymentId: null };
   const ours = event.detail.application === group.application && event.detail.deploymentGroup === group.deploymentGroup;
   return { kind: 'deployment', startedDeploymentId: ours && event.detail.state === 'START' ? event.detail.deploymentId : null };
@@ -119,15 +124,44 @@ export interface SyncPlan {
   readonly saltSource: SaltSource;
   /** The stored value differs (or there is none): write. */
   readonly write: boolean;
-  /** The canary's alarm is in ALARM: the state names no canary. */
+  /** The canary has no viewers: its alarm fired, or the judge found it failing, or its hold ran out. */
   readonly held: boolean;
+  /** The weight is held below what the steps would give by now: why, and since when. */
+  readonly hold: { readonly reason: string; readonly since: number } | null;
 }
 
-export function planSync(builds: AliasBuilds, deployment: DeploymentSummary | null, current: { readonly text: string; readonly state: RolloutState | null } | null, alarmFiring = false): SyncPlan {
-  const held = alarmFiring && effectiveCanary(builds) !== null;
-  const shown = held ? { stable: builds.stable, canary: null } : builds;
+/** What the judge allows the deployment's canary: the release's progress (contracts/release-progress.ts), and whether the judge can see. */
+export interface JudgedRelease {
+  readonly progress: ReleaseProgress;
+  /** The unjudged alarm fires: the weight may hold or fall, never rise. */
+  readonly blind: boolean;
+  /** The judge's last words on the release, for the hold's reason. */
+  readonly verdictReason: string | null;
+}
+
+/**
+ * The state for this alias, deployment and judgment. With a release judged (a deployment shifting
+ * the alias to the canary), the weight is the release's progress, not the alias's: CodeDeploy holds
+ * the alias at the first step, and the judge moves viewers on (config/rollout.ts). A judge that
+ * cannot see keeps the weight where the store has it, or lower.
+ */
+export function planSync(builds: AliasBuilds, deployment: DeploymentSummary | null, current: { readonly text: string; readonly state: RolloutState | null } | null, alarmFiring = false, judged: JudgedRelease | null = null): SyncPlan {
+  const canary = effectiveCanary(builds);
+  const ended = judged !== null && (judged.progress.outcome === 'failed' || judged.progress.outcome === 'not-enough-evidence');
+  const held = (alarmFiring || ended) && canary !== null;
+  let shown: AliasBuilds = held ? { stable: builds.stable, canary: null } : builds;
+  let hold: SyncPlan['hold'] = null;
+  if (!held && canary !== null && judged !== null) {
+    const { progress } = judged;
+    const before = current?.state?.canary === canary.buildId ? current.state.weight : 0;
+    const weight = judged.blind ? Math.min(progress.weight, before) : progress.weight;
+    if (judged.blind && (weight < progress.weight || progress.heldSince !== null)) {
+      hold = { reason: 'the judge cannot see: the unjudged alarm fires (late or lost log records, a full stream, the consumer failing)', since: progress.heldSince ?? progress.stepSince };
+    } else if (progress.heldSince !== null) hold = { reason: judged.verdictReason ?? 'no evidence yet: no canary viewer counted', since: progress.heldSince };
+    shown = weight > 0 ? { stable: builds.stable, canary: { ...canary, weight } } : { stable: builds.stable, canary: null };
+  }
   const { salt, source } = chooseSalt(shown, deployment, current?.state ?? null);
   const state = rolloutStateFor(shown, salt, current?.state?.ring ?? []);
   const text = formatRolloutState(state);
-  return { state, text, saltSource: source, write: current?.text !== text, held };
+  return { state, text, saltSource: source, write: current?.text !== text, held, hold };
 }

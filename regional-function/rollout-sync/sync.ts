@@ -48,8 +48,9 @@ import { buildPresence, bucketsFrom } from '../shared/build-presence';
 import { findActiveDeploymentId, getDeploymentSummary, type DeploymentSummary } from '../shared/deployments';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from '../shared/rollout-state-store';
-import { announceState } from '../shared/signal-table';
-import { effectiveCanary, planSync, syncTriggerFrom, type SaltSource, type SyncEvent, type SyncTrigger } from './core';
+import { announceState, readJudgment } from '../shared/signal-table';
+import { releaseProgress, type JudgmentRecord, type ReleaseOutcome, type ReleaseStep } from '../../contracts/release-progress';
+import { effectiveCanary, planSync, syncTriggerFrom, type JudgedRelease, type SaltSource, type SyncEvent, type SyncPlan, type SyncTrigger } from './core';
 
 export const ROLLOUT_SYNC_VARIABLES = [
   'ENTRY_ROUTER_FUNCTION',
@@ -63,6 +64,8 @@ export const ROLLOUT_SYNC_VARIABLES = [
   'BUCKETS',
   'SIGNAL_UNJUDGED_ALARM',
   'STATE_PROPAGATION_MS',
+  'ROLLOUT_STEPS',
+  'HOLD_MINUTES',
 ] as const satisfies readonly (keyof RolloutSyncEnvironment)[];
 
 /** Runs that find the store or the alias moved under them before giving up (the next run repairs). */
@@ -93,8 +96,12 @@ export interface SyncSummary {
   readonly attempts: number;
   /** Whether the store was read (else the container's memory of it was used). */
   readonly storeRead: boolean;
-  /** The canary's alarm is in ALARM: the state names no canary until it clears or CodeDeploy rolls back. */
+  /** The canary has no viewers: its alarm is in ALARM, or the judge found it failing, or its hold ran out. */
   readonly held: boolean;
+  /** The weight is held below what the steps would give by now: why, and since when (ms). */
+  readonly hold: SyncPlan['hold'];
+  /** The judged release's outcome so far (contracts/release-progress.ts); null when no deployment is shifting the alias. */
+  readonly outcome: ReleaseOutcome | null;
   /** The deployment this run stopped with rollback because the alarm fired, if it did. */
   readonly stoppedDeployment: string | null;
   /**
@@ -120,6 +127,8 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
   const storeArn = env.ROLLOUT_STORE_ARN;
   const buckets = bucketsFrom(env.BUCKETS);
   const now = options.now ?? Date.now;
+  const steps = JSON.parse(env.ROLLOUT_STEPS) as ReleaseStep[];
+  const holdMs = Number(env.HOLD_MINUTES) * 60_000;
   // Published versions never change: remember their builds for the life of the container.
   const versionBuilds: VersionBuildCache = new Map();
   const aliasBuilds = () => readAliasBuilds(clients.lambda, env.ENTRY_ROUTER_FUNCTION, env.LIVE_ALIAS, versionBuilds);
@@ -138,15 +147,23 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
       if (!fromMemory && stored !== null) await announceState(clients.dynamodb, env.SIGNAL_TABLE, stored.text, now(), { propagationMs: Number(env.STATE_PROPAGATION_MS), seenOnly: true });
       const builds = await aliasBuilds();
       let deployment: DeploymentSummary | null = null;
-      let alarmFiring = false;
-      if (effectiveCanary(builds)) {
+      let firing = { clientErrors: false, unjudged: false };
+      let judged: JudgedRelease | null = null;
+      let judgment: JudgmentRecord | null = null;
+      const canary = effectiveCanary(builds);
+      if (canary) {
         // Only a live canary needs a salt, and only then is CodeDeploy asked which deployment it
-        // is, and the alarm whether it should have viewers at all.
+        // is, the alarms whether it should have viewers at all, and the judge how many.
         const id = trigger.startedDeploymentId ?? (await findActiveDeploymentId(clients.codedeploy, group));
         if (id) deployment = await getDeploymentSummary(clients.codedeploy, id);
-        alarmFiring = await anyFiring([env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM]);
+        firing = await alarmsFiring();
+        if (deployment?.active && deployment.toVersion === canary.version && deployment.createTime) {
+          judgment = await readJudgment(clients.dynamodb, env.SIGNAL_TABLE, deployment.id);
+          const progress = releaseProgress(steps, { startedAt: deployment.createTime.getTime(), healthyAt: judgment?.healthyAt ?? {}, failedAt: judgment?.failedAt ?? null }, holdMs, now());
+          judged = { progress, blind: firing.unjudged, verdictReason: judgment?.last?.reason ?? null };
+        }
       }
-      const plan = planSync(builds, deployment, stored, alarmFiring);
+      const plan = planSync(builds, deployment, stored, firing.clientErrors, judged);
       const shifting = deployment?.active === true && deployment.toVersion === builds.canary?.version;
       const summary = {
         trigger: trigger.kind,
@@ -157,6 +174,8 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         attempts: attempt,
         storeRead: !fromMemory || attempt > 1,
         held: plan.held,
+        hold: plan.hold,
+        outcome: judged?.progress.outcome ?? null,
       };
 
       let written = false;
@@ -216,12 +235,14 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
   }
 
   /**
-   * Whether the canary's verdict (the client-error alarm) or the judge's blindness (the unjudged
-   * alarm: periods the signal consumer could not see whole) says to hold it.
+   * The canary's verdict (the client-error alarm: it takes the canary's viewers away) and the
+   * judge's blindness (the unjudged alarm: periods the signal consumer could not see whole; the
+   * weight may not rise while it fires).
    */
-  async function anyFiring(alarmNames: readonly string[]): Promise<boolean> {
-    const described = await clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...alarmNames], AlarmTypes: ['MetricAlarm'] }));
-    return (described.MetricAlarms ?? []).some((alarm) => alarm.StateValue === 'ALARM');
+  async function alarmsFiring(): Promise<{ readonly clientErrors: boolean; readonly unjudged: boolean }> {
+    const described = await clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM], AlarmTypes: ['MetricAlarm'] }));
+    const inAlarm = (name: string) => (described.MetricAlarms ?? []).some((alarm) => alarm.AlarmName === name && alarm.StateValue === 'ALARM');
+    return { clientErrors: inAlarm(env.CLIENT_ERROR_ALARM), unjudged: inAlarm(env.SIGNAL_UNJUDGED_ALARM) };
   }
 
   /** The store's new ETag, or null when it changed since `etag` (someone wrote meanwhile). */

@@ -9,11 +9,12 @@
  */
 import type { GenericLogger } from '@aws-lambda-powertools/commons/types';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricResolution, Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   DIMENSION_REGION,
   DIMENSION_ROLE,
   DIMENSION_SIGNAL,
+  METRIC_CANARY_FAILING,
   METRIC_ERRORING_VIEWERS,
   METRIC_MISSING_BUILDS,
   METRIC_ROLLOUT_WEIGHT,
@@ -70,6 +71,14 @@ function unjudgedDocument(metrics: Metrics, at: number, reason: string): unknown
   metrics.addDimension(DIMENSION_SIGNAL, SIGNAL_ENTRY);
   metrics.addMetric(METRIC_UNJUDGED_PERIODS, MetricUnit.Count, 1);
   metrics.addMetadata('reason', reason);
+  return takeMetrics(metrics);
+}
+
+/** The judge's verdict at one look (contracts/release-signal.ts METRIC_CANARY_FAILING), high resolution: the client-error alarm reads it in 10-second periods. */
+export function verdictDocument(metrics: Metrics, failing: boolean, at: number): unknown {
+  metrics.setTimestamp(at);
+  metrics.addDimension(DIMENSION_SIGNAL, SIGNAL_ENTRY);
+  metrics.addMetric(METRIC_CANARY_FAILING, MetricUnit.Count, failing ? 1 : 0, MetricResolution.High);
   return takeMetrics(metrics);
 }
 

@@ -10,6 +10,7 @@
  * writes it, and the consumer reads the states a period may have been served under.
  */
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { judgmentKey, parseJudgmentRecord, type JudgmentRecord } from '../../contracts/release-progress';
 import { parseRolloutState } from '../../contracts/rollout-state';
 import type { TimedState } from '../signal-consumer/core';
 import { errorName } from './aws-errors';
@@ -106,3 +107,28 @@ export async function advanceCheckpoint(dynamodb: DynamoDBClient, table: string,
     return false;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The judgment of each release, written by the signal consumer, read by rollout sync and the CLI
+
+/** A release's judgment record (contracts/release-progress.ts), or null when there is none (no look yet) or it does not parse. */
+export async function readJudgment(dynamodb: DynamoDBClient, table: string, salt: string): Promise<JudgmentRecord | null> {
+  const result = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: judgmentKey(salt) } }, ConsistentRead: true }));
+  return parseJudgmentRecord(result.Item?.record?.S);
+}
+
+/**
+ * Writes a release's judgment record. One consumer writes at a time (the stream is read with
+ * parallelization 1), so a plain put is enough; records of old releases expire after a week.
+ */
+export async function writeJudgment(dynamodb: DynamoDBClient, table: string, record: JudgmentRecord, now: number): Promise<void> {
+  await dynamodb.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: { pk: { S: judgmentKey(record.salt) }, record: { S: JSON.stringify(record) }, expiresAt: { N: String(Math.floor(now / 1000) + JUDGMENT_KEPT_SECONDS) } },
+    }),
+  );
+}
+
+/** How long a release's judgment is kept: a week, for `rollout status` and post-mortems. */
+export const JUDGMENT_KEPT_SECONDS = 7 * 24 * 3600;

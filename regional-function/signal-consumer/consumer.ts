@@ -13,7 +13,13 @@
  * Messages are logged once per erroring voice and period, with their role and build, never an
  * address: addresses live only in the stream (24 hours).
  */
-import { consume, initialState, type BatchResult, type ClosedPeriod, type ConsumerOptions, type ConsumerState, type StreamRecord, type TimedState } from './core';
+import type { JudgeRule, RoleEvidence } from '../../contracts/canary-judge';
+import type { JudgmentRecord, ReleaseStep } from '../../contracts/release-progress';
+import { consume, initialState, openPeriodCounts, type BatchResult, type ClosedPeriod, type ConsumerOptions, type ConsumerState, type StreamRecord, type TimedState } from './core';
+import { currentRelease, look } from './judge';
+
+/** Closed periods of the stable build kept for the baseline of a release that starts: ten minutes at the default period. */
+export const BASELINE_PERIODS = 10;
 
 export interface SignalConsumerDependencies {
   /** The states the edges may have served (the table's timeline). */
@@ -24,6 +30,18 @@ export interface SignalConsumerDependencies {
   readonly emit: (closed: readonly ClosedPeriod[], late: number, at: number) => void;
   readonly log: (message: string, details: Record<string, unknown>) => void;
   readonly now: () => number;
+  /** The release-signal table's judgment records (regional-function/shared/signal-table.ts). */
+  readonly judgments: { read(salt: string): Promise<JudgmentRecord | null>; write(record: JudgmentRecord): Promise<void> };
+  /** Emits the verdict of one look (1 once failing), while a release runs. */
+  readonly emitVerdict: (failing: boolean, at: number) => void;
+  /** Asks rollout sync to run now: the judge decided something it acts on. Must not throw (sync runs every minute anyway). */
+  readonly requestSync: (why: string) => Promise<void>;
+}
+
+export interface JudgeOptions {
+  readonly rule: JudgeRule;
+  /** The configured steps (config/rollout.ts rolloutSteps): when a step judged healthy is due, rollout sync is asked to move on. */
+  readonly steps: readonly ReleaseStep[];
 }
 
 export interface BatchSummary {
@@ -32,6 +50,8 @@ export interface BatchSummary {
   readonly closed: readonly Pick<ClosedPeriod, 'start' | 'unjudged' | 'counts'>[];
   readonly late: number;
   readonly skipped: BatchResult['skipped'];
+  /** The judge's look at the release running, if one is. */
+  readonly verdict: { readonly salt: string; readonly verdict: string; readonly reason: string } | null;
 }
 
 export type SignalConsumer = (records: readonly StreamRecord[]) => Promise<BatchSummary>;
@@ -41,21 +61,28 @@ export function errorReportedDetails(periodStart: number, kept: ClosedPeriod['me
   return { period: new Date(periodStart).toISOString(), role: kept.role, buildId: kept.build, errorMessage: kept.message };
 }
 
-export function createSignalConsumer(options: ConsumerOptions, deps: SignalConsumerDependencies): SignalConsumer {
+export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, deps: SignalConsumerDependencies): SignalConsumer {
   let state: ConsumerState = initialState();
   let lastSequence: string | null = null;
+  let record: JudgmentRecord | null = null;
+  /** The stable build's counts in the last closed periods, for the baseline of a release that starts. */
+  let recentStable: { readonly start: number; readonly stable: string; readonly counts: RoleEvidence }[] = [];
+  /** Steps (salt and weight) whose due time this container has told rollout sync of. */
+  const dueTold = new Set<string>();
   return async (records) => {
-    if (records.length === 0) return { records: 0, resumed: true, closed: [], late: 0, skipped: {} };
+    if (records.length === 0) return { records: 0, resumed: true, closed: [], late: 0, skipped: {}, verdict: null };
     try {
       const resumed = await deps.advanceCheckpoint(lastSequence, records[records.length - 1].sequenceNumber);
-      const result = consume(state, records, await deps.timeline(), options, resumed);
+      const timeline = await deps.timeline();
+      const result = consume(state, records, timeline, options, resumed);
       state = result.state;
       lastSequence = records[records.length - 1].sequenceNumber;
       deps.emit(result.closed, result.late, deps.now());
       for (const period of result.closed) {
         for (const kept of period.messages) deps.log('error reported', errorReportedDetails(period.start, kept));
       }
-      return { records: records.length, resumed, closed: result.closed.map((p) => ({ start: p.start, unjudged: p.unjudged, counts: p.counts })), late: result.late, skipped: result.skipped };
+      const verdict = await judge(timeline, result.closed);
+      return { records: records.length, resumed, closed: result.closed.map((p) => ({ start: p.start, unjudged: p.unjudged, counts: p.counts })), late: result.late, skipped: result.skipped, verdict };
     } catch (error) {
       // What this batch added may be half in the tallies: start afresh, so a retry of the same
       // batch cannot count twice. The periods it touched are unjudged.
@@ -64,4 +91,52 @@ export function createSignalConsumer(options: ConsumerOptions, deps: SignalConsu
       throw error;
     }
   };
+
+  /** One look of the judge at the release running (judge.ts); its record is kept in memory and written when it changes. */
+  async function judge(timeline: readonly TimedState[], closed: readonly ClosedPeriod[]): Promise<BatchSummary['verdict']> {
+    const periodMs = options.periodSeconds * 1000;
+    const release = currentRelease(timeline);
+    if (release !== null && record?.salt !== release.salt) record = await deps.judgments.read(release.salt);
+    const baseline =
+      release === null
+        ? { viewers: 0, erroring: 0 }
+        : recentStable
+            .filter((p) => p.stable === release.stable && p.start + periodMs <= release.from)
+            .reduce((sum, p) => ({ viewers: sum.viewers + p.counts.viewers, erroring: sum.erroring + p.counts.erroring }), { viewers: 0, erroring: 0 });
+    for (const period of closed) {
+      const stable = timeline.find((timed) => timed.from <= period.start && (timed.until === null || timed.until > period.start))?.state.stable;
+      if (period.unjudged === null && stable !== undefined) recentStable = [...recentStable, { start: period.start, stable, counts: period.counts.stable }].slice(-BASELINE_PERIODS);
+    }
+    const open = openPeriodCounts(state);
+    const now = deps.now();
+    const looked = look({ record, timeline, closed, open, baseline, rule: options.rule, periodMs, now });
+    if (looked.record === null) return null;
+    record = looked.record;
+    if (looked.changed) await deps.judgments.write(looked.record);
+    deps.emitVerdict(looked.record.failedAt !== null, now);
+    if (looked.failedNow) {
+      deps.log('canary failing', { salt: looked.record.salt, canary: looked.record.canary, reason: looked.record.failure });
+      await deps.requestSync(`the judge found canary ${looked.record.canary} failing`);
+    } else if (looked.healthyWeight !== null) {
+      deps.log('step judged healthy', { salt: looked.record.salt, canary: looked.record.canary, weight: looked.healthyWeight });
+      await deps.requestSync(`the judge found canary ${looked.record.canary} healthy at ${looked.healthyWeight / 100} %`);
+    } else if (release !== null && looked.record.failedAt === null && looked.record.healthyAt[String(release.weight)] !== undefined) {
+      // Judged healthy before its time: rollout sync runs every minute, so it is told the moment the step is due.
+      const due = stepDueAt(options.steps, release.weight, release.from);
+      const told = `${release.salt} ${release.weight}`;
+      if (due !== null && now >= due && !dueTold.has(told)) {
+        dueTold.add(told);
+        await deps.requestSync(`the step after ${release.weight / 100} % is due`);
+      }
+    }
+    const last = looked.record.last;
+    return last === null ? null : { salt: looked.record.salt, verdict: last.verdict, reason: last.reason };
+  }
+}
+
+/** When the step after the one at `weight`, in force since `since`, is due by the clock; null when none follows or the weight is none of the steps. */
+export function stepDueAt(steps: readonly ReleaseStep[], weight: number, since: number): number | null {
+  const index = steps.findIndex((step) => step.weight === weight);
+  const next = steps[index + 1];
+  return index < 0 || next === undefined ? null : since + (next.atMinute - steps[index].atMinute) * 60_000;
 }

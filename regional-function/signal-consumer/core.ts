@@ -29,7 +29,7 @@
 import { parseRecord, REALTIME_LOG_FIELDS, type RealtimeLogField, type RealtimeLogRecord } from '../../contracts/realtime-log';
 import { ERROR_REPORT_PATH, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
 import { BUILD_ID_PATTERN } from '../../contracts/build-id';
-import { judgeUnderEach, periodStart, type Role } from '../../contracts/release-signal';
+import { judge, judgeUnderEach, periodStart, type Role } from '../../contracts/release-signal';
 import { refererOrigin, type RolloutState } from '../../contracts/rollout-state';
 
 export const ENTRY_PATH = '/assets/index.js';
@@ -69,6 +69,10 @@ interface PeriodTally {
   readonly start: number;
   readonly viewers: Record<Role, Set<string>>;
   readonly erroring: Record<Role, Set<string>>;
+  /** Canary voices as the newest state assigns them, agreed or not (see `CanaryEvidence`). */
+  readonly newestCanary: { readonly viewers: Set<string>; readonly erroring: Set<string> };
+  /** Canary voices every candidate state agrees on, role and weight alike, by weight. */
+  readonly canaryAtWeight: Map<number, Set<string>>;
   /** The first message of each erroring voice, with its role and build. */
   readonly messages: Map<string, { readonly role: Role; readonly build: string; readonly message: string }>;
   /** Why the period cannot be judged, once something made it so. */
@@ -92,7 +96,26 @@ export interface RoleCounts {
   readonly erroring: number;
 }
 
-export interface ClosedPeriod {
+/**
+ * What the judge reads of a period besides the agreed counts:
+ *   newestCanary   canary voices as the newest state assigns them, whether or not the state
+ *                  before agrees, and their errors naming the canary. Right after a state change
+ *                  the agreed counts leave out every viewer the change moved, for as long as the
+ *                  edges may serve the old state (a minute or more). An error names the build that
+ *                  ran, so an erring canary viewer is certain; a viewer the newest state gives the
+ *                  canary but whose edge still served the stable build is counted as a clean canary
+ *                  viewer, which can only lower the canary's share: the judge may use these to find
+ *                  a canary failing sooner, never to find one healthy.
+ *   canaryAtWeight canary voices every candidate state gives the canary at that same weight: what
+ *                  a step needs to be judged at its weight.
+ */
+export interface CanaryEvidence {
+  readonly newestCanary: RoleCounts;
+  /** Weight (basis points, as a string) → voices. */
+  readonly canaryAtWeight: Readonly<Record<string, number>>;
+}
+
+export interface ClosedPeriod extends CanaryEvidence {
   readonly start: number;
   /** Null when the period is judged; else why not. */
   readonly unjudged: string | null;
@@ -118,7 +141,7 @@ export function statesAt(timeline: readonly TimedState[], at: number): RolloutSt
 
 function emptyTally(start: number): PeriodTally {
   const sets = () => ({ canary: new Set<string>(), stable: new Set<string>(), ring: new Set<string>() });
-  return { start, viewers: sets(), erroring: sets(), messages: new Map(), unjudged: null };
+  return { start, viewers: sets(), erroring: sets(), newestCanary: { viewers: new Set(), erroring: new Set() }, canaryAtWeight: new Map(), messages: new Map(), unjudged: null };
 }
 
 /** What one record is: a load, an error of a build, or nothing the signal counts. */
@@ -192,7 +215,14 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
       skip('no known rollout state');
       continue;
     }
-    const judgment = judgeUnderEach(states, record.clientIp, refererOrigin(record.referer ?? undefined));
+    const origin = refererOrigin(record.referer ?? undefined);
+    const judgment = judgeUnderEach(states, record.clientIp, origin);
+    // The newest state's view: the agreed one when there is only one state (the usual case).
+    const newest = states.length === 1 ? judgment : judge(states[states.length - 1], record.clientIp, origin);
+    if (newest !== null && newest.role === 'canary' && (reading.build === null || reading.build === newest.build)) {
+      tally.newestCanary.viewers.add(newest.voice);
+      if (reading.kind === 'error') tally.newestCanary.erroring.add(newest.voice);
+    }
     if (judgment === null) {
       skip('no agreed voice');
       continue;
@@ -203,6 +233,11 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
       continue;
     }
     tally.viewers[judgment.role].add(judgment.voice);
+    if (judgment.role === 'canary' && states.every((state) => state.weight === states[0].weight)) {
+      const atWeight = tally.canaryAtWeight.get(states[0].weight) ?? new Set<string>();
+      tally.canaryAtWeight.set(states[0].weight, atWeight);
+      atWeight.add(judgment.voice);
+    }
     if (reading.kind === 'error') {
       tally.erroring[judgment.role].add(judgment.voice);
       if (!tally.messages.has(judgment.voice)) tally.messages.set(judgment.voice, { role: judgment.role, build: judgment.build, message: reading.message.slice(0, MAX_MESSAGE_LENGTH) });
@@ -227,5 +262,24 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
 
 function closedPeriod(tally: PeriodTally): ClosedPeriod {
   const counts = Object.fromEntries(ROLES_COUNTED.map((role) => [role, tally.unjudged === null ? { viewers: tally.viewers[role].size, erroring: tally.erroring[role].size } : { viewers: 0, erroring: 0 }])) as Record<Role, RoleCounts>;
-  return { start: tally.start, unjudged: tally.unjudged, counts, messages: tally.unjudged === null ? [...tally.messages.values()] : [] };
+  const evidence = tally.unjudged === null ? canaryEvidence(tally) : { newestCanary: { viewers: 0, erroring: 0 }, canaryAtWeight: {} };
+  return { start: tally.start, unjudged: tally.unjudged, counts, ...evidence, messages: tally.unjudged === null ? [...tally.messages.values()] : [] };
+}
+
+function canaryEvidence(tally: PeriodTally): CanaryEvidence {
+  return {
+    newestCanary: { viewers: tally.newestCanary.viewers.size, erroring: tally.newestCanary.erroring.size },
+    canaryAtWeight: Object.fromEntries([...tally.canaryAtWeight].map(([weight, voices]) => [String(weight), voices.size])),
+  };
+}
+
+/** The counts so far of the periods still open and not (yet) unjudged: what the judge may act on before they close. */
+export function openPeriodCounts(state: ConsumerState): ({ readonly start: number; readonly counts: Readonly<Record<Role, RoleCounts>> } & CanaryEvidence)[] {
+  return [...state.periods.values()]
+    .filter((tally) => tally.unjudged === null)
+    .map((tally) => ({
+      start: tally.start,
+      counts: Object.fromEntries(ROLES_COUNTED.map((role) => [role, { viewers: tally.viewers[role].size, erroring: tally.erroring[role].size }])) as Record<Role, RoleCounts>,
+      ...canaryEvidence(tally),
+    }));
 }

@@ -1,15 +1,15 @@
 /**
  * CodeDeploy for the entry router's alias: application (compute platform Lambda), deployment
- * group (blue/green with traffic control, the rollout alarms, automatic rollback on failure and
- * on alarm), the deployment configuration from `config.rollout` (a predefined one when it
- * matches, a custom canary/linear one otherwise), and the service role.
+ * group (blue/green with traffic control, the verdict's alarm, automatic rollback on failure and
+ * on alarm), the deployment configuration (all at once, or a canary at the first step held for the
+ * release's window: config/rollout.ts), and the service role.
  */
 import { CodedeployApp } from '@cdktf/provider-aws/lib/codedeploy-app';
 import { CodedeployDeploymentConfig } from '@cdktf/provider-aws/lib/codedeploy-deployment-config';
 import { CodedeployDeploymentGroup } from '@cdktf/provider-aws/lib/codedeploy-deployment-group';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
-import { customDeploymentConfigName, predefinedDeploymentConfig, type RolloutConfig } from '../../config';
+import { customDeploymentConfigName, deploymentTrafficRouting, predefinedDeploymentConfig, type RolloutConfig } from '../../config';
 import type { AwsAccount } from './aws-account';
 import { ServiceRole } from './iam';
 
@@ -21,6 +21,8 @@ export interface AliasDeploymentProps {
   readonly applicationName: string;
   readonly deploymentGroupName: string;
   readonly rollout: RolloutConfig;
+  /** config.alarms.holdMinutes: with the steps, how long the deployment stays open. */
+  readonly holdMinutes: number;
   /** Alarms that stop and roll back a deployment. */
   readonly alarmNames: readonly string[];
   readonly provider: AwsProvider;
@@ -50,13 +52,13 @@ export class AliasDeployment extends Construct {
     if (predefined) {
       this.deploymentConfigName = predefined;
     } else {
-      const interval = rollout.intervalMinutes;
-      const percentage = rollout.percent;
+      // The first step's weight, held while rollout sync moves viewers on as the judge allows
+      // (config/rollout.ts says why CodeDeploy does not step them itself).
       this.customConfig = new CodedeployDeploymentConfig(this, 'config', {
         provider,
-        deploymentConfigName: customDeploymentConfigName(props.name, rollout),
+        deploymentConfigName: customDeploymentConfigName(props.name, rollout, props.holdMinutes),
         computePlatform: 'Lambda',
-        trafficRoutingConfig: rollout.strategy === 'canary' ? { type: 'TimeBasedCanary', timeBasedCanary: { interval, percentage } } : { type: 'TimeBasedLinear', timeBasedLinear: { interval, percentage } },
+        trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: deploymentTrafficRouting(rollout, props.holdMinutes) },
       });
       this.deploymentConfigName = this.customConfig.deploymentConfigName;
     }

@@ -11,7 +11,7 @@ import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboar
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import { releasePanels, type Panel, type PanelSeries } from '../../contracts/release-dashboard';
-import { DIMENSION_ROLE, METRIC_ROLLOUT_WEIGHT, type ReleaseAlarmQueries, type UnjudgedAlarmQueries } from '../../contracts/release-signal';
+import { DIMENSION_ROLE, DIMENSION_SIGNAL, METRIC_CANARY_FAILING, METRIC_ROLLOUT_WEIGHT, SIGNAL_ENTRY, type ReleaseAlarmQueries, type UnjudgedAlarmQueries } from '../../contracts/release-signal';
 import { METRIC_ASSIGNMENT_FALLBACKS } from './rollout-alarms';
 import { healthNamespace } from './signal-unjudged-alarm';
 
@@ -137,6 +137,7 @@ function panelRows(panel: Panel, props: DashboardInput): MetricRow[] {
   for (const series of panel.series) {
     if (series.kind === 'metric') rows.push([props.namespace, series.metricName, DIMENSION_ROLE, series.role, { stat: 'Sum', label: series.label }]);
     if (series.kind === 'weight') rows.push([props.namespace, METRIC_ROLLOUT_WEIGHT, DIMENSION_ROLE, 'canary', { stat: 'Maximum', label: series.label }]);
+    if (series.kind === 'verdict') rows.push([props.namespace, METRIC_CANARY_FAILING, DIMENSION_SIGNAL, SIGNAL_ENTRY, { stat: 'Maximum', label: series.label }]);
     if (series.kind === 'edge-errors') {
       rows.push(['AWS/CloudFront', 'LambdaExecutionError', 'DistributionId', props.distributionId, 'Region', 'Global', { stat: 'Sum', label: 'Lambda@Edge execution errors' }]);
       rows.push(['AWS/CloudFront', 'LambdaValidationError', 'DistributionId', props.distributionId, 'Region', 'Global', { stat: 'Sum', label: 'Lambda@Edge validation errors' }]);

@@ -13,6 +13,7 @@ import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { judgmentKey } from '../../contracts/release-progress';
 import type { PolicyStatement } from './iam';
 import type { Grantable } from './rollout-store';
 
@@ -58,6 +59,16 @@ export class ReleaseSignalTable extends Construct {
   /** PutItem of the consumer's checkpoint only (advanceCheckpoint: a conditional put, then a plain one). */
   grantAdvanceCheckpoint(grantee: Grantable): void {
     grantee.addToRolePolicy(this.statement('AdvanceConsumerCheckpoint', ['dynamodb:PutItem'], CONSUMER_CHECKPOINT_KEY));
+  }
+
+  /** GetItem and PutItem of the releases' judgment records (`release#<salt>`): the signal consumer keeps its evidence and verdicts there. */
+  grantWriteJudgments(grantee: Grantable): void {
+    grantee.addToRolePolicy(this.statement('KeepReleaseJudgments', ['dynamodb:GetItem', 'dynamodb:PutItem'], judgmentKey('*')));
+  }
+
+  /** GetItem of the judgment records only: rollout sync moves the weight as the judge allows. */
+  grantReadJudgments(grantee: Grantable): void {
+    grantee.addToRolePolicy(this.statement('ReadReleaseJudgments', ['dynamodb:GetItem'], judgmentKey('*')));
   }
 
   private statement(sid: string, actions: string[], leadingKey: string): PolicyStatement {

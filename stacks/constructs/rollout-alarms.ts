@@ -1,12 +1,10 @@
 /**
- * The release's alarms. CodeDeploy rolls the alias back on the client-error alarm and on the
- * unjudged alarm, and rollout sync takes the canary's viewers away the moment either fires; the
- * edge-error alarm is not one CodeDeploy acts on (see rollbackAlarmNames).
+ * The release's alarms. CodeDeploy rolls the alias back on the client-error alarm, and rollout
+ * sync takes the canary's viewers away the moment it fires; while the unjudged alarm fires, the
+ * weight holds (see rollbackAlarmNames).
  *
- * Client errors: the share of canary viewers who reported an error, against the same share among
- * stable viewers over the same periods, counted by the signal consumer from CloudFront's real-time
- * logs as distinct viewers per role and period; the rule, its minimum of viewers and its metric
- * math are contracts/release-signal.ts's.
+ * Client errors: the judge's verdict (contracts/canary-judge.ts), which the signal consumer emits
+ * at every look as a high-resolution metric: 1 once the evidence shows the canary failing.
  *
  * Unjudged periods: the signal could not see a period whole (stacks/constructs/signal-unjudged-alarm.ts).
  *
@@ -23,11 +21,11 @@
  */
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { CloudwatchLogMetricFilter } from '@cdktf/provider-aws/lib/cloudwatch-log-metric-filter';
-import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmMetricQuery } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { DeployConfig } from '../../config';
-import { DIMENSION_ROLE, releaseAlarmQueries, type ReleaseAlarmQueries } from '../../contracts/release-signal';
+import { DIMENSION_SIGNAL, METRIC_CANARY_FAILING, SIGNAL_ENTRY, VERDICT_PERIOD_SECONDS } from '../../contracts/release-signal';
 import { STATE_UNREADABLE_LOG } from '../../contracts/rollout-state';
 import { SignalUnjudgedAlarm } from './signal-unjudged-alarm';
 
@@ -86,20 +84,24 @@ export class RolloutAlarms extends Construct {
     super(scope, id);
     const { alarms } = props;
     const period = alarms.periodSeconds;
-    const queries = releaseAlarmQueries(alarms);
     this.clientErrors = new CloudwatchMetricAlarm(this, 'client-errors', {
       provider: props.provider,
       alarmName: props.clientErrorAlarmName,
-      // Nothing here names a build: the canary is a role, so a deploy during a running deployment
-      // leaves the alarm exactly as it was, still judging that deployment's canary.
+      // Nothing here names a build: the verdict is on whatever canary the release runs, so a
+      // deploy during a running deployment leaves the alarm exactly as it was.
       alarmDescription:
-        `The canary's share of viewers reporting an error exceeds the stable build's by more than ${alarms.excessErrorPercent} points ` +
-        `(periods with fewer than ${alarms.minViewers} canary viewers count as 0). CodeDeploy rolls back; rollout sync holds the canary at once.`,
-      metricQuery: alarmMetricQueries(queries, props.namespace, period),
-      comparisonOperator: 'GreaterThanThreshold',
-      threshold: queries.threshold,
-      evaluationPeriods: alarms.evaluationPeriods,
-      datapointsToAlarm: alarms.datapointsToAlarm,
+        `The judge found the canary failing: the evidence shows its share of viewers reporting an error more than ${alarms.toleratedExcessPercent} points above the stable build's ` +
+        `(a confidence sequence that holds at every look; at most ${alarms.falseRollbackRate} of healthy releases rolled back). CodeDeploy rolls back; rollout sync has taken the canary's viewers away already.`,
+      namespace: props.namespace,
+      metricName: METRIC_CANARY_FAILING,
+      dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY },
+      statistic: 'Maximum',
+      period: VERDICT_PERIOD_SECONDS,
+      comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      threshold: 1,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      // No verdict is no failure: a judge that cannot see holds the weight (the unjudged alarm, rollout sync).
       treatMissingData: 'notBreaching',
     });
     this.signalUnjudged = new SignalUnjudgedAlarm(this, 'signal-unjudged', {
@@ -172,28 +174,17 @@ export class RolloutAlarms extends Construct {
   }
 
   /**
-   * The alarms CodeDeploy rolls a deployment back on: the client-error alarm (the viewers' verdict
-   * on the canary) and the unjudged alarm (no verdict could be reached: a canary the judge cannot
-   * see is not one to keep). A rollback moves the alias, i.e. the build viewers get; the edge-error
-   * alarm watches the routers' code,
-   * which every viewer runs from the moment the deploy associates it, whatever the alias says, so
-   * rolling the build back would undo the wrong thing. Router code is checked before it is
-   * deployed instead (npm run verify-edge), and the edge-error alarm is there to be seen
-   * (dashboard, `rollout status`) and acted on by redeploying the previous commit.
+   * The alarms CodeDeploy rolls a deployment back on: the client-error alarm, the judge's verdict.
+   * Not the unjudged alarm: a judge that cannot see holds the weight where it is (rollout sync),
+   * and a hold that lasts ends the release as "not enough evidence"; rolling back on every blind
+   * minute would let a flood of log records stop any release. A rollback moves the alias, i.e. the
+   * build viewers get; the edge-error alarm watches the routers' code, which every viewer runs from
+   * the moment the deploy associates it, whatever the alias says, so rolling the build back would
+   * undo the wrong thing. Router code is checked before it is deployed instead (npm run
+   * verify-edge), and the edge-error alarm is there to be seen (dashboard, `rollout status`) and
+   * acted on by redeploying the previous commit.
    */
   get rollbackAlarmNames(): string[] {
-    return [this.clientErrors.alarmName, this.signalUnjudged.alarmName];
+    return [this.clientErrors.alarmName];
   }
-}
-
-/** The contract's queries as the alarm's metric_query blocks: Sum of each role's metric per period. */
-export function alarmMetricQueries(queries: ReleaseAlarmQueries, namespace: string, period: number): CloudwatchMetricAlarmMetricQuery[] {
-  return [
-    ...queries.metrics.map((query) => ({
-      id: query.id,
-      metric: { namespace, metricName: query.metric.metricName, dimensions: { [DIMENSION_ROLE]: query.metric.role }, period, stat: 'Sum' },
-      returnData: false,
-    })),
-    ...queries.expressions.map((query) => ({ id: query.id, expression: query.expression, label: query.label, returnData: query.id === queries.resultId })),
-  ];
 }

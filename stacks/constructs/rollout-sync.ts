@@ -86,6 +86,7 @@ export class RolloutSync extends Construct {
     );
     props.rolloutStore.grantReadWrite(this.handler);
     props.signalTable.grantAnnounceStates(this.handler);
+    props.signalTable.grantReadJudgments(this.handler);
 
     this.schedule = new CloudwatchEventRule(this, 'schedule', {
       provider,

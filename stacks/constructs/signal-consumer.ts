@@ -43,10 +43,12 @@ export interface SignalConsumerProps {
   readonly environment: SignalConsumerEnvironment;
   readonly stream: SignalStream;
   readonly signalTable: ReleaseSignalTable;
+  /** Rollout sync's ARN: the consumer invokes it the moment the judge decides, rather than leave it to its next minute. */
+  readonly rolloutSyncArn: string;
   readonly logRetentionDays: number;
   /** Records per batch. @default 1000 (at the sized peak, 800 records a second, a batch is about a second of the stream) */
   readonly batchSize?: number;
-  /** Seconds Lambda gathers records before it calls. @default 5 (well within the consumer's lateness, at least 5 s) */
+  /** Seconds Lambda gathers records before it calls. @default 1 (the judge looks at every batch: a failing canary waits for no more) */
   readonly maximumBatchingWindowSeconds?: number;
   /** Retries of a failed batch before Lambda skips it. @default 3 */
   readonly maximumRetryAttempts?: number;
@@ -79,6 +81,8 @@ export class SignalConsumer extends Construct {
     props.stream.grantRead(this.handler);
     props.signalTable.grantReadTimeline(this.handler);
     props.signalTable.grantAdvanceCheckpoint(this.handler);
+    props.signalTable.grantWriteJudgments(this.handler);
+    this.handler.addToRolePolicy({ sid: 'RequestRolloutSync', actions: ['lambda:InvokeFunction'], resources: [props.rolloutSyncArn] });
 
     this.mapping = new LambdaEventSourceMapping(this, 'mapping', {
       provider: props.provider,
@@ -86,7 +90,7 @@ export class SignalConsumer extends Construct {
       eventSourceArn: props.stream.streamArn,
       startingPosition: 'LATEST',
       batchSize: props.batchSize ?? 1000,
-      maximumBatchingWindowInSeconds: props.maximumBatchingWindowSeconds ?? 5,
+      maximumBatchingWindowInSeconds: props.maximumBatchingWindowSeconds ?? 1,
       parallelizationFactor: PARALLELIZATION_FACTOR,
       bisectBatchOnFunctionError: false,
       maximumRetryAttempts: props.maximumRetryAttempts ?? 3,

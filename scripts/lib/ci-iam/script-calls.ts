@@ -28,6 +28,8 @@ export interface ScriptTargets {
   readonly alarms: readonly string[];
   /** The viewer-assignment function's twin verify-edge tests code in. */
   readonly checkFunction: readonly string[];
+  /** The release-signal table: `rollout wait` (through status) reads the judge's record of a release. */
+  readonly signalTable: readonly string[];
 }
 
 export type ScriptTarget = keyof ScriptTargets;
@@ -61,6 +63,7 @@ export function scriptTargets(config: Pick<DeployConfig, 'name' | 'domain' | 're
     deploymentGroup: [arn('codedeploy', SCRIPTS_REGION, `deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}`)],
     alarms: [names.clientErrorAlarm, names.signalUnjudgedAlarm, names.edgeErrorAlarm].map((alarm) => arn('cloudwatch', SCRIPTS_REGION, `alarm:${alarm}`)),
     checkFunction: [arn('cloudfront', '', `function/${names.viewerAssignmentCheck}`)],
+    signalTable: [arn('dynamodb', SCRIPTS_REGION, `table/${names.signalTable}`)],
   };
 }
 
