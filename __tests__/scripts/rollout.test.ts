@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import { CloudFrontClient, DescribeKeyValueStoreCommand as DescribeStoreByName } from '@aws-sdk/client-cloudfront';
@@ -67,6 +67,8 @@ async function rollout(...argv: string[]): Promise<Run> {
     sleep: async (ms) => {
       sleeps.push(ms);
     },
+    // Thirty seconds into the fixtures' running deployment (the judge allows its first step), and on as the command sleeps.
+    now: () => Date.parse('2026-11-26T10:00:30Z') + sleeps.reduce((sum, ms) => sum + ms, 0),
   });
   return { code, out: out.join('\n'), err: err.join('\n'), sleeps, json: () => JSON.parse(out.join('\n')) };
 }
@@ -124,6 +126,11 @@ beforeEach(() => {
       if (error instanceof StoreConflict) throw notFound('ConflictException', error.message);
       throw error;
     }
+  });
+  // The last day's traffic the signal counted: a million loads a day, 1 % of stable viewers erring.
+  cloudwatch.on(GetMetricStatisticsCommand).callsFake((input: { MetricName: string; Dimensions: { Value: string }[]; StartTime: Date }) => {
+    const perHour = input.Dimensions[0].Value !== 'stable' ? 0 : input.MetricName === 'Viewers' ? 41_000 : 410;
+    return { Datapoints: Array.from({ length: 24 }, (_, hour) => ({ Timestamp: new Date(input.StartTime.getTime() + hour * 3_600_000), Sum: perHour })) };
   });
   cloudwatch.on(DescribeAlarmsCommand).resolves({
     MetricAlarms: [
@@ -229,6 +236,11 @@ describe('status', () => {
       '  started   2026-11-26T10:00:00.000Z',
       '  progress  30% of viewers on version 8',
       '',
+      'Judge (deployment d-RUNNING01)',
+      '  outcome  running',
+      '  weight   10% allowed by the evidence so far',
+      '  verdict  no look yet: the signal consumer has counted no viewer of this release',
+      '',
       'Alarms',
       '  edge-widget-client-error-rate     OK                 Threshold Crossed: no datapoints were above 5',
       '  edge-widget-signal-unjudged       OK                 Threshold Crossed: no datapoints were above 0',
@@ -279,6 +291,18 @@ describe('status', () => {
         { name: 'edge-widget-signal-unjudged', state: 'OK', reason: 'Threshold Crossed: no datapoints were above 0', updated: '2026-11-26T09:30:00.000Z' },
         { name: 'edge-widget-edge-function-errors', state: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', updated: '2026-11-26T08:00:00.000Z' },
       ],
+      judgment: {
+        deploymentId: 'd-RUNNING01',
+        outcome: 'running',
+        weight: 1000,
+        heldSince: null,
+        holdEndsAt: null,
+        reason: 'no look yet: the signal consumer has counted no viewer of this release',
+        canary: null,
+        stable: null,
+        lookedAt: null,
+        healthyAt: {},
+      },
       dashboard: 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
       problems: [],
     });
@@ -340,9 +364,26 @@ describe('start', () => {
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-STARTED01' });
     const run = await rollout('start');
     expect(run.code).toBe(0);
-    expect(run.out).toBe(
-      [`Started deployment d-STARTED01: version 7 → 8 (build ${BUILD_B}).`, `  shifting alias live from version 7 to 8 (build ${BUILD_B})`, 'Follow it with `npm run rollout -- status`; stop it with `npm run rollout -- stop`.'].join('\n'),
-    );
+    const lines = run.out.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      `Started deployment d-STARTED01: version 7 → 8 (build ${BUILD_B}).`,
+      `  shifting alias live from version 7 to 8 (build ${BUILD_B})`,
+      'Follow it with `npm run rollout -- status`; stop it with `npm run rollout -- stop`.',
+    ]);
+    // The deploy config's one-minute steps cannot be judged in a minute, however busy the widget: said once, not refused.
+    expect(lines.slice(3)).toEqual([
+      expect.stringMatching(
+        /^Warning: at the last day's quietest hour \(41,000 viewers, stable ones erring at 1 %\), the first step \(10%\) gets 68\.3 canary viewers a minute and needs about \d+, .* against its 1, so the steps hold until judged/,
+      ),
+      expect.stringMatching(/^Warning: at the last day's quietest hour \(41,000 viewers, stable ones erring at 1 %\), the slowest later step \(\d+%\) .* against its 1, so the steps hold until judged/),
+    ]);
+    // The last day's traffic, hour by hour, as the signal consumer counted it.
+    expect(
+      cloudwatch
+        .commandCalls(GetMetricStatisticsCommand)
+        .map((call) => `${call.args[0].input.MetricName} ${call.args[0].input.Dimensions?.[0].Value} ${call.args[0].input.Period}`)
+        .sort(),
+    ).toEqual(['ErroringViewers stable 3600', 'Viewers canary 3600', 'Viewers ring 3600', 'Viewers stable 3600']);
     expect(lambda.commandCalls(ListVersionsByFunctionCommand).map((call) => call.args[0].input.Marker)).toEqual([undefined, 'page2']);
     expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input).toEqual({
       applicationName: 'edge-widget',
@@ -357,7 +398,28 @@ describe('start', () => {
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '6' });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-STARTED02' });
     const run = await rollout('start', '--version', '7', '--json');
-    expect(run.json()).toEqual({ action: 'started', deploymentId: 'd-STARTED02', reason: `shifting alias live from version 6 to 7 (build ${BUILD_A})`, fromVersion: '6', toVersion: '7', buildId: BUILD_A });
+    expect(run.json()).toEqual({
+      action: 'started',
+      deploymentId: 'd-STARTED02',
+      reason: `shifting alias live from version 6 to 7 (build ${BUILD_A})`,
+      fromVersion: '6',
+      toVersion: '7',
+      buildId: BUILD_A,
+      warnings: [expect.any(String), expect.any(String)],
+    });
+  });
+
+  it('warns, and still starts, when the last day cannot be read or counted nobody', async () => {
+    settled();
+    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '6' });
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-STARTED03' });
+    cloudwatch.on(GetMetricStatisticsCommand).resolves({ Datapoints: [] });
+    const silent = await rollout('start', '--version', '7', '--json');
+    expect(silent.json()).toMatchObject({ action: 'started', warnings: [expect.stringMatching(/^The release signal counted no entry viewer in the last day/)] });
+    cloudwatch.on(GetMetricStatisticsCommand).rejects(Object.assign(new Error('User is not authorized to perform: cloudwatch:GetMetricStatistics'), { name: 'AccessDenied' }));
+    const denied = await rollout('start', '--version', '7');
+    expect(denied.code).toBe(0);
+    expect(denied.out).toContain("Warning: could not read the last day's traffic to check the steps can be judged in time: User is not authorized to perform: cloudwatch:GetMetricStatistics");
   });
 
   it('does nothing, successfully, when the newest version is already live', async () => {

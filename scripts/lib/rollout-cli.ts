@@ -9,7 +9,7 @@
  * rolled back), 2 usage. `--help` on every command and subcommand, with examples.
  */
 import { Option, type Command } from 'commander';
-import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, GetMetricStatisticsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { StopDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, ListVersionsByFunctionCommand, UpdateAliasCommand, type FunctionConfiguration, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeKeyValueStoreCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
@@ -17,7 +17,7 @@ import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-k
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { ConfigError, resourceNames, type DeployConfig, type ResourceNames } from '../../config';
+import { ConfigError, resourceNames, rolloutSteps, type DeployConfig, type ResourceNames } from '../../config';
 import { configOption, defineCommand, defineSubcommand, durationWithin, formatDuration, invoke, ReportedFailure, UsageError, wholeNumber, type SubcommandSpec } from './cli';
 import { credentialsProblem } from './credentials';
 import { awaitRollout, defaultTimeoutMs, NotDeployedError, readBaseline, saveBaseline, type DeploymentStatus } from './rollout-wait';
@@ -27,12 +27,28 @@ import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../regional-f
 import { errorMessage, errorName } from '../../regional-function/shared/aws-errors';
 import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, findCurrentOrLastDeployment, getDeploymentSummary, withGroupErrors, type DeploymentGroupRef, type DeploymentSummary } from '../../regional-function/shared/deployments';
 import { readRolloutState, StaleStoreError, writeRolloutState } from '../../regional-function/shared/rollout-state-store';
-import { announceState } from '../../regional-function/shared/signal-table';
-import { statePropagationMs } from '../../contracts/release-signal';
+import { announceState, readJudgment } from '../../regional-function/shared/signal-table';
+import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, statePropagationMs } from '../../contracts/release-signal';
+import { judgeRule } from '../../contracts/canary-judge';
 import { formatRolloutState, withoutRingOrigin, withRingOrigin, ringBudget, type RolloutState } from '../../contracts/rollout-state';
 import { dashboardUrl } from '../../contracts/release-dashboard';
 import { buildIdFromDescription } from '../../contracts/version-description';
-import { deploymentView, formatStatus, newestVersion, percent, previousReleaseVersion, stateMatchesAlias, type AlarmView, type AliasView, type StateView, type RolloutStatus, type VersionView } from './rollout-view';
+import {
+  deploymentView,
+  evidenceWarnings,
+  formatStatus,
+  judgmentView,
+  newestVersion,
+  percent,
+  previousReleaseVersion,
+  stateMatchesAlias,
+  type AlarmView,
+  type AliasView,
+  type JudgmentView,
+  type StateView,
+  type RolloutStatus,
+  type VersionView,
+} from './rollout-view';
 
 /** Everything here lives in us-east-1: the entry router (Lambda@Edge), its alias and CodeDeploy. */
 export const ROLLOUT_REGION = 'us-east-1';
@@ -98,6 +114,8 @@ interface Context {
   readonly clients: RolloutClients;
   readonly account: string;
   readonly sleep: (ms: number) => Promise<void>;
+  /** The clock the judge's progress is read at. */
+  readonly now: () => number;
   readonly target: ReleaseTarget;
   readonly group: DeploymentGroupRef;
 }
@@ -230,6 +248,7 @@ async function createContext(deps: RolloutCliDeps, configFile: string | undefine
     clients,
     account,
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    now: deps.now ?? Date.now,
     target: {
       functionName: names.entryRouter,
       aliasName: names.liveAlias,
@@ -395,8 +414,10 @@ async function statusCommand(context: Context): Promise<CommandResult> {
   }
 
   let deployment = null;
+  let deploymentSummary: DeploymentSummary | null = null;
   try {
     const summary = await findCurrentOrLastDeployment(context.clients.codedeploy, context.group);
+    deploymentSummary = summary;
     deployment = summary ? deploymentView(summary, alias) : null;
   } catch (error) {
     problems.push(`cannot read deployments: ${errorMessage(error)}`);
@@ -417,7 +438,17 @@ async function statusCommand(context: Context): Promise<CommandResult> {
     problems.push(`cannot read alarms: ${errorMessage(error)}`);
   }
 
-  const status: RolloutStatus = { account: context.account, alias, state, deployment, alarms, dashboard: dashboardUrl(context.names.dashboard), problems };
+  let judgment: JudgmentView | null = null;
+  if (deploymentSummary) {
+    try {
+      const record = await readJudgment(context.clients.dynamodb, context.names.signalTable, deploymentSummary.id);
+      judgment = judgmentView(deploymentSummary, record, rolloutSteps(context.config.rollout), context.config.alarms.holdMinutes * 60_000, context.now());
+    } catch (error) {
+      problems.push(`cannot read the judgment of ${deploymentSummary.id}: ${errorMessage(error)}`);
+    }
+  }
+
+  const status: RolloutStatus = { account: context.account, alias, state, deployment, alarms, judgment, dashboard: dashboardUrl(context.names.dashboard), problems };
   return { json: status, lines: formatStatus(status), exitCode: problems.length > 0 ? 1 : 0 };
 }
 
@@ -442,7 +473,40 @@ async function startCommand(context: Context, invocation: Invocation): Promise<C
   }
   if (!chosen.buildId) throw new RolloutError(`${context.names.entryRouter} version ${chosen.version} names no buildId in its description; only versions published by the stacks can be released`);
   const result = await release({ version: chosen.version, buildId: chosen.buildId }, context.target, context.clients);
-  return { json: result, lines: releaseLines(result, 'start') };
+  const warnings = result.action === 'unchanged' ? [] : await startWarnings(context);
+  return { json: { ...result, warnings }, lines: [...releaseLines(result, 'start'), ...warnings.map((warning) => `Warning: ${warning}`)] };
+}
+
+/**
+ * Whether the configured steps can be judged in time, from the last day's entry traffic as the
+ * signal consumer counted it (its Viewers and ErroringViewers metrics, an hour at a time). A
+ * warning, never a refusal: the judge holds what it cannot judge either way.
+ */
+async function startWarnings(context: Context): Promise<string[]> {
+  const end = new Date(Math.floor(context.now() / 3_600_000) * 3_600_000);
+  const start = new Date(end.getTime() - 24 * 3_600_000);
+  const hourly = async (metricName: string, role: string) => {
+    const answer = await context.clients.cloudwatch.send(
+      new GetMetricStatisticsCommand({ Namespace: context.config.metrics.namespace, MetricName: metricName, Dimensions: [{ Name: DIMENSION_ROLE, Value: role }], StartTime: start, EndTime: end, Period: 3600, Statistics: ['Sum'] }),
+    );
+    const byHour = new Map((answer.Datapoints ?? []).map((point) => [point.Timestamp?.getTime(), point.Sum ?? 0]));
+    return Array.from({ length: 24 }, (_, hour) => byHour.get(start.getTime() + hour * 3_600_000) ?? 0);
+  };
+  try {
+    const [stable, canary, ring, erring] = await Promise.all([hourly(METRIC_VIEWERS, 'stable'), hourly(METRIC_VIEWERS, 'canary'), hourly(METRIC_VIEWERS, 'ring'), hourly(METRIC_ERRORING_VIEWERS, 'stable')]);
+    const stableViewers = stable.reduce((sum, v) => sum + v, 0);
+    const traffic = { hourlyViewers: stable.map((v, hour) => v + canary[hour] + ring[hour]), stableShare: stableViewers > 0 ? erring.reduce((sum, v) => sum + v, 0) / stableViewers : null };
+    const { alarms } = context.config;
+    return evidenceWarnings(rolloutSteps(context.config.rollout), traffic, {
+      rule: judgeRule(alarms),
+      holdMinutes: alarms.holdMinutes,
+      periodSeconds: alarms.periodSeconds,
+      latenessSeconds: context.config.metrics.latenessSeconds,
+      propagationMs: statePropagationMs(context.config.edge),
+    });
+  } catch (error) {
+    return [`could not read the last day's traffic to check the steps can be judged in time: ${errorMessage(error)}`];
+  }
 }
 
 async function activeDeployment(context: Context): Promise<DeploymentSummary | null> {

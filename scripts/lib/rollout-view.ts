@@ -5,6 +5,8 @@
 import type { RolloutState } from '../../contracts/rollout-state';
 import { effectiveCanary, rolloutStateFor } from '../../regional-function/rollout-sync/core';
 import type { DeploymentSummary } from '../../regional-function/shared/deployments';
+import { judgeCanary, type JudgeRule } from '../../contracts/canary-judge';
+import { releaseProgress, type JudgmentRecord, type ReleaseOutcome, type ReleaseStep } from '../../contracts/release-progress';
 
 export interface VersionView {
   readonly version: string;
@@ -60,6 +62,64 @@ export interface AlarmView {
   readonly updated: string | null;
 }
 
+/** The judge's view of the running (or last) release: what the evidence shows, and what it allows. */
+export interface JudgmentView {
+  readonly deploymentId: string;
+  /** running, complete, failed (the judge found the canary failing), not-enough-evidence (a step held past its hold). */
+  readonly outcome: ReleaseOutcome;
+  /** The weight the judge allows now (basis points). */
+  readonly weight: number;
+  /** ISO 8601, while a step waits past its configured time for its evidence. */
+  readonly heldSince: string | null;
+  /** When a hold that lasts ends the release as "not enough evidence" (ISO 8601). */
+  readonly holdEndsAt: string | null;
+  /** The judge's words at its last look (or why there is no look yet). */
+  readonly reason: string;
+  /** The last look's shares and their ranges (0..1), viewers summed; null before the first look. */
+  readonly canary: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number } | null;
+  readonly stable: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number } | null;
+  /** ISO 8601 of the last look. */
+  readonly lookedAt: string | null;
+  /** Weight → when it was judged healthy (ISO 8601). */
+  readonly healthyAt: Readonly<Record<string, string>>;
+}
+
+/**
+ * The judge's view of a deployment from its record (null when the consumer has not looked yet):
+ * the progress at `now` while it runs, at its end once it ended.
+ */
+export function judgmentView(deployment: DeploymentSummary, record: JudgmentRecord | null, steps: readonly ReleaseStep[], holdMs: number, now: number): JudgmentView | null {
+  if (!deployment.createTime) return null;
+  const at = deployment.active ? now : (deployment.completeTime?.getTime() ?? now);
+  const progress = releaseProgress(steps, { startedAt: deployment.createTime.getTime(), healthyAt: record?.healthyAt ?? {}, failedAt: record?.failedAt ?? null }, holdMs, at);
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  const outcome: ReleaseOutcome = deployment.active || progress.outcome !== 'running' ? progress.outcome : deployment.status === 'Succeeded' ? 'complete' : 'running';
+  return {
+    deploymentId: deployment.id,
+    outcome,
+    weight: progress.weight,
+    heldSince: iso(progress.heldSince),
+    holdEndsAt: progress.heldSince === null ? null : iso(progress.heldSince + holdMs),
+    reason: record?.failure ?? record?.last?.reason ?? 'no look yet: the signal consumer has counted no viewer of this release',
+    canary: record?.last?.canary ?? null,
+    stable: record?.last?.stable ?? null,
+    lookedAt: iso(record?.last?.at ?? null),
+    healthyAt: Object.fromEntries(Object.entries(record?.healthyAt ?? {}).map(([weight, ms]) => [weight, new Date(ms).toISOString()])),
+  };
+}
+
+const OUTCOME_WORDS: Record<ReleaseOutcome, string> = {
+  running: 'running',
+  complete: 'complete: every viewer has the new build',
+  failed: 'failed: the judge found the canary failing, rolled back',
+  'not-enough-evidence': 'not enough evidence: a step waited past its hold, rolled back',
+};
+
+function shareLine(role: string, range: NonNullable<JudgmentView['canary']>): string[] {
+  const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
+  return [role, `${pct(range.share)} of ${range.viewers.toLocaleString('en')} viewers erred`, `plausibly ${pct(range.lower)} to ${pct(range.upper)}`];
+}
+
 /** What `rollout status --json` prints. */
 export interface RolloutStatus {
   readonly account: string;
@@ -68,6 +128,8 @@ export interface RolloutStatus {
   /** The running deployment, else the last one; null when the group never deployed. */
   readonly deployment: DeploymentView | null;
   readonly alarms: readonly AlarmView[];
+  /** The judge's view of the deployment above; null with no deployment, or none the judge has a record of or could be asked about. */
+  readonly judgment: JudgmentView | null;
   /** What could not be read or looks wrong; the command exits 1 when there is any. */
   readonly problems: readonly string[];
   /** The release dashboard in the CloudWatch console. */
@@ -157,7 +219,15 @@ export function formatStatus(status: RolloutStatus): string[] {
   if (state.text === null) lines.push('  (none)');
   else {
     lines.push(`  ${state.text}`);
-    lines.push(state.parsed === null ? '  not a valid rollout state: the edges fall back to the entry router' : state.matchesAlias ? '  matches the alias' : '  differs from the alias: rollout sync has not caught up (it runs every minute)');
+    lines.push(
+      state.parsed === null
+        ? '  not a valid rollout state: the edges fall back to the entry router'
+        : state.matchesAlias
+          ? '  matches the alias'
+          : status.judgment?.outcome === 'running'
+            ? "  the weight is the judge's (the alias holds the first step while the release runs)"
+            : '  differs from the alias: rollout sync has not caught up (it runs every minute)',
+    );
     if (state.parsed && state.parsed.ring.length > 0) lines.push(`  ring: ${state.parsed.ring.join(', ')} (canary whatever the weight)`);
   }
 
@@ -180,6 +250,22 @@ export function formatStatus(status: RolloutStatus): string[] {
     );
   }
 
+  const judged = status.judgment;
+  if (judged) {
+    lines.push('', `Judge (deployment ${judged.deploymentId})`);
+    lines.push(
+      ...table([
+        ['outcome', OUTCOME_WORDS[judged.outcome]],
+        ...(judged.outcome === 'running' ? [['weight', `${percent(judged.weight)} allowed by the evidence so far`]] : []),
+        ...(judged.heldSince ? [['held', `since ${judged.heldSince}; ends as "not enough evidence" at ${judged.holdEndsAt}`]] : []),
+        ['verdict', judged.reason],
+        ...(judged.canary ? [shareLine('canary', judged.canary)] : []),
+        ...(judged.stable ? [shareLine('stable', judged.stable)] : []),
+        ...Object.entries(judged.healthyAt).map(([weight, at]) => ['healthy', `at ${percent(Number(weight))} since ${at}`]),
+      ]),
+    );
+  }
+
   lines.push('', 'Alarms');
   lines.push(...table(status.alarms.map((alarm) => [alarm.name, alarm.state ?? 'MISSING', ...(alarm.reason ? [alarm.reason] : [])])));
 
@@ -187,3 +273,84 @@ export function formatStatus(status: RolloutStatus): string[] {
   if (status.problems.length > 0) lines.push('', 'Problems', ...status.problems.map((problem) => `  - ${problem}`));
   return lines;
 }
+
+/** What `rollout start` knows of the last day's entry traffic: distinct viewers per hour (all roles), and the stable build's erring share. */
+export interface DayOfTraffic {
+  /** Viewers counted in each of the last 24 hours, oldest first; an hour with no datapoint is 0. */
+  readonly hourlyViewers: readonly number[];
+  /** Erring stable viewers over stable viewers, the day through; null with no stable viewer. */
+  readonly stableShare: number | null;
+}
+
+/** What the judge needs of the config to say whether a step can be judged in time. */
+export interface EvidenceSettings {
+  readonly rule: JudgeRule;
+  readonly holdMinutes: number;
+  readonly periodSeconds: number;
+  readonly latenessSeconds: number;
+  /** How long after a step is written its own viewers start to count (contracts/release-signal.ts statePropagationMs). */
+  readonly propagationMs: number;
+}
+
+/** The fewest canary viewers erring at `share` with which the judge rules out the excess, against a stable baseline erring alike; null past 100,000. */
+export function viewersToJudge(rule: JudgeRule, share: number, stableViewers: number): number | null {
+  const stable = { viewers: stableViewers, erroring: Math.round(stableViewers * share) };
+  let viewers = Math.max(1, rule.minViewers);
+  for (; viewers <= 100_000; viewers = Math.ceil(viewers * 1.1)) {
+    if (judgeCanary({ canary: { viewers, erroring: Math.round(viewers * share) }, stable }, rule).verdict === 'healthy') return viewers;
+  }
+  return null;
+}
+
+/**
+ * Whether the configured steps can be judged in time at the last day's quietest hour: each step
+ * needs its own canary viewers, counted once the step has reached every edge and their period has
+ * closed, before its interval ends; past it by alarms.holdMinutes the release ends for want of
+ * evidence. Warnings in words, with what to change; none when the traffic suffices.
+ */
+export function evidenceWarnings(steps: readonly ReleaseStep[], traffic: DayOfTraffic, settings: EvidenceSettings): string[] {
+  const judged = steps.filter((step) => step.weight < 10000);
+  if (judged.length === 0) return [];
+  const hours = traffic.hourlyViewers;
+  const total = hours.reduce((sum, viewers) => sum + viewers, 0);
+  if (total === 0) {
+    return [
+      `The release signal counted no entry viewer in the last day: no step can be judged healthy, so the first (${percent(judged[0].weight)}) holds, and after alarms.holdMinutes (${settings.holdMinutes}) the release is rolled back for want of evidence. Check the signal (npm run rollout -- status, the release dashboard) before starting.`,
+    ];
+  }
+  const quietestPerMinute = Math.min(...hours) / 60;
+  const share = traffic.stableShare ?? 0.01;
+  const baseline = Math.round(quietestPerMinute * (settings.periodSeconds / 60) * 10);
+  const overheadMinutes = (settings.propagationMs / 1000 + settings.periodSeconds + settings.latenessSeconds) / 60;
+  const stepMinutes = (index: number) => {
+    const step = judged[index];
+    const canaryPerMinute = (quietestPerMinute * step.weight) / 10000;
+    // The first step needs the evidence to rule the excess out; later ones build on it and need their own minViewers.
+    const needed = index === 0 ? viewersToJudge(settings.rule, share, baseline) : settings.rule.minViewers;
+    const minutes = needed === null || canaryPerMinute === 0 ? Number.POSITIVE_INFINITY : needed / canaryPerMinute + overheadMinutes;
+    return { step, canaryPerMinute, needed, minutes, intervalMinutes: steps[index + 1].atMinute - step.atMinute };
+  };
+  const at = `at the last day's quietest hour (${Math.round(quietestPerMinute * 60).toLocaleString('en')} viewers, stable ones erring at ${round1(share * 100)} %)`;
+  const warnings: string[] = [];
+  const first = stepMinutes(0);
+  const later = judged.slice(1).map((_, index) => stepMinutes(index + 1));
+  const slowest = later.reduce<ReturnType<typeof stepMinutes> | null>((worst, s) => (worst === null || s.minutes - s.intervalMinutes > worst.minutes - worst.intervalMinutes ? s : worst), null);
+  for (const [label, s] of [
+    ['the first step', first],
+    ['the slowest later step', slowest],
+  ] as const) {
+    if (s === null || s.minutes <= s.intervalMinutes) continue;
+    const what = `${at}, ${label} (${percent(s.step.weight)}) gets ${round1(s.canaryPerMinute)} canary viewers a minute and needs about ${s.needed === null ? 'more than 100,000' : s.needed.toLocaleString('en')}, counted from ${Math.round(overheadMinutes * 10) / 10} min after it is written`;
+    if (s.minutes > s.intervalMinutes + settings.holdMinutes) {
+      const hold = Number.isFinite(s.minutes) ? Math.ceil(s.minutes - s.intervalMinutes) : null;
+      warnings.push(
+        `${what}: more than its ${s.intervalMinutes} min and alarms.holdMinutes (${settings.holdMinutes}) together, so a release started then is rolled back for want of evidence. ${hold === null ? 'Start when viewers are many' : `Raise alarms.holdMinutes to ${hold} or more (a quiet widget), or start when viewers are many`}.`,
+      );
+    } else {
+      warnings.push(`${what}: about ${Math.ceil(s.minutes)} min against its ${s.intervalMinutes}, so the steps hold until judged (within alarms.holdMinutes, ${settings.holdMinutes}); the release takes longer than configured.`);
+    }
+  }
+  return warnings;
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
