@@ -3,8 +3,8 @@
  * evaluated period by period with contracts/metric-math.ts over the local metric store, and
  * CloudWatch's M-of-N rule on top:
  *
- *   client errors  the canary's share of erroring viewers against the stable build's
- *                  (releaseAlarmQueries); missing data is not breaching, as the stack configures
+ *   client errors  the judge's verdict (the consumer's CanaryFailing, Maximum per 10 s, ALARM on
+ *                  one breaching period); missing data is not breaching, as the stack configures
  *   unjudged       periods the signal consumer could not see whole, records that came after their
  *                  period closed, the consumer's errors, the stream's reader behind by more than
  *                  the lateness (unjudgedAlarmQueries); missing data is breaching: a judge that
@@ -20,7 +20,18 @@
  */
 import type { AlarmsConfig } from '../config';
 import { evaluateQueries } from '../contracts/metric-math';
-import { DIMENSION_ROLE, periodStart, releaseAlarmQueries, unjudgedAlarmQueries, type ExpressionQuery, type HealthMetricQuery } from '../contracts/release-signal';
+import {
+  DIMENSION_ROLE,
+  DIMENSION_SIGNAL,
+  METRIC_CANARY_FAILING,
+  periodStart,
+  releaseAlarmQueries,
+  SIGNAL_ENTRY,
+  unjudgedAlarmQueries,
+  VERDICT_PERIOD_SECONDS,
+  type ExpressionQuery,
+  type HealthMetricQuery,
+} from '../contracts/release-signal';
 import type { LocalMetricStore } from './metric-store';
 
 export type AlarmState = 'OK' | 'ALARM';
@@ -42,7 +53,8 @@ export interface AlarmVerdict {
   readonly reason: string;
 }
 
-export type AlarmRule = Pick<AlarmsConfig, 'excessErrorPercent' | 'minViewers' | 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm'>;
+/** The config's alarms as the local mode runs them: the judge's rule, its hold, and the unjudged alarm's periods. */
+export type AlarmRule = Pick<AlarmsConfig, 'excessErrorPercent' | 'toleratedExcessPercent' | 'falseRollbackRate' | 'minViewers' | 'holdMinutes' | 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm'>;
 
 /** One alarm as CloudWatch holds it: its metric queries (read per period), its expressions, its threshold. */
 export interface AlarmDefinition {
@@ -78,8 +90,25 @@ export function evaluateAlarm(alarm: AlarmDefinition, rule: Pick<AlarmRule, 'per
   return { state: 'OK', periods, reason: `${breaching} of ${rule.evaluationPeriods} periods breaching, ${rule.datapointsToAlarm} needed` };
 }
 
-/** The client-error alarm over the local store. */
-export function clientErrorAlarm(store: LocalMetricStore, namespace: string, rule: AlarmRule): AlarmDefinition {
+/** The client-error alarm over the local store: the judge's verdict, Maximum over 10-second periods, as the stack defines it. */
+export function clientErrorAlarm(store: LocalMetricStore, namespace: string): AlarmDefinition {
+  return {
+    inputs: (start, end) => ({ failing_raw: store.maximum(namespace, METRIC_CANARY_FAILING, { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, start, end) }),
+    expressions: [{ id: 'failing', expression: 'FILL(failing_raw, 0)', label: 'The judge found the canary failing' }],
+    resultId: 'failing',
+    // GreaterThanOrEqualToThreshold 1, as "greater than" on a 0/1 verdict.
+    threshold: 0.5,
+    missingBreaches: false,
+    breachingMeans: 'with the judge finding the canary failing',
+  };
+}
+
+/**
+ * The canary's and the stable build's share of erroring viewers per period, by the old alarm's
+ * metric math (releaseAlarmQueries): what the dashboard draws beside the judge, who decides on
+ * the evidence summed over the release instead.
+ */
+export function periodShares(store: LocalMetricStore, namespace: string, rule: AlarmRule): AlarmDefinition {
   const queries = releaseAlarmQueries(rule);
   return {
     inputs: (start, end) => Object.fromEntries(queries.metrics.map((q) => [q.id, store.sum(namespace, q.metric.metricName, { [DIMENSION_ROLE]: q.metric.role }, start, end)])),
@@ -90,6 +119,9 @@ export function clientErrorAlarm(store: LocalMetricStore, namespace: string, rul
     breachingMeans: `with the canary's error share more than ${rule.excessErrorPercent} points above stable`,
   };
 }
+
+/** The client-error alarm's M of N: one 10-second period (stacks/constructs/rollout-alarms.ts). */
+export const CLIENT_ERROR_ALARM_RULE = { periodSeconds: VERDICT_PERIOD_SECONDS, evaluationPeriods: 1, datapointsToAlarm: 1 } as const;
 
 /** The unjudged alarm over the local store: `names` are the consumer's function and the stream (resourceNames). */
 export function unjudgedAlarm(store: LocalMetricStore, namespace: string, latenessSeconds: number, names: { readonly consumerFunction: string; readonly stream: string }): AlarmDefinition {
@@ -108,6 +140,6 @@ export function unjudgedAlarm(store: LocalMetricStore, namespace: string, latene
   };
 }
 
-export function evaluateReleaseAlarm(store: LocalMetricStore, namespace: string, rule: AlarmRule, now: number): AlarmVerdict {
-  return evaluateAlarm(clientErrorAlarm(store, namespace, rule), rule, now);
+export function evaluateReleaseAlarm(store: LocalMetricStore, namespace: string, now: number): AlarmVerdict {
+  return evaluateAlarm(clientErrorAlarm(store, namespace), CLIENT_ERROR_ALARM_RULE, now);
 }

@@ -16,12 +16,13 @@
  */
 import type { DeployConfig } from '../config';
 import { resourceNames } from '../config';
-import { rolloutSteps } from '../config/rollout';
+import { releaseWindowMinutes, rolloutSteps } from '../config/rollout';
+import { releaseProgress, type JudgmentRecord } from '../contracts/release-progress';
 import { statePropagationMs } from '../contracts/release-signal';
 import { parseRolloutState } from '../contracts/rollout-state';
-import { planSync } from '../regional-function/rollout-sync/core';
+import { planSync, type JudgedRelease, type SyncPlan } from '../regional-function/rollout-sync/core';
 import { addRolloutWeight, functionMetrics, takeMetrics } from '../regional-function/shared/observability';
-import { clientErrorAlarm, evaluateAlarm, unjudgedAlarm, type AlarmDefinition, type AlarmRule, type AlarmVerdict } from './alarm';
+import { CLIENT_ERROR_ALARM_RULE, clientErrorAlarm, evaluateAlarm, unjudgedAlarm, type AlarmDefinition, type AlarmRule, type AlarmVerdict } from './alarm';
 import { advance, aliasBuilds, deploymentSummary, initialState, publishVersion, rollBack, startDeployment, type CodeDeployState } from './codedeploy-simulator';
 import { LocalMetricStore } from './metric-store';
 import { LocalTimeline } from './signal-timeline';
@@ -102,6 +103,10 @@ export interface ControlPlaneStatus {
   readonly alarm: AlarmVerdict | null;
   /** The unjudged alarm (periods the signal could not judge); null before the first evaluation. */
   readonly unjudgedAlarm: AlarmVerdict | null;
+  /** The running (or last) release's judgment, as the consumer keeps it; null before any. */
+  readonly judgment: JudgmentRecord | null;
+  /** The release's outcome so far and why its weight is held, as rollout sync decided at the last tick; null with no release judged. */
+  readonly release: { readonly outcome: string; readonly weight: number; readonly hold: SyncPlan['hold'] } | null;
   readonly versions: Readonly<Record<string, string>>;
 }
 
@@ -111,6 +116,10 @@ export class ControlPlane {
   readonly metrics = new LocalMetricStore();
   /** The timeline of rollout states the signal consumer judges by; every state is announced here before it is written. */
   readonly timeline = new LocalTimeline();
+  /** The release-signal table's judgment records, by salt: the consumer's runner writes them, rollout sync reads them. */
+  readonly judgments = new Map<string, JudgmentRecord>();
+  private lastRelease: ControlPlaneStatus['release'] = null;
+  private lastSalt: string | null = null;
   private lastAlarm: AlarmVerdict | null = null;
   private lastUnjudged: AlarmVerdict | null = null;
   private readonly rule: AlarmRule;
@@ -125,7 +134,7 @@ export class ControlPlane {
     this.rule = options.alarm ?? options.config.alarms;
     const { config } = options;
     const names = resourceNames(config);
-    this.clientErrors = clientErrorAlarm(this.metrics, config.metrics.namespace, this.rule);
+    this.clientErrors = clientErrorAlarm(this.metrics, config.metrics.namespace);
     this.unjudged = unjudgedAlarm(this.metrics, config.metrics.namespace, config.metrics.latenessSeconds, { consumerFunction: names.signalConsumer, stream: names.signalStream });
     this.propagationMs = options.statePropagationMs ?? statePropagationMs(config.edge);
     // The simulated clock runs ahead of real time: CloudWatch would refuse such timestamps, and
@@ -138,7 +147,7 @@ export class ControlPlane {
   /** A deploy of a new build: a new entry-router version, then the release function's deployment. */
   release(buildId: string): { version: string; deploymentId: string } {
     const published = publishVersion(this.state, buildId);
-    this.state = startDeployment(published.state, published.version, rolloutSteps(this.options.config.rollout), this.options.clock.now());
+    this.state = startDeployment(published.state, published.version, codeDeploySteps(this.options.config.rollout, this.rule.holdMinutes), this.options.clock.now());
     this.tick();
     return { version: published.version, deploymentId: this.state.deployment!.id };
   }
@@ -152,13 +161,10 @@ export class ControlPlane {
   tick(): ControlPlaneStatus {
     const now = this.options.clock.now();
     this.state = advance(this.state, now);
-    // CloudWatch evaluates both alarms all the time; CodeDeploy watches both during a deployment.
-    this.lastAlarm = evaluateAlarm(this.clientErrors, this.rule, now);
+    // CloudWatch evaluates both alarms all the time; CodeDeploy watches the verdict's during a deployment.
+    this.lastAlarm = evaluateAlarm(this.clientErrors, CLIENT_ERROR_ALARM_RULE, now);
     this.lastUnjudged = evaluateAlarm(this.unjudged, this.rule, now);
-    if (this.state.deployment?.status === 'InProgress') {
-      const fired = [this.lastAlarm, this.lastUnjudged].find((verdict) => verdict.state === 'ALARM');
-      if (fired) this.state = rollBack(this.state, now, `alarm: ${fired.reason}`, 'Failed');
-    }
+    if (this.state.deployment?.status === 'InProgress' && this.lastAlarm.state === 'ALARM') this.state = rollBack(this.state, now, `alarm: ${this.lastAlarm.reason}`, 'Failed');
     this.sync();
     const status = this.status();
     for (const listener of this.listeners) listener(status);
@@ -207,20 +213,40 @@ export class ControlPlane {
       state: this.options.store.read() ?? '',
       alarm: this.lastAlarm,
       unjudgedAlarm: this.lastUnjudged,
+      judgment: this.lastSalt === null ? null : (this.judgments.get(this.lastSalt) ?? null),
+      release: this.lastRelease,
       versions: this.state.versions,
     };
   }
 
-  /** Rollout sync's core on what the alias and CodeDeploy say now, over what the store holds. */
+  /**
+   * Rollout sync on what the alias, CodeDeploy and the judge say now, over what the store holds:
+   * its core (planSync) with the release's progress, as regional-function/rollout-sync/sync.ts
+   * gives it; and, as sync does, a release that failed or ran out of evidence is stopped with
+   * rollback once the store holds no canary.
+   */
   private sync(): void {
     const now = this.options.clock.now();
     const text = this.options.store.read();
-    const firing = this.lastAlarm?.state === 'ALARM' || this.lastUnjudged?.state === 'ALARM';
-    const plan = planSync(aliasBuilds(this.state), deploymentSummary(this.state), text === undefined ? null : { text, state: parseRolloutState(text) }, firing);
+    const builds = aliasBuilds(this.state);
+    const deployment = deploymentSummary(this.state);
+    let judged: JudgedRelease | null = null;
+    if (deployment?.active && builds.canary && deployment.toVersion === builds.canary.version) {
+      const record = this.judgments.get(deployment.id) ?? null;
+      this.lastSalt = deployment.id;
+      const progress = releaseProgress(rolloutSteps(this.options.config.rollout), { startedAt: deployment.createTime!.getTime(), healthyAt: record?.healthyAt ?? {}, failedAt: record?.failedAt ?? null }, this.rule.holdMinutes * 60_000, now);
+      judged = { progress, blind: this.lastUnjudged?.state === 'ALARM', verdictReason: record?.last?.reason ?? null };
+    }
+    const plan = planSync(builds, deployment, text === undefined ? null : { text, state: parseRolloutState(text) }, this.lastAlarm?.state === 'ALARM', judged);
     if (plan.write) {
       // Announced first: the consumer counts a viewer only where every state the edges may serve agrees.
       this.timeline.announce(plan.text, now, { propagationMs: this.propagationMs });
       this.options.store.write(plan.text);
+    }
+    if (judged !== null) this.lastRelease = { outcome: judged.progress.outcome, weight: plan.state.weight, hold: plan.hold };
+    if (plan.held && judged !== null && (judged.progress.outcome === 'failed' || judged.progress.outcome === 'not-enough-evidence')) {
+      const why = judged.progress.outcome === 'failed' ? `the judge found the canary failing: ${this.judgments.get(deployment!.id)?.failure ?? ''}` : 'not enough evidence: a step held past its hold time';
+      this.state = rollBack(this.state, now, why, 'Stopped');
     }
     // A state in the store nobody announced (Terraform created the key, a write from elsewhere):
     // into the timeline, as possibly served since the state before it.
@@ -229,4 +255,14 @@ export class ControlPlane {
     addRolloutWeight(this.emitter, plan.state.weight, now);
     this.metrics.ingest(takeMetrics(this.emitter));
   }
+}
+
+/** The steps CodeDeploy itself takes (config/rollout.ts): the first step held for the release's window, then everyone; all at once as it is. */
+export function codeDeploySteps(rollout: DeployConfig['rollout'], holdMinutes: number): { readonly atMinute: number; readonly weight: number }[] {
+  const steps = rolloutSteps(rollout);
+  if (steps.length === 1) return steps;
+  return [
+    { atMinute: 0, weight: steps[0].weight },
+    { atMinute: releaseWindowMinutes(rollout, holdMinutes), weight: 10000 },
+  ];
 }

@@ -8,8 +8,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { releasePanels, type Panel } from '../contracts/release-dashboard';
-import { DIMENSION_ROLE, METRIC_ROLLOUT_WEIGHT, periodStart, releaseAlarmQueries } from '../contracts/release-signal';
-import { periodFigures, type AlarmVerdict } from './alarm';
+import { DIMENSION_ROLE, DIMENSION_SIGNAL, METRIC_CANARY_FAILING, METRIC_ROLLOUT_WEIGHT, periodStart, releaseAlarmQueries, SIGNAL_ENTRY } from '../contracts/release-signal';
+import { parseRolloutState } from '../contracts/rollout-state';
+import { periodFigures, periodShares, type AlarmVerdict } from './alarm';
 import { DASHBOARD_PERIODS, EDGE_ERROR_METRIC, EDGE_ERROR_NAMESPACE, type ControlPlane } from './control-plane';
 
 export interface DashboardSeries {
@@ -24,6 +25,15 @@ export interface DashboardData {
   readonly panels: readonly { readonly title: string; readonly series: readonly DashboardSeries[]; readonly threshold?: Panel['threshold'] }[];
   readonly alarms: readonly { readonly name: string; readonly state: string; readonly reason: string }[];
   readonly rollout: { readonly stable: string; readonly canary: string | null; readonly weight: number; readonly deployment: string | null };
+  /** The judge at its last look on the running (or last) release: the verdict, why, both shares with their ranges, and why the weight holds. */
+  readonly judge: {
+    readonly verdict: string;
+    readonly reason: string;
+    readonly canary: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number };
+    readonly stable: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number };
+    readonly outcome: string | null;
+    readonly hold: { readonly reason: string; readonly since: number } | null;
+  } | null;
 }
 
 /** The local page's own panel: the signal's health, from the unjudged alarm's queries. */
@@ -35,8 +45,9 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
   const periodMs = rule.periodSeconds * 1000;
   const current = periodStart(now, rule.periodSeconds);
   const starts = Array.from({ length: DASHBOARD_PERIODS }, (_, i) => current - (DASHBOARD_PERIODS - 1 - i) * periodMs);
-  const { clientErrors, unjudged } = controlPlane.alarms;
-  const figures = starts.map((start) => periodFigures(clientErrors, periodMs, start));
+  const { unjudged } = controlPlane.alarms;
+  const shares = periodShares(controlPlane.metrics, namespace, rule);
+  const figures = starts.map((start) => periodFigures(shares, periodMs, start));
   const health = starts.map((start) => periodFigures(unjudged, periodMs, start, start === current));
   const panels = releasePanels(queries).map((panel) => ({
     title: panel.title,
@@ -45,6 +56,8 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
       if (series.kind === 'alarm-query') return { label: series.label, points: figures.map((f) => [f.start, f.values[series.id] ?? null] as const) };
       if (series.kind === 'metric') return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.sum(namespace, series.metricName, { [DIMENSION_ROLE]: series.role }, start, start + periodMs)] as const) };
       if (series.kind === 'weight') return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.maximum(namespace, METRIC_ROLLOUT_WEIGHT, { [DIMENSION_ROLE]: 'canary' }, start, start + periodMs)] as const) };
+      if (series.kind === 'verdict')
+        return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.maximum(namespace, METRIC_CANARY_FAILING, { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, start, start + periodMs)] as const) };
       // Counted from CloudWatch Logs in AWS; the local CloudFront keeps no function logs: no line drawn.
       if (series.kind === 'assignment-fallbacks') return { label: series.label, points: starts.map((start) => [start, null] as const) };
       return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, start, start + periodMs) ?? 0] as const) };
@@ -75,7 +88,16 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
       alarm('signal unjudged', status.unjudgedAlarm),
       { name: 'edge function errors', state: edgeErrors > 0 ? 'ERRORS' : 'OK', reason: `${edgeErrors} in the last ${rule.evaluationPeriods} periods` },
     ],
-    rollout: { stable: status.stable.buildId, canary: status.canary?.buildId ?? null, weight: status.canary?.weight ?? 0, deployment: status.deployment ? `${status.deployment.id} ${status.deployment.status}` : null },
+    rollout: {
+      stable: status.stable.buildId,
+      canary: status.canary?.buildId ?? null,
+      // What viewers get: the store's weight (the judge's while a release runs), not the alias's.
+      weight: parseRolloutState(status.state)?.weight ?? 0,
+      deployment: status.deployment ? `${status.deployment.id} ${status.deployment.status}` : null,
+    },
+    judge: status.judgment?.last
+      ? { verdict: status.judgment.last.verdict, reason: status.judgment.last.reason, canary: status.judgment.last.canary, stable: status.judgment.last.stable, outcome: status.release?.outcome ?? null, hold: status.release?.hold ?? null }
+      : null,
   };
 }
 
@@ -112,6 +134,9 @@ const DASHBOARD_HTML = `<!doctype html>
   #rollout { margin-bottom: 12px; }
   #alarms span { display: inline-block; padding: 2px 8px; margin-right: 8px; border-radius: 4px; background: #e9f5e9; }
   #alarms span.bad { background: #fde7e7; }
+  #judge { margin: 8px 0 12px; }
+  #judge .verdict-failing { color: #d13212; font-weight: 600; }
+  #judge .verdict-healthy { color: #1d8102; font-weight: 600; }
   #panels { display: grid; grid-template-columns: repeat(2, minmax(320px, 1fr)); gap: 12px; }
   .panel { background: #fff; border: 1px solid #ddd; border-radius: 4px; padding: 8px; }
   .panel h2 { font-size: 14px; margin: 0 0 4px; }
@@ -123,6 +148,7 @@ const DASHBOARD_HTML = `<!doctype html>
 <h1>Releases</h1>
 <div id="rollout">loading…</div>
 <div id="alarms"></div>
+<div id="judge"></div>
 <div id="panels"></div>
 <script>
 const COLORS = ['#d13212', '#1d8102', '#0073bb', '#8d6605', '#7d3c98'];
@@ -151,6 +177,16 @@ async function refresh() {
   const r = data.rollout;
   document.getElementById('rollout').textContent = 'stable ' + r.stable + (r.canary ? ' | canary ' + r.canary + ' at ' + r.weight / 100 + ' %' : ' | no canary') + (r.deployment ? ' | deployment ' + r.deployment : '') + ' | period ' + data.periodSeconds + ' s';
   document.getElementById('alarms').innerHTML = data.alarms.map((a) => '<span class="' + (a.state === 'OK' ? '' : 'bad') + '" title="' + a.reason + '">' + a.name + ': ' + a.state + '</span>').join('');
+  const j = data.judge;
+  const pct = (v) => (v * 100).toFixed(1) + ' %';
+  const share = (name, s) => name + ' ' + pct(s.share) + ' of ' + s.viewers + ' viewers erred (plausibly ' + pct(s.lower) + ' to ' + pct(s.upper) + ')';
+  document.getElementById('judge').innerHTML = j
+    ? '<div>judge: <span class="verdict-' + j.verdict + '">' + j.verdict + '</span>' + (j.outcome ? ' | release ' + j.outcome : '') + '</div>' +
+      '<div class="shares">' + share('canary', j.canary) + '; ' + share('stable', j.stable) + '</div>' +
+      '<div class="reason"></div>' + (j.hold ? '<div class="hold"></div>' : '')
+    : '<div>judge: no release judged yet</div>';
+  if (j) document.querySelector('#judge .reason').textContent = j.reason;
+  if (j && j.hold) document.querySelector('#judge .hold').textContent = 'weight held since ' + new Date(j.hold.since).toISOString() + ': ' + j.hold.reason;
   document.getElementById('panels').innerHTML = data.panels.map(chart).join('');
   document.body.dataset.drawn = String(Number(document.body.dataset.drawn || 0) + 1);
 }

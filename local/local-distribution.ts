@@ -25,7 +25,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { resourceNames, type DeployConfig } from '../config';
+import { resourceNames, rolloutSteps, type DeployConfig } from '../config';
 import { build, PROJECT_ROOT, type SharedCompiles } from '../scripts/build';
 import { checkZipSha256, loadBundledHandler } from '../scripts/lib/bundled-handler';
 import { readManifest, type BuildManifest, type CloudFrontFunctionFile } from '../contracts/build-manifest';
@@ -44,6 +44,7 @@ import { startDnsServer, type DnsServer } from './dns-server';
 import { createRealtimeLogDelivery } from './realtime-logs';
 import { startS3Server, type S3Server } from './s3-server';
 import { startSignalRunner, type SignalRunner } from './signal-runner';
+import { judgeRule } from '../contracts/canary-judge';
 
 /** Where local builds live, one folder per buildId. */
 export const LOCAL_BUILDS_DIR = path.join(PROJECT_ROOT, 'build', 'local');
@@ -227,6 +228,11 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       timeline: () => controlPlane.timeline.read(),
       store: controlPlane.metrics,
       log,
+      rule: judgeRule(controlPlane.alarmRule),
+      steps: rolloutSteps(config.rollout),
+      judgments: controlPlane.judgments,
+      // As the Lambda invokes rollout sync the moment the judge decides.
+      requestSync: () => controlPlane.tick(),
     });
     stack.push(() => runner.stop());
     const delivery = createRealtimeLogDelivery({

@@ -102,8 +102,11 @@ function describeStatus(status: ServedStatus, address: ControlAddress): string[]
   const state = parseRolloutState(status.state);
   const lines = [formatStatusLine(status, status.served)];
   if (status.deployment === null) lines.push('no release yet: change the app, then `npm run local:release`');
-  else if (status.deployment.status === 'InProgress') lines.push(`${status.deployment.id} is shifting viewers to ${status.canary?.buildId ?? '?'}; \`npm run local:release -- --stop\` rolls it back`);
-  else lines.push(`${status.deployment.id} ${status.deployment.status.toLowerCase()}${status.deployment.error ? `: ${status.deployment.error}` : ''}`);
+  else if (status.deployment.status === 'InProgress') {
+    lines.push(`${status.deployment.id} is shifting viewers to ${status.canary?.buildId ?? '?'}; \`npm run local:release -- --stop\` rolls it back`);
+    if (status.release?.hold) lines.push(`held at ${(status.release.weight / 100).toFixed(0)}% since ${new Date(status.release.hold.since).toISOString()}: ${status.release.hold.reason}`);
+    if (status.judgment?.last) lines.push(`the judge: ${status.judgment.last.reason}`);
+  } else lines.push(`${status.deployment.id} ${status.deployment.status.toLowerCase()}${status.deployment.error ? `: ${status.deployment.error}` : ''}`);
   if (state !== null && state.ring.length > 0) lines.push(`ring: ${state.ring.join(', ')}`);
   lines.push(`host page ${address.hostPage}`);
   return lines;

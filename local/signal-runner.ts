@@ -23,7 +23,9 @@ import type { RealtimeLogField } from '../contracts/realtime-log';
 import { KINESIS_ITERATOR_AGE, periodStart } from '../contracts/release-signal';
 import { createSignalConsumer, type SignalConsumer } from '../regional-function/signal-consumer/consumer';
 import type { ClosedPeriod, StreamRecord, TimedState } from '../regional-function/signal-consumer/core';
-import { batchDocuments, functionMetrics } from '../regional-function/shared/observability';
+import { batchDocuments, functionMetrics, verdictDocument } from '../regional-function/shared/observability';
+import type { JudgeRule } from '../contracts/canary-judge';
+import type { JudgmentRecord, ReleaseStep } from '../contracts/release-progress';
 import type { Clock } from './control-plane';
 import { SIGNAL_SHARD_ID } from './kinesis-server';
 import type { LocalMetricStore } from './metric-store';
@@ -53,6 +55,14 @@ export interface SignalRunnerOptions {
   readonly timeline: () => readonly TimedState[];
   readonly store: LocalMetricStore;
   readonly log?: (line: string) => void;
+  /** The judge's rule (the config's alarms). */
+  readonly rule: JudgeRule;
+  /** The configured steps (config/rollout.ts rolloutSteps). */
+  readonly steps: readonly ReleaseStep[];
+  /** The release-signal table's judgment records, by salt (the control plane's). */
+  readonly judgments: Map<string, JudgmentRecord>;
+  /** What the consumer's request for a rollout sync does (the control plane's tick). @default nothing */
+  readonly requestSync?: () => void;
   /** Real ms between polls. @default 200 */
   readonly pollMs?: number;
 }
@@ -85,7 +95,7 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
   let checkpoint: string | null = null;
 
   const consumer: SignalConsumer = createSignalConsumer(
-    { periodSeconds: options.periodSeconds, latenessMs: options.latenessMs, fields: options.fields },
+    { periodSeconds: options.periodSeconds, latenessMs: options.latenessMs, fields: options.fields, rule: options.rule, steps: options.steps },
     {
       timeline: async () => options.timeline(),
       // In memory, as the table's item is in AWS: true when nobody else read since this consumer did.
@@ -101,6 +111,14 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
       },
       log: (message, details) => log(`signal consumer: ${message} ${JSON.stringify(details)}`),
       now: () => clock.now(),
+      judgments: {
+        read: async (salt) => options.judgments.get(salt) ?? null,
+        write: async (record) => {
+          options.judgments.set(record.salt, record);
+        },
+      },
+      emitVerdict: (failing, at) => options.store.ingest(verdictDocument(metrics, failing, at)),
+      requestSync: async () => options.requestSync?.(),
     },
   );
 

@@ -41,7 +41,7 @@ export function startCommand(): Command {
       'npm start -- --time-scale 60                  # a minute of rollout per second: the default rollout in 9 s',
       'npm start -- --time-scale 1                   # real time',
       'npm start -- --port 8080 --host-port 8081     # fixed ports, e.g. for a bookmarked host page',
-      "npm start -- --min-viewers 1                  # one viewer's error can trip the alarm",
+      'npm start -- --min-viewers 1                  # a step may be judged on one canary viewer',
       "npm start -- --nearest-region eu-west-1       # the routers read from that region's bucket first",
     ],
   })
@@ -50,7 +50,7 @@ export function startCommand(): Command {
     .addOption(new Option('--port <n>', "the distribution's port (default: a free one)").argParser(wholeNumber(1, 65535)))
     .addOption(new Option('--host-port <n>', "the host page's port (default: a free one)").argParser(wholeNumber(1, 65535)))
     .addOption(new Option('--nearest-region <region>', "the region the routers' nearest-bucket lookup answers (default: the primary region)"))
-    .addOption(new Option('--min-viewers <n>', "the client-error alarm's minimum of canary viewers per period, lowered so one person's clicks can trip it (default: the config's)").argParser(wholeNumber(1)))
+    .addOption(new Option('--min-viewers <n>', "canary viewers a step needs before the judge can find it healthy, lowered so a few visits can move a release on (default: the config's)").argParser(wholeNumber(1)))
     .addOption(new Option('--rebuild', 'build even when the sources have not changed since the last build').default(false))
     .addOption(controlFileOption('where `npm run local:release` finds this distribution; a second one at a time needs its own'))
     .action(async (flags: StartFlags) => {

@@ -5,6 +5,7 @@
  */
 import type { DeployConfig } from '../config';
 import { rolloutSteps } from '../config/rollout';
+import { parseRolloutState } from '../contracts/rollout-state';
 import type { ControlPlaneStatus } from './control-plane';
 import type { EmulatorStats } from './cloudfront-emulator';
 
@@ -12,14 +13,31 @@ function short(buildId: string): string {
   return buildId.slice(0, 8);
 }
 
+/** A share and its range, in percent: `12.0% (8.1–16.9)`. */
+function shareText(range: { readonly share: number; readonly lower: number; readonly upper: number }): string {
+  const pct = (share: number) => (share * 100).toFixed(1);
+  return `${pct(range.share)}% (${pct(range.lower)}–${pct(range.upper)})`;
+}
+
+/** The judge at its last look: the verdict in force, and both shares with the ranges the evidence leaves. */
+export function judgeText(status: ControlPlaneStatus): string | null {
+  const last = status.judgment?.last;
+  if (!last) return null;
+  return `judge ${last.verdict}: canary ${shareText(last.canary)} of ${last.canary.viewers} vs stable ${shareText(last.stable)} of ${last.stable.viewers}`;
+}
+
 export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorStats): string {
   const parts = [`stable ${short(status.stable.buildId)} (v${status.stable.version})`];
-  parts.push(status.canary ? `canary ${short(status.canary.buildId)} (v${status.canary.version}) ${(status.canary.weight / 100).toFixed(0)}%` : 'no canary');
+  // What viewers get is the store's weight (the judge's while a release runs), not the alias's.
+  const edgeWeight = parseRolloutState(status.state)?.canary === status.canary?.buildId ? (parseRolloutState(status.state)?.weight ?? 0) : 0;
+  parts.push(status.canary ? `canary ${short(status.canary.buildId)} (v${status.canary.version}) ${(edgeWeight / 100).toFixed(0)}%${status.release?.hold ? ' held' : ''}` : 'no canary');
   const counts = Object.entries(served.entryByBuild)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([buildId, count]) => `${short(buildId)}×${count}`);
   parts.push(`served ${counts.length > 0 ? counts.join(' ') : 'nothing yet'}`);
   if (status.deployment) parts.push(`${status.deployment.id} ${status.deployment.status}`);
+  const judge = status.deployment?.status === 'InProgress' ? judgeText(status) : null;
+  if (judge) parts.push(judge);
   parts.push(`client-error alarm ${status.alarm?.state ?? 'OK'}`, `unjudged alarm ${status.unjudgedAlarm?.state ?? 'OK'}`);
   return parts.join(' | ');
 }
@@ -39,6 +57,9 @@ export function describeTimeScale(config: Pick<DeployConfig, 'rollout' | 'alarms
   const minutes = steps[steps.length - 1].atMinute;
   const { strategy, percent, intervalMinutes } = config.rollout;
   const shape = strategy === 'linear' ? `${percent} % more every ${intervalMinutes} min` : `${percent} % for ${intervalMinutes} min`;
-  const rollout = minutes === 0 ? 'a release (all at once) reaches every viewer at once' : `a release (${strategy}, ${shape}) reaches every viewer in ${formatWallTime((minutes * 60) / timeScale)} (${minutes} simulated minutes)`;
+  const rollout =
+    minutes === 0
+      ? 'a release (all at once) reaches every viewer at once'
+      : `a release (${strategy}, ${shape}) reaches every viewer in ${formatWallTime((minutes * 60) / timeScale)} (${minutes} simulated minutes) at the earliest, each step once the judge found the one before healthy`;
   return `${timeScale}×: ${rollout}; an alarm period (${config.alarms.periodSeconds} s) passes every ${formatWallTime(config.alarms.periodSeconds / timeScale)}`;
 }

@@ -1,8 +1,8 @@
 import { parseConfig, resourceNames } from '../../config';
 import { rolloutSteps } from '../../config/rollout';
-import { DIMENSION_ROLE, KINESIS_ITERATOR_AGE, METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, statePropagationMs, type Role } from '../../contracts/release-signal';
+import { KINESIS_ITERATOR_AGE, statePropagationMs, type Role } from '../../contracts/release-signal';
 import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
-import { functionMetrics, periodDocuments } from '../../regional-function/shared/observability';
+import { functionMetrics, periodDocuments, verdictDocument } from '../../regional-function/shared/observability';
 import { evaluateAlarm, evaluateReleaseAlarm, unjudgedAlarm } from '../../local/alarm';
 import { advance, aliasBuilds, initialState, publishVersion, rollBack, startDeployment } from '../../local/codedeploy-simulator';
 import { ControlPlane, manualClock, scaledClock } from '../../local/control-plane';
@@ -15,55 +15,24 @@ const B = 'bbbbbbbbbbbbbbbb';
 const MINUTE = 60_000;
 const NS = 'EdgeWidget';
 const config = parseConfig({ domain: 'widget.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'], rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 } }, 'test', {});
-const rule = { excessErrorPercent: 5, minViewers: 50, periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 };
+const rule = { ...config.alarms, periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 };
 const names = resourceNames(config);
 const SIGNAL_NAMES = { consumerFunction: names.signalConsumer, stream: names.signalStream };
 
-/** Viewers and erroring viewers of a role in the period starting at `at`, as the signal consumer emits them. */
-function period(store: LocalMetricStore, role: Role, at: number, viewers: number, erroring: number): void {
-  store.add({ namespace: NS, metricName: METRIC_VIEWERS, dimensions: { [DIMENSION_ROLE]: role }, value: viewers, at });
-  store.add({ namespace: NS, metricName: METRIC_ERRORING_VIEWERS, dimensions: { [DIMENSION_ROLE]: role }, value: erroring, at });
-}
-
 describe('local alarm', () => {
-  it('fires on datapointsToAlarm of evaluationPeriods periods where the canary is worse than stable by more than the margin', () => {
+  it("fires on one 10-second period in which the judge's verdict was failing, as the stack's high-resolution alarm does", () => {
     const store = new LocalMetricStore();
-    period(store, 'canary', 0, 100, 10);
-    period(store, 'stable', 0, 900, 9);
-    period(store, 'canary', MINUTE, 100, 3);
-    period(store, 'stable', MINUTE, 900, 9);
-    expect(evaluateReleaseAlarm(store, NS, rule, MINUTE + 1).state).toBe('OK');
-    period(store, 'canary', 2 * MINUTE, 100, 7);
-    period(store, 'stable', 2 * MINUTE, 900, 9);
-    const verdict = evaluateReleaseAlarm(store, NS, rule, 2 * MINUTE + 1);
+    const emitter = functionMetrics(NS, 'test');
+    // Silence and healthy looks are not breaching.
+    expect(evaluateReleaseAlarm(store, NS, 5_000).state).toBe('OK');
+    store.ingest(verdictDocument(emitter, false, 1_000));
+    expect(evaluateReleaseAlarm(store, NS, 5_000).state).toBe('OK');
+    store.ingest(verdictDocument(emitter, true, 12_000));
+    const verdict = evaluateReleaseAlarm(store, NS, 15_000);
     expect(verdict.state).toBe('ALARM');
-    expect(verdict.periods.map((p) => p.result)).toEqual([9, 2, 6]);
-  });
-
-  it('does not fire when the stable build fails as much (the host page broke, not the release)', () => {
-    const store = new LocalMetricStore();
-    for (const at of [0, MINUTE]) {
-      period(store, 'canary', at, 100, 30);
-      period(store, 'stable', at, 900, 270);
-    }
-    expect(evaluateReleaseAlarm(store, NS, rule, MINUTE + 1).state).toBe('OK');
-  });
-
-  it('counts a period below the minimum of canary viewers as 0, as the stack’s IF(canary_viewers >= min) does', () => {
-    const store = new LocalMetricStore();
-    period(store, 'canary', 0, 49, 49);
-    period(store, 'canary', MINUTE, 49, 49);
-    const verdict = evaluateReleaseAlarm(store, NS, rule, MINUTE + 1);
-    expect(verdict.state).toBe('OK');
-    expect(verdict.periods.every((p) => p.result === 0)).toBe(true);
-  });
-
-  it('forgets periods that left the window', () => {
-    const store = new LocalMetricStore();
-    period(store, 'canary', 0, 100, 50);
-    period(store, 'canary', MINUTE, 100, 50);
-    expect(evaluateReleaseAlarm(store, NS, rule, 2 * MINUTE).state).toBe('ALARM');
-    expect(evaluateReleaseAlarm(store, NS, rule, 4 * MINUTE).state).toBe('OK');
+    expect(verdict.reason).toBe('1 of the last 1 periods with the judge finding the canary failing');
+    // Once the consumer stops saying so (the canary is gone), the alarm returns to OK.
+    expect(evaluateReleaseAlarm(store, NS, 25_000).state).toBe('OK');
   });
 
   it('reads datapoints out of EMF documents as CloudWatch does: one per metric and dimension set', () => {
@@ -221,23 +190,64 @@ describe('control plane', () => {
     for (const document of periodDocuments(emitter, { start, unjudged, counts: all })) control.metrics.ingest(document);
   }
 
-  it('writes what rollout sync’s core makes of the alias, salted by the deployment, only when it changes, announcing each state first', () => {
+  /** A judgment record as the consumer keeps it: healthy at these weights, at these times; failing at `failedAt`. */
+  function judged(control: ControlPlane, salt: string, healthyAt: Record<string, number>, failedAt: number | null = null): void {
+    control.judgments.set(salt, {
+      salt,
+      stable: A,
+      canary: B,
+      baseline: { viewers: 0, erroring: 0 },
+      closed: { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, newestCanary: { viewers: 0, erroring: 0 } },
+      atWeight: {},
+      lastPeriod: null,
+      lastPeriodJudged: true,
+      healthyAt,
+      failedAt,
+      failure: failedAt === null ? null : 'failing: the canary errs at least 20 points more than stable',
+      last: null,
+    });
+  }
+
+  it('writes what rollout sync’s core makes of the alias and the judge, salted by the deployment, only when it changes, announcing each state first', () => {
     const now = { t: 0 };
     const { control, written } = plane(now);
     expect(written).toEqual([formatRolloutState(steadyState(A))]);
     const { deploymentId } = control.release(B);
     now.t = 2 * MINUTE;
+    // No evidence yet: the first step holds past its minute, and says why.
+    let status = control.tick();
+    expect(parseRolloutState(status.state)?.weight).toBe(1000);
+    expect(status.release).toEqual({ outcome: 'running', weight: 1000, hold: { reason: 'no evidence yet: no canary viewer counted', since: MINUTE } });
+    // Judged healthy at 10 % after 30 s: the second step began at its minute, and holds from the second.
+    judged(control, deploymentId, { 1000: 30_000 });
+    status = control.tick();
     control.tick();
-    control.tick();
-    expect(written.slice(1)).toEqual([formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }), formatRolloutState({ stable: A, canary: B, weight: 3000, salt: deploymentId, ring: [] })]);
+    expect(written.slice(1)).toEqual([formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }), formatRolloutState({ stable: A, canary: B, weight: 2000, salt: deploymentId, ring: [] })]);
+    expect(status.release?.hold?.since).toBe(2 * MINUTE);
     const propagation = statePropagationMs(config.edge);
     expect(control.timeline.read().map(({ from, until }) => [from, until])).toEqual([
       [0, propagation],
       [0, 2 * MINUTE + propagation],
       [2 * MINUTE, null],
     ]);
-    now.t = 11 * MINUTE;
-    expect(parseRolloutState(control.tick().state)).toEqual(steadyState(B));
+    // Every step judged as soon as it began: everyone has B at the ninth minute, while CodeDeploy still holds the alias open.
+    judged(control, deploymentId, Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => [String(k * 1000), (k - 1) * MINUTE + 1])));
+    now.t = 9 * MINUTE;
+    status = control.tick();
+    expect(parseRolloutState(status.state)).toMatchObject({ stable: A, canary: B, weight: 10000 });
+    expect(status.release?.outcome).toBe('complete');
+    expect(status.deployment?.status).toBe('InProgress');
+  });
+
+  it('ends a release whose step waits past its hold as not enough evidence: rolled back, told apart from failed', () => {
+    const now = { t: 0 };
+    const { control } = plane(now);
+    control.release(B);
+    now.t = MINUTE + config.alarms.holdMinutes * MINUTE;
+    const status = control.tick();
+    expect(status.deployment).toMatchObject({ status: 'Stopped', error: 'not enough evidence: a step held past its hold time' });
+    expect(status.release?.outcome).toBe('not-enough-evidence');
+    expect(parseRolloutState(status.state)).toEqual(steadyState(A));
   });
 
   it('keeps a ring edited in the store while it syncs, and puts a state nobody announced into the timeline', () => {
@@ -252,17 +262,24 @@ describe('control plane', () => {
     expect(parseRolloutState(control.status().state)?.ring).toEqual(['http://127.0.0.1:8081']);
   });
 
-  it('rolls back when the canary’s viewers report errors far more often than the stable build’s', () => {
+  it('rolls back the moment the judge finds the canary failing, and CodeDeploy rolls back on the verdict’s alarm', () => {
     const now = { t: 0 };
     const { control } = plane(now);
-    control.release(B);
-    closed(control, 0, { canary: { viewers: 60, erroring: 12 }, stable: { viewers: 200, erroring: 2 } });
-    now.t = MINUTE + 30_000;
-    expect(control.tick().alarm?.state).toBe('OK');
-    closed(control, MINUTE, { canary: { viewers: 60, erroring: 12 }, stable: { viewers: 200, erroring: 2 } });
-    const status = control.tick();
-    expect(status.deployment).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^alarm: 2 of the last 3 periods with the canary's error share more than 5 points above stable/) });
-    expect(status.unjudgedAlarm?.state).toBe('OK');
+    const { deploymentId } = control.release(B);
+    now.t = 20_000;
+    judged(control, deploymentId, {}, 15_000);
+    let status = control.tick();
+    expect(status.deployment).toMatchObject({ status: 'Stopped', error: 'the judge found the canary failing: failing: the canary errs at least 20 points more than stable' });
+    expect(status.release?.outcome).toBe('failed');
+    expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+
+    // The alarm alone (the consumer's verdict metric) rolls a second release back too.
+    const second = control.release(B);
+    now.t = 40_000;
+    control.metrics.ingest(verdictDocument(emitter, true, now.t));
+    status = control.tick();
+    expect(status.alarm?.state).toBe('ALARM');
+    expect(status.deployment).toMatchObject({ id: second.deploymentId, status: 'Failed', error: expect.stringMatching(/^alarm: 1 of the last 1 periods with the judge finding the canary failing/) });
     expect(parseRolloutState(status.state)).toEqual(steadyState(A));
     const served = {
       entryByBuild: { [A]: 3, [B]: 1 },
@@ -278,29 +295,37 @@ describe('control plane', () => {
       handlerErrors: 0,
       invalidResults: 0,
     };
-    expect(formatStatusLine(status, served)).toBe('stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0001 Failed | client-error alarm ALARM | unjudged alarm OK');
+    expect(formatStatusLine(status, served)).toBe('stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0002 Failed | client-error alarm ALARM | unjudged alarm OK');
   });
 
-  it('rolls back when the signal cannot judge the canary: two periods of three unjudged', () => {
+  it('holds the weight while the signal cannot judge the canary: it may not rise, and the release is not rolled back for it', () => {
     const now = { t: 0 };
     const { control } = plane(now);
-    control.release(B);
-    now.t = MINUTE + 30_000;
-    expect(control.tick().canary?.weight).toBe(2000);
+    const { deploymentId } = control.release(B);
     closed(control, 0, {}, 'the consumer lost its place in the stream');
     closed(control, MINUTE, {}, 'a record fell in no known rollout state');
+    // Healthy at 10 % (a judgment made before the signal went blind): the step would be due at 1 minute.
+    judged(control, deploymentId, { 1000: 30_000 });
+    now.t = MINUTE + 30_000;
     const status = control.tick();
-    expect(status.alarm?.state).toBe('OK');
     expect(status.unjudgedAlarm?.state).toBe('ALARM');
-    expect(status.deployment).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^alarm: 2 of the last 3 periods the signal could not judge/) });
-    expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+    expect(status.deployment?.status).toBe('InProgress');
+    expect(parseRolloutState(status.state)?.weight).toBe(1000);
+    expect(status.release?.hold?.reason).toMatch(/^the judge cannot see/);
   });
 
-  it('rolls a release back at once when nothing has read the stream in the window (a judge that reports nothing sees nothing)', () => {
-    const now = { t: 10 * MINUTE };
+  it('gives a release nothing judges no viewers at all (a judge that reports nothing sees nothing), and says why', () => {
+    const now = { t: 0 };
     const { control } = plane(now, { watched: false });
     control.release(B);
-    expect(control.status()).toMatchObject({ canary: null, deployment: { status: 'Failed' }, unjudgedAlarm: { state: 'ALARM' } });
+    for (const minute of [1, 5, 20]) {
+      now.t = minute * MINUTE;
+      const status = control.tick();
+      expect(status.unjudgedAlarm?.state).toBe('ALARM');
+      expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+      expect(status.release?.hold?.reason).toMatch(/^the judge cannot see/);
+      expect(status.deployment?.status).toBe('InProgress');
+    }
   });
 
   it('evaluates both alarms even with no deployment, and reports both', () => {

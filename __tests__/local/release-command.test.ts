@@ -95,8 +95,10 @@ describe('against a running local distribution', () => {
     await h.walk(h.clock.now() + 2 * MINUTE);
     local.controlPlane.tick();
     const status = await release(['--status'], file);
-    expect(status.out[0]).toContain(`canary ${builds.canary.buildId.slice(0, 8)} (v${released.version}) 30%`);
+    // Nobody loaded the entry: the judge has seen nothing, so the first step (10 %) holds past its minute, and says why.
+    expect(status.out[0]).toContain(`canary ${builds.canary.buildId.slice(0, 8)} (v${released.version}) 10% held`);
     expect(status.out).toContain(`${released.deploymentId} is shifting viewers to ${builds.canary.buildId}; \`npm run local:release -- --stop\` rolls it back`);
+    expect(status.out).toContainEqual(expect.stringMatching(/^held at 10% since .*: no evidence yet: no canary viewer counted$/));
     const stop = await release(['--stop'], file);
     expect(stop).toMatchObject({ code: 0, err: '' });
     expect(stop.out).toEqual([`stopped ${released.deploymentId}: every viewer's next load gets the stable build ${builds.stable.buildId} (v1)`]);

@@ -53,6 +53,12 @@ function runner(options: { timeline?: () => ReturnType<LocalTimeline['read']>; l
     store,
     log: options.log,
     fields: options.fields,
+    rule: { excessErrorPercent: 5, toleratedExcessPercent: 2, falseRollbackRate: 0.001, minViewers: 50 },
+    judgments: new Map(),
+    steps: [
+      { atMinute: 0, weight: 1000 },
+      { atMinute: 5, weight: 10000 },
+    ],
     pollMs: 20,
   }).then((started) => {
     runners.push(started);

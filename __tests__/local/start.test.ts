@@ -129,11 +129,13 @@ async function stopsCleanly(signal: NodeJS.Signals, target: string, said: string
 
 describe('the time scale', () => {
   it("by default, lets a person watch the default config's rollout for a minute or two", () => {
-    expect(describeTimeScale(config, DEFAULT_TIME_SCALE)).toBe('6×: a release (linear, 10 % more every 1 min) reaches every viewer in 1 min 30 s (9 simulated minutes); an alarm period (60 s) passes every 10 s');
+    expect(describeTimeScale(config, DEFAULT_TIME_SCALE)).toBe(
+      '6×: a release (linear, 10 % more every 1 min) reaches every viewer in 1 min 30 s (9 simulated minutes) at the earliest, each step once the judge found the one before healthy; an alarm period (60 s) passes every 10 s',
+    );
   });
 
   it('says what another scale and another strategy mean', () => {
-    expect(describeTimeScale(config, 60)).toContain('reaches every viewer in 9 s (9 simulated minutes); an alarm period (60 s) passes every 1 s');
+    expect(describeTimeScale(config, 60)).toContain('reaches every viewer in 9 s (9 simulated minutes) at the earliest, each step once the judge found the one before healthy; an alarm period (60 s) passes every 1 s');
     expect(describeTimeScale({ ...config, rollout: { strategy: 'canary', percent: 10, intervalMinutes: 5 } }, 1)).toContain('(canary, 10 % for 5 min) reaches every viewer in 5 min (5 simulated minutes)');
     expect(describeTimeScale({ ...config, rollout: { strategy: 'all-at-once', percent: 10, intervalMinutes: 5 } }, 6)).toContain('a release (all at once) reaches every viewer at once');
     expect(formatWallTime(0.25)).toBe('0.3 s');
