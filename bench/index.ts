@@ -29,13 +29,14 @@ import { buildOutput } from './sections/build-output';
 import { cost } from './sections/cost';
 import { edgeRouters } from './sections/edge-routers';
 import { originRequests } from './sections/origin-requests';
+import { releaseJudge } from './sections/release-judge';
 import { releaseSignal } from './sections/release-signal';
 import { rollbackReach } from './sections/rollback-reach';
 import { synthAndBuild } from './sections/synth-build';
 import type { BenchSection, SectionResult } from './types';
 
 /** In run order: cost reads the edge routers' and origin requests' results. */
-export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment, rollbackReach, synthAndBuild, cost, releaseSignal];
+export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment, rollbackReach, synthAndBuild, cost, releaseSignal, releaseJudge];
 
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();

@@ -170,6 +170,14 @@ export const PRICES = {
     checked:
       '$0.014 per million units, as listed in early 2025 (not re-read in 2026); "a PUT Payload Unit is counted in 25KB payload chunks that comprise a record", as the stored AWS page (aws.amazon.com/kinesis/pricing) words it: a log record (at most 800 B, contracts/signal-capacity.ts) is one unit. Getting records (a standard consumer) is free',
   },
+  /** A CloudWatch alarm, high resolution (periods under a minute): per metric it reads, a month. */
+  highResolutionAlarmMetricMonth: {
+    usd: 0.3,
+    per: 1,
+    unit: 'high-resolution alarm metric-month',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/ (alarms, high resolution)',
+    checked: '$0.30 per alarm metric a month at high resolution, three times the standard resolution price, as listed in early 2025 (not re-read in 2026)',
+  },
   /** A CloudWatch alarm, standard resolution: per metric it reads (a metric math alarm pays for each metric in its expression), a month. */
   alarmMetricMonth: {
     usd: 0.1,
@@ -238,7 +246,11 @@ export const SIGNAL = {
   /** Error reports per entry load: assumed (1 % of loads report an error). Each is one more logged request, and one CloudFront Function invocation. */
   errorReportShare: 0.01,
   batchSize: 1000,
-  batchWindowSeconds: 5,
+  batchWindowSeconds: 1,
+  /** The judge's verdict, one EMF line per batch while a release runs (a high-resolution CanaryFailing datapoint): assumed from its shape. */
+  verdictLineBytes: 300,
+  /** Write units of the release's judgment record (about 1.5 KB of JSON: counts, ranges, words), rewritten once per closed period while a release runs. */
+  judgmentWriteUnits: 2,
   consumerContainers: 1,
   consumerMemoryMb: 128,
   /** What a warm invocation waits for per DynamoDB call in-region (the checkpoint's PutItem; the timeline's GetItem): assumed, as BEACONS.billedMsPerBeacon. */

@@ -1,28 +1,58 @@
 /**
  * Releases simulated on the real rules: the configured rollout steps (config/rollout.ts), the
- * assignment (contracts/assignment.ts), the counting rule (contracts/release-signal.ts judge: one
- * voice per IPv4 address or IPv6 /48, in the role the rule gives it) and the client-error alarm's
- * own metric math (releaseAlarmQueries, evaluated as CloudWatch would, datapointsToAlarm of the
- * last evaluationPeriods). Each deployment has its own salt, as CodeDeploy's deployment id gives
- * it, so attackers with fixed addresses land in a fresh cohort every release: what a scenario
- * yields is the share of deployments the alarm rolls back.
+ * assignment (contracts/assignment.ts), the counting rule (contracts/release-signal.ts
+ * judgeUnderEach: one voice per IPv4 address or IPv6 /48, in the role every state the edges may
+ * serve gives it), the judge (contracts/canary-judge.ts) and the pacing that turns its verdicts
+ * into a weight (contracts/release-progress.ts). Each release has its own salt, as its deployment id gives it, so
+ * attackers with fixed addresses land in a fresh cohort every release.
  *
- * Honest viewers are new addresses every period (a period's distinct viewers), some share of each
- * build's viewers seeing an error whatever the build (host pages break too), and the canary failing
- * for `canaryFailShare` more. Attackers hold fixed addresses (IPv4) or /48s whose /64s they probe;
- * each period every attacker loads the entry, learns its build, and then:
+ * The clock moves in seconds from the start of the period the release begins in (periods are
+ * aligned to the epoch, so the release starts at a random point of one). Every load of a second
+ * happens at its start; its record reaches the consumer LOG_DELAY_SECONDS later. The consumer
+ * judges every LOOK_SECONDS:
+ *   failing side  all records arrived so far (closed periods and the open ones' counts so far),
+ *                 the canary as the newest state has it (every viewer it gives the canary, from
+ *                 the write on); a failing verdict is latched as the release's failedAt;
+ *   healthy side  closed periods only (a period closes metrics.latenessSeconds after its end),
+ *                 viewers every candidate state agrees on; a healthy verdict counts for the weight
+ *                 in force once alarms.minViewers canary viewers were counted at that weight with
+ *                 every candidate state agreeing on it.
+ * The stable role's evidence also holds BASELINE_PERIODS periods of the stable build before the
+ * release. The weight is releaseProgress's, written at every look (the consumer runs rollout sync
+ * at once) and every run of sync's schedule. Viewers get a written weight at once (the time a
+ * rollback takes to reach the edges is left to the caller, who adds it after the verdict), but the
+ * consumer, as the real one does, takes the state before each write as one the edges may still
+ * serve for statePropagationMs: on the healthy side a record of that window counts only when both
+ * states give its viewer the same role (judgeUnderEach), and for a weight only when both states
+ * have that weight. So a step's own viewers are counted only that long after it is written.
+ *
+ * Honest viewers: each load is a new viewer with an address of its own, arriving as a Poisson
+ * process at loadsPerDay / 86,400 a second. Each errs with the stable build's share whatever its
+ * build (host pages break too), and a canary viewer with the defect's share more. Attackers hold
+ * fixed addresses (IPv4) or /48s whose /64s they probe; each period every attacker loads the entry
+ * once, at a random second of it, learns its build, and then:
  *   fail   reports an error naming its build when that is the canary (an error naming a build it
  *          was not given counts for nothing), to roll back a healthy canary;
  *   mask   reports an error naming the stable build when it was given that one, and loads the
  *          canary without errors when given it, to hide a failing canary.
- * Periods are counted as the consumer counts them once the state has reached every edge.
+ * They do the same in the baseline periods, where every viewer has the stable build.
  */
-import { evaluateQueries } from '../contracts/metric-math';
 import { viewerBucket } from '../contracts/assignment';
-import { judge, releaseAlarmQueries, type ReleaseAlarmRule } from '../contracts/release-signal';
-import type { RolloutState } from '../contracts/rollout-state';
+import { judgeCanary, type Evidence, type JudgeRule } from '../contracts/canary-judge';
+import { releaseProgress } from '../contracts/release-progress';
+import { judge, judgeUnderEach, statePropagationMs } from '../contracts/release-signal';
+import { steadyState, WEIGHT_SCALE, type RolloutState } from '../contracts/rollout-state';
 import { rolloutSteps } from '../config/rollout';
 import type { RolloutConfig } from '../config/schema';
+
+/** How often the consumer judges the evidence (simulated seconds). */
+export const LOOK_SECONDS = 10;
+/** Seconds from a load to its record reaching the consumer (CloudFront delivers real-time logs within seconds). */
+export const LOG_DELAY_SECONDS = 2;
+/** Seconds between runs of rollout sync's schedule (stacks/constructs/rollout-sync.ts SYNC_SCHEDULE; the section checks they agree). */
+export const SYNC_SECONDS = 60;
+/** Periods of the stable build before the release the stable role's evidence includes. */
+export const BASELINE_PERIODS = 10;
 
 export interface AttackerGroup {
   readonly kind: 'ipv4' | 'ipv6-48';
@@ -33,36 +63,69 @@ export interface AttackerGroup {
 }
 
 export interface ReleaseScenario {
-  /** Distinct honest viewers a period. */
-  readonly honestPerPeriod: number;
-  /** Share of every build's viewers who see an error whatever the build. @default 0.02 */
-  readonly backgroundErrorShare?: number;
+  /** Entry loads a day, each by a new viewer. */
+  readonly loadsPerDay: number;
+  /** Share of every build's viewers who see an error whatever the build. @default 0.01 */
+  readonly stableErrorShare?: number;
   /** Further share of the canary's viewers its defect fails. @default 0 (healthy) */
-  readonly canaryFailShare?: number;
+  readonly canaryDefectShare?: number;
   readonly attackers?: AttackerGroup;
 }
 
-export interface ReleaseOutcome {
-  readonly deployments: number;
-  /** Deployments the client-error alarm rolled back. */
-  readonly rolledBack: number;
-  /** Voices the attackers had, summed over periods, by role: what their addresses are worth. */
+/** What the simulation reads of the deploy config (a loaded config is one). */
+export interface JudgedReleaseSettings {
+  readonly rollout: RolloutConfig;
+  readonly alarms: JudgeRule & { readonly periodSeconds: number; readonly holdMinutes: number };
+  readonly metrics: { readonly latenessSeconds: number };
+  readonly edge: { readonly stateCacheSeconds: number };
+  /** How long the state before a write stays one the edges may serve, for the consumer. @default statePropagationMs(edge) */
+  readonly statePropagationMs?: number;
+}
+
+export type JudgedOutcome = 'complete' | 'failed' | 'not-enough-evidence';
+
+export interface JudgedRelease {
+  readonly outcome: JudgedOutcome;
+  /** When the weight was written back to 0, ms after the release started: the look that found the canary failing, or the first look or sync run after the hold ran out. Null when it completed. */
+  readonly verdictAtMs: number | null;
+  /** When the weight was written as everyone's, ms after the start; null when rolled back. */
+  readonly completedAtMs: number | null;
+  /** The first load the canary's defect failed (not one its viewer would have seen an error on anyway), ms after the start. */
+  readonly firstFailingLoadAtMs: number | null;
+  /** The highest weight written (basis points). */
+  readonly highestWeight: number;
+  /** Voices the attackers had during the release, by role: what their addresses were worth. */
   readonly attackerVoices: { readonly canary: number; readonly stable: number };
 }
 
 const STABLE = '0000000000000a11';
 const CANARY = '0000000000000b22';
 
-/** Weight (basis points) of each period of the deployment, until it reaches every viewer. */
-export function periodWeights(rollout: RolloutConfig, periodSeconds: number): number[] {
-  const perMinute = 60 / periodSeconds;
-  const steps = rolloutSteps(rollout);
-  const weights: number[] = [];
-  for (let i = 0; i < steps.length - 1; i += 1) {
-    const periods = Math.max(1, Math.round((steps[i + 1].atMinute - steps[i].atMinute) * perMinute));
-    for (let p = 0; p < periods; p += 1) weights.push(steps[i].weight);
-  }
-  return weights;
+// Module-scope copies: in Jest's vm context every lookup of a global such as Math costs more than
+// the rest of a simulated viewer, and a release has tens of thousands of them.
+const { floor, imul, log, min } = Math;
+
+/** mulberry32, as bench/events.ts has it, but reading imul from module scope for the reason above. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Honest viewers' addresses, by their index in a release: the same in every release (its salt
+ * gives them other buckets), so built once, which takes longer than hashing one.
+ */
+const honestAddresses: string[] = [];
+
+function honestAddress(index: number): string {
+  for (let next = honestAddresses.length; next <= index; next += 1) honestAddresses.push(`${10 + (next >>> 24)}.${(next >>> 16) & 255}.${(next >>> 8) & 255}.${next & 255}`);
+  return honestAddresses[index];
 }
 
 /** The addresses one attacker sends from in a period: its address, or /64s of its /48. */
@@ -72,55 +135,307 @@ function attackerAddresses(group: AttackerGroup, index: number): string[] {
   return Array.from({ length: group.probes ?? 16 }, (_, sub) => `${site}:${sub.toString(16)}::${(sub * 7 + 1).toString(16)}`);
 }
 
-export function simulateReleases(settings: { readonly rollout: RolloutConfig; readonly alarms: ReleaseAlarmRule }, scenario: ReleaseScenario, deployments: number): ReleaseOutcome {
-  const queries = releaseAlarmQueries(settings.alarms);
-  const weights = periodWeights(settings.rollout, settings.alarms.periodSeconds);
-  const background = scenario.backgroundErrorShare ?? 0.02;
-  const defect = scenario.canaryFailShare ?? 0;
-  // Every 1/share-th viewer of a role errs: the same shares in every run, so runs differ only by salt.
-  const errs = (nth: number, share: number) => share > 0 && Math.floor((nth + 1) * share) > Math.floor(nth * share);
-  let rolledBack = 0;
+/**
+ * Whether the judge could find this evidence failing: only when the observed shares differ by more
+ * than the tolerance, since each role's range holds its observed share (no mixture of likelihoods
+ * beats the likelihood at its maximum), so the excess it rules in is at most the observed one.
+ * The same verdicts as judging every look, for a fraction of the time: a healthy release is
+ * looked at hundreds of times.
+ */
+export function mayFail(evidence: Evidence, rule: JudgeRule): boolean {
+  const share = (role: { readonly viewers: number; readonly erroring: number }) => (role.viewers > 0 ? role.erroring / role.viewers : 0);
+  return (share(evidence.canary) - share(evidence.stable)) * 100 > rule.toleratedExcessPercent;
+}
+
+/**
+ * Counts of distinct viewers and, of them, erroring ones: the canary and the stable build as every
+ * candidate state agrees (what the healthy side reads), and the canary as the newest state has it
+ * (what the failing side reads: regional-function/signal-consumer/core.ts CanaryEvidence).
+ */
+interface Tally {
+  canaryViewers: number;
+  canaryErroring: number;
+  stableViewers: number;
+  stableErroring: number;
+  newestCanaryViewers: number;
+  newestCanaryErroring: number;
+}
+
+const emptyTally = (): Tally => ({ canaryViewers: 0, canaryErroring: 0, stableViewers: 0, stableErroring: 0, newestCanaryViewers: 0, newestCanaryErroring: 0 });
+
+function addTally(into: Tally, from: Tally): void {
+  into.canaryViewers += from.canaryViewers;
+  into.canaryErroring += from.canaryErroring;
+  into.stableViewers += from.stableViewers;
+  into.stableErroring += from.stableErroring;
+  into.newestCanaryViewers += from.newestCanaryViewers;
+  into.newestCanaryErroring += from.newestCanaryErroring;
+}
+
+function clearTally(tally: Tally): void {
+  tally.canaryViewers = tally.canaryErroring = tally.stableViewers = tally.stableErroring = tally.newestCanaryViewers = tally.newestCanaryErroring = 0;
+}
+
+interface Period extends Tally {
+  /** Canary viewers every candidate state gave the canary at the same weight, by that weight. */
+  readonly atWeight: Map<number, number>;
+}
+
+/** One release, seeded: the same settings, scenario and seed give the same release. The salt is `d-SIM` and the seed. */
+export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario: ReleaseScenario, seed: number): JudgedRelease {
+  const random = seededRandom(seed ^ 0x5eed);
+  const salt = `d-SIM${String(seed).padStart(6, '0')}`;
+  const steps = rolloutSteps(settings.rollout);
+  const rule = settings.alarms;
+  const periodSeconds = rule.periodSeconds;
+  const holdMs = rule.holdMinutes * 60_000;
+  const lateness = settings.metrics.latenessSeconds;
+  const propagationSeconds = (settings.statePropagationMs ?? statePropagationMs(settings.edge)) / 1000;
+  const background = scenario.stableErrorShare ?? 0.01;
+  const canaryErrorShare = min(1, background + (scenario.canaryDefectShare ?? 0));
+  const perSecond = scenario.loadsPerDay / 86_400;
+  const group = scenario.attackers;
+  const attackers = group ? Array.from({ length: group.count }, (_, index) => attackerAddresses(group, index)) : [];
+  const attackerErrs = (role: 'canary' | 'stable') => (group?.goal === 'fail' && role === 'canary') || (group?.goal === 'mask' && role === 'stable');
+
+  // The stable build before the release: every honest viewer and attacker on it.
+  const baseline = { viewers: attackers.length * BASELINE_PERIODS, erroring: group?.goal === 'mask' ? attackers.length * BASELINE_PERIODS : 0 };
+  if (perSecond > 0) {
+    for (let at = -log(1 - random()) / perSecond; at < BASELINE_PERIODS * periodSeconds; at += -log(1 - random()) / perSecond) {
+      baseline.viewers += 1;
+      if (random() < background) baseline.erroring += 1;
+    }
+  }
+
+  // Phases: where in its period the release starts, and when the consumer and sync's schedule next run.
+  const start = -floor(random() * periodSeconds);
+  const lookPhase = floor(random() * LOOK_SECONDS);
+  const syncPhase = floor(random() * SYNC_SECONDS);
+
+  const periods: Period[] = [];
+  // Loads of the last LOG_DELAY_SECONDS + 1 seconds, by second: their records have not all arrived.
+  const inFlight = Array.from({ length: LOG_DELAY_SECONDS + 1 }, emptyTally);
+  const arrived = emptyTally();
+  const closed = emptyTally();
+  const closedCanaryAtWeight = new Map<number, number>();
+  let nextToClose = 0;
+  const healthyAt: Record<string, number> = {};
+  let failedAt: number | null = null;
+  let weight = 0;
+  // The weights written before the current one that the edges may still serve, each until when.
+  let earlier: { readonly weight: number; readonly until: number }[] = [];
+  let highestWeight = 0;
+  let firstFailingLoadAtMs: number | null = null;
   const attackerVoices = { canary: 0, stable: 0 };
-  for (let d = 0; d < deployments; d += 1) {
-    const salt = `d-SIM${String(d).padStart(6, '0')}`;
-    const breaching: boolean[] = [];
-    for (let p = 0; p < weights.length; p += 1) {
-      const state: RolloutState = { stable: STABLE, canary: CANARY, weight: weights[p], salt, ring: [] };
-      const counts = { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 } };
-      for (let i = 0; i < scenario.honestPerPeriod; i += 1) {
-        // An IPv4 address is its own key: the bucket is what judge() reads, without parsing it again.
-        const key = `10.${p & 255}.${i >> 8}.${i & 255}`;
-        const role = viewerBucket(salt, key) < state.weight ? 'canary' : 'stable';
-        const nth = counts[role].viewers;
-        counts[role].viewers += 1;
-        if (errs(nth, background) || (role === 'canary' && errs(nth, defect))) counts[role].erroring += 1;
+  const attackerSeconds = new Int32Array(attackers.length);
+  // An attacker's roles depend only on the states the edges may serve (its buckets are the release's): judged once per set of them.
+  const attackerVoicesUnder = new Map<string, ('agreed canary' | 'newest canary' | 'stable')[][]>();
+  // A judgment is a pure function of its evidence: judged again only once that has changed.
+  let arrivedJudged = -1;
+  let closedJudged = -1;
+  let nextArrival = perSecond > 0 ? start - log(1 - random()) / perSecond : Number.POSITIVE_INFINITY;
+  let viewer = 0;
+
+  for (let t = start; ; t += 1) {
+    const elapsed = t - start;
+    if (elapsed >= LOG_DELAY_SECONDS) {
+      const landed = inFlight[(elapsed - LOG_DELAY_SECONDS) % inFlight.length];
+      addTally(arrived, landed);
+      clearTally(landed);
+    }
+    while (nextToClose < periods.length && start + (nextToClose + 1) * periodSeconds + lateness <= t) {
+      const period = periods[nextToClose];
+      addTally(closed, period);
+      for (const [at, viewers] of period.atWeight) closedCanaryAtWeight.set(at, (closedCanaryAtWeight.get(at) ?? 0) + viewers);
+      nextToClose += 1;
+    }
+
+    const look = t >= 0 && (t - lookPhase) % LOOK_SECONDS === 0;
+    if (look && failedAt === null && arrived.newestCanaryViewers + arrived.stableViewers !== arrivedJudged) {
+      arrivedJudged = arrived.newestCanaryViewers + arrived.stableViewers;
+      const evidence = {
+        canary: { viewers: arrived.newestCanaryViewers, erroring: arrived.newestCanaryErroring },
+        stable: { viewers: arrived.stableViewers + baseline.viewers, erroring: arrived.stableErroring + baseline.erroring },
+      };
+      if (mayFail(evidence, rule) && judgeCanary(evidence, rule).verdict === 'failing') failedAt = t * 1000;
+    }
+    const key = String(weight);
+    if (look && failedAt === null && weight > 0 && healthyAt[key] === undefined && (closedCanaryAtWeight.get(weight) ?? 0) >= rule.minViewers && closed.canaryViewers + closed.stableViewers !== closedJudged) {
+      closedJudged = closed.canaryViewers + closed.stableViewers;
+      const evidence = {
+        canary: { viewers: closed.canaryViewers, erroring: closed.canaryErroring },
+        stable: { viewers: closed.stableViewers + baseline.viewers, erroring: closed.stableErroring + baseline.erroring },
+      };
+      if (judgeCanary(evidence, rule).verdict === 'healthy') healthyAt[key] = t * 1000;
+    }
+    if (t === 0 || look || (t > 0 && (t - syncPhase) % SYNC_SECONDS === 0)) {
+      const progress = releaseProgress(steps, { startedAt: 0, healthyAt, failedAt }, holdMs, t * 1000);
+      if (progress.outcome !== 'running') {
+        const completed = progress.outcome === 'complete';
+        return {
+          outcome: progress.outcome,
+          verdictAtMs: completed ? null : t * 1000,
+          completedAtMs: completed ? t * 1000 : null,
+          firstFailingLoadAtMs,
+          highestWeight: completed ? WEIGHT_SCALE : highestWeight,
+          attackerVoices,
+        };
       }
-      const group = scenario.attackers;
-      for (let a = 0; group && a < group.count; a += 1) {
-        // Every address of the attacker is judged; the consumer counts each voice once.
-        const voices = new Map<string, 'canary' | 'stable'>();
-        for (const ip of attackerAddresses(group, a)) {
-          const judgment = judge(state, ip, null);
-          if (judgment && judgment.role !== 'ring') voices.set(judgment.voice, judgment.role);
+      if (progress.weight !== weight) {
+        earlier.push({ weight, until: t + propagationSeconds });
+        weight = progress.weight;
+        // A new weight counts for a healthy judgment on its own evidence.
+        closedJudged = -1;
+      }
+      if (weight > highestWeight) highestWeight = weight;
+    }
+
+    if (earlier.length > 0) earlier = earlier.filter((candidate) => candidate.until > t);
+    // A viewer is counted only in the role every candidate state gives it: below the lowest weight, canary; at or above the highest, stable.
+    let lowest = weight;
+    let highest = weight;
+    for (const candidate of earlier) {
+      if (candidate.weight < lowest) lowest = candidate.weight;
+      if (candidate.weight > highest) highest = candidate.weight;
+    }
+    const index = floor(elapsed / periodSeconds);
+    if (index === periods.length) {
+      periods.push({ ...emptyTally(), atWeight: new Map() });
+      for (let a = 0; a < attackers.length; a += 1) attackerSeconds[a] = t + floor(random() * periodSeconds);
+    }
+    const period = periods[index];
+    const agreedWeight = lowest === highest;
+    const now = inFlight[elapsed % inFlight.length];
+    const bucketed = highest > 0 && lowest < WEIGHT_SCALE;
+
+    for (; nextArrival < t + 1; nextArrival += -log(1 - random()) / perSecond) {
+      // An IPv4 address is its own key: the bucket is what judge() reads, without parsing it again.
+      const bucket = bucketed ? viewerBucket(salt, viewer < honestAddresses.length ? honestAddresses[viewer] : honestAddress(viewer)) : highest > 0 ? 0 : WEIGHT_SCALE;
+      viewer += 1;
+      const draw = random();
+      if (bucket < weight) {
+        if (draw >= background && draw < canaryErrorShare && firstFailingLoadAtMs === null) firstFailingLoadAtMs = t * 1000;
+        now.newestCanaryViewers += 1;
+        period.newestCanaryViewers += 1;
+        if (draw < canaryErrorShare) {
+          now.newestCanaryErroring += 1;
+          period.newestCanaryErroring += 1;
         }
-        for (const role of voices.values()) {
-          counts[role].viewers += 1;
-          attackerVoices[role] += 1;
-          if ((group.goal === 'fail' && role === 'canary') || (group.goal === 'mask' && role === 'stable')) counts[role].erroring += 1;
+        if (bucket >= lowest) continue;
+        now.canaryViewers += 1;
+        period.canaryViewers += 1;
+        if (agreedWeight) period.atWeight.set(weight, (period.atWeight.get(weight) ?? 0) + 1);
+        if (draw < canaryErrorShare) {
+          now.canaryErroring += 1;
+          period.canaryErroring += 1;
+        }
+      } else {
+        if (bucket < highest) continue;
+        now.stableViewers += 1;
+        period.stableViewers += 1;
+        if (draw < background) {
+          now.stableErroring += 1;
+          period.stableErroring += 1;
         }
       }
-      const values = evaluateQueries(queries.expressions, {
-        canary_viewers_raw: counts.canary.viewers,
-        canary_erroring_raw: counts.canary.erroring,
-        stable_viewers_raw: counts.stable.viewers,
-        stable_erroring_raw: counts.stable.erroring,
-      });
-      breaching.push((values[queries.resultId] ?? 0) > queries.threshold);
-      if (breaching.slice(-settings.alarms.evaluationPeriods).filter(Boolean).length >= settings.alarms.datapointsToAlarm) {
-        rolledBack += 1;
-        break;
+    }
+
+    if (attackers.length > 0) {
+      const weights = [weight, ...earlier.map((candidate) => candidate.weight)];
+      const candidates = weights.join(' ');
+      let voicesOf = attackerVoicesUnder.get(candidates);
+      if (voicesOf === undefined) {
+        const states = weights.map((w): RolloutState => (w === 0 ? steadyState(STABLE) : { stable: STABLE, canary: CANARY, weight: w, salt, ring: [] }));
+        voicesOf = attackers.map((addresses) => {
+          // Every address of the attacker is judged; the consumer counts each voice once a period.
+          const voices = new Map<string, 'canary' | 'stable'>();
+          const newest = new Set<string>();
+          for (const ip of addresses) {
+            const judgment = judgeUnderEach(states, ip, null);
+            if (judgment && judgment.role !== 'ring') voices.set(judgment.voice, judgment.role);
+            const asNewest = judge(states[0], ip, null);
+            if (asNewest?.role === 'canary') newest.add(asNewest.voice);
+          }
+          return [...[...voices.values()].map((role) => (role === 'canary' ? ('agreed canary' as const) : role)), ...[...newest].map(() => 'newest canary' as const)];
+        });
+        attackerVoicesUnder.set(candidates, voicesOf);
+      }
+      for (let a = 0; a < attackers.length; a += 1) {
+        if (attackerSeconds[a] !== t) continue;
+        for (const voice of voicesOf[a]) {
+          if (voice === 'newest canary') {
+            now.newestCanaryViewers += 1;
+            period.newestCanaryViewers += 1;
+            if (attackerErrs('canary')) {
+              now.newestCanaryErroring += 1;
+              period.newestCanaryErroring += 1;
+            }
+            continue;
+          }
+          const role = voice === 'agreed canary' ? 'canary' : voice;
+          if (t >= 0) attackerVoices[role] += 1;
+          const errs = attackerErrs(role);
+          if (role === 'canary') {
+            now.canaryViewers += 1;
+            period.canaryViewers += 1;
+            if (agreedWeight) period.atWeight.set(weight, (period.atWeight.get(weight) ?? 0) + 1);
+            if (errs) {
+              now.canaryErroring += 1;
+              period.canaryErroring += 1;
+            }
+          } else {
+            now.stableViewers += 1;
+            period.stableViewers += 1;
+            if (errs) {
+              now.stableErroring += 1;
+              period.stableErroring += 1;
+            }
+          }
+        }
       }
     }
   }
-  return { deployments, rolledBack, attackerVoices };
+}
+
+export interface ReleaseSummary {
+  readonly releases: number;
+  readonly outcomes: Readonly<Record<JudgedOutcome, number>>;
+  /** Of the releases rolled back after a failing load: seconds from it to the weight written back to 0, ascending. */
+  readonly failingLoadToRollbackS: readonly number[];
+  /** Of the releases rolled back with no failing load before (too few viewers for the defect to show). */
+  readonly rolledBackBeforeAnyFailingLoad: number;
+  /** Of the completed releases: seconds from the start to everyone's weight written, ascending. */
+  readonly completionS: readonly number[];
+  readonly highestWeight: number;
+  readonly attackerVoices: { readonly canary: number; readonly stable: number };
+}
+
+export function summarizeReleases(releases: readonly JudgedRelease[]): ReleaseSummary {
+  const outcomes: Record<JudgedOutcome, number> = { complete: 0, failed: 0, 'not-enough-evidence': 0 };
+  const failingLoadToRollbackS: number[] = [];
+  const completionS: number[] = [];
+  let rolledBackBeforeAnyFailingLoad = 0;
+  let highestWeight = 0;
+  const attackerVoices = { canary: 0, stable: 0 };
+  for (const release of releases) {
+    outcomes[release.outcome] += 1;
+    if (release.verdictAtMs !== null) {
+      if (release.firstFailingLoadAtMs === null) rolledBackBeforeAnyFailingLoad += 1;
+      else failingLoadToRollbackS.push((release.verdictAtMs - release.firstFailingLoadAtMs) / 1000);
+    }
+    if (release.completedAtMs !== null) completionS.push(release.completedAtMs / 1000);
+    highestWeight = Math.max(highestWeight, release.highestWeight);
+    attackerVoices.canary += release.attackerVoices.canary;
+    attackerVoices.stable += release.attackerVoices.stable;
+  }
+  const ascending = (a: number, b: number) => a - b;
+  return {
+    releases: releases.length,
+    outcomes,
+    failingLoadToRollbackS: failingLoadToRollbackS.sort(ascending),
+    rolledBackBeforeAnyFailingLoad,
+    completionS: completionS.sort(ascending),
+    highestWeight,
+    attackerVoices,
+  };
 }

@@ -189,6 +189,17 @@ export const HEADLINE_FIGURES: readonly { readonly section: string; readonly nam
   { section: 'cost', name: 'total, rollout at w = 10 %', label: 'cost per million entry loads, during a rollout' },
   { section: 'rollback-reach', name: 'alarm to every viewer on stable, typical', label: 'alarm to every viewer on the stable build, typical' },
   { section: 'rollback-reach', name: 'alarm to every viewer on stable, worst case', label: 'alarm to every viewer on the stable build, worst' },
+  {
+    section: 'release-judge',
+    name: '1 million loads a day, canary failing 30 % more: first failing load to every viewer on stable, median',
+    label: 'canary failing 30 % of its viewers at 1 million loads a day: first failing load to every viewer on stable, median',
+  },
+  {
+    section: 'release-judge',
+    name: '1 million loads a day, canary failing 30 % more: first failing load to every viewer on stable, worst',
+    label: 'the same, worst of 200 releases',
+  },
+  { section: 'release-judge', name: '1 million loads a day, healthy: rolled back', label: 'healthy releases rolled back of 1,000, 1 million loads a day' },
   { section: 'release-signal', name: '1 million loads a day: cost a month', label: 'release signal a month, 1 million loads a day' },
   { section: 'release-signal', name: '100 million loads a day: cost per million loads', label: 'release signal per million loads, 100 million a day' },
   { section: 'edge-routers', name: 'viewer assignment (every load), rollout at 25 % with a ring: median', label: 'viewer assignment per load, median (harness)' },

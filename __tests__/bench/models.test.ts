@@ -71,6 +71,7 @@ describe('release signal cost model', () => {
     periodEmfBytes: 750,
     timelineReadUnits: 1,
     alarmMetrics: 8,
+    highResolutionAlarmMetrics: 1,
     customMetrics: 8,
   };
 
@@ -92,29 +93,37 @@ describe('release signal cost model', () => {
     const loads = 30_000_000;
     const errorReports = 300_000;
     const records = 30_300_000;
-    // A 5 s window holds 58.4 records on average: one invocation per window, 2,592,000 s / 5 s.
-    const invocations = 518_400;
-    // The timeline copy is 5 s old at every invocation.
+    // A 1 s window holds 11.69 records on average (30,300,000 / 2,592,000 s), so almost every window
+    // has one: an invocation per window that holds a record (Poisson), 2,592,000 × (1 − e^−11.69).
+    const windows = 2_592_000;
+    const invocations = windows * (1 - Math.exp(-records / windows));
+    expect(invocations).toBeCloseTo(2_591_978.3, 0);
+    // The timeline copy is 5 s old every fifth second.
     const timelineReads = 518_400;
-    // Checkpoint and timeline, 10 ms each, + 58.45 records × 2 µs × (1769 / 128) = 21.6 ms: 22 ms billed.
-    const billed = 22;
-    expect(month).toMatchObject({ samplingPercent: 100, shards: 1, loads, errorReports, records, invocations, timelineReads, billedMsPerInvocation: billed });
+    // Checkpoint at every invocation and timeline at every fifth, 10 ms each (12 ms), + 11.69 records × 2 µs × (1769 / 128) = 0.32 ms: 13 ms billed.
+    const billed = 13;
+    expect(month).toMatchObject({ samplingPercent: 100, shards: 1, loads, errorReports, records, timelineReads, billedMsPerInvocation: billed });
+    expect(month.invocations).toBeCloseTo(invocations, 3);
+    const periods = 43_200;
     const parts = {
       realtimeLogs: 30.3 * 0.01,
       kinesisShards: 30 * 24 * 0.015,
       kinesisPuts: 30.3 * 0.014,
-      lambda: 0.5184 * 0.2 + 518_400 * 0.022 * 0.125 * 0.0000166667,
+      lambda: (invocations / 1e6) * 0.2 + invocations * 0.013 * 0.125 * 0.0000166667,
       cloudFrontFunctions: 0.3 * 0.1,
-      dynamodb: 0.5184 * 0.625 + 0.5184 * 1 * 0.125,
+      // The checkpoint per invocation, the judgment record (2 write units) per period; the timeline's reads.
+      dynamodb: ((invocations + periods * 2) / 1e6) * 0.625 + 0.5184 * 1 * 0.125,
       metrics: 8 * 0.3,
-      alarms: 8 * 0.1,
-      // Per invocation 350 B of Lambda's lines + the 250 B batch line; 43,200 periods × 750 B; 300,000 error lines × 400 B.
-      logs: ((518_400 * 600 + 43_200 * 750 + 300_000 * 400) / 1e9) * 0.5,
+      // 8 standard-resolution alarm metrics and the verdict's one at high resolution.
+      alarms: 8 * 0.1 + 1 * 0.3,
+      // Per invocation 350 B of Lambda's lines, the 250 B batch line and the 300 B verdict line; 43,200 periods × 750 B; 300,000 error lines × 400 B.
+      logs: ((invocations * 900 + periods * 750 + 300_000 * 400) / 1e9) * 0.5,
     };
     for (const [name, usd] of Object.entries(parts)) expect([name, month.parts[name as keyof typeof parts]]).toEqual([name, expect.closeTo(usd, 10)]);
-    // 0.303 + 10.8 + 0.4242 + 0.12744 + 0.03 + 0.3888 + 2.4 + 0.8 + 0.23172
-    expect(month.total).toBeCloseTo(15.50516, 4);
-    expect(month.perMillionLoads).toBeCloseTo(15.50516 / 30, 6);
+    const total = Object.values(parts).reduce((sum, usd) => sum + usd, 0);
+    expect(total).toBeCloseTo(18.63, 1);
+    expect(month.total).toBeCloseTo(total, 6);
+    expect(month.perMillionLoads).toBeCloseTo(total / 30, 6);
   });
 
   it('fills batches at 100 million loads a day: an invocation per 1,000 sampled records', () => {
@@ -122,9 +131,11 @@ describe('release signal cost model', () => {
     expect(month.samplingPercent).toBe(23);
     // 3,030,000,000 loads and reports × 23 %.
     expect(month.records).toBeCloseTo(696_900_000, 0);
-    expect(month.invocations).toBeCloseTo(696_900, 3);
+    // 696,900 batches of 1,000 would do, but a 1 s window closes sooner: one an invocation a second, about 2.59 million.
+    expect(month.invocations).toBeCloseTo(2_592_000, -2);
     // Every 5 s, not every invocation.
     expect(month.timelineReads).toBe(518_400);
+    expect(month.invocations).toBeGreaterThan(696_900);
     expect(month.parts.kinesisShards).toBeCloseTo(10.8, 10);
     expect(month.parts.cloudFrontFunctions).toBeCloseTo(30_000_000 * 0.1e-6, 10);
   });
@@ -143,10 +154,10 @@ describe('release signal cost model', () => {
   });
 
   it('has fewer invocations than windows when windows are often empty', () => {
-    // 1,000 loads a day: 0.06 records per window.
+    // 1,000 loads a day: 0.012 records per 1 s window.
     const month = signalMonth({ ...INPUTS, loadsPerDay: 1000 });
-    expect(month.invocations).toBeCloseTo(518_400 * (1 - Math.exp(-((30_300 / 2_592_000) * 5))), 6);
-    expect(month.invocations).toBeLessThan(31_000);
+    expect(month.invocations).toBeCloseTo(2_592_000 * (1 - Math.exp(-(30_300 / 2_592_000))), 6);
+    expect(month.invocations).toBeLessThan(30_300);
   });
 
   it('prices the metrics API it replaces at $2.18 per million beacons, one a load, with its metrics, alarm and state copy', () => {

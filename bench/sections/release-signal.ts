@@ -13,7 +13,7 @@
 import { formatRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';
 import { assignBuild } from '../../contracts/assignment';
 import { ERROR_REPORT_PATH, MAX_MESSAGE_LENGTH } from '../../contracts/error-report';
-import { METRIC_UNJUDGED_PERIODS, periodStart, ROLES, releaseAlarmQueries, unjudgedAlarmQueries, type ReleaseAlarmRule } from '../../contracts/release-signal';
+import { METRIC_CANARY_FAILING, METRIC_UNJUDGED_PERIODS, periodStart, ROLES, releaseAlarmQueries, unjudgedAlarmQueries, type ReleaseAlarmRule } from '../../contracts/release-signal';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import { RECORD_BYTES_MAX, signalCapacity } from '../../contracts/signal-capacity';
 import { consume, initialState, type ConsumerOptions, type ConsumerState, type StreamRecord, type TimedState } from '../../regional-function/signal-consumer/core';
@@ -56,8 +56,10 @@ export interface SignalCostInputs {
   readonly periodEmfBytes: number;
   /** Read request units of one (eventually consistent) GetItem of the timeline. */
   readonly timelineReadUnits: number;
-  /** Metrics an alarm reads: the client-error alarm's and the unjudged alarm's, together. */
+  /** Metrics standard-resolution alarms read (the unjudged alarm's). */
   readonly alarmMetrics: number;
+  /** Metrics high-resolution alarms read (the client-error alarm's: the judge's verdict). */
+  readonly highResolutionAlarmMetrics: number;
   /** Custom metrics the signal publishes. */
   readonly customMetrics: number;
 }
@@ -115,7 +117,9 @@ export function signalMonth(inputs: SignalCostInputs): SignalMonth {
   const billedMsPerInvocation = Math.max(1, Math.ceil(msPerInvocation));
   const errorLines = errorReports * sampled;
   const periods = SECONDS_PER_MONTH / inputs.periodSeconds;
-  const logBytes = invocations * (SIGNAL.lambdaLogBytesPerInvocation + inputs.batchLineBytes) + periods * inputs.periodEmfBytes + errorLines * inputs.errorLineBytes;
+  // While a release runs (taken as always: an upper bound) each batch prints the verdict's EMF line,
+  // and each closed period rewrites the release's judgment record (one PutItem).
+  const logBytes = invocations * (SIGNAL.lambdaLogBytesPerInvocation + inputs.batchLineBytes + SIGNAL.verdictLineBytes) + periods * inputs.periodEmfBytes + errorLines * inputs.errorLineBytes;
   const parts: SignalParts = {
     realtimeLogs: priceOf(PRICES.realtimeLogLine, records),
     kinesisShards: priceOf(PRICES.kinesisShardHour, capacity.shards * SIGNAL.daysPerMonth * 24),
@@ -124,9 +128,9 @@ export function signalMonth(inputs: SignalCostInputs): SignalMonth {
     lambda: priceOf(PRICES.lambdaRequest, invocations) + priceOf(PRICES.lambdaGbSecond, (invocations * billedMsPerInvocation * (SIGNAL.consumerMemoryMb / 1024)) / 1000),
     cloudFrontFunctions: priceOf(PRICES.cloudFrontFunction, errorReports),
     // The checkpoint: one PutItem of an item under 1 KB per batch; the timeline: one GetItem per read.
-    dynamodb: priceOf(PRICES.dynamoWrite, invocations) + priceOf(PRICES.dynamoRead, timelineReads * inputs.timelineReadUnits),
+    dynamodb: priceOf(PRICES.dynamoWrite, invocations + periods * SIGNAL.judgmentWriteUnits) + priceOf(PRICES.dynamoRead, timelineReads * inputs.timelineReadUnits),
     metrics: priceOf(PRICES.customMetricMonth, inputs.customMetrics),
-    alarms: priceOf(PRICES.alarmMetricMonth, inputs.alarmMetrics),
+    alarms: priceOf(PRICES.alarmMetricMonth, inputs.alarmMetrics) + priceOf(PRICES.highResolutionAlarmMetricMonth, inputs.highResolutionAlarmMetrics),
     logs: priceOf(PRICES.logsIngestionGb, logBytes / 1e9),
   };
   const total = Object.values(parts).reduce((sum, usd) => sum + usd, 0);
@@ -357,10 +361,12 @@ export const releaseSignal: BenchSection = {
     const timelineItemBytes = 'pk'.length + STATE_TIMELINE_KEY.length + 'timeline'.length + Buffer.byteLength(JSON.stringify(entries)) + 'version'.length + 21;
     const timelineReadUnits = 0.5 * Math.ceil(timelineItemBytes / 4096);
 
-    // The metrics: Viewers and ErroringViewers per judged role, the ring's Viewers, and UnjudgedPeriods.
-    const customMetrics = 2 * ROLES.length + 1 + [METRIC_UNJUDGED_PERIODS].length;
+    // The metrics: Viewers and ErroringViewers per judged role, the ring's Viewers, UnjudgedPeriods, and the judge's CanaryFailing.
+    const customMetrics = 2 * ROLES.length + 1 + [METRIC_UNJUDGED_PERIODS, METRIC_CANARY_FAILING].length;
     const rule: ReleaseAlarmRule = config.alarms;
+    // The per-period alarm the previous design and the first release signal ran; the judge's alarm reads one metric.
     const clientErrorAlarmMetrics = releaseAlarmQueries(rule).metrics.length;
+    const verdictAlarmMetrics = 1;
     const unjudgedAlarmMetrics = unjudgedAlarmQueries({ latenessSeconds: config.metrics.latenessSeconds }, { consumerFunction: 'signal-consumer', stream: 'signal' }).metrics.length;
     const inputs = (loadsPerDay: number): SignalCostInputs => ({
       loadsPerDay,
@@ -371,7 +377,8 @@ export const releaseSignal: BenchSection = {
       errorLineBytes,
       periodEmfBytes,
       timelineReadUnits,
-      alarmMetrics: clientErrorAlarmMetrics + unjudgedAlarmMetrics,
+      alarmMetrics: unjudgedAlarmMetrics,
+      highResolutionAlarmMetrics: verdictAlarmMetrics,
       customMetrics,
     });
     // The metrics API published Viewers and ErroringViewers per role (canary, stable, ring): 6; its alarm was the client-error alarm.
@@ -448,7 +455,7 @@ export const releaseSignal: BenchSection = {
         `Prices (bench/prices.ts, each with its source): real-time logs $${PRICES.realtimeLogLine.usd} per million lines, Kinesis $${PRICES.kinesisShardHour.usd} per shard-hour and $${PRICES.kinesisPutPayloadUnit.usd} per million PUT payload units, Lambda $${PRICES.lambdaRequest.usd} per million requests and $${PRICES.lambdaGbSecond.usd} per GB-second, CloudFront Functions $${PRICES.cloudFrontFunction.usd} per million, DynamoDB $${PRICES.dynamoWrite.usd} per million write units and $${PRICES.dynamoRead.usd} per million read units, $${PRICES.customMetricMonth.usd} per metric-month, $${PRICES.alarmMetricMonth.usd} per alarm metric a month, Logs $${PRICES.logsIngestionGb.usd} per GB; a month is ${SIGNAL.daysPerMonth} days.`,
         `This design: CloudFront logs every entry load and error report (error reports assumed ${SIGNAL.errorReportShare * 100} % of loads) at the sampling rate signalCapacity (contracts/signal-capacity.ts) picks for config metrics.peakToAverage ${config.metrics.peakToAverage}: the peak within ${signalCapacity({ expectedLoadsPerDay: 1, peakToAverage: 1 }).budgetRecordsPerSecond} records a second of one shard, always one shard. Each record is one PUT payload unit (at most ${RECORD_BYTES_MAX} B, under 25 KB).`,
         `  Consumer: batches of up to ${SIGNAL.batchSize.toLocaleString('en')} records, a ${SIGNAL.batchWindowSeconds} s window, one invocation at a time: traffic taken at its daily average, an invocation per window holding a record, or one per ${SIGNAL.batchSize.toLocaleString('en')} records once windows fill (busier hours fill more, so invocations are a little low between the two). Each invocation writes the checkpoint (one PutItem) and reads the timeline when its copy is ${TIMELINE_CACHE_MS / 1000} s old (one GetItem, ${timelineReadUnits} read ${timelineReadUnits === 1 ? 'unit' : 'units'}: ${timelineItemBytes} B at its longest), each assumed ${SIGNAL.dynamoWaitMs} ms, plus the core's time per record measured here, scaled by ${MB_PER_VCPU} / ${SIGNAL.consumerMemoryMb}; billed at ${SIGNAL.consumerMemoryMb} MB (at 1 million loads a day ${one.month.billedMsPerInvocation} ms an invocation, at 100 million ${hundred.month.billedMsPerInvocation} ms).`,
-        `  Logs: per invocation Lambda's own lines (${SIGNAL.lambdaLogBytesPerInvocation} B, assumed) and the batch line (${batchLineBytes} B); per period the EMF lines (${periodEmfBytes} B); per sampled error report an error line (${errorLineBytes} B: the upper bound, every report a viewer of its own in its period${messageDropped ? '; as printed today that is two lines: Powertools reserves the key `message`, which consumer.ts logs the error under, so it drops it and prints a warning line: the message itself is not in the log' : ''}). Fixed: ${customMetrics} custom metrics (Viewers and ErroringViewers of canary and stable viewers, Viewers of the ring, whose errors are in the log only; UnjudgedPeriods, billed only in hours it is published, so $${usd2(priceOf(PRICES.customMetricMonth, 1))} of it is an upper bound), ${clientErrorAlarmMetrics + unjudgedAlarmMetrics} metrics read by alarms (the client-error alarm ${clientErrorAlarmMetrics}, the unjudged alarm ${unjudgedAlarmMetrics}), the shard.`,
+        `  Logs: per invocation Lambda's own lines (${SIGNAL.lambdaLogBytesPerInvocation} B, assumed) and the batch line (${batchLineBytes} B); per period the EMF lines (${periodEmfBytes} B); per sampled error report an error line (${errorLineBytes} B: the upper bound, every report a viewer of its own in its period${messageDropped ? '; as printed today that is two lines: Powertools reserves the key `message`, which consumer.ts logs the error under, so it drops it and prints a warning line: the message itself is not in the log' : ''}). Fixed: ${customMetrics} custom metrics (Viewers and ErroringViewers of canary and stable viewers, Viewers of the ring, whose errors are in the log only; UnjudgedPeriods and CanaryFailing, billed only in hours they are published, so $${usd2(priceOf(PRICES.customMetricMonth, 2))} of it is an upper bound), the metrics alarms read (the client-error alarm, on the judge's verdict at high resolution, ${verdictAlarmMetrics}; the unjudged alarm ${unjudgedAlarmMetrics}), the shard. While a release runs (taken as always), the verdict's EMF line per batch (${SIGNAL.verdictLineBytes} B, assumed) and the judgment record's PutItem per closed period (${SIGNAL.judgmentWriteUnits} write units, assumed).`,
         `  At 100 million loads a day, a month: ${list(hundred.month.parts)}.`,
         `Previous design (the metrics API, kept as a model in prices.ts BEACONS): one beacon per entry load at $${usd4(one.previous.perMillionBeacons)} per million (an HTTP API request, a Lambda invocation of ${BEACONS.billedMsPerBeacon} ms at ${BEACONS.memoryMb} MB, a ledger UpdateItem, ${BEACONS.lambdaLogBytesPerInvocation} B of Lambda's lines and a ${BEACONS.emfLineBytes} B EMF line), plus ${previousFixed.customMetrics} custom metrics, the client-error alarm's ${clientErrorAlarmMetrics} metrics, and the state copy read every ${BEACONS.stateCacheSeconds} s by ${BEACONS.warmContainers} containers. HTTP API requests priced flat (above 300 million a month they cost less).`,
         "  Left out of both: CloudFront's own request charge (the previous design paid it on every beacon, this one on error reports only), RolloutWeight and the other metrics and alarms both have alike.",
