@@ -246,7 +246,6 @@ export const SIGNAL = {
   /** Error reports per entry load: assumed (1 % of loads report an error). Each is one more logged request, and one CloudFront Function invocation. */
   errorReportShare: 0.01,
   batchSize: 1000,
-  batchWindowSeconds: 1,
   /** The judge's verdict, one EMF line per batch while a release runs (a high-resolution CanaryFailing datapoint): assumed from its shape. */
   verdictLineBytes: 300,
   /** Write units of the release's judgment record (about 1.5 KB of JSON: counts, ranges, words), rewritten once per closed period while a release runs. */

@@ -101,9 +101,22 @@ const alarmsSchema = z
         'How long a step may wait past its `rollout.intervalMinutes` for the evidence that it is healthy; then the release ends as "not enough evidence" and is rolled back. A quiet widget (few viewers a minute) sets it higher: its steps then last until they are judged, never less than the configured interval.',
       ),
     minViewers: z.number().int().min(1).max(100000).default(50).describe('Distinct canary viewers a step needs, counted at its weight, before it can be judged healthy and the weight rises.'),
-    periodSeconds: z.number().int().min(60).max(3600).multipleOf(60).default(60).describe('Length of one period, in seconds (a whole number of minutes): a viewer counts once a period and role, and the unjudged and edge-error alarms judge periods this long.'),
+    periodSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(3600)
+      .multipleOf(60)
+      .default(60)
+      .describe('Length of one period, in seconds (a whole number of minutes): a viewer counts once a period and role, and the unjudged and edge-error alarms judge periods this long.'),
     evaluationPeriods: z.number().int().min(1).max(60).default(3).describe('Periods the unjudged and edge-error alarms look back over (the judge reads the whole release).'),
-    datapointsToAlarm: z.number().int().min(1).max(60).default(2).describe('Periods among the last `evaluationPeriods` that must breach before the unjudged or edge-error alarm fires (the unjudged alarm holds the weight); at most `evaluationPeriods`.'),
+    datapointsToAlarm: z
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .default(2)
+      .describe('Periods among the last `evaluationPeriods` that must breach before the unjudged or edge-error alarm fires (the unjudged alarm holds the weight); at most `evaluationPeriods`.'),
     edgeFunctionErrors: z.number().int().min(1).default(5).describe('Lambda@Edge execution errors per period that fire the edge-error alarm (router code reaches every viewer at once; redeploy the previous commit to undo it).'),
   })
   .prefault({})
@@ -147,6 +160,15 @@ const metricsSchema = z
       .optional()
       .describe(
         "Share of entry loads and error reports CloudFront's real-time logs carry, in percent. When absent: 100, or less when `expectedLoadsPerDay` × `peakToAverage` would pass 80 % of one shard's 1,000 records a second (about 23 at 100 million loads a day). A lower rate costs less and counts fewer viewers; both builds are sampled alike.",
+      ),
+    batchWindowSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(300)
+      .default(1)
+      .describe(
+        "How long Lambda gathers the stream's records before it calls the signal consumer, in seconds (the event source mapping's batching window). The judge looks at every batch, so this is the longest a failing canary's evidence waits; each call costs a little (a checkpoint write, Lambda's own log lines): at a million loads a day 5 s costs about $2.70 a month less and 10 s about $3 less, each at up to that many seconds of every rollback.",
       ),
     latenessSeconds: z
       .number()

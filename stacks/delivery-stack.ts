@@ -144,6 +144,7 @@ export class DeliveryStack extends TerraformStack {
       stream: this.signalStream,
       signalTable: this.signalTable,
       rolloutSyncArn: account.arn('lambda', US_EAST_1, `function:${names.rolloutSync}`),
+      maximumBatchingWindowSeconds: config.metrics.batchWindowSeconds,
       environment: {
         METRICS_NAMESPACE: config.metrics.namespace,
         SIGNAL_TABLE: this.signalTable.tableName,

@@ -73,6 +73,7 @@ describe('release signal cost model', () => {
     alarmMetrics: 8,
     highResolutionAlarmMetrics: 1,
     customMetrics: 8,
+    batchWindowSeconds: 1,
   };
 
   it('uses the prices this hand calculation uses', () => {
@@ -151,6 +152,15 @@ describe('release signal cost model', () => {
     }
     expect(SIGNAL_VOLUMES.map(({ loadsPerDay }) => signalMonth({ ...INPUTS, loadsPerDay }).samplingPercent)).toEqual([100, 100, 100, 23]);
     expect(signalMonth({ ...INPUTS, loadsPerDay: 10_000_000, peakToAverage: 10 }).samplingPercent).toBe(69);
+  });
+
+  it('calls the consumer less, and costs less, with a longer batching window', () => {
+    const slow = signalMonth({ ...INPUTS, batchWindowSeconds: 5 });
+    // A 5 s window holds 58.4 records: one invocation per window, 2,592,000 s / 5 s.
+    expect(slow.invocations).toBeCloseTo(518_400 * (1 - Math.exp(-58.45)), 0);
+    expect(slow.total).toBeLessThan(signalMonth(INPUTS).total - 2.5);
+    // A window of 0 calls as records come; Lambda's poller reads about once a second.
+    expect(signalMonth({ ...INPUTS, batchWindowSeconds: 0 }).invocations).toBeCloseTo(signalMonth(INPUTS).invocations, 6);
   });
 
   it('has fewer invocations than windows when windows are often empty', () => {

@@ -157,6 +157,9 @@ describe('the signal consumer', () => {
     });
     // One shard and one batch of it at a time: every record of a period meets in one place, in order.
     expect(only(delivery, 'aws_kinesis_stream').shard_count).toBe(1);
+    // A widget that would rather pay less than roll back a few seconds sooner says so in config.
+    const slower = synthesize(testConfig({ metrics: { batchWindowSeconds: 5 } })).delivery;
+    expect(only(slower, 'aws_lambda_event_source_mapping').maximum_batching_window_in_seconds).toBe(5);
     // Lambda checks the role may read the stream when the mapping is created.
     expect(mapping.depends_on).toEqual([expect.stringMatching(/^aws_iam_role_policy\./)]);
   });

@@ -38,7 +38,7 @@ const TARGETS = {
  * From the verdict to every edge serving the stable build: the links after the simulation's own
  * (which already waits LOG_DELAY_SECONDS for every record and judges at the consumer's looks).
  */
-function verdictChain(): ReachComponent[] {
+function verdictChain(batchWindowSeconds: number): ReachComponent[] {
   const reach = reachComponents(0);
   const link = (prefix: string) => {
     const found = reach.find((component) => component.name.startsWith(prefix));
@@ -55,10 +55,10 @@ function verdictChain(): ReachComponent[] {
     },
     {
       name: 'consumer batch',
-      typicalS: 1,
-      worstS: 1,
+      typicalS: batchWindowSeconds,
+      worstS: batchWindowSeconds,
       basis: 'config',
-      detail: "the event source mapping's batching window (stacks/constructs/signal-consumer.ts, maximumBatchingWindowInSeconds 1)",
+      detail: `the event source mapping's batching window (metrics.batchWindowSeconds, ${batchWindowSeconds} s)`,
     },
     { ...link('rollout sync reads'), name: 'rollout sync invoked by the consumer, writing weight 0 to the store' },
     link('KeyValueStore carries'),
@@ -111,7 +111,7 @@ export const releaseJudge: BenchSection = {
     const healthyReleases = context.quick ? 20 : 1000;
     const steps = rolloutSteps(config.rollout);
     const configuredS = steps[steps.length - 1].atMinute * 60;
-    const chain = verdictChain();
+    const chain = verdictChain(config.metrics.batchWindowSeconds);
     const chainTotal = totalReach(chain);
     const healthyShare = (seed: number) => seededRandom(1_000_003 * (seed + 1))() * HEALTHY_STABLE_SHARE_MAX;
     const failingScenario = (loadsPerDay: number, defectShare: number) => () => ({ loadsPerDay, stableErrorShare: STABLE_ERROR_SHARE, canaryDefectShare: defectShare });

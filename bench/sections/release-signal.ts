@@ -62,6 +62,8 @@ export interface SignalCostInputs {
   readonly highResolutionAlarmMetrics: number;
   /** Custom metrics the signal publishes. */
   readonly customMetrics: number;
+  /** The event source mapping's batching window (config metrics.batchWindowSeconds), seconds. */
+  readonly batchWindowSeconds: number;
 }
 
 export interface SignalParts {
@@ -107,8 +109,10 @@ export function signalMonth(inputs: SignalCostInputs): SignalMonth {
   const errorReports = loads * SIGNAL.errorReportShare;
   const sampled = capacity.samplingPercent / 100;
   const records = (loads + errorReports) * sampled;
-  const windows = SECONDS_PER_MONTH / SIGNAL.batchWindowSeconds;
-  const perWindow = (records / SECONDS_PER_MONTH) * SIGNAL.batchWindowSeconds;
+  // A window of 0 calls as records come: taken as one a second, Lambda's poller's own pace.
+  const windowSeconds = Math.max(1, inputs.batchWindowSeconds);
+  const windows = SECONDS_PER_MONTH / windowSeconds;
+  const perWindow = (records / SECONDS_PER_MONTH) * windowSeconds;
   const invocations = Math.max(windows * (1 - Math.exp(-perWindow)), records / SIGNAL.batchSize);
   // The timeline is read when the container's copy is older than TIMELINE_CACHE_MS.
   const timelineReads = Math.min(invocations, (SIGNAL.consumerContainers * SECONDS_PER_MONTH * 1000) / TIMELINE_CACHE_MS);
@@ -380,6 +384,7 @@ export const releaseSignal: BenchSection = {
       alarmMetrics: unjudgedAlarmMetrics,
       highResolutionAlarmMetrics: verdictAlarmMetrics,
       customMetrics,
+      batchWindowSeconds: config.metrics.batchWindowSeconds,
     });
     // The metrics API published Viewers and ErroringViewers per role (canary, stable, ring): 6; its alarm was the client-error alarm.
     const previousFixed = { customMetrics: 6, alarmMetrics: clientErrorAlarmMetrics };
@@ -420,8 +425,18 @@ export const releaseSignal: BenchSection = {
       ['CloudWatch alarms (metrics read)', one.month.parts.alarms, one.previous.parts.alarms],
       ['CloudWatch Logs ingestion', one.month.parts.logs, one.previous.parts.logs],
     ];
+    // The other side of the batching window's trade: fewer calls, a few seconds more for every rollback.
+    const slowerWindows = [5, 10];
     const figures: Figure[] = [
       ...volumeFigures,
+      ...slowerWindows.map(
+        (seconds): Figure => ({
+          name: `1 million loads a day with metrics.batchWindowSeconds ${seconds}: cost a month`,
+          value: usd2(signalMonth({ ...inputs(SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay), batchWindowSeconds: seconds }).total),
+          unit: 'USD',
+          target: SIGNAL_TARGETS.monthAtOneMillion.usd,
+        }),
+      ),
       ...parts.map(([name, value, previous]): Figure => ({ name: `1 million loads a day, a month: ${name}`, value: usd2(value), unit: 'USD', previous: usd2(previous) })),
       { name: 'consumer core, a batch of 1,000 records: median', value: round(steadyBatch.median, 3), unit: 'ms' },
       { name: 'consumer core, a batch of 1,000 records: p99', value: round(steadyBatch.p99, 3), unit: 'ms' },
@@ -454,7 +469,7 @@ export const releaseSignal: BenchSection = {
         `Targets: at most $${SIGNAL_TARGETS.monthAtOneMillion.usd} a month at 1 million loads a day: ${verdict(met.monthAtOneMillion)} ($${usd2(one.month.total)}, of it $${usd2(fixedMonth)} fixed: the shard, the metrics, the alarms); at most $${SIGNAL_TARGETS.perMillionAtHundredMillion.usd} per million loads at 100 million a day: ${verdict(met.perMillionAtHundredMillion)} ($${usd4(hundred.month.perMillionLoads)}).`,
         `Prices (bench/prices.ts, each with its source): real-time logs $${PRICES.realtimeLogLine.usd} per million lines, Kinesis $${PRICES.kinesisShardHour.usd} per shard-hour and $${PRICES.kinesisPutPayloadUnit.usd} per million PUT payload units, Lambda $${PRICES.lambdaRequest.usd} per million requests and $${PRICES.lambdaGbSecond.usd} per GB-second, CloudFront Functions $${PRICES.cloudFrontFunction.usd} per million, DynamoDB $${PRICES.dynamoWrite.usd} per million write units and $${PRICES.dynamoRead.usd} per million read units, $${PRICES.customMetricMonth.usd} per metric-month, $${PRICES.alarmMetricMonth.usd} per alarm metric a month, Logs $${PRICES.logsIngestionGb.usd} per GB; a month is ${SIGNAL.daysPerMonth} days.`,
         `This design: CloudFront logs every entry load and error report (error reports assumed ${SIGNAL.errorReportShare * 100} % of loads) at the sampling rate signalCapacity (contracts/signal-capacity.ts) picks for config metrics.peakToAverage ${config.metrics.peakToAverage}: the peak within ${signalCapacity({ expectedLoadsPerDay: 1, peakToAverage: 1 }).budgetRecordsPerSecond} records a second of one shard, always one shard. Each record is one PUT payload unit (at most ${RECORD_BYTES_MAX} B, under 25 KB).`,
-        `  Consumer: batches of up to ${SIGNAL.batchSize.toLocaleString('en')} records, a ${SIGNAL.batchWindowSeconds} s window, one invocation at a time: traffic taken at its daily average, an invocation per window holding a record, or one per ${SIGNAL.batchSize.toLocaleString('en')} records once windows fill (busier hours fill more, so invocations are a little low between the two). Each invocation writes the checkpoint (one PutItem) and reads the timeline when its copy is ${TIMELINE_CACHE_MS / 1000} s old (one GetItem, ${timelineReadUnits} read ${timelineReadUnits === 1 ? 'unit' : 'units'}: ${timelineItemBytes} B at its longest), each assumed ${SIGNAL.dynamoWaitMs} ms, plus the core's time per record measured here, scaled by ${MB_PER_VCPU} / ${SIGNAL.consumerMemoryMb}; billed at ${SIGNAL.consumerMemoryMb} MB (at 1 million loads a day ${one.month.billedMsPerInvocation} ms an invocation, at 100 million ${hundred.month.billedMsPerInvocation} ms).`,
+        `  Consumer: batches of up to ${SIGNAL.batchSize.toLocaleString('en')} records, a ${config.metrics.batchWindowSeconds} s window (metrics.batchWindowSeconds), one invocation at a time: traffic taken at its daily average, an invocation per window holding a record, or one per ${SIGNAL.batchSize.toLocaleString('en')} records once windows fill (busier hours fill more, so invocations are a little low between the two). Each invocation writes the checkpoint (one PutItem) and reads the timeline when its copy is ${TIMELINE_CACHE_MS / 1000} s old (one GetItem, ${timelineReadUnits} read ${timelineReadUnits === 1 ? 'unit' : 'units'}: ${timelineItemBytes} B at its longest), each assumed ${SIGNAL.dynamoWaitMs} ms, plus the core's time per record measured here, scaled by ${MB_PER_VCPU} / ${SIGNAL.consumerMemoryMb}; billed at ${SIGNAL.consumerMemoryMb} MB (at 1 million loads a day ${one.month.billedMsPerInvocation} ms an invocation, at 100 million ${hundred.month.billedMsPerInvocation} ms).`,
         `  Logs: per invocation Lambda's own lines (${SIGNAL.lambdaLogBytesPerInvocation} B, assumed) and the batch line (${batchLineBytes} B); per period the EMF lines (${periodEmfBytes} B); per sampled error report an error line (${errorLineBytes} B: the upper bound, every report a viewer of its own in its period${messageDropped ? '; as printed today that is two lines: Powertools reserves the key `message`, which consumer.ts logs the error under, so it drops it and prints a warning line: the message itself is not in the log' : ''}). Fixed: ${customMetrics} custom metrics (Viewers and ErroringViewers of canary and stable viewers, Viewers of the ring, whose errors are in the log only; UnjudgedPeriods and CanaryFailing, billed only in hours they are published, so $${usd2(priceOf(PRICES.customMetricMonth, 2))} of it is an upper bound), the metrics alarms read (the client-error alarm, on the judge's verdict at high resolution, ${verdictAlarmMetrics}; the unjudged alarm ${unjudgedAlarmMetrics}), the shard. While a release runs (taken as always), the verdict's EMF line per batch (${SIGNAL.verdictLineBytes} B, assumed) and the judgment record's PutItem per closed period (${SIGNAL.judgmentWriteUnits} write units, assumed).`,
         `  At 100 million loads a day, a month: ${list(hundred.month.parts)}.`,
         `Previous design (the metrics API, kept as a model in prices.ts BEACONS): one beacon per entry load at $${usd4(one.previous.perMillionBeacons)} per million (an HTTP API request, a Lambda invocation of ${BEACONS.billedMsPerBeacon} ms at ${BEACONS.memoryMb} MB, a ledger UpdateItem, ${BEACONS.lambdaLogBytesPerInvocation} B of Lambda's lines and a ${BEACONS.emfLineBytes} B EMF line), plus ${previousFixed.customMetrics} custom metrics, the client-error alarm's ${clientErrorAlarmMetrics} metrics, and the state copy read every ${BEACONS.stateCacheSeconds} s by ${BEACONS.warmContainers} containers. HTTP API requests priced flat (above 300 million a month they cost less).`,

@@ -48,7 +48,7 @@ export interface SignalConsumerProps {
   readonly logRetentionDays: number;
   /** Records per batch. @default 1000 (at the sized peak, 800 records a second, a batch is about a second of the stream) */
   readonly batchSize?: number;
-  /** Seconds Lambda gathers records before it calls. @default 1 (the judge looks at every batch: a failing canary waits for no more) */
+  /** Seconds Lambda gathers records before it calls (config metrics.batchWindowSeconds). @default 1 (the judge looks at every batch: a failing canary waits for no more) */
   readonly maximumBatchingWindowSeconds?: number;
   /** Retries of a failed batch before Lambda skips it. @default 3 */
   readonly maximumRetryAttempts?: number;
