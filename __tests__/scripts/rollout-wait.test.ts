@@ -69,12 +69,32 @@ describe('rollout wait: deciding', () => {
     await expect(awaitRollout({ readStatus: () => Promise.reject(new Error('no credentials')), baseline: null, timeoutMs: 600_000, intervalMs: 1, settleMs: 0, ...fakeTime(), maxReadFailures: 3 })).rejects.toThrow('no credentials');
   });
 
-  it('waits as long as the configured rollout takes, plus the alarm window and a margin', () => {
+  it('waits as long as the judge may take (the steps, every step waiting its whole hold), plus a margin', () => {
     const config = loadConfig(CONFIG_FILE);
-    // linear 10 % every minute: the last step at minute 9; alarm 3 × 60 s; 15 minutes margin.
-    expect(defaultTimeoutMs(config)).toBe((9 + 3 + 15) * 60_000);
-    const canary = parseConfig({ domain: 'w.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'], rollout: { strategy: 'canary', percent: 10, intervalMinutes: 30 } });
-    expect(defaultTimeoutMs(canary)).toBe((30 + 3 + 15) * 60_000);
+    // linear 10 % every minute: the last step at minute 9, nine judged steps of 30 minutes' hold; 15 minutes margin.
+    expect(defaultTimeoutMs(config)).toBe((9 + 9 * 30 + 15) * 60_000);
+    const canary = parseConfig({
+      domain: 'w.example.com',
+      hostedZone: { name: 'example.com' },
+      primaryRegion: 'us-east-1',
+      regions: ['us-east-1'],
+      rollout: { strategy: 'canary', percent: 10, intervalMinutes: 30 },
+      alarms: { holdMinutes: 20 },
+    });
+    expect(defaultTimeoutMs(canary)).toBe((30 + 20 + 15) * 60_000);
+  });
+
+  it("takes the judge's word before CodeDeploy's window ends: everyone on the new build succeeds, failed or unjudged is rolled back", () => {
+    const judged = (outcome: 'running' | 'complete' | 'failed' | 'not-enough-evidence', deploymentId = 'd-2'): DeploymentStatus => ({
+      ...status('d-2', 'InProgress'),
+      judgment: { deploymentId, outcome, weight: 0, heldSince: null, holdEndsAt: null, reason: 'failing: the canary errs at least 20 points more than stable', canary: null, stable: null, lookedAt: null, healthyAt: {} },
+    });
+    expect(rolloutOutcome(judged('running'), 'd-1')).toMatchObject({ state: 'waiting', started: true });
+    expect(rolloutOutcome(judged('complete'), 'd-1')).toMatchObject({ state: 'succeeded', deploymentId: 'd-2', detail: expect.stringMatching(/reached every viewer, each step judged healthy/) });
+    expect(rolloutOutcome(judged('failed'), 'd-1')).toMatchObject({ state: 'rolled-back', detail: expect.stringMatching(/^d-2 failed: the judge found the canary failing \(failing: /) });
+    expect(rolloutOutcome(judged('not-enough-evidence'), 'd-1')).toMatchObject({ state: 'rolled-back', detail: expect.stringMatching(/^d-2 ended for want of evidence/) });
+    // The judge's view of another deployment says nothing of this one.
+    expect(rolloutOutcome(judged('complete', 'd-9'), 'd-1')).toMatchObject({ state: 'waiting' });
   });
 });
 
@@ -227,7 +247,7 @@ describe('rollout wait: the command', () => {
     deployed({ id: 'd-NEW000001', status: 'Succeeded' });
     const passed = await wait('--baseline', baselineNaming('d-OLD000001'));
     expect(passed.code).toBe(0);
-    expect(passed.out).toMatch(/^waiting up to 27m for a deployment newer than d-OLD000001 to end\n.*d-NEW000001 succeeded$/s);
+    expect(passed.out).toMatch(/^waiting up to 294m for a deployment newer than d-OLD000001 to end\n.*d-NEW000001 succeeded$/s);
 
     deployed({ id: 'd-NEW000002', status: 'Stopped' });
     const rolledBack = await wait('--baseline', baselineNaming('d-OLD000001'), '--timeout', '40m');

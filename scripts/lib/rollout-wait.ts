@@ -21,11 +21,12 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { rolloutSteps, type DeployConfig } from '../../config';
+import { longestReleaseMs } from '../../contracts/release-progress';
 import { formatDuration } from './cli';
 import type { RolloutStatus } from './rollout-view';
 
-/** What the wait reads of a status: the newest deployment of the entry router's group, if any. */
-export type DeploymentStatus = Pick<RolloutStatus, 'deployment'>;
+/** What the wait reads of a status: the newest deployment of the entry router's group, if any, and the judge's view of it. */
+export type DeploymentStatus = Pick<RolloutStatus, 'deployment'> & { readonly judgment?: RolloutStatus['judgment'] };
 
 export type Outcome =
   /** `started`: a deployment newer than the baseline exists (and has not ended). */
@@ -52,14 +53,23 @@ export function rolloutOutcome(status: DeploymentStatus, baseline: string | null
   }
   if (ENDED_OK.has(deployment.status)) return { state: 'succeeded', deploymentId: deployment.id, detail: `${deployment.id} succeeded` };
   if (ROLLED_BACK.has(deployment.status)) return { state: 'rolled-back', deploymentId: deployment.id, detail: `${deployment.id} ended ${deployment.status}: the rollout was rolled back` };
+  // The judge decides before CodeDeploy's window ends: everyone on the new build is done (the
+  // window stays open, still watched), and a failed or unjudged release is as good as rolled back.
+  const judged = status.judgment?.deploymentId === deployment.id ? status.judgment : null;
+  if (judged?.outcome === 'complete') return { state: 'succeeded', deploymentId: deployment.id, detail: `${deployment.id} reached every viewer, each step judged healthy (CodeDeploy still watches it until its window ends)` };
+  if (judged?.outcome === 'failed' || judged?.outcome === 'not-enough-evidence') {
+    return {
+      state: 'rolled-back',
+      deploymentId: deployment.id,
+      detail: `${deployment.id} ${judged.outcome === 'failed' ? 'failed: the judge found the canary failing' : 'ended for want of evidence'} (${judged.reason}); the rollout is being rolled back`,
+    };
+  }
   return { state: 'waiting', started: true, detail: `${deployment.id} ${deployment.status}` };
 }
 
-/** A rollout's own length, the alarm's evaluation window, and 15 minutes' margin. */
+/** The longest a release may take before the judge ends it (the steps, and every step waiting its whole hold), and 15 minutes' margin. */
 export function defaultTimeoutMs(config: DeployConfig): number {
-  const steps = rolloutSteps(config.rollout);
-  const alarmMinutes = Math.ceil((config.alarms.periodSeconds * config.alarms.evaluationPeriods) / 60);
-  return (steps[steps.length - 1].atMinute + alarmMinutes + 15) * 60_000;
+  return longestReleaseMs(rolloutSteps(config.rollout), config.alarms.holdMinutes * 60_000) + 15 * 60_000;
 }
 
 export interface AwaitOptions {
