@@ -13,7 +13,7 @@ import { describeFileIssues, fileIssueWords } from '../contracts/schema-issues';
 import { parseJsonText } from './json-text';
 import { findRegion, distanceKm } from './regions';
 import { routerTimeoutProblem } from './router-bounds';
-import { MAX_CODEDEPLOY_INTERVAL_MINUTES, rolloutSteps } from './rollout';
+import { MAX_CODEDEPLOY_INTERVAL_MINUTES, RELEASE_WINDOW_MARGIN_MINUTES, rolloutSteps } from './rollout';
 import { longestReleaseMs } from '../contracts/release-progress';
 import { capacityProblem } from '../contracts/signal-capacity';
 import { configSchema, REMOVED_SETTINGS, type BackendConfig, type ParsedConfig } from './schema';
@@ -144,10 +144,10 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     reads: [['rollout'], ['alarms', 'holdMinutes']],
     check: (config, report) => {
       const longest = longestReleaseMs(rolloutSteps(config.rollout), config.alarms.holdMinutes * 60_000) / 60_000;
-      if (longest <= MAX_CODEDEPLOY_INTERVAL_MINUTES) return;
+      if (longest + RELEASE_WINDOW_MARGIN_MINUTES <= MAX_CODEDEPLOY_INTERVAL_MINUTES) return;
       report(
         ['alarms', 'holdMinutes'],
-        `is ${config.alarms.holdMinutes}, so a release could run ${longest} minutes (the steps, and every step waiting its whole hold), past the ${MAX_CODEDEPLOY_INTERVAL_MINUTES} CodeDeploy allows one deployment to wait; lower it or use fewer steps.`,
+        `is ${config.alarms.holdMinutes}, so a release could run ${longest} minutes (the steps, and every step waiting its whole hold), past the ${MAX_CODEDEPLOY_INTERVAL_MINUTES - RELEASE_WINDOW_MARGIN_MINUTES} CodeDeploy allows one deployment to wait (${MAX_CODEDEPLOY_INTERVAL_MINUTES} minutes, less a ${RELEASE_WINDOW_MARGIN_MINUTES}-minute margin for rollout sync to roll it back first); lower it or use fewer steps.`,
       );
     },
   },

@@ -30,12 +30,19 @@ export function predefinedDeploymentConfig(rollout: RolloutConfig): string | und
 }
 
 /**
+ * Past the longest a release may take, how long CodeDeploy still holds the alias: a release that
+ * runs out of evidence must be rolled back by rollout sync (every minute, or sooner) well before
+ * CodeDeploy's own clock would shift everyone to the canary.
+ */
+export const RELEASE_WINDOW_MARGIN_MINUTES = 10;
+
+/**
  * Minutes CodeDeploy holds the alias at the first step: the configured steps with every judged
- * step waiting its whole hold, rounded up. Rollout sync ends the deployment sooner when the
- * evidence keeps up.
+ * step waiting its whole hold, rounded up, and the margin. The judge takes viewers to the new
+ * build sooner when the evidence keeps up.
  */
 export function releaseWindowMinutes(rollout: RolloutConfig, holdMinutes: number): number {
-  return Math.max(1, Math.ceil(longestReleaseMs(rolloutSteps(rollout), holdMinutes * 60_000) / 60_000));
+  return Math.max(1, Math.ceil(longestReleaseMs(rolloutSteps(rollout), holdMinutes * 60_000) / 60_000)) + RELEASE_WINDOW_MARGIN_MINUTES;
 }
 
 /** The custom config's traffic routing: the first step's percent, held for the window. */

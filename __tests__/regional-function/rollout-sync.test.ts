@@ -439,6 +439,20 @@ describe('rollout sync against AWS', () => {
       expect(await createRolloutSync(env, clients(), { now: later })(SCHEDULED)).toMatchObject({ action: 'written', weight: 10000, outcome: 'complete' });
     });
 
+    it('gives a canary whose deployment was stopped no viewers back while CodeDeploy has not yet moved the alias back, under any salt', async () => {
+      put(steadyState(BUILD_A));
+      alias = rolling(0.1);
+      // Nothing shifts the alias any more; the deployment that did was stopped with rollback.
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+      codedeploy.on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] }).resolves({ deployments: ['d-STOPPED01'] });
+      codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-STOPPED01' }).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ action: 'unchanged', held: true, weight: 0, stoppedDeployment: null });
+      expect(stored()).toEqual(steadyState(BUILD_A));
+      // A split made by hand, with no deployment behind it ever stopped, still gets its viewers.
+      codedeploy.on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] }).resolves({ deployments: [] });
+      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ action: 'written', held: false, weight: 1000, saltSource: 'alias-versions' });
+    });
+
     it('rolls a release back as not enough evidence once its step held past the hold, and as failed the moment the judge says so', async () => {
       put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-QUIET0001', ring: [] });
       alias = rolling(0.1);

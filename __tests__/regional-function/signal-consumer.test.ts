@@ -306,6 +306,67 @@ describe('the consumer with its I/O', () => {
     expect(stepDueAt(STEPS, 2500, T0)).toBeNull();
   });
 
+  it("reads the release's record again when it lost its place (another container may have judged), and keeps none it could not write", async () => {
+    const release = rollout(1000);
+    const stored = {
+      salt: release.salt!,
+      stable: STABLE,
+      canary: CANARY,
+      baseline: { viewers: 6000, erroring: 60 },
+      closed: { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, newestCanary: { viewers: 0, erroring: 0 } },
+      atWeight: {},
+      lastPeriod: null,
+      lastPeriodJudged: true,
+      healthyAt: {},
+      failedAt: null,
+      failure: null,
+      last: null,
+    };
+    let reads = 0;
+    let failWrites = 1;
+    const requests: string[] = [];
+    let resumed = true;
+    const io = deps({
+      timeline: async () => [{ state: release, from: T0 - PERIOD, until: null }],
+      advanceCheckpoint: async (from: string | null) => from !== null && resumed,
+      judgments: {
+        read: async () => {
+          reads += 1;
+          return stored;
+        },
+        write: async () => {
+          if (failWrites-- > 0) throw new Error('ProvisionedThroughputExceededException');
+        },
+      },
+      requestSync: async (why: string) => {
+        requests.push(why);
+      },
+    });
+    const consumer = createSignalConsumer(JUDGED, io.deps);
+    await consumer([load('192.0.2.1', T0)]);
+    await consumer([load('192.0.2.2', T0 + 1000)]);
+    expect(reads).toBe(1);
+    // Another container read meanwhile: this one's record may be stale.
+    resumed = false;
+    await consumer([load('192.0.2.3', T0 + 2000)]);
+    expect(reads).toBe(2);
+    resumed = true;
+    // Canary viewers all erring: failing. The write fails, so the batch fails and nothing is kept...
+    const failing = addressesOn(release, CANARY, 12);
+    // (In the next period: this consumer saw that one from its start.)
+    const batch = failing.flatMap((ip, i) => [load(ip, T0 + PERIOD + 1000 + i), error(ip, T0 + PERIOD + 1000 + i, CANARY)]);
+    await expect(consumer(batch)).rejects.toThrow('ProvisionedThroughputExceededException');
+    expect(requests).toEqual([]);
+    // ...the retry starts from the table's record (its periods unjudged: a retried batch may count twice)...
+    await consumer(batch);
+    expect(reads).toBe(3);
+    expect(requests).toEqual([]);
+    // ...and the next period's failing viewers are judged on it: written, and rollout sync woken.
+    const next = addressesOn(release, CANARY, 30).slice(12);
+    await consumer(next.flatMap((ip, i) => [load(ip, T0 + 2 * PERIOD + 1000 + i), error(ip, T0 + 2 * PERIOD + 1000 + i, CANARY)]));
+    expect(requests).toEqual([`the judge found canary ${CANARY} failing`]);
+  });
+
   it('starts afresh after a failed batch, so a retry cannot count twice', async () => {
     let fail = false;
     const io = deps({

@@ -1,7 +1,7 @@
 import { CodedeployApp } from '@cdktf/provider-aws/lib/codedeploy-app';
 import { CodedeployDeploymentConfig } from '@cdktf/provider-aws/lib/codedeploy-deployment-config';
 import { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias';
-import { customDeploymentConfigName, resourceNames } from '../../config';
+import { customDeploymentConfigName, RELEASE_WINDOW_MARGIN_MINUTES, resourceNames } from '../../config';
 import type { ReleaseInput } from '../../contracts/function-environment';
 import { DIMENSION_SIGNAL, METRIC_CANARY_FAILING, SIGNAL_ENTRY, VERDICT_PERIOD_SECONDS } from '../../contracts/release-signal';
 import type { Block } from '../../stacks/policy/terraform-json';
@@ -61,10 +61,10 @@ describe('CodeDeploy', () => {
   });
 
   it.each([
-    // Canary 20 % for 7 minutes: one judged step, 7 minutes and a 30-minute hold.
-    ['canary', 37],
-    // Linear 20 % every 7 minutes: four judged steps, 28 minutes and four holds.
-    ['linear', 28 + 4 * 30],
+    // Canary 20 % for 7 minutes: one judged step, 7 minutes and a 30-minute hold, and the margin.
+    ['canary', 37 + RELEASE_WINDOW_MARGIN_MINUTES],
+    // Linear 20 % every 7 minutes: four judged steps, 28 minutes and four holds, and the margin.
+    ['linear', 28 + 4 * 30 + RELEASE_WINDOW_MARGIN_MINUTES],
   ] as const)('holds a %s rollout at its first step for the whole window the judge may take (CodeDeploy cannot wait for evidence between steps)', (strategy, interval) => {
     const rollout = { strategy, percent: 20, intervalMinutes: 7 };
     const { delivery, config } = synthesize(testConfig({ rollout }));

@@ -45,7 +45,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { readAliasBuilds, type AliasBuilds, type VersionBuildCache } from '../shared/alias-state';
 import { errorMessage, errorName } from '../shared/aws-errors';
 import { buildPresence, bucketsFrom } from '../shared/build-presence';
-import { findActiveDeploymentId, getDeploymentSummary, type DeploymentSummary } from '../shared/deployments';
+import { findActiveDeploymentId, getDeploymentSummary, rolledBackTo, type DeploymentSummary } from '../shared/deployments';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from '../shared/rollout-state-store';
 import { announceState, readJudgment } from '../shared/signal-table';
@@ -67,6 +67,9 @@ export const ROLLOUT_SYNC_VARIABLES = [
   'ROLLOUT_STEPS',
   'HOLD_MINUTES',
 ] as const satisfies readonly (keyof RolloutSyncEnvironment)[];
+
+/** How far back a stopped or failed deployment to the alias's canary keeps that canary held (CodeDeploy's rollback takes minutes). */
+export const ROLLED_BACK_LOOKBACK_MS = 24 * 3_600_000;
 
 /** Runs that find the store or the alias moved under them before giving up (the next run repairs). */
 export const MAX_SYNC_ATTEMPTS = 4;
@@ -150,6 +153,7 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
       let firing = { clientErrors: false, unjudged: false };
       let judged: JudgedRelease | null = null;
       let judgment: JudgmentRecord | null = null;
+      let rollingBack = false;
       const canary = effectiveCanary(builds);
       if (canary) {
         // Only a live canary needs a salt, and only then is CodeDeploy asked which deployment it
@@ -157,13 +161,18 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         const id = trigger.startedDeploymentId ?? (await findActiveDeploymentId(clients.codedeploy, group));
         if (id) deployment = await getDeploymentSummary(clients.codedeploy, id);
         firing = await alarmsFiring();
+        // A canary no deployment is shifting to may be one that was just rolled back, whose alias
+        // CodeDeploy has not moved back yet: it gets no viewers again, under any salt.
+        if (!(deployment?.active && deployment.toVersion === canary.version)) {
+          rollingBack = (deployment?.active === true && deployment.toVersion !== canary.version) || (await rolledBackTo(clients.codedeploy, group, canary.version, new Date(now() - ROLLED_BACK_LOOKBACK_MS)));
+        }
         if (deployment?.active && deployment.toVersion === canary.version && deployment.createTime) {
           judgment = await readJudgment(clients.dynamodb, env.SIGNAL_TABLE, deployment.id);
           const progress = releaseProgress(steps, { startedAt: deployment.createTime.getTime(), healthyAt: judgment?.healthyAt ?? {}, failedAt: judgment?.failedAt ?? null }, holdMs, now());
           judged = { progress, blind: firing.unjudged, verdictReason: judgment?.last?.reason ?? null };
         }
       }
-      const plan = planSync(builds, deployment, stored, firing.clientErrors, judged);
+      const plan = planSync(builds, deployment, stored, firing.clientErrors || rollingBack, judged);
       const shifting = deployment?.active === true && deployment.toVersion === builds.canary?.version;
       const summary = {
         trigger: trigger.kind,

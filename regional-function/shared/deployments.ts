@@ -133,6 +133,21 @@ export async function findActiveDeploymentId(codedeploy: CodeDeployClient, group
   return listed.deployments?.[0] ?? null;
 }
 
+/**
+ * Whether a deployment of the group to `version` was stopped or failed since `since`: the canary it
+ * shifted to was rolled back (by the judge, an alarm or a person), and CodeDeploy may not have moved
+ * the alias back yet. At most `limit` of them are looked at, newest first as CodeDeploy lists them.
+ */
+export async function rolledBackTo(codedeploy: CodeDeployClient, group: DeploymentGroupRef, version: string, since: Date, limit = 10): Promise<boolean> {
+  const listed = await withGroupErrors(group, () =>
+    codedeploy.send(new ListDeploymentsCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup, includeOnlyStatuses: ['Stopped', 'Failed'], createTimeRange: { start: since } })),
+  );
+  for (const id of (listed.deployments ?? []).slice(0, limit)) {
+    if ((await getDeploymentSummary(codedeploy, id)).toVersion === version) return true;
+  }
+  return false;
+}
+
 export async function getDeploymentSummary(codedeploy: CodeDeployClient, deploymentId: string): Promise<DeploymentSummary> {
   let info: DeploymentInfo | undefined;
   try {

@@ -81,22 +81,25 @@ export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, de
       for (const period of result.closed) {
         for (const kept of period.messages) deps.log('error reported', errorReportedDetails(period.start, kept));
       }
-      const verdict = await judge(timeline, result.closed);
+      const verdict = await judge(timeline, result.closed, resumed);
       return { records: records.length, resumed, closed: result.closed.map((p) => ({ start: p.start, unjudged: p.unjudged, counts: p.counts })), late: result.late, skipped: result.skipped, verdict };
     } catch (error) {
       // What this batch added may be half in the tallies: start afresh, so a retry of the same
       // batch cannot count twice. The periods it touched are unjudged.
       state = initialState();
       lastSequence = null;
+      // The record in memory may hold what was never written: the table's is the one to go on from.
+      record = null;
       throw error;
     }
   };
 
   /** One look of the judge at the release running (judge.ts); its record is kept in memory and written when it changes. */
-  async function judge(timeline: readonly TimedState[], closed: readonly ClosedPeriod[]): Promise<BatchSummary['verdict']> {
+  async function judge(timeline: readonly TimedState[], closed: readonly ClosedPeriod[], resumed: boolean): Promise<BatchSummary['verdict']> {
     const periodMs = options.periodSeconds * 1000;
     const release = currentRelease(timeline);
-    if (release !== null && record?.salt !== release.salt) record = await deps.judgments.read(release.salt);
+    // Another container may have judged meanwhile (this one lost its place): its record is the newer one.
+    if (release !== null && (record?.salt !== release.salt || !resumed)) record = await deps.judgments.read(release.salt);
     const baseline =
       release === null
         ? { viewers: 0, erroring: 0 }
@@ -111,8 +114,9 @@ export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, de
     const now = deps.now();
     const looked = look({ record, timeline, closed, open, baseline, rule: options.rule, periodMs, now });
     if (looked.record === null) return null;
-    record = looked.record;
+    // Kept in memory only once written: a write that fails leaves the decision to the retry.
     if (looked.changed) await deps.judgments.write(looked.record);
+    record = looked.record;
     deps.emitVerdict(looked.record.failedAt !== null, now);
     if (looked.failedNow) {
       deps.log('canary failing', { salt: looked.record.salt, canary: looked.record.canary, reason: looked.record.failure });
