@@ -43,6 +43,7 @@ import { releaseProgress } from '../contracts/release-progress';
 import { judge, judgeUnderEach, statePropagationMs } from '../contracts/release-signal';
 import { steadyState, WEIGHT_SCALE, type RolloutState } from '../contracts/rollout-state';
 import { rolloutSteps } from '../config/rollout';
+import { seededRandom } from './events';
 import type { RolloutConfig } from '../config/schema';
 
 /** How often the consumer judges the evidence (simulated seconds). */
@@ -103,19 +104,7 @@ const CANARY = '0000000000000b22';
 
 // Module-scope copies: in Jest's vm context every lookup of a global such as Math costs more than
 // the rest of a simulated viewer, and a release has tens of thousands of them.
-const { floor, imul, log, min } = Math;
-
-/** mulberry32, as bench/events.ts has it, but reading imul from module scope for the reason above. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { floor, log, min } = Math;
 
 /**
  * Honest viewers' addresses, by their index in a release: the same in every release (its salt

@@ -1,5 +1,6 @@
 import * as fc from 'fast-check';
 import { ADVANCE_RISK, judgeCanary, logGamma, shareRange, type Evidence, type JudgeRule } from '../../contracts/canary-judge';
+import { seededRandom } from '../../bench/events';
 import { propertyRuns } from '../fixtures/property';
 
 const RULE: JudgeRule = { excessErrorPercent: 5, toleratedExcessPercent: 2, falseRollbackRate: 0.001, minViewers: 50 };
@@ -8,18 +9,6 @@ const evidence = (canary: [number, number], stable: [number, number]): Evidence 
   canary: { viewers: canary[0], erroring: canary[1] },
   stable: { viewers: stable[0], erroring: stable[1] },
 });
-
-/** A deterministic generator, so a failing draw can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('logGamma', () => {
   it('matches factorials and Γ(1/2)', () => {
@@ -48,7 +37,7 @@ describe('shareRange: the confidence sequence of one share', () => {
 
   it('covers the true share at every look in all but about α of sequences (α = 0.05, 400 sequences of 2,000 looks)', () => {
     for (const share of [0.01, 0.2]) {
-      const draw = random(share * 1000);
+      const draw = seededRandom(share * 1000);
       let missed = 0;
       for (let sequence = 0; sequence < 400; sequence += 1) {
         let erroring = 0;
@@ -102,7 +91,7 @@ describe('judgeCanary: properties', () => {
     const rule: JudgeRule = { ...RULE, falseRollbackRate: 0.05, toleratedExcessPercent: 0 };
     fc.assert(
       fc.property(fc.double({ min: 0, max: 0.3, noNaN: true }), fc.integer({ min: 1, max: 19 }), fc.integer({ min: 1, max: 2 ** 30 }), (share, canaryPercent, seed) => {
-        const draw = random(seed);
+        const draw = seededRandom(seed);
         const releases = 120;
         let rolledBack = 0;
         for (let release = 0; release < releases; release += 1) {

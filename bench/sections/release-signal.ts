@@ -21,6 +21,7 @@ import { errorReportedDetails, type BatchSummary } from '../../regional-function
 import { TIMELINE_CACHE_MS } from '../../regional-function/signal-consumer/index';
 import { functionLogger, functionMetrics, periodDocuments } from '../../regional-function/shared/observability';
 import { STATE_TIMELINE_KEY, TIMELINE_LENGTH } from '../../regional-function/shared/signal-table';
+import { seededRandom } from '../events';
 import { distribution, median, round } from '../measure';
 import { BEACONS, MB_PER_VCPU, PRICES, priceOf, SIGNAL } from '../prices';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
@@ -211,18 +212,6 @@ const T0 = 1_800_000_000_000;
 /** Records a second the synthetic stream carries: one full shard. */
 const STREAM_RATE = 1000;
 
-/** A deterministic pseudo-random sequence (mulberry32), so every run reads the same stream. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `batches` batches of SIGNAL.batchSize records, a full shard's second each: entry loads (200 or
  * 304) and error reports (SIGNAL.errorReportShare of them, naming the build the rule gives the
@@ -230,7 +219,7 @@ function random(seed: number): () => number {
  * one page in twenty on a ring host.
  */
 function syntheticStream(state: RolloutState, viewers: number, batches: number): StreamRecord[][] {
-  const next = random(42);
+  const next = seededRandom(42);
   const addresses = Array.from({ length: viewers }, (_, i) => (i % 4 === 3 ? `2001:db8:${(i >> 4).toString(16)}:${(i & 15).toString(16)}::${(i % 97).toString(16)}` : `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`));
   const message = 'TypeError: Cannot read properties of undefined (reading "price")';
   const out: StreamRecord[][] = [];
