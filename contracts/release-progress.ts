@@ -131,6 +131,26 @@ export interface JudgmentRecord {
   } | null;
 }
 
+const NONE = { viewers: 0, erroring: 0 } as const;
+
+/** A release's record before the judge has summed any period of it: the stable build's baseline, and nothing decided. */
+export function newJudgmentRecord(release: { readonly salt: string; readonly stable: string; readonly canary: string }, baseline: { readonly viewers: number; readonly erroring: number } = NONE): JudgmentRecord {
+  return {
+    salt: release.salt,
+    stable: release.stable,
+    canary: release.canary,
+    baseline,
+    closed: { canary: NONE, stable: NONE, newestCanary: NONE },
+    atWeight: {},
+    lastPeriod: null,
+    lastPeriodJudged: false,
+    healthyAt: {},
+    failedAt: null,
+    failure: null,
+    last: null,
+  };
+}
+
 /** The table item's key for a release. */
 export function judgmentKey(salt: string): string {
   return `release#${salt}`;

@@ -1,3 +1,4 @@
+import { newJudgmentRecord } from '../../contracts/release-progress';
 import { parseConfig, resourceNames } from '../../config';
 import { rolloutSteps } from '../../config/rollout';
 import { KINESIS_ITERATOR_AGE, statePropagationMs, type Role } from '../../contracts/release-signal';
@@ -195,18 +196,10 @@ describe('control plane', () => {
   /** A judgment record as the consumer keeps it: healthy at these weights, at these times; failing at `failedAt`. */
   function judged(control: ControlPlane, salt: string, healthyAt: Record<string, number>, failedAt: number | null = null): void {
     control.judgments.set(salt, {
-      salt,
-      stable: A,
-      canary: B,
-      baseline: { viewers: 0, erroring: 0 },
-      closed: { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, newestCanary: { viewers: 0, erroring: 0 } },
-      atWeight: {},
-      lastPeriod: null,
-      lastPeriodJudged: true,
+      ...newJudgmentRecord({ salt, stable: A, canary: B }),
       healthyAt,
       failedAt,
       failure: failedAt === null ? null : 'failing: the canary errs at least 20 points more than stable',
-      last: null,
     });
   }
 

@@ -1,3 +1,4 @@
+import { newJudgmentRecord } from '../../contracts/release-progress';
 import { fakeTable } from '../fixtures/dynamodb-table';
 import { readTimeline, writeJudgment } from '../../regional-function/shared/signal-table';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
@@ -221,20 +222,7 @@ describe('rollout sync against AWS', () => {
     writeJudgment(
       new DynamoDBClient({ region: 'us-east-1' }),
       env.SIGNAL_TABLE,
-      {
-        salt,
-        stable: BUILD_A,
-        canary: BUILD_B,
-        baseline: { viewers: 0, erroring: 0 },
-        closed: { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, newestCanary: { viewers: 0, erroring: 0 } },
-        atWeight: {},
-        lastPeriod: null,
-        lastPeriodJudged: true,
-        healthyAt,
-        failedAt,
-        failure: failedAt === null ? null : 'failing',
-        last: null,
-      },
+      { ...newJudgmentRecord({ salt, stable: BUILD_A, canary: BUILD_B }), healthyAt, failedAt, failure: failedAt === null ? null : 'failing' },
       Date.parse('2026-11-26T10:00:00Z'),
     );
   const writes = () => kvsMock.commandCalls(PutKeyCommand).map((call) => call.args[0].input);

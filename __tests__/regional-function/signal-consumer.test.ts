@@ -4,6 +4,7 @@
  * for a build it did not get; periods closed once the stream is past them, unjudged when not seen
  * whole; late records counted.
  */
+import { newJudgmentRecord } from '../../contracts/release-progress';
 import { formatRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';
 import { assignBuild } from '../../contracts/assignment';
 import { judge } from '../../contracts/release-signal';
@@ -271,20 +272,7 @@ describe('the consumer with its I/O', () => {
     const release = rollout(1000);
     const requests: string[] = [];
     let now = T0 + 4 * PERIOD;
-    const record = {
-      salt: release.salt!,
-      stable: STABLE,
-      canary: CANARY,
-      baseline: { viewers: 0, erroring: 0 },
-      closed: { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, newestCanary: { viewers: 0, erroring: 0 } },
-      atWeight: {},
-      lastPeriod: null,
-      lastPeriodJudged: true,
-      healthyAt: { 1000: T0 + PERIOD },
-      failedAt: null,
-      failure: null,
-      last: null,
-    };
+    const record = { ...newJudgmentRecord({ salt: release.salt!, stable: STABLE, canary: CANARY }), healthyAt: { 1000: T0 + PERIOD } };
     const io = deps({
       // The release's first step was written at T0: the next is due five minutes later.
       timeline: async () => [{ state: release, from: T0, until: null }],
@@ -308,20 +296,7 @@ describe('the consumer with its I/O', () => {
 
   it("reads the release's record again when it lost its place (another container may have judged), and keeps none it could not write", async () => {
     const release = rollout(1000);
-    const stored = {
-      salt: release.salt!,
-      stable: STABLE,
-      canary: CANARY,
-      baseline: { viewers: 6000, erroring: 60 },
-      closed: { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, newestCanary: { viewers: 0, erroring: 0 } },
-      atWeight: {},
-      lastPeriod: null,
-      lastPeriodJudged: true,
-      healthyAt: {},
-      failedAt: null,
-      failure: null,
-      last: null,
-    };
+    const stored = newJudgmentRecord({ salt: release.salt!, stable: STABLE, canary: CANARY }, { viewers: 6000, erroring: 60 });
     let reads = 0;
     let failWrites = 1;
     const requests: string[] = [];

@@ -18,7 +18,7 @@
  *             weight, with its time (contracts/release-progress.ts paces the steps by it).
  */
 import { judgeCanary, type Evidence, type JudgeRule, type RoleEvidence } from '../../contracts/canary-judge';
-import type { JudgmentRecord } from '../../contracts/release-progress';
+import { newJudgmentRecord, type JudgmentRecord } from '../../contracts/release-progress';
 import type { RolloutState } from '../../contracts/rollout-state';
 import type { CanaryEvidence, ClosedPeriod, RoleCounts, TimedState } from './core';
 
@@ -73,28 +73,11 @@ function servedRelease(states: readonly RolloutState[], release: { readonly salt
   return states.length > 0 && states.every((state) => state.stable === release.stable && (state.canary === null || (state.canary === release.canary && state.salt === release.salt)));
 }
 
-function freshRecord(release: { readonly salt: string; readonly stable: string; readonly canary: string }, baseline: RoleEvidence): JudgmentRecord {
-  return {
-    salt: release.salt,
-    stable: release.stable,
-    canary: release.canary,
-    baseline,
-    closed: { canary: ZERO, stable: ZERO, newestCanary: ZERO },
-    atWeight: {},
-    lastPeriod: null,
-    lastPeriodJudged: false,
-    healthyAt: {},
-    failedAt: null,
-    failure: null,
-    last: null,
-  };
-}
-
 export function look(input: LookInput): LookResult {
   const release = currentRelease(input.timeline);
   if (release === null) return { record: null, changed: false, failedNow: false, healthyWeight: null };
   const stored = input.record !== null && input.record.salt === release.salt ? input.record : null;
-  let record = stored ?? freshRecord(release, input.baseline);
+  let record = stored ?? newJudgmentRecord(release, input.baseline);
   let changed = stored === null;
 
   let closed = record.closed;
