@@ -161,3 +161,17 @@ export function judgeCanary(evidence: Evidence, rule: JudgeRule): CanaryJudgment
   }
   return { verdict: 'unknown', canary, stable, excess, reason: `not yet known: the canary may err up to ${points(excess.upper / 100)} points more than stable (${shares}), more than the ${rule.excessErrorPercent} allowed` };
 }
+
+/**
+ * About the fewest canary viewers erring at `share` with which the judge rules out the excess,
+ * against `stableViewers` erring alike (within 10 %: counts grow by a tenth at a time); null past
+ * 100,000. What `rollout start` warns from and the benchmark states.
+ */
+export function viewersToJudge(rule: JudgeRule, share: number, stableViewers: number): number | null {
+  const stable = { viewers: stableViewers, erroring: Math.round(stableViewers * share) };
+  let viewers = Math.max(1, rule.minViewers);
+  for (; viewers <= 100_000; viewers = Math.ceil(viewers * 1.1)) {
+    if (judgeCanary({ canary: { viewers, erroring: Math.round(viewers * share) }, stable }, rule).verdict === 'healthy') return viewers;
+  }
+  return null;
+}

@@ -1,5 +1,6 @@
 import { deploymentSummaryFrom } from '../../regional-function/shared/deployments';
-import { deploymentView, evidenceWarnings, formatStatus, judgmentView, viewersToJudge, newestVersion, percent, previousReleaseVersion, stateMatchesAlias, type AliasView, type RolloutStatus } from '../../scripts/lib/rollout-view';
+import { viewersToJudge } from '../../contracts/canary-judge';
+import { deploymentView, evidenceWarnings, formatStatus, judgmentView, newestVersion, percent, previousReleaseVersion, stateMatchesAlias, type AliasView, type RolloutStatus } from '../../scripts/lib/rollout-view';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment } from '../regional-function/aws-fixtures';
 
 const alias = (canary: AliasView['canary'] = null, stable = { version: '7', buildId: BUILD_A as string | null }): AliasView => ({ functionName: 'fn', name: 'live', stable, canary });

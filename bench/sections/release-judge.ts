@@ -9,7 +9,7 @@
  */
 import { parseConfig } from '../../config';
 import { rolloutSteps } from '../../config/rollout';
-import { judgeCanary } from '../../contracts/canary-judge';
+import { viewersToJudge } from '../../contracts/canary-judge';
 import { statePropagationMs } from '../../contracts/release-signal';
 import { SYNC_SCHEDULE } from '../../stacks/constructs/rollout-sync';
 import { seededRandom } from '../events';
@@ -84,15 +84,6 @@ function offEveryViewer(summary: ReleaseSummary, chain: { readonly typicalS: num
   const times = summary.failingLoadToRollbackS;
   if (times.length === 0) return { typicalS: 0, worstS: 0 };
   return { typicalS: round(median(times) + chain.typicalS, 1), worstS: round(times[times.length - 1] + chain.worstS, 1) };
-}
-
-/** The fewest canary viewers (to the nearest 10) at `share` erring with which the judge rules out the excess, against `stableViewers` at the same share. */
-function viewersToRuleOut(rule: BenchContext['config']['alarms'], share: number, stableViewers: number): number {
-  const stable = { viewers: stableViewers, erroring: Math.round(stableViewers * share) };
-  for (let viewers = rule.minViewers; viewers < 100_000; viewers += 10) {
-    if (judgeCanary({ canary: { viewers, erroring: Math.round(viewers * share) }, stable }, rule).verdict === 'healthy') return viewers;
-  }
-  return Number.POSITIVE_INFINITY;
 }
 
 const percent = (share: number) => `${round(share * 100, 1)} %`;
@@ -202,7 +193,7 @@ export const releaseJudge: BenchSection = {
         ...healthy.map((h) => `  - ${h.name}: ${rolledBack(h.summary)}, ${h.summary.outcomes.complete} completed, ${h.slowerS.length} of them slower than the configured ${configuredS} s.`),
         `  The default steps (${percent(steps[0].weight / 10000)} for ${stepS / 60} min) leave room for that; the deploy config's one-minute steps do not: a step's own viewers count only ${propagationS} s after it is written, in periods that close ${latenessSeconds} s after their end, so at ${targetedLabel} loads a day its ${ownConfiguredS} s took ${seconds(own.completionS, median)} s (median) and ${seconds(own.completionS, worst)} s (worst) of ${own.releases} healthy releases (${own.outcomes.complete} completed). Steps shorter than a few minutes are paced by the judge, not the clock; \`rollout start\` says so.`,
         `  A quiet widget: with alarms.holdMinutes ${QUIET_HOLD_MINUTES} at ${quietest.label} loads a day, ${quiet.releases - quiet.outcomes.complete} of ${quiet.releases} healthy releases rolled back (${quiet.outcomes['not-enough-evidence']} for want of evidence), reaching everyone in ${seconds(quiet.completionS, median)} s (median) and ${seconds(quiet.completionS, worst)} s (worst): slower, never unjudged.`,
-        `  And where viewers are few, longer: the judge rules out ${excessErrorPercent} points with ${viewersToRuleOut(config.alarms, lowShare, quietBaseline)} canary viewers erring at ${percent(lowShare)}, ${viewersToRuleOut(config.alarms, highShare, quietBaseline)} at ${percent(highShare)} (against the ${quietBaseline} stable viewers of the ${BASELINE_PERIODS} periods before a release at ${quietest.label} a day, erring alike), and a first step of ${percent(steps[0].weight / 10000)} gets ${VOLUMES.map((v) => `${firstStepPerMinute(v.loadsPerDay)} a minute at ${v.label}`).join(', ')}; past its time by alarms.holdMinutes (${holdMinutes}) a step ends the release for want of evidence.`,
+        `  And where viewers are few, longer: the judge rules out ${excessErrorPercent} points with about ${viewersToJudge(config.alarms, lowShare, quietBaseline) ?? 'more than 100,000'} canary viewers erring at ${percent(lowShare)}, ${viewersToJudge(config.alarms, highShare, quietBaseline) ?? 'more than 100,000'} at ${percent(highShare)} (against the ${quietBaseline} stable viewers of the ${BASELINE_PERIODS} periods before a release at ${quietest.label} a day, erring alike), and a first step of ${percent(steps[0].weight / 10000)} gets ${VOLUMES.map((v) => `${firstStepPerMinute(v.loadsPerDay)} a minute at ${v.label}`).join(', ')}; past its time by alarms.holdMinutes (${holdMinutes}) a step ends the release for want of evidence.`,
         `The model: ${config.rollout.strategy} rollout of ${config.rollout.percent} % every ${config.rollout.intervalMinutes} min (${steps.length} steps, ${configuredS} s configured); clock in 1 s steps, honest loads a Poisson process each by a new IPv4 viewer assigned by viewerBucket, records arriving ${LOG_DELAY_SECONDS} s after their load; the consumer judges every ${LOOK_SECONDS} s (failing: every record arrived, open periods included; healthy: closed periods only), the stable role's evidence including the ${BASELINE_PERIODS} periods before the release; rollout sync applies releaseProgress at every look and every ${SYNC_SECONDS} s (${SYNC_SCHEDULE}); viewers get a written weight at once, the consumer counts as above; the release starts at a random point of a ${periodSeconds} s period, the looks and sync's schedule at random phases. Each release has its own seed and salt (d-SIM and the seed). The judge runs at every look where it could find the canary failing (the observed shares differ by more than the tolerance), which gives the same verdicts as running it at every look.`,
       ],
       data: {

@@ -5,7 +5,7 @@
 import type { RolloutState } from '../../contracts/rollout-state';
 import { effectiveCanary, rolloutStateFor } from '../../regional-function/rollout-sync/core';
 import type { DeploymentSummary } from '../../regional-function/shared/deployments';
-import { judgeCanary, type JudgeRule } from '../../contracts/canary-judge';
+import { viewersToJudge, type JudgeRule } from '../../contracts/canary-judge';
 import { releaseProgress, type JudgmentRecord, type ReleaseOutcome, type ReleaseStep } from '../../contracts/release-progress';
 
 export interface VersionView {
@@ -290,16 +290,6 @@ export interface EvidenceSettings {
   readonly latenessSeconds: number;
   /** How long after a step is written its own viewers start to count (contracts/release-signal.ts statePropagationMs). */
   readonly propagationMs: number;
-}
-
-/** The fewest canary viewers erring at `share` with which the judge rules out the excess, against a stable baseline erring alike; null past 100,000. */
-export function viewersToJudge(rule: JudgeRule, share: number, stableViewers: number): number | null {
-  const stable = { viewers: stableViewers, erroring: Math.round(stableViewers * share) };
-  let viewers = Math.max(1, rule.minViewers);
-  for (; viewers <= 100_000; viewers = Math.ceil(viewers * 1.1)) {
-    if (judgeCanary({ canary: { viewers, erroring: Math.round(viewers * share) }, stable }, rule).verdict === 'healthy') return viewers;
-  }
-  return null;
 }
 
 /**
