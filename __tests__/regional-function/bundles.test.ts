@@ -20,6 +20,21 @@ import { CloudFrontClient, GetRealtimeLogConfigCommand } from '@aws-sdk/client-c
 
 /** The default alarms' rule (contracts/canary-judge.ts), as the stacks put it in the consumer's environment. */
 const JUDGE_RULE = { excessErrorPercent: 5, toleratedExcessPercent: 2, falseRollbackRate: 0.001, minViewers: 50 };
+/** The signal consumer's environment as the stack sets it, for its bundled handler. */
+const CONSUMER_ENV = {
+  METRICS_NAMESPACE: 'EdgeWidget',
+  SIGNAL_TABLE: 'edge-widget-release-signal',
+  PERIOD_SECONDS: '60',
+  LATENESS_SECONDS: '20',
+  REALTIME_LOG_CONFIG_ARN: 'arn:aws:cloudfront::123456789012:realtime-log-config/edge-widget-signal',
+  JUDGE_RULE: JSON.stringify(JUDGE_RULE),
+  ROLLOUT_SYNC_FUNCTION: 'edge-widget-rollout-sync',
+  ROLLOUT_STEPS: JSON.stringify([
+    { atMinute: 0, weight: 1000 },
+    { atMinute: 5, weight: 10000 },
+  ]),
+  AWS_REGION: 'us-east-1',
+};
 
 /** What Powertools writes (stdout for INFO and metrics, stderr for errors), as parsed JSON lines, while `body` runs. */
 async function capturingLogs<T>(body: () => Promise<T>): Promise<{ result: T; lines: Record<string, unknown>[] }> {
@@ -216,20 +231,6 @@ describe('regional bundles as they ship', () => {
       const stable = '0123456789abcdef';
       table.items.set(STATE_TIMELINE_KEY, { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: formatRolloutState(steadyState(stable)), from: 0, until: null }]) }, version: { N: '1' } });
       cloudfront.on(GetRealtimeLogConfigCommand).resolves({ RealtimeLogConfig: { ARN: 'arn', Name: 'n', SamplingRate: 100, EndPoints: [], Fields: [...REALTIME_LOG_FIELDS] } });
-      const env = {
-        METRICS_NAMESPACE: 'EdgeWidget',
-        SIGNAL_TABLE: 'edge-widget-release-signal',
-        PERIOD_SECONDS: '60',
-        LATENESS_SECONDS: '20',
-        REALTIME_LOG_CONFIG_ARN: 'arn:aws:cloudfront::123456789012:realtime-log-config/edge-widget-signal',
-        JUDGE_RULE: JSON.stringify(JUDGE_RULE),
-        ROLLOUT_SYNC_FUNCTION: 'edge-widget-rollout-sync',
-        ROLLOUT_STEPS: JSON.stringify([
-          { atMinute: 0, weight: 1000 },
-          { atMinute: 5, weight: 10000 },
-        ]),
-        AWS_REGION: 'us-east-1',
-      };
       const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
       let sequence = 0;
       const event = (records: { ip: string; at: number; uri?: string; query?: string; status?: number }[]) => ({
@@ -245,7 +246,7 @@ describe('regional bundles as they ship', () => {
         }),
       });
       const { result, lines } = await capturingLogs(() =>
-        withEnv(env, async () => {
+        withEnv(CONSUMER_ENV, async () => {
           const handler = loadBundledHandler(functionZip('signal-consumer'));
           await handler(event([{ ip: '198.51.100.1', at: T0 - 60_000 }]));
           await handler(
@@ -292,20 +293,6 @@ describe('regional bundles as they ship', () => {
       const release: RolloutState = { stable, canary, weight: 5000, salt: 'd-BUNDLED02', ring: [] };
       table.items.set(STATE_TIMELINE_KEY, { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: formatRolloutState(release), from: T0 - 120_000, until: null }]) }, version: { N: '1' } });
       cloudfront.on(GetRealtimeLogConfigCommand).resolves({ RealtimeLogConfig: { ARN: 'arn', Name: 'n', SamplingRate: 100, EndPoints: [], Fields: [...REALTIME_LOG_FIELDS] } });
-      const env = {
-        METRICS_NAMESPACE: 'EdgeWidget',
-        SIGNAL_TABLE: 'edge-widget-release-signal',
-        PERIOD_SECONDS: '60',
-        LATENESS_SECONDS: '20',
-        REALTIME_LOG_CONFIG_ARN: 'arn:aws:cloudfront::123456789012:realtime-log-config/edge-widget-signal',
-        JUDGE_RULE: JSON.stringify(JUDGE_RULE),
-        ROLLOUT_SYNC_FUNCTION: 'edge-widget-rollout-sync',
-        ROLLOUT_STEPS: JSON.stringify([
-          { atMinute: 0, weight: 1000 },
-          { atMinute: 5, weight: 10000 },
-        ]),
-        AWS_REGION: 'us-east-1',
-      };
       /** Addresses the rule puts on `build` under the release. */
       const on = (build: string) => {
         const found: string[] = [];
@@ -334,7 +321,7 @@ describe('regional bundles as they ship', () => {
         ...on(stable).map((ip, i) => ({ ip, at: T0 + 3000 + i * 10 })),
       ];
       const { result, lines } = await capturingLogs(() =>
-        withEnv(env, async () => {
+        withEnv(CONSUMER_ENV, async () => {
           const handler = loadBundledHandler(functionZip('signal-consumer'));
           await handler(event([{ ip: '192.0.2.1', at: T0 - 60_000 }]));
           return handler(event(failing));
