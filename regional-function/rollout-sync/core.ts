@@ -143,12 +143,14 @@ export interface JudgedRelease {
  * The state for this alias, deployment and judgment. With a release judged (a deployment shifting
  * the alias to the canary), the weight is the release's progress, not the alias's: CodeDeploy holds
  * the alias at the first step, and the judge moves viewers on (config/rollout.ts). A judge that
- * cannot see keeps the weight where the store has it, or lower.
+ * cannot see keeps the weight where the store has it, or lower. `holdCanary`: the canary gets no
+ * viewers whatever the alias says (its alarm fires, or its deployment was rolled back and CodeDeploy
+ * has not moved the alias back yet).
  */
-export function planSync(builds: AliasBuilds, deployment: DeploymentSummary | null, current: { readonly text: string; readonly state: RolloutState | null } | null, alarmFiring = false, judged: JudgedRelease | null = null): SyncPlan {
+export function planSync(builds: AliasBuilds, deployment: DeploymentSummary | null, current: { readonly text: string; readonly state: RolloutState | null } | null, holdCanary = false, judged: JudgedRelease | null = null): SyncPlan {
   const canary = effectiveCanary(builds);
   const ended = judged !== null && (judged.progress.outcome === 'failed' || judged.progress.outcome === 'not-enough-evidence');
-  const held = (alarmFiring || ended) && canary !== null;
+  const held = (holdCanary || ended) && canary !== null;
   let shown: AliasBuilds = held ? { stable: builds.stable, canary: null } : builds;
   let hold: SyncPlan['hold'] = null;
   if (!held && canary !== null && judged !== null) {
