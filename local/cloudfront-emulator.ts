@@ -109,6 +109,18 @@ export interface ServedEntry {
   readonly assigned: boolean;
 }
 
+/** One line of the access log: what a viewer asked for and what it got. */
+export interface ServedResponse {
+  readonly clientIp: string;
+  readonly method: string;
+  /** The path and query as the viewer sent them (the local client-IP seam included). */
+  readonly url: string;
+  readonly behaviour: Behaviour;
+  readonly status: number;
+  /** The response's Set-Cookie header, if any (the distribution never sets one). */
+  readonly setCookie?: string;
+}
+
 export interface EmulatorStats {
   /** Entry responses (200 and 304) per buildId. */
   readonly entryByBuild: Readonly<Record<string, number>>;
@@ -135,6 +147,8 @@ export interface CloudFrontEmulator {
   stats(): EmulatorStats;
   /** Called for every entry served, after it is sent. */
   onEntry(listener: (entry: ServedEntry) => void): void;
+  /** Called for every response once it is sent: CloudFront's standard access log, one line per request. */
+  onResponse(listener: (response: ServedResponse) => void): void;
   /** Empties the cache (an invalidation of `/*`). */
   invalidate(): void;
   /**
@@ -290,6 +304,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   const s3Domains = options.config.regions.map((region) => names.bucketDomain(region));
   const cache = new Map<string, CachedObject>();
   const entryListeners: ((entry: ServedEntry) => void)[] = [];
+  const responseListeners: ((response: ServedResponse) => void)[] = [];
   const stats = {
     entryByBuild: {} as Record<string, number>,
     entryHits: 0,
@@ -325,6 +340,13 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       req.resume();
       send(res, 400, { 'content-type': 'text/plain' }, Buffer.from(`400 ${CLIENT_IP_HEADER} / ?${CLIENT_IP_QUERY}= must be an IP address\n`), method === 'HEAD');
       return;
+    }
+    if (responseListeners.length > 0) {
+      res.once('finish', () => {
+        const setCookie = res.getHeader('set-cookie');
+        const served: ServedResponse = { clientIp, method, url: req.url ?? '/', behaviour, status: res.statusCode, ...(setCookie === undefined ? {} : { setCookie: String(setCookie) }) };
+        for (const listener of responseListeners) listener(served);
+      });
     }
     if (LOGGED_BEHAVIOURS.includes(behaviour)) logWhenAnswered(req, res, url.pathname, loggedQuery(req.url ?? ''), clientIp);
     url.searchParams.delete(CLIENT_IP_QUERY);
@@ -538,6 +560,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     port,
     stats: () => structuredClone(stats),
     onEntry: (listener) => void entryListeners.push(listener),
+    onResponse: (listener) => void responseListeners.push(listener),
     invalidate: () => cache.clear(),
     get logDelivery() {
       return options.realtimeLogs?.delivery.fault ?? NO_FAULT;
