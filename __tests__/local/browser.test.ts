@@ -1,70 +1,41 @@
 /**
- * The widget in a real browser (Chromium through playwright-core, see fixtures/browser.ts), on a
- * host page of its own origin, served by the local distribution: it renders; a healthy load
- * requests the entry and its own build's files and nothing else (nothing under /api/); a client
- * error sends one GET /api/e naming the build it runs, answered 204 at the edge. Then a release,
- * driven through the release signal (fixtures/local.ts startSignalHarness: the real-time log
- * records, the consumer, the alarm): a rollout splits viewers, and one canary viewer's error rolls
- * it back for new loads. Screenshots of each state go to build/screenshots/.
+ * The widget in a real browser, on every engine the run asks for (fixtures/engines.ts: Chromium in
+ * `npm test`; Chromium, Firefox and WebKit in `npm run test:browsers`), on a host page of its own
+ * origin served by the local distribution: it renders; a healthy load requests the entry and its
+ * own build's files and nothing else (nothing under /api/); a client error sends one GET /api/e
+ * naming the build it runs, answered 204 at the edge. Then a release, driven through the release
+ * signal (fixtures/local.ts startSignalHarness: the real-time log records, the consumer, the
+ * alarm): a rollout splits viewers, and one canary viewer's error rolls it back for new loads.
+ * What reached the distribution is read from its access log (fixtures/widget-page.ts), so every
+ * engine is checked the same way. Screenshots of each state go to build/screenshots/<engine>/.
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../../config';
 import { ERROR_REPORT_PATH, errorReportUrl } from '../../contracts/error-report';
 import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
 import { SIGNAL_HEALTH_PANEL } from '../../local/dashboard-page';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { PROJECT_ROOT } from '../../scripts/build';
-import { launchChromium } from '../fixtures/browser';
+import { expectDocumented } from '../fixtures/engine-table';
+import { enginesUnderTest, launchEngine, type EngineBrowser, type EnginePage, type EngineProfile } from '../fixtures/engines';
 import { CANARY_HEADLINE, canaryErrors, localBuilds, judgedOnFewViewers, STABLE_HEADLINE, startSignalHarness, type SignalHarness } from '../fixtures/local';
 import { pollUntil } from '../fixtures/poll';
+import { accessLog, alertText, clickInWidget, pathOf, waitForWidgetText, widgetText, type AccessLog } from '../fixtures/widget-page';
+import type { ServedResponse } from '../../local/cloudfront-emulator';
 
-const SCREENSHOTS = path.join(PROJECT_ROOT, 'build', 'screenshots');
 /** What the widget's "Raise an error" link throws (webapp/src/pages/Boom.tsx). */
 const BOOM = 'Boom: an intentional client error for rollback testing';
 
 const config = loadConfig();
 const builds = localBuilds();
-let browser: Browser;
 
-beforeAll(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-
+/** A page load of a host page as `viewer`. */
 interface Visit {
-  readonly page: Page;
-  /** The path of every request the page made to the distribution, in order. */
-  readonly requests: string[];
-  /** The requests under /api/: method, whole URL, and the status once answered. */
-  readonly api: { readonly method: string; readonly url: string; status?: number }[];
-}
-
-/** A page load of `local`'s host page as `viewer`; in `context` (one browser profile, with its HTTP cache) when given, else a fresh one. */
-async function visit(local: LocalDistribution, viewer: string, context?: BrowserContext): Promise<Visit> {
-  const page = context ? await context.newPage() : await browser.newPage();
-  const result: Visit = { page, requests: [], api: [] };
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    if (url.origin !== local.url) return;
-    result.requests.push(url.pathname);
-    if (url.pathname.startsWith('/api/')) result.api.push({ method: request.method(), url: request.url() });
-  });
-  page.on('response', (response) => {
-    const sent = result.api.find((request) => request.url === response.url() && request.status === undefined);
-    if (sent) sent.status = response.status();
-  });
-  await page.goto(`${local.hostUrl}?viewer=${viewer}`);
-  return result;
-}
-
-/** Once the page has rendered and its network is idle: nothing else is on its way. */
-async function settled(page: Page): Promise<void> {
-  await page.waitForLoadState('networkidle');
+  readonly page: EnginePage;
+  readonly viewer: string;
+  /** What reached the distribution for this viewer since the load began (the access log, fixtures/widget-page.ts). */
+  readonly requests: () => readonly ServedResponse[];
 }
 
 /** The build a viewer's entry names, fetched as a host page's script would be. */
@@ -73,168 +44,223 @@ async function buildOf(local: LocalDistribution, viewer: string): Promise<string
   return /\/assets\/([0-9a-f]{16})\//.exec(text)![1];
 }
 
-/** A healthy load: index.js, then its own build's chunks, and nothing else (no request under /api/ at all). */
-function expectOwnBuildOnly(requests: readonly string[], buildId: string): void {
-  expect(requests[0]).toBe('/assets/index.js');
-  expect(requests.filter((p) => p.startsWith('/api/'))).toEqual([]);
-  const rest = requests.slice(1);
-  expect(rest.length).toBeGreaterThanOrEqual(2);
-  for (const request of rest) expect(`${request}: ${request.startsWith(`/assets/${buildId}/`)}`).toBe(`${request}: true`);
-}
+describe.each(enginesUnderTest())('%s', (engine) => {
+  const screenshots = path.join(PROJECT_ROOT, 'build', 'screenshots', engine);
+  let browser: EngineBrowser;
 
-/** Clicks the widget's "Raise an error" link; returns once its error boundary shows the error and the page's report, if any, is answered. */
-async function raiseError(view: Visit): Promise<void> {
-  await view.page.getByTestId('boom-link').click();
-  await expect(view.page.getByRole('alert').textContent()).resolves.toBe(`Widget error: ${BOOM}`);
-  await pollUntil('the error report to be answered', () => view.api.some((request) => request.status !== undefined), 10_000, 50);
-  await settled(view.page);
-}
-
-describe('one build', () => {
-  let local: LocalDistribution;
   beforeAll(async () => {
-    local = await startLocalDistribution({ config, buildDir: builds.stable.dir, tickMs: 0 });
-  });
+    mkdirSync(screenshots, { recursive: true });
+    browser = await launchEngine(engine);
+  }, 60_000);
   afterAll(async () => {
-    await local?.stop();
+    await browser?.close();
   });
 
-  it('renders the widget on the host page, loading index.js then chunks of its own build only, and sends nothing else', async () => {
-    const { page, requests } = await visit(local, '203.0.113.7');
-    await expect(page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 })).resolves.toBeUndefined();
-    await expect(page.getByText('Content after the widget.').isVisible()).resolves.toBe(true);
-    await settled(page);
-    expectOwnBuildOnly(requests, builds.stable.buildId);
-    await page.screenshot({ path: path.join(SCREENSHOTS, '1-stable.png') });
-    await page.close();
-  });
+  /** A load of `local`'s host page as `viewer`: in `profile` (one browser profile, with its HTTP cache) when given, else a fresh one. */
+  async function visit(local: LocalDistribution, log: AccessLog, viewer: string, profile?: EngineProfile): Promise<Visit> {
+    const since = log.of(viewer).length;
+    const page = profile ? await profile.newPage() : await browser.newPage();
+    await page.goto(`${local.hostUrl}?viewer=${viewer}`);
+    return { page, viewer, requests: () => log.of(viewer).slice(since) };
+  }
 
-  it('reports a client error with one GET /api/e naming the build it runs and the message, answered 204 at the edge', async () => {
-    const view = await visit(local, '203.0.113.9');
-    await view.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-    await settled(view.page);
-    expect(view.api).toEqual([]);
-    await raiseError(view);
-    const expected = errorReportUrl(`${local.url}/assets/index.js`, builds.stable.buildId, BOOM);
-    expect(new URL(expected).pathname).toBe(ERROR_REPORT_PATH);
-    expect(view.api).toEqual([{ method: 'GET', url: expected, status: 204 }]);
-    await view.page.close();
-  });
-});
+  /** A healthy load: index.js, then its own build's chunks, and nothing else (no request under /api/ at all). */
+  function expectOwnBuildOnly(view: Visit, buildId: string): void {
+    const requests = view.requests().map(pathOf);
+    expect(requests[0]).toBe('/assets/index.js');
+    expect(requests.filter((p) => p.startsWith('/api/'))).toEqual([]);
+    const rest = requests.slice(1);
+    expect(rest.length).toBeGreaterThanOrEqual(2);
+    for (const request of rest) expect(`${request}: ${request.startsWith(`/assets/${buildId}/`)}`).toBe(`${request}: true`);
+  }
 
-describe('a release, judged by the release signal', () => {
-  let h: SignalHarness;
-  beforeAll(async () => {
-    h = await startSignalHarness(config, { alarm: judgedOnFewViewers(config.alarms) });
-  }, 120_000);
-  afterAll(async () => {
-    await h?.stop();
-  });
+  /** The requests under /api/ that reached the distribution for `viewer`: method, whole URL, status. */
+  function reports(local: LocalDistribution, view: Visit) {
+    return view
+      .requests()
+      .filter((response) => pathOf(response).startsWith('/api/'))
+      .map((response) => ({ method: response.method, url: `${local.url}${response.url}`, status: response.status }));
+  }
 
-  it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls back on their errors', async () => {
-    const { local } = h;
-    const base = h.clock.now();
-    const released = await local.release(builds.canary.dir);
-    // Linear, 10% a minute; with so few viewers the judge cannot find a step healthy, so the first
-    // step (10 %) holds. A viewer the canary has keeps it while the weight does not move.
-    await h.period(base, async () => undefined);
-    let canaryViewer = '';
-    const second = await h.period(base + h.periodMs, async () => {
-      for (let i = 1; !canaryViewer && i < 250; i += 1) if ((await buildOf(local, `203.0.114.${i}`)) === builds.canary.buildId) canaryViewer = `203.0.114.${i}`;
+  /** Clicks the widget's "Raise an error" link; returns once its error boundary shows the error and its report reached the distribution. */
+  async function raiseError(local: LocalDistribution, log: AccessLog, view: Visit): Promise<void> {
+    await clickInWidget(view.page, { testId: 'boom-link' });
+    await expect(alertText(view.page)).resolves.toBe(`Widget error: ${BOOM}`);
+    await pollUntil('the error report to be answered', () => reports(local, view).length > 0, 10_000, 50);
+    await log.quiet(view.viewer);
+  }
+
+  describe('one build', () => {
+    let local: LocalDistribution;
+    let log: AccessLog;
+    beforeAll(async () => {
+      local = await startLocalDistribution({ config, buildDir: builds.stable.dir, tickMs: 0 });
+      log = accessLog(local.emulator);
     });
-    expect(parseRolloutState(second.state)?.weight).toBe(1000);
-    expect(canaryViewer).not.toBe('');
-
-    // 200 viewers fetch the entry from inside a host page, through the browser's own network stack.
-    let seen: string[] = [];
-    const third = await h.period(base + 2 * h.periodMs, async () => {
-      const host = await visit(local, '203.0.113.8');
-      seen = await host.page.evaluate(async (distribution) => {
-        const ids: string[] = [];
-        for (let i = 0; i < 200; i += 1) {
-          const text = await (await fetch(`${distribution}/assets/index.js?viewer=100.64.${i >> 4}.${(i * 16) % 256}`)).text();
-          ids.push(/\/assets\/([0-9a-f]{16})\//.exec(text)![1]);
-        }
-        return ids;
-      }, local.url);
-      await host.page.close();
+    afterAll(async () => {
+      await local?.stop();
     });
-    expect(parseRolloutState(third.state)).toMatchObject({ canary: builds.canary.buildId, weight: 1000, salt: released.deploymentId });
-    const canaries = seen.filter((id) => id === builds.canary.buildId).length;
-    expect(seen.filter((id) => id !== builds.canary.buildId && id !== builds.stable.buildId)).toEqual([]);
-    // Binomial(200, 0.1): mean 20, sd 4.2; ±4.5 sd.
-    expect(canaries).toBeGreaterThanOrEqual(2);
-    expect(canaries).toBeLessThanOrEqual(39);
 
-    // The next period, the canary viewer alone: it renders the canary, opens the route that throws
-    // (the widget's own "Raise an error" link), and its one report names the canary build.
-    // This viewer keeps one browser profile throughout: its HTTP cache holds the canary's entry.
-    const profile = await browser.newContext();
-    const fourth = base + 3 * h.periodMs;
-    let canary!: Visit;
-    await h.period(fourth, async () => {
-      canary = await visit(local, canaryViewer, profile);
-      await canary.page.getByText(CANARY_HEADLINE).waitFor({ timeout: 15_000 });
-      await settled(canary.page);
-      expectOwnBuildOnly(canary.requests, builds.canary.buildId);
-      await canary.page.screenshot({ path: path.join(SCREENSHOTS, '2-canary.png') });
-      await raiseError(canary);
-      expect(canary.api).toEqual([{ method: 'GET', url: errorReportUrl(`${local.url}/assets/index.js`, builds.canary.buildId, BOOM), status: 204 }]);
-      await canary.page.screenshot({ path: path.join(SCREENSHOTS, '3-error.png') });
-      // Four more canary viewers err too: with the browser's, enough evidence against a few hundred clean viewers.
-      await canaryErrors(h, builds.canary.buildId, 4, '203.0.116');
-      // The judge looks at every batch, the open period's included: no need to wait for it to close.
-      await pollUntil('the judge to roll the canary back', () => local.controlPlane.status().deployment?.status !== 'InProgress', 10_000, 20);
+    it('renders the widget on the host page, loading index.js then chunks of its own build only, and sends nothing else', async () => {
+      const view = await visit(local, log, '203.0.113.7');
+      const { page } = view;
+      await waitForWidgetText(page, STABLE_HEADLINE);
+      await expect(page.evaluate(() => document.body.textContent?.includes('Content after the widget.'))).resolves.toBe(true);
+      await log.quiet(view.viewer);
+      expectOwnBuildOnly(view, builds.stable.buildId);
+      await page.screenshot({ file: path.join(screenshots, '1-stable.png') });
+      await page.close();
     });
-    // Counted from the real-time log once the period is whole: the five viewers and their errors.
-    const closed = await h.closePeriod(fourth);
-    expect(closed).toMatchObject({ unjudged: null, counts: { canary: { viewers: 5, erroring: 5 } } });
-    const status = local.controlPlane.tick();
-    expect(status.unjudgedAlarm?.state).toBe('OK');
-    expect(status.judgment).toMatchObject({ salt: released.deploymentId, failure: expect.stringMatching(/^failing: /) });
-    expect(status.deployment).toMatchObject({ id: released.deploymentId, status: expect.stringMatching(/^(Failed|Stopped)$/) });
-    expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
-    await canary.page.close();
 
-    // The same viewer's next load, from the same browser: its cached entry (no-cache) is revalidated,
-    // the function assigns it the stable build, and the ETag no longer matches.
-    const after = await visit(local, canaryViewer, profile);
-    await after.page.getByText(STABLE_HEADLINE).waitFor({ timeout: 15_000 });
-    await settled(after.page);
-    expectOwnBuildOnly(after.requests, builds.stable.buildId);
-    await after.page.screenshot({ path: path.join(SCREENSHOTS, '4-rolled-back.png') });
-    await after.page.close();
-    await profile.close();
+    it('reports a client error with one GET /api/e naming the build it runs and the message, answered 204 at the edge', async () => {
+      const view = await visit(local, log, '203.0.113.9');
+      await waitForWidgetText(view.page, STABLE_HEADLINE);
+      await log.quiet(view.viewer);
+      expect(reports(local, view)).toEqual([]);
+      await raiseError(local, log, view);
+      const expected = errorReportUrl(`${local.url}/assets/index.js`, builds.stable.buildId, BOOM);
+      expect(new URL(expected).pathname).toBe(ERROR_REPORT_PATH);
+      expect(reports(local, view)).toEqual([{ method: 'GET', url: expected, status: 204 }]);
+      await view.page.close();
+    });
   });
 
-  it('shows the release on the dashboard page: error shares and viewers per period, the weight, the signal, the judge with its evidence', async () => {
-    const page = await browser.newPage();
-    await page.goto(h.local.dashboardUrl);
-    await page.waitForFunction(() => Number(document.body.dataset.drawn ?? 0) >= 1);
-    const panels = page.locator('.panel');
-    await expect(panels.count()).resolves.toBe(6);
-    await expect(panels.nth(0).locator('h2').textContent()).resolves.toBe('Share of viewers reporting an error, per period (%)');
-    // The canary's share of erroring viewers, drawn from the alarm's own queries, and the threshold.
-    await expect(panels.nth(0).locator('polyline.series[data-label="canary"]').count()).resolves.toBe(1);
-    await expect(panels.nth(0).locator('line.threshold').count()).resolves.toBe(1);
-    await expect(panels.nth(1).locator('polyline.series[data-label="canary"]').count()).resolves.toBe(1);
-    await expect(panels.nth(2).locator('polyline.series[data-label="weight"]').count()).resolves.toBe(1);
-    // The judge's verdict per period: it found the canary failing, so its line is drawn.
-    await expect(panels.nth(3).locator('polyline.series[data-label="failing"]').count()).resolves.toBe(1);
-    await expect(panels.nth(5).locator('h2').textContent()).resolves.toBe(SIGNAL_HEALTH_PANEL);
-    const alarms = await page.locator('#alarms').textContent();
-    expect(alarms).toMatch(/client errors: (OK|ALARM)/);
-    expect(alarms).toContain('signal unjudged: OK');
-    // The judge's last look: its verdict, both shares with the range the evidence leaves, and why.
-    const judge = await page.locator('#judge').textContent();
-    expect(judge).toContain('judge: failing');
-    expect(judge).toMatch(/canary [\d.]+ % of \d+ viewers erred \(plausibly [\d.]+ % to [\d.]+ %\); stable [\d.]+ % of \d+ viewers erred/);
-    expect(judge).toMatch(/failing: the canary errs at least/);
-    const file = path.join(SCREENSHOTS, '5-dashboard.png');
-    const png = await page.screenshot({ path: file, fullPage: true });
-    // A PNG of a drawn page: the signature, and more than a blank page's few hundred bytes.
-    expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
-    expect(png.length).toBeGreaterThan(10_000);
-    await page.close();
+  describe('a release, judged by the release signal', () => {
+    let h: SignalHarness;
+    let log: AccessLog;
+    beforeAll(async () => {
+      h = await startSignalHarness(config, { alarm: judgedOnFewViewers(config.alarms) });
+      log = accessLog(h.local.emulator);
+    }, 120_000);
+    afterAll(async () => {
+      await h?.stop();
+    });
+
+    it('splits 200 viewers by the weight, shows the canary to its viewers, and rolls back on their errors', async () => {
+      const { local } = h;
+      const base = h.clock.now();
+      const released = await local.release(builds.canary.dir);
+      // Linear, 10% a minute; with so few viewers the judge cannot find a step healthy, so the first
+      // step (10 %) holds. A viewer the canary has keeps it while the weight does not move.
+      await h.period(base, async () => undefined);
+      let canaryViewer = '';
+      const second = await h.period(base + h.periodMs, async () => {
+        for (let i = 1; !canaryViewer && i < 250; i += 1) if ((await buildOf(local, `203.0.114.${i}`)) === builds.canary.buildId) canaryViewer = `203.0.114.${i}`;
+      });
+      expect(parseRolloutState(second.state)?.weight).toBe(1000);
+      expect(canaryViewer).not.toBe('');
+
+      // 200 viewers fetch the entry from inside a host page, through the browser's own network stack.
+      let seen: string[] = [];
+      const third = await h.period(base + 2 * h.periodMs, async () => {
+        const host = await visit(local, log, '203.0.113.8');
+        seen = await host.page.evaluate(async (distribution) => {
+          const ids: string[] = [];
+          for (let i = 0; i < 200; i += 1) {
+            const text = await (await fetch(`${distribution}/assets/index.js?viewer=100.64.${i >> 4}.${(i * 16) % 256}`)).text();
+            ids.push(/\/assets\/([0-9a-f]{16})\//.exec(text)![1]);
+          }
+          return ids;
+        }, local.url);
+        await host.page.close();
+      });
+      expect(parseRolloutState(third.state)).toMatchObject({ canary: builds.canary.buildId, weight: 1000, salt: released.deploymentId });
+      const canaries = seen.filter((id) => id === builds.canary.buildId).length;
+      expect(seen.filter((id) => id !== builds.canary.buildId && id !== builds.stable.buildId)).toEqual([]);
+      // Binomial(200, 0.1): mean 20, sd 4.2; ±4.5 sd.
+      expect(canaries).toBeGreaterThanOrEqual(2);
+      expect(canaries).toBeLessThanOrEqual(39);
+
+      // The next period, the canary viewer alone: it renders the canary, opens the route that throws
+      // (the widget's own "Raise an error" link), and its one report names the canary build.
+      // This viewer keeps one browser profile throughout: its HTTP cache holds the canary's entry.
+      const profile = await browser.newProfile();
+      const fourth = base + 3 * h.periodMs;
+      let canary!: Visit;
+      await h.period(fourth, async () => {
+        canary = await visit(local, log, canaryViewer, profile);
+        await waitForWidgetText(canary.page, CANARY_HEADLINE);
+        await log.quiet(canaryViewer);
+        expectOwnBuildOnly(canary, builds.canary.buildId);
+        await canary.page.screenshot({ file: path.join(screenshots, '2-canary.png') });
+        const loaded = canary.requests().length;
+        await raiseError(local, log, canary);
+        expect(reports(local, canary)).toEqual([{ method: 'GET', url: errorReportUrl(`${local.url}/assets/index.js`, builds.canary.buildId, BOOM), status: 204 }]);
+        // Opening the route loads its chunk of the same build; the report is the one other request.
+        expect(
+          canary
+            .requests()
+            .slice(loaded)
+            .map(pathOf)
+            .filter((p) => !p.startsWith(`/assets/${builds.canary.buildId}/`)),
+        ).toEqual([ERROR_REPORT_PATH]);
+        await canary.page.screenshot({ file: path.join(screenshots, '3-error.png') });
+        // Four more canary viewers err too: with the browser's, enough evidence against a few hundred clean viewers.
+        // The browser's records are read first: the rollback they lead to is written at this same
+        // local instant, and a record read after it could be either state's (so counted as neither).
+        await h.settle();
+        await canaryErrors(h, builds.canary.buildId, 4, '203.0.116');
+        // The judge looks at every batch, the open period's included: no need to wait for it to close.
+        await pollUntil('the judge to roll the canary back', () => local.controlPlane.status().deployment?.status !== 'InProgress', 10_000, 20);
+      });
+      // Counted from the real-time log once the period is whole: the five viewers and their errors,
+      // the browser's among them.
+      const closed = await h.closePeriod(fourth);
+      expect(closed).toMatchObject({ unjudged: null, counts: { canary: { viewers: 5, erroring: 5 } } });
+      expectDocumented(engine, browser.version, 'errorReport', closed?.counts.canary.erroring === 5 ? 'sent, answered 204, counted' : 'not counted');
+      const status = local.controlPlane.tick();
+      expect(status.unjudgedAlarm?.state).toBe('OK');
+      expect(status.judgment).toMatchObject({ salt: released.deploymentId, failure: expect.stringMatching(/^failing: /) });
+      expect(status.deployment).toMatchObject({ id: released.deploymentId, status: expect.stringMatching(/^(Failed|Stopped)$/) });
+      expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
+      await canary.page.close();
+
+      // The same viewer's next load, from the same browser: its cached entry (no-cache) is revalidated,
+      // the function assigns it the stable build, and the ETag no longer matches.
+      const after = await visit(local, log, canaryViewer, profile);
+      await waitForWidgetText(after.page, STABLE_HEADLINE);
+      await log.quiet(canaryViewer);
+      expectOwnBuildOnly(after, builds.stable.buildId);
+      expect(after.requests()[0]).toMatchObject({ method: 'GET', status: 200 });
+      await expect(widgetText(after.page)).resolves.not.toContain(CANARY_HEADLINE);
+      await after.page.screenshot({ file: path.join(screenshots, '4-rolled-back.png') });
+      await after.page.close();
+      await profile.close();
+    });
+
+    it('shows the release on the dashboard page: error shares and viewers per period, the weight, the signal, the judge with its evidence', async () => {
+      const page = await browser.newPage();
+      await page.goto(h.local.dashboardUrl);
+      await pollUntil('the dashboard to draw', () => page.evaluate(() => Number(document.body.dataset.drawn ?? 0) >= 1), 15_000, 50);
+      const drawn = await page.evaluate(() => {
+        const panels = [...document.querySelectorAll('.panel')];
+        const series = (panel: Element | undefined, label: string) => panel?.querySelectorAll(`polyline.series[data-label="${label}"]`).length ?? 0;
+        return {
+          count: panels.length,
+          titles: panels.map((panel) => panel.querySelector('h2')?.textContent ?? ''),
+          canaryShare: series(panels[0], 'canary'),
+          threshold: panels[0]?.querySelectorAll('line.threshold').length ?? 0,
+          canaryViewers: series(panels[1], 'canary'),
+          weight: series(panels[2], 'weight'),
+          failing: series(panels[3], 'failing'),
+          alarms: document.querySelector('#alarms')?.textContent ?? '',
+          judge: document.querySelector('#judge')?.textContent ?? '',
+        };
+      });
+      expect(drawn).toMatchObject({ count: 6, canaryShare: 1, threshold: 1, canaryViewers: 1, weight: 1, failing: 1 });
+      expect(drawn.titles[0]).toBe('Share of viewers reporting an error, per period (%)');
+      expect(drawn.titles[5]).toBe(SIGNAL_HEALTH_PANEL);
+      expect(drawn.alarms).toMatch(/client errors: (OK|ALARM)/);
+      expect(drawn.alarms).toContain('signal unjudged: OK');
+      // The judge's last look: its verdict, both shares with the range the evidence leaves, and why.
+      expect(drawn.judge).toContain('judge: failing');
+      expect(drawn.judge).toMatch(/canary [\d.]+ % of \d+ viewers erred \(plausibly [\d.]+ % to [\d.]+ %\); stable [\d.]+ % of \d+ viewers erred/);
+      expect(drawn.judge).toMatch(/failing: the canary errs at least/);
+      const png = await page.screenshot({ file: path.join(screenshots, '5-dashboard.png'), fullPage: true });
+      // A PNG of a drawn page: the signature, and more than a blank page's few hundred bytes.
+      expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+      expect(png.length).toBeGreaterThan(10_000);
+      await page.close();
+    });
   });
 });
