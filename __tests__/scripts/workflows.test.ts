@@ -460,4 +460,12 @@ describe('full tests workflow', () => {
     // The same type check as `npm test`: a full run is never a weaker one.
     expect(packageJson.scripts['test:full'].startsWith('tsc -p . && ')).toBe(true);
   });
+
+  it('then installs Firefox and WebKit from Debian and runs the browser suites on every engine, checking the engine table', () => {
+    const apt = indexOf(list, /^apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y firefox-esr webkit2gtk-driver xvfb$/);
+    const browsers = indexOf(list, /^npm run test:browsers$/);
+    expect(apt).toBeGreaterThan(indexOf(list, /^npm run test:full$/));
+    expect(browsers).toBeGreaterThan(apt);
+    expect(packageJson.scripts['test:browsers']).toMatch(/(^|&& )BROWSER_ENGINES=all jest __tests__\/local\/browser\.test\.ts __tests__\/local\/host-csp\.test\.ts && tsx __tests__\/fixtures\/engine-table\.ts --check$/);
+  });
 });
