@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { build, PROJECT_ROOT, type SharedCompiles } from '../scripts/build';
+import { build, PROJECT_ROOT, type SharedCompiles } from '../publish/build';
 import { loadConfig } from '../config';
 import { MANIFEST_FILE } from '../contracts/build-manifest';
 import { ensureLocalBuild, LOCAL_BUILDS_DIR, sourceFingerprint, webappVariant } from '../local/local-distribution';

@@ -6,10 +6,10 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DeployConfig } from '../config';
-import { bundleFunction, readInlinedEntry } from '../scripts/build';
-import { edgeConfigFor } from '../scripts/lib/edge-config';
+import { bundleFunction, readInlinedEntry } from '../publish/build';
+import { edgeConfigFor } from '../edge-code/edge-config';
 import type { BuildManifest } from '../contracts/build-manifest';
-import { createZip } from '../scripts/lib/zip';
+import { createZip } from '../edge-code/zip';
 
 /** What the previous design's config defaulted to: the `_rollout` record's TTL and the routers' refresh interval. */
 export const PREVIOUS_DESIGN = { rolloutRecordTtlS: 30, rolloutRefreshS: 30 } as const;

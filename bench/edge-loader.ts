@@ -11,7 +11,7 @@
  * Date.now() per read fails the benchmark loudly instead of silently measuring real time.
  */
 import type { CloudFrontRequestEvent, CloudFrontRequestResult } from 'aws-lambda';
-import { loadBundledHandler, type LambdaHandler } from '../scripts/lib/bundled-handler';
+import { loadBundledHandler, type LambdaHandler } from '../edge-code/bundled-handler';
 
 export type EdgeHandler = LambdaHandler<CloudFrontRequestEvent, CloudFrontRequestResult>;
 

@@ -4,7 +4,7 @@
  */
 import { BUILD_ENTRY_PATH, ENTRY_PATH } from '../contracts/distribution-paths';
 import type { CloudFrontRequestEvent } from 'aws-lambda';
-import type { CloudFrontFunctionResult, CloudFrontFunctionViewerEvent } from '../scripts/lib/cloudfront-function';
+import type { CloudFrontFunctionResult, CloudFrontFunctionViewerEvent } from '../edge-code/cloudfront-function';
 
 // A module-scope copy: in Jest's vm context each lookup of a global such as Math costs more than
 // a draw, and the release simulation draws for every simulated viewer.

@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config';
-import { build, PROJECT_ROOT } from '../scripts/build';
+import { build, PROJECT_ROOT } from '../publish/build';
 import { configOption, defineCommand, quietSdkNodeVersionWarning, runCommand } from '../scripts/lib/cli';
 import { readManifest, type BuildManifest } from '../contracts/build-manifest';
 import { DOCS_BLOCK, formatMarkdown, formatSectionText, formatSummary, machineLine, replaceBlock, reportSection, SUMMARY_BLOCK, type BenchReport, type MachineInfo, type ReportSection } from './report';

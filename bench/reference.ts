@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { resourceNames, type DeployConfig } from '../config';
-import { createZip } from '../scripts/lib/zip';
+import { createZip } from '../edge-code/zip';
 
 export interface ReferenceZips {
   readonly entry: string;

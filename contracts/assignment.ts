@@ -27,7 +27,7 @@
  *
  * Runs in the viewer-assignment CloudFront Function: written in the language subset of
  * cloudfront-js-2.0, and with `codePointAt` rather than `charCodeAt`, which that runtime does not
- * list (scripts/lib/cloudfront-function.ts checks the bundle and the harness enforces both).
+ * list (edge-code/cloudfront-function.ts checks the bundle and the harness enforces both).
  */
 import { WEIGHT_SCALE, type RolloutState } from './rollout-state';
 

@@ -1,10 +1,10 @@
 /**
  * A buildId: the first 16 hex characters of the sha256 over everything webpack emitted
- * (scripts/build.ts). It names the folder `assets/<buildId>/` in every bucket and is the unit a
+ * (publish/build.ts). It names the folder `assets/<buildId>/` in every bucket and is the unit a
  * rollout moves viewers between.
  *
  * Runs in the viewer-assignment CloudFront Function too: written in the language subset of
- * cloudfront-js-2.0 (see scripts/lib/cloudfront-function.ts).
+ * cloudfront-js-2.0 (see edge-code/cloudfront-function.ts).
  */
 /** The pattern's source, for the patterns that embed a buildId (object keys, paths, descriptions). */
 export const BUILD_ID_SOURCE = '[0-9a-f]{16}';

@@ -1,7 +1,7 @@
 /**
  * What the build bakes into every edge bundle. Lambda@Edge has no environment variables, so
  * whatever an edge function must know about the distribution is stamped in with esbuild `define`
- * (see scripts/lib/edge-config.ts, which derives it from the validated deploy config). What is
+ * (see edge-code/edge-config.ts, which derives it from the validated deploy config). What is
  * only known once deployed (the rollout store's ARN) reaches the routers as an origin custom
  * header instead (ROLLOUT_STORE_HEADER).
  */

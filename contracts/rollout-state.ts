@@ -22,7 +22,7 @@
  *
  * Runs in the viewer-assignment CloudFront Function: written in the language subset of
  * cloudfront-js-2.0 (no spread, destructuring, for-of, classes, default parameters or template
- * literals; scripts/lib/cloudfront-function.ts checks the bundle).
+ * literals; edge-code/cloudfront-function.ts checks the bundle).
  */
 import { isBuildId } from './build-id';
 

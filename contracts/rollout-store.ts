@@ -6,7 +6,7 @@
  * The API is signed with SigV4A (signing region set `*`), which the AWS SDK for JavaScript can do
  * only with a signer loaded beside it: `@aws-sdk/signature-v4a` (pure JS). The functions bundle it
  * together with the KeyValueStore client, since the Lambda runtime's SDK is not guaranteed to
- * carry either (scripts/lib/functions.ts).
+ * carry either (edge-code/functions.ts).
  */
 import type { CloudFrontKeyValueStoreClientConfig } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import type { EndpointV2 } from '@smithy/types';

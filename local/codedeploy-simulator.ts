@@ -9,8 +9,8 @@
  * next state, so tests and the benchmark drive it with a simulated clock.
  */
 import type { RolloutStep } from '../config/rollout';
-import type { AliasBuilds } from '../regional-function/shared/alias-state';
-import { isActiveStatus, type DeploymentSummary } from '../regional-function/shared/deployments';
+import type { AliasBuilds } from '../rollout-control/alias-state';
+import { isActiveStatus, type DeploymentSummary } from '../rollout-control/deployments';
 
 export interface SimulatedDeployment {
   /** `d-LOCAL0001`: the shape rollout sync's event schema accepts. */

@@ -20,7 +20,7 @@ import { releaseWindowMinutes, rolloutSteps } from '../config/rollout';
 import { releaseProgress, type JudgmentRecord } from '../contracts/release-progress';
 import { statePropagationMs } from '../contracts/release-signal';
 import { parseRolloutState } from '../contracts/rollout-state';
-import { planSync, type JudgedRelease, type SyncPlan } from '../regional-function/rollout-sync/core';
+import { planSync, type JudgedRelease, type SyncPlan } from '../rollout-control/sync-plan';
 import { addRolloutWeight, functionMetrics, takeMetrics } from '../regional-function/shared/observability';
 import { CLIENT_ERROR_ALARM_RULE, clientErrorAlarm, evaluateAlarm, unjudgedAlarm, type AlarmDefinition, type AlarmRule, type AlarmVerdict } from './alarm';
 import { advance, aliasBuilds, deploymentSummary, initialState, publishVersion, rollBack, startDeployment, type CodeDeployState } from './codedeploy-simulator';
@@ -221,7 +221,7 @@ export class ControlPlane {
 
   /**
    * Rollout sync on what the alias, CodeDeploy and the judge say now, over what the store holds:
-   * its core (planSync) with the release's progress, as regional-function/rollout-sync/sync.ts
+   * its core (planSync) with the release's progress, as rollout-control/rollout-sync.ts
    * gives it; and, as sync does, a release that failed or ran out of evidence is stopped with
    * rollback once the store holds no canary.
    */

@@ -26,23 +26,23 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { resourceNames, rolloutSteps, type DeployConfig } from '../config';
-import { build, PROJECT_ROOT, type SharedCompiles } from '../scripts/build';
-import { checkZipSha256, loadBundledHandler } from '../scripts/lib/bundled-handler';
+import { build, PROJECT_ROOT, type SharedCompiles } from '../publish/build';
+import { checkZipSha256, loadBundledHandler } from '../edge-code/bundled-handler';
 import { readManifest, type BuildManifest, type CloudFrontFunctionFile } from '../contracts/build-manifest';
-import { upload } from '../scripts/upload';
+import { upload } from '../publish/upload';
 import type { AlarmRule } from './alarm';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, withoutRingOrigin, withRingOrigin } from '../contracts/rollout-state';
 import type { RealtimeLogField } from '../contracts/realtime-log';
 import { KINESIS_WRITE_THROTTLED, statePropagationMs } from '../contracts/release-signal';
-import { loadCloudFrontFunction } from '../scripts/lib/cloudfront-function';
+import { loadCloudFrontFunction } from '../edge-code/cloudfront-function';
 import { dashboardData, startDashboardPage } from './dashboard-page';
-import { startCloudFrontEmulator, CLIENT_IP_QUERY, type CloudFrontEmulator, type EdgeHandlers } from './cloudfront-emulator';
-import { LocalKeyValueStore, startKvsServer, type KvsServer } from './kvs-server';
-import { startKinesisServer, type KinesisServer } from './kinesis-server';
+import { startCloudFrontEmulator, CLIENT_IP_QUERY, type CloudFrontEmulator, type EdgeHandlers } from '../loopback/cloudfront-emulator';
+import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../loopback/kvs-server';
+import { startKinesisServer, type KinesisServer } from '../loopback/kinesis-server';
 import { ControlPlane, scaledClock, type Clock, type ControlPlaneStatus } from './control-plane';
-import { startDnsServer, type DnsServer } from './dns-server';
-import { createRealtimeLogDelivery } from './realtime-logs';
-import { startS3Server, type S3Server } from './s3-server';
+import { startDnsServer, type DnsServer } from '../loopback/dns-server';
+import { createRealtimeLogDelivery } from '../loopback/realtime-logs';
+import { startS3Server, type S3Server } from '../loopback/s3-server';
 import { startSignalRunner, type SignalRunner } from './signal-runner';
 import { judgeRule } from '../contracts/canary-judge';
 
@@ -103,7 +103,7 @@ export async function buildForLocal(config: DeployConfig, options: { webappDir?:
 export function sourceFingerprint(config: DeployConfig, webappDir = path.join(PROJECT_ROOT, 'webapp')): string {
   const hash = createHash('sha256').update(JSON.stringify(localConfig(config)));
   for (const dir of [webappDir, ...['contracts', 'config', 'edge-function', 'regional-function', path.join('scripts', 'lib')].map((dir) => path.join(PROJECT_ROOT, dir))]) hashTree(hash, dir, PROJECT_ROOT);
-  for (const file of ['scripts/build.ts', 'package-lock.json']) hash.update(file).update(readFileSync(path.join(PROJECT_ROOT, file)));
+  for (const file of ['publish/build.ts', 'package-lock.json']) hash.update(file).update(readFileSync(path.join(PROJECT_ROOT, file)));
   return hash.digest('hex');
 }
 

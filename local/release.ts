@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config';
 import { defineCommand, defineSubcommand, runCommand } from '../scripts/lib/cli';
-import type { EmulatorStats } from './cloudfront-emulator';
+import type { EmulatorStats } from '../loopback/cloudfront-emulator';
 import type { ControlPlaneStatus } from './control-plane';
 import { callControl, controlFileOption, readControlAddress, type ControlAddress } from './control-server';
 import { ensureLocalBuild } from './local-distribution';

@@ -27,7 +27,7 @@ import { batchDocuments, functionMetrics, verdictDocument } from '../regional-fu
 import type { JudgeRule } from '../contracts/canary-judge';
 import type { JudgmentRecord, ReleaseStep } from '../contracts/release-progress';
 import type { Clock } from './control-plane';
-import { SIGNAL_SHARD_ID } from './kinesis-server';
+import { SIGNAL_SHARD_ID } from '../loopback/kinesis-server';
 import type { LocalMetricStore } from './metric-store';
 
 /** Records one GetRecords call returns at most (Kinesis's own limit). */

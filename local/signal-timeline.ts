@@ -1,6 +1,6 @@
 /**
  * The timeline of rollout states, locally: what the release-signal table's `rollout-timeline` item
- * is in AWS (regional-function/shared/signal-table.ts `announceState`, `readTimeline`), kept in
+ * is in AWS (rollout-control/signal-table.ts `announceState`, `readTimeline`), kept in
  * memory with the same rules. Every writer of the rollout state (rollout sync's core in the
  * control plane, the ring edits) announces a state here before it writes it to the store; the
  * signal consumer counts a record only where every state the edges may have served at its time
@@ -15,7 +15,7 @@
  */
 import { parseRolloutState } from '../contracts/rollout-state';
 import type { TimedState } from '../regional-function/signal-consumer/core';
-import { TIMELINE_LENGTH } from '../regional-function/shared/signal-table';
+import { TIMELINE_LENGTH } from '../rollout-control/signal-table';
 
 interface Entry {
   readonly text: string;

@@ -7,7 +7,7 @@ import type { DeployConfig } from '../config';
 import { rolloutSteps } from '../config/rollout';
 import { parseRolloutState } from '../contracts/rollout-state';
 import type { ControlPlaneStatus } from './control-plane';
-import type { EmulatorStats } from './cloudfront-emulator';
+import type { EmulatorStats } from '../loopback/cloudfront-emulator';
 
 function short(buildId: string): string {
   return buildId.slice(0, 8);

@@ -9,7 +9,7 @@
  * The source is the primary region's bucket (or --from): its manifests (`builds/<id>.json`) are the
  * builds to have everywhere. Each missing build is read object by object from the source, checked
  * against the source's manifest (sha256), and published into the regions that lack it by the
- * upload's own code (scripts/upload.ts: every object verified, the manifest last, keeping the
+ * upload's own code (publish/upload.ts: every object verified, the manifest last, keeping the
  * source manifest's upload time so cleanup ranks the copy as it ranks the original).
  *
  * Until a region holds the builds viewers are assigned, its latency record does not answer: rollout
@@ -26,8 +26,8 @@ import { BUILDS_PREFIX, buildIdOfManifestKey, parsePublishedBuild, publishedBuil
 import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, UsageError } from './lib/cli';
 import { objectMetadata } from '../contracts/object-metadata';
 import { requireCredentials } from './lib/credentials';
-import { createS3Client, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from './lib/s3';
-import { publishObjects, type BuildObject } from './upload';
+import { createS3Client, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from '../rollout-control/s3';
+import { publishObjects, type BuildObject } from '../publish/upload';
 
 export interface BackfillOptions {
   readonly config: DeployConfig;

@@ -18,7 +18,7 @@
  * An upload of the same build may run meanwhile (a deploy of an old commit, to roll back). So each
  * build's deletion is bracketed by a marker, builds/<buildId>.cleanup/<run>, written before the
  * manifest is re-read and removed after the last delete: an upload waits while one is there, then
- * puts back what went missing (scripts/upload.ts, "Why settle", has the whole argument). Hence
+ * puts back what went missing (publish/upload.ts, "Why settle", has the whole argument). Hence
  * s3:PutObject on builds/*: without it the marker cannot be written and the build is kept.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,13 +27,13 @@ import { Option, type Command } from 'commander';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
-import { readAliasBuilds, type AliasBuilds } from '../regional-function/shared/alias-state';
+import { readAliasBuilds, type AliasBuilds } from '../rollout-control/alias-state';
 import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions } from './lib/cli';
 import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey } from '../contracts/bucket-layout';
 import { mapLimit } from './lib/concurrency';
 import { credentialsProblem } from './lib/credentials';
 import { formatBytes } from './lib/progress';
-import { createS3Client, deleteObjects, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from './lib/s3';
+import { createS3Client, deleteObjects, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from '../rollout-control/s3';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Objects without a manifest younger than this may belong to an upload still running. */

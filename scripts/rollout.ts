@@ -17,7 +17,7 @@ import '@aws-sdk/signature-v4a';
 import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { rolloutStoreClientConfig } from '../contracts/rollout-store';
-import { regionalS3 } from '../regional-function/shared/build-presence';
+import { regionalS3 } from '../rollout-control/build-presence';
 import { runCommand } from './lib/cli';
 import { ROLLOUT_REGION, rolloutCommand } from './lib/rollout-cli';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../config';
 import { readManifest } from '../../contracts/build-manifest';
-import { build, MODULES_FILE, PROJECT_ROOT, type BuildResult } from '../../scripts/build';
+import { build, MODULES_FILE, PROJECT_ROOT, type BuildResult } from '../../publish/build';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { localBuilds } from '../fixtures/local';
 

@@ -4,7 +4,7 @@ import * as vm from 'node:vm';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import type { CloudFrontResultResponse } from 'aws-lambda';
 import { ERROR_REPORT_PATH, errorReportUrl, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
-import { startDnsServer, type DnsServer } from '../../local/dns-server';
+import { startDnsServer, type DnsServer } from '../../loopback/dns-server';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { originRequestEvent } from '../fixtures/cloudfront';
 import { loadEdgeHandler } from '../fixtures/edge';

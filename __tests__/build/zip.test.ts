@@ -1,5 +1,5 @@
 import { unzipSync } from 'fflate';
-import { createZip, readZip } from '../../scripts/lib/zip';
+import { createZip, readZip } from '../../edge-code/zip';
 
 describe('deterministic zip', () => {
   const entries = [

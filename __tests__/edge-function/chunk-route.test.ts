@@ -1,7 +1,7 @@
 import type { CloudFrontResultResponse } from 'aws-lambda';
 import { checkChunkRequest, chunkUri, isChunkPath, routeChunk, type ChunkRequest } from '../../edge-function/chunk-router/route';
 import { bucketRegionFromTxt, chooseBucketRegion, NearestBucket, originRole } from '../../edge-function/shared/nearest-bucket';
-import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
+import { cloudFrontResultProblems } from '../../edge-code/cloudfront-validation';
 import { originRequestEvent } from '../fixtures/cloudfront';
 
 const BUILD = '0123456789abcdef';

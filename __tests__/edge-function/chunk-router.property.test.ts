@@ -3,8 +3,8 @@
  * throws, and every result is one CloudFront accepts.
  */
 import fc from 'fast-check';
-import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
-import { startDnsServer, type DnsServer } from '../../local/dns-server';
+import { cloudFrontResultProblems } from '../../edge-code/cloudfront-validation';
+import { startDnsServer, type DnsServer } from '../../loopback/dns-server';
 import { defaultBuild } from '../fixtures/build';
 import { brokenEvents, plausibleEvents, snapshot, type EventShape } from '../fixtures/cloudfront-arbitraries';
 import { BUCKET_DOMAINS, loadEdgeHandler, names, PRIMARY_DOMAIN, type EdgeHandler } from '../fixtures/edge';

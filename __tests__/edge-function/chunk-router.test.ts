@@ -2,8 +2,8 @@
  * The chunk router as it ships (the zip), against a real DNS server on loopback.
  */
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
-import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
-import { startDnsServer, type DnsServer } from '../../local/dns-server';
+import { cloudFrontResultProblems } from '../../edge-code/cloudfront-validation';
+import { startDnsServer, type DnsServer } from '../../loopback/dns-server';
 import { defaultBuild } from '../fixtures/build';
 import { BUCKET_DOMAINS, edgeEvent, edgeZipWith, loadEdgeHandler, names, PRIMARY_DOMAIN, removeEdgeScratch, type EdgeHandler } from '../fixtures/edge';
 

@@ -1,6 +1,6 @@
 import type { CloudFrontRequest } from 'aws-lambda';
 import { errorResponse, generatedResponseBytes, hasWellFormedHeaders, headerValue, originRequestOf, toCloudFrontHeaders, toS3Origin } from '../../edge-function/shared/cloudfront';
-import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
+import { cloudFrontResultProblems } from '../../edge-code/cloudfront-validation';
 import { originRequestEvent } from '../fixtures/cloudfront';
 
 const BUCKET = 'edge-widget-eu-west-1-12345678.s3.eu-west-1.amazonaws.com';

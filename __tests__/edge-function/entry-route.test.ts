@@ -3,8 +3,8 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { checkEntryRequest, entryBody, entryObjectKey, entryResponse, prepareEntry, unavailableResponse } from '../../edge-function/entry-router/route';
 import { IMMUTABLE_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
 import type { InlinedEntry } from '../../contracts/edge-config';
-import { compress, md5Etag } from '../../scripts/build';
-import { cloudFrontResultProblems } from '../../scripts/lib/cloudfront-validation';
+import { compress, md5Etag } from '../../publish/build';
+import { cloudFrontResultProblems } from '../../edge-code/cloudfront-validation';
 import { originRequestEvent } from '../fixtures/cloudfront';
 
 const PRIMARY = 'edge-widget-us-east-1-12345678.s3.us-east-1.amazonaws.com';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ERROR_REPORT_PATH } from '../../contracts/error-report';
-import { CLOUDFRONT_FUNCTION_MAX_BYTES, cloudFrontFunctionProblems, loadCloudFrontFunction, type CloudFrontFunctionViewerEvent } from '../../scripts/lib/cloudfront-function';
+import { CLOUDFRONT_FUNCTION_MAX_BYTES, cloudFrontFunctionProblems, loadCloudFrontFunction, type CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 
 const published = () => readFileSync(path.join(BUILD_DIR, defaultBuild().cloudFrontFunctions['error-report'].file), 'utf8');

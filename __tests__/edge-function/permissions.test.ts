@@ -17,10 +17,10 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
 import { formatRolloutState, ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
-import { startDnsServer, type DnsServer } from '../../local/dns-server';
-import { LocalKeyValueStore, startKvsServer, type KvsServer, type SignedRequest } from '../../local/kvs-server';
-import { startS3Server, type S3LogEntry, type S3Server } from '../../local/s3-server';
-import { compress } from '../../scripts/build';
+import { startDnsServer, type DnsServer } from '../../loopback/dns-server';
+import { LocalKeyValueStore, startKvsServer, type KvsServer, type SignedRequest } from '../../loopback/kvs-server';
+import { startS3Server, type S3LogEntry, type S3Server } from '../../loopback/s3-server';
+import { compress } from '../../publish/build';
 import { mapStatement } from '../../stacks/policy/iam-policy';
 import { blocks, resources } from '../../stacks/policy/terraform-json';
 import { STORE_ARN_PATTERN } from '../../contracts/rollout-store';
@@ -113,7 +113,7 @@ function s3Call(entry: S3LogEntry): AwsCall {
   return { service: 's3', operation, input: { Bucket: entry.bucket, Key: entry.key } };
 }
 
-/** A KeyValueStore API request (restJson1 routes, as local/kvs-server.ts serves them) as the call the router's SDK made. */
+/** A KeyValueStore API request (restJson1 routes, as loopback/kvs-server.ts serves them) as the call the router's SDK made. */
 function kvsCall(request: SignedRequest): AwsCall {
   const match = /^\/key-value-stores\/([^/]+)(\/keys(?:\/([^/]+))?)?$/.exec(request.path);
   if (!match) throw new Error(`no KeyValueStore call known for ${request.method} ${request.path}`);

@@ -10,10 +10,10 @@ import { parseConfig, resourceNames } from '../../config';
 import { longestRouterChain, routerChains, type RouterBoundsSettings } from '../../config/router-bounds';
 import { ROLLOUT_STORE_HEADER, type EdgeConfig } from '../../contracts/edge-config';
 import { formatRolloutState, ROLLOUT_STATE_KEY, steadyState } from '../../contracts/rollout-state';
-import { startDnsServer, type DnsServer } from '../../local/dns-server';
-import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../local/kvs-server';
-import { startS3Server, type S3Server } from '../../local/s3-server';
-import { edgeConfigFor } from '../../scripts/lib/edge-config';
+import { startDnsServer, type DnsServer } from '../../loopback/dns-server';
+import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../loopback/kvs-server';
+import { startS3Server, type S3Server } from '../../loopback/s3-server';
+import { edgeConfigFor } from '../../edge-code/edge-config';
 import { defaultBuild } from '../fixtures/build';
 import { config, defaultEdgeConfig, edgeEvent, edgeZipWith, loadEdgeHandler, names, OTHER_BUILD } from '../fixtures/edge';
 

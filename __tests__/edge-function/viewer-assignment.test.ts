@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { assignBuild } from '../../contracts/assignment';
 import { formatRolloutState, refererOrigin, ROLLOUT_STATE_KEY, STATE_UNREADABLE_LOG, steadyState, type RolloutState } from '../../contracts/rollout-state';
-import { CLOUDFRONT_FUNCTION_MAX_BYTES, cloudFrontFunctionProblems, loadCloudFrontFunction, type CloudFrontFunctionHandler, type CloudFrontFunctionViewerEvent } from '../../scripts/lib/cloudfront-function';
+import { CLOUDFRONT_FUNCTION_MAX_BYTES, cloudFrontFunctionProblems, loadCloudFrontFunction, type CloudFrontFunctionHandler, type CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { propertyRuns } from '../fixtures/property';
 

@@ -16,13 +16,13 @@ import { ERROR_REPORT_PATH, errorReportUrl } from '../../contracts/error-report'
 import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
 import { SIGNAL_HEALTH_PANEL } from '../../local/dashboard-page';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
-import { PROJECT_ROOT } from '../../scripts/build';
+import { PROJECT_ROOT } from '../../publish/build';
 import { expectDocumented } from '../fixtures/engine-table';
 import { enginesUnderTest, launchEngine, type EngineBrowser, type EnginePage, type EngineProfile } from '../fixtures/engines';
 import { CANARY_HEADLINE, canaryErrors, localBuilds, judgedOnFewViewers, STABLE_HEADLINE, startSignalHarness, type SignalHarness } from '../fixtures/local';
 import { pollUntil } from '../fixtures/poll';
 import { accessLog, alertText, clickInWidget, pathOf, waitForWidgetText, widgetText, type AccessLog } from '../fixtures/widget-page';
-import type { ServedResponse } from '../../local/cloudfront-emulator';
+import type { ServedResponse } from '../../loopback/cloudfront-emulator';
 
 /** What the widget's "Raise an error" link throws (webapp/src/pages/Boom.tsx). */
 const BOOM = 'Boom: an intentional client error for rollback testing';

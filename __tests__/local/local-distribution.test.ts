@@ -8,7 +8,7 @@
 import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
 import { loadConfig, resourceNames } from '../../config';
 import { callControl, startControlServer } from '../../local/control-server';
-import { SIGNAL_SHARD_ID } from '../../local/kinesis-server';
+import { SIGNAL_SHARD_ID } from '../../loopback/kinesis-server';
 import type { LocalDistribution } from '../../local/local-distribution';
 import { readManifest } from '../../contracts/build-manifest';
 import { parseRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';

@@ -16,7 +16,7 @@ import { DeleteStreamCommand } from '@aws-sdk/client-kinesis';
 import { loadConfig } from '../../config';
 import { periodStart } from '../../contracts/release-signal';
 import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
-import { CLIENT_IP_HEADER } from '../../local/cloudfront-emulator';
+import { CLIENT_IP_HEADER } from '../../loopback/cloudfront-emulator';
 import { scaledClock } from '../../local/control-plane';
 import { startLocalDistribution } from '../../local/local-distribution';
 import { localBuilds, startSignalHarness, type SignalHarness } from '../fixtures/local';

@@ -11,8 +11,8 @@ import { zipSync } from 'fflate';
 import { loadConfig } from '../../config';
 import { readManifest, type FunctionName } from '../../contracts/build-manifest';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
-import { loadBundledHandler } from '../../scripts/lib/bundled-handler';
-import { createZip } from '../../scripts/lib/zip';
+import { loadBundledHandler } from '../../edge-code/bundled-handler';
+import { createZip } from '../../edge-code/zip';
 import { localBuilds } from '../fixtures/local';
 
 const config = loadConfig();

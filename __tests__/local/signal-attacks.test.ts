@@ -12,7 +12,7 @@
 import { loadConfig } from '../../config';
 import { assignBuild } from '../../contracts/assignment';
 import { formatRolloutState, parseRolloutState, steadyState, type RolloutState } from '../../contracts/rollout-state';
-import { CLIENT_IP_HEADER } from '../../local/cloudfront-emulator';
+import { CLIENT_IP_HEADER } from '../../loopback/cloudfront-emulator';
 import type { ControlPlaneStatus } from '../../local/control-plane';
 import { localBuilds, startSignalHarness, type SignalHarness } from '../fixtures/local';
 import { expectedCounts, inBatches, PAGE, viewersOf, visitAll, type Visits } from '../fixtures/signal-traffic';

@@ -9,7 +9,7 @@ import { formatRecord, REALTIME_LOG_FIELDS, type RealtimeLogField } from '../../
 import { DIMENSION_ROLE, DIMENSION_SIGNAL, KINESIS_ITERATOR_AGE, METRIC_UNJUDGED_PERIODS, METRIC_VIEWERS, SIGNAL_ENTRY } from '../../contracts/release-signal';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import { manualClock, type ManualClock } from '../../local/control-plane';
-import { startKinesisServer, type KinesisServer } from '../../local/kinesis-server';
+import { startKinesisServer, type KinesisServer } from '../../loopback/kinesis-server';
 import { LocalMetricStore } from '../../local/metric-store';
 import { startSignalRunner, type SignalRunner } from '../../local/signal-runner';
 import { LocalTimeline } from '../../local/signal-timeline';

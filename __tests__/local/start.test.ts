@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../config';
-import { PROJECT_ROOT } from '../../scripts/build';
+import { PROJECT_ROOT } from '../../publish/build';
 import { DEFAULT_TIME_SCALE } from '../../local/local-distribution';
 import { READY_LINE } from '../../local/start';
 import { describeTimeScale, formatWallTime } from '../../local/status-line';

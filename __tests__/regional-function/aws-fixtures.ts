@@ -4,7 +4,7 @@
  */
 import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { lambdaAppSpec } from '../../regional-function/shared/deployments';
+import { lambdaAppSpec } from '../../rollout-control/deployments';
 import { versionDescription } from '../../contracts/version-description';
 
 export const BUILD_A = '0123456789abcdef';

@@ -8,13 +8,13 @@ import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, 
 import { assignBuild } from '../../contracts/assignment';
 import { judgmentKey, parseJudgmentRecord, VERDICT_SYNC_EVENT } from '../../contracts/release-progress';
 import { METRIC_CANARY_FAILING } from '../../contracts/release-signal';
-import { LocalKeyValueStore, startKvsServer } from '../../local/kvs-server';
+import { LocalKeyValueStore, startKvsServer } from '../../loopback/kvs-server';
 import { removeEdgeScratch, runtimeSdkWithout } from '../fixtures/edge';
-import { loadBundledHandler } from '../../scripts/lib/bundled-handler';
+import { loadBundledHandler } from '../../edge-code/bundled-handler';
 import { versionDescription } from '../../contracts/version-description';
 import { functionZip } from '../fixtures/build';
 import { fakeTable } from '../fixtures/dynamodb-table';
-import { STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { STATE_TIMELINE_KEY } from '../../rollout-control/signal-table';
 import { formatRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
 import { CloudFrontClient, GetRealtimeLogConfigCommand } from '@aws-sdk/client-cloudfront';
 

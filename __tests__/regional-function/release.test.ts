@@ -4,11 +4,11 @@ import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { publishedBuildKey } from '../../contracts/published-build';
-import { startS3Server, type S3Server } from '../../local/s3-server';
-import { decideRelease, parseReleaseInput, ReleaseError, type ReleaseState } from '../../regional-function/release/core';
+import { startS3Server, type S3Server } from '../../loopback/s3-server';
+import { decideRelease, parseReleaseInput, ReleaseError, type ReleaseState } from '../../rollout-control/release-decision';
 import { handler } from '../../regional-function/release/index';
-import { release, type ReleaseTarget } from '../../regional-function/release/release';
-import { deploymentSummaryFrom, lambdaAppSpec, parseLambdaAppSpec } from '../../regional-function/shared/deployments';
+import { release, type ReleaseTarget } from '../../rollout-control/release';
+import { deploymentSummaryFrom, lambdaAppSpec, parseLambdaAppSpec } from '../../rollout-control/deployments';
 import { BUILD_A, BUILD_B, lambdaDeployment, NAMES, versionConfiguration } from './aws-fixtures';
 
 const BUCKETS = { 'us-east-1': 'widget-us-east-1-test', 'eu-west-1': 'widget-eu-west-1-test' };

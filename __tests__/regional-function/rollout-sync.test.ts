@@ -1,6 +1,6 @@
 import { newJudgmentRecord } from '../../contracts/release-progress';
 import { fakeTable } from '../fixtures/dynamodb-table';
-import { readTimeline, writeJudgment } from '../../regional-function/shared/signal-table';
+import { readTimeline, writeJudgment } from '../../rollout-control/signal-table';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -10,13 +10,13 @@ import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyComm
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
-import { chooseSalt, effectiveCanary, MANUAL_SYNC_EVENT, parseSyncEvent, planSync, rolloutStateFor, syncTriggerFrom, type SyncEvent } from '../../regional-function/rollout-sync/core';
+import { chooseSalt, effectiveCanary, MANUAL_SYNC_EVENT, parseSyncEvent, planSync, rolloutStateFor, syncTriggerFrom, type SyncEvent } from '../../rollout-control/sync-plan';
 import { handler } from '../../regional-function/rollout-sync/index';
-import { createRolloutSync, VERIFY_INTERVAL_MS, type RolloutSyncClients } from '../../regional-function/rollout-sync/sync';
-import type { AliasBuilds } from '../../regional-function/shared/alias-state';
-import { deploymentSummaryFrom, type DeploymentSummary } from '../../regional-function/shared/deployments';
+import { createRolloutSync, VERIFY_INTERVAL_MS, type RolloutSyncClients } from '../../rollout-control/rollout-sync';
+import type { AliasBuilds } from '../../rollout-control/alias-state';
+import { deploymentSummaryFrom, type DeploymentSummary } from '../../rollout-control/deployments';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
-import { LocalKeyValueStore, StoreConflict } from '../../local/kvs-server';
+import { LocalKeyValueStore, StoreConflict } from '../../loopback/kvs-server';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguration } from './aws-fixtures';
 
 const GROUP = { application: NAMES.application, deploymentGroup: NAMES.deploymentGroup };

@@ -7,11 +7,11 @@ import { loadConfig, resourceNames } from '../../config';
 import { publishedBuildKey } from '../../contracts/published-build';
 import { backfill } from '../../scripts/backfill';
 import { parsePublishedBuild } from '../../contracts/bucket-layout';
-import { buildObjects } from '../../scripts/upload';
+import { buildObjects } from '../../publish/upload';
 import { readManifest } from '../../contracts/build-manifest';
-import { getObjectText, headObject, listObjects } from '../../scripts/lib/s3';
-import { startS3Server, type S3Server } from '../../local/s3-server';
-import { upload } from '../../scripts/upload';
+import { getObjectText, headObject, listObjects } from '../../rollout-control/s3';
+import { startS3Server, type S3Server } from '../../loopback/s3-server';
+import { upload } from '../../publish/upload';
 import { localBuilds } from '../fixtures/local';
 import { seedBuckets } from '../fixtures/s3';
 

@@ -8,9 +8,9 @@ import { parseConfig, resourceNames } from '../../config';
 import { versionDescription } from '../../contracts/version-description';
 import { cleanup, cleanupMarkerPrefix, formatPlan, planCleanup, UPLOAD_IN_PROGRESS_MS, type ManifestState, type RegionInventory } from '../../scripts/cleanup';
 import { publishedBuildKey } from '../../contracts/bucket-layout';
-import { listObjects } from '../../scripts/lib/s3';
-import { startS3Server, type S3LogEntry, type S3Server } from '../../local/s3-server';
-import { upload, type UploadResult } from '../../scripts/upload';
+import { listObjects } from '../../rollout-control/s3';
+import { startS3Server, type S3LogEntry, type S3Server } from '../../loopback/s3-server';
+import { upload, type UploadResult } from '../../publish/upload';
 import { writeBuild } from '../fixtures/builds';
 import { seedBuckets } from '../fixtures/s3';
 

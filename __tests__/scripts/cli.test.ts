@@ -247,7 +247,7 @@ describe('every command package.json runs', () => {
 });
 
 describe('the standalone loopback servers', () => {
-  it.each(['local/s3-server.ts', 'local/dns-server.ts'])('npx tsx %s: --help shows usage and examples (exit 0); a bad option value is a usage error (exit 2)', async (file) => {
+  it.each(['loopback/s3-server.ts', 'loopback/dns-server.ts'])('npx tsx %s: --help shows usage and examples (exit 0); a bad option value is a usage error (exit 2)', async (file) => {
     const create = await commandOf(file);
     const help = await run(create(), ['--help']);
     expect(help.code).toBe(0);
@@ -261,7 +261,7 @@ describe('the standalone loopback servers', () => {
   });
 
   it('refuses a --txt record without a name', async () => {
-    const bad = await run((await commandOf('local/dns-server.ts'))(), ['--txt', '=value']);
+    const bad = await run((await commandOf('loopback/dns-server.ts'))(), ['--txt', '=value']);
     expect(bad).toMatchObject({ code: 2, err: expect.stringContaining('write a record as name=value, got "=value".') });
   });
 });

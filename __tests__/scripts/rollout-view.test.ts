@@ -1,4 +1,4 @@
-import { deploymentSummaryFrom } from '../../regional-function/shared/deployments';
+import { deploymentSummaryFrom } from '../../rollout-control/deployments';
 import { viewersToJudge } from '../../contracts/canary-judge';
 import { deploymentView, evidenceWarnings, formatStatus, judgmentView, newestVersion, percent, previousReleaseVersion, stateMatchesAlias, type AliasView, type RolloutStatus } from '../../scripts/lib/rollout-view';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment } from '../regional-function/aws-fixtures';

@@ -10,13 +10,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, resourceNames } from '../../config';
 import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
-import { lambdaAppSpec } from '../../regional-function/shared/deployments';
-import { readTimeline, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { lambdaAppSpec } from '../../rollout-control/deployments';
+import { readTimeline, STATE_TIMELINE_KEY } from '../../rollout-control/signal-table';
 import { fakeTable, type FakeTable } from '../fixtures/dynamodb-table';
 import { versionDescription } from '../../contracts/version-description';
 import { runRolloutCli } from '../../scripts/lib/rollout-cli';
 import { rolloutOutcome, type DeploymentStatus } from '../../scripts/lib/rollout-wait';
-import { LocalKeyValueStore, StoreConflict } from '../../local/kvs-server';
+import { LocalKeyValueStore, StoreConflict } from '../../loopback/kvs-server';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguration } from '../regional-function/aws-fixtures';
 
 const CONFIG_FILE = path.resolve(__dirname, '..', '..', 'deploy.config.json');

@@ -7,11 +7,11 @@ import { loadConfig, resourceNames } from '../../config';
 import { parsePublishedBuild, publishedBuildKey } from '../../contracts/bucket-layout';
 import { readManifest } from '../../contracts/build-manifest';
 import { IMMUTABLE_CACHE_CONTROL, objectMetadata } from '../../contracts/object-metadata';
-import { createS3Client, getObjectText, headObject, listObjects } from '../../scripts/lib/s3';
-import { startS3Server, type S3LogEntry, type S3Server } from '../../local/s3-server';
+import { createS3Client, getObjectText, headObject, listObjects } from '../../rollout-control/s3';
+import { startS3Server, type S3LogEntry, type S3Server } from '../../loopback/s3-server';
 import { cleanupMarkerPrefix } from '../../scripts/cleanup';
 import { invoke } from '../../scripts/lib/cli';
-import { buildObjects, failureReport, upload, uploadCommand } from '../../scripts/upload';
+import { buildObjects, failureReport, upload, uploadCommand } from '../../publish/upload';
 import { BUILD_DIR } from '../fixtures/build';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');

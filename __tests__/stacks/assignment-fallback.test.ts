@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { resourceNames } from '../../config';
 import { formatRolloutState, ROLLOUT_STATE_KEY, STATE_UNREADABLE_LOG, steadyState } from '../../contracts/rollout-state';
-import { loadCloudFrontFunction, type CloudFrontFunctionViewerEvent } from '../../scripts/lib/cloudfront-function';
+import { loadCloudFrontFunction, type CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
 import { namesOf } from '../../scripts/names';
 import { METRIC_ASSIGNMENT_FALLBACKS } from '../../stacks/constructs/rollout-alarms';
 import type { Block } from '../../stacks/policy/terraform-json';

@@ -11,7 +11,7 @@ import { dashboardUrl, releasePanels } from '../../contracts/release-dashboard';
 import { REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
 import { METRIC_ROLLOUT_WEIGHT, releaseAlarmQueries, unjudgedAlarmQueries } from '../../contracts/release-signal';
 import { signalCapacity } from '../../contracts/signal-capacity';
-import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../rollout-control/signal-table';
 import { signalHealthPanels } from '../../stacks/constructs/release-dashboard';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { bodies, FIVE_REGIONS, only, policyStatements, ref, roleStatements, synthesize, testConfig, type SynthesizedStack } from './support';

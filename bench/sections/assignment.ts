@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import { ENTRY_PATH } from '../../contracts/distribution-paths';
-import { loadCloudFrontFunction, type CloudFrontFunctionHandler, type CloudFrontFunctionViewerEvent } from '../../scripts/lib/cloudfront-function';
+import { loadCloudFrontFunction, type CloudFrontFunctionHandler, type CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
 import { FULL_RING_VIEWER, fullRingState } from '../../scripts/lib/edge-check';
 import { assignedBuild, randomViewerIp, rotateInterfaceId, seededRandom, viewerRequestEvent } from '../events';
 import { distribution, round, timeCalls, type Distribution } from '../measure';

@@ -2,7 +2,7 @@
  * What the build ships, from its manifest: the entry a host page loads on every visit (raw, gzip,
  * brotli), the chunks behind it, and every function zip.
  */
-import { CLOUDFRONT_FUNCTION_MAX_BYTES } from '../../scripts/lib/cloudfront-function';
+import { CLOUDFRONT_FUNCTION_MAX_BYTES } from '../../edge-code/cloudfront-function';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 
 export const buildOutput: BenchSection = {

@@ -11,7 +11,7 @@ import { median, round } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 import type { EdgeRoutersData } from './edge-routers';
 import type { OriginRequestsData, Scenario, TrafficLevel } from './origin-requests';
-import { VERIFY_INTERVAL_MS } from '../../regional-function/rollout-sync/sync';
+import { VERIFY_INTERVAL_MS } from '../../rollout-control/rollout-sync';
 
 const LOADS = 1_000_000;
 

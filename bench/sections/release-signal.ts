@@ -20,7 +20,7 @@ import { consume, initialState, type ConsumerOptions, type ConsumerState, type S
 import { errorReportedDetails, type BatchSummary } from '../../regional-function/signal-consumer/consumer';
 import { TIMELINE_CACHE_MS } from '../../regional-function/signal-consumer/index';
 import { functionLogger, functionMetrics, periodDocuments } from '../../regional-function/shared/observability';
-import { STATE_TIMELINE_KEY, TIMELINE_LENGTH } from '../../regional-function/shared/signal-table';
+import { STATE_TIMELINE_KEY, TIMELINE_LENGTH } from '../../rollout-control/signal-table';
 import { seededRandom } from '../events';
 import { distribution, median, round } from '../measure';
 import { BEACONS, MB_PER_VCPU, PRICES, priceOf, SIGNAL } from '../prices';

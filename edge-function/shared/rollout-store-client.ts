@@ -1,7 +1,7 @@
 /**
  * The KeyValueStore client the entry router's fallback reads the rollout state with, and the
  * SigV4A signer the API demands. The build bundles this module into a file of its own beside the
- * router's index.js (scripts/lib/functions.ts, lazyModules): about half a megabyte that a cold
+ * router's index.js (edge-code/functions.ts, lazyModules): about half a megabyte that a cold
  * start would otherwise parse, loaded here only when the fallback first runs.
  */
 import '@aws-sdk/signature-v4a';

@@ -14,7 +14,7 @@
  * No build id is baked in here: one fixed at deploy goes stale at the first rollback.
  *
  * The build bundles this file into build/functions/viewer-assignment.js, checks it against the
- * runtime's language subset and the 10 KB quota (scripts/lib/cloudfront-function.ts), and the
+ * runtime's language subset and the 10 KB quota (edge-code/cloudfront-function.ts), and the
  * stack publishes that file as it is.
  */
 import cf from 'cloudfront';

@@ -1,11 +1,11 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
-import { bucketsFrom, regionalS3 } from '../shared/build-presence';
+import { bucketsFrom, regionalS3 } from '../../rollout-control/build-presence';
 import { readEnvironment, type ReleaseEnvironment } from '../../contracts/function-environment';
 import { functionLogger } from '../shared/observability';
-import { parseReleaseInput } from './core';
-import { release, RELEASE_VARIABLES, type ReleaseClients } from './release';
+import { parseReleaseInput } from '../../rollout-control/release-decision';
+import { release, RELEASE_VARIABLES, type ReleaseClients } from '../../rollout-control/release';
 
 /** What Terraform's aws_lambda_invocation records as `result`. */
 export interface ReleaseOutput {

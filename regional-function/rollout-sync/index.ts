@@ -8,10 +8,10 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { readEnvironment, type RolloutSyncEnvironment } from '../../contracts/function-environment';
-import { regionalS3 } from '../shared/build-presence';
+import { regionalS3 } from '../../rollout-control/build-presence';
 import { addMissingBuilds, addRolloutWeight, functionLogger, functionMetrics } from '../shared/observability';
-import { parseSyncEvent } from './core';
-import { createRolloutSync, ROLLOUT_SYNC_VARIABLES, type RolloutSync, type SyncSummary } from './sync';
+import { parseSyncEvent } from '../../rollout-control/sync-plan';
+import { createRolloutSync, ROLLOUT_SYNC_VARIABLES, type RolloutSync, type SyncSummary } from '../../rollout-control/rollout-sync';
 
 const logger = functionLogger('rollout-sync');
 

@@ -30,7 +30,7 @@ export interface SignalConsumerDependencies {
   readonly emit: (closed: readonly ClosedPeriod[], late: number, at: number) => void;
   readonly log: (message: string, details: Record<string, unknown>) => void;
   readonly now: () => number;
-  /** The release-signal table's judgment records (regional-function/shared/signal-table.ts). */
+  /** The release-signal table's judgment records (rollout-control/signal-table.ts). */
   readonly judgments: { read(salt: string): Promise<JudgmentRecord | null>; write(record: JudgmentRecord): Promise<void> };
   /** Emits the verdict of one look (1 once failing), while a release runs. */
   readonly emitVerdict: (failing: boolean, at: number) => void;

@@ -40,7 +40,7 @@ export const ROLES_COUNTED: readonly Role[] = ['canary', 'stable', 'ring'];
  * A rollout state and when the edges may have served it: from the moment it was announced (just
  * before it was written to the store) until the next state was announced plus the time that one
  * takes to reach every edge. A state found in the store that nobody announced is taken as served
- * since the state before it was (contracts: regional-function/shared/signal-table.ts).
+ * since the state before it was (contracts: rollout-control/signal-table.ts).
  */
 export interface TimedState {
   readonly state: RolloutState;

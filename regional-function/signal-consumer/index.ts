@@ -13,7 +13,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { JudgeRule } from '../../contracts/canary-judge';
 import { VERDICT_SYNC_EVENT, type ReleaseStep } from '../../contracts/release-progress';
 import { batchDocuments, functionLogger, functionMetrics, verdictDocument } from '../shared/observability';
-import { advanceCheckpoint, readJudgment, readTimeline, writeJudgment } from '../shared/signal-table';
+import { advanceCheckpoint, readJudgment, readTimeline, writeJudgment } from '../../rollout-control/signal-table';
 import { createSignalConsumer, type BatchSummary, type SignalConsumer } from './consumer';
 import type { TimedState } from './core';
 

@@ -37,10 +37,10 @@ import { resourceNames } from '../../config';
 import { assignBuild } from '../../contracts/assignment';
 import { buildEntryPath, ENTRY_PATH } from '../../contracts/distribution-paths';
 import { formatRolloutState, parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY, withRingOrigin, type RolloutState } from '../../contracts/rollout-state';
-import { errorName } from '../../regional-function/shared/aws-errors';
+import { errorName } from '../../rollout-control/aws-errors';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { readManifest } from '../../contracts/build-manifest';
-import { withStoreValue } from './cloudfront-function';
+import { withStoreValue } from '../../edge-code/cloudfront-function';
 
 export interface CheckResult {
   readonly name: string;

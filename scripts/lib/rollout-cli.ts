@@ -2,7 +2,7 @@
  * `npm run rollout -- <command>`: the command layer. Clients, config, output and the clock are
  * injected (scripts/rollout.ts passes the real ones, tests pass mocked SDK clients); what to show
  * and what to choose is in rollout-view.ts; starting a deployment is the release function's own
- * code path (regional-function/release/release.ts); waiting for a deploy's rollout is in
+ * code path (rollout-control/release.ts); waiting for a deploy's rollout is in
  * rollout-wait.ts.
  *
  * Exit codes: 0 done, 1 failed (AWS, credentials, missing resources, nothing to act on, a rollout
@@ -21,13 +21,13 @@ import { ConfigError, resourceNames, rolloutSteps, type DeployConfig, type Resou
 import { configOption, defineCommand, defineSubcommand, durationWithin, formatDuration, invoke, ReportedFailure, UsageError, wholeNumber, type SubcommandSpec } from './cli';
 import { credentialsProblem } from './credentials';
 import { awaitRollout, defaultTimeoutMs, NotDeployedError, readBaseline, saveBaseline, type DeploymentStatus } from './rollout-wait';
-import { release, type ReleaseResult, type ReleaseTarget } from '../../regional-function/release/release';
-import { MANUAL_SYNC_EVENT } from '../../regional-function/rollout-sync/core';
-import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../regional-function/shared/alias-state';
-import { errorMessage, errorName } from '../../regional-function/shared/aws-errors';
-import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, findCurrentOrLastDeployment, getDeploymentSummary, withGroupErrors, type DeploymentGroupRef, type DeploymentSummary } from '../../regional-function/shared/deployments';
-import { readRolloutState, StaleStoreError, writeRolloutState } from '../../regional-function/shared/rollout-state-store';
-import { announceState, readJudgment } from '../../regional-function/shared/signal-table';
+import { release, type ReleaseResult, type ReleaseTarget } from '../../rollout-control/release';
+import { MANUAL_SYNC_EVENT } from '../../rollout-control/sync-plan';
+import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../rollout-control/alias-state';
+import { errorMessage, errorName } from '../../rollout-control/aws-errors';
+import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, findCurrentOrLastDeployment, getDeploymentSummary, withGroupErrors, type DeploymentGroupRef, type DeploymentSummary } from '../../rollout-control/deployments';
+import { readRolloutState, StaleStoreError, writeRolloutState } from '../../rollout-control/rollout-state-store';
+import { announceState, readJudgment } from '../../rollout-control/signal-table';
 import { DIMENSION_ROLE, METRIC_ERRORING_VIEWERS, METRIC_VIEWERS, statePropagationMs } from '../../contracts/release-signal';
 import { judgeRule } from '../../contracts/canary-judge';
 import { formatRolloutState, withoutRingOrigin, withRingOrigin, ringBudget, type RolloutState } from '../../contracts/rollout-state';

@@ -3,8 +3,8 @@
  * person, and the choices the commands make from data (newest version, previous build, progress).
  */
 import type { RolloutState } from '../../contracts/rollout-state';
-import { effectiveCanary, rolloutStateFor } from '../../regional-function/rollout-sync/core';
-import type { DeploymentSummary } from '../../regional-function/shared/deployments';
+import { effectiveCanary, rolloutStateFor } from '../../rollout-control/sync-plan';
+import type { DeploymentSummary } from '../../rollout-control/deployments';
 import { viewersToJudge, type JudgeRule } from '../../contracts/canary-judge';
 import { releaseProgress, type JudgmentRecord, type ReleaseOutcome, type ReleaseStep } from '../../contracts/release-progress';
 

@@ -1,5 +1,5 @@
 /**
- * The release-signal table (regional-function/shared/signal-table.ts): on-demand DynamoDB, one
+ * The release-signal table (rollout-control/signal-table.ts): on-demand DynamoDB, one
  * string key. It holds the timeline of the rollout states the edges may serve (`rollout-timeline`),
  * which rollout sync and the rollout CLI announce to, and the signal consumer's checkpoint in the
  * stream (`consumer-checkpoint`). Both are rewritten as they go and neither matters after the
@@ -12,7 +12,7 @@
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
-import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../regional-function/shared/signal-table';
+import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../rollout-control/signal-table';
 import { judgmentKey } from '../../contracts/release-progress';
 import type { PolicyStatement } from './iam';
 import type { Grantable } from './rollout-store';

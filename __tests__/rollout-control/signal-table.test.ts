@@ -7,7 +7,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { fakeTable, type FakeTable } from '../fixtures/dynamodb-table';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
-import { advanceCheckpoint, announceState, readTimeline, TIMELINE_LENGTH } from '../../regional-function/shared/signal-table';
+import { advanceCheckpoint, announceState, readTimeline, TIMELINE_LENGTH } from '../../rollout-control/signal-table';
 
 const dynamodb = mockClient(DynamoDBClient);
 const client = new DynamoDBClient({ region: 'us-east-1' });

@@ -7,8 +7,8 @@ import '@aws-sdk/signature-v4a';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { formatRolloutState, ROLLOUT_STATE_KEY, steadyState } from '../../contracts/rollout-state';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
-import { readRolloutState, StaleStoreError, writeRolloutState } from '../../regional-function/shared/rollout-state-store';
-import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../local/kvs-server';
+import { readRolloutState, StaleStoreError, writeRolloutState } from '../../rollout-control/rollout-state-store';
+import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../loopback/kvs-server';
 
 const A = '0123456789abcdef';
 

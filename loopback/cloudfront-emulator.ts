@@ -46,10 +46,10 @@ import { ERROR_REPORT_PATH } from '../contracts/error-report';
 import { formatRecord, type RealtimeLogField } from '../contracts/realtime-log';
 import { FAILOVER_STATUS_CODES, hostSiteCors, securityHeaders } from '../stacks/constructs/distribution';
 import { BUILD_ENTRY_PATTERN, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../contracts/distribution-paths';
-import type { LambdaHandler } from '../scripts/lib/bundled-handler';
-import type { CloudFrontFunctionHandler, CloudFrontFunctionViewerEvent } from '../scripts/lib/cloudfront-function';
-import { cloudFrontResultProblems } from '../scripts/lib/cloudfront-validation';
-import type { Clock } from './control-plane';
+import type { LambdaHandler } from '../edge-code/bundled-handler';
+import type { CloudFrontFunctionHandler, CloudFrontFunctionViewerEvent } from '../edge-code/cloudfront-function';
+import { cloudFrontResultProblems } from '../edge-code/cloudfront-validation';
+import type { Clock } from '../local/control-plane';
 import { NO_FAULT, type LogDeliveryFault, type LogDeliveryStats, type RealtimeLogDelivery } from './realtime-logs';
 
 /** Local-only seam: the client IP CloudFront would have seen. */
@@ -73,7 +73,7 @@ export interface EdgeHandlers {
 
 export interface EmulatorOptions {
   readonly config: DeployConfig;
-  /** Path-style S3 endpoint serving every replica bucket (local/s3-server.ts). */
+  /** Path-style S3 endpoint serving every replica bucket (loopback/s3-server.ts). */
   readonly s3Endpoint: string;
   /** The handlers associated with the distribution now; read per request, so a deploy can swap them. */
   readonly handlers: () => EdgeHandlers;

@@ -10,7 +10,7 @@
  * Any other failure is thrown, so a check that could not be made never passes.
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { publishedBuildKey } from '../../contracts/published-build';
+import { publishedBuildKey } from '../contracts/published-build';
 import { errorName } from './aws-errors';
 
 /** Region → bucket name. */

@@ -23,7 +23,7 @@
  * CLI's, after `promote` or a ring edit) always reads the store.
  *
  * Every run also announces the state it found to the signal consumer's timeline when nobody had
- * (regional-function/shared/signal-table.ts), and reports the weight it leaves, which the handler
+ * (rollout-control/signal-table.ts), and reports the weight it leaves, which the handler
  * emits as a metric.
  *
  * It also checks that every build viewers are assigned (stable, canary) is in every replica bucket
@@ -42,15 +42,15 @@ import { StopDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-co
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { readAliasBuilds, type AliasBuilds, type VersionBuildCache } from '../shared/alias-state';
-import { errorMessage, errorName } from '../shared/aws-errors';
-import { buildPresence, bucketsFrom } from '../shared/build-presence';
-import { findActiveDeploymentId, getDeploymentSummary, rolledBackTo, type DeploymentSummary } from '../shared/deployments';
-import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
-import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from '../shared/rollout-state-store';
-import { announceState, readJudgment } from '../shared/signal-table';
-import { releaseProgress, type JudgmentRecord, type ReleaseOutcome, type ReleaseStep } from '../../contracts/release-progress';
-import { effectiveCanary, planSync, syncTriggerFrom, type JudgedRelease, type SaltSource, type SyncEvent, type SyncPlan, type SyncTrigger } from './core';
+import { readAliasBuilds, type AliasBuilds, type VersionBuildCache } from './alias-state';
+import { errorMessage, errorName } from './aws-errors';
+import { buildPresence, bucketsFrom } from './build-presence';
+import { findActiveDeploymentId, getDeploymentSummary, rolledBackTo, type DeploymentSummary } from './deployments';
+import type { RolloutSyncEnvironment } from '../contracts/function-environment';
+import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from './rollout-state-store';
+import { announceState, readJudgment } from './signal-table';
+import { releaseProgress, type JudgmentRecord, type ReleaseOutcome, type ReleaseStep } from '../contracts/release-progress';
+import { effectiveCanary, planSync, syncTriggerFrom, type JudgedRelease, type SaltSource, type SyncEvent, type SyncPlan, type SyncTrigger } from './sync-plan';
 
 export const ROLLOUT_SYNC_VARIABLES = [
   'ENTRY_ROUTER_FUNCTION',

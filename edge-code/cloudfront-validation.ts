@@ -9,7 +9,7 @@
  * disallowed or read-only, the generated-response size quotas). Where the guide is vague the
  * check is the stricter reading.
  */
-import { generatedResponseBytes, originRequestOf } from '../../edge-function/shared/cloudfront';
+import { generatedResponseBytes, originRequestOf } from '../edge-function/shared/cloudfront';
 
 export type RequestEventType = 'origin-request' | 'viewer-request';
 

@@ -7,12 +7,12 @@
 import { CreateDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { aliasStateFrom, findBuildIdOfVersion, getAlias, type VersionBuildCache } from '../shared/alias-state';
-import { errorMessage, errorName } from '../shared/aws-errors';
-import { buildPresence, type Buckets } from '../shared/build-presence';
-import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, getDeploymentSummary, groupError, lambdaAppSpec, type DeploymentSummary } from '../shared/deployments';
-import type { ReleaseEnvironment } from '../../contracts/function-environment';
-import { decideRelease, ReleaseError, type ReleaseState } from './core';
+import { aliasStateFrom, findBuildIdOfVersion, getAlias, type VersionBuildCache } from './alias-state';
+import { errorMessage, errorName } from './aws-errors';
+import { buildPresence, type Buckets } from './build-presence';
+import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, getDeploymentSummary, groupError, lambdaAppSpec, type DeploymentSummary } from './deployments';
+import type { ReleaseEnvironment } from '../contracts/function-environment';
+import { decideRelease, ReleaseError, type ReleaseState } from './release-decision';
 
 export const RELEASE_VARIABLES = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP', 'BUCKETS'] as const satisfies readonly (keyof ReleaseEnvironment)[];
 

@@ -10,9 +10,9 @@
  * writes it, and the consumer reads the states a period may have been served under.
  */
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { judgmentKey, parseJudgmentRecord, type JudgmentRecord } from '../../contracts/release-progress';
-import { parseRolloutState } from '../../contracts/rollout-state';
-import type { TimedState } from '../signal-consumer/core';
+import { judgmentKey, parseJudgmentRecord, type JudgmentRecord } from '../contracts/release-progress';
+import { parseRolloutState } from '../contracts/rollout-state';
+import type { TimedState } from '../regional-function/signal-consumer/core';
 import { errorName } from './aws-errors';
 
 // ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@
  * The request hook lets a test (or the local mode) delay, hold or fail requests the way a real
  * region misbehaves: 503 SlowDown, 500 InternalError, a region that stops answering.
  *
- * Run on its own: `npx tsx local/s3-server.ts [--port 4568] [--dir <folder>] [--config <file>]`
+ * Run on its own: `npx tsx loopback/s3-server.ts [--port 4568] [--dir <folder>] [--config <file>]`
  * creates every replica bucket of the config and serves until interrupted.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +32,7 @@ import { type Command, Option } from 'commander';
 import S3rver from 's3rver';
 import { loadConfig, resourceNames } from '../config';
 import { configOption, defineCommand, runCommand, wholeNumber } from '../scripts/lib/cli';
-import { createS3Client, LOOPBACK_CREDENTIALS } from '../scripts/lib/s3';
+import { createS3Client, LOOPBACK_CREDENTIALS } from '../rollout-control/s3';
 
 export interface S3ServerOptions {
   /** Buckets that exist from the start. @default none */
@@ -287,11 +287,11 @@ interface S3ServerFlags {
 
 export function s3ServerCommand(): Command {
   return defineCommand({
-    name: 'npx tsx local/s3-server.ts',
+    name: 'npx tsx loopback/s3-server.ts',
     summary: 'An S3-compatible server on loopback with one bucket per configured region, to try `npm run upload` and `npm run cleanup` without AWS.',
     examples: [
-      'npx tsx local/s3-server.ts                            # on port 4568, objects in a temporary folder',
-      'npx tsx local/s3-server.ts --port 4600 --dir /tmp/buckets',
+      'npx tsx loopback/s3-server.ts                            # on port 4568, objects in a temporary folder',
+      'npx tsx loopback/s3-server.ts --port 4600 --dir /tmp/buckets',
       'npm run upload -- --endpoint http://127.0.0.1:4568    # then, in another terminal',
     ],
   })

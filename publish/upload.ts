@@ -43,15 +43,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import { PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
-import { buildOption, configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, wholeNumber } from './lib/cli';
-import { cleanupMarkerPrefix } from './cleanup';
+import { buildOption, configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, wholeNumber } from '../scripts/lib/cli';
+import { cleanupMarkerPrefix } from '../scripts/cleanup';
 import { buildAssetsPrefix, formatPublishedBuild, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../contracts/bucket-layout';
-import { mapLimit } from './lib/concurrency';
+import { mapLimit } from '../scripts/lib/concurrency';
 import { readManifest, type BuildManifest } from '../contracts/build-manifest';
 import { objectMetadata, type ObjectMetadata } from '../contracts/object-metadata';
-import { formatBytes, formatDuration, ProgressBoard, type LaneState } from './lib/progress';
-import { CONFIGURE_CREDENTIALS, requireCredentials } from './lib/credentials';
-import { createS3Client, describeError, getObjectText, headObject, listObjects, type ListedObject, type RetryPolicy } from './lib/s3';
+import { formatBytes, formatDuration, ProgressBoard, type LaneState } from '../scripts/lib/progress';
+import { CONFIGURE_CREDENTIALS, requireCredentials } from '../scripts/lib/credentials';
+import { createS3Client, describeError, getObjectText, headObject, listObjects, type ListedObject, type RetryPolicy } from '../rollout-control/s3';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 

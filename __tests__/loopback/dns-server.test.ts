@@ -3,7 +3,7 @@ import { Resolver as PromiseResolver } from 'node:dns/promises';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import { startDnsServer, type DnsServer } from '../../local/dns-server';
+import { startDnsServer, type DnsServer } from '../../loopback/dns-server';
 
 describe('loopback DNS server', () => {
   let server: DnsServer;

@@ -15,7 +15,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FunctionKeyValueStore } from '../scripts/lib/cloudfront-function';
+import type { FunctionKeyValueStore } from '../edge-code/cloudfront-function';
 
 /** A fixed ARN of the right shape: the local store's identity. */
 export const LOCAL_STORE_ARN = 'arn:aws:cloudfront::000000000000:key-value-store/10ca1000-0000-4000-8000-000000000000';

@@ -1,5 +1,5 @@
-import { bucketRegionFallback, resourceNames, type DeployConfig } from '../../config';
-import type { EdgeConfig } from '../../contracts/edge-config';
+import { bucketRegionFallback, resourceNames, type DeployConfig } from '../config';
+import type { EdgeConfig } from '../contracts/edge-config';
 
 /** The part of the deploy config the edge functions need, in the shape they read. */
 export function edgeConfigFor(config: DeployConfig, buildId: string): EdgeConfig {

@@ -22,12 +22,12 @@ import { loadConfig, type DeployConfig } from '../config';
 import { contentTypeFor, ENCODING_SUFFIX, isCompressible, type Encoding } from '../contracts/encoding';
 import type { EdgeConfig, InlinedEntry } from '../contracts/edge-config';
 import { BUILD_ID_PLACEHOLDER, webappConfig } from '../webapp/webpack.config';
-import { edgeConfigFor } from './lib/edge-config';
-import { bundleCloudFrontFunction } from './lib/cloudfront-function';
-import { CLOUDFRONT_FUNCTIONS, FUNCTIONS, type FunctionSpec } from './lib/functions';
+import { edgeConfigFor } from '../edge-code/edge-config';
+import { bundleCloudFrontFunction } from '../edge-code/cloudfront-function';
+import { CLOUDFRONT_FUNCTIONS, FUNCTIONS, type FunctionSpec } from '../edge-code/functions';
 import { HANDLER, MANIFEST_FILE, MANIFEST_SCHEMA, type CloudFrontFunctionName, type FunctionName, type AssetFile, type BuildManifest, type CloudFrontFunctionFile, type FunctionZip } from '../contracts/build-manifest';
-import { createZip } from './lib/zip';
-import { configOption, defineCommand, runCommand } from './lib/cli';
+import { createZip } from '../edge-code/zip';
+import { configOption, defineCommand, runCommand } from '../scripts/lib/cli';
 
 export const MODULES_FILE = 'modules.json';
 export const PROJECT_ROOT = path.resolve(__dirname, '..');

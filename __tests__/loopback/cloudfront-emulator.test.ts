@@ -2,7 +2,7 @@
  * How the emulator picks a behaviour: the distribution's path patterns, first match wins, as
  * CloudFront matches them (stacks/constructs/distribution.ts orders them the same way).
  */
-import { behaviourOf, loggedQuery, pathPatternMatches } from '../../local/cloudfront-emulator';
+import { behaviourOf, loggedQuery, pathPatternMatches } from '../../loopback/cloudfront-emulator';
 import { BUILD_ENTRY_PATTERN } from '../../contracts/distribution-paths';
 
 const BUILD = '0123456789abcdef';

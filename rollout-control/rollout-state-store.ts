@@ -9,7 +9,7 @@
  * ETag older than the value, so the caller's write fails and it reads again, never the reverse.
  */
 import { DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand, type CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import { parseRolloutState, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
+import { parseRolloutState, ROLLOUT_STATE_KEY, type RolloutState } from '../contracts/rollout-state';
 import { errorName } from './aws-errors';
 
 export interface StoredState {
@@ -55,7 +55,7 @@ export async function readRolloutState(kvs: CloudFrontKeyValueStoreClient, store
 /**
  * Writes `text` if the store is still at `etag`; returns the store's new ETag. `announce` runs
  * first, and a write it fails is not made: every writer announces the state to the signal
- * consumer's timeline (regional-function/shared/signal-table.ts announceState) before the edges
+ * consumer's timeline (rollout-control/signal-table.ts announceState) before the edges
  * can serve it.
  */
 export async function writeRolloutState(kvs: CloudFrontKeyValueStoreClient, storeArn: string, text: string, etag: string, announce: (text: string) => Promise<void>): Promise<string> {

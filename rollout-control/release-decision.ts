@@ -5,11 +5,11 @@
  * get out of it.
  */
 import * as z from 'zod/mini';
-import { isBuildId } from '../../contracts/build-id';
-import type { AliasState } from '../shared/alias-state';
-import type { DeploymentSummary } from '../shared/deployments';
-import type { ReleaseInput } from '../../contracts/function-environment';
-import { describeIssue } from '../../contracts/schema-issues';
+import { isBuildId } from '../contracts/build-id';
+import type { AliasState } from './alias-state';
+import type { DeploymentSummary } from './deployments';
+import type { ReleaseInput } from '../contracts/function-environment';
+import { describeIssue } from '../contracts/schema-issues';
 
 export const releaseInputSchema = z.object({
   // Terraform's jsonencode keeps a version attribute a string; a number is accepted too.

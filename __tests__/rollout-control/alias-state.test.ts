@@ -1,6 +1,6 @@
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { aliasStateFrom, readAliasBuilds } from '../../regional-function/shared/alias-state';
+import { aliasStateFrom, readAliasBuilds } from '../../rollout-control/alias-state';
 import { versionDescription } from '../../contracts/version-description';
 
 const A = '0123456789abcdef';

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { deleteObjects, headObject, listObjects } from '../../scripts/lib/s3';
-import { startS3Server } from '../../local/s3-server';
+import { deleteObjects, headObject, listObjects } from '../../rollout-control/s3';
+import { startS3Server } from '../../loopback/s3-server';
 
 describe('loopback S3 server', () => {
   it('stores objects with their metadata, lists page by page and deletes in batches', async () => {

@@ -8,9 +8,9 @@
  * not guaranteed to carry (the JS signer is an opt-in package).
  *
  * CloudFront Functions: viewer-assignment and error-report (cloudfront-js-2.0), each bundled to a
- * plain script the stack publishes as it is (scripts/lib/cloudfront-function.ts).
+ * plain script the stack publishes as it is (edge-code/cloudfront-function.ts).
  */
-import type { CloudFrontFunctionName, FunctionKind, FunctionName } from '../../contracts/build-manifest';
+import type { CloudFrontFunctionName, FunctionKind, FunctionName } from '../contracts/build-manifest';
 
 export interface FunctionSpec {
   readonly name: FunctionName;

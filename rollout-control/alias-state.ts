@@ -5,7 +5,7 @@
  */
 import { GetAliasCommand, GetFunctionConfigurationCommand, type GetAliasCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
 import { errorName } from './aws-errors';
-import { buildIdFromDescription } from '../../contracts/version-description';
+import { buildIdFromDescription } from '../contracts/version-description';
 
 export interface AliasState {
   /** The version the alias points at: the stable one. */

@@ -25,11 +25,11 @@
  * An alarm that clears while the deployment still runs lets the canary have its viewers back.
  */
 import * as z from 'zod/mini';
-import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
-import type { AliasBuilds } from '../shared/alias-state';
-import type { DeploymentSummary } from '../shared/deployments';
-import { VERDICT_SYNC_EVENT, type ReleaseProgress } from '../../contracts/release-progress';
-import { describeIssue } from '../../contracts/schema-issues';
+import { formatRolloutState, type RolloutState } from '../contracts/rollout-state';
+import type { AliasBuilds } from './alias-state';
+import type { DeploymentSummary } from './deployments';
+import { VERDICT_SYNC_EVENT, type ReleaseProgress } from '../contracts/release-progress';
+import { describeIssue } from '../contracts/schema-issues';
 
 export const SCHEDULED_EVENT_TYPE = 'Scheduled Event';
 export const DEPLOYMENT_STATE_CHANGE_TYPE = 'CodeDeploy Deployment State-change Notification';

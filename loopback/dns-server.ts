@@ -14,7 +14,7 @@
  * so the client retries over TCP, as resolvers do with large TXT records. Unknown names get
  * NXDOMAIN; known names asked for another type get an empty NOERROR answer.
  *
- * As a command: `npx tsx local/dns-server.ts --port 5300 --txt name=value [--txt name=value]` (`--help`).
+ * As a command: `npx tsx loopback/dns-server.ts --port 5300 --txt name=value [--txt name=value]` (`--help`).
  */
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
@@ -308,9 +308,9 @@ function txtRecord(text: string, records: Readonly<Record<string, string>>): Rea
 
 export function dnsServerCommand(): Command {
   return defineCommand({
-    name: 'npx tsx local/dns-server.ts',
+    name: 'npx tsx loopback/dns-server.ts',
     summary: 'A DNS server on loopback, UDP and TCP on one port, answering the TXT records given (what the local mode and the edge tests use in place of Route53).',
-    examples: ['npx tsx local/dns-server.ts --port 5300 --txt _bucket.widget.example.com=eu-west-1', 'dig @127.0.0.1 -p 5300 TXT _bucket.widget.example.com   # ask it'],
+    examples: ['npx tsx loopback/dns-server.ts --port 5300 --txt _bucket.widget.example.com=eu-west-1', 'dig @127.0.0.1 -p 5300 TXT _bucket.widget.example.com   # ask it'],
   })
     .addOption(new Option('--host <address>', 'the loopback address to listen on').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'the UDP and TCP port (default: a free one)').argParser(wholeNumber(1, 65535)))
