@@ -15,7 +15,7 @@ import { BUILD_ID_PATTERN, BUILD_ID_SOURCE } from './build-id';
 export const ASSETS_PREFIX = 'assets/';
 const PUBLISHED_BUILD_KEY = new RegExp(`^builds/(${BUILD_ID_SOURCE})\\.json$`);
 const ASSET_KEY = new RegExp(`^assets/(${BUILD_ID_SOURCE})/.`);
-export { BUILDS_PREFIX, publishedBuildKey } from './published-build';
+export { BUILDS_PREFIX, cleanupMarkerPrefix, publishedBuildKey } from './published-build';
 
 export function buildAssetsPrefix(buildId: string): string {
   assertBuildId(buildId);

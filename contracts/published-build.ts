@@ -12,3 +12,11 @@ export function publishedBuildKey(buildId: string): string {
   if (!isBuildId(buildId)) throw new Error(`not a buildId: ${JSON.stringify(buildId)}`);
   return `${BUILDS_PREFIX}${buildId}.json`;
 }
+
+/**
+ * Where a cleanup says it is deleting a build, one key per run: beside the manifest rather than
+ * under assets/ (which CloudFront may read); an inventory of builds/ reads only <id>.json.
+ */
+export function cleanupMarkerPrefix(buildId: string): string {
+  return publishedBuildKey(buildId).replace(/\.json$/, '.cleanup/');
+}

@@ -250,3 +250,22 @@ export function unjudgedAlarmQueries(rule: { readonly latenessSeconds: number },
     threshold: 0,
   };
 }
+
+/**
+ * A rollout state and when the edges may have served it: from the moment it was announced (just
+ * before it was written to the store) until the next state was announced plus the time that one
+ * takes to reach every edge. A state found in the store that nobody announced is taken as served
+ * since the state before it was (rollout-control/signal-table.ts keeps them).
+ */
+export interface TimedState {
+  readonly state: RolloutState;
+  readonly from: number;
+  /** Null while it is the current state. */
+  readonly until: number | null;
+}
+
+// The release-signal table's own items (stacks/constructs/release-signal-table.ts makes the table, rollout-control/signal-table.ts reads and writes them).
+/** The item holding the timeline: the states the edges may have served, oldest first. */
+export const STATE_TIMELINE_KEY = 'rollout-timeline';
+/** The item holding the sequence number of the last record the signal consumer read. */
+export const CONSUMER_CHECKPOINT_KEY = 'consumer-checkpoint';

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { readZip, type ReadZipEntry } from './zip';
 
 /** The Lambda runtime provides SDK v3 (bundles leave `@aws-sdk/*` external); here the project's copy stands in. */
-export const RUNTIME_SDK = path.resolve(__dirname, '..', '..', 'node_modules', '@aws-sdk');
+export const RUNTIME_SDK = path.resolve(__dirname, '..', 'node_modules', '@aws-sdk');
 
 export type LambdaHandler<E = unknown, R = unknown> = (event: E, context?: unknown) => Promise<R>;
 

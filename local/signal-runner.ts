@@ -22,7 +22,8 @@ import { GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutpu
 import type { RealtimeLogField } from '../contracts/realtime-log';
 import { KINESIS_ITERATOR_AGE, periodStart } from '../contracts/release-signal';
 import { createSignalConsumer, type SignalConsumer } from '../regional-function/signal-consumer/consumer';
-import type { ClosedPeriod, StreamRecord, TimedState } from '../regional-function/signal-consumer/core';
+import type { ClosedPeriod, StreamRecord } from '../regional-function/signal-consumer/core';
+import type { TimedState } from '../contracts/release-signal';
 import { batchDocuments, functionMetrics, verdictDocument } from '../regional-function/shared/observability';
 import type { JudgeRule } from '../contracts/canary-judge';
 import type { JudgmentRecord, ReleaseStep } from '../contracts/release-progress';

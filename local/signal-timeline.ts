@@ -14,7 +14,7 @@
  * Times are the local mode's clock (ms).
  */
 import { parseRolloutState } from '../contracts/rollout-state';
-import type { TimedState } from '../regional-function/signal-consumer/core';
+import type { TimedState } from '../contracts/release-signal';
 import { TIMELINE_LENGTH } from '../rollout-control/signal-table';
 
 interface Entry {

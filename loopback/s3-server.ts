@@ -18,7 +18,7 @@
  * The request hook lets a test (or the local mode) delay, hold or fail requests the way a real
  * region misbehaves: 503 SlowDown, 500 InternalError, a region that stops answering.
  *
- * Run on its own: `npx tsx loopback/s3-server.ts [--port 4568] [--dir <folder>] [--config <file>]`
+ * Run on its own: `npx tsx scripts/s3-server.ts [--port 4568] [--dir <folder>] [--config <file>]`
  * creates every replica bucket of the config and serves until interrupted.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -28,10 +28,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { type Command, Option } from 'commander';
 import S3rver from 's3rver';
-import { loadConfig, resourceNames } from '../config';
-import { configOption, defineCommand, runCommand, wholeNumber } from '../scripts/lib/cli';
 import { createS3Client, LOOPBACK_CREDENTIALS } from '../rollout-control/s3';
 
 export interface S3ServerOptions {
@@ -278,38 +275,3 @@ function errorXml(fault: S3Fault, request: Pick<S3Request, 'bucket' | 'key'>): s
   const message = fault.message ?? `injected ${fault.code}`;
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(fault.code)}</Code><Message>${escapeXml(message)}</Message><Resource>${escapeXml(`/${request.bucket ?? ''}/${request.key ?? ''}`)}</Resource></Error>`;
 }
-
-interface S3ServerFlags {
-  readonly port: number;
-  readonly dir?: string;
-  readonly config?: string;
-}
-
-export function s3ServerCommand(): Command {
-  return defineCommand({
-    name: 'npx tsx loopback/s3-server.ts',
-    summary: 'An S3-compatible server on loopback with one bucket per configured region, to try `npm run upload` and `npm run cleanup` without AWS.',
-    examples: [
-      'npx tsx loopback/s3-server.ts                            # on port 4568, objects in a temporary folder',
-      'npx tsx loopback/s3-server.ts --port 4600 --dir /tmp/buckets',
-      'npm run upload -- --endpoint http://127.0.0.1:4568    # then, in another terminal',
-    ],
-  })
-    .addOption(configOption())
-    .addOption(new Option('--port <port>', 'the port to listen on').argParser(wholeNumber(1, 65535)).default(4568))
-    .addOption(new Option('--dir <folder>', 'where the objects are kept (default: a temporary folder, removed on exit)'))
-    .action(async (flags: S3ServerFlags) => {
-      const config = loadConfig(flags.config);
-      const names = resourceNames(config);
-      const buckets = config.regions.map((region) => names.bucket(region));
-      const server = await startS3Server({ buckets, port: flags.port, directory: flags.dir });
-      console.log(`S3-compatible server on ${server.endpoint}, objects in ${server.directory}`);
-      for (const bucket of buckets) console.log(`  bucket ${bucket}`);
-      console.log(`upload a build to it: npm run upload -- --endpoint ${server.endpoint}`);
-      const stop = () => void server.stop().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-}
-
-if (require.main === module) runCommand(s3ServerCommand());

@@ -1,5 +1,5 @@
 /**
- * `npm run build`: the webapp, then every Lambda bundle, in a straight line.
+ * The build (`npm run build`, scripts/build.ts): the webapp, then every Lambda bundle, in a straight line.
  *
  *   webpack   webapp → index.js + async chunks, publicPath /assets/<placeholder>/
  *   buildId   sha256 of everything webpack emitted (same source ⇒ same id; any change ⇒ new id)
@@ -14,11 +14,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Option, type Command } from 'commander';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import webpack from 'webpack';
-import { loadConfig, type DeployConfig } from '../config';
+import type { DeployConfig } from '../config';
 import { contentTypeFor, ENCODING_SUFFIX, isCompressible, type Encoding } from '../contracts/encoding';
 import type { EdgeConfig, InlinedEntry } from '../contracts/edge-config';
 import { BUILD_ID_PLACEHOLDER, webappConfig } from '../webapp/webpack.config';
@@ -27,7 +26,6 @@ import { bundleCloudFrontFunction } from '../edge-code/cloudfront-function';
 import { CLOUDFRONT_FUNCTIONS, FUNCTIONS, type FunctionSpec } from '../edge-code/functions';
 import { HANDLER, MANIFEST_FILE, MANIFEST_SCHEMA, type CloudFrontFunctionName, type FunctionName, type AssetFile, type BuildManifest, type CloudFrontFunctionFile, type FunctionZip } from '../contracts/build-manifest';
 import { createZip } from '../edge-code/zip';
-import { configOption, defineCommand, runCommand } from '../scripts/lib/cli';
 
 export const MODULES_FILE = 'modules.json';
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -345,20 +343,3 @@ function summarize(manifest: BuildManifest, log: (line: string) => void): void {
   for (const [name, fn] of Object.entries(manifest.functions)) log(`zip          ${name.padEnd(13)} ${kb(fn.bytes)} (${fn.kind})`);
   for (const [name, fn] of Object.entries(manifest.cloudFrontFunctions)) log(`function     ${name} ${fn.bytes} B of CloudFront's 10240 (cloudfront-js-2.0)`);
 }
-
-export function buildCommand(): Command {
-  return defineCommand({
-    name: 'npm run build --',
-    summary: 'Build the widget (webpack) and every function bundle (esbuild) into one folder, manifest last. The same sources give the same buildId.',
-    examples: ['npm run build', 'npm run build -- --out /tmp/build', 'DEPLOY_CONFIG=staging.config.json npm run build   # edge bundles get that config baked in'],
-  })
-    .addOption(configOption())
-    .addOption(new Option('--out <dir>', 'where to write the build (default: build/)'))
-    .action(async (flags: { readonly config?: string; readonly out?: string }) => {
-      const config = loadConfig(flags.config);
-      const result = await build({ config, outDir: flags.out, log: (line) => console.log(line) });
-      console.log(`output       ${path.relative(process.cwd(), result.outDir) || '.'}/`);
-    });
-}
-
-if (require.main === module) runCommand(buildCommand());

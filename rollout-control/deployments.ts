@@ -11,8 +11,6 @@ import { errorName } from './aws-errors';
 /** Statuses of a deployment that has not ended: CodeDeploy runs at most one per group. */
 export const ACTIVE_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'];
 
-export const ALL_AT_ONCE_CONFIG = 'CodeDeployDefault.LambdaAllAtOnce';
-
 export function isActiveStatus(status: string | undefined): boolean {
   return (ACTIVE_DEPLOYMENT_STATUSES as readonly string[]).includes(status ?? '');
 }

@@ -10,7 +10,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias, type VersionBuildCache } from './alias-state';
 import { errorMessage, errorName } from './aws-errors';
 import { buildPresence, type Buckets } from './build-presence';
-import { ALL_AT_ONCE_CONFIG, findActiveDeploymentId, getDeploymentSummary, groupError, lambdaAppSpec, type DeploymentSummary } from './deployments';
+import { findActiveDeploymentId, getDeploymentSummary, groupError, lambdaAppSpec, type DeploymentSummary } from './deployments';
+import { ALL_AT_ONCE_CONFIG } from '../contracts/deployment-config';
 import type { ReleaseEnvironment } from '../contracts/function-environment';
 import { decideRelease, ReleaseError, type ReleaseState } from './release-decision';
 

@@ -12,16 +12,12 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { judgmentKey, parseJudgmentRecord, type JudgmentRecord } from '../contracts/release-progress';
 import { parseRolloutState } from '../contracts/rollout-state';
-import type { TimedState } from '../regional-function/signal-consumer/core';
+import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY, type TimedState } from '../contracts/release-signal';
 import { errorName } from './aws-errors';
 
 // ---------------------------------------------------------------------------------------------
 // The timeline of rollout states, for the signal consumer
 
-/** The item holding the timeline: the states the edges may have served, oldest first. */
-export const STATE_TIMELINE_KEY = 'rollout-timeline';
-/** The item holding the sequence number of the last record the signal consumer read. */
-export const CONSUMER_CHECKPOINT_KEY = 'consumer-checkpoint';
 /** States kept: a rollout of many steps in the last hour, and the states before it. */
 export const TIMELINE_LENGTH = 24;
 

@@ -25,7 +25,7 @@ import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { BUILDS_PREFIX, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../contracts/bucket-layout';
 import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, UsageError } from './lib/cli';
 import { objectMetadata } from '../contracts/object-metadata';
-import { requireCredentials } from './lib/credentials';
+import { requireCredentials } from '../rollout-control/credentials';
 import { createS3Client, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from '../rollout-control/s3';
 import { publishObjects, type BuildObject } from '../publish/upload';
 

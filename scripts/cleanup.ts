@@ -29,23 +29,15 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { readAliasBuilds, type AliasBuilds } from '../rollout-control/alias-state';
 import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions } from './lib/cli';
-import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey } from '../contracts/bucket-layout';
-import { mapLimit } from './lib/concurrency';
-import { credentialsProblem } from './lib/credentials';
+import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey, cleanupMarkerPrefix } from '../contracts/bucket-layout';
+import { mapLimit } from '../publish/concurrency';
+import { credentialsProblem } from '../rollout-control/credentials';
 import { formatBytes } from './lib/progress';
 import { createS3Client, deleteObjects, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from '../rollout-control/s3';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Objects without a manifest younger than this may belong to an upload still running. */
 export const UPLOAD_IN_PROGRESS_MS = 60 * 60 * 1000;
-
-/**
- * Where a cleanup says it is deleting a build, one key per run: beside the manifest rather than
- * under assets/ (which CloudFront may read); an inventory of builds/ reads only <id>.json.
- */
-export function cleanupMarkerPrefix(buildId: string): string {
-  return publishedBuildKey(buildId).replace(/\.json$/, '.cleanup/');
-}
 
 export interface CleanupOptions {
   readonly config: DeployConfig;

@@ -17,7 +17,7 @@ import { judgeRule } from '../contracts/canary-judge';
 import { dashboardUrl } from '../contracts/release-dashboard';
 import { releaseAlarmQueries, statePropagationMs, unjudgedAlarmQueries } from '../contracts/release-signal';
 import { signalCapacity } from '../contracts/signal-capacity';
-import { ALL_AT_ONCE_CONFIG } from '../rollout-control/deployments';
+import { ALL_AT_ONCE_CONFIG } from '../contracts/deployment-config';
 import { versionDescription } from '../contracts/version-description';
 import type { BuildManifest, FunctionZip } from '../contracts/build-manifest';
 import { readFileSync } from 'node:fs';

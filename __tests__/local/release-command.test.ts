@@ -11,7 +11,7 @@ import { loadConfig } from '../../config';
 import { invoke } from '../../scripts/lib/cli';
 import { startControlServer } from '../../local/control-server';
 import type { LocalDistribution } from '../../local/local-distribution';
-import { localReleaseCommand } from '../../local/release';
+import { localReleaseCommand } from '../../scripts/local-release';
 import { parseRolloutState } from '../../contracts/rollout-state';
 import { localBuilds, startSignalHarness, type SignalHarness } from '../fixtures/local';
 

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../../config';
 import { PROJECT_ROOT } from '../../publish/build';
 import { DEFAULT_TIME_SCALE } from '../../local/local-distribution';
-import { READY_LINE } from '../../local/start';
+import { READY_LINE } from '../../scripts/start';
 import { describeTimeScale, formatWallTime } from '../../local/status-line';
 import { pollUntil } from '../fixtures/poll';
 

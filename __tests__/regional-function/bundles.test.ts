@@ -14,7 +14,7 @@ import { loadBundledHandler } from '../../edge-code/bundled-handler';
 import { versionDescription } from '../../contracts/version-description';
 import { functionZip } from '../fixtures/build';
 import { fakeTable } from '../fixtures/dynamodb-table';
-import { STATE_TIMELINE_KEY } from '../../rollout-control/signal-table';
+import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
 import { formatRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
 import { CloudFrontClient, GetRealtimeLogConfigCommand } from '@aws-sdk/client-cloudfront';
 

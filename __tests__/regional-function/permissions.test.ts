@@ -21,7 +21,8 @@ import { formatRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log'
 import { judgmentKey, VERDICT_SYNC_EVENT, type JudgmentRecord } from '../../contracts/release-progress';
 import { METRIC_CANARY_FAILING, statePropagationMs } from '../../contracts/release-signal';
 import { formatRolloutState, ROLLOUT_STATE_KEY, type RolloutState } from '../../contracts/rollout-state';
-import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../rollout-control/signal-table';
+import { CONSUMER_CHECKPOINT_KEY } from '../../contracts/release-signal';
+import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
 import {
   ACCOUNT,
   allows,

@@ -10,7 +10,8 @@ import { assignBuild } from '../../contracts/assignment';
 import { judge } from '../../contracts/release-signal';
 import { steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { createSignalConsumer, stepDueAt } from '../../regional-function/signal-consumer/consumer';
-import { consume, initialState, statesAt, type ConsumerOptions, type StreamRecord, type TimedState } from '../../regional-function/signal-consumer/core';
+import { consume, initialState, statesAt, type ConsumerOptions, type StreamRecord } from '../../regional-function/signal-consumer/core';
+import type { TimedState } from '../../contracts/release-signal';
 
 const STABLE = '0123456789abcdef';
 const CANARY = 'fedcba9876543210';

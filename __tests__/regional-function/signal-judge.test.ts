@@ -4,7 +4,8 @@
  */
 import type { JudgeRule } from '../../contracts/canary-judge';
 import { steadyState, type RolloutState } from '../../contracts/rollout-state';
-import type { ClosedPeriod, TimedState } from '../../regional-function/signal-consumer/core';
+import type { ClosedPeriod } from '../../regional-function/signal-consumer/core';
+import type { TimedState } from '../../contracts/release-signal';
 import { look, type LookInput } from '../../regional-function/signal-consumer/judge';
 
 const STABLE = '0123456789abcdef';

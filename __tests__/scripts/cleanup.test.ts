@@ -6,7 +6,8 @@ import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig, resourceNames } from '../../config';
 import { versionDescription } from '../../contracts/version-description';
-import { cleanup, cleanupMarkerPrefix, formatPlan, planCleanup, UPLOAD_IN_PROGRESS_MS, type ManifestState, type RegionInventory } from '../../scripts/cleanup';
+import { cleanupMarkerPrefix } from '../../contracts/published-build';
+import { cleanup, formatPlan, planCleanup, UPLOAD_IN_PROGRESS_MS, type ManifestState, type RegionInventory } from '../../scripts/cleanup';
 import { publishedBuildKey } from '../../contracts/bucket-layout';
 import { listObjects } from '../../rollout-control/s3';
 import { startS3Server, type S3LogEntry, type S3Server } from '../../loopback/s3-server';

@@ -9,9 +9,10 @@ import { readManifest } from '../../contracts/build-manifest';
 import { IMMUTABLE_CACHE_CONTROL, objectMetadata } from '../../contracts/object-metadata';
 import { createS3Client, getObjectText, headObject, listObjects } from '../../rollout-control/s3';
 import { startS3Server, type S3LogEntry, type S3Server } from '../../loopback/s3-server';
-import { cleanupMarkerPrefix } from '../../scripts/cleanup';
+import { cleanupMarkerPrefix } from '../../contracts/published-build';
 import { invoke } from '../../scripts/lib/cli';
-import { buildObjects, failureReport, upload, uploadCommand } from '../../publish/upload';
+import { buildObjects, upload } from '../../publish/upload';
+import { failureReport, uploadCommand } from '../../scripts/upload';
 import { BUILD_DIR } from '../fixtures/build';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');

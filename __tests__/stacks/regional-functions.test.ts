@@ -2,7 +2,7 @@ import { resourceNames, rolloutSteps } from '../../config';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { judgmentKey } from '../../contracts/release-progress';
 import { statePropagationMs } from '../../contracts/release-signal';
-import { STATE_TIMELINE_KEY } from '../../rollout-control/signal-table';
+import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { bodies, FIVE_REGIONS, only, ref, roleStatements, synthesize, testConfig } from './support';
 

@@ -16,11 +16,13 @@ import { ERROR_REPORT_PATH, MAX_MESSAGE_LENGTH } from '../../contracts/error-rep
 import { METRIC_CANARY_FAILING, METRIC_UNJUDGED_PERIODS, periodStart, ROLES, releaseAlarmQueries, unjudgedAlarmQueries, type ReleaseAlarmRule } from '../../contracts/release-signal';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import { RECORD_BYTES_MAX, signalCapacity } from '../../contracts/signal-capacity';
-import { consume, initialState, type ConsumerOptions, type ConsumerState, type StreamRecord, type TimedState } from '../../regional-function/signal-consumer/core';
+import { consume, initialState, type ConsumerOptions, type ConsumerState, type StreamRecord } from '../../regional-function/signal-consumer/core';
+import type { TimedState } from '../../contracts/release-signal';
 import { errorReportedDetails, type BatchSummary } from '../../regional-function/signal-consumer/consumer';
 import { TIMELINE_CACHE_MS } from '../../regional-function/signal-consumer/index';
 import { functionLogger, functionMetrics, periodDocuments } from '../../regional-function/shared/observability';
-import { STATE_TIMELINE_KEY, TIMELINE_LENGTH } from '../../rollout-control/signal-table';
+import { TIMELINE_LENGTH } from '../../rollout-control/signal-table';
+import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
 import { seededRandom } from '../events';
 import { distribution, median, round } from '../measure';
 import { BEACONS, MB_PER_VCPU, PRICES, priceOf, SIGNAL } from '../prices';

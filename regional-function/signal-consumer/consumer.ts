@@ -15,7 +15,8 @@
  */
 import type { JudgeRule, RoleEvidence } from '../../contracts/canary-judge';
 import type { JudgmentRecord, ReleaseStep } from '../../contracts/release-progress';
-import { consume, initialState, openPeriodCounts, type BatchResult, type ClosedPeriod, type ConsumerOptions, type ConsumerState, type StreamRecord, type TimedState } from './core';
+import { consume, initialState, openPeriodCounts, type BatchResult, type ClosedPeriod, type ConsumerOptions, type ConsumerState, type StreamRecord } from './core';
+import type { TimedState } from '../../contracts/release-signal';
 import { currentRelease, look } from './judge';
 
 /** Closed periods of the stable build kept for the baseline of a release that starts: ten minutes at the default period. */

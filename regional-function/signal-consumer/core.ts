@@ -29,25 +29,12 @@
 import { parseRecord, REALTIME_LOG_FIELDS, type RealtimeLogField, type RealtimeLogRecord } from '../../contracts/realtime-log';
 import { ERROR_REPORT_PATH, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
 import { BUILD_ID_PATTERN } from '../../contracts/build-id';
-import { judge, judgeUnderEach, periodStart, type Role } from '../../contracts/release-signal';
+import { judge, judgeUnderEach, periodStart, type Role, type TimedState } from '../../contracts/release-signal';
 import { refererOrigin, type RolloutState } from '../../contracts/rollout-state';
 
 export const ENTRY_PATH = '/assets/index.js';
 const REWRITTEN_ENTRY = /^\/assets\/([0-9a-f]{16})\/index\.js$/;
 export const ROLES_COUNTED: readonly Role[] = ['canary', 'stable', 'ring'];
-
-/**
- * A rollout state and when the edges may have served it: from the moment it was announced (just
- * before it was written to the store) until the next state was announced plus the time that one
- * takes to reach every edge. A state found in the store that nobody announced is taken as served
- * since the state before it was (contracts: rollout-control/signal-table.ts).
- */
-export interface TimedState {
-  readonly state: RolloutState;
-  readonly from: number;
-  /** Null while it is the current state. */
-  readonly until: number | null;
-}
 
 export interface ConsumerOptions {
   readonly periodSeconds: number;

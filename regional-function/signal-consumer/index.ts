@@ -15,7 +15,7 @@ import { VERDICT_SYNC_EVENT, type ReleaseStep } from '../../contracts/release-pr
 import { batchDocuments, functionLogger, functionMetrics, verdictDocument } from '../shared/observability';
 import { advanceCheckpoint, readJudgment, readTimeline, writeJudgment } from '../../rollout-control/signal-table';
 import { createSignalConsumer, type BatchSummary, type SignalConsumer } from './consumer';
-import type { TimedState } from './core';
+import type { TimedState } from '../../contracts/release-signal';
 
 const VARIABLES = [
   'METRICS_NAMESPACE',

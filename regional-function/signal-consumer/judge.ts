@@ -20,7 +20,8 @@
 import { judgeCanary, type Evidence, type JudgeRule, type RoleEvidence } from '../../contracts/canary-judge';
 import { newJudgmentRecord, type JudgmentRecord } from '../../contracts/release-progress';
 import type { RolloutState } from '../../contracts/rollout-state';
-import type { CanaryEvidence, ClosedPeriod, RoleCounts, TimedState } from './core';
+import type { CanaryEvidence, ClosedPeriod, RoleCounts } from './core';
+import type { TimedState } from '../../contracts/release-signal';
 
 export interface PeriodCounts extends CanaryEvidence {
   readonly start: number;

@@ -4,13 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 
-export interface LaneState {
-  readonly done: number;
-  readonly total: number;
-  readonly bytes: number;
-  /** A word on what the lane is doing: `uploading`, `manifest`, `failed`. */
-  readonly note?: string;
-}
+import type { LaneState } from '../../publish/upload';
 
 export interface ProgressOptions {
   readonly lanes: readonly string[];

@@ -12,7 +12,8 @@
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
-import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY } from '../../rollout-control/signal-table';
+import { CONSUMER_CHECKPOINT_KEY } from '../../contracts/release-signal';
+import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
 import { judgmentKey } from '../../contracts/release-progress';
 import type { PolicyStatement } from './iam';
 import type { Grantable } from './rollout-store';

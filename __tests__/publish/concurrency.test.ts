@@ -1,4 +1,4 @@
-import { mapLimit } from '../../../scripts/lib/concurrency';
+import { mapLimit } from '../../publish/concurrency';
 
 describe('mapLimit', () => {
   it('keeps at most `limit` tasks in flight and returns results in input order', async () => {

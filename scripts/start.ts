@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config';
 import { ERROR_REPORT_PATH } from '../contracts/error-report';
-import { defineCommand, quietSdkNodeVersionWarning, runCommand, UsageError, wholeNumber } from '../scripts/lib/cli';
-import { controlFileOption, runningDistribution, shownPath, startControlServer } from './control-server';
-import { DEFAULT_TIME_SCALE, ensureLocalBuild, LOCAL_BUILDS_DIR, stagingDir, startLocalDistribution } from './local-distribution';
-import { Shutdown, StopRequested } from './shutdown';
-import { describeTimeScale, formatStatusLine } from './status-line';
+import { defineCommand, quietSdkNodeVersionWarning, runCommand, UsageError, wholeNumber } from './lib/cli';
+import { controlFileOption, runningDistribution, shownPath, startControlServer } from '../local/control-server';
+import { DEFAULT_TIME_SCALE, ensureLocalBuild, LOCAL_BUILDS_DIR, stagingDir, startLocalDistribution } from '../local/local-distribution';
+import { Shutdown, StopRequested } from '../local/shutdown';
+import { describeTimeScale, formatStatusLine } from '../local/status-line';
 
 /** The line the banner ends with: the distribution is up (tests wait for it). */
 export const READY_LINE = '  stop          Ctrl-C (closes every server, removes the temporary buckets)';

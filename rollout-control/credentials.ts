@@ -3,7 +3,7 @@
  * AWS, with what to do about them: once, before the command's real work, rather than once per
  * region and object from deep inside it.
  */
-import { errorMessage, errorName } from '../../rollout-control/aws-errors';
+import { errorMessage, errorName } from './aws-errors';
 
 export const CONFIGURE_CREDENTIALS =
   'Configure credentials for the account the stacks were deployed to: `aws configure` (access keys), or `aws sso login --profile <name>` then `export AWS_PROFILE=<name>`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.';

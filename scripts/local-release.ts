@@ -10,12 +10,12 @@
 import * as path from 'node:path';
 import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config';
-import { defineCommand, defineSubcommand, runCommand } from '../scripts/lib/cli';
+import { defineCommand, defineSubcommand, runCommand } from './lib/cli';
 import type { EmulatorStats } from '../loopback/cloudfront-emulator';
-import type { ControlPlaneStatus } from './control-plane';
-import { callControl, controlFileOption, readControlAddress, type ControlAddress } from './control-server';
-import { ensureLocalBuild } from './local-distribution';
-import { formatStatusLine } from './status-line';
+import type { ControlPlaneStatus } from '../local/control-plane';
+import { callControl, controlFileOption, readControlAddress, type ControlAddress } from '../local/control-server';
+import { ensureLocalBuild } from '../local/local-distribution';
+import { formatStatusLine } from '../local/status-line';
 import { normalizeOrigin, parseRolloutState } from '../contracts/rollout-state';
 
 export interface ReleaseIo {
