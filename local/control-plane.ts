@@ -14,6 +14,7 @@
  * runs on the deployment's state changes, each alarm change and every minute; here it runs on
  * every tick, which is never later than AWS would.
  */
+import type { Clock } from '../loopback/clock';
 import type { DeployConfig } from '../config';
 import { resourceNames } from '../config';
 import { releaseWindowMinutes, rolloutSteps } from '../config/rollout';
@@ -34,16 +35,6 @@ export const EDGE_ERROR_METRIC = 'EdgeFunctionErrors';
 /** Periods of history the local dashboard shows. */
 export const DASHBOARD_PERIODS = 30;
 
-export interface Clock {
-  /** ms on the local mode's (simulated) time line. */
-  now(): number;
-  /**
-   * The local time at a real instant (`Date.now()` scale): where the signal's runner places a
-   * record's arrival at the stream. Without it, the clock is taken to run at real speed.
-   */
-  at?(realMs: number): number;
-}
-
 /** Real time sped up `timeScale` times, starting at the real time of the call. */
 export function scaledClock(timeScale: number, realNow: () => number = Date.now): Clock {
   if (!(timeScale > 0)) throw new Error(`time scale must be a positive number; got ${timeScale}`);
@@ -60,7 +51,7 @@ export interface ManualClock extends Clock {
 export function manualClock(start: number, realNow: () => number = Date.now): ManualClock {
   let now = start;
   /** [real time of the setting, local time set], oldest first. */
-  const settings: [number, number][] = [[-Infinity, start]];
+  const settings: [[number, number], ...[number, number][]] = [[-Infinity, start]];
   return {
     now: () => now,
     set(local) {
@@ -68,7 +59,7 @@ export function manualClock(start: number, realNow: () => number = Date.now): Ma
       settings.push([realNow(), local]);
       // Only what a record still in flight can need: a few seconds of history.
       const horizon = realNow() - 60_000;
-      while (settings.length > 2 && settings[1][0] < horizon) settings.shift();
+      while (settings.length > 2 && settings[1]![0] < horizon) settings.shift();
     },
     // Real time has millisecond steps (Kinesis's arrival timestamps too): an arrival in the same
     // millisecond as a setting is taken as before it, since a test sets the clock after what it
@@ -260,9 +251,10 @@ export class ControlPlane {
 /** The steps CodeDeploy itself takes (config/rollout.ts): the first step held for the release's window, then everyone; all at once as it is. */
 export function codeDeploySteps(rollout: DeployConfig['rollout'], holdMinutes: number): { readonly atMinute: number; readonly weight: number }[] {
   const steps = rolloutSteps(rollout);
-  if (steps.length === 1) return steps;
+  const [first, second] = steps;
+  if (first === undefined || second === undefined) return steps;
   return [
-    { atMinute: 0, weight: steps[0].weight },
+    { atMinute: 0, weight: first.weight },
     { atMinute: releaseWindowMinutes(rollout, holdMinutes), weight: 10000 },
   ];
 }

@@ -27,7 +27,7 @@ import type { TimedState } from '../contracts/release-signal';
 import { batchDocuments, functionMetrics, verdictDocument } from '../regional-function/shared/observability';
 import type { JudgeRule } from '../contracts/canary-judge';
 import type { JudgmentRecord, ReleaseStep } from '../contracts/release-progress';
-import type { Clock } from './control-plane';
+import type { Clock } from '../loopback/clock';
 import { SIGNAL_SHARD_ID } from '../loopback/kinesis-server';
 import type { LocalMetricStore } from './metric-store';
 

@@ -1,5 +1,7 @@
 /**
- * The CloudFront distribution every host page loads from, with its four behaviours:
+ * The CloudFront distribution every host page loads from. What it does with a viewer's request is
+ * the table in contracts/distribution-rules.ts (the behaviours, their policies and functions, the
+ * origins); this construct renders that table, and the local emulator answers by the same one:
  *
  *   /assets/index.js   the viewer-assignment function (viewer-request) picks each viewer's build
  *                      from the rollout store and rewrites the URI to /assets/<buildId>/index.js;
@@ -9,10 +11,10 @@
  *                      a build's entry asked for by its own URL: no assignment, the same cache key;
  *                      the entry router answers it too, so every entry carries X-Build-Id, and
  *                      browsers keep it as the router says (immutable)
- *   default (chunks)   cached a year (URLs carry the buildId); the chunk router picks the bucket
  *   /api/e             error reports (contracts/error-report.ts): the error-report function
  *                      (viewer-request) answers 204 at the edge, so no origin is ever contacted;
  *                      GET and HEAD only, nothing cached
+ *   default (chunks)   cached a year (URLs carry the buildId); the chunk router picks the bucket
  *
  * The entry and the error reports are the release signal: both behaviours carry the real-time log
  * configuration (stacks/constructs/realtime-log-config.ts), which sends CloudFront's record of each
@@ -20,29 +22,31 @@
  * Nothing else reaches the signal, and no origin, secret or API stands outside CloudFront for it.
  *
  * S3 origins go through an origin group (primary → failover region) when there are two or more
- * regions, and are read with the origin access identity, which, unlike OAC, still signs requests
- * after Lambda@Edge rewrites the origin to another region's bucket. They carry the rollout store's
- * ARN as a custom header, which is how the routers learn it (Lambda@Edge has no environment).
+ * regions, and are read with the origin access identity. They carry the rollout store's ARN as a
+ * custom header.
  */
 import { CloudfrontCachePolicy } from '@cdktf/provider-aws/lib/cloudfront-cache-policy';
 import { CloudfrontOriginRequestPolicy } from '@cdktf/provider-aws/lib/cloudfront-origin-request-policy';
 import { CloudfrontFunction } from '@cdktf/provider-aws/lib/cloudfront-function';
-import { CloudfrontDistribution, type CloudfrontDistributionOrderedCacheBehavior, type CloudfrontDistributionOrigin, type CloudfrontDistributionOriginGroup } from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import {
+  CloudfrontDistribution,
+  type CloudfrontDistributionDefaultCacheBehavior,
+  type CloudfrontDistributionOrderedCacheBehavior,
+  type CloudfrontDistributionOrigin,
+  type CloudfrontDistributionOriginGroup,
+} from '@cdktf/provider-aws/lib/cloudfront-distribution';
 import { CloudfrontMonitoringSubscription } from '@cdktf/provider-aws/lib/cloudfront-monitoring-subscription';
-import { CloudfrontResponseHeadersPolicy, type CloudfrontResponseHeadersPolicyConfig } from '@cdktf/provider-aws/lib/cloudfront-response-headers-policy';
+import { CloudfrontResponseHeadersPolicy } from '@cdktf/provider-aws/lib/cloudfront-response-headers-policy';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { AccessLogBucket } from './access-log-bucket';
 import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
-import { BUILD_ENTRY_PATTERN, ENTRY_CACHE_CONTROL, ENTRY_PATH, IMMUTABLE_TTL_SECONDS } from '../../contracts/distribution-paths';
 import { ERROR_REPORT_PATH } from '../../contracts/error-report';
+import { DISTRIBUTION_RULES, type BehaviourRule, type CachePolicy, type OriginFunctionName, type OriginRequestPolicy, type ResponseHeadersPolicy, type ViewerFunctionName } from '../../contracts/distribution-rules';
 import type { EdgeFunction } from './edge-function';
 
-/** AWS-managed policies (CloudFront developer guide, "Use managed cache/origin request policies"). */
-export const MANAGED_CACHE_POLICY_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+export { MANAGED_CACHE_POLICY_CACHING_DISABLED } from '../../contracts/distribution-rules';
 
-/** Status codes on which the origin group retries the failover region's bucket. */
-export const FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
 export const TLS_FLOOR = 'TLSv1.2_2021';
 
 /** The viewer-assignment function's untouched twin, where verify-edge tests code before a deploy publishes it. */
@@ -131,133 +135,104 @@ export class Distribution extends Construct {
       publish: true,
       code: props.errorReport.code,
     });
-    // Per build and encoding, as long as the origin allows: the router answers a build's entry with
-    // a year, and its own fallback assignments (the unrewritten path) with no-store, which min TTL
-    // 0 honours, so those are never cached. Accept-Encoding reaches the router through the
-    // normalization here (the only way CloudFront forwards it).
-    const entryCache = new CloudfrontCachePolicy(this, 'entry-cache', {
-      provider,
-      name: `${props.name}-entry`,
-      comment: 'index.js per assigned build (the rewritten URI) and normalized Accept-Encoding',
-      minTtl: 0,
-      defaultTtl: IMMUTABLE_TTL_SECONDS,
-      maxTtl: IMMUTABLE_TTL_SECONDS,
-      parametersInCacheKeyAndForwardedToOrigin: {
-        enableAcceptEncodingGzip: true,
-        enableAcceptEncodingBrotli: true,
-        headersConfig: { headerBehavior: 'none' },
-        cookiesConfig: { cookieBehavior: 'none' },
-        queryStringsConfig: { queryStringBehavior: 'none' },
-      },
+    const viewerFunctions: Record<ViewerFunctionName, CloudfrontFunction> = { 'viewer-assignment': viewerAssignment, 'error-report': this.errorReport };
+    const originFunctions: Record<OriginFunctionName, EdgeFunction> = { 'entry-router': props.entryRouter, 'chunk-router': props.chunkRouter };
+
+    const cachePolicyId = oncePer((policy: CachePolicy) => {
+      if (policy.managedId !== undefined) return policy.managedId;
+      const { key } = policy;
+      return new CloudfrontCachePolicy(this, CONSTRUCT_IDS.cachePolicy[policy.name] ?? `${policy.name}-cache`, {
+        provider,
+        name: `${props.name}-${policy.name}`,
+        comment: policy.description,
+        minTtl: policy.ttl.min,
+        defaultTtl: policy.ttl.default,
+        maxTtl: policy.ttl.max,
+        parametersInCacheKeyAndForwardedToOrigin: {
+          enableAcceptEncodingGzip: key.acceptEncoding.gzip,
+          enableAcceptEncodingBrotli: key.acceptEncoding.brotli,
+          headersConfig: headersConfig(key.headers),
+          cookiesConfig: cookiesConfig(key.cookies),
+          queryStringsConfig: queryStringsConfig(key.queryStrings),
+        },
+      }).id;
     });
-    // The router's fallback assigns ring hosts by the page's origin: Referer reaches it, outside
-    // the cache key.
-    const entryOriginRequest = new CloudfrontOriginRequestPolicy(this, 'entry-origin-request', {
-      provider,
-      name: `${props.name}-entry`,
-      comment: 'Referer to the entry router (ring hosts), not in the cache key',
-      headersConfig: { headerBehavior: 'whitelist', headers: { items: ['referer'] } },
-      cookiesConfig: { cookieBehavior: 'none' },
-      queryStringsConfig: { queryStringBehavior: 'none' },
-    });
-    const chunkCache = new CloudfrontCachePolicy(this, 'chunk-cache', {
-      provider,
-      name: `${props.name}-chunks`,
-      comment: 'Immutable /assets/<buildId>/ files: a year, per encoding',
-      minTtl: 0,
-      defaultTtl: IMMUTABLE_TTL_SECONDS,
-      maxTtl: IMMUTABLE_TTL_SECONDS,
-      parametersInCacheKeyAndForwardedToOrigin: {
-        enableAcceptEncodingGzip: true,
-        enableAcceptEncodingBrotli: true,
-        headersConfig: { headerBehavior: 'none' },
-        cookiesConfig: { cookieBehavior: 'none' },
-        queryStringsConfig: { queryStringBehavior: 'none' },
-      },
+    const originRequestPolicyId = oncePer(
+      (policy: OriginRequestPolicy) =>
+        new CloudfrontOriginRequestPolicy(this, CONSTRUCT_IDS.originRequestPolicy[policy.name] ?? `${policy.name}-origin-request`, {
+          provider,
+          name: `${props.name}-${policy.name}`,
+          comment: policy.description,
+          headersConfig: headersConfig(policy.forwarded.headers),
+          cookiesConfig: cookiesConfig(policy.forwarded.cookies),
+          queryStringsConfig: queryStringsConfig(policy.forwarded.queryStrings),
+        }).id,
+    );
+    const responseHeadersPolicyId = oncePer((policy: ResponseHeadersPolicy) => {
+      const { security, cors } = policy;
+      return new CloudfrontResponseHeadersPolicy(this, CONSTRUCT_IDS.responseHeadersPolicy[policy.name] ?? `${policy.name}-headers`, {
+        provider,
+        name: `${props.name}-${policy.name}`,
+        comment: policy.description,
+        securityHeadersConfig: {
+          strictTransportSecurity: {
+            accessControlMaxAgeSec: security.strictTransportSecurity.maxAgeSeconds,
+            includeSubdomains: security.strictTransportSecurity.includeSubdomains,
+            override: security.strictTransportSecurity.override,
+          },
+          contentTypeOptions: { override: security.contentTypeOptions.override },
+          referrerPolicy: { referrerPolicy: security.referrerPolicy.value, override: security.referrerPolicy.override },
+        },
+        corsConfig: {
+          accessControlAllowCredentials: cors.allowCredentials,
+          accessControlAllowOrigins: { items: [...cors.allowOrigins] },
+          accessControlAllowMethods: { items: [...cors.allowMethods] },
+          accessControlAllowHeaders: { items: [...cors.allowHeaders] },
+          accessControlMaxAgeSec: cors.maxAgeSeconds,
+          originOverride: cors.override,
+        },
+        customHeadersConfig: policy.custom.length > 0 ? { items: policy.custom.map((h) => ({ header: h.name, value: h.value, override: h.override })) } : undefined,
+      }).id;
     });
 
-    const assetHeaders = new CloudfrontResponseHeadersPolicy(this, 'asset-headers', {
-      provider,
-      name: `${props.name}-assets`,
-      comment: 'Security headers; any host page may load the scripts (crossorigin=anonymous)',
-      securityHeadersConfig: securityHeaders(),
-      corsConfig: hostSiteCors(),
-    });
-    // Browsers keep the entry but revalidate it on every load: the ETag (one per build and
-    // encoding) makes that a 304 while the viewer's build stays the same.
-    const entryHeaders = new CloudfrontResponseHeadersPolicy(this, 'entry-headers', {
-      provider,
-      name: `${props.name}-entry`,
-      comment: 'As assets, and Cache-Control: no-cache to browsers whatever the origin said',
-      securityHeadersConfig: securityHeaders(),
-      corsConfig: hostSiteCors(),
-      customHeadersConfig: { items: [{ header: 'Cache-Control', value: ENTRY_CACHE_CONTROL, override: true }] },
-    });
-    const primaryId = `replica-${props.primaryOrigin.region}`;
+    const { origins: originRules } = DISTRIBUTION_RULES;
+    const originHeaderValues: Readonly<Record<string, string>> = { [ROLLOUT_STORE_HEADER]: props.rolloutStoreArn };
+    const originHeader = (name: string) => {
+      const value = originHeaderValues[name];
+      if (value === undefined) throw new Error(`${this.node.path}: the origins' ${name} header has no value here`);
+      return { name, value };
+    };
+    const originId = (origin: BucketOrigin) => `${originRules.idPrefix}${origin.region}`;
     const s3Origins = [props.primaryOrigin, ...(props.failoverOrigin ? [props.failoverOrigin] : [])];
     const origins: CloudfrontDistributionOrigin[] = s3Origins.map((origin) => ({
-      originId: `replica-${origin.region}`,
+      originId: originId(origin),
       domainName: origin.domainName,
       s3OriginConfig: { originAccessIdentity: props.originAccessIdentityPath },
-      customHeader: [{ name: ROLLOUT_STORE_HEADER, value: props.rolloutStoreArn }],
+      customHeader: originRules.customHeaders.map(originHeader),
     }));
     const originGroups: CloudfrontDistributionOriginGroup[] = props.failoverOrigin
-      ? [
-          {
-            originId: 'replicas',
-            failoverCriteria: { statusCodes: FAILOVER_STATUS_CODES },
-            member: [{ originId: primaryId }, { originId: `replica-${props.failoverOrigin.region}` }],
-          },
-        ]
+      ? [{ originId: originRules.groupId, failoverCriteria: { statusCodes: [...originRules.failoverStatusCodes] }, member: s3Origins.map((origin) => ({ originId: originId(origin) })) }]
       : [];
-    const assetsTarget = props.failoverOrigin ? 'replicas' : primaryId;
+    const replicasTarget = props.failoverOrigin ? originRules.groupId : originId(props.primaryOrigin);
 
-    const entryBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
-      pathPattern: ENTRY_PATH,
-      targetOriginId: assetsTarget,
-      viewerProtocolPolicy: 'redirect-to-https',
-      allowedMethods: ['GET', 'HEAD'],
-      cachedMethods: ['GET', 'HEAD'],
-      // The router returns gzip/brotli bodies itself; CloudFront must not compress again.
-      compress: false,
-      cachePolicyId: entryCache.id,
-      originRequestPolicyId: entryOriginRequest.id,
-      responseHeadersPolicyId: entryHeaders.id,
-      functionAssociation: [{ eventType: 'viewer-request', functionArn: viewerAssignment.arn }],
-      lambdaFunctionAssociation: [props.entryRouter.association('origin-request')],
-      // Every healthy page view makes this request: its real-time log is the viewer's presence.
-      realtimeLogConfigArn: props.realtimeLogConfigArn,
-    };
-    // Without this behaviour a build's entry asked for by its own URL would be a chunk: read from
-    // the bucket as stored, without X-Build-Id. No viewer-assignment function here: it rewrites
-    // whatever URI it is given to the viewer's build, and this URL names its build already. Referer
-    // is not forwarded: only the router's fallback assignment, on the unrewritten path, reads it.
-    const buildEntryBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
-      pathPattern: BUILD_ENTRY_PATTERN,
-      targetOriginId: assetsTarget,
-      viewerProtocolPolicy: 'redirect-to-https',
-      allowedMethods: ['GET', 'HEAD'],
-      cachedMethods: ['GET', 'HEAD'],
-      compress: false,
-      cachePolicyId: entryCache.id,
-      responseHeadersPolicyId: assetHeaders.id,
-      lambdaFunctionAssociation: [props.entryRouter.association('origin-request')],
-    };
-    // A behaviour must name an origin: the assets' one, which the function's answer keeps from ever
-    // being asked. HTTPS only, not a redirect: a report over HTTP is refused (403), never logged
-    // twice. Nothing cached (every report is its own request, and its own log record), nothing
-    // forwarded, no response headers policy (the function sets Cache-Control itself).
-    const errorReportBehaviour: CloudfrontDistributionOrderedCacheBehavior = {
-      pathPattern: ERROR_REPORT_PATH,
-      targetOriginId: assetsTarget,
-      viewerProtocolPolicy: 'https-only',
-      allowedMethods: ['GET', 'HEAD'],
-      cachedMethods: ['GET', 'HEAD'],
-      compress: false,
-      cachePolicyId: MANAGED_CACHE_POLICY_CACHING_DISABLED,
-      functionAssociation: [{ eventType: 'viewer-request', functionArn: this.errorReport.arn }],
-      realtimeLogConfigArn: props.realtimeLogConfigArn,
-    };
+    // One rule, one behaviour: all a behaviour says comes from its rule; only what a deploy alone
+    // knows (the origin's id, the ARNs, the policies' ids) is added here.
+    const behaviour = (rule: BehaviourRule) => ({
+      targetOriginId: replicasTarget,
+      viewerProtocolPolicy: rule.viewerProtocol,
+      allowedMethods: [...rule.allowedMethods],
+      cachedMethods: [...rule.cachedMethods],
+      compress: rule.compress,
+      cachePolicyId: cachePolicyId(rule.cachePolicy),
+      originRequestPolicyId: rule.originRequestPolicy ? originRequestPolicyId(rule.originRequestPolicy) : undefined,
+      responseHeadersPolicyId: rule.responseHeadersPolicy ? responseHeadersPolicyId(rule.responseHeadersPolicy) : undefined,
+      functionAssociation: rule.functions.viewerRequest ? [{ eventType: 'viewer-request', functionArn: viewerFunctions[rule.functions.viewerRequest].arn }] : undefined,
+      lambdaFunctionAssociation: rule.functions.originRequest ? [originFunctions[rule.functions.originRequest].association('origin-request')] : undefined,
+      realtimeLogConfigArn: rule.realtimeLogged ? props.realtimeLogConfigArn : undefined,
+    });
+    const orderedBehaviours: CloudfrontDistributionOrderedCacheBehavior[] = DISTRIBUTION_RULES.ordered.map((rule) => ({ pathPattern: rule.pathPattern, ...behaviour(rule) }));
+    const defaultBehaviour: CloudfrontDistributionDefaultCacheBehavior = behaviour(DISTRIBUTION_RULES.default);
+    const customErrorResponses = Object.entries(DISTRIBUTION_RULES.errorCaching.byStatus).map(([status, seconds]) => ({ errorCode: Number(status), errorCachingMinTtl: seconds }));
 
     this.distribution = new CloudfrontDistribution(this, 'distribution', {
       provider,
@@ -269,19 +244,9 @@ export class Distribution extends Construct {
       aliases: props.customDomain ? [props.customDomain.domainName] : undefined,
       origin: origins,
       originGroup: originGroups.length > 0 ? originGroups : undefined,
-      defaultCacheBehavior: {
-        targetOriginId: assetsTarget,
-        viewerProtocolPolicy: 'redirect-to-https',
-        // Scripts load with plain GETs (no preflight), and origin groups fail over only reads.
-        allowedMethods: ['GET', 'HEAD'],
-        cachedMethods: ['GET', 'HEAD'],
-        compress: true,
-        cachePolicyId: chunkCache.id,
-        responseHeadersPolicyId: assetHeaders.id,
-        lambdaFunctionAssociation: [props.chunkRouter.association('origin-request')],
-      },
-      // First match wins: the entry before a build's entry, both before the default (chunks).
-      orderedCacheBehavior: [entryBehaviour, buildEntryBehaviour, errorReportBehaviour],
+      defaultCacheBehavior: defaultBehaviour,
+      orderedCacheBehavior: orderedBehaviours,
+      customErrorResponse: customErrorResponses.length > 0 ? customErrorResponses : undefined,
       restrictions: { geoRestriction: { restrictionType: 'none' } },
       viewerCertificate: props.customDomain ? { acmCertificateArn: props.customDomain.certificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: TLS_FLOOR } : { cloudfrontDefaultCertificate: true },
       loggingConfig: { bucket: props.accessLogs.domainName, prefix: 'cloudfront/', includeCookies: false },
@@ -313,23 +278,34 @@ export class Distribution extends Construct {
   }
 }
 
-/** Exported so the local mode answers with the headers the policies add. */
-export function securityHeaders(): NonNullable<CloudfrontResponseHeadersPolicyConfig['securityHeadersConfig']> {
-  return {
-    strictTransportSecurity: { accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, override: true },
-    contentTypeOptions: { override: true },
-    referrerPolicy: { referrerPolicy: 'strict-origin-when-cross-origin', override: true },
+/** Construct ids of the policies, as Terraform's state knows their resources; a policy not named here gets `<name>-cache` and so on. */
+const CONSTRUCT_IDS: Readonly<Record<'cachePolicy' | 'originRequestPolicy' | 'responseHeadersPolicy', Readonly<Record<string, string>>>> = {
+  cachePolicy: { entry: 'entry-cache', chunks: 'chunk-cache' },
+  originRequestPolicy: { entry: 'entry-origin-request' },
+  responseHeadersPolicy: { assets: 'asset-headers', entry: 'entry-headers' },
+};
+
+/** One resource per policy of the table, however many behaviours share it. */
+function oncePer<T extends object>(create: (item: T) => string): (item: T) => string {
+  const made = new Map<T, string>();
+  return (item) => {
+    let id = made.get(item);
+    if (id === undefined) {
+      id = create(item);
+      made.set(item, id);
+    }
+    return id;
   };
 }
 
-/** Host sites are many and unknown: any origin may GET the scripts, without credentials. */
-export function hostSiteCors(): NonNullable<CloudfrontResponseHeadersPolicyConfig['corsConfig']> {
-  return {
-    accessControlAllowCredentials: false,
-    accessControlAllowOrigins: { items: ['*'] },
-    accessControlAllowMethods: { items: ['GET', 'HEAD'] },
-    accessControlAllowHeaders: { items: ['*'] },
-    accessControlMaxAgeSec: 86_400,
-    originOverride: true,
-  };
+function headersConfig(names: readonly string[]) {
+  return names.length > 0 ? { headerBehavior: 'whitelist', headers: { items: [...names] } } : { headerBehavior: 'none' };
+}
+
+function cookiesConfig(names: readonly string[]) {
+  return names.length > 0 ? { cookieBehavior: 'whitelist', cookies: { items: [...names] } } : { cookieBehavior: 'none' };
+}
+
+function queryStringsConfig(names: readonly string[]) {
+  return names.length > 0 ? { queryStringBehavior: 'whitelist', queryStrings: { items: [...names] } } : { queryStringBehavior: 'none' };
 }
