@@ -1,10 +1,15 @@
 /**
  * JSON read from a file a person edits. `JSON.parse` says what went wrong only sometimes, and then
- * as a character offset; this scanner finds the first mistake itself and says it the way an editor
- * would: line, column, the line with a caret under the spot, and the usual cause (a trailing comma,
- * a missing one, a comment, single quotes). A key set twice, which `JSON.parse` silently resolves
- * to the last, is a mistake too.
+ * as a character offset; here the first mistake is said the way an editor would: line, column, the
+ * line with a caret under the spot, and the usual cause (a trailing comma, a missing one, a
+ * comment, single quotes). A key set twice, which `JSON.parse` silently resolves to the last, is a
+ * mistake too.
+ *
+ * jsonc-parser finds the mistake, but names it only by a code at the token where it stopped. The
+ * cause depends on what was expected there, so the visitor keeps track of that, and words the
+ * first error from it and from the text at the spot.
  */
+import { type JSONPath, visit } from 'jsonc-parser';
 
 export type JsonTextResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problem: string };
 
@@ -12,11 +17,12 @@ export function parseJsonText(text: string): JsonTextResult {
   // Editors on Windows may save a byte order mark; it is not part of the JSON.
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   try {
-    new Scanner(body).document();
+    new Reader(body).read();
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
     return { ok: false, problem: `${describePosition(body, error.offset)}: ${error.reason}\n${excerpt(body, error.offset)}` };
   }
+  // Not jsonc-parser's `parse`: it builds objects by assignment, so a "__proto__" key would set a prototype.
   return { ok: true, value: JSON.parse(body) };
 }
 
@@ -29,152 +35,140 @@ class JsonSyntaxError extends Error {
   }
 }
 
-const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
-const ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't']);
+const NOT_A_NUMBER = 'not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.';
 
-class Scanner {
-  private at = 0;
+type Expecting = 'value' | 'property' | 'colon' | 'separator' | 'end';
+
+class Reader {
+  private expecting: Expecting = 'value';
+  /** The comma just read, while the next token is still to come: a close bracket there makes it a trailing comma. */
+  private comma: number | undefined;
+  private key = '';
   /** Where each open object or array began, innermost last: an early end names the one left open. */
-  private readonly open: { readonly offset: number; readonly close: string }[] = [];
-  /** Key or index of each level, to name a key set twice by its path. */
-  private readonly path: (string | number)[] = [];
+  private readonly open: { readonly offset: number; readonly close: '}' | ']'; readonly keys: Set<string> }[] = [];
 
   constructor(private readonly text: string) {}
 
-  document(): void {
-    this.space();
-    this.value();
-    this.space();
-    if (this.at < this.text.length) this.fail(this.at, `found ${this.found()} after the end of the JSON value; the file must hold one object.`);
+  read(): void {
+    visit(
+      this.text,
+      {
+        onObjectBegin: (offset) => this.begin(offset, '}'),
+        onArrayBegin: (offset) => this.begin(offset, ']'),
+        onObjectProperty: (key, offset, _length, _line, _column, path) => this.property(key, offset, path),
+        onSeparator: (separator, offset) => this.separator(separator, offset),
+        onLiteralValue: (value, offset, length) => this.literal(value, offset, length),
+        // At the end of the file jsonc-parser closes what is open before it reports the missing bracket.
+        onObjectEnd: (offset) => this.end(offset),
+        onArrayEnd: (offset) => this.end(offset),
+        onError: (_code, offset) => this.problemAt(offset),
+      },
+      { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
+    );
   }
 
-  private value(): void {
-    const c = this.text[this.at];
-    if (c === '{') return this.object();
-    if (c === '[') return this.array();
-    if (c === '"') return void this.string();
-    if (c === '-' || (c >= '0' && c <= '9')) return this.number();
-    for (const word of ['true', 'false', 'null']) {
-      if (this.text.startsWith(word, this.at)) {
-        this.at += word.length;
-        return;
-      }
-    }
-    if (c === "'") this.fail(this.at, 'strings take double quotes in JSON: write "text", not \'text\'.');
-    if (c === '+' || c === '.') this.fail(this.at, 'not a JSON number: write 5 or 0.5, without a + sign or a bare decimal point.');
-    if (c === undefined) this.endedEarly('a value');
-    this.fail(this.at, `expected a value (a string in double quotes, a number, true, false, null, { or [), found ${this.found()}.`);
+  private expect(next: Expecting): void {
+    this.expecting = next;
+    this.comma = undefined;
   }
 
-  private object(): void {
-    this.open.push({ offset: this.at, close: '}' });
-    this.at += 1;
-    const keys = new Set<string>();
-    this.space();
-    if (this.text[this.at] === '}') return this.close();
-    for (;;) {
-      const c = this.text[this.at];
-      if (c === undefined) this.endedEarly('a property name');
-      if (c === "'") this.fail(this.at, 'property names take double quotes in JSON: write "name", not \'name\'.');
-      if (c !== '"') this.fail(this.at, `expected a property name in double quotes, found ${this.found()}.`);
-      const keyAt = this.at;
-      const key = this.string();
-      if (keys.has(key)) this.fail(keyAt, `${this.describeKey(key)} is set twice in this object; JSON keeps only the last, so delete one.`);
-      keys.add(key);
-      this.space();
-      if (this.text[this.at] === undefined) this.endedEarly(`: after "${key}"`);
-      if (this.text[this.at] !== ':') this.fail(this.at, `expected : after the property name "${key}", found ${this.found()}.`);
-      this.at += 1;
-      this.space();
-      this.path.push(key);
-      this.value();
-      this.path.pop();
-      if (this.separator('}')) return this.close();
-    }
+  private begin(offset: number, close: '}' | ']'): void {
+    this.open.push({ offset, close, keys: new Set() });
+    this.expect(close === '}' ? 'property' : 'value');
   }
 
-  private array(): void {
-    this.open.push({ offset: this.at, close: ']' });
-    this.at += 1;
-    this.space();
-    if (this.text[this.at] === ']') return this.close();
-    for (let index = 0; ; index += 1) {
-      this.path.push(index);
-      this.value();
-      this.path.pop();
-      if (this.separator(']')) return this.close();
-    }
+  private property(key: string, offset: number, path: () => JSONPath): void {
+    // jsonc-parser reports a property only inside an object.
+    const { keys } = this.open[this.open.length - 1]!;
+    if (keys.has(key)) this.fail(offset, `${describeKey([...path(), key])} is set twice in this object; JSON keeps only the last, so delete one.`);
+    keys.add(key);
+    this.key = key;
+    this.expect('colon');
   }
 
-  /** After a member: true at the closing bracket, false after a comma with another member to come. */
-  private separator(close: string): boolean {
-    this.space();
-    const c = this.text[this.at];
-    if (c === close) return true;
-    if (c === undefined) this.endedEarly(`, or ${close}`);
-    if (c !== ',') this.fail(this.at, `expected , or ${close} after the value, found ${this.found()}; is a comma missing?`);
-    const comma = this.at;
-    this.at += 1;
-    this.space();
-    if (this.text[this.at] === close) this.fail(comma, `a comma before ${close}: JSON allows no trailing comma; delete it.`);
-    return false;
+  private separator(separator: string, offset: number): void {
+    if (separator === ':') return this.expect('value');
+    this.expect(this.open[this.open.length - 1]?.close === '}' ? 'property' : 'value');
+    this.comma = offset;
   }
 
-  private close(): void {
+  private literal(value: unknown, offset: number, length: number): void {
+    // jsonc-parser ends a number where JSON's grammar stops and reads on from there: 01 is 0 then 1.
+    if (typeof value === 'number' && /[\d.eE+-]/.test(this.text[offset + length] ?? '')) this.fail(offset, NOT_A_NUMBER);
+    this.valueEnded();
+  }
+
+  private end(offset: number): void {
+    if (offset >= this.text.length) this.problemAt(offset);
     this.open.pop();
-    this.at += 1;
+    this.valueEnded();
   }
 
-  private string(): string {
-    const start = this.at;
-    this.at += 1;
-    for (;;) {
-      const c = this.text[this.at];
-      if (c === undefined) this.fail(start, 'this string is never closed; end it with ".');
-      if (c === '"') break;
-      if (c === '\n' || c === '\r') this.fail(this.at, 'a line break inside a string; close the string with " on this line, or write \\n for a line break.');
-      if (c < ' ') this.fail(this.at, 'a control character inside a string; write it as an escape such as \\t.');
-      if (c === '\\') {
-        const next = this.text[this.at + 1];
-        if (next === 'u' && /^[0-9a-fA-F]{4}$/.test(this.text.slice(this.at + 2, this.at + 6))) this.at += 6;
-        else if (next !== undefined && ESCAPES.has(next)) this.at += 2;
-        else this.fail(this.at, 'not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).');
-      } else {
-        this.at += 1;
-      }
-    }
-    this.at += 1;
-    return JSON.parse(this.text.slice(start, this.at)) as string;
+  private valueEnded(): void {
+    this.expect(this.open.length > 0 ? 'separator' : 'end');
   }
 
-  private number(): void {
-    const match = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(this.text.slice(this.at));
-    const end = this.at + (match?.[0].length ?? 0);
-    if (!match || /[\d.eE+-]/.test(this.text[end] ?? '')) {
-      this.fail(this.at, 'not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.');
-    }
-    this.at = end;
-  }
-
-  private space(): void {
-    for (;;) {
-      while (WHITESPACE.has(this.text[this.at])) this.at += 1;
-      const pair = this.text.slice(this.at, this.at + 2);
-      if (pair !== '//' && pair !== '/*') return;
-      this.fail(this.at, 'JSON allows no comments; delete it (docs/configuration.md describes every setting).');
+  /** The first mistake, at the token jsonc-parser stopped at. */
+  private problemAt(at: number): never {
+    const { text } = this;
+    if (text.startsWith('//', at) || text.startsWith('/*', at)) this.fail(at, 'JSON allows no comments; delete it (docs/configuration.md describes every setting).');
+    const close = this.open[this.open.length - 1]?.close;
+    if (this.comma !== undefined && text[at] === close) this.fail(this.comma, `a comma before ${close}: JSON allows no trailing comma; delete it.`);
+    const ended = at >= text.length;
+    switch (this.expecting) {
+      case 'value':
+        return this.badValue(at);
+      case 'property':
+        if (ended) this.endedEarly('a property name');
+        if (text[at] === '"') this.badString(at);
+        if (text[at] === "'") this.fail(at, 'property names take double quotes in JSON: write "name", not \'name\'.');
+        return this.fail(at, `expected a property name in double quotes, found ${this.found(at)}.`);
+      case 'colon':
+        if (ended) this.endedEarly(`: after "${this.key}"`);
+        return this.fail(at, `expected : after the property name "${this.key}", found ${this.found(at)}.`);
+      case 'separator':
+        if (ended) this.endedEarly(`, or ${close}`);
+        return this.fail(at, `expected , or ${close} after the value, found ${this.found(at)}; is a comma missing?`);
+      case 'end':
+        return this.fail(at, `found ${this.found(at)} after the end of the JSON value; the file must hold one object.`);
     }
   }
 
-  private describeKey(key: string): string {
-    const path = [...this.path, key].reduce<string>((out, segment) => (typeof segment === 'number' ? `${out}[${segment}]` : out ? `${out}.${segment}` : segment), '');
-    return `"${path}"`;
+  private badValue(at: number): never {
+    const c = this.text[at];
+    if (c === '"') this.badString(at);
+    if (/[-\d]/.test(c ?? '')) this.fail(at, NOT_A_NUMBER);
+    // jsonc-parser reads `trueish` as one unknown word; the mistake is what follows true.
+    const literal = ['true', 'false', 'null'].find((word) => this.text.startsWith(word, at));
+    if (literal) {
+      this.valueEnded();
+      return this.problemAt(at + literal.length);
+    }
+    if (c === "'") this.fail(at, 'strings take double quotes in JSON: write "text", not \'text\'.');
+    if (c === '+' || c === '.') this.fail(at, 'not a JSON number: write 5 or 0.5, without a + sign or a bare decimal point.');
+    if (c === undefined) this.endedEarly('a value');
+    this.fail(at, `expected a value (a string in double quotes, a number, true, false, null, { or [), found ${this.found(at)}.`);
   }
 
-  private found(): string {
-    const c = this.text[this.at];
+  /** jsonc-parser names a bad string by where it starts; the spot is the first wrong character in it. */
+  private badString(start: number): never {
+    // A valid escape, or one character that ends the string or may not be in it.
+    const part = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})|[\\"]|[^ -\uFFFF]/g;
+    part.lastIndex = start + 1;
+    for (let match = part.exec(this.text); match && match[0] !== '"'; match = part.exec(this.text)) {
+      const [found] = match;
+      if (found === '\\') this.fail(match.index, 'not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).');
+      if (found === '\n' || found === '\r') this.fail(match.index, 'a line break inside a string; close the string with " on this line, or write \\n for a line break.');
+      if (found.length === 1) this.fail(match.index, 'a control character inside a string; write it as an escape such as \\t.');
+    }
+    this.fail(start, 'this string is never closed; end it with ".');
+  }
+
+  private found(at: number): string {
+    const c = this.text[at];
     if (c === undefined) return 'the end of the file';
     // A bare word (an unquoted name, a misspelt true) or a string reads better whole than by its first character.
-    const word = /^(?:[A-Za-z_$][\w$.-]*|"(?:[^"\\\n]|\\.)*")/.exec(this.text.slice(this.at, this.at + 40));
+    const word = /^(?:[A-Za-z_$][\w$.-]*|"(?:[^"\\\n]|\\.)*")/.exec(this.text.slice(at, at + 40));
     return word ? word[0] : JSON.stringify(c);
   }
 
@@ -187,6 +181,11 @@ class Scanner {
   private fail(offset: number, reason: string): never {
     throw new JsonSyntaxError(offset, reason);
   }
+}
+
+/** `"edge.memoryMb"`, `"regions[1]"`: a path as the config's docs and other messages write it. */
+function describeKey(path: JSONPath): string {
+  return `"${path.reduce<string>((out, segment) => (typeof segment === 'number' ? `${out}[${segment}]` : out ? `${out}.${segment}` : segment), '')}"`;
 }
 
 /** `line 3, column 8`, both counted from 1, a column being a character of the line. */
