@@ -14,7 +14,7 @@
  * so the client retries over TCP, as resolvers do with large TXT records. Unknown names get
  * NXDOMAIN; known names asked for another type get an empty NOERROR answer.
  *
- * As a command: `npx tsx scripts/dns-server.ts --port 5300 --txt name=value [--txt name=value]` (`--help`).
+ * As a command: `npm run dns-server -- --port 5300 --txt name=value [--txt name=value]` (`--help`).
  */
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';

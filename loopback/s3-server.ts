@@ -18,7 +18,7 @@
  * The request hook lets a test (or the local mode) delay, hold or fail requests the way a real
  * region misbehaves: 503 SlowDown, 500 InternalError, a region that stops answering.
  *
- * Run on its own: `npx tsx scripts/s3-server.ts [--port 4568] [--dir <folder>] [--config <file>]`
+ * Run on its own: `npm run s3-server -- [--port 4568] [--dir <folder>] [--config <file>]`
  * creates every replica bucket of the config and serves until interrupted.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';

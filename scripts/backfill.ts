@@ -23,7 +23,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { BUILDS_PREFIX, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../contracts/bucket-layout';
-import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, UsageError } from './lib/cli';
+import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, UsageError, jsonOption, outputOf, withJsonErrors } from './lib/cli';
 import { objectMetadata } from '../contracts/object-metadata';
 import { requireCredentials } from '../rollout-control/credentials';
 import { createS3Client, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from '../rollout-control/s3';
@@ -130,25 +130,60 @@ interface BackfillFlags {
   readonly regions?: readonly string[];
   readonly endpoint?: string;
   readonly dryRun: boolean;
+  readonly json: boolean;
+}
+
+/** What `--json` prints: the BackfillResult, and per region filled what was copied into it (or would be) and what failed. */
+function backfillReport(result: BackfillResult, targets: readonly string[], dryRun: boolean): Record<string, unknown> {
+  return {
+    ...result,
+    dryRun,
+    regions: targets.map((region) => {
+      const here = result.copied.filter((build) => build.regions.includes(region));
+      return {
+        region,
+        copied: here.filter((build) => build.ok).map((build) => build.buildId),
+        failed: here.filter((build) => !build.ok).map((build) => ({ buildId: build.buildId, error: build.error ?? 'failed' })),
+      };
+    }),
+  };
 }
 
 export function backfillCommand(): Command {
   return defineCommand({
     name: 'npm run backfill --',
     summary: "Copy into every replica bucket the builds the source region's bucket holds and it lacks (a region added to the config), each verified, manifest last. Copies nothing already there.",
-    examples: ['npm run backfill', 'npm run backfill -- --dry-run                         # which builds each region lacks', 'npm run backfill -- --from eu-west-1 --regions ap-southeast-2'],
+    examples: [
+      'npm run backfill',
+      'npm run backfill -- --dry-run                         # which builds each region lacks',
+      'npm run backfill -- --from eu-west-1 --regions ap-southeast-2',
+      'npm run backfill -- --json                            # the result as one JSON object',
+    ],
   })
     .addOption(configOption())
     .addOption(new Option('--from <region>', "the region whose bucket holds the builds to copy (default: the config's primaryRegion)"))
     .addOption(regionsOption("comma-separated regions to fill, each one of the config's (default: every configured region but the source)"))
     .addOption(endpointOption())
     .addOption(new Option('--dry-run', 'list what each region lacks; copy nothing').default(false))
-    .action(async (flags: BackfillFlags) => {
-      const result = await backfill({ config: loadConfig(flags.config), from: flags.from, regions: flags.regions, endpoint: flags.endpoint, dryRun: flags.dryRun, log: (line) => console.error(line) });
-      for (const build of result.copied) console.log(`${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`);
-      console.log(
-        `${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ${result.copied.length === 0 ? 'every region holds them all' : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} ${flags.dryRun ? 'would be copied' : 'copied'}`}`,
-      );
+    .addOption(
+      jsonOption(
+        '{ok, dryRun, from, builds (how many the source holds), copied: [{buildId, regions, ok, error}] (each build copied, or that would be), regions: [{region, copied: [buildId], failed: [{buildId, error}]}] (each region filled)}',
+      ),
+    )
+    .action(async (flags: BackfillFlags, command: Command) => {
+      const { out, err } = outputOf(command);
+      const { result, targets } = await withJsonErrors(flags.json, out, async () => {
+        const config = loadConfig(flags.config);
+        const result = await backfill({ config, from: flags.from, regions: flags.regions, endpoint: flags.endpoint, dryRun: flags.dryRun, log: err });
+        return { result, targets: selectRegions(config, flags.regions).filter((region) => region !== result.from) };
+      });
+      if (flags.json) out(JSON.stringify(backfillReport(result, targets, flags.dryRun), null, 2));
+      else {
+        for (const build of result.copied) out(`${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`);
+        out(
+          `${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ${result.copied.length === 0 ? 'every region holds them all' : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} ${flags.dryRun ? 'would be copied' : 'copied'}`}`,
+        );
+      }
       if (!result.ok) throw new ReportedFailure();
     });
 }

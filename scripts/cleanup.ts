@@ -28,7 +28,7 @@ import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { readAliasBuilds, type AliasBuilds } from '../rollout-control/alias-state';
-import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions } from './lib/cli';
+import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, jsonOption, outputOf, withJsonErrors } from './lib/cli';
 import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey, cleanupMarkerPrefix } from '../contracts/bucket-layout';
 import { mapLimit } from '../publish/concurrency';
 import { credentialsProblem } from '../rollout-control/credentials';
@@ -357,42 +357,103 @@ interface CleanupFlags {
   readonly regions?: readonly string[];
   readonly endpoint?: string;
   readonly apply: boolean;
+  readonly json: boolean;
 }
 
-export function cleanupCommand(): Command {
+/** What `--json` prints: the plan by build (as the text lists it) and by region, what it deletes in all, and what applying it did. */
+function cleanupReport(result: CleanupResult, config: DeployConfig, regions: readonly string[], apply: boolean): Record<string, unknown> {
+  const names = resourceNames(config);
+  const doomed = result.plan.verdicts.filter((verdict) => verdict.action === 'delete');
+  const sum = (pick: (region: BuildVerdict['regions'][number]) => number) => doomed.reduce((n, verdict) => n + verdict.regions.reduce((m, region) => m + pick(region), 0), 0);
+  return {
+    ok: result.ok,
+    apply,
+    live: result.live,
+    policy: { keepBuilds: config.retention.keepBuilds, graceDays: config.retention.graceDays },
+    builds: result.plan.verdicts.map((verdict) => ({ ...verdict, uploadedAt: verdict.uploadedAt?.toISOString() ?? null })),
+    delete: { builds: doomed.length, objects: sum((region) => region.objects), bytes: sum((region) => region.bytes) },
+    regions: regions.map((region) => {
+      const here = result.plan.verdicts.flatMap((verdict) => {
+        const found = verdict.regions.find((entry) => entry.region === region);
+        return found ? [{ buildId: verdict.buildId, action: verdict.action, reason: verdict.reason, manifest: found.manifest, objects: found.objects, bytes: found.bytes }] : [];
+      });
+      const deletion = result.deletions.find((entry) => entry.region === region);
+      return {
+        region,
+        bucket: names.bucket(region),
+        keep: here.filter((build) => build.action === 'keep').map(({ action: _, ...build }) => build),
+        delete: here.filter((build) => build.action === 'delete').map(({ action: _, ...build }) => build),
+        deleted: deletion === undefined ? null : { builds: deletion.builds, objects: deletion.objects, kept: deletion.skipped, ...(deletion.error === undefined ? {} : { error: deletion.error }) },
+      };
+    }),
+    warnings: result.plan.warnings,
+  };
+}
+
+export interface CleanupCliDeps {
+  /** The clock the plan ages builds by. @default the current time */
+  readonly now?: () => Date;
+}
+
+export function cleanupCommand(deps: CleanupCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run cleanup --',
     summary: 'Delete builds nobody can be served any more (not stable, not canary, not among retention.keepBuilds newest, older than retention.graceDays), in every region. Dry run unless --apply.',
-    examples: ['npm run cleanup                       # what would go, and why each kept build stays', 'npm run cleanup -- --apply            # delete them', 'npm run cleanup -- --regions eu-west-1 --apply'],
+    examples: [
+      'npm run cleanup                       # what would go, and why each kept build stays',
+      'npm run cleanup -- --apply            # delete them',
+      'npm run cleanup -- --regions eu-west-1 --apply',
+      'npm run cleanup -- --json             # the plan as one JSON object',
+    ],
   })
     .addOption(configOption())
     .addOption(regionsOption())
     .addOption(endpointOption())
     .addOption(new Option('--apply', 'delete what the plan says; without it, only print the plan').default(false))
-    .action(async (flags: CleanupFlags) => {
-      const config = loadConfig(flags.config);
+    .addOption(
+      jsonOption(
+        '{ok, apply, live {stable, canary}, policy {keepBuilds, graceDays}, builds: [{buildId, action (keep|delete), reason, uploadedAt, regions}] newest first, delete {builds, objects, bytes} (what goes, or would), regions: [{region, bucket, keep: [{buildId, reason, …}], delete: [{buildId, reason, objects, bytes, …}], deleted (what --apply did there: {builds, objects, kept, error}; null in a dry run or with nothing to delete)}], warnings}',
+      ),
+    )
+    .action(async (flags: CleanupFlags, command: Command) => {
+      const { out, err } = outputOf(command);
       const { apply } = flags;
-      const result = await cleanup({ config, regions: flags.regions, endpoint: flags.endpoint, apply, log: (line) => console.error(line) });
-      for (const line of formatPlan(result, config.retention)) console.log(line);
-      for (const warning of result.plan.warnings) console.error(`warning: ${warning}`);
+      const { config, regions, result } = await withJsonErrors(flags.json, out, async () => {
+        const config = loadConfig(flags.config);
+        const regions = selectRegions(config, flags.regions);
+        return { config, regions, result: await cleanup({ config, regions, endpoint: flags.endpoint, apply, now: deps.now?.(), log: err }) };
+      });
+      if (flags.json) {
+        out(JSON.stringify(cleanupReport(result, config, regions, apply), null, 2));
+        for (const warning of result.plan.warnings) err(`warning: ${warning}`);
+        if (result.ok) return;
+        err(failureLine(result));
+        throw new ReportedFailure();
+      }
+      for (const line of formatPlan(result, config.retention)) out(line);
+      for (const warning of result.plan.warnings) err(`warning: ${warning}`);
       const doomed = result.plan.verdicts.filter((v) => v.action === 'delete');
       const objects = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.objects, 0), 0);
       const bytes = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.bytes, 0), 0);
       if (!apply) {
-        console.log(doomed.length === 0 ? 'nothing to delete.' : `dry run: would delete ${doomed.length} build(s), ${objects} objects (${formatBytes(bytes)}); run with --apply to delete them.`);
+        out(doomed.length === 0 ? 'nothing to delete.' : `dry run: would delete ${doomed.length} build(s), ${objects} objects (${formatBytes(bytes)}); run with --apply to delete them.`);
         return;
       }
       for (const deletion of result.deletions) {
         const skipped = deletion.skipped.length > 0 ? `, kept ${deletion.skipped.join(', ')}` : '';
-        console.log(`${deletion.region}  ${deletion.bucket}  deleted ${deletion.builds} build(s), ${deletion.objects} objects${skipped}${deletion.error ? '  FAILED (why: below)' : ''}`);
+        out(`${deletion.region}  ${deletion.bucket}  deleted ${deletion.builds} build(s), ${deletion.objects} objects${skipped}${deletion.error ? '  FAILED (why: below)' : ''}`);
       }
       if (!result.ok) {
-        const failed = result.deletions.filter((d) => d.error);
-        console.error(`cleanup failed in ${failed.map((d) => `${d.region} (${d.error})`).join('; ')}. A build whose manifest is gone but whose objects remain is removed by the next cleanup.`);
+        err(failureLine(result));
         throw new ReportedFailure();
       }
-      if (doomed.length === 0) console.log('nothing to delete.');
+      if (doomed.length === 0) out('nothing to delete.');
     });
+}
+
+function failureLine(result: CleanupResult): string {
+  const failed = result.deletions.filter((d) => d.error);
+  return `cleanup failed in ${failed.map((d) => `${d.region} (${d.error})`).join('; ')}. A build whose manifest is gone but whose objects remain is removed by the next cleanup.`;
 }
 
 if (require.main === module) runCommand(cleanupCommand());

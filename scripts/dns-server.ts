@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/dns-server.ts`: the loopback DNS server (loopback/dns-server.ts) on its own.
+ * `npm run dns-server`: the loopback DNS server (loopback/dns-server.ts) on its own.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startDnsServer } from '../loopback/dns-server';
@@ -21,9 +21,9 @@ function txtRecord(text: string, records: Readonly<Record<string, string>>): Rea
 
 export function dnsServerCommand(): Command {
   return defineCommand({
-    name: 'npx tsx scripts/dns-server.ts',
+    name: 'npm run dns-server --',
     summary: 'A DNS server on loopback, UDP and TCP on one port, answering the TXT records given (what the local mode and the edge tests use in place of Route53).',
-    examples: ['npx tsx scripts/dns-server.ts --port 5300 --txt _bucket.widget.example.com=eu-west-1', 'dig @127.0.0.1 -p 5300 TXT _bucket.widget.example.com   # ask it'],
+    examples: ['npm run dns-server -- --port 5300 --txt _bucket.widget.example.com=eu-west-1', 'dig @127.0.0.1 -p 5300 TXT _bucket.widget.example.com   # ask it'],
   })
     .addOption(new Option('--host <address>', 'the loopback address to listen on').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'the UDP and TCP port (default: a free one)').argParser(wholeNumber(1, 65535)))

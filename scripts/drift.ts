@@ -14,7 +14,7 @@ import { appendFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
-import { commaList, configOption, defineCommand, ReportedFailure, runCommand, UsageError } from './lib/cli';
+import { commaList, configOption, defineCommand, ReportedFailure, runCommand, UsageError, jsonOption, outputOf, withJsonErrors } from './lib/cli';
 import { describeChanges, parsePlan, type PlannedChange } from './lib/terraform-plan';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -160,31 +160,56 @@ interface DriftFlags {
   readonly stacks?: readonly string[];
   readonly out?: string;
   readonly skipInit?: boolean;
+  readonly json: boolean;
 }
 
-export function driftCommand(): Command {
+export interface DriftCliDeps {
+  /** @default spawns terraform, echoing its output to stderr */
+  readonly terraform?: TerraformRunner;
+  /** GITHUB_ACTIONS and GITHUB_STEP_SUMMARY are read from it. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export function driftCommand(deps: DriftCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run drift --',
     summary: 'After `cdktf synth`: `terraform plan -detailed-exitcode` per stack, naming every resource that would change. Exits 1 on drift or on a plan that fails.',
-    examples: ['npx cdktf synth && npm run drift', 'npm run drift -- --stacks edge-widget-delivery', 'npm run drift -- --skip-init   # terraform init already ran in cdktf.out'],
+    examples: [
+      'npx cdktf synth && npm run drift',
+      'npm run drift -- --stacks edge-widget-delivery',
+      'npm run drift -- --skip-init   # terraform init already ran in cdktf.out',
+      'npm run drift -- --json        # the result as one JSON object',
+    ],
   })
     .addOption(configOption())
     .addOption(new Option('--stacks <list>', "comma-separated stacks to check (default: the config's replicas stack, then its delivery stack)").argParser(commaList))
     .addOption(new Option('--out <dir>', "cdktf's output folder, where `cdktf synth` wrote the stacks (default: cdktf.out)"))
     .addOption(new Option('--skip-init', 'do not run `terraform init` first').default(false))
-    .action(async (flags: DriftFlags) => {
-      const config = loadConfig(flags.config);
-      const known = defaultStacks(config);
-      const unknown = flags.stacks?.filter((stack) => !known.includes(stack)) ?? [];
-      if (unknown.length > 0) throw new UsageError(`${unknown.join(', ')}: not a stack of this config (${known.join(', ')}).`);
-      const results = await detectDrift({ config, stacks: flags.stacks, outDir: flags.out, init: !flags.skipInit });
-      for (const line of formatReport(results)) console.log(line);
-      if (process.env.GITHUB_ACTIONS) {
+    .addOption(
+      jsonOption(
+        "{ok, stacks: [{stack, status (clean|drift|error), changes: [{address, action, to}], changedOutside, outputsChanged, summaryLine, error}]}; Terraform's own output stays on stderr, and in GitHub Actions the annotations go there too",
+      ),
+    )
+    .action(async (flags: DriftFlags, command: Command) => {
+      const { out, err } = outputOf(command);
+      const env = deps.env ?? process.env;
+      const results = await withJsonErrors(flags.json, out, async () => {
+        const config = loadConfig(flags.config);
+        const known = defaultStacks(config);
+        const unknown = flags.stacks?.filter((stack) => !known.includes(stack)) ?? [];
+        if (unknown.length > 0) throw new UsageError(`${unknown.join(', ')}: not a stack of this config (${known.join(', ')}).`);
+        return detectDrift({ config, stacks: flags.stacks, outDir: flags.out, init: !flags.skipInit, terraform: deps.terraform });
+      });
+      const ok = results.every((result) => result.status === 'clean');
+      if (flags.json) out(JSON.stringify({ ok, stacks: results }, null, 2));
+      else for (const line of formatReport(results)) out(line);
+      if (env.GITHUB_ACTIONS) {
         const { annotations, summary } = githubReport(results);
-        for (const annotation of annotations) console.log(annotation);
-        if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, summary);
+        // The runner reads workflow commands on stderr as well: under --json stdout stays the JSON.
+        for (const annotation of annotations) (flags.json ? err : out)(annotation);
+        if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, summary);
       }
-      if (results.some((result) => result.status !== 'clean')) throw new ReportedFailure();
+      if (!ok) throw new ReportedFailure();
     });
 }
 

@@ -47,7 +47,7 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
     .addOption(new Option('--config <file>', 'the deploy config the build is made with (default: $DEPLOY_CONFIG, else deploy.config.json)'))
     .addOption(new Option('--stop', 'stop the release under way, with rollback').default(false).conflicts('status'))
     .addOption(new Option('--status', 'say where the release is: the builds, the weight, the deployment, the alarms').default(false))
-    .addOption(new Option('--json', 'with --status: the whole state, as JSON').default(false))
+    .addOption(new Option('--json', 'with --status: the whole state, as JSON; with ring add|remove: {action, origin, ring}').default(false))
     .addOption(controlFileOption('where the running `npm start` left its address (its own --control-file)'))
     .action(async (flags: ReleaseFlags) => {
       const address = readControlAddress(path.resolve(flags.controlFile));
@@ -82,8 +82,13 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
       .addArgument(new Argument('<origin>', 'a page origin: scheme://host[:port], e.g. http://127.0.0.1:8081').argParser(ringOrigin))
       .action(async (origin: string, _flags: unknown, self: Command) => {
         // --control-file is the top command's, wherever on the line it was given.
-        const address = readControlAddress(path.resolve((self.optsWithGlobals() as ReleaseFlags).controlFile));
+        const flags = self.optsWithGlobals() as ReleaseFlags;
+        const address = readControlAddress(path.resolve(flags.controlFile));
         const { ring: after } = (await callControl(address, 'POST', '/ring', { action, origin })) as { ring: string[] };
+        if (flags.json) {
+          io.out(JSON.stringify({ action, origin, ring: after }, null, 2));
+          return;
+        }
         io.out(`ring: ${after.length > 0 ? after.join(', ') : '(empty)'}; pages on these origins get the canary whatever the weight`);
       });
   }

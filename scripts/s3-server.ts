@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/s3-server.ts`: the loopback S3 server (loopback/s3-server.ts) on its own, to try
+ * `npm run s3-server`: the loopback S3 server (loopback/s3-server.ts) on its own, to try
  * `npm run upload` and `npm run cleanup` without AWS.
  */
 import { Option, type Command } from 'commander';
@@ -15,11 +15,11 @@ interface S3ServerFlags {
 
 export function s3ServerCommand(): Command {
   return defineCommand({
-    name: 'npx tsx scripts/s3-server.ts',
+    name: 'npm run s3-server --',
     summary: 'An S3-compatible server on loopback with one bucket per configured region, to try `npm run upload` and `npm run cleanup` without AWS.',
     examples: [
-      'npx tsx scripts/s3-server.ts                            # on port 4568, objects in a temporary folder',
-      'npx tsx scripts/s3-server.ts --port 4600 --dir /tmp/buckets',
+      'npm run s3-server                                 # on port 4568, objects in a temporary folder',
+      'npm run s3-server -- --port 4600 --dir /tmp/buckets',
       'npm run upload -- --endpoint http://127.0.0.1:4568    # then, in another terminal',
     ],
   })

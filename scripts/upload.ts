@@ -8,7 +8,7 @@ import { readManifest } from '../contracts/build-manifest';
 import { publishedBuildKey } from '../contracts/published-build';
 import { upload, type RegionUpload, type UploadResult } from '../publish/upload';
 import { CONFIGURE_CREDENTIALS } from '../rollout-control/credentials';
-import { buildOption, configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, wholeNumber } from './lib/cli';
+import { buildOption, configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, wholeNumber, jsonOption, outputOf, withJsonErrors } from './lib/cli';
 import { formatBytes, formatDuration, ProgressBoard } from './lib/progress';
 
 /** What to do about a region's failure, when the error says. */
@@ -49,6 +49,21 @@ interface UploadFlags {
   readonly endpoint?: string;
   readonly concurrency: number;
   readonly dryRun: boolean;
+  readonly json: boolean;
+}
+
+/** What `--json` prints: the UploadResult, with the dry run flag, the manifest key and, for a failed region, what to do about it. */
+function uploadReport(result: UploadResult, dryRun: boolean): Record<string, unknown> {
+  const { regions, ...rest } = result;
+  return {
+    ...rest,
+    dryRun,
+    manifestKey: publishedBuildKey(result.buildId),
+    regions: regions.map((region) => {
+      const what = region.error === undefined ? '' : advice(region.error);
+      return what === '' ? region : { ...region, advice: what.replace(/^ \((.*)\)$/, '$1') };
+    }),
+  };
 }
 
 export function uploadCommand(): Command {
@@ -60,6 +75,7 @@ export function uploadCommand(): Command {
       'npm run upload -- --dry-run                      # what would be written, writing nothing',
       'npm run upload -- --regions eu-west-1 --concurrency 16',
       "npm run upload -- --endpoint http://127.0.0.1:4568   # the local emulator's S3",
+      'npm run upload -- --json                         # the result as one JSON object',
     ],
   })
     .addOption(buildOption())
@@ -68,40 +84,51 @@ export function uploadCommand(): Command {
     .addOption(endpointOption())
     .addOption(new Option('--concurrency <n>', 'objects in flight per region, a whole number from 1 to 64').argParser(wholeNumber(1, 64)).default(8))
     .addOption(new Option('--dry-run', 'list what would be uploaded; write nothing').default(false))
-    .action(async (flags: UploadFlags) => {
-      const config = loadConfig(flags.config);
-      const regions = selectRegions(config, flags.regions);
-      const buildDir = path.resolve(flags.build);
-      const manifest = readManifest(buildDir);
-      const where = flags.endpoint ? ` at ${flags.endpoint}` : '';
-      console.error(`${flags.dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} region${regions.length === 1 ? '' : 's'}${where}`);
+    .addOption(
+      jsonOption(
+        '{ok, dryRun, buildId, objects, totalBytes, manifestKey, regions: [{region, bucket, ok, uploaded, skipped, restored (put back), bytes, ms, manifest, pending (keys a --dry-run would upload), error and advice when failed}]}; no progress is shown',
+      ),
+    )
+    .action(async (flags: UploadFlags, command: Command) => {
+      const { out, err } = outputOf(command);
+      const result = await withJsonErrors(flags.json, out, async () => {
+        const config = loadConfig(flags.config);
+        const regions = selectRegions(config, flags.regions);
+        const buildDir = path.resolve(flags.build);
+        const manifest = readManifest(buildDir);
+        const where = flags.endpoint ? ` at ${flags.endpoint}` : '';
+        err(`${flags.dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} region${regions.length === 1 ? '' : 's'}${where}`);
 
-      const board = new ProgressBoard({ lanes: regions });
-      let result: UploadResult;
-      try {
-        result = await upload({
-          config,
-          buildDir,
-          regions,
-          endpoint: flags.endpoint,
-          concurrency: flags.concurrency,
-          dryRun: flags.dryRun,
-          onProgress: (region, state) => board.update(region, state),
-          log: (line) => board.log(line),
-        });
-      } finally {
-        board.finish();
-      }
+        // Bars are for a person watching; under --json the retries and notes still go to stderr.
+        const board = flags.json ? null : new ProgressBoard({ lanes: regions });
+        try {
+          return await upload({
+            config,
+            buildDir,
+            regions,
+            endpoint: flags.endpoint,
+            concurrency: flags.concurrency,
+            dryRun: flags.dryRun,
+            onProgress: (region, state) => board?.update(region, state),
+            log: (line) => (board ? board.log(line) : err(line)),
+          });
+        } finally {
+          board?.finish();
+        }
+      });
 
-      const width = Math.max(...regions.map((region) => region.length));
-      console.log(`build ${result.buildId}: ${result.objects} objects (files and their compressed variants, ${formatBytes(result.totalBytes)}), then its manifest ${publishedBuildKey(result.buildId)}`);
-      for (const region of result.regions) {
-        console.log(summaryLine(region, width, flags.dryRun));
-        if (flags.dryRun) for (const key of region.pending) console.log(`  would upload ${key}`);
+      if (flags.json) out(JSON.stringify(uploadReport(result, flags.dryRun), null, 2));
+      else {
+        const width = Math.max(...result.regions.map((region) => region.region.length));
+        out(`build ${result.buildId}: ${result.objects} objects (files and their compressed variants, ${formatBytes(result.totalBytes)}), then its manifest ${publishedBuildKey(result.buildId)}`);
+        for (const region of result.regions) {
+          out(summaryLine(region, width, flags.dryRun));
+          if (flags.dryRun) for (const key of region.pending) out(`  would upload ${key}`);
+        }
       }
       const report = failureReport(result);
       if (report.length === 0) return;
-      for (const line of report) console.error(line);
+      for (const line of report) err(line);
       throw new ReportedFailure();
     });
 }

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../config';
 import { readManifest } from '../../contracts/build-manifest';
-import { build, MODULES_FILE, PROJECT_ROOT, type BuildResult } from '../../publish/build';
+import { build, MODULES_FILE, PROJECT_ROOT, type BuildOptions, type BuildResult } from '../../publish/build';
+import { buildCommand } from '../../scripts/build';
+import { invoke } from '../../scripts/lib/cli';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { localBuilds } from '../fixtures/local';
 
@@ -51,7 +53,8 @@ describe('deterministic build', () => {
   it('changes the buildId and the entry router zip when one line of the app changes', () => {
     // Global setup's two local builds are this case already (one config, the app's headline the
     // only difference): comparing them spares a third build here.
-    const [original, changed] = [localBuilds().stable, localBuilds().canary].map(({ dir }) => ({ outDir: dir, manifest: readManifest(dir) }));
+    const built = ({ dir }: { dir: string }) => ({ outDir: dir, manifest: readManifest(dir) });
+    const [original, changed] = [built(localBuilds().stable), built(localBuilds().canary)];
     expect(changed.manifest.buildId).not.toBe(original.manifest.buildId);
     expect(changed.manifest.buildId).toMatch(/^[0-9a-f]{16}$/);
     expect(zipHashes(changed)['entry-router']).not.toBe(zipHashes(original)['entry-router']);
@@ -116,7 +119,62 @@ describe('webapp chunks', () => {
     // Matched by suffix: with node_modules symlinked (worktrees) webpack names the resolved path.
     const reactDom = Object.keys(moduleChunks).filter((name) => name.endsWith('node_modules/react-dom/cjs/react-dom-client.production.js'));
     expect(reactDom).toHaveLength(1);
-    expect(moduleChunks[reactDom[0]]).toEqual(['react']);
+    expect(moduleChunks[reactDom[0]!]).toEqual(['react']);
     expect(defaultBuild().chunkCount).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('npm run build -- --json', () => {
+  /** The command in this process, its build answered by `result` (the build global setup made, here); what it printed, by stream. */
+  async function run(argv: readonly string[], result: (options: BuildOptions) => Promise<BuildResult>): Promise<{ code: number; out: string; err: string; options: BuildOptions[] }> {
+    const options: BuildOptions[] = [];
+    let out = '';
+    let err = '';
+    const command = buildCommand({
+      build: (given) => {
+        options.push(given);
+        return result(given);
+      },
+    });
+    const code = await invoke(command, argv, { out: (text) => (out += text), error: (text) => (err += text) });
+    return { code, out, err, options };
+  }
+
+  it('prints the build as one JSON object and nothing else on stdout: buildId, output folder, entry and chunk sizes, function zips', async () => {
+    const manifest = defaultBuild();
+    const { code, out, err, options } = await run(['--json', '--out', BUILD_DIR, '--config', path.join(PROJECT_ROOT, 'deploy.config.json')], async (given) => {
+      // The summary the build logs is the text output; under --json it must not reach stdout.
+      given.log?.(`buildId      ${manifest.buildId}`);
+      return { outDir: BUILD_DIR, manifest, moduleChunks: {} };
+    });
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(options.map((given) => [given.outDir, given.config.name])).toEqual([[BUILD_DIR, config.name]]);
+    const report = JSON.parse(out);
+    expect(out).toBe(`${JSON.stringify(report, null, 2)}\n`);
+    const chunks = manifest.assets.filter((asset) => asset.key.endsWith('.js') && asset.key !== manifest.entry.key);
+    expect(report).toMatchObject({
+      ok: true,
+      buildId: manifest.buildId,
+      outDir: BUILD_DIR,
+      manifest: path.join(BUILD_DIR, 'manifest.json'),
+      entry: { key: manifest.entry.key, bytes: manifest.entry.bytes, gzipBytes: manifest.entry.gzipBytes, brotliBytes: manifest.entry.brotliBytes },
+      chunks: { count: manifest.chunkCount, bytes: chunks.reduce((sum, c) => sum + c.bytes, 0), brotliBytes: chunks.reduce((sum, c) => sum + c.variants.br!.bytes, 0) },
+    });
+    expect(report.chunks.count).toBeGreaterThan(0);
+    expect(Object.keys(report.functions).sort()).toEqual(Object.keys(manifest.functions).sort());
+    expect(report.functions['entry-router']).toEqual({ kind: 'edge', zip: manifest.functions['entry-router'].zip, bytes: manifest.functions['entry-router'].bytes, sha256: manifest.functions['entry-router'].sha256 });
+    expect(report.cloudFrontFunctions['viewer-assignment']).toMatchObject({ bytes: manifest.cloudFrontFunctions['viewer-assignment'].bytes, limitBytes: 10240 });
+  });
+
+  it('prints {"error": …} when the build fails, and exits 1 as without --json', async () => {
+    const fail = async (): Promise<BuildResult> => {
+      throw new Error('webpack failed:\nModule not found');
+    };
+    const json = await run(['--json', '--out', BUILD_DIR], fail);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.out)).toEqual({ error: 'webpack failed:\nModule not found' });
+    expect(json.err).toBe('webpack failed:\nModule not found\n');
+    const text = await run(['--out', BUILD_DIR], fail);
+    expect({ code: text.code, out: text.out }).toEqual({ code: 1, out: '' });
   });
 });

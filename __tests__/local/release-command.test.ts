@@ -113,6 +113,10 @@ describe('against a running local distribution', () => {
     expect(await release(['ring', 'add', origin], file)).toMatchObject({ code: 0, out: [`ring: ${origin}; pages on these origins get the canary whatever the weight`] });
     expect(parseRolloutState(local.status().state)?.ring).toEqual([origin]);
     expect(await release(['ring', 'remove', origin], file)).toMatchObject({ code: 0, out: ['ring: (empty); pages on these origins get the canary whatever the weight'] });
+    const json = await release(['--json', 'ring', 'add', origin], file);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out.join('\n'))).toEqual({ action: 'add', origin, ring: [origin] });
+    expect(await release(['ring', 'remove', origin], file)).toMatchObject({ code: 0 });
     expect((await release(['ring', 'add'], file)).code).toBe(2);
     const notAnOrigin = await release(['ring', 'add', 'http://127.0.0.1:8081/page'], file);
     expect(notAnOrigin.code).toBe(2);

@@ -57,16 +57,11 @@ describe('check-backend', () => {
     };
 
     /** In this process, with `env` as the environment; what it printed, by stream. */
-    async function check(backend: Record<string, unknown>, env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
-      const out = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-      const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-      try {
-        const code = await invoke(checkBackendCommand(env), ['--config', configFile(backend)]);
-        return { code, out: out.mock.calls.join('\n'), err: err.mock.calls.join('\n') };
-      } finally {
-        out.mockRestore();
-        err.mockRestore();
-      }
+    async function check(backend: Record<string, unknown>, env: Record<string, string>, argv: readonly string[] = []): Promise<{ code: number; out: string; err: string }> {
+      let out = '';
+      let err = '';
+      const code = await invoke(checkBackendCommand(env), ['--config', configFile(backend), ...argv], { out: (text) => (out += text), error: (text) => (err += text) });
+      return { code, out, err };
     }
 
     it('exits 1 with the reason, as an annotation in GitHub Actions, and 0 when the deploy may go on', async () => {
@@ -74,6 +69,24 @@ describe('check-backend', () => {
       expect(await check({ type: 'local' }, { CI: 'true', GITHUB_ACTIONS: 'true' })).toMatchObject({ code: 1, out: expect.stringMatching(/^::error title=Local backend in CI::backend\.type: is "local"/), err: '' });
       expect(await check({ type: 'local' }, {})).toEqual({ code: 0, out: '', err: '' });
       expect((await check({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' })).code).toBe(0);
+    });
+
+    it('--json: the verdict as one JSON object, ok: false with the problem and exit 1 in CI; {"error": …} for a config it cannot read', async () => {
+      const refused = await check({ type: 'local' }, { CI: 'true', GITHUB_ACTIONS: 'true' }, ['--json']);
+      expect(refused.code).toBe(1);
+      const verdict = JSON.parse(refused.out);
+      expect(refused.out).toBe(`${JSON.stringify(verdict, null, 2)}\n`);
+      expect(verdict).toEqual({ ok: false, backend: 'local', ci: true, problem: expect.stringMatching(/^backend\.type: is "local"/) });
+      // The annotation still goes out, on stderr, where the runner reads it too.
+      expect(refused.err).toMatch(/^::error title=Local backend in CI::backend\.type: is "local"/);
+
+      expect(await check({ type: 'local' }, { CI: 'false' }, ['--json'])).toEqual({ code: 0, out: `${JSON.stringify({ ok: true, backend: 'local', ci: false, problem: null }, null, 2)}\n`, err: '' });
+      expect(JSON.parse((await check({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' }, ['--json'])).out)).toEqual({ ok: true, backend: 's3', ci: true, problem: null });
+
+      let out = '';
+      const code = await invoke(checkBackendCommand({}), ['--config', path.join(dir, 'missing.json'), '--json'], { out: (text) => (out += text), error: () => undefined });
+      expect(code).toBe(1);
+      expect(JSON.parse(out)).toEqual({ error: expect.stringContaining('missing.json') });
     });
 
     it('exits 1 from the npm script the workflow runs', () => {

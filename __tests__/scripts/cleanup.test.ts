@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -7,7 +8,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig, resourceNames } from '../../config';
 import { versionDescription } from '../../contracts/version-description';
 import { cleanupMarkerPrefix } from '../../contracts/published-build';
-import { cleanup, formatPlan, planCleanup, UPLOAD_IN_PROGRESS_MS, type ManifestState, type RegionInventory } from '../../scripts/cleanup';
+import { cleanup, cleanupCommand, formatPlan, planCleanup, UPLOAD_IN_PROGRESS_MS, type ManifestState, type RegionInventory } from '../../scripts/cleanup';
+import { invoke } from '../../scripts/lib/cli';
 import { publishedBuildKey } from '../../contracts/bucket-layout';
 import { listObjects } from '../../rollout-control/s3';
 import { startS3Server, type S3LogEntry, type S3Server } from '../../loopback/s3-server';
@@ -17,7 +19,8 @@ import { seedBuckets } from '../fixtures/s3';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const DAY = 24 * 60 * 60 * 1000;
-const config = parseConfig({ ...JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'deploy.config.json'), 'utf8')), retention: { keepBuilds: 2, graceDays: 7 } });
+const configJson = { ...JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'deploy.config.json'), 'utf8')), retention: { keepBuilds: 2, graceDays: 7 } };
+const config = parseConfig(configJson);
 const names = resourceNames(config);
 const buckets = config.regions.map((region) => names.bucket(region));
 const id = (n: number) => n.toString(16).padStart(16, '0');
@@ -49,7 +52,7 @@ describe('cleanup plan', () => {
     expect(verdict[id(6)]).toMatchObject({ action: 'keep', reason: expect.stringMatching(/among the 2 newest retired builds \(#1\)/) });
     expect(verdict[id(5)]).toMatchObject({ action: 'keep', reason: expect.stringMatching(/#2/) });
     expect(verdict[id(4)]).toMatchObject({ action: 'delete', reason: 'retired: not live, #3 newest (keeping 2), last uploaded 40 days ago' });
-    expect([id(2), id(3)].map((b) => verdict[b].action)).toEqual(['delete', 'delete']);
+    expect([id(2), id(3)].map((b) => verdict[b]!.action)).toEqual(['delete', 'delete']);
     expect(plan.verdicts.map((v) => v.buildId)).toEqual([7, 6, 5, 4, 3, 2, 1].map(id));
   });
 
@@ -83,7 +86,7 @@ describe('cleanup on the loopback S3 server', () => {
   const now = new Date(Date.now() + 30 * DAY);
   const uploadedDaysAgo = [1, 3, 10, 20, 40, 60];
   const builds = uploadedDaysAgo.map((_, index) => id(0xb00 + index));
-  const [canary, newest, second, third, stable, oldest] = builds;
+  const [canary, newest, second, third, stable, oldest] = builds as [string, string, string, string, string, string];
   let server: S3Server;
   const buildDirs: string[] = [];
   let seeded: string;
@@ -105,7 +108,7 @@ describe('cleanup on the loopback S3 server', () => {
 
   beforeAll(async () => {
     seeded = await seedBuckets(buckets, async (seeding) => {
-      for (const [index, buildId] of builds.entries()) await publish(seeding, buildId, uploadedDaysAgo[index]);
+      for (const [index, buildId] of builds.entries()) await publish(seeding, buildId, uploadedDaysAgo[index]!);
     });
   });
   beforeEach(async () => {
@@ -174,7 +177,7 @@ describe('cleanup on the loopback S3 server', () => {
     expect(young.plan.verdicts.find((v) => v.buildId === orphan)).toMatchObject({ action: 'keep' });
     const result = await cleanup({ config, endpoint: server.endpoint, now, apply: true });
     expect(result.plan.verdicts.find((v) => v.buildId === orphan)).toMatchObject({ action: 'delete', reason: expect.stringMatching(/^incomplete upload/) });
-    expect((await keysIn(buckets[1])).filter((k) => k.includes(orphan))).toEqual([]);
+    expect((await keysIn(buckets[1]!)).filter((k) => k.includes(orphan))).toEqual([]);
   });
 
   it('refuses to delete anything when the alias cannot be read', async () => {
@@ -200,15 +203,15 @@ describe('cleanup on the loopback S3 server', () => {
     server.setHook(async (request) => {
       if (request.method !== 'PUT' || request.bucket !== buckets[0] || !request.key?.startsWith(cleanupMarkerPrefix(oldest)) || uploaded) return undefined;
       // Right before the cleanup announces itself, a deploy re-uploads the build, to its end.
-      uploaded = await upload({ config, buildDir: buildDirs[builds.indexOf(oldest)], endpoint: server.endpoint, regions: [config.regions[0]], now: () => now });
+      uploaded = await upload({ config, buildDir: buildDirs[builds.indexOf(oldest)], endpoint: server.endpoint, regions: [config.regions[0]!], now: () => now });
       return undefined;
     });
     const result = await cleanup({ config, endpoint: server.endpoint, now, apply: true });
     server.setHook(null);
     expect(uploaded?.ok).toBe(true);
     expect(result.deletions[0]).toMatchObject({ builds: 1, skipped: [`${oldest} (uploaded again since the listing)`] });
-    expect((await keysIn(buckets[0])).filter((k) => k.includes(oldest))).toHaveLength(7);
-    expect((await keysIn(buckets[1])).filter((k) => k.includes(oldest))).toEqual([]);
+    expect((await keysIn(buckets[0]!)).filter((k) => k.includes(oldest))).toHaveLength(7);
+    expect((await keysIn(buckets[1]!)).filter((k) => k.includes(oldest))).toEqual([]);
   });
 
   it('refuses to delete anything when a region cannot be listed', async () => {
@@ -217,6 +220,71 @@ describe('cleanup on the loopback S3 server', () => {
     await expect(cleanup({ config, endpoint: server.endpoint, now, apply: true })).rejects.toThrow(`cannot list ${buckets[2]} in ${config.regions[2]} (AccessDenied: Access Denied): refusing to delete anything`);
     server.setHook(null);
     for (const bucket of buckets) expect(await keysIn(bucket)).toHaveLength(builds.length * 7);
+  });
+
+  /** The cleanup command in this process, on this config and clock; what it printed, by stream. */
+  async function runInProcess(argv: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cleanup-cli-'));
+    try {
+      const file = path.join(dir, 'deploy.config.json');
+      writeFileSync(file, JSON.stringify(configJson));
+      let out = '';
+      let err = '';
+      const code = await invoke(cleanupCommand({ now: () => now }), ['--config', file, '--endpoint', server.endpoint, ...argv], { out: (text) => (out += text), error: (text) => (err += text) });
+      return { code, out, err };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('CLI --json: the plan per build and per region, kept with why and deleted, as one JSON object; with --apply what it did', async () => {
+    aliasPointsAt(stable, canary);
+    const dry = await runInProcess(['--json']);
+    expect(dry.code).toBe(0);
+    const plan = JSON.parse(dry.out);
+    expect(dry.out).toBe(`${JSON.stringify(plan, null, 2)}\n`);
+    expect(plan).toMatchObject({ ok: true, apply: false, policy: { keepBuilds: 2, graceDays: 7 }, live: { stable: { buildId: stable }, canary: { buildId: canary } }, warnings: [] });
+    expect(plan.builds.map((b: { buildId: string; action: string }) => [b.buildId, b.action])).toEqual([canary, newest, second, third, stable, oldest].map((b) => [b, b === oldest || b === third ? 'delete' : 'keep']));
+    expect(plan.builds.find((b: { buildId: string }) => b.buildId === stable)).toMatchObject({ reason: 'stable (version 7 of the entry router)', uploadedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(plan.delete).toEqual({ builds: 2, objects: 2 * 6 * config.regions.length, bytes: expect.any(Number) });
+    expect(plan.regions.map((r: { region: string; bucket: string }) => [r.region, r.bucket])).toEqual(config.regions.map((region, index) => [region, buckets[index]]));
+    for (const region of plan.regions) {
+      expect(region.delete).toEqual([
+        expect.objectContaining({ buildId: third, reason: expect.stringMatching(/^retired: not live, #3 newest/), manifest: true, objects: 6 }),
+        expect.objectContaining({ buildId: oldest, reason: expect.stringMatching(/^retired: not live, #4 newest/), manifest: true, objects: 6 }),
+      ]);
+      expect(region.keep.map((b: { buildId: string }) => b.buildId)).toEqual([canary, newest, second, stable]);
+      expect(region.keep.find((b: { buildId: string }) => b.buildId === second).reason).toBe('among the 2 newest retired builds (#2)');
+      expect(region.deleted).toBeNull();
+    }
+    expect(server.log.filter((e) => e.method === 'DELETE' || e.method === 'POST')).toEqual([]);
+
+    const applied = await runInProcess(['--json', '--apply']);
+    expect(applied.code).toBe(0);
+    const result = JSON.parse(applied.out);
+    expect(result).toMatchObject({ ok: true, apply: true });
+    expect(result.regions.map((r: { deleted: unknown }) => r.deleted)).toEqual(config.regions.map(() => ({ builds: 2, objects: 12, kept: [] })));
+    for (const bucket of buckets) expect((await keysIn(bucket)).filter((k) => k.includes(oldest) || k.includes(third))).toEqual([]);
+  });
+
+  it('CLI --json: a region that fails while deleting is ok: false with its error, exit 1; an alias it cannot read is {"error": …}, exit 1', async () => {
+    aliasPointsAt(stable, canary);
+    server.setHook((request) => (request.bucket === buckets[1] && request.method === 'PUT' ? { status: 403, code: 'AccessDenied', message: 'Access Denied' } : undefined));
+    const failed = await runInProcess(['--json', '--apply']);
+    server.setHook(null);
+    expect(failed.code).toBe(1);
+    const result = JSON.parse(failed.out);
+    expect(result).toMatchObject({ ok: false, apply: true });
+    expect(result.regions[1].deleted).toEqual({ builds: 0, objects: 0, kept: [], error: expect.stringMatching(new RegExp(`^${third}: cannot write builds/${third}\\.cleanup/`)) });
+    expect(result.regions[0].deleted).toEqual({ builds: 2, objects: 12, kept: [] });
+    expect(failed.err).toContain(`cleanup failed in ${config.regions[1]}`);
+
+    lambda.reset();
+    lambda.on(GetAliasCommand).rejects(Object.assign(new Error('User is not authorized to perform: lambda:GetAlias'), { name: 'AccessDeniedException' }));
+    const refused = await runInProcess(['--json', '--apply']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out)).toEqual({ error: expect.stringMatching(/^cannot read alias live of edge-widget-entry-router \(AccessDeniedException: .*\): refusing to delete anything/) });
+    expect(refused.err).toMatch(/^cannot read alias live/);
   });
 
   it('CLI: exits non-zero and deletes nothing when AWS cannot be asked about the alias', async () => {

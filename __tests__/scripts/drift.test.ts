@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, resourceNames } from '../../config';
-import { detectDrift, formatReport, githubReport, judgePlan, type CommandResult } from '../../scripts/drift';
+import { detectDrift, driftCommand, formatReport, githubReport, judgePlan, type CommandResult } from '../../scripts/drift';
+import { invoke } from '../../scripts/lib/cli';
 import { cleanPlanOutput, parsePlan } from '../../scripts/lib/terraform-plan';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -106,7 +107,7 @@ describe('detectDrift', () => {
       ['init', `stacks/${names.deliveryStack}`],
       ['plan', `stacks/${names.deliveryStack}`],
     ]);
-    expect(calls[1].args).toEqual(['plan', '-detailed-exitcode', '-input=false', '-no-color']);
+    expect(calls[1]!.args).toEqual(['plan', '-detailed-exitcode', '-input=false', '-no-color']);
     expect(results.map((r) => [r.stack, r.status])).toEqual([
       [names.replicaStack, 'clean'],
       [names.deliveryStack, 'drift'],
@@ -121,6 +122,54 @@ describe('detectDrift', () => {
     const github = githubReport(results);
     expect(github.annotations).toEqual([expect.stringMatching(new RegExp(`^::error title=Drift in ${names.deliveryStack}::move terraform_data.bucket_policy\\["eu-west-1"\\], .*replace terraform_data.replica_bucket_us-east-1_A1B2C3$`))]);
     expect(github.summary).toContain(`| ${names.replicaStack} | clean | no drift |`);
+  });
+
+  /** The drift command in this process, on `outDir`, Terraform answered by `terraform`; what it printed, by stream. */
+  async function runCommand(argv: readonly string[], terraform: (args: readonly string[], cwd: string) => Promise<CommandResult>, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await invoke(driftCommand({ terraform, env }), ['--config', path.join(PROJECT_ROOT, 'deploy.config.json'), '--out', outDir, ...argv], {
+      out: (text) => (out += text),
+      error: (text) => (err += text),
+    });
+    return { code, out, err };
+  }
+  const plans =
+    (delivery: CommandResult) =>
+    async (args: readonly string[], cwd: string): Promise<CommandResult> =>
+      args[0] === 'init' ? { code: 0, stdout: '', stderr: '' } : cwd.endsWith(names.deliveryStack) ? delivery : { code: 0, stdout: fixture('no-changes.txt'), stderr: '' };
+
+  it('--json: one JSON object with every stack and each change; drift is ok: false, exit 1, and in GitHub Actions the annotations go to stderr', async () => {
+    const clean = await runCommand(['--json'], plans({ code: 0, stdout: fixture('no-changes.txt'), stderr: '' }));
+    expect(clean.code).toBe(0);
+    const none = JSON.parse(clean.out);
+    expect(clean.out).toBe(`${JSON.stringify(none, null, 2)}\n`);
+    expect(none).toEqual({ ok: true, stacks: [names.replicaStack, names.deliveryStack].map((stack) => ({ stack, status: 'clean', changes: [], changedOutside: [], outputsChanged: false, summaryLine: null })) });
+
+    const drifted = await runCommand(['--json'], plans({ code: 2, stdout: fixture('drift.txt'), stderr: '' }), { GITHUB_ACTIONS: 'true' });
+    expect(drifted.code).toBe(1);
+    const report = JSON.parse(drifted.out);
+    expect(report.ok).toBe(false);
+    expect(report.stacks[0]).toMatchObject({ stack: names.replicaStack, status: 'clean' });
+    expect(report.stacks[1]).toMatchObject({ stack: names.deliveryStack, status: 'drift', outputsChanged: true, summaryLine: 'Plan: 2 to add, 1 to change, 3 to destroy.' });
+    expect(report.stacks[1].changes).toHaveLength(7);
+    expect(report.stacks[1].changes).toContainEqual({ address: 'terraform_data.bucket_policy["eu-west-1"]', action: 'move', to: 'terraform_data.bucket_policy_renamed["eu-west-1"]' });
+    expect(drifted.err).toMatch(new RegExp(`^::error title=Drift in ${names.deliveryStack}::`, 'm'));
+  });
+
+  it('--json: a plan that fails is status error with Terraform’s error, exit 1; a stack not of the config is {"error": …}, exit 2', async () => {
+    const failed = await runCommand(['--json'], plans({ code: 1, stdout: '', stderr: fixture('error.stderr.txt') }));
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.out).stacks[1]).toMatchObject({ stack: names.deliveryStack, status: 'error', error: 'terraform plan exited with 1: Error: Reference to undeclared resource' });
+
+    const calls: string[] = [];
+    const usage = await runCommand(['--json', '--stacks', 'no-such-stack'], async (args) => {
+      calls.push(args[0]!);
+      return { code: 0, stdout: '', stderr: '' };
+    });
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.out)).toEqual({ error: `no-such-stack: not a stack of this config (${names.replicaStack}, ${names.deliveryStack}).` });
+    expect(calls).toEqual([]);
   });
 
   it('reports a stack that was never synthesized or whose init fails, and goes on with the next', async () => {

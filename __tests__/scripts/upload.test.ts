@@ -97,8 +97,8 @@ describe('upload', () => {
       }
       // The manifest is the last write, after the listing that checked every object is there; then
       // the upload looks for a cleanup of this build, and checks the objects and the manifest again.
-      expect(requests[requests.length - 1].key).toBe(manifestKey);
-      const manifestAt = log.indexOf(requests[requests.length - 1]);
+      expect(requests[requests.length - 1]!.key).toBe(manifestKey);
+      const manifestAt = log.indexOf(requests[requests.length - 1]!);
       const lists = log.flatMap((e, index) => (e.bucket === bucket && e.method === 'GET' && e.key === null ? [{ index, prefix: e.query.get('prefix') }] : []));
       const verify = lists.filter((list) => list.index < manifestAt).pop()!;
       expect(verify.prefix).toBe(`assets/${manifest.buildId}/`);
@@ -120,7 +120,7 @@ describe('upload', () => {
     expect(again.regions.every((r) => r.ok && r.uploaded === 0 && r.skipped === objects.length && r.bytes === 0)).toBe(true);
     const writes = server.log.slice(before).filter((e) => e.method === 'PUT');
     expect(writes.map((e) => e.key)).toEqual(buckets.map(() => manifestKey));
-    const published = parsePublishedBuild((await getObjectText(server.client(), buckets[0], manifestKey))!);
+    const published = parsePublishedBuild((await getObjectText(server.client(), buckets[0]!, manifestKey))!);
     expect(published.uploadedAt).toBe('2026-01-02T00:00:00.000Z');
   });
 
@@ -132,11 +132,11 @@ describe('upload', () => {
     const stale = objects.find((o) => o.key.endsWith('.gz'))!;
     await client.send(new PutObjectCommand({ Bucket: buckets[0], Key: stale.key, Body: stale.body, ContentType: 'text/plain', Metadata: { sha256: stale.sha256 } }));
 
-    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, regions: [config.regions[0]] });
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, regions: [config.regions[0]!] });
     expect(result.regions[0]).toMatchObject({ ok: true, uploaded: objects.length, skipped: 0 });
-    const head = await headObject(client, buckets[0], target.key);
+    const head = await headObject(client, buckets[0]!, target.key);
     expect(head).toMatchObject({ ContentLength: target.body.length, ETag: `"${target.md5}"` });
-    expect((await headObject(client, buckets[0], stale.key))?.ContentEncoding).toBe('gzip');
+    expect((await headObject(client, buckets[0]!, stale.key))?.ContentEncoding).toBe('gzip');
   });
 
   it('retries throttling and server errors with backoff, and finishes', async () => {
@@ -155,7 +155,7 @@ describe('upload', () => {
   });
 
   it('writes an object again when it reads back wrong after its PUT', async () => {
-    const bucket = buckets[0];
+    const bucket = buckets[0]!;
     const victim = objects.find((o) => o.key.endsWith('index.js'))!;
     let tampered = false;
     server.setHook(async (request) => {
@@ -165,7 +165,7 @@ describe('upload', () => {
       await server.client().send(new PutObjectCommand({ Bucket: bucket, Key: victim.key, Body: 'other bytes', ContentType: victim.metadata.contentType, Metadata: { sha256: victim.sha256 } }));
       return undefined;
     });
-    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, regions: [config.regions[0]], retry: fastRetry });
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, regions: [config.regions[0]!], retry: fastRetry });
     server.setHook(null);
     expect(tampered).toBe(true);
     expect(result.regions[0]).toMatchObject({ ok: true, uploaded: objects.length });
@@ -175,7 +175,7 @@ describe('upload', () => {
   });
 
   it('lets the other regions finish when one region errors, and leaves that one without a manifest', async () => {
-    const failing = config.regions[1];
+    const failing = config.regions[1]!;
     server.setHook((request) => (request.bucket === names.bucket(failing) ? { status: 500, code: 'InternalError', message: 'region on fire' } : undefined));
     const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
     expect(result.ok).toBe(false);
@@ -193,8 +193,8 @@ describe('upload', () => {
   });
 
   it('puts back an object that vanished before the manifest, and publishes only once every object is there', async () => {
-    const bucket = buckets[0];
-    const victim = objects[0].key;
+    const bucket = buckets[0]!;
+    const victim = objects[0]!.key;
     let lists = 0;
     server.setHook(async (request) => {
       if (request.bucket !== bucket || request.method !== 'GET' || request.key !== null || request.query.get('prefix') !== `assets/${manifest.buildId}/`) return undefined;
@@ -217,7 +217,7 @@ describe('upload', () => {
 
   it('gives up, and says so, on a build whose objects keep vanishing after the manifest', async () => {
     const bucket = buckets[0];
-    const victim = objects[0].key;
+    const victim = objects[0]!.key;
     server.setHook(async (request) => {
       const published = server.log.some((e) => e.bucket === bucket && e.method === 'PUT' && e.key === manifestKey && e.status === 200);
       // Something outside the upload-and-cleanup handshake deletes an object before every check.
@@ -226,10 +226,10 @@ describe('upload', () => {
       }
       return undefined;
     });
-    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, regions: [config.regions[0]], retry: fastRetry, settleRounds: 2 });
+    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, regions: [config.regions[0]!], retry: fastRetry, settleRounds: 2 });
     server.setHook(null);
     expect(result.regions[0]).toMatchObject({ ok: false, manifest: 'written', restored: 2 });
-    expect(result.regions[0].error).toMatch(`checking assets/${manifest.buildId}/ after the manifest: build ${manifest.buildId} was still changing after 2 rounds`);
+    expect(result.regions[0]!.error).toMatch(`checking assets/${manifest.buildId}/ after the manifest: build ${manifest.buildId} was still changing after 2 rounds`);
   });
 
   it('reports a region whose endpoint is down by name, after retrying', async () => {
@@ -283,17 +283,17 @@ describe('upload', () => {
     expect(resumed.regions.every((r) => r.uploaded + r.skipped === objects.length)).toBe(true);
     for (const bucket of buckets) {
       const writes = puts(server.log.slice(before), bucket);
-      expect(writes[writes.length - 1].key).toBe(manifestKey);
+      expect(writes[writes.length - 1]!.key).toBe(manifestKey);
       const keys = (await listObjects(server.client(), bucket, '')).map((o) => o.key);
       expect(keys.sort()).toEqual([...objects.map((o) => o.key), manifestKey].sort());
     }
   });
 
   it('CLI: exits non-zero naming the failing region, and a dry run writes nothing', async () => {
-    const missing = names.bucket(config.regions[0]);
+    const missing = names.bucket(config.regions[0]!);
     const partial = await startS3Server({ buckets: buckets.filter((b) => b !== missing) });
     try {
-      const dry = await runCli(['--endpoint', partial.endpoint, '--build', BUILD_DIR, '--dry-run', '--regions', config.regions[1]]).exit;
+      const dry = await runCli(['--endpoint', partial.endpoint, '--build', BUILD_DIR, '--dry-run', '--regions', config.regions[1]!]).exit;
       expect(dry.code).toBe(0);
       // The progress and the summary count the same objects: the build's files and variants.
       expect(dry.stdout).toContain(`build ${manifest.buildId}: ${objects.length} objects (files and their compressed variants`);
@@ -301,7 +301,7 @@ describe('upload', () => {
       expect(totals.length).toBeGreaterThan(0);
       expect(totals.every((total) => total === objects.length)).toBe(true);
       expect(dry.stdout).toContain(`would upload ${objects.length}`);
-      expect(dry.stdout).toContain(`would upload ${objects[0].key}`);
+      expect(dry.stdout).toContain(`would upload ${objects[0]!.key}`);
       expect(partial.log.filter((e) => e.method === 'PUT' || e.method === 'DELETE')).toHaveLength(0);
 
       const run = await runCli(['--endpoint', partial.endpoint, '--build', BUILD_DIR]).exit;
@@ -312,6 +312,55 @@ describe('upload', () => {
     } finally {
       await partial.stop();
     }
+  });
+
+  /** The upload command in this process; what it printed, by stream. */
+  async function runInProcess(argv: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await invoke(uploadCommand(), argv, { out: (text) => (out += text), error: (text) => (err += text) });
+    return { code, out, err };
+  }
+
+  it('CLI --json: one JSON object on stdout, per region what was uploaded, skipped, put back and pending; a failed region with its error, exit 1', async () => {
+    const dry = await runInProcess(['--endpoint', server.endpoint, '--build', BUILD_DIR, '--regions', config.regions[1]!, '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    const planned = JSON.parse(dry.out);
+    expect(dry.out).toBe(`${JSON.stringify(planned, null, 2)}\n`);
+    expect(planned).toMatchObject({ ok: true, dryRun: true, buildId: manifest.buildId, objects: objects.length, manifestKey });
+    expect(planned.regions).toEqual([
+      expect.objectContaining({ region: config.regions[1], bucket: buckets[1], ok: true, uploaded: objects.length, skipped: 0, restored: 0, bytes: 0, manifest: 'would write', pending: objects.map((o) => o.key) }),
+    ]);
+    expect(server.log.filter((e) => e.method === 'PUT' || e.method === 'DELETE')).toHaveLength(0);
+    // What would go to stdout as text goes nowhere; the header stays on stderr.
+    expect(dry.err).toContain(`dry run: upload build ${manifest.buildId} to 1 region`);
+
+    const failing = config.regions[0]!;
+    server.setHook((request) => (request.bucket === names.bucket(failing) ? { status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' } : undefined));
+    const run = await runInProcess(['--endpoint', server.endpoint, '--build', BUILD_DIR, '--json']);
+    server.setHook(null);
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.out);
+    expect(result).toMatchObject({ ok: false, dryRun: false, buildId: manifest.buildId, objects: objects.length });
+    expect(result.regions.map((r: { region: string }) => r.region)).toEqual(config.regions);
+    expect(result.regions[0]).toMatchObject({ region: failing, ok: false, manifest: 'not written', uploaded: 0, error: expect.stringMatching(/NoSuchBucket/), advice: 'deploy the replicas stack first' });
+    for (const region of result.regions.slice(1)) expect(region).toMatchObject({ ok: true, uploaded: objects.length, skipped: 0, manifest: 'written', pending: [], bytes: expect.any(Number) });
+    expect(result.regions[1].bytes).toBeGreaterThan(0);
+    expect(run.err).toContain(`upload failed in 1 of 3 regions:\n  ${failing}: `);
+
+    // A second run: every object already there is skipped.
+    const again = JSON.parse((await runInProcess(['--endpoint', server.endpoint, '--build', BUILD_DIR, '--regions', config.regions[1]!, '--json'])).out);
+    expect(again.regions[0]).toMatchObject({ ok: true, uploaded: 0, skipped: objects.length, restored: 0, bytes: 0, manifest: 'written' });
+  });
+
+  it('CLI --json: an error before any region is tried prints {"error": …}, exit 1 as without --json', async () => {
+    const missing = path.join(PROJECT_ROOT, 'no-such-build');
+    const json = await runInProcess(['--endpoint', server.endpoint, '--build', missing, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.out)).toEqual({ error: expect.stringContaining(path.join(missing, 'manifest.json')) });
+    const text = await runInProcess(['--endpoint', server.endpoint, '--build', missing]);
+    expect({ code: text.code, out: text.out }).toEqual({ code: 1, out: '' });
+    expect(server.log).toEqual([]);
   });
 
   it('CLI: without AWS credentials, says so once, with what to do, and sends nothing', async () => {
@@ -351,7 +400,7 @@ describe('upload', () => {
   });
 
   it('refuses a build folder whose files do not match its manifest', () => {
-    const tampered = { ...manifest, assets: [{ ...manifest.assets[0], sha256: createHash('sha256').update('other').digest('hex') }] };
+    const tampered = { ...manifest, assets: [{ ...manifest.assets[0]!, sha256: createHash('sha256').update('other').digest('hex') }] };
     expect(() => buildObjects(BUILD_DIR, tampered)).toThrow(/does not match .*manifest\.json .*npm run build/);
   });
 });

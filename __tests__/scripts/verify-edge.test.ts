@@ -16,7 +16,8 @@ import { cloudFrontFunctionCheck, expectedUri, FULL_RING_VIEWER, fullRingState, 
 import { cloudFrontFunctionProblems, withStoreValue } from '../../edge-code/cloudfront-function';
 import { readManifest } from '../../contracts/build-manifest';
 import { createZip, readZip } from '../../edge-code/zip';
-import { verifyEdge } from '../../scripts/verify-edge';
+import { invoke } from '../../scripts/lib/cli';
+import { verifyEdge, verifyEdgeCommand } from '../../scripts/verify-edge';
 import { fakeCheckFunctionApi, type Utilization } from '../fixtures/cloudfront-check-function';
 import { localBuilds } from '../fixtures/local';
 import { only, ref, synthesize } from '../stacks/support';
@@ -25,11 +26,20 @@ const config = loadConfig();
 const names = resourceNames(config);
 const builds = localBuilds();
 
+/** The verify-edge command in this process; what it printed, by stream. */
+async function runCommand(argv: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await invoke(verifyEdgeCommand(), argv, { out: (text) => (out += text), error: (text) => (err += text) });
+  return { code, out, err };
+}
+
 describe("on the local request path, with the build's own zips", () => {
   // One check leaves the store empty on purpose, and the router says so on console.warn: expected
   // here, so kept out of the test output.
   beforeAll(() => jest.spyOn(console, 'warn').mockImplementation(() => undefined));
   afterAll(() => jest.restoreAllMocks());
+  const consoleLog = console.log;
 
   it('passes a good build', async () => {
     const lines: string[] = [];
@@ -50,6 +60,32 @@ describe("on the local request path, with the build's own zips", () => {
       expect(await verifyEdge({ config, buildDir: dir, out: (line) => lines.push(line) })).toBe(false);
       expect(lines).toContain('FAIL  an entry load gets this build, with X-Build-Id, an ETag and no-cache: status 503');
       expect(lines.at(-1)).toMatch(/edge checks failed: do not deploy this router code$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--json: every check with pass or fail and its detail, stdout the JSON only even when a router logs with console.log; exit 1', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'verify-edge-'));
+    try {
+      cpSync(builds.stable.dir, dir, { recursive: true });
+      const zipFile = path.join(dir, readManifest(dir).functions['entry-router'].zip);
+      // A router that logs on stdout's console.log, then throws, on every request.
+      const entries = readZip(readFileSync(zipFile)).map((entry) =>
+        entry.name === 'index.js' ? { ...entry, data: Buffer.from("exports.handler = async () => { console.log('router log line'); throw new Error('broken router'); };\n") } : entry,
+      );
+      writeFileSync(zipFile, createZip(entries));
+      const { code, out, err } = await runCommand(['--build', dir, '--json']);
+      expect(code).toBe(1);
+      const report = JSON.parse(out);
+      expect(out).toBe(`${JSON.stringify(report, null, 2)}\n`);
+      expect(report).toMatchObject({ ok: false, cloudFrontSkipped: null });
+      expect(report.passed + report.failed).toBe(report.checks.length);
+      expect(report.failed).toBeGreaterThan(0);
+      expect(report.checks[0]).toEqual({ name: 'an entry load gets this build, with X-Build-Id, an ETag and no-cache', ok: false, problem: 'status 503' });
+      expect(report.checks.find((check: { name: string }) => check.name === 'a path outside /assets/<buildId>/ is 404')).toEqual({ name: 'a path outside /assets/<buildId>/ is 404', ok: true, problem: null });
+      expect(err).toContain('router log line');
+      expect(console.log).toBe(consoleLog);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -118,7 +154,7 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     }
     expect(updates.map((update) => update.IfMatch)).toEqual(['E1', 'E2']);
     // The stage is left holding the code as it is, the code the next deploy publishes.
-    expect(Buffer.from(updates[1].FunctionCode!).toString('utf8')).toBe(code);
+    expect(Buffer.from(updates[1]!.FunctionCode!).toString('utf8')).toBe(code);
     expect(cloudfront.commandCalls(TestFunctionCommand).every((call) => call.args[0].input.Stage === 'DEVELOPMENT')).toBe(true);
     // The recorded viewers cover both builds and the ring.
     expect(new Set(RECORDED_VIEWERS.map((viewer) => expectedUri(STATE, viewer))).size).toBe(2);
@@ -152,10 +188,45 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     });
 
     it('fails a case CloudFront gave no figure for: the budget would go unchecked', async () => {
-      cloudFrontRunning(STATE, (_code, event) => (event.viewer.ip === RECORDED_VIEWERS[1].ip ? undefined : '12'));
+      cloudFrontRunning(STATE, (_code, event) => (event.viewer.ip === RECORDED_VIEWERS[1]!.ip ? undefined : '12'));
       const { passed, lines } = await verify();
       expect(passed).toBe(false);
-      expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([`FAIL  TestFunction: viewer ${RECORDED_VIEWERS[1].ip}: CloudFront reported no ComputeUtilization (null), so the compute budget is unchecked`]);
+      expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([`FAIL  TestFunction: viewer ${RECORDED_VIEWERS[1]!.ip}: CloudFront reported no ComputeUtilization (null), so the compute budget is unchecked`]);
+    });
+
+    it('--json: each case with pass or fail and its figure; one over the budget is ok: false naming it, exit 1', async () => {
+      const argv = ['--build', builds.stable.dir, '--cloudfront-only', '--json'];
+      cloudFrontRunning(STATE, () => '35');
+      const passing = await runCommand(argv);
+      expect(passing.code).toBe(0);
+      const report = JSON.parse(passing.out);
+      expect(report).toMatchObject({ ok: true, passed: RECORDED_VIEWERS.length + 1, failed: 0, cloudFrontSkipped: null });
+      expect(report.checks[0]).toEqual({ name: fullRingCase, ok: true, problem: null, note: 'ComputeUtilization 35 of at most 70' });
+      expect(report.checks.map((check: { ok: boolean }) => check.ok)).toEqual([null, ...RECORDED_VIEWERS].map(() => true));
+
+      cloudfront.reset();
+      kvs.reset();
+      cloudFrontRunning(STATE, (code) => (code.includes('storeAnswering') ? '71' : '35'));
+      const failing = await runCommand(argv);
+      expect(failing.code).toBe(1);
+      const failed = JSON.parse(failing.out);
+      expect(failed).toMatchObject({ ok: false, passed: RECORDED_VIEWERS.length, failed: 1 });
+      expect(failed.checks.filter((check: { ok: boolean }) => !check.ok)).toEqual([{ name: fullRingCase, ok: false, problem: 'ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function used 71 % of its compute budget' }]);
+    });
+
+    it('--json: says when the CloudFront check was skipped, and an error before any check is {"error": …}, exit 1', async () => {
+      const argv = ['--build', builds.stable.dir, '--cloudfront-only', '--json'];
+      cloudfront.on(DescribeFunctionCommand).rejects(Object.assign(new Error('no such function'), { name: 'NoSuchFunctionExists' }));
+      const skipped = await runCommand(argv);
+      expect(skipped.code).toBe(0);
+      expect(JSON.parse(skipped.out)).toEqual({ ok: true, passed: 0, failed: 0, cloudFrontSkipped: `${names.viewerAssignmentCheck} does not exist yet (the first deploy creates it)`, checks: [] });
+
+      cloudfront.reset();
+      cloudFrontRunning(STATE, undefined, { ...deployed, KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: 'arn:aws:cloudfront::123456789012:key-value-store/another' }] } });
+      const refused = await runCommand(argv);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.out)).toEqual({ error: expect.stringMatching(new RegExp(`^${names.viewerAssignmentCheck} reads arn:aws:cloudfront::123456789012:key-value-store/another, not the rollout store`)) });
+      expect(refused.err).toMatch(new RegExp(`^${names.viewerAssignmentCheck} reads`));
     });
 
     it('sends a full ring: as many origins as `ring add` takes before the 1 KB store value refuses one, and a viewer on none of them', async () => {
@@ -171,7 +242,7 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       expect(full.canary).not.toBeNull();
       expect(full.ring).not.toContain(new URL(FULL_RING_VIEWER.referer).origin);
       // The first update is the code as it ships, with its store read answered by that state ...
-      const first = cloudfront.commandCalls(UpdateFunctionCommand)[0].args[0].input;
+      const first = cloudfront.commandCalls(UpdateFunctionCommand)[0]!.args[0].input;
       expect(Buffer.from(first.FunctionCode!).toString('utf8')).toBe(withStoreValue(code, formatRolloutState(full)));
       // ... still code CloudFront takes: the runtime's language subset, within its 10 KB.
       expect(cloudFrontFunctionProblems(withStoreValue(code, formatRolloutState(full)))).toEqual([]);
@@ -209,7 +280,7 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     expect(updates.length).toBeGreaterThan(0);
     // Comment, runtime and store association as synthesized, nothing more, nothing less.
     for (const update of updates) expect(update.FunctionConfig).toEqual(deployed);
-    expect(Object.keys(updates[0]).sort()).toEqual(['FunctionCode', 'FunctionConfig', 'IfMatch', 'Name']);
+    expect(Object.keys(updates[0]!).sort()).toEqual(['FunctionCode', 'FunctionConfig', 'IfMatch', 'Name']);
   });
 
   it('keeps whatever comment the function has, and refuses a function that does not read the rollout store', async () => {

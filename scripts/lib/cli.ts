@@ -124,6 +124,32 @@ export function quietSdkNodeVersionWarning(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
+// ---- --json: one object on stdout, and nothing else there ----
+
+/** `--json`, saying what the one object holds. */
+export function jsonOption(shape: string): Option {
+  return new Option('--json', `print one JSON object on stdout and nothing else there: ${shape}; an error before any result: {"error": message}`).default(false);
+}
+
+/** What the command prints, a line at a time, through the output the command line layer routed (invoke's io). */
+export function outputOf(command: Command): { readonly out: (line: string) => void; readonly err: (line: string) => void } {
+  const { writeOut, writeErr } = command.configureOutput();
+  return {
+    out: (line) => (writeOut ?? ((text: string) => process.stdout.write(text)))(`${line}\n`),
+    err: (line) => (writeErr ?? ((text: string) => process.stderr.write(text)))(`${line}\n`),
+  };
+}
+
+/** Under --json, an error before any result is also printed as {"error": message}; it still ends the command as it would without --json. */
+export async function withJsonErrors<T>(json: boolean, out: (line: string) => void, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (json && !(error instanceof ReportedFailure)) out(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }, null, 2));
+    throw error;
+  }
+}
+
 // ---- option parsers: each turns the text into its type or throws what the user should type ----
 
 /** A whole number within [min, max], in plain digits: `1e1`, `0x8`, ` 8` or `8 objects` are refused, not read as some number. */
