@@ -124,7 +124,7 @@ export function entryOutcome(result: unknown): EntryOutcome {
   }
   const request = result as { uri?: string; origin?: { s3?: { domainName?: string } } };
   // The entry router may send a load to a pre-compressed sibling (index.js.br, index.js.gz).
-  const match = BUILD_ENTRY_PATH.exec((request.uri ?? '').replace(/\.(br|gz)$/, ''));
+  const buildId = BUILD_ENTRY_PATH.exec((request.uri ?? '').replace(/\.(br|gz)$/, ''))?.[1];
   const bucket = request.origin?.s3?.domainName;
-  return match && bucket ? { kind: 's3', buildId: match[1], bucket } : { kind: 'other', detail: `uri ${request.uri}` };
+  return buildId && bucket ? { kind: 's3', buildId, bucket } : { kind: 'other', detail: `uri ${request.uri}` };
 }

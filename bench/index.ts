@@ -46,7 +46,7 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
+    loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
   };
 }
 
@@ -127,9 +127,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
       const sectionStart = process.hrtime.bigint();
       const result = await section.run({ buildDir, manifest, config, log, quick, results, scratch });
       results[section.id] = result;
-      reported[section.id] = reportSection(section.title, result);
+      const report = reportSection(section.title, result);
+      reported[section.id] = report;
       log(`${section.id}: ${(Number(process.hrtime.bigint() - sectionStart) / 1e9).toFixed(1)} s`);
-      print(`${formatSectionText(reported[section.id])}\n`);
+      print(`${formatSectionText(report)}\n`);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });

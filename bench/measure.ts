@@ -11,8 +11,9 @@ export interface Distribution {
 
 export function distribution(values: ArrayLike<number>): Distribution {
   const sorted = Float64Array.from(values).sort();
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-  return { samples: sorted.length, median: at(0.5), p99: at(0.99), min: sorted[0], max: sorted[sorted.length - 1] };
+  // With no samples there is no figure to give: NaN.
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+  return { samples: sorted.length, median: at(0.5), p99: at(0.99), min: at(0), max: at(1) };
 }
 
 /**
@@ -55,7 +56,7 @@ export function coldRequireMs<K extends string>(files: Readonly<Record<K, string
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return sorted.length % 2 ? sorted[mid]! : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
 }
 
 export function round(value: number, digits: number): number {

@@ -114,7 +114,7 @@ const honestAddresses: string[] = [];
 
 function honestAddress(index: number): string {
   for (let next = honestAddresses.length; next <= index; next += 1) honestAddresses.push(`${10 + (next >>> 24)}.${(next >>> 16) & 255}.${(next >>> 8) & 255}.${next & 255}`);
-  return honestAddresses[index];
+  return honestAddresses[index]!;
 }
 
 /** The addresses one attacker sends from in a period: its address, or /64s of its /48. */
@@ -228,12 +228,12 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
   for (let t = start; ; t += 1) {
     const elapsed = t - start;
     if (elapsed >= LOG_DELAY_SECONDS) {
-      const landed = inFlight[(elapsed - LOG_DELAY_SECONDS) % inFlight.length];
+      const landed = inFlight[(elapsed - LOG_DELAY_SECONDS) % inFlight.length]!;
       addTally(arrived, landed);
       clearTally(landed);
     }
     while (nextToClose < periods.length && start + (nextToClose + 1) * periodSeconds + lateness <= t) {
-      const period = periods[nextToClose];
+      const period = periods[nextToClose]!;
       addTally(closed, period);
       for (const [at, viewers] of period.atWeight) closedCanaryAtWeight.set(at, (closedCanaryAtWeight.get(at) ?? 0) + viewers);
       nextToClose += 1;
@@ -292,14 +292,15 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
       periods.push({ ...emptyTally(), atWeight: new Map() });
       for (let a = 0; a < attackers.length; a += 1) attackerSeconds[a] = t + floor(random() * periodSeconds);
     }
-    const period = periods[index];
+    // t advances a second at a time, so index is at most the one period just pushed.
+    const period = periods[index]!;
     const agreedWeight = lowest === highest;
-    const now = inFlight[elapsed % inFlight.length];
+    const now = inFlight[elapsed % inFlight.length]!;
     const bucketed = highest > 0 && lowest < WEIGHT_SCALE;
 
     for (; nextArrival < t + 1; nextArrival += -log(1 - random()) / perSecond) {
       // An IPv4 address is its own key: the bucket is what judge() reads, without parsing it again.
-      const bucket = bucketed ? viewerBucket(salt, viewer < honestAddresses.length ? honestAddresses[viewer] : honestAddress(viewer)) : highest > 0 ? 0 : WEIGHT_SCALE;
+      const bucket = bucketed ? viewerBucket(salt, viewer < honestAddresses.length ? honestAddresses[viewer]! : honestAddress(viewer)) : highest > 0 ? 0 : WEIGHT_SCALE;
       viewer += 1;
       const draw = random();
       if (bucket < weight) {
@@ -342,7 +343,8 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
           for (const ip of addresses) {
             const judgment = judgeUnderEach(states, ip, null);
             if (judgment && judgment.role !== 'ring') voices.set(judgment.voice, judgment.role);
-            const asNewest = judge(states[0], ip, null);
+            // weights starts with the current one.
+            const asNewest = judge(states[0]!, ip, null);
             if (asNewest?.role === 'canary') newest.add(asNewest.voice);
           }
           return [...[...voices.values()].map((role) => (role === 'canary' ? ('agreed canary' as const) : role)), ...[...newest].map(() => 'newest canary' as const)];
@@ -351,7 +353,8 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
       }
       for (let a = 0; a < attackers.length; a += 1) {
         if (attackerSeconds[a] !== t) continue;
-        for (const voice of voicesOf[a]) {
+        // One entry per attacker (voicesOf is attackers mapped).
+        for (const voice of voicesOf[a]!) {
           if (voice === 'newest canary') {
             now.newestCanaryViewers += 1;
             period.newestCanaryViewers += 1;

@@ -78,10 +78,11 @@ const HEADER = ['figure', 'value', 'previous', 'reference', 'ratio', 'target'];
 /** A section as a fixed-width text table, notes under it. */
 export function formatSectionText(section: ReportSection): string {
   const rows = section.figures.map(cells);
-  const widths = HEADER.map((_, column) => Math.max(HEADER[column].length, ...rows.map((row) => row[column].length)));
+  // Every row has a cell under each heading, so column is in range of each.
+  const widths = HEADER.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (row: string[]) =>
     row
-      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
       .join('  ')
       .trimEnd();
   return [section.title, line(HEADER), ...rows.map(line), ...section.notes.map((note) => `  ${note}`)].join('\n');

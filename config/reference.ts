@@ -127,20 +127,16 @@ function taggedUnion(path: string, node: SchemaNode, depth: number): string[] {
   const variants = node.oneOf ?? [];
   const tag = Object.keys(variants[0]?.properties ?? {}).find((key) => variants.every((variant) => variant.properties?.[key]?.const !== undefined));
   if (tag === undefined) throw new Error(`${path}: a union the reference cannot describe; give its branches a common literal property.`);
-  const kinds = variants.map((variant) => `- \`${JSON.stringify(variant.properties![tag].const)}\`: ${sentence(variant.properties![tag].description ?? variant.description)}`);
+  const tagOf = (variant: SchemaNode): SchemaNode => {
+    const property = variant.properties?.[tag];
+    if (property === undefined) throw new Error(`${path}: a branch of the union has no ${tag}`);
+    return property;
+  };
+  const kinds = variants.map((variant) => `- \`${JSON.stringify(tagOf(variant).const)}\`: ${sentence(tagOf(variant).description ?? variant.description)}`);
   const tagDefault = (node.default as Record<string, unknown> | undefined)?.[tag];
-  const lines = [
-    `${'#'.repeat(depth)} \`${path}.${tag}\``,
-    '',
-    facts({ type: 'string', enum: variants.map((variant) => variant.properties![tag].const) }, tagDefault, true),
-    '',
-    'Each kind, and the settings that come with it:',
-    '',
-    ...kinds,
-    '',
-  ];
+  const lines = [`${'#'.repeat(depth)} \`${path}.${tag}\``, '', facts({ type: 'string', enum: variants.map((variant) => tagOf(variant).const) }, tagDefault, true), '', 'Each kind, and the settings that come with it:', '', ...kinds, ''];
   for (const variant of variants) {
-    const condition = `Only when \`${path}.${tag}\` is \`${JSON.stringify(variant.properties![tag].const)}\`.`;
+    const condition = `Only when \`${path}.${tag}\` is \`${JSON.stringify(tagOf(variant).const)}\`.`;
     for (const [key, child] of Object.entries(variant.properties ?? {})) {
       if (key !== tag) lines.push(field(`${path}.${key}`, child, variant.required ?? [], depth, condition));
     }

@@ -84,9 +84,11 @@ export function nearestRegionTable(candidates: readonly string[]): Record<string
     if (!region) throw new Error(`nearestRegionTable: unknown region ${code}`);
     return region;
   });
+  const [first] = targets;
+  if (first === undefined) throw new Error('nearestRegionTable: no candidate regions');
   const table: Record<string, string> = {};
   for (const from of AWS_REGIONS) {
-    let best = targets[0];
+    let best = first;
     for (const target of targets) if (distanceKm(from, target) < distanceKm(from, best)) best = target;
     table[from.code] = best.code;
   }

@@ -47,7 +47,9 @@ export function releaseWindowMinutes(rollout: RolloutConfig, holdMinutes: number
 
 /** The custom config's traffic routing: the first step's percent, held for the window. */
 export function deploymentTrafficRouting(rollout: RolloutConfig, holdMinutes: number): { readonly percentage: number; readonly interval: number } {
-  return { percentage: rolloutSteps(rollout)[0].weight / 100, interval: releaseWindowMinutes(rollout, holdMinutes) };
+  const [first] = rolloutSteps(rollout);
+  if (first === undefined) throw new Error('a rollout has at least one step');
+  return { percentage: first.weight / 100, interval: releaseWindowMinutes(rollout, holdMinutes) };
 }
 
 /** Name of the custom config the stacks create (every strategy but all-at-once). */

@@ -33,7 +33,7 @@ const MAX_DOMAIN_LENGTH = 253 - '_bucket.'.length;
 
 function isDomainName(value: string): boolean {
   const labels = value.split('.');
-  return value.length <= MAX_DOMAIN_LENGTH && labels.length >= 2 && labels.every((label) => LABEL.test(label)) && !/^\d+$/.test(labels[labels.length - 1]);
+  return value.length <= MAX_DOMAIN_LENGTH && labels.length >= 2 && labels.every((label) => LABEL.test(label)) && !/^\d+$/.test(labels[labels.length - 1]!);
 }
 
 const REGION_CODES = AWS_REGIONS.map((region) => region.code) as [string, ...string[]];

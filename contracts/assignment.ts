@@ -85,20 +85,26 @@ export function viewerKey(ip: string): string | null {
   return hextets[0].toString(16) + ':' + hextets[1].toString(16) + ':' + hextets[2].toString(16) + '::/48';
 }
 
+/** The eight 16-bit groups of an IPv6 address, in order. */
+type Ipv6Groups = [number, number, number, number, number, number, number, number];
+
 /** The eight 16-bit groups of an IPv6 address in text form (RFC 4291 §2.2), or null. */
-export function parseIpv6(text: string): number[] | null {
+export function parseIpv6(text: string): Ipv6Groups | null {
   const halves = text.split('::');
   if (halves.length > 2) return null;
-  const compressed = halves.length === 2;
+  // split gives at least one part.
+  const before = halves[0]!;
+  const after = halves[1];
+  const compressed = after !== undefined;
   // An embedded IPv4 address may only end the address.
-  const head = parseGroups(halves[0], !compressed);
-  const tail = compressed ? parseGroups(halves[1], true) : [];
+  const head = parseGroups(before, !compressed);
+  const tail = compressed ? parseGroups(after, true) : [];
   if (head === null || tail === null) return null;
-  if (!compressed) return head.length === 8 ? head : null;
+  if (!compressed) return head.length === 8 ? (head as Ipv6Groups) : null;
   if (head.length + tail.length > 7) return null;
   const groups = head.slice();
   while (groups.length + tail.length < 8) groups.push(0);
-  return groups.concat(tail);
+  return groups.concat(tail) as Ipv6Groups;
 }
 
 function parseGroups(text: string, ipv4AtEnd: boolean): number[] | null {
@@ -106,11 +112,12 @@ function parseGroups(text: string, ipv4AtEnd: boolean): number[] | null {
   const parts = text.split(':');
   const groups: number[] = [];
   for (let index = 0; index < parts.length; index += 1) {
-    const part = parts[index];
+    const part = parts[index]!;
     if (HEXTET.test(part)) {
       groups.push(parseInt(part, 16));
     } else if (ipv4AtEnd && index === parts.length - 1 && IPV4.test(part)) {
-      const octets = part.split('.');
+      // IPV4 matched, so there are four octets.
+      const octets = part.split('.') as [string, string, string, string];
       groups.push((parseInt(octets[0], 10) << 8) | parseInt(octets[1], 10), (parseInt(octets[2], 10) << 8) | parseInt(octets[3], 10));
     } else {
       return null;

@@ -25,13 +25,13 @@ export function buildAssetsPrefix(buildId: string): string {
 /** The buildId of `builds/<buildId>.json`, or null for any other key. */
 export function buildIdOfManifestKey(key: string): string | null {
   const match = PUBLISHED_BUILD_KEY.exec(key);
-  return match ? match[1] : null;
+  return match?.[1] ?? null;
 }
 
 /** The buildId of a key under `assets/<buildId>/`, or null for any other key. */
 export function buildIdOfAssetKey(key: string): string | null {
   const match = ASSET_KEY.exec(key);
-  return match ? match[1] : null;
+  return match?.[1] ?? null;
 }
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -64,7 +64,7 @@ export function parsePublishedBuild(text: string, expectedBuildId?: string): Pub
   const result = publishedBuildSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new Error(`not a published-build manifest (${issue.path.join('.') || 'top level'}: ${issue.message})`);
+    throw new Error(`not a published-build manifest (${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : result.error.message})`);
   }
   if (expectedBuildId !== undefined && result.data.buildId !== expectedBuildId) {
     throw new Error(`names build ${result.data.buildId}, not ${expectedBuildId}`);

@@ -91,7 +91,8 @@ export function readManifest(buildDir: string): BuildManifest {
   const parsed = buildManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`${file} is not a build manifest this version understands (${issue.path.join('.') || 'top level'}: ${issue.message}): run \`npm run build\` again.`);
+    const why = issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : parsed.error.message;
+    throw new Error(`${file} is not a build manifest this version understands (${why}): run \`npm run build\` again.`);
   }
   return parsed.data;
 }

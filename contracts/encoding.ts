@@ -49,7 +49,7 @@ export function preferredEncoding(acceptEncoding: string | undefined): Encoding 
   let br = false;
   let gzip = false;
   for (const part of acceptEncoding.split(',')) {
-    const [rawName, ...params] = part.split(';');
+    const [rawName = '', ...params] = part.split(';');
     const name = rawName.trim().toLowerCase();
     const q = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('q='));
     const weight = q === undefined ? 1 : Number(q.slice(2));

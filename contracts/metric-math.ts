@@ -34,7 +34,8 @@ export function parseMetricMath(expression: string): Node {
       if (expression.slice(at).trim() === '') break;
       throw new Error(`metric math: unsupported text at ${at} of ${JSON.stringify(expression)}: ${JSON.stringify(expression.slice(at, at + 12))}`);
     }
-    tokens.push(match[1] ?? match[2] ?? match[3]);
+    // The token is whichever group matched: the match less the whitespace before it.
+    tokens.push(match[0].trim());
   }
   let position = 0;
   const peek = () => tokens[position];
@@ -127,10 +128,15 @@ export function evaluateMetricMath(node: Node, values: (id: string) => number | 
       return operand === null ? null : -operand;
     }
     case 'call': {
-      if (node.name === 'FILL') return evaluateMetricMath(node.args[0], values) ?? evaluateMetricMath(node.args[1], values);
-      const condition = evaluateMetricMath(node.args[0], values);
-      if (condition === null) return null;
-      return evaluateMetricMath(node.args[condition !== 0 ? 1 : 2], values);
+      const [first, second, third] = node.args;
+      if (node.name === 'FILL' && first && second) return evaluateMetricMath(first, values) ?? evaluateMetricMath(second, values);
+      if (node.name === 'IF' && first && second && third) {
+        const condition = evaluateMetricMath(first, values);
+        if (condition === null) return null;
+        return evaluateMetricMath(condition !== 0 ? second : third, values);
+      }
+      // parseMetricMath refuses any other count; a Node built by hand may still have one.
+      throw new Error(`metric math: ${node.name} takes ${FUNCTIONS[node.name]} arguments, got ${node.args.length}`);
     }
     case 'binary': {
       const left = evaluateMetricMath(node.left, values);

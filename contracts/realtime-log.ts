@@ -74,6 +74,8 @@ export function parseRecord(text: string, order: readonly RealtimeLogField[] = R
   if (values.length !== order.length) return null;
   const field = (name: RealtimeLogField) => values[order.indexOf(name)];
   const [timestamp, clientIp, method, uri, query, status, referer] = REALTIME_LOG_FIELDS.map(field);
+  // A field `order` does not name has no value: then these are not the fields of a record.
+  if (timestamp === undefined || clientIp === undefined || method === undefined || uri === undefined || query === undefined || status === undefined || referer === undefined) return null;
   if (!/^\d{9,11}(?:\.\d{1,6})?$/.test(timestamp) || !/^\d{3}$/.test(status) || clientIp === EMPTY || uri === EMPTY) return null;
   return {
     at: Math.round(Number(timestamp) * 1000),

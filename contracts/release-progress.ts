@@ -49,12 +49,12 @@ export interface ReleaseProgress {
 }
 
 export function releaseProgress(steps: readonly ReleaseStep[], record: ReleaseRecord, holdMs: number, now: number): ReleaseProgress {
-  if (steps.length === 0) throw new Error('a release needs at least one step');
   let step = 0;
+  let current = steps[0];
+  if (current === undefined) throw new Error('a release needs at least one step');
   let since = record.startedAt;
   const failed = record.failedAt !== null && record.failedAt <= now ? record.failedAt : null;
   for (;;) {
-    const current = steps[step];
     // Reaching everyone completes the release; a failure found later still rolls it back while CodeDeploy holds it open.
     if (current.weight >= 10000) {
       if (failed !== null) return { outcome: 'failed', weight: 0, step, stepSince: since, heldSince: null, endedAt: failed, nextDueAt: null };
@@ -75,6 +75,7 @@ export function releaseProgress(steps: readonly ReleaseStep[], record: ReleaseRe
     if (first === failed) return { outcome: 'failed', weight: 0, step, stepSince: since, heldSince: null, endedAt: failed, nextDueAt: null };
     if (first === advancesAt) {
       step += 1;
+      current = next;
       since = advancesAt;
       continue;
     }
@@ -84,7 +85,8 @@ export function releaseProgress(steps: readonly ReleaseStep[], record: ReleaseRe
 
 /** The longest a release can run before it completes or runs out of evidence: every step waiting its whole hold. */
 export function longestReleaseMs(steps: readonly ReleaseStep[], holdMs: number): number {
-  const last = steps[steps.length - 1];
+  const last = steps.at(-1);
+  if (last === undefined) throw new Error('a release needs at least one step');
   const judged = steps.filter((step) => step.weight < 10000).length;
   return last.atMinute * 60_000 + judged * holdMs;
 }

@@ -64,19 +64,21 @@ const REFERER_ORIGIN = /^(https?:\/\/[^/?#]*)/i;
 export function normalizeOrigin(text: string): string | null {
   if (typeof text !== 'string' || text.length > 300) return null;
   const match = ORIGIN.exec(text.toLowerCase());
-  if (match === null || match[2].length > 253) return null;
+  if (match === null) return null;
   const scheme = match[1];
+  const host = match[2];
+  if (scheme === undefined || host === undefined || host.length > 253) return null;
   const port = match[3] === undefined ? null : parseInt(match[3], 10);
   if (port !== null && port > 65535) return null;
   const defaultPort = scheme === 'https' ? 443 : 80;
-  return scheme + '://' + match[2] + (port === null || port === defaultPort ? '' : ':' + port);
+  return scheme + '://' + host + (port === null || port === defaultPort ? '' : ':' + port);
 }
 
 /** The origin of the page a Referer names, normalized; null when there is none to use. */
 export function refererOrigin(referer: string | undefined): string | null {
   if (typeof referer !== 'string' || referer.length === 0 || referer.length > 4096) return null;
   const match = REFERER_ORIGIN.exec(referer);
-  return match === null ? null : normalizeOrigin(match[1]);
+  return match === null || match[1] === undefined ? null : normalizeOrigin(match[1]);
 }
 
 function validState(state: RolloutState): boolean {
@@ -109,7 +111,7 @@ export function parseRolloutState(text: unknown): RolloutState | null {
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   if (keys.length !== FIELDS.length) return null;
-  for (let i = 0; i < keys.length; i += 1) if (FIELDS.indexOf(keys[i]) < 0) return null;
+  for (let i = 0; i < keys.length; i += 1) if (FIELDS.indexOf(keys[i]!) < 0) return null;
   if (record.v !== ROLLOUT_STATE_VERSION) return null;
   const state = {
     stable: record.stable as string,

@@ -13,5 +13,5 @@ export function versionDescription(buildId: string): string {
 
 export function buildIdFromDescription(description: string | undefined): string | null {
   const match = DESCRIBED_BUILD.exec(description ?? '');
-  return match ? match[1] : null;
+  return match?.[1] ?? null;
 }

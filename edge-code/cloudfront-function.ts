@@ -50,7 +50,8 @@ export async function bundleCloudFrontFunction(entry: string, workingDir: string
     logLevel: 'silent',
     absWorkingDir: workingDir,
   });
-  const bundled = result.outputFiles[0].text;
+  const bundled = result.outputFiles[0]?.text;
+  if (bundled === undefined) throw new Error(`${entry}: esbuild gave no bundle`);
   if (!EXPORT_SUFFIX.test(bundled)) throw new Error(`${entry}: the bundle must end with export{handler}; got …${bundled.slice(-80)}`);
   const code = `${bundled.replace(EXPORT_SUFFIX, '').trimEnd()}\n`;
   const problems = cloudFrontFunctionProblems(code);
@@ -128,7 +129,7 @@ export function cloudFrontFunctionProblems(code: string): string[] {
       case 'ImportDeclaration': {
         const specifiers = node.specifiers as Node[];
         const source = (node.source as Node).value;
-        if (source !== 'cloudfront' || specifiers.length !== 1 || specifiers[0].type !== 'ImportDefaultSpecifier') refuse(node, 'the only import allowed is the cloudfront module, as a default import');
+        if (source !== 'cloudfront' || specifiers.length !== 1 || specifiers[0]?.type !== 'ImportDefaultSpecifier') refuse(node, 'the only import allowed is the cloudfront module, as a default import');
         break;
       }
       case 'FunctionDeclaration':

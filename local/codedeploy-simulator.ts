@@ -72,7 +72,7 @@ export function advance(state: CodeDeployState, now: number): CodeDeployState {
   if (deployment?.status !== 'InProgress') return state;
   const minutes = (now - deployment.startedAt) / 60_000;
   const reached = deployment.steps.filter((step) => step.atMinute <= minutes);
-  const weight = reached.length > 0 ? reached[reached.length - 1].weight : 0;
+  const weight = reached.at(-1)?.weight ?? 0;
   if (weight >= 10_000) {
     return { ...state, stableVersion: deployment.toVersion, canaryVersion: null, canaryWeight: 0, deployment: { ...deployment, status: 'Succeeded', endedAt: now } };
   }
@@ -94,9 +94,15 @@ export function rollBack(state: CodeDeployState, now: number, reason: string, st
 
 /** The alias as rollout sync reads it (readAliasBuilds). */
 export function aliasBuilds(state: CodeDeployState): AliasBuilds {
-  const stable = { version: state.stableVersion, buildId: state.versions[state.stableVersion] };
-  const canary = state.canaryVersion ? { version: state.canaryVersion, buildId: state.versions[state.canaryVersion], weight: state.canaryWeight } : null;
+  const stable = { version: state.stableVersion, buildId: buildOf(state, state.stableVersion) };
+  const canary = state.canaryVersion ? { version: state.canaryVersion, buildId: buildOf(state, state.canaryVersion), weight: state.canaryWeight } : null;
   return { stable, canary };
+}
+
+function buildOf(state: CodeDeployState, version: string): string {
+  const buildId = state.versions[version];
+  if (buildId === undefined) throw new Error(`the alias names version ${version}, which was never published (published: ${Object.keys(state.versions).join(', ')})`);
+  return buildId;
 }
 
 /** The deployment as rollout sync reads it (getDeploymentSummary). */

@@ -123,9 +123,9 @@ export async function startControlServer(distribution: LocalDistribution, option
   let hosts: ReadonlySet<string> = new Set();
 
   const authorized = (header: string | undefined): boolean => {
-    const match = /^Bearer (\S+)$/.exec(header ?? '');
+    const presented = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
     // Equal-length digests, compared in constant time: neither the token nor its length leaks.
-    return match !== null && timingSafeEqual(digest(match[1]), expected);
+    return presented !== undefined && timingSafeEqual(digest(presented), expected);
   };
 
   const handle = async (req: IncomingMessage): Promise<{ status: number; body: unknown }> => {
@@ -136,7 +136,8 @@ export async function startControlServer(distribution: LocalDistribution, option
     if (!authorized(req.headers.authorization)) throw new Refused(401, 'missing or wrong token: `npm run local:release` sends the one in the control file');
     const route = `${req.method} ${req.url}`;
     if (!['GET /status', 'POST /release', 'POST /stop', 'POST /ring'].includes(route)) throw new Refused(404, 'GET /status, POST /release {buildDir}, POST /stop, POST /ring {action, origin}');
-    if (req.method === 'POST' && (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() !== 'application/json') throw new Refused(415, 'a POST body must be application/json');
+    const [mediaType = ''] = (req.headers['content-type'] ?? '').split(';');
+    if (req.method === 'POST' && mediaType.trim().toLowerCase() !== 'application/json') throw new Refused(415, 'a POST body must be application/json');
     const text = await readBody(req);
     if (route === 'GET /status') return { status: 200, body: { ...distribution.status(), served: distribution.emulator.stats() } };
     if (route === 'POST /release') {

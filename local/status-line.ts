@@ -54,7 +54,7 @@ export function formatWallTime(seconds: number): string {
 /** What `timeScale` means in real time for this config's rollout and alarm, for the start banner. */
 export function describeTimeScale(config: Pick<DeployConfig, 'rollout' | 'alarms'>, timeScale: number): string {
   const steps = rolloutSteps(config.rollout);
-  const minutes = steps[steps.length - 1].atMinute;
+  const minutes = steps.at(-1)?.atMinute ?? 0;
   const { strategy, percent, intervalMinutes } = config.rollout;
   const shape = strategy === 'linear' ? `${percent} % more every ${intervalMinutes} min` : `${percent} % for ${intervalMinutes} min`;
   const rollout =

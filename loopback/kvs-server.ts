@@ -132,8 +132,9 @@ export async function startKvsServer(options: { store?: LocalKeyValueStore; arn?
 
     const match = /^\/key-value-stores\/([^/]+)(?:\/keys(?:\/([^/]+))?)?$/.exec(url.pathname);
     if (!match) return error(404, 'ResourceNotFoundException', `no route ${req.method} ${url.pathname}`);
-    if (decodeURIComponent(match[1]) !== arn) return error(404, 'ResourceNotFoundException', `no key value store ${decodeURIComponent(match[1])}`);
-    const keyPart = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+    const [, storePart = '', encodedKey] = match;
+    if (decodeURIComponent(storePart) !== arn) return error(404, 'ResourceNotFoundException', `no key value store ${decodeURIComponent(storePart)}`);
+    const keyPart = encodedKey === undefined ? undefined : decodeURIComponent(encodedKey);
     const listing = url.pathname.endsWith('/keys');
     const counts = () => ({ ItemCount: store.keys().length, TotalSizeInBytes: store.totalBytes });
     const ifMatch = req.headers['if-match'] as string | undefined;

@@ -310,10 +310,15 @@ export async function bundleFunction(spec: Pick<FunctionSpec, 'kind' | 'entry' |
     logLevel: 'silent',
     absWorkingDir: PROJECT_ROOT,
   });
-  return Buffer.from(result.outputFiles[0].contents);
+  const [output] = result.outputFiles;
+  if (output === undefined) throw new Error(`${spec.entry}: esbuild gave no bundle`);
+  return Buffer.from(output.contents);
 }
 
 function writeFunctionZip(spec: FunctionSpec, outDir: string, files: readonly { name: string; data: Buffer }[]): FunctionZip {
+  // functionFiles puts the handler's bundle first.
+  const [bundle] = files;
+  if (bundle === undefined) throw new Error(`${spec.name}: a function zip needs its bundle`);
   const zip = createZip(files);
   const relative = `functions/${spec.name}.zip`;
   mkdirSync(path.join(outDir, 'functions'), { recursive: true });
@@ -326,7 +331,7 @@ function writeFunctionZip(spec: FunctionSpec, outDir: string, files: readonly { 
     sha256: digest.toString('hex'),
     sourceCodeHash: digest.toString('base64'),
     handler: HANDLER,
-    bundleBytes: files[0].data.length,
+    bundleBytes: bundle.data.length,
   };
 }
 

@@ -13,7 +13,8 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (
       const index = next;
       next += 1;
       try {
-        results[index] = await task(items[index], index);
+        // index < items.length, checked before it was taken.
+        results[index] = await task(items[index] as T, index);
       } catch (error) {
         failure ??= { error };
       }

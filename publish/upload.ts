@@ -154,10 +154,11 @@ export async function publishObjects(options: Omit<UploadOptions, 'buildDir'> & 
   const clientFor =
     options.clientFor ??
     ((region: string) => createS3Client({ region, endpoint: options.endpoint, retry: options.retry, onRetry: (error, attempt, waited) => options.log?.(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`) }));
-  const clients = regions.map(clientFor);
+  const clients = regions.map((region) => ({ region, client: clientFor(region) }));
   // Every region would fail alike, each object on its own: say it once, before anything starts.
-  if (clients.length > 0) await requireCredentials(clients[0]);
-  const results = await Promise.all(regions.map((region, index) => uploadRegion({ ...options, region, bucket: names.bucket(region), client: clients[index], buildId, objects })));
+  const [first] = clients;
+  if (first !== undefined) await requireCredentials(first.client);
+  const results = await Promise.all(clients.map(({ region, client }) => uploadRegion({ ...options, region, bucket: names.bucket(region), client, buildId, objects })));
   return {
     buildId,
     objects: objects.length,

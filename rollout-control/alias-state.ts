@@ -40,8 +40,9 @@ export function aliasStateFrom(alias: Pick<GetAliasCommandOutput, 'FunctionVersi
   }
   const weights = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).filter(([version]) => version !== alias.FunctionVersion);
   if (weights.length > 1) throw new Error(`alias ${alias.Name ?? ''} routes to ${weights.length} extra versions; CodeDeploy shifts to one`);
-  if (weights.length === 0) return { stableVersion: alias.FunctionVersion, canaryVersion: null, canaryWeight: 0 };
-  const [canaryVersion, weight] = weights[0];
+  const [canary] = weights;
+  if (canary === undefined) return { stableVersion: alias.FunctionVersion, canaryVersion: null, canaryWeight: 0 };
+  const [canaryVersion, weight] = canary;
   return { stableVersion: alias.FunctionVersion, canaryVersion, canaryWeight: Math.min(10000, Math.max(0, Math.round(weight * 10000))) };
 }
 

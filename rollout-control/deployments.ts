@@ -57,7 +57,7 @@ export function parseLambdaAppSpec(content: string | undefined): LambdaAppSpec |
         if (resource?.Type !== 'AWS::Lambda::Function' || !p) continue;
         const fields = [p.Name, p.Alias, p.CurrentVersion, p.TargetVersion].map((value) => (typeof value === 'number' ? String(value) : value));
         if (fields.every((value) => typeof value === 'string' && value.length > 0)) {
-          const [functionName, alias, currentVersion, targetVersion] = fields as string[];
+          const [functionName, alias, currentVersion, targetVersion] = fields as [string, string, string, string];
           return { functionName, alias, currentVersion, targetVersion };
         }
       }

@@ -210,22 +210,21 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
 
   /** Per region, which of `builds` its bucket does not hold; a bucket that cannot be asked lacks them. */
   async function assignedBuildsMissing(builds: readonly string[]): Promise<Record<string, string[]>> {
-    const regions = Object.keys(buckets);
     const lacking = await Promise.all(
-      regions.map(async (region) => {
+      Object.entries(buckets).map(async ([region, bucket]): Promise<[string, string[]]> => {
         const lacks: string[] = [];
         for (const buildId of builds) {
           try {
-            if ((await buildPresence(clients.s3For, { [region]: buckets[region] }, buildId)).missing.length > 0) lacks.push(buildId);
+            if ((await buildPresence(clients.s3For, { [region]: bucket }, buildId)).missing.length > 0) lacks.push(buildId);
           } catch {
             // Not known to be there is as good as missing: nobody should be sent there on a guess.
             lacks.push(buildId);
           }
         }
-        return lacks;
+        return [region, lacks];
       }),
     );
-    return Object.fromEntries(regions.map((region, i) => [region, lacking[i]]));
+    return Object.fromEntries(lacking);
   }
 
   /**

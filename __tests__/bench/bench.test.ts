@@ -57,7 +57,7 @@ describe('npm run bench --quick', () => {
   });
 
   it('compares with the previous design and the reference', () => {
-    const figures = (section: string) => run.report.sections[section].figures;
+    const figures = (section: string) => run.report.sections[section]!.figures;
     const withColumn = (section: string, column: 'previous' | 'reference') =>
       figures(section)
         .filter((figure) => figure[column] !== undefined)
@@ -87,18 +87,18 @@ describe('npm run bench --quick', () => {
   });
 
   it("times the viewer-assignment function per load with a full ring, next to the one-origin ring's figure", () => {
-    const names = run.report.sections.assignment.figures.map((figure) => figure.name);
+    const names = run.report.sections.assignment!.figures.map((figure) => figure.name);
     const full = `viewer assignment per load, full ring (${fullRingState().ring.length} origins), viewer on none`;
     for (const statistic of ['median', 'p99']) {
       const one = names.indexOf(`viewer assignment per load, one-origin ring: ${statistic}`);
       expect(one).toBeGreaterThanOrEqual(0);
       expect(names[one + 1]).toBe(`${full}: ${statistic}`);
     }
-    expect(run.report.sections.assignment.data).toMatchObject({ fullRingOrigins: fullRingState().ring.length });
+    expect(run.report.sections.assignment!.data).toMatchObject({ fullRingOrigins: fullRingState().ring.length });
   });
 
   it("lists the rollback chain, from the alarm to the next load, within its targets, beside the previous design's", () => {
-    const section = run.report.sections['rollback-reach'];
+    const section = run.report.sections['rollback-reach']!;
     const figure = (name: string) => section.figures.find((f) => f.name === name)!;
     expect(figure('alarm to every viewer on stable, typical')).toMatchObject({ target: 45 });
     expect(figure('alarm to every viewer on stable, typical').value).toBeLessThanOrEqual(45);
@@ -109,7 +109,7 @@ describe('npm run bench --quick', () => {
   });
 
   it('prices the release signal a month at four volumes beside the metrics API, sampled as signalCapacity sizes it, and says whether each target is met', () => {
-    const section = run.report.sections['release-signal'];
+    const section = run.report.sections['release-signal']!;
     const figure = (name: string) => section.figures.find((f) => f.name === name);
     const { peakToAverage } = loadConfig().metrics;
     for (const { label, loadsPerDay } of SIGNAL_VOLUMES) {
@@ -134,7 +134,7 @@ describe('npm run bench --quick', () => {
     const rows = formatSummary(run.report)
       .split('\n')
       .filter((line) => /^\| [^-]/.test(line) && !line.startsWith('| Figure'));
-    expect(rows.map((row) => row.split(' | ')[0].slice(2))).toEqual(HEADLINE_FIGURES.map((headline) => headline.label.replaceAll('|', '\\|')));
+    expect(rows.map((row) => row.split(' | ')[0]!.slice(2))).toEqual(HEADLINE_FIGURES.map((headline) => headline.label.replaceAll('|', '\\|')));
   });
 });
 

@@ -217,7 +217,7 @@ describe('rollback reach', () => {
 
   it("ends the previous design's chain with its measured edge part, bounded by TTL + 2 x refresh", () => {
     const components = previousReachComponents(edge);
-    const last = components[components.length - 1];
+    const last = components[components.length - 1]!;
     expect(last.basis).toBe('measured');
     expect(last.typicalS).toBe(60);
     expect(last.worstS).toBe(PREVIOUS_DESIGN.rolloutRecordTtlS + 2 * PREVIOUS_DESIGN.rolloutRefreshS);

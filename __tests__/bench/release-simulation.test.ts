@@ -13,8 +13,8 @@ import { LOOK_SECONDS, mayFail, simulateJudgedRelease, summarizeReleases, type R
 
 const config = loadConfig();
 const steps = rolloutSteps(config.rollout);
-const firstStep = steps[0].weight;
-const configuredMs = steps[steps.length - 1].atMinute * 60_000;
+const firstStep = steps[0]!.weight;
+const configuredMs = steps[steps.length - 1]!.atMinute * 60_000;
 const holdMs = config.alarms.holdMinutes * 60_000;
 
 const releases = (scenario: ReleaseScenario, count: number) => summarizeReleases(Array.from({ length: count }, (_, seed) => simulateJudgedRelease(config, scenario, seed)));
@@ -74,7 +74,7 @@ describe("at a million loads a day, 1 % of every build's viewers erring", () => 
   it('rolls back no healthy canary, and takes each through every step, none sooner than the configured steps', () => {
     const summary = releases({ loadsPerDay: 1_000_000 }, 200);
     expect(summary.outcomes).toEqual({ complete: 200, failed: 0, 'not-enough-evidence': 0 });
-    expect(summary.completionS[0] * 1000).toBeGreaterThanOrEqual(configuredMs);
+    expect(summary.completionS[0]! * 1000).toBeGreaterThanOrEqual(configuredMs);
   });
 });
 
@@ -83,7 +83,7 @@ it('with no viewers, holds the release at its first step and rolls it back for w
     const release = simulateJudgedRelease(config, { loadsPerDay: 0 }, seed);
     expect(release).toMatchObject({ outcome: 'not-enough-evidence', highestWeight: firstStep, completedAtMs: null, firstFailingLoadAtMs: null });
     // The first look or sync run after the step's time and its hold.
-    const givesUpAt = steps[1].atMinute * 60_000 + holdMs;
+    const givesUpAt = steps[1]!.atMinute * 60_000 + holdMs;
     expect(release.verdictAtMs).toBeGreaterThanOrEqual(givesUpAt);
     expect(release.verdictAtMs).toBeLessThan(givesUpAt + LOOK_SECONDS * 1000);
   }

@@ -31,7 +31,7 @@ const GOOD: Figure[] = [
 
 describe('bench report', () => {
   it('adds value / reference as the ratio, null when the reference is 0, nothing without a reference', () => {
-    const figures = report(GOOD).sections.alpha.figures;
+    const figures = report(GOOD).sections.alpha!.figures;
     expect(figures.map((figure) => figure.ratio)).toEqual([3, 0, null, undefined, 0.7143]);
   });
 
@@ -62,7 +62,7 @@ describe('bench report', () => {
 
   it('finds a reference without a ratio, and a figure the markdown does not show', () => {
     const good = report(GOOD);
-    const withoutRatio: BenchReport = { ...good, sections: { alpha: { ...good.sections.alpha, figures: [{ name: 'warm median', value: 1.5, unit: 'µs', reference: 0.5 }] } } };
+    const withoutRatio: BenchReport = { ...good, sections: { alpha: { ...good.sections.alpha!, figures: [{ name: 'warm median', value: 1.5, unit: 'µs', reference: 0.5 }] } } };
     expect(reportProblems(withoutRatio, ['alpha'])).toEqual(['alpha / warm median: has a reference but no ratio']);
     const staleMarkdown = formatMarkdown(good).replace('| zip | 2.0 KB |', '| zip | 1.0 KB |');
     expect(reportProblems(good, ['alpha'], staleMarkdown)).toEqual(['alpha / zip: not in the markdown as | zip | 2.0 KB |']);
@@ -83,7 +83,7 @@ describe('bench report', () => {
   });
 
   it("refuses to summarize a run that lacks one of the README's figures, naming it", () => {
-    expect(() => formatSummary(report([]))).toThrow(new RegExp(`README's figure "${HEADLINE_FIGURES[0].name}" is not in section ${HEADLINE_FIGURES[0].section}`));
+    expect(() => formatSummary(report([]))).toThrow(new RegExp(`README's figure "${HEADLINE_FIGURES[0]!.name}" is not in section ${HEADLINE_FIGURES[0]!.section}`));
   });
 
   it('runs what a section requires with --only, in order, and rejects unknown sections', () => {

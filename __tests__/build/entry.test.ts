@@ -89,18 +89,18 @@ describe('index.js', () => {
   it('reports a chunk that fails to load with one GET to /api/e on the distribution, naming its build', async () => {
     const { appended, fetched, navigator } = runEntry();
     await tick();
-    appended[0].onerror!({ type: 'error', target: appended[0] });
+    appended[0]!.onerror!({ type: 'error', target: appended[0] });
     await tick();
     expect(fetched).toHaveLength(1);
-    expect(fetched[0].init).toEqual(REPORT_INIT);
-    const url = new URL(fetched[0].url);
+    expect(fetched[0]!.init).toEqual(REPORT_INIT);
+    const url = new URL(fetched[0]!.url);
     expect(`${url.origin}${url.pathname}`).toBe(`${DISTRIBUTION}${ERROR_REPORT_PATH}`);
     const report = parseErrorReport(url.search.slice(1));
     expect(report?.buildId).toBe(manifest.buildId);
     expect(report?.message).toMatch(/^chunk load failed: Loading chunk \d+ failed\./);
     expect(report?.message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
     // Exactly the URL the contract builds: the message cut to its length, nothing else in the query.
-    expect(fetched[0].url).toBe(errorReportUrl(`${DISTRIBUTION}/assets/index.js`, manifest.buildId, report!.message));
+    expect(fetched[0]!.url).toBe(errorReportUrl(`${DISTRIBUTION}/assets/index.js`, manifest.buildId, report!.message));
     expect([...url.searchParams.keys()]).toEqual(['b', 'm']);
     expect(navigator.sendBeacon).not.toHaveBeenCalled();
   });
@@ -168,10 +168,10 @@ describe('entry router zip', () => {
     expect(bodyOf(plain).equals(indexJs)).toBe(true);
     const withBrotli = await handler(originRequestEvent({ headers: { 'Accept-Encoding': 'br,gzip' } }));
     const brotliBody = bodyOf(withBrotli);
-    const decoded = withBrotli.headers?.['content-encoding']?.[0].value === 'br' ? brotliDecompressSync(brotliBody) : brotliBody;
+    const decoded = withBrotli.headers?.['content-encoding']?.[0]?.value === 'br' ? brotliDecompressSync(brotliBody) : brotliBody;
     expect(decoded.equals(indexJs)).toBe(true);
     const withGzip = await handler(originRequestEvent({ headers: { 'Accept-Encoding': 'gzip' } }));
     const gzipBody = bodyOf(withGzip);
-    expect((withGzip.headers?.['content-encoding']?.[0].value === 'gzip' ? gunzipSync(gzipBody) : gzipBody).equals(indexJs)).toBe(true);
+    expect((withGzip.headers?.['content-encoding']?.[0]?.value === 'gzip' ? gunzipSync(gzipBody) : gzipBody).equals(indexJs)).toBe(true);
   });
 });

@@ -10,14 +10,14 @@ describe('deterministic zip', () => {
   it('round-trips names, bytes and a 0644 regular-file mode', () => {
     const read = readZip(createZip(entries));
     expect(read.map((e) => e.name)).toEqual(['index.js', 'data/big.txt']);
-    expect(read[1].data.equals(entries[1].data)).toBe(true);
+    expect(read[1]!.data.equals(entries[1]!.data)).toBe(true);
     expect(read.every((e) => e.mode === 0o100644)).toBe(true);
   });
 
   it('is read back by another reader too (what unpacks it is not this module)', () => {
     const read = unzipSync(createZip(entries));
     expect(Object.keys(read)).toEqual(['index.js', 'data/big.txt']);
-    expect(Buffer.from(read['data/big.txt']).equals(entries[1].data)).toBe(true);
+    expect(Buffer.from(read['data/big.txt']!).equals(entries[1]!.data)).toBe(true);
   });
 
   it('writes the same bytes every time, with the 1980-01-01 timestamp and no extra fields', () => {
@@ -32,7 +32,7 @@ describe('deterministic zip', () => {
   it('rejects a corrupted entry instead of returning wrong bytes', () => {
     const zip = createZip(entries);
     const corrupted = Buffer.from(zip);
-    corrupted[40] ^= 0xff; // inside the first entry's compressed data
+    corrupted[40]! ^= 0xff; // inside the first entry's compressed data
     expect(() => readZip(corrupted)).toThrow(/CRC mismatch|invalid|incorrect/i);
   });
 });

@@ -14,7 +14,9 @@ function excess(rule: ReleaseAlarmRule, inputs: { canary?: [number, number] | nu
     stable_viewers_raw: inputs.stable?.[0] ?? null,
     stable_erroring_raw: inputs.stable?.[1] ?? null,
   });
-  return values[queries.resultId];
+  const result = values[queries.resultId];
+  if (result === undefined) throw new Error(`the queries gave no ${queries.resultId}`);
+  return result;
 }
 
 describe('periods', () => {

@@ -84,8 +84,8 @@ describe('a voice, and the role the rule gives it', () => {
       const prefix = `2001:db8:${n.toString(16)}`;
       const judgments = Array.from({ length: 64 }, (_, i) => judge(state, `${prefix}:${i.toString(16)}::1`, null)!);
       expect(new Set(judgments.map((j) => `${j.voice} ${j.role} ${j.build}`)).size).toBe(1);
-      expect(judgments[0].voice).toBe(`${prefix}::/48`);
-      expect(judgments[0].build).toBe(assignBuild(state, `${prefix}:ffff::1`, null));
+      expect(judgments[0]!.voice).toBe(`${prefix}::/48`);
+      expect(judgments[0]!.build).toBe(assignBuild(state, `${prefix}:ffff::1`, null));
     }
   });
 

@@ -49,7 +49,7 @@ describe('CachedReader', () => {
     const reads = [h.reader.read(), h.reader.read(), h.reader.read()];
     expect(reads.every((read) => read instanceof Promise)).toBe(true);
     expect(h.pending).toHaveLength(1);
-    expect(h.pending[0].name).toBe('_bucket.example.com');
+    expect(h.pending[0]!.name).toBe('_bucket.example.com');
     await h.answer('good-1');
     expect(await Promise.all(reads)).toEqual(['good-1', 'good-1', 'good-1']);
   });
@@ -181,7 +181,7 @@ describe('CachedReader', () => {
     const read = h.reader.read();
     expect(h.pending).toHaveLength(2);
     await h.answer(ETIMEOUT); // the abandoned one, late
-    h.pending[0].resolve([['good-2']]);
+    h.pending[0]!.resolve([['good-2']]);
     expect(await read).toBe('good-2');
   });
 

@@ -63,13 +63,13 @@ describe('checkChunkRequest', () => {
   ])('refuses %s with %s', (_case, event, status, cacheControl) => {
     const result = checkChunkRequest(event) as CloudFrontResultResponse;
     expect(result.status).toBe(status);
-    expect(result.headers!['cache-control'][0].value).toBe(cacheControl);
+    expect(result.headers!['cache-control']![0]!.value).toBe(cacheControl);
     expect(cloudFrontResultProblems(event, result)).toEqual([]);
   });
 
   it('refuses headers CloudFront would not take back with 400', () => {
     const event = originRequestEvent({ uri: `/assets/${BUILD}/a.js` });
-    (event.Records[0].cf.request.headers as Record<string, unknown>)['x-bad'] = [{ key: 'Other', value: 'x' }];
+    (event.Records[0]!.cf.request.headers as Record<string, unknown>)['x-bad'] = [{ key: 'Other', value: 'x' }];
     expect((checkChunkRequest(event) as CloudFrontResultResponse).status).toBe('400');
   });
 
@@ -90,7 +90,7 @@ describe('routeChunk', () => {
     const kept = routeChunk(failover, 'replica', EU);
     expect(kept.origin).toEqual(failover.request.origin);
     expect(kept.headers.host).toEqual(failover.request.headers.host);
-    expect(kept.headers.host[0].value).toBe(domain('ap-southeast-2'));
+    expect(kept.headers.host![0]!.value).toBe(domain('ap-southeast-2'));
   });
 });
 

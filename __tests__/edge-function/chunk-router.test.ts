@@ -49,7 +49,7 @@ describe('chunk router (bundled)', () => {
       expectValid(event, result);
       expect(result.uri).toBe(`/${CHUNK}${suffix}`);
       expect(result.origin?.s3).toMatchObject({ domainName: names.bucketDomain('ap-southeast-2'), region: 'ap-southeast-2' });
-      expect(result.headers.host[0].value).toBe(names.bucketDomain('ap-southeast-2'));
+      expect(result.headers.host![0]!.value).toBe(names.bucketDomain('ap-southeast-2'));
     }
     expect(dns.queries(names.bucketRecord)).toHaveLength(1);
   });
@@ -86,7 +86,7 @@ describe('chunk router (bundled)', () => {
     const result = (await load('ap-northeast-1')(event)) as CloudFrontRequest;
     expectValid(event, result);
     expect(origin(result)).toBe(secondary);
-    expect(result.headers.host).toEqual(event.Records[0].cf.request.headers.host);
+    expect(result.headers.host).toEqual(event.Records[0]!.cf.request.headers.host);
     expect(result.uri).toBe(`/${CHUNK}.br`);
     expect(dns.queries(names.bucketRecord)).toHaveLength(0);
   });

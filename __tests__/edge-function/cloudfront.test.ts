@@ -13,7 +13,7 @@ function requestOf(event = originRequestEvent({ originDomain: PRIMARY })): Cloud
 describe('originRequestOf', () => {
   it('returns the request of a CloudFront origin-request event', () => {
     const event = originRequestEvent({ originDomain: PRIMARY });
-    expect(originRequestOf(event)).toBe(event.Records[0].cf.request);
+    expect(originRequestOf(event)).toBe(event.Records[0]!.cf.request);
   });
 
   it.each([

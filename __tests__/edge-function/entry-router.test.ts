@@ -248,7 +248,7 @@ describe('entry router (bundled)', () => {
       setState({ stable: OTHER_BUILD, canary: OWN, weight: 10000, salt: 'd-BUNDLED', ring: [] });
       const handler = load({ runtimeSdk: runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']) });
       expect(header(await handler(entryEvent({ clientIp: '192.0.2.9' })), 'x-build-id')).toBe(OWN);
-      expect(kvs.requests[kvs.requests.length - 1].algorithm).toBe('AWS4-ECDSA-P256-SHA256');
+      expect(kvs.requests[kvs.requests.length - 1]!.algorithm).toBe('AWS4-ECDSA-P256-SHA256');
     });
 
     it('gives ring hosts the canary, by the Referer CloudFront forwards', async () => {

@@ -84,7 +84,7 @@ function originStoreArns(): string[] {
 }
 
 /** What the S3 origins send the routers: one store, by the ARN the stack gives it. */
-const ORIGIN_STORE_ARN = originStoreArns()[0];
+const ORIGIN_STORE_ARN = originStoreArns()[0]!;
 
 describe('the store the routers are told of', () => {
   it('is the rollout store, by a reference to its ARN, on every S3 origin, in a form the router calls', () => {
@@ -117,7 +117,7 @@ function s3Call(entry: S3LogEntry): AwsCall {
 function kvsCall(request: SignedRequest): AwsCall {
   const match = /^\/key-value-stores\/([^/]+)(\/keys(?:\/([^/]+))?)?$/.exec(request.path);
   if (!match) throw new Error(`no KeyValueStore call known for ${request.method} ${request.path}`);
-  const KvsARN = decodeURIComponent(match[1]);
+  const KvsARN = decodeURIComponent(match[1]!);
   const key = match[3] === undefined ? undefined : decodeURIComponent(match[3]);
   const operation =
     match[2] === undefined
@@ -218,8 +218,8 @@ describe('the entry router may make the calls it makes', () => {
     for (const call of reads) expect([call.input.Bucket, call.input.Key, bucketAllows(entryRole.policies, entryRole.principal, call)]).toEqual([call.input.Bucket, call.input.Key, true]);
     // The bucket policy is evaluated, not ignored: its TLS-only Deny refuses the same read over HTTP.
     const [first] = reads;
-    const [request] = iamRequests(first, context);
-    expect(evaluate({ ...entryRole.policies, resource: bucketPolicy(all, String(first.input.Bucket)) }, { ...request, principal: entryRole.principal, context: { 'aws:SecureTransport': false } })).toMatchObject({
+    const [request] = iamRequests(first!, context);
+    expect(evaluate({ ...entryRole.policies, resource: bucketPolicy(all, String(first!.input.Bucket)) }, { ...request!, principal: entryRole.principal, context: { 'aws:SecureTransport': false } })).toMatchObject({
       allowed: false,
       why: 'explicit-deny',
     });
@@ -265,7 +265,7 @@ describe('the chunk router sends CloudFront where its origin access identity may
     const domain = /^(.+)\.s3\.([a-z0-9-]+)\.amazonaws\.com$/.exec(s3?.domainName ?? '');
     if (!domain) throw new Error(`the router sent the request to ${s3?.domainName}, not a regional S3 domain`);
     expect(s3?.region).toBe(domain[2]);
-    return { bucket: domain[1], key: decodeURIComponent(result.uri.slice(1)) };
+    return { bucket: domain[1]!, key: decodeURIComponent(result.uri.slice(1)) };
   }
 
   it('as the one origin access identity there is, which every S3 origin reads with (through the replica stack’s output)', () => {
@@ -279,7 +279,7 @@ describe('the chunk router sends CloudFront where its origin access identity may
     for (const origin of s3Origins) {
       const reference = String(blocks(origin.s3_origin_config)[0]?.origin_access_identity);
       const output = /^\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^.}]+)\}$/.exec(reference)?.[1];
-      expect([reference, output === undefined ? undefined : outputs[output]?.value]).toEqual([reference, `\${${identities[0].address}.cloudfront_access_identity_path}`]);
+      expect([reference, output === undefined ? undefined : outputs[output]?.value]).toEqual([reference, `\${${identities[0]!.address}.cloudfront_access_identity_path}`]);
     }
   });
 
@@ -305,6 +305,6 @@ describe('the chunk router sends CloudFront where its origin access identity may
     }
     // The same principal may not read what is not served, nor may another identity read what is.
     expect(oaiRead(names.bucket(region), manifestKey)).toMatchObject({ allowed: false, why: 'no-allow' });
-    expect(oaiRead(reads[0].bucket, reads[0].key, 'arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E9OTHERIDENTITY')).toMatchObject({ allowed: false });
+    expect(oaiRead(reads[0]!.bucket, reads[0]!.key, 'arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E9OTHERIDENTITY')).toMatchObject({ allowed: false });
   });
 });

@@ -197,8 +197,8 @@ describe('viewer assignment', () => {
     let compared = 0;
     await fc.assert(
       fc.asyncProperty(viewer, async ({ ip, state, referer }) => {
-        const expected = `/assets/${assignBuild(states[state], ip, refererOrigin(referer))}/index.js`;
-        expect(await uriFor(handlers[state], ip, referer === undefined ? {} : { referer })).toBe(expected);
+        const expected = `/assets/${assignBuild(states[state]!, ip, refererOrigin(referer))}/index.js`;
+        expect(await uriFor(handlers[state]!, ip, referer === undefined ? {} : { referer })).toBe(expected);
         compared += 1;
       }),
       { numRuns: VIEWER_RUNS, seed: 20261130 },

@@ -41,7 +41,7 @@ interface Visit {
 /** The build a viewer's entry names, fetched as a host page's script would be. */
 async function buildOf(local: LocalDistribution, viewer: string): Promise<string> {
   const text = await (await fetch(`${local.url}/assets/index.js?viewer=${viewer}`)).text();
-  return /\/assets\/([0-9a-f]{16})\//.exec(text)![1];
+  return /\/assets\/([0-9a-f]{16})\//.exec(text)![1]!;
 }
 
 describe.each(enginesUnderTest())('%s', (engine) => {
@@ -158,7 +158,7 @@ describe.each(enginesUnderTest())('%s', (engine) => {
           const ids: string[] = [];
           for (let i = 0; i < 200; i += 1) {
             const text = await (await fetch(`${distribution}/assets/index.js?viewer=100.64.${i >> 4}.${(i * 16) % 256}`)).text();
-            ids.push(/\/assets\/([0-9a-f]{16})\//.exec(text)![1]);
+            ids.push(/\/assets\/([0-9a-f]{16})\//.exec(text)![1]!);
           }
           return ids;
         }, local.url);
@@ -196,9 +196,11 @@ describe.each(enginesUnderTest())('%s', (engine) => {
         ).toEqual([ERROR_REPORT_PATH]);
         await canary.page.screenshot({ file: path.join(screenshots, '3-error.png') });
         // Four more canary viewers err too: with the browser's, enough evidence against a few hundred clean viewers.
-        // The browser's records are read first: the rollback they lead to is written at this same
-        // local instant, and a record read after it could be either state's (so counted as neither).
-        await h.settle();
+        // A second later, as in life: the rollback these errors lead to is then stamped after the
+        // browser's records, which stay the canary's whenever the consumer reads them. Stamped at
+        // the same local instant, a record read after the rollback could be either state's, and
+        // counts for neither.
+        await h.at(h.clock.now() + 1_000);
         await canaryErrors(h, builds.canary.buildId, 4, '203.0.116');
         // The judge looks at every batch, the open period's included: no need to wait for it to close.
         await pollUntil('the judge to roll the canary back', () => local.controlPlane.status().deployment?.status !== 'InProgress', 10_000, 20);

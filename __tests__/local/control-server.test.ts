@@ -140,7 +140,7 @@ describe('a request from a web page', () => {
 
   it('without the token, or with a wrong one, is refused (401)', async () => {
     const wrong = Buffer.from(token, 'base64url');
-    wrong[0] ^= 1;
+    wrong[0]! ^= 1;
     for (const authorization of [undefined, `Bearer ${wrong.toString('base64url')}`, `Bearer ${token}x`, 'Bearer ', `Basic ${token}`, token]) {
       const headers = json();
       if (authorization === undefined) delete headers.authorization;

@@ -511,9 +511,11 @@ describe.each(enginesUnderTest())('%s', (engine) => {
         expect(visit.reports()).toEqual([{ method: 'GET', url: reportUrl(builds.canary.buildId, BOOM, distribution), status: 204 }]);
         expect(parseRolloutState(h.local.status().state)).toMatchObject({ canary: builds.canary.buildId, weight: 1000 });
         // Four more canary viewers err: with this one, enough for the judge against the clean viewers around them.
-        // The browser's records are read first: the rollback they lead to is written at this same
-        // local instant, and a record read after it could be either state's (so counted as neither).
-        await h.settle();
+        // A second later, as in life: the rollback these errors lead to is then stamped after the
+        // browser's records, which stay the canary's whenever the consumer reads them. Stamped at
+        // the same local instant, a record read after the rollback could be either state's, and
+        // counts for neither.
+        await h.at(h.clock.now() + 1_000);
         await canaryErrors(h, builds.canary.buildId, 4, '203.0.117');
         await pollUntil('the judge to roll the canary back', () => h.local.controlPlane.status().deployment?.status !== 'InProgress', 10_000, 20);
       });

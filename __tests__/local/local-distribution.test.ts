@@ -140,7 +140,7 @@ describe('local CloudFront', () => {
     expect(second.headers.get('x-cache')).toBe('Hit from cloudfront');
     await second.arrayBuffer();
     const after = local.emulator.stats();
-    expect(after.originRequests[names.bucket(config.primaryRegion)] - (before.originRequests[names.bucket(config.primaryRegion)] ?? 0)).toBe(1);
+    expect(after.originRequests[names.bucket(config.primaryRegion)]! - (before.originRequests[names.bucket(config.primaryRegion)] ?? 0)).toBe(1);
     expect(after.chunkHits - before.chunkHits).toBe(1);
   });
 
@@ -195,7 +195,7 @@ describe('local CloudFront', () => {
     await (await fetch(`${local.url}/assets/index.js`, { method: 'POST', body: 'x', headers: { 'x-local-client-ip': '203.0.113.31' } })).arrayBuffer();
     // Not logged: a build's entry by its own URL, a chunk, anything else.
     await (await fetch(`${local.url}/assets/${builds.stable.buildId}/index.js`)).arrayBuffer();
-    await (await fetch(`${local.url}/${readManifest(builds.stable.dir).assets[0].key}`)).arrayBuffer();
+    await (await fetch(`${local.url}/${readManifest(builds.stable.dir).assets[0]!.key}`)).arrayBuffer();
     await local.emulator.logsSettled();
     const records: RealtimeLogRecord[] = [];
     await pollUntil(

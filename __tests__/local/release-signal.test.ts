@@ -56,12 +56,12 @@ describe('the release signal, from CloudFront real-time logs', () => {
 
     // What the store holds for the period is what was sent: distinct addresses per role.
     await h.closePeriod(base);
-    const expected = expectedCounts(periods[0]);
+    const expected = expectedCounts(periods[0]!);
     const counted = h.counts(base);
     expect({ canary: counted.canary, stable: counted.stable }).toEqual({ canary: expected.canary, stable: expected.stable });
     expect(counted.unjudged).toBeNull();
     // Every viewer's next load gets the stable build.
-    const { buildId } = await h.load([...periods[0].entries()].find(([, v]) => v.buildId === builds.canary.buildId)![0]);
+    const { buildId } = await h.load([...periods[0]!.entries()].find(([, v]) => v.buildId === builds.canary.buildId)![0]);
     expect(buildId).toBe(builds.stable.buildId);
   });
 

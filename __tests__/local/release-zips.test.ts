@@ -159,6 +159,6 @@ function replace(dir: string, relative: string, bytes: Buffer): string {
 /** `bytes` with one bit of its middle byte changed. */
 function flipped(bytes: Buffer): Buffer {
   const copy = Buffer.from(bytes);
-  copy[copy.length >> 1] ^= 1;
+  copy[copy.length >> 1]! ^= 1;
   return copy;
 }

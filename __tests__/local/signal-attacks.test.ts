@@ -69,7 +69,7 @@ async function attack(h: SignalHarness, attackers: readonly Attacker[], goal: 'f
 
 /** Per attacker, its one build: every address of it must have got the same one. */
 function oneBuildEach(probes: Probes): Map<string, string> {
-  return new Map([...probes].map(([name, seen]) => [name, [...new Set(seen)].length === 1 ? seen[0] : `several: ${[...new Set(seen)].join(', ')}`]));
+  return new Map([...probes].map(([name, seen]) => [name, [...new Set(seen)].length === 1 ? seen[0]! : `several: ${[...new Set(seen)].join(', ')}`]));
 }
 
 describe('the release signal against attackers holding addresses', () => {
@@ -117,8 +117,8 @@ describe('the release signal against attackers holding addresses', () => {
       const closed = h.local.signal.runner.closedPeriod(base + p * h.periodMs);
       if (closed === null) continue;
       checked += 1;
-      const expected = expectedCounts(honest[p]);
-      for (const build of oneBuildEach(probes[p]).values()) {
+      const expected = expectedCounts(honest[p]!);
+      for (const build of oneBuildEach(probes[p]!).values()) {
         const role = build === builds.canary.buildId ? 'canary' : 'stable';
         expected[role].viewers += 1;
         if ((goal === 'fail' && role === 'canary') || (goal === 'mask' && role === 'stable')) expected[role].erroring += 1;
@@ -156,7 +156,7 @@ describe('the release signal against attackers holding addresses', () => {
     const sites = new Map(ipv6Attackers(10).map((attacker) => [attacker.name, attacker.addresses[0]]));
     for (const [p, period] of probes.entries()) {
       for (const [name, seen] of period) {
-        const allowed = new Set(served[p].map((state) => assignBuild(state, sites.get(name)!, null)));
+        const allowed = new Set(served[p]!.map((state) => assignBuild(state, sites.get(name)!, null)));
         expect([p, name, [...new Set(seen)].every((build) => allowed.has(build))]).toEqual([p, name, true]);
         if (allowed.size === 1) expect([p, name, new Set(seen).size]).toEqual([p, name, 1]);
       }

@@ -49,8 +49,8 @@ describe('loopback DNS server', () => {
     server.setTxt('big.widget.test', long);
     const { records } = await txt('big.widget.test');
     expect(records).toHaveLength(1);
-    expect(records![0].every((part) => part.length <= 255)).toBe(true);
-    expect(records![0].join('')).toBe(long);
+    expect(records![0]!.every((part) => part.length <= 255)).toBe(true);
+    expect(records![0]!.join('')).toBe(long);
     expect(server.queries('big.widget.test').map((q) => q.transport)).toEqual(['udp', 'tcp']);
   });
 

@@ -341,7 +341,7 @@ describe('regional bundles as they ship', () => {
       expect(lines).toContainEqual(expect.objectContaining({ message: 'canary failing', salt: 'd-BUNDLED02', canary }));
       // Rollout sync, asked once, without waiting for it.
       expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([{ FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event', Payload: expect.anything() }]);
-      expect(JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array).toString('utf8'))).toEqual(VERDICT_SYNC_EVENT);
+      expect(JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array).toString('utf8'))).toEqual(VERDICT_SYNC_EVENT);
       // No address anywhere in what it writes, logs or keeps.
       expect(JSON.stringify(lines)).not.toMatch(/198\.51\.|192\.0\.2\./);
       expect(JSON.stringify([...table.items.values()])).not.toMatch(/198\.51\.|192\.0\.2\./);

@@ -118,7 +118,7 @@ describe('the release function may do what it does', () => {
   it('releasing router code that keeps the build, all at once (CodeDeployDefault.LambdaAllAtOnce)', async () => {
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_A));
     await handler({ version: '8', buildId: BUILD_A });
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input.deploymentConfigName).toBe('CodeDeployDefault.LambdaAllAtOnce');
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input.deploymentConfigName).toBe('CodeDeployDefault.LambdaAllAtOnce');
     expect(ungranted(names.release)).toEqual([]);
   });
 
@@ -284,7 +284,7 @@ describe('the signal consumer may do what it does', () => {
   it('and the next batch, which closes a period: the checkpoint moved on from where this container left it (the test above ran first)', async () => {
     const summary = await handler(event(Date.UTC(2026, 11, 6, 12, 1, 40)));
     expect(summary).toMatchObject({ records: 4, resumed: true, closed: [{ start: Date.UTC(2026, 11, 6, 12, 0, 0) }] });
-    const checkpoint = dynamodb.commandCalls(PutItemCommand)[0].args[0].input;
+    const checkpoint = dynamodb.commandCalls(PutItemCommand)[0]!.args[0].input;
     expect(checkpoint).toMatchObject({ ConditionExpression: 'sequenceNumber = :from' });
     expect(itemCalls().filter((call) => call.startsWith('PutItem'))).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`]);
     // No release runs: no judgment read or written, and rollout sync left alone.
@@ -331,16 +331,16 @@ describe('the signal consumer may do what it does', () => {
     } as unknown as KinesisStreamEvent);
     expect(summary.verdict).toMatchObject({ salt: 'd-PERMS0003', verdict: 'failing' });
     expect(itemCalls()).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`, `GetItem ${STATE_TIMELINE_KEY}`, `GetItem ${judgmentKey('d-PERMS0003')}`, `PutItem ${judgmentKey('d-PERMS0003')}`]);
-    const written = JSON.parse(String(dynamodb.commandCalls(PutItemCommand)[1].args[0].input.Item?.record?.S)) as JudgmentRecord;
+    const written = JSON.parse(String(dynamodb.commandCalls(PutItemCommand)[1]!.args[0].input.Item?.record?.S)) as JudgmentRecord;
     expect(written).toMatchObject({ salt: 'd-PERMS0003', stable: BUILD_A, canary: BUILD_B, failedAt: expect.any(Number), failure: expect.any(String) });
     expect(written.failedAt).toBeGreaterThanOrEqual(before);
     // Rollout sync, asked to act at once, and not waited for.
     expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([{ FunctionName: names.rolloutSync, InvocationType: 'Event', Payload: expect.any(Uint8Array) }]);
-    expect(JSON.parse(new TextDecoder().decode(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array))).toEqual(VERDICT_SYNC_EVENT);
+    expect(JSON.parse(new TextDecoder().decode(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array))).toEqual(VERDICT_SYNC_EVENT);
     // The verdict, for the client-error alarm: a high-resolution 1.
     const printed = (process.stdout.write as unknown as jest.Mock).mock.calls.map(([line]) => String(line)).filter((line) => line.includes(METRIC_CANARY_FAILING));
     expect(printed).toHaveLength(1);
-    expect(JSON.parse(printed[0])).toMatchObject({ [METRIC_CANARY_FAILING]: 1, _aws: { CloudWatchMetrics: [{ Metrics: [{ Name: METRIC_CANARY_FAILING, StorageResolution: 1 }] }] } });
+    expect(JSON.parse(printed[0]!)).toMatchObject({ [METRIC_CANARY_FAILING]: 1, _aws: { CloudWatchMetrics: [{ Metrics: [{ Name: METRIC_CANARY_FAILING, StorageResolution: 1 }] }] } });
     expect(ungranted(names.signalConsumer)).toEqual([]);
     // Rollout sync is the one function it may invoke, and judgments the one kind of item it keeps besides its checkpoint.
     const policies = rolePolicies(delivery, names.signalConsumer, boundary);
@@ -420,7 +420,7 @@ describe('CloudFront reads the buckets through its origin access identity, and t
   });
 
   it("the entry router reads another build's entry with its role, within the boundary, and the bucket policy lets it", () => {
-    const policies = { ...rolePolicies(delivery, names.entryRouter, boundary), resource: bucketPolicy(synthesized.all, buckets['eu-west-1']) };
+    const policies = { ...rolePolicies(delivery, names.entryRouter, boundary), resource: bucketPolicy(synthesized.all, buckets['eu-west-1']!) };
     const request = { principal: roleArn(names.entryRouter), action: 's3:GetObject', context: { 'aws:SecureTransport': true } };
     expect(allows(policies, { ...request, resource: `arn:aws:s3:::${buckets['eu-west-1']}/assets/${BUILD_B}/index.js` })).toBe(true);
     expect(allows(policies, { ...request, resource: `arn:aws:s3:::${buckets['eu-west-1']}/builds/${BUILD_B}.json` })).toBe(false);

@@ -131,7 +131,7 @@ describe('release against AWS', () => {
     expect(result).toEqual({ action: 'started', deploymentId: 'd-CREATED01', reason: `shifting alias live from version 7 to 8 (build ${BUILD_B})`, fromVersion: '7', toVersion: '8', buildId: BUILD_B });
     const calls = codedeploy.commandCalls(CreateDeploymentCommand);
     expect(calls).toHaveLength(1);
-    expect(calls[0].args[0].input).toEqual({
+    expect(calls[0]!.args[0].input).toEqual({
       applicationName: NAMES.application,
       deploymentGroupName: NAMES.deploymentGroup,
       revision: { revisionType: 'AppSpecContent', appSpecContent: lambdaAppSpec({ functionName: NAMES.functionName, alias: 'live', currentVersion: '7', targetVersion: '8' }) },
@@ -142,7 +142,7 @@ describe('release against AWS', () => {
   it('passes a config override and turns the alarms off when asked (the CLI’s rollback)', async () => {
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '8' });
     await release({ version: '7', buildId: BUILD_A }, TARGET, clients(), { deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce', disableAlarms: true, description: 'roll back' });
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input).toMatchObject({
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input).toMatchObject({
       deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
       overrideAlarmConfiguration: { enabled: false, alarms: [] },
       description: 'roll back',
@@ -153,7 +153,7 @@ describe('release against AWS', () => {
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_A));
     const result = await release({ version: '8', buildId: BUILD_A }, TARGET, clients());
     expect(result.deploymentConfigName).toBe('CodeDeployDefault.LambdaAllAtOnce');
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input.deploymentConfigName).toBe('CodeDeployDefault.LambdaAllAtOnce');
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input.deploymentConfigName).toBe('CodeDeployDefault.LambdaAllAtOnce');
   });
 
   it('refuses a build whose manifest is missing from any bucket, naming where, before asking CodeDeploy', async () => {

@@ -255,7 +255,7 @@ describe('rollout sync against AWS', () => {
     expect(writes()).toEqual([]);
     // Without a canary CodeDeploy is not asked anything.
     expect(codedeploy.calls()).toHaveLength(0);
-    expect(kvsMock.commandCalls(GetKeyCommand)[0].args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
+    expect(kvsMock.commandCalls(GetKeyCommand)[0]!.args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
     expect(await announced()).toEqual(steadyState(BUILD_A));
   });
 
@@ -282,7 +282,7 @@ describe('rollout sync against AWS', () => {
     // CodeDeploy's alias is not what viewers get while a deployment runs: the judge is (the first step here, no evidence yet).
     expect(summary).toMatchObject({ action: 'written', weight: 1000, saltSource: 'deployment', outcome: 'running', hold: null });
     expect(stored()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-ACTIVE001', ring: [] });
-    expect(codedeploy.commandCalls(ListDeploymentsCommand)[0].args[0].input).toEqual({
+    expect(codedeploy.commandCalls(ListDeploymentsCommand)[0]!.args[0].input).toEqual({
       applicationName: NAMES.application,
       deploymentGroupName: NAMES.deploymentGroup,
       includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'],
@@ -399,7 +399,7 @@ describe('rollout sync against AWS', () => {
       expect(await sync(parseSyncEvent(firing))).toMatchObject({ action: 'written', trigger: 'alarm', held: true, weight: 0 });
       // Nobody on the canary, ring hosts included; the ring itself stays.
       expect(stored()).toEqual({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
-      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({ AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM], AlarmTypes: ['MetricAlarm'] });
+      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input).toEqual({ AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM], AlarmTypes: ['MetricAlarm'] });
       // A false alarm that clears while the deployment still runs: the canary gets its viewers back.
       cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
       expect(await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } }))).toMatchObject({ action: 'written', held: false, weight: 1000 });

@@ -64,10 +64,10 @@ describe('the consumer core', () => {
       ...canary.flatMap((ip) => [load(ip, T0 + 1000), load(ip, T0 + 2000), load(ip, T0 + 3000)]),
       ...stable.map((ip) => load(ip, T0 + 1000)),
       // A flood of errors from one canary address: one erroring viewer.
-      ...Array.from({ length: 50 }, (_, i) => error(canary[0], T0 + 4000 + i, CANARY)),
-      error(stable[0], T0 + 5000, STABLE),
+      ...Array.from({ length: 50 }, (_, i) => error(canary[0]!, T0 + 4000 + i, CANARY)),
+      error(stable[0]!, T0 + 5000, STABLE),
       // A stable viewer reporting the canary build did not run it: not counted.
-      error(stable[1], T0 + 5000, CANARY),
+      error(stable[1]!, T0 + 5000, CANARY),
       closer(T0),
     ];
     const result = consume(initialState(), records, always(state), OPTIONS, false);
@@ -124,8 +124,8 @@ describe('the consumer core', () => {
   it('counts a viewer the new state moved only where every state the edges may serve agrees', () => {
     const before = rollout(1000);
     const after = rollout(3000);
-    const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null) === STABLE)[0];
-    const stayed = addressesOn(before, CANARY, 1)[0];
+    const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null) === STABLE)[0]!;
+    const stayed = addressesOn(before, CANARY, 1)[0]!;
     const timeline: TimedState[] = [
       { state: before, from: 0, until: T0 + 10_000 + 40_000 },
       { state: after, from: T0 + 10_000, until: null },
@@ -144,7 +144,7 @@ describe('the consumer core', () => {
     const before = rollout(1000);
     const after = rollout(3000);
     const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null) === STABLE);
-    const stayed = addressesOn(before, CANARY, 1)[0];
+    const stayed = addressesOn(before, CANARY, 1)[0]!;
     const timeline: TimedState[] = [
       { state: before, from: 0, until: T0 + 10_000 + 40_000 },
       { state: after, from: T0 + 10_000, until: null },
@@ -155,13 +155,13 @@ describe('the consumer core', () => {
       [
         // While both states may be served: moved[0] ran the canary and says so; moved[1] still got the
         // stable build from a stale edge and reports an error naming it; `stayed` is canary under both.
-        load(moved[0], T0 + 20_000),
-        error(moved[0], T0 + 21_000, CANARY),
-        load(moved[1], T0 + 20_000),
-        error(moved[1], T0 + 21_000, STABLE),
+        load(moved[0]!, T0 + 20_000),
+        error(moved[0]!, T0 + 21_000, CANARY),
+        load(moved[1]!, T0 + 20_000),
+        error(moved[1]!, T0 + 21_000, STABLE),
         load(stayed, T0 + 20_000),
         // Once only the new state is served: moved[2] is agreed on, at 30 %.
-        load(moved[2], T0 + 55_000),
+        load(moved[2]!, T0 + 55_000),
         closer(T0),
       ],
       timeline,
@@ -179,7 +179,7 @@ describe('the consumer core', () => {
 
   it('checks a rewritten entry path against the build the rule assigns, and skips what is not a load or an error report', () => {
     const state = rollout(5000);
-    const [canaryIp] = addressesOn(state, CANARY, 1);
+    const canaryIp = addressesOn(state, CANARY, 1)[0]!;
     const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state;
     const result = consume(
       warm,
@@ -215,7 +215,7 @@ describe('the consumer core', () => {
     // Every /64 of one /48 is the /48's one voice, in the role the rule gives the /48.
     const prefix = '2001:db8:77';
     const sixtyFours = Array.from({ length: 40 }, (_, i) => `${prefix}:${i.toString(16)}::1`);
-    const role = judge(state, sixtyFours[0], null)!.role;
+    const role = judge(state, sixtyFours[0]!, null)!.role;
     const result = consume(
       warm,
       [...sixtyFours.map((ip) => load(ip, T0 + 1000)), ...sixtyFours.map((ip) => error(ip, T0 + 2000, role === 'canary' ? CANARY : STABLE)), record({ ip: '192.0.2.77', at: T0 + 1000, referer: 'https://demo.example.com/x' }), closer(T0)],

@@ -76,7 +76,7 @@ function literal(tf: TerraformJson, value: Json | undefined): string | undefined
     if (/^data\.aws_partition\.[^.]+\.partition$/.test(expression)) return 'aws';
     if (/^data\.aws_caller_identity\.[^.]+\.account_id$/.test(expression)) return ACCOUNT;
     const match = /^([a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z_]+)$/.exec(expression);
-    const target = match ? find(tf, match[1]) : undefined;
+    const target = match ? find(tf, match[1]!) : undefined;
     const attribute = match?.[2] === 'id' ? (target?.type === 'aws_s3_bucket' ? 'bucket' : 'name') : match?.[2];
     const resolved = target && attribute ? literal(tf, target.body[attribute]) : undefined;
     if (resolved === undefined) unresolved = true;
@@ -235,7 +235,7 @@ describe.each(CASE_NAMES)('%s', (name) => {
     let simulated = 0;
     for (const r of located(stacks)) {
       const arnOf = ARN_OF[r.element.type];
-      for (const { phase, action } of calls(RESOURCE_PERMISSIONS[r.element.type], PHASES)) {
+      for (const { phase, action } of calls(RESOURCE_PERMISSIONS[r.element.type]!, PHASES)) {
         if (!arnOf) throw new Error(`the test knows no ARN for ${r.element.type}: add it to ARN_OF`);
         const decision = decide(policies.deployRole, action, arnOf(r), contextOf(r, config, phase, action));
         simulated += 1;
@@ -250,14 +250,14 @@ describe.each(CASE_NAMES)('%s', (name) => {
     const { stacks, policies, config } = the();
     const missing: string[] = [];
     for (const r of located(stacks)) {
-      for (const { phase, action } of calls(RESOURCE_PERMISSIONS[r.element.type], ['read'])) {
-        const arn = ARN_OF[r.element.type](r);
+      for (const { phase, action } of calls(RESOURCE_PERMISSIONS[r.element.type]!, ['read'])) {
+        const arn = ARN_OF[r.element.type]!(r);
         if (!allows(policies.planRole, action, arn, contextOf(r, config, phase, action))) missing.push(`${action} on ${arn}`);
       }
     }
     for (const stack of stacks) {
       for (const data of dataSources(stack.json)) {
-        const permissions = DATA_SOURCE_PERMISSIONS[data.type];
+        const permissions = DATA_SOURCE_PERMISSIONS[data.type]!;
         expect([data.type, permissions]).toEqual([data.type, expect.anything()]);
         const r = { element: data, tf: stack.json, region: providerRegion(stack.json, data) ?? 'us-east-1' };
         const arn = DATA_ARN_OF[data.type]?.(r);
@@ -292,7 +292,7 @@ describe.each(CASE_NAMES)('%s', (name) => {
     for (const statement of policies.planRole.Statement) {
       for (const action of statement.Action) {
         const [service, verb] = action.split(':');
-        expect(WRITES.test(verb) ? `${service}:${verb}` : null).toBeNull();
+        expect(WRITES.test(verb!) ? `${service}:${verb}` : null).toBeNull();
       }
     }
     expect(policies.planRole.Statement.some((s) => s.Action.includes('iam:PassRole') || s.Action.includes('lambda:InvokeFunction'))).toBe(false);

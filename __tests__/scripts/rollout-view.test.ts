@@ -172,7 +172,7 @@ describe('whether the steps can be judged in time (rollout start)', () => {
 
   it('warns that a release will end for want of evidence, naming the hold that would do, and when nobody was counted at all', () => {
     const [warning] = evidenceWarnings(canary, day(6_000, 600), settings);
-    const hold = Number(/Raise alarms\.holdMinutes to (\d+) or more/.exec(warning)?.[1]);
+    const hold = Number(/Raise alarms\.holdMinutes to (\d+) or more/.exec(warning!)?.[1]);
     expect(warning).toMatch(/more than its 5 min and alarms\.holdMinutes \(30\) together, so a release started then is rolled back for want of evidence/);
     expect(hold).toBeGreaterThan(30);
     // With that hold, the same day only holds.

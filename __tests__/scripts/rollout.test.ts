@@ -130,7 +130,7 @@ beforeEach(() => {
   });
   // The last day's traffic the signal counted: a million loads a day, 1 % of stable viewers erring.
   cloudwatch.on(GetMetricStatisticsCommand).callsFake((input: { MetricName: string; Dimensions: { Value: string }[]; StartTime: Date }) => {
-    const perHour = input.Dimensions[0].Value !== 'stable' ? 0 : input.MetricName === 'Viewers' ? 41_000 : 410;
+    const perHour = input.Dimensions[0]!.Value !== 'stable' ? 0 : input.MetricName === 'Viewers' ? 41_000 : 410;
     return { Datapoints: Array.from({ length: 24 }, (_, hour) => ({ Timestamp: new Date(input.StartTime.getTime() + hour * 3_600_000), Sum: perHour })) };
   });
   cloudwatch.on(DescribeAlarmsCommand).resolves({
@@ -250,8 +250,8 @@ describe('status', () => {
       'Dashboard  https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
     ]);
     // The store is found by the name every deploy gives it, then read through its own API.
-    expect(kvs.commandCalls(GetKeyCommand)[0].args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
-    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({
+    expect(kvs.commandCalls(GetKeyCommand)[0]!.args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input).toEqual({
       AlarmNames: ['edge-widget-client-error-rate', 'edge-widget-signal-unjudged', 'edge-widget-edge-function-errors'],
       AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
     });
@@ -382,11 +382,11 @@ describe('start', () => {
     expect(
       cloudwatch
         .commandCalls(GetMetricStatisticsCommand)
-        .map((call) => `${call.args[0].input.MetricName} ${call.args[0].input.Dimensions?.[0].Value} ${call.args[0].input.Period}`)
+        .map((call) => `${call.args[0].input.MetricName} ${call.args[0].input.Dimensions?.[0]?.Value} ${call.args[0].input.Period}`)
         .sort(),
     ).toEqual(['ErroringViewers stable 3600', 'Viewers canary 3600', 'Viewers ring 3600', 'Viewers stable 3600']);
     expect(lambda.commandCalls(ListVersionsByFunctionCommand).map((call) => call.args[0].input.Marker)).toEqual([undefined, 'page2']);
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input).toEqual({
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input).toEqual({
       applicationName: 'edge-widget',
       deploymentGroupName: 'edge-widget-entry-router',
       revision: { revisionType: 'AppSpecContent', appSpecContent: lambdaAppSpec({ functionName: NAMES.functionName, alias: 'live', currentVersion: '7', targetVersion: '8' }) },
@@ -454,7 +454,7 @@ describe('stop', () => {
     codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending', statusMessage: 'Stop request is pending' });
     const run = await rollout('stop');
     expect(run.code).toBe(0);
-    expect(codedeploy.commandCalls(StopDeploymentCommand)[0].args[0].input).toEqual({ deploymentId: 'd-RUNNING01', autoRollbackEnabled: true });
+    expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({ deploymentId: 'd-RUNNING01', autoRollbackEnabled: true });
     expect(run.out).toMatch(/^Stopping deployment d-RUNNING01 \(version 7 → 8\) with rollback: Stop request is pending\.\nCodeDeploy moves alias live back to version 7/);
     const json = (await rollout('stop', '--json')).json();
     expect(json).toEqual({ action: 'stopped', deploymentId: 'd-RUNNING01', rollback: true, fromVersion: '7', toVersion: '8', status: 'Pending', message: 'Stop request is pending' });
@@ -489,7 +489,7 @@ describe('rollback', () => {
     const run = await rollout('rollback');
     expect(run.code).toBe(0);
     expect(run.out).toContain(`Started deployment d-ROLLBACK1: version 8 → 7 (build ${BUILD_A}) with CodeDeployDefault.LambdaAllAtOnce.`);
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input).toEqual({
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input).toEqual({
       applicationName: 'edge-widget',
       deploymentGroupName: 'edge-widget-entry-router',
       revision: { revisionType: 'AppSpecContent', appSpecContent: lambdaAppSpec({ functionName: NAMES.functionName, alias: 'live', currentVersion: '8', targetVersion: '7' }) },
@@ -560,7 +560,7 @@ describe('promote', () => {
     const run = await rollout('promote');
     expect(run.code).toBe(1);
     expect(run.err).toContain('not promoting deployment d-RUNNING01: its unjudged alarm (the release signal cannot see the canary) edge-widget-signal-unjudged is in ALARM (Threshold Crossed: 2 datapoints were greater than 0)');
-    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input.AlarmNames).toEqual(['edge-widget-client-error-rate', 'edge-widget-signal-unjudged']);
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input.AlarmNames).toEqual(['edge-widget-client-error-rate', 'edge-widget-signal-unjudged']);
     expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
   });
@@ -589,16 +589,16 @@ describe('promote', () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
     const run = await rollout('promote');
     expect(run.code).toBe(0);
-    expect(codedeploy.commandCalls(StopDeploymentCommand)[0].args[0].input).toEqual({ deploymentId: 'd-RUNNING01', autoRollbackEnabled: false });
+    expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({ deploymentId: 'd-RUNNING01', autoRollbackEnabled: false });
     expect(run.sleeps).toEqual([3000, 3000]);
-    expect(lambda.commandCalls(UpdateAliasCommand)[0].args[0].input).toEqual({
+    expect(lambda.commandCalls(UpdateAliasCommand)[0]!.args[0].input).toEqual({
       FunctionName: 'edge-widget-entry-router',
       Name: 'live',
       FunctionVersion: '8',
       RoutingConfig: { AdditionalVersionWeights: {} },
       RevisionId: 'rev-1',
     });
-    const invoke = lambda.commandCalls(InvokeCommand)[0].args[0].input;
+    const invoke = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
     expect(invoke).toMatchObject({ FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event' });
     expect(JSON.parse(new TextDecoder().decode(invoke.Payload as Uint8Array))).toEqual({ source: 'rollout-cli', 'detail-type': 'Sync Request' });
     expect(run.out).toBe(
@@ -675,7 +675,7 @@ describe('ring', () => {
     expect(run.code).toBe(0);
     expect(run.out).toBe(`Added https://demo.example.com. A page on that origin loading the widget: it gets the canary (build ${BUILD_B}) on its next load.\nThe ring has 1 origin.`);
     expect(storedState()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: ['https://demo.example.com'] });
-    expect(kvs.commandCalls(PutKeyCommand)[0].args[0].input).toMatchObject({ KvsARN: STORE_ARN, Key: 'rollout', IfMatch: etag });
+    expect(kvs.commandCalls(PutKeyCommand)[0]!.args[0].input).toMatchObject({ KvsARN: STORE_ARN, Key: 'rollout', IfMatch: etag });
     // Announced to the signal's timeline first (the consumer judges by it), then written.
     expect(table.items.has(STATE_TIMELINE_KEY)).toBe(true);
     expect((await readTimeline(new DynamoDBClient({ region: 'us-east-1' }), resourceNames(loadConfig(CONFIG_FILE)).signalTable)).at(-1)).toEqual({ state: storedState(), from: expect.any(Number), until: null });

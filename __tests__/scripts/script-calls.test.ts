@@ -128,15 +128,15 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     afterEach(() => server.stop());
     const objects = buildObjects(BUILD_DIR, readManifest(BUILD_DIR));
 
-    it(SCENARIOS.upload[0], async () => {
-      const calls = await record('upload', SCENARIOS.upload[0], async () => {
+    it(SCENARIOS.upload[0]!, async () => {
+      const calls = await record('upload', SCENARIOS.upload[0]!, async () => {
         const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
         expect(result.regions.map((r) => [r.region, r.ok, r.uploaded, r.manifest])).toEqual(config.regions.map((region) => [region, true, objects.length, 'written']));
       });
       expect(operations(calls)).toEqual(['s3:GetObject', 's3:HeadObject', 's3:ListObjectsV2', 's3:PutObject']);
     });
 
-    it(SCENARIOS.upload[1], async () => {
+    it(SCENARIOS.upload[1]!, async () => {
       // A first run that got half way in every region: some objects there, no manifest anywhere.
       expect((await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry })).ok).toBe(true);
       const client = server.client();
@@ -144,7 +144,7 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
       for (const bucket of buckets) {
         for (const key of [manifestKey, ...objects.filter((_, index) => index % 2 === 0).map((o) => o.key)]) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
       }
-      const calls = await record('upload', SCENARIOS.upload[1], async () => {
+      const calls = await record('upload', SCENARIOS.upload[1]!, async () => {
         const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
         expect(result.ok).toBe(true);
         for (const region of result.regions) expect([region.skipped, region.uploaded]).toEqual([Math.floor(objects.length / 2), Math.ceil(objects.length / 2)]);
@@ -155,12 +155,13 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
 
   it(`backfill ${SCENARIOS.backfill[0]}`, async () => {
     const [first, second, added] = config.regions;
+    if (first === undefined || second === undefined || added === undefined) throw new Error('this test needs three regions in deploy.config.json');
     const server = await startS3Server({ buckets });
     const dir = writeBuild('0000000000000b0f', { 'index.js': '/* retained */', 'chunk.js': '/* chunk */' });
     try {
       // Two builds in the regions there were, none in the one just added.
       for (const buildDir of [BUILD_DIR, dir]) expect((await upload({ config, buildDir, regions: [first, second], endpoint: server.endpoint, retry: fastRetry })).ok).toBe(true);
-      const calls = await record('backfill', SCENARIOS.backfill[0], async () => {
+      const calls = await record('backfill', SCENARIOS.backfill[0]!, async () => {
         const result = await backfill({ config, endpoint: server.endpoint, retry: fastRetry });
         expect(result.ok).toBe(true);
         expect(result.copied.map((build) => build.regions)).toEqual([[added], [added]]);
@@ -178,7 +179,7 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     const retained = parseConfig({ ...JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'deploy.config.json'), 'utf8')), retention: { keepBuilds: 1, graceDays: 7 } });
     const now = new Date(Date.now() + 60 * DAY);
     const id = (n: number) => n.toString(16).padStart(16, '0');
-    const [canary, newest, older, oldest, stable] = [0xc1, 0xc2, 0xc3, 0xc4, 0xc5].map(id);
+    const [canary, newest, older, oldest, stable] = [id(0xc1), id(0xc2), id(0xc3), id(0xc4), id(0xc5)];
     const orphan = id(0xc6);
     const server = await startS3Server({ buckets });
     const dirs: string[] = [];
@@ -200,7 +201,7 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
       lambda.on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '7' }).resolves(versionConfiguration(stable));
       lambda.on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '8' }).resolves(versionConfiguration(canary));
 
-      const calls = await record('cleanup', SCENARIOS.cleanup[0], async () => {
+      const calls = await record('cleanup', SCENARIOS.cleanup[0]!, async () => {
         const result = await cleanup({ config: retained, endpoint: server.endpoint, now, apply: true, retry: fastRetry });
         expect(result.ok).toBe(true);
         expect(
@@ -241,7 +242,7 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     });
 
     const lines: string[] = [];
-    const calls = await record('verify-edge', SCENARIOS['verify-edge'][0], async () => {
+    const calls = await record('verify-edge', SCENARIOS['verify-edge'][0]!, async () => {
       // The clients as `--cloudfront-only` makes them.
       const clients = { cloudfront: new CloudFrontClient({ region: 'us-east-1' }), kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()) };
       expect(await verifyEdge({ config, buildDir: BUILD_DIR, cloudfront: clients, skipLocal: true, out: (line) => lines.push(line) })).toBe(true);
@@ -278,7 +279,7 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     codedeploy
       .on(GetDeploymentGroupCommand)
       .callsFake(() => ({ deploymentGroupInfo: { lastAttemptedDeployment: phase === 'before' ? { deploymentId: 'd-OLD0001', status: 'Succeeded' } : { deploymentId: 'd-NEW0001', status: 'Succeeded' } } }));
-    codedeploy.on(GetDeploymentCommand).callsFake((input: { deploymentId: string }) => deployments[input.deploymentId]());
+    codedeploy.on(GetDeploymentCommand).callsFake((input: { deploymentId: string }) => deployments[input.deploymentId]!());
     // The judge's record of each deployment the status shows (none kept yet: the status says so).
     dynamodb.on(GetItemCommand).resolves({});
 
@@ -312,7 +313,7 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
         },
       });
     try {
-      const calls = await record('rollout wait', SCENARIOS['rollout wait'][0], async () => {
+      const calls = await record('rollout wait', SCENARIOS['rollout wait'][0]!, async () => {
         expect(await wait('--save-baseline', baseline)).toBe(0);
         expect(await wait('--baseline', baseline)).toBe(0);
       });
@@ -471,7 +472,7 @@ describe('script-calls.json', () => {
         continue;
       }
       if (r.call.service !== 's3') continue;
-      const bucket = r.resource.slice('arn:aws:s3:::'.length).split('/')[0];
+      const bucket = r.resource.slice('arn:aws:s3:::'.length).split('/')[0]!;
       if (!bucketPolicies.has(bucket)) bucketPolicies.set(bucket, bucketPolicy(synthesized.all, bucket));
       const withBucket = evaluate({ identity, resource: bucketPolicies.get(bucket) }, request);
       if (!withBucket.allowed) refused.push({ r, why: `the bucket's policy: ${withBucket.why}` });

@@ -27,7 +27,7 @@ const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const DAY = 24 * 60 * 60 * 1000;
 const config = parseConfig({ ...JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'deploy.config.json'), 'utf8')), retention: { keepBuilds: 1, graceDays: 7 } });
 const names = resourceNames(config);
-const region = config.regions[0];
+const region = config.regions[0]!;
 const bucket = names.bucket(region);
 const id = (n: number) => n.toString(16).padStart(16, '0');
 const fastRetry = { attempts: 4, delayMs: 1 };
@@ -179,7 +179,7 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
   it.each(cases)('upload paused at %s, cleanup paused at %s: no manifest over missing objects, no false success', async (_u, _c, uploadPoint, cleanupPoint) => {
     const [uploadHold, cleanupHold] = holdAt(server, [{ actor: 'upload', point: uploadPoint }, ...(cleanupPoint ? [{ actor: 'cleanup' as const, point: cleanupPoint }] : [])]);
     const uploading = track<UploadResult>(uploadX());
-    await pollUntil('the upload to reach its pause', () => uploadHold.reached || uploading.settled(), 20_000, 5);
+    await pollUntil('the upload to reach its pause', () => uploadHold!.reached || uploading.settled(), 20_000, 5);
 
     const cleaning = track<CleanupResult>(cleanupX());
     await pollUntil('the cleanup to reach its pause or end', () => (cleanupHold?.reached ?? false) || cleaning.settled(), 20_000, 5);
@@ -187,7 +187,7 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
     // Let the upload go on until it is done, or waiting: asking again and again under builds/.
     const mark = server.log.length;
     const waiting = (entry: S3LogEntry) => actorOf(entry) === 'upload' && listsUnder(entry, 'builds/');
-    uploadHold.release();
+    uploadHold!.release();
     await pollUntil('the upload to finish or wait', () => uploading.settled() || server.log.slice(mark).filter(waiting).length >= 3, 20_000, 5);
 
     cleanupHold?.release();
@@ -248,8 +248,8 @@ describe('an upload and a cleanup that cannot coordinate', () => {
 
     const result = await upload({ config, buildDir: dirs[2], regions: [region], endpoint: server.endpoint, retry: fastRetry, cleanupWait: { timeoutMs: 200, pollMs: 5 } });
     expect(result.regions[0]).toMatchObject({ ok: false, manifest: 'not written' });
-    expect(result.regions[0].error).toContain(left);
-    expect(result.regions[0].error).toMatch(new RegExp(`a cleanup of build ${X} is running in ${bucket}, or died`));
+    expect(result.regions[0]!.error).toContain(left);
+    expect(result.regions[0]!.error).toMatch(new RegExp(`a cleanup of build ${X} is running in ${bucket}, or died`));
   });
 
   it('cleanup deletes nothing of a build when it cannot announce itself first (no s3:PutObject)', async () => {
@@ -258,7 +258,7 @@ describe('an upload and a cleanup that cannot coordinate', () => {
     server.setHook(null);
     expect(result.plan.verdicts.find((v) => v.buildId === X)?.action).toBe('delete');
     expect(result.ok).toBe(false);
-    expect(result.deletions[0].error).toMatch(/AccessDenied.*s3:PutObject/);
+    expect(result.deletions[0]!.error).toMatch(/AccessDenied.*s3:PutObject/);
     expect(await headObject(server.client(region), bucket, MANIFEST)).not.toBeNull();
     expect(await listObjects(server.client(region), bucket, ASSETS)).toHaveLength(3);
   });

@@ -50,7 +50,7 @@ async function linesLogged(value: string | undefined | Error): Promise<string[]>
 function filterPatternMatches(pattern: string, message: string): boolean {
   const terms = [...pattern.matchAll(/\s*(?:"([^"\\]+)"|([A-Za-z0-9_]+))\s*/gy)];
   if (terms.map((t) => t[0]).join('') !== pattern || terms.length === 0) throw new Error(`not a pattern of plain or quoted terms: ${pattern}`);
-  return terms.every((t) => message.includes(t[1] ?? t[2]));
+  return terms.every((t) => message.includes(t[1] ?? t[2]!));
 }
 
 /** A log event as CloudFront Functions write one: each line starts with the request's id (developer guide, "Edge function logs"). */

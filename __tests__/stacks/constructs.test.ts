@@ -14,9 +14,9 @@ describe('ReplicaBucket', () => {
     const bucket = new ReplicaBucket(scope, 'bucket', { bucketName: 'b', region: 'eu-west-1', provider: providers.forRegion('eu-west-1'), noncurrentVersionDays: 3 });
     bucket.grantRead({ iamArn: 'arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1' });
     const synth = Testing.synth(scope);
-    const statements = Object.values(JSON.parse(synth).data.aws_iam_policy_document as Record<string, { statement: { sid: string; principals?: unknown }[] }>)[0].statement;
+    const statements = Object.values(JSON.parse(synth).data.aws_iam_policy_document as Record<string, { statement: { sid: string; principals?: unknown }[] }>)[0]!.statement;
     expect(statements.map((s) => s.sid)).toEqual(['DenyInsecureTransport', 'CloudFrontReadsAssets']);
-    expect(statements[1].principals).toEqual([{ type: 'AWS', identifiers: ['arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1'] }]);
+    expect(statements[1]!.principals).toEqual([{ type: 'AWS', identifiers: ['arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1'] }]);
     expect(synth).toHaveResourceWithProperties(S3BucketPolicy, { provider: 'aws.eu-west-1' });
   });
 });
@@ -70,7 +70,7 @@ describe('SignalStream', () => {
 
   it('keeps records 24 hours unless told otherwise', () => {
     const { stack } = stream();
-    expect(Object.values(JSON.parse(Testing.synth(stack)).resource.aws_kinesis_stream as Record<string, { retention_period: number }>)[0].retention_period).toBe(24);
+    expect(Object.values(JSON.parse(Testing.synth(stack)).resource.aws_kinesis_stream as Record<string, { retention_period: number }>)[0]!.retention_period).toBe(24);
   });
 });
 

@@ -20,7 +20,7 @@ function behaviour(distribution: Block, path: string): Block {
 function byRef(stack: SynthesizedStack, type: string, reference: unknown): Block {
   const match = new RegExp(`^\\$\\{${type}\\.([^.]+)\\.[a-z_]+\\}$`).exec(String(reference));
   if (!match) throw new Error(`${String(reference)} is not a ${type} reference`);
-  return stack.json.resource![type][match[1]];
+  return stack.json.resource![type]![match[1]!]!;
 }
 
 describe('distribution', () => {
@@ -63,7 +63,7 @@ describe('distribution', () => {
     });
     // The viewer-assignment function, published from the build's file byte for byte, reading the store.
     const store = only(delivery, 'aws_cloudfront_key_value_store');
-    const assignment = byRef(delivery, 'aws_cloudfront_function', (entry.function_association as Block[])[0].function_arn);
+    const assignment = byRef(delivery, 'aws_cloudfront_function', (entry.function_association as Block[])[0]!.function_arn);
     expect(entry.function_association).toEqual([{ event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', assignment, 'arn') }]);
     expect(assignment).toMatchObject({
       name: resourceNames(config).viewerAssignment,
@@ -167,7 +167,7 @@ describe('distribution', () => {
     });
     expect(reports.origin_request_policy_id).toBeUndefined();
     expect(reports.lambda_function_association).toBeUndefined();
-    const fn = byRef(delivery, 'aws_cloudfront_function', (reports.function_association as Block[])[0].function_arn);
+    const fn = byRef(delivery, 'aws_cloudfront_function', (reports.function_association as Block[])[0]!.function_arn);
     expect(reports.function_association).toEqual([{ event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', fn, 'arn') }]);
     expect(fn).toMatchObject({ name: resourceNames(config).errorReport, runtime: 'cloudfront-js-2.0', publish: true, provider: 'aws.us-east-1' });
     // Published from the build's file byte for byte, reading no store.

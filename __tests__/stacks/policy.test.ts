@@ -35,7 +35,7 @@ describe('each rule catches a violating input', () => {
   }
 
   function violationsOf(rule: string, stacks: SynthStack[]): string[] {
-    return stacks.flatMap((stack) => POLICY_RULES[rule](stack)).map((v) => `${v.address}: ${v.message}`);
+    return stacks.flatMap((stack) => POLICY_RULES[rule]!(stack)).map((v) => `${v.address}: ${v.message}`);
   }
 
   const first = (tf: TerraformJson, type: string, where: (e: Element) => boolean = () => true): Block => resources(tf, type).find(where)!.body;
@@ -197,7 +197,7 @@ describe('each rule catches a violating input', () => {
   it('cloudfront-https-only', () => {
     const stacks = mutated('delivery', (tf) => {
       const distribution = first(tf, 'aws_cloudfront_distribution');
-      (distribution.ordered_cache_behavior as Block[])[0].viewer_protocol_policy = 'allow-all';
+      (distribution.ordered_cache_behavior as Block[])[0]!.viewer_protocol_policy = 'allow-all';
       (distribution.ordered_cache_behavior as Block[]).find((b) => b.path_pattern === '/api/e')!.viewer_protocol_policy = 'allow-all';
       // The stacks have no custom origin any more; one added would be held to HTTPS and TLS 1.2.
       (distribution.origin as Block[]).push({
@@ -230,13 +230,13 @@ describe('each rule catches a violating input', () => {
 
   it('lambda-edge: associations name a published version', () => {
     const stacks = mutated('delivery', (tf) => {
-      const association = ((first(tf, 'aws_cloudfront_distribution').default_cache_behavior as Block).lambda_function_association as Block[])[0];
+      const association = ((first(tf, 'aws_cloudfront_distribution').default_cache_behavior as Block).lambda_function_association as Block[])[0]!;
       association.lambda_arn = String(association.lambda_arn).replace('qualified_arn', 'arn');
     });
     expect(violationsOf('lambda-edge', stacks)).toEqual([expect.stringMatching(/behaviour default .* not associated with a published version's qualified_arn/)]);
     const alias = mutated('delivery', (tf) => {
-      const [aliasId] = Object.keys(tf.resource!.aws_lambda_alias);
-      ((first(tf, 'aws_cloudfront_distribution').ordered_cache_behavior as Block[])[0].lambda_function_association as Block[])[0].lambda_arn = `\${aws_lambda_alias.${aliasId}.arn}`;
+      const [aliasId] = Object.keys(tf.resource!.aws_lambda_alias!);
+      ((first(tf, 'aws_cloudfront_distribution').ordered_cache_behavior as Block[])[0]!.lambda_function_association as Block[])[0]!.lambda_arn = `\${aws_lambda_alias.${aliasId}.arn}`;
     });
     expect(violationsOf('lambda-edge', alias)).toHaveLength(1);
   });
@@ -255,7 +255,7 @@ describe('each rule catches a violating input', () => {
         architectures: ['arm64'],
       });
       const trust = document(tf, (s) => s.some((st) => JSON.stringify(st).includes('edgelambda.amazonaws.com')));
-      trust[0].principals = [{ type: 'Service', identifiers: ['lambda.amazonaws.com'] }];
+      trust[0]!.principals = [{ type: 'Service', identifiers: ['lambda.amazonaws.com'] }];
     });
     const violations = violationsOf('lambda-edge', stacks).join('\n');
     for (const problem of [

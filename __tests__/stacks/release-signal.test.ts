@@ -239,25 +239,25 @@ describe('the release dashboard', () => {
     const health = signalHealthPanels(config.metrics.latenessSeconds);
     const metricWidgets = body.widgets.filter((w) => w.type === 'metric');
     expect(metricWidgets.map((w) => (w.properties as Block).title)).toEqual([...panels.map((p) => p.title), ...health.map((p) => p.title)]);
-    const rates = (metricWidgets[0].properties as Block).metrics as unknown[][];
+    const rates = (metricWidgets[0]!.properties as Block).metrics as unknown[][];
     for (const query of releaseAlarmQueries(config.alarms).expressions) {
       expect(rates).toContainEqual([expect.objectContaining({ id: query.id, expression: query.expression })]);
     }
-    expect((metricWidgets[0].properties as Block).annotations).toEqual({ horizontal: [{ label: 'the excess a step must rule out', value: config.alarms.excessErrorPercent }] });
-    expect((metricWidgets[1].properties as Block).metrics).toContainEqual(['Acme/Widget', 'Viewers', 'Role', 'ring', { stat: 'Sum', label: 'ring hosts (not judged)' }]);
-    expect((metricWidgets[2].properties as Block).metrics).toEqual([['Acme/Widget', METRIC_ROLLOUT_WEIGHT, 'Role', 'canary', { stat: 'Maximum', label: 'weight' }]]);
+    expect((metricWidgets[0]!.properties as Block).annotations).toEqual({ horizontal: [{ label: 'the excess a step must rule out', value: config.alarms.excessErrorPercent }] });
+    expect((metricWidgets[1]!.properties as Block).metrics).toContainEqual(['Acme/Widget', 'Viewers', 'Role', 'ring', { stat: 'Sum', label: 'ring hosts (not judged)' }]);
+    expect((metricWidgets[2]!.properties as Block).metrics).toEqual([['Acme/Widget', METRIC_ROLLOUT_WEIGHT, 'Role', 'canary', { stat: 'Maximum', label: 'weight' }]]);
     // The judge's verdict, as the client-error alarm reads it.
-    expect((metricWidgets[3].properties as Block).metrics).toEqual([['Acme/Widget', 'CanaryFailing', 'Signal', 'entry', { stat: 'Maximum', label: 'failing' }]]);
+    expect((metricWidgets[3]!.properties as Block).metrics).toEqual([['Acme/Widget', 'CanaryFailing', 'Signal', 'entry', { stat: 'Maximum', label: 'failing' }]]);
     const distribution = only(delivery, 'aws_cloudfront_distribution');
-    expect(JSON.stringify((metricWidgets[4].properties as Block).metrics)).toContain(ref(delivery, 'aws_cloudfront_distribution', distribution, 'id'));
+    expect(JSON.stringify((metricWidgets[4]!.properties as Block).metrics)).toContain(ref(delivery, 'aws_cloudfront_distribution', distribution, 'id'));
     // The signal's health: the unjudged alarm's own metrics, the lateness as the line for the iterator age.
-    expect((metricWidgets[5].properties as Block).metrics).toEqual([
+    expect((metricWidgets[5]!.properties as Block).metrics).toEqual([
       ['Acme/Widget', 'UnjudgedPeriods', 'Signal', 'entry', { stat: 'Sum', label: 'periods the consumer did not see whole, and late records' }],
       ['AWS/Lambda', 'Errors', 'FunctionName', names.signalConsumer, { stat: 'Sum', label: 'consumer errors' }],
       ['AWS/Kinesis', 'WriteProvisionedThroughputExceeded', 'StreamName', names.signalStream, { stat: 'Sum', label: 'log records the full shard refused' }],
     ]);
-    expect((metricWidgets[6].properties as Block).metrics).toEqual([['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', names.signalStream, { stat: 'Maximum', label: 'iterator age, maximum' }]]);
-    expect((metricWidgets[6].properties as Block).annotations).toEqual({ horizontal: [{ label: 'unjudged above (the lateness)', value: config.metrics.latenessSeconds * 1000 }] });
+    expect((metricWidgets[6]!.properties as Block).metrics).toEqual([['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', names.signalStream, { stat: 'Maximum', label: 'iterator age, maximum' }]]);
+    expect((metricWidgets[6]!.properties as Block).annotations).toEqual({ horizontal: [{ label: 'unjudged above (the lateness)', value: config.metrics.latenessSeconds * 1000 }] });
     const alarms = body.widgets.find((w) => w.type === 'alarm')!.properties as Block;
     const arn = (name: string) =>
       ref(

@@ -55,7 +55,7 @@ function evaluateKeyValue(template: string, description: string): string {
   const { before, expression, after } = splitTemplate(template);
   const match = EXPRESSION.exec(expression);
   if (!match) throw new Error(`not the expression this evaluator reads: ${expression}`);
-  const pattern = match[1];
+  const pattern = match[1]!;
   if (!SHARED_REGEX_SYNTAX.test(pattern)) throw new Error(`the pattern uses syntax RE2 and JavaScript may read differently: ${pattern}`);
   const found = new RegExp(pattern).exec(description);
   if (!found) throw new Error('regex: pattern did not match any part of the given string');
@@ -73,7 +73,7 @@ function referencedAddresses(stack: SynthStack, body: Block): Set<string> {
   const visit = (value: Json) => {
     if (typeof value === 'string') {
       if (!value.includes('${')) return;
-      for (const m of value.matchAll(/(?<![A-Za-z0-9_.-])((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)\.[a-z0-9_]+/g)) if (known.has(m[1])) out.add(m[1]);
+      for (const m of value.matchAll(/(?<![A-Za-z0-9_.-])((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)\.[a-z0-9_]+/g)) if (known.has(m[1]!)) out.add(m[1]!);
     } else if (Array.isArray(value)) value.forEach(visit);
     else if (value && typeof value === 'object') Object.values(value).forEach(visit);
   };
@@ -191,8 +191,8 @@ describe('the rollout key is created with the build the alias serves now', () =>
     // The read itself refuses such a version, with a message saying what to do, before the key is planned.
     const [postcondition] = (served.lifecycle as Block).postcondition as Block[];
     const pattern = EXPRESSION.exec(splitTemplate(value).expression)![1];
-    expect(postcondition.condition).toBe(`\${can(regex("${pattern}", self.description))}`);
-    expect(postcondition.error_message).toMatch(/does not name its build/);
+    expect(postcondition!.condition).toBe(`\${can(regex("${pattern}", self.description))}`);
+    expect(postcondition!.error_message).toMatch(/does not name its build/);
   });
 
   it('leaves the state format to the contract: a literal build is formatted and checked as before', () => {
@@ -206,9 +206,9 @@ describe('the rollout key is created with the build the alias serves now', () =>
     const { delivery } = synthesize(testConfig());
     const copy = structuredClone(delivery) as SynthStack;
     const alias = only(delivery, 'aws_lambda_alias');
-    const aliasName = Object.entries(copy.json.resource!.aws_lambda_alias).find(([, body]) => body.name === alias.name)![0];
-    const keyName = Object.keys(copy.json.resource!.aws_cloudfrontkeyvaluestore_key)[0];
-    copy.json.resource!.aws_lambda_alias[aliasName].depends_on = [`aws_cloudfrontkeyvaluestore_key.${keyName}`];
+    const aliasName = Object.entries(copy.json.resource!.aws_lambda_alias!).find(([, body]) => body.name === alias.name)![0];
+    const keyName = Object.keys(copy.json.resource!.aws_cloudfrontkeyvaluestore_key!)[0];
+    copy.json.resource!.aws_lambda_alias![aliasName]!.depends_on = [`aws_cloudfrontkeyvaluestore_key.${keyName}`];
     expect(dependencyCycle(copy)).toEqual(expect.arrayContaining([`aws_lambda_alias.${aliasName}`, `aws_cloudfrontkeyvaluestore_key.${keyName}`]));
   });
 });

@@ -126,7 +126,7 @@ export function bodies(stack: SynthesizedStack, type: string, section: 'resource
 export function only(stack: SynthesizedStack, type: string, where: (body: Block) => boolean = () => true, section: 'resource' | 'data' = 'resource'): Block {
   const matches = bodies(stack, type, section).filter(where);
   if (matches.length !== 1) throw new Error(`expected one ${type} matching, found ${matches.length} in ${stack.name}`);
-  return matches[0];
+  return matches[0]!;
 }
 
 /** `${type.name.attr}` of the resource whose body is `body`. */
@@ -140,7 +140,7 @@ export function ref(stack: SynthesizedStack, type: string, body: Block, attribut
 export function policyStatements(stack: SynthesizedStack, policyRef: unknown): Block[] {
   const match = /^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/.exec(String(policyRef));
   if (!match) throw new Error(`not a policy document reference: ${String(policyRef)}`);
-  return (stack.json.data?.aws_iam_policy_document?.[match[1]]?.statement as Block[] | undefined) ?? [];
+  return (stack.json.data?.aws_iam_policy_document?.[match[1]!]?.statement as Block[] | undefined) ?? [];
 }
 
 /** Statements of the inline policy of the role named `roleName`. */

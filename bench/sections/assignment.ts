@@ -61,10 +61,10 @@ export const assignment: BenchSection = {
     /** For each address: on the canary? */
     const canaryOf = async (handler: CloudFrontFunctionHandler, addresses: readonly string[]): Promise<Uint8Array> => {
       const onCanary = new Uint8Array(addresses.length);
-      for (let i = 0; i < addresses.length; i += 1) {
-        const buildId = assignedBuild(await handler(viewerRequestEvent(addresses[i])));
+      for (const [i, address] of addresses.entries()) {
+        const buildId = assignedBuild(await handler(viewerRequestEvent(address)));
         if (buildId === own) onCanary[i] = 1;
-        else if (buildId !== OTHER_BUILD) throw new Error(`assignment: viewer ${addresses[i]} got neither build (${buildId})`);
+        else if (buildId !== OTHER_BUILD) throw new Error(`assignment: viewer ${address} got neither build (${buildId})`);
       }
       return onCanary;
     };
@@ -85,29 +85,34 @@ export const assignment: BenchSection = {
       let kept = 0;
       let onEarlier = 0;
       for (let step = 1; step < cohorts.length; step += 1) {
+        // Each cohort holds one flag per viewer.
+        const earlier = cohorts[step - 1]!;
+        const later = cohorts[step]!;
         for (let i = 0; i < viewers; i += 1) {
-          if (cohorts[step - 1][i]) {
+          if (earlier[i]) {
             onEarlier += 1;
-            kept += cohorts[step][i];
+            kept += later[i]!;
           }
         }
       }
 
       context.log('assignment: the same viewers from another edge, after an IPv6 address rotation, and under a new deployment');
-      const stickyIndex = WEIGHTS.indexOf(STICKY_WEIGHT);
+      const sticky = cohorts[WEIGHTS.indexOf(STICKY_WEIGHT)];
+      if (sticky === undefined) throw new Error(`assignment: STICKY_WEIGHT (${STICKY_WEIGHT}) is not among WEIGHTS`);
+      // Every cohort below is of the same viewers (or some of them, by index), in the same order.
       const otherEdge = await canaryOf(edge(rollout(STICKY_WEIGHT)), ips);
-      const sameOnOtherEdge = otherEdge.reduce((same, flag, i) => same + (flag === cohorts[stickyIndex][i] ? 1 : 0), 0);
+      const sameOnOtherEdge = otherEdge.reduce((same, flag, i) => same + (flag === sticky[i] ? 1 : 0), 0);
 
       const v6 = ips.map((ip, i) => [ip, i] as const).filter(([ip]) => ip.includes(':'));
       const rotated = await canaryOf(
         edge(rollout(STICKY_WEIGHT)),
         v6.map(([ip]) => rotateInterfaceId(ip, random)),
       );
-      const sameAfterRotation = rotated.reduce((same, flag, j) => same + (flag === cohorts[stickyIndex][v6[j][1]] ? 1 : 0), 0);
+      const sameAfterRotation = rotated.reduce((same, flag, j) => same + (flag === sticky[v6[j]![1]] ? 1 : 0), 0);
 
       const nextDeployment = await canaryOf(edge(rollout(STICKY_WEIGHT, NEW_SALT)), ips);
-      const oldCohort = count(cohorts[stickyIndex]);
-      const drawnAgain = nextDeployment.reduce((both, flag, i) => both + (flag & cohorts[stickyIndex][i]), 0);
+      const oldCohort = count(sticky);
+      const drawnAgain = nextDeployment.reduce((both, flag, i) => both + (flag & sticky[i]!), 0);
 
       context.log('assignment: the time per load with a one-origin ring and with a full ring, viewers on none of its origins');
       const reps = context.quick ? TIMING.quick : TIMING.full;
@@ -117,8 +122,8 @@ export const assignment: BenchSection = {
       const full = fullRingState();
       const fullRing = edge({ ...full, stable: OTHER_BUILD, canary: own });
       const noneEvents = timedIps.map((ip) => viewerRequestEvent(ip, { referer: FULL_RING_VIEWER.referer }));
-      const oneOriginNs = await warmDistribution((i) => oneOrigin(freshEvent(oneOriginEvents[i % oneOriginEvents.length])), reps);
-      const fullRingNs = await warmDistribution((i) => fullRing(freshEvent(noneEvents[i % noneEvents.length])), reps);
+      const oneOriginNs = await warmDistribution((i) => oneOrigin(freshEvent(oneOriginEvents[i % oneOriginEvents.length]!)), reps);
+      const fullRingNs = await warmDistribution((i) => fullRing(freshEvent(noneEvents[i % noneEvents.length]!)), reps);
       const us = (ns: number) => round(ns / 1000, 3);
       const fullRingName = `viewer assignment per load, full ring (${full.ring.length} origins), viewer on none`;
 

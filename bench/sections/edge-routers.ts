@@ -71,7 +71,7 @@ export const edgeRouters: BenchSection = {
     const own = manifest.buildId;
     const primaryDomain = names.bucketDomain(config.primaryRegion);
     const scratch = mkdtempSync(path.join(context.scratch, 'edge-routers-'));
-    const dns = await startDnsServer({ records: { [names.bucketRecord]: config.regions[config.regions.length - 1] } });
+    const dns = await startDnsServer({ records: { [names.bucketRecord]: config.regions[config.regions.length - 1]! } });
     const s3 = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)) });
     const kvs = await startKvsServer({ store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState(own)) }) });
     const load = (zip: string): EdgeHandler => loadEdgeHandler(zip, { dnsServer: dns.address, s3Endpoint: s3.endpoint, kvsEndpoint: kvs.endpoint, tmpRoot: scratch });
@@ -106,7 +106,7 @@ export const edgeRouters: BenchSection = {
       const at =
         <T>(list: readonly T[]) =>
         (i: number) =>
-          list[i % list.length];
+          list[i % list.length]!;
 
       const overhead = await timerOverheadNs(context.quick ? 0.05 : 1);
       context.log('edge-routers: warm, viewer-assignment function (harness), steady and during a rollout at 25 % with a ring');
@@ -135,9 +135,10 @@ export const edgeRouters: BenchSection = {
       const firstRequestMs = { entry: [] as number[], previous: [] as number[], reference: [] as number[] };
       const firstRequest = (handler: EdgeHandler, event: CloudFrontRequestEvent) => timeMs(() => handler(event));
       for (let run = 0; run < reps.coldRuns; run += 1) {
-        firstRequestMs.entry.push(await firstRequest(load(entryZip), ownEvents[run]));
-        firstRequestMs.previous.push(await firstRequest(load(previousZip), entryEvents[run]));
-        firstRequestMs.reference.push(await firstRequest(load(reference.entry), cloneEvent(entryEvents[run])));
+        // coldRuns is far below EVENT_POOL.
+        firstRequestMs.entry.push(await firstRequest(load(entryZip), ownEvents[run]!));
+        firstRequestMs.previous.push(await firstRequest(load(previousZip), entryEvents[run]!));
+        firstRequestMs.reference.push(await firstRequest(load(reference.entry), cloneEvent(entryEvents[run]!)));
       }
 
       context.log(`edge-routers: cold require, ${reps.coldRuns} fresh processes per bundle`);
@@ -242,7 +243,7 @@ function viewerIps(): string[] {
 }
 
 function bind(handler: EdgeHandler, events: readonly CloudFrontRequestEvent[]): (i: number) => unknown {
-  return (i) => handler(events[i % events.length]);
+  return (i) => handler(events[i % events.length]!);
 }
 
 async function warmCalls(call: (i: number) => unknown, reps: Repetitions): Promise<WarmResult> {

@@ -63,8 +63,14 @@ export interface OriginRequestsData {
   readonly dnsPerLoad: Readonly<Record<TrafficLevel, Readonly<Record<'steady' | 'rollout', { readonly previous: DnsPerLoad; readonly reference: DnsPerLoad }>>>>;
 }
 
+interface ScenarioSpec {
+  readonly id: Scenario;
+  readonly label: string;
+  readonly state: (own: string) => RolloutState;
+}
+
 /** The canary is the newest build, whose router version is live: its entry is inlined. */
-const SCENARIOS: readonly { readonly id: Scenario; readonly label: string; readonly state: (own: string) => RolloutState }[] = [
+const SCENARIOS: readonly [ScenarioSpec, ScenarioSpec, ScenarioSpec, ScenarioSpec] = [
   { id: 'steady', label: 'steady state (w = 0)', state: (own) => steadyState(own) },
   { id: 'rollout10', label: 'rollout at w = 10 %', state: (own) => ({ stable: OTHER_BUILD, canary: own, weight: 1000, salt: 'd-BENCH10', ring: [] }) },
   { id: 'rollout50', label: 'rollout at w = 50 %', state: (own) => ({ stable: OTHER_BUILD, canary: own, weight: 5000, salt: 'd-BENCH50', ring: [] }) },
@@ -76,7 +82,7 @@ const ENCODINGS = [
   { share: 0.85, header: 'gzip, deflate, br, zstd', key: 'br' },
   { share: 0.13, header: 'gzip, deflate', key: 'gzip' },
   { share: 0.02, header: '', key: '' },
-];
+] as const;
 
 export const originRequests: BenchSection = {
   id: 'origin-requests',
@@ -123,14 +129,14 @@ export const originRequests: BenchSection = {
         const router = load(entryZip);
         const cache = new Set<string>();
         let invocations = 0;
-        for (let i = 0; i < ips.length; i += 1) {
-          const result = await assign(viewerRequestEvent(ips[i]));
+        for (const [i, ip] of ips.entries()) {
+          const result = await assign(viewerRequestEvent(ip));
           const buildId = assignedBuild(result);
           if (buildId === null) throw new Error(`origin-requests: the function left a load unrewritten in ${scenario.label}`);
           const key = `${buildId}|${encodingOf(i).key}`;
           if (cache.has(key)) continue;
           invocations += 1;
-          const outcome = entryOutcome(await router(entryEvent(ips[i], i, buildEntryPath(buildId))));
+          const outcome = entryOutcome(await router(entryEvent(ip, i, buildEntryPath(buildId))));
           if (outcome.kind !== 'generated' || outcome.buildId !== buildId) throw new Error(`origin-requests: the router answered ${JSON.stringify(outcome)} for ${buildId}`);
           cache.add(key);
         }
@@ -259,8 +265,8 @@ export const originRequests: BenchSection = {
 /** S3 GETs per load: loads the handler rewrote to an S3 origin. */
 async function countS3(handler: EdgeHandler, ips: readonly string[], event: (ip: string, i: number) => ReturnType<typeof originRequestEvent>): Promise<number> {
   let s3 = 0;
-  for (let i = 0; i < ips.length; i += 1) {
-    const outcome = entryOutcome(await handler(event(ips[i], i)));
+  for (const [i, ip] of ips.entries()) {
+    const outcome = entryOutcome(await handler(event(ip, i)));
     if (outcome.kind === 's3') s3 += 1;
     else if (outcome.kind !== 'generated') throw new Error(`origin-requests: a result that neither answers nor goes to S3: ${outcome.detail}`);
   }
@@ -285,7 +291,9 @@ async function dnsOverLifetime(
 ): Promise<DnsPerLoad> {
   if (refreshMs !== null) {
     const probe = new SimulatedClock(0);
-    await verifyClock(loadOn(probe), event(ips[0], 0), probe, refreshMs, () => dns.queries(rolloutRecord).length);
+    const [first] = ips;
+    if (first === undefined) throw new Error('origin-requests: no viewers to probe the clock with');
+    await verifyClock(loadOn(probe), event(first, 0), probe, refreshMs, () => dns.queries(rolloutRecord).length);
   }
   const clock = new SimulatedClock(0);
   const handler = loadOn(clock);
@@ -294,7 +302,7 @@ async function dnsOverLifetime(
   let seen = 0;
   for (let i = 0; i < loads; i += 1) {
     clock.set(Math.round((i / loadsPerSecond) * 1000));
-    await handler(event(ips[i % ips.length], i));
+    await handler(event(ips[i % ips.length]!, i));
     // A lookup started by this load (in the background, or waited for) settles before time moves on.
     if (dns.queries().length !== seen) {
       await settle();

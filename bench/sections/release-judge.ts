@@ -18,7 +18,12 @@ import { BASELINE_PERIODS, LOG_DELAY_SECONDS, LOOK_SECONDS, SYNC_SECONDS, simula
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 import { rateSeconds, reachComponents, totalReach, type ReachComponent } from './rollback-reach';
 
-const VOLUMES: readonly { readonly loadsPerDay: number; readonly label: string }[] = [
+interface Volume {
+  readonly loadsPerDay: number;
+  readonly label: string;
+}
+
+const VOLUMES: readonly [Volume, ...Volume[]] = [
   { loadsPerDay: 100_000, label: '100 thousand' },
   { loadsPerDay: 1_000_000, label: '1 million' },
   { loadsPerDay: 10_000_000, label: '10 million' },
@@ -83,12 +88,13 @@ function simulate(settings: Settings, releases: number, scenarioOf: (seed: numbe
 function offEveryViewer(summary: ReleaseSummary, chain: { readonly typicalS: number; readonly worstS: number }): { readonly typicalS: number; readonly worstS: number } {
   const times = summary.failingLoadToRollbackS;
   if (times.length === 0) return { typicalS: 0, worstS: 0 };
-  return { typicalS: round(median(times) + chain.typicalS, 1), worstS: round(times[times.length - 1] + chain.worstS, 1) };
+  return { typicalS: round(median(times) + chain.typicalS, 1), worstS: round(times[times.length - 1]! + chain.worstS, 1) };
 }
 
 const percent = (share: number) => `${round(share * 100, 1)} %`;
 const seconds = (values: readonly number[], pick: (values: readonly number[]) => number) => (values.length === 0 ? 0 : round(pick(values), 1));
-const worst = (values: readonly number[]) => values[values.length - 1];
+// Only through `seconds`, which takes no pick of an empty list.
+const worst = (values: readonly number[]) => values[values.length - 1]!;
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
 export const releaseJudge: BenchSection = {
@@ -101,9 +107,14 @@ export const releaseJudge: BenchSection = {
     const failingReleases = context.quick ? 10 : 200;
     const healthyReleases = context.quick ? 20 : 1000;
     const steps = rolloutSteps(config.rollout);
-    const configuredS = steps[steps.length - 1].atMinute * 60;
+    const [firstStep, secondStep] = steps;
+    const lastStep = steps.at(-1);
+    if (firstStep === undefined || lastStep === undefined) throw new Error('release-judge: the default rollout has no steps');
+    const configuredS = lastStep.atMinute * 60;
     const chain = verdictChain(config.metrics.batchWindowSeconds);
     const chainTotal = totalReach(chain);
+    // verdictChain ends with the store carrying the weight to the edges.
+    const storeLink = chain[chain.length - 1]!;
     const healthyShare = (seed: number) => seededRandom(1_000_003 * (seed + 1))() * HEALTHY_STABLE_SHARE_MAX;
     const failingScenario = (loadsPerDay: number, defectShare: number) => () => ({ loadsPerDay, stableErrorShare: STABLE_ERROR_SHARE, canaryDefectShare: defectShare });
 
@@ -146,7 +157,9 @@ export const releaseJudge: BenchSection = {
     const { loadsPerDay: targetedVolume, defectShare: targetedDefect } = TARGETS.rollback;
     const targetedLabel = VOLUMES.find((v) => v.loadsPerDay === targetedVolume)!.label;
     const ownSteps = rolloutSteps(configured.rollout);
-    const ownConfiguredS = ownSteps[ownSteps.length - 1].atMinute * 60;
+    const ownLastStep = ownSteps.at(-1);
+    if (ownLastStep === undefined) throw new Error("release-judge: the deploy config's rollout has no steps");
+    const ownConfiguredS = ownLastStep.atMinute * 60;
     const own = simulate(configured, Math.min(healthyReleases, 200), (seed) => ({ loadsPerDay: targetedVolume, stableErrorShare: healthyShare(seed) }));
     const quietest = VOLUMES[0];
     const quietSettings: Settings = { ...config, alarms: { ...config.alarms, holdMinutes: QUIET_HOLD_MINUTES } };
@@ -168,7 +181,7 @@ export const releaseJudge: BenchSection = {
     const healthyOk = healthy.every((h) => healthyRolledBack(h) <= h.summary.releases * TARGETS.healthyRollbacksPerRelease);
     const { periodSeconds, excessErrorPercent, holdMinutes } = config.alarms;
     const { latenessSeconds } = config.metrics;
-    const stepS = steps.length > 1 ? (steps[1].atMinute - steps[0].atMinute) * 60 : 0;
+    const stepS = secondStep === undefined ? 0 : (secondStep.atMinute - firstStep.atMinute) * 60;
     const rolledBack = (s: ReleaseSummary) => `rolled back ${s.outcomes.failed} as failed, ${s.outcomes['not-enough-evidence']} for want of evidence`;
     const missed = (s: ReleaseSummary) =>
       [
@@ -177,7 +190,7 @@ export const releaseJudge: BenchSection = {
       ].join('');
     const lowShare = STABLE_ERROR_SHARE;
     const highShare = HEALTHY_STABLE_SHARE_MAX;
-    const firstStepPerMinute = (loadsPerDay: number) => round((loadsPerDay / 1440) * (steps[0].weight / 10000), 1);
+    const firstStepPerMinute = (loadsPerDay: number) => round((loadsPerDay / 1440) * (firstStep.weight / 10000), 1);
     const quietBaseline = Math.round((quietest.loadsPerDay / 86_400) * BASELINE_PERIODS * periodSeconds);
     return {
       figures,
@@ -189,11 +202,11 @@ export const releaseJudge: BenchSection = {
         'From the weight written to every edge, typical / worst (after the simulation):',
         ...chain.map((c) => `  - ${c.name}: ${c.typicalS} / ${c.worstS} s (${c.basis}: ${c.detail}).`),
         "  Then every viewer's next load gets the stable build (rollback-reach measures it: the function reads the store on every load).",
-        `Healthy canaries: ${healthyReleases} releases per volume, each with the stable build's error share drawn uniformly below ${percent(HEALTHY_STABLE_SHARE_MAX)} and the canary erring alike; times are from the start to the look or sync run that writes everyone's weight (the store then takes its ${chain[chain.length - 1].typicalS} / ${chain[chain.length - 1].worstS} s), of the releases that completed.`,
+        `Healthy canaries: ${healthyReleases} releases per volume, each with the stable build's error share drawn uniformly below ${percent(HEALTHY_STABLE_SHARE_MAX)} and the canary erring alike; times are from the start to the look or sync run that writes everyone's weight (the store then takes its ${storeLink.typicalS} / ${storeLink.worstS} s), of the releases that completed.`,
         ...healthy.map((h) => `  - ${h.name}: ${rolledBack(h.summary)}, ${h.summary.outcomes.complete} completed, ${h.slowerS.length} of them slower than the configured ${configuredS} s.`),
-        `  The default steps (${percent(steps[0].weight / 10000)} for ${stepS / 60} min) leave room for that; the deploy config's one-minute steps do not: a step's own viewers count only ${propagationS} s after it is written, in periods that close ${latenessSeconds} s after their end, so at ${targetedLabel} loads a day its ${ownConfiguredS} s took ${seconds(own.completionS, median)} s (median) and ${seconds(own.completionS, worst)} s (worst) of ${own.releases} healthy releases (${own.outcomes.complete} completed). Steps shorter than a few minutes are paced by the judge, not the clock; \`rollout start\` says so.`,
+        `  The default steps (${percent(firstStep.weight / 10000)} for ${stepS / 60} min) leave room for that; the deploy config's one-minute steps do not: a step's own viewers count only ${propagationS} s after it is written, in periods that close ${latenessSeconds} s after their end, so at ${targetedLabel} loads a day its ${ownConfiguredS} s took ${seconds(own.completionS, median)} s (median) and ${seconds(own.completionS, worst)} s (worst) of ${own.releases} healthy releases (${own.outcomes.complete} completed). Steps shorter than a few minutes are paced by the judge, not the clock; \`rollout start\` says so.`,
         `  A quiet widget: with alarms.holdMinutes ${QUIET_HOLD_MINUTES} at ${quietest.label} loads a day, ${quiet.releases - quiet.outcomes.complete} of ${quiet.releases} healthy releases rolled back (${quiet.outcomes['not-enough-evidence']} for want of evidence), reaching everyone in ${seconds(quiet.completionS, median)} s (median) and ${seconds(quiet.completionS, worst)} s (worst): slower, never unjudged.`,
-        `  And where viewers are few, longer: the judge rules out ${excessErrorPercent} points with about ${viewersToJudge(config.alarms, lowShare, quietBaseline) ?? 'more than 100,000'} canary viewers erring at ${percent(lowShare)}, ${viewersToJudge(config.alarms, highShare, quietBaseline) ?? 'more than 100,000'} at ${percent(highShare)} (against the ${quietBaseline} stable viewers of the ${BASELINE_PERIODS} periods before a release at ${quietest.label} a day, erring alike), and a first step of ${percent(steps[0].weight / 10000)} gets ${VOLUMES.map((v) => `${firstStepPerMinute(v.loadsPerDay)} a minute at ${v.label}`).join(', ')}; past its time by alarms.holdMinutes (${holdMinutes}) a step ends the release for want of evidence.`,
+        `  And where viewers are few, longer: the judge rules out ${excessErrorPercent} points with about ${viewersToJudge(config.alarms, lowShare, quietBaseline) ?? 'more than 100,000'} canary viewers erring at ${percent(lowShare)}, ${viewersToJudge(config.alarms, highShare, quietBaseline) ?? 'more than 100,000'} at ${percent(highShare)} (against the ${quietBaseline} stable viewers of the ${BASELINE_PERIODS} periods before a release at ${quietest.label} a day, erring alike), and a first step of ${percent(firstStep.weight / 10000)} gets ${VOLUMES.map((v) => `${firstStepPerMinute(v.loadsPerDay)} a minute at ${v.label}`).join(', ')}; past its time by alarms.holdMinutes (${holdMinutes}) a step ends the release for want of evidence.`,
         `The model: ${config.rollout.strategy} rollout of ${config.rollout.percent} % every ${config.rollout.intervalMinutes} min (${steps.length} steps, ${configuredS} s configured); clock in 1 s steps, honest loads a Poisson process each by a new IPv4 viewer assigned by viewerBucket, records arriving ${LOG_DELAY_SECONDS} s after their load; the consumer judges every ${LOOK_SECONDS} s (failing: every record arrived, open periods included; healthy: closed periods only), the stable role's evidence including the ${BASELINE_PERIODS} periods before the release; rollout sync applies releaseProgress at every look and every ${SYNC_SECONDS} s (${SYNC_SCHEDULE}); viewers get a written weight at once, the consumer counts as above; the release starts at a random point of a ${periodSeconds} s period, the looks and sync's schedule at random phases. Each release has its own seed and salt (d-SIM and the seed). The judge runs at every look where it could find the canary failing (the observed shares differ by more than the tolerance), which gives the same verdicts as running it at every look.`,
       ],
       data: {

@@ -230,7 +230,7 @@ function syntheticStream(state: RolloutState, viewers: number, batches: number):
     const batch: StreamRecord[] = [];
     for (let r = 0; r < SIGNAL.batchSize; r += 1) {
       const at = T0 + Math.floor((sequence * 1000) / STREAM_RATE);
-      const ip = addresses[Math.floor(next() * addresses.length)];
+      const ip = addresses[Math.floor(next() * addresses.length)]!;
       const ring = next() < 0.05;
       const referer = ring ? `${RING_HOST}/` : 'https://shop.example.com/products/42';
       const error = next() < SIGNAL.errorReportShare;
@@ -289,10 +289,10 @@ function printed(print: () => void): string {
     print();
   } finally {
     streams.forEach((stream, i) => {
-      stream.write = writes[i];
+      stream.write = writes[i]!;
     });
     methods.forEach((method, i) => {
-      console[method] = consoles[i];
+      console[method] = consoles[i]!;
     });
     if (trace === undefined) delete process.env._X_AMZN_TRACE_ID;
     else process.env._X_AMZN_TRACE_ID = trace;

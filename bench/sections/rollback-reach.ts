@@ -96,7 +96,7 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
     const ip = randomViewerIp(random);
     if (assignBuild(bad, ip, null) === options.ownBuild) canaryViewers.push(ip);
   }
-  const event = (i: number) => originRequestEvent({ clientIp: canaryViewers[i % canaryViewers.length], uri: ENTRY_PATH, originDomain: options.originDomain }, `r${i}`);
+  const event = (i: number) => originRequestEvent({ clientIp: canaryViewers[i % canaryViewers.length]!, uri: ENTRY_PATH, originDomain: options.originDomain }, `r${i}`);
   const ttlMs = options.ttlS * 1000;
   const refreshMs = options.refreshS * 1000;
   // Containers start within the first minute, then run long enough for their records and the
@@ -111,8 +111,10 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
   try {
     // The simulation is only meaningful if the router ages its records on the simulated clock.
     const probe = new SimulatedClock(0);
-    servers[0].setTxt(options.rolloutRecord, oldText);
-    await verifyClock(loadEdgeHandler(options.zip, { dnsServer: servers[0].address, tmpRoot: options.tmpRoot, clock: probe }), event(0), probe, refreshMs, () => queries(servers[0]));
+    const [first] = servers;
+    if (first === undefined) throw new Error('rollback-reach: no resolvers to probe the clock with');
+    first.setTxt(options.rolloutRecord, oldText);
+    await verifyClock(loadEdgeHandler(options.zip, { dnsServer: first.address, tmpRoot: options.tmpRoot, clock: probe }), event(0), probe, refreshMs, () => queries(first));
 
     const trials: { perContainerS: number[]; maxS: number }[] = [];
     let loads = 0;
@@ -124,12 +126,12 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
       for (const resolver of resolvers) resolver.server.clearQueries();
       let lookupsSeen = 0;
       const containers: { handler: EdgeHandler; resolver: (typeof resolvers)[number]; meanMs: number; nextMs: number; lastStaleMs: number }[] = [];
-      for (let r = 0; r < options.resolvers; r += 1) {
+      for (const resolver of resolvers) {
         for (let c = 0; c < options.containersPerResolver; c += 1) {
           containers.push({
-            handler: loadEdgeHandler(options.zip, { dnsServer: servers[r].address, tmpRoot: options.tmpRoot, clock }),
-            resolver: resolvers[r],
-            meanMs: options.meanIntervalsS[containers.length % options.meanIntervalsS.length] * 1000,
+            handler: loadEdgeHandler(options.zip, { dnsServer: resolver.server.address, tmpRoot: options.tmpRoot, clock }),
+            resolver,
+            meanMs: options.meanIntervalsS[containers.length % options.meanIntervalsS.length]! * 1000,
             nextMs: startMs + random() * 60_000,
             lastStaleMs: 0,
           });
@@ -177,7 +179,7 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
       trials.push({ perContainerS, maxS: Math.max(...perContainerS) });
       options.log(`rollback-reach: trial ${trial + 1}/${options.trials}: last stale answer ${Math.max(...perContainerS).toFixed(1)} s after the record changed`);
     }
-    const meanIntervalS = Array.from({ length: options.resolvers * options.containersPerResolver }, (_, i) => options.meanIntervalsS[i % options.meanIntervalsS.length]);
+    const meanIntervalS = Array.from({ length: options.resolvers * options.containersPerResolver }, (_, i) => options.meanIntervalsS[i % options.meanIntervalsS.length]!);
     return { trials, meanIntervalS, resolvers: options.resolvers, containers: options.resolvers * options.containersPerResolver, loads, edgeLookups, authoritativeLookups };
   } finally {
     // Nothing may still be asking a server that goes away (it would log resolver failures).
@@ -336,7 +338,7 @@ export const rollbackReach: BenchSection = {
       { name: 'alarm to every viewer on stable, worst case', value: total.worstS, unit: 's', previous: previous.worstS, target: 90 },
       { name: 'first failing period to every viewer on stable, worst case', value: round(detection.worstS + total.worstS, 1), unit: 's', previous: round(detection.worstS + previous.worstS, 1) },
       { name: 'canary viewers served the canary on their next load after the change', value: nextLoadStale, unit: 'count', target: 0 },
-      { name: 'previous design, edge end simulated: every edge (median of trials)', value: previousComponents[previousComponents.length - 1].typicalS, unit: 's' },
+      { name: 'previous design, edge end simulated: every edge (median of trials)', value: previousComponents.at(-1)?.typicalS ?? 0, unit: 's' },
       { name: 'previous design, edge end simulated: every edge (worst trial)', value: round(Math.max(...previousEdge.trials.map((trial) => trial.maxS)), 1), unit: 's' },
     ];
     return {

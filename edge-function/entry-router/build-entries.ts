@@ -67,8 +67,11 @@ export class BuildEntries {
 
   private async readFromBuckets(buildId: string, encoding: Encoding | null, key: string): Promise<BuildEntry> {
     for (const region of await this.regionsToTry()) {
+      const name = this.options.bucketNames[region];
+      // regionsToTry gives only regions with a bucket.
+      if (name === undefined) continue;
       try {
-        const object = await this.options.read({ region, name: this.options.bucketNames[region] }, key);
+        const object = await this.options.read({ region, name }, key);
         return entryBody(buildId, encoding, object.bytes, object.etag ?? `"${createHash('md5').update(object.bytes).digest('hex')}"`);
       } catch (error) {
         if (isAbsentObject(error) && region === this.options.primaryRegion) return ABSENT;

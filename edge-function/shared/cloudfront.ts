@@ -125,7 +125,7 @@ export function toS3Origin(request: CloudFrontRequest, uri: string, target: S3Ta
  */
 export function withUri(request: CloudFrontRequest, uri: string, originDomain: string): CloudFrontRequest {
   const host = request.headers.host;
-  const headers = host?.length === 1 && host[0].value === originDomain ? request.headers : { ...request.headers, host: [{ key: 'Host', value: originDomain }] };
+  const headers = host?.length === 1 && host[0]?.value === originDomain ? request.headers : { ...request.headers, host: [{ key: 'Host', value: originDomain }] };
   return forwarded(request, uri, headers, request.origin);
 }
 
@@ -192,8 +192,8 @@ export function errorResponse(status: '400' | '404' | '405' | '503', method: str
  */
 export function generatedResponseBytes(headers: CloudFrontHeaders, body: string | undefined, bodyEncoding: 'text' | 'base64' | undefined): number {
   let bytes = body === undefined ? 0 : bodyEncoding === 'base64' ? body.length : Buffer.byteLength(body, 'utf8');
-  for (const name of Object.keys(headers)) {
-    for (const entry of headers[name]) bytes += Buffer.byteLength(entry.key ?? name, 'utf8') + Buffer.byteLength(entry.value, 'utf8') + 4;
+  for (const [name, entries] of Object.entries(headers)) {
+    for (const entry of entries) bytes += Buffer.byteLength(entry.key ?? name, 'utf8') + Buffer.byteLength(entry.value, 'utf8') + 4;
   }
   return bytes;
 }

@@ -31,5 +31,5 @@ export function resolverTxtLookup(firstTryMs: number): TxtLookup {
  * has several records (which one would win is undefined, so neither does).
  */
 export function singleTxtValue(records: readonly (readonly string[])[]): string | null {
-  return records.length === 1 ? records[0].join('') : null;
+  return records.length === 1 ? records[0]!.join('') : null;
 }

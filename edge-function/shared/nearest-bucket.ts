@@ -35,13 +35,15 @@ export function chooseBucketRegion(answer: string | null, executionRegion: strin
   if (answer !== null && has(config.buckets, answer)) return answer;
   if (executionRegion !== undefined && has(config.regionFallback, executionRegion)) {
     const nearest = config.regionFallback[executionRegion];
-    if (has(config.buckets, nearest)) return nearest;
+    if (nearest !== undefined && has(config.buckets, nearest)) return nearest;
   }
   return config.primaryRegion;
 }
 
 export function bucketTarget(region: string, config: Pick<EdgeConfig, 'buckets'>): S3Target {
-  return { region, domainName: config.buckets[region] };
+  const domainName = config.buckets[region];
+  if (domainName === undefined) throw new Error(`no bucket in ${region} (the buckets are in ${Object.keys(config.buckets).join(', ')})`);
+  return { region, domainName };
 }
 
 /**

@@ -71,13 +71,14 @@ export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, de
   /** Steps (salt and weight) whose due time this container has told rollout sync of. */
   const dueTold = new Set<string>();
   return async (records) => {
-    if (records.length === 0) return { records: 0, resumed: true, closed: [], late: 0, skipped: {}, verdict: null };
+    const lastRecord = records.at(-1);
+    if (lastRecord === undefined) return { records: 0, resumed: true, closed: [], late: 0, skipped: {}, verdict: null };
     try {
-      const resumed = await deps.advanceCheckpoint(lastSequence, records[records.length - 1].sequenceNumber);
+      const resumed = await deps.advanceCheckpoint(lastSequence, lastRecord.sequenceNumber);
       const timeline = await deps.timeline();
       const result = consume(state, records, timeline, options, resumed);
       state = result.state;
-      lastSequence = records[records.length - 1].sequenceNumber;
+      lastSequence = lastRecord.sequenceNumber;
       deps.emit(result.closed, result.late, deps.now());
       for (const period of result.closed) {
         for (const kept of period.messages) deps.log('error reported', errorReportedDetails(period.start, kept));
@@ -142,6 +143,7 @@ export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, de
 /** When the step after the one at `weight`, in force since `since`, is due by the clock; null when none follows or the weight is none of the steps. */
 export function stepDueAt(steps: readonly ReleaseStep[], weight: number, since: number): number | null {
   const index = steps.findIndex((step) => step.weight === weight);
+  const current = steps[index];
   const next = steps[index + 1];
-  return index < 0 || next === undefined ? null : since + (next.atMinute - steps[index].atMinute) * 60_000;
+  return current === undefined || next === undefined ? null : since + (next.atMinute - current.atMinute) * 60_000;
 }

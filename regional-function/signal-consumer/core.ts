@@ -144,7 +144,8 @@ function read(record: RealtimeLogRecord): Reading {
   const rewritten = REWRITTEN_ENTRY.exec(record.uri);
   if (record.uri !== ENTRY_PATH && !rewritten) return { kind: 'skip', reason: 'path' };
   if (record.status !== 200 && record.status !== 304) return { kind: 'skip', reason: 'status' };
-  return { kind: 'load', build: rewritten && BUILD_ID_PATTERN.test(rewritten[1]) ? rewritten[1] : null };
+  const named = rewritten?.[1];
+  return { kind: 'load', build: named !== undefined && BUILD_ID_PATTERN.test(named) ? named : null };
 }
 
 /**
@@ -197,7 +198,8 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
       periods.set(start, tally);
     }
     const states = statesAt(timeline, record.at);
-    if (states.length === 0) {
+    const newestState = states.at(-1);
+    if (newestState === undefined) {
       tally.unjudged ??= 'a record fell in no known rollout state';
       skip('no known rollout state');
       continue;
@@ -205,7 +207,7 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
     const origin = refererOrigin(record.referer ?? undefined);
     const judgment = judgeUnderEach(states, record.clientIp, origin);
     // The newest state's view: the agreed one when there is only one state (the usual case).
-    const newest = states.length === 1 ? judgment : judge(states[states.length - 1], record.clientIp, origin);
+    const newest = states.length === 1 ? judgment : judge(newestState, record.clientIp, origin);
     if (newest !== null && newest.role === 'canary' && (reading.build === null || reading.build === newest.build)) {
       tally.newestCanary.viewers.add(newest.voice);
       if (reading.kind === 'error') tally.newestCanary.erroring.add(newest.voice);
@@ -220,9 +222,9 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
       continue;
     }
     tally.viewers[judgment.role].add(judgment.voice);
-    if (judgment.role === 'canary' && states.every((state) => state.weight === states[0].weight)) {
-      const atWeight = tally.canaryAtWeight.get(states[0].weight) ?? new Set<string>();
-      tally.canaryAtWeight.set(states[0].weight, atWeight);
+    if (judgment.role === 'canary' && states.every((state) => state.weight === newestState.weight)) {
+      const atWeight = tally.canaryAtWeight.get(newestState.weight) ?? new Set<string>();
+      tally.canaryAtWeight.set(newestState.weight, atWeight);
       atWeight.add(judgment.voice);
     }
     if (reading.kind === 'error') {

@@ -162,13 +162,14 @@ export function wholeNumber(min = 0, max = Number.MAX_SAFE_INTEGER): (text: stri
   };
 }
 
-const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS_MS: Readonly<Record<'ms' | 's' | 'm' | 'h', number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `500ms`, `90s`, `10m`, `1.5h` → milliseconds. A bare number is refused: say the unit. */
 export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
   if (match === null) throw new InvalidArgumentError(`expected a duration with its unit (500ms, 90s, 10m, 1h), got ${JSON.stringify(text)}.`);
-  const ms = Number(match[1]) * DURATION_UNITS_MS[match[2]];
+  const [, amount, unit] = match as unknown as [string, string, keyof typeof DURATION_UNITS_MS];
+  const ms = Number(amount) * DURATION_UNITS_MS[unit];
   if (!Number.isFinite(ms) || ms > 7 * 24 * 3_600_000) throw new InvalidArgumentError(`${JSON.stringify(text)} is longer than a week.`);
   return Math.round(ms);
 }

@@ -496,7 +496,7 @@ async function startWarnings(context: Context): Promise<string[]> {
   try {
     const [stable, canary, ring, erring] = await Promise.all([hourly(METRIC_VIEWERS, 'stable'), hourly(METRIC_VIEWERS, 'canary'), hourly(METRIC_VIEWERS, 'ring'), hourly(METRIC_ERRORING_VIEWERS, 'stable')]);
     const stableViewers = stable.reduce((sum, v) => sum + v, 0);
-    const traffic = { hourlyViewers: stable.map((v, hour) => v + canary[hour] + ring[hour]), stableShare: stableViewers > 0 ? erring.reduce((sum, v) => sum + v, 0) / stableViewers : null };
+    const traffic = { hourlyViewers: stable.map((v, hour) => v + (canary[hour] ?? 0) + (ring[hour] ?? 0)), stableShare: stableViewers > 0 ? erring.reduce((sum, v) => sum + v, 0) / stableViewers : null };
     const { alarms } = context.config;
     return evidenceWarnings(rolloutSteps(context.config.rollout), traffic, {
       rule: judgeRule(alarms),

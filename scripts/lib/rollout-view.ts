@@ -199,7 +199,7 @@ export function percent(basisPoints: number): string {
 
 function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
-  return rows.map((row) => (indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).trimEnd());
+  return rows.map((row) => (indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).trimEnd());
 }
 
 /** The human view of `rollout status`. */
@@ -300,30 +300,33 @@ export interface EvidenceSettings {
  */
 export function evidenceWarnings(steps: readonly ReleaseStep[], traffic: DayOfTraffic, settings: EvidenceSettings): string[] {
   const judged = steps.filter((step) => step.weight < 10000);
-  if (judged.length === 0) return [];
+  const [firstJudged] = judged;
+  if (firstJudged === undefined) return [];
   const hours = traffic.hourlyViewers;
   const total = hours.reduce((sum, viewers) => sum + viewers, 0);
   if (total === 0) {
     return [
-      `The release signal counted no entry viewer in the last day: no step can be judged healthy, so the first (${percent(judged[0].weight)}) holds, and after alarms.holdMinutes (${settings.holdMinutes}) the release is rolled back for want of evidence. Check the signal (npm run rollout -- status, the release dashboard) before starting.`,
+      `The release signal counted no entry viewer in the last day: no step can be judged healthy, so the first (${percent(firstJudged.weight)}) holds, and after alarms.holdMinutes (${settings.holdMinutes}) the release is rolled back for want of evidence. Check the signal (npm run rollout -- status, the release dashboard) before starting.`,
     ];
   }
   const quietestPerMinute = Math.min(...hours) / 60;
   const share = traffic.stableShare ?? 0.01;
   const baseline = Math.round(quietestPerMinute * (settings.periodSeconds / 60) * 10);
   const overheadMinutes = (settings.propagationMs / 1000 + settings.periodSeconds + settings.latenessSeconds) / 60;
-  const stepMinutes = (index: number) => {
-    const step = judged[index];
+  // The judged steps are the first ones (weights only grow), so steps[index + 1] follows judged[index].
+  const stepMinutes = (step: ReleaseStep, index: number) => {
+    const next = steps[index + 1];
+    if (next === undefined) throw new Error(`the last step must give everyone the new build; it gives ${percent(step.weight)}`);
     const canaryPerMinute = (quietestPerMinute * step.weight) / 10000;
     // The first step needs the evidence to rule the excess out; later ones build on it and need their own minViewers.
     const needed = index === 0 ? viewersToJudge(settings.rule, share, baseline) : settings.rule.minViewers;
     const minutes = needed === null || canaryPerMinute === 0 ? Number.POSITIVE_INFINITY : needed / canaryPerMinute + overheadMinutes;
-    return { step, canaryPerMinute, needed, minutes, intervalMinutes: steps[index + 1].atMinute - step.atMinute };
+    return { step, canaryPerMinute, needed, minutes, intervalMinutes: next.atMinute - step.atMinute };
   };
   const at = `at the last day's quietest hour (${Math.round(quietestPerMinute * 60).toLocaleString('en')} viewers, stable ones erring at ${round1(share * 100)} %)`;
   const warnings: string[] = [];
-  const first = stepMinutes(0);
-  const later = judged.slice(1).map((_, index) => stepMinutes(index + 1));
+  const first = stepMinutes(firstJudged, 0);
+  const later = judged.slice(1).map((step, index) => stepMinutes(step, index + 1));
   const slowest = later.reduce<ReturnType<typeof stepMinutes> | null>((worst, s) => (worst === null || s.minutes - s.intervalMinutes > worst.minutes - worst.intervalMinutes ? s : worst), null);
   for (const [label, s] of [
     ['the first step', first],

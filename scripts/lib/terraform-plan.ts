@@ -59,23 +59,24 @@ export function parsePlan(text: string): PlanSummary {
   const changedOutside: string[] = [];
   let summaryLine: string | null = null;
   for (const line of cleanPlanOutput(text).split('\n')) {
-    const change = CHANGE_LINE.exec(line);
-    if (change) {
-      changes.push({ address: change[1], action: ACTIONS.find(([phrase]) => phrase === change[3])![1] });
+    const [, changed, , phrase] = CHANGE_LINE.exec(line) ?? [];
+    const action = ACTIONS.find(([known]) => known === phrase)?.[1];
+    if (changed !== undefined && action !== undefined) {
+      changes.push({ address: changed, action });
       continue;
     }
-    const move = MOVE_LINE.exec(line);
-    if (move) {
-      changes.push({ address: move[1], action: 'move', to: move[3] });
+    const [, moved, , to] = MOVE_LINE.exec(line) ?? [];
+    if (moved !== undefined && to !== undefined) {
+      changes.push({ address: moved, action: 'move', to });
       continue;
     }
-    const outside = OUTSIDE_LINE.exec(line);
-    if (outside) {
-      changedOutside.push(outside[1]);
+    const [, outside] = OUTSIDE_LINE.exec(line) ?? [];
+    if (outside !== undefined) {
+      changedOutside.push(outside);
       continue;
     }
-    const summary = /^\s*(Plan: \d+ to .*\.)\s*$/.exec(line);
-    if (summary) summaryLine = summary[1];
+    const [, summary] = /^\s*(Plan: \d+ to .*\.)\s*$/.exec(line) ?? [];
+    if (summary !== undefined) summaryLine = summary;
   }
   return {
     changes,

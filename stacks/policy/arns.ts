@@ -88,10 +88,9 @@ export function resolveText(tf: TerraformJson, value: Json | undefined, ctx: Arn
 
 function resolveExpression(tf: TerraformJson, expression: string, ctx: ArnContext, depth: number): string {
   const unknown = (element?: Element) => (ctx.unknown ?? (() => '*'))(expression, element);
-  const match = /^((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)$/.exec(expression);
-  const element = match && depth < 8 ? find(tf, match[1]) : undefined;
-  if (!match || !element) return unknown();
-  const attribute = match[2];
+  const [, address, attribute] = /^((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)$/.exec(expression) ?? [];
+  const element = address !== undefined && depth < 8 ? find(tf, address) : undefined;
+  if (address === undefined || attribute === undefined || !element) return unknown();
   const partition = ctx.partition ?? 'aws';
   if (element.type === 'aws_caller_identity' && attribute === 'account_id') return ctx.account;
   if (element.type === 'aws_partition' && attribute === 'partition') return partition;
@@ -100,7 +99,7 @@ function resolveExpression(tf: TerraformJson, expression: string, ctx: ArnContex
   const arn = ARNS[element.type]?.[attribute];
   if (arn) {
     const region = regionOf(tf, element) ?? unknown(element);
-    return arn(element, attr, { account: ctx.account, partition, region, assigned: (name) => (ctx.unknown ?? (() => '*'))(`${match[1]}.${name}`, element) });
+    return arn(element, attr, { account: ctx.account, partition, region, assigned: (name) => (ctx.unknown ?? (() => '*'))(`${address}.${name}`, element) });
   }
   const own = element.address.startsWith('data.') ? attribute : (SAME_AS[element.type]?.[attribute] ?? attribute);
   const body = element.body[own];

@@ -210,9 +210,8 @@ const COMPARISONS: Readonly<Record<string, { readonly compare: Compare; readonly
 };
 
 export function conditionHolds(condition: Condition, context: ReadonlyMap<string, readonly string[]>): boolean {
-  const match = /^(ForAllValues:|ForAnyValue:)?([A-Za-z]+?)(IfExists)?$/.exec(condition.test);
-  if (!match) throw new Error(`condition operator ${condition.test} is not one IAM has`);
-  const [, set, base, ifExists] = match;
+  const [, set, base, ifExists] = /^(ForAllValues:|ForAnyValue:)?([A-Za-z]+?)(IfExists)?$/.exec(condition.test) ?? [];
+  if (base === undefined) throw new Error(`condition operator ${condition.test} is not one IAM has`);
   if (condition.values.some((value) => /\$\{/.test(value))) throw new Error(`condition ${condition.test} ${condition.variable}: policy variables are not evaluated here`);
   const values = context.get(condition.variable.toLowerCase());
   if (base === 'Null') {

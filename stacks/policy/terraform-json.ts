@@ -65,7 +65,7 @@ const REFERENCE = /\$\{((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)[^}]
 
 /** Every `${type.name.attr…}` in a value (strings anywhere inside it). */
 export function referencesIn(value: Json | undefined): Reference[] {
-  if (typeof value === 'string') return [...value.matchAll(REFERENCE)].map((m) => ({ address: m[1], attribute: m[2] }));
+  if (typeof value === 'string') return [...value.matchAll(REFERENCE)].flatMap(([, address, attribute]) => (address !== undefined && attribute !== undefined ? [{ address, attribute }] : []));
   if (Array.isArray(value)) return value.flatMap(referencesIn);
   if (value && typeof value === 'object') return Object.values(value).flatMap(referencesIn);
   return [];
@@ -74,13 +74,14 @@ export function referencesIn(value: Json | undefined): Reference[] {
 /** The reference when `value` is exactly one `${type.name.attr}` and nothing else. */
 export function exactReference(value: Json | undefined): Reference | null {
   if (typeof value !== 'string') return null;
-  const match = /^\$\{((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$/.exec(value);
-  return match ? { address: match[1], attribute: match[2] } : null;
+  const [, address, attribute] = /^\$\{((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$/.exec(value) ?? [];
+  return address !== undefined && attribute !== undefined ? { address, attribute } : null;
 }
 
 export function find(tf: TerraformJson, address: string): Element | undefined {
   const isData = address.startsWith('data.');
   const [type, name] = (isData ? address.slice(5) : address).split('.');
+  if (type === undefined || name === undefined) return undefined;
   const body = (isData ? tf.data : tf.resource)?.[type]?.[name];
   return body ? { address, type, name, body } : undefined;
 }

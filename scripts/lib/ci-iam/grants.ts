@@ -89,8 +89,8 @@ export class ResourceViews {
   }
 
   private targetOf(value: Json | undefined): ResourceView | undefined {
-    const match = typeof value === 'string' ? EXACT_REFERENCE.exec(value) : null;
-    const element = match ? find(this.tf, match[1]) : undefined;
+    const address = typeof value === 'string' ? EXACT_REFERENCE.exec(value)?.[1] : undefined;
+    const element = address === undefined ? undefined : find(this.tf, address);
     return element ? this.of(element) : undefined;
   }
 

@@ -103,7 +103,7 @@ export function policyDocument(grants: readonly Grant[], phases: readonly Phase[
   }
   statements.sort(
     (a, b) =>
-      compare(serviceOf(a.Action[0]), serviceOf(b.Action[0])) ||
+      compare(statementService(a.Action), statementService(b.Action)) ||
       compare(a.Resource.includes(UNKNOWN), b.Resource.includes(UNKNOWN)) ||
       compare(Boolean(a.Condition), Boolean(b.Condition)) ||
       compare(a.Resource.join(' '), b.Resource.join(' ')) ||
@@ -114,7 +114,7 @@ export function policyDocument(grants: readonly Grant[], phases: readonly Phase[
     Version: '2012-10-17',
     Statement: statements.map((statement) => {
       // A statement on `*` says why in its Sid: its actions take no resource (AWS's reference).
-      const base = `${sidOf(serviceOf(statement.Action[0]))}${statement.Resource.includes(UNKNOWN) ? 'NoResourceType' : ''}`;
+      const base = `${sidOf(statementService(statement.Action))}${statement.Resource.includes(UNKNOWN) ? 'NoResourceType' : ''}`;
       const n = (seen.get(base) ?? 0) + 1;
       seen.set(base, n);
       return { Sid: n === 1 ? base : `${base}${n}`, ...statement };
@@ -128,8 +128,9 @@ export function policyDocument(grants: readonly Grant[], phases: readonly Phase[
 function conditionBlock(conditions: readonly Condition[]): Record<string, Record<string, string[]>> {
   const block: Record<string, Record<string, string[]>> = {};
   for (const condition of conditions) {
-    block[condition.operator] ??= {};
-    block[condition.operator][condition.key] = [...condition.values].sort();
+    const byKey = block[condition.operator] ?? {};
+    block[condition.operator] = byKey;
+    byKey[condition.key] = [...condition.values].sort();
   }
   return block;
 }
@@ -145,9 +146,9 @@ function mergeAcrossResourceTypes(statements: readonly { actions: string[]; reso
   const merged: { actions: string[]; resources: string[] }[] = [];
   const reaches = (actions: readonly string[], resources: readonly string[]) => actions.some((action) => resources.some((resource) => known(action).resourceTypes.some((type) => patternCanBeType(resource, type))));
   for (const statement of statements) {
-    const service = serviceOf(statement.actions[0]);
+    const service = statementService(statement.actions);
     const mergeable = service !== 's3' && !statement.resources.includes(UNKNOWN);
-    const into = mergeable ? merged.find((m) => serviceOf(m.actions[0]) === service && !m.resources.includes(UNKNOWN) && !reaches(m.actions, statement.resources) && !reaches(statement.actions, m.resources)) : undefined;
+    const into = mergeable ? merged.find((m) => statementService(m.actions) === service && !m.resources.includes(UNKNOWN) && !reaches(m.actions, statement.resources) && !reaches(statement.actions, m.resources)) : undefined;
     if (!into) {
       merged.push({ actions: [...statement.actions], resources: [...statement.resources] });
       continue;
@@ -165,6 +166,13 @@ function withoutCovered(patterns: readonly string[]): string[] {
 
 function serviceOf(action: string): string {
   return action.slice(0, action.indexOf(':'));
+}
+
+/** The service of a statement: its first action's (statements are made per service). */
+function statementService(actions: readonly string[]): string {
+  const [first] = actions;
+  if (first === undefined) throw new Error('a policy statement without actions');
+  return serviceOf(first);
 }
 
 function sidOf(service: string): string {

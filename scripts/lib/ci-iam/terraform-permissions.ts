@@ -93,7 +93,7 @@ function recordNames(r: ResourceView): Condition {
   if (name === UNKNOWN) {
     // An ACM validation record is named `_<token>.<domain>` only once the certificate exists.
     const certificate = /\b(aws_acm_certificate\.[A-Za-z0-9_-]+)\.domain_validation_options\b/.exec(String(r.body.name));
-    const domain = certificate ? r.lookup(certificate[1])?.value('domain_name') : undefined;
+    const domain = certificate?.[1] === undefined ? undefined : r.lookup(certificate[1])?.value('domain_name');
     if (domain) name = `*.${domain.toLowerCase()}`;
   }
   return { operator: 'ForAllValues:StringLike', key: 'route53:ChangeResourceRecordSetsNormalizedRecordNames', values: [name] };
@@ -102,6 +102,10 @@ function recordNames(r: ResourceView): Condition {
 // ---------------------------------------------------------------------------------------------
 // What each resource type needs. Tag actions sit in create (the provider tags on create, and the
 // stacks' providers set default tags on everything), read (it refreshes tags) and update.
+
+// Also the ARNs of what attaches to a role or a rule: IAM authorizes those actions on it.
+const roleArns = (r: ResourceView): readonly string[] => [r.arn('iam', '', `role${r.body.path ?? '/'}${r.scoped('name')}`)];
+const eventRuleArns = (r: ResourceView): readonly string[] => [r.arn('events', r.region, `rule/${r.scoped('name')}`)];
 
 export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>> = {
   // --- S3 -------------------------------------------------------------------------------------
@@ -298,7 +302,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
 
   // --- IAM --------------------------------------------------------------------------------------
   aws_iam_role: {
-    arns: (r) => [r.arn('iam', '', `role${r.body.path ?? '/'}${r.scoped('name')}`)],
+    arns: roleArns,
     actions: {
       create: ['iam:CreateRole', 'iam:TagRole', 'iam:GetRole'],
       read: ['iam:GetRole', 'iam:ListRoleTags', 'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'],
@@ -308,11 +312,11 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     },
   },
   aws_iam_role_policy: {
-    arns: (r) => RESOURCE_PERMISSIONS.aws_iam_role.arns(r.target('role') ?? r),
+    arns: (r) => roleArns(r.target('role') ?? r),
     actions: { create: ['iam:PutRolePolicy'], read: ['iam:GetRolePolicy'], update: ['iam:PutRolePolicy'], delete: ['iam:DeleteRolePolicy'] },
   },
   aws_iam_role_policy_attachment: {
-    arns: (r) => RESOURCE_PERMISSIONS.aws_iam_role.arns(r.target('role') ?? r),
+    arns: (r) => roleArns(r.target('role') ?? r),
     actions: { create: ['iam:AttachRolePolicy'], read: ['iam:ListAttachedRolePolicies'], delete: ['iam:DetachRolePolicy'] },
   },
 
@@ -383,7 +387,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     actions: { create: ['logs:PutMetricFilter'], read: ['logs:DescribeMetricFilters'], update: ['logs:PutMetricFilter'], delete: ['logs:DeleteMetricFilter'] },
   },
   aws_cloudwatch_event_rule: {
-    arns: (r) => [r.arn('events', r.region, `rule/${r.scoped('name')}`)],
+    arns: eventRuleArns,
     actions: {
       create: ['events:PutRule', 'events:TagResource', 'events:DescribeRule'],
       read: ['events:DescribeRule', 'events:ListTagsForResource'],
@@ -392,7 +396,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     },
   },
   aws_cloudwatch_event_target: {
-    arns: (r) => RESOURCE_PERMISSIONS.aws_cloudwatch_event_rule.arns(r.target('rule') ?? r),
+    arns: (r) => eventRuleArns(r.target('rule') ?? r),
     actions: { create: ['events:PutTargets'], read: ['events:ListTargetsByRule'], update: ['events:PutTargets'], delete: ['events:RemoveTargets'] },
     also: (r) => (r.body.role_arn === undefined ? [] : [passRole(r, 'role_arn', 'events.amazonaws.com')]),
   },
