@@ -2,8 +2,8 @@
  * `npm run rollout -- status|start|stop|rollback|promote|ring|wait [options]`: watch, start, stop,
  * roll back or promote a release of the entry router, edit the ring, or wait for a deploy's
  * rollout to end (see docs, "Releasing and rolling back"; `--help` on any command for its options
- * and examples). The commands are in scripts/lib/rollout-cli.ts; this file only wires the real
- * config, AWS clients and console.
+ * and examples). The commands are in scripts/rollout-commands/, one file each; this file only
+ * wires the real config, AWS clients and console.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
@@ -19,7 +19,7 @@ import { loadConfig } from '../config';
 import { rolloutStoreClientConfig } from '../contracts/rollout-store';
 import { regionalS3 } from '../rollout-control/build-presence';
 import { runCommand } from './lib/cli';
-import { ROLLOUT_REGION, rolloutCommand } from './lib/rollout-cli';
+import { ROLLOUT_REGION, rolloutCommand } from './rollout-commands';
 
 /** The rollout command on the real config, AWS (clients made only once a command runs) and console. */
 export function rolloutMainCommand(): Command {

@@ -28,7 +28,7 @@ import {
   type ResourcePermissions,
 } from '../../scripts/lib/ci-iam';
 import { isTaggable } from '../../scripts/lib/ci-iam/taggable';
-import { ROLLOUT_REGION } from '../../scripts/lib/rollout-cli';
+import { ROLLOUT_REGION } from '../../scripts/rollout-commands';
 import { invoke } from '../../scripts/lib/cli';
 import { namesCommand } from '../../scripts/names';
 import { evaluate, jsonStatements, type ContextValue, type Decision, type PolicySet } from '../../stacks/policy/iam-policy';

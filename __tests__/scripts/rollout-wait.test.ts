@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig, parseConfig, resourceNames } from '../../config';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import { versionDescription } from '../../contracts/version-description';
-import { runRolloutCli, type RolloutClients } from '../../scripts/lib/rollout-cli';
+import { runRolloutCli, type RolloutClients } from '../../scripts/rollout-commands';
 import { awaitRollout, defaultTimeoutMs, readBaseline, rolloutOutcome, saveBaseline, type DeploymentStatus } from '../../scripts/lib/rollout-wait';
 import { lambdaDeployment } from '../regional-function/aws-fixtures';
 

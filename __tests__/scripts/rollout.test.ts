@@ -15,7 +15,7 @@ import { readTimeline } from '../../rollout-control/signal-table';
 import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
 import { fakeTable, type FakeTable } from '../fixtures/dynamodb-table';
 import { versionDescription } from '../../contracts/version-description';
-import { runRolloutCli } from '../../scripts/lib/rollout-cli';
+import { runRolloutCli } from '../../scripts/rollout-commands';
 import { rolloutOutcome, type DeploymentStatus } from '../../scripts/lib/rollout-wait';
 import { LocalKeyValueStore, StoreConflict } from '../../loopback/kvs-server';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguration } from '../regional-function/aws-fixtures';

@@ -37,7 +37,7 @@ import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { backfill } from '../../scripts/backfill';
 import { cleanup } from '../../scripts/cleanup';
 import { type CiScript, ciRolePolicies, type ScriptCall, type ScriptTarget, scriptTargets } from '../../scripts/lib/ci-iam';
-import { ROLLOUT_REGION, runRolloutCli } from '../../scripts/lib/rollout-cli';
+import { ROLLOUT_REGION, runRolloutCli } from '../../scripts/rollout-commands';
 import { listObjects } from '../../rollout-control/s3';
 import { buildObjects, upload } from '../../publish/upload';
 import { verifyEdge } from '../../scripts/verify-edge';

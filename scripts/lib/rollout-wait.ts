@@ -14,7 +14,7 @@
  * baseline that could not be saved, or is missing, unreadable or broken, stops the job: were it
  * taken for "none", the deployment from before this deploy would pass for this deploy's.
  *
- * The command is wired in rollout-cli.ts; here is what it decides, with the status reads, the
+ * The command is wired in scripts/rollout-commands/wait.ts; here is what it decides, with the status reads, the
  * clock and the sleeps injected.
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
