@@ -24,16 +24,27 @@ export default async function globalSetup(): Promise<void> {
   // First, so that what the builds below leave in it counts too.
   startRunTmpdir();
   const config = loadConfig();
-  const fingerprint = createHash('sha256').update(sourceFingerprint(config)).update(JSON.stringify(config)).digest('hex');
-  const current = existsSync(SOURCES_FILE) && existsSync(path.join(BUILD_DIR, MANIFEST_FILE)) && readFileSync(SOURCES_FILE, 'utf8') === fingerprint;
+  const fingerprint = createHash('sha256')
+    .update(sourceFingerprint(config))
+    .update(JSON.stringify(config))
+    .digest('hex');
+  const current =
+    existsSync(SOURCES_FILE) &&
+    existsSync(path.join(BUILD_DIR, MANIFEST_FILE)) &&
+    readFileSync(SOURCES_FILE, 'utf8') === fingerprint;
   mkdirSync(LOCAL_BUILDS_DIR, { recursive: true });
   // At once: a build waits on terser's workers and esbuild much of its time, which the others use;
   // and the default build and the local stable one compile the same app, so webpack runs once for both.
   const sharedCompiles: SharedCompiles = new Map();
   const [stable, canary] = await Promise.all([
     ensureLocalBuild(config, { sharedCompiles }),
-    ensureLocalBuild(config, { sharedCompiles, webappDir: webappVariant('canary', (source) => source.replace(STABLE_HEADLINE, CANARY_HEADLINE)) }),
-    current ? undefined : build({ config, outDir: BUILD_DIR, sharedCompiles }).then(() => writeFileSync(SOURCES_FILE, fingerprint)),
+    ensureLocalBuild(config, {
+      sharedCompiles,
+      webappDir: webappVariant('canary', (source) => source.replace(STABLE_HEADLINE, CANARY_HEADLINE)),
+    }),
+    current
+      ? undefined
+      : build({ config, outDir: BUILD_DIR, sharedCompiles }).then(() => writeFileSync(SOURCES_FILE, fingerprint)),
     // Its errors (no browser for this platform, say) are the browser suites' to report: they look
     // it up again, and every other suite runs without one.
     findChromium().catch(() => undefined),

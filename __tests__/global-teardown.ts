@@ -8,6 +8,8 @@ import { endRunTmpdir } from './fixtures/run-tmpdir';
 export default async function globalTeardown(): Promise<void> {
   const left = endRunTmpdir();
   if (left.length > 0) {
-    throw new Error(`tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temporary folder (removed now; find the suite by its prefix and remove it there): ${left.join(', ')}`);
+    throw new Error(
+      `tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temporary folder (removed now; find the suite by its prefix and remove it there): ${left.join(', ')}`,
+    );
   }
 }

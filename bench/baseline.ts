@@ -20,12 +20,25 @@ export function previousRolloutRecord(config: DeployConfig): string {
 }
 
 /** Writes the previous design's entry router, inlining this build, as `<dir>/previous-entry-router.zip`. */
-export async function writeBaselineZip(dir: string, config: DeployConfig, manifest: BuildManifest, buildDir: string): Promise<string> {
+export async function writeBaselineZip(
+  dir: string,
+  config: DeployConfig,
+  manifest: BuildManifest,
+  buildDir: string,
+): Promise<string> {
   const entryAsset = manifest.assets.find((asset) => asset.key === manifest.entry.key)!;
   const bundle = await bundleFunction(
     { kind: 'edge', entry: 'bench/baselines/dns-entry-router.ts' },
-    { edgeConfig: edgeConfigFor(config, manifest.buildId), inlinedEntry: readInlinedEntry(buildDir, manifest.buildId, entryAsset) },
-    { __DNS_BASELINE__: { rolloutRecord: previousRolloutRecord(config), rolloutRefreshMs: PREVIOUS_DESIGN.rolloutRefreshS * 1000 } },
+    {
+      edgeConfig: edgeConfigFor(config, manifest.buildId),
+      inlinedEntry: readInlinedEntry(buildDir, manifest.buildId, entryAsset),
+    },
+    {
+      __DNS_BASELINE__: {
+        rolloutRecord: previousRolloutRecord(config),
+        rolloutRefreshMs: PREVIOUS_DESIGN.rolloutRefreshS * 1000,
+      },
+    },
   );
   const zip = path.join(dir, 'previous-entry-router.zip');
   writeFileSync(zip, createZip([{ name: 'index.js', data: bundle }]));

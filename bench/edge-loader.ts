@@ -46,7 +46,12 @@ export interface EdgeLoadOptions {
 
 export function loadEdgeHandler(zip: string, options: EdgeLoadOptions): EdgeHandler {
   // As in a replica that AWS_REGION would name; unset, the routers skip their static region table.
-  const seams = { EDGE_DNS_SERVER: options.dnsServer, EDGE_S3_ENDPOINT: options.s3Endpoint, EDGE_KVS_ENDPOINT: options.kvsEndpoint, AWS_REGION: undefined };
+  const seams = {
+    EDGE_DNS_SERVER: options.dnsServer,
+    EDGE_S3_ENDPOINT: options.s3Endpoint,
+    EDGE_KVS_ENDPOINT: options.kvsEndpoint,
+    AWS_REGION: undefined,
+  };
   const saved = { env: Object.fromEntries(Object.keys(seams).map((key) => [key, process.env[key]])), now: Date.now };
   for (const [key, value] of Object.entries(seams)) restoreEnv(key, value);
   if (options.clock) Date.now = options.clock.now;
@@ -73,7 +78,13 @@ export function settle(ms = 2): Promise<void> {
  * record up), moving the simulated clock past `refreshMs` must make the next request start a
  * lookup, though almost no real time has passed.
  */
-export async function verifyClock(handler: EdgeHandler, event: CloudFrontRequestEvent, clock: SimulatedClock, refreshMs: number, lookups: () => number): Promise<void> {
+export async function verifyClock(
+  handler: EdgeHandler,
+  event: CloudFrontRequestEvent,
+  clock: SimulatedClock,
+  refreshMs: number,
+  lookups: () => number,
+): Promise<void> {
   await handler(event);
   await settle();
   const before = lookups();
@@ -81,6 +92,8 @@ export async function verifyClock(handler: EdgeHandler, event: CloudFrontRequest
   await handler(event);
   await settle();
   if (lookups() === before) {
-    throw new Error('the router did not refresh its record after its refresh interval of simulated time: its reader no longer takes Date.now when the bundle loads (see edge-loader.ts)');
+    throw new Error(
+      'the router did not refresh its record after its refresh interval of simulated time: its reader no longer takes Date.now when the bundle loads (see edge-loader.ts)',
+    );
   }
 }

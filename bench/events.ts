@@ -41,7 +41,16 @@ export function randomViewerIp(random: () => number): string {
   const int = (max: number) => Math.floor(random() * max);
   if (random() < 0.75) return `${1 + int(223)}.${int(256)}.${int(256)}.${int(256)}`;
   const hextet = () => int(0x10000).toString(16);
-  return [(0x2000 + int(0x2000)).toString(16), hextet(), hextet(), hextet(), hextet(), hextet(), hextet(), hextet()].join(':');
+  return [
+    (0x2000 + int(0x2000)).toString(16),
+    hextet(),
+    hextet(),
+    hextet(),
+    hextet(),
+    hextet(),
+    hextet(),
+    hextet(),
+  ].join(':');
 }
 
 /** The same /64 with another interface id: the address a privacy-extensions host rotates to. */
@@ -68,7 +77,12 @@ export function originRequestEvent(viewer: ViewerRequest, requestId = 'r0'): Clo
     Records: [
       {
         cf: {
-          config: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType: 'origin-request', requestId },
+          config: {
+            distributionDomainName: 'd111111abcdef8.cloudfront.net',
+            distributionId: 'EDFDVBD6EXAMPLE',
+            eventType: 'origin-request',
+            requestId,
+          },
           request: {
             clientIp,
             method: 'GET',
@@ -76,7 +90,9 @@ export function originRequestEvent(viewer: ViewerRequest, requestId = 'r0'): Clo
             querystring: '',
             headers: {
               host: [{ key: 'Host', value: originDomain }],
-              'accept-encoding': [{ key: 'Accept-Encoding', value: viewer.acceptEncoding ?? 'gzip, deflate, br, zstd' }],
+              'accept-encoding': [
+                { key: 'Accept-Encoding', value: viewer.acceptEncoding ?? 'gzip, deflate, br, zstd' },
+              ],
               'user-agent': [{ key: 'User-Agent', value: 'Amazon CloudFront' }],
               via: [{ key: 'Via', value: '2.0 0123456789abcdef0123456789abcdef.cloudfront.net (CloudFront)' }],
               'x-forwarded-for': [{ key: 'X-Forwarded-For', value: clientIp }],
@@ -84,7 +100,12 @@ export function originRequestEvent(viewer: ViewerRequest, requestId = 'r0'): Clo
             origin: {
               s3: {
                 authMethod: 'origin-access-identity',
-                customHeaders: Object.fromEntries(Object.entries(viewer.originCustomHeaders ?? {}).map(([name, value]) => [name, [{ key: name, value }]])),
+                customHeaders: Object.fromEntries(
+                  Object.entries(viewer.originCustomHeaders ?? {}).map(([name, value]) => [
+                    name,
+                    [{ key: name, value }],
+                  ]),
+                ),
                 domainName: originDomain,
                 path: '',
                 region: /\.s3\.([a-z0-9-]+)\./.exec(originDomain)![1],
@@ -98,12 +119,26 @@ export function originRequestEvent(viewer: ViewerRequest, requestId = 'r0'): Clo
 }
 
 /** The viewer-request event CloudFront gives the viewer-assignment function. */
-export function viewerRequestEvent(clientIp: string, headers: Readonly<Record<string, string>> = {}): CloudFrontFunctionViewerEvent {
+export function viewerRequestEvent(
+  clientIp: string,
+  headers: Readonly<Record<string, string>> = {},
+): CloudFrontFunctionViewerEvent {
   return {
     version: '1.0',
-    context: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType: 'viewer-request', requestId: 'r0' },
+    context: {
+      distributionDomainName: 'd111111abcdef8.cloudfront.net',
+      distributionId: 'EDFDVBD6EXAMPLE',
+      eventType: 'viewer-request',
+      requestId: 'r0',
+    },
     viewer: { ip: clientIp },
-    request: { method: 'GET', uri: ENTRY_PATH, querystring: {}, headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, { value }])), cookies: {} },
+    request: {
+      method: 'GET',
+      uri: ENTRY_PATH,
+      querystring: {},
+      headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, { value }])),
+      cookies: {},
+    },
   };
 }
 
@@ -113,14 +148,19 @@ export function assignedBuild(result: CloudFrontFunctionResult): string | null {
 }
 
 /** What an entry-router result did with a load: answered it (a generated response with X-Build-Id) or sent it to S3. */
-export type EntryOutcome = { readonly kind: 'generated'; readonly buildId: string } | { readonly kind: 's3'; readonly buildId: string; readonly bucket: string } | { readonly kind: 'other'; readonly detail: string };
+export type EntryOutcome =
+  | { readonly kind: 'generated'; readonly buildId: string }
+  | { readonly kind: 's3'; readonly buildId: string; readonly bucket: string }
+  | { readonly kind: 'other'; readonly detail: string };
 
 export function entryOutcome(result: unknown): EntryOutcome {
   if (typeof result !== 'object' || result === null) return { kind: 'other', detail: String(result) };
   if ('status' in result) {
     const response = result as { status: string; headers?: Record<string, { value: string }[]> };
     const buildId = response.headers?.['x-build-id']?.[0]?.value;
-    return response.status === '200' && buildId ? { kind: 'generated', buildId } : { kind: 'other', detail: `status ${response.status}` };
+    return response.status === '200' && buildId
+      ? { kind: 'generated', buildId }
+      : { kind: 'other', detail: `status ${response.status}` };
   }
   const request = result as { uri?: string; origin?: { s3?: { domainName?: string } } };
   // The entry router may send a load to a pre-compressed sibling (index.js.br, index.js.gz).

@@ -23,7 +23,19 @@ import { loadConfig } from '../config';
 import { build, PROJECT_ROOT } from '../publish/build';
 import { configOption, defineCommand, quietSdkNodeVersionWarning, runCommand } from '../scripts/lib/cli';
 import { readManifest, type BuildManifest } from '../contracts/build-manifest';
-import { DOCS_BLOCK, formatMarkdown, formatSectionText, formatSummary, machineLine, replaceBlock, reportSection, SUMMARY_BLOCK, type BenchReport, type MachineInfo, type ReportSection } from './report';
+import {
+  DOCS_BLOCK,
+  formatMarkdown,
+  formatSectionText,
+  formatSummary,
+  machineLine,
+  replaceBlock,
+  reportSection,
+  SUMMARY_BLOCK,
+  type BenchReport,
+  type MachineInfo,
+  type ReportSection,
+} from './report';
 import { assignment } from './sections/assignment';
 import { buildOutput } from './sections/build-output';
 import { cost } from './sections/cost';
@@ -36,7 +48,17 @@ import { synthAndBuild } from './sections/synth-build';
 import type { BenchSection, SectionResult } from './types';
 
 /** In run order: cost reads the edge routers' and origin requests' results. */
-export const SECTIONS: readonly BenchSection[] = [buildOutput, edgeRouters, originRequests, assignment, rollbackReach, synthAndBuild, cost, releaseSignal, releaseJudge];
+export const SECTIONS: readonly BenchSection[] = [
+  buildOutput,
+  edgeRouters,
+  originRequests,
+  assignment,
+  rollbackReach,
+  synthAndBuild,
+  cost,
+  releaseSignal,
+  releaseJudge,
+];
 
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
@@ -80,10 +102,16 @@ export interface BenchRun {
 }
 
 /** The sections `only` names, with everything they require, in SECTIONS order. */
-export function selectSections(only: readonly string[] | undefined, sections: readonly BenchSection[] = SECTIONS): BenchSection[] {
+export function selectSections(
+  only: readonly string[] | undefined,
+  sections: readonly BenchSection[] = SECTIONS,
+): BenchSection[] {
   if (!only || only.length === 0) return [...sections];
   const unknown = only.filter((id) => !sections.some((section) => section.id === id));
-  if (unknown.length > 0) throw new Error(`--only ${unknown.join(', ')}: no such section; sections are ${sections.map((s) => s.id).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `--only ${unknown.join(', ')}: no such section; sections are ${sections.map((s) => s.id).join(', ')}`,
+    );
   const wanted = new Set<string>();
   const add = (id: string): void => {
     if (wanted.has(id)) return;
@@ -94,7 +122,11 @@ export function selectSections(only: readonly string[] | undefined, sections: re
   return sections.filter((section) => wanted.has(section.id));
 }
 
-async function ensureBuild(configFile: string | undefined, buildDir: string, log: (line: string) => void): Promise<BuildManifest> {
+async function ensureBuild(
+  configFile: string | undefined,
+  buildDir: string,
+  log: (line: string) => void,
+): Promise<BuildManifest> {
   try {
     return readManifest(buildDir);
   } catch {
@@ -137,14 +169,24 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   }
 
   const wallSeconds = Math.round(Number(process.hrtime.bigint() - started) / 1e8) / 10;
-  const report: BenchReport = { schema: 3, date: new Date().toISOString(), quick, buildId: manifest.buildId, machine, wallSeconds, sections: reported };
+  const report: BenchReport = {
+    schema: 3,
+    date: new Date().toISOString(),
+    quick,
+    buildId: manifest.buildId,
+    machine,
+    wallSeconds,
+    sections: reported,
+  };
   const markdown = formatMarkdown(report);
   const jsonFile = path.resolve(options.out ?? path.join(PROJECT_ROOT, 'bench', 'results', 'bench.json'));
   const markdownFile = `${jsonFile.replace(/\.json$/, '')}.md`;
   mkdirSync(path.dirname(jsonFile), { recursive: true });
   writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(markdownFile, markdown);
-  print(`${wallSeconds} s on ${machine.cores} cores; figures written to ${path.relative(process.cwd(), jsonFile)} and ${path.relative(process.cwd(), markdownFile)}`);
+  print(
+    `${wallSeconds} s on ${machine.cores} cores; figures written to ${path.relative(process.cwd(), jsonFile)} and ${path.relative(process.cwd(), markdownFile)}`,
+  );
   if (options.updateDocs) {
     const docsFile = options.docsFile ?? path.join(PROJECT_ROOT, 'docs', 'benchmark.md');
     const readme = options.readme ?? path.join(PROJECT_ROOT, 'README.md');
@@ -153,7 +195,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     const summary = replaceBlock(readFileSync(readme, 'utf8'), SUMMARY_BLOCK, formatSummary(report));
     writeFileSync(docsFile, docs);
     writeFileSync(readme, summary);
-    print(`benchmark tables rewritten in ${path.relative(process.cwd(), docsFile)}, headline figures in ${path.relative(process.cwd(), readme)}`);
+    print(
+      `benchmark tables rewritten in ${path.relative(process.cwd(), docsFile)}, headline figures in ${path.relative(process.cwd(), readme)}`,
+    );
   }
   return { report, markdown, jsonFile, markdownFile };
 }
@@ -173,14 +217,18 @@ function sectionIds(text: string, previous: readonly string[]): readonly string[
     .map((id) => id.trim())
     .filter(Boolean);
   const unknown = ids.filter((id) => !SECTIONS.some((section) => section.id === id));
-  if (ids.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`expected section ids among ${SECTIONS.map((section) => section.id).join(', ')}, got ${JSON.stringify(text)}.`);
+  if (ids.length === 0 || unknown.length > 0)
+    throw new InvalidArgumentError(
+      `expected section ids among ${SECTIONS.map((section) => section.id).join(', ')}, got ${JSON.stringify(text)}.`,
+    );
   return [...previous, ...ids];
 }
 
 export function benchCommand(): Command {
   return defineCommand({
     name: 'npm run bench --',
-    summary: 'Measure what ships (the zips in build/, built first when missing) next to the reference design: one table per section, and every figure as JSON and markdown.',
+    summary:
+      'Measure what ships (the zips in build/, built first when missing) next to the reference design: one table per section, and every figure as JSON and markdown.',
     examples: [
       'npm run bench',
       "npm run bench -- --quick                          # few repetitions: the report's shape, figures not worth quoting",
@@ -189,13 +237,38 @@ export function benchCommand(): Command {
     ],
   })
     .addOption(configOption())
-    .addOption(new Option('--out <file>', 'the JSON report; the markdown goes next to it as <name>.md (default: bench/results/bench.json)'))
-    .addOption(new Option('--only <sections>', `run these sections (comma-separated or repeated) and those they need: ${SECTIONS.map((section) => section.id).join(', ')}`).argParser(sectionIds).default([], 'all'))
+    .addOption(
+      new Option(
+        '--out <file>',
+        'the JSON report; the markdown goes next to it as <name>.md (default: bench/results/bench.json)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--only <sections>',
+        `run these sections (comma-separated or repeated) and those they need: ${SECTIONS.map((section) => section.id).join(', ')}`,
+      )
+        .argParser(sectionIds)
+        .default([], 'all'),
+    )
     .addOption(new Option('--quick', 'few repetitions, for checking the report; not worth quoting').default(false))
-    .addOption(new Option('--update-docs', "rewrite docs/benchmark.md's tables and the README's headline figures with this run (a full run only)").default(false).conflicts(['quick', 'only']))
+    .addOption(
+      new Option(
+        '--update-docs',
+        "rewrite docs/benchmark.md's tables and the README's headline figures with this run (a full run only)",
+      )
+        .default(false)
+        .conflicts(['quick', 'only']),
+    )
     .action(async (flags: BenchFlags) => {
       quietSdkNodeVersionWarning();
-      await runBench({ config: flags.config, out: flags.out, only: flags.only, quick: flags.quick, updateDocs: flags.updateDocs });
+      await runBench({
+        config: flags.config,
+        out: flags.out,
+        only: flags.only,
+        quick: flags.quick,
+        updateDocs: flags.updateDocs,
+      });
     });
 }
 

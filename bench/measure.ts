@@ -41,12 +41,20 @@ export async function timerOverheadNs(scale = 1): Promise<number> {
  * Milliseconds to `require` each file in a fresh Node process (read, compile, run the module
  * body), `runs` times per file, interleaved so drift on a shared machine hits all files alike.
  */
-export function coldRequireMs<K extends string>(files: Readonly<Record<K, string>>, runs: number, env: NodeJS.ProcessEnv = {}): Record<K, number[]> {
-  const script = 'const f=process.argv[1];const t=process.hrtime.bigint();require(f);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))';
+export function coldRequireMs<K extends string>(
+  files: Readonly<Record<K, string>>,
+  runs: number,
+  env: NodeJS.ProcessEnv = {},
+): Record<K, number[]> {
+  const script =
+    'const f=process.argv[1];const t=process.hrtime.bigint();require(f);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))';
   const results = Object.fromEntries(Object.keys(files).map((name) => [name, []])) as unknown as Record<K, number[]>;
   for (let run = 0; run < runs; run += 1) {
     for (const [name, file] of Object.entries(files) as [K, string][]) {
-      const out = execFileSync(process.execPath, ['-e', script, file], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+      const out = execFileSync(process.execPath, ['-e', script, file], {
+        env: { PATH: process.env.PATH, ...env },
+        encoding: 'utf8',
+      });
       results[name].push(Number(out));
     }
   }

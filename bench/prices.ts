@@ -28,7 +28,8 @@ export const PRICES = {
     per: 1_000_000,
     unit: 'request',
     source: 'https://aws.amazon.com/lambda/pricing/ (Lambda@Edge pricing)',
-    checked: 'rate as quoted on the AWS pricing page when read; confirmed by a third-party 2026 rate card (blog.blazingcdn.com, "Lambda@Edge Pricing in 2026"); not visible in the stored AWS page',
+    checked:
+      'rate as quoted on the AWS pricing page when read; confirmed by a third-party 2026 rate card (blog.blazingcdn.com, "Lambda@Edge Pricing in 2026"); not visible in the stored AWS page',
   },
   /** Lambda@Edge duration at the configured memory, metered in 1 ms units. */
   edgeGbSecond: {
@@ -45,7 +46,8 @@ export const PRICES = {
     per: 1000,
     unit: 'GET',
     source: 'https://aws.amazon.com/s3/pricing/ (S3 Standard, GET, SELECT and all other requests, US East)',
-    checked: 'rate as quoted on the AWS pricing page when read; not visible in the stored AWS page (rendered client-side)',
+    checked:
+      'rate as quoted on the AWS pricing page when read; not visible in the stored AWS page (rendered client-side)',
   },
   /** Route53 queries of simple records (`_rollout.<domain>`), first billion per month. */
   route53Standard: {
@@ -53,7 +55,8 @@ export const PRICES = {
     per: 1_000_000,
     unit: 'query',
     source: 'https://aws.amazon.com/route53/pricing/ (standard queries, first 1 billion per month)',
-    checked: '"$0.40 per million queries (first 1 billion queries per month)", transcribed verbatim from that page on 2026-09-20 (api-evangelist/amazon-route53-resolver plans file)',
+    checked:
+      '"$0.40 per million queries (first 1 billion queries per month)", transcribed verbatim from that page on 2026-09-20 (api-evangelist/amazon-route53-resolver plans file)',
   },
   /** Route53 queries of latency-routed records (`_bucket.<domain>`), first billion per month. */
   route53Latency: {
@@ -61,9 +64,13 @@ export const PRICES = {
     per: 1_000_000,
     unit: 'query',
     source: 'https://aws.amazon.com/route53/pricing/ (latency based routing queries, first 1 billion per month)',
-    checked: 'rate as quoted on the AWS pricing page when read; consistent with "50% more than the simple records" (kubernetes-incubator/external-dns issue 571, citing that page)',
+    checked:
+      'rate as quoted on the AWS pricing page when read; consistent with "50% more than the simple records" (kubernetes-incubator/external-dns issue 571, citing that page)',
   },
-  /** CloudFront Functions invocations: the viewer-assignment function on every entry load (the previous design's viewer-key function likewise), the error-report function on every error report. */
+  /**
+   * CloudFront Functions invocations: the viewer-assignment function on every entry load (the previous design's
+   * viewer-key function likewise), the error-report function on every error report.
+   */
   cloudFrontFunction: {
     usd: 0.1,
     per: 1_000_000,
@@ -78,15 +85,20 @@ export const PRICES = {
     per: 1_000_000,
     unit: 'read',
     source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront KeyValueStore)',
-    checked: '"Reads from CloudFront Functions at request time: $0.03 per 1 million", as a third-party pricing note quotes it (hedgerules.micahrl.com/docs/aws/pricing, read 2026-11-30); not visible in the stored AWS page',
+    checked:
+      '"Reads from CloudFront Functions at request time: $0.03 per 1 million", as a third-party pricing note quotes it (hedgerules.micahrl.com/docs/aws/pricing, read 2026-11-30); not visible in the stored AWS page',
   },
-  /** KeyValueStore API calls (DescribeKeyValueStore, GetKey, PutKey): rollout sync, the rollout CLI, the entry router's fallback. */
+  /**
+   * KeyValueStore API calls (DescribeKeyValueStore, GetKey, PutKey): rollout sync, the rollout CLI, the entry router's
+   * fallback.
+   */
   kvsApiCall: {
     usd: 1,
     per: 1000,
     unit: 'call',
     source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront KeyValueStore)',
-    checked: '"$1.00 per 1,000" for API operations, as the same third-party note quotes it for writes (read 2026-11-30); applied here to every API call, reads included, the conservative reading',
+    checked:
+      '"$1.00 per 1,000" for API operations, as the same third-party note quotes it for writes (read 2026-11-30); applied here to every API call, reads included, the conservative reading',
   },
   /** HTTP API requests (the metrics API's endpoint), first 300 million a month. */
   httpApiRequest: {
@@ -94,7 +106,8 @@ export const PRICES = {
     per: 1_000_000,
     unit: 'request',
     source: 'https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs, first 300 million, US East)',
-    checked: '"$1.00/million" for the first 300M requests a month, as third-party guides tabulate that page (apigatewaycost.com/aws, awsforengineers.com, read 2026-11-30); not visible in the stored AWS page',
+    checked:
+      '"$1.00/million" for the first 300M requests a month, as third-party guides tabulate that page (apigatewaycost.com/aws, awsforengineers.com, read 2026-11-30); not visible in the stored AWS page',
   },
   /** Regional Lambda requests (the signal consumer; the metrics API before it). */
   lambdaRequest: {
@@ -102,7 +115,8 @@ export const PRICES = {
     per: 1_000_000,
     unit: 'request',
     source: 'https://aws.amazon.com/lambda/pricing/ (requests, x86, US East)',
-    checked: 'the long-standing list price ($0.20 per 1M requests); not visible in the stored AWS page (rendered client-side)',
+    checked:
+      'the long-standing list price ($0.20 per 1M requests); not visible in the stored AWS page (rendered client-side)',
   },
   /** Regional Lambda duration, x86, first 6 billion GB-seconds a month. */
   lambdaGbSecond: {
@@ -112,15 +126,22 @@ export const PRICES = {
     source: 'https://aws.amazon.com/lambda/pricing/ (duration, x86, first 6 billion GB-seconds, US East)',
     checked: 'the long-standing list price; not visible in the stored AWS page (rendered client-side)',
   },
-  /** DynamoDB on-demand writes: one write request unit per write of an item under 1 KB (the consumer's checkpoint; the metrics API's ledger before it). */
+  /**
+   * DynamoDB on-demand writes: one write request unit per write of an item under 1 KB (the consumer's checkpoint; the
+   * metrics API's ledger before it).
+   */
   dynamoWrite: {
     usd: 0.625,
     per: 1_000_000,
     unit: 'write request unit',
     source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (write request units, US East)',
-    checked: '$0.625 per million write request units after the November 2024 on-demand price cut, as researched for this project on 2026-11-30; a failed condition still consumes the unit',
+    checked:
+      '$0.625 per million write request units after the November 2024 on-demand price cut, as researched for this project on 2026-11-30; a failed condition still consumes the unit',
   },
-  /** DynamoDB on-demand reads, per 4 KB (eventually consistent: half a unit): the consumer's timeline of states; the metrics API's state copy before it. */
+  /**
+   * DynamoDB on-demand reads, per 4 KB (eventually consistent: half a unit): the consumer's timeline of states; the
+   * metrics API's state copy before it.
+   */
   dynamoRead: {
     usd: 0.125,
     per: 1_000_000,
@@ -134,7 +155,8 @@ export const PRICES = {
     per: 1,
     unit: 'GB',
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (Logs, collect (data ingestion), standard)',
-    checked: '$0.50 per GB, as researched on 2026-11-30 (and as third-party guides quote, e.g. go-cloud.io on API Gateway logs)',
+    checked:
+      '$0.50 per GB, as researched on 2026-11-30 (and as third-party guides quote, e.g. go-cloud.io on API Gateway logs)',
   },
   /** A custom metric for a month (first 10,000 metrics). */
   customMetricMonth: {
@@ -144,7 +166,10 @@ export const PRICES = {
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (metrics, first 10,000, prorated by the hour)',
     checked: '$0.30 per metric per month, as researched on 2026-11-30',
   },
-  /** CloudFront real-time logs: every log line CloudFront publishes to the stream (entry loads and error reports, after sampling). */
+  /**
+   * CloudFront real-time logs: every log line CloudFront publishes to the stream (entry loads and error reports, after
+   * sampling).
+   */
   realtimeLogLine: {
     usd: 0.01,
     per: 1_000_000,
@@ -159,7 +184,8 @@ export const PRICES = {
     per: 1,
     unit: 'shard-hour',
     source: 'https://aws.amazon.com/kinesis/data-streams/pricing/ (provisioned mode, shard hour, US East)',
-    checked: '$0.015 per shard-hour, as listed in early 2025 (not re-read in 2026); the stored AWS page shows the provisioned-mode terms but renders its rates client-side',
+    checked:
+      '$0.015 per shard-hour, as listed in early 2025 (not re-read in 2026); the stored AWS page shows the provisioned-mode terms but renders its rates client-side',
   },
   /** Kinesis Data Streams, provisioned mode: PUT payload units, one per record of up to 25 KB. */
   kinesisPutPayloadUnit: {
@@ -176,9 +202,13 @@ export const PRICES = {
     per: 1,
     unit: 'high-resolution alarm metric-month',
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (alarms, high resolution)',
-    checked: '$0.30 per alarm metric a month at high resolution, three times the standard resolution price, as listed in early 2025 (not re-read in 2026)',
+    checked:
+      '$0.30 per alarm metric a month at high resolution, three times the standard resolution price, as listed in early 2025 (not re-read in 2026)',
   },
-  /** A CloudWatch alarm, standard resolution: per metric it reads (a metric math alarm pays for each metric in its expression), a month. */
+  /**
+   * A CloudWatch alarm, standard resolution: per metric it reads (a metric math alarm pays for each metric in its
+   * expression), a month.
+   */
   alarmMetricMonth: {
     usd: 0.1,
     per: 1,
@@ -228,7 +258,10 @@ export const BEACONS = {
   lambdaLogBytesPerInvocation: 350,
   /** Share of beacons that are a viewer's first in its period (so emit an EMF line): all of them, the worst case. */
   firstSightingShare: 1,
-  /** The EMF line of a counted viewer (viewer and erroring viewer at once), as this benchmark measured it on 2026-11-30 (docs/benchmark.md, build d749f4f8a886382b). */
+  /**
+   * The EMF line of a counted viewer (viewer and erroring viewer at once), as this benchmark measured it on 2026-11-30
+   * (docs/benchmark.md, build d749f4f8a886382b).
+   */
   emfLineBytes: 275,
   /** Metrics API containers reading the state copy, each once per stateCacheSeconds. */
   warmContainers: 5,
@@ -243,16 +276,28 @@ export const BEACONS = {
  * window, one invocation at a time (one shard, parallelization factor 1), so one warm container.
  */
 export const SIGNAL = {
-  /** Error reports per entry load: assumed (1 % of loads report an error). Each is one more logged request, and one CloudFront Function invocation. */
+  /**
+   * Error reports per entry load: assumed (1 % of loads report an error). Each is one more logged request, and one
+   * CloudFront Function invocation.
+   */
   errorReportShare: 0.01,
   batchSize: 1000,
-  /** The judge's verdict, one EMF line per batch while a release runs (a high-resolution CanaryFailing datapoint): assumed from its shape. */
+  /**
+   * The judge's verdict, one EMF line per batch while a release runs (a high-resolution CanaryFailing datapoint):
+   * assumed from its shape.
+   */
   verdictLineBytes: 300,
-  /** Write units of the release's judgment record (about 1.5 KB of JSON: counts, ranges, words), rewritten once per closed period while a release runs. */
+  /**
+   * Write units of the release's judgment record (about 1.5 KB of JSON: counts, ranges, words), rewritten once per
+   * closed period while a release runs.
+   */
   judgmentWriteUnits: 2,
   consumerContainers: 1,
   consumerMemoryMb: 128,
-  /** What a warm invocation waits for per DynamoDB call in-region (the checkpoint's PutItem; the timeline's GetItem): assumed, as BEACONS.billedMsPerBeacon. */
+  /**
+   * What a warm invocation waits for per DynamoDB call in-region (the checkpoint's PutItem; the timeline's GetItem):
+   * assumed, as BEACONS.billedMsPerBeacon.
+   */
   dynamoWaitMs: 10,
   /** Lambda's own START, END and REPORT lines per invocation: assumed, as for the metrics API. */
   lambdaLogBytesPerInvocation: 350,
@@ -274,5 +319,6 @@ export const FLEET = {
   regionalEdgeCaches: 13,
   encodings: 3,
   refetchesPerDay: 24,
-  regionalEdgeCachesSource: 'https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HowCloudFrontWorks.html ("regional edge caches"); 13 as counted on the CloudFront key features page, read 2026-11',
+  regionalEdgeCachesSource:
+    'https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HowCloudFrontWorks.html ("regional edge caches"); 13 as counted on the CloudFront key features page, read 2026-11',
 } as const;

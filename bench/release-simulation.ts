@@ -50,7 +50,10 @@ import type { RolloutConfig } from '../config/schema';
 export const LOOK_SECONDS = 10;
 /** Seconds from a load to its record reaching the consumer (CloudFront delivers real-time logs within seconds). */
 export const LOG_DELAY_SECONDS = 2;
-/** Seconds between runs of rollout sync's schedule (stacks/constructs/rollout-sync.ts SYNC_SCHEDULE; the section checks they agree). */
+/**
+ * Seconds between runs of rollout sync's schedule (stacks/constructs/rollout-sync.ts SYNC_SCHEDULE; the section checks
+ * they agree).
+ */
 export const SYNC_SECONDS = 60;
 /** Periods of the stable build before the release the stable role's evidence includes. */
 export const BASELINE_PERIODS = 10;
@@ -79,7 +82,10 @@ export interface JudgedReleaseSettings {
   readonly alarms: JudgeRule & { readonly periodSeconds: number; readonly holdMinutes: number };
   readonly metrics: { readonly latenessSeconds: number };
   readonly edge: { readonly stateCacheSeconds: number };
-  /** How long the state before a write stays one the edges may serve, for the consumer. @default statePropagationMs(edge) */
+  /**
+   * How long the state before a write stays one the edges may serve, for the consumer. @default
+   * statePropagationMs(edge)
+   */
   readonly statePropagationMs?: number;
 }
 
@@ -87,11 +93,17 @@ export type JudgedOutcome = 'complete' | 'failed' | 'not-enough-evidence';
 
 export interface JudgedRelease {
   readonly outcome: JudgedOutcome;
-  /** When the weight was written back to 0, ms after the release started: the look that found the canary failing, or the first look or sync run after the hold ran out. Null when it completed. */
+  /**
+   * When the weight was written back to 0, ms after the release started: the look that found the canary failing, or the
+   * first look or sync run after the hold ran out. Null when it completed.
+   */
   readonly verdictAtMs: number | null;
   /** When the weight was written as everyone's, ms after the start; null when rolled back. */
   readonly completedAtMs: number | null;
-  /** The first load the canary's defect failed (not one its viewer would have seen an error on anyway), ms after the start. */
+  /**
+   * The first load the canary's defect failed (not one its viewer would have seen an error on anyway), ms after the
+   * start.
+   */
   readonly firstFailingLoadAtMs: number | null;
   /** The highest weight written (basis points). */
   readonly highestWeight: number;
@@ -113,7 +125,8 @@ const { floor, log, min } = Math;
 const honestAddresses: string[] = [];
 
 function honestAddress(index: number): string {
-  for (let next = honestAddresses.length; next <= index; next += 1) honestAddresses.push(`${10 + (next >>> 24)}.${(next >>> 16) & 255}.${(next >>> 8) & 255}.${next & 255}`);
+  for (let next = honestAddresses.length; next <= index; next += 1)
+    honestAddresses.push(`${10 + (next >>> 24)}.${(next >>> 16) & 255}.${(next >>> 8) & 255}.${next & 255}`);
   return honestAddresses[index]!;
 }
 
@@ -121,7 +134,10 @@ function honestAddress(index: number): string {
 function attackerAddresses(group: AttackerGroup, index: number): string[] {
   if (group.kind === 'ipv4') return [`203.0.${113 + (index >> 8)}.${index & 255}`];
   const site = `2001:db8:${(0x100 + index).toString(16)}`;
-  return Array.from({ length: group.probes ?? 16 }, (_, sub) => `${site}:${sub.toString(16)}::${(sub * 7 + 1).toString(16)}`);
+  return Array.from(
+    { length: group.probes ?? 16 },
+    (_, sub) => `${site}:${sub.toString(16)}::${(sub * 7 + 1).toString(16)}`,
+  );
 }
 
 /**
@@ -132,7 +148,8 @@ function attackerAddresses(group: AttackerGroup, index: number): string[] {
  * looked at hundreds of times.
  */
 export function mayFail(evidence: Evidence, rule: JudgeRule): boolean {
-  const share = (role: { readonly viewers: number; readonly erroring: number }) => (role.viewers > 0 ? role.erroring / role.viewers : 0);
+  const share = (role: { readonly viewers: number; readonly erroring: number }) =>
+    role.viewers > 0 ? role.erroring / role.viewers : 0;
   return (share(evidence.canary) - share(evidence.stable)) * 100 > rule.toleratedExcessPercent;
 }
 
@@ -150,7 +167,14 @@ interface Tally {
   newestCanaryErroring: number;
 }
 
-const emptyTally = (): Tally => ({ canaryViewers: 0, canaryErroring: 0, stableViewers: 0, stableErroring: 0, newestCanaryViewers: 0, newestCanaryErroring: 0 });
+const emptyTally = (): Tally => ({
+  canaryViewers: 0,
+  canaryErroring: 0,
+  stableViewers: 0,
+  stableErroring: 0,
+  newestCanaryViewers: 0,
+  newestCanaryErroring: 0,
+});
 
 function addTally(into: Tally, from: Tally): void {
   into.canaryViewers += from.canaryViewers;
@@ -162,7 +186,13 @@ function addTally(into: Tally, from: Tally): void {
 }
 
 function clearTally(tally: Tally): void {
-  tally.canaryViewers = tally.canaryErroring = tally.stableViewers = tally.stableErroring = tally.newestCanaryViewers = tally.newestCanaryErroring = 0;
+  tally.canaryViewers =
+    tally.canaryErroring =
+    tally.stableViewers =
+    tally.stableErroring =
+    tally.newestCanaryViewers =
+    tally.newestCanaryErroring =
+      0;
 }
 
 interface Period extends Tally {
@@ -170,8 +200,14 @@ interface Period extends Tally {
   readonly atWeight: Map<number, number>;
 }
 
-/** One release, seeded: the same settings, scenario and seed give the same release. The salt is `d-SIM` and the seed. */
-export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario: ReleaseScenario, seed: number): JudgedRelease {
+/**
+ * One release, seeded: the same settings, scenario and seed give the same release. The salt is `d-SIM` and the seed.
+ */
+export function simulateJudgedRelease(
+  settings: JudgedReleaseSettings,
+  scenario: ReleaseScenario,
+  seed: number,
+): JudgedRelease {
   const random = seededRandom(seed ^ 0x5eed);
   const salt = `d-SIM${String(seed).padStart(6, '0')}`;
   const steps = rolloutSteps(settings.rollout);
@@ -185,12 +221,20 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
   const perSecond = scenario.loadsPerDay / 86_400;
   const group = scenario.attackers;
   const attackers = group ? Array.from({ length: group.count }, (_, index) => attackerAddresses(group, index)) : [];
-  const attackerErrs = (role: 'canary' | 'stable') => (group?.goal === 'fail' && role === 'canary') || (group?.goal === 'mask' && role === 'stable');
+  const attackerErrs = (role: 'canary' | 'stable') =>
+    (group?.goal === 'fail' && role === 'canary') || (group?.goal === 'mask' && role === 'stable');
 
   // The stable build before the release: every honest viewer and attacker on it.
-  const baseline = { viewers: attackers.length * BASELINE_PERIODS, erroring: group?.goal === 'mask' ? attackers.length * BASELINE_PERIODS : 0 };
+  const baseline = {
+    viewers: attackers.length * BASELINE_PERIODS,
+    erroring: group?.goal === 'mask' ? attackers.length * BASELINE_PERIODS : 0,
+  };
   if (perSecond > 0) {
-    for (let at = -log(1 - random()) / perSecond; at < BASELINE_PERIODS * periodSeconds; at += -log(1 - random()) / perSecond) {
+    for (
+      let at = -log(1 - random()) / perSecond;
+      at < BASELINE_PERIODS * periodSeconds;
+      at += -log(1 - random()) / perSecond
+    ) {
       baseline.viewers += 1;
       if (random() < background) baseline.erroring += 1;
     }
@@ -217,7 +261,8 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
   let firstFailingLoadAtMs: number | null = null;
   const attackerVoices = { canary: 0, stable: 0 };
   const attackerSeconds = new Int32Array(attackers.length);
-  // An attacker's roles depend only on the states the edges may serve (its buckets are the release's): judged once per set of them.
+  // An attacker's roles depend only on the states the edges may serve (its buckets are the release's): judged once per
+  // set of them.
   const attackerVoicesUnder = new Map<string, ('agreed canary' | 'newest canary' | 'stable')[][]>();
   // A judgment is a pure function of its evidence: judged again only once that has changed.
   let arrivedJudged = -1;
@@ -235,7 +280,8 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
     while (nextToClose < periods.length && start + (nextToClose + 1) * periodSeconds + lateness <= t) {
       const period = periods[nextToClose]!;
       addTally(closed, period);
-      for (const [at, viewers] of period.atWeight) closedCanaryAtWeight.set(at, (closedCanaryAtWeight.get(at) ?? 0) + viewers);
+      for (const [at, viewers] of period.atWeight)
+        closedCanaryAtWeight.set(at, (closedCanaryAtWeight.get(at) ?? 0) + viewers);
       nextToClose += 1;
     }
 
@@ -244,16 +290,29 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
       arrivedJudged = arrived.newestCanaryViewers + arrived.stableViewers;
       const evidence = {
         canary: { viewers: arrived.newestCanaryViewers, erroring: arrived.newestCanaryErroring },
-        stable: { viewers: arrived.stableViewers + baseline.viewers, erroring: arrived.stableErroring + baseline.erroring },
+        stable: {
+          viewers: arrived.stableViewers + baseline.viewers,
+          erroring: arrived.stableErroring + baseline.erroring,
+        },
       };
       if (mayFail(evidence, rule) && judgeCanary(evidence, rule).verdict === 'failing') failedAt = t * 1000;
     }
     const key = String(weight);
-    if (look && failedAt === null && weight > 0 && healthyAt[key] === undefined && (closedCanaryAtWeight.get(weight) ?? 0) >= rule.minViewers && closed.canaryViewers + closed.stableViewers !== closedJudged) {
+    if (
+      look &&
+      failedAt === null &&
+      weight > 0 &&
+      healthyAt[key] === undefined &&
+      (closedCanaryAtWeight.get(weight) ?? 0) >= rule.minViewers &&
+      closed.canaryViewers + closed.stableViewers !== closedJudged
+    ) {
       closedJudged = closed.canaryViewers + closed.stableViewers;
       const evidence = {
         canary: { viewers: closed.canaryViewers, erroring: closed.canaryErroring },
-        stable: { viewers: closed.stableViewers + baseline.viewers, erroring: closed.stableErroring + baseline.erroring },
+        stable: {
+          viewers: closed.stableViewers + baseline.viewers,
+          erroring: closed.stableErroring + baseline.erroring,
+        },
       };
       if (judgeCanary(evidence, rule).verdict === 'healthy') healthyAt[key] = t * 1000;
     }
@@ -280,7 +339,8 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
     }
 
     if (earlier.length > 0) earlier = earlier.filter((candidate) => candidate.until > t);
-    // A viewer is counted only in the role every candidate state gives it: below the lowest weight, canary; at or above the highest, stable.
+    // A viewer is counted only in the role every candidate state gives it: below the lowest weight, canary; at or above
+    // the highest, stable.
     let lowest = weight;
     let highest = weight;
     for (const candidate of earlier) {
@@ -300,11 +360,16 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
 
     for (; nextArrival < t + 1; nextArrival += -log(1 - random()) / perSecond) {
       // An IPv4 address is its own key: the bucket is what judge() reads, without parsing it again.
-      const bucket = bucketed ? viewerBucket(salt, viewer < honestAddresses.length ? honestAddresses[viewer]! : honestAddress(viewer)) : highest > 0 ? 0 : WEIGHT_SCALE;
+      const bucket = bucketed
+        ? viewerBucket(salt, viewer < honestAddresses.length ? honestAddresses[viewer]! : honestAddress(viewer))
+        : highest > 0
+          ? 0
+          : WEIGHT_SCALE;
       viewer += 1;
       const draw = random();
       if (bucket < weight) {
-        if (draw >= background && draw < canaryErrorShare && firstFailingLoadAtMs === null) firstFailingLoadAtMs = t * 1000;
+        if (draw >= background && draw < canaryErrorShare && firstFailingLoadAtMs === null)
+          firstFailingLoadAtMs = t * 1000;
         now.newestCanaryViewers += 1;
         period.newestCanaryViewers += 1;
         if (draw < canaryErrorShare) {
@@ -335,7 +400,10 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
       const candidates = weights.join(' ');
       let voicesOf = attackerVoicesUnder.get(candidates);
       if (voicesOf === undefined) {
-        const states = weights.map((w): RolloutState => (w === 0 ? steadyState(STABLE) : { stable: STABLE, canary: CANARY, weight: w, salt, ring: [] }));
+        const states = weights.map(
+          (w): RolloutState =>
+            w === 0 ? steadyState(STABLE) : { stable: STABLE, canary: CANARY, weight: w, salt, ring: [] },
+        );
         voicesOf = attackers.map((addresses) => {
           // Every address of the attacker is judged; the consumer counts each voice once a period.
           const voices = new Map<string, 'canary' | 'stable'>();
@@ -347,7 +415,10 @@ export function simulateJudgedRelease(settings: JudgedReleaseSettings, scenario:
             const asNewest = judge(states[0]!, ip, null);
             if (asNewest?.role === 'canary') newest.add(asNewest.voice);
           }
-          return [...[...voices.values()].map((role) => (role === 'canary' ? ('agreed canary' as const) : role)), ...[...newest].map(() => 'newest canary' as const)];
+          return [
+            ...[...voices.values()].map((role) => (role === 'canary' ? ('agreed canary' as const) : role)),
+            ...[...newest].map(() => 'newest canary' as const),
+          ];
         });
         attackerVoicesUnder.set(candidates, voicesOf);
       }

@@ -43,7 +43,10 @@ export interface BenchReport {
 export function reportSection(title: string, result: SectionResult): ReportSection {
   const figures = result.figures.map((figure): ReportFigure => {
     if (figure.reference === undefined) return figure;
-    return { ...figure, ratio: figure.reference === 0 ? null : Math.round((figure.value / figure.reference) * 10000) / 10000 };
+    return {
+      ...figure,
+      ratio: figure.reference === 0 ? null : Math.round((figure.value / figure.reference) * 10000) / 10000,
+    };
   });
   return { title, figures, notes: result.notes ?? [], ...(result.data ? { data: result.data } : {}) };
 }
@@ -62,7 +65,10 @@ export function formatValue(value: number, unit: Unit): string {
 }
 
 function cells(figure: ReportFigure): [string, string, string, string, string, string] {
-  const target = figure.target === undefined ? '' : `≤ ${formatValue(figure.target, figure.unit)} ${figure.value <= figure.target ? 'ok' : 'MISSED'}`;
+  const target =
+    figure.target === undefined
+      ? ''
+      : `≤ ${formatValue(figure.target, figure.unit)} ${figure.value <= figure.target ? 'ok' : 'MISSED'}`;
   return [
     figure.name,
     formatValue(figure.value, figure.unit),
@@ -103,7 +109,13 @@ export function formatMarkdown(report: BenchReport): string {
     `Measured ${report.date.slice(0, 10)} by \`npm run bench\`${report.quick ? ' --quick (too few repetitions to quote)' : ''} in ${report.wallSeconds} s on ${machineLine(report.machine)}; build \`${report.buildId}\`. Previous = this project's previous design (entry router on every load, rollout record in DNS), kept as a baseline; Reference = the reference design's handlers, reproduced; Ratio = value / reference.`,
   ];
   for (const section of Object.values(report.sections)) {
-    out.push('', `## ${section.title}`, '', '| Figure | Value | Previous | Reference | Ratio | Target |', '| --- | ---: | ---: | ---: | ---: | --- |');
+    out.push(
+      '',
+      `## ${section.title}`,
+      '',
+      '| Figure | Value | Previous | Reference | Ratio | Target |',
+      '| --- | ---: | ---: | ---: | ---: | --- |',
+    );
     for (const figure of section.figures) out.push(`| ${cells(figure).map(escapeCell).join(' | ')} |`);
     const notes: string[] = [];
     for (const note of section.notes) {
@@ -121,7 +133,11 @@ export function formatMarkdown(report: BenchReport): string {
  * section present with at least one figure; every figure named, finite and in a known unit; a
  * ratio wherever there is a reference; the markdown showing every figure's name and value.
  */
-export function reportProblems(report: BenchReport, expectedSections: readonly string[], markdown = formatMarkdown(report)): string[] {
+export function reportProblems(
+  report: BenchReport,
+  expectedSections: readonly string[],
+  markdown = formatMarkdown(report),
+): string[] {
   const problems: string[] = [];
   if (!report.machine?.cpu || !(report.machine.cores > 0)) problems.push('machine: missing or incomplete');
   for (const id of expectedSections) if (!(id in report.sections)) problems.push(`${id}: section missing`);
@@ -134,13 +150,18 @@ export function reportProblems(report: BenchReport, expectedSections: readonly s
       if (!figure.name) problems.push(`${where}: no name`);
       if (seen.has(figure.name)) problems.push(`${where}: named twice`);
       seen.add(figure.name);
-      if (typeof figure.value !== 'number' || !Number.isFinite(figure.value)) problems.push(`${where}: value ${String(figure.value)} is not a finite number`);
-      if (!(UNITS as readonly string[]).includes(figure.unit)) problems.push(`${where}: unit ${JSON.stringify(figure.unit)} is not one of ${UNITS.join(', ')}`);
-      if (figure.previous !== undefined && !Number.isFinite(figure.previous)) problems.push(`${where}: previous ${String(figure.previous)} is not a finite number`);
+      if (typeof figure.value !== 'number' || !Number.isFinite(figure.value))
+        problems.push(`${where}: value ${String(figure.value)} is not a finite number`);
+      if (!(UNITS as readonly string[]).includes(figure.unit))
+        problems.push(`${where}: unit ${JSON.stringify(figure.unit)} is not one of ${UNITS.join(', ')}`);
+      if (figure.previous !== undefined && !Number.isFinite(figure.previous))
+        problems.push(`${where}: previous ${String(figure.previous)} is not a finite number`);
       if (figure.reference !== undefined) {
-        if (!Number.isFinite(figure.reference)) problems.push(`${where}: reference ${String(figure.reference)} is not a finite number`);
+        if (!Number.isFinite(figure.reference))
+          problems.push(`${where}: reference ${String(figure.reference)} is not a finite number`);
         if (!('ratio' in figure)) problems.push(`${where}: has a reference but no ratio`);
-        else if (figure.reference !== 0 && typeof figure.ratio !== 'number') problems.push(`${where}: ratio ${String(figure.ratio)} is not a number`);
+        else if (figure.reference !== 0 && typeof figure.ratio !== 'number')
+          problems.push(`${where}: ratio ${String(figure.ratio)} is not a number`);
       }
       if (Number.isFinite(figure.value) && (UNITS as readonly string[]).includes(figure.unit)) {
         const row = `| ${escapeCell(figure.name)} | ${escapeCell(formatValue(figure.value, figure.unit))} |`;
@@ -158,15 +179,22 @@ export interface DocBlock {
 }
 
 /** docs/benchmark.md: every table of a full run. */
-export const DOCS_BLOCK: DocBlock = { begin: '<!-- bench:begin: `npm run bench -- --update-docs` rewrites this block from a full run -->', end: '<!-- bench:end -->' };
+export const DOCS_BLOCK: DocBlock = {
+  begin: '<!-- bench:begin: `npm run bench -- --update-docs` rewrites this block from a full run -->',
+  end: '<!-- bench:end -->',
+};
 /** README.md: the headline figures of the same run. */
-export const SUMMARY_BLOCK: DocBlock = { begin: '<!-- bench-summary:begin: `npm run bench -- --update-docs` rewrites this block from a full run -->', end: '<!-- bench-summary:end -->' };
+export const SUMMARY_BLOCK: DocBlock = {
+  begin: '<!-- bench-summary:begin: `npm run bench -- --update-docs` rewrites this block from a full run -->',
+  end: '<!-- bench-summary:end -->',
+};
 
 /** `text` with what lies between the block's markers replaced by `content`. */
 export function replaceBlock(text: string, block: DocBlock, content: string): string {
   const begin = text.indexOf(block.begin);
   const end = text.indexOf(block.end);
-  if (begin < 0 || end < begin) throw new Error(`no benchmark block: add the lines\n${block.begin}\n${block.end}\nwhere the figures belong`);
+  if (begin < 0 || end < begin)
+    throw new Error(`no benchmark block: add the lines\n${block.begin}\n${block.end}\nwhere the figures belong`);
   return `${text.slice(0, begin + block.begin.length)}\n${content.trimEnd()}\n${text.slice(end)}`;
 }
 
@@ -182,36 +210,74 @@ export function blockContent(text: string, block: DocBlock): string | null {
  * signal a month and at scale), what a load runs, how fast a rollback reaches viewers, how big the
  * entry is. Each must exist in a full run (formatSummary refuses a run without one).
  */
-export const HEADLINE_FIGURES: readonly { readonly section: string; readonly name: string; readonly label: string }[] = [
-  { section: 'build-output', name: 'entry index.js, brotli', label: 'entry `index.js`, brotli' },
-  { section: 'origin-requests', name: 'Lambda@Edge invocations per entry load, rollout at w = 10 %, fleet model', label: 'Lambda@Edge invocations per entry load, during a rollout' },
-  { section: 'origin-requests', name: 'S3 GETs per entry load, rollout at w = 10 %', label: 'S3 GETs per entry load, during a rollout' },
-  { section: 'cost', name: 'total, steady state', label: 'cost per million entry loads, steady' },
-  { section: 'cost', name: 'total, rollout at w = 10 %', label: 'cost per million entry loads, during a rollout' },
-  { section: 'rollback-reach', name: 'alarm to every viewer on stable, typical', label: 'alarm to every viewer on the stable build, typical' },
-  { section: 'rollback-reach', name: 'alarm to every viewer on stable, worst case', label: 'alarm to every viewer on the stable build, worst' },
-  {
-    section: 'release-judge',
-    name: '1 million loads a day, canary failing 30 % more: first failing load to every viewer on stable, median',
-    label: 'canary failing 30 % of its viewers at 1 million loads a day: first failing load to every viewer on stable, median',
-  },
-  {
-    section: 'release-judge',
-    name: '1 million loads a day, canary failing 30 % more: first failing load to every viewer on stable, worst',
-    label: 'the same, worst of 200 releases',
-  },
-  { section: 'release-judge', name: '1 million loads a day, healthy: rolled back', label: 'healthy releases rolled back of 1,000, 1 million loads a day' },
-  { section: 'release-signal', name: '1 million loads a day: cost a month', label: 'release signal a month, 1 million loads a day' },
-  { section: 'release-signal', name: '100 million loads a day: cost per million loads', label: 'release signal per million loads, 100 million a day' },
-  { section: 'edge-routers', name: 'viewer assignment (every load), rollout at 25 % with a ring: median', label: 'viewer assignment per load, median (harness)' },
-];
+export const HEADLINE_FIGURES: readonly { readonly section: string; readonly name: string; readonly label: string }[] =
+  [
+    { section: 'build-output', name: 'entry index.js, brotli', label: 'entry `index.js`, brotli' },
+    {
+      section: 'origin-requests',
+      name: 'Lambda@Edge invocations per entry load, rollout at w = 10 %, fleet model',
+      label: 'Lambda@Edge invocations per entry load, during a rollout',
+    },
+    {
+      section: 'origin-requests',
+      name: 'S3 GETs per entry load, rollout at w = 10 %',
+      label: 'S3 GETs per entry load, during a rollout',
+    },
+    { section: 'cost', name: 'total, steady state', label: 'cost per million entry loads, steady' },
+    { section: 'cost', name: 'total, rollout at w = 10 %', label: 'cost per million entry loads, during a rollout' },
+    {
+      section: 'rollback-reach',
+      name: 'alarm to every viewer on stable, typical',
+      label: 'alarm to every viewer on the stable build, typical',
+    },
+    {
+      section: 'rollback-reach',
+      name: 'alarm to every viewer on stable, worst case',
+      label: 'alarm to every viewer on the stable build, worst',
+    },
+    {
+      section: 'release-judge',
+      name: '1 million loads a day, canary failing 30 % more: first failing load to every viewer on stable, median',
+      label:
+        'canary failing 30 % of its viewers at 1 million loads a day: first failing load to every viewer on stable, median',
+    },
+    {
+      section: 'release-judge',
+      name: '1 million loads a day, canary failing 30 % more: first failing load to every viewer on stable, worst',
+      label: 'the same, worst of 200 releases',
+    },
+    {
+      section: 'release-judge',
+      name: '1 million loads a day, healthy: rolled back',
+      label: 'healthy releases rolled back of 1,000, 1 million loads a day',
+    },
+    {
+      section: 'release-signal',
+      name: '1 million loads a day: cost a month',
+      label: 'release signal a month, 1 million loads a day',
+    },
+    {
+      section: 'release-signal',
+      name: '100 million loads a day: cost per million loads',
+      label: 'release signal per million loads, 100 million a day',
+    },
+    {
+      section: 'edge-routers',
+      name: 'viewer assignment (every load), rollout at 25 % with a ring: median',
+      label: 'viewer assignment per load, median (harness)',
+    },
+  ];
 
-/** The README's table: the headline figures of a full run, with the previous design and the reference where measured. */
+/**
+ * The README's table: the headline figures of a full run, with the previous design and the reference where measured.
+ */
 export function formatSummary(report: BenchReport): string {
   const rows = HEADLINE_FIGURES.map((headline) => {
     const figure = report.sections[headline.section]?.figures.find((candidate) => candidate.name === headline.name);
-    if (figure === undefined) throw new Error(`the README's figure "${headline.name}" is not in section ${headline.section} of this run`);
-    const other = (value: number | undefined) => (value === undefined ? '' : escapeCell(formatValue(value, figure.unit)));
+    if (figure === undefined)
+      throw new Error(`the README's figure "${headline.name}" is not in section ${headline.section} of this run`);
+    const other = (value: number | undefined) =>
+      value === undefined ? '' : escapeCell(formatValue(value, figure.unit));
     return `| ${escapeCell(headline.label)} | ${escapeCell(formatValue(figure.value, figure.unit))} | ${other(figure.previous)} | ${other(figure.reference)} |`;
   });
   return [

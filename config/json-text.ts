@@ -11,7 +11,9 @@
  */
 import { type JSONPath, visit } from 'jsonc-parser';
 
-export type JsonTextResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problem: string };
+export type JsonTextResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly problem: string };
 
 export function parseJsonText(text: string): JsonTextResult {
   // Editors on Windows may save a byte order mark; it is not part of the JSON.
@@ -20,7 +22,10 @@ export function parseJsonText(text: string): JsonTextResult {
     new Reader(body).read();
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
-    return { ok: false, problem: `${describePosition(body, error.offset)}: ${error.reason}\n${excerpt(body, error.offset)}` };
+    return {
+      ok: false,
+      problem: `${describePosition(body, error.offset)}: ${error.reason}\n${excerpt(body, error.offset)}`,
+    };
   }
   // Not jsonc-parser's `parse`: it builds objects by assignment, so a "__proto__" key would set a prototype.
   return { ok: true, value: JSON.parse(body) };
@@ -35,7 +40,8 @@ class JsonSyntaxError extends Error {
   }
 }
 
-const NOT_A_NUMBER = 'not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.';
+const NOT_A_NUMBER =
+  'not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.';
 
 type Expecting = 'value' | 'property' | 'colon' | 'separator' | 'end';
 
@@ -80,7 +86,11 @@ class Reader {
   private property(key: string, offset: number, path: () => JSONPath): void {
     // jsonc-parser reports a property only inside an object.
     const { keys } = this.open[this.open.length - 1]!;
-    if (keys.has(key)) this.fail(offset, `${describeKey([...path(), key])} is set twice in this object; JSON keeps only the last, so delete one.`);
+    if (keys.has(key))
+      this.fail(
+        offset,
+        `${describeKey([...path(), key])} is set twice in this object; JSON keeps only the last, so delete one.`,
+      );
     keys.add(key);
     this.key = key;
     this.expect('colon');
@@ -94,7 +104,8 @@ class Reader {
 
   private literal(value: unknown, offset: number, length: number): void {
     // jsonc-parser ends a number where JSON's grammar stops and reads on from there: 01 is 0 then 1.
-    if (typeof value === 'number' && /[\d.eE+-]/.test(this.text[offset + length] ?? '')) this.fail(offset, NOT_A_NUMBER);
+    if (typeof value === 'number' && /[\d.eE+-]/.test(this.text[offset + length] ?? ''))
+      this.fail(offset, NOT_A_NUMBER);
     this.valueEnded();
   }
 
@@ -111,9 +122,11 @@ class Reader {
   /** The first mistake, at the token jsonc-parser stopped at. */
   private problemAt(at: number): never {
     const { text } = this;
-    if (text.startsWith('//', at) || text.startsWith('/*', at)) this.fail(at, 'JSON allows no comments; delete it (docs/configuration.md describes every setting).');
+    if (text.startsWith('//', at) || text.startsWith('/*', at))
+      this.fail(at, 'JSON allows no comments; delete it (docs/configuration.md describes every setting).');
     const close = this.open[this.open.length - 1]?.close;
-    if (this.comma !== undefined && text[at] === close) this.fail(this.comma, `a comma before ${close}: JSON allows no trailing comma; delete it.`);
+    if (this.comma !== undefined && text[at] === close)
+      this.fail(this.comma, `a comma before ${close}: JSON allows no trailing comma; delete it.`);
     const ended = at >= text.length;
     switch (this.expecting) {
       case 'value':
@@ -145,9 +158,13 @@ class Reader {
       return this.problemAt(at + literal.length);
     }
     if (c === "'") this.fail(at, 'strings take double quotes in JSON: write "text", not \'text\'.');
-    if (c === '+' || c === '.') this.fail(at, 'not a JSON number: write 5 or 0.5, without a + sign or a bare decimal point.');
+    if (c === '+' || c === '.')
+      this.fail(at, 'not a JSON number: write 5 or 0.5, without a + sign or a bare decimal point.');
     if (c === undefined) this.endedEarly('a value');
-    this.fail(at, `expected a value (a string in double quotes, a number, true, false, null, { or [), found ${this.found(at)}.`);
+    this.fail(
+      at,
+      `expected a value (a string in double quotes, a number, true, false, null, { or [), found ${this.found(at)}.`,
+    );
   }
 
   /** jsonc-parser names a bad string by where it starts; the spot is the first wrong character in it. */
@@ -157,9 +174,18 @@ class Reader {
     part.lastIndex = start + 1;
     for (let match = part.exec(this.text); match && match[0] !== '"'; match = part.exec(this.text)) {
       const [found] = match;
-      if (found === '\\') this.fail(match.index, 'not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).');
-      if (found === '\n' || found === '\r') this.fail(match.index, 'a line break inside a string; close the string with " on this line, or write \\n for a line break.');
-      if (found.length === 1) this.fail(match.index, 'a control character inside a string; write it as an escape such as \\t.');
+      if (found === '\\')
+        this.fail(
+          match.index,
+          'not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).',
+        );
+      if (found === '\n' || found === '\r')
+        this.fail(
+          match.index,
+          'a line break inside a string; close the string with " on this line, or write \\n for a line break.',
+        );
+      if (found.length === 1)
+        this.fail(match.index, 'a control character inside a string; write it as an escape such as \\t.');
     }
     this.fail(start, 'this string is never closed; end it with ".');
   }
@@ -174,7 +200,9 @@ class Reader {
 
   private endedEarly(expected: string): never {
     const innermost = this.open[this.open.length - 1];
-    const unclosed = innermost ? `; the ${innermost.close === '}' ? '{' : '['} at ${describePosition(this.text, innermost.offset)} is never closed with ${innermost.close}` : '';
+    const unclosed = innermost
+      ? `; the ${innermost.close === '}' ? '{' : '['} at ${describePosition(this.text, innermost.offset)} is never closed with ${innermost.close}`
+      : '';
     this.fail(this.text.length, `the file ends where ${expected} should be${unclosed}.`);
   }
 

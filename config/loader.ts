@@ -25,7 +25,11 @@ export type DeployConfig = DeepReadonly<
   }
 >;
 
-type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 export class ConfigError extends Error {
   constructor(
@@ -54,7 +58,8 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     reads: [['regions']],
     check: (config, report) => {
       config.regions.forEach((code, index) => {
-        if (config.regions.indexOf(code) !== index) report(['regions', index], `"${code}" is listed twice; list each region once.`);
+        if (config.regions.indexOf(code) !== index)
+          report(['regions', index], `"${code}" is listed twice; list each region once.`);
       });
     },
   },
@@ -62,7 +67,10 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     reads: [['primaryRegion'], ['regions']],
     check: (config, report) => {
       if (!config.regions.includes(config.primaryRegion)) {
-        report(['primaryRegion'], `"${config.primaryRegion}" is not among regions [${config.regions.join(', ')}]; add it to regions or pick one of them.`);
+        report(
+          ['primaryRegion'],
+          `"${config.primaryRegion}" is not among regions [${config.regions.join(', ')}]; add it to regions or pick one of them.`,
+        );
       }
     },
   },
@@ -72,7 +80,10 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       const failover = config.failoverRegion;
       if (failover === undefined || (config.regions.includes(failover) && failover !== config.primaryRegion)) return;
       const secondaries = config.regions.filter((region) => region !== config.primaryRegion);
-      report(['failoverRegion'], `"${failover}" must be one of regions other than the primary (${secondaries.join(', ') || 'add a second region first'}).`);
+      report(
+        ['failoverRegion'],
+        `"${failover}" must be one of regions other than the primary (${secondaries.join(', ') || 'add a second region first'}).`,
+      );
     },
   },
   {
@@ -80,7 +91,10 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     check: (config, report) => {
       const zone = config.hostedZone.name;
       if (config.domain === zone || config.domain.endsWith(`.${zone}`)) return;
-      report(['hostedZone', 'name'], `"${zone}" does not contain domain "${config.domain}"; use the zone the domain belongs to (e.g. ${config.domain.split('.').slice(-2).join('.')}).`);
+      report(
+        ['hostedZone', 'name'],
+        `"${zone}" does not contain domain "${config.domain}"; use the zone the domain belongs to (e.g. ${config.domain.split('.').slice(-2).join('.')}).`,
+      );
     },
   },
   {
@@ -90,15 +104,31 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     ],
     check: (config, report) => {
       if (config.rollout.strategy !== 'linear' || 100 % config.rollout.percent === 0) return;
-      report(['rollout', 'percent'], `is ${config.rollout.percent}, which leaves a partial last step; for linear rollouts use a divisor of 100 (5, 10, 20, 25, 50).`);
+      report(
+        ['rollout', 'percent'],
+        `is ${config.rollout.percent}, which leaves a partial last step; for linear rollouts use a divisor of 100 (5, 10, 20, 25, 50).`,
+      );
     },
   },
   {
     // The routers' bounds in the order their code waits them out (router-bounds.ts) must fit their timeout.
-    reads: [['edge', 'timeoutSeconds'], ['edge', 'storeTimeoutMs'], ['edge', 'dnsTimeoutMs'], ['edge', 'bucketTimeoutMs'], ['regions'], ['primaryRegion'], ['failoverRegion']],
+    reads: [
+      ['edge', 'timeoutSeconds'],
+      ['edge', 'storeTimeoutMs'],
+      ['edge', 'dnsTimeoutMs'],
+      ['edge', 'bucketTimeoutMs'],
+      ['regions'],
+      ['primaryRegion'],
+      ['failoverRegion'],
+    ],
     check: (config, report) => {
       const failoverRegion = config.failoverRegion ?? nearestOther(config.primaryRegion, config.regions);
-      const problem = routerTimeoutProblem({ ...config.edge, regions: config.regions, primaryRegion: config.primaryRegion, failoverRegion });
+      const problem = routerTimeoutProblem({
+        ...config.edge,
+        regions: config.regions,
+        primaryRegion: config.primaryRegion,
+        failoverRegion,
+      });
       if (problem !== null) report(['edge'], problem);
     },
   },
@@ -122,7 +152,10 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     check: (config, report) => {
       const { datapointsToAlarm, evaluationPeriods } = config.alarms;
       if (datapointsToAlarm <= evaluationPeriods) return;
-      report(['alarms', 'datapointsToAlarm'], `is ${datapointsToAlarm} but evaluationPeriods is ${evaluationPeriods}; datapointsToAlarm must not exceed evaluationPeriods.`);
+      report(
+        ['alarms', 'datapointsToAlarm'],
+        `is ${datapointsToAlarm} but evaluationPeriods is ${evaluationPeriods}; datapointsToAlarm must not exceed evaluationPeriods.`,
+      );
     },
   },
   {
@@ -155,9 +188,13 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
 
 const validatedSchema = CROSS_FIELD_CHECKS.reduce(
   (schema, { reads, check }) =>
-    schema.superRefine((config, ctx) => check(config, (at, message) => ctx.addIssue({ code: 'custom', path: [...at], message })), {
-      when: (payload) => !payload.issues.some((issue) => issuePaths(issue).some((at) => reads.some((read) => overlaps(at, read)))),
-    }),
+    schema.superRefine(
+      (config, ctx) => check(config, (at, message) => ctx.addIssue({ code: 'custom', path: [...at], message })),
+      {
+        when: (payload) =>
+          !payload.issues.some((issue) => issuePaths(issue).some((at) => reads.some((read) => overlaps(at, read)))),
+      },
+    ),
   configSchema,
 );
 
@@ -175,10 +212,21 @@ function overlaps(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean
 }
 
 /** Validates a parsed config object; `source` names it in errors. */
-export function parseConfig(input: unknown, source = 'deploy config', env: Readonly<Record<string, string | undefined>> = {}): DeployConfig {
+export function parseConfig(
+  input: unknown,
+  source = 'deploy config',
+  env: Readonly<Record<string, string | undefined>> = {},
+): DeployConfig {
   const result = validatedSchema.safeParse(input, { error: fileIssueWords });
   if (!result.success) {
-    throw new ConfigError(source, describeFileIssues(result.error.issues, input, { root: 'top level', schema: configSchema, removedKeys: REMOVED_SETTINGS }));
+    throw new ConfigError(
+      source,
+      describeFileIssues(result.error.issues, input, {
+        root: 'top level',
+        schema: configSchema,
+        removedKeys: REMOVED_SETTINGS,
+      }),
+    );
   }
   // `$schema` is for editors only.
   const { $schema: _editorsOnly, ...parsed } = result.data;
@@ -188,28 +236,39 @@ export function parseConfig(input: unknown, source = 'deploy config', env: Reado
 }
 
 /** Reads and validates a config file (default: DEPLOY_CONFIG or ./deploy.config.json). */
-export function loadConfig(file?: string, env: Readonly<Record<string, string | undefined>> = process.env): DeployConfig {
+export function loadConfig(
+  file?: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): DeployConfig {
   const resolved = path.resolve(file ?? env.DEPLOY_CONFIG ?? path.join(__dirname, '..', 'deploy.config.json'));
   const source = path.relative(process.cwd(), resolved) || resolved;
   let text: string;
   try {
     text = readFileSync(resolved, 'utf8');
   } catch (error) {
-    throw new ConfigError(source, [`cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); create it or point DEPLOY_CONFIG at your config file.`]);
+    throw new ConfigError(source, [
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); create it or point DEPLOY_CONFIG at your config file.`,
+    ]);
   }
   const json = parseJsonText(text);
   if (!json.ok) throw new ConfigError(source, [`is not JSON at ${json.problem}`]);
   return parseConfig(json.value, source, env);
 }
 
-function resolveBackend(parsed: Omit<ParsedConfig, '$schema'>, env: Readonly<Record<string, string | undefined>>, source: string): BackendConfig {
+function resolveBackend(
+  parsed: Omit<ParsedConfig, '$schema'>,
+  env: Readonly<Record<string, string | undefined>>,
+  source: string,
+): BackendConfig {
   const backend = parsed.backend;
   if (backend.type !== 'cloud') return backend;
   // CI systems often export a variable empty rather than not at all: empty means unset.
   const fromEnv = (name: string) => env[name]?.trim() || undefined;
   const organization = backend.organization ?? fromEnv('TF_CLOUD_ORGANIZATION');
   if (!organization) {
-    throw new ConfigError(source, ['backend.organization: is missing for the Terraform Cloud backend; set it in the config or export TF_CLOUD_ORGANIZATION.']);
+    throw new ConfigError(source, [
+      'backend.organization: is missing for the Terraform Cloud backend; set it in the config or export TF_CLOUD_ORGANIZATION.',
+    ]);
   }
   return {
     type: 'cloud',
@@ -223,7 +282,9 @@ function nearestOther(primary: string, regions: readonly string[]): string | und
   const from = findRegion(primary)!;
   const others = regions.filter((code) => code !== primary);
   if (others.length === 0) return undefined;
-  return others.reduce((best, code) => (distanceKm(from, findRegion(code)!) < distanceKm(from, findRegion(best)!) ? code : best));
+  return others.reduce((best, code) =>
+    distanceKm(from, findRegion(code)!) < distanceKm(from, findRegion(best)!) ? code : best,
+  );
 }
 
 function deepFreeze<T>(value: T): DeepReadonly<T> {

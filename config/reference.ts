@@ -41,11 +41,15 @@ function inputSchema(): SchemaNode {
   return z.toJSONSchema(configSchema, { io: 'input', target: 'draft-07' }) as SchemaNode;
 }
 
-/** deploy.config.schema.json: the schema, with each default also said in words (editors show descriptions on hover, not defaults). */
+/**
+ * deploy.config.schema.json: the schema, with each default also said in words (editors show descriptions on hover, not
+ * defaults).
+ */
 export function configJsonSchema(): string {
   const schema = inputSchema();
   const withDefaults = (node: SchemaNode): void => {
-    if (node.description !== undefined && node.default !== undefined && !isEmptyObject(node.default)) node.description = `${node.description} Default: ${JSON.stringify(node.default)}.`;
+    if (node.description !== undefined && node.default !== undefined && !isEmptyObject(node.default))
+      node.description = `${node.description} Default: ${JSON.stringify(node.default)}.`;
     for (const child of children(node)) withDefaults(child);
   };
   withDefaults(schema);
@@ -53,7 +57,12 @@ export function configJsonSchema(): string {
 }
 
 function children(node: SchemaNode): SchemaNode[] {
-  return [...Object.values(node.properties ?? {}), ...(node.items ? [node.items] : []), ...(node.oneOf ?? []), ...(node.anyOf ?? [])];
+  return [
+    ...Object.values(node.properties ?? {}),
+    ...(node.items ? [node.items] : []),
+    ...(node.oneOf ?? []),
+    ...(node.anyOf ?? []),
+  ];
 }
 
 const INTRO = `# Configuration reference
@@ -96,8 +105,12 @@ change a setting there, then run it.
 export function configReference(): string {
   const schema = inputSchema();
   const sections: string[] = [INTRO];
-  const topLevel = Object.entries(schema.properties ?? {}).filter(([key, node]) => !key.startsWith('$') && !isGroup(node));
-  sections.push(`## Top-level settings\n\n${topLevel.map(([key, node]) => field(key, node, schema.required ?? [])).join('\n')}`);
+  const topLevel = Object.entries(schema.properties ?? {}).filter(
+    ([key, node]) => !key.startsWith('$') && !isGroup(node),
+  );
+  sections.push(
+    `## Top-level settings\n\n${topLevel.map(([key, node]) => field(key, node, schema.required ?? [])).join('\n')}`,
+  );
   for (const [key, node] of Object.entries(schema.properties ?? {})) {
     if (isGroup(node)) sections.push(group(key, node, schema.required ?? []));
   }
@@ -117,7 +130,11 @@ function group(path: string, node: SchemaNode, parentRequired: readonly string[]
   lines.push('');
   if (node.oneOf) return [...lines, ...taggedUnion(path, node, depth + 1)].join('\n');
   for (const [key, child] of Object.entries(node.properties ?? {})) {
-    lines.push(isGroup(child) ? group(`${path}.${key}`, child, node.required ?? [], depth + 1) : field(`${path}.${key}`, child, node.required ?? [], depth + 1));
+    lines.push(
+      isGroup(child)
+        ? group(`${path}.${key}`, child, node.required ?? [], depth + 1)
+        : field(`${path}.${key}`, child, node.required ?? [], depth + 1),
+    );
   }
   return lines.join('\n');
 }
@@ -125,16 +142,31 @@ function group(path: string, node: SchemaNode, parentRequired: readonly string[]
 /** A union told apart by one property: that property once, listing the kinds, then each kind's own settings. */
 function taggedUnion(path: string, node: SchemaNode, depth: number): string[] {
   const variants = node.oneOf ?? [];
-  const tag = Object.keys(variants[0]?.properties ?? {}).find((key) => variants.every((variant) => variant.properties?.[key]?.const !== undefined));
-  if (tag === undefined) throw new Error(`${path}: a union the reference cannot describe; give its branches a common literal property.`);
+  const tag = Object.keys(variants[0]?.properties ?? {}).find((key) =>
+    variants.every((variant) => variant.properties?.[key]?.const !== undefined),
+  );
+  if (tag === undefined)
+    throw new Error(`${path}: a union the reference cannot describe; give its branches a common literal property.`);
   const tagOf = (variant: SchemaNode): SchemaNode => {
     const property = variant.properties?.[tag];
     if (property === undefined) throw new Error(`${path}: a branch of the union has no ${tag}`);
     return property;
   };
-  const kinds = variants.map((variant) => `- \`${JSON.stringify(tagOf(variant).const)}\`: ${sentence(tagOf(variant).description ?? variant.description)}`);
+  const kinds = variants.map(
+    (variant) =>
+      `- \`${JSON.stringify(tagOf(variant).const)}\`: ${sentence(tagOf(variant).description ?? variant.description)}`,
+  );
   const tagDefault = (node.default as Record<string, unknown> | undefined)?.[tag];
-  const lines = [`${'#'.repeat(depth)} \`${path}.${tag}\``, '', facts({ type: 'string', enum: variants.map((variant) => tagOf(variant).const) }, tagDefault, true), '', 'Each kind, and the settings that come with it:', '', ...kinds, ''];
+  const lines = [
+    `${'#'.repeat(depth)} \`${path}.${tag}\``,
+    '',
+    facts({ type: 'string', enum: variants.map((variant) => tagOf(variant).const) }, tagDefault, true),
+    '',
+    'Each kind, and the settings that come with it:',
+    '',
+    ...kinds,
+    '',
+  ];
   for (const variant of variants) {
     const condition = `Only when \`${path}.${tag}\` is \`${JSON.stringify(tagOf(variant).const)}\`.`;
     for (const [key, child] of Object.entries(variant.properties ?? {})) {
@@ -144,14 +176,37 @@ function taggedUnion(path: string, node: SchemaNode, depth: number): string[] {
   return lines;
 }
 
-function field(path: string, node: SchemaNode, parentRequired: readonly string[], depth = 3, condition?: string): string {
+function field(
+  path: string,
+  node: SchemaNode,
+  parentRequired: readonly string[],
+  depth = 3,
+  condition?: string,
+): string {
   const required = parentRequired.includes(lastSegment(path));
-  const each = node.items?.description ? ` Each item: ${node.items.description.replace(/^./, (first) => first.toLowerCase())}` : '';
-  return [`${'#'.repeat(depth)} \`${path}\``, '', facts(node, node.default, required), '', ...(condition ? [condition, ''] : []), `${sentence(node.description)}${each}`, ''].join('\n');
+  const each = node.items?.description
+    ? ` Each item: ${node.items.description.replace(/^./, (first) => first.toLowerCase())}`
+    : '';
+  return [
+    `${'#'.repeat(depth)} \`${path}\``,
+    '',
+    facts(node, node.default, required),
+    '',
+    ...(condition ? [condition, ''] : []),
+    `${sentence(node.description)}${each}`,
+    '',
+  ].join('\n');
 }
 
 function facts(node: SchemaNode, fallback: unknown, required: boolean): string {
-  const parts = [`Type: ${typeName(node)}`, fallback !== undefined ? `default: \`${JSON.stringify(fallback)}\`` : required ? '**required**' : 'optional, no default'];
+  const parts = [
+    `Type: ${typeName(node)}`,
+    fallback !== undefined
+      ? `default: \`${JSON.stringify(fallback)}\``
+      : required
+        ? '**required**'
+        : 'optional, no default',
+  ];
   const limits = constraints(node);
   if (node.items) {
     const each = constraints(node.items);
@@ -168,12 +223,23 @@ function typeName(node: SchemaNode): string {
 function constraints(node: SchemaNode): string[] {
   const out: string[] = [];
   if (node.enum) out.push(`one of ${node.enum.map((value) => `\`${JSON.stringify(value)}\``).join(', ')}`);
-  const low = node.exclusiveMinimum !== undefined ? `more than ${node.exclusiveMinimum}` : node.minimum !== undefined ? `${node.minimum}` : undefined;
+  const low =
+    node.exclusiveMinimum !== undefined
+      ? `more than ${node.exclusiveMinimum}`
+      : node.minimum !== undefined
+        ? `${node.minimum}`
+        : undefined;
   // A whole number's own range (Number.MAX_SAFE_INTEGER) is no limit a person sets.
   const maximum = node.maximum !== undefined && node.maximum < Number.MAX_SAFE_INTEGER ? node.maximum : undefined;
-  const high = node.exclusiveMaximum !== undefined ? `less than ${node.exclusiveMaximum}` : maximum !== undefined ? `${maximum}` : undefined;
+  const high =
+    node.exclusiveMaximum !== undefined
+      ? `less than ${node.exclusiveMaximum}`
+      : maximum !== undefined
+        ? `${maximum}`
+        : undefined;
   if (node.minimum !== undefined && maximum !== undefined) out.push(`${node.minimum} to ${maximum}`);
-  else if (low !== undefined && high !== undefined) out.push(`${low}, ${node.exclusiveMaximum !== undefined ? high : `at most ${high}`}`);
+  else if (low !== undefined && high !== undefined)
+    out.push(`${low}, ${node.exclusiveMaximum !== undefined ? high : `at most ${high}`}`);
   else if (low !== undefined) out.push(node.exclusiveMinimum !== undefined ? low : `at least ${low}`);
   else if (high !== undefined) out.push(node.exclusiveMaximum !== undefined ? high : `at most ${high}`);
   if (node.multipleOf !== undefined) out.push(`a multiple of ${node.multipleOf}`);
@@ -186,7 +252,8 @@ function constraints(node: SchemaNode): string[] {
 }
 
 function sentence(text: string | undefined): string {
-  if (text === undefined) throw new Error('a setting without a description: give every field in config/schema.ts a .describe().');
+  if (text === undefined)
+    throw new Error('a setting without a description: give every field in config/schema.ts a .describe().');
   return text;
 }
 

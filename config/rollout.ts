@@ -14,7 +14,9 @@
 import { longestReleaseMs } from '../contracts/release-progress';
 import type { RolloutConfig } from './schema';
 
-/** The longest CodeDeploy lets a canary deployment wait before its final shift (TimeBasedCanary's interval, minutes). */
+/**
+ * The longest CodeDeploy lets a canary deployment wait before its final shift (TimeBasedCanary's interval, minutes).
+ */
 export const MAX_CODEDEPLOY_INTERVAL_MINUTES = 2880;
 
 export interface RolloutStep {
@@ -24,7 +26,10 @@ export interface RolloutStep {
   readonly weight: number;
 }
 
-/** The deployment config CodeDeploy runs: predefined all-at-once, else a canary at the first step held for the release's window. */
+/**
+ * The deployment config CodeDeploy runs: predefined all-at-once, else a canary at the first step held for the release's
+ * window.
+ */
 export function predefinedDeploymentConfig(rollout: RolloutConfig): string | undefined {
   return rollout.strategy === 'all-at-once' ? 'CodeDeployDefault.LambdaAllAtOnce' : undefined;
 }
@@ -42,11 +47,17 @@ export const RELEASE_WINDOW_MARGIN_MINUTES = 10;
  * build sooner when the evidence keeps up.
  */
 export function releaseWindowMinutes(rollout: RolloutConfig, holdMinutes: number): number {
-  return Math.max(1, Math.ceil(longestReleaseMs(rolloutSteps(rollout), holdMinutes * 60_000) / 60_000)) + RELEASE_WINDOW_MARGIN_MINUTES;
+  return (
+    Math.max(1, Math.ceil(longestReleaseMs(rolloutSteps(rollout), holdMinutes * 60_000) / 60_000)) +
+    RELEASE_WINDOW_MARGIN_MINUTES
+  );
 }
 
 /** The custom config's traffic routing: the first step's percent, held for the window. */
-export function deploymentTrafficRouting(rollout: RolloutConfig, holdMinutes: number): { readonly percentage: number; readonly interval: number } {
+export function deploymentTrafficRouting(
+  rollout: RolloutConfig,
+  holdMinutes: number,
+): { readonly percentage: number; readonly interval: number } {
   const [first] = rolloutSteps(rollout);
   if (first === undefined) throw new Error('a rollout has at least one step');
   return { percentage: first.weight / 100, interval: releaseWindowMinutes(rollout, holdMinutes) };
@@ -71,7 +82,8 @@ export function rolloutSteps(rollout: RolloutConfig): RolloutStep[] {
       ];
     case 'linear': {
       const steps: RolloutStep[] = [];
-      for (let i = 1; i * step < 10000; i += 1) steps.push({ atMinute: (i - 1) * rollout.intervalMinutes, weight: i * step });
+      for (let i = 1; i * step < 10000; i += 1)
+        steps.push({ atMinute: (i - 1) * rollout.intervalMinutes, weight: i * step });
       steps.push({ atMinute: steps.length * rollout.intervalMinutes, weight: 10000 });
       return steps;
     }

@@ -44,7 +44,10 @@ export interface RouterBoundsSettings {
   /** Every bucket region. */
   readonly regions: readonly string[];
   readonly primaryRegion: string;
-  /** The failover origin's region as the routers get it (the loader's default when unset); null or undefined with one region. */
+  /**
+   * The failover origin's region as the routers get it (the loader's default when unset); null or undefined with one
+   * region.
+   */
   readonly failoverRegion: string | null | undefined;
   readonly dnsTimeoutMs: number;
   readonly storeTimeoutMs: number;
@@ -76,12 +79,16 @@ export interface RouterChain {
  * for. The nearest is whichever configured region DNS or the static table names (or the primary),
  * so the worst is a nearest that is neither of the other two.
  */
-export function entryBucketReads(settings: Pick<RouterBoundsSettings, 'regions' | 'primaryRegion' | 'failoverRegion'>): number {
+export function entryBucketReads(
+  settings: Pick<RouterBoundsSettings, 'regions' | 'primaryRegion' | 'failoverRegion'>,
+): number {
   const nearestCandidates = [...settings.regions, settings.primaryRegion];
   return Math.max(
     ...nearestCandidates.map((nearest) => {
       const order = [nearest, settings.primaryRegion, settings.failoverRegion ?? null];
-      return order.filter((region, index) => region !== null && settings.regions.includes(region) && order.indexOf(region) === index).length;
+      return order.filter(
+        (region, index) => region !== null && settings.regions.includes(region) && order.indexOf(region) === index,
+      ).length;
     }),
   );
 }
@@ -92,12 +99,17 @@ export function routerChains(settings: RouterBoundsSettings): readonly RouterCha
   const dns: ChainStep = { bound: 'edge.dnsTimeoutMs', ms: settings.dnsTimeoutMs, times: 1 };
   const cold: ChainStep = { bound: 'cold start', ms: COLD_START_ALLOWANCE_MS, times: 1 };
   return [
-    chain('entry router', '/assets/index.js when the viewer-assignment function could not read the state', bucketReads, [
-      { bound: 'edge.storeTimeoutMs', ms: settings.storeTimeoutMs, times: 1 },
-      dns,
-      { bound: 'edge.bucketTimeoutMs', ms: settings.bucketTimeoutMs, times: bucketReads },
-      cold,
-    ]),
+    chain(
+      'entry router',
+      '/assets/index.js when the viewer-assignment function could not read the state',
+      bucketReads,
+      [
+        { bound: 'edge.storeTimeoutMs', ms: settings.storeTimeoutMs, times: 1 },
+        dns,
+        { bound: 'edge.bucketTimeoutMs', ms: settings.bucketTimeoutMs, times: bucketReads },
+        cold,
+      ],
+    ),
     chain('chunk router', 'a chunk cache miss', 0, [dns, cold]),
   ];
 }
@@ -115,13 +127,17 @@ export function longestRouterChain(settings: RouterBoundsSettings): RouterChain 
 export function describeChain(chain: RouterChain): string {
   const terms = chain.steps.map((step) => {
     const term = `${step.bound} (${step.ms})`;
-    return step.bound === 'edge.bucketTimeoutMs' ? `${term} × ${step.times} bucket read${step.times === 1 ? '' : 's'}` : term;
+    return step.bound === 'edge.bucketTimeoutMs'
+      ? `${term} × ${step.times} bucket read${step.times === 1 ? '' : 's'}`
+      : term;
   });
   return `${terms.join(' + ')} = ${chain.totalMs} ms`;
 }
 
 /** Why the routers' bounds do not fit `timeoutSeconds`, with what to change; null when they do. */
-export function routerTimeoutProblem(settings: RouterBoundsSettings & { readonly timeoutSeconds: number }): string | null {
+export function routerTimeoutProblem(
+  settings: RouterBoundsSettings & { readonly timeoutSeconds: number },
+): string | null {
   const timeoutMs = settings.timeoutSeconds * 1000;
   const longest = longestRouterChain(settings);
   if (longest.totalMs <= timeoutMs) return null;

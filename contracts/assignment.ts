@@ -42,7 +42,11 @@ export function murmur3(text: string, seed: number): number {
   let h = seed | 0;
   let i = 0;
   while (i < blocks) {
-    let k = (text.codePointAt(i)! & 0xff) | ((text.codePointAt(i + 1)! & 0xff) << 8) | ((text.codePointAt(i + 2)! & 0xff) << 16) | ((text.codePointAt(i + 3)! & 0xff) << 24);
+    let k =
+      (text.codePointAt(i)! & 0xff) |
+      ((text.codePointAt(i + 1)! & 0xff) << 8) |
+      ((text.codePointAt(i + 2)! & 0xff) << 16) |
+      ((text.codePointAt(i + 3)! & 0xff) << 24);
     i += 4;
     k = imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
@@ -79,7 +83,14 @@ export function viewerKey(ip: string): string | null {
   if (ip.indexOf(':') < 0) return IPV4.test(ip) ? ip : null;
   const hextets = parseIpv6(ip);
   if (hextets === null) return null;
-  if (hextets[0] === 0 && hextets[1] === 0 && hextets[2] === 0 && hextets[3] === 0 && hextets[4] === 0 && hextets[5] === 0xffff) {
+  if (
+    hextets[0] === 0 &&
+    hextets[1] === 0 &&
+    hextets[2] === 0 &&
+    hextets[3] === 0 &&
+    hextets[4] === 0 &&
+    hextets[5] === 0xffff
+  ) {
     return (hextets[6] >>> 8) + '.' + (hextets[6] & 0xff) + '.' + (hextets[7] >>> 8) + '.' + (hextets[7] & 0xff);
   }
   return hextets[0].toString(16) + ':' + hextets[1].toString(16) + ':' + hextets[2].toString(16) + '::/48';
@@ -118,7 +129,10 @@ function parseGroups(text: string, ipv4AtEnd: boolean): number[] | null {
     } else if (ipv4AtEnd && index === parts.length - 1 && IPV4.test(part)) {
       // IPV4 matched, so there are four octets.
       const octets = part.split('.') as [string, string, string, string];
-      groups.push((parseInt(octets[0], 10) << 8) | parseInt(octets[1], 10), (parseInt(octets[2], 10) << 8) | parseInt(octets[3], 10));
+      groups.push(
+        (parseInt(octets[0], 10) << 8) | parseInt(octets[1], 10),
+        (parseInt(octets[2], 10) << 8) | parseInt(octets[3], 10),
+      );
     } else {
       return null;
     }

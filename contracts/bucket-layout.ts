@@ -64,12 +64,16 @@ export function parsePublishedBuild(text: string, expectedBuildId?: string): Pub
   const result = publishedBuildSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new Error(`not a published-build manifest (${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : result.error.message})`);
+    throw new Error(
+      `not a published-build manifest (${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : result.error.message})`,
+    );
   }
   if (expectedBuildId !== undefined && result.data.buildId !== expectedBuildId) {
     throw new Error(`names build ${result.data.buildId}, not ${expectedBuildId}`);
   }
-  const outside = result.data.objects.find((object) => !object.key.startsWith(`${ASSETS_PREFIX}${result.data.buildId}/`));
+  const outside = result.data.objects.find(
+    (object) => !object.key.startsWith(`${ASSETS_PREFIX}${result.data.buildId}/`),
+  );
   if (outside) throw new Error(`lists ${outside.key}, outside ${ASSETS_PREFIX}${result.data.buildId}/`);
   return result.data;
 }

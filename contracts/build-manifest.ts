@@ -30,7 +30,10 @@ const bytes = z.number().int().min(0);
 const relativePath = z
   .string()
   .min(1)
-  .refine((value) => !path.isAbsolute(value) && !value.split('/').includes('..'), 'must be a path inside the build folder');
+  .refine(
+    (value) => !path.isAbsolute(value) && !value.split('/').includes('..'),
+    'must be a path inside the build folder',
+  );
 
 const assetFileSchema = z.strictObject({
   /** Object key in every replica bucket, e.g. assets/<buildId>/index.js; also its path under the build folder. */
@@ -68,11 +71,25 @@ export const buildManifestSchema = z.strictObject({
   entry: z.strictObject({ key: relativePath, bytes, gzipBytes: bytes, brotliBytes: bytes, sha256 }),
   assets: z.array(assetFileSchema),
   chunkCount: z.number().int().min(0),
-  functions: z.strictObject(Object.fromEntries(FUNCTION_NAMES.map((name) => [name, functionZipSchema])) as Record<FunctionName, typeof functionZipSchema>),
-  cloudFrontFunctions: z.strictObject(Object.fromEntries(CLOUDFRONT_FUNCTION_NAMES.map((name) => [name, cloudFrontFunctionFileSchema])) as Record<CloudFrontFunctionName, typeof cloudFrontFunctionFileSchema>),
+  functions: z.strictObject(
+    Object.fromEntries(FUNCTION_NAMES.map((name) => [name, functionZipSchema])) as Record<
+      FunctionName,
+      typeof functionZipSchema
+    >,
+  ),
+  cloudFrontFunctions: z.strictObject(
+    Object.fromEntries(CLOUDFRONT_FUNCTION_NAMES.map((name) => [name, cloudFrontFunctionFileSchema])) as Record<
+      CloudFrontFunctionName,
+      typeof cloudFrontFunctionFileSchema
+    >,
+  ),
 });
 
-type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 export type BuildManifest = DeepReadonly<z.infer<typeof buildManifestSchema>>;
 export type AssetFile = BuildManifest['assets'][number];
@@ -86,7 +103,9 @@ export function readManifest(buildDir: string): BuildManifest {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`No build at ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): run \`npm run build\` first.`);
+    throw new Error(
+      `No build at ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): run \`npm run build\` first.`,
+    );
   }
   const parsed = buildManifestSchema.safeParse(json);
   if (!parsed.success) {

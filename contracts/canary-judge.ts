@@ -57,10 +57,18 @@ export interface JudgeRule {
 
 /** The rule's fields out of the config's `alarms` (what the consumer's environment carries). */
 export function judgeRule(alarms: JudgeRule): JudgeRule {
-  return { excessErrorPercent: alarms.excessErrorPercent, toleratedExcessPercent: alarms.toleratedExcessPercent, falseRollbackRate: alarms.falseRollbackRate, minViewers: alarms.minViewers };
+  return {
+    excessErrorPercent: alarms.excessErrorPercent,
+    toleratedExcessPercent: alarms.toleratedExcessPercent,
+    falseRollbackRate: alarms.falseRollbackRate,
+    minViewers: alarms.minViewers,
+  };
 }
 
-/** The chance of judging a step healthy whose canary is in truth worse by the excess: it only reaches the next step, still watched. */
+/**
+ * The chance of judging a step healthy whose canary is in truth worse by the excess: it only reaches the next step,
+ * still watched.
+ */
 export const ADVANCE_RISK = 0.05;
 /** The mixtures: flat for the rollback side, towards small shares (mean 1/31) for the advance side. */
 const ROLLBACK_PRIOR = { a: 1, b: 1 } as const;
@@ -80,7 +88,10 @@ export interface CanaryJudgment {
   /** The ranges the rollback rule compares (at falseRollbackRate). */
   readonly canary: ShareRange;
   readonly stable: ShareRange;
-  /** The canary's excess, in points, as the two rules see it: at least `lower` (rollback ranges), at most `upper` (advance ranges). */
+  /**
+   * The canary's excess, in points, as the two rules see it: at least `lower` (rollback ranges), at most `upper`
+   * (advance ranges).
+   */
   readonly excess: { readonly lower: number; readonly upper: number };
   /** In words, for `rollout status` and the logs. */
   readonly reason: string;
@@ -96,7 +107,10 @@ export function logGamma(x: number): number {
   const t = z + 7.5;
   return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
 }
-const LANCZOS: readonly [number, ...number[]] = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+const LANCZOS: readonly [number, ...number[]] = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+];
 
 function logBeta(a: number, b: number): number {
   return logGamma(a) + logGamma(b) - logGamma(a + b);
@@ -107,7 +121,11 @@ const { log, log1p, min } = Math;
 const BISECTIONS = 40;
 
 /** The range of shares the evidence has not ruled out at level `alpha` (the confidence sequence at this look). */
-export function shareRange(evidence: RoleEvidence, alpha: number, prior: { readonly a: number; readonly b: number } = ROLLBACK_PRIOR): ShareRange {
+export function shareRange(
+  evidence: RoleEvidence,
+  alpha: number,
+  prior: { readonly a: number; readonly b: number } = ROLLBACK_PRIOR,
+): ShareRange {
   const n = evidence.viewers;
   const x = min(evidence.erroring, n);
   if (!(n > 0)) return { share: 0, lower: 0, upper: 1 };
@@ -148,18 +166,45 @@ export function judgeCanary(evidence: Evidence, rule: JudgeRule): CanaryJudgment
   const stable = shareRange(evidence.stable, half, ROLLBACK_PRIOR);
   const canaryAdvance = shareRange(evidence.canary, ADVANCE_RISK / 2, ADVANCE_PRIOR);
   const stableAdvance = shareRange(evidence.stable, ADVANCE_RISK / 2, ADVANCE_PRIOR);
-  const excess = { lower: (canary.lower - stable.upper) * 100, upper: (canaryAdvance.upper - stableAdvance.lower) * 100 };
+  const excess = {
+    lower: (canary.lower - stable.upper) * 100,
+    upper: (canaryAdvance.upper - stableAdvance.lower) * 100,
+  };
   const shares = `canary ${points(canary.share)} % of ${evidence.canary.viewers}, stable ${points(stable.share)} % of ${evidence.stable.viewers}`;
   if (excess.lower > rule.toleratedExcessPercent) {
-    return { verdict: 'failing', canary, stable, excess, reason: `failing: the canary errs at least ${points(excess.lower / 100)} points more than stable (${shares}), beyond the ${rule.toleratedExcessPercent} tolerated` };
+    return {
+      verdict: 'failing',
+      canary,
+      stable,
+      excess,
+      reason: `failing: the canary errs at least ${points(excess.lower / 100)} points more than stable (${shares}), beyond the ${rule.toleratedExcessPercent} tolerated`,
+    };
   }
   if (evidence.canary.viewers < rule.minViewers) {
-    return { verdict: 'unknown', canary, stable, excess, reason: `not enough viewers yet: ${evidence.canary.viewers} of the ${rule.minViewers} canary viewers a step needs` };
+    return {
+      verdict: 'unknown',
+      canary,
+      stable,
+      excess,
+      reason: `not enough viewers yet: ${evidence.canary.viewers} of the ${rule.minViewers} canary viewers a step needs`,
+    };
   }
   if (excess.upper <= rule.excessErrorPercent) {
-    return { verdict: 'healthy', canary, stable, excess, reason: `healthy: the canary errs at most ${points(excess.upper / 100)} points more than stable (${shares})` };
+    return {
+      verdict: 'healthy',
+      canary,
+      stable,
+      excess,
+      reason: `healthy: the canary errs at most ${points(excess.upper / 100)} points more than stable (${shares})`,
+    };
   }
-  return { verdict: 'unknown', canary, stable, excess, reason: `not yet known: the canary may err up to ${points(excess.upper / 100)} points more than stable (${shares}), more than the ${rule.excessErrorPercent} allowed` };
+  return {
+    verdict: 'unknown',
+    canary,
+    stable,
+    excess,
+    reason: `not yet known: the canary may err up to ${points(excess.upper / 100)} points more than stable (${shares}), more than the ${rule.excessErrorPercent} allowed`,
+  };
 }
 
 /**
@@ -171,7 +216,8 @@ export function viewersToJudge(rule: JudgeRule, share: number, stableViewers: nu
   const stable = { viewers: stableViewers, erroring: Math.round(stableViewers * share) };
   let viewers = Math.max(1, rule.minViewers);
   for (; viewers <= 100_000; viewers = Math.ceil(viewers * 1.1)) {
-    if (judgeCanary({ canary: { viewers, erroring: Math.round(viewers * share) }, stable }, rule).verdict === 'healthy') return viewers;
+    if (judgeCanary({ canary: { viewers, erroring: Math.round(viewers * share) }, stable }, rule).verdict === 'healthy')
+      return viewers;
   }
   return null;
 }

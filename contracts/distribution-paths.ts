@@ -3,9 +3,11 @@
  * routers, the upload's object metadata and the local emulator all read them from here.
  *
  *   /assets/index.js                 the one URL host pages embed; assigned per load, never cached by browsers for long
- *   /assets/<buildId>/index.js       one build's entry: immutable; answered by the entry router too, so it carries X-Build-Id
+ * /assets/<buildId>/index.js       one build's entry: immutable; answered by the entry router too, so it carries
+ * X-Build-Id
  *   /assets/<buildId>/<file>         that build's chunks and files: immutable
- *   /api/e                           error reports (contracts/error-report.ts): answered 204 at the edge, counted from the logs
+ * /api/e                           error reports (contracts/error-report.ts): answered 204 at the edge, counted from
+ * the logs
  */
 // Written without template literals: the viewer-assignment CloudFront Function bundles this file.
 import { BUILD_ID_SOURCE } from './build-id';
@@ -30,7 +32,9 @@ export const BUILD_ENTRY_PATH = /* @__PURE__ */ new RegExp('^/assets/(' + BUILD_
  * `-`, not starting with a dot. Percent-encoding, further slashes and anything else that could
  * address a key outside the build never match.
  */
-export const BUILD_FILE_PATH = /* @__PURE__ */ new RegExp('^/assets/' + BUILD_ID_SOURCE + '/[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$');
+export const BUILD_FILE_PATH = /* @__PURE__ */ new RegExp(
+  '^/assets/' + BUILD_ID_SOURCE + '/[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$',
+);
 
 /** A year: the longest CloudFront honours, for anything under /assets/<buildId>/. */
 export const IMMUTABLE_TTL_SECONDS = 31_536_000;

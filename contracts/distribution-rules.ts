@@ -68,10 +68,17 @@ export interface ResponseHeadersPolicy {
   readonly name: string;
   readonly description: string;
   readonly security: {
-    readonly strictTransportSecurity: { readonly maxAgeSeconds: number; readonly includeSubdomains: boolean; readonly override: boolean };
+    readonly strictTransportSecurity: {
+      readonly maxAgeSeconds: number;
+      readonly includeSubdomains: boolean;
+      readonly override: boolean;
+    };
     /** `X-Content-Type-Options: nosniff`. */
     readonly contentTypeOptions: { readonly override: boolean };
-    readonly referrerPolicy: { readonly value: 'strict-origin-when-cross-origin' | 'no-referrer' | 'same-origin'; readonly override: boolean };
+    readonly referrerPolicy: {
+      readonly value: 'strict-origin-when-cross-origin' | 'no-referrer' | 'same-origin';
+      readonly override: boolean;
+    };
   };
   /** The CORS headers, added to responses to requests that carry an Origin. */
   readonly cors: {
@@ -125,7 +132,10 @@ export interface DistributionRules {
     readonly groupId: string;
     /** The primary's answers on which the group asks the failover region's bucket instead. */
     readonly failoverStatusCodes: readonly number[];
-    /** Read with the origin access identity, which, unlike OAC, still signs once Lambda@Edge has moved the request to another region's bucket. */
+    /**
+     * Read with the origin access identity, which, unlike OAC, still signs once Lambda@Edge has moved the request to
+     * another region's bucket.
+     */
     readonly access: 'origin-access-identity';
     /** Headers CloudFront adds to every request to the buckets, by name (their values are only known once deployed). */
     readonly customHeaders: readonly string[];

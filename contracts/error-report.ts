@@ -15,7 +15,10 @@ export const ERROR_REPORT_PATH = '/api/e';
 /** Characters of an error message the widget sends and the consumer keeps (once per viewer and period). */
 export const MAX_MESSAGE_LENGTH = 120;
 
-/** `https://<distribution>/api/e?b=<buildId>&m=<message cut to MAX_MESSAGE_LENGTH>`, resolved against the script's own URL. */
+/**
+ * `https://<distribution>/api/e?b=<buildId>&m=<message cut to MAX_MESSAGE_LENGTH>`, resolved against the script's own
+ * URL.
+ */
 export function errorReportUrl(scriptUrl: string, buildId: string, message: string): string {
   const url = new URL(ERROR_REPORT_PATH, scriptUrl);
   url.searchParams.set('b', buildId);

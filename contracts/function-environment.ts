@@ -13,13 +13,21 @@ export interface RolloutSyncEnvironment {
   readonly CODEDEPLOY_DEPLOYMENT_GROUP: string;
   /** The client error alarm: while it is in ALARM, the state names no canary. */
   readonly CLIENT_ERROR_ALARM: string;
-  /** The release-signal table: rollout sync announces each state there before it writes it (the signal consumer's timeline). */
+  /**
+   * The release-signal table: rollout sync announces each state there before it writes it (the signal consumer's
+   * timeline).
+   */
   readonly SIGNAL_TABLE: string;
   /** JSON object region → replica bucket: each run checks the assigned builds are in every one. */
   readonly BUCKETS: string;
-  /** The unjudged alarm (periods the signal consumer could not see whole): while it is in ALARM, the state names no canary either. */
+  /**
+   * The unjudged alarm (periods the signal consumer could not see whole): while it is in ALARM, the state names no
+   * canary either.
+   */
   readonly SIGNAL_UNJUDGED_ALARM: string;
-  /** How long after a state is announced the edges may still serve the one before it, ms (contracts/release-signal.ts). */
+  /**
+   * How long after a state is announced the edges may still serve the one before it, ms (contracts/release-signal.ts).
+   */
   readonly STATE_PROPAGATION_MS: string;
   /** JSON array of the configured steps ({atMinute, weight}: config/rollout.ts rolloutSteps), which the judge paces. */
   readonly ROLLOUT_STEPS: string;
@@ -50,7 +58,10 @@ export interface SignalConsumerEnvironment {
   readonly JUDGE_RULE: string;
   /** Rollout sync's function name: invoked at once when the judge decides, rather than at its next minute. */
   readonly ROLLOUT_SYNC_FUNCTION: string;
-  /** JSON array of the configured steps: the consumer asks rollout sync to move on the moment a step judged healthy is due. */
+  /**
+   * JSON array of the configured steps: the consumer asks rollout sync to move on the moment a step judged healthy is
+   * due.
+   */
   readonly ROLLOUT_STEPS: string;
 }
 
@@ -62,7 +73,10 @@ export interface ReleaseInput {
 }
 
 /** Reads the variables a handler needs, failing with the names of those missing. */
-export function readEnvironment<T extends object>(names: readonly (keyof T & string)[], env: Readonly<Record<string, string | undefined>> = process.env): T {
+export function readEnvironment<T extends object>(
+  names: readonly (keyof T & string)[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): T {
   const missing = names.filter((name) => !env[name]);
   if (missing.length > 0) throw new Error(`missing environment variables: ${missing.join(', ')}`);
   return Object.fromEntries(names.map((name) => [name, env[name]])) as T;

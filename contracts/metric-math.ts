@@ -32,7 +32,9 @@ export function parseMetricMath(expression: string): Node {
     const match = TOKEN.exec(expression);
     if (match === null) {
       if (expression.slice(at).trim() === '') break;
-      throw new Error(`metric math: unsupported text at ${at} of ${JSON.stringify(expression)}: ${JSON.stringify(expression.slice(at, at + 12))}`);
+      throw new Error(
+        `metric math: unsupported text at ${at} of ${JSON.stringify(expression)}: ${JSON.stringify(expression.slice(at, at + 12))}`,
+      );
     }
     // The token is whichever group matched: the match less the whitespace before it.
     tokens.push(match[0].trim());
@@ -42,7 +44,9 @@ export function parseMetricMath(expression: string): Node {
   const take = (expected?: string): string => {
     const token = tokens[position];
     if (token === undefined || (expected !== undefined && token !== expected)) {
-      throw new Error(`metric math: expected ${expected ?? 'more'} at token ${position} of ${JSON.stringify(expression)}, got ${token ?? 'the end'}`);
+      throw new Error(
+        `metric math: expected ${expected ?? 'more'} at token ${position} of ${JSON.stringify(expression)}, got ${token ?? 'the end'}`,
+      );
     }
     position += 1;
     return token;
@@ -50,17 +54,20 @@ export function parseMetricMath(expression: string): Node {
 
   function comparison(): Node {
     let node = additive();
-    while (COMPARISONS.includes(peek() as BinaryOperator)) node = { kind: 'binary', operator: take() as BinaryOperator, left: node, right: additive() };
+    while (COMPARISONS.includes(peek() as BinaryOperator))
+      node = { kind: 'binary', operator: take() as BinaryOperator, left: node, right: additive() };
     return node;
   }
   function additive(): Node {
     let node = multiplicative();
-    while (peek() === '+' || peek() === '-') node = { kind: 'binary', operator: take() as BinaryOperator, left: node, right: multiplicative() };
+    while (peek() === '+' || peek() === '-')
+      node = { kind: 'binary', operator: take() as BinaryOperator, left: node, right: multiplicative() };
     return node;
   }
   function multiplicative(): Node {
     let node = unary();
-    while (peek() === '*' || peek() === '/') node = { kind: 'binary', operator: take() as BinaryOperator, left: node, right: unary() };
+    while (peek() === '*' || peek() === '/')
+      node = { kind: 'binary', operator: take() as BinaryOperator, left: node, right: unary() };
     return node;
   }
   function unary(): Node {
@@ -80,7 +87,10 @@ export function parseMetricMath(expression: string): Node {
     if (/^\d/.test(token)) return { kind: 'number', value: Number(token) };
     if (/^[A-Za-z_]/.test(token)) {
       if (peek() !== '(') return { kind: 'id', id: token };
-      if (!(token in FUNCTIONS)) throw new Error(`metric math: function ${token} is not supported here (only ${Object.keys(FUNCTIONS).join(', ')})`);
+      if (!(token in FUNCTIONS))
+        throw new Error(
+          `metric math: function ${token} is not supported here (only ${Object.keys(FUNCTIONS).join(', ')})`,
+        );
       const name = token as keyof typeof FUNCTIONS;
       take('(');
       const args = [comparison()];
@@ -89,14 +99,16 @@ export function parseMetricMath(expression: string): Node {
         args.push(comparison());
       }
       take(')');
-      if (args.length !== FUNCTIONS[name]) throw new Error(`metric math: ${name} takes ${FUNCTIONS[name]} arguments, got ${args.length}`);
+      if (args.length !== FUNCTIONS[name])
+        throw new Error(`metric math: ${name} takes ${FUNCTIONS[name]} arguments, got ${args.length}`);
       return { kind: 'call', name, args };
     }
     throw new Error(`metric math: unexpected ${JSON.stringify(token)} in ${JSON.stringify(expression)}`);
   }
 
   const node = comparison();
-  if (position !== tokens.length) throw new Error(`metric math: unexpected ${JSON.stringify(tokens[position])} in ${JSON.stringify(expression)}`);
+  if (position !== tokens.length)
+    throw new Error(`metric math: unexpected ${JSON.stringify(tokens[position])} in ${JSON.stringify(expression)}`);
   return node;
 }
 
@@ -129,7 +141,8 @@ export function evaluateMetricMath(node: Node, values: (id: string) => number | 
     }
     case 'call': {
       const [first, second, third] = node.args;
-      if (node.name === 'FILL' && first && second) return evaluateMetricMath(first, values) ?? evaluateMetricMath(second, values);
+      if (node.name === 'FILL' && first && second)
+        return evaluateMetricMath(first, values) ?? evaluateMetricMath(second, values);
       if (node.name === 'IF' && first && second && third) {
         const condition = evaluateMetricMath(first, values);
         if (condition === null) return null;
@@ -173,7 +186,10 @@ export function evaluateMetricMath(node: Node, values: (id: string) => number | 
  * queries' values, each expression may read the inputs and the expressions before it. Returns
  * every id's value.
  */
-export function evaluateQueries(expressions: readonly { readonly id: string; readonly expression: string }[], inputs: Readonly<Record<string, number | null>>): Record<string, number | null> {
+export function evaluateQueries(
+  expressions: readonly { readonly id: string; readonly expression: string }[],
+  inputs: Readonly<Record<string, number | null>>,
+): Record<string, number | null> {
   const values: Record<string, number | null> = { ...inputs };
   for (const { id, expression } of expressions) {
     const node = parseMetricMath(expression);

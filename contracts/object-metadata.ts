@@ -33,7 +33,8 @@ const BUILD_ASSET = new RegExp(`^assets/${BUILD_ID_SOURCE}/[^/]`);
 export function objectMetadata(key: string): ObjectMetadata {
   const cacheControl = BUILD_ASSET.test(key) ? IMMUTABLE_CACHE_CONTROL : REVALIDATE_CACHE_CONTROL;
   const variant = variantOf(key);
-  if (variant) return { contentType: contentTypeFor(variant.original), contentEncoding: variant.encoding, cacheControl };
+  if (variant)
+    return { contentType: contentTypeFor(variant.original), contentEncoding: variant.encoding, cacheControl };
   return { contentType: contentTypeFor(key), cacheControl };
 }
 

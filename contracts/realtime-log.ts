@@ -13,7 +13,15 @@
  */
 
 /** The fields, in the order CloudFront writes them (real-time log configuration `fields`). */
-export const REALTIME_LOG_FIELDS = ['timestamp', 'c-ip', 'cs-method', 'cs-uri-stem', 'cs-uri-query', 'sc-status', 'cs-referer'] as const;
+export const REALTIME_LOG_FIELDS = [
+  'timestamp',
+  'c-ip',
+  'cs-method',
+  'cs-uri-stem',
+  'cs-uri-query',
+  'sc-status',
+  'cs-referer',
+] as const;
 
 export interface RealtimeLogRecord {
   /** When CloudFront served the request, ms since the epoch (the field is seconds with milliseconds). */
@@ -34,7 +42,10 @@ export interface RealtimeLogRecord {
 const EMPTY = '-';
 
 /** The record CloudFront writes for one request: tab-separated fields, in `order`, and a newline. */
-export function formatRecord(record: RealtimeLogRecord, order: readonly RealtimeLogField[] = REALTIME_LOG_FIELDS): string {
+export function formatRecord(
+  record: RealtimeLogRecord,
+  order: readonly RealtimeLogField[] = REALTIME_LOG_FIELDS,
+): string {
   const value = (text: string | null) => (text === null || text === '' ? EMPTY : text.replace(/[\t\r\n]/g, ' '));
   const values: Record<RealtimeLogField, string> = {
     timestamp: (record.at / 1000).toFixed(3),
@@ -59,8 +70,14 @@ export type RealtimeLogField = (typeof REALTIME_LOG_FIELDS)[number];
  */
 export function fieldOrder(fields: readonly string[]): readonly RealtimeLogField[] {
   const known = new Set<string>(REALTIME_LOG_FIELDS);
-  if (fields.length !== REALTIME_LOG_FIELDS.length || new Set(fields).size !== fields.length || !fields.every((field) => known.has(field))) {
-    throw new Error(`the real-time log configuration sends ${fields.join(', ') || 'no fields'}; the signal consumer reads exactly ${REALTIME_LOG_FIELDS.join(', ')}`);
+  if (
+    fields.length !== REALTIME_LOG_FIELDS.length ||
+    new Set(fields).size !== fields.length ||
+    !fields.every((field) => known.has(field))
+  ) {
+    throw new Error(
+      `the real-time log configuration sends ${fields.join(', ') || 'no fields'}; the signal consumer reads exactly ${REALTIME_LOG_FIELDS.join(', ')}`,
+    );
   }
   return fields as RealtimeLogField[];
 }
@@ -69,14 +86,27 @@ export function fieldOrder(fields: readonly string[]): readonly RealtimeLogField
  * One record of the stream, its fields in `order`, or null for anything that is not one (a record
  * of other fields, a truncated line): the consumer counts and skips those, it never guesses.
  */
-export function parseRecord(text: string, order: readonly RealtimeLogField[] = REALTIME_LOG_FIELDS): RealtimeLogRecord | null {
+export function parseRecord(
+  text: string,
+  order: readonly RealtimeLogField[] = REALTIME_LOG_FIELDS,
+): RealtimeLogRecord | null {
   const values = text.replace(/\r?\n$/, '').split('\t');
   if (values.length !== order.length) return null;
   const field = (name: RealtimeLogField) => values[order.indexOf(name)];
   const [timestamp, clientIp, method, uri, query, status, referer] = REALTIME_LOG_FIELDS.map(field);
   // A field `order` does not name has no value: then these are not the fields of a record.
-  if (timestamp === undefined || clientIp === undefined || method === undefined || uri === undefined || query === undefined || status === undefined || referer === undefined) return null;
-  if (!/^\d{9,11}(?:\.\d{1,6})?$/.test(timestamp) || !/^\d{3}$/.test(status) || clientIp === EMPTY || uri === EMPTY) return null;
+  if (
+    timestamp === undefined ||
+    clientIp === undefined ||
+    method === undefined ||
+    uri === undefined ||
+    query === undefined ||
+    status === undefined ||
+    referer === undefined
+  )
+    return null;
+  if (!/^\d{9,11}(?:\.\d{1,6})?$/.test(timestamp) || !/^\d{3}$/.test(status) || clientIp === EMPTY || uri === EMPTY)
+    return null;
   return {
     at: Math.round(Number(timestamp) * 1000),
     clientIp,

@@ -40,7 +40,8 @@ export function releasePanels(queries: ReleaseAlarmQueries): Panel[] {
         { kind: 'alarm-query', id: 'stable_rate', label: 'stable' },
         { kind: 'alarm-query', id: queries.resultId, label: 'canary above stable (points)' },
       ],
-      // The judge decides on the release's evidence summed (with ranges: `rollout status`); the line is the excess a step must rule out.
+      // The judge decides on the release's evidence summed (with ranges: `rollout status`); the line is the excess a
+      // step must rule out.
       threshold: { label: 'the excess a step must rule out', value: queries.threshold },
     },
     {
@@ -54,7 +55,10 @@ export function releasePanels(queries: ReleaseAlarmQueries): Panel[] {
       ],
     },
     { title: 'Canary weight (basis points)', series: [{ kind: 'weight', label: 'weight' }] },
-    { title: "The judge's verdict (1: the canary is failing, rolled back)", series: [{ kind: 'verdict', label: 'failing' }] },
+    {
+      title: "The judge's verdict (1: the canary is failing, rolled back)",
+      series: [{ kind: 'verdict', label: 'failing' }],
+    },
     {
       title: 'Edge function errors, and entry loads through the fallback',
       series: [

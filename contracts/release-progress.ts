@@ -48,20 +48,44 @@ export interface ReleaseProgress {
   readonly nextDueAt: number | null;
 }
 
-export function releaseProgress(steps: readonly ReleaseStep[], record: ReleaseRecord, holdMs: number, now: number): ReleaseProgress {
+export function releaseProgress(
+  steps: readonly ReleaseStep[],
+  record: ReleaseRecord,
+  holdMs: number,
+  now: number,
+): ReleaseProgress {
   let step = 0;
   let current = steps[0];
   if (current === undefined) throw new Error('a release needs at least one step');
   let since = record.startedAt;
   const failed = record.failedAt !== null && record.failedAt <= now ? record.failedAt : null;
   for (;;) {
-    // Reaching everyone completes the release; a failure found later still rolls it back while CodeDeploy holds it open.
+    // Reaching everyone completes the release; a failure found later still rolls it back while CodeDeploy holds it
+    // open.
     if (current.weight >= 10000) {
-      if (failed !== null) return { outcome: 'failed', weight: 0, step, stepSince: since, heldSince: null, endedAt: failed, nextDueAt: null };
-      return { outcome: 'complete', weight: 10000, step, stepSince: since, heldSince: null, endedAt: since, nextDueAt: null };
+      if (failed !== null)
+        return {
+          outcome: 'failed',
+          weight: 0,
+          step,
+          stepSince: since,
+          heldSince: null,
+          endedAt: failed,
+          nextDueAt: null,
+        };
+      return {
+        outcome: 'complete',
+        weight: 10000,
+        step,
+        stepSince: since,
+        heldSince: null,
+        endedAt: since,
+        nextDueAt: null,
+      };
     }
     const next = steps[step + 1];
-    if (next === undefined) throw new Error(`the last step must give everyone the new build; it gives ${current.weight / 100} %`);
+    if (next === undefined)
+      throw new Error(`the last step must give everyone the new build; it gives ${current.weight / 100} %`);
     const due = since + (next.atMinute - current.atMinute) * 60_000;
     const healthy = record.healthyAt[String(current.weight)];
     const advancesAt = healthy !== undefined && healthy >= since ? Math.max(due, healthy) : null;
@@ -70,16 +94,41 @@ export function releaseProgress(steps: readonly ReleaseStep[], record: ReleaseRe
     const endings = [failed, advancesAt, giveUpAt].filter((at): at is number => at !== null && at <= now);
     const first = endings.length > 0 ? Math.min(...endings) : null;
     if (first === null) {
-      return { outcome: 'running', weight: current.weight, step, stepSince: since, heldSince: now >= due ? due : null, endedAt: null, nextDueAt: due };
+      return {
+        outcome: 'running',
+        weight: current.weight,
+        step,
+        stepSince: since,
+        heldSince: now >= due ? due : null,
+        endedAt: null,
+        nextDueAt: due,
+      };
     }
-    if (first === failed) return { outcome: 'failed', weight: 0, step, stepSince: since, heldSince: null, endedAt: failed, nextDueAt: null };
+    if (first === failed)
+      return {
+        outcome: 'failed',
+        weight: 0,
+        step,
+        stepSince: since,
+        heldSince: null,
+        endedAt: failed,
+        nextDueAt: null,
+      };
     if (first === advancesAt) {
       step += 1;
       current = next;
       since = advancesAt;
       continue;
     }
-    return { outcome: 'not-enough-evidence', weight: 0, step, stepSince: since, heldSince: due, endedAt: giveUpAt, nextDueAt: null };
+    return {
+      outcome: 'not-enough-evidence',
+      weight: 0,
+      step,
+      stepSince: since,
+      heldSince: due,
+      endedAt: giveUpAt,
+      nextDueAt: null,
+    };
   }
 }
 
@@ -127,16 +176,31 @@ export interface JudgmentRecord {
     readonly at: number;
     readonly verdict: 'failing' | 'healthy' | 'unknown';
     readonly reason: string;
-    readonly canary: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number };
-    readonly stable: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number };
+    readonly canary: {
+      readonly share: number;
+      readonly lower: number;
+      readonly upper: number;
+      readonly viewers: number;
+    };
+    readonly stable: {
+      readonly share: number;
+      readonly lower: number;
+      readonly upper: number;
+      readonly viewers: number;
+    };
     readonly excess: { readonly lower: number; readonly upper: number };
   } | null;
 }
 
 const NONE = { viewers: 0, erroring: 0 } as const;
 
-/** A release's record before the judge has summed any period of it: the stable build's baseline, and nothing decided. */
-export function newJudgmentRecord(release: { readonly salt: string; readonly stable: string; readonly canary: string }, baseline: { readonly viewers: number; readonly erroring: number } = NONE): JudgmentRecord {
+/**
+ * A release's record before the judge has summed any period of it: the stable build's baseline, and nothing decided.
+ */
+export function newJudgmentRecord(
+  release: { readonly salt: string; readonly stable: string; readonly canary: string },
+  baseline: { readonly viewers: number; readonly erroring: number } = NONE,
+): JudgmentRecord {
   return {
     salt: release.salt,
     stable: release.stable,
@@ -163,10 +227,27 @@ export function parseJudgmentRecord(text: string | undefined): JudgmentRecord | 
   if (text === undefined) return null;
   try {
     const value = JSON.parse(text) as JudgmentRecord;
-    const counts = (c: unknown) => typeof c === 'object' && c !== null && Number.isFinite((c as { viewers: number }).viewers) && Number.isFinite((c as { erroring: number }).erroring);
-    if (typeof value?.salt !== 'string' || typeof value.canary !== 'string' || typeof value.stable !== 'string') return null;
-    if (!counts(value.baseline) || !counts(value.closed?.canary) || !counts(value.closed?.stable) || !counts(value.closed?.newestCanary)) return null;
-    if (typeof value.healthyAt !== 'object' || value.healthyAt === null || typeof value.atWeight !== 'object' || value.atWeight === null) return null;
+    const counts = (c: unknown) =>
+      typeof c === 'object' &&
+      c !== null &&
+      Number.isFinite((c as { viewers: number }).viewers) &&
+      Number.isFinite((c as { erroring: number }).erroring);
+    if (typeof value?.salt !== 'string' || typeof value.canary !== 'string' || typeof value.stable !== 'string')
+      return null;
+    if (
+      !counts(value.baseline) ||
+      !counts(value.closed?.canary) ||
+      !counts(value.closed?.stable) ||
+      !counts(value.closed?.newestCanary)
+    )
+      return null;
+    if (
+      typeof value.healthyAt !== 'object' ||
+      value.healthyAt === null ||
+      typeof value.atWeight !== 'object' ||
+      value.atWeight === null
+    )
+      return null;
     if (value.failedAt !== null && typeof value.failedAt !== 'number') return null;
     return value;
   } catch {
@@ -174,5 +255,8 @@ export function parseJudgmentRecord(text: string | undefined): JudgmentRecord | 
   }
 }
 
-/** What the signal consumer sends rollout sync when the judge decides (a canary failing, a step healthy): act now, not at the next minute. */
+/**
+ * What the signal consumer sends rollout sync when the judge decides (a canary failing, a step healthy): act now, not
+ * at the next minute.
+ */
 export const VERDICT_SYNC_EVENT = { source: 'signal-consumer', 'detail-type': 'Verdict' } as const;

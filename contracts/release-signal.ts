@@ -82,7 +82,9 @@ export function judge(state: RolloutState, ip: string, origin: string | null): J
   if (voice === null) return null;
   if (state.canary === null || state.salt === null) return { voice, role: 'stable', build: state.stable };
   if (origin !== null && state.ring.indexOf(origin) >= 0) return { voice, role: 'ring', build: state.canary };
-  return assignBuild(state, ip, origin) === state.canary ? { voice, role: 'canary', build: state.canary } : { voice, role: 'stable', build: state.stable };
+  return assignBuild(state, ip, origin) === state.canary
+    ? { voice, role: 'canary', build: state.canary }
+    : { voice, role: 'stable', build: state.stable };
 }
 
 /**
@@ -96,7 +98,11 @@ export function judgeUnderEach(states: readonly RolloutState[], ip: string, orig
   for (const state of states) {
     const judgment = judge(state, ip, origin);
     if (judgment === null) return null;
-    if (agreed !== null && (agreed.role !== judgment.role || agreed.build !== judgment.build || agreed.voice !== judgment.voice)) return null;
+    if (
+      agreed !== null &&
+      (agreed.role !== judgment.role || agreed.build !== judgment.build || agreed.voice !== judgment.voice)
+    )
+      return null;
     agreed = judgment;
   }
   return agreed;
@@ -182,14 +188,20 @@ export function releaseAlarmQueries(rule: ReleaseAlarmRule): ReleaseAlarmQueries
         { id: `${role}_erroring`, expression: `FILL(${role}_erroring_raw, 0)`, label: `${role} viewers with an error` },
         { id: `${role}_rate`, expression: rate(role), label: `${role} error rate (%)` },
       ]),
-      { id: 'excess', expression: `IF(canary_viewers >= ${min}, canary_rate - stable_rate, 0)`, label: 'Canary error rate above stable (points)' },
+      {
+        id: 'excess',
+        expression: `IF(canary_viewers >= ${min}, canary_rate - stable_rate, 0)`,
+        label: 'Canary error rate above stable (points)',
+      },
     ],
     resultId: 'excess',
     threshold: rule.excessErrorPercent,
   };
 }
 
-/** A metric an alarm reads that is not one of the signal's per-role counts: the consumer's health, Lambda's, Kinesis's. */
+/**
+ * A metric an alarm reads that is not one of the signal's per-role counts: the consumer's health, Lambda's, Kinesis's.
+ */
 export interface HealthMetricQuery {
   readonly id: string;
   /** `signal`: the config's metrics namespace; else an AWS namespace. */
@@ -203,11 +215,17 @@ export interface UnjudgedAlarmQueries {
   readonly metrics: readonly HealthMetricQuery[];
   readonly expressions: readonly ExpressionQuery[];
   readonly resultId: string;
-  /** The alarm fires when the result is greater than this; missing data is breaching (a judge that reports nothing sees nothing). */
+  /**
+   * The alarm fires when the result is greater than this; missing data is breaching (a judge that reports nothing sees
+   * nothing).
+   */
   readonly threshold: number;
 }
 
-/** Kinesis's stream metric: how far behind the newest record the stream's reader is (ms), emitted on every read, 0 when caught up. */
+/**
+ * Kinesis's stream metric: how far behind the newest record the stream's reader is (ms), emitted on every read, 0 when
+ * caught up.
+ */
 export const KINESIS_ITERATOR_AGE = 'GetRecords.IteratorAgeMilliseconds';
 /** Kinesis's stream metric: records the stream refused because its shard was full (PutRecord and PutRecords alike). */
 export const KINESIS_WRITE_THROTTLED = 'WriteProvisionedThroughputExceeded';
@@ -231,19 +249,58 @@ export const KINESIS_WRITE_THROTTLED = 'WriteProvisionedThroughputExceeded';
  * canary no viewers, and CodeDeploy (which watches it) rolls the deployment back: a canary the
  * judge cannot see never gains viewers.
  */
-export function unjudgedAlarmQueries(rule: { readonly latenessSeconds: number }, names: { readonly consumerFunction: string; readonly stream: string }): UnjudgedAlarmQueries {
+export function unjudgedAlarmQueries(
+  rule: { readonly latenessSeconds: number },
+  names: { readonly consumerFunction: string; readonly stream: string },
+): UnjudgedAlarmQueries {
   return {
     metrics: [
-      { id: 'unjudged_raw', namespace: 'signal', metricName: METRIC_UNJUDGED_PERIODS, dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, stat: 'Sum' },
-      { id: 'failures_raw', namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: names.consumerFunction }, stat: 'Sum' },
-      { id: 'age', namespace: 'AWS/Kinesis', metricName: KINESIS_ITERATOR_AGE, dimensions: { StreamName: names.stream }, stat: 'Maximum' },
-      { id: 'throttled_raw', namespace: 'AWS/Kinesis', metricName: KINESIS_WRITE_THROTTLED, dimensions: { StreamName: names.stream }, stat: 'Sum' },
+      {
+        id: 'unjudged_raw',
+        namespace: 'signal',
+        metricName: METRIC_UNJUDGED_PERIODS,
+        dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY },
+        stat: 'Sum',
+      },
+      {
+        id: 'failures_raw',
+        namespace: 'AWS/Lambda',
+        metricName: 'Errors',
+        dimensions: { FunctionName: names.consumerFunction },
+        stat: 'Sum',
+      },
+      {
+        id: 'age',
+        namespace: 'AWS/Kinesis',
+        metricName: KINESIS_ITERATOR_AGE,
+        dimensions: { StreamName: names.stream },
+        stat: 'Maximum',
+      },
+      {
+        id: 'throttled_raw',
+        namespace: 'AWS/Kinesis',
+        metricName: KINESIS_WRITE_THROTTLED,
+        dimensions: { StreamName: names.stream },
+        stat: 'Sum',
+      },
     ],
     expressions: [
-      { id: 'unjudged', expression: 'FILL(unjudged_raw, 0)', label: 'Periods the consumer did not see whole, and late records' },
+      {
+        id: 'unjudged',
+        expression: 'FILL(unjudged_raw, 0)',
+        label: 'Periods the consumer did not see whole, and late records',
+      },
       { id: 'failures', expression: 'FILL(failures_raw, 0)', label: 'Consumer errors' },
-      { id: 'behind', expression: `IF(age > ${rule.latenessSeconds * 1000}, 1, 0)`, label: 'Reader behind by more than the lateness' },
-      { id: 'throttled', expression: 'IF(FILL(throttled_raw, 0) > 0, 1, 0)', label: 'Log records the full shard refused' },
+      {
+        id: 'behind',
+        expression: `IF(age > ${rule.latenessSeconds * 1000}, 1, 0)`,
+        label: 'Reader behind by more than the lateness',
+      },
+      {
+        id: 'throttled',
+        expression: 'IF(FILL(throttled_raw, 0) > 0, 1, 0)',
+        label: 'Log records the full shard refused',
+      },
       { id: 'blind', expression: 'unjudged + failures + behind + throttled', label: 'Reasons the period is unjudged' },
     ],
     resultId: 'blind',
@@ -264,7 +321,8 @@ export interface TimedState {
   readonly until: number | null;
 }
 
-// The release-signal table's own items (stacks/constructs/release-signal-table.ts makes the table, rollout-control/signal-table.ts reads and writes them).
+// The release-signal table's own items (stacks/constructs/release-signal-table.ts makes the table,
+// rollout-control/signal-table.ts reads and writes them).
 /** The item holding the timeline: the states the edges may have served, oldest first. */
 export const STATE_TIMELINE_KEY = 'rollout-timeline';
 /** The item holding the sequence number of the last record the signal consumer read. */

@@ -83,7 +83,13 @@ export function refererOrigin(referer: string | undefined): string | null {
 
 function validState(state: RolloutState): boolean {
   if (!isBuildId(state.stable)) return false;
-  if (typeof state.weight !== 'number' || !Number.isInteger(state.weight) || state.weight < 0 || state.weight > WEIGHT_SCALE) return false;
+  if (
+    typeof state.weight !== 'number' ||
+    !Number.isInteger(state.weight) ||
+    state.weight < 0 ||
+    state.weight > WEIGHT_SCALE
+  )
+    return false;
   if (state.canary === null) {
     if (state.weight !== 0 || state.salt !== null) return false;
   } else {
@@ -131,10 +137,25 @@ export function stateBytes(text: string): number {
 /** The stored value for a state; throws when the state is invalid or would not fit the store's value quota. */
 export function formatRolloutState(state: RolloutState): string {
   if (!validState(state)) throw new Error('not a valid rollout state: ' + JSON.stringify(state));
-  const text = JSON.stringify({ v: ROLLOUT_STATE_VERSION, stable: state.stable, canary: state.canary, weight: state.weight, salt: state.salt, ring: state.ring });
+  const text = JSON.stringify({
+    v: ROLLOUT_STATE_VERSION,
+    stable: state.stable,
+    canary: state.canary,
+    weight: state.weight,
+    salt: state.salt,
+    ring: state.ring,
+  });
   const bytes = stateBytes(text);
   if (bytes > MAX_STATE_BYTES) {
-    throw new RangeError('the rollout state would be ' + bytes + ' bytes, over the ' + MAX_STATE_BYTES + '-byte value quota of CloudFront KeyValueStore; remove ring origins (' + state.ring.length + ' now)');
+    throw new RangeError(
+      'the rollout state would be ' +
+        bytes +
+        ' bytes, over the ' +
+        MAX_STATE_BYTES +
+        '-byte value quota of CloudFront KeyValueStore; remove ring origins (' +
+        state.ring.length +
+        ' now)',
+    );
   }
   return text;
 }
@@ -151,15 +172,27 @@ export function steadyState(stable: string, ring: readonly string[] = []): Rollo
  * being written later.
  */
 export function ringBudget(ring: readonly string[]): { readonly used: number; readonly limit: number } {
-  const largestRest = { v: ROLLOUT_STATE_VERSION, stable: 'f'.repeat(16), canary: 'e'.repeat(16), weight: WEIGHT_SCALE, salt: 'x'.repeat(64), ring: [] };
-  return { used: stateBytes(JSON.stringify(ring)) - 2, limit: MAX_STATE_BYTES - stateBytes(JSON.stringify(largestRest)) };
+  const largestRest = {
+    v: ROLLOUT_STATE_VERSION,
+    stable: 'f'.repeat(16),
+    canary: 'e'.repeat(16),
+    weight: WEIGHT_SCALE,
+    salt: 'x'.repeat(64),
+    ring: [],
+  };
+  return {
+    used: stateBytes(JSON.stringify(ring)) - 2,
+    limit: MAX_STATE_BYTES - stateBytes(JSON.stringify(largestRest)),
+  };
 }
 
 /** `state` with `origin` added to its ring; throws saying why when it is not an origin or the ring is full. */
 export function withRingOrigin(state: RolloutState, origin: string): RolloutState {
   const normalized = normalizeOrigin(origin);
   if (normalized === null) {
-    throw new Error(`${JSON.stringify(origin)} is not a host origin: write scheme://host[:port] with no path, e.g. https://demo.example.com (what the page's Referer starts with)`);
+    throw new Error(
+      `${JSON.stringify(origin)} is not a host origin: write scheme://host[:port] with no path, e.g. https://demo.example.com (what the page's Referer starts with)`,
+    );
   }
   if (state.ring.includes(normalized)) return state;
   const ring = [...state.ring, normalized];

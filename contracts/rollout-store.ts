@@ -24,13 +24,21 @@ export const STORE_ARN_PATTERN = /^arn:aws[a-z-]*:cloudfront::\d{12}:key-value-s
  * that loopback server, still signed with SigV4A, with fixed local credentials; without it the SDK
  * derives the account's endpoint from the store's ARN.
  */
-export function rolloutStoreClientConfig(options: { readonly endpoint?: string; readonly timeoutMs?: number; readonly maxAttempts?: number } = {}): CloudFrontKeyValueStoreClientConfig {
+export function rolloutStoreClientConfig(
+  options: { readonly endpoint?: string; readonly timeoutMs?: number; readonly maxAttempts?: number } = {},
+): CloudFrontKeyValueStoreClientConfig {
   const config: CloudFrontKeyValueStoreClientConfig = { region: 'us-east-1', maxAttempts: options.maxAttempts ?? 3 };
-  if (options.timeoutMs !== undefined) config.requestHandler = { connectionTimeout: options.timeoutMs, requestTimeout: options.timeoutMs };
+  if (options.timeoutMs !== undefined)
+    config.requestHandler = { connectionTimeout: options.timeoutMs, requestTimeout: options.timeoutMs };
   if (options.endpoint) {
     const url = new URL(options.endpoint);
     // The scheme the SDK's own endpoint rules give this service (SigV4A, region set *).
-    const endpoint = { url, properties: { authSchemes: [{ name: 'sigv4a', signingName: 'cloudfront-keyvaluestore', signingRegionSet: ['*'] }] } } as unknown as EndpointV2;
+    const endpoint = {
+      url,
+      properties: {
+        authSchemes: [{ name: 'sigv4a', signingName: 'cloudfront-keyvaluestore', signingRegionSet: ['*'] }],
+      },
+    } as unknown as EndpointV2;
     config.endpointProvider = () => endpoint;
     config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   }

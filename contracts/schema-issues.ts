@@ -16,7 +16,9 @@ import type { core } from 'zod/mini';
 
 type IssueStyle = 'terse' | 'file';
 
-/** One line for an issue of a request or event; `input` is what was parsed (it tells a missing field from a wrong one). */
+/**
+ * One line for an issue of a request or event; `input` is what was parsed (it tells a missing field from a wrong one).
+ */
 export function describeIssue(issue: core.$ZodIssue | undefined, input: unknown, root = 'input'): string {
   if (!issue) return `${root}: invalid`;
   const where = formatPath(issue.path, 'terse') || root;
@@ -31,7 +33,10 @@ export function describeIssue(issue: core.$ZodIssue | undefined, input: unknown,
  */
 export function fileIssueWords(issue: core.$ZodRawIssue): string {
   // A tagged union reports at its tag but hands over the whole object.
-  const given = issue.code === 'invalid_union' && issue.discriminator !== undefined ? valueAt(issue.input, [issue.discriminator]) : issue.input;
+  const given =
+    issue.code === 'invalid_union' && issue.discriminator !== undefined
+      ? valueAt(issue.input, [issue.discriminator])
+      : issue.input;
   return issueWords(issue, given, 'file');
 }
 
@@ -45,9 +50,14 @@ export interface FileIssueOptions {
 }
 
 /** One line per mistake of a file parsed with `fileIssueWords`: an unknown key each gets its own. */
-export function describeFileIssues(issues: readonly core.$ZodIssue[], input: unknown, options: FileIssueOptions): string[] {
+export function describeFileIssues(
+  issues: readonly core.$ZodIssue[],
+  input: unknown,
+  options: FileIssueOptions,
+): string[] {
   return issues.flatMap((issue) => {
-    if (issue.code !== 'unrecognized_keys') return [`${formatPath(issue.path, 'file') || options.root}: ${issue.message}`];
+    if (issue.code !== 'unrecognized_keys')
+      return [`${formatPath(issue.path, 'file') || options.root}: ${issue.message}`];
     const known = knownKeys(options.schema, issue.path, input);
     return issue.keys.map((key) => {
       const field = formatPath([...issue.path, key], 'file');
@@ -81,11 +91,31 @@ function issueWords(issue: IssueFields, given: unknown, style: IssueStyle): stri
       return file ? `${shown} is not ${noun}.` : `must be ${noun}`;
     }
     case 'invalid_value':
-      return file ? `${shown} is not allowed; use one of ${issue.values.map(json).join(', ')}.` : `must be ${issue.values.map(json).join(' or ')}`;
+      return file
+        ? `${shown} is not allowed; use one of ${issue.values.map(json).join(', ')}.`
+        : `must be ${issue.values.map(json).join(' or ')}`;
     case 'too_big':
-      return bound(issue.origin, issue.maximum, issue.inclusive !== false, 'at most', 'less than', 'over the maximum of', given, style);
+      return bound(
+        issue.origin,
+        issue.maximum,
+        issue.inclusive !== false,
+        'at most',
+        'less than',
+        'over the maximum of',
+        given,
+        style,
+      );
     case 'too_small':
-      return bound(issue.origin, issue.minimum, issue.inclusive !== false, 'at least', 'more than', 'under the minimum of', given, style);
+      return bound(
+        issue.origin,
+        issue.minimum,
+        issue.inclusive !== false,
+        'at least',
+        'more than',
+        'under the minimum of',
+        given,
+        style,
+      );
     case 'not_multiple_of':
       return file ? `${shown} is not a multiple of ${issue.divisor}.` : `must be a multiple of ${issue.divisor}`;
     case 'invalid_format':
@@ -97,8 +127,12 @@ function issueWords(issue: IssueFields, given: unknown, style: IssueStyle): stri
     }
     case 'invalid_union': {
       // A tagged union names the tags it knows.
-      const options = issue.discriminator !== undefined ? (issue as { readonly options?: readonly unknown[] }).options : undefined;
-      if (options) return file ? `${shown} is not allowed; use one of ${options.map(json).join(', ')}.` : `must be ${options.map(json).join(' or ')}`;
+      const options =
+        issue.discriminator !== undefined ? (issue as { readonly options?: readonly unknown[] }).options : undefined;
+      if (options)
+        return file
+          ? `${shown} is not allowed; use one of ${options.map(json).join(', ')}.`
+          : `must be ${options.map(json).join(' or ')}`;
       return file ? `${shown} matches none of the accepted forms.` : 'matches none of the accepted forms';
     }
     default:
@@ -107,13 +141,25 @@ function issueWords(issue: IssueFields, given: unknown, style: IssueStyle): stri
 }
 
 /** A size rule: numbers are compared as they are, strings and lists by their length. */
-function bound(origin: string, limit: number | bigint, inclusive: boolean, inclusiveWords: string, exclusiveWords: string, factWords: string, given: unknown, style: IssueStyle): string {
+function bound(
+  origin: string,
+  limit: number | bigint,
+  inclusive: boolean,
+  inclusiveWords: string,
+  exclusiveWords: string,
+  factWords: string,
+  given: unknown,
+  style: IssueStyle,
+): string {
   const sized = origin === 'string' ? 'character' : origin === 'array' || origin === 'set' ? 'item' : undefined;
   const rule = `${inclusive ? inclusiveWords : exclusiveWords} ${sized ? count(Number(limit), sized) : String(limit)}`;
   if (style === 'terse') return rule;
   if (!sized) return `${show(given)} is ${inclusive ? factWords : `not ${exclusiveWords}`} ${String(limit)}.`;
-  const size = typeof given === 'string' || Array.isArray(given) ? given.length : given instanceof Set ? given.size : undefined;
-  return size === undefined ? `must have ${rule}.` : `${sized === 'item' ? 'has' : 'is'} ${count(size, sized)}${sized === 'character' ? ' long' : ''}; ${rule}.`;
+  const size =
+    typeof given === 'string' || Array.isArray(given) ? given.length : given instanceof Set ? given.size : undefined;
+  return size === undefined
+    ? `must have ${rule}.`
+    : `${sized === 'item' ? 'has' : 'is'} ${count(size, sized)}${sized === 'character' ? ' long' : ''}; ${rule}.`;
 }
 
 /** The keys the object at `path` accepts; the input picks the branch of a tagged union. */
@@ -124,7 +170,8 @@ function knownKeys(schema: core.$ZodType, path: readonly PropertyKey[], input: u
     node = node && unwrap(node, value);
     const def = node?._zod.def as SchemaDef | undefined;
     // `$schema` and the like are for tools, not settings to suggest.
-    if (segment === undefined) return def?.type === 'object' && def.shape ? Object.keys(def.shape).filter((key) => !key.startsWith('$')) : [];
+    if (segment === undefined)
+      return def?.type === 'object' && def.shape ? Object.keys(def.shape).filter((key) => !key.startsWith('$')) : [];
     node = def?.type === 'object' ? def.shape?.[String(segment)] : def?.type === 'array' ? def.element : undefined;
     value = valueAt(value, [segment]);
   }

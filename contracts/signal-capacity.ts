@@ -41,8 +41,14 @@ const BUDGET = Math.floor(SHARD_RECORDS_PER_SECOND * SHARD_HEADROOM);
 
 export function signalCapacity(sizing: SignalSizing): SignalCapacity {
   const peakLoads = (sizing.expectedLoadsPerDay / 86_400) * sizing.peakToAverage;
-  const samplingPercent = sizing.samplingPercent ?? Math.max(1, Math.min(100, Math.floor((100 * BUDGET) / Math.max(peakLoads, 1e-9))));
-  return { samplingPercent, peakRecordsPerSecond: (peakLoads * samplingPercent) / 100, shards: 1, budgetRecordsPerSecond: BUDGET };
+  const samplingPercent =
+    sizing.samplingPercent ?? Math.max(1, Math.min(100, Math.floor((100 * BUDGET) / Math.max(peakLoads, 1e-9))));
+  return {
+    samplingPercent,
+    peakRecordsPerSecond: (peakLoads * samplingPercent) / 100,
+    shards: 1,
+    budgetRecordsPerSecond: BUDGET,
+  };
 }
 
 /** Why a sizing cannot work, or null: an explicit sampling rate whose peak would pass the shard. */

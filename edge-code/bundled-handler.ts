@@ -63,7 +63,9 @@ export function removeBundledHandlerCopies(): void {
 export function checkZipSha256(zip: Buffer, expected: string, zipPath: string): void {
   const actual = createHash('sha256').update(zip).digest('hex');
   if (actual !== expected.toLowerCase()) {
-    throw new Error(`${zipPath}: sha256 ${actual} is not the build manifest's ${expected}: the zip was changed after the build; refusing to load it (build again)`);
+    throw new Error(
+      `${zipPath}: sha256 ${actual} is not the build manifest's ${expected}: the zip was changed after the build; refusing to load it (build again)`,
+    );
   }
 }
 
@@ -72,7 +74,8 @@ function unsafeEntryName(name: string, dir: string): string | null {
   if (name === '') return 'has an empty name';
   if (name.includes('\0')) return 'has a NUL byte in its name';
   if (name.includes('\\')) return 'has a backslash in its name';
-  if (path.posix.isAbsolute(name) || path.win32.isAbsolute(name) || /^[A-Za-z]:/.test(name)) return 'is an absolute path';
+  if (path.posix.isAbsolute(name) || path.win32.isAbsolute(name) || /^[A-Za-z]:/.test(name))
+    return 'is an absolute path';
   if (name.split('/').includes('..')) return 'has a .. segment';
   const relative = path.relative(dir, path.resolve(dir, name));
   if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return 'resolves outside its folder';
@@ -96,7 +99,8 @@ export function unpackZip(zip: Buffer, dir: string, zipPath: string): ReadZipEnt
   const root = path.resolve(dir);
   for (const entry of entries) {
     const why = unsafeEntryName(entry.name, root);
-    if (why !== null) throw new Error(`${zipPath}: zip entry ${JSON.stringify(entry.name)} ${why}; refusing to unpack the zip`);
+    if (why !== null)
+      throw new Error(`${zipPath}: zip entry ${JSON.stringify(entry.name)} ${why}; refusing to unpack the zip`);
   }
   for (const entry of entries) {
     const target = path.resolve(root, entry.name);
@@ -108,13 +112,18 @@ export function unpackZip(zip: Buffer, dir: string, zipPath: string): ReadZipEnt
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, entry.data, { flag: 'wx' });
     } catch (error) {
-      throw new Error(`${zipPath}: zip entry ${JSON.stringify(entry.name)} could not be unpacked (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw new Error(
+        `${zipPath}: zip entry ${JSON.stringify(entry.name)} could not be unpacked (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
   }
   return entries;
 }
 
-export function loadBundledHandler<E = unknown, R = unknown>(zipPath: string, options: LoadOptions = {}): LambdaHandler<E, R> {
+export function loadBundledHandler<E = unknown, R = unknown>(
+  zipPath: string,
+  options: LoadOptions = {},
+): LambdaHandler<E, R> {
   // Read once: what is hashed is what is unpacked.
   const zip = readFileSync(zipPath);
   if (options.sha256 !== undefined) checkZipSha256(zip, options.sha256, zipPath);

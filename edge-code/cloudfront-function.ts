@@ -31,7 +31,9 @@ export const CLOUDFRONT_FUNCTION_MAX_BYTES = 10 * 1024;
 export const CLOUDFRONT_MODULE_IMPORT = 'import cf from"cloudfront";';
 const EXPORT_SUFFIX = /export\{handler\};\s*$/;
 
-/** Bundles `entry` (absolute path) into the code CloudFront runs; throws with the problems when it is not publishable. */
+/**
+ * Bundles `entry` (absolute path) into the code CloudFront runs; throws with the problems when it is not publishable.
+ */
 export async function bundleCloudFrontFunction(entry: string, workingDir: string): Promise<string> {
   const result = await esbuild.build({
     entryPoints: [entry],
@@ -52,10 +54,14 @@ export async function bundleCloudFrontFunction(entry: string, workingDir: string
   });
   const bundled = result.outputFiles[0]?.text;
   if (bundled === undefined) throw new Error(`${entry}: esbuild gave no bundle`);
-  if (!EXPORT_SUFFIX.test(bundled)) throw new Error(`${entry}: the bundle must end with export{handler}; got …${bundled.slice(-80)}`);
+  if (!EXPORT_SUFFIX.test(bundled))
+    throw new Error(`${entry}: the bundle must end with export{handler}; got …${bundled.slice(-80)}`);
   const code = `${bundled.replace(EXPORT_SUFFIX, '').trimEnd()}\n`;
   const problems = cloudFrontFunctionProblems(code);
-  if (problems.length > 0) throw new Error(`${entry} cannot be published as a CloudFront Function:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length > 0)
+    throw new Error(
+      `${entry} cannot be published as a CloudFront Function:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   return code;
 }
 
@@ -107,9 +113,11 @@ type Node = acorn.Node & Record<string, unknown>;
 export function cloudFrontFunctionProblems(code: string): string[] {
   const problems: string[] = [];
   const bytes = Buffer.byteLength(code, 'utf8');
-  if (bytes > CLOUDFRONT_FUNCTION_MAX_BYTES) problems.push(`${bytes} bytes, over CloudFront's ${CLOUDFRONT_FUNCTION_MAX_BYTES}-byte quota`);
+  if (bytes > CLOUDFRONT_FUNCTION_MAX_BYTES)
+    problems.push(`${bytes} bytes, over CloudFront's ${CLOUDFRONT_FUNCTION_MAX_BYTES}-byte quota`);
   for (const sequence of ['${', '%{']) {
-    if (code.includes(sequence)) problems.push(`contains "${sequence}", which Terraform would read as an interpolation in the function's code`);
+    if (code.includes(sequence))
+      problems.push(`contains "${sequence}", which Terraform would read as an interpolation in the function's code`);
   }
   let program: Node;
   try {
@@ -118,9 +126,14 @@ export function cloudFrontFunctionProblems(code: string): string[] {
     return [...problems, `does not parse: ${(error as Error).message}`];
   }
   const body = program.body as Node[];
-  const handler = body.find((node) => node.type === 'FunctionDeclaration' && (node.id as Node | null)?.name === 'handler');
+  const handler = body.find(
+    (node) => node.type === 'FunctionDeclaration' && (node.id as Node | null)?.name === 'handler',
+  );
   if (!handler) problems.push('has no top-level function handler(event)');
-  const refuse = (node: Node, what: string) => problems.push(`${what} at offset ${node.start} (${JSON.stringify(code.slice(node.start, Math.min(node.end, node.start + 40)))})`);
+  const refuse = (node: Node, what: string) =>
+    problems.push(
+      `${what} at offset ${node.start} (${JSON.stringify(code.slice(node.start, Math.min(node.end, node.start + 40)))})`,
+    );
 
   const visit = (node: Node, parent: Node | null, depth: number): void => {
     const refused = REFUSED_NODES[node.type];
@@ -129,45 +142,57 @@ export function cloudFrontFunctionProblems(code: string): string[] {
       case 'ImportDeclaration': {
         const specifiers = node.specifiers as Node[];
         const source = (node.source as Node).value;
-        if (source !== 'cloudfront' || specifiers.length !== 1 || specifiers[0]?.type !== 'ImportDefaultSpecifier') refuse(node, 'the only import allowed is the cloudfront module, as a default import');
+        if (source !== 'cloudfront' || specifiers.length !== 1 || specifiers[0]?.type !== 'ImportDefaultSpecifier')
+          refuse(node, 'the only import allowed is the cloudfront module, as a default import');
         break;
       }
       case 'FunctionDeclaration':
       case 'FunctionExpression':
       case 'ArrowFunctionExpression':
         if (node.generator) refuse(node, 'generators are not in cloudfront-js-2.0');
-        if (node.async && !(node === handler && depth === 1)) refuse(node, 'async functions other than the top-level handler (async closures are not supported)');
+        if (node.async && !(node === handler && depth === 1))
+          refuse(node, 'async functions other than the top-level handler (async closures are not supported)');
         break;
       case 'LogicalExpression':
         if (node.operator === '??') refuse(node, '?? is not in cloudfront-js-2.0');
         break;
       case 'AssignmentExpression':
-        if (['??=', '||=', '&&='].includes(node.operator as string)) refuse(node, `${String(node.operator)} is not in cloudfront-js-2.0`);
+        if (['??=', '||=', '&&='].includes(node.operator as string))
+          refuse(node, `${String(node.operator)} is not in cloudfront-js-2.0`);
         break;
       case 'Property':
-        if (node.shorthand || node.method || node.computed) refuse(node, 'shorthand, method and computed properties are not in cloudfront-js-2.0');
+        if (node.shorthand || node.method || node.computed)
+          refuse(node, 'shorthand, method and computed properties are not in cloudfront-js-2.0');
         break;
       case 'Literal': {
         if (typeof node.bigint === 'string') refuse(node, 'BigInt literals are not in cloudfront-js-2.0');
         const regex = node.regex as { pattern: string; flags: string } | undefined;
-        if (regex && (/[^gim]/.test(regex.flags) || /\(\?<[=!]/.test(regex.pattern))) refuse(node, 'regular expression flags other than g, i, m, and lookbehind, are not in cloudfront-js-2.0');
+        if (regex && (/[^gim]/.test(regex.flags) || /\(\?<[=!]/.test(regex.pattern)))
+          refuse(node, 'regular expression flags other than g, i, m, and lookbehind, are not in cloudfront-js-2.0');
         break;
       }
       case 'MemberExpression': {
         const property = node.property as Node;
-        if (!node.computed && property.name === 'charCodeAt') refuse(node, 'String.prototype.charCodeAt is not among cloudfront-js-2.0 string methods; use codePointAt');
+        if (!node.computed && property.name === 'charCodeAt')
+          refuse(node, 'String.prototype.charCodeAt is not among cloudfront-js-2.0 string methods; use codePointAt');
         break;
       }
       case 'Identifier': {
-        const isPropertyName = parent !== null && ((parent.type === 'MemberExpression' && parent.property === node && !parent.computed) || (parent.type === 'Property' && parent.key === node));
-        if (!isPropertyName && NODE_GLOBALS.has(node.name as string)) refuse(node, `${String(node.name)} is not a cloudfront-js-2.0 global`);
+        const isPropertyName =
+          parent !== null &&
+          ((parent.type === 'MemberExpression' && parent.property === node && !parent.computed) ||
+            (parent.type === 'Property' && parent.key === node));
+        if (!isPropertyName && NODE_GLOBALS.has(node.name as string))
+          refuse(node, `${String(node.name)} is not a cloudfront-js-2.0 global`);
         break;
       }
     }
     for (const key of Object.keys(node)) {
       const child = node[key];
       if (Array.isArray(child)) {
-        for (const item of child) if (item && typeof item === 'object' && typeof (item as Node).type === 'string') visit(item as Node, node, depth + 1);
+        for (const item of child)
+          if (item && typeof item === 'object' && typeof (item as Node).type === 'string')
+            visit(item as Node, node, depth + 1);
       } else if (child && typeof child === 'object' && typeof (child as Node).type === 'string') {
         visit(child as Node, node, depth + 1);
       }
@@ -189,7 +214,9 @@ const STORE_HANDLE = 'cf.kvs()';
 export function withStoreValue(code: string, value: string): string {
   const at = code.indexOf(STORE_HANDLE);
   if (!code.startsWith(CLOUDFRONT_MODULE_IMPORT) || at < 0 || code.indexOf(STORE_HANDLE, at + 1) >= 0) {
-    throw new Error(`the function code must start with ${CLOUDFRONT_MODULE_IMPORT} and take its store handle once, as ${STORE_HANDLE}`);
+    throw new Error(
+      `the function code must start with ${CLOUDFRONT_MODULE_IMPORT} and take its store handle once, as ${STORE_HANDLE}`,
+    );
   }
   // A plain function (cloudfront-js-2.0 has no async closures); the handler awaits what get() returns.
   const answered = `function storeAnswering(store){var value=${JSON.stringify(value)};return{get:function(key,options){return store.get(key,options).then(function(){return value},function(){return value})}}}`;
@@ -204,7 +231,12 @@ export interface FunctionKeyValueStore {
 
 export interface CloudFrontFunctionViewerEvent {
   readonly version: '1.0';
-  readonly context: { readonly distributionDomainName: string; readonly distributionId: string; readonly eventType: 'viewer-request'; readonly requestId: string };
+  readonly context: {
+    readonly distributionDomainName: string;
+    readonly distributionId: string;
+    readonly eventType: 'viewer-request';
+    readonly requestId: string;
+  };
   readonly viewer: { readonly ip: string };
   readonly request: {
     method: string;
@@ -215,15 +247,29 @@ export interface CloudFrontFunctionViewerEvent {
   };
 }
 
-export type CloudFrontFunctionResult = CloudFrontFunctionViewerEvent['request'] | { statusCode: number; statusDescription?: string; headers?: Record<string, { value: string }> };
+export type CloudFrontFunctionResult =
+  | CloudFrontFunctionViewerEvent['request']
+  | { statusCode: number; statusDescription?: string; headers?: Record<string, { value: string }> };
 
 export type CloudFrontFunctionHandler = (event: CloudFrontFunctionViewerEvent) => Promise<CloudFrontFunctionResult>;
 
 /** Language built-ins a fresh V8 context has that cloudfront-js-2.0 does not offer. */
-const ABSENT_GLOBALS = ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'FinalizationRegistry', 'WeakRef', 'Intl', 'Proxy', 'Reflect', 'eval'];
+const ABSENT_GLOBALS = [
+  'WebAssembly',
+  'SharedArrayBuffer',
+  'Atomics',
+  'FinalizationRegistry',
+  'WeakRef',
+  'Intl',
+  'Proxy',
+  'Reflect',
+  'eval',
+];
 
 /** The store a function with no KeyValueStore associated has: none, so every read fails. */
-const NO_STORE: FunctionKeyValueStore = { get: () => Promise.reject(new Error('this function has no KeyValueStore associated')) };
+const NO_STORE: FunctionKeyValueStore = {
+  get: () => Promise.reject(new Error('this function has no KeyValueStore associated')),
+};
 
 /**
  * The published code as a callable handler in a context with only what cloudfront-js-2.0 offers.
@@ -231,11 +277,21 @@ const NO_STORE: FunctionKeyValueStore = { get: () => Promise.reject(new Error('t
  * that imports nothing runs as it is. `log` receives console.log lines (the runtime's only console
  * method).
  */
-export function loadCloudFrontFunction(code: string, store: FunctionKeyValueStore = NO_STORE, log: (line: string) => void = () => undefined): CloudFrontFunctionHandler {
+export function loadCloudFrontFunction(
+  code: string,
+  store: FunctionKeyValueStore = NO_STORE,
+  log: (line: string) => void = () => undefined,
+): CloudFrontFunctionHandler {
   const imports = code.startsWith(CLOUDFRONT_MODULE_IMPORT);
   const body = imports ? code.slice(CLOUDFRONT_MODULE_IMPORT.length) : code;
-  if (/^\s*import\b/.test(body)) throw new Error(`a published function imports only the cloudfront module, as ${CLOUDFRONT_MODULE_IMPORT}; got ${JSON.stringify(code.slice(0, 60))}`);
-  const context = vm.createContext(Object.create(null), { codeGeneration: { strings: false, wasm: false }, name: 'cloudfront-js-2.0' });
+  if (/^\s*import\b/.test(body))
+    throw new Error(
+      `a published function imports only the cloudfront module, as ${CLOUDFRONT_MODULE_IMPORT}; got ${JSON.stringify(code.slice(0, 60))}`,
+    );
+  const context = vm.createContext(Object.create(null), {
+    codeGeneration: { strings: false, wasm: false },
+    name: 'cloudfront-js-2.0',
+  });
   const kvs = (): { get: (key: string, options?: { format?: string }) => Promise<unknown> } => ({
     get: async (key, options) => {
       const value = await store.get(key);
@@ -251,7 +307,9 @@ export function loadCloudFrontFunction(code: string, store: FunctionKeyValueStor
   globals.__cloudfront = module;
   // `cf` exists only for code that imports it, as in the runtime.
   const script = `"use strict";${imports ? 'var cf=__cloudfront;' : ''}${body}\n;handler`;
-  const handler = new vm.Script(script, { filename: 'cloudfront-function.js' }).runInContext(context) as CloudFrontFunctionHandler;
+  const handler = new vm.Script(script, { filename: 'cloudfront-function.js' }).runInContext(
+    context,
+  ) as CloudFrontFunctionHandler;
   delete globals.__cloudfront;
   return handler;
 }

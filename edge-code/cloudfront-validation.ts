@@ -54,13 +54,25 @@ const DISALLOWED_PREFIXES = ['x-amz-cf-', 'x-edge-'];
 
 /** Request headers a function may read but not add, change or remove. */
 const READ_ONLY_REQUEST: Readonly<Record<RequestEventType, readonly string[]>> = {
-  'origin-request': ['accept-encoding', 'content-length', 'if-modified-since', 'if-none-match', 'if-range', 'if-unmodified-since', 'transfer-encoding', 'via'],
+  'origin-request': [
+    'accept-encoding',
+    'content-length',
+    'if-modified-since',
+    'if-none-match',
+    'if-range',
+    'if-unmodified-since',
+    'transfer-encoding',
+    'via',
+  ],
   'viewer-request': ['content-length', 'host', 'transfer-encoding', 'via'],
 };
 /** Headers CloudFront sets on a generated response itself. */
 const CLOUDFRONT_OWNED_RESPONSE = ['content-length', 'transfer-encoding', 'via'];
 
-const GENERATED_RESPONSE_LIMIT: Readonly<Record<RequestEventType, number>> = { 'origin-request': 1024 * 1024, 'viewer-request': 40 * 1024 };
+const GENERATED_RESPONSE_LIMIT: Readonly<Record<RequestEventType, number>> = {
+  'origin-request': 1024 * 1024,
+  'viewer-request': 40 * 1024,
+};
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const FIELD_VALUE = /^[^\r\n\0]*$/;
@@ -96,7 +108,9 @@ function headerShapeProblems(headers: unknown, where: string): string[] {
       if (entry.key !== undefined && (typeof entry.key !== 'string' || entry.key.toLowerCase() !== name)) {
         problems.push(`${where}.${name}[${index}].key: ${JSON.stringify(entry.key)} does not spell ${name}`);
       }
-      for (const field of Object.keys(entry)) if (field !== 'key' && field !== 'value') problems.push(`${where}.${name}[${index}]: unexpected field ${field}`);
+      for (const field of Object.keys(entry))
+        if (field !== 'key' && field !== 'value')
+          problems.push(`${where}.${name}[${index}]: unexpected field ${field}`);
     });
   }
   return problems;
@@ -109,7 +123,8 @@ function valueProblems(headers: Record<string, unknown>, names: Iterable<string>
     if (!Array.isArray(entries)) continue;
     entries.forEach((entry: unknown, index) => {
       const value = isRecord(entry) ? entry.value : undefined;
-      if (typeof value === 'string' && !FIELD_VALUE.test(value)) problems.push(`${where}.${name}[${index}].value: contains CR, LF or NUL`);
+      if (typeof value === 'string' && !FIELD_VALUE.test(value))
+        problems.push(`${where}.${name}[${index}].value: contains CR, LF or NUL`);
     });
   }
   return problems;
@@ -117,10 +132,15 @@ function valueProblems(headers: Record<string, unknown>, names: Iterable<string>
 
 function validateResponse(response: Record<string, unknown>, eventType: RequestEventType): string[] {
   const problems: string[] = [];
-  for (const key of Object.keys(response)) if (!RESPONSE_KEYS.has(key)) problems.push(`response: unexpected field ${key}`);
+  for (const key of Object.keys(response))
+    if (!RESPONSE_KEYS.has(key)) problems.push(`response: unexpected field ${key}`);
   const { status, statusDescription, headers, body, bodyEncoding } = response;
-  if (typeof status !== 'string' || !/^[1-5]\d\d$/.test(status)) problems.push(`response.status: ${JSON.stringify(status)} is not an HTTP status code string`);
-  if (statusDescription !== undefined && (typeof statusDescription !== 'string' || !FIELD_VALUE.test(statusDescription))) {
+  if (typeof status !== 'string' || !/^[1-5]\d\d$/.test(status))
+    problems.push(`response.status: ${JSON.stringify(status)} is not an HTTP status code string`);
+  if (
+    statusDescription !== undefined &&
+    (typeof statusDescription !== 'string' || !FIELD_VALUE.test(statusDescription))
+  ) {
     problems.push('response.statusDescription: not a single-line string');
   }
   if (headers !== undefined) {
@@ -130,17 +150,26 @@ function validateResponse(response: Record<string, unknown>, eventType: RequestE
       problems.push(...valueProblems(headers, Object.keys(headers), 'response.headers'));
       for (const name of Object.keys(headers)) {
         if (isDisallowed(name)) problems.push(`response.headers.${name}: disallowed in edge functions`);
-        if (CLOUDFRONT_OWNED_RESPONSE.includes(name)) problems.push(`response.headers.${name}: set by CloudFront, not by the function`);
+        if (CLOUDFRONT_OWNED_RESPONSE.includes(name))
+          problems.push(`response.headers.${name}: set by CloudFront, not by the function`);
       }
     }
   }
   if (body !== undefined && typeof body !== 'string') problems.push('response.body: not a string');
-  if (bodyEncoding !== undefined && bodyEncoding !== 'text' && bodyEncoding !== 'base64') problems.push(`response.bodyEncoding: ${JSON.stringify(bodyEncoding)} is neither text nor base64`);
-  if (bodyEncoding === 'base64' && typeof body === 'string' && !BASE64.test(body)) problems.push('response.body: not valid base64');
-  if ((status === '204' || status === '304') && body !== undefined && body !== '') problems.push(`response.body: a ${status} response carries no body`);
+  if (bodyEncoding !== undefined && bodyEncoding !== 'text' && bodyEncoding !== 'base64')
+    problems.push(`response.bodyEncoding: ${JSON.stringify(bodyEncoding)} is neither text nor base64`);
+  if (bodyEncoding === 'base64' && typeof body === 'string' && !BASE64.test(body))
+    problems.push('response.body: not valid base64');
+  if ((status === '204' || status === '304') && body !== undefined && body !== '')
+    problems.push(`response.body: a ${status} response carries no body`);
   if (problems.length === 0) {
-    const bytes = generatedResponseBytes((headers ?? {}) as never, body as string | undefined, bodyEncoding as 'text' | 'base64' | undefined);
-    if (bytes > GENERATED_RESPONSE_LIMIT[eventType]) problems.push(`response: ${bytes} bytes exceed the ${eventType} limit of ${GENERATED_RESPONSE_LIMIT[eventType]}`);
+    const bytes = generatedResponseBytes(
+      (headers ?? {}) as never,
+      body as string | undefined,
+      bodyEncoding as 'text' | 'base64' | undefined,
+    );
+    if (bytes > GENERATED_RESPONSE_LIMIT[eventType])
+      problems.push(`response: ${bytes} bytes exceed the ${eventType} limit of ${GENERATED_RESPONSE_LIMIT[eventType]}`);
   }
   return problems;
 }
@@ -149,20 +178,28 @@ function sameEntries(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function validateRequest(request: Record<string, unknown>, event: unknown, options: Required<Omit<ValidationOptions, 's3Domains'>> & ValidationOptions): string[] {
+function validateRequest(
+  request: Record<string, unknown>,
+  event: unknown,
+  options: Required<Omit<ValidationOptions, 's3Domains'>> & ValidationOptions,
+): string[] {
   const original = originRequestOf(event) as unknown as Record<string, unknown> | null;
-  if (original === null) return ['request: returned for an event that carries no valid request (CloudFront cannot have sent it)'];
+  if (original === null)
+    return ['request: returned for an event that carries no valid request (CloudFront cannot have sent it)'];
   const problems: string[] = [];
   for (const key of Object.keys(request)) if (!REQUEST_KEYS.has(key)) problems.push(`request: unexpected field ${key}`);
   if (request.clientIp !== original.clientIp) problems.push('request.clientIp: read-only, but changed');
   if (request.method !== original.method) problems.push('request.method: read-only, but changed');
   if (!sameEntries(request.body, original.body)) problems.push('request.body: changed without the include-body option');
   const { uri, querystring, headers, origin } = request;
-  if (typeof uri !== 'string' || !uri.startsWith('/')) problems.push(`request.uri: ${JSON.stringify(uri)} does not start with /`);
+  if (typeof uri !== 'string' || !uri.startsWith('/'))
+    problems.push(`request.uri: ${JSON.stringify(uri)} does not start with /`);
   else {
     if (!uri.startsWith(options.uriPrefix)) problems.push(`request.uri: ${uri} is outside ${options.uriPrefix}`);
-    if (uri.includes('..') || uri.includes('//') || uri.length > 8192) problems.push(`request.uri: ${uri.slice(0, 100)} may address something outside its path`);
-    if (!FIELD_VALUE.test(uri) || /\s/.test(uri)) problems.push('request.uri: contains whitespace or control characters');
+    if (uri.includes('..') || uri.includes('//') || uri.length > 8192)
+      problems.push(`request.uri: ${uri.slice(0, 100)} may address something outside its path`);
+    if (!FIELD_VALUE.test(uri) || /\s/.test(uri))
+      problems.push('request.uri: contains whitespace or control characters');
   }
   if (typeof querystring !== 'string') problems.push('request.querystring: not a string');
 
@@ -174,7 +211,8 @@ function validateRequest(request: Record<string, unknown>, event: unknown, optio
     const changed = [...names].filter((name) => !sameEntries(headers[name], before[name]));
     problems.push(...valueProblems(headers, changed, 'request.headers'));
     for (const name of changed) {
-      if (READ_ONLY_REQUEST[options.eventType].includes(name)) problems.push(`request.headers.${name}: read-only in ${options.eventType}, but changed`);
+      if (READ_ONLY_REQUEST[options.eventType].includes(name))
+        problems.push(`request.headers.${name}: read-only in ${options.eventType}, but changed`);
       if (isDisallowed(name)) problems.push(`request.headers.${name}: disallowed in edge functions, but changed`);
     }
   }
@@ -187,25 +225,46 @@ function validateRequest(request: Record<string, unknown>, event: unknown, optio
 function originProblems(origin: unknown, headers: unknown, s3Domains: readonly string[] | undefined): string[] {
   if (!isRecord(origin)) return ['request.origin: missing'];
   const kinds = Object.keys(origin);
-  if (kinds.length !== 1 || (kinds[0] !== 's3' && kinds[0] !== 'custom')) return [`request.origin: must hold exactly one of s3 or custom, has ${kinds.join(', ') || 'nothing'}`];
+  if (kinds.length !== 1 || (kinds[0] !== 's3' && kinds[0] !== 'custom'))
+    return [`request.origin: must hold exactly one of s3 or custom, has ${kinds.join(', ') || 'nothing'}`];
   const problems: string[] = [];
   const value = origin[kinds[0]];
   if (!isRecord(value)) return [`request.origin.${kinds[0]}: not an object`];
-  if (typeof value.domainName !== 'string' || value.domainName.length === 0) problems.push(`request.origin.${kinds[0]}.domainName: missing`);
-  if (typeof value.path !== 'string' || (value.path !== '' && (!value.path.startsWith('/') || value.path.endsWith('/')))) problems.push(`request.origin.${kinds[0]}.path: must be "" or /path without a trailing slash`);
+  if (typeof value.domainName !== 'string' || value.domainName.length === 0)
+    problems.push(`request.origin.${kinds[0]}.domainName: missing`);
+  if (
+    typeof value.path !== 'string' ||
+    (value.path !== '' && (!value.path.startsWith('/') || value.path.endsWith('/')))
+  )
+    problems.push(`request.origin.${kinds[0]}.path: must be "" or /path without a trailing slash`);
   problems.push(...headerShapeProblems(value.customHeaders, `request.origin.${kinds[0]}.customHeaders`));
   if (kinds[0] === 's3') {
     const domain = value.domainName as string;
-    if (s3Domains ? !s3Domains.includes(domain) : !S3_REST_DOMAIN.test(domain)) problems.push(`request.origin.s3.domainName: ${domain} is not ${s3Domains ? 'one of the allowed buckets' : 'an S3 REST endpoint'}`);
-    if (value.authMethod !== 'origin-access-identity' && value.authMethod !== 'none') problems.push(`request.origin.s3.authMethod: ${JSON.stringify(value.authMethod)}`);
-    if (value.authMethod === 'origin-access-identity' && (typeof value.region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(value.region))) {
+    if (s3Domains ? !s3Domains.includes(domain) : !S3_REST_DOMAIN.test(domain))
+      problems.push(
+        `request.origin.s3.domainName: ${domain} is not ${s3Domains ? 'one of the allowed buckets' : 'an S3 REST endpoint'}`,
+      );
+    if (value.authMethod !== 'origin-access-identity' && value.authMethod !== 'none')
+      problems.push(`request.origin.s3.authMethod: ${JSON.stringify(value.authMethod)}`);
+    if (
+      value.authMethod === 'origin-access-identity' &&
+      (typeof value.region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(value.region))
+    ) {
       problems.push('request.origin.s3.region: an origin access identity signs for a region, and none is given');
     }
-    if (typeof value.region === 'string' && typeof domain === 'string' && !domain.endsWith(`.s3.${value.region}.amazonaws.com`)) {
+    if (
+      typeof value.region === 'string' &&
+      typeof domain === 'string' &&
+      !domain.endsWith(`.s3.${value.region}.amazonaws.com`)
+    ) {
       problems.push(`request.origin.s3.region: ${value.region} is not the region of ${domain}`);
     }
-    const host = isRecord(headers) && Array.isArray(headers.host) ? (headers.host[0] as { value?: unknown } | undefined)?.value : undefined;
-    if (host !== domain) problems.push(`request.headers.host: ${JSON.stringify(host)} does not name the S3 origin ${domain}`);
+    const host =
+      isRecord(headers) && Array.isArray(headers.host)
+        ? (headers.host[0] as { value?: unknown } | undefined)?.value
+        : undefined;
+    if (host !== domain)
+      problems.push(`request.headers.host: ${JSON.stringify(host)} does not name the S3 origin ${domain}`);
   }
   return problems;
 }
@@ -215,8 +274,13 @@ function originProblems(origin: unknown, headers: unknown, s3Domains: readonly s
  * `event`; an empty list when it would accept it.
  */
 export function cloudFrontResultProblems(event: unknown, result: unknown, options: ValidationOptions = {}): string[] {
-  const resolved = { eventType: options.eventType ?? 'origin-request', uriPrefix: options.uriPrefix ?? '/', s3Domains: options.s3Domains };
-  if (!isRecord(result)) return [`result: ${result === null ? 'null' : typeof result} is neither a request nor a response`];
+  const resolved = {
+    eventType: options.eventType ?? 'origin-request',
+    uriPrefix: options.uriPrefix ?? '/',
+    s3Domains: options.s3Domains,
+  };
+  if (!isRecord(result))
+    return [`result: ${result === null ? 'null' : typeof result} is neither a request nor a response`];
   if ('status' in result) return validateResponse(result, resolved.eventType);
   return validateRequest(result, event, resolved);
 }

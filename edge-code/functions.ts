@@ -32,9 +32,20 @@ const ROLLOUT_STORE_SDK = ['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   // The store client (its fallback only) is half a megabyte: parsed on first use, not at every cold start.
-  { name: 'entry-router', kind: 'edge', entry: 'edge-function/entry-router/index.ts', bundledSdk: ROLLOUT_STORE_SDK, lazyModules: ['edge-function/shared/rollout-store-client.ts'] },
+  {
+    name: 'entry-router',
+    kind: 'edge',
+    entry: 'edge-function/entry-router/index.ts',
+    bundledSdk: ROLLOUT_STORE_SDK,
+    lazyModules: ['edge-function/shared/rollout-store-client.ts'],
+  },
   { name: 'chunk-router', kind: 'edge', entry: 'edge-function/chunk-router/index.ts' },
-  { name: 'rollout-sync', kind: 'regional', entry: 'regional-function/rollout-sync/index.ts', bundledSdk: ROLLOUT_STORE_SDK },
+  {
+    name: 'rollout-sync',
+    kind: 'regional',
+    entry: 'regional-function/rollout-sync/index.ts',
+    bundledSdk: ROLLOUT_STORE_SDK,
+  },
   { name: 'release', kind: 'regional', entry: 'regional-function/release/index.ts' },
   { name: 'signal-consumer', kind: 'regional', entry: 'regional-function/signal-consumer/index.ts' },
 ];

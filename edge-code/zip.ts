@@ -28,7 +28,8 @@ export function createZip(entries: readonly ZipEntry[]): Buffer {
   for (const entry of entries) {
     if (Object.hasOwn(files, entry.name)) throw new Error(`zip entry ${entry.name} given twice`);
     // A name that reads as an array index would be moved to the front of a JavaScript object.
-    if (/^\d+$/.test(entry.name)) throw new Error(`zip entry ${entry.name}: a name of digits only is not kept in order`);
+    if (/^\d+$/.test(entry.name))
+      throw new Error(`zip entry ${entry.name}: a name of digits only is not kept in order`);
     files[entry.name] = [entry.data, ENTRY_OPTIONS];
   }
   const zip = zipSync(files);

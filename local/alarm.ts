@@ -54,7 +54,17 @@ export interface AlarmVerdict {
 }
 
 /** The config's alarms as the local mode runs them: the judge's rule, its hold, and the unjudged alarm's periods. */
-export type AlarmRule = Pick<AlarmsConfig, 'excessErrorPercent' | 'toleratedExcessPercent' | 'falseRollbackRate' | 'minViewers' | 'holdMinutes' | 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm'>;
+export type AlarmRule = Pick<
+  AlarmsConfig,
+  | 'excessErrorPercent'
+  | 'toleratedExcessPercent'
+  | 'falseRollbackRate'
+  | 'minViewers'
+  | 'holdMinutes'
+  | 'periodSeconds'
+  | 'evaluationPeriods'
+  | 'datapointsToAlarm'
+>;
 
 /** One alarm as CloudWatch holds it: its metric queries (read per period), its expressions, its threshold. */
 export interface AlarmDefinition {
@@ -80,20 +90,39 @@ export function periodFigures(alarm: AlarmDefinition, periodMs: number, start: n
 }
 
 /** CloudWatch's M-of-N over the last `evaluationPeriods` periods, the one holding `now` last. */
-export function evaluateAlarm(alarm: AlarmDefinition, rule: Pick<AlarmRule, 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm'>, now: number): AlarmVerdict {
+export function evaluateAlarm(
+  alarm: AlarmDefinition,
+  rule: Pick<AlarmRule, 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm'>,
+  now: number,
+): AlarmVerdict {
   const periodMs = rule.periodSeconds * 1000;
   const current = periodStart(now, rule.periodSeconds);
   const periods: PeriodFigures[] = [];
-  for (let i = rule.evaluationPeriods - 1; i >= 0; i -= 1) periods.push(periodFigures(alarm, periodMs, current - i * periodMs, i === 0));
+  for (let i = rule.evaluationPeriods - 1; i >= 0; i -= 1)
+    periods.push(periodFigures(alarm, periodMs, current - i * periodMs, i === 0));
   const breaching = periods.filter((p) => p.breaching).length;
-  if (breaching >= rule.datapointsToAlarm) return { state: 'ALARM', periods, reason: `${breaching} of the last ${rule.evaluationPeriods} periods ${alarm.breachingMeans}` };
-  return { state: 'OK', periods, reason: `${breaching} of ${rule.evaluationPeriods} periods breaching, ${rule.datapointsToAlarm} needed` };
+  if (breaching >= rule.datapointsToAlarm)
+    return {
+      state: 'ALARM',
+      periods,
+      reason: `${breaching} of the last ${rule.evaluationPeriods} periods ${alarm.breachingMeans}`,
+    };
+  return {
+    state: 'OK',
+    periods,
+    reason: `${breaching} of ${rule.evaluationPeriods} periods breaching, ${rule.datapointsToAlarm} needed`,
+  };
 }
 
-/** The client-error alarm over the local store: the judge's verdict, Maximum over 10-second periods, as the stack defines it. */
+/**
+ * The client-error alarm over the local store: the judge's verdict, Maximum over 10-second periods, as the stack
+ * defines it.
+ */
 export function clientErrorAlarm(store: LocalMetricStore, namespace: string): AlarmDefinition {
   return {
-    inputs: (start, end) => ({ failing_raw: store.maximum(namespace, METRIC_CANARY_FAILING, { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, start, end) }),
+    inputs: (start, end) => ({
+      failing_raw: store.maximum(namespace, METRIC_CANARY_FAILING, { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, start, end),
+    }),
     expressions: [{ id: 'failing', expression: 'FILL(failing_raw, 0)', label: 'The judge found the canary failing' }],
     resultId: 'failing',
     // GreaterThanOrEqualToThreshold 1, as "greater than" on a 0/1 verdict.
@@ -111,7 +140,13 @@ export function clientErrorAlarm(store: LocalMetricStore, namespace: string): Al
 export function periodShares(store: LocalMetricStore, namespace: string, rule: AlarmRule): AlarmDefinition {
   const queries = releaseAlarmQueries(rule);
   return {
-    inputs: (start, end) => Object.fromEntries(queries.metrics.map((q) => [q.id, store.sum(namespace, q.metric.metricName, { [DIMENSION_ROLE]: q.metric.role }, start, end)])),
+    inputs: (start, end) =>
+      Object.fromEntries(
+        queries.metrics.map((q) => [
+          q.id,
+          store.sum(namespace, q.metric.metricName, { [DIMENSION_ROLE]: q.metric.role }, start, end),
+        ]),
+      ),
     expressions: queries.expressions,
     resultId: queries.resultId,
     threshold: queries.threshold,
@@ -121,14 +156,25 @@ export function periodShares(store: LocalMetricStore, namespace: string, rule: A
 }
 
 /** The client-error alarm's M of N: one 10-second period (stacks/constructs/rollout-alarms.ts). */
-export const CLIENT_ERROR_ALARM_RULE = { periodSeconds: VERDICT_PERIOD_SECONDS, evaluationPeriods: 1, datapointsToAlarm: 1 } as const;
+export const CLIENT_ERROR_ALARM_RULE = {
+  periodSeconds: VERDICT_PERIOD_SECONDS,
+  evaluationPeriods: 1,
+  datapointsToAlarm: 1,
+} as const;
 
 /** The unjudged alarm over the local store: `names` are the consumer's function and the stream (resourceNames). */
-export function unjudgedAlarm(store: LocalMetricStore, namespace: string, latenessSeconds: number, names: { readonly consumerFunction: string; readonly stream: string }): AlarmDefinition {
+export function unjudgedAlarm(
+  store: LocalMetricStore,
+  namespace: string,
+  latenessSeconds: number,
+  names: { readonly consumerFunction: string; readonly stream: string },
+): AlarmDefinition {
   const queries = unjudgedAlarmQueries({ latenessSeconds }, names);
   const statistic = (q: HealthMetricQuery, start: number, end: number) => {
     const ns = q.namespace === 'signal' ? namespace : q.namespace;
-    return q.stat === 'Sum' ? store.sum(ns, q.metricName, q.dimensions, start, end) : store.maximum(ns, q.metricName, q.dimensions, start, end);
+    return q.stat === 'Sum'
+      ? store.sum(ns, q.metricName, q.dimensions, start, end)
+      : store.maximum(ns, q.metricName, q.dimensions, start, end);
   };
   return {
     inputs: (start, end) => Object.fromEntries(queries.metrics.map((q) => [q.id, statistic(q, start, end)])),
@@ -136,7 +182,8 @@ export function unjudgedAlarm(store: LocalMetricStore, namespace: string, latene
     resultId: queries.resultId,
     threshold: queries.threshold,
     missingBreaches: true,
-    breachingMeans: 'the signal could not judge (unjudged periods, late records, consumer errors, the reader behind, records the full shard refused, or nothing read at all)',
+    breachingMeans:
+      'the signal could not judge (unjudged periods, late records, consumer errors, the reader behind, records the full shard refused, or nothing read at all)',
   };
 }
 

@@ -38,7 +38,14 @@ export interface CodeDeployState {
 
 /** The first deploy: version 1 of the entry router, all viewers on it, no deployment. */
 export function initialState(buildId: string): CodeDeployState {
-  return { versions: { '1': buildId }, stableVersion: '1', canaryVersion: null, canaryWeight: 0, deployment: null, deploymentsStarted: 0 };
+  return {
+    versions: { '1': buildId },
+    stableVersion: '1',
+    canaryVersion: null,
+    canaryWeight: 0,
+    deployment: null,
+    deploymentsStarted: 0,
+  };
 }
 
 /** `cdktf deploy` of a new build: a new numbered version; the alias does not move by itself. */
@@ -48,9 +55,16 @@ export function publishVersion(state: CodeDeployState, buildId: string): { state
 }
 
 /** The release function's CreateDeployment: refused while one runs, as CodeDeploy refuses it. */
-export function startDeployment(state: CodeDeployState, toVersion: string, steps: readonly RolloutStep[], now: number): CodeDeployState {
-  if (!(toVersion in state.versions)) throw new Error(`version ${toVersion} was never published (published: ${Object.keys(state.versions).join(', ')})`);
-  if (state.deployment && isActiveStatus(state.deployment.status)) throw new Error(`deployment ${state.deployment.id} is in progress; stop it first`);
+export function startDeployment(
+  state: CodeDeployState,
+  toVersion: string,
+  steps: readonly RolloutStep[],
+  now: number,
+): CodeDeployState {
+  if (!(toVersion in state.versions))
+    throw new Error(`version ${toVersion} was never published (published: ${Object.keys(state.versions).join(', ')})`);
+  if (state.deployment && isActiveStatus(state.deployment.status))
+    throw new Error(`deployment ${state.deployment.id} is in progress; stop it first`);
   if (toVersion === state.stableVersion) throw new Error(`the alias already points at version ${toVersion}`);
   const number = state.deploymentsStarted + 1;
   const deployment: SimulatedDeployment = {
@@ -74,13 +88,24 @@ export function advance(state: CodeDeployState, now: number): CodeDeployState {
   const reached = deployment.steps.filter((step) => step.atMinute <= minutes);
   const weight = reached.at(-1)?.weight ?? 0;
   if (weight >= 10_000) {
-    return { ...state, stableVersion: deployment.toVersion, canaryVersion: null, canaryWeight: 0, deployment: { ...deployment, status: 'Succeeded', endedAt: now } };
+    return {
+      ...state,
+      stableVersion: deployment.toVersion,
+      canaryVersion: null,
+      canaryWeight: 0,
+      deployment: { ...deployment, status: 'Succeeded', endedAt: now },
+    };
   }
   return { ...state, canaryVersion: deployment.toVersion, canaryWeight: weight };
 }
 
 /** Stop with rollback (`rollout stop`, or the alarm: `Failed`): the alias goes back to where it started. */
-export function rollBack(state: CodeDeployState, now: number, reason: string, status: 'Stopped' | 'Failed'): CodeDeployState {
+export function rollBack(
+  state: CodeDeployState,
+  now: number,
+  reason: string,
+  status: 'Stopped' | 'Failed',
+): CodeDeployState {
   const deployment = state.deployment;
   if (deployment?.status !== 'InProgress') return state;
   return {
@@ -95,13 +120,18 @@ export function rollBack(state: CodeDeployState, now: number, reason: string, st
 /** The alias as rollout sync reads it (readAliasBuilds). */
 export function aliasBuilds(state: CodeDeployState): AliasBuilds {
   const stable = { version: state.stableVersion, buildId: buildOf(state, state.stableVersion) };
-  const canary = state.canaryVersion ? { version: state.canaryVersion, buildId: buildOf(state, state.canaryVersion), weight: state.canaryWeight } : null;
+  const canary = state.canaryVersion
+    ? { version: state.canaryVersion, buildId: buildOf(state, state.canaryVersion), weight: state.canaryWeight }
+    : null;
   return { stable, canary };
 }
 
 function buildOf(state: CodeDeployState, version: string): string {
   const buildId = state.versions[version];
-  if (buildId === undefined) throw new Error(`the alias names version ${version}, which was never published (published: ${Object.keys(state.versions).join(', ')})`);
+  if (buildId === undefined)
+    throw new Error(
+      `the alias names version ${version}, which was never published (published: ${Object.keys(state.versions).join(', ')})`,
+    );
   return buildId;
 }
 

@@ -23,8 +23,25 @@ import { statePropagationMs } from '../contracts/release-signal';
 import { parseRolloutState } from '../contracts/rollout-state';
 import { planSync, type JudgedRelease, type SyncPlan } from '../rollout-control/sync-plan';
 import { addRolloutWeight, functionMetrics, takeMetrics } from '../regional-function/shared/observability';
-import { CLIENT_ERROR_ALARM_RULE, clientErrorAlarm, evaluateAlarm, unjudgedAlarm, type AlarmDefinition, type AlarmRule, type AlarmVerdict } from './alarm';
-import { advance, aliasBuilds, deploymentSummary, initialState, publishVersion, rollBack, startDeployment, type CodeDeployState } from './codedeploy-simulator';
+import {
+  CLIENT_ERROR_ALARM_RULE,
+  clientErrorAlarm,
+  evaluateAlarm,
+  unjudgedAlarm,
+  type AlarmDefinition,
+  type AlarmRule,
+  type AlarmVerdict,
+} from './alarm';
+import {
+  advance,
+  aliasBuilds,
+  deploymentSummary,
+  initialState,
+  publishVersion,
+  rollBack,
+  startDeployment,
+  type CodeDeployState,
+} from './codedeploy-simulator';
 import { LocalMetricStore } from './metric-store';
 import { LocalTimeline } from './signal-timeline';
 
@@ -42,7 +59,9 @@ export function scaledClock(timeScale: number, realNow: () => number = Date.now)
   return { now: () => start + (realNow() - start) * timeScale, at: (real) => start + (real - start) * timeScale };
 }
 
-/** A clock a test sets by hand: it reads what it was last set to, and remembers when (real time) each setting was made. */
+/**
+ * A clock a test sets by hand: it reads what it was last set to, and remembers when (real time) each setting was made.
+ */
 export interface ManualClock extends Clock {
   set(local: number): void;
   at(realMs: number): number;
@@ -76,11 +95,16 @@ export interface ControlPlaneOptions {
   readonly config: DeployConfig;
   readonly initialBuildId: string;
   readonly clock: Clock;
-  /** Where the edges read the rollout state: read on every sync (the ring is edited there too), written when it changes. */
+  /**
+   * Where the edges read the rollout state: read on every sync (the ring is edited there too), written when it changes.
+   */
   readonly store: { read(): string | undefined; write(text: string): void };
   /** The rule of both alarms (the unjudged alarm takes its period and M of N). @default config.alarms */
   readonly alarm?: AlarmRule;
-  /** How long after a state is announced the edges may still serve the one before it. @default statePropagationMs(config.edge) */
+  /**
+   * How long after a state is announced the edges may still serve the one before it. @default
+   * statePropagationMs(config.edge)
+   */
   readonly statePropagationMs?: number;
 }
 
@@ -96,7 +120,10 @@ export interface ControlPlaneStatus {
   readonly unjudgedAlarm: AlarmVerdict | null;
   /** The running (or last) release's judgment, as the consumer keeps it; null before any. */
   readonly judgment: JudgmentRecord | null;
-  /** The release's outcome so far and why its weight is held, as rollout sync decided at the last tick; null with no release judged. */
+  /**
+   * The release's outcome so far and why its weight is held, as rollout sync decided at the last tick; null with no
+   * release judged.
+   */
   readonly release: { readonly outcome: string; readonly weight: number; readonly hold: SyncPlan['hold'] } | null;
   readonly versions: Readonly<Record<string, string>>;
 }
@@ -105,9 +132,13 @@ export class ControlPlane {
   private state: CodeDeployState;
   /** CloudWatch, locally: what the signal consumer and rollout sync emit, and what AWS's services publish. */
   readonly metrics = new LocalMetricStore();
-  /** The timeline of rollout states the signal consumer judges by; every state is announced here before it is written. */
+  /**
+   * The timeline of rollout states the signal consumer judges by; every state is announced here before it is written.
+   */
   readonly timeline = new LocalTimeline();
-  /** The release-signal table's judgment records, by salt: the consumer's runner writes them, rollout sync reads them. */
+  /**
+   * The release-signal table's judgment records, by salt: the consumer's runner writes them, rollout sync reads them.
+   */
   readonly judgments = new Map<string, JudgmentRecord>();
   private lastRelease: ControlPlaneStatus['release'] = null;
   private lastSalt: string | null = null;
@@ -126,19 +157,32 @@ export class ControlPlane {
     const { config } = options;
     const names = resourceNames(config);
     this.clientErrors = clientErrorAlarm(this.metrics, config.metrics.namespace);
-    this.unjudged = unjudgedAlarm(this.metrics, config.metrics.namespace, config.metrics.latenessSeconds, { consumerFunction: names.signalConsumer, stream: names.signalStream });
+    this.unjudged = unjudgedAlarm(this.metrics, config.metrics.namespace, config.metrics.latenessSeconds, {
+      consumerFunction: names.signalConsumer,
+      stream: names.signalStream,
+    });
     this.propagationMs = options.statePropagationMs ?? statePropagationMs(config.edge);
     // The simulated clock runs ahead of real time: CloudWatch would refuse such timestamps, and
     // Powertools says so on every metric. Here the local store takes them as they are.
     const quiet = () => undefined;
-    this.emitter = functionMetrics(config.metrics.namespace, 'local', { debug: quiet, info: quiet, warn: quiet, error: quiet });
+    this.emitter = functionMetrics(config.metrics.namespace, 'local', {
+      debug: quiet,
+      info: quiet,
+      warn: quiet,
+      error: quiet,
+    });
     this.sync();
   }
 
   /** A deploy of a new build: a new entry-router version, then the release function's deployment. */
   release(buildId: string): { version: string; deploymentId: string } {
     const published = publishVersion(this.state, buildId);
-    this.state = startDeployment(published.state, published.version, codeDeploySteps(this.options.config.rollout, this.rule.holdMinutes), this.options.clock.now());
+    this.state = startDeployment(
+      published.state,
+      published.version,
+      codeDeploySteps(this.options.config.rollout, this.rule.holdMinutes),
+      this.options.clock.now(),
+    );
     this.tick();
     return { version: published.version, deploymentId: this.state.deployment!.id };
   }
@@ -155,7 +199,8 @@ export class ControlPlane {
     // CloudWatch evaluates both alarms all the time; CodeDeploy watches the verdict's during a deployment.
     this.lastAlarm = evaluateAlarm(this.clientErrors, CLIENT_ERROR_ALARM_RULE, now);
     this.lastUnjudged = evaluateAlarm(this.unjudged, this.rule, now);
-    if (this.state.deployment?.status === 'InProgress' && this.lastAlarm.state === 'ALARM') this.state = rollBack(this.state, now, `alarm: ${this.lastAlarm.reason}`, 'Failed');
+    if (this.state.deployment?.status === 'InProgress' && this.lastAlarm.state === 'ALARM')
+      this.state = rollBack(this.state, now, `alarm: ${this.lastAlarm.reason}`, 'Failed');
     this.sync();
     const status = this.status();
     for (const listener of this.listeners) listener(status);
@@ -173,7 +218,13 @@ export class ControlPlane {
 
   /** An edge function failed (what CloudFront counts as LambdaExecutionError or FunctionExecutionErrors). */
   recordEdgeError(): void {
-    this.metrics.add({ namespace: EDGE_ERROR_NAMESPACE, metricName: EDGE_ERROR_METRIC, dimensions: {}, value: 1, at: this.options.clock.now() });
+    this.metrics.add({
+      namespace: EDGE_ERROR_NAMESPACE,
+      metricName: EDGE_ERROR_METRIC,
+      dimensions: {},
+      value: 1,
+      at: this.options.clock.now(),
+    });
   }
 
   /**
@@ -225,31 +276,61 @@ export class ControlPlane {
     if (deployment?.active && builds.canary && deployment.toVersion === builds.canary.version) {
       const record = this.judgments.get(deployment.id) ?? null;
       this.lastSalt = deployment.id;
-      const progress = releaseProgress(rolloutSteps(this.options.config.rollout), { startedAt: deployment.createTime!.getTime(), healthyAt: record?.healthyAt ?? {}, failedAt: record?.failedAt ?? null }, this.rule.holdMinutes * 60_000, now);
+      const progress = releaseProgress(
+        rolloutSteps(this.options.config.rollout),
+        {
+          startedAt: deployment.createTime!.getTime(),
+          healthyAt: record?.healthyAt ?? {},
+          failedAt: record?.failedAt ?? null,
+        },
+        this.rule.holdMinutes * 60_000,
+        now,
+      );
       judged = { progress, blind: this.lastUnjudged?.state === 'ALARM', verdictReason: record?.last?.reason ?? null };
     }
-    const plan = planSync(builds, deployment, text === undefined ? null : { text, state: parseRolloutState(text) }, this.lastAlarm?.state === 'ALARM', judged);
+    const plan = planSync(
+      builds,
+      deployment,
+      text === undefined ? null : { text, state: parseRolloutState(text) },
+      this.lastAlarm?.state === 'ALARM',
+      judged,
+    );
     if (plan.write) {
       // Announced first: the consumer counts a viewer only where every state the edges may serve agrees.
       this.timeline.announce(plan.text, now, { propagationMs: this.propagationMs });
       this.options.store.write(plan.text);
     }
-    if (judged !== null) this.lastRelease = { outcome: judged.progress.outcome, weight: plan.state.weight, hold: plan.hold };
-    if (plan.held && judged !== null && (judged.progress.outcome === 'failed' || judged.progress.outcome === 'not-enough-evidence')) {
-      const why = judged.progress.outcome === 'failed' ? `the judge found the canary failing: ${this.judgments.get(deployment!.id)?.failure ?? ''}` : 'not enough evidence: a step held past its hold time';
+    if (judged !== null)
+      this.lastRelease = { outcome: judged.progress.outcome, weight: plan.state.weight, hold: plan.hold };
+    if (
+      plan.held &&
+      judged !== null &&
+      (judged.progress.outcome === 'failed' || judged.progress.outcome === 'not-enough-evidence')
+    ) {
+      const why =
+        judged.progress.outcome === 'failed'
+          ? `the judge found the canary failing: ${this.judgments.get(deployment!.id)?.failure ?? ''}`
+          : 'not enough evidence: a step held past its hold time';
       this.state = rollBack(this.state, now, why, 'Stopped');
     }
     // A state in the store nobody announced (Terraform created the key, a write from elsewhere):
     // into the timeline, as possibly served since the state before it.
     const stored = this.options.store.read();
-    if (stored !== undefined) this.timeline.announce(stored, now, { propagationMs: this.propagationMs, seenOnly: true });
+    if (stored !== undefined)
+      this.timeline.announce(stored, now, { propagationMs: this.propagationMs, seenOnly: true });
     addRolloutWeight(this.emitter, plan.state.weight, now);
     this.metrics.ingest(takeMetrics(this.emitter));
   }
 }
 
-/** The steps CodeDeploy itself takes (config/rollout.ts): the first step held for the release's window, then everyone; all at once as it is. */
-export function codeDeploySteps(rollout: DeployConfig['rollout'], holdMinutes: number): { readonly atMinute: number; readonly weight: number }[] {
+/**
+ * The steps CodeDeploy itself takes (config/rollout.ts): the first step held for the release's window, then everyone;
+ * all at once as it is.
+ */
+export function codeDeploySteps(
+  rollout: DeployConfig['rollout'],
+  holdMinutes: number,
+): { readonly atMinute: number; readonly weight: number }[] {
   const steps = rolloutSteps(rollout);
   const [first, second] = steps;
   if (first === undefined || second === undefined) return steps;

@@ -101,7 +101,10 @@ function parseJson(text: string): Record<string, unknown> {
  * 0600 (never one that exists, nor through a link), filled, then renamed over `file`.
  */
 function writeAddressFile(file: string, address: ControlAddress): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   const fd = openSync(temp, 'wx', 0o600);
   try {
     try {
@@ -116,7 +119,10 @@ function writeAddressFile(file: string, address: ControlAddress): void {
   }
 }
 
-export async function startControlServer(distribution: LocalDistribution, options: { port?: number; addressFile?: string } = {}): Promise<ControlServer> {
+export async function startControlServer(
+  distribution: LocalDistribution,
+  options: { port?: number; addressFile?: string } = {},
+): Promise<ControlServer> {
   // New at each start: a token read from an earlier run's file is worth nothing.
   const token = randomBytes(32).toString('base64url');
   const expected = digest(token);
@@ -130,19 +136,28 @@ export async function startControlServer(distribution: LocalDistribution, option
 
   const handle = async (req: IncomingMessage): Promise<{ status: number; body: unknown }> => {
     // A browser sends Origin on every cross-origin request that can change anything; our client never does.
-    if (req.headers.origin !== undefined) throw new Refused(403, 'requests from web pages (with an Origin header) are refused: use `npm run local:release`');
+    if (req.headers.origin !== undefined)
+      throw new Refused(
+        403,
+        'requests from web pages (with an Origin header) are refused: use `npm run local:release`',
+      );
     // A page on a rebound name reaches 127.0.0.1 with its own name in Host.
     if (!hosts.has(req.headers.host ?? '')) throw new Refused(403, `Host must be ${[...hosts].join(' or ')}`);
-    if (!authorized(req.headers.authorization)) throw new Refused(401, 'missing or wrong token: `npm run local:release` sends the one in the control file');
+    if (!authorized(req.headers.authorization))
+      throw new Refused(401, 'missing or wrong token: `npm run local:release` sends the one in the control file');
     const route = `${req.method} ${req.url}`;
-    if (!['GET /status', 'POST /release', 'POST /stop', 'POST /ring'].includes(route)) throw new Refused(404, 'GET /status, POST /release {buildDir}, POST /stop, POST /ring {action, origin}');
+    if (!['GET /status', 'POST /release', 'POST /stop', 'POST /ring'].includes(route))
+      throw new Refused(404, 'GET /status, POST /release {buildDir}, POST /stop, POST /ring {action, origin}');
     const [mediaType = ''] = (req.headers['content-type'] ?? '').split(';');
-    if (req.method === 'POST' && mediaType.trim().toLowerCase() !== 'application/json') throw new Refused(415, 'a POST body must be application/json');
+    if (req.method === 'POST' && mediaType.trim().toLowerCase() !== 'application/json')
+      throw new Refused(415, 'a POST body must be application/json');
     const text = await readBody(req);
-    if (route === 'GET /status') return { status: 200, body: { ...distribution.status(), served: distribution.emulator.stats() } };
+    if (route === 'GET /status')
+      return { status: 200, body: { ...distribution.status(), served: distribution.emulator.stats() } };
     if (route === 'POST /release') {
       const { buildDir } = parseJson(text);
-      if (typeof buildDir !== 'string' || !existsSync(path.join(buildDir, 'manifest.json'))) return { status: 400, body: { error: 'POST /release takes {"buildDir": "<a folder made by buildForLocal>"}' } };
+      if (typeof buildDir !== 'string' || !existsSync(path.join(buildDir, 'manifest.json')))
+        return { status: 400, body: { error: 'POST /release takes {"buildDir": "<a folder made by buildForLocal>"}' } };
       return { status: 200, body: await distribution.release(buildDir) };
     }
     if (route === 'POST /stop') {
@@ -158,20 +173,33 @@ export async function startControlServer(distribution: LocalDistribution, option
       return { status: 200, body: distribution.status() };
     }
     const { action, origin } = parseJson(text);
-    if ((action !== 'add' && action !== 'remove') || typeof origin !== 'string') return { status: 400, body: { error: 'POST /ring takes {"action": "add" | "remove", "origin": "https://host.example"}' } };
+    if ((action !== 'add' && action !== 'remove') || typeof origin !== 'string')
+      return {
+        status: 400,
+        body: { error: 'POST /ring takes {"action": "add" | "remove", "origin": "https://host.example"}' },
+      };
     return { status: 200, body: { ring: distribution.ring(action, origin) } };
   };
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     // JSON only, never cached, and no CORS header: a page can neither send to it nor read from it.
     const reply = (status: number, body: unknown, close: boolean) => {
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}), ...(close ? { connection: 'close' } : {}) });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+        ...(close ? { connection: 'close' } : {}),
+      });
       // A refused request's body is not read: once the answer is out, the connection goes.
       res.end(`${JSON.stringify(body, null, 2)}\n`, close ? () => req.destroy() : undefined);
     };
     handle(req).then(
       ({ status, body }) => reply(status, body, false),
-      (error: unknown) => (error instanceof Refused ? reply(error.status, { error: error.message }, true) : reply(409, { error: (error as Error).message }, false)),
+      (error: unknown) =>
+        error instanceof Refused
+          ? reply(error.status, { error: error.message }, true)
+          : reply(409, { error: (error as Error).message }, false),
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -181,7 +209,13 @@ export async function startControlServer(distribution: LocalDistribution, option
   const port = (server.address() as AddressInfo).port;
   hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const url = `http://127.0.0.1:${port}`;
-  const address: ControlAddress = { url, pid: process.pid, distribution: distribution.url, hostPage: distribution.hostUrl, token };
+  const address: ControlAddress = {
+    url,
+    pid: process.pid,
+    distribution: distribution.url,
+    hostPage: distribution.hostUrl,
+    token,
+  };
   if (options.addressFile) {
     try {
       writeAddressFile(options.addressFile, address);
@@ -196,7 +230,8 @@ export async function startControlServer(distribution: LocalDistribution, option
     close: () =>
       new Promise<void>((resolve) => {
         // Only our own: another distribution may have taken the file over since.
-        if (options.addressFile && readAddress(options.addressFile)?.url === url) rmSync(options.addressFile, { force: true });
+        if (options.addressFile && readAddress(options.addressFile)?.url === url)
+          rmSync(options.addressFile, { force: true });
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -225,7 +260,10 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** The distribution that wrote `file`, when its process is still running; null when none is (no file, or one left by a process that has gone). */
+/**
+ * The distribution that wrote `file`, when its process is still running; null when none is (no file, or one left by a
+ * process that has gone).
+ */
 export function runningDistribution(file: string): StoredAddress | null {
   const address = existsSync(file) ? readAddress(file) : null;
   return address !== null && isRunning(address.pid) ? address : null;
@@ -239,22 +277,35 @@ export function readControlAddress(file: string): ControlAddress {
     const why = left ? ` (${file} was left by pid ${left.pid}, which has exited)` : '';
     throw new Error(`no local distribution is running${why}: start one with \`npm start\` in another terminal`);
   }
-  if (typeof address.token !== 'string') throw new Error(`${file} holds no token (written by an older \`npm start\`, pid ${address.pid}): stop it and run \`npm start\` again`);
+  if (typeof address.token !== 'string')
+    throw new Error(
+      `${file} holds no token (written by an older \`npm start\`, pid ${address.pid}): stop it and run \`npm start\` again`,
+    );
   return { ...address, token: address.token };
 }
 
-export async function callControl(address: ControlAddress, method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> {
+export async function callControl(
+  address: ControlAddress,
+  method: 'GET' | 'POST',
+  route: string,
+  body?: unknown,
+): Promise<unknown> {
   let response: Response;
   try {
     response = await fetch(`${address.url}${route}`, {
       method,
       body: body === undefined ? undefined : JSON.stringify(body),
-      headers: { authorization: `Bearer ${address.token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${address.token}`,
+        ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+      },
       // The token goes to the address in the control file and nowhere else.
       redirect: 'error',
     });
   } catch (error) {
-    throw new Error(`the local distribution (pid ${address.pid}) does not answer at ${address.url}: ${(error as Error).message}; is \`npm start\` still running?`);
+    throw new Error(
+      `the local distribution (pid ${address.pid}) does not answer at ${address.url}: ${(error as Error).message}; is \`npm start\` still running?`,
+    );
   }
   const json = (await response.json()) as { error?: string };
   if (!response.ok) throw new Error(json.error ?? `HTTP ${response.status}`);

@@ -8,7 +8,15 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { releasePanels, type Panel } from '../contracts/release-dashboard';
-import { DIMENSION_ROLE, DIMENSION_SIGNAL, METRIC_CANARY_FAILING, METRIC_ROLLOUT_WEIGHT, periodStart, releaseAlarmQueries, SIGNAL_ENTRY } from '../contracts/release-signal';
+import {
+  DIMENSION_ROLE,
+  DIMENSION_SIGNAL,
+  METRIC_CANARY_FAILING,
+  METRIC_ROLLOUT_WEIGHT,
+  periodStart,
+  releaseAlarmQueries,
+  SIGNAL_ENTRY,
+} from '../contracts/release-signal';
 import { parseRolloutState } from '../contracts/rollout-state';
 import { periodFigures, periodShares, type AlarmVerdict } from './alarm';
 import { DASHBOARD_PERIODS, EDGE_ERROR_METRIC, EDGE_ERROR_NAMESPACE, type ControlPlane } from './control-plane';
@@ -22,15 +30,37 @@ export interface DashboardSeries {
 export interface DashboardData {
   readonly now: number;
   readonly periodSeconds: number;
-  readonly panels: readonly { readonly title: string; readonly series: readonly DashboardSeries[]; readonly threshold?: Panel['threshold'] }[];
+  readonly panels: readonly {
+    readonly title: string;
+    readonly series: readonly DashboardSeries[];
+    readonly threshold?: Panel['threshold'];
+  }[];
   readonly alarms: readonly { readonly name: string; readonly state: string; readonly reason: string }[];
-  readonly rollout: { readonly stable: string; readonly canary: string | null; readonly weight: number; readonly deployment: string | null };
-  /** The judge at its last look on the running (or last) release: the verdict, why, both shares with their ranges, and why the weight holds. */
+  readonly rollout: {
+    readonly stable: string;
+    readonly canary: string | null;
+    readonly weight: number;
+    readonly deployment: string | null;
+  };
+  /**
+   * The judge at its last look on the running (or last) release: the verdict, why, both shares with their ranges, and
+   * why the weight holds.
+   */
   readonly judge: {
     readonly verdict: string;
     readonly reason: string;
-    readonly canary: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number };
-    readonly stable: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number };
+    readonly canary: {
+      readonly share: number;
+      readonly lower: number;
+      readonly upper: number;
+      readonly viewers: number;
+    };
+    readonly stable: {
+      readonly share: number;
+      readonly lower: number;
+      readonly upper: number;
+      readonly viewers: number;
+    };
     readonly outcome: string | null;
     readonly hold: { readonly reason: string; readonly since: number } | null;
   } | null;
@@ -53,17 +83,78 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
     title: panel.title,
     threshold: panel.threshold,
     series: panel.series.map((series): DashboardSeries => {
-      if (series.kind === 'alarm-query') return { label: series.label, points: figures.map((f) => [f.start, f.values[series.id] ?? null] as const) };
-      if (series.kind === 'metric') return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.sum(namespace, series.metricName, { [DIMENSION_ROLE]: series.role }, start, start + periodMs)] as const) };
-      if (series.kind === 'weight') return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.maximum(namespace, METRIC_ROLLOUT_WEIGHT, { [DIMENSION_ROLE]: 'canary' }, start, start + periodMs)] as const) };
+      if (series.kind === 'alarm-query')
+        return { label: series.label, points: figures.map((f) => [f.start, f.values[series.id] ?? null] as const) };
+      if (series.kind === 'metric')
+        return {
+          label: series.label,
+          points: starts.map(
+            (start) =>
+              [
+                start,
+                controlPlane.metrics.sum(
+                  namespace,
+                  series.metricName,
+                  { [DIMENSION_ROLE]: series.role },
+                  start,
+                  start + periodMs,
+                ),
+              ] as const,
+          ),
+        };
+      if (series.kind === 'weight')
+        return {
+          label: series.label,
+          points: starts.map(
+            (start) =>
+              [
+                start,
+                controlPlane.metrics.maximum(
+                  namespace,
+                  METRIC_ROLLOUT_WEIGHT,
+                  { [DIMENSION_ROLE]: 'canary' },
+                  start,
+                  start + periodMs,
+                ),
+              ] as const,
+          ),
+        };
       if (series.kind === 'verdict')
-        return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.maximum(namespace, METRIC_CANARY_FAILING, { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, start, start + periodMs)] as const) };
+        return {
+          label: series.label,
+          points: starts.map(
+            (start) =>
+              [
+                start,
+                controlPlane.metrics.maximum(
+                  namespace,
+                  METRIC_CANARY_FAILING,
+                  { [DIMENSION_SIGNAL]: SIGNAL_ENTRY },
+                  start,
+                  start + periodMs,
+                ),
+              ] as const,
+          ),
+        };
       // Counted from CloudWatch Logs in AWS; the local CloudFront keeps no function logs: no line drawn.
-      if (series.kind === 'assignment-fallbacks') return { label: series.label, points: starts.map((start) => [start, null] as const) };
-      return { label: series.label, points: starts.map((start) => [start, controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, start, start + periodMs) ?? 0] as const) };
+      if (series.kind === 'assignment-fallbacks')
+        return { label: series.label, points: starts.map((start) => [start, null] as const) };
+      return {
+        label: series.label,
+        points: starts.map(
+          (start) =>
+            [
+              start,
+              controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, start, start + periodMs) ?? 0,
+            ] as const,
+        ),
+      };
     }),
   }));
-  const healthSeries = (id: string, label: string): DashboardSeries => ({ label, points: health.map((f) => [f.start, f.values[id] ?? null] as const) });
+  const healthSeries = (id: string, label: string): DashboardSeries => ({
+    label,
+    points: health.map((f) => [f.start, f.values[id] ?? null] as const),
+  });
   panels.push({
     title: SIGNAL_HEALTH_PANEL,
     threshold: undefined,
@@ -73,12 +164,26 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
       healthSeries('behind', 'reader behind the lateness'),
       healthSeries('throttled', 'log records the full shard refused'),
       // A period with no value at all (nothing read the stream) breaches too: the alarm's result, missing.
-      { label: 'breaching (any reason, or nothing read)', points: health.map((f) => [f.start, f.breaching ? 1 : 0] as const) },
+      {
+        label: 'breaching (any reason, or nothing read)',
+        points: health.map((f) => [f.start, f.breaching ? 1 : 0] as const),
+      },
     ],
   });
   const status = controlPlane.status();
-  const edgeErrors = controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, current - (rule.evaluationPeriods - 1) * periodMs, current + periodMs) ?? 0;
-  const alarm = (name: string, verdict: AlarmVerdict | null) => ({ name, state: verdict?.state ?? 'OK', reason: verdict?.reason ?? 'not evaluated yet' });
+  const edgeErrors =
+    controlPlane.metrics.sum(
+      EDGE_ERROR_NAMESPACE,
+      EDGE_ERROR_METRIC,
+      {},
+      current - (rule.evaluationPeriods - 1) * periodMs,
+      current + periodMs,
+    ) ?? 0;
+  const alarm = (name: string, verdict: AlarmVerdict | null) => ({
+    name,
+    state: verdict?.state ?? 'OK',
+    reason: verdict?.reason ?? 'not evaluated yet',
+  });
   return {
     now,
     periodSeconds: rule.periodSeconds,
@@ -86,7 +191,11 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
     alarms: [
       alarm('client errors', status.alarm),
       alarm('signal unjudged', status.unjudgedAlarm),
-      { name: 'edge function errors', state: edgeErrors > 0 ? 'ERRORS' : 'OK', reason: `${edgeErrors} in the last ${rule.evaluationPeriods} periods` },
+      {
+        name: 'edge function errors',
+        state: edgeErrors > 0 ? 'ERRORS' : 'OK',
+        reason: `${edgeErrors} in the last ${rule.evaluationPeriods} periods`,
+      },
     ],
     rollout: {
       stable: status.stable.buildId,
@@ -96,16 +205,31 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
       deployment: status.deployment ? `${status.deployment.id} ${status.deployment.status}` : null,
     },
     judge: status.judgment?.last
-      ? { verdict: status.judgment.last.verdict, reason: status.judgment.last.reason, canary: status.judgment.last.canary, stable: status.judgment.last.stable, outcome: status.release?.outcome ?? null, hold: status.release?.hold ?? null }
+      ? {
+          verdict: status.judgment.last.verdict,
+          reason: status.judgment.last.reason,
+          canary: status.judgment.last.canary,
+          stable: status.judgment.last.stable,
+          outcome: status.release?.outcome ?? null,
+          hold: status.release?.hold ?? null,
+        }
       : null,
   };
 }
 
-export async function startDashboardPage(options: { readonly data: () => DashboardData }): Promise<{ readonly url: string; close(): Promise<void> }> {
+export async function startDashboardPage(options: {
+  readonly data: () => DashboardData;
+}): Promise<{ readonly url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
-    if (url.pathname === '/data.json') return void res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(options.data()));
-    if (url.pathname === '/' || url.pathname === '/index.html') return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(DASHBOARD_HTML);
+    if (url.pathname === '/data.json')
+      return void res
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(options.data()));
+    if (url.pathname === '/' || url.pathname === '/index.html')
+      return void res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+        .end(DASHBOARD_HTML);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('404\n');
   });
   await new Promise<void>((resolve, reject) => {

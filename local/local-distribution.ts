@@ -21,7 +21,17 @@
  * the distribution, before the simulated deployment shifts viewers to it.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -31,12 +41,24 @@ import { checkZipSha256, loadBundledHandler } from '../edge-code/bundled-handler
 import { readManifest, type BuildManifest, type CloudFrontFunctionFile } from '../contracts/build-manifest';
 import { upload } from '../publish/upload';
 import type { AlarmRule } from './alarm';
-import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, withoutRingOrigin, withRingOrigin } from '../contracts/rollout-state';
+import {
+  formatRolloutState,
+  parseRolloutState,
+  ROLLOUT_STATE_KEY,
+  steadyState,
+  withoutRingOrigin,
+  withRingOrigin,
+} from '../contracts/rollout-state';
 import type { RealtimeLogField } from '../contracts/realtime-log';
 import { KINESIS_WRITE_THROTTLED, statePropagationMs } from '../contracts/release-signal';
 import { loadCloudFrontFunction } from '../edge-code/cloudfront-function';
 import { dashboardData, startDashboardPage } from './dashboard-page';
-import { startCloudFrontEmulator, CLIENT_IP_QUERY, type CloudFrontEmulator, type EdgeHandlers } from '../loopback/cloudfront-emulator';
+import {
+  startCloudFrontEmulator,
+  CLIENT_IP_QUERY,
+  type CloudFrontEmulator,
+  type EdgeHandlers,
+} from '../loopback/cloudfront-emulator';
 import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../loopback/kvs-server';
 import { startKinesisServer, type KinesisServer } from '../loopback/kinesis-server';
 import type { Clock } from '../loopback/clock';
@@ -75,17 +97,34 @@ export function localConfig(config: DeployConfig): DeployConfig {
 }
 
 /** Builds `webappDir` with the local config into build/local/<buildId>/ (kept: same source, same folder). */
-export async function buildForLocal(config: DeployConfig, options: { webappDir?: string; buildsDir?: string; log?: (line: string) => void; sharedCompiles?: SharedCompiles } = {}): Promise<string> {
+export async function buildForLocal(
+  config: DeployConfig,
+  options: {
+    webappDir?: string;
+    buildsDir?: string;
+    log?: (line: string) => void;
+    sharedCompiles?: SharedCompiles;
+  } = {},
+): Promise<string> {
   const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;
   const processStaging = stagingDir(buildsDir);
   mkdirSync(processStaging, { recursive: true });
   const staging = mkdtempSync(path.join(processStaging, 'build-'));
-  const result = await build({ config: localConfig(config), outDir: staging, webappDir: options.webappDir, log: options.log, sharedCompiles: options.sharedCompiles });
+  const result = await build({
+    config: localConfig(config),
+    outDir: staging,
+    webappDir: options.webappDir,
+    log: options.log,
+    sharedCompiles: options.sharedCompiles,
+  });
   const target = path.join(buildsDir, result.manifest.buildId);
   // The build is deterministic, but the same webapp (buildId) built by other function code has
   // other zips: a folder is kept only when it holds exactly this build.
   const existing = path.join(target, 'manifest.json');
-  if (!existsSync(existing) || readFileSync(existing, 'utf8') !== readFileSync(path.join(staging, 'manifest.json'), 'utf8')) {
+  if (
+    !existsSync(existing) ||
+    readFileSync(existing, 'utf8') !== readFileSync(path.join(staging, 'manifest.json'), 'utf8')
+  ) {
     rmSync(target, { recursive: true, force: true });
     try {
       renameSync(staging, target);
@@ -103,22 +142,36 @@ export async function buildForLocal(config: DeployConfig, options: { webappDir?:
 /** What a build is made from: same fingerprint, same build (the build is deterministic). */
 export function sourceFingerprint(config: DeployConfig, webappDir = path.join(PROJECT_ROOT, 'webapp')): string {
   const hash = createHash('sha256').update(JSON.stringify(localConfig(config)));
-  for (const dir of [webappDir, ...['contracts', 'config', 'edge-function', 'regional-function', path.join('scripts', 'lib')].map((dir) => path.join(PROJECT_ROOT, dir))]) hashTree(hash, dir, PROJECT_ROOT);
-  for (const file of ['publish/build.ts', 'package-lock.json']) hash.update(file).update(readFileSync(path.join(PROJECT_ROOT, file)));
+  for (const dir of [
+    webappDir,
+    ...['contracts', 'config', 'edge-function', 'regional-function', path.join('scripts', 'lib')].map((dir) =>
+      path.join(PROJECT_ROOT, dir),
+    ),
+  ])
+    hashTree(hash, dir, PROJECT_ROOT);
+  for (const file of ['publish/build.ts', 'package-lock.json'])
+    hash.update(file).update(readFileSync(path.join(PROJECT_ROOT, file)));
   return hash.digest('hex');
 }
 
 /** `buildForLocal` unless a build of exactly these sources is already there. */
 export async function ensureLocalBuild(
   config: DeployConfig,
-  options: { webappDir?: string; buildsDir?: string; rebuild?: boolean; log?: (line: string) => void; sharedCompiles?: SharedCompiles } = {},
+  options: {
+    webappDir?: string;
+    buildsDir?: string;
+    rebuild?: boolean;
+    log?: (line: string) => void;
+    sharedCompiles?: SharedCompiles;
+  } = {},
 ): Promise<{ buildDir: string; built: boolean }> {
   const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;
   const indexFile = path.join(buildsDir, 'sources.json');
   const index = (existsSync(indexFile) ? JSON.parse(readFileSync(indexFile, 'utf8')) : {}) as Record<string, string>;
   const fingerprint = sourceFingerprint(config, options.webappDir);
   const known = index[fingerprint];
-  if (!options.rebuild && known && existsSync(path.join(buildsDir, known, 'manifest.json'))) return { buildDir: path.join(buildsDir, known), built: false };
+  if (!options.rebuild && known && existsSync(path.join(buildsDir, known, 'manifest.json')))
+    return { buildDir: path.join(buildsDir, known), built: false };
   const buildDir = await buildForLocal(config, options);
   // Read again: another build may have added its entry meanwhile (read and write are one step).
   const latest = (existsSync(indexFile) ? JSON.parse(readFileSync(indexFile, 'utf8')) : {}) as Record<string, string>;
@@ -191,12 +244,17 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
   };
 
   try {
-    const dns = await startDnsServer({ ttl: config.dns.bucketRecordTtl, records: { [names.bucketRecord]: options.nearestRegion ?? config.primaryRegion } });
+    const dns = await startDnsServer({
+      ttl: config.dns.bucketRecordTtl,
+      records: { [names.bucketRecord]: options.nearestRegion ?? config.primaryRegion },
+    });
     stack.push(() => dns.close());
     const s3 = await startS3Server({ buckets: Object.values(buckets), directory: options.dataDir });
     stack.push(() => s3.stop());
     // Terraform creates the key with the first build as stable; rollout sync owns it from then on.
-    const kvs = await startKvsServer({ store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState(first.buildId)) }) });
+    const kvs = await startKvsServer({
+      store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState(first.buildId)) }),
+    });
     stack.push(() => kvs.close());
     // The bundles read their seams once, when loaded (edge-function/shared/seams.ts).
     process.env.EDGE_DNS_SERVER = `127.0.0.1:${dns.port}`;
@@ -211,7 +269,10 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       alarm: options.alarm,
       // The edges here are the local build's: their fallback trusts a state for localConfig's time.
       statePropagationMs: statePropagationMs(localConfig(config).edge),
-      store: { read: () => kvs.store.get(ROLLOUT_STATE_KEY), write: (text) => void kvs.store.put(ROLLOUT_STATE_KEY, text) },
+      store: {
+        read: () => kvs.store.get(ROLLOUT_STATE_KEY),
+        write: (text) => void kvs.store.put(ROLLOUT_STATE_KEY, text),
+      },
     });
 
     // The signal: one stream, read from its tip on by the consumer's runner before anything is logged.
@@ -240,7 +301,14 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       client: kinesis.client,
       streamName: kinesis.streamName,
       log,
-      onThrottled: (records) => controlPlane.metrics.add({ namespace: 'AWS/Kinesis', metricName: KINESIS_WRITE_THROTTLED, dimensions: { StreamName: kinesis.streamName }, value: records, at: clock.now() }),
+      onThrottled: (records) =>
+        controlPlane.metrics.add({
+          namespace: 'AWS/Kinesis',
+          metricName: KINESIS_WRITE_THROTTLED,
+          dimensions: { StreamName: kinesis.streamName },
+          value: records,
+          at: clock.now(),
+        }),
     });
     stack.push(() => delivery.close());
 
@@ -258,7 +326,9 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       onEdgeError: () => controlPlane.recordEdgeError(),
     });
     stack.push(() => emulator.close());
-    const dashboard = await startDashboardPage({ data: () => dashboardData(controlPlane, config.metrics.namespace, clock.now()) });
+    const dashboard = await startDashboardPage({
+      data: () => dashboardData(controlPlane, config.metrics.namespace, clock.now()),
+    });
     stack.push(() => dashboard.close());
 
     const host = await startHostPage(emulator.url, options.ports?.host ?? 0);
@@ -274,7 +344,13 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
     }
 
     async function publish(buildDir: string): Promise<void> {
-      const result = await upload({ config, buildDir, endpoint: s3.endpoint, clientFor: (region) => s3.client(region), log });
+      const result = await upload({
+        config,
+        buildDir,
+        endpoint: s3.endpoint,
+        clientFor: (region) => s3.client(region),
+        log,
+      });
       if (!result.ok)
         throw new Error(
           `publishing ${buildDir} failed in ${result.regions
@@ -316,7 +392,11 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
         const next = action === 'add' ? withRingOrigin(state, origin) : withoutRingOrigin(state, origin);
         const nextText = formatRolloutState(next);
         // As `rollout ring` does in AWS: announced to the signal's timeline, then written.
-        if (nextText !== text) controlPlane.announceAndWrite(nextText, () => void kvs.store.put(ROLLOUT_STATE_KEY, nextText, kvs.store.etag));
+        if (nextText !== text)
+          controlPlane.announceAndWrite(
+            nextText,
+            () => void kvs.store.put(ROLLOUT_STATE_KEY, nextText, kvs.store.etag),
+          );
         return next.ring;
       },
       status: () => controlPlane.status(),
@@ -333,7 +413,8 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
  * are the bytes the build made (the manifest's sha256): code changed after the build is never run.
  */
 export function checkFunctionCode(buildDir: string, manifest: BuildManifest): void {
-  for (const fn of Object.values(manifest.functions)) checkZipSha256(readFileSync(path.join(buildDir, fn.zip)), fn.sha256, path.join(buildDir, fn.zip));
+  for (const fn of Object.values(manifest.functions))
+    checkZipSha256(readFileSync(path.join(buildDir, fn.zip)), fn.sha256, path.join(buildDir, fn.zip));
   for (const fn of Object.values(manifest.cloudFrontFunctions)) checkedCode(buildDir, fn);
 }
 
@@ -342,7 +423,10 @@ function checkedCode(buildDir: string, fn: CloudFrontFunctionFile): string {
   const file = path.join(buildDir, fn.file);
   const code = readFileSync(file);
   const actual = createHash('sha256').update(code).digest('hex');
-  if (actual !== fn.sha256) throw new Error(`${file}: sha256 ${actual} is not the build manifest's ${fn.sha256}: the file was changed after the build; refusing to load it (build again)`);
+  if (actual !== fn.sha256)
+    throw new Error(
+      `${file}: sha256 ${actual} is not the build manifest's ${fn.sha256}: the file was changed after the build; refusing to load it (build again)`,
+    );
   return code.toString('utf8');
 }
 
@@ -353,9 +437,17 @@ function checkedCode(buildDir: string, fn: CloudFrontFunctionFile): string {
  * `verify-edge` can run a build whose code was changed on purpose; zip entry names are checked on
  * every load either way (`unpackZip`).
  */
-function loadHandlers(buildDir: string, manifest: BuildManifest, kvs: KvsServer, options: { checked?: boolean } = {}): EdgeHandlers {
+function loadHandlers(
+  buildDir: string,
+  manifest: BuildManifest,
+  kvs: KvsServer,
+  options: { checked?: boolean } = {},
+): EdgeHandlers {
   if (options.checked) checkFunctionCode(buildDir, manifest);
-  const router = (name: 'entry-router' | 'chunk-router') => loadBundledHandler(path.join(buildDir, manifest.functions[name].zip), { sha256: options.checked ? manifest.functions[name].sha256 : undefined });
+  const router = (name: 'entry-router' | 'chunk-router') =>
+    loadBundledHandler(path.join(buildDir, manifest.functions[name].zip), {
+      sha256: options.checked ? manifest.functions[name].sha256 : undefined,
+    });
   const code = (name: 'viewer-assignment' | 'error-report') => {
     const fn = manifest.cloudFrontFunctions[name];
     return options.checked ? checkedCode(buildDir, fn) : readFileSync(path.join(buildDir, fn.file), 'utf8');
@@ -383,7 +475,10 @@ function startHostPage(distributionUrl: string, port: number): Promise<Server> {
     const viewer = url.searchParams.get(CLIENT_IP_QUERY);
     // The page sends its full URL as Referer, so the widget's chunks and error reports carry the viewer too.
     const page = template
-      .replace('{{DISTRIBUTION}}/assets/index.js', `${distributionUrl}/assets/index.js${viewer ? `?${CLIENT_IP_QUERY}=${encodeURIComponent(viewer)}` : ''}`)
+      .replace(
+        '{{DISTRIBUTION}}/assets/index.js',
+        `${distributionUrl}/assets/index.js${viewer ? `?${CLIENT_IP_QUERY}=${encodeURIComponent(viewer)}` : ''}`,
+      )
       .replaceAll('{{DISTRIBUTION}}', distributionUrl)
       .replace('<head>', '<head>\n    <meta name="referrer" content="no-referrer-when-downgrade" />');
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page);
@@ -394,7 +489,10 @@ function startHostPage(distributionUrl: string, port: number): Promise<Server> {
   });
 }
 
-/** A copy of webapp/ with one edit, for a second build (tests, the benchmark). Beside webapp/ so module paths stay the same. */
+/**
+ * A copy of webapp/ with one edit, for a second build (tests, the benchmark). Beside webapp/ so module paths stay the
+ * same.
+ */
 export function webappVariant(name: string, edit: (homePage: string) => string): string {
   const dir = path.join(PROJECT_ROOT, `.webapp-copy-${name}`);
   // Made beside the copy and swapped in only when it differs: a copy another process is building

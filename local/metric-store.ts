@@ -17,7 +17,14 @@ export interface Datapoint {
 }
 
 interface EmfDocument {
-  readonly _aws: { readonly Timestamp: number; readonly CloudWatchMetrics: readonly { readonly Namespace: string; readonly Dimensions: readonly (readonly string[])[]; readonly Metrics: readonly { readonly Name: string }[] }[] };
+  readonly _aws: {
+    readonly Timestamp: number;
+    readonly CloudWatchMetrics: readonly {
+      readonly Namespace: string;
+      readonly Dimensions: readonly (readonly string[])[];
+      readonly Metrics: readonly { readonly Name: string }[];
+    }[];
+  };
   readonly [key: string]: unknown;
 }
 
@@ -25,7 +32,8 @@ interface EmfDocument {
 export function datapointsOf(document: unknown): Datapoint[] {
   const emf = document as EmfDocument;
   const directives = emf?._aws?.CloudWatchMetrics;
-  if (!Array.isArray(directives) || typeof emf._aws.Timestamp !== 'number') throw new Error('not an embedded metric format document (no _aws.CloudWatchMetrics)');
+  if (!Array.isArray(directives) || typeof emf._aws.Timestamp !== 'number')
+    throw new Error('not an embedded metric format document (no _aws.CloudWatchMetrics)');
   const points: Datapoint[] = [];
   for (const directive of directives) {
     const dimensionSets = directive.Dimensions.length > 0 ? directive.Dimensions : [[]];
@@ -34,7 +42,13 @@ export function datapointsOf(document: unknown): Datapoint[] {
       if (typeof value !== 'number') continue;
       for (const set of dimensionSets) {
         const dimensions = Object.fromEntries([...set].sort().map((name) => [name, String(emf[name])]));
-        points.push({ namespace: directive.Namespace, metricName: metric.Name, dimensions, value, at: emf._aws.Timestamp });
+        points.push({
+          namespace: directive.Namespace,
+          metricName: metric.Name,
+          dimensions,
+          value,
+          at: emf._aws.Timestamp,
+        });
       }
     }
   }
@@ -43,7 +57,11 @@ export function datapointsOf(document: unknown): Datapoint[] {
 
 /** One series: a metric with exactly one dimension set. */
 function seriesKey(namespace: string, metricName: string, dimensions: Readonly<Record<string, string>>): string {
-  return JSON.stringify([namespace, metricName, Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+  return JSON.stringify([
+    namespace,
+    metricName,
+    Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ]);
 }
 
 export class LocalMetricStore {
@@ -64,17 +82,37 @@ export class LocalMetricStore {
   }
 
   /** Datapoints of one metric with exactly these dimensions in [start, end). */
-  select(namespace: string, metricName: string, dimensions: Readonly<Record<string, string>>, start: number, end: number): number[] {
-    return (this.series.get(seriesKey(namespace, metricName, dimensions)) ?? []).filter((p) => p.at >= start && p.at < end).map((p) => p.value);
+  select(
+    namespace: string,
+    metricName: string,
+    dimensions: Readonly<Record<string, string>>,
+    start: number,
+    end: number,
+  ): number[] {
+    return (this.series.get(seriesKey(namespace, metricName, dimensions)) ?? [])
+      .filter((p) => p.at >= start && p.at < end)
+      .map((p) => p.value);
   }
 
   /** Sum over the range; null when there is no datapoint (CloudWatch's missing data). */
-  sum(namespace: string, metricName: string, dimensions: Readonly<Record<string, string>>, start: number, end: number): number | null {
+  sum(
+    namespace: string,
+    metricName: string,
+    dimensions: Readonly<Record<string, string>>,
+    start: number,
+    end: number,
+  ): number | null {
     const values = this.select(namespace, metricName, dimensions, start, end);
     return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
   }
 
-  maximum(namespace: string, metricName: string, dimensions: Readonly<Record<string, string>>, start: number, end: number): number | null {
+  maximum(
+    namespace: string,
+    metricName: string,
+    dimensions: Readonly<Record<string, string>>,
+    start: number,
+    end: number,
+  ): number | null {
     const values = this.select(namespace, metricName, dimensions, start, end);
     return values.length === 0 ? null : values.reduce((a, b) => Math.max(a, b), -Infinity);
   }

@@ -60,7 +60,13 @@ export class Shutdown {
     process.stderr.on('error', ignore);
     const parent = process.ppid;
     const every = options.parentCheckMs ?? 500;
-    this.parentWatch = every > 0 ? setInterval(() => process.ppid !== parent && this.request(`the process that started it (pid ${parent}) is gone`), every).unref() : null;
+    this.parentWatch =
+      every > 0
+        ? setInterval(
+            () => process.ppid !== parent && this.request(`the process that started it (pid ${parent}) is gone`),
+            every,
+          ).unref()
+        : null;
   }
 
   /** Asks for the stop (once; later asks change nothing). */
@@ -115,7 +121,10 @@ export class Shutdown {
   private async closeAll(): Promise<void> {
     if (this.parentWatch) clearInterval(this.parentWatch);
     const grace = this.options.graceMs ?? 10_000;
-    const overdue = setTimeout(() => this.exitNow(`could not stop everything within ${grace / 1000} s; exiting anyway`, 1), grace);
+    const overdue = setTimeout(
+      () => this.exitNow(`could not stop everything within ${grace / 1000} s; exiting anyway`, 1),
+      grace,
+    );
     for (const close of this.closers.splice(0).reverse()) {
       await close().catch((error: Error) => this.options.say(`while stopping: ${error.message}`));
     }
@@ -133,7 +142,10 @@ export class Shutdown {
       return;
     }
     if (now - this.firstSignalAt < REPEAT_WINDOW_MS) return;
-    this.exitNow(`${signal === 'SIGINT' ? 'Ctrl-C' : signal} again: exiting now, without waiting for the servers`, 128 + constants.signals[signal]);
+    this.exitNow(
+      `${signal === 'SIGINT' ? 'Ctrl-C' : signal} again: exiting now, without waiting for the servers`,
+      128 + constants.signals[signal],
+    );
   };
 
   private exitNow(message: string, code: number): never {

@@ -18,7 +18,12 @@
  * so each arrival is mapped onto it (`Clock.at`). The checkpoint is in memory: a runner that keeps
  * running resumes; a new one is a new consumer, as a new Lambda container is.
  */
-import { GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutput, type KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type GetRecordsCommandOutput,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
 import type { RealtimeLogField } from '../contracts/realtime-log';
 import { KINESIS_ITERATOR_AGE, periodStart } from '../contracts/release-signal';
 import { createSignalConsumer, type SignalConsumer } from '../regional-function/signal-consumer/consumer';
@@ -49,7 +54,10 @@ export interface SignalRunnerOptions {
   readonly periodSeconds: number;
   /** config.metrics.latenessSeconds × 1000, on the local clock. */
   readonly latenessMs: number;
-  /** The order the local CloudFront writes the fields in (GetRealtimeLogConfig's `Fields` in AWS). @default REALTIME_LOG_FIELDS */
+  /**
+   * The order the local CloudFront writes the fields in (GetRealtimeLogConfig's `Fields` in AWS). @default
+   * REALTIME_LOG_FIELDS
+   */
   readonly fields?: readonly RealtimeLogField[];
   readonly clock: Clock;
   /** The rollout states the edges may have served (the local timeline). */
@@ -76,7 +84,10 @@ export interface SignalRunner {
    * lateness, as the consumer closes them; null before the first record.
    */
   closedBefore(): number | null;
-  /** What the consumer emitted for the period starting at `start`, or null when it closed none there (no record fell in it), or has not closed it yet. */
+  /**
+   * What the consumer emitted for the period starting at `start`, or null when it closed none there (no record fell in
+   * it), or has not closed it yet.
+   */
   closedPeriod(start: number): ClosedPeriod | null;
   /** Records consumed, late records, batches the consumer threw on, polls made. */
   stats(): { readonly records: number; readonly late: number; readonly errors: number; readonly polls: number };
@@ -89,14 +100,25 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
   const pollMs = options.pollMs ?? 200;
   // The simulated clock runs ahead of real time: Powertools would warn of every such timestamp.
   const quiet = () => undefined;
-  const metrics = functionMetrics(options.namespace, 'signal-consumer', { debug: quiet, info: quiet, warn: quiet, error: quiet });
+  const metrics = functionMetrics(options.namespace, 'signal-consumer', {
+    debug: quiet,
+    info: quiet,
+    warn: quiet,
+    error: quiet,
+  });
   const closed = new Map<number, ClosedPeriod>();
   const stats = { records: 0, late: 0, errors: 0, polls: 0 };
   let newestArrival: number | null = null;
   let checkpoint: string | null = null;
 
   const consumer: SignalConsumer = createSignalConsumer(
-    { periodSeconds: options.periodSeconds, latenessMs: options.latenessMs, fields: options.fields, rule: options.rule, steps: options.steps },
+    {
+      periodSeconds: options.periodSeconds,
+      latenessMs: options.latenessMs,
+      fields: options.fields,
+      rule: options.rule,
+      steps: options.steps,
+    },
     {
       timeline: async () => options.timeline(),
       // In memory, as the table's item is in AWS: true when nobody else read since this consumer did.
@@ -108,7 +130,8 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
       emit: (periods, late, at) => {
         for (const document of batchDocuments(metrics, periods, late, at)) options.store.ingest(document);
         for (const period of periods) closed.set(period.start, period);
-        for (const start of [...closed.keys()].sort((a, b) => a - b).slice(0, Math.max(0, closed.size - KEPT_PERIODS))) closed.delete(start);
+        for (const start of [...closed.keys()].sort((a, b) => a - b).slice(0, Math.max(0, closed.size - KEPT_PERIODS)))
+          closed.delete(start);
       },
       log: (message, details) => log(`signal consumer: ${message} ${JSON.stringify(details)}`),
       now: () => clock.now(),
@@ -126,7 +149,9 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
   /** The local clock's time at a real instant. */
   const localAt = (real: number) => (clock.at ? clock.at(real) : clock.now() - (Date.now() - real));
 
-  const started = await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: SIGNAL_SHARD_ID, ShardIteratorType: 'LATEST' }));
+  const started = await client.send(
+    new GetShardIteratorCommand({ StreamName: streamName, ShardId: SIGNAL_SHARD_ID, ShardIteratorType: 'LATEST' }),
+  );
   let iterator = started.ShardIterator;
   /** A batch the consumer threw on: handed to it again first. */
   let retry: StreamRecord[] = [];
@@ -137,7 +162,9 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
     let caughtUp = false;
     try {
       for (let call = 0; call < CALLS_PER_POLL && !caughtUp; call += 1) {
-        const answer: GetRecordsCommandOutput = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }));
+        const answer: GetRecordsCommandOutput = await client.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }),
+        );
         iterator = answer.NextShardIterator ?? iterator;
         const records = answer.Records ?? [];
         for (const record of records) {
@@ -165,7 +192,13 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
       } catch (error) {
         stats.errors += 1;
         retry = batch;
-        options.store.add({ namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: options.functionName }, value: 1, at: clock.now() });
+        options.store.add({
+          namespace: 'AWS/Lambda',
+          metricName: 'Errors',
+          dimensions: { FunctionName: options.functionName },
+          value: 1,
+          at: clock.now(),
+        });
         log(`signal consumer failed (the batch is retried): ${(error as Error).message}`);
       }
     }
@@ -173,7 +206,13 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
     // else the age of the oldest record still unread, which arrived just after the last one read.
     const unread = caughtUp ? null : (read.at(-1)?.arrivedAt ?? null);
     const age = unread === null ? 0 : Math.max(0, clock.now() - unread);
-    options.store.add({ namespace: 'AWS/Kinesis', metricName: KINESIS_ITERATOR_AGE, dimensions: { StreamName: streamName }, value: age, at: clock.now() });
+    options.store.add({
+      namespace: 'AWS/Kinesis',
+      metricName: KINESIS_ITERATOR_AGE,
+      dimensions: { StreamName: streamName },
+      value: age,
+      at: clock.now(),
+    });
   }
 
   let stopped = false;
@@ -202,7 +241,8 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
         : new Promise<void>((resolve) => {
             waiters.push(resolve);
           }),
-    closedBefore: () => (newestArrival === null ? null : periodStart(newestArrival - options.latenessMs, options.periodSeconds)),
+    closedBefore: () =>
+      newestArrival === null ? null : periodStart(newestArrival - options.latenessMs, options.periodSeconds),
     closedPeriod: (start) => closed.get(start) ?? null,
     stats: () => ({ ...stats }),
     async stop() {

@@ -30,7 +30,11 @@ export class LocalTimeline {
     const current = this.entries.at(-1);
     if (current && current.until === null && current.text === text) return;
     const from = options.seenOnly ? (current?.from ?? 0) : at;
-    this.entries = [...this.entries.slice(0, -1), ...(current ? [{ ...current, until: current.until ?? at + options.propagationMs }] : []), { text, from, until: null }].slice(-TIMELINE_LENGTH);
+    this.entries = [
+      ...this.entries.slice(0, -1),
+      ...(current ? [{ ...current, until: current.until ?? at + options.propagationMs }] : []),
+      { text, from, until: null },
+    ].slice(-TIMELINE_LENGTH);
   }
 
   /** The timeline as the consumer reads it: a text that does not parse is left out. */

@@ -29,8 +29,15 @@ export function judgeText(status: ControlPlaneStatus): string | null {
 export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorStats): string {
   const parts = [`stable ${short(status.stable.buildId)} (v${status.stable.version})`];
   // What viewers get is the store's weight (the judge's while a release runs), not the alias's.
-  const edgeWeight = parseRolloutState(status.state)?.canary === status.canary?.buildId ? (parseRolloutState(status.state)?.weight ?? 0) : 0;
-  parts.push(status.canary ? `canary ${short(status.canary.buildId)} (v${status.canary.version}) ${(edgeWeight / 100).toFixed(0)}%${status.release?.hold ? ' held' : ''}` : 'no canary');
+  const edgeWeight =
+    parseRolloutState(status.state)?.canary === status.canary?.buildId
+      ? (parseRolloutState(status.state)?.weight ?? 0)
+      : 0;
+  parts.push(
+    status.canary
+      ? `canary ${short(status.canary.buildId)} (v${status.canary.version}) ${(edgeWeight / 100).toFixed(0)}%${status.release?.hold ? ' held' : ''}`
+      : 'no canary',
+  );
   const counts = Object.entries(served.entryByBuild)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([buildId, count]) => `${short(buildId)}×${count}`);
@@ -38,7 +45,10 @@ export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorSta
   if (status.deployment) parts.push(`${status.deployment.id} ${status.deployment.status}`);
   const judge = status.deployment?.status === 'InProgress' ? judgeText(status) : null;
   if (judge) parts.push(judge);
-  parts.push(`client-error alarm ${status.alarm?.state ?? 'OK'}`, `unjudged alarm ${status.unjudgedAlarm?.state ?? 'OK'}`);
+  parts.push(
+    `client-error alarm ${status.alarm?.state ?? 'OK'}`,
+    `unjudged alarm ${status.unjudgedAlarm?.state ?? 'OK'}`,
+  );
   return parts.join(' | ');
 }
 
@@ -56,7 +66,10 @@ export function describeTimeScale(config: Pick<DeployConfig, 'rollout' | 'alarms
   const steps = rolloutSteps(config.rollout);
   const minutes = steps.at(-1)?.atMinute ?? 0;
   const { strategy, percent, intervalMinutes } = config.rollout;
-  const shape = strategy === 'linear' ? `${percent} % more every ${intervalMinutes} min` : `${percent} % for ${intervalMinutes} min`;
+  const shape =
+    strategy === 'linear'
+      ? `${percent} % more every ${intervalMinutes} min`
+      : `${percent} % for ${intervalMinutes} min`;
   const rollout =
     minutes === 0
       ? 'a release (all at once) reaches every viewer at once'

@@ -40,10 +40,23 @@
  */
 import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
+import type {
+  CloudFrontHeaders,
+  CloudFrontRequest,
+  CloudFrontRequestEvent,
+  CloudFrontResultResponse,
+} from 'aws-lambda';
 import type { DeployConfig } from '../config';
 import { resourceNames } from '../config';
-import { DISTRIBUTION_RULES, type BehaviourName, type BehaviourRule, type CachePolicy, type OriginFunctionName, type ResponseHeadersPolicy, type ViewerFunctionName } from '../contracts/distribution-rules';
+import {
+  DISTRIBUTION_RULES,
+  type BehaviourName,
+  type BehaviourRule,
+  type CachePolicy,
+  type OriginFunctionName,
+  type ResponseHeadersPolicy,
+  type ViewerFunctionName,
+} from '../contracts/distribution-rules';
 import { ROLLOUT_STORE_HEADER } from '../contracts/edge-config';
 import { formatRecord, type RealtimeLogField } from '../contracts/realtime-log';
 import type { LambdaHandler } from '../edge-code/bundled-handler';
@@ -68,8 +81,14 @@ export interface EdgeHandlers {
   readonly chunkRouter: LambdaHandler;
 }
 
-const VIEWER_HANDLERS: Readonly<Record<ViewerFunctionName, 'viewerAssignment' | 'errorReport'>> = { 'viewer-assignment': 'viewerAssignment', 'error-report': 'errorReport' };
-const ORIGIN_HANDLERS: Readonly<Record<OriginFunctionName, 'entryRouter' | 'chunkRouter'>> = { 'entry-router': 'entryRouter', 'chunk-router': 'chunkRouter' };
+const VIEWER_HANDLERS: Readonly<Record<ViewerFunctionName, 'viewerAssignment' | 'errorReport'>> = {
+  'viewer-assignment': 'viewerAssignment',
+  'error-report': 'errorReport',
+};
+const ORIGIN_HANDLERS: Readonly<Record<OriginFunctionName, 'entryRouter' | 'chunkRouter'>> = {
+  'entry-router': 'entryRouter',
+  'chunk-router': 'chunkRouter',
+};
 
 export interface EmulatorOptions {
   readonly config: DeployConfig;
@@ -82,14 +101,20 @@ export interface EmulatorOptions {
    * local mode's), and the order of their fields (REALTIME_LOG_FIELDS unless given: in AWS, the
    * order CloudFront reports for the configuration). @default none: nothing is logged
    */
-  readonly realtimeLogs?: { readonly delivery: RealtimeLogDelivery; readonly clock: Clock; readonly fields?: readonly RealtimeLogField[] };
+  readonly realtimeLogs?: {
+    readonly delivery: RealtimeLogDelivery;
+    readonly clock: Clock;
+    readonly fields?: readonly RealtimeLogField[];
+  };
   /** ARN of the rollout store, sent to the S3 origins as a custom header (as the distribution does). */
   readonly rolloutStoreArn: string;
   /** @default 0 (a free port) */
   readonly port?: number;
   /** Requests CloudFront would answer with an error of its own. @default nothing */
   readonly log?: (line: string) => void;
-  /** Called when an edge function fails (CloudFront's LambdaExecutionError, FunctionExecutionErrors). @default nothing */
+  /**
+   * Called when an edge function fails (CloudFront's LambdaExecutionError, FunctionExecutionErrors). @default nothing
+   */
   readonly onEdgeError?: () => void;
   /** Milliseconds since the epoch, by which cached objects expire. @default Date.now */
   readonly cacheClock?: () => number;
@@ -227,7 +252,10 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string | unde
   return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag));
 }
 
-export type ByteRange = { readonly kind: 'whole' } | { readonly kind: 'part'; readonly start: number; readonly end: number } | { readonly kind: 'unsatisfiable' };
+export type ByteRange =
+  | { readonly kind: 'whole' }
+  | { readonly kind: 'part'; readonly start: number; readonly end: number }
+  | { readonly kind: 'unsatisfiable' };
 
 /**
  * What CloudFront serves of a body of `size` bytes for a Range header (developer guide, "How
@@ -247,7 +275,9 @@ export function byteRange(header: string | undefined, size: number): ByteRange {
   if (first === '' && last === '') return whole;
   if (first === '') {
     const suffix = Number(last);
-    return suffix === 0 || size === 0 ? { kind: 'unsatisfiable' } : { kind: 'part', start: Math.max(0, size - suffix), end: size - 1 };
+    return suffix === 0 || size === 0
+      ? { kind: 'unsatisfiable' }
+      : { kind: 'part', start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(first);
   const end = last === '' ? Number.POSITIVE_INFINITY : Number(last);
@@ -263,12 +293,29 @@ interface OriginAnswer {
 }
 
 /** Headers S3 sends that CloudFront passes on to the viewer. */
-const ORIGIN_HEADERS = ['content-type', 'content-encoding', 'content-length', 'cache-control', 'etag', 'last-modified', 'x-amz-meta-sha256'];
+const ORIGIN_HEADERS = [
+  'content-type',
+  'content-encoding',
+  'content-length',
+  'cache-control',
+  'etag',
+  'last-modified',
+  'x-amz-meta-sha256',
+];
 /** Headers of a cached response a 304 repeats. */
 const NOT_MODIFIED_HEADERS = ['etag', 'cache-control', 'vary', 'x-build-id', 'last-modified'];
 /** Headers describing a body, which a 416 does not carry. */
-const REPRESENTATION_HEADERS = ['content-type', 'content-encoding', 'content-length', 'etag', 'last-modified', 'x-amz-meta-sha256'];
-/** Origin groups fail over only these (developer guide, "Optimize high availability with CloudFront origin failover"). */
+const REPRESENTATION_HEADERS = [
+  'content-type',
+  'content-encoding',
+  'content-length',
+  'etag',
+  'last-modified',
+  'x-amz-meta-sha256',
+];
+/**
+ * Origin groups fail over only these (developer guide, "Optimize high availability with CloudFront origin failover").
+ */
 const FAILOVER_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 
 /**
@@ -287,10 +334,15 @@ export function pathPatternMatches(pattern: string, pathname: string): boolean {
 export const PATH_PATTERNS: readonly string[] = DISTRIBUTION_RULES.ordered.map((rule) => rule.pathPattern);
 
 function behaviourRuleOf(path: string): BehaviourRule {
-  return DISTRIBUTION_RULES.ordered.find((rule) => pathPatternMatches(rule.pathPattern, path)) ?? DISTRIBUTION_RULES.default;
+  return (
+    DISTRIBUTION_RULES.ordered.find((rule) => pathPatternMatches(rule.pathPattern, path)) ?? DISTRIBUTION_RULES.default
+  );
 }
 
-/** The behaviour CloudFront picks for a path as the viewer sent it: the first ordered one whose pattern matches, else the default. */
+/**
+ * The behaviour CloudFront picks for a path as the viewer sent it: the first ordered one whose pattern matches, else
+ * the default.
+ */
 export function behaviourOf(path: string): Behaviour {
   return behaviourRuleOf(path).name;
 }
@@ -304,7 +356,10 @@ type NormalizedEncoding = 'br,gzip' | 'br' | 'gzip';
  * as RFC 9110 §12.5.3 does: a coding with q=0 is refused, and `*` stands only for codings the
  * header does not name otherwise (for gzip, never brotli, which browsers name when they take it).
  */
-export function normalizedAcceptEncoding(value: string | undefined, enabled: CachePolicy['key']['acceptEncoding'] = { gzip: true, brotli: true }): NormalizedEncoding | undefined {
+export function normalizedAcceptEncoding(
+  value: string | undefined,
+  enabled: CachePolicy['key']['acceptEncoding'] = { gzip: true, brotli: true },
+): NormalizedEncoding | undefined {
   if (!value) return undefined;
   const weights = new Map<string, number>();
   for (const part of value.split(',')) {
@@ -327,18 +382,28 @@ export function normalizedAcceptEncoding(value: string | undefined, enabled: Cac
  * response headers policies"): the security headers, the CORS headers when the request carried an
  * Origin, the custom ones; each replaces the origin's own only where the policy says so.
  */
-export function withPolicyHeaders(headers: Readonly<Record<string, string>>, policy: ResponseHeadersPolicy | undefined, requestOrigin: string | undefined): Record<string, string> {
+export function withPolicyHeaders(
+  headers: Readonly<Record<string, string>>,
+  policy: ResponseHeadersPolicy | undefined,
+  requestOrigin: string | undefined,
+): Record<string, string> {
   const result: Record<string, string> = { ...headers };
   if (policy === undefined) return result;
   const add = (name: string, value: string, override: boolean) => {
     if (override || result[name] === undefined) result[name] = value;
   };
   const { strictTransportSecurity: hsts, contentTypeOptions, referrerPolicy } = policy.security;
-  add('strict-transport-security', `max-age=${hsts.maxAgeSeconds}${hsts.includeSubdomains ? '; includeSubDomains' : ''}`, hsts.override);
+  add(
+    'strict-transport-security',
+    `max-age=${hsts.maxAgeSeconds}${hsts.includeSubdomains ? '; includeSubDomains' : ''}`,
+    hsts.override,
+  );
   add('x-content-type-options', 'nosniff', contentTypeOptions.override);
   add('referrer-policy', referrerPolicy.value, referrerPolicy.override);
   const { cors } = policy;
-  const allowOrigin = cors.allowOrigins.includes('*') ? '*' : cors.allowOrigins.find((origin) => origin === requestOrigin);
+  const allowOrigin = cors.allowOrigins.includes('*')
+    ? '*'
+    : cors.allowOrigins.find((origin) => origin === requestOrigin);
   if (requestOrigin !== undefined && allowOrigin !== undefined) {
     add('access-control-allow-origin', allowOrigin, cors.override);
     add('access-control-allow-methods', cors.allowMethods.join(','), cors.override);
@@ -360,7 +425,8 @@ function toCloudFrontHeaders(headers: Readonly<Record<string, string | undefined
 
 function fromCloudFrontHeaders(headers: CloudFrontHeaders | undefined): Record<string, string> {
   const result: Record<string, string> = {};
-  for (const [name, values] of Object.entries(headers ?? {})) if (values.length > 0) result[name.toLowerCase()] = values.map((v) => v.value).join(', ');
+  for (const [name, values] of Object.entries(headers ?? {}))
+    if (values.length > 0) result[name.toLowerCase()] = values.map((v) => v.value).join(', ');
   return result;
 }
 
@@ -399,7 +465,9 @@ export function functionQuerystring(query: string): FunctionValues {
   const values = new Map<string, string[]>();
   for (const [name, value] of queryPairs(query)) values.set(name, [...(values.get(name) ?? []), value]);
   const result: Record<string, { value: string; multiValue?: { value: string }[] }> = {};
-  for (const [name, [first = '', ...more]] of values) result[name] = more.length > 0 ? { value: first, multiValue: [first, ...more].map((value) => ({ value })) } : { value: first };
+  for (const [name, [first = '', ...more]] of values)
+    result[name] =
+      more.length > 0 ? { value: first, multiValue: [first, ...more].map((value) => ({ value })) } : { value: first };
   return result;
 }
 
@@ -428,13 +496,22 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     invalidResults: 0,
   };
   const originHeaderValues: Readonly<Record<string, string>> = { [ROLLOUT_STORE_HEADER]: options.rolloutStoreArn };
-  const originCustomHeaders = Object.fromEntries(DISTRIBUTION_RULES.origins.customHeaders.map((name) => [name, originHeaderValues[name]]));
+  const originCustomHeaders = Object.fromEntries(
+    DISTRIBUTION_RULES.origins.customHeaders.map((name) => [name, originHeaderValues[name]]),
+  );
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
       // A bug here, not in a handler: answer as CloudFront answers what it cannot serve.
       log(`emulator error: ${error.stack ?? error.message}`);
-      if (!res.headersSent) send(res, 502, { 'content-type': 'text/plain' }, Buffer.from('502 Bad Gateway (local CloudFront)\n'), req.method === 'HEAD');
+      if (!res.headersSent)
+        send(
+          res,
+          502,
+          { 'content-type': 'text/plain' },
+          Buffer.from('502 Bad Gateway (local CloudFront)\n'),
+          req.method === 'HEAD',
+        );
       else res.destroy();
     });
   });
@@ -454,13 +531,26 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     const clientIp = viewerIp(req, target.query);
     if (clientIp === null) {
       req.resume();
-      send(res, 400, { 'content-type': 'text/plain' }, Buffer.from(`400 ${CLIENT_IP_HEADER} / ?${CLIENT_IP_QUERY}= must be an IP address\n`), method === 'HEAD');
+      send(
+        res,
+        400,
+        { 'content-type': 'text/plain' },
+        Buffer.from(`400 ${CLIENT_IP_HEADER} / ?${CLIENT_IP_QUERY}= must be an IP address\n`),
+        method === 'HEAD',
+      );
       return;
     }
     if (responseListeners.length > 0) {
       res.once('finish', () => {
         const setCookie = res.getHeader('set-cookie');
-        const served: ServedResponse = { clientIp, method, url: req.url ?? '/', behaviour, status: res.statusCode, ...(setCookie === undefined ? {} : { setCookie: String(setCookie) }) };
+        const served: ServedResponse = {
+          clientIp,
+          method,
+          url: req.url ?? '/',
+          behaviour,
+          status: res.statusCode,
+          ...(setCookie === undefined ? {} : { setCookie: String(setCookie) }),
+        };
         for (const listener of responseListeners) listener(served);
       });
     }
@@ -469,11 +559,22 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     if (!(rule.allowedMethods as readonly string[]).includes(method)) {
       // Methods a behaviour does not allow: CloudFront's own 403.
       req.resume();
-      send(res, 403, withPolicyHeaders({ 'content-type': 'text/plain' }, rule.responseHeadersPolicy, viewerOrigin), Buffer.from(`403 ${method} is not allowed here\n`), false);
+      send(
+        res,
+        403,
+        withPolicyHeaders({ 'content-type': 'text/plain' }, rule.responseHeadersPolicy, viewerOrigin),
+        Buffer.from(`403 ${method} is not allowed here\n`),
+        false,
+      );
       return;
     }
     const headOnly = method === 'HEAD';
-    const routerKind = rule.functions.originRequest === undefined ? null : rule.functions.originRequest === 'entry-router' ? 'entry' : 'chunks';
+    const routerKind =
+      rule.functions.originRequest === undefined
+        ? null
+        : rule.functions.originRequest === 'entry-router'
+          ? 'entry'
+          : 'chunks';
     const assigns = rule.functions.viewerRequest === 'viewer-assignment';
 
     // viewer-request: the function may answer, or leave a (rewritten) URI.
@@ -483,16 +584,31 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       if (assigns) stats.functionRuns += 1;
       let result: Awaited<ReturnType<CloudFrontFunctionHandler>>;
       try {
-        result = await options.handlers()[VIEWER_HANDLERS[name]](viewerRequestEvent(method, path, query, clientIp, req.headers));
+        result = await options
+          .handlers()
+          [VIEWER_HANDLERS[name]](viewerRequestEvent(method, path, query, clientIp, req.headers));
       } catch (error) {
         log(`${name} threw: ${(error as Error).message}`);
         options.onEdgeError?.();
-        send(res, 503, withPolicyHeaders({ 'content-type': 'text/plain' }, rule.responseHeadersPolicy, viewerOrigin), Buffer.from('503 The CloudFront function returned an error (FunctionExecutionError)\n'), headOnly);
-        if (routerKind === 'entry') served({ buildId: null, clientIp, status: 503, via: 'error', uri, assigned: assigns });
+        send(
+          res,
+          503,
+          withPolicyHeaders({ 'content-type': 'text/plain' }, rule.responseHeadersPolicy, viewerOrigin),
+          Buffer.from('503 The CloudFront function returned an error (FunctionExecutionError)\n'),
+          headOnly,
+        );
+        if (routerKind === 'entry')
+          served({ buildId: null, clientIp, status: 503, via: 'error', uri, assigned: assigns });
         return;
       }
       if ('statusCode' in result) {
-        send(res, result.statusCode, withPolicyHeaders(fromFunctionHeaders(result.headers), rule.responseHeadersPolicy, viewerOrigin), Buffer.alloc(0), headOnly);
+        send(
+          res,
+          result.statusCode,
+          withPolicyHeaders(fromFunctionHeaders(result.headers), rule.responseHeadersPolicy, viewerOrigin),
+          Buffer.alloc(0),
+          headOnly,
+        );
         return;
       }
       uri = result.uri;
@@ -500,7 +616,8 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     }
 
     const policy = rule.cachePolicy;
-    const viewerEncoding = typeof req.headers['accept-encoding'] === 'string' ? req.headers['accept-encoding'] : undefined;
+    const viewerEncoding =
+      typeof req.headers['accept-encoding'] === 'string' ? req.headers['accept-encoding'] : undefined;
     const encoding = normalizedAcceptEncoding(viewerEncoding, policy.key.acceptEncoding);
     const pairs = queryPairs(query);
     const cookies = cookiePairs(req.headers.cookie);
@@ -516,14 +633,22 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     if (cached && cached.expires > now() && (cached.body !== null || headOnly)) {
       if (routerKind === 'entry') stats.entryHits += 1;
       else if (routerKind === 'chunks') stats.chunkHits += 1;
-      answer = { kind: 'hit', status: cached.status, headers: { ...cached.headers }, body: cached.body ?? Buffer.alloc(0) };
+      answer = {
+        kind: 'hit',
+        status: cached.status,
+        headers: { ...cached.headers },
+        body: cached.body ?? Buffer.alloc(0),
+      };
     } else {
       if (routerKind === 'entry') stats.entryMisses += 1;
       else if (routerKind === 'chunks') stats.chunkMisses += 1;
       const forwarded = rule.originRequestPolicy?.forwarded;
       const forwardedHeaders = [...policy.key.headers, ...(forwarded?.headers ?? [])];
       const forwardedQuery = [...policy.key.queryStrings, ...(forwarded?.queryStrings ?? [])];
-      const originHeaders: Record<string, string | undefined> = { 'user-agent': 'Amazon CloudFront', via: '2.0 local.cloudfront.net (CloudFront)' };
+      const originHeaders: Record<string, string | undefined> = {
+        'user-agent': 'Amazon CloudFront',
+        via: '2.0 local.cloudfront.net (CloudFront)',
+      };
       for (const name of forwardedHeaders) {
         const value = req.headers[name.toLowerCase()];
         if (value !== undefined) originHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -536,8 +661,12 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       if (cookieHeader !== '') originHeaders.cookie = cookieHeader;
       // The normalized value is the only Accept-Encoding CloudFront forwards; a viewer that accepts
       // neither coding gets `identity` asked for (developer guide, "Cache compressed objects").
-      if (policy.key.acceptEncoding.gzip || policy.key.acceptEncoding.brotli) originHeaders['accept-encoding'] = encoding ?? (viewerEncoding === undefined ? undefined : 'identity');
-      const handler = rule.functions.originRequest === undefined ? undefined : options.handlers()[ORIGIN_HANDLERS[rule.functions.originRequest]];
+      if (policy.key.acceptEncoding.gzip || policy.key.acceptEncoding.brotli)
+        originHeaders['accept-encoding'] = encoding ?? (viewerEncoding === undefined ? undefined : 'identity');
+      const handler =
+        rule.functions.originRequest === undefined
+          ? undefined
+          : options.handlers()[ORIGIN_HANDLERS[rule.functions.originRequest]];
       const request = {
         method,
         uri,
@@ -550,39 +679,84 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       };
       if (routerKind !== null) stats.routerInvocations[routerKind] += 1;
       answer = await viaOrigin(handler, request, primaryDomain);
-      if (answer.kind === 'origin' && failoverDomain && DISTRIBUTION_RULES.origins.failoverStatusCodes.includes(answer.status) && FAILOVER_METHODS.includes(method)) {
+      if (
+        answer.kind === 'origin' &&
+        failoverDomain &&
+        DISTRIBUTION_RULES.origins.failoverStatusCodes.includes(answer.status) &&
+        FAILOVER_METHODS.includes(method)
+      ) {
         stats.failovers += 1;
         if (routerKind !== null) stats.routerInvocations[routerKind] += 1;
         answer = await viaOrigin(handler, request, failoverDomain);
       }
       const ttl = cachesMethod && !answer.failed ? keptSeconds(answer, policy) : 0;
-      if (ttl > 0) cache.set(cacheKey, { status: answer.status, headers: answer.headers, body: headOnly ? null : answer.body, expires: now() + ttl * 1000 });
+      if (ttl > 0)
+        cache.set(cacheKey, {
+          status: answer.status,
+          headers: answer.headers,
+          body: headOnly ? null : answer.body,
+          expires: now() + ttl * 1000,
+        });
     }
 
-    const xCache = answer.kind === 'hit' ? 'Hit from cloudfront' : answer.kind === 'generated' ? 'LambdaGeneratedResponse from cloudfront' : 'Miss from cloudfront';
+    const xCache =
+      answer.kind === 'hit'
+        ? 'Hit from cloudfront'
+        : answer.kind === 'generated'
+          ? 'LambdaGeneratedResponse from cloudfront'
+          : 'Miss from cloudfront';
     let status = answer.status;
     if (status === 200 && etagMatches(req.headers['if-none-match'], answer.headers.etag)) {
       status = 304;
-      const kept = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => NOT_MODIFIED_HEADERS.includes(name)));
+      const kept = Object.fromEntries(
+        Object.entries(answer.headers).filter(([name]) => NOT_MODIFIED_HEADERS.includes(name)),
+      );
       res.writeHead(304, { ...withPolicyHeaders(kept, rule.responseHeadersPolicy, viewerOrigin), 'x-cache': xCache });
       res.end();
     } else {
-      const headers = { ...withPolicyHeaders(answer.headers, rule.responseHeadersPolicy, viewerOrigin), 'x-cache': xCache };
-      const range = status === 200 && method === 'GET' ? byteRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, answer.body.length) : ({ kind: 'whole' } as const);
+      const headers = {
+        ...withPolicyHeaders(answer.headers, rule.responseHeadersPolicy, viewerOrigin),
+        'x-cache': xCache,
+      };
+      const range =
+        status === 200 && method === 'GET'
+          ? byteRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, answer.body.length)
+          : ({ kind: 'whole' } as const);
       if (range.kind === 'part') {
         status = 206;
-        send(res, status, { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${answer.body.length}` }, answer.body.subarray(range.start, range.end + 1), false);
+        send(
+          res,
+          status,
+          { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${answer.body.length}` },
+          answer.body.subarray(range.start, range.end + 1),
+          false,
+        );
       } else if (range.kind === 'unsatisfiable') {
         status = 416;
-        const unrepresented = Object.fromEntries(Object.entries(headers).filter(([name]) => !REPRESENTATION_HEADERS.includes(name)));
-        send(res, status, { ...unrepresented, 'content-range': `bytes */${answer.body.length}` }, Buffer.alloc(0), false);
+        const unrepresented = Object.fromEntries(
+          Object.entries(headers).filter(([name]) => !REPRESENTATION_HEADERS.includes(name)),
+        );
+        send(
+          res,
+          status,
+          { ...unrepresented, 'content-range': `bytes */${answer.body.length}` },
+          Buffer.alloc(0),
+          false,
+        );
       } else {
         send(res, status, headers, answer.body, headOnly);
       }
     }
     if (routerKind === 'entry') {
       const buildId = answer.headers['x-build-id'] ?? null;
-      served({ buildId, clientIp, status, via: answer.kind === 'hit' ? 'hit' : status >= 500 ? 'error' : 'miss', uri, assigned: assigns });
+      served({
+        buildId,
+        clientIp,
+        status,
+        via: answer.kind === 'hit' ? 'hit' : status >= 500 ? 'error' : 'miss',
+        uri,
+        assigned: assigns,
+      });
     }
   }
 
@@ -591,20 +765,39 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     if (answer.status === 200) return cacheSeconds(answer.headers['cache-control'], policy.ttl);
     if (answer.status < 400) return 0;
     const { errorCaching } = DISTRIBUTION_RULES;
-    return errorCacheSeconds(answer.status, answer.headers['cache-control'], errorCaching.byStatus[answer.status] ?? errorCaching.minTtlSeconds);
+    return errorCacheSeconds(
+      answer.status,
+      answer.headers['cache-control'],
+      errorCaching.byStatus[answer.status] ?? errorCaching.minTtlSeconds,
+    );
   }
 
   function served(entry: ServedEntry): void {
-    if (entry.buildId !== null && (entry.status === 200 || entry.status === 304)) stats.entryByBuild[entry.buildId] = (stats.entryByBuild[entry.buildId] ?? 0) + 1;
+    if (entry.buildId !== null && (entry.status === 200 || entry.status === 304))
+      stats.entryByBuild[entry.buildId] = (stats.entryByBuild[entry.buildId] ?? 0) + 1;
     for (const listener of entryListeners) listener(entry);
   }
 
   /** `failed`: CloudFront's own answer to a function that threw or returned what it refuses, which it never caches. */
   type Answer = OriginAnswer & { kind: 'hit' | 'generated' | 'origin'; failed?: true };
 
-  /** One request to an origin, through its origin-request handler when the behaviour has one, and what CloudFront does with the result. */
-  async function viaOrigin(handler: LambdaHandler | undefined, viewer: { method: string; uri: string; querystring: string; clientIp: string; headers: Record<string, string | undefined> }, originDomain: string): Promise<Answer> {
-    if (handler === undefined) return { ...(await fetchFromBucket(originDomain, viewer.uri, viewer.method)), kind: 'origin' };
+  /**
+   * One request to an origin, through its origin-request handler when the behaviour has one, and what CloudFront does
+   * with the result.
+   */
+  async function viaOrigin(
+    handler: LambdaHandler | undefined,
+    viewer: {
+      method: string;
+      uri: string;
+      querystring: string;
+      clientIp: string;
+      headers: Record<string, string | undefined>;
+    },
+    originDomain: string,
+  ): Promise<Answer> {
+    if (handler === undefined)
+      return { ...(await fetchFromBucket(originDomain, viewer.uri, viewer.method)), kind: 'origin' };
     const request: CloudFrontRequest = {
       clientIp: viewer.clientIp,
       method: viewer.method,
@@ -612,11 +805,29 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       querystring: viewer.querystring,
       headers: toCloudFrontHeaders({ host: originDomain, ...viewer.headers }),
       origin: {
-        s3: { authMethod: 'origin-access-identity', customHeaders: toCloudFrontHeaders(originCustomHeaders), domainName: originDomain, path: '', region: /\.s3\.([a-z0-9-]+)\./.exec(originDomain)?.[1] ?? '' },
+        s3: {
+          authMethod: 'origin-access-identity',
+          customHeaders: toCloudFrontHeaders(originCustomHeaders),
+          domainName: originDomain,
+          path: '',
+          region: /\.s3\.([a-z0-9-]+)\./.exec(originDomain)?.[1] ?? '',
+        },
       },
     };
     const event: CloudFrontRequestEvent = {
-      Records: [{ cf: { config: { distributionDomainName: 'local.cloudfront.net', distributionId: 'ELOCAL', eventType: 'origin-request', requestId: `local-${Date.now()}` }, request } }],
+      Records: [
+        {
+          cf: {
+            config: {
+              distributionDomainName: 'local.cloudfront.net',
+              distributionId: 'ELOCAL',
+              eventType: 'origin-request',
+              requestId: `local-${Date.now()}`,
+            },
+            request,
+          },
+        },
+      ],
     };
     // The handler may change the event it was given; validate against what CloudFront sent.
     const sent = structuredClone(event);
@@ -627,19 +838,39 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       stats.handlerErrors += 1;
       options.onEdgeError?.();
       log(`origin-request handler threw: ${(error as Error).message}`);
-      return { kind: 'generated', failed: true, status: 503, headers: { 'content-type': 'text/plain' }, body: Buffer.from('503 The Lambda function returned an error (LambdaExecutionError)\n') };
+      return {
+        kind: 'generated',
+        failed: true,
+        status: 503,
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.from('503 The Lambda function returned an error (LambdaExecutionError)\n'),
+      };
     }
     const problems = cloudFrontResultProblems(sent, result, { s3Domains });
     if (problems.length > 0) {
       stats.invalidResults += 1;
       options.onEdgeError?.();
       log(`origin-request result failed validation: ${problems.join('; ')}`);
-      return { kind: 'generated', failed: true, status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from('502 The Lambda function result failed validation\n') };
+      return {
+        kind: 'generated',
+        failed: true,
+        status: 502,
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.from('502 The Lambda function result failed validation\n'),
+      };
     }
     if ('status' in (result as object)) {
       const response = result as CloudFrontResultResponse;
-      const body = response.body === undefined ? Buffer.alloc(0) : Buffer.from(response.body, response.bodyEncoding === 'base64' ? 'base64' : 'utf8');
-      return { kind: 'generated', status: Number(response.status), headers: fromCloudFrontHeaders(response.headers), body };
+      const body =
+        response.body === undefined
+          ? Buffer.alloc(0)
+          : Buffer.from(response.body, response.bodyEncoding === 'base64' ? 'base64' : 'utf8');
+      return {
+        kind: 'generated',
+        status: Number(response.status),
+        headers: fromCloudFrontHeaders(response.headers),
+        body,
+      };
     }
     const forwarded = result as CloudFrontRequest;
     const domain = forwarded.origin?.s3?.domainName ?? originDomain;
@@ -649,14 +880,30 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   /** A signed (OAI) read of the bucket behind an S3 REST domain, for the URI as it stands; S3's answer as it came. */
   function fetchFromBucket(domain: string, uri: string, method: string): Promise<OriginAnswer> {
     const bucket = bucketOfDomain(domain);
-    if (bucket === null) return Promise.resolve({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`502 origin ${domain} is not an S3 bucket\n`) });
+    if (bucket === null)
+      return Promise.resolve({
+        status: 502,
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.from(`502 origin ${domain} is not an S3 bucket\n`),
+      });
     stats.originRequests[bucket] = (stats.originRequests[bucket] ?? 0) + 1;
     const endpoint = new URL(options.s3Endpoint);
-    const unreachable = (error: Error): OriginAnswer => ({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`502 origin unreachable: ${error.message}\n`) });
+    const unreachable = (error: Error): OriginAnswer => ({
+      status: 502,
+      headers: { 'content-type': 'text/plain' },
+      body: Buffer.from(`502 origin unreachable: ${error.message}\n`),
+    });
     return new Promise((resolve) => {
       // node:http, not fetch: the body must pass through still compressed, as S3 stored it, and the
       // path as it is (a URL would resolve its dot segments).
-      const target = { protocol: endpoint.protocol, hostname: endpoint.hostname, port: endpoint.port, path: `${endpoint.pathname.replace(/\/$/, '')}/${bucket}${uri}`, method, headers: {} };
+      const target = {
+        protocol: endpoint.protocol,
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        path: `${endpoint.pathname.replace(/\/$/, '')}/${bucket}${uri}`,
+        method,
+        headers: {},
+      };
       let outgoing: ReturnType<typeof httpRequest>;
       try {
         outgoing = httpRequest(target, (incoming) => {
@@ -670,7 +917,13 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
             }
             resolve({ status: incoming.statusCode ?? 502, headers, body: Buffer.concat(chunks) });
           });
-          incoming.on('error', () => resolve({ status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from('502 origin read failed\n') }));
+          incoming.on('error', () =>
+            resolve({
+              status: 502,
+              headers: { 'content-type': 'text/plain' },
+              body: Buffer.from('502 origin read failed\n'),
+            }),
+          );
         });
       } catch (error) {
         resolve(unreachable(error as Error));
@@ -682,14 +935,25 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   }
 
   /** CloudFront's real-time log record of this request, written once it is answered, never in the viewer's way. */
-  function logWhenAnswered(req: IncomingMessage, res: ServerResponse, uri: string, query: string, clientIp: string): void {
+  function logWhenAnswered(
+    req: IncomingMessage,
+    res: ServerResponse,
+    uri: string,
+    query: string,
+    clientIp: string,
+  ): void {
     const realtime = options.realtimeLogs;
     if (!realtime) return;
     const method = req.method ?? 'GET';
     const referer = typeof req.headers.referer === 'string' ? req.headers.referer : null;
     res.once('finish', () => {
       try {
-        realtime.delivery.write(formatRecord({ at: realtime.clock.now(), clientIp, method, uri, query, status: res.statusCode, referer }, realtime.fields));
+        realtime.delivery.write(
+          formatRecord(
+            { at: realtime.clock.now(), clientIp, method, uri, query, status: res.statusCode, referer },
+            realtime.fields,
+          ),
+        );
       } catch (error) {
         log(`real-time log record not written: ${(error as Error).message}`);
       }
@@ -697,8 +961,12 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   }
 
   function viewerIp(req: IncomingMessage, query: string): string | null {
-    const chosen = new URLSearchParams(query).get(CLIENT_IP_QUERY) ?? req.headers[CLIENT_IP_HEADER] ?? refererViewer(req.headers.referer);
-    if (chosen === undefined || chosen === null) return (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    const chosen =
+      new URLSearchParams(query).get(CLIENT_IP_QUERY) ??
+      req.headers[CLIENT_IP_HEADER] ??
+      refererViewer(req.headers.referer);
+    if (chosen === undefined || chosen === null)
+      return (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
     const value = (Array.isArray(chosen) ? chosen[0] : chosen) ?? '';
     return isIP(value) ? value : null;
   }
@@ -721,7 +989,8 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     set logDelivery(fault: LogDeliveryFault) {
       if (options.realtimeLogs) options.realtimeLogs.delivery.fault = { ...NO_FAULT, ...fault };
     },
-    logStats: () => options.realtimeLogs?.delivery.stats() ?? { written: 0, delivered: 0, dropped: 0, failed: 0, throttled: 0 },
+    logStats: () =>
+      options.realtimeLogs?.delivery.stats() ?? { written: 0, delivered: 0, dropped: 0, failed: 0, throttled: 0 },
     logsSettled: () => options.realtimeLogs?.delivery.settled() ?? Promise.resolve(),
     close: () =>
       new Promise<void>((resolve) => {
@@ -741,7 +1010,10 @@ function refererViewer(referer: string | undefined): string | undefined {
   }
 }
 
-/** The query string as the viewer sent it, without `?` and without the local client-IP seam (it stands for the TCP peer address). */
+/**
+ * The query string as the viewer sent it, without `?` and without the local client-IP seam (it stands for the TCP peer
+ * address).
+ */
 export function loggedQuery(requestUrl: string): string {
   const at = requestUrl.indexOf('?');
   if (at < 0) return '';
@@ -776,7 +1048,13 @@ function cookiePairs(header: string | undefined): [name: string, value: string][
  * viewer sent them (`query` already without the local seam), every header but the seam, the
  * cookies apart from the headers.
  */
-function viewerRequestEvent(method: string, path: string, query: string, clientIp: string, headers: IncomingMessage['headers']): CloudFrontFunctionViewerEvent {
+function viewerRequestEvent(
+  method: string,
+  path: string,
+  query: string,
+  clientIp: string,
+  headers: IncomingMessage['headers'],
+): CloudFrontFunctionViewerEvent {
   const functionHeaders: Record<string, { value: string }> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (name === CLIENT_IP_HEADER || name === 'cookie' || value === undefined) continue;
@@ -786,7 +1064,12 @@ function viewerRequestEvent(method: string, path: string, query: string, clientI
   for (const [name, value] of cookiePairs(headers.cookie)) cookies[name] ??= { value };
   return {
     version: '1.0',
-    context: { distributionDomainName: 'local.cloudfront.net', distributionId: 'ELOCAL', eventType: 'viewer-request', requestId: `local-${Date.now()}` },
+    context: {
+      distributionDomainName: 'local.cloudfront.net',
+      distributionId: 'ELOCAL',
+      eventType: 'viewer-request',
+      requestId: `local-${Date.now()}`,
+    },
     viewer: { ip: clientIp },
     request: { method, uri: path, querystring: functionQuerystring(query), headers: functionHeaders, cookies },
   };
@@ -796,9 +1079,22 @@ function fromFunctionHeaders(headers: Record<string, { value: string }> | undefi
   return Object.fromEntries(Object.entries(headers ?? {}).map(([name, { value }]) => [name, value]));
 }
 
-function send(res: ServerResponse, status: number, headers: Readonly<Record<string, string>>, body: Buffer, headOnly: boolean): void {
-  // A HEAD answer keeps the length S3 gave (or the length of the GET's body it is answered from); its body is empty. A 204 has no length at all.
-  const out: Record<string, string> = status === 204 ? { ...headers } : { ...headers, 'content-length': headOnly && headers['content-length'] ? headers['content-length'] : String(body.length) };
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  body: Buffer,
+  headOnly: boolean,
+): void {
+  // A HEAD answer keeps the length S3 gave (or the length of the GET's body it is answered from); its body is empty. A
+  // 204 has no length at all.
+  const out: Record<string, string> =
+    status === 204
+      ? { ...headers }
+      : {
+          ...headers,
+          'content-length': headOnly && headers['content-length'] ? headers['content-length'] : String(body.length),
+        };
   res.writeHead(status, out);
   res.end(headOnly ? undefined : body);
 }

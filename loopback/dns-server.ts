@@ -119,7 +119,10 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
 
     const respond = (rcode: number, answers: dnsPacket.Answer[]): void => {
       const opt = query.additionals?.find((rr) => rr.type === 'OPT') as dnsPacket.OptAnswer | undefined;
-      const limit = transport === 'tcp' ? 65535 : Math.min(MAX_UDP_LIMIT, Math.max(CLASSIC_UDP_LIMIT, opt?.udpPayloadSize ?? CLASSIC_UDP_LIMIT));
+      const limit =
+        transport === 'tcp'
+          ? 65535
+          : Math.min(MAX_UDP_LIMIT, Math.max(CLASSIC_UDP_LIMIT, opt?.udpPayloadSize ?? CLASSIC_UDP_LIMIT));
       const base = {
         type: 'response' as const,
         id: query.id,
@@ -128,7 +131,8 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
         additionals: opt ? [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP_LIMIT } as dnsPacket.OptAnswer] : [],
       };
       let packet = dnsPacket.encode({ ...base, answers });
-      if (packet.length > limit) packet = dnsPacket.encode({ ...base, flags: base.flags | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
+      if (packet.length > limit)
+        packet = dnsPacket.encode({ ...base, flags: base.flags | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
       reply(packet);
     };
 
@@ -244,7 +248,10 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
       udp = candidate;
     } catch (error) {
       candidate.close();
-      if (fixed || attempt >= PORT_ATTEMPTS) throw new Error(`DNS server: UDP port ${port} is ours but TCP ${host}:${port} is taken (${(error as Error).message}); start again.`);
+      if (fixed || attempt >= PORT_ATTEMPTS)
+        throw new Error(
+          `DNS server: UDP port ${port} is ours but TCP ${host}:${port} is taken (${(error as Error).message}); start again.`,
+        );
     }
   }
   const udpSocket = udp;
@@ -269,7 +276,10 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       for (const socket of sockets) socket.destroy();
-      await Promise.all([new Promise<void>((resolve) => udpSocket.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
+      await Promise.all([
+        new Promise<void>((resolve) => udpSocket.close(() => resolve())),
+        new Promise<void>((resolve) => tcp.close(() => resolve())),
+      ]);
     },
   };
 }

@@ -26,7 +26,10 @@ export interface KinesisServer {
   close(): Promise<void>;
 }
 
-export async function startKinesisServer(options: { readonly streamName: string; readonly region?: string }): Promise<KinesisServer> {
+export async function startKinesisServer(options: {
+  readonly streamName: string;
+  readonly region?: string;
+}): Promise<KinesisServer> {
   // A stream is ACTIVE at once here (500 ms in kinesalite by default, seconds in AWS).
   const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -54,7 +57,10 @@ export async function startKinesisServer(options: { readonly streamName: string;
     for (let attempt = 0; ; attempt += 1) {
       const described = await client.send(new DescribeStreamSummaryCommand({ StreamName: options.streamName }));
       if (described.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
-      if (attempt >= 100) throw new Error(`the loopback Kinesis stream ${options.streamName} is still ${described.StreamDescriptionSummary?.StreamStatus} after 100 looks`);
+      if (attempt >= 100)
+        throw new Error(
+          `the loopback Kinesis stream ${options.streamName} is still ${described.StreamDescriptionSummary?.StreamStatus} after 100 looks`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   } catch (error) {

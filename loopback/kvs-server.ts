@@ -104,7 +104,9 @@ export interface KvsServer {
   close(): Promise<void>;
 }
 
-export async function startKvsServer(options: { store?: LocalKeyValueStore; arn?: string; port?: number } = {}): Promise<KvsServer> {
+export async function startKvsServer(
+  options: { store?: LocalKeyValueStore; arn?: string; port?: number } = {},
+): Promise<KvsServer> {
   const store = options.store ?? new LocalKeyValueStore();
   const arn = options.arn ?? LOCAL_STORE_ARN;
   const requests: SignedRequest[] = [];
@@ -125,15 +127,27 @@ export async function startKvsServer(options: { store?: LocalKeyValueStore; arn?
     const url = new URL(req.url ?? '/', 'http://local');
     const authorization = req.headers.authorization ?? '';
     const algorithm = authorization.split(' ')[0] || null;
-    requests.push({ method: req.method ?? 'GET', path: url.pathname, algorithm, regionSet: (req.headers['x-amz-region-set'] as string | undefined) ?? null });
-    const error = (status: number, type: string, message: string) => reply(res, status, { Message: message }, { 'x-amzn-errortype': type });
-    if (algorithm !== SIGV4A) return error(403, 'AccessDeniedException', `the KeyValueStore API takes SigV4A (${SIGV4A}) signatures only; got ${algorithm ?? 'none'}`);
+    requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      algorithm,
+      regionSet: (req.headers['x-amz-region-set'] as string | undefined) ?? null,
+    });
+    const error = (status: number, type: string, message: string) =>
+      reply(res, status, { Message: message }, { 'x-amzn-errortype': type });
+    if (algorithm !== SIGV4A)
+      return error(
+        403,
+        'AccessDeniedException',
+        `the KeyValueStore API takes SigV4A (${SIGV4A}) signatures only; got ${algorithm ?? 'none'}`,
+      );
     if (store.apiFault) return error(store.apiFault.status, store.apiFault.type, 'local fault');
 
     const match = /^\/key-value-stores\/([^/]+)(?:\/keys(?:\/([^/]+))?)?$/.exec(url.pathname);
     if (!match) return error(404, 'ResourceNotFoundException', `no route ${req.method} ${url.pathname}`);
     const [, storePart = '', encodedKey] = match;
-    if (decodeURIComponent(storePart) !== arn) return error(404, 'ResourceNotFoundException', `no key value store ${decodeURIComponent(storePart)}`);
+    if (decodeURIComponent(storePart) !== arn)
+      return error(404, 'ResourceNotFoundException', `no key value store ${decodeURIComponent(storePart)}`);
     const keyPart = encodedKey === undefined ? undefined : decodeURIComponent(encodedKey);
     const listing = url.pathname.endsWith('/keys');
     const counts = () => ({ ItemCount: store.keys().length, TotalSizeInBytes: store.totalBytes });
@@ -141,13 +155,19 @@ export async function startKvsServer(options: { store?: LocalKeyValueStore; arn?
 
     if (req.method === 'GET' && keyPart === undefined && !listing) {
       const now = Math.floor(Date.now() / 1000);
-      return reply(res, 200, { ...counts(), KvsARN: arn, Created: now, LastModified: now, Status: 'READY' }, { etag: store.etag });
+      return reply(
+        res,
+        200,
+        { ...counts(), KvsARN: arn, Created: now, LastModified: now, Status: 'READY' },
+        { etag: store.etag },
+      );
     }
     if (req.method === 'GET' && listing) {
       return reply(res, 200, { Items: store.keys().map((key) => ({ Key: key, Value: store.get(key) })) });
     }
     if (keyPart === undefined) return error(405, 'ValidationException', `${req.method} on ${url.pathname}`);
-    if (Buffer.byteLength(keyPart) > MAX_KEY_BYTES) return error(400, 'ValidationException', `key over ${MAX_KEY_BYTES} bytes`);
+    if (Buffer.byteLength(keyPart) > MAX_KEY_BYTES)
+      return error(400, 'ValidationException', `key over ${MAX_KEY_BYTES} bytes`);
 
     if (req.method === 'GET') {
       const value = store.get(keyPart);
@@ -161,10 +181,12 @@ export async function startKvsServer(options: { store?: LocalKeyValueStore; arn?
         if (req.method === 'PUT') {
           const value = (JSON.parse(body || '{}') as { Value?: unknown }).Value;
           if (typeof value !== 'string') return error(400, 'ValidationException', 'Value is required');
-          if (Buffer.byteLength(value) > MAX_VALUE_BYTES) return error(400, 'ValidationException', `value over ${MAX_VALUE_BYTES} bytes`);
+          if (Buffer.byteLength(value) > MAX_VALUE_BYTES)
+            return error(400, 'ValidationException', `value over ${MAX_VALUE_BYTES} bytes`);
           etag = store.put(keyPart, value, ifMatch);
         } else {
-          if (store.get(keyPart) === undefined) return error(404, 'ResourceNotFoundException', `key ${keyPart} not found`);
+          if (store.get(keyPart) === undefined)
+            return error(404, 'ResourceNotFoundException', `key ${keyPart} not found`);
           etag = store.delete(keyPart, ifMatch);
         }
       } catch (conflict) {
@@ -196,6 +218,10 @@ export async function startKvsServer(options: { store?: LocalKeyValueStore; arn?
 
 function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
   res.end(text);
 }

@@ -102,16 +102,23 @@ export function createRealtimeLogDelivery(options: RealtimeLogDeliveryOptions): 
         // Any partition key: the stream has one shard.
         const records = batch.map((data, i) => ({ Data: Buffer.from(data, 'utf8'), PartitionKey: `cf-${sent + i}` }));
         sent += batch.length;
-        const answer = await options.client.send(new PutRecordsCommand({ StreamName: options.streamName, Records: records }));
+        const answer = await options.client.send(
+          new PutRecordsCommand({ StreamName: options.streamName, Records: records }),
+        );
         const refused = answer.FailedRecordCount ?? 0;
         stats.delivered += batch.length - refused;
         stats.failed += refused;
         const full = (answer.Records ?? []).filter((record) => record.ErrorCode === THROTTLED).length;
         if (full > 0) throttled(full);
-        if (refused > 0) options.log(`real-time logs: the stream refused ${refused} of ${batch.length} records (dropped, as CloudFront's delivery is best effort)`);
+        if (refused > 0)
+          options.log(
+            `real-time logs: the stream refused ${refused} of ${batch.length} records (dropped, as CloudFront's delivery is best effort)`,
+          );
       } catch (error) {
         stats.failed += batch.length;
-        options.log(`real-time logs: ${batch.length} records not delivered (dropped, as CloudFront's delivery is best effort): ${(error as Error).message}`);
+        options.log(
+          `real-time logs: ${batch.length} records not delivered (dropped, as CloudFront's delivery is best effort): ${(error as Error).message}`,
+        );
       }
     }
     sending = null;

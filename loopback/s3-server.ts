@@ -130,7 +130,13 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       const body = await readBody(req);
       const answer = (await s3rver.store.getBucket(request.bucket))
         ? await own(s3rver, { ...request, bucket: request.bucket }, body)
-        : { status: 404, body: errorXml({ status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' }, request) };
+        : {
+            status: 404,
+            body: errorXml(
+              { status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' },
+              request,
+            ),
+          };
       sendXml(res, answer.status, answer.body);
     } catch (error) {
       sendXml(res, 500, errorXml({ status: 500, code: 'InternalError', message: (error as Error).message }, request));
@@ -175,10 +181,20 @@ function describeRequest(req: IncomingMessage): S3Request {
   const url = new URL(req.url ?? '/', 'http://loopback');
   const [bucket, ...rest] = url.pathname.slice(1).split('/');
   const key = rest.length > 0 && rest.join('/') !== '' ? decodeURIComponent(rest.join('/')) : null;
-  return { method: req.method ?? 'GET', bucket: bucket ? decodeURIComponent(bucket) : null, key, query: url.searchParams, headers: req.headers };
+  return {
+    method: req.method ?? 'GET',
+    bucket: bucket ? decodeURIComponent(bucket) : null,
+    key,
+    query: url.searchParams,
+    headers: req.headers,
+  };
 }
 
-type OwnHandler = (s3rver: S3rver, request: S3Request & { bucket: string }, body: Buffer) => Promise<{ status: number; body: string }>;
+type OwnHandler = (
+  s3rver: S3rver,
+  request: S3Request & { bucket: string },
+  body: Buffer,
+) => Promise<{ status: number; body: string }>;
 
 /** The operations answered here instead of by s3rver (see the header comment). */
 function ownHandler({ bucket, key, method, query }: S3Request): OwnHandler | null {
@@ -210,26 +226,45 @@ const requestXml = new XMLParser({
   isArray: (_name, jpath) => jpath === 'Delete.Object',
 });
 
-/** DeleteObjects' body: `<Delete><Object><Key>…</Key></Object>…<Quiet>true</Quiet></Delete>`; null when it is not that. */
+/**
+ * DeleteObjects' body: `<Delete><Object><Key>…</Key></Object>…<Quiet>true</Quiet></Delete>`; null when it is not that.
+ */
 export function parseDeleteRequest(xml: string): { readonly keys: readonly string[]; readonly quiet: boolean } | null {
   if (XMLValidator.validate(xml) !== true) return null;
   const parsed = requestXml.parse(xml) as { Delete?: { Object?: { Key?: unknown }[]; Quiet?: unknown } };
   const objects = typeof parsed.Delete === 'object' && parsed.Delete !== null ? (parsed.Delete.Object ?? []) : null;
   if (objects === null || objects.some((object) => typeof object?.Key !== 'string')) return null;
-  return { keys: objects.map((object) => object.Key as string), quiet: typeof parsed.Delete?.Quiet === 'string' && parsed.Delete.Quiet.trim().toLowerCase() === 'true' };
+  return {
+    keys: objects.map((object) => object.Key as string),
+    quiet: typeof parsed.Delete?.Quiet === 'string' && parsed.Delete.Quiet.trim().toLowerCase() === 'true',
+  };
 }
 
 /** DeleteObjects, one key after the other. */
 const deleteObjects: OwnHandler = async (s3rver, request, body) => {
   const parsed = parseDeleteRequest(body.toString('utf8'));
-  if (parsed === null) return { status: 400, body: errorXml({ status: 400, code: 'MalformedXML', message: 'The XML you provided was not well-formed or did not validate against our published schema' }, request) };
+  if (parsed === null)
+    return {
+      status: 400,
+      body: errorXml(
+        {
+          status: 400,
+          code: 'MalformedXML',
+          message: 'The XML you provided was not well-formed or did not validate against our published schema',
+        },
+        request,
+      ),
+    };
   const { bucket } = request;
   const { keys, quiet } = parsed;
   for (const key of keys) {
     if (await s3rver.store.existsObject(bucket, key)) await s3rver.store.deleteObject(bucket, key);
   }
   const deleted = quiet ? '' : keys.map((key) => `<Deleted><Key>${escapeXml(key)}</Key></Deleted>`).join('');
-  return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>` };
+  return {
+    status: 200,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>`,
+  };
 };
 
 /** ListObjectsV2; the continuation token is the last key, base64url. */
@@ -238,7 +273,8 @@ const listObjectsV2: OwnHandler = async (s3rver, { bucket, query }) => {
   const delimiter = query.get('delimiter') ?? '';
   const maxKeys = Math.min(1000, Number(query.get('max-keys') ?? 1000));
   const token = query.get('continuation-token');
-  const startAfter = token !== null ? Buffer.from(token, 'base64url').toString('utf8') : (query.get('start-after') ?? '');
+  const startAfter =
+    token !== null ? Buffer.from(token, 'base64url').toString('utf8') : (query.get('start-after') ?? '');
   const result = await s3rver.store.listObjects(bucket, { prefix, delimiter, startAfter, maxKeys });
   const urlEncoded = query.get('encoding-type') === 'url';
   const text = (value: string) => escapeXml(urlEncoded ? encodeURIComponent(value).replace(/%2F/g, '/') : value);
@@ -252,14 +288,19 @@ const listObjectsV2: OwnHandler = async (s3rver, { bucket, query }) => {
     urlEncoded ? '<EncodingType>url</EncodingType>' : '',
     `<IsTruncated>${result.isTruncated}</IsTruncated>`,
     token !== null ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : '',
-    result.isTruncated && last ? `<NextContinuationToken>${Buffer.from(last.key).toString('base64url')}</NextContinuationToken>` : '',
+    result.isTruncated && last
+      ? `<NextContinuationToken>${Buffer.from(last.key).toString('base64url')}</NextContinuationToken>`
+      : '',
     ...result.objects.map(
       (object) =>
         `<Contents><Key>${text(object.key)}</Key><LastModified>${object.lastModifiedDate.toISOString()}</LastModified><ETag>${escapeXml(object.metadata.etag ?? '')}</ETag><Size>${object.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
     ),
     ...result.commonPrefixes.map((common) => `<CommonPrefixes><Prefix>${text(common)}</Prefix></CommonPrefixes>`),
   ];
-  return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</ListBucketResult>` };
+  return {
+    status: 200,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</ListBucketResult>`,
+  };
 };
 
 function sendXml(res: ServerResponse, status: number, body: string): void {

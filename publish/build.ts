@@ -12,7 +12,16 @@
  *   npm run build -- [--out <dir>] [--config <file>]   (`--help` for more)
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
@@ -24,7 +33,17 @@ import { BUILD_ID_PLACEHOLDER, webappConfig } from '../webapp/webpack.config';
 import { edgeConfigFor } from '../edge-code/edge-config';
 import { bundleCloudFrontFunction } from '../edge-code/cloudfront-function';
 import { CLOUDFRONT_FUNCTIONS, FUNCTIONS, type FunctionSpec } from '../edge-code/functions';
-import { HANDLER, MANIFEST_FILE, MANIFEST_SCHEMA, type CloudFrontFunctionName, type FunctionName, type AssetFile, type BuildManifest, type CloudFrontFunctionFile, type FunctionZip } from '../contracts/build-manifest';
+import {
+  HANDLER,
+  MANIFEST_FILE,
+  MANIFEST_SCHEMA,
+  type CloudFrontFunctionName,
+  type FunctionName,
+  type AssetFile,
+  type BuildManifest,
+  type CloudFrontFunctionFile,
+  type FunctionZip,
+} from '../contracts/build-manifest';
 import { createZip } from '../edge-code/zip';
 
 export const MODULES_FILE = 'modules.json';
@@ -92,7 +111,13 @@ function publishStage(stage: string, outDir: string): void {
   }
 }
 
-async function buildInto(outDir: string, webappDir: string, config: DeployConfig, log: (line: string) => void, sharedCompiles?: SharedCompiles): Promise<Omit<BuildResult, 'outDir'>> {
+async function buildInto(
+  outDir: string,
+  webappDir: string,
+  config: DeployConfig,
+  log: (line: string) => void,
+  sharedCompiles?: SharedCompiles,
+): Promise<Omit<BuildResult, 'outDir'>> {
   const options = { config };
   mkdirSync(path.join(outDir, 'functions'), { recursive: true });
   let compiling = sharedCompiles?.get(webappDir);
@@ -110,7 +135,8 @@ async function buildInto(outDir: string, webappDir: string, config: DeployConfig
   const edgeConfig = edgeConfigFor(options.config, buildId);
 
   const functions = {} as Record<FunctionName, FunctionZip>;
-  for (const spec of FUNCTIONS) functions[spec.name] = writeFunctionZip(spec, outDir, await functionFiles(spec, { edgeConfig, inlinedEntry }));
+  for (const spec of FUNCTIONS)
+    functions[spec.name] = writeFunctionZip(spec, outDir, await functionFiles(spec, { edgeConfig, inlinedEntry }));
 
   const cloudFrontFunctions = {} as Record<CloudFrontFunctionName, CloudFrontFunctionFile>;
   for (const spec of CLOUDFRONT_FUNCTIONS) {
@@ -149,7 +175,9 @@ export interface CompiledWebapp {
 }
 
 async function compileWebapp(webappDir: string, outputDir: string): Promise<CompiledWebapp> {
-  const compiler = webpack(webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules') }));
+  const compiler = webpack(
+    webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules') }),
+  );
   const stats = await new Promise<webpack.Stats>((resolve, reject) => {
     compiler.run((error, result) => {
       compiler.close(() => undefined);
@@ -159,7 +187,14 @@ async function compileWebapp(webappDir: string, outputDir: string): Promise<Comp
       else resolve(result);
     });
   });
-  const json = stats.toJson({ all: false, modules: true, nestedModules: true, chunks: true, ids: true, chunkRelations: false });
+  const json = stats.toJson({
+    all: false,
+    modules: true,
+    nestedModules: true,
+    chunks: true,
+    ids: true,
+    chunkRelations: false,
+  });
   const chunkNames = new Map((json.chunks ?? []).map((chunk) => [chunk.id, chunk.names?.[0] ?? String(chunk.id)]));
   const moduleChunks: Record<string, string[]> = {};
   for (const module of json.modules ?? []) {
@@ -193,7 +228,9 @@ function writeAssets(outDir: string, buildId: string, files: ReadonlyMap<string,
   const assets: AssetFile[] = [];
   for (const [name, raw] of files) {
     const key = `assets/${buildId}/${name}`;
-    const data = isCompressible(name) ? Buffer.from(raw.toString('utf8').replaceAll(BUILD_ID_PLACEHOLDER, buildId)) : raw;
+    const data = isCompressible(name)
+      ? Buffer.from(raw.toString('utf8').replaceAll(BUILD_ID_PLACEHOLDER, buildId))
+      : raw;
     writeFileSync(path.join(outDir, key), data);
     const variants: Partial<Record<Encoding, { key: string; bytes: number; sha256: string }>> = {};
     if (isCompressible(name)) {
@@ -221,7 +258,10 @@ export function compress(data: Buffer, encoding: Encoding): Buffer {
     : gzipSync(data, { level: 9 });
 }
 
-/** The entry router's index.js as it is inlined: plain, and the build's gzip and brotli bytes in base64, each with its MD5 ETag. */
+/**
+ * The entry router's index.js as it is inlined: plain, and the build's gzip and brotli bytes in base64, each with its
+ * MD5 ETag.
+ */
 export function readInlinedEntry(outDir: string, buildId: string, entryAsset: AssetFile): InlinedEntry {
   const identity = readFileSync(path.join(outDir, entryAsset.key));
   const gzip = readFileSync(path.join(outDir, entryAsset.variants.gzip!.key));
@@ -255,7 +295,11 @@ export interface BakedIn {
 /** The files of a function's zip: index.js, then each lazy module's own file. */
 export async function functionFiles(spec: FunctionSpec, baked: BakedIn): Promise<{ name: string; data: Buffer }[]> {
   const files = [{ name: 'index.js', data: await bundleFunction(spec, baked) }];
-  for (const lazy of spec.lazyModules ?? []) files.push({ name: lazyModuleFile(lazy), data: await bundleFunction({ ...spec, entry: lazy, lazyModules: [] }, baked) });
+  for (const lazy of spec.lazyModules ?? [])
+    files.push({
+      name: lazyModuleFile(lazy),
+      data: await bundleFunction({ ...spec, entry: lazy, lazyModules: [] }, baked),
+    });
   return files;
 }
 
@@ -264,8 +308,14 @@ export function lazyModuleFile(source: string): string {
   return `${path.basename(source, '.ts')}.js`;
 }
 
-export async function bundleFunction(spec: Pick<FunctionSpec, 'kind' | 'entry' | 'bundledSdk' | 'lazyModules'>, baked: BakedIn, extraDefine: Readonly<Record<string, unknown>> = {}): Promise<Buffer> {
-  const lazy = new Map((spec.lazyModules ?? []).map((source) => [path.basename(source, '.ts'), lazyModuleFile(source)]));
+export async function bundleFunction(
+  spec: Pick<FunctionSpec, 'kind' | 'entry' | 'bundledSdk' | 'lazyModules'>,
+  baked: BakedIn,
+  extraDefine: Readonly<Record<string, unknown>> = {},
+): Promise<Buffer> {
+  const lazy = new Map(
+    (spec.lazyModules ?? []).map((source) => [path.basename(source, '.ts'), lazyModuleFile(source)]),
+  );
   const define: Record<string, string> = {};
   // esbuild replaces only what a bundle mentions: the chunk router never carries the entry.
   if (spec.kind === 'edge') {
@@ -315,7 +365,11 @@ export async function bundleFunction(spec: Pick<FunctionSpec, 'kind' | 'entry' |
   return Buffer.from(output.contents);
 }
 
-function writeFunctionZip(spec: FunctionSpec, outDir: string, files: readonly { name: string; data: Buffer }[]): FunctionZip {
+function writeFunctionZip(
+  spec: FunctionSpec,
+  outDir: string,
+  files: readonly { name: string; data: Buffer }[],
+): FunctionZip {
   // functionFiles puts the handler's bundle first.
   const [bundle] = files;
   if (bundle === undefined) throw new Error(`${spec.name}: a function zip needs its bundle`);
@@ -342,9 +396,15 @@ function sha256(data: Buffer): string {
 function summarize(manifest: BuildManifest, log: (line: string) => void): void {
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   log(`buildId      ${manifest.buildId}`);
-  log(`entry        index.js ${manifest.entry.bytes} B raw, ${manifest.entry.gzipBytes} B gzip, ${manifest.entry.brotliBytes} B brotli`);
+  log(
+    `entry        index.js ${manifest.entry.bytes} B raw, ${manifest.entry.gzipBytes} B gzip, ${manifest.entry.brotliBytes} B brotli`,
+  );
   const chunks = manifest.assets.filter((asset) => asset.key.endsWith('.js') && asset.key !== manifest.entry.key);
-  log(`chunks       ${manifest.chunkCount} (${kb(chunks.reduce((sum, c) => sum + c.bytes, 0))} raw, ${kb(chunks.reduce((sum, c) => sum + (c.variants.br?.bytes ?? c.bytes), 0))} brotli)`);
-  for (const [name, fn] of Object.entries(manifest.functions)) log(`zip          ${name.padEnd(13)} ${kb(fn.bytes)} (${fn.kind})`);
-  for (const [name, fn] of Object.entries(manifest.cloudFrontFunctions)) log(`function     ${name} ${fn.bytes} B of CloudFront's 10240 (cloudfront-js-2.0)`);
+  log(
+    `chunks       ${manifest.chunkCount} (${kb(chunks.reduce((sum, c) => sum + c.bytes, 0))} raw, ${kb(chunks.reduce((sum, c) => sum + (c.variants.br?.bytes ?? c.bytes), 0))} brotli)`,
+  );
+  for (const [name, fn] of Object.entries(manifest.functions))
+    log(`zip          ${name.padEnd(13)} ${kb(fn.bytes)} (${fn.kind})`);
+  for (const [name, fn] of Object.entries(manifest.cloudFrontFunctions))
+    log(`function     ${name} ${fn.bytes} B of CloudFront's 10240 (cloudfront-js-2.0)`);
 }

@@ -2,7 +2,7 @@
  * `npm run upload`: every file of the build to every replica bucket, before `cdktf deploy` points
  * viewers at it.
  *
- *   npm run upload -- [--build build] [--regions a,b] [--endpoint <url>] [--concurrency 8] [--dry-run] [--config <file>]
+ * npm run upload -- [--build build] [--regions a,b] [--endpoint <url>] [--concurrency 8] [--dry-run] [--config <file>]
  *   (`--help` for each option, its default, and examples)
  *
  * Per region, in parallel, each with its own client (which retries what the SDK deems transient:
@@ -43,12 +43,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { resourceNames, type DeployConfig } from '../config';
 import { cleanupMarkerPrefix } from '../contracts/published-build';
-import { buildAssetsPrefix, formatPublishedBuild, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../contracts/bucket-layout';
+import {
+  buildAssetsPrefix,
+  formatPublishedBuild,
+  parsePublishedBuild,
+  publishedBuildKey,
+  type PublishedBuild,
+} from '../contracts/bucket-layout';
 import { mapLimit } from './concurrency';
 import { readManifest, type BuildManifest } from '../contracts/build-manifest';
 import { objectMetadata, type ObjectMetadata } from '../contracts/object-metadata';
 import { requireCredentials } from '../rollout-control/credentials';
-import { createS3Client, describeError, getObjectText, headObject, listObjects, type ListedObject, type RetryPolicy } from '../rollout-control/s3';
+import {
+  createS3Client,
+  describeError,
+  getObjectText,
+  headObject,
+  listObjects,
+  type ListedObject,
+  type RetryPolicy,
+} from '../rollout-control/s3';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -144,21 +158,35 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
  * The upload of a build's objects, from wherever they came: the build folder (upload), or another
  * region's bucket (scripts/backfill.ts). Same steps, same manifest-last rule.
  */
-export async function publishObjects(options: Omit<UploadOptions, 'buildDir'> & { readonly buildId: string; readonly objects: readonly BuildObject[] }): Promise<UploadResult> {
+export async function publishObjects(
+  options: Omit<UploadOptions, 'buildDir'> & { readonly buildId: string; readonly objects: readonly BuildObject[] },
+): Promise<UploadResult> {
   const { buildId, objects } = options;
-  // The command checked the regions the user named (scripts/lib/cli.ts selectRegions); a caller naming another is a bug.
+  // The command checked the regions the user named (scripts/lib/cli.ts selectRegions); a caller naming another is a
+  // bug.
   const regions = options.regions ?? options.config.regions;
   const unknown = regions.filter((region) => !options.config.regions.includes(region));
   if (unknown.length > 0) throw new Error(`not among the configured regions: ${unknown.join(', ')}`);
   const names = resourceNames(options.config);
   const clientFor =
     options.clientFor ??
-    ((region: string) => createS3Client({ region, endpoint: options.endpoint, retry: options.retry, onRetry: (error, attempt, waited) => options.log?.(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`) }));
+    ((region: string) =>
+      createS3Client({
+        region,
+        endpoint: options.endpoint,
+        retry: options.retry,
+        onRetry: (error, attempt, waited) =>
+          options.log?.(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`),
+      }));
   const clients = regions.map((region) => ({ region, client: clientFor(region) }));
   // Every region would fail alike, each object on its own: say it once, before anything starts.
   const [first] = clients;
   if (first !== undefined) await requireCredentials(first.client);
-  const results = await Promise.all(clients.map(({ region, client }) => uploadRegion({ ...options, region, bucket: names.bucket(region), client, buildId, objects })));
+  const results = await Promise.all(
+    clients.map(({ region, client }) =>
+      uploadRegion({ ...options, region, bucket: names.bucket(region), client, buildId, objects }),
+    ),
+  );
   return {
     buildId,
     objects: objects.length,
@@ -170,13 +198,19 @@ export async function publishObjects(options: Omit<UploadOptions, 'buildDir'> & 
 
 /** Every asset and variant of the build, read and checked against the build manifest. */
 export function buildObjects(buildDir: string, manifest: BuildManifest): BuildObject[] {
-  const files = manifest.assets.flatMap((asset) => [{ key: asset.key, sha256: asset.sha256 }, ...Object.values(asset.variants).map((v) => ({ key: v.key, sha256: v.sha256 }))]);
+  const files = manifest.assets.flatMap((asset) => [
+    { key: asset.key, sha256: asset.sha256 },
+    ...Object.values(asset.variants).map((v) => ({ key: v.key, sha256: v.sha256 })),
+  ]);
   return files
     .map(({ key, sha256 }) => {
       const file = path.join(buildDir, key);
       const body = readFileSync(file);
       const actual = createHash('sha256').update(body).digest('hex');
-      if (actual !== sha256) throw new Error(`${file} does not match ${path.join(buildDir, 'manifest.json')} (sha256 ${actual}, expected ${sha256}): run \`npm run build\` again.`);
+      if (actual !== sha256)
+        throw new Error(
+          `${file} does not match ${path.join(buildDir, 'manifest.json')} (sha256 ${actual}, expected ${sha256}): run \`npm run build\` again.`,
+        );
       return { key, body, sha256, md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(key) };
     })
     .sort((a, b) => (a.key < b.key ? -1 : 1));
@@ -223,7 +257,13 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
     const present = await listObjects(client, bucket, buildAssetsPrefix(buildId));
     const presentKeys = new Set(present.map((object) => object.key));
     await mapLimit(objects, context.concurrency ?? 8, async (object) => {
-      const outcome = await ensureObject(client, bucket, object, presentKeys.has(object.key), context.dryRun ?? false).catch((error: unknown) => {
+      const outcome = await ensureObject(
+        client,
+        bucket,
+        object,
+        presentKeys.has(object.key),
+        context.dryRun ?? false,
+      ).catch((error: unknown) => {
         throw new StageError(object.key, error);
       });
       if (outcome === 'skipped') skipped += 1;
@@ -251,7 +291,10 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
     };
     const putBack = async () => {
       const count = await putBackMissing(context);
-      if (count > 0) context.log?.(`${region}: put back ${count} object(s) of ${buildId} that went missing meanwhile (a cleanup deleting this build?)`);
+      if (count > 0)
+        context.log?.(
+          `${region}: put back ${count} object(s) of ${buildId} that went missing meanwhile (a cleanup deleting this build?)`,
+        );
       restored += count;
       return count;
     };
@@ -278,7 +321,12 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
       const stands = await manifestStands(client, bucket, manifestObject);
       if (putBackNow === 0 && stands) break;
       if (round >= rounds) {
-        throw new StageError(stage, new Error(`build ${buildId} was still changing after ${rounds} rounds (objects or manifest removed while uploading); is a cleanup running? Run the upload again.`));
+        throw new StageError(
+          stage,
+          new Error(
+            `build ${buildId} was still changing after ${rounds} rounds (objects or manifest removed while uploading); is a cleanup running? Run the upload again.`,
+          ),
+        );
       }
       if (!stands) await putManifest();
     }
@@ -360,7 +408,13 @@ const WRITES_PER_OBJECT = 3;
  * first and skip it when it already matches. Each request is retried by the SDK; what it cannot
  * see is a PUT that succeeded but reads back wrong, so that one is written again here.
  */
-async function ensureObject(client: S3Client, bucket: string, object: BuildObject, mayExist: boolean, dryRun: boolean): Promise<'skipped' | 'uploaded' | 'pending'> {
+async function ensureObject(
+  client: S3Client,
+  bucket: string,
+  object: BuildObject,
+  mayExist: boolean,
+  dryRun: boolean,
+): Promise<'skipped' | 'uploaded' | 'pending'> {
   if (mayExist) {
     const head = await headObject(client, bucket, object.key);
     if (head && mismatches(head, object).length === 0) return 'skipped';
@@ -393,17 +447,22 @@ async function ensureObject(client: S3Client, bucket: string, object: BuildObjec
 /** How a stored object differs from what it must be; empty when it matches. */
 export function mismatches(head: HeadObjectCommandOutput, object: BuildObject): string[] {
   const problems: string[] = [];
-  if (head.ContentLength !== object.body.length) problems.push(`size ${head.ContentLength} instead of ${object.body.length}`);
+  if (head.ContentLength !== object.body.length)
+    problems.push(`size ${head.ContentLength} instead of ${object.body.length}`);
   if (head.Metadata?.sha256 !== object.sha256) problems.push(`sha256 metadata ${head.Metadata?.sha256 ?? 'missing'}`);
   // A single-part PUT without SSE-KMS has the MD5 of its bytes as ETag (S3 and s3rver alike).
   const etag = (head.ETag ?? '').replace(/"/g, '');
   if (/^[0-9a-f]{32}$/.test(etag) && etag !== object.md5) problems.push(`ETag ${etag} is not the MD5 of the file`);
   const checksum = Buffer.from(object.sha256, 'hex').toString('base64');
-  if (head.ChecksumSHA256 !== undefined && !head.ChecksumSHA256.includes('-') && head.ChecksumSHA256 !== checksum) problems.push('SHA-256 checksum differs');
+  if (head.ChecksumSHA256 !== undefined && !head.ChecksumSHA256.includes('-') && head.ChecksumSHA256 !== checksum)
+    problems.push('SHA-256 checksum differs');
   if (head.ContentType !== object.metadata.contentType) problems.push(`Content-Type ${head.ContentType ?? 'missing'}`);
-  if ((head.ContentEncoding || undefined) !== object.metadata.contentEncoding) problems.push(`Content-Encoding ${head.ContentEncoding || 'missing'}`);
-  if (head.CacheControl !== object.metadata.cacheControl) problems.push(`Cache-Control ${head.CacheControl ?? 'missing'}`);
-  if (head.ServerSideEncryption !== undefined && head.ServerSideEncryption !== 'AES256') problems.push(`encrypted with ${head.ServerSideEncryption}, not SSE-S3`);
+  if ((head.ContentEncoding || undefined) !== object.metadata.contentEncoding)
+    problems.push(`Content-Encoding ${head.ContentEncoding || 'missing'}`);
+  if (head.CacheControl !== object.metadata.cacheControl)
+    problems.push(`Cache-Control ${head.CacheControl ?? 'missing'}`);
+  if (head.ServerSideEncryption !== undefined && head.ServerSideEncryption !== 'AES256')
+    problems.push(`encrypted with ${head.ServerSideEncryption}, not SSE-S3`);
   return problems;
 }
 
@@ -412,7 +471,9 @@ function objectsNotStored(objects: readonly BuildObject[], listed: readonly List
   const stored = new Map(listed.map((object) => [object.key, object]));
   return objects.filter((object) => {
     const found = stored.get(object.key);
-    return !found || found.size !== object.body.length || (/^[0-9a-f]{32}$/.test(found.etag) && found.etag !== object.md5);
+    return (
+      !found || found.size !== object.body.length || (/^[0-9a-f]{32}$/.test(found.etag) && found.etag !== object.md5)
+    );
   });
 }
 
@@ -426,5 +487,11 @@ export function publishedBuildObject(buildId: string, objects: readonly BuildObj
   };
   const body = Buffer.from(formatPublishedBuild(published));
   const key = publishedBuildKey(buildId);
-  return { key, body, sha256: createHash('sha256').update(body).digest('hex'), md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(key) };
+  return {
+    key,
+    body,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    md5: createHash('md5').update(body).digest('hex'),
+    metadata: objectMetadata(key),
+  };
 }

@@ -25,7 +25,11 @@ export interface BuildPresence {
 
 const MISSING = new Set(['NotFound', 'NoSuchKey', 'AccessDenied', 'Forbidden']);
 
-export async function buildPresence(s3For: (region: string) => S3Client, buckets: Buckets, buildId: string): Promise<BuildPresence> {
+export async function buildPresence(
+  s3For: (region: string) => S3Client,
+  buckets: Buckets,
+  buildId: string,
+): Promise<BuildPresence> {
   const key = publishedBuildKey(buildId);
   const results = await Promise.all(
     Object.entries(buckets).map(async ([region, bucket]) => {
@@ -35,11 +39,17 @@ export async function buildPresence(s3For: (region: string) => S3Client, buckets
       } catch (error) {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (MISSING.has(errorName(error)) || status === 404 || status === 403) return { region, present: false };
-        throw new Error(`cannot tell whether build ${buildId} is in ${bucket} (${region}): ${errorName(error) || 'error'}: ${(error as Error).message}`, { cause: error });
+        throw new Error(
+          `cannot tell whether build ${buildId} is in ${bucket} (${region}): ${errorName(error) || 'error'}: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
     }),
   );
-  return { present: results.filter((r) => r.present).map((r) => r.region), missing: results.filter((r) => !r.present).map((r) => r.region) };
+  return {
+    present: results.filter((r) => r.present).map((r) => r.region),
+    missing: results.filter((r) => !r.present).map((r) => r.region),
+  };
 }
 
 /** Parses the BUCKETS variable ({"<region>": "<bucket>", …}); throws naming it. */
@@ -50,8 +60,16 @@ export function bucketsFrom(json: string): Buckets {
   } catch {
     value = null;
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length === 0 || !Object.values(value).every((v) => typeof v === 'string' && v.length > 0)) {
-    throw new Error(`BUCKETS must be a JSON object of region to bucket name, e.g. {"us-east-1":"widget-us-east-1-0123abcd"}; got ${json}`);
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    Object.keys(value).length === 0 ||
+    !Object.values(value).every((v) => typeof v === 'string' && v.length > 0)
+  ) {
+    throw new Error(
+      `BUCKETS must be a JSON object of region to bucket name, e.g. {"us-east-1":"widget-us-east-1-0123abcd"}; got ${json}`,
+    );
   }
   return value as Buckets;
 }

@@ -5,11 +5,24 @@
  * CLI shows, stops and promotes deployments. All of them read CodeDeploy through here.
  */
 import { createHash } from 'node:crypto';
-import { GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, type CodeDeployClient, type DeploymentInfo, type DeploymentStatus } from '@aws-sdk/client-codedeploy';
+import {
+  GetDeploymentCommand,
+  GetDeploymentGroupCommand,
+  ListDeploymentsCommand,
+  type CodeDeployClient,
+  type DeploymentInfo,
+  type DeploymentStatus,
+} from '@aws-sdk/client-codedeploy';
 import { errorName } from './aws-errors';
 
 /** Statuses of a deployment that has not ended: CodeDeploy runs at most one per group. */
-export const ACTIVE_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'];
+export const ACTIVE_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = [
+  'Created',
+  'Queued',
+  'InProgress',
+  'Baking',
+  'Ready',
+];
 
 export function isActiveStatus(status: string | undefined): boolean {
   return (ACTIVE_DEPLOYMENT_STATUSES as readonly string[]).includes(status ?? '');
@@ -34,7 +47,12 @@ export function lambdaAppSpec(spec: LambdaAppSpec): { content: string; sha256: s
   const resource = {
     [APPSPEC_RESOURCE]: {
       Type: 'AWS::Lambda::Function',
-      Properties: { Name: spec.functionName, Alias: spec.alias, CurrentVersion: spec.currentVersion, TargetVersion: spec.targetVersion },
+      Properties: {
+        Name: spec.functionName,
+        Alias: spec.alias,
+        CurrentVersion: spec.currentVersion,
+        TargetVersion: spec.targetVersion,
+      },
     },
   };
   // The AppSpec's version is written 0.0; JSON.stringify(0.0) would write 0.
@@ -50,12 +68,16 @@ export function lambdaAppSpec(spec: LambdaAppSpec): { content: string; sha256: s
 export function parseLambdaAppSpec(content: string | undefined): LambdaAppSpec | null {
   if (!content) return null;
   try {
-    const parsed = JSON.parse(content) as { Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }>[] };
+    const parsed = JSON.parse(content) as {
+      Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }>[];
+    };
     for (const entry of parsed.Resources ?? []) {
       for (const resource of Object.values(entry ?? {})) {
         const p = resource?.Properties;
         if (resource?.Type !== 'AWS::Lambda::Function' || !p) continue;
-        const fields = [p.Name, p.Alias, p.CurrentVersion, p.TargetVersion].map((value) => (typeof value === 'number' ? String(value) : value));
+        const fields = [p.Name, p.Alias, p.CurrentVersion, p.TargetVersion].map((value) =>
+          typeof value === 'number' ? String(value) : value,
+        );
         if (fields.every((value) => typeof value === 'string' && value.length > 0)) {
           const [functionName, alias, currentVersion, targetVersion] = fields as [string, string, string, string];
           return { functionName, alias, currentVersion, targetVersion };
@@ -65,8 +87,14 @@ export function parseLambdaAppSpec(content: string | undefined): LambdaAppSpec |
     return null;
   } catch {
     const field = (key: string) => new RegExp(`["']?${key}["']?\\s*:\\s*["']?([^"'\\s,}]+)`).exec(content)?.[1];
-    const [functionName, alias, currentVersion, targetVersion] = ['Name', 'Alias', 'CurrentVersion', 'TargetVersion'].map(field);
-    if (!/AWS::Lambda::Function/.test(content) || !functionName || !alias || !currentVersion || !targetVersion) return null;
+    const [functionName, alias, currentVersion, targetVersion] = [
+      'Name',
+      'Alias',
+      'CurrentVersion',
+      'TargetVersion',
+    ].map(field);
+    if (!/AWS::Lambda::Function/.test(content) || !functionName || !alias || !currentVersion || !targetVersion)
+      return null;
     return { functionName, alias, currentVersion, targetVersion };
   }
 }
@@ -118,7 +146,10 @@ export interface DeploymentGroupRef {
 }
 
 /** The id of the group's deployment that has not ended, or null. */
-export async function findActiveDeploymentId(codedeploy: CodeDeployClient, group: DeploymentGroupRef): Promise<string | null> {
+export async function findActiveDeploymentId(
+  codedeploy: CodeDeployClient,
+  group: DeploymentGroupRef,
+): Promise<string | null> {
   const listed = await withGroupErrors(group, () =>
     codedeploy.send(
       new ListDeploymentsCommand({
@@ -136,9 +167,22 @@ export async function findActiveDeploymentId(codedeploy: CodeDeployClient, group
  * shifted to was rolled back (by the judge, an alarm or a person), and CodeDeploy may not have moved
  * the alias back yet. At most `limit` of them are looked at, newest first as CodeDeploy lists them.
  */
-export async function rolledBackTo(codedeploy: CodeDeployClient, group: DeploymentGroupRef, version: string, since: Date, limit = 10): Promise<boolean> {
+export async function rolledBackTo(
+  codedeploy: CodeDeployClient,
+  group: DeploymentGroupRef,
+  version: string,
+  since: Date,
+  limit = 10,
+): Promise<boolean> {
   const listed = await withGroupErrors(group, () =>
-    codedeploy.send(new ListDeploymentsCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup, includeOnlyStatuses: ['Stopped', 'Failed'], createTimeRange: { start: since } })),
+    codedeploy.send(
+      new ListDeploymentsCommand({
+        applicationName: group.application,
+        deploymentGroupName: group.deploymentGroup,
+        includeOnlyStatuses: ['Stopped', 'Failed'],
+        createTimeRange: { start: since },
+      }),
+    ),
   );
   for (const id of (listed.deployments ?? []).slice(0, limit)) {
     if ((await getDeploymentSummary(codedeploy, id)).toVersion === version) return true;
@@ -146,12 +190,16 @@ export async function rolledBackTo(codedeploy: CodeDeployClient, group: Deployme
   return false;
 }
 
-export async function getDeploymentSummary(codedeploy: CodeDeployClient, deploymentId: string): Promise<DeploymentSummary> {
+export async function getDeploymentSummary(
+  codedeploy: CodeDeployClient,
+  deploymentId: string,
+): Promise<DeploymentSummary> {
   let info: DeploymentInfo | undefined;
   try {
     info = (await codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo;
   } catch (error) {
-    if (errorName(error) === 'DeploymentDoesNotExistException') throw new Error(`CodeDeploy deployment ${deploymentId} does not exist`, { cause: error });
+    if (errorName(error) === 'DeploymentDoesNotExistException')
+      throw new Error(`CodeDeploy deployment ${deploymentId} does not exist`, { cause: error });
     throw error;
   }
   if (!info) throw new Error(`CodeDeploy returned nothing for deployment ${deploymentId}`);
@@ -159,10 +207,17 @@ export async function getDeploymentSummary(codedeploy: CodeDeployClient, deploym
 }
 
 /** The group's active deployment, else the last one it attempted; null for a group never deployed. */
-export async function findCurrentOrLastDeployment(codedeploy: CodeDeployClient, group: DeploymentGroupRef): Promise<DeploymentSummary | null> {
+export async function findCurrentOrLastDeployment(
+  codedeploy: CodeDeployClient,
+  group: DeploymentGroupRef,
+): Promise<DeploymentSummary | null> {
   const active = await findActiveDeploymentId(codedeploy, group);
   if (active) return getDeploymentSummary(codedeploy, active);
-  const info = await withGroupErrors(group, () => codedeploy.send(new GetDeploymentGroupCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup })));
+  const info = await withGroupErrors(group, () =>
+    codedeploy.send(
+      new GetDeploymentGroupCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup }),
+    ),
+  );
   const last = info.deploymentGroupInfo?.lastAttemptedDeployment?.deploymentId;
   return last ? getDeploymentSummary(codedeploy, last) : null;
 }
@@ -180,10 +235,15 @@ export async function withGroupErrors<T>(group: DeploymentGroupRef, call: () => 
 export function groupError(error: unknown, group: DeploymentGroupRef): Error | null {
   const name = errorName(error);
   if (name === 'ApplicationDoesNotExistException') {
-    return new Error(`CodeDeploy application ${group.application} does not exist: deploy the stacks first`, { cause: error });
+    return new Error(`CodeDeploy application ${group.application} does not exist: deploy the stacks first`, {
+      cause: error,
+    });
   }
   if (name === 'DeploymentGroupDoesNotExistException') {
-    return new Error(`CodeDeploy deployment group ${group.deploymentGroup} (application ${group.application}) does not exist: deploy the stacks first`, { cause: error });
+    return new Error(
+      `CodeDeploy deployment group ${group.deploymentGroup} (application ${group.application}) does not exist: deploy the stacks first`,
+      { cause: error },
+    );
   }
   return null;
 }

@@ -17,7 +17,14 @@ export const releaseInputSchema = z.object({
     z.union([z.string(), z.number()]),
     z.pipe(
       z.transform((value: string | number) => String(value)),
-      z.string().check(z.refine((value) => /^[1-9]\d*$/.test(value), 'must be a published version number such as "7" ($LATEST and aliases cannot be released)')),
+      z
+        .string()
+        .check(
+          z.refine(
+            (value) => /^[1-9]\d*$/.test(value),
+            'must be a published version number such as "7" ($LATEST and aliases cannot be released)',
+          ),
+        ),
     ),
   ),
   buildId: z.string().check(z.refine(isBuildId, 'must be a buildId: 16 lowercase hex characters')),
@@ -31,7 +38,9 @@ export function parseReleaseInput(input: unknown): ReleaseRequest {
   const parsed = releaseInputSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => describeIssue(issue, input));
-  throw new Error(`release input must be {"version": "<published version>", "buildId": "<16 hex>"}; got ${JSON.stringify(input) ?? 'undefined'}: ${problems.join('; ')}`);
+  throw new Error(
+    `release input must be {"version": "<published version>", "buildId": "<16 hex>"}; got ${JSON.stringify(input) ?? 'undefined'}: ${problems.join('; ')}`,
+  );
 }
 
 export interface ReleaseState {
@@ -49,7 +58,15 @@ export interface ReleaseState {
   readonly activeDeployment: DeploymentSummary | null;
 }
 
-export type ReleaseDecision = { readonly action: 'unchanged'; readonly reason: string } | { readonly action: 'start'; readonly fromVersion: string; readonly toVersion: string; readonly sameBuild: boolean; readonly reason: string };
+export type ReleaseDecision =
+  | { readonly action: 'unchanged'; readonly reason: string }
+  | {
+      readonly action: 'start';
+      readonly fromVersion: string;
+      readonly toVersion: string;
+      readonly sameBuild: boolean;
+      readonly reason: string;
+    };
 
 export class ReleaseError extends Error {
   constructor(message: string) {
@@ -61,7 +78,9 @@ export class ReleaseError extends Error {
 export function decideRelease(state: ReleaseState): ReleaseDecision {
   const { functionName, version, buildId, alias, activeDeployment: active } = state;
   if (state.versionBuildId === null) {
-    throw new ReleaseError(`${functionName} version ${version} has no buildId in its description, so nobody could tell which build it serves; publish entry-router versions through the stacks (cdktf deploy), which write "buildId=<id>"`);
+    throw new ReleaseError(
+      `${functionName} version ${version} has no buildId in its description, so nobody could tell which build it serves; publish entry-router versions through the stacks (cdktf deploy), which write "buildId=<id>"`,
+    );
   }
   if (state.versionBuildId !== buildId) {
     throw new ReleaseError(
@@ -70,16 +89,27 @@ export function decideRelease(state: ReleaseState): ReleaseDecision {
   }
   if (active) {
     if (active.toVersion === version) {
-      return { action: 'unchanged', reason: `deployment ${active.id} to version ${version} is already in progress (${active.status})` };
+      return {
+        action: 'unchanged',
+        reason: `deployment ${active.id} to version ${version} is already in progress (${active.status})`,
+      };
     }
-    const moving = active.fromVersion && active.toVersion ? `version ${active.fromVersion} → ${active.toVersion}` : 'another version';
+    const moving =
+      active.fromVersion && active.toVersion
+        ? `version ${active.fromVersion} → ${active.toVersion}`
+        : 'another version';
     throw new ReleaseError(
       `deployment ${active.id} (${moving}, ${active.status}) is in progress in deployment group ${state.deploymentGroup}; wait for it to finish or stop it (\`npm run rollout -- stop\`), then release version ${version} with \`npm run rollout -- start --version ${version}\` or run the deploy again`,
     );
   }
   if (alias.stableVersion === version) {
-    const leftover = alias.canaryVersion ? `; it also routes ${(alias.canaryWeight / 100).toFixed(2)}% to version ${alias.canaryVersion} with no deployment in progress (see \`npm run rollout -- status\`)` : '';
-    return { action: 'unchanged', reason: `alias ${state.aliasName} already points at version ${version} (first deploy, or this version is already released)${leftover}` };
+    const leftover = alias.canaryVersion
+      ? `; it also routes ${(alias.canaryWeight / 100).toFixed(2)}% to version ${alias.canaryVersion} with no deployment in progress (see \`npm run rollout -- status\`)`
+      : '';
+    return {
+      action: 'unchanged',
+      reason: `alias ${state.aliasName} already points at version ${version} (first deploy, or this version is already released)${leftover}`,
+    };
   }
   const sameBuild = state.stableBuildId === buildId;
   return {

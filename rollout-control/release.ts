@@ -10,12 +10,24 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias, type VersionBuildCache } from './alias-state';
 import { errorMessage, errorName } from './aws-errors';
 import { buildPresence, type Buckets } from './build-presence';
-import { findActiveDeploymentId, getDeploymentSummary, groupError, lambdaAppSpec, type DeploymentSummary } from './deployments';
+import {
+  findActiveDeploymentId,
+  getDeploymentSummary,
+  groupError,
+  lambdaAppSpec,
+  type DeploymentSummary,
+} from './deployments';
 import { ALL_AT_ONCE_CONFIG } from '../contracts/deployment-config';
 import type { ReleaseEnvironment } from '../contracts/function-environment';
 import { decideRelease, ReleaseError, type ReleaseState } from './release-decision';
 
-export const RELEASE_VARIABLES = ['ENTRY_ROUTER_FUNCTION', 'LIVE_ALIAS', 'CODEDEPLOY_APPLICATION', 'CODEDEPLOY_DEPLOYMENT_GROUP', 'BUCKETS'] as const satisfies readonly (keyof ReleaseEnvironment)[];
+export const RELEASE_VARIABLES = [
+  'ENTRY_ROUTER_FUNCTION',
+  'LIVE_ALIAS',
+  'CODEDEPLOY_APPLICATION',
+  'CODEDEPLOY_DEPLOYMENT_GROUP',
+  'BUCKETS',
+] as const satisfies readonly (keyof ReleaseEnvironment)[];
 
 export interface ReleaseTarget {
   readonly functionName: string;
@@ -62,12 +74,27 @@ export interface ReleaseResult {
   readonly deploymentConfigName?: string;
 }
 
-export async function release(request: { readonly version: string; readonly buildId: string }, target: ReleaseTarget, clients: ReleaseClients, options: ReleaseOptions = {}): Promise<ReleaseResult> {
+export async function release(
+  request: { readonly version: string; readonly buildId: string },
+  target: ReleaseTarget,
+  clients: ReleaseClients,
+  options: ReleaseOptions = {},
+): Promise<ReleaseResult> {
   const { functionName, aliasName } = target;
   const group = { application: target.application, deploymentGroup: target.deploymentGroup };
   const alias = aliasStateFrom(await getAlias(clients.lambda, functionName, aliasName));
-  const versionBuildId = await findBuildIdOfVersion(clients.lambda, functionName, request.version, options.versionBuilds);
-  const stableBuildId = alias.stableVersion === request.version ? versionBuildId : await findBuildIdOfVersion(clients.lambda, functionName, alias.stableVersion, options.versionBuilds).catch(() => null);
+  const versionBuildId = await findBuildIdOfVersion(
+    clients.lambda,
+    functionName,
+    request.version,
+    options.versionBuilds,
+  );
+  const stableBuildId =
+    alias.stableVersion === request.version
+      ? versionBuildId
+      : await findBuildIdOfVersion(clients.lambda, functionName, alias.stableVersion, options.versionBuilds).catch(
+          () => null,
+        );
   const activeDeployment = await readActiveDeployment(clients.codedeploy, group);
   const state: ReleaseState = {
     functionName,
@@ -81,7 +108,8 @@ export async function release(request: { readonly version: string; readonly buil
     activeDeployment,
   };
   const decision = decideRelease(state);
-  if (decision.action === 'unchanged') return { action: 'unchanged', reason: decision.reason, toVersion: request.version, buildId: request.buildId };
+  if (decision.action === 'unchanged')
+    return { action: 'unchanged', reason: decision.reason, toVersion: request.version, buildId: request.buildId };
 
   // Viewers shifted to a build a region lacks would get 403 from that region's bucket: refuse first.
   const presence = await buildPresence(clients.s3For, target.buckets, request.buildId);
@@ -92,7 +120,12 @@ export async function release(request: { readonly version: string; readonly buil
     );
   }
   const deploymentConfigName = options.deploymentConfigName ?? (decision.sameBuild ? ALL_AT_ONCE_CONFIG : undefined);
-  const revision = lambdaAppSpec({ functionName, alias: aliasName, currentVersion: decision.fromVersion, targetVersion: decision.toVersion });
+  const revision = lambdaAppSpec({
+    functionName,
+    alias: aliasName,
+    currentVersion: decision.fromVersion,
+    targetVersion: decision.toVersion,
+  });
   let deploymentId: string | undefined;
   try {
     const created = await clients.codedeploy.send(
@@ -100,7 +133,9 @@ export async function release(request: { readonly version: string; readonly buil
         applicationName: target.application,
         deploymentGroupName: target.deploymentGroup,
         revision: { revisionType: 'AppSpecContent', appSpecContent: revision },
-        description: options.description ?? `release build ${request.buildId}: version ${decision.fromVersion} → ${decision.toVersion}`,
+        description:
+          options.description ??
+          `release build ${request.buildId}: version ${decision.fromVersion} → ${decision.toVersion}`,
         ...(deploymentConfigName ? { deploymentConfigName } : {}),
         ...(options.disableAlarms ? { overrideAlarmConfiguration: { enabled: false, alarms: [] } } : {}),
       }),
@@ -109,17 +144,26 @@ export async function release(request: { readonly version: string; readonly buil
   } catch (error) {
     if (errorName(error) === 'DeploymentLimitExceededException') {
       // Another deployment started between our read and our create: decide again against it.
-      const raced = decideRelease({ ...state, activeDeployment: await readActiveDeployment(clients.codedeploy, group) });
-      if (raced.action === 'unchanged') return { action: 'unchanged', reason: raced.reason, toVersion: request.version, buildId: request.buildId };
+      const raced = decideRelease({
+        ...state,
+        activeDeployment: await readActiveDeployment(clients.codedeploy, group),
+      });
+      if (raced.action === 'unchanged')
+        return { action: 'unchanged', reason: raced.reason, toVersion: request.version, buildId: request.buildId };
     }
     if (errorName(error) === 'DeploymentConfigDoesNotExistException') {
       throw new ReleaseError(`CodeDeploy has no deployment config ${deploymentConfigName}: ${errorMessage(error)}`);
     }
     const missing = groupError(error, group);
     if (missing) throw missing;
-    throw new ReleaseError(`CodeDeploy refused the deployment of version ${decision.toVersion} to ${target.deploymentGroup}: ${errorName(error) || 'error'}: ${errorMessage(error)}`);
+    throw new ReleaseError(
+      `CodeDeploy refused the deployment of version ${decision.toVersion} to ${target.deploymentGroup}: ${errorName(error) || 'error'}: ${errorMessage(error)}`,
+    );
   }
-  if (!deploymentId) throw new ReleaseError(`CodeDeploy accepted the deployment of version ${decision.toVersion} but returned no deployment id`);
+  if (!deploymentId)
+    throw new ReleaseError(
+      `CodeDeploy accepted the deployment of version ${decision.toVersion} but returned no deployment id`,
+    );
   return {
     action: 'started',
     deploymentId,
@@ -131,7 +175,10 @@ export async function release(request: { readonly version: string; readonly buil
   };
 }
 
-async function readActiveDeployment(codedeploy: CodeDeployClient, group: { application: string; deploymentGroup: string }): Promise<DeploymentSummary | null> {
+async function readActiveDeployment(
+  codedeploy: CodeDeployClient,
+  group: { application: string; deploymentGroup: string },
+): Promise<DeploymentSummary | null> {
   const id = await findActiveDeploymentId(codedeploy, group);
   return id ? getDeploymentSummary(codedeploy, id) : null;
 }

@@ -8,7 +8,12 @@
  * reader takes the ETag first and the value second: a write landing between the two makes the
  * ETag older than the value, so the caller's write fails and it reads again, never the reverse.
  */
-import { DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand, type CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import {
+  DescribeKeyValueStoreCommand,
+  GetKeyCommand,
+  PutKeyCommand,
+  type CloudFrontKeyValueStoreClient,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { parseRolloutState, ROLLOUT_STATE_KEY, type RolloutState } from '../contracts/rollout-state';
 import { errorName } from './aws-errors';
 
@@ -39,8 +44,14 @@ export class StaleStoreError extends Error {
  * is not read again: one API call instead of two, and each is billed. That holds because `known`
  * was taken ETag first: a write landing during that read left the store at a newer ETag.
  */
-export async function readRolloutState(kvs: CloudFrontKeyValueStoreClient, storeArn: string, known: StoreRead | null = null): Promise<StoreRead> {
-  const described = await withStoreErrors(storeArn, () => kvs.send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn })));
+export async function readRolloutState(
+  kvs: CloudFrontKeyValueStoreClient,
+  storeArn: string,
+  known: StoreRead | null = null,
+): Promise<StoreRead> {
+  const described = await withStoreErrors(storeArn, () =>
+    kvs.send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn })),
+  );
   if (!described.ETag) throw new Error(`DescribeKeyValueStore of ${storeArn} returned no ETag`);
   if (known !== null && known.etag === described.ETag) return { etag: known.etag, stored: known.stored };
   let text: string | undefined;
@@ -58,13 +69,22 @@ export async function readRolloutState(kvs: CloudFrontKeyValueStoreClient, store
  * consumer's timeline (rollout-control/signal-table.ts announceState) before the edges
  * can serve it.
  */
-export async function writeRolloutState(kvs: CloudFrontKeyValueStoreClient, storeArn: string, text: string, etag: string, announce: (text: string) => Promise<void>): Promise<string> {
+export async function writeRolloutState(
+  kvs: CloudFrontKeyValueStoreClient,
+  storeArn: string,
+  text: string,
+  etag: string,
+  announce: (text: string) => Promise<void>,
+): Promise<string> {
   await announce(text);
   try {
-    const written = await kvs.send(new PutKeyCommand({ KvsARN: storeArn, Key: ROLLOUT_STATE_KEY, Value: text, IfMatch: etag }));
+    const written = await kvs.send(
+      new PutKeyCommand({ KvsARN: storeArn, Key: ROLLOUT_STATE_KEY, Value: text, IfMatch: etag }),
+    );
     return written.ETag ?? '';
   } catch (error) {
-    if (errorName(error) === 'ConflictException' || errorName(error) === 'PreconditionFailed') throw new StaleStoreError(storeArn, error);
+    if (errorName(error) === 'ConflictException' || errorName(error) === 'PreconditionFailed')
+      throw new StaleStoreError(storeArn, error);
     throw error;
   }
 }
@@ -74,7 +94,10 @@ async function withStoreErrors<T>(storeArn: string, call: () => Promise<T>): Pro
     return await call();
   } catch (error) {
     if (errorName(error) === 'ResourceNotFoundException') {
-      throw new Error(`the rollout store ${storeArn} does not exist (or is not visible to these credentials): deploy the stacks first`, { cause: error });
+      throw new Error(
+        `the rollout store ${storeArn} does not exist (or is not visible to these credentials): deploy the stacks first`,
+        { cause: error },
+      );
     }
     throw error;
   }

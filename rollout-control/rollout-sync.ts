@@ -49,8 +49,22 @@ import { findActiveDeploymentId, getDeploymentSummary, rolledBackTo, type Deploy
 import type { RolloutSyncEnvironment } from '../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from './rollout-state-store';
 import { announceState, readJudgment } from './signal-table';
-import { releaseProgress, type JudgmentRecord, type ReleaseOutcome, type ReleaseStep } from '../contracts/release-progress';
-import { effectiveCanary, planSync, syncTriggerFrom, type JudgedRelease, type SaltSource, type SyncEvent, type SyncPlan, type SyncTrigger } from './sync-plan';
+import {
+  releaseProgress,
+  type JudgmentRecord,
+  type ReleaseOutcome,
+  type ReleaseStep,
+} from '../contracts/release-progress';
+import {
+  effectiveCanary,
+  planSync,
+  syncTriggerFrom,
+  type JudgedRelease,
+  type SaltSource,
+  type SyncEvent,
+  type SyncPlan,
+  type SyncTrigger,
+} from './sync-plan';
 
 export const ROLLOUT_SYNC_VARIABLES = [
   'ENTRY_ROUTER_FUNCTION',
@@ -68,7 +82,10 @@ export const ROLLOUT_SYNC_VARIABLES = [
   'HOLD_MINUTES',
 ] as const satisfies readonly (keyof RolloutSyncEnvironment)[];
 
-/** How far back a stopped or failed deployment to the alias's canary keeps that canary held (CodeDeploy's rollback takes minutes). */
+/**
+ * How far back a stopped or failed deployment to the alias's canary keeps that canary held (CodeDeploy's rollback takes
+ * minutes).
+ */
 export const ROLLED_BACK_LOOKBACK_MS = 24 * 3_600_000;
 
 /** Runs that find the store or the alias moved under them before giving up (the next run repairs). */
@@ -103,7 +120,9 @@ export interface SyncSummary {
   readonly held: boolean;
   /** The weight is held below what the steps would give by now: why, and since when (ms). */
   readonly hold: SyncPlan['hold'];
-  /** The judged release's outcome so far (contracts/release-progress.ts); null when no deployment is shifting the alias. */
+  /**
+   * The judged release's outcome so far (contracts/release-progress.ts); null when no deployment is shifting the alias.
+   */
   readonly outcome: ReleaseOutcome | null;
   /** The deployment this run stopped with rollback because the alarm fired, if it did. */
   readonly stoppedDeployment: string | null;
@@ -125,7 +144,11 @@ function sameBuilds(a: AliasBuilds, b: AliasBuilds): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutSyncClients, options: { readonly now?: () => number } = {}): RolloutSync {
+export function createRolloutSync(
+  env: RolloutSyncEnvironment,
+  clients: RolloutSyncClients,
+  options: { readonly now?: () => number } = {},
+): RolloutSync {
   const group = { application: env.CODEDEPLOY_APPLICATION, deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP };
   const storeArn = env.ROLLOUT_STORE_ARN;
   const buckets = bucketsFrom(env.BUCKETS);
@@ -141,13 +164,18 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
   return async (event) => {
     const trigger = syncTriggerFrom(event, group);
     for (let attempt = 1; ; attempt += 1) {
-      const fromMemory = attempt === 1 && trigger.kind !== 'manual' && known !== null && now() - known.at < VERIFY_INTERVAL_MS;
+      const fromMemory =
+        attempt === 1 && trigger.kind !== 'manual' && known !== null && now() - known.at < VERIFY_INTERVAL_MS;
       if (!fromMemory) known = { ...(await readRolloutState(clients.kvs, storeArn, known)), at: now() };
       const { etag, stored } = known!;
       // A state in the store nobody announced (Terraform created the key, a write from elsewhere)
       // goes into the timeline as possibly served since the state before it: before anything is
       // written over it, so the signal consumer knows what the edges served until then.
-      if (!fromMemory && stored !== null) await announceState(clients.dynamodb, env.SIGNAL_TABLE, stored.text, now(), { propagationMs: Number(env.STATE_PROPAGATION_MS), seenOnly: true });
+      if (!fromMemory && stored !== null)
+        await announceState(clients.dynamodb, env.SIGNAL_TABLE, stored.text, now(), {
+          propagationMs: Number(env.STATE_PROPAGATION_MS),
+          seenOnly: true,
+        });
       const builds = await aliasBuilds();
       let deployment: DeploymentSummary | null = null;
       let firing = { clientErrors: false, unjudged: false };
@@ -164,11 +192,22 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         // A canary no deployment is shifting to may be one that was just rolled back, whose alias
         // CodeDeploy has not moved back yet: it gets no viewers again, under any salt.
         if (!(deployment?.active && deployment.toVersion === canary.version)) {
-          rollingBack = (deployment?.active === true && deployment.toVersion !== canary.version) || (await rolledBackTo(clients.codedeploy, group, canary.version, new Date(now() - ROLLED_BACK_LOOKBACK_MS)));
+          rollingBack =
+            (deployment?.active === true && deployment.toVersion !== canary.version) ||
+            (await rolledBackTo(clients.codedeploy, group, canary.version, new Date(now() - ROLLED_BACK_LOOKBACK_MS)));
         }
         if (deployment?.active && deployment.toVersion === canary.version && deployment.createTime) {
           judgment = await readJudgment(clients.dynamodb, env.SIGNAL_TABLE, deployment.id);
-          const progress = releaseProgress(steps, { startedAt: deployment.createTime.getTime(), healthyAt: judgment?.healthyAt ?? {}, failedAt: judgment?.failedAt ?? null }, holdMs, now());
+          const progress = releaseProgress(
+            steps,
+            {
+              startedAt: deployment.createTime.getTime(),
+              healthyAt: judgment?.healthyAt ?? {},
+              failedAt: judgment?.failedAt ?? null,
+            },
+            holdMs,
+            now(),
+          );
           judged = { progress, blind: firing.unjudged, verdictReason: judgment?.last?.reason ?? null };
         }
       }
@@ -192,7 +231,9 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         const newEtag = sameBuilds(builds, await aliasBuilds()) ? await tryWrite(plan.text, etag) : null;
         if (newEtag === null) {
           if (attempt >= MAX_SYNC_ATTEMPTS) {
-            throw new Error(`rollout store ${storeArn}: the alias or the store kept changing during ${attempt} attempts; the next run will write the state`);
+            throw new Error(
+              `rollout store ${storeArn}: the alias or the store kept changing during ${attempt} attempts; the next run will write the state`,
+            );
           }
           known = null;
           continue;
@@ -202,8 +243,12 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
       }
       // The hold is in the store now (written, or there already): only then is the deployment
       // stopped, so a stop that fails (throttled, denied) never keeps viewers on the canary.
-      const stop = plan.held && shifting ? await stopWithRollback(deployment!.id) : { stoppedDeployment: null, stopFailure: null };
-      const missingBuilds = await assignedBuildsMissing([plan.state.stable, ...(plan.state.canary ? [plan.state.canary] : [])]);
+      const stop =
+        plan.held && shifting ? await stopWithRollback(deployment!.id) : { stoppedDeployment: null, stopFailure: null };
+      const missingBuilds = await assignedBuildsMissing([
+        plan.state.stable,
+        ...(plan.state.canary ? [plan.state.canary] : []),
+      ]);
       return { action: written ? 'written' : 'unchanged', ...summary, ...stop, missingBuilds };
     }
   };
@@ -215,7 +260,8 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
         const lacks: string[] = [];
         for (const buildId of builds) {
           try {
-            if ((await buildPresence(clients.s3For, { [region]: bucket }, buildId)).missing.length > 0) lacks.push(buildId);
+            if ((await buildPresence(clients.s3For, { [region]: bucket }, buildId)).missing.length > 0)
+              lacks.push(buildId);
           } catch {
             // Not known to be there is as good as missing: nobody should be sent there on a guess.
             lacks.push(buildId);
@@ -231,13 +277,16 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
    * Stops the canary's deployment with rollback. Never throws: the canary is held already, and
    * CodeDeploy rolls back on the same alarm when it next looks; a failure is reported for the log.
    */
-  async function stopWithRollback(deploymentId: string): Promise<Pick<SyncSummary, 'stoppedDeployment' | 'stopFailure'>> {
+  async function stopWithRollback(
+    deploymentId: string,
+  ): Promise<Pick<SyncSummary, 'stoppedDeployment' | 'stopFailure'>> {
     try {
       await clients.codedeploy.send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
       return { stoppedDeployment: deploymentId, stopFailure: null };
     } catch (error) {
       // Another run, CodeDeploy itself or a person stopped it first: the rollback is under way.
-      if (errorName(error) === 'DeploymentAlreadyCompletedException') return { stoppedDeployment: null, stopFailure: null };
+      if (errorName(error) === 'DeploymentAlreadyCompletedException')
+        return { stoppedDeployment: null, stopFailure: null };
       return { stoppedDeployment: null, stopFailure: `${errorName(error) || 'Error'}: ${errorMessage(error)}` };
     }
   }
@@ -248,8 +297,14 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
    * weight may not rise while it fires).
    */
   async function alarmsFiring(): Promise<{ readonly clientErrors: boolean; readonly unjudged: boolean }> {
-    const described = await clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM], AlarmTypes: ['MetricAlarm'] }));
-    const inAlarm = (name: string) => (described.MetricAlarms ?? []).some((alarm) => alarm.AlarmName === name && alarm.StateValue === 'ALARM');
+    const described = await clients.cloudwatch.send(
+      new DescribeAlarmsCommand({
+        AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM],
+        AlarmTypes: ['MetricAlarm'],
+      }),
+    );
+    const inAlarm = (name: string) =>
+      (described.MetricAlarms ?? []).some((alarm) => alarm.AlarmName === name && alarm.StateValue === 'ALARM');
     return { clientErrors: inAlarm(env.CLIENT_ERROR_ALARM), unjudged: inAlarm(env.SIGNAL_UNJUDGED_ALARM) };
   }
 
@@ -258,7 +313,11 @@ export function createRolloutSync(env: RolloutSyncEnvironment, clients: RolloutS
     try {
       // Announced first: the signal consumer counts a viewer only where every state the edges may
       // be serving agrees, and a state it has not heard of would be counted under the old one.
-      return await writeRolloutState(clients.kvs, storeArn, text, etag, (next) => announceState(clients.dynamodb, env.SIGNAL_TABLE, next, now(), { propagationMs: Number(env.STATE_PROPAGATION_MS) }));
+      return await writeRolloutState(clients.kvs, storeArn, text, etag, (next) =>
+        announceState(clients.dynamodb, env.SIGNAL_TABLE, next, now(), {
+          propagationMs: Number(env.STATE_PROPAGATION_MS),
+        }),
+      );
     } catch (error) {
       if (error instanceof StaleStoreError) return null;
       throw error;

@@ -4,7 +4,14 @@
  * paginated listing, HEAD that answers null for a missing object, batched deletes that fail loudly
  * on a partial result, and error text fit for a one-line report.
  */
-import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type HeadObjectCommandOutput,
+} from '@aws-sdk/client-s3';
 import { StandardRetryStrategy, type StandardRetryStrategyOptions } from '@smithy/core/retry';
 import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types';
 
@@ -32,7 +39,9 @@ export interface S3ClientOptions {
 export interface RetryPolicy {
   /** Attempts per request, the first included. */
   readonly attempts: number;
-  /** A fixed wait before each retry (tests). @default the SDK's exponential backoff with jitter, longer after throttling */
+  /**
+   * A fixed wait before each retry (tests). @default the SDK's exponential backoff with jitter, longer after throttling
+   */
   readonly delayMs?: number;
 }
 
@@ -54,10 +63,21 @@ export function createS3Client(options: S3ClientOptions): S3Client {
 
 function retryStrategy(policy: RetryPolicy, onRetry: S3ClientOptions['onRetry']): StandardRetryStrategy {
   const fixed = policy.delayMs;
-  return new ReportingRetryStrategy({ maxAttempts: policy.attempts, ...(fixed !== undefined ? { backoff: { computeNextBackoffDelay: () => fixed, setDelayBase: () => undefined } } : {}) }, onRetry);
+  return new ReportingRetryStrategy(
+    {
+      maxAttempts: policy.attempts,
+      ...(fixed !== undefined
+        ? { backoff: { computeNextBackoffDelay: () => fixed, setDelayBase: () => undefined } }
+        : {}),
+    },
+    onRetry,
+  );
 }
 
-/** The SDK's standard strategy, telling `onRetry` of each retry it grants (it waits, then answers; it throws when it gives up). */
+/**
+ * The SDK's standard strategy, telling `onRetry` of each retry it grants (it waits, then answers; it throws when it
+ * gives up).
+ */
 class ReportingRetryStrategy extends StandardRetryStrategy {
   constructor(
     options: StandardRetryStrategyOptions,
@@ -66,7 +86,10 @@ class ReportingRetryStrategy extends StandardRetryStrategy {
     super(options);
   }
 
-  override async refreshRetryTokenForRetry(token: StandardRetryToken, errorInfo: RetryErrorInfo): Promise<StandardRetryToken> {
+  override async refreshRetryTokenForRetry(
+    token: StandardRetryToken,
+    errorInfo: RetryErrorInfo,
+  ): Promise<StandardRetryToken> {
     const started = Date.now();
     const next = await super.refreshRetryTokenForRetry(token, errorInfo);
     this.onRetry?.(errorInfo.error, next.getRetryCount() + 1, Date.now() - started);
@@ -93,14 +116,26 @@ export interface ListedObject {
 }
 
 /** Every object under `prefix`, following continuation tokens (`pageSize` only matters to tests). */
-export async function listObjects(client: S3Client, bucket: string, prefix: string, pageSize?: number): Promise<ListedObject[]> {
+export async function listObjects(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  pageSize?: number,
+): Promise<ListedObject[]> {
   const objects: ListedObject[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: pageSize }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: pageSize }),
+    );
     for (const item of page.Contents ?? []) {
       if (!item.Key) continue;
-      objects.push({ key: item.Key, size: item.Size ?? 0, etag: unquote(item.ETag), lastModified: item.LastModified ?? new Date(0) });
+      objects.push({
+        key: item.Key,
+        size: item.Size ?? 0,
+        etag: unquote(item.ETag),
+        lastModified: item.LastModified ?? new Date(0),
+      });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -108,7 +143,11 @@ export async function listObjects(client: S3Client, bucket: string, prefix: stri
 }
 
 /** HEAD with the stored checksum asked for; null when the object does not exist. */
-export async function headObject(client: S3Client, bucket: string, key: string): Promise<HeadObjectCommandOutput | null> {
+export async function headObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+): Promise<HeadObjectCommandOutput | null> {
   try {
     return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
   } catch (error) {
@@ -134,16 +173,25 @@ export interface DeleteOptions {
 }
 
 /** Deletes `keys` in batches; throws naming the keys S3 refused. Returns how many went. */
-export async function deleteObjects(client: S3Client, bucket: string, keys: readonly string[], options: DeleteOptions = {}): Promise<number> {
+export async function deleteObjects(
+  client: S3Client,
+  bucket: string,
+  keys: readonly string[],
+  options: DeleteOptions = {},
+): Promise<number> {
   const batchSize = Math.min(options.batchSize ?? DELETE_BATCH, DELETE_BATCH);
   let deleted = 0;
   for (let start = 0; start < keys.length; start += batchSize) {
     const batch = keys.slice(start, start + batchSize);
-    const result = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    const result = await client.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+    );
     const errors = result.Errors ?? [];
     if (errors.length > 0) {
       const sample = errors.slice(0, 3).map((e) => `${e.Key}: ${e.Code ?? 'error'} ${e.Message ?? ''}`.trim());
-      throw new Error(`S3 refused to delete ${errors.length} of ${batch.length} objects in ${bucket} (${sample.join('; ')}${errors.length > 3 ? '; …' : ''})`);
+      throw new Error(
+        `S3 refused to delete ${errors.length} of ${batch.length} objects in ${bucket} (${sample.join('; ')}${errors.length > 3 ? '; …' : ''})`,
+      );
     }
     deleted += batch.length;
   }
@@ -152,7 +200,11 @@ export async function deleteObjects(client: S3Client, bucket: string, keys: read
 
 export function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket');
+  return (
+    e?.name === 'NotFound' ||
+    e?.name === 'NoSuchKey' ||
+    (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket')
+  );
 }
 
 /** `NoSuchBucket: The specified bucket does not exist`, `connect ECONNREFUSED 127.0.0.1:9`. */
@@ -160,7 +212,8 @@ export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(describeError).join('; ');
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const message = error.message && error.message !== 'UnknownError' ? error.message : status ? `HTTP ${status}` : 'no message';
+  const message =
+    error.message && error.message !== 'UnknownError' ? error.message : status ? `HTTP ${status}` : 'no message';
   return error.name && error.name !== 'Error' ? `${error.name}: ${message}` : message;
 }
 

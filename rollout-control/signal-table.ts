@@ -35,20 +35,36 @@ interface TimelineEntry {
  * since the state before it began, so it is taken as served from then. Nothing is written when
  * the timeline's current state is `text` already. A write that loses a race reads again.
  */
-export async function announceState(dynamodb: DynamoDBClient, table: string, text: string, at: number, options: { readonly propagationMs: number; readonly seenOnly?: boolean }): Promise<void> {
+export async function announceState(
+  dynamodb: DynamoDBClient,
+  table: string,
+  text: string,
+  at: number,
+  options: { readonly propagationMs: number; readonly seenOnly?: boolean },
+): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
-    const result = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: STATE_TIMELINE_KEY } }, ConsistentRead: true }));
+    const result = await dynamodb.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: STATE_TIMELINE_KEY } }, ConsistentRead: true }),
+    );
     const version = Number(result.Item?.version?.N ?? 0);
     const entries = parseTimeline(result.Item?.timeline?.S);
     const current = entries.at(-1);
     if (current && current.until === null && current.text === text) return;
     const from = options.seenOnly ? (current?.from ?? 0) : at;
-    const next = [...entries.slice(0, -1), ...(current ? [{ ...current, until: current.until ?? at + options.propagationMs }] : []), { text, from, until: null }].slice(-TIMELINE_LENGTH);
+    const next = [
+      ...entries.slice(0, -1),
+      ...(current ? [{ ...current, until: current.until ?? at + options.propagationMs }] : []),
+      { text, from, until: null },
+    ].slice(-TIMELINE_LENGTH);
     try {
       await dynamodb.send(
         new PutItemCommand({
           TableName: table,
-          Item: { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify(next) }, version: { N: String(version + 1) } },
+          Item: {
+            pk: { S: STATE_TIMELINE_KEY },
+            timeline: { S: JSON.stringify(next) },
+            version: { N: String(version + 1) },
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR version = :version',
           ExpressionAttributeValues: { ':version': { N: String(version) } },
         }),
@@ -73,7 +89,10 @@ function parseTimeline(text: string | undefined): TimelineEntry[] {
   if (text === undefined) return [];
   const parsed = JSON.parse(text) as unknown;
   if (!Array.isArray(parsed)) return [];
-  return parsed.filter((e): e is TimelineEntry => typeof e?.text === 'string' && typeof e?.from === 'number' && (e.until === null || typeof e.until === 'number'));
+  return parsed.filter(
+    (e): e is TimelineEntry =>
+      typeof e?.text === 'string' && typeof e?.from === 'number' && (e.until === null || typeof e.until === 'number'),
+  );
 }
 
 /**
@@ -81,13 +100,20 @@ function parseTimeline(text: string | undefined): TimelineEntry[] {
  * for a container that has read nothing yet) to `to`. True when the checkpoint was at `from`: no
  * one else read records since this container did, so its tallies are whole.
  */
-export async function advanceCheckpoint(dynamodb: DynamoDBClient, table: string, from: string | null, to: string): Promise<boolean> {
+export async function advanceCheckpoint(
+  dynamodb: DynamoDBClient,
+  table: string,
+  from: string | null,
+  to: string,
+): Promise<boolean> {
   const put = (condition?: { expression: string; values: Record<string, { S: string }> }) =>
     dynamodb.send(
       new PutItemCommand({
         TableName: table,
         Item: { pk: { S: CONSUMER_CHECKPOINT_KEY }, sequenceNumber: { S: to } },
-        ...(condition ? { ConditionExpression: condition.expression, ExpressionAttributeValues: condition.values } : {}),
+        ...(condition
+          ? { ConditionExpression: condition.expression, ExpressionAttributeValues: condition.values }
+          : {}),
       }),
     );
   if (from === null) {
@@ -107,9 +133,18 @@ export async function advanceCheckpoint(dynamodb: DynamoDBClient, table: string,
 // ---------------------------------------------------------------------------------------------
 // The judgment of each release, written by the signal consumer, read by rollout sync and the CLI
 
-/** A release's judgment record (contracts/release-progress.ts), or null when there is none (no look yet) or it does not parse. */
-export async function readJudgment(dynamodb: DynamoDBClient, table: string, salt: string): Promise<JudgmentRecord | null> {
-  const result = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: judgmentKey(salt) } }, ConsistentRead: true }));
+/**
+ * A release's judgment record (contracts/release-progress.ts), or null when there is none (no look yet) or it does not
+ * parse.
+ */
+export async function readJudgment(
+  dynamodb: DynamoDBClient,
+  table: string,
+  salt: string,
+): Promise<JudgmentRecord | null> {
+  const result = await dynamodb.send(
+    new GetItemCommand({ TableName: table, Key: { pk: { S: judgmentKey(salt) } }, ConsistentRead: true }),
+  );
   return parseJudgmentRecord(result.Item?.record?.S);
 }
 
@@ -117,11 +152,20 @@ export async function readJudgment(dynamodb: DynamoDBClient, table: string, salt
  * Writes a release's judgment record. One consumer writes at a time (the stream is read with
  * parallelization 1), so a plain put is enough; records of old releases expire after a week.
  */
-export async function writeJudgment(dynamodb: DynamoDBClient, table: string, record: JudgmentRecord, now: number): Promise<void> {
+export async function writeJudgment(
+  dynamodb: DynamoDBClient,
+  table: string,
+  record: JudgmentRecord,
+  now: number,
+): Promise<void> {
   await dynamodb.send(
     new PutItemCommand({
       TableName: table,
-      Item: { pk: { S: judgmentKey(record.salt) }, record: { S: JSON.stringify(record) }, expiresAt: { N: String(Math.floor(now / 1000) + JUDGMENT_KEPT_SECONDS) } },
+      Item: {
+        pk: { S: judgmentKey(record.salt) },
+        record: { S: JSON.stringify(record) },
+        expiresAt: { N: String(Math.floor(now / 1000) + JUDGMENT_KEPT_SECONDS) },
+      },
     }),
   );
 }

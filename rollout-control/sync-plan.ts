@@ -19,7 +19,8 @@
  * Judged: while a deployment shifts the alias to the canary, the canary's weight is what the
  * judge allows (`planSync`'s `judged`), not the alias's. Held: while the release's client-error
  * alarm (the judge's verdict) is in ALARM, or the judge found the canary failing, or a step held
- * past its time ran out of evidence, the state names no canary, whatever the alias still says. The alarm's state change runs rollout sync at once, so viewers leave the
+ * past its time ran out of evidence, the state names no canary, whatever the alias still says. The alarm's state change
+ * runs rollout sync at once, so viewers leave the
  * canary within seconds of the alarm, without waiting for CodeDeploy to notice it and move the
  * alias back (AWS documents no interval for that); when CodeDeploy does, the state stays the same.
  * An alarm that clears while the deployment still runs lets the canary have its viewers back.
@@ -57,7 +58,10 @@ export const syncEventSchema = z.discriminatedUnion('detail-type', [
     detail: z.object({ alarmName: z.string(), state: z.object({ value: z.string() }) }),
   }),
   z.object({ source: z.literal(MANUAL_SYNC_EVENT.source), 'detail-type': z.literal(MANUAL_SYNC_EVENT['detail-type']) }),
-  z.object({ source: z.literal(VERDICT_SYNC_EVENT.source), 'detail-type': z.literal(VERDICT_SYNC_EVENT['detail-type']) }),
+  z.object({
+    source: z.literal(VERDICT_SYNC_EVENT.source),
+    'detail-type': z.literal(VERDICT_SYNC_EVENT['detail-type']),
+  }),
 ]);
 export type SyncEvent = z.infer<typeof syncEventSchema>;
 
@@ -71,21 +75,33 @@ export interface SyncTrigger {
 export function parseSyncEvent(event: unknown): SyncEvent {
   const parsed = syncEventSchema.safeParse(event);
   if (parsed.success) return parsed.data;
-  const detailType = event !== null && typeof event === 'object' ? (event as Record<string, unknown>)['detail-type'] : undefined;
-  const got = event !== null && typeof event === 'object' ? (detailType === undefined ? 'an object without detail-type' : `an object with detail-type ${JSON.stringify(detailType)}`) : (JSON.stringify(event) ?? 'undefined');
+  const detailType =
+    event !== null && typeof event === 'object' ? (event as Record<string, unknown>)['detail-type'] : undefined;
+  const got =
+    event !== null && typeof event === 'object'
+      ? detailType === undefined
+        ? 'an object without detail-type'
+        : `an object with detail-type ${JSON.stringify(detailType)}`
+      : (JSON.stringify(event) ?? 'undefined');
   throw new Error(
     `rollout sync runs on an EventBridge "${SCHEDULED_EVENT_TYPE}", "${DEPLOYMENT_STATE_CHANGE_TYPE}" or "${ALARM_STATE_CHANGE_TYPE}" event, or ${JSON.stringify(MANUAL_SYNC_EVENT)} or ${JSON.stringify(VERDICT_SYNC_EVENT)}; got ${got} (${describeIssue(parsed.error.issues[0], event, 'event')})`,
   );
 }
 
 /** What started this run; `group` tells our deployments from other groups'. */
-export function syncTriggerFrom(event: SyncEvent, group: { application: string; deploymentGroup: string }): SyncTrigger {
+export function syncTriggerFrom(
+  event: SyncEvent,
+  group: { application: string; deploymentGroup: string },
+): SyncTrigger {
   if (event.source === 'aws.events') return { kind: 'schedule', startedDeploymentId: null };
   if (event.source === MANUAL_SYNC_EVENT.source) return { kind: 'manual', startedDeploymentId: null };
   if (event.source === VERDICT_SYNC_EVENT.source) return { kind: 'verdict', startedDeploymentId: null };
   if (event.source === 'aws.cloudwatch') return { kind: 'alarm', startedDeploymentId: null };
   const ours = event.detail.application === group.application && event.detail.deploymentGroup === group.deploymentGroup;
-  return { kind: 'deployment', startedDeploymentId: ours && event.detail.state === 'START' ? event.detail.deploymentId : null };
+  return {
+    kind: 'deployment',
+    startedDeploymentId: ours && event.detail.state === 'START' ? event.detail.deploymentId : null,
+  };
 }
 
 /** The canary viewers can be sent to: a second build with a non-zero weight. */
@@ -101,11 +117,17 @@ export interface SaltChoice {
   readonly source: SaltSource;
 }
 
-export function chooseSalt(builds: AliasBuilds, deployment: DeploymentSummary | null, current: RolloutState | null): SaltChoice {
+export function chooseSalt(
+  builds: AliasBuilds,
+  deployment: DeploymentSummary | null,
+  current: RolloutState | null,
+): SaltChoice {
   const canary = effectiveCanary(builds);
   if (!canary) return { salt: null, source: 'none' };
-  if (deployment?.active && deployment.toVersion === canary.version) return { salt: deployment.id, source: 'deployment' };
-  if (current?.salt && current.stable === builds.stable.buildId && current.canary === canary.buildId) return { salt: current.salt, source: 'current-state' };
+  if (deployment?.active && deployment.toVersion === canary.version)
+    return { salt: deployment.id, source: 'deployment' };
+  if (current?.salt && current.stable === builds.stable.buildId && current.canary === canary.buildId)
+    return { salt: current.salt, source: 'current-state' };
   return { salt: `alias-${builds.stable.version}-${canary.version}`, source: 'alias-versions' };
 }
 
@@ -130,7 +152,10 @@ export interface SyncPlan {
   readonly hold: { readonly reason: string; readonly since: number } | null;
 }
 
-/** What the judge allows the deployment's canary: the release's progress (contracts/release-progress.ts), and whether the judge can see. */
+/**
+ * What the judge allows the deployment's canary: the release's progress (contracts/release-progress.ts), and whether
+ * the judge can see.
+ */
 export interface JudgedRelease {
   readonly progress: ReleaseProgress;
   /** The unjudged alarm fires: the weight may hold or fall, never rise. */
@@ -147,9 +172,16 @@ export interface JudgedRelease {
  * viewers whatever the alias says (its alarm fires, or its deployment was rolled back and CodeDeploy
  * has not moved the alias back yet).
  */
-export function planSync(builds: AliasBuilds, deployment: DeploymentSummary | null, current: { readonly text: string; readonly state: RolloutState | null } | null, holdCanary = false, judged: JudgedRelease | null = null): SyncPlan {
+export function planSync(
+  builds: AliasBuilds,
+  deployment: DeploymentSummary | null,
+  current: { readonly text: string; readonly state: RolloutState | null } | null,
+  holdCanary = false,
+  judged: JudgedRelease | null = null,
+): SyncPlan {
   const canary = effectiveCanary(builds);
-  const ended = judged !== null && (judged.progress.outcome === 'failed' || judged.progress.outcome === 'not-enough-evidence');
+  const ended =
+    judged !== null && (judged.progress.outcome === 'failed' || judged.progress.outcome === 'not-enough-evidence');
   const held = (holdCanary || ended) && canary !== null;
   let shown: AliasBuilds = held ? { stable: builds.stable, canary: null } : builds;
   let hold: SyncPlan['hold'] = null;
@@ -158,9 +190,15 @@ export function planSync(builds: AliasBuilds, deployment: DeploymentSummary | nu
     const before = current?.state?.canary === canary.buildId ? current.state.weight : 0;
     const weight = judged.blind ? Math.min(progress.weight, before) : progress.weight;
     if (judged.blind && (weight < progress.weight || progress.heldSince !== null)) {
-      hold = { reason: 'the judge cannot see: the unjudged alarm fires (late or lost log records, a full stream, the consumer failing)', since: progress.heldSince ?? progress.stepSince };
-    } else if (progress.heldSince !== null) hold = { reason: judged.verdictReason ?? 'no evidence yet: no canary viewer counted', since: progress.heldSince };
-    shown = weight > 0 ? { stable: builds.stable, canary: { ...canary, weight } } : { stable: builds.stable, canary: null };
+      hold = {
+        reason:
+          'the judge cannot see: the unjudged alarm fires (late or lost log records, a full stream, the consumer failing)',
+        since: progress.heldSince ?? progress.stepSince,
+      };
+    } else if (progress.heldSince !== null)
+      hold = { reason: judged.verdictReason ?? 'no evidence yet: no canary viewer counted', since: progress.heldSince };
+    shown =
+      weight > 0 ? { stable: builds.stable, canary: { ...canary, weight } } : { stable: builds.stable, canary: null };
   }
   const { salt, source } = chooseSalt(shown, deployment, current?.state ?? null);
   const state = rolloutStateFor(shown, salt, current?.state?.ring ?? []);

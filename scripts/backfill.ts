@@ -22,11 +22,36 @@ import { Option, type Command } from 'commander';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
-import { BUILDS_PREFIX, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../contracts/bucket-layout';
-import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, UsageError, jsonOption, outputOf, withJsonErrors } from './lib/cli';
+import {
+  BUILDS_PREFIX,
+  buildIdOfManifestKey,
+  parsePublishedBuild,
+  publishedBuildKey,
+  type PublishedBuild,
+} from '../contracts/bucket-layout';
+import {
+  configOption,
+  defineCommand,
+  endpointOption,
+  regionsOption,
+  ReportedFailure,
+  runCommand,
+  selectRegions,
+  UsageError,
+  jsonOption,
+  outputOf,
+  withJsonErrors,
+} from './lib/cli';
 import { objectMetadata } from '../contracts/object-metadata';
 import { requireCredentials } from '../rollout-control/credentials';
-import { createS3Client, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from '../rollout-control/s3';
+import {
+  createS3Client,
+  describeError,
+  getObjectText,
+  headObject,
+  listObjects,
+  type RetryPolicy,
+} from '../rollout-control/s3';
 import { publishObjects, type BuildObject } from '../publish/upload';
 
 export interface BackfillOptions {
@@ -65,7 +90,8 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const { config } = options;
   const names = resourceNames(config);
   const from = options.from ?? config.primaryRegion;
-  if (!config.regions.includes(from)) throw new UsageError(`--from ${from} is not among the configured regions (${config.regions.join(', ')}).`);
+  if (!config.regions.includes(from))
+    throw new UsageError(`--from ${from} is not among the configured regions (${config.regions.join(', ')}).`);
   const targets = selectRegions(config, options.regions).filter((region) => region !== from);
   const log = options.log ?? (() => undefined);
   const clients = new Map<string, S3Client>();
@@ -74,7 +100,14 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
     let client = clients.get(region);
     if (client === undefined) {
       client =
-        options.clientFor?.(region) ?? createS3Client({ region, endpoint: options.endpoint, retry: options.retry, onRetry: (error, attempt, waited) => log(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`) });
+        options.clientFor?.(region) ??
+        createS3Client({
+          region,
+          endpoint: options.endpoint,
+          retry: options.retry,
+          onRetry: (error, attempt, waited) =>
+            log(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`),
+        });
       clients.set(region, client);
     }
     return client;
@@ -83,12 +116,15 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const sourceBucket = names.bucket(from);
   await requireCredentials(source);
 
-  const manifests = (await listObjects(source, sourceBucket, BUILDS_PREFIX)).map((object) => buildIdOfManifestKey(object.key)).filter((id): id is string => id !== null);
+  const manifests = (await listObjects(source, sourceBucket, BUILDS_PREFIX))
+    .map((object) => buildIdOfManifestKey(object.key))
+    .filter((id): id is string => id !== null);
   const copied: BackfilledBuild[] = [];
   for (const buildId of manifests.sort()) {
     const lacking: string[] = [];
     for (const region of targets) {
-      if ((await headObject(clientFor(region), names.bucket(region), publishedBuildKey(buildId))) === null) lacking.push(region);
+      if ((await headObject(clientFor(region), names.bucket(region), publishedBuildKey(buildId))) === null)
+        lacking.push(region);
     }
     if (lacking.length === 0) continue;
     log(`${buildId}: missing from ${lacking.join(', ')}${options.dryRun ? '' : `; copying from ${from}`}`);
@@ -101,9 +137,23 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       if (text === null) throw new Error(`its manifest vanished from ${sourceBucket} (a cleanup ran meanwhile?)`);
       const published = parsePublishedBuild(text, buildId);
       const objects = await readBuild(source, sourceBucket, published);
-      const result = await publishObjects({ config, regions: lacking, endpoint: options.endpoint, clientFor, buildId, objects, now: () => new Date(published.uploadedAt), log });
+      const result = await publishObjects({
+        config,
+        regions: lacking,
+        endpoint: options.endpoint,
+        clientFor,
+        buildId,
+        objects,
+        now: () => new Date(published.uploadedAt),
+        log,
+      });
       const failed = result.regions.filter((region) => !region.ok);
-      copied.push({ buildId, regions: lacking, ok: failed.length === 0, ...(failed.length > 0 ? { error: failed.map((r) => `${r.region}: ${r.error ?? 'failed'}`).join('; ') } : {}) });
+      copied.push({
+        buildId,
+        regions: lacking,
+        ok: failed.length === 0,
+        ...(failed.length > 0 ? { error: failed.map((r) => `${r.region}: ${r.error ?? 'failed'}`).join('; ') } : {}),
+      });
     } catch (error) {
       copied.push({ buildId, regions: lacking, ok: false, error: (error as Error).message });
     }
@@ -118,8 +168,17 @@ async function readBuild(client: S3Client, bucket: string, published: PublishedB
     const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: listed.key }));
     const body = Buffer.from(await response.Body!.transformToByteArray());
     const sha256 = createHash('sha256').update(body).digest('hex');
-    if (sha256 !== listed.sha256) throw new Error(`${bucket}/${listed.key} has sha256 ${sha256}, its manifest says ${listed.sha256}: not copying a damaged build`);
-    objects.push({ key: listed.key, body, sha256, md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(listed.key) });
+    if (sha256 !== listed.sha256)
+      throw new Error(
+        `${bucket}/${listed.key} has sha256 ${sha256}, its manifest says ${listed.sha256}: not copying a damaged build`,
+      );
+    objects.push({
+      key: listed.key,
+      body,
+      sha256,
+      md5: createHash('md5').update(body).digest('hex'),
+      metadata: objectMetadata(listed.key),
+    });
   }
   return objects;
 }
@@ -133,7 +192,10 @@ interface BackfillFlags {
   readonly json: boolean;
 }
 
-/** What `--json` prints: the BackfillResult, and per region filled what was copied into it (or would be) and what failed. */
+/**
+ * What `--json` prints: the BackfillResult, and per region filled what was copied into it (or would be) and what
+ * failed.
+ */
 function backfillReport(result: BackfillResult, targets: readonly string[], dryRun: boolean): Record<string, unknown> {
   return {
     ...result,
@@ -143,7 +205,9 @@ function backfillReport(result: BackfillResult, targets: readonly string[], dryR
       return {
         region,
         copied: here.filter((build) => build.ok).map((build) => build.buildId),
-        failed: here.filter((build) => !build.ok).map((build) => ({ buildId: build.buildId, error: build.error ?? 'failed' })),
+        failed: here
+          .filter((build) => !build.ok)
+          .map((build) => ({ buildId: build.buildId, error: build.error ?? 'failed' })),
       };
     }),
   };
@@ -152,7 +216,8 @@ function backfillReport(result: BackfillResult, targets: readonly string[], dryR
 export function backfillCommand(): Command {
   return defineCommand({
     name: 'npm run backfill --',
-    summary: "Copy into every replica bucket the builds the source region's bucket holds and it lacks (a region added to the config), each verified, manifest last. Copies nothing already there.",
+    summary:
+      "Copy into every replica bucket the builds the source region's bucket holds and it lacks (a region added to the config), each verified, manifest last. Copies nothing already there.",
     examples: [
       'npm run backfill',
       'npm run backfill -- --dry-run                         # which builds each region lacks',
@@ -161,8 +226,17 @@ export function backfillCommand(): Command {
     ],
   })
     .addOption(configOption())
-    .addOption(new Option('--from <region>', "the region whose bucket holds the builds to copy (default: the config's primaryRegion)"))
-    .addOption(regionsOption("comma-separated regions to fill, each one of the config's (default: every configured region but the source)"))
+    .addOption(
+      new Option(
+        '--from <region>',
+        "the region whose bucket holds the builds to copy (default: the config's primaryRegion)",
+      ),
+    )
+    .addOption(
+      regionsOption(
+        "comma-separated regions to fill, each one of the config's (default: every configured region but the source)",
+      ),
+    )
     .addOption(endpointOption())
     .addOption(new Option('--dry-run', 'list what each region lacks; copy nothing').default(false))
     .addOption(
@@ -174,12 +248,22 @@ export function backfillCommand(): Command {
       const { out, err } = outputOf(command);
       const { result, targets } = await withJsonErrors(flags.json, out, async () => {
         const config = loadConfig(flags.config);
-        const result = await backfill({ config, from: flags.from, regions: flags.regions, endpoint: flags.endpoint, dryRun: flags.dryRun, log: err });
+        const result = await backfill({
+          config,
+          from: flags.from,
+          regions: flags.regions,
+          endpoint: flags.endpoint,
+          dryRun: flags.dryRun,
+          log: err,
+        });
         return { result, targets: selectRegions(config, flags.regions).filter((region) => region !== result.from) };
       });
       if (flags.json) out(JSON.stringify(backfillReport(result, targets, flags.dryRun), null, 2));
       else {
-        for (const build of result.copied) out(`${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`);
+        for (const build of result.copied)
+          out(
+            `${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`,
+          );
         out(
           `${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ${result.copied.length === 0 ? 'every region holds them all' : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} ${flags.dryRun ? 'would be copied' : 'copied'}`}`,
         );

@@ -24,9 +24,23 @@ function buildReport(result: Pick<BuildResult, 'outDir' | 'manifest'>): Record<s
     outDir: result.outDir,
     manifest: path.join(result.outDir, 'manifest.json'),
     entry: manifest.entry,
-    chunks: { count: manifest.chunkCount, bytes: chunks.reduce((sum, c) => sum + c.bytes, 0), brotliBytes: chunks.reduce((sum, c) => sum + (c.variants.br?.bytes ?? c.bytes), 0) },
-    functions: Object.fromEntries(Object.entries(manifest.functions).map(([name, fn]) => [name, { kind: fn.kind, zip: fn.zip, bytes: fn.bytes, sha256: fn.sha256 }])),
-    cloudFrontFunctions: Object.fromEntries(Object.entries(manifest.cloudFrontFunctions).map(([name, fn]) => [name, { file: fn.file, bytes: fn.bytes, sha256: fn.sha256, limitBytes: CLOUDFRONT_FUNCTION_MAX_BYTES }])),
+    chunks: {
+      count: manifest.chunkCount,
+      bytes: chunks.reduce((sum, c) => sum + c.bytes, 0),
+      brotliBytes: chunks.reduce((sum, c) => sum + (c.variants.br?.bytes ?? c.bytes), 0),
+    },
+    functions: Object.fromEntries(
+      Object.entries(manifest.functions).map(([name, fn]) => [
+        name,
+        { kind: fn.kind, zip: fn.zip, bytes: fn.bytes, sha256: fn.sha256 },
+      ]),
+    ),
+    cloudFrontFunctions: Object.fromEntries(
+      Object.entries(manifest.cloudFrontFunctions).map(([name, fn]) => [
+        name,
+        { file: fn.file, bytes: fn.bytes, sha256: fn.sha256, limitBytes: CLOUDFRONT_FUNCTION_MAX_BYTES },
+      ]),
+    ),
   };
 }
 
@@ -37,7 +51,8 @@ function chunkAssets(manifest: BuildManifest): BuildManifest['assets'] {
 export function buildCommand(deps: BuildCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run build --',
-    summary: 'Build the widget (webpack) and every function bundle (esbuild) into one folder, manifest last. The same sources give the same buildId.',
+    summary:
+      'Build the widget (webpack) and every function bundle (esbuild) into one folder, manifest last. The same sources give the same buildId.',
     examples: [
       'npm run build',
       'npm run build -- --out /tmp/build',
@@ -52,15 +67,23 @@ export function buildCommand(deps: BuildCliDeps = {}): Command {
         '{ok, buildId, outDir, manifest (its path), entry {key, bytes, gzipBytes, brotliBytes, sha256}, chunks {count, bytes, brotliBytes}, functions {<name>: {kind, zip, bytes, sha256}}, cloudFrontFunctions {<name>: {file, bytes, sha256, limitBytes}}}',
       ),
     )
-    .action(async (flags: { readonly config?: string; readonly out?: string; readonly json: boolean }, command: Command) => {
-      const { out } = outputOf(command);
-      const result = await withJsonErrors(flags.json, out, () => (deps.build ?? build)({ config: loadConfig(flags.config), outDir: flags.out, log: flags.json ? undefined : out }));
-      if (flags.json) {
-        out(JSON.stringify(buildReport(result), null, 2));
-        return;
-      }
-      out(`output       ${path.relative(process.cwd(), result.outDir) || '.'}/`);
-    });
+    .action(
+      async (flags: { readonly config?: string; readonly out?: string; readonly json: boolean }, command: Command) => {
+        const { out } = outputOf(command);
+        const result = await withJsonErrors(flags.json, out, () =>
+          (deps.build ?? build)({
+            config: loadConfig(flags.config),
+            outDir: flags.out,
+            log: flags.json ? undefined : out,
+          }),
+        );
+        if (flags.json) {
+          out(JSON.stringify(buildReport(result), null, 2));
+          return;
+        }
+        out(`output       ${path.relative(process.cwd(), result.outDir) || '.'}/`);
+      },
+    );
 }
 
 if (require.main === module) runCommand(buildCommand());

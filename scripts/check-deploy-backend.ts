@@ -9,7 +9,15 @@
  */
 import type { Command } from 'commander';
 import { loadConfig, type DeployConfig } from '../config';
-import { configOption, defineCommand, ReportedFailure, runCommand, jsonOption, outputOf, withJsonErrors } from './lib/cli';
+import {
+  configOption,
+  defineCommand,
+  ReportedFailure,
+  runCommand,
+  jsonOption,
+  outputOf,
+  withJsonErrors,
+} from './lib/cli';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -33,7 +41,8 @@ function runsInCi(env: Env): boolean {
 export function checkBackendCommand(env: Env = process.env): Command {
   return defineCommand({
     name: 'npm run check-backend --',
-    summary: "Refuse to deploy from CI with Terraform's local backend, whose state would be lost with the runner. Passes outside CI (CI unset, empty, false or 0).",
+    summary:
+      "Refuse to deploy from CI with Terraform's local backend, whose state would be lost with the runner. Passes outside CI (CI unset, empty, false or 0).",
     examples: [
       'npm run check-backend',
       'npm run check-backend -- --config staging.config.json',
@@ -42,14 +51,21 @@ export function checkBackendCommand(env: Env = process.env): Command {
     ],
   })
     .addOption(configOption())
-    .addOption(jsonOption("{ok, backend (the config's backend.type), ci (whether this runs in CI), problem (why it must not deploy from here, else null)}; in GitHub Actions the annotation goes to stderr"))
+    .addOption(
+      jsonOption(
+        "{ok, backend (the config's backend.type), ci (whether this runs in CI), problem (why it must not deploy from here, else null)}; in GitHub Actions the annotation goes to stderr",
+      ),
+    )
     .action(async (flags: { readonly config?: string; readonly json: boolean }, command: Command) => {
       const { out, err } = outputOf(command);
       const { config, problem } = await withJsonErrors(flags.json, out, async () => {
         const config = loadConfig(flags.config, env);
         return { config, problem: backendProblem(config, env) };
       });
-      if (flags.json) out(JSON.stringify({ ok: problem === null, backend: config.backend.type, ci: runsInCi(env), problem }, null, 2));
+      if (flags.json)
+        out(
+          JSON.stringify({ ok: problem === null, backend: config.backend.type, ci: runsInCi(env), problem }, null, 2),
+        );
       if (!problem) return;
       // In GitHub Actions an annotation puts the reason on the run's summary page, not only in the log
       // (the runner reads it on stderr too: under --json stdout stays the JSON).

@@ -28,12 +28,40 @@ import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { readAliasBuilds, type AliasBuilds } from '../rollout-control/alias-state';
-import { configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, jsonOption, outputOf, withJsonErrors } from './lib/cli';
-import { ASSETS_PREFIX, BUILDS_PREFIX, buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, parsePublishedBuild, publishedBuildKey, cleanupMarkerPrefix } from '../contracts/bucket-layout';
+import {
+  configOption,
+  defineCommand,
+  endpointOption,
+  regionsOption,
+  ReportedFailure,
+  runCommand,
+  selectRegions,
+  jsonOption,
+  outputOf,
+  withJsonErrors,
+} from './lib/cli';
+import {
+  ASSETS_PREFIX,
+  BUILDS_PREFIX,
+  buildAssetsPrefix,
+  buildIdOfAssetKey,
+  buildIdOfManifestKey,
+  parsePublishedBuild,
+  publishedBuildKey,
+  cleanupMarkerPrefix,
+} from '../contracts/bucket-layout';
 import { mapLimit } from '../publish/concurrency';
 import { credentialsProblem } from '../rollout-control/credentials';
 import { formatBytes } from './lib/progress';
-import { createS3Client, deleteObjects, describeError, getObjectText, headObject, listObjects, type RetryPolicy } from '../rollout-control/s3';
+import {
+  createS3Client,
+  deleteObjects,
+  describeError,
+  getObjectText,
+  headObject,
+  listObjects,
+  type RetryPolicy,
+} from '../rollout-control/s3';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Objects without a manifest younger than this may belong to an upload still running. */
@@ -82,7 +110,12 @@ export interface BuildVerdict {
   readonly reason: string;
   /** Newest readable manifest upload time, in any region. */
   readonly uploadedAt: Date | null;
-  readonly regions: readonly { readonly region: string; readonly manifest: boolean; readonly objects: number; readonly bytes: number }[];
+  readonly regions: readonly {
+    readonly region: string;
+    readonly manifest: boolean;
+    readonly objects: number;
+    readonly bytes: number;
+  }[];
 }
 
 export interface CleanupPlan {
@@ -109,7 +142,11 @@ export interface CleanupResult {
 }
 
 /** Pure: which builds go, which stay, and why. */
-export function planCleanup(inventories: readonly RegionInventory[], live: AliasBuilds, policy: CleanupPolicy): CleanupPlan {
+export function planCleanup(
+  inventories: readonly RegionInventory[],
+  live: AliasBuilds,
+  policy: CleanupPolicy,
+): CleanupPlan {
   const warnings: string[] = [];
   const ids = new Set(inventories.flatMap((inventory) => [...inventory.manifests.keys(), ...inventory.assets.keys()]));
   const facts = [...ids].map((buildId) => {
@@ -128,43 +165,77 @@ export function planCleanup(inventories: readonly RegionInventory[], live: Alias
     const unreadable = states.find((entry) => 'error' in entry.state);
     const uploads = states.flatMap((entry) => ('uploadedAt' in entry.state ? [entry.state.uploadedAt.getTime()] : []));
     const uploadedAt = uploads.length > 0 ? new Date(Math.max(...uploads)) : null;
-    const newestObject = Math.max(0, ...inventories.map((inventory) => inventory.assets.get(buildId)?.newest.getTime() ?? 0));
+    const newestObject = Math.max(
+      0,
+      ...inventories.map((inventory) => inventory.assets.get(buildId)?.newest.getTime() ?? 0),
+    );
     return { buildId, regions, unreadable, uploadedAt, lastWrite: Math.max(uploadedAt?.getTime() ?? 0, newestObject) };
   });
 
   const liveIds = new Set([live.stable.buildId, ...(live.canary ? [live.canary.buildId] : [])]);
-  const ranked = facts.filter((fact) => fact.uploadedAt !== null && !fact.unreadable && !liveIds.has(fact.buildId)).sort((a, b) => b.uploadedAt!.getTime() - a.uploadedAt!.getTime() || (a.buildId < b.buildId ? -1 : 1));
+  const ranked = facts
+    .filter((fact) => fact.uploadedAt !== null && !fact.unreadable && !liveIds.has(fact.buildId))
+    .sort((a, b) => b.uploadedAt!.getTime() - a.uploadedAt!.getTime() || (a.buildId < b.buildId ? -1 : 1));
   const rank = new Map(ranked.map((fact, index) => [fact.buildId, index + 1]));
   const graceMs = policy.graceDays * DAY_MS;
   const age = (time: number) => describeAge(policy.now.getTime() - time);
 
   const verdicts = facts.map((fact): BuildVerdict => {
-    const keep = (reason: string): BuildVerdict => ({ buildId: fact.buildId, action: 'keep', reason, uploadedAt: fact.uploadedAt, regions: fact.regions });
-    const remove = (reason: string): BuildVerdict => ({ buildId: fact.buildId, action: 'delete', reason, uploadedAt: fact.uploadedAt, regions: fact.regions });
-    if (fact.buildId === live.stable.buildId) return keep(`stable (version ${live.stable.version} of the entry router)`);
-    if (live.canary && fact.buildId === live.canary.buildId) return keep(`canary (version ${live.canary.version}, ${(live.canary.weight / 100).toFixed(2)}% of viewers)`);
-    if (fact.unreadable) return keep(`manifest in ${fact.unreadable.region} unreadable (${(fact.unreadable.state as { error: string }).error}); cannot tell its age`);
+    const keep = (reason: string): BuildVerdict => ({
+      buildId: fact.buildId,
+      action: 'keep',
+      reason,
+      uploadedAt: fact.uploadedAt,
+      regions: fact.regions,
+    });
+    const remove = (reason: string): BuildVerdict => ({
+      buildId: fact.buildId,
+      action: 'delete',
+      reason,
+      uploadedAt: fact.uploadedAt,
+      regions: fact.regions,
+    });
+    if (fact.buildId === live.stable.buildId)
+      return keep(`stable (version ${live.stable.version} of the entry router)`);
+    if (live.canary && fact.buildId === live.canary.buildId)
+      return keep(`canary (version ${live.canary.version}, ${(live.canary.weight / 100).toFixed(2)}% of viewers)`);
+    if (fact.unreadable)
+      return keep(
+        `manifest in ${fact.unreadable.region} unreadable (${(fact.unreadable.state as { error: string }).error}); cannot tell its age`,
+      );
     const position = rank.get(fact.buildId);
-    if (position !== undefined && position <= policy.keepBuilds) return keep(`among the ${policy.keepBuilds} newest retired builds (#${position})`);
+    if (position !== undefined && position <= policy.keepBuilds)
+      return keep(`among the ${policy.keepBuilds} newest retired builds (#${position})`);
     const sinceWrite = policy.now.getTime() - fact.lastWrite;
     if (fact.uploadedAt === null) {
       const grace = Math.max(graceMs, UPLOAD_IN_PROGRESS_MS);
-      if (sinceWrite < grace) return keep(`incomplete upload (no manifest), last written ${age(fact.lastWrite)} ago: within the grace period`);
+      if (sinceWrite < grace)
+        return keep(
+          `incomplete upload (no manifest), last written ${age(fact.lastWrite)} ago: within the grace period`,
+        );
       return remove(`incomplete upload: no manifest in any region, last written ${age(fact.lastWrite)} ago`);
     }
-    if (sinceWrite < graceMs) return keep(`retired, but last uploaded ${age(fact.lastWrite)} ago: within the ${policy.graceDays}-day grace period`);
-    return remove(`retired: not live, #${position} newest (keeping ${policy.keepBuilds}), last uploaded ${age(fact.lastWrite)} ago`);
+    if (sinceWrite < graceMs)
+      return keep(
+        `retired, but last uploaded ${age(fact.lastWrite)} ago: within the ${policy.graceDays}-day grace period`,
+      );
+    return remove(
+      `retired: not live, #${position} newest (keeping ${policy.keepBuilds}), last uploaded ${age(fact.lastWrite)} ago`,
+    );
   });
 
   for (const id of liveIds) {
     const role = id === live.stable.buildId ? 'stable' : 'canary';
     for (const inventory of inventories) {
       if (!inventory.manifests.has(id)) {
-        warnings.push(`${role} build ${id} has no manifest in ${inventory.region} (${inventory.bucket}): viewers sent there may get errors; run \`npm run upload\` for that build.`);
+        warnings.push(
+          `${role} build ${id} has no manifest in ${inventory.region} (${inventory.bucket}): viewers sent there may get errors; run \`npm run upload\` for that build.`,
+        );
       }
     }
   }
-  const order = (verdict: BuildVerdict) => Math.max(verdict.uploadedAt?.getTime() ?? 0, facts.find((f) => f.buildId === verdict.buildId)!.lastWrite);
+  const order = (verdict: BuildVerdict) =>
+    Math.max(verdict.uploadedAt?.getTime() ?? 0, facts.find((f) => f.buildId === verdict.buildId)!.lastWrite);
   verdicts.sort((a, b) => order(b) - order(a) || (a.buildId < b.buildId ? -1 : 1));
   return { verdicts, warnings };
 }
@@ -174,8 +245,17 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
   const regions = selectRegions(options.config, options.regions);
   const clientFor =
     options.clientFor ??
-    ((region: string) => createS3Client({ region, endpoint: options.endpoint, retry: options.retry, onRetry: (error, attempt, waited) => options.log?.(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`) }));
-  const readLive = options.readLive ?? (() => readAliasBuilds(new LambdaClient({ region: 'us-east-1' }), names.entryRouter, names.liveAlias));
+    ((region: string) =>
+      createS3Client({
+        region,
+        endpoint: options.endpoint,
+        retry: options.retry,
+        onRetry: (error, attempt, waited) =>
+          options.log?.(`${region}: ${describeError(error)}; attempt ${attempt} after ${waited} ms`),
+      }));
+  const readLive =
+    options.readLive ??
+    (() => readAliasBuilds(new LambdaClient({ region: 'us-east-1' }), names.entryRouter, names.liveAlias));
 
   const live = await readLiveOrRefuse(readLive, `${names.liveAlias} of ${names.entryRouter}`);
   const targets = regions.map((region) => ({ region, bucket: names.bucket(region), client: clientFor(region) }));
@@ -184,30 +264,47 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
       try {
         return await takeInventory(target.client, target.region, target.bucket);
       } catch (error) {
-        throw new Error(`cannot list ${target.bucket} in ${target.region} (${describeError(error)}): refusing to delete anything without a full picture.`, { cause: error });
+        throw new Error(
+          `cannot list ${target.bucket} in ${target.region} (${describeError(error)}): refusing to delete anything without a full picture.`,
+          { cause: error },
+        );
       }
     }),
   );
-  const plan = planCleanup(inventories, live, { keepBuilds: options.config.retention.keepBuilds, graceDays: options.config.retention.graceDays, now: options.now ?? new Date() });
+  const plan = planCleanup(inventories, live, {
+    keepBuilds: options.config.retention.keepBuilds,
+    graceDays: options.config.retention.graceDays,
+    now: options.now ?? new Date(),
+  });
   const doomed = plan.verdicts.filter((verdict) => verdict.action === 'delete');
   if (!options.apply || doomed.length === 0) return { live, plan, deletions: [], ok: true };
 
   // The alias may have moved while we listed (a deploy or a rollback): then the plan is stale.
   const again = await readLiveOrRefuse(readLive, `${names.liveAlias} of ${names.entryRouter}`);
   if (again.stable.buildId !== live.stable.buildId || again.canary?.buildId !== live.canary?.buildId) {
-    throw new Error(`alias ${names.liveAlias} changed while planning (stable ${live.stable.buildId} → ${again.stable.buildId}); nothing deleted, run the cleanup again.`);
+    throw new Error(
+      `alias ${names.liveAlias} changed while planning (stable ${live.stable.buildId} → ${again.stable.buildId}); nothing deleted, run the cleanup again.`,
+    );
   }
   const run = `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`;
   const deletions = await Promise.all(
     targets.map(async ({ region, bucket, client }) => {
       const inventory = inventories.find((i) => i.region === region)!;
-      const here = doomed.filter((verdict) => inventory.manifests.has(verdict.buildId) || inventory.assets.has(verdict.buildId));
+      const here = doomed.filter(
+        (verdict) => inventory.manifests.has(verdict.buildId) || inventory.assets.has(verdict.buildId),
+      );
       let builds = 0;
       let objects = 0;
       const skipped: string[] = [];
       for (const verdict of here) {
         try {
-          const outcome = await deleteBuild({ client, bucket, run, buildId: verdict.buildId, planned: inventory.manifests.get(verdict.buildId) });
+          const outcome = await deleteBuild({
+            client,
+            bucket,
+            run,
+            buildId: verdict.buildId,
+            planned: inventory.manifests.get(verdict.buildId),
+          });
           objects += outcome.objects;
           if (outcome.kept) {
             skipped.push(`${verdict.buildId} (${outcome.kept})`);
@@ -239,7 +336,13 @@ interface BuildDeletion {
  * Deletes one build in one bucket, between writing its marker and removing it. `kept` says why
  * the build (or what an upload put back meanwhile) stays; `objects` counts what was deleted anyway.
  */
-async function deleteBuild({ client, bucket, run, buildId, planned }: BuildDeletion): Promise<{ objects: number; kept?: string }> {
+async function deleteBuild({
+  client,
+  bucket,
+  run,
+  buildId,
+  planned,
+}: BuildDeletion): Promise<{ objects: number; kept?: string }> {
   const key = publishedBuildKey(buildId);
   const marker = `${cleanupMarkerPrefix(buildId)}${run}`;
   try {
@@ -253,7 +356,10 @@ async function deleteBuild({ client, bucket, run, buildId, planned }: BuildDelet
       }),
     );
   } catch (error) {
-    throw new Error(`cannot write ${marker} (${describeError(error)}): deleted nothing of it, since an upload of the same build could not be told to wait; cleanup needs s3:PutObject on ${BUILDS_PREFIX}* as well.`, { cause: error });
+    throw new Error(
+      `cannot write ${marker} (${describeError(error)}): deleted nothing of it, since an upload of the same build could not be told to wait; cleanup needs s3:PutObject on ${BUILDS_PREFIX}* as well.`,
+      { cause: error },
+    );
   }
   let outcome: { objects: number; kept?: string } | undefined;
   let failure: unknown;
@@ -267,17 +373,29 @@ async function deleteBuild({ client, bucket, run, buildId, planned }: BuildDelet
   } catch (error) {
     // Until it goes, every upload of this build waits for it and then fails, naming it.
     const stuck = `cannot remove ${marker} (${describeError(error)}): delete it by hand`;
-    throw new Error(failure === undefined ? stuck : `${describeError(failure)}; and ${stuck}`, { cause: failure ?? error });
+    throw new Error(failure === undefined ? stuck : `${describeError(failure)}; and ${stuck}`, {
+      cause: failure ?? error,
+    });
   }
   if (failure !== undefined) throw failure;
   return outcome!;
 }
 
-async function deleteMarkedBuild({ client, bucket, buildId, planned, key }: Omit<BuildDeletion, 'run'> & { readonly key: string }): Promise<{ objects: number; kept?: string }> {
+async function deleteMarkedBuild({
+  client,
+  bucket,
+  buildId,
+  planned,
+  key,
+}: Omit<BuildDeletion, 'run'> & { readonly key: string }): Promise<{ objects: number; kept?: string }> {
   // Read after the marker is written: an upload that wrote its manifest before then is seen here;
   // one that writes it later sees the marker and waits.
   const text = await getObjectText(client, bucket, key);
-  if (text !== null && (planned === undefined || ('uploadedAt' in planned && parsePublishedBuild(text, buildId).uploadedAt !== planned.uploadedAt.toISOString()))) {
+  if (
+    text !== null &&
+    (planned === undefined ||
+      ('uploadedAt' in planned && parsePublishedBuild(text, buildId).uploadedAt !== planned.uploadedAt.toISOString()))
+  ) {
     return { objects: 0, kept: 'uploaded again since the listing' };
   }
   if (text !== null) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
@@ -288,7 +406,10 @@ async function deleteMarkedBuild({ client, bucket, buildId, planned, key }: Omit
   // one is waiting for the marker, and puts back the objects and then the manifest once it is gone.
   if ((await headObject(client, bucket, key)) !== null) {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-    return { objects, kept: 'uploaded again while it was being deleted: that upload, if still running, puts it back once this cleanup is done' };
+    return {
+      objects,
+      kept: 'uploaded again while it was being deleted: that upload, if still running, puts it back once this cleanup is done',
+    };
   }
   return { objects };
 }
@@ -299,19 +420,29 @@ async function readLiveOrRefuse(readLive: () => Promise<AliasBuilds>, alias: str
   } catch (error) {
     const credentials = credentialsProblem(error);
     if (credentials) throw new Error(credentials, { cause: error });
-    throw new Error(`cannot read alias ${alias} (${describeError(error)}): refusing to delete anything, since no build can be proven retired.`, { cause: error });
+    throw new Error(
+      `cannot read alias ${alias} (${describeError(error)}): refusing to delete anything, since no build can be proven retired.`,
+      { cause: error },
+    );
   }
 }
 
 export async function takeInventory(client: S3Client, region: string, bucket: string): Promise<RegionInventory> {
-  const [manifestObjects, assetObjects] = await Promise.all([listObjects(client, bucket, BUILDS_PREFIX), listObjects(client, bucket, ASSETS_PREFIX)]);
+  const [manifestObjects, assetObjects] = await Promise.all([
+    listObjects(client, bucket, BUILDS_PREFIX),
+    listObjects(client, bucket, ASSETS_PREFIX),
+  ]);
   const assets = new Map<string, { objects: number; bytes: number; newest: Date }>();
   for (const object of assetObjects) {
     const buildId = buildIdOfAssetKey(object.key);
     if (!buildId) continue;
     const entry = assets.get(buildId) ?? { objects: 0, bytes: 0, newest: new Date(0) };
     // biome-ignore lint/complexity/useMathMinMax: these are Dates; Math.max would turn them into numbers
-    assets.set(buildId, { objects: entry.objects + 1, bytes: entry.bytes + object.size, newest: object.lastModified > entry.newest ? object.lastModified : entry.newest });
+    assets.set(buildId, {
+      objects: entry.objects + 1,
+      bytes: entry.bytes + object.size,
+      newest: object.lastModified > entry.newest ? object.lastModified : entry.newest,
+    });
   }
   const manifestIds = manifestObjects.flatMap((object) => {
     const buildId = buildIdOfManifestKey(object.key);
@@ -344,9 +475,15 @@ export function formatPlan(result: CleanupResult, policy: { keepBuilds: number; 
     `policy: keep stable, canary and the ${policy.keepBuilds} newest other builds; delete the rest once older than ${policy.graceDays} days`,
   ];
   for (const verdict of plan.verdicts) {
-    const date = verdict.uploadedAt ? verdict.uploadedAt.toISOString().slice(0, 16).replace('T', ' ') : 'no manifest     ';
-    const where = verdict.regions.map((r) => `${r.region}${r.manifest ? '' : ' (no manifest)'}: ${r.objects} objects`).join(', ');
-    lines.push(`  ${verdict.action.padEnd(6)}  ${verdict.buildId}  ${date}  ${verdict.reason}${verdict.action === 'delete' ? `  [${where}]` : ''}`);
+    const date = verdict.uploadedAt
+      ? verdict.uploadedAt.toISOString().slice(0, 16).replace('T', ' ')
+      : 'no manifest     ';
+    const where = verdict.regions
+      .map((r) => `${r.region}${r.manifest ? '' : ' (no manifest)'}: ${r.objects} objects`)
+      .join(', ');
+    lines.push(
+      `  ${verdict.action.padEnd(6)}  ${verdict.buildId}  ${date}  ${verdict.reason}${verdict.action === 'delete' ? `  [${where}]` : ''}`,
+    );
   }
   if (plan.verdicts.length === 0) lines.push('  no builds in the buckets');
   return lines;
@@ -360,22 +497,45 @@ interface CleanupFlags {
   readonly json: boolean;
 }
 
-/** What `--json` prints: the plan by build (as the text lists it) and by region, what it deletes in all, and what applying it did. */
-function cleanupReport(result: CleanupResult, config: DeployConfig, regions: readonly string[], apply: boolean): Record<string, unknown> {
+/**
+ * What `--json` prints: the plan by build (as the text lists it) and by region, what it deletes in all, and what
+ * applying it did.
+ */
+function cleanupReport(
+  result: CleanupResult,
+  config: DeployConfig,
+  regions: readonly string[],
+  apply: boolean,
+): Record<string, unknown> {
   const names = resourceNames(config);
   const doomed = result.plan.verdicts.filter((verdict) => verdict.action === 'delete');
-  const sum = (pick: (region: BuildVerdict['regions'][number]) => number) => doomed.reduce((n, verdict) => n + verdict.regions.reduce((m, region) => m + pick(region), 0), 0);
+  const sum = (pick: (region: BuildVerdict['regions'][number]) => number) =>
+    doomed.reduce((n, verdict) => n + verdict.regions.reduce((m, region) => m + pick(region), 0), 0);
   return {
     ok: result.ok,
     apply,
     live: result.live,
     policy: { keepBuilds: config.retention.keepBuilds, graceDays: config.retention.graceDays },
-    builds: result.plan.verdicts.map((verdict) => ({ ...verdict, uploadedAt: verdict.uploadedAt?.toISOString() ?? null })),
+    builds: result.plan.verdicts.map((verdict) => ({
+      ...verdict,
+      uploadedAt: verdict.uploadedAt?.toISOString() ?? null,
+    })),
     delete: { builds: doomed.length, objects: sum((region) => region.objects), bytes: sum((region) => region.bytes) },
     regions: regions.map((region) => {
       const here = result.plan.verdicts.flatMap((verdict) => {
         const found = verdict.regions.find((entry) => entry.region === region);
-        return found ? [{ buildId: verdict.buildId, action: verdict.action, reason: verdict.reason, manifest: found.manifest, objects: found.objects, bytes: found.bytes }] : [];
+        return found
+          ? [
+              {
+                buildId: verdict.buildId,
+                action: verdict.action,
+                reason: verdict.reason,
+                manifest: found.manifest,
+                objects: found.objects,
+                bytes: found.bytes,
+              },
+            ]
+          : [];
       });
       const deletion = result.deletions.find((entry) => entry.region === region);
       return {
@@ -383,7 +543,15 @@ function cleanupReport(result: CleanupResult, config: DeployConfig, regions: rea
         bucket: names.bucket(region),
         keep: here.filter((build) => build.action === 'keep').map(({ action: _, ...build }) => build),
         delete: here.filter((build) => build.action === 'delete').map(({ action: _, ...build }) => build),
-        deleted: deletion === undefined ? null : { builds: deletion.builds, objects: deletion.objects, kept: deletion.skipped, ...(deletion.error === undefined ? {} : { error: deletion.error }) },
+        deleted:
+          deletion === undefined
+            ? null
+            : {
+                builds: deletion.builds,
+                objects: deletion.objects,
+                kept: deletion.skipped,
+                ...(deletion.error === undefined ? {} : { error: deletion.error }),
+              },
       };
     }),
     warnings: result.plan.warnings,
@@ -398,7 +566,8 @@ export interface CleanupCliDeps {
 export function cleanupCommand(deps: CleanupCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run cleanup --',
-    summary: 'Delete builds nobody can be served any more (not stable, not canary, not among retention.keepBuilds newest, older than retention.graceDays), in every region. Dry run unless --apply.',
+    summary:
+      'Delete builds nobody can be served any more (not stable, not canary, not among retention.keepBuilds newest, older than retention.graceDays), in every region. Dry run unless --apply.',
     examples: [
       'npm run cleanup                       # what would go, and why each kept build stays',
       'npm run cleanup -- --apply            # delete them',
@@ -421,7 +590,11 @@ export function cleanupCommand(deps: CleanupCliDeps = {}): Command {
       const { config, regions, result } = await withJsonErrors(flags.json, out, async () => {
         const config = loadConfig(flags.config);
         const regions = selectRegions(config, flags.regions);
-        return { config, regions, result: await cleanup({ config, regions, endpoint: flags.endpoint, apply, now: deps.now?.(), log: err }) };
+        return {
+          config,
+          regions,
+          result: await cleanup({ config, regions, endpoint: flags.endpoint, apply, now: deps.now?.(), log: err }),
+        };
       });
       if (flags.json) {
         out(JSON.stringify(cleanupReport(result, config, regions, apply), null, 2));
@@ -436,12 +609,18 @@ export function cleanupCommand(deps: CleanupCliDeps = {}): Command {
       const objects = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.objects, 0), 0);
       const bytes = doomed.reduce((n, v) => n + v.regions.reduce((m, r) => m + r.bytes, 0), 0);
       if (!apply) {
-        out(doomed.length === 0 ? 'nothing to delete.' : `dry run: would delete ${doomed.length} build(s), ${objects} objects (${formatBytes(bytes)}); run with --apply to delete them.`);
+        out(
+          doomed.length === 0
+            ? 'nothing to delete.'
+            : `dry run: would delete ${doomed.length} build(s), ${objects} objects (${formatBytes(bytes)}); run with --apply to delete them.`,
+        );
         return;
       }
       for (const deletion of result.deletions) {
         const skipped = deletion.skipped.length > 0 ? `, kept ${deletion.skipped.join(', ')}` : '';
-        out(`${deletion.region}  ${deletion.bucket}  deleted ${deletion.builds} build(s), ${deletion.objects} objects${skipped}${deletion.error ? '  FAILED (why: below)' : ''}`);
+        out(
+          `${deletion.region}  ${deletion.bucket}  deleted ${deletion.builds} build(s), ${deletion.objects} objects${skipped}${deletion.error ? '  FAILED (why: below)' : ''}`,
+        );
       }
       if (!result.ok) {
         err(failureLine(result));

@@ -22,19 +22,35 @@ export interface ConfigDocsIo {
   readonly error: (line: string) => void;
 }
 
-export function configDocsCommand(io: ConfigDocsIo = { root: PROJECT_ROOT, log: (line) => console.log(line), error: (line) => console.error(line) }): Command {
+export function configDocsCommand(
+  io: ConfigDocsIo = { root: PROJECT_ROOT, log: (line) => console.log(line), error: (line) => console.error(line) },
+): Command {
   return defineCommand({
     name: CONFIG_DOCS_COMMAND,
-    summary: 'Write the JSON Schema of deploy.config.json and docs/configuration.md from the config schema (config/schema.ts).',
-    examples: [`${CONFIG_DOCS_COMMAND}`, `${CONFIG_DOCS_COMMAND} -- --check    # fail if a committed file is out of date (CI, tests)`],
+    summary:
+      'Write the JSON Schema of deploy.config.json and docs/configuration.md from the config schema (config/schema.ts).',
+    examples: [
+      `${CONFIG_DOCS_COMMAND}`,
+      `${CONFIG_DOCS_COMMAND} -- --check    # fail if a committed file is out of date (CI, tests)`,
+    ],
   })
-    .addOption(new Option('--check', 'write nothing; exit 1 naming each file that differs from what the schema generates').default(false))
+    .addOption(
+      new Option(
+        '--check',
+        'write nothing; exit 1 naming each file that differs from what the schema generates',
+      ).default(false),
+    )
     .action((flags: ConfigDocsFlags) => {
       const files = generatedConfigFiles();
       if (flags.check) {
-        const stale = files.filter((file) => readIfPresent(path.join(io.root, file.path)) !== file.content).map((file) => file.path);
-        if (stale.length === 0) return io.log(`${files.map((file) => file.path).join(' and ')} match config/schema.ts.`);
-        io.error(`Out of date with config/schema.ts: ${stale.join(', ')}. Run ${CONFIG_DOCS_COMMAND} and commit the result.`);
+        const stale = files
+          .filter((file) => readIfPresent(path.join(io.root, file.path)) !== file.content)
+          .map((file) => file.path);
+        if (stale.length === 0)
+          return io.log(`${files.map((file) => file.path).join(' and ')} match config/schema.ts.`);
+        io.error(
+          `Out of date with config/schema.ts: ${stale.join(', ')}. Run ${CONFIG_DOCS_COMMAND} and commit the result.`,
+        );
         throw new ReportedFailure();
       }
       for (const file of files) {

@@ -57,14 +57,20 @@ export function parseOrigin(text: string): string {
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`--origin ${JSON.stringify(text)} is not a URL; write the distribution's origin, e.g. https://d1234abcd.cloudfront.net.`);
+    throw new UsageError(
+      `--origin ${JSON.stringify(text)} is not a URL; write the distribution's origin, e.g. https://d1234abcd.cloudfront.net.`,
+    );
   }
   const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new UsageError(`--origin ${JSON.stringify(text)}: the distribution serves over https (http only on loopback, for the local distribution).`);
+    throw new UsageError(
+      `--origin ${JSON.stringify(text)}: the distribution serves over https (http only on loopback, for the local distribution).`,
+    );
   }
   if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
-    throw new UsageError(`--origin ${JSON.stringify(text)} is more than an origin; write scheme://host[:port] only, e.g. ${url.origin}.`);
+    throw new UsageError(
+      `--origin ${JSON.stringify(text)} is more than an origin; write scheme://host[:port] only, e.g. ${url.origin}.`,
+    );
   }
   return url.origin;
 }
@@ -75,7 +81,13 @@ export function hostCsp(config: Pick<DeployConfig, 'domain' | 'customDomain'>, o
   // The report is a fetch, so connect-src; no-cors needs no more than that (no preflight, no answer read).
   const directives = { 'script-src': [distribution], 'connect-src': [distribution] };
   const policy = formatPolicy({ 'default-src': ["'none'"], ...directives });
-  return { distribution, errorReportUrl, directives, policy, meta: `<meta http-equiv="Content-Security-Policy" content="${policy}">` };
+  return {
+    distribution,
+    errorReportUrl,
+    directives,
+    policy,
+    meta: `<meta http-equiv="Content-Security-Policy" content="${policy}">`,
+  };
 }
 
 /** `a x y; b z`: directives in the order given, each with its sources. */
@@ -105,7 +117,12 @@ export function cspCommand(print: (line: string) => void = (line) => console.log
     ],
   })
     .addOption(configOption())
-    .addOption(new Option('--origin <url>', "the distribution's origin, scheme://host[:port] (default: https://<domain> when customDomain is true)"))
+    .addOption(
+      new Option(
+        '--origin <url>',
+        "the distribution's origin, scheme://host[:port] (default: https://<domain> when customDomain is true)",
+      ),
+    )
     .addOption(new Option('--json', 'print one JSON object').default(false))
     .action((flags: CspFlags) => {
       const csp = hostCsp(loadConfig(flags.config), flags.origin);
@@ -113,9 +130,13 @@ export function cspCommand(print: (line: string) => void = (line) => console.log
         print(JSON.stringify(csp, null, 2));
         return;
       }
-      print(`# The widget at ${csp.distribution}/assets/index.js needs these sources (a healthy load sends nothing; an error sends one GET to ${csp.errorReportUrl}):`);
+      print(
+        `# The widget at ${csp.distribution}/assets/index.js needs these sources (a healthy load sends nothing; an error sends one GET to ${csp.errorReportUrl}):`,
+      );
       for (const name of WIDGET_DIRECTIVES) print(`#   ${name} ${csp.directives[name].join(' ')}`);
-      print("# Add them to the same directives of your policy. default-src 'none' below shows the widget needs nothing else; keep your own default-src.");
+      print(
+        "# Add them to the same directives of your policy. default-src 'none' below shows the widget needs nothing else; keep your own default-src.",
+      );
       print('');
       print('# HTTP response header:');
       print(`Content-Security-Policy: ${csp.policy}`);

@@ -14,7 +14,17 @@ import { appendFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
-import { commaList, configOption, defineCommand, ReportedFailure, runCommand, UsageError, jsonOption, outputOf, withJsonErrors } from './lib/cli';
+import {
+  commaList,
+  configOption,
+  defineCommand,
+  ReportedFailure,
+  runCommand,
+  UsageError,
+  jsonOption,
+  outputOf,
+  withJsonErrors,
+} from './lib/cli';
 import { describeChanges, parsePlan, type PlannedChange } from './lib/terraform-plan';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -61,9 +71,19 @@ export async function detectDrift(options: DriftOptions): Promise<StackDrift[]> 
   const results: StackDrift[] = [];
   for (const stack of options.stacks ?? defaultStacks(options.config)) {
     const dir = path.join(outDir, 'stacks', stack);
-    const failed = (error: string): StackDrift => ({ stack, status: 'error', changes: [], changedOutside: [], outputsChanged: false, summaryLine: null, error });
+    const failed = (error: string): StackDrift => ({
+      stack,
+      status: 'error',
+      changes: [],
+      changedOutside: [],
+      outputsChanged: false,
+      summaryLine: null,
+      error,
+    });
     if (!existsSync(path.join(dir, 'cdk.tf.json'))) {
-      results.push(failed(`${path.relative(process.cwd(), dir) || dir}/cdk.tf.json is missing: run \`npx cdktf synth\` first.`));
+      results.push(
+        failed(`${path.relative(process.cwd(), dir) || dir}/cdk.tf.json is missing: run \`npx cdktf synth\` first.`),
+      );
       continue;
     }
     if (options.init ?? true) {
@@ -82,8 +102,15 @@ export async function detectDrift(options: DriftOptions): Promise<StackDrift[]> 
 /** Exit code 0: no changes, 2: changes, anything else: the plan failed. */
 export function judgePlan(stack: string, plan: CommandResult): StackDrift {
   const summary = parsePlan(plan.stdout);
-  const base = { stack, changes: summary.changes, changedOutside: summary.changedOutside, outputsChanged: summary.outputsChanged, summaryLine: summary.summaryLine };
-  if (plan.code !== 0 && plan.code !== 2) return { ...base, status: 'error', error: `terraform plan exited with ${plan.code}: ${errorText(plan)}` };
+  const base = {
+    stack,
+    changes: summary.changes,
+    changedOutside: summary.changedOutside,
+    outputsChanged: summary.outputsChanged,
+    summaryLine: summary.summaryLine,
+  };
+  if (plan.code !== 0 && plan.code !== 2)
+    return { ...base, status: 'error', error: `terraform plan exited with ${plan.code}: ${errorText(plan)}` };
   // The exit code decides; the text is a second opinion, for a backend that loses the exit code.
   const drifted = plan.code === 2 || (!summary.noChanges && (summary.changes.length > 0 || summary.outputsChanged));
   return { ...base, status: drifted ? 'drift' : 'clean' };
@@ -113,9 +140,12 @@ export function formatReport(results: readonly StackDrift[]): string[] {
       continue;
     }
     const count = result.changes.length;
-    lines.push(`${result.stack}: DRIFT: ${count} resource change${count === 1 ? '' : 's'}${result.outputsChanged ? ' and changed outputs' : ''}${result.summaryLine ? ` (${result.summaryLine})` : ''}`);
+    lines.push(
+      `${result.stack}: DRIFT: ${count} resource change${count === 1 ? '' : 's'}${result.outputsChanged ? ' and changed outputs' : ''}${result.summaryLine ? ` (${result.summaryLine})` : ''}`,
+    );
     lines.push(...describeChanges(result.changes).map((line) => `  ${line}`));
-    if (result.changedOutside.length > 0) lines.push(`  changed outside Terraform: ${result.changedOutside.join(', ')}`);
+    if (result.changedOutside.length > 0)
+      lines.push(`  changed outside Terraform: ${result.changedOutside.join(', ')}`);
   }
   return lines;
 }
@@ -131,16 +161,32 @@ export function githubReport(results: readonly StackDrift[]): { annotations: str
         : `::error title=Drift in ${result.stack}::${escapeCommandValue(result.changes.map((c) => `${c.action} ${c.address}`).join(', ') || 'outputs changed')}`,
     );
   const rows = results.map((result) => {
-    const what = result.status === 'clean' ? 'no drift' : result.status === 'error' ? `plan failed: ${result.error}` : result.changes.map((c) => `\`${c.action}\` ${c.address}`).join('<br>') || 'outputs changed';
+    const what =
+      result.status === 'clean'
+        ? 'no drift'
+        : result.status === 'error'
+          ? `plan failed: ${result.error}`
+          : result.changes.map((c) => `\`${c.action}\` ${c.address}`).join('<br>') || 'outputs changed';
     return `| ${result.stack} | ${result.status} | ${what.replace(/\|/g, '\\|')} |`;
   });
-  const summary = ['### Drift detection', '', '| Stack | Status | Resources |', '| --- | --- | --- |', ...rows, ''].join('\n');
+  const summary = [
+    '### Drift detection',
+    '',
+    '| Stack | Status | Resources |',
+    '| --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
   return { annotations, summary };
 }
 
 const spawnTerraform: TerraformRunner = (args, cwd) =>
   new Promise((resolve, reject) => {
-    const child = spawn('terraform', [...args], { cwd, env: { ...process.env, TF_IN_AUTOMATION: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('terraform', [...args], {
+      cwd,
+      env: { ...process.env, TF_IN_AUTOMATION: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -151,7 +197,9 @@ const spawnTerraform: TerraformRunner = (args, cwd) =>
       stderr += chunk.toString();
       process.stderr.write(chunk);
     });
-    child.on('error', (error) => reject(new Error(`cannot run terraform (${error.message}); install Terraform ≥ 1.10.`)));
+    child.on('error', (error) =>
+      reject(new Error(`cannot run terraform (${error.message}); install Terraform ≥ 1.10.`)),
+    );
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 
@@ -173,7 +221,8 @@ export interface DriftCliDeps {
 export function driftCommand(deps: DriftCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run drift --',
-    summary: 'After `cdktf synth`: `terraform plan -detailed-exitcode` per stack, naming every resource that would change. Exits 1 on drift or on a plan that fails.',
+    summary:
+      'After `cdktf synth`: `terraform plan -detailed-exitcode` per stack, naming every resource that would change. Exits 1 on drift or on a plan that fails.',
     examples: [
       'npx cdktf synth && npm run drift',
       'npm run drift -- --stacks edge-widget-delivery',
@@ -182,8 +231,15 @@ export function driftCommand(deps: DriftCliDeps = {}): Command {
     ],
   })
     .addOption(configOption())
-    .addOption(new Option('--stacks <list>', "comma-separated stacks to check (default: the config's replicas stack, then its delivery stack)").argParser(commaList))
-    .addOption(new Option('--out <dir>', "cdktf's output folder, where `cdktf synth` wrote the stacks (default: cdktf.out)"))
+    .addOption(
+      new Option(
+        '--stacks <list>',
+        "comma-separated stacks to check (default: the config's replicas stack, then its delivery stack)",
+      ).argParser(commaList),
+    )
+    .addOption(
+      new Option('--out <dir>', "cdktf's output folder, where `cdktf synth` wrote the stacks (default: cdktf.out)"),
+    )
     .addOption(new Option('--skip-init', 'do not run `terraform init` first').default(false))
     .addOption(
       jsonOption(
@@ -197,8 +253,15 @@ export function driftCommand(deps: DriftCliDeps = {}): Command {
         const config = loadConfig(flags.config);
         const known = defaultStacks(config);
         const unknown = flags.stacks?.filter((stack) => !known.includes(stack)) ?? [];
-        if (unknown.length > 0) throw new UsageError(`${unknown.join(', ')}: not a stack of this config (${known.join(', ')}).`);
-        return detectDrift({ config, stacks: flags.stacks, outDir: flags.out, init: !flags.skipInit, terraform: deps.terraform });
+        if (unknown.length > 0)
+          throw new UsageError(`${unknown.join(', ')}: not a stack of this config (${known.join(', ')}).`);
+        return detectDrift({
+          config,
+          stacks: flags.stacks,
+          outDir: flags.out,
+          init: !flags.skipInit,
+          terraform: deps.terraform,
+        });
       });
       const ok = results.every((result) => result.status === 'clean');
       if (flags.json) out(JSON.stringify({ ok, stacks: results }, null, 2));

@@ -35,7 +35,8 @@ type ServedStatus = ControlPlaneStatus & { readonly served: EmulatorStats };
 export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log(line) }): Command {
   const command = defineCommand({
     name: 'npm run local:release --',
-    summary: 'Release the app as it is now into the running `npm start` (as a deploy does in AWS), stop that release with rollback, show where it is, or edit the ring.',
+    summary:
+      'Release the app as it is now into the running `npm start` (as a deploy does in AWS), stop that release with rollback, show where it is, or edit the ring.',
     examples: [
       'npm run local:release                                   # build the changed app and start its rollout',
       'npm run local:release -- --status                       # where the rollout is',
@@ -44,16 +45,32 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
       'npm run local:release -- ring remove http://127.0.0.1:8081',
     ],
   })
-    .addOption(new Option('--config <file>', 'the deploy config the build is made with (default: $DEPLOY_CONFIG, else deploy.config.json)'))
+    .addOption(
+      new Option(
+        '--config <file>',
+        'the deploy config the build is made with (default: $DEPLOY_CONFIG, else deploy.config.json)',
+      ),
+    )
     .addOption(new Option('--stop', 'stop the release under way, with rollback').default(false).conflicts('status'))
-    .addOption(new Option('--status', 'say where the release is: the builds, the weight, the deployment, the alarms').default(false))
-    .addOption(new Option('--json', 'with --status: the whole state, as JSON; with ring add|remove: {action, origin, ring}').default(false))
+    .addOption(
+      new Option('--status', 'say where the release is: the builds, the weight, the deployment, the alarms').default(
+        false,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--json',
+        'with --status: the whole state, as JSON; with ring add|remove: {action, origin, ring}',
+      ).default(false),
+    )
     .addOption(controlFileOption('where the running `npm start` left its address (its own --control-file)'))
     .action(async (flags: ReleaseFlags) => {
       const address = readControlAddress(path.resolve(flags.controlFile));
       if (flags.stop) {
         const stopped = (await callControl(address, 'POST', '/stop')) as ControlPlaneStatus;
-        io.out(`stopped ${stopped.deployment?.id ?? 'the release'}: every viewer's next load gets the stable build ${stopped.stable.buildId} (v${stopped.stable.version})`);
+        io.out(
+          `stopped ${stopped.deployment?.id ?? 'the release'}: every viewer's next load gets the stable build ${stopped.stable.buildId} (v${stopped.stable.version})`,
+        );
         return;
       }
       const status = (await callControl(address, 'GET', '/status')) as ServedStatus;
@@ -67,19 +84,36 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
       io.out(built ? `built ${buildDir}` : `sources unchanged since that build: ${buildDir}`);
       const buildId = path.basename(buildDir);
       if (status.stable.buildId === buildId || status.canary?.buildId === buildId) {
-        throw new Error(`build ${buildId} is already what the local distribution serves; change the app (webapp/src) and run this again`);
+        throw new Error(
+          `build ${buildId} is already what the local distribution serves; change the app (webapp/src) and run this again`,
+        );
       }
-      const released = (await callControl(address, 'POST', '/release', { buildDir })) as { buildId: string; version: string; deploymentId: string };
-      io.out(`released ${released.buildId} as version ${released.version}: deployment ${released.deploymentId} is shifting viewers (watch the status line, or open ${address.hostPage})`);
+      const released = (await callControl(address, 'POST', '/release', { buildDir })) as {
+        buildId: string;
+        version: string;
+        deploymentId: string;
+      };
+      io.out(
+        `released ${released.buildId} as version ${released.version}: deployment ${released.deploymentId} is shifting viewers (watch the status line, or open ${address.hostPage})`,
+      );
     });
 
-  const ring = defineSubcommand(command, 'ring', { summary: 'Edit the ring: host pages on these origins get the canary at any weight.' });
+  const ring = defineSubcommand(command, 'ring', {
+    summary: 'Edit the ring: host pages on these origins get the canary at any weight.',
+  });
   for (const action of ['add', 'remove'] as const) {
     defineSubcommand(ring, action, {
-      summary: action === 'add' ? 'Give pages on <origin> the canary whatever the weight.' : 'Put pages on <origin> back under the weight.',
+      summary:
+        action === 'add'
+          ? 'Give pages on <origin> the canary whatever the weight.'
+          : 'Put pages on <origin> back under the weight.',
       examples: [`npm run local:release -- ring ${action} http://127.0.0.1:8081`],
     })
-      .addArgument(new Argument('<origin>', 'a page origin: scheme://host[:port], e.g. http://127.0.0.1:8081').argParser(ringOrigin))
+      .addArgument(
+        new Argument('<origin>', 'a page origin: scheme://host[:port], e.g. http://127.0.0.1:8081').argParser(
+          ringOrigin,
+        ),
+      )
       .action(async (origin: string, _flags: unknown, self: Command) => {
         // --control-file is the top command's, wherever on the line it was given.
         const flags = self.optsWithGlobals() as ReleaseFlags;
@@ -89,7 +123,9 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
           io.out(JSON.stringify({ action, origin, ring: after }, null, 2));
           return;
         }
-        io.out(`ring: ${after.length > 0 ? after.join(', ') : '(empty)'}; pages on these origins get the canary whatever the weight`);
+        io.out(
+          `ring: ${after.length > 0 ? after.join(', ') : '(empty)'}; pages on these origins get the canary whatever the weight`,
+        );
       });
   }
   return command;
@@ -98,7 +134,10 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
 /** An origin as the ring keeps it, or why the text is not one. */
 function ringOrigin(text: string): string {
   const origin = normalizeOrigin(text);
-  if (origin === null) throw new InvalidArgumentError(`expected scheme://host[:port] with no path, e.g. http://127.0.0.1:8081 (what a page's Referer starts with), got ${JSON.stringify(text)}.`);
+  if (origin === null)
+    throw new InvalidArgumentError(
+      `expected scheme://host[:port] with no path, e.g. http://127.0.0.1:8081 (what a page's Referer starts with), got ${JSON.stringify(text)}.`,
+    );
   return origin;
 }
 
@@ -108,10 +147,18 @@ function describeStatus(status: ServedStatus, address: ControlAddress): string[]
   const lines = [formatStatusLine(status, status.served)];
   if (status.deployment === null) lines.push('no release yet: change the app, then `npm run local:release`');
   else if (status.deployment.status === 'InProgress') {
-    lines.push(`${status.deployment.id} is shifting viewers to ${status.canary?.buildId ?? '?'}; \`npm run local:release -- --stop\` rolls it back`);
-    if (status.release?.hold) lines.push(`held at ${(status.release.weight / 100).toFixed(0)}% since ${new Date(status.release.hold.since).toISOString()}: ${status.release.hold.reason}`);
+    lines.push(
+      `${status.deployment.id} is shifting viewers to ${status.canary?.buildId ?? '?'}; \`npm run local:release -- --stop\` rolls it back`,
+    );
+    if (status.release?.hold)
+      lines.push(
+        `held at ${(status.release.weight / 100).toFixed(0)}% since ${new Date(status.release.hold.since).toISOString()}: ${status.release.hold.reason}`,
+      );
     if (status.judgment?.last) lines.push(`the judge: ${status.judgment.last.reason}`);
-  } else lines.push(`${status.deployment.id} ${status.deployment.status.toLowerCase()}${status.deployment.error ? `: ${status.deployment.error}` : ''}`);
+  } else
+    lines.push(
+      `${status.deployment.id} ${status.deployment.status.toLowerCase()}${status.deployment.error ? `: ${status.deployment.error}` : ''}`,
+    );
   if (state !== null && state.ring.length > 0) lines.push(`ring: ${state.ring.join(', ')}`);
   lines.push(`host page ${address.hostPage}`);
   return lines;

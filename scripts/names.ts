@@ -19,7 +19,14 @@ import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, resourceNames, type DeployConfig } from '../config';
 import { readSynthOutput, type SynthStack } from '../stacks/policy/terraform-json';
-import { ACCOUNT_PLACEHOLDER, ciRolePolicies, MANAGED_POLICY_SIZE_LIMIT, policySize, splitPolicy, type CiRolePolicies } from './lib/ci-iam';
+import {
+  ACCOUNT_PLACEHOLDER,
+  ciRolePolicies,
+  MANAGED_POLICY_SIZE_LIMIT,
+  policySize,
+  splitPolicy,
+  type CiRolePolicies,
+} from './lib/ci-iam';
 import { configOption, defineCommand, runCommand, UsageError } from './lib/cli';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -46,7 +53,9 @@ export function namesOf(config: DeployConfig): Record<string, string> {
     edge_error_alarm: names.edgeErrorAlarm,
     assignment_fallback_alarm: names.assignmentFallbackAlarm,
     buckets: config.regions.map((region) => names.bucket(region)).join(','),
-    ...Object.fromEntries(config.regions.map((region) => [`bucket_${region.replace(/-/g, '_')}`, names.bucket(region)])),
+    ...Object.fromEntries(
+      config.regions.map((region) => [`bucket_${region.replace(/-/g, '_')}`, names.bucket(region)]),
+    ),
   };
 }
 
@@ -55,7 +64,11 @@ export function namesOf(config: DeployConfig): Record<string, string> {
  * only here: the plain name listing runs in every workflow and stays quick.
  */
 export async function synthesizeStacks(config: DeployConfig, buildDir: string): Promise<SynthStack[]> {
-  const [{ App }, { createStacks }, { readManifest }] = await Promise.all([import('cdktf'), import('../stacks/app'), import('../contracts/build-manifest')]);
+  const [{ App }, { createStacks }, { readManifest }] = await Promise.all([
+    import('cdktf'),
+    import('../stacks/app'),
+    import('../contracts/build-manifest'),
+  ]);
   const manifest = readManifest(buildDir);
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'names-iam-'));
   try {
@@ -69,16 +82,32 @@ export async function synthesizeStacks(config: DeployConfig, buildDir: string): 
 }
 
 const ROLES = [
-  { key: 'deployRole', title: 'Deploy role (AWS_DEPLOY_ROLE_ARN): cdktf deploy of both stacks, npm run upload, backfill, verify-edge, rollout wait, cleanup' },
-  { key: 'planRole', title: 'Plan role (AWS_PLAN_ROLE_ARN): terraform plan of both stacks, read-only, and their state' },
+  {
+    key: 'deployRole',
+    title:
+      'Deploy role (AWS_DEPLOY_ROLE_ARN): cdktf deploy of both stacks, npm run upload, backfill, verify-edge, rollout wait, cleanup',
+  },
+  {
+    key: 'planRole',
+    title: 'Plan role (AWS_PLAN_ROLE_ARN): terraform plan of both stacks, read-only, and their state',
+  },
 ] as const;
 
-function printPolicies(policies: CiRolePolicies, config: DeployConfig, account: string, out: (line: string) => void): void {
-  if (account === ACCOUNT_PLACEHOLDER) out(`# ${ACCOUNT_PLACEHOLDER} stands for your AWS account id: replace it, or pass --account <id>.`);
+function printPolicies(
+  policies: CiRolePolicies,
+  config: DeployConfig,
+  account: string,
+  out: (line: string) => void,
+): void {
+  if (account === ACCOUNT_PLACEHOLDER)
+    out(`# ${ACCOUNT_PLACEHOLDER} stands for your AWS account id: replace it, or pass --account <id>.`);
   for (const { key, title } of ROLES) {
     const parts = splitPolicy(policies[key]);
     out(`# ${title}`);
-    if (parts.length > 1) out(`# ${parts.length} customer managed policies (IAM allows ${MANAGED_POLICY_SIZE_LIMIT} characters each): attach them all.`);
+    if (parts.length > 1)
+      out(
+        `# ${parts.length} customer managed policies (IAM allows ${MANAGED_POLICY_SIZE_LIMIT} characters each): attach them all.`,
+      );
     parts.forEach((part, index) => {
       if (parts.length > 1) out(`# ${key} part ${index + 1} of ${parts.length}`);
       out(JSON.stringify(part, null, 2));
@@ -88,9 +117,13 @@ function printPolicies(policies: CiRolePolicies, config: DeployConfig, account: 
   // A role has one boundary: it must fit one managed policy.
   const boundary = resourceNames(config).permissionsBoundary;
   if (policySize(policies.permissionsBoundary) > MANAGED_POLICY_SIZE_LIMIT) {
-    throw new Error(`the permissions boundary is ${policySize(policies.permissionsBoundary)} characters, more than one managed policy holds (${MANAGED_POLICY_SIZE_LIMIT}): the stacks' roles grant too much to bound in one policy`);
+    throw new Error(
+      `the permissions boundary is ${policySize(policies.permissionsBoundary)} characters, more than one managed policy holds (${MANAGED_POLICY_SIZE_LIMIT}): the stacks' roles grant too much to bound in one policy`,
+    );
   }
-  out(`# Permissions boundary: the customer managed policy ${boundary}, made before the first deploy and never by the stacks. Every role the stacks create carries it; the deploy role may write roles only with it.`);
+  out(
+    `# Permissions boundary: the customer managed policy ${boundary}, made before the first deploy and never by the stacks. Every role the stacks create carries it; the deploy role may write roles only with it.`,
+  );
   out(JSON.stringify(policies.permissionsBoundary, null, 2));
 }
 
@@ -112,14 +145,16 @@ interface NamesFlags {
 }
 
 function accountId(text: string): string {
-  if (!/^\d{12}$/.test(text)) throw new InvalidArgumentError(`expected a 12-digit AWS account id, got ${JSON.stringify(text)}.`);
+  if (!/^\d{12}$/.test(text))
+    throw new InvalidArgumentError(`expected a 12-digit AWS account id, got ${JSON.stringify(text)}.`);
   return text;
 }
 
 export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(line) }): Command {
   return defineCommand({
     name: 'npm run names --',
-    summary: "Print every name derived from the config (stacks, functions, buckets, records), or the CI roles' IAM policies from the synthesized stacks.",
+    summary:
+      "Print every name derived from the config (stacks, functions, buckets, records), or the CI roles' IAM policies from the synthesized stacks.",
     examples: [
       'npm run names                                   # a table',
       'npm run names -- --github-output                # key=value lines into $GITHUB_OUTPUT (workflow steps)',
@@ -128,14 +163,39 @@ export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(l
     ],
   })
     .addOption(configOption())
-    .addOption(new Option('--json', 'one JSON object instead of a table (with --iam: {deployRole, planRole, permissionsBoundary})').default(false))
-    .addOption(new Option('--github-output', 'append key=value lines to the file $GITHUB_OUTPUT names').default(false).conflicts('iam'))
-    .addOption(new Option('--iam', "the CI roles' IAM policies and the stack roles' permissions boundary, from the stacks synthesized for the build").default(false))
-    .addOption(new Option('--account <id>', 'with --iam: the 12-digit AWS account id to put in the ARNs (default: the <account> placeholder)').argParser(accountId))
-    .addOption(new Option('--build <dir>', 'with --iam: the build the stacks are synthesized from (default: $BUILD_DIR, else build/)'))
+    .addOption(
+      new Option(
+        '--json',
+        'one JSON object instead of a table (with --iam: {deployRole, planRole, permissionsBoundary})',
+      ).default(false),
+    )
+    .addOption(
+      new Option('--github-output', 'append key=value lines to the file $GITHUB_OUTPUT names')
+        .default(false)
+        .conflicts('iam'),
+    )
+    .addOption(
+      new Option(
+        '--iam',
+        "the CI roles' IAM policies and the stack roles' permissions boundary, from the stacks synthesized for the build",
+      ).default(false),
+    )
+    .addOption(
+      new Option(
+        '--account <id>',
+        'with --iam: the 12-digit AWS account id to put in the ARNs (default: the <account> placeholder)',
+      ).argParser(accountId),
+    )
+    .addOption(
+      new Option(
+        '--build <dir>',
+        'with --iam: the build the stacks are synthesized from (default: $BUILD_DIR, else build/)',
+      ),
+    )
     .action(async (flags: NamesFlags) => {
       const env = deps.env ?? process.env;
-      if (!flags.iam && (flags.account !== undefined || flags.build !== undefined)) throw new UsageError('--account and --build apply to --iam only.');
+      if (!flags.iam && (flags.account !== undefined || flags.build !== undefined))
+        throw new UsageError('--account and --build apply to --iam only.');
       const config = loadConfig(flags.config, env);
       if (flags.iam) {
         const buildDir = path.resolve(flags.build ?? env.BUILD_DIR ?? path.join(PROJECT_ROOT, 'build'));

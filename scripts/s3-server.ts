@@ -16,7 +16,8 @@ interface S3ServerFlags {
 export function s3ServerCommand(): Command {
   return defineCommand({
     name: 'npm run s3-server --',
-    summary: 'An S3-compatible server on loopback with one bucket per configured region, to try `npm run upload` and `npm run cleanup` without AWS.',
+    summary:
+      'An S3-compatible server on loopback with one bucket per configured region, to try `npm run upload` and `npm run cleanup` without AWS.',
     examples: [
       'npm run s3-server                                 # on port 4568, objects in a temporary folder',
       'npm run s3-server -- --port 4600 --dir /tmp/buckets',
@@ -25,7 +26,9 @@ export function s3ServerCommand(): Command {
   })
     .addOption(configOption())
     .addOption(new Option('--port <port>', 'the port to listen on').argParser(wholeNumber(1, 65535)).default(4568))
-    .addOption(new Option('--dir <folder>', 'where the objects are kept (default: a temporary folder, removed on exit)'))
+    .addOption(
+      new Option('--dir <folder>', 'where the objects are kept (default: a temporary folder, removed on exit)'),
+    )
     .action(async (flags: S3ServerFlags) => {
       const config = loadConfig(flags.config);
       const names = resourceNames(config);

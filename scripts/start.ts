@@ -2,7 +2,8 @@
  * `npm start`: the whole distribution on this machine. Builds when the sources changed, publishes
  * the build into the local buckets, serves the host page, runs the release signal (the local
  * CloudFront's real-time logs into a loopback Kinesis stream, read by the signal consumer's own
- * code), prints the addresses, and keeps one status line up to date until stopped (Ctrl-C, SIGTERM, SIGHUP, or npm going away; shutdown.ts),
+ * code), prints the addresses, and keeps one status line up to date until stopped (Ctrl-C, SIGTERM, SIGHUP, or npm
+ * going away; shutdown.ts),
  * which closes every server and removes the temporary buckets.
  *
  * Then, after changing the app, in another terminal: `npm run local:release` (release.ts).
@@ -14,7 +15,13 @@ import { loadConfig } from '../config';
 import { ERROR_REPORT_PATH } from '../contracts/error-report';
 import { defineCommand, quietSdkNodeVersionWarning, runCommand, UsageError, wholeNumber } from './lib/cli';
 import { controlFileOption, runningDistribution, shownPath, startControlServer } from '../local/control-server';
-import { DEFAULT_TIME_SCALE, ensureLocalBuild, LOCAL_BUILDS_DIR, stagingDir, startLocalDistribution } from '../local/local-distribution';
+import {
+  DEFAULT_TIME_SCALE,
+  ensureLocalBuild,
+  LOCAL_BUILDS_DIR,
+  stagingDir,
+  startLocalDistribution,
+} from '../local/local-distribution';
 import { Shutdown, StopRequested } from '../local/shutdown';
 import { describeTimeScale, formatStatusLine } from '../local/status-line';
 
@@ -35,7 +42,8 @@ interface StartFlags {
 export function startCommand(): Command {
   return defineCommand({
     name: 'npm start --',
-    summary: 'Run the whole distribution on this machine (CloudFront, S3, Route53, Kinesis, CodeDeploy and the alarms on loopback; no AWS) until Ctrl-C.',
+    summary:
+      'Run the whole distribution on this machine (CloudFront, S3, Route53, Kinesis, CodeDeploy and the alarms on loopback; no AWS) until Ctrl-C.',
     examples: [
       'npm start',
       'npm start -- --time-scale 60                  # a minute of rollout per second: the default rollout in 9 s',
@@ -46,22 +54,49 @@ export function startCommand(): Command {
     ],
   })
     .addOption(new Option('--config <file>', 'the deploy config (default: $DEPLOY_CONFIG, else deploy.config.json)'))
-    .addOption(new Option('--time-scale <n>', 'simulated minutes per real minute, a whole number from 1 to 3600').argParser(wholeNumber(1, 3600)).default(DEFAULT_TIME_SCALE, `${DEFAULT_TIME_SCALE}, the default config's rollout in 90 s`))
-    .addOption(new Option('--port <n>', "the distribution's port (default: a free one)").argParser(wholeNumber(1, 65535)))
-    .addOption(new Option('--host-port <n>', "the host page's port (default: a free one)").argParser(wholeNumber(1, 65535)))
-    .addOption(new Option('--nearest-region <region>', "the region the routers' nearest-bucket lookup answers (default: the primary region)"))
-    .addOption(new Option('--min-viewers <n>', "canary viewers a step needs before the judge can find it healthy, lowered so a few visits can move a release on (default: the config's)").argParser(wholeNumber(1)))
-    .addOption(new Option('--rebuild', 'build even when the sources have not changed since the last build').default(false))
-    .addOption(controlFileOption('where `npm run local:release` finds this distribution; a second one at a time needs its own'))
+    .addOption(
+      new Option('--time-scale <n>', 'simulated minutes per real minute, a whole number from 1 to 3600')
+        .argParser(wholeNumber(1, 3600))
+        .default(DEFAULT_TIME_SCALE, `${DEFAULT_TIME_SCALE}, the default config's rollout in 90 s`),
+    )
+    .addOption(
+      new Option('--port <n>', "the distribution's port (default: a free one)").argParser(wholeNumber(1, 65535)),
+    )
+    .addOption(
+      new Option('--host-port <n>', "the host page's port (default: a free one)").argParser(wholeNumber(1, 65535)),
+    )
+    .addOption(
+      new Option(
+        '--nearest-region <region>',
+        "the region the routers' nearest-bucket lookup answers (default: the primary region)",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--min-viewers <n>',
+        "canary viewers a step needs before the judge can find it healthy, lowered so a few visits can move a release on (default: the config's)",
+      ).argParser(wholeNumber(1)),
+    )
+    .addOption(
+      new Option('--rebuild', 'build even when the sources have not changed since the last build').default(false),
+    )
+    .addOption(
+      controlFileOption('where `npm run local:release` finds this distribution; a second one at a time needs its own'),
+    )
     .action(async (flags: StartFlags) => {
       quietSdkNodeVersionWarning();
       const config = loadConfig(flags.config);
       if (flags.nearestRegion !== undefined && !config.regions.includes(flags.nearestRegion)) {
-        throw new UsageError(`--nearest-region must be one of the configured regions (${config.regions.join(', ')}); got ${flags.nearestRegion}.`);
+        throw new UsageError(
+          `--nearest-region must be one of the configured regions (${config.regions.join(', ')}); got ${flags.nearestRegion}.`,
+        );
       }
       const addressFile = path.resolve(flags.controlFile);
       const other = runningDistribution(addressFile);
-      if (other !== null) throw new Error(`a local distribution is already running (pid ${other.pid}, host page ${other.hostPage}): stop it with Ctrl-C in its terminal, or give this one its own --control-file`);
+      if (other !== null)
+        throw new Error(
+          `a local distribution is already running (pid ${other.pid}, host page ${other.hostPage}): stop it with Ctrl-C in its terminal, or give this one its own --control-file`,
+        );
 
       const shutdown = new Shutdown({ say: (line) => console.log(line) });
       let failure: unknown = null;
@@ -69,17 +104,27 @@ export function startCommand(): Command {
       await shutdown.close();
       if (failure instanceof StopRequested) console.log('stopped before it was up: nothing left running');
       else if (failure === null) console.log('stopped: every server closed, the temporary buckets removed');
-      else if ((failure as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`port ${(failure as { port?: number }).port} is in use: pick another with --port / --host-port, or leave them out for free ones`);
+      else if ((failure as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new Error(
+          `port ${(failure as { port?: number }).port} is in use: pick another with --port / --host-port, or leave them out for free ones`,
+        );
       else throw failure;
     });
 }
 
 /** Starts everything, then waits for the stop. */
-async function serve(config: ReturnType<typeof loadConfig>, flags: StartFlags, addressFile: string, shutdown: Shutdown): Promise<void> {
+async function serve(
+  config: ReturnType<typeof loadConfig>,
+  flags: StartFlags,
+  addressFile: string,
+  shutdown: Shutdown,
+): Promise<void> {
   mkdirSync(LOCAL_BUILDS_DIR, { recursive: true });
   // A stop during the build does not wait for it: the half-made build goes.
   shutdown.removeAtExit(() => rmSync(stagingDir(LOCAL_BUILDS_DIR), { recursive: true, force: true }));
-  const { buildDir, built } = await shutdown.step(ensureLocalBuild(config, { rebuild: flags.rebuild, log: (line) => console.log(`  ${line}`) }));
+  const { buildDir, built } = await shutdown.step(
+    ensureLocalBuild(config, { rebuild: flags.rebuild, log: (line) => console.log(`  ${line}`) }),
+  );
   console.log(built ? `built ${buildDir}` : `sources unchanged: using ${buildDir}`);
 
   const tty = process.stdout.isTTY;

@@ -8,14 +8,29 @@ import { readManifest } from '../contracts/build-manifest';
 import { publishedBuildKey } from '../contracts/published-build';
 import { upload, type RegionUpload, type UploadResult } from '../publish/upload';
 import { CONFIGURE_CREDENTIALS } from '../rollout-control/credentials';
-import { buildOption, configOption, defineCommand, endpointOption, regionsOption, ReportedFailure, runCommand, selectRegions, wholeNumber, jsonOption, outputOf, withJsonErrors } from './lib/cli';
+import {
+  buildOption,
+  configOption,
+  defineCommand,
+  endpointOption,
+  regionsOption,
+  ReportedFailure,
+  runCommand,
+  selectRegions,
+  wholeNumber,
+  jsonOption,
+  outputOf,
+  withJsonErrors,
+} from './lib/cli';
 import { formatBytes, formatDuration, ProgressBoard } from './lib/progress';
 
 /** What to do about a region's failure, when the error says. */
 function advice(error: string): string {
   if (/NoSuchBucket/.test(error)) return ' (deploy the replicas stack first)';
-  if (/InvalidAccessKeyId|ExpiredToken|SignatureDoesNotMatch|CredentialsProviderError/.test(error)) return ` (${CONFIGURE_CREDENTIALS})`;
-  if (/AccessDenied/.test(error)) return " (the credentials may not write the bucket: `npm run names -- --iam` prints the deploy role's policy)";
+  if (/InvalidAccessKeyId|ExpiredToken|SignatureDoesNotMatch|CredentialsProviderError/.test(error))
+    return ` (${CONFIGURE_CREDENTIALS})`;
+  if (/AccessDenied/.test(error))
+    return " (the credentials may not write the bucket: `npm run names -- --iam` prints the deploy role's policy)";
   return '';
 }
 
@@ -24,7 +39,11 @@ export function failureReport(result: UploadResult): string[] {
   const failed = result.regions.filter((region) => !region.ok);
   if (failed.length === 0) return [];
   const regionsByError = new Map<string, string[]>();
-  for (const region of failed) regionsByError.set(region.error ?? 'failed', [...(regionsByError.get(region.error ?? 'failed') ?? []), region.region]);
+  for (const region of failed)
+    regionsByError.set(region.error ?? 'failed', [
+      ...(regionsByError.get(region.error ?? 'failed') ?? []),
+      region.region,
+    ]);
   const unpublished = failed.every((region) => region.manifest === 'not written');
   return [
     `upload failed in ${failed.length} of ${result.regions.length} regions:`,
@@ -52,7 +71,10 @@ interface UploadFlags {
   readonly json: boolean;
 }
 
-/** What `--json` prints: the UploadResult, with the dry run flag, the manifest key and, for a failed region, what to do about it. */
+/**
+ * What `--json` prints: the UploadResult, with the dry run flag, the manifest key and, for a failed region, what to do
+ * about it.
+ */
 function uploadReport(result: UploadResult, dryRun: boolean): Record<string, unknown> {
   const { regions, ...rest } = result;
   return {
@@ -69,7 +91,8 @@ function uploadReport(result: UploadResult, dryRun: boolean): Record<string, unk
 export function uploadCommand(): Command {
   return defineCommand({
     name: 'npm run upload --',
-    summary: "Upload the build (build/) to every replica bucket: objects first, each verified, then the build's manifest, which makes it count as present. Skips what is already there.",
+    summary:
+      "Upload the build (build/) to every replica bucket: objects first, each verified, then the build's manifest, which makes it count as present. Skips what is already there.",
     examples: [
       'npm run upload',
       'npm run upload -- --dry-run                      # what would be written, writing nothing',
@@ -82,7 +105,11 @@ export function uploadCommand(): Command {
     .addOption(configOption())
     .addOption(regionsOption())
     .addOption(endpointOption())
-    .addOption(new Option('--concurrency <n>', 'objects in flight per region, a whole number from 1 to 64').argParser(wholeNumber(1, 64)).default(8))
+    .addOption(
+      new Option('--concurrency <n>', 'objects in flight per region, a whole number from 1 to 64')
+        .argParser(wholeNumber(1, 64))
+        .default(8),
+    )
     .addOption(new Option('--dry-run', 'list what would be uploaded; write nothing').default(false))
     .addOption(
       jsonOption(
@@ -97,7 +124,9 @@ export function uploadCommand(): Command {
         const buildDir = path.resolve(flags.build);
         const manifest = readManifest(buildDir);
         const where = flags.endpoint ? ` at ${flags.endpoint}` : '';
-        err(`${flags.dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} region${regions.length === 1 ? '' : 's'}${where}`);
+        err(
+          `${flags.dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} region${regions.length === 1 ? '' : 's'}${where}`,
+        );
 
         // Bars are for a person watching; under --json the retries and notes still go to stderr.
         const board = flags.json ? null : new ProgressBoard({ lanes: regions });
@@ -120,7 +149,9 @@ export function uploadCommand(): Command {
       if (flags.json) out(JSON.stringify(uploadReport(result, flags.dryRun), null, 2));
       else {
         const width = Math.max(...result.regions.map((region) => region.region.length));
-        out(`build ${result.buildId}: ${result.objects} objects (files and their compressed variants, ${formatBytes(result.totalBytes)}), then its manifest ${publishedBuildKey(result.buildId)}`);
+        out(
+          `build ${result.buildId}: ${result.objects} objects (files and their compressed variants, ${formatBytes(result.totalBytes)}), then its manifest ${publishedBuildKey(result.buildId)}`,
+        );
         for (const region of result.regions) {
           out(summaryLine(region, width, flags.dryRun));
           if (flags.dryRun) for (const key of region.pending) out(`  would upload ${key}`);

@@ -14,8 +14,23 @@ import { format } from 'node:util';
 import { Option, type Command } from 'commander';
 import { loadConfig, type DeployConfig } from '../config';
 import { rolloutStoreClientConfig } from '../contracts/rollout-store';
-import { buildOption, configOption, defineCommand, ReportedFailure, runCommand, jsonOption, outputOf, withJsonErrors } from './lib/cli';
-import { cloudFrontFunctionCheck, functionCodeOf, localEdgeChecks, type CheckResult, type CloudFrontCheckClients } from './lib/edge-check';
+import {
+  buildOption,
+  configOption,
+  defineCommand,
+  ReportedFailure,
+  runCommand,
+  jsonOption,
+  outputOf,
+  withJsonErrors,
+} from './lib/cli';
+import {
+  cloudFrontFunctionCheck,
+  functionCodeOf,
+  localEdgeChecks,
+  type CheckResult,
+  type CloudFrontCheckClients,
+} from './lib/edge-check';
 
 export interface VerifyEdgeOptions {
   readonly config: DeployConfig;
@@ -53,11 +68,16 @@ export async function verifyEdge(options: VerifyEdgeOptions): Promise<boolean> {
 function printReport({ skipped, results }: EdgeReport, out: (line: string) => void): boolean {
   if (skipped) out(`skipped CloudFront's TestFunction: ${skipped}`);
   for (const result of results) {
-    const detail = result.problem === null ? (result.note === undefined ? '' : ` (${result.note})`) : `: ${result.problem}`;
+    const detail =
+      result.problem === null ? (result.note === undefined ? '' : ` (${result.note})`) : `: ${result.problem}`;
     out(`${result.problem === null ? 'ok  ' : 'FAIL'}  ${result.name}${detail}`);
   }
   const failed = results.filter((result) => result.problem !== null).length;
-  out(failed === 0 ? `all ${results.length} edge checks passed` : `${failed} of ${results.length} edge checks failed: do not deploy this router code`);
+  out(
+    failed === 0
+      ? `all ${results.length} edge checks passed`
+      : `${failed} of ${results.length} edge checks failed: do not deploy this router code`,
+  );
   return failed === 0;
 }
 
@@ -69,7 +89,12 @@ function jsonReport({ skipped, results }: EdgeReport): Record<string, unknown> {
     passed: results.length - failed,
     failed,
     cloudFrontSkipped: skipped,
-    checks: results.map((result) => ({ name: result.name, ok: result.problem === null, problem: result.problem, ...(result.note === undefined ? {} : { note: result.note }) })),
+    checks: results.map((result) => ({
+      name: result.name,
+      ok: result.problem === null,
+      problem: result.problem,
+      ...(result.note === undefined ? {} : { note: result.note }),
+    })),
   };
 }
 
@@ -95,16 +120,40 @@ export function verifyEdgeCommand(): Command {
   })
     .addOption(buildOption('the build whose edge code to check'))
     .addOption(configOption())
-    .addOption(new Option('--cloudfront', "also test the viewer-assignment function in CloudFront's runtime (TestFunction on its check twin)").default(false))
-    .addOption(new Option('--cloudfront-only', 'only the CloudFront test, skipping the local checks').default(false).conflicts('cloudfront'))
-    .addOption(jsonOption("{ok, passed, failed (how many checks), cloudFrontSkipped (why CloudFront's TestFunction did not run, else null), checks: [{name, ok, problem (why it failed, else null), note (what a passing check measured)}]}"))
+    .addOption(
+      new Option(
+        '--cloudfront',
+        "also test the viewer-assignment function in CloudFront's runtime (TestFunction on its check twin)",
+      ).default(false),
+    )
+    .addOption(
+      new Option('--cloudfront-only', 'only the CloudFront test, skipping the local checks')
+        .default(false)
+        .conflicts('cloudfront'),
+    )
+    .addOption(
+      jsonOption(
+        "{ok, passed, failed (how many checks), cloudFrontSkipped (why CloudFront's TestFunction did not run, else null), checks: [{name, ok, problem (why it failed, else null), note (what a passing check measured)}]}",
+      ),
+    )
     .action(async (flags: VerifyEdgeFlags, command: Command) => {
       const { out, err } = outputOf(command);
       const report = await withJsonErrors(flags.json, out, () => {
         const config = loadConfig(flags.config);
         const remote = flags.cloudfront || flags.cloudfrontOnly;
-        const clients = remote ? { cloudfront: new CloudFrontClient({ region: 'us-east-1' }), kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()) } : undefined;
-        const checks = () => runEdgeChecks({ config, buildDir: path.resolve(flags.build), cloudfront: clients, skipLocal: flags.cloudfrontOnly });
+        const clients = remote
+          ? {
+              cloudfront: new CloudFrontClient({ region: 'us-east-1' }),
+              kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
+            }
+          : undefined;
+        const checks = () =>
+          runEdgeChecks({
+            config,
+            buildDir: path.resolve(flags.build),
+            cloudfront: clients,
+            skipLocal: flags.cloudfrontOnly,
+          });
         return flags.json ? consoleToStderr(err, checks) : checks();
       });
       if (flags.json) out(JSON.stringify(jsonReport(report), null, 2));

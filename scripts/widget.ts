@@ -23,24 +23,102 @@ export interface CommandEntry {
   readonly load: () => Promise<Command>;
 }
 
-/** Every command, in the order `--help` lists them: the release path first, then the local mode, then the checks and tools. */
+/**
+ * Every command, in the order `--help` lists them: the release path first, then the local mode, then the checks and
+ * tools.
+ */
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'build', shortcut: 'build', file: 'scripts/build.ts', load: async () => (await import('./build')).buildCommand() },
-  { name: 'upload', shortcut: 'upload', file: 'scripts/upload.ts', load: async () => (await import('./upload')).uploadCommand() },
-  { name: 'rollout', shortcut: 'rollout', file: 'scripts/rollout.ts', load: async () => (await import('./rollout')).rolloutMainCommand() },
-  { name: 'cleanup', shortcut: 'cleanup', file: 'scripts/cleanup.ts', load: async () => (await import('./cleanup')).cleanupCommand() },
-  { name: 'backfill', shortcut: 'backfill', file: 'scripts/backfill.ts', load: async () => (await import('./backfill')).backfillCommand() },
-  { name: 'start', shortcut: 'start', file: 'scripts/start.ts', load: async () => (await import('./start')).startCommand() },
-  { name: 'local-release', shortcut: 'local:release', file: 'scripts/local-release.ts', load: async () => (await import('./local-release')).localReleaseCommand() },
-  { name: 'verify-edge', shortcut: 'verify-edge', file: 'scripts/verify-edge.ts', load: async () => (await import('./verify-edge')).verifyEdgeCommand() },
-  { name: 'names', shortcut: 'names', file: 'scripts/names.ts', load: async () => (await import('./names')).namesCommand() },
+  {
+    name: 'build',
+    shortcut: 'build',
+    file: 'scripts/build.ts',
+    load: async () => (await import('./build')).buildCommand(),
+  },
+  {
+    name: 'upload',
+    shortcut: 'upload',
+    file: 'scripts/upload.ts',
+    load: async () => (await import('./upload')).uploadCommand(),
+  },
+  {
+    name: 'rollout',
+    shortcut: 'rollout',
+    file: 'scripts/rollout.ts',
+    load: async () => (await import('./rollout')).rolloutMainCommand(),
+  },
+  {
+    name: 'cleanup',
+    shortcut: 'cleanup',
+    file: 'scripts/cleanup.ts',
+    load: async () => (await import('./cleanup')).cleanupCommand(),
+  },
+  {
+    name: 'backfill',
+    shortcut: 'backfill',
+    file: 'scripts/backfill.ts',
+    load: async () => (await import('./backfill')).backfillCommand(),
+  },
+  {
+    name: 'start',
+    shortcut: 'start',
+    file: 'scripts/start.ts',
+    load: async () => (await import('./start')).startCommand(),
+  },
+  {
+    name: 'local-release',
+    shortcut: 'local:release',
+    file: 'scripts/local-release.ts',
+    load: async () => (await import('./local-release')).localReleaseCommand(),
+  },
+  {
+    name: 'verify-edge',
+    shortcut: 'verify-edge',
+    file: 'scripts/verify-edge.ts',
+    load: async () => (await import('./verify-edge')).verifyEdgeCommand(),
+  },
+  {
+    name: 'names',
+    shortcut: 'names',
+    file: 'scripts/names.ts',
+    load: async () => (await import('./names')).namesCommand(),
+  },
   { name: 'csp', shortcut: 'csp', file: 'scripts/csp.ts', load: async () => (await import('./csp')).cspCommand() },
-  { name: 'drift', shortcut: 'drift', file: 'scripts/drift.ts', load: async () => (await import('./drift')).driftCommand() },
-  { name: 'check-backend', shortcut: 'check-backend', file: 'scripts/check-deploy-backend.ts', load: async () => (await import('./check-deploy-backend')).checkBackendCommand() },
-  { name: 'plan-comment', shortcut: 'plan-comment', file: 'scripts/plan-comment.ts', load: async () => (await import('./plan-comment')).planCommentCommand() },
-  { name: 'config-docs', shortcut: 'config-docs', file: 'scripts/config-docs.ts', load: async () => (await import('./config-docs')).configDocsCommand() },
-  { name: 's3-server', shortcut: 's3-server', file: 'scripts/s3-server.ts', load: async () => (await import('./s3-server')).s3ServerCommand() },
-  { name: 'dns-server', shortcut: 'dns-server', file: 'scripts/dns-server.ts', load: async () => (await import('./dns-server')).dnsServerCommand() },
+  {
+    name: 'drift',
+    shortcut: 'drift',
+    file: 'scripts/drift.ts',
+    load: async () => (await import('./drift')).driftCommand(),
+  },
+  {
+    name: 'check-backend',
+    shortcut: 'check-backend',
+    file: 'scripts/check-deploy-backend.ts',
+    load: async () => (await import('./check-deploy-backend')).checkBackendCommand(),
+  },
+  {
+    name: 'plan-comment',
+    shortcut: 'plan-comment',
+    file: 'scripts/plan-comment.ts',
+    load: async () => (await import('./plan-comment')).planCommentCommand(),
+  },
+  {
+    name: 'config-docs',
+    shortcut: 'config-docs',
+    file: 'scripts/config-docs.ts',
+    load: async () => (await import('./config-docs')).configDocsCommand(),
+  },
+  {
+    name: 's3-server',
+    shortcut: 's3-server',
+    file: 'scripts/s3-server.ts',
+    load: async () => (await import('./s3-server')).s3ServerCommand(),
+  },
+  {
+    name: 'dns-server',
+    shortcut: 'dns-server',
+    file: 'scripts/dns-server.ts',
+    load: async () => (await import('./dns-server')).dnsServerCommand(),
+  },
 ];
 
 /**
@@ -52,10 +130,14 @@ export async function widgetCommand(argv: readonly string[]): Promise<Command> {
   const entry = COMMANDS.find((command) => command.name === asked);
   const root = defineCommand({
     name: 'npm run widget --',
-    summary: 'Build, publish and release the widget; run it locally; check what is deployed. Every command answers --help.',
+    summary:
+      'Build, publish and release the widget; run it locally; check what is deployed. Every command answers --help.',
     examples: ['npm run widget -- --help', 'npm run widget -- rollout status --json', 'npm run widget -- build --help'],
   });
-  if (asked !== undefined && entry === undefined) throw new UsageError(`no command "${asked}"; the commands are: ${COMMANDS.map((command) => command.name).join(', ')}.`);
+  if (asked !== undefined && entry === undefined)
+    throw new UsageError(
+      `no command "${asked}"; the commands are: ${COMMANDS.map((command) => command.name).join(', ')}.`,
+    );
   // Only the command asked for is loaded; the root's help loads them all, for their summaries.
   const loaded = entry ? [entry] : COMMANDS;
   for (const command of loaded) {

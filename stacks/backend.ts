@@ -3,7 +3,14 @@
  * buckets are never in the blast radius of a release; the delivery stack reads the replica
  * stack's outputs through the same backend (terraform_remote_state), which cdktf wires itself.
  */
-import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, type TerraformBackend, type TerraformStack } from 'cdktf';
+import {
+  CloudBackend,
+  LocalBackend,
+  NamedCloudWorkspace,
+  S3Backend,
+  type TerraformBackend,
+  type TerraformStack,
+} from 'cdktf';
 import type { BackendConfig } from '../config';
 
 /**
@@ -25,7 +32,9 @@ export function configureBackend(stack: TerraformStack, backend: BackendConfig, 
       return new CloudBackend(stack, {
         hostname: backend.hostname,
         organization: requireValue(backend.organization, 'backend.organization'),
-        workspaces: new NamedCloudWorkspace(`${requireValue(backend.workspacePrefix, 'backend.workspacePrefix')}-${stackName}`),
+        workspaces: new NamedCloudWorkspace(
+          `${requireValue(backend.workspacePrefix, 'backend.workspacePrefix')}-${stackName}`,
+        ),
       });
     case 's3': {
       const s3 = new S3Backend(stack, {

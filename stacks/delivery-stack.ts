@@ -92,7 +92,15 @@ export class DeliveryStack extends TerraformStack {
     const logRetentionDays = config.retention.logRetentionDays;
     const buckets = Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)]));
 
-    const edge = { runtime: config.edge.runtime, memorySize: config.edge.memoryMb, timeout: config.edge.timeoutSeconds, providers: this.providers, logRegions: edgeLogRegions, account, logRetentionDays };
+    const edge = {
+      runtime: config.edge.runtime,
+      memorySize: config.edge.memoryMb,
+      timeout: config.edge.timeoutSeconds,
+      providers: this.providers,
+      logRegions: edgeLogRegions,
+      account,
+      logRetentionDays,
+    };
     this.entryRouter = new EdgeFunction(this, 'entry-router', {
       ...edge,
       functionName: names.entryRouter,
@@ -113,7 +121,11 @@ export class DeliveryStack extends TerraformStack {
       initialVersion: this.entryRouter.version,
     });
     // Created with the build the alias serves now, never this deploy's: CodeDeploy moves viewers.
-    this.rolloutStore = new RolloutStore(this, 'rollout-store', { provider, storeName: names.rolloutStore, initialStableBuildId: this.liveAlias.servedBuildId });
+    this.rolloutStore = new RolloutStore(this, 'rollout-store', {
+      provider,
+      storeName: names.rolloutStore,
+      initialStableBuildId: this.liveAlias.servedBuildId,
+    });
     // The fallback path: the router reads the state itself when the viewer-assignment function could not.
     this.rolloutStore.grantRead(this.entryRouter);
     // Builds other than its own: the router reads their entry from the nearest bucket.
@@ -127,7 +139,11 @@ export class DeliveryStack extends TerraformStack {
     // consumer counts distinct viewers per role from it (contracts/signal-capacity.ts sizes both).
     const capacity = signalCapacity(config.metrics);
     this.signalTable = new ReleaseSignalTable(this, 'release-signal', { provider, tableName: names.signalTable });
-    this.signalStream = new SignalStream(this, 'signal-stream', { provider, streamName: names.signalStream, shards: capacity.shards });
+    this.signalStream = new SignalStream(this, 'signal-stream', {
+      provider,
+      streamName: names.signalStream,
+      shards: capacity.shards,
+    });
     this.signalLogs = new SignalLogConfig(this, 'signal-logs', {
       provider,
       configName: names.realtimeLogConfig,
@@ -160,7 +176,11 @@ export class DeliveryStack extends TerraformStack {
     this.signalLogs.grantReadFields(this.signalConsumer.handler);
 
     if (config.customDomain) {
-      this.customDomain = new CustomDomain(this, 'custom-domain', { provider, domainName: config.domain, zoneId: replicas.hostedZoneId });
+      this.customDomain = new CustomDomain(this, 'custom-domain', {
+        provider,
+        domainName: config.domain,
+        zoneId: replicas.hostedZoneId,
+      });
     }
     const accessLogs = new AccessLogBucket(this, 'access-logs', {
       provider,
@@ -177,13 +197,21 @@ export class DeliveryStack extends TerraformStack {
       originAccessIdentityPath: replicas.originAccessIdentityPath,
       entryRouter: this.entryRouter,
       chunkRouter: this.chunkRouter,
-      viewerAssignmentCode: readFileSync(path.join(props.buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'),
+      viewerAssignmentCode: readFileSync(
+        path.join(props.buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file),
+        'utf8',
+      ),
       rolloutStoreArn: this.rolloutStore.storeArn,
-      errorReport: { functionName: names.errorReport, code: readFileSync(path.join(props.buildDir, manifest.cloudFrontFunctions['error-report'].file), 'utf8') },
+      errorReport: {
+        functionName: names.errorReport,
+        code: readFileSync(path.join(props.buildDir, manifest.cloudFrontFunctions['error-report'].file), 'utf8'),
+      },
       realtimeLogConfigArn: this.signalLogs.arn,
       accessLogs,
       priceClass,
-      customDomain: this.customDomain ? { domainName: this.customDomain.domainName, certificateArn: this.customDomain.certificateArn } : undefined,
+      customDomain: this.customDomain
+        ? { domainName: this.customDomain.domainName, certificateArn: this.customDomain.certificateArn }
+        : undefined,
     });
     this.customDomain?.aliasTo(this.distribution);
 
@@ -198,10 +226,18 @@ export class DeliveryStack extends TerraformStack {
       viewerAssignmentName: names.viewerAssignment,
       logRetentionDays,
       // By name, as unjudgedAlarmQueries takes them: the metrics' dimensions.
-      signal: { unjudgedAlarmName: names.signalUnjudgedAlarm, latenessSeconds: config.metrics.latenessSeconds, consumerFunctionName: names.signalConsumer, streamName: names.signalStream },
+      signal: {
+        unjudgedAlarmName: names.signalUnjudgedAlarm,
+        latenessSeconds: config.metrics.latenessSeconds,
+        consumerFunctionName: names.signalConsumer,
+        streamName: names.signalStream,
+      },
     });
     // Its log group exists, with a retention, before the function's code can log into it.
-    this.distribution.viewerAssignment.dependsOn = [...(this.distribution.viewerAssignment.dependsOn ?? []), dependable(this.alarms.viewerAssignmentLogs)];
+    this.distribution.viewerAssignment.dependsOn = [
+      ...(this.distribution.viewerAssignment.dependsOn ?? []),
+      dependable(this.alarms.viewerAssignmentLogs),
+    ];
     this.deployment = new AliasDeployment(this, 'deployment', {
       provider,
       account,
@@ -249,10 +285,18 @@ export class DeliveryStack extends TerraformStack {
       dashboardName: names.dashboard,
       namespace: config.metrics.namespace,
       queries: releaseAlarmQueries(config.alarms),
-      signalQueries: unjudgedAlarmQueries({ latenessSeconds: config.metrics.latenessSeconds }, { consumerFunction: names.signalConsumer, stream: names.signalStream }),
+      signalQueries: unjudgedAlarmQueries(
+        { latenessSeconds: config.metrics.latenessSeconds },
+        { consumerFunction: names.signalConsumer, stream: names.signalStream },
+      ),
       latenessSeconds: config.metrics.latenessSeconds,
       periodSeconds: config.alarms.periodSeconds,
-      alarmArns: [this.alarms.clientErrors.arn, this.alarms.signalUnjudged.arn, this.alarms.edgeErrors.arn, this.alarms.assignmentFallbacks.arn],
+      alarmArns: [
+        this.alarms.clientErrors.arn,
+        this.alarms.signalUnjudged.arn,
+        this.alarms.edgeErrors.arn,
+        this.alarms.assignmentFallbacks.arn,
+      ],
       distributionId: this.distribution.distributionId,
       viewerAssignmentName: this.distribution.viewerAssignmentName,
     });
@@ -275,9 +319,19 @@ export class DeliveryStack extends TerraformStack {
       buckets,
       applicationArn: this.deployment.applicationArn,
       deploymentGroupArn: this.deployment.deploymentGroupArn,
-      deploymentConfigArns: [this.deployment.deploymentConfigArn, account.arn('codedeploy', US_EAST_1, `deploymentconfig:${ALL_AT_ONCE_CONFIG}`)],
+      deploymentConfigArns: [
+        this.deployment.deploymentConfigArn,
+        account.arn('codedeploy', US_EAST_1, `deploymentconfig:${ALL_AT_ONCE_CONFIG}`),
+      ],
       // The distribution first (viewers reach the new version), then CodeDeploy may shift.
-      after: [this.distribution.distribution, this.liveAlias.alias, this.deployment.deploymentGroup, this.alarms.clientErrors, this.alarms.signalUnjudged.alarm, this.alarms.edgeErrors],
+      after: [
+        this.distribution.distribution,
+        this.liveAlias.alias,
+        this.deployment.deploymentGroup,
+        this.alarms.clientErrors,
+        this.alarms.signalUnjudged.alarm,
+        this.alarms.edgeErrors,
+      ],
     });
 
     new TerraformOutput(this, 'distribution-domain', {
@@ -285,8 +339,14 @@ export class DeliveryStack extends TerraformStack {
       value: this.customDomain ? config.domain : this.distribution.domainName,
     });
     new TerraformOutput(this, 'distribution-id', { value: this.distribution.distributionId });
-    new TerraformOutput(this, 'entry-router-version', { description: 'Version this deploy published and released', value: this.entryRouter.version });
+    new TerraformOutput(this, 'entry-router-version', {
+      description: 'Version this deploy published and released',
+      value: this.entryRouter.version,
+    });
     new TerraformOutput(this, 'build-id', { value: manifest.buildId });
-    new TerraformOutput(this, 'dashboard-url', { description: 'The release dashboard', value: dashboardUrl(names.dashboard) });
+    new TerraformOutput(this, 'dashboard-url', {
+      description: 'The release dashboard',
+      value: dashboardUrl(names.dashboard),
+    });
   }
 }

@@ -48,7 +48,11 @@ export class ReplicaStack extends TerraformStack implements ReplicaOutputs {
     });
     const global = this.providers.usEast1;
 
-    this.hostedZone = new HostedZone(this, 'zone', { zoneName: config.hostedZone.name, zoneId: config.hostedZone.id, provider: global });
+    this.hostedZone = new HostedZone(this, 'zone', {
+      zoneName: config.hostedZone.name,
+      zoneId: config.hostedZone.id,
+      provider: global,
+    });
     this.originAccessIdentity = new CloudfrontOriginAccessIdentity(this, 'origin-access-identity', {
       provider: global,
       comment: `${config.name}: CloudFront reads the replica buckets`,

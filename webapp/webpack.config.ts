@@ -68,8 +68,18 @@ export function webappConfig(options: WebappBuildOptions): webpack.Configuration
         minSize: 0,
         cacheGroups: {
           // One chunk per library, shared by every page: no module is bundled twice.
-          react: { test: /[\\/]node_modules[\\/](react|react-dom|scheduler)[\\/]/, name: 'react', priority: 30, enforce: true },
-          router: { test: /[\\/]node_modules[\\/](react-router|cookie|set-cookie-parser)[\\/]/, name: 'router', priority: 20, enforce: true },
+          react: {
+            test: /[\\/]node_modules[\\/](react|react-dom|scheduler)[\\/]/,
+            name: 'react',
+            priority: 30,
+            enforce: true,
+          },
+          router: {
+            test: /[\\/]node_modules[\\/](react-router|cookie|set-cookie-parser)[\\/]/,
+            name: 'router',
+            priority: 20,
+            enforce: true,
+          },
           default: false,
           defaultVendors: false,
         },
@@ -77,7 +87,13 @@ export function webappConfig(options: WebappBuildOptions): webpack.Configuration
       // One terser worker per core (its default leaves one core to webpack, which mostly waits on them).
       // RegExp is pure: contracts the entry bundles (build-id.ts, through error-report.ts) build
       // patterns at load that the widget never uses, and terser drops an unused one only so.
-      minimizer: [new TerserPlugin({ parallel: availableParallelism(), extractComments: false, terserOptions: { format: { comments: false }, compress: { passes: 2, pure_funcs: ['RegExp'] } } })],
+      minimizer: [
+        new TerserPlugin({
+          parallel: availableParallelism(),
+          extractComments: false,
+          terserOptions: { format: { comments: false }, compress: { passes: 2, pure_funcs: ['RegExp'] } },
+        }),
+      ],
     },
     performance: { hints: false },
     infrastructureLogging: { level: 'error' },

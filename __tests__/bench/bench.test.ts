@@ -7,7 +7,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runBench, SECTIONS, type BenchRun } from '../../bench';
-import { blockContent, DOCS_BLOCK, formatSummary, HEADLINE_FIGURES, reportProblems, SUMMARY_BLOCK, type BenchReport } from '../../bench/report';
+import {
+  blockContent,
+  DOCS_BLOCK,
+  formatSummary,
+  HEADLINE_FIGURES,
+  reportProblems,
+  SUMMARY_BLOCK,
+  type BenchReport,
+} from '../../bench/report';
 import { SIGNAL_VOLUMES } from '../../bench/sections/release-signal';
 import { loadConfig } from '../../config';
 import { signalCapacity } from '../../contracts/signal-capacity';
@@ -25,7 +33,13 @@ describe('npm run bench --quick', () => {
     out = mkdtempSync(path.join(os.tmpdir(), 'bench-test-'));
     jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    run = await runBench({ quick: true, buildDir: BUILD_DIR, out: path.join(out, 'bench.json'), log: () => undefined, print: (text) => printed.push(text) });
+    run = await runBench({
+      quick: true,
+      buildDir: BUILD_DIR,
+      out: path.join(out, 'bench.json'),
+      log: () => undefined,
+      print: (text) => printed.push(text),
+    });
   }, 90_000);
   afterAll(() => {
     jest.restoreAllMocks();
@@ -63,24 +77,63 @@ describe('npm run bench --quick', () => {
         .filter((figure) => figure[column] !== undefined)
         .map((figure) => figure.name);
     expect(withColumn('edge-routers', 'reference')).toEqual(
-      expect.arrayContaining(['entry router on a miss, its own build: median', 'chunk router: median', 'chunk router: p99', 'entry cold require (median)', 'chunk cold require (median)']),
+      expect.arrayContaining([
+        'entry router on a miss, its own build: median',
+        'chunk router: median',
+        'chunk router: p99',
+        'entry cold require (median)',
+        'chunk cold require (median)',
+      ]),
     );
-    expect(withColumn('edge-routers', 'previous')).toEqual(expect.arrayContaining(['viewer assignment (every load), steady: median', 'viewer assignment (every load), steady: p99', 'entry cold require (median)']));
+    expect(withColumn('edge-routers', 'previous')).toEqual(
+      expect.arrayContaining([
+        'viewer assignment (every load), steady: median',
+        'viewer assignment (every load), steady: p99',
+        'entry cold require (median)',
+      ]),
+    );
     for (const scenario of ['steady state (w = 0)', 'rollout at w = 10 %', 'rollout at w = 50 %', 'after a rollback']) {
-      expect(withColumn('origin-requests', 'previous')).toEqual(expect.arrayContaining([`S3 GETs per entry load, ${scenario}`, `Lambda@Edge invocations per entry load, ${scenario}, fleet model`]));
+      expect(withColumn('origin-requests', 'previous')).toEqual(
+        expect.arrayContaining([
+          `S3 GETs per entry load, ${scenario}`,
+          `Lambda@Edge invocations per entry load, ${scenario}, fleet model`,
+        ]),
+      );
     }
-    expect(withColumn('cost', 'previous')).toEqual(expect.arrayContaining(['total, steady state', 'total, rollout at w = 10 %', 'total, rollout at w = 50 %', 'total, after a rollback']));
+    expect(withColumn('cost', 'previous')).toEqual(
+      expect.arrayContaining([
+        'total, steady state',
+        'total, rollout at w = 10 %',
+        'total, rollout at w = 50 %',
+        'total, after a rollback',
+      ]),
+    );
     // Counts, not timings: these follow from the design, whatever the machine.
     const figure = (section: string, name: string) => figures(section).find((f) => f.name === name);
-    expect(figure('origin-requests', 'S3 GETs per entry load, steady state (w = 0)')).toMatchObject({ value: 0, previous: 0, reference: 1 });
-    expect(figure('origin-requests', 'S3 GETs per entry load, after a rollback')).toMatchObject({ previous: 1, reference: 1 });
+    expect(figure('origin-requests', 'S3 GETs per entry load, steady state (w = 0)')).toMatchObject({
+      value: 0,
+      previous: 0,
+      reference: 1,
+    });
+    expect(figure('origin-requests', 'S3 GETs per entry load, after a rollback')).toMatchObject({
+      previous: 1,
+      reference: 1,
+    });
     // One cache: a Lambda invocation per object (build and encoding), not per load.
-    expect(figure('origin-requests', 'Lambda@Edge invocations per entry load, steady state (w = 0), one cache, measured')?.value).toBeLessThan(0.01);
+    expect(
+      figure('origin-requests', 'Lambda@Edge invocations per entry load, steady state (w = 0), one cache, measured')
+        ?.value,
+    ).toBeLessThan(0.01);
     expect(figure('origin-requests', 'KeyValueStore API calls per entry load, measured (one cache)')?.value).toBe(0);
     expect(figure('assignment', 'canary viewers still on the canary at the next weight')?.value).toBe(100);
     expect(figure('assignment', 'viewers given the same build by another edge')?.value).toBe(100);
     // The targets: every state at or under $0.15 per million loads.
-    for (const name of ['total, steady state', 'total, rollout at w = 10 %', 'total, rollout at w = 50 %', 'total, after a rollback']) {
+    for (const name of [
+      'total, steady state',
+      'total, rollout at w = 10 %',
+      'total, rollout at w = 50 %',
+      'total, after a rollback',
+    ]) {
       expect(figure('cost', name)).toMatchObject({ target: 0.15 });
       expect(figure('cost', name)!.value).toBeLessThanOrEqual(0.15);
     }
@@ -105,7 +158,9 @@ describe('npm run bench --quick', () => {
     expect(figure('alarm to every viewer on stable, worst case').value).toBeLessThanOrEqual(90);
     expect(figure('alarm to every viewer on stable, worst case').previous).toBeGreaterThan(90);
     expect(figure('canary viewers served the canary on their next load after the change').value).toBe(0);
-    expect(section.notes.join('\n')).toMatch(/alarm's state change.*\n.*writes weight 0.*\n.*KeyValueStore carries.*\n.*next load/);
+    expect(section.notes.join('\n')).toMatch(
+      /alarm's state change.*\n.*writes weight 0.*\n.*KeyValueStore carries.*\n.*next load/,
+    );
   });
 
   it('prices the release signal a month at four volumes beside the metrics API, sampled as signalCapacity sizes it, and says whether each target is met', () => {
@@ -113,7 +168,9 @@ describe('npm run bench --quick', () => {
     const figure = (name: string) => section.figures.find((f) => f.name === name);
     const { peakToAverage } = loadConfig().metrics;
     for (const { label, loadsPerDay } of SIGNAL_VOLUMES) {
-      expect(figure(`${label} loads a day: sampling rate`)?.value).toBe(signalCapacity({ expectedLoadsPerDay: loadsPerDay, peakToAverage }).samplingPercent);
+      expect(figure(`${label} loads a day: sampling rate`)?.value).toBe(
+        signalCapacity({ expectedLoadsPerDay: loadsPerDay, peakToAverage }).samplingPercent,
+      );
       expect(figure(`${label} loads a day: Kinesis shards`)?.value).toBe(1);
       expect(figure(`${label} loads a day: cost a month`)?.previous).toBeGreaterThan(0);
       expect(figure(`${label} loads a day: cost per million loads`)?.previous).toBeGreaterThan(2);
@@ -121,20 +178,26 @@ describe('npm run bench --quick', () => {
     expect(figure('1 million loads a day: cost a month')).toMatchObject({ target: 15 });
     expect(figure('100 million loads a day: cost per million loads')).toMatchObject({ target: 0.03 });
     expect(figure('100 million loads a day: cost per million loads')!.value).toBeLessThanOrEqual(0.03);
-    expect(section.notes[0]).toMatch(/^Targets: at most \$15 a month at 1 million loads a day: (met|MISSED) \(.*\); at most \$0\.03 per million loads at 100 million a day: met \(/);
+    expect(section.notes[0]).toMatch(
+      /^Targets: at most \$15 a month at 1 million loads a day: (met|MISSED) \(.*\); at most \$0\.03 per million loads at 100 million a day: met \(/,
+    );
     // One shard's 1,000 records a second, read by the consumer core at 128 MB.
     expect(figure('consumer core, records a second at 128 MB (CPU share scaled)')!.value).toBeGreaterThan(1000);
   });
 
   it('refuses to rewrite the docs from a quick run', async () => {
-    await expect(runBench({ quick: true, updateDocs: true, log: () => undefined, print: () => undefined })).rejects.toThrow(/--update-docs needs a full run/);
+    await expect(
+      runBench({ quick: true, updateDocs: true, log: () => undefined, print: () => undefined }),
+    ).rejects.toThrow(/--update-docs needs a full run/);
   });
 
   it('has every figure the README quotes, so a full run can summarize', () => {
     const rows = formatSummary(run.report)
       .split('\n')
       .filter((line) => /^\| [^-]/.test(line) && !line.startsWith('| Figure'));
-    expect(rows.map((row) => row.split(' | ')[0]!.slice(2))).toEqual(HEADLINE_FIGURES.map((headline) => headline.label.replaceAll('|', '\\|')));
+    expect(rows.map((row) => row.split(' | ')[0]!.slice(2))).toEqual(
+      HEADLINE_FIGURES.map((headline) => headline.label.replaceAll('|', '\\|')),
+    );
   });
 });
 

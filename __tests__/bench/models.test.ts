@@ -4,8 +4,22 @@
 import { PREVIOUS_DESIGN } from '../../bench/baseline';
 import { PRICES } from '../../bench/prices';
 import { billedMs, costPerMillion } from '../../bench/sections/cost';
-import { previousSignalMonth, SIGNAL_TARGETS, SIGNAL_VOLUMES, signalMonth, signalTargets, type SignalCostInputs, type SignalMonth } from '../../bench/sections/release-signal';
-import { previousReachComponents, rateSeconds, reachComponents, totalReach, type EdgeReachMeasurement } from '../../bench/sections/rollback-reach';
+import {
+  previousSignalMonth,
+  SIGNAL_TARGETS,
+  SIGNAL_VOLUMES,
+  signalMonth,
+  signalTargets,
+  type SignalCostInputs,
+  type SignalMonth,
+} from '../../bench/sections/release-signal';
+import {
+  previousReachComponents,
+  rateSeconds,
+  reachComponents,
+  totalReach,
+  type EdgeReachMeasurement,
+} from '../../bench/sections/rollback-reach';
 import { signalCapacity } from '../../contracts/signal-capacity';
 
 describe('cost model', () => {
@@ -42,7 +56,16 @@ describe('cost model', () => {
   });
 
   it('prices the viewer-edge design: a function and a store read per load, Lambda and S3 per miss only', () => {
-    const cost = costPerMillion({ ...reference, lambdaPerLoad: 0.002, coldFraction: 1, coldBilledMs: 30, s3GetsPerLoad: 0.001, latencyQueriesPerLoad: 0, cloudFrontFunctionsPerLoad: 1, kvsReadsPerLoad: 1 });
+    const cost = costPerMillion({
+      ...reference,
+      lambdaPerLoad: 0.002,
+      coldFraction: 1,
+      coldBilledMs: 30,
+      s3GetsPerLoad: 0.001,
+      latencyQueriesPerLoad: 0,
+      cloudFrontFunctionsPerLoad: 1,
+      kvsReadsPerLoad: 1,
+    });
     expect(cost.cloudFrontFunctions).toBeCloseTo(0.1, 10);
     expect(cost.keyValueStore).toBeCloseTo(0.03, 10);
     expect(cost.edgeRequests).toBeCloseTo(0.002 * 0.6, 10);
@@ -77,15 +100,25 @@ describe('release signal cost model', () => {
   };
 
   it('uses the prices this hand calculation uses', () => {
-    expect([PRICES.realtimeLogLine, PRICES.kinesisShardHour, PRICES.kinesisPutPayloadUnit, PRICES.lambdaRequest, PRICES.lambdaGbSecond, PRICES.cloudFrontFunction].map((p) => p.usd / p.per)).toEqual([
-      0.01 / 1e6,
-      0.015,
-      0.014 / 1e6,
-      0.2 / 1e6,
-      0.0000166667,
-      0.1 / 1e6,
-    ]);
-    expect([PRICES.dynamoWrite, PRICES.dynamoRead, PRICES.customMetricMonth, PRICES.alarmMetricMonth, PRICES.logsIngestionGb].map((p) => p.usd / p.per)).toEqual([0.625 / 1e6, 0.125 / 1e6, 0.3, 0.1, 0.5]);
+    expect(
+      [
+        PRICES.realtimeLogLine,
+        PRICES.kinesisShardHour,
+        PRICES.kinesisPutPayloadUnit,
+        PRICES.lambdaRequest,
+        PRICES.lambdaGbSecond,
+        PRICES.cloudFrontFunction,
+      ].map((p) => p.usd / p.per),
+    ).toEqual([0.01 / 1e6, 0.015, 0.014 / 1e6, 0.2 / 1e6, 0.0000166667, 0.1 / 1e6]);
+    expect(
+      [
+        PRICES.dynamoWrite,
+        PRICES.dynamoRead,
+        PRICES.customMetricMonth,
+        PRICES.alarmMetricMonth,
+        PRICES.logsIngestionGb,
+      ].map((p) => p.usd / p.per),
+    ).toEqual([0.625 / 1e6, 0.125 / 1e6, 0.3, 0.1, 0.5]);
   });
 
   it('prices a month at 1 million loads a day as worked out by hand', () => {
@@ -101,9 +134,18 @@ describe('release signal cost model', () => {
     expect(invocations).toBeCloseTo(2_591_978.3, 0);
     // The timeline copy is 5 s old every fifth second.
     const timelineReads = 518_400;
-    // Checkpoint at every invocation and timeline at every fifth, 10 ms each (12 ms), + 11.69 records × 2 µs × (1769 / 128) = 0.32 ms: 13 ms billed.
+    // Checkpoint at every invocation and timeline at every fifth, 10 ms each (12 ms), + 11.69 records × 2 µs × (1769 /
+    // 128) = 0.32 ms: 13 ms billed.
     const billed = 13;
-    expect(month).toMatchObject({ samplingPercent: 100, shards: 1, loads, errorReports, records, timelineReads, billedMsPerInvocation: billed });
+    expect(month).toMatchObject({
+      samplingPercent: 100,
+      shards: 1,
+      loads,
+      errorReports,
+      records,
+      timelineReads,
+      billedMsPerInvocation: billed,
+    });
     expect(month.invocations).toBeCloseTo(invocations, 3);
     const periods = 43_200;
     const parts = {
@@ -117,10 +159,12 @@ describe('release signal cost model', () => {
       metrics: 8 * 0.3,
       // 8 standard-resolution alarm metrics and the verdict's one at high resolution.
       alarms: 8 * 0.1 + 1 * 0.3,
-      // Per invocation 350 B of Lambda's lines, the 250 B batch line and the 300 B verdict line; 43,200 periods × 750 B; 300,000 error lines × 400 B.
+      // Per invocation 350 B of Lambda's lines, the 250 B batch line and the 300 B verdict line; 43,200 periods × 750
+      // B; 300,000 error lines × 400 B.
       logs: ((invocations * 900 + periods * 750 + 300_000 * 400) / 1e9) * 0.5,
     };
-    for (const [name, usd] of Object.entries(parts)) expect([name, month.parts[name as keyof typeof parts]]).toEqual([name, expect.closeTo(usd, 10)]);
+    for (const [name, usd] of Object.entries(parts))
+      expect([name, month.parts[name as keyof typeof parts]]).toEqual([name, expect.closeTo(usd, 10)]);
     const total = Object.values(parts).reduce((sum, usd) => sum + usd, 0);
     expect(total).toBeCloseTo(18.63, 1);
     expect(month.total).toBeCloseTo(total, 6);
@@ -132,7 +176,8 @@ describe('release signal cost model', () => {
     expect(month.samplingPercent).toBe(23);
     // 3,030,000,000 loads and reports × 23 %.
     expect(month.records).toBeCloseTo(696_900_000, 0);
-    // 696,900 batches of 1,000 would do, but a 1 s window closes sooner: one an invocation a second, about 2.59 million.
+    // 696,900 batches of 1,000 would do, but a 1 s window closes sooner: one an invocation a second, about 2.59
+    // million.
     expect(month.invocations).toBeCloseTo(2_592_000, -2);
     // Every 5 s, not every invocation.
     expect(month.timelineReads).toBe(518_400);
@@ -147,10 +192,16 @@ describe('release signal cost model', () => {
       for (const { loadsPerDay } of SIGNAL_VOLUMES) {
         const month = signalMonth({ ...INPUTS, loadsPerDay, peakToAverage });
         const capacity = signalCapacity({ expectedLoadsPerDay: loadsPerDay, peakToAverage });
-        expect([loadsPerDay, month.samplingPercent, month.shards]).toEqual([loadsPerDay, capacity.samplingPercent, capacity.shards]);
+        expect([loadsPerDay, month.samplingPercent, month.shards]).toEqual([
+          loadsPerDay,
+          capacity.samplingPercent,
+          capacity.shards,
+        ]);
       }
     }
-    expect(SIGNAL_VOLUMES.map(({ loadsPerDay }) => signalMonth({ ...INPUTS, loadsPerDay }).samplingPercent)).toEqual([100, 100, 100, 23]);
+    expect(SIGNAL_VOLUMES.map(({ loadsPerDay }) => signalMonth({ ...INPUTS, loadsPerDay }).samplingPercent)).toEqual([
+      100, 100, 100, 23,
+    ]);
     expect(signalMonth({ ...INPUTS, loadsPerDay: 10_000_000, peakToAverage: 10 }).samplingPercent).toBe(69);
   });
 
@@ -160,7 +211,10 @@ describe('release signal cost model', () => {
     expect(slow.invocations).toBeCloseTo(518_400 * (1 - Math.exp(-58.45)), 0);
     expect(slow.total).toBeLessThan(signalMonth(INPUTS).total - 2.5);
     // A window of 0 calls as records come; Lambda's poller reads about once a second.
-    expect(signalMonth({ ...INPUTS, batchWindowSeconds: 0 }).invocations).toBeCloseTo(signalMonth(INPUTS).invocations, 6);
+    expect(signalMonth({ ...INPUTS, batchWindowSeconds: 0 }).invocations).toBeCloseTo(
+      signalMonth(INPUTS).invocations,
+      6,
+    );
   });
 
   it('has fewer invocations than windows when windows are often empty', () => {
@@ -183,13 +237,29 @@ describe('release signal cost model', () => {
   });
 
   it('checks the targets: at most $15 a month at 1 million loads a day, $0.03 per million loads at 100 million', () => {
-    expect(SIGNAL_TARGETS).toEqual({ monthAtOneMillion: { loadsPerDay: 1_000_000, usd: 15 }, perMillionAtHundredMillion: { loadsPerDay: 100_000_000, usd: 0.03 } });
-    const at = (loadsPerDay: number, total: number, perMillionLoads: number) => ({ loadsPerDay, month: { total, perMillionLoads } as SignalMonth });
-    expect(signalTargets([at(1_000_000, 15, 0.5), at(100_000_000, 90, 0.03)])).toEqual({ monthAtOneMillion: true, perMillionAtHundredMillion: true });
-    expect(signalTargets([at(1_000_000, 15.01, 0.5), at(100_000_000, 90.3, 0.0301)])).toEqual({ monthAtOneMillion: false, perMillionAtHundredMillion: false });
+    expect(SIGNAL_TARGETS).toEqual({
+      monthAtOneMillion: { loadsPerDay: 1_000_000, usd: 15 },
+      perMillionAtHundredMillion: { loadsPerDay: 100_000_000, usd: 0.03 },
+    });
+    const at = (loadsPerDay: number, total: number, perMillionLoads: number) => ({
+      loadsPerDay,
+      month: { total, perMillionLoads } as SignalMonth,
+    });
+    expect(signalTargets([at(1_000_000, 15, 0.5), at(100_000_000, 90, 0.03)])).toEqual({
+      monthAtOneMillion: true,
+      perMillionAtHundredMillion: true,
+    });
+    expect(signalTargets([at(1_000_000, 15.01, 0.5), at(100_000_000, 90.3, 0.0301)])).toEqual({
+      monthAtOneMillion: false,
+      perMillionAtHundredMillion: false,
+    });
     expect(() => signalTargets([at(1_000_000, 15, 0.5)])).toThrow(/no cost at 100000000 loads a day/);
-    // The model at these inputs: over by half a dollar at a million a day ($14 of it fixed), well under at a hundred million.
-    const months = SIGNAL_VOLUMES.map(({ loadsPerDay }) => ({ loadsPerDay, month: signalMonth({ ...INPUTS, loadsPerDay }) }));
+    // The model at these inputs: over by half a dollar at a million a day ($14 of it fixed), well under at a hundred
+    // million.
+    const months = SIGNAL_VOLUMES.map(({ loadsPerDay }) => ({
+      loadsPerDay,
+      month: signalMonth({ ...INPUTS, loadsPerDay }),
+    }));
     expect(signalTargets(months)).toEqual({ monthAtOneMillion: false, perMillionAtHundredMillion: true });
   });
 });

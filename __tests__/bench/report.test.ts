@@ -2,11 +2,28 @@
  * The benchmark report's pure parts: ratios, the shape check (each rule proven to catch its
  * violation), the README block, and --only following what sections require.
  */
-import { blockContent, DOCS_BLOCK, formatMarkdown, formatSummary, HEADLINE_FIGURES, replaceBlock, reportProblems, reportSection, type BenchReport } from '../../bench/report';
+import {
+  blockContent,
+  DOCS_BLOCK,
+  formatMarkdown,
+  formatSummary,
+  HEADLINE_FIGURES,
+  replaceBlock,
+  reportProblems,
+  reportSection,
+  type BenchReport,
+} from '../../bench/report';
 import { selectSections } from '../../bench';
 import type { BenchSection, Figure } from '../../bench/types';
 
-const MACHINE = { cpu: 'Test CPU', cores: 2, node: 'v20.0.0', platform: 'linux test x64', memoryGb: 4, loadAverage: 0.1 };
+const MACHINE = {
+  cpu: 'Test CPU',
+  cores: 2,
+  node: 'v20.0.0',
+  platform: 'linux test x64',
+  memoryGb: 4,
+  loadAverage: 0.1,
+};
 
 function report(figures: readonly Figure[], extra: Partial<BenchReport> = {}): BenchReport {
   return {
@@ -16,7 +33,12 @@ function report(figures: readonly Figure[], extra: Partial<BenchReport> = {}): B
     buildId: '0123456789abcdef',
     machine: MACHINE,
     wallSeconds: 1,
-    sections: { alpha: reportSection('Alpha section', { figures, notes: ['first note', '  continued', 'second note', '  - an item', '  - another item'] }) },
+    sections: {
+      alpha: reportSection('Alpha section', {
+        figures,
+        notes: ['first note', '  continued', 'second note', '  - an item', '  - another item'],
+      }),
+    },
     ...extra,
   };
 }
@@ -62,10 +84,17 @@ describe('bench report', () => {
 
   it('finds a reference without a ratio, and a figure the markdown does not show', () => {
     const good = report(GOOD);
-    const withoutRatio: BenchReport = { ...good, sections: { alpha: { ...good.sections.alpha!, figures: [{ name: 'warm median', value: 1.5, unit: 'µs', reference: 0.5 }] } } };
+    const withoutRatio: BenchReport = {
+      ...good,
+      sections: {
+        alpha: { ...good.sections.alpha!, figures: [{ name: 'warm median', value: 1.5, unit: 'µs', reference: 0.5 }] },
+      },
+    };
     expect(reportProblems(withoutRatio, ['alpha'])).toEqual(['alpha / warm median: has a reference but no ratio']);
     const staleMarkdown = formatMarkdown(good).replace('| zip | 2.0 KB |', '| zip | 1.0 KB |');
-    expect(reportProblems(good, ['alpha'], staleMarkdown)).toEqual(['alpha / zip: not in the markdown as | zip | 2.0 KB |']);
+    expect(reportProblems(good, ['alpha'], staleMarkdown)).toEqual([
+      'alpha / zip: not in the markdown as | zip | 2.0 KB |',
+    ]);
   });
 
   it('finds a section without figures and a report without its machine', () => {
@@ -83,11 +112,18 @@ describe('bench report', () => {
   });
 
   it("refuses to summarize a run that lacks one of the README's figures, naming it", () => {
-    expect(() => formatSummary(report([]))).toThrow(new RegExp(`README's figure "${HEADLINE_FIGURES[0]!.name}" is not in section ${HEADLINE_FIGURES[0]!.section}`));
+    expect(() => formatSummary(report([]))).toThrow(
+      new RegExp(`README's figure "${HEADLINE_FIGURES[0]!.name}" is not in section ${HEADLINE_FIGURES[0]!.section}`),
+    );
   });
 
   it('runs what a section requires with --only, in order, and rejects unknown sections', () => {
-    const section = (id: string, requires?: string[]): BenchSection => ({ id, title: id, requires, run: async () => ({ figures: [] }) });
+    const section = (id: string, requires?: string[]): BenchSection => ({
+      id,
+      title: id,
+      requires,
+      run: async () => ({ figures: [] }),
+    });
     const sections = [section('a'), section('b'), section('c', ['a']), section('d', ['c'])];
     expect(selectSections(['d'], sections).map((s) => s.id)).toEqual(['a', 'c', 'd']);
     expect(selectSections(undefined, sections).map((s) => s.id)).toEqual(['a', 'b', 'c', 'd']);

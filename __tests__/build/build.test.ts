@@ -17,7 +17,9 @@ function sha256(file: string): string {
 }
 
 function zipHashes(result: { outDir: string; manifest: BuildResult['manifest'] }): Record<string, string> {
-  return Object.fromEntries(Object.entries(result.manifest.functions).map(([name, fn]) => [name, sha256(path.join(result.outDir, fn.zip))]));
+  return Object.fromEntries(
+    Object.entries(result.manifest.functions).map(([name, fn]) => [name, sha256(path.join(result.outDir, fn.zip))]),
+  );
 }
 
 describe('deterministic build', () => {
@@ -46,7 +48,9 @@ describe('deterministic build', () => {
     expect(second.manifest.buildId).toBe(first.manifest.buildId);
     expect(zipHashes(second)).toEqual(zipHashes(first));
     expect(second.manifest).toEqual(first.manifest);
-    expect(readFileSync(path.join(second.outDir, 'manifest.json'))).toEqual(readFileSync(path.join(BUILD_DIR, 'manifest.json')));
+    expect(readFileSync(path.join(second.outDir, 'manifest.json'))).toEqual(
+      readFileSync(path.join(BUILD_DIR, 'manifest.json')),
+    );
     // A whole build: webpack, terser and every function bundle, on two cores other suites share.
   }, 180_000);
 
@@ -69,7 +73,8 @@ describe('build output', () => {
   it('keeps index.js within 1,800 B brotli', () => {
     const brotli = readFileSync(path.join(BUILD_DIR, `${manifest.entry.key}.br`)).length;
     expect(manifest.entry.brotliBytes).toBe(brotli);
-    if (brotli > 1800) throw new Error(`index.js is ${brotli} B brotli (${manifest.entry.bytes} B raw): over the 1,800 B budget`);
+    if (brotli > 1800)
+      throw new Error(`index.js is ${brotli} B brotli (${manifest.entry.bytes} B raw): over the 1,800 B budget`);
   });
 
   it('puts every asset under assets/<buildId>/ with a content type and, for text, .br and .gz variants', () => {
@@ -106,7 +111,9 @@ describe('webapp chunks', () => {
   it('bundles no module into more than one chunk', () => {
     const modules = Object.entries(moduleChunks);
     expect(modules.length).toBeGreaterThan(10);
-    const duplicated = modules.filter(([, chunks]) => chunks.length > 1).map(([name, chunks]) => `${name} in ${chunks.join(', ')}`);
+    const duplicated = modules
+      .filter(([, chunks]) => chunks.length > 1)
+      .map(([name, chunks]) => `${name} in ${chunks.join(', ')}`);
     expect(duplicated).toEqual([]);
   });
 
@@ -114,10 +121,18 @@ describe('webapp chunks', () => {
     const inEntry = Object.entries(moduleChunks)
       .filter(([, chunks]) => chunks.includes('index'))
       .map(([name]) => name);
-    // The bootstrap, its error reporter and the contract that builds the report's URL (with the build id pattern it imports).
-    expect(inEntry.sort()).toEqual(['../contracts/build-id.ts', '../contracts/error-report.ts', './src/error-report.ts', './src/index.ts']);
+    // The bootstrap, its error reporter and the contract that builds the report's URL (with the build id pattern it
+    // imports).
+    expect(inEntry.sort()).toEqual([
+      '../contracts/build-id.ts',
+      '../contracts/error-report.ts',
+      './src/error-report.ts',
+      './src/index.ts',
+    ]);
     // Matched by suffix: with node_modules symlinked (worktrees) webpack names the resolved path.
-    const reactDom = Object.keys(moduleChunks).filter((name) => name.endsWith('node_modules/react-dom/cjs/react-dom-client.production.js'));
+    const reactDom = Object.keys(moduleChunks).filter((name) =>
+      name.endsWith('node_modules/react-dom/cjs/react-dom-client.production.js'),
+    );
     expect(reactDom).toHaveLength(1);
     expect(moduleChunks[reactDom[0]!]).toEqual(['react']);
     expect(defaultBuild().chunkCount).toBeGreaterThanOrEqual(5);
@@ -125,8 +140,14 @@ describe('webapp chunks', () => {
 });
 
 describe('npm run build -- --json', () => {
-  /** The command in this process, its build answered by `result` (the build global setup made, here); what it printed, by stream. */
-  async function run(argv: readonly string[], result: (options: BuildOptions) => Promise<BuildResult>): Promise<{ code: number; out: string; err: string; options: BuildOptions[] }> {
+  /**
+   * The command in this process, its build answered by `result` (the build global setup made, here); what it printed,
+   * by stream.
+   */
+  async function run(
+    argv: readonly string[],
+    result: (options: BuildOptions) => Promise<BuildResult>,
+  ): Promise<{ code: number; out: string; err: string; options: BuildOptions[] }> {
     const options: BuildOptions[] = [];
     let out = '';
     let err = '';
@@ -142,11 +163,14 @@ describe('npm run build -- --json', () => {
 
   it('prints the build as one JSON object and nothing else on stdout: buildId, output folder, entry and chunk sizes, function zips', async () => {
     const manifest = defaultBuild();
-    const { code, out, err, options } = await run(['--json', '--out', BUILD_DIR, '--config', path.join(PROJECT_ROOT, 'deploy.config.json')], async (given) => {
-      // The summary the build logs is the text output; under --json it must not reach stdout.
-      given.log?.(`buildId      ${manifest.buildId}`);
-      return { outDir: BUILD_DIR, manifest, moduleChunks: {} };
-    });
+    const { code, out, err, options } = await run(
+      ['--json', '--out', BUILD_DIR, '--config', path.join(PROJECT_ROOT, 'deploy.config.json')],
+      async (given) => {
+        // The summary the build logs is the text output; under --json it must not reach stdout.
+        given.log?.(`buildId      ${manifest.buildId}`);
+        return { outDir: BUILD_DIR, manifest, moduleChunks: {} };
+      },
+    );
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(options.map((given) => [given.outDir, given.config.name])).toEqual([[BUILD_DIR, config.name]]);
     const report = JSON.parse(out);
@@ -157,13 +181,30 @@ describe('npm run build -- --json', () => {
       buildId: manifest.buildId,
       outDir: BUILD_DIR,
       manifest: path.join(BUILD_DIR, 'manifest.json'),
-      entry: { key: manifest.entry.key, bytes: manifest.entry.bytes, gzipBytes: manifest.entry.gzipBytes, brotliBytes: manifest.entry.brotliBytes },
-      chunks: { count: manifest.chunkCount, bytes: chunks.reduce((sum, c) => sum + c.bytes, 0), brotliBytes: chunks.reduce((sum, c) => sum + c.variants.br!.bytes, 0) },
+      entry: {
+        key: manifest.entry.key,
+        bytes: manifest.entry.bytes,
+        gzipBytes: manifest.entry.gzipBytes,
+        brotliBytes: manifest.entry.brotliBytes,
+      },
+      chunks: {
+        count: manifest.chunkCount,
+        bytes: chunks.reduce((sum, c) => sum + c.bytes, 0),
+        brotliBytes: chunks.reduce((sum, c) => sum + c.variants.br!.bytes, 0),
+      },
     });
     expect(report.chunks.count).toBeGreaterThan(0);
     expect(Object.keys(report.functions).sort()).toEqual(Object.keys(manifest.functions).sort());
-    expect(report.functions['entry-router']).toEqual({ kind: 'edge', zip: manifest.functions['entry-router'].zip, bytes: manifest.functions['entry-router'].bytes, sha256: manifest.functions['entry-router'].sha256 });
-    expect(report.cloudFrontFunctions['viewer-assignment']).toMatchObject({ bytes: manifest.cloudFrontFunctions['viewer-assignment'].bytes, limitBytes: 10240 });
+    expect(report.functions['entry-router']).toEqual({
+      kind: 'edge',
+      zip: manifest.functions['entry-router'].zip,
+      bytes: manifest.functions['entry-router'].bytes,
+      sha256: manifest.functions['entry-router'].sha256,
+    });
+    expect(report.cloudFrontFunctions['viewer-assignment']).toMatchObject({
+      bytes: manifest.cloudFrontFunctions['viewer-assignment'].bytes,
+      limitBytes: 10240,
+    });
   });
 
   it('prints {"error": …} when the build fails, and exits 1 as without --json', async () => {

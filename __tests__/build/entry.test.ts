@@ -39,7 +39,13 @@ function runEntry(answer: (url: string) => Promise<unknown> = () => Promise.reso
     currentScript: { src: `${DISTRIBUTION}/assets/index.js` },
     createElement: (): FakeScript => {
       const attributes = new Map<string, string>();
-      return { src: '', onerror: null, onload: null, setAttribute: (n, v) => attributes.set(n, v), getAttribute: (n) => attributes.get(n) ?? null };
+      return {
+        src: '',
+        onerror: null,
+        onload: null,
+        setAttribute: (n, v) => attributes.set(n, v),
+        getAttribute: (n) => attributes.get(n) ?? null,
+      };
     },
     getElementsByTagName: () => [],
     head: { appendChild: (script: FakeScript) => appended.push(script) },
@@ -51,8 +57,20 @@ function runEntry(answer: (url: string) => Promise<unknown> = () => Promise.reso
     fetched.push({ url, init });
     return answer(url);
   };
-  const addEventListener = (type: string, listener: (event: unknown) => void) => void listeners.push({ type, listener });
-  const context = vm.createContext({ document, window, self: window, navigator, fetch, URL, Promise, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(), clearTimeout, addEventListener });
+  const addEventListener = (type: string, listener: (event: unknown) => void) =>
+    void listeners.push({ type, listener });
+  const context = vm.createContext({
+    document,
+    window,
+    self: window,
+    navigator,
+    fetch,
+    URL,
+    Promise,
+    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(),
+    clearTimeout,
+    addEventListener,
+  });
   vm.runInContext(readFileSync(path.join(BUILD_DIR, defaultBuild().entry.key), 'utf8'), context);
   /** Dispatches an uncaught error, as the browser would, to the listeners the entry added on window. */
   const uncaught = (filename: string, message: string) => {
@@ -117,10 +135,18 @@ describe('index.js', () => {
     uncaught(ownFile, long);
     // The same first 120 characters are the same report.
     uncaught(ownFile, `${long}, and more`);
-    expect(fetched.map(({ url }) => parseErrorReport(new URL(url).search.slice(1))?.message)).toEqual([long.slice(0, MAX_MESSAGE_LENGTH)]);
+    expect(fetched.map(({ url }) => parseErrorReport(new URL(url).search.slice(1))?.message)).toEqual([
+      long.slice(0, MAX_MESSAGE_LENGTH),
+    ]);
 
     for (let i = 0; i < 20; i += 1) uncaught(ownFile, `error ${i}`);
-    expect(fetched.map(({ url }) => parseErrorReport(new URL(url).search.slice(1))?.message)).toEqual([long.slice(0, MAX_MESSAGE_LENGTH), 'error 0', 'error 1', 'error 2', 'error 3']);
+    expect(fetched.map(({ url }) => parseErrorReport(new URL(url).search.slice(1))?.message)).toEqual([
+      long.slice(0, MAX_MESSAGE_LENGTH),
+      'error 0',
+      'error 1',
+      'error 2',
+      'error 3',
+    ]);
     expect(fetched.every(({ init }) => JSON.stringify(init) === JSON.stringify(REPORT_INIT))).toBe(true);
   });
 
@@ -159,19 +185,26 @@ describe('entry router zip', () => {
   const indexJs = readFileSync(path.join(BUILD_DIR, manifest.entry.key));
 
   function bodyOf(response: CloudFrontResultResponse): Buffer {
-    return response.bodyEncoding === 'base64' ? Buffer.from(response.body!, 'base64') : Buffer.from(response.body!, 'utf8');
+    return response.bodyEncoding === 'base64'
+      ? Buffer.from(response.body!, 'base64')
+      : Buffer.from(response.body!, 'utf8');
   }
 
   it('inlines exactly the built index.js, plain and pre-compressed', async () => {
-    const handler = loadEdgeHandler('entry-router', { dnsServer: dns.address }) as unknown as (event: unknown) => Promise<CloudFrontResultResponse>;
+    const handler = loadEdgeHandler('entry-router', { dnsServer: dns.address }) as unknown as (
+      event: unknown,
+    ) => Promise<CloudFrontResultResponse>;
     const plain = await handler(originRequestEvent({ headers: {} }));
     expect(bodyOf(plain).equals(indexJs)).toBe(true);
     const withBrotli = await handler(originRequestEvent({ headers: { 'Accept-Encoding': 'br,gzip' } }));
     const brotliBody = bodyOf(withBrotli);
-    const decoded = withBrotli.headers?.['content-encoding']?.[0]?.value === 'br' ? brotliDecompressSync(brotliBody) : brotliBody;
+    const decoded =
+      withBrotli.headers?.['content-encoding']?.[0]?.value === 'br' ? brotliDecompressSync(brotliBody) : brotliBody;
     expect(decoded.equals(indexJs)).toBe(true);
     const withGzip = await handler(originRequestEvent({ headers: { 'Accept-Encoding': 'gzip' } }));
     const gzipBody = bodyOf(withGzip);
-    expect((withGzip.headers?.['content-encoding']?.[0]?.value === 'gzip' ? gunzipSync(gzipBody) : gzipBody).equals(indexJs)).toBe(true);
+    expect(
+      (withGzip.headers?.['content-encoding']?.[0]?.value === 'gzip' ? gunzipSync(gzipBody) : gzipBody).equals(indexJs),
+    ).toBe(true);
   });
 });

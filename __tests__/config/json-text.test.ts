@@ -16,31 +16,85 @@ describe('JSON text', () => {
   });
 
   it.each([
-    ['a trailing comma in an object', '{\n  "a": 1,\n}', 'line 2, column 9: a comma before }: JSON allows no trailing comma; delete it.\n2 |   "a": 1,\n  |         ^'],
-    ['a missing comma', '{\n  "a": 1\n  "b": 2\n}', 'line 3, column 3: expected , or } after the value, found "b"; is a comma missing?\n3 |   "b": 2\n  |   ^'],
-    ['a comment', '{\n  // the domain\n  "a": 1\n}', 'line 2, column 3: JSON allows no comments; delete it (docs/configuration.md describes every setting).\n2 |   // the domain\n  |   ^'],
-    ['single quotes', "{ 'a': 1 }", "line 1, column 3: property names take double quotes in JSON: write \"name\", not 'name'.\n1 | { 'a': 1 }\n  |   ^"],
-    ['an unquoted name', '{ domain: 1 }', 'line 1, column 3: expected a property name in double quotes, found domain.\n1 | { domain: 1 }\n  |   ^'],
-    ['a misspelt literal', '{ "a": ture }', 'line 1, column 8: expected a value (a string in double quotes, a number, true, false, null, { or [), found ture.\n1 | { "a": ture }\n  |        ^'],
-    ['a missing colon', '{ "a" 1 }', 'line 1, column 7: expected : after the property name "a", found "1".\n1 | { "a" 1 }\n  |       ^'],
-    ['a number with a leading zero', '{ "a": 01 }', 'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.\n1 | { "a": 01 }\n  |        ^'],
-    ['a line break in a string', '{ "a": "x\ny" }', 'line 1, column 10: a line break inside a string; close the string with " on this line, or write \\n for a line break.\n1 | { "a": "x\n  |          ^'],
-    ['a bad escape', '{ "a": "C:\\temp\\x" }', 'line 1, column 16: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "C:\\temp\\x" }\n  |                ^'],
-    ['text after the value', '{}\n{}', 'line 2, column 1: found "{" after the end of the JSON value; the file must hold one object.\n2 | {}\n  | ^'],
+    [
+      'a trailing comma in an object',
+      '{\n  "a": 1,\n}',
+      'line 2, column 9: a comma before }: JSON allows no trailing comma; delete it.\n2 |   "a": 1,\n  |         ^',
+    ],
+    [
+      'a missing comma',
+      '{\n  "a": 1\n  "b": 2\n}',
+      'line 3, column 3: expected , or } after the value, found "b"; is a comma missing?\n3 |   "b": 2\n  |   ^',
+    ],
+    [
+      'a comment',
+      '{\n  // the domain\n  "a": 1\n}',
+      'line 2, column 3: JSON allows no comments; delete it (docs/configuration.md describes every setting).\n2 |   // the domain\n  |   ^',
+    ],
+    [
+      'single quotes',
+      "{ 'a': 1 }",
+      "line 1, column 3: property names take double quotes in JSON: write \"name\", not 'name'.\n1 | { 'a': 1 }\n  |   ^",
+    ],
+    [
+      'an unquoted name',
+      '{ domain: 1 }',
+      'line 1, column 3: expected a property name in double quotes, found domain.\n1 | { domain: 1 }\n  |   ^',
+    ],
+    [
+      'a misspelt literal',
+      '{ "a": ture }',
+      'line 1, column 8: expected a value (a string in double quotes, a number, true, false, null, { or [), found ture.\n1 | { "a": ture }\n  |        ^',
+    ],
+    [
+      'a missing colon',
+      '{ "a" 1 }',
+      'line 1, column 7: expected : after the property name "a", found "1".\n1 | { "a" 1 }\n  |       ^',
+    ],
+    [
+      'a number with a leading zero',
+      '{ "a": 01 }',
+      'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.\n1 | { "a": 01 }\n  |        ^',
+    ],
+    [
+      'a line break in a string',
+      '{ "a": "x\ny" }',
+      'line 1, column 10: a line break inside a string; close the string with " on this line, or write \\n for a line break.\n1 | { "a": "x\n  |          ^',
+    ],
+    [
+      'a bad escape',
+      '{ "a": "C:\\temp\\x" }',
+      'line 1, column 16: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "C:\\temp\\x" }\n  |                ^',
+    ],
+    [
+      'text after the value',
+      '{}\n{}',
+      'line 2, column 1: found "{" after the end of the JSON value; the file must hold one object.\n2 | {}\n  | ^',
+    ],
     [
       'a key set twice',
       '{ "edge": { "memoryMb": 128, "memoryMb": 256 } }',
       'line 1, column 30: "edge.memoryMb" is set twice in this object; JSON keeps only the last, so delete one.\n1 | { "edge": { "memoryMb": 128, "memoryMb": 256 } }\n  |                              ^',
     ],
-    ['an unclosed array', '{ "regions": ["us-east-1"', 'line 1, column 26: the file ends where , or ] should be; the [ at line 1, column 14 is never closed with ].\n1 | { "regions": ["us-east-1"\n  |                          ^'],
-    ['an unclosed string', '{ "a": "x', 'line 1, column 8: this string is never closed; end it with ".\n1 | { "a": "x\n  |        ^'],
+    [
+      'an unclosed array',
+      '{ "regions": ["us-east-1"',
+      'line 1, column 26: the file ends where , or ] should be; the [ at line 1, column 14 is never closed with ].\n1 | { "regions": ["us-east-1"\n  |                          ^',
+    ],
+    [
+      'an unclosed string',
+      '{ "a": "x',
+      'line 1, column 8: this string is never closed; end it with ".\n1 | { "a": "x\n  |        ^',
+    ],
     ['nothing at all', '', 'line 1, column 1: the file ends where a value should be.\n1 | \n  | ^'],
   ])('locates %s', (_case, text, expected) => {
     expect(problem(text)).toBe(expected);
   });
 
   it('keeps tabs under the line so the caret lines up, and counts CRLF lines as one', () => {
-    expect(problem('{\r\n\t"a": 1,\r\n}')).toBe('line 2, column 8: a comma before }: JSON allows no trailing comma; delete it.\n2 | \t"a": 1,\n  | \t      ^');
+    expect(problem('{\r\n\t"a": 1,\r\n}')).toBe(
+      'line 2, column 8: a comma before }: JSON allows no trailing comma; delete it.\n2 | \t"a": 1,\n  | \t      ^',
+    );
   });
 
   it('shows a window of a long line around the spot', () => {
@@ -56,14 +110,46 @@ describe('JSON text', () => {
 // it stopped (or nothing, for a key set twice): each must still be refused at the spot JSON goes wrong.
 describe('JSON text where jsonc-parser stops elsewhere', () => {
   it.each([
-    ['a word that starts as true', '{ "a": trueish }', 'line 1, column 12: expected , or } after the value, found ish; is a comma missing?\n1 | { "a": trueish }\n  |            ^'],
-    ['a number that goes on', '{ "a": 1.5.3 }', 'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.\n1 | { "a": 1.5.3 }\n  |        ^'],
-    ['a number followed by another', '{ "a": -1-2 }', 'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.\n1 | { "a": -1-2 }\n  |        ^'],
-    ['a short \\u escape', '{ "a": "\\u00e" }', 'line 1, column 9: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "\\u00e" }\n  |         ^'],
-    ['a control character in a string', '{ "a": "x\u0001y" }', 'line 1, column 10: a control character inside a string; write it as an escape such as \\t.\n1 | { "a": "x\u0001y" }\n  |          ^'],
-    ['the first of two mistakes in a string', '{ "a": "\\q\n', 'line 1, column 9: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "\\q\n  |         ^'],
-    ['an unclosed block comment', '{ "a": 1 /* note', 'line 1, column 10: JSON allows no comments; delete it (docs/configuration.md describes every setting).\n1 | { "a": 1 /* note\n  |          ^'],
-    ['a trailing comma in an array', '[1, 2,]', 'line 1, column 6: a comma before ]: JSON allows no trailing comma; delete it.\n1 | [1, 2,]\n  |      ^'],
+    [
+      'a word that starts as true',
+      '{ "a": trueish }',
+      'line 1, column 12: expected , or } after the value, found ish; is a comma missing?\n1 | { "a": trueish }\n  |            ^',
+    ],
+    [
+      'a number that goes on',
+      '{ "a": 1.5.3 }',
+      'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.\n1 | { "a": 1.5.3 }\n  |        ^',
+    ],
+    [
+      'a number followed by another',
+      '{ "a": -1-2 }',
+      'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.\n1 | { "a": -1-2 }\n  |        ^',
+    ],
+    [
+      'a short \\u escape',
+      '{ "a": "\\u00e" }',
+      'line 1, column 9: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "\\u00e" }\n  |         ^',
+    ],
+    [
+      'a control character in a string',
+      '{ "a": "x\u0001y" }',
+      'line 1, column 10: a control character inside a string; write it as an escape such as \\t.\n1 | { "a": "x\u0001y" }\n  |          ^',
+    ],
+    [
+      'the first of two mistakes in a string',
+      '{ "a": "\\q\n',
+      'line 1, column 9: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "\\q\n  |         ^',
+    ],
+    [
+      'an unclosed block comment',
+      '{ "a": 1 /* note',
+      'line 1, column 10: JSON allows no comments; delete it (docs/configuration.md describes every setting).\n1 | { "a": 1 /* note\n  |          ^',
+    ],
+    [
+      'a trailing comma in an array',
+      '[1, 2,]',
+      'line 1, column 6: a comma before ]: JSON allows no trailing comma; delete it.\n1 | [1, 2,]\n  |      ^',
+    ],
     [
       'a key set twice in an array item',
       '{ "regions": [{ "code": "a" }, { "code": "b", "code": "c" }] }',
@@ -80,7 +166,38 @@ describe('JSON text where jsonc-parser stops elsewhere', () => {
   });
 
   it('refuses what JSON.parse refuses, and else only a key set twice', () => {
-    const piece = fc.constantFrom('{', '}', '[', ']', ':', ',', ' ', '\n', '\r', '\t', '"', '\\', '"a"', '"b"', '"\\u00e9"', "'a'", '0', '1', '-', '+', '.', 'e', 'true', 'tru', 'null', '//', '/*', '*/', '\u0001', '\u00a0');
+    const piece = fc.constantFrom(
+      '{',
+      '}',
+      '[',
+      ']',
+      ':',
+      ',',
+      ' ',
+      '\n',
+      '\r',
+      '\t',
+      '"',
+      '\\',
+      '"a"',
+      '"b"',
+      '"\\u00e9"',
+      "'a'",
+      '0',
+      '1',
+      '-',
+      '+',
+      '.',
+      'e',
+      'true',
+      'tru',
+      'null',
+      '//',
+      '/*',
+      '*/',
+      '\u0001',
+      '\u00a0',
+    );
     const glued = fc.array(piece, { maxLength: 16 }).map((pieces) => pieces.join(''));
     // A mark put into valid JSON beside a bracket, colon or comma, where jsonc-parser's leniencies lie.
     const mark = fc.constantFrom(',', ':', '{', '}', '[', ']', '//', '/**/', '"a"', '0', '.', '-', "'a'", '\\');

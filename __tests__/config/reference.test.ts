@@ -2,18 +2,30 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
-import { CONFIG_DOCS_COMMAND, configJsonSchema, generatedConfigFiles, JSON_SCHEMA_FILE, REFERENCE_FILE } from '../../config/reference';
+import {
+  CONFIG_DOCS_COMMAND,
+  configJsonSchema,
+  generatedConfigFiles,
+  JSON_SCHEMA_FILE,
+  REFERENCE_FILE,
+} from '../../config/reference';
 import { configDocsCommand } from '../../scripts/config-docs';
 import { invoke } from '../../scripts/lib/cli';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 describe('generated config files', () => {
-  it.each(generatedConfigFiles().map((file) => [file.path, file.content]))('%s is what the schema generates now', (file, content) => {
-    const committed = readFileSync(path.join(ROOT, file), 'utf8');
-    if (committed !== content) throw new Error(`${file} is out of date with config/schema.ts: run ${CONFIG_DOCS_COMMAND} and commit the result.`);
-    expect(committed).toBe(content);
-  });
+  it.each(generatedConfigFiles().map((file) => [file.path, file.content]))(
+    '%s is what the schema generates now',
+    (file, content) => {
+      const committed = readFileSync(path.join(ROOT, file), 'utf8');
+      if (committed !== content)
+        throw new Error(
+          `${file} is out of date with config/schema.ts: run ${CONFIG_DOCS_COMMAND} and commit the result.`,
+        );
+      expect(committed).toBe(content);
+    },
+  );
 
   it('describes every setting: the reference names each with its type, default and limits', () => {
     const reference = generatedConfigFiles().find((file) => file.path === REFERENCE_FILE)!.content;
@@ -22,7 +34,9 @@ describe('generated config files', () => {
     expect(paths).toContain('rollout.percent');
     expect(paths).toContain('backend.useLockfile');
     for (const setting of paths) expect(reference).toContain(`\`${setting}\``);
-    expect(reference).toContain('### `rollout.percent`\n\nType: integer · default: `10` · 1 to 99\n\nShare of viewers each step moves to the new build, in percent.');
+    expect(reference).toContain(
+      '### `rollout.percent`\n\nType: integer · default: `10` · 1 to 99\n\nShare of viewers each step moves to the new build, in percent.',
+    );
     expect(reference).toContain('Only when `backend.type` is `"s3"`.');
   });
 
@@ -58,11 +72,13 @@ describe(CONFIG_DOCS_COMMAND, () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  const run = (...argv: string[]) => invoke(configDocsCommand({ root, log: (line) => out.push(line), error: (line) => errors.push(line) }), argv);
+  const run = (...argv: string[]) =>
+    invoke(configDocsCommand({ root, log: (line) => out.push(line), error: (line) => errors.push(line) }), argv);
 
   it('writes both files, and --check passes on them', async () => {
     expect(await run()).toBe(0);
-    for (const file of generatedConfigFiles()) expect(readFileSync(path.join(root, file.path), 'utf8')).toBe(file.content);
+    for (const file of generatedConfigFiles())
+      expect(readFileSync(path.join(root, file.path), 'utf8')).toBe(file.content);
     expect(out).toEqual([`wrote     ${JSON_SCHEMA_FILE}`, `wrote     ${REFERENCE_FILE}`]);
     expect(await run('--check')).toBe(0);
     expect(await run()).toBe(0);
@@ -74,7 +90,9 @@ describe(CONFIG_DOCS_COMMAND, () => {
     writeFileSync(path.join(root, REFERENCE_FILE), '# an older reference\n');
     rmSync(path.join(root, JSON_SCHEMA_FILE));
     expect(await run('--check')).toBe(1);
-    expect(errors).toEqual([`Out of date with config/schema.ts: ${JSON_SCHEMA_FILE}, ${REFERENCE_FILE}. Run ${CONFIG_DOCS_COMMAND} and commit the result.`]);
+    expect(errors).toEqual([
+      `Out of date with config/schema.ts: ${JSON_SCHEMA_FILE}, ${REFERENCE_FILE}. Run ${CONFIG_DOCS_COMMAND} and commit the result.`,
+    ]);
     expect(readFileSync(path.join(root, REFERENCE_FILE), 'utf8')).toBe('# an older reference\n');
   });
 
@@ -94,7 +112,9 @@ function settingPaths(node: JsonSchemaNode, prefix = ''): string[] {
   const paths = branches.flatMap((branch) =>
     Object.entries(branch.properties ?? {})
       .filter(([key]) => !key.startsWith('$'))
-      .flatMap(([key, child]) => (child.properties || child.oneOf ? settingPaths(child, `${prefix}${key}.`) : [`${prefix}${key}`])),
+      .flatMap(([key, child]) =>
+        child.properties || child.oneOf ? settingPaths(child, `${prefix}${key}.`) : [`${prefix}${key}`],
+      ),
   );
   return [...new Set(paths)];
 }

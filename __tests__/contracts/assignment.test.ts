@@ -7,9 +7,17 @@ import { propertyRuns } from '../fixtures/property';
 
 const STABLE = '0123456789abcdef';
 const CANARY = 'fedcba9876543210';
-const rollout = (weight: number, salt = 'd-ABC123', ring: string[] = []): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt, ring });
+const rollout = (weight: number, salt = 'd-ABC123', ring: string[] = []): RolloutState => ({
+  stable: STABLE,
+  canary: CANARY,
+  weight,
+  salt,
+  ring,
+});
 
-/** 100,000 distinct viewers: half random IPv4, a quarter sequential IPv4 (one /16), a quarter IPv6 with distinct /48s. */
+/**
+ * 100,000 distinct viewers: half random IPv4, a quarter sequential IPv4 (one /16), a quarter IPv6 with distinct /48s.
+ */
 function syntheticViewers(): string[] {
   const next = random(20261126);
   const viewers = new Set<string>();
@@ -65,17 +73,34 @@ describe('viewerKey', () => {
     expect(viewerKey('::ffff:c000:201')).toBe('192.0.2.1');
   });
 
-  it.each(['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.4 ', 'localhost', '2001:db8::1::2', '1.2.3.4::', '::1.2.3.4:1', 'fe80::1%eth0', '12345::', ':::', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8::', 'g::1', 'x'.repeat(100)])(
-    'refuses %j',
-    (ip) => {
-      expect(viewerKey(ip)).toBeNull();
-    },
-  );
+  it.each([
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1.2.3.4 ',
+    'localhost',
+    '2001:db8::1::2',
+    '1.2.3.4::',
+    '::1.2.3.4:1',
+    'fe80::1%eth0',
+    '12345::',
+    ':::',
+    '1:2:3:4:5:6:7:8:9',
+    '1:2:3:4:5:6:7:8::',
+    'g::1',
+    'x'.repeat(100),
+  ])('refuses %j', (ip) => {
+    expect(viewerKey(ip)).toBeNull();
+  });
 });
 
 describe('assignBuild', () => {
   it('serves stable with no canary or weight 0, the canary at 10000, stable to a viewer without an address', () => {
-    expect(assignBuild({ stable: STABLE, canary: null, weight: 0, salt: null, ring: [] }, '203.0.113.1', null)).toBe(STABLE);
+    expect(assignBuild({ stable: STABLE, canary: null, weight: 0, salt: null, ring: [] }, '203.0.113.1', null)).toBe(
+      STABLE,
+    );
     expect(assignBuild(rollout(0), '203.0.113.1', null)).toBe(STABLE);
     expect(assignBuild(rollout(WEIGHT_SCALE), '203.0.113.1', null)).toBe(CANARY);
     expect(assignBuild(rollout(9999), 'not-an-ip', null)).toBe(STABLE);
@@ -83,28 +108,47 @@ describe('assignBuild', () => {
 
   it('gives a ring host the canary whatever the weight, and only while there is a canary', () => {
     const ring = ['https://demo.example.com'];
-    for (const weight of [0, 1, 5000, 10000]) expect(assignBuild(rollout(weight, 'd-ABC123', ring), '203.0.113.1', 'https://demo.example.com')).toBe(CANARY);
+    for (const weight of [0, 1, 5000, 10000])
+      expect(assignBuild(rollout(weight, 'd-ABC123', ring), '203.0.113.1', 'https://demo.example.com')).toBe(CANARY);
     // Not another origin, not a viewer without an origin, and never after a rollback (no canary).
     expect(assignBuild(rollout(0, 'd-ABC123', ring), '203.0.113.1', 'https://other.example.com')).toBe(STABLE);
     expect(assignBuild(rollout(0, 'd-ABC123', ring), '203.0.113.1', null)).toBe(STABLE);
-    expect(assignBuild({ stable: STABLE, canary: null, weight: 0, salt: null, ring }, '203.0.113.1', 'https://demo.example.com')).toBe(STABLE);
+    expect(
+      assignBuild(
+        { stable: STABLE, canary: null, weight: 0, salt: null, ring },
+        '203.0.113.1',
+        'https://demo.example.com',
+      ),
+    ).toBe(STABLE);
   });
 
   it('follows the bucket: canary exactly when hash(salt, key) mod 10000 < weight', () => {
     fc.assert(
-      fc.property(fc.ipV4(), fc.integer({ min: 1, max: 9999 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), (ip, weight, salt) => {
-        const expected = viewerBucket(salt, viewerKey(ip)!) < weight ? CANARY : STABLE;
-        expect(assignBuild(rollout(weight, salt), ip, null)).toBe(expected);
-      }),
+      fc.property(
+        fc.ipV4(),
+        fc.integer({ min: 1, max: 9999 }),
+        fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+        (ip, weight, salt) => {
+          const expected = viewerBucket(salt, viewerKey(ip)!) < weight ? CANARY : STABLE;
+          expect(assignBuild(rollout(weight, salt), ip, null)).toBe(expected);
+        },
+      ),
     );
   });
 
   it('is monotone: a viewer on the canary stays there at every higher weight', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), fc.integer({ min: 0, max: 10000 }), fc.integer({ min: 0, max: 10000 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), (ip, a, b, salt) => {
-        const [low, high] = a <= b ? [a, b] : [b, a];
-        if (assignBuild(rollout(low, salt), ip, null) === CANARY) expect(assignBuild(rollout(high, salt), ip, null)).toBe(CANARY);
-      }),
+      fc.property(
+        fc.oneof(fc.ipV4(), fc.ipV6()),
+        fc.integer({ min: 0, max: 10000 }),
+        fc.integer({ min: 0, max: 10000 }),
+        fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+        (ip, a, b, salt) => {
+          const [low, high] = a <= b ? [a, b] : [b, a];
+          if (assignBuild(rollout(low, salt), ip, null) === CANARY)
+            expect(assignBuild(rollout(high, salt), ip, null)).toBe(CANARY);
+        },
+      ),
       { numRuns: propertyRuns(2000) },
     );
   });
@@ -122,7 +166,8 @@ describe('assignment over 100,000 synthetic viewers (IPv4 and IPv6)', () => {
   });
 
   it.each(WEIGHTS)('puts within 1 percentage point of %d bp on the canary, in every address family', (weight) => {
-    const share = (list: readonly string[]) => list.filter((key) => viewerBucket('d-ABC123', key) < weight).length / list.length;
+    const share = (list: readonly string[]) =>
+      list.filter((key) => viewerBucket('d-ABC123', key) < weight).length / list.length;
     expect(Math.abs(share(keys) - weight / WEIGHT_SCALE)).toBeLessThan(0.01);
     // Each kind on its own too: sequential addresses in one /16 must not cluster.
     expect(Math.abs(share(keys.slice(0, 50_000)) - weight / WEIGHT_SCALE)).toBeLessThan(0.01);
@@ -156,7 +201,15 @@ describe('assignment over 100,000 synthetic viewers (IPv4 and IPv6)', () => {
     const next = random(7);
     for (let i = 0; i < 200; i += 1) {
       const prefix = `2a02:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}`;
-      const builds = new Set(Array.from({ length: 5 }, () => assignBuild(rollout(5000), `${prefix}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`, null)));
+      const builds = new Set(
+        Array.from({ length: 5 }, () =>
+          assignBuild(
+            rollout(5000),
+            `${prefix}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`,
+            null,
+          ),
+        ),
+      );
       expect(builds.size).toBe(1);
     }
   });

@@ -1,4 +1,12 @@
-import { buildAssetsPrefix, buildIdOfAssetKey, buildIdOfManifestKey, formatPublishedBuild, parsePublishedBuild, publishedBuildKey, type PublishedBuild } from '../../contracts/bucket-layout';
+import {
+  buildAssetsPrefix,
+  buildIdOfAssetKey,
+  buildIdOfManifestKey,
+  formatPublishedBuild,
+  parsePublishedBuild,
+  publishedBuildKey,
+  type PublishedBuild,
+} from '../../contracts/bucket-layout';
 
 const ID = '0123456789abcdef';
 const build: PublishedBuild = {
@@ -28,7 +36,9 @@ describe('bucket layout', () => {
     expect(() => parsePublishedBuild('{')).toThrow(/not JSON/);
     expect(() => parsePublishedBuild(JSON.stringify({ ...build, uploadedAt: 'yesterday' }))).toThrow(/uploadedAt/);
     expect(() => parsePublishedBuild(JSON.stringify({ ...build, schema: 2 }))).toThrow(/schema/);
-    expect(() => parsePublishedBuild(formatPublishedBuild(build), 'fedcba9876543210')).toThrow(/names build 0123456789abcdef, not fedcba9876543210/);
+    expect(() => parsePublishedBuild(formatPublishedBuild(build), 'fedcba9876543210')).toThrow(
+      /names build 0123456789abcdef, not fedcba9876543210/,
+    );
     const stray = { ...build, objects: [{ ...build.objects[0], key: 'assets/fedcba9876543210/index.js' }] };
     expect(() => parsePublishedBuild(JSON.stringify(stray))).toThrow(/outside assets\/0123456789abcdef\//);
   });

@@ -34,13 +34,23 @@ describe('readManifest', () => {
   it.each([
     ['an older schema', (m: Record<string, unknown>) => (m.schema = 1), /schema/],
     ['a buildId that is not one', (m: Record<string, unknown>) => (m.buildId = '../etc'), /buildId/],
-    ['a function missing', (m: Record<string, unknown>) => delete (m.functions as Record<string, unknown>)['signal-consumer'], /functions\.signal-consumer/],
-    ['an asset key outside the build folder', (m: Record<string, unknown>) => ((m.assets as { key: string }[])[0]!.key = '../../secret'), /assets\.0\.key: must be a path inside the build folder/],
+    [
+      'a function missing',
+      (m: Record<string, unknown>) => delete (m.functions as Record<string, unknown>)['signal-consumer'],
+      /functions\.signal-consumer/,
+    ],
+    [
+      'an asset key outside the build folder',
+      (m: Record<string, unknown>) => ((m.assets as { key: string }[])[0]!.key = '../../secret'),
+      /assets\.0\.key: must be a path inside the build folder/,
+    ],
     ['a field no version writes', (m: Record<string, unknown>) => (m.extra = true), /extra/],
   ])('refuses %s, saying which field and to build again', (_name, change, field) => {
     const dir = build();
     rewrite(dir, change);
     expect(() => readManifest(dir)).toThrow(field);
-    expect(() => readManifest(dir)).toThrow(/is not a build manifest this version understands .*run `npm run build` again/);
+    expect(() => readManifest(dir)).toThrow(
+      /is not a build manifest this version understands .*run `npm run build` again/,
+    );
   });
 });

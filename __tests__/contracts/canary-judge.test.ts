@@ -1,5 +1,12 @@
 import * as fc from 'fast-check';
-import { ADVANCE_RISK, judgeCanary, logGamma, shareRange, type Evidence, type JudgeRule } from '../../contracts/canary-judge';
+import {
+  ADVANCE_RISK,
+  judgeCanary,
+  logGamma,
+  shareRange,
+  type Evidence,
+  type JudgeRule,
+} from '../../contracts/canary-judge';
 import { seededRandom } from '../../bench/events';
 import { propertyRuns } from '../fixtures/property';
 
@@ -62,7 +69,9 @@ describe('judgeCanary', () => {
     expect(judgeCanary(evidence([10, 3], [6000, 60]), RULE).verdict).toBe('unknown');
     const judged = judgeCanary(evidence([40, 12], [6000, 60]), RULE);
     expect(judged.verdict).toBe('failing');
-    expect(judged.reason).toMatch(/^failing: the canary errs at least [\d.]+ points more than stable \(canary 30 % of 40, stable 1 % of 6000\)/);
+    expect(judged.reason).toMatch(
+      /^failing: the canary errs at least [\d.]+ points more than stable \(canary 30 % of 40, stable 1 % of 6000\)/,
+    );
     expect(judged.excess.lower).toBeGreaterThan(RULE.toleratedExcessPercent);
   });
 
@@ -90,51 +99,78 @@ describe('judgeCanary: properties', () => {
   it('a symmetric release is rolled back no more often than the configured rate (α = 0.05, a look every 100 viewers)', () => {
     const rule: JudgeRule = { ...RULE, falseRollbackRate: 0.05, toleratedExcessPercent: 0 };
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 0.3, noNaN: true }), fc.integer({ min: 1, max: 19 }), fc.integer({ min: 1, max: 2 ** 30 }), (share, canaryPercent, seed) => {
-        const draw = seededRandom(seed);
-        const releases = 120;
-        let rolledBack = 0;
-        for (let release = 0; release < releases; release += 1) {
-          const counts = { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 } };
-          for (let look = 0; look < 40; look += 1) {
-            for (let viewer = 0; viewer < 100; viewer += 1) {
-              const role = draw() * 100 < canaryPercent ? counts.canary : counts.stable;
-              role.viewers += 1;
-              if (draw() < share) role.erroring += 1;
-            }
-            if (judgeCanary(counts, rule).verdict === 'failing') {
-              rolledBack += 1;
-              break;
+      fc.property(
+        fc.double({ min: 0, max: 0.3, noNaN: true }),
+        fc.integer({ min: 1, max: 19 }),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        (share, canaryPercent, seed) => {
+          const draw = seededRandom(seed);
+          const releases = 120;
+          let rolledBack = 0;
+          for (let release = 0; release < releases; release += 1) {
+            const counts = { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 } };
+            for (let look = 0; look < 40; look += 1) {
+              for (let viewer = 0; viewer < 100; viewer += 1) {
+                const role = draw() * 100 < canaryPercent ? counts.canary : counts.stable;
+                role.viewers += 1;
+                if (draw() < share) role.erroring += 1;
+              }
+              if (judgeCanary(counts, rule).verdict === 'failing') {
+                rolledBack += 1;
+                break;
+              }
             }
           }
-        }
-        // Binomial slack: three standard deviations over the bound.
-        return rolledBack / releases <= 0.05 + 3 * Math.sqrt((0.05 * 0.95) / releases);
-      }),
+          // Binomial slack: three standard deviations over the bound.
+          return rolledBack / releases <= 0.05 + 3 * Math.sqrt((0.05 * 0.95) / releases);
+        },
+      ),
       { numRuns: Math.min(propertyRuns(40), 12) },
     );
   });
 
   it('a large excess always rolls back', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 0.5, noNaN: true }), fc.double({ min: 0.15, max: 0.5, noNaN: true }), fc.integer({ min: 2000, max: 100_000 }), fc.integer({ min: 4, max: 20 }), (stableShare, gap, canaryViewers, ratio) => {
-        const canaryShare = Math.min(1, stableShare + gap);
-        const stableViewers = canaryViewers * ratio;
-        const judged = judgeCanary(evidence([canaryViewers, Math.round(canaryViewers * canaryShare)], [stableViewers, Math.round(stableViewers * stableShare)]), RULE);
-        return judged.verdict === 'failing';
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        fc.double({ min: 0.15, max: 0.5, noNaN: true }),
+        fc.integer({ min: 2000, max: 100_000 }),
+        fc.integer({ min: 4, max: 20 }),
+        (stableShare, gap, canaryViewers, ratio) => {
+          const canaryShare = Math.min(1, stableShare + gap);
+          const stableViewers = canaryViewers * ratio;
+          const judged = judgeCanary(
+            evidence(
+              [canaryViewers, Math.round(canaryViewers * canaryShare)],
+              [stableViewers, Math.round(stableViewers * stableShare)],
+            ),
+            RULE,
+          );
+          return judged.verdict === 'failing';
+        },
+      ),
       { numRuns: propertyRuns(10000) },
     );
   });
 
   it('more evidence in the same proportions never turns a failing verdict into a passing one', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 400 }), fc.integer({ min: 0, max: 400 }), fc.integer({ min: 1, max: 4000 }), fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 2, max: 50 }), (nc, xc, ns, xs, scale) => {
-        const before = judgeCanary(evidence([nc, Math.min(xc, nc)], [ns, Math.min(xs, ns)]), RULE);
-        if (before.verdict !== 'failing') return true;
-        const after = judgeCanary(evidence([nc * scale, Math.min(xc, nc) * scale], [ns * scale, Math.min(xs, ns) * scale]), RULE);
-        return after.verdict === 'failing';
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 1, max: 4000 }),
+        fc.integer({ min: 0, max: 4000 }),
+        fc.integer({ min: 2, max: 50 }),
+        (nc, xc, ns, xs, scale) => {
+          const before = judgeCanary(evidence([nc, Math.min(xc, nc)], [ns, Math.min(xs, ns)]), RULE);
+          if (before.verdict !== 'failing') return true;
+          const after = judgeCanary(
+            evidence([nc * scale, Math.min(xc, nc) * scale], [ns * scale, Math.min(xs, ns) * scale]),
+            RULE,
+          );
+          return after.verdict === 'failing';
+        },
+      ),
       { numRuns: propertyRuns(20000) },
     );
   });
@@ -142,10 +178,16 @@ describe('judgeCanary: properties', () => {
   it('the advance side never calls healthy what the rollback side calls failing', () => {
     expect(ADVANCE_RISK).toBeGreaterThan(RULE.falseRollbackRate);
     fc.assert(
-      fc.property(fc.integer({ min: 50, max: 5000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 50000 }), fc.double({ min: 0, max: 1, noNaN: true }), (nc, pc, ns, ps) => {
-        const judged = judgeCanary(evidence([nc, Math.round(nc * pc)], [ns, Math.round(ns * ps)]), RULE);
-        return judged.verdict !== 'healthy' || judged.excess.lower <= RULE.toleratedExcessPercent;
-      }),
+      fc.property(
+        fc.integer({ min: 50, max: 5000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 50000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (nc, pc, ns, ps) => {
+          const judged = judgeCanary(evidence([nc, Math.round(nc * pc)], [ns, Math.round(ns * ps)]), RULE);
+          return judged.verdict !== 'healthy' || judged.excess.lower <= RULE.toleratedExcessPercent;
+        },
+      ),
       { numRuns: propertyRuns(10000) },
     );
   });

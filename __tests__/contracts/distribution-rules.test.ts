@@ -9,16 +9,23 @@ const behaviours = [...DISTRIBUTION_RULES.ordered, DISTRIBUTION_RULES.default];
 const sorted = (methods: readonly string[]) => [...methods].sort().join(',');
 
 describe('the distribution rules', () => {
-  it.each(behaviours.map((rule) => [rule.name, rule] as const))('give %s method sets CloudFront takes, TTLs in order and nothing cached it does not allow', (_name, rule) => {
-    // The only sets the API takes (CloudFront API reference, AllowedMethods and CachedMethods).
-    expect(['GET,HEAD', 'GET,HEAD,OPTIONS', 'DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT']).toContain(sorted(rule.allowedMethods));
-    expect(['GET,HEAD', 'GET,HEAD,OPTIONS']).toContain(sorted(rule.cachedMethods));
-    expect(rule.cachedMethods.every((method) => rule.allowedMethods.includes(method))).toBe(true);
-    const { ttl } = rule.cachePolicy;
-    expect(0 <= ttl.min && ttl.min <= ttl.default && ttl.default <= ttl.max).toBe(true);
-    // An origin group serves only GET, HEAD and OPTIONS ("Optimize high availability with CloudFront origin failover").
-    if (rule.origin === 'replicas') expect(rule.allowedMethods.every((method) => ['GET', 'HEAD', 'OPTIONS'].includes(method))).toBe(true);
-  });
+  it.each(behaviours.map((rule) => [rule.name, rule] as const))(
+    'give %s method sets CloudFront takes, TTLs in order and nothing cached it does not allow',
+    (_name, rule) => {
+      // The only sets the API takes (CloudFront API reference, AllowedMethods and CachedMethods).
+      expect(['GET,HEAD', 'GET,HEAD,OPTIONS', 'DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT']).toContain(
+        sorted(rule.allowedMethods),
+      );
+      expect(['GET,HEAD', 'GET,HEAD,OPTIONS']).toContain(sorted(rule.cachedMethods));
+      expect(rule.cachedMethods.every((method) => rule.allowedMethods.includes(method))).toBe(true);
+      const { ttl } = rule.cachePolicy;
+      expect(0 <= ttl.min && ttl.min <= ttl.default && ttl.default <= ttl.max).toBe(true);
+      // An origin group serves only GET, HEAD and OPTIONS ("Optimize high availability with CloudFront origin
+      // failover").
+      if (rule.origin === 'replicas')
+        expect(rule.allowedMethods.every((method) => ['GET', 'HEAD', 'OPTIONS'].includes(method))).toBe(true);
+    },
+  );
 
   it('name every path pattern once, and every policy by one name', () => {
     const patterns = DISTRIBUTION_RULES.ordered.map((rule) => rule.pathPattern);

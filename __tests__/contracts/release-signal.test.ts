@@ -3,10 +3,19 @@ import { evaluateMetricMath, evaluateQueries, metricMathIds, parseMetricMath } f
 import { periodStart, releaseAlarmQueries, type ReleaseAlarmRule } from '../../contracts/release-signal';
 import { propertyRuns } from '../fixtures/property';
 
-const RULE: ReleaseAlarmRule = { excessErrorPercent: 5, minViewers: 50, periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 };
+const RULE: ReleaseAlarmRule = {
+  excessErrorPercent: 5,
+  minViewers: 50,
+  periodSeconds: 60,
+  evaluationPeriods: 3,
+  datapointsToAlarm: 2,
+};
 
 /** The alarm's result for one period, through the expressions the stack ships. */
-function excess(rule: ReleaseAlarmRule, inputs: { canary?: [number, number] | null; stable?: [number, number] | null }): number | null {
+function excess(
+  rule: ReleaseAlarmRule,
+  inputs: { canary?: [number, number] | null; stable?: [number, number] | null },
+): number | null {
   const queries = releaseAlarmQueries(rule);
   const values = evaluateQueries(queries.expressions, {
     canary_viewers_raw: inputs.canary?.[0] ?? null,
@@ -62,7 +71,9 @@ describe('the client-error alarm rule, as the metric math CloudWatch runs', () =
   });
 
   it('agrees with the rule written out in TypeScript for any counts', () => {
-    const counts = fc.tuple(fc.nat(2000), fc.nat(2000)).map(([viewers, erroring]) => [viewers, Math.min(viewers, erroring)] as [number, number]);
+    const counts = fc
+      .tuple(fc.nat(2000), fc.nat(2000))
+      .map(([viewers, erroring]) => [viewers, Math.min(viewers, erroring)] as [number, number]);
     fc.assert(
       fc.property(counts, counts, fc.integer({ min: 1, max: 200 }), ([cv, ce], [sv, se], minViewers) => {
         const rule = { ...RULE, minViewers };
@@ -76,7 +87,8 @@ describe('the client-error alarm rule, as the metric math CloudWatch runs', () =
 });
 
 describe('metric math, the subset the alarm uses', () => {
-  const at = (expression: string, values: Record<string, number | null> = {}) => evaluateMetricMath(parseMetricMath(expression), (id) => values[id] ?? null);
+  const at = (expression: string, values: Record<string, number | null> = {}) =>
+    evaluateMetricMath(parseMetricMath(expression), (id) => values[id] ?? null);
 
   it('computes arithmetic, comparisons, IF and FILL per datapoint, with missing data and division by zero as no value', () => {
     expect(at('1 + 2 * 3 - -4 / 2')).toBe(9);
@@ -95,6 +107,8 @@ describe('metric math, the subset the alarm uses', () => {
     expect(() => parseMetricMath('a AND b')).toThrow('unexpected "AND"');
     expect(() => parseMetricMath('a % 2')).toThrow('unsupported text');
     expect(() => parseMetricMath('IF(a, 1)')).toThrow('IF takes 3 arguments, got 2');
-    expect(() => evaluateQueries([{ id: 'x', expression: 'y + 1' }], {})).toThrow('x reads y, which no query before it defines');
+    expect(() => evaluateQueries([{ id: 'x', expression: 'y + 1' }], {})).toThrow(
+      'x reads y, which no query before it defines',
+    );
   });
 });

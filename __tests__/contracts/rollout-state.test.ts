@@ -1,14 +1,40 @@
-import { formatRolloutState, MAX_STATE_BYTES, normalizeOrigin, parseRolloutState, refererOrigin, ringBudget, stateBytes, steadyState, withoutRingOrigin, withRingOrigin, type RolloutState } from '../../contracts/rollout-state';
+import {
+  formatRolloutState,
+  MAX_STATE_BYTES,
+  normalizeOrigin,
+  parseRolloutState,
+  refererOrigin,
+  ringBudget,
+  stateBytes,
+  steadyState,
+  withoutRingOrigin,
+  withRingOrigin,
+  type RolloutState,
+} from '../../contracts/rollout-state';
 
 const A = '0123456789abcdef';
 const B = 'fedcba9876543210';
-const rolling: RolloutState = { stable: A, canary: B, weight: 2500, salt: 'd-ABCDEF123', ring: ['https://demo.example.com'] };
+const rolling: RolloutState = {
+  stable: A,
+  canary: B,
+  weight: 2500,
+  salt: 'd-ABCDEF123',
+  ring: ['https://demo.example.com'],
+};
 
 describe('rollout state', () => {
   it('round-trips a rollout and a settled state, in a fixed field order', () => {
-    expect(formatRolloutState(rolling)).toBe(`{"v":1,"stable":"${A}","canary":"${B}","weight":2500,"salt":"d-ABCDEF123","ring":["https://demo.example.com"]}`);
+    expect(formatRolloutState(rolling)).toBe(
+      `{"v":1,"stable":"${A}","canary":"${B}","weight":2500,"salt":"d-ABCDEF123","ring":["https://demo.example.com"]}`,
+    );
     expect(parseRolloutState(formatRolloutState(rolling))).toEqual(rolling);
-    expect(parseRolloutState(formatRolloutState(steadyState(A)))).toEqual({ stable: A, canary: null, weight: 0, salt: null, ring: [] });
+    expect(parseRolloutState(formatRolloutState(steadyState(A)))).toEqual({
+      stable: A,
+      canary: null,
+      weight: 0,
+      salt: null,
+      ring: [],
+    });
   });
 
   const valid = JSON.parse(formatRolloutState(rolling)) as Record<string, unknown>;
@@ -109,7 +135,9 @@ describe('the ring and the store value quota', () => {
       try {
         state = withRingOrigin(state, origin(added));
       } catch (error) {
-        expect((error as Error).message).toMatch(/would take \d+ of the \d+ bytes a ring may use .*1024 bytes, CloudFront KeyValueStore's value quota/);
+        expect((error as Error).message).toMatch(
+          /would take \d+ of the \d+ bytes a ring may use .*1024 bytes, CloudFront KeyValueStore's value quota/,
+        );
         break;
       }
       added += 1;
@@ -125,6 +153,8 @@ describe('the ring and the store value quota', () => {
 
   it('refuses to format a state over the quota, saying how big it would be', () => {
     const ring = Array.from({ length: 40 }, (_, n) => origin(n));
-    expect(() => formatRolloutState({ ...rolling, ring })).toThrow(/would be \d+ bytes, over the 1024-byte value quota .*remove ring origins \(40 now\)/);
+    expect(() => formatRolloutState({ ...rolling, ring })).toThrow(
+      /would be \d+ bytes, over the 1024-byte value quota .*remove ring origins \(40 now\)/,
+    );
   });
 });

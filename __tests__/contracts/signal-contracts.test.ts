@@ -13,12 +13,34 @@ import { capacityProblem, signalCapacity } from '../../contracts/signal-capacity
 
 const STABLE = '0123456789abcdef';
 const CANARY = 'fedcba9876543210';
-const rollout = (weight: number, salt = 'd-VOICE0001'): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt, ring: ['https://demo.example.com'] });
+const rollout = (weight: number, salt = 'd-VOICE0001'): RolloutState => ({
+  stable: STABLE,
+  canary: CANARY,
+  weight,
+  salt,
+  ring: ['https://demo.example.com'],
+});
 
 describe('a real-time log record', () => {
   it('is the configured fields, tab-separated, `-` for none, and reads back as written', () => {
-    expect(REALTIME_LOG_FIELDS).toEqual(['timestamp', 'c-ip', 'cs-method', 'cs-uri-stem', 'cs-uri-query', 'sc-status', 'cs-referer']);
-    const record = { at: 1_800_000_000_123, clientIp: '2001:db8::1', method: 'GET', uri: '/api/e', query: 'b=0123456789abcdef&m=x', status: 204, referer: null };
+    expect(REALTIME_LOG_FIELDS).toEqual([
+      'timestamp',
+      'c-ip',
+      'cs-method',
+      'cs-uri-stem',
+      'cs-uri-query',
+      'sc-status',
+      'cs-referer',
+    ]);
+    const record = {
+      at: 1_800_000_000_123,
+      clientIp: '2001:db8::1',
+      method: 'GET',
+      uri: '/api/e',
+      query: 'b=0123456789abcdef&m=x',
+      status: 204,
+      referer: null,
+    };
     const text = formatRecord(record);
     expect(text).toBe('1800000000.123\t2001:db8::1\tGET\t/api/e\tb=0123456789abcdef&m=x\t204\t-\n');
     expect(parseRecord(text)).toEqual(record);
@@ -26,19 +48,44 @@ describe('a real-time log record', () => {
   });
 
   it('reads the fields in the order CloudFront reports it writes them in, and refuses a configuration of other fields', () => {
-    const record = { at: 1_800_000_000_123, clientIp: '198.51.100.7', method: 'GET', uri: '/assets/index.js', query: '', status: 304, referer: 'https://shop.example.com/' };
-    const order = fieldOrder(['sc-status', 'cs-referer', 'timestamp', 'cs-uri-query', 'c-ip', 'cs-uri-stem', 'cs-method']);
+    const record = {
+      at: 1_800_000_000_123,
+      clientIp: '198.51.100.7',
+      method: 'GET',
+      uri: '/assets/index.js',
+      query: '',
+      status: 304,
+      referer: 'https://shop.example.com/',
+    };
+    const order = fieldOrder([
+      'sc-status',
+      'cs-referer',
+      'timestamp',
+      'cs-uri-query',
+      'c-ip',
+      'cs-uri-stem',
+      'cs-method',
+    ]);
     const text = formatRecord(record, order);
     expect(text.split('\t')[0]).toBe('304');
     expect(parseRecord(text, order)).toEqual(record);
     // Read in the stacks' order instead, the same bytes are no record at all.
     expect(parseRecord(text)).toBeNull();
-    expect(() => fieldOrder([...REALTIME_LOG_FIELDS, 'sc-bytes'])).toThrow(/sends timestamp, .*sc-bytes; the signal consumer reads exactly timestamp/);
+    expect(() => fieldOrder([...REALTIME_LOG_FIELDS, 'sc-bytes'])).toThrow(
+      /sends timestamp, .*sc-bytes; the signal consumer reads exactly timestamp/,
+    );
     expect(() => fieldOrder(REALTIME_LOG_FIELDS.slice(1))).toThrow(/reads exactly/);
   });
 
   it('refuses what is not one: other fields, a bad time or status, no address', () => {
-    for (const bad of ['', 'a\tb', '1800000000.123\t1.2.3.4\tGET\t/\t-\t200', 'soon\t1.2.3.4\tGET\t/\t-\t200\t-', '1800000000.123\t-\tGET\t/\t-\t200\t-', '1800000000.123\t1.2.3.4\tGET\t/\t-\tOK\t-']) {
+    for (const bad of [
+      '',
+      'a\tb',
+      '1800000000.123\t1.2.3.4\tGET\t/\t-\t200',
+      'soon\t1.2.3.4\tGET\t/\t-\t200\t-',
+      '1800000000.123\t-\tGET\t/\t-\t200\t-',
+      '1800000000.123\t1.2.3.4\tGET\t/\t-\tOK\t-',
+    ]) {
       expect([bad, parseRecord(bad)]).toEqual([bad, null]);
     }
   });
@@ -74,8 +121,16 @@ describe('a voice, and the role the rule gives it', () => {
       expect(judgment.build).toBe(assignBuild(state, ip, null));
       expect(judgment.role).toBe(judgment.build === CANARY ? 'canary' : 'stable');
     }
-    expect(judge(steadyState(STABLE), '198.51.100.1', null)).toEqual({ voice: '198.51.100.1', role: 'stable', build: STABLE });
-    expect(judge(state, '198.51.100.1', 'https://demo.example.com')).toEqual({ voice: '198.51.100.1', role: 'ring', build: CANARY });
+    expect(judge(steadyState(STABLE), '198.51.100.1', null)).toEqual({
+      voice: '198.51.100.1',
+      role: 'stable',
+      build: STABLE,
+    });
+    expect(judge(state, '198.51.100.1', 'https://demo.example.com')).toEqual({
+      voice: '198.51.100.1',
+      role: 'ring',
+      build: CANARY,
+    });
   });
 
   it('gives a /48 one role and one build: every /64 of it is the same voice, in the role the rule gives the /48', () => {
@@ -96,7 +151,11 @@ describe('a voice, and the role the rule gives it', () => {
     const trials = 1500;
     for (let n = 0; n < trials; n += 1) {
       const state = rollout(weight, `d-SALT${n}`);
-      const roles = new Set(Array.from({ length: 32 }, (_, i) => judge(state, `2001:db8:aa:${i.toString(16)}::1`, null)?.role).filter(Boolean));
+      const roles = new Set(
+        Array.from({ length: 32 }, (_, i) => judge(state, `2001:db8:aa:${i.toString(16)}::1`, null)?.role).filter(
+          Boolean,
+        ),
+      );
       expect(roles.size).toBeLessThanOrEqual(1);
       if (roles.has('canary')) canary += 1;
     }
@@ -131,17 +190,28 @@ describe('a voice, and the role the rule gives it', () => {
 
 describe('the stream, sized', () => {
   it('samples everything while one shard takes the peak, and less beyond it', () => {
-    expect(signalCapacity({ expectedLoadsPerDay: 1_000_000, peakToAverage: 3 })).toMatchObject({ samplingPercent: 100, shards: 1 });
+    expect(signalCapacity({ expectedLoadsPerDay: 1_000_000, peakToAverage: 3 })).toMatchObject({
+      samplingPercent: 100,
+      shards: 1,
+    });
     expect(signalCapacity({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3 }).samplingPercent).toBe(23);
-    expect(signalCapacity({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3 }).peakRecordsPerSecond).toBeLessThanOrEqual(800);
-    expect(capacityProblem({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3, samplingPercent: 50 })).toMatch(/set metrics.samplingPercent to at most 23/);
+    expect(
+      signalCapacity({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3 }).peakRecordsPerSecond,
+    ).toBeLessThanOrEqual(800);
+    expect(capacityProblem({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3, samplingPercent: 50 })).toMatch(
+      /set metrics.samplingPercent to at most 23/,
+    );
     expect(capacityProblem({ expectedLoadsPerDay: 100_000_000, peakToAverage: 3, samplingPercent: 20 })).toBeNull();
   });
 });
 
 describe('the unjudged alarm', () => {
-  const queries = unjudgedAlarmQueries({ latenessSeconds: 20 }, { consumerFunction: 'w-signal-consumer', stream: 'w-signal' });
-  const evaluate = (inputs: Record<string, number | null>) => evaluateQueries(queries.expressions, inputs)[queries.resultId];
+  const queries = unjudgedAlarmQueries(
+    { latenessSeconds: 20 },
+    { consumerFunction: 'w-signal-consumer', stream: 'w-signal' },
+  );
+  const evaluate = (inputs: Record<string, number | null>) =>
+    evaluateQueries(queries.expressions, inputs)[queries.resultId];
 
   it('breaches on an unjudged period or late records (one metric), a consumer error, records the full shard refused, or a reader behind, and has no value when nothing reads the stream', () => {
     const quiet = { unjudged_raw: null, failures_raw: null, age: 0, throttled_raw: null };

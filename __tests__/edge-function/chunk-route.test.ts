@@ -1,6 +1,17 @@
 import type { CloudFrontResultResponse } from 'aws-lambda';
-import { checkChunkRequest, chunkUri, isChunkPath, routeChunk, type ChunkRequest } from '../../edge-function/chunk-router/route';
-import { bucketRegionFromTxt, chooseBucketRegion, NearestBucket, originRole } from '../../edge-function/shared/nearest-bucket';
+import {
+  checkChunkRequest,
+  chunkUri,
+  isChunkPath,
+  routeChunk,
+  type ChunkRequest,
+} from '../../edge-function/chunk-router/route';
+import {
+  bucketRegionFromTxt,
+  chooseBucketRegion,
+  NearestBucket,
+  originRole,
+} from '../../edge-function/shared/nearest-bucket';
 import { cloudFrontResultProblems } from '../../edge-code/cloudfront-validation';
 import { originRequestEvent } from '../fixtures/cloudfront';
 
@@ -8,19 +19,35 @@ const BUILD = '0123456789abcdef';
 const domain = (region: string) => `edge-widget-${region}-12345678.s3.${region}.amazonaws.com`;
 const CONFIG = {
   primaryRegion: 'us-east-1',
-  buckets: { 'us-east-1': domain('us-east-1'), 'eu-west-1': domain('eu-west-1'), 'ap-southeast-2': domain('ap-southeast-2') },
-  regionFallback: { 'us-east-1': 'us-east-1', 'eu-central-1': 'eu-west-1', 'ap-northeast-1': 'ap-southeast-2', 'sa-east-1': 'nowhere-1' },
+  buckets: {
+    'us-east-1': domain('us-east-1'),
+    'eu-west-1': domain('eu-west-1'),
+    'ap-southeast-2': domain('ap-southeast-2'),
+  },
+  regionFallback: {
+    'us-east-1': 'us-east-1',
+    'eu-central-1': 'eu-west-1',
+    'ap-northeast-1': 'ap-southeast-2',
+    'sa-east-1': 'nowhere-1',
+  },
 };
 const EU = { region: 'eu-west-1', domainName: domain('eu-west-1') };
 
 function chunk(options: Parameters<typeof originRequestEvent>[0] = {}): ChunkRequest {
-  const result = checkChunkRequest(originRequestEvent({ originDomain: domain('us-east-1'), uri: `/assets/${BUILD}/react.002fbe17a8.js`, ...options }));
+  const result = checkChunkRequest(
+    originRequestEvent({ originDomain: domain('us-east-1'), uri: `/assets/${BUILD}/react.002fbe17a8.js`, ...options }),
+  );
   if (!('request' in result)) throw new Error(`refused: ${result.status}`);
   return result;
 }
 
 describe('chunk paths', () => {
-  it.each([`/assets/${BUILD}/index.js`, `/assets/${BUILD}/react.002fbe17a8.js`, `/assets/${BUILD}/274.525e975342.js.br`, `/assets/${BUILD}/logo_2-x.png`])('accepts %s', (uri) => {
+  it.each([
+    `/assets/${BUILD}/index.js`,
+    `/assets/${BUILD}/react.002fbe17a8.js`,
+    `/assets/${BUILD}/274.525e975342.js.br`,
+    `/assets/${BUILD}/logo_2-x.png`,
+  ])('accepts %s', (uri) => {
     expect(isChunkPath(uri)).toBe(true);
   });
 
@@ -50,10 +77,16 @@ describe('checkChunkRequest', () => {
     expect(chunk({ headers: { 'Accept-Encoding': 'br,gzip' } }).uri).toBe(`/assets/${BUILD}/react.002fbe17a8.js.br`);
     expect(chunk({ headers: { 'Accept-Encoding': 'gzip' } }).uri).toBe(`/assets/${BUILD}/react.002fbe17a8.js.gz`);
     expect(chunk({ headers: {} }).uri).toBe(`/assets/${BUILD}/react.002fbe17a8.js`);
-    expect(chunk({ uri: `/assets/${BUILD}/logo.png`, headers: { 'Accept-Encoding': 'br' } }).uri).toBe(`/assets/${BUILD}/logo.png`);
+    expect(chunk({ uri: `/assets/${BUILD}/logo.png`, headers: { 'Accept-Encoding': 'br' } }).uri).toBe(
+      `/assets/${BUILD}/logo.png`,
+    );
     // A failover attempt that already asks for a variant is not suffixed twice.
-    expect(chunk({ uri: `/assets/${BUILD}/a.js.br`, headers: { 'Accept-Encoding': 'br' } }).uri).toBe(`/assets/${BUILD}/a.js.br`);
-    expect(chunk({ method: 'OPTIONS', headers: { 'Accept-Encoding': 'br' } }).uri).toBe(`/assets/${BUILD}/react.002fbe17a8.js`);
+    expect(chunk({ uri: `/assets/${BUILD}/a.js.br`, headers: { 'Accept-Encoding': 'br' } }).uri).toBe(
+      `/assets/${BUILD}/a.js.br`,
+    );
+    expect(chunk({ method: 'OPTIONS', headers: { 'Accept-Encoding': 'br' } }).uri).toBe(
+      `/assets/${BUILD}/react.002fbe17a8.js`,
+    );
   });
 
   it.each<[string, unknown, string, string]>([

@@ -18,11 +18,24 @@ const SHAPE: EventShape = {
     { weight: 6, arbitrary: fc.constantFrom(...BUILD_FILES) },
     {
       weight: 2,
-      arbitrary: fc.tuple(fc.stringMatching(/^[0-9a-f]{16}$/), fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,40}$/), fc.string({ maxLength: 30 }))).map(([build, file]) => `/assets/${build}/${file}`),
+      arbitrary: fc
+        .tuple(
+          fc.stringMatching(/^[0-9a-f]{16}$/),
+          fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,40}$/), fc.string({ maxLength: 30 })),
+        )
+        .map(([build, file]) => `/assets/${build}/${file}`),
     },
     {
       weight: 1,
-      arbitrary: fc.constantFrom('/assets/index.js', '/', '/assets/', `${BUILD_FILES[0]}/../../x`, `${BUILD_FILES[0]}%2F..`, '/assets/0123456789abcdef/..', '/assets/0123456789abcdef/a/b.js'),
+      arbitrary: fc.constantFrom(
+        '/assets/index.js',
+        '/',
+        '/assets/',
+        `${BUILD_FILES[0]}/../../x`,
+        `${BUILD_FILES[0]}%2F..`,
+        '/assets/0123456789abcdef/..',
+        '/assets/0123456789abcdef/a/b.js',
+      ),
     },
     { weight: 1, arbitrary: fc.webPath().map((path) => (path.startsWith('/') ? path : `/${path}`)) },
   ),

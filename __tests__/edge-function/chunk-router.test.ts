@@ -5,12 +5,22 @@ import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { cloudFrontResultProblems } from '../../edge-code/cloudfront-validation';
 import { startDnsServer, type DnsServer } from '../../loopback/dns-server';
 import { defaultBuild } from '../fixtures/build';
-import { BUCKET_DOMAINS, edgeEvent, edgeZipWith, loadEdgeHandler, names, PRIMARY_DOMAIN, removeEdgeScratch, type EdgeHandler } from '../fixtures/edge';
+import {
+  BUCKET_DOMAINS,
+  edgeEvent,
+  edgeZipWith,
+  loadEdgeHandler,
+  names,
+  PRIMARY_DOMAIN,
+  removeEdgeScratch,
+  type EdgeHandler,
+} from '../fixtures/edge';
 
 const DNS_TIMEOUT_MS = 200; // the default build's edge.dnsTimeoutMs
 const SLACK_MS = 400;
 const CHUNK = defaultBuild().assets.find((asset) => asset.key.includes('/react.'))!.key;
-const chunkEvent = (options: Parameters<typeof edgeEvent>[0] = {}) => edgeEvent({ uri: `/${CHUNK}`, headers: { 'Accept-Encoding': 'br,gzip' }, ...options });
+const chunkEvent = (options: Parameters<typeof edgeEvent>[0] = {}) =>
+  edgeEvent({ uri: `/${CHUNK}`, headers: { 'Accept-Encoding': 'br,gzip' }, ...options });
 
 function origin(result: unknown): string | undefined {
   return (result as CloudFrontRequest).origin?.s3?.domainName;
@@ -18,8 +28,10 @@ function origin(result: unknown): string | undefined {
 
 describe('chunk router (bundled)', () => {
   let dns: DnsServer;
-  const load = (awsRegion?: string, zip?: string): EdgeHandler => loadEdgeHandler('chunk-router', { dnsServer: dns.address, awsRegion, zip });
-  const expectValid = (event: unknown, result: unknown) => expect(cloudFrontResultProblems(event, result, { uriPrefix: '/assets/', s3Domains: BUCKET_DOMAINS })).toEqual([]);
+  const load = (awsRegion?: string, zip?: string): EdgeHandler =>
+    loadEdgeHandler('chunk-router', { dnsServer: dns.address, awsRegion, zip });
+  const expectValid = (event: unknown, result: unknown) =>
+    expect(cloudFrontResultProblems(event, result, { uriPrefix: '/assets/', s3Domains: BUCKET_DOMAINS })).toEqual([]);
 
   beforeAll(async () => {
     dns = await startDnsServer();
@@ -48,21 +60,34 @@ describe('chunk router (bundled)', () => {
       const result = (await handler(event)) as CloudFrontRequest;
       expectValid(event, result);
       expect(result.uri).toBe(`/${CHUNK}${suffix}`);
-      expect(result.origin?.s3).toMatchObject({ domainName: names.bucketDomain('ap-southeast-2'), region: 'ap-southeast-2' });
+      expect(result.origin?.s3).toMatchObject({
+        domainName: names.bucketDomain('ap-southeast-2'),
+        region: 'ap-southeast-2',
+      });
       expect(result.headers.host![0]!.value).toBe(names.bucketDomain('ap-southeast-2'));
     }
     expect(dns.queries(names.bucketRecord)).toHaveLength(1);
   });
 
   it.each<[string, () => void, string | undefined, string]>([
-    ['a region without a bucket of ours', () => dns.setTxt(names.bucketRecord, 'us-west-2'), 'eu-central-1', 'eu-west-1'],
+    [
+      'a region without a bucket of ours',
+      () => dns.setTxt(names.bucketRecord, 'us-west-2'),
+      'eu-central-1',
+      'eu-west-1',
+    ],
     ['no record (NXDOMAIN)', () => dns.deleteRecord(names.bucketRecord), 'ap-northeast-1', 'ap-southeast-2'],
     ['several records', () => dns.setTxt(names.bucketRecord, 'eu-west-1', 'us-east-1'), 'eu-central-1', 'eu-west-1'],
     ['an oversized answer', () => dns.setTxt(names.bucketRecord, 'eu-west-1'.repeat(500)), 'eu-central-1', 'eu-west-1'],
     ['SERVFAIL', () => dns.setFault(names.bucketRecord, { kind: 'servfail' }), 'eu-central-1', 'eu-west-1'],
     ['a garbage answer', () => dns.setFault(names.bucketRecord, { kind: 'garbage' }), 'eu-central-1', 'eu-west-1'],
     ['no usable answer and no execution region', () => dns.deleteRecord(names.bucketRecord), undefined, 'us-east-1'],
-    ['no usable answer and an execution region the table does not know', () => dns.deleteRecord(names.bucketRecord), 'xx-nowhere-1', 'us-east-1'],
+    [
+      'no usable answer and an execution region the table does not know',
+      () => dns.deleteRecord(names.bucketRecord),
+      'xx-nowhere-1',
+      'us-east-1',
+    ],
   ])('falls back to the static table on %s (then to the primary)', async (_case, arrange, awsRegion, expected) => {
     arrange();
     const event = chunkEvent();

@@ -1,5 +1,13 @@
 import type { CloudFrontRequest } from 'aws-lambda';
-import { errorResponse, generatedResponseBytes, hasWellFormedHeaders, headerValue, originRequestOf, toCloudFrontHeaders, toS3Origin } from '../../edge-function/shared/cloudfront';
+import {
+  errorResponse,
+  generatedResponseBytes,
+  hasWellFormedHeaders,
+  headerValue,
+  originRequestOf,
+  toCloudFrontHeaders,
+  toS3Origin,
+} from '../../edge-function/shared/cloudfront';
 import { cloudFrontResultProblems } from '../../edge-code/cloudfront-validation';
 import { originRequestEvent } from '../fixtures/cloudfront';
 
@@ -34,7 +42,12 @@ describe('originRequestOf', () => {
 
 describe('headerValue', () => {
   it('joins repeated entries like an HTTP list header', () => {
-    expect(headerValue({ 'accept-encoding': [{ value: 'gzip' }, { key: 'Accept-Encoding', value: 'br' }] }, 'accept-encoding')).toBe('gzip, br');
+    expect(
+      headerValue(
+        { 'accept-encoding': [{ value: 'gzip' }, { key: 'Accept-Encoding', value: 'br' }] },
+        'accept-encoding',
+      ),
+    ).toBe('gzip, br');
   });
 
   it('treats absent, malformed, giant and endlessly repeated headers as absent', () => {
@@ -42,7 +55,9 @@ describe('headerValue', () => {
     expect(headerValue({ 'accept-encoding': [] }, 'accept-encoding')).toBeUndefined();
     expect(headerValue({ 'accept-encoding': [{ value: 5 }] } as never, 'accept-encoding')).toBeUndefined();
     expect(headerValue({ 'accept-encoding': [{ value: 'br'.repeat(600) }] }, 'accept-encoding')).toBeUndefined();
-    expect(headerValue({ 'accept-encoding': Array.from({ length: 17 }, () => ({ value: 'br' })) }, 'accept-encoding')).toBeUndefined();
+    expect(
+      headerValue({ 'accept-encoding': Array.from({ length: 17 }, () => ({ value: 'br' })) }, 'accept-encoding'),
+    ).toBeUndefined();
     expect(headerValue(JSON.parse('{"__proto__": [{"value": "br"}]}'), '__proto__')).toBe('br');
     expect(headerValue({}, 'constructor')).toBeUndefined();
   });
@@ -64,7 +79,9 @@ describe('hasWellFormedHeaders', () => {
 
 describe('toS3Origin', () => {
   it('names the bucket in origin, region and host, drops the query string, leaves the event alone', () => {
-    const request = requestOf(originRequestEvent({ originDomain: PRIMARY, querystring: 'response-content-type=text/html' }));
+    const request = requestOf(
+      originRequestEvent({ originDomain: PRIMARY, querystring: 'response-content-type=text/html' }),
+    );
     const before = JSON.stringify(request);
     const routed = toS3Origin(request, '/assets/0123456789abcdef/a.js', { region: 'eu-west-1', domainName: BUCKET });
     expect(routed).toMatchObject({
@@ -82,7 +99,10 @@ describe('generated responses', () => {
     expect(errorResponse('404', 'GET', 'no-store')).toEqual({
       status: '404',
       statusDescription: 'Not Found',
-      headers: { 'content-type': [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }], 'cache-control': [{ key: 'Cache-Control', value: 'no-store' }] },
+      headers: {
+        'content-type': [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }],
+        'cache-control': [{ key: 'Cache-Control', value: 'no-store' }],
+      },
       body: 'Not Found\n',
       bodyEncoding: 'text',
     });
@@ -96,8 +116,12 @@ describe('generated responses', () => {
 });
 
 describe('cloudFrontResultProblems (the validator the edge tests rely on)', () => {
-  const event = originRequestEvent({ originDomain: PRIMARY, headers: { 'Accept-Encoding': 'gzip', Via: '2.0 abc.cloudfront.net' } });
-  const valid = () => toS3Origin(requestOf(event), '/assets/0123456789abcdef/a.js', { region: 'eu-west-1', domainName: BUCKET });
+  const event = originRequestEvent({
+    originDomain: PRIMARY,
+    headers: { 'Accept-Encoding': 'gzip', Via: '2.0 abc.cloudfront.net' },
+  });
+  const valid = () =>
+    toS3Origin(requestOf(event), '/assets/0123456789abcdef/a.js', { region: 'eu-west-1', domainName: BUCKET });
 
   it('accepts a rewritten request and a well-formed generated response', () => {
     expect(cloudFrontResultProblems(event, valid(), { uriPrefix: '/assets/' })).toEqual([]);
@@ -106,19 +130,51 @@ describe('cloudFrontResultProblems (the validator the edge tests rely on)', () =
   });
 
   it.each<[string, (request: CloudFrontRequest) => unknown, RegExp]>([
-    ['a changed read-only header', (r) => ({ ...r, headers: { ...r.headers, 'accept-encoding': [{ key: 'Accept-Encoding', value: 'br' }] } }), /accept-encoding: read-only/],
-    ['a removed read-only header', (r) => ({ ...r, headers: Object.fromEntries(Object.entries(r.headers).filter(([name]) => name !== 'via')) }), /via: read-only/],
-    ['an added disallowed header', (r) => ({ ...r, headers: { ...r.headers, 'x-edge-foo': [{ value: '1' }] } }), /x-edge-foo: disallowed/],
-    ['an uppercase header name', (r) => ({ ...r, headers: { ...r.headers, Foo: [{ value: '1' }] } }), /not a lowercase header name/],
-    ['a header key that names another header', (r) => ({ ...r, headers: { ...r.headers, foo: [{ key: 'Bar', value: '1' }] } }), /does not spell foo/],
-    ['a header value with a newline', (r) => ({ ...r, headers: { ...r.headers, foo: [{ value: 'a\r\nb: c' }] } }), /CR, LF or NUL/],
+    [
+      'a changed read-only header',
+      (r) => ({ ...r, headers: { ...r.headers, 'accept-encoding': [{ key: 'Accept-Encoding', value: 'br' }] } }),
+      /accept-encoding: read-only/,
+    ],
+    [
+      'a removed read-only header',
+      (r) => ({ ...r, headers: Object.fromEntries(Object.entries(r.headers).filter(([name]) => name !== 'via')) }),
+      /via: read-only/,
+    ],
+    [
+      'an added disallowed header',
+      (r) => ({ ...r, headers: { ...r.headers, 'x-edge-foo': [{ value: '1' }] } }),
+      /x-edge-foo: disallowed/,
+    ],
+    [
+      'an uppercase header name',
+      (r) => ({ ...r, headers: { ...r.headers, Foo: [{ value: '1' }] } }),
+      /not a lowercase header name/,
+    ],
+    [
+      'a header key that names another header',
+      (r) => ({ ...r, headers: { ...r.headers, foo: [{ key: 'Bar', value: '1' }] } }),
+      /does not spell foo/,
+    ],
+    [
+      'a header value with a newline',
+      (r) => ({ ...r, headers: { ...r.headers, foo: [{ value: 'a\r\nb: c' }] } }),
+      /CR, LF or NUL/,
+    ],
     ['a changed client IP', (r) => ({ ...r, clientIp: '1.1.1.1' }), /clientIp: read-only/],
     ['a changed method', (r) => ({ ...r, method: 'POST' }), /method: read-only/],
     ['a uri outside /assets/', (r) => ({ ...r, uri: '/index.html' }), /outside \/assets\//],
     ['a uri that climbs out', (r) => ({ ...r, uri: '/assets/../secret' }), /outside its path/],
     ['two origins', (r) => ({ ...r, origin: { ...r.origin, custom: {} } }), /exactly one of s3 or custom/],
-    ['a host that is not the origin', (r) => ({ ...r, headers: { ...r.headers, host: [{ key: 'Host', value: PRIMARY }] } }), /does not name the S3 origin/],
-    ['a region that is not the bucket region', (r) => ({ ...r, origin: { s3: { ...r.origin!.s3!, region: 'us-west-2' } } }), /not the region of/],
+    [
+      'a host that is not the origin',
+      (r) => ({ ...r, headers: { ...r.headers, host: [{ key: 'Host', value: PRIMARY }] } }),
+      /does not name the S3 origin/,
+    ],
+    [
+      'a region that is not the bucket region',
+      (r) => ({ ...r, origin: { s3: { ...r.origin!.s3!, region: 'us-west-2' } } }),
+      /not the region of/,
+    ],
     ['an unknown field', (r) => ({ ...r, extra: 1 }), /unexpected field extra/],
   ])('flags a request with %s', (_case, mutate, problem) => {
     const problems = cloudFrontResultProblems(event, mutate(valid()), { uriPrefix: '/assets/' });
@@ -143,6 +199,12 @@ describe('cloudFrontResultProblems (the validator the edge tests rely on)', () =
   });
 
   it('holds viewer-request responses to 40 KB', () => {
-    expect(cloudFrontResultProblems(event, { status: '200', body: 'a'.repeat(41 * 1024) }, { eventType: 'viewer-request' }).join('\n')).toMatch(/viewer-request limit/);
+    expect(
+      cloudFrontResultProblems(
+        event,
+        { status: '200', body: 'a'.repeat(41 * 1024) },
+        { eventType: 'viewer-request' },
+      ).join('\n'),
+    ).toMatch(/viewer-request limit/);
   });
 });

@@ -1,6 +1,13 @@
 import type { CloudFrontResultResponse } from 'aws-lambda';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { checkEntryRequest, entryBody, entryObjectKey, entryResponse, prepareEntry, unavailableResponse } from '../../edge-function/entry-router/route';
+import {
+  checkEntryRequest,
+  entryBody,
+  entryObjectKey,
+  entryResponse,
+  prepareEntry,
+  unavailableResponse,
+} from '../../edge-function/entry-router/route';
 import { IMMUTABLE_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
 import type { InlinedEntry } from '../../contracts/edge-config';
 import { compress, md5Etag } from '../../publish/build';
@@ -30,9 +37,16 @@ function checked(options: Parameters<typeof originRequestEvent>[0] = {}) {
 
 describe('checkEntryRequest', () => {
   it('takes GET and HEAD of /assets/index.js (no build chosen) and of /assets/<buildId>/index.js, with the encoding the viewer prefers', () => {
-    expect(checked({ headers: { 'Accept-Encoding': 'gzip, deflate, br' } })).toMatchObject({ method: 'GET', encoding: 'br', buildId: null });
+    expect(checked({ headers: { 'Accept-Encoding': 'gzip, deflate, br' } })).toMatchObject({
+      method: 'GET',
+      encoding: 'br',
+      buildId: null,
+    });
     expect(checked({ uri: '/assets/0123456789abcdef/index.js' })).toMatchObject({ buildId: '0123456789abcdef' });
-    expect(checked({ method: 'HEAD', headers: { 'Accept-Encoding': 'gzip' } })).toMatchObject({ method: 'HEAD', encoding: 'gzip' });
+    expect(checked({ method: 'HEAD', headers: { 'Accept-Encoding': 'gzip' } })).toMatchObject({
+      method: 'HEAD',
+      encoding: 'gzip',
+    });
     expect(checked({ headers: {} }).encoding).toBeNull();
     expect(checked({ headers: { 'Accept-Encoding': `br;q=0,${' '.repeat(2000)}gzip` } }).encoding).toBeNull();
   });
@@ -58,10 +72,12 @@ describe('checkEntryRequest', () => {
 
 describe('entry responses', () => {
   const entry = prepareEntry(inlined());
-  const bodyOf = (response: CloudFrontResultResponse) => Buffer.from(response.body!, response.bodyEncoding === 'base64' ? 'base64' : 'utf8');
+  const bodyOf = (response: CloudFrontResultResponse) =>
+    Buffer.from(response.body!, response.bodyEncoding === 'base64' ? 'base64' : 'utf8');
 
   it('serves the same bytes in every encoding, each with the MD5 of its bytes as a strong ETag', () => {
-    const served = (encoding: 'identity' | 'br' | 'gzip') => entryResponse(entry.bodies[encoding], 'GET', IMMUTABLE_CACHE_CONTROL);
+    const served = (encoding: 'identity' | 'br' | 'gzip') =>
+      entryResponse(entry.bodies[encoding], 'GET', IMMUTABLE_CACHE_CONTROL);
     const [plain, br, gzip] = [served('identity'), served('br'), served('gzip')];
     expect(bodyOf(plain).equals(SOURCE)).toBe(true);
     expect(brotliDecompressSync(bodyOf(br)).equals(SOURCE)).toBe(true);
@@ -97,7 +113,9 @@ describe('entry responses', () => {
   it('gives each response its own header objects', () => {
     const first = entryResponse(entry.bodies.identity, 'GET', UNCACHED);
     first.headers!['x-build-id']![0]!.value = 'tampered';
-    expect(entryResponse(entry.bodies.identity, 'GET', UNCACHED).headers!['x-build-id']![0]!.value).toBe('aaaaaaaaaaaaaaaa');
+    expect(entryResponse(entry.bodies.identity, 'GET', UNCACHED).headers!['x-build-id']![0]!.value).toBe(
+      'aaaaaaaaaaaaaaaa',
+    );
   });
 
   it('refuses to inline an entry over the 1 MB generated-response limit', () => {

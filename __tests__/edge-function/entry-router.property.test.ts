@@ -14,7 +14,15 @@ import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../loopba
 import { startS3Server, type S3Server } from '../../loopback/s3-server';
 import { defaultBuild } from '../fixtures/build';
 import { brokenEvents, plausibleEvents, snapshot, type EventShape } from '../fixtures/cloudfront-arbitraries';
-import { BUCKET_DOMAINS, config, loadEdgeHandler, names, OTHER_BUILD, PRIMARY_DOMAIN, type EdgeHandler } from '../fixtures/edge';
+import {
+  BUCKET_DOMAINS,
+  config,
+  loadEdgeHandler,
+  names,
+  OTHER_BUILD,
+  PRIMARY_DOMAIN,
+  type EdgeHandler,
+} from '../fixtures/edge';
 import { propertyRuns } from '../fixtures/property';
 
 const OWN = defaultBuild().buildId;
@@ -38,16 +46,48 @@ describe('entry router (bundled) on generated events', () => {
       ['.gz', compress(entry, 'gzip')],
       ['.br', compress(entry, 'br')],
     ] as const) {
-      await s3.client('eu-west-1').send(new PutObjectCommand({ Bucket: names.bucket('eu-west-1'), Key: `assets/${OTHER_BUILD}/index.js${suffix}`, Body: bytes }));
+      await s3.client('eu-west-1').send(
+        new PutObjectCommand({
+          Bucket: names.bucket('eu-west-1'),
+          Key: `assets/${OTHER_BUILD}/index.js${suffix}`,
+          Body: bytes,
+        }),
+      );
     }
     // Half the viewers on the router's own build (inlined), half on another one (read from a bucket).
-    kvs = await startKvsServer({ store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState({ stable: OTHER_BUILD, canary: OWN, weight: 5000, salt: 'd-PROPERTY', ring: [] }) }) });
-    handler = loadEdgeHandler('entry-router', { dnsServer: dns.address, s3Endpoint: s3.endpoint, kvsEndpoint: kvs.endpoint, awsRegion: 'eu-central-1' });
+    kvs = await startKvsServer({
+      store: new LocalKeyValueStore({
+        [ROLLOUT_STATE_KEY]: formatRolloutState({
+          stable: OTHER_BUILD,
+          canary: OWN,
+          weight: 5000,
+          salt: 'd-PROPERTY',
+          ring: [],
+        }),
+      }),
+    });
+    handler = loadEdgeHandler('entry-router', {
+      dnsServer: dns.address,
+      s3Endpoint: s3.endpoint,
+      kvsEndpoint: kvs.endpoint,
+      awsRegion: 'eu-central-1',
+    });
     shape = {
       uris: fc.oneof(
         { weight: 5, arbitrary: fc.constant('/assets/index.js') },
         { weight: 4, arbitrary: fc.constantFrom(`/assets/${OWN}/index.js`, `/assets/${OTHER_BUILD}/index.js`) },
-        { weight: 1, arbitrary: fc.constantFrom('/assets/index.js/', '/ASSETS/index.js', '/assets/../index.js', '/', `/assets/${OTHER_BUILD}/main.js`, '/assets/index.js%00', '/assets//index.js') },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            '/assets/index.js/',
+            '/ASSETS/index.js',
+            '/assets/../index.js',
+            '/',
+            `/assets/${OTHER_BUILD}/main.js`,
+            '/assets/index.js%00',
+            '/assets//index.js',
+          ),
+        },
         { weight: 1, arbitrary: fc.webPath().map((path) => (path.startsWith('/') ? path : `/${path}`)) },
       ),
       bucketDomains: [PRIMARY_DOMAIN, ...BUCKET_DOMAINS.filter((domain) => domain !== PRIMARY_DOMAIN)],
@@ -74,7 +114,10 @@ describe('entry router (bundled) on generated events', () => {
     await fc.assert(
       fc.asyncProperty(plausibleEvents(shape), async (event) => {
         const result = await check(event);
-        const build = result && 'status' in result && result.status === '200' ? result.headers?.['x-build-id']?.[0]?.value : undefined;
+        const build =
+          result && 'status' in result && result.status === '200'
+            ? result.headers?.['x-build-id']?.[0]?.value
+            : undefined;
         if (build) served[build] = (served[build] ?? 0) + 1;
       }),
       { numRuns: runs },

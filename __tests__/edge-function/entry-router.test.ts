@@ -23,7 +23,18 @@ import { startS3Server, type S3Server } from '../../loopback/s3-server';
 import { BUILD_DIR, defaultBuild, functionZip } from '../fixtures/build';
 import type { RequestOptions } from '../fixtures/cloudfront';
 import { pollUntil } from '../fixtures/poll';
-import { BUCKET_DOMAINS, config, edgeEvent, edgeZipWith, loadEdgeHandler, names, OTHER_BUILD, removeEdgeScratch, runtimeSdkWithout, type EdgeHandler } from '../fixtures/edge';
+import {
+  BUCKET_DOMAINS,
+  config,
+  edgeEvent,
+  edgeZipWith,
+  loadEdgeHandler,
+  names,
+  OTHER_BUILD,
+  removeEdgeScratch,
+  runtimeSdkWithout,
+  type EdgeHandler,
+} from '../fixtures/edge';
 
 const OWN = defaultBuild().buildId;
 const ENTRY = readFileSync(path.join(BUILD_DIR, defaultBuild().entry.key));
@@ -46,23 +57,34 @@ const PATIENT_STORE = { storeTimeoutMs: 5000 };
 const PATIENT = { ...PATIENT_STORE, dnsTimeoutMs: 5000 };
 const STATE_CACHE_MS = 100;
 
-const isResponse = (result: unknown): result is CloudFrontResultResponse => typeof result === 'object' && result !== null && 'status' in result;
+const isResponse = (result: unknown): result is CloudFrontResultResponse =>
+  typeof result === 'object' && result !== null && 'status' in result;
 const header = (result: unknown, name: string) => (isResponse(result) ? result.headers?.[name]?.[0]?.value : undefined);
-const bodyOf = (result: CloudFrontResultResponse) => Buffer.from(result.body ?? '', result.bodyEncoding === 'base64' ? 'base64' : 'utf8');
+const bodyOf = (result: CloudFrontResultResponse) =>
+  Buffer.from(result.body ?? '', result.bodyEncoding === 'base64' ? 'base64' : 'utf8');
 
 describe('entry router (bundled)', () => {
   let dns: DnsServer;
   let s3: S3Server;
   let kvs: KvsServer;
-  const reads = () => s3.log.filter((entry) => entry.method === 'GET' && entry.key?.startsWith(`assets/${OTHER_BUILD}/`));
+  const reads = () =>
+    s3.log.filter((entry) => entry.method === 'GET' && entry.key?.startsWith(`assets/${OTHER_BUILD}/`));
   let patientZip: string;
   /** The router with patient DNS and store reads, unless a test names another zip (the shipped one: `functionZip`). */
   const load = (options: { zip?: string; awsRegion?: string; runtimeSdk?: string } = {}): EdgeHandler =>
-    loadEdgeHandler('entry-router', { dnsServer: dns.address, s3Endpoint: s3.endpoint, kvsEndpoint: kvs.endpoint, zip: patientZip, ...options });
+    loadEdgeHandler('entry-router', {
+      dnsServer: dns.address,
+      s3Endpoint: s3.endpoint,
+      kvsEndpoint: kvs.endpoint,
+      zip: patientZip,
+      ...options,
+    });
   /** An origin-request event as the distribution sends it: with the store's ARN as an origin custom header. */
-  const entryEvent = (options: RequestOptions = {}) => edgeEvent({ originCustomHeaders: { [ROLLOUT_STORE_HEADER]: kvs.arn }, ...options });
+  const entryEvent = (options: RequestOptions = {}) =>
+    edgeEvent({ originCustomHeaders: { [ROLLOUT_STORE_HEADER]: kvs.arn }, ...options });
   const setState = (state: RolloutState) => kvs.store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
-  const expectValid = (event: unknown, result: unknown) => expect(cloudFrontResultProblems(event, result, { uriPrefix: '/assets/', s3Domains: BUCKET_DOMAINS })).toEqual([]);
+  const expectValid = (event: unknown, result: unknown) =>
+    expect(cloudFrontResultProblems(event, result, { uriPrefix: '/assets/', s3Domains: BUCKET_DOMAINS })).toEqual([]);
 
   beforeAll(async () => {
     patientZip = await edgeZipWith('entry-router', PATIENT);
@@ -78,7 +100,16 @@ describe('entry router (bundled)', () => {
       ] as const) {
         const key = `assets/${OTHER_BUILD}/index.js${suffix}`;
         const metadata = objectMetadata(key);
-        await s3.client(region).send(new PutObjectCommand({ Bucket: names.bucket(region), Key: key, Body: bytes, ContentType: metadata.contentType, ContentEncoding: metadata.contentEncoding, CacheControl: metadata.cacheControl }));
+        await s3.client(region).send(
+          new PutObjectCommand({
+            Bucket: names.bucket(region),
+            Key: key,
+            Body: bytes,
+            ContentType: metadata.contentType,
+            ContentEncoding: metadata.contentEncoding,
+            CacheControl: metadata.cacheControl,
+          }),
+        );
       }
     }
   });
@@ -107,7 +138,10 @@ describe('entry router (bundled)', () => {
         ['gzip', gunzipSync, 'gzip'],
         [undefined, (b: Buffer) => b, undefined],
       ] as const) {
-        const event = entryEvent({ uri: `/assets/${OWN}/index.js`, headers: acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {} });
+        const event = entryEvent({
+          uri: `/assets/${OWN}/index.js`,
+          headers: acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {},
+        });
         const result = (await handler(event)) as CloudFrontResultResponse;
         expectValid(event, result);
         const bytes = bodyOf(result);
@@ -121,7 +155,9 @@ describe('entry router (bundled)', () => {
         });
         expect(header(result, 'content-encoding')).toBe(encoding);
       }
-      const head = (await handler(entryEvent({ uri: `/assets/${OWN}/index.js`, method: 'HEAD' }))) as CloudFrontResultResponse;
+      const head = (await handler(
+        entryEvent({ uri: `/assets/${OWN}/index.js`, method: 'HEAD' }),
+      )) as CloudFrontResultResponse;
       expect(head.status).toBe('200');
       expect(head.body).toBeUndefined();
       expect(kvs.requests.length).toBe(requestsBefore);
@@ -136,7 +172,12 @@ describe('entry router (bundled)', () => {
       expectValid(event, result);
       const br = compress(OTHER_ENTRY, 'br');
       expect(bodyOf(result).equals(br)).toBe(true);
-      expect(result.headers).toMatchObject({ 'x-build-id': [{ value: OTHER_BUILD }], etag: [{ value: md5(br) }], 'content-encoding': [{ value: 'br' }], 'cache-control': [{ value: 'public, max-age=31536000, immutable' }] });
+      expect(result.headers).toMatchObject({
+        'x-build-id': [{ value: OTHER_BUILD }],
+        etag: [{ value: md5(br) }],
+        'content-encoding': [{ value: 'br' }],
+        'cache-control': [{ value: 'public, max-age=31536000, immutable' }],
+      });
       expect(
         reads()
           .slice(readsBefore)
@@ -150,7 +191,9 @@ describe('entry router (bundled)', () => {
       dns.setTxt(names.bucketRecord, 'ap-southeast-2');
       let handler = load();
       let readsBefore = reads().length;
-      expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(OTHER_BUILD);
+      expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(
+        OTHER_BUILD,
+      );
       expect(
         reads()
           .slice(readsBefore)
@@ -163,10 +206,16 @@ describe('entry router (bundled)', () => {
       dns.setTxt(names.bucketRecord, 'eu-west-1');
       handler = load({ zip: await edgeZipWith('entry-router', { ...PATIENT, bucketTimeoutMs: 150 }) });
       // Slow far past the bound and the slack; the timer is unref'd so a hung read keeps no worker alive.
-      s3.setHook((request) => (request.bucket === names.bucket('eu-west-1') ? new Promise((resolve) => setTimeout(() => resolve(undefined), 10_000).unref()) : undefined));
+      s3.setHook((request) =>
+        request.bucket === names.bucket('eu-west-1')
+          ? new Promise((resolve) => setTimeout(() => resolve(undefined), 10_000).unref())
+          : undefined,
+      );
       readsBefore = reads().length;
       const started = Date.now();
-      expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(OTHER_BUILD);
+      expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(
+        OTHER_BUILD,
+      );
       expect(Date.now() - started).toBeLessThan(150 + SLACK_MS);
     });
 
@@ -182,7 +231,10 @@ describe('entry router (bundled)', () => {
       expect(header(result, 'cache-control')).toBe('public, max-age=60');
       expect(header(result, 'x-build-id')).toBeUndefined();
       // The nearest bucket, then the primary, which settles it: the failover region is not asked.
-      expect(s3.log.slice(before).map((entry) => entry.bucket)).toEqual([names.bucket('ap-southeast-2'), names.bucket('us-east-1')]);
+      expect(s3.log.slice(before).map((entry) => entry.bucket)).toEqual([
+        names.bucket('ap-southeast-2'),
+        names.bucket('us-east-1'),
+      ]);
       await handler(event);
       expect(s3.log.length).toBe(before + 4);
     });
@@ -205,7 +257,9 @@ describe('entry router (bundled)', () => {
       kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
       const handler = load();
       for (const clientIp of ['192.0.2.1', '192.0.2.2', '2001:db8::7']) {
-        expect(header(await handler(entryEvent({ clientIp, uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(OTHER_BUILD);
+        expect(
+          header(await handler(entryEvent({ clientIp, uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id'),
+        ).toBe(OTHER_BUILD);
       }
     });
   });
@@ -231,7 +285,14 @@ describe('entry router (bundled)', () => {
       expect(served[OTHER_BUILD]).toBeGreaterThan(70);
       // One read for all of them (cached), signed the way the API demands.
       const made = kvs.requests.slice(before);
-      expect(made).toEqual([{ method: 'GET', path: `/key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${ROLLOUT_STATE_KEY}`, algorithm: 'AWS4-ECDSA-P256-SHA256', regionSet: '*' }]);
+      expect(made).toEqual([
+        {
+          method: 'GET',
+          path: `/key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${ROLLOUT_STATE_KEY}`,
+          algorithm: 'AWS4-ECDSA-P256-SHA256',
+          regionSet: '*',
+        },
+      ]);
     });
 
     it('serves its own build, uncached, when the state assigns a build the buckets do not have', async () => {
@@ -246,7 +307,9 @@ describe('entry router (bundled)', () => {
 
     it('carries its own SigV4A signer and store client: it works where the runtime SDK has neither', async () => {
       setState({ stable: OTHER_BUILD, canary: OWN, weight: 10000, salt: 'd-BUNDLED', ring: [] });
-      const handler = load({ runtimeSdk: runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']) });
+      const handler = load({
+        runtimeSdk: runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']),
+      });
       expect(header(await handler(entryEvent({ clientIp: '192.0.2.9' })), 'x-build-id')).toBe(OWN);
       expect(kvs.requests[kvs.requests.length - 1]!.algorithm).toBe('AWS4-ECDSA-P256-SHA256');
     });
@@ -255,7 +318,14 @@ describe('entry router (bundled)', () => {
       setState({ stable: OTHER_BUILD, canary: OWN, weight: 1, salt: 'd-RING', ring: ['https://demo.example.com'] });
       const handler = load();
       for (let i = 0; i < 20; i += 1) {
-        expect(header(await handler(entryEvent({ clientIp: `203.0.113.${i}`, headers: { Referer: 'https://demo.example.com/page' } })), 'x-build-id')).toBe(OWN);
+        expect(
+          header(
+            await handler(
+              entryEvent({ clientIp: `203.0.113.${i}`, headers: { Referer: 'https://demo.example.com/page' } }),
+            ),
+            'x-build-id',
+          ),
+        ).toBe(OWN);
       }
     });
 
@@ -275,7 +345,11 @@ describe('entry router (bundled)', () => {
     it('serves its own build without asking anyone when the origin names no store, or something that is not one', async () => {
       const handler = load();
       const before = kvs.requests.length;
-      for (const headers of [{}, { [ROLLOUT_STORE_HEADER]: 'arn:aws:s3:::not-a-store' }, { [ROLLOUT_STORE_HEADER]: '../../etc' }] as Record<string, string>[]) {
+      for (const headers of [
+        {},
+        { [ROLLOUT_STORE_HEADER]: 'arn:aws:s3:::not-a-store' },
+        { [ROLLOUT_STORE_HEADER]: '../../etc' },
+      ] as Record<string, string>[]) {
         expect(header(await handler(edgeEvent({ originCustomHeaders: headers })), 'x-build-id')).toBe(OWN);
       }
       expect(kvs.requests.length).toBe(before);
@@ -289,7 +363,12 @@ describe('entry router (bundled)', () => {
       setState(steadyState(OTHER_BUILD));
       // Past the cache time a request refreshes the state in the background; past twice that, one
       // waits for the read (up to the store timeout). Either way the rollback is served by then.
-      await pollUntil('the rollback to be served', async () => (await served()) === OTHER_BUILD, 2 * STATE_CACHE_MS + PATIENT_STORE.storeTimeoutMs, 10);
+      await pollUntil(
+        'the rollback to be served',
+        async () => (await served()) === OTHER_BUILD,
+        2 * STATE_CACHE_MS + PATIENT_STORE.storeTimeoutMs,
+        10,
+      );
       kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
       const faulted = performance.now();
       const before = kvs.requests.length;

@@ -7,15 +7,30 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ERROR_REPORT_PATH } from '../../contracts/error-report';
-import { CLOUDFRONT_FUNCTION_MAX_BYTES, cloudFrontFunctionProblems, loadCloudFrontFunction, type CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
+import {
+  CLOUDFRONT_FUNCTION_MAX_BYTES,
+  cloudFrontFunctionProblems,
+  loadCloudFrontFunction,
+  type CloudFrontFunctionViewerEvent,
+} from '../../edge-code/cloudfront-function';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 
-const published = () => readFileSync(path.join(BUILD_DIR, defaultBuild().cloudFrontFunctions['error-report'].file), 'utf8');
+const published = () =>
+  readFileSync(path.join(BUILD_DIR, defaultBuild().cloudFrontFunctions['error-report'].file), 'utf8');
 
-function event(method: string, query: Record<string, string> = {}, headers: Record<string, string> = {}): CloudFrontFunctionViewerEvent {
+function event(
+  method: string,
+  query: Record<string, string> = {},
+  headers: Record<string, string> = {},
+): CloudFrontFunctionViewerEvent {
   return {
     version: '1.0',
-    context: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType: 'viewer-request', requestId: 'test' },
+    context: {
+      distributionDomainName: 'd111111abcdef8.cloudfront.net',
+      distributionId: 'EDFDVBD6EXAMPLE',
+      eventType: 'viewer-request',
+      requestId: 'test',
+    },
     viewer: { ip: '192.0.2.1' },
     request: {
       method,
@@ -37,9 +52,18 @@ it('is within the 10 KB quota and the runtime language, and uses no KeyValueStor
 
 it('answers GET and HEAD with an empty 204 nobody caches, whatever the report says', async () => {
   const handler = loadCloudFrontFunction(published());
-  const reports = [event('GET', { b: '0123456789abcdef', m: 'TypeError: x is undefined' }), event('GET'), event('GET', { b: 'x'.repeat(5000) }, { origin: 'https://evil.example', cookie: 'a=b' }), event('HEAD', { b: '0123456789abcdef' })];
+  const reports = [
+    event('GET', { b: '0123456789abcdef', m: 'TypeError: x is undefined' }),
+    event('GET'),
+    event('GET', { b: 'x'.repeat(5000) }, { origin: 'https://evil.example', cookie: 'a=b' }),
+    event('HEAD', { b: '0123456789abcdef' }),
+  ];
   for (const report of reports) {
-    expect(await handler(report)).toEqual({ statusCode: 204, statusDescription: 'No Content', headers: { 'cache-control': { value: 'no-store' } } });
+    expect(await handler(report)).toEqual({
+      statusCode: 204,
+      statusDescription: 'No Content',
+      headers: { 'cache-control': { value: 'no-store' } },
+    });
   }
 });
 

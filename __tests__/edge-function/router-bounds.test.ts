@@ -15,11 +15,26 @@ import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../loopba
 import { startS3Server, type S3Server } from '../../loopback/s3-server';
 import { edgeConfigFor } from '../../edge-code/edge-config';
 import { defaultBuild } from '../fixtures/build';
-import { config, defaultEdgeConfig, edgeEvent, edgeZipWith, loadEdgeHandler, names, OTHER_BUILD } from '../fixtures/edge';
+import {
+  config,
+  defaultEdgeConfig,
+  edgeEvent,
+  edgeZipWith,
+  loadEdgeHandler,
+  names,
+  OTHER_BUILD,
+} from '../fixtures/edge';
 
 /** The chain's settings as the bundle has them baked in. */
 function boundsOf(edge: EdgeConfig): RouterBoundsSettings {
-  return { regions: Object.keys(edge.bucketNames), primaryRegion: edge.primaryRegion, failoverRegion: edge.failoverRegion, dnsTimeoutMs: edge.dnsTimeoutMs, storeTimeoutMs: edge.storeTimeoutMs, bucketTimeoutMs: edge.bucketTimeoutMs };
+  return {
+    regions: Object.keys(edge.bucketNames),
+    primaryRegion: edge.primaryRegion,
+    failoverRegion: edge.failoverRegion,
+    dnsTimeoutMs: edge.dnsTimeoutMs,
+    storeTimeoutMs: edge.storeTimeoutMs,
+    bucketTimeoutMs: edge.bucketTimeoutMs,
+  };
 }
 
 /** Timers fire a little early or late; the lower bounds below allow this much. */
@@ -30,7 +45,10 @@ const TIMER_SLOP_MS = 30;
  * send the router to its own build before it reaches the buckets.
  */
 const PATIENT_STORE_MS = 5000;
-/** The Lambda@Edge region the router runs in: its static nearest bucket is then ap-southeast-2's, neither the primary nor the failover. */
+/**
+ * The Lambda@Edge region the router runs in: its static nearest bucket is then ap-southeast-2's, neither the primary
+ * nor the failover.
+ */
 const EXECUTION_REGION = 'ap-southeast-2';
 
 describe("the entry router's longest request (config/router-bounds.ts), run by the bundled router", () => {
@@ -71,10 +89,18 @@ describe("the entry router's longest request (config/router-bounds.ts), run by t
   /** Runs the fallback path once on a router bundled with `edge`; what it answered, how long it took. */
   async function longestRequest(edge: EdgeConfig): Promise<{ result: CloudFrontResultResponse; elapsedMs: number }> {
     const zip = await edgeZipWith('entry-router', edge);
-    const handler = loadEdgeHandler('entry-router', { dnsServer: dns.address, s3Endpoint: s3.endpoint, kvsEndpoint: kvs.endpoint, awsRegion: EXECUTION_REGION, zip });
+    const handler = loadEdgeHandler('entry-router', {
+      dnsServer: dns.address,
+      s3Endpoint: s3.endpoint,
+      kvsEndpoint: kvs.endpoint,
+      awsRegion: EXECUTION_REGION,
+      zip,
+    });
     // Loaded before the clock starts: the chain is the request's, the cold start has its own allowance.
     const started = performance.now();
-    const result = (await handler(edgeEvent({ originCustomHeaders: { [ROLLOUT_STORE_HEADER]: kvs.arn } }))) as CloudFrontResultResponse;
+    const result = (await handler(
+      edgeEvent({ originCustomHeaders: { [ROLLOUT_STORE_HEADER]: kvs.arn } }),
+    )) as CloudFrontResultResponse;
     return { result, elapsedMs: performance.now() - started };
   }
 
@@ -86,10 +112,16 @@ describe("the entry router's longest request (config/router-bounds.ts), run by t
     // No bucket answered: 503, never cached, never another build.
     expect(result.status).toBe('503');
     expect(result.headers?.['cache-control']?.[0]?.value).toBe('no-store');
-    expect(attempts).toEqual([names.bucket(EXECUTION_REGION), names.bucket(config.primaryRegion), names.bucket(config.failoverRegion!)]);
+    expect(attempts).toEqual([
+      names.bucket(EXECUTION_REGION),
+      names.bucket(config.primaryRegion),
+      names.bucket(config.failoverRegion!),
+    ]);
     expect(attempts).toHaveLength(chain.bucketReads);
     // It waited out the DNS bound and every bucket's, one after the other ...
-    expect(elapsedMs).toBeGreaterThanOrEqual(edge.dnsTimeoutMs + chain.bucketReads * edge.bucketTimeoutMs - TIMER_SLOP_MS);
+    expect(elapsedMs).toBeGreaterThanOrEqual(
+      edge.dnsTimeoutMs + chain.bucketReads * edge.bucketTimeoutMs - TIMER_SLOP_MS,
+    );
     // ... and answered within the chain the loader checks (the cold start allowance is this machine's slack).
     expect(elapsedMs).toBeLessThanOrEqual(chain.totalMs);
     // With the store's shipped bound, that chain fits the routers' timeout.
@@ -102,17 +134,30 @@ describe("the entry router's longest request (config/router-bounds.ts), run by t
     ['two regions', ['us-east-1', 'eu-west-1']],
     ['one region', ['us-east-1']],
   ])('with %s, tries as many buckets as the chain counts', async (_case, regions) => {
-    const narrowed = parseConfig({ name: config.name, domain: config.domain, hostedZone: config.hostedZone, primaryRegion: 'us-east-1', regions });
+    const narrowed = parseConfig({
+      name: config.name,
+      domain: config.domain,
+      hostedZone: config.hostedZone,
+      primaryRegion: 'us-east-1',
+      regions,
+    });
     expect(resourceNames(narrowed).bucket('us-east-1')).toBe(names.bucket('us-east-1'));
     // Short bounds: the count is what is checked here, the shipped bounds' time above.
-    const edge: EdgeConfig = { ...edgeConfigFor(narrowed, defaultBuild().buildId), dnsTimeoutMs: 100, bucketTimeoutMs: 300, storeTimeoutMs: PATIENT_STORE_MS };
+    const edge: EdgeConfig = {
+      ...edgeConfigFor(narrowed, defaultBuild().buildId),
+      dnsTimeoutMs: 100,
+      bucketTimeoutMs: 300,
+      storeTimeoutMs: PATIENT_STORE_MS,
+    };
     const chain = longestRouterChain(boundsOf(edge));
     expect(chain.bucketReads).toBe(regions.length);
     const { result, elapsedMs } = await longestRequest(edge);
     expect(result.status).toBe('503');
     expect(attempts).toHaveLength(chain.bucketReads);
     expect(new Set(attempts)).toEqual(new Set(regions.map((region) => names.bucket(region))));
-    expect(elapsedMs).toBeGreaterThanOrEqual(edge.dnsTimeoutMs + chain.bucketReads * edge.bucketTimeoutMs - TIMER_SLOP_MS);
+    expect(elapsedMs).toBeGreaterThanOrEqual(
+      edge.dnsTimeoutMs + chain.bucketReads * edge.bucketTimeoutMs - TIMER_SLOP_MS,
+    );
     expect(elapsedMs).toBeLessThanOrEqual(chain.totalMs);
   });
 

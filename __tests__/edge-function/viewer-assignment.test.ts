@@ -9,15 +9,29 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { assignBuild } from '../../contracts/assignment';
-import { formatRolloutState, refererOrigin, ROLLOUT_STATE_KEY, STATE_UNREADABLE_LOG, steadyState, type RolloutState } from '../../contracts/rollout-state';
-import { CLOUDFRONT_FUNCTION_MAX_BYTES, cloudFrontFunctionProblems, loadCloudFrontFunction, type CloudFrontFunctionHandler, type CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
+import {
+  formatRolloutState,
+  refererOrigin,
+  ROLLOUT_STATE_KEY,
+  STATE_UNREADABLE_LOG,
+  steadyState,
+  type RolloutState,
+} from '../../contracts/rollout-state';
+import {
+  CLOUDFRONT_FUNCTION_MAX_BYTES,
+  cloudFrontFunctionProblems,
+  loadCloudFrontFunction,
+  type CloudFrontFunctionHandler,
+  type CloudFrontFunctionViewerEvent,
+} from '../../edge-code/cloudfront-function';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { propertyRuns } from '../fixtures/property';
 
 const STABLE = '0123456789abcdef';
 const CANARY = 'fedcba9876543210';
 const VIEWER_RUNS = propertyRuns(100_000);
-const published = () => readFileSync(path.join(BUILD_DIR, defaultBuild().cloudFrontFunctions['viewer-assignment'].file), 'utf8');
+const published = () =>
+  readFileSync(path.join(BUILD_DIR, defaultBuild().cloudFrontFunctions['viewer-assignment'].file), 'utf8');
 
 /** A store the test sets: a value, nothing, or a failure. */
 function store(value: string | undefined | Error) {
@@ -30,16 +44,35 @@ function store(value: string | undefined | Error) {
   };
 }
 
-function event(ip: string, headers: Record<string, string> = {}, uri = '/assets/index.js'): CloudFrontFunctionViewerEvent {
+function event(
+  ip: string,
+  headers: Record<string, string> = {},
+  uri = '/assets/index.js',
+): CloudFrontFunctionViewerEvent {
   return {
     version: '1.0',
-    context: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType: 'viewer-request', requestId: 'test' },
+    context: {
+      distributionDomainName: 'd111111abcdef8.cloudfront.net',
+      distributionId: 'EDFDVBD6EXAMPLE',
+      eventType: 'viewer-request',
+      requestId: 'test',
+    },
     viewer: { ip },
-    request: { method: 'GET', uri, querystring: { v: { value: '1' } }, headers: Object.fromEntries(Object.entries(headers).map(([k, value]) => [k, { value }])), cookies: {} },
+    request: {
+      method: 'GET',
+      uri,
+      querystring: { v: { value: '1' } },
+      headers: Object.fromEntries(Object.entries(headers).map(([k, value]) => [k, { value }])),
+      cookies: {},
+    },
   };
 }
 
-async function uriFor(handler: CloudFrontFunctionHandler, ip: string, headers: Record<string, string> = {}): Promise<string> {
+async function uriFor(
+  handler: CloudFrontFunctionHandler,
+  ip: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
   const result = await handler(event(ip, headers));
   if (!('uri' in result)) throw new Error(`the function answered itself: ${JSON.stringify(result)}`);
   return result.uri;
@@ -60,7 +93,8 @@ describe('the published code', () => {
 });
 
 describe('the language check refuses what cloudfront-js-2.0 does not run', () => {
-  const wrap = (body: string) => `import cf from"cloudfront";${body}async function handler(event){return event.request}`;
+  const wrap = (body: string) =>
+    `import cf from"cloudfront";${body}async function handler(event){return event.request}`;
   it.each([
     ['a class', 'class A{}'],
     ['for-of', 'for(const x of [1]){}'],
@@ -84,8 +118,12 @@ describe('the language check refuses what cloudfront-js-2.0 does not run', () =>
   });
 
   it('code over 10 KB, and code without a handler', () => {
-    expect(cloudFrontFunctionProblems(wrap(`var pad="${'x'.repeat(CLOUDFRONT_FUNCTION_MAX_BYTES)}";`))).toEqual([expect.stringMatching(/over CloudFront's 10240-byte quota/)]);
-    expect(cloudFrontFunctionProblems('import cf from"cloudfront";function other(){}')).toEqual(['has no top-level function handler(event)']);
+    expect(cloudFrontFunctionProblems(wrap(`var pad="${'x'.repeat(CLOUDFRONT_FUNCTION_MAX_BYTES)}";`))).toEqual([
+      expect.stringMatching(/over CloudFront's 10240-byte quota/),
+    ]);
+    expect(cloudFrontFunctionProblems('import cf from"cloudfront";function other(){}')).toEqual([
+      'has no top-level function handler(event)',
+    ]);
   });
 });
 
@@ -123,7 +161,13 @@ describe('the harness offers only what cloudfront-js-2.0 offers', () => {
 });
 
 describe('viewer assignment', () => {
-  const rolling = (weight: number, ring: string[] = []): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt: 'd-TEST0001', ring });
+  const rolling = (weight: number, ring: string[] = []): RolloutState => ({
+    stable: STABLE,
+    canary: CANARY,
+    weight,
+    salt: 'd-TEST0001',
+    ring,
+  });
   const load = (value: string | undefined | Error) => loadCloudFrontFunction(published(), store(value));
 
   it('rewrites everyone to the stable build when there is no rollout', async () => {
@@ -134,15 +178,24 @@ describe('viewer assignment', () => {
 
   it('keeps the rest of the request as the viewer sent it', async () => {
     const handler = load(formatRolloutState(steadyState(STABLE)));
-    const result = (await handler(event('192.0.2.1', { 'accept-encoding': 'br', referer: 'https://shop.example.com/' }))) as CloudFrontFunctionViewerEvent['request'];
-    expect(result).toEqual({ ...event('192.0.2.1', { 'accept-encoding': 'br', referer: 'https://shop.example.com/' }).request, uri: `/assets/${STABLE}/index.js` });
+    const result = (await handler(
+      event('192.0.2.1', { 'accept-encoding': 'br', referer: 'https://shop.example.com/' }),
+    )) as CloudFrontFunctionViewerEvent['request'];
+    expect(result).toEqual({
+      ...event('192.0.2.1', { 'accept-encoding': 'br', referer: 'https://shop.example.com/' }).request,
+      uri: `/assets/${STABLE}/index.js`,
+    });
   });
 
   it('gives ring hosts the canary at any weight, by the Referer of their page', async () => {
     const handler = load(formatRolloutState(rolling(1, ['https://demo.example.com'])));
-    for (let i = 0; i < 50; i += 1) expect(await uriFor(handler, `198.51.100.${i}`, { referer: 'https://demo.example.com/pricing' })).toBe(`/assets/${CANARY}/index.js`);
+    for (let i = 0; i < 50; i += 1)
+      expect(await uriFor(handler, `198.51.100.${i}`, { referer: 'https://demo.example.com/pricing' })).toBe(
+        `/assets/${CANARY}/index.js`,
+      );
     const others = new Set<string>();
-    for (let i = 0; i < 50; i += 1) others.add(await uriFor(handler, `198.51.100.${i}`, { referer: 'https://shop.example.com/' }));
+    for (let i = 0; i < 50; i += 1)
+      others.add(await uriFor(handler, `198.51.100.${i}`, { referer: 'https://shop.example.com/' }));
     expect(others).toEqual(new Set([`/assets/${STABLE}/index.js`]));
   });
 
@@ -150,11 +203,16 @@ describe('viewer assignment', () => {
     ['the key is missing', undefined],
     ['the store fails', new Error('KeyValueStore is unavailable')],
     ['the value is not JSON', '{"v":1,"stable":'],
-    ['the value is of another version', JSON.stringify({ ...JSON.parse(formatRolloutState(steadyState(STABLE))), v: 2 })],
+    [
+      'the value is of another version',
+      JSON.stringify({ ...JSON.parse(formatRolloutState(steadyState(STABLE))), v: 2 }),
+    ],
     ['the value names a path for a build', formatRolloutState(steadyState(STABLE)).replace(STABLE, '../../../secret')],
     ['the value is empty', ''],
   ])('passes the request on unrewritten when %s', async (_case, value) => {
-    const result = (await load(value)(event('192.0.2.1', { referer: 'https://demo.example.com/' }))) as CloudFrontFunctionViewerEvent['request'];
+    const result = (await load(value)(
+      event('192.0.2.1', { referer: 'https://demo.example.com/' }),
+    )) as CloudFrontFunctionViewerEvent['request'];
     expect(result.uri).toBe('/assets/index.js');
   });
 
@@ -164,7 +222,11 @@ describe('viewer assignment', () => {
     ['the key is missing', undefined, 'read'],
     ['the store fails', new Error('KeyValueStore is unavailable'), 'read'],
     ['the value is not JSON', '{"v":1,"stable":', 'invalid'],
-    ['the value is of another version', JSON.stringify({ ...JSON.parse(formatRolloutState(steadyState(STABLE))), v: 2 }), 'invalid'],
+    [
+      'the value is of another version',
+      JSON.stringify({ ...JSON.parse(formatRolloutState(steadyState(STABLE))), v: 2 }),
+      'invalid',
+    ],
     ['the value is empty', '', 'invalid'],
   ])('logs one line on the fallback path when %s, and only that', async (_case, value, reason) => {
     const lines: string[] = [];
@@ -177,7 +239,10 @@ describe('viewer assignment', () => {
     const lines: string[] = [];
     for (const state of [steadyState(STABLE), rolling(5000, ['https://demo.example.com'])]) {
       const handler = loadCloudFrontFunction(published(), store(formatRolloutState(state)), (line) => lines.push(line));
-      for (let i = 0; i < 20; i += 1) await uriFor(handler, `198.51.100.${i}`, { referer: i % 2 ? 'https://demo.example.com/' : 'https://shop.example.com/' });
+      for (let i = 0; i < 20; i += 1)
+        await uriFor(handler, `198.51.100.${i}`, {
+          referer: i % 2 ? 'https://demo.example.com/' : 'https://shop.example.com/',
+        });
       await uriFor(handler, '2001:db8::1');
     }
     expect(lines).toEqual([]);
@@ -185,12 +250,30 @@ describe('viewer assignment', () => {
 
   it(`agrees with the TypeScript rule on ${VIEWER_RUNS.toLocaleString('en')} viewers, across weights, salts, rings and address forms`, async () => {
     const ring = ['https://demo.example.com', 'http://127.0.0.1:8081'];
-    const referers = [undefined, 'https://demo.example.com/a/b?c', 'https://shop.example.com/', 'http://127.0.0.1:8081/', 'not a url'];
-    const states = [0, 1, 100, 2500, 5000, 9999, 10000].map((weight, i) => ({ stable: STABLE, canary: CANARY, weight, salt: `d-SALT${i}`, ring }));
+    const referers = [
+      undefined,
+      'https://demo.example.com/a/b?c',
+      'https://shop.example.com/',
+      'http://127.0.0.1:8081/',
+      'not a url',
+    ];
+    const states = [0, 1, 100, 2500, 5000, 9999, 10000].map((weight, i) => ({
+      stable: STABLE,
+      canary: CANARY,
+      weight,
+      salt: `d-SALT${i}`,
+      ring,
+    }));
     const logged: string[] = [];
-    const handlers = states.map((state) => loadCloudFrontFunction(published(), store(formatRolloutState(state)), (line) => logged.push(line)));
+    const handlers = states.map((state) =>
+      loadCloudFrontFunction(published(), store(formatRolloutState(state)), (line) => logged.push(line)),
+    );
     const viewer = fc.record({
-      ip: fc.oneof({ arbitrary: fc.ipV4(), weight: 3 }, { arbitrary: fc.ipV6(), weight: 1 }, { arbitrary: fc.constantFrom('::ffff:192.0.2.7', '0.0.0.0', 'garbage', ''), weight: 0 }),
+      ip: fc.oneof(
+        { arbitrary: fc.ipV4(), weight: 3 },
+        { arbitrary: fc.ipV6(), weight: 1 },
+        { arbitrary: fc.constantFrom('::ffff:192.0.2.7', '0.0.0.0', 'garbage', ''), weight: 0 },
+      ),
       state: fc.integer({ min: 0, max: states.length - 1 }),
       referer: fc.constantFrom(...referers),
     });

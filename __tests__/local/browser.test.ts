@@ -18,10 +18,32 @@ import { SIGNAL_HEALTH_PANEL } from '../../local/dashboard-page';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { PROJECT_ROOT } from '../../publish/build';
 import { expectDocumented } from '../fixtures/engine-table';
-import { enginesUnderTest, launchEngine, type EngineBrowser, type EnginePage, type EngineProfile } from '../fixtures/engines';
-import { CANARY_HEADLINE, canaryErrors, localBuilds, judgedOnFewViewers, STABLE_HEADLINE, startSignalHarness, type SignalHarness } from '../fixtures/local';
+import {
+  enginesUnderTest,
+  launchEngine,
+  type EngineBrowser,
+  type EnginePage,
+  type EngineProfile,
+} from '../fixtures/engines';
+import {
+  CANARY_HEADLINE,
+  canaryErrors,
+  localBuilds,
+  judgedOnFewViewers,
+  STABLE_HEADLINE,
+  startSignalHarness,
+  type SignalHarness,
+} from '../fixtures/local';
 import { pollUntil } from '../fixtures/poll';
-import { accessLog, alertText, clickInWidget, pathOf, waitForWidgetText, widgetText, type AccessLog } from '../fixtures/widget-page';
+import {
+  accessLog,
+  alertText,
+  clickInWidget,
+  pathOf,
+  waitForWidgetText,
+  widgetText,
+  type AccessLog,
+} from '../fixtures/widget-page';
 import type { ServedResponse } from '../../loopback/cloudfront-emulator';
 
 /** What the widget's "Raise an error" link throws (webapp/src/pages/Boom.tsx). */
@@ -56,8 +78,16 @@ describe.each(enginesUnderTest())('%s', (engine) => {
     await browser?.close();
   });
 
-  /** A load of `local`'s host page as `viewer`: in `profile` (one browser profile, with its HTTP cache) when given, else a fresh one. */
-  async function visit(local: LocalDistribution, log: AccessLog, viewer: string, profile?: EngineProfile): Promise<Visit> {
+  /**
+   * A load of `local`'s host page as `viewer`: in `profile` (one browser profile, with its HTTP cache) when given, else
+   * a fresh one.
+   */
+  async function visit(
+    local: LocalDistribution,
+    log: AccessLog,
+    viewer: string,
+    profile?: EngineProfile,
+  ): Promise<Visit> {
     const since = log.of(viewer).length;
     const page = profile ? await profile.newPage() : await browser.newPage();
     await page.goto(`${local.hostUrl}?viewer=${viewer}`);
@@ -71,7 +101,8 @@ describe.each(enginesUnderTest())('%s', (engine) => {
     expect(requests.filter((p) => p.startsWith('/api/'))).toEqual([]);
     const rest = requests.slice(1);
     expect(rest.length).toBeGreaterThanOrEqual(2);
-    for (const request of rest) expect(`${request}: ${request.startsWith(`/assets/${buildId}/`)}`).toBe(`${request}: true`);
+    for (const request of rest)
+      expect(`${request}: ${request.startsWith(`/assets/${buildId}/`)}`).toBe(`${request}: true`);
   }
 
   /** The requests under /api/ that reached the distribution for `viewer`: method, whole URL, status. */
@@ -82,7 +113,10 @@ describe.each(enginesUnderTest())('%s', (engine) => {
       .map((response) => ({ method: response.method, url: `${local.url}${response.url}`, status: response.status }));
   }
 
-  /** Clicks the widget's "Raise an error" link; returns once its error boundary shows the error and its report reached the distribution. */
+  /**
+   * Clicks the widget's "Raise an error" link; returns once its error boundary shows the error and its report reached
+   * the distribution.
+   */
   async function raiseError(local: LocalDistribution, log: AccessLog, view: Visit): Promise<void> {
     await clickInWidget(view.page, { testId: 'boom-link' });
     await expect(alertText(view.page)).resolves.toBe(`Widget error: ${BOOM}`);
@@ -105,7 +139,9 @@ describe.each(enginesUnderTest())('%s', (engine) => {
       const view = await visit(local, log, '203.0.113.7');
       const { page } = view;
       await waitForWidgetText(page, STABLE_HEADLINE);
-      await expect(page.evaluate(() => document.body.textContent?.includes('Content after the widget.'))).resolves.toBe(true);
+      await expect(page.evaluate(() => document.body.textContent?.includes('Content after the widget.'))).resolves.toBe(
+        true,
+      );
       await log.quiet(view.viewer);
       expectOwnBuildOnly(view, builds.stable.buildId);
       await page.screenshot({ file: path.join(screenshots, '1-stable.png') });
@@ -145,7 +181,8 @@ describe.each(enginesUnderTest())('%s', (engine) => {
       await h.period(base, async () => undefined);
       let canaryViewer = '';
       const second = await h.period(base + h.periodMs, async () => {
-        for (let i = 1; !canaryViewer && i < 250; i += 1) if ((await buildOf(local, `203.0.114.${i}`)) === builds.canary.buildId) canaryViewer = `203.0.114.${i}`;
+        for (let i = 1; !canaryViewer && i < 250; i += 1)
+          if ((await buildOf(local, `203.0.114.${i}`)) === builds.canary.buildId) canaryViewer = `203.0.114.${i}`;
       });
       expect(parseRolloutState(second.state)?.weight).toBe(1000);
       expect(canaryViewer).not.toBe('');
@@ -157,14 +194,20 @@ describe.each(enginesUnderTest())('%s', (engine) => {
         seen = await host.page.evaluate(async (distribution) => {
           const ids: string[] = [];
           for (let i = 0; i < 200; i += 1) {
-            const text = await (await fetch(`${distribution}/assets/index.js?viewer=100.64.${i >> 4}.${(i * 16) % 256}`)).text();
+            const text = await (
+              await fetch(`${distribution}/assets/index.js?viewer=100.64.${i >> 4}.${(i * 16) % 256}`)
+            ).text();
             ids.push(/\/assets\/([0-9a-f]{16})\//.exec(text)![1]!);
           }
           return ids;
         }, local.url);
         await host.page.close();
       });
-      expect(parseRolloutState(third.state)).toMatchObject({ canary: builds.canary.buildId, weight: 1000, salt: released.deploymentId });
+      expect(parseRolloutState(third.state)).toMatchObject({
+        canary: builds.canary.buildId,
+        weight: 1000,
+        salt: released.deploymentId,
+      });
       const canaries = seen.filter((id) => id === builds.canary.buildId).length;
       expect(seen.filter((id) => id !== builds.canary.buildId && id !== builds.stable.buildId)).toEqual([]);
       // Binomial(200, 0.1): mean 20, sd 4.2; ±4.5 sd.
@@ -185,7 +228,13 @@ describe.each(enginesUnderTest())('%s', (engine) => {
         await canary.page.screenshot({ file: path.join(screenshots, '2-canary.png') });
         const loaded = canary.requests().length;
         await raiseError(local, log, canary);
-        expect(reports(local, canary)).toEqual([{ method: 'GET', url: errorReportUrl(`${local.url}/assets/index.js`, builds.canary.buildId, BOOM), status: 204 }]);
+        expect(reports(local, canary)).toEqual([
+          {
+            method: 'GET',
+            url: errorReportUrl(`${local.url}/assets/index.js`, builds.canary.buildId, BOOM),
+            status: 204,
+          },
+        ]);
         // Opening the route loads its chunk of the same build; the report is the one other request.
         expect(
           canary
@@ -203,17 +252,33 @@ describe.each(enginesUnderTest())('%s', (engine) => {
         await h.at(h.clock.now() + 1_000);
         await canaryErrors(h, builds.canary.buildId, 4, '203.0.116');
         // The judge looks at every batch, the open period's included: no need to wait for it to close.
-        await pollUntil('the judge to roll the canary back', () => local.controlPlane.status().deployment?.status !== 'InProgress', 10_000, 20);
+        await pollUntil(
+          'the judge to roll the canary back',
+          () => local.controlPlane.status().deployment?.status !== 'InProgress',
+          10_000,
+          20,
+        );
       });
       // Counted from the real-time log once the period is whole: the five viewers and their errors,
       // the browser's among them.
       const closed = await h.closePeriod(fourth);
       expect(closed).toMatchObject({ unjudged: null, counts: { canary: { viewers: 5, erroring: 5 } } });
-      expectDocumented(engine, browser.version, 'errorReport', closed?.counts.canary.erroring === 5 ? 'sent, answered 204, counted' : 'not counted');
+      expectDocumented(
+        engine,
+        browser.version,
+        'errorReport',
+        closed?.counts.canary.erroring === 5 ? 'sent, answered 204, counted' : 'not counted',
+      );
       const status = local.controlPlane.tick();
       expect(status.unjudgedAlarm?.state).toBe('OK');
-      expect(status.judgment).toMatchObject({ salt: released.deploymentId, failure: expect.stringMatching(/^failing: /) });
-      expect(status.deployment).toMatchObject({ id: released.deploymentId, status: expect.stringMatching(/^(Failed|Stopped)$/) });
+      expect(status.judgment).toMatchObject({
+        salt: released.deploymentId,
+        failure: expect.stringMatching(/^failing: /),
+      });
+      expect(status.deployment).toMatchObject({
+        id: released.deploymentId,
+        status: expect.stringMatching(/^(Failed|Stopped)$/),
+      });
       expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
       await canary.page.close();
 
@@ -233,10 +298,16 @@ describe.each(enginesUnderTest())('%s', (engine) => {
     it('shows the release on the dashboard page: error shares and viewers per period, the weight, the signal, the judge with its evidence', async () => {
       const page = await browser.newPage();
       await page.goto(h.local.dashboardUrl);
-      await pollUntil('the dashboard to draw', () => page.evaluate(() => Number(document.body.dataset.drawn ?? 0) >= 1), 15_000, 50);
+      await pollUntil(
+        'the dashboard to draw',
+        () => page.evaluate(() => Number(document.body.dataset.drawn ?? 0) >= 1),
+        15_000,
+        50,
+      );
       const drawn = await page.evaluate(() => {
         const panels = [...document.querySelectorAll('.panel')];
-        const series = (panel: Element | undefined, label: string) => panel?.querySelectorAll(`polyline.series[data-label="${label}"]`).length ?? 0;
+        const series = (panel: Element | undefined, label: string) =>
+          panel?.querySelectorAll(`polyline.series[data-label="${label}"]`).length ?? 0;
         return {
           count: panels.length,
           titles: panels.map((panel) => panel.querySelector('h2')?.textContent ?? ''),
@@ -256,7 +327,9 @@ describe.each(enginesUnderTest())('%s', (engine) => {
       expect(drawn.alarms).toContain('signal unjudged: OK');
       // The judge's last look: its verdict, both shares with the range the evidence leaves, and why.
       expect(drawn.judge).toContain('judge: failing');
-      expect(drawn.judge).toMatch(/canary [\d.]+ % of \d+ viewers erred \(plausibly [\d.]+ % to [\d.]+ %\); stable [\d.]+ % of \d+ viewers erred/);
+      expect(drawn.judge).toMatch(
+        /canary [\d.]+ % of \d+ viewers erred \(plausibly [\d.]+ % to [\d.]+ %\); stable [\d.]+ % of \d+ viewers erred/,
+      );
       expect(drawn.judge).toMatch(/failing: the canary errs at least/);
       const png = await page.screenshot({ file: path.join(screenshots, '5-dashboard.png'), fullPage: true });
       // A PNG of a drawn page: the signature, and more than a blank page's few hundred bytes.

@@ -5,7 +5,14 @@ import { KINESIS_ITERATOR_AGE, statePropagationMs, type Role } from '../../contr
 import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
 import { functionMetrics, periodDocuments, verdictDocument } from '../../regional-function/shared/observability';
 import { evaluateAlarm, evaluateReleaseAlarm, unjudgedAlarm } from '../../local/alarm';
-import { advance, aliasBuilds, initialState, publishVersion, rollBack, startDeployment } from '../../local/codedeploy-simulator';
+import {
+  advance,
+  aliasBuilds,
+  initialState,
+  publishVersion,
+  rollBack,
+  startDeployment,
+} from '../../local/codedeploy-simulator';
 import { ControlPlane, manualClock, scaledClock } from '../../local/control-plane';
 import { datapointsOf, LocalMetricStore } from '../../local/metric-store';
 import { LocalTimeline } from '../../local/signal-timeline';
@@ -15,7 +22,17 @@ const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';
 const MINUTE = 60_000;
 const NS = 'EdgeWidget';
-const config = parseConfig({ domain: 'widget.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'], rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 } }, 'test', {});
+const config = parseConfig(
+  {
+    domain: 'widget.example.com',
+    hostedZone: { name: 'example.com' },
+    primaryRegion: 'us-east-1',
+    regions: ['us-east-1'],
+    rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 },
+  },
+  'test',
+  {},
+);
 const rule = { ...config.alarms, periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 };
 const names = resourceNames(config);
 const SIGNAL_NAMES = { consumerFunction: names.signalConsumer, stream: names.signalStream };
@@ -72,7 +89,10 @@ describe('simulated CodeDeploy', () => {
   it('shifts the alias by the configured steps and finishes on the new version', () => {
     const { state: published, version } = publishVersion(initialState(A), B);
     let state = startDeployment(published, version, steps, 0);
-    expect(aliasBuilds(state)).toEqual({ stable: { version: '1', buildId: A }, canary: { version: '2', buildId: B, weight: 1000 } });
+    expect(aliasBuilds(state)).toEqual({
+      stable: { version: '1', buildId: A },
+      canary: { version: '2', buildId: B, weight: 1000 },
+    });
     state = advance(state, 3.5 * MINUTE);
     expect(state.canaryWeight).toBe(4000);
     state = advance(state, 10 * MINUTE);
@@ -93,9 +113,18 @@ describe('simulated CodeDeploy', () => {
 
 describe('the unjudged alarm, locally', () => {
   const LATENESS_S = 20;
-  const age = (store: LocalMetricStore, at: number, value = 0) => store.add({ namespace: 'AWS/Kinesis', metricName: KINESIS_ITERATOR_AGE, dimensions: { StreamName: names.signalStream }, value, at });
-  const health = (store: LocalMetricStore, metricName: string, at: number, value = 1) => store.add({ namespace: NS, metricName, dimensions: { Signal: 'entry' }, value, at });
-  const verdict = (store: LocalMetricStore, now: number) => evaluateAlarm(unjudgedAlarm(store, NS, LATENESS_S, SIGNAL_NAMES), rule, now);
+  const age = (store: LocalMetricStore, at: number, value = 0) =>
+    store.add({
+      namespace: 'AWS/Kinesis',
+      metricName: KINESIS_ITERATOR_AGE,
+      dimensions: { StreamName: names.signalStream },
+      value,
+      at,
+    });
+  const health = (store: LocalMetricStore, metricName: string, at: number, value = 1) =>
+    store.add({ namespace: NS, metricName, dimensions: { Signal: 'entry' }, value, at });
+  const verdict = (store: LocalMetricStore, now: number) =>
+    evaluateAlarm(unjudgedAlarm(store, NS, LATENESS_S, SIGNAL_NAMES), rule, now);
 
   it('is OK while the stream is read every period and every period is judged', () => {
     const store = new LocalMetricStore();
@@ -116,15 +145,38 @@ describe('the unjudged alarm, locally', () => {
     ]);
     expect(running.state).toBe('OK');
     // Once period 2 has ended unread too, two of three breach.
-    expect(verdict(store, 3 * MINUTE + 10)).toMatchObject({ state: 'ALARM', reason: expect.stringMatching(/^2 of the last 3 periods the signal could not judge/) });
+    expect(verdict(store, 3 * MINUTE + 10)).toMatchObject({
+      state: 'ALARM',
+      reason: expect.stringMatching(/^2 of the last 3 periods the signal could not judge/),
+    });
   });
 
   it('breaches on unjudged periods (late records among them), consumer errors, records the full shard refused, and a reader behind by more than the lateness', () => {
     const cases: [string, (store: LocalMetricStore, at: number) => void][] = [
       ['UnjudgedPeriods', (store, at) => health(store, 'UnjudgedPeriods', at)],
-      ['Errors', (store, at) => store.add({ namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: names.signalConsumer }, value: 1, at })],
+      [
+        'Errors',
+        (store, at) =>
+          store.add({
+            namespace: 'AWS/Lambda',
+            metricName: 'Errors',
+            dimensions: { FunctionName: names.signalConsumer },
+            value: 1,
+            at,
+          }),
+      ],
       ['iterator age', (store, at) => age(store, at + 1, LATENESS_S * 1000 + 1)],
-      ['WriteProvisionedThroughputExceeded', (store, at) => store.add({ namespace: 'AWS/Kinesis', metricName: 'WriteProvisionedThroughputExceeded', dimensions: { StreamName: names.signalStream }, value: 3, at: at + 2 })],
+      [
+        'WriteProvisionedThroughputExceeded',
+        (store, at) =>
+          store.add({
+            namespace: 'AWS/Kinesis',
+            metricName: 'WriteProvisionedThroughputExceeded',
+            dimensions: { StreamName: names.signalStream },
+            value: 3,
+            at: at + 2,
+          }),
+      ],
     ];
     for (const [what, add] of cases) {
       const store = new LocalMetricStore();
@@ -173,13 +225,21 @@ describe('control plane', () => {
       read: () => stored,
       write: (text: string) => {
         // Every write was announced to the timeline first, at the time of the write.
-        if (control) expect(control.timeline.read().at(-1)).toEqual({ state: parseRolloutState(text), from: now.t, until: null });
+        if (control)
+          expect(control.timeline.read().at(-1)).toEqual({ state: parseRolloutState(text), from: now.t, until: null });
         stored = text;
         written.push(text);
       },
     };
     control = new ControlPlane({ config, initialBuildId: A, clock: { now: () => now.t }, alarm: rule, store });
-    const watch = (at: number) => control!.metrics.add({ namespace: 'AWS/Kinesis', metricName: KINESIS_ITERATOR_AGE, dimensions: { StreamName: names.signalStream }, value: 0, at });
+    const watch = (at: number) =>
+      control!.metrics.add({
+        namespace: 'AWS/Kinesis',
+        metricName: KINESIS_ITERATOR_AGE,
+        dimensions: { StreamName: names.signalStream },
+        value: 0,
+        at,
+      });
     // The stream read in every period of the tests (as the signal runner reports it), unless a test says otherwise.
     if (options.watched !== false) for (let minute = -3; minute < 30; minute += 1) watch(minute * MINUTE + 1);
     return { control, written, edit: (text: string) => (stored = text) };
@@ -188,13 +248,28 @@ describe('control plane', () => {
   const quiet = () => undefined;
   const emitter = functionMetrics(NS, 'test', { debug: quiet, info: quiet, warn: quiet, error: quiet });
   /** What the signal consumer emits for a closed period, into the control plane's store. */
-  function closed(control: ControlPlane, start: number, counts: Partial<Record<Role, { viewers: number; erroring: number }>>, unjudged: string | null = null): void {
-    const all = { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 }, ring: { viewers: 0, erroring: 0 }, ...counts };
+  function closed(
+    control: ControlPlane,
+    start: number,
+    counts: Partial<Record<Role, { viewers: number; erroring: number }>>,
+    unjudged: string | null = null,
+  ): void {
+    const all = {
+      canary: { viewers: 0, erroring: 0 },
+      stable: { viewers: 0, erroring: 0 },
+      ring: { viewers: 0, erroring: 0 },
+      ...counts,
+    };
     for (const document of periodDocuments(emitter, { start, unjudged, counts: all })) control.metrics.ingest(document);
   }
 
   /** A judgment record as the consumer keeps it: healthy at these weights, at these times; failing at `failedAt`. */
-  function judged(control: ControlPlane, salt: string, healthyAt: Record<string, number>, failedAt: number | null = null): void {
+  function judged(
+    control: ControlPlane,
+    salt: string,
+    healthyAt: Record<string, number>,
+    failedAt: number | null = null,
+  ): void {
     control.judgments.set(salt, {
       ...newJudgmentRecord({ salt, stable: A, canary: B }),
       healthyAt,
@@ -212,12 +287,19 @@ describe('control plane', () => {
     // No evidence yet: the first step holds past its minute, and says why.
     let status = control.tick();
     expect(parseRolloutState(status.state)?.weight).toBe(1000);
-    expect(status.release).toEqual({ outcome: 'running', weight: 1000, hold: { reason: 'no evidence yet: no canary viewer counted', since: MINUTE } });
+    expect(status.release).toEqual({
+      outcome: 'running',
+      weight: 1000,
+      hold: { reason: 'no evidence yet: no canary viewer counted', since: MINUTE },
+    });
     // Judged healthy at 10 % after 30 s: the second step began at its minute, and holds from the second.
     judged(control, deploymentId, { 1000: 30_000 });
     status = control.tick();
     control.tick();
-    expect(written.slice(1)).toEqual([formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }), formatRolloutState({ stable: A, canary: B, weight: 2000, salt: deploymentId, ring: [] })]);
+    expect(written.slice(1)).toEqual([
+      formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }),
+      formatRolloutState({ stable: A, canary: B, weight: 2000, salt: deploymentId, ring: [] }),
+    ]);
     expect(status.release?.hold?.since).toBe(2 * MINUTE);
     const propagation = statePropagationMs(config.edge);
     expect(control.timeline.read().map(({ from, until }) => [from, until])).toEqual([
@@ -225,8 +307,13 @@ describe('control plane', () => {
       [0, 2 * MINUTE + propagation],
       [2 * MINUTE, null],
     ]);
-    // Every step judged as soon as it began: everyone has B at the ninth minute, while CodeDeploy still holds the alias open.
-    judged(control, deploymentId, Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => [String(k * 1000), (k - 1) * MINUTE + 1])));
+    // Every step judged as soon as it began: everyone has B at the ninth minute, while CodeDeploy still holds the alias
+    // open.
+    judged(
+      control,
+      deploymentId,
+      Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => [String(k * 1000), (k - 1) * MINUTE + 1])),
+    );
     now.t = 9 * MINUTE;
     status = control.tick();
     expect(parseRolloutState(status.state)).toMatchObject({ stable: A, canary: B, weight: 10000 });
@@ -240,7 +327,10 @@ describe('control plane', () => {
     control.release(B);
     now.t = MINUTE + config.alarms.holdMinutes * MINUTE;
     const status = control.tick();
-    expect(status.deployment).toMatchObject({ status: 'Stopped', error: 'not enough evidence: a step held past its hold time' });
+    expect(status.deployment).toMatchObject({
+      status: 'Stopped',
+      error: 'not enough evidence: a step held past its hold time',
+    });
     expect(status.release?.outcome).toBe('not-enough-evidence');
     expect(parseRolloutState(status.state)).toEqual(steadyState(A));
   });
@@ -264,7 +354,10 @@ describe('control plane', () => {
     now.t = 20_000;
     judged(control, deploymentId, {}, 15_000);
     let status = control.tick();
-    expect(status.deployment).toMatchObject({ status: 'Stopped', error: 'the judge found the canary failing: failing: the canary errs at least 20 points more than stable' });
+    expect(status.deployment).toMatchObject({
+      status: 'Stopped',
+      error: 'the judge found the canary failing: failing: the canary errs at least 20 points more than stable',
+    });
     expect(status.release?.outcome).toBe('failed');
     expect(parseRolloutState(status.state)).toEqual(steadyState(A));
 
@@ -274,7 +367,11 @@ describe('control plane', () => {
     control.metrics.ingest(verdictDocument(emitter, true, now.t));
     status = control.tick();
     expect(status.alarm?.state).toBe('ALARM');
-    expect(status.deployment).toMatchObject({ id: second.deploymentId, status: 'Failed', error: expect.stringMatching(/^alarm: 1 of the last 1 periods with the judge finding the canary failing/) });
+    expect(status.deployment).toMatchObject({
+      id: second.deploymentId,
+      status: 'Failed',
+      error: expect.stringMatching(/^alarm: 1 of the last 1 periods with the judge finding the canary failing/),
+    });
     expect(parseRolloutState(status.state)).toEqual(steadyState(A));
     const served = {
       entryByBuild: { [A]: 3, [B]: 1 },
@@ -290,7 +387,9 @@ describe('control plane', () => {
       handlerErrors: 0,
       invalidResults: 0,
     };
-    expect(formatStatusLine(status, served)).toBe('stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0002 Failed | client-error alarm ALARM | unjudged alarm OK');
+    expect(formatStatusLine(status, served)).toBe(
+      'stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0002 Failed | client-error alarm ALARM | unjudged alarm OK',
+    );
   });
 
   it('holds the weight while the signal cannot judge the canary: it may not rise, and the release is not rolled back for it', () => {
@@ -349,6 +448,14 @@ describe('control plane', () => {
     real = 300;
     clock.set(12_000);
     expect(clock.now()).toBe(12_000);
-    expect([clock.at(50), clock.at(150), clock.at(200), clock.at(201), clock.at(250), clock.at(300), clock.at(301)]).toEqual([5000, 5000, 5000, 9000, 9000, 9000, 12_000]);
+    expect([
+      clock.at(50),
+      clock.at(150),
+      clock.at(200),
+      clock.at(201),
+      clock.at(250),
+      clock.at(300),
+      clock.at(301),
+    ]).toEqual([5000, 5000, 5000, 9000, 9000, 9000, 12_000]);
   });
 });

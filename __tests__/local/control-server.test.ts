@@ -8,7 +8,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { request, type OutgoingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { callControl, MAX_CONTROL_BODY_BYTES, readControlAddress, startControlServer, type ControlAddress, type ControlServer } from '../../local/control-server';
+import {
+  callControl,
+  MAX_CONTROL_BODY_BYTES,
+  readControlAddress,
+  startControlServer,
+  type ControlAddress,
+  type ControlServer,
+} from '../../local/control-server';
 import type { LocalDistribution } from '../../local/local-distribution';
 import { pollUntil } from '../fixtures/poll';
 
@@ -18,7 +25,12 @@ function recordingDistribution() {
   const distribution = {
     url: 'http://127.0.0.1:9',
     hostUrl: 'http://127.0.0.1:9/',
-    status: () => ({ stable: { buildId: 'ee281364fbcf9b12', version: '1' }, canary: null, deployment: null, state: '' }),
+    status: () => ({
+      stable: { buildId: 'ee281364fbcf9b12', version: '1' },
+      canary: null,
+      deployment: null,
+      state: '',
+    }),
     emulator: { stats: () => ({}) },
     release: async (buildDir: string) => {
       released.push(buildDir);
@@ -37,15 +49,28 @@ interface Answer {
 }
 
 /** One request with exactly these headers (fetch would set Host and Origin its own way), on a connection of its own. */
-function send(url: string, options: { method?: string; path?: string; headers?: OutgoingHttpHeaders; body?: string }): Promise<Answer> {
+function send(
+  url: string,
+  options: { method?: string; path?: string; headers?: OutgoingHttpHeaders; body?: string },
+): Promise<Answer> {
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: options.method ?? 'POST', path: options.path ?? '/release', headers: options.headers, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'POST',
+        path: options.path ?? '/release',
+        headers: options.headers,
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -77,7 +102,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const json = (more: OutgoingHttpHeaders = {}): OutgoingHttpHeaders => ({ host, authorization: `Bearer ${token}`, 'content-type': 'application/json', ...more });
+const json = (more: OutgoingHttpHeaders = {}): OutgoingHttpHeaders => ({
+  host,
+  authorization: `Bearer ${token}`,
+  'content-type': 'application/json',
+  ...more,
+});
 const releaseBody = () => JSON.stringify({ buildDir });
 
 describe('the control file', () => {
@@ -112,28 +142,60 @@ describe('the control file', () => {
 
 describe('a request from a web page', () => {
   it('with an Origin header is refused (403) even with the token, and nothing is released', async () => {
-    const withToken = await send(control.url, { headers: json({ origin: 'https://evil.example' }), body: releaseBody() });
+    const withToken = await send(control.url, {
+      headers: json({ origin: 'https://evil.example' }),
+      body: releaseBody(),
+    });
     expect(withToken.status).toBe(403);
     expect(withToken.body).toContain('Origin');
     // What the page can actually send: a simple cross-origin POST, text/plain, no token.
-    const simple = await send(control.url, { headers: { host, origin: 'https://evil.example', 'content-type': 'text/plain;charset=UTF-8' }, body: releaseBody() });
+    const simple = await send(control.url, {
+      headers: { host, origin: 'https://evil.example', 'content-type': 'text/plain;charset=UTF-8' },
+      body: releaseBody(),
+    });
     expect(simple.status).toBe(403);
     // A CORS preflight gets no CORS header, so a page's non-simple request is never sent.
-    const preflight = await send(control.url, { method: 'OPTIONS', headers: { host, origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+    const preflight = await send(control.url, {
+      method: 'OPTIONS',
+      headers: {
+        host,
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
     expect(preflight.status).toBe(403);
-    for (const answer of [withToken, simple, preflight]) expect(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
+    for (const answer of [withToken, simple, preflight])
+      expect(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
     expect(released).toEqual([]);
   });
 
   it('through a name rebound to 127.0.0.1 (a Host other than the loopback address and port) is refused (403)', async () => {
     const port = new URL(control.url).port;
-    for (const other of [`evil.example:${port}`, '127.0.0.1', `127.0.0.1:${Number(port) + 1}`, `localhost.evil.example:${port}`]) {
+    for (const other of [
+      `evil.example:${port}`,
+      '127.0.0.1',
+      `127.0.0.1:${Number(port) + 1}`,
+      `localhost.evil.example:${port}`,
+    ]) {
       expect((await send(control.url, { headers: json({ host: other }), body: releaseBody() })).status).toBe(403);
     }
     expect(released).toEqual([]);
     // Both loopback names are the client's.
-    expect((await send(control.url, { method: 'GET', path: '/status', headers: { host: `localhost:${port}`, authorization: `Bearer ${token}` } })).status).toBe(200);
-    const ok = await send(control.url, { method: 'GET', path: '/status', headers: { host, authorization: `Bearer ${token}` } });
+    expect(
+      (
+        await send(control.url, {
+          method: 'GET',
+          path: '/status',
+          headers: { host: `localhost:${port}`, authorization: `Bearer ${token}` },
+        })
+      ).status,
+    ).toBe(200);
+    const ok = await send(control.url, {
+      method: 'GET',
+      path: '/status',
+      headers: { host, authorization: `Bearer ${token}` },
+    });
     expect(ok.status).toBe(200);
     expect(Object.keys(ok.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
   });
@@ -141,7 +203,14 @@ describe('a request from a web page', () => {
   it('without the token, or with a wrong one, is refused (401)', async () => {
     const wrong = Buffer.from(token, 'base64url');
     wrong[0]! ^= 1;
-    for (const authorization of [undefined, `Bearer ${wrong.toString('base64url')}`, `Bearer ${token}x`, 'Bearer ', `Basic ${token}`, token]) {
+    for (const authorization of [
+      undefined,
+      `Bearer ${wrong.toString('base64url')}`,
+      `Bearer ${token}x`,
+      'Bearer ',
+      `Basic ${token}`,
+      token,
+    ]) {
       const headers = json();
       if (authorization === undefined) delete headers.authorization;
       else headers.authorization = authorization;
@@ -154,14 +223,27 @@ describe('a request from a web page', () => {
   });
 
   it('with a body that is not application/json is refused (415)', async () => {
-    for (const contentType of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined]) {
+    for (const contentType of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      undefined,
+    ]) {
       const headers = json();
       if (contentType === undefined) delete headers['content-type'];
       else headers['content-type'] = contentType;
       expect((await send(control.url, { headers, body: releaseBody() })).status).toBe(415);
     }
     expect(released).toEqual([]);
-    expect((await send(control.url, { headers: json({ 'content-type': 'application/json; charset=utf-8' }), body: releaseBody() })).status).toBe(200);
+    expect(
+      (
+        await send(control.url, {
+          headers: json({ 'content-type': 'application/json; charset=utf-8' }),
+          body: releaseBody(),
+        })
+      ).status,
+    ).toBe(200);
     expect(released).toEqual([buildDir]);
   });
 });

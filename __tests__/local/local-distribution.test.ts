@@ -45,7 +45,10 @@ describe('local CloudFront', () => {
   it('assigns the entry with the viewer-assignment function and caches it per build and encoding; browsers get no-cache', async () => {
     local.emulator.invalidate();
     const before = local.emulator.stats();
-    const load = () => fetch(`${local.url}/assets/index.js?viewer=192.0.2.10`, { headers: { origin: 'https://shop.example.org', 'accept-encoding': 'gzip, br' } });
+    const load = () =>
+      fetch(`${local.url}/assets/index.js?viewer=192.0.2.10`, {
+        headers: { origin: 'https://shop.example.org', 'accept-encoding': 'gzip, br' },
+      });
     const first = await load();
     expect(first.status).toBe(200);
     expect(first.headers.get('x-build-id')).toBe(builds.stable.buildId);
@@ -56,7 +59,9 @@ describe('local CloudFront', () => {
     expect(first.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
     expect(await first.text()).toContain(`/assets/${builds.stable.buildId}/`);
     // Every other viewer of that build and encoding: a hit, no Lambda.
-    const second = await fetch(`${local.url}/assets/index.js?viewer=203.0.113.99`, { headers: { 'accept-encoding': 'gzip, br' } });
+    const second = await fetch(`${local.url}/assets/index.js?viewer=203.0.113.99`, {
+      headers: { 'accept-encoding': 'gzip, br' },
+    });
     expect(second.headers.get('x-cache')).toBe('Hit from cloudfront');
     expect(second.headers.get('x-build-id')).toBe(builds.stable.buildId);
     await second.arrayBuffer();
@@ -87,21 +92,29 @@ describe('local CloudFront', () => {
     expect(after.routerInvocations.chunks - before.routerInvocations.chunks).toBe(0);
     expect(after.functionRuns - before.functionRuns).toBe(0);
     // The one URL host pages embed still tells browsers to ask on every load.
-    const entry = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.13`, { headers: { 'accept-encoding': 'br' } });
+    const entry = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.13`, {
+      headers: { 'accept-encoding': 'br' },
+    });
     expect(entry.headers.get('x-build-id')).toBe(builds.stable.buildId);
     expect(entry.headers.get('cache-control')).toBe(ENTRY_CACHE_CONTROL);
     await entry.arrayBuffer();
   });
 
   it('answers a returning viewer whose build has not changed with 304; the ETag names one build in one encoding', async () => {
-    const first = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, { headers: { 'accept-encoding': 'br' } });
+    const first = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, {
+      headers: { 'accept-encoding': 'br' },
+    });
     await first.arrayBuffer();
     const etag = first.headers.get('etag')!;
-    const again = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, { headers: { 'accept-encoding': 'br', 'if-none-match': etag } });
+    const again = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, {
+      headers: { 'accept-encoding': 'br', 'if-none-match': etag },
+    });
     expect(again.status).toBe(304);
     expect(again.headers.get('x-build-id')).toBe(builds.stable.buildId);
     expect(again.headers.get('cache-control')).toBe('no-cache');
-    const otherEncoding = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, { headers: { 'accept-encoding': 'gzip', 'if-none-match': etag } });
+    const otherEncoding = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, {
+      headers: { 'accept-encoding': 'gzip', 'if-none-match': etag },
+    });
     expect(otherEncoding.status).toBe(200);
     expect(otherEncoding.headers.get('etag')).not.toBe(etag);
     await otherEncoding.arrayBuffer();
@@ -140,14 +153,21 @@ describe('local CloudFront', () => {
     expect(second.headers.get('x-cache')).toBe('Hit from cloudfront');
     await second.arrayBuffer();
     const after = local.emulator.stats();
-    expect(after.originRequests[names.bucket(config.primaryRegion)]! - (before.originRequests[names.bucket(config.primaryRegion)] ?? 0)).toBe(1);
+    expect(
+      after.originRequests[names.bucket(config.primaryRegion)]! -
+        (before.originRequests[names.bucket(config.primaryRegion)] ?? 0),
+    ).toBe(1);
     expect(after.chunkHits - before.chunkHits).toBe(1);
   });
 
   it('fails over to the secondary bucket when the primary lost an object', async () => {
-    const chunk = readManifest(builds.stable.dir).assets.find((a) => a.key.endsWith('.js') && !a.key.endsWith('/index.js') && !/react/.test(a.key))!;
+    const chunk = readManifest(builds.stable.dir).assets.find(
+      (a) => a.key.endsWith('.js') && !a.key.endsWith('/index.js') && !/react/.test(a.key),
+    )!;
     const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
-    await local.s3.client(config.primaryRegion).send(new DeleteObjectCommand({ Bucket: names.bucket(config.primaryRegion), Key: chunk.key }));
+    await local.s3
+      .client(config.primaryRegion)
+      .send(new DeleteObjectCommand({ Bucket: names.bucket(config.primaryRegion), Key: chunk.key }));
     const before = local.emulator.stats().failovers;
     const response = await fetch(`${local.url}/${chunk.key}`, { headers: { 'accept-encoding': 'identity' } });
     expect(response.status).toBe(200);
@@ -161,14 +181,24 @@ describe('local CloudFront', () => {
     expect((await fetch(`${local.url}/assets/index.js?viewer=not-an-ip`)).status).toBe(400);
     expect((await fetch(`${local.url}/assets/../../etc/passwd`)).status).toBeGreaterThanOrEqual(400);
     // No API behind /api/* any more: the error reports' GET and HEAD, and nothing else there.
-    expect((await fetch(`${local.url}/api/metrics`, { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${local.url}/api/metrics`, {
+          method: 'POST',
+          body: '{}',
+          headers: { 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(403);
     expect((await fetch(`${local.url}/api/e?b=0123456789abcdef`, { method: 'POST', body: 'x' })).status).toBe(403);
     expect((await fetch(`${local.url}/assets/index.js`)).status).toBe(200);
   });
 
   it('answers an error report at the edge with the published error-report function: 204, no-store, no origin asked', async () => {
     const before = local.emulator.stats();
-    const response = await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=boom&viewer=192.0.2.20`, { headers: { origin: 'https://shop.example.org' } });
+    const response = await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=boom&viewer=192.0.2.20`, {
+      headers: { origin: 'https://shop.example.org' },
+    });
     expect(response.status).toBe(204);
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
@@ -186,13 +216,33 @@ describe('local CloudFront', () => {
     const { client, streamName } = local.signal.kinesis;
     // A second reader of the stream, from its tip once what earlier tests logged is there.
     await local.emulator.logsSettled();
-    let iterator = (await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: SIGNAL_SHARD_ID, ShardIteratorType: 'LATEST' }))).ShardIterator;
+    let iterator = (
+      await client.send(
+        new GetShardIteratorCommand({ StreamName: streamName, ShardId: SIGNAL_SHARD_ID, ShardIteratorType: 'LATEST' }),
+      )
+    ).ShardIterator;
     const at = h.clock.now();
     const page = 'https://shop.example.org/product/42?viewer=198.51.100.1';
-    await (await fetch(`${local.url}/assets/index.js?viewer=203.0.113.30&v=2`, { headers: { referer: page } })).arrayBuffer();
-    await (await fetch(`${local.url}/assets/index.js`, { headers: { 'x-local-client-ip': '2001:db8:1:2::5', 'if-none-match': '"nope"' } })).arrayBuffer();
-    await (await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`, { headers: { referer: page } })).arrayBuffer();
-    await (await fetch(`${local.url}/assets/index.js`, { method: 'POST', body: 'x', headers: { 'x-local-client-ip': '203.0.113.31' } })).arrayBuffer();
+    await (
+      await fetch(`${local.url}/assets/index.js?viewer=203.0.113.30&v=2`, { headers: { referer: page } })
+    ).arrayBuffer();
+    await (
+      await fetch(`${local.url}/assets/index.js`, {
+        headers: { 'x-local-client-ip': '2001:db8:1:2::5', 'if-none-match': '"nope"' },
+      })
+    ).arrayBuffer();
+    await (
+      await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`, {
+        headers: { referer: page },
+      })
+    ).arrayBuffer();
+    await (
+      await fetch(`${local.url}/assets/index.js`, {
+        method: 'POST',
+        body: 'x',
+        headers: { 'x-local-client-ip': '203.0.113.31' },
+      })
+    ).arrayBuffer();
     // Not logged: a build's entry by its own URL, a chunk, anything else.
     await (await fetch(`${local.url}/assets/${builds.stable.buildId}/index.js`)).arrayBuffer();
     await (await fetch(`${local.url}/${readManifest(builds.stable.dir).assets[0]!.key}`)).arrayBuffer();
@@ -203,7 +253,8 @@ describe('local CloudFront', () => {
       async () => {
         const answer = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
         iterator = answer.NextShardIterator;
-        for (const record of answer.Records ?? []) records.push(parseRecord(Buffer.from(record.Data!).toString('utf8'))!);
+        for (const record of answer.Records ?? [])
+          records.push(parseRecord(Buffer.from(record.Data!).toString('utf8'))!);
         return records.length >= 4;
       },
       5000,
@@ -211,10 +262,34 @@ describe('local CloudFront', () => {
     );
     expect(records).toEqual([
       // The path as the viewer sent it; the query without the local client-IP seam; the address the emulator took.
-      { at, clientIp: '203.0.113.30', method: 'GET', uri: '/assets/index.js', query: 'v=2', status: 200, referer: page },
-      { at, clientIp: '2001:db8:1:2::5', method: 'GET', uri: '/assets/index.js', query: '', status: 200, referer: null },
+      {
+        at,
+        clientIp: '203.0.113.30',
+        method: 'GET',
+        uri: '/assets/index.js',
+        query: 'v=2',
+        status: 200,
+        referer: page,
+      },
+      {
+        at,
+        clientIp: '2001:db8:1:2::5',
+        method: 'GET',
+        uri: '/assets/index.js',
+        query: '',
+        status: 200,
+        referer: null,
+      },
       // The viewer of the page that sent it, as the Referer names it.
-      { at, clientIp: '198.51.100.1', method: 'GET', uri: '/api/e', query: `b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`, status: 204, referer: page },
+      {
+        at,
+        clientIp: '198.51.100.1',
+        method: 'GET',
+        uri: '/api/e',
+        query: `b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`,
+        status: 204,
+        referer: page,
+      },
       { at, clientIp: '203.0.113.31', method: 'POST', uri: '/assets/index.js', query: '', status: 403, referer: null },
     ]);
   });
@@ -225,13 +300,27 @@ describe('a release, locally', () => {
     const control = await startControlServer(local);
     try {
       const releasedAt = h.clock.now();
-      const released = (await callControl(control.address, 'POST', '/release', { buildDir: builds.canary.dir })) as { buildId: string };
+      const released = (await callControl(control.address, 'POST', '/release', { buildDir: builds.canary.dir })) as {
+        buildId: string;
+      };
       expect(released.buildId).toBe(builds.canary.buildId);
       // Linear 10 % a minute, but nobody loads the entry: the judge has no evidence, so the first step holds.
       await h.walk(releasedAt + 2 * MINUTE);
       const status = local.controlPlane.tick();
-      expect(status.release).toEqual({ outcome: 'running', weight: 1000, hold: { reason: 'no evidence yet: no canary viewer counted', since: releasedAt + MINUTE } });
-      expect(status.state).toBe(formatRolloutState({ stable: builds.stable.buildId, canary: builds.canary.buildId, weight: 1000, salt: status.deployment!.id, ring: [] }));
+      expect(status.release).toEqual({
+        outcome: 'running',
+        weight: 1000,
+        hold: { reason: 'no evidence yet: no canary viewer counted', since: releasedAt + MINUTE },
+      });
+      expect(status.state).toBe(
+        formatRolloutState({
+          stable: builds.stable.buildId,
+          canary: builds.canary.buildId,
+          weight: 1000,
+          salt: status.deployment!.id,
+          ring: [],
+        }),
+      );
 
       const viewers = Array.from({ length: 200 }, (_, i) => `198.51.${i >> 6}.${(i * 4) % 256}`);
       const first = new Map<string, string>();
@@ -268,13 +357,20 @@ describe('the ring, locally', () => {
       const referer = { referer: `${host}/?viewer=anything` };
       for (let i = 0; i < 20; i += 1) expect(await entryBuild(`198.18.0.${i}`, referer)).toBe(builds.canary.buildId);
       // Not a ring host: by weight (10 %), so most of these get stable.
-      const others = await Promise.all(Array.from({ length: 20 }, (_, i) => entryBuild(`198.18.0.${i}`, { referer: 'https://elsewhere.example.org/' })));
+      const others = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          entryBuild(`198.18.0.${i}`, { referer: 'https://elsewhere.example.org/' }),
+        ),
+      );
       expect(others.filter((id) => id === builds.stable.buildId).length).toBeGreaterThan(10);
       await callControl(address, 'POST', '/stop');
       for (let i = 0; i < 5; i += 1) expect(await entryBuild(`198.18.0.${i}`, referer)).toBe(builds.stable.buildId);
       expect(await callControl(address, 'POST', '/ring', { action: 'remove', origin: host })).toEqual({ ring: [] });
       // Each ring edit was announced to the signal's timeline before it was written, as `rollout ring` does.
-      expect(local.controlPlane.timeline.read().at(-1)).toMatchObject({ state: parseRolloutState(local.status().state), until: null });
+      expect(local.controlPlane.timeline.read().at(-1)).toMatchObject({
+        state: parseRolloutState(local.status().state),
+        until: null,
+      });
       expect(local.controlPlane.timeline.read().some((timed) => timed.state.ring.includes(host))).toBe(true);
     } finally {
       await control.close();

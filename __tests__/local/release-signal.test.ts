@@ -46,10 +46,18 @@ describe('the release signal, from CloudFront real-time logs', () => {
     const periods: Visits[] = [];
     // The judge looks at every batch, the open period's counts included: the first period's traffic is enough.
     await h.period(base, async () => periods.push(await visitAll(h!, viewersOf(0), failing)));
-    await pollUntil('the judge to find the canary failing', () => h!.local.status().deployment?.status !== 'InProgress', 10_000, 20);
+    await pollUntil(
+      'the judge to find the canary failing',
+      () => h!.local.status().deployment?.status !== 'InProgress',
+      10_000,
+      20,
+    );
     const status = h.local.status();
     expect(status.deployment?.status).toMatch(/^(Failed|Stopped)$/);
-    expect(status.judgment).toMatchObject({ failedAt: expect.any(Number), failure: expect.stringMatching(/^failing: the canary errs at least [\d.]+ points more than stable/) });
+    expect(status.judgment).toMatchObject({
+      failedAt: expect.any(Number),
+      failure: expect.stringMatching(/^failing: the canary errs at least [\d.]+ points more than stable/),
+    });
     // Off every viewer well within a minute of the first failing load (the period began at base).
     expect(status.judgment!.failedAt! - base).toBeLessThan(60_000);
     expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
@@ -58,10 +66,15 @@ describe('the release signal, from CloudFront real-time logs', () => {
     await h.closePeriod(base);
     const expected = expectedCounts(periods[0]!);
     const counted = h.counts(base);
-    expect({ canary: counted.canary, stable: counted.stable }).toEqual({ canary: expected.canary, stable: expected.stable });
+    expect({ canary: counted.canary, stable: counted.stable }).toEqual({
+      canary: expected.canary,
+      stable: expected.stable,
+    });
     expect(counted.unjudged).toBeNull();
     // Every viewer's next load gets the stable build.
-    const { buildId } = await h.load([...periods[0]!.entries()].find(([, v]) => v.buildId === builds.canary.buildId)![0]);
+    const { buildId } = await h.load(
+      [...periods[0]!.entries()].find(([, v]) => v.buildId === builds.canary.buildId)![0],
+    );
     expect(buildId).toBe(builds.stable.buildId);
   });
 
@@ -81,7 +94,11 @@ describe('the release signal, from CloudFront real-time logs', () => {
       weights.push(parseRolloutState(status.state)?.weight ?? 0);
     }
     expect(states).toEqual(new Set(['OK/OK']));
-    expect(parseRolloutState(h.local.status().state)).toMatchObject({ stable: builds.stable.buildId, canary: builds.canary.buildId, weight: 10000 });
+    expect(parseRolloutState(h.local.status().state)).toMatchObject({
+      stable: builds.stable.buildId,
+      canary: builds.canary.buildId,
+      weight: 10000,
+    });
     expect(h.local.status().release?.outcome).toBe('complete');
     // One step at a time, never down, and never sooner than the configured minute per step.
     expect(weights).toEqual([...weights].sort((a, b) => a - b));
@@ -117,15 +134,23 @@ describe('the release signal, from CloudFront real-time logs', () => {
       await inBatches(
         Array.from({ length: 200 }, (_, i) => i),
         50,
-        async (i) => expect(await h!.reportError(flooder, builds.canary.buildId, `error ${i}`, { referer: PAGE })).toBe(204),
+        async (i) =>
+          expect(await h!.reportError(flooder, builds.canary.buildId, `error ${i}`, { referer: PAGE })).toBe(204),
       );
       // A stable viewer naming the canary: the rule did not give it that build, so it is not heard.
-      for (let i = 0; i < 20; i += 1) expect(await h!.reportError(stableViewer, builds.canary.buildId, 'forged', { referer: PAGE })).toBe(204);
+      for (let i = 0; i < 20; i += 1)
+        expect(await h!.reportError(stableViewer, builds.canary.buildId, 'forged', { referer: PAGE })).toBe(204);
     });
     expect(status.deployment?.status).toBe('InProgress');
     const closed = await h.closePeriod(base);
     const expected = expectedCounts(visits);
-    expect(closed).toMatchObject({ unjudged: null, counts: { canary: { viewers: expected.canary.viewers, erroring: 1 }, stable: { viewers: expected.stable.viewers, erroring: 0 } } });
+    expect(closed).toMatchObject({
+      unjudged: null,
+      counts: {
+        canary: { viewers: expected.canary.viewers, erroring: 1 },
+        stable: { viewers: expected.stable.viewers, erroring: 0 },
+      },
+    });
     expect(h.counts(base).canary).toEqual({ viewers: expected.canary.viewers, erroring: 1 });
     // One erroring voice among ~30 canary viewers: the judge does not find the canary failing.
     const after = h.local.controlPlane.tick();
@@ -163,7 +188,12 @@ describe('the release signal, from CloudFront real-time logs', () => {
       tick();
       await h!.at(start + periodMs + latenessMs + 1000);
       await h!.nudge();
-      await pollUntil('the consumer to close the period', () => (h!.local.signal.runner.closedBefore() ?? -Infinity) > start, 3000, 20);
+      await pollUntil(
+        'the consumer to close the period',
+        () => (h!.local.signal.runner.closedBefore() ?? -Infinity) > start,
+        3000,
+        20,
+      );
       const before = h!.local.signal.runner.stats().late;
       // Then the delayed records arrive: late, filed in the period they arrived in.
       await h!.settle();
@@ -187,7 +217,10 @@ describe('the release signal, from CloudFront real-time logs', () => {
     // The hold runs out three minutes after the step was due: not enough evidence, rolled back.
     await h.at(base + periodMs + alarm.holdMinutes * 60_000 + 1000);
     status = tick();
-    expect(status.deployment).toMatchObject({ status: 'Stopped', error: 'not enough evidence: a step held past its hold time' });
+    expect(status.deployment).toMatchObject({
+      status: 'Stopped',
+      error: 'not enough evidence: a step held past its hold time',
+    });
     expect(status.release?.outcome).toBe('not-enough-evidence');
     expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
 
@@ -223,7 +256,10 @@ describe('the release signal, from CloudFront real-time logs', () => {
     // The weight never rose past the first step, which nothing judged; the hold ran out: not enough evidence.
     expect(Math.max(...weights)).toBeLessThanOrEqual(1000);
     expect(h.local.status().release?.outcome).toBe('not-enough-evidence');
-    expect(h.local.status().deployment).toMatchObject({ status: 'Stopped', error: 'not enough evidence: a step held past its hold time' });
+    expect(h.local.status().deployment).toMatchObject({
+      status: 'Stopped',
+      error: 'not enough evidence: a step held past its hold time',
+    });
     expect(h.local.status().state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
   });
 
@@ -244,10 +280,17 @@ describe('the release signal, from CloudFront real-time logs', () => {
     }
     // Nothing judged the first step healthy, so it held; the unjudged alarm (no iterator age at all) fires too.
     expect(weights).toEqual([1000, 1000, 1000]);
-    expect(h.local.controlPlane.status()).toMatchObject({ unjudgedAlarm: { state: 'ALARM' }, deployment: { status: 'InProgress' }, release: { outcome: 'running', hold: { reason: expect.stringMatching(/^the judge cannot see/) } } });
+    expect(h.local.controlPlane.status()).toMatchObject({
+      unjudgedAlarm: { state: 'ALARM' },
+      deployment: { status: 'InProgress' },
+      release: { outcome: 'running', hold: { reason: expect.stringMatching(/^the judge cannot see/) } },
+    });
     h.clock.set(base + h.periodMs + alarm.holdMinutes * 60_000);
     const status = h.local.controlPlane.tick();
-    expect(status).toMatchObject({ deployment: { status: 'Stopped', error: 'not enough evidence: a step held past its hold time' }, release: { outcome: 'not-enough-evidence' } });
+    expect(status).toMatchObject({
+      deployment: { status: 'Stopped', error: 'not enough evidence: a step held past its hold time' },
+      release: { outcome: 'not-enough-evidence' },
+    });
     expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
   });
 
@@ -263,7 +306,9 @@ describe('the release signal, from CloudFront real-time logs', () => {
 
     // The stream goes away: every write fails, each is logged and dropped, the viewer never knows.
     h.local.emulator.logDelivery = { delayMs: 0, drop: false };
-    await h.local.signal.kinesis.client.send(new DeleteStreamCommand({ StreamName: h.local.signal.kinesis.streamName }));
+    await h.local.signal.kinesis.client.send(
+      new DeleteStreamCommand({ StreamName: h.local.signal.kinesis.streamName }),
+    );
     const failedBefore = h.local.emulator.logStats().failed;
     const started = Date.now();
     for (let i = 0; i < 10; i += 1) expect((await h.load(`10.9.1.${i + 1}`)).status).toBe(200);
@@ -282,7 +327,9 @@ describe('the release signal, from CloudFront real-time logs', () => {
     }
     const status = h.local.controlPlane.tick();
     expect(status.unjudgedAlarm?.state).toBe('ALARM');
-    expect(status.unjudgedAlarm?.periods.slice(0, -1).every((period) => period.result === null && period.breaching)).toBe(true);
+    expect(
+      status.unjudgedAlarm?.periods.slice(0, -1).every((period) => period.result === null && period.breaching),
+    ).toBe(true);
   });
 });
 
@@ -315,7 +362,8 @@ describe('the release signal on the clock `npm start` runs', () => {
       await local.release(builds.canary.dir);
       let firstFailingLoad: number | null = null;
       let canaryViewers = 0;
-      // Viewers keep coming, about one a simulated second on the canary (as a million loads a day at 10 %), until it is gone.
+      // Viewers keep coming, about one a simulated second on the canary (as a million loads a day at 10 %), until it is
+      // gone.
       for (let i = 0; local.controlPlane.status().deployment?.status === 'InProgress' && i < 5000; i += 1) {
         const ip = `10.201.${i >> 8}.${i & 255}`;
         const sentAt = Date.now();

@@ -34,13 +34,21 @@ function filesUnder(dir: string): string[] {
   } catch {
     return [];
   }
-  return entries.flatMap((entry) => (entry.isDirectory() ? filesUnder(path.join(dir, entry.name)).map((file) => path.join(entry.name, file)) : [entry.name]));
+  return entries.flatMap((entry) =>
+    entry.isDirectory()
+      ? filesUnder(path.join(dir, entry.name)).map((file) => path.join(entry.name, file))
+      : [entry.name],
+  );
 }
 
 /** A handler that leaves `marker` behind when its code runs (loading it runs it). */
-const markingCode = (marker: string) => `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\nexports.handler = async () => ({ status: '200' });\n`;
+const markingCode = (marker: string) =>
+  `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\nexports.handler = async () => ({ status: '200' });\n`;
 
-const fflateZip = (files: Record<string, string>): Buffer => Buffer.from(zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, new TextEncoder().encode(text)]))));
+const fflateZip = (files: Record<string, string>): Buffer =>
+  Buffer.from(
+    zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, new TextEncoder().encode(text)]))),
+  );
 
 describe('a local release', () => {
   let local: LocalDistribution;
@@ -72,20 +80,45 @@ describe('a local release', () => {
 
   it.each<[string, (dir: string, marker: string) => string]>([
     // The router the distribution runs, replaced by other code.
-    ['entry-router.zip replaced by other code', (dir, marker) => replace(dir, 'functions/entry-router.zip', createZip([{ name: 'index.js', data: Buffer.from(markingCode(marker)) }]))],
+    [
+      'entry-router.zip replaced by other code',
+      (dir, marker) =>
+        replace(
+          dir,
+          'functions/entry-router.zip',
+          createZip([{ name: 'index.js', data: Buffer.from(markingCode(marker)) }]),
+        ),
+    ],
     // A zip the local mode never loads: still not the build's, so the build is refused.
-    ['release.zip with one byte changed', (dir) => replace(dir, 'functions/release.zip', flipped(readFileSync(path.join(dir, 'functions/release.zip'))))],
-    ['viewer-assignment.js with a line added', (dir) => replace(dir, 'functions/viewer-assignment.js', Buffer.concat([readFileSync(path.join(dir, 'functions/viewer-assignment.js')), Buffer.from('\n// changed\n')]))],
-  ])('of a build folder with %s after the build is refused, naming the file, before any of it runs', async (_what, tamper) => {
-    const dir = canaryCopy();
-    const marker = path.join(scratch, 'ran');
-    const file = tamper(dir, marker);
-    const refused = local.release(dir);
-    await expect(refused).rejects.toThrow(file);
-    await expect(refused).rejects.toThrow(/sha256 [0-9a-f]{64} is not the build manifest's [0-9a-f]{64}/);
-    expect(existsSync(marker)).toBe(false);
-    await nothingReleased();
-  });
+    [
+      'release.zip with one byte changed',
+      (dir) => replace(dir, 'functions/release.zip', flipped(readFileSync(path.join(dir, 'functions/release.zip')))),
+    ],
+    [
+      'viewer-assignment.js with a line added',
+      (dir) =>
+        replace(
+          dir,
+          'functions/viewer-assignment.js',
+          Buffer.concat([
+            readFileSync(path.join(dir, 'functions/viewer-assignment.js')),
+            Buffer.from('\n// changed\n'),
+          ]),
+        ),
+    ],
+  ])(
+    'of a build folder with %s after the build is refused, naming the file, before any of it runs',
+    async (_what, tamper) => {
+      const dir = canaryCopy();
+      const marker = path.join(scratch, 'ran');
+      const file = tamper(dir, marker);
+      const refused = local.release(dir);
+      await expect(refused).rejects.toThrow(file);
+      await expect(refused).rejects.toThrow(/sha256 [0-9a-f]{64} is not the build manifest's [0-9a-f]{64}/);
+      expect(existsSync(marker)).toBe(false);
+      await nothingReleased();
+    },
+  );
 
   it('of a build whose router zip has an entry ../../evil.js (its sha256 in the manifest) is refused naming the zip and the entry, and nothing is written outside', async () => {
     const dir = canaryCopy();
@@ -94,9 +127,16 @@ describe('a local release', () => {
     const zipFile = replace(dir, 'functions/entry-router.zip', zip);
     // The manifest says exactly these bytes: only the entry names can refuse them.
     const manifestFile = path.join(dir, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { functions: Record<FunctionName, { bytes: number; sha256: string; sourceCodeHash: string }> };
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+      functions: Record<FunctionName, { bytes: number; sha256: string; sourceCodeHash: string }>;
+    };
     const digest = createHash('sha256').update(zip);
-    manifest.functions['entry-router'] = { ...manifest.functions['entry-router'], bytes: zip.length, sha256: digest.copy().digest('hex'), sourceCodeHash: digest.digest('base64') };
+    manifest.functions['entry-router'] = {
+      ...manifest.functions['entry-router'],
+      bytes: zip.length,
+      sha256: digest.copy().digest('hex'),
+      sourceCodeHash: digest.digest('base64'),
+    };
     writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     expect(readManifest(dir).functions['entry-router'].sha256).toBe(createHash('sha256').update(zip).digest('hex'));
 
@@ -111,13 +151,23 @@ describe('a local release', () => {
 });
 
 describe('unpacking a function zip', () => {
-  it.each(['../../evil.js', 'lib/../../evil.js', '..', '/tmp/evil.js', 'C:/evil.js', 'lib\\..\\..\\evil.js', 'lib\\evil.js'])('refuses the entry %j, naming the zip and the entry, and writes nothing', (name) => {
+  it.each([
+    '../../evil.js',
+    'lib/../../evil.js',
+    '..',
+    '/tmp/evil.js',
+    'C:/evil.js',
+    'lib\\..\\..\\evil.js',
+    'lib\\evil.js',
+  ])('refuses the entry %j, naming the zip and the entry, and writes nothing', (name) => {
     const root = path.join(scratch, 'handlers');
     mkdirSync(root);
     const marker = path.join(scratch, 'ran');
     const zipFile = path.join(scratch, 'entry-router.zip');
     writeFileSync(zipFile, fflateZip({ 'index.js': markingCode(marker), [name]: 'exports.evil = true;\n' }));
-    expect(() => loadBundledHandler(zipFile, { tmpRoot: root })).toThrow(`${zipFile}: zip entry ${JSON.stringify(name)}`);
+    expect(() => loadBundledHandler(zipFile, { tmpRoot: root })).toThrow(
+      `${zipFile}: zip entry ${JSON.stringify(name)}`,
+    );
     // Not one file of the zip, inside its folder or out of it; the code never ran.
     expect(filesUnder(root)).toEqual([]);
     expect(filesUnder(scratch).sort()).toEqual(['entry-router.zip']);
@@ -125,10 +175,19 @@ describe('unpacking a function zip', () => {
 
   it('unpacks a zip whose entries stay inside its folder, folders included', async () => {
     const zipFile = path.join(scratch, 'nested.zip');
-    writeFileSync(zipFile, fflateZip({ 'index.js': "exports.handler = async () => require('./lib/answer.js').answer;\n", 'lib/answer.js': 'exports.answer = 42;\n' }));
+    writeFileSync(
+      zipFile,
+      fflateZip({
+        'index.js': "exports.handler = async () => require('./lib/answer.js').answer;\n",
+        'lib/answer.js': 'exports.answer = 42;\n',
+      }),
+    );
     const root = path.join(scratch, 'handlers');
     mkdirSync(root);
-    const handler = loadBundledHandler(zipFile, { tmpRoot: root, sha256: createHash('sha256').update(readFileSync(zipFile)).digest('hex') });
+    const handler = loadBundledHandler(zipFile, {
+      tmpRoot: root,
+      sha256: createHash('sha256').update(readFileSync(zipFile)).digest('hex'),
+    });
     expect(await handler({})).toBe(42);
     expect(
       filesUnder(root)

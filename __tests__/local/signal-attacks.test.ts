@@ -32,12 +32,19 @@ interface Attacker {
   readonly addresses: readonly string[];
 }
 
-const ipv4Attackers = (count: number): Attacker[] => Array.from({ length: count }, (_, i) => ({ name: `203.0.113.${i + 1}`, addresses: [`203.0.113.${i + 1}`] }));
+const ipv4Attackers = (count: number): Attacker[] =>
+  Array.from({ length: count }, (_, i) => ({ name: `203.0.113.${i + 1}`, addresses: [`203.0.113.${i + 1}`] }));
 /** Each /48 probes `probes` of its 65,536 /64s, a different host in each, every period. */
 const ipv6Attackers = (count: number, probes = 16): Attacker[] =>
   Array.from({ length: count }, (_, i) => {
     const site = `2001:db8:${(0x100 + i).toString(16)}`;
-    return { name: `${site}::/48`, addresses: Array.from({ length: probes }, (_, sub) => `${site}:${sub.toString(16)}::${(sub * 7 + 1).toString(16)}`) };
+    return {
+      name: `${site}::/48`,
+      addresses: Array.from(
+        { length: probes },
+        (_, sub) => `${site}:${sub.toString(16)}::${(sub * 7 + 1).toString(16)}`,
+      ),
+    };
   });
 
 /** What an attacker saw in a period: the build each of its addresses got. */
@@ -59,8 +66,10 @@ async function attack(h: SignalHarness, attackers: readonly Attacker[], goal: 'f
       const { status, buildId } = await h.load(ip, { referer: PAGE });
       expect(status).toBe(200);
       seen.push(buildId!);
-      const name = goal === 'fail' ? builds.canary.buildId : buildId === builds.stable.buildId ? builds.stable.buildId : null;
-      for (let i = 0; name !== null && i < 5; i += 1) expect(await h.reportError(ip, name, `attack ${i}`, { referer: PAGE })).toBe(204);
+      const name =
+        goal === 'fail' ? builds.canary.buildId : buildId === builds.stable.buildId ? builds.stable.buildId : null;
+      for (let i = 0; name !== null && i < 5; i += 1)
+        expect(await h.reportError(ip, name, `attack ${i}`, { referer: PAGE })).toBe(204);
     }
     probes.set(attacker.name, seen);
   });
@@ -69,7 +78,12 @@ async function attack(h: SignalHarness, attackers: readonly Attacker[], goal: 'f
 
 /** Per attacker, its one build: every address of it must have got the same one. */
 function oneBuildEach(probes: Probes): Map<string, string> {
-  return new Map([...probes].map(([name, seen]) => [name, [...new Set(seen)].length === 1 ? seen[0]! : `several: ${[...new Set(seen)].join(', ')}`]));
+  return new Map(
+    [...probes].map(([name, seen]) => [
+      name,
+      [...new Set(seen)].length === 1 ? seen[0]! : `several: ${[...new Set(seen)].join(', ')}`,
+    ]),
+  );
 }
 
 describe('the release signal against attackers holding addresses', () => {
@@ -84,7 +98,11 @@ describe('the release signal against attackers holding addresses', () => {
    * viewers plus each attacker once, in its role, erring only as the rule lets it; returns the
    * statuses and what the attackers saw.
    */
-  async function release(attackers: readonly Attacker[], goal: 'fail' | 'mask', canaryFails: number): Promise<{ statuses: ControlPlaneStatus[]; probes: Probes[]; served: RolloutState[][] }> {
+  async function release(
+    attackers: readonly Attacker[],
+    goal: 'fail' | 'mask',
+    canaryFails: number,
+  ): Promise<{ statuses: ControlPlaneStatus[]; probes: Probes[]; served: RolloutState[][] }> {
     h = await startSignalHarness(config, { alarm });
     const base = h.clock.now();
     await h.local.release(builds.canary.dir);
@@ -98,7 +116,13 @@ describe('the release signal against attackers holding addresses', () => {
     const statuses: ControlPlaneStatus[] = [];
     const honest: Visits[] = [];
     const probes: Probes[] = [];
-    for (let p = 0; p < 40 && h.local.status().deployment?.status === 'InProgress' && h.local.status().release?.outcome !== 'complete'; p += 1) {
+    for (
+      let p = 0;
+      p < 40 &&
+      h.local.status().deployment?.status === 'InProgress' &&
+      h.local.status().release?.outcome !== 'complete';
+      p += 1
+    ) {
       statuses.push(
         await h.period(base + p * h.periodMs, async () => {
           honest.push(await visitAll(h!, viewersOf(p, HONEST), fails));
@@ -112,7 +136,9 @@ describe('the release signal against attackers holding addresses', () => {
     const servedIn: RolloutState[][] = [];
     for (let p = 0; p < honest.length; p += 1) {
       const start = base + p * h.periodMs;
-      const served = h.local.controlPlane.timeline.read().filter((timed) => timed.from < start + h!.periodMs && (timed.until === null || timed.until > start));
+      const served = h.local.controlPlane.timeline
+        .read()
+        .filter((timed) => timed.from < start + h!.periodMs && (timed.until === null || timed.until > start));
       servedIn.push(served.map((timed) => timed.state));
       const closed = h.local.signal.runner.closedPeriod(base + p * h.periodMs);
       if (closed === null) continue;
@@ -121,11 +147,18 @@ describe('the release signal against attackers holding addresses', () => {
       for (const build of oneBuildEach(probes[p]!).values()) {
         const role = build === builds.canary.buildId ? 'canary' : 'stable';
         expected[role].viewers += 1;
-        if ((goal === 'fail' && role === 'canary') || (goal === 'mask' && role === 'stable')) expected[role].erroring += 1;
+        if ((goal === 'fail' && role === 'canary') || (goal === 'mask' && role === 'stable'))
+          expected[role].erroring += 1;
       }
       // A period one state served throughout counts exactly that; one a step changed mid-way leaves
       // out the viewers the step moved until every edge had it, and counts no one twice or wrongly.
-      if (served.length === 1) expect([p, closed.unjudged, closed.counts.canary, closed.counts.stable]).toEqual([p, null, expected.canary, expected.stable]);
+      if (served.length === 1)
+        expect([p, closed.unjudged, closed.counts.canary, closed.counts.stable]).toEqual([
+          p,
+          null,
+          expected.canary,
+          expected.stable,
+        ]);
       else {
         expect([p, closed.unjudged]).toEqual([p, null]);
         for (const role of ['canary', 'stable'] as const) {
@@ -145,7 +178,9 @@ describe('the release signal against attackers holding addresses', () => {
     expect(h!.local.status().release?.outcome).toBe('complete');
     expect(parseRolloutState(h!.local.status().state)).toMatchObject({ canary: builds.canary.buildId, weight: 10000 });
     // Some of them did get the canary, and reported from it: the attack was made, and failed.
-    expect([...oneBuildEach(probes.at(-1)!).values()].filter((build) => build === builds.canary.buildId).length).toBeGreaterThan(0);
+    expect(
+      [...oneBuildEach(probes.at(-1)!).values()].filter((build) => build === builds.canary.buildId).length,
+    ).toBeGreaterThan(0);
   });
 
   it('10 IPv6 /48s probing their /64s find one build per /48, and cannot fail a healthy canary either', async () => {
@@ -164,19 +199,24 @@ describe('the release signal against attackers holding addresses', () => {
     expect(statuses.map((s) => s.alarm?.state)).toEqual(statuses.map(() => 'OK'));
     expect(h!.local.status().judgment?.failedAt).toBeNull();
     expect(h!.local.status().release?.outcome).toBe('complete');
-    expect([...oneBuildEach(probes.at(-1)!).values()].filter((build) => build === builds.canary.buildId).length).toBeGreaterThan(0);
+    expect(
+      [...oneBuildEach(probes.at(-1)!).values()].filter((build) => build === builds.canary.buildId).length,
+    ).toBeGreaterThan(0);
   });
 
   it.each([
     ['50 IPv4 addresses', () => ipv4Attackers(50)],
     ['50 IPv6 /48s reporting from 4 /64s each', () => ipv6Attackers(50, 4)],
-  ])('%s reporting errors on the stable build cannot keep a canary that fails 30 %% of its viewers from rolling back', async (_label, attackers) => {
-    await release(attackers(), 'mask', 0.3);
-    const status = h!.local.status();
-    expect(status.judgment?.failure).toMatch(/^failing: the canary errs at least [\d.]+ points more than stable/);
-    expect(status.deployment?.status).toMatch(/^(Failed|Stopped)$/);
-    expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
-  });
+  ])(
+    '%s reporting errors on the stable build cannot keep a canary that fails 30 %% of its viewers from rolling back',
+    async (_label, attackers) => {
+      await release(attackers(), 'mask', 0.3);
+      const status = h!.local.status();
+      expect(status.judgment?.failure).toMatch(/^failing: the canary errs at least [\d.]+ points more than stable/);
+      expect(status.deployment?.status).toMatch(/^(Failed|Stopped)$/);
+      expect(status.state).toBe(formatRolloutState(steadyState(builds.stable.buildId)));
+    },
+  );
 
   it("adds no counted viewer with everything a pull request's plan can read: there is no secret, and no header or query is a viewer", async () => {
     h = await startSignalHarness(config, { alarm });
@@ -204,7 +244,9 @@ describe('the release signal against attackers holding addresses', () => {
           [`/api/e?b=${builds.canary.buildId}&m=forged&c-ip=${claimed}`, 204],
           [`/api/e?b=${builds.stable.buildId}&m=forged&c-ip=${claimed}`, 204],
         ] as const) {
-          const response = await fetch(`${h!.local.url}${url}`, { headers: { ...headers, [CLIENT_IP_HEADER]: attacker } });
+          const response = await fetch(`${h!.local.url}${url}`, {
+            headers: { ...headers, [CLIENT_IP_HEADER]: attacker },
+          });
           await response.arrayBuffer();
           expect(response.status).toBe(expected);
           if (url.startsWith('/assets/')) attackerBuild = response.headers.get('x-build-id')!;

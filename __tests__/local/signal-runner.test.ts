@@ -6,7 +6,14 @@
  */
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { formatRecord, REALTIME_LOG_FIELDS, type RealtimeLogField } from '../../contracts/realtime-log';
-import { DIMENSION_ROLE, DIMENSION_SIGNAL, KINESIS_ITERATOR_AGE, METRIC_UNJUDGED_PERIODS, METRIC_VIEWERS, SIGNAL_ENTRY } from '../../contracts/release-signal';
+import {
+  DIMENSION_ROLE,
+  DIMENSION_SIGNAL,
+  KINESIS_ITERATOR_AGE,
+  METRIC_UNJUDGED_PERIODS,
+  METRIC_VIEWERS,
+  SIGNAL_ENTRY,
+} from '../../contracts/release-signal';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import { manualClock, type ManualClock } from '../../local/control-plane';
 import { startKinesisServer, type KinesisServer } from '../../loopback/kinesis-server';
@@ -40,7 +47,13 @@ afterEach(async () => {
   await kinesis?.close();
 });
 
-function runner(options: { timeline?: () => ReturnType<LocalTimeline['read']>; log?: (line: string) => void; fields?: readonly RealtimeLogField[] } = {}): Promise<SignalRunner> {
+function runner(
+  options: {
+    timeline?: () => ReturnType<LocalTimeline['read']>;
+    log?: (line: string) => void;
+    fields?: readonly RealtimeLogField[];
+  } = {},
+): Promise<SignalRunner> {
   return startSignalRunner({
     client: kinesis.client,
     streamName: STREAM,
@@ -67,8 +80,20 @@ function runner(options: { timeline?: () => ReturnType<LocalTimeline['read']>; l
 }
 
 /** Entry loads from these addresses, logged at `at` on the local clock (fields in `order`), put on the stream now. */
-async function loads(at: number, ips: readonly string[], order: readonly RealtimeLogField[] = REALTIME_LOG_FIELDS): Promise<void> {
-  const records = ips.map((ip) => ({ Data: Buffer.from(formatRecord({ at, clientIp: ip, method: 'GET', uri: '/assets/index.js', query: '', status: 200, referer: null }, order)), PartitionKey: ip }));
+async function loads(
+  at: number,
+  ips: readonly string[],
+  order: readonly RealtimeLogField[] = REALTIME_LOG_FIELDS,
+): Promise<void> {
+  const records = ips.map((ip) => ({
+    Data: Buffer.from(
+      formatRecord(
+        { at, clientIp: ip, method: 'GET', uri: '/assets/index.js', query: '', status: 200, referer: null },
+        order,
+      ),
+    ),
+    PartitionKey: ip,
+  }));
   await kinesis.client.send(new PutRecordsCommand({ StreamName: STREAM, Records: records }));
 }
 
@@ -106,7 +131,10 @@ describe('the local signal runner', () => {
     await at(reader, T + 2 * PERIOD + LATENESS);
     await loads(T + 2 * PERIOD + LATENESS, ['10.0.2.1']);
     await pollUntil('the second period to close', () => reader.closedPeriod(T + PERIOD), 3000, 10);
-    expect(reader.closedPeriod(T + PERIOD)).toMatchObject({ unjudged: null, counts: { stable: { viewers: 4, erroring: 0 } } });
+    expect(reader.closedPeriod(T + PERIOD)).toMatchObject({
+      unjudged: null,
+      counts: { stable: { viewers: 4, erroring: 0 } },
+    });
     expect(store.sum(NS, METRIC_VIEWERS, { [DIMENSION_ROLE]: 'stable' }, T + PERIOD, T + 2 * PERIOD)).toBe(4);
   });
 
@@ -125,7 +153,9 @@ describe('the local signal runner', () => {
     await pollUntil('the retried batch to be counted', () => reader.stats().records === 2, 3000, 10);
     expect(reader.stats().errors).toBe(1);
     expect(store.sum('AWS/Lambda', 'Errors', { FunctionName: 'edge-widget-signal-consumer' }, T, T + PERIOD)).toBe(1);
-    expect(logged.some((line) => line.startsWith('signal consumer failed (the batch is retried): the table did not answer'))).toBe(true);
+    expect(
+      logged.some((line) => line.startsWith('signal consumer failed (the batch is retried): the table did not answer')),
+    ).toBe(true);
   });
 
   it('is a new consumer when it restarts: the period it did not see from its start is unjudged', async () => {
@@ -140,7 +170,10 @@ describe('the local signal runner', () => {
     await at(second, T + 2 * PERIOD + LATENESS);
     await loads(T + 2 * PERIOD + LATENESS, ['10.0.0.3']);
     await pollUntil('the period to close', () => second.closedPeriod(T + PERIOD), 3000, 10);
-    expect(second.closedPeriod(T + PERIOD)).toMatchObject({ unjudged: 'the consumer started after the period began', counts: { stable: { viewers: 0 } } });
+    expect(second.closedPeriod(T + PERIOD)).toMatchObject({
+      unjudged: 'the consumer started after the period began',
+      counts: { stable: { viewers: 0 } },
+    });
   });
 
   it('reads the fields in the order it is given (the order CloudFront reports it writes them in), and counts nothing written in another', async () => {

@@ -2,7 +2,8 @@
  * `npm start` as a person runs it, stopped the ways it gets stopped: Ctrl-C in its terminal (SIGINT
  * to the whole process group, npm included, which forwards it again), SIGINT or SIGTERM to npm
  * alone (`kill`, a process manager; npm forwards them), and SIGHUP to npm alone (npm dies without
- * passing it on; the distribution sees its parent go). Each time every server closes, the temporary folders go, the control file goes,
+ * passing it on; the distribution sees its parent go). Each time every server closes, the temporary folders go, the
+ * control file goes,
  * and it says so. And what the time scale means, as the banner says it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -73,7 +74,13 @@ describe('npm start', () => {
   );
 });
 
-async function stopsCleanly(signal: NodeJS.Signals, target: string, said: string, scratch: string, spawned: (child: ChildProcess) => void): Promise<void> {
+async function stopsCleanly(
+  signal: NodeJS.Signals,
+  target: string,
+  said: string,
+  scratch: string,
+  spawned: (child: ChildProcess) => void,
+): Promise<void> {
   // Its own temporary folder, so what it leaves there can be seen; its own control file, so a
   // person's `npm start` is neither found nor disturbed.
   const temp = path.join(scratch, 'tmp');
@@ -97,16 +104,21 @@ async function stopsCleanly(signal: NodeJS.Signals, target: string, said: string
   // The first run after a source change builds first.
   await pollUntil('the ready banner', () => output.includes(READY_LINE) || exit !== null, 150_000);
   expect(output).toContain(READY_LINE);
-  const address = (label: string) => Number(new RegExp(`^  ${label}\\s+.*?http://127\\.0\\.0\\.1:(\\d+)`, 'm').exec(output)?.[1]);
+  const address = (label: string) =>
+    Number(new RegExp(`^  ${label}\\s+.*?http://127\\.0\\.0\\.1:(\\d+)`, 'm').exec(output)?.[1]);
   // The loopback Kinesis stream of the release signal (kinesalite) among them: it closes too.
   const ports = ['host page', 'script tag', 'signal', 'buckets', 'dashboard', 'control'].map(address);
-  expect(output).toMatch(/^ {2}errors {8}http:\/\/127\.0\.0\.1:\d+\/api\/e\?b=<buildId>&m=<message> .*a healthy load sends nothing but the entry request/m);
+  expect(output).toMatch(
+    /^ {2}errors {8}http:\/\/127\.0\.0\.1:\d+\/api\/e\?b=<buildId>&m=<message> .*a healthy load sends nothing but the entry request/m,
+  );
   expect(output).not.toContain('metrics API');
   expect(ports.every((port) => port > 0)).toBe(true);
   expect(existsSync(controlFile)).toBe(true);
   // It holds the control server's token: its owner's alone.
   expect(statSync(controlFile).mode & 0o777).toBe(0o600);
-  expect(await (await fetch(`http://127.0.0.1:${ports[0]}/`)).text()).toContain(`http://127.0.0.1:${ports[1]}/assets/index.js`);
+  expect(await (await fetch(`http://127.0.0.1:${ports[0]}/`)).text()).toContain(
+    `http://127.0.0.1:${ports[1]}/assets/index.js`,
+  );
   expect(readdirSync(temp).some((name) => name.startsWith('s3-server-'))).toBe(true);
 
   const signalled = Date.now();
@@ -135,9 +147,15 @@ describe('the time scale', () => {
   });
 
   it('says what another scale and another strategy mean', () => {
-    expect(describeTimeScale(config, 60)).toContain('reaches every viewer in 9 s (9 simulated minutes) at the earliest, each step once the judge found the one before healthy; an alarm period (60 s) passes every 1 s');
-    expect(describeTimeScale({ ...config, rollout: { strategy: 'canary', percent: 10, intervalMinutes: 5 } }, 1)).toContain('(canary, 10 % for 5 min) reaches every viewer in 5 min (5 simulated minutes)');
-    expect(describeTimeScale({ ...config, rollout: { strategy: 'all-at-once', percent: 10, intervalMinutes: 5 } }, 6)).toContain('a release (all at once) reaches every viewer at once');
+    expect(describeTimeScale(config, 60)).toContain(
+      'reaches every viewer in 9 s (9 simulated minutes) at the earliest, each step once the judge found the one before healthy; an alarm period (60 s) passes every 1 s',
+    );
+    expect(
+      describeTimeScale({ ...config, rollout: { strategy: 'canary', percent: 10, intervalMinutes: 5 } }, 1),
+    ).toContain('(canary, 10 % for 5 min) reaches every viewer in 5 min (5 simulated minutes)');
+    expect(
+      describeTimeScale({ ...config, rollout: { strategy: 'all-at-once', percent: 10, intervalMinutes: 5 } }, 6),
+    ).toContain('a release (all at once) reaches every viewer at once');
     expect(formatWallTime(0.25)).toBe('0.3 s');
     expect(formatWallTime(125)).toBe('2 min 5 s');
   });

@@ -104,7 +104,8 @@ describe('CloudFront rules, as functions', () => {
     expect(byteRange('bytes=10-', 10)).toEqual({ kind: 'unsatisfiable' });
     expect(byteRange('bytes=-0', 10)).toEqual({ kind: 'unsatisfiable' });
     expect(byteRange('bytes=0-', 0)).toEqual({ kind: 'unsatisfiable' });
-    for (const ignored of [undefined, 'bytes=5-2', 'bytes=0-1,4-5', 'bytes=-', 'items=0-1', 'bytes=a-b', 'bytes=-1-2']) expect(byteRange(ignored, 10)).toEqual({ kind: 'whole' });
+    for (const ignored of [undefined, 'bytes=5-2', 'bytes=0-1,4-5', 'bytes=-', 'items=0-1', 'bytes=a-b', 'bytes=-1-2'])
+      expect(byteRange(ignored, 10)).toEqual({ kind: 'whole' });
   });
 
   it('give a CloudFront Function the query string as sent: every name once, repeated values in multiValue, percent-encoding kept', () => {
@@ -151,22 +152,44 @@ interface Sent {
 }
 
 /** One request with its target exactly as given (fetch would resolve its dot segments first). */
-function send(base: string, target: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Sent> {
+function send(
+  base: string,
+  target: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<Sent> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const outgoing = request({ hostname, port, path: target, method: options.method ?? 'GET', headers: options.headers ?? {} }, (incoming) => {
-      const chunks: Buffer[] = [];
-      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-      incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      incoming.on('error', reject);
-    });
+    const outgoing = request(
+      { hostname, port, path: target, method: options.method ?? 'GET', headers: options.headers ?? {} },
+      (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('end', () =>
+          resolve({
+            status: incoming.statusCode ?? 0,
+            headers: incoming.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        incoming.on('error', reject);
+      },
+    );
     outgoing.on('error', reject);
     outgoing.end();
   });
 }
 
 describe('the local CloudFront, as CloudFront answers', () => {
-  const config = parseConfig({ name: 'widget', domain: 'widget.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'] }, 'test config');
+  const config = parseConfig(
+    {
+      name: 'widget',
+      domain: 'widget.example.com',
+      hostedZone: { name: 'example.com' },
+      primaryRegion: 'us-east-1',
+      regions: ['us-east-1'],
+    },
+    'test config',
+  );
   const bucketPath = (path: string) => `/${resourceNames(config).bucket('us-east-1')}${path}`;
   let bucket: Bucket;
   let emulator: CloudFrontEmulator;
@@ -217,8 +240,14 @@ describe('the local CloudFront, as CloudFront answers', () => {
     routerAnswer = (request) => request;
     bucket.answer = () => ({ status: 404 });
   });
-  const notFound = (request: CloudFrontRequest): CloudFrontResultResponse => ({ status: '404', headers: { 'content-type': [{ key: 'Content-Type', value: 'text/plain' }] }, body: `no ${request.uri}\n` });
-  const behaviourServed = async (target: string) => (await pollUntil(`the access log line of ${target}`, () => served.find((line) => line.url === target), 2000, 5)).behaviour;
+  const notFound = (request: CloudFrontRequest): CloudFrontResultResponse => ({
+    status: '404',
+    headers: { 'content-type': [{ key: 'Content-Type', value: 'text/plain' }] },
+    body: `no ${request.uri}\n`,
+  });
+  const behaviourServed = async (target: string) =>
+    (await pollUntil(`the access log line of ${target}`, () => served.find((line) => line.url === target), 2000, 5))
+      .behaviour;
 
   it('picks the behaviour by the path as the viewer sent it and hands the routers that path: no dot segment resolved, nothing decoded, `\\` kept', async () => {
     routerAnswer = notFound;
@@ -245,8 +274,19 @@ describe('the local CloudFront, as CloudFront answers', () => {
     await send(emulator.url, '/assets/index.js?a=1&a=2&b=x%20y&viewer=192.0.2.1');
     await send(emulator.url, `/api/e?b=${BUILD}&m=TypeError%3A%20x&m=again&viewer=192.0.2.1`);
     expect(viewerEvents.map(({ name, event }) => [name, event.request.querystring, event.viewer.ip])).toEqual([
-      ['viewer-assignment', { a: { value: '1', multiValue: [{ value: '1' }, { value: '2' }] }, b: { value: 'x%20y' } }, '192.0.2.1'],
-      ['error-report', { b: { value: BUILD }, m: { value: 'TypeError%3A%20x', multiValue: [{ value: 'TypeError%3A%20x' }, { value: 'again' }] } }, '192.0.2.1'],
+      [
+        'viewer-assignment',
+        { a: { value: '1', multiValue: [{ value: '1' }, { value: '2' }] }, b: { value: 'x%20y' } },
+        '192.0.2.1',
+      ],
+      [
+        'error-report',
+        {
+          b: { value: BUILD },
+          m: { value: 'TypeError%3A%20x', multiValue: [{ value: 'TypeError%3A%20x' }, { value: 'again' }] },
+        },
+        '192.0.2.1',
+      ],
     ]);
   });
 
@@ -271,7 +311,11 @@ describe('the local CloudFront, as CloudFront answers', () => {
     expect(bucket.requests.filter((r) => r.path === bucketPath(denied))).toHaveLength(2);
     // A generated 403 with a max-age is kept for it.
     const refused = `/assets/${BUILD}/refused.js`;
-    routerAnswer = () => ({ status: '403', headers: { 'cache-control': [{ key: 'Cache-Control', value: 'max-age=30' }] }, body: 'no\n' });
+    routerAnswer = () => ({
+      status: '403',
+      headers: { 'cache-control': [{ key: 'Cache-Control', value: 'max-age=30' }] },
+      body: 'no\n',
+    });
     await send(emulator.url, refused);
     clock += 29_000;
     await send(emulator.url, refused);
@@ -281,7 +325,11 @@ describe('the local CloudFront, as CloudFront answers', () => {
     expect(routerRequests.filter((r) => r.request.uri === refused)).toHaveLength(2);
 
     // A router's 503 with no-store is kept all the same; a router that throws is CloudFront's own error, never kept.
-    routerAnswer = () => ({ status: '503', headers: { 'cache-control': [{ key: 'Cache-Control', value: 'no-store' }] }, body: 'later\n' });
+    routerAnswer = () => ({
+      status: '503',
+      headers: { 'cache-control': [{ key: 'Cache-Control', value: 'no-store' }] },
+      body: 'later\n',
+    });
     const unavailable = `/assets/${BUILD}/unavailable.js`;
     expect((await send(emulator.url, unavailable)).status).toBe(503);
     expect((await send(emulator.url, unavailable)).status).toBe(503);
@@ -297,33 +345,88 @@ describe('the local CloudFront, as CloudFront answers', () => {
 
   it('answers a HEAD from the object a GET left in the cache, and a GET after a HEAD from the origin (a HEAD brings no body to serve)', async () => {
     const path = `/assets/${BUILD}/main.js`;
-    bucket.answer = () => ({ status: 200, headers: { 'content-type': 'application/javascript', etag: '"m1"' }, body: 'console.log(1);\n' });
+    bucket.answer = () => ({
+      status: 200,
+      headers: { 'content-type': 'application/javascript', etag: '"m1"' },
+      body: 'console.log(1);\n',
+    });
     const get = await send(emulator.url, path);
     expect(get).toMatchObject({ status: 200, body: 'console.log(1);\n' });
     const head = await send(emulator.url, path, { method: 'HEAD' });
-    expect(head).toMatchObject({ status: 200, body: '', headers: { 'x-cache': 'Hit from cloudfront', 'content-length': '16', etag: '"m1"' } });
+    expect(head).toMatchObject({
+      status: 200,
+      body: '',
+      headers: { 'x-cache': 'Hit from cloudfront', 'content-length': '16', etag: '"m1"' },
+    });
     expect(bucket.requests.map((r) => r.method)).toEqual(['GET']);
 
     const other = `/assets/${BUILD}/other.js`;
-    expect(await send(emulator.url, other, { method: 'HEAD' })).toMatchObject({ status: 200, body: '', headers: { 'x-cache': 'Miss from cloudfront', 'content-length': '16' } });
-    expect(await send(emulator.url, other, { method: 'HEAD' })).toMatchObject({ headers: { 'x-cache': 'Hit from cloudfront', 'content-length': '16' } });
-    expect(await send(emulator.url, other)).toMatchObject({ status: 200, body: 'console.log(1);\n', headers: { 'x-cache': 'Miss from cloudfront' } });
-    expect(await send(emulator.url, other)).toMatchObject({ body: 'console.log(1);\n', headers: { 'x-cache': 'Hit from cloudfront' } });
-    expect(bucket.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${bucketPath(path)}`, `HEAD ${bucketPath(other)}`, `GET ${bucketPath(other)}`]);
+    expect(await send(emulator.url, other, { method: 'HEAD' })).toMatchObject({
+      status: 200,
+      body: '',
+      headers: { 'x-cache': 'Miss from cloudfront', 'content-length': '16' },
+    });
+    expect(await send(emulator.url, other, { method: 'HEAD' })).toMatchObject({
+      headers: { 'x-cache': 'Hit from cloudfront', 'content-length': '16' },
+    });
+    expect(await send(emulator.url, other)).toMatchObject({
+      status: 200,
+      body: 'console.log(1);\n',
+      headers: { 'x-cache': 'Miss from cloudfront' },
+    });
+    expect(await send(emulator.url, other)).toMatchObject({
+      body: 'console.log(1);\n',
+      headers: { 'x-cache': 'Hit from cloudfront' },
+    });
+    expect(bucket.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET ${bucketPath(path)}`,
+      `HEAD ${bucketPath(other)}`,
+      `GET ${bucketPath(other)}`,
+    ]);
   });
 
   it('serves one byte range of a 200 as a 206 from the whole object, 416 for one past its end, and the whole object for a range it does not take', async () => {
     const path = `/assets/${BUILD}/data.json`;
-    bucket.answer = () => ({ status: 200, headers: { 'content-type': 'application/json', etag: '"d1"' }, body: 'abcdefghij' });
+    bucket.answer = () => ({
+      status: 200,
+      headers: { 'content-type': 'application/json', etag: '"d1"' },
+      body: 'abcdefghij',
+    });
     const range = (value: string, method = 'GET') => send(emulator.url, path, { method, headers: { range: value } });
-    expect(await range('bytes=2-4')).toMatchObject({ status: 206, body: 'cde', headers: { 'content-range': 'bytes 2-4/10', 'content-length': '3', etag: '"d1"', 'x-cache': 'Miss from cloudfront' } });
-    expect(await range('bytes=-3')).toMatchObject({ status: 206, body: 'hij', headers: { 'content-range': 'bytes 7-9/10', 'x-cache': 'Hit from cloudfront' } });
-    expect(await range('bytes=8-100')).toMatchObject({ status: 206, body: 'ij', headers: { 'content-range': 'bytes 8-9/10' } });
+    expect(await range('bytes=2-4')).toMatchObject({
+      status: 206,
+      body: 'cde',
+      headers: {
+        'content-range': 'bytes 2-4/10',
+        'content-length': '3',
+        etag: '"d1"',
+        'x-cache': 'Miss from cloudfront',
+      },
+    });
+    expect(await range('bytes=-3')).toMatchObject({
+      status: 206,
+      body: 'hij',
+      headers: { 'content-range': 'bytes 7-9/10', 'x-cache': 'Hit from cloudfront' },
+    });
+    expect(await range('bytes=8-100')).toMatchObject({
+      status: 206,
+      body: 'ij',
+      headers: { 'content-range': 'bytes 8-9/10' },
+    });
     const past = await range('bytes=10-');
     expect(past).toMatchObject({ status: 416, body: '', headers: { 'content-range': 'bytes */10' } });
     expect(past.headers['content-type']).toBeUndefined();
-    for (const whole of ['bytes=0-1,4-5', 'bytes=5-2', 'items=0-1']) expect(await range(whole)).toMatchObject({ status: 200, body: 'abcdefghij', headers: { 'content-length': '10' } });
-    expect(await range('bytes=2-4', 'HEAD')).toMatchObject({ status: 200, body: '', headers: { 'content-length': '10' } });
+    for (const whole of ['bytes=0-1,4-5', 'bytes=5-2', 'items=0-1'])
+      expect(await range(whole)).toMatchObject({
+        status: 200,
+        body: 'abcdefghij',
+        headers: { 'content-length': '10' },
+      });
+    expect(await range('bytes=2-4', 'HEAD')).toMatchObject({
+      status: 200,
+      body: '',
+      headers: { 'content-length': '10' },
+    });
     // The bucket was asked once, for the whole object.
     expect(bucket.requests).toHaveLength(1);
     expect(bucket.requests[0]!.headers.range).toBeUndefined();
@@ -332,12 +435,16 @@ describe('the local CloudFront, as CloudFront answers', () => {
   it('sends the origin the normalized Accept-Encoding: identity when the viewer refuses both codings, even with `*`', async () => {
     bucket.answer = () => ({ status: 200, body: 'x' });
     const path = `/assets/${BUILD}/chunk.js`;
-    const xCache = async (encoding: string) => (await send(emulator.url, path, { headers: { 'accept-encoding': encoding } })).headers['x-cache'];
+    const xCache = async (encoding: string) =>
+      (await send(emulator.url, path, { headers: { 'accept-encoding': encoding } })).headers['x-cache'];
     expect(await xCache('br;q=0, gzip;q=0, *;q=1')).toBe('Miss from cloudfront');
     expect(await xCache('gzip, br')).toBe('Miss from cloudfront');
     // Both refusals are one cache key, the one of a viewer that accepts neither coding.
     expect(await xCache('gzip;q=0, *')).toBe('Hit from cloudfront');
     expect(await xCache('identity')).toBe('Hit from cloudfront');
-    expect(routerRequests.map((r) => r.request.headers['accept-encoding']?.[0]?.value)).toEqual(['identity', 'br,gzip']);
+    expect(routerRequests.map((r) => r.request.headers['accept-encoding']?.[0]?.value)).toEqual([
+      'identity',
+      'br,gzip',
+    ]);
   });
 });

@@ -20,7 +20,9 @@ describe('loopback DNS server', () => {
 
   const txt = (name: string, using: Resolver = resolver) =>
     new Promise<{ records?: string[][]; code?: string }>((resolve) => {
-      using.resolveTxt(name, (error, records) => resolve(error ? { code: (error as NodeJS.ErrnoException).code } : { records }));
+      using.resolveTxt(name, (error, records) =>
+        resolve(error ? { code: (error as NodeJS.ErrnoException).code } : { records }),
+      );
     });
 
   it('listens on loopback and says where, in the form EDGE_DNS_SERVER takes', () => {
@@ -40,7 +42,9 @@ describe('loopback DNS server', () => {
 
   it('answers NXDOMAIN for unknown names and an empty answer for other types of known names', async () => {
     expect(await txt('unknown.widget.test')).toEqual({ code: 'ENOTFOUND' });
-    const a = await new Promise<string | undefined>((resolve) => resolver.resolve4('_rollout.widget.test', (error) => resolve((error as NodeJS.ErrnoException | null)?.code)));
+    const a = await new Promise<string | undefined>((resolve) =>
+      resolver.resolve4('_rollout.widget.test', (error) => resolve((error as NodeJS.ErrnoException | null)?.code)),
+    );
     expect(a).toBe('ENODATA');
   });
 
@@ -85,7 +89,9 @@ describe('loopback DNS server', () => {
   it('logs queries by name and transport', async () => {
     await txt('_rollout.widget.test');
     await txt('other.widget.test');
-    expect(server.queries('_rollout.widget.test')).toEqual([{ name: '_rollout.widget.test', type: 'TXT', transport: 'udp' }]);
+    expect(server.queries('_rollout.widget.test')).toEqual([
+      { name: '_rollout.widget.test', type: 'TXT', transport: 'udp' },
+    ]);
     expect(server.queries()).toHaveLength(2);
   });
 
@@ -99,7 +105,9 @@ describe('loopback DNS server', () => {
   it('honours an EDNS buffer size above 512 bytes before truncating', async () => {
     server.setTxt('medium.widget.test', 'y'.repeat(900));
     const socket = dgram.createSocket('udp4');
-    const reply = new Promise<dnsPacket.DecodedPacket>((resolve) => socket.once('message', (message) => resolve(dnsPacket.decode(message))));
+    const reply = new Promise<dnsPacket.DecodedPacket>((resolve) =>
+      socket.once('message', (message) => resolve(dnsPacket.decode(message))),
+    );
     const query = dnsPacket.encode({
       type: 'query',
       id: 7,
@@ -140,7 +148,9 @@ describe('DNS server lifecycle', () => {
     });
 
     it('fails, naming the port, when that port was asked for', async () => {
-      await expect(startDnsServer({ port })).rejects.toThrow(`DNS server: UDP port ${port} is ours but TCP 127.0.0.1:${port} is taken`);
+      await expect(startDnsServer({ port })).rejects.toThrow(
+        `DNS server: UDP port ${port} is ours but TCP 127.0.0.1:${port} is taken`,
+      );
     });
   });
 

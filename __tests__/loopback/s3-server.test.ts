@@ -12,9 +12,23 @@ describe('loopback S3 server', () => {
       const client = server.client('eu-west-1');
       const keys = ['assets/a', 'assets/b', 'assets/c d', 'assets/e+f', 'other/g'];
       for (const key of keys) {
-        await client.send(new PutObjectCommand({ Bucket: 'replica', Key: key, Body: key, ContentType: 'text/plain', CacheControl: 'no-cache', Metadata: { sha256: 'x' } }));
+        await client.send(
+          new PutObjectCommand({
+            Bucket: 'replica',
+            Key: key,
+            Body: key,
+            ContentType: 'text/plain',
+            CacheControl: 'no-cache',
+            Metadata: { sha256: 'x' },
+          }),
+        );
       }
-      expect(await headObject(client, 'replica', 'assets/c d')).toMatchObject({ ContentType: 'text/plain', CacheControl: 'no-cache', Metadata: { sha256: 'x' }, ContentLength: 'assets/c d'.length });
+      expect(await headObject(client, 'replica', 'assets/c d')).toMatchObject({
+        ContentType: 'text/plain',
+        CacheControl: 'no-cache',
+        Metadata: { sha256: 'x' },
+        ContentLength: 'assets/c d'.length,
+      });
       expect(await headObject(client, 'replica', 'assets/nothing')).toBeNull();
 
       const listed = await listObjects(client, 'replica', 'assets/', 2);
@@ -40,7 +54,13 @@ describe('loopback S3 server', () => {
     const server = await startS3Server({ buckets: ['replica'] });
     try {
       const client = server.client();
-      const keys = ['assets/a&b <c>.js', 'assets/ padded ', 'assets/line\nbreak', 'assets/kept', 'assets/commented-out'];
+      const keys = [
+        'assets/a&b <c>.js',
+        'assets/ padded ',
+        'assets/line\nbreak',
+        'assets/kept',
+        'assets/commented-out',
+      ];
       for (const key of keys) await client.send(new PutObjectCommand({ Bucket: 'replica', Key: key, Body: 'x' }));
       const body = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -54,13 +74,25 @@ describe('loopback S3 server', () => {
         '  <Quiet>false</Quiet>',
         '</Delete>',
       ].join('\n');
-      const response = await fetch(`${server.endpoint}/replica?delete`, { method: 'POST', body, headers: { 'content-type': 'application/xml' } });
+      const response = await fetch(`${server.endpoint}/replica?delete`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/xml' },
+      });
       expect(response.status).toBe(200);
-      const deleted = [...(await response.text()).matchAll(/<Deleted><Key>([^<]*)<\/Key><\/Deleted>/g)].map((match) => match[1]);
+      const deleted = [...(await response.text()).matchAll(/<Deleted><Key>([^<]*)<\/Key><\/Deleted>/g)].map(
+        (match) => match[1],
+      );
       expect(deleted).toEqual(['assets/a&#38;b &#60;c&#62;.js', 'assets/ padded ', 'assets/line\nbreak']);
-      expect((await listObjects(client, 'replica', '')).map((o) => o.key).sort()).toEqual(['assets/commented-out', 'assets/kept']);
+      expect((await listObjects(client, 'replica', '')).map((o) => o.key).sort()).toEqual([
+        'assets/commented-out',
+        'assets/kept',
+      ]);
 
-      const malformed = await fetch(`${server.endpoint}/replica?delete`, { method: 'POST', body: '<Delete><Object><Key>assets/kept</Key></Delete>' });
+      const malformed = await fetch(`${server.endpoint}/replica?delete`, {
+        method: 'POST',
+        body: '<Delete><Object><Key>assets/kept</Key></Delete>',
+      });
       expect(malformed.status).toBe(400);
       expect(await malformed.text()).toContain('<Code>MalformedXML</Code>');
       expect((await listObjects(client, 'replica', '')).map((o) => o.key)).toContain('assets/kept');
@@ -72,13 +104,21 @@ describe('loopback S3 server', () => {
   it('answers injected faults as S3 errors the SDK understands', async () => {
     const server = await startS3Server({ buckets: ['replica'] });
     try {
-      server.setHook((request) => (request.key === 'slow' ? { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' } : undefined));
-      await expect(server.client().send(new PutObjectCommand({ Bucket: 'replica', Key: 'slow', Body: 'x' }))).rejects.toMatchObject({
+      server.setHook((request) =>
+        request.key === 'slow'
+          ? { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }
+          : undefined,
+      );
+      await expect(
+        server.client().send(new PutObjectCommand({ Bucket: 'replica', Key: 'slow', Body: 'x' })),
+      ).rejects.toMatchObject({
         name: 'SlowDown',
         message: 'Please reduce your request rate.',
         $metadata: { httpStatusCode: 503 },
       });
-      await expect(server.client().send(new PutObjectCommand({ Bucket: 'replica', Key: 'fine', Body: 'x' }))).resolves.toBeDefined();
+      await expect(
+        server.client().send(new PutObjectCommand({ Bucket: 'replica', Key: 'fine', Body: 'x' })),
+      ).resolves.toBeDefined();
     } finally {
       await server.stop();
     }

@@ -25,7 +25,16 @@ export function versionConfiguration(buildId: string | null) {
 }
 
 /** A Lambda deployment of the entry router from one version to another, as GetDeployment returns it. */
-export function lambdaDeployment(options: { from: string; to: string; status?: DeploymentInfo['status']; config?: string; creator?: DeploymentInfo['creator']; createTime?: Date; completeTime?: Date; error?: string }): {
+export function lambdaDeployment(options: {
+  from: string;
+  to: string;
+  status?: DeploymentInfo['status'];
+  config?: string;
+  creator?: DeploymentInfo['creator'];
+  createTime?: Date;
+  completeTime?: Date;
+  error?: string;
+}): {
   deploymentInfo: DeploymentInfo;
 } {
   return {
@@ -41,7 +50,12 @@ export function lambdaDeployment(options: { from: string; to: string; status?: D
       computePlatform: 'Lambda',
       revision: {
         revisionType: 'AppSpecContent',
-        appSpecContent: lambdaAppSpec({ functionName: NAMES.functionName, alias: NAMES.alias, currentVersion: options.from, targetVersion: options.to }),
+        appSpecContent: lambdaAppSpec({
+          functionName: NAMES.functionName,
+          alias: NAMES.alias,
+          currentVersion: options.from,
+          targetVersion: options.to,
+        }),
       },
     },
   };

@@ -1,10 +1,21 @@
-import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import {
+  CodeDeployClient,
+  CreateDeploymentCommand,
+  GetDeploymentCommand,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
+import {
+  formatRolloutState,
+  parseRolloutState,
+  ROLLOUT_STATE_KEY,
+  steadyState,
+  type RolloutState,
+} from '../../contracts/rollout-state';
 import { assignBuild } from '../../contracts/assignment';
 import { judgmentKey, parseJudgmentRecord, VERDICT_SYNC_EVENT } from '../../contracts/release-progress';
 import { METRIC_CANARY_FAILING } from '../../contracts/release-signal';
@@ -116,15 +127,21 @@ describe('regional bundles as they ship', () => {
   it('release loads with no environment and rejects a malformed input by naming the fields', async () => {
     await withEnv({}, async () => {
       const handler = loadBundledHandler(functionZip('release'));
-      await expect(handler({ version: '$LATEST', buildId: 'nope' })).rejects.toThrow(/release input must be .*version: must be a published version number.*buildId: must be a buildId/);
-      await expect(handler({ version: '3', buildId: '0123456789abcdef' })).rejects.toThrow('missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, BUCKETS');
+      await expect(handler({ version: '$LATEST', buildId: 'nope' })).rejects.toThrow(
+        /release input must be .*version: must be a published version number.*buildId: must be a buildId/,
+      );
+      await expect(handler({ version: '3', buildId: '0123456789abcdef' })).rejects.toThrow(
+        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, BUCKETS',
+      );
     });
   });
 
   it('signal-consumer loads with no environment and names the variables it needs', async () => {
     await withEnv({}, async () => {
       const handler = loadBundledHandler(functionZip('signal-consumer'));
-      await expect(handler({ Records: [] })).rejects.toThrow(/^missing environment variables: METRICS_NAMESPACE, SIGNAL_TABLE, PERIOD_SECONDS, LATENESS_SECONDS, REALTIME_LOG_CONFIG_ARN, JUDGE_RULE, ROLLOUT_SYNC_FUNCTION, ROLLOUT_STEPS$/);
+      await expect(handler({ Records: [] })).rejects.toThrow(
+        /^missing environment variables: METRICS_NAMESPACE, SIGNAL_TABLE, PERIOD_SECONDS, LATENESS_SECONDS, REALTIME_LOG_CONFIG_ARN, JUDGE_RULE, ROLLOUT_SYNC_FUNCTION, ROLLOUT_STEPS$/,
+      );
     });
   });
 
@@ -135,8 +152,12 @@ describe('regional bundles as they ship', () => {
     try {
       s3.on(HeadObjectCommand).resolves({});
       lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '4' });
-      lambda.on(GetFunctionConfigurationCommand, { Qualifier: '4' }).resolves({ Description: versionDescription('0123456789abcdef') });
-      lambda.on(GetFunctionConfigurationCommand, { Qualifier: '5' }).resolves({ Description: versionDescription('fedcba9876543210') });
+      lambda
+        .on(GetFunctionConfigurationCommand, { Qualifier: '4' })
+        .resolves({ Description: versionDescription('0123456789abcdef') });
+      lambda
+        .on(GetFunctionConfigurationCommand, { Qualifier: '5' })
+        .resolves({ Description: versionDescription('fedcba9876543210') });
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
       codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-BUNDLED01' });
       const env = {
@@ -147,8 +168,14 @@ describe('regional bundles as they ship', () => {
         BUCKETS: '{"us-east-1":"b1","eu-west-1":"b2"}',
         AWS_REGION: 'us-east-1',
       };
-      const { result, lines } = await capturingLogs(() => withEnv(env, () => loadBundledHandler(functionZip('release'))({ version: '5', buildId: 'fedcba9876543210' })));
-      expect(result).toEqual({ action: 'started', deploymentId: 'd-BUNDLED01', reason: 'shifting alias live from version 4 to 5 (build fedcba9876543210)' });
+      const { result, lines } = await capturingLogs(() =>
+        withEnv(env, () => loadBundledHandler(functionZip('release'))({ version: '5', buildId: 'fedcba9876543210' })),
+      );
+      expect(result).toEqual({
+        action: 'started',
+        deploymentId: 'd-BUNDLED01',
+        reason: 'shifting alias live from version 4 to 5 (build fedcba9876543210)',
+      });
       expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(1);
       expect(codedeploy.commandCalls(GetDeploymentCommand)).toHaveLength(0);
       expect(
@@ -158,7 +185,9 @@ describe('regional bundles as they ship', () => {
           .sort(),
       ).toEqual(['b1', 'b2']);
       // Powertools' Logger, bundled: a structured line naming the deployment.
-      expect(lines).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'release', service: 'release', deploymentId: 'd-BUNDLED01' }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({ level: 'INFO', message: 'release', service: 'release', deploymentId: 'd-BUNDLED01' }),
+      );
     } finally {
       lambda.restore();
       codedeploy.restore();
@@ -167,7 +196,9 @@ describe('regional bundles as they ship', () => {
   });
 
   it('rollout-sync, as bundled, writes the state through its own KeyValueStore client and SigV4A signer, which the runtime SDK need not have', async () => {
-    const kvs = await startKvsServer({ store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState('0123456789abcdef')) }) });
+    const kvs = await startKvsServer({
+      store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState('0123456789abcdef')) }),
+    });
     const lambda = mockClient(LambdaClient);
     const cloudwatch = mockClient(CloudWatchClient);
     const dynamodb = mockClient(DynamoDBClient);
@@ -175,7 +206,9 @@ describe('regional bundles as they ship', () => {
     try {
       s3.on(HeadObjectCommand).resolves({});
       lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '5' });
-      lambda.on(GetFunctionConfigurationCommand, { Qualifier: '5' }).resolves({ Description: versionDescription('fedcba9876543210') });
+      lambda
+        .on(GetFunctionConfigurationCommand, { Qualifier: '5' })
+        .resolves({ Description: versionDescription('fedcba9876543210') });
       fakeTable(dynamodb);
       const env = {
         ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router',
@@ -198,7 +231,14 @@ describe('regional bundles as they ship', () => {
         AWS_REGION: 'us-east-1',
       };
       const runtimeSdk = runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']);
-      const { result, lines } = await capturingLogs(() => withEnv(env, () => loadBundledHandler(functionZip('rollout-sync'), { runtimeSdk })({ source: 'aws.events', 'detail-type': 'Scheduled Event' })));
+      const { result, lines } = await capturingLogs(() =>
+        withEnv(env, () =>
+          loadBundledHandler(functionZip('rollout-sync'), { runtimeSdk })({
+            source: 'aws.events',
+            'detail-type': 'Scheduled Event',
+          }),
+        ),
+      );
       expect(result).toMatchObject({ action: 'written', weight: 0 });
       expect(lines).toContainEqual(expect.objectContaining({ RolloutWeight: 0, Role: 'canary' }));
       expect(cloudwatch.calls()).toHaveLength(0);
@@ -211,7 +251,11 @@ describe('regional bundles as they ship', () => {
       );
       expect(timeline.at(-1)).toMatchObject({ text: formatRolloutState(steadyState('fedcba9876543210')), until: null });
       expect(parseRolloutState(kvs.store.get(ROLLOUT_STATE_KEY))).toEqual(steadyState('fedcba9876543210'));
-      expect(kvs.requests.map((request) => `${request.method} ${request.algorithm}`)).toEqual(['GET AWS4-ECDSA-P256-SHA256', 'GET AWS4-ECDSA-P256-SHA256', 'PUT AWS4-ECDSA-P256-SHA256']);
+      expect(kvs.requests.map((request) => `${request.method} ${request.algorithm}`)).toEqual([
+        'GET AWS4-ECDSA-P256-SHA256',
+        'GET AWS4-ECDSA-P256-SHA256',
+        'PUT AWS4-ECDSA-P256-SHA256',
+      ]);
     } finally {
       lambda.restore();
       cloudwatch.restore();
@@ -229,8 +273,20 @@ describe('regional bundles as they ship', () => {
     try {
       const table = fakeTable(dynamodb);
       const stable = '0123456789abcdef';
-      table.items.set(STATE_TIMELINE_KEY, { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: formatRolloutState(steadyState(stable)), from: 0, until: null }]) }, version: { N: '1' } });
-      cloudfront.on(GetRealtimeLogConfigCommand).resolves({ RealtimeLogConfig: { ARN: 'arn', Name: 'n', SamplingRate: 100, EndPoints: [], Fields: [...REALTIME_LOG_FIELDS] } });
+      table.items.set(STATE_TIMELINE_KEY, {
+        pk: { S: STATE_TIMELINE_KEY },
+        timeline: { S: JSON.stringify([{ text: formatRolloutState(steadyState(stable)), from: 0, until: null }]) },
+        version: { N: '1' },
+      });
+      cloudfront.on(GetRealtimeLogConfigCommand).resolves({
+        RealtimeLogConfig: {
+          ARN: 'arn',
+          Name: 'n',
+          SamplingRate: 100,
+          EndPoints: [],
+          Fields: [...REALTIME_LOG_FIELDS],
+        },
+      });
       const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
       let sequence = 0;
       const event = (records: { ip: string; at: number; uri?: string; query?: string; status?: number }[]) => ({
@@ -238,7 +294,17 @@ describe('regional bundles as they ship', () => {
           sequence += 1;
           return {
             kinesis: {
-              data: Buffer.from(formatRecord({ at: r.at, clientIp: r.ip, method: 'GET', uri: r.uri ?? '/assets/index.js', query: r.query ?? '', status: r.status ?? 200, referer: null })).toString('base64'),
+              data: Buffer.from(
+                formatRecord({
+                  at: r.at,
+                  clientIp: r.ip,
+                  method: 'GET',
+                  uri: r.uri ?? '/assets/index.js',
+                  query: r.query ?? '',
+                  status: r.status ?? 200,
+                  referer: null,
+                }),
+              ).toString('base64'),
               approximateArrivalTimestamp: (r.at + 500) / 1000,
               sequenceNumber: String(sequence),
             },
@@ -253,7 +319,13 @@ describe('regional bundles as they ship', () => {
             event([
               { ip: '198.51.100.2', at: T0 + 1000 },
               { ip: '198.51.100.3', at: T0 + 2000 },
-              { ip: '198.51.100.3', at: T0 + 3000, uri: '/api/e', query: `b=${stable}&m=TypeError%3A%20x`, status: 204 },
+              {
+                ip: '198.51.100.3',
+                at: T0 + 3000,
+                uri: '/api/e',
+                query: `b=${stable}&m=TypeError%3A%20x`,
+                status: 204,
+              },
             ]),
           );
           return handler(event([{ ip: '198.51.100.4', at: T0 + 81_000 }]));
@@ -267,7 +339,14 @@ describe('regional bundles as they ship', () => {
         ],
       });
       expect(lines).toContainEqual(expect.objectContaining({ Role: 'stable', Viewers: 2, ErroringViewers: 1 }));
-      expect(lines).toContainEqual(expect.objectContaining({ message: 'error reported', role: 'stable', buildId: stable, errorMessage: 'TypeError: x' }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          message: 'error reported',
+          role: 'stable',
+          buildId: stable,
+          errorMessage: 'TypeError: x',
+        }),
+      );
       // No address anywhere in what it writes.
       expect(JSON.stringify(lines)).not.toMatch(/198\.51\.100/);
       // No release runs: no verdict, no judgment kept, rollout sync left alone.
@@ -291,12 +370,26 @@ describe('regional bundles as they ship', () => {
       const [stable, canary] = ['0123456789abcdef', 'fedcba9876543210'];
       const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
       const release: RolloutState = { stable, canary, weight: 5000, salt: 'd-BUNDLED02', ring: [] };
-      table.items.set(STATE_TIMELINE_KEY, { pk: { S: STATE_TIMELINE_KEY }, timeline: { S: JSON.stringify([{ text: formatRolloutState(release), from: T0 - 120_000, until: null }]) }, version: { N: '1' } });
-      cloudfront.on(GetRealtimeLogConfigCommand).resolves({ RealtimeLogConfig: { ARN: 'arn', Name: 'n', SamplingRate: 100, EndPoints: [], Fields: [...REALTIME_LOG_FIELDS] } });
+      table.items.set(STATE_TIMELINE_KEY, {
+        pk: { S: STATE_TIMELINE_KEY },
+        timeline: { S: JSON.stringify([{ text: formatRolloutState(release), from: T0 - 120_000, until: null }]) },
+        version: { N: '1' },
+      });
+      cloudfront.on(GetRealtimeLogConfigCommand).resolves({
+        RealtimeLogConfig: {
+          ARN: 'arn',
+          Name: 'n',
+          SamplingRate: 100,
+          EndPoints: [],
+          Fields: [...REALTIME_LOG_FIELDS],
+        },
+      });
       /** Addresses the rule puts on `build` under the release. */
       const on = (build: string) => {
         const found: string[] = [];
-        for (let i = 1; found.length < 60; i += 1) if (assignBuild(release, `198.51.${i >> 8}.${i & 0xff}`, null) === build) found.push(`198.51.${i >> 8}.${i & 0xff}`);
+        for (let i = 1; found.length < 60; i += 1)
+          if (assignBuild(release, `198.51.${i >> 8}.${i & 0xff}`, null) === build)
+            found.push(`198.51.${i >> 8}.${i & 0xff}`);
         return found;
       };
       let sequence = 0;
@@ -305,7 +398,17 @@ describe('regional bundles as they ship', () => {
           sequence += 1;
           return {
             kinesis: {
-              data: Buffer.from(formatRecord({ at: r.at, clientIp: r.ip, method: 'GET', uri: r.uri ?? '/assets/index.js', query: r.query ?? '', status: r.status ?? 200, referer: null })).toString('base64'),
+              data: Buffer.from(
+                formatRecord({
+                  at: r.at,
+                  clientIp: r.ip,
+                  method: 'GET',
+                  uri: r.uri ?? '/assets/index.js',
+                  query: r.query ?? '',
+                  status: r.status ?? 200,
+                  referer: null,
+                }),
+              ).toString('base64'),
               approximateArrivalTimestamp: (r.at + 500) / 1000,
               sequenceNumber: String(sequence),
             },
@@ -330,18 +433,42 @@ describe('regional bundles as they ship', () => {
       expect(result).toMatchObject({ closed: [], verdict: { salt: 'd-BUNDLED02', verdict: 'failing' } });
       // The record, under release#<salt>, names the builds and when the canary was found failing.
       const stored = parseJudgmentRecord(table.items.get(judgmentKey('d-BUNDLED02'))?.record?.S);
-      expect(stored).toMatchObject({ salt: 'd-BUNDLED02', stable, canary, failedAt: expect.any(Number), failure: expect.any(String) });
+      expect(stored).toMatchObject({
+        salt: 'd-BUNDLED02',
+        stable,
+        canary,
+        failedAt: expect.any(Number),
+        failure: expect.any(String),
+      });
       expect(Number(table.items.get(judgmentKey('d-BUNDLED02'))?.expiresAt?.N)).toBeGreaterThan(Date.now() / 1000);
-      // One verdict per batch while the release runs: 0 before the evidence, 1 once it shows the canary failing; high resolution.
+      // One verdict per batch while the release runs: 0 before the evidence, 1 once it shows the canary failing; high
+      // resolution.
       const verdicts = lines.filter((line) => METRIC_CANARY_FAILING in line);
       expect(verdicts.map((line) => line[METRIC_CANARY_FAILING])).toEqual([0, 1]);
       for (const line of verdicts) {
-        expect(line).toMatchObject({ Signal: 'entry', _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Signal']], Metrics: [{ Name: METRIC_CANARY_FAILING, Unit: 'Count', StorageResolution: 1 }] }] } });
+        expect(line).toMatchObject({
+          Signal: 'entry',
+          _aws: {
+            CloudWatchMetrics: [
+              {
+                Namespace: 'EdgeWidget',
+                Dimensions: [['Signal']],
+                Metrics: [{ Name: METRIC_CANARY_FAILING, Unit: 'Count', StorageResolution: 1 }],
+              },
+            ],
+          },
+        });
       }
       expect(lines).toContainEqual(expect.objectContaining({ message: 'canary failing', salt: 'd-BUNDLED02', canary }));
       // Rollout sync, asked once, without waiting for it.
-      expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([{ FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event', Payload: expect.anything() }]);
-      expect(JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array).toString('utf8'))).toEqual(VERDICT_SYNC_EVENT);
+      expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([
+        { FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event', Payload: expect.anything() },
+      ]);
+      expect(
+        JSON.parse(
+          Buffer.from(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array).toString('utf8'),
+        ),
+      ).toEqual(VERDICT_SYNC_EVENT);
       // No address anywhere in what it writes, logs or keeps.
       expect(JSON.stringify(lines)).not.toMatch(/198\.51\.|192\.0\.2\./);
       expect(JSON.stringify([...table.items.values()])).not.toMatch(/198\.51\.|192\.0\.2\./);

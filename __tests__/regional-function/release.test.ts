@@ -1,18 +1,34 @@
 import { createHash } from 'node:crypto';
-import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import {
+  CodeDeployClient,
+  CreateDeploymentCommand,
+  GetDeploymentCommand,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { publishedBuildKey } from '../../contracts/published-build';
 import { startS3Server, type S3Server } from '../../loopback/s3-server';
-import { decideRelease, parseReleaseInput, ReleaseError, type ReleaseState } from '../../rollout-control/release-decision';
+import {
+  decideRelease,
+  parseReleaseInput,
+  ReleaseError,
+  type ReleaseState,
+} from '../../rollout-control/release-decision';
 import { handler } from '../../regional-function/release/index';
 import { release, type ReleaseTarget } from '../../rollout-control/release';
 import { deploymentSummaryFrom, lambdaAppSpec, parseLambdaAppSpec } from '../../rollout-control/deployments';
 import { BUILD_A, BUILD_B, lambdaDeployment, NAMES, versionConfiguration } from './aws-fixtures';
 
 const BUCKETS = { 'us-east-1': 'widget-us-east-1-test', 'eu-west-1': 'widget-eu-west-1-test' };
-const TARGET: ReleaseTarget = { functionName: NAMES.functionName, aliasName: NAMES.alias, application: NAMES.application, deploymentGroup: NAMES.deploymentGroup, buckets: BUCKETS };
+const TARGET: ReleaseTarget = {
+  functionName: NAMES.functionName,
+  aliasName: NAMES.alias,
+  application: NAMES.application,
+  deploymentGroup: NAMES.deploymentGroup,
+  buckets: BUCKETS,
+};
 
 function state(overrides: Partial<ReleaseState> = {}): ReleaseState {
   return {
@@ -32,7 +48,11 @@ function state(overrides: Partial<ReleaseState> = {}): ReleaseState {
 describe('release input', () => {
   it('takes a version number as a string or a number, and Terraform’s CRUD key', () => {
     expect(parseReleaseInput({ version: '8', buildId: BUILD_B })).toEqual({ version: '8', buildId: BUILD_B });
-    expect(parseReleaseInput({ version: 8, buildId: BUILD_B, tf: { action: 'create', prev_input: null } })).toEqual({ version: '8', buildId: BUILD_B, tf: { action: 'create' } });
+    expect(parseReleaseInput({ version: 8, buildId: BUILD_B, tf: { action: 'create', prev_input: null } })).toEqual({
+      version: '8',
+      buildId: BUILD_B,
+      tf: { action: 'create' },
+    });
   });
 
   it('names every bad field', () => {
@@ -40,14 +60,22 @@ describe('release input', () => {
       /version: must be a published version number such as "7" \(\$LATEST and aliases cannot be released\); buildId: must be a buildId: 16 lowercase hex characters/,
     );
     expect(() => parseReleaseInput({ buildId: BUILD_B })).toThrow(/version: is required/);
-    expect(() => parseReleaseInput({ version: '07', buildId: BUILD_B })).toThrow(/version: must be a published version number/);
+    expect(() => parseReleaseInput({ version: '07', buildId: BUILD_B })).toThrow(
+      /version: must be a published version number/,
+    );
     expect(() => parseReleaseInput('8')).toThrow(/got "8": input: must be an object/);
   });
 });
 
 describe('release decision', () => {
   it('starts a deployment from the alias’s version to the new one', () => {
-    expect(decideRelease(state())).toEqual({ action: 'start', fromVersion: '7', toVersion: '8', sameBuild: false, reason: `shifting alias live from version 7 to 8 (build ${BUILD_B})` });
+    expect(decideRelease(state())).toEqual({
+      action: 'start',
+      fromVersion: '7',
+      toVersion: '8',
+      sameBuild: false,
+      reason: `shifting alias live from version 7 to 8 (build ${BUILD_B})`,
+    });
   });
 
   it('does nothing when the alias already points there (the first deploy)', () => {
@@ -59,7 +87,10 @@ describe('release decision', () => {
 
   it('does nothing when a deployment to that version is already in progress', () => {
     const active = deploymentSummaryFrom('d-RUNNING01', lambdaDeployment({ from: '7', to: '8' }).deploymentInfo);
-    expect(decideRelease(state({ activeDeployment: active }))).toEqual({ action: 'unchanged', reason: 'deployment d-RUNNING01 to version 8 is already in progress (InProgress)' });
+    expect(decideRelease(state({ activeDeployment: active }))).toEqual({
+      action: 'unchanged',
+      reason: 'deployment d-RUNNING01 to version 8 is already in progress (InProgress)',
+    });
   });
 
   it('refuses while another deployment runs, naming it and the way out', () => {
@@ -72,12 +103,19 @@ describe('release decision', () => {
   });
 
   it('refuses a version without a buildId, or with another build than the input says', () => {
-    expect(() => decideRelease(state({ versionBuildId: null }))).toThrow(/edge-widget-entry-router version 8 has no buildId in its description/);
-    expect(() => decideRelease(state({ versionBuildId: BUILD_A }))).toThrow(`edge-widget-entry-router version 8 serves build ${BUILD_A}, not ${BUILD_B} as the release input says`);
+    expect(() => decideRelease(state({ versionBuildId: null }))).toThrow(
+      /edge-widget-entry-router version 8 has no buildId in its description/,
+    );
+    expect(() => decideRelease(state({ versionBuildId: BUILD_A }))).toThrow(
+      `edge-widget-entry-router version 8 serves build ${BUILD_A}, not ${BUILD_B} as the release input says`,
+    );
   });
 
   it('moves all at once when the new version serves the build the alias already serves', () => {
-    expect(decideRelease(state({ buildId: BUILD_A, versionBuildId: BUILD_A }))).toMatchObject({ action: 'start', sameBuild: true });
+    expect(decideRelease(state({ buildId: BUILD_A, versionBuildId: BUILD_A }))).toMatchObject({
+      action: 'start',
+      sameBuild: true,
+    });
   });
 });
 
@@ -85,15 +123,25 @@ describe('AppSpec', () => {
   it('is the Lambda AppSpec CodeDeploy expects, with version 0.0, and reads back', () => {
     const spec = { functionName: NAMES.functionName, alias: 'live', currentVersion: '7', targetVersion: '8' };
     const { content, sha256 } = lambdaAppSpec(spec);
-    expect(content).toBe('{"version":0.0,"Resources":[{"entryRouter":{"Type":"AWS::Lambda::Function","Properties":{"Name":"edge-widget-entry-router","Alias":"live","CurrentVersion":"7","TargetVersion":"8"}}}]}');
+    expect(content).toBe(
+      '{"version":0.0,"Resources":[{"entryRouter":{"Type":"AWS::Lambda::Function","Properties":{"Name":"edge-widget-entry-router","Alias":"live","CurrentVersion":"7","TargetVersion":"8"}}}]}',
+    );
     expect(sha256).toBe(createHash('sha256').update(content).digest('hex'));
     expect(parseLambdaAppSpec(content)).toEqual(spec);
   });
 
   it('reads the versions of a YAML AppSpec written by hand, and nothing from other content', () => {
-    const yaml = 'version: 0.0\nResources:\n  - myFunction:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: "fn"\n        Alias: "live"\n        CurrentVersion: "3"\n        TargetVersion: "4"\n';
-    expect(parseLambdaAppSpec(yaml)).toEqual({ functionName: 'fn', alias: 'live', currentVersion: '3', targetVersion: '4' });
-    expect(parseLambdaAppSpec('{"version":0.0,"Resources":[{"x":{"Type":"AWS::ECS::Service","Properties":{}}}]}')).toBeNull();
+    const yaml =
+      'version: 0.0\nResources:\n  - myFunction:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: "fn"\n        Alias: "live"\n        CurrentVersion: "3"\n        TargetVersion: "4"\n';
+    expect(parseLambdaAppSpec(yaml)).toEqual({
+      functionName: 'fn',
+      alias: 'live',
+      currentVersion: '3',
+      targetVersion: '4',
+    });
+    expect(
+      parseLambdaAppSpec('{"version":0.0,"Resources":[{"x":{"Type":"AWS::ECS::Service","Properties":{}}}]}'),
+    ).toBeNull();
     expect(parseLambdaAppSpec(undefined)).toBeNull();
   });
 });
@@ -103,8 +151,13 @@ describe('release against AWS', () => {
   const codedeploy = mockClient(CodeDeployClient);
   // The buckets are real: an S3-compatible server on loopback, holding the builds' manifests.
   let s3: S3Server;
-  const clients = () => ({ lambda: new LambdaClient({ region: 'us-east-1' }), codedeploy: new CodeDeployClient({ region: 'us-east-1' }), s3For: (region: string) => s3.client(region) });
-  const publish = (bucket: string, buildId: string) => s3.client().send(new PutObjectCommand({ Bucket: bucket, Key: publishedBuildKey(buildId), Body: '{}' }));
+  const clients = () => ({
+    lambda: new LambdaClient({ region: 'us-east-1' }),
+    codedeploy: new CodeDeployClient({ region: 'us-east-1' }),
+    s3For: (region: string) => s3.client(region),
+  });
+  const publish = (bucket: string, buildId: string) =>
+    s3.client().send(new PutObjectCommand({ Bucket: bucket, Key: publishedBuildKey(buildId), Body: '{}' }));
 
   beforeAll(async () => {
     s3 = await startS3Server({ buckets: Object.values(BUCKETS) });
@@ -128,20 +181,39 @@ describe('release against AWS', () => {
 
   it('creates the deployment with the AppSpec, the group’s config and its alarms', async () => {
     const result = await release({ version: '8', buildId: BUILD_B }, TARGET, clients());
-    expect(result).toEqual({ action: 'started', deploymentId: 'd-CREATED01', reason: `shifting alias live from version 7 to 8 (build ${BUILD_B})`, fromVersion: '7', toVersion: '8', buildId: BUILD_B });
+    expect(result).toEqual({
+      action: 'started',
+      deploymentId: 'd-CREATED01',
+      reason: `shifting alias live from version 7 to 8 (build ${BUILD_B})`,
+      fromVersion: '7',
+      toVersion: '8',
+      buildId: BUILD_B,
+    });
     const calls = codedeploy.commandCalls(CreateDeploymentCommand);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.args[0].input).toEqual({
       applicationName: NAMES.application,
       deploymentGroupName: NAMES.deploymentGroup,
-      revision: { revisionType: 'AppSpecContent', appSpecContent: lambdaAppSpec({ functionName: NAMES.functionName, alias: 'live', currentVersion: '7', targetVersion: '8' }) },
+      revision: {
+        revisionType: 'AppSpecContent',
+        appSpecContent: lambdaAppSpec({
+          functionName: NAMES.functionName,
+          alias: 'live',
+          currentVersion: '7',
+          targetVersion: '8',
+        }),
+      },
       description: `release build ${BUILD_B}: version 7 → 8`,
     });
   });
 
   it('passes a config override and turns the alarms off when asked (the CLI’s rollback)', async () => {
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '8' });
-    await release({ version: '7', buildId: BUILD_A }, TARGET, clients(), { deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce', disableAlarms: true, description: 'roll back' });
+    await release({ version: '7', buildId: BUILD_A }, TARGET, clients(), {
+      deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+      disableAlarms: true,
+      description: 'roll back',
+    });
     expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input).toMatchObject({
       deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
       overrideAlarmConfiguration: { enabled: false, alarms: [] },
@@ -153,14 +225,18 @@ describe('release against AWS', () => {
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_A));
     const result = await release({ version: '8', buildId: BUILD_A }, TARGET, clients());
     expect(result.deploymentConfigName).toBe('CodeDeployDefault.LambdaAllAtOnce');
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input.deploymentConfigName).toBe('CodeDeployDefault.LambdaAllAtOnce');
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input.deploymentConfigName).toBe(
+      'CodeDeployDefault.LambdaAllAtOnce',
+    );
   });
 
   it('refuses a build whose manifest is missing from any bucket, naming where, before asking CodeDeploy', async () => {
     const BUILD_C = 'cccccccccccccccc';
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_C));
     await publish(BUCKETS['us-east-1'], BUILD_C);
-    await expect(release({ version: '8', buildId: BUILD_C }, TARGET, clients())).rejects.toThrow(`build ${BUILD_C} is not in every bucket: its manifest is missing from widget-eu-west-1-test (eu-west-1). Upload it there first`);
+    await expect(release({ version: '8', buildId: BUILD_C }, TARGET, clients())).rejects.toThrow(
+      `build ${BUILD_C} is not in every bucket: its manifest is missing from widget-eu-west-1-test (eu-west-1). Upload it there first`,
+    );
     expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
     // Once it is there, the release goes ahead.
     await publish(BUCKETS['eu-west-1'], BUILD_C);
@@ -170,9 +246,20 @@ describe('release against AWS', () => {
   it('refuses when a bucket cannot be asked at all, rather than guessing', async () => {
     const broken = {
       ...clients(),
-      s3For: (region: string) => (region === 'eu-west-1' ? new S3Client({ region, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1, forcePathStyle: true }) : s3.client(region)),
+      s3For: (region: string) =>
+        region === 'eu-west-1'
+          ? new S3Client({
+              region,
+              endpoint: 'http://127.0.0.1:9',
+              credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+              maxAttempts: 1,
+              forcePathStyle: true,
+            })
+          : s3.client(region),
     };
-    await expect(release({ version: '8', buildId: BUILD_B }, TARGET, broken)).rejects.toThrow(/cannot tell whether build fedcba9876543210 is in widget-eu-west-1-test \(eu-west-1\)/);
+    await expect(release({ version: '8', buildId: BUILD_B }, TARGET, broken)).rejects.toThrow(
+      /cannot tell whether build fedcba9876543210 is in widget-eu-west-1-test \(eu-west-1\)/,
+    );
     expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
   });
 
@@ -188,7 +275,11 @@ describe('release against AWS', () => {
       .resolvesOnce({ deployments: [] })
       .resolves({ deployments: ['d-RACED0001'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-    codedeploy.on(CreateDeploymentCommand).rejects(Object.assign(new Error('The deployment group is already deploying'), { name: 'DeploymentLimitExceededException' }));
+    codedeploy.on(CreateDeploymentCommand).rejects(
+      Object.assign(new Error('The deployment group is already deploying'), {
+        name: 'DeploymentLimitExceededException',
+      }),
+    );
     expect(await release({ version: '8', buildId: BUILD_B }, TARGET, clients())).toEqual({
       action: 'unchanged',
       reason: 'deployment d-RACED0001 to version 8 is already in progress (InProgress)',
@@ -198,19 +289,35 @@ describe('release against AWS', () => {
   });
 
   it('says what is missing: the alias, the version, the deployment group', async () => {
-    lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Alias not found'), { name: 'ResourceNotFoundException' }));
-    await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow('alias live of function edge-widget-entry-router not found: deploy the stacks first');
+    lambda
+      .on(GetAliasCommand)
+      .rejects(Object.assign(new Error('Alias not found'), { name: 'ResourceNotFoundException' }));
+    await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow(
+      'alias live of function edge-widget-entry-router not found: deploy the stacks first',
+    );
 
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
-    lambda.on(GetFunctionConfigurationCommand, { Qualifier: '9' }).rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
-    await expect(release({ version: '9', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow('edge-widget-entry-router has no version 9');
+    lambda
+      .on(GetFunctionConfigurationCommand, { Qualifier: '9' })
+      .rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
+    await expect(release({ version: '9', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow(
+      'edge-widget-entry-router has no version 9',
+    );
 
-    codedeploy.on(ListDeploymentsCommand).rejects(Object.assign(new Error('No group'), { name: 'DeploymentGroupDoesNotExistException' }));
-    await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow('CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy the stacks first');
+    codedeploy
+      .on(ListDeploymentsCommand)
+      .rejects(Object.assign(new Error('No group'), { name: 'DeploymentGroupDoesNotExistException' }));
+    await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow(
+      'CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy the stacks first',
+    );
   });
 
   it('passes on CodeDeploy’s own refusal with the version and group it concerned', async () => {
-    codedeploy.on(CreateDeploymentCommand).rejects(Object.assign(new Error('The alias live has a different version than CurrentVersion'), { name: 'InvalidInputException' }));
+    codedeploy.on(CreateDeploymentCommand).rejects(
+      Object.assign(new Error('The alias live has a different version than CurrentVersion'), {
+        name: 'InvalidInputException',
+      }),
+    );
     await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow(
       'CodeDeploy refused the deployment of version 8 to edge-widget-entry-router: InvalidInputException: The alias live has a different version than CurrentVersion',
     );
@@ -240,7 +347,11 @@ describe('release against AWS', () => {
     let s3Mock: ReturnType<typeof mockClient>;
 
     it('returns {action, deploymentId, reason} and nothing else', async () => {
-      expect(await handler({ version: '8', buildId: BUILD_B })).toEqual({ action: 'started', deploymentId: 'd-CREATED01', reason: `shifting alias live from version 7 to 8 (build ${BUILD_B})` });
+      expect(await handler({ version: '8', buildId: BUILD_B })).toEqual({
+        action: 'started',
+        deploymentId: 'd-CREATED01',
+        reason: `shifting alias live from version 7 to 8 (build ${BUILD_B})`,
+      });
     });
 
     it('does nothing when Terraform destroys the invocation', async () => {

@@ -2,15 +2,40 @@ import { newJudgmentRecord } from '../../contracts/release-progress';
 import { fakeTable } from '../fixtures/dynamodb-table';
 import { readTimeline, writeJudgment } from '../../rollout-control/signal-table';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import {
+  CodeDeployClient,
+  GetDeploymentCommand,
+  ListDeploymentsCommand,
+  StopDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import {
+  CloudFrontKeyValueStoreClient,
+  DescribeKeyValueStoreCommand,
+  GetKeyCommand,
+  PutKeyCommand,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
-import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
-import { chooseSalt, effectiveCanary, MANUAL_SYNC_EVENT, parseSyncEvent, planSync, rolloutStateFor, syncTriggerFrom, type SyncEvent } from '../../rollout-control/sync-plan';
+import {
+  formatRolloutState,
+  parseRolloutState,
+  ROLLOUT_STATE_KEY,
+  steadyState,
+  type RolloutState,
+} from '../../contracts/rollout-state';
+import {
+  chooseSalt,
+  effectiveCanary,
+  MANUAL_SYNC_EVENT,
+  parseSyncEvent,
+  planSync,
+  rolloutStateFor,
+  syncTriggerFrom,
+  type SyncEvent,
+} from '../../rollout-control/sync-plan';
 import { handler } from '../../regional-function/rollout-sync/index';
 import { createRolloutSync, VERIFY_INTERVAL_MS, type RolloutSyncClients } from '../../rollout-control/rollout-sync';
 import type { AliasBuilds } from '../../rollout-control/alias-state';
@@ -22,7 +47,11 @@ import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguratio
 const GROUP = { application: NAMES.application, deploymentGroup: NAMES.deploymentGroup };
 const SCHEDULED: SyncEvent = { source: 'aws.events', 'detail-type': 'Scheduled Event' };
 
-function stateChange(deploymentId: string, state: string, group: { application: string; deploymentGroup: string } = GROUP): SyncEvent {
+function stateChange(
+  deploymentId: string,
+  state: string,
+  group: { application: string; deploymentGroup: string } = GROUP,
+): SyncEvent {
   return {
     source: 'aws.codedeploy',
     'detail-type': 'CodeDeploy Deployment State-change Notification',
@@ -34,52 +63,82 @@ function builds(canary?: { version: string; buildId: string; weight: number }): 
   return { stable: { version: '7', buildId: BUILD_A }, canary: canary ?? null };
 }
 
-function deployment(id: string, from: string, to: string, status: 'InProgress' | 'Succeeded' | 'Stopped' = 'InProgress'): DeploymentSummary {
+function deployment(
+  id: string,
+  from: string,
+  to: string,
+  status: 'InProgress' | 'Succeeded' | 'Stopped' = 'InProgress',
+): DeploymentSummary {
   return deploymentSummaryFrom(id, lambdaDeployment({ from, to, status }).deploymentInfo);
 }
 
 describe('rollout state from the alias', () => {
   it('has no canary when the alias has no second version, a zero weight, or the same build twice', () => {
     expect(rolloutStateFor(builds(), null, [])).toEqual(steadyState(BUILD_A));
-    expect(rolloutStateFor(builds({ version: '8', buildId: BUILD_B, weight: 0 }), 'd-X', [])).toEqual(steadyState(BUILD_A));
+    expect(rolloutStateFor(builds({ version: '8', buildId: BUILD_B, weight: 0 }), 'd-X', [])).toEqual(
+      steadyState(BUILD_A),
+    );
     // A new version of the same build (router code or config changed): no viewer changes build.
     expect(effectiveCanary(builds({ version: '8', buildId: BUILD_A, weight: 5000 }))).toBeNull();
-    expect(rolloutStateFor(builds({ version: '8', buildId: BUILD_A, weight: 5000 }), 'd-X', [])).toEqual(steadyState(BUILD_A));
+    expect(rolloutStateFor(builds({ version: '8', buildId: BUILD_A, weight: 5000 }), 'd-X', [])).toEqual(
+      steadyState(BUILD_A),
+    );
   });
 
   it('names the stable build, the canary build and its weight in basis points, and keeps the ring', () => {
-    expect(rolloutStateFor(builds({ version: '8', buildId: BUILD_B, weight: 2500 }), 'd-ABC123', ['https://demo.example.com'])).toEqual({
+    expect(
+      rolloutStateFor(builds({ version: '8', buildId: BUILD_B, weight: 2500 }), 'd-ABC123', [
+        'https://demo.example.com',
+      ]),
+    ).toEqual({
       stable: BUILD_A,
       canary: BUILD_B,
       weight: 2500,
       salt: 'd-ABC123',
       ring: ['https://demo.example.com'],
     });
-    expect(() => rolloutStateFor(builds({ version: '8', buildId: BUILD_B, weight: 2500 }), null, [])).toThrow('needs a salt');
+    expect(() => rolloutStateFor(builds({ version: '8', buildId: BUILD_B, weight: 2500 }), null, [])).toThrow(
+      'needs a salt',
+    );
   });
 
   it('carries the ring of the current state over, and replaces a value nobody can parse', () => {
     const ring = ['https://demo.example.com'];
     const current = formatRolloutState({ ...steadyState(BUILD_A), ring });
-    const plan = planSync(builds({ version: '8', buildId: BUILD_B, weight: 1000 }), deployment('d-RING00001', '7', '8'), { text: current, state: parseRolloutState(current) });
+    const plan = planSync(
+      builds({ version: '8', buildId: BUILD_B, weight: 1000 }),
+      deployment('d-RING00001', '7', '8'),
+      { text: current, state: parseRolloutState(current) },
+    );
     expect(plan.state.ring).toEqual(ring);
-    expect(planSync(builds(), null, { text: 'garbage', state: null })).toMatchObject({ write: true, state: steadyState(BUILD_A) });
+    expect(planSync(builds(), null, { text: 'garbage', state: null })).toMatchObject({
+      write: true,
+      state: steadyState(BUILD_A),
+    });
   });
 
   it('always formats a state the edge parser reads back to the same builds and weight', () => {
     const buildId = fc.stringMatching(/^[0-9a-f]{16}$/);
     fc.assert(
-      fc.property(buildId, buildId, fc.integer({ min: 0, max: 9999 }), fc.stringMatching(/^d-[A-Z0-9]{9}$/), fc.option(fc.stringMatching(/^d-[A-Z0-9]{9}$/)), (a, b, weight, id, currentSalt) => {
-        const alias = { stable: { version: '3', buildId: a }, canary: { version: '4', buildId: b, weight } };
-        const current = currentSalt && a !== b ? { stable: a, canary: b, weight: 100, salt: currentSalt, ring: [] } : null;
-        const plan = planSync(alias, deployment(id, '3', '4'), current ? { text: 'old', state: current } : null);
-        const parsed = parseRolloutState(plan.text);
-        expect(parsed).toEqual(plan.state);
-        const live = a !== b && weight > 0;
-        expect(parsed!.canary).toBe(live ? b : null);
-        expect(parsed!.weight).toBe(live ? weight : 0);
-        expect(parsed!.salt).toBe(live ? id : null);
-      }),
+      fc.property(
+        buildId,
+        buildId,
+        fc.integer({ min: 0, max: 9999 }),
+        fc.stringMatching(/^d-[A-Z0-9]{9}$/),
+        fc.option(fc.stringMatching(/^d-[A-Z0-9]{9}$/)),
+        (a, b, weight, id, currentSalt) => {
+          const alias = { stable: { version: '3', buildId: a }, canary: { version: '4', buildId: b, weight } };
+          const current =
+            currentSalt && a !== b ? { stable: a, canary: b, weight: 100, salt: currentSalt, ring: [] } : null;
+          const plan = planSync(alias, deployment(id, '3', '4'), current ? { text: 'old', state: current } : null);
+          const parsed = parseRolloutState(plan.text);
+          expect(parsed).toEqual(plan.state);
+          const live = a !== b && weight > 0;
+          expect(parsed!.canary).toBe(live ? b : null);
+          expect(parsed!.weight).toBe(live ? weight : 0);
+          expect(parsed!.salt).toBe(live ? id : null);
+        },
+      ),
     );
   });
 });
@@ -88,13 +147,22 @@ describe('salt', () => {
   const shifting = builds({ version: '8', buildId: BUILD_B, weight: 1000 });
 
   it('is the id of the active deployment that targets the canary version', () => {
-    expect(chooseSalt(shifting, deployment('d-NEW000001', '7', '8'), null)).toEqual({ salt: 'd-NEW000001', source: 'deployment' });
+    expect(chooseSalt(shifting, deployment('d-NEW000001', '7', '8'), null)).toEqual({
+      salt: 'd-NEW000001',
+      source: 'deployment',
+    });
   });
 
   it('ignores a deployment that has ended or that moves elsewhere (a rollback), and keeps the current cohort', () => {
     const current: RolloutState = { stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-OLD000001', ring: [] };
-    expect(chooseSalt(shifting, deployment('d-DONE00001', '7', '8', 'Succeeded'), current)).toEqual({ salt: 'd-OLD000001', source: 'current-state' });
-    expect(chooseSalt(shifting, deployment('d-ROLLBACK1', '8', '7'), current)).toEqual({ salt: 'd-OLD000001', source: 'current-state' });
+    expect(chooseSalt(shifting, deployment('d-DONE00001', '7', '8', 'Succeeded'), current)).toEqual({
+      salt: 'd-OLD000001',
+      source: 'current-state',
+    });
+    expect(chooseSalt(shifting, deployment('d-ROLLBACK1', '8', '7'), current)).toEqual({
+      salt: 'd-OLD000001',
+      source: 'current-state',
+    });
     expect(chooseSalt(shifting, null, current)).toEqual({ salt: 'd-OLD000001', source: 'current-state' });
   });
 
@@ -111,24 +179,42 @@ describe('salt', () => {
 
 describe('sync events', () => {
   it('takes the deployment id only from a START of our own group', () => {
-    expect(syncTriggerFrom(parseSyncEvent(stateChange('d-START0001', 'START')), GROUP)).toEqual({ kind: 'deployment', startedDeploymentId: 'd-START0001' });
-    expect(syncTriggerFrom(parseSyncEvent(stateChange('d-START0001', 'SUCCESS')), GROUP)).toEqual({ kind: 'deployment', startedDeploymentId: null });
-    expect(syncTriggerFrom(stateChange('d-START0001', 'START', { application: 'other', deploymentGroup: NAMES.deploymentGroup }), GROUP)).toEqual({
+    expect(syncTriggerFrom(parseSyncEvent(stateChange('d-START0001', 'START')), GROUP)).toEqual({
+      kind: 'deployment',
+      startedDeploymentId: 'd-START0001',
+    });
+    expect(syncTriggerFrom(parseSyncEvent(stateChange('d-START0001', 'SUCCESS')), GROUP)).toEqual({
+      kind: 'deployment',
+      startedDeploymentId: null,
+    });
+    expect(
+      syncTriggerFrom(
+        stateChange('d-START0001', 'START', { application: 'other', deploymentGroup: NAMES.deploymentGroup }),
+        GROUP,
+      ),
+    ).toEqual({
       kind: 'deployment',
       startedDeploymentId: null,
     });
     expect(syncTriggerFrom(parseSyncEvent(SCHEDULED), GROUP)).toEqual({ kind: 'schedule', startedDeploymentId: null });
-    expect(syncTriggerFrom(parseSyncEvent({ ...MANUAL_SYNC_EVENT }), GROUP)).toEqual({ kind: 'manual', startedDeploymentId: null });
+    expect(syncTriggerFrom(parseSyncEvent({ ...MANUAL_SYNC_EVENT }), GROUP)).toEqual({
+      kind: 'manual',
+      startedDeploymentId: null,
+    });
   });
 
   it('rejects anything else, saying what it accepts and what it got', () => {
-    expect(() => parseSyncEvent({ source: 'aws.s3', 'detail-type': 'Object Created' })).toThrow(/runs on an EventBridge "Scheduled Event", .* got an object with detail-type "Object Created"/);
+    expect(() => parseSyncEvent({ source: 'aws.s3', 'detail-type': 'Object Created' })).toThrow(
+      /runs on an EventBridge "Scheduled Event", .* got an object with detail-type "Object Created"/,
+    );
     expect(() => parseSyncEvent({ ...stateChange('not-an-id', 'START') })).toThrow(/detail.deploymentId: must match/);
     expect(() => parseSyncEvent('tick')).toThrow(/got "tick" \(event: must be an object\)/);
   });
 });
 
-/** Thirty seconds into the fixtures' deployments (aws-fixtures.ts lambdaDeployment): the judge allows the first step. */
+/**
+ * Thirty seconds into the fixtures' deployments (aws-fixtures.ts lambdaDeployment): the judge allows the first step.
+ */
 const SOON = () => Date.parse('2026-11-26T10:00:30Z');
 
 describe('rollout sync against AWS', () => {
@@ -173,7 +259,10 @@ describe('rollout sync against AWS', () => {
   /** Called before each GetAlias answer and each PutKey: a test's hooks to interleave runs. */
   let beforeGetAlias: (call: number) => Promise<void> | void;
   let beforePutKey: (call: number) => Promise<void> | void;
-  const rolling = (weight: number) => ({ FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': weight } } });
+  const rolling = (weight: number) => ({
+    FunctionVersion: '7',
+    RoutingConfig: { AdditionalVersionWeights: { '8': weight } },
+  });
   const steady = (version = '7') => ({ FunctionVersion: version });
 
   beforeEach(() => {
@@ -192,10 +281,13 @@ describe('rollout sync against AWS', () => {
     });
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '7' }).resolves(versionConfiguration(BUILD_A));
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_B));
-    kvsMock.on(DescribeKeyValueStoreCommand).callsFake(() => ({ ETag: store.etag, KvsARN: STORE_ARN, ItemCount: store.keys().length }));
+    kvsMock
+      .on(DescribeKeyValueStoreCommand)
+      .callsFake(() => ({ ETag: store.etag, KvsARN: STORE_ARN, ItemCount: store.keys().length }));
     kvsMock.on(GetKeyCommand).callsFake((input: { Key: string }) => {
       const value = store.get(input.Key);
-      if (value === undefined) throw Object.assign(new Error(`key ${input.Key} not found`), { name: 'ResourceNotFoundException' });
+      if (value === undefined)
+        throw Object.assign(new Error(`key ${input.Key} not found`), { name: 'ResourceNotFoundException' });
       return { Key: input.Key, Value: value };
     });
     kvsMock.on(PutKeyCommand).callsFake(async (input: { Key: string; Value: string; IfMatch: string }) => {
@@ -204,13 +296,16 @@ describe('rollout sync against AWS', () => {
       try {
         return { ETag: store.put(input.Key, input.Value, input.IfMatch) };
       } catch (error) {
-        if (error instanceof StoreConflict) throw Object.assign(new Error(error.message), { name: 'ConflictException' });
+        if (error instanceof StoreConflict)
+          throw Object.assign(new Error(error.message), { name: 'ConflictException' });
         throw error;
       }
     });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
     fakeTable(dynamodb);
-    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK' }] });
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK' }] });
   });
   afterAll(() => {
     for (const mock of [lambda, kvsMock, codedeploy, cloudwatch, dynamodb, s3]) mock.restore();
@@ -222,7 +317,12 @@ describe('rollout sync against AWS', () => {
     writeJudgment(
       new DynamoDBClient({ region: 'us-east-1' }),
       env.SIGNAL_TABLE,
-      { ...newJudgmentRecord({ salt, stable: BUILD_A, canary: BUILD_B }), healthyAt, failedAt, failure: failedAt === null ? null : 'failing' },
+      {
+        ...newJudgmentRecord({ salt, stable: BUILD_A, canary: BUILD_B }),
+        healthyAt,
+        failedAt,
+        failure: failedAt === null ? null : 'failing',
+      },
       Date.parse('2026-11-26T10:00:00Z'),
     );
   const writes = () => kvsMock.commandCalls(PutKeyCommand).map((call) => call.args[0].input);
@@ -263,10 +363,18 @@ describe('rollout sync against AWS', () => {
     put(steadyState(BUILD_A));
     const etag = store.etag;
     alias = rolling(0.1);
-    codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-START0001' }).resolves(lambdaDeployment({ from: '7', to: '8' }));
+    codedeploy
+      .on(GetDeploymentCommand, { deploymentId: 'd-START0001' })
+      .resolves(lambdaDeployment({ from: '7', to: '8' }));
     const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
     const text = formatRolloutState({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-START0001', ring: [] });
-    expect(summary).toMatchObject({ action: 'written', trigger: 'deployment', state: text, weight: 1000, saltSource: 'deployment' });
+    expect(summary).toMatchObject({
+      action: 'written',
+      trigger: 'deployment',
+      state: text,
+      weight: 1000,
+      saltSource: 'deployment',
+    });
     expect(writes()).toEqual([{ KvsARN: STORE_ARN, Key: 'rollout', Value: text, IfMatch: etag }]);
     expect(codedeploy.commandCalls(ListDeploymentsCommand)).toHaveLength(0);
     // The timeline's current state is what it wrote, not what it read.
@@ -279,8 +387,15 @@ describe('rollout sync against AWS', () => {
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ACTIVE001'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
     const summary = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
-    // CodeDeploy's alias is not what viewers get while a deployment runs: the judge is (the first step here, no evidence yet).
-    expect(summary).toMatchObject({ action: 'written', weight: 1000, saltSource: 'deployment', outcome: 'running', hold: null });
+    // CodeDeploy's alias is not what viewers get while a deployment runs: the judge is (the first step here, no
+    // evidence yet).
+    expect(summary).toMatchObject({
+      action: 'written',
+      weight: 1000,
+      saltSource: 'deployment',
+      outcome: 'running',
+      hold: null,
+    });
     expect(stored()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-ACTIVE001', ring: [] });
     expect(codedeploy.commandCalls(ListDeploymentsCommand)[0]!.args[0].input).toEqual({
       applicationName: NAMES.application,
@@ -291,9 +406,16 @@ describe('rollout sync against AWS', () => {
 
   it('creates the state when the key is missing, and overwrites a value the edges cannot parse', async () => {
     alias = steady('8');
-    expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ action: 'written', previous: null, state: formatRolloutState(steadyState(BUILD_B)) });
+    expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
+      action: 'written',
+      previous: null,
+      state: formatRolloutState(steadyState(BUILD_B)),
+    });
     store.put(ROLLOUT_STATE_KEY, 'v=1 stable=x');
-    expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ action: 'written', previous: 'v=1 stable=x' });
+    expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
+      action: 'written',
+      previous: 'v=1 stable=x',
+    });
     expect(stored()).toEqual(steadyState(BUILD_B));
   });
 
@@ -347,11 +469,21 @@ describe('rollout sync against AWS', () => {
     alias = rolling(0.1);
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-MISSING01'] });
     codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-    s3.on(HeadObjectCommand, { Bucket: BUCKETS['eu-west-1'], Key: `builds/${BUILD_B}.json` }).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
-    expect((await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).missingBuilds).toEqual({ 'us-east-1': [], 'eu-west-1': [BUILD_B] });
+    s3.on(HeadObjectCommand, { Bucket: BUCKETS['eu-west-1'], Key: `builds/${BUILD_B}.json` }).rejects(
+      Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
+    );
+    expect((await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).missingBuilds).toEqual({
+      'us-east-1': [],
+      'eu-west-1': [BUILD_B],
+    });
     // A bucket that cannot be asked (a region down) is as good as lacking them: nobody is sent there on a guess.
-    s3.on(HeadObjectCommand, { Bucket: BUCKETS['us-east-1'] }).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
-    expect((await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).missingBuilds).toEqual({ 'us-east-1': [BUILD_A, BUILD_B], 'eu-west-1': [BUILD_B] });
+    s3.on(HeadObjectCommand, { Bucket: BUCKETS['us-east-1'] }).rejects(
+      Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }),
+    );
+    expect((await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).missingBuilds).toEqual({
+      'us-east-1': [BUILD_A, BUILD_B],
+      'eu-west-1': [BUILD_B],
+    });
   });
 
   it('asks Lambda for each version once per container: published versions never change', async () => {
@@ -360,7 +492,10 @@ describe('rollout sync against AWS', () => {
     await sync(SCHEDULED);
     await sync(SCHEDULED);
     await sync(SCHEDULED);
-    expect(lambda.commandCalls(GetFunctionConfigurationCommand).map((call) => call.args[0].input.Qualifier)).toEqual(['7', '8']);
+    expect(lambda.commandCalls(GetFunctionConfigurationCommand).map((call) => call.args[0].input.Qualifier)).toEqual([
+      '7',
+      '8',
+    ]);
   });
 
   describe('the timeline the signal consumer counts by', () => {
@@ -368,16 +503,23 @@ describe('rollout sync against AWS', () => {
       put(steadyState(BUILD_A));
       let announcedBeforeWrite = false;
       beforePutKey = async () => {
-        announcedBeforeWrite = (await timeline()).some((timed) => timed.state.canary === BUILD_B && timed.until === null);
+        announcedBeforeWrite = (await timeline()).some(
+          (timed) => timed.state.canary === BUILD_B && timed.until === null,
+        );
       };
       alias = rolling(0.2);
       const at = 1_800_000_000_000;
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date(at - 10_000) }));
+      codedeploy
+        .on(GetDeploymentCommand)
+        .resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date(at - 10_000) }));
       await createRolloutSync(env, clients(), { now: () => at })(stateChange('d-TIMELINE1', 'START'));
       expect(announcedBeforeWrite).toBe(true);
       const entries = await timeline();
       expect(entries.at(-1)).toMatchObject({ from: at, until: null, state: { canary: BUILD_B, weight: 1000 } });
-      expect(entries.at(-2)).toMatchObject({ until: at + Number(env.STATE_PROPAGATION_MS), state: steadyState(BUILD_A) });
+      expect(entries.at(-2)).toMatchObject({
+        until: at + Number(env.STATE_PROPAGATION_MS),
+        state: steadyState(BUILD_A),
+      });
     });
 
     it('takes a state it finds unannounced into the timeline, as served since the state before it', async () => {
@@ -393,16 +535,34 @@ describe('rollout sync against AWS', () => {
       alias = rolling(0.3);
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0001'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
-      const firing = { source: 'aws.cloudwatch' as const, 'detail-type': 'CloudWatch Alarm State Change' as const, detail: { alarmName: env.CLIENT_ERROR_ALARM, state: { value: 'ALARM' } } };
+      cloudwatch
+        .on(DescribeAlarmsCommand)
+        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+      const firing = {
+        source: 'aws.cloudwatch' as const,
+        'detail-type': 'CloudWatch Alarm State Change' as const,
+        detail: { alarmName: env.CLIENT_ERROR_ALARM, state: { value: 'ALARM' } },
+      };
       const sync = createRolloutSync(env, clients(), { now: SOON });
-      expect(await sync(parseSyncEvent(firing))).toMatchObject({ action: 'written', trigger: 'alarm', held: true, weight: 0 });
+      expect(await sync(parseSyncEvent(firing))).toMatchObject({
+        action: 'written',
+        trigger: 'alarm',
+        held: true,
+        weight: 0,
+      });
       // Nobody on the canary, ring hosts included; the ring itself stays.
       expect(stored()).toEqual({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
-      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input).toEqual({ AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM], AlarmTypes: ['MetricAlarm'] });
+      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input).toEqual({
+        AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM],
+        AlarmTypes: ['MetricAlarm'],
+      });
       // A false alarm that clears while the deployment still runs: the canary gets its viewers back.
-      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
-      expect(await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } }))).toMatchObject({ action: 'written', held: false, weight: 1000 });
+      cloudwatch
+        .on(DescribeAlarmsCommand)
+        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
+      expect(
+        await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } })),
+      ).toMatchObject({ action: 'written', held: false, weight: 1000 });
     });
 
     it('never raises the weight while the judge cannot see (the unjudged alarm), and neither rolls back nor stops for it', async () => {
@@ -420,11 +580,22 @@ describe('rollout sync against AWS', () => {
         ],
       });
       const blind = await createRolloutSync(env, clients(), { now: later })(SCHEDULED);
-      expect(blind).toMatchObject({ held: false, weight: 1000, stoppedDeployment: null, hold: { reason: expect.stringMatching(/^the judge cannot see/) } });
+      expect(blind).toMatchObject({
+        held: false,
+        weight: 1000,
+        stoppedDeployment: null,
+        hold: { reason: expect.stringMatching(/^the judge cannot see/) },
+      });
       expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
       // Once it sees again, the judged step goes through.
-      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
-      expect(await createRolloutSync(env, clients(), { now: later })(SCHEDULED)).toMatchObject({ action: 'written', weight: 10000, outcome: 'complete' });
+      cloudwatch
+        .on(DescribeAlarmsCommand)
+        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
+      expect(await createRolloutSync(env, clients(), { now: later })(SCHEDULED)).toMatchObject({
+        action: 'written',
+        weight: 10000,
+        outcome: 'complete',
+      });
     });
 
     it('gives a canary whose deployment was stopped no viewers back while CodeDeploy has not yet moved the alias back, under any salt', async () => {
@@ -432,13 +603,29 @@ describe('rollout sync against AWS', () => {
       alias = rolling(0.1);
       // Nothing shifts the alias any more; the deployment that did was stopped with rollback.
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-      codedeploy.on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] }).resolves({ deployments: ['d-STOPPED01'] });
-      codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-STOPPED01' }).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
-      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ action: 'unchanged', held: true, weight: 0, stoppedDeployment: null });
+      codedeploy
+        .on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] })
+        .resolves({ deployments: ['d-STOPPED01'] });
+      codedeploy
+        .on(GetDeploymentCommand, { deploymentId: 'd-STOPPED01' })
+        .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
+        action: 'unchanged',
+        held: true,
+        weight: 0,
+        stoppedDeployment: null,
+      });
       expect(stored()).toEqual(steadyState(BUILD_A));
       // A split made by hand, with no deployment behind it ever stopped, still gets its viewers.
-      codedeploy.on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] }).resolves({ deployments: [] });
-      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ action: 'written', held: false, weight: 1000, saltSource: 'alias-versions' });
+      codedeploy
+        .on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] })
+        .resolves({ deployments: [] });
+      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
+        action: 'written',
+        held: false,
+        weight: 1000,
+        saltSource: 'alias-versions',
+      });
     });
 
     it('rolls a release back as not enough evidence once its step held past the hold, and as failed the moment the judge says so', async () => {
@@ -447,15 +634,31 @@ describe('rollout sync against AWS', () => {
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-QUIET0001'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
       codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-      const held = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:20:00Z') })(SCHEDULED);
-      expect(held).toMatchObject({ held: false, weight: 1000, outcome: 'running', hold: { since: Date.parse('2026-11-26T10:05:00Z'), reason: 'no evidence yet: no canary viewer counted' } });
-      const quiet = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:35:00Z') })(SCHEDULED);
-      expect(quiet).toMatchObject({ held: true, weight: 0, outcome: 'not-enough-evidence', stoppedDeployment: 'd-QUIET0001' });
+      const held = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:20:00Z') })(
+        SCHEDULED,
+      );
+      expect(held).toMatchObject({
+        held: false,
+        weight: 1000,
+        outcome: 'running',
+        hold: { since: Date.parse('2026-11-26T10:05:00Z'), reason: 'no evidence yet: no canary viewer counted' },
+      });
+      const quiet = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:35:00Z') })(
+        SCHEDULED,
+      );
+      expect(quiet).toMatchObject({
+        held: true,
+        weight: 0,
+        outcome: 'not-enough-evidence',
+        stoppedDeployment: 'd-QUIET0001',
+      });
       expect(stored()).toEqual(steadyState(BUILD_A));
 
       put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-QUIET0001', ring: [] });
       await judgment('d-QUIET0001', {}, Date.parse('2026-11-26T10:00:20Z'));
-      expect(await createRolloutSync(env, clients(), { now: SOON })({ source: 'signal-consumer', 'detail-type': 'Verdict' })).toMatchObject({ trigger: 'verdict', held: true, weight: 0, outcome: 'failed' });
+      expect(
+        await createRolloutSync(env, clients(), { now: SOON })({ source: 'signal-consumer', 'detail-type': 'Verdict' }),
+      ).toMatchObject({ trigger: 'verdict', held: true, weight: 0, outcome: 'failed' });
     });
 
     it('stops the deployment with rollback when the alarm fires, rather than waiting for CodeDeploy to look', async () => {
@@ -464,12 +667,20 @@ describe('rollout sync against AWS', () => {
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0002'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
       codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+      cloudwatch
+        .on(DescribeAlarmsCommand)
+        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
       const sync = createRolloutSync(env, clients(), { now: SOON });
       expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: 'd-ALARM0002' });
-      expect(codedeploy.commandCalls(StopDeploymentCommand).map((call) => call.args[0].input)).toEqual([{ deploymentId: 'd-ALARM0002', autoRollbackEnabled: true }]);
+      expect(codedeploy.commandCalls(StopDeploymentCommand).map((call) => call.args[0].input)).toEqual([
+        { deploymentId: 'd-ALARM0002', autoRollbackEnabled: true },
+      ]);
       // Another run finds it stopped already (or CodeDeploy got there first): nothing to do, no error.
-      codedeploy.on(StopDeploymentCommand).rejects(Object.assign(new Error('The deployment is already completed'), { name: 'DeploymentAlreadyCompletedException' }));
+      codedeploy.on(StopDeploymentCommand).rejects(
+        Object.assign(new Error('The deployment is already completed'), {
+          name: 'DeploymentAlreadyCompletedException',
+        }),
+      );
       expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: null });
     });
 
@@ -478,14 +689,18 @@ describe('rollout sync against AWS', () => {
       alias = rolling(0.3);
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0003'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+      cloudwatch
+        .on(DescribeAlarmsCommand)
+        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
       const order: string[] = [];
       beforePutKey = () => {
         order.push('PutKey');
       };
       codedeploy.on(StopDeploymentCommand).callsFake(() => {
         order.push('StopDeployment');
-        throw Object.assign(new Error('User is not authorized to perform: codedeploy:StopDeployment'), { name: 'AccessDeniedException' });
+        throw Object.assign(new Error('User is not authorized to perform: codedeploy:StopDeployment'), {
+          name: 'AccessDeniedException',
+        });
       });
       expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
         action: 'written',
@@ -503,8 +718,13 @@ describe('rollout sync against AWS', () => {
       alias = rolling(0.3);
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BACK00001'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '8', to: '7' }));
-      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
-      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: null });
+      cloudwatch
+        .on(DescribeAlarmsCommand)
+        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
+        held: true,
+        stoppedDeployment: null,
+      });
       expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
     });
 
@@ -545,7 +765,8 @@ describe('rollout sync against AWS', () => {
       alias = rolling(0.1);
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RACE00001'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      // Run A has read the store, the alias (10 %) and the judge (no record: the first step) and is about to write; it stalls there.
+      // Run A has read the store, the alias (10 %) and the judge (no record: the first step) and is about to write; it
+      // stalls there.
       const later = () => Date.parse('2026-11-26T10:06:00Z');
       let releaseA!: () => void;
       beforePutKey = (call) => (call === 1 ? new Promise<void>((resolve) => (releaseA = resolve)) : undefined);
@@ -577,7 +798,13 @@ describe('rollout sync against AWS', () => {
       };
       const result = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
       expect(result).toMatchObject({ action: 'written', attempts: 2 });
-      expect(stored()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-EDIT00001', ring: ['https://demo.example.com'] });
+      expect(stored()).toEqual({
+        stable: BUILD_A,
+        canary: BUILD_B,
+        weight: 1000,
+        salt: 'd-EDIT00001',
+        ring: ['https://demo.example.com'],
+      });
     });
 
     it('gives up after a bounded number of attempts when the store never stops changing, saying the next run will write', async () => {
@@ -585,21 +812,33 @@ describe('rollout sync against AWS', () => {
       codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BUSY00001'] });
       codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
       beforeGetAlias = () => void put(steadyState(BUILD_A));
-      await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(/kept changing during 4 attempts; the next run will write the state/);
+      await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(
+        /kept changing during 4 attempts; the next run will write the state/,
+      );
     });
   });
 
   it('says what is missing when the alias or the store does not exist', async () => {
-    lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
-    await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow('alias live of function edge-widget-entry-router not found: deploy the stacks first');
-    kvsMock.on(DescribeKeyValueStoreCommand).rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
-    await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(`the rollout store ${STORE_ARN} does not exist`);
+    lambda
+      .on(GetAliasCommand)
+      .rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
+    await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(
+      'alias live of function edge-widget-entry-router not found: deploy the stacks first',
+    );
+    kvsMock
+      .on(DescribeKeyValueStoreCommand)
+      .rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
+    await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(
+      `the rollout store ${STORE_ARN} does not exist`,
+    );
   });
 
   it('names the version whose description has no buildId', async () => {
     alias = steady('9');
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '9' }).resolves(versionConfiguration(null));
-    await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow('edge-widget-entry-router version 9 has no buildId in its description ("published by hand")');
+    await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(
+      'edge-widget-entry-router version 9 has no buildId in its description ("published by hand")',
+    );
   });
 
   it('reads the store on a manual sync (the CLI after a ring edit), whatever it remembers, and takes what it found into the timeline', async () => {
@@ -609,7 +848,11 @@ describe('rollout sync against AWS', () => {
     const ringed = { ...steadyState(BUILD_A), ring: ['https://demo.example.com'] };
     put(ringed);
     expect(await sync(SCHEDULED)).toMatchObject({ storeRead: false });
-    expect(await sync(parseSyncEvent(MANUAL_SYNC_EVENT))).toMatchObject({ trigger: 'manual', storeRead: true, action: 'unchanged' });
+    expect(await sync(parseSyncEvent(MANUAL_SYNC_EVENT))).toMatchObject({
+      trigger: 'manual',
+      storeRead: true,
+      action: 'unchanged',
+    });
     expect(await announced()).toEqual(ringed);
   });
 
@@ -637,13 +880,36 @@ describe('rollout sync against AWS', () => {
       .flatMap((chunk) => chunk.split('\n'))
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.find((line) => '_aws' in line)).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Role']], Metrics: [{ Name: 'RolloutWeight', Unit: 'None' }] }] }, Role: 'canary', RolloutWeight: 1000 });
+    expect(lines.find((line) => '_aws' in line)).toMatchObject({
+      _aws: {
+        CloudWatchMetrics: [
+          { Namespace: 'EdgeWidget', Dimensions: [['Role']], Metrics: [{ Name: 'RolloutWeight', Unit: 'None' }] },
+        ],
+      },
+      Role: 'canary',
+      RolloutWeight: 1000,
+    });
     // One MissingBuilds document per region, which that region's health alarm reads.
     expect(lines.filter((line) => 'MissingBuilds' in line)).toEqual([
-      expect.objectContaining({ _aws: expect.objectContaining({ CloudWatchMetrics: [{ Namespace: 'EdgeWidget', Dimensions: [['Region']], Metrics: [{ Name: 'MissingBuilds', Unit: 'Count' }] }] }), Region: 'us-east-1', MissingBuilds: 0 }),
+      expect.objectContaining({
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [
+            { Namespace: 'EdgeWidget', Dimensions: [['Region']], Metrics: [{ Name: 'MissingBuilds', Unit: 'Count' }] },
+          ],
+        }),
+        Region: 'us-east-1',
+        MissingBuilds: 0,
+      }),
       expect.objectContaining({ Region: 'eu-west-1', MissingBuilds: 0 }),
     ]);
-    expect(lines.find((line) => line.message === 'rollout sync')).toMatchObject({ level: 'INFO', service: 'rollout-sync', action: 'unchanged', weight: 1000 });
-    expect(cloudwatch.calls().filter((call) => call.args[0].constructor.name !== 'DescribeAlarmsCommand')).toHaveLength(0);
+    expect(lines.find((line) => line.message === 'rollout sync')).toMatchObject({
+      level: 'INFO',
+      service: 'rollout-sync',
+      action: 'unchanged',
+      weight: 1000,
+    });
+    expect(cloudwatch.calls().filter((call) => call.args[0].constructor.name !== 'DescribeAlarmsCommand')).toHaveLength(
+      0,
+    );
   });
 });

@@ -10,7 +10,13 @@ import { assignBuild } from '../../contracts/assignment';
 import { judge } from '../../contracts/release-signal';
 import { steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { createSignalConsumer, stepDueAt } from '../../regional-function/signal-consumer/consumer';
-import { consume, initialState, statesAt, type ConsumerOptions, type StreamRecord } from '../../regional-function/signal-consumer/core';
+import {
+  consume,
+  initialState,
+  statesAt,
+  type ConsumerOptions,
+  type StreamRecord,
+} from '../../regional-function/signal-consumer/core';
 import type { TimedState } from '../../contracts/release-signal';
 
 const STABLE = '0123456789abcdef';
@@ -22,12 +28,25 @@ const STEPS = [
   { atMinute: 0, weight: 1000 },
   { atMinute: 5, weight: 10000 },
 ];
-const JUDGED = { ...OPTIONS, rule: { excessErrorPercent: 5, toleratedExcessPercent: 2, falseRollbackRate: 0.001, minViewers: 50 }, steps: STEPS };
-const rollout = (weight: number, ring: string[] = []): RolloutState => ({ stable: STABLE, canary: CANARY, weight, salt: 'd-SIGNAL0001', ring });
+const JUDGED = {
+  ...OPTIONS,
+  rule: { excessErrorPercent: 5, toleratedExcessPercent: 2, falseRollbackRate: 0.001, minViewers: 50 },
+  steps: STEPS,
+};
+const rollout = (weight: number, ring: string[] = []): RolloutState => ({
+  stable: STABLE,
+  canary: CANARY,
+  weight,
+  salt: 'd-SIGNAL0001',
+  ring,
+});
 const always = (state: RolloutState): TimedState[] => [{ state, from: 0, until: null }];
 
 let sequence = 0;
-function record(partial: Partial<RealtimeLogRecord> & { ip: string; at: number }, arrivedAt = partial.at + 1000): StreamRecord {
+function record(
+  partial: Partial<RealtimeLogRecord> & { ip: string; at: number },
+  arrivedAt = partial.at + 1000,
+): StreamRecord {
   const full: RealtimeLogRecord = {
     at: partial.at,
     clientIp: partial.ip,
@@ -41,7 +60,8 @@ function record(partial: Partial<RealtimeLogRecord> & { ip: string; at: number }
   return { data: formatRecord(full), arrivedAt, sequenceNumber: String(sequence).padStart(20, '0') };
 }
 const load = (ip: string, at: number, arrivedAt?: number) => record({ ip, at }, arrivedAt);
-const error = (ip: string, at: number, build: string, message = 'TypeError: boom') => record({ ip, at, uri: '/api/e', status: 204, query: `b=${build}&m=${encodeURIComponent(message)}` });
+const error = (ip: string, at: number, build: string, message = 'TypeError: boom') =>
+  record({ ip, at, uri: '/api/e', status: 204, query: `b=${build}&m=${encodeURIComponent(message)}` });
 /** A record far enough after `start`'s period to close it. */
 const closer = (start: number) => load('192.0.2.250', start + PERIOD + OPTIONS.latenessMs + 1);
 
@@ -77,7 +97,11 @@ describe('the consumer core', () => {
     // Whole from the next period on: the same traffic one period later is judged.
     const next = consume(
       result.state,
-      records.slice(0, -1).map((r) => ({ ...r, data: r.data.replace(/^\d+\.\d+/, (t) => ((Number(t) * 1000 + PERIOD) / 1000).toFixed(3)), arrivedAt: r.arrivedAt + PERIOD })),
+      records.slice(0, -1).map((r) => ({
+        ...r,
+        data: r.data.replace(/^\d+\.\d+/, (t) => ((Number(t) * 1000 + PERIOD) / 1000).toFixed(3)),
+        arrivedAt: r.arrivedAt + PERIOD,
+      })),
       always(state),
       OPTIONS,
       true,
@@ -101,12 +125,33 @@ describe('the consumer core', () => {
   it('closes a period only once the stream carried a record that arrived past its end plus the lateness', () => {
     const state = steadyState(STABLE);
     const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state;
-    const open = consume(warm, [load('192.0.2.2', T0 + 1000, T0 + PERIOD + OPTIONS.latenessMs - 1)], always(state), OPTIONS, true);
+    const open = consume(
+      warm,
+      [load('192.0.2.2', T0 + 1000, T0 + PERIOD + OPTIONS.latenessMs - 1)],
+      always(state),
+      OPTIONS,
+      true,
+    );
     expect(open.closed.map((p) => p.start)).not.toContain(T0);
-    const closed = consume(open.state, [load('192.0.2.3', T0 + PERIOD + 5, T0 + PERIOD + OPTIONS.latenessMs)], always(state), OPTIONS, true);
-    expect(closed.closed.find((p) => p.start === T0)).toMatchObject({ unjudged: null, counts: { stable: { viewers: 1, erroring: 0 } } });
+    const closed = consume(
+      open.state,
+      [load('192.0.2.3', T0 + PERIOD + 5, T0 + PERIOD + OPTIONS.latenessMs)],
+      always(state),
+      OPTIONS,
+      true,
+    );
+    expect(closed.closed.find((p) => p.start === T0)).toMatchObject({
+      unjudged: null,
+      counts: { stable: { viewers: 1, erroring: 0 } },
+    });
     // A record of a closed period is late, and counted as such, not as a viewer.
-    const late = consume(closed.state, [load('192.0.2.4', T0 + 2000, T0 + PERIOD + OPTIONS.latenessMs + 10)], always(state), OPTIONS, true);
+    const late = consume(
+      closed.state,
+      [load('192.0.2.4', T0 + 2000, T0 + PERIOD + OPTIONS.latenessMs + 10)],
+      always(state),
+      OPTIONS,
+      true,
+    );
     expect(late.late).toBe(1);
   });
 
@@ -114,9 +159,24 @@ describe('the consumer core', () => {
     const state = steadyState(STABLE);
     const timeline: TimedState[] = [{ state, from: T0 + 30_000, until: null }];
     const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], timeline, OPTIONS, false).state;
-    const batch = consume(warm, [load('192.0.2.2', T0 + 1000), load('192.0.2.3', T0 + 40_000), closer(T0)], timeline, OPTIONS, true);
-    expect(batch.closed.find((p) => p.start === T0)).toMatchObject({ unjudged: 'a record fell in no known rollout state', counts: { stable: { viewers: 0, erroring: 0 } } });
-    const again = consume(consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state, [load('192.0.2.2', T0 + 1000)], always(state), OPTIONS, true);
+    const batch = consume(
+      warm,
+      [load('192.0.2.2', T0 + 1000), load('192.0.2.3', T0 + 40_000), closer(T0)],
+      timeline,
+      OPTIONS,
+      true,
+    );
+    expect(batch.closed.find((p) => p.start === T0)).toMatchObject({
+      unjudged: 'a record fell in no known rollout state',
+      counts: { stable: { viewers: 0, erroring: 0 } },
+    });
+    const again = consume(
+      consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state,
+      [load('192.0.2.2', T0 + 1000)],
+      always(state),
+      OPTIONS,
+      true,
+    );
     const lost = consume(again.state, [closer(T0)], always(state), OPTIONS, false);
     expect(lost.closed.find((p) => p.start === T0)?.unjudged).toBe('the consumer lost its place in the stream');
   });
@@ -133,7 +193,13 @@ describe('the consumer core', () => {
     expect(statesAt(timeline, T0 + 20_000)).toEqual([before, after]);
     expect(statesAt(timeline, T0 + 55_000)).toEqual([after]);
     const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], timeline, OPTIONS, false).state;
-    const result = consume(warm, [load(moved, T0 + 20_000), load(stayed, T0 + 20_000), load(moved, T0 + 55_000), closer(T0)], timeline, OPTIONS, true);
+    const result = consume(
+      warm,
+      [load(moved, T0 + 20_000), load(stayed, T0 + 20_000), load(moved, T0 + 55_000), closer(T0)],
+      timeline,
+      OPTIONS,
+      true,
+    );
     const period = result.closed.find((p) => p.start === T0)!;
     // `moved` is canary only from 55 s; `stayed` was canary under both.
     expect(period.counts.canary).toEqual({ viewers: 2, erroring: 0 });
@@ -218,7 +284,12 @@ describe('the consumer core', () => {
     const role = judge(state, sixtyFours[0]!, null)!.role;
     const result = consume(
       warm,
-      [...sixtyFours.map((ip) => load(ip, T0 + 1000)), ...sixtyFours.map((ip) => error(ip, T0 + 2000, role === 'canary' ? CANARY : STABLE)), record({ ip: '192.0.2.77', at: T0 + 1000, referer: 'https://demo.example.com/x' }), closer(T0)],
+      [
+        ...sixtyFours.map((ip) => load(ip, T0 + 1000)),
+        ...sixtyFours.map((ip) => error(ip, T0 + 2000, role === 'canary' ? CANARY : STABLE)),
+        record({ ip: '192.0.2.77', at: T0 + 1000, referer: 'https://demo.example.com/x' }),
+        closer(T0),
+      ],
       always(state),
       OPTIONS,
       true,
@@ -265,7 +336,12 @@ describe('the consumer with its I/O', () => {
     expect(summary.resumed).toBe(true);
     expect(io.emitted).toContainEqual({ start: T0, unjudged: null });
     // The message is logged with its role and build, never the address.
-    expect(io.logged).toContainEqual({ period: new Date(T0).toISOString(), role: 'stable', buildId: STABLE, errorMessage: 'm' });
+    expect(io.logged).toContainEqual({
+      period: new Date(T0).toISOString(),
+      role: 'stable',
+      buildId: STABLE,
+      errorMessage: 'm',
+    });
     expect(JSON.stringify(io.logged)).not.toContain('192.0.2.2');
   });
 
@@ -273,7 +349,10 @@ describe('the consumer with its I/O', () => {
     const release = rollout(1000);
     const requests: string[] = [];
     let now = T0 + 4 * PERIOD;
-    const record = { ...newJudgmentRecord({ salt: release.salt!, stable: STABLE, canary: CANARY }), healthyAt: { 1000: T0 + PERIOD } };
+    const record = {
+      ...newJudgmentRecord({ salt: release.salt!, stable: STABLE, canary: CANARY }),
+      healthyAt: { 1000: T0 + PERIOD },
+    };
     const io = deps({
       // The release's first step was written at T0: the next is due five minutes later.
       timeline: async () => [{ state: release, from: T0, until: null }],
@@ -297,7 +376,10 @@ describe('the consumer with its I/O', () => {
 
   it("reads the release's record again when it lost its place (another container may have judged), and keeps none it could not write", async () => {
     const release = rollout(1000);
-    const stored = newJudgmentRecord({ salt: release.salt!, stable: STABLE, canary: CANARY }, { viewers: 6000, erroring: 60 });
+    const stored = newJudgmentRecord(
+      { salt: release.salt!, stable: STABLE, canary: CANARY },
+      { viewers: 6000, erroring: 60 },
+    );
     let reads = 0;
     let failWrites = 1;
     const requests: string[] = [];
@@ -330,7 +412,10 @@ describe('the consumer with its I/O', () => {
     // Canary viewers all erring: failing. The write fails, so the batch fails and nothing is kept...
     const failing = addressesOn(release, CANARY, 12);
     // (In the next period: this consumer saw that one from its start.)
-    const batch = failing.flatMap((ip, i) => [load(ip, T0 + PERIOD + 1000 + i), error(ip, T0 + PERIOD + 1000 + i, CANARY)]);
+    const batch = failing.flatMap((ip, i) => [
+      load(ip, T0 + PERIOD + 1000 + i),
+      error(ip, T0 + PERIOD + 1000 + i, CANARY),
+    ]);
     await expect(consumer(batch)).rejects.toThrow('ProvisionedThroughputExceededException');
     expect(requests).toEqual([]);
     // ...the retry starts from the table's record (its periods unjudged: a retried batch may count twice)...
@@ -339,7 +424,9 @@ describe('the consumer with its I/O', () => {
     expect(requests).toEqual([]);
     // ...and the next period's failing viewers are judged on it: written, and rollout sync woken.
     const next = addressesOn(release, CANARY, 30).slice(12);
-    await consumer(next.flatMap((ip, i) => [load(ip, T0 + 2 * PERIOD + 1000 + i), error(ip, T0 + 2 * PERIOD + 1000 + i, CANARY)]));
+    await consumer(
+      next.flatMap((ip, i) => [load(ip, T0 + 2 * PERIOD + 1000 + i), error(ip, T0 + 2 * PERIOD + 1000 + i, CANARY)]),
+    );
     expect(requests).toEqual([`the judge found canary ${CANARY} failing`]);
   });
 

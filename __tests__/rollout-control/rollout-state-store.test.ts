@@ -49,7 +49,10 @@ describe('rollout state store', () => {
     const text = formatRolloutState(steadyState('fedcba9876543210'));
     server.store.put(ROLLOUT_STATE_KEY, text);
     before = server.requests.length;
-    expect(await readRolloutState(kvs, server.arn, first)).toEqual({ etag: server.store.etag, stored: { text, state: steadyState('fedcba9876543210') } });
+    expect(await readRolloutState(kvs, server.arn, first)).toEqual({
+      etag: server.store.etag,
+      stored: { text, state: steadyState('fedcba9876543210') },
+    });
     expect(server.requests.length - before).toBe(2);
   });
 
@@ -57,13 +60,18 @@ describe('rollout state store', () => {
     const before = server.requests.length;
     await readRolloutState(kvs, server.arn);
     const made = server.requests.slice(before);
-    expect(made.map((request) => `${request.method} ${request.algorithm} ${request.regionSet}`)).toEqual(['GET AWS4-ECDSA-P256-SHA256 *', 'GET AWS4-ECDSA-P256-SHA256 *']);
+    expect(made.map((request) => `${request.method} ${request.algorithm} ${request.regionSet}`)).toEqual([
+      'GET AWS4-ECDSA-P256-SHA256 *',
+      'GET AWS4-ECDSA-P256-SHA256 *',
+    ]);
   });
 
   it("refuses a write whose ETag is no longer the store's, and leaves the value alone", async () => {
     const { etag } = await readRolloutState(kvs, server.arn);
     server.store.put(ROLLOUT_STATE_KEY, formatRolloutState(steadyState('fedcba9876543210')));
-    await expect(writeRolloutState(kvs, server.arn, formatRolloutState(steadyState(A)), etag, async () => undefined)).rejects.toBeInstanceOf(StaleStoreError);
+    await expect(
+      writeRolloutState(kvs, server.arn, formatRolloutState(steadyState(A)), etag, async () => undefined),
+    ).rejects.toBeInstanceOf(StaleStoreError);
     expect(server.store.get(ROLLOUT_STATE_KEY)).toBe(formatRolloutState(steadyState('fedcba9876543210')));
   });
 
@@ -80,6 +88,8 @@ describe('rollout state store', () => {
 
   it('says the store does not exist, naming it, rather than what the API said', async () => {
     const missing = 'arn:aws:cloudfront::000000000000:key-value-store/99999999-0000-4000-8000-000000000000';
-    await expect(readRolloutState(kvs, missing)).rejects.toThrow(`the rollout store ${missing} does not exist (or is not visible to these credentials): deploy the stacks first`);
+    await expect(readRolloutState(kvs, missing)).rejects.toThrow(
+      `the rollout store ${missing} does not exist (or is not visible to these credentials): deploy the stacks first`,
+    );
   });
 });

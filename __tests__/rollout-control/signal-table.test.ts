@@ -20,7 +20,13 @@ beforeEach(() => {
 afterAll(() => dynamodb.restore());
 
 const A = formatRolloutState(steadyState('0123456789abcdef'));
-const B = formatRolloutState({ stable: '0123456789abcdef', canary: 'fedcba9876543210', weight: 1000, salt: 'd-TABLE0001', ring: [] });
+const B = formatRolloutState({
+  stable: '0123456789abcdef',
+  canary: 'fedcba9876543210',
+  weight: 1000,
+  salt: 'd-TABLE0001',
+  ring: [],
+});
 
 describe('the timeline of rollout states', () => {
   it('announces a state from the time given, and keeps the one before it a candidate for the propagation time', async () => {
@@ -47,7 +53,10 @@ describe('the timeline of rollout states', () => {
   });
 
   it('keeps the newest states, and re-reads when another writer announced meanwhile', async () => {
-    for (let i = 0; i < TIMELINE_LENGTH + 5; i += 1) await announceState(client, 't', formatRolloutState(steadyState(i.toString(16).padStart(16, '0'))), i * 10, { propagationMs: 5 });
+    for (let i = 0; i < TIMELINE_LENGTH + 5; i += 1)
+      await announceState(client, 't', formatRolloutState(steadyState(i.toString(16).padStart(16, '0'))), i * 10, {
+        propagationMs: 5,
+      });
     expect(await readTimeline(client, 't')).toHaveLength(TIMELINE_LENGTH);
     table.loseNextRace();
     const before = dynamodb.commandCalls(GetItemCommand).length;

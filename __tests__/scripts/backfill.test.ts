@@ -20,7 +20,8 @@ const config = loadConfig();
 const names = resourceNames(config);
 const builds = localBuilds();
 const [first, second, added] = config.regions;
-if (first === undefined || second === undefined || added === undefined) throw new Error('these tests need three regions in deploy.config.json');
+if (first === undefined || second === undefined || added === undefined)
+  throw new Error('these tests need three regions in deploy.config.json');
 const fastRetry = { attempts: 5, delayMs: 1 };
 
 describe('backfill', () => {
@@ -32,7 +33,13 @@ describe('backfill', () => {
       config.regions.map((region) => names.bucket(region)),
       async (seeding) => {
         for (const build of [builds.stable, builds.canary]) {
-          const result = await upload({ config, buildDir: build.dir, regions: [first, second], endpoint: seeding.endpoint, retry: fastRetry });
+          const result = await upload({
+            config,
+            buildDir: build.dir,
+            regions: [first, second],
+            endpoint: seeding.endpoint,
+            retry: fastRetry,
+          });
           expect(result.ok).toBe(true);
         }
       },
@@ -48,18 +55,28 @@ describe('backfill', () => {
     const before = server.log.length;
     const result = await backfill({ config, endpoint: server.endpoint });
     expect(result).toMatchObject({ from: config.primaryRegion, builds: 2, ok: true });
-    expect(result.copied.map((b) => [b.buildId, b.regions])).toEqual([builds.stable.buildId, builds.canary.buildId].sort().map((id) => [id, [added]]));
+    expect(result.copied.map((b) => [b.buildId, b.regions])).toEqual(
+      [builds.stable.buildId, builds.canary.buildId].sort().map((id) => [id, [added]]),
+    );
     const client = server.client(added);
     for (const build of [builds.stable, builds.canary]) {
       const expected = buildObjects(build.dir, readManifest(build.dir)).map((o) => o.key);
       const listed = (await listObjects(client, names.bucket(added), `assets/${build.buildId}/`)).map((o) => o.key);
       expect(listed.sort()).toEqual([...expected].sort());
-      const copy = parsePublishedBuild((await getObjectText(client, names.bucket(added), publishedBuildKey(build.buildId)))!, build.buildId);
-      const original = parsePublishedBuild((await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(build.buildId)))!, build.buildId);
+      const copy = parsePublishedBuild(
+        (await getObjectText(client, names.bucket(added), publishedBuildKey(build.buildId)))!,
+        build.buildId,
+      );
+      const original = parsePublishedBuild(
+        (await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(build.buildId)))!,
+        build.buildId,
+      );
       // Cleanup ranks builds by upload time: the copy keeps the original's.
       expect(copy).toEqual(original);
       // The manifest was the last PUT of that build into the new bucket.
-      const puts = server.log.slice(before).filter((e) => e.method === 'PUT' && e.bucket === names.bucket(added) && (e.key ?? '').includes(build.buildId));
+      const puts = server.log
+        .slice(before)
+        .filter((e) => e.method === 'PUT' && e.bucket === names.bucket(added) && (e.key ?? '').includes(build.buildId));
       expect(puts.at(-1)?.key).toBe(publishedBuildKey(build.buildId));
     }
   });
@@ -75,25 +92,39 @@ describe('backfill', () => {
   it('reports without writing on a dry run', async () => {
     const result = await backfill({ config, endpoint: server.endpoint, dryRun: true });
     expect(result.copied.map((b) => b.regions)).toEqual([[added], [added]]);
-    expect(await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId))).toBeNull();
+    expect(
+      await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId)),
+    ).toBeNull();
   });
 
   it('refuses to copy a damaged build, and publishes nothing of it', async () => {
     // One object of the stable build changed in the source bucket since its manifest was written.
-    const manifest = parsePublishedBuild((await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(builds.stable.buildId)))!, builds.stable.buildId);
+    const manifest = parsePublishedBuild(
+      (await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(builds.stable.buildId)))!,
+      builds.stable.buildId,
+    );
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
-    await server.client(first).send(new PutObjectCommand({ Bucket: names.bucket(first), Key: manifest.objects[0]!.key, Body: 'tampered' }));
+    await server
+      .client(first)
+      .send(new PutObjectCommand({ Bucket: names.bucket(first), Key: manifest.objects[0]!.key, Body: 'tampered' }));
     const result = await backfill({ config, endpoint: server.endpoint });
     expect(result.ok).toBe(false);
-    expect(result.copied.find((b) => b.buildId === builds.stable.buildId)?.error).toMatch(/its manifest says .*: not copying a damaged build/);
-    expect(await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId))).toBeNull();
+    expect(result.copied.find((b) => b.buildId === builds.stable.buildId)?.error).toMatch(
+      /its manifest says .*: not copying a damaged build/,
+    );
+    expect(
+      await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId)),
+    ).toBeNull();
   });
 
   /** The backfill command in this process; what it printed, by stream. */
   async function runInProcess(argv: readonly string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const code = await invoke(backfillCommand(), ['--endpoint', server.endpoint, ...argv], { out: (text) => (out += text), error: (text) => (err += text) });
+    const code = await invoke(backfillCommand(), ['--endpoint', server.endpoint, ...argv], {
+      out: (text) => (out += text),
+      error: (text) => (err += text),
+    });
     return { code, out, err };
   }
 
@@ -103,33 +134,66 @@ describe('backfill', () => {
     expect(dry.code).toBe(0);
     const planned = JSON.parse(dry.out);
     expect(dry.out).toBe(`${JSON.stringify(planned, null, 2)}\n`);
-    expect(planned).toMatchObject({ ok: true, dryRun: true, from: config.primaryRegion, builds: 2, copied: ids.map((buildId) => ({ buildId, regions: [added], ok: true })) });
+    expect(planned).toMatchObject({
+      ok: true,
+      dryRun: true,
+      from: config.primaryRegion,
+      builds: 2,
+      copied: ids.map((buildId) => ({ buildId, regions: [added], ok: true })),
+    });
     // Every region but the source, the ones that hold everything too.
-    expect(planned.regions).toEqual(config.regions.filter((region) => region !== config.primaryRegion).map((region) => ({ region, copied: region === added ? ids : [], failed: [] })));
-    expect(await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId))).toBeNull();
+    expect(planned.regions).toEqual(
+      config.regions
+        .filter((region) => region !== config.primaryRegion)
+        .map((region) => ({ region, copied: region === added ? ids : [], failed: [] })),
+    );
+    expect(
+      await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId)),
+    ).toBeNull();
 
     const run = await runInProcess(['--json', '--regions', added]);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.out)).toMatchObject({ ok: true, dryRun: false, regions: [{ region: added, copied: ids, failed: [] }] });
-    expect(await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId))).not.toBeNull();
+    expect(JSON.parse(run.out)).toMatchObject({
+      ok: true,
+      dryRun: false,
+      regions: [{ region: added, copied: ids, failed: [] }],
+    });
+    expect(
+      await headObject(server.client(added), names.bucket(added), publishedBuildKey(builds.stable.buildId)),
+    ).not.toBeNull();
   });
 
   it('CLI --json: a damaged build is ok: false with its error, exit 1; an unknown --from is {"error": …}, exit 2', async () => {
-    const manifest = parsePublishedBuild((await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(builds.stable.buildId)))!, builds.stable.buildId);
+    const manifest = parsePublishedBuild(
+      (await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(builds.stable.buildId)))!,
+      builds.stable.buildId,
+    );
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
-    await server.client(first).send(new PutObjectCommand({ Bucket: names.bucket(first), Key: manifest.objects[0]!.key, Body: 'tampered' }));
+    await server
+      .client(first)
+      .send(new PutObjectCommand({ Bucket: names.bucket(first), Key: manifest.objects[0]!.key, Body: 'tampered' }));
     const run = await runInProcess(['--json']);
     expect(run.code).toBe(1);
     const result = JSON.parse(run.out);
-    expect(result).toMatchObject({ ok: false, copied: expect.arrayContaining([expect.objectContaining({ buildId: builds.stable.buildId, ok: false })]) });
+    expect(result).toMatchObject({
+      ok: false,
+      copied: expect.arrayContaining([expect.objectContaining({ buildId: builds.stable.buildId, ok: false })]),
+    });
     expect(result.regions.find((r: { region: string }) => r.region === added)).toEqual({
       region: added,
       copied: [builds.canary.buildId],
-      failed: [{ buildId: builds.stable.buildId, error: expect.stringMatching(/its manifest says .*: not copying a damaged build/) }],
+      failed: [
+        {
+          buildId: builds.stable.buildId,
+          error: expect.stringMatching(/its manifest says .*: not copying a damaged build/),
+        },
+      ],
     });
 
     const usage = await runInProcess(['--json', '--from', 'eu-central-1']);
     expect(usage.code).toBe(2);
-    expect(JSON.parse(usage.out)).toEqual({ error: expect.stringMatching(/^--from eu-central-1 is not among the configured regions/) });
+    expect(JSON.parse(usage.out)).toEqual({
+      error: expect.stringMatching(/^--from eu-central-1 is not among the configured regions/),
+    });
   });
 });

@@ -13,7 +13,8 @@ const base = {
   primaryRegion: 'us-east-1',
   regions: ['us-east-1', 'eu-west-1'],
 };
-const withBackend = (backend: Record<string, unknown>) => parseConfig({ ...base, backend }, 'deploy.config.json', { TF_CLOUD_ORGANIZATION: 'acme' });
+const withBackend = (backend: Record<string, unknown>) =>
+  parseConfig({ ...base, backend }, 'deploy.config.json', { TF_CLOUD_ORGANIZATION: 'acme' });
 
 describe('check-backend', () => {
   it('refuses the local backend in CI, naming the field and the backends to use instead', () => {
@@ -57,18 +58,35 @@ describe('check-backend', () => {
     };
 
     /** In this process, with `env` as the environment; what it printed, by stream. */
-    async function check(backend: Record<string, unknown>, env: Record<string, string>, argv: readonly string[] = []): Promise<{ code: number; out: string; err: string }> {
+    async function check(
+      backend: Record<string, unknown>,
+      env: Record<string, string>,
+      argv: readonly string[] = [],
+    ): Promise<{ code: number; out: string; err: string }> {
       let out = '';
       let err = '';
-      const code = await invoke(checkBackendCommand(env), ['--config', configFile(backend), ...argv], { out: (text) => (out += text), error: (text) => (err += text) });
+      const code = await invoke(checkBackendCommand(env), ['--config', configFile(backend), ...argv], {
+        out: (text) => (out += text),
+        error: (text) => (err += text),
+      });
       return { code, out, err };
     }
 
     it('exits 1 with the reason, as an annotation in GitHub Actions, and 0 when the deploy may go on', async () => {
-      expect(await check({ type: 'local' }, { CI: 'true' })).toMatchObject({ code: 1, out: '', err: expect.stringMatching(/^backend\.type: is "local"/) });
-      expect(await check({ type: 'local' }, { CI: 'true', GITHUB_ACTIONS: 'true' })).toMatchObject({ code: 1, out: expect.stringMatching(/^::error title=Local backend in CI::backend\.type: is "local"/), err: '' });
+      expect(await check({ type: 'local' }, { CI: 'true' })).toMatchObject({
+        code: 1,
+        out: '',
+        err: expect.stringMatching(/^backend\.type: is "local"/),
+      });
+      expect(await check({ type: 'local' }, { CI: 'true', GITHUB_ACTIONS: 'true' })).toMatchObject({
+        code: 1,
+        out: expect.stringMatching(/^::error title=Local backend in CI::backend\.type: is "local"/),
+        err: '',
+      });
       expect(await check({ type: 'local' }, {})).toEqual({ code: 0, out: '', err: '' });
-      expect((await check({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' })).code).toBe(0);
+      expect(
+        (await check({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' })).code,
+      ).toBe(0);
     });
 
     it('--json: the verdict as one JSON object, ok: false with the problem and exit 1 in CI; {"error": …} for a config it cannot read', async () => {
@@ -76,26 +94,47 @@ describe('check-backend', () => {
       expect(refused.code).toBe(1);
       const verdict = JSON.parse(refused.out);
       expect(refused.out).toBe(`${JSON.stringify(verdict, null, 2)}\n`);
-      expect(verdict).toEqual({ ok: false, backend: 'local', ci: true, problem: expect.stringMatching(/^backend\.type: is "local"/) });
+      expect(verdict).toEqual({
+        ok: false,
+        backend: 'local',
+        ci: true,
+        problem: expect.stringMatching(/^backend\.type: is "local"/),
+      });
       // The annotation still goes out, on stderr, where the runner reads it too.
       expect(refused.err).toMatch(/^::error title=Local backend in CI::backend\.type: is "local"/);
 
-      expect(await check({ type: 'local' }, { CI: 'false' }, ['--json'])).toEqual({ code: 0, out: `${JSON.stringify({ ok: true, backend: 'local', ci: false, problem: null }, null, 2)}\n`, err: '' });
-      expect(JSON.parse((await check({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' }, ['--json'])).out)).toEqual({ ok: true, backend: 's3', ci: true, problem: null });
+      expect(await check({ type: 'local' }, { CI: 'false' }, ['--json'])).toEqual({
+        code: 0,
+        out: `${JSON.stringify({ ok: true, backend: 'local', ci: false, problem: null }, null, 2)}\n`,
+        err: '',
+      });
+      expect(
+        JSON.parse(
+          (await check({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' }, ['--json']))
+            .out,
+        ),
+      ).toEqual({ ok: true, backend: 's3', ci: true, problem: null });
 
       let out = '';
-      const code = await invoke(checkBackendCommand({}), ['--config', path.join(dir, 'missing.json'), '--json'], { out: (text) => (out += text), error: () => undefined });
+      const code = await invoke(checkBackendCommand({}), ['--config', path.join(dir, 'missing.json'), '--json'], {
+        out: (text) => (out += text),
+        error: () => undefined,
+      });
       expect(code).toBe(1);
       expect(JSON.parse(out)).toEqual({ error: expect.stringContaining('missing.json') });
     });
 
     it('exits 1 from the npm script the workflow runs', () => {
       const { GITHUB_ACTIONS: _, CI: __, ...inherited } = process.env;
-      const refused = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'scripts', 'check-deploy-backend.ts'), '--config', configFile({ type: 'local' })], {
-        cwd: ROOT,
-        encoding: 'utf8',
-        env: { ...inherited, CI: 'true' },
-      });
+      const refused = spawnSync(
+        path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+        [path.join(ROOT, 'scripts', 'check-deploy-backend.ts'), '--config', configFile({ type: 'local' })],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...inherited, CI: 'true' },
+        },
+      );
       expect(refused.status).toBe(1);
       expect(refused.stderr).toMatch(/backend\.type: is "local"/);
     });

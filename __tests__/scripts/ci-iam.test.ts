@@ -31,10 +31,26 @@ import { isTaggable } from '../../scripts/lib/ci-iam/taggable';
 import { ROLLOUT_REGION } from '../../scripts/rollout-commands';
 import { invoke } from '../../scripts/lib/cli';
 import { namesCommand } from '../../scripts/names';
-import { evaluate, jsonStatements, type ContextValue, type Decision, type PolicySet } from '../../stacks/policy/iam-policy';
+import {
+  evaluate,
+  jsonStatements,
+  type ContextValue,
+  type Decision,
+  type PolicySet,
+} from '../../stacks/policy/iam-policy';
 import { referenceAction } from '../../stacks/policy/iam-reference';
 import { statementProblems } from '../../stacks/policy/rules';
-import { dataSources, find, providerRegion, resources, type Block, type Element, type Json, type SynthStack, type TerraformJson } from '../../stacks/policy/terraform-json';
+import {
+  dataSources,
+  find,
+  providerRegion,
+  resources,
+  type Block,
+  type Element,
+  type Json,
+  type SynthStack,
+  type TerraformJson,
+} from '../../stacks/policy/terraform-json';
 import { BUILD_DIR } from '../fixtures/build';
 import { FIVE_REGIONS, synthesize, testConfig } from '../stacks/support';
 
@@ -60,7 +76,13 @@ function allows(document: PolicyDocument, action: string, resource: string, cont
 
 // --- Each resource's ARN, as AWS spells it, with made-up ids for what only AWS assigns ------------
 
-const ID = { distribution: 'E2QWRUHAPOMQZL', uuid: '0c5e2d1f-1111-4a2b-9c3d-5e6f7a8b9c0d', key: '1234abcd-12ab-34cd-56ef-1234567890ab', zone: 'Z0TESTZONE', token: '_3b2e9f1c0d4a5b6c7d8e9f0a1b2c3d4e' };
+const ID = {
+  distribution: 'E2QWRUHAPOMQZL',
+  uuid: '0c5e2d1f-1111-4a2b-9c3d-5e6f7a8b9c0d',
+  key: '1234abcd-12ab-34cd-56ef-1234567890ab',
+  zone: 'Z0TESTZONE',
+  token: '_3b2e9f1c0d4a5b6c7d8e9f0a1b2c3d4e',
+};
 
 interface Located {
   readonly element: Element;
@@ -126,8 +148,10 @@ const ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
   aws_iam_role_policy: roleArn,
   aws_iam_role_policy_attachment: roleArn,
   aws_codedeploy_app: (r) => `arn:aws:codedeploy:${r.region}:${ACCOUNT}:application:${attr(r, 'name')}`,
-  aws_codedeploy_deployment_group: (r) => `arn:aws:codedeploy:${r.region}:${ACCOUNT}:deploymentgroup:${attr(r, 'app_name')}/${attr(r, 'deployment_group_name')}`,
-  aws_codedeploy_deployment_config: (r) => `arn:aws:codedeploy:${r.region}:${ACCOUNT}:deploymentconfig:${attr(r, 'deployment_config_name')}`,
+  aws_codedeploy_deployment_group: (r) =>
+    `arn:aws:codedeploy:${r.region}:${ACCOUNT}:deploymentgroup:${attr(r, 'app_name')}/${attr(r, 'deployment_group_name')}`,
+  aws_codedeploy_deployment_config: (r) =>
+    `arn:aws:codedeploy:${r.region}:${ACCOUNT}:deploymentconfig:${attr(r, 'deployment_config_name')}`,
   aws_cloudwatch_metric_alarm: (r) => `arn:aws:cloudwatch:${r.region}:${ACCOUNT}:alarm:${attr(r, 'alarm_name')}`,
   aws_cloudwatch_dashboard: (r) => `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${attr(r, 'dashboard_name')}`,
   aws_cloudwatch_log_group: (r) => `arn:aws:logs:${r.region}:${ACCOUNT}:log-group:${attr(r, 'name')}`,
@@ -171,15 +195,22 @@ function contextOf(r: Located, config: DeployConfig, phase: Phase, action: strin
   const context: Record<string, ContextValue> = {};
   const tags = tagsOf(r);
   const reference = referenceAction(action);
-  const creating = phase === 'create' && reference !== undefined && (/^(Create|Request)/.test(reference.name) || reference.accessLevel.includes('Tagging'));
-  for (const [key, value] of Object.entries(tags)) context[`aws:${creating ? 'RequestTag' : 'ResourceTag'}/${key}`] = value;
+  const creating =
+    phase === 'create' &&
+    reference !== undefined &&
+    (/^(Create|Request)/.test(reference.name) || reference.accessLevel.includes('Tagging'));
+  for (const [key, value] of Object.entries(tags))
+    context[`aws:${creating ? 'RequestTag' : 'ResourceTag'}/${key}`] = value;
   if (creating && Object.keys(tags).length > 0) context['aws:TagKeys'] = Object.keys(tags);
-  if (['aws_iam_role', 'aws_iam_role_policy', 'aws_iam_role_policy_attachment'].includes(r.element.type)) context['iam:PermissionsBoundary'] = permissionsBoundaryArn(config, ACCOUNT);
-  if (r.element.type === 'aws_iam_role_policy_attachment') context['iam:PolicyARN'] = literal(r.tf, r.element.body.policy_arn)?.replace(/^arn:[^:]*:/, 'arn:aws:') ?? '';
+  if (['aws_iam_role', 'aws_iam_role_policy', 'aws_iam_role_policy_attachment'].includes(r.element.type))
+    context['iam:PermissionsBoundary'] = permissionsBoundaryArn(config, ACCOUNT);
+  if (r.element.type === 'aws_iam_role_policy_attachment')
+    context['iam:PolicyARN'] = literal(r.tf, r.element.body.policy_arn)?.replace(/^arn:[^:]*:/, 'arn:aws:') ?? '';
   if (r.element.type === 'aws_lambda_event_source_mapping') {
     // The mapping's function, by ARN: its name is in the JSON, the ARN is Lambda's form of it.
     const fn = find(r.tf, String(r.element.body.function_name).replace(/^\$\{([^}]+)\.arn\}$/, '$1'));
-    context['lambda:FunctionArn'] = `arn:aws:lambda:${r.region}:${ACCOUNT}:function:${literal(r.tf, fn?.body.function_name)}`;
+    context['lambda:FunctionArn'] =
+      `arn:aws:lambda:${r.region}:${ACCOUNT}:function:${literal(r.tf, fn?.body.function_name)}`;
   }
   if (r.element.type === 'aws_route53_record') {
     const name = literal(r.tf, r.element.body.name) ?? `${ID.token}.${config.domain}`;
@@ -189,11 +220,22 @@ function contextOf(r: Located, config: DeployConfig, phase: Phase, action: strin
 }
 
 function located(stacks: readonly SynthStack[]): Located[] {
-  return stacks.flatMap((stack) => resources(stack.json).map((element) => ({ element, tf: stack.json, region: providerRegion(stack.json, element) ?? 'us-east-1' })));
+  return stacks.flatMap((stack) =>
+    resources(stack.json).map((element) => ({
+      element,
+      tf: stack.json,
+      region: providerRegion(stack.json, element) ?? 'us-east-1',
+    })),
+  );
 }
 
 function calls(permissions: ResourcePermissions, phases: readonly Phase[]): { phase: Phase; action: string }[] {
-  return phases.flatMap((phase) => [...(permissions.actions[phase] ?? []), ...(permissions.conditional?.actions[phase] ?? [])].map((action) => ({ phase, action })));
+  return phases.flatMap((phase) =>
+    [...(permissions.actions[phase] ?? []), ...(permissions.conditional?.actions[phase] ?? [])].map((action) => ({
+      phase,
+      action,
+    })),
+  );
 }
 
 // --- The configurations --------------------------------------------------------------------------
@@ -239,7 +281,8 @@ describe.each(CASE_NAMES)('%s', (name) => {
         if (!arnOf) throw new Error(`the test knows no ARN for ${r.element.type}: add it to ARN_OF`);
         const decision = decide(policies.deployRole, action, arnOf(r), contextOf(r, config, phase, action));
         simulated += 1;
-        if (!decision.allowed) missing.push(`${phase} ${action} on ${arnOf(r)} (${r.element.address}): ${decision.why}`);
+        if (!decision.allowed)
+          missing.push(`${phase} ${action} on ${arnOf(r)} (${r.element.address}): ${decision.why}`);
       }
     }
     expect(missing).toEqual([]);
@@ -252,7 +295,8 @@ describe.each(CASE_NAMES)('%s', (name) => {
     for (const r of located(stacks)) {
       for (const { phase, action } of calls(RESOURCE_PERMISSIONS[r.element.type]!, ['read'])) {
         const arn = ARN_OF[r.element.type]!(r);
-        if (!allows(policies.planRole, action, arn, contextOf(r, config, phase, action))) missing.push(`${action} on ${arn}`);
+        if (!allows(policies.planRole, action, arn, contextOf(r, config, phase, action)))
+          missing.push(`${action} on ${arn}`);
       }
     }
     for (const stack of stacks) {
@@ -263,7 +307,8 @@ describe.each(CASE_NAMES)('%s', (name) => {
         const arn = DATA_ARN_OF[data.type]?.(r);
         for (const { action } of calls(permissions, ['read'])) {
           if (!arn) throw new Error(`the test knows no ARN for data source ${data.type}: add it to DATA_ARN_OF`);
-          if (!allows(policies.planRole, action, arn, dataContextOf(r))) missing.push(`${action} on ${arn} (${data.address})`);
+          if (!allows(policies.planRole, action, arn, dataContextOf(r)))
+            missing.push(`${action} on ${arn} (${data.address})`);
         }
       }
     }
@@ -288,14 +333,19 @@ describe.each(CASE_NAMES)('%s', (name) => {
 
   it('gives the plan role nothing that writes, not even the state lock (plans run with -lock=false)', () => {
     const { policies } = the();
-    const WRITES = /^(Create|Put|Update|Delete|Tag|Untag|Attach|Detach|Pass|Invoke|Add|Remove|Change|Enable|Disable|Publish|Request|Stop|Start|Associate)/;
+    const WRITES =
+      /^(Create|Put|Update|Delete|Tag|Untag|Attach|Detach|Pass|Invoke|Add|Remove|Change|Enable|Disable|Publish|Request|Stop|Start|Associate)/;
     for (const statement of policies.planRole.Statement) {
       for (const action of statement.Action) {
         const [service, verb] = action.split(':');
         expect(WRITES.test(verb!) ? `${service}:${verb}` : null).toBeNull();
       }
     }
-    expect(policies.planRole.Statement.some((s) => s.Action.includes('iam:PassRole') || s.Action.includes('lambda:InvokeFunction'))).toBe(false);
+    expect(
+      policies.planRole.Statement.some(
+        (s) => s.Action.includes('iam:PassRole') || s.Action.includes('lambda:InvokeFunction'),
+      ),
+    ).toBe(false);
   });
 
   it('covers the S3 health alarm and the Lambda@Edge log groups in every replica region, and no other region', () => {
@@ -303,15 +353,26 @@ describe.each(CASE_NAMES)('%s', (name) => {
     const names = resourceNames(config);
     for (const region of config.regions) {
       const alarm = `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${names.bucket(region)}-5xx-errors`;
-      for (const action of ['cloudwatch:PutMetricAlarm', 'cloudwatch:DescribeAlarms', 'cloudwatch:DeleteAlarms']) expect([action, allows(policies.deployRole, action, alarm)]).toEqual([action, true]);
+      for (const action of ['cloudwatch:PutMetricAlarm', 'cloudwatch:DescribeAlarms', 'cloudwatch:DeleteAlarms'])
+        expect([action, allows(policies.deployRole, action, alarm)]).toEqual([action, true]);
       expect(allows(policies.planRole, 'cloudwatch:DescribeAlarms', alarm)).toBe(true);
       for (const router of [names.entryRouter, names.chunkRouter]) {
         const logGroup = `arn:aws:logs:${region}:${ACCOUNT}:log-group:/aws/lambda/us-east-1.${router}`;
-        expect(['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup'].filter((action) => !allows(policies.deployRole, action, logGroup))).toEqual([]);
+        expect(
+          ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup'].filter(
+            (action) => !allows(policies.deployRole, action, logGroup),
+          ),
+        ).toEqual([]);
         expect(allows(policies.deployRole, 'logs:DescribeLogGroups', logGroup)).toBe(true);
       }
     }
-    expect(allows(policies.deployRole, 'cloudwatch:PutMetricAlarm', `arn:aws:cloudwatch:us-west-2:${ACCOUNT}:alarm:${names.bucket('us-west-2')}-5xx-errors`)).toBe(false);
+    expect(
+      allows(
+        policies.deployRole,
+        'cloudwatch:PutMetricAlarm',
+        `arn:aws:cloudwatch:us-west-2:${ACCOUNT}:alarm:${names.bucket('us-west-2')}-5xx-errors`,
+      ),
+    ).toBe(false);
   });
 
   it('passes the functions, CodeDeploy and CloudFront their roles, and only to those services', () => {
@@ -319,20 +380,56 @@ describe.each(CASE_NAMES)('%s', (name) => {
     const names = resourceNames(config);
     const role = (roleName: string) => `arn:aws:iam::${ACCOUNT}:role/${roleName}`;
     for (const fn of [names.entryRouter, names.chunkRouter, names.signalConsumer, names.rolloutSync, names.release]) {
-      expect(allows(policies.deployRole, 'iam:PassRole', role(fn), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(true);
+      expect(
+        allows(policies.deployRole, 'iam:PassRole', role(fn), { 'iam:PassedToService': ['lambda.amazonaws.com'] }),
+      ).toBe(true);
     }
-    expect(allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-codedeploy`), { 'iam:PassedToService': ['codedeploy.amazonaws.com'] })).toBe(true);
+    expect(
+      allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-codedeploy`), {
+        'iam:PassedToService': ['codedeploy.amazonaws.com'],
+      }),
+    ).toBe(true);
     // CreateRealtimeLogConfig passes the role CloudFront writes the signal stream with.
     const realtimeLogs = role(`${names.realtimeLogConfig}-cloudfront`);
-    expect(allows(policies.deployRole, 'iam:PassRole', realtimeLogs, { 'iam:PassedToService': ['cloudfront.amazonaws.com'] })).toBe(true);
-    expect(allows(policies.deployRole, 'iam:PassRole', realtimeLogs, { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
-    expect(allows(policies.deployRole, 'iam:PassRole', role(names.signalConsumer), { 'iam:PassedToService': ['cloudfront.amazonaws.com'] })).toBe(false);
-    expect(allows(policies.deployRole, 'iam:PassRole', role(names.entryRouter), { 'iam:PassedToService': ['ec2.amazonaws.com'] })).toBe(false);
-    expect(allows(policies.deployRole, 'iam:PassRole', role('someone-elses-role'), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
+    expect(
+      allows(policies.deployRole, 'iam:PassRole', realtimeLogs, {
+        'iam:PassedToService': ['cloudfront.amazonaws.com'],
+      }),
+    ).toBe(true);
+    expect(
+      allows(policies.deployRole, 'iam:PassRole', realtimeLogs, { 'iam:PassedToService': ['lambda.amazonaws.com'] }),
+    ).toBe(false);
+    expect(
+      allows(policies.deployRole, 'iam:PassRole', role(names.signalConsumer), {
+        'iam:PassedToService': ['cloudfront.amazonaws.com'],
+      }),
+    ).toBe(false);
+    expect(
+      allows(policies.deployRole, 'iam:PassRole', role(names.entryRouter), {
+        'iam:PassedToService': ['ec2.amazonaws.com'],
+      }),
+    ).toBe(false);
+    expect(
+      allows(policies.deployRole, 'iam:PassRole', role('someone-elses-role'), {
+        'iam:PassedToService': ['lambda.amazonaws.com'],
+      }),
+    ).toBe(false);
     // Each role to its own service only, and no other role of the distribution's name at all.
-    expect(allows(policies.deployRole, 'iam:PassRole', role(names.entryRouter), { 'iam:PassedToService': ['codedeploy.amazonaws.com'] })).toBe(false);
-    expect(allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-codedeploy`), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
-    expect(allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-made-by-the-deploy-role`), { 'iam:PassedToService': ['lambda.amazonaws.com'] })).toBe(false);
+    expect(
+      allows(policies.deployRole, 'iam:PassRole', role(names.entryRouter), {
+        'iam:PassedToService': ['codedeploy.amazonaws.com'],
+      }),
+    ).toBe(false);
+    expect(
+      allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-codedeploy`), {
+        'iam:PassedToService': ['lambda.amazonaws.com'],
+      }),
+    ).toBe(false);
+    expect(
+      allows(policies.deployRole, 'iam:PassRole', role(`${config.name}-made-by-the-deploy-role`), {
+        'iam:PassedToService': ['lambda.amazonaws.com'],
+      }),
+    ).toBe(false);
   });
 
   it('lets CloudFront replicate the routers (Lambda@Edge) and write standard logs', () => {
@@ -340,11 +437,23 @@ describe.each(CASE_NAMES)('%s', (name) => {
     const names = resourceNames(config);
     for (const fn of [names.entryRouter, names.chunkRouter]) {
       const version = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${fn}:7`;
-      expect(['lambda:GetFunction', 'lambda:EnableReplication', 'lambda:DisableReplication'].filter((action) => !allows(policies.deployRole, action, version))).toEqual([]);
+      expect(
+        ['lambda:GetFunction', 'lambda:EnableReplication', 'lambda:DisableReplication'].filter(
+          (action) => !allows(policies.deployRole, action, version),
+        ),
+      ).toEqual([]);
     }
     const replicator = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/replicator.lambda.amazonaws.com/AWSServiceRoleForLambdaReplicator`;
-    expect(allows(policies.deployRole, 'iam:CreateServiceLinkedRole', replicator, { 'iam:AWSServiceName': ['replicator.lambda.amazonaws.com'] })).toBe(true);
-    expect(allows(policies.deployRole, 'iam:CreateServiceLinkedRole', replicator, { 'iam:AWSServiceName': ['elasticbeanstalk.amazonaws.com'] })).toBe(false);
+    expect(
+      allows(policies.deployRole, 'iam:CreateServiceLinkedRole', replicator, {
+        'iam:AWSServiceName': ['replicator.lambda.amazonaws.com'],
+      }),
+    ).toBe(true);
+    expect(
+      allows(policies.deployRole, 'iam:CreateServiceLinkedRole', replicator, {
+        'iam:AWSServiceName': ['elasticbeanstalk.amazonaws.com'],
+      }),
+    ).toBe(false);
     const logBucket = `arn:aws:s3:::${names.bucket('us-east-1')}-access-logs`;
     expect(allows(policies.deployRole, 's3:PutBucketAcl', logBucket)).toBe(true);
   });
@@ -352,7 +461,10 @@ describe.each(CASE_NAMES)('%s', (name) => {
   it("changes only the distribution's own DNS records in the zone", () => {
     const { config, policies } = the();
     const zone = `arn:aws:route53:::hostedzone/${config.hostedZone.id ?? ID.zone}`;
-    const change = (name: string) => allows(policies.deployRole, 'route53:ChangeResourceRecordSets', zone, { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [name] });
+    const change = (name: string) =>
+      allows(policies.deployRole, 'route53:ChangeResourceRecordSets', zone, {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': [name],
+      });
     expect(change(`_bucket.${config.domain}`)).toBe(true);
     expect(change(config.domain)).toBe(true);
     expect(change(`${ID.token}.${config.domain}`)).toBe(true);
@@ -368,12 +480,21 @@ describe.each(CASE_NAMES)('%s', (name) => {
       const bucket = `arn:aws:s3:::${names.bucket(region)}`;
       expect(allows(policies.deployRole, 's3:ListBucket', bucket)).toBe(true);
       for (const key of ['assets/0123456789abcdef/index.js', 'builds/0123456789abcdef.json']) {
-        for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) expect([action, key, allows(policies.deployRole, action, `${bucket}/${key}`)]).toEqual([action, key, true]);
+        for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+          expect([action, key, allows(policies.deployRole, action, `${bucket}/${key}`)]).toEqual([action, key, true]);
       }
       expect(allows(policies.deployRole, 's3:PutObject', `${bucket}/index.html`)).toBe(false);
     }
-    expect(allows(policies.deployRole, 's3:PutObject', `arn:aws:s3:::${names.bucket('us-east-1')}-access-logs/assets/x`)).toBe(false);
-    expect(allows(policies.deployRole, 's3:DeleteObject', `arn:aws:s3:::${names.bucket('us-east-1')}-access-logs/cloudfront/E2.log.gz`)).toBe(false);
+    expect(
+      allows(policies.deployRole, 's3:PutObject', `arn:aws:s3:::${names.bucket('us-east-1')}-access-logs/assets/x`),
+    ).toBe(false);
+    expect(
+      allows(
+        policies.deployRole,
+        's3:DeleteObject',
+        `arn:aws:s3:::${names.bucket('us-east-1')}-access-logs/cloudfront/E2.log.gz`,
+      ),
+    ).toBe(false);
   });
 
   it('lets rollout wait read the rollout (rollout status) and cleanup read the alias', () => {
@@ -383,12 +504,28 @@ describe.each(CASE_NAMES)('%s', (name) => {
     expect(allows(policies.deployRole, 'lambda:GetAlias', `${fn}:${names.liveAlias}`)).toBe(true);
     expect(allows(policies.deployRole, 'lambda:GetFunctionConfiguration', `${fn}:12`)).toBe(true);
     const group = `arn:aws:codedeploy:${ROLLOUT_REGION}:${ACCOUNT}:deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}`;
-    expect(['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup'].filter((action) => !allows(policies.deployRole, action, group))).toEqual([]);
+    expect(
+      ['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup'].filter(
+        (action) => !allows(policies.deployRole, action, group),
+      ),
+    ).toEqual([]);
     for (const alarm of [names.clientErrorAlarm, names.edgeErrorAlarm]) {
-      expect(allows(policies.deployRole, 'cloudwatch:DescribeAlarms', `arn:aws:cloudwatch:${ROLLOUT_REGION}:${ACCOUNT}:alarm:${alarm}`)).toBe(true);
+      expect(
+        allows(
+          policies.deployRole,
+          'cloudwatch:DescribeAlarms',
+          `arn:aws:cloudwatch:${ROLLOUT_REGION}:${ACCOUNT}:alarm:${alarm}`,
+        ),
+      ).toBe(true);
     }
     const store = `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`;
-    expect(['cloudfront:DescribeKeyValueStore', 'cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:GetKey'].filter((action) => !allows(policies.deployRole, action, store))).toEqual([]);
+    expect(
+      [
+        'cloudfront:DescribeKeyValueStore',
+        'cloudfront-keyvaluestore:DescribeKeyValueStore',
+        'cloudfront-keyvaluestore:GetKey',
+      ].filter((action) => !allows(policies.deployRole, action, store)),
+    ).toEqual([]);
   });
 
   it('splits each role into parts that fit a managed policy, losing nothing', () => {
@@ -429,21 +566,37 @@ describe('no way from the deploy role to more than the stacks', () => {
   it('attaches only the managed policies the stacks use, and only to a role with the boundary', () => {
     const { policies } = the();
     const release = role(`${name()}-release`);
-    const attach = (policy: string, context: RequestContext = { 'iam:PermissionsBoundary': boundary() }) => decide(policies.deployRole, 'iam:AttachRolePolicy', release, { 'iam:PolicyARN': policy, ...context });
+    const attach = (policy: string, context: RequestContext = { 'iam:PermissionsBoundary': boundary() }) =>
+      decide(policies.deployRole, 'iam:AttachRolePolicy', release, { 'iam:PolicyARN': policy, ...context });
     expect(attach('arn:aws:iam::aws:policy/AdministratorAccess')).toEqual({ allowed: false, why: 'no-allow' });
     expect(attach('arn:aws:iam::aws:policy/IAMFullAccess')).toEqual({ allowed: false, why: 'no-allow' });
     expect(attach('arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda')).toMatchObject({ allowed: true });
-    expect(attach('arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda', {})).toEqual({ allowed: false, why: 'no-allow' });
+    expect(attach('arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda', {})).toEqual({
+      allowed: false,
+      why: 'no-allow',
+    });
   });
 
   it('creates and changes roles only with the boundary on them, and never takes it off', () => {
     const { policies } = the();
     const made = role(`${name()}-made-by-the-deploy-role`);
-    expect(decide(policies.deployRole, 'iam:CreateRole', made, { 'iam:PermissionsBoundary': boundary() })).toMatchObject({ allowed: true });
+    expect(
+      decide(policies.deployRole, 'iam:CreateRole', made, { 'iam:PermissionsBoundary': boundary() }),
+    ).toMatchObject({ allowed: true });
     expect(decide(policies.deployRole, 'iam:CreateRole', made)).toEqual({ allowed: false, why: 'no-allow' });
-    expect(decide(policies.deployRole, 'iam:CreateRole', made, { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/something-looser` })).toEqual({ allowed: false, why: 'no-allow' });
-    expect(decide(policies.deployRole, 'iam:PutRolePermissionsBoundary', made, { 'iam:PermissionsBoundary': 'arn:aws:iam::aws:policy/AdministratorAccess' })).toEqual({ allowed: false, why: 'no-allow' });
-    expect(decide(policies.deployRole, 'iam:DeleteRolePermissionsBoundary', made, { 'iam:PermissionsBoundary': boundary() })).toEqual({ allowed: false, why: 'no-allow' });
+    expect(
+      decide(policies.deployRole, 'iam:CreateRole', made, {
+        'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/something-looser`,
+      }),
+    ).toEqual({ allowed: false, why: 'no-allow' });
+    expect(
+      decide(policies.deployRole, 'iam:PutRolePermissionsBoundary', made, {
+        'iam:PermissionsBoundary': 'arn:aws:iam::aws:policy/AdministratorAccess',
+      }),
+    ).toEqual({ allowed: false, why: 'no-allow' });
+    expect(
+      decide(policies.deployRole, 'iam:DeleteRolePermissionsBoundary', made, { 'iam:PermissionsBoundary': boundary() }),
+    ).toEqual({ allowed: false, why: 'no-allow' });
     // The boundary itself is the user's policy, not the stacks': no version of it can be written.
     for (const action of ['iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:DeletePolicy']) {
       expect([action, decide(policies.deployRole, action, boundary()).allowed]).toEqual([action, false]);
@@ -454,22 +607,51 @@ describe('no way from the deploy role to more than the stacks', () => {
     const { policies } = the();
     for (const self of [DEPLOY_ROLE, role(`${name()}-github-deploy`)]) {
       // The deploy role carries no boundary (or another one): every write of a role needs ours on it.
-      for (const action of ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:DetachRolePolicy']) {
-        expect([self, action, decide(policies.deployRole, action, self, { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda' }).allowed]).toEqual([self, action, false]);
+      for (const action of [
+        'iam:PutRolePolicy',
+        'iam:AttachRolePolicy',
+        'iam:DeleteRolePolicy',
+        'iam:UpdateAssumeRolePolicy',
+        'iam:DetachRolePolicy',
+      ]) {
+        expect([
+          self,
+          action,
+          decide(policies.deployRole, action, self, {
+            'iam:PolicyARN': 'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda',
+          }).allowed,
+        ]).toEqual([self, action, false]);
       }
     }
-    expect(decide(policies.deployRole, 'iam:CreatePolicyVersion', `arn:aws:iam::${ACCOUNT}:policy/widget-deploy-role-part-1`).allowed).toBe(false);
+    expect(
+      decide(policies.deployRole, 'iam:CreatePolicyVersion', `arn:aws:iam::${ACCOUNT}:policy/widget-deploy-role-part-1`)
+        .allowed,
+    ).toBe(false);
   });
 
   it("changes, deletes and reads only distributions and certificates carrying the distribution's tag", () => {
     const { policies } = the();
-    for (const action of ['cloudfront:DeleteDistribution', 'cloudfront:UpdateDistribution', 'cloudfront:GetDistributionConfig', 'cloudfront:UntagResource']) {
+    for (const action of [
+      'cloudfront:DeleteDistribution',
+      'cloudfront:UpdateDistribution',
+      'cloudfront:GetDistributionConfig',
+      'cloudfront:UntagResource',
+    ]) {
       expect([action, decide(policies.deployRole, action, distribution).allowed]).toEqual([action, false]);
-      expect([action, decide(policies.deployRole, action, distribution, { [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: 'another-widget' }).allowed]).toEqual([action, false]);
+      expect([
+        action,
+        decide(policies.deployRole, action, distribution, { [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: 'another-widget' })
+          .allowed,
+      ]).toEqual([action, false]);
       expect([action, decide(policies.deployRole, action, distribution, ours()).allowed]).toEqual([action, true]);
     }
     // Nor can it make someone else's distribution its own: tagging needs our tag and no tag of that key yet.
-    expect(decide(policies.deployRole, 'cloudfront:TagResource', distribution, { [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: 'another-widget', [`aws:RequestTag/${DISTRIBUTION_TAG}`]: name() }).allowed).toBe(false);
+    expect(
+      decide(policies.deployRole, 'cloudfront:TagResource', distribution, {
+        [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: 'another-widget',
+        [`aws:RequestTag/${DISTRIBUTION_TAG}`]: name(),
+      }).allowed,
+    ).toBe(false);
     // A pull request's plan reads no other distribution's configuration (its origins, its headers).
     expect(decide(policies.planRole, 'cloudfront:GetDistributionConfig', distribution).allowed).toBe(false);
     expect(decide(policies.planRole, 'cloudfront:GetDistributionConfig', distribution, ours()).allowed).toBe(true);
@@ -478,13 +660,23 @@ describe('no way from the deploy role to more than the stacks', () => {
     expect(decide(policies.deployRole, 'acm:DeleteCertificate', certificate, ours()).allowed).toBe(true);
     // Creating: only with the tag on the request.
     expect(decide(policies.deployRole, 'cloudfront:CreateDistribution', '*').allowed).toBe(false);
-    expect(decide(policies.deployRole, 'cloudfront:CreateDistribution', '*', { [`aws:RequestTag/${DISTRIBUTION_TAG}`]: name() }).allowed).toBe(true);
+    expect(
+      decide(policies.deployRole, 'cloudfront:CreateDistribution', '*', {
+        [`aws:RequestTag/${DISTRIBUTION_TAG}`]: name(),
+      }).allowed,
+    ).toBe(true);
   });
 
   it('deletes no KeyValueStore at all (a store has no tag and an id for a name), ours included', () => {
     const { policies } = the();
-    for (const store of [`arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`, `arn:aws:cloudfront::${ACCOUNT}:key-value-store/someone-elses`]) {
-      expect(decide(policies.deployRole, 'cloudfront:DeleteKeyValueStore', store)).toEqual({ allowed: false, why: 'no-allow' });
+    for (const store of [
+      `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`,
+      `arn:aws:cloudfront::${ACCOUNT}:key-value-store/someone-elses`,
+    ]) {
+      expect(decide(policies.deployRole, 'cloudfront:DeleteKeyValueStore', store)).toEqual({
+        allowed: false,
+        why: 'no-allow',
+      });
     }
   });
 
@@ -504,7 +696,8 @@ describe('no way from the deploy role to more than the stacks', () => {
     ]) {
       expect([action, decide(policies.deployRole, action, '*').allowed]).toEqual([action, true]);
     }
-    for (const action of ['cloudfront:GetMonitoringSubscription', 'logs:DescribeLogGroups']) expect([action, decide(policies.planRole, action, '*').allowed]).toEqual([action, true]);
+    for (const action of ['cloudfront:GetMonitoringSubscription', 'logs:DescribeLogGroups'])
+      expect([action, decide(policies.planRole, action, '*').allowed]).toEqual([action, true]);
   });
 });
 
@@ -519,7 +712,9 @@ describe("the scripts: every call they make is granted, on the distribution's ow
         expect([call.action, arn, allows(policies.deployRole, call.action, arn)]).toEqual([call.action, arn, true]);
       }
     }
-    expect(allows(policies.deployRole, 's3:PutObject', 'arn:aws:s3:::another-widget-us-east-1-12345678/assets/x.js')).toBe(false);
+    expect(
+      allows(policies.deployRole, 's3:PutObject', 'arn:aws:s3:::another-widget-us-east-1-12345678/assets/x.js'),
+    ).toBe(false);
   });
 });
 
@@ -529,32 +724,71 @@ describe("the release signal's resources", () => {
     const names = resourceNames(config);
     const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
     const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ID.key}`;
-    for (const action of ['kinesis:CreateStream', 'kinesis:AddTagsToStream', 'kinesis:IncreaseStreamRetentionPeriod', 'kinesis:StartStreamEncryption', 'kinesis:DeleteStream']) {
+    for (const action of [
+      'kinesis:CreateStream',
+      'kinesis:AddTagsToStream',
+      'kinesis:IncreaseStreamRetentionPeriod',
+      'kinesis:StartStreamEncryption',
+      'kinesis:DeleteStream',
+    ]) {
       expect([action, allows(policies.deployRole, action, stream)]).toEqual([action, true]);
     }
     // StartStreamEncryption is authorized on the key as well as the stream.
     expect(allows(policies.deployRole, 'kinesis:StartStreamEncryption', key)).toBe(true);
-    expect(allows(policies.deployRole, 'kinesis:DeleteStream', `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses`)).toBe(false);
+    expect(
+      allows(policies.deployRole, 'kinesis:DeleteStream', `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses`),
+    ).toBe(false);
     // The shard count, the mode and the metrics are fixed by the stacks: no grant that would reach every stream.
-    for (const action of ['kinesis:UpdateShardCount', 'kinesis:UpdateStreamMode', 'kinesis:EnableEnhancedMonitoring']) expect([action, allows(policies.deployRole, action, '*')]).toEqual([action, false]);
+    for (const action of ['kinesis:UpdateShardCount', 'kinesis:UpdateStreamMode', 'kinesis:EnableEnhancedMonitoring'])
+      expect([action, allows(policies.deployRole, action, '*')]).toEqual([action, false]);
     // The plan reads the key of the stream's alias, asked by that alias only.
     expect(allows(policies.planRole, 'kms:DescribeKey', key, { 'kms:RequestAlias': 'alias/aws/kinesis' })).toBe(true);
-    expect(allows(policies.planRole, 'kms:DescribeKey', key, { 'kms:RequestAlias': 'alias/someone-elses' })).toBe(false);
+    expect(allows(policies.planRole, 'kms:DescribeKey', key, { 'kms:RequestAlias': 'alias/someone-elses' })).toBe(
+      false,
+    );
     expect(allows(policies.planRole, 'kms:DescribeKey', key)).toBe(false);
 
     const logConfig = `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`;
     expect(allows(policies.deployRole, 'cloudfront:CreateRealtimeLogConfig', '*')).toBe(true);
-    for (const action of ['cloudfront:GetRealtimeLogConfig', 'cloudfront:UpdateRealtimeLogConfig', 'cloudfront:DeleteRealtimeLogConfig']) expect([action, allows(policies.deployRole, action, logConfig)]).toEqual([action, true]);
-    expect(allows(policies.deployRole, 'cloudfront:DeleteRealtimeLogConfig', `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/someone-elses`)).toBe(false);
+    for (const action of [
+      'cloudfront:GetRealtimeLogConfig',
+      'cloudfront:UpdateRealtimeLogConfig',
+      'cloudfront:DeleteRealtimeLogConfig',
+    ])
+      expect([action, allows(policies.deployRole, action, logConfig)]).toEqual([action, true]);
+    expect(
+      allows(
+        policies.deployRole,
+        'cloudfront:DeleteRealtimeLogConfig',
+        `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/someone-elses`,
+      ),
+    ).toBe(false);
 
     // The mapping: only for the distribution's own functions, and only one carrying its tag.
     const mapping = `arn:aws:lambda:us-east-1:${ACCOUNT}:event-source-mapping:${ID.uuid}`;
     const consumer = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.signalConsumer}`;
     const tagged = { [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: config.name };
-    expect(allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', { 'lambda:FunctionArn': consumer, [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name })).toBe(true);
-    expect(allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', { 'lambda:FunctionArn': `arn:aws:lambda:us-east-1:${ACCOUNT}:function:someone-elses`, [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name })).toBe(false);
-    expect(allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, { 'lambda:FunctionArn': consumer, ...tagged })).toBe(true);
-    expect(allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, { 'lambda:FunctionArn': consumer })).toBe(false);
+    expect(
+      allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', {
+        'lambda:FunctionArn': consumer,
+        [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name,
+      }),
+    ).toBe(true);
+    expect(
+      allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', {
+        'lambda:FunctionArn': `arn:aws:lambda:us-east-1:${ACCOUNT}:function:someone-elses`,
+        [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name,
+      }),
+    ).toBe(false);
+    expect(
+      allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, {
+        'lambda:FunctionArn': consumer,
+        ...tagged,
+      }),
+    ).toBe(true);
+    expect(
+      allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, { 'lambda:FunctionArn': consumer }),
+    ).toBe(false);
     expect(allows(policies.planRole, 'lambda:GetEventSourceMapping', mapping, tagged)).toBe(true);
   });
 
@@ -563,7 +797,11 @@ describe("the release signal's resources", () => {
       const { config, policies } = cases[name];
       const names = resourceNames(config);
       // Every action of the plan role is Read or List by the service authorization reference.
-      const levels = new Set(policies.planRole.Statement.flatMap((statement) => statement.Action).map((action) => referenceAction(action)?.accessLevel ?? `unknown (${action})`));
+      const levels = new Set(
+        policies.planRole.Statement.flatMap((statement) => statement.Action).map(
+          (action) => referenceAction(action)?.accessLevel ?? `unknown (${action})`,
+        ),
+      );
       expect([...levels].filter((level) => level !== 'Read' && level !== 'List')).toEqual([]);
       // Each way into the count, as the ARN the plan's outputs and state show: records into the
       // stream, a forged event to the consumer, its code, its mapping, the timeline it judges by,
@@ -583,7 +821,10 @@ describe("the release signal's resources", () => {
         ['dynamodb:UpdateItem', table],
         ['cloudfront-keyvaluestore:PutKey', store],
         ['cloudfront-keyvaluestore:UpdateKeys', store],
-        ['cloudfront:UpdateRealtimeLogConfig', `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`],
+        [
+          'cloudfront:UpdateRealtimeLogConfig',
+          `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`,
+        ],
         ['cloudfront:UpdateFunction', `arn:aws:cloudfront::${ACCOUNT}:function/${names.errorReport}`],
         ['cloudfront:UpdateDistribution', `arn:aws:cloudfront::${ACCOUNT}:distribution/${ID.distribution}`],
       ];
@@ -596,10 +837,16 @@ describe("the release signal's resources", () => {
 
   it('grants nothing for the metrics API, its origin secret or a WAF any more', () => {
     for (const name of CASE_NAMES) {
-      const actions = [cases[name].policies.deployRole, cases[name].policies.planRole, cases[name].policies.permissionsBoundary].flatMap((document) => document.Statement.flatMap((s) => s.Action));
+      const actions = [
+        cases[name].policies.deployRole,
+        cases[name].policies.planRole,
+        cases[name].policies.permissionsBoundary,
+      ].flatMap((document) => document.Statement.flatMap((s) => s.Action));
       expect(actions.filter((action) => /^(apigateway|wafv2):/.test(action))).toEqual([]);
     }
-    expect(Object.keys(RESOURCE_PERMISSIONS).filter((type) => /^(aws_apigatewayv2_|aws_wafv2_|random_)/.test(type))).toEqual([]);
+    expect(
+      Object.keys(RESOURCE_PERMISSIONS).filter((type) => /^(aws_apigatewayv2_|aws_wafv2_|random_)/.test(type)),
+    ).toEqual([]);
   });
 });
 
@@ -613,8 +860,12 @@ describe('what the config switches', () => {
       expect(allows(policies.planRole, 's3:PutObject', state)).toBe(false);
       expect(allows(policies.deployRole, 's3:PutObject', state)).toBe(true);
       // The plan role stays read-only: the workflows plan with -lock=false.
-      expect(['s3:PutObject', 's3:DeleteObject'].filter((action) => allows(policies.planRole, action, `${state}.tflock`))).toEqual([]);
-      expect(['s3:PutObject', 's3:DeleteObject'].filter((action) => !allows(policies.deployRole, action, `${state}.tflock`))).toEqual([]);
+      expect(
+        ['s3:PutObject', 's3:DeleteObject'].filter((action) => allows(policies.planRole, action, `${state}.tflock`)),
+      ).toEqual([]);
+      expect(
+        ['s3:PutObject', 's3:DeleteObject'].filter((action) => !allows(policies.deployRole, action, `${state}.tflock`)),
+      ).toEqual([]);
     }
     expect(allows(policies.planRole, 's3:ListBucket', 'arn:aws:s3:::tf-state-bucket')).toBe(true);
     expect(JSON.stringify(cases['one region'].policies)).not.toContain('tfstate');
@@ -622,8 +873,16 @@ describe('what the config switches', () => {
 
   it('scopes the hosted zone to its id when the config names it', () => {
     const { policies } = cases['five regions, S3 state, custom rollout, known zone'];
-    expect(allows(policies.deployRole, 'route53:ListResourceRecordSets', 'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ')).toBe(true);
-    expect(allows(policies.deployRole, 'route53:ListResourceRecordSets', 'arn:aws:route53:::hostedzone/ZOTHERZONE')).toBe(false);
+    expect(
+      allows(
+        policies.deployRole,
+        'route53:ListResourceRecordSets',
+        'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ',
+      ),
+    ).toBe(true);
+    expect(
+      allows(policies.deployRole, 'route53:ListResourceRecordSets', 'arn:aws:route53:::hostedzone/ZOTHERZONE'),
+    ).toBe(false);
   });
 
   it('uses the account given, or the <account> placeholder', () => {
@@ -643,13 +902,19 @@ describe('types the tables do not know', () => {
   it('throws, naming a resource type', () => {
     const { stacks, config } = cases['one region'];
     const queue: Block = { name: 'widget-queue', provider: 'aws.us-east-1' };
-    expect(() => ciRolePolicies([...stacks, extra({ resource: { aws_sqs_queue: { queue } } })], config)).toThrow(/resource type aws_sqs_queue \(extra: aws_sqs_queue\.queue\)/);
+    expect(() => ciRolePolicies([...stacks, extra({ resource: { aws_sqs_queue: { queue } } })], config)).toThrow(
+      /resource type aws_sqs_queue \(extra: aws_sqs_queue\.queue\)/,
+    );
   });
 
   it('throws, naming a data source type or a state backend', () => {
     const { stacks, config } = cases['one region'];
-    expect(() => ciRolePolicies([...stacks, extra({ data: { aws_vpc: { main: {} } } })], config)).toThrow(/data source type aws_vpc/);
-    expect(() => ciRolePolicies([...stacks, extra({ terraform: { backend: { gcs: { bucket: 'b' } } } })], config)).toThrow(/gcs state backend/);
+    expect(() => ciRolePolicies([...stacks, extra({ data: { aws_vpc: { main: {} } } })], config)).toThrow(
+      /data source type aws_vpc/,
+    );
+    expect(() =>
+      ciRolePolicies([...stacks, extra({ terraform: { backend: { gcs: { bucket: 'b' } } } })], config),
+    ).toThrow(/gcs state backend/);
   });
 });
 
@@ -660,7 +925,10 @@ describe('npm run names -- --iam', () => {
   async function names(argv: string[]): Promise<{ code: number; out: string; error: string }> {
     const lines: string[] = [];
     let error = '';
-    const code = await invoke(namesCommand({ out: (line) => lines.push(line), env: {} }), argv, { out: () => undefined, error: (text) => (error += text) });
+    const code = await invoke(namesCommand({ out: (line) => lines.push(line), env: {} }), argv, {
+      out: () => undefined,
+      error: (text) => (error += text),
+    });
     return { code, out: lines.join('\n'), error };
   }
 
@@ -671,7 +939,9 @@ describe('npm run names -- --iam', () => {
   }
 
   it('prints {deployRole, planRole, permissionsBoundary} as JSON with --json', async () => {
-    const printed = JSON.parse(await run(['--iam', '--json', '--config', config, '--build', BUILD_DIR, '--account', ACCOUNT])) as CiRolePolicies;
+    const printed = JSON.parse(
+      await run(['--iam', '--json', '--config', config, '--build', BUILD_DIR, '--account', ACCOUNT]),
+    ) as CiRolePolicies;
     expect(Object.keys(printed)).toEqual(['deployRole', 'planRole', 'permissionsBoundary']);
     expect(printed.permissionsBoundary.Statement.length).toBeGreaterThan(5);
     expect(printed.deployRole.Version).toBe('2012-10-17');
@@ -694,9 +964,21 @@ describe('npm run names -- --iam', () => {
   }, 60000);
 
   it('refuses what does not fit as usage errors (exit 2), and keeps the name listing as it was', async () => {
-    expect(await names(['--iam', '--github-output', '--config', config])).toMatchObject({ code: 2, error: expect.stringMatching(/--github-output.*cannot be used with option '--iam'/) });
-    expect(await names(['--iam', '--account', '12345', '--config', config])).toMatchObject({ code: 2, error: expect.stringMatching(/expected a 12-digit AWS account id, got "12345"/) });
-    expect(await names(['--account', ACCOUNT, '--config', config])).toMatchObject({ code: 2, error: expect.stringMatching(/--account and --build apply to --iam only/) });
-    expect(JSON.parse(await run(['--json', '--config', config]))).toMatchObject({ name: 'edge-widget', replicas_stack: 'edge-widget-replicas' });
+    expect(await names(['--iam', '--github-output', '--config', config])).toMatchObject({
+      code: 2,
+      error: expect.stringMatching(/--github-output.*cannot be used with option '--iam'/),
+    });
+    expect(await names(['--iam', '--account', '12345', '--config', config])).toMatchObject({
+      code: 2,
+      error: expect.stringMatching(/expected a 12-digit AWS account id, got "12345"/),
+    });
+    expect(await names(['--account', ACCOUNT, '--config', config])).toMatchObject({
+      code: 2,
+      error: expect.stringMatching(/--account and --build apply to --iam only/),
+    });
+    expect(JSON.parse(await run(['--json', '--config', config]))).toMatchObject({
+      name: 'edge-widget',
+      replicas_stack: 'edge-widget-replicas',
+    });
   });
 });

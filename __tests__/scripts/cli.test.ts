@@ -43,13 +43,18 @@ describe('option parsers', () => {
       expect(() => concurrency(text)).toThrow(`expected a whole number from 1 to 64, got ${JSON.stringify(text)}.`);
     }
     expect(wholeNumber(1)('7')).toBe(7);
-    expect(() => wholeNumber(1)('99999999999999999999')).toThrow('expected a whole number of at least 1, got "99999999999999999999".');
+    expect(() => wholeNumber(1)('99999999999999999999')).toThrow(
+      'expected a whole number of at least 1, got "99999999999999999999".',
+    );
     expect(wholeNumber(-5, 5)('-5')).toBe(-5);
   });
 
   it('parseDuration wants the unit, and refuses a bare number instead of guessing one', () => {
     expect(['500ms', '90s', '10m', '1.5h', '0s'].map(parseDuration)).toEqual([500, 90_000, 600_000, 5_400_000, 0]);
-    for (const text of ['10', '10min', 'm', '-5s', '1d', '1e3s', '']) expect(() => parseDuration(text)).toThrow(`expected a duration with its unit (500ms, 90s, 10m, 1h), got ${JSON.stringify(text)}.`);
+    for (const text of ['10', '10min', 'm', '-5s', '1d', '1e3s', ''])
+      expect(() => parseDuration(text)).toThrow(
+        `expected a duration with its unit (500ms, 90s, 10m, 1h), got ${JSON.stringify(text)}.`,
+      );
     expect(() => parseDuration('169h')).toThrow('"169h" is longer than a week.');
   });
 
@@ -64,7 +69,8 @@ describe('option parsers', () => {
 
   it('formatDuration writes the shortest exact text, which parseDuration reads back', () => {
     expect([90_000, 600_000, 3_600_000, 1500, 0].map(formatDuration)).toEqual(['90s', '10m', '1h', '1500ms', '0ms']);
-    for (const ms of [1, 999, 1000, 61_000, 5_400_000, 7 * 24 * 3_600_000]) expect(parseDuration(formatDuration(ms))).toBe(ms);
+    for (const ms of [1, 999, 1000, 61_000, 5_400_000, 7 * 24 * 3_600_000])
+      expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
 
   it('commaList trims, drops empties and repeats, and refuses an empty list', () => {
@@ -77,7 +83,9 @@ describe('option parsers', () => {
     expect(selectRegions(config, undefined)).toEqual(config.regions);
     expect(selectRegions(config, ['eu-west-1', 'eu-west-1'])).toEqual(['eu-west-1']);
     expect(selectRegions(config, 'ap-southeast-2, us-east-1')).toEqual(['ap-southeast-2', 'us-east-1']);
-    expect(() => selectRegions(config, ['eu-central-1'])).toThrow(new UsageError('eu-central-1 is not among the configured regions (us-east-1, eu-west-1, ap-southeast-2).'));
+    expect(() => selectRegions(config, ['eu-central-1'])).toThrow(
+      new UsageError('eu-central-1 is not among the configured regions (us-east-1, eu-west-1, ap-southeast-2).'),
+    );
     expect(() => selectRegions(config, ' ')).toThrow(UsageError);
   });
 });
@@ -91,7 +99,9 @@ describe('exit codes', () => {
     expect(exitCodeFor(new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'), io)).toBe(EXIT_DONE);
     expect(exitCodeFor(new CommanderError(0, 'commander.help', '(outputHelp)'), io)).toBe(EXIT_DONE);
     expect(exitCodeFor(new CommanderError(1, 'commander.help', '(outputHelp)'), io)).toBe(EXIT_USAGE);
-    expect(exitCodeFor(new CommanderError(1, 'commander.unknownOption', "error: unknown option '--x'"), io)).toBe(EXIT_USAGE);
+    expect(exitCodeFor(new CommanderError(1, 'commander.unknownOption', "error: unknown option '--x'"), io)).toBe(
+      EXIT_USAGE,
+    );
     expect(exitCodeFor(new CommanderError(1, 'commander.invalidArgument', 'error: …'), io)).toBe(EXIT_USAGE);
     // Commander printed those itself.
     expect(errors).toEqual([]);
@@ -103,14 +113,22 @@ describe('exit codes', () => {
     expect(exitCodeFor('a string thrown', io)).toBe(EXIT_FAILED);
     expect(exitCodeFor(new ReportedFailure(), io)).toBe(EXIT_FAILED);
     expect(exitCodeFor(new ReportedFailure(3), io)).toBe(3);
-    expect(errors).toEqual(['error: --regions is empty\n(run with --help for usage and examples)\n', 'cannot list the bucket\n', 'a string thrown\n']);
+    expect(errors).toEqual([
+      'error: --regions is empty\n(run with --help for usage and examples)\n',
+      'cannot list the bucket\n',
+      'a string thrown\n',
+    ]);
   });
 });
 
 describe('invoke', () => {
   /** A command with a subcommand, as the scripts build theirs. */
   function sample(action: (flags: { count: number; wait: number; mode: string }) => void = () => undefined): Command {
-    const program = defineCommand({ name: 'npm run sample --', summary: 'A sample.', examples: ['npm run sample -- --count 3'] })
+    const program = defineCommand({
+      name: 'npm run sample --',
+      summary: 'A sample.',
+      examples: ['npm run sample -- --count 3'],
+    })
       .addOption(new Option('--count <n>', 'how many').argParser(wholeNumber(1, 9)).default(1))
       .addOption(new Option('--wait <duration>', 'how long').argParser(parseDuration).default(90_000, '90s'))
       .addOption(choiceOption('--mode <mode>', 'which way', ['fast', 'slow']).default('fast'))
@@ -168,9 +186,18 @@ describe('invoke', () => {
 
   it('answers 2 for what cannot be acted on, saying why and pointing at --help', async () => {
     for (const [argv, message] of [
-      [['--count', '0'], `error: option '--count <n>' argument '0' is invalid. expected a whole number from 1 to 9, got "0".`],
-      [['--wait', '10'], `error: option '--wait <duration>' argument '10' is invalid. expected a duration with its unit (500ms, 90s, 10m, 1h), got "10".`],
-      [['--mode', 'medium'], `error: option '--mode <mode>' argument 'medium' is invalid. Allowed choices are fast, slow.`],
+      [
+        ['--count', '0'],
+        `error: option '--count <n>' argument '0' is invalid. expected a whole number from 1 to 9, got "0".`,
+      ],
+      [
+        ['--wait', '10'],
+        `error: option '--wait <duration>' argument '10' is invalid. expected a duration with its unit (500ms, 90s, 10m, 1h), got "10".`,
+      ],
+      [
+        ['--mode', 'medium'],
+        `error: option '--mode <mode>' argument 'medium' is invalid. Allowed choices are fast, slow.`,
+      ],
       [['--colour'], "error: unknown option '--colour'"],
       [['extra'], 'error: too many arguments. Expected 0 arguments but got 1.'],
       [['child'], 'error: the child needs a parent'],
@@ -204,7 +231,9 @@ describe('invoke', () => {
 
 /** `npm run <name>` entries that run a file under scripts/ or bench/ (tsc, jest, cdktf and local/ belong elsewhere). */
 function commandScripts(): { readonly script: string; readonly file: string }[] {
-  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   return Object.entries(scripts).flatMap(([script, line]) => {
     const match = /^(?:exec )?(?:tsx|node --import tsx) ((?:scripts|bench)\/\S+\.ts)(?:\s|$)/.exec(line);
     // The root of the command tree runs the others (__tests__/scripts/widget.test.ts).
@@ -215,7 +244,9 @@ function commandScripts(): { readonly script: string; readonly file: string }[] 
 /** The command factory a script exports: its one exported `…Command` function. */
 async function commandOf(file: string): Promise<() => Command> {
   const exported = (await import(path.join(ROOT, file))) as Record<string, unknown>;
-  const factories = Object.entries(exported).filter(([name, value]) => name.endsWith('Command') && typeof value === 'function');
+  const factories = Object.entries(exported).filter(
+    ([name, value]) => name.endsWith('Command') && typeof value === 'function',
+  );
   expect([file, factories.map(([name]) => name)]).toEqual([file, [expect.any(String)]]);
   return factories[0]![1] as () => Command;
 }
@@ -224,7 +255,21 @@ describe('every command package.json runs', () => {
   const commands = commandScripts();
 
   it('finds the commands (so the cases below are not vacuous)', () => {
-    expect(commands.map((command) => command.script)).toEqual(expect.arrayContaining(['build', 'rollout', 'bench', 'upload', 'cleanup', 'names', 'drift', 'plan-comment', 'check-backend', 'verify-edge', 'backfill']));
+    expect(commands.map((command) => command.script)).toEqual(
+      expect.arrayContaining([
+        'build',
+        'rollout',
+        'bench',
+        'upload',
+        'cleanup',
+        'names',
+        'drift',
+        'plan-comment',
+        'check-backend',
+        'verify-edge',
+        'backfill',
+      ]),
+    );
     expect(commands.find((command) => command.script === 'await-rollout')).toBeUndefined();
   });
 

@@ -11,7 +11,12 @@ import { errorReportUrl } from '../../contracts/error-report';
 import { cspCommand, formatPolicy, hostCsp, parseOrigin } from '../../scripts/csp';
 import { EXIT_DONE, EXIT_FAILED, EXIT_USAGE, invoke, UsageError } from '../../scripts/lib/cli';
 
-const BASE = { domain: 'widget.example.com', hostedZone: { name: 'example.com' }, primaryRegion: 'us-east-1', regions: ['us-east-1'] };
+const BASE = {
+  domain: 'widget.example.com',
+  hostedZone: { name: 'example.com' },
+  primaryRegion: 'us-east-1',
+  regions: ['us-east-1'],
+};
 const config = parseConfig(BASE, 'test');
 
 let dir: string;
@@ -43,8 +48,13 @@ describe('hostCsp', () => {
     const csp = hostCsp(config);
     expect(csp.distribution).toBe('https://widget.example.com');
     expect(csp.errorReportUrl).toBe('https://widget.example.com/api/e');
-    expect(csp.directives).toEqual({ 'script-src': ['https://widget.example.com'], 'connect-src': ['https://widget.example.com'] });
-    expect(csp.policy).toBe("default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com");
+    expect(csp.directives).toEqual({
+      'script-src': ['https://widget.example.com'],
+      'connect-src': ['https://widget.example.com'],
+    });
+    expect(csp.policy).toBe(
+      "default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com",
+    );
     expect(csp.meta).toBe(`<meta http-equiv="Content-Security-Policy" content="${csp.policy}">`);
   });
 
@@ -56,11 +66,15 @@ describe('hostCsp', () => {
   });
 
   it('takes the origin it is given over the domain, and needs one without a custom domain', () => {
-    expect(hostCsp(config, 'https://d1234abcd.cloudfront.net').directives['script-src']).toEqual(['https://d1234abcd.cloudfront.net']);
+    expect(hostCsp(config, 'https://d1234abcd.cloudfront.net').directives['script-src']).toEqual([
+      'https://d1234abcd.cloudfront.net',
+    ]);
     const cloudFrontOnly = parseConfig({ ...BASE, customDomain: false }, 'test');
     expect(() => hostCsp(cloudFrontOnly)).toThrow(UsageError);
     expect(() => hostCsp(cloudFrontOnly)).toThrow(/--origin https:\/\/<distribution-domain>/);
-    expect(hostCsp(cloudFrontOnly, 'https://d1234abcd.cloudfront.net').policy).toBe("default-src 'none'; script-src https://d1234abcd.cloudfront.net; connect-src https://d1234abcd.cloudfront.net");
+    expect(hostCsp(cloudFrontOnly, 'https://d1234abcd.cloudfront.net').policy).toBe(
+      "default-src 'none'; script-src https://d1234abcd.cloudfront.net; connect-src https://d1234abcd.cloudfront.net",
+    );
   });
 });
 
@@ -87,7 +101,9 @@ describe('parseOrigin', () => {
 
 describe('formatPolicy', () => {
   it('writes directives in the order given, sources separated by spaces', () => {
-    expect(formatPolicy({ 'default-src': ["'none'"], 'script-src': ["'self'", 'https://a.example'], 'img-src': [] })).toBe("default-src 'none'; script-src 'self' https://a.example; img-src");
+    expect(
+      formatPolicy({ 'default-src': ["'none'"], 'script-src': ["'self'", 'https://a.example'], 'img-src': [] }),
+    ).toBe("default-src 'none'; script-src 'self' https://a.example; img-src");
   });
 });
 
@@ -96,8 +112,12 @@ describe('npm run csp', () => {
     const { code, out } = await run(['--config', configFile('custom', {})]);
     expect(code).toBe(EXIT_DONE);
     const lines = out.split('\n');
-    expect(lines).toContain("Content-Security-Policy: default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com");
-    expect(lines).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com">`);
+    expect(lines).toContain(
+      "Content-Security-Policy: default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com",
+    );
+    expect(lines).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com">`,
+    );
     expect(lines).toContain('#   script-src https://widget.example.com');
     expect(lines).toContain('#   connect-src https://widget.example.com');
     expect(out).toContain('an error sends one GET to https://widget.example.com/api/e');
@@ -105,7 +125,13 @@ describe('npm run csp', () => {
   });
 
   it('prints one JSON object with --json', async () => {
-    const { code, out } = await run(['--config', configFile('json', {}), '--json', '--origin', 'http://127.0.0.1:40123']);
+    const { code, out } = await run([
+      '--config',
+      configFile('json', {}),
+      '--json',
+      '--origin',
+      'http://127.0.0.1:40123',
+    ]);
     expect(code).toBe(EXIT_DONE);
     expect(JSON.parse(out)).toEqual(hostCsp(config, 'http://127.0.0.1:40123'));
   });
@@ -122,7 +148,9 @@ describe('npm run csp', () => {
   });
 
   it('exits 2 on a bad origin or an unknown option, 1 on a config it cannot read', async () => {
-    expect((await run(['--config', configFile('bad-origin', {}), '--origin', 'https://widget.example.com/x'])).code).toBe(EXIT_USAGE);
+    expect(
+      (await run(['--config', configFile('bad-origin', {}), '--origin', 'https://widget.example.com/x'])).code,
+    ).toBe(EXIT_USAGE);
     expect((await run(['--config', configFile('unknown', {}), '--header-only'])).code).toBe(EXIT_USAGE);
     const missing = await run(['--config', path.join(dir, 'missing.json')]);
     expect(missing.code).toBe(EXIT_FAILED);

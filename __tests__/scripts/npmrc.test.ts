@@ -18,7 +18,10 @@ function npmrc(): Map<string, string> {
     const text = line.trim();
     if (text === '' || text.startsWith('#') || text.startsWith(';')) continue;
     const equals = text.indexOf('=');
-    settings.set((equals < 0 ? text : text.slice(0, equals)).trim(), equals < 0 ? 'true' : text.slice(equals + 1).trim());
+    settings.set(
+      (equals < 0 ? text : text.slice(0, equals)).trim(),
+      equals < 0 ? 'true' : text.slice(equals + 1).trim(),
+    );
   }
   return settings;
 }
@@ -31,8 +34,13 @@ it('.npmrc turns install scripts off for every npm command', () => {
 const INSTALL_TIME = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'];
 
 it('package.json has no script ignore-scripts would skip: none at install time, no pre- or post-script', () => {
-  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   const names = Object.keys(scripts);
-  const skipped = names.filter((name) => INSTALL_TIME.includes(name) || (/^(pre|post)./.test(name) && names.includes(name.replace(/^(pre|post)/, ''))));
+  const skipped = names.filter(
+    (name) =>
+      INSTALL_TIME.includes(name) || (/^(pre|post)./.test(name) && names.includes(name.replace(/^(pre|post)/, ''))),
+  );
   expect(skipped).toEqual([]);
 });

@@ -1,9 +1,23 @@
 import { deploymentSummaryFrom } from '../../rollout-control/deployments';
 import { viewersToJudge } from '../../contracts/canary-judge';
-import { deploymentView, evidenceWarnings, formatStatus, judgmentView, newestVersion, percent, previousReleaseVersion, stateMatchesAlias, type AliasView, type RolloutStatus } from '../../scripts/lib/rollout-view';
+import {
+  deploymentView,
+  evidenceWarnings,
+  formatStatus,
+  judgmentView,
+  newestVersion,
+  percent,
+  previousReleaseVersion,
+  stateMatchesAlias,
+  type AliasView,
+  type RolloutStatus,
+} from '../../scripts/lib/rollout-view';
 import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment } from '../regional-function/aws-fixtures';
 
-const alias = (canary: AliasView['canary'] = null, stable = { version: '7', buildId: BUILD_A as string | null }): AliasView => ({ functionName: 'fn', name: 'live', stable, canary });
+const alias = (
+  canary: AliasView['canary'] = null,
+  stable = { version: '7', buildId: BUILD_A as string | null },
+): AliasView => ({ functionName: 'fn', name: 'live', stable, canary });
 
 describe('version choices', () => {
   const versions = [
@@ -20,9 +34,15 @@ describe('version choices', () => {
   });
 
   it('rolls back to the newest older version with another known build', () => {
-    expect(previousReleaseVersion(versions, { version: '10', buildId: BUILD_C })).toEqual({ version: '9', buildId: BUILD_B });
+    expect(previousReleaseVersion(versions, { version: '10', buildId: BUILD_C })).toEqual({
+      version: '9',
+      buildId: BUILD_B,
+    });
     // 8 serves the same build as 9: going there changes nothing for viewers.
-    expect(previousReleaseVersion(versions, { version: '9', buildId: BUILD_B })).toEqual({ version: '3', buildId: BUILD_A });
+    expect(previousReleaseVersion(versions, { version: '9', buildId: BUILD_B })).toEqual({
+      version: '3',
+      buildId: BUILD_A,
+    });
     // Version 2 names no build, so it cannot be chosen.
     expect(previousReleaseVersion(versions, { version: '3', buildId: BUILD_A })).toBeNull();
   });
@@ -31,13 +51,33 @@ describe('version choices', () => {
 describe('state against alias', () => {
   it('matches on builds and weight, whatever the salt', () => {
     const shifting = alias({ version: '8', buildId: BUILD_B, weight: 1000 });
-    expect(stateMatchesAlias(shifting, { stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'anything', ring: [] })).toBe(true);
-    expect(stateMatchesAlias(shifting, { stable: BUILD_A, canary: BUILD_B, weight: 900, salt: 'anything', ring: [] })).toBe(false);
+    expect(
+      stateMatchesAlias(shifting, { stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'anything', ring: [] }),
+    ).toBe(true);
+    expect(
+      stateMatchesAlias(shifting, { stable: BUILD_A, canary: BUILD_B, weight: 900, salt: 'anything', ring: [] }),
+    ).toBe(false);
     expect(stateMatchesAlias(alias(), { stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] })).toBe(true);
     expect(stateMatchesAlias(alias(), null)).toBe(false);
     // Same build on both versions: the record rightly has no canary.
-    expect(stateMatchesAlias(alias({ version: '8', buildId: BUILD_A, weight: 5000 }), { stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] })).toBe(true);
-    expect(stateMatchesAlias(alias(null, { version: '7', buildId: null }), { stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] })).toBe(false);
+    expect(
+      stateMatchesAlias(alias({ version: '8', buildId: BUILD_A, weight: 5000 }), {
+        stable: BUILD_A,
+        canary: null,
+        weight: 0,
+        salt: null,
+        ring: [],
+      }),
+    ).toBe(true);
+    expect(
+      stateMatchesAlias(alias(null, { version: '7', buildId: null }), {
+        stable: BUILD_A,
+        canary: null,
+        weight: 0,
+        salt: null,
+        ring: [],
+      }),
+    ).toBe(false);
   });
 });
 
@@ -48,7 +88,12 @@ describe('deployment progress', () => {
     expect(deploymentView(running, alias({ version: '8', buildId: BUILD_B, weight: 2000 })).progress).toBe(2000);
     expect(deploymentView(running, alias()).progress).toBe(0);
     expect(deploymentView(running, alias(null, { version: '8', buildId: BUILD_B })).progress).toBe(10000);
-    expect(deploymentView(deploymentSummaryFrom('d-1', lambdaDeployment({ from: '7', to: '8', status: 'Succeeded' }).deploymentInfo), alias()).progress).toBeNull();
+    expect(
+      deploymentView(
+        deploymentSummaryFrom('d-1', lambdaDeployment({ from: '7', to: '8', status: 'Succeeded' }).deploymentInfo),
+        alias(),
+      ).progress,
+    ).toBeNull();
   });
 });
 
@@ -59,7 +104,13 @@ describe('status text', () => {
 
   it("shows the judge's view: the shares with their ranges, the weight it allows, and since when and why it holds", () => {
     const started = new Date('2026-11-26T10:00:00Z');
-    const summary = { ...deploymentSummaryFrom('d-HELD00001', lambdaDeployment({ from: '7', to: '8', status: 'InProgress' }).deploymentInfo), createTime: started };
+    const summary = {
+      ...deploymentSummaryFrom(
+        'd-HELD00001',
+        lambdaDeployment({ from: '7', to: '8', status: 'InProgress' }).deploymentInfo,
+      ),
+      createTime: started,
+    };
     const steps = [
       { atMinute: 0, weight: 1000 },
       { atMinute: 5, weight: 10000 },
@@ -69,7 +120,11 @@ describe('status text', () => {
       stable: 'a'.repeat(16),
       canary: 'b'.repeat(16),
       baseline: { viewers: 5000, erroring: 50 },
-      closed: { canary: { viewers: 30, erroring: 3 }, stable: { viewers: 270, erroring: 3 }, newestCanary: { viewers: 30, erroring: 3 } },
+      closed: {
+        canary: { viewers: 30, erroring: 3 },
+        stable: { viewers: 270, erroring: 3 },
+        newestCanary: { viewers: 30, erroring: 3 },
+      },
       atWeight: { 1000: 30 },
       lastPeriod: started.getTime() + 6 * 60_000,
       lastPeriodJudged: true,
@@ -86,7 +141,12 @@ describe('status text', () => {
       },
     } as const;
     const view = judgmentView(summary, record, steps, 30 * 60_000, started.getTime() + 8 * 60_000)!;
-    expect(view).toMatchObject({ outcome: 'running', weight: 1000, heldSince: '2026-11-26T10:05:00.000Z', holdEndsAt: '2026-11-26T10:35:00.000Z' });
+    expect(view).toMatchObject({
+      outcome: 'running',
+      weight: 1000,
+      heldSince: '2026-11-26T10:05:00.000Z',
+      holdEndsAt: '2026-11-26T10:35:00.000Z',
+    });
     const text = formatStatus({
       account: '1',
       alias: alias(),
@@ -98,12 +158,25 @@ describe('status text', () => {
       problems: [],
     }).join('\n');
     expect(text).toContain('Judge (deployment d-HELD00001)');
-    expect(text).toContain('held     since 2026-11-26T10:05:00.000Z; ends as "not enough evidence" at 2026-11-26T10:35:00.000Z');
+    expect(text).toContain(
+      'held     since 2026-11-26T10:05:00.000Z; ends as "not enough evidence" at 2026-11-26T10:35:00.000Z',
+    );
     expect(text).toContain('verdict  holding: 30 of the 50 canary viewers a step needs counted at 10 %');
     expect(text).toMatch(/canary +10\.0 % of 30 viewers erred +plausibly 1\.0 % to 40\.0 %/);
     // Past the hold, the same record ends the release as not enough evidence, apart from failed.
-    expect(judgmentView(summary, record, steps, 30 * 60_000, started.getTime() + 36 * 60_000)).toMatchObject({ outcome: 'not-enough-evidence', weight: 0 });
-    expect(judgmentView(summary, { ...record, failedAt: started.getTime() + 2 * 60_000, failure: 'failing: the canary errs' }, steps, 30 * 60_000, started.getTime() + 3 * 60_000)).toMatchObject({
+    expect(judgmentView(summary, record, steps, 30 * 60_000, started.getTime() + 36 * 60_000)).toMatchObject({
+      outcome: 'not-enough-evidence',
+      weight: 0,
+    });
+    expect(
+      judgmentView(
+        summary,
+        { ...record, failedAt: started.getTime() + 2 * 60_000, failure: 'failing: the canary errs' },
+        steps,
+        30 * 60_000,
+        started.getTime() + 3 * 60_000,
+      ),
+    ).toMatchObject({
       outcome: 'failed',
       reason: 'failing: the canary errs',
     });
@@ -112,20 +185,35 @@ describe('status text', () => {
   it('shows a rolled-back deployment with its error and an invalid record', () => {
     const summary = deploymentSummaryFrom(
       'd-FAILED001',
-      lambdaDeployment({ from: '7', to: '8', status: 'Stopped', error: 'alarm edge-widget-client-error-rate went into ALARM', completeTime: new Date('2026-11-26T10:05:00Z') }).deploymentInfo,
+      lambdaDeployment({
+        from: '7',
+        to: '8',
+        status: 'Stopped',
+        error: 'alarm edge-widget-client-error-rate went into ALARM',
+        completeTime: new Date('2026-11-26T10:05:00Z'),
+      }).deploymentInfo,
     );
     const status: RolloutStatus = {
       account: '1',
       alias: alias(),
-      state: { store: 'edge-widget-rollout', arn: 'arn:aws:cloudfront::1:key-value-store/x', text: 'garbage', parsed: null, matchesAlias: false },
+      state: {
+        store: 'edge-widget-rollout',
+        arn: 'arn:aws:cloudfront::1:key-value-store/x',
+        text: 'garbage',
+        parsed: null,
+        matchesAlias: false,
+      },
       deployment: { ...deploymentView(summary, alias()), rolledBackBy: 'd-RB0000001' },
       alarms: [{ name: 'client', state: 'ALARM', reason: 'Threshold Crossed', updated: null }],
       judgment: null,
-      dashboard: 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
+      dashboard:
+        'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
       problems: ['the value in edge-widget-rollout is not a valid rollout state'],
     };
     const text = formatStatus(status).join('\n');
-    expect(text).toContain('\nDashboard  https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases\n');
+    expect(text).toContain(
+      '\nDashboard  https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases\n',
+    );
     expect(text).toContain('  garbage\n  not a valid rollout state: the edges fall back to the entry router');
     expect(text).toContain('  id              d-FAILED001  Stopped\n');
     expect(text).toContain('  completed       2026-11-26T10:05:00.000Z\n');
@@ -145,7 +233,10 @@ describe('whether the steps can be judged in time (rollout start)', () => {
     { atMinute: 5, weight: 10000 },
   ];
   const linear = [0, 1, 2, 3].map((i) => ({ atMinute: i, weight: i === 3 ? 10000 : (i + 1) * 2500 }));
-  const day = (perHour: number, quietest = perHour) => ({ hourlyViewers: [quietest, ...Array.from({ length: 23 }, () => perHour)], stableShare: 0.01 });
+  const day = (perHour: number, quietest = perHour) => ({
+    hourlyViewers: [quietest, ...Array.from({ length: 23 }, () => perHour)],
+    stableShare: 0.01,
+  });
 
   it('needs more canary viewers to rule an excess out the more the stable build errs', () => {
     const low = viewersToJudge(rule, 0.01, 7000)!;
@@ -167,17 +258,25 @@ describe('whether the steps can be judged in time (rollout start)', () => {
       /^at the last day's quietest hour \(6,000 viewers, stable ones erring at 1 %\), the first step \(10%\) gets 10 canary viewers a minute and needs about \d+, counted from 3 min after it is written: about \d+ min against its 5, so the steps hold until judged/,
     );
     // One-minute steps: the evidence of a step is counted from 3 minutes after it is written, however busy.
-    expect(evidenceWarnings(linear, day(600_000), settings).join('\n')).toMatch(/the slowest later step \(\d+%\) .* against its 1, so the steps hold/);
+    expect(evidenceWarnings(linear, day(600_000), settings).join('\n')).toMatch(
+      /the slowest later step \(\d+%\) .* against its 1, so the steps hold/,
+    );
   });
 
   it('warns that a release will end for want of evidence, naming the hold that would do, and when nobody was counted at all', () => {
     const [warning] = evidenceWarnings(canary, day(6_000, 600), settings);
     const hold = Number(/Raise alarms\.holdMinutes to (\d+) or more/.exec(warning!)?.[1]);
-    expect(warning).toMatch(/more than its 5 min and alarms\.holdMinutes \(30\) together, so a release started then is rolled back for want of evidence/);
+    expect(warning).toMatch(
+      /more than its 5 min and alarms\.holdMinutes \(30\) together, so a release started then is rolled back for want of evidence/,
+    );
     expect(hold).toBeGreaterThan(30);
     // With that hold, the same day only holds.
-    expect(evidenceWarnings(canary, day(6_000, 600), { ...settings, holdMinutes: hold })[0]).toMatch(/so the steps hold until judged/);
-    expect(evidenceWarnings(canary, { hourlyViewers: Array.from({ length: 24 }, () => 0), stableShare: null }, settings)).toEqual([
+    expect(evidenceWarnings(canary, day(6_000, 600), { ...settings, holdMinutes: hold })[0]).toMatch(
+      /so the steps hold until judged/,
+    );
+    expect(
+      evidenceWarnings(canary, { hourlyViewers: Array.from({ length: 24 }, () => 0), stableShare: null }, settings),
+    ).toEqual([
       'The release signal counted no entry viewer in the last day: no step can be judged healthy, so the first (10%) holds, and after alarms.holdMinutes (30) the release is rolled back for want of evidence. Check the signal (npm run rollout -- status, the release dashboard) before starting.',
     ]);
   });

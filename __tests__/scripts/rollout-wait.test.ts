@@ -2,9 +2,18 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import {
+  CodeDeployClient,
+  GetDeploymentCommand,
+  GetDeploymentGroupCommand,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-codedeploy';
 import { CloudFrontClient, DescribeKeyValueStoreCommand as DescribeStoreByName } from '@aws-sdk/client-cloudfront';
-import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import {
+  CloudFrontKeyValueStoreClient,
+  DescribeKeyValueStoreCommand,
+  GetKeyCommand,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -13,12 +22,21 @@ import { loadConfig, parseConfig, resourceNames } from '../../config';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import { versionDescription } from '../../contracts/version-description';
 import { runRolloutCli, type RolloutClients } from '../../scripts/rollout-commands';
-import { awaitRollout, defaultTimeoutMs, readBaseline, rolloutOutcome, saveBaseline, type DeploymentStatus } from '../../scripts/lib/rollout-wait';
+import {
+  awaitRollout,
+  defaultTimeoutMs,
+  readBaseline,
+  rolloutOutcome,
+  saveBaseline,
+  type DeploymentStatus,
+} from '../../scripts/lib/rollout-wait';
 import { lambdaDeployment } from '../regional-function/aws-fixtures';
 
 const CONFIG_FILE = path.resolve(__dirname, '..', '..', 'deploy.config.json');
 
-const status = (id: string | null, state = 'InProgress'): DeploymentStatus => ({ deployment: id ? ({ id, status: state } as DeploymentStatus['deployment']) : null });
+const status = (id: string | null, state = 'InProgress'): DeploymentStatus => ({
+  deployment: id ? ({ id, status: state } as DeploymentStatus['deployment']) : null,
+});
 
 /** A clock that moves only when the poller sleeps. */
 function fakeTime() {
@@ -35,38 +53,96 @@ describe('rollout wait: deciding', () => {
   it('judges only a deployment newer than the baseline', () => {
     expect(rolloutOutcome(status('d-1', 'Failed'), 'd-1')).toMatchObject({ state: 'waiting', started: false });
     expect(rolloutOutcome(status('d-2', 'InProgress'), 'd-1')).toMatchObject({ state: 'waiting', started: true });
-    expect(rolloutOutcome(status('d-2', 'Succeeded'), 'd-1')).toMatchObject({ state: 'succeeded', deploymentId: 'd-2' });
-    expect(rolloutOutcome(status('d-2', 'Failed'), null)).toMatchObject({ state: 'rolled-back', detail: 'd-2 ended Failed: the rollout was rolled back' });
+    expect(rolloutOutcome(status('d-2', 'Succeeded'), 'd-1')).toMatchObject({
+      state: 'succeeded',
+      deploymentId: 'd-2',
+    });
+    expect(rolloutOutcome(status('d-2', 'Failed'), null)).toMatchObject({
+      state: 'rolled-back',
+      detail: 'd-2 ended Failed: the rollout was rolled back',
+    });
     expect(rolloutOutcome(status('d-2', 'Stopped'), 'd-1').state).toBe('rolled-back');
   });
 
   it('polls until the new deployment ends', async () => {
     const clock = fakeTime();
-    const statuses = [status('d-1', 'Succeeded'), status('d-2', 'InProgress'), status('d-2', 'InProgress'), status('d-2', 'Failed')];
+    const statuses = [
+      status('d-1', 'Succeeded'),
+      status('d-2', 'InProgress'),
+      status('d-2', 'InProgress'),
+      status('d-2', 'Failed'),
+    ];
     const lines: string[] = [];
-    const outcome = await awaitRollout({ readStatus: async () => statuses.shift()!, baseline: 'd-1', timeoutMs: 3_600_000, intervalMs: 20_000, settleMs: 120_000, ...clock, log: (line) => lines.push(line) });
+    const outcome = await awaitRollout({
+      readStatus: async () => statuses.shift()!,
+      baseline: 'd-1',
+      timeoutMs: 3_600_000,
+      intervalMs: 20_000,
+      settleMs: 120_000,
+      ...clock,
+      log: (line) => lines.push(line),
+    });
     expect(outcome).toMatchObject({ state: 'rolled-back', deploymentId: 'd-2' });
     expect(lines).toEqual(['newest is still d-1 (Succeeded), from before this deploy', 'd-2 InProgress']);
   });
 
   it('passes when the deploy started no deployment, once the status has settled', async () => {
     const clock = fakeTime();
-    const outcome = await awaitRollout({ readStatus: async () => status('d-1', 'Succeeded'), baseline: 'd-1', timeoutMs: 3_600_000, intervalMs: 20_000, settleMs: 120_000, ...clock });
-    expect(outcome).toEqual({ state: 'no-new-deployment', detail: 'no deployment newer than d-1 after 2m: this deploy started none' });
+    const outcome = await awaitRollout({
+      readStatus: async () => status('d-1', 'Succeeded'),
+      baseline: 'd-1',
+      timeoutMs: 3_600_000,
+      intervalMs: 20_000,
+      settleMs: 120_000,
+      ...clock,
+    });
+    expect(outcome).toEqual({
+      state: 'no-new-deployment',
+      detail: 'no deployment newer than d-1 after 2m: this deploy started none',
+    });
     expect(clock.now()).toBe(120_000);
   });
 
   it('gives up at the timeout, and after repeated unreadable statuses', async () => {
     const clock = fakeTime();
-    await expect(awaitRollout({ readStatus: async () => status('d-2', 'InProgress'), baseline: 'd-1', timeoutMs: 600_000, intervalMs: 20_000, settleMs: 0, ...clock })).rejects.toThrow(/did not end within 10m \(last: d-2 InProgress\)/);
+    await expect(
+      awaitRollout({
+        readStatus: async () => status('d-2', 'InProgress'),
+        baseline: 'd-1',
+        timeoutMs: 600_000,
+        intervalMs: 20_000,
+        settleMs: 0,
+        ...clock,
+      }),
+    ).rejects.toThrow(/did not end within 10m \(last: d-2 InProgress\)/);
     let reads = 0;
     const flaky = async () => {
       reads += 1;
       if (reads <= 2) throw new Error('throttled');
       return reads === 3 ? status('d-2', 'InProgress') : status('d-2', 'Succeeded');
     };
-    await expect(awaitRollout({ readStatus: flaky, baseline: 'd-1', timeoutMs: 600_000, intervalMs: 1, settleMs: 0, ...fakeTime(), maxReadFailures: 3 })).resolves.toMatchObject({ state: 'succeeded' });
-    await expect(awaitRollout({ readStatus: () => Promise.reject(new Error('no credentials')), baseline: null, timeoutMs: 600_000, intervalMs: 1, settleMs: 0, ...fakeTime(), maxReadFailures: 3 })).rejects.toThrow('no credentials');
+    await expect(
+      awaitRollout({
+        readStatus: flaky,
+        baseline: 'd-1',
+        timeoutMs: 600_000,
+        intervalMs: 1,
+        settleMs: 0,
+        ...fakeTime(),
+        maxReadFailures: 3,
+      }),
+    ).resolves.toMatchObject({ state: 'succeeded' });
+    await expect(
+      awaitRollout({
+        readStatus: () => Promise.reject(new Error('no credentials')),
+        baseline: null,
+        timeoutMs: 600_000,
+        intervalMs: 1,
+        settleMs: 0,
+        ...fakeTime(),
+        maxReadFailures: 3,
+      }),
+    ).rejects.toThrow('no credentials');
   });
 
   it('waits as long as the judge may take (the steps, every step waiting its whole hold), plus a margin', () => {
@@ -85,14 +161,38 @@ describe('rollout wait: deciding', () => {
   });
 
   it("takes the judge's word before CodeDeploy's window ends: everyone on the new build succeeds, failed or unjudged is rolled back", () => {
-    const judged = (outcome: 'running' | 'complete' | 'failed' | 'not-enough-evidence', deploymentId = 'd-2'): DeploymentStatus => ({
+    const judged = (
+      outcome: 'running' | 'complete' | 'failed' | 'not-enough-evidence',
+      deploymentId = 'd-2',
+    ): DeploymentStatus => ({
       ...status('d-2', 'InProgress'),
-      judgment: { deploymentId, outcome, weight: 0, heldSince: null, holdEndsAt: null, reason: 'failing: the canary errs at least 20 points more than stable', canary: null, stable: null, lookedAt: null, healthyAt: {} },
+      judgment: {
+        deploymentId,
+        outcome,
+        weight: 0,
+        heldSince: null,
+        holdEndsAt: null,
+        reason: 'failing: the canary errs at least 20 points more than stable',
+        canary: null,
+        stable: null,
+        lookedAt: null,
+        healthyAt: {},
+      },
     });
     expect(rolloutOutcome(judged('running'), 'd-1')).toMatchObject({ state: 'waiting', started: true });
-    expect(rolloutOutcome(judged('complete'), 'd-1')).toMatchObject({ state: 'succeeded', deploymentId: 'd-2', detail: expect.stringMatching(/reached every viewer, each step judged healthy/) });
-    expect(rolloutOutcome(judged('failed'), 'd-1')).toMatchObject({ state: 'rolled-back', detail: expect.stringMatching(/^d-2 failed: the judge found the canary failing \(failing: /) });
-    expect(rolloutOutcome(judged('not-enough-evidence'), 'd-1')).toMatchObject({ state: 'rolled-back', detail: expect.stringMatching(/^d-2 ended for want of evidence/) });
+    expect(rolloutOutcome(judged('complete'), 'd-1')).toMatchObject({
+      state: 'succeeded',
+      deploymentId: 'd-2',
+      detail: expect.stringMatching(/reached every viewer, each step judged healthy/),
+    });
+    expect(rolloutOutcome(judged('failed'), 'd-1')).toMatchObject({
+      state: 'rolled-back',
+      detail: expect.stringMatching(/^d-2 failed: the judge found the canary failing \(failing: /),
+    });
+    expect(rolloutOutcome(judged('not-enough-evidence'), 'd-1')).toMatchObject({
+      state: 'rolled-back',
+      detail: expect.stringMatching(/^d-2 ended for want of evidence/),
+    });
     // The judge's view of another deployment says nothing of this one.
     expect(rolloutOutcome(judged('complete', 'd-9'), 'd-1')).toMatchObject({ state: 'waiting' });
   });
@@ -150,7 +250,10 @@ describe('rollout wait: the command', () => {
   function deployed(last: { id: string; status: 'Succeeded' | 'Failed' | 'Stopped' | 'InProgress' } | null): void {
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '1', RevisionId: 'rev-1' });
     lambda.on(GetFunctionConfigurationCommand).resolves({ Description: versionDescription(BUILD) });
-    cloudfront.on(DescribeStoreByName).resolves({ KeyValueStore: { Name: names.rolloutStore, Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() }, ETag: 'E1' });
+    cloudfront.on(DescribeStoreByName).resolves({
+      KeyValueStore: { Name: names.rolloutStore, Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() },
+      ETag: 'E1',
+    });
     kvs.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'K1', KvsARN: STORE_ARN });
     kvs.on(GetKeyCommand).resolves({ Key: 'rollout', Value: formatRolloutState(steadyState(BUILD)) });
     cloudwatch.on(DescribeAlarmsCommand).resolves({
@@ -161,13 +264,23 @@ describe('rollout wait: the command', () => {
       ],
     });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-    codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: last ? { lastAttemptedDeployment: { deploymentId: last.id, status: last.status } } : {} });
-    if (last) codedeploy.on(GetDeploymentCommand, { deploymentId: last.id }).resolves(lambdaDeployment({ from: '1', to: '1', status: last.status, completeTime: new Date('2026-11-26T10:10:00Z') }));
+    codedeploy.on(GetDeploymentGroupCommand).resolves({
+      deploymentGroupInfo: last ? { lastAttemptedDeployment: { deploymentId: last.id, status: last.status } } : {},
+    });
+    if (last)
+      codedeploy
+        .on(GetDeploymentCommand, { deploymentId: last.id })
+        .resolves(
+          lambdaDeployment({ from: '1', to: '1', status: last.status, completeTime: new Date('2026-11-26T10:10:00Z') }),
+        );
   }
 
   const baselineNaming = (deployment: string) => {
     const file = path.join(dir, 'baseline');
-    writeFileSync(file, `${JSON.stringify({ schema: 1, deployment, status: 'Succeeded', savedAt: '2026-11-26T10:00:00.000Z' })}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ schema: 1, deployment, status: 'Succeeded', savedAt: '2026-11-26T10:00:00.000Z' })}\n`,
+    );
     return file;
   };
 
@@ -184,7 +297,10 @@ describe('rollout wait: the command', () => {
   it('--save-baseline records the newest deployment, and an empty history explicitly', async () => {
     const file = path.join(dir, 'baseline');
     deployed({ id: 'd-DONE00001', status: 'Succeeded' });
-    expect(await wait('--save-baseline', file)).toMatchObject({ code: 0, out: 'baseline deployment: d-DONE00001 (Succeeded)' });
+    expect(await wait('--save-baseline', file)).toMatchObject({
+      code: 0,
+      out: 'baseline deployment: d-DONE00001 (Succeeded)',
+    });
     expect(readBaseline(file)).toMatchObject({ deployment: 'd-DONE00001' });
 
     // Stacks deployed, but CodeDeploy never ran: no deployment, said so.
@@ -195,7 +311,9 @@ describe('rollout wait: the command', () => {
     // Before the very first deploy there is no alias to ask: no deployment either, said so.
     for (const mock of mocks) mock.reset();
     sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
-    lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
+    lambda
+      .on(GetAliasCommand)
+      .rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
     expect((await wait('--save-baseline', file)).code).toBe(0);
     expect(readBaseline(file)).toMatchObject({ deployment: null, why: expect.stringMatching(/first deploy/) });
   });
@@ -212,10 +330,16 @@ describe('rollout wait: the command', () => {
 
   it('--save-baseline exits 1 and writes nothing without AWS credentials, saying how to configure them', async () => {
     const file = path.join(dir, 'baseline');
-    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(
+        Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }),
+      );
     const run = await wait('--save-baseline', file);
     expect(run.code).toBe(1);
-    expect(run.err).toMatch(/cannot read the rollout status \(no AWS credentials found .*aws configure.*\): no baseline saved/);
+    expect(run.err).toMatch(
+      /cannot read the rollout status \(no AWS credentials found .*aws configure.*\): no baseline saved/,
+    );
     expect(existsSync(file)).toBe(false);
   });
 
@@ -225,16 +349,27 @@ describe('rollout wait: the command', () => {
     expect(run.code).toBe(1);
     expect(run.err).toMatch(new RegExp(`^rollout wait: cannot write the baseline file ${file} \\(ENOENT: [^)]*\\)`));
     expect(sts.calls()).toHaveLength(0);
-    await expect(saveBaseline({ file: dir, readStatus: async () => status('d-1') })).rejects.toThrow(/cannot write the baseline file .* \(EISDIR/);
+    await expect(saveBaseline({ file: dir, readStatus: async () => status('d-1') })).rejects.toThrow(
+      /cannot write the baseline file .* \(EISDIR/,
+    );
   });
 
   it('--baseline exits 1, naming the file, when it is missing or broken, instead of waiting for any deployment', async () => {
     const missing = await wait('--baseline', path.join(dir, 'absent'));
     expect(missing.code).toBe(1);
-    expect(missing.err).toContain(`baseline file ${path.join(dir, 'absent')} does not exist: run \`npm run rollout -- wait --save-baseline`);
+    expect(missing.err).toContain(
+      `baseline file ${path.join(dir, 'absent')} does not exist: run \`npm run rollout -- wait --save-baseline`,
+    );
     expect(missing.out).not.toMatch(/waiting/);
     expect(() => readBaseline(dir)).toThrow(/cannot read the baseline file .* \(EISDIR/);
-    for (const text of ['none\n', 'd-123\n', '', '{"deployment":5}', '{"schema":1,"deployment":null}', '{"schema":1,"deployment":""}']) {
+    for (const text of [
+      'none\n',
+      'd-123\n',
+      '',
+      '{"deployment":5}',
+      '{"schema":1,"deployment":null}',
+      '{"schema":1,"deployment":""}',
+    ]) {
       writeFileSync(path.join(dir, 'broken'), text);
       const broken = await wait('--baseline', path.join(dir, 'broken'));
       expect([text, broken.code]).toEqual([text, 1]);
@@ -247,7 +382,9 @@ describe('rollout wait: the command', () => {
     deployed({ id: 'd-NEW000001', status: 'Succeeded' });
     const passed = await wait('--baseline', baselineNaming('d-OLD000001'));
     expect(passed.code).toBe(0);
-    expect(passed.out).toMatch(/^waiting up to 294m for a deployment newer than d-OLD000001 to end\n.*d-NEW000001 succeeded$/s);
+    expect(passed.out).toMatch(
+      /^waiting up to 294m for a deployment newer than d-OLD000001 to end\n.*d-NEW000001 succeeded$/s,
+    );
 
     deployed({ id: 'd-NEW000002', status: 'Stopped' });
     const rolledBack = await wait('--baseline', baselineNaming('d-OLD000001'), '--timeout', '40m');
@@ -265,7 +402,9 @@ describe('rollout wait: the command', () => {
     deployed({ id: 'd-NEW000001', status: 'InProgress' });
     const late = await wait('--baseline', baselineNaming('d-OLD000001'), '--timeout', '5m', '--interval', '1m');
     expect(late.code).toBe(1);
-    expect(late.err).toBe('rollout wait: the rollout did not end within 5m (last: d-NEW000001 InProgress); see `npm run rollout -- status`.');
+    expect(late.err).toBe(
+      'rollout wait: the rollout did not end within 5m (last: d-NEW000001 InProgress); see `npm run rollout -- status`.',
+    );
   });
 
   it.each([
@@ -273,12 +412,15 @@ describe('rollout wait: the command', () => {
     ['--timeout', '30s', 'expected a duration from 1m to 24h, got "30s"'],
     ['--interval', '0s', 'expected a duration from 1s to 1h, got "0s"'],
     ['--settle', '2h', 'expected a duration from 1s to 1h, got "2h"'],
-  ])('%s %s is a usage error (exit 2) saying what to write, not a wait that never ends', async (flag, value, message) => {
-    const run = await wait(flag, value, '--baseline', '/nonexistent/baseline');
-    expect(run.code).toBe(2);
-    expect(run.err).toContain(`error: option '${flag} <duration>' argument '${value}' is invalid. ${message}.`);
-    expect(run.err).toContain('(run with --help for usage and examples)');
-  });
+  ])(
+    '%s %s is a usage error (exit 2) saying what to write, not a wait that never ends',
+    async (flag, value, message) => {
+      const run = await wait(flag, value, '--baseline', '/nonexistent/baseline');
+      expect(run.code).toBe(2);
+      expect(run.err).toContain(`error: option '${flag} <duration>' argument '${value}' is invalid. ${message}.`);
+      expect(run.err).toContain('(run with --help for usage and examples)');
+    },
+  );
 
   it('--save-baseline and --baseline are two steps: both at once is a usage error', async () => {
     const run = await wait('--save-baseline', path.join(dir, 'a'), '--baseline', path.join(dir, 'b'));

@@ -1,15 +1,40 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
+import {
+  CodeDeployClient,
+  CreateDeploymentCommand,
+  GetDeploymentCommand,
+  GetDeploymentGroupCommand,
+  ListDeploymentsCommand,
+  StopDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
+import {
+  GetAliasCommand,
+  GetFunctionConfigurationCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListVersionsByFunctionCommand,
+  UpdateAliasCommand,
+} from '@aws-sdk/client-lambda';
 import { CloudFrontClient, DescribeKeyValueStoreCommand as DescribeStoreByName } from '@aws-sdk/client-cloudfront';
-import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import {
+  CloudFrontKeyValueStoreClient,
+  DescribeKeyValueStoreCommand,
+  GetKeyCommand,
+  PutKeyCommand,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, resourceNames } from '../../config';
-import { formatRolloutState, parseRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
+import {
+  formatRolloutState,
+  parseRolloutState,
+  ROLLOUT_STATE_KEY,
+  steadyState,
+  type RolloutState,
+} from '../../contracts/rollout-state';
 import { lambdaAppSpec } from '../../rollout-control/deployments';
 import { readTimeline } from '../../rollout-control/signal-table';
 import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
@@ -18,7 +43,14 @@ import { versionDescription } from '../../contracts/version-description';
 import { runRolloutCli } from '../../scripts/rollout-commands';
 import { rolloutOutcome, type DeploymentStatus } from '../../scripts/lib/rollout-wait';
 import { LocalKeyValueStore, StoreConflict } from '../../loopback/kvs-server';
-import { BUILD_A, BUILD_B, BUILD_C, lambdaDeployment, NAMES, versionConfiguration } from '../regional-function/aws-fixtures';
+import {
+  BUILD_A,
+  BUILD_B,
+  BUILD_C,
+  lambdaDeployment,
+  NAMES,
+  versionConfiguration,
+} from '../regional-function/aws-fixtures';
 
 const CONFIG_FILE = path.resolve(__dirname, '..', '..', 'deploy.config.json');
 const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
@@ -68,7 +100,8 @@ async function rollout(...argv: string[]): Promise<Run> {
     sleep: async (ms) => {
       sleeps.push(ms);
     },
-    // Thirty seconds into the fixtures' running deployment (the judge allows its first step), and on as the command sleeps.
+    // Thirty seconds into the fixtures' running deployment (the judge allows its first step), and on as the command
+    // sleeps.
     now: () => Date.parse('2026-11-26T10:00:30Z') + sleeps.reduce((sum, ms) => sum + ms, 0),
   });
   return { code, out: out.join('\n'), err: err.join('\n'), sleeps, json: () => JSON.parse(out.join('\n')) };
@@ -80,9 +113,16 @@ function notFound(name: string, message = 'not found'): Error {
 
 /** A release in flight: alias 7 (build A) with 30 % on 8 (build B), deployment d-RUNNING01. */
 function midRollout(): void {
-  lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.3 } }, RevisionId: 'rev-1' });
+  lambda.on(GetAliasCommand).resolves({
+    Name: 'live',
+    FunctionVersion: '7',
+    RoutingConfig: { AdditionalVersionWeights: { '8': 0.3 } },
+    RevisionId: 'rev-1',
+  });
   codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RUNNING01'] });
-  codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date('2026-11-26T10:00:00Z') }));
+  codedeploy
+    .on(GetDeploymentCommand)
+    .resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date('2026-11-26T10:00:00Z') }));
   putState({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: [] });
 }
 
@@ -90,8 +130,14 @@ function midRollout(): void {
 function settled(): void {
   lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '8', RevisionId: 'rev-2' });
   codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-  codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-DONE00001', status: 'Succeeded' } } });
-  codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-DONE00001' }).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Succeeded', completeTime: new Date('2026-11-26T10:10:00Z') }));
+  codedeploy.on(GetDeploymentGroupCommand).resolves({
+    deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-DONE00001', status: 'Succeeded' } },
+  });
+  codedeploy
+    .on(GetDeploymentCommand, { deploymentId: 'd-DONE00001' })
+    .resolves(
+      lambdaDeployment({ from: '7', to: '8', status: 'Succeeded', completeTime: new Date('2026-11-26T10:10:00Z') }),
+    );
   putState(steadyState(BUILD_B));
 }
 
@@ -113,8 +159,19 @@ beforeEach(() => {
     ],
   });
   store = new LocalKeyValueStore();
-  cloudfront.on(DescribeStoreByName, { Name: 'edge-widget-rollout' }).resolves({ KeyValueStore: { Name: 'edge-widget-rollout', Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() }, ETag: 'E1' });
-  kvs.on(DescribeKeyValueStoreCommand, { KvsARN: STORE_ARN }).callsFake(() => ({ ETag: store.etag, KvsARN: STORE_ARN }));
+  cloudfront.on(DescribeStoreByName, { Name: 'edge-widget-rollout' }).resolves({
+    KeyValueStore: {
+      Name: 'edge-widget-rollout',
+      Id: 'x',
+      ARN: STORE_ARN,
+      Comment: '',
+      LastModifiedTime: new Date(),
+    },
+    ETag: 'E1',
+  });
+  kvs
+    .on(DescribeKeyValueStoreCommand, { KvsARN: STORE_ARN })
+    .callsFake(() => ({ ETag: store.etag, KvsARN: STORE_ARN }));
   kvs.on(GetKeyCommand, { KvsARN: STORE_ARN }).callsFake((input: { Key: string }) => {
     const value = store.get(input.Key);
     if (value === undefined) throw notFound('ResourceNotFoundException');
@@ -129,15 +186,37 @@ beforeEach(() => {
     }
   });
   // The last day's traffic the signal counted: a million loads a day, 1 % of stable viewers erring.
-  cloudwatch.on(GetMetricStatisticsCommand).callsFake((input: { MetricName: string; Dimensions: { Value: string }[]; StartTime: Date }) => {
-    const perHour = input.Dimensions[0]!.Value !== 'stable' ? 0 : input.MetricName === 'Viewers' ? 41_000 : 410;
-    return { Datapoints: Array.from({ length: 24 }, (_, hour) => ({ Timestamp: new Date(input.StartTime.getTime() + hour * 3_600_000), Sum: perHour })) };
-  });
+  cloudwatch
+    .on(GetMetricStatisticsCommand)
+    .callsFake((input: { MetricName: string; Dimensions: { Value: string }[]; StartTime: Date }) => {
+      const perHour = input.Dimensions[0]!.Value !== 'stable' ? 0 : input.MetricName === 'Viewers' ? 41_000 : 410;
+      return {
+        Datapoints: Array.from({ length: 24 }, (_, hour) => ({
+          Timestamp: new Date(input.StartTime.getTime() + hour * 3_600_000),
+          Sum: perHour,
+        })),
+      };
+    });
   cloudwatch.on(DescribeAlarmsCommand).resolves({
     MetricAlarms: [
-      { AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK', StateReason: 'Threshold Crossed: no datapoints were above 5', StateUpdatedTimestamp: new Date('2026-11-26T09:00:00Z') },
-      { AlarmName: 'edge-widget-signal-unjudged', StateValue: 'OK', StateReason: 'Threshold Crossed: no datapoints were above 0', StateUpdatedTimestamp: new Date('2026-11-26T09:30:00Z') },
-      { AlarmName: 'edge-widget-edge-function-errors', StateValue: 'INSUFFICIENT_DATA', StateReason: 'Unchecked: Initial alarm creation', StateUpdatedTimestamp: new Date('2026-11-26T08:00:00Z') },
+      {
+        AlarmName: 'edge-widget-client-error-rate',
+        StateValue: 'OK',
+        StateReason: 'Threshold Crossed: no datapoints were above 5',
+        StateUpdatedTimestamp: new Date('2026-11-26T09:00:00Z'),
+      },
+      {
+        AlarmName: 'edge-widget-signal-unjudged',
+        StateValue: 'OK',
+        StateReason: 'Threshold Crossed: no datapoints were above 0',
+        StateUpdatedTimestamp: new Date('2026-11-26T09:30:00Z'),
+      },
+      {
+        AlarmName: 'edge-widget-edge-function-errors',
+        StateValue: 'INSUFFICIENT_DATA',
+        StateReason: 'Unchecked: Initial alarm creation',
+        StateUpdatedTimestamp: new Date('2026-11-26T08:00:00Z'),
+      },
     ],
   });
 });
@@ -150,8 +229,14 @@ describe('usage', () => {
     [['deploy'], "error: unknown command 'deploy'"],
     [['status', 'start'], "error: too many arguments for 'status'"],
     [['status', '--version', '3'], "error: unknown option '--version'"],
-    [['start', '--version', 'latest'], `error: option '--version <n>' argument 'latest' is invalid. expected a whole number of at least 1, got "latest".`],
-    [['rollback', '--version', '0'], `error: option '--version <n>' argument '0' is invalid. expected a whole number of at least 1, got "0".`],
+    [
+      ['start', '--version', 'latest'],
+      `error: option '--version <n>' argument 'latest' is invalid. expected a whole number of at least 1, got "latest".`,
+    ],
+    [
+      ['rollback', '--version', '0'],
+      `error: option '--version <n>' argument '0' is invalid. expected a whole number of at least 1, got "0".`,
+    ],
     [['status', '--verbose'], "error: unknown option '--verbose'"],
   ])('exits 2 for %j, saying why and where the usage is', async (argv, message) => {
     const run = await rollout(...argv);
@@ -171,11 +256,23 @@ describe('usage', () => {
   it('prints the usage, every command and examples for --help, and exits 0', async () => {
     const run = await rollout('--help');
     expect(run.code).toBe(0);
-    for (const command of ['status', 'start', 'stop', 'rollback', 'promote', 'ring', 'wait']) expect(run.out).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['status', 'start', 'stop', 'rollback', 'promote', 'ring', 'wait'])
+      expect(run.out).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(run.out).toContain('Examples:\n  $ npm run rollout -- status');
   });
 
-  it.each([['status'], ['start'], ['stop'], ['rollback'], ['promote'], ['ring'], ['ring', 'list'], ['ring', 'add'], ['ring', 'remove'], ['wait']])('has --help with examples for %s', async (...command) => {
+  it.each([
+    ['status'],
+    ['start'],
+    ['stop'],
+    ['rollback'],
+    ['promote'],
+    ['ring'],
+    ['ring', 'list'],
+    ['ring', 'add'],
+    ['ring', 'remove'],
+    ['wait'],
+  ])('has --help with examples for %s', async (...command) => {
     const run = await rollout(...command, '--help');
     expect(run.code).toBe(0);
     expect(run.out).toContain(`Usage: npm run rollout -- ${command.join(' ')}`);
@@ -194,7 +291,9 @@ describe('before any command', () => {
   });
 
   it('checks the credentials first and says how to configure them', async () => {
-    sts.on(GetCallerIdentityCommand).rejects(notFound('CredentialsProviderError', 'Could not load credentials from any providers'));
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(notFound('CredentialsProviderError', 'Could not load credentials from any providers'));
     const run = await rollout('status');
     expect(run.code).toBe(1);
     expect(run.err).toBe(
@@ -204,15 +303,21 @@ describe('before any command', () => {
   });
 
   it('tells expired credentials apart', async () => {
-    sts.on(GetCallerIdentityCommand).rejects(notFound('ExpiredTokenException', 'The security token included in the request is expired'));
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(notFound('ExpiredTokenException', 'The security token included in the request is expired'));
     expect((await rollout('stop')).err).toMatch(/^rollout stop: the AWS credentials have expired .* Refresh them/);
   });
 
   it('prints a JSON error on stdout with --json, so scripts can parse every outcome', async () => {
-    sts.on(GetCallerIdentityCommand).rejects(notFound('InvalidClientTokenId', 'The security token included in the request is invalid.'));
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(notFound('InvalidClientTokenId', 'The security token included in the request is invalid.'));
     const run = await rollout('status', '--json');
     expect(run.code).toBe(1);
-    expect(run.json()).toEqual({ error: expect.stringMatching(/^AWS rejected the credentials \(InvalidClientTokenId/) });
+    expect(run.json()).toEqual({
+      error: expect.stringMatching(/^AWS rejected the credentials \(InvalidClientTokenId/),
+    });
   });
 });
 
@@ -263,7 +368,12 @@ describe('status', () => {
     expect(run.code).toBe(0);
     expect(run.json()).toEqual({
       account: '123456789012',
-      alias: { functionName: 'edge-widget-entry-router', name: 'live', stable: { version: '7', buildId: BUILD_A }, canary: { version: '8', buildId: BUILD_B, weight: 3000 } },
+      alias: {
+        functionName: 'edge-widget-entry-router',
+        name: 'live',
+        stable: { version: '7', buildId: BUILD_A },
+        canary: { version: '8', buildId: BUILD_B, weight: 3000 },
+      },
       state: {
         store: 'edge-widget-rollout',
         arn: STORE_ARN,
@@ -288,9 +398,24 @@ describe('status', () => {
         rolledBackBy: null,
       },
       alarms: [
-        { name: 'edge-widget-client-error-rate', state: 'OK', reason: 'Threshold Crossed: no datapoints were above 5', updated: '2026-11-26T09:00:00.000Z' },
-        { name: 'edge-widget-signal-unjudged', state: 'OK', reason: 'Threshold Crossed: no datapoints were above 0', updated: '2026-11-26T09:30:00.000Z' },
-        { name: 'edge-widget-edge-function-errors', state: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', updated: '2026-11-26T08:00:00.000Z' },
+        {
+          name: 'edge-widget-client-error-rate',
+          state: 'OK',
+          reason: 'Threshold Crossed: no datapoints were above 5',
+          updated: '2026-11-26T09:00:00.000Z',
+        },
+        {
+          name: 'edge-widget-signal-unjudged',
+          state: 'OK',
+          reason: 'Threshold Crossed: no datapoints were above 0',
+          updated: '2026-11-26T09:30:00.000Z',
+        },
+        {
+          name: 'edge-widget-edge-function-errors',
+          state: 'INSUFFICIENT_DATA',
+          reason: 'Unchecked: Initial alarm creation',
+          updated: '2026-11-26T08:00:00.000Z',
+        },
       ],
       judgment: {
         deploymentId: 'd-RUNNING01',
@@ -304,19 +429,34 @@ describe('status', () => {
         lookedAt: null,
         healthyAt: {},
       },
-      dashboard: 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
+      dashboard:
+        'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
       problems: [],
     });
     // `rollout wait`, the deploy workflow's last step, judges this same model.
-    expect(rolloutOutcome(run.json() as DeploymentStatus, 'd-BEFORE001')).toEqual({ state: 'waiting', started: true, detail: 'd-RUNNING01 InProgress' });
+    expect(rolloutOutcome(run.json() as DeploymentStatus, 'd-BEFORE001')).toEqual({
+      state: 'waiting',
+      started: true,
+      detail: 'd-RUNNING01 InProgress',
+    });
   });
 
   it('shows the last deployment when none runs, and a state that lags the alias', async () => {
     settled();
     putState({ stable: BUILD_A, canary: BUILD_B, weight: 9000, salt: 'd-DONE00001', ring: [] });
     const run = await rollout('status', '--json');
-    const status = run.json() as { deployment: { id: string; status: string; progress: number | null; completed: string }; state: { matchesAlias: boolean }; alias: { canary: null } };
-    expect(status.deployment).toMatchObject({ id: 'd-DONE00001', status: 'Succeeded', active: false, progress: null, completed: '2026-11-26T10:10:00.000Z' });
+    const status = run.json() as {
+      deployment: { id: string; status: string; progress: number | null; completed: string };
+      state: { matchesAlias: boolean };
+      alias: { canary: null };
+    };
+    expect(status.deployment).toMatchObject({
+      id: 'd-DONE00001',
+      status: 'Succeeded',
+      active: false,
+      progress: null,
+      completed: '2026-11-26T10:10:00.000Z',
+    });
     expect(status.alias.canary).toBeNull();
     expect(status.state.matchesAlias).toBe(false);
     expect((await rollout('status')).out).toContain('differs from the alias: rollout sync has not caught up');
@@ -329,16 +469,27 @@ describe('status', () => {
     const run = await rollout('status');
     expect(run.code).toBe(1);
     expect(run.out).toContain(`  stable  version 8  build ${BUILD_B}  100%`);
-    expect(run.out).toContain('Problems\n  - the rollout state is missing from edge-widget-rollout: the edges fall back to the entry router; deploy the stacks to recreate the key, and rollout sync fills it within a minute');
+    expect(run.out).toContain(
+      'Problems\n  - the rollout state is missing from edge-widget-rollout: the edges fall back to the entry router; deploy the stacks to recreate the key, and rollout sync fills it within a minute',
+    );
     expect(run.out).toContain('  - alarm edge-widget-client-error-rate does not exist: deploy the stacks first');
     expect(run.out).toContain('  edge-widget-client-error-rate     MISSING');
   });
 
   it('fails with "deploy the stacks first" when the alias does not exist', async () => {
-    lambda.on(GetAliasCommand).rejects(notFound('ResourceNotFoundException', 'Function not found: arn:aws:lambda:us-east-1:123456789012:function:edge-widget-entry-router:live'));
+    lambda
+      .on(GetAliasCommand)
+      .rejects(
+        notFound(
+          'ResourceNotFoundException',
+          'Function not found: arn:aws:lambda:us-east-1:123456789012:function:edge-widget-entry-router:live',
+        ),
+      );
     const run = await rollout('status');
     expect(run).toMatchObject({ code: 1, out: '' });
-    expect(run.err).toBe('rollout status: alias live of function edge-widget-entry-router not found: deploy the stacks first (cdktf deploy creates the function and its alias)');
+    expect(run.err).toBe(
+      'rollout status: alias live of function edge-widget-entry-router not found: deploy the stacks first (cdktf deploy creates the function and its alias)',
+    );
   });
 });
 
@@ -346,7 +497,9 @@ describe('start', () => {
   it('refuses a version whose build is missing from a region, before CodeDeploy hears of it', async () => {
     settled();
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RevisionId: 'rev-3' });
-    s3.on(HeadObjectCommand, { Bucket: 'edge-widget-eu-west-1-9afbe6ff' }).rejects(Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: 403 } }));
+    s3.on(HeadObjectCommand, { Bucket: 'edge-widget-eu-west-1-9afbe6ff' }).rejects(
+      Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: 403 } }),
+    );
     const run = await rollout('start', '--version', '8');
     expect(run.code).toBe(1);
     expect(run.err).toContain('edge-widget-eu-west-1-9afbe6ff (eu-west-1)');
@@ -358,7 +511,10 @@ describe('start', () => {
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
     lambda
       .on(ListVersionsByFunctionCommand)
-      .resolvesOnce({ Versions: [{ Version: '$LATEST' }, { Version: '7', Description: versionDescription(BUILD_A) }], NextMarker: 'page2' })
+      .resolvesOnce({
+        Versions: [{ Version: '$LATEST' }, { Version: '7', Description: versionDescription(BUILD_A) }],
+        NextMarker: 'page2',
+      })
       .resolves({
         Versions: [{ Version: '8', Description: versionDescription(BUILD_B) }],
       });
@@ -371,25 +527,42 @@ describe('start', () => {
       `  shifting alias live from version 7 to 8 (build ${BUILD_B})`,
       'Follow it with `npm run rollout -- status`; stop it with `npm run rollout -- stop`.',
     ]);
-    // The deploy config's one-minute steps cannot be judged in a minute, however busy the widget: said once, not refused.
+    // The deploy config's one-minute steps cannot be judged in a minute, however busy the widget: said once, not
+    // refused.
     expect(lines.slice(3)).toEqual([
       expect.stringMatching(
         /^Warning: at the last day's quietest hour \(41,000 viewers, stable ones erring at 1 %\), the first step \(10%\) gets 68\.3 canary viewers a minute and needs about \d+, .* against its 1, so the steps hold until judged/,
       ),
-      expect.stringMatching(/^Warning: at the last day's quietest hour \(41,000 viewers, stable ones erring at 1 %\), the slowest later step \(\d+%\) .* against its 1, so the steps hold until judged/),
+      expect.stringMatching(
+        /^Warning: at the last day's quietest hour \(41,000 viewers, stable ones erring at 1 %\), the slowest later step \(\d+%\) .* against its 1, so the steps hold until judged/,
+      ),
     ]);
     // The last day's traffic, hour by hour, as the signal consumer counted it.
     expect(
       cloudwatch
         .commandCalls(GetMetricStatisticsCommand)
-        .map((call) => `${call.args[0].input.MetricName} ${call.args[0].input.Dimensions?.[0]?.Value} ${call.args[0].input.Period}`)
+        .map(
+          (call) =>
+            `${call.args[0].input.MetricName} ${call.args[0].input.Dimensions?.[0]?.Value} ${call.args[0].input.Period}`,
+        )
         .sort(),
     ).toEqual(['ErroringViewers stable 3600', 'Viewers canary 3600', 'Viewers ring 3600', 'Viewers stable 3600']);
-    expect(lambda.commandCalls(ListVersionsByFunctionCommand).map((call) => call.args[0].input.Marker)).toEqual([undefined, 'page2']);
+    expect(lambda.commandCalls(ListVersionsByFunctionCommand).map((call) => call.args[0].input.Marker)).toEqual([
+      undefined,
+      'page2',
+    ]);
     expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input).toEqual({
       applicationName: 'edge-widget',
       deploymentGroupName: 'edge-widget-entry-router',
-      revision: { revisionType: 'AppSpecContent', appSpecContent: lambdaAppSpec({ functionName: NAMES.functionName, alias: 'live', currentVersion: '7', targetVersion: '8' }) },
+      revision: {
+        revisionType: 'AppSpecContent',
+        appSpecContent: lambdaAppSpec({
+          functionName: NAMES.functionName,
+          alias: 'live',
+          currentVersion: '7',
+          targetVersion: '8',
+        }),
+      },
       description: `release build ${BUILD_B}: version 7 → 8`,
     });
   });
@@ -416,17 +589,29 @@ describe('start', () => {
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-STARTED03' });
     cloudwatch.on(GetMetricStatisticsCommand).resolves({ Datapoints: [] });
     const silent = await rollout('start', '--version', '7', '--json');
-    expect(silent.json()).toMatchObject({ action: 'started', warnings: [expect.stringMatching(/^The release signal counted no entry viewer in the last day/)] });
-    cloudwatch.on(GetMetricStatisticsCommand).rejects(Object.assign(new Error('User is not authorized to perform: cloudwatch:GetMetricStatistics'), { name: 'AccessDenied' }));
+    expect(silent.json()).toMatchObject({
+      action: 'started',
+      warnings: [expect.stringMatching(/^The release signal counted no entry viewer in the last day/)],
+    });
+    cloudwatch.on(GetMetricStatisticsCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: cloudwatch:GetMetricStatistics'), {
+        name: 'AccessDenied',
+      }),
+    );
     const denied = await rollout('start', '--version', '7');
     expect(denied.code).toBe(0);
-    expect(denied.out).toContain("Warning: could not read the last day's traffic to check the steps can be judged in time: User is not authorized to perform: cloudwatch:GetMetricStatistics");
+    expect(denied.out).toContain(
+      "Warning: could not read the last day's traffic to check the steps can be judged in time: User is not authorized to perform: cloudwatch:GetMetricStatistics",
+    );
   });
 
   it('does nothing, successfully, when the newest version is already live', async () => {
     settled();
     const run = await rollout('start');
-    expect(run).toMatchObject({ code: 0, out: 'Nothing to start: alias live already points at version 8 (first deploy, or this version is already released).' });
+    expect(run).toMatchObject({
+      code: 0,
+      out: 'Nothing to start: alias live already points at version 8 (first deploy, or this version is already released).',
+    });
     expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
   });
 
@@ -440,11 +625,17 @@ describe('start', () => {
   });
 
   it('says so when the version does not exist or the function has none', async () => {
-    expect((await rollout('start', '--version', '42')).err).toBe('rollout start: edge-widget-entry-router has no version 42 (published: 6, 7, 8)');
+    expect((await rollout('start', '--version', '42')).err).toBe(
+      'rollout start: edge-widget-entry-router has no version 42 (published: 6, 7, 8)',
+    );
     lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: [{ Version: '$LATEST' }] });
-    expect((await rollout('start')).err).toBe('rollout start: edge-widget-entry-router has no published version: deploy the stacks first');
+    expect((await rollout('start')).err).toBe(
+      'rollout start: edge-widget-entry-router has no published version: deploy the stacks first',
+    );
     lambda.on(ListVersionsByFunctionCommand).rejects(notFound('ResourceNotFoundException'));
-    expect((await rollout('start')).err).toBe('rollout start: function edge-widget-entry-router not found: deploy the stacks first');
+    expect((await rollout('start')).err).toBe(
+      'rollout start: function edge-widget-entry-router not found: deploy the stacks first',
+    );
   });
 });
 
@@ -454,23 +645,40 @@ describe('stop', () => {
     codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending', statusMessage: 'Stop request is pending' });
     const run = await rollout('stop');
     expect(run.code).toBe(0);
-    expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({ deploymentId: 'd-RUNNING01', autoRollbackEnabled: true });
-    expect(run.out).toMatch(/^Stopping deployment d-RUNNING01 \(version 7 → 8\) with rollback: Stop request is pending\.\nCodeDeploy moves alias live back to version 7/);
+    expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({
+      deploymentId: 'd-RUNNING01',
+      autoRollbackEnabled: true,
+    });
+    expect(run.out).toMatch(
+      /^Stopping deployment d-RUNNING01 \(version 7 → 8\) with rollback: Stop request is pending\.\nCodeDeploy moves alias live back to version 7/,
+    );
     const json = (await rollout('stop', '--json')).json();
-    expect(json).toEqual({ action: 'stopped', deploymentId: 'd-RUNNING01', rollback: true, fromVersion: '7', toVersion: '8', status: 'Pending', message: 'Stop request is pending' });
+    expect(json).toEqual({
+      action: 'stopped',
+      deploymentId: 'd-RUNNING01',
+      rollback: true,
+      fromVersion: '7',
+      toVersion: '8',
+      status: 'Pending',
+      message: 'Stop request is pending',
+    });
   });
 
   it('fails when nothing runs, naming the last deployment and pointing at rollback', async () => {
     settled();
     const run = await rollout('stop');
     expect(run.code).toBe(1);
-    expect(run.err).toBe('rollout stop: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to stop. To go back to the previous build, run `npm run rollout -- rollback`.');
+    expect(run.err).toBe(
+      'rollout stop: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to stop. To go back to the previous build, run `npm run rollout -- rollback`.',
+    );
     expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
   });
 
   it('says "deploy the stacks first" when the deployment group is missing', async () => {
     codedeploy.on(ListDeploymentsCommand).rejects(notFound('DeploymentGroupDoesNotExistException'));
-    expect((await rollout('stop')).err).toBe('rollout stop: CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy the stacks first');
+    expect((await rollout('stop')).err).toBe(
+      'rollout stop: CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy the stacks first',
+    );
   });
 });
 
@@ -488,11 +696,21 @@ describe('rollback', () => {
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-ROLLBACK1' });
     const run = await rollout('rollback');
     expect(run.code).toBe(0);
-    expect(run.out).toContain(`Started deployment d-ROLLBACK1: version 8 → 7 (build ${BUILD_A}) with CodeDeployDefault.LambdaAllAtOnce.`);
+    expect(run.out).toContain(
+      `Started deployment d-ROLLBACK1: version 8 → 7 (build ${BUILD_A}) with CodeDeployDefault.LambdaAllAtOnce.`,
+    );
     expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input).toEqual({
       applicationName: 'edge-widget',
       deploymentGroupName: 'edge-widget-entry-router',
-      revision: { revisionType: 'AppSpecContent', appSpecContent: lambdaAppSpec({ functionName: NAMES.functionName, alias: 'live', currentVersion: '8', targetVersion: '7' }) },
+      revision: {
+        revisionType: 'AppSpecContent',
+        appSpecContent: lambdaAppSpec({
+          functionName: NAMES.functionName,
+          alias: 'live',
+          currentVersion: '8',
+          targetVersion: '7',
+        }),
+      },
       description: `rollback to build ${BUILD_A}: version 8 → 7 (rollout CLI)`,
       deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
       overrideAlarmConfiguration: { enabled: false, alarms: [] },
@@ -502,13 +720,19 @@ describe('rollback', () => {
   it('refuses to roll back, alarms off, to a build cleanup removed from a region: its viewers would get 403', async () => {
     settled();
     const gone = 'edge-widget-ap-southeast-2-9afbe6ff';
-    s3.on(HeadObjectCommand, { Bucket: gone }).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    s3.on(HeadObjectCommand, { Bucket: gone }).rejects(
+      Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
+    );
     const run = await rollout('rollback');
     expect(run.code).toBe(1);
-    expect(run.err).toContain(`build ${BUILD_A} is not in every bucket: its manifest is missing from ${gone} (ap-southeast-2)`);
+    expect(run.err).toContain(
+      `build ${BUILD_A} is not in every bucket: its manifest is missing from ${gone} (ap-southeast-2)`,
+    );
     expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
     // It asked each configured bucket for the manifest, in its own region.
-    expect(s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Key)).toEqual(Array(3).fill(`builds/${BUILD_A}.json`));
+    expect(s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Key)).toEqual(
+      Array(3).fill(`builds/${BUILD_A}.json`),
+    );
   });
 
   it('skips versions of the same build, and takes --version', async () => {
@@ -522,28 +746,51 @@ describe('rollback', () => {
     });
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '7' }).resolves(versionConfiguration(BUILD_B));
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-ROLLBACK2' });
-    expect((await rollout('rollback', '--json')).json()).toMatchObject({ action: 'started', toVersion: '6', buildId: BUILD_C });
-    expect((await rollout('rollback', '--version', '7', '--json')).json()).toMatchObject({ action: 'started', toVersion: '7', deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
+    expect((await rollout('rollback', '--json')).json()).toMatchObject({
+      action: 'started',
+      toVersion: '6',
+      buildId: BUILD_C,
+    });
+    expect((await rollout('rollback', '--version', '7', '--json')).json()).toMatchObject({
+      action: 'started',
+      toVersion: '7',
+      deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+    });
   });
 
   it('fails when there is nothing older to go back to', async () => {
     settled();
-    lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: [{ Version: '8', Description: versionDescription(BUILD_B) }] });
+    lambda
+      .on(ListVersionsByFunctionCommand)
+      .resolves({ Versions: [{ Version: '8', Description: versionDescription(BUILD_B) }] });
     const run = await rollout('rollback');
     expect(run.code).toBe(1);
-    expect(run.err).toBe(`rollout rollback: no version below 8 serves another build than ${BUILD_B}: nothing to roll back to (name one with --version N)`);
+    expect(run.err).toBe(
+      `rollout rollback: no version below 8 serves another build than ${BUILD_B}: nothing to roll back to (name one with --version N)`,
+    );
   });
 });
 
 describe('promote', () => {
-  const firing = () => cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'ALARM', StateReason: 'Threshold Crossed: 2 datapoints were greater than 5' }] });
+  const firing = () =>
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        {
+          AlarmName: 'edge-widget-client-error-rate',
+          StateValue: 'ALARM',
+          StateReason: 'Threshold Crossed: 2 datapoints were greater than 5',
+        },
+      ],
+    });
 
   it('refuses while the client-error alarm is in ALARM, touching nothing, and says how to insist', async () => {
     midRollout();
     firing();
     const run = await rollout('promote');
     expect(run.code).toBe(1);
-    expect(run.err).toContain('not promoting deployment d-RUNNING01: its client-error alarm edge-widget-client-error-rate is in ALARM (Threshold Crossed: 2 datapoints were greater than 5)');
+    expect(run.err).toContain(
+      'not promoting deployment d-RUNNING01: its client-error alarm edge-widget-client-error-rate is in ALARM (Threshold Crossed: 2 datapoints were greater than 5)',
+    );
     expect(run.err).toContain('npm run rollout -- promote --force');
     expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
@@ -554,13 +801,22 @@ describe('promote', () => {
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [
         { AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK', StateReason: 'no datapoints were above 5' },
-        { AlarmName: 'edge-widget-signal-unjudged', StateValue: 'ALARM', StateReason: 'Threshold Crossed: 2 datapoints were greater than 0' },
+        {
+          AlarmName: 'edge-widget-signal-unjudged',
+          StateValue: 'ALARM',
+          StateReason: 'Threshold Crossed: 2 datapoints were greater than 0',
+        },
       ],
     });
     const run = await rollout('promote');
     expect(run.code).toBe(1);
-    expect(run.err).toContain('not promoting deployment d-RUNNING01: its unjudged alarm (the release signal cannot see the canary) edge-widget-signal-unjudged is in ALARM (Threshold Crossed: 2 datapoints were greater than 0)');
-    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input.AlarmNames).toEqual(['edge-widget-client-error-rate', 'edge-widget-signal-unjudged']);
+    expect(run.err).toContain(
+      'not promoting deployment d-RUNNING01: its unjudged alarm (the release signal cannot see the canary) edge-widget-signal-unjudged is in ALARM (Threshold Crossed: 2 datapoints were greater than 0)',
+    );
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input.AlarmNames).toEqual([
+      'edge-widget-client-error-rate',
+      'edge-widget-signal-unjudged',
+    ]);
     expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
   });
@@ -589,7 +845,10 @@ describe('promote', () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
     const run = await rollout('promote');
     expect(run.code).toBe(0);
-    expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({ deploymentId: 'd-RUNNING01', autoRollbackEnabled: false });
+    expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({
+      deploymentId: 'd-RUNNING01',
+      autoRollbackEnabled: false,
+    });
     expect(run.sleeps).toEqual([3000, 3000]);
     expect(lambda.commandCalls(UpdateAliasCommand)[0]!.args[0].input).toEqual({
       FunctionName: 'edge-widget-entry-router',
@@ -600,7 +859,10 @@ describe('promote', () => {
     });
     const invoke = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
     expect(invoke).toMatchObject({ FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event' });
-    expect(JSON.parse(new TextDecoder().decode(invoke.Payload as Uint8Array))).toEqual({ source: 'rollout-cli', 'detail-type': 'Sync Request' });
+    expect(JSON.parse(new TextDecoder().decode(invoke.Payload as Uint8Array))).toEqual({
+      source: 'rollout-cli',
+      'detail-type': 'Sync Request',
+    });
     expect(run.out).toBe(
       [
         `Promoted deployment d-RUNNING01: alias live sends 100% of viewers to version 8 (build ${BUILD_B}).`,
@@ -621,7 +883,15 @@ describe('promote', () => {
     lambda.on(InvokeCommand).rejects(notFound('AccessDeniedException'));
     const run = await rollout('promote', '--json');
     expect(run.code).toBe(0);
-    expect(run.json()).toEqual({ action: 'promoted', deploymentId: 'd-RUNNING01', deploymentStatus: 'Stopped', version: '8', buildId: BUILD_B, aliasMoved: true, syncRequested: false });
+    expect(run.json()).toEqual({
+      action: 'promoted',
+      deploymentId: 'd-RUNNING01',
+      deploymentStatus: 'Stopped',
+      version: '8',
+      buildId: BUILD_B,
+      aliasMoved: true,
+      syncRequested: false,
+    });
   });
 
   it('refuses to promote a deployment that failed meanwhile (CodeDeploy rolls it back)', async () => {
@@ -633,7 +903,9 @@ describe('promote', () => {
       .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Failed', error: 'alarm active' }));
     const run = await rollout('promote');
     expect(run.code).toBe(1);
-    expect(run.err).toBe('rollout promote: deployment d-RUNNING01 failed before it could be promoted (alarm active); CodeDeploy rolls it back. See `npm run rollout -- status`.');
+    expect(run.err).toBe(
+      'rollout promote: deployment d-RUNNING01 failed before it could be promoted (alarm active); CodeDeploy rolls it back. See `npm run rollout -- status`.',
+    );
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
   });
 
@@ -644,10 +916,14 @@ describe('promote', () => {
       .on(GetDeploymentCommand)
       .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
       .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
-    lambda.on(UpdateAliasCommand).rejects(notFound('PreconditionFailedException', 'The RevisionId provided does not match the latest RevisionId'));
+    lambda
+      .on(UpdateAliasCommand)
+      .rejects(notFound('PreconditionFailedException', 'The RevisionId provided does not match the latest RevisionId'));
     const run = await rollout('promote');
     expect(run.code).toBe(1);
-    expect(run.err).toBe('rollout promote: alias live changed while promoting; check `npm run rollout -- status` and run promote again if still needed');
+    expect(run.err).toBe(
+      'rollout promote: alias live changed while promoting; check `npm run rollout -- status` and run promote again if still needed',
+    );
   });
 
   it('gives up waiting after two minutes, saying what to do', async () => {
@@ -656,14 +932,18 @@ describe('promote', () => {
     const run = await rollout('promote');
     expect(run.code).toBe(1);
     expect(run.sleeps).toHaveLength(40);
-    expect(run.err).toBe('rollout promote: deployment d-RUNNING01 is still InProgress 120 s after the stop request; run `npm run rollout -- promote` again once it has stopped');
+    expect(run.err).toBe(
+      'rollout promote: deployment d-RUNNING01 is still InProgress 120 s after the stop request; run `npm run rollout -- promote` again once it has stopped',
+    );
   });
 
   it('fails when nothing runs', async () => {
     settled();
     const run = await rollout('promote');
     expect(run.code).toBe(1);
-    expect(run.err).toBe('rollout promote: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to promote. Start one with `npm run rollout -- start`.');
+    expect(run.err).toBe(
+      'rollout promote: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to promote. Start one with `npm run rollout -- start`.',
+    );
   });
 });
 
@@ -673,27 +953,60 @@ describe('ring', () => {
     const etag = store.etag;
     const run = await rollout('ring', 'add', 'HTTPS://Demo.Example.com:443');
     expect(run.code).toBe(0);
-    expect(run.out).toBe(`Added https://demo.example.com. A page on that origin loading the widget: it gets the canary (build ${BUILD_B}) on its next load.\nThe ring has 1 origin.`);
-    expect(storedState()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-RUNNING01', ring: ['https://demo.example.com'] });
-    expect(kvs.commandCalls(PutKeyCommand)[0]!.args[0].input).toMatchObject({ KvsARN: STORE_ARN, Key: 'rollout', IfMatch: etag });
+    expect(run.out).toBe(
+      `Added https://demo.example.com. A page on that origin loading the widget: it gets the canary (build ${BUILD_B}) on its next load.\nThe ring has 1 origin.`,
+    );
+    expect(storedState()).toEqual({
+      stable: BUILD_A,
+      canary: BUILD_B,
+      weight: 3000,
+      salt: 'd-RUNNING01',
+      ring: ['https://demo.example.com'],
+    });
+    expect(kvs.commandCalls(PutKeyCommand)[0]!.args[0].input).toMatchObject({
+      KvsARN: STORE_ARN,
+      Key: 'rollout',
+      IfMatch: etag,
+    });
     // Announced to the signal's timeline first (the consumer judges by it), then written.
     expect(table.items.has(STATE_TIMELINE_KEY)).toBe(true);
-    expect((await readTimeline(new DynamoDBClient({ region: 'us-east-1' }), resourceNames(loadConfig(CONFIG_FILE)).signalTable)).at(-1)).toEqual({ state: storedState(), from: expect.any(Number), until: null });
+    expect(
+      (
+        await readTimeline(
+          new DynamoDBClient({ region: 'us-east-1' }),
+          resourceNames(loadConfig(CONFIG_FILE)).signalTable,
+        )
+      ).at(-1),
+    ).toEqual({ state: storedState(), from: expect.any(Number), until: null });
     // Rollout sync is asked to sync now, not at its next minute: it reads the store on a manual sync.
     expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([
-      { FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify({ source: 'rollout-cli', 'detail-type': 'Sync Request' })) },
+      {
+        FunctionName: 'edge-widget-rollout-sync',
+        InvocationType: 'Event',
+        Payload: new TextEncoder().encode(JSON.stringify({ source: 'rollout-cli', 'detail-type': 'Sync Request' })),
+      },
     ]);
-    expect((await rollout('ring', 'list', '--json')).json()).toEqual({ ring: ['https://demo.example.com'], bytes: 26, limitBytes: 862 });
+    expect((await rollout('ring', 'list', '--json')).json()).toEqual({
+      ring: ['https://demo.example.com'],
+      bytes: 26,
+      limitBytes: 862,
+    });
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
   });
 
   it('removes one, and says so when there was nothing to add or remove, writing nothing', async () => {
     settled();
     putState({ ...steadyState(BUILD_B), ring: ['https://demo.example.com'] });
-    expect((await rollout('ring', 'add', 'https://demo.example.com')).out).toContain('Already in the ring: https://demo.example.com.');
-    expect((await rollout('ring', 'remove', 'https://other.example.com')).out).toContain('Not in the ring: https://other.example.com.');
+    expect((await rollout('ring', 'add', 'https://demo.example.com')).out).toContain(
+      'Already in the ring: https://demo.example.com.',
+    );
+    expect((await rollout('ring', 'remove', 'https://other.example.com')).out).toContain(
+      'Not in the ring: https://other.example.com.',
+    );
     expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(0);
-    expect((await rollout('ring', 'remove', 'https://demo.example.com')).out).toContain('Removed https://demo.example.com.');
+    expect((await rollout('ring', 'remove', 'https://demo.example.com')).out).toContain(
+      'Removed https://demo.example.com.',
+    );
     expect(storedState()?.ring).toEqual([]);
     expect((await rollout('ring')).out).toBe('The ring is empty: every viewer is assigned by weight.');
   });
@@ -710,7 +1023,13 @@ describe('ring', () => {
       return { Key: input.Key, Value: value };
     });
     expect((await rollout('ring', 'add', 'https://demo.example.com')).code).toBe(0);
-    expect(storedState()).toEqual({ stable: BUILD_A, canary: BUILD_B, weight: 4000, salt: 'd-RUNNING01', ring: ['https://demo.example.com'] });
+    expect(storedState()).toEqual({
+      stable: BUILD_A,
+      canary: BUILD_B,
+      weight: 4000,
+      salt: 'd-RUNNING01',
+      ring: ['https://demo.example.com'],
+    });
     expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(2);
   });
 
@@ -719,19 +1038,31 @@ describe('ring', () => {
     let run = await rollout('ring', 'add', 'https://demo.example.com/pricing');
     expect(run.code).toBe(1);
     expect(run.err).toMatch(/is not a host origin: write scheme:\/\/host\[:port\] with no path/);
-    putState({ ...steadyState(BUILD_B), ring: Array.from({ length: 24 }, (_, n) => `https://customer-${String(n).padStart(3, '0')}.example.com`) });
+    putState({
+      ...steadyState(BUILD_B),
+      ring: Array.from({ length: 24 }, (_, n) => `https://customer-${String(n).padStart(3, '0')}.example.com`),
+    });
     run = await rollout('ring', 'add', 'https://customer-999.example.com');
     expect(run.code).toBe(1);
-    expect(run.err).toMatch(/the ring cannot take https:\/\/customer-999.example.com: its 25 origins would take 874 of the 862 bytes/);
+    expect(run.err).toMatch(
+      /the ring cannot take https:\/\/customer-999.example.com: its 25 origins would take 874 of the 862 bytes/,
+    );
     expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(0);
   });
 
   it('refuses to edit a store with no valid state, and misuse as usage errors', async () => {
     settled();
     store.put(ROLLOUT_STATE_KEY, 'nonsense');
-    expect((await rollout('ring', 'add', 'https://demo.example.com')).err).toMatch(/holds no valid rollout state \(its value does not parse\)/);
+    expect((await rollout('ring', 'add', 'https://demo.example.com')).err).toMatch(
+      /holds no valid rollout state \(its value does not parse\)/,
+    );
     expect((await rollout('ring', 'add')).code).toBe(2);
-    expect(await rollout('ring', 'drop', 'https://demo.example.com')).toMatchObject({ code: 2, err: expect.stringContaining('"drop https://demo.example.com" is not a ring command; use list, add <origin> or remove <origin>.') });
+    expect(await rollout('ring', 'drop', 'https://demo.example.com')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining(
+        '"drop https://demo.example.com" is not a ring command; use list, add <origin> or remove <origin>.',
+      ),
+    });
     expect((await rollout('ring', 'list', 'https://x.example.com')).code).toBe(2);
   });
 });

@@ -20,10 +20,23 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CloudFrontClient, DescribeKeyValueStoreCommand as DescribeStoreByName, type FunctionConfig } from '@aws-sdk/client-cloudfront';
-import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import {
+  CloudFrontClient,
+  DescribeKeyValueStoreCommand as DescribeStoreByName,
+  type FunctionConfig,
+} from '@aws-sdk/client-cloudfront';
+import {
+  CloudFrontKeyValueStoreClient,
+  DescribeKeyValueStoreCommand,
+  GetKeyCommand,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import {
+  CodeDeployClient,
+  GetDeploymentCommand,
+  GetDeploymentGroupCommand,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -36,7 +49,13 @@ import { judgmentKey } from '../../contracts/release-progress';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { backfill } from '../../scripts/backfill';
 import { cleanup } from '../../scripts/cleanup';
-import { type CiScript, ciRolePolicies, type ScriptCall, type ScriptTarget, scriptTargets } from '../../scripts/lib/ci-iam';
+import {
+  type CiScript,
+  ciRolePolicies,
+  type ScriptCall,
+  type ScriptTarget,
+  scriptTargets,
+} from '../../scripts/lib/ci-iam';
 import { ROLLOUT_REGION, runRolloutCli } from '../../scripts/rollout-commands';
 import { listObjects } from '../../rollout-control/s3';
 import { buildObjects, upload } from '../../publish/upload';
@@ -47,7 +66,18 @@ import { wildcardMatch } from '../../stacks/policy/iam-reference';
 import { fakeCheckFunctionApi } from '../fixtures/cloudfront-check-function';
 import { BUILD_DIR } from '../fixtures/build';
 import { writeBuild } from '../fixtures/builds';
-import { ACCOUNT, type AwsCall, bucketPolicy, callContext, evaluate, iamRequests, mockedCallsWithRegions, recordAwsCalls, resolveIn, storeArnFor } from '../fixtures/iam';
+import {
+  ACCOUNT,
+  type AwsCall,
+  bucketPolicy,
+  callContext,
+  evaluate,
+  iamRequests,
+  mockedCallsWithRegions,
+  recordAwsCalls,
+  resolveIn,
+  storeArnFor,
+} from '../fixtures/iam';
 import { BUILD_A, BUILD_B, lambdaDeployment, versionConfiguration } from '../regional-function/aws-fixtures';
 import { only, synthesize } from '../stacks/support';
 
@@ -68,7 +98,13 @@ const buckets = config.regions.map((region) => names.bucket(region));
 const STORE_ARN = storeArnFor(names.rolloutStore);
 
 const synthesized = synthesize(config);
-const context = callContext(config, resolveIn(synthesized.delivery.json, String(only(synthesized.delivery, 'aws_codedeploy_deployment_group').deployment_config_name)));
+const context = callContext(
+  config,
+  resolveIn(
+    synthesized.delivery.json,
+    String(only(synthesized.delivery, 'aws_codedeploy_deployment_group').deployment_config_name),
+  ),
+);
 
 // Every client the five commands make but S3's: the S3 calls go to the loopback server.
 const lambda = mockClient(LambdaClient);
@@ -110,7 +146,8 @@ async function record(script: CiScript, scenario: string, run: () => Promise<voi
   return calls;
 }
 
-const operations = (calls: readonly AwsCall[]) => [...new Set(calls.map((call) => `${call.service}:${call.operation}`))].sort();
+const operations = (calls: readonly AwsCall[]) =>
+  [...new Set(calls.map((call) => `${call.service}:${call.operation}`))].sort();
 
 beforeEach(() => {
   for (const mock of mocks) mock.reset();
@@ -131,23 +168,32 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     it(SCENARIOS.upload[0]!, async () => {
       const calls = await record('upload', SCENARIOS.upload[0]!, async () => {
         const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
-        expect(result.regions.map((r) => [r.region, r.ok, r.uploaded, r.manifest])).toEqual(config.regions.map((region) => [region, true, objects.length, 'written']));
+        expect(result.regions.map((r) => [r.region, r.ok, r.uploaded, r.manifest])).toEqual(
+          config.regions.map((region) => [region, true, objects.length, 'written']),
+        );
       });
       expect(operations(calls)).toEqual(['s3:GetObject', 's3:HeadObject', 's3:ListObjectsV2', 's3:PutObject']);
     });
 
     it(SCENARIOS.upload[1]!, async () => {
       // A first run that got half way in every region: some objects there, no manifest anywhere.
-      expect((await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry })).ok).toBe(true);
+      expect((await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry })).ok).toBe(
+        true,
+      );
       const client = server.client();
       const manifestKey = publishedBuildKey(readManifest(BUILD_DIR).buildId);
       for (const bucket of buckets) {
-        for (const key of [manifestKey, ...objects.filter((_, index) => index % 2 === 0).map((o) => o.key)]) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+        for (const key of [manifestKey, ...objects.filter((_, index) => index % 2 === 0).map((o) => o.key)])
+          await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
       }
       const calls = await record('upload', SCENARIOS.upload[1]!, async () => {
         const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
         expect(result.ok).toBe(true);
-        for (const region of result.regions) expect([region.skipped, region.uploaded]).toEqual([Math.floor(objects.length / 2), Math.ceil(objects.length / 2)]);
+        for (const region of result.regions)
+          expect([region.skipped, region.uploaded]).toEqual([
+            Math.floor(objects.length / 2),
+            Math.ceil(objects.length / 2),
+          ]);
       });
       expect(operations(calls)).toEqual(['s3:GetObject', 's3:HeadObject', 's3:ListObjectsV2', 's3:PutObject']);
     });
@@ -155,19 +201,26 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
 
   it(`backfill ${SCENARIOS.backfill[0]}`, async () => {
     const [first, second, added] = config.regions;
-    if (first === undefined || second === undefined || added === undefined) throw new Error('this test needs three regions in deploy.config.json');
+    if (first === undefined || second === undefined || added === undefined)
+      throw new Error('this test needs three regions in deploy.config.json');
     const server = await startS3Server({ buckets });
     const dir = writeBuild('0000000000000b0f', { 'index.js': '/* retained */', 'chunk.js': '/* chunk */' });
     try {
       // Two builds in the regions there were, none in the one just added.
-      for (const buildDir of [BUILD_DIR, dir]) expect((await upload({ config, buildDir, regions: [first, second], endpoint: server.endpoint, retry: fastRetry })).ok).toBe(true);
+      for (const buildDir of [BUILD_DIR, dir])
+        expect(
+          (await upload({ config, buildDir, regions: [first, second], endpoint: server.endpoint, retry: fastRetry }))
+            .ok,
+        ).toBe(true);
       const calls = await record('backfill', SCENARIOS.backfill[0]!, async () => {
         const result = await backfill({ config, endpoint: server.endpoint, retry: fastRetry });
         expect(result.ok).toBe(true);
         expect(result.copied.map((build) => build.regions)).toEqual([[added], [added]]);
       });
       expect(operations(calls)).toEqual(['s3:GetObject', 's3:HeadObject', 's3:ListObjectsV2', 's3:PutObject']);
-      expect((await listObjects(server.client(), names.bucket(added), 'builds/')).map((o) => o.key).sort()).toEqual([readManifest(BUILD_DIR).buildId, '0000000000000b0f'].map(publishedBuildKey).sort());
+      expect((await listObjects(server.client(), names.bucket(added), 'builds/')).map((o) => o.key).sort()).toEqual(
+        [readManifest(BUILD_DIR).buildId, '0000000000000b0f'].map(publishedBuildKey).sort(),
+      );
     } finally {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -176,7 +229,10 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
 
   it(`cleanup ${SCENARIOS.cleanup[0]}`, async () => {
     // Keep one retired build, so that two older ones go; "now" far enough ahead that they are old.
-    const retained = parseConfig({ ...JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'deploy.config.json'), 'utf8')), retention: { keepBuilds: 1, graceDays: 7 } });
+    const retained = parseConfig({
+      ...JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'deploy.config.json'), 'utf8')),
+      retention: { keepBuilds: 1, graceDays: 7 },
+    });
     const now = new Date(Date.now() + 60 * DAY);
     const id = (n: number) => n.toString(16).padStart(16, '0');
     const [canary, newest, older, oldest, stable] = [id(0xc1), id(0xc2), id(0xc3), id(0xc4), id(0xc5)];
@@ -193,16 +249,39 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
       ] as const) {
         const dir = writeBuild(buildId, { 'index.js': `/* ${buildId} */`, 'chunk.js': `/* chunk of ${buildId} */` });
         dirs.push(dir);
-        expect((await upload({ config: retained, buildDir: dir, endpoint: server.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) })).ok).toBe(true);
+        expect(
+          (
+            await upload({
+              config: retained,
+              buildDir: dir,
+              endpoint: server.endpoint,
+              now: () => new Date(now.getTime() - daysAgo * DAY),
+            })
+          ).ok,
+        ).toBe(true);
       }
       // An upload that died before its manifest, long ago.
-      await server.client().send(new PutObjectCommand({ Bucket: buckets[1], Key: `assets/${orphan}/index.js`, Body: 'half' }));
-      lambda.on(GetAliasCommand, { FunctionName: names.entryRouter, Name: names.liveAlias }).resolves({ FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } });
-      lambda.on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '7' }).resolves(versionConfiguration(stable));
-      lambda.on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '8' }).resolves(versionConfiguration(canary));
+      await server
+        .client()
+        .send(new PutObjectCommand({ Bucket: buckets[1], Key: `assets/${orphan}/index.js`, Body: 'half' }));
+      lambda
+        .on(GetAliasCommand, { FunctionName: names.entryRouter, Name: names.liveAlias })
+        .resolves({ FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } });
+      lambda
+        .on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '7' })
+        .resolves(versionConfiguration(stable));
+      lambda
+        .on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '8' })
+        .resolves(versionConfiguration(canary));
 
       const calls = await record('cleanup', SCENARIOS.cleanup[0]!, async () => {
-        const result = await cleanup({ config: retained, endpoint: server.endpoint, now, apply: true, retry: fastRetry });
+        const result = await cleanup({
+          config: retained,
+          endpoint: server.endpoint,
+          now,
+          apply: true,
+          retry: fastRetry,
+        });
         expect(result.ok).toBe(true);
         expect(
           result.plan.verdicts
@@ -210,9 +289,20 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
             .map((v) => v.buildId)
             .sort(),
         ).toEqual([older, oldest, orphan]);
-        expect(result.deletions.map((d) => [d.region, d.builds])).toEqual(config.regions.map((region, index) => [region, index === 1 ? 3 : 2]));
+        expect(result.deletions.map((d) => [d.region, d.builds])).toEqual(
+          config.regions.map((region, index) => [region, index === 1 ? 3 : 2]),
+        );
       });
-      expect(operations(calls)).toEqual(['lambda:GetAlias', 'lambda:GetFunctionConfiguration', 's3:DeleteObject', 's3:DeleteObjects', 's3:GetObject', 's3:HeadObject', 's3:ListObjectsV2', 's3:PutObject']);
+      expect(operations(calls)).toEqual([
+        'lambda:GetAlias',
+        'lambda:GetFunctionConfiguration',
+        's3:DeleteObject',
+        's3:DeleteObjects',
+        's3:GetObject',
+        's3:HeadObject',
+        's3:ListObjectsV2',
+        's3:PutObject',
+      ]);
       for (const bucket of buckets) {
         const keys = (await listObjects(server.client(), bucket, '')).map((o) => o.key);
         expect(keys.filter((key) => [older, oldest, orphan].some((gone) => key.includes(gone)))).toEqual([]);
@@ -228,7 +318,13 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     // CloudFront as far as the check talks to it: the check function as the delivery stack makes
     // it, its DEVELOPMENT stage running what UpdateFunction put there, the store holding a rollout.
     const twin = only(synthesized.delivery, 'aws_cloudfront_function', (fn) => fn.name === names.viewerAssignmentCheck);
-    const state: RolloutState = { stable: BUILD_A, canary: BUILD_B, weight: 5000, salt: 'd-CALLS0001', ring: ['https://demo.example.com'] };
+    const state: RolloutState = {
+      stable: BUILD_A,
+      canary: BUILD_B,
+      weight: 5000,
+      salt: 'd-CALLS0001',
+      ring: ['https://demo.example.com'],
+    };
     fakeCheckFunctionApi({
       cloudfront,
       kvs,
@@ -236,7 +332,11 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
       functionArn: `arn:aws:cloudfront::${ACCOUNT}:function/${names.viewerAssignmentCheck}`,
       storeName: names.rolloutStore,
       storeArn: STORE_ARN,
-      functionConfig: { Comment: twin.comment as string, Runtime: twin.runtime as FunctionConfig['Runtime'], KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] } },
+      functionConfig: {
+        Comment: twin.comment as string,
+        Runtime: twin.runtime as FunctionConfig['Runtime'],
+        KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] },
+      },
       state,
       utilization: () => '30',
     });
@@ -244,11 +344,28 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     const lines: string[] = [];
     const calls = await record('verify-edge', SCENARIOS['verify-edge'][0]!, async () => {
       // The clients as `--cloudfront-only` makes them.
-      const clients = { cloudfront: new CloudFrontClient({ region: 'us-east-1' }), kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()) };
-      expect(await verifyEdge({ config, buildDir: BUILD_DIR, cloudfront: clients, skipLocal: true, out: (line) => lines.push(line) })).toBe(true);
+      const clients = {
+        cloudfront: new CloudFrontClient({ region: 'us-east-1' }),
+        kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
+      };
+      expect(
+        await verifyEdge({
+          config,
+          buildDir: BUILD_DIR,
+          cloudfront: clients,
+          skipLocal: true,
+          out: (line) => lines.push(line),
+        }),
+      ).toBe(true);
     });
     expect(lines.at(-1)).toMatch(/^all \d+ edge checks passed$/);
-    expect(operations(calls)).toEqual(['cloudfront-keyvaluestore:GetKey', 'cloudfront:DescribeFunction', 'cloudfront:DescribeKeyValueStore', 'cloudfront:TestFunction', 'cloudfront:UpdateFunction']);
+    expect(operations(calls)).toEqual([
+      'cloudfront-keyvaluestore:GetKey',
+      'cloudfront:DescribeFunction',
+      'cloudfront:DescribeKeyValueStore',
+      'cloudfront:TestFunction',
+      'cloudfront:UpdateFunction',
+    ]);
   });
 
   it(`rollout wait ${SCENARIOS['rollout wait'][0]}`, async () => {
@@ -256,18 +373,38 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     // deployment d-NEW0001 shifts 30 % to 8 (build B), then ends with everything on 8.
     let phase: 'before' | 'rolling' | 'done' = 'before';
     const deployments: Record<string, () => ReturnType<typeof lambdaDeployment>> = {
-      'd-OLD0001': () => lambdaDeployment({ from: '6', to: '7', status: 'Succeeded', completeTime: new Date('2026-11-26T09:10:00Z') }),
-      'd-NEW0001': () => lambdaDeployment({ from: '7', to: '8', status: phase === 'done' ? 'Succeeded' : 'InProgress', ...(phase === 'done' ? { completeTime: new Date('2026-11-26T10:10:00Z') } : {}) }),
+      'd-OLD0001': () =>
+        lambdaDeployment({ from: '6', to: '7', status: 'Succeeded', completeTime: new Date('2026-11-26T09:10:00Z') }),
+      'd-NEW0001': () =>
+        lambdaDeployment({
+          from: '7',
+          to: '8',
+          status: phase === 'done' ? 'Succeeded' : 'InProgress',
+          ...(phase === 'done' ? { completeTime: new Date('2026-11-26T10:10:00Z') } : {}),
+        }),
     };
     sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: DEPLOY_ROLE });
-    lambda.on(GetAliasCommand).callsFake(() => (phase === 'rolling' ? { Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.3 } } } : { Name: 'live', FunctionVersion: phase === 'done' ? '8' : '7' }));
+    lambda
+      .on(GetAliasCommand)
+      .callsFake(() =>
+        phase === 'rolling'
+          ? { Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.3 } } }
+          : { Name: 'live', FunctionVersion: phase === 'done' ? '8' : '7' },
+      );
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '7' }).resolves(versionConfiguration(BUILD_A));
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_B));
-    cloudfront.on(DescribeStoreByName).resolves({ KeyValueStore: { Name: names.rolloutStore, Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() }, ETag: 'E1' });
+    cloudfront.on(DescribeStoreByName).resolves({
+      KeyValueStore: { Name: names.rolloutStore, Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() },
+      ETag: 'E1',
+    });
     kvs.on(DescribeKeyValueStoreCommand).callsFake(() => ({ ETag: `K-${phase}`, KvsARN: STORE_ARN }));
     kvs.on(GetKeyCommand).callsFake(() => ({
       Key: ROLLOUT_STATE_KEY,
-      Value: formatRolloutState(phase === 'rolling' ? { stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-NEW0001', ring: [] } : steadyState(phase === 'done' ? BUILD_B : BUILD_A)),
+      Value: formatRolloutState(
+        phase === 'rolling'
+          ? { stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-NEW0001', ring: [] }
+          : steadyState(phase === 'done' ? BUILD_B : BUILD_A),
+      ),
     }));
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [
@@ -276,10 +413,17 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
       ],
     });
     codedeploy.on(ListDeploymentsCommand).callsFake(() => ({ deployments: phase === 'rolling' ? ['d-NEW0001'] : [] }));
+    codedeploy.on(GetDeploymentGroupCommand).callsFake(() => ({
+      deploymentGroupInfo: {
+        lastAttemptedDeployment:
+          phase === 'before'
+            ? { deploymentId: 'd-OLD0001', status: 'Succeeded' }
+            : { deploymentId: 'd-NEW0001', status: 'Succeeded' },
+      },
+    }));
     codedeploy
-      .on(GetDeploymentGroupCommand)
-      .callsFake(() => ({ deploymentGroupInfo: { lastAttemptedDeployment: phase === 'before' ? { deploymentId: 'd-OLD0001', status: 'Succeeded' } : { deploymentId: 'd-NEW0001', status: 'Succeeded' } } }));
-    codedeploy.on(GetDeploymentCommand).callsFake((input: { deploymentId: string }) => deployments[input.deploymentId]!());
+      .on(GetDeploymentCommand)
+      .callsFake((input: { deploymentId: string }) => deployments[input.deploymentId]!());
     // The judge's record of each deployment the status shows (none kept yet: the status says so).
     dynamodb.on(GetItemCommand).resolves({});
 
@@ -334,7 +478,15 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
         'sts:GetCallerIdentity',
       ]);
       // Of the release-signal table, the judgments of the deployments it showed, and nothing else.
-      expect([...new Set(dynamodb.commandCalls(GetItemCommand).map((call) => `${call.args[0].input.TableName} ${call.args[0].input.Key?.pk?.S}`))].sort()).toEqual([
+      expect(
+        [
+          ...new Set(
+            dynamodb
+              .commandCalls(GetItemCommand)
+              .map((call) => `${call.args[0].input.TableName} ${call.args[0].input.Key?.pk?.S}`),
+          ),
+        ].sort(),
+      ).toEqual([
         `${names.signalTable} ${judgmentKey('d-NEW0001')}`,
         `${names.signalTable} ${judgmentKey('d-OLD0001')}`,
       ]);
@@ -358,14 +510,34 @@ interface ScriptRequest {
 
 /** Every IAM request of every recorded call; fails when a scenario did not complete (its calls would be missing). */
 function recordedRequests(): ScriptRequest[] {
-  const missing = Object.entries(SCENARIOS).flatMap(([script, scenarios]) => scenarios.filter((scenario) => !recordings.some((r) => r.script === script && r.scenario === scenario)).map((scenario) => `${script}: ${scenario}`));
-  if (missing.length > 0) throw new Error(`these scenarios did not complete, so their calls are not recorded (see their own failures above): ${missing.join('; ')}`);
-  return recordings.flatMap(({ script, scenario, calls }) => calls.flatMap((call) => iamRequests(call, context).map((request) => ({ script, scenario, call, ...request }))));
+  const missing = Object.entries(SCENARIOS).flatMap(([script, scenarios]) =>
+    scenarios
+      .filter((scenario) => !recordings.some((r) => r.script === script && r.scenario === scenario))
+      .map((scenario) => `${script}: ${scenario}`),
+  );
+  if (missing.length > 0)
+    throw new Error(
+      `these scenarios did not complete, so their calls are not recorded (see their own failures above): ${missing.join('; ')}`,
+    );
+  return recordings.flatMap(({ script, scenario, calls }) =>
+    calls.flatMap((call) => iamRequests(call, context).map((request) => ({ script, scenario, call, ...request }))),
+  );
 }
 
 /** A call as a failure message names it: the script, the scenario, the operation and what it was about. */
 function describeRequest(r: ScriptRequest): string {
-  const about = ['Bucket', 'Key', 'FunctionName', 'Qualifier', 'Name', 'KvsARN', 'applicationName', 'deploymentGroupName', 'deploymentId', 'AlarmNames']
+  const about = [
+    'Bucket',
+    'Key',
+    'FunctionName',
+    'Qualifier',
+    'Name',
+    'KvsARN',
+    'applicationName',
+    'deploymentGroupName',
+    'deploymentId',
+    'AlarmNames',
+  ]
     .filter((field) => r.call.input[field] !== undefined)
     .map((field) => `${field}: ${JSON.stringify(r.call.input[field])}`)
     .join(', ');
@@ -404,12 +576,21 @@ function derive(requests: readonly ScriptRequest[]): ScriptCall[] {
     scripts.set(key, entry);
   }
   const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  return [...scripts.values()].map((entry) => ({ action: entry.action, target: entry.target, scripts: [...entry.scripts].sort(byCode) })).sort((a, b) => byCode(a.action, b.action) || byCode(a.target, b.target));
+  return [...scripts.values()]
+    .map((entry) => ({ action: entry.action, target: entry.target, scripts: [...entry.scripts].sort(byCode) }))
+    .sort((a, b) => byCode(a.action, b.action) || byCode(a.target, b.target));
 }
 
 /** The file as it is written: 2-space JSON, each call's scripts on its line. */
 function formatScriptCalls(comment: string, calls: readonly ScriptCall[]): string {
-  const call = (c: ScriptCall) => ['    {', `      "action": ${JSON.stringify(c.action)},`, `      "target": ${JSON.stringify(c.target)},`, `      "scripts": [${c.scripts.map((s) => JSON.stringify(s)).join(', ')}]`, '    }'].join('\n');
+  const call = (c: ScriptCall) =>
+    [
+      '    {',
+      `      "action": ${JSON.stringify(c.action)},`,
+      `      "target": ${JSON.stringify(c.target)},`,
+      `      "scripts": [${c.scripts.map((s) => JSON.stringify(s)).join(', ')}]`,
+      '    }',
+    ].join('\n');
   return `{\n  "//": ${JSON.stringify(comment)},\n  "calls": [\n${calls.map(call).join(',\n')}\n  ]\n}\n`;
 }
 
@@ -422,14 +603,23 @@ describe('script-calls.json', () => {
     const requests = recordedRequests();
     expect(requests.length).toBeGreaterThan(100);
     // A request no target matches is one the deploy role would never be granted.
-    expect(summarize(requests.filter((r) => targetOf(r.resource) === undefined).map((r) => ({ r, why: 'matches no target of scriptTargets()' })))).toEqual([]);
+    expect(
+      summarize(
+        requests
+          .filter((r) => targetOf(r.resource) === undefined)
+          .map((r) => ({ r, why: 'matches no target of scriptTargets()' })),
+      ),
+    ).toEqual([]);
   });
 
   it(`is what the recording derives (else: ${UPDATE_COMMAND})`, () => {
     const derived = derive(recordedRequests());
     const file = JSON.parse(readFileSync(SCRIPT_CALLS_FILE, 'utf8')) as { '//'?: unknown; calls: ScriptCall[] };
     if (UPDATE) {
-      writeFileSync(SCRIPT_CALLS_FILE, formatScriptCalls(typeof file['//'] === 'string' ? file['//'] : COMMENT, derived));
+      writeFileSync(
+        SCRIPT_CALLS_FILE,
+        formatScriptCalls(typeof file['//'] === 'string' ? file['//'] : COMMENT, derived),
+      );
       rewritten = true;
       return;
     }
@@ -437,11 +627,21 @@ describe('script-calls.json', () => {
     const inFile = new Map(file.calls.map((c) => [entryName(c), c]));
     const made = new Map(derived.map((c) => [entryName(c), c]));
     const differences = [
-      ...derived.filter((c) => !inFile.has(entryName(c))).map((c) => `  made, not in the file:   ${entryName(c)} (${c.scripts.join(', ')})`),
-      ...file.calls.filter((c) => !made.has(entryName(c))).map((c) => `  in the file, never made: ${entryName(c)} (${c.scripts.join(', ')})`),
       ...derived
-        .filter((c) => inFile.has(entryName(c)) && JSON.stringify(inFile.get(entryName(c))!.scripts) !== JSON.stringify(c.scripts))
-        .map((c) => `  other scripts:           ${entryName(c)}: made by ${c.scripts.join(', ')}; the file says ${inFile.get(entryName(c))!.scripts.join(', ')}`),
+        .filter((c) => !inFile.has(entryName(c)))
+        .map((c) => `  made, not in the file:   ${entryName(c)} (${c.scripts.join(', ')})`),
+      ...file.calls
+        .filter((c) => !made.has(entryName(c)))
+        .map((c) => `  in the file, never made: ${entryName(c)} (${c.scripts.join(', ')})`),
+      ...derived
+        .filter(
+          (c) =>
+            inFile.has(entryName(c)) && JSON.stringify(inFile.get(entryName(c))!.scripts) !== JSON.stringify(c.scripts),
+        )
+        .map(
+          (c) =>
+            `  other scripts:           ${entryName(c)}: made by ${c.scripts.join(', ')}; the file says ${inFile.get(entryName(c))!.scripts.join(', ')}`,
+        ),
     ];
     throw new Error(
       [
@@ -458,14 +658,20 @@ describe('script-calls.json', () => {
     let policies = ciRolePolicies;
     if (rewritten) {
       jest.resetModules();
-      policies = jest.requireActual<typeof import('../../scripts/lib/ci-iam')>('../../scripts/lib/ci-iam').ciRolePolicies;
+      policies =
+        jest.requireActual<typeof import('../../scripts/lib/ci-iam')>('../../scripts/lib/ci-iam').ciRolePolicies;
     }
     const identity = jsonStatements(policies(synthesized.all, config, { account: ACCOUNT }).deployRole as never);
     const bucketPolicies = new Map<string, Statement[]>();
     const requests = recordedRequests();
     const refused: { r: ScriptRequest; why: string }[] = [];
     for (const r of requests) {
-      const request = { principal: DEPLOY_ROLE, action: r.action, resource: r.resource, context: { 'aws:SecureTransport': true, ...r.context } };
+      const request = {
+        principal: DEPLOY_ROLE,
+        action: r.action,
+        resource: r.resource,
+        context: { 'aws:SecureTransport': true, ...r.context },
+      };
       const byRole = evaluate({ identity }, request);
       if (!byRole.allowed) {
         refused.push({ r, why: byRole.why });

@@ -25,7 +25,10 @@ import { seedBuckets } from '../fixtures/s3';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const DAY = 24 * 60 * 60 * 1000;
-const config = parseConfig({ ...JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'deploy.config.json'), 'utf8')), retention: { keepBuilds: 1, graceDays: 7 } });
+const config = parseConfig({
+  ...JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'deploy.config.json'), 'utf8')),
+  retention: { keepBuilds: 1, graceDays: 7 },
+});
 const names = resourceNames(config);
 const region = config.regions[0]!;
 const bucket = names.bucket(region);
@@ -57,10 +60,13 @@ function actorClient(server: S3Server, actor: Actor): S3Client {
 }
 
 const actorOf = (request: S3Request) => request.headers[ACTOR_HEADER];
-const isList = (request: S3Request, prefix: string) => request.method === 'GET' && request.key === null && (request.query.get('prefix') ?? '') === prefix;
-const listsUnder = (request: S3Request, prefix: string) => request.method === 'GET' && request.key === null && (request.query.get('prefix') ?? '').startsWith(prefix);
+const isList = (request: S3Request, prefix: string) =>
+  request.method === 'GET' && request.key === null && (request.query.get('prefix') ?? '') === prefix;
+const listsUnder = (request: S3Request, prefix: string) =>
+  request.method === 'GET' && request.key === null && (request.query.get('prefix') ?? '').startsWith(prefix);
 /** Something under builds/ other than the manifest itself (whatever either side keeps there). */
-const besideManifest = (request: S3Request) => request.key?.startsWith(`builds/${X}`) === true && request.key !== MANIFEST;
+const besideManifest = (request: S3Request) =>
+  request.key?.startsWith(`builds/${X}`) === true && request.key !== MANIFEST;
 
 /** A place in one side's sequence of requests: the `nth` request matching `match`. */
 interface Point {
@@ -98,7 +104,13 @@ interface Hold {
 
 /** Holds one request of each side at its point until the test lets it go. */
 function holdAt(server: S3Server, points: readonly { actor: Actor; point: Point }[]): Hold[] {
-  const holds: Hold[] = points.map(({ actor, point }) => ({ actor, point, seen: 0, reached: false, release: () => undefined }));
+  const holds: Hold[] = points.map(({ actor, point }) => ({
+    actor,
+    point,
+    seen: 0,
+    reached: false,
+    release: () => undefined,
+  }));
   server.setHook((request) => {
     for (const hold of holds) {
       if (hold.reached || actorOf(request) !== hold.actor || !hold.point.match(request)) continue;
@@ -126,7 +138,11 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
   let seeded: string;
 
   beforeAll(async () => {
-    for (const buildId of [STABLE, NEWER, X]) dirs.set(buildId, writeBuild(buildId, { 'index.js': `/* ${buildId} */`, 'chunk.js': `/* chunk of ${buildId} */` }));
+    for (const buildId of [STABLE, NEWER, X])
+      dirs.set(
+        buildId,
+        writeBuild(buildId, { 'index.js': `/* ${buildId} */`, 'chunk.js': `/* chunk of ${buildId} */` }),
+      );
     // X is older than the newest retired build and past the grace period: the cleanup deletes it.
     seeded = await seedBuckets([names.bucket(region)], async (seeding) => {
       for (const [buildId, daysAgo] of [
@@ -134,7 +150,13 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
         [NEWER, 20],
         [X, 30],
       ] as const) {
-        const result = await upload({ config, buildDir: dirs.get(buildId)!, regions: [region], endpoint: seeding.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) });
+        const result = await upload({
+          config,
+          buildDir: dirs.get(buildId)!,
+          regions: [region],
+          endpoint: seeding.endpoint,
+          now: () => new Date(now.getTime() - daysAgo * DAY),
+        });
         expect(result.ok).toBe(true);
       }
     });
@@ -147,7 +169,9 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
   beforeEach(async () => {
     lambda.reset();
     lambda.on(GetAliasCommand, { FunctionName: names.entryRouter, Name: 'live' }).resolves({ FunctionVersion: '7' });
-    lambda.on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '7' }).resolves({ Description: versionDescription(STABLE) });
+    lambda
+      .on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '7' })
+      .resolves({ Description: versionDescription(STABLE) });
     server = await startS3Server({ copyOf: seeded });
   });
   afterEach(() => server.stop());
@@ -162,7 +186,15 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
       retry: fastRetry,
       cleanupWait: { timeoutMs: 20_000, pollMs: 5 },
     });
-  const cleanupX = () => cleanup({ config, regions: [region], clientFor: () => actorClient(server, 'cleanup'), now, apply: true, retry: fastRetry });
+  const cleanupX = () =>
+    cleanup({
+      config,
+      regions: [region],
+      clientFor: () => actorClient(server, 'cleanup'),
+      now,
+      apply: true,
+      retry: fastRetry,
+    });
 
   /** What is in the bucket for X once both sides are done. */
   async function stateOfX(): Promise<{ manifest: boolean; whole: boolean; missing: string[]; besides: string[] }> {
@@ -170,40 +202,69 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
     const objects = buildObjects(dirs.get(X)!, readManifest(dirs.get(X)!));
     const stored = new Map((await listObjects(client, bucket, ASSETS)).map((o) => [o.key, o]));
     const missing = objects.filter((o) => stored.get(o.key)?.etag !== o.md5).map((o) => o.key);
-    const besides = (await listObjects(client, bucket, `builds/${X}`)).map((o) => o.key).filter((key) => key !== MANIFEST);
-    return { manifest: (await headObject(client, bucket, MANIFEST)) !== null, whole: missing.length === 0, missing, besides };
+    const besides = (await listObjects(client, bucket, `builds/${X}`))
+      .map((o) => o.key)
+      .filter((key) => key !== MANIFEST);
+    return {
+      manifest: (await headObject(client, bucket, MANIFEST)) !== null,
+      whole: missing.length === 0,
+      missing,
+      besides,
+    };
   }
 
-  const cases = UPLOAD_POINTS.flatMap((uploadPoint) => CLEANUP_POINTS.map((cleanupPoint) => [uploadPoint.name, cleanupPoint?.name ?? 'nowhere (it runs to the end)', uploadPoint, cleanupPoint] as const));
+  const cases = UPLOAD_POINTS.flatMap((uploadPoint) =>
+    CLEANUP_POINTS.map(
+      (cleanupPoint) =>
+        [uploadPoint.name, cleanupPoint?.name ?? 'nowhere (it runs to the end)', uploadPoint, cleanupPoint] as const,
+    ),
+  );
 
-  it.each(cases)('upload paused at %s, cleanup paused at %s: no manifest over missing objects, no false success', async (_u, _c, uploadPoint, cleanupPoint) => {
-    const [uploadHold, cleanupHold] = holdAt(server, [{ actor: 'upload', point: uploadPoint }, ...(cleanupPoint ? [{ actor: 'cleanup' as const, point: cleanupPoint }] : [])]);
-    const uploading = track<UploadResult>(uploadX());
-    await pollUntil('the upload to reach its pause', () => uploadHold!.reached || uploading.settled(), 20_000, 5);
+  it.each(cases)(
+    'upload paused at %s, cleanup paused at %s: no manifest over missing objects, no false success',
+    async (_u, _c, uploadPoint, cleanupPoint) => {
+      const [uploadHold, cleanupHold] = holdAt(server, [
+        { actor: 'upload', point: uploadPoint },
+        ...(cleanupPoint ? [{ actor: 'cleanup' as const, point: cleanupPoint }] : []),
+      ]);
+      const uploading = track<UploadResult>(uploadX());
+      await pollUntil('the upload to reach its pause', () => uploadHold!.reached || uploading.settled(), 20_000, 5);
 
-    const cleaning = track<CleanupResult>(cleanupX());
-    await pollUntil('the cleanup to reach its pause or end', () => (cleanupHold?.reached ?? false) || cleaning.settled(), 20_000, 5);
+      const cleaning = track<CleanupResult>(cleanupX());
+      await pollUntil(
+        'the cleanup to reach its pause or end',
+        () => (cleanupHold?.reached ?? false) || cleaning.settled(),
+        20_000,
+        5,
+      );
 
-    // Let the upload go on until it is done, or waiting: asking again and again under builds/.
-    const mark = server.log.length;
-    const waiting = (entry: S3LogEntry) => actorOf(entry) === 'upload' && listsUnder(entry, 'builds/');
-    uploadHold!.release();
-    await pollUntil('the upload to finish or wait', () => uploading.settled() || server.log.slice(mark).filter(waiting).length >= 3, 20_000, 5);
+      // Let the upload go on until it is done, or waiting: asking again and again under builds/.
+      const mark = server.log.length;
+      const waiting = (entry: S3LogEntry) => actorOf(entry) === 'upload' && listsUnder(entry, 'builds/');
+      uploadHold!.release();
+      await pollUntil(
+        'the upload to finish or wait',
+        () => uploading.settled() || server.log.slice(mark).filter(waiting).length >= 3,
+        20_000,
+        5,
+      );
 
-    cleanupHold?.release();
-    const [uploaded, cleaned] = await Promise.allSettled([uploading.promise, cleaning.promise]);
-    server.setHook(null);
+      cleanupHold?.release();
+      const [uploaded, cleaned] = await Promise.allSettled([uploading.promise, cleaning.promise]);
+      server.setHook(null);
 
-    expect(cleaned.status).toBe('fulfilled');
-    expect(uploaded.status).toBe('fulfilled');
-    const state = await stateOfX();
-    // The invariant: a manifest only over every object of its build.
-    if (state.manifest) expect(state.missing).toEqual([]);
-    // An upload that says it is done left the whole build published.
-    if (uploaded.status === 'fulfilled' && uploaded.value.ok) expect(state).toMatchObject({ manifest: true, whole: true });
-    // Nobody leaves anything behind under builds/ but manifests.
-    expect(state.besides).toEqual([]);
-  });
+      expect(cleaned.status).toBe('fulfilled');
+      expect(uploaded.status).toBe('fulfilled');
+      const state = await stateOfX();
+      // The invariant: a manifest only over every object of its build.
+      if (state.manifest) expect(state.missing).toEqual([]);
+      // An upload that says it is done left the whole build published.
+      if (uploaded.status === 'fulfilled' && uploaded.value.ok)
+        expect(state).toMatchObject({ manifest: true, whole: true });
+      // Nobody leaves anything behind under builds/ but manifests.
+      expect(state.besides).toEqual([]);
+    },
+  );
 });
 
 describe('an upload and a cleanup that cannot coordinate', () => {
@@ -223,7 +284,13 @@ describe('an upload and a cleanup that cannot coordinate', () => {
     ] as const) {
       const dir = writeBuild(buildId, { 'index.js': `/* ${buildId} */` });
       dirs.push(dir);
-      await upload({ config, buildDir: dir, regions: [region], endpoint: server.endpoint, now: () => new Date(now.getTime() - daysAgo * DAY) });
+      await upload({
+        config,
+        buildDir: dir,
+        regions: [region],
+        endpoint: server.endpoint,
+        now: () => new Date(now.getTime() - daysAgo * DAY),
+      });
     }
   });
   afterEach(async () => {
@@ -244,17 +311,34 @@ describe('an upload and a cleanup that cannot coordinate', () => {
     server.setHook(null);
     // The code before the fix writes nothing there; stand in for what a dead cleanup would leave.
     const left = written[0] ?? `builds/${X}.cleanup/dead`;
-    if (written.length === 0) await server.client(region).send(new PutObjectCommand({ Bucket: bucket, Key: left, Body: '{}' }));
+    if (written.length === 0)
+      await server.client(region).send(new PutObjectCommand({ Bucket: bucket, Key: left, Body: '{}' }));
 
-    const result = await upload({ config, buildDir: dirs[2], regions: [region], endpoint: server.endpoint, retry: fastRetry, cleanupWait: { timeoutMs: 200, pollMs: 5 } });
+    const result = await upload({
+      config,
+      buildDir: dirs[2],
+      regions: [region],
+      endpoint: server.endpoint,
+      retry: fastRetry,
+      cleanupWait: { timeoutMs: 200, pollMs: 5 },
+    });
     expect(result.regions[0]).toMatchObject({ ok: false, manifest: 'not written' });
     expect(result.regions[0]!.error).toContain(left);
     expect(result.regions[0]!.error).toMatch(new RegExp(`a cleanup of build ${X} is running in ${bucket}, or died`));
   });
 
   it('cleanup deletes nothing of a build when it cannot announce itself first (no s3:PutObject)', async () => {
-    server.setHook((request) => (request.method === 'PUT' ? { status: 403, code: 'AccessDenied', message: 'Access Denied' } : undefined));
-    const result = await cleanup({ config, regions: [region], endpoint: server.endpoint, now, apply: true, retry: fastRetry });
+    server.setHook((request) =>
+      request.method === 'PUT' ? { status: 403, code: 'AccessDenied', message: 'Access Denied' } : undefined,
+    );
+    const result = await cleanup({
+      config,
+      regions: [region],
+      endpoint: server.endpoint,
+      now,
+      apply: true,
+      retry: fastRetry,
+    });
     server.setHook(null);
     expect(result.plan.verdicts.find((v) => v.buildId === X)?.action).toBe('delete');
     expect(result.ok).toBe(false);

@@ -4,15 +4,35 @@
  * TestFunction (answered here at the SDK boundary by the same published code in the
  * cloudfront-js-2.0 harness, as CloudFront would run it).
  */
-import { CloudFrontClient, DescribeFunctionCommand, TestFunctionCommand, UpdateFunctionCommand, type FunctionConfig } from '@aws-sdk/client-cloudfront';
+import {
+  CloudFrontClient,
+  DescribeFunctionCommand,
+  TestFunctionCommand,
+  UpdateFunctionCommand,
+  type FunctionConfig,
+} from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient } from 'aws-sdk-client-mock';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, resourceNames } from '../../config';
-import { formatRolloutState, MAX_STATE_BYTES, ringBudget, stateBytes, withRingOrigin, type RolloutState } from '../../contracts/rollout-state';
-import { cloudFrontFunctionCheck, expectedUri, FULL_RING_VIEWER, fullRingState, functionCodeOf, RECORDED_VIEWERS } from '../../scripts/lib/edge-check';
+import {
+  formatRolloutState,
+  MAX_STATE_BYTES,
+  ringBudget,
+  stateBytes,
+  withRingOrigin,
+  type RolloutState,
+} from '../../contracts/rollout-state';
+import {
+  cloudFrontFunctionCheck,
+  expectedUri,
+  FULL_RING_VIEWER,
+  fullRingState,
+  functionCodeOf,
+  RECORDED_VIEWERS,
+} from '../../scripts/lib/edge-check';
 import { cloudFrontFunctionProblems, withStoreValue } from '../../edge-code/cloudfront-function';
 import { readManifest } from '../../contracts/build-manifest';
 import { createZip, readZip } from '../../edge-code/zip';
@@ -30,7 +50,10 @@ const builds = localBuilds();
 async function runCommand(argv: readonly string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await invoke(verifyEdgeCommand(), argv, { out: (text) => (out += text), error: (text) => (err += text) });
+  const code = await invoke(verifyEdgeCommand(), argv, {
+    out: (text) => (out += text),
+    error: (text) => (err += text),
+  });
   return { code, out, err };
 }
 
@@ -54,7 +77,11 @@ describe("on the local request path, with the build's own zips", () => {
       cpSync(builds.stable.dir, dir, { recursive: true });
       const zipFile = path.join(dir, readManifest(dir).functions['entry-router'].zip);
       // The same zip, with a handler that throws on every request.
-      const entries = readZip(readFileSync(zipFile)).map((entry) => (entry.name === 'index.js' ? { ...entry, data: Buffer.from("exports.handler = async () => { throw new Error('broken router'); };\n") } : entry));
+      const entries = readZip(readFileSync(zipFile)).map((entry) =>
+        entry.name === 'index.js'
+          ? { ...entry, data: Buffer.from("exports.handler = async () => { throw new Error('broken router'); };\n") }
+          : entry,
+      );
       writeFileSync(zipFile, createZip(entries));
       const lines: string[] = [];
       expect(await verifyEdge({ config, buildDir: dir, out: (line) => lines.push(line) })).toBe(false);
@@ -72,7 +99,14 @@ describe("on the local request path, with the build's own zips", () => {
       const zipFile = path.join(dir, readManifest(dir).functions['entry-router'].zip);
       // A router that logs on stdout's console.log, then throws, on every request.
       const entries = readZip(readFileSync(zipFile)).map((entry) =>
-        entry.name === 'index.js' ? { ...entry, data: Buffer.from("exports.handler = async () => { console.log('router log line'); throw new Error('broken router'); };\n") } : entry,
+        entry.name === 'index.js'
+          ? {
+              ...entry,
+              data: Buffer.from(
+                "exports.handler = async () => { console.log('router log line'); throw new Error('broken router'); };\n",
+              ),
+            }
+          : entry,
       );
       writeFileSync(zipFile, createZip(entries));
       const { code, out, err } = await runCommand(['--build', dir, '--json']);
@@ -82,8 +116,14 @@ describe("on the local request path, with the build's own zips", () => {
       expect(report).toMatchObject({ ok: false, cloudFrontSkipped: null });
       expect(report.passed + report.failed).toBe(report.checks.length);
       expect(report.failed).toBeGreaterThan(0);
-      expect(report.checks[0]).toEqual({ name: 'an entry load gets this build, with X-Build-Id, an ETag and no-cache', ok: false, problem: 'status 503' });
-      expect(report.checks.find((check: { name: string }) => check.name === 'a path outside /assets/<buildId>/ is 404')).toEqual({ name: 'a path outside /assets/<buildId>/ is 404', ok: true, problem: null });
+      expect(report.checks[0]).toEqual({
+        name: 'an entry load gets this build, with X-Build-Id, an ETag and no-cache',
+        ok: false,
+        problem: 'status 503',
+      });
+      expect(
+        report.checks.find((check: { name: string }) => check.name === 'a path outside /assets/<buildId>/ is 404'),
+      ).toEqual({ name: 'a path outside /assets/<buildId>/ is 404', ok: true, problem: null });
       expect(err).toContain('router log line');
       expect(console.log).toBe(consoleLog);
     } finally {
@@ -96,8 +136,17 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
   const cloudfront = mockClient(CloudFrontClient);
   const kvs = mockClient(CloudFrontKeyValueStoreClient);
   const STORE_ARN = `arn:aws:cloudfront::123456789012:key-value-store/${names.rolloutStore}`;
-  const STATE: RolloutState = { stable: builds.stable.buildId, canary: builds.canary.buildId, weight: 5000, salt: 'd-CHECK0001', ring: ['https://demo.example.com'] };
-  const clients = () => ({ cloudfront: new CloudFrontClient({ region: 'us-east-1' }), kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }) });
+  const STATE: RolloutState = {
+    stable: builds.stable.buildId,
+    canary: builds.canary.buildId,
+    weight: 5000,
+    salt: 'd-CHECK0001',
+    ring: ['https://demo.example.com'],
+  };
+  const clients = () => ({
+    cloudfront: new CloudFrontClient({ region: 'us-east-1' }),
+    kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }),
+  });
 
   /**
    * The check function as the delivery stack synthesizes it, in CloudFront's words: what Terraform
@@ -110,7 +159,11 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     expect(twin.key_value_store_associations).toEqual([ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn')]);
     // Only the code is the check's to change.
     expect(twin.lifecycle).toEqual({ ignore_changes: ['code'] });
-    return { Comment: twin.comment as string, Runtime: twin.runtime as FunctionConfig['Runtime'], KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] } };
+    return {
+      Comment: twin.comment as string,
+      Runtime: twin.runtime as FunctionConfig['Runtime'],
+      KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] },
+    };
   }
   let deployed: FunctionConfig;
   beforeAll(() => {
@@ -118,7 +171,11 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
   });
 
   /** CloudFront running the check function as deployed (or as given), the store holding `state`. */
-  function cloudFrontRunning(state: RolloutState | null, utilization?: Utilization, functionConfig: FunctionConfig = deployed): void {
+  function cloudFrontRunning(
+    state: RolloutState | null,
+    utilization?: Utilization,
+    functionConfig: FunctionConfig = deployed,
+  ): void {
     fakeCheckFunctionApi({
       cloudfront,
       kvs,
@@ -150,12 +207,20 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     const updates = cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input);
     expect(updates).toHaveLength(2);
     for (const update of updates) {
-      expect(update).toMatchObject({ Name: names.viewerAssignmentCheck, FunctionConfig: { Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] } } });
+      expect(update).toMatchObject({
+        Name: names.viewerAssignmentCheck,
+        FunctionConfig: {
+          Runtime: 'cloudfront-js-2.0',
+          KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] },
+        },
+      });
     }
     expect(updates.map((update) => update.IfMatch)).toEqual(['E1', 'E2']);
     // The stage is left holding the code as it is, the code the next deploy publishes.
     expect(Buffer.from(updates[1]!.FunctionCode!).toString('utf8')).toBe(code);
-    expect(cloudfront.commandCalls(TestFunctionCommand).every((call) => call.args[0].input.Stage === 'DEVELOPMENT')).toBe(true);
+    expect(
+      cloudfront.commandCalls(TestFunctionCommand).every((call) => call.args[0].input.Stage === 'DEVELOPMENT'),
+    ).toBe(true);
     // The recorded viewers cover both builds and the ring.
     expect(new Set(RECORDED_VIEWERS.map((viewer) => expectedUri(STATE, viewer))).size).toBe(2);
   });
@@ -163,7 +228,13 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
   describe("the function's compute budget (TestFunction's ComputeUtilization)", () => {
     const verify = async (): Promise<{ passed: boolean; lines: string[] }> => {
       const lines: string[] = [];
-      const passed = await verifyEdge({ config, buildDir: builds.stable.dir, cloudfront: clients(), skipLocal: true, out: (line) => lines.push(line) });
+      const passed = await verifyEdge({
+        config,
+        buildDir: builds.stable.dir,
+        cloudfront: clients(),
+        skipLocal: true,
+        out: (line) => lines.push(line),
+      });
       return { passed, lines };
     };
     const fullRingCase = `TestFunction: a full ring (${fullRingState().ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on https://www.example.net, in none of them`;
@@ -174,7 +245,9 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       expect(passed).toBe(true);
       expect(config.edge.maxComputeUtilization).toBe(70);
       expect(lines).toContain(`ok    ${fullRingCase} (ComputeUtilization 35 of at most 70)`);
-      expect(lines.filter((line) => line.endsWith('(ComputeUtilization 35 of at most 70)'))).toHaveLength(RECORDED_VIEWERS.length + 1);
+      expect(lines.filter((line) => line.endsWith('(ComputeUtilization 35 of at most 70)'))).toHaveLength(
+        RECORDED_VIEWERS.length + 1,
+      );
       expect(lines.at(-1)).toBe(`all ${RECORDED_VIEWERS.length + 1} edge checks passed`);
     });
 
@@ -183,15 +256,21 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       cloudFrontRunning(STATE, (code) => (code.includes('storeAnswering') ? '71' : '35'));
       const { passed, lines } = await verify();
       expect(passed).toBe(false);
-      expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([`FAIL  ${fullRingCase}: ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function used 71 % of its compute budget`]);
-      expect(lines.at(-1)).toBe(`1 of ${RECORDED_VIEWERS.length + 1} edge checks failed: do not deploy this router code`);
+      expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([
+        `FAIL  ${fullRingCase}: ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function used 71 % of its compute budget`,
+      ]);
+      expect(lines.at(-1)).toBe(
+        `1 of ${RECORDED_VIEWERS.length + 1} edge checks failed: do not deploy this router code`,
+      );
     });
 
     it('fails a case CloudFront gave no figure for: the budget would go unchecked', async () => {
       cloudFrontRunning(STATE, (_code, event) => (event.viewer.ip === RECORDED_VIEWERS[1]!.ip ? undefined : '12'));
       const { passed, lines } = await verify();
       expect(passed).toBe(false);
-      expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([`FAIL  TestFunction: viewer ${RECORDED_VIEWERS[1]!.ip}: CloudFront reported no ComputeUtilization (null), so the compute budget is unchecked`]);
+      expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([
+        `FAIL  TestFunction: viewer ${RECORDED_VIEWERS[1]!.ip}: CloudFront reported no ComputeUtilization (null), so the compute budget is unchecked`,
+      ]);
     });
 
     it('--json: each case with pass or fail and its figure; one over the budget is ok: false naming it, exit 1', async () => {
@@ -200,9 +279,21 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       const passing = await runCommand(argv);
       expect(passing.code).toBe(0);
       const report = JSON.parse(passing.out);
-      expect(report).toMatchObject({ ok: true, passed: RECORDED_VIEWERS.length + 1, failed: 0, cloudFrontSkipped: null });
-      expect(report.checks[0]).toEqual({ name: fullRingCase, ok: true, problem: null, note: 'ComputeUtilization 35 of at most 70' });
-      expect(report.checks.map((check: { ok: boolean }) => check.ok)).toEqual([null, ...RECORDED_VIEWERS].map(() => true));
+      expect(report).toMatchObject({
+        ok: true,
+        passed: RECORDED_VIEWERS.length + 1,
+        failed: 0,
+        cloudFrontSkipped: null,
+      });
+      expect(report.checks[0]).toEqual({
+        name: fullRingCase,
+        ok: true,
+        problem: null,
+        note: 'ComputeUtilization 35 of at most 70',
+      });
+      expect(report.checks.map((check: { ok: boolean }) => check.ok)).toEqual(
+        [null, ...RECORDED_VIEWERS].map(() => true),
+      );
 
       cloudfront.reset();
       kvs.reset();
@@ -211,21 +302,48 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       expect(failing.code).toBe(1);
       const failed = JSON.parse(failing.out);
       expect(failed).toMatchObject({ ok: false, passed: RECORDED_VIEWERS.length, failed: 1 });
-      expect(failed.checks.filter((check: { ok: boolean }) => !check.ok)).toEqual([{ name: fullRingCase, ok: false, problem: 'ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function used 71 % of its compute budget' }]);
+      expect(failed.checks.filter((check: { ok: boolean }) => !check.ok)).toEqual([
+        {
+          name: fullRingCase,
+          ok: false,
+          problem:
+            'ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function used 71 % of its compute budget',
+        },
+      ]);
     });
 
     it('--json: says when the CloudFront check was skipped, and an error before any check is {"error": …}, exit 1', async () => {
       const argv = ['--build', builds.stable.dir, '--cloudfront-only', '--json'];
-      cloudfront.on(DescribeFunctionCommand).rejects(Object.assign(new Error('no such function'), { name: 'NoSuchFunctionExists' }));
+      cloudfront
+        .on(DescribeFunctionCommand)
+        .rejects(Object.assign(new Error('no such function'), { name: 'NoSuchFunctionExists' }));
       const skipped = await runCommand(argv);
       expect(skipped.code).toBe(0);
-      expect(JSON.parse(skipped.out)).toEqual({ ok: true, passed: 0, failed: 0, cloudFrontSkipped: `${names.viewerAssignmentCheck} does not exist yet (the first deploy creates it)`, checks: [] });
+      expect(JSON.parse(skipped.out)).toEqual({
+        ok: true,
+        passed: 0,
+        failed: 0,
+        cloudFrontSkipped: `${names.viewerAssignmentCheck} does not exist yet (the first deploy creates it)`,
+        checks: [],
+      });
 
       cloudfront.reset();
-      cloudFrontRunning(STATE, undefined, { ...deployed, KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: 'arn:aws:cloudfront::123456789012:key-value-store/another' }] } });
+      cloudFrontRunning(STATE, undefined, {
+        ...deployed,
+        KeyValueStoreAssociations: {
+          Quantity: 1,
+          Items: [{ KeyValueStoreARN: 'arn:aws:cloudfront::123456789012:key-value-store/another' }],
+        },
+      });
       const refused = await runCommand(argv);
       expect(refused.code).toBe(1);
-      expect(JSON.parse(refused.out)).toEqual({ error: expect.stringMatching(new RegExp(`^${names.viewerAssignmentCheck} reads arn:aws:cloudfront::123456789012:key-value-store/another, not the rollout store`)) });
+      expect(JSON.parse(refused.out)).toEqual({
+        error: expect.stringMatching(
+          new RegExp(
+            `^${names.viewerAssignmentCheck} reads arn:aws:cloudfront::123456789012:key-value-store/another, not the rollout store`,
+          ),
+        ),
+      });
       expect(refused.err).toMatch(new RegExp(`^${names.viewerAssignmentCheck} reads`));
     });
 
@@ -234,7 +352,8 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       const code = functionCodeOf(builds.stable.dir);
       await cloudFrontFunctionCheck(config, code, clients());
       const full = fullRingState();
-      // Full: the next shortest origin is refused the way `rollout ring add` refuses it; the value still fits the store.
+      // Full: the next shortest origin is refused the way `rollout ring add` refuses it; the value still fits the
+      // store.
       expect(() => withRingOrigin(full, 'http://zz')).toThrow(RangeError);
       expect(ringBudget(full.ring).used).toBeLessThanOrEqual(ringBudget(full.ring).limit);
       expect(stateBytes(formatRolloutState(full))).toBeLessThanOrEqual(MAX_STATE_BYTES);
@@ -246,25 +365,40 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       expect(Buffer.from(first.FunctionCode!).toString('utf8')).toBe(withStoreValue(code, formatRolloutState(full)));
       // ... still code CloudFront takes: the runtime's language subset, within its 10 KB.
       expect(cloudFrontFunctionProblems(withStoreValue(code, formatRolloutState(full)))).toEqual([]);
-      expect(() => withStoreValue(code.replace('cf.kvs()', 'cf.kvs("other")'), '{}')).toThrow(/take its store handle once, as cf\.kvs\(\)/);
+      expect(() => withStoreValue(code.replace('cf.kvs()', 'cf.kvs("other")'), '{}')).toThrow(
+        /take its store handle once, as cf\.kvs\(\)/,
+      );
       // ... and the case run on it is that viewer.
-      const events = cloudfront.commandCalls(TestFunctionCommand).map((call) => JSON.parse(Buffer.from(call.args[0].input.EventObject!).toString('utf8')));
-      expect(events[0]).toMatchObject({ viewer: { ip: FULL_RING_VIEWER.ip }, request: { uri: '/assets/index.js', headers: { referer: { value: FULL_RING_VIEWER.referer } } } });
+      const events = cloudfront
+        .commandCalls(TestFunctionCommand)
+        .map((call) => JSON.parse(Buffer.from(call.args[0].input.EventObject!).toString('utf8')));
+      expect(events[0]).toMatchObject({
+        viewer: { ip: FULL_RING_VIEWER.ip },
+        request: { uri: '/assets/index.js', headers: { referer: { value: FULL_RING_VIEWER.referer } } },
+      });
       expect(events).toHaveLength(RECORDED_VIEWERS.length + 1);
     });
   });
 
   it('fails code that assigns differently, and code that throws', async () => {
     cloudFrontRunning(STATE);
-    const wrong = functionCodeOf(builds.stable.dir).replace('request.uri=buildEntryPath(', 'request.uri="/assets/0000000000000000/index.js"||buildEntryPath(');
+    const wrong = functionCodeOf(builds.stable.dir).replace(
+      'request.uri=buildEntryPath(',
+      'request.uri="/assets/0000000000000000/index.js"||buildEntryPath(',
+    );
     expect(wrong).not.toBe(functionCodeOf(builds.stable.dir));
     const { results } = await cloudFrontFunctionCheck(config, wrong, clients());
     expect(results).toHaveLength(RECORDED_VIEWERS.length + 1);
     expect(results.every((r) => r.problem?.startsWith('rewrote to "/assets/0000000000000000/index.js"'))).toBe(true);
     // Code that throws outside its own try: CloudFront reports a function error.
-    const throwing = functionCodeOf(builds.stable.dir).replace('async function handler(event){', 'async function handler(event){if(event.viewer.ip)throw new Error("boom");');
+    const throwing = functionCodeOf(builds.stable.dir).replace(
+      'async function handler(event){',
+      'async function handler(event){if(event.viewer.ip)throw new Error("boom");',
+    );
     expect(throwing).not.toBe(functionCodeOf(builds.stable.dir));
-    expect((await cloudFrontFunctionCheck(config, throwing, clients())).results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS].map(() => 'the function failed: boom'));
+    expect((await cloudFrontFunctionCheck(config, throwing, clients())).results.map((r) => r.problem)).toEqual(
+      [null, ...RECORDED_VIEWERS].map(() => 'the function failed: boom'),
+    );
   });
 
   it('expects the request left alone when the store holds no state (and the full ring assigned all the same)', async () => {
@@ -286,11 +420,16 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
   it('keeps whatever comment the function has, and refuses a function that does not read the rollout store', async () => {
     cloudFrontRunning(STATE, undefined, { ...deployed, Comment: 'set by hand' });
     await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
-    expect(cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input.FunctionConfig?.Comment)).toEqual(['set by hand', 'set by hand']);
+    expect(
+      cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input.FunctionConfig?.Comment),
+    ).toEqual(['set by hand', 'set by hand']);
 
     cloudfront.reset();
     const otherStore = 'arn:aws:cloudfront::123456789012:key-value-store/another';
-    cloudFrontRunning(STATE, undefined, { ...deployed, KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: otherStore }] } });
+    cloudFrontRunning(STATE, undefined, {
+      ...deployed,
+      KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: otherStore }] },
+    });
     await expect(cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients())).rejects.toThrow(
       `${names.viewerAssignmentCheck} reads ${otherStore}, not the rollout store ${STORE_ARN}: deploy the delivery stack, which associates it, then check again`,
     );
@@ -298,8 +437,13 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
   });
 
   it('is skipped before the first deploy, when the check function does not exist yet', async () => {
-    cloudfront.on(DescribeFunctionCommand).rejects(Object.assign(new Error('no such function'), { name: 'NoSuchFunctionExists' }));
-    expect(await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients())).toEqual({ skipped: `${names.viewerAssignmentCheck} does not exist yet (the first deploy creates it)`, results: [] });
+    cloudfront
+      .on(DescribeFunctionCommand)
+      .rejects(Object.assign(new Error('no such function'), { name: 'NoSuchFunctionExists' }));
+    expect(await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients())).toEqual({
+      skipped: `${names.viewerAssignmentCheck} does not exist yet (the first deploy creates it)`,
+      results: [],
+    });
     expect(cloudfront.commandCalls(UpdateFunctionCommand)).toHaveLength(0);
   });
 });

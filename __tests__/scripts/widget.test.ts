@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { PROJECT_ROOT } from '../../publish/build';
 import { COMMANDS, runWidget } from '../../scripts/widget';
 
-const packageJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+const packageJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+};
 
 /** Runs the root in process: the exit code and what it wrote. */
 async function widget(...argv: string[]): Promise<{ code: number; out: string; error: string }> {
@@ -32,9 +34,13 @@ it('lists every command under the root, each with its summary', async () => {
 it('keeps each npm script a shortcut to the file of the command the root runs, and lists every command an npm script runs', () => {
   for (const entry of COMMANDS) {
     const script = packageJson.scripts[entry.shortcut];
-    expect(`${entry.shortcut}: ${script}`).toMatch(new RegExp(`^${entry.shortcut}: (exec node --import tsx|tsx) ${entry.file.replace(/[.]/g, '\\.')}$`));
+    expect(`${entry.shortcut}: ${script}`).toMatch(
+      new RegExp(`^${entry.shortcut}: (exec node --import tsx|tsx) ${entry.file.replace(/[.]/g, '\\.')}$`),
+    );
   }
-  const commandFiles = Object.entries(packageJson.scripts).filter(([, script]) => /^(exec node --import tsx|tsx) (scripts|bench)\/[\w-]+(\/index)?\.ts\b/.test(script));
+  const commandFiles = Object.entries(packageJson.scripts).filter(([, script]) =>
+    /^(exec node --import tsx|tsx) (scripts|bench)\/[\w-]+(\/index)?\.ts\b/.test(script),
+  );
   const listed = new Set(COMMANDS.map((entry) => entry.shortcut));
   // The root itself, and the benchmark: a development tool that measures these commands, so above them.
   expect(commandFiles.map(([name]) => name).filter((name) => !listed.has(name))).toEqual(['widget', 'bench']);
@@ -61,7 +67,16 @@ it('answers --help for every command and every subcommand, exit 0', async () => 
  * What does not report state, and so takes no --json: the long-running servers, the commands that
  * write a file or a pull-request comment, and the groups whose subcommands do the work.
  */
-const NO_STATE = ['start', 's3-server', 'dns-server', 'config-docs', 'plan-comment', 'rollout', 'rollout ring', 'local-release ring'];
+const NO_STATE = [
+  'start',
+  's3-server',
+  'dns-server',
+  'config-docs',
+  'plan-comment',
+  'rollout',
+  'rollout ring',
+  'local-release ring',
+];
 
 it('takes --json on every command and subcommand that reports state', async () => {
   const lacking: string[] = [];
@@ -87,7 +102,12 @@ it('runs a command through the root as its shortcut does', async () => {
   // The command's own output goes to stdout (console.log), as when its shortcut runs it.
   const printed: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
-  const { code } = await widget('csp', '--json', '--origin', 'https://d1234abcd.cloudfront.net').finally(() => log.mockRestore());
+  const { code } = await widget('csp', '--json', '--origin', 'https://d1234abcd.cloudfront.net').finally(() =>
+    log.mockRestore(),
+  );
   expect(code).toBe(0);
-  expect(JSON.parse(printed.join('\n'))).toMatchObject({ distribution: 'https://d1234abcd.cloudfront.net', policy: expect.stringContaining('script-src https://d1234abcd.cloudfront.net') });
+  expect(JSON.parse(printed.join('\n'))).toMatchObject({
+    distribution: 'https://d1234abcd.cloudfront.net',
+    policy: expect.stringContaining('script-src https://d1234abcd.cloudfront.net'),
+  });
 });

@@ -9,7 +9,9 @@ import { PLAN_COMMENT_MARKER } from '../../scripts/plan-comment';
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIR = path.join(ROOT, '.github', 'workflows');
 const files = readdirSync(DIR).filter((file) => /\.ya?ml$/.test(file));
-const packageJson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+const packageJson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+};
 
 interface Step {
   name?: string;
@@ -45,13 +47,22 @@ const runs = (file: string) => steps(file).flatMap((step) => (step.run ? [step.r
 const indexOf = (list: Step[], pattern: RegExp) => list.findIndex((step) => pattern.test(step.run ?? ''));
 const jobsOf = (file: string) => Object.entries(workflow(file).jobs).map(([name, job]) => ({ file, name, job }));
 const allJobs = files.flatMap(jobsOf);
-const setupTerraform = (file: string) => steps(file).find((step) => step.uses?.startsWith('hashicorp/setup-terraform@'));
-const awsCredentials = (file: string) => steps(file).find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
-/** The job token's permissions in a job: its own block, else the workflow's (undefined: GitHub's default, which may write). */
+const setupTerraform = (file: string) =>
+  steps(file).find((step) => step.uses?.startsWith('hashicorp/setup-terraform@'));
+const awsCredentials = (file: string) =>
+  steps(file).find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+/**
+ * The job token's permissions in a job: its own block, else the workflow's (undefined: GitHub's default, which may
+ * write).
+ */
 const permissionsOf = (file: string, job: Job) => job.permissions ?? workflow(file).permissions;
 /** A job that runs this repository's code, the pull request's on a pull request: it checks out, or runs npm or npx. */
-const runsRepoCode = (job: Job) => job.steps.some((step) => step.uses?.startsWith('actions/checkout@') || /\bnpm\b|\bnpx\b/.test(step.run ?? ''));
-/** The scopes a token may write. No block (GitHub's default, which may write) or a string (`write-all`, `read-all`) counts as one. */
+const runsRepoCode = (job: Job) =>
+  job.steps.some((step) => step.uses?.startsWith('actions/checkout@') || /\bnpm\b|\bnpx\b/.test(step.run ?? ''));
+/**
+ * The scopes a token may write. No block (GitHub's default, which may write) or a string (`write-all`, `read-all`)
+ * counts as one.
+ */
 const writes = (permissions: Record<string, string> | string | undefined) =>
   typeof permissions === 'object'
     ? Object.entries(permissions)
@@ -72,7 +83,9 @@ describe('GitHub workflows', () => {
   });
 
   it.each(files)('%s passes action-validator', (file) => {
-    const result = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'action-validator'), [path.join(DIR, file)], { encoding: 'utf8' });
+    const result = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'action-validator'), [path.join(DIR, file)], {
+      encoding: 'utf8',
+    });
     expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
     expect(result.status).toBe(0);
   });
@@ -83,7 +96,8 @@ describe('GitHub workflows', () => {
     const bins = [...commands.matchAll(/npx ([\w@./-]+)/g)].map((match) => match[1]!);
     expect(scripts.length + bins.length).toBeGreaterThan(0);
     for (const script of scripts) expect([script, packageJson.scripts[script] !== undefined]).toEqual([script, true]);
-    for (const bin of bins) expect([bin, existsSync(path.join(ROOT, 'node_modules', '.bin', bin))]).toEqual([bin, true]);
+    for (const bin of bins)
+      expect([bin, existsSync(path.join(ROOT, 'node_modules', '.bin', bin))]).toEqual([bin, true]);
     if (/npm test/.test(commands)) expect(packageJson.scripts.test).toBeDefined();
   });
 
@@ -103,7 +117,8 @@ describe('GitHub workflows', () => {
   it('pins each action to the same commit and tag in every workflow', () => {
     const pins = new Map<string, Set<string>>();
     for (const file of files) {
-      for (const [, action, pin] of text(file).matchAll(/uses:\s*([^@\s]+)@(\S+ # \S+)/g)) pins.set(action!, (pins.get(action!) ?? new Set()).add(pin!));
+      for (const [, action, pin] of text(file).matchAll(/uses:\s*([^@\s]+)@(\S+ # \S+)/g))
+        pins.set(action!, (pins.get(action!) ?? new Set()).add(pin!));
     }
     expect(pins.size).toBeGreaterThan(0);
     for (const [action, pin] of pins) expect([action, [...pin]]).toEqual([action, [expect.any(String)]]);
@@ -111,9 +126,13 @@ describe('GitHub workflows', () => {
 
   it("lists every pinned action, with its tag and commit, in the deploy guide's table, and nothing else", () => {
     const pinned = new Set<string>();
-    for (const file of files) for (const [, action, sha, tag] of text(file).matchAll(/uses:\s*([^@\s]+)@([0-9a-f]{40}) # (\S+)/g)) pinned.add(`${action} ${tag} ${sha}`);
+    for (const file of files)
+      for (const [, action, sha, tag] of text(file).matchAll(/uses:\s*([^@\s]+)@([0-9a-f]{40}) # (\S+)/g))
+        pinned.add(`${action} ${tag} ${sha}`);
     const guide = readFileSync(path.join(ROOT, 'docs', 'deploy-guide.md'), 'utf8');
-    const listed = [...guide.matchAll(/^\| `([\w.-]+\/[\w./-]+)` \| (v[\d.]+) \| `([0-9a-f]{40})` \|$/gm)].map(([, action, tag, sha]) => `${action} ${tag} ${sha}`);
+    const listed = [...guide.matchAll(/^\| `([\w.-]+\/[\w./-]+)` \| (v[\d.]+) \| `([0-9a-f]{40})` \|$/gm)].map(
+      ([, action, tag, sha]) => `${action} ${tag} ${sha}`,
+    );
     expect(listed.sort()).toEqual([...pinned].sort());
   });
 
@@ -123,13 +142,19 @@ describe('GitHub workflows', () => {
     for (const step of checkouts) expect(step.with?.['persist-credentials']).toBe(false);
   });
 
-  it.each(allJobs.filter(({ job }) => runsRepoCode(job)).map(({ file, name, job }) => [`${file} ${name}`, job] as const))('%s installs without install scripts', (_, job) => {
+  it.each(
+    allJobs.filter(({ job }) => runsRepoCode(job)).map(({ file, name, job }) => [`${file} ${name}`, job] as const),
+  )('%s installs without install scripts', (_, job) => {
     const installs = job.steps.filter((step) => /\bnpm (ci|install|i)\b/.test(step.run ?? ''));
     expect(installs.length).toBeGreaterThan(0);
     for (const step of installs) expect(step.run).toMatch(/^npm ci --ignore-scripts\b/);
   });
 
-  it.each(allJobs.filter(({ job }) => job.steps.some(obtainsCredentials)).map(({ file, name, job }) => [`${file} ${name}`, job] as const))('%s installs and builds before it gets any credential', (_, job) => {
+  it.each(
+    allJobs
+      .filter(({ job }) => job.steps.some(obtainsCredentials))
+      .map(({ file, name, job }) => [`${file} ${name}`, job] as const),
+  )('%s installs and builds before it gets any credential', (_, job) => {
     const firstCredential = job.steps.findIndex(obtainsCredentials);
     const [install, build] = [indexOf(job.steps, /^npm ci\b/), indexOf(job.steps, /^npm run build$/)];
     expect(install).toBeGreaterThanOrEqual(0);
@@ -138,7 +163,9 @@ describe('GitHub workflows', () => {
   });
 
   it('has credential steps in every job that plans or deploys (so the order test above covers them)', () => {
-    const credentialed = allJobs.filter(({ job }) => job.steps.some(obtainsCredentials)).map(({ file, name }) => `${file} ${name}`);
+    const credentialed = allJobs
+      .filter(({ job }) => job.steps.some(obtainsCredentials))
+      .map(({ file, name }) => `${file} ${name}`);
     expect(credentialed.sort()).toEqual(['deploy.yml deploy', 'drift.yml drift', 'pull-request.yml plan']);
   });
 
@@ -154,7 +181,10 @@ describe('GitHub workflows', () => {
       if (!/cdktf (plan|deploy)|npm run drift/.test(runs(file).join('\n'))) continue;
       const deploys = /cdktf deploy/.test(runs(file).join('\n'));
       const token = deploys ? '${{ secrets.TF_API_TOKEN }}' : '${{ secrets.TF_PLAN_API_TOKEN }}';
-      expect(setupTerraform(file)?.with).toMatchObject({ cli_config_credentials_token: token, terraform_wrapper: false });
+      expect(setupTerraform(file)?.with).toMatchObject({
+        cli_config_credentials_token: token,
+        terraform_wrapper: false,
+      });
       tokens[file] = token;
     }
     expect(tokens).toEqual({
@@ -172,7 +202,10 @@ describe('GitHub workflows', () => {
   });
 
   it('plans without taking the state lock (taking it is a write the plan credentials may not do), and deploys with it', () => {
-    for (const { job } of [...jobsOf('pull-request.yml').filter(({ name }) => name === 'plan'), ...jobsOf('drift.yml').filter(({ name }) => name === 'drift')]) {
+    for (const { job } of [
+      ...jobsOf('pull-request.yml').filter(({ name }) => name === 'plan'),
+      ...jobsOf('drift.yml').filter(({ name }) => name === 'drift'),
+    ]) {
       expect(job.env?.TF_CLI_ARGS_plan).toMatch(/(^|\s)-lock=false(\s|$)/);
     }
     expect(text('deploy.yml')).not.toMatch(/-lock=false|TF_CLI_ARGS/);
@@ -181,10 +214,15 @@ describe('GitHub workflows', () => {
   it.each(files)('%s gives every job a read-only token unless the job asks for more', (file) => {
     const permissions = workflow(file).permissions;
     expect(typeof permissions).toBe('object');
-    for (const [scope, level] of Object.entries(permissions ?? {})) expect([scope, level]).toEqual([scope, expect.stringMatching(/^(read|none)$/)]);
+    for (const [scope, level] of Object.entries(permissions ?? {}))
+      expect([scope, level]).toEqual([scope, expect.stringMatching(/^(read|none)$/)]);
   });
 
-  it.each(allJobs.filter(({ job }) => runsRepoCode(job)).map(({ file, name, job }) => [`${file} ${name}`, file, job] as const))(
+  it.each(
+    allJobs
+      .filter(({ job }) => runsRepoCode(job))
+      .map(({ file, name, job }) => [`${file} ${name}`, file, job] as const),
+  )(
     '%s runs repository code, so its token writes nothing (an OIDC token for a role is all it may add)',
     (_, file, job) => {
       expect(writes(permissionsOf(file, job)).filter((scope) => scope !== 'id-token')).toEqual([]);
@@ -192,15 +230,26 @@ describe('GitHub workflows', () => {
   );
 
   it('lets only a job that runs no repository code write with the job token: no checkout, no `run:` step', () => {
-    const writers = allJobs.filter(({ file, job }) => writes(permissionsOf(file, job)).some((scope) => scope !== 'id-token'));
+    const writers = allJobs.filter(({ file, job }) =>
+      writes(permissionsOf(file, job)).some((scope) => scope !== 'id-token'),
+    );
     expect(writers.map(({ file, name }) => `${file} ${name}`)).toEqual(['pull-request.yml comment']);
     for (const { job } of writers) {
-      expect(job.steps.filter((step) => step.run !== undefined || step.uses?.startsWith('actions/checkout@') || step.uses?.startsWith('actions/setup-node@'))).toEqual([]);
+      expect(
+        job.steps.filter(
+          (step) =>
+            step.run !== undefined ||
+            step.uses?.startsWith('actions/checkout@') ||
+            step.uses?.startsWith('actions/setup-node@'),
+        ),
+      ).toEqual([]);
     }
   });
 
   it('gives each job the token it needs and no more', () => {
-    const held = Object.fromEntries(allJobs.map(({ file, name, job }) => [`${file} ${name}`, permissionsOf(file, job)]));
+    const held = Object.fromEntries(
+      allJobs.map(({ file, name, job }) => [`${file} ${name}`, permissionsOf(file, job)]),
+    );
     const oidc = { contents: 'read', 'id-token': 'write' };
     expect(held).toEqual({
       'deploy.yml deploy': oidc,
@@ -252,7 +301,10 @@ describe('GitHub workflows', () => {
     it('gets AWS credentials by OIDC, no stored keys', () => {
       expect(deploy.jobs.deploy!.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
       const aws = list.find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
-      expect(aws?.with).toMatchObject({ 'role-to-assume': '${{ vars.AWS_DEPLOY_ROLE_ARN }}', 'aws-region': 'us-east-1' });
+      expect(aws?.with).toMatchObject({
+        'role-to-assume': '${{ vars.AWS_DEPLOY_ROLE_ARN }}',
+        'aws-region': 'us-east-1',
+      });
       expect(text('deploy.yml')).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
     });
 
@@ -274,9 +326,14 @@ describe('GitHub workflows', () => {
     });
 
     it('builds, deploys the buckets, uploads, deploys delivery, then waits for the rollout', () => {
-      const order = [/npm run build/, /cdktf deploy "\$STACK"(?!.*skip-synth)/, /npm run upload/, /^npm run rollout -- wait --save-baseline /, /cdktf deploy "\$STACK".*--skip-synth/, /^npm run rollout -- wait --baseline /].map((pattern) =>
-        indexOf(list, pattern),
-      );
+      const order = [
+        /npm run build/,
+        /cdktf deploy "\$STACK"(?!.*skip-synth)/,
+        /npm run upload/,
+        /^npm run rollout -- wait --save-baseline /,
+        /cdktf deploy "\$STACK".*--skip-synth/,
+        /^npm run rollout -- wait --baseline /,
+      ].map((pattern) => indexOf(list, pattern));
       expect(order.every((index) => index >= 0)).toBe(true);
       expect([...order].sort((a, b) => a - b)).toEqual(order);
       const replicas = list[order[1]!]!;
@@ -294,15 +351,19 @@ describe('GitHub workflows', () => {
 
     it('tests, builds and synthesizes, then plans both stacks', () => {
       const test = runs('pull-request.yml');
-      for (const pattern of [/npm ci/, /npm test/, /npm run build/, /npx cdktf synth/, /npx cdktf plan "\$stack"/]) expect(test.some((run) => pattern.test(run))).toBe(true);
+      for (const pattern of [/npm ci/, /npm test/, /npm run build/, /npx cdktf synth/, /npx cdktf plan "\$stack"/])
+        expect(test.some((run) => pattern.test(run))).toBe(true);
       expect(pr.jobs.plan!.needs).toBe('test');
       const plan = pr.jobs.plan!.steps.find((step) => step.id === 'plan')!;
-      expect(plan.env?.STACKS).toBe('${{ steps.names.outputs.replicas_stack }} ${{ steps.names.outputs.delivery_stack }}');
+      expect(plan.env?.STACKS).toBe(
+        '${{ steps.names.outputs.replicas_stack }} ${{ steps.names.outputs.delivery_stack }}',
+      );
     });
 
     it('updates one plan comment, found by the marker the comment is written with', () => {
       expect(pr.jobs.comment!.permissions).toEqual({ 'pull-requests': 'write' });
-      const script = pr.jobs.comment!.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.with?.script as string;
+      const script = pr.jobs.comment!.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.with
+        ?.script as string;
       expect(script).toContain(`const marker = '${PLAN_COMMENT_MARKER}';`);
       expect(script).toMatch(/updateComment/);
       expect(script).toMatch(/createComment/);
@@ -315,7 +376,11 @@ describe('GitHub workflows', () => {
       const fail = list.findIndex((step) => step.name === 'Fail when a plan failed');
       expect(write).toBeGreaterThan(indexOf(list, /npx cdktf plan/));
       expect(upload).toBeGreaterThan(write);
-      expect(list[upload]).toMatchObject({ id: 'upload', if: "always() && steps.write.outcome == 'success'", with: { name: 'plan-comment', path: 'plan-comment.md' } });
+      expect(list[upload]).toMatchObject({
+        id: 'upload',
+        if: "always() && steps.write.outcome == 'success'",
+        with: { name: 'plan-comment', path: 'plan-comment.md' },
+      });
       // The upload runs after a failed plan too; then the job, the check named after the plan, fails.
       expect([fail, list[fail]?.if]).toEqual([list.length - 1, "steps.plan.outputs.failed == '1'"]);
       expect(list[fail]!.run).toMatch(/exit 1/);
@@ -326,10 +391,14 @@ describe('GitHub workflows', () => {
     it("posts the comment from a job that runs none of the pull request's code, reading the body as data", () => {
       const comment = pr.jobs.comment!;
       expect(comment.needs).toBe('plan');
-      // Also after a failed plan; not when no comment was uploaded (forks, a job that stopped early), not when cancelled.
+      // Also after a failed plan; not when no comment was uploaded (forks, a job that stopped early), not when
+      // cancelled.
       expect(comment.if).toBe("${{ !cancelled() && needs.plan.outputs.comment-artifact != '' }}");
       expect(comment.container).toBeUndefined();
-      expect(comment.steps.map((step) => step.uses?.replace(/@.*/, ''))).toEqual(['actions/download-artifact', 'actions/github-script']);
+      expect(comment.steps.map((step) => step.uses?.replace(/@.*/, ''))).toEqual([
+        'actions/download-artifact',
+        'actions/github-script',
+      ]);
       expect(comment.steps.filter((step) => step.run !== undefined)).toEqual([]);
       expect(comment.steps[0]!.with).toEqual({ name: 'plan-comment', path: 'plan-comment' });
       // Nothing from the plan job reaches a script or an input through an expression: only the file does.
@@ -343,7 +412,8 @@ describe('GitHub workflows', () => {
   describe('drift', () => {
     const drift = workflow('drift.yml');
     const gate = drift.jobs.gate as Job | undefined;
-    const gateScript = () => gate?.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.with?.script as string;
+    const gateScript = () =>
+      gate?.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.with?.script as string;
 
     it('runs on a schedule and fails through npm run drift', () => {
       expect(drift.on.schedule).toEqual([{ cron: expect.stringMatching(/^(\S+ ){4}\S+$/) }]);
@@ -358,8 +428,11 @@ describe('GitHub workflows', () => {
       expect(gate?.permissions).toEqual({ actions: 'read' });
       expect(runsRepoCode(gate!)).toBe(false);
       expect(gate?.container).toBeUndefined();
-      // One step, the action pull-request.yml's comment job uses, pinned the same: no checkout, no setup-node, no `run:`.
-      const script = workflow('pull-request.yml').jobs.comment!.steps.find((step) => step.uses?.startsWith('actions/github-script@'))?.uses;
+      // One step, the action pull-request.yml's comment job uses, pinned the same: no checkout, no setup-node, no
+      // `run:`.
+      const script = workflow('pull-request.yml').jobs.comment!.steps.find((step) =>
+        step.uses?.startsWith('actions/github-script@'),
+      )?.uses;
       expect(script).toMatch(/^actions\/github-script@[0-9a-f]{40}$/);
       expect(gate?.steps.map((step) => step.uses)).toEqual([script]);
       expect(gate?.steps.filter((step) => step.run !== undefined)).toEqual([]);
@@ -380,7 +453,8 @@ describe('GitHub workflows', () => {
       expect(script).toContain("workflow_id: 'deploy.yml'");
       expect(script).toContain('context.repo');
       expect(script).toMatch(/status\s*!==\s*'completed'/);
-      for (const status of ['queued', 'in_progress', 'waiting', 'pending', 'requested']) expect(script).toContain(`'${status}'`);
+      for (const status of ['queued', 'in_progress', 'waiting', 'pending', 'requested'])
+        expect(script).toContain(`'${status}'`);
       expect(script).toContain("core.setOutput('deploy-active'");
       expect(script).toMatch(/core\.notice\(/);
       // Nothing reaches the script through an expression.
@@ -396,32 +470,59 @@ describe('GitHub workflows', () => {
         head_sha: string;
         html_url: string;
       }
-      const run = (id: number, status: string): Run => ({ id, run_number: id, status, event: 'push', head_sha: `${id}`.padStart(40, '0'), html_url: `https://github.invalid/runs/${id}` });
-      /** Runs the script as actions/github-script does (an async function of github, context, core), with runs newest first. */
+      const run = (id: number, status: string): Run => ({
+        id,
+        run_number: id,
+        status,
+        event: 'push',
+        head_sha: `${id}`.padStart(40, '0'),
+        html_url: `https://github.invalid/runs/${id}`,
+      });
+      /**
+       * Runs the script as actions/github-script does (an async function of github, context, core), with runs newest
+       * first.
+       */
       async function gateSays(runs: Run[]) {
         const queries: Record<string, unknown>[] = [];
         const listWorkflowRuns = async (query: Record<string, unknown>) => {
           queries.push(query);
           const matching = runs.filter((each) => query.status === undefined || each.status === query.status);
-          return { data: { total_count: matching.length, workflow_runs: matching.slice(0, Number(query.per_page ?? 30)) } };
+          return {
+            data: { total_count: matching.length, workflow_runs: matching.slice(0, Number(query.per_page ?? 30)) },
+          };
         };
         const outputs: Record<string, string> = {};
         const notices: string[] = [];
-        const core = { setOutput: (name: string, value: string) => (outputs[name] = value), notice: (message: string) => notices.push(message), info: () => undefined };
+        const core = {
+          setOutput: (name: string, value: string) => (outputs[name] = value),
+          notice: (message: string) => notices.push(message),
+          info: () => undefined,
+        };
         const context = { repo: { owner: 'owner', repo: 'repo' } };
-        const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<unknown>;
-        await new AsyncFunction('github', 'context', 'core', gateScript())({ rest: { actions: { listWorkflowRuns } } }, context, core);
+        const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (
+          ...args: string[]
+        ) => (...values: unknown[]) => Promise<unknown>;
+        await new AsyncFunction('github', 'context', 'core', gateScript())(
+          { rest: { actions: { listWorkflowRuns } } },
+          context,
+          core,
+        );
         return { outputs, notices, queries };
       }
-      const done = (from: number, count: number) => Array.from({ length: count }, (_, index) => run(from - index, 'completed'));
+      const done = (from: number, count: number) =>
+        Array.from({ length: count }, (_, index) => run(from - index, 'completed'));
 
-      it.each(['queued', 'in_progress', 'waiting', 'pending', 'requested'])('skips the plan, with a notice naming the run, while a deploy is %s', async (status) => {
-        const { outputs, notices, queries } = await gateSays([run(300, status), ...done(299, 5)]);
-        expect(outputs).toEqual({ 'deploy-active': 'true' });
-        expect(notices).toHaveLength(1);
-        expect(notices[0]).toContain(`#300 (${status})`);
-        for (const query of queries) expect(query).toMatchObject({ owner: 'owner', repo: 'repo', workflow_id: 'deploy.yml' });
-      });
+      it.each(['queued', 'in_progress', 'waiting', 'pending', 'requested'])(
+        'skips the plan, with a notice naming the run, while a deploy is %s',
+        async (status) => {
+          const { outputs, notices, queries } = await gateSays([run(300, status), ...done(299, 5)]);
+          expect(outputs).toEqual({ 'deploy-active': 'true' });
+          expect(notices).toHaveLength(1);
+          expect(notices[0]).toContain(`#300 (${status})`);
+          for (const query of queries)
+            expect(query).toMatchObject({ owner: 'owner', repo: 'repo', workflow_id: 'deploy.yml' });
+        },
+      );
 
       it('sees an unfinished deploy older than the newest hundred runs (one waiting days for an approval)', async () => {
         expect((await gateSays([...done(500, 150), run(10, 'waiting')])).outputs).toEqual({ 'deploy-active': 'true' });
@@ -465,10 +566,15 @@ describe('full tests workflow', () => {
   });
 
   it('then installs Firefox and WebKit from Debian and runs the browser suites on every engine, checking the engine table', () => {
-    const apt = indexOf(list, /^apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y firefox-esr webkit2gtk-driver xvfb$/);
+    const apt = indexOf(
+      list,
+      /^apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y firefox-esr webkit2gtk-driver xvfb$/,
+    );
     const browsers = indexOf(list, /^npm run test:browsers$/);
     expect(apt).toBeGreaterThan(indexOf(list, /^npm run test:full$/));
     expect(browsers).toBeGreaterThan(apt);
-    expect(packageJson.scripts['test:browsers']).toMatch(/(^|&& )BROWSER_ENGINES=all jest __tests__\/local\/browser\.test\.ts __tests__\/local\/host-csp\.test\.ts && tsx __tests__\/fixtures\/engine-table\.ts --check$/);
+    expect(packageJson.scripts['test:browsers']).toMatch(
+      /(^|&& )BROWSER_ENGINES=all jest __tests__\/local\/browser\.test\.ts __tests__\/local\/host-csp\.test\.ts && tsx __tests__\/fixtures\/engine-table\.ts --check$/,
+    );
   });
 });

@@ -11,7 +11,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { resourceNames } from '../../config';
-import { formatRolloutState, ROLLOUT_STATE_KEY, STATE_UNREADABLE_LOG, steadyState } from '../../contracts/rollout-state';
+import {
+  formatRolloutState,
+  ROLLOUT_STATE_KEY,
+  STATE_UNREADABLE_LOG,
+  steadyState,
+} from '../../contracts/rollout-state';
 import { loadCloudFrontFunction, type CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
 import { namesOf } from '../../scripts/names';
 import { METRIC_ASSIGNMENT_FALLBACKS } from '../../stacks/constructs/rollout-alarms';
@@ -19,9 +24,13 @@ import type { Block } from '../../stacks/policy/terraform-json';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { FIVE_REGIONS, only, ref, synthesize, testConfig } from './support';
 
-const published = () => readFileSync(path.join(BUILD_DIR, defaultBuild().cloudFrontFunctions['viewer-assignment'].file), 'utf8');
+const published = () =>
+  readFileSync(path.join(BUILD_DIR, defaultBuild().cloudFrontFunctions['viewer-assignment'].file), 'utf8');
 
-/** The lines the published function logs for one entry load, with the store giving `value` (undefined: no key; an Error: a failure). */
+/**
+ * The lines the published function logs for one entry load, with the store giving `value` (undefined: no key; an Error:
+ * a failure).
+ */
 async function linesLogged(value: string | undefined | Error): Promise<string[]> {
   const lines: string[] = [];
   const store = {
@@ -33,7 +42,12 @@ async function linesLogged(value: string | undefined | Error): Promise<string[]>
   };
   const event: CloudFrontFunctionViewerEvent = {
     version: '1.0',
-    context: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType: 'viewer-request', requestId: 'test' },
+    context: {
+      distributionDomainName: 'd111111abcdef8.cloudfront.net',
+      distributionId: 'EDFDVBD6EXAMPLE',
+      eventType: 'viewer-request',
+      requestId: 'test',
+    },
     viewer: { ip: '192.0.2.1' },
     request: { method: 'GET', uri: '/assets/index.js', querystring: {}, headers: {}, cookies: {} },
   };
@@ -49,34 +63,60 @@ async function linesLogged(value: string | undefined | Error): Promise<string[]>
  */
 function filterPatternMatches(pattern: string, message: string): boolean {
   const terms = [...pattern.matchAll(/\s*(?:"([^"\\]+)"|([A-Za-z0-9_]+))\s*/gy)];
-  if (terms.map((t) => t[0]).join('') !== pattern || terms.length === 0) throw new Error(`not a pattern of plain or quoted terms: ${pattern}`);
+  if (terms.map((t) => t[0]).join('') !== pattern || terms.length === 0)
+    throw new Error(`not a pattern of plain or quoted terms: ${pattern}`);
   return terms.every((t) => message.includes(t[1] ?? t[2]!));
 }
 
-/** A log event as CloudFront Functions write one: each line starts with the request's id (developer guide, "Edge function logs"). */
+/**
+ * A log event as CloudFront Functions write one: each line starts with the request's id (developer guide, "Edge
+ * function logs").
+ */
 const logEvent = (line: string) => `U7b4hR_RaxMADupvKAvr8_m9gsGXvioUggLV5Oyq-vmAtH8HADpjhw== ${line}`;
 
 describe('entry loads through the fallback', () => {
-  const config = testConfig({ ...FIVE_REGIONS, retention: { logRetentionDays: 14 }, metrics: { namespace: 'Acme/Widget' } });
+  const config = testConfig({
+    ...FIVE_REGIONS,
+    retention: { logRetentionDays: 14 },
+    metrics: { namespace: 'Acme/Widget' },
+  });
 
   it("lands in the viewer-assignment function's own log group, created in us-east-1 with the configured retention before the function's code", () => {
     const { delivery } = synthesize(config);
     const fn = only(delivery, 'aws_cloudfront_function', (f) => String(f.name).endsWith('-viewer-assignment'));
-    const group = only(delivery, 'aws_cloudwatch_log_group', (g) => String(g.name).startsWith('/aws/cloudfront/function/'));
-    expect(group).toMatchObject({ name: `/aws/cloudfront/function/${String(fn.name)}`, retention_in_days: 14, provider: 'aws.us-east-1' });
+    const group = only(delivery, 'aws_cloudwatch_log_group', (g) =>
+      String(g.name).startsWith('/aws/cloudfront/function/'),
+    );
+    expect(group).toMatchObject({
+      name: `/aws/cloudfront/function/${String(fn.name)}`,
+      retention_in_days: 14,
+      provider: 'aws.us-east-1',
+    });
     // The function associated with the entry behaviour is that one.
     const distribution = only(delivery, 'aws_cloudfront_distribution');
-    expect(JSON.stringify(distribution.ordered_cache_behavior)).toContain(ref(delivery, 'aws_cloudfront_function', fn, 'arn'));
+    expect(JSON.stringify(distribution.ordered_cache_behavior)).toContain(
+      ref(delivery, 'aws_cloudfront_function', fn, 'arn'),
+    );
     // CloudFront would create the group on the first line logged; Terraform's create would then fail.
-    const groupAddress = ref(delivery, 'aws_cloudwatch_log_group', group, 'name').slice(2).split('.').slice(0, 2).join('.');
+    const groupAddress = ref(delivery, 'aws_cloudwatch_log_group', group, 'name')
+      .slice(2)
+      .split('.')
+      .slice(0, 2)
+      .join('.');
     expect(fn.depends_on).toEqual(expect.arrayContaining([groupAddress]));
     // No group for the check twin: TestFunction sends nothing to CloudWatch.
-    expect(Object.values(delivery.json.resource?.aws_cloudwatch_log_group ?? {}).filter((g) => String(g.name).startsWith('/aws/cloudfront/function/'))).toHaveLength(1);
+    expect(
+      Object.values(delivery.json.resource?.aws_cloudwatch_log_group ?? {}).filter((g) =>
+        String(g.name).startsWith('/aws/cloudfront/function/'),
+      ),
+    ).toHaveLength(1);
   });
 
   it('becomes a metric through a filter whose pattern matches the line the published function prints, and nothing else it prints', async () => {
     const { delivery } = synthesize(config);
-    const group = only(delivery, 'aws_cloudwatch_log_group', (g) => String(g.name).startsWith('/aws/cloudfront/function/'));
+    const group = only(delivery, 'aws_cloudwatch_log_group', (g) =>
+      String(g.name).startsWith('/aws/cloudfront/function/'),
+    );
     const filter = only(delivery, 'aws_cloudwatch_log_metric_filter');
     expect(filter).toMatchObject({
       log_group_name: ref(delivery, 'aws_cloudwatch_log_group', group, 'name'),
@@ -88,8 +128,18 @@ describe('entry loads through the fallback', () => {
     expect((filter.metric_transformation as Block).default_value).toBeUndefined();
 
     const pattern = String(filter.pattern);
-    const fallbacks = [...(await linesLogged(undefined)), ...(await linesLogged(new Error('KeyValueStore is unavailable'))), ...(await linesLogged('{"v":1,"stable":')), ...(await linesLogged(''))];
-    expect(fallbacks).toEqual([`${STATE_UNREADABLE_LOG} read`, `${STATE_UNREADABLE_LOG} read`, `${STATE_UNREADABLE_LOG} invalid`, `${STATE_UNREADABLE_LOG} invalid`]);
+    const fallbacks = [
+      ...(await linesLogged(undefined)),
+      ...(await linesLogged(new Error('KeyValueStore is unavailable'))),
+      ...(await linesLogged('{"v":1,"stable":')),
+      ...(await linesLogged('')),
+    ];
+    expect(fallbacks).toEqual([
+      `${STATE_UNREADABLE_LOG} read`,
+      `${STATE_UNREADABLE_LOG} read`,
+      `${STATE_UNREADABLE_LOG} invalid`,
+      `${STATE_UNREADABLE_LOG} invalid`,
+    ]);
     for (const line of fallbacks) expect(filterPatternMatches(pattern, logEvent(line))).toBe(true);
     // What CloudFront writes around a function's own lines, and the normal path (which logs nothing).
     expect(filterPatternMatches(pattern, logEvent('START DistributionID: E3E5D42GADAXZZ'))).toBe(false);
@@ -123,7 +173,9 @@ describe('entry loads through the fallback', () => {
     expect(alarm.alarm_actions).toBeUndefined();
     // Viewers get the right build through the fallback: a rollback would undo nothing.
     const group = only(delivery, 'aws_codedeploy_deployment_group');
-    expect(JSON.stringify(group.alarm_configuration)).not.toContain(ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'));
+    expect(JSON.stringify(group.alarm_configuration)).not.toContain(
+      ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'),
+    );
   });
 
   it('is on the release dashboard, the metric and the alarm, and `npm run names` names the alarm', () => {
@@ -133,8 +185,14 @@ describe('entry loads through the fallback', () => {
     const body = JSON.parse(String(only(delivery, 'aws_cloudwatch_dashboard').dashboard_body)) as { widgets: Block[] };
     const alarmWidget = body.widgets.find((w) => w.type === 'alarm')!.properties as Block;
     expect(alarmWidget.alarms).toContain(ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'arn'));
-    const rows = body.widgets.filter((w) => w.type === 'metric').flatMap((w) => (w.properties as Block).metrics as unknown[][]);
-    expect(rows).toContainEqual(['Acme/Widget', METRIC_ASSIGNMENT_FALLBACKS, { stat: 'Sum', label: expect.stringContaining('fallback') }]);
+    const rows = body.widgets
+      .filter((w) => w.type === 'metric')
+      .flatMap((w) => (w.properties as Block).metrics as unknown[][]);
+    expect(rows).toContainEqual([
+      'Acme/Widget',
+      METRIC_ASSIGNMENT_FALLBACKS,
+      { stat: 'Sum', label: expect.stringContaining('fallback') },
+    ]);
     expect(namesOf(config)).toMatchObject({ assignment_fallback_alarm: `${config.name}-assignment-fallback` });
     expect(names.assignmentFallbackAlarm).toBe(`${config.name}-assignment-fallback`);
   });

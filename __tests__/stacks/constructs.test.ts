@@ -11,12 +11,24 @@ describe('ReplicaBucket', () => {
   it('renders read grants made after construction into its bucket policy', () => {
     const scope = new TerraformStack(testApp(), 'stack');
     const providers = new RegionalProviders(scope, 'aws', { regions: ['eu-west-1'] });
-    const bucket = new ReplicaBucket(scope, 'bucket', { bucketName: 'b', region: 'eu-west-1', provider: providers.forRegion('eu-west-1'), noncurrentVersionDays: 3 });
+    const bucket = new ReplicaBucket(scope, 'bucket', {
+      bucketName: 'b',
+      region: 'eu-west-1',
+      provider: providers.forRegion('eu-west-1'),
+      noncurrentVersionDays: 3,
+    });
     bucket.grantRead({ iamArn: 'arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1' });
     const synth = Testing.synth(scope);
-    const statements = Object.values(JSON.parse(synth).data.aws_iam_policy_document as Record<string, { statement: { sid: string; principals?: unknown }[] }>)[0]!.statement;
+    const statements = Object.values(
+      JSON.parse(synth).data.aws_iam_policy_document as Record<
+        string,
+        { statement: { sid: string; principals?: unknown }[] }
+      >,
+    )[0]!.statement;
     expect(statements.map((s) => s.sid)).toEqual(['DenyInsecureTransport', 'CloudFrontReadsAssets']);
-    expect(statements[1]!.principals).toEqual([{ type: 'AWS', identifiers: ['arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1'] }]);
+    expect(statements[1]!.principals).toEqual([
+      { type: 'AWS', identifiers: ['arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1'] },
+    ]);
     expect(synth).toHaveResourceWithProperties(S3BucketPolicy, { provider: 'aws.eu-west-1' });
   });
 });
@@ -45,7 +57,11 @@ describe('SignalStream', () => {
   const stream = () => {
     const stack = new TerraformStack(testApp(), 'signal');
     const providers = new RegionalProviders(stack, 'aws', { regions: [] });
-    return { stack, providers, stream: new SignalStream(stack, 'stream', { provider: providers.usEast1, streamName: 'w-signal', shards: 1 }) };
+    return {
+      stack,
+      providers,
+      stream: new SignalStream(stack, 'stream', { provider: providers.usEast1, streamName: 'w-signal', shards: 1 }),
+    };
   };
   const granted = (grant: (grantee: { addToRolePolicy(...statements: PolicyStatement[]): void }) => void) => {
     const statements: PolicyStatement[] = [];
@@ -56,12 +72,24 @@ describe('SignalStream', () => {
   it('grants a producer the writes CloudFront makes, a consumer the reads Lambda makes, each with the key, and never one the other', () => {
     const { stream: s } = stream();
     expect(granted((g) => s.grantWrite(g))).toEqual([
-      [['kinesis:DescribeStreamSummary', 'kinesis:DescribeStream', 'kinesis:PutRecord', 'kinesis:PutRecords'], [s.streamArn]],
+      [
+        ['kinesis:DescribeStreamSummary', 'kinesis:DescribeStream', 'kinesis:PutRecord', 'kinesis:PutRecords'],
+        [s.streamArn],
+      ],
       [['kms:GenerateDataKey'], [s.keyArn]],
     ]);
     const reads = granted((g) => s.grantRead(g));
     expect(reads).toEqual([
-      [['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'], [s.streamArn]],
+      [
+        [
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:GetRecords',
+          'kinesis:GetShardIterator',
+          'kinesis:ListShards',
+        ],
+        [s.streamArn],
+      ],
       [['kinesis:ListStreams'], ['*']],
       [['kms:Decrypt'], [s.keyArn]],
     ]);
@@ -70,7 +98,11 @@ describe('SignalStream', () => {
 
   it('keeps records 24 hours unless told otherwise', () => {
     const { stack } = stream();
-    expect(Object.values(JSON.parse(Testing.synth(stack)).resource.aws_kinesis_stream as Record<string, { retention_period: number }>)[0]!.retention_period).toBe(24);
+    expect(
+      Object.values(
+        JSON.parse(Testing.synth(stack)).resource.aws_kinesis_stream as Record<string, { retention_period: number }>,
+      )[0]!.retention_period,
+    ).toBe(24);
   });
 });
 
@@ -78,7 +110,20 @@ describe('SignalLogConfig', () => {
   it.each([0, 101, 12.5])('refuses a sampling rate CloudFront does not take (%s)', (samplingPercent) => {
     const stack = new TerraformStack(testApp(), 'logs');
     const providers = new RegionalProviders(stack, 'aws', { regions: [] });
-    const stream = new SignalStream(stack, 'stream', { provider: providers.usEast1, streamName: 'w-signal', shards: 1 });
-    expect(() => new SignalLogConfig(stack, 'logs', { provider: providers.usEast1, configName: 'w-signal', roleName: 'w-signal-cloudfront', samplingPercent, stream })).toThrow(/whole percentage from 1 to 100/);
+    const stream = new SignalStream(stack, 'stream', {
+      provider: providers.usEast1,
+      streamName: 'w-signal',
+      shards: 1,
+    });
+    expect(
+      () =>
+        new SignalLogConfig(stack, 'logs', {
+          provider: providers.usEast1,
+          configName: 'w-signal',
+          roleName: 'w-signal-cloudfront',
+          samplingPercent,
+          stream,
+        }),
+    ).toThrow(/whole percentage from 1 to 100/);
   });
 });

@@ -30,8 +30,14 @@ describe('distribution', () => {
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     const origins = distribution.origin as Block[];
     const s3 = origins.filter((o) => o.s3_origin_config);
-    expect(s3.map((o) => o.domain_name)).toEqual([names.bucketDomain(config.primaryRegion), names.bucketDomain(config.failoverRegion!)]);
-    for (const origin of s3) expect((origin.s3_origin_config as Block).origin_access_identity).toMatch(/^\$\{data\.terraform_remote_state\.[^}]+\}$/);
+    expect(s3.map((o) => o.domain_name)).toEqual([
+      names.bucketDomain(config.primaryRegion),
+      names.bucketDomain(config.failoverRegion!),
+    ]);
+    for (const origin of s3)
+      expect((origin.s3_origin_config as Block).origin_access_identity).toMatch(
+        /^\$\{data\.terraform_remote_state\.[^}]+\}$/,
+      );
     expect(distribution.origin_group).toEqual([
       {
         origin_id: 'replicas',
@@ -54,25 +60,44 @@ describe('distribution', () => {
     const { delivery, config, manifest } = synthesize(testConfig());
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     const entry = behaviour(distribution, '/assets/index.js');
-    const entryRouter = only(delivery, 'aws_lambda_function', (f) => f.function_name === resourceNames(config).entryRouter);
+    const entryRouter = only(
+      delivery,
+      'aws_lambda_function',
+      (f) => f.function_name === resourceNames(config).entryRouter,
+    );
     expect(entry).toMatchObject({
       compress: false,
       viewer_protocol_policy: 'redirect-to-https',
       allowed_methods: ['GET', 'HEAD'],
-      lambda_function_association: [{ event_type: 'origin-request', include_body: false, lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn') }],
+      lambda_function_association: [
+        {
+          event_type: 'origin-request',
+          include_body: false,
+          lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn'),
+        },
+      ],
     });
     // The viewer-assignment function, published from the build's file byte for byte, reading the store.
     const store = only(delivery, 'aws_cloudfront_key_value_store');
-    const assignment = byRef(delivery, 'aws_cloudfront_function', (entry.function_association as Block[])[0]!.function_arn);
-    expect(entry.function_association).toEqual([{ event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', assignment, 'arn') }]);
+    const assignment = byRef(
+      delivery,
+      'aws_cloudfront_function',
+      (entry.function_association as Block[])[0]!.function_arn,
+    );
+    expect(entry.function_association).toEqual([
+      { event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', assignment, 'arn') },
+    ]);
     expect(assignment).toMatchObject({
       name: resourceNames(config).viewerAssignment,
       runtime: 'cloudfront-js-2.0',
       publish: true,
       key_value_store_associations: [ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn')],
     });
-    expect(assignment.code).toBe(readFileSync(path.join(BUILD_DIR, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'));
-    // The cache key: the rewritten URI and the normalized Accept-Encoding, nothing per viewer; as long as the router allows.
+    expect(assignment.code).toBe(
+      readFileSync(path.join(BUILD_DIR, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'),
+    );
+    // The cache key: the rewritten URI and the normalized Accept-Encoding, nothing per viewer; as long as the router
+    // allows.
     const cache = byRef(delivery, 'aws_cloudfront_cache_policy', entry.cache_policy_id);
     expect(cache).toMatchObject({ min_ttl: 0, default_ttl: 31_536_000, max_ttl: 31_536_000 });
     expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toEqual({
@@ -84,10 +109,19 @@ describe('distribution', () => {
     });
     // Referer reaches the router's fallback (ring hosts), outside the cache key.
     const originRequest = byRef(delivery, 'aws_cloudfront_origin_request_policy', entry.origin_request_policy_id);
-    expect(originRequest).toMatchObject({ headers_config: { header_behavior: 'whitelist', headers: { items: ['referer'] } }, cookies_config: { cookie_behavior: 'none' }, query_strings_config: { query_string_behavior: 'none' } });
+    expect(originRequest).toMatchObject({
+      headers_config: { header_behavior: 'whitelist', headers: { items: ['referer'] } },
+      cookies_config: { cookie_behavior: 'none' },
+      query_strings_config: { query_string_behavior: 'none' },
+    });
     const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', entry.response_headers_policy_id);
-    expect(headers.custom_headers_config).toEqual({ items: [{ header: 'Cache-Control', value: 'no-cache', override: true }] });
-    expect(headers.cors_config).toMatchObject({ access_control_allow_origins: { items: ['*'] }, access_control_allow_credentials: false });
+    expect(headers.custom_headers_config).toEqual({
+      items: [{ header: 'Cache-Control', value: 'no-cache', override: true }],
+    });
+    expect(headers.cors_config).toMatchObject({
+      access_control_allow_origins: { items: ['*'] },
+      access_control_allow_credentials: false,
+    });
   });
 
   it("sends a build's entry asked for by its own URL to the entry router, before the chunks, without assignment, keeping the router's Cache-Control", () => {
@@ -98,7 +132,11 @@ describe('distribution', () => {
     expect(patterns.indexOf('/assets/*/index.js')).toBe(patterns.indexOf('/assets/index.js') + 1);
     const buildEntry = behaviour(distribution, '/assets/*/index.js');
     const entry = behaviour(distribution, '/assets/index.js');
-    const entryRouter = only(delivery, 'aws_lambda_function', (f) => f.function_name === resourceNames(config).entryRouter);
+    const entryRouter = only(
+      delivery,
+      'aws_lambda_function',
+      (f) => f.function_name === resourceNames(config).entryRouter,
+    );
     expect(buildEntry).toMatchObject({
       target_origin_id: 'replicas',
       compress: false,
@@ -106,14 +144,23 @@ describe('distribution', () => {
       allowed_methods: ['GET', 'HEAD'],
       // The entry's cache key: the URI and the normalized Accept-Encoding.
       cache_policy_id: entry.cache_policy_id,
-      lambda_function_association: [{ event_type: 'origin-request', include_body: false, lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn') }],
+      lambda_function_association: [
+        {
+          event_type: 'origin-request',
+          include_body: false,
+          lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn'),
+        },
+      ],
     });
     // The viewer-assignment function would rewrite the URI to the viewer's build, whatever build it named.
     expect(buildEntry.function_association).toBeUndefined();
     // The router says immutable for a build's entry; no policy here may turn that into no-cache.
     const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', buildEntry.response_headers_policy_id);
     expect(headers.custom_headers_config).toBeUndefined();
-    expect(headers.cors_config).toMatchObject({ access_control_allow_origins: { items: ['*'] }, access_control_allow_credentials: false });
+    expect(headers.cors_config).toMatchObject({
+      access_control_allow_origins: { items: ['*'] },
+      access_control_allow_credentials: false,
+    });
     expect(headers.security_headers_config).toMatchObject({ content_type_options: { override: true } });
   });
 
@@ -123,23 +170,39 @@ describe('distribution', () => {
     const store = only(delivery, 'aws_cloudfront_key_value_store');
     const s3 = (distribution.origin as Block[]).filter((o) => o.s3_origin_config);
     expect(s3).toHaveLength(2);
-    for (const origin of s3) expect(origin.custom_header).toEqual([{ name: 'x-rollout-store', value: ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn') }]);
+    for (const origin of s3)
+      expect(origin.custom_header).toEqual([
+        { name: 'x-rollout-store', value: ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn') },
+      ]);
   });
 
   it('caches chunks for a year per encoding, compressed, through the chunk router', () => {
     const { delivery, config } = synthesize(testConfig());
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     const chunks = behaviour(distribution, 'default');
-    const chunkRouter = only(delivery, 'aws_lambda_function', (f) => f.function_name === resourceNames(config).chunkRouter);
+    const chunkRouter = only(
+      delivery,
+      'aws_lambda_function',
+      (f) => f.function_name === resourceNames(config).chunkRouter,
+    );
     expect(chunks).toMatchObject({
       compress: true,
       viewer_protocol_policy: 'redirect-to-https',
       allowed_methods: ['GET', 'HEAD'],
-      lambda_function_association: [{ event_type: 'origin-request', include_body: false, lambda_arn: ref(delivery, 'aws_lambda_function', chunkRouter, 'qualified_arn') }],
+      lambda_function_association: [
+        {
+          event_type: 'origin-request',
+          include_body: false,
+          lambda_arn: ref(delivery, 'aws_lambda_function', chunkRouter, 'qualified_arn'),
+        },
+      ],
     });
     const cache = byRef(delivery, 'aws_cloudfront_cache_policy', chunks.cache_policy_id);
     expect(cache).toMatchObject({ default_ttl: 31_536_000, max_ttl: 31_536_000 });
-    expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toMatchObject({ enable_accept_encoding_brotli: true, enable_accept_encoding_gzip: true });
+    expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toMatchObject({
+      enable_accept_encoding_brotli: true,
+      enable_accept_encoding_gzip: true,
+    });
     const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', chunks.response_headers_policy_id);
     expect(headers.security_headers_config).toMatchObject({
       strict_transport_security: { access_control_max_age_sec: 63_072_000, override: true },
@@ -152,35 +215,56 @@ describe('distribution', () => {
   it.each([
     ['one region', testConfig(), 'replica-us-east-1'],
     ['five regions', testConfig(FIVE_REGIONS), 'replicas'],
-  ])("answers error reports (/api/e) 204 at the viewer edge with the build's error-report function, GET and HEAD only, over HTTPS only, uncached, forwarding nothing (%s)", (_label, config, target) => {
-    const { delivery, manifest } = synthesize(config);
-    const distribution = only(delivery, 'aws_cloudfront_distribution');
-    const reports = behaviour(distribution, '/api/e');
-    expect(reports).toMatchObject({
-      // A behaviour must name an origin: the assets', which the function's answer keeps from ever being asked.
-      target_origin_id: target,
-      viewer_protocol_policy: 'https-only',
-      allowed_methods: ['GET', 'HEAD'],
-      cached_methods: ['GET', 'HEAD'],
-      compress: false,
-      cache_policy_id: MANAGED_CACHE_POLICY_CACHING_DISABLED,
-    });
-    expect(reports.origin_request_policy_id).toBeUndefined();
-    expect(reports.lambda_function_association).toBeUndefined();
-    const fn = byRef(delivery, 'aws_cloudfront_function', (reports.function_association as Block[])[0]!.function_arn);
-    expect(reports.function_association).toEqual([{ event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', fn, 'arn') }]);
-    expect(fn).toMatchObject({ name: resourceNames(config).errorReport, runtime: 'cloudfront-js-2.0', publish: true, provider: 'aws.us-east-1' });
-    // Published from the build's file byte for byte, reading no store.
-    expect(fn.code).toBe(readFileSync(path.join(BUILD_DIR, manifest.cloudFrontFunctions['error-report'].file), 'utf8'));
-    expect(fn.key_value_store_associations).toBeUndefined();
-    // Nothing else is under /api/.
-    expect((distribution.ordered_cache_behavior as Block[]).map((b) => b.path_pattern)).toEqual(['/assets/index.js', '/assets/*/index.js', '/api/e']);
-  });
+  ])(
+    "answers error reports (/api/e) 204 at the viewer edge with the build's error-report function, GET and HEAD only, over HTTPS only, uncached, forwarding nothing (%s)",
+    (_label, config, target) => {
+      const { delivery, manifest } = synthesize(config);
+      const distribution = only(delivery, 'aws_cloudfront_distribution');
+      const reports = behaviour(distribution, '/api/e');
+      expect(reports).toMatchObject({
+        // A behaviour must name an origin: the assets', which the function's answer keeps from ever being asked.
+        target_origin_id: target,
+        viewer_protocol_policy: 'https-only',
+        allowed_methods: ['GET', 'HEAD'],
+        cached_methods: ['GET', 'HEAD'],
+        compress: false,
+        cache_policy_id: MANAGED_CACHE_POLICY_CACHING_DISABLED,
+      });
+      expect(reports.origin_request_policy_id).toBeUndefined();
+      expect(reports.lambda_function_association).toBeUndefined();
+      const fn = byRef(delivery, 'aws_cloudfront_function', (reports.function_association as Block[])[0]!.function_arn);
+      expect(reports.function_association).toEqual([
+        { event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', fn, 'arn') },
+      ]);
+      expect(fn).toMatchObject({
+        name: resourceNames(config).errorReport,
+        runtime: 'cloudfront-js-2.0',
+        publish: true,
+        provider: 'aws.us-east-1',
+      });
+      // Published from the build's file byte for byte, reading no store.
+      expect(fn.code).toBe(
+        readFileSync(path.join(BUILD_DIR, manifest.cloudFrontFunctions['error-report'].file), 'utf8'),
+      );
+      expect(fn.key_value_store_associations).toBeUndefined();
+      // Nothing else is under /api/.
+      expect((distribution.ordered_cache_behavior as Block[]).map((b) => b.path_pattern)).toEqual([
+        '/assets/index.js',
+        '/assets/*/index.js',
+        '/api/e',
+      ]);
+    },
+  );
 
   it('logs the entry and the error reports, and nothing else, in real time to the release signal', () => {
     const { delivery } = synthesize(testConfig(FIVE_REGIONS));
     const distribution = only(delivery, 'aws_cloudfront_distribution');
-    const logs = ref(delivery, 'aws_cloudfront_realtime_log_config', only(delivery, 'aws_cloudfront_realtime_log_config'), 'arn');
+    const logs = ref(
+      delivery,
+      'aws_cloudfront_realtime_log_config',
+      only(delivery, 'aws_cloudfront_realtime_log_config'),
+      'arn',
+    );
     expect(behaviour(distribution, '/assets/index.js').realtime_log_config_arn).toBe(logs);
     expect(behaviour(distribution, '/api/e').realtime_log_config_arn).toBe(logs);
     expect(behaviour(distribution, '/assets/*/index.js').realtime_log_config_arn).toBeUndefined();
@@ -193,7 +277,8 @@ describe('distribution', () => {
     const origins = distribution.origin as Block[];
     expect(origins.map((o) => o.origin_id)).toEqual(['replica-eu-west-1', 'replica-us-east-1']);
     expect(origins.every((o) => o.s3_origin_config && !o.custom_origin_config)).toBe(true);
-    for (const origin of origins) expect((origin.custom_header as Block[]).map((h) => h.name)).toEqual(['x-rollout-store']);
+    for (const origin of origins)
+      expect((origin.custom_header as Block[]).map((h) => h.name)).toEqual(['x-rollout-store']);
     expect(distribution.web_acl_id).toBeUndefined();
     expect(bodies(delivery, 'aws_cloudfront_origin_request_policy').map((p) => p.name)).toEqual(['widget-entry']);
   });
@@ -202,9 +287,15 @@ describe('distribution', () => {
     const { delivery } = synthesize(testConfig({ customDomain: true }));
     const distribution = only(delivery, 'aws_cloudfront_distribution');
     const certificate = only(delivery, 'aws_acm_certificate');
-    expect(certificate).toMatchObject({ domain_name: 'widget.example.com', validation_method: 'DNS', provider: 'aws.us-east-1' });
+    expect(certificate).toMatchObject({
+      domain_name: 'widget.example.com',
+      validation_method: 'DNS',
+      provider: 'aws.us-east-1',
+    });
     const validation = only(delivery, 'aws_acm_certificate_validation');
-    const validationRecord = only(delivery, 'aws_route53_record', (r) => String(r.name).includes('domain_validation_options'));
+    const validationRecord = only(delivery, 'aws_route53_record', (r) =>
+      String(r.name).includes('domain_validation_options'),
+    );
     expect(validation.validation_record_fqdns).toEqual([ref(delivery, 'aws_route53_record', validationRecord, 'fqdn')]);
     expect(distribution.aliases).toEqual(['widget.example.com']);
     expect(distribution.viewer_certificate).toEqual({
@@ -244,10 +335,17 @@ describe('distribution', () => {
       prefix: 'cloudfront/',
       include_cookies: false,
     });
-    expect(distribution).toMatchObject({ enabled: true, is_ipv6_enabled: true, http_version: 'http2and3', price_class: 'PriceClass_All' });
+    expect(distribution).toMatchObject({
+      enabled: true,
+      is_ipv6_enabled: true,
+      http_version: 'http2and3',
+      price_class: 'PriceClass_All',
+    });
     expect(delivery.text).toHaveResourceWithProperties(CloudfrontMonitoringSubscription, {
       distribution_id: ref(delivery, 'aws_cloudfront_distribution', distribution, 'id'),
-      monitoring_subscription: { realtime_metrics_subscription_config: { realtime_metrics_subscription_status: 'Enabled' } },
+      monitoring_subscription: {
+        realtime_metrics_subscription_config: { realtime_metrics_subscription_status: 'Enabled' },
+      },
     });
     expect(delivery.text).toHaveResource(CloudfrontDistribution);
     expect(delivery.text).toHaveResource(Route53Record);

@@ -6,7 +6,9 @@ import { FIVE_REGIONS, synthesize, testConfig } from './support';
 describe('ignore_changes', () => {
   it("holds exactly the designed ones: alias version and weights, rollout state value, the check function's code", () => {
     const { all } = synthesize(testConfig(FIVE_REGIONS));
-    const ignored = all.flatMap((stack) => ignoredChanges(stack).map(({ address, attributes }) => [address.split('.')[0], attributes]));
+    const ignored = all.flatMap((stack) =>
+      ignoredChanges(stack).map(({ address, attributes }) => [address.split('.')[0], attributes]),
+    );
     expect(ignored).toEqual([
       ['aws_cloudfront_function', ['code']],
       ['aws_cloudfrontkeyvaluestore_key', ['value']],
@@ -27,18 +29,62 @@ describe('ignore_changes', () => {
     };
 
     it.each([
-      ['an extra ignore on the distribution', 'aws_cloudfront_distribution', () => true, { ignore_changes: ['default_cache_behavior'] }, /nothing changes at run time by design/],
+      [
+        'an extra ignore on the distribution',
+        'aws_cloudfront_distribution',
+        () => true,
+        { ignore_changes: ['default_cache_behavior'] },
+        /nothing changes at run time by design/,
+      ],
       // The published function's code is Terraform's: only its untouched twin may ignore it.
-      ['the live viewer-assignment function ignoring its code', 'aws_cloudfront_function', (b: Block) => String(b.name).endsWith('-viewer-assignment'), { ignore_changes: ['code'] }, /nothing changes at run time by design/],
-      ['the alias ignoring less', 'aws_lambda_alias', () => true, { ignore_changes: ['function_version'] }, /by design exactly function_version, routing_config/],
-      ['the alias ignoring more', 'aws_lambda_alias', () => true, { ignore_changes: ['function_version', 'routing_config', 'description'] }, /by design exactly/],
+      [
+        'the live viewer-assignment function ignoring its code',
+        'aws_cloudfront_function',
+        (b: Block) => String(b.name).endsWith('-viewer-assignment'),
+        { ignore_changes: ['code'] },
+        /nothing changes at run time by design/,
+      ],
+      [
+        'the alias ignoring less',
+        'aws_lambda_alias',
+        () => true,
+        { ignore_changes: ['function_version'] },
+        /by design exactly function_version, routing_config/,
+      ],
+      [
+        'the alias ignoring more',
+        'aws_lambda_alias',
+        () => true,
+        { ignore_changes: ['function_version', 'routing_config', 'description'] },
+        /by design exactly/,
+      ],
       ['the alias ignoring all', 'aws_lambda_alias', () => true, { ignore_changes: 'all' }, /ignores all changes/],
-      ['a record ignoring its value', 'aws_route53_record', (b: Block) => b.type === 'A', { ignore_changes: ['records'] }, /nothing changes at run time by design/],
-      ['the rollout state ignoring its key too', 'aws_cloudfrontkeyvaluestore_key', () => true, { ignore_changes: ['value', 'key'] }, /by design exactly value/],
-      ['the rollout store ignoring its comment', 'aws_cloudfront_key_value_store', () => true, { ignore_changes: ['comment'] }, /nothing changes at run time by design/],
+      [
+        'a record ignoring its value',
+        'aws_route53_record',
+        (b: Block) => b.type === 'A',
+        { ignore_changes: ['records'] },
+        /nothing changes at run time by design/,
+      ],
+      [
+        'the rollout state ignoring its key too',
+        'aws_cloudfrontkeyvaluestore_key',
+        () => true,
+        { ignore_changes: ['value', 'key'] },
+        /by design exactly value/,
+      ],
+      [
+        'the rollout store ignoring its comment',
+        'aws_cloudfront_key_value_store',
+        () => true,
+        { ignore_changes: ['comment'] },
+        /nothing changes at run time by design/,
+      ],
     ])('%s', (_label, type, where, lifecycle, message) => {
       const violations = designedIgnoreChangesOnly(withLifecycle(type, where, lifecycle));
-      expect(violations).toEqual([expect.objectContaining({ rule: 'designed-ignore-changes', message: expect.stringMatching(message) })]);
+      expect(violations).toEqual([
+        expect.objectContaining({ rule: 'designed-ignore-changes', message: expect.stringMatching(message) }),
+      ]);
     });
   });
 });

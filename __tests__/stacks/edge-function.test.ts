@@ -10,7 +10,10 @@ import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { bodies, FIVE_REGIONS, only, policyStatements, ref, synthesize, testApp, testConfig } from './support';
 
 /** A stack holding one EdgeFunction made from `overrides` over working props. */
-function edgeStack(overrides: Partial<EdgeFunctionProps> = {}, regions: readonly string[] = ['us-east-1', 'eu-west-1']) {
+function edgeStack(
+  overrides: Partial<EdgeFunctionProps> = {},
+  regions: readonly string[] = ['us-east-1', 'eu-west-1'],
+) {
   const stack = new TerraformStack(testApp(), 'edge');
   const providers = new RegionalProviders(stack, 'aws', { regions });
   const account = new AwsAccount(stack, 'account', { provider: providers.usEast1 });
@@ -53,10 +56,17 @@ describe('EdgeFunction', () => {
   });
 
   it('creates its log groups with a retention where Lambda@Edge writes them, before the function', () => {
-    const { stack } = edgeStack({ logRegions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'] }, ['eu-west-1', 'ap-southeast-2']);
+    const { stack } = edgeStack({ logRegions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'] }, [
+      'eu-west-1',
+      'ap-southeast-2',
+    ]);
     const tf = JSON.parse(Testing.synth(stack));
-    const groups = Object.entries(tf.resource.aws_cloudwatch_log_group as Record<string, Record<string, unknown>>).map(([id, g]) => [id, g.name, g.provider, g.retention_in_days]);
-    expect(groups.map(([, name, provider, days]) => `${String(name)} ${String(provider)} ${String(days)}`).sort()).toEqual([
+    const groups = Object.entries(tf.resource.aws_cloudwatch_log_group as Record<string, Record<string, unknown>>).map(
+      ([id, g]) => [id, g.name, g.provider, g.retention_in_days],
+    );
+    expect(
+      groups.map(([, name, provider, days]) => `${String(name)} ${String(provider)} ${String(days)}`).sort(),
+    ).toEqual([
       '/aws/lambda/test-entry-router aws.us-east-1 14',
       '/aws/lambda/us-east-1.test-entry-router aws.ap-southeast-2 14',
       '/aws/lambda/us-east-1.test-entry-router aws.eu-west-1 14',
@@ -72,16 +82,26 @@ describe('EdgeFunction', () => {
     const tf = JSON.parse(Testing.synth(stack));
     const documents = Object.values(tf.data.aws_iam_policy_document) as { statement: Record<string, unknown>[] }[];
     const trust = documents.find((d) => d.statement.some((s) => (s.actions as string[]).includes('sts:AssumeRole')))!;
-    expect(trust.statement).toEqual([expect.objectContaining({ principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com', 'edgelambda.amazonaws.com'] }] })]);
+    expect(trust.statement).toEqual([
+      expect.objectContaining({
+        principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com', 'edgelambda.amazonaws.com'] }],
+      }),
+    ]);
     const permissions = documents.find((d) => d !== trust)!.statement;
-    expect(permissions.flatMap((s) => s.actions as string[]).sort()).toEqual(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(permissions.flatMap((s) => s.actions as string[]).sort()).toEqual([
+      'logs:CreateLogGroup',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
     for (const resource of permissions.flatMap((s) => s.resources as string[])) {
       expect(resource).toMatch(/:log-group:\/aws\/lambda\/(us-east-1\.)?test-entry-router(:\*)?$/);
     }
   });
 
   it('refuses environment variables, foreign runtimes and timeouts past 30 s', () => {
-    expect(() => edgeStack({ environment: { A: 'b' } } as Partial<EdgeFunctionProps>)).toThrow(/does not support environment variables/);
+    expect(() => edgeStack({ environment: { A: 'b' } } as Partial<EdgeFunctionProps>)).toThrow(
+      /does not support environment variables/,
+    );
     expect(() => edgeStack({ runtime: 'nodejs24.x' })).toThrow(/runtime nodejs24.x is not one Lambda@Edge accepts/);
     expect(() => edgeStack({ timeout: 31 })).toThrow(/exceeds Lambda@Edge's 30 s/);
     const { fn } = edgeStack();
@@ -106,7 +126,9 @@ describe('edge functions in the delivery stack', () => {
     ['one region', {}],
     ['five regions', FIVE_REGIONS],
   ])('entry and chunk routers, %s', (_label, regions) => {
-    const { delivery, config, manifest } = synthesize(testConfig({ ...regions, edge: { memoryMb: 192, timeoutSeconds: 7 } }));
+    const { delivery, config, manifest } = synthesize(
+      testConfig({ ...regions, edge: { memoryMb: 192, timeoutSeconds: 7 } }),
+    );
     const names = resourceNames(config);
     const entry = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter);
     const chunk = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.chunkRouter);
@@ -128,8 +150,12 @@ describe('edge functions in the delivery stack', () => {
     expect(entry.description).toBe(versionDescription(manifest.buildId));
     // Its replicas log in the region of the regional edge cache that ran them: every one of the
     // price class gets a log group with retention, whatever the bucket regions.
-    const replicaGroups = bodies(delivery, 'aws_cloudwatch_log_group').filter((g) => g.name === `/aws/lambda/us-east-1.${names.entryRouter}`);
-    expect(replicaGroups.map((g) => g.provider).sort()).toEqual(REGIONAL_EDGE_CACHE_REGIONS.PriceClass_All.map((r) => `aws.${r}`).sort());
+    const replicaGroups = bodies(delivery, 'aws_cloudwatch_log_group').filter(
+      (g) => g.name === `/aws/lambda/us-east-1.${names.entryRouter}`,
+    );
+    expect(replicaGroups.map((g) => g.provider).sort()).toEqual(
+      REGIONAL_EDGE_CACHE_REGIONS.PriceClass_All.map((r) => `aws.${r}`).sort(),
+    );
     // The role may write its own logs in any region, read the rollout state, and read build
     // entries from the replica buckets: nothing else.
     const role = only(delivery, 'aws_iam_role', (r) => r.name === names.entryRouter);
@@ -150,15 +176,22 @@ describe('Lambda@Edge log groups follow the price class', () => {
     ['PriceClass_100', 7],
     ['PriceClass_200', 11],
     ['PriceClass_All', 13],
-  ] as const)('%s: one per regional edge cache that serves it (%i), each with retention, for both routers', (priceClass, count) => {
-    const { delivery, config } = synthesize(testConfig({ ...FIVE_REGIONS, edge: { priceClass } }));
-    const names = resourceNames(config);
-    for (const router of [names.entryRouter, names.chunkRouter]) {
-      const groups = bodies(delivery, 'aws_cloudwatch_log_group').filter((g) => g.name === `/aws/lambda/us-east-1.${router}`);
-      expect(groups.map((g) => String(g.provider).replace('aws.', '')).sort()).toEqual([...REGIONAL_EDGE_CACHE_REGIONS[priceClass]].sort());
-      expect(groups).toHaveLength(count);
-      expect(groups.every((g) => g.retention_in_days === config.retention.logRetentionDays)).toBe(true);
-    }
-    expect(only(delivery, 'aws_cloudfront_distribution').price_class).toBe(priceClass);
-  });
+  ] as const)(
+    '%s: one per regional edge cache that serves it (%i), each with retention, for both routers',
+    (priceClass, count) => {
+      const { delivery, config } = synthesize(testConfig({ ...FIVE_REGIONS, edge: { priceClass } }));
+      const names = resourceNames(config);
+      for (const router of [names.entryRouter, names.chunkRouter]) {
+        const groups = bodies(delivery, 'aws_cloudwatch_log_group').filter(
+          (g) => g.name === `/aws/lambda/us-east-1.${router}`,
+        );
+        expect(groups.map((g) => String(g.provider).replace('aws.', '')).sort()).toEqual(
+          [...REGIONAL_EDGE_CACHE_REGIONS[priceClass]].sort(),
+        );
+        expect(groups).toHaveLength(count);
+        expect(groups.every((g) => g.retention_in_days === config.retention.logRetentionDays)).toBe(true);
+      }
+      expect(only(delivery, 'aws_cloudfront_distribution').price_class).toBe(priceClass);
+    },
+  );
 });

@@ -10,61 +10,95 @@ describe('rollout sync', () => {
   it.each([
     ['one region', {}],
     ['five regions', FIVE_REGIONS],
-  ])('gets its typed environment and runs every minute, on each deployment state change and on each change of either of its alarms (%s)', (_label, regions) => {
-    const { delivery, config } = synthesize(testConfig({ ...regions, edge: { stateCacheSeconds: 15 } }));
-    const names = resourceNames(config);
-    const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync);
-    const entry = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter);
-    const app = only(delivery, 'aws_codedeploy_app');
-    const group = only(delivery, 'aws_codedeploy_deployment_group');
-    const alarm = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm);
-    const unjudged = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.signalUnjudgedAlarm);
-    const environment: RolloutSyncEnvironment = {
-      ENTRY_ROUTER_FUNCTION: ref(delivery, 'aws_lambda_function', entry, 'function_name'),
-      LIVE_ALIAS: ref(delivery, 'aws_lambda_alias', only(delivery, 'aws_lambda_alias'), 'name'),
-      ROLLOUT_STORE_ARN: ref(delivery, 'aws_cloudfront_key_value_store', only(delivery, 'aws_cloudfront_key_value_store'), 'arn'),
-      METRICS_NAMESPACE: config.metrics.namespace,
-      CODEDEPLOY_APPLICATION: ref(delivery, 'aws_codedeploy_app', app, 'name'),
-      CODEDEPLOY_DEPLOYMENT_GROUP: ref(delivery, 'aws_codedeploy_deployment_group', group, 'deployment_group_name'),
-      CLIENT_ERROR_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'),
-      SIGNAL_TABLE: ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'name'),
-      BUCKETS: JSON.stringify(Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)]))),
-      SIGNAL_UNJUDGED_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'alarm_name'),
-      // The store's 40 s and the router's cached fallback state (edge.stateCacheSeconds).
-      STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
-      // The steps the judge paces, and how long a step may wait for its evidence.
-      ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
-      HOLD_MINUTES: String(config.alarms.holdMinutes),
-    };
-    expect(environment.STATE_PROPAGATION_MS).toBe('55000');
-    // The default canary: 10 % at once, everyone after 5 minutes; a step may wait 30 more for its evidence.
-    expect(environment.ROLLOUT_STEPS).toBe('[{"atMinute":0,"weight":1000},{"atMinute":5,"weight":10000}]');
-    expect(environment.HOLD_MINUTES).toBe('30');
-    expect(fn).toMatchObject({ runtime: config.regionalRuntime, provider: 'aws.us-east-1', environment: { variables: environment } });
-    expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(Object.keys(environment).sort());
-
-    const schedule = only(delivery, 'aws_cloudwatch_event_rule', (r) => r.schedule_expression !== undefined);
-    expect(schedule.schedule_expression).toBe('rate(1 minute)');
-    const events = only(delivery, 'aws_cloudwatch_event_rule', (r) => String(r.event_pattern ?? '').includes('aws.codedeploy'));
-    const alarmEvents = only(delivery, 'aws_cloudwatch_event_rule', (r) => String(r.event_pattern ?? '').includes('aws.cloudwatch'));
-    expect(JSON.parse(String(alarmEvents.event_pattern))).toEqual({
-      source: ['aws.cloudwatch'],
-      'detail-type': ['CloudWatch Alarm State Change'],
-      resources: [ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'arn'), ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'arn')],
-    });
-    expect(JSON.parse(String(events.event_pattern))).toEqual({
-      source: ['aws.codedeploy'],
-      'detail-type': ['CodeDeploy Deployment State-change Notification'],
-      detail: { application: [environment.CODEDEPLOY_APPLICATION], deploymentGroup: [environment.CODEDEPLOY_DEPLOYMENT_GROUP] },
-    });
-    for (const rule of [schedule, events, alarmEvents]) {
-      expect(only(delivery, 'aws_cloudwatch_event_target', (t) => t.rule === ref(delivery, 'aws_cloudwatch_event_rule', rule, 'name')).arn).toBe(ref(delivery, 'aws_lambda_function', fn, 'arn'));
-      expect(only(delivery, 'aws_lambda_permission', (p) => p.source_arn === ref(delivery, 'aws_cloudwatch_event_rule', rule, 'arn'))).toMatchObject({
-        principal: 'events.amazonaws.com',
-        function_name: ref(delivery, 'aws_lambda_function', fn, 'function_name'),
+  ])(
+    'gets its typed environment and runs every minute, on each deployment state change and on each change of either of its alarms (%s)',
+    (_label, regions) => {
+      const { delivery, config } = synthesize(testConfig({ ...regions, edge: { stateCacheSeconds: 15 } }));
+      const names = resourceNames(config);
+      const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync);
+      const entry = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter);
+      const app = only(delivery, 'aws_codedeploy_app');
+      const group = only(delivery, 'aws_codedeploy_deployment_group');
+      const alarm = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm);
+      const unjudged = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.signalUnjudgedAlarm);
+      const environment: RolloutSyncEnvironment = {
+        ENTRY_ROUTER_FUNCTION: ref(delivery, 'aws_lambda_function', entry, 'function_name'),
+        LIVE_ALIAS: ref(delivery, 'aws_lambda_alias', only(delivery, 'aws_lambda_alias'), 'name'),
+        ROLLOUT_STORE_ARN: ref(
+          delivery,
+          'aws_cloudfront_key_value_store',
+          only(delivery, 'aws_cloudfront_key_value_store'),
+          'arn',
+        ),
+        METRICS_NAMESPACE: config.metrics.namespace,
+        CODEDEPLOY_APPLICATION: ref(delivery, 'aws_codedeploy_app', app, 'name'),
+        CODEDEPLOY_DEPLOYMENT_GROUP: ref(delivery, 'aws_codedeploy_deployment_group', group, 'deployment_group_name'),
+        CLIENT_ERROR_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'),
+        SIGNAL_TABLE: ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'name'),
+        BUCKETS: JSON.stringify(Object.fromEntries(config.regions.map((region) => [region, names.bucket(region)]))),
+        SIGNAL_UNJUDGED_ALARM: ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'alarm_name'),
+        // The store's 40 s and the router's cached fallback state (edge.stateCacheSeconds).
+        STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
+        // The steps the judge paces, and how long a step may wait for its evidence.
+        ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
+        HOLD_MINUTES: String(config.alarms.holdMinutes),
+      };
+      expect(environment.STATE_PROPAGATION_MS).toBe('55000');
+      // The default canary: 10 % at once, everyone after 5 minutes; a step may wait 30 more for its evidence.
+      expect(environment.ROLLOUT_STEPS).toBe('[{"atMinute":0,"weight":1000},{"atMinute":5,"weight":10000}]');
+      expect(environment.HOLD_MINUTES).toBe('30');
+      expect(fn).toMatchObject({
+        runtime: config.regionalRuntime,
+        provider: 'aws.us-east-1',
+        environment: { variables: environment },
       });
-    }
-  });
+      expect(Object.keys((fn.environment as Block).variables as Block).sort()).toEqual(Object.keys(environment).sort());
+
+      const schedule = only(delivery, 'aws_cloudwatch_event_rule', (r) => r.schedule_expression !== undefined);
+      expect(schedule.schedule_expression).toBe('rate(1 minute)');
+      const events = only(delivery, 'aws_cloudwatch_event_rule', (r) =>
+        String(r.event_pattern ?? '').includes('aws.codedeploy'),
+      );
+      const alarmEvents = only(delivery, 'aws_cloudwatch_event_rule', (r) =>
+        String(r.event_pattern ?? '').includes('aws.cloudwatch'),
+      );
+      expect(JSON.parse(String(alarmEvents.event_pattern))).toEqual({
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        resources: [
+          ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'arn'),
+          ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'arn'),
+        ],
+      });
+      expect(JSON.parse(String(events.event_pattern))).toEqual({
+        source: ['aws.codedeploy'],
+        'detail-type': ['CodeDeploy Deployment State-change Notification'],
+        detail: {
+          application: [environment.CODEDEPLOY_APPLICATION],
+          deploymentGroup: [environment.CODEDEPLOY_DEPLOYMENT_GROUP],
+        },
+      });
+      for (const rule of [schedule, events, alarmEvents]) {
+        expect(
+          only(
+            delivery,
+            'aws_cloudwatch_event_target',
+            (t) => t.rule === ref(delivery, 'aws_cloudwatch_event_rule', rule, 'name'),
+          ).arn,
+        ).toBe(ref(delivery, 'aws_lambda_function', fn, 'arn'));
+        expect(
+          only(
+            delivery,
+            'aws_lambda_permission',
+            (p) => p.source_arn === ref(delivery, 'aws_cloudwatch_event_rule', rule, 'arn'),
+          ),
+        ).toMatchObject({
+          principal: 'events.amazonaws.com',
+          function_name: ref(delivery, 'aws_lambda_function', fn, 'function_name'),
+        });
+      }
+    },
+  );
 
   it("may read the alias, read and write the rollout store, see and stop its group's deployments, see both alarms, announce states to the timeline, read the releases' judgments, and nothing else in the table", () => {
     const { delivery, config } = synthesize(testConfig());
@@ -75,13 +109,23 @@ describe('rollout sync', () => {
       only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter),
       'arn',
     );
-    const storeArn = ref(delivery, 'aws_cloudfront_key_value_store', only(delivery, 'aws_cloudfront_key_value_store'), 'arn');
+    const storeArn = ref(
+      delivery,
+      'aws_cloudfront_key_value_store',
+      only(delivery, 'aws_cloudfront_key_value_store'),
+      'arn',
+    );
     const statements = roleStatements(delivery, names.rolloutSync).filter((s) => s.sid !== 'WriteOwnLogs');
     expect(statements).toEqual([
-      expect.objectContaining({ actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'], resources: [entryArn, `${entryArn}:*`] }),
+      expect.objectContaining({
+        actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'],
+        resources: [entryArn, `${entryArn}:*`],
+      }),
       expect.objectContaining({
         actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
-        resources: [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')],
+        resources: [
+          ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn'),
+        ],
       }),
       // The reference lists no resource type for StopDeployment: only "*" grants it.
       expect.objectContaining({ actions: ['codedeploy:StopDeployment'], resources: ['*'] }),
@@ -96,13 +140,25 @@ describe('rollout sync', () => {
           ),
         ),
       }),
-      expect.objectContaining({ actions: ['s3:GetObject'], resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/builds/*`) }),
-      expect.objectContaining({ actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:GetKey', 'cloudfront-keyvaluestore:PutKey'], resources: [storeArn] }),
+      expect.objectContaining({
+        actions: ['s3:GetObject'],
+        resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/builds/*`),
+      }),
+      expect.objectContaining({
+        actions: [
+          'cloudfront-keyvaluestore:DescribeKeyValueStore',
+          'cloudfront-keyvaluestore:GetKey',
+          'cloudfront-keyvaluestore:PutKey',
+        ],
+        resources: [storeArn],
+      }),
       // announceState reads the timeline, then writes it conditionally.
       expect.objectContaining({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
-        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [STATE_TIMELINE_KEY] }],
+        condition: [
+          { test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [STATE_TIMELINE_KEY] },
+        ],
       }),
       // The judge's record of the release it moves (release#<deployment id>): read, never written.
       expect.objectContaining({
@@ -113,7 +169,12 @@ describe('rollout sync', () => {
       }),
     ]);
     // The test seam for a loopback store is never set by the stacks.
-    expect(Object.keys((only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync).environment as Block).variables as Block)).not.toContain('ROLLOUT_STORE_ENDPOINT');
+    expect(
+      Object.keys(
+        (only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync).environment as Block)
+          .variables as Block,
+      ),
+    ).not.toContain('ROLLOUT_STORE_ENDPOINT');
   });
 });
 
@@ -124,7 +185,9 @@ it('gives every regional function its own log group with the configured retentio
     const group = only(delivery, 'aws_cloudwatch_log_group', (g) => g.name === `/aws/lambda/${name}`);
     expect(group).toMatchObject({ retention_in_days: 90, provider: 'aws.us-east-1' });
     const fn = only(delivery, 'aws_lambda_function', (f) => f.function_name === name);
-    expect(fn.depends_on).toContain(ref(delivery, 'aws_cloudwatch_log_group', group, 'arn').replace(/^\$\{(.*)\.arn\}$/, '$1'));
+    expect(fn.depends_on).toContain(
+      ref(delivery, 'aws_cloudwatch_log_group', group, 'arn').replace(/^\$\{(.*)\.arn\}$/, '$1'),
+    );
   }
   expect(bodies(delivery, 'aws_cloudwatch_log_group').every((g) => g.retention_in_days === 90)).toBe(true);
 });

@@ -11,7 +11,17 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { resourceNames } from '../../config';
 import type { Block } from '../../stacks/policy/terraform-json';
-import { bodies, FIVE_REGIONS, ONE_REGION, only, policyStatements, ref, synthesize, testConfig, type Synthesized } from './support';
+import {
+  bodies,
+  FIVE_REGIONS,
+  ONE_REGION,
+  only,
+  policyStatements,
+  ref,
+  synthesize,
+  testConfig,
+  type Synthesized,
+} from './support';
 
 describe.each([
   ['one region', ONE_REGION],
@@ -42,9 +52,15 @@ describe.each([
         restrict_public_buckets: true,
         provider: `aws.${region}`,
       });
-      expect(only(replicas, 'aws_s3_bucket_ownership_controls', (b) => b.bucket === id).rule).toEqual({ object_ownership: 'BucketOwnerEnforced' });
-      expect(only(replicas, 'aws_s3_bucket_server_side_encryption_configuration', (b) => b.bucket === id).rule).toEqual([{ apply_server_side_encryption_by_default: { sse_algorithm: 'AES256' } }]);
-      expect(only(replicas, 'aws_s3_bucket_versioning', (b) => b.bucket === id).versioning_configuration).toEqual({ status: 'Enabled' });
+      expect(only(replicas, 'aws_s3_bucket_ownership_controls', (b) => b.bucket === id).rule).toEqual({
+        object_ownership: 'BucketOwnerEnforced',
+      });
+      expect(only(replicas, 'aws_s3_bucket_server_side_encryption_configuration', (b) => b.bucket === id).rule).toEqual(
+        [{ apply_server_side_encryption_by_default: { sse_algorithm: 'AES256' } }],
+      );
+      expect(only(replicas, 'aws_s3_bucket_versioning', (b) => b.bucket === id).versioning_configuration).toEqual({
+        status: 'Enabled',
+      });
     }
     expect(replicas.text).toHaveResource(S3Bucket);
     expect(replicas.text).toHaveResource(S3BucketPublicAccessBlock);
@@ -61,7 +77,11 @@ describe.each([
     for (const region of c.regions) {
       const bucket = only(replicas, 'aws_s3_bucket', (b) => b.bucket === resourceNames(c).bucket(region));
       const arn = ref(replicas, 'aws_s3_bucket', bucket, 'arn');
-      const policy = only(replicas, 'aws_s3_bucket_policy', (p) => p.bucket === ref(replicas, 'aws_s3_bucket', bucket, 'id'));
+      const policy = only(
+        replicas,
+        'aws_s3_bucket_policy',
+        (p) => p.bucket === ref(replicas, 'aws_s3_bucket', bucket, 'id'),
+      );
       const statements = policyStatements(replicas, policy.policy);
       expect(statements).toEqual([
         expect.objectContaining({
@@ -71,7 +91,12 @@ describe.each([
           principals: [{ type: '*', identifiers: ['*'] }],
           condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
         }),
-        expect.objectContaining({ effect: 'Allow', actions: ['s3:GetObject'], resources: [`${arn}/assets/*`], principals: [{ type: 'AWS', identifiers: [oaiArn] }] }),
+        expect.objectContaining({
+          effect: 'Allow',
+          actions: ['s3:GetObject'],
+          resources: [`${arn}/assets/*`],
+          principals: [{ type: 'AWS', identifiers: [oaiArn] }],
+        }),
       ]);
     }
     expect(replicas.text).toHaveResource(CloudfrontOriginAccessIdentity);
@@ -81,7 +106,10 @@ describe.each([
     const { replicas } = synthesize(testConfig({ ...regionsConfig, retention: { graceDays: 12 } }));
     for (const lifecycle of bodies(replicas, 'aws_s3_bucket_lifecycle_configuration')) {
       expect(lifecycle.rule).toEqual([
-        expect.objectContaining({ status: 'Enabled', abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }] }),
+        expect.objectContaining({
+          status: 'Enabled',
+          abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
+        }),
         expect.objectContaining({ status: 'Enabled', noncurrent_version_expiration: [{ noncurrent_days: 12 }] }),
       ]);
       expect(String(lifecycle.depends_on)).toMatch(/aws_s3_bucket_versioning/);
@@ -101,7 +129,11 @@ describe.each([
       const metric = only(replicas, 'aws_s3_bucket_metric', (m) => m.bucket === bucketName);
       expect(metric).toMatchObject({ name: 'EntireBucket', provider: `aws.${region}` });
       expect(metric.filter).toBeUndefined();
-      const alarm = only(replicas, 'aws_cloudwatch_metric_alarm', (a) => (a.dimensions as Record<string, string>).BucketName === bucketName);
+      const alarm = only(
+        replicas,
+        'aws_cloudwatch_metric_alarm',
+        (a) => (a.dimensions as Record<string, string>).BucketName === bucketName,
+      );
       expect(alarm).toMatchObject({
         provider: `aws.${region}`,
         namespace: 'AWS/S3',
@@ -109,11 +141,24 @@ describe.each([
         dimensions: { BucketName: bucketName, FilterId: 'EntireBucket' },
         treat_missing_data: 'notBreaching',
       });
-      const serverErrors = only(replicas, 'aws_route53_health_check', (h) => h.cloudwatch_alarm_name === ref(replicas, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'));
-      expect(serverErrors).toMatchObject({ type: 'CLOUDWATCH_METRIC', cloudwatch_alarm_region: region, insufficient_data_health_status: 'Healthy', provider: 'aws.us-east-1' });
+      const serverErrors = only(
+        replicas,
+        'aws_route53_health_check',
+        (h) => h.cloudwatch_alarm_name === ref(replicas, 'aws_cloudwatch_metric_alarm', alarm, 'alarm_name'),
+      );
+      expect(serverErrors).toMatchObject({
+        type: 'CLOUDWATCH_METRIC',
+        cloudwatch_alarm_region: region,
+        insufficient_data_health_status: 'Healthy',
+        provider: 'aws.us-east-1',
+      });
       // The bucket must also hold every build viewers are assigned, as rollout sync reports it each
       // minute; no report counts against it (a region just added, before its builds are copied in).
-      const missing = only(replicas, 'aws_cloudwatch_metric_alarm', (a) => a.metric_name === 'MissingBuilds' && (a.dimensions as Record<string, string>).Region === region);
+      const missing = only(
+        replicas,
+        'aws_cloudwatch_metric_alarm',
+        (a) => a.metric_name === 'MissingBuilds' && (a.dimensions as Record<string, string>).Region === region,
+      );
       expect(missing).toMatchObject({
         provider: 'aws.us-east-1',
         namespace: c.metrics.namespace,
@@ -126,15 +171,30 @@ describe.each([
         evaluation_periods: 3,
         datapoints_to_alarm: 3,
       });
-      const holdsBuilds = only(replicas, 'aws_route53_health_check', (h) => h.cloudwatch_alarm_name === ref(replicas, 'aws_cloudwatch_metric_alarm', missing, 'alarm_name'));
-      expect(holdsBuilds).toMatchObject({ type: 'CLOUDWATCH_METRIC', cloudwatch_alarm_region: 'us-east-1', insufficient_data_health_status: 'Unhealthy' });
+      const holdsBuilds = only(
+        replicas,
+        'aws_route53_health_check',
+        (h) => h.cloudwatch_alarm_name === ref(replicas, 'aws_cloudwatch_metric_alarm', missing, 'alarm_name'),
+      );
+      expect(holdsBuilds).toMatchObject({
+        type: 'CLOUDWATCH_METRIC',
+        cloudwatch_alarm_region: 'us-east-1',
+        insufficient_data_health_status: 'Unhealthy',
+      });
       expect(answerable(replicas, region)).toMatchObject({
         type: 'CALCULATED',
         child_health_threshold: 2,
-        child_healthchecks: [ref(replicas, 'aws_route53_health_check', serverErrors, 'id'), ref(replicas, 'aws_route53_health_check', holdsBuilds, 'id')],
+        child_healthchecks: [
+          ref(replicas, 'aws_route53_health_check', serverErrors, 'id'),
+          ref(replicas, 'aws_route53_health_check', holdsBuilds, 'id'),
+        ],
       });
     }
-    expect(bodies(replicas, 'aws_route53_health_check').every((h) => h.type === 'CLOUDWATCH_METRIC' || h.type === 'CALCULATED')).toBe(true);
+    expect(
+      bodies(replicas, 'aws_route53_health_check').every(
+        (h) => h.type === 'CLOUDWATCH_METRIC' || h.type === 'CALCULATED',
+      ),
+    ).toBe(true);
     expect(replicas.text).not.toMatch(/["/]_health\b/);
     expect(replicas.text).toHaveResourceWithProperties(S3BucketMetric, { name: 'EntireBucket' });
     expect(replicas.text).toHaveResourceWithProperties(CloudwatchMetricAlarm, { metric_name: '5xxErrors' });
@@ -172,7 +232,9 @@ it('uses the configured zone id without a lookup', () => {
 it('keeps at least one day of replaced versions when the grace period is 0', () => {
   const { replicas } = synthesize(testConfig({ retention: { graceDays: 0 } }));
   const lifecycle = only(replicas, 'aws_s3_bucket_lifecycle_configuration');
-  expect(lifecycle.rule).toContainEqual(expect.objectContaining({ noncurrent_version_expiration: [{ noncurrent_days: 1 }] }));
+  expect(lifecycle.rule).toContainEqual(
+    expect.objectContaining({ noncurrent_version_expiration: [{ noncurrent_days: 1 }] }),
+  );
 });
 
 it('references nothing from the delivery stack', () => {
@@ -183,5 +245,9 @@ it('references nothing from the delivery stack', () => {
 
 /** The health check a region's latency record answers by: the calculated one over its two checks. */
 function answerable(replicas: Synthesized['replicas'], region: string): Block {
-  return only(replicas, 'aws_route53_health_check', (h) => h.type === 'CALCULATED' && String((h.tags as Record<string, string>).Name).endsWith(`(${region})`));
+  return only(
+    replicas,
+    'aws_route53_health_check',
+    (h) => h.type === 'CALCULATED' && String((h.tags as Record<string, string>).Name).endsWith(`(${region})`),
+  );
 }

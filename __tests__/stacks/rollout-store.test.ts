@@ -13,7 +13,14 @@ import fc from 'fast-check';
 import { formatRolloutState, parseRolloutState, steadyState } from '../../contracts/rollout-state';
 import { buildIdFromDescription, versionDescription } from '../../contracts/version-description';
 import { steadyStateValue } from '../../stacks/constructs/rollout-store';
-import { dataSources, resources, type Block, type Element, type Json, type SynthStack } from '../../stacks/policy/terraform-json';
+import {
+  dataSources,
+  resources,
+  type Block,
+  type Element,
+  type Json,
+  type SynthStack,
+} from '../../stacks/policy/terraform-json';
 import { propertyRuns } from '../fixtures/property';
 import { only, ref, synthesize, testConfig, type SynthesizedStack } from './support';
 
@@ -56,7 +63,8 @@ function evaluateKeyValue(template: string, description: string): string {
   const match = EXPRESSION.exec(expression);
   if (!match) throw new Error(`not the expression this evaluator reads: ${expression}`);
   const pattern = match[1]!;
-  if (!SHARED_REGEX_SYNTAX.test(pattern)) throw new Error(`the pattern uses syntax RE2 and JavaScript may read differently: ${pattern}`);
+  if (!SHARED_REGEX_SYNTAX.test(pattern))
+    throw new Error(`the pattern uses syntax RE2 and JavaScript may read differently: ${pattern}`);
   const found = new RegExp(pattern).exec(description);
   if (!found) throw new Error('regex: pattern did not match any part of the given string');
   if (found.length !== 2) throw new Error(`expected one capture group, found ${found.length - 1}`);
@@ -73,7 +81,8 @@ function referencedAddresses(stack: SynthStack, body: Block): Set<string> {
   const visit = (value: Json) => {
     if (typeof value === 'string') {
       if (!value.includes('${')) return;
-      for (const m of value.matchAll(/(?<![A-Za-z0-9_.-])((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)\.[a-z0-9_]+/g)) if (known.has(m[1]!)) out.add(m[1]!);
+      for (const m of value.matchAll(/(?<![A-Za-z0-9_.-])((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)\.[a-z0-9_]+/g))
+        if (known.has(m[1]!)) out.add(m[1]!);
     } else if (Array.isArray(value)) value.forEach(visit);
     else if (value && typeof value === 'object') Object.values(value).forEach(visit);
   };
@@ -85,7 +94,9 @@ function referencedAddresses(stack: SynthStack, body: Block): Set<string> {
 /** A dependency cycle among the stack's resources and data sources (Terraform refuses one at plan), or null. */
 function dependencyCycle(stack: SynthStack): string[] | null {
   const elements: Element[] = [...resources(stack.json), ...dataSources(stack.json)];
-  const edges = new Map(elements.map((e) => [e.address, [...referencedAddresses(stack, e.body)].filter((a) => a !== e.address)]));
+  const edges = new Map(
+    elements.map((e) => [e.address, [...referencedAddresses(stack, e.body)].filter((a) => a !== e.address)]),
+  );
   const state = new Map<string, 'open' | 'done'>();
   const path: string[] = [];
   const visit = (address: string): string[] | null => {
@@ -126,7 +137,9 @@ describe('the rollout key is created with the build the alias serves now', () =>
       function_name: ref(delivery, 'aws_lambda_alias', alias, 'function_name'),
       qualifier: ref(delivery, 'aws_lambda_alias', alias, 'function_version'),
     });
-    expect(splitTemplate(value).expression).toContain(`${ref(delivery, 'aws_lambda_function', served, 'description', 'data').slice(2, -1)}`);
+    expect(splitTemplate(value).expression).toContain(
+      `${ref(delivery, 'aws_lambda_function', served, 'description', 'data').slice(2, -1)}`,
+    );
     // Still created once and then rollout sync's.
     expect(key).toMatchObject({ key: 'rollout', lifecycle: { ignore_changes: ['value'] } });
   });
@@ -146,9 +159,17 @@ describe('the rollout key is created with the build the alias serves now', () =>
   it('is referred to by the key alone, so a build that does not change still plans empty', () => {
     const { delivery } = synthesize(testConfig());
     const { served } = rolloutKey(delivery);
-    const address = ref(delivery, 'aws_lambda_function', served, 'description', 'data').slice(2).split('.').slice(0, 3).join('.');
-    const referrers = [...resources(delivery.json), ...dataSources(delivery.json)].filter((e) => referencedAddresses(delivery, e.body).has(address)).map((e) => e.type);
-    const outputs = Object.values(delivery.json.output ?? {}).filter((o) => referencedAddresses(delivery, o as Block).has(address));
+    const address = ref(delivery, 'aws_lambda_function', served, 'description', 'data')
+      .slice(2)
+      .split('.')
+      .slice(0, 3)
+      .join('.');
+    const referrers = [...resources(delivery.json), ...dataSources(delivery.json)]
+      .filter((e) => referencedAddresses(delivery, e.body).has(address))
+      .map((e) => e.type);
+    const outputs = Object.values(delivery.json.output ?? {}).filter((o) =>
+      referencedAddresses(delivery, o as Block).has(address),
+    );
     expect(referrers).toEqual(['aws_cloudfrontkeyvaluestore_key']);
     expect(outputs).toEqual([]);
   });
@@ -206,9 +227,13 @@ describe('the rollout key is created with the build the alias serves now', () =>
     const { delivery } = synthesize(testConfig());
     const copy = structuredClone(delivery) as SynthStack;
     const alias = only(delivery, 'aws_lambda_alias');
-    const aliasName = Object.entries(copy.json.resource!.aws_lambda_alias!).find(([, body]) => body.name === alias.name)![0];
+    const aliasName = Object.entries(copy.json.resource!.aws_lambda_alias!).find(
+      ([, body]) => body.name === alias.name,
+    )![0];
     const keyName = Object.keys(copy.json.resource!.aws_cloudfrontkeyvaluestore_key!)[0];
     copy.json.resource!.aws_lambda_alias![aliasName]!.depends_on = [`aws_cloudfrontkeyvaluestore_key.${keyName}`];
-    expect(dependencyCycle(copy)).toEqual(expect.arrayContaining([`aws_lambda_alias.${aliasName}`, `aws_cloudfrontkeyvaluestore_key.${keyName}`]));
+    expect(dependencyCycle(copy)).toEqual(
+      expect.arrayContaining([`aws_lambda_alias.${aliasName}`, `aws_cloudfrontkeyvaluestore_key.${keyName}`]),
+    );
   });
 });

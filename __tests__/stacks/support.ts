@@ -81,7 +81,11 @@ const synths = new Map<string, Synthesized>();
  * seconds. So the JSON is frozen: a test that changes it works on a copy (structuredClone).
  * `fresh` synthesizes anew, for tests that compare two synths.
  */
-export function synthesize(config: DeployConfig = testConfig(), options: Partial<Omit<DistributionStacksProps, 'config'>> = {}, { fresh = false }: { fresh?: boolean } = {}): Synthesized {
+export function synthesize(
+  config: DeployConfig = testConfig(),
+  options: Partial<Omit<DistributionStacksProps, 'config'>> = {},
+  { fresh = false }: { fresh?: boolean } = {},
+): Synthesized {
   const key = JSON.stringify([config, options]);
   const known = synths.get(key);
   if (known && !fresh) return known;
@@ -123,14 +127,25 @@ export function bodies(stack: SynthesizedStack, type: string, section: 'resource
 }
 
 /** The one resource of `type` matching `where`; fails the test if there is not exactly one. */
-export function only(stack: SynthesizedStack, type: string, where: (body: Block) => boolean = () => true, section: 'resource' | 'data' = 'resource'): Block {
+export function only(
+  stack: SynthesizedStack,
+  type: string,
+  where: (body: Block) => boolean = () => true,
+  section: 'resource' | 'data' = 'resource',
+): Block {
   const matches = bodies(stack, type, section).filter(where);
   if (matches.length !== 1) throw new Error(`expected one ${type} matching, found ${matches.length} in ${stack.name}`);
   return matches[0]!;
 }
 
 /** `${type.name.attr}` of the resource whose body is `body`. */
-export function ref(stack: SynthesizedStack, type: string, body: Block, attribute: string, section: 'resource' | 'data' = 'resource'): string {
+export function ref(
+  stack: SynthesizedStack,
+  type: string,
+  body: Block,
+  attribute: string,
+  section: 'resource' | 'data' = 'resource',
+): string {
   const entry = Object.entries(stack.json[section]?.[type] ?? {}).find(([, b]) => b === body);
   if (!entry) throw new Error(`${type} not found in ${stack.name}`);
   return `\${${section === 'data' ? 'data.' : ''}${type}.${entry[0]}.${attribute}}`;

@@ -32,7 +32,13 @@ describe('cdktf synth', () => {
       .map((f) => path.basename(f))
       .sort();
     // One zip per regional and edge Lambda the stacks deploy, and no other.
-    expect(zips).toEqual(['chunk-router.zip', 'entry-router.zip', 'release.zip', 'rollout-sync.zip', 'signal-consumer.zip']);
+    expect(zips).toEqual([
+      'chunk-router.zip',
+      'entry-router.zip',
+      'release.zip',
+      'rollout-sync.zip',
+      'signal-consumer.zip',
+    ]);
     expect(formatViolations(checkSynthOutput(outdir))).toBe('');
   });
 

@@ -18,7 +18,13 @@ export function parseRolloutRecord(text: string): RolloutState | null {
   const canary = fields.get('canary') === '-' ? null : fields.get('canary')!;
   const salt = fields.get('salt') === '-' ? null : fields.get('salt')!;
   const weight = Number(fields.get('weight'));
-  if (!isBuildId(stable) || weight > 10000 || (canary !== null && (!isBuildId(canary) || salt === null)) || (canary === null && weight !== 0)) return null;
+  if (
+    !isBuildId(stable) ||
+    weight > 10000 ||
+    (canary !== null && (!isBuildId(canary) || salt === null)) ||
+    (canary === null && weight !== 0)
+  )
+    return null;
   return { stable, canary, weight, salt: canary === null ? null : salt, ring: [] };
 }
 

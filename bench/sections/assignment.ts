@@ -14,7 +14,11 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import { ENTRY_PATH } from '../../contracts/distribution-paths';
-import { loadCloudFrontFunction, type CloudFrontFunctionHandler, type CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
+import {
+  loadCloudFrontFunction,
+  type CloudFrontFunctionHandler,
+  type CloudFrontFunctionViewerEvent,
+} from '../../edge-code/cloudfront-function';
 import { FULL_RING_VIEWER, fullRingState } from '../../scripts/lib/edge-check';
 import { assignedBuild, randomViewerIp, rotateInterfaceId, seededRandom, viewerRequestEvent } from '../events';
 import { distribution, round, timeCalls, type Distribution } from '../measure';
@@ -27,17 +31,24 @@ const SALT = 'd-BENCHSTICKY';
 const NEW_SALT = 'd-BENCHNEXT';
 const STICKY_WEIGHT = 5000;
 /** Warm calls per load time, as the edge-routers section times the function. */
-const TIMING = { full: { rounds: 5, callsPerRound: 100_000, warmupCalls: 50_000 }, quick: { rounds: 1, callsPerRound: 2_000, warmupCalls: 1_000 } } as const;
+const TIMING = {
+  full: { rounds: 5, callsPerRound: 100_000, warmupCalls: 50_000 },
+  quick: { rounds: 1, callsPerRound: 2_000, warmupCalls: 1_000 },
+} as const;
 /** The edge-routers section's targets for the function's time per load: median, p99 (µs). */
 const LOAD_TARGETS_US = [50, 200] as const;
 /** Viewer addresses the load times cycle over. */
 const TIMED_VIEWERS = 4096;
 
 /** Time per call of `call` after warming it up: all samples' distribution, ns. */
-async function warmDistribution(call: (i: number) => unknown, reps: (typeof TIMING)[keyof typeof TIMING]): Promise<Distribution> {
+async function warmDistribution(
+  call: (i: number) => unknown,
+  reps: (typeof TIMING)[keyof typeof TIMING],
+): Promise<Distribution> {
   await timeCalls(call, reps.warmupCalls);
   const all = new Float64Array(reps.rounds * reps.callsPerRound);
-  for (let index = 0; index < reps.rounds; index += 1) all.set(await timeCalls(call, reps.callsPerRound), index * reps.callsPerRound);
+  for (let index = 0; index < reps.rounds; index += 1)
+    all.set(await timeCalls(call, reps.callsPerRound), index * reps.callsPerRound);
   return distribution(all);
 }
 
@@ -52,19 +63,30 @@ export const assignment: BenchSection = {
   async run(context: BenchContext): Promise<SectionResult> {
     const viewers = context.quick ? 5_000 : 100_000;
     const own = context.manifest.buildId;
-    const code = readFileSync(path.join(context.buildDir, context.manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8');
+    const code = readFileSync(
+      path.join(context.buildDir, context.manifest.cloudFrontFunctions['viewer-assignment'].file),
+      'utf8',
+    );
     const random = seededRandom(42);
     const ips = Array.from({ length: viewers }, () => randomViewerIp(random));
     /** A fresh instance of the function (another edge location) reading `state`. */
-    const edge = (state: RolloutState): CloudFrontFunctionHandler => loadCloudFrontFunction(code, { get: async () => formatRolloutState(state) });
-    const rollout = (weight: number, salt = SALT): RolloutState => ({ stable: OTHER_BUILD, canary: own, weight, salt, ring: [] });
+    const edge = (state: RolloutState): CloudFrontFunctionHandler =>
+      loadCloudFrontFunction(code, { get: async () => formatRolloutState(state) });
+    const rollout = (weight: number, salt = SALT): RolloutState => ({
+      stable: OTHER_BUILD,
+      canary: own,
+      weight,
+      salt,
+      ring: [],
+    });
     /** For each address: on the canary? */
     const canaryOf = async (handler: CloudFrontFunctionHandler, addresses: readonly string[]): Promise<Uint8Array> => {
       const onCanary = new Uint8Array(addresses.length);
       for (const [i, address] of addresses.entries()) {
         const buildId = assignedBuild(await handler(viewerRequestEvent(address)));
         if (buildId === own) onCanary[i] = 1;
-        else if (buildId !== OTHER_BUILD) throw new Error(`assignment: viewer ${address} got neither build (${buildId})`);
+        else if (buildId !== OTHER_BUILD)
+          throw new Error(`assignment: viewer ${address} got neither build (${buildId})`);
       }
       return onCanary;
     };
@@ -78,7 +100,12 @@ export const assignment: BenchSection = {
         cohorts.push(onCanary);
         const share = count(onCanary) / viewers;
         const w = weight / 10000;
-        shares.push({ weight, share, deviation: Math.abs(share - w), threeSigma: 3 * Math.sqrt((w * (1 - w)) / viewers) });
+        shares.push({
+          weight,
+          share,
+          deviation: Math.abs(share - w),
+          threeSigma: 3 * Math.sqrt((w * (1 - w)) / viewers),
+        });
       }
 
       // Monotone: every viewer on the canary at one weight is still there at the next.
@@ -96,7 +123,9 @@ export const assignment: BenchSection = {
         }
       }
 
-      context.log('assignment: the same viewers from another edge, after an IPv6 address rotation, and under a new deployment');
+      context.log(
+        'assignment: the same viewers from another edge, after an IPv6 address rotation, and under a new deployment',
+      );
       const sticky = cohorts[WEIGHTS.indexOf(STICKY_WEIGHT)];
       if (sticky === undefined) throw new Error(`assignment: STICKY_WEIGHT (${STICKY_WEIGHT}) is not among WEIGHTS`);
       // Every cohort below is of the same viewers (or some of them, by index), in the same order.
@@ -114,15 +143,24 @@ export const assignment: BenchSection = {
       const oldCohort = count(sticky);
       const drawnAgain = nextDeployment.reduce((both, flag, i) => both + (flag & sticky[i]!), 0);
 
-      context.log('assignment: the time per load with a one-origin ring and with a full ring, viewers on none of its origins');
+      context.log(
+        'assignment: the time per load with a one-origin ring and with a full ring, viewers on none of its origins',
+      );
       const reps = context.quick ? TIMING.quick : TIMING.full;
       const timedIps = ips.slice(0, TIMED_VIEWERS);
       const oneOrigin = edge({ ...rollout(2500), ring: ['https://demo.example.com'] });
-      const oneOriginEvents = timedIps.map((ip, i) => viewerRequestEvent(ip, { referer: i % 8 === 0 ? 'https://demo.example.com/page' : 'https://shop.example.com/' }));
+      const oneOriginEvents = timedIps.map((ip, i) =>
+        viewerRequestEvent(ip, {
+          referer: i % 8 === 0 ? 'https://demo.example.com/page' : 'https://shop.example.com/',
+        }),
+      );
       const full = fullRingState();
       const fullRing = edge({ ...full, stable: OTHER_BUILD, canary: own });
       const noneEvents = timedIps.map((ip) => viewerRequestEvent(ip, { referer: FULL_RING_VIEWER.referer }));
-      const oneOriginNs = await warmDistribution((i) => oneOrigin(freshEvent(oneOriginEvents[i % oneOriginEvents.length]!)), reps);
+      const oneOriginNs = await warmDistribution(
+        (i) => oneOrigin(freshEvent(oneOriginEvents[i % oneOriginEvents.length]!)),
+        reps,
+      );
       const fullRingNs = await warmDistribution((i) => fullRing(freshEvent(noneEvents[i % noneEvents.length]!)), reps);
       const us = (ns: number) => round(ns / 1000, 3);
       const fullRingName = `viewer assignment per load, full ring (${full.ring.length} origins), viewer on none`;
@@ -130,7 +168,13 @@ export const assignment: BenchSection = {
       const pct = (fraction: number, digits = 3) => round(fraction * 100, digits);
       const largest = shares.reduce((worst, entry) => (entry.deviation > worst.deviation ? entry : worst));
       const figures: Figure[] = [
-        ...shares.map((entry): Figure => ({ name: `canary share at w = ${entry.weight / 100} %`, value: pct(entry.share), unit: '%' })),
+        ...shares.map(
+          (entry): Figure => ({
+            name: `canary share at w = ${entry.weight / 100} %`,
+            value: pct(entry.share),
+            unit: '%',
+          }),
+        ),
         {
           name: 'largest deviation from w (percentage points)',
           value: pct(largest.deviation),
@@ -140,11 +184,29 @@ export const assignment: BenchSection = {
         },
         { name: 'canary viewers still on the canary at the next weight', value: pct(kept / onEarlier, 4), unit: '%' },
         { name: 'viewers given the same build by another edge', value: pct(sameOnOtherEdge / viewers, 4), unit: '%' },
-        { name: 'IPv6 viewers keeping their build after a privacy-address rotation', value: pct(sameAfterRotation / v6.length, 4), unit: '%' },
-        { name: `new deployment at ${STICKY_WEIGHT / 100} %: share of the previous cohort drawn again`, value: pct(drawnAgain / oldCohort), unit: '%' },
-        { name: 'viewer assignment per load, one-origin ring: median', value: us(oneOriginNs.median), unit: 'µs', target: LOAD_TARGETS_US[0] },
+        {
+          name: 'IPv6 viewers keeping their build after a privacy-address rotation',
+          value: pct(sameAfterRotation / v6.length, 4),
+          unit: '%',
+        },
+        {
+          name: `new deployment at ${STICKY_WEIGHT / 100} %: share of the previous cohort drawn again`,
+          value: pct(drawnAgain / oldCohort),
+          unit: '%',
+        },
+        {
+          name: 'viewer assignment per load, one-origin ring: median',
+          value: us(oneOriginNs.median),
+          unit: 'µs',
+          target: LOAD_TARGETS_US[0],
+        },
         { name: `${fullRingName}: median`, value: us(fullRingNs.median), unit: 'µs', target: LOAD_TARGETS_US[0] },
-        { name: 'viewer assignment per load, one-origin ring: p99', value: us(oneOriginNs.p99), unit: 'µs', target: LOAD_TARGETS_US[1] },
+        {
+          name: 'viewer assignment per load, one-origin ring: p99',
+          value: us(oneOriginNs.p99),
+          unit: 'µs',
+          target: LOAD_TARGETS_US[1],
+        },
         { name: `${fullRingName}: p99`, value: us(fullRingNs.p99), unit: 'µs', target: LOAD_TARGETS_US[1] },
       ];
       return {
@@ -158,7 +220,19 @@ export const assignment: BenchSection = {
           `Time per load: the published function in the cloudfront-js-2.0 harness during a rollout at 25 %, ${reps.rounds} x ${reps.callsPerRound.toLocaleString('en')} single awaited calls after ${reps.warmupCalls.toLocaleString('en')} warm-up calls, over ${timedIps.length.toLocaleString('en')} viewers (timer and await overhead included, as in the edge functions' table).`,
           `  One-origin ring: the ring the edge functions' table measures the function with, 1 viewer in 8 on the ring host. Full ring: ${full.ring.length} origins, ${formatRolloutState(full).length} bytes of state, as many as \`rollout ring add\` takes before the store's 1 KB value quota refuses one (the state verify-edge sends CloudFront's TestFunction), every viewer on ${new URL(FULL_RING_VIEWER.referer).origin}, in none of them, so compared with every origin. verify-edge holds CloudFront's own figure for that load (ComputeUtilization) to edge.maxComputeUtilization.`,
         ],
-        data: { viewers, shares, kept, onEarlier, sameOnOtherEdge, ipv6Viewers: v6.length, sameAfterRotation, oldCohort, drawnAgain, loadNs: { oneOriginRing: oneOriginNs, fullRing: fullRingNs }, fullRingOrigins: full.ring.length },
+        data: {
+          viewers,
+          shares,
+          kept,
+          onEarlier,
+          sameOnOtherEdge,
+          ipv6Viewers: v6.length,
+          sameAfterRotation,
+          oldCohort,
+          drawnAgain,
+          loadNs: { oneOriginRing: oneOriginNs, fullRing: fullRingNs },
+          fullRingOrigins: full.ring.length,
+        },
       };
     }
   },

@@ -56,9 +56,13 @@ export function costPerMillion(inputs: CostInputs): CostBreakdown {
     edgeRequests: priceOf(PRICES.edgeRequest, invocations),
     edgeDuration: priceOf(PRICES.edgeGbSecond, (invocations * billedMs * gb) / 1000),
     s3: priceOf(PRICES.s3Get, LOADS * inputs.s3GetsPerLoad),
-    route53: priceOf(PRICES.route53Standard, LOADS * inputs.standardQueriesPerLoad) + priceOf(PRICES.route53Latency, LOADS * inputs.latencyQueriesPerLoad),
+    route53:
+      priceOf(PRICES.route53Standard, LOADS * inputs.standardQueriesPerLoad) +
+      priceOf(PRICES.route53Latency, LOADS * inputs.latencyQueriesPerLoad),
     cloudFrontFunctions: priceOf(PRICES.cloudFrontFunction, LOADS * inputs.cloudFrontFunctionsPerLoad),
-    keyValueStore: priceOf(PRICES.kvsFunctionRead, LOADS * inputs.kvsReadsPerLoad) + priceOf(PRICES.kvsApiCall, LOADS * inputs.kvsApiCallsPerLoad),
+    keyValueStore:
+      priceOf(PRICES.kvsFunctionRead, LOADS * inputs.kvsReadsPerLoad) +
+      priceOf(PRICES.kvsApiCall, LOADS * inputs.kvsApiCallsPerLoad),
   };
   return { ...parts, total: Object.values(parts).reduce((sum, usd) => sum + usd, 0) };
 }
@@ -88,12 +92,22 @@ export const cost: BenchSection = {
     const warmMs = (key: keyof EdgeRoutersData['warmNs']) => (edge.warmNs[key].perCall.median / 1e6) * cpuScale;
     // Init: the bundle's own share of a cold require (Node's floor is the runtime's, not the
     // bundle's), scaled to the configured memory's CPU share, plus the first request.
-    const coldMs = (bundle: 'entry' | 'previous' | 'reference') => billedMs(Math.max(0, median(edge.coldMs[bundle]) - floorMs) * cpuScale + median(edge.firstRequestMs[bundle]));
-    const coldFraction = (level: TrafficLevel) => 1 / (TRAFFIC[level].loadsPerSecond * TRAFFIC[level].containerLifetimeMinutes * 60);
+    const coldMs = (bundle: 'entry' | 'previous' | 'reference') =>
+      billedMs(Math.max(0, median(edge.coldMs[bundle]) - floorMs) * cpuScale + median(edge.firstRequestMs[bundle]));
+    const coldFraction = (level: TrafficLevel) =>
+      1 / (TRAFFIC[level].loadsPerSecond * TRAFFIC[level].containerLifetimeMinutes * 60);
 
-    const previousWarm: Record<Scenario, keyof EdgeRoutersData['warmNs']> = { steady: 'previousOwn', rollout10: 'previousRollout', rollout50: 'previousRollout', afterRollback: 'previousOther' };
+    const previousWarm: Record<Scenario, keyof EdgeRoutersData['warmNs']> = {
+      steady: 'previousOwn',
+      rollout10: 'previousRollout',
+      rollout50: 'previousRollout',
+      afterRollback: 'previousOther',
+    };
     const inputs = (scenario: Scenario, level: TrafficLevel, design: Design): CostInputs => {
-      const dns = design === 'current' ? { rollout: 0, bucket: 0 } : origin.dnsPerLoad[level][scenario === 'steady' ? 'steady' : 'rollout'][design];
+      const dns =
+        design === 'current'
+          ? { rollout: 0, bucket: 0 }
+          : origin.dnsPerLoad[level][scenario === 'steady' ? 'steady' : 'rollout'][design];
       if (design === 'current') {
         const fleet = origin.fleet[scenario];
         return {
@@ -164,17 +178,37 @@ export const cost: BenchSection = {
     const figures: Figure[] = [
       ...totals.map(([name, scenario, level]): Figure => {
         const result = all(scenario, level);
-        return { name, value: usd(result.current.total), unit: 'USD', previous: usd(result.previous.total), reference: usd(result.reference.total), target: COST_TARGET_USD };
+        return {
+          name,
+          value: usd(result.current.total),
+          unit: 'USD',
+          previous: usd(result.previous.total),
+          reference: usd(result.reference.total),
+          target: COST_TARGET_USD,
+        };
       }),
-      ...parts.map(([name, key]): Figure => ({ name: `steady: ${name}`, value: usd(steady.current[key]), unit: 'USD', previous: usd(steady.previous[key]), reference: usd(steady.reference[key]) })),
+      ...parts.map(
+        ([name, key]): Figure => ({
+          name: `steady: ${name}`,
+          value: usd(steady.current[key]),
+          unit: 'USD',
+          previous: usd(steady.previous[key]),
+          reference: usd(steady.reference[key]),
+        }),
+      ),
       { name: 'fallback (state unreadable at the edge), busy edge', value: usd(fallbackBusy.total), unit: 'USD' },
       { name: 'rollout sync: KeyValueStore API calls per month, steady', value: syncCallsPerMonth, unit: 'count' },
-      { name: 'rollout sync: KeyValueStore API cost per month, steady', value: usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth)), unit: 'USD' },
+      {
+        name: 'rollout sync: KeyValueStore API cost per month, steady',
+        value: usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth)),
+        unit: 'USD',
+      },
     ];
     const current = inputs('steady', 'busy', 'current');
     const previousBusy = inputs('steady', 'busy', 'previous');
     const referenceBusy = inputs('steady', 'busy', 'reference');
-    const price = (p: (typeof PRICES)[keyof typeof PRICES]) => `$${p.usd} per ${p.per === 1 ? '' : `${p.per.toLocaleString('en')} `}${p.per > 1 ? `${p.unit.replace(/y$/, 'ie')}s` : p.unit}`;
+    const price = (p: (typeof PRICES)[keyof typeof PRICES]) =>
+      `$${p.usd} per ${p.per === 1 ? '' : `${p.per.toLocaleString('en')} `}${p.per > 1 ? `${p.unit.replace(/y$/, 'ie')}s` : p.unit}`;
     return {
       figures,
       notes: [
@@ -198,7 +232,16 @@ export const cost: BenchSection = {
         traffic: TRAFFIC,
         fleet: FLEET,
         cpuScale,
-        inputs: Object.fromEntries(totals.map(([name, scenario, level]) => [name, { current: inputs(scenario, level, 'current'), previous: inputs(scenario, level, 'previous'), reference: inputs(scenario, level, 'reference') }])),
+        inputs: Object.fromEntries(
+          totals.map(([name, scenario, level]) => [
+            name,
+            {
+              current: inputs(scenario, level, 'current'),
+              previous: inputs(scenario, level, 'previous'),
+              reference: inputs(scenario, level, 'reference'),
+            },
+          ]),
+        ),
         breakdown: Object.fromEntries(totals.map(([name, scenario, level]) => [name, all(scenario, level)])),
         fallback: { inputs: fallbackInputs('busy'), breakdown: fallbackBusy },
       },

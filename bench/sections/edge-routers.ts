@@ -13,7 +13,12 @@ import { resourceNames } from '../../config';
 import { formatRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
 import { compress } from '../../publish/build';
-import { CLOUDFRONT_FUNCTION_MAX_BYTES, loadCloudFrontFunction, type CloudFrontFunctionHandler, type CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
+import {
+  CLOUDFRONT_FUNCTION_MAX_BYTES,
+  loadCloudFrontFunction,
+  type CloudFrontFunctionHandler,
+  type CloudFrontFunctionViewerEvent,
+} from '../../edge-code/cloudfront-function';
 import { objectMetadata } from '../../contracts/object-metadata';
 import { readZip } from '../../edge-code/zip';
 import { startDnsServer } from '../../loopback/dns-server';
@@ -23,7 +28,17 @@ import { formatRolloutRecord } from '../baselines/rollout-record';
 import { previousRolloutRecord, writeBaselineZip } from '../baseline';
 import { loadEdgeHandler, type EdgeHandler } from '../edge-loader';
 import { originRequestEvent, viewerRequestEvent } from '../events';
-import { coldRequireMs, distribution, median, plural, round, timeCalls, timeMs, timerOverheadNs, type Distribution } from '../measure';
+import {
+  coldRequireMs,
+  distribution,
+  median,
+  plural,
+  round,
+  timeCalls,
+  timeMs,
+  timerOverheadNs,
+  type Distribution,
+} from '../measure';
 import { writeReferenceZips } from '../reference';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 
@@ -46,13 +61,26 @@ interface WarmResult {
   readonly roundMedians: readonly number[];
 }
 
-type WarmKey = 'assignSteady' | 'assignRollout' | 'ownMiss' | 'otherMiss' | 'fallback' | 'previousOwn' | 'previousOther' | 'previousRollout' | 'reference' | 'chunk' | 'referenceChunk';
+type WarmKey =
+  | 'assignSteady'
+  | 'assignRollout'
+  | 'ownMiss'
+  | 'otherMiss'
+  | 'fallback'
+  | 'previousOwn'
+  | 'previousOther'
+  | 'previousRollout'
+  | 'reference'
+  | 'chunk'
+  | 'referenceChunk';
 
 export interface EdgeRoutersData {
   readonly timerOverheadNs: number;
   readonly warmNs: Readonly<Record<WarmKey, WarmResult>>;
   /** Per bundle, ms to require it in each fresh process. */
-  readonly coldMs: Readonly<Record<'entry' | 'previous' | 'chunk' | 'reference' | 'referenceChunk' | 'empty', readonly number[]>>;
+  readonly coldMs: Readonly<
+    Record<'entry' | 'previous' | 'chunk' | 'reference' | 'referenceChunk' | 'empty', readonly number[]>
+  >;
   /** Per bundle, ms of the first request after a cold load (the record lookup included, for those that make one). */
   readonly firstRequestMs: Readonly<Record<'entry' | 'previous' | 'reference', readonly number[]>>;
   readonly zipBytes: Readonly<Record<'entry' | 'previous' | 'chunk' | 'reference' | 'referenceChunk', number>>;
@@ -73,8 +101,16 @@ export const edgeRouters: BenchSection = {
     const scratch = mkdtempSync(path.join(context.scratch, 'edge-routers-'));
     const dns = await startDnsServer({ records: { [names.bucketRecord]: config.regions[config.regions.length - 1]! } });
     const s3 = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)) });
-    const kvs = await startKvsServer({ store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState(own)) }) });
-    const load = (zip: string): EdgeHandler => loadEdgeHandler(zip, { dnsServer: dns.address, s3Endpoint: s3.endpoint, kvsEndpoint: kvs.endpoint, tmpRoot: scratch });
+    const kvs = await startKvsServer({
+      store: new LocalKeyValueStore({ [ROLLOUT_STATE_KEY]: formatRolloutState(steadyState(own)) }),
+    });
+    const load = (zip: string): EdgeHandler =>
+      loadEdgeHandler(zip, {
+        dnsServer: dns.address,
+        s3Endpoint: s3.endpoint,
+        kvsEndpoint: kvs.endpoint,
+        tmpRoot: scratch,
+      });
     const loadPrevious = (record: RolloutState, zip: string): EdgeHandler => {
       // A fresh handler starts cold and reads the record once; later changes do not reach it.
       dns.setTxt(previousRolloutRecord(config), formatRolloutRecord(record));
@@ -90,31 +126,55 @@ export const edgeRouters: BenchSection = {
       const chunkZip = path.join(buildDir, manifest.functions['chunk-router'].zip);
       const previousZip = await writeBaselineZip(scratch, config, manifest, buildDir);
       const reference = writeReferenceZips(scratch, config, own);
-      const functionCode = readFileSync(path.join(buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8');
+      const functionCode = readFileSync(
+        path.join(buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file),
+        'utf8',
+      );
 
       const viewers = viewerIps();
       const store = { [ROLLOUT_STORE_HEADER]: kvs.arn };
-      const events = (uri: string) => viewers.map((clientIp, i) => originRequestEvent({ clientIp, uri, originDomain: primaryDomain, originCustomHeaders: store }, `r${i}`));
+      const events = (uri: string) =>
+        viewers.map((clientIp, i) =>
+          originRequestEvent({ clientIp, uri, originDomain: primaryDomain, originCustomHeaders: store }, `r${i}`),
+        );
       const entryEvents = events(ENTRY_PATH);
       const ownEvents = events(buildEntryPath(own));
       const otherEvents = events(buildEntryPath(OTHER_BUILD));
-      const chunkKey = manifest.assets.find((asset) => asset.key !== manifest.entry.key && asset.key.endsWith('.js'))!.key;
+      const chunkKey = manifest.assets.find(
+        (asset) => asset.key !== manifest.entry.key && asset.key.endsWith('.js'),
+      )!.key;
       const chunkEvents = events(`/${chunkKey}`);
-      const fn = (state: RolloutState): CloudFrontFunctionHandler => loadCloudFrontFunction(functionCode, { get: async () => formatRolloutState(state) });
-      const viewerEvents: CloudFrontFunctionViewerEvent[] = viewers.map((ip, i) => viewerRequestEvent(ip, i % 8 === 0 ? { referer: 'https://demo.example.com/page' } : { referer: 'https://shop.example.com/' }));
-      const rolling: RolloutState = { stable: OTHER_BUILD, canary: own, weight: 2500, salt: 'd-BENCH', ring: ['https://demo.example.com'] };
+      const fn = (state: RolloutState): CloudFrontFunctionHandler =>
+        loadCloudFrontFunction(functionCode, { get: async () => formatRolloutState(state) });
+      const viewerEvents: CloudFrontFunctionViewerEvent[] = viewers.map((ip, i) =>
+        viewerRequestEvent(
+          ip,
+          i % 8 === 0 ? { referer: 'https://demo.example.com/page' } : { referer: 'https://shop.example.com/' },
+        ),
+      );
+      const rolling: RolloutState = {
+        stable: OTHER_BUILD,
+        canary: own,
+        weight: 2500,
+        salt: 'd-BENCH',
+        ring: ['https://demo.example.com'],
+      };
       const at =
         <T>(list: readonly T[]) =>
         (i: number) =>
           list[i % list.length]!;
 
       const overhead = await timerOverheadNs(context.quick ? 0.05 : 1);
-      context.log('edge-routers: warm, viewer-assignment function (harness), steady and during a rollout at 25 % with a ring');
+      context.log(
+        'edge-routers: warm, viewer-assignment function (harness), steady and during a rollout at 25 % with a ring',
+      );
       const steadyFn = fn(steadyState(own));
       const rolloutFn = fn(rolling);
       const assignSteady = await warm((i) => steadyFn(structuredCloneEvent(at(viewerEvents)(i))));
       const assignRollout = await warm((i) => rolloutFn(structuredCloneEvent(at(viewerEvents)(i))));
-      context.log('edge-routers: warm, entry router on a miss of its own build, of another build (read once from a bucket), and on the unrewritten fallback');
+      context.log(
+        'edge-routers: warm, entry router on a miss of its own build, of another build (read once from a bucket), and on the unrewritten fallback',
+      );
       const entry = load(entryZip);
       const ownMiss = await warm((i) => entry(at(ownEvents)(i)));
       const otherMiss = await warm((i) => entry(at(otherEvents)(i)));
@@ -152,11 +212,16 @@ export const edgeRouters: BenchSection = {
         empty: emptyModule(path.join(scratch, 'empty')),
       };
       const cold = coldRequireMs(files, reps.coldRuns);
-      const coldMedian = Object.fromEntries(Object.entries(cold).map(([name, runs]) => [name, median(runs)])) as Record<keyof typeof files, number>;
+      const coldMedian = Object.fromEntries(Object.entries(cold).map(([name, runs]) => [name, median(runs)])) as Record<
+        keyof typeof files,
+        number
+      >;
 
       const entryFiles = readZip(readFileSync(entryZip));
       const entryBundle = entryFiles.find((file) => file.name === 'index.js')!.data.length;
-      const storeClientBytes = entryFiles.filter((file) => file.name !== 'index.js').reduce((sum, file) => sum + file.data.length, 0);
+      const storeClientBytes = entryFiles
+        .filter((file) => file.name !== 'index.js')
+        .reduce((sum, file) => sum + file.data.length, 0);
       const inlinedBytes = inlinedEntryBytes(buildDir, manifest.entry.key);
       const zipBytes = {
         entry: manifest.functions['entry-router'].bytes,
@@ -167,19 +232,64 @@ export const edgeRouters: BenchSection = {
       };
       const us = (ns: number) => round(ns / 1000, 3);
       const ref = referenceEntry.perCall;
-      const pair = (name: string, result: WarmResult, previous: WarmResult | null, reference: WarmResult | null, targets: [number, number]): Figure[] => [
-        { name: `${name}: median`, value: us(result.perCall.median), unit: 'µs', ...(previous ? { previous: us(previous.perCall.median) } : {}), ...(reference ? { reference: us(reference.perCall.median) } : {}), target: targets[0] },
-        { name: `${name}: p99`, value: us(result.perCall.p99), unit: 'µs', ...(previous ? { previous: us(previous.perCall.p99) } : {}), ...(reference ? { reference: us(reference.perCall.p99) } : {}), target: targets[1] },
+      const pair = (
+        name: string,
+        result: WarmResult,
+        previous: WarmResult | null,
+        reference: WarmResult | null,
+        targets: [number, number],
+      ): Figure[] => [
+        {
+          name: `${name}: median`,
+          value: us(result.perCall.median),
+          unit: 'µs',
+          ...(previous ? { previous: us(previous.perCall.median) } : {}),
+          ...(reference ? { reference: us(reference.perCall.median) } : {}),
+          target: targets[0],
+        },
+        {
+          name: `${name}: p99`,
+          value: us(result.perCall.p99),
+          unit: 'µs',
+          ...(previous ? { previous: us(previous.perCall.p99) } : {}),
+          ...(reference ? { reference: us(reference.perCall.p99) } : {}),
+          target: targets[1],
+        },
       ];
       const figures: Figure[] = [
         ...pair('viewer assignment (every load), steady', assignSteady, previousOwn, referenceEntry, [50, 200]),
-        ...pair('viewer assignment (every load), rollout at 25 % with a ring', assignRollout, previousRollout, referenceEntry, [50, 200]),
+        ...pair(
+          'viewer assignment (every load), rollout at 25 % with a ring',
+          assignRollout,
+          previousRollout,
+          referenceEntry,
+          [50, 200],
+        ),
         ...pair('entry router on a miss, its own build', ownMiss, previousOwn, referenceEntry, [5, 50]),
         ...pair('entry router on a miss, another build', otherMiss, previousOther, referenceEntry, [10, 100]),
-        ...pair('entry router, fallback (state read through the API, cached)', fallback, previousRollout, null, [10, 100]),
+        ...pair(
+          'entry router, fallback (state read through the API, cached)',
+          fallback,
+          previousRollout,
+          null,
+          [10, 100],
+        ),
         ...pair('chunk router', chunk, null, referenceChunk, [5, 50]),
-        { name: 'entry cold require (median)', value: round(coldMedian.entry, 2), unit: 'ms', previous: round(coldMedian.previous, 2), reference: round(coldMedian.reference, 2), target: 15 },
-        { name: 'chunk cold require (median)', value: round(coldMedian.chunk, 2), unit: 'ms', reference: round(coldMedian.referenceChunk, 2), target: 10 },
+        {
+          name: 'entry cold require (median)',
+          value: round(coldMedian.entry, 2),
+          unit: 'ms',
+          previous: round(coldMedian.previous, 2),
+          reference: round(coldMedian.reference, 2),
+          target: 15,
+        },
+        {
+          name: 'chunk cold require (median)',
+          value: round(coldMedian.chunk, 2),
+          unit: 'ms',
+          reference: round(coldMedian.referenceChunk, 2),
+          target: 10,
+        },
         { name: 'empty module cold require (floor)', value: round(coldMedian.empty, 2), unit: 'ms' },
         {
           name: 'entry first request after cold load (median)',
@@ -188,13 +298,37 @@ export const edgeRouters: BenchSection = {
           previous: round(median(firstRequestMs.previous), 3),
           reference: round(median(firstRequestMs.reference), 3),
         },
-        { name: 'viewer-assignment function code', value: manifest.cloudFrontFunctions['viewer-assignment'].bytes, unit: 'B', target: CLOUDFRONT_FUNCTION_MAX_BYTES },
-        { name: 'entry zip', value: zipBytes.entry, unit: 'B', previous: zipBytes.previous, reference: zipBytes.reference, target: 200 * 1024 + inlinedBytes },
+        {
+          name: 'viewer-assignment function code',
+          value: manifest.cloudFrontFunctions['viewer-assignment'].bytes,
+          unit: 'B',
+          target: CLOUDFRONT_FUNCTION_MAX_BYTES,
+        },
+        {
+          name: 'entry zip',
+          value: zipBytes.entry,
+          unit: 'B',
+          previous: zipBytes.previous,
+          reference: zipBytes.reference,
+          target: 200 * 1024 + inlinedBytes,
+        },
         { name: 'chunk zip', value: zipBytes.chunk, unit: 'B', reference: zipBytes.referenceChunk, target: 100 * 1024 },
       ];
       const data: EdgeRoutersData = {
         timerOverheadNs: overhead,
-        warmNs: { assignSteady, assignRollout, ownMiss, otherMiss, fallback, previousOwn, previousOther, previousRollout, reference: referenceEntry, chunk, referenceChunk },
+        warmNs: {
+          assignSteady,
+          assignRollout,
+          ownMiss,
+          otherMiss,
+          fallback,
+          previousOwn,
+          previousOther,
+          previousRollout,
+          reference: referenceEntry,
+          chunk,
+          referenceChunk,
+        },
         coldMs: cold,
         firstRequestMs,
         zipBytes,
@@ -222,7 +356,10 @@ export const edgeRouters: BenchSection = {
 };
 
 /** The other build's entry in every encoding, in the given buckets, as the upload stores it. */
-export async function putOtherBuild(s3: Awaited<ReturnType<typeof startS3Server>>, buckets: readonly { readonly region: string; readonly bucket: string }[]): Promise<void> {
+export async function putOtherBuild(
+  s3: Awaited<ReturnType<typeof startS3Server>>,
+  buckets: readonly { readonly region: string; readonly bucket: string }[],
+): Promise<void> {
   const entry = Buffer.from(`/* build ${OTHER_BUILD} */(()=>{})();\n`);
   for (const { region, bucket } of buckets) {
     for (const [suffix, bytes] of [
@@ -232,14 +369,27 @@ export async function putOtherBuild(s3: Awaited<ReturnType<typeof startS3Server>
     ] as const) {
       const key = `assets/${OTHER_BUILD}/index.js${suffix}`;
       const metadata = objectMetadata(key);
-      await s3.client(region).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: metadata.contentType, ContentEncoding: metadata.contentEncoding, CacheControl: metadata.cacheControl }));
+      await s3.client(region).send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: bytes,
+          ContentType: metadata.contentType,
+          ContentEncoding: metadata.contentEncoding,
+          CacheControl: metadata.cacheControl,
+        }),
+      );
     }
   }
 }
 
 /** EVENT_POOL viewer addresses, a quarter of them IPv6. */
 function viewerIps(): string[] {
-  return Array.from({ length: EVENT_POOL }, (_, i) => (i % 4 === 3 ? `2001:db8:${(i * 7919) & 0xffff}:${i.toString(16)}::${i.toString(16)}` : `${((i * 37) % 223) + 1}.${(i * 13) & 255}.${(i >> 3) & 255}.${i & 255}`));
+  return Array.from({ length: EVENT_POOL }, (_, i) =>
+    i % 4 === 3
+      ? `2001:db8:${(i * 7919) & 0xffff}:${i.toString(16)}::${i.toString(16)}`
+      : `${((i * 37) % 223) + 1}.${(i * 13) & 255}.${(i >> 3) & 255}.${i & 255}`,
+  );
 }
 
 function bind(handler: EdgeHandler, events: readonly CloudFrontRequestEvent[]): (i: number) => unknown {

@@ -25,7 +25,14 @@ import { startS3Server } from '../../loopback/s3-server';
 import { formatRolloutRecord } from '../baselines/rollout-record';
 import { PREVIOUS_DESIGN, previousRolloutRecord, writeBaselineZip } from '../baseline';
 import { loadEdgeHandler, settle, SimulatedClock, verifyClock, type EdgeHandler } from '../edge-loader';
-import { assignedBuild, entryOutcome, originRequestEvent, randomViewerIp, seededRandom, viewerRequestEvent } from '../events';
+import {
+  assignedBuild,
+  entryOutcome,
+  originRequestEvent,
+  randomViewerIp,
+  seededRandom,
+  viewerRequestEvent,
+} from '../events';
 import { round } from '../measure';
 import { FLEET, TRAFFIC } from '../prices';
 import { writeReferenceZips } from '../reference';
@@ -60,7 +67,12 @@ export interface OriginRequestsData {
   readonly previous: Readonly<Record<Scenario, { readonly s3Gets: number; readonly expected: number }>>;
   readonly reference: Readonly<Record<Scenario, { readonly s3Gets: number }>>;
   /** Traffic level → steady/rollout → Route53 queries per entry load. */
-  readonly dnsPerLoad: Readonly<Record<TrafficLevel, Readonly<Record<'steady' | 'rollout', { readonly previous: DnsPerLoad; readonly reference: DnsPerLoad }>>>>;
+  readonly dnsPerLoad: Readonly<
+    Record<
+      TrafficLevel,
+      Readonly<Record<'steady' | 'rollout', { readonly previous: DnsPerLoad; readonly reference: DnsPerLoad }>>
+    >
+  >;
 }
 
 interface ScenarioSpec {
@@ -72,8 +84,16 @@ interface ScenarioSpec {
 /** The canary is the newest build, whose router version is live: its entry is inlined. */
 const SCENARIOS: readonly [ScenarioSpec, ScenarioSpec, ScenarioSpec, ScenarioSpec] = [
   { id: 'steady', label: 'steady state (w = 0)', state: (own) => steadyState(own) },
-  { id: 'rollout10', label: 'rollout at w = 10 %', state: (own) => ({ stable: OTHER_BUILD, canary: own, weight: 1000, salt: 'd-BENCH10', ring: [] }) },
-  { id: 'rollout50', label: 'rollout at w = 50 %', state: (own) => ({ stable: OTHER_BUILD, canary: own, weight: 5000, salt: 'd-BENCH50', ring: [] }) },
+  {
+    id: 'rollout10',
+    label: 'rollout at w = 10 %',
+    state: (own) => ({ stable: OTHER_BUILD, canary: own, weight: 1000, salt: 'd-BENCH10', ring: [] }),
+  },
+  {
+    id: 'rollout50',
+    label: 'rollout at w = 50 %',
+    state: (own) => ({ stable: OTHER_BUILD, canary: own, weight: 5000, salt: 'd-BENCH50', ring: [] }),
+  },
   { id: 'afterRollback', label: 'after a rollback', state: () => steadyState(OTHER_BUILD) },
 ];
 
@@ -97,19 +117,42 @@ export const originRequests: BenchSection = {
     const tmpRoot = mkdtempSync(path.join(context.scratch, 'origin-requests-'));
     const reference = writeReferenceZips(tmpRoot, config, own);
     const previousZip = await writeBaselineZip(tmpRoot, config, manifest, buildDir);
-    const functionCode = readFileSync(path.join(buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8');
+    const functionCode = readFileSync(
+      path.join(buildDir, manifest.cloudFrontFunctions['viewer-assignment'].file),
+      'utf8',
+    );
     const dns = await startDnsServer({ records: { [names.bucketRecord]: config.primaryRegion } });
     const s3 = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)) });
     const kvs = await startKvsServer({ store: new LocalKeyValueStore() });
-    const load = (zip: string, clock?: SimulatedClock) => loadEdgeHandler(zip, { dnsServer: dns.address, s3Endpoint: s3.endpoint, kvsEndpoint: kvs.endpoint, tmpRoot, clock });
+    const load = (zip: string, clock?: SimulatedClock) =>
+      loadEdgeHandler(zip, {
+        dnsServer: dns.address,
+        s3Endpoint: s3.endpoint,
+        kvsEndpoint: kvs.endpoint,
+        tmpRoot,
+        clock,
+      });
     const random = seededRandom(7);
     const ips = Array.from({ length: viewers }, () => randomViewerIp(random));
     const encodingOf = (i: number) => {
       const u = ((i * 2654435761) >>> 0) / 2 ** 32;
-      return u < ENCODINGS[0].share ? ENCODINGS[0] : u < ENCODINGS[0].share + ENCODINGS[1].share ? ENCODINGS[1] : ENCODINGS[2];
+      return u < ENCODINGS[0].share
+        ? ENCODINGS[0]
+        : u < ENCODINGS[0].share + ENCODINGS[1].share
+          ? ENCODINGS[1]
+          : ENCODINGS[2];
     };
     const entryEvent = (clientIp: string, i: number, uri = ENTRY_PATH) =>
-      originRequestEvent({ clientIp, uri, originDomain: primaryDomain, acceptEncoding: encodingOf(i).header, originCustomHeaders: { [ROLLOUT_STORE_HEADER]: kvs.arn } }, `r${i}`);
+      originRequestEvent(
+        {
+          clientIp,
+          uri,
+          originDomain: primaryDomain,
+          acceptEncoding: encodingOf(i).header,
+          originCustomHeaders: { [ROLLOUT_STORE_HEADER]: kvs.arn },
+        },
+        `r${i}`,
+      );
     try {
       await putOtherBuild(
         s3,
@@ -132,12 +175,14 @@ export const originRequests: BenchSection = {
         for (const [i, ip] of ips.entries()) {
           const result = await assign(viewerRequestEvent(ip));
           const buildId = assignedBuild(result);
-          if (buildId === null) throw new Error(`origin-requests: the function left a load unrewritten in ${scenario.label}`);
+          if (buildId === null)
+            throw new Error(`origin-requests: the function left a load unrewritten in ${scenario.label}`);
           const key = `${buildId}|${encodingOf(i).key}`;
           if (cache.has(key)) continue;
           invocations += 1;
           const outcome = entryOutcome(await router(entryEvent(ip, i, buildEntryPath(buildId))));
-          if (outcome.kind !== 'generated' || outcome.buildId !== buildId) throw new Error(`origin-requests: the router answered ${JSON.stringify(outcome)} for ${buildId}`);
+          if (outcome.kind !== 'generated' || outcome.buildId !== buildId)
+            throw new Error(`origin-requests: the router answered ${JSON.stringify(outcome)} for ${buildId}`);
           cache.add(key);
         }
         const s3Gets = s3.log.filter((entry) => entry.method === 'GET').length - s3Before;
@@ -161,7 +206,9 @@ export const originRequests: BenchSection = {
           kvsApiCalls: 0,
         };
 
-        context.log(`origin-requests: the previous design's router and the reference handler on the same viewers, ${scenario.label}`);
+        context.log(
+          `origin-requests: the previous design's router and the reference handler on the same viewers, ${scenario.label}`,
+        );
         dns.setTxt(previousRolloutRecord(config), formatRolloutRecord(state));
         const previousCounts = await countS3(load(previousZip), ips, entryEvent);
         const referenceCounts = await countS3(load(reference.entry), ips, entryEvent);
@@ -173,7 +220,13 @@ export const originRequests: BenchSection = {
       const fallback = {} as Record<TrafficLevel, PerLoad>;
       for (const [level, traffic] of Object.entries(TRAFFIC) as [TrafficLevel, (typeof TRAFFIC)[TrafficLevel]][]) {
         // Every load reaches the router, which reads the state once per its cache time per container.
-        fallback[level] = { lambdaInvocations: 1, s3Gets: 0, functionInvocations: 1, kvsFunctionReads: 1, kvsApiCalls: 1 / Math.max(1, traffic.loadsPerSecond * config.edge.stateCacheSeconds) };
+        fallback[level] = {
+          lambdaInvocations: 1,
+          s3Gets: 0,
+          functionInvocations: 1,
+          kvsFunctionReads: 1,
+          kvsApiCalls: 1 / Math.max(1, traffic.loadsPerSecond * config.edge.stateCacheSeconds),
+        };
       }
 
       const dnsPerLoad = {} as Record<TrafficLevel, OriginRequestsData['dnsPerLoad'][TrafficLevel]>;
@@ -184,12 +237,34 @@ export const originRequests: BenchSection = {
           ['steady', SCENARIOS[0]],
           ['rollout', SCENARIOS[2]],
         ] as const) {
-          context.log(`origin-requests: Route53 queries over one container's life (${lifetimeS} s simulated), ${traffic.label}, ${scenario.label}`);
+          context.log(
+            `origin-requests: Route53 queries over one container's life (${lifetimeS} s simulated), ${traffic.label}, ${scenario.label}`,
+          );
           dns.setTxt(previousRolloutRecord(config), formatRolloutRecord(scenario.state(own)));
           const event = (ip: string, i: number) => entryEvent(ip, i);
           perLevel[key] = {
-            previous: await dnsOverLifetime(dns, previousRolloutRecord(config), names.bucketRecord, (clock) => load(previousZip, clock), ips, event, traffic.loadsPerSecond, lifetimeS, PREVIOUS_DESIGN.rolloutRefreshS * 1000),
-            reference: await dnsOverLifetime(dns, previousRolloutRecord(config), names.bucketRecord, () => load(reference.entry), ips, event, traffic.loadsPerSecond, lifetimeS, null),
+            previous: await dnsOverLifetime(
+              dns,
+              previousRolloutRecord(config),
+              names.bucketRecord,
+              (clock) => load(previousZip, clock),
+              ips,
+              event,
+              traffic.loadsPerSecond,
+              lifetimeS,
+              PREVIOUS_DESIGN.rolloutRefreshS * 1000,
+            ),
+            reference: await dnsOverLifetime(
+              dns,
+              previousRolloutRecord(config),
+              names.bucketRecord,
+              () => load(reference.entry),
+              ips,
+              event,
+              traffic.loadsPerSecond,
+              lifetimeS,
+              null,
+            ),
           };
         }
         dnsPerLoad[level] = perLevel;
@@ -222,7 +297,11 @@ export const originRequests: BenchSection = {
           }),
         ),
         { name: 'KeyValueStore reads (by the function) per entry load', value: 1, unit: 'count' },
-        { name: 'KeyValueStore API calls per entry load, measured (one cache)', value: round(measured.rollout50.kvsApiCalls, 6), unit: 'count' },
+        {
+          name: 'KeyValueStore API calls per entry load, measured (one cache)',
+          value: round(measured.rollout50.kvsApiCalls, 6),
+          unit: 'count',
+        },
         ...(Object.keys(TRAFFIC) as TrafficLevel[]).flatMap((level): Figure[] => [
           {
             name: `Route53 standard queries (_rollout) per load, ${TRAFFIC[level].label}`,
@@ -240,7 +319,11 @@ export const originRequests: BenchSection = {
           },
         ]),
         { name: 'fallback (state unreadable at the edge): Lambda@Edge invocations per load', value: 1, unit: 'count' },
-        { name: `fallback: KeyValueStore API calls per load, ${TRAFFIC.busy.label}`, value: round(fallback.busy.kvsApiCalls, 5), unit: 'count' },
+        {
+          name: `fallback: KeyValueStore API calls per load, ${TRAFFIC.busy.label}`,
+          value: round(fallback.busy.kvsApiCalls, 5),
+          unit: 'count',
+        },
       ];
       const data: OriginRequestsData = { measured, fleet, fallback, previous, reference: referenceS3, dnsPerLoad };
       return {
@@ -263,12 +346,17 @@ export const originRequests: BenchSection = {
 };
 
 /** S3 GETs per load: loads the handler rewrote to an S3 origin. */
-async function countS3(handler: EdgeHandler, ips: readonly string[], event: (ip: string, i: number) => ReturnType<typeof originRequestEvent>): Promise<number> {
+async function countS3(
+  handler: EdgeHandler,
+  ips: readonly string[],
+  event: (ip: string, i: number) => ReturnType<typeof originRequestEvent>,
+): Promise<number> {
   let s3 = 0;
   for (const [i, ip] of ips.entries()) {
     const outcome = entryOutcome(await handler(event(ip, i)));
     if (outcome.kind === 's3') s3 += 1;
-    else if (outcome.kind !== 'generated') throw new Error(`origin-requests: a result that neither answers nor goes to S3: ${outcome.detail}`);
+    else if (outcome.kind !== 'generated')
+      throw new Error(`origin-requests: a result that neither answers nor goes to S3: ${outcome.detail}`);
   }
   return s3 / ips.length;
 }

@@ -13,10 +13,24 @@
 import { formatRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';
 import { assignBuild } from '../../contracts/assignment';
 import { ERROR_REPORT_PATH, MAX_MESSAGE_LENGTH } from '../../contracts/error-report';
-import { METRIC_CANARY_FAILING, METRIC_UNJUDGED_PERIODS, periodStart, ROLES, releaseAlarmQueries, unjudgedAlarmQueries, type ReleaseAlarmRule } from '../../contracts/release-signal';
+import {
+  METRIC_CANARY_FAILING,
+  METRIC_UNJUDGED_PERIODS,
+  periodStart,
+  ROLES,
+  releaseAlarmQueries,
+  unjudgedAlarmQueries,
+  type ReleaseAlarmRule,
+} from '../../contracts/release-signal';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import { RECORD_BYTES_MAX, signalCapacity } from '../../contracts/signal-capacity';
-import { consume, initialState, type ConsumerOptions, type ConsumerState, type StreamRecord } from '../../regional-function/signal-consumer/core';
+import {
+  consume,
+  initialState,
+  type ConsumerOptions,
+  type ConsumerState,
+  type StreamRecord,
+} from '../../regional-function/signal-consumer/core';
 import type { TimedState } from '../../contracts/release-signal';
 import { errorReportedDetails, type BatchSummary } from '../../regional-function/signal-consumer/consumer';
 import { TIMELINE_CACHE_MS } from '../../regional-function/signal-consumer/index';
@@ -36,7 +50,9 @@ export const SIGNAL_VOLUMES: readonly { readonly loadsPerDay: number; readonly l
   { loadsPerDay: 100_000_000, label: '100 million' },
 ];
 
-/** What the signal is built to cost: a month at a million loads a day, and per million loads at a hundred million a day. */
+/**
+ * What the signal is built to cost: a month at a million loads a day, and per million loads at a hundred million a day.
+ */
 export const SIGNAL_TARGETS = {
   monthAtOneMillion: { loadsPerDay: 1_000_000, usd: 15 },
   perMillionAtHundredMillion: { loadsPerDay: 100_000_000, usd: 0.03 },
@@ -118,30 +134,57 @@ export function signalMonth(inputs: SignalCostInputs): SignalMonth {
   const perWindow = (records / SECONDS_PER_MONTH) * windowSeconds;
   const invocations = Math.max(windows * (1 - Math.exp(-perWindow)), records / SIGNAL.batchSize);
   // The timeline is read when the container's copy is older than TIMELINE_CACHE_MS.
-  const timelineReads = Math.min(invocations, (SIGNAL.consumerContainers * SECONDS_PER_MONTH * 1000) / TIMELINE_CACHE_MS);
+  const timelineReads = Math.min(
+    invocations,
+    (SIGNAL.consumerContainers * SECONDS_PER_MONTH * 1000) / TIMELINE_CACHE_MS,
+  );
   const cpuScale = MB_PER_VCPU / SIGNAL.consumerMemoryMb;
-  const msPerInvocation = SIGNAL.dynamoWaitMs * (1 + timelineReads / invocations) + (records / invocations) * inputs.coreMsPerRecord * cpuScale;
+  const msPerInvocation =
+    SIGNAL.dynamoWaitMs * (1 + timelineReads / invocations) +
+    (records / invocations) * inputs.coreMsPerRecord * cpuScale;
   const billedMsPerInvocation = Math.max(1, Math.ceil(msPerInvocation));
   const errorLines = errorReports * sampled;
   const periods = SECONDS_PER_MONTH / inputs.periodSeconds;
   // While a release runs (taken as always: an upper bound) each batch prints the verdict's EMF line,
   // and each closed period rewrites the release's judgment record (one PutItem).
-  const logBytes = invocations * (SIGNAL.lambdaLogBytesPerInvocation + inputs.batchLineBytes + SIGNAL.verdictLineBytes) + periods * inputs.periodEmfBytes + errorLines * inputs.errorLineBytes;
+  const logBytes =
+    invocations * (SIGNAL.lambdaLogBytesPerInvocation + inputs.batchLineBytes + SIGNAL.verdictLineBytes) +
+    periods * inputs.periodEmfBytes +
+    errorLines * inputs.errorLineBytes;
   const parts: SignalParts = {
     realtimeLogs: priceOf(PRICES.realtimeLogLine, records),
     kinesisShards: priceOf(PRICES.kinesisShardHour, capacity.shards * SIGNAL.daysPerMonth * 24),
     // A record is one PUT payload unit: it is far under 25 KB (RECORD_BYTES_MAX).
     kinesisPuts: priceOf(PRICES.kinesisPutPayloadUnit, records),
-    lambda: priceOf(PRICES.lambdaRequest, invocations) + priceOf(PRICES.lambdaGbSecond, (invocations * billedMsPerInvocation * (SIGNAL.consumerMemoryMb / 1024)) / 1000),
+    lambda:
+      priceOf(PRICES.lambdaRequest, invocations) +
+      priceOf(PRICES.lambdaGbSecond, (invocations * billedMsPerInvocation * (SIGNAL.consumerMemoryMb / 1024)) / 1000),
     cloudFrontFunctions: priceOf(PRICES.cloudFrontFunction, errorReports),
     // The checkpoint: one PutItem of an item under 1 KB per batch; the timeline: one GetItem per read.
-    dynamodb: priceOf(PRICES.dynamoWrite, invocations + periods * SIGNAL.judgmentWriteUnits) + priceOf(PRICES.dynamoRead, timelineReads * inputs.timelineReadUnits),
+    dynamodb:
+      priceOf(PRICES.dynamoWrite, invocations + periods * SIGNAL.judgmentWriteUnits) +
+      priceOf(PRICES.dynamoRead, timelineReads * inputs.timelineReadUnits),
     metrics: priceOf(PRICES.customMetricMonth, inputs.customMetrics),
-    alarms: priceOf(PRICES.alarmMetricMonth, inputs.alarmMetrics) + priceOf(PRICES.highResolutionAlarmMetricMonth, inputs.highResolutionAlarmMetrics),
+    alarms:
+      priceOf(PRICES.alarmMetricMonth, inputs.alarmMetrics) +
+      priceOf(PRICES.highResolutionAlarmMetricMonth, inputs.highResolutionAlarmMetrics),
     logs: priceOf(PRICES.logsIngestionGb, logBytes / 1e9),
   };
   const total = Object.values(parts).reduce((sum, usd) => sum + usd, 0);
-  return { samplingPercent: capacity.samplingPercent, shards: capacity.shards, loads, errorReports, records, invocations, timelineReads, billedMsPerInvocation, errorLines, parts, total, perMillionLoads: total / (loads / 1e6) };
+  return {
+    samplingPercent: capacity.samplingPercent,
+    shards: capacity.shards,
+    loads,
+    errorReports,
+    records,
+    invocations,
+    timelineReads,
+    billedMsPerInvocation,
+    errorLines,
+    parts,
+    total,
+    perMillionLoads: total / (loads / 1e6),
+  };
 }
 
 export interface PreviousSignalParts {
@@ -168,13 +211,21 @@ export interface PreviousSignalMonth {
  * custom metrics (Viewers and ErroringViewers per role), the client-error alarm's metrics and the
  * state copy's reads.
  */
-export function previousSignalMonth(loadsPerDay: number, fixed: { readonly customMetrics: number; readonly alarmMetrics: number }): PreviousSignalMonth {
+export function previousSignalMonth(
+  loadsPerDay: number,
+  fixed: { readonly customMetrics: number; readonly alarmMetrics: number },
+): PreviousSignalMonth {
   const beacons = loadsPerDay * SIGNAL.daysPerMonth;
   const perBeacon = {
     apiGateway: priceOf(PRICES.httpApiRequest, 1),
-    lambda: priceOf(PRICES.lambdaRequest, 1) + priceOf(PRICES.lambdaGbSecond, (BEACONS.billedMsPerBeacon / 1000) * (BEACONS.memoryMb / 1024)),
+    lambda:
+      priceOf(PRICES.lambdaRequest, 1) +
+      priceOf(PRICES.lambdaGbSecond, (BEACONS.billedMsPerBeacon / 1000) * (BEACONS.memoryMb / 1024)),
     dynamodb: priceOf(PRICES.dynamoWrite, 1),
-    logs: priceOf(PRICES.logsIngestionGb, (BEACONS.lambdaLogBytesPerInvocation + BEACONS.firstSightingShare * BEACONS.emfLineBytes) / 1e9),
+    logs: priceOf(
+      PRICES.logsIngestionGb,
+      (BEACONS.lambdaLogBytesPerInvocation + BEACONS.firstSightingShare * BEACONS.emfLineBytes) / 1e9,
+    ),
   };
   const stateReads = BEACONS.warmContainers * (SECONDS_PER_MONTH / BEACONS.stateCacheSeconds);
   const parts: PreviousSignalParts = {
@@ -187,11 +238,19 @@ export function previousSignalMonth(loadsPerDay: number, fixed: { readonly custo
     logs: beacons * perBeacon.logs,
   };
   const total = Object.values(parts).reduce((sum, usd) => sum + usd, 0);
-  return { perMillionBeacons: 1e6 * Object.values(perBeacon).reduce((sum, usd) => sum + usd, 0), parts, total, perMillionLoads: total / (beacons / 1e6) };
+  return {
+    perMillionBeacons: 1e6 * Object.values(perBeacon).reduce((sum, usd) => sum + usd, 0),
+    parts,
+    total,
+    perMillionLoads: total / (beacons / 1e6),
+  };
 }
 
 /** Whether each target is met, from the two volumes it names. */
-export function signalTargets(months: readonly { readonly loadsPerDay: number; readonly month: SignalMonth }[]): { readonly monthAtOneMillion: boolean; readonly perMillionAtHundredMillion: boolean } {
+export function signalTargets(months: readonly { readonly loadsPerDay: number; readonly month: SignalMonth }[]): {
+  readonly monthAtOneMillion: boolean;
+  readonly perMillionAtHundredMillion: boolean;
+} {
   const at = (loadsPerDay: number) => {
     const found = months.find((m) => m.loadsPerDay === loadsPerDay);
     if (!found) throw new Error(`release-signal: no cost at ${loadsPerDay} loads a day`);
@@ -199,7 +258,9 @@ export function signalTargets(months: readonly { readonly loadsPerDay: number; r
   };
   return {
     monthAtOneMillion: at(SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay).total <= SIGNAL_TARGETS.monthAtOneMillion.usd,
-    perMillionAtHundredMillion: at(SIGNAL_TARGETS.perMillionAtHundredMillion.loadsPerDay).perMillionLoads <= SIGNAL_TARGETS.perMillionAtHundredMillion.usd,
+    perMillionAtHundredMillion:
+      at(SIGNAL_TARGETS.perMillionAtHundredMillion.loadsPerDay).perMillionLoads <=
+      SIGNAL_TARGETS.perMillionAtHundredMillion.usd,
   };
 }
 
@@ -222,7 +283,11 @@ const STREAM_RATE = 1000;
  */
 function syntheticStream(state: RolloutState, viewers: number, batches: number): StreamRecord[][] {
   const next = seededRandom(42);
-  const addresses = Array.from({ length: viewers }, (_, i) => (i % 4 === 3 ? `2001:db8:${(i >> 4).toString(16)}:${(i & 15).toString(16)}::${(i % 97).toString(16)}` : `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`));
+  const addresses = Array.from({ length: viewers }, (_, i) =>
+    i % 4 === 3
+      ? `2001:db8:${(i >> 4).toString(16)}:${(i & 15).toString(16)}::${(i % 97).toString(16)}`
+      : `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+  );
   const message = 'TypeError: Cannot read properties of undefined (reading "price")';
   const out: StreamRecord[][] = [];
   let sequence = 0;
@@ -235,10 +300,30 @@ function syntheticStream(state: RolloutState, viewers: number, batches: number):
       const referer = ring ? `${RING_HOST}/` : 'https://shop.example.com/products/42';
       const error = next() < SIGNAL.errorReportShare;
       const record: RealtimeLogRecord = error
-        ? { at, clientIp: ip, method: 'GET', uri: ERROR_REPORT_PATH, query: `b=${assignBuild(state, ip, ring ? RING_HOST : null)}&m=${encodeURIComponent(message)}`, status: 204, referer }
-        : { at, clientIp: ip, method: 'GET', uri: '/assets/index.js', query: '', status: next() < 0.3 ? 304 : 200, referer };
+        ? {
+            at,
+            clientIp: ip,
+            method: 'GET',
+            uri: ERROR_REPORT_PATH,
+            query: `b=${assignBuild(state, ip, ring ? RING_HOST : null)}&m=${encodeURIComponent(message)}`,
+            status: 204,
+            referer,
+          }
+        : {
+            at,
+            clientIp: ip,
+            method: 'GET',
+            uri: '/assets/index.js',
+            query: '',
+            status: next() < 0.3 ? 304 : 200,
+            referer,
+          };
       sequence += 1;
-      batch.push({ data: formatRecord(record), arrivedAt: at + 2000, sequenceNumber: String(sequence).padStart(56, '0') });
+      batch.push({
+        data: formatRecord(record),
+        arrivedAt: at + 2000,
+        sequenceNumber: String(sequence).padStart(56, '0'),
+      });
     }
     out.push(batch);
   }
@@ -250,7 +335,12 @@ function timeStream(
   stream: readonly (readonly StreamRecord[])[],
   timeline: readonly TimedState[],
   options: ConsumerOptions,
-): { readonly batchMs: number[]; readonly closed: number; readonly skipped: Record<string, number>; readonly lastSkipped: Readonly<Record<string, number>> } {
+): {
+  readonly batchMs: number[];
+  readonly closed: number;
+  readonly skipped: Record<string, number>;
+  readonly lastSkipped: Readonly<Record<string, number>>;
+} {
   let state: ConsumerState = initialState();
   const batchMs: number[] = [];
   let closed = 0;
@@ -268,7 +358,10 @@ function timeStream(
   return { batchMs, closed, skipped, lastSkipped };
 }
 
-/** What `print` writes to stdout and stderr (Powertools' Logger writes there; a warning goes to stderr), as Lambda would send it to CloudWatch Logs. */
+/**
+ * What `print` writes to stdout and stderr (Powertools' Logger writes there; a warning goes to stderr), as Lambda would
+ * send it to CloudWatch Logs.
+ */
 function printed(print: () => void): string {
   let text = '';
   const count = (chunk: unknown) => {
@@ -297,7 +390,8 @@ function printed(print: () => void): string {
     if (trace === undefined) delete process.env._X_AMZN_TRACE_ID;
     else process.env._X_AMZN_TRACE_ID = trace;
   }
-  if (text === '') throw new Error('release-signal: the consumer logger printed nothing to measure (a log level above INFO?)');
+  if (text === '')
+    throw new Error('release-signal: the consumer logger printed nothing to measure (a log level above INFO?)');
   return text;
 }
 
@@ -306,17 +400,23 @@ const usd4 = (value: number) => round(value, 4);
 
 export const releaseSignal: BenchSection = {
   id: 'release-signal',
-  title: 'Release signal: cost a month and per million loads (USD), against the metrics API it replaces, and the consumer core per record',
+  title:
+    'Release signal: cost a month and per million loads (USD), against the metrics API it replaces, and the consumer core per record',
   async run(context: BenchContext): Promise<SectionResult> {
     const { config, quick } = context;
-    const options: ConsumerOptions = { periodSeconds: config.alarms.periodSeconds, latenessMs: config.metrics.latenessSeconds * 1000 };
+    const options: ConsumerOptions = {
+      periodSeconds: config.alarms.periodSeconds,
+      latenessMs: config.metrics.latenessSeconds * 1000,
+    };
 
     // The consumer core: a full shard's stream, a rollout at 25 % with a ring host.
     const state: RolloutState = { stable: STABLE, canary: CANARY, weight: 2500, salt: 'd-BENCH', ring: [RING_HOST] };
     const before: RolloutState = { ...state, weight: 1000 };
     const batches = quick ? 8 : 150;
     const viewers = 30_000;
-    context.log(`release-signal: the consumer core, ${batches} batches of ${SIGNAL.batchSize.toLocaleString('en')} records`);
+    context.log(
+      `release-signal: the consumer core, ${batches} batches of ${SIGNAL.batchSize.toLocaleString('en')} records`,
+    );
     const stream = syntheticStream(state, viewers, batches);
     const steadyTimeline: TimedState[] = [{ state, from: 0, until: null }];
     // During a change both states may be served: every record judged under each.
@@ -336,33 +436,78 @@ export const releaseSignal: BenchSection = {
 
     // What the consumer writes: the lines as Powertools prints them, the EMF of a closed period.
     const logger = functionLogger('signal-consumer');
-    const batchLine = (closed: BatchSummary['closed']) => Buffer.byteLength(printed(() => logger.info('batch', { records: SIGNAL.batchSize, resumed: true, closed, late: 0, skipped: steady.lastSkipped })));
+    const batchLine = (closed: BatchSummary['closed']) =>
+      Buffer.byteLength(
+        printed(() =>
+          logger.info('batch', {
+            records: SIGNAL.batchSize,
+            resumed: true,
+            closed,
+            late: 0,
+            skipped: steady.lastSkipped,
+          }),
+        ),
+      );
     const batchLineBytes = batchLine([]);
     // As consumer.ts logs a kept message (the longest the consumer keeps).
     const kept = 'x'.repeat(MAX_MESSAGE_LENGTH);
-    const errorLines = printed(() => logger.info('error reported', errorReportedDetails(periodStart(Date.now(), options.periodSeconds), { role: 'canary', build: CANARY, message: kept })));
+    const errorLines = printed(() =>
+      logger.info(
+        'error reported',
+        errorReportedDetails(periodStart(Date.now(), options.periodSeconds), {
+          role: 'canary',
+          build: CANARY,
+          message: kept,
+        }),
+      ),
+    );
     const errorLineBytes = Buffer.byteLength(errorLines);
     const messageDropped = !errorLines.includes(kept);
     const metrics = functionMetrics(config.metrics.namespace, 'signal-consumer');
-    const closedPeriod = { start: periodStart(Date.now(), options.periodSeconds), unjudged: null, counts: { canary: { viewers: 15_000, erroring: 150 }, stable: { viewers: 45_000, erroring: 450 }, ring: { viewers: 3_000, erroring: 30 } } };
+    const closedPeriod = {
+      start: periodStart(Date.now(), options.periodSeconds),
+      unjudged: null,
+      counts: {
+        canary: { viewers: 15_000, erroring: 150 },
+        stable: { viewers: 45_000, erroring: 450 },
+        ring: { viewers: 3_000, erroring: 30 },
+      },
+    };
     // A closed period's EMF lines, and its counts in the batch line of the batch that closed it.
-    const periodEmfBytes = periodDocuments(metrics, closedPeriod).reduce<number>((sum, document) => sum + Buffer.byteLength(`${JSON.stringify(document)}\n`), 0) + batchLine([closedPeriod]) - batchLineBytes;
-    // The timeline item at its longest, of rollout states like this one: DynamoDB sizes an item by its names and values.
+    const periodEmfBytes =
+      periodDocuments(metrics, closedPeriod).reduce<number>(
+        (sum, document) => sum + Buffer.byteLength(`${JSON.stringify(document)}\n`),
+        0,
+      ) +
+      batchLine([closedPeriod]) -
+      batchLineBytes;
+    // The timeline item at its longest, of rollout states like this one: DynamoDB sizes an item by its names and
+    // values.
     const entries = Array.from({ length: TIMELINE_LENGTH }, (_, i) => ({
       text: formatRolloutState({ ...state, weight: 1000 * ((i % 10) + 1) }),
       from: T0 + i * 60_000,
       until: i === TIMELINE_LENGTH - 1 ? null : T0 + (i + 1) * 60_000 + 40_000,
     }));
-    const timelineItemBytes = 'pk'.length + STATE_TIMELINE_KEY.length + 'timeline'.length + Buffer.byteLength(JSON.stringify(entries)) + 'version'.length + 21;
+    const timelineItemBytes =
+      'pk'.length +
+      STATE_TIMELINE_KEY.length +
+      'timeline'.length +
+      Buffer.byteLength(JSON.stringify(entries)) +
+      'version'.length +
+      21;
     const timelineReadUnits = 0.5 * Math.ceil(timelineItemBytes / 4096);
 
-    // The metrics: Viewers and ErroringViewers per judged role, the ring's Viewers, UnjudgedPeriods, and the judge's CanaryFailing.
+    // The metrics: Viewers and ErroringViewers per judged role, the ring's Viewers, UnjudgedPeriods, and the judge's
+    // CanaryFailing.
     const customMetrics = 2 * ROLES.length + 1 + [METRIC_UNJUDGED_PERIODS, METRIC_CANARY_FAILING].length;
     const rule: ReleaseAlarmRule = config.alarms;
     // The per-period alarm the previous design and the first release signal ran; the judge's alarm reads one metric.
     const clientErrorAlarmMetrics = releaseAlarmQueries(rule).metrics.length;
     const verdictAlarmMetrics = 1;
-    const unjudgedAlarmMetrics = unjudgedAlarmQueries({ latenessSeconds: config.metrics.latenessSeconds }, { consumerFunction: 'signal-consumer', stream: 'signal' }).metrics.length;
+    const unjudgedAlarmMetrics = unjudgedAlarmQueries(
+      { latenessSeconds: config.metrics.latenessSeconds },
+      { consumerFunction: 'signal-consumer', stream: 'signal' },
+    ).metrics.length;
     const inputs = (loadsPerDay: number): SignalCostInputs => ({
       loadsPerDay,
       peakToAverage: config.metrics.peakToAverage,
@@ -377,9 +522,14 @@ export const releaseSignal: BenchSection = {
       customMetrics,
       batchWindowSeconds: config.metrics.batchWindowSeconds,
     });
-    // The metrics API published Viewers and ErroringViewers per role (canary, stable, ring): 6; its alarm was the client-error alarm.
+    // The metrics API published Viewers and ErroringViewers per role (canary, stable, ring): 6; its alarm was the
+    // client-error alarm.
     const previousFixed = { customMetrics: 6, alarmMetrics: clientErrorAlarmMetrics };
-    const months = SIGNAL_VOLUMES.map((volume) => ({ ...volume, month: signalMonth(inputs(volume.loadsPerDay)), previous: previousSignalMonth(volume.loadsPerDay, previousFixed) }));
+    const months = SIGNAL_VOLUMES.map((volume) => ({
+      ...volume,
+      month: signalMonth(inputs(volume.loadsPerDay)),
+      previous: previousSignalMonth(volume.loadsPerDay, previousFixed),
+    }));
     const met = signalTargets(months);
     const one = months.find((m) => m.loadsPerDay === SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay)!;
     const hundred = months.find((m) => m.loadsPerDay === SIGNAL_TARGETS.perMillionAtHundredMillion.loadsPerDay)!;
@@ -387,21 +537,33 @@ export const releaseSignal: BenchSection = {
     const volumeFigures = months.flatMap(({ label, loadsPerDay, month, previous }): Figure[] => [
       { name: `${label} loads a day: sampling rate`, value: month.samplingPercent, unit: '%' },
       { name: `${label} loads a day: Kinesis shards`, value: month.shards, unit: 'count' },
-      { name: `${label} loads a day: records a month (sampled loads and error reports)`, value: Math.round(month.records), unit: 'count' },
-      { name: `${label} loads a day: consumer invocations a month`, value: Math.round(month.invocations), unit: 'count' },
+      {
+        name: `${label} loads a day: records a month (sampled loads and error reports)`,
+        value: Math.round(month.records),
+        unit: 'count',
+      },
+      {
+        name: `${label} loads a day: consumer invocations a month`,
+        value: Math.round(month.invocations),
+        unit: 'count',
+      },
       {
         name: `${label} loads a day: cost a month`,
         value: usd2(month.total),
         unit: 'USD',
         previous: usd2(previous.total),
-        ...(loadsPerDay === SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay ? { target: SIGNAL_TARGETS.monthAtOneMillion.usd } : {}),
+        ...(loadsPerDay === SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay
+          ? { target: SIGNAL_TARGETS.monthAtOneMillion.usd }
+          : {}),
       },
       {
         name: `${label} loads a day: cost per million loads`,
         value: usd4(month.perMillionLoads),
         unit: 'USD',
         previous: usd4(previous.perMillionLoads),
-        ...(loadsPerDay === SIGNAL_TARGETS.perMillionAtHundredMillion.loadsPerDay ? { target: SIGNAL_TARGETS.perMillionAtHundredMillion.usd } : {}),
+        ...(loadsPerDay === SIGNAL_TARGETS.perMillionAtHundredMillion.loadsPerDay
+          ? { target: SIGNAL_TARGETS.perMillionAtHundredMillion.usd }
+          : {}),
       },
     ]);
     const parts: [string, number, number][] = [
@@ -409,9 +571,17 @@ export const releaseSignal: BenchSection = {
       ['Kinesis shard-hours', one.month.parts.kinesisShards, 0],
       ['Kinesis PUT payload units', one.month.parts.kinesisPuts, 0],
       ['HTTP API requests', 0, one.previous.parts.apiGateway],
-      [`Lambda (consumer at ${SIGNAL.consumerMemoryMb} MB; metrics API at ${BEACONS.memoryMb} MB)`, one.month.parts.lambda, one.previous.parts.lambda],
+      [
+        `Lambda (consumer at ${SIGNAL.consumerMemoryMb} MB; metrics API at ${BEACONS.memoryMb} MB)`,
+        one.month.parts.lambda,
+        one.previous.parts.lambda,
+      ],
       ['CloudFront Functions (error reports)', one.month.parts.cloudFrontFunctions, 0],
-      ['DynamoDB (checkpoint and timeline; ledger and state copy)', one.month.parts.dynamodb, one.previous.parts.dynamodb],
+      [
+        'DynamoDB (checkpoint and timeline; ledger and state copy)',
+        one.month.parts.dynamodb,
+        one.previous.parts.dynamodb,
+      ],
       ['CloudWatch custom metrics', one.month.parts.metrics, one.previous.parts.metrics],
       ['CloudWatch alarms (metrics read)', one.month.parts.alarms, one.previous.parts.alarms],
       ['CloudWatch Logs ingestion', one.month.parts.logs, one.previous.parts.logs],
@@ -423,21 +593,42 @@ export const releaseSignal: BenchSection = {
       ...slowerWindows.map(
         (seconds): Figure => ({
           name: `1 million loads a day with metrics.batchWindowSeconds ${seconds}: cost a month`,
-          value: usd2(signalMonth({ ...inputs(SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay), batchWindowSeconds: seconds }).total),
+          value: usd2(
+            signalMonth({ ...inputs(SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay), batchWindowSeconds: seconds }).total,
+          ),
           unit: 'USD',
           target: SIGNAL_TARGETS.monthAtOneMillion.usd,
         }),
       ),
-      ...parts.map(([name, value, previous]): Figure => ({ name: `1 million loads a day, a month: ${name}`, value: usd2(value), unit: 'USD', previous: usd2(previous) })),
+      ...parts.map(
+        ([name, value, previous]): Figure => ({
+          name: `1 million loads a day, a month: ${name}`,
+          value: usd2(value),
+          unit: 'USD',
+          previous: usd2(previous),
+        }),
+      ),
       { name: 'consumer core, a batch of 1,000 records: median', value: round(steadyBatch.median, 3), unit: 'ms' },
       { name: 'consumer core, a batch of 1,000 records: p99', value: round(steadyBatch.p99, 3), unit: 'ms' },
-      { name: 'consumer core, a batch of 1,000 records during a state change (two states): median', value: round(changeBatch.median, 3), unit: 'ms' },
+      {
+        name: 'consumer core, a batch of 1,000 records during a state change (two states): median',
+        value: round(changeBatch.median, 3),
+        unit: 'ms',
+      },
       { name: 'consumer core, per record: median', value: round(coreMsPerRecord * 1000, 3), unit: 'µs' },
       { name: 'consumer core, records a second on one core', value: Math.round(recordsPerSecond), unit: 'count' },
-      { name: `consumer core, records a second at ${SIGNAL.consumerMemoryMb} MB (CPU share scaled)`, value: Math.round(recordsPerSecond / cpuScale), unit: 'count' },
+      {
+        name: `consumer core, records a second at ${SIGNAL.consumerMemoryMb} MB (CPU share scaled)`,
+        value: Math.round(recordsPerSecond / cpuScale),
+        unit: 'count',
+      },
       { name: 'consumer batch log line', value: batchLineBytes, unit: 'B' },
       { name: 'consumer error line (per erroring viewer and period)', value: errorLineBytes, unit: 'B' },
-      { name: 'lines of a closed period (EMF of the three roles, its counts in the batch line)', value: periodEmfBytes, unit: 'B' },
+      {
+        name: 'lines of a closed period (EMF of the three roles, its counts in the batch line)',
+        value: periodEmfBytes,
+        unit: 'B',
+      },
       { name: `timeline item (${TIMELINE_LENGTH} states)`, value: timelineItemBytes, unit: 'B' },
     ];
     const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -453,7 +644,8 @@ export const releaseSignal: BenchSection = {
       alarms: 'alarms',
       logs: 'Logs',
     };
-    const list = (breakdown: SignalParts) => (Object.keys(labels) as (keyof SignalParts)[]).map((key) => `${labels[key]} $${usd2(breakdown[key])}`).join(', ');
+    const list = (breakdown: SignalParts) =>
+      (Object.keys(labels) as (keyof SignalParts)[]).map((key) => `${labels[key]} $${usd2(breakdown[key])}`).join(', ');
     return {
       figures,
       notes: [
@@ -471,7 +663,12 @@ export const releaseSignal: BenchSection = {
         inputs: inputs(SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay),
         months: months.map(({ loadsPerDay, month, previous }) => ({ loadsPerDay, month, previous })),
         targets: { ...SIGNAL_TARGETS, met },
-        core: { steady: steadyBatch, change: changeBatch, skipped: steady.skipped, batchMsMedianAll: median(steady.batchMs) },
+        core: {
+          steady: steadyBatch,
+          change: changeBatch,
+          skipped: steady.skipped,
+          batchMsMedianAll: median(steady.batchMs),
+        },
         logs: { batchLineBytes, errorLineBytes, messageDropped, periodEmfBytes, timelineItemBytes },
       },
     };

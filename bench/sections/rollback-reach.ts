@@ -25,7 +25,15 @@ import { startDnsServer, type DnsServer } from '../../loopback/dns-server';
 import { formatRolloutRecord } from '../baselines/rollout-record';
 import { PREVIOUS_DESIGN, previousRolloutRecord, writeBaselineZip } from '../baseline';
 import { loadEdgeHandler, settle, SimulatedClock, verifyClock, type EdgeHandler } from '../edge-loader';
-import { assignedBuild, entryOutcome, exponential, originRequestEvent, randomViewerIp, seededRandom, viewerRequestEvent } from '../events';
+import {
+  assignedBuild,
+  entryOutcome,
+  exponential,
+  originRequestEvent,
+  randomViewerIp,
+  seededRandom,
+  viewerRequestEvent,
+} from '../events';
 import { median, plural, round } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
 import { OTHER_BUILD } from './edge-routers';
@@ -87,7 +95,13 @@ const STEP_MS = 100;
  */
 export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
   const random = seededRandom(options.seed);
-  const bad: RolloutState = { stable: options.stableBuild, canary: options.ownBuild, weight: 5000, salt: 'd-BADRELEASE', ring: [] };
+  const bad: RolloutState = {
+    stable: options.stableBuild,
+    canary: options.ownBuild,
+    weight: 5000,
+    salt: 'd-BADRELEASE',
+    ring: [],
+  };
   const oldText = formatRolloutRecord(bad);
   const newText = formatRolloutRecord(steadyState(options.stableBuild));
   const authoritative = (ms: number) => (ms < 0 ? oldText : newText);
@@ -96,7 +110,11 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
     const ip = randomViewerIp(random);
     if (assignBuild(bad, ip, null) === options.ownBuild) canaryViewers.push(ip);
   }
-  const event = (i: number) => originRequestEvent({ clientIp: canaryViewers[i % canaryViewers.length]!, uri: ENTRY_PATH, originDomain: options.originDomain }, `r${i}`);
+  const event = (i: number) =>
+    originRequestEvent(
+      { clientIp: canaryViewers[i % canaryViewers.length]!, uri: ENTRY_PATH, originDomain: options.originDomain },
+      `r${i}`,
+    );
   const ttlMs = options.ttlS * 1000;
   const refreshMs = options.refreshS * 1000;
   // Containers start within the first minute, then run long enough for their records and the
@@ -105,7 +123,8 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
   const endMs = ttlMs + 2 * refreshMs + 10_000;
 
   const servers: DnsServer[] = [];
-  for (let r = 0; r < options.resolvers; r += 1) servers.push(await startDnsServer({ records: { [options.bucketRecord]: options.bucketRegion } }));
+  for (let r = 0; r < options.resolvers; r += 1)
+    servers.push(await startDnsServer({ records: { [options.bucketRecord]: options.bucketRegion } }));
   const queries = (server: DnsServer) => server.queries(options.rolloutRecord).length;
   const anyQueries = () => servers.reduce((sum, server) => sum + server.queries().length, 0);
   try {
@@ -114,7 +133,13 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
     const [first] = servers;
     if (first === undefined) throw new Error('rollback-reach: no resolvers to probe the clock with');
     first.setTxt(options.rolloutRecord, oldText);
-    await verifyClock(loadEdgeHandler(options.zip, { dnsServer: first.address, tmpRoot: options.tmpRoot, clock: probe }), event(0), probe, refreshMs, () => queries(first));
+    await verifyClock(
+      loadEdgeHandler(options.zip, { dnsServer: first.address, tmpRoot: options.tmpRoot, clock: probe }),
+      event(0),
+      probe,
+      refreshMs,
+      () => queries(first),
+    );
 
     const trials: { perContainerS: number[]; maxS: number }[] = [];
     let loads = 0;
@@ -122,14 +147,30 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
     let authoritativeLookups = 0;
     for (let trial = 0; trial < options.trials; trial += 1) {
       const clock = new SimulatedClock(startMs);
-      const resolvers = servers.map((server) => ({ server, cached: oldText, expiresAt: -Infinity, refill: null as string | null, seen: 0 }));
+      const resolvers = servers.map((server) => ({
+        server,
+        cached: oldText,
+        expiresAt: -Infinity,
+        refill: null as string | null,
+        seen: 0,
+      }));
       for (const resolver of resolvers) resolver.server.clearQueries();
       let lookupsSeen = 0;
-      const containers: { handler: EdgeHandler; resolver: (typeof resolvers)[number]; meanMs: number; nextMs: number; lastStaleMs: number }[] = [];
+      const containers: {
+        handler: EdgeHandler;
+        resolver: (typeof resolvers)[number];
+        meanMs: number;
+        nextMs: number;
+        lastStaleMs: number;
+      }[] = [];
       for (const resolver of resolvers) {
         for (let c = 0; c < options.containersPerResolver; c += 1) {
           containers.push({
-            handler: loadEdgeHandler(options.zip, { dnsServer: resolver.server.address, tmpRoot: options.tmpRoot, clock }),
+            handler: loadEdgeHandler(options.zip, {
+              dnsServer: resolver.server.address,
+              tmpRoot: options.tmpRoot,
+              clock,
+            }),
             resolver,
             meanMs: options.meanIntervalsS[containers.length % options.meanIntervalsS.length]! * 1000,
             nextMs: startMs + random() * 60_000,
@@ -177,10 +218,23 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
       }
       const perContainerS = containers.map((container) => container.lastStaleMs / 1000);
       trials.push({ perContainerS, maxS: Math.max(...perContainerS) });
-      options.log(`rollback-reach: trial ${trial + 1}/${options.trials}: last stale answer ${Math.max(...perContainerS).toFixed(1)} s after the record changed`);
+      options.log(
+        `rollback-reach: trial ${trial + 1}/${options.trials}: last stale answer ${Math.max(...perContainerS).toFixed(1)} s after the record changed`,
+      );
     }
-    const meanIntervalS = Array.from({ length: options.resolvers * options.containersPerResolver }, (_, i) => options.meanIntervalsS[i % options.meanIntervalsS.length]!);
-    return { trials, meanIntervalS, resolvers: options.resolvers, containers: options.resolvers * options.containersPerResolver, loads, edgeLookups, authoritativeLookups };
+    const meanIntervalS = Array.from(
+      { length: options.resolvers * options.containersPerResolver },
+      (_, i) => options.meanIntervalsS[i % options.meanIntervalsS.length]!,
+    );
+    return {
+      trials,
+      meanIntervalS,
+      resolvers: options.resolvers,
+      containers: options.resolvers * options.containersPerResolver,
+      loads,
+      edgeLookups,
+      authoritativeLookups,
+    };
   } finally {
     // Nothing may still be asking a server that goes away (it would log resolver failures).
     await settle(20);
@@ -204,7 +258,13 @@ export function previousReachComponents(edge: EdgeReachMeasurement): ReachCompon
   const refreshS = PREVIOUS_DESIGN.rolloutRefreshS;
   const scheduleS = rateSeconds(SYNC_SCHEDULE);
   return [
-    { name: 'CodeDeploy sees the alarm, stops the deployment and moves alias live back', typicalS: 30, worstS: 60, basis: 'assumed', detail: CODEDEPLOY_DETAIL },
+    {
+      name: 'CodeDeploy sees the alarm, stops the deployment and moves alias live back',
+      typicalS: 30,
+      worstS: 60,
+      basis: 'assumed',
+      detail: CODEDEPLOY_DETAIL,
+    },
     {
       name: 'rollout sync runs',
       typicalS: 1,
@@ -212,13 +272,20 @@ export function previousReachComponents(edge: EdgeReachMeasurement): ReachCompon
       basis: 'config',
       detail: `at once on the deployment's state-change event (EventBridge, about a second: assumed); at worst the next run of its ${SYNC_SCHEDULE} schedule`,
     },
-    { name: 'rollout sync reads the alias and UPSERTs the record', typicalS: 1, worstS: 5, basis: 'assumed', detail: 'five to seven AWS API calls in us-east-1, a cold start at worst' },
+    {
+      name: 'rollout sync reads the alias and UPSERTs the record',
+      typicalS: 1,
+      worstS: 5,
+      basis: 'assumed',
+      detail: 'five to seven AWS API calls in us-east-1, a cold start at worst',
+    },
     {
       name: 'Route53 serves the new record from every authoritative server',
       typicalS: 30,
       worstS: 60,
       basis: 'documented',
-      detail: '"Changes generally propagate to all Route 53 name servers within 60 seconds" (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-editing.html); typical assumed half of it',
+      detail:
+        '"Changes generally propagate to all Route 53 name servers within 60 seconds" (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-editing.html); typical assumed half of it',
     },
     {
       name: 'resolver caches expire and every entry router refreshes',
@@ -230,9 +297,13 @@ export function previousReachComponents(edge: EdgeReachMeasurement): ReachCompon
   ];
 }
 
-const CODEDEPLOY_DETAIL = "AWS documents no interval for CodeDeploy's alarm checks; assumed at most a minute, half of it typically";
+const CODEDEPLOY_DETAIL =
+  "AWS documents no interval for CodeDeploy's alarm checks; assumed at most a minute, half of it typically";
 
-/** This design's chain, in order; `nextLoadStale` is the measured end (loads served the old canary after the store changed). */
+/**
+ * This design's chain, in order; `nextLoadStale` is the measured end (loads served the old canary after the store
+ * changed).
+ */
 export function reachComponents(nextLoadStale: number): ReachComponent[] {
   const scheduleS = rateSeconds(SYNC_SCHEDULE);
   return [
@@ -248,7 +319,8 @@ export function reachComponents(nextLoadStale: number): ReachComponent[] {
       typicalS: 1,
       worstS: 5,
       basis: 'assumed',
-      detail: 'about six AWS API calls in us-east-1 (DescribeAlarms, GetAlias, GetFunctionConfiguration, ListDeployments and GetDeployment, DescribeKeyValueStore, GetKey, PutKey), a cold start at worst',
+      detail:
+        'about six AWS API calls in us-east-1 (DescribeAlarms, GetAlias, GetFunctionConfiguration, ListDeployments and GetDeployment, DescribeKeyValueStore, GetKey, PutKey), a cold start at worst',
     },
     {
       name: 'KeyValueStore carries the write to every edge location',
@@ -268,7 +340,10 @@ export function reachComponents(nextLoadStale: number): ReachComponent[] {
   ];
 }
 
-export function totalReach(components: readonly ReachComponent[]): { readonly typicalS: number; readonly worstS: number } {
+export function totalReach(components: readonly ReachComponent[]): {
+  readonly typicalS: number;
+  readonly worstS: number;
+} {
   return {
     typicalS: round(
       components.reduce((sum, c) => sum + c.typicalS, 0),
@@ -281,7 +356,10 @@ export function totalReach(components: readonly ReachComponent[]): { readonly ty
   };
 }
 
-/** Loads of canary viewers that still got the canary on their next load after the store went back to stable: 0 by design. */
+/**
+ * Loads of canary viewers that still got the canary on their next load after the store went back to stable: 0 by
+ * design.
+ */
 async function measureNextLoad(code: string, own: string, viewers: number): Promise<number> {
   let value = formatRolloutState({ stable: OTHER_BUILD, canary: own, weight: 5000, salt: 'd-BADRELEASE', ring: [] });
   const assign = loadCloudFrontFunction(code, { get: async () => value });
@@ -332,14 +410,47 @@ export const rollbackReach: BenchSection = {
     const previousComponents = previousReachComponents(previousEdge);
     const previous = totalReach(previousComponents);
     const alarms = config.alarms;
-    const detection = { typicalS: alarms.datapointsToAlarm * alarms.periodSeconds, worstS: alarms.evaluationPeriods * alarms.periodSeconds };
+    const detection = {
+      typicalS: alarms.datapointsToAlarm * alarms.periodSeconds,
+      worstS: alarms.evaluationPeriods * alarms.periodSeconds,
+    };
     const figures: Figure[] = [
-      { name: 'alarm to every viewer on stable, typical', value: total.typicalS, unit: 's', previous: previous.typicalS, target: 45 },
-      { name: 'alarm to every viewer on stable, worst case', value: total.worstS, unit: 's', previous: previous.worstS, target: 90 },
-      { name: 'first failing period to every viewer on stable, worst case', value: round(detection.worstS + total.worstS, 1), unit: 's', previous: round(detection.worstS + previous.worstS, 1) },
-      { name: 'canary viewers served the canary on their next load after the change', value: nextLoadStale, unit: 'count', target: 0 },
-      { name: 'previous design, edge end simulated: every edge (median of trials)', value: previousComponents.at(-1)?.typicalS ?? 0, unit: 's' },
-      { name: 'previous design, edge end simulated: every edge (worst trial)', value: round(Math.max(...previousEdge.trials.map((trial) => trial.maxS)), 1), unit: 's' },
+      {
+        name: 'alarm to every viewer on stable, typical',
+        value: total.typicalS,
+        unit: 's',
+        previous: previous.typicalS,
+        target: 45,
+      },
+      {
+        name: 'alarm to every viewer on stable, worst case',
+        value: total.worstS,
+        unit: 's',
+        previous: previous.worstS,
+        target: 90,
+      },
+      {
+        name: 'first failing period to every viewer on stable, worst case',
+        value: round(detection.worstS + total.worstS, 1),
+        unit: 's',
+        previous: round(detection.worstS + previous.worstS, 1),
+      },
+      {
+        name: 'canary viewers served the canary on their next load after the change',
+        value: nextLoadStale,
+        unit: 'count',
+        target: 0,
+      },
+      {
+        name: 'previous design, edge end simulated: every edge (median of trials)',
+        value: previousComponents.at(-1)?.typicalS ?? 0,
+        unit: 's',
+      },
+      {
+        name: 'previous design, edge end simulated: every edge (worst trial)',
+        value: round(Math.max(...previousEdge.trials.map((trial) => trial.maxS)), 1),
+        unit: 's',
+      },
     ];
     return {
       figures,

@@ -16,11 +16,23 @@ import type { BenchContext, BenchSection, Figure, SectionResult } from '../types
 /** The region sets the stack tests synthesize (__tests__/stacks/support.ts). */
 export const REGION_SETS = {
   one: { primaryRegion: 'us-east-1', regions: ['us-east-1'] },
-  five: { primaryRegion: 'eu-west-1', regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2', 'ap-northeast-1', 'sa-east-1'] },
+  five: {
+    primaryRegion: 'eu-west-1',
+    regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2', 'ap-northeast-1', 'sa-east-1'],
+  },
 } as const;
 
 function withRegions(config: DeployConfig, regions: (typeof REGION_SETS)[keyof typeof REGION_SETS]): DeployConfig {
-  return parseConfig({ name: config.name, domain: config.domain, hostedZone: config.hostedZone, ...regions, regions: [...regions.regions] }, `${regions.regions.length}-region config`);
+  return parseConfig(
+    {
+      name: config.name,
+      domain: config.domain,
+      hostedZone: config.hostedZone,
+      ...regions,
+      regions: [...regions.regions],
+    },
+    `${regions.regions.length}-region config`,
+  );
 }
 
 export const synthAndBuild: BenchSection = {
@@ -42,7 +54,10 @@ export const synthAndBuild: BenchSection = {
         rmSync(outdir, { recursive: true, force: true });
       }
     };
-    const configs = { one: withRegions(context.config, REGION_SETS.one), five: withRegions(context.config, REGION_SETS.five) };
+    const configs = {
+      one: withRegions(context.config, REGION_SETS.one),
+      five: withRegions(context.config, REGION_SETS.five),
+    };
     context.log(`synth-build: in-process synth, ${plural(synthRuns, 'run')} each for 1 and 5 regions`);
     // The first synth in a process also loads the provider's construct classes.
     const firstMs = await synth(configs.one);
@@ -80,15 +95,29 @@ export const synthAndBuild: BenchSection = {
       { name: 'synth, 1 region (median)', value: round(median(runs.one), 0), unit: 'ms' },
       { name: 'synth, 5 regions (median)', value: round(median(runs.five), 0), unit: 'ms' },
       { name: 'synth, first in a process (1 region)', value: round(firstMs, 0), unit: 'ms' },
-      ...(cliMs === null ? [] : [{ name: `cdktf synth CLI, ${context.config.regions.length} regions (one process)`, value: s(cliMs), unit: 's' } satisfies Figure]),
-      ...(buildRuns === 0 ? [] : [{ name: `full build (median of ${buildRuns})`, value: s(median(buildMs)), unit: 's' } satisfies Figure]),
+      ...(cliMs === null
+        ? []
+        : [
+            {
+              name: `cdktf synth CLI, ${context.config.regions.length} regions (one process)`,
+              value: s(cliMs),
+              unit: 's',
+            } satisfies Figure,
+          ]),
+      ...(buildRuns === 0
+        ? []
+        : [{ name: `full build (median of ${buildRuns})`, value: s(median(buildMs)), unit: 's' } satisfies Figure]),
     ];
     return {
       figures,
       notes: [
         `Synth: a fresh cdktf App with both stacks (createStacks, as main.ts), synthesized to a scratch folder, ${plural(synthRuns, 'time')} per region set, after one first synth; the region sets are the stack tests' (${REGION_SETS.five.regions.join(', ')}).`,
-        cliMs === null ? 'cdktf synth CLI: skipped in a quick run.' : `cdktf synth CLI: npx cdktf synth with deploy.config.json (${context.config.regions.length} regions), process start to exit, once.`,
-        buildRuns === 0 ? 'Build: skipped in a quick run.' : `Build: build() of publish/build.ts (webpack, esbuild for 5 functions, compression, zips, manifest) into a scratch folder: ${buildMs.map((ms) => `${s(ms)} s`).join(', ')}.`,
+        cliMs === null
+          ? 'cdktf synth CLI: skipped in a quick run.'
+          : `cdktf synth CLI: npx cdktf synth with deploy.config.json (${context.config.regions.length} regions), process start to exit, once.`,
+        buildRuns === 0
+          ? 'Build: skipped in a quick run.'
+          : `Build: build() of publish/build.ts (webpack, esbuild for 5 functions, compression, zips, manifest) into a scratch folder: ${buildMs.map((ms) => `${s(ms)} s`).join(', ')}.`,
       ],
       data: { synthMs: runs, firstSynthMs: firstMs, cliMs, buildMs },
     };

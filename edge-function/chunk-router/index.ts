@@ -13,7 +13,8 @@ import { checkChunkRequest, routeChunk, type ChunkRequest } from './route';
 const config = __EDGE_CONFIG__;
 // Lambda sets AWS_REGION to the region the replica runs in; read once, it never changes.
 const nearest = new NearestBucket(config, resolverTxtLookup(config.dnsTimeoutMs), process.env.AWS_REGION, {
-  onHealthChange: (healthy, detail) => (healthy ? console.log : console.warn)(`chunk-router DNS ${healthy ? 'ok' : 'failing'}: ${detail}`),
+  onHealthChange: (healthy, detail) =>
+    (healthy ? console.log : console.warn)(`chunk-router DNS ${healthy ? 'ok' : 'failing'}: ${detail}`),
 });
 
 export async function handler(event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult> {

@@ -3,7 +3,17 @@
  * from which bucket. No I/O; the handler (index.ts) supplies the nearest bucket.
  */
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
-import { errorResponse, hasWellFormedHeaders, headerValue, originRequestOf, s3OriginDomain, servedMethod, toS3Origin, withUri, type S3Target } from '../shared/cloudfront';
+import {
+  errorResponse,
+  hasWellFormedHeaders,
+  headerValue,
+  originRequestOf,
+  s3OriginDomain,
+  servedMethod,
+  toS3Origin,
+  withUri,
+  type S3Target,
+} from '../shared/cloudfront';
 import { BUILD_FILE_PATH, NOT_FOUND_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
 import { ENCODING_SUFFIX, isCompressible, preferredEncoding, type Encoding } from '../../contracts/encoding';
 import type { OriginRole } from '../shared/nearest-bucket';

@@ -45,7 +45,10 @@ export class BuildEntries {
     this.capacity = options.capacity ?? 32;
   }
 
-  /** The entry of `buildId` in `encoding`; ABSENT when the primary bucket does not have it; null when no bucket could answer. */
+  /**
+   * The entry of `buildId` in `encoding`; ABSENT when the primary bucket does not have it; null when no bucket could
+   * answer.
+   */
   get(buildId: string, encoding: Encoding | null): Promise<BuildEntry> {
     const key = entryObjectKey(buildId, encoding);
     const known = this.kept.get(key);
@@ -72,7 +75,12 @@ export class BuildEntries {
       if (name === undefined) continue;
       try {
         const object = await this.options.read({ region, name }, key);
-        return entryBody(buildId, encoding, object.bytes, object.etag ?? `"${createHash('md5').update(object.bytes).digest('hex')}"`);
+        return entryBody(
+          buildId,
+          encoding,
+          object.bytes,
+          object.etag ?? `"${createHash('md5').update(object.bytes).digest('hex')}"`,
+        );
       } catch (error) {
         if (isAbsentObject(error) && region === this.options.primaryRegion) return ABSENT;
         this.options.onBucketFailure?.(region, key, error);
@@ -89,6 +97,9 @@ export class BuildEntries {
       // The static chain below still holds every bucket worth trying.
     }
     const order = [nearest, this.options.primaryRegion, this.options.failoverRegion];
-    return order.filter((region, index): region is string => region !== null && region in this.options.bucketNames && order.indexOf(region) === index);
+    return order.filter(
+      (region, index): region is string =>
+        region !== null && region in this.options.bucketNames && order.indexOf(region) === index,
+    );
   }
 }

@@ -23,22 +23,35 @@ import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
 import { NearestBucket } from '../shared/nearest-bucket';
 import { RolloutStateReader, sdkStoreGet } from '../shared/rollout-state-reader';
 import { ABSENT, BuildEntries } from './build-entries';
-import { checkEntryRequest, entryResponse, fitsGeneratedResponse, prepareEntry, unavailableResponse, type EntryRequest } from './route';
+import {
+  checkEntryRequest,
+  entryResponse,
+  fitsGeneratedResponse,
+  prepareEntry,
+  unavailableResponse,
+  type EntryRequest,
+} from './route';
 import { IMMUTABLE_CACHE_CONTROL, NOT_FOUND_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
 
 const config = __EDGE_CONFIG__;
 const own = prepareEntry(__INLINED_ENTRY__);
-const logHealth = (what: string) => (healthy: boolean, detail: string) => (healthy ? console.log : console.warn)(`entry-router ${what} ${healthy ? 'ok' : 'failing'}: ${detail}`);
+const logHealth = (what: string) => (healthy: boolean, detail: string) =>
+  (healthy ? console.log : console.warn)(`entry-router ${what} ${healthy ? 'ok' : 'failing'}: ${detail}`);
 
 // Lambda sets AWS_REGION to the region the replica runs in; read once, it never changes.
-const nearest = new NearestBucket(config, resolverTxtLookup(config.dnsTimeoutMs), process.env.AWS_REGION, { onHealthChange: logHealth('DNS') });
+const nearest = new NearestBucket(config, resolverTxtLookup(config.dnsTimeoutMs), process.env.AWS_REGION, {
+  onHealthChange: logHealth('DNS'),
+});
 const entries = new BuildEntries({
   bucketNames: config.bucketNames,
   primaryRegion: config.primaryRegion,
   failoverRegion: config.failoverRegion,
   nearest: () => nearest.read(),
   read: s3ObjectReader(config.bucketTimeoutMs),
-  onBucketFailure: (region, key, error) => console.warn(`entry-router: ${key} from ${region} failed: ${(error as Error)?.name ?? ''} ${(error as Error)?.message ?? error}`),
+  onBucketFailure: (region, key, error) =>
+    console.warn(
+      `entry-router: ${key} from ${region} failed: ${(error as Error)?.name ?? ''} ${(error as Error)?.message ?? error}`,
+    ),
 });
 const states = new RolloutStateReader(sdkStoreGet(config.storeTimeoutMs), {
   freshMs: config.stateCacheMs,
@@ -58,7 +71,8 @@ export async function handler(event: CloudFrontRequestEvent): Promise<CloudFront
     // Nothing above should throw. A cached path must never get another build's bytes, so it gets
     // an uncached 503; the unrewritten path, uncached anyway, still gets a working widget.
     console.error('entry-router: internal failure', error);
-    if (checked === null || checked.buildId !== null || !own.inlinable) return unavailableResponse(checked?.method ?? 'GET');
+    if (checked === null || checked.buildId !== null || !own.inlinable)
+      return unavailableResponse(checked?.method ?? 'GET');
     return entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, UNCACHED);
   }
 }
@@ -69,20 +83,26 @@ async function fallbackAssignment(checked: EntryRequest): Promise<string> {
   const read = states.read(storeArn);
   const state = read instanceof Promise ? await read : read;
   if (state === null) {
-    console.warn(`entry-router: no rollout state (store ${storeArn ?? 'not named by the origin'}); serving its own build ${own.buildId}`);
+    console.warn(
+      `entry-router: no rollout state (store ${storeArn ?? 'not named by the origin'}); serving its own build ${own.buildId}`,
+    );
     return own.buildId;
   }
   return assignBuild(state, checked.request.clientIp, refererOrigin(headerValue(checked.request.headers, 'referer')));
 }
 
 async function serve(checked: EntryRequest, buildId: string, cacheControl: string): Promise<CloudFrontRequestResult> {
-  if (buildId === own.buildId && own.inlinable) return entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, cacheControl);
+  if (buildId === own.buildId && own.inlinable)
+    return entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, cacheControl);
   const body = await entries.get(buildId, checked.encoding);
   if (body === ABSENT) {
-    // A cached path (the function's rewrite, or a build's own URL) for a build that does not exist: the chunk router's 404.
+    // A cached path (the function's rewrite, or a build's own URL) for a build that does not exist: the chunk router's
+    // 404.
     if (cacheControl !== UNCACHED) return errorResponse('404', checked.method, NOT_FOUND_CACHE_CONTROL);
     // The fallback assigned a build the buckets lack: the router's own build still gives the viewer a widget.
-    return own.inlinable ? entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, UNCACHED) : unavailableResponse(checked.method);
+    return own.inlinable
+      ? entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, UNCACHED)
+      : unavailableResponse(checked.method);
   }
   if (body === null || !fitsGeneratedResponse(body, cacheControl)) return unavailableResponse(checked.method);
   return entryResponse(body, checked.method, cacheControl);

@@ -20,7 +20,15 @@
  */
 import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { isBuildId } from '../../contracts/build-id';
-import { errorResponse, generatedResponseBytes, headerValue, MAX_ORIGIN_GENERATED_RESPONSE_BYTES, originRequestOf, servedMethod, toCloudFrontHeaders } from '../shared/cloudfront';
+import {
+  errorResponse,
+  generatedResponseBytes,
+  headerValue,
+  MAX_ORIGIN_GENERATED_RESPONSE_BYTES,
+  originRequestOf,
+  servedMethod,
+  toCloudFrontHeaders,
+} from '../shared/cloudfront';
 import type { InlinedEntry } from '../../contracts/edge-config';
 import { BUILD_ENTRY_PATH, ENTRY_PATH, IMMUTABLE_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
 import { contentTypeFor, ENCODING_SUFFIX, preferredEncoding, type Encoding } from '../../contracts/encoding';
@@ -52,7 +60,12 @@ export function checkEntryRequest(event: unknown): EntryRequest | CloudFrontResu
     if (match === null || !isBuildId(match[1])) return errorResponse('404', method, UNCACHED);
     buildId = match[1];
   }
-  return { request, method: method as 'GET' | 'HEAD', encoding: preferredEncoding(headerValue(request.headers, 'accept-encoding')), buildId };
+  return {
+    request,
+    method: method as 'GET' | 'HEAD',
+    encoding: preferredEncoding(headerValue(request.headers, 'accept-encoding')),
+    buildId,
+  };
 }
 
 /** One build's entry in one encoding, ready to send. */
@@ -67,21 +80,37 @@ export interface EntryBody {
 }
 
 export function entryBody(buildId: string, encoding: Encoding | null, bytes: Buffer, etag: string): EntryBody {
-  return encoding === null ? { buildId, encoding, body: bytes.toString('utf8'), bodyEncoding: 'text', etag } : { buildId, encoding, body: bytes.toString('base64'), bodyEncoding: 'base64', etag };
+  return encoding === null
+    ? { buildId, encoding, body: bytes.toString('utf8'), bodyEncoding: 'text', etag }
+    : { buildId, encoding, body: bytes.toString('base64'), bodyEncoding: 'base64', etag };
 }
 
 /** The router's own build, from what the build inlined: one body per encoding. */
 export interface PreparedEntry {
   readonly buildId: string;
   readonly bodies: Readonly<Record<Encoding | 'identity', EntryBody>>;
-  /** False when a body would exceed CloudFront's generated-response limit: then it is read from a bucket like any other. */
+  /**
+   * False when a body would exceed CloudFront's generated-response limit: then it is read from a bucket like any other.
+   */
   readonly inlinable: boolean;
 }
 
 export function prepareEntry(entry: InlinedEntry): PreparedEntry {
   const bodies = {
-    identity: { buildId: entry.buildId, encoding: null, body: entry.identity, bodyEncoding: 'text', etag: entry.etags.identity },
-    gzip: { buildId: entry.buildId, encoding: 'gzip', body: entry.gzip, bodyEncoding: 'base64', etag: entry.etags.gzip },
+    identity: {
+      buildId: entry.buildId,
+      encoding: null,
+      body: entry.identity,
+      bodyEncoding: 'text',
+      etag: entry.etags.identity,
+    },
+    gzip: {
+      buildId: entry.buildId,
+      encoding: 'gzip',
+      body: entry.gzip,
+      bodyEncoding: 'base64',
+      etag: entry.etags.gzip,
+    },
     br: { buildId: entry.buildId, encoding: 'br', body: entry.br, bodyEncoding: 'base64', etag: entry.etags.br },
   } as const;
   const inlinable = Object.values(bodies).every((body) => fitsGeneratedResponse(body, IMMUTABLE_CACHE_CONTROL));
@@ -102,12 +131,19 @@ function entryHeaders(body: EntryBody, cacheControl: string) {
 
 /** Whether CloudFront would take `body` back as a generated response. */
 export function fitsGeneratedResponse(body: EntryBody, cacheControl: string): boolean {
-  return generatedResponseBytes(entryHeaders(body, cacheControl), body.body, body.bodyEncoding) <= MAX_ORIGIN_GENERATED_RESPONSE_BYTES;
+  return (
+    generatedResponseBytes(entryHeaders(body, cacheControl), body.body, body.bodyEncoding) <=
+    MAX_ORIGIN_GENERATED_RESPONSE_BYTES
+  );
 }
 
 /** The response carrying a build's entry; `cacheControl` is IMMUTABLE_CACHE_CONTROL or UNCACHED. */
 export function entryResponse(body: EntryBody, method: 'GET' | 'HEAD', cacheControl: string): CloudFrontResultResponse {
-  const response: CloudFrontResultResponse = { status: '200', statusDescription: 'OK', headers: entryHeaders(body, cacheControl) };
+  const response: CloudFrontResultResponse = {
+    status: '200',
+    statusDescription: 'OK',
+    headers: entryHeaders(body, cacheControl),
+  };
   if (method === 'GET') {
     response.body = body.body;
     response.bodyEncoding = body.bodyEncoding;
@@ -115,12 +151,17 @@ export function entryResponse(body: EntryBody, method: 'GET' | 'HEAD', cacheCont
   return response;
 }
 
-/** Object key of a build's entry in the variant the viewer accepts (the upload stores each with its Content-Encoding). */
+/**
+ * Object key of a build's entry in the variant the viewer accepts (the upload stores each with its Content-Encoding).
+ */
 export function entryObjectKey(buildId: string, encoding: Encoding | null): string {
   return `assets/${buildId}/index.js${encoding === null ? '' : ENCODING_SUFFIX[encoding]}`;
 }
 
-/** No bucket could give the build's entry (or it is over the generated-response limit): try again later, and nothing is cached. */
+/**
+ * No bucket could give the build's entry (or it is over the generated-response limit): try again later, and nothing is
+ * cached.
+ */
 export function unavailableResponse(method: string): CloudFrontResultResponse {
   return errorResponse('503', method, UNCACHED, [['Retry-After', '5']]);
 }

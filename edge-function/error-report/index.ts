@@ -27,7 +27,11 @@ interface ErrorReportResponse {
 
 export function handler(event: ErrorReportEvent): ErrorReportResponse {
   if (event.request.method !== 'GET' && event.request.method !== 'HEAD') {
-    return { statusCode: 405, statusDescription: 'Method Not Allowed', headers: { allow: { value: 'GET, HEAD' }, 'cache-control': { value: 'no-store' } } };
+    return {
+      statusCode: 405,
+      statusDescription: 'Method Not Allowed',
+      headers: { allow: { value: 'GET, HEAD' }, 'cache-control': { value: 'no-store' } },
+    };
   }
   return { statusCode: 204, statusDescription: 'No Content', headers: { 'cache-control': { value: 'no-store' } } };
 }

@@ -25,7 +25,10 @@ export function isAbsentObject(error: unknown): boolean {
 }
 
 /** Reads one object from one bucket; rejects when it cannot (missing, denied, slow, down). */
-export type ObjectReader = (bucket: { readonly region: string; readonly name: string }, key: string) => Promise<BucketObject>;
+export type ObjectReader = (
+  bucket: { readonly region: string; readonly name: string },
+  key: string,
+) => Promise<BucketObject>;
 
 export function s3ObjectReader(timeoutMs: number): ObjectReader {
   const clients = new Map<string, Promise<S3Client>>();
@@ -48,7 +51,9 @@ export function s3ObjectReader(timeoutMs: number): ObjectReader {
   };
   return async (bucket, key) => {
     const [{ GetObjectCommand }, client] = await Promise.all([import('@aws-sdk/client-s3'), clientFor(bucket.region)]);
-    const output = await client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    const output = await client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key }), {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
     if (!output.Body) throw new Error(`s3://${bucket.name}/${key} has no body`);
     return { bytes: Buffer.from(await output.Body.transformToByteArray()), etag: output.ETag };
   };

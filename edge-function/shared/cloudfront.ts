@@ -37,7 +37,10 @@ export interface S3Target {
 export function originRequestOf(event: unknown): CloudFrontRequest | null {
   const records = (event as { Records?: unknown } | null)?.Records;
   if (!Array.isArray(records) || records.length !== 1) return null;
-  const request = (records[0] as { cf?: { request?: unknown } } | null)?.cf?.request as Partial<CloudFrontRequest> | null | undefined;
+  const request = (records[0] as { cf?: { request?: unknown } } | null)?.cf?.request as
+    | Partial<CloudFrontRequest>
+    | null
+    | undefined;
   if (typeof request !== 'object' || request === null) return null;
   const { uri, method, clientIp, querystring, headers } = request;
   if (typeof uri !== 'string' || uri.charCodeAt(0) !== 47 /* / */ || uri.length > MAX_URI_LENGTH) return null;
@@ -53,7 +56,8 @@ export function originRequestOf(event: unknown): CloudFrontRequest | null {
  */
 export function headerValue(headers: CloudFrontHeaders, name: string): string | undefined {
   const entries: unknown = Object.hasOwn(headers, name) ? headers[name] : undefined;
-  if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_INTERPRETED_HEADER_ENTRIES) return undefined;
+  if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_INTERPRETED_HEADER_ENTRIES)
+    return undefined;
   let joined = '';
   for (let i = 0; i < entries.length; i += 1) {
     const value: unknown = (entries[i] as { value?: unknown } | null)?.value;
@@ -113,7 +117,13 @@ export function toS3Origin(request: CloudFrontRequest, uri: string, target: S3Ta
     uri,
     { ...request.headers, host: [{ key: 'Host', value: target.domainName }] },
     {
-      s3: { authMethod: 'origin-access-identity', customHeaders, domainName: target.domainName, path: '', region: target.region },
+      s3: {
+        authMethod: 'origin-access-identity',
+        customHeaders,
+        domainName: target.domainName,
+        path: '',
+        region: target.region,
+      },
     },
   );
 }
@@ -125,13 +135,28 @@ export function toS3Origin(request: CloudFrontRequest, uri: string, target: S3Ta
  */
 export function withUri(request: CloudFrontRequest, uri: string, originDomain: string): CloudFrontRequest {
   const host = request.headers.host;
-  const headers = host?.length === 1 && host[0]?.value === originDomain ? request.headers : { ...request.headers, host: [{ key: 'Host', value: originDomain }] };
+  const headers =
+    host?.length === 1 && host[0]?.value === originDomain
+      ? request.headers
+      : { ...request.headers, host: [{ key: 'Host', value: originDomain }] };
   return forwarded(request, uri, headers, request.origin);
 }
 
 /** A request made of the fields CloudFront defines only, whatever else the event carried. */
-function forwarded(request: CloudFrontRequest, uri: string, headers: CloudFrontHeaders, origin: CloudFrontRequest['origin']): CloudFrontRequest {
-  const result: CloudFrontRequest = { clientIp: request.clientIp, method: request.method, uri, querystring: '', headers, origin };
+function forwarded(
+  request: CloudFrontRequest,
+  uri: string,
+  headers: CloudFrontHeaders,
+  origin: CloudFrontRequest['origin'],
+): CloudFrontRequest {
+  const result: CloudFrontRequest = {
+    clientIp: request.clientIp,
+    method: request.method,
+    uri,
+    querystring: '',
+    headers,
+    origin,
+  };
   if (request.body !== undefined) result.body = request.body;
   return result;
 }
@@ -148,7 +173,8 @@ export function s3OriginDomain(request: CloudFrontRequest): string | null {
   const { domainName, region, authMethod, path, customHeaders } = s3 as Record<string, unknown>;
   if (typeof domainName !== 'string' || typeof path !== 'string' || !hasWellFormedHeaders(customHeaders)) return null;
   if (path !== '' && (path.charCodeAt(0) !== 47 || path.endsWith('/'))) return null;
-  if (authMethod === 'origin-access-identity') return typeof region === 'string' && domainName.endsWith(`.s3.${region}.amazonaws.com`) ? domainName : null;
+  if (authMethod === 'origin-access-identity')
+    return typeof region === 'string' && domainName.endsWith(`.s3.${region}.amazonaws.com`) ? domainName : null;
   return authMethod === 'none' ? domainName : null;
 }
 
@@ -173,11 +199,20 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
  * `cacheControl` decides whether CloudFront may keep it (origin-request responses are cached
  * under the behaviour's cache policy like any origin response).
  */
-export function errorResponse(status: '400' | '404' | '405' | '503', method: string, cacheControl: string, extra: HeaderPairs = []): CloudFrontResultResponse {
+export function errorResponse(
+  status: '400' | '404' | '405' | '503',
+  method: string,
+  cacheControl: string,
+  extra: HeaderPairs = [],
+): CloudFrontResultResponse {
   const response: CloudFrontResultResponse = {
     status,
     statusDescription: STATUS_TEXT[status],
-    headers: toCloudFrontHeaders([['Content-Type', 'text/plain; charset=utf-8'], ['Cache-Control', cacheControl], ...extra]),
+    headers: toCloudFrontHeaders([
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Cache-Control', cacheControl],
+      ...extra,
+    ]),
   };
   if (method !== 'HEAD') {
     response.body = `${STATUS_TEXT[status]}\n`;
@@ -190,10 +225,15 @@ export function errorResponse(status: '400' | '404' | '405' | '503', method: str
  * Size of a generated response as checked against CloudFront's limit: body plus every header
  * line. A base64 body counts as its base64 text, the larger reading of "size of the response".
  */
-export function generatedResponseBytes(headers: CloudFrontHeaders, body: string | undefined, bodyEncoding: 'text' | 'base64' | undefined): number {
+export function generatedResponseBytes(
+  headers: CloudFrontHeaders,
+  body: string | undefined,
+  bodyEncoding: 'text' | 'base64' | undefined,
+): number {
   let bytes = body === undefined ? 0 : bodyEncoding === 'base64' ? body.length : Buffer.byteLength(body, 'utf8');
   for (const [name, entries] of Object.entries(headers)) {
-    for (const entry of entries) bytes += Buffer.byteLength(entry.key ?? name, 'utf8') + Buffer.byteLength(entry.value, 'utf8') + 4;
+    for (const entry of entries)
+      bytes += Buffer.byteLength(entry.key ?? name, 'utf8') + Buffer.byteLength(entry.value, 'utf8') + 4;
   }
   return bytes;
 }

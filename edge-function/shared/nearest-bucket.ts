@@ -25,13 +25,20 @@ function has(table: Readonly<Record<string, string>>, key: string): boolean {
 }
 
 /** The region a latency-record answer names, if it is one of ours; null otherwise. */
-export function bucketRegionFromTxt(records: readonly (readonly string[])[], buckets: BucketConfig['buckets']): string | null {
+export function bucketRegionFromTxt(
+  records: readonly (readonly string[])[],
+  buckets: BucketConfig['buckets'],
+): string | null {
   const value = singleTxtValue(records)?.trim();
   return value !== undefined && has(buckets, value) ? value : null;
 }
 
 /** The bucket region to use, given the DNS answer (null if none) and the edge's execution region. */
-export function chooseBucketRegion(answer: string | null, executionRegion: string | undefined, config: BucketConfig): string {
+export function chooseBucketRegion(
+  answer: string | null,
+  executionRegion: string | undefined,
+  config: BucketConfig,
+): string {
   if (answer !== null && has(config.buckets, answer)) return answer;
   if (executionRegion !== undefined && has(config.regionFallback, executionRegion)) {
     const nearest = config.regionFallback[executionRegion];
@@ -42,7 +49,8 @@ export function chooseBucketRegion(answer: string | null, executionRegion: strin
 
 export function bucketTarget(region: string, config: Pick<EdgeConfig, 'buckets'>): S3Target {
   const domainName = config.buckets[region];
-  if (domainName === undefined) throw new Error(`no bucket in ${region} (the buckets are in ${Object.keys(config.buckets).join(', ')})`);
+  if (domainName === undefined)
+    throw new Error(`no bucket in ${region} (the buckets are in ${Object.keys(config.buckets).join(', ')})`);
   return { region, domainName };
 }
 
@@ -58,11 +66,15 @@ export function bucketTarget(region: string, config: Pick<EdgeConfig, 'buckets'>
  */
 export type OriginRole = 'primary' | 'replica' | 'unknown';
 
-export function originRole(request: CloudFrontRequest, config: Pick<EdgeConfig, 'buckets' | 'primaryRegion'>): OriginRole {
+export function originRole(
+  request: CloudFrontRequest,
+  config: Pick<EdgeConfig, 'buckets' | 'primaryRegion'>,
+): OriginRole {
   const domain = s3OriginDomain(request);
   if (domain === null) return 'unknown';
   if (domain === config.buckets[config.primaryRegion]) return 'primary';
-  for (const region in config.buckets) if (has(config.buckets, region) && config.buckets[region] === domain) return 'replica';
+  for (const region in config.buckets)
+    if (has(config.buckets, region) && config.buckets[region] === domain) return 'replica';
   return 'unknown';
 }
 
@@ -71,7 +83,10 @@ export class NearestBucket {
   private readonly record: CachedReader<string>;
 
   constructor(
-    private readonly config: Pick<EdgeConfig, 'bucketRecord' | 'buckets' | 'regionFallback' | 'primaryRegion' | 'bucketCacheMs' | 'dnsTimeoutMs'>,
+    private readonly config: Pick<
+      EdgeConfig,
+      'bucketRecord' | 'buckets' | 'regionFallback' | 'primaryRegion' | 'bucketCacheMs' | 'dnsTimeoutMs'
+    >,
     lookup: TxtLookup,
     private readonly executionRegion: string | undefined,
     options: { readonly now?: () => number; readonly onHealthChange?: (healthy: boolean, detail: string) => void } = {},

@@ -25,7 +25,10 @@ export function sdkStoreGet(timeoutMs: number): StoreGet {
   let get: StoreGet | undefined;
   return (storeArn) => {
     // A file of its own in the zip (rollout-store-client.ts): required here, not at load.
-    get ??= (require('./rollout-store-client') as typeof import('./rollout-store-client')).createStateGet({ endpoint: KVS_ENDPOINT, timeoutMs });
+    get ??= (require('./rollout-store-client') as typeof import('./rollout-store-client')).createStateGet({
+      endpoint: KVS_ENDPOINT,
+      timeoutMs,
+    });
     return get(storeArn);
   };
 }

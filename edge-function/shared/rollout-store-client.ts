@@ -14,7 +14,17 @@ import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
  * @public loaded by `require` on first use (rollout-state-reader.ts), so a cold start that never
  * needs the store does not load the SDK.
  */
-export function createStateGet(options: { readonly endpoint?: string; readonly timeoutMs: number }): (storeArn: string) => Promise<string | undefined> {
-  const client = new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig({ endpoint: options.endpoint, timeoutMs: options.timeoutMs, maxAttempts: 2 }));
-  return async (storeArn) => (await client.send(new GetKeyCommand({ KvsARN: storeArn, Key: ROLLOUT_STATE_KEY }), { abortSignal: AbortSignal.timeout(options.timeoutMs) })).Value;
+export function createStateGet(options: {
+  readonly endpoint?: string;
+  readonly timeoutMs: number;
+}): (storeArn: string) => Promise<string | undefined> {
+  const client = new CloudFrontKeyValueStoreClient(
+    rolloutStoreClientConfig({ endpoint: options.endpoint, timeoutMs: options.timeoutMs, maxAttempts: 2 }),
+  );
+  return async (storeArn) =>
+    (
+      await client.send(new GetKeyCommand({ KvsARN: storeArn, Key: ROLLOUT_STATE_KEY }), {
+        abortSignal: AbortSignal.timeout(options.timeoutMs),
+      })
+    ).Value;
 }

@@ -20,7 +20,12 @@
 import cf from 'cloudfront';
 import { assignBuild } from '../../contracts/assignment';
 import { buildEntryPath } from '../../contracts/distribution-paths';
-import { parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY, STATE_UNREADABLE_LOG } from '../../contracts/rollout-state';
+import {
+  parseRolloutState,
+  refererOrigin,
+  ROLLOUT_STATE_KEY,
+  STATE_UNREADABLE_LOG,
+} from '../../contracts/rollout-state';
 
 const store = cf.kvs();
 
@@ -39,6 +44,8 @@ export async function handler(event: CloudFrontFunctionEvent): Promise<CloudFron
     return request;
   }
   const referer = request.headers.referer;
-  request.uri = buildEntryPath(assignBuild(state, event.viewer.ip, refererOrigin(referer === undefined ? undefined : referer.value)));
+  request.uri = buildEntryPath(
+    assignBuild(state, event.viewer.ip, refererOrigin(referer === undefined ? undefined : referer.value)),
+  );
   return request;
 }

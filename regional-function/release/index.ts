@@ -22,15 +22,32 @@ let clients: ReleaseClients | undefined;
 export async function handler(event: unknown): Promise<ReleaseOutput> {
   const input = parseReleaseInput(event);
   if (input.tf?.action === 'delete') {
-    return { action: 'unchanged', reason: `Terraform is destroying the release of version ${input.version}; a release is never undone by a destroy` };
+    return {
+      action: 'unchanged',
+      reason: `Terraform is destroying the release of version ${input.version}; a release is never undone by a destroy`,
+    };
   }
   const env = readEnvironment<ReleaseEnvironment>(RELEASE_VARIABLES);
-  clients ??= { lambda: new LambdaClient({}), codedeploy: new CodeDeployClient({}), s3For: regionalS3((region) => new S3Client({ region })) };
+  clients ??= {
+    lambda: new LambdaClient({}),
+    codedeploy: new CodeDeployClient({}),
+    s3For: regionalS3((region) => new S3Client({ region })),
+  };
   const result = await release(
     input,
-    { functionName: env.ENTRY_ROUTER_FUNCTION, aliasName: env.LIVE_ALIAS, application: env.CODEDEPLOY_APPLICATION, deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP, buckets: bucketsFrom(env.BUCKETS) },
+    {
+      functionName: env.ENTRY_ROUTER_FUNCTION,
+      aliasName: env.LIVE_ALIAS,
+      application: env.CODEDEPLOY_APPLICATION,
+      deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP,
+      buckets: bucketsFrom(env.BUCKETS),
+    },
     clients,
   );
   logger.info('release', { ...result });
-  return { action: result.action, ...(result.deploymentId ? { deploymentId: result.deploymentId } : {}), reason: result.reason };
+  return {
+    action: result.action,
+    ...(result.deploymentId ? { deploymentId: result.deploymentId } : {}),
+    reason: result.reason,
+  };
 }

@@ -11,7 +11,12 @@ import { readEnvironment, type RolloutSyncEnvironment } from '../../contracts/fu
 import { regionalS3 } from '../../rollout-control/build-presence';
 import { addMissingBuilds, addRolloutWeight, functionLogger, functionMetrics } from '../shared/observability';
 import { parseSyncEvent } from '../../rollout-control/sync-plan';
-import { createRolloutSync, ROLLOUT_SYNC_VARIABLES, type RolloutSync, type SyncSummary } from '../../rollout-control/rollout-sync';
+import {
+  createRolloutSync,
+  ROLLOUT_SYNC_VARIABLES,
+  type RolloutSync,
+  type SyncSummary,
+} from '../../rollout-control/rollout-sync';
 
 const logger = functionLogger('rollout-sync');
 
@@ -27,7 +32,9 @@ export async function handler(event: unknown): Promise<SyncSummary> {
       sync: createRolloutSync(env, {
         lambda: new LambdaClient({}),
         // ROLLOUT_STORE_ENDPOINT: tests only (a loopback store); the stacks never set it.
-        kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig({ endpoint: process.env.ROLLOUT_STORE_ENDPOINT || undefined })),
+        kvs: new CloudFrontKeyValueStoreClient(
+          rolloutStoreClientConfig({ endpoint: process.env.ROLLOUT_STORE_ENDPOINT || undefined }),
+        ),
         codedeploy: new CodeDeployClient({}),
         cloudwatch: new CloudWatchClient({}),
         dynamodb: new DynamoDBClient({}),
@@ -39,13 +46,21 @@ export async function handler(event: unknown): Promise<SyncSummary> {
   try {
     const summary = await runtime.sync(parsed);
     logger.info('rollout sync', { ...summary });
-    if (summary.stopFailure) logger.error('the canary is held, but stopping its deployment failed: CodeDeploy rolls back when it next sees the alarm', { failure: summary.stopFailure });
+    if (summary.stopFailure)
+      logger.error(
+        'the canary is held, but stopping its deployment failed: CodeDeploy rolls back when it next sees the alarm',
+        { failure: summary.stopFailure },
+      );
     const now = Date.now();
     addRolloutWeight(runtime.metrics, summary.weight, now);
     runtime.metrics.publishStoredMetrics();
     // One document per region: each is its own dimension value, which the region's health alarm reads.
     for (const [region, missing] of Object.entries(summary.missingBuilds)) {
-      if (missing.length > 0) logger.warn('a region lacks a build viewers are assigned: it is kept out of the nearest-bucket answers', { region, missing });
+      if (missing.length > 0)
+        logger.warn('a region lacks a build viewers are assigned: it is kept out of the nearest-bucket answers', {
+          region,
+          missing,
+        });
       addMissingBuilds(runtime.metrics, region, missing.length, now);
       runtime.metrics.publishStoredMetrics();
     }

@@ -29,7 +29,10 @@ export function functionLogger(serviceName: string): Logger {
   return new Logger({ serviceName });
 }
 
-/** `logger` takes Powertools' own warnings (a timestamp CloudWatch would refuse, say); the local mode, whose clock runs fast, passes a quiet one. */
+/**
+ * `logger` takes Powertools' own warnings (a timestamp CloudWatch would refuse, say); the local mode, whose clock runs
+ * fast, passes a quiet one.
+ */
 export function functionMetrics(namespace: string, serviceName: string, logger?: GenericLogger): Metrics {
   const metrics = new Metrics({ namespace, serviceName, ...(logger ? { logger } : {}) });
   metrics.clearDefaultDimensions();
@@ -43,7 +46,14 @@ export function functionMetrics(namespace: string, serviceName: string, logger?:
  * judges ring viewers, so their errors stay in the log: a custom metric is billed every month it
  * exists); when not, UnjudgedPeriods = 1 and no counts.
  */
-export function periodDocuments(metrics: Metrics, period: { readonly start: number; readonly unjudged: string | null; readonly counts: Readonly<Record<Role, { readonly viewers: number; readonly erroring: number }>> }): unknown[] {
+export function periodDocuments(
+  metrics: Metrics,
+  period: {
+    readonly start: number;
+    readonly unjudged: string | null;
+    readonly counts: Readonly<Record<Role, { readonly viewers: number; readonly erroring: number }>>;
+  },
+): unknown[] {
   if (period.unjudged !== null) return [unjudgedDocument(metrics, period.start, period.unjudged)];
   const roleDocument = (role: Role, withErrors: boolean) => {
     metrics.setTimestamp(period.start);
@@ -60,9 +70,17 @@ export function periodDocuments(metrics: Metrics, period: { readonly start: numb
  * periods it had closed already, UnjudgedPeriods = 1 at `at` (when they arrived), so the unjudged
  * alarm sees that what was judged was not whole. The Lambda prints them; the local mode ingests them.
  */
-export function batchDocuments(metrics: Metrics, closed: readonly Parameters<typeof periodDocuments>[1][], late: number, at: number): unknown[] {
+export function batchDocuments(
+  metrics: Metrics,
+  closed: readonly Parameters<typeof periodDocuments>[1][],
+  late: number,
+  at: number,
+): unknown[] {
   const documents = closed.flatMap((period) => periodDocuments(metrics, period));
-  if (late > 0) documents.push(unjudgedDocument(metrics, at, `${late} records of a period already counted arrived after it closed`));
+  if (late > 0)
+    documents.push(
+      unjudgedDocument(metrics, at, `${late} records of a period already counted arrived after it closed`),
+    );
   return documents;
 }
 
@@ -74,7 +92,10 @@ function unjudgedDocument(metrics: Metrics, at: number, reason: string): unknown
   return takeMetrics(metrics);
 }
 
-/** The judge's verdict at one look (contracts/release-signal.ts METRIC_CANARY_FAILING), high resolution: the client-error alarm reads it in 10-second periods. */
+/**
+ * The judge's verdict at one look (contracts/release-signal.ts METRIC_CANARY_FAILING), high resolution: the
+ * client-error alarm reads it in 10-second periods.
+ */
 export function verdictDocument(metrics: Metrics, failing: boolean, at: number): unknown {
   metrics.setTimestamp(at);
   metrics.addDimension(DIMENSION_SIGNAL, SIGNAL_ENTRY);

@@ -15,33 +15,56 @@
  */
 import type { JudgeRule, RoleEvidence } from '../../contracts/canary-judge';
 import type { JudgmentRecord, ReleaseStep } from '../../contracts/release-progress';
-import { consume, initialState, openPeriodCounts, type BatchResult, type ClosedPeriod, type ConsumerOptions, type ConsumerState, type StreamRecord } from './core';
+import {
+  consume,
+  initialState,
+  openPeriodCounts,
+  type BatchResult,
+  type ClosedPeriod,
+  type ConsumerOptions,
+  type ConsumerState,
+  type StreamRecord,
+} from './core';
 import type { TimedState } from '../../contracts/release-signal';
 import { currentRelease, look } from './judge';
 
-/** Closed periods of the stable build kept for the baseline of a release that starts: ten minutes at the default period. */
+/**
+ * Closed periods of the stable build kept for the baseline of a release that starts: ten minutes at the default period.
+ */
 export const BASELINE_PERIODS = 10;
 
 export interface SignalConsumerDependencies {
   /** The states the edges may have served (the table's timeline). */
   readonly timeline: () => Promise<readonly TimedState[]>;
-  /** Moves the checkpoint from this container's last sequence number to the batch's last; true when it was still at `from`. */
+  /**
+   * Moves the checkpoint from this container's last sequence number to the batch's last; true when it was still at
+   * `from`.
+   */
   readonly advanceCheckpoint: (from: string | null, to: string) => Promise<boolean>;
   /** Emits what a batch closed and found late. */
   readonly emit: (closed: readonly ClosedPeriod[], late: number, at: number) => void;
   readonly log: (message: string, details: Record<string, unknown>) => void;
   readonly now: () => number;
   /** The release-signal table's judgment records (rollout-control/signal-table.ts). */
-  readonly judgments: { read(salt: string): Promise<JudgmentRecord | null>; write(record: JudgmentRecord): Promise<void> };
+  readonly judgments: {
+    read(salt: string): Promise<JudgmentRecord | null>;
+    write(record: JudgmentRecord): Promise<void>;
+  };
   /** Emits the verdict of one look (1 once failing), while a release runs. */
   readonly emitVerdict: (failing: boolean, at: number) => void;
-  /** Asks rollout sync to run now: the judge decided something it acts on. Must not throw (sync runs every minute anyway). */
+  /**
+   * Asks rollout sync to run now: the judge decided something it acts on. Must not throw (sync runs every minute
+   * anyway).
+   */
   readonly requestSync: (why: string) => Promise<void>;
 }
 
 export interface JudgeOptions {
   readonly rule: JudgeRule;
-  /** The configured steps (config/rollout.ts rolloutSteps): when a step judged healthy is due, rollout sync is asked to move on. */
+  /**
+   * The configured steps (config/rollout.ts rolloutSteps): when a step judged healthy is due, rollout sync is asked to
+   * move on.
+   */
   readonly steps: readonly ReleaseStep[];
 }
 
@@ -57,12 +80,26 @@ export interface BatchSummary {
 
 export type SignalConsumer = (records: readonly StreamRecord[]) => Promise<BatchSummary>;
 
-/** What the log line of a kept error message says: no address, and not under `message`, which Powertools' logger keeps for its own. */
-export function errorReportedDetails(periodStart: number, kept: ClosedPeriod['messages'][number]): Record<string, unknown> {
-  return { period: new Date(periodStart).toISOString(), role: kept.role, buildId: kept.build, errorMessage: kept.message };
+/**
+ * What the log line of a kept error message says: no address, and not under `message`, which Powertools' logger keeps
+ * for its own.
+ */
+export function errorReportedDetails(
+  periodStart: number,
+  kept: ClosedPeriod['messages'][number],
+): Record<string, unknown> {
+  return {
+    period: new Date(periodStart).toISOString(),
+    role: kept.role,
+    buildId: kept.build,
+    errorMessage: kept.message,
+  };
 }
 
-export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, deps: SignalConsumerDependencies): SignalConsumer {
+export function createSignalConsumer(
+  options: ConsumerOptions & JudgeOptions,
+  deps: SignalConsumerDependencies,
+): SignalConsumer {
   let state: ConsumerState = initialState();
   let lastSequence: string | null = null;
   let record: JudgmentRecord | null = null;
@@ -84,7 +121,14 @@ export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, de
         for (const kept of period.messages) deps.log('error reported', errorReportedDetails(period.start, kept));
       }
       const verdict = await judge(timeline, result.closed, resumed);
-      return { records: records.length, resumed, closed: result.closed.map((p) => ({ start: p.start, unjudged: p.unjudged, counts: p.counts })), late: result.late, skipped: result.skipped, verdict };
+      return {
+        records: records.length,
+        resumed,
+        closed: result.closed.map((p) => ({ start: p.start, unjudged: p.unjudged, counts: p.counts })),
+        late: result.late,
+        skipped: result.skipped,
+        verdict,
+      };
     } catch (error) {
       // What this batch added may be half in the tallies: start afresh, so a retry of the same
       // batch cannot count twice. The periods it touched are unjudged.
@@ -96,21 +140,36 @@ export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, de
     }
   };
 
-  /** One look of the judge at the release running (judge.ts); its record is kept in memory and written when it changes. */
-  async function judge(timeline: readonly TimedState[], closed: readonly ClosedPeriod[], resumed: boolean): Promise<BatchSummary['verdict']> {
+  /**
+   * One look of the judge at the release running (judge.ts); its record is kept in memory and written when it changes.
+   */
+  async function judge(
+    timeline: readonly TimedState[],
+    closed: readonly ClosedPeriod[],
+    resumed: boolean,
+  ): Promise<BatchSummary['verdict']> {
     const periodMs = options.periodSeconds * 1000;
     const release = currentRelease(timeline);
     // Another container may have judged meanwhile (this one lost its place): its record is the newer one.
-    if (release !== null && (record?.salt !== release.salt || !resumed)) record = await deps.judgments.read(release.salt);
+    if (release !== null && (record?.salt !== release.salt || !resumed))
+      record = await deps.judgments.read(release.salt);
     const baseline =
       release === null
         ? { viewers: 0, erroring: 0 }
         : recentStable
             .filter((p) => p.stable === release.stable && p.start + periodMs <= release.from)
-            .reduce((sum, p) => ({ viewers: sum.viewers + p.counts.viewers, erroring: sum.erroring + p.counts.erroring }), { viewers: 0, erroring: 0 });
+            .reduce(
+              (sum, p) => ({ viewers: sum.viewers + p.counts.viewers, erroring: sum.erroring + p.counts.erroring }),
+              { viewers: 0, erroring: 0 },
+            );
     for (const period of closed) {
-      const stable = timeline.find((timed) => timed.from <= period.start && (timed.until === null || timed.until > period.start))?.state.stable;
-      if (period.unjudged === null && stable !== undefined) recentStable = [...recentStable, { start: period.start, stable, counts: period.counts.stable }].slice(-BASELINE_PERIODS);
+      const stable = timeline.find(
+        (timed) => timed.from <= period.start && (timed.until === null || timed.until > period.start),
+      )?.state.stable;
+      if (period.unjudged === null && stable !== undefined)
+        recentStable = [...recentStable, { start: period.start, stable, counts: period.counts.stable }].slice(
+          -BASELINE_PERIODS,
+        );
     }
     const open = openPeriodCounts(state);
     const now = deps.now();
@@ -121,12 +180,26 @@ export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, de
     record = looked.record;
     deps.emitVerdict(looked.record.failedAt !== null, now);
     if (looked.failedNow) {
-      deps.log('canary failing', { salt: looked.record.salt, canary: looked.record.canary, reason: looked.record.failure });
+      deps.log('canary failing', {
+        salt: looked.record.salt,
+        canary: looked.record.canary,
+        reason: looked.record.failure,
+      });
       await deps.requestSync(`the judge found canary ${looked.record.canary} failing`);
     } else if (looked.healthyWeight !== null) {
-      deps.log('step judged healthy', { salt: looked.record.salt, canary: looked.record.canary, weight: looked.healthyWeight });
-      await deps.requestSync(`the judge found canary ${looked.record.canary} healthy at ${looked.healthyWeight / 100} %`);
-    } else if (release !== null && looked.record.failedAt === null && looked.record.healthyAt[String(release.weight)] !== undefined) {
+      deps.log('step judged healthy', {
+        salt: looked.record.salt,
+        canary: looked.record.canary,
+        weight: looked.healthyWeight,
+      });
+      await deps.requestSync(
+        `the judge found canary ${looked.record.canary} healthy at ${looked.healthyWeight / 100} %`,
+      );
+    } else if (
+      release !== null &&
+      looked.record.failedAt === null &&
+      looked.record.healthyAt[String(release.weight)] !== undefined
+    ) {
       // Judged healthy before its time: rollout sync runs every minute, so it is told the moment the step is due.
       const due = stepDueAt(options.steps, release.weight, release.from);
       const told = `${release.salt} ${release.weight}`;
@@ -140,7 +213,10 @@ export function createSignalConsumer(options: ConsumerOptions & JudgeOptions, de
   }
 }
 
-/** When the step after the one at `weight`, in force since `since`, is due by the clock; null when none follows or the weight is none of the steps. */
+/**
+ * When the step after the one at `weight`, in force since `since`, is due by the clock; null when none follows or the
+ * weight is none of the steps.
+ */
 export function stepDueAt(steps: readonly ReleaseStep[], weight: number, since: number): number | null {
   const index = steps.findIndex((step) => step.weight === weight);
   const current = steps[index];

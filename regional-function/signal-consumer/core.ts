@@ -26,7 +26,12 @@
  * which the unjudged alarm reads too). CloudFront delivers real-time logs on a best-effort basis:
  * what it drops falls on both roles alike, and the counts are compared as shares.
  */
-import { parseRecord, REALTIME_LOG_FIELDS, type RealtimeLogField, type RealtimeLogRecord } from '../../contracts/realtime-log';
+import {
+  parseRecord,
+  REALTIME_LOG_FIELDS,
+  type RealtimeLogField,
+  type RealtimeLogRecord,
+} from '../../contracts/realtime-log';
 import { ERROR_REPORT_PATH, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
 import { BUILD_ID_PATTERN } from '../../contracts/build-id';
 import { judge, judgeUnderEach, periodStart, type Role, type TimedState } from '../../contracts/release-signal';
@@ -123,23 +128,38 @@ export interface BatchResult {
 
 /** The states the edges may have been serving at `at`. */
 export function statesAt(timeline: readonly TimedState[], at: number): RolloutState[] {
-  return timeline.filter((timed) => timed.from <= at && (timed.until === null || at < timed.until)).map((timed) => timed.state);
+  return timeline
+    .filter((timed) => timed.from <= at && (timed.until === null || at < timed.until))
+    .map((timed) => timed.state);
 }
 
 function emptyTally(start: number): PeriodTally {
   const sets = () => ({ canary: new Set<string>(), stable: new Set<string>(), ring: new Set<string>() });
-  return { start, viewers: sets(), erroring: sets(), newestCanary: { viewers: new Set(), erroring: new Set() }, canaryAtWeight: new Map(), messages: new Map(), unjudged: null };
+  return {
+    start,
+    viewers: sets(),
+    erroring: sets(),
+    newestCanary: { viewers: new Set(), erroring: new Set() },
+    canaryAtWeight: new Map(),
+    messages: new Map(),
+    unjudged: null,
+  };
 }
 
 /** What one record is: a load, an error of a build, or nothing the signal counts. */
-type Reading = { kind: 'load'; build: string | null } | { kind: 'error'; build: string; message: string } | { kind: 'skip'; reason: string };
+type Reading =
+  | { kind: 'load'; build: string | null }
+  | { kind: 'error'; build: string; message: string }
+  | { kind: 'skip'; reason: string };
 
 function read(record: RealtimeLogRecord): Reading {
   if (record.method !== 'GET') return { kind: 'skip', reason: 'method' };
   if (record.uri === ERROR_REPORT_PATH) {
     if (record.status !== 204) return { kind: 'skip', reason: 'status' };
     const report = parseErrorReport(record.query);
-    return report ? { kind: 'error', build: report.buildId, message: report.message } : { kind: 'skip', reason: 'error without a build' };
+    return report
+      ? { kind: 'error', build: report.buildId, message: report.message }
+      : { kind: 'skip', reason: 'error without a build' };
   }
   const rewritten = REWRITTEN_ENTRY.exec(record.uri);
   if (record.uri !== ENTRY_PATH && !rewritten) return { kind: 'skip', reason: 'path' };
@@ -155,7 +175,13 @@ function read(record: RealtimeLogRecord): Reading {
  * before these (a new container, or another one read meanwhile): then every period already open,
  * or starting before this batch's first record, is unjudged.
  */
-export function consume(previous: ConsumerState, records: readonly StreamRecord[], timeline: readonly TimedState[], options: ConsumerOptions, resumed: boolean): BatchResult {
+export function consume(
+  previous: ConsumerState,
+  records: readonly StreamRecord[],
+  timeline: readonly TimedState[],
+  options: ConsumerOptions,
+  resumed: boolean,
+): BatchResult {
   const periodMs = options.periodSeconds * 1000;
   const periods = new Map(previous.periods);
   let { closedBefore, firstWhole } = previous;
@@ -229,7 +255,12 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
     }
     if (reading.kind === 'error') {
       tally.erroring[judgment.role].add(judgment.voice);
-      if (!tally.messages.has(judgment.voice)) tally.messages.set(judgment.voice, { role: judgment.role, build: judgment.build, message: reading.message.slice(0, MAX_MESSAGE_LENGTH) });
+      if (!tally.messages.has(judgment.voice))
+        tally.messages.set(judgment.voice, {
+          role: judgment.role,
+          build: judgment.build,
+          message: reading.message.slice(0, MAX_MESSAGE_LENGTH),
+        });
     }
   }
 
@@ -250,25 +281,45 @@ export function consume(previous: ConsumerState, records: readonly StreamRecord[
 }
 
 function closedPeriod(tally: PeriodTally): ClosedPeriod {
-  const counts = Object.fromEntries(ROLES_COUNTED.map((role) => [role, tally.unjudged === null ? { viewers: tally.viewers[role].size, erroring: tally.erroring[role].size } : { viewers: 0, erroring: 0 }])) as Record<Role, RoleCounts>;
-  const evidence = tally.unjudged === null ? canaryEvidence(tally) : { newestCanary: { viewers: 0, erroring: 0 }, canaryAtWeight: {} };
-  return { start: tally.start, unjudged: tally.unjudged, counts, ...evidence, messages: tally.unjudged === null ? [...tally.messages.values()] : [] };
+  const counts = Object.fromEntries(
+    ROLES_COUNTED.map((role) => [
+      role,
+      tally.unjudged === null
+        ? { viewers: tally.viewers[role].size, erroring: tally.erroring[role].size }
+        : { viewers: 0, erroring: 0 },
+    ]),
+  ) as Record<Role, RoleCounts>;
+  const evidence =
+    tally.unjudged === null ? canaryEvidence(tally) : { newestCanary: { viewers: 0, erroring: 0 }, canaryAtWeight: {} };
+  return {
+    start: tally.start,
+    unjudged: tally.unjudged,
+    counts,
+    ...evidence,
+    messages: tally.unjudged === null ? [...tally.messages.values()] : [],
+  };
 }
 
 function canaryEvidence(tally: PeriodTally): CanaryEvidence {
   return {
     newestCanary: { viewers: tally.newestCanary.viewers.size, erroring: tally.newestCanary.erroring.size },
-    canaryAtWeight: Object.fromEntries([...tally.canaryAtWeight].map(([weight, voices]) => [String(weight), voices.size])),
+    canaryAtWeight: Object.fromEntries(
+      [...tally.canaryAtWeight].map(([weight, voices]) => [String(weight), voices.size]),
+    ),
   };
 }
 
 /** The counts so far of the periods still open and not (yet) unjudged: what the judge may act on before they close. */
-export function openPeriodCounts(state: ConsumerState): ({ readonly start: number; readonly counts: Readonly<Record<Role, RoleCounts>> } & CanaryEvidence)[] {
+export function openPeriodCounts(
+  state: ConsumerState,
+): ({ readonly start: number; readonly counts: Readonly<Record<Role, RoleCounts>> } & CanaryEvidence)[] {
   return [...state.periods.values()]
     .filter((tally) => tally.unjudged === null)
     .map((tally) => ({
       start: tally.start,
-      counts: Object.fromEntries(ROLES_COUNTED.map((role) => [role, { viewers: tally.viewers[role].size, erroring: tally.erroring[role].size }])) as Record<Role, RoleCounts>,
+      counts: Object.fromEntries(
+        ROLES_COUNTED.map((role) => [role, { viewers: tally.viewers[role].size, erroring: tally.erroring[role].size }]),
+      ) as Record<Role, RoleCounts>,
       ...canaryEvidence(tally),
     }));
 }

@@ -27,7 +27,10 @@ const VARIABLES = [
   'ROLLOUT_SYNC_FUNCTION',
   'ROLLOUT_STEPS',
 ] as const satisfies readonly (keyof SignalConsumerEnvironment)[];
-/** How long a container counts by the timeline it read: state changes are announced before they are written, so a few seconds is enough. */
+/**
+ * How long a container counts by the timeline it read: state changes are announced before they are written, so a few
+ * seconds is enough.
+ */
 export const TIMELINE_CACHE_MS = 5000;
 
 const logger = functionLogger('signal-consumer');
@@ -38,17 +41,26 @@ export async function handler(event: KinesisStreamEvent): Promise<BatchSummary> 
     const env = readEnvironment<SignalConsumerEnvironment>(VARIABLES);
     const dynamodb = new DynamoDBClient({});
     // The order CloudFront writes the fields in is the order its API reports them in.
-    const config = await new CloudFrontClient({}).send(new GetRealtimeLogConfigCommand({ ARN: env.REALTIME_LOG_CONFIG_ARN }));
+    const config = await new CloudFrontClient({}).send(
+      new GetRealtimeLogConfigCommand({ ARN: env.REALTIME_LOG_CONFIG_ARN }),
+    );
     const fields = fieldOrder(config.RealtimeLogConfig?.Fields ?? []);
     const metrics = functionMetrics(env.METRICS_NAMESPACE, 'signal-consumer');
     let cached: { readonly at: number; readonly timeline: readonly TimedState[] } | undefined;
     const lambda = new LambdaClient({});
     const print = (document: unknown) => process.stdout.write(`${JSON.stringify(document)}\n`);
     consumer = createSignalConsumer(
-      { periodSeconds: Number(env.PERIOD_SECONDS), latenessMs: Number(env.LATENESS_SECONDS) * 1000, fields, rule: JSON.parse(env.JUDGE_RULE) as JudgeRule, steps: JSON.parse(env.ROLLOUT_STEPS) as ReleaseStep[] },
+      {
+        periodSeconds: Number(env.PERIOD_SECONDS),
+        latenessMs: Number(env.LATENESS_SECONDS) * 1000,
+        fields,
+        rule: JSON.parse(env.JUDGE_RULE) as JudgeRule,
+        steps: JSON.parse(env.ROLLOUT_STEPS) as ReleaseStep[],
+      },
       {
         timeline: async () => {
-          if (!cached || Date.now() - cached.at > TIMELINE_CACHE_MS) cached = { at: Date.now(), timeline: await readTimeline(dynamodb, env.SIGNAL_TABLE) };
+          if (!cached || Date.now() - cached.at > TIMELINE_CACHE_MS)
+            cached = { at: Date.now(), timeline: await readTimeline(dynamodb, env.SIGNAL_TABLE) };
           return cached.timeline;
         },
         advanceCheckpoint: (from, to) => advanceCheckpoint(dynamodb, env.SIGNAL_TABLE, from, to),
@@ -58,14 +70,26 @@ export async function handler(event: KinesisStreamEvent): Promise<BatchSummary> 
         },
         log: (message, details) => logger.info(message, details),
         now: Date.now,
-        judgments: { read: (salt) => readJudgment(dynamodb, env.SIGNAL_TABLE, salt), write: (record) => writeJudgment(dynamodb, env.SIGNAL_TABLE, record, Date.now()) },
+        judgments: {
+          read: (salt) => readJudgment(dynamodb, env.SIGNAL_TABLE, salt),
+          write: (record) => writeJudgment(dynamodb, env.SIGNAL_TABLE, record, Date.now()),
+        },
         emitVerdict: (failing, at) => print(verdictDocument(metrics, failing, at)),
         requestSync: async (why) => {
           try {
-            await lambda.send(new InvokeCommand({ FunctionName: env.ROLLOUT_SYNC_FUNCTION, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(VERDICT_SYNC_EVENT)) }));
+            await lambda.send(
+              new InvokeCommand({
+                FunctionName: env.ROLLOUT_SYNC_FUNCTION,
+                InvocationType: 'Event',
+                Payload: new TextEncoder().encode(JSON.stringify(VERDICT_SYNC_EVENT)),
+              }),
+            );
           } catch (error) {
             // Rollout sync also runs on the verdict's alarm and every minute: a failed request only costs time.
-            logger.warn('could not request a rollout sync', { why, error: error instanceof Error ? error.message : String(error) });
+            logger.warn('could not request a rollout sync', {
+              why,
+              error: error instanceof Error ? error.message : String(error),
+            });
           }
         },
       },

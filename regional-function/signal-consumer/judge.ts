@@ -55,10 +55,15 @@ export interface LookResult {
 }
 
 const ZERO: RoleEvidence = { viewers: 0, erroring: 0 };
-const add = (a: RoleEvidence, b: RoleEvidence): RoleEvidence => ({ viewers: a.viewers + b.viewers, erroring: a.erroring + b.erroring });
+const add = (a: RoleEvidence, b: RoleEvidence): RoleEvidence => ({
+  viewers: a.viewers + b.viewers,
+  erroring: a.erroring + b.erroring,
+});
 
 /** The release running now: the timeline's current state, when it names a canary. */
-export function currentRelease(timeline: readonly TimedState[]): (RolloutState & { readonly salt: string; readonly canary: string; readonly from: number }) | null {
+export function currentRelease(
+  timeline: readonly TimedState[],
+): (RolloutState & { readonly salt: string; readonly canary: string; readonly from: number }) | null {
   const current = timeline.find((timed) => timed.until === null);
   if (!current || current.state.canary === null || current.state.salt === null) return null;
   return { ...current.state, canary: current.state.canary, salt: current.state.salt, from: current.from };
@@ -66,12 +71,24 @@ export function currentRelease(timeline: readonly TimedState[]): (RolloutState &
 
 /** The states the edges may have served during [start, end). */
 function statesDuring(timeline: readonly TimedState[], start: number, end: number): RolloutState[] {
-  return timeline.filter((timed) => timed.from < end && (timed.until === null || timed.until > start)).map((timed) => timed.state);
+  return timeline
+    .filter((timed) => timed.from < end && (timed.until === null || timed.until > start))
+    .map((timed) => timed.state);
 }
 
 /** The period served only this release's states, or the stable build alone: its counts are this release's evidence. */
-function servedRelease(states: readonly RolloutState[], release: { readonly salt: string; readonly stable: string; readonly canary: string }): boolean {
-  return states.length > 0 && states.every((state) => state.stable === release.stable && (state.canary === null || (state.canary === release.canary && state.salt === release.salt)));
+function servedRelease(
+  states: readonly RolloutState[],
+  release: { readonly salt: string; readonly stable: string; readonly canary: string },
+): boolean {
+  return (
+    states.length > 0 &&
+    states.every(
+      (state) =>
+        state.stable === release.stable &&
+        (state.canary === null || (state.canary === release.canary && state.salt === release.salt)),
+    )
+  );
 }
 
 export function look(input: LookInput): LookResult {
@@ -92,19 +109,31 @@ export function look(input: LookInput): LookResult {
     lastPeriodJudged = period.unjudged === null;
     changed = true;
     if (period.unjudged !== null) continue;
-    closed = { canary: add(closed.canary, period.counts.canary), stable: add(closed.stable, period.counts.stable), newestCanary: add(closed.newestCanary, period.newestCanary) };
-    for (const [weight, viewers] of Object.entries(period.canaryAtWeight)) if (states.some((state) => String(state.weight) === weight && state.salt === release.salt)) atWeight[weight] = (atWeight[weight] ?? 0) + viewers;
+    closed = {
+      canary: add(closed.canary, period.counts.canary),
+      stable: add(closed.stable, period.counts.stable),
+      newestCanary: add(closed.newestCanary, period.newestCanary),
+    };
+    for (const [weight, viewers] of Object.entries(period.canaryAtWeight))
+      if (states.some((state) => String(state.weight) === weight && state.salt === release.salt))
+        atWeight[weight] = (atWeight[weight] ?? 0) + viewers;
   }
 
   let open = { newestCanary: ZERO, stable: ZERO };
   for (const period of input.open) {
     if (lastPeriod !== null && period.start <= lastPeriod) continue;
     if (!servedRelease(statesDuring(input.timeline, period.start, period.start + input.periodMs), release)) continue;
-    open = { newestCanary: add(open.newestCanary, period.newestCanary), stable: add(open.stable, period.counts.stable) };
+    open = {
+      newestCanary: add(open.newestCanary, period.newestCanary),
+      stable: add(open.stable, period.counts.stable),
+    };
   }
 
   // The canary as the newest state has it (never fewer viewers than agreed): sooner, and if anything diluted.
-  const seen: Evidence = { canary: add(closed.newestCanary, open.newestCanary), stable: add(add(closed.stable, open.stable), record.baseline) };
+  const seen: Evidence = {
+    canary: add(closed.newestCanary, open.newestCanary),
+    stable: add(add(closed.stable, open.stable), record.baseline),
+  };
   const now = judgeCanary(seen, input.rule);
   let { failedAt, failure } = record;
   const failedNow = failedAt === null && now.verdict === 'failing';
@@ -118,7 +147,13 @@ export function look(input: LookInput): LookResult {
   const healthyAt = { ...record.healthyAt };
   const weightKey = String(release.weight);
   const whole = judgeCanary({ canary: closed.canary, stable: add(closed.stable, record.baseline) }, input.rule);
-  if (failedAt === null && lastPeriodJudged && whole.verdict === 'healthy' && (atWeight[weightKey] ?? 0) >= input.rule.minViewers && healthyAt[weightKey] === undefined) {
+  if (
+    failedAt === null &&
+    lastPeriodJudged &&
+    whole.verdict === 'healthy' &&
+    (atWeight[weightKey] ?? 0) >= input.rule.minViewers &&
+    healthyAt[weightKey] === undefined
+  ) {
     healthyAt[weightKey] = input.now;
     healthyWeight = release.weight;
     changed = true;
@@ -137,7 +172,14 @@ export function look(input: LookInput): LookResult {
             ? whole.reason
             : now.reason);
   const verdict = failedAt !== null ? 'failing' : healthyAt[weightKey] !== undefined ? 'healthy' : 'unknown';
-  const last = { at: input.now, verdict, reason, canary: { ...now.canary, viewers: seen.canary.viewers }, stable: { ...now.stable, viewers: seen.stable.viewers }, excess: now.excess } as const;
+  const last = {
+    at: input.now,
+    verdict,
+    reason,
+    canary: { ...now.canary, viewers: seen.canary.viewers },
+    stable: { ...now.stable, viewers: seen.stable.viewers },
+    excess: now.excess,
+  } as const;
   record = { ...record, closed, atWeight, lastPeriod, lastPeriodJudged, healthyAt, failedAt, failure, last };
   return { record, changed, failedNow, healthyWeight };
 }

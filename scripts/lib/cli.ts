@@ -52,12 +52,18 @@ export function defineCommand(spec: CommandSpec): Command {
 
 /** A subcommand of `parent` (e.g. `rollout start`), with the same behaviour as a command. */
 export function defineSubcommand(parent: Command, name: string, spec: SubcommandSpec): Command {
-  return configure(parent.command(name, { isDefault: spec.isDefault ?? false }).description(spec.summary), spec.examples);
+  return configure(
+    parent.command(name, { isDefault: spec.isDefault ?? false }).description(spec.summary),
+    spec.examples,
+  );
 }
 
 function configure(command: Command, examples: readonly string[] | undefined): Command {
   command.exitOverride().allowExcessArguments(false).showHelpAfterError('(run with --help for usage and examples)');
-  const shown = examples !== undefined && examples.length > 0 ? `\nExamples:\n${examples.map((line) => `  $ ${line}`).join('\n')}\n` : '';
+  const shown =
+    examples !== undefined && examples.length > 0
+      ? `\nExamples:\n${examples.map((line) => `  $ ${line}`).join('\n')}\n`
+      : '';
   command.addHelpText('after', `${shown}\nExit codes: 0 done, 1 failed, 2 usage error.\n`);
   return command;
 }
@@ -68,7 +74,10 @@ export interface CommandIo {
   readonly error: (text: string) => void;
 }
 
-const PROCESS_IO: CommandIo = { out: (text) => process.stdout.write(text), error: (text) => process.stderr.write(text) };
+const PROCESS_IO: CommandIo = {
+  out: (text) => process.stdout.write(text),
+  error: (text) => process.stderr.write(text),
+};
 
 /**
  * Parses `argv` (without node and script) and runs the action. Returns the exit code rather than
@@ -95,7 +104,12 @@ export function exitCodeFor(error: unknown, io: Pick<CommandIo, 'error'>): numbe
   if (error instanceof CommanderError) {
     // --help is an "error" to commander; to a user it is the command working. Help shown because
     // no subcommand was named (exit code 1 to commander) is a command line to correct.
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') return error.exitCode === 0 ? EXIT_DONE : EXIT_USAGE;
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.help' ||
+      error.code === 'commander.version'
+    )
+      return error.exitCode === 0 ? EXIT_DONE : EXIT_USAGE;
     return EXIT_USAGE; // commander has printed the message and the pointer to --help
   }
   if (error instanceof ReportedFailure) return error.exitCode;
@@ -128,11 +142,17 @@ export function quietSdkNodeVersionWarning(): void {
 
 /** `--json`, saying what the one object holds. */
 export function jsonOption(shape: string): Option {
-  return new Option('--json', `print one JSON object on stdout and nothing else there: ${shape}; an error before any result: {"error": message}`).default(false);
+  return new Option(
+    '--json',
+    `print one JSON object on stdout and nothing else there: ${shape}; an error before any result: {"error": message}`,
+  ).default(false);
 }
 
 /** What the command prints, a line at a time, through the output the command line layer routed (invoke's io). */
-export function outputOf(command: Command): { readonly out: (line: string) => void; readonly err: (line: string) => void } {
+export function outputOf(command: Command): {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+} {
   const { writeOut, writeErr } = command.configureOutput();
   return {
     out: (line) => (writeOut ?? ((text: string) => process.stdout.write(text)))(`${line}\n`),
@@ -140,24 +160,37 @@ export function outputOf(command: Command): { readonly out: (line: string) => vo
   };
 }
 
-/** Under --json, an error before any result is also printed as {"error": message}; it still ends the command as it would without --json. */
-export async function withJsonErrors<T>(json: boolean, out: (line: string) => void, work: () => Promise<T>): Promise<T> {
+/**
+ * Under --json, an error before any result is also printed as {"error": message}; it still ends the command as it would
+ * without --json.
+ */
+export async function withJsonErrors<T>(
+  json: boolean,
+  out: (line: string) => void,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (json && !(error instanceof ReportedFailure)) out(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }, null, 2));
+    if (json && !(error instanceof ReportedFailure))
+      out(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }, null, 2));
     throw error;
   }
 }
 
 // ---- option parsers: each turns the text into its type or throws what the user should type ----
 
-/** A whole number within [min, max], in plain digits: `1e1`, `0x8`, ` 8` or `8 objects` are refused, not read as some number. */
+/**
+ * A whole number within [min, max], in plain digits: `1e1`, `0x8`, ` 8` or `8 objects` are refused, not read as some
+ * number.
+ */
 export function wholeNumber(min = 0, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
   return (text) => {
     const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
     if (!Number.isSafeInteger(value) || value < min || value > max)
-      throw new InvalidArgumentError(`expected a whole number${max === Number.MAX_SAFE_INTEGER ? ` of at least ${min}` : ` from ${min} to ${max}`}, got ${JSON.stringify(text)}.`);
+      throw new InvalidArgumentError(
+        `expected a whole number${max === Number.MAX_SAFE_INTEGER ? ` of at least ${min}` : ` from ${min} to ${max}`}, got ${JSON.stringify(text)}.`,
+      );
     return value;
   };
 }
@@ -167,10 +200,14 @@ const DURATION_UNITS_MS: Readonly<Record<'ms' | 's' | 'm' | 'h', number>> = { ms
 /** `500ms`, `90s`, `10m`, `1.5h` → milliseconds. A bare number is refused: say the unit. */
 export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (match === null) throw new InvalidArgumentError(`expected a duration with its unit (500ms, 90s, 10m, 1h), got ${JSON.stringify(text)}.`);
+  if (match === null)
+    throw new InvalidArgumentError(
+      `expected a duration with its unit (500ms, 90s, 10m, 1h), got ${JSON.stringify(text)}.`,
+    );
   const [, amount, unit] = match as unknown as [string, string, keyof typeof DURATION_UNITS_MS];
   const ms = Number(amount) * DURATION_UNITS_MS[unit];
-  if (!Number.isFinite(ms) || ms > 7 * 24 * 3_600_000) throw new InvalidArgumentError(`${JSON.stringify(text)} is longer than a week.`);
+  if (!Number.isFinite(ms) || ms > 7 * 24 * 3_600_000)
+    throw new InvalidArgumentError(`${JSON.stringify(text)} is longer than a week.`);
   return Math.round(ms);
 }
 
@@ -178,14 +215,19 @@ export function parseDuration(text: string): number {
 export function durationWithin(minMs: number, maxMs: number): (text: string) => number {
   return (text) => {
     const ms = parseDuration(text);
-    if (ms < minMs || ms > maxMs) throw new InvalidArgumentError(`expected a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)}, got ${JSON.stringify(text)}.`);
+    if (ms < minMs || ms > maxMs)
+      throw new InvalidArgumentError(
+        `expected a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)}, got ${JSON.stringify(text)}.`,
+      );
     return ms;
   };
 }
 
 /** Milliseconds → the shortest exact duration text (`90s`, `10m`); for defaults shown in --help. */
 export function formatDuration(ms: number): string {
-  for (const unit of ['h', 'm', 's'] as const) if (ms >= DURATION_UNITS_MS[unit] && ms % DURATION_UNITS_MS[unit] === 0) return `${ms / DURATION_UNITS_MS[unit]}${unit}`;
+  for (const unit of ['h', 'm', 's'] as const)
+    if (ms >= DURATION_UNITS_MS[unit] && ms % DURATION_UNITS_MS[unit] === 0)
+      return `${ms / DURATION_UNITS_MS[unit]}${unit}`;
   return `${ms}ms`;
 }
 
@@ -221,17 +263,25 @@ export function buildOption(description = 'the build to use, as `npm run build` 
 }
 
 /** `--regions a,b`: a subset of the configured regions, checked by selectRegions once the config is read. */
-export function regionsOption(description = "comma-separated regions to work on, each one of the config's (default: every configured region)"): Option {
+export function regionsOption(
+  description = "comma-separated regions to work on, each one of the config's (default: every configured region)",
+): Option {
   return new Option('--regions <list>', description).argParser(commaList);
 }
 
 /** `--endpoint <url>`: an S3-compatible server in place of AWS (the local emulator, tests). */
 export function endpointOption(): Option {
-  return new Option('--endpoint <url>', "an S3-compatible endpoint serving every region's bucket, path-style, e.g. http://127.0.0.1:4568 (default: AWS)");
+  return new Option(
+    '--endpoint <url>',
+    "an S3-compatible endpoint serving every region's bucket, path-style, e.g. http://127.0.0.1:4568 (default: AWS)",
+  );
 }
 
 /** The regions to work on: all configured ones, or the listed subset, each checked against the config. */
-export function selectRegions(config: Pick<DeployConfig, 'regions'>, requested: readonly string[] | string | undefined): readonly string[] {
+export function selectRegions(
+  config: Pick<DeployConfig, 'regions'>,
+  requested: readonly string[] | string | undefined,
+): readonly string[] {
   if (requested === undefined) return config.regions;
   const list =
     typeof requested === 'string'
@@ -240,8 +290,12 @@ export function selectRegions(config: Pick<DeployConfig, 'regions'>, requested: 
           .map((region) => region.trim())
           .filter(Boolean)
       : requested;
-  if (list.length === 0) throw new UsageError(`--regions is empty; name some of the configured regions: ${config.regions.join(', ')}.`);
+  if (list.length === 0)
+    throw new UsageError(`--regions is empty; name some of the configured regions: ${config.regions.join(', ')}.`);
   const unknown = list.filter((region) => !config.regions.includes(region));
-  if (unknown.length > 0) throw new UsageError(`${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the configured regions (${config.regions.join(', ')}).`);
+  if (unknown.length > 0)
+    throw new UsageError(
+      `${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the configured regions (${config.regions.join(', ')}).`,
+    );
   return [...new Set(list)];
 }

@@ -36,7 +36,14 @@ import type { DeployConfig } from '../../config';
 import { resourceNames } from '../../config';
 import { assignBuild } from '../../contracts/assignment';
 import { buildEntryPath, ENTRY_PATH } from '../../contracts/distribution-paths';
-import { formatRolloutState, parseRolloutState, refererOrigin, ROLLOUT_STATE_KEY, withRingOrigin, type RolloutState } from '../../contracts/rollout-state';
+import {
+  formatRolloutState,
+  parseRolloutState,
+  refererOrigin,
+  ROLLOUT_STATE_KEY,
+  withRingOrigin,
+  type RolloutState,
+} from '../../contracts/rollout-state';
 import { errorName } from '../../rollout-control/aws-errors';
 import { startLocalDistribution, type LocalDistribution } from '../../local/local-distribution';
 import { readManifest } from '../../contracts/build-manifest';
@@ -55,7 +62,10 @@ interface LocalCheck {
   run(distribution: LocalDistribution, buildId: string, chunk: string): Promise<string | null>;
 }
 
-async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: string }> {
+async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: string }> {
   const response = await fetch(url, { headers });
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
@@ -65,7 +75,10 @@ export const LOCAL_CHECKS: readonly LocalCheck[] = [
   {
     name: 'an entry load gets this build, with X-Build-Id, an ETag and no-cache',
     async run(d, buildId) {
-      const r = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '203.0.113.10', 'accept-encoding': 'br, gzip' });
+      const r = await get(`${d.url}/assets/index.js`, {
+        'x-local-client-ip': '203.0.113.10',
+        'accept-encoding': 'br, gzip',
+      });
       if (r.status !== 200) return `status ${r.status}`;
       if (r.headers.get('x-build-id') !== buildId) return `X-Build-Id ${r.headers.get('x-build-id')}, not ${buildId}`;
       if (!/^"[0-9a-f]{32}"$/.test(r.headers.get('etag') ?? '')) return `ETag ${r.headers.get('etag')}`;
@@ -76,7 +89,10 @@ export const LOCAL_CHECKS: readonly LocalCheck[] = [
     name: 'a returning viewer revalidates the entry with its ETag and gets 304',
     async run(d) {
       const first = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '203.0.113.11' });
-      const again = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '203.0.113.11', 'if-none-match': first.headers.get('etag') ?? '' });
+      const again = await get(`${d.url}/assets/index.js`, {
+        'x-local-client-ip': '203.0.113.11',
+        'if-none-match': first.headers.get('etag') ?? '',
+      });
       return again.status === 304 ? null : `status ${again.status}`;
     },
   },
@@ -84,7 +100,9 @@ export const LOCAL_CHECKS: readonly LocalCheck[] = [
     name: 'an IPv6 viewer gets the entry too',
     async run(d, buildId) {
       const r = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '2001:db8::7' });
-      return r.status === 200 && r.headers.get('x-build-id') === buildId ? null : `status ${r.status}, X-Build-Id ${r.headers.get('x-build-id')}`;
+      return r.status === 200 && r.headers.get('x-build-id') === buildId
+        ? null
+        : `status ${r.status}, X-Build-Id ${r.headers.get('x-build-id')}`;
     },
   },
   {
@@ -92,7 +110,9 @@ export const LOCAL_CHECKS: readonly LocalCheck[] = [
     async run(d, _buildId, chunk) {
       const r = await get(`${d.url}/${chunk}`, { 'accept-encoding': 'br' });
       if (r.status !== 200) return `status ${r.status}`;
-      return r.headers.get('content-encoding') === 'br' ? null : `Content-Encoding ${r.headers.get('content-encoding')}`;
+      return r.headers.get('content-encoding') === 'br'
+        ? null
+        : `Content-Encoding ${r.headers.get('content-encoding')}`;
     },
   },
   {
@@ -109,7 +129,8 @@ export const LOCAL_CHECKS: readonly LocalCheck[] = [
       d.kvs.store.delete(ROLLOUT_STATE_KEY);
       try {
         const r = await get(`${d.url}/assets/index.js`, { 'x-local-client-ip': '203.0.113.12' });
-        if (r.status !== 200 || r.headers.get('x-build-id') !== buildId) return `status ${r.status}, X-Build-Id ${r.headers.get('x-build-id')}`;
+        if (r.status !== 200 || r.headers.get('x-build-id') !== buildId)
+          return `status ${r.status}, X-Build-Id ${r.headers.get('x-build-id')}`;
         return null;
       } finally {
         if (saved !== undefined) d.kvs.store.put(ROLLOUT_STATE_KEY, saved);
@@ -121,14 +142,19 @@ export const LOCAL_CHECKS: readonly LocalCheck[] = [
 /** Runs LOCAL_CHECKS against `buildDir` on a local distribution of its own; then no edge function may have failed. */
 export async function localEdgeChecks(config: DeployConfig, buildDir: string): Promise<CheckResult[]> {
   const manifest = readManifest(buildDir);
-  const chunk = manifest.assets.map((asset) => asset.key).find((key) => key.endsWith('.js') && !key.endsWith('/index.js'));
+  const chunk = manifest.assets
+    .map((asset) => asset.key)
+    .find((key) => key.endsWith('.js') && !key.endsWith('/index.js'));
   const distribution = await startLocalDistribution({ config, buildDir, tickMs: 0 });
   try {
     const results: CheckResult[] = [];
     for (const check of LOCAL_CHECKS) {
       let problem: string | null;
       try {
-        problem = chunk === undefined && check.name.startsWith('a chunk') ? 'the build has no chunk' : await check.run(distribution, manifest.buildId, chunk ?? '');
+        problem =
+          chunk === undefined && check.name.startsWith('a chunk')
+            ? 'the build has no chunk'
+            : await check.run(distribution, manifest.buildId, chunk ?? '');
       } catch (error) {
         problem = `threw: ${(error as Error).message}`;
       }
@@ -136,14 +162,19 @@ export async function localEdgeChecks(config: DeployConfig, buildDir: string): P
     }
     const stats = distribution.emulator.stats();
     const failures = stats.handlerErrors + stats.invalidResults;
-    results.push({ name: 'no edge function threw or returned what CloudFront would refuse', problem: failures === 0 ? null : `${stats.handlerErrors} threw, ${stats.invalidResults} invalid` });
+    results.push({
+      name: 'no edge function threw or returned what CloudFront would refuse',
+      problem: failures === 0 ? null : `${stats.handlerErrors} threw, ${stats.invalidResults} invalid`,
+    });
     return results;
   } finally {
     await distribution.stop();
   }
 }
 
-/** Recorded viewer-request events for TestFunction: addresses of both families, a ring host's page, one without Referer. */
+/**
+ * Recorded viewer-request events for TestFunction: addresses of both families, a ring host's page, one without Referer.
+ */
 export const RECORDED_VIEWERS: readonly { readonly ip: string; readonly referer?: string }[] = [
   { ip: '203.0.113.10', referer: 'https://shop.example.com/product/42' },
   { ip: '198.51.100.200' },
@@ -165,7 +196,8 @@ function* shortestOrigins(): Generator<string> {
   for (let length = 1; ; length += 1) {
     for (let index = 0; index < characters.length ** length; index += 1) {
       let label = '';
-      for (let rest = index, place = 0; place < length; place += 1, rest = Math.floor(rest / characters.length)) label = characters[rest % characters.length] + label;
+      for (let rest = index, place = 0; place < length; place += 1, rest = Math.floor(rest / characters.length))
+        label = characters[rest % characters.length] + label;
       yield `http://${label}`;
     }
   }
@@ -195,11 +227,20 @@ export function testFunctionEvent(viewer: RecordedViewer): Record<string, unknow
     version: '1.0',
     context: { eventType: 'viewer-request' },
     viewer: { ip: viewer.ip },
-    request: { method: 'GET', uri: ENTRY_PATH, querystring: {}, headers: viewer.referer ? { referer: { value: viewer.referer } } : {}, cookies: {} },
+    request: {
+      method: 'GET',
+      uri: ENTRY_PATH,
+      querystring: {},
+      headers: viewer.referer ? { referer: { value: viewer.referer } } : {},
+      cookies: {},
+    },
   };
 }
 
-/** What the function must answer for a viewer given the store's state: the rewritten URI, or the request left alone without a state. */
+/**
+ * What the function must answer for a viewer given the store's state: the rewritten URI, or the request left alone
+ * without a state.
+ */
 export function expectedUri(state: RolloutState | null, viewer: RecordedViewer): string {
   return state === null ? ENTRY_PATH : buildEntryPath(assignBuild(state, viewer.ip, refererOrigin(viewer.referer)));
 }
@@ -218,14 +259,19 @@ export interface CloudFrontCheckClients {
  * `skipped` when the check function does not exist yet (the first deploy creates it; there is no
  * viewer yet to protect).
  */
-export async function cloudFrontFunctionCheck(config: DeployConfig, code: string, clients: CloudFrontCheckClients): Promise<{ readonly skipped: string | null; readonly results: CheckResult[] }> {
+export async function cloudFrontFunctionCheck(
+  config: DeployConfig,
+  code: string,
+  clients: CloudFrontCheckClients,
+): Promise<{ readonly skipped: string | null; readonly results: CheckResult[] }> {
   const names = resourceNames(config);
   const name = names.viewerAssignmentCheck;
   let described: DescribeFunctionCommandOutput;
   try {
     described = await clients.cloudfront.send(new DescribeFunctionCommand({ Name: name, Stage: 'DEVELOPMENT' }));
   } catch (error) {
-    if (errorName(error) === 'NoSuchFunctionExists') return { skipped: `${name} does not exist yet (the first deploy creates it)`, results: [] };
+    if (errorName(error) === 'NoSuchFunctionExists')
+      return { skipped: `${name} does not exist yet (the first deploy creates it)`, results: [] };
     throw error;
   }
   let etag = described.ETag;
@@ -234,7 +280,9 @@ export async function cloudFrontFunctionCheck(config: DeployConfig, code: string
   const functionConfig = unchangedConfig(name, described.FunctionSummary?.FunctionConfig, store.ARN);
   let state: RolloutState | null = null;
   try {
-    state = parseRolloutState((await clients.kvs.send(new GetKeyCommand({ KvsARN: store.ARN, Key: ROLLOUT_STATE_KEY }))).Value);
+    state = parseRolloutState(
+      (await clients.kvs.send(new GetKeyCommand({ KvsARN: store.ARN, Key: ROLLOUT_STATE_KEY }))).Value,
+    );
   } catch (error) {
     if (errorName(error) !== 'ResourceNotFoundException') throw error;
   }
@@ -250,8 +298,20 @@ export async function cloudFrontFunctionCheck(config: DeployConfig, code: string
         }),
       )
     ).ETag;
-  const test = async (label: string, ifMatch: string | undefined, viewer: RecordedViewer, expected: string): Promise<CheckResult> => {
-    const tested = await clients.cloudfront.send(new TestFunctionCommand({ Name: name, IfMatch: ifMatch, Stage: 'DEVELOPMENT', EventObject: new TextEncoder().encode(JSON.stringify(testFunctionEvent(viewer))) }));
+  const test = async (
+    label: string,
+    ifMatch: string | undefined,
+    viewer: RecordedViewer,
+    expected: string,
+  ): Promise<CheckResult> => {
+    const tested = await clients.cloudfront.send(
+      new TestFunctionCommand({
+        Name: name,
+        IfMatch: ifMatch,
+        Stage: 'DEVELOPMENT',
+        EventObject: new TextEncoder().encode(JSON.stringify(testFunctionEvent(viewer))),
+      }),
+    );
     return judgeTestResult(label, tested.TestResult, expected, maxUtilization);
   };
 
@@ -259,11 +319,23 @@ export async function cloudFrontFunctionCheck(config: DeployConfig, code: string
   const full = fullRingState();
   etag = await put(etag, withStoreValue(code, formatRolloutState(full)));
   results.push(
-    await test(`TestFunction: a full ring (${full.ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on ${new URL(FULL_RING_VIEWER.referer).origin}, in none of them`, etag, FULL_RING_VIEWER, expectedUri(full, FULL_RING_VIEWER)),
+    await test(
+      `TestFunction: a full ring (${full.ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on ${new URL(FULL_RING_VIEWER.referer).origin}, in none of them`,
+      etag,
+      FULL_RING_VIEWER,
+      expectedUri(full, FULL_RING_VIEWER),
+    ),
   );
   etag = await put(etag, code);
   for (const viewer of RECORDED_VIEWERS) {
-    results.push(await test(`TestFunction: viewer ${viewer.ip}${viewer.referer ? ` on ${new URL(viewer.referer).origin}` : ''}`, etag, viewer, expectedUri(state, viewer)));
+    results.push(
+      await test(
+        `TestFunction: viewer ${viewer.ip}${viewer.referer ? ` on ${new URL(viewer.referer).origin}` : ''}`,
+        etag,
+        viewer,
+        expectedUri(state, viewer),
+      ),
+    );
   }
   return { skipped: null, results };
 }
@@ -279,21 +351,35 @@ function unchangedConfig(name: string, config: FunctionConfig | undefined, store
   if (config?.Runtime === undefined) throw new Error(`CloudFront describes ${name} without its configuration`);
   const associated = config.KeyValueStoreAssociations?.Items?.map((item) => item.KeyValueStoreARN) ?? [];
   if (!associated.includes(storeArn)) {
-    throw new Error(`${name} reads ${associated.join(', ') || 'no KeyValueStore'}, not the rollout store ${storeArn}: deploy the delivery stack, which associates it, then check again`);
+    throw new Error(
+      `${name} reads ${associated.join(', ') || 'no KeyValueStore'}, not the rollout store ${storeArn}: deploy the delivery stack, which associates it, then check again`,
+    );
   }
   // No comment comes back as none; Terraform's default is the empty one.
-  return { Comment: config.Comment ?? '', Runtime: config.Runtime, KeyValueStoreAssociations: config.KeyValueStoreAssociations };
+  return {
+    Comment: config.Comment ?? '',
+    Runtime: config.Runtime,
+    KeyValueStoreAssociations: config.KeyValueStoreAssociations,
+  };
 }
 
 /** What one TestFunction result says: the rewrite the rule gives, within the compute budget allowed. */
-function judgeTestResult(name: string, result: TestResult | undefined, expected: string, maxUtilization: number): CheckResult {
+function judgeTestResult(
+  name: string,
+  result: TestResult | undefined,
+  expected: string,
+  maxUtilization: number,
+): CheckResult {
   const problems: string[] = [];
   if (result?.FunctionErrorMessage) {
     problems.push(`the function failed: ${result.FunctionErrorMessage}`);
   } else {
     let uri: unknown;
     try {
-      const output = JSON.parse(result?.FunctionOutput ?? 'null') as { request?: { uri?: unknown }; uri?: unknown } | null;
+      const output = JSON.parse(result?.FunctionOutput ?? 'null') as {
+        request?: { uri?: unknown };
+        uri?: unknown;
+      } | null;
       uri = output?.request?.uri ?? output?.uri;
     } catch {
       uri = undefined;
@@ -302,8 +388,14 @@ function judgeTestResult(name: string, result: TestResult | undefined, expected:
   }
   const reported = result?.ComputeUtilization;
   const utilization = reported === undefined || reported.trim() === '' ? Number.NaN : Number(reported);
-  if (!Number.isFinite(utilization)) problems.push(`CloudFront reported no ComputeUtilization (${JSON.stringify(reported ?? null)}), so the compute budget is unchecked`);
-  else if (utilization > maxUtilization) problems.push(`ComputeUtilization ${reported} is over edge.maxComputeUtilization (${maxUtilization}): the function used ${reported} % of its compute budget`);
+  if (!Number.isFinite(utilization))
+    problems.push(
+      `CloudFront reported no ComputeUtilization (${JSON.stringify(reported ?? null)}), so the compute budget is unchecked`,
+    );
+  else if (utilization > maxUtilization)
+    problems.push(
+      `ComputeUtilization ${reported} is over edge.maxComputeUtilization (${maxUtilization}): the function used ${reported} % of its compute budget`,
+    );
   if (problems.length > 0) return { name, problem: problems.join('; ') };
   return { name, problem: null, note: `ComputeUtilization ${reported} of at most ${maxUtilization}` };
 }

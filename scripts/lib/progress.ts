@@ -15,7 +15,10 @@ export interface ProgressOptions {
 }
 
 /** A terminal a person is watching: a TTY, outside CI. */
-export function isInteractive(stream: { isTTY?: boolean }, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+export function isInteractive(
+  stream: { isTTY?: boolean },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): boolean {
   return Boolean(stream.isTTY) && !env.CI;
 }
 

@@ -6,7 +6,12 @@ import type { RolloutState } from '../../contracts/rollout-state';
 import { effectiveCanary, rolloutStateFor } from '../../rollout-control/sync-plan';
 import type { DeploymentSummary } from '../../rollout-control/deployments';
 import { viewersToJudge, type JudgeRule } from '../../contracts/canary-judge';
-import { releaseProgress, type JudgmentRecord, type ReleaseOutcome, type ReleaseStep } from '../../contracts/release-progress';
+import {
+  releaseProgress,
+  type JudgmentRecord,
+  type ReleaseOutcome,
+  type ReleaseStep,
+} from '../../contracts/release-progress';
 
 export interface VersionView {
   readonly version: string;
@@ -65,7 +70,9 @@ export interface AlarmView {
 /** The judge's view of the running (or last) release: what the evidence shows, and what it allows. */
 export interface JudgmentView {
   readonly deploymentId: string;
-  /** running, complete, failed (the judge found the canary failing), not-enough-evidence (a step held past its hold). */
+  /**
+   * running, complete, failed (the judge found the canary failing), not-enough-evidence (a step held past its hold).
+   */
   readonly outcome: ReleaseOutcome;
   /** The weight the judge allows now (basis points). */
   readonly weight: number;
@@ -76,8 +83,18 @@ export interface JudgmentView {
   /** The judge's words at its last look (or why there is no look yet). */
   readonly reason: string;
   /** The last look's shares and their ranges (0..1), viewers summed; null before the first look. */
-  readonly canary: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number } | null;
-  readonly stable: { readonly share: number; readonly lower: number; readonly upper: number; readonly viewers: number } | null;
+  readonly canary: {
+    readonly share: number;
+    readonly lower: number;
+    readonly upper: number;
+    readonly viewers: number;
+  } | null;
+  readonly stable: {
+    readonly share: number;
+    readonly lower: number;
+    readonly upper: number;
+    readonly viewers: number;
+  } | null;
   /** ISO 8601 of the last look. */
   readonly lookedAt: string | null;
   /** Weight → when it was judged healthy (ISO 8601). */
@@ -88,23 +105,48 @@ export interface JudgmentView {
  * The judge's view of a deployment from its record (null when the consumer has not looked yet):
  * the progress at `now` while it runs, at its end once it ended.
  */
-export function judgmentView(deployment: DeploymentSummary, record: JudgmentRecord | null, steps: readonly ReleaseStep[], holdMs: number, now: number): JudgmentView | null {
+export function judgmentView(
+  deployment: DeploymentSummary,
+  record: JudgmentRecord | null,
+  steps: readonly ReleaseStep[],
+  holdMs: number,
+  now: number,
+): JudgmentView | null {
   if (!deployment.createTime) return null;
   const at = deployment.active ? now : (deployment.completeTime?.getTime() ?? now);
-  const progress = releaseProgress(steps, { startedAt: deployment.createTime.getTime(), healthyAt: record?.healthyAt ?? {}, failedAt: record?.failedAt ?? null }, holdMs, at);
+  const progress = releaseProgress(
+    steps,
+    {
+      startedAt: deployment.createTime.getTime(),
+      healthyAt: record?.healthyAt ?? {},
+      failedAt: record?.failedAt ?? null,
+    },
+    holdMs,
+    at,
+  );
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  const outcome: ReleaseOutcome = deployment.active || progress.outcome !== 'running' ? progress.outcome : deployment.status === 'Succeeded' ? 'complete' : 'running';
+  const outcome: ReleaseOutcome =
+    deployment.active || progress.outcome !== 'running'
+      ? progress.outcome
+      : deployment.status === 'Succeeded'
+        ? 'complete'
+        : 'running';
   return {
     deploymentId: deployment.id,
     outcome,
     weight: progress.weight,
     heldSince: iso(progress.heldSince),
     holdEndsAt: progress.heldSince === null ? null : iso(progress.heldSince + holdMs),
-    reason: record?.failure ?? record?.last?.reason ?? 'no look yet: the signal consumer has counted no viewer of this release',
+    reason:
+      record?.failure ??
+      record?.last?.reason ??
+      'no look yet: the signal consumer has counted no viewer of this release',
     canary: record?.last?.canary ?? null,
     stable: record?.last?.stable ?? null,
     lookedAt: iso(record?.last?.at ?? null),
-    healthyAt: Object.fromEntries(Object.entries(record?.healthyAt ?? {}).map(([weight, ms]) => [weight, new Date(ms).toISOString()])),
+    healthyAt: Object.fromEntries(
+      Object.entries(record?.healthyAt ?? {}).map(([weight, ms]) => [weight, new Date(ms).toISOString()]),
+    ),
   };
 }
 
@@ -117,7 +159,11 @@ const OUTCOME_WORDS: Record<ReleaseOutcome, string> = {
 
 function shareLine(role: string, range: NonNullable<JudgmentView['canary']>): string[] {
   const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
-  return [role, `${pct(range.share)} of ${range.viewers.toLocaleString('en')} viewers erred`, `plausibly ${pct(range.lower)} to ${pct(range.upper)}`];
+  return [
+    role,
+    `${pct(range.share)} of ${range.viewers.toLocaleString('en')} viewers erred`,
+    `plausibly ${pct(range.lower)} to ${pct(range.upper)}`,
+  ];
 }
 
 /** What `rollout status --json` prints. */
@@ -128,7 +174,10 @@ export interface RolloutStatus {
   /** The running deployment, else the last one; null when the group never deployed. */
   readonly deployment: DeploymentView | null;
   readonly alarms: readonly AlarmView[];
-  /** The judge's view of the deployment above; null with no deployment, or none the judge has a record of or could be asked about. */
+  /**
+   * The judge's view of the deployment above; null with no deployment, or none the judge has a record of or could be
+   * asked about.
+   */
   readonly judgment: JudgmentView | null;
   /** What could not be read or looks wrong; the command exits 1 when there is any. */
   readonly problems: readonly string[];
@@ -142,7 +191,9 @@ function numeric(version: string): number {
 
 /** The highest published version; null when only $LATEST exists. */
 export function newestVersion<T extends VersionView>(versions: readonly T[]): T | null {
-  return versions.filter((v) => numeric(v.version) > 0).reduce<T | null>((best, v) => (best === null || numeric(v.version) > numeric(best.version) ? v : best), null);
+  return versions
+    .filter((v) => numeric(v.version) > 0)
+    .reduce<T | null>((best, v) => (best === null || numeric(v.version) > numeric(best.version) ? v : best), null);
 }
 
 /**
@@ -150,7 +201,13 @@ export function newestVersion<T extends VersionView>(versions: readonly T[]): T 
  * known and differs from the current build (versions republished with the same build are skipped).
  */
 export function previousReleaseVersion(versions: readonly VersionView[], current: VersionView): VersionView | null {
-  const below = versions.filter((v) => numeric(v.version) > 0 && numeric(v.version) < numeric(current.version) && v.buildId !== null && v.buildId !== current.buildId);
+  const below = versions.filter(
+    (v) =>
+      numeric(v.version) > 0 &&
+      numeric(v.version) < numeric(current.version) &&
+      v.buildId !== null &&
+      v.buildId !== current.buildId,
+  );
   return newestVersion(below);
 }
 
@@ -159,7 +216,9 @@ export function stateMatchesAlias(alias: AliasView, parsed: RolloutState | null)
   if (!parsed || alias.stable.buildId === null || (alias.canary && alias.canary.buildId === null)) return false;
   const builds = {
     stable: { version: alias.stable.version, buildId: alias.stable.buildId },
-    canary: alias.canary ? { version: alias.canary.version, buildId: alias.canary.buildId!, weight: alias.canary.weight } : null,
+    canary: alias.canary
+      ? { version: alias.canary.version, buildId: alias.canary.buildId!, weight: alias.canary.weight }
+      : null,
   };
   const expected = rolloutStateFor(builds, effectiveCanary(builds) ? 'any' : null, parsed.ring);
   return parsed.stable === expected.stable && parsed.canary === expected.canary && parsed.weight === expected.weight;
@@ -199,7 +258,9 @@ export function percent(basisPoints: number): string {
 
 function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
-  return rows.map((row) => (indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).trimEnd());
+  return rows.map((row) =>
+    (indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).trimEnd(),
+  );
 }
 
 /** The human view of `rollout status`. */
@@ -211,7 +272,9 @@ export function formatStatus(status: RolloutStatus): string[] {
   lines.push(
     ...table([
       ['stable', `version ${alias.stable.version}`, `build ${build(alias.stable)}`, percent(10000 - canaryWeight)],
-      ...(alias.canary ? [['canary', `version ${alias.canary.version}`, `build ${build(alias.canary)}`, percent(alias.canary.weight)]] : []),
+      ...(alias.canary
+        ? [['canary', `version ${alias.canary.version}`, `build ${build(alias.canary)}`, percent(alias.canary.weight)]]
+        : []),
     ]),
   );
 
@@ -228,7 +291,8 @@ export function formatStatus(status: RolloutStatus): string[] {
             ? "  the weight is the judge's (the alias holds the first step while the release runs)"
             : '  differs from the alias: rollout sync has not caught up (it runs every minute)',
     );
-    if (state.parsed && state.parsed.ring.length > 0) lines.push(`  ring: ${state.parsed.ring.join(', ')} (canary whatever the weight)`);
+    if (state.parsed && state.parsed.ring.length > 0)
+      lines.push(`  ring: ${state.parsed.ring.join(', ')} (canary whatever the weight)`);
   }
 
   lines.push('', 'Deployment');
@@ -237,11 +301,15 @@ export function formatStatus(status: RolloutStatus): string[] {
     lines.push(
       ...table([
         ['id', `${deployment.id}  ${deployment.status}${deployment.active ? ' (running)' : ''}`],
-        ...(deployment.fromVersion && deployment.toVersion ? [['versions', `${deployment.fromVersion} → ${deployment.toVersion}`]] : []),
+        ...(deployment.fromVersion && deployment.toVersion
+          ? [['versions', `${deployment.fromVersion} → ${deployment.toVersion}`]]
+          : []),
         ...(deployment.config ? [['config', deployment.config]] : []),
         ...(deployment.started ? [['started', deployment.started]] : []),
         ...(deployment.completed ? [['completed', deployment.completed]] : []),
-        ...(deployment.progress !== null ? [['progress', `${percent(deployment.progress)} of viewers on version ${deployment.toVersion}`]] : []),
+        ...(deployment.progress !== null
+          ? [['progress', `${percent(deployment.progress)} of viewers on version ${deployment.toVersion}`]]
+          : []),
         ...(deployment.creator && deployment.creator !== 'user' ? [['creator', deployment.creator]] : []),
         ...(deployment.rollbackOf ? [['rolls back', deployment.rollbackOf]] : []),
         ...(deployment.rolledBackBy ? [['rolled back by', deployment.rolledBackBy]] : []),
@@ -256,25 +324,39 @@ export function formatStatus(status: RolloutStatus): string[] {
     lines.push(
       ...table([
         ['outcome', OUTCOME_WORDS[judged.outcome]],
-        ...(judged.outcome === 'running' ? [['weight', `${percent(judged.weight)} allowed by the evidence so far`]] : []),
-        ...(judged.heldSince ? [['held', `since ${judged.heldSince}; ends as "not enough evidence" at ${judged.holdEndsAt}`]] : []),
+        ...(judged.outcome === 'running'
+          ? [['weight', `${percent(judged.weight)} allowed by the evidence so far`]]
+          : []),
+        ...(judged.heldSince
+          ? [['held', `since ${judged.heldSince}; ends as "not enough evidence" at ${judged.holdEndsAt}`]]
+          : []),
         ['verdict', judged.reason],
         ...(judged.canary ? [shareLine('canary', judged.canary)] : []),
         ...(judged.stable ? [shareLine('stable', judged.stable)] : []),
-        ...Object.entries(judged.healthyAt).map(([weight, at]) => ['healthy', `at ${percent(Number(weight))} since ${at}`]),
+        ...Object.entries(judged.healthyAt).map(([weight, at]) => [
+          'healthy',
+          `at ${percent(Number(weight))} since ${at}`,
+        ]),
       ]),
     );
   }
 
   lines.push('', 'Alarms');
-  lines.push(...table(status.alarms.map((alarm) => [alarm.name, alarm.state ?? 'MISSING', ...(alarm.reason ? [alarm.reason] : [])])));
+  lines.push(
+    ...table(
+      status.alarms.map((alarm) => [alarm.name, alarm.state ?? 'MISSING', ...(alarm.reason ? [alarm.reason] : [])]),
+    ),
+  );
 
   lines.push('', `Dashboard  ${status.dashboard}`);
   if (status.problems.length > 0) lines.push('', 'Problems', ...status.problems.map((problem) => `  - ${problem}`));
   return lines;
 }
 
-/** What `rollout start` knows of the last day's entry traffic: distinct viewers per hour (all roles), and the stable build's erring share. */
+/**
+ * What `rollout start` knows of the last day's entry traffic: distinct viewers per hour (all roles), and the stable
+ * build's erring share.
+ */
 export interface DayOfTraffic {
   /** Viewers counted in each of the last 24 hours, oldest first; an hour with no datapoint is 0. */
   readonly hourlyViewers: readonly number[];
@@ -288,7 +370,9 @@ export interface EvidenceSettings {
   readonly holdMinutes: number;
   readonly periodSeconds: number;
   readonly latenessSeconds: number;
-  /** How long after a step is written its own viewers start to count (contracts/release-signal.ts statePropagationMs). */
+  /**
+   * How long after a step is written its own viewers start to count (contracts/release-signal.ts statePropagationMs).
+   */
   readonly propagationMs: number;
 }
 
@@ -298,7 +382,11 @@ export interface EvidenceSettings {
  * closed, before its interval ends; past it by alarms.holdMinutes the release ends for want of
  * evidence. Warnings in words, with what to change; none when the traffic suffices.
  */
-export function evidenceWarnings(steps: readonly ReleaseStep[], traffic: DayOfTraffic, settings: EvidenceSettings): string[] {
+export function evidenceWarnings(
+  steps: readonly ReleaseStep[],
+  traffic: DayOfTraffic,
+  settings: EvidenceSettings,
+): string[] {
   const judged = steps.filter((step) => step.weight < 10000);
   const [firstJudged] = judged;
   if (firstJudged === undefined) return [];
@@ -316,18 +404,23 @@ export function evidenceWarnings(steps: readonly ReleaseStep[], traffic: DayOfTr
   // The judged steps are the first ones (weights only grow), so steps[index + 1] follows judged[index].
   const stepMinutes = (step: ReleaseStep, index: number) => {
     const next = steps[index + 1];
-    if (next === undefined) throw new Error(`the last step must give everyone the new build; it gives ${percent(step.weight)}`);
+    if (next === undefined)
+      throw new Error(`the last step must give everyone the new build; it gives ${percent(step.weight)}`);
     const canaryPerMinute = (quietestPerMinute * step.weight) / 10000;
     // The first step needs the evidence to rule the excess out; later ones build on it and need their own minViewers.
     const needed = index === 0 ? viewersToJudge(settings.rule, share, baseline) : settings.rule.minViewers;
-    const minutes = needed === null || canaryPerMinute === 0 ? Number.POSITIVE_INFINITY : needed / canaryPerMinute + overheadMinutes;
+    const minutes =
+      needed === null || canaryPerMinute === 0 ? Number.POSITIVE_INFINITY : needed / canaryPerMinute + overheadMinutes;
     return { step, canaryPerMinute, needed, minutes, intervalMinutes: next.atMinute - step.atMinute };
   };
   const at = `at the last day's quietest hour (${Math.round(quietestPerMinute * 60).toLocaleString('en')} viewers, stable ones erring at ${round1(share * 100)} %)`;
   const warnings: string[] = [];
   const first = stepMinutes(firstJudged, 0);
   const later = judged.slice(1).map((step, index) => stepMinutes(step, index + 1));
-  const slowest = later.reduce<ReturnType<typeof stepMinutes> | null>((worst, s) => (worst === null || s.minutes - s.intervalMinutes > worst.minutes - worst.intervalMinutes ? s : worst), null);
+  const slowest = later.reduce<ReturnType<typeof stepMinutes> | null>(
+    (worst, s) => (worst === null || s.minutes - s.intervalMinutes > worst.minutes - worst.intervalMinutes ? s : worst),
+    null,
+  );
   for (const [label, s] of [
     ['the first step', first],
     ['the slowest later step', slowest],
@@ -340,7 +433,9 @@ export function evidenceWarnings(steps: readonly ReleaseStep[], traffic: DayOfTr
         `${what}: more than its ${s.intervalMinutes} min and alarms.holdMinutes (${settings.holdMinutes}) together, so a release started then is rolled back for want of evidence. ${hold === null ? 'Start when viewers are many' : `Raise alarms.holdMinutes to ${hold} or more (a quiet widget), or start when viewers are many`}.`,
       );
     } else {
-      warnings.push(`${what}: about ${Math.ceil(s.minutes)} min against its ${s.intervalMinutes}, so the steps hold until judged (within alarms.holdMinutes, ${settings.holdMinutes}); the release takes longer than configured.`);
+      warnings.push(
+        `${what}: about ${Math.ceil(s.minutes)} min against its ${s.intervalMinutes}, so the steps hold until judged (within alarms.holdMinutes, ${settings.holdMinutes}); the release takes longer than configured.`,
+      );
     }
   }
   return warnings;

@@ -25,7 +25,10 @@ import { longestReleaseMs } from '../../contracts/release-progress';
 import { formatDuration } from './cli';
 import type { RolloutStatus } from './rollout-view';
 
-/** What the wait reads of a status: the newest deployment of the entry router's group, if any, and the judge's view of it. */
+/**
+ * What the wait reads of a status: the newest deployment of the entry router's group, if any, and the judge's view of
+ * it.
+ */
 export type DeploymentStatus = Pick<RolloutStatus, 'deployment'> & { readonly judgment?: RolloutStatus['judgment'] };
 
 export type Outcome =
@@ -49,14 +52,31 @@ export class NotDeployedError extends Error {
 export function rolloutOutcome(status: DeploymentStatus, baseline: string | null): Outcome {
   const deployment = status.deployment;
   if (!deployment || deployment.id === baseline) {
-    return { state: 'waiting', started: false, detail: deployment ? `newest is still ${deployment.id} (${deployment.status}), from before this deploy` : 'no deployment yet' };
+    return {
+      state: 'waiting',
+      started: false,
+      detail: deployment
+        ? `newest is still ${deployment.id} (${deployment.status}), from before this deploy`
+        : 'no deployment yet',
+    };
   }
-  if (ENDED_OK.has(deployment.status)) return { state: 'succeeded', deploymentId: deployment.id, detail: `${deployment.id} succeeded` };
-  if (ROLLED_BACK.has(deployment.status)) return { state: 'rolled-back', deploymentId: deployment.id, detail: `${deployment.id} ended ${deployment.status}: the rollout was rolled back` };
+  if (ENDED_OK.has(deployment.status))
+    return { state: 'succeeded', deploymentId: deployment.id, detail: `${deployment.id} succeeded` };
+  if (ROLLED_BACK.has(deployment.status))
+    return {
+      state: 'rolled-back',
+      deploymentId: deployment.id,
+      detail: `${deployment.id} ended ${deployment.status}: the rollout was rolled back`,
+    };
   // The judge decides before CodeDeploy's window ends: everyone on the new build is done (the
   // window stays open, still watched), and a failed or unjudged release is as good as rolled back.
   const judged = status.judgment?.deploymentId === deployment.id ? status.judgment : null;
-  if (judged?.outcome === 'complete') return { state: 'succeeded', deploymentId: deployment.id, detail: `${deployment.id} reached every viewer, each step judged healthy (CodeDeploy still watches it until its window ends)` };
+  if (judged?.outcome === 'complete')
+    return {
+      state: 'succeeded',
+      deploymentId: deployment.id,
+      detail: `${deployment.id} reached every viewer, each step judged healthy (CodeDeploy still watches it until its window ends)`,
+    };
   if (judged?.outcome === 'failed' || judged?.outcome === 'not-enough-evidence') {
     return {
       state: 'rolled-back',
@@ -67,7 +87,10 @@ export function rolloutOutcome(status: DeploymentStatus, baseline: string | null
   return { state: 'waiting', started: true, detail: `${deployment.id} ${deployment.status}` };
 }
 
-/** The longest a release may take before the judge ends it (the steps, and every step waiting its whole hold), and 15 minutes' margin. */
+/**
+ * The longest a release may take before the judge ends it (the steps, and every step waiting its whole hold), and 15
+ * minutes' margin.
+ */
 export function defaultTimeoutMs(config: DeployConfig): number {
   return longestReleaseMs(rolloutSteps(config.rollout), config.alarms.holdMinutes * 60_000) + 15 * 60_000;
 }
@@ -106,15 +129,27 @@ export async function awaitRollout(options: AwaitOptions): Promise<Outcome> {
       if (outcome.state !== 'waiting') return outcome;
       if (outcome.detail !== last) options.log?.(outcome.detail);
       last = outcome.detail;
-      if (!outcome.started && now() - start >= options.settleMs) return { state: 'no-new-deployment', detail: `no deployment newer than ${options.baseline ?? 'none'} after ${formatDuration(now() - start)}: this deploy started none` };
+      if (!outcome.started && now() - start >= options.settleMs)
+        return {
+          state: 'no-new-deployment',
+          detail: `no deployment newer than ${options.baseline ?? 'none'} after ${formatDuration(now() - start)}: this deploy started none`,
+        };
     }
-    if (now() - start >= options.timeoutMs) throw new Error(`the rollout did not end within ${formatDuration(options.timeoutMs)} (last: ${last || 'no status'}); see \`npm run rollout -- status\`.`);
+    if (now() - start >= options.timeoutMs)
+      throw new Error(
+        `the rollout did not end within ${formatDuration(options.timeoutMs)} (last: ${last || 'no status'}); see \`npm run rollout -- status\`.`,
+      );
     await wait(options.intervalMs);
   }
 }
 
 const baselineSchema = z.union([
-  z.strictObject({ schema: z.literal(1), deployment: z.string().min(1), status: z.string().min(1), savedAt: z.iso.datetime() }),
+  z.strictObject({
+    schema: z.literal(1),
+    deployment: z.string().min(1),
+    status: z.string().min(1),
+    savedAt: z.iso.datetime(),
+  }),
   /** `why`: what showed there was none, e.g. the alias not existing yet (the first deploy). */
   z.strictObject({ schema: z.literal(1), deployment: z.null(), why: z.string().min(1), savedAt: z.iso.datetime() }),
 ]);
@@ -141,7 +176,9 @@ export async function saveBaseline(options: SaveBaselineOptions): Promise<Baseli
     // Opened before AWS is asked, so that a file that cannot be written fails the step at once.
     fd = openSync(file, 'w');
   } catch (error) {
-    throw new Error(`cannot write the baseline file ${file} (${(error as Error).message}); the step after the deploy needs it to tell the deployment that deploy starts from an older one.`);
+    throw new Error(
+      `cannot write the baseline file ${file} (${(error as Error).message}); the step after the deploy needs it to tell the deployment that deploy starts from an older one.`,
+    );
   }
   // Nothing half written stays behind: the next step then says "does not exist", not "broken".
   const discard = () => {
@@ -174,10 +211,18 @@ async function newestDeployment(options: SaveBaselineOptions): Promise<Baseline>
       if (deployment) return { schema: 1, deployment: deployment.id, status: deployment.status, savedAt };
       return { schema: 1, deployment: null, why: 'the deployment group has no deployment yet', savedAt };
     } catch (error) {
-      if (error instanceof NotDeployedError) return { schema: 1, deployment: null, why: `nothing is deployed yet, the first deploy (${error.message})`, savedAt };
+      if (error instanceof NotDeployedError)
+        return {
+          schema: 1,
+          deployment: null,
+          why: `nothing is deployed yet, the first deploy (${error.message})`,
+          savedAt,
+        };
       const message = (error as Error).message;
       if (attempt >= attempts) {
-        throw new Error(`cannot read the rollout status (${message}): no baseline saved. Without one, the deployment from before this deploy would pass for this deploy's; fix that and run this step again.`);
+        throw new Error(
+          `cannot read the rollout status (${message}): no baseline saved. Without one, the deployment from before this deploy would pass for this deploy's; fix that and run this step again.`,
+        );
       }
       options.log?.(`status unreadable (${attempt}/${attempts}): ${message}`);
       await (options.sleep ?? sleep)(options.retryMs ?? 20_000);
@@ -192,7 +237,9 @@ export function readBaseline(file: string): Baseline {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`baseline file ${file} does not exist: run \`npm run rollout -- wait --save-baseline ${file}\` before \`cdktf deploy\`. Without it, the deployment from before this deploy could pass for this deploy's.`);
+      throw new Error(
+        `baseline file ${file} does not exist: run \`npm run rollout -- wait --save-baseline ${file}\` before \`cdktf deploy\`. Without it, the deployment from before this deploy could pass for this deploy's.`,
+      );
     }
     throw new Error(`cannot read the baseline file ${file} (${(error as Error).message}).`);
   }
@@ -204,7 +251,9 @@ export function readBaseline(file: string): Baseline {
   }
   const result = baselineSchema.safeParse(json);
   if (!result.success) {
-    throw new Error(`baseline file ${file} is not a baseline --save-baseline wrote (${JSON.stringify(text.trim().slice(0, 80))}); save it again before the deploy.`);
+    throw new Error(
+      `baseline file ${file} is not a baseline --save-baseline wrote (${JSON.stringify(text.trim().slice(0, 80))}); save it again before the deploy.`,
+    );
   }
   return result.data;
 }

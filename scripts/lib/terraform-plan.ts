@@ -50,7 +50,9 @@ export const ACTION_SYMBOL: Readonly<Record<PlanAction, string>> = {
 };
 
 // `  # <address>[ (<construct path>)] <phrase>`; the construct path is what cdktf adds.
-const CHANGE_LINE = new RegExp(`^\\s*# (.+?)(?: \\(([^()]*)\\))? (${ACTIONS.map(([phrase]) => phrase.replace(/[.,]/g, '\\$&')).join('|')})$`);
+const CHANGE_LINE = new RegExp(
+  `^\\s*# (.+?)(?: \\(([^()]*)\\))? (${ACTIONS.map(([phrase]) => phrase.replace(/[.,]/g, '\\$&')).join('|')})$`,
+);
 const MOVE_LINE = /^\s*# (.+?)(?: \(([^()]*)\))? has moved to (.+)$/;
 const OUTSIDE_LINE = /^\s*# (.+?)(?: \(([^()]*)\))? (?:has changed|has been deleted)$/;
 
@@ -99,10 +101,23 @@ export function cleanPlanOutput(text: string): string {
   const prefix = /^([A-Za-z0-9_-]+) {2}\S/.exec(lines.find((line) => /^[A-Za-z0-9_-]+ {2}\S/.test(line)) ?? '')?.[1];
   if (!prefix) return lines.join('\n');
   const pad = ' '.repeat(prefix.length + 2);
-  return lines.map((line) => (line === prefix ? '' : line.startsWith(`${prefix}  `) ? line.slice(prefix.length + 2) : line.startsWith(pad) ? line.slice(pad.length) : line)).join('\n');
+  return lines
+    .map((line) =>
+      line === prefix
+        ? ''
+        : line.startsWith(`${prefix}  `)
+          ? line.slice(prefix.length + 2)
+          : line.startsWith(pad)
+            ? line.slice(pad.length)
+            : line,
+    )
+    .join('\n');
 }
 
 /** `~ update  aws_s3_bucket.x` lines, one per change. */
 export function describeChanges(changes: readonly PlannedChange[]): string[] {
-  return changes.map((change) => `${ACTION_SYMBOL[change.action].padEnd(3)} ${change.action.padEnd(7)} ${change.address}${change.to ? ` → ${change.to}` : ''}`);
+  return changes.map(
+    (change) =>
+      `${ACTION_SYMBOL[change.action].padEnd(3)} ${change.action.padEnd(7)} ${change.address}${change.to ? ` → ${change.to}` : ''}`,
+  );
 }

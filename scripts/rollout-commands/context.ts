@@ -5,7 +5,12 @@
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { InvokeCommand, ListVersionsByFunctionCommand, type FunctionConfiguration, type LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  InvokeCommand,
+  ListVersionsByFunctionCommand,
+  type FunctionConfiguration,
+  type LambdaClient,
+} from '@aws-sdk/client-lambda';
 import { DescribeKeyValueStoreCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -17,7 +22,13 @@ import type { ReleaseResult, ReleaseTarget } from '../../rollout-control/release
 import { MANUAL_SYNC_EVENT } from '../../rollout-control/sync-plan';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../rollout-control/alias-state';
 import { errorMessage, errorName } from '../../rollout-control/aws-errors';
-import { findActiveDeploymentId, findCurrentOrLastDeployment, getDeploymentSummary, type DeploymentGroupRef, type DeploymentSummary } from '../../rollout-control/deployments';
+import {
+  findActiveDeploymentId,
+  findCurrentOrLastDeployment,
+  getDeploymentSummary,
+  type DeploymentGroupRef,
+  type DeploymentSummary,
+} from '../../rollout-control/deployments';
 import { buildIdFromDescription } from '../../contracts/version-description';
 import type { AliasView, VersionView } from '../lib/rollout-view';
 import type { RingAction } from './ring';
@@ -124,7 +135,9 @@ async function callerAccount(sts: STSClient): Promise<string> {
   } catch (error) {
     const credentials = credentialsProblem(error);
     if (credentials) throw new RolloutError(credentials);
-    throw new RolloutError(`cannot check the AWS credentials with STS in ${ROLLOUT_REGION} (${errorName(error) || 'error'}: ${errorMessage(error)})`);
+    throw new RolloutError(
+      `cannot check the AWS credentials with STS in ${ROLLOUT_REGION} (${errorName(error) || 'error'}: ${errorMessage(error)})`,
+    );
   }
 }
 
@@ -134,15 +147,20 @@ export async function listVersions(context: Context): Promise<VersionView[]> {
   let marker: string | undefined;
   try {
     do {
-      const page = await context.clients.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: context.names.entryRouter, Marker: marker, MaxItems: 50 }));
+      const page = await context.clients.lambda.send(
+        new ListVersionsByFunctionCommand({ FunctionName: context.names.entryRouter, Marker: marker, MaxItems: 50 }),
+      );
       versions.push(...(page.Versions ?? []));
       marker = page.NextMarker;
     } while (marker);
   } catch (error) {
-    if (errorName(error) === 'ResourceNotFoundException') throw new RolloutError(`function ${context.names.entryRouter} not found: deploy the stacks first`);
+    if (errorName(error) === 'ResourceNotFoundException')
+      throw new RolloutError(`function ${context.names.entryRouter} not found: deploy the stacks first`);
     throw error;
   }
-  return versions.filter((v) => v.Version && v.Version !== '$LATEST').map((v) => ({ version: v.Version!, buildId: buildIdFromDescription(v.Description) }));
+  return versions
+    .filter((v) => v.Version && v.Version !== '$LATEST')
+    .map((v) => ({ version: v.Version!, buildId: buildIdFromDescription(v.Description) }));
 }
 
 export async function readAliasView(context: Context): Promise<AliasView> {
@@ -154,7 +172,9 @@ export async function readAliasView(context: Context): Promise<AliasView> {
     functionName: entryRouter,
     name: liveAlias,
     stable: { version: state.stableVersion, buildId: await buildOf(state.stableVersion) },
-    canary: state.canaryVersion ? { version: state.canaryVersion, buildId: await buildOf(state.canaryVersion), weight: state.canaryWeight } : null,
+    canary: state.canaryVersion
+      ? { version: state.canaryVersion, buildId: await buildOf(state.canaryVersion), weight: state.canaryWeight }
+      : null,
   };
 }
 
@@ -167,7 +187,10 @@ export async function rolloutStoreArn(context: Context): Promise<string> {
     if (!arn) throw new RolloutError(`CloudFront described key value store ${name} without an ARN`);
     return arn;
   } catch (error) {
-    if (errorName(error) === 'EntityNotFound') throw new RolloutError(`no CloudFront key value store named ${name} in account ${context.account}: deploy the stacks first`);
+    if (errorName(error) === 'EntityNotFound')
+      throw new RolloutError(
+        `no CloudFront key value store named ${name} in account ${context.account}: deploy the stacks first`,
+      );
     throw error;
   }
 }
@@ -188,13 +211,21 @@ export async function activeDeployment(context: Context): Promise<DeploymentSumm
 
 export async function nothingRunning(context: Context, what: string, hint: string): Promise<RolloutError> {
   const last = await findCurrentOrLastDeployment(context.clients.codedeploy, context.group);
-  return new RolloutError(`no deployment is in progress${last ? ` (the last one, ${last.id}, ${last.status})` : ''}; nothing to ${what}. ${hint}`);
+  return new RolloutError(
+    `no deployment is in progress${last ? ` (the last one, ${last.id}, ${last.status})` : ''}; nothing to ${what}. ${hint}`,
+  );
 }
 
 /** Invokes rollout sync asynchronously with the CLI's event; false when it could not be invoked. */
 export async function requestSync(context: Context): Promise<boolean> {
   try {
-    await context.clients.lambda.send(new InvokeCommand({ FunctionName: context.names.rolloutSync, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(MANUAL_SYNC_EVENT)) }));
+    await context.clients.lambda.send(
+      new InvokeCommand({
+        FunctionName: context.names.rolloutSync,
+        InvocationType: 'Event',
+        Payload: new TextEncoder().encode(JSON.stringify(MANUAL_SYNC_EVENT)),
+      }),
+    );
     return true;
   } catch {
     return false;

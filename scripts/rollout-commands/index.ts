@@ -10,7 +10,17 @@
  */
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../config';
-import { configOption, defineCommand, defineSubcommand, durationWithin, invoke, ReportedFailure, UsageError, wholeNumber, type SubcommandSpec } from '../lib/cli';
+import {
+  configOption,
+  defineCommand,
+  defineSubcommand,
+  durationWithin,
+  invoke,
+  ReportedFailure,
+  UsageError,
+  wholeNumber,
+  type SubcommandSpec,
+} from '../lib/cli';
 import { errorMessage } from '../../rollout-control/aws-errors';
 import { createContext, type CommandHandler, type Invocation, type RolloutCliDeps } from './context';
 import { promoteCommand } from './promote';
@@ -29,13 +39,26 @@ type RolloutCommand = 'status' | 'start' | 'stop' | 'rollback' | 'promote' | 'ri
 export function rolloutCommand(deps: RolloutCliDeps): Command {
   const program = defineCommand({
     name: 'npm run rollout --',
-    summary: "Watch, start, stop, roll back or promote a release of the entry router, edit the ring, or wait for a deploy's rollout to end. Everything lives in us-east-1.",
-    examples: ['npm run rollout -- status', 'npm run rollout -- start --version 8', 'npm run rollout -- rollback', 'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline" --timeout 40m'],
+    summary:
+      "Watch, start, stop, roll back or promote a release of the entry router, edit the ring, or wait for a deploy's rollout to end. Everything lives in us-east-1.",
+    examples: [
+      'npm run rollout -- status',
+      'npm run rollout -- start --version 8',
+      'npm run rollout -- rollback',
+      'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline" --timeout 40m',
+    ],
   });
   const leaf = (parent: Command, name: string, spec: SubcommandSpec) =>
-    defineSubcommand(parent, name, spec).addOption(configOption()).addOption(new Option('--json', 'print the result as JSON on stdout (an error too: {"error": …})').default(false));
+    defineSubcommand(parent, name, spec)
+      .addOption(configOption())
+      .addOption(
+        new Option('--json', 'print the result as JSON on stdout (an error too: {"error": …})').default(false),
+      );
   const versionOption = (what: string) =>
-    new Option('--version <n>', `the published entry-router version to ${what}, a whole number (default: ${what === 'release' ? 'the newest' : 'the one before the current build'})`).argParser(wholeNumber(1));
+    new Option(
+      '--version <n>',
+      `the published entry-router version to ${what}, a whole number (default: ${what === 'release' ? 'the newest' : 'the one before the current build'})`,
+    ).argParser(wholeNumber(1));
   const act = (command: RolloutCommand, invocation: (flags: RolloutFlags, args: readonly string[]) => Invocation) =>
     async function (this: Command, ...args: unknown[]) {
       const flags = this.opts<RolloutFlags>();
@@ -51,11 +74,13 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   const common = (flags: RolloutFlags): Invocation => ({ config: flags.config, json: flags.json });
 
   leaf(program, 'status', {
-    summary: 'Alias weights, the rollout state at the edges, the current or last deployment, and the alarms. Exits 1 when it lists problems.',
+    summary:
+      'Alias weights, the rollout state at the edges, the current or last deployment, and the alarms. Exits 1 when it lists problems.',
     examples: ['npm run rollout -- status', 'npm run rollout -- status --json | jq .deployment'],
   }).action(act('status', common));
   leaf(program, 'start', {
-    summary: 'Deploy the newest published entry-router version (or --version N) with the configured rollout; refused when its build is missing from any bucket.',
+    summary:
+      'Deploy the newest published entry-router version (or --version N) with the configured rollout; refused when its build is missing from any bucket.',
     examples: ['npm run rollout -- start', 'npm run rollout -- start --version 8'],
   })
     .addOption(versionOption('release'))
@@ -65,13 +90,15 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
     examples: ['npm run rollout -- stop'],
   }).action(act('stop', common));
   leaf(program, 'rollback', {
-    summary: 'Stop the running deployment and roll it back; with none running, deploy the previous build (or --version N) all at once, with alarms off for that deployment.',
+    summary:
+      'Stop the running deployment and roll it back; with none running, deploy the previous build (or --version N) all at once, with alarms off for that deployment.',
     examples: ['npm run rollout -- rollback', 'npm run rollout -- rollback --version 6'],
   })
     .addOption(versionOption('roll back to'))
     .action(act('rollback', (flags) => ({ ...common(flags), version: flags.version?.toString() })));
   leaf(program, 'promote', {
-    summary: 'Finish the running deployment now: stop it without rollback and move the alias fully to its target (no alarm rolls it back afterwards). Refused while the client-error alarm is in ALARM, unless --force.',
+    summary:
+      'Finish the running deployment now: stop it without rollback and move the alias fully to its target (no alarm rolls it back afterwards). Refused while the client-error alarm is in ALARM, unless --force.',
     examples: ['npm run rollout -- promote', 'npm run rollout -- promote --force   # even while the alarm fires'],
   })
     .addOption(new Option('--force', 'promote even while the client-error alarm is in ALARM').default(false))
@@ -79,19 +106,33 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
 
   const ring = defineSubcommand(program, 'ring', {
     summary: 'The ring: host page origins that get the canary whatever the weight. Without a subcommand, lists it.',
-    examples: ['npm run rollout -- ring', 'npm run rollout -- ring add https://demo.example.com', 'npm run rollout -- ring remove https://demo.example.com'],
+    examples: [
+      'npm run rollout -- ring',
+      'npm run rollout -- ring add https://demo.example.com',
+      'npm run rollout -- ring remove https://demo.example.com',
+    ],
   });
   const list = act('ring', (flags) => ({ ...common(flags), ring: { action: 'list' } }));
-  leaf(ring, 'list', { summary: 'List the origins in the ring, and the bytes they take of its budget.', examples: ['npm run rollout -- ring list --json'], isDefault: true })
+  leaf(ring, 'list', {
+    summary: 'List the origins in the ring, and the bytes they take of its budget.',
+    examples: ['npm run rollout -- ring list --json'],
+    isDefault: true,
+  })
     // As the default, `list` receives whatever follows `ring` that names no subcommand: `ring drop x`.
     .allowExcessArguments(true)
     .action(async function (this: Command, ...args: unknown[]) {
-      if (this.args.length > 0) throw new UsageError(`${JSON.stringify(this.args.join(' '))} is not a ring command; use list, add <origin> or remove <origin>.`);
+      if (this.args.length > 0)
+        throw new UsageError(
+          `${JSON.stringify(this.args.join(' '))} is not a ring command; use list, add <origin> or remove <origin>.`,
+        );
       await list.apply(this, args);
     });
   for (const action of ['add', 'remove'] as const) {
     leaf(ring, `${action} <origin>`, {
-      summary: action === 'add' ? "Add a host page's origin (scheme, host and port, e.g. https://demo.example.com) to the ring." : 'Remove an origin from the ring.',
+      summary:
+        action === 'add'
+          ? "Add a host page's origin (scheme, host and port, e.g. https://demo.example.com) to the ring."
+          : 'Remove an origin from the ring.',
       examples: [`npm run rollout -- ring ${action} https://demo.example.com`],
     }).action(act('ring', (flags, [origin]) => ({ ...common(flags), ring: { action, origin } })));
   }
@@ -99,13 +140,43 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   leaf(program, 'wait', {
     summary:
       "The deploy job's last step: with --save-baseline (before `cdktf deploy`) note the newest deployment; with --baseline (after it) wait until a newer one ends. Exits 1 when it rolled back, or did not end in time; passes when the deploy started none (the status shows the baseline for the settle time).",
-    examples: ['npm run rollout -- wait --save-baseline "$RUNNER_TEMP/rollout-baseline"', 'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline"', 'npm run rollout -- wait --baseline baseline.json --timeout 1h --interval 30s'],
+    examples: [
+      'npm run rollout -- wait --save-baseline "$RUNNER_TEMP/rollout-baseline"',
+      'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline"',
+      'npm run rollout -- wait --baseline baseline.json --timeout 1h --interval 30s',
+    ],
   })
-    .addOption(new Option('--save-baseline <file>', 'note the newest deployment (or that there is none) in <file>, then exit').conflicts('baseline'))
-    .addOption(new Option('--baseline <file>', 'wait for a deployment newer than the one <file> names (default: wait for the newest deployment to end, whichever deploy started it)'))
-    .addOption(new Option('--timeout <duration>', "give up after this long, e.g. 40m (default: the configured rollout's length + the alarm window + 15m)").argParser(durationWithin(60_000, 24 * 3_600_000)))
-    .addOption(new Option('--interval <duration>', 'between two status reads (and two tries at --save-baseline)').argParser(durationWithin(1000, 3_600_000)).default(20_000, '20s'))
-    .addOption(new Option('--settle <duration>', 'how long the baseline may stay newest before concluding this deploy started no deployment').argParser(durationWithin(1000, 3_600_000)).default(120_000, '2m'))
+    .addOption(
+      new Option(
+        '--save-baseline <file>',
+        'note the newest deployment (or that there is none) in <file>, then exit',
+      ).conflicts('baseline'),
+    )
+    .addOption(
+      new Option(
+        '--baseline <file>',
+        'wait for a deployment newer than the one <file> names (default: wait for the newest deployment to end, whichever deploy started it)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--timeout <duration>',
+        "give up after this long, e.g. 40m (default: the configured rollout's length + the alarm window + 15m)",
+      ).argParser(durationWithin(60_000, 24 * 3_600_000)),
+    )
+    .addOption(
+      new Option('--interval <duration>', 'between two status reads (and two tries at --save-baseline)')
+        .argParser(durationWithin(1000, 3_600_000))
+        .default(20_000, '20s'),
+    )
+    .addOption(
+      new Option(
+        '--settle <duration>',
+        'how long the baseline may stay newest before concluding this deploy started no deployment',
+      )
+        .argParser(durationWithin(1000, 3_600_000))
+        .default(120_000, '2m'),
+    )
     .action(async (flags: WaitFlags) => {
       try {
         await waitCommand(deps, flags);

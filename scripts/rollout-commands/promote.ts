@@ -6,7 +6,15 @@ import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../rollout-co
 import { errorName } from '../../rollout-control/aws-errors';
 import { getDeploymentSummary, withGroupErrors } from '../../rollout-control/deployments';
 import { percent } from '../lib/rollout-view';
-import { activeDeployment, nothingRunning, requestSync, RolloutError, type CommandResult, type Context, type Invocation } from './context';
+import {
+  activeDeployment,
+  nothingRunning,
+  requestSync,
+  RolloutError,
+  type CommandResult,
+  type Context,
+  type Invocation,
+} from './context';
 
 const PROMOTE_POLL_MS = 3000;
 const PROMOTE_TIMEOUT_MS = 120_000;
@@ -26,30 +34,49 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
     { name: context.names.clientErrorAlarm, what: 'client-error alarm' },
     { name: context.names.signalUnjudgedAlarm, what: 'unjudged alarm (the release signal cannot see the canary)' },
   ];
-  const described = (await context.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: watched.map((w) => w.name), AlarmTypes: ['MetricAlarm'] }))).MetricAlarms ?? [];
+  const described =
+    (
+      await context.clients.cloudwatch.send(
+        new DescribeAlarmsCommand({ AlarmNames: watched.map((w) => w.name), AlarmTypes: ['MetricAlarm'] }),
+      )
+    ).MetricAlarms ?? [];
   const firing = watched.flatMap((w) => {
     const alarm = described.find((a) => a.AlarmName === w.name);
-    return alarm?.StateValue === 'ALARM' ? [`its ${w.what} ${w.name} is in ALARM (${alarm.StateReason ?? 'no reason given'})`] : [];
+    return alarm?.StateValue === 'ALARM'
+      ? [`its ${w.what} ${w.name} is in ALARM (${alarm.StateReason ?? 'no reason given'})`]
+      : [];
   });
   if (firing.length > 0 && !invocation.force) {
-    throw new RolloutError(`not promoting deployment ${deployment.id}: ${firing.join('; ')}, so CodeDeploy is about to roll it back. If you are sure the canary is fine, run \`npm run rollout -- promote --force\`.`);
+    throw new RolloutError(
+      `not promoting deployment ${deployment.id}: ${firing.join('; ')}, so CodeDeploy is about to roll it back. If you are sure the canary is fine, run \`npm run rollout -- promote --force\`.`,
+    );
   }
   const { lambda, codedeploy } = context.clients;
   const { entryRouter, liveAlias } = context.names;
-  const targetVersion = deployment.toVersion ?? aliasStateFrom(await getAlias(lambda, entryRouter, liveAlias)).canaryVersion;
-  if (!targetVersion) throw new RolloutError(`cannot tell which version deployment ${deployment.id} moves to (its AppSpec names none and the alias has no second version)`);
+  const targetVersion =
+    deployment.toVersion ?? aliasStateFrom(await getAlias(lambda, entryRouter, liveAlias)).canaryVersion;
+  if (!targetVersion)
+    throw new RolloutError(
+      `cannot tell which version deployment ${deployment.id} moves to (its AppSpec names none and the alias has no second version)`,
+    );
 
-  await withGroupErrors(context.group, () => codedeploy.send(new StopDeploymentCommand({ deploymentId: deployment.id, autoRollbackEnabled: false })));
+  await withGroupErrors(context.group, () =>
+    codedeploy.send(new StopDeploymentCommand({ deploymentId: deployment.id, autoRollbackEnabled: false })),
+  );
   let final = await getDeploymentSummary(codedeploy, deployment.id);
   for (let waited = 0; final.active; waited += PROMOTE_POLL_MS) {
     if (waited >= PROMOTE_TIMEOUT_MS) {
-      throw new RolloutError(`deployment ${deployment.id} is still ${final.status} ${PROMOTE_TIMEOUT_MS / 1000} s after the stop request; run \`npm run rollout -- promote\` again once it has stopped`);
+      throw new RolloutError(
+        `deployment ${deployment.id} is still ${final.status} ${PROMOTE_TIMEOUT_MS / 1000} s after the stop request; run \`npm run rollout -- promote\` again once it has stopped`,
+      );
     }
     await context.sleep(PROMOTE_POLL_MS);
     final = await getDeploymentSummary(codedeploy, deployment.id);
   }
   if (final.status === 'Failed') {
-    throw new RolloutError(`deployment ${deployment.id} failed before it could be promoted (${final.error ?? 'no reason given'}); CodeDeploy rolls it back. See \`npm run rollout -- status\`.`);
+    throw new RolloutError(
+      `deployment ${deployment.id} failed before it could be promoted (${final.error ?? 'no reason given'}); CodeDeploy rolls it back. See \`npm run rollout -- status\`.`,
+    );
   }
 
   const alias = await getAlias(lambda, entryRouter, liveAlias);
@@ -57,11 +84,25 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
   const buildId = await findBuildIdOfVersion(lambda, entryRouter, targetVersion).catch(() => null);
   let moved = false;
   if (state.stableVersion !== targetVersion || state.canaryVersion !== null) {
-    if (final.status === 'Succeeded') throw new RolloutError(`deployment ${deployment.id} succeeded, but alias ${liveAlias} is on version ${state.stableVersion}; see \`npm run rollout -- status\``);
+    if (final.status === 'Succeeded')
+      throw new RolloutError(
+        `deployment ${deployment.id} succeeded, but alias ${liveAlias} is on version ${state.stableVersion}; see \`npm run rollout -- status\``,
+      );
     try {
-      await lambda.send(new UpdateAliasCommand({ FunctionName: entryRouter, Name: liveAlias, FunctionVersion: targetVersion, RoutingConfig: { AdditionalVersionWeights: {} }, RevisionId: alias.RevisionId }));
+      await lambda.send(
+        new UpdateAliasCommand({
+          FunctionName: entryRouter,
+          Name: liveAlias,
+          FunctionVersion: targetVersion,
+          RoutingConfig: { AdditionalVersionWeights: {} },
+          RevisionId: alias.RevisionId,
+        }),
+      );
     } catch (error) {
-      if (errorName(error) === 'PreconditionFailedException') throw new RolloutError(`alias ${liveAlias} changed while promoting; check \`npm run rollout -- status\` and run promote again if still needed`);
+      if (errorName(error) === 'PreconditionFailedException')
+        throw new RolloutError(
+          `alias ${liveAlias} changed while promoting; check \`npm run rollout -- status\` and run promote again if still needed`,
+        );
       throw error;
     }
     moved = true;
@@ -70,11 +111,21 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
   // Ask rollout sync to publish the change now rather than at its next minute; it does either way.
   const syncRequested = await requestSync(context);
   return {
-    json: { action: 'promoted', deploymentId: deployment.id, deploymentStatus: final.status, version: targetVersion, buildId, aliasMoved: moved, syncRequested },
+    json: {
+      action: 'promoted',
+      deploymentId: deployment.id,
+      deploymentStatus: final.status,
+      version: targetVersion,
+      buildId,
+      aliasMoved: moved,
+      syncRequested,
+    },
     lines: [
       `Promoted deployment ${deployment.id}: alias ${liveAlias} sends ${percent(10000)} of viewers to version ${targetVersion}${buildId ? ` (build ${buildId})` : ''}.`,
       `The deployment is ${final.status} in CodeDeploy, so no alarm rolls this release back any more; if it misbehaves, run \`npm run rollout -- rollback\`.`,
-      syncRequested ? 'Rollout sync was asked to update the rollout state now.' : `Could not invoke ${context.names.rolloutSync}; it updates the rollout state within a minute anyway.`,
+      syncRequested
+        ? 'Rollout sync was asked to update the rollout state now.'
+        : `Could not invoke ${context.names.rolloutSync}; it updates the rollout state within a minute anyway.`,
     ],
   };
 }

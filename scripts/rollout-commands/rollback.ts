@@ -1,19 +1,36 @@
-/** `rollout rollback`: stop the running deployment with rollback, or with none running, deploy the previous build all at once. */
+/**
+ * `rollout rollback`: stop the running deployment with rollback, or with none running, deploy the previous build all at
+ * once.
+ */
 import { release } from '../../rollout-control/release';
 import { ALL_AT_ONCE_CONFIG } from '../../contracts/deployment-config';
 import { previousReleaseVersion } from '../lib/rollout-view';
-import { activeDeployment, listVersions, readAliasView, releaseLines, RolloutError, type CommandResult, type Context, type Invocation } from './context';
+import {
+  activeDeployment,
+  listVersions,
+  readAliasView,
+  releaseLines,
+  RolloutError,
+  type CommandResult,
+  type Context,
+  type Invocation,
+} from './context';
 import { stopWithRollback } from './stop';
 
 export async function rollbackCommand(context: Context, invocation: Invocation): Promise<CommandResult> {
   const deployment = await activeDeployment(context);
   if (deployment) {
-    if (invocation.version) throw new RolloutError(`deployment ${deployment.id} is in progress; \`rollback\` stops it and rolls it back by itself, without --version`);
+    if (invocation.version)
+      throw new RolloutError(
+        `deployment ${deployment.id} is in progress; \`rollback\` stops it and rolls it back by itself, without --version`,
+      );
     return stopWithRollback(context, deployment);
   }
   const alias = await readAliasView(context);
   const versions = await listVersions(context);
-  const target = invocation.version ? versions.find((v) => v.version === invocation.version) : previousReleaseVersion(versions, alias.stable);
+  const target = invocation.version
+    ? versions.find((v) => v.version === invocation.version)
+    : previousReleaseVersion(versions, alias.stable);
   if (!target) {
     throw new RolloutError(
       invocation.version
@@ -21,7 +38,10 @@ export async function rollbackCommand(context: Context, invocation: Invocation):
         : `no version below ${alias.stable.version} serves another build than ${alias.stable.buildId ?? 'the current one'}: nothing to roll back to (name one with --version N)`,
     );
   }
-  if (!target.buildId) throw new RolloutError(`${context.names.entryRouter} version ${target.version} names no buildId in its description; pick another with --version N`);
+  if (!target.buildId)
+    throw new RolloutError(
+      `${context.names.entryRouter} version ${target.version} names no buildId in its description; pick another with --version N`,
+    );
   const result = await release({ version: target.version, buildId: target.buildId }, context.target, context.clients, {
     deploymentConfigName: ALL_AT_ONCE_CONFIG,
     // The alarm that fired for the bad build must not stop (and undo) the way back.

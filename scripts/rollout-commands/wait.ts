@@ -1,7 +1,16 @@
-/** `rollout wait`'s action; what it decides, with the status reads and the baseline, is in scripts/lib/rollout-wait.ts. */
+/**
+ * `rollout wait`'s action; what it decides, with the status reads and the baseline, is in scripts/lib/rollout-wait.ts.
+ */
 import { formatDuration, ReportedFailure } from '../lib/cli';
 import { errorMessage } from '../../rollout-control/aws-errors';
-import { awaitRollout, defaultTimeoutMs, NotDeployedError, readBaseline, saveBaseline, type DeploymentStatus } from '../lib/rollout-wait';
+import {
+  awaitRollout,
+  defaultTimeoutMs,
+  NotDeployedError,
+  readBaseline,
+  saveBaseline,
+  type DeploymentStatus,
+} from '../lib/rollout-wait';
 import type { RolloutStatus } from '../lib/rollout-view';
 import { createContext, type CommandResult, type Context, type RolloutCliDeps } from './context';
 import { statusCommand } from './status';
@@ -27,20 +36,32 @@ export async function waitCommand(deps: RolloutCliDeps, flags: WaitFlags): Promi
       result = await statusCommand(context);
     } catch (error) {
       // The alias or the function missing: nothing is deployed, so no deployment either.
-      if (/ not found: deploy the stacks first/.test(errorMessage(error))) throw new NotDeployedError(errorMessage(error));
+      if (/ not found: deploy the stacks first/.test(errorMessage(error)))
+        throw new NotDeployedError(errorMessage(error));
       throw error;
     }
     const status = result.json as RolloutStatus;
     // Problems beside a readable deployment (say, the rollout state not yet written after the first
     // deploy) leave the wait to go on; without a deployment they may mean it could not be read, which
     // must not pass for "this deploy started none".
-    if ((result.exitCode ?? 0) !== 0 && status.deployment === null) throw new Error(`the rollout status lists problems and no deployment: ${status.problems.join('; ')}`);
+    if ((result.exitCode ?? 0) !== 0 && status.deployment === null)
+      throw new Error(`the rollout status lists problems and no deployment: ${status.problems.join('; ')}`);
     return status;
   };
 
   if (flags.saveBaseline !== undefined) {
-    const baseline = await saveBaseline({ file: flags.saveBaseline, readStatus, retryMs: flags.interval, sleep, log: deps.err });
-    deps.out(baseline.deployment !== null ? `baseline deployment: ${baseline.deployment} (${baseline.status})` : `baseline: no deployment (${baseline.why}); any deployment counts`);
+    const baseline = await saveBaseline({
+      file: flags.saveBaseline,
+      readStatus,
+      retryMs: flags.interval,
+      sleep,
+      log: deps.err,
+    });
+    deps.out(
+      baseline.deployment !== null
+        ? `baseline deployment: ${baseline.deployment} (${baseline.status})`
+        : `baseline: no deployment (${baseline.why}); any deployment counts`,
+    );
     return;
   }
   const baseline = flags.baseline === undefined ? null : readBaseline(flags.baseline);

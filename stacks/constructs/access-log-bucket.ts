@@ -25,7 +25,9 @@ export class AccessLogBucket extends Construct {
       provider: props.provider,
       objectOwnership: 'BucketOwnerPreferred',
       abortIncompleteUploadDays: 1,
-      lifecycleRules: [{ id: 'expire-logs', status: 'Enabled', filter: [{}], expiration: [{ days: props.expirationDays }] }],
+      lifecycleRules: [
+        { id: 'expire-logs', status: 'Enabled', filter: [{}], expiration: [{ days: props.expirationDays }] },
+      ],
     });
   }
 

@@ -9,7 +9,12 @@ import { CodedeployDeploymentConfig } from '@cdktf/provider-aws/lib/codedeploy-d
 import { CodedeployDeploymentGroup } from '@cdktf/provider-aws/lib/codedeploy-deployment-group';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
-import { customDeploymentConfigName, deploymentTrafficRouting, predefinedDeploymentConfig, type RolloutConfig } from '../../config';
+import {
+  customDeploymentConfigName,
+  deploymentTrafficRouting,
+  predefinedDeploymentConfig,
+  type RolloutConfig,
+} from '../../config';
 import type { AwsAccount } from './aws-account';
 import { ServiceRole } from './iam';
 
@@ -58,7 +63,10 @@ export class AliasDeployment extends Construct {
         provider,
         deploymentConfigName: customDeploymentConfigName(props.name, rollout, props.holdMinutes),
         computePlatform: 'Lambda',
-        trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: deploymentTrafficRouting(rollout, props.holdMinutes) },
+        trafficRoutingConfig: {
+          type: 'TimeBasedCanary',
+          timeBasedCanary: deploymentTrafficRouting(rollout, props.holdMinutes),
+        },
       });
       this.deploymentConfigName = this.customConfig.deploymentConfigName;
     }

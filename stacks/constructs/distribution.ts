@@ -42,7 +42,15 @@ import { Construct } from 'constructs';
 import type { AccessLogBucket } from './access-log-bucket';
 import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
 import { ERROR_REPORT_PATH } from '../../contracts/error-report';
-import { DISTRIBUTION_RULES, type BehaviourRule, type CachePolicy, type OriginFunctionName, type OriginRequestPolicy, type ResponseHeadersPolicy, type ViewerFunctionName } from '../../contracts/distribution-rules';
+import {
+  DISTRIBUTION_RULES,
+  type BehaviourRule,
+  type CachePolicy,
+  type OriginFunctionName,
+  type OriginRequestPolicy,
+  type ResponseHeadersPolicy,
+  type ViewerFunctionName,
+} from '../../contracts/distribution-rules';
 import type { EdgeFunction } from './edge-function';
 
 export { MANAGED_CACHE_POLICY_CACHING_DISABLED } from '../../contracts/distribution-rules';
@@ -117,7 +125,8 @@ export class Distribution extends Construct {
     this.viewerAssignmentCheck = new CloudfrontFunction(this, 'viewer-assignment-check', {
       provider,
       name: `${props.name}${VIEWER_ASSIGNMENT_CHECK_SUFFIX}`,
-      comment: "Not associated with any behaviour: verify-edge tests the next deploy's viewer-assignment code here first",
+      comment:
+        "Not associated with any behaviour: verify-edge tests the next deploy's viewer-assignment code here first",
       runtime: 'cloudfront-js-2.0',
       publish: false,
       code: props.viewerAssignmentCode,
@@ -135,8 +144,14 @@ export class Distribution extends Construct {
       publish: true,
       code: props.errorReport.code,
     });
-    const viewerFunctions: Record<ViewerFunctionName, CloudfrontFunction> = { 'viewer-assignment': viewerAssignment, 'error-report': this.errorReport };
-    const originFunctions: Record<OriginFunctionName, EdgeFunction> = { 'entry-router': props.entryRouter, 'chunk-router': props.chunkRouter };
+    const viewerFunctions: Record<ViewerFunctionName, CloudfrontFunction> = {
+      'viewer-assignment': viewerAssignment,
+      'error-report': this.errorReport,
+    };
+    const originFunctions: Record<OriginFunctionName, EdgeFunction> = {
+      'entry-router': props.entryRouter,
+      'chunk-router': props.chunkRouter,
+    };
 
     const cachePolicyId = oncePer((policy: CachePolicy) => {
       if (policy.managedId !== undefined) return policy.managedId;
@@ -159,40 +174,54 @@ export class Distribution extends Construct {
     });
     const originRequestPolicyId = oncePer(
       (policy: OriginRequestPolicy) =>
-        new CloudfrontOriginRequestPolicy(this, CONSTRUCT_IDS.originRequestPolicy[policy.name] ?? `${policy.name}-origin-request`, {
-          provider,
-          name: `${props.name}-${policy.name}`,
-          comment: policy.description,
-          headersConfig: headersConfig(policy.forwarded.headers),
-          cookiesConfig: cookiesConfig(policy.forwarded.cookies),
-          queryStringsConfig: queryStringsConfig(policy.forwarded.queryStrings),
-        }).id,
+        new CloudfrontOriginRequestPolicy(
+          this,
+          CONSTRUCT_IDS.originRequestPolicy[policy.name] ?? `${policy.name}-origin-request`,
+          {
+            provider,
+            name: `${props.name}-${policy.name}`,
+            comment: policy.description,
+            headersConfig: headersConfig(policy.forwarded.headers),
+            cookiesConfig: cookiesConfig(policy.forwarded.cookies),
+            queryStringsConfig: queryStringsConfig(policy.forwarded.queryStrings),
+          },
+        ).id,
     );
     const responseHeadersPolicyId = oncePer((policy: ResponseHeadersPolicy) => {
       const { security, cors } = policy;
-      return new CloudfrontResponseHeadersPolicy(this, CONSTRUCT_IDS.responseHeadersPolicy[policy.name] ?? `${policy.name}-headers`, {
-        provider,
-        name: `${props.name}-${policy.name}`,
-        comment: policy.description,
-        securityHeadersConfig: {
-          strictTransportSecurity: {
-            accessControlMaxAgeSec: security.strictTransportSecurity.maxAgeSeconds,
-            includeSubdomains: security.strictTransportSecurity.includeSubdomains,
-            override: security.strictTransportSecurity.override,
+      return new CloudfrontResponseHeadersPolicy(
+        this,
+        CONSTRUCT_IDS.responseHeadersPolicy[policy.name] ?? `${policy.name}-headers`,
+        {
+          provider,
+          name: `${props.name}-${policy.name}`,
+          comment: policy.description,
+          securityHeadersConfig: {
+            strictTransportSecurity: {
+              accessControlMaxAgeSec: security.strictTransportSecurity.maxAgeSeconds,
+              includeSubdomains: security.strictTransportSecurity.includeSubdomains,
+              override: security.strictTransportSecurity.override,
+            },
+            contentTypeOptions: { override: security.contentTypeOptions.override },
+            referrerPolicy: {
+              referrerPolicy: security.referrerPolicy.value,
+              override: security.referrerPolicy.override,
+            },
           },
-          contentTypeOptions: { override: security.contentTypeOptions.override },
-          referrerPolicy: { referrerPolicy: security.referrerPolicy.value, override: security.referrerPolicy.override },
+          corsConfig: {
+            accessControlAllowCredentials: cors.allowCredentials,
+            accessControlAllowOrigins: { items: [...cors.allowOrigins] },
+            accessControlAllowMethods: { items: [...cors.allowMethods] },
+            accessControlAllowHeaders: { items: [...cors.allowHeaders] },
+            accessControlMaxAgeSec: cors.maxAgeSeconds,
+            originOverride: cors.override,
+          },
+          customHeadersConfig:
+            policy.custom.length > 0
+              ? { items: policy.custom.map((h) => ({ header: h.name, value: h.value, override: h.override })) }
+              : undefined,
         },
-        corsConfig: {
-          accessControlAllowCredentials: cors.allowCredentials,
-          accessControlAllowOrigins: { items: [...cors.allowOrigins] },
-          accessControlAllowMethods: { items: [...cors.allowMethods] },
-          accessControlAllowHeaders: { items: [...cors.allowHeaders] },
-          accessControlMaxAgeSec: cors.maxAgeSeconds,
-          originOverride: cors.override,
-        },
-        customHeadersConfig: policy.custom.length > 0 ? { items: policy.custom.map((h) => ({ header: h.name, value: h.value, override: h.override })) } : undefined,
-      }).id;
+      ).id;
     });
 
     const { origins: originRules } = DISTRIBUTION_RULES;
@@ -211,7 +240,13 @@ export class Distribution extends Construct {
       customHeader: originRules.customHeaders.map(originHeader),
     }));
     const originGroups: CloudfrontDistributionOriginGroup[] = props.failoverOrigin
-      ? [{ originId: originRules.groupId, failoverCriteria: { statusCodes: [...originRules.failoverStatusCodes] }, member: s3Origins.map((origin) => ({ originId: originId(origin) })) }]
+      ? [
+          {
+            originId: originRules.groupId,
+            failoverCriteria: { statusCodes: [...originRules.failoverStatusCodes] },
+            member: s3Origins.map((origin) => ({ originId: originId(origin) })),
+          },
+        ]
       : [];
     const replicasTarget = props.failoverOrigin ? originRules.groupId : originId(props.primaryOrigin);
 
@@ -225,14 +260,26 @@ export class Distribution extends Construct {
       compress: rule.compress,
       cachePolicyId: cachePolicyId(rule.cachePolicy),
       originRequestPolicyId: rule.originRequestPolicy ? originRequestPolicyId(rule.originRequestPolicy) : undefined,
-      responseHeadersPolicyId: rule.responseHeadersPolicy ? responseHeadersPolicyId(rule.responseHeadersPolicy) : undefined,
-      functionAssociation: rule.functions.viewerRequest ? [{ eventType: 'viewer-request', functionArn: viewerFunctions[rule.functions.viewerRequest].arn }] : undefined,
-      lambdaFunctionAssociation: rule.functions.originRequest ? [originFunctions[rule.functions.originRequest].association('origin-request')] : undefined,
+      responseHeadersPolicyId: rule.responseHeadersPolicy
+        ? responseHeadersPolicyId(rule.responseHeadersPolicy)
+        : undefined,
+      functionAssociation: rule.functions.viewerRequest
+        ? [{ eventType: 'viewer-request', functionArn: viewerFunctions[rule.functions.viewerRequest].arn }]
+        : undefined,
+      lambdaFunctionAssociation: rule.functions.originRequest
+        ? [originFunctions[rule.functions.originRequest].association('origin-request')]
+        : undefined,
       realtimeLogConfigArn: rule.realtimeLogged ? props.realtimeLogConfigArn : undefined,
     });
-    const orderedBehaviours: CloudfrontDistributionOrderedCacheBehavior[] = DISTRIBUTION_RULES.ordered.map((rule) => ({ pathPattern: rule.pathPattern, ...behaviour(rule) }));
+    const orderedBehaviours: CloudfrontDistributionOrderedCacheBehavior[] = DISTRIBUTION_RULES.ordered.map((rule) => ({
+      pathPattern: rule.pathPattern,
+      ...behaviour(rule),
+    }));
     const defaultBehaviour: CloudfrontDistributionDefaultCacheBehavior = behaviour(DISTRIBUTION_RULES.default);
-    const customErrorResponses = Object.entries(DISTRIBUTION_RULES.errorCaching.byStatus).map(([status, seconds]) => ({ errorCode: Number(status), errorCachingMinTtl: seconds }));
+    const customErrorResponses = Object.entries(DISTRIBUTION_RULES.errorCaching.byStatus).map(([status, seconds]) => ({
+      errorCode: Number(status),
+      errorCachingMinTtl: seconds,
+    }));
 
     this.distribution = new CloudfrontDistribution(this, 'distribution', {
       provider,
@@ -248,7 +295,13 @@ export class Distribution extends Construct {
       orderedCacheBehavior: orderedBehaviours,
       customErrorResponse: customErrorResponses.length > 0 ? customErrorResponses : undefined,
       restrictions: { geoRestriction: { restrictionType: 'none' } },
-      viewerCertificate: props.customDomain ? { acmCertificateArn: props.customDomain.certificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: TLS_FLOOR } : { cloudfrontDefaultCertificate: true },
+      viewerCertificate: props.customDomain
+        ? {
+            acmCertificateArn: props.customDomain.certificateArn,
+            sslSupportMethod: 'sni-only',
+            minimumProtocolVersion: TLS_FLOOR,
+          }
+        : { cloudfrontDefaultCertificate: true },
       loggingConfig: { bucket: props.accessLogs.domainName, prefix: 'cloudfront/', includeCookies: false },
       dependsOn: props.accessLogs.ready,
     });
@@ -278,8 +331,13 @@ export class Distribution extends Construct {
   }
 }
 
-/** Construct ids of the policies, as Terraform's state knows their resources; a policy not named here gets `<name>-cache` and so on. */
-const CONSTRUCT_IDS: Readonly<Record<'cachePolicy' | 'originRequestPolicy' | 'responseHeadersPolicy', Readonly<Record<string, string>>>> = {
+/**
+ * Construct ids of the policies, as Terraform's state knows their resources; a policy not named here gets
+ * `<name>-cache` and so on.
+ */
+const CONSTRUCT_IDS: Readonly<
+  Record<'cachePolicy' | 'originRequestPolicy' | 'responseHeadersPolicy', Readonly<Record<string, string>>>
+> = {
   cachePolicy: { entry: 'entry-cache', chunks: 'chunk-cache' },
   originRequestPolicy: { entry: 'entry-origin-request' },
   responseHeadersPolicy: { assets: 'asset-headers', entry: 'entry-headers' },
@@ -299,13 +357,19 @@ function oncePer<T extends object>(create: (item: T) => string): (item: T) => st
 }
 
 function headersConfig(names: readonly string[]) {
-  return names.length > 0 ? { headerBehavior: 'whitelist', headers: { items: [...names] } } : { headerBehavior: 'none' };
+  return names.length > 0
+    ? { headerBehavior: 'whitelist', headers: { items: [...names] } }
+    : { headerBehavior: 'none' };
 }
 
 function cookiesConfig(names: readonly string[]) {
-  return names.length > 0 ? { cookieBehavior: 'whitelist', cookies: { items: [...names] } } : { cookieBehavior: 'none' };
+  return names.length > 0
+    ? { cookieBehavior: 'whitelist', cookies: { items: [...names] } }
+    : { cookieBehavior: 'none' };
 }
 
 function queryStringsConfig(names: readonly string[]) {
-  return names.length > 0 ? { queryStringBehavior: 'whitelist', queryStrings: { items: [...names] } } : { queryStringBehavior: 'none' };
+  return names.length > 0
+    ? { queryStringBehavior: 'whitelist', queryStrings: { items: [...names] } }
+    : { queryStringBehavior: 'none' };
 }

@@ -57,15 +57,21 @@ export class EdgeFunction extends Construct {
   constructor(scope: Construct, id: string, props: EdgeFunctionProps) {
     super(scope, id);
     if ((props as { environment?: unknown }).environment !== undefined) {
-      throw new Error(`${props.functionName}: Lambda@Edge does not support environment variables; bake configuration into the bundle.`);
+      throw new Error(
+        `${props.functionName}: Lambda@Edge does not support environment variables; bake configuration into the bundle.`,
+      );
     }
     if (!(EDGE_RUNTIMES as readonly string[]).includes(props.runtime)) {
-      throw new Error(`${props.functionName}: runtime ${props.runtime} is not one Lambda@Edge accepts (${EDGE_RUNTIMES.join(', ')}).`);
+      throw new Error(
+        `${props.functionName}: runtime ${props.runtime} is not one Lambda@Edge accepts (${EDGE_RUNTIMES.join(', ')}).`,
+      );
     }
     this.timeout = props.timeout ?? 5;
     this.memorySize = props.memorySize ?? 128;
     if (this.timeout > EDGE_LIMITS.origin.timeoutSeconds) {
-      throw new Error(`${props.functionName}: timeout ${this.timeout} s exceeds Lambda@Edge's ${EDGE_LIMITS.origin.timeoutSeconds} s.`);
+      throw new Error(
+        `${props.functionName}: timeout ${this.timeout} s exceeds Lambda@Edge's ${EDGE_LIMITS.origin.timeoutSeconds} s.`,
+      );
     }
     const account = props.account;
     const name = props.functionName;
@@ -83,17 +89,26 @@ export class EdgeFunction extends Construct {
       publish: true,
       // Replicas linger for hours after the last association is removed; a destroy would fail.
       skipDestroy: true,
-      extraLogGroups: props.logRegions.map((region) => ({ provider: props.providers.forRegion(region), name: replicaLogGroup })),
+      extraLogGroups: props.logRegions.map((region) => ({
+        provider: props.providers.forRegion(region),
+        name: replicaLogGroup,
+      })),
       logStatements: [
         {
           sid: 'CreateOwnLogGroupsInAnyExecutionRegion',
           actions: ['logs:CreateLogGroup'],
-          resources: [account.arn('logs', '*', `log-group:${replicaLogGroup}`), account.arn('logs', US_EAST_1, `log-group:/aws/lambda/${name}`)],
+          resources: [
+            account.arn('logs', '*', `log-group:${replicaLogGroup}`),
+            account.arn('logs', US_EAST_1, `log-group:/aws/lambda/${name}`),
+          ],
         },
         {
           sid: 'WriteOwnLogsInAnyExecutionRegion',
           actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [account.arn('logs', '*', `log-group:${replicaLogGroup}:*`), account.arn('logs', US_EAST_1, `log-group:/aws/lambda/${name}:*`)],
+          resources: [
+            account.arn('logs', '*', `log-group:${replicaLogGroup}:*`),
+            account.arn('logs', US_EAST_1, `log-group:/aws/lambda/${name}:*`),
+          ],
         },
       ],
     });
@@ -120,7 +135,9 @@ export class EdgeFunction extends Construct {
 
   /** Like aws-cdk-lib: $LATEST cannot be associated with a distribution. */
   get latestVersion(): never {
-    throw new Error(`${this.node.path}: CloudFront runs only numbered Lambda versions; use currentVersionArn or association().`);
+    throw new Error(
+      `${this.node.path}: CloudFront runs only numbered Lambda versions; use currentVersionArn or association().`,
+    );
   }
 
   get logGroups(): readonly CloudwatchLogGroup[] {
@@ -133,14 +150,18 @@ export class EdgeFunction extends Construct {
   }
 
   addEnvironment(): never {
-    throw new Error(`${this.node.path}: Lambda@Edge does not support environment variables; bake configuration into the bundle.`);
+    throw new Error(
+      `${this.node.path}: Lambda@Edge does not support environment variables; bake configuration into the bundle.`,
+    );
   }
 
   /** The lambda_function_association for a cache behaviour, checked against the event's limits. */
   association(eventType: EdgeEventType, options: { readonly includeBody?: boolean } = {}): EdgeFunctionAssociation {
     const limits = eventType.startsWith('viewer-') ? EDGE_LIMITS.viewer : EDGE_LIMITS.origin;
     if (this.timeout > limits.timeoutSeconds || this.memorySize > limits.memoryMb) {
-      throw new Error(`${this.node.path}: ${eventType} functions may run ${limits.timeoutSeconds} s with ${limits.memoryMb} MB; this one has ${this.timeout} s and ${this.memorySize} MB.`);
+      throw new Error(
+        `${this.node.path}: ${eventType} functions may run ${limits.timeoutSeconds} s with ${limits.memoryMb} MB; this one has ${this.timeout} s and ${this.memorySize} MB.`,
+      );
     }
     return { eventType, lambdaArn: this.currentVersionArn, includeBody: options.includeBody ?? false };
   }

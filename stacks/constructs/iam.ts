@@ -4,7 +4,11 @@
  * and the policy rules in stacks/policy can read them. Statements are added by methods
  * (`addStatements`, `ServiceRole.addToPolicy`), the way aws-cdk-lib grants.
  */
-import { DataAwsIamPolicyDocument, dataAwsIamPolicyDocumentStatementToTerraform, type DataAwsIamPolicyDocumentStatement } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
+import {
+  DataAwsIamPolicyDocument,
+  dataAwsIamPolicyDocumentStatementToTerraform,
+  type DataAwsIamPolicyDocumentStatement,
+} from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
@@ -47,7 +51,9 @@ export class PolicyDocument extends Construct {
       provider: props.provider,
       // Grants may arrive after construction (bucket.grantRead(identity)); render them at synth,
       // through the provider's own converter since a lazy value skips the generated mapping.
-      statement: Lazy.anyValue({ produce: () => this.statements.map((s) => dataAwsIamPolicyDocumentStatementToTerraform(toTerraform(s))) }),
+      statement: Lazy.anyValue({
+        produce: () => this.statements.map((s) => dataAwsIamPolicyDocumentStatementToTerraform(toTerraform(s))),
+      }),
     });
     this.node.addValidation({
       validate: () => (this.statements.length === 0 ? [`${this.node.path}: policy document has no statements`] : []),

@@ -66,7 +66,10 @@ export class PackagedFunction extends Construct {
     const asset = new TerraformAsset(this, 'code', { path: zipPath, type: AssetType.FILE });
 
     // Created before the function so Lambda never makes its own group without a retention.
-    const placements = [{ provider: props.provider, name: `/aws/lambda/${props.functionName}` }, ...(props.extraLogGroups ?? [])];
+    const placements = [
+      { provider: props.provider, name: `/aws/lambda/${props.functionName}` },
+      ...(props.extraLogGroups ?? []),
+    ];
     this.logGroups = placements.map(
       (placement, index) =>
         new CloudwatchLogGroup(this, index === 0 ? 'logs' : `logs-${index}`, {
@@ -106,7 +109,10 @@ export class PackagedFunction extends Construct {
       timeout: props.timeout ?? 3,
       publish: props.publish ?? false,
       skipDestroy: props.skipDestroy ?? false,
-      environment: props.environment && Object.keys(props.environment).length > 0 ? { variables: { ...props.environment } } : undefined,
+      environment:
+        props.environment && Object.keys(props.environment).length > 0
+          ? { variables: { ...props.environment } }
+          : undefined,
       dependsOn: [...this.logGroups, ...this.role.permissionResources],
     });
   }
@@ -132,7 +138,9 @@ function verifiedZip(code: FunctionCode): string {
   if (!existsSync(zipPath)) throw new Error(`${zipPath} is missing: run \`npm run build\` first.`);
   const sha256 = createHash('sha256').update(readFileSync(zipPath)).digest('hex');
   if (sha256 !== code.zip.sha256) {
-    throw new Error(`${zipPath} does not match the build manifest (sha256 ${sha256}, manifest ${code.zip.sha256}): run \`npm run build\` again.`);
+    throw new Error(
+      `${zipPath} does not match the build manifest (sha256 ${sha256}, manifest ${code.zip.sha256}): run \`npm run build\` again.`,
+    );
   }
   return zipPath;
 }

@@ -37,13 +37,16 @@ export class SignalLogConfig extends Construct {
   constructor(scope: Construct, id: string, props: SignalLogConfigProps) {
     super(scope, id);
     if (!Number.isInteger(props.samplingPercent) || props.samplingPercent < 1 || props.samplingPercent > 100) {
-      throw new Error(`the real-time log sampling rate is a whole percentage from 1 to 100, got ${props.samplingPercent}`);
+      throw new Error(
+        `the real-time log sampling rate is a whole percentage from 1 to 100, got ${props.samplingPercent}`,
+      );
     }
     this.role = new ServiceRole(this, 'role', {
       provider: props.provider,
       roleName: props.roleName,
       assumedBy: ['cloudfront.amazonaws.com'],
-      description: 'CloudFront writes the release signal (real-time logs of the entry and the error reports) to its stream',
+      description:
+        'CloudFront writes the release signal (real-time logs of the entry and the error reports) to its stream',
     });
     const role = this.role;
     props.stream.grantWrite({ addToRolePolicy: (...statements: PolicyStatement[]) => role.addToPolicy(...statements) });
@@ -57,7 +60,10 @@ export class SignalLogConfig extends Construct {
       // consumer asks GetRealtimeLogConfig for the order at its start (grantReadFields), rather than
       // trusting this one.
       fields: [...REALTIME_LOG_FIELDS],
-      endpoint: { streamType: 'Kinesis', kinesisStreamConfig: { roleArn: this.role.roleArn, streamArn: props.stream.streamArn } },
+      endpoint: {
+        streamType: 'Kinesis',
+        kinesisStreamConfig: { roleArn: this.role.roleArn, streamArn: props.stream.streamArn },
+      },
       dependsOn: this.role.permissionResources,
     });
   }
@@ -68,6 +74,10 @@ export class SignalLogConfig extends Construct {
 
   /** GetRealtimeLogConfig: the order CloudFront writes the fields in. */
   grantReadFields(grantee: { addToRolePolicy(...statements: PolicyStatement[]): void }): void {
-    grantee.addToRolePolicy({ sid: 'ReadLogFieldOrder', actions: ['cloudfront:GetRealtimeLogConfig'], resources: [this.config.arn] });
+    grantee.addToRolePolicy({
+      sid: 'ReadLogFieldOrder',
+      actions: ['cloudfront:GetRealtimeLogConfig'],
+      resources: [this.config.arn],
+    });
   }
 }

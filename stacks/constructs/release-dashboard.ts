@@ -11,7 +11,15 @@ import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboar
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import { releasePanels, type Panel, type PanelSeries } from '../../contracts/release-dashboard';
-import { DIMENSION_ROLE, DIMENSION_SIGNAL, METRIC_CANARY_FAILING, METRIC_ROLLOUT_WEIGHT, SIGNAL_ENTRY, type ReleaseAlarmQueries, type UnjudgedAlarmQueries } from '../../contracts/release-signal';
+import {
+  DIMENSION_ROLE,
+  DIMENSION_SIGNAL,
+  METRIC_CANARY_FAILING,
+  METRIC_ROLLOUT_WEIGHT,
+  SIGNAL_ENTRY,
+  type ReleaseAlarmQueries,
+  type UnjudgedAlarmQueries,
+} from '../../contracts/release-signal';
 import { METRIC_ASSIGNMENT_FALLBACKS } from './rollout-alarms';
 import { healthNamespace } from './signal-unjudged-alarm';
 
@@ -61,7 +69,8 @@ export interface SignalHealthPanel {
 export function signalHealthPanels(latenessSeconds: number): SignalHealthPanel[] {
   return [
     {
-      title: 'Release signal: periods not judged or records late, consumer errors, records the full shard refused (any holds the canary)',
+      title:
+        'Release signal: periods not judged or records late, consumer errors, records the full shard refused (any holds the canary)',
       metrics: [
         { id: 'unjudged_raw', label: 'periods the consumer did not see whole, and late records' },
         { id: 'failures_raw', label: 'consumer errors' },
@@ -81,7 +90,12 @@ type DashboardInput = Omit<ReleaseDashboardProps, 'provider' | 'dashboardName'>;
 /** The dashboard's JSON (CloudWatch dashboard body structure), pure. */
 export function releaseDashboardBody(props: DashboardInput): { widgets: Record<string, unknown>[] } {
   const panels = releasePanels(props.queries);
-  const widget = (index: number, title: string, metrics: MetricRow[], threshold?: { label: string; value: number }) => ({
+  const widget = (
+    index: number,
+    title: string,
+    metrics: MetricRow[],
+    threshold?: { label: string; value: number },
+  ) => ({
     type: 'metric',
     x: (index % 2) * 12,
     y: Math.floor(index / 2) * 6,
@@ -98,9 +112,12 @@ export function releaseDashboardBody(props: DashboardInput): { widgets: Record<s
       yAxis: { left: { min: 0 } },
     },
   });
-  const widgets: Record<string, unknown>[] = panels.map((panel, index) => widget(index, panel.title, panelRows(panel, props), panel.threshold));
+  const widgets: Record<string, unknown>[] = panels.map((panel, index) =>
+    widget(index, panel.title, panelRows(panel, props), panel.threshold),
+  );
   const health = signalHealthPanels(props.latenessSeconds);
-  for (const [i, panel] of health.entries()) widgets.push(widget(panels.length + i, panel.title, healthRows(panel, props), panel.threshold));
+  for (const [i, panel] of health.entries())
+    widgets.push(widget(panels.length + i, panel.title, healthRows(panel, props), panel.threshold));
   const metricPanels = panels.length + health.length;
   widgets.push({
     type: 'alarm',
@@ -108,7 +125,10 @@ export function releaseDashboardBody(props: DashboardInput): { widgets: Record<s
     y: Math.ceil(metricPanels / 2) * 6,
     width: 24,
     height: 3,
-    properties: { title: 'Alarms (the client-error and the unjudged alarm roll a release back)', alarms: [...props.alarmArns] },
+    properties: {
+      title: 'Alarms (the client-error and the unjudged alarm roll a release back)',
+      alarms: [...props.alarmArns],
+    },
   });
   return { widgets };
 }
@@ -117,33 +137,101 @@ function healthRows(panel: SignalHealthPanel, props: DashboardInput): MetricRow[
   return panel.metrics.map(({ id, label }) => {
     const query = props.signalQueries.metrics.find((metric) => metric.id === id);
     if (!query) throw new Error(`the unjudged alarm has no metric ${id}`);
-    return [healthNamespace(query, props.namespace), query.metricName, ...Object.entries(query.dimensions).flat(), { stat: query.stat, label }];
+    return [
+      healthNamespace(query, props.namespace),
+      query.metricName,
+      ...Object.entries(query.dimensions).flat(),
+      { stat: query.stat, label },
+    ];
   });
 }
 
 function panelRows(panel: Panel, props: DashboardInput): MetricRow[] {
   const needsAlarmQueries = panel.series.some((series) => series.kind === 'alarm-query');
-  const shown = new Map(panel.series.filter((s): s is Extract<PanelSeries, { kind: 'alarm-query' }> => s.kind === 'alarm-query').map((s) => [s.id, s.label]));
+  const shown = new Map(
+    panel.series
+      .filter((s): s is Extract<PanelSeries, { kind: 'alarm-query' }> => s.kind === 'alarm-query')
+      .map((s) => [s.id, s.label]),
+  );
   const rows: MetricRow[] = [];
   if (needsAlarmQueries) {
     // Every query of the alarm, so each expression finds what it reads; only the panel's are drawn.
     for (const query of props.queries.metrics) {
-      rows.push([props.namespace, query.metric.metricName, DIMENSION_ROLE, query.metric.role, { id: query.id, stat: 'Sum', visible: false }]);
+      rows.push([
+        props.namespace,
+        query.metric.metricName,
+        DIMENSION_ROLE,
+        query.metric.role,
+        { id: query.id, stat: 'Sum', visible: false },
+      ]);
     }
     for (const query of props.queries.expressions) {
-      rows.push([{ expression: query.expression, id: query.id, label: shown.get(query.id) ?? query.label, visible: shown.has(query.id) }]);
+      rows.push([
+        {
+          expression: query.expression,
+          id: query.id,
+          label: shown.get(query.id) ?? query.label,
+          visible: shown.has(query.id),
+        },
+      ]);
     }
   }
   for (const series of panel.series) {
-    if (series.kind === 'metric') rows.push([props.namespace, series.metricName, DIMENSION_ROLE, series.role, { stat: 'Sum', label: series.label }]);
-    if (series.kind === 'weight') rows.push([props.namespace, METRIC_ROLLOUT_WEIGHT, DIMENSION_ROLE, 'canary', { stat: 'Maximum', label: series.label }]);
-    if (series.kind === 'verdict') rows.push([props.namespace, METRIC_CANARY_FAILING, DIMENSION_SIGNAL, SIGNAL_ENTRY, { stat: 'Maximum', label: series.label }]);
+    if (series.kind === 'metric')
+      rows.push([
+        props.namespace,
+        series.metricName,
+        DIMENSION_ROLE,
+        series.role,
+        { stat: 'Sum', label: series.label },
+      ]);
+    if (series.kind === 'weight')
+      rows.push([
+        props.namespace,
+        METRIC_ROLLOUT_WEIGHT,
+        DIMENSION_ROLE,
+        'canary',
+        { stat: 'Maximum', label: series.label },
+      ]);
+    if (series.kind === 'verdict')
+      rows.push([
+        props.namespace,
+        METRIC_CANARY_FAILING,
+        DIMENSION_SIGNAL,
+        SIGNAL_ENTRY,
+        { stat: 'Maximum', label: series.label },
+      ]);
     if (series.kind === 'edge-errors') {
-      rows.push(['AWS/CloudFront', 'LambdaExecutionError', 'DistributionId', props.distributionId, 'Region', 'Global', { stat: 'Sum', label: 'Lambda@Edge execution errors' }]);
-      rows.push(['AWS/CloudFront', 'LambdaValidationError', 'DistributionId', props.distributionId, 'Region', 'Global', { stat: 'Sum', label: 'Lambda@Edge validation errors' }]);
-      rows.push(['AWS/CloudFront', 'FunctionExecutionErrors', 'FunctionName', props.viewerAssignmentName, 'Region', 'Global', { stat: 'Sum', label: 'viewer-assignment function errors' }]);
+      rows.push([
+        'AWS/CloudFront',
+        'LambdaExecutionError',
+        'DistributionId',
+        props.distributionId,
+        'Region',
+        'Global',
+        { stat: 'Sum', label: 'Lambda@Edge execution errors' },
+      ]);
+      rows.push([
+        'AWS/CloudFront',
+        'LambdaValidationError',
+        'DistributionId',
+        props.distributionId,
+        'Region',
+        'Global',
+        { stat: 'Sum', label: 'Lambda@Edge validation errors' },
+      ]);
+      rows.push([
+        'AWS/CloudFront',
+        'FunctionExecutionErrors',
+        'FunctionName',
+        props.viewerAssignmentName,
+        'Region',
+        'Global',
+        { stat: 'Sum', label: 'viewer-assignment function errors' },
+      ]);
     }
-    if (series.kind === 'assignment-fallbacks') rows.push([props.namespace, METRIC_ASSIGNMENT_FALLBACKS, { stat: 'Sum', label: series.label }]);
+    if (series.kind === 'assignment-fallbacks')
+      rows.push([props.namespace, METRIC_ASSIGNMENT_FALLBACKS, { stat: 'Sum', label: series.label }]);
   }
   return rows;
 }

@@ -49,7 +49,9 @@ export class ReleaseSignalTable extends Construct {
    * it to the store (announceState reads the timeline, then writes it conditionally).
    */
   grantAnnounceStates(grantee: Grantable): void {
-    grantee.addToRolePolicy(this.statement('AnnounceRolloutStates', ['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TIMELINE_KEY));
+    grantee.addToRolePolicy(
+      this.statement('AnnounceRolloutStates', ['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TIMELINE_KEY),
+    );
   }
 
   /** GetItem of the timeline only: the signal consumer judges each record under the states of its time. */
@@ -62,9 +64,14 @@ export class ReleaseSignalTable extends Construct {
     grantee.addToRolePolicy(this.statement('AdvanceConsumerCheckpoint', ['dynamodb:PutItem'], CONSUMER_CHECKPOINT_KEY));
   }
 
-  /** GetItem and PutItem of the releases' judgment records (`release#<salt>`): the signal consumer keeps its evidence and verdicts there. */
+  /**
+   * GetItem and PutItem of the releases' judgment records (`release#<salt>`): the signal consumer keeps its evidence
+   * and verdicts there.
+   */
   grantWriteJudgments(grantee: Grantable): void {
-    grantee.addToRolePolicy(this.statement('KeepReleaseJudgments', ['dynamodb:GetItem', 'dynamodb:PutItem'], judgmentKey('*')));
+    grantee.addToRolePolicy(
+      this.statement('KeepReleaseJudgments', ['dynamodb:GetItem', 'dynamodb:PutItem'], judgmentKey('*')),
+    );
   }
 
   /** GetItem of the judgment records only: rollout sync moves the weight as the judge allows. */

@@ -28,7 +28,9 @@ export interface ReleaseProps {
   readonly buckets: Readonly<Record<string, string>>;
   readonly applicationArn: string;
   readonly deploymentGroupArn: string;
-  /** Every deployment config a release may use: the group's own, and LambdaAllAtOnce for a release that keeps the build. */
+  /**
+   * Every deployment config a release may use: the group's own, and LambdaAllAtOnce for a release that keeps the build.
+   */
   readonly deploymentConfigArns: readonly string[];
   /** What must be in place before CodeDeploy starts. */
   readonly after: readonly ITerraformDependable[];
@@ -64,8 +66,13 @@ export class Release extends Construct {
         actions: ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments'],
         resources: [props.deploymentGroupArn],
       },
-      // CreateDeployment reads the config it deploys with: the group's, or LambdaAllAtOnce when the build does not change.
-      { sid: 'UseDeploymentConfigs', actions: ['codedeploy:GetDeploymentConfig'], resources: [...props.deploymentConfigArns] },
+      // CreateDeployment reads the config it deploys with: the group's, or LambdaAllAtOnce when the build does not
+      // change.
+      {
+        sid: 'UseDeploymentConfigs',
+        actions: ['codedeploy:GetDeploymentConfig'],
+        resources: [...props.deploymentConfigArns],
+      },
       {
         sid: 'SeeBuildManifests',
         actions: ['s3:GetObject'],

@@ -25,7 +25,12 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { DeployConfig } from '../../config';
-import { DIMENSION_SIGNAL, METRIC_CANARY_FAILING, SIGNAL_ENTRY, VERDICT_PERIOD_SECONDS } from '../../contracts/release-signal';
+import {
+  DIMENSION_SIGNAL,
+  METRIC_CANARY_FAILING,
+  SIGNAL_ENTRY,
+  VERDICT_PERIOD_SECONDS,
+} from '../../contracts/release-signal';
 import { STATE_UNREADABLE_LOG } from '../../contracts/rollout-state';
 import { SignalUnjudgedAlarm } from './signal-unjudged-alarm';
 
@@ -40,7 +45,12 @@ export const METRIC_ASSIGNMENT_FALLBACKS = 'AssignmentFallbacks';
  * a broken store, or function code that refuses the state rollout sync writes, which would
  * otherwise send every load through Lambda@Edge, unseen, until someone read the bill.
  */
-const ASSIGNMENT_FALLBACK_ALARM = { periodSeconds: 300, evaluationPeriods: 3, datapointsToAlarm: 2, threshold: 1 } as const;
+const ASSIGNMENT_FALLBACK_ALARM = {
+  periodSeconds: 300,
+  evaluationPeriods: 3,
+  datapointsToAlarm: 2,
+  threshold: 1,
+} as const;
 
 /**
  * The filter pattern counting the function's fallback line: the marker as one quoted term, matched
@@ -67,7 +77,12 @@ export interface RolloutAlarmsProps {
   readonly viewerAssignmentName: string;
   readonly logRetentionDays: number;
   /** The unjudged alarm: its name, the lateness it allows, and the consumer and stream it watches, by name. */
-  readonly signal: { readonly unjudgedAlarmName: string; readonly latenessSeconds: number; readonly consumerFunctionName: string; readonly streamName: string };
+  readonly signal: {
+    readonly unjudgedAlarmName: string;
+    readonly latenessSeconds: number;
+    readonly consumerFunctionName: string;
+    readonly streamName: string;
+  };
   /** us-east-1: where the signal consumer publishes, CloudFront's metrics live and CloudFront Functions log. */
   readonly provider: AwsProvider;
 }
@@ -128,7 +143,12 @@ export class RolloutAlarms extends Construct {
       metricQuery: [
         { id: 'execution', metric: cloudFrontMetric('LambdaExecutionError'), returnData: false },
         { id: 'validation', metric: cloudFrontMetric('LambdaValidationError'), returnData: false },
-        { id: 'edge_errors', label: 'Lambda@Edge errors', expression: 'FILL(execution, 0) + FILL(validation, 0)', returnData: true },
+        {
+          id: 'edge_errors',
+          label: 'Lambda@Edge errors',
+          expression: 'FILL(execution, 0) + FILL(validation, 0)',
+          returnData: true,
+        },
       ],
       comparisonOperator: 'GreaterThanOrEqualToThreshold',
       threshold: alarms.edgeFunctionErrors,
@@ -151,7 +171,12 @@ export class RolloutAlarms extends Construct {
       name: `${props.viewerAssignmentName}-${STATE_UNREADABLE_LOG}`,
       logGroupName: this.viewerAssignmentLogs.name,
       pattern: ASSIGNMENT_FALLBACK_PATTERN,
-      metricTransformation: { name: METRIC_ASSIGNMENT_FALLBACKS, namespace: props.namespace, value: '1', unit: 'Count' },
+      metricTransformation: {
+        name: METRIC_ASSIGNMENT_FALLBACKS,
+        namespace: props.namespace,
+        value: '1',
+        unit: 'Count',
+      },
     });
     const fallback = ASSIGNMENT_FALLBACK_ALARM;
     this.assignmentFallbacks = new CloudwatchMetricAlarm(this, 'assignment-fallbacks', {

@@ -44,7 +44,8 @@ const STABLE_PLACEHOLDER = '0123456789abcdef';
 export function steadyStateValue(stable: string): string {
   if (!Token.isUnresolved(stable)) return formatRolloutState(steadyState(stable));
   const parts = formatRolloutState(steadyState(STABLE_PLACEHOLDER)).split(STABLE_PLACEHOLDER);
-  if (parts.length !== 2) throw new Error(`the steady state names its stable build ${parts.length - 1} times; expected once`);
+  if (parts.length !== 2)
+    throw new Error(`the steady state names its stable build ${parts.length - 1} times; expected once`);
   return parts[0] + stable + parts[1];
 }
 
@@ -79,14 +80,22 @@ export class RolloutStore extends Construct {
 
   /** GetKey: read the state through the API (the entry router's fallback). */
   grantRead(grantee: Grantable): void {
-    grantee.addToRolePolicy({ sid: 'ReadRolloutState', actions: ['cloudfront-keyvaluestore:GetKey'], resources: [this.store.arn] });
+    grantee.addToRolePolicy({
+      sid: 'ReadRolloutState',
+      actions: ['cloudfront-keyvaluestore:GetKey'],
+      resources: [this.store.arn],
+    });
   }
 
   /** DescribeKeyValueStore (the ETag), GetKey and PutKey: a conditional write of the state. */
   grantReadWrite(grantee: Grantable): void {
     grantee.addToRolePolicy({
       sid: 'ReadWriteRolloutState',
-      actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:GetKey', 'cloudfront-keyvaluestore:PutKey'],
+      actions: [
+        'cloudfront-keyvaluestore:DescribeKeyValueStore',
+        'cloudfront-keyvaluestore:GetKey',
+        'cloudfront-keyvaluestore:PutKey',
+      ],
       resources: [this.store.arn],
     });
   }

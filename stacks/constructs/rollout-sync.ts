@@ -5,7 +5,8 @@
  * seconds), and may do exactly that much: read the entry router's alias and versions, read and
  * conditionally write the rollout store, see its deployment group's deployments and stop one (with
  * rollback) when an alarm fires, read those two alarms, announce each state to the timeline in the
- * release-signal table before it writes it, and read the build manifests in every replica bucket. Its metric (the weight) goes out in its
+ * release-signal table before it writes it, and read the build manifests in every replica bucket. Its metric (the
+ * weight) goes out in its
  * log as embedded metric format: no CloudWatch write permission.
  */
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
@@ -71,13 +72,21 @@ export class RolloutSync extends Construct {
         actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'],
         resources: [props.entryRouterArn, `${props.entryRouterArn}:*`],
       },
-      { sid: 'SeeOwnDeployments', actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'], resources: [props.deploymentGroupArn] },
+      {
+        sid: 'SeeOwnDeployments',
+        actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
+        resources: [props.deploymentGroupArn],
+      },
       // StopDeployment takes no resource in AWS's service authorization reference (nor any
       // condition key): only "*" grants it, and on the group's ARN it is silently no grant. The
       // function stops only a deployment of its own group that shifts the alias (sync.ts).
       { sid: 'StopDeploymentTakesNoResource', actions: ['codedeploy:StopDeployment'], resources: ['*'] },
       // One DescribeAlarms names both alarms; each is authorized on its own ARN.
-      { sid: 'SeeRollbackAlarms', actions: ['cloudwatch:DescribeAlarms'], resources: [props.clientErrorAlarmArn, props.unjudgedAlarmArn] },
+      {
+        sid: 'SeeRollbackAlarms',
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: [props.clientErrorAlarmArn, props.unjudgedAlarmArn],
+      },
       {
         sid: 'SeeBuildManifests',
         actions: ['s3:GetObject'],
@@ -107,7 +116,8 @@ export class RolloutSync extends Construct {
     this.alarmEvents = new CloudwatchEventRule(this, 'alarm-events', {
       provider,
       name: `${props.functionName}-alarm`,
-      description: 'Hold the canary at once when its client-error or unjudged alarm fires, and release it when both are clear',
+      description:
+        'Hold the canary at once when its client-error or unjudged alarm fires, and release it when both are clear',
       eventPattern: JSON.stringify({
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],

@@ -43,12 +43,19 @@ export interface SignalConsumerProps {
   readonly environment: SignalConsumerEnvironment;
   readonly stream: SignalStream;
   readonly signalTable: ReleaseSignalTable;
-  /** Rollout sync's ARN: the consumer invokes it the moment the judge decides, rather than leave it to its next minute. */
+  /**
+   * Rollout sync's ARN: the consumer invokes it the moment the judge decides, rather than leave it to its next minute.
+   */
   readonly rolloutSyncArn: string;
   readonly logRetentionDays: number;
-  /** Records per batch. @default 1000 (at the sized peak, 800 records a second, a batch is about a second of the stream) */
+  /**
+   * Records per batch. @default 1000 (at the sized peak, 800 records a second, a batch is about a second of the stream)
+   */
   readonly batchSize?: number;
-  /** Seconds Lambda gathers records before it calls (config metrics.batchWindowSeconds). @default 1 (the judge looks at every batch: a failing canary waits for no more) */
+  /**
+   * Seconds Lambda gathers records before it calls (config metrics.batchWindowSeconds). @default 1 (the judge looks at
+   * every batch: a failing canary waits for no more)
+   */
   readonly maximumBatchingWindowSeconds?: number;
   /** Retries of a failed batch before Lambda skips it. @default 3 */
   readonly maximumRetryAttempts?: number;
@@ -76,13 +83,18 @@ export class SignalConsumer extends Construct {
       // (the benchmark), so a second of the stream is a few ms even at 128 MB's CPU share.
       memorySize: SIGNAL_CONSUMER_MEMORY_MB,
       timeout: 30,
-      description: 'Counts distinct viewers per role and period from the real-time logs of the entry and the error reports (EMF metrics)',
+      description:
+        'Counts distinct viewers per role and period from the real-time logs of the entry and the error reports (EMF metrics)',
     });
     props.stream.grantRead(this.handler);
     props.signalTable.grantReadTimeline(this.handler);
     props.signalTable.grantAdvanceCheckpoint(this.handler);
     props.signalTable.grantWriteJudgments(this.handler);
-    this.handler.addToRolePolicy({ sid: 'RequestRolloutSync', actions: ['lambda:InvokeFunction'], resources: [props.rolloutSyncArn] });
+    this.handler.addToRolePolicy({
+      sid: 'RequestRolloutSync',
+      actions: ['lambda:InvokeFunction'],
+      resources: [props.rolloutSyncArn],
+    });
 
     this.mapping = new LambdaEventSourceMapping(this, 'mapping', {
       provider: props.provider,

@@ -75,7 +75,11 @@ export class SignalStream extends Construct {
    */
   grantWrite(grantee: Grantable): void {
     grantee.addToRolePolicy(
-      { sid: 'WriteSignalStream', actions: ['kinesis:DescribeStreamSummary', 'kinesis:DescribeStream', 'kinesis:PutRecord', 'kinesis:PutRecords'], resources: [this.streamArn] },
+      {
+        sid: 'WriteSignalStream',
+        actions: ['kinesis:DescribeStreamSummary', 'kinesis:DescribeStream', 'kinesis:PutRecord', 'kinesis:PutRecords'],
+        resources: [this.streamArn],
+      },
       { sid: 'EncryptSignalRecords', actions: ['kms:GenerateDataKey'], resources: [this.keyArn] },
     );
   }
@@ -91,7 +95,13 @@ export class SignalStream extends Construct {
     grantee.addToRolePolicy(
       {
         sid: 'ReadSignalStream',
-        actions: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'],
+        actions: [
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:GetRecords',
+          'kinesis:GetShardIterator',
+          'kinesis:ListShards',
+        ],
         resources: [this.streamArn],
       },
       // ListStreams takes no resource in AWS's service authorization reference: only "*" grants it,

@@ -7,11 +7,18 @@
  * nothing sees nothing. CodeDeploy watches it next to the client-error alarm, and rollout sync holds
  * the canary while it fires: a canary the judge cannot see never gains viewers and is rolled back.
  */
-import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmMetricQuery } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import {
+  CloudwatchMetricAlarm,
+  type CloudwatchMetricAlarmMetricQuery,
+} from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Construct } from 'constructs';
 import type { DeployConfig } from '../../config';
-import { unjudgedAlarmQueries, type HealthMetricQuery, type UnjudgedAlarmQueries } from '../../contracts/release-signal';
+import {
+  unjudgedAlarmQueries,
+  type HealthMetricQuery,
+  type UnjudgedAlarmQueries,
+} from '../../contracts/release-signal';
 
 export interface SignalUnjudgedAlarmProps {
   readonly alarmName: string;
@@ -34,7 +41,10 @@ export class SignalUnjudgedAlarm extends Construct {
   constructor(scope: Construct, id: string, props: SignalUnjudgedAlarmProps) {
     super(scope, id);
     const { alarms } = props;
-    const queries = unjudgedAlarmQueries({ latenessSeconds: props.latenessSeconds }, { consumerFunction: props.consumerFunctionName, stream: props.streamName });
+    const queries = unjudgedAlarmQueries(
+      { latenessSeconds: props.latenessSeconds },
+      { consumerFunction: props.consumerFunctionName, stream: props.streamName },
+    );
     this.alarm = new CloudwatchMetricAlarm(this, 'alarm', {
       provider: props.provider,
       alarmName: props.alarmName,
@@ -64,14 +74,32 @@ export function healthNamespace(query: HealthMetricQuery, namespace: string): st
   return query.namespace === 'signal' ? namespace : query.namespace;
 }
 
-/** The contract's queries as the alarm's metric_query blocks: each metric per period with its statistic, then the expressions. */
-export function unjudgedMetricQueries(queries: UnjudgedAlarmQueries, namespace: string, period: number): CloudwatchMetricAlarmMetricQuery[] {
+/**
+ * The contract's queries as the alarm's metric_query blocks: each metric per period with its statistic, then the
+ * expressions.
+ */
+export function unjudgedMetricQueries(
+  queries: UnjudgedAlarmQueries,
+  namespace: string,
+  period: number,
+): CloudwatchMetricAlarmMetricQuery[] {
   return [
     ...queries.metrics.map((query) => ({
       id: query.id,
-      metric: { namespace: healthNamespace(query, namespace), metricName: query.metricName, dimensions: { ...query.dimensions }, period, stat: query.stat },
+      metric: {
+        namespace: healthNamespace(query, namespace),
+        metricName: query.metricName,
+        dimensions: { ...query.dimensions },
+        period,
+        stat: query.stat,
+      },
       returnData: false,
     })),
-    ...queries.expressions.map((query) => ({ id: query.id, expression: query.expression, label: query.label, returnData: query.id === queries.resultId })),
+    ...queries.expressions.map((query) => ({
+      id: query.id,
+      expression: query.expression,
+      label: query.label,
+      returnData: query.id === queries.resultId,
+    })),
   ];
 }

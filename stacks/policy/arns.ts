@@ -35,7 +35,11 @@ const SAME_AS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   aws_kinesis_stream: { id: 'name' },
 };
 
-type ArnOf = (element: Element, attr: (name: string) => string, ctx: Required<Omit<ArnContext, 'unknown'>> & { region: string; assigned: (attribute: string) => string }) => string;
+type ArnOf = (
+  element: Element,
+  attr: (name: string) => string,
+  ctx: Required<Omit<ArnContext, 'unknown'>> & { region: string; assigned: (attribute: string) => string },
+) => string;
 
 /**
  * `<type>.arn` (and the ARN-valued attributes named here) as AWS forms it (each service's
@@ -43,32 +47,62 @@ type ArnOf = (element: Element, attr: (name: string) => string, ctx: Required<Om
  */
 const ARNS: Readonly<Record<string, Readonly<Record<string, ArnOf>>>> = {
   aws_s3_bucket: { arn: (_e, a, c) => `arn:${c.partition}:s3:::${a('bucket')}` },
-  aws_iam_role: { arn: (e, a, c) => `arn:${c.partition}:iam::${c.account}:role${typeof e.body.path === 'string' ? e.body.path : '/'}${a('name')}` },
+  aws_iam_role: {
+    arn: (e, a, c) =>
+      `arn:${c.partition}:iam::${c.account}:role${typeof e.body.path === 'string' ? e.body.path : '/'}${a('name')}`,
+  },
   aws_lambda_function: {
     arn: (_e, a, c) => `arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}`,
-    qualified_arn: (_e, a, c) => `arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}:${c.assigned('version')}`,
-    invoke_arn: (_e, a, c) => `arn:${c.partition}:apigateway:${c.region}:lambda:path/2015-03-31/functions/arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}/invocations`,
+    qualified_arn: (_e, a, c) =>
+      `arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}:${c.assigned('version')}`,
+    invoke_arn: (_e, a, c) =>
+      `arn:${c.partition}:apigateway:${c.region}:lambda:path/2015-03-31/functions/arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}/invocations`,
   },
-  aws_lambda_alias: { arn: (_e, a, c) => `arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}:${a('name')}` },
-  aws_cloudwatch_log_group: { arn: (_e, a, c) => `arn:${c.partition}:logs:${c.region}:${c.account}:log-group:${a('name')}` },
-  aws_cloudwatch_metric_alarm: { arn: (_e, a, c) => `arn:${c.partition}:cloudwatch:${c.region}:${c.account}:alarm:${a('alarm_name')}` },
-  aws_cloudwatch_event_rule: { arn: (_e, a, c) => `arn:${c.partition}:events:${c.region}:${c.account}:rule/${a('name')}` },
+  aws_lambda_alias: {
+    arn: (_e, a, c) => `arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}:${a('name')}`,
+  },
+  aws_cloudwatch_log_group: {
+    arn: (_e, a, c) => `arn:${c.partition}:logs:${c.region}:${c.account}:log-group:${a('name')}`,
+  },
+  aws_cloudwatch_metric_alarm: {
+    arn: (_e, a, c) => `arn:${c.partition}:cloudwatch:${c.region}:${c.account}:alarm:${a('alarm_name')}`,
+  },
+  aws_cloudwatch_event_rule: {
+    arn: (_e, a, c) => `arn:${c.partition}:events:${c.region}:${c.account}:rule/${a('name')}`,
+  },
   aws_dynamodb_table: { arn: (_e, a, c) => `arn:${c.partition}:dynamodb:${c.region}:${c.account}:table/${a('name')}` },
   aws_kinesis_stream: { arn: (_e, a, c) => `arn:${c.partition}:kinesis:${c.region}:${c.account}:stream/${a('name')}` },
-  aws_codedeploy_app: { arn: (_e, a, c) => `arn:${c.partition}:codedeploy:${c.region}:${c.account}:application:${a('name')}` },
-  aws_codedeploy_deployment_group: { arn: (_e, a, c) => `arn:${c.partition}:codedeploy:${c.region}:${c.account}:deploymentgroup:${a('app_name')}/${a('deployment_group_name')}` },
-  aws_codedeploy_deployment_config: { arn: (_e, a, c) => `arn:${c.partition}:codedeploy:${c.region}:${c.account}:deploymentconfig:${a('deployment_config_name')}` },
-  aws_cloudfront_distribution: { arn: (_e, _a, c) => `arn:${c.partition}:cloudfront::${c.account}:distribution/${c.assigned('id')}` },
+  aws_codedeploy_app: {
+    arn: (_e, a, c) => `arn:${c.partition}:codedeploy:${c.region}:${c.account}:application:${a('name')}`,
+  },
+  aws_codedeploy_deployment_group: {
+    arn: (_e, a, c) =>
+      `arn:${c.partition}:codedeploy:${c.region}:${c.account}:deploymentgroup:${a('app_name')}/${a('deployment_group_name')}`,
+  },
+  aws_codedeploy_deployment_config: {
+    arn: (_e, a, c) =>
+      `arn:${c.partition}:codedeploy:${c.region}:${c.account}:deploymentconfig:${a('deployment_config_name')}`,
+  },
+  aws_cloudfront_distribution: {
+    arn: (_e, _a, c) => `arn:${c.partition}:cloudfront::${c.account}:distribution/${c.assigned('id')}`,
+  },
   aws_cloudfront_function: { arn: (_e, a, c) => `arn:${c.partition}:cloudfront::${c.account}:function/${a('name')}` },
-  aws_cloudfront_realtime_log_config: { arn: (_e, a, c) => `arn:${c.partition}:cloudfront::${c.account}:realtime-log-config/${a('name')}` },
+  aws_cloudfront_realtime_log_config: {
+    arn: (_e, a, c) => `arn:${c.partition}:cloudfront::${c.account}:realtime-log-config/${a('name')}`,
+  },
   // The store's ARN holds an id CloudFront assigns, not its name.
-  aws_cloudfront_key_value_store: { arn: (_e, _a, c) => `arn:${c.partition}:cloudfront::${c.account}:key-value-store/${c.assigned('arn')}` },
+  aws_cloudfront_key_value_store: {
+    arn: (_e, _a, c) => `arn:${c.partition}:cloudfront::${c.account}:key-value-store/${c.assigned('arn')}`,
+  },
   aws_cloudfront_origin_access_identity: {
-    iam_arn: (_e, _a, c) => `arn:${c.partition}:iam::cloudfront:user/CloudFront Origin Access Identity ${c.assigned('id')}`,
+    iam_arn: (_e, _a, c) =>
+      `arn:${c.partition}:iam::cloudfront:user/CloudFront Origin Access Identity ${c.assigned('id')}`,
   },
   aws_sns_topic: { arn: (_e, a, c) => `arn:${c.partition}:sns:${c.region}:${c.account}:${a('name')}` },
   // The key an alias points at (the resource and the data source alike): an id KMS assigns.
-  aws_kms_alias: { target_key_arn: (_e, _a, c) => `arn:${c.partition}:kms:${c.region}:${c.account}:key/${c.assigned('target_key_id')}` },
+  aws_kms_alias: {
+    target_key_arn: (_e, _a, c) => `arn:${c.partition}:kms:${c.region}:${c.account}:key/${c.assigned('target_key_id')}`,
+  },
 };
 
 /** The region of an element's provider (`provider = "aws.eu-west-1"`), or undefined. */
@@ -82,8 +116,11 @@ function regionOf(tf: TerraformJson, element: Element): string | undefined {
 /** A value of the JSON with every `${type.name.attr}` it can answer filled in, the rest through `unknown`. */
 export function resolveText(tf: TerraformJson, value: Json | undefined, ctx: ArnContext, depth = 0): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (typeof value !== 'string') return value === undefined || value === null ? '' : (ctx.unknown ?? (() => '*'))(JSON.stringify(value), undefined);
-  return value.replace(/\$\{([^{}]*)\}/g, (_, expression: string) => resolveExpression(tf, expression.trim(), ctx, depth));
+  if (typeof value !== 'string')
+    return value === undefined || value === null ? '' : (ctx.unknown ?? (() => '*'))(JSON.stringify(value), undefined);
+  return value.replace(/\$\{([^{}]*)\}/g, (_, expression: string) =>
+    resolveExpression(tf, expression.trim(), ctx, depth),
+  );
 }
 
 function resolveExpression(tf: TerraformJson, expression: string, ctx: ArnContext, depth: number): string {
@@ -99,9 +136,16 @@ function resolveExpression(tf: TerraformJson, expression: string, ctx: ArnContex
   const arn = ARNS[element.type]?.[attribute];
   if (arn) {
     const region = regionOf(tf, element) ?? unknown(element);
-    return arn(element, attr, { account: ctx.account, partition, region, assigned: (name) => (ctx.unknown ?? (() => '*'))(`${address}.${name}`, element) });
+    return arn(element, attr, {
+      account: ctx.account,
+      partition,
+      region,
+      assigned: (name) => (ctx.unknown ?? (() => '*'))(`${address}.${name}`, element),
+    });
   }
   const own = element.address.startsWith('data.') ? attribute : (SAME_AS[element.type]?.[attribute] ?? attribute);
   const body = element.body[own];
-  return typeof body === 'string' || typeof body === 'number' ? resolveText(tf, body, ctx, depth + 1) : unknown(element);
+  return typeof body === 'string' || typeof body === 'number'
+    ? resolveText(tf, body, ctx, depth + 1)
+    : unknown(element);
 }

@@ -18,7 +18,11 @@ export interface DesignedIgnore {
 
 export const DESIGNED_IGNORE_CHANGES: readonly DesignedIgnore[] = [
   { type: 'aws_lambda_alias', attributes: CODEDEPLOY_OWNED_ALIAS_ATTRIBUTES, owner: 'CodeDeploy shifts the alias' },
-  { type: 'aws_cloudfrontkeyvaluestore_key', attributes: ROLLOUT_SYNC_OWNED_STATE_ATTRIBUTES, owner: 'rollout sync writes the rollout state' },
+  {
+    type: 'aws_cloudfrontkeyvaluestore_key',
+    attributes: ROLLOUT_SYNC_OWNED_STATE_ATTRIBUTES,
+    owner: 'rollout sync writes the rollout state',
+  },
   {
     type: 'aws_cloudfront_function',
     applies: (element) => String(element.body.name).endsWith(VIEWER_ASSIGNMENT_CHECK_SUFFIX),
@@ -36,18 +40,25 @@ export function ignoredChanges(stack: SynthStack): { address: string; attributes
   });
 }
 
-export function designedIgnoreChangesOnly(stack: SynthStack, designed: readonly DesignedIgnore[] = DESIGNED_IGNORE_CHANGES): Violation[] {
+export function designedIgnoreChangesOnly(
+  stack: SynthStack,
+  designed: readonly DesignedIgnore[] = DESIGNED_IGNORE_CHANGES,
+): Violation[] {
   return resources(stack.json).flatMap((element) => {
     const ignore = single(element.body.lifecycle)?.ignore_changes;
     if (ignore === undefined) return [];
-    const v = (message: string): Violation[] => [{ rule: 'designed-ignore-changes', stack: stack.name, address: element.address, message }];
+    const v = (message: string): Violation[] => [
+      { rule: 'designed-ignore-changes', stack: stack.name, address: element.address, message },
+    ];
     if (ignore === 'all') return v('ignores all changes; a plan could no longer show drift');
     const declared = [...strings(ignore)].sort();
     const match = designed.find((d) => d.type === element.type && (d.applies?.(element) ?? true));
     if (!match) return v(`ignores ${declared.join(', ')}, which nothing changes at run time by design`);
     const expected = [...match.attributes].sort();
     if (declared.join(',') !== expected.join(',')) {
-      return v(`ignores ${declared.join(', ') || 'nothing'}; by design exactly ${expected.join(', ')} (${match.owner})`);
+      return v(
+        `ignores ${declared.join(', ') || 'nothing'}; by design exactly ${expected.join(', ')} (${match.owner})`,
+      );
     }
     return [];
   });

@@ -17,8 +17,24 @@
  * key the action does not support for that resource type is left out of the request, so a condition
  * on it holds only where AWS's would (IfExists, negated operators, ForAllValues).
  */
-import { conditionKeySupported, referenceAction, typesOfArn, wildcardMatch, type ReferenceAction } from './iam-reference';
-import { blocks, exactReference, find, isBlock, list, strings, type Block, type Json, type TerraformJson } from './terraform-json';
+import {
+  conditionKeySupported,
+  referenceAction,
+  typesOfArn,
+  wildcardMatch,
+  type ReferenceAction,
+} from './iam-reference';
+import {
+  blocks,
+  exactReference,
+  find,
+  isBlock,
+  list,
+  strings,
+  type Block,
+  type Json,
+  type TerraformJson,
+} from './terraform-json';
 
 export interface Condition {
   readonly test: string;
@@ -55,7 +71,11 @@ export function documentStatements(body: Block): Statement[] {
     resources: strings(s.resources),
     notResources: strings(s.not_resources),
     principals: blocks(s.principals).map((p) => ({ type: String(p.type), identifiers: strings(p.identifiers) })),
-    conditions: blocks(s.condition).map((c) => ({ test: String(c.test), variable: String(c.variable), values: strings(c.values) })),
+    conditions: blocks(s.condition).map((c) => ({
+      test: String(c.test),
+      variable: String(c.variable),
+      values: strings(c.values),
+    })),
   }));
 }
 
@@ -67,9 +87,18 @@ export function jsonStatements(document: Json | undefined): Statement[] {
     .filter(isBlock)
     .map((s) => {
       const principal = s.Principal;
-      const principals = principal === '*' ? [{ type: '*', identifiers: ['*'] }] : isBlock(principal) ? Object.entries(principal).map(([type, ids]) => ({ type, identifiers: strings(ids) })) : [];
+      const principals =
+        principal === '*'
+          ? [{ type: '*', identifiers: ['*'] }]
+          : isBlock(principal)
+            ? Object.entries(principal).map(([type, ids]) => ({ type, identifiers: strings(ids) }))
+            : [];
       const conditions = isBlock(s.Condition)
-        ? Object.entries(s.Condition).flatMap(([test, byVariable]) => (isBlock(byVariable) ? Object.entries(byVariable).map(([variable, values]) => ({ test, variable, values: strings(values) })) : []))
+        ? Object.entries(s.Condition).flatMap(([test, byVariable]) =>
+            isBlock(byVariable)
+              ? Object.entries(byVariable).map(([variable, values]) => ({ test, variable, values: strings(values) }))
+              : [],
+          )
         : [];
       return {
         ...(typeof s.Sid === 'string' ? { sid: s.Sid } : {}),
@@ -141,16 +170,23 @@ export type Decision =
   | { readonly allowed: false; readonly why: 'no-allow' | 'boundary' };
 
 /** The request as IAM sees it: `*` for an action without a resource, and only the keys AWS would set. */
-export function requestContext(request: IamRequest): { action: ReferenceAction; resource: string; context: Map<string, string[]> } {
+export function requestContext(request: IamRequest): {
+  action: ReferenceAction;
+  resource: string;
+  context: Map<string, string[]>;
+} {
   const action = referenceAction(request.action);
   if (!action) throw new Error(`${request.action} is not an action in AWS's service authorization reference`);
   const resource = action.takesNoResource ? '*' : request.resource;
   const types = action.takesNoResource ? [] : typesOfArn(action, resource);
   if (!action.takesNoResource && types.length === 0) {
-    throw new Error(`${request.action} on ${resource}: not an ARN of any resource type the action takes (${action.resourceTypes.map((t) => t.name).join(', ')})`);
+    throw new Error(
+      `${request.action} on ${resource}: not an ARN of any resource type the action takes (${action.resourceTypes.map((t) => t.name).join(', ')})`,
+    );
   }
   const context = new Map<string, string[]>();
-  const set = (key: string, value: ContextValue) => context.set(key.toLowerCase(), Array.isArray(value) ? [...value] : [String(value)]);
+  const set = (key: string, value: ContextValue) =>
+    context.set(key.toLowerCase(), Array.isArray(value) ? [...value] : [String(value)]);
   set('aws:PrincipalArn', request.principal);
   for (const [key, value] of Object.entries(request.context ?? {})) {
     if (conditionKeySupported(action, key, types)) set(key, value);
@@ -160,15 +196,21 @@ export function requestContext(request: IamRequest): { action: ReferenceAction; 
 
 export function evaluate(policies: PolicySet, request: IamRequest): Decision {
   const { action, resource, context } = requestContext(request);
-  const applies = (statement: Statement, principalMatters: boolean) => statementApplies(statement, action, resource, context, principalMatters ? request.principal : undefined);
-  const all = [...policies.identity.map((s) => [s, false] as const), ...(policies.boundary ?? []).map((s) => [s, false] as const), ...(policies.resource ?? []).map((s) => [s, true] as const)];
+  const applies = (statement: Statement, principalMatters: boolean) =>
+    statementApplies(statement, action, resource, context, principalMatters ? request.principal : undefined);
+  const all = [
+    ...policies.identity.map((s) => [s, false] as const),
+    ...(policies.boundary ?? []).map((s) => [s, false] as const),
+    ...(policies.resource ?? []).map((s) => [s, true] as const),
+  ];
   const deny = all.find(([s, principalMatters]) => s.effect === 'Deny' && applies(s, principalMatters));
   if (deny) return { allowed: false, why: 'explicit-deny', statement: deny[0] };
   const byResource = (policies.resource ?? []).find((s) => s.effect === 'Allow' && applies(s, true));
   if (byResource) return { allowed: true, by: 'resource', statement: byResource };
   const byIdentity = policies.identity.find((s) => s.effect === 'Allow' && applies(s, false));
   if (!byIdentity) return { allowed: false, why: 'no-allow' };
-  if (policies.boundary && !policies.boundary.some((s) => s.effect === 'Allow' && applies(s, false))) return { allowed: false, why: 'boundary' };
+  if (policies.boundary && !policies.boundary.some((s) => s.effect === 'Allow' && applies(s, false)))
+    return { allowed: false, why: 'boundary' };
   return { allowed: true, by: 'identity', statement: byIdentity };
 }
 
@@ -176,12 +218,34 @@ export function allows(policies: PolicySet, request: IamRequest): boolean {
   return evaluate(policies, request).allowed;
 }
 
-function statementApplies(statement: Statement, action: ReferenceAction, resource: string, context: ReadonlyMap<string, string[]>, principal: string | undefined): boolean {
+function statementApplies(
+  statement: Statement,
+  action: ReferenceAction,
+  resource: string,
+  context: ReadonlyMap<string, string[]>,
+  principal: string | undefined,
+): boolean {
   const named = (patterns: readonly string[]) => patterns.some((pattern) => wildcardMatch(pattern, action.id, true));
-  if (statement.actions.length > 0 ? !named(statement.actions) : !(statement.notActions.length > 0 && !named(statement.notActions))) return false;
+  if (
+    statement.actions.length > 0
+      ? !named(statement.actions)
+      : !(statement.notActions.length > 0 && !named(statement.notActions))
+  )
+    return false;
   const covers = (patterns: readonly string[]) => patterns.some((pattern) => wildcardMatch(pattern, resource));
-  if (statement.resources.length > 0 ? !covers(statement.resources) : statement.notResources.length > 0 ? covers(statement.notResources) : principal === undefined) return false;
-  if (principal !== undefined && !statement.principals.some((p) => p.identifiers.some((id) => id === '*' || id === principal))) return false;
+  if (
+    statement.resources.length > 0
+      ? !covers(statement.resources)
+      : statement.notResources.length > 0
+        ? covers(statement.notResources)
+        : principal === undefined
+  )
+    return false;
+  if (
+    principal !== undefined &&
+    !statement.principals.some((p) => p.identifiers.some((id) => id === '*' || id === principal))
+  )
+    return false;
   return statement.conditions.every((condition) => conditionHolds(condition, context));
 }
 
@@ -212,14 +276,18 @@ const COMPARISONS: Readonly<Record<string, { readonly compare: Compare; readonly
 export function conditionHolds(condition: Condition, context: ReadonlyMap<string, readonly string[]>): boolean {
   const [, set, base, ifExists] = /^(ForAllValues:|ForAnyValue:)?([A-Za-z]+?)(IfExists)?$/.exec(condition.test) ?? [];
   if (base === undefined) throw new Error(`condition operator ${condition.test} is not one IAM has`);
-  if (condition.values.some((value) => /\$\{/.test(value))) throw new Error(`condition ${condition.test} ${condition.variable}: policy variables are not evaluated here`);
+  if (condition.values.some((value) => /\$\{/.test(value)))
+    throw new Error(`condition ${condition.test} ${condition.variable}: policy variables are not evaluated here`);
   const values = context.get(condition.variable.toLowerCase());
   if (base === 'Null') {
     // "true": the key must be absent; "false": present.
     return condition.values.every((value) => (value === 'true') === (values === undefined));
   }
   const operator = COMPARISONS[base];
-  if (!operator) throw new Error(`condition operator ${condition.test} is not evaluated here: add it to stacks/policy/iam-policy.ts`);
+  if (!operator)
+    throw new Error(
+      `condition operator ${condition.test} is not evaluated here: add it to stacks/policy/iam-policy.ts`,
+    );
   if (values === undefined) {
     // A missing key: IfExists and ForAllValues hold (nothing to check), a negated operator holds
     // (nothing matches), anything else does not.

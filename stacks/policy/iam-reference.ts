@@ -57,7 +57,10 @@ export interface ReferenceAction {
   /** `service:Name`, spelled as the reference spells it. */
   readonly id: string;
   readonly accessLevel: string;
-  readonly resourceTypes: readonly (ReferenceResourceType & { readonly required: boolean; readonly actionConditionKeys: readonly string[] })[];
+  readonly resourceTypes: readonly (ReferenceResourceType & {
+    readonly required: boolean;
+    readonly actionConditionKeys: readonly string[];
+  })[];
   /** Keys the action supports whatever its resource. */
   readonly conditionKeys: readonly string[];
   /** No resource type: only `Resource: "*"` grants it. */
@@ -91,7 +94,8 @@ function resourceType(service: string, name: string): ReferenceResourceType {
   const types = resourceTypesFile(service);
   // The action tables name some types with other capitals than the type table (API Gateway's `RestApi`).
   const raw = types[name] ?? Object.values(types).find((type) => type.key.toLowerCase() === name.toLowerCase());
-  if (!raw) throw new Error(`the IAM reference names resource type ${service}:${name} in an action but does not define it`);
+  if (!raw)
+    throw new Error(`the IAM reference names resource type ${service}:${name} in an action but does not define it`);
   return { service, name: raw.key, arnFormats: raw.arn.split(', '), conditionKeys: raw.conditionKeys ?? [] };
 }
 
@@ -114,8 +118,16 @@ function serviceActions(service: string): ReadonlyMap<string, ReferenceAction> |
                 ? // AWS documents API Gateway on two pages (V1, and Management V2 for HTTP and WebSocket
                   // APIs) that share the prefix and the HTTP-verb actions; the data's action rows carry
                   // the V1 page's types only. A verb is authorized on any type either page defines.
-                  Object.keys(resourceTypesFile(key)).map((name) => ({ ...resourceType(key, name), required: false, actionConditionKeys: [] }))
-                : action.resourceTypes.map((use) => ({ ...resourceType(key, use.name), required: use.required, actionConditionKeys: use.conditionKeys })),
+                  Object.keys(resourceTypesFile(key)).map((name) => ({
+                    ...resourceType(key, name),
+                    required: false,
+                    actionConditionKeys: [],
+                  }))
+                : action.resourceTypes.map((use) => ({
+                    ...resourceType(key, use.name),
+                    required: use.required,
+                    actionConditionKeys: use.conditionKeys,
+                  })),
               conditionKeys: action.conditionKeys,
               takesNoResource: action.resourceTypes.length === 0,
             },
@@ -133,7 +145,9 @@ export function referenceAction(action: string): ReferenceAction | undefined {
   return serviceActions(action.slice(0, at))?.get(action.slice(at + 1).toLowerCase());
 }
 
-/** Every action a policy's action entry names: `s3:Get*`, `lambda:EnableReplication*`, `s3:*`. Empty when none exists. */
+/**
+ * Every action a policy's action entry names: `s3:Get*`, `lambda:EnableReplication*`, `s3:*`. Empty when none exists.
+ */
 export function referenceActions(pattern: string): ReferenceAction[] {
   if (pattern === '*') throw new Error('`*` names every action of every service: not looked up');
   const at = pattern.indexOf(':');
@@ -148,7 +162,9 @@ export function referenceActions(pattern: string): ReferenceAction[] {
 
 /** IAM's wildcards in an ARN or action pattern: `*` any run of characters, `?` one. */
 export function wildcardRegExp(pattern: string, flags = ''): RegExp {
-  const source = [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/, '\\$&'))).join('');
+  const source = [...pattern]
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/, '\\$&')))
+    .join('');
   return new RegExp(`^${source}$`, `s${flags}`);
 }
 
@@ -156,11 +172,22 @@ export function wildcardMatch(pattern: string, value: string, ignoreCase = false
   return wildcardRegExp(pattern, ignoreCase ? 'i' : '').test(value);
 }
 
-/** An ARN format as a regular expression: the region and account one field each, a resource name any run (`/` and `:` included). */
+/**
+ * An ARN format as a regular expression: the region and account one field each, a resource name any run (`/` and `:`
+ * included).
+ */
 function formatRegExp(format: string): RegExp {
   const source = format
     .split(/(\$\{[A-Za-z0-9]+\})/)
-    .map((part) => (part.startsWith('${') ? (part === '${Partition}' ? 'aws[a-z-]*' : ['${Region}', '${Account}'].includes(part) ? '[^:/]*' : '.*') : part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')))
+    .map((part) =>
+      part.startsWith('${')
+        ? part === '${Partition}'
+          ? 'aws[a-z-]*'
+          : ['${Region}', '${Account}'].includes(part)
+            ? '[^:/]*'
+            : '.*'
+        : part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'),
+    )
     .join('');
   return new RegExp(`^${source}$`, 's');
 }
@@ -174,17 +201,27 @@ export function arnHasType(arn: string, type: ReferenceResourceType): boolean {
  * A glob as tokens: a character, `*` (any run), `?` (any one character), or an ARN's partition,
  * region or account (a run without `:` or `/`).
  */
-type GlobToken = { readonly kind: 'char'; readonly char: string } | { readonly kind: 'any' } | { readonly kind: 'one' } | { readonly kind: 'segment' };
+type GlobToken =
+  | { readonly kind: 'char'; readonly char: string }
+  | { readonly kind: 'any' }
+  | { readonly kind: 'one' }
+  | { readonly kind: 'segment' };
 
 function patternTokens(pattern: string): GlobToken[] {
-  return [...pattern].map((c) => (c === '*' ? { kind: 'any' } : c === '?' ? { kind: 'one' } : { kind: 'char', char: c }));
+  return [...pattern].map((c) =>
+    c === '*' ? { kind: 'any' } : c === '?' ? { kind: 'one' } : { kind: 'char', char: c },
+  );
 }
 
 /** An ARN format's `${Variable}`s: the partition, region and account are one field each, a resource name any run. */
 function formatTokens(format: string): GlobToken[] {
   return format
     .split(/(\$\{[A-Za-z0-9]+\})/)
-    .flatMap((part): GlobToken[] => (part.startsWith('${') ? [{ kind: ['${Partition}', '${Region}', '${Account}'].includes(part) ? 'segment' : 'any' }] : [...part].map((char) => ({ kind: 'char', char }))));
+    .flatMap((part): GlobToken[] =>
+      part.startsWith('${')
+        ? [{ kind: ['${Partition}', '${Region}', '${Account}'].includes(part) ? 'segment' : 'any' }]
+        : [...part].map((char) => ({ kind: 'char', char })),
+    );
 }
 
 /** Whether a run of `run`'s kind can take in the token `t` (a segment takes no `:` or `/`). */
@@ -205,10 +242,23 @@ function globsIntersect(a: readonly GlobToken[], b: readonly GlobToken[]): boole
     const x = a[i];
     const y = b[j];
     // A run ends here, or takes in the other side's next token (a character, or all of its run).
-    if (isRun(x) && (visit(i + 1, j) || (y !== undefined && (x!.kind === 'any' || y.kind !== 'any') && absorbs(x!, y) && visit(i, j + 1)))) return true;
-    if (isRun(y) && (visit(i, j + 1) || (x !== undefined && (y!.kind === 'any' || x.kind !== 'any') && absorbs(y!, x) && visit(i + 1, j)))) return true;
+    if (
+      isRun(x) &&
+      (visit(i + 1, j) ||
+        (y !== undefined && (x!.kind === 'any' || y.kind !== 'any') && absorbs(x!, y) && visit(i, j + 1)))
+    )
+      return true;
+    if (
+      isRun(y) &&
+      (visit(i, j + 1) ||
+        (x !== undefined && (y!.kind === 'any' || x.kind !== 'any') && absorbs(y!, x) && visit(i + 1, j)))
+    )
+      return true;
     if (x === undefined || y === undefined || isRun(x) || isRun(y)) return false;
-    return (x.kind === 'one' || y.kind === 'one' || (x.kind === 'char' && y.kind === 'char' && x.char === y.char)) && visit(i + 1, j + 1);
+    return (
+      (x.kind === 'one' || y.kind === 'one' || (x.kind === 'char' && y.kind === 'char' && x.char === y.char)) &&
+      visit(i + 1, j + 1)
+    );
   };
   return visit(0, 0);
 }
@@ -232,7 +282,10 @@ const LISTED_GLOBAL_KEYS = [/^aws:RequestTag\//i, /^aws:ResourceTag\//i, /^aws:T
 
 const GLOBAL_KEYS = getAllGlobalConditionKeys().filter((key) => !LISTED_GLOBAL_KEYS.some((listed) => listed.test(key)));
 
-/** A reference key (`aws:ResourceTag/${TagKey}`, `s3:ExistingObjectTag/<key>`) as a pattern for the keys a policy writes. */
+/**
+ * A reference key (`aws:ResourceTag/${TagKey}`, `s3:ExistingObjectTag/<key>`) as a pattern for the keys a policy
+ * writes.
+ */
 function keyPattern(referenceKey: string): RegExp {
   const source = referenceKey
     .split(/(\$\{[A-Za-z0-9]+\}|<[a-z-]+>|tag-key)/)
@@ -246,8 +299,19 @@ function keyPattern(referenceKey: string): RegExp {
  * no resource, when `types` is empty): a global key does everywhere but the tag keys, which only
  * services that list them support; any other key only where the action or the resource type lists it.
  */
-export function conditionKeySupported(action: ReferenceAction, key: string, types: ReferenceAction['resourceTypes'] = action.resourceTypes): boolean {
-  if (!LISTED_GLOBAL_KEYS.some((listed) => listed.test(key)) && GLOBAL_KEYS.some((global) => keyPattern(global).test(key))) return true;
-  const listed = [...action.conditionKeys, ...types.flatMap((type) => [...type.conditionKeys, ...type.actionConditionKeys])];
+export function conditionKeySupported(
+  action: ReferenceAction,
+  key: string,
+  types: ReferenceAction['resourceTypes'] = action.resourceTypes,
+): boolean {
+  if (
+    !LISTED_GLOBAL_KEYS.some((listed) => listed.test(key)) &&
+    GLOBAL_KEYS.some((global) => keyPattern(global).test(key))
+  )
+    return true;
+  const listed = [
+    ...action.conditionKeys,
+    ...types.flatMap((type) => [...type.conditionKeys, ...type.actionConditionKeys]),
+  ];
   return listed.some((reference) => keyPattern(reference).test(key));
 }

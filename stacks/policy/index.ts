@@ -11,7 +11,10 @@ export { POLICY_RULES } from './rules';
 export type { SynthStack, Violation } from './terraform-json';
 
 export function checkStacks(stacks: readonly SynthStack[]): Violation[] {
-  return stacks.flatMap((stack) => [...Object.values(POLICY_RULES).flatMap((rule) => rule(stack)), ...designedIgnoreChangesOnly(stack)]);
+  return stacks.flatMap((stack) => [
+    ...Object.values(POLICY_RULES).flatMap((rule) => rule(stack)),
+    ...designedIgnoreChangesOnly(stack),
+  ]);
 }
 
 export function checkSynthOutput(outdir: string): Violation[] {

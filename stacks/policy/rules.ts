@@ -24,14 +24,36 @@ import { resolveText } from './arns';
 import { documentStatements, mapStatement, statementsOf, type Statement } from './iam-policy';
 import { conditionKeySupported, patternCanBeType, referenceActions, type ReferenceAction } from './iam-reference';
 import { EDGE_LIMITS } from '../constructs/edge-function';
-import { attachedTo, blocks, dataSources, exactReference, find, list, providerRegion, referencesIn, resources, single, strings, type Block, type Element, type SynthStack, type TerraformJson, type Violation } from './terraform-json';
+import {
+  attachedTo,
+  blocks,
+  dataSources,
+  exactReference,
+  find,
+  list,
+  providerRegion,
+  referencesIn,
+  resources,
+  single,
+  strings,
+  type Block,
+  type Element,
+  type SynthStack,
+  type TerraformJson,
+  type Violation,
+} from './terraform-json';
 
 export type Rule = (stack: SynthStack) => Violation[];
 
 /** CloudFront's TLS security policies at or above TLS 1.2 with modern ciphers. */
 export const TLS_FLOORS = ['TLSv1.2_2021', 'TLSv1.2_2025', 'TLSv1.3_2025'];
 
-const violation = (rule: string, stack: SynthStack, address: string, message: string): Violation => ({ rule, stack: stack.name, address, message });
+const violation = (rule: string, stack: SynthStack, address: string, message: string): Violation => ({
+  rule,
+  stack: stack.name,
+  address,
+  message,
+});
 
 // ---------------------------------------------------------------- buckets
 
@@ -47,7 +69,9 @@ export const bucketsArePrivate = bucketRule('s3-public-access-blocked', (tf, buc
   const blocksFor = attachedTo(tf, 'aws_s3_bucket_public_access_block', bucket.address);
   const flags = ['block_public_acls', 'block_public_policy', 'ignore_public_acls', 'restrict_public_buckets'];
   if (blocksFor.some((b) => flags.every((flag) => b.body[flag] === true))) return null;
-  return blocksFor.length === 0 ? 'has no public access block' : `public access block does not set all of ${flags.join(', ')}`;
+  return blocksFor.length === 0
+    ? 'has no public access block'
+    : `public access block does not set all of ${flags.join(', ')}`;
 });
 
 export const bucketsAreEncrypted = bucketRule('s3-encrypted', (tf, bucket) => {
@@ -56,9 +80,14 @@ export const bucketsAreEncrypted = bucketRule('s3-encrypted', (tf, bucket) => {
     .map((rule) => single(rule.apply_server_side_encryption_by_default)?.sse_algorithm);
   if (algorithms.length === 0) return 'has no default encryption';
   // Buckets CloudFront reads through an origin access identity must be SSE-S3: OAI cannot use KMS.
-  const readByOai = bucketPolicyStatements(tf, bucket).some((s) => s.principals.some((p) => p.identifiers.some((id) => /cloudfront_origin_access_identity/.test(id))));
-  if (readByOai && !algorithms.every((a) => a === 'AES256')) return 'is read through an origin access identity but is not SSE-S3 (AES256)';
-  return algorithms.every((a) => a === 'AES256' || a === 'aws:kms' || a === 'aws:kms:dsse') ? null : `uses unknown encryption ${algorithms.join(', ')}`;
+  const readByOai = bucketPolicyStatements(tf, bucket).some((s) =>
+    s.principals.some((p) => p.identifiers.some((id) => /cloudfront_origin_access_identity/.test(id))),
+  );
+  if (readByOai && !algorithms.every((a) => a === 'AES256'))
+    return 'is read through an origin access identity but is not SSE-S3 (AES256)';
+  return algorithms.every((a) => a === 'AES256' || a === 'aws:kms' || a === 'aws:kms:dsse')
+    ? null
+    : `uses unknown encryption ${algorithms.join(', ')}`;
 });
 
 export const bucketsRequireTls = bucketRule('s3-tls-only', (tf, bucket) => {
@@ -72,16 +101,24 @@ export const bucketsRequireTls = bucketRule('s3-tls-only', (tf, bucket) => {
       s.resources.includes(`${arn}/*`) &&
       s.conditions.some((c) => c.test === 'Bool' && c.variable === 'aws:SecureTransport' && c.values.includes('false')),
   );
-  return denies ? null : 'has no bucket policy denying requests without TLS (aws:SecureTransport=false) on the bucket and its objects';
+  return denies
+    ? null
+    : 'has no bucket policy denying requests without TLS (aws:SecureTransport=false) on the bucket and its objects';
 });
 
 export const bucketAclsDisabled = bucketRule('s3-acls-disabled', (tf, bucket) => {
-  const ownership = attachedTo(tf, 'aws_s3_bucket_ownership_controls', bucket.address).map((o) => single(o.body.rule)?.object_ownership);
+  const ownership = attachedTo(tf, 'aws_s3_bucket_ownership_controls', bucket.address).map(
+    (o) => single(o.body.rule)?.object_ownership,
+  );
   if (ownership.includes('BucketOwnerEnforced')) return null;
   // CloudFront standard logging delivers through an ACL grant: its log bucket may keep ACLs.
-  const isCloudFrontLogBucket = resources(tf, 'aws_cloudfront_distribution').some((d) => referencesIn(single(d.body.logging_config)?.bucket).some((ref) => ref.address === bucket.address));
+  const isCloudFrontLogBucket = resources(tf, 'aws_cloudfront_distribution').some((d) =>
+    referencesIn(single(d.body.logging_config)?.bucket).some((ref) => ref.address === bucket.address),
+  );
   if (isCloudFrontLogBucket && ownership.includes('BucketOwnerPreferred')) return null;
-  return ownership.length === 0 ? 'has no ownership controls (ACLs stay enabled)' : `object ownership is ${ownership.join(', ')}, not BucketOwnerEnforced`;
+  return ownership.length === 0
+    ? 'has no ownership controls (ACLs stay enabled)'
+    : `object ownership is ${ownership.join(', ')}, not BucketOwnerEnforced`;
 });
 
 export const bucketsAbortIncompleteUploads = bucketRule('s3-lifecycle-aborts-multipart', (tf, bucket) => {
@@ -92,7 +129,9 @@ export const bucketsAbortIncompleteUploads = bucketRule('s3-lifecycle-aborts-mul
 });
 
 function bucketPolicyStatements(tf: TerraformJson, bucket: Element): Statement[] {
-  return attachedTo(tf, 'aws_s3_bucket_policy', bucket.address).flatMap((policy) => statementsOf(tf, policy.body.policy));
+  return attachedTo(tf, 'aws_s3_bucket_policy', bucket.address).flatMap((policy) =>
+    statementsOf(tf, policy.body.policy),
+  );
 }
 
 // ---------------------------------------------------------------- iam
@@ -104,7 +143,10 @@ function policies(tf: TerraformJson): { address: string; statements: Statement[]
       .filter((r) => typeof r.body[attribute] === 'string' && !exactReference(r.body[attribute]))
       .map((r) => ({ address: r.address, statements: statementsOf(tf, r.body[attribute]) }));
   return [
-    ...dataSources(tf, 'aws_iam_policy_document').map((d) => ({ address: d.address, statements: documentStatements(d.body) })),
+    ...dataSources(tf, 'aws_iam_policy_document').map((d) => ({
+      address: d.address,
+      statements: documentStatements(d.body),
+    })),
     ...literal('aws_iam_role_policy', 'policy'),
     ...literal('aws_iam_policy', 'policy'),
     ...literal('aws_iam_role', 'assume_role_policy'),
@@ -118,7 +160,10 @@ export const iamNoWildcardActions: Rule = (stack) =>
       .filter((s) => s.effect === 'Allow')
       .flatMap((s) => {
         const wildcard = s.actions.filter((a) => a === '*' || /^[a-z0-9-]+:\*$/.test(a));
-        const problems = [...(wildcard.length > 0 ? [`allows ${wildcard.join(', ')}`] : []), ...(s.notActions.length > 0 ? ['allows everything but NotAction'] : [])];
+        const problems = [
+          ...(wildcard.length > 0 ? [`allows ${wildcard.join(', ')}`] : []),
+          ...(s.notActions.length > 0 ? ['allows everything but NotAction'] : []),
+        ];
         return problems.map((problem) => violation('iam-no-wildcard-actions', stack, address, problem));
       }),
   );
@@ -136,10 +181,24 @@ export const iamScopedResources: Rule = (stack) =>
         // Some actions take a resource only when the request names one (PutMetricData's dataset);
         // without it IAM sees `*`, which a condition then narrows.
         const optional = (reference: ReferenceAction) => reference.resourceTypes.every((type) => !type.required);
-        const scopable = actions.filter(({ reference }) => reference.some((action) => !action.takesNoResource && !optional(action))).map(({ a }) => a);
-        if (scopable.length > 0) return [violation('iam-scoped-resources', stack, address, `allows ${scopable.join(', ')} on every resource; name the resources`)];
-        const bare = actions.filter(({ reference }) => reference.some((action) => !action.takesNoResource)).map(({ a }) => a);
-        return bare.length > 0 && s.conditions.length === 0 ? [violation('iam-scoped-resources', stack, address, `allows ${bare.join(', ')} on * without a condition`)] : [];
+        const scopable = actions
+          .filter(({ reference }) => reference.some((action) => !action.takesNoResource && !optional(action)))
+          .map(({ a }) => a);
+        if (scopable.length > 0)
+          return [
+            violation(
+              'iam-scoped-resources',
+              stack,
+              address,
+              `allows ${scopable.join(', ')} on every resource; name the resources`,
+            ),
+          ];
+        const bare = actions
+          .filter(({ reference }) => reference.some((action) => !action.takesNoResource))
+          .map(({ a }) => a);
+        return bare.length > 0 && s.conditions.length === 0
+          ? [violation('iam-scoped-resources', stack, address, `allows ${bare.join(', ')} on * without a condition`)]
+          : [];
       }),
   );
 
@@ -150,8 +209,21 @@ export const iamScopedResources: Rule = (stack) =>
  */
 export const iamPermissionsBoundary: Rule = (stack) =>
   resources(stack.json, 'aws_iam_role')
-    .filter((role) => !(typeof role.body.permissions_boundary === 'string' && /:policy\/[A-Za-z0-9+=,.@_-]+-permissions-boundary$/.test(role.body.permissions_boundary)))
-    .map((role) => violation('iam-permissions-boundary', stack, role.address, `has no permissions boundary <name>-permissions-boundary (permissions_boundary: ${String(role.body.permissions_boundary ?? 'none')})`));
+    .filter(
+      (role) =>
+        !(
+          typeof role.body.permissions_boundary === 'string' &&
+          /:policy\/[A-Za-z0-9+=,.@_-]+-permissions-boundary$/.test(role.body.permissions_boundary)
+        ),
+    )
+    .map((role) =>
+      violation(
+        'iam-permissions-boundary',
+        stack,
+        role.address,
+        `has no permissions boundary <name>-permissions-boundary (permissions_boundary: ${String(role.body.permissions_boundary ?? 'none')})`,
+      ),
+    );
 
 /**
  * Every statement checked against AWS's service authorization reference (iam-reference.ts), with
@@ -161,16 +233,29 @@ export const iamPermissionsBoundary: Rule = (stack) =>
  * is one the action supports (else the condition never holds, or holds vacuously).
  */
 export const iamMatchesReference: Rule = (stack) =>
-  policies(stack.json).flatMap(({ address, statements }) => statements.flatMap((statement) => statementProblems(resolvedStatement(stack.json, statement)).map((problem) => violation('iam-reference', stack, address, problem))));
+  policies(stack.json).flatMap(({ address, statements }) =>
+    statements.flatMap((statement) =>
+      statementProblems(resolvedStatement(stack.json, statement)).map((problem) =>
+        violation('iam-reference', stack, address, problem),
+      ),
+    ),
+  );
 
 /** References filled with the ARNs they will have, in a stand-in account; ids AWS assigns become `unknown`. */
 function resolvedStatement(tf: TerraformJson, statement: Statement): Statement {
-  return mapStatement(statement, (text) => resolveText(tf, text, { account: '123456789012', unknown: () => 'unknown' }));
+  return mapStatement(statement, (text) =>
+    resolveText(tf, text, { account: '123456789012', unknown: () => 'unknown' }),
+  );
 }
 
-/** What is wrong with one statement, as the reference sees it (trust policies name no resource: their action is all there is). */
+/**
+ * What is wrong with one statement, as the reference sees it (trust policies name no resource: their action is all
+ * there is).
+ */
 export function statementProblems(statement: Statement): string[] {
-  const label = statement.sid ? `statement ${statement.sid}` : `statement on ${[...statement.resources, ...statement.notResources].join(', ') || 'its principal'}`;
+  const label = statement.sid
+    ? `statement ${statement.sid}`
+    : `statement on ${[...statement.resources, ...statement.notResources].join(', ') || 'its principal'}`;
   const problems: string[] = [];
   for (const pattern of [...statement.actions, ...statement.notActions]) {
     if (pattern === '*') continue;
@@ -184,18 +269,29 @@ export function statementProblems(statement: Statement): string[] {
     for (const action of actions) {
       if (statement.resources.length > 0) {
         if (action.takesNoResource && !(statement.resources.length === 1 && statement.resources[0] === '*')) {
-          problems.push(`${label}: ${action.id} takes no resource, so only Resource "*" grants it: give it a statement of its own on "*"`);
+          problems.push(
+            `${label}: ${action.id} takes no resource, so only Resource "*" grants it: give it a statement of its own on "*"`,
+          );
           continue;
         }
-        if (!action.takesNoResource && !statement.resources.some((resource) => action.resourceTypes.some((type) => patternCanBeType(resource, type)))) {
-          problems.push(`${label}: none of ${statement.resources.join(', ')} is an ARN of a type ${action.id} takes (${action.resourceTypes.map((t) => t.name).join(', ')}), so it grants nothing`);
+        if (
+          !action.takesNoResource &&
+          !statement.resources.some((resource) => action.resourceTypes.some((type) => patternCanBeType(resource, type)))
+        ) {
+          problems.push(
+            `${label}: none of ${statement.resources.join(', ')} is an ARN of a type ${action.id} takes (${action.resourceTypes.map((t) => t.name).join(', ')}), so it grants nothing`,
+          );
           continue;
         }
       }
-      const types = action.resourceTypes.filter((type) => statement.resources.some((resource) => patternCanBeType(resource, type)));
+      const types = action.resourceTypes.filter((type) =>
+        statement.resources.some((resource) => patternCanBeType(resource, type)),
+      );
       for (const condition of statement.conditions) {
         if (!conditionKeySupported(action, condition.variable, types.length > 0 ? types : action.resourceTypes)) {
-          problems.push(`${label}: ${action.id} does not support the condition key ${condition.variable}, so ${condition.test} on it never holds as written`);
+          problems.push(
+            `${label}: ${action.id} does not support the condition key ${condition.variable}, so ${condition.test} on it never holds as written`,
+          );
         }
       }
     }
@@ -207,13 +303,18 @@ export function statementProblems(statement: Statement): string[] {
 
 function behaviours(distribution: Element): { name: string; body: Block }[] {
   const defaultBehaviour = single(distribution.body.default_cache_behavior);
-  return [...(defaultBehaviour ? [{ name: 'default', body: defaultBehaviour }] : []), ...blocks(distribution.body.ordered_cache_behavior).map((b) => ({ name: String(b.path_pattern), body: b }))];
+  return [
+    ...(defaultBehaviour ? [{ name: 'default', body: defaultBehaviour }] : []),
+    ...blocks(distribution.body.ordered_cache_behavior).map((b) => ({ name: String(b.path_pattern), body: b })),
+  ];
 }
 
 const distributionRule =
   (rule: string, check: (tf: TerraformJson, distribution: Element) => string[]): Rule =>
   (stack) =>
-    resources(stack.json, 'aws_cloudfront_distribution').flatMap((d) => check(stack.json, d).map((problem) => violation(rule, stack, d.address, problem)));
+    resources(stack.json, 'aws_cloudfront_distribution').flatMap((d) =>
+      check(stack.json, d).map((problem) => violation(rule, stack, d.address, problem)),
+    );
 
 export const cloudfrontHttpsOnly = distributionRule('cloudfront-https-only', (_tf, distribution) => [
   ...behaviours(distribution)
@@ -223,7 +324,8 @@ export const cloudfrontHttpsOnly = distributionRule('cloudfront-https-only', (_t
     const custom = single(origin.custom_origin_config);
     if (!custom) return [];
     const problems: string[] = [];
-    if (custom.origin_protocol_policy !== 'https-only') problems.push(`origin ${String(origin.origin_id)} is reached over ${String(custom.origin_protocol_policy)}`);
+    if (custom.origin_protocol_policy !== 'https-only')
+      problems.push(`origin ${String(origin.origin_id)} is reached over ${String(custom.origin_protocol_policy)}`);
     const weak = strings(custom.origin_ssl_protocols).filter((p) => p !== 'TLSv1.2');
     if (weak.length > 0) problems.push(`origin ${String(origin.origin_id)} accepts ${weak.join(', ')}`);
     return problems;
@@ -234,18 +336,25 @@ export const cloudfrontTlsFloor = distributionRule('cloudfront-tls-floor', (_tf,
   const certificate = single(distribution.body.viewer_certificate) ?? {};
   if (list(distribution.body.aliases).length === 0) {
     // Without a custom domain CloudFront's own certificate serves, whose policy cannot be chosen.
-    return certificate.cloudfront_default_certificate === true ? [] : ['serves no alias but does not use the CloudFront certificate'];
+    return certificate.cloudfront_default_certificate === true
+      ? []
+      : ['serves no alias but does not use the CloudFront certificate'];
   }
   const problems: string[] = [];
   if (!certificate.acm_certificate_arn) problems.push('serves a custom domain without an ACM certificate');
-  if (certificate.ssl_support_method !== 'sni-only') problems.push(`ssl_support_method is ${String(certificate.ssl_support_method)}, not sni-only`);
+  if (certificate.ssl_support_method !== 'sni-only')
+    problems.push(`ssl_support_method is ${String(certificate.ssl_support_method)}, not sni-only`);
   if (!TLS_FLOORS.includes(String(certificate.minimum_protocol_version))) {
-    problems.push(`minimum_protocol_version is ${String(certificate.minimum_protocol_version)}, below ${TLS_FLOORS[0]}`);
+    problems.push(
+      `minimum_protocol_version is ${String(certificate.minimum_protocol_version)}, below ${TLS_FLOORS[0]}`,
+    );
   }
   return problems;
 });
 
-export const cloudfrontLogging = distributionRule('cloudfront-logging', (_tf, distribution) => (single(distribution.body.logging_config)?.bucket ? [] : ['has no access logging (logging_config.bucket)']));
+export const cloudfrontLogging = distributionRule('cloudfront-logging', (_tf, distribution) =>
+  single(distribution.body.logging_config)?.bucket ? [] : ['has no access logging (logging_config.bucket)'],
+);
 
 // ---------------------------------------------------------------- lambda@edge
 
@@ -257,11 +366,28 @@ export const lambdaEdgeConstraints: Rule = (stack) => {
         const where = `behaviour ${behaviour.name} (${String(association.event_type)})`;
         const ref = exactReference(association.lambda_arn);
         if (!ref?.address.startsWith('aws_lambda_function.') || ref.attribute !== 'qualified_arn') {
-          return [violation('lambda-edge', stack, distribution.address, `${where} is not associated with a published version's qualified_arn: ${String(association.lambda_arn)}`)];
+          return [
+            violation(
+              'lambda-edge',
+              stack,
+              distribution.address,
+              `${where} is not associated with a published version's qualified_arn: ${String(association.lambda_arn)}`,
+            ),
+          ];
         }
         const fn = find(tf, ref.address);
-        if (!fn) return [violation('lambda-edge', stack, distribution.address, `${where} refers to ${ref.address}, which is not in the stack`)];
-        return edgeFunctionProblems(tf, fn, String(association.event_type)).map((problem) => violation('lambda-edge', stack, fn.address, `${where}: ${problem}`));
+        if (!fn)
+          return [
+            violation(
+              'lambda-edge',
+              stack,
+              distribution.address,
+              `${where} refers to ${ref.address}, which is not in the stack`,
+            ),
+          ];
+        return edgeFunctionProblems(tf, fn, String(association.event_type)).map((problem) =>
+          violation('lambda-edge', stack, fn.address, `${where}: ${problem}`),
+        );
       }),
     ),
   );
@@ -275,18 +401,23 @@ function edgeFunctionProblems(tf: TerraformJson, fn: Element, eventType: string)
   if (region !== 'us-east-1') problems.push(`is created in ${region ?? 'the default provider region'}, not us-east-1`);
   if (body.environment !== undefined) problems.push('has environment variables');
   if (body.publish !== true) problems.push('does not publish versions');
-  if (!(EDGE_RUNTIMES as readonly string[]).includes(String(body.runtime))) problems.push(`runtime ${String(body.runtime)} is not one Lambda@Edge accepts`);
+  if (!(EDGE_RUNTIMES as readonly string[]).includes(String(body.runtime)))
+    problems.push(`runtime ${String(body.runtime)} is not one Lambda@Edge accepts`);
   const timeout = typeof body.timeout === 'number' ? body.timeout : 3;
   if (timeout > limits.timeoutSeconds) problems.push(`timeout ${timeout} s exceeds ${limits.timeoutSeconds} s`);
   const memory = typeof body.memory_size === 'number' ? body.memory_size : 128;
   if (memory > limits.memoryMb) problems.push(`memory ${memory} MB exceeds ${limits.memoryMb} MB`);
   if (list(body.layers).length > 0) problems.push('has layers');
   if (body.vpc_config !== undefined) problems.push('runs in a VPC');
-  if (strings(body.architectures).some((a) => a !== 'x86_64')) problems.push(`architecture ${strings(body.architectures).join(', ')} is not x86_64`);
+  if (strings(body.architectures).some((a) => a !== 'x86_64'))
+    problems.push(`architecture ${strings(body.architectures).join(', ')} is not x86_64`);
   const role = exactReference(body.role);
   const trust = role ? find(tf, role.address) : undefined;
-  const trusted = trust ? statementsOf(tf, trust.body.assume_role_policy).flatMap((s) => s.principals.flatMap((p) => p.identifiers)) : [];
-  if (!trusted.includes('edgelambda.amazonaws.com')) problems.push('its role is not assumable by edgelambda.amazonaws.com');
+  const trusted = trust
+    ? statementsOf(tf, trust.body.assume_role_policy).flatMap((s) => s.principals.flatMap((p) => p.identifiers))
+    : [];
+  if (!trusted.includes('edgelambda.amazonaws.com'))
+    problems.push('its role is not assumable by edgelambda.amazonaws.com');
   return problems;
 }
 
@@ -302,7 +433,14 @@ export const explicitProviders: Rule = (stack) => {
   return [...resources(stack.json), ...dataSources(stack.json)]
     .filter((element) => element.type.startsWith('aws_'))
     .filter((element) => typeof element.body.provider !== 'string' || !declared.has(element.body.provider))
-    .map((element) => violation('explicit-provider', stack, element.address, `uses ${String(element.body.provider ?? 'the default provider')}, not one of ${[...declared].join(', ')}`));
+    .map((element) =>
+      violation(
+        'explicit-provider',
+        stack,
+        element.address,
+        `uses ${String(element.body.provider ?? 'the default provider')}, not one of ${[...declared].join(', ')}`,
+      ),
+    );
 };
 
 export const POLICY_RULES: Readonly<Record<string, Rule>> = {

@@ -50,7 +50,8 @@ function elements(section: TerraformJson['resource'], type: string | undefined, 
   const out: Element[] = [];
   for (const [kind, byName] of Object.entries(section ?? {})) {
     if (type !== undefined && kind !== type) continue;
-    for (const [name, body] of Object.entries(byName)) out.push({ address: `${prefix}${kind}.${name}`, type: kind, name, body });
+    for (const [name, body] of Object.entries(byName))
+      out.push({ address: `${prefix}${kind}.${name}`, type: kind, name, body });
   }
   return out;
 }
@@ -65,7 +66,10 @@ const REFERENCE = /\$\{((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)[^}]
 
 /** Every `${type.name.attr…}` in a value (strings anywhere inside it). */
 export function referencesIn(value: Json | undefined): Reference[] {
-  if (typeof value === 'string') return [...value.matchAll(REFERENCE)].flatMap(([, address, attribute]) => (address !== undefined && attribute !== undefined ? [{ address, attribute }] : []));
+  if (typeof value === 'string')
+    return [...value.matchAll(REFERENCE)].flatMap(([, address, attribute]) =>
+      address !== undefined && attribute !== undefined ? [{ address, attribute }] : [],
+    );
   if (Array.isArray(value)) return value.flatMap(referencesIn);
   if (value && typeof value === 'object') return Object.values(value).flatMap(referencesIn);
   return [];
@@ -88,7 +92,9 @@ export function find(tf: TerraformJson, address: string): Element | undefined {
 
 /** Resources of `type` whose `attribute` refers to `target` (e.g. the public access block of a bucket). */
 export function attachedTo(tf: TerraformJson, type: string, target: string, attribute = 'bucket'): Element[] {
-  return resources(tf, type).filter((element) => referencesIn(element.body[attribute]).some((ref) => ref.address === target));
+  return resources(tf, type).filter((element) =>
+    referencesIn(element.body[attribute]).some((ref) => ref.address === target),
+  );
 }
 
 /** A block that Terraform JSON may give as an object or as a one-element list. */
@@ -126,8 +132,12 @@ export function providerRegion(tf: TerraformJson, element: Element): string | un
 /** Every stack a `cdktf synth` wrote to `outdir` (`stacks/<name>/cdk.tf.json`). */
 export function readSynthOutput(outdir: string): SynthStack[] {
   const stacksDir = path.join(outdir, 'stacks');
-  if (!existsSync(stacksDir)) throw new Error(`${outdir} holds no synthesized stacks (no stacks/ folder): run \`npm run synth\` first.`);
+  if (!existsSync(stacksDir))
+    throw new Error(`${outdir} holds no synthesized stacks (no stacks/ folder): run \`npm run synth\` first.`);
   return readdirSync(stacksDir)
     .sort()
-    .map((name) => ({ name, json: JSON.parse(readFileSync(path.join(stacksDir, name, 'cdk.tf.json'), 'utf8')) as TerraformJson }));
+    .map((name) => ({
+      name,
+      json: JSON.parse(readFileSync(path.join(stacksDir, name, 'cdk.tf.json'), 'utf8')) as TerraformJson,
+    }));
 }

@@ -31,7 +31,9 @@ export function reportError(message: string): void {
     const url = errorReportUrl(scriptUrl, __BUILD_ID__, message);
     if (sent.includes(url)) return;
     sent.push(url);
-    fetch(url, { method: 'GET', mode: 'no-cors', credentials: 'omit', keepalive: true, cache: 'no-store' }).catch(() => undefined);
+    fetch(url, { method: 'GET', mode: 'no-cors', credentials: 'omit', keepalive: true, cache: 'no-store' }).catch(
+      () => undefined,
+    );
   } catch {
     // A report must never break the host page (fetch missing, a URL it refuses).
   }

@@ -19,7 +19,12 @@ describe('progress', () => {
     for (let done = 1; done <= 8; done += 1) board.update('us-east-1', { done, total: 8, bytes: done * 1024 });
     board.finish();
     const lines = out.text().trim().split('\n');
-    expect(lines).toEqual(['us-east-1   25%  2/8 objects  2.0 KB', 'us-east-1   50%  4/8 objects  4.0 KB', 'us-east-1   75%  6/8 objects  6.0 KB', 'us-east-1  100%  8/8 objects  8.0 KB']);
+    expect(lines).toEqual([
+      'us-east-1   25%  2/8 objects  2.0 KB',
+      'us-east-1   50%  4/8 objects  4.0 KB',
+      'us-east-1   75%  6/8 objects  6.0 KB',
+      'us-east-1  100%  8/8 objects  8.0 KB',
+    ]);
     expect(out.text()).not.toContain('\x1b[');
   });
 

@@ -104,7 +104,10 @@ export class ResourceViews {
     return resolveText(this.tf, value, { account: this.account, partition: PARTITION, unknown: () => UNKNOWN });
   }
 
-  /** `/aws/lambda/widget-entry-router` → `/aws/lambda/widget-*`: everything of this distribution, nothing of another name. */
+  /**
+   * `/aws/lambda/widget-entry-router` → `/aws/lambda/widget-*`: everything of this distribution, nothing of another
+   * name.
+   */
   private scope(value: string): string {
     const marker = `${this.name}-`;
     const at = value.indexOf(marker);
@@ -115,5 +118,9 @@ export class ResourceViews {
 function defaultTagsOf(provider: Block | undefined): Record<string, string> {
   const blocks = Array.isArray(provider?.default_tags) ? provider.default_tags : [];
   const tags = (blocks[0] as Block | undefined)?.tags;
-  return tags && typeof tags === 'object' && !Array.isArray(tags) ? Object.fromEntries(Object.entries(tags).filter((entry): entry is [string, string] => typeof entry[1] === 'string')) : {};
+  return tags && typeof tags === 'object' && !Array.isArray(tags)
+    ? Object.fromEntries(
+        Object.entries(tags).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+      )
+    : {};
 }

@@ -29,15 +29,36 @@ import { resourceNames } from '../../../config';
 import { statementsOf } from '../../../stacks/policy/iam-policy';
 import { conditionKeySupported, patternCanBeType, referenceAction } from '../../../stacks/policy/iam-reference';
 import { dataSources, isBlock, resources, single, type SynthStack } from '../../../stacks/policy/terraform-json';
-import { ACCOUNT_PLACEHOLDER, type Condition, type Grant, type Phase, PHASES, type ResourceView, ResourceViews, UNKNOWN } from './grants';
+import {
+  ACCOUNT_PLACEHOLDER,
+  type Condition,
+  type Grant,
+  type Phase,
+  PHASES,
+  type ResourceView,
+  ResourceViews,
+  UNKNOWN,
+} from './grants';
 import { policyDocument, type PolicyDocument } from './policy-document';
 import { scriptGrants } from './script-calls';
 import { isTaggable } from './taggable';
-import { DATA_SOURCE_PERMISSIONS, RESOURCE_PERMISSIONS, type ResourcePermissions, stateBackendGrants } from './terraform-permissions';
+import {
+  DATA_SOURCE_PERMISSIONS,
+  RESOURCE_PERMISSIONS,
+  type ResourcePermissions,
+  stateBackendGrants,
+} from './terraform-permissions';
 
 export { ACCOUNT_PLACEHOLDER, PHASES, type Grant, type Phase, type ResourceView } from './grants';
 export { MANAGED_POLICY_SIZE_LIMIT, policySize, splitPolicy, type PolicyDocument } from './policy-document';
-export { SCRIPT_CALLS, SCRIPTS_REGION, scriptTargets, type CiScript, type ScriptCall, type ScriptTarget } from './script-calls';
+export {
+  SCRIPT_CALLS,
+  SCRIPTS_REGION,
+  scriptTargets,
+  type CiScript,
+  type ScriptCall,
+  type ScriptTarget,
+} from './script-calls';
 export { DATA_SOURCE_PERMISSIONS, RESOURCE_PERMISSIONS, type ResourcePermissions } from './terraform-permissions';
 
 /** The tag the providers put on everything the stacks create (their `default_tags`), naming the distribution. */
@@ -61,12 +82,19 @@ export interface CiIamOptions {
 }
 
 /** `arn:aws:iam::<account>:policy/<name>-permissions-boundary`. */
-export function permissionsBoundaryArn(config: Pick<DeployConfig, 'name' | 'domain'>, account: string = ACCOUNT_PLACEHOLDER): string {
+export function permissionsBoundaryArn(
+  config: Pick<DeployConfig, 'name' | 'domain'>,
+  account: string = ACCOUNT_PLACEHOLDER,
+): string {
   return `arn:aws:iam::${account}:policy/${resourceNames(config).permissionsBoundary}`;
 }
 
 /** What every resource and data source of the stacks needs, and the state backends. */
-export function stackGrants(stacks: readonly SynthStack[], config: Pick<DeployConfig, 'name'>, account: string = ACCOUNT_PLACEHOLDER): Grant[] {
+export function stackGrants(
+  stacks: readonly SynthStack[],
+  config: Pick<DeployConfig, 'name'>,
+  account: string = ACCOUNT_PLACEHOLDER,
+): Grant[] {
   const grants: Grant[] = [];
   const unknown: string[] = [];
   for (const stack of stacks) {
@@ -86,11 +114,15 @@ export function stackGrants(stacks: readonly SynthStack[], config: Pick<DeployCo
     }
     const backend = stack.json.terraform?.backend;
     for (const [type, block] of Object.entries(isBlock(backend) ? backend : {})) {
-      grants.push(...stateBackendGrants(type, single(block) ?? {}, `${stack.name} backend`, { write: true, lock: true }));
+      grants.push(
+        ...stateBackendGrants(type, single(block) ?? {}, `${stack.name} backend`, { write: true, lock: true }),
+      );
     }
   }
   if (unknown.length > 0) {
-    throw new Error(`No IAM permissions are known for ${[...new Set(unknown)].join(', ')}: add the type to RESOURCE_PERMISSIONS or DATA_SOURCE_PERMISSIONS in scripts/lib/ci-iam/terraform-permissions.ts.`);
+    throw new Error(
+      `No IAM permissions are known for ${[...new Set(unknown)].join(', ')}: add the type to RESOURCE_PERMISSIONS or DATA_SOURCE_PERMISSIONS in scripts/lib/ci-iam/terraform-permissions.ts.`,
+    );
   }
   return grants;
 }
@@ -101,9 +133,18 @@ export function grantsOf(permissions: ResourcePermissions, r: ResourceView, name
   const arns = permissions.arns(r);
   if (arns.length > 0) {
     for (const phase of PHASES) {
-      for (const action of permissions.actions[phase] ?? []) grants.push({ phases: { [phase]: [action] }, resources: arns, conditions: narrowing(permissions, r, name, phase, action, arns) });
+      for (const action of permissions.actions[phase] ?? [])
+        grants.push({
+          phases: { [phase]: [action] },
+          resources: arns,
+          conditions: narrowing(permissions, r, name, phase, action, arns),
+        });
       for (const action of permissions.conditional?.actions[phase] ?? []) {
-        grants.push({ phases: { [phase]: [action] }, resources: arns, conditions: [...narrowing(permissions, r, name, phase, action, arns), permissions.conditional!.condition(r)] });
+        grants.push({
+          phases: { [phase]: [action] },
+          resources: arns,
+          conditions: [...narrowing(permissions, r, name, phase, action, arns), permissions.conditional!.condition(r)],
+        });
       }
     }
   }
@@ -111,16 +152,28 @@ export function grantsOf(permissions: ResourcePermissions, r: ResourceView, name
   return grants;
 }
 
-/** The conditions AWS's reference lets us put on `action` for this resource, so it reaches the stacks' own resources only. */
-function narrowing(permissions: ResourcePermissions, r: ResourceView, name: string, phase: Phase, action: string, arns: readonly string[]): Condition[] {
+/**
+ * The conditions AWS's reference lets us put on `action` for this resource, so it reaches the stacks' own resources
+ * only.
+ */
+function narrowing(
+  permissions: ResourcePermissions,
+  r: ResourceView,
+  name: string,
+  phase: Phase,
+  action: string,
+  arns: readonly string[],
+): Condition[] {
   const reference = referenceAction(action);
   if (!reference) throw new Error(`${r.type}: ${action} is not an action in AWS's service authorization reference`);
   const types = reference.resourceTypes.filter((type) => arns.some((arn) => patternCanBeType(arn, type)));
-  const supports = (key: string) => conditionKeySupported(reference, key, types.length > 0 ? types : reference.resourceTypes);
+  const supports = (key: string) =>
+    conditionKeySupported(reference, key, types.length > 0 ? types : reference.resourceTypes);
   const conditions: Condition[] = [];
 
   const tag = r.defaultTags[DISTRIBUTION_TAG];
-  // An ARN without the distribution's name holds an id AWS assigns: as a pattern it is every such resource in the account.
+  // An ARN without the distribution's name holds an id AWS assigns: as a pattern it is every such resource in the
+  // account.
   const accountWide = arns.every((arn) => !arn.includes(name));
   // The call that creates the resource finds no tag on it yet.
   const creates = phase === 'create' && /^(Create|Request)/.test(reference.name);
@@ -141,8 +194,10 @@ function narrowing(permissions: ResourcePermissions, r: ResourceView, name: stri
   }
 
   if (ROLE_TYPES.includes(r.type) && phase !== 'read' && !['Read', 'List'].includes(reference.accessLevel)) {
-    if (supports('iam:PermissionsBoundary')) conditions.push({ operator: 'StringEquals', key: 'iam:PermissionsBoundary', values: [boundaryOf(r)] });
-    if (r.type === 'aws_iam_role_policy_attachment' && supports('iam:PolicyARN')) conditions.push({ operator: 'ArnEquals', key: 'iam:PolicyARN', values: [r.value('policy_arn')] });
+    if (supports('iam:PermissionsBoundary'))
+      conditions.push({ operator: 'StringEquals', key: 'iam:PermissionsBoundary', values: [boundaryOf(r)] });
+    if (r.type === 'aws_iam_role_policy_attachment' && supports('iam:PolicyARN'))
+      conditions.push({ operator: 'ArnEquals', key: 'iam:PolicyARN', values: [r.value('policy_arn')] });
   }
   return conditions;
 }
@@ -151,7 +206,10 @@ function narrowing(permissions: ResourcePermissions, r: ResourceView, name: stri
 function boundaryOf(r: ResourceView): string {
   const role = r.type === 'aws_iam_role' ? r : r.target('role');
   const boundary = role?.value('permissions_boundary');
-  if (!role || !boundary || boundary === UNKNOWN) throw new Error(`${r.address}: its role has no permissions_boundary; every role the stacks create must carry <name>-permissions-boundary (stacks/constructs/permissions-boundary.ts)`);
+  if (!role || !boundary || boundary === UNKNOWN)
+    throw new Error(
+      `${r.address}: its role has no permissions_boundary; every role the stacks create must carry <name>-permissions-boundary (stacks/constructs/permissions-boundary.ts)`,
+    );
   return boundary;
 }
 
@@ -159,25 +217,39 @@ function boundaryOf(r: ResourceView): string {
  * The boundary: what the stacks' roles' own policies grant, together, with this account's ARNs,
  * plus what the AWS managed policies they attach are used for here.
  */
-export function boundaryGrants(stacks: readonly SynthStack[], config: Pick<DeployConfig, 'name' | 'domain'>, account: string = ACCOUNT_PLACEHOLDER): Grant[] {
+export function boundaryGrants(
+  stacks: readonly SynthStack[],
+  config: Pick<DeployConfig, 'name' | 'domain'>,
+  account: string = ACCOUNT_PLACEHOLDER,
+): Grant[] {
   const grants: Grant[] = [];
   for (const stack of stacks) {
     const views = new ResourceViews(stack.json, config.name, account);
     for (const element of resources(stack.json, 'aws_iam_role_policy')) {
       const view = views.of(element);
       for (const statement of statementsOf(stack.json, element.body.policy)) {
-        if (statement.effect !== 'Allow') throw new Error(`${element.address}: a Deny in a role policy has no place in the boundary; express it another way`);
+        if (statement.effect !== 'Allow')
+          throw new Error(
+            `${element.address}: a Deny in a role policy has no place in the boundary; express it another way`,
+          );
         grants.push({
           phases: { update: statement.actions },
           resources: statement.resources.map((resource) => view.text(resource)),
-          conditions: statement.conditions.map((c) => ({ operator: c.test, key: c.variable, values: c.values.map((value) => view.text(value)) })),
+          conditions: statement.conditions.map((c) => ({
+            operator: c.test,
+            key: c.variable,
+            values: c.values.map((value) => view.text(value)),
+          })),
         });
       }
     }
     for (const element of resources(stack.json, 'aws_iam_role_policy_attachment')) {
       const policy = views.of(element).value('policy_arn');
       const use = MANAGED_POLICY_USE[policy.slice(policy.lastIndexOf('/') + 1)];
-      if (!use) throw new Error(`${element.address}: the boundary does not know what ${policy} is used for: add it to MANAGED_POLICY_USE in scripts/lib/ci-iam/index.ts`);
+      if (!use)
+        throw new Error(
+          `${element.address}: the boundary does not know what ${policy} is used for: add it to MANAGED_POLICY_USE in scripts/lib/ci-iam/index.ts`,
+        );
       grants.push(...use(config, account));
     }
   }
@@ -189,16 +261,28 @@ export function boundaryGrants(stacks: readonly SynthStack[], config: Pick<Deplo
  * the policy itself allows more (AWSCodeDeployRoleForLambda: any alias, SNS, S3 revisions, hook
  * functions), the boundary keeps this distribution's part.
  */
-const MANAGED_POLICY_USE: Readonly<Record<string, (config: Pick<DeployConfig, 'name' | 'domain'>, account: string) => Grant[]>> = {
+const MANAGED_POLICY_USE: Readonly<
+  Record<string, (config: Pick<DeployConfig, 'name' | 'domain'>, account: string) => Grant[]>
+> = {
   // CodeDeploy shifting the entry router's alias `live` and watching the release's alarms
   // (CodeDeploy guide, "Service role for AWS Lambda deployments"; the AppSpec goes inline, so no S3).
   AWSCodeDeployRoleForLambda: (config, account) => [
-    { phases: { update: ['lambda:GetAlias', 'lambda:UpdateAlias', 'lambda:GetProvisionedConcurrencyConfig'] }, resources: [`arn:aws:lambda:us-east-1:${account}:function:${config.name}-*`] },
-    { phases: { update: ['cloudwatch:DescribeAlarms'] }, resources: [`arn:aws:cloudwatch:us-east-1:${account}:alarm:${config.name}-*`] },
+    {
+      phases: { update: ['lambda:GetAlias', 'lambda:UpdateAlias', 'lambda:GetProvisionedConcurrencyConfig'] },
+      resources: [`arn:aws:lambda:us-east-1:${account}:function:${config.name}-*`],
+    },
+    {
+      phases: { update: ['cloudwatch:DescribeAlarms'] },
+      resources: [`arn:aws:cloudwatch:us-east-1:${account}:alarm:${config.name}-*`],
+    },
   ],
 };
 
-export function ciRolePolicies(stacks: readonly SynthStack[], config: DeployConfig, options: CiIamOptions = {}): CiRolePolicies {
+export function ciRolePolicies(
+  stacks: readonly SynthStack[],
+  config: DeployConfig,
+  options: CiIamOptions = {},
+): CiRolePolicies {
   const account = options.account ?? ACCOUNT_PLACEHOLDER;
   const stackNeeds = stackGrants(stacks, config, account);
   return {

@@ -4,7 +4,12 @@
  * before it is returned (a document the reference finds fault with is a bug here, never printed).
  */
 import { jsonStatements } from '../../../stacks/policy/iam-policy';
-import { patternCanBeType, referenceAction, wildcardMatch, type ReferenceAction } from '../../../stacks/policy/iam-reference';
+import {
+  patternCanBeType,
+  referenceAction,
+  wildcardMatch,
+  type ReferenceAction,
+} from '../../../stacks/policy/iam-reference';
 import { statementProblems } from '../../../stacks/policy/rules';
 import { type Condition, type Grant, type Phase, UNKNOWN } from './grants';
 
@@ -36,7 +41,8 @@ export function splitPolicy(document: PolicyDocument, limit: number = MANAGED_PO
   const parts: PolicyStatement[][] = [];
   for (const statement of document.Statement) {
     const current = parts[parts.length - 1];
-    if (current && policySize({ Version: document.Version, Statement: [...current, statement] }) <= limit) current.push(statement);
+    if (current && policySize({ Version: document.Version, Statement: [...current, statement] }) <= limit)
+      current.push(statement);
     else parts.push([statement]);
   }
   return parts.map((statements) => ({ Version: document.Version, Statement: statements }));
@@ -44,7 +50,10 @@ export function splitPolicy(document: PolicyDocument, limit: number = MANAGED_PO
 
 function known(action: string): ReferenceAction {
   const found = referenceAction(action);
-  if (!found) throw new Error(`${action} is not an action in AWS's service authorization reference (scripts/lib/ci-iam names it)`);
+  if (!found)
+    throw new Error(
+      `${action} is not an action in AWS's service authorization reference (scripts/lib/ci-iam names it)`,
+    );
   return found;
 }
 
@@ -53,14 +62,25 @@ function known(action: string): ReferenceAction {
  * only the conditions the action supports (`aws:RequestTag/…` on CreateDistribution, nothing on
  * CreateCachePolicy). Everything else stays as granted.
  */
-function onTheRightResources(grant: Grant, actions: readonly string[]): { action: string; resources: readonly string[]; conditions: readonly Condition[] }[] {
+function onTheRightResources(
+  grant: Grant,
+  actions: readonly string[],
+): { action: string; resources: readonly string[]; conditions: readonly Condition[] }[] {
   return actions.map((action) => {
     const reference = known(action);
-    if (!reference.takesNoResource) return { action: reference.id, resources: grant.resources, conditions: grant.conditions ?? [] };
+    if (!reference.takesNoResource)
+      return { action: reference.id, resources: grant.resources, conditions: grant.conditions ?? [] };
     const supported = (grant.conditions ?? []).filter(
       (condition) =>
-        statementProblems({ effect: 'Allow', actions: [reference.id], notActions: [], resources: ['*'], notResources: [], principals: [], conditions: [{ test: condition.operator, variable: condition.key, values: condition.values }] })
-          .length === 0,
+        statementProblems({
+          effect: 'Allow',
+          actions: [reference.id],
+          notActions: [],
+          resources: ['*'],
+          notResources: [],
+          principals: [],
+          conditions: [{ test: condition.operator, variable: condition.key, values: condition.values }],
+        }).length === 0,
     );
     return { action: reference.id, resources: [UNKNOWN], conditions: supported };
   });
@@ -98,7 +118,12 @@ export function policyDocument(grants: readonly Grant[], phases: readonly Phase[
     }
     const condition = group.conditions.length > 0 ? conditionBlock(group.conditions) : undefined;
     for (const { actions, resources: resourceList } of mergeAcrossResourceTypes([...statementsOf.values()])) {
-      statements.push({ Effect: 'Allow', Action: [...new Set(actions)].sort(), Resource: resourceList, ...(condition ? { Condition: condition } : {}) });
+      statements.push({
+        Effect: 'Allow',
+        Action: [...new Set(actions)].sort(),
+        Resource: resourceList,
+        ...(condition ? { Condition: condition } : {}),
+      });
     }
   }
   statements.sort(
@@ -121,7 +146,10 @@ export function policyDocument(grants: readonly Grant[], phases: readonly Phase[
     }),
   };
   const problems = jsonStatements(document as never).flatMap(statementProblems);
-  if (problems.length > 0) throw new Error(`the generated policy does not stand up to AWS's service authorization reference:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new Error(
+      `the generated policy does not stand up to AWS's service authorization reference:\n${problems.join('\n')}`,
+    );
   return document;
 }
 
@@ -142,13 +170,26 @@ function conditionBlock(conditions: readonly Condition[]): Record<string, Record
  * did. The policy stays within IAM's size limit without wildcard actions. S3 stays apart: a bucket
  * pattern (`arn:aws:s3:::x-*`) also matches that bucket's objects.
  */
-function mergeAcrossResourceTypes(statements: readonly { actions: string[]; resources: string[] }[]): { actions: string[]; resources: string[] }[] {
+function mergeAcrossResourceTypes(
+  statements: readonly { actions: string[]; resources: string[] }[],
+): { actions: string[]; resources: string[] }[] {
   const merged: { actions: string[]; resources: string[] }[] = [];
-  const reaches = (actions: readonly string[], resources: readonly string[]) => actions.some((action) => resources.some((resource) => known(action).resourceTypes.some((type) => patternCanBeType(resource, type))));
+  const reaches = (actions: readonly string[], resources: readonly string[]) =>
+    actions.some((action) =>
+      resources.some((resource) => known(action).resourceTypes.some((type) => patternCanBeType(resource, type))),
+    );
   for (const statement of statements) {
     const service = statementService(statement.actions);
     const mergeable = service !== 's3' && !statement.resources.includes(UNKNOWN);
-    const into = mergeable ? merged.find((m) => statementService(m.actions) === service && !m.resources.includes(UNKNOWN) && !reaches(m.actions, statement.resources) && !reaches(statement.actions, m.resources)) : undefined;
+    const into = mergeable
+      ? merged.find(
+          (m) =>
+            statementService(m.actions) === service &&
+            !m.resources.includes(UNKNOWN) &&
+            !reaches(m.actions, statement.resources) &&
+            !reaches(statement.actions, m.resources),
+        )
+      : undefined;
     if (!into) {
       merged.push({ actions: [...statement.actions], resources: [...statement.resources] });
       continue;
@@ -161,7 +202,9 @@ function mergeAcrossResourceTypes(statements: readonly { actions: string[]; reso
 
 /** Drops patterns another one of the list already matches (`function:x-*:*` under `function:x-*`). */
 function withoutCovered(patterns: readonly string[]): string[] {
-  return patterns.filter((pattern) => !patterns.some((other) => other !== pattern && !other.includes('?') && wildcardMatch(other, pattern)));
+  return patterns.filter(
+    (pattern) => !patterns.some((other) => other !== pattern && !other.includes('?') && wildcardMatch(other, pattern)),
+  );
 }
 
 function serviceOf(action: string): string {

@@ -13,7 +13,10 @@ import recorded from './script-calls.json';
 
 export type CiScript = 'upload' | 'rollout wait' | 'cleanup' | 'backfill' | 'verify-edge';
 
-/** Where the rollout CLI and cleanup look (ROLLOUT_REGION, cleanup's Lambda client): the entry router, CodeDeploy, the alarms. */
+/**
+ * Where the rollout CLI and cleanup look (ROLLOUT_REGION, cleanup's Lambda client): the entry router, CodeDeploy, the
+ * alarms.
+ */
 export const SCRIPTS_REGION = 'us-east-1';
 
 /** The kinds of resource the scripts touch, each as this distribution's ARN patterns. */
@@ -43,14 +46,18 @@ export interface ScriptCall {
 
 export const SCRIPT_CALLS: readonly ScriptCall[] = recorded.calls as ScriptCall[];
 
-export function scriptTargets(config: Pick<DeployConfig, 'name' | 'domain' | 'regions'>, account: string = ACCOUNT_PLACEHOLDER): ScriptTargets {
+export function scriptTargets(
+  config: Pick<DeployConfig, 'name' | 'domain' | 'regions'>,
+  account: string = ACCOUNT_PLACEHOLDER,
+): ScriptTargets {
   const names = resourceNames(config);
   const s3 = (name: string) => `arn:${PARTITION}:s3:::${name}`;
   // Objects of every replica bucket in one pattern: `<name>-*-<domain hash>` is this distribution's
   // naming scheme only (its access-log bucket ends `-access-logs` and stays out), and one pattern
   // instead of two per region keeps the policy under IAM's size limit.
   const objectsOf = s3(names.bucket('*'));
-  const arn = (service: string, region: string, resource: string) => `arn:${PARTITION}:${service}:${region}:${account}:${resource}`;
+  const arn = (service: string, region: string, resource: string) =>
+    `arn:${PARTITION}:${service}:${region}:${account}:${resource}`;
   const entryRouter = arn('lambda', SCRIPTS_REGION, `function:${names.entryRouter}`);
   return {
     buckets: config.regions.map((region) => s3(names.bucket(region))),
@@ -60,15 +67,23 @@ export function scriptTargets(config: Pick<DeployConfig, 'name' | 'domain' | 're
     entryRouter: [entryRouter, `${entryRouter}:*`],
     // Its id is CloudFront's: any store (the data plane knows no tags; see the deploy guide).
     rolloutStore: [arn('cloudfront', '', 'key-value-store/*')],
-    deploymentGroup: [arn('codedeploy', SCRIPTS_REGION, `deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}`)],
-    alarms: [names.clientErrorAlarm, names.signalUnjudgedAlarm, names.edgeErrorAlarm].map((alarm) => arn('cloudwatch', SCRIPTS_REGION, `alarm:${alarm}`)),
+    deploymentGroup: [
+      arn('codedeploy', SCRIPTS_REGION, `deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}`),
+    ],
+    alarms: [names.clientErrorAlarm, names.signalUnjudgedAlarm, names.edgeErrorAlarm].map((alarm) =>
+      arn('cloudwatch', SCRIPTS_REGION, `alarm:${alarm}`),
+    ),
     checkFunction: [arn('cloudfront', '', `function/${names.viewerAssignmentCheck}`)],
     signalTable: [arn('dynamodb', SCRIPTS_REGION, `table/${names.signalTable}`)],
   };
 }
 
 /** The deploy role's grants for the scripts: updates of a deployed distribution. */
-export function scriptGrants(config: Pick<DeployConfig, 'name' | 'domain' | 'regions'>, account: string = ACCOUNT_PLACEHOLDER, calls: readonly ScriptCall[] = SCRIPT_CALLS): Grant[] {
+export function scriptGrants(
+  config: Pick<DeployConfig, 'name' | 'domain' | 'regions'>,
+  account: string = ACCOUNT_PLACEHOLDER,
+  calls: readonly ScriptCall[] = SCRIPT_CALLS,
+): Grant[] {
   const targets = scriptTargets(config, account);
   return calls.map((call) => ({ phases: { update: [call.action] }, resources: targets[call.target] }));
 }

@@ -6,7 +6,8 @@
  * Where the action lists come from: the Terraform AWS provider's resource documentation and source
  * (which API calls a resource makes, including waiters and tag reads), and the service guides named
  * at the entries that need more than their own API (Lambda@Edge, CloudFront standard logs, the
- * role a real-time log configuration passes to CloudFront, the S3 state backend). How each action is authorized (on which
+ * role a real-time log configuration passes to CloudFront, the S3 state backend). How each action is authorized (on
+ * which
  * resource type, whether it takes a resource at all, which condition keys it supports) is not
  * written here: the generator (index.ts) asks AWS's service authorization reference
  * (stacks/policy/iam-reference.ts), and the tests check every action against it.
@@ -43,10 +44,15 @@ const hostedZone = (zoneId: string) => `arn:${PARTITION}:route53:::hostedzone/${
 
 /** The bucket a bucket-level resource (`bucket = aws_s3_bucket.x.id`) belongs to. */
 const ownBucket = (r: ResourceView) => [s3Bucket(r.scoped('bucket'))];
-/** Resources whose Lambda actions are authorized on the function (`function_name = aws_lambda_function.x.function_name`). */
+/**
+ * Resources whose Lambda actions are authorized on the function (`function_name =
+ * aws_lambda_function.x.function_name`).
+ */
 const ownFunction = (r: ResourceView) => [lambdaFunction(r, r.scoped('function_name'))];
 
-/** An S3 bucket sub-resource: one Put action creates, changes and removes it (S3 has no Delete action for most of them). */
+/**
+ * An S3 bucket sub-resource: one Put action creates, changes and removes it (S3 has no Delete action for most of them).
+ */
 function bucketSetting(put: string, get: string): ResourcePermissions {
   return { arns: ownBucket, actions: { create: [put], read: [get], update: [put], delete: [put] } };
 }
@@ -61,20 +67,30 @@ function passRoleAt(r: ResourceView, value: Json | undefined, service: string): 
   // The role by its exact name: passable to this service only, not every role of the distribution.
   const arn = role ? r.arn('iam', '', `role${role.body.path ?? '/'}${role.value('name')}`) : r.text(String(value));
   // One grant per role and service: a role passes to the one service that uses it.
-  return { phases: { create: ['iam:PassRole'], update: ['iam:PassRole'] }, resources: [arn], conditions: [{ operator: 'StringEquals', key: 'iam:PassedToService', values: [service] }] };
+  return {
+    phases: { create: ['iam:PassRole'], update: ['iam:PassRole'] },
+    resources: [arn],
+    conditions: [{ operator: 'StringEquals', key: 'iam:PassedToService', values: [service] }],
+  };
 }
 
 /** Lambda@Edge: CloudFront replicates the associated versions with the caller's permissions. */
 function edgeReplication(r: ResourceView): Grant[] {
   const behaviors = [...blocks(r.body.default_cache_behavior), ...blocks(r.body.ordered_cache_behavior)];
-  const functions = behaviors.flatMap((behavior) => blocks(behavior.lambda_function_association)).map((association) => r.targetOf(association.lambda_arn));
+  const functions = behaviors
+    .flatMap((behavior) => blocks(behavior.lambda_function_association))
+    .map((association) => r.targetOf(association.lambda_arn));
   if (functions.length === 0) return [];
   const changes = ['lambda:GetFunction', 'lambda:EnableReplication', 'lambda:DisableReplication'];
   return [
     {
       phases: { create: changes, update: changes, delete: changes },
       // Versions: CloudFront associates `function:<name>:<version>`.
-      resources: functions.map((fn) => (fn ? lambdaFunction(fn, `${fn.scoped('function_name')}:*`) : r.arn('lambda', 'us-east-1', `function:${UNKNOWN}`))),
+      resources: functions.map((fn) =>
+        fn
+          ? lambdaFunction(fn, `${fn.scoped('function_name')}:*`)
+          : r.arn('lambda', 'us-east-1', `function:${UNKNOWN}`),
+      ),
     },
     {
       // Created once per account, by the first distribution with Lambda@Edge (CloudFront guide,
@@ -82,7 +98,13 @@ function edgeReplication(r: ResourceView): Grant[] {
       phases: { create: ['iam:CreateServiceLinkedRole'], update: ['iam:CreateServiceLinkedRole'] },
       // The condition names the two services; the path alone is every service-linked role.
       resources: [r.arn('iam', '', 'role/aws-service-role/*')],
-      conditions: [{ operator: 'StringEquals', key: 'iam:AWSServiceName', values: ['replicator.lambda.amazonaws.com', 'logger.cloudfront.amazonaws.com'] }],
+      conditions: [
+        {
+          operator: 'StringEquals',
+          key: 'iam:AWSServiceName',
+          values: ['replicator.lambda.amazonaws.com', 'logger.cloudfront.amazonaws.com'],
+        },
+      ],
     },
   ];
 }
@@ -92,11 +114,17 @@ function recordNames(r: ResourceView): Condition {
   let name = r.value('name').toLowerCase().replace(/\.$/, '');
   if (name === UNKNOWN) {
     // An ACM validation record is named `_<token>.<domain>` only once the certificate exists.
-    const certificate = /\b(aws_acm_certificate\.[A-Za-z0-9_-]+)\.domain_validation_options\b/.exec(String(r.body.name));
+    const certificate = /\b(aws_acm_certificate\.[A-Za-z0-9_-]+)\.domain_validation_options\b/.exec(
+      String(r.body.name),
+    );
     const domain = certificate?.[1] === undefined ? undefined : r.lookup(certificate[1])?.value('domain_name');
     if (domain) name = `*.${domain.toLowerCase()}`;
   }
-  return { operator: 'ForAllValues:StringLike', key: 'route53:ChangeResourceRecordSetsNormalizedRecordNames', values: [name] };
+  return {
+    operator: 'ForAllValues:StringLike',
+    key: 'route53:ChangeResourceRecordSetsNormalizedRecordNames',
+    values: [name],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,7 +132,9 @@ function recordNames(r: ResourceView): Condition {
 // stacks' providers set default tags on everything), read (it refreshes tags) and update.
 
 // Also the ARNs of what attaches to a role or a rule: IAM authorizes those actions on it.
-const roleArns = (r: ResourceView): readonly string[] => [r.arn('iam', '', `role${r.body.path ?? '/'}${r.scoped('name')}`)];
+const roleArns = (r: ResourceView): readonly string[] => [
+  r.arn('iam', '', `role${r.body.path ?? '/'}${r.scoped('name')}`),
+];
 const eventRuleArns = (r: ResourceView): readonly string[] => [r.arn('events', r.region, `rule/${r.scoped('name')}`)];
 
 export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>> = {
@@ -134,11 +164,22 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
       delete: ['s3:DeleteBucket'],
     },
   },
-  aws_s3_bucket_policy: { arns: ownBucket, actions: { create: ['s3:PutBucketPolicy'], read: ['s3:GetBucketPolicy'], update: ['s3:PutBucketPolicy'], delete: ['s3:DeleteBucketPolicy'] } },
+  aws_s3_bucket_policy: {
+    arns: ownBucket,
+    actions: {
+      create: ['s3:PutBucketPolicy'],
+      read: ['s3:GetBucketPolicy'],
+      update: ['s3:PutBucketPolicy'],
+      delete: ['s3:DeleteBucketPolicy'],
+    },
+  },
   aws_s3_bucket_lifecycle_configuration: bucketSetting('s3:PutLifecycleConfiguration', 's3:GetLifecycleConfiguration'),
   aws_s3_bucket_ownership_controls: bucketSetting('s3:PutBucketOwnershipControls', 's3:GetBucketOwnershipControls'),
   aws_s3_bucket_public_access_block: bucketSetting('s3:PutBucketPublicAccessBlock', 's3:GetBucketPublicAccessBlock'),
-  aws_s3_bucket_server_side_encryption_configuration: bucketSetting('s3:PutEncryptionConfiguration', 's3:GetEncryptionConfiguration'),
+  aws_s3_bucket_server_side_encryption_configuration: bucketSetting(
+    's3:PutEncryptionConfiguration',
+    's3:GetEncryptionConfiguration',
+  ),
   // Deleting suspends versioning: a Put too.
   aws_s3_bucket_versioning: bucketSetting('s3:PutBucketVersioning', 's3:GetBucketVersioning'),
   aws_s3_bucket_metric: bucketSetting('s3:PutMetricsConfiguration', 's3:GetMetricsConfiguration'),
@@ -161,7 +202,10 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
       if (logBucket) {
         // Standard logs: CloudFront grants its log-delivery account an ACL on the bucket, as the caller
         // (CloudFront guide, "Permissions required to configure standard logging").
-        grants.push({ phases: { create: ['s3:GetBucketAcl', 's3:PutBucketAcl'], update: ['s3:GetBucketAcl', 's3:PutBucketAcl'] }, resources: [s3Bucket(logBucket.scoped('bucket'))] });
+        grants.push({
+          phases: { create: ['s3:GetBucketAcl', 's3:PutBucketAcl'], update: ['s3:GetBucketAcl', 's3:PutBucketAcl'] },
+          resources: [s3Bucket(logBucket.scoped('bucket'))],
+        });
       }
       return grants;
     },
@@ -186,7 +230,12 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
   },
   aws_cloudfront_cache_policy: {
     arns: (r) => [cloudFront(r, 'cache-policy/*')],
-    actions: { create: ['cloudfront:CreateCachePolicy'], read: ['cloudfront:GetCachePolicy'], update: ['cloudfront:UpdateCachePolicy'], delete: ['cloudfront:DeleteCachePolicy'] },
+    actions: {
+      create: ['cloudfront:CreateCachePolicy'],
+      read: ['cloudfront:GetCachePolicy'],
+      update: ['cloudfront:UpdateCachePolicy'],
+      delete: ['cloudfront:DeleteCachePolicy'],
+    },
   },
   aws_cloudfront_origin_request_policy: {
     arns: (r) => [cloudFront(r, 'origin-request-policy/*')],
@@ -248,7 +297,9 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
       update: ['cloudfront:UpdateRealtimeLogConfig', 'cloudfront:GetRealtimeLogConfig'],
       delete: ['cloudfront:DeleteRealtimeLogConfig'],
     },
-    also: (r) => [passRoleAt(r, single(single(r.body.endpoint)?.kinesis_stream_config)?.role_arn, 'cloudfront.amazonaws.com')],
+    also: (r) => [
+      passRoleAt(r, single(single(r.body.endpoint)?.kinesis_stream_config)?.role_arn, 'cloudfront.amazonaws.com'),
+    ],
   },
 
   // --- Lambda -----------------------------------------------------------------------------------
@@ -256,20 +307,43 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     arns: (r) => [lambdaFunction(r, r.scoped('function_name'))],
     actions: {
       // Tags on create are authorized as TagResource; publish = true lists versions to find the new one.
-      create: ['lambda:CreateFunction', 'lambda:TagResource', 'lambda:GetFunction', 'lambda:ListVersionsByFunction', 'lambda:PublishVersion'],
+      create: [
+        'lambda:CreateFunction',
+        'lambda:TagResource',
+        'lambda:GetFunction',
+        'lambda:ListVersionsByFunction',
+        'lambda:PublishVersion',
+      ],
       read: ['lambda:GetFunction', 'lambda:GetFunctionCodeSigningConfig', 'lambda:ListVersionsByFunction'],
-      update: ['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:GetFunctionConfiguration', 'lambda:PublishVersion', 'lambda:TagResource', 'lambda:UntagResource'],
+      update: [
+        'lambda:UpdateFunctionCode',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:GetFunctionConfiguration',
+        'lambda:PublishVersion',
+        'lambda:TagResource',
+        'lambda:UntagResource',
+      ],
       delete: ['lambda:DeleteFunction'],
     },
     also: (r) => [passRole(r, 'role', 'lambda.amazonaws.com')],
   },
   aws_lambda_alias: {
     arns: ownFunction,
-    actions: { create: ['lambda:CreateAlias'], read: ['lambda:GetAlias'], update: ['lambda:UpdateAlias'], delete: ['lambda:DeleteAlias'] },
+    actions: {
+      create: ['lambda:CreateAlias'],
+      read: ['lambda:GetAlias'],
+      update: ['lambda:UpdateAlias'],
+      delete: ['lambda:DeleteAlias'],
+    },
   },
   aws_lambda_permission: {
     arns: ownFunction,
-    actions: { create: ['lambda:AddPermission'], read: ['lambda:GetPolicy'], update: ['lambda:AddPermission', 'lambda:RemovePermission'], delete: ['lambda:RemovePermission'] },
+    actions: {
+      create: ['lambda:AddPermission'],
+      read: ['lambda:GetPolicy'],
+      update: ['lambda:AddPermission', 'lambda:RemovePermission'],
+      delete: ['lambda:RemovePermission'],
+    },
   },
   // Invoked once per apply that changes its input or triggers; a refresh and a destroy call nothing.
   aws_lambda_invocation: {
@@ -292,10 +366,18 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
       delete: ['lambda:GetEventSourceMapping'],
     },
     conditional: {
-      actions: { create: ['lambda:CreateEventSourceMapping'], update: ['lambda:UpdateEventSourceMapping'], delete: ['lambda:DeleteEventSourceMapping'] },
+      actions: {
+        create: ['lambda:CreateEventSourceMapping'],
+        update: ['lambda:UpdateEventSourceMapping'],
+        delete: ['lambda:DeleteEventSourceMapping'],
+      },
       condition: (r) => {
         const fn = r.scoped('function_name');
-        return { operator: 'ArnLike', key: 'lambda:FunctionArn', values: [fn.startsWith('arn:') ? fn : lambdaFunction(r, fn)] };
+        return {
+          operator: 'ArnLike',
+          key: 'lambda:FunctionArn',
+          values: [fn.startsWith('arn:') ? fn : lambdaFunction(r, fn)],
+        };
       },
     },
   },
@@ -305,19 +387,40 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     arns: roleArns,
     actions: {
       create: ['iam:CreateRole', 'iam:TagRole', 'iam:GetRole'],
-      read: ['iam:GetRole', 'iam:ListRoleTags', 'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'],
-      update: ['iam:UpdateRole', 'iam:UpdateRoleDescription', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole', 'iam:UntagRole'],
+      read: [
+        'iam:GetRole',
+        'iam:ListRoleTags',
+        'iam:ListRolePolicies',
+        'iam:GetRolePolicy',
+        'iam:ListAttachedRolePolicies',
+      ],
+      update: [
+        'iam:UpdateRole',
+        'iam:UpdateRoleDescription',
+        'iam:UpdateAssumeRolePolicy',
+        'iam:TagRole',
+        'iam:UntagRole',
+      ],
       // The provider removes the role from any instance profile before deleting it.
       delete: ['iam:ListInstanceProfilesForRole', 'iam:DeleteRole'],
     },
   },
   aws_iam_role_policy: {
     arns: (r) => roleArns(r.target('role') ?? r),
-    actions: { create: ['iam:PutRolePolicy'], read: ['iam:GetRolePolicy'], update: ['iam:PutRolePolicy'], delete: ['iam:DeleteRolePolicy'] },
+    actions: {
+      create: ['iam:PutRolePolicy'],
+      read: ['iam:GetRolePolicy'],
+      update: ['iam:PutRolePolicy'],
+      delete: ['iam:DeleteRolePolicy'],
+    },
   },
   aws_iam_role_policy_attachment: {
     arns: (r) => roleArns(r.target('role') ?? r),
-    actions: { create: ['iam:AttachRolePolicy'], read: ['iam:ListAttachedRolePolicies'], delete: ['iam:DetachRolePolicy'] },
+    actions: {
+      create: ['iam:AttachRolePolicy'],
+      read: ['iam:ListAttachedRolePolicies'],
+      delete: ['iam:DetachRolePolicy'],
+    },
   },
 
   // --- CodeDeploy -------------------------------------------------------------------------------
@@ -331,7 +434,9 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     },
   },
   aws_codedeploy_deployment_group: {
-    arns: (r) => [r.arn('codedeploy', r.region, `deploymentgroup:${r.scoped('app_name')}/${r.scoped('deployment_group_name')}`)],
+    arns: (r) => [
+      r.arn('codedeploy', r.region, `deploymentgroup:${r.scoped('app_name')}/${r.scoped('deployment_group_name')}`),
+    ],
     actions: {
       create: ['codedeploy:CreateDeploymentGroup', 'codedeploy:TagResource'],
       read: ['codedeploy:GetDeploymentGroup', 'codedeploy:ListTagsForResource'],
@@ -349,7 +454,11 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
   },
   aws_codedeploy_deployment_config: {
     arns: (r) => [r.arn('codedeploy', r.region, `deploymentconfig:${r.scoped('deployment_config_name')}`)],
-    actions: { create: ['codedeploy:CreateDeploymentConfig'], read: ['codedeploy:GetDeploymentConfig'], delete: ['codedeploy:DeleteDeploymentConfig'] },
+    actions: {
+      create: ['codedeploy:CreateDeploymentConfig'],
+      read: ['codedeploy:GetDeploymentConfig'],
+      delete: ['codedeploy:DeleteDeploymentConfig'],
+    },
   },
 
   // --- CloudWatch, CloudWatch Logs, EventBridge --------------------------------------------------
@@ -366,7 +475,12 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
   // Dashboards are global: no region in their ARN.
   aws_cloudwatch_dashboard: {
     arns: (r) => [r.arn('cloudwatch', '', `dashboard/${r.scoped('dashboard_name')}`)],
-    actions: { create: ['cloudwatch:PutDashboard'], read: ['cloudwatch:GetDashboard'], update: ['cloudwatch:PutDashboard'], delete: ['cloudwatch:DeleteDashboards'] },
+    actions: {
+      create: ['cloudwatch:PutDashboard'],
+      read: ['cloudwatch:GetDashboard'],
+      update: ['cloudwatch:PutDashboard'],
+      delete: ['cloudwatch:DeleteDashboards'],
+    },
   },
   // Lambda@Edge writes to `/aws/lambda/us-east-1.<function>` in every region it runs in: one group per region.
   aws_cloudwatch_log_group: {
@@ -379,25 +493,46 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     },
     // DescribeLogGroups (the provider's read and its create waiter) is authorized against every log
     // group of the region, not one.
-    also: (r) => [{ phases: { create: ['logs:DescribeLogGroups'], read: ['logs:DescribeLogGroups'] }, resources: [r.arn('logs', r.region, 'log-group:*')] }],
+    also: (r) => [
+      {
+        phases: { create: ['logs:DescribeLogGroups'], read: ['logs:DescribeLogGroups'] },
+        resources: [r.arn('logs', r.region, 'log-group:*')],
+      },
+    ],
   },
   // A metric filter belongs to its log group: its actions are authorized on the group.
   aws_cloudwatch_log_metric_filter: {
     arns: (r) => [r.arn('logs', r.region, `log-group:${r.scoped('log_group_name')}`)],
-    actions: { create: ['logs:PutMetricFilter'], read: ['logs:DescribeMetricFilters'], update: ['logs:PutMetricFilter'], delete: ['logs:DeleteMetricFilter'] },
+    actions: {
+      create: ['logs:PutMetricFilter'],
+      read: ['logs:DescribeMetricFilters'],
+      update: ['logs:PutMetricFilter'],
+      delete: ['logs:DeleteMetricFilter'],
+    },
   },
   aws_cloudwatch_event_rule: {
     arns: eventRuleArns,
     actions: {
       create: ['events:PutRule', 'events:TagResource', 'events:DescribeRule'],
       read: ['events:DescribeRule', 'events:ListTagsForResource'],
-      update: ['events:PutRule', 'events:EnableRule', 'events:DisableRule', 'events:TagResource', 'events:UntagResource'],
+      update: [
+        'events:PutRule',
+        'events:EnableRule',
+        'events:DisableRule',
+        'events:TagResource',
+        'events:UntagResource',
+      ],
       delete: ['events:DeleteRule'],
     },
   },
   aws_cloudwatch_event_target: {
     arns: (r) => eventRuleArns(r.target('rule') ?? r),
-    actions: { create: ['events:PutTargets'], read: ['events:ListTargetsByRule'], update: ['events:PutTargets'], delete: ['events:RemoveTargets'] },
+    actions: {
+      create: ['events:PutTargets'],
+      read: ['events:ListTargetsByRule'],
+      update: ['events:PutTargets'],
+      delete: ['events:RemoveTargets'],
+    },
     also: (r) => (r.body.role_arn === undefined ? [] : [passRole(r, 'role_arn', 'events.amazonaws.com')]),
   },
 
@@ -405,9 +540,27 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
   aws_dynamodb_table: {
     arns: (r) => [r.arn('dynamodb', r.region, `table/${r.scoped('name')}`)],
     actions: {
-      create: ['dynamodb:CreateTable', 'dynamodb:TagResource', 'dynamodb:DescribeTable', 'dynamodb:UpdateTimeToLive', 'dynamodb:DescribeTimeToLive', 'dynamodb:UpdateContinuousBackups'],
-      read: ['dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive', 'dynamodb:DescribeContinuousBackups', 'dynamodb:ListTagsOfResource'],
-      update: ['dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive', 'dynamodb:UpdateContinuousBackups', 'dynamodb:TagResource', 'dynamodb:UntagResource'],
+      create: [
+        'dynamodb:CreateTable',
+        'dynamodb:TagResource',
+        'dynamodb:DescribeTable',
+        'dynamodb:UpdateTimeToLive',
+        'dynamodb:DescribeTimeToLive',
+        'dynamodb:UpdateContinuousBackups',
+      ],
+      read: [
+        'dynamodb:DescribeTable',
+        'dynamodb:DescribeTimeToLive',
+        'dynamodb:DescribeContinuousBackups',
+        'dynamodb:ListTagsOfResource',
+      ],
+      update: [
+        'dynamodb:UpdateTable',
+        'dynamodb:UpdateTimeToLive',
+        'dynamodb:UpdateContinuousBackups',
+        'dynamodb:TagResource',
+        'dynamodb:UntagResource',
+      ],
       delete: ['dynamodb:DeleteTable', 'dynamodb:DescribeTable'],
     },
   },
@@ -427,14 +580,33 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
   aws_kinesis_stream: {
     arns: (r) => [r.arn('kinesis', r.region, `stream/${r.scoped('name')}`)],
     actions: {
-      create: ['kinesis:CreateStream', 'kinesis:AddTagsToStream', 'kinesis:DescribeStreamSummary', 'kinesis:IncreaseStreamRetentionPeriod', 'kinesis:StartStreamEncryption', 'kinesis:ListTagsForStream'],
+      create: [
+        'kinesis:CreateStream',
+        'kinesis:AddTagsToStream',
+        'kinesis:DescribeStreamSummary',
+        'kinesis:IncreaseStreamRetentionPeriod',
+        'kinesis:StartStreamEncryption',
+        'kinesis:ListTagsForStream',
+      ],
       read: ['kinesis:DescribeStreamSummary', 'kinesis:ListTagsForStream', 'kinesis:DescribeLimits'],
-      update: ['kinesis:IncreaseStreamRetentionPeriod', 'kinesis:DecreaseStreamRetentionPeriod', 'kinesis:StartStreamEncryption', 'kinesis:DescribeStreamSummary', 'kinesis:AddTagsToStream', 'kinesis:RemoveTagsFromStream'],
+      update: [
+        'kinesis:IncreaseStreamRetentionPeriod',
+        'kinesis:DecreaseStreamRetentionPeriod',
+        'kinesis:StartStreamEncryption',
+        'kinesis:DescribeStreamSummary',
+        'kinesis:AddTagsToStream',
+        'kinesis:RemoveTagsFromStream',
+      ],
       // The provider waits for the stream to be gone.
       delete: ['kinesis:DeleteStream', 'kinesis:DescribeStreamSummary'],
     },
     // StartStreamEncryption on the key too: the AWS managed key's id is KMS's, so any key of the region.
-    also: (r) => [{ phases: { create: ['kinesis:StartStreamEncryption'], update: ['kinesis:StartStreamEncryption'] }, resources: [r.arn('kms', r.region, 'key/*')] }],
+    also: (r) => [
+      {
+        phases: { create: ['kinesis:StartStreamEncryption'], update: ['kinesis:StartStreamEncryption'] },
+        resources: [r.arn('kms', r.region, 'key/*')],
+      },
+    ],
   },
 
   // --- Route 53 ---------------------------------------------------------------------------------
@@ -442,9 +614,21 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermissions>>
     arns: (r) => [hostedZone(r.value('zone_id'))],
     actions: { create: ['route53:GetHostedZone'], read: ['route53:ListResourceRecordSets', 'route53:GetHostedZone'] },
     // Only the record names this stack manages, not the rest of the zone.
-    conditional: { actions: { create: ['route53:ChangeResourceRecordSets'], update: ['route53:ChangeResourceRecordSets'], delete: ['route53:ChangeResourceRecordSets'] }, condition: recordNames },
+    conditional: {
+      actions: {
+        create: ['route53:ChangeResourceRecordSets'],
+        update: ['route53:ChangeResourceRecordSets'],
+        delete: ['route53:ChangeResourceRecordSets'],
+      },
+      condition: recordNames,
+    },
     // Every change waits for INSYNC; changes have ids, not names.
-    also: () => [{ phases: { create: ['route53:GetChange'], update: ['route53:GetChange'], delete: ['route53:GetChange'] }, resources: [`arn:${PARTITION}:route53:::change/*`] }],
+    also: () => [
+      {
+        phases: { create: ['route53:GetChange'], update: ['route53:GetChange'], delete: ['route53:GetChange'] },
+        resources: [`arn:${PARTITION}:route53:::change/*`],
+      },
+    ],
   },
   aws_route53_health_check: {
     arns: () => [`arn:${PARTITION}:route53:::healthcheck/*`],
@@ -491,27 +675,46 @@ export const DATA_SOURCE_PERMISSIONS: Readonly<Record<string, ResourcePermission
   aws_kms_alias: {
     arns: (r) => [r.arn('kms', r.region, 'key/*')],
     actions: { read: ['kms:ListAliases'] },
-    conditional: { actions: { read: ['kms:DescribeKey'] }, condition: (r) => ({ operator: 'StringEquals', key: 'kms:RequestAlias', values: [r.value('name')] }) },
+    conditional: {
+      actions: { read: ['kms:DescribeKey'] },
+      condition: (r) => ({ operator: 'StringEquals', key: 'kms:RequestAlias', values: [r.value('name')] }),
+    },
   },
   aws_route53_zone: {
     arns: () => [hostedZone(UNKNOWN)],
     // Looking a zone up by name lists zones first.
-    actions: { read: ['route53:ListHostedZones', 'route53:ListHostedZonesByName', 'route53:GetHostedZone', 'route53:ListTagsForResource'] },
+    actions: {
+      read: [
+        'route53:ListHostedZones',
+        'route53:ListHostedZonesByName',
+        'route53:GetHostedZone',
+        'route53:ListTagsForResource',
+      ],
+    },
   },
   // The other stack's outputs, read through its backend.
   terraform_remote_state: {
     arns: () => [],
     actions: {},
-    also: (r) => stateBackendGrants(String(r.body.backend), single(r.body.config) ?? {}, r.address, { write: false, lock: false }),
+    also: (r) =>
+      stateBackendGrants(String(r.body.backend), single(r.body.config) ?? {}, r.address, { write: false, lock: false }),
   },
 };
 
 // ---------------------------------------------------------------------------------------------
 // The state backend, from each stack's `terraform.backend`
 
-export function stateBackendGrants(type: string, backend: Block, where: string, access: { write: boolean; lock: boolean }): Grant[] {
+export function stateBackendGrants(
+  type: string,
+  backend: Block,
+  where: string,
+  access: { write: boolean; lock: boolean },
+): Grant[] {
   if (type === 'local' || type === 'remote') return []; // a file on the runner; Terraform Cloud's own token
-  if (type !== 's3') throw new Error(`${where}: the ${type} state backend has no IAM mapping in scripts/lib/ci-iam/terraform-permissions.ts; add one.`);
+  if (type !== 's3')
+    throw new Error(
+      `${where}: the ${type} state backend has no IAM mapping in scripts/lib/ci-iam/terraform-permissions.ts; add one.`,
+    );
   const bucket = s3Bucket(String(backend.bucket));
   const state = `${bucket}/${String(backend.key)}`;
   const grants: Grant[] = [
@@ -520,6 +723,10 @@ export function stateBackendGrants(type: string, backend: Block, where: string, 
   ];
   // S3-native locking (use_lockfile): an apply writes and removes `<key>.tflock`. Plans run with
   // -lock=false (the workflows set TF_CLI_ARGS_plan), so the read-only plan role needs no write.
-  if (access.lock && backend.use_lockfile === true) grants.push({ phases: { read: ['s3:GetObject'], update: ['s3:PutObject', 's3:DeleteObject'] }, resources: [`${state}.tflock`] });
+  if (access.lock && backend.use_lockfile === true)
+    grants.push({
+      phases: { read: ['s3:GetObject'], update: ['s3:PutObject', 's3:DeleteObject'] },
+      resources: [`${state}.tflock`],
+    });
   return grants;
 }
