@@ -1,6 +1,6 @@
 /**
  * The CI roles and the permissions boundary `npm run names -- --iam` prints, checked the way AWS
- * checks them: every call Terraform makes for every resource of the stacks (terraform-permissions.ts)
+ * checks them: every call Terraform makes for every resource of the stacks (ci-iam/terraform/)
  * and every call of the scripts (script-calls.json) is simulated with this project's one evaluator
  * (stacks/policy/iam-policy.ts), against the ARNs the resources will have and the keys AWS puts
  * in each request, as AWS's service authorization reference gives them; and the ways from the deploy
@@ -28,6 +28,7 @@ import {
   type ResourcePermissions,
 } from '../../scripts/lib/ci-iam';
 import { isTaggable } from '../../scripts/lib/ci-iam/taggable';
+import { assemble } from '../../scripts/lib/ci-iam/terraform';
 import { ROLLOUT_REGION } from '../../scripts/rollout-commands';
 import { invoke } from '../../scripts/lib/cli';
 import { namesCommand } from '../../scripts/names';
@@ -915,6 +916,18 @@ describe('types the tables do not know', () => {
     expect(() =>
       ciRolePolicies([...stacks, extra({ terraform: { backend: { gcs: { bucket: 'b' } } } })], config),
     ).toThrow(/gcs state backend/);
+  });
+});
+
+describe('the table of Terraform calls, one file per AWS service', () => {
+  it('keeps each type in one service file: assembling two that define the same type throws, naming both', () => {
+    const bucket: ResourcePermissions = { arns: () => [], actions: { read: ['s3:ListBucket'] } };
+    expect(() =>
+      assemble('resource', { s3: { aws_s3_bucket: bucket }, cloudfront: { aws_s3_bucket: bucket } }),
+    ).toThrow(
+      'The resource type aws_s3_bucket is in two service files, terraform/s3.ts and terraform/cloudfront.ts: keep one.',
+    );
+    expect(Object.keys(assemble('resource', { s3: { aws_s3_bucket: bucket }, lambda: {} }))).toEqual(['aws_s3_bucket']);
   });
 });
 

@@ -3,9 +3,9 @@
  * derived from the synthesized stacks instead of written by hand.
  *
  *   deployRole            `cdktf deploy` of both stacks (every resource created, refreshed, changed
- *                         and deleted, as terraform-permissions.ts says the provider calls), the
- *                         scripts the deploy workflow runs (script-calls.ts, recorded from their
- *                         tests) and the state backend;
+ *                         and deleted, as terraform/ says the provider calls, one file per AWS
+ *                         service), the scripts the deploy workflow runs (script-calls.ts, recorded
+ *                         from their tests) and the state backend;
  *   planRole              the refresh alone, and reading the state;
  *   permissionsBoundary   `<name>-permissions-boundary`: the most any role the stacks create may do,
  *                         the union of what their own policies grant. The deploy role may create or
@@ -47,7 +47,7 @@ import {
   RESOURCE_PERMISSIONS,
   type ResourcePermissions,
   stateBackendGrants,
-} from './terraform-permissions';
+} from './terraform';
 
 export { ACCOUNT_PLACEHOLDER, PHASES, type Grant, type Phase, type ResourceView } from './grants';
 export { MANAGED_POLICY_SIZE_LIMIT, policySize, splitPolicy, type PolicyDocument } from './policy-document';
@@ -59,7 +59,7 @@ export {
   type ScriptCall,
   type ScriptTarget,
 } from './script-calls';
-export { DATA_SOURCE_PERMISSIONS, RESOURCE_PERMISSIONS, type ResourcePermissions } from './terraform-permissions';
+export { DATA_SOURCE_PERMISSIONS, RESOURCE_PERMISSIONS, type ResourcePermissions } from './terraform';
 
 /** The tag the providers put on everything the stacks create (their `default_tags`), naming the distribution. */
 export const DISTRIBUTION_TAG = 'Distribution';
@@ -121,7 +121,7 @@ export function stackGrants(
   }
   if (unknown.length > 0) {
     throw new Error(
-      `No IAM permissions are known for ${[...new Set(unknown)].join(', ')}: add the type to RESOURCE_PERMISSIONS or DATA_SOURCE_PERMISSIONS in scripts/lib/ci-iam/terraform-permissions.ts.`,
+      `No IAM permissions are known for ${[...new Set(unknown)].join(', ')}: add the type to its service's file in scripts/lib/ci-iam/terraform/ (RESOURCE_PERMISSIONS and DATA_SOURCE_PERMISSIONS are assembled in its index.ts).`,
     );
   }
   return grants;
