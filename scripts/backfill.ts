@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { loadConfig, resourceNames, type DeployConfig } from '../config';
+import { resourceNames, type DeployConfig } from '../config';
 import {
   BUILDS_PREFIX,
   buildIdOfManifestKey,
@@ -39,9 +39,9 @@ import {
   selectRegions,
   UsageError,
   jsonOption,
-  outputOf,
   withJsonErrors,
 } from './lib/cli';
+import { commandContext } from './lib/command-context';
 import { objectMetadata } from '../contracts/object-metadata';
 import { requireCredentials } from '../rollout-control/credentials';
 import {
@@ -245,20 +245,22 @@ export function backfillCommand(): Command {
       ),
     )
     .action(async (flags: BackfillFlags, command: Command) => {
-      const { out, err } = outputOf(command);
+      const context = commandContext(command, flags);
+      const { out, err } = context;
       const { result, targets } = await withJsonErrors(flags.json, out, async () => {
-        const config = loadConfig(flags.config);
+        const { config } = context;
         const result = await backfill({
           config,
           from: flags.from,
           regions: flags.regions,
           endpoint: flags.endpoint,
+          clientFor: context.s3,
           dryRun: flags.dryRun,
           log: err,
         });
-        return { result, targets: selectRegions(config, flags.regions).filter((region) => region !== result.from) };
+        return { result, targets: context.regions.filter((region) => region !== result.from) };
       });
-      if (flags.json) out(JSON.stringify(backfillReport(result, targets, flags.dryRun), null, 2));
+      if (flags.json) context.printJson(backfillReport(result, targets, flags.dryRun));
       else {
         for (const build of result.copied)
           out(

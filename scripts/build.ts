@@ -3,11 +3,11 @@
  */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config';
 import type { BuildManifest } from '../contracts/build-manifest';
 import { CLOUDFRONT_FUNCTION_MAX_BYTES } from '../edge-code/cloudfront-function';
 import { build, type BuildOptions, type BuildResult } from '../publish/build';
-import { configOption, defineCommand, runCommand, jsonOption, outputOf, withJsonErrors } from './lib/cli';
+import { configOption, defineCommand, runCommand, jsonOption, withJsonErrors } from './lib/cli';
+import { commandContext } from './lib/command-context';
 
 export interface BuildCliDeps {
   /** @default publish/build.ts build */
@@ -69,16 +69,17 @@ export function buildCommand(deps: BuildCliDeps = {}): Command {
     )
     .action(
       async (flags: { readonly config?: string; readonly out?: string; readonly json: boolean }, command: Command) => {
-        const { out } = outputOf(command);
+        const context = commandContext(command, flags);
+        const { out } = context;
         const result = await withJsonErrors(flags.json, out, () =>
           (deps.build ?? build)({
-            config: loadConfig(flags.config),
+            config: context.config,
             outDir: flags.out,
             log: flags.json ? undefined : out,
           }),
         );
         if (flags.json) {
-          out(JSON.stringify(buildReport(result), null, 2));
+          context.printJson(buildReport(result));
           return;
         }
         out(`output       ${path.relative(process.cwd(), result.outDir) || '.'}/`);

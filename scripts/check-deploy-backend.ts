@@ -8,16 +8,9 @@
  *   npm run check-backend [-- --config <file>]   (`--help` for more)
  */
 import type { Command } from 'commander';
-import { loadConfig, type DeployConfig } from '../config';
-import {
-  configOption,
-  defineCommand,
-  ReportedFailure,
-  runCommand,
-  jsonOption,
-  outputOf,
-  withJsonErrors,
-} from './lib/cli';
+import type { DeployConfig } from '../config';
+import { configOption, defineCommand, ReportedFailure, runCommand, jsonOption, withJsonErrors } from './lib/cli';
+import { commandContext } from './lib/command-context';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -57,15 +50,14 @@ export function checkBackendCommand(env: Env = process.env): Command {
       ),
     )
     .action(async (flags: { readonly config?: string; readonly json: boolean }, command: Command) => {
-      const { out, err } = outputOf(command);
+      const context = commandContext(command, flags, { env });
+      const { out, err } = context;
       const { config, problem } = await withJsonErrors(flags.json, out, async () => {
-        const config = loadConfig(flags.config, env);
+        const { config } = context;
         return { config, problem: backendProblem(config, env) };
       });
       if (flags.json)
-        out(
-          JSON.stringify({ ok: problem === null, backend: config.backend.type, ci: runsInCi(env), problem }, null, 2),
-        );
+        context.printJson({ ok: problem === null, backend: config.backend.type, ci: runsInCi(env), problem });
       if (!problem) return;
       // In GitHub Actions an annotation puts the reason on the run's summary page, not only in the log
       // (the runner reads it on stderr too: under --json stdout stays the JSON).

@@ -26,7 +26,7 @@ import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { loadConfig, resourceNames, type DeployConfig } from '../config';
+import { resourceNames, type DeployConfig } from '../config';
 import { readAliasBuilds, type AliasBuilds } from '../rollout-control/alias-state';
 import {
   configOption,
@@ -37,9 +37,9 @@ import {
   runCommand,
   selectRegions,
   jsonOption,
-  outputOf,
   withJsonErrors,
 } from './lib/cli';
+import { commandContext } from './lib/command-context';
 import {
   ASSETS_PREFIX,
   BUILDS_PREFIX,
@@ -585,19 +585,27 @@ export function cleanupCommand(deps: CleanupCliDeps = {}): Command {
       ),
     )
     .action(async (flags: CleanupFlags, command: Command) => {
-      const { out, err } = outputOf(command);
+      const context = commandContext(command, flags);
+      const { out, err } = context;
       const { apply } = flags;
       const { config, regions, result } = await withJsonErrors(flags.json, out, async () => {
-        const config = loadConfig(flags.config);
-        const regions = selectRegions(config, flags.regions);
+        const { config, regions } = context;
         return {
           config,
           regions,
-          result: await cleanup({ config, regions, endpoint: flags.endpoint, apply, now: deps.now?.(), log: err }),
+          result: await cleanup({
+            config,
+            regions,
+            endpoint: flags.endpoint,
+            clientFor: context.s3,
+            apply,
+            now: deps.now?.(),
+            log: err,
+          }),
         };
       });
       if (flags.json) {
-        out(JSON.stringify(cleanupReport(result, config, regions, apply), null, 2));
+        context.printJson(cleanupReport(result, config, regions, apply));
         for (const warning of result.plan.warnings) err(`warning: ${warning}`);
         if (result.ok) return;
         err(failureLine(result));

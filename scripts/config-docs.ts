@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { CONFIG_DOCS_COMMAND, generatedConfigFiles } from '../config/reference';
 import { defineCommand, ReportedFailure, runCommand } from './lib/cli';
+import { commandContext } from './lib/command-context';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -18,13 +19,13 @@ interface ConfigDocsFlags {
 export interface ConfigDocsIo {
   /** The repository the files are written into or compared with. */
   readonly root: string;
-  readonly log: (line: string) => void;
-  readonly error: (line: string) => void;
+  /** @default stdout */
+  readonly log?: (line: string) => void;
+  /** @default stderr */
+  readonly error?: (line: string) => void;
 }
 
-export function configDocsCommand(
-  io: ConfigDocsIo = { root: PROJECT_ROOT, log: (line) => console.log(line), error: (line) => console.error(line) },
-): Command {
+export function configDocsCommand(io: ConfigDocsIo = { root: PROJECT_ROOT }): Command {
   return defineCommand({
     name: CONFIG_DOCS_COMMAND,
     summary:
@@ -40,15 +41,15 @@ export function configDocsCommand(
         'write nothing; exit 1 naming each file that differs from what the schema generates',
       ).default(false),
     )
-    .action((flags: ConfigDocsFlags) => {
+    .action((flags: ConfigDocsFlags, command: Command) => {
+      const { out, err } = commandContext(command, {}, { out: io.log, err: io.error });
       const files = generatedConfigFiles();
       if (flags.check) {
         const stale = files
           .filter((file) => readIfPresent(path.join(io.root, file.path)) !== file.content)
           .map((file) => file.path);
-        if (stale.length === 0)
-          return io.log(`${files.map((file) => file.path).join(' and ')} match config/schema.ts.`);
-        io.error(
+        if (stale.length === 0) return out(`${files.map((file) => file.path).join(' and ')} match config/schema.ts.`);
+        err(
           `Out of date with config/schema.ts: ${stale.join(', ')}. Run ${CONFIG_DOCS_COMMAND} and commit the result.`,
         );
         throw new ReportedFailure();
@@ -60,7 +61,7 @@ export function configDocsCommand(
           mkdirSync(path.dirname(target), { recursive: true });
           writeFileSync(target, file.content);
         }
-        io.log(`${changed ? 'wrote    ' : 'unchanged'} ${file.path}`);
+        out(`${changed ? 'wrote    ' : 'unchanged'} ${file.path}`);
       }
     });
 }

@@ -16,9 +16,10 @@
  * `default-src 'none'` to say so: a page holding only the widget could send it as it is.
  */
 import { Option, type Command } from 'commander';
-import { loadConfig, type DeployConfig } from '../config';
+import type { DeployConfig } from '../config';
 import { ERROR_REPORT_PATH } from '../contracts/error-report';
 import { configOption, defineCommand, runCommand, UsageError } from './lib/cli';
+import { commandContext } from './lib/command-context';
 
 /** The directives the widget needs, in the order they are printed. */
 export const WIDGET_DIRECTIVES = ['script-src', 'connect-src'] as const;
@@ -103,8 +104,8 @@ interface CspFlags {
   readonly json: boolean;
 }
 
-/** `print` receives each line (without its newline); tests pass their own. */
-export function cspCommand(print: (line: string) => void = (line) => console.log(line)): Command {
+/** `print` receives each line (without its newline); tests pass their own. @default stdout */
+export function cspCommand(print?: (line: string) => void): Command {
   return defineCommand({
     name: 'npm run csp --',
     summary:
@@ -124,25 +125,27 @@ export function cspCommand(print: (line: string) => void = (line) => console.log
       ),
     )
     .addOption(new Option('--json', 'print one JSON object').default(false))
-    .action((flags: CspFlags) => {
-      const csp = hostCsp(loadConfig(flags.config), flags.origin);
+    .action((flags: CspFlags, command: Command) => {
+      const context = commandContext(command, flags, { out: print });
+      const { out } = context;
+      const csp = hostCsp(context.config, flags.origin);
       if (flags.json) {
-        print(JSON.stringify(csp, null, 2));
+        context.printJson(csp);
         return;
       }
-      print(
+      out(
         `# The widget at ${csp.distribution}/assets/index.js needs these sources (a healthy load sends nothing; an error sends one GET to ${csp.errorReportUrl}):`,
       );
-      for (const name of WIDGET_DIRECTIVES) print(`#   ${name} ${csp.directives[name].join(' ')}`);
-      print(
+      for (const name of WIDGET_DIRECTIVES) out(`#   ${name} ${csp.directives[name].join(' ')}`);
+      out(
         "# Add them to the same directives of your policy. default-src 'none' below shows the widget needs nothing else; keep your own default-src.",
       );
-      print('');
-      print('# HTTP response header:');
-      print(`Content-Security-Policy: ${csp.policy}`);
-      print('');
-      print('# Or, first thing in <head>:');
-      print(csp.meta);
+      out('');
+      out('# HTTP response header:');
+      out(`Content-Security-Policy: ${csp.policy}`);
+      out('');
+      out('# Or, first thing in <head>:');
+      out(csp.meta);
     });
 }
 

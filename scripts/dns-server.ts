@@ -4,6 +4,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startDnsServer } from '../loopback/dns-server';
 import { defineCommand, runCommand, wholeNumber } from './lib/cli';
+import { commandContext } from './lib/command-context';
 
 interface DnsServerFlags {
   readonly host: string;
@@ -37,11 +38,10 @@ export function dnsServerCommand(): Command {
     .addOption(
       new Option('--txt <name=value>', 'a TXT record; repeat for more').argParser(txtRecord).default({}, 'none'),
     )
-    .action(async (flags: DnsServerFlags) => {
+    .action(async (flags: DnsServerFlags, command: Command) => {
+      const { out } = commandContext(command, {});
       const server = await startDnsServer({ host: flags.host, port: flags.port, ttl: flags.ttl, records: flags.txt });
-      console.log(
-        `DNS server on ${server.address} (udp+tcp), ${Object.keys(flags.txt).length} TXT record(s); Ctrl-C stops it`,
-      );
+      out(`DNS server on ${server.address} (udp+tcp), ${Object.keys(flags.txt).length} TXT record(s); Ctrl-C stops it`);
       const stop = () => void server.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadConfig, resourceNames, type DeployConfig } from '../config';
+import { resourceNames, type DeployConfig } from '../config';
 import {
   commaList,
   configOption,
@@ -22,9 +22,9 @@ import {
   runCommand,
   UsageError,
   jsonOption,
-  outputOf,
   withJsonErrors,
 } from './lib/cli';
+import { commandContext } from './lib/command-context';
 import { describeChanges, parsePlan, type PlannedChange } from './lib/terraform-plan';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -247,10 +247,11 @@ export function driftCommand(deps: DriftCliDeps = {}): Command {
       ),
     )
     .action(async (flags: DriftFlags, command: Command) => {
-      const { out, err } = outputOf(command);
+      const context = commandContext(command, flags);
+      const { out, err } = context;
       const env = deps.env ?? process.env;
       const results = await withJsonErrors(flags.json, out, async () => {
-        const config = loadConfig(flags.config);
+        const { config } = context;
         const known = defaultStacks(config);
         const unknown = flags.stacks?.filter((stack) => !known.includes(stack)) ?? [];
         if (unknown.length > 0)
@@ -264,7 +265,7 @@ export function driftCommand(deps: DriftCliDeps = {}): Command {
         });
       });
       const ok = results.every((result) => result.status === 'clean');
-      if (flags.json) out(JSON.stringify({ ok, stacks: results }, null, 2));
+      if (flags.json) context.printJson({ ok, stacks: results });
       else for (const line of formatReport(results)) out(line);
       if (env.GITHUB_ACTIONS) {
         const { annotations, summary } = githubReport(results);

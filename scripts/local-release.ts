@@ -9,8 +9,8 @@
  */
 import * as path from 'node:path';
 import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
-import { loadConfig } from '../config';
 import { defineCommand, defineSubcommand, runCommand } from './lib/cli';
+import { commandContext } from './lib/command-context';
 import type { EmulatorStats } from '../loopback/cloudfront-emulator';
 import type { ControlPlaneStatus } from '../local/control-plane';
 import { callControl, controlFileOption, readControlAddress, type ControlAddress } from '../local/control-server';
@@ -19,7 +19,8 @@ import { formatStatusLine } from '../local/status-line';
 import { normalizeOrigin, parseRolloutState } from '../contracts/rollout-state';
 
 export interface ReleaseIo {
-  readonly out: (line: string) => void;
+  /** @default stdout */
+  readonly out?: (line: string) => void;
 }
 
 interface ReleaseFlags {
@@ -32,7 +33,7 @@ interface ReleaseFlags {
 
 type ServedStatus = ControlPlaneStatus & { readonly served: EmulatorStats };
 
-export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log(line) }): Command {
+export function localReleaseCommand(io: ReleaseIo = {}): Command {
   const command = defineCommand({
     name: 'npm run local:release --',
     summary:
@@ -64,24 +65,26 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
       ).default(false),
     )
     .addOption(controlFileOption('where the running `npm start` left its address (its own --control-file)'))
-    .action(async (flags: ReleaseFlags) => {
+    .action(async (flags: ReleaseFlags, self: Command) => {
+      const context = commandContext(self, flags, { out: io.out });
+      const { out } = context;
       const address = readControlAddress(path.resolve(flags.controlFile));
       if (flags.stop) {
         const stopped = (await callControl(address, 'POST', '/stop')) as ControlPlaneStatus;
-        io.out(
+        out(
           `stopped ${stopped.deployment?.id ?? 'the release'}: every viewer's next load gets the stable build ${stopped.stable.buildId} (v${stopped.stable.version})`,
         );
         return;
       }
       const status = (await callControl(address, 'GET', '/status')) as ServedStatus;
       if (flags.status) {
-        if (flags.json) io.out(JSON.stringify(status, null, 2));
-        else for (const line of describeStatus(status, address)) io.out(line);
+        if (flags.json) context.printJson(status);
+        else for (const line of describeStatus(status, address)) out(line);
         return;
       }
-      const config = loadConfig(flags.config);
-      const { buildDir, built } = await ensureLocalBuild(config, { log: (line) => io.out(`  ${line}`) });
-      io.out(built ? `built ${buildDir}` : `sources unchanged since that build: ${buildDir}`);
+      const { config } = context;
+      const { buildDir, built } = await ensureLocalBuild(config, { log: (line) => out(`  ${line}`) });
+      out(built ? `built ${buildDir}` : `sources unchanged since that build: ${buildDir}`);
       const buildId = path.basename(buildDir);
       if (status.stable.buildId === buildId || status.canary?.buildId === buildId) {
         throw new Error(
@@ -93,7 +96,7 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
         version: string;
         deploymentId: string;
       };
-      io.out(
+      out(
         `released ${released.buildId} as version ${released.version}: deployment ${released.deploymentId} is shifting viewers (watch the status line, or open ${address.hostPage})`,
       );
     });
@@ -117,13 +120,15 @@ export function localReleaseCommand(io: ReleaseIo = { out: (line) => console.log
       .action(async (origin: string, _flags: unknown, self: Command) => {
         // --control-file is the top command's, wherever on the line it was given.
         const flags = self.optsWithGlobals() as ReleaseFlags;
+        const context = commandContext(self, flags, { out: io.out });
+        const { out } = context;
         const address = readControlAddress(path.resolve(flags.controlFile));
         const { ring: after } = (await callControl(address, 'POST', '/ring', { action, origin })) as { ring: string[] };
         if (flags.json) {
-          io.out(JSON.stringify({ action, origin, ring: after }, null, 2));
+          context.printJson({ action, origin, ring: after });
           return;
         }
-        io.out(
+        out(
           `ring: ${after.length > 0 ? after.join(', ') : '(empty)'}; pages on these origins get the canary whatever the weight`,
         );
       });

@@ -17,7 +17,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadConfig, resourceNames, type DeployConfig } from '../config';
+import { resourceNames, type DeployConfig } from '../config';
 import { readSynthOutput, type SynthStack } from '../stacks/policy/terraform-json';
 import {
   ACCOUNT_PLACEHOLDER,
@@ -28,6 +28,7 @@ import {
   type CiRolePolicies,
 } from './lib/ci-iam';
 import { configOption, defineCommand, runCommand, UsageError } from './lib/cli';
+import { commandContext } from './lib/command-context';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -128,7 +129,8 @@ function printPolicies(
 }
 
 export interface NamesCliDeps {
-  readonly out: (line: string) => void;
+  /** @default stdout */
+  readonly out?: (line: string) => void;
   /** @default synthesizeStacks */
   readonly synthesize?: (config: DeployConfig, buildDir: string) => Promise<SynthStack[]>;
   /** @default process.env */
@@ -150,7 +152,7 @@ function accountId(text: string): string {
   return text;
 }
 
-export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(line) }): Command {
+export function namesCommand(deps: NamesCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run names --',
     summary:
@@ -192,18 +194,20 @@ export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(l
         'with --iam: the build the stacks are synthesized from (default: $BUILD_DIR, else build/)',
       ),
     )
-    .action(async (flags: NamesFlags) => {
+    .action(async (flags: NamesFlags, command: Command) => {
       const env = deps.env ?? process.env;
+      const context = commandContext(command, flags, { env, out: deps.out });
+      const { out } = context;
       if (!flags.iam && (flags.account !== undefined || flags.build !== undefined))
         throw new UsageError('--account and --build apply to --iam only.');
-      const config = loadConfig(flags.config, env);
+      const { config } = context;
       if (flags.iam) {
         const buildDir = path.resolve(flags.build ?? env.BUILD_DIR ?? path.join(PROJECT_ROOT, 'build'));
         const stacks = await (deps.synthesize ?? synthesizeStacks)(config, buildDir);
         const account = flags.account ?? ACCOUNT_PLACEHOLDER;
         const policies = ciRolePolicies(stacks, config, { account });
-        if (flags.json) deps.out(JSON.stringify(policies, null, 2));
-        else printPolicies(policies, config, account, deps.out);
+        if (flags.json) context.printJson(policies);
+        else printPolicies(policies, config, account, out);
         return;
       }
       const names = namesOf(config);
@@ -219,11 +223,11 @@ export function namesCommand(deps: NamesCliDeps = { out: (line) => console.log(l
         return;
       }
       if (flags.json) {
-        deps.out(JSON.stringify(names, null, 2));
+        context.printJson(names);
         return;
       }
       const width = Math.max(...Object.keys(names).map((key) => key.length));
-      for (const [key, value] of Object.entries(names)) deps.out(`${key.padEnd(width)}  ${value}`);
+      for (const [key, value] of Object.entries(names)) out(`${key.padEnd(width)}  ${value}`);
     });
 }
 

@@ -9,8 +9,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config';
 import { configOption, defineCommand, runCommand } from './lib/cli';
+import { commandContext } from './lib/command-context';
 import { cleanPlanOutput, describeChanges, parsePlan } from './lib/terraform-plan';
 import { defaultStacks } from './drift';
 
@@ -115,8 +115,8 @@ export function planCommentCommand(): Command {
       ).default('plans'),
     )
     .addOption(new Option('--out <file>', 'write the comment here (default: stdout)'))
-    .action((flags: { readonly config?: string; readonly plans: string; readonly out?: string }) => {
-      const config = loadConfig(flags.config);
+    .action((flags: { readonly config?: string; readonly plans: string; readonly out?: string }, command: Command) => {
+      const { config } = commandContext(command, flags);
       const sha = process.env.GITHUB_SHA ? ` for ${process.env.GITHUB_SHA.slice(0, 7)}` : '';
       const body = planComment(readPlans(flags.plans, defaultStacks(config)), `\`cdktf plan\`${sha}`);
       if (flags.out) writeFileSync(flags.out, body);

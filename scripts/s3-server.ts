@@ -3,9 +3,10 @@
  * `npm run upload` and `npm run cleanup` without AWS.
  */
 import { Option, type Command } from 'commander';
-import { loadConfig, resourceNames } from '../config';
+import { resourceNames } from '../config';
 import { startS3Server } from '../loopback/s3-server';
 import { configOption, defineCommand, runCommand, wholeNumber } from './lib/cli';
+import { commandContext } from './lib/command-context';
 
 interface S3ServerFlags {
   readonly port: number;
@@ -29,14 +30,14 @@ export function s3ServerCommand(): Command {
     .addOption(
       new Option('--dir <folder>', 'where the objects are kept (default: a temporary folder, removed on exit)'),
     )
-    .action(async (flags: S3ServerFlags) => {
-      const config = loadConfig(flags.config);
+    .action(async (flags: S3ServerFlags, command: Command) => {
+      const { config, out } = commandContext(command, flags);
       const names = resourceNames(config);
       const buckets = config.regions.map((region) => names.bucket(region));
       const server = await startS3Server({ buckets, port: flags.port, directory: flags.dir });
-      console.log(`S3-compatible server on ${server.endpoint}, objects in ${server.directory}`);
-      for (const bucket of buckets) console.log(`  bucket ${bucket}`);
-      console.log(`upload a build to it: npm run upload -- --endpoint ${server.endpoint}`);
+      out(`S3-compatible server on ${server.endpoint}, objects in ${server.directory}`);
+      for (const bucket of buckets) out(`  bucket ${bucket}`);
+      out(`upload a build to it: npm run upload -- --endpoint ${server.endpoint}`);
       const stop = () => void server.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

@@ -11,9 +11,10 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config';
+import type { DeployConfig } from '../config';
 import { ERROR_REPORT_PATH } from '../contracts/error-report';
 import { defineCommand, quietSdkNodeVersionWarning, runCommand, UsageError, wholeNumber } from './lib/cli';
+import { commandContext } from './lib/command-context';
 import { controlFileOption, runningDistribution, shownPath, startControlServer } from '../local/control-server';
 import {
   DEFAULT_TIME_SCALE,
@@ -83,9 +84,10 @@ export function startCommand(): Command {
     .addOption(
       controlFileOption('where `npm run local:release` finds this distribution; a second one at a time needs its own'),
     )
-    .action(async (flags: StartFlags) => {
+    .action(async (flags: StartFlags, command: Command) => {
       quietSdkNodeVersionWarning();
-      const config = loadConfig(flags.config);
+      const context = commandContext(command, flags);
+      const { config, out } = context;
       if (flags.nearestRegion !== undefined && !config.regions.includes(flags.nearestRegion)) {
         throw new UsageError(
           `--nearest-region must be one of the configured regions (${config.regions.join(', ')}); got ${flags.nearestRegion}.`,
@@ -98,12 +100,12 @@ export function startCommand(): Command {
           `a local distribution is already running (pid ${other.pid}, host page ${other.hostPage}): stop it with Ctrl-C in its terminal, or give this one its own --control-file`,
         );
 
-      const shutdown = new Shutdown({ say: (line) => console.log(line) });
+      const shutdown = new Shutdown({ say: out });
       let failure: unknown = null;
-      await serve(config, flags, addressFile, shutdown).catch((error: unknown) => (failure = error));
+      await serve(config, flags, addressFile, shutdown, out).catch((error: unknown) => (failure = error));
       await shutdown.close();
-      if (failure instanceof StopRequested) console.log('stopped before it was up: nothing left running');
-      else if (failure === null) console.log('stopped: every server closed, the temporary buckets removed');
+      if (failure instanceof StopRequested) out('stopped before it was up: nothing left running');
+      else if (failure === null) out('stopped: every server closed, the temporary buckets removed');
       else if ((failure as NodeJS.ErrnoException).code === 'EADDRINUSE')
         throw new Error(
           `port ${(failure as { port?: number }).port} is in use: pick another with --port / --host-port, or leave them out for free ones`,
@@ -114,18 +116,19 @@ export function startCommand(): Command {
 
 /** Starts everything, then waits for the stop. */
 async function serve(
-  config: ReturnType<typeof loadConfig>,
+  config: DeployConfig,
   flags: StartFlags,
   addressFile: string,
   shutdown: Shutdown,
+  out: (line: string) => void,
 ): Promise<void> {
   mkdirSync(LOCAL_BUILDS_DIR, { recursive: true });
   // A stop during the build does not wait for it: the half-made build goes.
   shutdown.removeAtExit(() => rmSync(stagingDir(LOCAL_BUILDS_DIR), { recursive: true, force: true }));
   const { buildDir, built } = await shutdown.step(
-    ensureLocalBuild(config, { rebuild: flags.rebuild, log: (line) => console.log(`  ${line}`) }),
+    ensureLocalBuild(config, { rebuild: flags.rebuild, log: (line) => out(`  ${line}`) }),
   );
-  console.log(built ? `built ${buildDir}` : `sources unchanged: using ${buildDir}`);
+  out(built ? `built ${buildDir}` : `sources unchanged: using ${buildDir}`);
 
   const tty = process.stdout.isTTY;
   const distribution = await shutdown.step(
@@ -137,7 +140,7 @@ async function serve(
       alarm: flags.minViewers !== undefined ? { ...config.alarms, minViewers: flags.minViewers } : undefined,
       ports: { distribution: flags.port ?? 0, host: flags.hostPort ?? 0 },
       log: (line) => {
-        if (line.trim()) console.log(`${tty ? '\r\x1b[2K' : ''}${line}`);
+        if (line.trim()) out(`${tty ? '\r\x1b[2K' : ''}${line}`);
       },
     }),
     (started) => started.stop(),
@@ -147,7 +150,7 @@ async function serve(
   const control = await shutdown.step(startControlServer(distribution, { addressFile }), (started) => started.close());
 
   const { kinesis } = distribution.signal;
-  console.log(`
+  out(`
 Local distribution ready (no AWS: CloudFront, S3, Route53, Kinesis, CodeDeploy and the alarms played on loopback)
   host page     ${distribution.hostUrl}            (?viewer=<ip> loads the widget as that viewer)
   script tag    <script async src="${distribution.url}/assets/index.js"></script>
@@ -169,7 +172,7 @@ ${READY_LINE}
     const line = formatStatusLine(distribution.status(), distribution.emulator.stats());
     if (tty) process.stdout.write(`\r\x1b[2K${line}`);
     else if (line !== last && Date.now() - lastPrinted >= 1000) {
-      console.log(line);
+      out(line);
       last = line;
       lastPrinted = Date.now();
     }

@@ -3,7 +3,6 @@
  */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config';
 import { readManifest } from '../contracts/build-manifest';
 import { publishedBuildKey } from '../contracts/published-build';
 import { upload, type RegionUpload, type UploadResult } from '../publish/upload';
@@ -16,12 +15,11 @@ import {
   regionsOption,
   ReportedFailure,
   runCommand,
-  selectRegions,
   wholeNumber,
   jsonOption,
-  outputOf,
   withJsonErrors,
 } from './lib/cli';
+import { commandContext, type CommandContext } from './lib/command-context';
 import { formatBytes, formatDuration, ProgressBoard } from './lib/progress';
 
 /** What to do about a region's failure, when the error says. */
@@ -117,10 +115,13 @@ export function uploadCommand(): Command {
       ),
     )
     .action(async (flags: UploadFlags, command: Command) => {
-      const { out, err } = outputOf(command);
+      // Bars are for a person watching; under --json the retries and notes still go to stderr.
+      let board: ProgressBoard | null = null;
+      const log = (line: string) => (board ? board.log(line) : context.err(line));
+      const context: CommandContext = commandContext(command, flags, { log });
+      const { out, err } = context;
       const result = await withJsonErrors(flags.json, out, async () => {
-        const config = loadConfig(flags.config);
-        const regions = selectRegions(config, flags.regions);
+        const { config, regions } = context;
         const buildDir = path.resolve(flags.build);
         const manifest = readManifest(buildDir);
         const where = flags.endpoint ? ` at ${flags.endpoint}` : '';
@@ -128,25 +129,25 @@ export function uploadCommand(): Command {
           `${flags.dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} region${regions.length === 1 ? '' : 's'}${where}`,
         );
 
-        // Bars are for a person watching; under --json the retries and notes still go to stderr.
-        const board = flags.json ? null : new ProgressBoard({ lanes: regions });
+        board = flags.json ? null : new ProgressBoard({ lanes: regions });
         try {
           return await upload({
             config,
             buildDir,
             regions,
             endpoint: flags.endpoint,
+            clientFor: context.s3,
             concurrency: flags.concurrency,
             dryRun: flags.dryRun,
             onProgress: (region, state) => board?.update(region, state),
-            log: (line) => (board ? board.log(line) : err(line)),
+            log,
           });
         } finally {
           board?.finish();
         }
       });
 
-      if (flags.json) out(JSON.stringify(uploadReport(result, flags.dryRun), null, 2));
+      if (flags.json) context.printJson(uploadReport(result, flags.dryRun));
       else {
         const width = Math.max(...result.regions.map((region) => region.region.length));
         out(

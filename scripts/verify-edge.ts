@@ -12,7 +12,7 @@ import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyval
 import * as path from 'node:path';
 import { format } from 'node:util';
 import { Option, type Command } from 'commander';
-import { loadConfig, type DeployConfig } from '../config';
+import type { DeployConfig } from '../config';
 import { rolloutStoreClientConfig } from '../contracts/rollout-store';
 import {
   buildOption,
@@ -21,9 +21,9 @@ import {
   ReportedFailure,
   runCommand,
   jsonOption,
-  outputOf,
   withJsonErrors,
 } from './lib/cli';
+import { commandContext } from './lib/command-context';
 import {
   cloudFrontFunctionCheck,
   functionCodeOf,
@@ -137,9 +137,10 @@ export function verifyEdgeCommand(): Command {
       ),
     )
     .action(async (flags: VerifyEdgeFlags, command: Command) => {
-      const { out, err } = outputOf(command);
+      const context = commandContext(command, flags);
+      const { out, err } = context;
       const report = await withJsonErrors(flags.json, out, () => {
-        const config = loadConfig(flags.config);
+        const { config } = context;
         const remote = flags.cloudfront || flags.cloudfrontOnly;
         const clients = remote
           ? {
@@ -156,7 +157,7 @@ export function verifyEdgeCommand(): Command {
           });
         return flags.json ? consoleToStderr(err, checks) : checks();
       });
-      if (flags.json) out(JSON.stringify(jsonReport(report), null, 2));
+      if (flags.json) context.printJson(jsonReport(report));
       const passed = flags.json ? report.results.every((result) => result.problem === null) : printReport(report, out);
       if (!passed) throw new ReportedFailure();
     });
