@@ -172,19 +172,23 @@ export function reportProblems(
   return problems;
 }
 
-/** A block of a document that `npm run bench -- --update-docs` rewrites, between two markers. */
+/** A block of a document a tool rewrites, between two markers (the benchmark's, the host guide's engine table). */
 export interface DocBlock {
+  /** What the block holds, for the error when a document lacks it. */
+  readonly name: string;
   readonly begin: string;
   readonly end: string;
 }
 
 /** docs/benchmark.md: every table of a full run. */
 export const DOCS_BLOCK: DocBlock = {
+  name: 'benchmark',
   begin: '<!-- bench:begin: `npm run bench -- --update-docs` rewrites this block from a full run -->',
   end: '<!-- bench:end -->',
 };
 /** README.md: the headline figures of the same run. */
 export const SUMMARY_BLOCK: DocBlock = {
+  name: 'benchmark',
   begin: '<!-- bench-summary:begin: `npm run bench -- --update-docs` rewrites this block from a full run -->',
   end: '<!-- bench-summary:end -->',
 };
@@ -194,7 +198,7 @@ export function replaceBlock(text: string, block: DocBlock, content: string): st
   const begin = text.indexOf(block.begin);
   const end = text.indexOf(block.end);
   if (begin < 0 || end < begin)
-    throw new Error(`no benchmark block: add the lines\n${block.begin}\n${block.end}\nwhere the figures belong`);
+    throw new Error(`no ${block.name} block: add the lines\n${block.begin}\n${block.end}\nwhere it belongs`);
   return `${text.slice(0, begin + block.begin.length)}\n${content.trimEnd()}\n${text.slice(end)}`;
 }
 
