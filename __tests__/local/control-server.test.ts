@@ -6,6 +6,7 @@
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request, type OutgoingHttpHeaders } from 'node:http';
+import { rawRequest } from '../fixtures/raw-request';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -42,38 +43,9 @@ function recordingDistribution() {
   return { distribution, released };
 }
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/** One request with exactly these headers (fetch would set Host and Origin its own way), on a connection of its own. */
-function send(
-  url: string,
-  options: { method?: string; path?: string; headers?: OutgoingHttpHeaders; body?: string },
-): Promise<Answer> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: options.method ?? 'POST',
-        path: options.path ?? '/release',
-        headers: options.headers,
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
+/** One request with exactly these headers, on a connection of its own: a POST of /release unless told otherwise. */
+function send(url: string, options: { method?: string; path?: string; headers?: OutgoingHttpHeaders; body?: string }) {
+  return rawRequest(url, { method: 'POST', path: '/release', ...options });
 }
 
 let dir: string;

@@ -5,7 +5,8 @@
  * the Accept-Encoding normalization. The HTTP tests run it with stand-in functions and a stand-in
  * bucket, so each sees exactly what CloudFront hands them.
  */
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { rawRequest } from '../fixtures/raw-request';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
 import { parseConfig, resourceNames } from '../../config';
@@ -145,38 +146,9 @@ async function startBucket(): Promise<Bucket> {
   return Object.assign(bucket, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
 }
 
-interface Sent {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** One request with its target exactly as given (fetch would resolve its dot segments first). */
-function send(
-  base: string,
-  target: string,
-  options: { method?: string; headers?: Record<string, string> } = {},
-): Promise<Sent> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      { hostname, port, path: target, method: options.method ?? 'GET', headers: options.headers ?? {} },
-      (incoming) => {
-        const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () =>
-          resolve({
-            status: incoming.statusCode ?? 0,
-            headers: incoming.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        incoming.on('error', reject);
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
+/** One request with its target exactly as given. */
+function send(base: string, target: string, options: { method?: string; headers?: Record<string, string> } = {}) {
+  return rawRequest(base, { ...options, path: target });
 }
 
 describe('the local CloudFront, as CloudFront answers', () => {

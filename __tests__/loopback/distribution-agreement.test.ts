@@ -8,7 +8,8 @@
  * emulator did. Both are made from contracts/distribution-rules.ts; this fails when either
  * renders it its own way (an order, a TTL, a header, a function association).
  */
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { rawRequest } from '../fixtures/raw-request';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
 import { resourceNames } from '../../config';
@@ -214,22 +215,9 @@ function synthesizedBehaviourOf(path: string): Block {
   return ordered.find((b) => pathPatternMatches(String(b.path_pattern), path)) ?? defaultBehaviour;
 }
 
-interface Sent {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-}
-
-function send(base: string, target: string, method = 'GET', headers: Record<string, string> = {}): Promise<Sent> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const outgoing = request({ hostname, port, path: target, method, headers }, (incoming) => {
-      incoming.resume();
-      incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers }));
-      incoming.on('error', reject);
-    });
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
+/** One request with its target exactly as given. */
+function send(base: string, target: string, method = 'GET', headers: Record<string, string> = {}) {
+  return rawRequest(base, { method, path: target, headers });
 }
 
 describe('the synthesized distribution and the local CloudFront', () => {
