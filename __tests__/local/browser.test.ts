@@ -40,6 +40,7 @@ import {
   alertText,
   clickInWidget,
   pathOf,
+  reportsIn,
   waitForWidgetText,
   widgetText,
   type AccessLog,
@@ -88,10 +89,10 @@ describe.each(enginesUnderTest())('%s', (engine) => {
     viewer: string,
     profile?: EngineProfile,
   ): Promise<Visit> {
-    const since = log.of(viewer).length;
+    const requests = log.from(viewer);
     const page = profile ? await profile.newPage() : await browser.newPage();
     await page.goto(`${local.hostUrl}?viewer=${viewer}`);
-    return { page, viewer, requests: () => log.of(viewer).slice(since) };
+    return { page, viewer, requests };
   }
 
   /** A healthy load: index.js, then its own build's chunks, and nothing else (no request under /api/ at all). */
@@ -107,10 +108,7 @@ describe.each(enginesUnderTest())('%s', (engine) => {
 
   /** The requests under /api/ that reached the distribution for `viewer`: method, whole URL, status. */
   function reports(local: LocalDistribution, view: Visit) {
-    return view
-      .requests()
-      .filter((response) => pathOf(response).startsWith('/api/'))
-      .map((response) => ({ method: response.method, url: `${local.url}${response.url}`, status: response.status }));
+    return reportsIn(view.requests(), local.url);
   }
 
   /**

@@ -53,6 +53,7 @@ import {
   pathOf,
   RECORDER_NONCE,
   recorderTag,
+  reportsIn,
   settle,
   waitForWidgetText,
   widgetCount,
@@ -228,23 +229,15 @@ describe.each(enginesUnderTest())('%s', (engine) => {
   ): Promise<Visit> {
     const viewer = new URL(url).searchParams.get('viewer')!;
     const distribution = options.distribution ?? { url: local.url, log };
-    const since = distribution.log.of(viewer).length;
+    const requests = distribution.log.from(viewer);
     const hostSince = host.requests.length;
     const page = await browser.newPage();
     await page.goto(url, { waitUntil: options.waitUntil });
-    const requests = () => distribution.log.of(viewer).slice(since);
     return {
       page,
       viewer,
       requests,
-      reports: () =>
-        requests()
-          .filter((response) => pathOf(response).startsWith('/api/'))
-          .map((response) => ({
-            method: response.method,
-            url: `${distribution.url}${response.url}`,
-            status: response.status,
-          })),
+      reports: () => reportsIn(requests(), distribution.url),
       record: () => pageRecord(page),
       quiet: () => distribution.log.quiet(viewer),
       hostRequests: () =>
