@@ -77,7 +77,11 @@ export interface SignalRunnerOptions {
 }
 
 export interface SignalRunner {
-  /** Resolves after the next poll that starts from now has ended (read, consumed, iterator age recorded). */
+  /**
+   * Resolves after the next poll that starts from now has ended (read, consumed, iterator age
+   * recorded). Asking starts that poll at once rather than after the rest of `pollMs`: a test that
+   * moves the clock and waits for the reader would otherwise idle a poll interval every step.
+   */
   nextPoll(): Promise<void>;
   /**
    * Periods before this start (ms, local clock) have closed: the newest arrival consumed, less the
@@ -229,7 +233,7 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
         stats.polls += 1;
         running = null;
         for (const resolve of pending) resolve();
-        if (!stopped) timer = setTimeout(loop, pollMs);
+        if (!stopped) timer = setTimeout(loop, waiters.length > 0 ? 0 : pollMs);
       });
   };
   loop();
@@ -240,6 +244,12 @@ export async function startSignalRunner(options: SignalRunnerOptions): Promise<S
         ? Promise.reject(new Error('the signal runner has stopped'))
         : new Promise<void>((resolve) => {
             waiters.push(resolve);
+            // Idle between polls: poll now. Mid-poll: the one that started before this call does not
+            // count, and the next follows it at once (above).
+            if (timer !== null) {
+              clearTimeout(timer);
+              loop();
+            }
           }),
     closedBefore: () =>
       newestArrival === null ? null : periodStart(newestArrival - options.latenessMs, options.periodSeconds),
