@@ -185,8 +185,10 @@ export interface CloudFrontEmulator {
   logDelivery: LogDeliveryFault;
   /** What was logged and what became of it. */
   logStats(): LogDeliveryStats;
-  /** Resolves once every record logged so far has reached the stream, or been dropped, or failed. */
+  /** Resolves once every record logged so far has reached the stream, or been dropped, or failed (held ones aside). */
   logsSettled(): Promise<void>;
+  /** Delivers the records a `hold` fault kept back. */
+  releaseHeldLogs(): void;
   close(): Promise<void>;
 }
 
@@ -992,6 +994,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     logStats: () =>
       options.realtimeLogs?.delivery.stats() ?? { written: 0, delivered: 0, dropped: 0, failed: 0, throttled: 0 },
     logsSettled: () => options.realtimeLogs?.delivery.settled() ?? Promise.resolve(),
+    releaseHeldLogs: () => options.realtimeLogs?.delivery.releaseHeld(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

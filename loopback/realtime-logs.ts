@@ -9,7 +9,8 @@
  * loaded local distribution that many calls behind. Sampling is 100 %: every request is logged.
  *
  * The fault hook (`fault`, the emulator's `logDelivery`) delays, drops or throttles what is written
- * while it is set, so tests can make a period's records arrive after its lateness, not at all, or
+ * while it is set (or holds it until `releaseHeld`), so tests can make a period's records arrive
+ * after its lateness, not at all, or
  * be refused by a shard a flood has filled (kinesalite takes any rate; Kinesis refuses past 1,000
  * records a second). A record the stream refuses for throughput, either way, is reported through
  * `onThrottled`, as Kinesis counts it in WriteProvisionedThroughputExceeded.
@@ -24,6 +25,11 @@ export interface LogDeliveryFault {
   readonly drop: boolean;
   /** The shard is full: the stream refuses the record (ProvisionedThroughputExceededException). @default false */
   readonly throttle?: boolean;
+  /**
+   * The record waits, however long, until `releaseHeld()`: delivery as late as a test needs, at a
+   * moment it chooses, with no real time spent waiting. @default false
+   */
+  readonly hold?: boolean;
 }
 
 export const NO_FAULT: LogDeliveryFault = { delayMs: 0, drop: false };
@@ -46,8 +52,13 @@ export interface RealtimeLogDelivery {
   write(data: string): void;
   fault: LogDeliveryFault;
   stats(): LogDeliveryStats;
-  /** Resolves once every record written so far has been delivered, dropped or failed (delayed ones included). */
+  /**
+   * Resolves once every record written so far has been delivered, dropped or failed (delayed ones
+   * included; held ones are not, until released).
+   */
   settled(): Promise<void>;
+  /** Queues the held records, in the order they were written. */
+  releaseHeld(): void;
   /** Sends what is queued, forgets what is still delayed, and stops. */
   close(): Promise<void>;
 }
@@ -73,6 +84,7 @@ export function createRealtimeLogDelivery(options: RealtimeLogDeliveryOptions): 
   };
   const queue: string[] = [];
   const delayed = new Set<NodeJS.Timeout>();
+  let held: string[] = [];
   let sending: Promise<void> | null = null;
   let closed = false;
   let waiters: (() => void)[] = [];
@@ -139,6 +151,10 @@ export function createRealtimeLogDelivery(options: RealtimeLogDeliveryOptions): 
         throttled(1);
         return;
       }
+      if (fault.hold) {
+        held.push(data);
+        return;
+      }
       if (fault.delayMs > 0) {
         const timer = setTimeout(() => {
           delayed.delete(timer);
@@ -152,11 +168,17 @@ export function createRealtimeLogDelivery(options: RealtimeLogDeliveryOptions): 
     },
     stats: () => ({ ...stats }),
     settled: () => (idle() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    releaseHeld() {
+      const released = held;
+      held = [];
+      for (const data of released) enqueue(data);
+    },
     async close() {
       closed = true;
       for (const timer of delayed) clearTimeout(timer);
-      stats.failed += delayed.size;
+      stats.failed += delayed.size + held.length;
       delayed.clear();
+      held = [];
       await sending;
       wake();
     },

@@ -178,7 +178,7 @@ describe('the release signal, from CloudFront real-time logs', () => {
     async function latePeriod(p: number): Promise<void> {
       const start = base + p * periodMs;
       await h!.at(start + trafficOffsetMs);
-      h!.local.emulator.logDelivery = { delayMs: 4000, drop: false };
+      h!.local.emulator.logDelivery = { delayMs: 0, drop: false, hold: true };
       await visitAll(h!, viewersOf(p, 100), () => false);
       h!.local.emulator.logDelivery = { delayMs: 0, drop: false };
       // The next period begins (CodeDeploy moves on); a record on time, another viewer's, moves the
@@ -196,6 +196,7 @@ describe('the release signal, from CloudFront real-time logs', () => {
       );
       const before = h!.local.signal.runner.stats().late;
       // Then the delayed records arrive: late, filed in the period they arrived in.
+      h!.local.emulator.releaseHeldLogs();
       await h!.settle();
       expect(h!.local.signal.runner.stats().late - before).toBe(100);
       // Filed as UnjudgedPeriods in the period they arrived in (one per batch that carried some).

@@ -278,6 +278,7 @@ describe('the synthesized distribution and the local CloudFront', () => {
           fault: NO_FAULT,
           stats: () => ({ written: logged.length, delivered: logged.length, dropped: 0, failed: 0, throttled: 0 }),
           settled: async () => undefined,
+          releaseHeld: () => undefined,
           close: async () => undefined,
         },
       },
