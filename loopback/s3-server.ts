@@ -9,10 +9,13 @@
  *             Cache-Control, ETag = MD5 of the stored bytes
  *   does not  verify x-amz-checksum-* or Content-MD5, return ChecksumSHA256 on HEAD, record
  *             server-side encryption, check SigV4 signatures (only the access key id, `S3RVER`)
- *   broken    ListObjectsV2 past one page: its continuation tokens use DES, which OpenSSL 3 (Node
+ *   broken    a PUT is answered once its body is read, before its bytes are written, so a HEAD or
+ *             listing right after it could see the old object or a half-written one (S3 reads its
+ *             own writes); ListObjectsV2 past one page: its continuation tokens use DES, which OpenSSL 3 (Node
  *             ≥ 17) no longer offers, so every truncated listing is a 500; DeleteObjects deletes
  *             its keys concurrently and races removing their emptied folder (a 500 for the whole
- *             batch). This server answers both itself, from s3rver's store.
+ *             batch). This server stores PUTs itself (`readAfterWrite`) and answers both
+ *             requests itself, from s3rver's store.
  * so the upload's own read-back check (size, sha256 metadata, ETag = MD5) is what catches damage here.
  *
  * The request hook lets a test (or the local mode) delay, hold or fail requests the way a real
@@ -21,7 +24,9 @@
  * Run on its own: `npm run s3-server -- [--port 4568] [--dir <folder>] [--config <file>]`
  * creates every replica bucket of the config and serves until interrupted.
  */
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -97,6 +102,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   mkdirSync(directory, { recursive: true });
   if (options.copyOf !== undefined) cpSync(options.copyOf, directory, { recursive: true });
   const s3rver = new S3rver({ directory, silent: true, vhostBuckets: false });
+  readAfterWrite(s3rver.store);
   const handle = s3rver.callback();
   const log: S3LogEntry[] = [];
   const started = Date.now();
@@ -266,6 +272,31 @@ const deleteObjects: OwnHandler = async (s3rver, request, body) => {
     body: `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>`,
   };
 };
+
+/**
+ * Replaces s3rver's putObject, which resolves when it has read the body rather than when the file
+ * is written (an upload under load read back another PUT's bytes and wrote a fourth time). Here
+ * the bytes go to a file of their own, renamed over the object's once whole, then the metadata:
+ * a PUT's answer follows its write, and a reader never sees a half-written object.
+ */
+function readAfterWrite(store: S3rver['store']): void {
+  store.putObject = async (object) => {
+    const chunks: Buffer[] = [];
+    if (Buffer.isBuffer(object.content)) chunks.push(object.content);
+    else for await (const chunk of object.content) chunks.push(Buffer.from(chunk as Uint8Array));
+    const content = Buffer.concat(chunks);
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(path.dirname(objectPath), { recursive: true });
+    putCount += 1;
+    const written = `${objectPath}.${process.pid}.${putCount}.tmp`;
+    await writeFile(written, content);
+    await rename(written, objectPath);
+    const md5 = createHash('md5').update(content).digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size: content.length, md5 };
+  };
+}
+let putCount = 0;
 
 /** ListObjectsV2; the continuation token is the last key, base64url. */
 const listObjectsV2: OwnHandler = async (s3rver, { bucket, query }) => {

@@ -22,6 +22,15 @@ declare module 's3rver' {
       /** Null when the bucket does not exist. */
       getBucket(name: string): Promise<unknown>;
       existsObject(bucket: string, key: string): Promise<boolean>;
+      putObject(object: {
+        bucket: string;
+        key: string;
+        content: Buffer | NodeJS.ReadableStream;
+        metadata: Record<string, string>;
+      }): Promise<{ size: number; md5: string }>;
+      putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+      /** The file of one of a key's resources: `object`, `metadata.json`, `object.md5`. */
+      getResourcePath(bucket: string, key: string, resource: string): string;
       deleteObject(bucket: string, key: string): Promise<void>;
       listObjects(
         bucket: string,

@@ -101,6 +101,36 @@ describe('loopback S3 server', () => {
     }
   });
 
+  it('reads its own writes: a HEAD and a listing right after each PUT see the bytes that PUT wrote, whole', async () => {
+    const server = await startS3Server({ buckets: ['replica'] });
+    try {
+      const client = server.client();
+      // Many writers at once, each rewriting its key at another size: a PUT answered before its
+      // file is written shows an older size, or a part of the new one, to the HEAD that follows it.
+      const seen = await Promise.all(
+        Array.from({ length: 16 }, async (_, writer) => {
+          const key = `assets/${writer}.js`;
+          const wrong: string[] = [];
+          for (const [round, size] of [3, 1, 2].map((mb, i) => [i, mb * 1024 * 1024 + writer] as const)) {
+            await client.send(
+              new PutObjectCommand({ Bucket: 'replica', Key: key, Body: Buffer.alloc(size, 97 + round) }),
+            );
+            const head = await headObject(client, 'replica', key);
+            if (head?.ContentLength !== size) wrong.push(`${key} round ${round}: ${head?.ContentLength} of ${size}`);
+          }
+          return wrong;
+        }),
+      );
+      expect(seen.flat()).toEqual([]);
+      const listed = await listObjects(client, 'replica', 'assets/');
+      expect(listed.map((o) => o.size).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 16 }, (_, writer) => 2 * 1024 * 1024 + writer),
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('answers injected faults as S3 errors the SDK understands', async () => {
     const server = await startS3Server({ buckets: ['replica'] });
     try {
