@@ -183,6 +183,12 @@ export interface CloudFrontEmulator {
    * ms) or dropped. Settable while it runs; `{ delayMs: 0, drop: false }` is CloudFront at its best.
    */
   logDelivery: LogDeliveryFault;
+  /**
+   * The fault hook on response headers: while set, every response of `behaviour` carries `headers` in place of its own
+   * (null removes one), as a response headers policy or an origin that says something other than the rules would.
+   * Settable while it runs; null is the distribution as its rules say.
+   */
+  headerFault: HeaderFault | null;
   /** What was logged and what became of it. */
   logStats(): LogDeliveryStats;
   /** Resolves once every record logged so far has reached the stream, or been dropped, or failed (held ones aside). */
@@ -190,6 +196,12 @@ export interface CloudFrontEmulator {
   /** Delivers the records a `hold` fault kept back. */
   releaseHeldLogs(): void;
   close(): Promise<void>;
+}
+
+export interface HeaderFault {
+  readonly behaviour: Behaviour;
+  /** Lowercase names; null removes the header. */
+  readonly headers: Readonly<Record<string, string | null>>;
 }
 
 interface CachedObject {
@@ -483,6 +495,17 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   const cache = new Map<string, CachedObject>();
   const entryListeners: ((entry: ServedEntry) => void)[] = [];
   const responseListeners: ((response: ServedResponse) => void)[] = [];
+  let headerFault: HeaderFault | null = null;
+  /** `headers` as the header fault leaves them on a response of `behaviour`. */
+  const faulted = (behaviour: Behaviour, headers: Record<string, string>): Record<string, string> => {
+    if (headerFault === null || headerFault.behaviour !== behaviour) return headers;
+    const result = { ...headers };
+    for (const [name, value] of Object.entries(headerFault.headers)) {
+      if (value === null) delete result[name];
+      else result[name] = value;
+    }
+    return result;
+  };
   const stats = {
     entryByBuild: {} as Record<string, number>,
     entryHits: 0,
@@ -713,13 +736,16 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       const kept = Object.fromEntries(
         Object.entries(answer.headers).filter(([name]) => NOT_MODIFIED_HEADERS.includes(name)),
       );
-      res.writeHead(304, { ...withPolicyHeaders(kept, rule.responseHeadersPolicy, viewerOrigin), 'x-cache': xCache });
+      res.writeHead(
+        304,
+        faulted(behaviour, { ...withPolicyHeaders(kept, rule.responseHeadersPolicy, viewerOrigin), 'x-cache': xCache }),
+      );
       res.end();
     } else {
-      const headers = {
+      const headers = faulted(behaviour, {
         ...withPolicyHeaders(answer.headers, rule.responseHeadersPolicy, viewerOrigin),
         'x-cache': xCache,
-      };
+      });
       const range =
         status === 200 && method === 'GET'
           ? byteRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, answer.body.length)
@@ -985,6 +1011,12 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     onEntry: (listener) => void entryListeners.push(listener),
     onResponse: (listener) => void responseListeners.push(listener),
     invalidate: () => cache.clear(),
+    get headerFault() {
+      return headerFault;
+    },
+    set headerFault(fault: HeaderFault | null) {
+      headerFault = fault;
+    },
     get logDelivery() {
       return options.realtimeLogs?.delivery.fault ?? NO_FAULT;
     },

@@ -53,6 +53,9 @@ export function namesOf(config: DeployConfig): Record<string, string> {
     client_error_alarm: names.clientErrorAlarm,
     edge_error_alarm: names.edgeErrorAlarm,
     assignment_fallback_alarm: names.assignmentFallbackAlarm,
+    notification_topic: names.notificationTopic,
+    // Whether the widget is served at `domain` (else only CloudFront's own domain, known after the deploy).
+    custom_domain: String(config.customDomain),
     buckets: config.regions.map((region) => names.bucket(region)).join(','),
     ...Object.fromEntries(
       config.regions.map((region) => [`bucket_${region.replace(/-/g, '_')}`, names.bucket(region)]),

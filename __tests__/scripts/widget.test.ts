@@ -59,7 +59,9 @@ it('answers --help for every command and every subcommand, exit 0', async () => 
     }
   }
   // The subcommands were walked too: rollout's and local-release's among them.
-  expect(checked).toEqual(expect.arrayContaining(['rollout start', 'rollout ring add', 'rollout wait']));
+  expect(checked).toEqual(
+    expect.arrayContaining(['rollout start', 'rollout ring add', 'rollout wait', 'rollout check-live']),
+  );
   expect(checked.length).toBeGreaterThan(COMMANDS.length + 8);
 }, 120_000);
 

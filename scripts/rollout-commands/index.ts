@@ -11,10 +11,13 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../config';
 import {
+  buildOption,
+  commaList,
   configOption,
   defineCommand,
   defineSubcommand,
   durationWithin,
+  formatDuration,
   invoke,
   ReportedFailure,
   UsageError,
@@ -22,6 +25,7 @@ import {
   type SubcommandSpec,
 } from '../lib/cli';
 import { errorMessage } from '../../rollout-control/aws-errors';
+import { checkLiveCommand, RECHECK_MS, type CheckLiveFlags } from './check-live';
 import { createContext, type CommandHandler, type Invocation, type RolloutCliDeps } from './context';
 import { promoteCommand } from './promote';
 import { ringCommand } from './ring';
@@ -40,12 +44,13 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   const program = defineCommand({
     name: 'npm run rollout --',
     summary:
-      "Watch, start, stop, roll back or promote a release of the entry router, edit the ring, or wait for a deploy's rollout to end. Everything lives in us-east-1.",
+      "Watch, start, stop, roll back or promote a release of the entry router, edit the ring, wait for a deploy's rollout to end, or check what the live distribution serves. Everything lives in us-east-1.",
     examples: [
       'npm run rollout -- status',
       'npm run rollout -- start --version 8',
       'npm run rollout -- rollback',
       'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline" --timeout 40m',
+      'npm run rollout -- check-live',
     ],
   });
   const leaf = (parent: Command, name: string, spec: SubcommandSpec) =>
@@ -186,6 +191,63 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
         throw new ReportedFailure();
       }
     });
+
+  leaf(program, 'check-live', {
+    summary:
+      "After a deploy: fetch the live entry /assets/index.js as two viewers and check it against the rollout (X-Build-Id stable or canary, the body that build's published entry, Cache-Control, ETag and Vary as designed, 304 to If-None-Match), one chunk of that build (encoding, immutable), /api/e (as the error-report function answers) and a made-up build's entry (404). Exits 1 naming each failure. Against real CloudFront both viewers come from this machine's address and differ only by User-Agent, Referer and Accept-Encoding; against `npm start` (--local) --viewer-ip makes them two addresses.",
+    examples: [
+      'npm run rollout -- check-live                                   # https://<domain> (customDomain), checked against AWS',
+      'npm run rollout -- check-live --url https://d1234abcd.cloudfront.net',
+      'npm run rollout -- check-live --within 3m                       # after a deploy: until the edges serve the rollout',
+      'npm run rollout -- check-live --json | jq .failures',
+      "npm run rollout -- check-live --local                           # the running `npm start`, both viewers from this machine's address",
+      'npm run rollout -- check-live --local --viewer-ip 192.0.2.10,198.51.100.20 --timeout 2s',
+    ],
+  })
+    .addOption(
+      new Option(
+        '--url <url>',
+        "the distribution to check, scheme://host[:port] (default: https://<domain> when customDomain is true; with --local, the running `npm start`'s)",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--local',
+        'take the rollout state and the builds from the running `npm start` (its control file) instead of AWS',
+      ).default(false),
+    )
+    .addOption(
+      new Option(
+        '--control-file <file>',
+        'with --local: where the running `npm start` left its address (default: the one it writes, build/local/control.json)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--viewer-ip <a,b>',
+        "the two viewers' client addresses, sent in the local CloudFront's client-IP header, so that the local distribution assigns them as two viewers; real CloudFront ignores the header (default: none sent)",
+      ).argParser(commaList),
+    )
+    .addOption(
+      new Option(
+        '--timeout <duration>',
+        'how long each request may take, connecting included, before it counts as failed',
+      )
+        .argParser(durationWithin(100, 120_000))
+        .default(5000, '5s'),
+    )
+    .addOption(
+      new Option(
+        '--within <duration>',
+        `until every check passes or this long has passed, check again every ${formatDuration(RECHECK_MS)}, reading the rollout again each time (the edges follow a new state within seconds); prints the last run (default: check once)`,
+      ).argParser(durationWithin(1000, 3_600_000)),
+    )
+    .addOption(
+      buildOption(
+        'against AWS: the build deployed last, as `npm run build` writes it; /api/e must answer as its error-report function does',
+      ),
+    )
+    .action(async (flags: CheckLiveFlags) => checkLiveCommand(deps, flags));
   return program;
 }
 
