@@ -35,6 +35,8 @@ export interface ResourceNames {
   readonly signalTable: string;
   /** CloudWatch dashboard of releases: error rates, viewers, weight, alarms, edge errors. */
   readonly dashboard: string;
+  /** The SNS topic every release notification goes to. */
+  readonly notificationTopic: string;
   /** The Kinesis data stream CloudFront's real-time logs of the entry and the error reports go to. */
   readonly signalStream: string;
   /** The real-time log configuration (fields, sampling) of those behaviours. */
@@ -82,6 +84,7 @@ export function resourceNames(config: Pick<DeployConfig, 'name' | 'domain'>): Re
     assignmentFallbackAlarm: `${name}-assignment-fallback`,
     signalTable: `${name}-release-signal`,
     dashboard: `${name}-releases`,
+    notificationTopic: `${name}-releases`,
     permissionsBoundary: `${name}-permissions-boundary`,
     signalStream: `${name}-signal`,
     realtimeLogConfig: `${name}-signal`,

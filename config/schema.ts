@@ -218,6 +218,39 @@ const retentionSchema = z
   .prefault({})
   .describe('What cleanup keeps and for how long.');
 
+/** An email address as SNS takes it for an email subscription: one address, no display name. */
+const EMAIL = /^[^@\s<>(),;:"]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i;
+
+const notificationsSchema = z
+  .strictObject({
+    emails: z
+      .array(
+        z
+          .string()
+          .regex(EMAIL, { message: 'is not an email address; write one address, like releases@example.com.' })
+          .describe('An address that gets every release notification (it confirms the subscription once).'),
+      )
+      .max(20, { message: 'lists more than 20 addresses; subscribe a mailing list instead.' })
+      .default([])
+      .describe('Addresses subscribed to the release notifications by email.'),
+    webhooks: z
+      .array(
+        z
+          .string()
+          .regex(/^https:\/\/[a-z0-9.-]+(?::[0-9]{1,5})?(?:\/[^\s]*)?$/i, {
+            message: 'is not an https:// URL; SNS delivers to HTTPS endpoints only (no plain HTTP here).',
+          })
+          .describe("An HTTPS endpoint that gets every notification as SNS's JSON envelope (it confirms once)."),
+      )
+      .max(20, { message: 'lists more than 20 endpoints.' })
+      .default([])
+      .describe('HTTPS endpoints subscribed to the release notifications.'),
+  })
+  .prefault({})
+  .describe(
+    'Who hears about releases: one SNS topic per distribution gets a message for every deployment start, success, stop and rollback, and every alarm state change. Chat channels subscribe through Amazon Q Developer in chat applications (docs/deploy-guide.md).',
+  );
+
 const metricsSchema = z
   .strictObject({
     namespace: z
@@ -512,6 +545,7 @@ export const configSchema = z
       .describe('Lambda runtime of the regional functions (release, rollout sync, signal consumer).'),
     dns: dnsSchema,
     backend: backendSchema,
+    notifications: notificationsSchema,
   })
   .describe('The configuration of one widget distribution (deploy.config.json).');
 

@@ -33,6 +33,12 @@ export interface RolloutSyncEnvironment {
   readonly ROLLOUT_STEPS: string;
   /** config.alarms.holdMinutes: how long a step may wait for its evidence past its time. */
   readonly HOLD_MINUTES: string;
+  /** The distribution's SNS topic: each deployment and alarm state change this run handles is published there. */
+  readonly NOTIFICATION_TOPIC_ARN: string;
+  /** config.name, which each message names. */
+  readonly DISTRIBUTION_NAME: string;
+  /** The release dashboard's URL, which each message links. */
+  readonly DASHBOARD_URL: string;
 }
 
 export interface ReleaseEnvironment {

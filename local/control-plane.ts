@@ -20,6 +20,13 @@ import { resourceNames } from '../config';
 import { releaseWindowMinutes, rolloutSteps } from '../config/rollout';
 import { releaseProgress, type JudgmentRecord } from '../contracts/release-progress';
 import { statePropagationMs } from '../contracts/release-signal';
+import {
+  releaseFacts,
+  releaseNotification,
+  type DeploymentEventState,
+  type ReleaseEvent,
+  type ReleaseNotification,
+} from '../contracts/release-notification';
 import { parseRolloutState } from '../contracts/rollout-state';
 import { planSync, type JudgedRelease, type SyncPlan } from '../rollout-control/sync-plan';
 import { addRolloutWeight, functionMetrics, takeMetrics } from '../regional-function/shared/observability';
@@ -41,6 +48,7 @@ import {
   rollBack,
   startDeployment,
   type CodeDeployState,
+  type SimulatedDeployment,
 } from './codedeploy-simulator';
 import { LocalMetricStore } from './metric-store';
 import { LocalTimeline } from './signal-timeline';
@@ -106,6 +114,8 @@ export interface ControlPlaneOptions {
    * statePropagationMs(config.edge)
    */
   readonly statePropagationMs?: number;
+  /** What each notification links as the dashboard. @default the dashboard's name, marked local */
+  readonly dashboardUrl?: string;
 }
 
 export interface ControlPlaneStatus {
@@ -126,7 +136,24 @@ export interface ControlPlaneStatus {
    */
   readonly release: { readonly outcome: string; readonly weight: number; readonly hold: SyncPlan['hold'] } | null;
   readonly versions: Readonly<Record<string, string>>;
+  /**
+   * What the distribution's topic would have heard, newest last (at most NOTIFICATIONS_KEPT): each
+   * deployment start, success, stop and failure and each change of the client-error alarm, in the
+   * words rollout sync publishes them with (contracts/release-notification.ts).
+   */
+  readonly notifications: readonly ReleaseNotification[];
 }
+
+/** Notifications the local mode keeps for its status line and dashboard. */
+export const NOTIFICATIONS_KEPT = 20;
+
+/** The local deployment statuses as CodeDeploy's state-change events name them. */
+const EVENT_STATE: Readonly<Record<SimulatedDeployment['status'], DeploymentEventState>> = {
+  InProgress: 'START',
+  Succeeded: 'SUCCESS',
+  Stopped: 'STOP',
+  Failed: 'FAILURE',
+};
 
 export class ControlPlane {
   private state: CodeDeployState;
@@ -144,6 +171,12 @@ export class ControlPlane {
   private lastSalt: string | null = null;
   private lastAlarm: AlarmVerdict | null = null;
   private lastUnjudged: AlarmVerdict | null = null;
+  private readonly notices: ReleaseNotification[] = [];
+  /** The deployment and alarm states the last tick saw: a change since is a notification. */
+  private seen: { readonly deployment: string | null; readonly alarm: string | null } = {
+    deployment: null,
+    alarm: null,
+  };
   private readonly rule: AlarmRule;
   private readonly clientErrors: AlarmDefinition;
   private readonly unjudged: AlarmDefinition;
@@ -202,9 +235,62 @@ export class ControlPlane {
     if (this.state.deployment?.status === 'InProgress' && this.lastAlarm.state === 'ALARM')
       this.state = rollBack(this.state, now, `alarm: ${this.lastAlarm.reason}`, 'Failed');
     this.sync();
+    this.notifyChanges(now);
     const status = this.status();
     for (const listener of this.listeners) listener(status);
     return status;
+  }
+
+  /**
+   * The messages rollout sync would publish for what changed since the last tick: the deployment's
+   * status (as CodeDeploy's state-change event) and the client-error alarm's state (as CloudWatch's).
+   */
+  private notifyChanges(now: number): void {
+    const d = this.state.deployment;
+    const deployment = d ? `${d.id} ${d.status}` : null;
+    const alarm = this.lastAlarm?.state ?? null;
+    const events: { event: ReleaseEvent; canary: string | null; reason: string | null }[] = [];
+    if (d && deployment !== this.seen.deployment) {
+      const startedUnseen = this.seen.deployment === null || !this.seen.deployment.startsWith(`${d.id} `);
+      // A deployment that ended before any tick saw it run is reported from its start all the same.
+      if (startedUnseen && d.status !== 'InProgress')
+        events.push({
+          event: { kind: 'deployment', state: 'START', deploymentId: d.id, rollback: false },
+          canary: this.state.versions[d.toVersion] ?? null,
+          reason: null,
+        });
+      events.push({
+        event: { kind: 'deployment', state: EVENT_STATE[d.status], deploymentId: d.id, rollback: false },
+        canary: this.state.versions[d.toVersion] ?? null,
+        reason: d.status === 'Stopped' || d.status === 'Failed' ? d.error : null,
+      });
+    }
+    if (alarm !== null && alarm !== this.seen.alarm && (this.seen.alarm !== null || alarm === 'ALARM'))
+      events.push({
+        event: {
+          kind: 'alarm',
+          alarm: resourceNames(this.options.config).clientErrorAlarm,
+          state: alarm,
+          reason: this.lastAlarm?.reason ?? null,
+        },
+        // The release the alarm is about, whose canary may have lost its viewers already.
+        canary: d && d.status !== 'Succeeded' ? (this.state.versions[d.toVersion] ?? null) : null,
+        reason: null,
+      });
+    this.seen = { deployment, alarm };
+    if (events.length === 0) return;
+    const current = parseRolloutState(this.options.store.read());
+    if (current === null) return;
+    const names = resourceNames(this.options.config);
+    for (const { event, canary, reason } of events) {
+      const message = releaseNotification(event, releaseFacts(current, this.timeline.read(), canary, reason), {
+        distribution: this.options.config.name,
+        dashboard: this.options.dashboardUrl ?? `local: ${names.dashboard}`,
+        at: now,
+      });
+      if (message !== null) this.notices.push(message);
+    }
+    this.notices.splice(0, Math.max(0, this.notices.length - NOTIFICATIONS_KEPT));
   }
 
   onTick(listener: (status: ControlPlaneStatus) => void): void {
@@ -258,6 +344,7 @@ export class ControlPlane {
       judgment: this.lastSalt === null ? null : (this.judgments.get(this.lastSalt) ?? null),
       release: this.lastRelease,
       versions: this.state.versions,
+      notifications: [...this.notices],
     };
   }
 

@@ -64,6 +64,8 @@ export interface DashboardData {
     readonly outcome: string | null;
     readonly hold: { readonly reason: string; readonly since: number } | null;
   } | null;
+  /** The last notifications, newest first: when, and the first line of each (what the topic would carry). */
+  readonly notifications: readonly { readonly at: string; readonly line: string; readonly kind: string }[];
 }
 
 /** The local page's own panel: the signal's health, from the unjudged alarm's queries. */
@@ -214,6 +216,9 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
           hold: status.release?.hold ?? null,
         }
       : null,
+    notifications: [...status.notifications]
+      .reverse()
+      .map((n) => ({ at: n.detail.at, line: n.message.split('\n')[0] ?? '', kind: n.detail.kind })),
   };
 }
 
@@ -273,6 +278,8 @@ const DASHBOARD_HTML = `<!doctype html>
 <div id="rollout">loading…</div>
 <div id="alarms"></div>
 <div id="judge"></div>
+<h2>Notifications</h2>
+<ol id="notifications"></ol>
 <div id="panels"></div>
 <script>
 const COLORS = ['#d13212', '#1d8102', '#0073bb', '#8d6605', '#7d3c98'];
@@ -311,6 +318,14 @@ async function refresh() {
     : '<div>judge: no release judged yet</div>';
   if (j) document.querySelector('#judge .reason').textContent = j.reason;
   if (j && j.hold) document.querySelector('#judge .hold').textContent = 'weight held since ' + new Date(j.hold.since).toISOString() + ': ' + j.hold.reason;
+  const list = document.getElementById('notifications');
+  list.replaceChildren(...data.notifications.map((n) => {
+    const item = document.createElement('li');
+    item.dataset.kind = n.kind;
+    item.textContent = n.at + ' ' + n.line;
+    return item;
+  }));
+  if (data.notifications.length === 0) list.textContent = 'none yet';
   document.getElementById('panels').innerHTML = data.panels.map(chart).join('');
   document.body.dataset.drawn = String(Number(document.body.dataset.drawn || 0) + 1);
 }

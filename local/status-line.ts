@@ -49,6 +49,9 @@ export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorSta
     `client-error alarm ${status.alarm?.state ?? 'OK'}`,
     `unjudged alarm ${status.unjudgedAlarm?.state ?? 'OK'}`,
   );
+  // The newest notification, as the topic would carry its first line.
+  const last = status.notifications.at(-1);
+  if (last) parts.push(`last notice: ${last.message.split('\n')[0]}`);
   return parts.join(' | ');
 }
 

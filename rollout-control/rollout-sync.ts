@@ -42,13 +42,22 @@ import { StopDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-co
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { readAliasBuilds, type AliasBuilds, type VersionBuildCache } from './alias-state';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import {
+  notificationKind,
+  releaseFacts,
+  releaseNotification,
+  type DeploymentEventState,
+  type ReleaseEvent,
+} from '../contracts/release-notification';
+import type { RolloutState } from '../contracts/rollout-state';
+import { buildIdOfVersion, readAliasBuilds, type AliasBuilds, type VersionBuildCache } from './alias-state';
 import { errorMessage, errorName } from './aws-errors';
 import { buildPresence, bucketsFrom } from './build-presence';
 import { findActiveDeploymentId, getDeploymentSummary, rolledBackTo, type DeploymentSummary } from './deployments';
 import type { RolloutSyncEnvironment } from '../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from './rollout-state-store';
-import { announceState, readJudgment } from './signal-table';
+import { announceState, readJudgment, readTimeline } from './signal-table';
 import {
   releaseProgress,
   type JudgmentRecord,
@@ -80,6 +89,9 @@ export const ROLLOUT_SYNC_VARIABLES = [
   'STATE_PROPAGATION_MS',
   'ROLLOUT_STEPS',
   'HOLD_MINUTES',
+  'NOTIFICATION_TOPIC_ARN',
+  'DISTRIBUTION_NAME',
+  'DASHBOARD_URL',
 ] as const satisfies readonly (keyof RolloutSyncEnvironment)[];
 
 /**
@@ -101,6 +113,7 @@ export interface RolloutSyncClients {
   readonly dynamodb: DynamoDBClient;
   /** An S3 client for a replica bucket's region. */
   readonly s3For: (region: string) => S3Client;
+  readonly sns: SNSClient;
 }
 
 export interface SyncSummary {
@@ -136,6 +149,12 @@ export interface SyncSummary {
    * an empty list where it holds them all. Every configured region is listed.
    */
   readonly missingBuilds: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The message this run published for the deployment or alarm state change it handled: its
+   * subject, or why publishing failed (the state is written all the same); null when the event was
+   * not one (a schedule, a manual sync, a state nobody needs to hear about, another group's).
+   */
+  readonly notification: { readonly subject: string; readonly failure: string | null } | null;
 }
 
 export type RolloutSync = (event: SyncEvent) => Promise<SyncSummary>;
@@ -249,9 +268,99 @@ export function createRolloutSync(
         plan.state.stable,
         ...(plan.state.canary ? [plan.state.canary] : []),
       ]);
-      return { action: written ? 'written' : 'unchanged', ...summary, ...stop, missingBuilds };
+      // Last: what the message says (the build, its weight) is what the store now holds.
+      const notification = await notify(event, plan.state, {
+        clientErrors: firing.clientErrors,
+        hold: plan.hold?.reason ?? null,
+        aliasCanary: canary?.buildId ?? null,
+      });
+      return { action: written ? 'written' : 'unchanged', ...summary, ...stop, missingBuilds, notification };
     }
   };
+
+  /**
+   * Publishes the message for a deployment state change of this group or an alarm state change
+   * (contracts/release-notification.ts). Never throws: a topic that cannot be reached costs the
+   * message, never the state. The release's build and the judge's words come from the judgment
+   * record the deployment left (its salt is the deployment id); a deployment the judge never saw
+   * (all at once, a rollback) is known by its AppSpec's versions.
+   */
+  async function notify(
+    event: SyncEvent,
+    state: RolloutState,
+    seen: { readonly clientErrors: boolean; readonly hold: string | null; readonly aliasCanary: string | null },
+  ): Promise<SyncSummary['notification']> {
+    let happened: ReleaseEvent;
+    let canary: string | null = null;
+    let reason: string | null = null;
+    try {
+      if (event.source === 'aws.codedeploy') {
+        const { detail } = event;
+        if (detail.application !== group.application || detail.deploymentGroup !== group.deploymentGroup) return null;
+        if (
+          notificationKind({
+            kind: 'deployment',
+            state: detail.state as DeploymentEventState,
+            deploymentId: '',
+            rollback: false,
+          }) === null
+        )
+          return null;
+        const deployment = await getDeploymentSummary(clients.codedeploy, detail.deploymentId);
+        const rollback = deployment.creator === 'codeDeployRollback' || deployment.rollbackOf !== null;
+        happened = {
+          kind: 'deployment',
+          state: detail.state as DeploymentEventState,
+          deploymentId: detail.deploymentId,
+          rollback,
+        };
+        const judgment = rollback ? null : await readJudgment(clients.dynamodb, env.SIGNAL_TABLE, detail.deploymentId);
+        const version = rollback ? deployment.fromVersion : deployment.toVersion;
+        canary =
+          judgment?.canary ??
+          (version === null
+            ? null
+            : await buildIdOfVersion(clients.lambda, env.ENTRY_ROUTER_FUNCTION, version, versionBuilds));
+        if (detail.state === 'STOP' || detail.state === 'FAILURE')
+          reason =
+            judgment?.failure ??
+            (seen.clientErrors ? `the client-error alarm ${env.CLIENT_ERROR_ALARM} fired` : null) ??
+            seen.hold ??
+            deployment.error ??
+            'stopped by a person or by CodeDeploy (no verdict recorded)';
+      } else if (event.source === 'aws.cloudwatch') {
+        const { detail } = event;
+        happened = {
+          kind: 'alarm',
+          alarm: detail.alarmName,
+          state: detail.state.value,
+          reason: detail.state.reason ?? null,
+        };
+        // The release the alarm is about: the alias still names its canary while CodeDeploy rolls back.
+        canary = seen.aliasCanary;
+      } else return null;
+      const message = releaseNotification(
+        happened,
+        releaseFacts(state, await readTimeline(clients.dynamodb, env.SIGNAL_TABLE), canary, reason),
+        { distribution: env.DISTRIBUTION_NAME, dashboard: env.DASHBOARD_URL, at: now() },
+      );
+      if (message === null) return null;
+      try {
+        await clients.sns.send(
+          new PublishCommand({
+            TopicArn: env.NOTIFICATION_TOPIC_ARN,
+            Subject: message.subject,
+            Message: message.message,
+          }),
+        );
+        return { subject: message.subject, failure: null };
+      } catch (error) {
+        return { subject: message.subject, failure: `${errorName(error) || 'Error'}: ${errorMessage(error)}` };
+      }
+    } catch (error) {
+      return { subject: '(not composed)', failure: `${errorName(error) || 'Error'}: ${errorMessage(error)}` };
+    }
+  }
 
   /** Per region, which of `builds` its bucket does not hold; a bucket that cannot be asked lacks them. */
   async function assignedBuildsMissing(builds: readonly string[]): Promise<Record<string, string[]>> {

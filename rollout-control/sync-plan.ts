@@ -55,7 +55,10 @@ export const syncEventSchema = z.discriminatedUnion('detail-type', [
   z.object({
     source: z.literal('aws.cloudwatch'),
     'detail-type': z.literal(ALARM_STATE_CHANGE_TYPE),
-    detail: z.object({ alarmName: z.string(), state: z.object({ value: z.string() }) }),
+    detail: z.object({
+      alarmName: z.string(),
+      state: z.object({ value: z.string(), reason: z.optional(z.string()) }),
+    }),
   }),
   z.object({ source: z.literal(MANUAL_SYNC_EVENT.source), 'detail-type': z.literal(MANUAL_SYNC_EVENT['detail-type']) }),
   z.object({

@@ -4,7 +4,7 @@
  * distribution associated with them, CodeDeploy and its alarms, the alias `live`, the release
  * signal (CloudFront's real-time logs of the entry and the error reports, the stream they go to,
  * the consumer that counts viewers from it, the release-signal table), the regional functions
- * (rollout sync, release), and the release dashboard. Everything here is in us-east-1 except the
+ * (rollout sync, release), the release dashboard, and the topic every release notification goes to. Everything here is in us-east-1 except the
  * routers' replica log groups.
  *
  * It takes the zone id and the origin access identity from the replica stack by reference, and
@@ -35,6 +35,7 @@ import { PermissionsBoundary } from './constructs/permissions-boundary';
 import type { FunctionCode } from './constructs/packaged-function';
 import { Release } from './constructs/release';
 import { ReleaseDashboard } from './constructs/release-dashboard';
+import { ReleaseNotifications } from './constructs/release-notifications';
 import { ReleaseSignalTable } from './constructs/release-signal-table';
 import { RolloutAlarms } from './constructs/rollout-alarms';
 import { RolloutStore } from './constructs/rollout-store';
@@ -70,6 +71,7 @@ export class DeliveryStack extends TerraformStack {
   readonly signalLogs: SignalLogConfig;
   readonly signalConsumer: SignalConsumer;
   readonly dashboard: ReleaseDashboard;
+  readonly notifications: ReleaseNotifications;
   readonly customDomain?: CustomDomain;
 
   constructor(scope: Construct, id: string, props: DeliveryStackProps) {
@@ -249,6 +251,13 @@ export class DeliveryStack extends TerraformStack {
       alarmNames: this.alarms.rollbackAlarmNames,
     });
 
+    this.notifications = new ReleaseNotifications(this, 'notifications', {
+      provider,
+      topicName: names.notificationTopic,
+      emails: config.notifications.emails,
+      webhooks: config.notifications.webhooks,
+    });
+
     this.rolloutSync = new RolloutSync(this, 'rollout-sync', {
       provider,
       account,
@@ -274,10 +283,16 @@ export class DeliveryStack extends TerraformStack {
         STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
         ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
         HOLD_MINUTES: String(config.alarms.holdMinutes),
+        NOTIFICATION_TOPIC_ARN: this.notifications.topicArn,
+        DISTRIBUTION_NAME: config.name,
+        DASHBOARD_URL: dashboardUrl(names.dashboard),
       },
       buckets,
       clientErrorAlarmArn: this.alarms.clientErrors.arn,
       unjudgedAlarmArn: this.alarms.signalUnjudged.arn,
+      // Heard, not acted on: each state change is a message on the topic.
+      notifiedAlarmArns: [this.alarms.edgeErrors.arn, this.alarms.assignmentFallbacks.arn],
+      notifications: this.notifications,
     });
 
     this.dashboard = new ReleaseDashboard(this, 'dashboard', {

@@ -210,11 +210,22 @@ describe('config validation', () => {
     ['a region list that is a string', { regions: 'us-east-1' }, 'regions: "us-east-1" is not an array.'],
     ['a backend that is a string', { backend: 'local' }, 'backend: "local" is not an object.'],
     ['a backend without its type', { backend: {} }, 'backend.type: is required.'],
+    // Release notifications: what SNS would refuse, before anything is deployed.
+    [
+      'a notification email that is not an address',
+      { notifications: { emails: ['Releases <releases@example.com>'] } },
+      'notifications.emails[0]: is not an email address; write one address, like releases@example.com.',
+    ],
+    [
+      'a plain-HTTP webhook',
+      { notifications: { webhooks: ['http://hooks.example.com/widget'] } },
+      'notifications.webhooks[0]: is not an https:// URL; SNS delivers to HTTPS endpoints only (no plain HTTP here).',
+    ],
     // Unknown keys: one line each, with the nearest known setting.
     [
       'a misspelt group',
       { rollot: { percent: 10 } },
-      'rollot: is not a setting here; did you mean "rollout"? Known settings: name, domain, hostedZone, customDomain, primaryRegion, regions, failoverRegion, rollout, alarms, retention, metrics, edge, regionalRuntime, dns, backend.',
+      'rollot: is not a setting here; did you mean "rollout"? Known settings: name, domain, hostedZone, customDomain, primaryRegion, regions, failoverRegion, rollout, alarms, retention, metrics, edge, regionalRuntime, dns, backend, notifications.',
     ],
     [
       'a misspelt nested setting',

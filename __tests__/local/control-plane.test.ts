@@ -360,6 +360,12 @@ describe('control plane', () => {
     });
     expect(status.release?.outcome).toBe('failed');
     expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+    // One message for the start, one for the rollback: the build, how far it had got, and why.
+    expect(status.notifications.map((n) => n.message.split('\n')[0])).toEqual([
+      `Release started: build ${B} at 10 % of viewers, stable ${A}`,
+      `Rolled back: build ${B} at 10 % taken off every viewer, stable ${A} stays: the judge found the canary failing: failing: the canary errs at least 20 points more than stable`,
+    ]);
+    expect(status.notifications[1]!.detail).toMatchObject({ kind: 'release-stopped', canary: B, weightPercent: 10 });
 
     // The alarm alone (the consumer's verdict metric) rolls a second release back too.
     const second = control.release(B);
@@ -373,6 +379,11 @@ describe('control plane', () => {
       error: expect.stringMatching(/^alarm: 1 of the last 1 periods with the judge finding the canary failing/),
     });
     expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+    expect(status.notifications.slice(2).map((n) => n.detail.kind)).toEqual([
+      'release-started',
+      'release-failed',
+      'alarm',
+    ]);
     const served = {
       entryByBuild: { [A]: 3, [B]: 1 },
       entryHits: 3,
@@ -388,7 +399,8 @@ describe('control plane', () => {
       invalidResults: 0,
     };
     expect(formatStatusLine(status, served)).toBe(
-      'stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0002 Failed | client-error alarm ALARM | unjudged alarm OK',
+      'stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0002 Failed | client-error alarm ALARM | unjudged alarm OK' +
+        ` | last notice: Alarm edge-widget-client-error-rate: build ${B} at 10 %: 1 of the last 1 periods with the judge finding the canary failing`,
     );
   });
 

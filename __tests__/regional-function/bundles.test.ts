@@ -90,6 +90,9 @@ async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>):
     'STATE_PROPAGATION_MS',
     'ROLLOUT_STEPS',
     'HOLD_MINUTES',
+    'NOTIFICATION_TOPIC_ARN',
+    'DISTRIBUTION_NAME',
+    'DASHBOARD_URL',
     'JUDGE_RULE',
     'ROLLOUT_SYNC_FUNCTION',
     'AWS_REGION',
@@ -119,7 +122,7 @@ describe('regional bundles as they ship', () => {
       await expect(handler(null)).rejects.toThrow(/got null/);
       // A valid event with no environment names every missing variable.
       await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' })).rejects.toThrow(
-        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, ROLLOUT_STORE_ARN, METRICS_NAMESPACE, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, CLIENT_ERROR_ALARM, SIGNAL_TABLE, BUCKETS, SIGNAL_UNJUDGED_ALARM, STATE_PROPAGATION_MS, ROLLOUT_STEPS, HOLD_MINUTES',
+        'missing environment variables: ENTRY_ROUTER_FUNCTION, LIVE_ALIAS, ROLLOUT_STORE_ARN, METRICS_NAMESPACE, CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP, CLIENT_ERROR_ALARM, SIGNAL_TABLE, BUCKETS, SIGNAL_UNJUDGED_ALARM, STATE_PROPAGATION_MS, ROLLOUT_STEPS, HOLD_MINUTES, NOTIFICATION_TOPIC_ARN, DISTRIBUTION_NAME, DASHBOARD_URL',
       );
     });
   });
@@ -228,6 +231,9 @@ describe('regional bundles as they ship', () => {
           { atMinute: 5, weight: 10000 },
         ]),
         HOLD_MINUTES: '30',
+        NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:edge-widget-releases',
+        DISTRIBUTION_NAME: 'edge-widget',
+        DASHBOARD_URL: 'https://dashboard.example/edge-widget-releases',
         AWS_REGION: 'us-east-1',
       };
       const runtimeSdk = runtimeSdkWithout(['@aws-sdk/client-cloudfront-keyvaluestore', '@aws-sdk/signature-v4a']);

@@ -23,6 +23,7 @@ import {
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { resourceNames, rolloutSteps } from '../../config';
@@ -71,7 +72,8 @@ const cloudwatch = mockClient(CloudWatchClient);
 const kvs = mockClient(CloudFrontKeyValueStoreClient);
 const dynamodb = mockClient(DynamoDBClient);
 const cloudfront = mockClient(CloudFrontClient);
-const mocks = [lambda, codedeploy, s3, cloudwatch, kvs, dynamodb, cloudfront];
+const sns = mockClient(SNSClient);
+const mocks = [lambda, codedeploy, s3, cloudwatch, kvs, dynamodb, cloudfront, sns];
 
 const saved = { ...process.env };
 beforeEach(() => {
@@ -174,6 +176,9 @@ describe('rollout sync may do what it does', () => {
       STATE_PROPAGATION_MS: String(statePropagationMs(config.edge)),
       ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
       HOLD_MINUTES: String(config.alarms.holdMinutes),
+      NOTIFICATION_TOPIC_ARN: `arn:aws:sns:us-east-1:${ACCOUNT}:${names.notificationTopic}`,
+      DISTRIBUTION_NAME: config.name,
+      DASHBOARD_URL: 'https://dashboard.example',
       AWS_REGION: 'us-east-1',
     });
     kvs.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'e1' });
@@ -224,6 +229,36 @@ describe('rollout sync may do what it does', () => {
       `PutItem ${STATE_TIMELINE_KEY}`,
     ]);
     expect(ungranted(names.rolloutSync)).toEqual([]);
+  });
+
+  it('publishing a rolled-back release to the topic, encrypted with its key, with the build and weight the timeline and the judgment give', async () => {
+    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
+    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const summary = await handler({
+      source: 'aws.codedeploy',
+      'detail-type': 'CodeDeploy Deployment State-change Notification',
+      detail: {
+        application: names.codeDeployApplication,
+        deploymentGroup: names.deploymentGroup,
+        deploymentId: 'd-PERMS0003',
+        state: 'STOP',
+      },
+    });
+    expect(summary.notification).toMatchObject({ failure: null });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.TopicArn).toBe(
+      `arn:aws:sns:us-east-1:${ACCOUNT}:${names.notificationTopic}`,
+    );
+    // SNS encrypts the message with the topic's key, with the caller's credentials.
+    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ASSIGNED_IDS.kmsKey}`;
+    expect(
+      ungranted(names.rolloutSync, [
+        { service: 'kms', operation: 'GenerateDataKey', input: { KeyId: key } },
+        { service: 'kms', operation: 'Decrypt', input: { KeyId: key } },
+      ]),
+    ).toEqual([]);
   });
 
   it("moving viewers on as the judge allows, woken by the consumer's verdict: the judgment read, never written", async () => {

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   CloudFrontKeyValueStoreClient,
@@ -224,6 +225,8 @@ describe('rollout sync against AWS', () => {
   const cloudwatch = mockClient(CloudWatchClient);
   const dynamodb = mockClient(DynamoDBClient);
   const s3 = mockClient(S3Client);
+  const sns = mockClient(SNSClient);
+  const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:edge-widget-releases';
   const BUCKETS = { 'us-east-1': 'edge-widget-us-east-1-test', 'eu-west-1': 'edge-widget-eu-west-1-test' };
   const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
   const env: RolloutSyncEnvironment = {
@@ -243,6 +246,9 @@ describe('rollout sync against AWS', () => {
       { atMinute: 5, weight: 10000 },
     ]),
     HOLD_MINUTES: '30',
+    NOTIFICATION_TOPIC_ARN: TOPIC_ARN,
+    DISTRIBUTION_NAME: 'edge-widget',
+    DASHBOARD_URL: 'https://dashboard.example/edge-widget-releases',
   };
   const clients = (): RolloutSyncClients => ({
     lambda: new LambdaClient({ region: 'us-east-1' }),
@@ -251,6 +257,7 @@ describe('rollout sync against AWS', () => {
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
     dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
     s3For: (region: string) => new S3Client({ region }),
+    sns: new SNSClient({ region: 'us-east-1' }),
   });
   /** The store behind the mocked API: ETag semantics as AWS has them (one ETag, If-Match on writes). */
   let store: LocalKeyValueStore;
@@ -266,8 +273,9 @@ describe('rollout sync against AWS', () => {
   const steady = (version = '7') => ({ FunctionVersion: version });
 
   beforeEach(() => {
-    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch, dynamodb, s3]) mock.reset();
+    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch, dynamodb, s3, sns]) mock.reset();
     s3.on(HeadObjectCommand).resolves({});
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
     store = new LocalKeyValueStore();
     alias = steady();
     beforeGetAlias = () => undefined;
@@ -308,7 +316,7 @@ describe('rollout sync against AWS', () => {
       .resolves({ MetricAlarms: [{ AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK' }] });
   });
   afterAll(() => {
-    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch, dynamodb, s3]) mock.restore();
+    for (const mock of [lambda, kvsMock, codedeploy, cloudwatch, dynamodb, s3, sns]) mock.restore();
   });
 
   const stored = () => parseRolloutState(store.get(ROLLOUT_STATE_KEY));
@@ -351,8 +359,11 @@ describe('rollout sync against AWS', () => {
       stoppedDeployment: null,
       stopFailure: null,
       missingBuilds: { 'us-east-1': [], 'eu-west-1': [] },
+      notification: null,
     });
     expect(writes()).toEqual([]);
+    // A schedule is nothing anybody needs to hear about.
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
     // Without a canary CodeDeploy is not asked anything.
     expect(codedeploy.calls()).toHaveLength(0);
     expect(kvsMock.commandCalls(GetKeyCommand)[0]!.args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
@@ -379,6 +390,119 @@ describe('rollout sync against AWS', () => {
     expect(codedeploy.commandCalls(ListDeploymentsCommand)).toHaveLength(0);
     // The timeline's current state is what it wrote, not what it read.
     expect(await announced()).toEqual(parseRolloutState(text));
+  });
+
+  describe('notifications', () => {
+    const published = () =>
+      sns.commandCalls(PublishCommand).map((call) => {
+        const { TopicArn, Subject, Message } = call.args[0].input;
+        const [first, second, , ...json] = String(Message).split('\n');
+        return { TopicArn, Subject, first, second, detail: JSON.parse(json.join('\n')) };
+      });
+
+    it('publishes a START of its group with the build and the weight it wrote, linking the dashboard', async () => {
+      put(steadyState(BUILD_A));
+      alias = rolling(0.1);
+      codedeploy
+        .on(GetDeploymentCommand, { deploymentId: 'd-START0001' })
+        .resolves(lambdaDeployment({ from: '7', to: '8' }));
+      const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
+      const subject = `[edge-widget] Release started: build ${BUILD_B} at 10 % of viewers, stable ${BUILD_A}`;
+      expect(summary.notification).toEqual({ subject, failure: null });
+      expect(published()).toEqual([
+        {
+          TopicArn: TOPIC_ARN,
+          Subject: subject,
+          first: `Release started: build ${BUILD_B} at 10 % of viewers, stable ${BUILD_A}`,
+          second: `Dashboard: ${env.DASHBOARD_URL}`,
+          detail: expect.objectContaining({
+            kind: 'release-started',
+            distribution: 'edge-widget',
+            stable: BUILD_A,
+            canary: BUILD_B,
+            weightPercent: 10,
+            deploymentId: 'd-START0001',
+            dashboard: env.DASHBOARD_URL,
+          }),
+        },
+      ]);
+    });
+
+    it("publishes a STOP as a rollback: the canary's last weight from the timeline, the judge's words as the reason", async () => {
+      put(steadyState(BUILD_A));
+      alias = rolling(0.1);
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
+      // The judge found it failing; CodeDeploy stopped it and moved the alias back.
+      await writeJudgment(
+        new DynamoDBClient({ region: 'us-east-1' }),
+        env.SIGNAL_TABLE,
+        {
+          ...newJudgmentRecord({ salt: 'd-START0001', stable: BUILD_A, canary: BUILD_B }),
+          failedAt: SOON(),
+          failure: 'failing: canary 31 % against stable 2 %',
+        },
+        SOON(),
+      );
+      alias = steady();
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+      sns.resetHistory();
+      const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'STOP'));
+      expect(stored()).toEqual(steadyState(BUILD_A));
+      const line = `Rolled back: build ${BUILD_B} at 10 % taken off every viewer, stable ${BUILD_A} stays: failing: canary 31 % against stable 2 %`;
+      expect(published()).toEqual([
+        expect.objectContaining({
+          first: line,
+          detail: expect.objectContaining({
+            kind: 'release-stopped',
+            canary: BUILD_B,
+            weightPercent: 10,
+            reason: 'failing: canary 31 % against stable 2 %',
+          }),
+        }),
+      ]);
+      // SNS takes at most 100 characters of subject: cut, the whole sentence in the body.
+      expect(summary.notification?.subject).toHaveLength(100);
+      expect(summary.notification?.subject.endsWith('...')).toBe(true);
+    });
+
+    it('publishes each alarm state change with what the canary had, and nothing for another group or a READY', async () => {
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-START0001', ring: [] });
+      alias = rolling(0.1);
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      const alarmEvent: SyncEvent = {
+        source: 'aws.cloudwatch',
+        'detail-type': 'CloudWatch Alarm State Change',
+        detail: {
+          alarmName: 'edge-widget-edge-function-errors',
+          state: { value: 'ALARM', reason: 'Threshold Crossed: 1 datapoint [7.0] was greater than 5.0' },
+        },
+      };
+      await createRolloutSync(env, clients(), { now: SOON })(alarmEvent);
+      await createRolloutSync(env, clients(), { now: SOON })(
+        stateChange('d-OTHER0001', 'STOP', { application: 'other', deploymentGroup: 'other' }),
+      );
+      await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'READY'));
+      expect(published().map((message) => [message.first, message.detail.alarmState])).toEqual([
+        [
+          `Alarm edge-widget-edge-function-errors: build ${BUILD_B} at 10 %: Threshold Crossed: 1 datapoint [7.0] was greater than 5.0`,
+          'ALARM',
+        ],
+      ]);
+    });
+
+    it('writes the state all the same when the topic refuses, and says why the message was lost', async () => {
+      put(steadyState(BUILD_A));
+      alias = rolling(0.1);
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      sns
+        .on(PublishCommand)
+        .rejects(Object.assign(new Error('not authorized'), { name: 'AuthorizationErrorException' }));
+      const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
+      expect(summary).toMatchObject({ action: 'written', weight: 1000 });
+      expect(summary.notification?.failure).toBe('AuthorizationErrorException: not authorized');
+      expect(stored()).toMatchObject({ canary: BUILD_B, weight: 1000 });
+    });
   });
 
   it('on the schedule, finds the active deployment of the group for the salt', async () => {

@@ -159,6 +159,14 @@ const ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
   aws_cloudwatch_log_metric_filter: (r) => `arn:aws:logs:${r.region}:${ACCOUNT}:log-group:${attr(r, 'log_group_name')}`,
   aws_cloudwatch_event_rule: (r) => `arn:aws:events:${r.region}:${ACCOUNT}:rule/${attr(r, 'name')}`,
   aws_cloudwatch_event_target: (r) => `arn:aws:events:${r.region}:${ACCOUNT}:rule/${attr(r, 'rule')}`,
+  aws_sns_topic: (r) => `arn:aws:sns:${r.region}:${ACCOUNT}:${attr(r, 'name')}`,
+  // Authorized on its topic (the reference gives subscriptions no resource type of their own).
+  aws_sns_topic_subscription: (r) => {
+    const topic = /^\$\{(aws_sns_topic\.[A-Za-z0-9_-]+)\.arn\}$/.exec(String(r.element.body.topic_arn))?.[1];
+    const name = topic === undefined ? undefined : literal(r.tf, find(r.tf, topic)?.body.name);
+    if (name === undefined) throw new Error(`${r.element.address}.topic_arn names no topic of the stacks`);
+    return `arn:aws:sns:${r.region}:${ACCOUNT}:${name}`;
+  },
   aws_dynamodb_table: (r) => `arn:aws:dynamodb:${r.region}:${ACCOUNT}:table/${attr(r, 'name')}`,
   aws_route53_record: (r) => `arn:aws:route53:::hostedzone/${attr(r, 'zone_id', ID.zone)}`,
   aws_route53_health_check: () => `arn:aws:route53:::healthcheck/${ID.uuid}`,
@@ -252,19 +260,24 @@ function build(config: DeployConfig): Case {
   return { config, stacks: all, policies: ciRolePolicies(all, config, { account: ACCOUNT }) };
 }
 
-const CASE_NAMES = ['one region', 'five regions', 'five regions, S3 state, custom rollout, known zone'] as const;
+const CASE_NAMES = [
+  'one region',
+  'five regions',
+  'five regions, S3 state, custom rollout, known zone, notifications',
+] as const;
 // Synthesized once for the whole file: three synths take seconds each.
 const cases = {} as Record<(typeof CASE_NAMES)[number], Case>;
 
 beforeAll(() => {
   cases['one region'] = build(testConfig());
   cases['five regions'] = build(testConfig({ ...FIVE_REGIONS }));
-  cases['five regions, S3 state, custom rollout, known zone'] = build(
+  cases['five regions, S3 state, custom rollout, known zone, notifications'] = build(
     testConfig({
       ...FIVE_REGIONS,
       hostedZone: { name: 'example.com', id: 'Z0123456789ABCDEFGHIJ' },
       rollout: { strategy: 'linear', percent: 10, intervalMinutes: 1 },
       backend: { type: 's3', bucket: 'tf-state-bucket', region: 'eu-west-1' },
+      notifications: { emails: ['releases@example.com'], webhooks: ['https://hooks.example.com/widget'] },
     }),
   );
 }, 120000);
@@ -557,7 +570,7 @@ describe.each(CASE_NAMES)('%s', (name) => {
 });
 
 describe('no way from the deploy role to more than the stacks', () => {
-  const the = () => cases['five regions, S3 state, custom rollout, known zone'];
+  const the = () => cases['five regions, S3 state, custom rollout, known zone, notifications'];
   const boundary = () => permissionsBoundaryArn(the().config, ACCOUNT);
   const name = () => the().config.name;
   const role = (roleName: string) => `arn:aws:iam::${ACCOUNT}:role/${roleName}`;
@@ -853,7 +866,7 @@ describe("the release signal's resources", () => {
 
 describe('what the config switches', () => {
   it('reads the S3 state of both stacks, locks it for deploys only (plans run with -lock=false), and grants no state access with the local backend', () => {
-    const { policies, config } = cases['five regions, S3 state, custom rollout, known zone'];
+    const { policies, config } = cases['five regions, S3 state, custom rollout, known zone, notifications'];
     const names = resourceNames(config);
     for (const stack of [names.replicaStack, names.deliveryStack]) {
       const state = `arn:aws:s3:::tf-state-bucket/edge-distribution/${stack}.tfstate`;
@@ -873,7 +886,7 @@ describe('what the config switches', () => {
   });
 
   it('scopes the hosted zone to its id when the config names it', () => {
-    const { policies } = cases['five regions, S3 state, custom rollout, known zone'];
+    const { policies } = cases['five regions, S3 state, custom rollout, known zone, notifications'];
     expect(
       allows(
         policies.deployRole,

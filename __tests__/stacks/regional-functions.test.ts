@@ -2,6 +2,7 @@ import { resourceNames, rolloutSteps } from '../../config';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { judgmentKey } from '../../contracts/release-progress';
 import { statePropagationMs } from '../../contracts/release-signal';
+import { dashboardUrl } from '../../contracts/release-dashboard';
 import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
 import type { Block } from '../../stacks/policy/terraform-json';
 import { bodies, FIVE_REGIONS, only, ref, roleStatements, synthesize, testConfig } from './support';
@@ -11,7 +12,7 @@ describe('rollout sync', () => {
     ['one region', {}],
     ['five regions', FIVE_REGIONS],
   ])(
-    'gets its typed environment and runs every minute, on each deployment state change and on each change of either of its alarms (%s)',
+    'gets its typed environment and runs every minute, on each deployment state change and on each change of any of the four alarms (%s)',
     (_label, regions) => {
       const { delivery, config } = synthesize(testConfig({ ...regions, edge: { stateCacheSeconds: 15 } }));
       const names = resourceNames(config);
@@ -21,6 +22,13 @@ describe('rollout sync', () => {
       const group = only(delivery, 'aws_codedeploy_deployment_group');
       const alarm = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.clientErrorAlarm);
       const unjudged = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.signalUnjudgedAlarm);
+      // Heard only: their changes are published, and hold nothing.
+      const edgeErrors = only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === names.edgeErrorAlarm);
+      const fallbacks = only(
+        delivery,
+        'aws_cloudwatch_metric_alarm',
+        (a) => a.alarm_name === names.assignmentFallbackAlarm,
+      );
       const environment: RolloutSyncEnvironment = {
         ENTRY_ROUTER_FUNCTION: ref(delivery, 'aws_lambda_function', entry, 'function_name'),
         LIVE_ALIAS: ref(delivery, 'aws_lambda_alias', only(delivery, 'aws_lambda_alias'), 'name'),
@@ -42,6 +50,10 @@ describe('rollout sync', () => {
         // The steps the judge paces, and how long a step may wait for its evidence.
         ROLLOUT_STEPS: JSON.stringify(rolloutSteps(config.rollout)),
         HOLD_MINUTES: String(config.alarms.holdMinutes),
+        // Where it publishes each deployment and alarm state change, and what each message names and links.
+        NOTIFICATION_TOPIC_ARN: ref(delivery, 'aws_sns_topic', only(delivery, 'aws_sns_topic'), 'arn'),
+        DISTRIBUTION_NAME: config.name,
+        DASHBOARD_URL: dashboardUrl(names.dashboard),
       };
       expect(environment.STATE_PROPAGATION_MS).toBe('55000');
       // The default canary: 10 % at once, everyone after 5 minutes; a step may wait 30 more for its evidence.
@@ -65,10 +77,9 @@ describe('rollout sync', () => {
       expect(JSON.parse(String(alarmEvents.event_pattern))).toEqual({
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
-        resources: [
-          ref(delivery, 'aws_cloudwatch_metric_alarm', alarm, 'arn'),
-          ref(delivery, 'aws_cloudwatch_metric_alarm', unjudged, 'arn'),
-        ],
+        resources: [alarm, unjudged, edgeErrors, fallbacks].map((a) =>
+          ref(delivery, 'aws_cloudwatch_metric_alarm', a, 'arn'),
+        ),
       });
       expect(JSON.parse(String(events.event_pattern))).toEqual({
         source: ['aws.codedeploy'],
@@ -100,7 +111,7 @@ describe('rollout sync', () => {
     },
   );
 
-  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see both alarms, announce states to the timeline, read the releases' judgments, and nothing else in the table", () => {
+  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see both alarms, announce states to the timeline, read the releases' judgments, publish to its topic, and nothing else", () => {
     const { delivery, config } = synthesize(testConfig());
     const names = resourceNames(config);
     const entryArn = ref(
@@ -166,6 +177,25 @@ describe('rollout sync', () => {
         actions: ['dynamodb:GetItem'],
         resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
         condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [judgmentKey('*')] }],
+      }),
+      // The release notifications: its one topic, and the topic's key to encrypt each message with.
+      expect.objectContaining({
+        sid: 'PublishReleaseNotifications',
+        actions: ['sns:Publish'],
+        resources: [ref(delivery, 'aws_sns_topic', only(delivery, 'aws_sns_topic'), 'arn')],
+      }),
+      expect.objectContaining({
+        sid: 'EncryptReleaseNotifications',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [
+          ref(
+            delivery,
+            'aws_kms_alias',
+            only(delivery, 'aws_kms_alias', (k) => k.name === 'alias/aws/sns', 'data'),
+            'target_key_arn',
+            'data',
+          ),
+        ],
       }),
     ]);
     // The test seam for a loopback store is never set by the stacks.

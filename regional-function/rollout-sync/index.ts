@@ -6,6 +6,7 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { readEnvironment, type RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { regionalS3 } from '../../rollout-control/build-presence';
@@ -39,6 +40,7 @@ export async function handler(event: unknown): Promise<SyncSummary> {
         cloudwatch: new CloudWatchClient({}),
         dynamodb: new DynamoDBClient({}),
         s3For: regionalS3((region) => new S3Client({ region })),
+        sns: new SNSClient({}),
       }),
       metrics: functionMetrics(env.METRICS_NAMESPACE, 'rollout-sync'),
     };
@@ -52,6 +54,8 @@ export async function handler(event: unknown): Promise<SyncSummary> {
         { failure: summary.stopFailure },
       );
     const now = Date.now();
+    if (summary.notification?.failure)
+      logger.error('the release notification was not published', { ...summary.notification });
     addRolloutWeight(runtime.metrics, summary.weight, now);
     runtime.metrics.publishStoredMetrics();
     // One document per region: each is its own dimension value, which the region's health alarm reads.

@@ -5,7 +5,9 @@
  * seconds), and may do exactly that much: read the entry router's alias and versions, read and
  * conditionally write the rollout store, see its deployment group's deployments and stop one (with
  * rollback) when an alarm fires, read those two alarms, announce each state to the timeline in the
- * release-signal table before it writes it, and read the build manifests in every replica bucket. Its metric (the
+ * release-signal table before it writes it, read the build manifests in every replica bucket, and
+ * publish each deployment and alarm state change to the release notifications topic (EventBridge
+ * also runs it on the edge-error and fallback alarms, for that alone). Its metric (the
  * weight) goes out in its
  * log as embedded metric format: no CloudWatch write permission.
  */
@@ -17,6 +19,7 @@ import { BUILDS_PREFIX } from '../../contracts/published-build';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import type { AwsAccount } from './aws-account';
 import type { FunctionCode } from './packaged-function';
+import type { ReleaseNotifications } from './release-notifications';
 import type { ReleaseSignalTable } from './release-signal-table';
 import type { RolloutStore } from './rollout-store';
 import { RegionalFunction } from './regional-function';
@@ -35,6 +38,13 @@ export interface RolloutSyncProps {
   readonly clientErrorAlarmArn: string;
   /** The alarm whose ALARM holds the canary too: the signal could not judge it (SIGNAL_UNJUDGED_ALARM). */
   readonly unjudgedAlarmArn: string;
+  /**
+   * Alarms whose state changes it only reports (the edge-error and fallback alarms): EventBridge
+   * runs it on them too, and it publishes each change to the topic. @default none
+   */
+  readonly notifiedAlarmArns?: readonly string[];
+  /** The topic it publishes each deployment and alarm state change to. */
+  readonly notifications: ReleaseNotifications;
   /** The store it writes the state to. */
   readonly rolloutStore: RolloutStore;
   /** Where it announces each state: the signal consumer's timeline. */
@@ -96,6 +106,7 @@ export class RolloutSync extends Construct {
     props.rolloutStore.grantReadWrite(this.handler);
     props.signalTable.grantAnnounceStates(this.handler);
     props.signalTable.grantReadJudgments(this.handler);
+    props.notifications.grantPublish(this.handler);
 
     this.schedule = new CloudwatchEventRule(this, 'schedule', {
       provider,
@@ -117,11 +128,11 @@ export class RolloutSync extends Construct {
       provider,
       name: `${props.functionName}-alarm`,
       description:
-        'Hold the canary at once when its client-error or unjudged alarm fires, and release it when both are clear',
+        'Hold the canary at once when its client-error or unjudged alarm fires, release it when both are clear, and report every alarm change',
       eventPattern: JSON.stringify({
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
-        resources: [props.clientErrorAlarmArn, props.unjudgedAlarmArn],
+        resources: [props.clientErrorAlarmArn, props.unjudgedAlarmArn, ...(props.notifiedAlarmArns ?? [])],
       }),
     });
     for (const [ruleId, rule] of [

@@ -33,6 +33,7 @@ import { LOGS_RESOURCES } from './logs';
 import { PROVIDER_DATA_SOURCES } from './provider';
 import { ROUTE53_DATA_SOURCES, ROUTE53_RESOURCES } from './route53';
 import { S3_RESOURCES } from './s3';
+import { SNS_RESOURCES } from './sns';
 import type { ResourcePermissions } from './shared';
 import { STATE_BACKEND_DATA_SOURCES } from './state-backend';
 
@@ -74,6 +75,7 @@ export const RESOURCE_PERMISSIONS: Table = assemble('resource', {
   events: EVENTS_RESOURCES,
   dynamodb: DYNAMODB_RESOURCES,
   kinesis: KINESIS_RESOURCES,
+  sns: SNS_RESOURCES,
   route53: ROUTE53_RESOURCES,
   acm: ACM_RESOURCES,
 });
