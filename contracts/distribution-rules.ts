@@ -308,3 +308,32 @@ export const DISTRIBUTION_RULES: DistributionRules = {
   },
   errorCaching: { minTtlSeconds: 10, byStatus: {} },
 };
+
+/**
+ * Local-only seam: the local distribution (loopback/cloudfront-emulator.ts) takes the address
+ * CloudFront would have seen from this header; CloudFront itself forwards it to nobody and
+ * assigns by the connection's address.
+ */
+export const CLIENT_IP_HEADER = 'x-local-client-ip';
+
+/**
+ * Whether a CloudFront path pattern matches a path: case-sensitive, `*` any run of characters
+ * (`/` included), `?` exactly one.
+ */
+export function pathPatternMatches(pattern: string, pathname: string): boolean {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${source}$`).test(pathname);
+}
+
+/** The behaviour CloudFront picks for a path as the viewer sent it: the first ordered one whose pattern matches, else the default. */
+export function behaviourRuleOf(path: string, rules: DistributionRules = DISTRIBUTION_RULES): BehaviourRule {
+  return rules.ordered.find((rule) => pathPatternMatches(rule.pathPattern, path)) ?? rules.default;
+}
+
+/** The name of the behaviour CloudFront picks for a path. */
+export function behaviourOf(path: string): BehaviourName {
+  return behaviourRuleOf(path).name;
+}

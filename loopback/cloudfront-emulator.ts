@@ -51,11 +51,12 @@ import { resourceNames } from '../config';
 import {
   DISTRIBUTION_RULES,
   type BehaviourName,
-  type BehaviourRule,
   type CachePolicy,
   type OriginFunctionName,
   type ResponseHeadersPolicy,
   type ViewerFunctionName,
+  behaviourRuleOf,
+  CLIENT_IP_HEADER,
 } from '../contracts/distribution-rules';
 import { ROLLOUT_STORE_HEADER } from '../contracts/edge-config';
 import { formatRecord, type RealtimeLogField } from '../contracts/realtime-log';
@@ -65,8 +66,8 @@ import { cloudFrontResultProblems } from '../edge-code/cloudfront-validation';
 import type { Clock } from './clock';
 import { NO_FAULT, type LogDeliveryFault, type LogDeliveryStats, type RealtimeLogDelivery } from './realtime-logs';
 
-/** Local-only seam: the client IP CloudFront would have seen. */
-export const CLIENT_IP_HEADER = 'x-local-client-ip';
+// Where every local client (tests, `rollout check-live --local`) has always found it.
+export { CLIENT_IP_HEADER };
 export const CLIENT_IP_QUERY = 'viewer';
 
 /** `build-entry`: `/assets/<buildId>/index.js` asked for by its own URL. */
@@ -332,34 +333,8 @@ const REPRESENTATION_HEADERS = [
  */
 const FAILOVER_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 
-/**
- * Whether a CloudFront path pattern matches a path: case-sensitive, `*` any run of characters
- * (`/` included), `?` exactly one.
- */
-export function pathPatternMatches(pattern: string, pathname: string): boolean {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${source}$`).test(pathname);
-}
-
 /** The path patterns in the order CloudFront tries them. */
 export const PATH_PATTERNS: readonly string[] = DISTRIBUTION_RULES.ordered.map((rule) => rule.pathPattern);
-
-function behaviourRuleOf(path: string): BehaviourRule {
-  return (
-    DISTRIBUTION_RULES.ordered.find((rule) => pathPatternMatches(rule.pathPattern, path)) ?? DISTRIBUTION_RULES.default
-  );
-}
-
-/**
- * The behaviour CloudFront picks for a path as the viewer sent it: the first ordered one whose pattern matches, else
- * the default.
- */
-export function behaviourOf(path: string): Behaviour {
-  return behaviourRuleOf(path).name;
-}
 
 type NormalizedEncoding = 'br,gzip' | 'br' | 'gzip';
 

@@ -12,14 +12,13 @@ import type { CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultRespons
 import { parseConfig, resourceNames } from '../../config';
 import { BUILD_ENTRY_PATTERN } from '../../contracts/distribution-paths';
 import type { CloudFrontFunctionViewerEvent } from '../../edge-code/cloudfront-function';
+import { behaviourOf, pathPatternMatches } from '../../contracts/distribution-rules';
 import {
-  behaviourOf,
   byteRange,
   errorCacheSeconds,
   functionQuerystring,
   loggedQuery,
   normalizedAcceptEncoding,
-  pathPatternMatches,
   startCloudFrontEmulator,
   type CloudFrontEmulator,
   type ServedResponse,

@@ -14,9 +14,9 @@ import type { AddressInfo } from 'node:net';
 import type { CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
 import { resourceNames } from '../../config';
 import type { Block } from '../../stacks/policy/terraform-json';
+import { pathPatternMatches } from '../../contracts/distribution-rules';
 import {
   PATH_PATTERNS,
-  pathPatternMatches,
   startCloudFrontEmulator,
   type CloudFrontEmulator,
   type EdgeHandlers,

@@ -29,13 +29,17 @@ import { parsePublishedBuild, type PublishedBuild } from '../../contracts/bucket
 import { isBuildId } from '../../contracts/build-id';
 import { readManifest, type BuildManifest } from '../../contracts/build-manifest';
 import { buildEntryPath, ENTRY_PATH } from '../../contracts/distribution-paths';
-import { DISTRIBUTION_RULES, type BehaviourRule } from '../../contracts/distribution-rules';
+import {
+  behaviourOf,
+  CLIENT_IP_HEADER,
+  DISTRIBUTION_RULES,
+  type BehaviourRule,
+} from '../../contracts/distribution-rules';
 import { ENCODINGS, preferredEncoding, type Encoding } from '../../contracts/encoding';
 import { ERROR_REPORT_PATH } from '../../contracts/error-report';
 import { objectMetadata, variantOf } from '../../contracts/object-metadata';
 import { publishedBuildKey } from '../../contracts/published-build';
 import { parseRolloutState, type RolloutState } from '../../contracts/rollout-state';
-import { behaviourOf, CLIENT_IP_HEADER } from '../../loopback/cloudfront-emulator';
 import { errorMessage } from '../../rollout-control/aws-errors';
 import { readRolloutState } from '../../rollout-control/rollout-state-store';
 import { getObjectText } from '../../rollout-control/s3';
