@@ -43,5 +43,11 @@ export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=' + IMMUTABLE_TTL_SECOND
 export const ENTRY_CACHE_CONTROL = 'no-cache';
 /** A path that can never exist stays missing: CloudFront may keep the 404 a while (not forever). */
 export const NOT_FOUND_CACHE_CONTROL = 'public, max-age=60';
+/**
+ * A revoked build's entry: gone for good, but kept no longer than a minute, as a 404 is, so an
+ * edge asks the store again soon (a revocation is never undone, yet a key written by mistake can
+ * be deleted), and never by browsers past that.
+ */
+export const GONE_CACHE_CONTROL = 'public, max-age=60';
 /** Responses no cache may keep: refusals, and an entry assigned without the store. */
 export const UNCACHED = 'no-store';

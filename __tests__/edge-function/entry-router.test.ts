@@ -19,6 +19,7 @@ import { cloudFrontResultProblems } from '../../edge-code/cloudfront-validation'
 import { objectMetadata } from '../../contracts/object-metadata';
 import { startDnsServer, type DnsServer } from '../../loopback/dns-server';
 import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../loopback/kvs-server';
+import { formatRevocation, revocationKey } from '../../contracts/revocation';
 import { startS3Server, type S3Server } from '../../loopback/s3-server';
 import { BUILD_DIR, defaultBuild, functionZip } from '../fixtures/build';
 import type { RequestOptions } from '../fixtures/cloudfront';
@@ -122,6 +123,7 @@ describe('entry router (bundled)', () => {
     dns.setFault(names.bucketRecord, null);
     s3.setHook(null);
     kvs.store.apiFault = null;
+    for (const build of [OWN, OTHER_BUILD]) kvs.store.delete(revocationKey(build));
     setState(steadyState(OWN));
     jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     jest.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -160,7 +162,10 @@ describe('entry router (bundled)', () => {
       )) as CloudFrontResultResponse;
       expect(head.status).toBe('200');
       expect(head.body).toBeUndefined();
-      expect(kvs.requests.length).toBe(requestsBefore);
+      // One store read, whether its build is revoked, kept for the state cache time: no bucket, no DNS.
+      expect(kvs.requests.slice(requestsBefore).map((r) => r.path)).toEqual([
+        `/key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${encodeURIComponent(revocationKey(OWN))}`,
+      ]);
       expect(dns.queries(names.bucketRecord)).toHaveLength(0);
     });
 
@@ -264,6 +269,51 @@ describe('entry router (bundled)', () => {
     });
   });
 
+  describe('a revoked build (rollout revoke)', () => {
+    const revoke = (buildId: string) =>
+      kvs.store.put(revocationKey(buildId), formatRevocation({ at: Date.now(), reason: 'CVE-2026-0001' }));
+
+    it('answers 410 for a minute by its own URL, never its bytes, without asking a bucket', async () => {
+      revoke(OTHER_BUILD);
+      const handler = load();
+      const before = reads().length;
+      for (const method of ['GET', 'HEAD']) {
+        const event = entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js`, method });
+        const result = (await handler(event)) as CloudFrontResultResponse;
+        expectValid(event, result);
+        expect([result.status, header(result, 'cache-control'), header(result, 'x-build-id')]).toEqual([
+          '410',
+          'public, max-age=60',
+          undefined,
+        ]);
+      }
+      expect(reads().length).toBe(before);
+    });
+
+    it("answers 410 for the router's own inlined build too, and for a state that still assigns it (no-store)", async () => {
+      revoke(OWN);
+      const handler = load();
+      expect(((await handler(entryEvent({ uri: `/assets/${OWN}/index.js` }))) as CloudFrontResultResponse).status).toBe(
+        '410',
+      );
+      // The function could not read the state; the router's read still names the revoked build.
+      setState(steadyState(OWN));
+      const fallback = (await handler(entryEvent({ uri: '/assets/index.js' }))) as CloudFrontResultResponse;
+      expect([fallback.status, header(fallback, 'cache-control')]).toEqual(['410', 'no-store']);
+    });
+
+    it('keeps a build revoked when the store then fails, and serves one it never heard of when the store cannot answer', async () => {
+      revoke(OTHER_BUILD);
+      const handler = load();
+      const other = entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` });
+      expect(((await handler(other)) as CloudFrontResultResponse).status).toBe('410');
+      kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
+      expect(((await handler(other)) as CloudFrontResultResponse).status).toBe('410');
+      // Never read: the store's failure does not break a pinned host's widget.
+      expect(header(await handler(entryEvent({ uri: `/assets/${OWN}/index.js` })), 'x-build-id')).toBe(OWN);
+    });
+  });
+
   describe('the unrewritten request, /assets/index.js: the function could not read the state', () => {
     it('reads the state through the KeyValueStore API (SigV4A), assigns by the same rule, and answers no-store', async () => {
       const state: RolloutState = { stable: OTHER_BUILD, canary: OWN, weight: 5000, salt: 'd-FALLBACK', ring: [] };
@@ -283,16 +333,19 @@ describe('entry router (bundled)', () => {
       }
       expect(served[OWN]).toBeGreaterThan(70);
       expect(served[OTHER_BUILD]).toBeGreaterThan(70);
-      // One read for all of them (cached), signed the way the API demands.
+      // One read of the state for all of them and one per build served, whether it is revoked (cached), signed the way
+      // the API demands.
       const made = kvs.requests.slice(before);
-      expect(made).toEqual([
-        {
-          method: 'GET',
-          path: `/key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${ROLLOUT_STATE_KEY}`,
-          algorithm: 'AWS4-ECDSA-P256-SHA256',
-          regionSet: '*',
-        },
-      ]);
+      const get = (key: string) => ({
+        method: 'GET',
+        path: `/key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${encodeURIComponent(key)}`,
+        algorithm: 'AWS4-ECDSA-P256-SHA256',
+        regionSet: '*',
+      });
+      expect(made.slice(0, 1)).toEqual([get(ROLLOUT_STATE_KEY)]);
+      expect(made.slice(1).sort((a, b) => a.path.localeCompare(b.path))).toEqual(
+        [get(revocationKey(OWN)), get(revocationKey(OTHER_BUILD))].sort((a, b) => a.path.localeCompare(b.path)),
+      );
     });
 
     it('serves its own build, uncached, when the state assigns a build the buckets do not have', async () => {

@@ -11,7 +11,8 @@
  * rule, and answers `no-store`. Only when that read fails too does it serve its own build.
  *
  * Every version of this function serves every build still in the buckets, so a rollout and a
- * rollback are changes to the state, never a new Lambda version.
+ * rollback are changes to the state, never a new Lambda version. A revoked build
+ * (contracts/revocation.ts) is served by none: its entry answers 410, whichever way it is asked.
  */
 import type { CloudFrontRequestEvent, CloudFrontRequestResult } from 'aws-lambda';
 import { assignBuild } from '../../contracts/assignment';
@@ -21,7 +22,7 @@ import { errorResponse, headerValue } from '../shared/cloudfront';
 import { resolverTxtLookup } from '../shared/dns';
 import { ROLLOUT_STORE_HEADER } from '../../contracts/edge-config';
 import { NearestBucket } from '../shared/nearest-bucket';
-import { RolloutStateReader, sdkStoreGet } from '../shared/rollout-state-reader';
+import { RevocationReader, RolloutStateReader, sdkStoreGet } from '../shared/rollout-state-reader';
 import { ABSENT, BuildEntries } from './build-entries';
 import {
   checkEntryRequest,
@@ -31,7 +32,12 @@ import {
   unavailableResponse,
   type EntryRequest,
 } from './route';
-import { IMMUTABLE_CACHE_CONTROL, NOT_FOUND_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
+import {
+  GONE_CACHE_CONTROL,
+  IMMUTABLE_CACHE_CONTROL,
+  NOT_FOUND_CACHE_CONTROL,
+  UNCACHED,
+} from '../../contracts/distribution-paths';
 
 const config = __EDGE_CONFIG__;
 const own = prepareEntry(__INLINED_ENTRY__);
@@ -53,10 +59,16 @@ const entries = new BuildEntries({
       `entry-router: ${key} from ${region} failed: ${(error as Error)?.name ?? ''} ${(error as Error)?.message ?? error}`,
     ),
 });
-const states = new RolloutStateReader(sdkStoreGet(config.storeTimeoutMs), {
+const storeGet = sdkStoreGet(config.storeTimeoutMs);
+const states = new RolloutStateReader(storeGet, {
   freshMs: config.stateCacheMs,
   waitMs: config.storeTimeoutMs,
   onHealthChange: logHealth('rollout store'),
+});
+const revocations = new RevocationReader(storeGet, {
+  freshMs: config.stateCacheMs,
+  waitMs: config.storeTimeoutMs,
+  onHealthChange: logHealth('revocations'),
 });
 
 export async function handler(event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult> {
@@ -92,6 +104,15 @@ async function fallbackAssignment(checked: EntryRequest): Promise<string> {
 }
 
 async function serve(checked: EntryRequest, buildId: string, cacheControl: string): Promise<CloudFrontRequestResult> {
+  // A revoked build is gone wherever it is asked for: by its own URL, by the function's rewrite
+  // (a state not yet rid of it), by the fallback, and when it is this router's own inlined build.
+  const storeArn = headerValue(checked.request.origin?.s3?.customHeaders ?? {}, ROLLOUT_STORE_HEADER);
+  const read = revocations.read(storeArn, buildId);
+  const revoked = read instanceof Promise ? await read : read;
+  if (revoked !== null) {
+    console.log(`entry-router: build ${buildId} is revoked (${revoked.reason}): 410`);
+    return errorResponse('410', checked.method, cacheControl === UNCACHED ? UNCACHED : GONE_CACHE_CONTROL);
+  }
   if (buildId === own.buildId && own.inlinable)
     return entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, cacheControl);
   const body = await entries.get(buildId, checked.encoding);

@@ -191,6 +191,7 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
   '400': 'Bad Request',
   '404': 'Not Found',
   '405': 'Method Not Allowed',
+  '410': 'Gone',
   '503': 'Service Unavailable',
 };
 
@@ -200,7 +201,7 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
  * under the behaviour's cache policy like any origin response).
  */
 export function errorResponse(
-  status: '400' | '404' | '405' | '503',
+  status: '400' | '404' | '405' | '410' | '503',
   method: string,
   cacheControl: string,
   extra: HeaderPairs = [],

@@ -6,25 +6,31 @@
  */
 import '@aws-sdk/signature-v4a';
 import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import { ROLLOUT_STATE_KEY } from '../../contracts/rollout-state';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 
 /**
- * GetKey of the rollout state in the store `storeArn` names; one client for all calls.
+ * GetKey of one key in the store `storeArn` names; undefined when the key does not exist (a build
+ * nobody revoked), a rejection for anything else. One client for all calls.
  * @public loaded by `require` on first use (rollout-state-reader.ts), so a cold start that never
  * needs the store does not load the SDK.
  */
-export function createStateGet(options: {
+export function createKeyGet(options: {
   readonly endpoint?: string;
   readonly timeoutMs: number;
-}): (storeArn: string) => Promise<string | undefined> {
+}): (storeArn: string, key: string) => Promise<string | undefined> {
   const client = new CloudFrontKeyValueStoreClient(
     rolloutStoreClientConfig({ endpoint: options.endpoint, timeoutMs: options.timeoutMs, maxAttempts: 2 }),
   );
-  return async (storeArn) =>
-    (
-      await client.send(new GetKeyCommand({ KvsARN: storeArn, Key: ROLLOUT_STATE_KEY }), {
-        abortSignal: AbortSignal.timeout(options.timeoutMs),
-      })
-    ).Value;
+  return async (storeArn, key) => {
+    try {
+      return (
+        await client.send(new GetKeyCommand({ KvsARN: storeArn, Key: key }), {
+          abortSignal: AbortSignal.timeout(options.timeoutMs),
+        })
+      ).Value;
+    } catch (error) {
+      if ((error as Error)?.name === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+  };
 }
