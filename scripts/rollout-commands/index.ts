@@ -40,7 +40,8 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   const program = defineCommand({
     name: 'npm run rollout --',
     summary:
-      "Watch, start, stop, roll back or promote a release of the entry router, edit the ring, or wait for a deploy's rollout to end. Everything lives in us-east-1.",
+      'Watch, start, stop, roll back or promote a release of the entry router, edit the ring, or wait for a ' +
+      "deploy's rollout to end. Everything lives in us-east-1.",
     examples: [
       'npm run rollout -- status',
       'npm run rollout -- start --version 8',
@@ -57,7 +58,8 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   const versionOption = (what: string) =>
     new Option(
       '--version <n>',
-      `the published entry-router version to ${what}, a whole number (default: ${what === 'release' ? 'the newest' : 'the one before the current build'})`,
+      `the published entry-router version to ${what}, a whole number (default: ` +
+        `${what === 'release' ? 'the newest' : 'the one before the current build'})`,
     ).argParser(wholeNumber(1));
   const act = (command: RolloutCommand, invocation: (flags: RolloutFlags, args: readonly string[]) => Invocation) =>
     async function (this: Command, ...args: unknown[]) {
@@ -75,12 +77,14 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
 
   leaf(program, 'status', {
     summary:
-      'Alias weights, the rollout state at the edges, the current or last deployment, and the alarms. Exits 1 when it lists problems.',
+      'Alias weights, the rollout state at the edges, the current or last deployment, and the alarms. Exits ' +
+      '1 when it lists problems.',
     examples: ['npm run rollout -- status', 'npm run rollout -- status --json | jq .deployment'],
   }).action(act('status', common));
   leaf(program, 'start', {
     summary:
-      'Deploy the newest published entry-router version (or --version N) with the configured rollout; refused when its build is missing from any bucket.',
+      'Deploy the newest published entry-router version (or --version N) with the configured rollout; refused ' +
+      'when its build is missing from any bucket.',
     examples: ['npm run rollout -- start', 'npm run rollout -- start --version 8'],
   })
     .addOption(versionOption('release'))
@@ -91,14 +95,16 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   }).action(act('stop', common));
   leaf(program, 'rollback', {
     summary:
-      'Stop the running deployment and roll it back; with none running, deploy the previous build (or --version N) all at once, with alarms off for that deployment.',
+      'Stop the running deployment and roll it back; with none running, deploy the previous build (or ' +
+      '--version N) all at once, with alarms off for that deployment.',
     examples: ['npm run rollout -- rollback', 'npm run rollout -- rollback --version 6'],
   })
     .addOption(versionOption('roll back to'))
     .action(act('rollback', (flags) => ({ ...common(flags), version: flags.version?.toString() })));
   leaf(program, 'promote', {
     summary:
-      'Finish the running deployment now: stop it without rollback and move the alias fully to its target (no alarm rolls it back afterwards). Refused while the client-error alarm is in ALARM, unless --force.',
+      'Finish the running deployment now: stop it without rollback and move the alias fully to its target (no ' +
+      'alarm rolls it back afterwards). Refused while the client-error alarm is in ALARM, unless --force.',
     examples: ['npm run rollout -- promote', 'npm run rollout -- promote --force   # even while the alarm fires'],
   })
     .addOption(new Option('--force', 'promote even while the client-error alarm is in ALARM').default(false))
@@ -139,7 +145,9 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
 
   leaf(program, 'wait', {
     summary:
-      "The deploy job's last step: with --save-baseline (before `cdktf deploy`) note the newest deployment; with --baseline (after it) wait until a newer one ends. Exits 1 when it rolled back, or did not end in time; passes when the deploy started none (the status shows the baseline for the settle time).",
+      "The deploy job's last step: with --save-baseline (before `cdktf deploy`) note the newest deployment; " +
+      'with --baseline (after it) wait until a newer one ends. Exits 1 when it rolled back, or did not end in ' +
+      'time; passes when the deploy started none (the status shows the baseline for the settle time).',
     examples: [
       'npm run rollout -- wait --save-baseline "$RUNNER_TEMP/rollout-baseline"',
       'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline"',
@@ -155,7 +163,8 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
     .addOption(
       new Option(
         '--baseline <file>',
-        'wait for a deployment newer than the one <file> names (default: wait for the newest deployment to end, whichever deploy started it)',
+        'wait for a deployment newer than the one <file> names (default: wait for the newest deployment to ' +
+          'end, whichever deploy started it)',
       ),
     )
     .addOption(
