@@ -9,7 +9,8 @@ export default async function globalTeardown(): Promise<void> {
   const left = endRunTmpdir();
   if (left.length > 0) {
     throw new Error(
-      `tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temporary folder (removed now; find the suite by its prefix and remove it there): ${left.join(', ')}`,
+      `tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temporary folder (removed now; ` +
+        `find the suite by its prefix and remove it there): ${left.join(', ')}`,
     );
   }
 }

@@ -93,7 +93,8 @@ export async function verifyClock(
   await settle();
   if (lookups() === before) {
     throw new Error(
-      'the router did not refresh its record after its refresh interval of simulated time: its reader no longer takes Date.now when the bundle loads (see edge-loader.ts)',
+      'the router did not refresh its record after its refresh interval of simulated time: its reader no ' +
+        'longer takes Date.now when the bundle loads (see edge-loader.ts)',
     );
   }
 }

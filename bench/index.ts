@@ -185,7 +185,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(markdownFile, markdown);
   print(
-    `${wallSeconds} s on ${machine.cores} cores; figures written to ${path.relative(process.cwd(), jsonFile)} and ${path.relative(process.cwd(), markdownFile)}`,
+    `${wallSeconds} s on ${machine.cores} cores; figures written to ${path.relative(process.cwd(), jsonFile)} ` +
+      `and ${path.relative(process.cwd(), markdownFile)}`,
   );
   if (options.updateDocs) {
     const docsFile = options.docsFile ?? path.join(PROJECT_ROOT, 'docs', 'benchmark.md');
@@ -196,7 +197,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     writeFileSync(docsFile, docs);
     writeFileSync(readme, summary);
     print(
-      `benchmark tables rewritten in ${path.relative(process.cwd(), docsFile)}, headline figures in ${path.relative(process.cwd(), readme)}`,
+      `benchmark tables rewritten in ${path.relative(process.cwd(), docsFile)}, headline figures in ` +
+        `${path.relative(process.cwd(), readme)}`,
     );
   }
   return { report, markdown, jsonFile, markdownFile };
@@ -228,10 +230,12 @@ export function benchCommand(): Command {
   return defineCommand({
     name: 'npm run bench --',
     summary:
-      'Measure what ships (the zips in build/, built first when missing) next to the reference design: one table per section, and every figure as JSON and markdown.',
+      'Measure what ships (the zips in build/, built first when missing) next to the reference design: one ' +
+      'table per section, and every figure as JSON and markdown.',
     examples: [
       'npm run bench',
-      "npm run bench -- --quick                          # few repetitions: the report's shape, figures not worth quoting",
+      "npm run bench -- --quick                          # few repetitions: the report's shape, figures " +
+        'not worth quoting',
       'npm run bench -- --only edge-routers --only cost  # those sections, with the ones they need',
       'npm run bench -- --update-docs                    # a full run, quoted in docs/benchmark.md and the README',
     ],
@@ -246,7 +250,8 @@ export function benchCommand(): Command {
     .addOption(
       new Option(
         '--only <sections>',
-        `run these sections (comma-separated or repeated) and those they need: ${SECTIONS.map((section) => section.id).join(', ')}`,
+        `run these sections (comma-separated or repeated) and those they need: ` +
+          `${SECTIONS.map((section) => section.id).join(', ')}`,
       )
         .argParser(sectionIds)
         .default([], 'all'),

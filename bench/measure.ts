@@ -47,7 +47,8 @@ export function coldRequireMs<K extends string>(
   env: NodeJS.ProcessEnv = {},
 ): Record<K, number[]> {
   const script =
-    'const f=process.argv[1];const t=process.hrtime.bigint();require(f);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))';
+    'const f=process.argv[1];const ' +
+    't=process.hrtime.bigint();require(f);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))';
   const results = Object.fromEntries(Object.keys(files).map((name) => [name, []])) as unknown as Record<K, number[]>;
   for (let run = 0; run < runs; run += 1) {
     for (const [name, file] of Object.entries(files) as [K, string][]) {

@@ -29,7 +29,8 @@ export const PRICES = {
     unit: 'request',
     source: 'https://aws.amazon.com/lambda/pricing/ (Lambda@Edge pricing)',
     checked:
-      'rate as quoted on the AWS pricing page when read; confirmed by a third-party 2026 rate card (blog.blazingcdn.com, "Lambda@Edge Pricing in 2026"); not visible in the stored AWS page',
+      'rate as quoted on the AWS pricing page when read; confirmed by a third-party 2026 rate card ' +
+      '(blog.blazingcdn.com, "Lambda@Edge Pricing in 2026"); not visible in the stored AWS page',
   },
   /** Lambda@Edge duration at the configured memory, metered in 1 ms units. */
   edgeGbSecond: {
@@ -38,7 +39,12 @@ export const PRICES = {
     unit: 'GB-second',
     source: 'https://aws.amazon.com/lambda/pricing/ (Lambda@Edge pricing)',
     checked:
-      '1 ms metering: https://aws.amazon.com/about-aws/whats-new/2021/03/cloudfront-lambda-at-edge-billing-granularity/ (from 2021-04-01); init code billed as duration: the footnote on https://aws.amazon.com/lambda/pricing/ ("Duration charges apply to code that runs in the handler of a function as well as initialization code that is declared outside of the handler"); the rate as quoted on the AWS pricing page when read (a 2026 third-party rate card states it per 128 MB-second instead, which AWS\'s page does not)',
+      '1 ms metering: ' +
+      'https://aws.amazon.com/about-aws/whats-new/2021/03/cloudfront-lambda-at-edge-billing-granularity/ (from ' +
+      '2021-04-01); init code billed as duration: the footnote on https://aws.amazon.com/lambda/pricing/ ' +
+      '("Duration charges apply to code that runs in the handler of a function as well as initialization code ' +
+      'that is declared outside of the handler"); the rate as quoted on the AWS pricing page when read (a ' +
+      "2026 third-party rate card states it per 128 MB-second instead, which AWS's page does not)",
   },
   /** S3 Standard GET (what CloudFront's origin fetch of index.js is). */
   s3Get: {
@@ -56,7 +62,8 @@ export const PRICES = {
     unit: 'query',
     source: 'https://aws.amazon.com/route53/pricing/ (standard queries, first 1 billion per month)',
     checked:
-      '"$0.40 per million queries (first 1 billion queries per month)", transcribed verbatim from that page on 2026-09-20 (api-evangelist/amazon-route53-resolver plans file)',
+      '"$0.40 per million queries (first 1 billion queries per month)", transcribed verbatim from that page on ' +
+      '2026-09-20 (api-evangelist/amazon-route53-resolver plans file)',
   },
   /** Route53 queries of latency-routed records (`_bucket.<domain>`), first billion per month. */
   route53Latency: {
@@ -65,7 +72,8 @@ export const PRICES = {
     unit: 'query',
     source: 'https://aws.amazon.com/route53/pricing/ (latency based routing queries, first 1 billion per month)',
     checked:
-      'rate as quoted on the AWS pricing page when read; consistent with "50% more than the simple records" (kubernetes-incubator/external-dns issue 571, citing that page)',
+      'rate as quoted on the AWS pricing page when read; consistent with "50% more than the simple records" ' +
+      '(kubernetes-incubator/external-dns issue 571, citing that page)',
   },
   /**
    * CloudFront Functions invocations: the viewer-assignment function on every entry load (the previous design's
@@ -77,7 +85,9 @@ export const PRICES = {
     unit: 'invocation',
     source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront Functions)',
     checked:
-      '"Invocation pricing is $0.10 per 1 million invocations ($0.0000001 per invocation)": AWS\'s billing code description as published by cur.vantage.sh/aws/amazoncloudfront/ (Executions-CloudFrontFunctions), read 2026-11-30; the stored AWS page renders its rates client-side',
+      '"Invocation pricing is $0.10 per 1 million invocations ($0.0000001 per invocation)": AWS\'s billing ' +
+      'code description as published by cur.vantage.sh/aws/amazoncloudfront/ (Executions-CloudFrontFunctions), ' +
+      'read 2026-11-30; the stored AWS page renders its rates client-side',
   },
   /** KeyValueStore reads by CloudFront Functions: one per entry load (the rollout state). */
   kvsFunctionRead: {
@@ -86,7 +96,8 @@ export const PRICES = {
     unit: 'read',
     source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront KeyValueStore)',
     checked:
-      '"Reads from CloudFront Functions at request time: $0.03 per 1 million", as a third-party pricing note quotes it (hedgerules.micahrl.com/docs/aws/pricing, read 2026-11-30); not visible in the stored AWS page',
+      '"Reads from CloudFront Functions at request time: $0.03 per 1 million", as a third-party pricing note ' +
+      'quotes it (hedgerules.micahrl.com/docs/aws/pricing, read 2026-11-30); not visible in the stored AWS page',
   },
   /**
    * KeyValueStore API calls (DescribeKeyValueStore, GetKey, PutKey): rollout sync, the rollout CLI, the entry router's
@@ -98,7 +109,8 @@ export const PRICES = {
     unit: 'call',
     source: 'https://aws.amazon.com/cloudfront/pricing/ (CloudFront KeyValueStore)',
     checked:
-      '"$1.00 per 1,000" for API operations, as the same third-party note quotes it for writes (read 2026-11-30); applied here to every API call, reads included, the conservative reading',
+      '"$1.00 per 1,000" for API operations, as the same third-party note quotes it for writes (read ' +
+      '2026-11-30); applied here to every API call, reads included, the conservative reading',
   },
   /** HTTP API requests (the metrics API's endpoint), first 300 million a month. */
   httpApiRequest: {
@@ -107,7 +119,8 @@ export const PRICES = {
     unit: 'request',
     source: 'https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs, first 300 million, US East)',
     checked:
-      '"$1.00/million" for the first 300M requests a month, as third-party guides tabulate that page (apigatewaycost.com/aws, awsforengineers.com, read 2026-11-30); not visible in the stored AWS page',
+      '"$1.00/million" for the first 300M requests a month, as third-party guides tabulate that page ' +
+      '(apigatewaycost.com/aws, awsforengineers.com, read 2026-11-30); not visible in the stored AWS page',
   },
   /** Regional Lambda requests (the signal consumer; the metrics API before it). */
   lambdaRequest: {
@@ -136,7 +149,8 @@ export const PRICES = {
     unit: 'write request unit',
     source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (write request units, US East)',
     checked:
-      '$0.625 per million write request units after the November 2024 on-demand price cut, as researched for this project on 2026-11-30; a failed condition still consumes the unit',
+      '$0.625 per million write request units after the November 2024 on-demand price cut, as researched for ' +
+      'this project on 2026-11-30; a failed condition still consumes the unit',
   },
   /**
    * DynamoDB on-demand reads, per 4 KB (eventually consistent: half a unit): the consumer's timeline of states; the
@@ -156,7 +170,8 @@ export const PRICES = {
     unit: 'GB',
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (Logs, collect (data ingestion), standard)',
     checked:
-      '$0.50 per GB, as researched on 2026-11-30 (and as third-party guides quote, e.g. go-cloud.io on API Gateway logs)',
+      '$0.50 per GB, as researched on 2026-11-30 (and as third-party guides quote, e.g. go-cloud.io on ' +
+      'API Gateway logs)',
   },
   /** A custom metric for a month (first 10,000 metrics). */
   customMetricMonth: {
@@ -176,7 +191,10 @@ export const PRICES = {
     unit: 'log line',
     source: 'https://aws.amazon.com/cloudfront/pricing/ (additional features: real-time logs)',
     checked:
-      '"$0.01 for every 1,000,000 log lines", as listed in early 2025 (the latest listing this change could draw on; not re-read in 2026, and not visible in the stored AWS page, rendered client-side). CloudFront\'s developer guide ("Use real-time logs") confirms a charge of its own on top of Kinesis\'s, and that lines sampled out are not sent',
+      '"$0.01 for every 1,000,000 log lines", as listed in early 2025 (the latest listing this change could ' +
+      'draw on; not re-read in 2026, and not visible in the stored AWS page, rendered client-side). ' +
+      'CloudFront\'s developer guide ("Use real-time logs") confirms a charge of its own on top of Kinesis\'s, ' +
+      'and that lines sampled out are not sent',
   },
   /** Kinesis Data Streams, provisioned mode: one shard, every hour of the month. */
   kinesisShardHour: {
@@ -185,7 +203,8 @@ export const PRICES = {
     unit: 'shard-hour',
     source: 'https://aws.amazon.com/kinesis/data-streams/pricing/ (provisioned mode, shard hour, US East)',
     checked:
-      '$0.015 per shard-hour, as listed in early 2025 (not re-read in 2026); the stored AWS page shows the provisioned-mode terms but renders its rates client-side',
+      '$0.015 per shard-hour, as listed in early 2025 (not re-read in 2026); the stored AWS page shows the ' +
+      'provisioned-mode terms but renders its rates client-side',
   },
   /** Kinesis Data Streams, provisioned mode: PUT payload units, one per record of up to 25 KB. */
   kinesisPutPayloadUnit: {
@@ -194,7 +213,10 @@ export const PRICES = {
     unit: 'PUT payload unit',
     source: 'https://aws.amazon.com/kinesis/data-streams/pricing/ (provisioned mode, PUT payload units, US East)',
     checked:
-      '$0.014 per million units, as listed in early 2025 (not re-read in 2026); "a PUT Payload Unit is counted in 25KB payload chunks that comprise a record", as the stored AWS page (aws.amazon.com/kinesis/pricing) words it: a log record (at most 800 B, contracts/signal-capacity.ts) is one unit. Getting records (a standard consumer) is free',
+      '$0.014 per million units, as listed in early 2025 (not re-read in 2026); "a PUT Payload Unit is counted ' +
+      'in 25KB payload chunks that comprise a record", as the stored AWS page (aws.amazon.com/kinesis/pricing) ' +
+      'words it: a log record (at most 800 B, contracts/signal-capacity.ts) is one unit. Getting records (a ' +
+      'standard consumer) is free',
   },
   /** A CloudWatch alarm, high resolution (periods under a minute): per metric it reads, a month. */
   highResolutionAlarmMetricMonth: {
@@ -203,7 +225,8 @@ export const PRICES = {
     unit: 'high-resolution alarm metric-month',
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (alarms, high resolution)',
     checked:
-      '$0.30 per alarm metric a month at high resolution, three times the standard resolution price, as listed in early 2025 (not re-read in 2026)',
+      '$0.30 per alarm metric a month at high resolution, three times the standard resolution price, as listed ' +
+      'in early 2025 (not re-read in 2026)',
   },
   /**
    * A CloudWatch alarm, standard resolution: per metric it reads (a metric math alarm pays for each metric in its
@@ -215,7 +238,9 @@ export const PRICES = {
     unit: 'alarm metric-month',
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (alarms, standard resolution)',
     checked:
-      "$0.10 per alarm metric a month, as listed in early 2025 (not re-read in 2026); that a metric math alarm is billed per metric its expression reads is as that page's alarm examples were understood then, and may be worded otherwise now",
+      '$0.10 per alarm metric a month, as listed in early 2025 (not re-read in 2026); that a metric math alarm ' +
+      "is billed per metric its expression reads is as that page's alarm examples were understood then, and may " +
+      'be worded otherwise now',
   },
 } as const satisfies Record<string, Price>;
 
@@ -320,5 +345,6 @@ export const FLEET = {
   encodings: 3,
   refetchesPerDay: 24,
   regionalEdgeCachesSource:
-    'https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HowCloudFrontWorks.html ("regional edge caches"); 13 as counted on the CloudFront key features page, read 2026-11',
+    'https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HowCloudFrontWorks.html ("regional ' +
+    'edge caches"); 13 as counted on the CloudFront key features page, read 2026-11',
 } as const;

@@ -95,7 +95,10 @@ export function formatSectionText(section: ReportSection): string {
 }
 
 export function machineLine(machine: MachineInfo): string {
-  return `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.platform}, load ${machine.loadAverage}`;
+  return (
+    `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.platform}, ` +
+    `load ${machine.loadAverage}`
+  );
 }
 
 const escapeCell = (text: string) => text.replaceAll('|', '\\|');
@@ -106,7 +109,11 @@ const escapeCell = (text: string) => text.replaceAll('|', '\\|');
  */
 export function formatMarkdown(report: BenchReport): string {
   const out = [
-    `Measured ${report.date.slice(0, 10)} by \`npm run bench\`${report.quick ? ' --quick (too few repetitions to quote)' : ''} in ${report.wallSeconds} s on ${machineLine(report.machine)}; build \`${report.buildId}\`. Previous = this project's previous design (entry router on every load, rollout record in DNS), kept as a baseline; Reference = the reference design's handlers, reproduced; Ratio = value / reference.`,
+    `Measured ${report.date.slice(0, 10)} by ` +
+      `\`npm run bench\`${report.quick ? ' --quick (too few repetitions to quote)' : ''} ` +
+      `in ${report.wallSeconds} s on ${machineLine(report.machine)}; build \`${report.buildId}\`. ` +
+      `Previous = this project's previous design (entry router on every load, rollout record in DNS), kept as a ` +
+      `baseline; Reference = the reference design's handlers, reproduced; Ratio = value / reference.`,
   ];
   for (const section of Object.values(report.sections)) {
     out.push(
@@ -243,7 +250,8 @@ export const HEADLINE_FIGURES: readonly { readonly section: string; readonly nam
       section: 'release-judge',
       name: '1 million loads a day, canary failing 30 % more: first failing load to every viewer on stable, median',
       label:
-        'canary failing 30 % of its viewers at 1 million loads a day: first failing load to every viewer on stable, median',
+        'canary failing 30 % of its viewers at 1 million loads a day: first failing load to every viewer ' +
+        'on stable, median',
     },
     {
       section: 'release-judge',
@@ -282,10 +290,16 @@ export function formatSummary(report: BenchReport): string {
       throw new Error(`the README's figure "${headline.name}" is not in section ${headline.section} of this run`);
     const other = (value: number | undefined) =>
       value === undefined ? '' : escapeCell(formatValue(value, figure.unit));
-    return `| ${escapeCell(headline.label)} | ${escapeCell(formatValue(figure.value, figure.unit))} | ${other(figure.previous)} | ${other(figure.reference)} |`;
+    return (
+      `| ${escapeCell(headline.label)} | ${escapeCell(formatValue(figure.value, figure.unit))} | ` +
+      `${other(figure.previous)} | ${other(figure.reference)} |`
+    );
   });
   return [
-    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores, build \`${report.buildId}\`. Previous: this project's previous design (an entry router on every load, the rollout in DNS; for the release signal, the metrics API that took a beacon per load); reference: the design it started from, reproduced.`,
+    `Measured ${report.date.slice(0, 10)} on ${report.machine.cores} cores, build \`${report.buildId}\`. ` +
+      `Previous: this project's previous design (an entry router on every load, the rollout in DNS; for the ` +
+      `release signal, the metrics API that took a beacon per load); reference: the design it started ` +
+      `from, reproduced.`,
     '',
     '| Figure | This design | Previous | Reference |',
     '| --- | ---: | ---: | ---: |',

@@ -177,7 +177,8 @@ class Reader {
       if (found === '\\')
         this.fail(
           match.index,
-          'not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).',
+          'not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a ' +
+            'backslash itself is \\\\).',
         );
       if (found === '\n' || found === '\r')
         this.fail(
@@ -201,7 +202,8 @@ class Reader {
   private endedEarly(expected: string): never {
     const innermost = this.open[this.open.length - 1];
     const unclosed = innermost
-      ? `; the ${innermost.close === '}' ? '{' : '['} at ${describePosition(this.text, innermost.offset)} is never closed with ${innermost.close}`
+      ? `; the ${innermost.close === '}' ? '{' : '['} at ${describePosition(this.text, innermost.offset)} is ` +
+        `never closed with ${innermost.close}`
       : '';
     this.fail(this.text.length, `the file ends where ${expected} should be${unclosed}.`);
   }
@@ -213,7 +215,10 @@ class Reader {
 
 /** `"edge.memoryMb"`, `"regions[1]"`: a path as the config's docs and other messages write it. */
 function describeKey(path: JSONPath): string {
-  return `"${path.reduce<string>((out, segment) => (typeof segment === 'number' ? `${out}[${segment}]` : out ? `${out}.${segment}` : segment), '')}"`;
+  return `"${path.reduce<string>(
+    (out, segment) => (typeof segment === 'number' ? `${out}[${segment}]` : out ? `${out}.${segment}` : segment),
+    '',
+  )}"`;
 }
 
 /** `line 3, column 8`, both counted from 1, a column being a character of the line. */
@@ -239,7 +244,9 @@ function excerpt(text: string, offset: number): string {
   let caretAt = column - 1;
   if (content.length > EXCERPT_WIDTH) {
     const from = Math.max(0, Math.min(caretAt - EXCERPT_WIDTH / 2, content.length - EXCERPT_WIDTH));
-    content = `${from > 0 ? '...' : ''}${content.slice(from, from + EXCERPT_WIDTH)}${from + EXCERPT_WIDTH < content.length ? '...' : ''}`;
+    content =
+      `${from > 0 ? '...' : ''}${content.slice(from, from + EXCERPT_WIDTH)}` +
+      `${from + EXCERPT_WIDTH < content.length ? '...' : ''}`;
     caretAt = caretAt - from + (from > 0 ? 3 : 0);
   }
   const gutter = String(line);

@@ -69,7 +69,8 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       if (!config.regions.includes(config.primaryRegion)) {
         report(
           ['primaryRegion'],
-          `"${config.primaryRegion}" is not among regions [${config.regions.join(', ')}]; add it to regions or pick one of them.`,
+          `"${config.primaryRegion}" is not among regions [${config.regions.join(', ')}]; add it to regions or ` +
+            `pick one of them.`,
         );
       }
     },
@@ -82,7 +83,8 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       const secondaries = config.regions.filter((region) => region !== config.primaryRegion);
       report(
         ['failoverRegion'],
-        `"${failover}" must be one of regions other than the primary (${secondaries.join(', ') || 'add a second region first'}).`,
+        `"${failover}" must be one of regions other than the primary ` +
+          `(${secondaries.join(', ') || 'add a second region first'}).`,
       );
     },
   },
@@ -93,7 +95,8 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       if (config.domain === zone || config.domain.endsWith(`.${zone}`)) return;
       report(
         ['hostedZone', 'name'],
-        `"${zone}" does not contain domain "${config.domain}"; use the zone the domain belongs to (e.g. ${config.domain.split('.').slice(-2).join('.')}).`,
+        `"${zone}" does not contain domain "${config.domain}"; use the zone the domain belongs to ` +
+          `(e.g. ${config.domain.split('.').slice(-2).join('.')}).`,
       );
     },
   },
@@ -106,7 +109,8 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       if (config.rollout.strategy !== 'linear' || 100 % config.rollout.percent === 0) return;
       report(
         ['rollout', 'percent'],
-        `is ${config.rollout.percent}, which leaves a partial last step; for linear rollouts use a divisor of 100 (5, 10, 20, 25, 50).`,
+        `is ${config.rollout.percent}, which leaves a partial last step; for linear rollouts use a divisor of ` +
+          `100 (5, 10, 20, 25, 50).`,
       );
     },
   },
@@ -154,7 +158,8 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       if (datapointsToAlarm <= evaluationPeriods) return;
       report(
         ['alarms', 'datapointsToAlarm'],
-        `is ${datapointsToAlarm} but evaluationPeriods is ${evaluationPeriods}; datapointsToAlarm must not exceed evaluationPeriods.`,
+        `is ${datapointsToAlarm} but evaluationPeriods is ${evaluationPeriods}; datapointsToAlarm must not ` +
+          `exceed evaluationPeriods.`,
       );
     },
   },
@@ -168,7 +173,8 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       if (toleratedExcessPercent < excessErrorPercent) return;
       report(
         ['alarms', 'toleratedExcessPercent'],
-        `is ${toleratedExcessPercent} but excessErrorPercent is ${excessErrorPercent}; a canary must be rolled back before it is as bad as the excess a step must rule out, so make it smaller (2 with the default 5).`,
+        `is ${toleratedExcessPercent} but excessErrorPercent is ${excessErrorPercent}; a canary must be rolled ` +
+          `back before it is as bad as the excess a step must rule out, so make it smaller (2 with the default 5).`,
       );
     },
   },
@@ -180,7 +186,11 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
       if (longest + RELEASE_WINDOW_MARGIN_MINUTES <= MAX_CODEDEPLOY_INTERVAL_MINUTES) return;
       report(
         ['alarms', 'holdMinutes'],
-        `is ${config.alarms.holdMinutes}, so a release could run ${longest} minutes (the steps, and every step waiting its whole hold), past the ${MAX_CODEDEPLOY_INTERVAL_MINUTES - RELEASE_WINDOW_MARGIN_MINUTES} CodeDeploy allows one deployment to wait (${MAX_CODEDEPLOY_INTERVAL_MINUTES} minutes, less a ${RELEASE_WINDOW_MARGIN_MINUTES}-minute margin for rollout sync to roll it back first); lower it or use fewer steps.`,
+        `is ${config.alarms.holdMinutes}, so a release could run ${longest} minutes (the steps, and every step ` +
+          `waiting its whole hold), past the ${MAX_CODEDEPLOY_INTERVAL_MINUTES - RELEASE_WINDOW_MARGIN_MINUTES} ` +
+          `CodeDeploy allows one deployment to wait (${MAX_CODEDEPLOY_INTERVAL_MINUTES} minutes, less a ` +
+          `${RELEASE_WINDOW_MARGIN_MINUTES}-minute margin for rollout sync to roll it back first); lower it or ` +
+          `use fewer steps.`,
       );
     },
   },
@@ -247,7 +257,8 @@ export function loadConfig(
     text = readFileSync(resolved, 'utf8');
   } catch (error) {
     throw new ConfigError(source, [
-      `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); create it or point DEPLOY_CONFIG at your config file.`,
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); create it or point ` +
+        `DEPLOY_CONFIG at your config file.`,
     ]);
   }
   const json = parseJsonText(text);
@@ -267,7 +278,8 @@ function resolveBackend(
   const organization = backend.organization ?? fromEnv('TF_CLOUD_ORGANIZATION');
   if (!organization) {
     throw new ConfigError(source, [
-      'backend.organization: is missing for the Terraform Cloud backend; set it in the config or export TF_CLOUD_ORGANIZATION.',
+      'backend.organization: is missing for the Terraform Cloud backend; set it in the config or export ' +
+        'TF_CLOUD_ORGANIZATION.',
     ]);
   }
   return {

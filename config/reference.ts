@@ -53,7 +53,15 @@ export function configJsonSchema(): string {
     for (const child of children(node)) withDefaults(child);
   };
   withDefaults(schema);
-  return `${JSON.stringify({ ...schema, title: 'deploy.config.json', $comment: `Generated from config/schema.ts by ${CONFIG_DOCS_COMMAND}; edit the schema, not this file.` }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      ...schema,
+      title: 'deploy.config.json',
+      $comment: `Generated from config/schema.ts by ${CONFIG_DOCS_COMMAND}; edit the schema, not this file.`,
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 function children(node: SchemaNode): SchemaNode[] {

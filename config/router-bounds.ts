@@ -158,7 +158,8 @@ export function routerTimeoutProblem(
           .map((step) => step.bound)
           .join(', ')} until the sum fits ${EDGE_TIMEOUT_SECONDS_MAX} s, Lambda@Edge's longest origin-request timeout`;
   return (
-    `the ${longest.router}'s longest request (${longest.request}) can take ${describeChain(longest)}, which does not fit edge.timeoutSeconds (${settings.timeoutSeconds} s): ` +
+    `the ${longest.router}'s longest request (${longest.request}) can take ${describeChain(longest)}, which ` +
+    `does not fit edge.timeoutSeconds (${settings.timeoutSeconds} s): ` +
     `past it the viewer gets CloudFront's function execution error instead of the router's answer. ${capitalize(fix)}.`
   );
 }

@@ -13,7 +13,8 @@ export const EDGE_RUNTIMES = ['nodejs22.x'] as const;
 /** Runtimes Lambda no longer creates functions on, with when and what to use instead. */
 const RETIRED_RUNTIMES: Readonly<Record<string, string>> = {
   'nodejs20.x':
-    'Lambda blocks creating nodejs20.x functions from 2026-08-31 (and a release creates a new function version every deploy); use "nodejs22.x", the newest runtime Lambda@Edge accepts.',
+    'Lambda blocks creating nodejs20.x functions from 2026-08-31 (and a release creates a new function version ' +
+    'every deploy); use "nodejs22.x", the newest runtime Lambda@Edge accepts.',
   'nodejs18.x': 'Lambda no longer creates nodejs18.x functions; use "nodejs22.x".',
 };
 /** CloudFront price classes: which edge locations serve the distribution. */
@@ -54,7 +55,10 @@ const BUCKET_REGION_CODES = REGION_CODES.filter(supportsOriginAccessIdentity) as
 
 function notARegion(value: unknown): string {
   const hint = typeof value === 'string' ? closest(value, REGION_CODES) : undefined;
-  return `${JSON.stringify(value)} is not an AWS region; ${hint ? `did you mean "${hint}"?` : 'use a region code such as eu-west-1.'}`;
+  return (
+    `${JSON.stringify(value)} is not an AWS region; ` +
+    `${hint ? `did you mean "${hint}"?` : 'use a region code such as eu-west-1.'}`
+  );
 }
 
 /** Any AWS region, by code. */
@@ -67,7 +71,10 @@ const bucketRegion = z.enum(BUCKET_REGION_CODES, {
   error: (issue) => {
     if (issue.input === undefined) return undefined;
     if (typeof issue.input === 'string' && findRegion(issue.input)) {
-      return `"${issue.input}" opened after December 2022, where CloudFront's origin access identity cannot read S3, and the chunk router's origin rewrite needs it; choose another region.`;
+      return (
+        `"${issue.input}" opened after December 2022, where CloudFront's origin access identity cannot read S3, ` +
+        `and the chunk router's origin rewrite needs it; choose another region.`
+      );
     }
     return notARegion(issue.input);
   },
@@ -79,7 +86,8 @@ const rolloutSchema = z
       .enum(['canary', 'linear', 'all-at-once'])
       .default('canary')
       .describe(
-        'How a new build reaches viewers. canary: `percent` of viewers first, everyone after `intervalMinutes`; linear: `percent` more every `intervalMinutes`; all-at-once: everyone immediately.',
+        'How a new build reaches viewers. canary: `percent` of viewers first, everyone after ' +
+          '`intervalMinutes`; linear: `percent` more every `intervalMinutes`; all-at-once: everyone immediately.',
       ),
     percent: z
       .number()
@@ -88,7 +96,8 @@ const rolloutSchema = z
       .max(99)
       .default(10)
       .describe(
-        'Share of viewers each step moves to the new build, in percent. A linear rollout needs a divisor of 100, so no partial last step remains.',
+        'Share of viewers each step moves to the new build, in percent. A linear rollout needs a divisor of ' +
+          '100, so no partial last step remains.',
       ),
     intervalMinutes: z
       .number()
@@ -100,7 +109,8 @@ const rolloutSchema = z
   })
   .prefault({})
   .describe(
-    'How a deployment shifts viewers from the stable build to the new one (a CodeDeploy deployment configuration; the local mode replays the same steps).',
+    'How a deployment shifts viewers from the stable build to the new one (a CodeDeploy deployment ' +
+      'configuration; the local mode replays the same steps).',
   );
 
 const alarmsSchema = z
@@ -111,7 +121,9 @@ const alarmsSchema = z
       .max(100)
       .default(5)
       .describe(
-        "The excess a step must rule out before the weight rises: the evidence must show the canary's share of viewers who saw an error at most this many percentage points above the stable build's. Also the old per-period alarm's line, on the dashboard.",
+        "The excess a step must rule out before the weight rises: the evidence must show the canary's share of " +
+          "viewers who saw an error at most this many percentage points above the stable build's. Also the old " +
+          "per-period alarm's line, on the dashboard.",
       ),
     toleratedExcessPercent: z
       .number()
@@ -119,7 +131,11 @@ const alarmsSchema = z
       .max(100)
       .default(2)
       .describe(
-        "How much worse than the stable build a canary may be, in percentage points, before it is rolled back as failing: it is, once the evidence shows its share of erroring viewers more than this above the stable build's. To fail a release an attacker must hold more than this share of the canary's viewers; a few addresses can at most keep the evidence unclear, which holds the release until `holdMinutes` ends it for want of evidence, never pushes it through. Less than `excessErrorPercent`.",
+        'How much worse than the stable build a canary may be, in percentage points, before it is rolled back ' +
+          'as failing: it is, once the evidence shows its share of erroring viewers more than this above the ' +
+          "stable build's. To fail a release an attacker must hold more than this share of the canary's viewers; " +
+          'a few addresses can at most keep the evidence unclear, which holds the release until `holdMinutes` ' +
+          'ends it for want of evidence, never pushes it through. Less than `excessErrorPercent`.',
       ),
     falseRollbackRate: z
       .number()
@@ -127,7 +143,8 @@ const alarmsSchema = z
       .max(0.1)
       .default(0.001)
       .describe(
-        'The most a healthy release may be rolled back by chance, over the whole release however often the judge looks (0.001: one release in a thousand).',
+        'The most a healthy release may be rolled back by chance, over the whole release however often the ' +
+          'judge looks (0.001: one release in a thousand).',
       ),
     holdMinutes: z
       .number()
@@ -136,7 +153,9 @@ const alarmsSchema = z
       .max(1440)
       .default(30)
       .describe(
-        'How long a step may wait past its `rollout.intervalMinutes` for the evidence that it is healthy; then the release ends as "not enough evidence" and is rolled back. A quiet widget (few viewers a minute) sets it higher: its steps then last until they are judged, never less than the configured interval.',
+        'How long a step may wait past its `rollout.intervalMinutes` for the evidence that it is healthy; then ' +
+          'the release ends as "not enough evidence" and is rolled back. A quiet widget (few viewers a minute) ' +
+          'sets it higher: its steps then last until they are judged, never less than the configured interval.',
       ),
     minViewers: z
       .number()
@@ -145,7 +164,8 @@ const alarmsSchema = z
       .max(100000)
       .default(50)
       .describe(
-        'Distinct canary viewers a step needs, counted at its weight, before it can be judged healthy and the weight rises.',
+        'Distinct canary viewers a step needs, counted at its weight, before it can be judged healthy and ' +
+          'the weight rises.',
       ),
     periodSeconds: z
       .number()
@@ -155,7 +175,8 @@ const alarmsSchema = z
       .multipleOf(60)
       .default(60)
       .describe(
-        'Length of one period, in seconds (a whole number of minutes): a viewer counts once a period and role, and the unjudged and edge-error alarms judge periods this long.',
+        'Length of one period, in seconds (a whole number of minutes): a viewer counts once a period and role, ' +
+          'and the unjudged and edge-error alarms judge periods this long.',
       ),
     evaluationPeriods: z
       .number()
@@ -171,7 +192,8 @@ const alarmsSchema = z
       .max(60)
       .default(2)
       .describe(
-        'Periods among the last `evaluationPeriods` that must breach before the unjudged or edge-error alarm fires (the unjudged alarm holds the weight); at most `evaluationPeriods`.',
+        'Periods among the last `evaluationPeriods` that must breach before the unjudged or edge-error alarm ' +
+          'fires (the unjudged alarm holds the weight); at most `evaluationPeriods`.',
       ),
     edgeFunctionErrors: z
       .number()
@@ -179,12 +201,14 @@ const alarmsSchema = z
       .min(1)
       .default(5)
       .describe(
-        'Lambda@Edge execution errors per period that fire the edge-error alarm (router code reaches every viewer at once; redeploy the previous commit to undo it).',
+        'Lambda@Edge execution errors per period that fire the edge-error alarm (router code reaches every ' +
+          'viewer at once; redeploy the previous commit to undo it).',
       ),
   })
   .prefault({})
   .describe(
-    'How the judge weighs a canary against the stable build (contracts/canary-judge.ts), how long a step may wait for its evidence, and the alarms around it.',
+    'How the judge weighs a canary against the stable build (contracts/canary-judge.ts), how long a step may ' +
+      'wait for its evidence, and the alarms around it.',
   );
 
 const retentionSchema = z
@@ -203,7 +227,8 @@ const retentionSchema = z
       .max(3650)
       .default(7)
       .describe(
-        'Days a retired build stays after its last upload, for viewers still running it; also how long S3 keeps noncurrent object versions.',
+        'Days a retired build stays after its last upload, for viewers still running it; also how long S3 ' +
+          'keeps noncurrent object versions.',
       ),
     logRetentionDays: z
       .literal(LOG_RETENTION_DAYS, {
@@ -270,7 +295,10 @@ const metricsSchema = z
       .max(10_000_000_000)
       .default(1_000_000)
       .describe(
-        'Entry loads a day you expect (page views of the host pages that carry the widget). It sizes the release signal: CloudFront logs every entry load and error report to one Kinesis shard, read in order by one consumer that counts distinct viewers exactly, so the logs are sampled once the peak would pass what one shard takes (see `metrics.samplingPercent`).',
+        'Entry loads a day you expect (page views of the host pages that carry the widget). It sizes the ' +
+          'release signal: CloudFront logs every entry load and error report to one Kinesis shard, read in order ' +
+          'by one consumer that counts distinct viewers exactly, so the logs are sampled once the peak would pass ' +
+          'what one shard takes (see `metrics.samplingPercent`).',
       ),
     peakToAverage: z
       .number()
@@ -285,7 +313,10 @@ const metricsSchema = z
       .max(100)
       .optional()
       .describe(
-        "Share of entry loads and error reports CloudFront's real-time logs carry, in percent. When absent: 100, or less when `expectedLoadsPerDay` × `peakToAverage` would pass 80 % of one shard's 1,000 records a second (about 23 at 100 million loads a day). A lower rate costs less and counts fewer viewers; both builds are sampled alike.",
+        "Share of entry loads and error reports CloudFront's real-time logs carry, in percent. When absent: " +
+          "100, or less when `expectedLoadsPerDay` × `peakToAverage` would pass 80 % of one shard's " +
+          '1,000 records a second (about 23 at 100 million loads a day). A lower rate costs less and counts fewer ' +
+          'viewers; both builds are sampled alike.',
       ),
     batchWindowSeconds: z
       .number()
@@ -294,7 +325,11 @@ const metricsSchema = z
       .max(300)
       .default(1)
       .describe(
-        "How long Lambda gathers the stream's records before it calls the signal consumer, in seconds (the event source mapping's batching window). The judge looks at every batch, so this is the longest a failing canary's evidence waits; each call costs a little (a checkpoint write, Lambda's own log lines): at a million loads a day 5 s costs about $2.70 a month less and 10 s about $3 less, each at up to that many seconds of every rollback.",
+        "How long Lambda gathers the stream's records before it calls the signal consumer, in seconds (the " +
+          "event source mapping's batching window). The judge looks at every batch, so this is the longest a " +
+          "failing canary's evidence waits; each call costs a little (a checkpoint write, Lambda's own log " +
+          'lines): at a million loads a day 5 s costs about $2.70 a month less and 10 s about $3 less, each at up ' +
+          'to that many seconds of every rollback.',
       ),
     latenessSeconds: z
       .number()
@@ -303,12 +338,15 @@ const metricsSchema = z
       .max(300)
       .default(20)
       .describe(
-        'How long after a period ends the consumer waits for its records before it counts it, in seconds. CloudFront delivers real-time logs within seconds, on a best-effort basis: a record that comes later than this makes the period it belongs to unjudged, never healthy.',
+        'How long after a period ends the consumer waits for its records before it counts it, in seconds. ' +
+          'CloudFront delivers real-time logs within seconds, on a best-effort basis: a record that comes later ' +
+          'than this makes the period it belongs to unjudged, never healthy.',
       ),
   })
   .prefault({})
   .describe(
-    'The release signal: the metrics namespace, and how the entry loads and error reports CloudFront logs in real time are sized and counted.',
+    'The release signal: the metrics namespace, and how the entry loads and error reports CloudFront logs in ' +
+      'real time are sized and counted.',
   );
 
 const edgeSchema = z
@@ -321,7 +359,8 @@ const edgeSchema = z
       .enum(PRICE_CLASSES)
       .default('PriceClass_All')
       .describe(
-        'Which edge locations serve the distribution (CloudFront price class); it also decides in which regions Lambda@Edge writes logs.',
+        'Which edge locations serve the distribution (CloudFront price class); it also decides in which ' +
+          'regions Lambda@Edge writes logs.',
       ),
     memoryMb: z.number().int().min(128).max(10240).default(128).describe('Memory of the Lambda@Edge routers, in MB.'),
     timeoutSeconds: z
@@ -331,7 +370,11 @@ const edgeSchema = z
       .max(EDGE_TIMEOUT_SECONDS_MAX)
       .default(5)
       .describe(
-        "Timeout of the Lambda@Edge routers, in seconds; origin-request functions may run at most 30 s. It must hold the entry router's longest request, which the loader checks: `edge.storeTimeoutMs` + `edge.dnsTimeoutMs` + `edge.bucketTimeoutMs` for each bucket it tries in turn (the nearest, the primary, the failover region's: up to 3) + 1 s for a cold start. Past it the viewer gets CloudFront's function execution error instead of the router's answer.",
+        'Timeout of the Lambda@Edge routers, in seconds; origin-request functions may run at most 30 s. It ' +
+          "must hold the entry router's longest request, which the loader checks: `edge.storeTimeoutMs` + " +
+          '`edge.dnsTimeoutMs` + `edge.bucketTimeoutMs` for each bucket it tries in turn (the nearest, the ' +
+          "primary, the failover region's: up to 3) + 1 s for a cold start. Past it the viewer gets CloudFront's " +
+          "function execution error instead of the router's answer.",
       ),
     stateCacheSeconds: z
       .number()
@@ -340,7 +383,9 @@ const edgeSchema = z
       .max(300)
       .default(60)
       .describe(
-        'How long the entry router trusts a rollout state it read through the KeyValueStore API (its fallback when the viewer-assignment function could not read it), in seconds. Each read is an API call, billed at $1 per 1,000.',
+        'How long the entry router trusts a rollout state it read through the KeyValueStore API (its fallback ' +
+          'when the viewer-assignment function could not read it), in seconds. Each read is an API call, billed ' +
+          'at $1 per 1,000.',
       ),
     storeTimeoutMs: z
       .number()
@@ -349,7 +394,8 @@ const edgeSchema = z
       .max(5000)
       .default(500)
       .describe(
-        'Longest an entry request waits for the KeyValueStore read of its fallback (see `edge.stateCacheSeconds`), in milliseconds.',
+        'Longest an entry request waits for the KeyValueStore read of its fallback (see ' +
+          '`edge.stateCacheSeconds`), in milliseconds.',
       ),
     bucketTimeoutMs: z
       .number()
@@ -358,7 +404,13 @@ const edgeSchema = z
       .max(10000)
       .default(1000)
       .describe(
-        "Longest one read of another build's entry from a bucket takes before the next bucket is tried, in milliseconds. The entry router may try three buckets in turn, so with the other defaults its longest request is 0.5 + 0.2 + 3 × 1 s + 1 s of cold start = 4.7 s, inside `edge.timeoutSeconds` (5 s). An entry is a few KB: a healthy read takes tens of milliseconds from a nearby bucket, and 3 to 4 round trips (about 800 ms between Sydney and N. Virginia) on a fresh connection across an ocean. The bound was lowered from 2 s, which did not fit, rather than the timeout raised: a viewer on a cache miss waits out every bound that runs out before getting the build.",
+        "Longest one read of another build's entry from a bucket takes before the next bucket is tried, in " +
+          'milliseconds. The entry router may try three buckets in turn, so with the other defaults its longest ' +
+          'request is 0.5 + 0.2 + 3 × 1 s + 1 s of cold start = 4.7 s, inside `edge.timeoutSeconds` (5 s). An ' +
+          'entry is a few KB: a healthy read takes tens of milliseconds from a nearby bucket, and 3 to 4 round ' +
+          'trips (about 800 ms between Sydney and N. Virginia) on a fresh connection across an ocean. The bound ' +
+          'was lowered from 2 s, which did not fit, rather than the timeout raised: a viewer on a cache miss ' +
+          'waits out every bound that runs out before getting the build.',
       ),
     bucketCacheSeconds: z
       .number()
@@ -381,12 +433,18 @@ const edgeSchema = z
       .max(100)
       .default(70)
       .describe(
-        "Most of its compute budget the viewer-assignment CloudFront Function may use in any case `npm run verify-edge -- --cloudfront` runs through CloudFront's TestFunction, in percent (TestFunction's ComputeUtilization: the time the function took as a share of the most it may take; CloudFront stops or throttles a function that runs over, and the viewer gets an error). The cases include a full ring and a viewer on none of its origins, the most work one load can ask for. 70 leaves 30 points for the figure varying between runs and edges.",
+        'Most of its compute budget the viewer-assignment CloudFront Function may use in any case ' +
+          "`npm run verify-edge -- --cloudfront` runs through CloudFront's TestFunction, in percent (TestFunction's " +
+          'ComputeUtilization: the time the function took as a share of the most it may take; CloudFront stops or ' +
+          'throttles a function that runs over, and the viewer gets an error). The cases include a full ring and ' +
+          'a viewer on none of its origins, the most work one load can ask for. 70 leaves 30 points for the ' +
+          'figure varying between runs and edges.',
       ),
   })
   .prefault({})
   .describe(
-    "The Lambda@Edge routers (entry and chunk), how they cache what they read and how long they may wait; and the viewer-assignment function's compute budget.",
+    'The Lambda@Edge routers (entry and chunk), how they cache what they read and how long they may wait; and ' +
+      "the viewer-assignment function's compute budget.",
   );
 
 const dnsSchema = z
@@ -432,7 +490,8 @@ const backendSchema = z
             })
             .optional()
             .describe(
-              'Prefix of the workspace names: one workspace per stack, `<prefix>-<stack>`. Falls back to TF_WORKSPACE_PREFIX, then `name`.',
+              'Prefix of the workspace names: one workspace per stack, `<prefix>-<stack>`. Falls back to ' +
+                'TF_WORKSPACE_PREFIX, then `name`.',
             ),
           hostname: z
             .string()
@@ -487,11 +546,13 @@ export const configSchema = z
       .string()
       .regex(/^[a-z][a-z0-9-]{1,18}[a-z0-9]$/, {
         message:
-          'must be 3 to 20 lowercase letters, digits or dashes, starting with a letter (it prefixes bucket and function names).',
+          'must be 3 to 20 lowercase letters, digits or dashes, starting with a letter (it prefixes bucket and ' +
+          'function names).',
       })
       .default('edge-widget')
       .describe(
-        'Prefix of every resource name (buckets, functions, alarms, stacks): 3 to 20 lowercase letters, digits or dashes, starting with a letter.',
+        'Prefix of every resource name (buckets, functions, alarms, stacks): 3 to 20 lowercase letters, digits ' +
+          'or dashes, starting with a letter.',
       ),
     domain: z
       .string()
@@ -499,7 +560,8 @@ export const configSchema = z
         message: 'is not a domain name; write it like widget.example.com (lowercase, no scheme, no trailing dot).',
       })
       .describe(
-        'Domain the widget is served on, e.g. widget.example.com. The `_bucket.` record lives under it, and bucket names hash it.',
+        'Domain the widget is served on, e.g. widget.example.com. The `_bucket.` record lives under it, and ' +
+          'bucket names hash it.',
       ),
     hostedZone: z
       .strictObject({
@@ -532,7 +594,8 @@ export const configSchema = z
     failoverRegion: bucketRegion
       .optional()
       .describe(
-        'Secondary origin for CloudFront failover; one of `regions` other than the primary. When absent, the configured region nearest the primary; with one region, no failover.',
+        'Secondary origin for CloudFront failover; one of `regions` other than the primary. When absent, the ' +
+          'configured region nearest the primary; with one region, no failover.',
       ),
     rollout: rolloutSchema,
     alarms: alarmsSchema,
@@ -557,13 +620,18 @@ export type BackendConfig = ParsedConfig['backend'];
 /** Settings of earlier versions, with what replaced them: a config from before an upgrade says what to change. */
 export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
   'edge.rolloutRefreshSeconds':
-    'was removed with the _rollout DNS record: the viewer-assignment function reads the rollout state from a CloudFront KeyValueStore on every load. Delete it; edge.stateCacheSeconds sets how long the entry router trusts the state it reads in its fallback.',
+    'was removed with the _rollout DNS record: the viewer-assignment function reads the rollout state from a ' +
+    'CloudFront KeyValueStore on every load. Delete it; edge.stateCacheSeconds sets how long the entry router ' +
+    'trusts the state it reads in its fallback.',
   'dns.rolloutRecordTtl':
     'was removed with the _rollout DNS record (the rollout state lives in a CloudFront KeyValueStore now). Delete it.',
   'alarms.errorRatePercent':
-    'was replaced by alarms.excessErrorPercent: the alarm now compares the share of canary viewers who saw an error with the same share among stable viewers, in percentage points. Rename it (the same number is a reasonable start).',
+    'was replaced by alarms.excessErrorPercent: the alarm now compares the share of canary viewers who saw an ' +
+    'error with the same share among stable viewers, in percentage points. Rename it (the same number is a ' +
+    'reasonable start).',
   'alarms.minLoads':
-    'was replaced by alarms.minViewers: the release signal counts distinct viewers per period now, not loads. Rename it.',
+    'was replaced by alarms.minViewers: the release signal counts distinct viewers per period now, not ' +
+    'loads. Rename it.',
   ...Object.fromEntries(
     [
       'endpoint',
@@ -576,7 +644,9 @@ export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
       'rateLimit',
     ].map((key) => [
       `metrics.${key}`,
-      'was removed with the metrics API: the widget no longer posts beacons. CloudFront logs every entry load and every error report (GET /api/e on the distribution) in real time, and a consumer counts them, so there is no endpoint, origin list, throttle, secret or rate limit to set. Delete it.',
+      'was removed with the metrics API: the widget no longer posts beacons. CloudFront logs every entry load ' +
+        'and every error report (GET /api/e on the distribution) in real time, and a consumer counts them, so ' +
+        'there is no endpoint, origin list, throttle, secret or rate limit to set. Delete it.',
     ]),
   ),
 };

@@ -65,7 +65,8 @@ export function parsePublishedBuild(text: string, expectedBuildId?: string): Pub
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new Error(
-      `not a published-build manifest (${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : result.error.message})`,
+      `not a published-build manifest ` +
+        `(${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : result.error.message})`,
     );
   }
   if (expectedBuildId !== undefined && result.data.buildId !== expectedBuildId) {

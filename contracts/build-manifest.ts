@@ -104,7 +104,8 @@ export function readManifest(buildDir: string): BuildManifest {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new Error(
-      `No build at ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): run \`npm run build\` first.`,
+      `No build at ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): run ` +
+        `\`npm run build\` first.`,
     );
   }
   const parsed = buildManifestSchema.safeParse(json);

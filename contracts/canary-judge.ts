@@ -170,14 +170,18 @@ export function judgeCanary(evidence: Evidence, rule: JudgeRule): CanaryJudgment
     lower: (canary.lower - stable.upper) * 100,
     upper: (canaryAdvance.upper - stableAdvance.lower) * 100,
   };
-  const shares = `canary ${points(canary.share)} % of ${evidence.canary.viewers}, stable ${points(stable.share)} % of ${evidence.stable.viewers}`;
+  const shares =
+    `canary ${points(canary.share)} % of ${evidence.canary.viewers}, stable ${points(stable.share)} % of ` +
+    `${evidence.stable.viewers}`;
   if (excess.lower > rule.toleratedExcessPercent) {
     return {
       verdict: 'failing',
       canary,
       stable,
       excess,
-      reason: `failing: the canary errs at least ${points(excess.lower / 100)} points more than stable (${shares}), beyond the ${rule.toleratedExcessPercent} tolerated`,
+      reason:
+        `failing: the canary errs at least ${points(excess.lower / 100)} points more than stable (${shares}), ` +
+        `beyond the ${rule.toleratedExcessPercent} tolerated`,
     };
   }
   if (evidence.canary.viewers < rule.minViewers) {
@@ -186,7 +190,8 @@ export function judgeCanary(evidence: Evidence, rule: JudgeRule): CanaryJudgment
       canary,
       stable,
       excess,
-      reason: `not enough viewers yet: ${evidence.canary.viewers} of the ${rule.minViewers} canary viewers a step needs`,
+      reason:
+        `not enough viewers yet: ${evidence.canary.viewers} ` + `of the ${rule.minViewers} canary viewers a step needs`,
     };
   }
   if (excess.upper <= rule.excessErrorPercent) {
@@ -203,7 +208,9 @@ export function judgeCanary(evidence: Evidence, rule: JudgeRule): CanaryJudgment
     canary,
     stable,
     excess,
-    reason: `not yet known: the canary may err up to ${points(excess.upper / 100)} points more than stable (${shares}), more than the ${rule.excessErrorPercent} allowed`,
+    reason:
+      `not yet known: the canary may err up to ${points(excess.upper / 100)} points more than stable ` +
+      `(${shares}), more than the ${rule.excessErrorPercent} allowed`,
   };
 }
 

@@ -33,7 +33,8 @@ export function parseMetricMath(expression: string): Node {
     if (match === null) {
       if (expression.slice(at).trim() === '') break;
       throw new Error(
-        `metric math: unsupported text at ${at} of ${JSON.stringify(expression)}: ${JSON.stringify(expression.slice(at, at + 12))}`,
+        `metric math: unsupported text at ${at} of ${JSON.stringify(expression)}: ` +
+          `${JSON.stringify(expression.slice(at, at + 12))}`,
       );
     }
     // The token is whichever group matched: the match less the whitespace before it.
@@ -45,7 +46,8 @@ export function parseMetricMath(expression: string): Node {
     const token = tokens[position];
     if (token === undefined || (expected !== undefined && token !== expected)) {
       throw new Error(
-        `metric math: expected ${expected ?? 'more'} at token ${position} of ${JSON.stringify(expression)}, got ${token ?? 'the end'}`,
+        `metric math: expected ${expected ?? 'more'} at token ${position} of ${JSON.stringify(expression)}, ` +
+          `got ${token ?? 'the end'}`,
       );
     }
     position += 1;

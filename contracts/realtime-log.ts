@@ -76,7 +76,8 @@ export function fieldOrder(fields: readonly string[]): readonly RealtimeLogField
     !fields.every((field) => known.has(field))
   ) {
     throw new Error(
-      `the real-time log configuration sends ${fields.join(', ') || 'no fields'}; the signal consumer reads exactly ${REALTIME_LOG_FIELDS.join(', ')}`,
+      `the real-time log configuration sends ${fields.join(', ') || 'no fields'}; the signal consumer reads ` +
+        `exactly ${REALTIME_LOG_FIELDS.join(', ')}`,
     );
   }
   return fields as RealtimeLogField[];

@@ -191,7 +191,8 @@ export function withRingOrigin(state: RolloutState, origin: string): RolloutStat
   const normalized = normalizeOrigin(origin);
   if (normalized === null) {
     throw new Error(
-      `${JSON.stringify(origin)} is not a host origin: write scheme://host[:port] with no path, e.g. https://demo.example.com (what the page's Referer starts with)`,
+      `${JSON.stringify(origin)} is not a host origin: write scheme://host[:port] with no path, ` +
+        `e.g. https://demo.example.com (what the page's Referer starts with)`,
     );
   }
   if (state.ring.includes(normalized)) return state;
@@ -199,7 +200,9 @@ export function withRingOrigin(state: RolloutState, origin: string): RolloutStat
   const budget = ringBudget(ring);
   if (budget.used > budget.limit) {
     throw new RangeError(
-      `the ring cannot take ${normalized}: its ${ring.length} origins would take ${budget.used} of the ${budget.limit} bytes a ring may use (a rollout state is at most ${MAX_STATE_BYTES} bytes, CloudFront KeyValueStore's value quota); remove an origin first`,
+      `the ring cannot take ${normalized}: its ${ring.length} origins would take ${budget.used} of the ` +
+        `${budget.limit} bytes a ring may use (a rollout state is at most ${MAX_STATE_BYTES} bytes, CloudFront ` +
+        `KeyValueStore's value quota); remove an origin first`,
     );
   }
   return { ...state, ring };

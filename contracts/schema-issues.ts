@@ -64,7 +64,10 @@ export function describeFileIssues(
       const removed = options.removedKeys?.[field];
       if (removed) return `${field}: ${removed}`;
       const hint = closest(key, known);
-      return `${field}: is not a setting here${hint ? `; did you mean "${hint}"?` : '.'}${known.length > 0 ? ` Known settings: ${known.join(', ')}.` : ''}`;
+      return (
+        `${field}: is not a setting here${hint ? `; did you mean "${hint}"?` : '.'}` +
+        `${known.length > 0 ? ` Known settings: ${known.join(', ')}.` : ''}`
+      );
     });
   });
 }

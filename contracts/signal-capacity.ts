@@ -56,5 +56,11 @@ export function capacityProblem(sizing: SignalSizing): string | null {
   const capacity = signalCapacity(sizing);
   if (capacity.peakRecordsPerSecond <= capacity.budgetRecordsPerSecond) return null;
   const fits = signalCapacity({ ...sizing, samplingPercent: undefined }).samplingPercent;
-  return `metrics.samplingPercent (${capacity.samplingPercent}) × ${Math.round((sizing.expectedLoadsPerDay / 86_400) * sizing.peakToAverage)} entry loads a second at the peak (metrics.expectedLoadsPerDay × metrics.peakToAverage) is ${Math.round(capacity.peakRecordsPerSecond)} records a second, more than the ${capacity.budgetRecordsPerSecond} one shard is sized for: set metrics.samplingPercent to at most ${fits}, or leave it out to have it chosen.`;
+  return (
+    `metrics.samplingPercent (${capacity.samplingPercent}) × ` +
+    `${Math.round((sizing.expectedLoadsPerDay / 86_400) * sizing.peakToAverage)} entry loads a second at the peak ` +
+    `(metrics.expectedLoadsPerDay × metrics.peakToAverage) is ${Math.round(capacity.peakRecordsPerSecond)} ` +
+    `records a second, more than the ${capacity.budgetRecordsPerSecond} one shard is sized for: set ` +
+    `metrics.samplingPercent to at most ${fits}, or leave it out to have it chosen.`
+  );
 }

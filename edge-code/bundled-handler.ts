@@ -64,7 +64,8 @@ export function checkZipSha256(zip: Buffer, expected: string, zipPath: string): 
   const actual = createHash('sha256').update(zip).digest('hex');
   if (actual !== expected.toLowerCase()) {
     throw new Error(
-      `${zipPath}: sha256 ${actual} is not the build manifest's ${expected}: the zip was changed after the build; refusing to load it (build again)`,
+      `${zipPath}: sha256 ${actual} is not the build manifest's ${expected}: the zip was changed after the ` +
+        `build; refusing to load it (build again)`,
     );
   }
 }
@@ -113,7 +114,8 @@ export function unpackZip(zip: Buffer, dir: string, zipPath: string): ReadZipEnt
       writeFileSync(target, entry.data, { flag: 'wx' });
     } catch (error) {
       throw new Error(
-        `${zipPath}: zip entry ${JSON.stringify(entry.name)} could not be unpacked (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        `${zipPath}: zip entry ${JSON.stringify(entry.name)} could not be unpacked ` +
+          `(${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
       );
     }
   }

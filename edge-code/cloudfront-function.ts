@@ -132,7 +132,8 @@ export function cloudFrontFunctionProblems(code: string): string[] {
   if (!handler) problems.push('has no top-level function handler(event)');
   const refuse = (node: Node, what: string) =>
     problems.push(
-      `${what} at offset ${node.start} (${JSON.stringify(code.slice(node.start, Math.min(node.end, node.start + 40)))})`,
+      `${what} at offset ${node.start} ` +
+        `(${JSON.stringify(code.slice(node.start, Math.min(node.end, node.start + 40)))})`,
     );
 
   const visit = (node: Node, parent: Node | null, depth: number): void => {
@@ -215,12 +216,18 @@ export function withStoreValue(code: string, value: string): string {
   const at = code.indexOf(STORE_HANDLE);
   if (!code.startsWith(CLOUDFRONT_MODULE_IMPORT) || at < 0 || code.indexOf(STORE_HANDLE, at + 1) >= 0) {
     throw new Error(
-      `the function code must start with ${CLOUDFRONT_MODULE_IMPORT} and take its store handle once, as ${STORE_HANDLE}`,
+      `the function code must start with ${CLOUDFRONT_MODULE_IMPORT} and take its store handle once, ` +
+        `as ${STORE_HANDLE}`,
     );
   }
   // A plain function (cloudfront-js-2.0 has no async closures); the handler awaits what get() returns.
-  const answered = `function storeAnswering(store){var value=${JSON.stringify(value)};return{get:function(key,options){return store.get(key,options).then(function(){return value},function(){return value})}}}`;
-  return `${CLOUDFRONT_MODULE_IMPORT}${answered}${code.slice(CLOUDFRONT_MODULE_IMPORT.length, at)}storeAnswering(${STORE_HANDLE})${code.slice(at + STORE_HANDLE.length)}`;
+  const answered =
+    `function storeAnswering(store){var value=${JSON.stringify(value)};return{get:function(key,options){return ` +
+    `store.get(key,options).then(function(){return value},function(){return value})}}}`;
+  return (
+    `${CLOUDFRONT_MODULE_IMPORT}${answered}${code.slice(CLOUDFRONT_MODULE_IMPORT.length, at)}` +
+    `storeAnswering(${STORE_HANDLE})${code.slice(at + STORE_HANDLE.length)}`
+  );
 }
 
 /** What the `cloudfront` module's kvs() handle reads from. */
@@ -286,7 +293,8 @@ export function loadCloudFrontFunction(
   const body = imports ? code.slice(CLOUDFRONT_MODULE_IMPORT.length) : code;
   if (/^\s*import\b/.test(body))
     throw new Error(
-      `a published function imports only the cloudfront module, as ${CLOUDFRONT_MODULE_IMPORT}; got ${JSON.stringify(code.slice(0, 60))}`,
+      `a published function imports only the cloudfront module, as ${CLOUDFRONT_MODULE_IMPORT}; got ` +
+        `${JSON.stringify(code.slice(0, 60))}`,
     );
   const context = vm.createContext(Object.create(null), {
     codeGeneration: { strings: false, wasm: false },

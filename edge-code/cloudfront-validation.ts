@@ -242,7 +242,8 @@ function originProblems(origin: unknown, headers: unknown, s3Domains: readonly s
     const domain = value.domainName as string;
     if (s3Domains ? !s3Domains.includes(domain) : !S3_REST_DOMAIN.test(domain))
       problems.push(
-        `request.origin.s3.domainName: ${domain} is not ${s3Domains ? 'one of the allowed buckets' : 'an S3 REST endpoint'}`,
+        `request.origin.s3.domainName: ${domain} is not ` +
+          `${s3Domains ? 'one of the allowed buckets' : 'an S3 REST endpoint'}`,
       );
     if (value.authMethod !== 'origin-access-identity' && value.authMethod !== 'none')
       problems.push(`request.origin.s3.authMethod: ${JSON.stringify(value.authMethod)}`);

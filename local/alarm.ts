@@ -183,7 +183,8 @@ export function unjudgedAlarm(
     threshold: queries.threshold,
     missingBreaches: true,
     breachingMeans:
-      'the signal could not judge (unjudged periods, late records, consumer errors, the reader behind, records the full shard refused, or nothing read at all)',
+      'the signal could not judge (unjudged periods, late records, consumer errors, the reader behind, records ' +
+      'the full shard refused, or nothing read at all)',
   };
 }
 

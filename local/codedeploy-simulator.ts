@@ -130,7 +130,8 @@ function buildOf(state: CodeDeployState, version: string): string {
   const buildId = state.versions[version];
   if (buildId === undefined)
     throw new Error(
-      `the alias names version ${version}, which was never published (published: ${Object.keys(state.versions).join(', ')})`,
+      `the alias names version ${version}, which was never published (published: ` +
+        `${Object.keys(state.versions).join(', ')})`,
     );
   return buildId;
 }

@@ -166,7 +166,13 @@ export async function startControlServer(
         return {
           status: 409,
           body: {
-            error: `no release is under way: nothing to stop (build ${status.stable.buildId} serves every viewer${status.deployment ? `; the last deployment, ${status.deployment.id}, ${status.deployment.status.toLowerCase()}` : ''})`,
+            error:
+              `no release is under way: nothing to stop (build ${status.stable.buildId} serves every ` +
+              `viewer${
+                status.deployment
+                  ? `; the last deployment, ${status.deployment.id}, ${status.deployment.status.toLowerCase()}`
+                  : ''
+              })`,
           },
         };
       distribution.controlPlane.stop('stopped with npm run local:release -- --stop');
@@ -279,7 +285,8 @@ export function readControlAddress(file: string): ControlAddress {
   }
   if (typeof address.token !== 'string')
     throw new Error(
-      `${file} holds no token (written by an older \`npm start\`, pid ${address.pid}): stop it and run \`npm start\` again`,
+      `${file} holds no token (written by an older \`npm start\`, pid ${address.pid}): stop it and run ` +
+        `\`npm start\` again`,
     );
   return { ...address, token: address.token };
 }
@@ -304,7 +311,8 @@ export async function callControl(
     });
   } catch (error) {
     throw new Error(
-      `the local distribution (pid ${address.pid}) does not answer at ${address.url}: ${(error as Error).message}; is \`npm start\` still running?`,
+      `the local distribution (pid ${address.pid}) does not answer at ${address.url}: ` +
+        `${(error as Error).message}; is \`npm start\` still running?`,
     );
   }
   const json = (await response.json()) as { error?: string };

@@ -425,7 +425,8 @@ function checkedCode(buildDir: string, fn: CloudFrontFunctionFile): string {
   const actual = createHash('sha256').update(code).digest('hex');
   if (actual !== fn.sha256)
     throw new Error(
-      `${file}: sha256 ${actual} is not the build manifest's ${fn.sha256}: the file was changed after the build; refusing to load it (build again)`,
+      `${file}: sha256 ${actual} is not the build manifest's ${fn.sha256}: the file was changed after the ` +
+        `build; refusing to load it (build again)`,
     );
   return code.toString('utf8');
 }

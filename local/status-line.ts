@@ -23,7 +23,10 @@ function shareText(range: { readonly share: number; readonly lower: number; read
 export function judgeText(status: ControlPlaneStatus): string | null {
   const last = status.judgment?.last;
   if (!last) return null;
-  return `judge ${last.verdict}: canary ${shareText(last.canary)} of ${last.canary.viewers} vs stable ${shareText(last.stable)} of ${last.stable.viewers}`;
+  return (
+    `judge ${last.verdict}: canary ${shareText(last.canary)} of ${last.canary.viewers} vs stable ` +
+    `${shareText(last.stable)} of ${last.stable.viewers}`
+  );
 }
 
 export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorStats): string {
@@ -35,7 +38,8 @@ export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorSta
       : 0;
   parts.push(
     status.canary
-      ? `canary ${short(status.canary.buildId)} (v${status.canary.version}) ${(edgeWeight / 100).toFixed(0)}%${status.release?.hold ? ' held' : ''}`
+      ? `canary ${short(status.canary.buildId)} (v${status.canary.version}) ` +
+          `${(edgeWeight / 100).toFixed(0)}%${status.release?.hold ? ' held' : ''}`
       : 'no canary',
   );
   const counts = Object.entries(served.entryByBuild)
@@ -76,6 +80,10 @@ export function describeTimeScale(config: Pick<DeployConfig, 'rollout' | 'alarms
   const rollout =
     minutes === 0
       ? 'a release (all at once) reaches every viewer at once'
-      : `a release (${strategy}, ${shape}) reaches every viewer in ${formatWallTime((minutes * 60) / timeScale)} (${minutes} simulated minutes) at the earliest, each step once the judge found the one before healthy`;
-  return `${timeScale}×: ${rollout}; an alarm period (${config.alarms.periodSeconds} s) passes every ${formatWallTime(config.alarms.periodSeconds / timeScale)}`;
+      : `a release (${strategy}, ${shape}) reaches every viewer in ${formatWallTime((minutes * 60) / timeScale)} ` +
+        `(${minutes} simulated minutes) at the earliest, each step once the judge found the one before healthy`;
+  return (
+    `${timeScale}×: ${rollout}; an alarm period (${config.alarms.periodSeconds} s) passes every ` +
+    `${formatWallTime(config.alarms.periodSeconds / timeScale)}`
+  );
 }

@@ -250,7 +250,8 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
       candidate.close();
       if (fixed || attempt >= PORT_ATTEMPTS)
         throw new Error(
-          `DNS server: UDP port ${port} is ours but TCP ${host}:${port} is taken (${(error as Error).message}); start again.`,
+          `DNS server: UDP port ${port} is ours but TCP ${host}:${port} is taken ` +
+            `(${(error as Error).message}); start again.`,
         );
     }
   }

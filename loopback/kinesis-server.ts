@@ -59,7 +59,8 @@ export async function startKinesisServer(options: {
       if (described.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
       if (attempt >= 100)
         throw new Error(
-          `the loopback Kinesis stream ${options.streamName} is still ${described.StreamDescriptionSummary?.StreamStatus} after 100 looks`,
+          `the loopback Kinesis stream ${options.streamName} is still ` +
+            `${described.StreamDescriptionSummary?.StreamStatus} after 100 looks`,
         );
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

@@ -124,12 +124,14 @@ export function createRealtimeLogDelivery(options: RealtimeLogDeliveryOptions): 
         if (full > 0) throttled(full);
         if (refused > 0)
           options.log(
-            `real-time logs: the stream refused ${refused} of ${batch.length} records (dropped, as CloudFront's delivery is best effort)`,
+            `real-time logs: the stream refused ${refused} of ${batch.length} records (dropped, as ` +
+              `CloudFront's delivery is best effort)`,
           );
       } catch (error) {
         stats.failed += batch.length;
         options.log(
-          `real-time logs: ${batch.length} records not delivered (dropped, as CloudFront's delivery is best effort): ${(error as Error).message}`,
+          `real-time logs: ${batch.length} records not delivered (dropped, as CloudFront's delivery is best ` +
+            `effort): ${(error as Error).message}`,
         );
       }
     }

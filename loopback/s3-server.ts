@@ -233,7 +233,8 @@ const requestXml = new XMLParser({
 });
 
 /**
- * DeleteObjects' body: `<Delete><Object><Key>…</Key></Object>…<Quiet>true</Quiet></Delete>`; null when it is not that.
+ * DeleteObjects' body: `<Delete><Object><Key>…</Key></Object>…<Quiet>true</Quiet></Delete>`; null when it is not
+ * that.
  */
 export function parseDeleteRequest(xml: string): { readonly keys: readonly string[]; readonly quiet: boolean } | null {
   if (XMLValidator.validate(xml) !== true) return null;
@@ -269,7 +270,9 @@ const deleteObjects: OwnHandler = async (s3rver, request, body) => {
   const deleted = quiet ? '' : keys.map((key) => `<Deleted><Key>${escapeXml(key)}</Key></Deleted>`).join('');
   return {
     status: 200,
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>`,
+    body:
+      `<?xml version="1.0" encoding="UTF-8"?>\n` +
+      `<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>`,
   };
 };
 
@@ -324,13 +327,18 @@ const listObjectsV2: OwnHandler = async (s3rver, { bucket, query }) => {
       : '',
     ...result.objects.map(
       (object) =>
-        `<Contents><Key>${text(object.key)}</Key><LastModified>${object.lastModifiedDate.toISOString()}</LastModified><ETag>${escapeXml(object.metadata.etag ?? '')}</ETag><Size>${object.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+        `<Contents><Key>${text(object.key)}</Key>` +
+        `<LastModified>${object.lastModifiedDate.toISOString()}</LastModified>` +
+        `<ETag>${escapeXml(object.metadata.etag ?? '')}</ETag><Size>${object.size}</Size>` +
+        `<StorageClass>STANDARD</StorageClass></Contents>`,
     ),
     ...result.commonPrefixes.map((common) => `<CommonPrefixes><Prefix>${text(common)}</Prefix></CommonPrefixes>`),
   ];
   return {
     status: 200,
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</ListBucketResult>`,
+    body:
+      `<?xml version="1.0" encoding="UTF-8"?>\n` +
+      `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</ListBucketResult>`,
   };
 };
 
@@ -345,5 +353,9 @@ function escapeXml(text: string): string {
 
 function errorXml(fault: S3Fault, request: Pick<S3Request, 'bucket' | 'key'>): string {
   const message = fault.message ?? `injected ${fault.code}`;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(fault.code)}</Code><Message>${escapeXml(message)}</Message><Resource>${escapeXml(`/${request.bucket ?? ''}/${request.key ?? ''}`)}</Resource></Error>`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(fault.code)}</Code>` +
+    `<Message>${escapeXml(message)}</Message>` +
+    `<Resource>${escapeXml(`/${request.bucket ?? ''}/${request.key ?? ''}`)}</Resource></Error>`
+  );
 }

@@ -397,11 +397,13 @@ function summarize(manifest: BuildManifest, log: (line: string) => void): void {
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   log(`buildId      ${manifest.buildId}`);
   log(
-    `entry        index.js ${manifest.entry.bytes} B raw, ${manifest.entry.gzipBytes} B gzip, ${manifest.entry.brotliBytes} B brotli`,
+    `entry        index.js ${manifest.entry.bytes} B raw, ${manifest.entry.gzipBytes} B gzip, ` +
+      `${manifest.entry.brotliBytes} B brotli`,
   );
   const chunks = manifest.assets.filter((asset) => asset.key.endsWith('.js') && asset.key !== manifest.entry.key);
   log(
-    `chunks       ${manifest.chunkCount} (${kb(chunks.reduce((sum, c) => sum + c.bytes, 0))} raw, ${kb(chunks.reduce((sum, c) => sum + (c.variants.br?.bytes ?? c.bytes), 0))} brotli)`,
+    `chunks       ${manifest.chunkCount} (${kb(chunks.reduce((sum, c) => sum + c.bytes, 0))} raw, ` +
+      `${kb(chunks.reduce((sum, c) => sum + (c.variants.br?.bytes ?? c.bytes), 0))} brotli)`,
   );
   for (const [name, fn] of Object.entries(manifest.functions))
     log(`zip          ${name.padEnd(13)} ${kb(fn.bytes)} (${fn.kind})`);

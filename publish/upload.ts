@@ -209,7 +209,8 @@ export function buildObjects(buildDir: string, manifest: BuildManifest): BuildOb
       const actual = createHash('sha256').update(body).digest('hex');
       if (actual !== sha256)
         throw new Error(
-          `${file} does not match ${path.join(buildDir, 'manifest.json')} (sha256 ${actual}, expected ${sha256}): run \`npm run build\` again.`,
+          `${file} does not match ${path.join(buildDir, 'manifest.json')} (sha256 ${actual}, expected ` +
+            `${sha256}): run \`npm run build\` again.`,
         );
       return { key, body, sha256, md5: createHash('md5').update(body).digest('hex'), metadata: objectMetadata(key) };
     })
@@ -293,7 +294,8 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
       const count = await putBackMissing(context);
       if (count > 0)
         context.log?.(
-          `${region}: put back ${count} object(s) of ${buildId} that went missing meanwhile (a cleanup deleting this build?)`,
+          `${region}: put back ${count} object(s) of ${buildId} that went missing meanwhile (a cleanup ` +
+            `deleting this build?)`,
         );
       restored += count;
       return count;
@@ -324,7 +326,8 @@ async function uploadRegion(context: RegionContext): Promise<RegionUpload> {
         throw new StageError(
           stage,
           new Error(
-            `build ${buildId} was still changing after ${rounds} rounds (objects or manifest removed while uploading); is a cleanup running? Run the upload again.`,
+            `build ${buildId} was still changing after ${rounds} rounds (objects or manifest removed while ` +
+              `uploading); is a cleanup running? Run the upload again.`,
           ),
         );
       }
@@ -366,7 +369,9 @@ async function waitWhileCleanupsRun(context: RegionContext): Promise<void> {
     if (first) context.log?.(`${region}: a cleanup is deleting build ${buildId} (${what}); waiting for it to end`);
     if (Date.now() - started >= timeoutMs) {
       throw new CleanupRunningError(
-        `a cleanup of build ${buildId} is running in ${bucket}, or died: ${what}; waited ${Math.round(timeoutMs / 1000)} s. If no cleanup is running, delete ${markers.length === 1 ? 'that key' : 'those keys'} and run the upload again.`,
+        `a cleanup of build ${buildId} is running in ${bucket}, or died: ${what}; waited ` +
+          `${Math.round(timeoutMs / 1000)} s. If no cleanup is running, delete ` +
+          `${markers.length === 1 ? 'that key' : 'those keys'} and run the upload again.`,
       );
     }
     await sleep(pollMs);

@@ -73,7 +73,8 @@ export async function getAlias(
   } catch (error) {
     if (errorName(error) === 'ResourceNotFoundException') {
       throw new Error(
-        `alias ${aliasName} of function ${functionName} not found: deploy the stacks first (cdktf deploy creates the function and its alias)`,
+        `alias ${aliasName} of function ${functionName} not found: deploy the stacks first (cdktf deploy ` +
+          `creates the function and its alias)`,
         { cause: error },
       );
     }

@@ -40,7 +40,8 @@ export async function buildPresence(
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (MISSING.has(errorName(error)) || status === 404 || status === 403) return { region, present: false };
         throw new Error(
-          `cannot tell whether build ${buildId} is in ${bucket} (${region}): ${errorName(error) || 'error'}: ${(error as Error).message}`,
+          `cannot tell whether build ${buildId} is in ${bucket} (${region}): ${errorName(error) || 'error'}: ` +
+            `${(error as Error).message}`,
           { cause: error },
         );
       }
@@ -68,7 +69,8 @@ export function bucketsFrom(json: string): Buckets {
     !Object.values(value).every((v) => typeof v === 'string' && v.length > 0)
   ) {
     throw new Error(
-      `BUCKETS must be a JSON object of region to bucket name, e.g. {"us-east-1":"widget-us-east-1-0123abcd"}; got ${json}`,
+      `BUCKETS must be a JSON object of region to bucket name, e.g. {"us-east-1":"widget-us-east-1-0123abcd"}; ` +
+        `got ${json}`,
     );
   }
   return value as Buckets;

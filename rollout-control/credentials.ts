@@ -6,7 +6,9 @@
 import { errorMessage, errorName } from './aws-errors';
 
 export const CONFIGURE_CREDENTIALS =
-  'Configure credentials for the account the stacks were deployed to: `aws configure` (access keys), or `aws sso login --profile <name>` then `export AWS_PROFILE=<name>`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.';
+  'Configure credentials for the account the stacks were deployed to: `aws configure` (access keys), or ' +
+  '`aws sso login --profile <name>` then `export AWS_PROFILE=<name>`, or set AWS_ACCESS_KEY_ID and ' +
+  'AWS_SECRET_ACCESS_KEY.';
 
 const REJECTED = new Set([
   'InvalidClientTokenId',
@@ -23,7 +25,10 @@ export function credentialsProblem(error: unknown): string | null {
   if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message))
     return `no AWS credentials found (${message}). ${CONFIGURE_CREDENTIALS}`;
   if (/expired/i.test(name) || /expired/i.test(message))
-    return `the AWS credentials have expired (${message}). Refresh them (e.g. \`aws sso login\`). ${CONFIGURE_CREDENTIALS}`;
+    return (
+      `the AWS credentials have expired (${message}). Refresh them (e.g. \`aws sso login\`). ` +
+      `${CONFIGURE_CREDENTIALS}`
+    );
   if (REJECTED.has(name)) return `AWS rejected the credentials (${name}: ${message}). ${CONFIGURE_CREDENTIALS}`;
   return null;
 }

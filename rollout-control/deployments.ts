@@ -241,7 +241,8 @@ export function groupError(error: unknown, group: DeploymentGroupRef): Error | n
   }
   if (name === 'DeploymentGroupDoesNotExistException') {
     return new Error(
-      `CodeDeploy deployment group ${group.deploymentGroup} (application ${group.application}) does not exist: deploy the stacks first`,
+      `CodeDeploy deployment group ${group.deploymentGroup} (application ${group.application}) does not exist: ` +
+        `deploy the stacks first`,
       { cause: error },
     );
   }

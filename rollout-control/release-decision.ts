@@ -39,7 +39,8 @@ export function parseReleaseInput(input: unknown): ReleaseRequest {
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => describeIssue(issue, input));
   throw new Error(
-    `release input must be {"version": "<published version>", "buildId": "<16 hex>"}; got ${JSON.stringify(input) ?? 'undefined'}: ${problems.join('; ')}`,
+    `release input must be {"version": "<published version>", "buildId": "<16 hex>"}; got ` +
+      `${JSON.stringify(input) ?? 'undefined'}: ${problems.join('; ')}`,
   );
 }
 
@@ -79,12 +80,15 @@ export function decideRelease(state: ReleaseState): ReleaseDecision {
   const { functionName, version, buildId, alias, activeDeployment: active } = state;
   if (state.versionBuildId === null) {
     throw new ReleaseError(
-      `${functionName} version ${version} has no buildId in its description, so nobody could tell which build it serves; publish entry-router versions through the stacks (cdktf deploy), which write "buildId=<id>"`,
+      `${functionName} version ${version} has no buildId in its description, so nobody could tell which build ` +
+        `it serves; publish entry-router versions through the stacks (cdktf deploy), which write "buildId=<id>"`,
     );
   }
   if (state.versionBuildId !== buildId) {
     throw new ReleaseError(
-      `${functionName} version ${version} serves build ${state.versionBuildId}, not ${buildId} as the release input says: the deploy published one build and released another; run \`npm run build\` and \`cdktf deploy\` again`,
+      `${functionName} version ${version} serves build ${state.versionBuildId}, not ${buildId} as the release ` +
+        `input says: the deploy published one build and released another; run \`npm run build\` and ` +
+        `\`cdktf deploy\` again`,
     );
   }
   if (active) {
@@ -99,16 +103,21 @@ export function decideRelease(state: ReleaseState): ReleaseDecision {
         ? `version ${active.fromVersion} → ${active.toVersion}`
         : 'another version';
     throw new ReleaseError(
-      `deployment ${active.id} (${moving}, ${active.status}) is in progress in deployment group ${state.deploymentGroup}; wait for it to finish or stop it (\`npm run rollout -- stop\`), then release version ${version} with \`npm run rollout -- start --version ${version}\` or run the deploy again`,
+      `deployment ${active.id} (${moving}, ${active.status}) is in progress in deployment group ` +
+        `${state.deploymentGroup}; wait for it to finish or stop it (\`npm run rollout -- stop\`), then release ` +
+        `version ${version} with \`npm run rollout -- start --version ${version}\` or run the deploy again`,
     );
   }
   if (alias.stableVersion === version) {
     const leftover = alias.canaryVersion
-      ? `; it also routes ${(alias.canaryWeight / 100).toFixed(2)}% to version ${alias.canaryVersion} with no deployment in progress (see \`npm run rollout -- status\`)`
+      ? `; it also routes ${(alias.canaryWeight / 100).toFixed(2)}% to version ${alias.canaryVersion} with no ` +
+        `deployment in progress (see \`npm run rollout -- status\`)`
       : '';
     return {
       action: 'unchanged',
-      reason: `alias ${state.aliasName} already points at version ${version} (first deploy, or this version is already released)${leftover}`,
+      reason:
+        `alias ${state.aliasName} already points at version ${version} (first deploy, or this version is already ` +
+        `released)${leftover}`,
     };
   }
   const sameBuild = state.stableBuildId === buildId;
@@ -118,7 +127,8 @@ export function decideRelease(state: ReleaseState): ReleaseDecision {
     toVersion: version,
     sameBuild,
     reason: sameBuild
-      ? `version ${version} serves the same build as version ${alias.stableVersion} (${buildId}): no viewer changes build, so the alias moves all at once`
+      ? `version ${version} serves the same build as version ${alias.stableVersion} (${buildId}): no viewer ` +
+        `changes build, so the alias moves all at once`
       : `shifting alias ${state.aliasName} from version ${alias.stableVersion} to ${version} (build ${buildId})`,
   };
 }

@@ -115,7 +115,8 @@ export async function release(
   const presence = await buildPresence(clients.s3For, target.buckets, request.buildId);
   if (presence.missing.length > 0) {
     throw new ReleaseError(
-      `build ${request.buildId} is not in every bucket: its manifest is missing from ${presence.missing.map((region) => `${target.buckets[region]} (${region})`).join(', ')}. ` +
+      `build ${request.buildId} is not in every bucket: its manifest is missing from ` +
+        `${presence.missing.map((region) => `${target.buckets[region]} (${region})`).join(', ')}. ` +
         'Upload it there first (npm run upload; npm run backfill for a region added since), then release again.',
     );
   }
@@ -157,7 +158,8 @@ export async function release(
     const missing = groupError(error, group);
     if (missing) throw missing;
     throw new ReleaseError(
-      `CodeDeploy refused the deployment of version ${decision.toVersion} to ${target.deploymentGroup}: ${errorName(error) || 'error'}: ${errorMessage(error)}`,
+      `CodeDeploy refused the deployment of version ${decision.toVersion} to ${target.deploymentGroup}: ` +
+        `${errorName(error) || 'error'}: ${errorMessage(error)}`,
     );
   }
   if (!deploymentId)

@@ -95,7 +95,8 @@ async function withStoreErrors<T>(storeArn: string, call: () => Promise<T>): Pro
   } catch (error) {
     if (errorName(error) === 'ResourceNotFoundException') {
       throw new Error(
-        `the rollout store ${storeArn} does not exist (or is not visible to these credentials): deploy the stacks first`,
+        `the rollout store ${storeArn} does not exist (or is not visible to these credentials): deploy ` +
+          `the stacks first`,
         { cause: error },
       );
     }

@@ -251,7 +251,8 @@ export function createRolloutSync(
         if (newEtag === null) {
           if (attempt >= MAX_SYNC_ATTEMPTS) {
             throw new Error(
-              `rollout store ${storeArn}: the alias or the store kept changing during ${attempt} attempts; the next run will write the state`,
+              `rollout store ${storeArn}: the alias or the store kept changing during ${attempt} attempts; the ` +
+                `next run will write the state`,
             );
           }
           known = null;

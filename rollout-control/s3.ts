@@ -190,7 +190,8 @@ export async function deleteObjects(
     if (errors.length > 0) {
       const sample = errors.slice(0, 3).map((e) => `${e.Key}: ${e.Code ?? 'error'} ${e.Message ?? ''}`.trim());
       throw new Error(
-        `S3 refused to delete ${errors.length} of ${batch.length} objects in ${bucket} (${sample.join('; ')}${errors.length > 3 ? '; …' : ''})`,
+        `S3 refused to delete ${errors.length} of ${batch.length} objects in ${bucket} ` +
+          `(${sample.join('; ')}${errors.length > 3 ? '; …' : ''})`,
       );
     }
     deleted += batch.length;

@@ -87,7 +87,10 @@ export function parseSyncEvent(event: unknown): SyncEvent {
         : `an object with detail-type ${JSON.stringify(detailType)}`
       : (JSON.stringify(event) ?? 'undefined');
   throw new Error(
-    `rollout sync runs on an EventBridge "${SCHEDULED_EVENT_TYPE}", "${DEPLOYMENT_STATE_CHANGE_TYPE}" or "${ALARM_STATE_CHANGE_TYPE}" event, or ${JSON.stringify(MANUAL_SYNC_EVENT)} or ${JSON.stringify(VERDICT_SYNC_EVENT)}; got ${got} (${describeIssue(parsed.error.issues[0], event, 'event')})`,
+    `rollout sync runs on an EventBridge "${SCHEDULED_EVENT_TYPE}", "${DEPLOYMENT_STATE_CHANGE_TYPE}" or ` +
+      `"${ALARM_STATE_CHANGE_TYPE}" event, or ${JSON.stringify(MANUAL_SYNC_EVENT)} or ` +
+      `${JSON.stringify(VERDICT_SYNC_EVENT)}; got ${got} ` +
+      `(${describeIssue(parsed.error.issues[0], event, 'event')})`,
   );
 }
 
@@ -195,7 +198,8 @@ export function planSync(
     if (judged.blind && (weight < progress.weight || progress.heldSince !== null)) {
       hold = {
         reason:
-          'the judge cannot see: the unjudged alarm fires (late or lost log records, a full stream, the consumer failing)',
+          'the judge cannot see: the unjudged alarm fires (late or lost log records, a full stream, the ' +
+          'consumer failing)',
         since: progress.heldSince ?? progress.stepSince,
       };
     } else if (progress.heldSince !== null)

@@ -217,7 +217,8 @@ export function backfillCommand(): Command {
   return defineCommand({
     name: 'npm run backfill --',
     summary:
-      "Copy into every replica bucket the builds the source region's bucket holds and it lacks (a region added to the config), each verified, manifest last. Copies nothing already there.",
+      "Copy into every replica bucket the builds the source region's bucket holds and it lacks (a region added " +
+      'to the config), each verified, manifest last. Copies nothing already there.',
     examples: [
       'npm run backfill',
       'npm run backfill -- --dry-run                         # which builds each region lacks',
@@ -241,7 +242,9 @@ export function backfillCommand(): Command {
     .addOption(new Option('--dry-run', 'list what each region lacks; copy nothing').default(false))
     .addOption(
       jsonOption(
-        '{ok, dryRun, from, builds (how many the source holds), copied: [{buildId, regions, ok, error}] (each build copied, or that would be), regions: [{region, copied: [buildId], failed: [{buildId, error}]}] (each region filled)}',
+        '{ok, dryRun, from, builds (how many the source holds), copied: [{buildId, regions, ok, error}] (each ' +
+          'build copied, or that would be), regions: [{region, copied: [buildId], failed: [{buildId, error}]}] ' +
+          '(each region filled)}',
       ),
     )
     .action(async (flags: BackfillFlags, command: Command) => {
@@ -264,10 +267,17 @@ export function backfillCommand(): Command {
       else {
         for (const build of result.copied)
           out(
-            `${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`,
+            `${build.ok ? 'ok  ' : 'FAIL'}  ${build.buildId} → ` +
+              `${build.regions.join(', ')}${build.error ? `: ${build.error}` : ''}`,
           );
         out(
-          `${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ${result.copied.length === 0 ? 'every region holds them all' : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} ${flags.dryRun ? 'would be copied' : 'copied'}`}`,
+          `${result.builds} build${result.builds === 1 ? '' : 's'} in ${result.from}; ` +
+            `${
+              result.copied.length === 0
+                ? 'every region holds them all'
+                : `${result.copied.filter((b) => b.ok).length} of ${result.copied.length} ` +
+                  `${flags.dryRun ? 'would be copied' : 'copied'}`
+            }`,
         );
       }
       if (!result.ok) throw new ReportedFailure();

@@ -52,7 +52,8 @@ export function buildCommand(deps: BuildCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run build --',
     summary:
-      'Build the widget (webpack) and every function bundle (esbuild) into one folder, manifest last. The same sources give the same buildId.',
+      'Build the widget (webpack) and every function bundle (esbuild) into one folder, manifest last. The same ' +
+      'sources give the same buildId.',
     examples: [
       'npm run build',
       'npm run build -- --out /tmp/build',
@@ -64,7 +65,9 @@ export function buildCommand(deps: BuildCliDeps = {}): Command {
     .addOption(new Option('--out <dir>', 'where to write the build (default: build/)'))
     .addOption(
       jsonOption(
-        '{ok, buildId, outDir, manifest (its path), entry {key, bytes, gzipBytes, brotliBytes, sha256}, chunks {count, bytes, brotliBytes}, functions {<name>: {kind, zip, bytes, sha256}}, cloudFrontFunctions {<name>: {file, bytes, sha256, limitBytes}}}',
+        '{ok, buildId, outDir, manifest (its path), entry {key, bytes, gzipBytes, brotliBytes, sha256}, chunks ' +
+          '{count, bytes, brotliBytes}, functions {<name>: {kind, zip, bytes, sha256}}, cloudFrontFunctions ' +
+          '{<name>: {file, bytes, sha256, limitBytes}}}',
       ),
     )
     .action(

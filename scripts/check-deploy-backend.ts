@@ -18,9 +18,11 @@ type Env = Readonly<Record<string, string | undefined>>;
 export function backendProblem(config: Pick<DeployConfig, 'backend'>, env: Env): string | null {
   if (config.backend.type !== 'local' || !runsInCi(env)) return null;
   return (
-    'backend.type: is "local", which keeps Terraform state on the CI runner, and the runner is discarded after the job, ' +
+    'backend.type: is "local", which keeps Terraform state on the CI runner, and the runner is discarded after ' +
+    'the job, ' +
     'so the next deploy would start without state and try to create every resource again. ' +
-    'Use the "cloud" backend (Terraform Cloud: see "Terraform Cloud" in the README\'s deploy guide) or the "s3" backend in the deploy config, ' +
+    'Use the "cloud" backend (Terraform Cloud: see "Terraform Cloud" in the README\'s deploy guide) or the ' +
+    '"s3" backend in the deploy config, ' +
     'or deploy by hand from a machine that keeps the state file.'
   );
 }
@@ -35,7 +37,8 @@ export function checkBackendCommand(env: Env = process.env): Command {
   return defineCommand({
     name: 'npm run check-backend --',
     summary:
-      "Refuse to deploy from CI with Terraform's local backend, whose state would be lost with the runner. Passes outside CI (CI unset, empty, false or 0).",
+      "Refuse to deploy from CI with Terraform's local backend, whose state would be lost with the runner. " +
+      'Passes outside CI (CI unset, empty, false or 0).',
     examples: [
       'npm run check-backend',
       'npm run check-backend -- --config staging.config.json',
@@ -46,7 +49,8 @@ export function checkBackendCommand(env: Env = process.env): Command {
     .addOption(configOption())
     .addOption(
       jsonOption(
-        "{ok, backend (the config's backend.type), ci (whether this runs in CI), problem (why it must not deploy from here, else null)}; in GitHub Actions the annotation goes to stderr",
+        "{ok, backend (the config's backend.type), ci (whether this runs in CI), problem (why it must not " +
+          'deploy from here, else null)}; in GitHub Actions the annotation goes to stderr',
       ),
     )
     .action(async (flags: { readonly config?: string; readonly json: boolean }, command: Command) => {

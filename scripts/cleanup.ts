@@ -201,7 +201,8 @@ export function planCleanup(
       return keep(`canary (version ${live.canary.version}, ${(live.canary.weight / 100).toFixed(2)}% of viewers)`);
     if (fact.unreadable)
       return keep(
-        `manifest in ${fact.unreadable.region} unreadable (${(fact.unreadable.state as { error: string }).error}); cannot tell its age`,
+        `manifest in ${fact.unreadable.region} unreadable ` +
+          `(${(fact.unreadable.state as { error: string }).error}); cannot tell its age`,
       );
     const position = rank.get(fact.buildId);
     if (position !== undefined && position <= policy.keepBuilds)
@@ -229,7 +230,8 @@ export function planCleanup(
     for (const inventory of inventories) {
       if (!inventory.manifests.has(id)) {
         warnings.push(
-          `${role} build ${id} has no manifest in ${inventory.region} (${inventory.bucket}): viewers sent there may get errors; run \`npm run upload\` for that build.`,
+          `${role} build ${id} has no manifest in ${inventory.region} (${inventory.bucket}): viewers sent ` +
+            `there may get errors; run \`npm run upload\` for that build.`,
         );
       }
     }
@@ -265,7 +267,8 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
         return await takeInventory(target.client, target.region, target.bucket);
       } catch (error) {
         throw new Error(
-          `cannot list ${target.bucket} in ${target.region} (${describeError(error)}): refusing to delete anything without a full picture.`,
+          `cannot list ${target.bucket} in ${target.region} (${describeError(error)}): refusing to delete ` +
+            `anything without a full picture.`,
           { cause: error },
         );
       }
@@ -283,7 +286,8 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
   const again = await readLiveOrRefuse(readLive, `${names.liveAlias} of ${names.entryRouter}`);
   if (again.stable.buildId !== live.stable.buildId || again.canary?.buildId !== live.canary?.buildId) {
     throw new Error(
-      `alias ${names.liveAlias} changed while planning (stable ${live.stable.buildId} → ${again.stable.buildId}); nothing deleted, run the cleanup again.`,
+      `alias ${names.liveAlias} changed while planning (stable ${live.stable.buildId} → ` +
+        `${again.stable.buildId}); nothing deleted, run the cleanup again.`,
     );
   }
   const run = `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`;
@@ -350,14 +354,20 @@ async function deleteBuild({
       new PutObjectCommand({
         Bucket: bucket,
         Key: marker,
-        Body: `${JSON.stringify({ buildId, startedAt: new Date().toISOString(), host: hostname(), pid: process.pid })}\n`,
+        Body: `${JSON.stringify({
+          buildId,
+          startedAt: new Date().toISOString(),
+          host: hostname(),
+          pid: process.pid,
+        })}\n`,
         ContentType: 'application/json',
         ServerSideEncryption: 'AES256',
       }),
     );
   } catch (error) {
     throw new Error(
-      `cannot write ${marker} (${describeError(error)}): deleted nothing of it, since an upload of the same build could not be told to wait; cleanup needs s3:PutObject on ${BUILDS_PREFIX}* as well.`,
+      `cannot write ${marker} (${describeError(error)}): deleted nothing of it, since an upload of the same ` +
+        `build could not be told to wait; cleanup needs s3:PutObject on ${BUILDS_PREFIX}* as well.`,
       { cause: error },
     );
   }
@@ -408,7 +418,9 @@ async function deleteMarkedBuild({
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     return {
       objects,
-      kept: 'uploaded again while it was being deleted: that upload, if still running, puts it back once this cleanup is done',
+      kept:
+        'uploaded again while it was being deleted: that upload, if still running, puts it back once ' +
+        'this cleanup is done',
     };
   }
   return { objects };
@@ -421,7 +433,8 @@ async function readLiveOrRefuse(readLive: () => Promise<AliasBuilds>, alias: str
     const credentials = credentialsProblem(error);
     if (credentials) throw new Error(credentials, { cause: error });
     throw new Error(
-      `cannot read alias ${alias} (${describeError(error)}): refusing to delete anything, since no build can be proven retired.`,
+      `cannot read alias ${alias} (${describeError(error)}): refusing to delete anything, since no build can ` +
+        `be proven retired.`,
       { cause: error },
     );
   }
@@ -471,8 +484,13 @@ export function describeAge(ms: number): string {
 export function formatPlan(result: CleanupResult, policy: { keepBuilds: number; graceDays: number }): string[] {
   const { live, plan } = result;
   const lines = [
-    `alias live: stable ${live.stable.buildId} (version ${live.stable.version})${live.canary ? `, canary ${live.canary.buildId} (version ${live.canary.version}, ${(live.canary.weight / 100).toFixed(2)}%)` : ', no canary'}`,
-    `policy: keep stable, canary and the ${policy.keepBuilds} newest other builds; delete the rest once older than ${policy.graceDays} days`,
+    `alias live: stable ${live.stable.buildId} (version ${live.stable.version})${
+      live.canary
+        ? `, canary ${live.canary.buildId} (version ${live.canary.version}, ${(live.canary.weight / 100).toFixed(2)}%)`
+        : ', no canary'
+    }`,
+    `policy: keep stable, canary and the ${policy.keepBuilds} newest other builds; delete the rest once older ` +
+      `than ${policy.graceDays} days`,
   ];
   for (const verdict of plan.verdicts) {
     const date = verdict.uploadedAt
@@ -482,7 +500,8 @@ export function formatPlan(result: CleanupResult, policy: { keepBuilds: number; 
       .map((r) => `${r.region}${r.manifest ? '' : ' (no manifest)'}: ${r.objects} objects`)
       .join(', ');
     lines.push(
-      `  ${verdict.action.padEnd(6)}  ${verdict.buildId}  ${date}  ${verdict.reason}${verdict.action === 'delete' ? `  [${where}]` : ''}`,
+      `  ${verdict.action.padEnd(6)}  ${verdict.buildId}  ${date}  ` +
+        `${verdict.reason}${verdict.action === 'delete' ? `  [${where}]` : ''}`,
     );
   }
   if (plan.verdicts.length === 0) lines.push('  no builds in the buckets');
@@ -567,7 +586,8 @@ export function cleanupCommand(deps: CleanupCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run cleanup --',
     summary:
-      'Delete builds nobody can be served any more (not stable, not canary, not among retention.keepBuilds newest, older than retention.graceDays), in every region. Dry run unless --apply.',
+      'Delete builds nobody can be served any more (not stable, not canary, not among retention.keepBuilds ' +
+      'newest, older than retention.graceDays), in every region. Dry run unless --apply.',
     examples: [
       'npm run cleanup                       # what would go, and why each kept build stays',
       'npm run cleanup -- --apply            # delete them',
@@ -581,7 +601,11 @@ export function cleanupCommand(deps: CleanupCliDeps = {}): Command {
     .addOption(new Option('--apply', 'delete what the plan says; without it, only print the plan').default(false))
     .addOption(
       jsonOption(
-        '{ok, apply, live {stable, canary}, policy {keepBuilds, graceDays}, builds: [{buildId, action (keep|delete), reason, uploadedAt, regions}] newest first, delete {builds, objects, bytes} (what goes, or would), regions: [{region, bucket, keep: [{buildId, reason, …}], delete: [{buildId, reason, objects, bytes, …}], deleted (what --apply did there: {builds, objects, kept, error}; null in a dry run or with nothing to delete)}], warnings}',
+        '{ok, apply, live {stable, canary}, policy {keepBuilds, graceDays}, builds: [{buildId, action ' +
+          '(keep|delete), reason, uploadedAt, regions}] newest first, delete {builds, objects, bytes} (what goes, ' +
+          'or would), regions: [{region, bucket, keep: [{buildId, reason, …}], delete: [{buildId, reason, ' +
+          'objects, bytes, …}], deleted (what --apply did there: {builds, objects, kept, error}; null in a dry ' +
+          'run or with nothing to delete)}], warnings}',
       ),
     )
     .action(async (flags: CleanupFlags, command: Command) => {
@@ -620,14 +644,16 @@ export function cleanupCommand(deps: CleanupCliDeps = {}): Command {
         out(
           doomed.length === 0
             ? 'nothing to delete.'
-            : `dry run: would delete ${doomed.length} build(s), ${objects} objects (${formatBytes(bytes)}); run with --apply to delete them.`,
+            : `dry run: would delete ${doomed.length} build(s), ${objects} objects (${formatBytes(bytes)}); run ` +
+                `with --apply to delete them.`,
         );
         return;
       }
       for (const deletion of result.deletions) {
         const skipped = deletion.skipped.length > 0 ? `, kept ${deletion.skipped.join(', ')}` : '';
         out(
-          `${deletion.region}  ${deletion.bucket}  deleted ${deletion.builds} build(s), ${deletion.objects} objects${skipped}${deletion.error ? '  FAILED (why: below)' : ''}`,
+          `${deletion.region}  ${deletion.bucket}  deleted ${deletion.builds} build(s), ${deletion.objects} ` +
+            `objects${skipped}${deletion.error ? '  FAILED (why: below)' : ''}`,
         );
       }
       if (!result.ok) {
@@ -640,7 +666,10 @@ export function cleanupCommand(deps: CleanupCliDeps = {}): Command {
 
 function failureLine(result: CleanupResult): string {
   const failed = result.deletions.filter((d) => d.error);
-  return `cleanup failed in ${failed.map((d) => `${d.region} (${d.error})`).join('; ')}. A build whose manifest is gone but whose objects remain is removed by the next cleanup.`;
+  return (
+    `cleanup failed in ${failed.map((d) => `${d.region} (${d.error})`).join('; ')}. A build whose manifest is ` +
+    `gone but whose objects remain is removed by the next cleanup.`
+  );
 }
 
 if (require.main === module) runCommand(cleanupCommand());

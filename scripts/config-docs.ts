@@ -29,7 +29,8 @@ export function configDocsCommand(io: ConfigDocsIo = { root: PROJECT_ROOT }): Co
   return defineCommand({
     name: CONFIG_DOCS_COMMAND,
     summary:
-      'Write the JSON Schema of deploy.config.json and docs/configuration.md from the config schema (config/schema.ts).',
+      'Write the JSON Schema of deploy.config.json and docs/configuration.md from the config schema ' +
+      '(config/schema.ts).',
     examples: [
       `${CONFIG_DOCS_COMMAND}`,
       `${CONFIG_DOCS_COMMAND} -- --check    # fail if a committed file is out of date (CI, tests)`,

@@ -48,7 +48,9 @@ export function distributionOrigin(config: Pick<DeployConfig, 'domain' | 'custom
   if (origin !== undefined) return parseOrigin(origin);
   if (config.customDomain) return `https://${config.domain}`;
   throw new UsageError(
-    "customDomain is false, so the distribution serves on the CloudFront domain it gets at deploy time, which the config cannot know; pass it as --origin https://<distribution-domain> (the delivery stack's distribution-domain output, printed by cdktf deploy).",
+    'customDomain is false, so the distribution serves on the CloudFront domain it gets at deploy time, which ' +
+      "the config cannot know; pass it as --origin https://<distribution-domain> (the delivery stack's " +
+      'distribution-domain output, printed by cdktf deploy).',
   );
 }
 
@@ -59,13 +61,15 @@ export function parseOrigin(text: string): string {
     url = new URL(text);
   } catch {
     throw new UsageError(
-      `--origin ${JSON.stringify(text)} is not a URL; write the distribution's origin, e.g. https://d1234abcd.cloudfront.net.`,
+      `--origin ${JSON.stringify(text)} is not a URL; write the distribution's origin, ` +
+        `e.g. https://d1234abcd.cloudfront.net.`,
     );
   }
   const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new UsageError(
-      `--origin ${JSON.stringify(text)}: the distribution serves over https (http only on loopback, for the local distribution).`,
+      `--origin ${JSON.stringify(text)}: the distribution serves over https (http only on loopback, for the ` +
+        `local distribution).`,
     );
   }
   if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
@@ -109,7 +113,10 @@ export function cspCommand(print?: (line: string) => void): Command {
   return defineCommand({
     name: 'npm run csp --',
     summary:
-      'The Content-Security-Policy directives a host page needs for the widget (script-src for its scripts, connect-src for the one GET an error sends, both the distribution), as a header value and a <meta http-equiv> element. The distribution is https://<domain> when customDomain is true; otherwise pass --origin.',
+      'The Content-Security-Policy directives a host page needs for the widget (script-src for its scripts, ' +
+      'connect-src for the one GET an error sends, both the distribution), as a header value and a <meta ' +
+      'http-equiv> element. The distribution is https://<domain> when customDomain is true; ' +
+      'otherwise pass --origin.',
     examples: [
       'npm run csp                                          # for https://<domain>',
       'npm run csp -- --origin https://d1234abcd.cloudfront.net   # customDomain: false (the deploy prints the domain)',
@@ -134,11 +141,13 @@ export function cspCommand(print?: (line: string) => void): Command {
         return;
       }
       out(
-        `# The widget at ${csp.distribution}/assets/index.js needs these sources (a healthy load sends nothing; an error sends one GET to ${csp.errorReportUrl}):`,
+        `# The widget at ${csp.distribution}/assets/index.js needs these sources (a healthy load sends ` +
+          `nothing; an error sends one GET to ${csp.errorReportUrl}):`,
       );
       for (const name of WIDGET_DIRECTIVES) out(`#   ${name} ${csp.directives[name].join(' ')}`);
       out(
-        "# Add them to the same directives of your policy. default-src 'none' below shows the widget needs nothing else; keep your own default-src.",
+        "# Add them to the same directives of your policy. default-src 'none' below shows the widget needs " +
+          'nothing else; keep your own default-src.',
       );
       out('');
       out('# HTTP response header:');

@@ -24,7 +24,8 @@ export function dnsServerCommand(): Command {
   return defineCommand({
     name: 'npm run dns-server --',
     summary:
-      'A DNS server on loopback, UDP and TCP on one port, answering the TXT records given (what the local mode and the edge tests use in place of Route53).',
+      'A DNS server on loopback, UDP and TCP on one port, answering the TXT records given (what the local mode ' +
+      'and the edge tests use in place of Route53).',
     examples: [
       'npm run dns-server -- --port 5300 --txt _bucket.widget.example.com=eu-west-1',
       'dig @127.0.0.1 -p 5300 TXT _bucket.widget.example.com   # ask it',

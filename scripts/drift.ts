@@ -141,7 +141,8 @@ export function formatReport(results: readonly StackDrift[]): string[] {
     }
     const count = result.changes.length;
     lines.push(
-      `${result.stack}: DRIFT: ${count} resource change${count === 1 ? '' : 's'}${result.outputsChanged ? ' and changed outputs' : ''}${result.summaryLine ? ` (${result.summaryLine})` : ''}`,
+      `${result.stack}: DRIFT: ${count} resource change${count === 1 ? '' : 's'}` +
+        `${result.outputsChanged ? ' and changed outputs' : ''}${result.summaryLine ? ` (${result.summaryLine})` : ''}`,
     );
     lines.push(...describeChanges(result.changes).map((line) => `  ${line}`));
     if (result.changedOutside.length > 0)
@@ -158,7 +159,9 @@ export function githubReport(results: readonly StackDrift[]): { annotations: str
     .map((result) =>
       result.status === 'error'
         ? `::error title=Plan failed for ${result.stack}::${escapeCommandValue(result.error ?? '')}`
-        : `::error title=Drift in ${result.stack}::${escapeCommandValue(result.changes.map((c) => `${c.action} ${c.address}`).join(', ') || 'outputs changed')}`,
+        : `::error title=Drift in ${result.stack}::${escapeCommandValue(
+            result.changes.map((c) => `${c.action} ${c.address}`).join(', ') || 'outputs changed',
+          )}`,
     );
   const rows = results.map((result) => {
     const what =
@@ -222,7 +225,8 @@ export function driftCommand(deps: DriftCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run drift --',
     summary:
-      'After `cdktf synth`: `terraform plan -detailed-exitcode` per stack, naming every resource that would change. Exits 1 on drift or on a plan that fails.',
+      'After `cdktf synth`: `terraform plan -detailed-exitcode` per stack, naming every resource that would ' +
+      'change. Exits 1 on drift or on a plan that fails.',
     examples: [
       'npx cdktf synth && npm run drift',
       'npm run drift -- --stacks edge-widget-delivery',
@@ -243,7 +247,9 @@ export function driftCommand(deps: DriftCliDeps = {}): Command {
     .addOption(new Option('--skip-init', 'do not run `terraform init` first').default(false))
     .addOption(
       jsonOption(
-        "{ok, stacks: [{stack, status (clean|drift|error), changes: [{address, action, to}], changedOutside, outputsChanged, summaryLine, error}]}; Terraform's own output stays on stderr, and in GitHub Actions the annotations go there too",
+        '{ok, stacks: [{stack, status (clean|drift|error), changes: [{address, action, to}], changedOutside, ' +
+          "outputsChanged, summaryLine, error}]}; Terraform's own output stays on stderr, and in GitHub Actions " +
+          'the annotations go there too',
       ),
     )
     .action(async (flags: DriftFlags, command: Command) => {

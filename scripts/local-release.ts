@@ -37,12 +37,14 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
   const command = defineCommand({
     name: 'npm run local:release --',
     summary:
-      'Release the app as it is now into the running `npm start` (as a deploy does in AWS), stop that release with rollback, show where it is, or edit the ring.',
+      'Release the app as it is now into the running `npm start` (as a deploy does in AWS), stop that release ' +
+      'with rollback, show where it is, or edit the ring.',
     examples: [
       'npm run local:release                                   # build the changed app and start its rollout',
       'npm run local:release -- --status                       # where the rollout is',
       'npm run local:release -- --stop                         # stop it: every viewer back on the stable build',
-      'npm run local:release -- ring add http://127.0.0.1:8081  # pages on this origin get the canary whatever the weight',
+      'npm run local:release -- ring add http://127.0.0.1:8081  # pages on this origin get the canary ' +
+        'whatever the weight',
       'npm run local:release -- ring remove http://127.0.0.1:8081',
     ],
   })
@@ -72,7 +74,8 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
       if (flags.stop) {
         const stopped = (await callControl(address, 'POST', '/stop')) as ControlPlaneStatus;
         out(
-          `stopped ${stopped.deployment?.id ?? 'the release'}: every viewer's next load gets the stable build ${stopped.stable.buildId} (v${stopped.stable.version})`,
+          `stopped ${stopped.deployment?.id ?? 'the release'}: every viewer's next load gets the stable build ` +
+            `${stopped.stable.buildId} (v${stopped.stable.version})`,
         );
         return;
       }
@@ -88,7 +91,8 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
       const buildId = path.basename(buildDir);
       if (status.stable.buildId === buildId || status.canary?.buildId === buildId) {
         throw new Error(
-          `build ${buildId} is already what the local distribution serves; change the app (webapp/src) and run this again`,
+          `build ${buildId} is already what the local distribution serves; change the app (webapp/src) ` +
+            `and run this again`,
         );
       }
       const released = (await callControl(address, 'POST', '/release', { buildDir })) as {
@@ -97,7 +101,8 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
         deploymentId: string;
       };
       out(
-        `released ${released.buildId} as version ${released.version}: deployment ${released.deploymentId} is shifting viewers (watch the status line, or open ${address.hostPage})`,
+        `released ${released.buildId} as version ${released.version}: deployment ${released.deploymentId} is ` +
+          `shifting viewers (watch the status line, or open ${address.hostPage})`,
       );
     });
 
@@ -129,7 +134,8 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
           return;
         }
         out(
-          `ring: ${after.length > 0 ? after.join(', ') : '(empty)'}; pages on these origins get the canary whatever the weight`,
+          `ring: ${after.length > 0 ? after.join(', ') : '(empty)'}; pages on these origins get the canary ` +
+            `whatever the weight`,
         );
       });
   }
@@ -141,7 +147,8 @@ function ringOrigin(text: string): string {
   const origin = normalizeOrigin(text);
   if (origin === null)
     throw new InvalidArgumentError(
-      `expected scheme://host[:port] with no path, e.g. http://127.0.0.1:8081 (what a page's Referer starts with), got ${JSON.stringify(text)}.`,
+      `expected scheme://host[:port] with no path, e.g. http://127.0.0.1:8081 (what a page's Referer starts ` +
+        `with), got ${JSON.stringify(text)}.`,
     );
   return origin;
 }
@@ -153,16 +160,19 @@ function describeStatus(status: ServedStatus, address: ControlAddress): string[]
   if (status.deployment === null) lines.push('no release yet: change the app, then `npm run local:release`');
   else if (status.deployment.status === 'InProgress') {
     lines.push(
-      `${status.deployment.id} is shifting viewers to ${status.canary?.buildId ?? '?'}; \`npm run local:release -- --stop\` rolls it back`,
+      `${status.deployment.id} is shifting viewers to ${status.canary?.buildId ?? '?'}; ` +
+        `\`npm run local:release -- --stop\` rolls it back`,
     );
     if (status.release?.hold)
       lines.push(
-        `held at ${(status.release.weight / 100).toFixed(0)}% since ${new Date(status.release.hold.since).toISOString()}: ${status.release.hold.reason}`,
+        `held at ${(status.release.weight / 100).toFixed(0)}% since ` +
+          `${new Date(status.release.hold.since).toISOString()}: ${status.release.hold.reason}`,
       );
     if (status.judgment?.last) lines.push(`the judge: ${status.judgment.last.reason}`);
   } else
     lines.push(
-      `${status.deployment.id} ${status.deployment.status.toLowerCase()}${status.deployment.error ? `: ${status.deployment.error}` : ''}`,
+      `${status.deployment.id} ` +
+        `${status.deployment.status.toLowerCase()}${status.deployment.error ? `: ${status.deployment.error}` : ''}`,
     );
   if (state !== null && state.ring.length > 0) lines.push(`ring: ${state.ring.join(', ')}`);
   lines.push(`host page ${address.hostPage}`);

@@ -89,7 +89,8 @@ const ROLES = [
   {
     key: 'deployRole',
     title:
-      'Deploy role (AWS_DEPLOY_ROLE_ARN): cdktf deploy of both stacks, npm run upload, backfill, verify-edge, rollout wait, cleanup',
+      'Deploy role (AWS_DEPLOY_ROLE_ARN): cdktf deploy of both stacks, npm run upload, backfill, verify-edge, ' +
+      'rollout wait, cleanup',
   },
   {
     key: 'planRole',
@@ -110,7 +111,8 @@ function printPolicies(
     out(`# ${title}`);
     if (parts.length > 1)
       out(
-        `# ${parts.length} customer managed policies (IAM allows ${MANAGED_POLICY_SIZE_LIMIT} characters each): attach them all.`,
+        `# ${parts.length} customer managed policies (IAM allows ${MANAGED_POLICY_SIZE_LIMIT} characters ` +
+          `each): attach them all.`,
       );
     parts.forEach((part, index) => {
       if (parts.length > 1) out(`# ${key} part ${index + 1} of ${parts.length}`);
@@ -122,11 +124,14 @@ function printPolicies(
   const boundary = resourceNames(config).permissionsBoundary;
   if (policySize(policies.permissionsBoundary) > MANAGED_POLICY_SIZE_LIMIT) {
     throw new Error(
-      `the permissions boundary is ${policySize(policies.permissionsBoundary)} characters, more than one managed policy holds (${MANAGED_POLICY_SIZE_LIMIT}): the stacks' roles grant too much to bound in one policy`,
+      `the permissions boundary is ${policySize(policies.permissionsBoundary)} characters, more than one ` +
+        `managed policy holds (${MANAGED_POLICY_SIZE_LIMIT}): the stacks' roles grant too much to ` +
+        `bound in one policy`,
     );
   }
   out(
-    `# Permissions boundary: the customer managed policy ${boundary}, made before the first deploy and never by the stacks. Every role the stacks create carries it; the deploy role may write roles only with it.`,
+    `# Permissions boundary: the customer managed policy ${boundary}, made before the first deploy and never ` +
+      `by the stacks. Every role the stacks create carries it; the deploy role may write roles only with it.`,
   );
   out(JSON.stringify(policies.permissionsBoundary, null, 2));
 }
@@ -159,11 +164,13 @@ export function namesCommand(deps: NamesCliDeps = {}): Command {
   return defineCommand({
     name: 'npm run names --',
     summary:
-      "Print every name derived from the config (stacks, functions, buckets, records), or the CI roles' IAM policies from the synthesized stacks.",
+      "Print every name derived from the config (stacks, functions, buckets, records), or the CI roles' IAM " +
+      'policies from the synthesized stacks.',
     examples: [
       'npm run names                                   # a table',
       'npm run names -- --github-output                # key=value lines into $GITHUB_OUTPUT (workflow steps)',
-      "npm run names -- --iam --account 123456789012   # the deploy and plan roles' policies, and the permissions boundary",
+      "npm run names -- --iam --account 123456789012   # the deploy and plan roles' policies, and the " +
+        'permissions boundary',
       'npm run names -- --iam --json > ci-roles.json',
     ],
   })
@@ -182,7 +189,8 @@ export function namesCommand(deps: NamesCliDeps = {}): Command {
     .addOption(
       new Option(
         '--iam',
-        "the CI roles' IAM policies and the stack roles' permissions boundary, from the stacks synthesized for the build",
+        "the CI roles' IAM policies and the stack roles' permissions boundary, from the stacks " +
+          'synthesized for the build',
       ).default(false),
     )
     .addOption(

@@ -50,7 +50,8 @@ export function planComment(plans: readonly StackPlan[], heading: string): strin
     if (summary.changes.length > MAX_LISTED) listed.push(`    … and ${summary.changes.length - MAX_LISTED} more`);
     const changes = listed.length > 0 ? `\n${listed.join('\n')}\n` : '';
     return [
-      `<details><summary><code>${plan.stack}</code>: ${summary.changes.length} resource change${summary.changes.length === 1 ? '' : 's'}</summary>`,
+      `<details><summary><code>${plan.stack}</code>: ${summary.changes.length} resource ` +
+        `change${summary.changes.length === 1 ? '' : 's'}</summary>`,
       changes,
       '```text',
       shown.replace(/```/g, "``'"),
@@ -101,7 +102,8 @@ export function planCommentCommand(): Command {
   return defineCommand({
     name: 'npm run plan-comment --',
     summary:
-      "The pull request's plan comment (markdown), from the `cdktf plan` outputs the workflow saved as <plans>/<stack>.txt and <stack>.exit.",
+      "The pull request's plan comment (markdown), from the `cdktf plan` outputs the workflow saved as " +
+      '<plans>/<stack>.txt and <stack>.exit.',
     examples: [
       'npm run plan-comment -- --plans plans --out comment.md',
       'npm run plan-comment -- --plans /tmp/plans   # to stdout',

@@ -18,7 +18,8 @@ export function s3ServerCommand(): Command {
   return defineCommand({
     name: 'npm run s3-server --',
     summary:
-      'An S3-compatible server on loopback with one bucket per configured region, to try `npm run upload` and `npm run cleanup` without AWS.',
+      'An S3-compatible server on loopback with one bucket per configured region, to try `npm run upload` and ' +
+      '`npm run cleanup` without AWS.',
     examples: [
       'npm run s3-server                                 # on port 4568, objects in a temporary folder',
       'npm run s3-server -- --port 4600 --dir /tmp/buckets',

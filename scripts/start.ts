@@ -44,7 +44,8 @@ export function startCommand(): Command {
   return defineCommand({
     name: 'npm start --',
     summary:
-      'Run the whole distribution on this machine (CloudFront, S3, Route53, Kinesis, CodeDeploy and the alarms on loopback; no AWS) until Ctrl-C.',
+      'Run the whole distribution on this machine (CloudFront, S3, Route53, Kinesis, CodeDeploy and the alarms ' +
+      'on loopback; no AWS) until Ctrl-C.',
     examples: [
       'npm start',
       'npm start -- --time-scale 60                  # a minute of rollout per second: the default rollout in 9 s',
@@ -75,7 +76,8 @@ export function startCommand(): Command {
     .addOption(
       new Option(
         '--min-viewers <n>',
-        "canary viewers a step needs before the judge can find it healthy, lowered so a few visits can move a release on (default: the config's)",
+        'canary viewers a step needs before the judge can find it healthy, lowered so a few visits can move a ' +
+          "release on (default: the config's)",
       ).argParser(wholeNumber(1)),
     )
     .addOption(
@@ -90,14 +92,16 @@ export function startCommand(): Command {
       const { config, out } = context;
       if (flags.nearestRegion !== undefined && !config.regions.includes(flags.nearestRegion)) {
         throw new UsageError(
-          `--nearest-region must be one of the configured regions (${config.regions.join(', ')}); got ${flags.nearestRegion}.`,
+          `--nearest-region must be one of the configured regions (${config.regions.join(', ')}); got ` +
+            `${flags.nearestRegion}.`,
         );
       }
       const addressFile = path.resolve(flags.controlFile);
       const other = runningDistribution(addressFile);
       if (other !== null)
         throw new Error(
-          `a local distribution is already running (pid ${other.pid}, host page ${other.hostPage}): stop it with Ctrl-C in its terminal, or give this one its own --control-file`,
+          `a local distribution is already running (pid ${other.pid}, host page ${other.hostPage}): stop it ` +
+            `with Ctrl-C in its terminal, or give this one its own --control-file`,
         );
 
       const shutdown = new Shutdown({ say: out });
@@ -108,7 +112,8 @@ export function startCommand(): Command {
       else if (failure === null) out('stopped: every server closed, the temporary buckets removed');
       else if ((failure as NodeJS.ErrnoException).code === 'EADDRINUSE')
         throw new Error(
-          `port ${(failure as { port?: number }).port} is in use: pick another with --port / --host-port, or leave them out for free ones`,
+          `port ${(failure as { port?: number }).port} is in use: pick another with --port / --host-port, or ` +
+            `leave them out for free ones`,
         );
       else throw failure;
     });

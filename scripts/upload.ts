@@ -46,7 +46,11 @@ export function failureReport(result: UploadResult): string[] {
   return [
     `upload failed in ${failed.length} of ${result.regions.length} regions:`,
     ...[...regionsByError].map(([error, regions]) => `  ${regions.join(', ')}: ${error}${advice(error)}`),
-    `${unpublished ? 'No manifest was written there, so the build does not count as present' : 'The build could not be confirmed whole there'}; run the upload again once fixed (it skips what is there).`,
+    `${
+      unpublished
+        ? 'No manifest was written there, so the build does not count as present'
+        : 'The build could not be confirmed whole there'
+    }; run the upload again once fixed (it skips what is there).`,
   ];
 }
 
@@ -56,7 +60,10 @@ function summaryLine(result: RegionUpload, width: number, dryRun: boolean): stri
   const verb = dryRun ? 'would upload' : 'uploaded';
   const manifest = dryRun ? 'manifest would be written last' : 'manifest written';
   const putBack = result.restored > 0 ? `, put back ${result.restored} that went missing meanwhile` : '';
-  return `${head}  ${verb} ${result.uploaded}${dryRun ? '' : ` (${formatBytes(result.bytes)})`}, skipped ${result.skipped}${putBack}, ${manifest}, ${formatDuration(result.ms)}`;
+  return (
+    `${head}  ${verb} ${result.uploaded}${dryRun ? '' : ` (${formatBytes(result.bytes)})`}, skipped ` +
+    `${result.skipped}${putBack}, ${manifest}, ${formatDuration(result.ms)}`
+  );
 }
 
 interface UploadFlags {
@@ -90,7 +97,8 @@ export function uploadCommand(): Command {
   return defineCommand({
     name: 'npm run upload --',
     summary:
-      "Upload the build (build/) to every replica bucket: objects first, each verified, then the build's manifest, which makes it count as present. Skips what is already there.",
+      "Upload the build (build/) to every replica bucket: objects first, each verified, then the build's " +
+      'manifest, which makes it count as present. Skips what is already there.',
     examples: [
       'npm run upload',
       'npm run upload -- --dry-run                      # what would be written, writing nothing',
@@ -111,7 +119,9 @@ export function uploadCommand(): Command {
     .addOption(new Option('--dry-run', 'list what would be uploaded; write nothing').default(false))
     .addOption(
       jsonOption(
-        '{ok, dryRun, buildId, objects, totalBytes, manifestKey, regions: [{region, bucket, ok, uploaded, skipped, restored (put back), bytes, ms, manifest, pending (keys a --dry-run would upload), error and advice when failed}]}; no progress is shown',
+        '{ok, dryRun, buildId, objects, totalBytes, manifestKey, regions: [{region, bucket, ok, uploaded, ' +
+          'skipped, restored (put back), bytes, ms, manifest, pending (keys a --dry-run would upload), error and ' +
+          'advice when failed}]}; no progress is shown',
       ),
     )
     .action(async (flags: UploadFlags, command: Command) => {
@@ -126,7 +136,8 @@ export function uploadCommand(): Command {
         const manifest = readManifest(buildDir);
         const where = flags.endpoint ? ` at ${flags.endpoint}` : '';
         err(
-          `${flags.dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} region${regions.length === 1 ? '' : 's'}${where}`,
+          `${flags.dryRun ? 'dry run: ' : ''}upload build ${manifest.buildId} to ${regions.length} ` +
+            `region${regions.length === 1 ? '' : 's'}${where}`,
         );
 
         board = flags.json ? null : new ProgressBoard({ lanes: regions });
@@ -151,7 +162,8 @@ export function uploadCommand(): Command {
       else {
         const width = Math.max(...result.regions.map((region) => region.region.length));
         out(
-          `build ${result.buildId}: ${result.objects} objects (files and their compressed variants, ${formatBytes(result.totalBytes)}), then its manifest ${publishedBuildKey(result.buildId)}`,
+          `build ${result.buildId}: ${result.objects} objects (files and their compressed variants, ` +
+            `${formatBytes(result.totalBytes)}), then its manifest ${publishedBuildKey(result.buildId)}`,
         );
         for (const region of result.regions) {
           out(summaryLine(region, width, flags.dryRun));

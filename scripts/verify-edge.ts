@@ -110,7 +110,9 @@ export function verifyEdgeCommand(): Command {
   return defineCommand({
     name: 'npm run verify-edge --',
     summary:
-      "Check the build's edge code before it reaches viewers: the routers and the viewer-assignment function on the local request path, and optionally in CloudFront's own runtime (TestFunction). Exits 1 naming each check that fails.",
+      "Check the build's edge code before it reaches viewers: the routers and the viewer-assignment function " +
+      "on the local request path, and optionally in CloudFront's own runtime (TestFunction). Exits 1 naming " +
+      'each check that fails.',
     examples: [
       'npm run verify-edge                       # local checks, no credentials needed',
       "npm run verify-edge -- --cloudfront       # and in CloudFront's runtime (AWS credentials, us-east-1)",
@@ -133,7 +135,9 @@ export function verifyEdgeCommand(): Command {
     )
     .addOption(
       jsonOption(
-        "{ok, passed, failed (how many checks), cloudFrontSkipped (why CloudFront's TestFunction did not run, else null), checks: [{name, ok, problem (why it failed, else null), note (what a passing check measured)}]}",
+        "{ok, passed, failed (how many checks), cloudFrontSkipped (why CloudFront's TestFunction did not run, " +
+          'else null), checks: [{name, ok, problem (why it failed, else null), note (what a passing ' +
+          'check measured)}]}',
       ),
     )
     .action(async (flags: VerifyEdgeFlags, command: Command) => {

@@ -134,8 +134,8 @@ describe('release signal cost model', () => {
     expect(invocations).toBeCloseTo(2_591_978.3, 0);
     // The timeline copy is 5 s old every fifth second.
     const timelineReads = 518_400;
-    // Checkpoint at every invocation and timeline at every fifth, 10 ms each (12 ms), + 11.69 records × 2 µs × (1769 /
-    // 128) = 0.32 ms: 13 ms billed.
+    // Checkpoint at every invocation and timeline at every fifth, 10 ms each (12 ms), + 11.69 records × 2 µs ×
+    // (1769 / 128) = 0.32 ms: 13 ms billed.
     const billed = 13;
     expect(month).toMatchObject({
       samplingPercent: 100,
@@ -186,24 +186,28 @@ describe('release signal cost model', () => {
     expect(month.parts.cloudFrontFunctions).toBeCloseTo(30_000_000 * 0.1e-6, 10);
   });
 
-  it('samples and sizes each volume as signalCapacity does: one shard, and less than every load only at 100 million a day', () => {
-    expect(SIGNAL_VOLUMES.map((v) => v.loadsPerDay)).toEqual([100_000, 1_000_000, 10_000_000, 100_000_000]);
-    for (const peakToAverage of [3, 10]) {
-      for (const { loadsPerDay } of SIGNAL_VOLUMES) {
-        const month = signalMonth({ ...INPUTS, loadsPerDay, peakToAverage });
-        const capacity = signalCapacity({ expectedLoadsPerDay: loadsPerDay, peakToAverage });
-        expect([loadsPerDay, month.samplingPercent, month.shards]).toEqual([
-          loadsPerDay,
-          capacity.samplingPercent,
-          capacity.shards,
-        ]);
+  it(
+    'samples and sizes each volume as signalCapacity does: one shard, and less than every load only at ' +
+      '100 million a day',
+    () => {
+      expect(SIGNAL_VOLUMES.map((v) => v.loadsPerDay)).toEqual([100_000, 1_000_000, 10_000_000, 100_000_000]);
+      for (const peakToAverage of [3, 10]) {
+        for (const { loadsPerDay } of SIGNAL_VOLUMES) {
+          const month = signalMonth({ ...INPUTS, loadsPerDay, peakToAverage });
+          const capacity = signalCapacity({ expectedLoadsPerDay: loadsPerDay, peakToAverage });
+          expect([loadsPerDay, month.samplingPercent, month.shards]).toEqual([
+            loadsPerDay,
+            capacity.samplingPercent,
+            capacity.shards,
+          ]);
+        }
       }
-    }
-    expect(SIGNAL_VOLUMES.map(({ loadsPerDay }) => signalMonth({ ...INPUTS, loadsPerDay }).samplingPercent)).toEqual([
-      100, 100, 100, 23,
-    ]);
-    expect(signalMonth({ ...INPUTS, loadsPerDay: 10_000_000, peakToAverage: 10 }).samplingPercent).toBe(69);
-  });
+      expect(SIGNAL_VOLUMES.map(({ loadsPerDay }) => signalMonth({ ...INPUTS, loadsPerDay }).samplingPercent)).toEqual([
+        100, 100, 100, 23,
+      ]);
+      expect(signalMonth({ ...INPUTS, loadsPerDay: 10_000_000, peakToAverage: 10 }).samplingPercent).toBe(69);
+    },
+  );
 
   it('calls the consumer less, and costs less, with a longer batching window', () => {
     const slow = signalMonth({ ...INPUTS, batchWindowSeconds: 5 });
@@ -224,17 +228,21 @@ describe('release signal cost model', () => {
     expect(month.invocations).toBeLessThan(30_300);
   });
 
-  it('prices the metrics API it replaces at $2.18 per million beacons, one a load, with its metrics, alarm and state copy', () => {
-    const previous = previousSignalMonth(1_000_000, { customMetrics: 6, alarmMetrics: 4 });
-    // HTTP API $1 + Lambda $0.2 + 10 ms at 256 MB + an UpdateItem $0.625 + 625 B of logs.
-    const perBeacon = 1 + 0.2 + 1e6 * 0.01 * 0.25 * 0.0000166667 + 0.625 + 625e6 * 1e-9 * 0.5;
-    expect(previous.perMillionBeacons).toBeCloseTo(perBeacon, 10);
-    expect(previous.perMillionBeacons).toBeCloseTo(2.1792, 4);
-    // Five containers reading the copy every 10 s, half a unit each.
-    const stateReads = ((5 * 2_592_000) / 10 / 2) * 0.125e-6;
-    expect(previous.total).toBeCloseTo(30 * perBeacon + 6 * 0.3 + 4 * 0.1 + stateReads, 8);
-    expect(previous.perMillionLoads).toBeCloseTo(previous.total / 30, 10);
-  });
+  it(
+    'prices the metrics API it replaces at $2.18 per million beacons, one a load, with its metrics, ' +
+      'alarm and state copy',
+    () => {
+      const previous = previousSignalMonth(1_000_000, { customMetrics: 6, alarmMetrics: 4 });
+      // HTTP API $1 + Lambda $0.2 + 10 ms at 256 MB + an UpdateItem $0.625 + 625 B of logs.
+      const perBeacon = 1 + 0.2 + 1e6 * 0.01 * 0.25 * 0.0000166667 + 0.625 + 625e6 * 1e-9 * 0.5;
+      expect(previous.perMillionBeacons).toBeCloseTo(perBeacon, 10);
+      expect(previous.perMillionBeacons).toBeCloseTo(2.1792, 4);
+      // Five containers reading the copy every 10 s, half a unit each.
+      const stateReads = ((5 * 2_592_000) / 10 / 2) * 0.125e-6;
+      expect(previous.total).toBeCloseTo(30 * perBeacon + 6 * 0.3 + 4 * 0.1 + stateReads, 8);
+      expect(previous.perMillionLoads).toBeCloseTo(previous.total / 30, 10);
+    },
+  );
 
   it('checks the targets: at most $15 a month at 1 million loads a day, $0.03 per million loads at 100 million', () => {
     expect(SIGNAL_TARGETS).toEqual({
@@ -297,12 +305,15 @@ describe('rollback reach', () => {
     expect(total.typicalS).toBeLessThan(total.worstS);
   });
 
-  it("sums this design's chain from the alarm without CodeDeploy in it, within 45 s typically and 90 s at worst", () => {
-    const components = reachComponents(0);
-    expect(components.map((c) => c.name).join(' ')).not.toMatch(/CodeDeploy/);
-    expect(components[components.length - 1]).toMatchObject({ basis: 'measured', typicalS: 0, worstS: 0 });
-    const total = totalReach(components);
-    expect(total.typicalS).toBeLessThanOrEqual(45);
-    expect(total.worstS).toBeLessThanOrEqual(90);
-  });
+  it(
+    "sums this design's chain from the alarm without " + 'CodeDeploy in it, within 45 s typically and 90 s at worst',
+    () => {
+      const components = reachComponents(0);
+      expect(components.map((c) => c.name).join(' ')).not.toMatch(/CodeDeploy/);
+      expect(components[components.length - 1]).toMatchObject({ basis: 'measured', typicalS: 0, worstS: 0 });
+      const total = totalReach(components);
+      expect(total.typicalS).toBeLessThanOrEqual(45);
+      expect(total.worstS).toBeLessThanOrEqual(90);
+    },
+  );
 });

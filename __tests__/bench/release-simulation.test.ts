@@ -77,22 +77,27 @@ describe("at a million loads a day, 1 % of every build's viewers erring", () => 
     expect(summary.failingLoadToRollbackS).toHaveLength(200);
   });
 
-  it('judges a failing canary from the moment its state is written, not once it has reached every edge: most are rolled back within the propagation window', () => {
-    const window = statePropagationMs(config.edge);
-    const judged = Array.from({ length: 50 }, (_, seed) =>
-      simulateJudgedRelease(config, { loadsPerDay: 1_000_000, canaryDefectShare: 0.3 }, seed),
-    );
-    expect(judged.filter((release) => release.verdictAtMs! < window).length).toBeGreaterThan(40);
-    // And the propagation window changes nothing on that side: counting every viewer from the write on is what it does.
-    const unwindowed = Array.from({ length: 50 }, (_, seed) =>
-      simulateJudgedRelease(
-        { ...config, statePropagationMs: 0 },
-        { loadsPerDay: 1_000_000, canaryDefectShare: 0.3 },
-        seed,
-      ),
-    );
-    expect(unwindowed.map((release) => release.verdictAtMs)).toEqual(judged.map((release) => release.verdictAtMs));
-  });
+  it(
+    'judges a failing canary from the moment its state is written, not once it has reached every edge: most are ' +
+      'rolled back within the propagation window',
+    () => {
+      const window = statePropagationMs(config.edge);
+      const judged = Array.from({ length: 50 }, (_, seed) =>
+        simulateJudgedRelease(config, { loadsPerDay: 1_000_000, canaryDefectShare: 0.3 }, seed),
+      );
+      expect(judged.filter((release) => release.verdictAtMs! < window).length).toBeGreaterThan(40);
+      // And the propagation window changes nothing on that side: counting every viewer from the write on is what it
+      // does.
+      const unwindowed = Array.from({ length: 50 }, (_, seed) =>
+        simulateJudgedRelease(
+          { ...config, statePropagationMs: 0 },
+          { loadsPerDay: 1_000_000, canaryDefectShare: 0.3 },
+          seed,
+        ),
+      );
+      expect(unwindowed.map((release) => release.verdictAtMs)).toEqual(judged.map((release) => release.verdictAtMs));
+    },
+  );
 
   it('rolls back no healthy canary, and takes each through every step, none sooner than the configured steps', () => {
     const summary = releases({ loadsPerDay: 1_000_000 }, 200);
@@ -101,74 +106,83 @@ describe("at a million loads a day, 1 % of every build's viewers erring", () => 
   });
 });
 
-it('with no viewers, holds the release at its first step and rolls it back for want of evidence once the hold runs out', () => {
-  for (let seed = 0; seed < 5; seed += 1) {
-    const release = simulateJudgedRelease(config, { loadsPerDay: 0 }, seed);
-    expect(release).toMatchObject({
-      outcome: 'not-enough-evidence',
-      highestWeight: firstStep,
-      completedAtMs: null,
-      firstFailingLoadAtMs: null,
-    });
-    // The first look or sync run after the step's time and its hold.
-    const givesUpAt = steps[1]!.atMinute * 60_000 + holdMs;
-    expect(release.verdictAtMs).toBeGreaterThanOrEqual(givesUpAt);
-    expect(release.verdictAtMs).toBeLessThan(givesUpAt + LOOK_SECONDS * 1000);
-  }
-});
-
-describe("attackers, against 800 honest viewers a period (1.15 million loads a day), 2 % of every build's viewers erring", () => {
-  const HONEST = { loadsPerDay: 800 * 1440, stableErrorShare: 0.02 } as const;
-
-  it.each([
-    ['10 IPv4 addresses', { kind: 'ipv4', count: 10, goal: 'fail' }, 300],
-    ['10 IPv6 /48s, each probing 16 of its /64s', { kind: 'ipv6-48', count: 10, goal: 'fail' }, 100],
-  ] as const)(
-    '%s reporting errors wherever they get the canary roll back a few % of healthy canaries, almost all held at the first step until the hold runs out',
-    (_label, attackers, count) => {
-      // Measured: 37 of 500 (7.4 %) with IPv4, 35 of 300 (11.7 %) with /48s, against the 1 % aimed at. At the
-      // first step the canary has about 80 honest viewers a period, so the 1 in 10 attackers the
-      // weight puts there by chance, two or three in some cohorts, are several points of its viewers:
-      // the judge cannot rule out alarms.excessErrorPercent and the release waits, or sees the excess
-      // pass alarms.toleratedExcessPercent and fails it.
-      const simulated = Array.from({ length: count }, (_, seed) =>
-        simulateJudgedRelease(config, { ...HONEST, attackers }, seed),
-      );
-      const outcomes = summarizeReleases(simulated);
-      const rolledBack = outcomes.releases - outcomes.outcomes.complete;
-      expect(
-        simulated
-          .filter((release) => release.outcome !== 'complete')
-          .every((release) => release.highestWeight === firstStep),
-      ).toBe(true);
-      expect(rolledBack / count).toBeGreaterThan(0.01);
-      expect(rolledBack / count).toBeLessThan(0.2);
-      expect(outcomes.outcomes.failed / count).toBeLessThan(0.03);
-      // The rule, not the attacker, chose the roles: on the canary about as often as the weight puts anyone there.
-      const { canary, stable } = outcomes.attackerVoices;
-      expect(canary / (canary + stable)).toBeGreaterThan(0.25);
-      expect(canary / (canary + stable)).toBeLessThan(0.6);
-    },
-  );
-
-  it('the same 10 IPv4 addresses roll back no healthy canary against twice as many honest viewers', () => {
-    expect(
-      releases({ ...HONEST, loadsPerDay: 1600 * 1440, attackers: { kind: 'ipv4', count: 10, goal: 'fail' } }, 100)
-        .outcomes.complete,
-    ).toBe(100);
-  });
-
-  it.each([
-    ['50 IPv4 addresses', { kind: 'ipv4', count: 50, goal: 'mask' }, 300],
-    ['50 IPv6 /48s, each probing 16 of its /64s', { kind: 'ipv6-48', count: 50, goal: 'mask' }, 60],
-  ] as const)(
-    '%s reporting errors on the stable build and loading the canary clean never keep a canary failing 30 %% more from rolling back',
-    (_label, attackers, count) => {
-      expect(releases({ ...HONEST, canaryDefectShare: 0.3, attackers }, count).outcomes).toEqual({
-        complete: 0,
-        failed: count,
-        'not-enough-evidence': 0,
+it(
+  'with no viewers, holds the release at its first step and rolls it back for want of evidence once ' +
+    'the hold runs out',
+  () => {
+    for (let seed = 0; seed < 5; seed += 1) {
+      const release = simulateJudgedRelease(config, { loadsPerDay: 0 }, seed);
+      expect(release).toMatchObject({
+        outcome: 'not-enough-evidence',
+        highestWeight: firstStep,
+        completedAtMs: null,
+        firstFailingLoadAtMs: null,
       });
-    },
-  );
-});
+      // The first look or sync run after the step's time and its hold.
+      const givesUpAt = steps[1]!.atMinute * 60_000 + holdMs;
+      expect(release.verdictAtMs).toBeGreaterThanOrEqual(givesUpAt);
+      expect(release.verdictAtMs).toBeLessThan(givesUpAt + LOOK_SECONDS * 1000);
+    }
+  },
+);
+
+describe(
+  'attackers, against 800 honest viewers a period ' + "(1.15 million loads a day), 2 % of every build's viewers erring",
+  () => {
+    const HONEST = { loadsPerDay: 800 * 1440, stableErrorShare: 0.02 } as const;
+
+    it.each([
+      ['10 IPv4 addresses', { kind: 'ipv4', count: 10, goal: 'fail' }, 300],
+      ['10 IPv6 /48s, each probing 16 of its /64s', { kind: 'ipv6-48', count: 10, goal: 'fail' }, 100],
+    ] as const)(
+      '%s reporting errors wherever they get the canary roll back a few % of healthy canaries, almost all held ' +
+        'at the first step until the hold runs out',
+      (_label, attackers, count) => {
+        // Measured: 37 of 500 (7.4 %) with IPv4, 35 of 300 (11.7 %) with /48s, against the 1 % aimed at. At the
+        // first step the canary has about 80 honest viewers a period, so the 1 in 10 attackers the
+        // weight puts there by chance, two or three in some cohorts, are several points of its viewers:
+        // the judge cannot rule out alarms.excessErrorPercent and the release waits, or sees the excess
+        // pass alarms.toleratedExcessPercent and fails it.
+        const simulated = Array.from({ length: count }, (_, seed) =>
+          simulateJudgedRelease(config, { ...HONEST, attackers }, seed),
+        );
+        const outcomes = summarizeReleases(simulated);
+        const rolledBack = outcomes.releases - outcomes.outcomes.complete;
+        expect(
+          simulated
+            .filter((release) => release.outcome !== 'complete')
+            .every((release) => release.highestWeight === firstStep),
+        ).toBe(true);
+        expect(rolledBack / count).toBeGreaterThan(0.01);
+        expect(rolledBack / count).toBeLessThan(0.2);
+        expect(outcomes.outcomes.failed / count).toBeLessThan(0.03);
+        // The rule, not the attacker, chose the roles: on the canary about as often as the weight puts anyone there.
+        const { canary, stable } = outcomes.attackerVoices;
+        expect(canary / (canary + stable)).toBeGreaterThan(0.25);
+        expect(canary / (canary + stable)).toBeLessThan(0.6);
+      },
+    );
+
+    it('the same 10 IPv4 addresses roll back no healthy canary against twice as many honest viewers', () => {
+      expect(
+        releases({ ...HONEST, loadsPerDay: 1600 * 1440, attackers: { kind: 'ipv4', count: 10, goal: 'fail' } }, 100)
+          .outcomes.complete,
+      ).toBe(100);
+    });
+
+    it.each([
+      ['50 IPv4 addresses', { kind: 'ipv4', count: 50, goal: 'mask' }, 300],
+      ['50 IPv6 /48s, each probing 16 of its /64s', { kind: 'ipv6-48', count: 50, goal: 'mask' }, 60],
+    ] as const)(
+      '%s reporting errors on the stable build and loading the canary clean never keep a canary failing 30 %% ' +
+        'more from rolling back',
+      (_label, attackers, count) => {
+        expect(releases({ ...HONEST, canaryDefectShare: 0.3, attackers }, count).outcomes).toEqual({
+          complete: 0,
+          failed: count,
+          'not-enough-evidence': 0,
+        });
+      },
+    );
+  },
+);

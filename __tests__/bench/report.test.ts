@@ -57,16 +57,20 @@ describe('bench report', () => {
     expect(figures.map((figure) => figure.ratio)).toEqual([3, 0, null, undefined, 0.7143]);
   });
 
-  it('renders every figure, the previous design, its reference, ratio and target as a markdown table row, and joins continued notes', () => {
-    const markdown = formatMarkdown(report(GOOD));
-    expect(markdown).toContain('## Alpha section');
-    expect(markdown).toContain('| warm median | 1.5 µs | 1.2 µs | 0.5 µs | 3.00x | ≤ 5 µs ok |');
-    expect(markdown).toContain('| zip | 2.0 KB |  |  |  |  |');
-    expect(markdown).toContain('| total | $0.7193 |  | $1.007 | 0.71x |  |');
-    expect(markdown).toContain('- first note continued\n- second note\n  - an item\n  - another item\n');
-    expect(markdown).toContain('Test CPU, 2 cores');
-    expect(reportProblems(report(GOOD), ['alpha'])).toEqual([]);
-  });
+  it(
+    'renders every figure, the previous design, its reference, ratio and target as a markdown table row, and ' +
+      'joins continued notes',
+    () => {
+      const markdown = formatMarkdown(report(GOOD));
+      expect(markdown).toContain('## Alpha section');
+      expect(markdown).toContain('| warm median | 1.5 µs | 1.2 µs | 0.5 µs | 3.00x | ≤ 5 µs ok |');
+      expect(markdown).toContain('| zip | 2.0 KB |  |  |  |  |');
+      expect(markdown).toContain('| total | $0.7193 |  | $1.007 | 0.71x |  |');
+      expect(markdown).toContain('- first note continued\n- second note\n  - an item\n  - another item\n');
+      expect(markdown).toContain('Test CPU, 2 cores');
+      expect(reportProblems(report(GOOD), ['alpha'])).toEqual([]);
+    },
+  );
 
   it('finds a missing section, a bad unit, a value that is not a number, a duplicate name', () => {
     const broken = report([

@@ -161,51 +161,55 @@ describe('npm run build -- --json', () => {
     return { code, out, err, options };
   }
 
-  it('prints the build as one JSON object and nothing else on stdout: buildId, output folder, entry and chunk sizes, function zips', async () => {
-    const manifest = defaultBuild();
-    const { code, out, err, options } = await run(
-      ['--json', '--out', BUILD_DIR, '--config', path.join(PROJECT_ROOT, 'deploy.config.json')],
-      async (given) => {
-        // The summary the build logs is the text output; under --json it must not reach stdout.
-        given.log?.(`buildId      ${manifest.buildId}`);
-        return { outDir: BUILD_DIR, manifest, moduleChunks: {} };
-      },
-    );
-    expect({ code, err }).toEqual({ code: 0, err: '' });
-    expect(options.map((given) => [given.outDir, given.config.name])).toEqual([[BUILD_DIR, config.name]]);
-    const report = JSON.parse(out);
-    expect(out).toBe(`${JSON.stringify(report, null, 2)}\n`);
-    const chunks = manifest.assets.filter((asset) => asset.key.endsWith('.js') && asset.key !== manifest.entry.key);
-    expect(report).toMatchObject({
-      ok: true,
-      buildId: manifest.buildId,
-      outDir: BUILD_DIR,
-      manifest: path.join(BUILD_DIR, 'manifest.json'),
-      entry: {
-        key: manifest.entry.key,
-        bytes: manifest.entry.bytes,
-        gzipBytes: manifest.entry.gzipBytes,
-        brotliBytes: manifest.entry.brotliBytes,
-      },
-      chunks: {
-        count: manifest.chunkCount,
-        bytes: chunks.reduce((sum, c) => sum + c.bytes, 0),
-        brotliBytes: chunks.reduce((sum, c) => sum + c.variants.br!.bytes, 0),
-      },
-    });
-    expect(report.chunks.count).toBeGreaterThan(0);
-    expect(Object.keys(report.functions).sort()).toEqual(Object.keys(manifest.functions).sort());
-    expect(report.functions['entry-router']).toEqual({
-      kind: 'edge',
-      zip: manifest.functions['entry-router'].zip,
-      bytes: manifest.functions['entry-router'].bytes,
-      sha256: manifest.functions['entry-router'].sha256,
-    });
-    expect(report.cloudFrontFunctions['viewer-assignment']).toMatchObject({
-      bytes: manifest.cloudFrontFunctions['viewer-assignment'].bytes,
-      limitBytes: 10240,
-    });
-  });
+  it(
+    'prints the build as one JSON object and nothing else on stdout: buildId, output folder, entry and chunk ' +
+      'sizes, function zips',
+    async () => {
+      const manifest = defaultBuild();
+      const { code, out, err, options } = await run(
+        ['--json', '--out', BUILD_DIR, '--config', path.join(PROJECT_ROOT, 'deploy.config.json')],
+        async (given) => {
+          // The summary the build logs is the text output; under --json it must not reach stdout.
+          given.log?.(`buildId      ${manifest.buildId}`);
+          return { outDir: BUILD_DIR, manifest, moduleChunks: {} };
+        },
+      );
+      expect({ code, err }).toEqual({ code: 0, err: '' });
+      expect(options.map((given) => [given.outDir, given.config.name])).toEqual([[BUILD_DIR, config.name]]);
+      const report = JSON.parse(out);
+      expect(out).toBe(`${JSON.stringify(report, null, 2)}\n`);
+      const chunks = manifest.assets.filter((asset) => asset.key.endsWith('.js') && asset.key !== manifest.entry.key);
+      expect(report).toMatchObject({
+        ok: true,
+        buildId: manifest.buildId,
+        outDir: BUILD_DIR,
+        manifest: path.join(BUILD_DIR, 'manifest.json'),
+        entry: {
+          key: manifest.entry.key,
+          bytes: manifest.entry.bytes,
+          gzipBytes: manifest.entry.gzipBytes,
+          brotliBytes: manifest.entry.brotliBytes,
+        },
+        chunks: {
+          count: manifest.chunkCount,
+          bytes: chunks.reduce((sum, c) => sum + c.bytes, 0),
+          brotliBytes: chunks.reduce((sum, c) => sum + c.variants.br!.bytes, 0),
+        },
+      });
+      expect(report.chunks.count).toBeGreaterThan(0);
+      expect(Object.keys(report.functions).sort()).toEqual(Object.keys(manifest.functions).sort());
+      expect(report.functions['entry-router']).toEqual({
+        kind: 'edge',
+        zip: manifest.functions['entry-router'].zip,
+        bytes: manifest.functions['entry-router'].bytes,
+        sha256: manifest.functions['entry-router'].sha256,
+      });
+      expect(report.cloudFrontFunctions['viewer-assignment']).toMatchObject({
+        bytes: manifest.cloudFrontFunctions['viewer-assignment'].bytes,
+        limitBytes: 10240,
+      });
+    },
+  );
 
   it('prints {"error": …} when the build fails, and exits 1 as without --json', async () => {
     const fail = async (): Promise<BuildResult> => {

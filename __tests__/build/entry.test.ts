@@ -88,21 +88,25 @@ describe('index.js', () => {
   const manifest = defaultBuild();
   const ownFile = `${DISTRIBUTION}/assets/${manifest.buildId}/625.0123456789.js`;
 
-  it('loads chunks only from /assets/<buildId>/ on the distribution that served it, with CORS, and sends nothing else', async () => {
-    const { appended, fetched, navigator, listeners } = runEntry();
-    await tick();
-    expect(appended.length).toBeGreaterThanOrEqual(2);
-    const chunkKeys = new Set(manifest.assets.map((asset) => asset.key));
-    for (const script of appended) {
-      expect(script.src.startsWith(`${DISTRIBUTION}/assets/${manifest.buildId}/`)).toBe(true);
-      expect(chunkKeys.has(new URL(script.src).pathname.slice(1))).toBe(true);
-      expect(script.crossOrigin).toBe('anonymous');
-    }
-    // A healthy load sends nothing: no report, no beacon. One window listener: errors of its own files.
-    expect(fetched).toEqual([]);
-    expect(navigator.sendBeacon).not.toHaveBeenCalled();
-    expect(listeners.map(({ type }) => type)).toEqual(['error']);
-  });
+  it(
+    'loads chunks only from /assets/<buildId>/ on the distribution that served it, with CORS, and ' +
+      'sends nothing else',
+    async () => {
+      const { appended, fetched, navigator, listeners } = runEntry();
+      await tick();
+      expect(appended.length).toBeGreaterThanOrEqual(2);
+      const chunkKeys = new Set(manifest.assets.map((asset) => asset.key));
+      for (const script of appended) {
+        expect(script.src.startsWith(`${DISTRIBUTION}/assets/${manifest.buildId}/`)).toBe(true);
+        expect(chunkKeys.has(new URL(script.src).pathname.slice(1))).toBe(true);
+        expect(script.crossOrigin).toBe('anonymous');
+      }
+      // A healthy load sends nothing: no report, no beacon. One window listener: errors of its own files.
+      expect(fetched).toEqual([]);
+      expect(navigator.sendBeacon).not.toHaveBeenCalled();
+      expect(listeners.map(({ type }) => type)).toEqual(['error']);
+    },
+  );
 
   it('reports a chunk that fails to load with one GET to /api/e on the distribution, naming its build', async () => {
     const { appended, fetched, navigator } = runEntry();
@@ -123,32 +127,36 @@ describe('index.js', () => {
     expect(navigator.sendBeacon).not.toHaveBeenCalled();
   });
 
-  it("reports uncaught errors of its own files only, the host page's never, each message once and at most 5 a page load", async () => {
-    const { fetched, uncaught } = runEntry();
-    await tick();
-    uncaught(`${HOST_PAGE}/app.js`, 'the host page broke');
-    uncaught('', 'Script error.');
-    expect(fetched).toEqual([]);
+  it(
+    "reports uncaught errors of its own files only, the host page's never, each message once and at " +
+      'most 5 a page load',
+    async () => {
+      const { fetched, uncaught } = runEntry();
+      await tick();
+      uncaught(`${HOST_PAGE}/app.js`, 'the host page broke');
+      uncaught('', 'Script error.');
+      expect(fetched).toEqual([]);
 
-    const long = `TypeError: ${'x'.repeat(300)}`;
-    uncaught(ownFile, long);
-    uncaught(ownFile, long);
-    // The same first 120 characters are the same report.
-    uncaught(ownFile, `${long}, and more`);
-    expect(fetched.map(({ url }) => parseErrorReport(new URL(url).search.slice(1))?.message)).toEqual([
-      long.slice(0, MAX_MESSAGE_LENGTH),
-    ]);
+      const long = `TypeError: ${'x'.repeat(300)}`;
+      uncaught(ownFile, long);
+      uncaught(ownFile, long);
+      // The same first 120 characters are the same report.
+      uncaught(ownFile, `${long}, and more`);
+      expect(fetched.map(({ url }) => parseErrorReport(new URL(url).search.slice(1))?.message)).toEqual([
+        long.slice(0, MAX_MESSAGE_LENGTH),
+      ]);
 
-    for (let i = 0; i < 20; i += 1) uncaught(ownFile, `error ${i}`);
-    expect(fetched.map(({ url }) => parseErrorReport(new URL(url).search.slice(1))?.message)).toEqual([
-      long.slice(0, MAX_MESSAGE_LENGTH),
-      'error 0',
-      'error 1',
-      'error 2',
-      'error 3',
-    ]);
-    expect(fetched.every(({ init }) => JSON.stringify(init) === JSON.stringify(REPORT_INIT))).toBe(true);
-  });
+      for (let i = 0; i < 20; i += 1) uncaught(ownFile, `error ${i}`);
+      expect(fetched.map(({ url }) => parseErrorReport(new URL(url).search.slice(1))?.message)).toEqual([
+        long.slice(0, MAX_MESSAGE_LENGTH),
+        'error 0',
+        'error 1',
+        'error 2',
+        'error 3',
+      ]);
+      expect(fetched.every(({ init }) => JSON.stringify(init) === JSON.stringify(REPORT_INIT))).toBe(true);
+    },
+  );
 
   it('never throws into the host page: not when fetch throws, nor when the report is refused', async () => {
     const unhandled = jest.fn();

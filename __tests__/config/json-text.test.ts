@@ -29,12 +29,14 @@ describe('JSON text', () => {
     [
       'a comment',
       '{\n  // the domain\n  "a": 1\n}',
-      'line 2, column 3: JSON allows no comments; delete it (docs/configuration.md describes every setting).\n2 |   // the domain\n  |   ^',
+      'line 2, column 3: JSON allows no comments; delete it (docs/configuration.md describes every setting).\n' +
+        '2 |   // the domain\n  |   ^',
     ],
     [
       'single quotes',
       "{ 'a': 1 }",
-      "line 1, column 3: property names take double quotes in JSON: write \"name\", not 'name'.\n1 | { 'a': 1 }\n  |   ^",
+      "line 1, column 3: property names take double quotes in JSON: write \"name\", not 'name'.\n1 | { 'a': 1 }\n" +
+        '  |   ^',
     ],
     [
       'an unquoted name',
@@ -44,7 +46,8 @@ describe('JSON text', () => {
     [
       'a misspelt literal',
       '{ "a": ture }',
-      'line 1, column 8: expected a value (a string in double quotes, a number, true, false, null, { or [), found ture.\n1 | { "a": ture }\n  |        ^',
+      'line 1, column 8: expected a value (a string in double quotes, a number, true, false, null, { or [), ' +
+        'found ture.\n1 | { "a": ture }\n  |        ^',
     ],
     [
       'a missing colon',
@@ -54,17 +57,20 @@ describe('JSON text', () => {
     [
       'a number with a leading zero',
       '{ "a": 01 }',
-      'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.\n1 | { "a": 01 }\n  |        ^',
+      'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, ' +
+        'e.g. 5, 0.5, -3, 1e3.\n1 | { "a": 01 }\n  |        ^',
     ],
     [
       'a line break in a string',
       '{ "a": "x\ny" }',
-      'line 1, column 10: a line break inside a string; close the string with " on this line, or write \\n for a line break.\n1 | { "a": "x\n  |          ^',
+      'line 1, column 10: a line break inside a string; close the string with " on this line, or write \\n for ' +
+        'a line break.\n1 | { "a": "x\n  |          ^',
     ],
     [
       'a bad escape',
       '{ "a": "C:\\temp\\x" }',
-      'line 1, column 16: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "C:\\temp\\x" }\n  |                ^',
+      'line 1, column 16: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex ' +
+        'digits (a backslash itself is \\\\).\n1 | { "a": "C:\\temp\\x" }\n  |                ^',
     ],
     [
       'text after the value',
@@ -74,12 +80,14 @@ describe('JSON text', () => {
     [
       'a key set twice',
       '{ "edge": { "memoryMb": 128, "memoryMb": 256 } }',
-      'line 1, column 30: "edge.memoryMb" is set twice in this object; JSON keeps only the last, so delete one.\n1 | { "edge": { "memoryMb": 128, "memoryMb": 256 } }\n  |                              ^',
+      'line 1, column 30: "edge.memoryMb" is set twice in this object; JSON keeps only the last, so delete one.\n' +
+        '1 | { "edge": { "memoryMb": 128, "memoryMb": 256 } }\n  |                              ^',
     ],
     [
       'an unclosed array',
       '{ "regions": ["us-east-1"',
-      'line 1, column 26: the file ends where , or ] should be; the [ at line 1, column 14 is never closed with ].\n1 | { "regions": ["us-east-1"\n  |                          ^',
+      'line 1, column 26: the file ends where , or ] should be; the [ at line 1, column 14 is never closed with ].\n' +
+        '1 | { "regions": ["us-east-1"\n  |                          ^',
     ],
     [
       'an unclosed string',
@@ -113,37 +121,44 @@ describe('JSON text where jsonc-parser stops elsewhere', () => {
     [
       'a word that starts as true',
       '{ "a": trueish }',
-      'line 1, column 12: expected , or } after the value, found ish; is a comma missing?\n1 | { "a": trueish }\n  |            ^',
+      'line 1, column 12: expected , or } after the value, found ish; is a comma missing?\n1 | { "a": trueish }\n' +
+        '  |            ^',
     ],
     [
       'a number that goes on',
       '{ "a": 1.5.3 }',
-      'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.\n1 | { "a": 1.5.3 }\n  |        ^',
+      'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, ' +
+        'e.g. 5, 0.5, -3, 1e3.\n1 | { "a": 1.5.3 }\n  |        ^',
     ],
     [
       'a number followed by another',
       '{ "a": -1-2 }',
-      'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, e.g. 5, 0.5, -3, 1e3.\n1 | { "a": -1-2 }\n  |        ^',
+      'line 1, column 8: not a JSON number: no leading zeros, digits on both sides of a decimal point, ' +
+        'e.g. 5, 0.5, -3, 1e3.\n1 | { "a": -1-2 }\n  |        ^',
     ],
     [
       'a short \\u escape',
       '{ "a": "\\u00e" }',
-      'line 1, column 9: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "\\u00e" }\n  |         ^',
+      'line 1, column 9: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex ' +
+        'digits (a backslash itself is \\\\).\n1 | { "a": "\\u00e" }\n  |         ^',
     ],
     [
       'a control character in a string',
       '{ "a": "x\u0001y" }',
-      'line 1, column 10: a control character inside a string; write it as an escape such as \\t.\n1 | { "a": "x\u0001y" }\n  |          ^',
+      'line 1, column 10: a control character inside a string; write it as an escape such as \\t.\n' +
+        '1 | { "a": "x\u0001y" }\n  |          ^',
     ],
     [
       'the first of two mistakes in a string',
       '{ "a": "\\q\n',
-      'line 1, column 9: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex digits (a backslash itself is \\\\).\n1 | { "a": "\\q\n  |         ^',
+      'line 1, column 9: not a JSON escape; use \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u followed by four hex ' +
+        'digits (a backslash itself is \\\\).\n1 | { "a": "\\q\n  |         ^',
     ],
     [
       'an unclosed block comment',
       '{ "a": 1 /* note',
-      'line 1, column 10: JSON allows no comments; delete it (docs/configuration.md describes every setting).\n1 | { "a": 1 /* note\n  |          ^',
+      'line 1, column 10: JSON allows no comments; delete it (docs/configuration.md describes every setting).\n' +
+        '1 | { "a": 1 /* note\n  |          ^',
     ],
     [
       'a trailing comma in an array',
@@ -153,7 +168,9 @@ describe('JSON text where jsonc-parser stops elsewhere', () => {
     [
       'a key set twice in an array item',
       '{ "regions": [{ "code": "a" }, { "code": "b", "code": "c" }] }',
-      'line 1, column 47: "regions[1].code" is set twice in this object; JSON keeps only the last, so delete one.\n1 | { "regions": [{ "code": "a" }, { "code": "b", "code": "c" }] }\n  |                                               ^',
+      'line 1, column 47: "regions[1].code" is set twice in this object; JSON keeps only the last, so delete one.\n' +
+        '1 | { "regions": [{ "code": "a" }, { "code": "b", "code": "c" }] }\n' +
+        '  |                                               ^',
     ],
   ])('locates %s', (_case, text, expected) => {
     expect(problem(text)).toBe(expected);

@@ -35,7 +35,8 @@ describe('generated config files', () => {
     expect(paths).toContain('backend.useLockfile');
     for (const setting of paths) expect(reference).toContain(`\`${setting}\``);
     expect(reference).toContain(
-      '### `rollout.percent`\n\nType: integer · default: `10` · 1 to 99\n\nShare of viewers each step moves to the new build, in percent.',
+      '### `rollout.percent`\n\nType: integer · default: `10` · 1 to 99\n\n' +
+        'Share of viewers each step moves to the new build, in percent.',
     );
     expect(reference).toContain('Only when `backend.type` is `"s3"`.');
   });
@@ -91,7 +92,8 @@ describe(CONFIG_DOCS_COMMAND, () => {
     rmSync(path.join(root, JSON_SCHEMA_FILE));
     expect(await run('--check')).toBe(1);
     expect(errors).toEqual([
-      `Out of date with config/schema.ts: ${JSON_SCHEMA_FILE}, ${REFERENCE_FILE}. Run ${CONFIG_DOCS_COMMAND} and commit the result.`,
+      `Out of date with config/schema.ts: ${JSON_SCHEMA_FILE}, ${REFERENCE_FILE}. Run ${CONFIG_DOCS_COMMAND} ` +
+        `and commit the result.`,
     ]);
     expect(readFileSync(path.join(root, REFERENCE_FILE), 'utf8')).toBe('# an older reference\n');
   });

@@ -55,7 +55,8 @@ describe('router bounds', () => {
       totalMs: 500 + 200 + 3 * 1000 + COLD_START_ALLOWANCE_MS,
     });
     expect(describeChain(chain)).toBe(
-      'edge.storeTimeoutMs (500) + edge.dnsTimeoutMs (200) + edge.bucketTimeoutMs (1000) × 3 bucket reads + cold start (1000) = 4700 ms',
+      'edge.storeTimeoutMs (500) + edge.dnsTimeoutMs (200) + edge.bucketTimeoutMs (1000) × 3 bucket reads + ' +
+        'cold start (1000) = 4700 ms',
     );
     expect(COLD_START_ALLOWANCE_MS).toBe(1000);
   });
@@ -69,7 +70,10 @@ describe('router bounds', () => {
     expect(routerTimeoutProblem({ ...THREE, timeoutSeconds: 5 })).toBeNull();
     expect(routerTimeoutProblem({ ...THREE, bucketTimeoutMs: 1100, timeoutSeconds: 5 })).toBeNull();
     expect(routerTimeoutProblem({ ...THREE, bucketTimeoutMs: 1101, timeoutSeconds: 5 })).toMatch(
-      /= 5003 ms, which does not fit edge\.timeoutSeconds \(5 s\): .* Lower edge\.bucketTimeoutMs to at most 1100 or raise edge\.timeoutSeconds to at least 6\.$/,
+      new RegExp(
+        '= 5003 ms, which does not fit edge\\.timeoutSeconds \\(5 s\\): .* Lower edge\\.bucketTimeoutMs to at ' +
+          'most 1100 or raise edge\\.timeoutSeconds to at least 6\\.$',
+      ),
     );
   });
 });

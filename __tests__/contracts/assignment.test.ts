@@ -197,20 +197,27 @@ describe('assignment over 100,000 synthetic viewers (IPv4 and IPv6)', () => {
     }
   });
 
-  it('keeps every address of one IPv6 /48 on the same build (privacy addresses rotate the low 64 bits; a /48 probing its /64s finds one build)', () => {
-    const next = random(7);
-    for (let i = 0; i < 200; i += 1) {
-      const prefix = `2a02:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}`;
-      const builds = new Set(
-        Array.from({ length: 5 }, () =>
-          assignBuild(
-            rollout(5000),
-            `${prefix}:${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`,
-            null,
+  it(
+    'keeps every address of one IPv6 /48 on the same build (privacy addresses rotate the low 64 bits; a /48 ' +
+      'probing its /64s finds one build)',
+    () => {
+      const next = random(7);
+      for (let i = 0; i < 200; i += 1) {
+        const prefix =
+          `2a02:${(next() & 0xffff).toString(16)}:` +
+          `${(next() & 0xffff).toString(16)}:${(next() & 0xffff).toString(16)}`;
+        const builds = new Set(
+          Array.from({ length: 5 }, () =>
+            assignBuild(
+              rollout(5000),
+              `${prefix}:${(next() & 0xffff).toString(16)}:` +
+                `${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`,
+              null,
+            ),
           ),
-        ),
-      );
-      expect(builds.size).toBe(1);
-    }
-  });
+        );
+        expect(builds.size).toBe(1);
+      }
+    },
+  );
 });

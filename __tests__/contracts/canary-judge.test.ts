@@ -42,26 +42,31 @@ describe('shareRange: the confidence sequence of one share', () => {
     expect(previous.upper - previous.lower).toBeLessThan(0.01);
   });
 
-  it('covers the true share at every look in all but about α of sequences (α = 0.05, 400 sequences of 2,000 looks)', () => {
-    for (const share of [0.01, 0.2]) {
-      const draw = seededRandom(share * 1000);
-      let missed = 0;
-      for (let sequence = 0; sequence < 400; sequence += 1) {
-        let erroring = 0;
-        for (let n = 1; n <= 2000; n += 1) {
-          if (draw() < share) erroring += 1;
-          // Looking at every viewer would take long; looking every 25 and at the first few is enough to see a leak.
-          if (n > 30 && n % 25 !== 0) continue;
-          const range = shareRange({ viewers: n, erroring }, 0.05);
-          if (share < range.lower || share > range.upper) {
-            missed += 1;
-            break;
+  it(
+    'covers the true share at every look in all but about ' +
+      'α of sequences (α = 0.05, 400 sequences of ' +
+      '2,000 looks)',
+    () => {
+      for (const share of [0.01, 0.2]) {
+        const draw = seededRandom(share * 1000);
+        let missed = 0;
+        for (let sequence = 0; sequence < 400; sequence += 1) {
+          let erroring = 0;
+          for (let n = 1; n <= 2000; n += 1) {
+            if (draw() < share) erroring += 1;
+            // Looking at every viewer would take long; looking every 25 and at the first few is enough to see a leak.
+            if (n > 30 && n % 25 !== 0) continue;
+            const range = shareRange({ viewers: n, erroring }, 0.05);
+            if (share < range.lower || share > range.upper) {
+              missed += 1;
+              break;
+            }
           }
         }
+        expect(missed / 400).toBeLessThanOrEqual(0.05);
       }
-      expect(missed / 400).toBeLessThanOrEqual(0.05);
-    }
-  });
+    },
+  );
 });
 
 describe('judgeCanary', () => {
@@ -96,38 +101,42 @@ describe('judgeCanary', () => {
 });
 
 describe('judgeCanary: properties', () => {
-  it('a symmetric release is rolled back no more often than the configured rate (α = 0.05, a look every 100 viewers)', () => {
-    const rule: JudgeRule = { ...RULE, falseRollbackRate: 0.05, toleratedExcessPercent: 0 };
-    fc.assert(
-      fc.property(
-        fc.double({ min: 0, max: 0.3, noNaN: true }),
-        fc.integer({ min: 1, max: 19 }),
-        fc.integer({ min: 1, max: 2 ** 30 }),
-        (share, canaryPercent, seed) => {
-          const draw = seededRandom(seed);
-          const releases = 120;
-          let rolledBack = 0;
-          for (let release = 0; release < releases; release += 1) {
-            const counts = { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 } };
-            for (let look = 0; look < 40; look += 1) {
-              for (let viewer = 0; viewer < 100; viewer += 1) {
-                const role = draw() * 100 < canaryPercent ? counts.canary : counts.stable;
-                role.viewers += 1;
-                if (draw() < share) role.erroring += 1;
-              }
-              if (judgeCanary(counts, rule).verdict === 'failing') {
-                rolledBack += 1;
-                break;
+  it(
+    'a symmetric release is rolled back no more often than the configured rate (α = 0.05, a look ' +
+      'every 100 viewers)',
+    () => {
+      const rule: JudgeRule = { ...RULE, falseRollbackRate: 0.05, toleratedExcessPercent: 0 };
+      fc.assert(
+        fc.property(
+          fc.double({ min: 0, max: 0.3, noNaN: true }),
+          fc.integer({ min: 1, max: 19 }),
+          fc.integer({ min: 1, max: 2 ** 30 }),
+          (share, canaryPercent, seed) => {
+            const draw = seededRandom(seed);
+            const releases = 120;
+            let rolledBack = 0;
+            for (let release = 0; release < releases; release += 1) {
+              const counts = { canary: { viewers: 0, erroring: 0 }, stable: { viewers: 0, erroring: 0 } };
+              for (let look = 0; look < 40; look += 1) {
+                for (let viewer = 0; viewer < 100; viewer += 1) {
+                  const role = draw() * 100 < canaryPercent ? counts.canary : counts.stable;
+                  role.viewers += 1;
+                  if (draw() < share) role.erroring += 1;
+                }
+                if (judgeCanary(counts, rule).verdict === 'failing') {
+                  rolledBack += 1;
+                  break;
+                }
               }
             }
-          }
-          // Binomial slack: three standard deviations over the bound.
-          return rolledBack / releases <= 0.05 + 3 * Math.sqrt((0.05 * 0.95) / releases);
-        },
-      ),
-      { numRuns: Math.min(propertyRuns(40), 12) },
-    );
-  });
+            // Binomial slack: three standard deviations over the bound.
+            return rolledBack / releases <= 0.05 + 3 * Math.sqrt((0.05 * 0.95) / releases);
+          },
+        ),
+        { numRuns: Math.min(propertyRuns(40), 12) },
+      );
+    },
+  );
 
   it('a large excess always rolls back', () => {
     fc.assert(

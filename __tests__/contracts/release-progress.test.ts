@@ -73,18 +73,22 @@ describe('releaseProgress', () => {
     });
   });
 
-  it('ends as failed, apart from not enough evidence, at the moment the judge found it failing, even after it reached everyone', () => {
-    const failed = releaseProgress(STEPS, record({ 2500: MIN }, 7 * MIN), HOLD, 8 * MIN);
-    expect(failed).toMatchObject({ outcome: 'failed', weight: 0, step: 1, endedAt: 7 * MIN });
-    // A failure found after everyone has the canary still rolls it back, while CodeDeploy holds the release open.
-    const judged = record({ 2500: MIN, 5000: 6 * MIN, 7500: 11 * MIN });
-    expect(releaseProgress(STEPS, judged, HOLD, 21 * MIN).outcome).toBe('complete');
-    expect(releaseProgress(STEPS, { ...judged, failedAt: 20 * MIN }, HOLD, 21 * MIN)).toMatchObject({
-      outcome: 'failed',
-      weight: 0,
-      endedAt: 20 * MIN,
-    });
-  });
+  it(
+    'ends as failed, apart from not enough evidence, at the moment the judge found it failing, even after it ' +
+      'reached everyone',
+    () => {
+      const failed = releaseProgress(STEPS, record({ 2500: MIN }, 7 * MIN), HOLD, 8 * MIN);
+      expect(failed).toMatchObject({ outcome: 'failed', weight: 0, step: 1, endedAt: 7 * MIN });
+      // A failure found after everyone has the canary still rolls it back, while CodeDeploy holds the release open.
+      const judged = record({ 2500: MIN, 5000: 6 * MIN, 7500: 11 * MIN });
+      expect(releaseProgress(STEPS, judged, HOLD, 21 * MIN).outcome).toBe('complete');
+      expect(releaseProgress(STEPS, { ...judged, failedAt: 20 * MIN }, HOLD, 21 * MIN)).toMatchObject({
+        outcome: 'failed',
+        weight: 0,
+        endedAt: 20 * MIN,
+      });
+    },
+  );
 
   it('completes at once for an all-at-once release, and refuses steps that never reach everyone', () => {
     expect(releaseProgress([{ atMinute: 0, weight: 10000 }], record({}), HOLD, 0)).toMatchObject({

@@ -56,19 +56,23 @@ describe('the client-error alarm rule, as the metric math CloudWatch runs', () =
     expect(excess(RULE, { canary: [60, null as unknown as number] })).toBe(0);
   });
 
-  it('stays within what a CloudWatch alarm takes: at most 10 metrics and 10 expressions, each under 1024 characters, ids in order', () => {
-    const queries = releaseAlarmQueries(RULE);
-    expect(queries.metrics.length).toBeLessThanOrEqual(10);
-    expect(queries.expressions.length).toBeLessThanOrEqual(10);
-    const defined = new Set(queries.metrics.map((q) => q.id));
-    for (const q of queries.expressions) {
-      expect(q.expression.length).toBeLessThan(1024);
-      for (const id of metricMathIds(parseMetricMath(q.expression))) expect(defined.has(id)).toBe(true);
-      expect(q.id).toMatch(/^[a-z][a-zA-Z0-9_]*$/);
-      defined.add(q.id);
-    }
-    expect(queries.expressions.at(-1)?.id).toBe(queries.resultId);
-  });
+  it(
+    'stays within what a CloudWatch alarm takes: at most 10 metrics and 10 expressions, each under ' +
+      '1024 characters, ids in order',
+    () => {
+      const queries = releaseAlarmQueries(RULE);
+      expect(queries.metrics.length).toBeLessThanOrEqual(10);
+      expect(queries.expressions.length).toBeLessThanOrEqual(10);
+      const defined = new Set(queries.metrics.map((q) => q.id));
+      for (const q of queries.expressions) {
+        expect(q.expression.length).toBeLessThan(1024);
+        for (const id of metricMathIds(parseMetricMath(q.expression))) expect(defined.has(id)).toBe(true);
+        expect(q.id).toMatch(/^[a-z][a-zA-Z0-9_]*$/);
+        defined.add(q.id);
+      }
+      expect(queries.expressions.at(-1)?.id).toBe(queries.resultId);
+    },
+  );
 
   it('agrees with the rule written out in TypeScript for any counts', () => {
     const counts = fc
@@ -90,17 +94,21 @@ describe('metric math, the subset the alarm uses', () => {
   const at = (expression: string, values: Record<string, number | null> = {}) =>
     evaluateMetricMath(parseMetricMath(expression), (id) => values[id] ?? null);
 
-  it('computes arithmetic, comparisons, IF and FILL per datapoint, with missing data and division by zero as no value', () => {
-    expect(at('1 + 2 * 3 - -4 / 2')).toBe(9);
-    expect(at('(1 + 2) * 3')).toBe(9);
-    expect(at('a >= 2', { a: 2 })).toBe(1);
-    expect(at('a != 2', { a: 2 })).toBe(0);
-    expect(at('a + 1')).toBeNull();
-    expect(at('FILL(a, 7) + 1')).toBe(8);
-    expect(at('1 / 0')).toBeNull();
-    expect(at('IF(a > 0, 10 / a, 0)', { a: 0 })).toBe(0);
-    expect(at('IF(a, 1, 2)')).toBeNull();
-  });
+  it(
+    'computes arithmetic, comparisons, IF and FILL per datapoint, with missing data and division by ' +
+      'zero as no value',
+    () => {
+      expect(at('1 + 2 * 3 - -4 / 2')).toBe(9);
+      expect(at('(1 + 2) * 3')).toBe(9);
+      expect(at('a >= 2', { a: 2 })).toBe(1);
+      expect(at('a != 2', { a: 2 })).toBe(0);
+      expect(at('a + 1')).toBeNull();
+      expect(at('FILL(a, 7) + 1')).toBe(8);
+      expect(at('1 / 0')).toBeNull();
+      expect(at('IF(a > 0, 10 / a, 0)', { a: 0 })).toBe(0);
+      expect(at('IF(a, 1, 2)')).toBeNull();
+    },
+  );
 
   it('refuses what it does not support, so the local mode cannot judge by a different rule', () => {
     expect(() => parseMetricMath('SUM(METRICS())')).toThrow('function SUM is not supported here (only IF, FILL)');

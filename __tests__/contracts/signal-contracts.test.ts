@@ -47,35 +47,39 @@ describe('a real-time log record', () => {
     expect(parseRecord(formatRecord({ ...record, query: '' }))?.query).toBe('');
   });
 
-  it('reads the fields in the order CloudFront reports it writes them in, and refuses a configuration of other fields', () => {
-    const record = {
-      at: 1_800_000_000_123,
-      clientIp: '198.51.100.7',
-      method: 'GET',
-      uri: '/assets/index.js',
-      query: '',
-      status: 304,
-      referer: 'https://shop.example.com/',
-    };
-    const order = fieldOrder([
-      'sc-status',
-      'cs-referer',
-      'timestamp',
-      'cs-uri-query',
-      'c-ip',
-      'cs-uri-stem',
-      'cs-method',
-    ]);
-    const text = formatRecord(record, order);
-    expect(text.split('\t')[0]).toBe('304');
-    expect(parseRecord(text, order)).toEqual(record);
-    // Read in the stacks' order instead, the same bytes are no record at all.
-    expect(parseRecord(text)).toBeNull();
-    expect(() => fieldOrder([...REALTIME_LOG_FIELDS, 'sc-bytes'])).toThrow(
-      /sends timestamp, .*sc-bytes; the signal consumer reads exactly timestamp/,
-    );
-    expect(() => fieldOrder(REALTIME_LOG_FIELDS.slice(1))).toThrow(/reads exactly/);
-  });
+  it(
+    'reads the fields in the order CloudFront reports it writes them in, and refuses a ' +
+      'configuration of other fields',
+    () => {
+      const record = {
+        at: 1_800_000_000_123,
+        clientIp: '198.51.100.7',
+        method: 'GET',
+        uri: '/assets/index.js',
+        query: '',
+        status: 304,
+        referer: 'https://shop.example.com/',
+      };
+      const order = fieldOrder([
+        'sc-status',
+        'cs-referer',
+        'timestamp',
+        'cs-uri-query',
+        'c-ip',
+        'cs-uri-stem',
+        'cs-method',
+      ]);
+      const text = formatRecord(record, order);
+      expect(text.split('\t')[0]).toBe('304');
+      expect(parseRecord(text, order)).toEqual(record);
+      // Read in the stacks' order instead, the same bytes are no record at all.
+      expect(parseRecord(text)).toBeNull();
+      expect(() => fieldOrder([...REALTIME_LOG_FIELDS, 'sc-bytes'])).toThrow(
+        /sends timestamp, .*sc-bytes; the signal consumer reads exactly timestamp/,
+      );
+      expect(() => fieldOrder(REALTIME_LOG_FIELDS.slice(1))).toThrow(/reads exactly/);
+    },
+  );
 
   it('refuses what is not one: other fields, a bad time or status, no address', () => {
     for (const bad of [
@@ -133,16 +137,19 @@ describe('a voice, and the role the rule gives it', () => {
     });
   });
 
-  it('gives a /48 one role and one build: every /64 of it is the same voice, in the role the rule gives the /48', () => {
-    for (let n = 0; n < 200; n += 1) {
-      const state = rollout(2000 + (n % 6) * 1000, `d-PROBE${n}`);
-      const prefix = `2001:db8:${n.toString(16)}`;
-      const judgments = Array.from({ length: 64 }, (_, i) => judge(state, `${prefix}:${i.toString(16)}::1`, null)!);
-      expect(new Set(judgments.map((j) => `${j.voice} ${j.role} ${j.build}`)).size).toBe(1);
-      expect(judgments[0]!.voice).toBe(`${prefix}::/48`);
-      expect(judgments[0]!.build).toBe(assignBuild(state, `${prefix}:ffff::1`, null));
-    }
-  });
+  it(
+    'gives a /48 one role and one build: every /64 of it ' + 'is the same voice, in the role the rule gives the /48',
+    () => {
+      for (let n = 0; n < 200; n += 1) {
+        const state = rollout(2000 + (n % 6) * 1000, `d-PROBE${n}`);
+        const prefix = `2001:db8:${n.toString(16)}`;
+        const judgments = Array.from({ length: 64 }, (_, i) => judge(state, `${prefix}:${i.toString(16)}::1`, null)!);
+        expect(new Set(judgments.map((j) => `${j.voice} ${j.role} ${j.build}`)).size).toBe(1);
+        expect(judgments[0]!.voice).toBe(`${prefix}::/48`);
+        expect(judgments[0]!.build).toBe(assignBuild(state, `${prefix}:ffff::1`, null));
+      }
+    },
+  );
 
   it('leaves a /48 no way to vote in both roles, or the one it wants, by probing its /64s', () => {
     // Over many deployments (salts), a /48 is canary about as often as the weight says, whatever it probes.
@@ -213,15 +220,19 @@ describe('the unjudged alarm', () => {
   const evaluate = (inputs: Record<string, number | null>) =>
     evaluateQueries(queries.expressions, inputs)[queries.resultId];
 
-  it('breaches on an unjudged period or late records (one metric), a consumer error, records the full shard refused, or a reader behind, and has no value when nothing reads the stream', () => {
-    const quiet = { unjudged_raw: null, failures_raw: null, age: 0, throttled_raw: null };
-    expect(evaluate(quiet)).toBe(0);
-    expect(evaluate({ ...quiet, unjudged_raw: 1 })).toBeGreaterThan(queries.threshold);
-    expect(evaluate({ ...quiet, failures_raw: 1 })).toBeGreaterThan(queries.threshold);
-    expect(evaluate({ ...quiet, throttled_raw: 12 })).toBe(1);
-    expect(evaluate({ ...quiet, throttled_raw: 0 })).toBe(0);
-    expect(evaluate({ ...quiet, age: 20_001 })).toBeGreaterThan(queries.threshold);
-    expect(evaluate({ ...quiet, age: 20_000 })).toBe(0);
-    expect(evaluate({ ...quiet, age: null })).toBeNull();
-  });
+  it(
+    'breaches on an unjudged period or late records (one metric), a consumer error, records the full shard ' +
+      'refused, or a reader behind, and has no value when nothing reads the stream',
+    () => {
+      const quiet = { unjudged_raw: null, failures_raw: null, age: 0, throttled_raw: null };
+      expect(evaluate(quiet)).toBe(0);
+      expect(evaluate({ ...quiet, unjudged_raw: 1 })).toBeGreaterThan(queries.threshold);
+      expect(evaluate({ ...quiet, failures_raw: 1 })).toBeGreaterThan(queries.threshold);
+      expect(evaluate({ ...quiet, throttled_raw: 12 })).toBe(1);
+      expect(evaluate({ ...quiet, throttled_raw: 0 })).toBe(0);
+      expect(evaluate({ ...quiet, age: 20_001 })).toBeGreaterThan(queries.threshold);
+      expect(evaluate({ ...quiet, age: 20_000 })).toBe(0);
+      expect(evaluate({ ...quiet, age: null })).toBeNull();
+    },
+  );
 });

@@ -152,19 +152,22 @@ describe('CachedReader', () => {
     expect(h.reader.read()).toBe('good-1');
   });
 
-  it('drops a value older than staleMs when keepLastGood is off (a region taken out must stop getting traffic)', async () => {
-    const h = harness({ keepLastGood: false, retryMs: 100 });
-    const first = h.reader.read();
-    await h.answer('good-1');
-    await first;
-    h.advance(1500);
-    expect(h.reader.read()).toBe('good-1');
-    await h.answer(ETIMEOUT);
-    h.advance(499);
-    expect(h.reader.read()).toBe('good-1');
-    h.advance(1);
-    expect(h.reader.read()).toBeNull();
-  });
+  it(
+    'drops a value older than staleMs when keepLastGood ' + 'is off (a region taken out must stop getting traffic)',
+    async () => {
+      const h = harness({ keepLastGood: false, retryMs: 100 });
+      const first = h.reader.read();
+      await h.answer('good-1');
+      await first;
+      h.advance(1500);
+      expect(h.reader.read()).toBe('good-1');
+      await h.answer(ETIMEOUT);
+      h.advance(499);
+      expect(h.reader.read()).toBe('good-1');
+      h.advance(1);
+      expect(h.reader.read()).toBeNull();
+    },
+  );
 
   it('gives up on a lookup that never settles and starts another', async () => {
     const h = harness();

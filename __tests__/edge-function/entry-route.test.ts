@@ -36,20 +36,24 @@ function checked(options: Parameters<typeof originRequestEvent>[0] = {}) {
 }
 
 describe('checkEntryRequest', () => {
-  it('takes GET and HEAD of /assets/index.js (no build chosen) and of /assets/<buildId>/index.js, with the encoding the viewer prefers', () => {
-    expect(checked({ headers: { 'Accept-Encoding': 'gzip, deflate, br' } })).toMatchObject({
-      method: 'GET',
-      encoding: 'br',
-      buildId: null,
-    });
-    expect(checked({ uri: '/assets/0123456789abcdef/index.js' })).toMatchObject({ buildId: '0123456789abcdef' });
-    expect(checked({ method: 'HEAD', headers: { 'Accept-Encoding': 'gzip' } })).toMatchObject({
-      method: 'HEAD',
-      encoding: 'gzip',
-    });
-    expect(checked({ headers: {} }).encoding).toBeNull();
-    expect(checked({ headers: { 'Accept-Encoding': `br;q=0,${' '.repeat(2000)}gzip` } }).encoding).toBeNull();
-  });
+  it(
+    'takes GET and HEAD of /assets/index.js (no build chosen) and of /assets/<buildId>/index.js, with the ' +
+      'encoding the viewer prefers',
+    () => {
+      expect(checked({ headers: { 'Accept-Encoding': 'gzip, deflate, br' } })).toMatchObject({
+        method: 'GET',
+        encoding: 'br',
+        buildId: null,
+      });
+      expect(checked({ uri: '/assets/0123456789abcdef/index.js' })).toMatchObject({ buildId: '0123456789abcdef' });
+      expect(checked({ method: 'HEAD', headers: { 'Accept-Encoding': 'gzip' } })).toMatchObject({
+        method: 'HEAD',
+        encoding: 'gzip',
+      });
+      expect(checked({ headers: {} }).encoding).toBeNull();
+      expect(checked({ headers: { 'Accept-Encoding': `br;q=0,${' '.repeat(2000)}gzip` } }).encoding).toBeNull();
+    },
+  );
 
   it.each<[string, unknown, string]>([
     ['a broken event', { Records: [{ cf: {} }] }, '400'],

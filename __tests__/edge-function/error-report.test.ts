@@ -67,13 +67,17 @@ it('answers GET and HEAD with an empty 204 nobody caches, whatever the report sa
   }
 });
 
-it('answers any other method 405, naming the two it takes (CloudFront refuses them first; this is the function not relying on it)', async () => {
-  const handler = loadCloudFrontFunction(published());
-  for (const method of ['POST', 'OPTIONS', 'DELETE', 'get', '']) {
-    expect(await handler(event(method))).toEqual({
-      statusCode: 405,
-      statusDescription: 'Method Not Allowed',
-      headers: { allow: { value: 'GET, HEAD' }, 'cache-control': { value: 'no-store' } },
-    });
-  }
-});
+it(
+  'answers any other method 405, naming the two it takes (CloudFront refuses them first; this is the function ' +
+    'not relying on it)',
+  async () => {
+    const handler = loadCloudFrontFunction(published());
+    for (const method of ['POST', 'OPTIONS', 'DELETE', 'get', '']) {
+      expect(await handler(event(method))).toEqual({
+        statusCode: 405,
+        statusDescription: 'Method Not Allowed',
+        headers: { allow: { value: 'GET, HEAD' }, 'cache-control': { value: 'no-store' } },
+      });
+    }
+  },
+);

@@ -104,31 +104,35 @@ describe("the entry router's longest request (config/router-bounds.ts), run by t
     return { result, elapsedMs: performance.now() - started };
   }
 
-  it('with the shipped bounds and three regions: nearest, primary, failover, each once, each bounded, within the chain and the timeout', async () => {
-    const edge: EdgeConfig = { ...defaultEdgeConfig(), storeTimeoutMs: PATIENT_STORE_MS };
-    const chain = longestRouterChain(boundsOf(edge));
-    expect(chain.router).toBe('entry router');
-    const { result, elapsedMs } = await longestRequest(edge);
-    // No bucket answered: 503, never cached, never another build.
-    expect(result.status).toBe('503');
-    expect(result.headers?.['cache-control']?.[0]?.value).toBe('no-store');
-    expect(attempts).toEqual([
-      names.bucket(EXECUTION_REGION),
-      names.bucket(config.primaryRegion),
-      names.bucket(config.failoverRegion!),
-    ]);
-    expect(attempts).toHaveLength(chain.bucketReads);
-    // It waited out the DNS bound and every bucket's, one after the other ...
-    expect(elapsedMs).toBeGreaterThanOrEqual(
-      edge.dnsTimeoutMs + chain.bucketReads * edge.bucketTimeoutMs - TIMER_SLOP_MS,
-    );
-    // ... and answered within the chain the loader checks (the cold start allowance is this machine's slack).
-    expect(elapsedMs).toBeLessThanOrEqual(chain.totalMs);
-    // With the store's shipped bound, that chain fits the routers' timeout.
-    const shipped = longestRouterChain(boundsOf(defaultEdgeConfig()));
-    expect(shipped.bucketReads).toBe(chain.bucketReads);
-    expect(shipped.totalMs).toBeLessThanOrEqual(config.edge.timeoutSeconds * 1000);
-  });
+  it(
+    'with the shipped bounds and three regions: nearest, primary, failover, each once, each bounded, within the ' +
+      'chain and the timeout',
+    async () => {
+      const edge: EdgeConfig = { ...defaultEdgeConfig(), storeTimeoutMs: PATIENT_STORE_MS };
+      const chain = longestRouterChain(boundsOf(edge));
+      expect(chain.router).toBe('entry router');
+      const { result, elapsedMs } = await longestRequest(edge);
+      // No bucket answered: 503, never cached, never another build.
+      expect(result.status).toBe('503');
+      expect(result.headers?.['cache-control']?.[0]?.value).toBe('no-store');
+      expect(attempts).toEqual([
+        names.bucket(EXECUTION_REGION),
+        names.bucket(config.primaryRegion),
+        names.bucket(config.failoverRegion!),
+      ]);
+      expect(attempts).toHaveLength(chain.bucketReads);
+      // It waited out the DNS bound and every bucket's, one after the other ...
+      expect(elapsedMs).toBeGreaterThanOrEqual(
+        edge.dnsTimeoutMs + chain.bucketReads * edge.bucketTimeoutMs - TIMER_SLOP_MS,
+      );
+      // ... and answered within the chain the loader checks (the cold start allowance is this machine's slack).
+      expect(elapsedMs).toBeLessThanOrEqual(chain.totalMs);
+      // With the store's shipped bound, that chain fits the routers' timeout.
+      const shipped = longestRouterChain(boundsOf(defaultEdgeConfig()));
+      expect(shipped.bucketReads).toBe(chain.bucketReads);
+      expect(shipped.totalMs).toBeLessThanOrEqual(config.edge.timeoutSeconds * 1000);
+    },
+  );
 
   it.each([
     ['two regions', ['us-east-1', 'eu-west-1']],

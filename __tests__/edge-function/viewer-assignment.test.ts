@@ -248,7 +248,8 @@ describe('viewer assignment', () => {
     expect(lines).toEqual([]);
   });
 
-  it(`agrees with the TypeScript rule on ${VIEWER_RUNS.toLocaleString('en')} viewers, across weights, salts, rings and address forms`, async () => {
+  it(`agrees with the TypeScript rule on ${VIEWER_RUNS.toLocaleString('en')} viewers, across weights, salts, ` +
+    `rings and address forms`, async () => {
     const ring = ['https://demo.example.com', 'http://127.0.0.1:8081'];
     const referers = [
       undefined,

@@ -83,22 +83,26 @@ const json = (more: OutgoingHttpHeaders = {}): OutgoingHttpHeaders => ({
 const releaseBody = () => JSON.stringify({ buildDir });
 
 describe('the control file', () => {
-  it('is readable by its owner only (mode 0600), holds a fresh 32-byte token, and leaves no temporary file beside it', async () => {
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(Buffer.from(token, 'base64url')).toHaveLength(32);
-    expect(readdirSync(dir).sort()).toEqual(['control.json', 'evil-build']);
-    // A new token at each start, written over the old file, still 0600.
-    const second = await startControlServer(recordingDistribution().distribution, { addressFile: file });
-    try {
-      const address = JSON.parse(readFileSync(file, 'utf8')) as ControlAddress;
-      expect(address.url).toBe(second.url);
-      expect(address.token).not.toBe(token);
+  it(
+    'is readable by its owner only (mode 0600), holds a fresh 32-byte token, and leaves no ' +
+      'temporary file beside it',
+    async () => {
       expect(statSync(file).mode & 0o777).toBe(0o600);
-    } finally {
-      await second.close();
-    }
-  });
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(token, 'base64url')).toHaveLength(32);
+      expect(readdirSync(dir).sort()).toEqual(['control.json', 'evil-build']);
+      // A new token at each start, written over the old file, still 0600.
+      const second = await startControlServer(recordingDistribution().distribution, { addressFile: file });
+      try {
+        const address = JSON.parse(readFileSync(file, 'utf8')) as ControlAddress;
+        expect(address.url).toBe(second.url);
+        expect(address.token).not.toBe(token);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+      } finally {
+        await second.close();
+      }
+    },
+  );
 
   it('is what the client reads its token from; one without a token is refused by the client', async () => {
     const address = readControlAddress(file);
@@ -142,35 +146,38 @@ describe('a request from a web page', () => {
     expect(released).toEqual([]);
   });
 
-  it('through a name rebound to 127.0.0.1 (a Host other than the loopback address and port) is refused (403)', async () => {
-    const port = new URL(control.url).port;
-    for (const other of [
-      `evil.example:${port}`,
-      '127.0.0.1',
-      `127.0.0.1:${Number(port) + 1}`,
-      `localhost.evil.example:${port}`,
-    ]) {
-      expect((await send(control.url, { headers: json({ host: other }), body: releaseBody() })).status).toBe(403);
-    }
-    expect(released).toEqual([]);
-    // Both loopback names are the client's.
-    expect(
-      (
-        await send(control.url, {
-          method: 'GET',
-          path: '/status',
-          headers: { host: `localhost:${port}`, authorization: `Bearer ${token}` },
-        })
-      ).status,
-    ).toBe(200);
-    const ok = await send(control.url, {
-      method: 'GET',
-      path: '/status',
-      headers: { host, authorization: `Bearer ${token}` },
-    });
-    expect(ok.status).toBe(200);
-    expect(Object.keys(ok.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
-  });
+  it(
+    'through a name rebound to 127.0.0.1 (a Host other ' + 'than the loopback address and port) is refused (403)',
+    async () => {
+      const port = new URL(control.url).port;
+      for (const other of [
+        `evil.example:${port}`,
+        '127.0.0.1',
+        `127.0.0.1:${Number(port) + 1}`,
+        `localhost.evil.example:${port}`,
+      ]) {
+        expect((await send(control.url, { headers: json({ host: other }), body: releaseBody() })).status).toBe(403);
+      }
+      expect(released).toEqual([]);
+      // Both loopback names are the client's.
+      expect(
+        (
+          await send(control.url, {
+            method: 'GET',
+            path: '/status',
+            headers: { host: `localhost:${port}`, authorization: `Bearer ${token}` },
+          })
+        ).status,
+      ).toBe(200);
+      const ok = await send(control.url, {
+        method: 'GET',
+        path: '/status',
+        headers: { host, authorization: `Bearer ${token}` },
+      });
+      expect(ok.status).toBe(200);
+      expect(Object.keys(ok.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
+    },
+  );
 
   it('without the token, or with a wrong one, is refused (401)', async () => {
     const wrong = Buffer.from(token, 'base64url');
@@ -266,14 +273,18 @@ describe('an oversized body', () => {
     expect(released).toEqual([]);
   });
 
-  it('streamed past the limit (no length given) is refused (413) and the connection dropped, not buffered to its end', async () => {
-    const { status, sent, closed } = await flood(json({ 'transfer-encoding': 'chunked' }));
-    expect(status).toBe(413);
-    // Answered within a few chunks of the limit: the server counted as it read, and stopped.
-    expect(sent).toBeLessThan(4 * MAX_CONTROL_BODY_BYTES);
-    expect(closed).toBe(true);
-    expect(released).toEqual([]);
-  });
+  it(
+    'streamed past the limit (no length given) is refused (413) and the connection dropped, not ' +
+      'buffered to its end',
+    async () => {
+      const { status, sent, closed } = await flood(json({ 'transfer-encoding': 'chunked' }));
+      expect(status).toBe(413);
+      // Answered within a few chunks of the limit: the server counted as it read, and stopped.
+      expect(sent).toBeLessThan(4 * MAX_CONTROL_BODY_BYTES);
+      expect(closed).toBe(true);
+      expect(released).toEqual([]);
+    },
+  );
 
   it('up to the limit is read', async () => {
     const body = JSON.stringify({ buildDir, pad: 'x'.repeat(MAX_CONTROL_BODY_BYTES - 200) });

@@ -13,36 +13,40 @@ const only =
   (file: string) =>
     files.includes(file);
 
-it('finds Chromium in the documented order: CHROMIUM_PATH, a system browser, then @sparticuz/chromium on Linux x64 only', async () => {
-  // Unpacks only when it is the one chosen (global setup unpacks through findChromium).
-  const packaged = jest.fn(async () => '/cache/chromium');
-  const system = systemBrowsers()[0]!;
-  await expect(
-    findChromium({ env: { CHROMIUM_PATH: '/opt/c' }, exists: only('/opt/c', system), packaged }),
-  ).resolves.toEqual({ executablePath: '/opt/c', source: 'CHROMIUM_PATH' });
-  await expect(
-    findChromium({ env: { CHROMIUM_PATH: '/opt/missing' }, exists: only(system), packaged }),
-  ).rejects.toThrow('CHROMIUM_PATH=/opt/missing does not exist');
-  await expect(findChromium({ env: {}, exists: only(system), packaged })).resolves.toEqual({
-    executablePath: system,
-    source: 'system',
-  });
-  const mac = '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome';
-  await expect(
-    findChromium({ env: {}, exists: only(mac), platform: 'darwin', arch: 'arm64', packaged }),
-  ).resolves.toEqual({ executablePath: mac, source: 'system' });
-  expect(packaged).not.toHaveBeenCalled();
-  await expect(findChromium({ env: {}, exists: only(), platform: 'linux', arch: 'x64', packaged })).resolves.toEqual({
-    executablePath: '/cache/chromium',
-    source: '@sparticuz/chromium',
-  });
-  await expect(findChromium({ env: {}, exists: only(), platform: 'linux', arch: 'arm64', packaged })).rejects.toThrow(
-    /apt install chromium, or set CHROMIUM_PATH/,
-  );
-  await expect(findChromium({ env: {}, exists: only(), platform: 'darwin', arch: 'arm64', packaged })).rejects.toThrow(
-    /install Google Chrome, or set CHROMIUM_PATH/,
-  );
-});
+it(
+  'finds Chromium in the documented order: CHROMIUM_PATH, a system browser, then @sparticuz/chromium ' +
+    'on Linux x64 only',
+  async () => {
+    // Unpacks only when it is the one chosen (global setup unpacks through findChromium).
+    const packaged = jest.fn(async () => '/cache/chromium');
+    const system = systemBrowsers()[0]!;
+    await expect(
+      findChromium({ env: { CHROMIUM_PATH: '/opt/c' }, exists: only('/opt/c', system), packaged }),
+    ).resolves.toEqual({ executablePath: '/opt/c', source: 'CHROMIUM_PATH' });
+    await expect(
+      findChromium({ env: { CHROMIUM_PATH: '/opt/missing' }, exists: only(system), packaged }),
+    ).rejects.toThrow('CHROMIUM_PATH=/opt/missing does not exist');
+    await expect(findChromium({ env: {}, exists: only(system), packaged })).resolves.toEqual({
+      executablePath: system,
+      source: 'system',
+    });
+    const mac = '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome';
+    await expect(
+      findChromium({ env: {}, exists: only(mac), platform: 'darwin', arch: 'arm64', packaged }),
+    ).resolves.toEqual({ executablePath: mac, source: 'system' });
+    expect(packaged).not.toHaveBeenCalled();
+    await expect(findChromium({ env: {}, exists: only(), platform: 'linux', arch: 'x64', packaged })).resolves.toEqual({
+      executablePath: '/cache/chromium',
+      source: '@sparticuz/chromium',
+    });
+    await expect(findChromium({ env: {}, exists: only(), platform: 'linux', arch: 'arm64', packaged })).rejects.toThrow(
+      /apt install chromium, or set CHROMIUM_PATH/,
+    );
+    await expect(
+      findChromium({ env: {}, exists: only(), platform: 'darwin', arch: 'arm64', packaged }),
+    ).rejects.toThrow(/install Google Chrome, or set CHROMIUM_PATH/);
+  },
+);
 
 it('finds Firefox from FIREFOX_PATH, then the system, and names the package when there is none', () => {
   expect(findFirefox({ env: { FIREFOX_PATH: '/opt/ff' }, exists: only('/opt/ff', '/usr/bin/firefox-esr') })).toBe(
@@ -59,28 +63,31 @@ it('finds Firefox from FIREFOX_PATH, then the system, and names the package when
   );
 });
 
-it('finds WebKitWebDriver and a display: DISPLAY when set, else Xvfb; names the packages when either is missing', () => {
-  const driver = '/usr/bin/WebKitWebDriver';
-  expect(findWebKit({ env: { DISPLAY: ':5' }, exists: only(driver) })).toEqual({
-    driver,
-    display: ':5',
-    xvfb: undefined,
-  });
-  expect(findWebKit({ env: {}, exists: only(driver, '/usr/bin/Xvfb') })).toEqual({
-    driver,
-    display: undefined,
-    xvfb: '/usr/bin/Xvfb',
-  });
-  expect(
-    findWebKit({ env: { WEBKIT_DRIVER_PATH: '/opt/wd', XVFB_PATH: '/opt/x' }, exists: only('/opt/wd', '/opt/x') }),
-  ).toEqual({ driver: '/opt/wd', display: undefined, xvfb: '/opt/x' });
-  expect(() => findWebKit({ env: {}, exists: only('/usr/bin/Xvfb') })).toThrow(
-    /^no webkit found: apt install webkit2gtk-driver xvfb, or set WEBKIT_DRIVER_PATH/,
-  );
-  expect(() => findWebKit({ env: {}, exists: only(driver) })).toThrow(
-    /^no webkit found: apt install webkit2gtk-driver xvfb, or set XVFB_PATH/,
-  );
-});
+it(
+  'finds WebKitWebDriver and a display: DISPLAY when set, ' + 'else Xvfb; names the packages when either is missing',
+  () => {
+    const driver = '/usr/bin/WebKitWebDriver';
+    expect(findWebKit({ env: { DISPLAY: ':5' }, exists: only(driver) })).toEqual({
+      driver,
+      display: ':5',
+      xvfb: undefined,
+    });
+    expect(findWebKit({ env: {}, exists: only(driver, '/usr/bin/Xvfb') })).toEqual({
+      driver,
+      display: undefined,
+      xvfb: '/usr/bin/Xvfb',
+    });
+    expect(
+      findWebKit({ env: { WEBKIT_DRIVER_PATH: '/opt/wd', XVFB_PATH: '/opt/x' }, exists: only('/opt/wd', '/opt/x') }),
+    ).toEqual({ driver: '/opt/wd', display: undefined, xvfb: '/opt/x' });
+    expect(() => findWebKit({ env: {}, exists: only('/usr/bin/Xvfb') })).toThrow(
+      /^no webkit found: apt install webkit2gtk-driver xvfb, or set WEBKIT_DRIVER_PATH/,
+    );
+    expect(() => findWebKit({ env: {}, exists: only(driver) })).toThrow(
+      /^no webkit found: apt install webkit2gtk-driver xvfb, or set XVFB_PATH/,
+    );
+  },
+);
 
 it('runs Chromium alone unless BROWSER_ENGINES asks for more; refuses an engine it does not know', () => {
   expect(enginesUnderTest({})).toEqual(['chromium']);

@@ -145,10 +145,15 @@ function respond(html: string, policy: string): Route {
  * The head of the host pages here: the recorder first; full referrers, so the widget's chunks and error reports carry
  * `?viewer=` too.
  */
-const HEAD = `${recorderTag()}\n<meta charset="utf-8">\n<meta name="referrer" content="no-referrer-when-downgrade">\n<title>A host page under a Content-Security-Policy</title>`;
+const HEAD =
+  `${recorderTag()}\n<meta charset="utf-8">\n<meta name="referrer" content="no-referrer-when-downgrade">\n` +
+  `<title>A host page under a Content-Security-Policy</title>`;
 
 function hostDocument(tag: string): string {
-  return `<!doctype html>\n<html lang="en">\n<head>\n${HEAD}\n</head>\n<body>\n<h1>A customer's page</h1>\n${tag}\n<p>Content after the widget.</p>\n</body>\n</html>\n`;
+  return (
+    `<!doctype html>\n<html lang="en">\n<head>\n${HEAD}\n</head>\n<body>\n<h1>A customer's page</h1>\n` +
+    `${tag}\n<p>Content after the widget.</p>\n</body>\n</html>\n`
+  );
 }
 
 /** The one tag of docs/host-integration.md, as `viewer`, for the distribution at `distribution`. */
@@ -269,129 +274,137 @@ describe.each(enginesUnderTest())('%s', (engine) => {
     expect(visit.hostRequests()).toEqual([]);
   }
 
-  it('renders under the policy npm run csp prints, with no violation, and a healthy load sends nothing but the requests for its scripts', async () => {
-    expect(csp.policy).toBe(`default-src 'none'; script-src ${local.url}; connect-src ${local.url}`);
-    expect(csp.errorReportUrl).toBe(`${local.url}${ERROR_REPORT_PATH}`);
-    const visit = await open(
-      host.page('/strict', '203.0.113.10', respond(hostDocument(widgetTag('203.0.113.10')), csp.policy)),
-    );
-    await waitForWidgetText(visit.page, STABLE_HEADLINE);
-    await settled(visit);
-    expect(pathOf(visit.requests()[0]!)).toBe('/assets/index.js');
-    expect(visit.requests().length).toBeGreaterThanOrEqual(3);
-    expectScriptsOnly(visit, builds.stable.buildId);
-    const record = await visit.record();
-    expect(record.violations).toEqual([]);
-    expect(record.errors).toEqual([]);
-    expectDocumented(engine, browser.version, 'renders', 'yes');
-    // Styled: the constructed stylesheet is adopted, and its rules apply (.widget's rounded border).
-    // Without constructable stylesheets the <style> element it falls back to is blocked: unstyled.
-    const style = await widgetStyle(visit.page);
-    const styled =
-      style.adopted === 1 && style.borderRadius === '8px'
-        ? 'yes: constructed stylesheet'
-        : style.styleElements > 0 && style.borderRadius !== '8px'
-          ? 'unstyled: its <style> is blocked'
-          : `no: ${JSON.stringify(style)}`;
-    expectDocumented(engine, browser.version, 'styled', styled);
-    await visit.page.screenshot({
-      file: path.join(PROJECT_ROOT, 'build', 'screenshots', engine, '0-host-page-csp.png'),
-    });
-    await visit.page.close();
-  });
+  it(
+    'renders under the policy npm run csp prints, with no violation, and a healthy load sends nothing but the ' +
+      'requests for its scripts',
+    async () => {
+      expect(csp.policy).toBe(`default-src 'none'; script-src ${local.url}; connect-src ${local.url}`);
+      expect(csp.errorReportUrl).toBe(`${local.url}${ERROR_REPORT_PATH}`);
+      const visit = await open(
+        host.page('/strict', '203.0.113.10', respond(hostDocument(widgetTag('203.0.113.10')), csp.policy)),
+      );
+      await waitForWidgetText(visit.page, STABLE_HEADLINE);
+      await settled(visit);
+      expect(pathOf(visit.requests()[0]!)).toBe('/assets/index.js');
+      expect(visit.requests().length).toBeGreaterThanOrEqual(3);
+      expectScriptsOnly(visit, builds.stable.buildId);
+      const record = await visit.record();
+      expect(record.violations).toEqual([]);
+      expect(record.errors).toEqual([]);
+      expectDocumented(engine, browser.version, 'renders', 'yes');
+      // Styled: the constructed stylesheet is adopted, and its rules apply (.widget's rounded border).
+      // Without constructable stylesheets the <style> element it falls back to is blocked: unstyled.
+      const style = await widgetStyle(visit.page);
+      const styled =
+        style.adopted === 1 && style.borderRadius === '8px'
+          ? 'yes: constructed stylesheet'
+          : style.styleElements > 0 && style.borderRadius !== '8px'
+            ? 'unstyled: its <style> is blocked'
+            : `no: ${JSON.stringify(style)}`;
+      expectDocumented(engine, browser.version, 'styled', styled);
+      await visit.page.screenshot({
+        file: path.join(PROJECT_ROOT, 'build', 'screenshots', engine, '0-host-page-csp.png'),
+      });
+      await visit.page.close();
+    },
+  );
 
-  it('leaves the host page as it found it but for its own element, two globals and two listeners; no storage, no cookies, only the distribution', async () => {
-    const policy = respond(hostDocument(''), csp.policy);
-    const baseline = await open(host.page('/baseline', '203.0.113.11', policy));
-    const visit = await open(
-      host.page('/footprint', '203.0.113.12', respond(hostDocument(widgetTag('203.0.113.12')), csp.policy)),
-    );
-    await waitForWidgetText(visit.page, STABLE_HEADLINE);
-    await settled(visit);
+  it(
+    'leaves the host page as it found it but for its own element, two globals and two listeners; no storage, no ' +
+      'cookies, only the distribution',
+    async () => {
+      const policy = respond(hostDocument(''), csp.policy);
+      const baseline = await open(host.page('/baseline', '203.0.113.11', policy));
+      const visit = await open(
+        host.page('/footprint', '203.0.113.12', respond(hostDocument(widgetTag('203.0.113.12')), csp.policy)),
+      );
+      await waitForWidgetText(visit.page, STABLE_HEADLINE);
+      await settled(visit);
 
-    // Globals: what the widget's window holds that the same page without it does not.
-    const globals = (page: EnginePage) => page.evaluate(() => Object.getOwnPropertyNames(window));
-    const baseGlobals = new Set(await globals(baseline.page));
-    expect((await globals(visit.page)).filter((name) => !baseGlobals.has(name)).sort()).toEqual([
-      '__reactRouterVersion',
-      'webpackChunkedgeWidget',
-    ]);
+      // Globals: what the widget's window holds that the same page without it does not.
+      const globals = (page: EnginePage) => page.evaluate(() => Object.getOwnPropertyNames(window));
+      const baseGlobals = new Set(await globals(baseline.page));
+      expect((await globals(visit.page)).filter((name) => !baseGlobals.has(name)).sort()).toEqual([
+        '__reactRouterVersion',
+        'webpackChunkedgeWidget',
+      ]);
 
-    // Listeners added to window and document, as the recorder saw them added, beyond the same page's without the
-    // widget.
-    const baseListeners = (await baseline.record()).listeners;
-    const added = (await visit.record()).listeners.filter((listener) => !baseListeners.includes(listener));
-    expect([...new Set(added)].sort()).toEqual(['document:selectionchange', 'window:error']);
+      // Listeners added to window and document, as the recorder saw them added, beyond the same page's without the
+      // widget.
+      const baseListeners = (await baseline.record()).listeners;
+      const added = (await visit.record()).listeners.filter((listener) => !baseListeners.includes(listener));
+      expect([...new Set(added)].sort()).toEqual(['document:selectionchange', 'window:error']);
 
-    // The document: one element right after the tag, its content in an open shadow root with an adopted stylesheet.
-    const dom = await visit.page.evaluate(() => {
-      const widget = document.querySelector('[data-edge-widget]')!;
-      return {
-        head: document.head.innerHTML,
-        body: [...document.body.children].map((element) => element.tagName),
-        buildId: widget.getAttribute('data-edge-widget'),
-        afterTag: widget.previousElementSibling?.tagName,
-        attributes: widget.getAttributeNames(),
-        shadowMode: widget.shadowRoot?.mode,
-        lightChildren: widget.childNodes.length,
-        shadowStyleElements: widget.shadowRoot?.querySelectorAll('style').length,
-        adopted: widget.shadowRoot?.adoptedStyleSheets.length,
-        documentSheets: document.styleSheets.length + document.adoptedStyleSheets.length,
-      };
-    });
-    const baseHead = await baseline.page.evaluate(() => document.head.innerHTML);
-    expect(dom).toEqual({
-      head: baseHead,
-      body: ['H1', 'SCRIPT', 'DIV', 'P'],
-      buildId: builds.stable.buildId,
-      afterTag: 'SCRIPT',
-      attributes: ['data-edge-widget'],
-      shadowMode: 'open',
-      lightChildren: 0,
-      shadowStyleElements: 0,
-      adopted: 1,
-      documentSheets: 0,
-    });
+      // The document: one element right after the tag, its content in an open shadow root with an adopted stylesheet.
+      const dom = await visit.page.evaluate(() => {
+        const widget = document.querySelector('[data-edge-widget]')!;
+        return {
+          head: document.head.innerHTML,
+          body: [...document.body.children].map((element) => element.tagName),
+          buildId: widget.getAttribute('data-edge-widget'),
+          afterTag: widget.previousElementSibling?.tagName,
+          attributes: widget.getAttributeNames(),
+          shadowMode: widget.shadowRoot?.mode,
+          lightChildren: widget.childNodes.length,
+          shadowStyleElements: widget.shadowRoot?.querySelectorAll('style').length,
+          adopted: widget.shadowRoot?.adoptedStyleSheets.length,
+          documentSheets: document.styleSheets.length + document.adoptedStyleSheets.length,
+        };
+      });
+      const baseHead = await baseline.page.evaluate(() => document.head.innerHTML);
+      expect(dom).toEqual({
+        head: baseHead,
+        body: ['H1', 'SCRIPT', 'DIV', 'P'],
+        buildId: builds.stable.buildId,
+        afterTag: 'SCRIPT',
+        attributes: ['data-edge-widget'],
+        shadowMode: 'open',
+        lightChildren: 0,
+        shadowStyleElements: 0,
+        adopted: 1,
+        documentSheets: 0,
+      });
 
-    // Its routes live in memory: following a link inside the widget changes neither the URL nor the history.
-    const location = await visit.page.evaluate(() => ({ href: window.location.href, length: history.length }));
-    await clickInWidget(visit.page, { link: 'About' });
-    await pollUntil(
-      'the about page',
-      () =>
-        visit.page.evaluate(
-          () =>
-            document.querySelector('[data-edge-widget]')?.shadowRoot?.querySelector('[data-testid="page-about"]') !==
-            null,
-        ),
-      15_000,
-      50,
-    );
-    await expect(visit.page.evaluate(() => ({ href: window.location.href, length: history.length }))).resolves.toEqual(
-      location,
-    );
+      // Its routes live in memory: following a link inside the widget changes neither the URL nor the history.
+      const location = await visit.page.evaluate(() => ({ href: window.location.href, length: history.length }));
+      await clickInWidget(visit.page, { link: 'About' });
+      await pollUntil(
+        'the about page',
+        () =>
+          visit.page.evaluate(
+            () =>
+              document.querySelector('[data-edge-widget]')?.shadowRoot?.querySelector('[data-testid="page-about"]') !==
+              null,
+          ),
+        15_000,
+        50,
+      );
+      await expect(
+        visit.page.evaluate(() => ({ href: window.location.href, length: history.length })),
+      ).resolves.toEqual(location);
 
-    // Storage: nothing in the host origin's storage, no cookie, no service worker; and no response
-    // of the distribution sets a cookie (its own origin's cookies come only from Set-Cookie).
-    const storage = await visit.page.evaluate(async () => ({
-      local: localStorage.length,
-      session: sessionStorage.length,
-      cookie: document.cookie,
-      indexedDb: (await indexedDB.databases()).length,
-      caches: typeof caches === 'undefined' ? 0 : (await caches.keys()).length,
-      serviceWorkers:
-        navigator.serviceWorker === undefined ? 0 : (await navigator.serviceWorker.getRegistrations()).length,
-    }));
-    expect(storage).toEqual({ local: 0, session: 0, cookie: '', indexedDb: 0, caches: 0, serviceWorkers: 0 });
-    expect(visit.requests().filter((response) => response.setCookie !== undefined)).toEqual([]);
+      // Storage: nothing in the host origin's storage, no cookie, no service worker; and no response
+      // of the distribution sets a cookie (its own origin's cookies come only from Set-Cookie).
+      const storage = await visit.page.evaluate(async () => ({
+        local: localStorage.length,
+        session: sessionStorage.length,
+        cookie: document.cookie,
+        indexedDb: (await indexedDB.databases()).length,
+        caches: typeof caches === 'undefined' ? 0 : (await caches.keys()).length,
+        serviceWorkers:
+          navigator.serviceWorker === undefined ? 0 : (await navigator.serviceWorker.getRegistrations()).length,
+      }));
+      expect(storage).toEqual({ local: 0, session: 0, cookie: '', indexedDb: 0, caches: 0, serviceWorkers: 0 });
+      expect(visit.requests().filter((response) => response.setCookie !== undefined)).toEqual([]);
 
-    // Network: the distribution only; GETs of index.js and its own build's files, nothing else.
-    await settled(visit);
-    expectScriptsOnly(visit, builds.stable.buildId);
-    expect([...(await visit.record()).violations, ...(await baseline.record()).violations]).toEqual([]);
-    await baseline.page.close();
-    await visit.page.close();
-  });
+      // Network: the distribution only; GETs of index.js and its own build's files, nothing else.
+      await settled(visit);
+      expectScriptsOnly(visit, builds.stable.buildId);
+      expect([...(await visit.record()).violations, ...(await baseline.record()).violations]).toEqual([]);
+      await baseline.page.close();
+      await visit.page.close();
+    },
+  );
 
   it("reports its own errors, not the host page's", async () => {
     const visit = await open(
@@ -430,207 +443,233 @@ describe.each(enginesUnderTest())('%s', (engine) => {
     await visit.page.close();
   });
 
-  it('needs connect-src for error reports only: without it a healthy load is untouched, and an error is blocked, reported as a violation, and never sent', async () => {
-    const policy = formatPolicy({ 'default-src': ["'none'"], 'script-src': csp.directives['script-src'] });
-    expect(policy).not.toContain('connect-src');
-    const visit = await open(
-      host.page('/no-connect-src', '203.0.113.14', respond(hostDocument(widgetTag('203.0.113.14')), policy)),
-    );
-    await waitForWidgetText(visit.page, STABLE_HEADLINE);
-    await settled(visit);
-    expect(await visit.record()).toMatchObject({ violations: [], errors: [] });
-    await clickInWidget(visit.page, { testId: 'boom-link' });
-    await pollUntil('a violation', async () => (await visit.record()).violations.length > 0, 15_000, 50);
-    await settled(visit);
-    const record = await visit.record();
-    // The blocked URL is the whole report's: CSP matches only its origin, so the query changes nothing.
-    expect(record.violations).toEqual([{ directive: 'connect-src', blocked: reportUrl(builds.stable.buildId, BOOM) }]);
-    // A blocked request never leaves the browser: nothing reached the distribution.
-    expect(visit.reports()).toEqual([]);
-    // Blocked, the report still breaks nothing: no uncaught error or rejection; React logs the error its boundary
-    // caught.
-    expect(record.errors.filter((error) => !error.includes(BOOM))).toEqual([]);
-    await visit.page.close();
-  });
+  it(
+    'needs connect-src for error reports only: without it a healthy load is untouched, and an error is blocked, ' +
+      'reported as a violation, and never sent',
+    async () => {
+      const policy = formatPolicy({ 'default-src': ["'none'"], 'script-src': csp.directives['script-src'] });
+      expect(policy).not.toContain('connect-src');
+      const visit = await open(
+        host.page('/no-connect-src', '203.0.113.14', respond(hostDocument(widgetTag('203.0.113.14')), policy)),
+      );
+      await waitForWidgetText(visit.page, STABLE_HEADLINE);
+      await settled(visit);
+      expect(await visit.record()).toMatchObject({ violations: [], errors: [] });
+      await clickInWidget(visit.page, { testId: 'boom-link' });
+      await pollUntil('a violation', async () => (await visit.record()).violations.length > 0, 15_000, 50);
+      await settled(visit);
+      const record = await visit.record();
+      // The blocked URL is the whole report's: CSP matches only its origin, so the query changes nothing.
+      expect(record.violations).toEqual([
+        { directive: 'connect-src', blocked: reportUrl(builds.stable.buildId, BOOM) },
+      ]);
+      // A blocked request never leaves the browser: nothing reached the distribution.
+      expect(visit.reports()).toEqual([]);
+      // Blocked, the report still breaks nothing: no uncaught error or rejection; React logs the error its boundary
+      // caught.
+      expect(record.errors.filter((error) => !error.includes(BOOM))).toEqual([]);
+      await visit.page.close();
+    },
+  );
 
-  it('needs the whole distribution origin in script-src: allowing only /assets/index.js blocks the chunks, and the widget reports it', async () => {
-    const policy = formatPolicy({
-      'default-src': ["'none'"],
-      'script-src': [`${local.url}/assets/index.js`],
-      'connect-src': csp.directives['connect-src'],
-    });
-    const visit = await open(
-      host.page('/entry-only', '203.0.113.15', respond(hostDocument(widgetTag('203.0.113.15')), policy)),
-    );
-    await pollUntil('the chunk-load error report to be answered', () => visit.reports().length > 0, 15_000, 50);
-    await settled(visit);
-    // One report, however many chunks were blocked: a GET naming the build, its message cut to the contract's length.
-    expect(visit.reports()).toHaveLength(1);
-    const sent = new URL(visit.reports()[0]!.url);
-    expect({
-      method: visit.reports()[0]!.method,
-      path: sent.pathname,
-      build: sent.searchParams.get('b'),
-      status: visit.reports()[0]!.status,
-    }).toEqual({ method: 'GET', path: ERROR_REPORT_PATH, build: builds.stable.buildId, status: 204 });
-    expect(sent.searchParams.get('m')).toMatch(/^chunk load failed: Loading chunk \d+ failed\./);
-    expect(sent.searchParams.get('m')!.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
-    const { violations } = await visit.record();
-    expect(violations.length).toBeGreaterThan(0);
-    for (const violation of violations)
-      expect(violation).toEqual({
-        directive: 'script-src-elem',
-        blocked: expect.stringMatching(new RegExp(`^${local.url}(/assets/${builds.stable.buildId}/|$)`)),
+  it(
+    'needs the whole distribution origin in script-src: allowing only /assets/index.js blocks the chunks, and ' +
+      'the widget reports it',
+    async () => {
+      const policy = formatPolicy({
+        'default-src': ["'none'"],
+        'script-src': [`${local.url}/assets/index.js`],
+        'connect-src': csp.directives['connect-src'],
       });
-    // Nothing of a chunk reached the distribution: the browser blocked them before asking.
-    expect(
-      visit.requests().filter((response) => pathOf(response).startsWith(`/assets/${builds.stable.buildId}/`)),
-    ).toEqual([]);
-    await expect(widgetCount(visit.page)).resolves.toBe(0);
-    await visit.page.close();
-  });
+      const visit = await open(
+        host.page('/entry-only', '203.0.113.15', respond(hostDocument(widgetTag('203.0.113.15')), policy)),
+      );
+      await pollUntil('the chunk-load error report to be answered', () => visit.reports().length > 0, 15_000, 50);
+      await settled(visit);
+      // One report, however many chunks were blocked: a GET naming the build, its message cut to the contract's length.
+      expect(visit.reports()).toHaveLength(1);
+      const sent = new URL(visit.reports()[0]!.url);
+      expect({
+        method: visit.reports()[0]!.method,
+        path: sent.pathname,
+        build: sent.searchParams.get('b'),
+        status: visit.reports()[0]!.status,
+      }).toEqual({ method: 'GET', path: ERROR_REPORT_PATH, build: builds.stable.buildId, status: 204 });
+      expect(sent.searchParams.get('m')).toMatch(/^chunk load failed: Loading chunk \d+ failed\./);
+      expect(sent.searchParams.get('m')!.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+      const { violations } = await visit.record();
+      expect(violations.length).toBeGreaterThan(0);
+      for (const violation of violations)
+        expect(violation).toEqual({
+          directive: 'script-src-elem',
+          blocked: expect.stringMatching(new RegExp(`^${local.url}(/assets/${builds.stable.buildId}/|$)`)),
+        });
+      // Nothing of a chunk reached the distribution: the browser blocked them before asking.
+      expect(
+        visit.requests().filter((response) => pathOf(response).startsWith(`/assets/${builds.stable.buildId}/`)),
+      ).toEqual([]);
+      await expect(widgetCount(visit.page)).resolves.toBe(0);
+      await visit.page.close();
+    },
+  );
 
-  it("works under a nonce-based policy with 'strict-dynamic': the nonce on the tag, the chunks trusted through it", async () => {
-    const nonce = 'aG9zdC1ub25jZQ';
-    const policy = formatPolicy({
-      'default-src': ["'none'"],
-      'script-src': [`'nonce-${nonce}'`, "'strict-dynamic'"],
-      'connect-src': csp.directives['connect-src'],
-    });
-    const visit = await open(
-      host.page(
-        '/strict-dynamic',
-        '203.0.113.16',
-        respond(hostDocument(widgetTag('203.0.113.16', ` nonce="${nonce}"`)), policy),
-      ),
-    );
-    await waitForWidgetText(visit.page, STABLE_HEADLINE);
-    await settled(visit);
-    expectScriptsOnly(visit, builds.stable.buildId);
-    expect((await visit.record()).violations).toEqual([]);
-    expectDocumented(engine, browser.version, 'nonce', 'yes');
-    await visit.page.close();
-  });
-
-  it('is blocked by a policy enforcing Trusted Types, where the engine enforces them: its chunk loader sets script URLs as strings', async () => {
-    const policy = `${csp.policy}; require-trusted-types-for 'script'`;
-    const visit = await open(
-      host.page('/trusted-types', '203.0.113.17', respond(hostDocument(widgetTag('203.0.113.17')), policy)),
-    );
-    // Either the engine enforces Trusted Types and reports the chunk loader's violation, or it does not and the widget
-    // renders.
-    const trustedTypes = async () =>
-      (await visit.record()).violations.some((violation) => violation.directive === 'require-trusted-types-for');
-    const rendered = async () =>
-      (
-        (await visit.page.evaluate(
-          () => document.querySelector('[data-edge-widget]')?.shadowRoot?.textContent ?? '',
-        )) as string
-      ).includes(STABLE_HEADLINE);
-    await pollUntil(
-      'a Trusted Types violation, or the widget',
-      async () => (await trustedTypes()) || (await rendered()),
-      15_000,
-      50,
-    );
-    await settled(visit);
-    const enforces = await visit.page.evaluate(
-      () => typeof (window as unknown as { trustedTypes?: unknown }).trustedTypes === 'object',
-    );
-    const seen =
-      (await trustedTypes()) && (await widgetCount(visit.page)) === 0
-        ? 'blocked: violation reported'
-        : (await rendered()) && !(await trustedTypes())
-          ? 'renders: not enforced'
-          : 'neither';
-    // An engine with the trustedTypes global enforces the policy; one without ignores the directive.
-    expect(seen).toBe(enforces ? 'blocked: violation reported' : 'renders: not enforced');
-    expectDocumented(engine, browser.version, 'trustedTypes', seen);
-    await visit.page.close();
-  });
-
-  it('renders at the end of <body> from an async tag in <head>, even when it runs before <body> has arrived', async () => {
-    let rest: ServerResponse | undefined;
-    const url = host.page('/streamed', '203.0.113.18', (res) => {
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'cache-control': 'no-store',
-        'content-security-policy': withRecorder(csp.policy),
+  it(
+    "works under a nonce-based policy with 'strict-dynamic': " + 'the nonce on the tag, the chunks trusted through it',
+    async () => {
+      const nonce = 'aG9zdC1ub25jZQ';
+      const policy = formatPolicy({
+        'default-src': ["'none'"],
+        'script-src': [`'nonce-${nonce}'`, "'strict-dynamic'"],
+        'connect-src': csp.directives['connect-src'],
       });
-      // The head now, the body later: a streamed page, whose server is still working on the rest.
-      res.write(`<!doctype html>\n<html lang="en">\n<head>\n${HEAD}\n${widgetTag('203.0.113.18')}\n</head>\n`);
-      rest = res;
-    });
-    const visit = await open(url, { waitUntil: 'commit' });
-    // index.js, then the three chunks mount() needs; once they ran, mount() has run too. Until the
-    // document replaces the blank page the browser starts with, there is nothing to ask.
-    const chunksRun = () =>
-      visit.page
-        .evaluate(
-          () => (window as unknown as { webpackChunkedgeWidget?: unknown[] }).webpackChunkedgeWidget?.length ?? 0,
-        )
-        .catch(() => 0);
-    let ranBeforeBody: boolean;
-    if (RUNS_ASYNC_SCRIPTS_WHILE_HEAD_STREAMS[engine]) {
-      await pollUntil('the widget to mount', async () => (await chunksRun()) >= 3, 15_000, 50);
-      ranBeforeBody = true;
-    } else {
-      // WebKit fetches the script at once but runs it only once the document has arrived: its
-      // entry is served, and then nothing more is asked while the page waits for the rest.
+      const visit = await open(
+        host.page(
+          '/strict-dynamic',
+          '203.0.113.16',
+          respond(hostDocument(widgetTag('203.0.113.16', ` nonce="${nonce}"`)), policy),
+        ),
+      );
+      await waitForWidgetText(visit.page, STABLE_HEADLINE);
+      await settled(visit);
+      expectScriptsOnly(visit, builds.stable.buildId);
+      expect((await visit.record()).violations).toEqual([]);
+      expectDocumented(engine, browser.version, 'nonce', 'yes');
+      await visit.page.close();
+    },
+  );
+
+  it(
+    'is blocked by a policy enforcing Trusted Types, where the engine enforces them: its chunk loader sets ' +
+      'script URLs as strings',
+    async () => {
+      const policy = `${csp.policy}; require-trusted-types-for 'script'`;
+      const visit = await open(
+        host.page('/trusted-types', '203.0.113.17', respond(hostDocument(widgetTag('203.0.113.17')), policy)),
+      );
+      // Either the engine enforces Trusted Types and reports the chunk loader's violation, or it does not and the
+      // widget renders.
+      const trustedTypes = async () =>
+        (await visit.record()).violations.some((violation) => violation.directive === 'require-trusted-types-for');
+      const rendered = async () =>
+        (
+          (await visit.page.evaluate(
+            () => document.querySelector('[data-edge-widget]')?.shadowRoot?.textContent ?? '',
+          )) as string
+        ).includes(STABLE_HEADLINE);
       await pollUntil(
-        'the entry to be fetched',
-        () => visit.requests().some((response) => pathOf(response) === '/assets/index.js'),
+        'a Trusted Types violation, or the widget',
+        async () => (await trustedTypes()) || (await rendered()),
         15_000,
         50,
       );
-      await visit.quiet();
-      ranBeforeBody = (await chunksRun()) > 0;
-      expect(visit.requests().map(pathOf)).toEqual(['/assets/index.js']);
-    }
-    await expect(visit.page.evaluate(() => document.body === null)).resolves.toBe(true);
-    rest!.end(`<body>\n<h1>A customer's page</h1>\n<p>Content after the widget.</p>\n</body>\n</html>\n`);
-    await waitForWidgetText(visit.page, STABLE_HEADLINE);
-    const order = await visit.page.evaluate(() => [...document.body.children].map((element) => element.tagName));
-    expect(order).toEqual(['H1', 'P', 'DIV']);
-    await settle(visit.page);
-    expect(await visit.record()).toMatchObject({ violations: [], errors: [] });
-    const where = order.at(-1) === 'DIV' ? 'at the end of `<body>`' : `not at the end: ${order.join(' ')}`;
-    expectDocumented(
-      engine,
-      browser.version,
-      'headTag',
-      ranBeforeBody ? `yes, ${where}; runs before \`<body>\` arrives` : `yes, ${where}; runs once the page has arrived`,
-    );
-    await visit.page.close();
-  });
+      await settled(visit);
+      const enforces = await visit.page.evaluate(
+        () => typeof (window as unknown as { trustedTypes?: unknown }).trustedTypes === 'object',
+      );
+      const seen =
+        (await trustedTypes()) && (await widgetCount(visit.page)) === 0
+          ? 'blocked: violation reported'
+          : (await rendered()) && !(await trustedTypes())
+            ? 'renders: not enforced'
+            : 'neither';
+      // An engine with the trustedTypes global enforces the policy; one without ignores the directive.
+      expect(seen).toBe(enforces ? 'blocked: violation reported' : 'renders: not enforced');
+      expectDocumented(engine, browser.version, 'trustedTypes', seen);
+      await visit.page.close();
+    },
+  );
 
-  it('can be pinned to one build with Subresource Integrity: /assets/<buildId>/index.js renders; a wrong hash is refused', async () => {
-    const pinned = `${local.url}/assets/${builds.stable.buildId}/index.js`;
-    const tag = (integrity: string) =>
-      `<script async src="${pinned}" integrity="${integrity}" crossorigin="anonymous"></script>`;
-    const good = await open(
-      host.page('/pinned', '203.0.113.19', respond(hostDocument(tag(sri(entryOf(builds.stable)))), csp.policy)),
-    );
-    await waitForWidgetText(good.page, STABLE_HEADLINE);
-    await settle(good.page);
-    expect((await good.record()).violations).toEqual([]);
-    const bad = await open(
-      host.page('/pinned-wrong', '203.0.113.20', respond(hostDocument(tag(sri(entryOf(builds.canary)))), csp.policy)),
-    );
-    // The browser fetched it (the distribution answered 200), then refused the bytes: the script's error event.
-    await pollUntil(
-      'the integrity failure',
-      async () => (await bad.record()).errors.includes(`resource: ${pinned}`),
-      15_000,
-      50,
-    );
-    expect(bad.requests().map((response) => [pathOf(response), response.status])).toEqual([
-      [`/assets/${builds.stable.buildId}/index.js`, 200],
-    ]);
-    await expect(widgetCount(bad.page)).resolves.toBe(0);
-    await good.page.close();
-    await bad.page.close();
-  });
+  it(
+    'renders at the end of <body> from an async tag in ' + '<head>, even when it runs before <body> has arrived',
+    async () => {
+      let rest: ServerResponse | undefined;
+      const url = host.page('/streamed', '203.0.113.18', (res) => {
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
+          'content-security-policy': withRecorder(csp.policy),
+        });
+        // The head now, the body later: a streamed page, whose server is still working on the rest.
+        res.write(`<!doctype html>\n<html lang="en">\n<head>\n${HEAD}\n${widgetTag('203.0.113.18')}\n</head>\n`);
+        rest = res;
+      });
+      const visit = await open(url, { waitUntil: 'commit' });
+      // index.js, then the three chunks mount() needs; once they ran, mount() has run too. Until the
+      // document replaces the blank page the browser starts with, there is nothing to ask.
+      const chunksRun = () =>
+        visit.page
+          .evaluate(
+            () => (window as unknown as { webpackChunkedgeWidget?: unknown[] }).webpackChunkedgeWidget?.length ?? 0,
+          )
+          .catch(() => 0);
+      let ranBeforeBody: boolean;
+      if (RUNS_ASYNC_SCRIPTS_WHILE_HEAD_STREAMS[engine]) {
+        await pollUntil('the widget to mount', async () => (await chunksRun()) >= 3, 15_000, 50);
+        ranBeforeBody = true;
+      } else {
+        // WebKit fetches the script at once but runs it only once the document has arrived: its
+        // entry is served, and then nothing more is asked while the page waits for the rest.
+        await pollUntil(
+          'the entry to be fetched',
+          () => visit.requests().some((response) => pathOf(response) === '/assets/index.js'),
+          15_000,
+          50,
+        );
+        await visit.quiet();
+        ranBeforeBody = (await chunksRun()) > 0;
+        expect(visit.requests().map(pathOf)).toEqual(['/assets/index.js']);
+      }
+      await expect(visit.page.evaluate(() => document.body === null)).resolves.toBe(true);
+      rest!.end(`<body>\n<h1>A customer's page</h1>\n<p>Content after the widget.</p>\n</body>\n</html>\n`);
+      await waitForWidgetText(visit.page, STABLE_HEADLINE);
+      const order = await visit.page.evaluate(() => [...document.body.children].map((element) => element.tagName));
+      expect(order).toEqual(['H1', 'P', 'DIV']);
+      await settle(visit.page);
+      expect(await visit.record()).toMatchObject({ violations: [], errors: [] });
+      const where = order.at(-1) === 'DIV' ? 'at the end of `<body>`' : `not at the end: ${order.join(' ')}`;
+      expectDocumented(
+        engine,
+        browser.version,
+        'headTag',
+        ranBeforeBody
+          ? `yes, ${where}; runs before \`<body>\` arrives`
+          : `yes, ${where}; runs once the page has arrived`,
+      );
+      await visit.page.close();
+    },
+  );
+
+  it(
+    'can be pinned to one build with Subresource Integrity: /assets/<buildId>/index.js renders; a ' +
+      'wrong hash is refused',
+    async () => {
+      const pinned = `${local.url}/assets/${builds.stable.buildId}/index.js`;
+      const tag = (integrity: string) =>
+        `<script async src="${pinned}" integrity="${integrity}" crossorigin="anonymous"></script>`;
+      const good = await open(
+        host.page('/pinned', '203.0.113.19', respond(hostDocument(tag(sri(entryOf(builds.stable)))), csp.policy)),
+      );
+      await waitForWidgetText(good.page, STABLE_HEADLINE);
+      await settle(good.page);
+      expect((await good.record()).violations).toEqual([]);
+      const bad = await open(
+        host.page('/pinned-wrong', '203.0.113.20', respond(hostDocument(tag(sri(entryOf(builds.canary)))), csp.policy)),
+      );
+      // The browser fetched it (the distribution answered 200), then refused the bytes: the script's error event.
+      await pollUntil(
+        'the integrity failure',
+        async () => (await bad.record()).errors.includes(`resource: ${pinned}`),
+        15_000,
+        50,
+      );
+      expect(bad.requests().map((response) => [pathOf(response), response.status])).toEqual([
+        [`/assets/${builds.stable.buildId}/index.js`, 200],
+      ]);
+      await expect(widgetCount(bad.page)).resolves.toBe(0);
+      await good.page.close();
+      await bad.page.close();
+    },
+  );
 
   describe('a release under the policy, judged by the release signal', () => {
     let h: SignalHarness;
@@ -643,7 +682,8 @@ describe.each(enginesUnderTest())('%s', (engine) => {
       await h?.stop();
     });
 
-    it('under the policy, a client error on the canary rolls it back; an integrity hash on /assets/index.js fails its canary viewers', async () => {
+    it('under the policy, a client error on the canary rolls it back; an integrity hash on /assets/index.js fails ' +
+      'its canary viewers', async () => {
       const distribution = h.local.url;
       const policy = hostCsp(config, distribution).policy;
       const tag = (viewer: string, attributes = '') => widgetTag(viewer, attributes, distribution);

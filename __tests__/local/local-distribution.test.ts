@@ -42,103 +42,117 @@ async function entryBuild(viewer: string, headers: Record<string, string> = {}):
 }
 
 describe('local CloudFront', () => {
-  it('assigns the entry with the viewer-assignment function and caches it per build and encoding; browsers get no-cache', async () => {
-    local.emulator.invalidate();
-    const before = local.emulator.stats();
-    const load = () =>
-      fetch(`${local.url}/assets/index.js?viewer=192.0.2.10`, {
-        headers: { origin: 'https://shop.example.org', 'accept-encoding': 'gzip, br' },
-      });
-    const first = await load();
-    expect(first.status).toBe(200);
-    expect(first.headers.get('x-build-id')).toBe(builds.stable.buildId);
-    expect(first.headers.get('cache-control')).toBe('no-cache');
-    expect(first.headers.get('etag')).toMatch(/^"[0-9a-f]{32}"$/);
-    expect(first.headers.get('access-control-allow-origin')).toBe('*');
-    expect(first.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(first.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
-    expect(await first.text()).toContain(`/assets/${builds.stable.buildId}/`);
-    // Every other viewer of that build and encoding: a hit, no Lambda.
-    const second = await fetch(`${local.url}/assets/index.js?viewer=203.0.113.99`, {
-      headers: { 'accept-encoding': 'gzip, br' },
-    });
-    expect(second.headers.get('x-cache')).toBe('Hit from cloudfront');
-    expect(second.headers.get('x-build-id')).toBe(builds.stable.buildId);
-    await second.arrayBuffer();
-    const after = local.emulator.stats();
-    expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(1);
-    expect(after.functionRuns - before.functionRuns).toBe(2);
-  });
-
-  it("answers a build's entry asked for by its own URL from the entry router, unassigned, with X-Build-Id and the router's immutable Cache-Control", async () => {
-    local.emulator.invalidate();
-    const before = local.emulator.stats();
-    const url = `${local.url}/assets/${builds.stable.buildId}/index.js`;
-    const first = await fetch(url, { headers: { origin: 'https://shop.example.org', 'accept-encoding': 'br' } });
-    expect(first.status).toBe(200);
-    expect(first.headers.get('x-build-id')).toBe(builds.stable.buildId);
-    expect(first.headers.get('cache-control')).toBe(IMMUTABLE_CACHE_CONTROL);
-    expect(first.headers.get('content-encoding')).toBe('br');
-    expect(first.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
-    expect(first.headers.get('access-control-allow-origin')).toBe('*');
-    await first.arrayBuffer();
-    const again = await fetch(url, { headers: { 'accept-encoding': 'br' } });
-    expect(again.headers.get('x-cache')).toBe('Hit from cloudfront');
-    expect(again.headers.get('x-build-id')).toBe(builds.stable.buildId);
-    await again.arrayBuffer();
-    const after = local.emulator.stats();
-    // The entry router once, the viewer-assignment function never, no read of the bucket by CloudFront.
-    expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(1);
-    expect(after.routerInvocations.chunks - before.routerInvocations.chunks).toBe(0);
-    expect(after.functionRuns - before.functionRuns).toBe(0);
-    // The one URL host pages embed still tells browsers to ask on every load.
-    const entry = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.13`, {
-      headers: { 'accept-encoding': 'br' },
-    });
-    expect(entry.headers.get('x-build-id')).toBe(builds.stable.buildId);
-    expect(entry.headers.get('cache-control')).toBe(ENTRY_CACHE_CONTROL);
-    await entry.arrayBuffer();
-  });
-
-  it('answers a returning viewer whose build has not changed with 304; the ETag names one build in one encoding', async () => {
-    const first = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, {
-      headers: { 'accept-encoding': 'br' },
-    });
-    await first.arrayBuffer();
-    const etag = first.headers.get('etag')!;
-    const again = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, {
-      headers: { 'accept-encoding': 'br', 'if-none-match': etag },
-    });
-    expect(again.status).toBe(304);
-    expect(again.headers.get('x-build-id')).toBe(builds.stable.buildId);
-    expect(again.headers.get('cache-control')).toBe('no-cache');
-    const otherEncoding = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, {
-      headers: { 'accept-encoding': 'gzip', 'if-none-match': etag },
-    });
-    expect(otherEncoding.status).toBe(200);
-    expect(otherEncoding.headers.get('etag')).not.toBe(etag);
-    await otherEncoding.arrayBuffer();
-  });
-
-  it('passes the entry unrewritten when the state cannot be read; the router assigns it and nothing is cached', async () => {
-    local.emulator.invalidate();
-    local.kvs.store.functionFault = 'error';
-    try {
+  it(
+    'assigns the entry with the viewer-assignment function and caches it per build and encoding; ' +
+      'browsers get no-cache',
+    async () => {
+      local.emulator.invalidate();
       const before = local.emulator.stats();
-      for (let i = 0; i < 3; i += 1) {
-        const response = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.12`);
-        expect(response.status).toBe(200);
-        expect(response.headers.get('x-build-id')).toBe(builds.stable.buildId);
-        expect(response.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
-        await response.arrayBuffer();
-      }
+      const load = () =>
+        fetch(`${local.url}/assets/index.js?viewer=192.0.2.10`, {
+          headers: { origin: 'https://shop.example.org', 'accept-encoding': 'gzip, br' },
+        });
+      const first = await load();
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-build-id')).toBe(builds.stable.buildId);
+      expect(first.headers.get('cache-control')).toBe('no-cache');
+      expect(first.headers.get('etag')).toMatch(/^"[0-9a-f]{32}"$/);
+      expect(first.headers.get('access-control-allow-origin')).toBe('*');
+      expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(first.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
+      expect(await first.text()).toContain(`/assets/${builds.stable.buildId}/`);
+      // Every other viewer of that build and encoding: a hit, no Lambda.
+      const second = await fetch(`${local.url}/assets/index.js?viewer=203.0.113.99`, {
+        headers: { 'accept-encoding': 'gzip, br' },
+      });
+      expect(second.headers.get('x-cache')).toBe('Hit from cloudfront');
+      expect(second.headers.get('x-build-id')).toBe(builds.stable.buildId);
+      await second.arrayBuffer();
       const after = local.emulator.stats();
-      expect(after.functionFallbacks - before.functionFallbacks).toBe(3);
-      expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(3);
-    } finally {
-      local.kvs.store.functionFault = 'none';
-    }
-  });
+      expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(1);
+      expect(after.functionRuns - before.functionRuns).toBe(2);
+    },
+  );
+
+  it(
+    "answers a build's entry asked for by its own URL from the entry router, unassigned, with X-Build-Id and the " +
+      "router's immutable Cache-Control",
+    async () => {
+      local.emulator.invalidate();
+      const before = local.emulator.stats();
+      const url = `${local.url}/assets/${builds.stable.buildId}/index.js`;
+      const first = await fetch(url, { headers: { origin: 'https://shop.example.org', 'accept-encoding': 'br' } });
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-build-id')).toBe(builds.stable.buildId);
+      expect(first.headers.get('cache-control')).toBe(IMMUTABLE_CACHE_CONTROL);
+      expect(first.headers.get('content-encoding')).toBe('br');
+      expect(first.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
+      expect(first.headers.get('access-control-allow-origin')).toBe('*');
+      await first.arrayBuffer();
+      const again = await fetch(url, { headers: { 'accept-encoding': 'br' } });
+      expect(again.headers.get('x-cache')).toBe('Hit from cloudfront');
+      expect(again.headers.get('x-build-id')).toBe(builds.stable.buildId);
+      await again.arrayBuffer();
+      const after = local.emulator.stats();
+      // The entry router once, the viewer-assignment function never, no read of the bucket by CloudFront.
+      expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(1);
+      expect(after.routerInvocations.chunks - before.routerInvocations.chunks).toBe(0);
+      expect(after.functionRuns - before.functionRuns).toBe(0);
+      // The one URL host pages embed still tells browsers to ask on every load.
+      const entry = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.13`, {
+        headers: { 'accept-encoding': 'br' },
+      });
+      expect(entry.headers.get('x-build-id')).toBe(builds.stable.buildId);
+      expect(entry.headers.get('cache-control')).toBe(ENTRY_CACHE_CONTROL);
+      await entry.arrayBuffer();
+    },
+  );
+
+  it(
+    'answers a returning viewer whose build has not changed ' + 'with 304; the ETag names one build in one encoding',
+    async () => {
+      const first = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, {
+        headers: { 'accept-encoding': 'br' },
+      });
+      await first.arrayBuffer();
+      const etag = first.headers.get('etag')!;
+      const again = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, {
+        headers: { 'accept-encoding': 'br', 'if-none-match': etag },
+      });
+      expect(again.status).toBe(304);
+      expect(again.headers.get('x-build-id')).toBe(builds.stable.buildId);
+      expect(again.headers.get('cache-control')).toBe('no-cache');
+      const otherEncoding = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.11`, {
+        headers: { 'accept-encoding': 'gzip', 'if-none-match': etag },
+      });
+      expect(otherEncoding.status).toBe(200);
+      expect(otherEncoding.headers.get('etag')).not.toBe(etag);
+      await otherEncoding.arrayBuffer();
+    },
+  );
+
+  it(
+    'passes the entry unrewritten when the state cannot ' + 'be read; the router assigns it and nothing is cached',
+    async () => {
+      local.emulator.invalidate();
+      local.kvs.store.functionFault = 'error';
+      try {
+        const before = local.emulator.stats();
+        for (let i = 0; i < 3; i += 1) {
+          const response = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.12`);
+          expect(response.status).toBe(200);
+          expect(response.headers.get('x-build-id')).toBe(builds.stable.buildId);
+          expect(response.headers.get('x-cache')).toBe('LambdaGeneratedResponse from cloudfront');
+          await response.arrayBuffer();
+        }
+        const after = local.emulator.stats();
+        expect(after.functionFallbacks - before.functionFallbacks).toBe(3);
+        expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(3);
+      } finally {
+        local.kvs.store.functionFault = 'none';
+      }
+    },
+  );
 
   it('serves chunks from the nearest bucket, pre-compressed, then from its cache', async () => {
     const chunk = readManifest(builds.stable.dir).assets.find((a) => /\/react[^/]*\.js$/.test(a.key))!;
@@ -194,105 +208,124 @@ describe('local CloudFront', () => {
     expect((await fetch(`${local.url}/assets/index.js`)).status).toBe(200);
   });
 
-  it('answers an error report at the edge with the published error-report function: 204, no-store, no origin asked', async () => {
-    const before = local.emulator.stats();
-    const response = await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=boom&viewer=192.0.2.20`, {
-      headers: { origin: 'https://shop.example.org' },
-    });
-    expect(response.status).toBe(204);
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(response.headers.get('access-control-allow-origin')).toBeNull();
-    expect(await response.text()).toBe('');
-    // HEAD, the other method the behaviour lets through, gets GET's answer from the function.
-    const head = await fetch(`${local.url}/api/e?b=${builds.stable.buildId}`, { method: 'HEAD' });
-    expect(head.status).toBe(204);
-    expect(head.headers.get('cache-control')).toBe('no-store');
-    const after = local.emulator.stats();
-    expect(after.routerInvocations).toEqual(before.routerInvocations);
-    expect(after.originRequests).toEqual(before.originRequests);
-  });
+  it(
+    'answers an error report at the edge with the published ' + 'error-report function: 204, no-store, no origin asked',
+    async () => {
+      const before = local.emulator.stats();
+      const response = await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=boom&viewer=192.0.2.20`, {
+        headers: { origin: 'https://shop.example.org' },
+      });
+      expect(response.status).toBe(204);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+      expect(await response.text()).toBe('');
+      // HEAD, the other method the behaviour lets through, gets GET's answer from the function.
+      const head = await fetch(`${local.url}/api/e?b=${builds.stable.buildId}`, { method: 'HEAD' });
+      expect(head.status).toBe(204);
+      expect(head.headers.get('cache-control')).toBe('no-store');
+      const after = local.emulator.stats();
+      expect(after.routerInvocations).toEqual(before.routerInvocations);
+      expect(after.originRequests).toEqual(before.originRequests);
+    },
+  );
 
-  it("writes CloudFront's real-time log record of every entry load and error report to the stream, and of nothing else", async () => {
-    const { client, streamName } = local.signal.kinesis;
-    // A second reader of the stream, from its tip once what earlier tests logged is there.
-    await local.emulator.logsSettled();
-    let iterator = (
-      await client.send(
-        new GetShardIteratorCommand({ StreamName: streamName, ShardId: SIGNAL_SHARD_ID, ShardIteratorType: 'LATEST' }),
-      )
-    ).ShardIterator;
-    const at = h.clock.now();
-    const page = 'https://shop.example.org/product/42?viewer=198.51.100.1';
-    await (
-      await fetch(`${local.url}/assets/index.js?viewer=203.0.113.30&v=2`, { headers: { referer: page } })
-    ).arrayBuffer();
-    await (
-      await fetch(`${local.url}/assets/index.js`, {
-        headers: { 'x-local-client-ip': '2001:db8:1:2::5', 'if-none-match': '"nope"' },
-      })
-    ).arrayBuffer();
-    await (
-      await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`, {
-        headers: { referer: page },
-      })
-    ).arrayBuffer();
-    await (
-      await fetch(`${local.url}/assets/index.js`, {
-        method: 'POST',
-        body: 'x',
-        headers: { 'x-local-client-ip': '203.0.113.31' },
-      })
-    ).arrayBuffer();
-    // Not logged: a build's entry by its own URL, a chunk, anything else.
-    await (await fetch(`${local.url}/assets/${builds.stable.buildId}/index.js`)).arrayBuffer();
-    await (await fetch(`${local.url}/${readManifest(builds.stable.dir).assets[0]!.key}`)).arrayBuffer();
-    await local.emulator.logsSettled();
-    const records: RealtimeLogRecord[] = [];
-    await pollUntil(
-      'four records on the stream',
-      async () => {
-        const answer = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
-        iterator = answer.NextShardIterator;
-        for (const record of answer.Records ?? [])
-          records.push(parseRecord(Buffer.from(record.Data!).toString('utf8'))!);
-        return records.length >= 4;
-      },
-      5000,
-      50,
-    );
-    expect(records).toEqual([
-      // The path as the viewer sent it; the query without the local client-IP seam; the address the emulator took.
-      {
-        at,
-        clientIp: '203.0.113.30',
-        method: 'GET',
-        uri: '/assets/index.js',
-        query: 'v=2',
-        status: 200,
-        referer: page,
-      },
-      {
-        at,
-        clientIp: '2001:db8:1:2::5',
-        method: 'GET',
-        uri: '/assets/index.js',
-        query: '',
-        status: 200,
-        referer: null,
-      },
-      // The viewer of the page that sent it, as the Referer names it.
-      {
-        at,
-        clientIp: '198.51.100.1',
-        method: 'GET',
-        uri: '/api/e',
-        query: `b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`,
-        status: 204,
-        referer: page,
-      },
-      { at, clientIp: '203.0.113.31', method: 'POST', uri: '/assets/index.js', query: '', status: 403, referer: null },
-    ]);
-  });
+  it(
+    "writes CloudFront's real-time log record of every entry load and error report to the stream, " +
+      'and of nothing else',
+    async () => {
+      const { client, streamName } = local.signal.kinesis;
+      // A second reader of the stream, from its tip once what earlier tests logged is there.
+      await local.emulator.logsSettled();
+      let iterator = (
+        await client.send(
+          new GetShardIteratorCommand({
+            StreamName: streamName,
+            ShardId: SIGNAL_SHARD_ID,
+            ShardIteratorType: 'LATEST',
+          }),
+        )
+      ).ShardIterator;
+      const at = h.clock.now();
+      const page = 'https://shop.example.org/product/42?viewer=198.51.100.1';
+      await (
+        await fetch(`${local.url}/assets/index.js?viewer=203.0.113.30&v=2`, { headers: { referer: page } })
+      ).arrayBuffer();
+      await (
+        await fetch(`${local.url}/assets/index.js`, {
+          headers: { 'x-local-client-ip': '2001:db8:1:2::5', 'if-none-match': '"nope"' },
+        })
+      ).arrayBuffer();
+      await (
+        await fetch(`${local.url}/api/e?b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`, {
+          headers: { referer: page },
+        })
+      ).arrayBuffer();
+      await (
+        await fetch(`${local.url}/assets/index.js`, {
+          method: 'POST',
+          body: 'x',
+          headers: { 'x-local-client-ip': '203.0.113.31' },
+        })
+      ).arrayBuffer();
+      // Not logged: a build's entry by its own URL, a chunk, anything else.
+      await (await fetch(`${local.url}/assets/${builds.stable.buildId}/index.js`)).arrayBuffer();
+      await (await fetch(`${local.url}/${readManifest(builds.stable.dir).assets[0]!.key}`)).arrayBuffer();
+      await local.emulator.logsSettled();
+      const records: RealtimeLogRecord[] = [];
+      await pollUntil(
+        'four records on the stream',
+        async () => {
+          const answer = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
+          iterator = answer.NextShardIterator;
+          for (const record of answer.Records ?? [])
+            records.push(parseRecord(Buffer.from(record.Data!).toString('utf8'))!);
+          return records.length >= 4;
+        },
+        5000,
+        50,
+      );
+      expect(records).toEqual([
+        // The path as the viewer sent it; the query without the local client-IP seam; the address the emulator took.
+        {
+          at,
+          clientIp: '203.0.113.30',
+          method: 'GET',
+          uri: '/assets/index.js',
+          query: 'v=2',
+          status: 200,
+          referer: page,
+        },
+        {
+          at,
+          clientIp: '2001:db8:1:2::5',
+          method: 'GET',
+          uri: '/assets/index.js',
+          query: '',
+          status: 200,
+          referer: null,
+        },
+        // The viewer of the page that sent it, as the Referer names it.
+        {
+          at,
+          clientIp: '198.51.100.1',
+          method: 'GET',
+          uri: '/api/e',
+          query: `b=${builds.stable.buildId}&m=TypeError%3A%20x%09is%20undefined`,
+          status: 204,
+          referer: page,
+        },
+        {
+          at,
+          clientIp: '203.0.113.31',
+          method: 'POST',
+          uri: '/assets/index.js',
+          query: '',
+          status: 403,
+          referer: null,
+        },
+      ]);
+    },
+  );
 });
 
 describe('a release, locally', () => {

@@ -53,12 +53,15 @@ function deadPid(): number {
   return Number(gone.stdout);
 }
 
-it('four processes unpacking into one empty cache (in a folder not made yet) at once all run the same complete browser; one of them unpacked it, none saw ETXTBSY', async () => {
-  const barrier = path.join(dir, 'barrier');
-  mkdirSync(barrier);
-  // Each process loads the fixture, says it is ready, and asks for the browser only when all four
-  // are: they reach the empty cache within a poll of each other, and run the binary at once.
-  const child = `
+it(
+  'four processes unpacking into one empty cache (in a folder not made yet) at once all run the same complete ' +
+    'browser; one of them unpacked it, none saw ETXTBSY',
+  async () => {
+    const barrier = path.join(dir, 'barrier');
+    mkdirSync(barrier);
+    // Each process loads the fixture, says it is ready, and asks for the browser only when all four
+    // are: they reach the empty cache within a poll of each other, and run the binary at once.
+    const child = `
     const { spawnSync } = require('node:child_process');
     const { existsSync, writeFileSync } = require('node:fs');
     const path = require('node:path');
@@ -74,68 +77,73 @@ it('four processes unpacking into one empty cache (in a folder not made yet) at 
         process.stdout.write(JSON.stringify({ executablePath, unpacked, version: run.stdout.trim() }));
       });
     }, 10);`;
-  const env = { ...process.env, BARRIER: barrier, CACHE: cache, TMPDIR: dir };
-  const runs = Array.from({ length: 4 }, () =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', child], { env, encoding: 'utf8' }).catch(
-      (error: { stderr?: string; message: string }) => ({ stdout: '', stderr: error.stderr ?? error.message }),
-    ),
-  );
-  try {
-    await pollUntil(
-      'four processes ready',
-      () => readdirSync(barrier).filter((name) => name.startsWith('ready-')).length === 4,
-      30_000,
-      20,
+    const env = { ...process.env, BARRIER: barrier, CACHE: cache, TMPDIR: dir };
+    const runs = Array.from({ length: 4 }, () =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', child], { env, encoding: 'utf8' }).catch(
+        (error: { stderr?: string; message: string }) => ({ stdout: '', stderr: error.stderr ?? error.message }),
+      ),
     );
-  } finally {
-    // Either way: a process left waiting would outlive the test.
-    writeFileSync(path.join(barrier, 'go'), '');
-  }
-  const results = await Promise.all(runs);
+    try {
+      await pollUntil(
+        'four processes ready',
+        () => readdirSync(barrier).filter((name) => name.startsWith('ready-')).length === 4,
+        30_000,
+        20,
+      );
+    } finally {
+      // Either way: a process left waiting would outlive the test.
+      writeFileSync(path.join(barrier, 'go'), '');
+    }
+    const results = await Promise.all(runs);
 
-  for (const { stderr } of results) expect(stderr).not.toMatch(/ETXTBSY|Error/);
-  const got = results.map(
-    ({ stdout }) => JSON.parse(stdout) as { executablePath: string; unpacked: boolean; version: string },
-  );
-  expect(got.map(({ executablePath }) => executablePath)).toEqual(Array(4).fill(path.join(cache, 'chromium')));
-  expect(got.map(({ version }) => version)).toEqual(Array(4).fill(expect.stringMatching(VERSION)));
-  expect(got.filter(({ unpacked }) => unpacked)).toHaveLength(1);
-  // No lock and no partial folder is left; the cache is marked complete.
-  expect(readdirSync(parent)).toEqual([NAME]);
-  expect(readFileSync(path.join(cache, 'complete'), 'utf8')).toMatch(/^@sparticuz\/chromium \d+\.\d+\.\d+\n$/);
-  // And a later call finds it complete: nothing is unpacked again.
-  await expect(ensurePackagedChromium(cache)).resolves.toEqual({
-    executablePath: path.join(cache, 'chromium'),
-    unpacked: false,
-  });
-});
+    for (const { stderr } of results) expect(stderr).not.toMatch(/ETXTBSY|Error/);
+    const got = results.map(
+      ({ stdout }) => JSON.parse(stdout) as { executablePath: string; unpacked: boolean; version: string },
+    );
+    expect(got.map(({ executablePath }) => executablePath)).toEqual(Array(4).fill(path.join(cache, 'chromium')));
+    expect(got.map(({ version }) => version)).toEqual(Array(4).fill(expect.stringMatching(VERSION)));
+    expect(got.filter(({ unpacked }) => unpacked)).toHaveLength(1);
+    // No lock and no partial folder is left; the cache is marked complete.
+    expect(readdirSync(parent)).toEqual([NAME]);
+    expect(readFileSync(path.join(cache, 'complete'), 'utf8')).toMatch(/^@sparticuz\/chromium \d+\.\d+\.\d+\n$/);
+    // And a later call finds it complete: nothing is unpacked again.
+    await expect(ensurePackagedChromium(cache)).resolves.toEqual({
+      executablePath: path.join(cache, 'chromium'),
+      unpacked: false,
+    });
+  },
+);
 
-it('a half-written unpack is never used: a cache without its marker, or from another package version, is replaced, and what dead processes left beside it goes', async () => {
-  // What the old code left when a worker died mid-unpack: a binary, no marker.
-  mkdirSync(cache, { recursive: true });
-  writeFileSync(path.join(cache, 'chromium'), '#!/bin/sh\necho half-written\n');
-  chmodSync(path.join(cache, 'chromium'), 0o755);
-  // A partial folder whose process died before it was complete.
-  const partial = path.join(parent, `${NAME}.partial-${deadPid()}-abc123`);
-  mkdirSync(partial);
-  writeFileSync(path.join(partial, 'chromium'), '#!/bin/sh\necho half-written\n');
-  // And a stale lock a dead process was taking over when it died.
-  writeFileSync(path.join(parent, `${NAME}.lock.stale-${deadPid()}-xyz`), '1\n');
+it(
+  'a half-written unpack is never used: a cache without its marker, or from another package version, is ' +
+    'replaced, and what dead processes left beside it goes',
+  async () => {
+    // What the old code left when a worker died mid-unpack: a binary, no marker.
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(path.join(cache, 'chromium'), '#!/bin/sh\necho half-written\n');
+    chmodSync(path.join(cache, 'chromium'), 0o755);
+    // A partial folder whose process died before it was complete.
+    const partial = path.join(parent, `${NAME}.partial-${deadPid()}-abc123`);
+    mkdirSync(partial);
+    writeFileSync(path.join(partial, 'chromium'), '#!/bin/sh\necho half-written\n');
+    // And a stale lock a dead process was taking over when it died.
+    writeFileSync(path.join(parent, `${NAME}.lock.stale-${deadPid()}-xyz`), '1\n');
 
-  const first = await ensurePackagedChromium(cache);
-  expect(first).toEqual({ executablePath: path.join(cache, 'chromium'), unpacked: true });
-  expect(versionOf(first.executablePath)).toMatch(VERSION);
-  expect(readdirSync(parent)).toEqual([NAME]);
+    const first = await ensurePackagedChromium(cache);
+    expect(first).toEqual({ executablePath: path.join(cache, 'chromium'), unpacked: true });
+    expect(versionOf(first.executablePath)).toMatch(VERSION);
+    expect(readdirSync(parent)).toEqual([NAME]);
 
-  // Unpacked from another version of the package: unpacked again.
-  writeFileSync(path.join(cache, 'complete'), '@sparticuz/chromium 1.0.0\n');
-  await expect(ensurePackagedChromium(cache)).resolves.toEqual({
-    executablePath: path.join(cache, 'chromium'),
-    unpacked: true,
-  });
-  expect(readFileSync(path.join(cache, 'complete'), 'utf8')).not.toContain('1.0.0');
-  expect(readdirSync(parent)).toEqual([NAME]);
-});
+    // Unpacked from another version of the package: unpacked again.
+    writeFileSync(path.join(cache, 'complete'), '@sparticuz/chromium 1.0.0\n');
+    await expect(ensurePackagedChromium(cache)).resolves.toEqual({
+      executablePath: path.join(cache, 'chromium'),
+      unpacked: true,
+    });
+    expect(readFileSync(path.join(cache, 'complete'), 'utf8')).not.toContain('1.0.0');
+    expect(readdirSync(parent)).toEqual([NAME]);
+  },
+);
 
 it('takes over a stale lock: its process is dead, or it was left by an earlier process with this pid', async () => {
   const lock = `${cache}.lock`;
@@ -157,46 +165,51 @@ it('takes over a stale lock: its process is dead, or it was left by an earlier p
   expect(existsSync(other)).toBe(false);
 });
 
-it('waits while a live process holds the lock; goes on when the holder is gone, or when the holder finished the work', async () => {
-  const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-  const gone = new Promise((resolve) => holder.once('exit', resolve));
-  try {
-    const lock = path.join(dir, 'held.lock');
-    writeFileSync(lock, `${holder.pid}\n`);
+it(
+  'waits while a live process holds the lock; goes on when the holder is gone, or when the holder ' +
+    'finished the work',
+  async () => {
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const gone = new Promise((resolve) => holder.once('exit', resolve));
+    try {
+      const lock = path.join(dir, 'held.lock');
+      writeFileSync(lock, `${holder.pid}\n`);
 
-    // The holder finishes the work (done() turns true) while this one waits: no second run, and its lock stays its own.
-    let done = false;
-    const waitingForWork = jest.fn(async () => undefined);
-    const waiter = withFileLock(lock, waitingForWork, () => done);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    done = true;
-    await waiter;
-    expect(waitingForWork).not.toHaveBeenCalled();
-    expect(readFileSync(lock, 'utf8')).toBe(`${holder.pid}\n`);
+      // The holder finishes the work (done() turns true) while this one waits: no second run, and its lock stays its
+      // own.
+      let done = false;
+      const waitingForWork = jest.fn(async () => undefined);
+      const waiter = withFileLock(lock, waitingForWork, () => done);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      done = true;
+      await waiter;
+      expect(waitingForWork).not.toHaveBeenCalled();
+      expect(readFileSync(lock, 'utf8')).toBe(`${holder.pid}\n`);
 
-    // A lock not refreshed for over a minute is stale, even if its pid is alive (pids are reused).
-    const old = new Date(Date.now() - 2 * 60_000);
-    const aged = path.join(dir, 'aged.lock');
-    writeFileSync(aged, `${holder.pid}\n`);
-    utimesSync(aged, old, old);
-    const agedWork = jest.fn(async () => undefined);
-    await withFileLock(aged, agedWork);
-    expect(agedWork).toHaveBeenCalledTimes(1);
+      // A lock not refreshed for over a minute is stale, even if its pid is alive (pids are reused).
+      const old = new Date(Date.now() - 2 * 60_000);
+      const aged = path.join(dir, 'aged.lock');
+      writeFileSync(aged, `${holder.pid}\n`);
+      utimesSync(aged, old, old);
+      const agedWork = jest.fn(async () => undefined);
+      await withFileLock(aged, agedWork);
+      expect(agedWork).toHaveBeenCalledTimes(1);
 
-    // The holder dies without removing its lock: the waiter takes it over.
-    const work = jest.fn(async () => undefined);
-    const taking = withFileLock(lock, work);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(work).not.toHaveBeenCalled();
-    holder.kill('SIGKILL');
-    await taking;
-    expect(work).toHaveBeenCalledTimes(1);
-    expect(existsSync(lock)).toBe(false);
-  } finally {
-    holder.kill('SIGKILL');
-    await gone;
-  }
-});
+      // The holder dies without removing its lock: the waiter takes it over.
+      const work = jest.fn(async () => undefined);
+      const taking = withFileLock(lock, work);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(work).not.toHaveBeenCalled();
+      holder.kill('SIGKILL');
+      await taking;
+      expect(work).toHaveBeenCalledTimes(1);
+      expect(existsSync(lock)).toBe(false);
+    } finally {
+      holder.kill('SIGKILL');
+      await gone;
+    }
+  },
+);
 
 it('gives up waiting after its limit, naming the lock and its holder', async () => {
   const lock = path.join(dir, 'held.lock');

@@ -129,7 +129,8 @@ describe('against a running local distribution', () => {
     // why.
     expect(status.out[0]).toContain(`canary ${builds.canary.buildId.slice(0, 8)} (v${released.version}) 10% held`);
     expect(status.out).toContain(
-      `${released.deploymentId} is shifting viewers to ${builds.canary.buildId}; \`npm run local:release -- --stop\` rolls it back`,
+      `${released.deploymentId} is shifting viewers to ${builds.canary.buildId}; ` +
+        `\`npm run local:release -- --stop\` rolls it back`,
     );
     expect(status.out).toContainEqual(
       expect.stringMatching(/^held at 10% since .*: no evidence yet: no canary viewer counted$/),
@@ -143,31 +144,35 @@ describe('against a running local distribution', () => {
     const again = await release(['--stop'], file);
     expect(again.code).toBe(1);
     expect(again.err).toContain(
-      `no release is under way: nothing to stop (build ${builds.stable.buildId} serves every viewer; the last deployment, ${released.deploymentId}, stopped)`,
+      `no release is under way: nothing to stop (build ${builds.stable.buildId} serves every viewer; the last ` +
+        `deployment, ${released.deploymentId}, stopped)`,
     );
   });
 
-  it('edits the ring with `ring add|remove <origin>`, and refuses a command line it cannot act on with exit 2', async () => {
-    const origin = 'http://127.0.0.1:8081';
-    expect(await release(['ring', 'add', origin], file)).toMatchObject({
-      code: 0,
-      out: [`ring: ${origin}; pages on these origins get the canary whatever the weight`],
-    });
-    expect(parseRolloutState(local.status().state)?.ring).toEqual([origin]);
-    expect(await release(['ring', 'remove', origin], file)).toMatchObject({
-      code: 0,
-      out: ['ring: (empty); pages on these origins get the canary whatever the weight'],
-    });
-    const json = await release(['--json', 'ring', 'add', origin], file);
-    expect(json.code).toBe(0);
-    expect(JSON.parse(json.out.join('\n'))).toEqual({ action: 'add', origin, ring: [origin] });
-    expect(await release(['ring', 'remove', origin], file)).toMatchObject({ code: 0 });
-    expect((await release(['ring', 'add'], file)).code).toBe(2);
-    const notAnOrigin = await release(['ring', 'add', 'http://127.0.0.1:8081/page'], file);
-    expect(notAnOrigin.code).toBe(2);
-    expect(notAnOrigin.err).toContain('expected scheme://host[:port] with no path');
-    expect((await release(['ring', 'clear', origin], file)).code).toBe(2);
-    expect((await release(['--stop', '--status'], file)).code).toBe(2);
-    expect(parseRolloutState(local.status().state)?.ring).toEqual([]);
-  });
+  it(
+    'edits the ring with `ring add|remove <origin>`, and ' + 'refuses a command line it cannot act on with exit 2',
+    async () => {
+      const origin = 'http://127.0.0.1:8081';
+      expect(await release(['ring', 'add', origin], file)).toMatchObject({
+        code: 0,
+        out: [`ring: ${origin}; pages on these origins get the canary whatever the weight`],
+      });
+      expect(parseRolloutState(local.status().state)?.ring).toEqual([origin]);
+      expect(await release(['ring', 'remove', origin], file)).toMatchObject({
+        code: 0,
+        out: ['ring: (empty); pages on these origins get the canary whatever the weight'],
+      });
+      const json = await release(['--json', 'ring', 'add', origin], file);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.out.join('\n'))).toEqual({ action: 'add', origin, ring: [origin] });
+      expect(await release(['ring', 'remove', origin], file)).toMatchObject({ code: 0 });
+      expect((await release(['ring', 'add'], file)).code).toBe(2);
+      const notAnOrigin = await release(['ring', 'add', 'http://127.0.0.1:8081/page'], file);
+      expect(notAnOrigin.code).toBe(2);
+      expect(notAnOrigin.err).toContain('expected scheme://host[:port] with no path');
+      expect((await release(['ring', 'clear', origin], file)).code).toBe(2);
+      expect((await release(['--stop', '--status'], file)).code).toBe(2);
+      expect(parseRolloutState(local.status().state)?.ring).toEqual([]);
+    },
+  );
 });

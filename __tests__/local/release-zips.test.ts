@@ -43,7 +43,8 @@ function filesUnder(dir: string): string[] {
 
 /** A handler that leaves `marker` behind when its code runs (loading it runs it). */
 const markingCode = (marker: string) =>
-  `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\nexports.handler = async () => ({ status: '200' });\n`;
+  `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n` +
+  `exports.handler = async () => ({ status: '200' });\n`;
 
 const fflateZip = (files: Record<string, string>): Buffer =>
   Buffer.from(
@@ -120,34 +121,38 @@ describe('a local release', () => {
     },
   );
 
-  it('of a build whose router zip has an entry ../../evil.js (its sha256 in the manifest) is refused naming the zip and the entry, and nothing is written outside', async () => {
-    const dir = canaryCopy();
-    const marker = path.join(scratch, 'ran');
-    const zip = fflateZip({ 'index.js': markingCode(marker), '../../evil.js': markingCode(marker) });
-    const zipFile = replace(dir, 'functions/entry-router.zip', zip);
-    // The manifest says exactly these bytes: only the entry names can refuse them.
-    const manifestFile = path.join(dir, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
-      functions: Record<FunctionName, { bytes: number; sha256: string; sourceCodeHash: string }>;
-    };
-    const digest = createHash('sha256').update(zip);
-    manifest.functions['entry-router'] = {
-      ...manifest.functions['entry-router'],
-      bytes: zip.length,
-      sha256: digest.copy().digest('hex'),
-      sourceCodeHash: digest.digest('base64'),
-    };
-    writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
-    expect(readManifest(dir).functions['entry-router'].sha256).toBe(createHash('sha256').update(zip).digest('hex'));
+  it(
+    'of a build whose router zip has an entry ../../evil.js (its sha256 in the manifest) is refused naming the ' +
+      'zip and the entry, and nothing is written outside',
+    async () => {
+      const dir = canaryCopy();
+      const marker = path.join(scratch, 'ran');
+      const zip = fflateZip({ 'index.js': markingCode(marker), '../../evil.js': markingCode(marker) });
+      const zipFile = replace(dir, 'functions/entry-router.zip', zip);
+      // The manifest says exactly these bytes: only the entry names can refuse them.
+      const manifestFile = path.join(dir, 'manifest.json');
+      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+        functions: Record<FunctionName, { bytes: number; sha256: string; sourceCodeHash: string }>;
+      };
+      const digest = createHash('sha256').update(zip);
+      manifest.functions['entry-router'] = {
+        ...manifest.functions['entry-router'],
+        bytes: zip.length,
+        sha256: digest.copy().digest('hex'),
+        sourceCodeHash: digest.digest('base64'),
+      };
+      writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+      expect(readManifest(dir).functions['entry-router'].sha256).toBe(createHash('sha256').update(zip).digest('hex'));
 
-    const refused = local.release(dir);
-    await expect(refused).rejects.toThrow(zipFile);
-    await expect(refused).rejects.toThrow('zip entry "../../evil.js"');
-    // Unpacked copies go under the OS temporary folder (this run's own): no evil.js anywhere there.
-    expect(filesUnder(tmpdir()).filter((file) => path.basename(file) === 'evil.js')).toEqual([]);
-    expect(existsSync(marker)).toBe(false);
-    await nothingReleased();
-  });
+      const refused = local.release(dir);
+      await expect(refused).rejects.toThrow(zipFile);
+      await expect(refused).rejects.toThrow('zip entry "../../evil.js"');
+      // Unpacked copies go under the OS temporary folder (this run's own): no evil.js anywhere there.
+      expect(filesUnder(tmpdir()).filter((file) => path.basename(file) === 'evil.js')).toEqual([]);
+      expect(existsSync(marker)).toBe(false);
+      await nothingReleased();
+    },
+  );
 });
 
 describe('unpacking a function zip', () => {

@@ -174,17 +174,24 @@ describe('the release signal against attackers holding addresses', () => {
     return { statuses, probes, served: servedIn };
   }
 
-  it('10 IPv4 addresses reporting errors wherever they get the canary cannot fail a healthy one: it reaches every viewer', async () => {
-    const { statuses, probes } = await release(ipv4Attackers(10), 'fail', 0);
-    expect(statuses.map((s) => s.alarm?.state)).toEqual(statuses.map(() => 'OK'));
-    expect(h!.local.status().judgment?.failedAt).toBeNull();
-    expect(h!.local.status().release?.outcome).toBe('complete');
-    expect(parseRolloutState(h!.local.status().state)).toMatchObject({ canary: builds.canary.buildId, weight: 10000 });
-    // Some of them did get the canary, and reported from it: the attack was made, and failed.
-    expect(
-      [...oneBuildEach(probes.at(-1)!).values()].filter((build) => build === builds.canary.buildId).length,
-    ).toBeGreaterThan(0);
-  });
+  it(
+    '10 IPv4 addresses reporting errors wherever they get the canary cannot fail a healthy one: it ' +
+      'reaches every viewer',
+    async () => {
+      const { statuses, probes } = await release(ipv4Attackers(10), 'fail', 0);
+      expect(statuses.map((s) => s.alarm?.state)).toEqual(statuses.map(() => 'OK'));
+      expect(h!.local.status().judgment?.failedAt).toBeNull();
+      expect(h!.local.status().release?.outcome).toBe('complete');
+      expect(parseRolloutState(h!.local.status().state)).toMatchObject({
+        canary: builds.canary.buildId,
+        weight: 10000,
+      });
+      // Some of them did get the canary, and reported from it: the attack was made, and failed.
+      expect(
+        [...oneBuildEach(probes.at(-1)!).values()].filter((build) => build === builds.canary.buildId).length,
+      ).toBeGreaterThan(0);
+    },
+  );
 
   it('10 IPv6 /48s probing their /64s find one build per /48, and cannot fail a healthy canary either', async () => {
     const { statuses, probes, served } = await release(ipv6Attackers(10), 'fail', 0);
@@ -221,49 +228,53 @@ describe('the release signal against attackers holding addresses', () => {
     },
   );
 
-  it("adds no counted viewer with everything a pull request's plan can read: there is no secret, and no header or query is a viewer", async () => {
-    h = await startSignalHarness(config, { alarm });
-    const base = h.clock.now();
-    await h.local.release(builds.canary.dir);
-    const attacker = '198.51.100.66';
-    let attackerBuild = '';
-    const status = await h.period(base, async () => {
-      await visitAll(h!, viewersOf(0, 100), () => false);
-      // What state, the plan's outputs and GetDistributionConfig show: the distribution's names and
-      // ARNs, the stream, the store, the table, the old origin secret's header. Sent as every header
-      // a proxy could set for the address it speaks for, and as query parameters, none of which
-      // CloudFront logs as the viewer's address (c-ip is the TCP peer).
-      const claims = Array.from({ length: 40 }, (_, i) => `192.0.2.${i + 10}`);
-      for (const claimed of claims) {
-        const headers = {
-          'x-forwarded-for': claimed,
-          'true-client-ip': claimed,
-          'cloudfront-viewer-address': `${claimed}:443`,
-          forwarded: `for=${claimed}`,
-          'x-origin-verify': 'a-secret-from-state',
-        };
-        for (const [url, expected] of [
-          [`/assets/index.js?ip=${claimed}&c-ip=${claimed}`, 200],
-          [`/api/e?b=${builds.canary.buildId}&m=forged&c-ip=${claimed}`, 204],
-          [`/api/e?b=${builds.stable.buildId}&m=forged&c-ip=${claimed}`, 204],
-        ] as const) {
-          const response = await fetch(`${h!.local.url}${url}`, {
-            headers: { ...headers, [CLIENT_IP_HEADER]: attacker },
-          });
-          await response.arrayBuffer();
-          expect(response.status).toBe(expected);
-          if (url.startsWith('/assets/')) attackerBuild = response.headers.get('x-build-id')!;
+  it(
+    "adds no counted viewer with everything a pull request's plan can read: there is no secret, and no header or " +
+      'query is a viewer',
+    async () => {
+      h = await startSignalHarness(config, { alarm });
+      const base = h.clock.now();
+      await h.local.release(builds.canary.dir);
+      const attacker = '198.51.100.66';
+      let attackerBuild = '';
+      const status = await h.period(base, async () => {
+        await visitAll(h!, viewersOf(0, 100), () => false);
+        // What state, the plan's outputs and GetDistributionConfig show: the distribution's names and
+        // ARNs, the stream, the store, the table, the old origin secret's header. Sent as every header
+        // a proxy could set for the address it speaks for, and as query parameters, none of which
+        // CloudFront logs as the viewer's address (c-ip is the TCP peer).
+        const claims = Array.from({ length: 40 }, (_, i) => `192.0.2.${i + 10}`);
+        for (const claimed of claims) {
+          const headers = {
+            'x-forwarded-for': claimed,
+            'true-client-ip': claimed,
+            'cloudfront-viewer-address': `${claimed}:443`,
+            forwarded: `for=${claimed}`,
+            'x-origin-verify': 'a-secret-from-state',
+          };
+          for (const [url, expected] of [
+            [`/assets/index.js?ip=${claimed}&c-ip=${claimed}`, 200],
+            [`/api/e?b=${builds.canary.buildId}&m=forged&c-ip=${claimed}`, 204],
+            [`/api/e?b=${builds.stable.buildId}&m=forged&c-ip=${claimed}`, 204],
+          ] as const) {
+            const response = await fetch(`${h!.local.url}${url}`, {
+              headers: { ...headers, [CLIENT_IP_HEADER]: attacker },
+            });
+            await response.arrayBuffer();
+            expect(response.status).toBe(expected);
+            if (url.startsWith('/assets/')) attackerBuild = response.headers.get('x-build-id')!;
+          }
         }
-      }
-    });
-    expect(status.deployment?.status).toBe('InProgress');
-    const closed = await h.closePeriod(base);
-    // 100 honest viewers, no errors; the attacker is one viewer, in its role, erring once at most
-    // (its report naming its own build), whatever it claimed 40 times over.
-    const role = attackerBuild === builds.canary.buildId ? 'canary' : 'stable';
-    const honest = closed!.counts.canary.viewers + closed!.counts.stable.viewers - 1;
-    expect(honest).toBe(100);
-    expect(closed!.counts[role].erroring).toBe(1);
-    expect(closed!.counts[role === 'canary' ? 'stable' : 'canary'].erroring).toBe(0);
-  });
+      });
+      expect(status.deployment?.status).toBe('InProgress');
+      const closed = await h.closePeriod(base);
+      // 100 honest viewers, no errors; the attacker is one viewer, in its role, erring once at most
+      // (its report naming its own build), whatever it claimed 40 times over.
+      const role = attackerBuild === builds.canary.buildId ? 'canary' : 'stable';
+      const honest = closed!.counts.canary.viewers + closed!.counts.stable.viewers - 1;
+      expect(honest).toBe(100);
+      expect(closed!.counts[role].erroring).toBe(1);
+      expect(closed!.counts[role === 'canary' ? 'stable' : 'canary'].erroring).toBe(0);
+    },
+  );
 });

@@ -104,59 +104,71 @@ async function at(reader: SignalRunner, t: number): Promise<void> {
 }
 
 describe('the local signal runner', () => {
-  it('counts what the stream carries with the consumer, closes a period once a record arrives past its end plus the lateness, and reports the iterator age every poll', async () => {
-    const reader = await runner();
-    await at(reader, T + 5000);
-    await loads(T + 5000, ['10.0.0.1', '10.0.0.2', '10.0.0.1', '10.0.0.3']);
-    await reader.nextPoll();
-    expect(reader.stats().records).toBe(4);
-    // Arrived at T + 5 s on the local clock: the period is still open.
-    expect(reader.closedBefore()).toBe(T - PERIOD);
-    await at(reader, T + PERIOD + LATENESS - 1);
-    await loads(T + PERIOD + LATENESS - 1, ['10.0.0.9']);
-    await reader.nextPoll();
-    expect(reader.closedPeriod(T)).toBeNull();
-    await at(reader, T + PERIOD + LATENESS);
-    await loads(T + PERIOD + LATENESS, ['10.0.0.9']);
-    await pollUntil('the period to close', () => reader.closedPeriod(T), 3000, 10);
-    // The consumer started on these records: the first period it sees is not whole.
-    expect(reader.closedPeriod(T)).toMatchObject({ start: T, unjudged: 'the consumer started after the period began' });
-    expect(store.sum(NS, METRIC_UNJUDGED_PERIODS, { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, T, T + PERIOD)).toBe(1);
-    const ages = store.select('AWS/Kinesis', KINESIS_ITERATOR_AGE, { StreamName: STREAM }, T, T + 2 * PERIOD);
-    expect(ages.length).toBeGreaterThanOrEqual(4);
-    expect(ages.every((age) => age === 0)).toBe(true);
+  it(
+    'counts what the stream carries with the consumer, closes a period once a record arrives past its end plus ' +
+      'the lateness, and reports the iterator age every poll',
+    async () => {
+      const reader = await runner();
+      await at(reader, T + 5000);
+      await loads(T + 5000, ['10.0.0.1', '10.0.0.2', '10.0.0.1', '10.0.0.3']);
+      await reader.nextPoll();
+      expect(reader.stats().records).toBe(4);
+      // Arrived at T + 5 s on the local clock: the period is still open.
+      expect(reader.closedBefore()).toBe(T - PERIOD);
+      await at(reader, T + PERIOD + LATENESS - 1);
+      await loads(T + PERIOD + LATENESS - 1, ['10.0.0.9']);
+      await reader.nextPoll();
+      expect(reader.closedPeriod(T)).toBeNull();
+      await at(reader, T + PERIOD + LATENESS);
+      await loads(T + PERIOD + LATENESS, ['10.0.0.9']);
+      await pollUntil('the period to close', () => reader.closedPeriod(T), 3000, 10);
+      // The consumer started on these records: the first period it sees is not whole.
+      expect(reader.closedPeriod(T)).toMatchObject({
+        start: T,
+        unjudged: 'the consumer started after the period began',
+      });
+      expect(store.sum(NS, METRIC_UNJUDGED_PERIODS, { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, T, T + PERIOD)).toBe(1);
+      const ages = store.select('AWS/Kinesis', KINESIS_ITERATOR_AGE, { StreamName: STREAM }, T, T + 2 * PERIOD);
+      expect(ages.length).toBeGreaterThanOrEqual(4);
+      expect(ages.every((age) => age === 0)).toBe(true);
 
-    // The next period, seen whole: three distinct viewers however often they loaded.
-    await loads(T + PERIOD + LATENESS + 1000, ['10.0.1.1', '10.0.1.2', '10.0.1.1', '10.0.1.3']);
-    await at(reader, T + 2 * PERIOD + LATENESS);
-    await loads(T + 2 * PERIOD + LATENESS, ['10.0.2.1']);
-    await pollUntil('the second period to close', () => reader.closedPeriod(T + PERIOD), 3000, 10);
-    expect(reader.closedPeriod(T + PERIOD)).toMatchObject({
-      unjudged: null,
-      counts: { stable: { viewers: 4, erroring: 0 } },
-    });
-    expect(store.sum(NS, METRIC_VIEWERS, { [DIMENSION_ROLE]: 'stable' }, T + PERIOD, T + 2 * PERIOD)).toBe(4);
-  });
+      // The next period, seen whole: three distinct viewers however often they loaded.
+      await loads(T + PERIOD + LATENESS + 1000, ['10.0.1.1', '10.0.1.2', '10.0.1.1', '10.0.1.3']);
+      await at(reader, T + 2 * PERIOD + LATENESS);
+      await loads(T + 2 * PERIOD + LATENESS, ['10.0.2.1']);
+      await pollUntil('the second period to close', () => reader.closedPeriod(T + PERIOD), 3000, 10);
+      expect(reader.closedPeriod(T + PERIOD)).toMatchObject({
+        unjudged: null,
+        counts: { stable: { viewers: 4, erroring: 0 } },
+      });
+      expect(store.sum(NS, METRIC_VIEWERS, { [DIMENSION_ROLE]: 'stable' }, T + PERIOD, T + 2 * PERIOD)).toBe(4);
+    },
+  );
 
-  it('hands a batch the consumer threw on to it again, and reports the failure as the Lambda would (Errors)', async () => {
-    let failures = 1;
-    const logged: string[] = [];
-    const reader = await runner({
-      log: (line) => logged.push(line),
-      timeline: () => {
-        if (failures-- > 0) throw new Error('the table did not answer');
-        return timeline.read();
-      },
-    });
-    await at(reader, T + 5000);
-    await loads(T + 5000, ['10.0.0.1', '10.0.0.2']);
-    await pollUntil('the retried batch to be counted', () => reader.stats().records === 2, 3000, 10);
-    expect(reader.stats().errors).toBe(1);
-    expect(store.sum('AWS/Lambda', 'Errors', { FunctionName: 'edge-widget-signal-consumer' }, T, T + PERIOD)).toBe(1);
-    expect(
-      logged.some((line) => line.startsWith('signal consumer failed (the batch is retried): the table did not answer')),
-    ).toBe(true);
-  });
+  it(
+    'hands a batch the consumer threw on to it again, ' + 'and reports the failure as the Lambda would (Errors)',
+    async () => {
+      let failures = 1;
+      const logged: string[] = [];
+      const reader = await runner({
+        log: (line) => logged.push(line),
+        timeline: () => {
+          if (failures-- > 0) throw new Error('the table did not answer');
+          return timeline.read();
+        },
+      });
+      await at(reader, T + 5000);
+      await loads(T + 5000, ['10.0.0.1', '10.0.0.2']);
+      await pollUntil('the retried batch to be counted', () => reader.stats().records === 2, 3000, 10);
+      expect(reader.stats().errors).toBe(1);
+      expect(store.sum('AWS/Lambda', 'Errors', { FunctionName: 'edge-widget-signal-consumer' }, T, T + PERIOD)).toBe(1);
+      expect(
+        logged.some((line) =>
+          line.startsWith('signal consumer failed (the batch is retried): the table did not answer'),
+        ),
+      ).toBe(true);
+    },
+  );
 
   it('is a new consumer when it restarts: the period it did not see from its start is unjudged', async () => {
     const first = await runner();
@@ -176,17 +188,21 @@ describe('the local signal runner', () => {
     });
   });
 
-  it('reads the fields in the order it is given (the order CloudFront reports it writes them in), and counts nothing written in another', async () => {
-    const order = [...REALTIME_LOG_FIELDS].reverse();
-    const reader = await runner({ fields: order });
-    await at(reader, T + 1000);
-    await loads(T + 1000, ['10.0.0.1']);
-    await at(reader, T + PERIOD + 1000);
-    await loads(T + PERIOD + 1000, ['10.0.1.1', '10.0.1.2'], order);
-    await loads(T + PERIOD + 1000, ['10.0.1.3']);
-    await at(reader, T + 2 * PERIOD + LATENESS);
-    await loads(T + 2 * PERIOD + LATENESS, ['10.0.2.1'], order);
-    await pollUntil('the period to close', () => reader.closedPeriod(T + PERIOD), 3000, 10);
-    expect(reader.closedPeriod(T + PERIOD)).toMatchObject({ unjudged: null, counts: { stable: { viewers: 2 } } });
-  });
+  it(
+    'reads the fields in the order it is given (the order CloudFront reports it writes them in), and counts ' +
+      'nothing written in another',
+    async () => {
+      const order = [...REALTIME_LOG_FIELDS].reverse();
+      const reader = await runner({ fields: order });
+      await at(reader, T + 1000);
+      await loads(T + 1000, ['10.0.0.1']);
+      await at(reader, T + PERIOD + 1000);
+      await loads(T + PERIOD + 1000, ['10.0.1.1', '10.0.1.2'], order);
+      await loads(T + PERIOD + 1000, ['10.0.1.3']);
+      await at(reader, T + 2 * PERIOD + LATENESS);
+      await loads(T + 2 * PERIOD + LATENESS, ['10.0.2.1'], order);
+      await pollUntil('the period to close', () => reader.closedPeriod(T + PERIOD), 3000, 10);
+      expect(reader.closedPeriod(T + PERIOD)).toMatchObject({ unjudged: null, counts: { stable: { viewers: 2 } } });
+    },
+  );
 });

@@ -109,7 +109,11 @@ async function stopsCleanly(
   // The loopback Kinesis stream of the release signal (kinesalite) among them: it closes too.
   const ports = ['host page', 'script tag', 'signal', 'buckets', 'dashboard', 'control'].map(address);
   expect(output).toMatch(
-    /^ {2}errors {8}http:\/\/127\.0\.0\.1:\d+\/api\/e\?b=<buildId>&m=<message> .*a healthy load sends nothing but the entry request/m,
+    new RegExp(
+      '^ {2}errors {8}http:\\/\\/127\\.0\\.0\\.1:\\d+\\/api\\/e\\?b=<buildId>&m=<message> .*a healthy load sends ' +
+        'nothing but the entry request',
+      'm',
+    ),
   );
   expect(output).not.toContain('metrics API');
   expect(ports.every((port) => port > 0)).toBe(true);
@@ -142,13 +146,16 @@ async function stopsCleanly(
 describe('the time scale', () => {
   it("by default, lets a person watch the default config's rollout for a minute or two", () => {
     expect(describeTimeScale(config, DEFAULT_TIME_SCALE)).toBe(
-      '6×: a release (linear, 10 % more every 1 min) reaches every viewer in 1 min 30 s (9 simulated minutes) at the earliest, each step once the judge found the one before healthy; an alarm period (60 s) passes every 10 s',
+      '6×: a release (linear, 10 % more every 1 min) reaches every viewer in 1 min 30 s (9 simulated minutes) ' +
+        'at the earliest, each step once the judge found the one before healthy; an alarm period (60 s) ' +
+        'passes every 10 s',
     );
   });
 
   it('says what another scale and another strategy mean', () => {
     expect(describeTimeScale(config, 60)).toContain(
-      'reaches every viewer in 9 s (9 simulated minutes) at the earliest, each step once the judge found the one before healthy; an alarm period (60 s) passes every 1 s',
+      'reaches every viewer in 9 s (9 simulated minutes) at the earliest, each step once the judge found the ' +
+        'one before healthy; an alarm period (60 s) passes every 1 s',
     );
     expect(
       describeTimeScale({ ...config, rollout: { strategy: 'canary', percent: 10, intervalMinutes: 5 } }, 1),

@@ -159,7 +159,8 @@ function synthesizedView(behaviour: Block): BehaviourView {
     if (hsts)
       add(
         'strict-transport-security',
-        `max-age=${String(hsts.access_control_max_age_sec)}${hsts.include_subdomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`,
+        `max-age=${String(hsts.access_control_max_age_sec)}` +
+          `${hsts.include_subdomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`,
         hsts.override,
       );
     const nosniff = security.content_type_options as Block | undefined;
@@ -427,27 +428,31 @@ describe('the synthesized distribution and the local CloudFront', () => {
     clock = start;
   });
 
-  it('fail over from the primary bucket to the failover region on the origin group’s status codes, naming the origins as the distribution does', async () => {
-    const origins = distribution.origin as Block[];
-    const group = (distribution.origin_group as Block[])[0]!;
-    const members = (group.member as Block[]).map((m) => origins.find((o) => o.origin_id === m.origin_id)!);
-    expect(defaultBehaviour.target_origin_id).toBe(group.origin_id);
-    const failoverCodes = (group.failover_criteria as Block).status_codes as number[];
-    const failedOver: number[] = [];
-    for (const status of [400, 403, 404, 405, 410, 416, 500, 501, 502, 503, 504]) {
-      fresh();
-      bucketAnswer = { primaryStatus: status, cacheControl: undefined };
-      await send(emulator.url, `/assets/${BUILD}/chunk-${status}.js`);
-      if (bucketRequests.length > 1) failedOver.push(status);
-      const asked = ran.map((r) => r.request!.origin!.s3!);
-      expect(asked.map((s3) => s3.domainName)).toEqual(
-        members.slice(0, bucketRequests.length).map((o) => o.domain_name),
-      );
-      for (const s3 of asked)
-        expect(Object.keys(s3.customHeaders).sort()).toEqual(
-          (members[0]!.custom_header as Block[]).map((h) => String(h.name)).sort(),
+  it(
+    'fail over from the primary bucket to the failover region on the origin group’s status codes, naming the ' +
+      'origins as the distribution does',
+    async () => {
+      const origins = distribution.origin as Block[];
+      const group = (distribution.origin_group as Block[])[0]!;
+      const members = (group.member as Block[]).map((m) => origins.find((o) => o.origin_id === m.origin_id)!);
+      expect(defaultBehaviour.target_origin_id).toBe(group.origin_id);
+      const failoverCodes = (group.failover_criteria as Block).status_codes as number[];
+      const failedOver: number[] = [];
+      for (const status of [400, 403, 404, 405, 410, 416, 500, 501, 502, 503, 504]) {
+        fresh();
+        bucketAnswer = { primaryStatus: status, cacheControl: undefined };
+        await send(emulator.url, `/assets/${BUILD}/chunk-${status}.js`);
+        if (bucketRequests.length > 1) failedOver.push(status);
+        const asked = ran.map((r) => r.request!.origin!.s3!);
+        expect(asked.map((s3) => s3.domainName)).toEqual(
+          members.slice(0, bucketRequests.length).map((o) => o.domain_name),
         );
-    }
-    expect(failedOver).toEqual(failoverCodes);
-  });
+        for (const s3 of asked)
+          expect(Object.keys(s3.customHeaders).sort()).toEqual(
+            (members[0]!.custom_header as Block[]).map((h) => String(h.name)).sort(),
+          );
+      }
+      expect(failedOver).toEqual(failoverCodes);
+    },
+  );
 });

@@ -48,15 +48,18 @@ describe('loopback DNS server', () => {
     expect(a).toBe('ENODATA');
   });
 
-  it('splits long values into 255-byte strings and sends large answers over TCP after a truncated UDP reply', async () => {
-    const long = 'x'.repeat(3000);
-    server.setTxt('big.widget.test', long);
-    const { records } = await txt('big.widget.test');
-    expect(records).toHaveLength(1);
-    expect(records![0]!.every((part) => part.length <= 255)).toBe(true);
-    expect(records![0]!.join('')).toBe(long);
-    expect(server.queries('big.widget.test').map((q) => q.transport)).toEqual(['udp', 'tcp']);
-  });
+  it(
+    'splits long values into 255-byte strings and sends ' + 'large answers over TCP after a truncated UDP reply',
+    async () => {
+      const long = 'x'.repeat(3000);
+      server.setTxt('big.widget.test', long);
+      const { records } = await txt('big.widget.test');
+      expect(records).toHaveLength(1);
+      expect(records![0]!.every((part) => part.length <= 255)).toBe(true);
+      expect(records![0]!.join('')).toBe(long);
+      expect(server.queries('big.widget.test').map((q) => q.transport)).toEqual(['udp', 'tcp']);
+    },
+  );
 
   it('injects faults per name and clears them', async () => {
     server.setTxt('faulty.widget.test', 'fine');

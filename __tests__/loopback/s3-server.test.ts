@@ -50,86 +50,93 @@ describe('loopback S3 server', () => {
     }
   });
 
-  it('reads a DeleteObjects body as XML: CDATA, entities and spaces in a key as sent, a commented-out key not at all', async () => {
-    const server = await startS3Server({ buckets: ['replica'] });
-    try {
-      const client = server.client();
-      const keys = [
-        'assets/a&b <c>.js',
-        'assets/ padded ',
-        'assets/line\nbreak',
-        'assets/kept',
-        'assets/commented-out',
-      ];
-      for (const key of keys) await client.send(new PutObjectCommand({ Bucket: 'replica', Key: key, Body: 'x' }));
-      const body = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
-        '  <!-- <Object><Key>assets/commented-out</Key></Object> -->',
-        '  <Object><Key><![CDATA[assets/a&b <c>.js]]></Key></Object>',
-        '  <Object>',
-        '    <Key>assets/ padded </Key>',
-        '  </Object>',
-        '  <Object><Key>assets/line&#x0A;break</Key></Object>',
-        '  <Quiet>false</Quiet>',
-        '</Delete>',
-      ].join('\n');
-      const response = await fetch(`${server.endpoint}/replica?delete`, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/xml' },
-      });
-      expect(response.status).toBe(200);
-      const deleted = [...(await response.text()).matchAll(/<Deleted><Key>([^<]*)<\/Key><\/Deleted>/g)].map(
-        (match) => match[1],
-      );
-      expect(deleted).toEqual(['assets/a&#38;b &#60;c&#62;.js', 'assets/ padded ', 'assets/line\nbreak']);
-      expect((await listObjects(client, 'replica', '')).map((o) => o.key).sort()).toEqual([
-        'assets/commented-out',
-        'assets/kept',
-      ]);
+  it(
+    'reads a DeleteObjects body as XML: CDATA, entities and spaces in a key as sent, a ' +
+      'commented-out key not at all',
+    async () => {
+      const server = await startS3Server({ buckets: ['replica'] });
+      try {
+        const client = server.client();
+        const keys = [
+          'assets/a&b <c>.js',
+          'assets/ padded ',
+          'assets/line\nbreak',
+          'assets/kept',
+          'assets/commented-out',
+        ];
+        for (const key of keys) await client.send(new PutObjectCommand({ Bucket: 'replica', Key: key, Body: 'x' }));
+        const body = [
+          '<?xml version="1.0" encoding="UTF-8"?>',
+          '<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+          '  <!-- <Object><Key>assets/commented-out</Key></Object> -->',
+          '  <Object><Key><![CDATA[assets/a&b <c>.js]]></Key></Object>',
+          '  <Object>',
+          '    <Key>assets/ padded </Key>',
+          '  </Object>',
+          '  <Object><Key>assets/line&#x0A;break</Key></Object>',
+          '  <Quiet>false</Quiet>',
+          '</Delete>',
+        ].join('\n');
+        const response = await fetch(`${server.endpoint}/replica?delete`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/xml' },
+        });
+        expect(response.status).toBe(200);
+        const deleted = [...(await response.text()).matchAll(/<Deleted><Key>([^<]*)<\/Key><\/Deleted>/g)].map(
+          (match) => match[1],
+        );
+        expect(deleted).toEqual(['assets/a&#38;b &#60;c&#62;.js', 'assets/ padded ', 'assets/line\nbreak']);
+        expect((await listObjects(client, 'replica', '')).map((o) => o.key).sort()).toEqual([
+          'assets/commented-out',
+          'assets/kept',
+        ]);
 
-      const malformed = await fetch(`${server.endpoint}/replica?delete`, {
-        method: 'POST',
-        body: '<Delete><Object><Key>assets/kept</Key></Delete>',
-      });
-      expect(malformed.status).toBe(400);
-      expect(await malformed.text()).toContain('<Code>MalformedXML</Code>');
-      expect((await listObjects(client, 'replica', '')).map((o) => o.key)).toContain('assets/kept');
-    } finally {
-      await server.stop();
-    }
-  });
+        const malformed = await fetch(`${server.endpoint}/replica?delete`, {
+          method: 'POST',
+          body: '<Delete><Object><Key>assets/kept</Key></Delete>',
+        });
+        expect(malformed.status).toBe(400);
+        expect(await malformed.text()).toContain('<Code>MalformedXML</Code>');
+        expect((await listObjects(client, 'replica', '')).map((o) => o.key)).toContain('assets/kept');
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
-  it('reads its own writes: a HEAD and a listing right after each PUT see the bytes that PUT wrote, whole', async () => {
-    const server = await startS3Server({ buckets: ['replica'] });
-    try {
-      const client = server.client();
-      // Many writers at once, each rewriting its key at another size: a PUT answered before its
-      // file is written shows an older size, or a part of the new one, to the HEAD that follows it.
-      const seen = await Promise.all(
-        Array.from({ length: 16 }, async (_, writer) => {
-          const key = `assets/${writer}.js`;
-          const wrong: string[] = [];
-          for (const [round, size] of [3, 1, 2].map((mb, i) => [i, mb * 1024 * 1024 + writer] as const)) {
-            await client.send(
-              new PutObjectCommand({ Bucket: 'replica', Key: key, Body: Buffer.alloc(size, 97 + round) }),
-            );
-            const head = await headObject(client, 'replica', key);
-            if (head?.ContentLength !== size) wrong.push(`${key} round ${round}: ${head?.ContentLength} of ${size}`);
-          }
-          return wrong;
-        }),
-      );
-      expect(seen.flat()).toEqual([]);
-      const listed = await listObjects(client, 'replica', 'assets/');
-      expect(listed.map((o) => o.size).sort((a, b) => a - b)).toEqual(
-        Array.from({ length: 16 }, (_, writer) => 2 * 1024 * 1024 + writer),
-      );
-    } finally {
-      await server.stop();
-    }
-  });
+  it(
+    'reads its own writes: a HEAD and a listing right ' + 'after each PUT see the bytes that PUT wrote, whole',
+    async () => {
+      const server = await startS3Server({ buckets: ['replica'] });
+      try {
+        const client = server.client();
+        // Many writers at once, each rewriting its key at another size: a PUT answered before its
+        // file is written shows an older size, or a part of the new one, to the HEAD that follows it.
+        const seen = await Promise.all(
+          Array.from({ length: 16 }, async (_, writer) => {
+            const key = `assets/${writer}.js`;
+            const wrong: string[] = [];
+            for (const [round, size] of [3, 1, 2].map((mb, i) => [i, mb * 1024 * 1024 + writer] as const)) {
+              await client.send(
+                new PutObjectCommand({ Bucket: 'replica', Key: key, Body: Buffer.alloc(size, 97 + round) }),
+              );
+              const head = await headObject(client, 'replica', key);
+              if (head?.ContentLength !== size) wrong.push(`${key} round ${round}: ${head?.ContentLength} of ${size}`);
+            }
+            return wrong;
+          }),
+        );
+        expect(seen.flat()).toEqual([]);
+        const listed = await listObjects(client, 'replica', 'assets/');
+        expect(listed.map((o) => o.size).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 16 }, (_, writer) => 2 * 1024 * 1024 + writer),
+        );
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
   it('answers injected faults as S3 errors the SDK understands', async () => {
     const server = await startS3Server({ buckets: ['replica'] });
@@ -165,22 +172,25 @@ describe('loopback S3 server', () => {
     rmSync(given, { recursive: true, force: true });
   });
 
-  it("starts from a copy of a stopped server's objects, which its own writes and deletes leave as they were", async () => {
-    const seeded = mkdtempSync(path.join(tmpdir(), 's3-seed-'));
-    try {
-      const seeding = await startS3Server({ directory: seeded, buckets: ['b'] });
-      await seeding.client().send(new PutObjectCommand({ Bucket: 'b', Key: 'kept', Body: 'seed' }));
-      await seeding.stop();
-      for (let round = 0; round < 2; round += 1) {
-        const copy = await startS3Server({ copyOf: seeded });
-        expect((await listObjects(copy.client(), 'b', '')).map((o) => o.key)).toEqual(['kept']);
-        await deleteObjects(copy.client(), 'b', ['kept']);
-        await copy.client().send(new PutObjectCommand({ Bucket: 'b', Key: 'added', Body: 'x' }));
-        await copy.stop();
-        expect(existsSync(copy.directory)).toBe(false);
+  it(
+    "starts from a copy of a stopped server's objects, " + 'which its own writes and deletes leave as they were',
+    async () => {
+      const seeded = mkdtempSync(path.join(tmpdir(), 's3-seed-'));
+      try {
+        const seeding = await startS3Server({ directory: seeded, buckets: ['b'] });
+        await seeding.client().send(new PutObjectCommand({ Bucket: 'b', Key: 'kept', Body: 'seed' }));
+        await seeding.stop();
+        for (let round = 0; round < 2; round += 1) {
+          const copy = await startS3Server({ copyOf: seeded });
+          expect((await listObjects(copy.client(), 'b', '')).map((o) => o.key)).toEqual(['kept']);
+          await deleteObjects(copy.client(), 'b', ['kept']);
+          await copy.client().send(new PutObjectCommand({ Bucket: 'b', Key: 'added', Body: 'x' }));
+          await copy.stop();
+          expect(existsSync(copy.directory)).toBe(false);
+        }
+      } finally {
+        rmSync(seeded, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(seeded, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

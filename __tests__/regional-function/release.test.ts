@@ -57,7 +57,10 @@ describe('release input', () => {
 
   it('names every bad field', () => {
     expect(() => parseReleaseInput({ version: '$LATEST', buildId: BUILD_B.toUpperCase() })).toThrow(
-      /version: must be a published version number such as "7" \(\$LATEST and aliases cannot be released\); buildId: must be a buildId: 16 lowercase hex characters/,
+      new RegExp(
+        'version: must be a published version number such as "7" \\(\\$LATEST and aliases cannot be released\\); ' +
+          'buildId: must be a buildId: 16 lowercase hex characters',
+      ),
     );
     expect(() => parseReleaseInput({ buildId: BUILD_B })).toThrow(/version: is required/);
     expect(() => parseReleaseInput({ version: '07', buildId: BUILD_B })).toThrow(
@@ -97,7 +100,9 @@ describe('release decision', () => {
     const active = deploymentSummaryFrom('d-RUNNING01', lambdaDeployment({ from: '6', to: '7' }).deploymentInfo);
     expect(() => decideRelease(state({ activeDeployment: active }))).toThrow(
       new ReleaseError(
-        'deployment d-RUNNING01 (version 6 → 7, InProgress) is in progress in deployment group edge-widget-entry-router; wait for it to finish or stop it (`npm run rollout -- stop`), then release version 8 with `npm run rollout -- start --version 8` or run the deploy again',
+        'deployment d-RUNNING01 (version 6 → 7, InProgress) is in progress in deployment group ' +
+          'edge-widget-entry-router; wait for it to finish or stop it (`npm run rollout -- stop`), then release ' +
+          'version 8 with `npm run rollout -- start --version 8` or run the deploy again',
       ),
     );
   });
@@ -124,7 +129,8 @@ describe('AppSpec', () => {
     const spec = { functionName: NAMES.functionName, alias: 'live', currentVersion: '7', targetVersion: '8' };
     const { content, sha256 } = lambdaAppSpec(spec);
     expect(content).toBe(
-      '{"version":0.0,"Resources":[{"entryRouter":{"Type":"AWS::Lambda::Function","Properties":{"Name":"edge-widget-entry-router","Alias":"live","CurrentVersion":"7","TargetVersion":"8"}}}]}',
+      '{"version":0.0,"Resources":[{"entryRouter":{"Type":"AWS::Lambda::Function",' +
+        '"Properties":{"Name":"edge-widget-entry-router","Alias":"live","CurrentVersion":"7","TargetVersion":"8"}}}]}',
     );
     expect(sha256).toBe(createHash('sha256').update(content).digest('hex'));
     expect(parseLambdaAppSpec(content)).toEqual(spec);
@@ -132,7 +138,8 @@ describe('AppSpec', () => {
 
   it('reads the versions of a YAML AppSpec written by hand, and nothing from other content', () => {
     const yaml =
-      'version: 0.0\nResources:\n  - myFunction:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: "fn"\n        Alias: "live"\n        CurrentVersion: "3"\n        TargetVersion: "4"\n';
+      'version: 0.0\nResources:\n  - myFunction:\n      Type: AWS::Lambda::Function\n      Properties:\n' +
+      '        Name: "fn"\n        Alias: "live"\n        CurrentVersion: "3"\n        TargetVersion: "4"\n';
     expect(parseLambdaAppSpec(yaml)).toEqual({
       functionName: 'fn',
       alias: 'live',
@@ -235,7 +242,8 @@ describe('release against AWS', () => {
     lambda.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves(versionConfiguration(BUILD_C));
     await publish(BUCKETS['us-east-1'], BUILD_C);
     await expect(release({ version: '8', buildId: BUILD_C }, TARGET, clients())).rejects.toThrow(
-      `build ${BUILD_C} is not in every bucket: its manifest is missing from widget-eu-west-1-test (eu-west-1). Upload it there first`,
+      `build ${BUILD_C} is not in every bucket: its manifest is missing from widget-eu-west-1-test ` +
+        `(eu-west-1). Upload it there first`,
     );
     expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
     // Once it is there, the release goes ahead.
@@ -308,7 +316,8 @@ describe('release against AWS', () => {
       .on(ListDeploymentsCommand)
       .rejects(Object.assign(new Error('No group'), { name: 'DeploymentGroupDoesNotExistException' }));
     await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow(
-      'CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy the stacks first',
+      'CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy ' +
+        'the stacks first',
     );
   });
 
@@ -319,7 +328,8 @@ describe('release against AWS', () => {
       }),
     );
     await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients())).rejects.toThrow(
-      'CodeDeploy refused the deployment of version 8 to edge-widget-entry-router: InvalidInputException: The alias live has a different version than CurrentVersion',
+      'CodeDeploy refused the deployment of version 8 to edge-widget-entry-router: InvalidInputException: The ' +
+        'alias live has a different version than CurrentVersion',
     );
   });
 

@@ -76,51 +76,55 @@ function addressesOn(state: RolloutState, build: string, count: number): string[
 }
 
 describe('the consumer core', () => {
-  it('counts each voice once per period and role, however many requests, and an error only for the build the rule gave it', () => {
-    const state = rollout(5000);
-    const canary = addressesOn(state, CANARY, 3);
-    const stable = addressesOn(state, STABLE, 4);
-    const records = [
-      ...canary.flatMap((ip) => [load(ip, T0 + 1000), load(ip, T0 + 2000), load(ip, T0 + 3000)]),
-      ...stable.map((ip) => load(ip, T0 + 1000)),
-      // A flood of errors from one canary address: one erroring viewer.
-      ...Array.from({ length: 50 }, (_, i) => error(canary[0]!, T0 + 4000 + i, CANARY)),
-      error(stable[0]!, T0 + 5000, STABLE),
-      // A stable viewer reporting the canary build did not run it: not counted.
-      error(stable[1]!, T0 + 5000, CANARY),
-      closer(T0),
-    ];
-    const result = consume(initialState(), records, always(state), OPTIONS, false);
-    const first = result.closed.find((p) => p.start === T0);
-    // The consumer started with this batch: the period holding its first record is not whole.
-    expect(first?.unjudged).toBe('the consumer started after the period began');
-    // Whole from the next period on: the same traffic one period later is judged.
-    const next = consume(
-      result.state,
-      records.slice(0, -1).map((r) => ({
-        ...r,
-        data: r.data.replace(/^\d+\.\d+/, (t) => ((Number(t) * 1000 + PERIOD) / 1000).toFixed(3)),
-        arrivedAt: r.arrivedAt + PERIOD,
-      })),
-      always(state),
-      OPTIONS,
-      true,
-    );
-    const later = consume(next.state, [closer(T0 + PERIOD)], always(state), OPTIONS, true);
-    const period = later.closed.find((p) => p.start === T0 + PERIOD)!;
-    expect(period.unjudged).toBeNull();
-    expect(period.counts.canary).toEqual({ viewers: 3, erroring: 1 });
-    // The four, and the address whose load closed the period before (it fell in this one).
-    expect(period.counts.stable).toEqual({ viewers: 5, erroring: 1 });
-    expect(period.messages).toEqual(
-      expect.arrayContaining([
-        { role: 'canary', build: CANARY, message: 'TypeError: boom' },
-        { role: 'stable', build: STABLE, message: 'TypeError: boom' },
-      ]),
-    );
-    expect(period.messages).toHaveLength(2);
-    expect(next.skipped['build not the one the rule assigns']).toBe(1);
-  });
+  it(
+    'counts each voice once per period and role, however many requests, and an error only for the build ' +
+      'the rule gave it',
+    () => {
+      const state = rollout(5000);
+      const canary = addressesOn(state, CANARY, 3);
+      const stable = addressesOn(state, STABLE, 4);
+      const records = [
+        ...canary.flatMap((ip) => [load(ip, T0 + 1000), load(ip, T0 + 2000), load(ip, T0 + 3000)]),
+        ...stable.map((ip) => load(ip, T0 + 1000)),
+        // A flood of errors from one canary address: one erroring viewer.
+        ...Array.from({ length: 50 }, (_, i) => error(canary[0]!, T0 + 4000 + i, CANARY)),
+        error(stable[0]!, T0 + 5000, STABLE),
+        // A stable viewer reporting the canary build did not run it: not counted.
+        error(stable[1]!, T0 + 5000, CANARY),
+        closer(T0),
+      ];
+      const result = consume(initialState(), records, always(state), OPTIONS, false);
+      const first = result.closed.find((p) => p.start === T0);
+      // The consumer started with this batch: the period holding its first record is not whole.
+      expect(first?.unjudged).toBe('the consumer started after the period began');
+      // Whole from the next period on: the same traffic one period later is judged.
+      const next = consume(
+        result.state,
+        records.slice(0, -1).map((r) => ({
+          ...r,
+          data: r.data.replace(/^\d+\.\d+/, (t) => ((Number(t) * 1000 + PERIOD) / 1000).toFixed(3)),
+          arrivedAt: r.arrivedAt + PERIOD,
+        })),
+        always(state),
+        OPTIONS,
+        true,
+      );
+      const later = consume(next.state, [closer(T0 + PERIOD)], always(state), OPTIONS, true);
+      const period = later.closed.find((p) => p.start === T0 + PERIOD)!;
+      expect(period.unjudged).toBeNull();
+      expect(period.counts.canary).toEqual({ viewers: 3, erroring: 1 });
+      // The four, and the address whose load closed the period before (it fell in this one).
+      expect(period.counts.stable).toEqual({ viewers: 5, erroring: 1 });
+      expect(period.messages).toEqual(
+        expect.arrayContaining([
+          { role: 'canary', build: CANARY, message: 'TypeError: boom' },
+          { role: 'stable', build: STABLE, message: 'TypeError: boom' },
+        ]),
+      );
+      expect(period.messages).toHaveLength(2);
+      expect(next.skipped['build not the one the rule assigns']).toBe(1);
+    },
+  );
 
   it('closes a period only once the stream carried a record that arrived past its end plus the lateness', () => {
     const state = steadyState(STABLE);
@@ -206,74 +210,82 @@ describe('the consumer core', () => {
     expect(result.skipped['no agreed voice']).toBe(1);
   });
 
-  it('keeps, for the judge, the canary as the newest state has it (sooner, never more erring), and canary viewers by the weight every state agrees on', () => {
-    const before = rollout(1000);
-    const after = rollout(3000);
-    const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null) === STABLE);
-    const stayed = addressesOn(before, CANARY, 1)[0]!;
-    const timeline: TimedState[] = [
-      { state: before, from: 0, until: T0 + 10_000 + 40_000 },
-      { state: after, from: T0 + 10_000, until: null },
-    ];
-    const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], timeline, OPTIONS, false).state;
-    const result = consume(
-      warm,
-      [
-        // While both states may be served: moved[0] ran the canary and says so; moved[1] still got the
-        // stable build from a stale edge and reports an error naming it; `stayed` is canary under both.
-        load(moved[0]!, T0 + 20_000),
-        error(moved[0]!, T0 + 21_000, CANARY),
-        load(moved[1]!, T0 + 20_000),
-        error(moved[1]!, T0 + 21_000, STABLE),
-        load(stayed, T0 + 20_000),
-        // Once only the new state is served: moved[2] is agreed on, at 30 %.
-        load(moved[2]!, T0 + 55_000),
-        closer(T0),
-      ],
-      timeline,
-      OPTIONS,
-      true,
-    );
-    const period = result.closed.find((p) => p.start === T0)!;
-    expect(period.counts.canary).toEqual({ viewers: 2, erroring: 0 });
-    // The newest state's canary: all four, but only the error that named the canary. moved[1]'s
-    // stale stable load counts as a clean canary viewer: it can only lower the canary's share.
-    expect(period.newestCanary).toEqual({ viewers: 4, erroring: 1 });
-    // `stayed` was canary under both, but at two weights; moved[2] at 30 % alone.
-    expect(period.canaryAtWeight).toEqual({ 3000: 1 });
-  });
+  it(
+    'keeps, for the judge, the canary as the newest state has it (sooner, never more erring), and canary viewers ' +
+      'by the weight every state agrees on',
+    () => {
+      const before = rollout(1000);
+      const after = rollout(3000);
+      const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null) === STABLE);
+      const stayed = addressesOn(before, CANARY, 1)[0]!;
+      const timeline: TimedState[] = [
+        { state: before, from: 0, until: T0 + 10_000 + 40_000 },
+        { state: after, from: T0 + 10_000, until: null },
+      ];
+      const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], timeline, OPTIONS, false).state;
+      const result = consume(
+        warm,
+        [
+          // While both states may be served: moved[0] ran the canary and says so; moved[1] still got the
+          // stable build from a stale edge and reports an error naming it; `stayed` is canary under both.
+          load(moved[0]!, T0 + 20_000),
+          error(moved[0]!, T0 + 21_000, CANARY),
+          load(moved[1]!, T0 + 20_000),
+          error(moved[1]!, T0 + 21_000, STABLE),
+          load(stayed, T0 + 20_000),
+          // Once only the new state is served: moved[2] is agreed on, at 30 %.
+          load(moved[2]!, T0 + 55_000),
+          closer(T0),
+        ],
+        timeline,
+        OPTIONS,
+        true,
+      );
+      const period = result.closed.find((p) => p.start === T0)!;
+      expect(period.counts.canary).toEqual({ viewers: 2, erroring: 0 });
+      // The newest state's canary: all four, but only the error that named the canary. moved[1]'s
+      // stale stable load counts as a clean canary viewer: it can only lower the canary's share.
+      expect(period.newestCanary).toEqual({ viewers: 4, erroring: 1 });
+      // `stayed` was canary under both, but at two weights; moved[2] at 30 % alone.
+      expect(period.canaryAtWeight).toEqual({ 3000: 1 });
+    },
+  );
 
-  it('checks a rewritten entry path against the build the rule assigns, and skips what is not a load or an error report', () => {
-    const state = rollout(5000);
-    const canaryIp = addressesOn(state, CANARY, 1)[0]!;
-    const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state;
-    const result = consume(
-      warm,
-      [
-        record({ ip: canaryIp, at: T0 + 1000, uri: `/assets/${STABLE}/index.js` }),
-        record({ ip: canaryIp, at: T0 + 1000, uri: `/assets/${CANARY}/index.js`, status: 304 }),
-        record({ ip: '192.0.2.9', at: T0 + 1000, uri: '/assets/index.js', status: 503 }),
-        record({ ip: '192.0.2.9', at: T0 + 1000, method: 'POST', uri: '/api/e', status: 405 }),
-        record({ ip: '192.0.2.9', at: T0 + 1000, uri: `/assets/${STABLE}/chunk.js` }),
-        record({ ip: '192.0.2.9', at: T0 + 1000, uri: '/api/e', status: 204, query: 'b=not-a-build' }),
-        { data: 'garbage without tabs', arrivedAt: T0 + 1000, sequenceNumber: 'x' },
-        closer(T0),
-      ],
-      always(state),
-      OPTIONS,
-      true,
-    );
-    const period = result.closed.find((p) => p.start === T0)!;
-    expect(period.counts.canary.viewers).toBe(1);
-    expect(result.skipped).toEqual({
-      'build not the one the rule assigns': 1,
-      status: 1,
-      method: 1,
-      path: 1,
-      'error without a build': 1,
-      'not a record of the configured fields': 1,
-    });
-  });
+  it(
+    'checks a rewritten entry path against the build the rule assigns, and skips what is not a load ' +
+      'or an error report',
+    () => {
+      const state = rollout(5000);
+      const canaryIp = addressesOn(state, CANARY, 1)[0]!;
+      const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], always(state), OPTIONS, false).state;
+      const result = consume(
+        warm,
+        [
+          record({ ip: canaryIp, at: T0 + 1000, uri: `/assets/${STABLE}/index.js` }),
+          record({ ip: canaryIp, at: T0 + 1000, uri: `/assets/${CANARY}/index.js`, status: 304 }),
+          record({ ip: '192.0.2.9', at: T0 + 1000, uri: '/assets/index.js', status: 503 }),
+          record({ ip: '192.0.2.9', at: T0 + 1000, method: 'POST', uri: '/api/e', status: 405 }),
+          record({ ip: '192.0.2.9', at: T0 + 1000, uri: `/assets/${STABLE}/chunk.js` }),
+          record({ ip: '192.0.2.9', at: T0 + 1000, uri: '/api/e', status: 204, query: 'b=not-a-build' }),
+          { data: 'garbage without tabs', arrivedAt: T0 + 1000, sequenceNumber: 'x' },
+          closer(T0),
+        ],
+        always(state),
+        OPTIONS,
+        true,
+      );
+      const period = result.closed.find((p) => p.start === T0)!;
+      expect(period.counts.canary.viewers).toBe(1);
+      expect(result.skipped).toEqual({
+        'build not the one the rule assigns': 1,
+        status: 1,
+        method: 1,
+        path: 1,
+        'error without a build': 1,
+        'not a record of the configured fields': 1,
+      });
+    },
+  );
 
   it('counts ring pages as ring, never judged, and an IPv6 /48 as one voice in the role its own hash gives it', () => {
     const state = rollout(5000, ['https://demo.example.com']);
@@ -374,61 +386,65 @@ describe('the consumer with its I/O', () => {
     expect(stepDueAt(STEPS, 2500, T0)).toBeNull();
   });
 
-  it("reads the release's record again when it lost its place (another container may have judged), and keeps none it could not write", async () => {
-    const release = rollout(1000);
-    const stored = newJudgmentRecord(
-      { salt: release.salt!, stable: STABLE, canary: CANARY },
-      { viewers: 6000, erroring: 60 },
-    );
-    let reads = 0;
-    let failWrites = 1;
-    const requests: string[] = [];
-    let resumed = true;
-    const io = deps({
-      timeline: async () => [{ state: release, from: T0 - PERIOD, until: null }],
-      advanceCheckpoint: async (from: string | null) => from !== null && resumed,
-      judgments: {
-        read: async () => {
-          reads += 1;
-          return stored;
+  it(
+    "reads the release's record again when it lost its place (another container may have judged), and keeps none " +
+      'it could not write',
+    async () => {
+      const release = rollout(1000);
+      const stored = newJudgmentRecord(
+        { salt: release.salt!, stable: STABLE, canary: CANARY },
+        { viewers: 6000, erroring: 60 },
+      );
+      let reads = 0;
+      let failWrites = 1;
+      const requests: string[] = [];
+      let resumed = true;
+      const io = deps({
+        timeline: async () => [{ state: release, from: T0 - PERIOD, until: null }],
+        advanceCheckpoint: async (from: string | null) => from !== null && resumed,
+        judgments: {
+          read: async () => {
+            reads += 1;
+            return stored;
+          },
+          write: async () => {
+            if (failWrites-- > 0) throw new Error('ProvisionedThroughputExceededException');
+          },
         },
-        write: async () => {
-          if (failWrites-- > 0) throw new Error('ProvisionedThroughputExceededException');
+        requestSync: async (why: string) => {
+          requests.push(why);
         },
-      },
-      requestSync: async (why: string) => {
-        requests.push(why);
-      },
-    });
-    const consumer = createSignalConsumer(JUDGED, io.deps);
-    await consumer([load('192.0.2.1', T0)]);
-    await consumer([load('192.0.2.2', T0 + 1000)]);
-    expect(reads).toBe(1);
-    // Another container read meanwhile: this one's record may be stale.
-    resumed = false;
-    await consumer([load('192.0.2.3', T0 + 2000)]);
-    expect(reads).toBe(2);
-    resumed = true;
-    // Canary viewers all erring: failing. The write fails, so the batch fails and nothing is kept...
-    const failing = addressesOn(release, CANARY, 12);
-    // (In the next period: this consumer saw that one from its start.)
-    const batch = failing.flatMap((ip, i) => [
-      load(ip, T0 + PERIOD + 1000 + i),
-      error(ip, T0 + PERIOD + 1000 + i, CANARY),
-    ]);
-    await expect(consumer(batch)).rejects.toThrow('ProvisionedThroughputExceededException');
-    expect(requests).toEqual([]);
-    // ...the retry starts from the table's record (its periods unjudged: a retried batch may count twice)...
-    await consumer(batch);
-    expect(reads).toBe(3);
-    expect(requests).toEqual([]);
-    // ...and the next period's failing viewers are judged on it: written, and rollout sync woken.
-    const next = addressesOn(release, CANARY, 30).slice(12);
-    await consumer(
-      next.flatMap((ip, i) => [load(ip, T0 + 2 * PERIOD + 1000 + i), error(ip, T0 + 2 * PERIOD + 1000 + i, CANARY)]),
-    );
-    expect(requests).toEqual([`the judge found canary ${CANARY} failing`]);
-  });
+      });
+      const consumer = createSignalConsumer(JUDGED, io.deps);
+      await consumer([load('192.0.2.1', T0)]);
+      await consumer([load('192.0.2.2', T0 + 1000)]);
+      expect(reads).toBe(1);
+      // Another container read meanwhile: this one's record may be stale.
+      resumed = false;
+      await consumer([load('192.0.2.3', T0 + 2000)]);
+      expect(reads).toBe(2);
+      resumed = true;
+      // Canary viewers all erring: failing. The write fails, so the batch fails and nothing is kept...
+      const failing = addressesOn(release, CANARY, 12);
+      // (In the next period: this consumer saw that one from its start.)
+      const batch = failing.flatMap((ip, i) => [
+        load(ip, T0 + PERIOD + 1000 + i),
+        error(ip, T0 + PERIOD + 1000 + i, CANARY),
+      ]);
+      await expect(consumer(batch)).rejects.toThrow('ProvisionedThroughputExceededException');
+      expect(requests).toEqual([]);
+      // ...the retry starts from the table's record (its periods unjudged: a retried batch may count twice)...
+      await consumer(batch);
+      expect(reads).toBe(3);
+      expect(requests).toEqual([]);
+      // ...and the next period's failing viewers are judged on it: written, and rollout sync woken.
+      const next = addressesOn(release, CANARY, 30).slice(12);
+      await consumer(
+        next.flatMap((ip, i) => [load(ip, T0 + 2 * PERIOD + 1000 + i), error(ip, T0 + 2 * PERIOD + 1000 + i, CANARY)]),
+      );
+      expect(requests).toEqual([`the judge found canary ${CANARY} failing`]);
+    },
+  );
 
   it('starts afresh after a failed batch, so a retry cannot count twice', async () => {
     let fail = false;

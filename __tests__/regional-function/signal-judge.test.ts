@@ -69,40 +69,43 @@ describe('the judge of a release', () => {
     });
   });
 
-  it("starts a release's record with the stable build's baseline, and sums each closed, judged period of it once", () => {
-    const first = look(input({ closed: [period(T0 + PERIOD, [40, 0], [360, 4])] }));
-    expect(first.changed).toBe(true);
-    expect(first.record).toMatchObject({
-      salt: 'd-JUDGE0001',
-      baseline: { viewers: 6000, erroring: 60 },
-      closed: { canary: { viewers: 40, erroring: 0 }, stable: { viewers: 360, erroring: 4 } },
-      atWeight: { 1000: 40 },
-      lastPeriod: T0 + PERIOD,
-    });
-    // The same period again (a redelivered batch, a second look): nothing added.
-    const again = look(
-      input({
-        record: first.record,
-        closed: [period(T0 + PERIOD, [40, 0], [360, 4])],
-        baseline: { viewers: 0, erroring: 0 },
-      }),
-    );
-    expect(again.record?.closed.canary.viewers).toBe(40);
-    expect(again.record?.baseline.viewers).toBe(6000);
-    // A period another release (another salt) may have served too is none of this one's.
-    const other = look(
-      input({
-        record: first.record,
-        timeline: [
-          ...timeline(release(1000, 'd-OTHER0001')).slice(0, 1),
-          { state: release(1000, 'd-OTHER0001'), from: T0, until: T0 + 2 * PERIOD + 40_000 },
-          { state: release(1000), from: T0 + 2 * PERIOD, until: null },
-        ],
-        closed: [period(T0 + 2 * PERIOD, [40, 0], [360, 4])],
-      }),
-    );
-    expect(other.record?.closed.canary.viewers).toBe(40);
-  });
+  it(
+    "starts a release's record with the stable build's " + 'baseline, and sums each closed, judged period of it once',
+    () => {
+      const first = look(input({ closed: [period(T0 + PERIOD, [40, 0], [360, 4])] }));
+      expect(first.changed).toBe(true);
+      expect(first.record).toMatchObject({
+        salt: 'd-JUDGE0001',
+        baseline: { viewers: 6000, erroring: 60 },
+        closed: { canary: { viewers: 40, erroring: 0 }, stable: { viewers: 360, erroring: 4 } },
+        atWeight: { 1000: 40 },
+        lastPeriod: T0 + PERIOD,
+      });
+      // The same period again (a redelivered batch, a second look): nothing added.
+      const again = look(
+        input({
+          record: first.record,
+          closed: [period(T0 + PERIOD, [40, 0], [360, 4])],
+          baseline: { viewers: 0, erroring: 0 },
+        }),
+      );
+      expect(again.record?.closed.canary.viewers).toBe(40);
+      expect(again.record?.baseline.viewers).toBe(6000);
+      // A period another release (another salt) may have served too is none of this one's.
+      const other = look(
+        input({
+          record: first.record,
+          timeline: [
+            ...timeline(release(1000, 'd-OTHER0001')).slice(0, 1),
+            { state: release(1000, 'd-OTHER0001'), from: T0, until: T0 + 2 * PERIOD + 40_000 },
+            { state: release(1000), from: T0 + 2 * PERIOD, until: null },
+          ],
+          closed: [period(T0 + 2 * PERIOD, [40, 0], [360, 4])],
+        }),
+      );
+      expect(other.record?.closed.canary.viewers).toBe(40);
+    },
+  );
 
   it('finds a failing canary on the open period’s counts, at once, and keeps it failing', () => {
     const failing = look(
@@ -134,24 +137,27 @@ describe('the judge of a release', () => {
     expect(later).toMatchObject({ failedNow: false, record: { failedAt: T0 + 5 * PERIOD } });
   });
 
-  it('judges a step healthy once, with its time, when the evidence allows and its weight has minViewers of its own', () => {
-    const few = look(input({ closed: [period(T0 + PERIOD, [300, 3], [2700, 27], { atWeight: { 1000: 40 } })] }));
-    expect(few.healthyWeight).toBeNull();
-    expect(few.record?.last?.reason).toBe('holding: 40 of the 50 canary viewers a step needs counted at 10 %');
-    const enough = look(
-      input({
-        record: few.record,
-        closed: [period(T0 + 2 * PERIOD, [100, 1], [900, 9], { atWeight: { 1000: 100 } })],
-        now: T0 + 6 * PERIOD,
-      }),
-    );
-    expect(enough).toMatchObject({ healthyWeight: 1000, record: { healthyAt: { 1000: T0 + 6 * PERIOD } } });
-    expect(enough.record?.last?.verdict).toBe('healthy');
-    const again = look(
-      input({ record: enough.record, closed: [period(T0 + 3 * PERIOD, [100, 1], [900, 9])], now: T0 + 7 * PERIOD }),
-    );
-    expect(again).toMatchObject({ healthyWeight: null, record: { healthyAt: { 1000: T0 + 6 * PERIOD } } });
-  });
+  it(
+    'judges a step healthy once, with its time, when the ' + 'evidence allows and its weight has minViewers of its own',
+    () => {
+      const few = look(input({ closed: [period(T0 + PERIOD, [300, 3], [2700, 27], { atWeight: { 1000: 40 } })] }));
+      expect(few.healthyWeight).toBeNull();
+      expect(few.record?.last?.reason).toBe('holding: 40 of the 50 canary viewers a step needs counted at 10 %');
+      const enough = look(
+        input({
+          record: few.record,
+          closed: [period(T0 + 2 * PERIOD, [100, 1], [900, 9], { atWeight: { 1000: 100 } })],
+          now: T0 + 6 * PERIOD,
+        }),
+      );
+      expect(enough).toMatchObject({ healthyWeight: 1000, record: { healthyAt: { 1000: T0 + 6 * PERIOD } } });
+      expect(enough.record?.last?.verdict).toBe('healthy');
+      const again = look(
+        input({ record: enough.record, closed: [period(T0 + 3 * PERIOD, [100, 1], [900, 9])], now: T0 + 7 * PERIOD }),
+      );
+      expect(again).toMatchObject({ healthyWeight: null, record: { healthyAt: { 1000: T0 + 6 * PERIOD } } });
+    },
+  );
 
   it('never judges a step healthy while the last period it closed was not seen whole', () => {
     const blind = look(

@@ -29,19 +29,22 @@ const B = formatRolloutState({
 });
 
 describe('the timeline of rollout states', () => {
-  it('announces a state from the time given, and keeps the one before it a candidate for the propagation time', async () => {
-    await announceState(client, 't', A, 1000, { propagationMs: 100, seenOnly: true });
-    await announceState(client, 't', B, 5000, { propagationMs: 100 });
-    const timeline = await readTimeline(client, 't');
-    expect(timeline.map(({ from, until }) => ({ from, until }))).toEqual([
-      { from: 0, until: 5100 },
-      { from: 5000, until: null },
-    ]);
-    // Announcing the current state again writes nothing.
-    const puts = dynamodb.commandCalls(PutItemCommand).length;
-    await announceState(client, 't', B, 9000, { propagationMs: 100 });
-    expect(dynamodb.commandCalls(PutItemCommand)).toHaveLength(puts);
-  });
+  it(
+    'announces a state from the time given, and keeps the ' + 'one before it a candidate for the propagation time',
+    async () => {
+      await announceState(client, 't', A, 1000, { propagationMs: 100, seenOnly: true });
+      await announceState(client, 't', B, 5000, { propagationMs: 100 });
+      const timeline = await readTimeline(client, 't');
+      expect(timeline.map(({ from, until }) => ({ from, until }))).toEqual([
+        { from: 0, until: 5100 },
+        { from: 5000, until: null },
+      ]);
+      // Announcing the current state again writes nothing.
+      const puts = dynamodb.commandCalls(PutItemCommand).length;
+      await announceState(client, 't', B, 9000, { propagationMs: 100 });
+      expect(dynamodb.commandCalls(PutItemCommand)).toHaveLength(puts);
+    },
+  );
 
   it('takes a state found unannounced as served since the one before it began', async () => {
     await announceState(client, 't', A, 1000, { propagationMs: 100 });

@@ -51,35 +51,41 @@ describe('backfill', () => {
   });
   afterEach(() => server.stop());
 
-  it('copies every build the primary holds into the region that lacks them, objects first, the manifest last and as it was', async () => {
-    const before = server.log.length;
-    const result = await backfill({ config, endpoint: server.endpoint });
-    expect(result).toMatchObject({ from: config.primaryRegion, builds: 2, ok: true });
-    expect(result.copied.map((b) => [b.buildId, b.regions])).toEqual(
-      [builds.stable.buildId, builds.canary.buildId].sort().map((id) => [id, [added]]),
-    );
-    const client = server.client(added);
-    for (const build of [builds.stable, builds.canary]) {
-      const expected = buildObjects(build.dir, readManifest(build.dir)).map((o) => o.key);
-      const listed = (await listObjects(client, names.bucket(added), `assets/${build.buildId}/`)).map((o) => o.key);
-      expect(listed.sort()).toEqual([...expected].sort());
-      const copy = parsePublishedBuild(
-        (await getObjectText(client, names.bucket(added), publishedBuildKey(build.buildId)))!,
-        build.buildId,
+  it(
+    'copies every build the primary holds into the region that lacks them, objects first, the manifest ' +
+      'last and as it was',
+    async () => {
+      const before = server.log.length;
+      const result = await backfill({ config, endpoint: server.endpoint });
+      expect(result).toMatchObject({ from: config.primaryRegion, builds: 2, ok: true });
+      expect(result.copied.map((b) => [b.buildId, b.regions])).toEqual(
+        [builds.stable.buildId, builds.canary.buildId].sort().map((id) => [id, [added]]),
       );
-      const original = parsePublishedBuild(
-        (await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(build.buildId)))!,
-        build.buildId,
-      );
-      // Cleanup ranks builds by upload time: the copy keeps the original's.
-      expect(copy).toEqual(original);
-      // The manifest was the last PUT of that build into the new bucket.
-      const puts = server.log
-        .slice(before)
-        .filter((e) => e.method === 'PUT' && e.bucket === names.bucket(added) && (e.key ?? '').includes(build.buildId));
-      expect(puts.at(-1)?.key).toBe(publishedBuildKey(build.buildId));
-    }
-  });
+      const client = server.client(added);
+      for (const build of [builds.stable, builds.canary]) {
+        const expected = buildObjects(build.dir, readManifest(build.dir)).map((o) => o.key);
+        const listed = (await listObjects(client, names.bucket(added), `assets/${build.buildId}/`)).map((o) => o.key);
+        expect(listed.sort()).toEqual([...expected].sort());
+        const copy = parsePublishedBuild(
+          (await getObjectText(client, names.bucket(added), publishedBuildKey(build.buildId)))!,
+          build.buildId,
+        );
+        const original = parsePublishedBuild(
+          (await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(build.buildId)))!,
+          build.buildId,
+        );
+        // Cleanup ranks builds by upload time: the copy keeps the original's.
+        expect(copy).toEqual(original);
+        // The manifest was the last PUT of that build into the new bucket.
+        const puts = server.log
+          .slice(before)
+          .filter(
+            (e) => e.method === 'PUT' && e.bucket === names.bucket(added) && (e.key ?? '').includes(build.buildId),
+          );
+        expect(puts.at(-1)?.key).toBe(publishedBuildKey(build.buildId));
+      }
+    },
+  );
 
   it('copies nothing a region already holds: a second run, and the regions that were there', async () => {
     await backfill({ config, endpoint: server.endpoint });
@@ -163,37 +169,40 @@ describe('backfill', () => {
     ).not.toBeNull();
   });
 
-  it('CLI --json: a damaged build is ok: false with its error, exit 1; an unknown --from is {"error": …}, exit 2', async () => {
-    const manifest = parsePublishedBuild(
-      (await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(builds.stable.buildId)))!,
-      builds.stable.buildId,
-    );
-    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
-    await server
-      .client(first)
-      .send(new PutObjectCommand({ Bucket: names.bucket(first), Key: manifest.objects[0]!.key, Body: 'tampered' }));
-    const run = await runInProcess(['--json']);
-    expect(run.code).toBe(1);
-    const result = JSON.parse(run.out);
-    expect(result).toMatchObject({
-      ok: false,
-      copied: expect.arrayContaining([expect.objectContaining({ buildId: builds.stable.buildId, ok: false })]),
-    });
-    expect(result.regions.find((r: { region: string }) => r.region === added)).toEqual({
-      region: added,
-      copied: [builds.canary.buildId],
-      failed: [
-        {
-          buildId: builds.stable.buildId,
-          error: expect.stringMatching(/its manifest says .*: not copying a damaged build/),
-        },
-      ],
-    });
+  it(
+    'CLI --json: a damaged build is ok: false with its ' + 'error, exit 1; an unknown --from is {"error": …}, exit 2',
+    async () => {
+      const manifest = parsePublishedBuild(
+        (await getObjectText(server.client(first), names.bucket(first), publishedBuildKey(builds.stable.buildId)))!,
+        builds.stable.buildId,
+      );
+      const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+      await server
+        .client(first)
+        .send(new PutObjectCommand({ Bucket: names.bucket(first), Key: manifest.objects[0]!.key, Body: 'tampered' }));
+      const run = await runInProcess(['--json']);
+      expect(run.code).toBe(1);
+      const result = JSON.parse(run.out);
+      expect(result).toMatchObject({
+        ok: false,
+        copied: expect.arrayContaining([expect.objectContaining({ buildId: builds.stable.buildId, ok: false })]),
+      });
+      expect(result.regions.find((r: { region: string }) => r.region === added)).toEqual({
+        region: added,
+        copied: [builds.canary.buildId],
+        failed: [
+          {
+            buildId: builds.stable.buildId,
+            error: expect.stringMatching(/its manifest says .*: not copying a damaged build/),
+          },
+        ],
+      });
 
-    const usage = await runInProcess(['--json', '--from', 'eu-central-1']);
-    expect(usage.code).toBe(2);
-    expect(JSON.parse(usage.out)).toEqual({
-      error: expect.stringMatching(/^--from eu-central-1 is not among the configured regions/),
-    });
-  });
+      const usage = await runInProcess(['--json', '--from', 'eu-central-1']);
+      expect(usage.code).toBe(2);
+      expect(JSON.parse(usage.out)).toEqual({
+        error: expect.stringMatching(/^--from eu-central-1 is not among the configured regions/),
+      });
+    },
+  );
 });

@@ -89,40 +89,47 @@ describe('check-backend', () => {
       ).toBe(0);
     });
 
-    it('--json: the verdict as one JSON object, ok: false with the problem and exit 1 in CI; {"error": …} for a config it cannot read', async () => {
-      const refused = await check({ type: 'local' }, { CI: 'true', GITHUB_ACTIONS: 'true' }, ['--json']);
-      expect(refused.code).toBe(1);
-      const verdict = JSON.parse(refused.out);
-      expect(refused.out).toBe(`${JSON.stringify(verdict, null, 2)}\n`);
-      expect(verdict).toEqual({
-        ok: false,
-        backend: 'local',
-        ci: true,
-        problem: expect.stringMatching(/^backend\.type: is "local"/),
-      });
-      // The annotation still goes out, on stderr, where the runner reads it too.
-      expect(refused.err).toMatch(/^::error title=Local backend in CI::backend\.type: is "local"/);
+    it(
+      '--json: the verdict as one JSON object, ok: false with the problem and exit 1 in CI; {"error": …} for a ' +
+        'config it cannot read',
+      async () => {
+        const refused = await check({ type: 'local' }, { CI: 'true', GITHUB_ACTIONS: 'true' }, ['--json']);
+        expect(refused.code).toBe(1);
+        const verdict = JSON.parse(refused.out);
+        expect(refused.out).toBe(`${JSON.stringify(verdict, null, 2)}\n`);
+        expect(verdict).toEqual({
+          ok: false,
+          backend: 'local',
+          ci: true,
+          problem: expect.stringMatching(/^backend\.type: is "local"/),
+        });
+        // The annotation still goes out, on stderr, where the runner reads it too.
+        expect(refused.err).toMatch(/^::error title=Local backend in CI::backend\.type: is "local"/);
 
-      expect(await check({ type: 'local' }, { CI: 'false' }, ['--json'])).toEqual({
-        code: 0,
-        out: `${JSON.stringify({ ok: true, backend: 'local', ci: false, problem: null }, null, 2)}\n`,
-        err: '',
-      });
-      expect(
-        JSON.parse(
-          (await check({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' }, ['--json']))
-            .out,
-        ),
-      ).toEqual({ ok: true, backend: 's3', ci: true, problem: null });
+        expect(await check({ type: 'local' }, { CI: 'false' }, ['--json'])).toEqual({
+          code: 0,
+          out: `${JSON.stringify({ ok: true, backend: 'local', ci: false, problem: null }, null, 2)}\n`,
+          err: '',
+        });
+        expect(
+          JSON.parse(
+            (
+              await check({ type: 's3', bucket: 'acme-terraform-state', region: 'eu-west-1' }, { CI: 'true' }, [
+                '--json',
+              ])
+            ).out,
+          ),
+        ).toEqual({ ok: true, backend: 's3', ci: true, problem: null });
 
-      let out = '';
-      const code = await invoke(checkBackendCommand({}), ['--config', path.join(dir, 'missing.json'), '--json'], {
-        out: (text) => (out += text),
-        error: () => undefined,
-      });
-      expect(code).toBe(1);
-      expect(JSON.parse(out)).toEqual({ error: expect.stringContaining('missing.json') });
-    });
+        let out = '';
+        const code = await invoke(checkBackendCommand({}), ['--config', path.join(dir, 'missing.json'), '--json'], {
+          out: (text) => (out += text),
+          error: () => undefined,
+        });
+        expect(code).toBe(1);
+        expect(JSON.parse(out)).toEqual({ error: expect.stringContaining('missing.json') });
+      },
+    );
 
     it('exits 1 from the npm script the workflow runs', () => {
       const { GITHUB_ACTIONS: _, CI: __, ...inherited } = process.env;

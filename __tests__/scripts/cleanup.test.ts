@@ -239,7 +239,8 @@ describe('cleanup on the loopback S3 server', () => {
     expect(text).toContainEqual(
       expect.stringMatching(
         new RegExp(
-          `^  delete  ${oldest}  \\S+ \\S+  retired: not live, #4 newest \\(keeping 2\\), last uploaded \\d+ days ago  \\[us-east-1: 6 objects, eu-west-1: 6 objects, ap-southeast-2: 6 objects\\]$`,
+          `^  delete  ${oldest}  \\S+ \\S+  retired: not live, #4 newest \\(keeping 2\\), last uploaded \\d+ ` +
+            `days ago  \\[us-east-1: 6 objects, eu-west-1: 6 objects, ap-southeast-2: 6 objects\\]$`,
         ),
       ),
     );
@@ -248,40 +249,49 @@ describe('cleanup on the loopback S3 server', () => {
     );
   });
 
-  it('--apply deletes in every region, each manifest before its objects, within its marker, and leaves kept builds whole', async () => {
-    aliasPointsAt(stable, canary);
-    const before = server.log.length;
-    const result = await cleanup({ config, endpoint: server.endpoint, now, apply: true });
-    expect(result.ok).toBe(true);
-    expect(result.deletions.map((d) => [d.region, d.builds, d.objects])).toEqual(
-      config.regions.map((region) => [region, 2, 12]),
-    );
-    for (const bucket of buckets) {
-      const writes = server.log
-        .slice(before)
-        .filter((e) => e.bucket === bucket && (e.method === 'PUT' || e.method === 'DELETE' || e.method === 'POST'));
-      const marker = (e: S3LogEntry) =>
-        e.key?.startsWith(cleanupMarkerPrefix(third)) || e.key?.startsWith(cleanupMarkerPrefix(oldest));
-      expect(
-        writes.map((e) => (marker(e) ? `${e.method} marker` : e.method === 'POST' ? 'batch' : `${e.method} ${e.key}`)),
-      ).toEqual([
-        'PUT marker',
-        `DELETE ${publishedBuildKey(third)}`,
-        'batch',
-        'DELETE marker',
-        'PUT marker',
-        `DELETE ${publishedBuildKey(oldest)}`,
-        'batch',
-        'DELETE marker',
-      ]);
-      expect(
-        (await listObjects(server.client(), bucket, 'builds/')).map((o) => o.key).every((key) => key.endsWith('.json')),
-      ).toBe(true);
-      const keys = await keysIn(bucket);
-      for (const gone of [third, oldest]) expect(keys.filter((k) => k.includes(gone))).toEqual([]);
-      for (const kept of [canary, newest, second, stable]) expect(keys.filter((k) => k.includes(kept))).toHaveLength(7);
-    }
-  });
+  it(
+    '--apply deletes in every region, each manifest before its objects, within its marker, and leaves ' +
+      'kept builds whole',
+    async () => {
+      aliasPointsAt(stable, canary);
+      const before = server.log.length;
+      const result = await cleanup({ config, endpoint: server.endpoint, now, apply: true });
+      expect(result.ok).toBe(true);
+      expect(result.deletions.map((d) => [d.region, d.builds, d.objects])).toEqual(
+        config.regions.map((region) => [region, 2, 12]),
+      );
+      for (const bucket of buckets) {
+        const writes = server.log
+          .slice(before)
+          .filter((e) => e.bucket === bucket && (e.method === 'PUT' || e.method === 'DELETE' || e.method === 'POST'));
+        const marker = (e: S3LogEntry) =>
+          e.key?.startsWith(cleanupMarkerPrefix(third)) || e.key?.startsWith(cleanupMarkerPrefix(oldest));
+        expect(
+          writes.map((e) =>
+            marker(e) ? `${e.method} marker` : e.method === 'POST' ? 'batch' : `${e.method} ${e.key}`,
+          ),
+        ).toEqual([
+          'PUT marker',
+          `DELETE ${publishedBuildKey(third)}`,
+          'batch',
+          'DELETE marker',
+          'PUT marker',
+          `DELETE ${publishedBuildKey(oldest)}`,
+          'batch',
+          'DELETE marker',
+        ]);
+        expect(
+          (await listObjects(server.client(), bucket, 'builds/'))
+            .map((o) => o.key)
+            .every((key) => key.endsWith('.json')),
+        ).toBe(true);
+        const keys = await keysIn(bucket);
+        for (const gone of [third, oldest]) expect(keys.filter((k) => k.includes(gone))).toEqual([]);
+        for (const kept of [canary, newest, second, stable])
+          expect(keys.filter((k) => k.includes(kept))).toHaveLength(7);
+      }
+    },
+  );
 
   it('removes objects of an interrupted upload once past the grace period', async () => {
     aliasPointsAt(stable, null);
@@ -386,100 +396,114 @@ describe('cleanup on the loopback S3 server', () => {
     }
   }
 
-  it('CLI --json: the plan per build and per region, kept with why and deleted, as one JSON object; with --apply what it did', async () => {
-    aliasPointsAt(stable, canary);
-    const dry = await runInProcess(['--json']);
-    expect(dry.code).toBe(0);
-    const plan = JSON.parse(dry.out);
-    expect(dry.out).toBe(`${JSON.stringify(plan, null, 2)}\n`);
-    expect(plan).toMatchObject({
-      ok: true,
-      apply: false,
-      policy: { keepBuilds: 2, graceDays: 7 },
-      live: { stable: { buildId: stable }, canary: { buildId: canary } },
-      warnings: [],
-    });
-    expect(plan.builds.map((b: { buildId: string; action: string }) => [b.buildId, b.action])).toEqual(
-      [canary, newest, second, third, stable, oldest].map((b) => [b, b === oldest || b === third ? 'delete' : 'keep']),
-    );
-    expect(plan.builds.find((b: { buildId: string }) => b.buildId === stable)).toMatchObject({
-      reason: 'stable (version 7 of the entry router)',
-      uploadedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-    });
-    expect(plan.delete).toEqual({ builds: 2, objects: 2 * 6 * config.regions.length, bytes: expect.any(Number) });
-    expect(plan.regions.map((r: { region: string; bucket: string }) => [r.region, r.bucket])).toEqual(
-      config.regions.map((region, index) => [region, buckets[index]]),
-    );
-    for (const region of plan.regions) {
-      expect(region.delete).toEqual([
-        expect.objectContaining({
-          buildId: third,
-          reason: expect.stringMatching(/^retired: not live, #3 newest/),
-          manifest: true,
-          objects: 6,
-        }),
-        expect.objectContaining({
-          buildId: oldest,
-          reason: expect.stringMatching(/^retired: not live, #4 newest/),
-          manifest: true,
-          objects: 6,
-        }),
-      ]);
-      expect(region.keep.map((b: { buildId: string }) => b.buildId)).toEqual([canary, newest, second, stable]);
-      expect(region.keep.find((b: { buildId: string }) => b.buildId === second).reason).toBe(
-        'among the 2 newest retired builds (#2)',
+  it(
+    'CLI --json: the plan per build and per region, kept with why and deleted, as one JSON object; with ' +
+      '--apply what it did',
+    async () => {
+      aliasPointsAt(stable, canary);
+      const dry = await runInProcess(['--json']);
+      expect(dry.code).toBe(0);
+      const plan = JSON.parse(dry.out);
+      expect(dry.out).toBe(`${JSON.stringify(plan, null, 2)}\n`);
+      expect(plan).toMatchObject({
+        ok: true,
+        apply: false,
+        policy: { keepBuilds: 2, graceDays: 7 },
+        live: { stable: { buildId: stable }, canary: { buildId: canary } },
+        warnings: [],
+      });
+      expect(plan.builds.map((b: { buildId: string; action: string }) => [b.buildId, b.action])).toEqual(
+        [canary, newest, second, third, stable, oldest].map((b) => [
+          b,
+          b === oldest || b === third ? 'delete' : 'keep',
+        ]),
       );
-      expect(region.deleted).toBeNull();
-    }
-    expect(server.log.filter((e) => e.method === 'DELETE' || e.method === 'POST')).toEqual([]);
+      expect(plan.builds.find((b: { buildId: string }) => b.buildId === stable)).toMatchObject({
+        reason: 'stable (version 7 of the entry router)',
+        uploadedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
+      expect(plan.delete).toEqual({ builds: 2, objects: 2 * 6 * config.regions.length, bytes: expect.any(Number) });
+      expect(plan.regions.map((r: { region: string; bucket: string }) => [r.region, r.bucket])).toEqual(
+        config.regions.map((region, index) => [region, buckets[index]]),
+      );
+      for (const region of plan.regions) {
+        expect(region.delete).toEqual([
+          expect.objectContaining({
+            buildId: third,
+            reason: expect.stringMatching(/^retired: not live, #3 newest/),
+            manifest: true,
+            objects: 6,
+          }),
+          expect.objectContaining({
+            buildId: oldest,
+            reason: expect.stringMatching(/^retired: not live, #4 newest/),
+            manifest: true,
+            objects: 6,
+          }),
+        ]);
+        expect(region.keep.map((b: { buildId: string }) => b.buildId)).toEqual([canary, newest, second, stable]);
+        expect(region.keep.find((b: { buildId: string }) => b.buildId === second).reason).toBe(
+          'among the 2 newest retired builds (#2)',
+        );
+        expect(region.deleted).toBeNull();
+      }
+      expect(server.log.filter((e) => e.method === 'DELETE' || e.method === 'POST')).toEqual([]);
 
-    const applied = await runInProcess(['--json', '--apply']);
-    expect(applied.code).toBe(0);
-    const result = JSON.parse(applied.out);
-    expect(result).toMatchObject({ ok: true, apply: true });
-    expect(result.regions.map((r: { deleted: unknown }) => r.deleted)).toEqual(
-      config.regions.map(() => ({ builds: 2, objects: 12, kept: [] })),
-    );
-    for (const bucket of buckets)
-      expect((await keysIn(bucket)).filter((k) => k.includes(oldest) || k.includes(third))).toEqual([]);
-  });
+      const applied = await runInProcess(['--json', '--apply']);
+      expect(applied.code).toBe(0);
+      const result = JSON.parse(applied.out);
+      expect(result).toMatchObject({ ok: true, apply: true });
+      expect(result.regions.map((r: { deleted: unknown }) => r.deleted)).toEqual(
+        config.regions.map(() => ({ builds: 2, objects: 12, kept: [] })),
+      );
+      for (const bucket of buckets)
+        expect((await keysIn(bucket)).filter((k) => k.includes(oldest) || k.includes(third))).toEqual([]);
+    },
+  );
 
-  it('CLI --json: a region that fails while deleting is ok: false with its error, exit 1; an alias it cannot read is {"error": …}, exit 1', async () => {
-    aliasPointsAt(stable, canary);
-    server.setHook((request) =>
-      request.bucket === buckets[1] && request.method === 'PUT'
-        ? { status: 403, code: 'AccessDenied', message: 'Access Denied' }
-        : undefined,
-    );
-    const failed = await runInProcess(['--json', '--apply']);
-    server.setHook(null);
-    expect(failed.code).toBe(1);
-    const result = JSON.parse(failed.out);
-    expect(result).toMatchObject({ ok: false, apply: true });
-    expect(result.regions[1].deleted).toEqual({
-      builds: 0,
-      objects: 0,
-      kept: [],
-      error: expect.stringMatching(new RegExp(`^${third}: cannot write builds/${third}\\.cleanup/`)),
-    });
-    expect(result.regions[0].deleted).toEqual({ builds: 2, objects: 12, kept: [] });
-    expect(failed.err).toContain(`cleanup failed in ${config.regions[1]}`);
+  it(
+    'CLI --json: a region that fails while deleting is ok: false with its error, exit 1; an alias it cannot read ' +
+      'is {"error": …}, exit 1',
+    async () => {
+      aliasPointsAt(stable, canary);
+      server.setHook((request) =>
+        request.bucket === buckets[1] && request.method === 'PUT'
+          ? { status: 403, code: 'AccessDenied', message: 'Access Denied' }
+          : undefined,
+      );
+      const failed = await runInProcess(['--json', '--apply']);
+      server.setHook(null);
+      expect(failed.code).toBe(1);
+      const result = JSON.parse(failed.out);
+      expect(result).toMatchObject({ ok: false, apply: true });
+      expect(result.regions[1].deleted).toEqual({
+        builds: 0,
+        objects: 0,
+        kept: [],
+        error: expect.stringMatching(new RegExp(`^${third}: cannot write builds/${third}\\.cleanup/`)),
+      });
+      expect(result.regions[0].deleted).toEqual({ builds: 2, objects: 12, kept: [] });
+      expect(failed.err).toContain(`cleanup failed in ${config.regions[1]}`);
 
-    lambda.reset();
-    lambda.on(GetAliasCommand).rejects(
-      Object.assign(new Error('User is not authorized to perform: lambda:GetAlias'), {
-        name: 'AccessDeniedException',
-      }),
-    );
-    const refused = await runInProcess(['--json', '--apply']);
-    expect(refused.code).toBe(1);
-    expect(JSON.parse(refused.out)).toEqual({
-      error: expect.stringMatching(
-        /^cannot read alias live of edge-widget-entry-router \(AccessDeniedException: .*\): refusing to delete anything/,
-      ),
-    });
-    expect(refused.err).toMatch(/^cannot read alias live/);
-  });
+      lambda.reset();
+      lambda.on(GetAliasCommand).rejects(
+        Object.assign(new Error('User is not authorized to perform: lambda:GetAlias'), {
+          name: 'AccessDeniedException',
+        }),
+      );
+      const refused = await runInProcess(['--json', '--apply']);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.out)).toEqual({
+        error: expect.stringMatching(
+          new RegExp(
+            '^cannot read alias live of edge-widget-entry-router \\(AccessDeniedException: .*\\): refusing ' +
+              'to delete anything',
+          ),
+        ),
+      });
+      expect(refused.err).toMatch(/^cannot read alias live/);
+    },
+  );
 
   it('CLI: exits non-zero and deletes nothing when AWS cannot be asked about the alias', async () => {
     const child = spawn(

@@ -107,18 +107,22 @@ describe('exit codes', () => {
     expect(errors).toEqual([]);
   });
 
-  it('prints a UsageError with the pointer to --help (2), a failure as one line (1), and nothing for a reported one', () => {
-    expect(exitCodeFor(new UsageError('--regions is empty'), io)).toBe(EXIT_USAGE);
-    expect(exitCodeFor(new Error('cannot list the bucket'), io)).toBe(EXIT_FAILED);
-    expect(exitCodeFor('a string thrown', io)).toBe(EXIT_FAILED);
-    expect(exitCodeFor(new ReportedFailure(), io)).toBe(EXIT_FAILED);
-    expect(exitCodeFor(new ReportedFailure(3), io)).toBe(3);
-    expect(errors).toEqual([
-      'error: --regions is empty\n(run with --help for usage and examples)\n',
-      'cannot list the bucket\n',
-      'a string thrown\n',
-    ]);
-  });
+  it(
+    'prints a UsageError with the pointer to --help (2), a failure as one line (1), and nothing ' +
+      'for a reported one',
+    () => {
+      expect(exitCodeFor(new UsageError('--regions is empty'), io)).toBe(EXIT_USAGE);
+      expect(exitCodeFor(new Error('cannot list the bucket'), io)).toBe(EXIT_FAILED);
+      expect(exitCodeFor('a string thrown', io)).toBe(EXIT_FAILED);
+      expect(exitCodeFor(new ReportedFailure(), io)).toBe(EXIT_FAILED);
+      expect(exitCodeFor(new ReportedFailure(3), io)).toBe(3);
+      expect(errors).toEqual([
+        'error: --regions is empty\n(run with --help for usage and examples)\n',
+        'cannot list the bucket\n',
+        'a string thrown\n',
+      ]);
+    },
+  );
 });
 
 describe('invoke', () => {
@@ -161,28 +165,32 @@ describe('invoke', () => {
     ]);
   });
 
-  it('shows usage, each option with its default, examples and exit codes under --help, through the given output only', async () => {
-    const stdout = jest.spyOn(process.stdout, 'write');
-    const stderr = jest.spyOn(process.stderr, 'write');
-    try {
-      const help = await run(sample(), ['--help']);
-      expect(help.code).toBe(0);
-      expect(help.out).toContain('Usage: npm run sample -- [options] [command]');
-      expect(help.out).toMatch(/--count <n> +how many \(default: 1\)/);
-      expect(help.out).toMatch(/--wait <duration> +how long \(default: 90s\)/);
-      expect(help.out).toMatch(/--mode <mode> +which way \(choices: "fast", "slow", default: "fast"\)/);
-      expect(help.out).toContain('Examples:\n  $ npm run sample -- --count 3\n');
-      expect(help.out).toContain('Exit codes: 0 done, 1 failed, 2 usage error.');
-      const child = await run(sample(), ['child', '--help']);
-      expect(child.out).toContain('Usage: npm run sample -- child [options]');
-      expect(child.out).toContain('Examples:\n  $ npm run sample -- child\n');
-      expect(stdout).not.toHaveBeenCalled();
-      expect(stderr).not.toHaveBeenCalled();
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    }
-  });
+  it(
+    'shows usage, each option with its default, examples and exit codes under --help, through the ' +
+      'given output only',
+    async () => {
+      const stdout = jest.spyOn(process.stdout, 'write');
+      const stderr = jest.spyOn(process.stderr, 'write');
+      try {
+        const help = await run(sample(), ['--help']);
+        expect(help.code).toBe(0);
+        expect(help.out).toContain('Usage: npm run sample -- [options] [command]');
+        expect(help.out).toMatch(/--count <n> +how many \(default: 1\)/);
+        expect(help.out).toMatch(/--wait <duration> +how long \(default: 90s\)/);
+        expect(help.out).toMatch(/--mode <mode> +which way \(choices: "fast", "slow", default: "fast"\)/);
+        expect(help.out).toContain('Examples:\n  $ npm run sample -- --count 3\n');
+        expect(help.out).toContain('Exit codes: 0 done, 1 failed, 2 usage error.');
+        const child = await run(sample(), ['child', '--help']);
+        expect(child.out).toContain('Usage: npm run sample -- child [options]');
+        expect(child.out).toContain('Examples:\n  $ npm run sample -- child\n');
+        expect(stdout).not.toHaveBeenCalled();
+        expect(stderr).not.toHaveBeenCalled();
+      } finally {
+        stdout.mockRestore();
+        stderr.mockRestore();
+      }
+    },
+  );
 
   it('answers 2 for what cannot be acted on, saying why and pointing at --help', async () => {
     for (const [argv, message] of [
@@ -192,7 +200,8 @@ describe('invoke', () => {
       ],
       [
         ['--wait', '10'],
-        `error: option '--wait <duration>' argument '10' is invalid. expected a duration with its unit (500ms, 90s, 10m, 1h), got "10".`,
+        `error: option '--wait <duration>' argument '10' is invalid. expected a duration with its unit (500ms, ` +
+          `90s, 10m, 1h), got "10".`,
       ],
       [
         ['--mode', 'medium'],

@@ -98,30 +98,33 @@ describe('commandContext', () => {
     expect(err).toContain('sa-east-1 is not among the configured regions');
   });
 
-  it('makes one S3 client per region, lazily, with --endpoint and the retry policy, retries told to the log', async () => {
-    const made: S3ClientOptions[] = [];
-    const createS3Client = (options: S3ClientOptions) => {
-      made.push(options);
-      return { region: options.region } as unknown as S3Client;
-    };
-    const logged: string[] = [];
-    let clients: S3Client[] = [];
-    await run(
-      probe({ createS3Client, retry: { attempts: 2, delayMs: 0 }, log: (line) => logged.push(line) }, (context) => {
-        expect(made).toEqual([]);
-        clients = [context.s3('eu-west-1'), context.s3('us-east-1'), context.s3('eu-west-1')];
-      }),
-      ['--endpoint', 'http://127.0.0.1:4568'],
-    );
-    expect(made.map((options) => [options.region, options.endpoint, options.retry])).toEqual([
-      ['eu-west-1', 'http://127.0.0.1:4568', { attempts: 2, delayMs: 0 }],
-      ['us-east-1', 'http://127.0.0.1:4568', { attempts: 2, delayMs: 0 }],
-    ]);
-    expect(clients[0]).toBe(clients[2]);
-    expect(clients[0]).not.toBe(clients[1]);
-    made[1]!.onRetry!(Object.assign(new Error('slow down'), { name: 'SlowDown' }), 2, 40);
-    expect(logged).toEqual([expect.stringMatching(/^us-east-1: .*SlowDown.*; attempt 2 after 40 ms$/)]);
-  });
+  it(
+    'makes one S3 client per region, lazily, with ' + '--endpoint and the retry policy, retries told to the log',
+    async () => {
+      const made: S3ClientOptions[] = [];
+      const createS3Client = (options: S3ClientOptions) => {
+        made.push(options);
+        return { region: options.region } as unknown as S3Client;
+      };
+      const logged: string[] = [];
+      let clients: S3Client[] = [];
+      await run(
+        probe({ createS3Client, retry: { attempts: 2, delayMs: 0 }, log: (line) => logged.push(line) }, (context) => {
+          expect(made).toEqual([]);
+          clients = [context.s3('eu-west-1'), context.s3('us-east-1'), context.s3('eu-west-1')];
+        }),
+        ['--endpoint', 'http://127.0.0.1:4568'],
+      );
+      expect(made.map((options) => [options.region, options.endpoint, options.retry])).toEqual([
+        ['eu-west-1', 'http://127.0.0.1:4568', { attempts: 2, delayMs: 0 }],
+        ['us-east-1', 'http://127.0.0.1:4568', { attempts: 2, delayMs: 0 }],
+      ]);
+      expect(clients[0]).toBe(clients[2]);
+      expect(clients[0]).not.toBe(clients[1]);
+      made[1]!.onRetry!(Object.assign(new Error('slow down'), { name: 'SlowDown' }), 2, 40);
+      expect(logged).toEqual([expect.stringMatching(/^us-east-1: .*SlowDown.*; attempt 2 after 40 ms$/)]);
+    },
+  );
 
   it('builds real clients addressed path-style at --endpoint, and at AWS without it', async () => {
     const endpoints: unknown[] = [];

@@ -58,12 +58,16 @@ describe('hostCsp', () => {
     expect(csp.meta).toBe(`<meta http-equiv="Content-Security-Policy" content="${csp.policy}">`);
   });
 
-  it('allows in connect-src exactly where the widget sends an error: the URL the contract builds from the script URL', () => {
-    const csp = hostCsp(config, 'https://d1234abcd.cloudfront.net');
-    const sent = new URL(errorReportUrl(`${csp.distribution}/assets/index.js`, '0123456789abcdef', 'x'.repeat(500)));
-    expect(`${sent.origin}${sent.pathname}`).toBe(csp.errorReportUrl);
-    expect(csp.directives['connect-src']).toEqual([sent.origin]);
-  });
+  it(
+    'allows in connect-src exactly where the widget sends an error: the URL the contract builds ' +
+      'from the script URL',
+    () => {
+      const csp = hostCsp(config, 'https://d1234abcd.cloudfront.net');
+      const sent = new URL(errorReportUrl(`${csp.distribution}/assets/index.js`, '0123456789abcdef', 'x'.repeat(500)));
+      expect(`${sent.origin}${sent.pathname}`).toBe(csp.errorReportUrl);
+      expect(csp.directives['connect-src']).toEqual([sent.origin]);
+    },
+  );
 
   it('takes the origin it is given over the domain, and needs one without a custom domain', () => {
     expect(hostCsp(config, 'https://d1234abcd.cloudfront.net').directives['script-src']).toEqual([
@@ -113,10 +117,12 @@ describe('npm run csp', () => {
     expect(code).toBe(EXIT_DONE);
     const lines = out.split('\n');
     expect(lines).toContain(
-      "Content-Security-Policy: default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com",
+      "Content-Security-Policy: default-src 'none'; script-src https://widget.example.com; connect-src " +
+        'https://widget.example.com',
     );
     expect(lines).toContain(
-      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src https://widget.example.com; connect-src https://widget.example.com">`,
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src ` +
+        `https://widget.example.com; connect-src https://widget.example.com">`,
     );
     expect(lines).toContain('#   script-src https://widget.example.com');
     expect(lines).toContain('#   connect-src https://widget.example.com');

@@ -150,7 +150,8 @@ describe('detectDrift', () => {
     const report = formatReport(results);
     expect(report[0]).toBe(`${names.replicaStack}: no drift`);
     expect(report[1]).toBe(
-      `${names.deliveryStack}: DRIFT: 7 resource changes and changed outputs (Plan: 2 to add, 1 to change, 3 to destroy.)`,
+      `${names.deliveryStack}: DRIFT: 7 resource changes and changed outputs (Plan: 2 to add, 1 to change, ` +
+        `3 to destroy.)`,
     );
     expect(report).toContain('  ~   update  terraform_data.distribution_0AB1C2');
     expect(report).toContain('  -/+ replace terraform_data.replica_bucket_us-east-1_A1B2C3');
@@ -159,7 +160,8 @@ describe('detectDrift', () => {
     expect(github.annotations).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^::error title=Drift in ${names.deliveryStack}::move terraform_data.bucket_policy\\["eu-west-1"\\], .*replace terraform_data.replica_bucket_us-east-1_A1B2C3$`,
+          `^::error title=Drift in ${names.deliveryStack}::move terraform_data.bucket_policy\\["eu-west-1"\\], ` +
+            `.*replace terraform_data.replica_bucket_us-east-1_A1B2C3$`,
         ),
       ),
     ]);
@@ -193,65 +195,73 @@ describe('detectDrift', () => {
           ? delivery
           : { code: 0, stdout: fixture('no-changes.txt'), stderr: '' };
 
-  it('--json: one JSON object with every stack and each change; drift is ok: false, exit 1, and in GitHub Actions the annotations go to stderr', async () => {
-    const clean = await runCommand(['--json'], plans({ code: 0, stdout: fixture('no-changes.txt'), stderr: '' }));
-    expect(clean.code).toBe(0);
-    const none = JSON.parse(clean.out);
-    expect(clean.out).toBe(`${JSON.stringify(none, null, 2)}\n`);
-    expect(none).toEqual({
-      ok: true,
-      stacks: [names.replicaStack, names.deliveryStack].map((stack) => ({
-        stack,
-        status: 'clean',
-        changes: [],
-        changedOutside: [],
-        outputsChanged: false,
-        summaryLine: null,
-      })),
-    });
+  it(
+    '--json: one JSON object with every stack and each change; drift is ok: false, exit 1, and in GitHub Actions ' +
+      'the annotations go to stderr',
+    async () => {
+      const clean = await runCommand(['--json'], plans({ code: 0, stdout: fixture('no-changes.txt'), stderr: '' }));
+      expect(clean.code).toBe(0);
+      const none = JSON.parse(clean.out);
+      expect(clean.out).toBe(`${JSON.stringify(none, null, 2)}\n`);
+      expect(none).toEqual({
+        ok: true,
+        stacks: [names.replicaStack, names.deliveryStack].map((stack) => ({
+          stack,
+          status: 'clean',
+          changes: [],
+          changedOutside: [],
+          outputsChanged: false,
+          summaryLine: null,
+        })),
+      });
 
-    const drifted = await runCommand(['--json'], plans({ code: 2, stdout: fixture('drift.txt'), stderr: '' }), {
-      GITHUB_ACTIONS: 'true',
-    });
-    expect(drifted.code).toBe(1);
-    const report = JSON.parse(drifted.out);
-    expect(report.ok).toBe(false);
-    expect(report.stacks[0]).toMatchObject({ stack: names.replicaStack, status: 'clean' });
-    expect(report.stacks[1]).toMatchObject({
-      stack: names.deliveryStack,
-      status: 'drift',
-      outputsChanged: true,
-      summaryLine: 'Plan: 2 to add, 1 to change, 3 to destroy.',
-    });
-    expect(report.stacks[1].changes).toHaveLength(7);
-    expect(report.stacks[1].changes).toContainEqual({
-      address: 'terraform_data.bucket_policy["eu-west-1"]',
-      action: 'move',
-      to: 'terraform_data.bucket_policy_renamed["eu-west-1"]',
-    });
-    expect(drifted.err).toMatch(new RegExp(`^::error title=Drift in ${names.deliveryStack}::`, 'm'));
-  });
+      const drifted = await runCommand(['--json'], plans({ code: 2, stdout: fixture('drift.txt'), stderr: '' }), {
+        GITHUB_ACTIONS: 'true',
+      });
+      expect(drifted.code).toBe(1);
+      const report = JSON.parse(drifted.out);
+      expect(report.ok).toBe(false);
+      expect(report.stacks[0]).toMatchObject({ stack: names.replicaStack, status: 'clean' });
+      expect(report.stacks[1]).toMatchObject({
+        stack: names.deliveryStack,
+        status: 'drift',
+        outputsChanged: true,
+        summaryLine: 'Plan: 2 to add, 1 to change, 3 to destroy.',
+      });
+      expect(report.stacks[1].changes).toHaveLength(7);
+      expect(report.stacks[1].changes).toContainEqual({
+        address: 'terraform_data.bucket_policy["eu-west-1"]',
+        action: 'move',
+        to: 'terraform_data.bucket_policy_renamed["eu-west-1"]',
+      });
+      expect(drifted.err).toMatch(new RegExp(`^::error title=Drift in ${names.deliveryStack}::`, 'm'));
+    },
+  );
 
-  it('--json: a plan that fails is status error with Terraform’s error, exit 1; a stack not of the config is {"error": …}, exit 2', async () => {
-    const failed = await runCommand(['--json'], plans({ code: 1, stdout: '', stderr: fixture('error.stderr.txt') }));
-    expect(failed.code).toBe(1);
-    expect(JSON.parse(failed.out).stacks[1]).toMatchObject({
-      stack: names.deliveryStack,
-      status: 'error',
-      error: 'terraform plan exited with 1: Error: Reference to undeclared resource',
-    });
+  it(
+    '--json: a plan that fails is status error with Terraform’s error, exit 1; a stack not of the config is ' +
+      '{"error": …}, exit 2',
+    async () => {
+      const failed = await runCommand(['--json'], plans({ code: 1, stdout: '', stderr: fixture('error.stderr.txt') }));
+      expect(failed.code).toBe(1);
+      expect(JSON.parse(failed.out).stacks[1]).toMatchObject({
+        stack: names.deliveryStack,
+        status: 'error',
+        error: 'terraform plan exited with 1: Error: Reference to undeclared resource',
+      });
 
-    const calls: string[] = [];
-    const usage = await runCommand(['--json', '--stacks', 'no-such-stack'], async (args) => {
-      calls.push(args[0]!);
-      return { code: 0, stdout: '', stderr: '' };
-    });
-    expect(usage.code).toBe(2);
-    expect(JSON.parse(usage.out)).toEqual({
-      error: `no-such-stack: not a stack of this config (${names.replicaStack}, ${names.deliveryStack}).`,
-    });
-    expect(calls).toEqual([]);
-  });
+      const calls: string[] = [];
+      const usage = await runCommand(['--json', '--stacks', 'no-such-stack'], async (args) => {
+        calls.push(args[0]!);
+        return { code: 0, stdout: '', stderr: '' };
+      });
+      expect(usage.code).toBe(2);
+      expect(JSON.parse(usage.out)).toEqual({
+        error: `no-such-stack: not a stack of this config (${names.replicaStack}, ${names.deliveryStack}).`,
+      });
+      expect(calls).toEqual([]);
+    },
+  );
 
   it('reports a stack that was never synthesized or whose init fails, and goes on with the next', async () => {
     rmSync(path.join(outDir, 'stacks', names.replicaStack), { recursive: true });
@@ -269,7 +279,8 @@ describe('detectDrift', () => {
       error: 'terraform init failed: Error: Failed to get existing workspaces: unauthorized',
     });
     expect(formatReport(results)[1]).toBe(
-      `${names.deliveryStack}: PLAN FAILED: terraform init failed: Error: Failed to get existing workspaces: unauthorized`,
+      `${names.deliveryStack}: PLAN FAILED: terraform init failed: Error: Failed to get existing workspaces: ` +
+        `unauthorized`,
     );
   });
 });

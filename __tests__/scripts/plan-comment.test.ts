@@ -28,7 +28,10 @@ describe('plan comment', () => {
   });
 
   it('stays under GitHub’s comment limit however long the plans are', () => {
-    const huge = `Terraform will perform the following actions:\n${'  # aws_s3_object.x will be created\n'.repeat(5000)}`;
+    const huge =
+      `Terraform will perform ` +
+      `the following actions:\n` +
+      `${'  # aws_s3_object.x will be created\n'.repeat(5000)}`;
     const body = planComment(
       [
         { stack: 'a', exitCode: 0, output: huge },

@@ -102,85 +102,88 @@ describe('status text', () => {
     expect([percent(10000), percent(1000), percent(1234), percent(5)]).toEqual(['100%', '10%', '12.34%', '0.05%']);
   });
 
-  it("shows the judge's view: the shares with their ranges, the weight it allows, and since when and why it holds", () => {
-    const started = new Date('2026-11-26T10:00:00Z');
-    const summary = {
-      ...deploymentSummaryFrom(
-        'd-HELD00001',
-        lambdaDeployment({ from: '7', to: '8', status: 'InProgress' }).deploymentInfo,
-      ),
-      createTime: started,
-    };
-    const steps = [
-      { atMinute: 0, weight: 1000 },
-      { atMinute: 5, weight: 10000 },
-    ];
-    const record = {
-      salt: 'd-HELD00001',
-      stable: 'a'.repeat(16),
-      canary: 'b'.repeat(16),
-      baseline: { viewers: 5000, erroring: 50 },
-      closed: {
-        canary: { viewers: 30, erroring: 3 },
-        stable: { viewers: 270, erroring: 3 },
-        newestCanary: { viewers: 30, erroring: 3 },
-      },
-      atWeight: { 1000: 30 },
-      lastPeriod: started.getTime() + 6 * 60_000,
-      lastPeriodJudged: true,
-      healthyAt: {},
-      failedAt: null,
-      failure: null,
-      last: {
-        at: started.getTime() + 7 * 60_000,
-        verdict: 'unknown',
-        reason: 'holding: 30 of the 50 canary viewers a step needs counted at 10 %',
-        canary: { share: 0.1, lower: 0.01, upper: 0.4, viewers: 30 },
-        stable: { share: 0.011, lower: 0.007, upper: 0.016, viewers: 5270 },
-        excess: { lower: -1, upper: 30 },
-      },
-    } as const;
-    const view = judgmentView(summary, record, steps, 30 * 60_000, started.getTime() + 8 * 60_000)!;
-    expect(view).toMatchObject({
-      outcome: 'running',
-      weight: 1000,
-      heldSince: '2026-11-26T10:05:00.000Z',
-      holdEndsAt: '2026-11-26T10:35:00.000Z',
-    });
-    const text = formatStatus({
-      account: '1',
-      alias: alias(),
-      state: { store: 'edge-widget-rollout', arn: null, text: null, parsed: null, matchesAlias: false },
-      deployment: deploymentView(summary, alias()),
-      alarms: [],
-      judgment: view,
-      dashboard: 'https://example.com',
-      problems: [],
-    }).join('\n');
-    expect(text).toContain('Judge (deployment d-HELD00001)');
-    expect(text).toContain(
-      'held     since 2026-11-26T10:05:00.000Z; ends as "not enough evidence" at 2026-11-26T10:35:00.000Z',
-    );
-    expect(text).toContain('verdict  holding: 30 of the 50 canary viewers a step needs counted at 10 %');
-    expect(text).toMatch(/canary +10\.0 % of 30 viewers erred +plausibly 1\.0 % to 40\.0 %/);
-    // Past the hold, the same record ends the release as not enough evidence, apart from failed.
-    expect(judgmentView(summary, record, steps, 30 * 60_000, started.getTime() + 36 * 60_000)).toMatchObject({
-      outcome: 'not-enough-evidence',
-      weight: 0,
-    });
-    expect(
-      judgmentView(
-        summary,
-        { ...record, failedAt: started.getTime() + 2 * 60_000, failure: 'failing: the canary errs' },
-        steps,
-        30 * 60_000,
-        started.getTime() + 3 * 60_000,
-      ),
-    ).toMatchObject({
-      outcome: 'failed',
-      reason: 'failing: the canary errs',
-    });
-  });
+  it(
+    "shows the judge's view: the shares with their ranges, " + 'the weight it allows, and since when and why it holds',
+    () => {
+      const started = new Date('2026-11-26T10:00:00Z');
+      const summary = {
+        ...deploymentSummaryFrom(
+          'd-HELD00001',
+          lambdaDeployment({ from: '7', to: '8', status: 'InProgress' }).deploymentInfo,
+        ),
+        createTime: started,
+      };
+      const steps = [
+        { atMinute: 0, weight: 1000 },
+        { atMinute: 5, weight: 10000 },
+      ];
+      const record = {
+        salt: 'd-HELD00001',
+        stable: 'a'.repeat(16),
+        canary: 'b'.repeat(16),
+        baseline: { viewers: 5000, erroring: 50 },
+        closed: {
+          canary: { viewers: 30, erroring: 3 },
+          stable: { viewers: 270, erroring: 3 },
+          newestCanary: { viewers: 30, erroring: 3 },
+        },
+        atWeight: { 1000: 30 },
+        lastPeriod: started.getTime() + 6 * 60_000,
+        lastPeriodJudged: true,
+        healthyAt: {},
+        failedAt: null,
+        failure: null,
+        last: {
+          at: started.getTime() + 7 * 60_000,
+          verdict: 'unknown',
+          reason: 'holding: 30 of the 50 canary viewers a step needs counted at 10 %',
+          canary: { share: 0.1, lower: 0.01, upper: 0.4, viewers: 30 },
+          stable: { share: 0.011, lower: 0.007, upper: 0.016, viewers: 5270 },
+          excess: { lower: -1, upper: 30 },
+        },
+      } as const;
+      const view = judgmentView(summary, record, steps, 30 * 60_000, started.getTime() + 8 * 60_000)!;
+      expect(view).toMatchObject({
+        outcome: 'running',
+        weight: 1000,
+        heldSince: '2026-11-26T10:05:00.000Z',
+        holdEndsAt: '2026-11-26T10:35:00.000Z',
+      });
+      const text = formatStatus({
+        account: '1',
+        alias: alias(),
+        state: { store: 'edge-widget-rollout', arn: null, text: null, parsed: null, matchesAlias: false },
+        deployment: deploymentView(summary, alias()),
+        alarms: [],
+        judgment: view,
+        dashboard: 'https://example.com',
+        problems: [],
+      }).join('\n');
+      expect(text).toContain('Judge (deployment d-HELD00001)');
+      expect(text).toContain(
+        'held     since 2026-11-26T10:05:00.000Z; ends as "not enough evidence" at 2026-11-26T10:35:00.000Z',
+      );
+      expect(text).toContain('verdict  holding: 30 of the 50 canary viewers a step needs counted at 10 %');
+      expect(text).toMatch(/canary +10\.0 % of 30 viewers erred +plausibly 1\.0 % to 40\.0 %/);
+      // Past the hold, the same record ends the release as not enough evidence, apart from failed.
+      expect(judgmentView(summary, record, steps, 30 * 60_000, started.getTime() + 36 * 60_000)).toMatchObject({
+        outcome: 'not-enough-evidence',
+        weight: 0,
+      });
+      expect(
+        judgmentView(
+          summary,
+          { ...record, failedAt: started.getTime() + 2 * 60_000, failure: 'failing: the canary errs' },
+          steps,
+          30 * 60_000,
+          started.getTime() + 3 * 60_000,
+        ),
+      ).toMatchObject({
+        outcome: 'failed',
+        reason: 'failing: the canary errs',
+      });
+    },
+  );
 
   it('shows a rolled-back deployment with its error and an invalid record', () => {
     const summary = deploymentSummaryFrom(
@@ -212,7 +215,8 @@ describe('status text', () => {
     };
     const text = formatStatus(status).join('\n');
     expect(text).toContain(
-      '\nDashboard  https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases\n',
+      '\nDashboard  ' +
+        'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases\n',
     );
     expect(text).toContain('  garbage\n  not a valid rollout state: the edges fall back to the entry router');
     expect(text).toContain('  id              d-FAILED001  Stopped\n');
@@ -251,33 +255,49 @@ describe('whether the steps can be judged in time (rollout start)', () => {
     expect(evidenceWarnings([{ atMinute: 0, weight: 10000 }], day(0), settings)).toEqual([]);
   });
 
-  it('warns that steps will hold when the quietest hour is too quiet, or the steps too short to be judged at all', () => {
-    const quiet = evidenceWarnings(canary, day(60_000, 6_000), settings);
-    expect(quiet).toHaveLength(1);
-    expect(quiet[0]).toMatch(
-      /^at the last day's quietest hour \(6,000 viewers, stable ones erring at 1 %\), the first step \(10%\) gets 10 canary viewers a minute and needs about \d+, counted from 3 min after it is written: about \d+ min against its 5, so the steps hold until judged/,
-    );
-    // One-minute steps: the evidence of a step is counted from 3 minutes after it is written, however busy.
-    expect(evidenceWarnings(linear, day(600_000), settings).join('\n')).toMatch(
-      /the slowest later step \(\d+%\) .* against its 1, so the steps hold/,
-    );
-  });
+  it(
+    'warns that steps will hold when the quietest hour is ' + 'too quiet, or the steps too short to be judged at all',
+    () => {
+      const quiet = evidenceWarnings(canary, day(60_000, 6_000), settings);
+      expect(quiet).toHaveLength(1);
+      expect(quiet[0]).toMatch(
+        new RegExp(
+          "^at the last day's quietest hour \\(6,000 viewers, stable ones erring at 1 %\\), the first step " +
+            '\\(10%\\) gets 10 canary viewers a minute and needs about \\d+, counted from 3 min after it is ' +
+            'written: about \\d+ min against its 5, so the steps hold until judged',
+        ),
+      );
+      // One-minute steps: the evidence of a step is counted from 3 minutes after it is written, however busy.
+      expect(evidenceWarnings(linear, day(600_000), settings).join('\n')).toMatch(
+        /the slowest later step \(\d+%\) .* against its 1, so the steps hold/,
+      );
+    },
+  );
 
-  it('warns that a release will end for want of evidence, naming the hold that would do, and when nobody was counted at all', () => {
-    const [warning] = evidenceWarnings(canary, day(6_000, 600), settings);
-    const hold = Number(/Raise alarms\.holdMinutes to (\d+) or more/.exec(warning!)?.[1]);
-    expect(warning).toMatch(
-      /more than its 5 min and alarms\.holdMinutes \(30\) together, so a release started then is rolled back for want of evidence/,
-    );
-    expect(hold).toBeGreaterThan(30);
-    // With that hold, the same day only holds.
-    expect(evidenceWarnings(canary, day(6_000, 600), { ...settings, holdMinutes: hold })[0]).toMatch(
-      /so the steps hold until judged/,
-    );
-    expect(
-      evidenceWarnings(canary, { hourlyViewers: Array.from({ length: 24 }, () => 0), stableShare: null }, settings),
-    ).toEqual([
-      'The release signal counted no entry viewer in the last day: no step can be judged healthy, so the first (10%) holds, and after alarms.holdMinutes (30) the release is rolled back for want of evidence. Check the signal (npm run rollout -- status, the release dashboard) before starting.',
-    ]);
-  });
+  it(
+    'warns that a release will end for want of evidence, naming the hold that would do, and when nobody was ' +
+      'counted at all',
+    () => {
+      const [warning] = evidenceWarnings(canary, day(6_000, 600), settings);
+      const hold = Number(/Raise alarms\.holdMinutes to (\d+) or more/.exec(warning!)?.[1]);
+      expect(warning).toMatch(
+        new RegExp(
+          'more than its 5 min and alarms\\.holdMinutes \\(30\\) together, so a release started then is rolled ' +
+            'back for want of evidence',
+        ),
+      );
+      expect(hold).toBeGreaterThan(30);
+      // With that hold, the same day only holds.
+      expect(evidenceWarnings(canary, day(6_000, 600), { ...settings, holdMinutes: hold })[0]).toMatch(
+        /so the steps hold until judged/,
+      );
+      expect(
+        evidenceWarnings(canary, { hourlyViewers: Array.from({ length: 24 }, () => 0), stableShare: null }, settings),
+      ).toEqual([
+        'The release signal counted no entry viewer in the last day: no step can be judged healthy, so the first ' +
+          '(10%) holds, and after alarms.holdMinutes (30) the release is rolled back for want of evidence. Check ' +
+          'the signal (npm run rollout -- status, the release dashboard) before starting.',
+      ]);
+    },
+  );
 });

@@ -160,42 +160,46 @@ describe('rollout wait: deciding', () => {
     expect(defaultTimeoutMs(canary)).toBe((30 + 20 + 15) * 60_000);
   });
 
-  it("takes the judge's word before CodeDeploy's window ends: everyone on the new build succeeds, failed or unjudged is rolled back", () => {
-    const judged = (
-      outcome: 'running' | 'complete' | 'failed' | 'not-enough-evidence',
-      deploymentId = 'd-2',
-    ): DeploymentStatus => ({
-      ...status('d-2', 'InProgress'),
-      judgment: {
-        deploymentId,
-        outcome,
-        weight: 0,
-        heldSince: null,
-        holdEndsAt: null,
-        reason: 'failing: the canary errs at least 20 points more than stable',
-        canary: null,
-        stable: null,
-        lookedAt: null,
-        healthyAt: {},
-      },
-    });
-    expect(rolloutOutcome(judged('running'), 'd-1')).toMatchObject({ state: 'waiting', started: true });
-    expect(rolloutOutcome(judged('complete'), 'd-1')).toMatchObject({
-      state: 'succeeded',
-      deploymentId: 'd-2',
-      detail: expect.stringMatching(/reached every viewer, each step judged healthy/),
-    });
-    expect(rolloutOutcome(judged('failed'), 'd-1')).toMatchObject({
-      state: 'rolled-back',
-      detail: expect.stringMatching(/^d-2 failed: the judge found the canary failing \(failing: /),
-    });
-    expect(rolloutOutcome(judged('not-enough-evidence'), 'd-1')).toMatchObject({
-      state: 'rolled-back',
-      detail: expect.stringMatching(/^d-2 ended for want of evidence/),
-    });
-    // The judge's view of another deployment says nothing of this one.
-    expect(rolloutOutcome(judged('complete', 'd-9'), 'd-1')).toMatchObject({ state: 'waiting' });
-  });
+  it(
+    "takes the judge's word before CodeDeploy's window ends: everyone on the new build succeeds, failed or " +
+      'unjudged is rolled back',
+    () => {
+      const judged = (
+        outcome: 'running' | 'complete' | 'failed' | 'not-enough-evidence',
+        deploymentId = 'd-2',
+      ): DeploymentStatus => ({
+        ...status('d-2', 'InProgress'),
+        judgment: {
+          deploymentId,
+          outcome,
+          weight: 0,
+          heldSince: null,
+          holdEndsAt: null,
+          reason: 'failing: the canary errs at least 20 points more than stable',
+          canary: null,
+          stable: null,
+          lookedAt: null,
+          healthyAt: {},
+        },
+      });
+      expect(rolloutOutcome(judged('running'), 'd-1')).toMatchObject({ state: 'waiting', started: true });
+      expect(rolloutOutcome(judged('complete'), 'd-1')).toMatchObject({
+        state: 'succeeded',
+        deploymentId: 'd-2',
+        detail: expect.stringMatching(/reached every viewer, each step judged healthy/),
+      });
+      expect(rolloutOutcome(judged('failed'), 'd-1')).toMatchObject({
+        state: 'rolled-back',
+        detail: expect.stringMatching(/^d-2 failed: the judge found the canary failing \(failing: /),
+      });
+      expect(rolloutOutcome(judged('not-enough-evidence'), 'd-1')).toMatchObject({
+        state: 'rolled-back',
+        detail: expect.stringMatching(/^d-2 ended for want of evidence/),
+      });
+      // The judge's view of another deployment says nothing of this one.
+      expect(rolloutOutcome(judged('complete', 'd-9'), 'd-1')).toMatchObject({ state: 'waiting' });
+    },
+  );
 });
 
 /**
@@ -318,15 +322,19 @@ describe('rollout wait: the command', () => {
     expect(readBaseline(file)).toMatchObject({ deployment: null, why: expect.stringMatching(/first deploy/) });
   });
 
-  it('--save-baseline exits 1 and leaves no baseline when the status cannot be read, after a second try an --interval later', async () => {
-    const file = path.join(dir, 'baseline');
-    lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-    const run = await wait('--save-baseline', file, '--interval', '5s');
-    expect(run.code).toBe(1);
-    expect(run.err).toMatch(/rollout wait: cannot read the rollout status .*Rate exceeded.*: no baseline saved/);
-    expect(run.sleeps).toEqual([5000]);
-    expect(existsSync(file)).toBe(false);
-  });
+  it(
+    '--save-baseline exits 1 and leaves no baseline when the status cannot be read, after a second try an ' +
+      '--interval later',
+    async () => {
+      const file = path.join(dir, 'baseline');
+      lambda.on(GetAliasCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      const run = await wait('--save-baseline', file, '--interval', '5s');
+      expect(run.code).toBe(1);
+      expect(run.err).toMatch(/rollout wait: cannot read the rollout status .*Rate exceeded.*: no baseline saved/);
+      expect(run.sleeps).toEqual([5000]);
+      expect(existsSync(file)).toBe(false);
+    },
+  );
 
   it('--save-baseline exits 1 and writes nothing without AWS credentials, saying how to configure them', async () => {
     const file = path.join(dir, 'baseline');
@@ -354,29 +362,32 @@ describe('rollout wait: the command', () => {
     );
   });
 
-  it('--baseline exits 1, naming the file, when it is missing or broken, instead of waiting for any deployment', async () => {
-    const missing = await wait('--baseline', path.join(dir, 'absent'));
-    expect(missing.code).toBe(1);
-    expect(missing.err).toContain(
-      `baseline file ${path.join(dir, 'absent')} does not exist: run \`npm run rollout -- wait --save-baseline`,
-    );
-    expect(missing.out).not.toMatch(/waiting/);
-    expect(() => readBaseline(dir)).toThrow(/cannot read the baseline file .* \(EISDIR/);
-    for (const text of [
-      'none\n',
-      'd-123\n',
-      '',
-      '{"deployment":5}',
-      '{"schema":1,"deployment":null}',
-      '{"schema":1,"deployment":""}',
-    ]) {
-      writeFileSync(path.join(dir, 'broken'), text);
-      const broken = await wait('--baseline', path.join(dir, 'broken'));
-      expect([text, broken.code]).toEqual([text, 1]);
-      expect(broken.err).toMatch(/baseline file .*broken is not a baseline --save-baseline wrote/);
-    }
-    expect(sts.calls()).toHaveLength(0);
-  });
+  it(
+    '--baseline exits 1, naming the file, when it is ' + 'missing or broken, instead of waiting for any deployment',
+    async () => {
+      const missing = await wait('--baseline', path.join(dir, 'absent'));
+      expect(missing.code).toBe(1);
+      expect(missing.err).toContain(
+        `baseline file ${path.join(dir, 'absent')} does not exist: run \`npm run rollout -- wait --save-baseline`,
+      );
+      expect(missing.out).not.toMatch(/waiting/);
+      expect(() => readBaseline(dir)).toThrow(/cannot read the baseline file .* \(EISDIR/);
+      for (const text of [
+        'none\n',
+        'd-123\n',
+        '',
+        '{"deployment":5}',
+        '{"schema":1,"deployment":null}',
+        '{"schema":1,"deployment":""}',
+      ]) {
+        writeFileSync(path.join(dir, 'broken'), text);
+        const broken = await wait('--baseline', path.join(dir, 'broken'));
+        expect([text, broken.code]).toEqual([text, 1]);
+        expect(broken.err).toMatch(/baseline file .*broken is not a baseline --save-baseline wrote/);
+      }
+      expect(sts.calls()).toHaveLength(0);
+    },
+  );
 
   it('--baseline: exits 0 once a newer deployment succeeded, 1 when it rolled back', async () => {
     deployed({ id: 'd-NEW000001', status: 'Succeeded' });
@@ -392,20 +403,25 @@ describe('rollout wait: the command', () => {
     expect(rolledBack.out).toMatch(/^waiting up to 40m .*d-NEW000002 ended Stopped: the rollout was rolled back$/s);
   });
 
-  it('--baseline: passes once the baseline stayed newest for --settle, and fails at --timeout while a deployment runs', async () => {
-    deployed({ id: 'd-OLD000001', status: 'Succeeded' });
-    const none = await wait('--baseline', baselineNaming('d-OLD000001'), '--settle', '1m', '--interval', '15s');
-    expect(none.code).toBe(0);
-    expect(none.sleeps).toEqual([15_000, 15_000, 15_000, 15_000]);
-    expect(none.out).toMatch(/no deployment newer than d-OLD000001 after 1m: this deploy started none$/);
+  it(
+    '--baseline: passes once the baseline stayed newest for --settle, and fails at --timeout while ' +
+      'a deployment runs',
+    async () => {
+      deployed({ id: 'd-OLD000001', status: 'Succeeded' });
+      const none = await wait('--baseline', baselineNaming('d-OLD000001'), '--settle', '1m', '--interval', '15s');
+      expect(none.code).toBe(0);
+      expect(none.sleeps).toEqual([15_000, 15_000, 15_000, 15_000]);
+      expect(none.out).toMatch(/no deployment newer than d-OLD000001 after 1m: this deploy started none$/);
 
-    deployed({ id: 'd-NEW000001', status: 'InProgress' });
-    const late = await wait('--baseline', baselineNaming('d-OLD000001'), '--timeout', '5m', '--interval', '1m');
-    expect(late.code).toBe(1);
-    expect(late.err).toBe(
-      'rollout wait: the rollout did not end within 5m (last: d-NEW000001 InProgress); see `npm run rollout -- status`.',
-    );
-  });
+      deployed({ id: 'd-NEW000001', status: 'InProgress' });
+      const late = await wait('--baseline', baselineNaming('d-OLD000001'), '--timeout', '5m', '--interval', '1m');
+      expect(late.code).toBe(1);
+      expect(late.err).toBe(
+        'rollout wait: the rollout did not end within 5m (last: d-NEW000001 InProgress); see ' +
+          '`npm run rollout -- status`.',
+      );
+    },
+  );
 
   it.each([
     ['--timeout', '10', 'expected a duration with its unit (500ms, 90s, 10m, 1h), got "10"'],

@@ -231,7 +231,8 @@ describe('usage', () => {
     [['status', '--version', '3'], "error: unknown option '--version'"],
     [
       ['start', '--version', 'latest'],
-      `error: option '--version <n>' argument 'latest' is invalid. expected a whole number of at least 1, got "latest".`,
+      `error: option '--version <n>' argument 'latest' is invalid. expected a whole number of at least 1, got ` +
+        `"latest".`,
     ],
     [
       ['rollback', '--version', '0'],
@@ -297,7 +298,10 @@ describe('before any command', () => {
     const run = await rollout('status');
     expect(run.code).toBe(1);
     expect(run.err).toBe(
-      'rollout status: no AWS credentials found (Could not load credentials from any providers). Configure credentials for the account the stacks were deployed to: `aws configure` (access keys), or `aws sso login --profile <name>` then `export AWS_PROFILE=<name>`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.',
+      'rollout status: no AWS credentials found (Could not load credentials from any providers). Configure ' +
+        'credentials for the account the stacks were deployed to: `aws configure` (access keys), or ' +
+        '`aws sso login --profile <name>` then `export AWS_PROFILE=<name>`, or set AWS_ACCESS_KEY_ID and ' +
+        'AWS_SECRET_ACCESS_KEY.',
     );
     expect(lambda.calls()).toHaveLength(0);
   });
@@ -352,7 +356,8 @@ describe('status', () => {
       '  edge-widget-signal-unjudged       OK                 Threshold Crossed: no datapoints were above 0',
       '  edge-widget-edge-function-errors  INSUFFICIENT_DATA  Unchecked: Initial alarm creation',
       '',
-      'Dashboard  https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
+      'Dashboard  ' +
+        'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
     ]);
     // The store is found by the name every deploy gives it, then read through its own API.
     expect(kvs.commandCalls(GetKeyCommand)[0]!.args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
@@ -470,7 +475,8 @@ describe('status', () => {
     expect(run.code).toBe(1);
     expect(run.out).toContain(`  stable  version 8  build ${BUILD_B}  100%`);
     expect(run.out).toContain(
-      'Problems\n  - the rollout state is missing from edge-widget-rollout: the edges fall back to the entry router; deploy the stacks to recreate the key, and rollout sync fills it within a minute',
+      'Problems\n  - the rollout state is missing from edge-widget-rollout: the edges fall back to the entry ' +
+        'router; deploy the stacks to recreate the key, and rollout sync fills it within a minute',
     );
     expect(run.out).toContain('  - alarm edge-widget-client-error-rate does not exist: deploy the stacks first');
     expect(run.out).toContain('  edge-widget-client-error-rate     MISSING');
@@ -488,7 +494,8 @@ describe('status', () => {
     const run = await rollout('status');
     expect(run).toMatchObject({ code: 1, out: '' });
     expect(run.err).toBe(
-      'rollout status: alias live of function edge-widget-entry-router not found: deploy the stacks first (cdktf deploy creates the function and its alias)',
+      'rollout status: alias live of function edge-widget-entry-router not found: deploy the stacks first ' +
+        '(cdktf deploy creates the function and its alias)',
     );
   });
 });
@@ -531,10 +538,17 @@ describe('start', () => {
     // refused.
     expect(lines.slice(3)).toEqual([
       expect.stringMatching(
-        /^Warning: at the last day's quietest hour \(41,000 viewers, stable ones erring at 1 %\), the first step \(10%\) gets 68\.3 canary viewers a minute and needs about \d+, .* against its 1, so the steps hold until judged/,
+        new RegExp(
+          "^Warning: at the last day's quietest hour \\(41,000 viewers, stable ones erring at 1 %\\), the first " +
+            'step \\(10%\\) gets 68\\.3 canary viewers a minute and needs about \\d+, .* against its 1, so the ' +
+            'steps hold until judged',
+        ),
       ),
       expect.stringMatching(
-        /^Warning: at the last day's quietest hour \(41,000 viewers, stable ones erring at 1 %\), the slowest later step \(\d+%\) .* against its 1, so the steps hold until judged/,
+        new RegExp(
+          "^Warning: at the last day's quietest hour \\(41,000 viewers, stable ones erring at 1 %\\), the " +
+            'slowest later step \\(\\d+%\\) .* against its 1, so the steps hold until judged',
+        ),
       ),
     ]);
     // The last day's traffic, hour by hour, as the signal consumer counted it.
@@ -543,7 +557,8 @@ describe('start', () => {
         .commandCalls(GetMetricStatisticsCommand)
         .map(
           (call) =>
-            `${call.args[0].input.MetricName} ${call.args[0].input.Dimensions?.[0]?.Value} ${call.args[0].input.Period}`,
+            `${call.args[0].input.MetricName} ${call.args[0].input.Dimensions?.[0]?.Value} ` +
+            `${call.args[0].input.Period}`,
         )
         .sort(),
     ).toEqual(['ErroringViewers stable 3600', 'Viewers canary 3600', 'Viewers ring 3600', 'Viewers stable 3600']);
@@ -601,7 +616,8 @@ describe('start', () => {
     const denied = await rollout('start', '--version', '7');
     expect(denied.code).toBe(0);
     expect(denied.out).toContain(
-      "Warning: could not read the last day's traffic to check the steps can be judged in time: User is not authorized to perform: cloudwatch:GetMetricStatistics",
+      "Warning: could not read the last day's traffic to check the steps can be judged in time: User is not " +
+        'authorized to perform: cloudwatch:GetMetricStatistics',
     );
   });
 
@@ -610,7 +626,9 @@ describe('start', () => {
     const run = await rollout('start');
     expect(run).toMatchObject({
       code: 0,
-      out: 'Nothing to start: alias live already points at version 8 (first deploy, or this version is already released).',
+      out:
+        'Nothing to start: alias live already points at version 8 (first deploy, or this version is already ' +
+        'released).',
     });
     expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
   });
@@ -650,7 +668,10 @@ describe('stop', () => {
       autoRollbackEnabled: true,
     });
     expect(run.out).toMatch(
-      /^Stopping deployment d-RUNNING01 \(version 7 → 8\) with rollback: Stop request is pending\.\nCodeDeploy moves alias live back to version 7/,
+      new RegExp(
+        '^Stopping deployment d-RUNNING01 \\(version 7 → 8\\) with rollback: Stop request is ' +
+          'pending\\.\\nCodeDeploy moves alias live back to version 7',
+      ),
     );
     const json = (await rollout('stop', '--json')).json();
     expect(json).toEqual({
@@ -669,7 +690,8 @@ describe('stop', () => {
     const run = await rollout('stop');
     expect(run.code).toBe(1);
     expect(run.err).toBe(
-      'rollout stop: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to stop. To go back to the previous build, run `npm run rollout -- rollback`.',
+      'rollout stop: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to stop. To ' +
+        'go back to the previous build, run `npm run rollout -- rollback`.',
     );
     expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
   });
@@ -677,7 +699,8 @@ describe('stop', () => {
   it('says "deploy the stacks first" when the deployment group is missing', async () => {
     codedeploy.on(ListDeploymentsCommand).rejects(notFound('DeploymentGroupDoesNotExistException'));
     expect((await rollout('stop')).err).toBe(
-      'rollout stop: CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not exist: deploy the stacks first',
+      'rollout stop: CodeDeploy deployment group edge-widget-entry-router (application edge-widget) does not ' +
+        'exist: deploy the stacks first',
     );
   });
 });
@@ -717,23 +740,26 @@ describe('rollback', () => {
     });
   });
 
-  it('refuses to roll back, alarms off, to a build cleanup removed from a region: its viewers would get 403', async () => {
-    settled();
-    const gone = 'edge-widget-ap-southeast-2-9afbe6ff';
-    s3.on(HeadObjectCommand, { Bucket: gone }).rejects(
-      Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
-    );
-    const run = await rollout('rollback');
-    expect(run.code).toBe(1);
-    expect(run.err).toContain(
-      `build ${BUILD_A} is not in every bucket: its manifest is missing from ${gone} (ap-southeast-2)`,
-    );
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
-    // It asked each configured bucket for the manifest, in its own region.
-    expect(s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Key)).toEqual(
-      Array(3).fill(`builds/${BUILD_A}.json`),
-    );
-  });
+  it(
+    'refuses to roll back, alarms off, to a build cleanup ' + 'removed from a region: its viewers would get 403',
+    async () => {
+      settled();
+      const gone = 'edge-widget-ap-southeast-2-9afbe6ff';
+      s3.on(HeadObjectCommand, { Bucket: gone }).rejects(
+        Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
+      );
+      const run = await rollout('rollback');
+      expect(run.code).toBe(1);
+      expect(run.err).toContain(
+        `build ${BUILD_A} is not in every bucket: its manifest is missing from ${gone} (ap-southeast-2)`,
+      );
+      expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+      // It asked each configured bucket for the manifest, in its own region.
+      expect(s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Key)).toEqual(
+        Array(3).fill(`builds/${BUILD_A}.json`),
+      );
+    },
+  );
 
   it('skips versions of the same build, and takes --version', async () => {
     settled();
@@ -766,7 +792,8 @@ describe('rollback', () => {
     const run = await rollout('rollback');
     expect(run.code).toBe(1);
     expect(run.err).toBe(
-      `rollout rollback: no version below 8 serves another build than ${BUILD_B}: nothing to roll back to (name one with --version N)`,
+      `rollout rollback: no version below 8 serves another build than ${BUILD_B}: nothing to roll back to ` +
+        `(name one with --version N)`,
     );
   });
 });
@@ -789,37 +816,43 @@ describe('promote', () => {
     const run = await rollout('promote');
     expect(run.code).toBe(1);
     expect(run.err).toContain(
-      'not promoting deployment d-RUNNING01: its client-error alarm edge-widget-client-error-rate is in ALARM (Threshold Crossed: 2 datapoints were greater than 5)',
+      'not promoting deployment d-RUNNING01: its client-error alarm edge-widget-client-error-rate is in ALARM ' +
+        '(Threshold Crossed: 2 datapoints were greater than 5)',
     );
     expect(run.err).toContain('npm run rollout -- promote --force');
     expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
   });
 
-  it('refuses while the unjudged alarm is in ALARM: a canary the signal cannot see is not promoted by accident either', async () => {
-    midRollout();
-    cloudwatch.on(DescribeAlarmsCommand).resolves({
-      MetricAlarms: [
-        { AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK', StateReason: 'no datapoints were above 5' },
-        {
-          AlarmName: 'edge-widget-signal-unjudged',
-          StateValue: 'ALARM',
-          StateReason: 'Threshold Crossed: 2 datapoints were greater than 0',
-        },
-      ],
-    });
-    const run = await rollout('promote');
-    expect(run.code).toBe(1);
-    expect(run.err).toContain(
-      'not promoting deployment d-RUNNING01: its unjudged alarm (the release signal cannot see the canary) edge-widget-signal-unjudged is in ALARM (Threshold Crossed: 2 datapoints were greater than 0)',
-    );
-    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input.AlarmNames).toEqual([
-      'edge-widget-client-error-rate',
-      'edge-widget-signal-unjudged',
-    ]);
-    expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
-    expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
-  });
+  it(
+    'refuses while the unjudged alarm is in ALARM: a canary the signal cannot see is not promoted by accident ' +
+      'either',
+    async () => {
+      midRollout();
+      cloudwatch.on(DescribeAlarmsCommand).resolves({
+        MetricAlarms: [
+          { AlarmName: 'edge-widget-client-error-rate', StateValue: 'OK', StateReason: 'no datapoints were above 5' },
+          {
+            AlarmName: 'edge-widget-signal-unjudged',
+            StateValue: 'ALARM',
+            StateReason: 'Threshold Crossed: 2 datapoints were greater than 0',
+          },
+        ],
+      });
+      const run = await rollout('promote');
+      expect(run.code).toBe(1);
+      expect(run.err).toContain(
+        'not promoting deployment d-RUNNING01: its unjudged alarm (the release signal cannot see the canary) ' +
+          'edge-widget-signal-unjudged is in ALARM (Threshold Crossed: 2 datapoints were greater than 0)',
+      );
+      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input.AlarmNames).toEqual([
+        'edge-widget-client-error-rate',
+        'edge-widget-signal-unjudged',
+      ]);
+      expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+      expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
+    },
+  );
 
   it('promotes anyway with --force, which only promote takes', async () => {
     midRollout();
@@ -832,45 +865,49 @@ describe('promote', () => {
     expect((await rollout('stop', '--force')).code).toBe(2);
   });
 
-  it('stops without rollback, waits for the stop, moves the alias fully, and asks rollout sync to publish', async () => {
-    midRollout();
-    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-    codedeploy
-      .on(GetDeploymentCommand)
-      .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
-      .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
-      .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
-      .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
-    lambda.on(UpdateAliasCommand).resolves({});
-    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-    const run = await rollout('promote');
-    expect(run.code).toBe(0);
-    expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({
-      deploymentId: 'd-RUNNING01',
-      autoRollbackEnabled: false,
-    });
-    expect(run.sleeps).toEqual([3000, 3000]);
-    expect(lambda.commandCalls(UpdateAliasCommand)[0]!.args[0].input).toEqual({
-      FunctionName: 'edge-widget-entry-router',
-      Name: 'live',
-      FunctionVersion: '8',
-      RoutingConfig: { AdditionalVersionWeights: {} },
-      RevisionId: 'rev-1',
-    });
-    const invoke = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
-    expect(invoke).toMatchObject({ FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event' });
-    expect(JSON.parse(new TextDecoder().decode(invoke.Payload as Uint8Array))).toEqual({
-      source: 'rollout-cli',
-      'detail-type': 'Sync Request',
-    });
-    expect(run.out).toBe(
-      [
-        `Promoted deployment d-RUNNING01: alias live sends 100% of viewers to version 8 (build ${BUILD_B}).`,
-        'The deployment is Stopped in CodeDeploy, so no alarm rolls this release back any more; if it misbehaves, run `npm run rollout -- rollback`.',
-        'Rollout sync was asked to update the rollout state now.',
-      ].join('\n'),
-    );
-  });
+  it(
+    'stops without rollback, waits for the stop, moves ' + 'the alias fully, and asks rollout sync to publish',
+    async () => {
+      midRollout();
+      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+      codedeploy
+        .on(GetDeploymentCommand)
+        .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
+        .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
+        .resolvesOnce(lambdaDeployment({ from: '7', to: '8' }))
+        .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+      lambda.on(UpdateAliasCommand).resolves({});
+      lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+      const run = await rollout('promote');
+      expect(run.code).toBe(0);
+      expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({
+        deploymentId: 'd-RUNNING01',
+        autoRollbackEnabled: false,
+      });
+      expect(run.sleeps).toEqual([3000, 3000]);
+      expect(lambda.commandCalls(UpdateAliasCommand)[0]!.args[0].input).toEqual({
+        FunctionName: 'edge-widget-entry-router',
+        Name: 'live',
+        FunctionVersion: '8',
+        RoutingConfig: { AdditionalVersionWeights: {} },
+        RevisionId: 'rev-1',
+      });
+      const invoke = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+      expect(invoke).toMatchObject({ FunctionName: 'edge-widget-rollout-sync', InvocationType: 'Event' });
+      expect(JSON.parse(new TextDecoder().decode(invoke.Payload as Uint8Array))).toEqual({
+        source: 'rollout-cli',
+        'detail-type': 'Sync Request',
+      });
+      expect(run.out).toBe(
+        [
+          `Promoted deployment d-RUNNING01: alias live sends 100% of viewers to version 8 (build ${BUILD_B}).`,
+          'The deployment is Stopped in CodeDeploy, so no alarm rolls this release back any more; if it ' +
+            'misbehaves, run `npm run rollout -- rollback`.',
+          'Rollout sync was asked to update the rollout state now.',
+        ].join('\n'),
+      );
+    },
+  );
 
   it('prints the outcome with --json, and survives a rollout sync it cannot invoke', async () => {
     midRollout();
@@ -904,7 +941,8 @@ describe('promote', () => {
     const run = await rollout('promote');
     expect(run.code).toBe(1);
     expect(run.err).toBe(
-      'rollout promote: deployment d-RUNNING01 failed before it could be promoted (alarm active); CodeDeploy rolls it back. See `npm run rollout -- status`.',
+      'rollout promote: deployment d-RUNNING01 failed before it could be promoted (alarm active); CodeDeploy ' +
+        'rolls it back. See `npm run rollout -- status`.',
     );
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
   });
@@ -922,7 +960,8 @@ describe('promote', () => {
     const run = await rollout('promote');
     expect(run.code).toBe(1);
     expect(run.err).toBe(
-      'rollout promote: alias live changed while promoting; check `npm run rollout -- status` and run promote again if still needed',
+      'rollout promote: alias live changed while promoting; check `npm run rollout -- status` and run promote ' +
+        'again if still needed',
     );
   });
 
@@ -933,7 +972,8 @@ describe('promote', () => {
     expect(run.code).toBe(1);
     expect(run.sleeps).toHaveLength(40);
     expect(run.err).toBe(
-      'rollout promote: deployment d-RUNNING01 is still InProgress 120 s after the stop request; run `npm run rollout -- promote` again once it has stopped',
+      'rollout promote: deployment d-RUNNING01 is still InProgress 120 s after the stop request; run ' +
+        '`npm run rollout -- promote` again once it has stopped',
     );
   });
 
@@ -942,7 +982,8 @@ describe('promote', () => {
     const run = await rollout('promote');
     expect(run.code).toBe(1);
     expect(run.err).toBe(
-      'rollout promote: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to promote. Start one with `npm run rollout -- start`.',
+      'rollout promote: no deployment is in progress (the last one, d-DONE00001, Succeeded); nothing to ' +
+        'promote. Start one with `npm run rollout -- start`.',
     );
   });
 });
@@ -954,7 +995,8 @@ describe('ring', () => {
     const run = await rollout('ring', 'add', 'HTTPS://Demo.Example.com:443');
     expect(run.code).toBe(0);
     expect(run.out).toBe(
-      `Added https://demo.example.com. A page on that origin loading the widget: it gets the canary (build ${BUILD_B}) on its next load.\nThe ring has 1 origin.`,
+      `Added https://demo.example.com. A page on that origin loading the widget: it gets the canary (build ` +
+        `${BUILD_B}) on its next load.\nThe ring has 1 origin.`,
     );
     expect(storedState()).toEqual({
       stable: BUILD_A,
@@ -1011,27 +1053,30 @@ describe('ring', () => {
     expect((await rollout('ring')).out).toBe('The ring is empty: every viewer is assigned by weight.');
   });
 
-  it('reads again when rollout sync wrote between its read and its write, and keeps what rollout sync wrote', async () => {
-    midRollout();
-    let raced = false;
-    kvs.on(GetKeyCommand, { KvsARN: STORE_ARN }).callsFake((input: { Key: string }) => {
-      const value = store.get(input.Key)!;
-      if (!raced) {
-        raced = true;
-        putState({ stable: BUILD_A, canary: BUILD_B, weight: 4000, salt: 'd-RUNNING01', ring: [] });
-      }
-      return { Key: input.Key, Value: value };
-    });
-    expect((await rollout('ring', 'add', 'https://demo.example.com')).code).toBe(0);
-    expect(storedState()).toEqual({
-      stable: BUILD_A,
-      canary: BUILD_B,
-      weight: 4000,
-      salt: 'd-RUNNING01',
-      ring: ['https://demo.example.com'],
-    });
-    expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(2);
-  });
+  it(
+    'reads again when rollout sync wrote between its ' + 'read and its write, and keeps what rollout sync wrote',
+    async () => {
+      midRollout();
+      let raced = false;
+      kvs.on(GetKeyCommand, { KvsARN: STORE_ARN }).callsFake((input: { Key: string }) => {
+        const value = store.get(input.Key)!;
+        if (!raced) {
+          raced = true;
+          putState({ stable: BUILD_A, canary: BUILD_B, weight: 4000, salt: 'd-RUNNING01', ring: [] });
+        }
+        return { Key: input.Key, Value: value };
+      });
+      expect((await rollout('ring', 'add', 'https://demo.example.com')).code).toBe(0);
+      expect(storedState()).toEqual({
+        stable: BUILD_A,
+        canary: BUILD_B,
+        weight: 4000,
+        salt: 'd-RUNNING01',
+        ring: ['https://demo.example.com'],
+      });
+      expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(2);
+    },
+  );
 
   it('refuses what is not an origin, and a ring that would not leave room for a rollout, saying why', async () => {
     settled();

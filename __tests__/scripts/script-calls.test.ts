@@ -86,7 +86,10 @@ const SCRIPT_CALLS_FILE = path.join(PROJECT_ROOT, 'scripts', 'lib', 'ci-iam', 's
 const UPDATE_COMMAND = 'UPDATE_SCRIPT_CALLS=1 npx jest __tests__/scripts/script-calls.test.ts';
 const UPDATE = (process.env.UPDATE_SCRIPT_CALLS ?? '') !== '' && process.env.UPDATE_SCRIPT_CALLS !== '0';
 const COMMENT =
-  'Generated, not written by hand: the AWS calls `npm run upload`, `backfill`, `cleanup`, `verify-edge` and `rollout wait` made in __tests__/scripts/script-calls.test.ts, as IAM actions on the resources they touched. That test fails when this file and the recording differ; UPDATE_SCRIPT_CALLS=1 npx jest __tests__/scripts/script-calls.test.ts rewrites it.';
+  'Generated, not written by hand: the AWS calls `npm run upload`, `backfill`, `cleanup`, `verify-edge` and ' +
+  '`rollout wait` made in __tests__/scripts/script-calls.test.ts, as IAM actions on the resources they touched. ' +
+  'That test fails when this file and the recording differ; UPDATE_SCRIPT_CALLS=1 npx jest ' +
+  '__tests__/scripts/script-calls.test.ts rewrites it.';
 /** Whoever assumes the deploy role: the principal of every request. */
 const DEPLOY_ROLE = `arn:aws:iam::${ACCOUNT}:role/widget-github-deploy`;
 const DAY = 24 * 60 * 60 * 1000;
@@ -517,7 +520,8 @@ function recordedRequests(): ScriptRequest[] {
   );
   if (missing.length > 0)
     throw new Error(
-      `these scenarios did not complete, so their calls are not recorded (see their own failures above): ${missing.join('; ')}`,
+      `these scenarios did not complete, so their calls are not recorded (see their own failures above): ` +
+        `${missing.join('; ')}`,
     );
   return recordings.flatMap(({ script, scenario, calls }) =>
     calls.flatMap((call) => iamRequests(call, context).map((request) => ({ script, scenario, call, ...request }))),
@@ -541,7 +545,10 @@ function describeRequest(r: ScriptRequest): string {
     .filter((field) => r.call.input[field] !== undefined)
     .map((field) => `${field}: ${JSON.stringify(r.call.input[field])}`)
     .join(', ');
-  return `${r.script} (${r.scenario}): ${r.call.service}:${r.call.operation} {${about}} in ${r.call.region ?? 'us-east-1'} → ${r.action} on ${r.resource}`;
+  return (
+    `${r.script} (${r.scenario}): ${r.call.service}:${r.call.operation} {${about}} in ` +
+    `${r.call.region ?? 'us-east-1'} → ${r.action} on ${r.resource}`
+  );
 }
 
 /**
@@ -640,12 +647,14 @@ describe('script-calls.json', () => {
         )
         .map(
           (c) =>
-            `  other scripts:           ${entryName(c)}: made by ${c.scripts.join(', ')}; the file says ${inFile.get(entryName(c))!.scripts.join(', ')}`,
+            `  other scripts:           ${entryName(c)}: made by ${c.scripts.join(', ')}; the file says ` +
+            `${inFile.get(entryName(c))!.scripts.join(', ')}`,
         ),
     ];
     throw new Error(
       [
-        `scripts/lib/ci-iam/script-calls.json is not what the scripts' calls derive${differences.length > 0 ? ':' : ' (same entries, another order or layout)'}`,
+        `scripts/lib/ci-iam/script-calls.json is not what the scripts' calls ` +
+          `derive${differences.length > 0 ? ':' : ' (same entries, another order or layout)'}`,
         ...differences,
         `Run \`${UPDATE_COMMAND}\` to rewrite it, and review the diff: it is the deploy role's policy for the scripts.`,
       ].join('\n'),

@@ -299,33 +299,36 @@ describe('an upload and a cleanup that cannot coordinate', () => {
   });
   afterAll(() => lambda.restore());
 
-  it('upload fails, naming what it waited for, when a cleanup of the same build never finishes (it died half way)', async () => {
-    // The cleanup dies right after its first write under builds/: nothing it sends after that arrives.
-    const written: string[] = [];
-    server.setHook((request) => {
-      if (written.length > 0) return { status: 500, code: 'InternalError', message: 'the cleanup died' };
-      if (request.method === 'PUT' && besideManifest(request)) written.push(request.key!);
-      return undefined;
-    });
-    await cleanup({ config, regions: [region], endpoint: server.endpoint, now, apply: true, retry: { attempts: 1 } });
-    server.setHook(null);
-    // The code before the fix writes nothing there; stand in for what a dead cleanup would leave.
-    const left = written[0] ?? `builds/${X}.cleanup/dead`;
-    if (written.length === 0)
-      await server.client(region).send(new PutObjectCommand({ Bucket: bucket, Key: left, Body: '{}' }));
+  it(
+    'upload fails, naming what it waited for, when a cleanup ' + 'of the same build never finishes (it died half way)',
+    async () => {
+      // The cleanup dies right after its first write under builds/: nothing it sends after that arrives.
+      const written: string[] = [];
+      server.setHook((request) => {
+        if (written.length > 0) return { status: 500, code: 'InternalError', message: 'the cleanup died' };
+        if (request.method === 'PUT' && besideManifest(request)) written.push(request.key!);
+        return undefined;
+      });
+      await cleanup({ config, regions: [region], endpoint: server.endpoint, now, apply: true, retry: { attempts: 1 } });
+      server.setHook(null);
+      // The code before the fix writes nothing there; stand in for what a dead cleanup would leave.
+      const left = written[0] ?? `builds/${X}.cleanup/dead`;
+      if (written.length === 0)
+        await server.client(region).send(new PutObjectCommand({ Bucket: bucket, Key: left, Body: '{}' }));
 
-    const result = await upload({
-      config,
-      buildDir: dirs[2],
-      regions: [region],
-      endpoint: server.endpoint,
-      retry: fastRetry,
-      cleanupWait: { timeoutMs: 200, pollMs: 5 },
-    });
-    expect(result.regions[0]).toMatchObject({ ok: false, manifest: 'not written' });
-    expect(result.regions[0]!.error).toContain(left);
-    expect(result.regions[0]!.error).toMatch(new RegExp(`a cleanup of build ${X} is running in ${bucket}, or died`));
-  });
+      const result = await upload({
+        config,
+        buildDir: dirs[2],
+        regions: [region],
+        endpoint: server.endpoint,
+        retry: fastRetry,
+        cleanupWait: { timeoutMs: 200, pollMs: 5 },
+      });
+      expect(result.regions[0]).toMatchObject({ ok: false, manifest: 'not written' });
+      expect(result.regions[0]!.error).toContain(left);
+      expect(result.regions[0]!.error).toMatch(new RegExp(`a cleanup of build ${X} is running in ${bucket}, or died`));
+    },
+  );
 
   it('cleanup deletes nothing of a build when it cannot announce itself first (no s3:PutObject)', async () => {
     server.setHook((request) =>

@@ -72,69 +72,73 @@ describe('upload', () => {
     await server.stop();
   });
 
-  it('puts every file and variant in every bucket with the metadata rule, a SHA-256 checksum and SSE-S3, then the manifest last', async () => {
-    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
-    const log = [...server.log];
-    expect(result.ok).toBe(true);
-    expect(objects.length).toBe(
-      manifest.assets.length + manifest.assets.reduce((n, a) => n + Object.keys(a.variants).length, 0),
-    );
-    for (const region of config.regions) {
-      const bucket = names.bucket(region);
-      const client = server.client(region);
-      expect(result.regions.find((r) => r.region === region)).toMatchObject({
-        ok: true,
-        uploaded: objects.length,
-        skipped: 0,
-        manifest: 'written',
-      });
-
-      const listed = await listObjects(client, bucket, '');
-      expect(listed.map((o) => o.key).sort()).toEqual([...objects.map((o) => o.key), manifestKey].sort());
-
-      const variant = objects.find((o) => o.key.endsWith('.js.br'))!;
-      const head = await headObject(client, bucket, variant.key);
-      expect(head).toMatchObject({
-        ContentType: 'application/javascript; charset=utf-8',
-        ContentEncoding: 'br',
-        CacheControl: IMMUTABLE_CACHE_CONTROL,
-        ContentLength: variant.body.length,
-        Metadata: { sha256: variant.sha256 },
-      });
-
-      const requests = puts(log, bucket);
-      for (const request of requests) {
-        const object = request.key === manifestKey ? null : objects.find((o) => o.key === request.key)!;
-        expect(request.headers['x-amz-server-side-encryption']).toBe('AES256');
-        if (object)
-          expect(request.headers['x-amz-checksum-sha256']).toBe(Buffer.from(object.sha256, 'hex').toString('base64'));
-      }
-      // The manifest is the last write, after the listing that checked every object is there; then
-      // the upload looks for a cleanup of this build, and checks the objects and the manifest again.
-      expect(requests[requests.length - 1]!.key).toBe(manifestKey);
-      const manifestAt = log.indexOf(requests[requests.length - 1]!);
-      const lists = log.flatMap((e, index) =>
-        e.bucket === bucket && e.method === 'GET' && e.key === null ? [{ index, prefix: e.query.get('prefix') }] : [],
+  it(
+    'puts every file and variant in every bucket with the metadata rule, a SHA-256 checksum and SSE-S3, then ' +
+      'the manifest last',
+    async () => {
+      const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
+      const log = [...server.log];
+      expect(result.ok).toBe(true);
+      expect(objects.length).toBe(
+        manifest.assets.length + manifest.assets.reduce((n, a) => n + Object.keys(a.variants).length, 0),
       );
-      const verify = lists.filter((list) => list.index < manifestAt).pop()!;
-      expect(verify.prefix).toBe(`assets/${manifest.buildId}/`);
-      expect(requests.filter((r) => r.key !== manifestKey).every((r) => log.indexOf(r) < verify.index)).toBe(true);
-      expect(lists.filter((list) => list.index > manifestAt).map((list) => list.prefix)).toEqual([
-        cleanupMarkerPrefix(manifest.buildId),
-        `assets/${manifest.buildId}/`,
-      ]);
-      expect(
-        log.filter(
-          (e, index) => index > manifestAt && e.bucket === bucket && e.method !== 'GET' && e.method !== 'HEAD',
-        ),
-      ).toEqual([]);
+      for (const region of config.regions) {
+        const bucket = names.bucket(region);
+        const client = server.client(region);
+        expect(result.regions.find((r) => r.region === region)).toMatchObject({
+          ok: true,
+          uploaded: objects.length,
+          skipped: 0,
+          manifest: 'written',
+        });
 
-      const published = parsePublishedBuild((await getObjectText(client, bucket, manifestKey))!, manifest.buildId);
-      expect(published.objects).toEqual(objects.map((o) => ({ key: o.key, bytes: o.body.length, sha256: o.sha256 })));
-      expect(published.entry).toBe(manifest.entry.key);
-      expect(objectMetadata(manifestKey).cacheControl).not.toBe(IMMUTABLE_CACHE_CONTROL);
-    }
-  });
+        const listed = await listObjects(client, bucket, '');
+        expect(listed.map((o) => o.key).sort()).toEqual([...objects.map((o) => o.key), manifestKey].sort());
+
+        const variant = objects.find((o) => o.key.endsWith('.js.br'))!;
+        const head = await headObject(client, bucket, variant.key);
+        expect(head).toMatchObject({
+          ContentType: 'application/javascript; charset=utf-8',
+          ContentEncoding: 'br',
+          CacheControl: IMMUTABLE_CACHE_CONTROL,
+          ContentLength: variant.body.length,
+          Metadata: { sha256: variant.sha256 },
+        });
+
+        const requests = puts(log, bucket);
+        for (const request of requests) {
+          const object = request.key === manifestKey ? null : objects.find((o) => o.key === request.key)!;
+          expect(request.headers['x-amz-server-side-encryption']).toBe('AES256');
+          if (object)
+            expect(request.headers['x-amz-checksum-sha256']).toBe(Buffer.from(object.sha256, 'hex').toString('base64'));
+        }
+        // The manifest is the last write, after the listing that checked every object is there; then
+        // the upload looks for a cleanup of this build, and checks the objects and the manifest again.
+        expect(requests[requests.length - 1]!.key).toBe(manifestKey);
+        const manifestAt = log.indexOf(requests[requests.length - 1]!);
+        const lists = log.flatMap((e, index) =>
+          e.bucket === bucket && e.method === 'GET' && e.key === null ? [{ index, prefix: e.query.get('prefix') }] : [],
+        );
+        const verify = lists.filter((list) => list.index < manifestAt).pop()!;
+        expect(verify.prefix).toBe(`assets/${manifest.buildId}/`);
+        expect(requests.filter((r) => r.key !== manifestKey).every((r) => log.indexOf(r) < verify.index)).toBe(true);
+        expect(lists.filter((list) => list.index > manifestAt).map((list) => list.prefix)).toEqual([
+          cleanupMarkerPrefix(manifest.buildId),
+          `assets/${manifest.buildId}/`,
+        ]);
+        expect(
+          log.filter(
+            (e, index) => index > manifestAt && e.bucket === bucket && e.method !== 'GET' && e.method !== 'HEAD',
+          ),
+        ).toEqual([]);
+
+        const published = parsePublishedBuild((await getObjectText(client, bucket, manifestKey))!, manifest.buildId);
+        expect(published.objects).toEqual(objects.map((o) => ({ key: o.key, bytes: o.body.length, sha256: o.sha256 })));
+        expect(published.entry).toBe(manifest.entry.key);
+        expect(objectMetadata(manifestKey).cacheControl).not.toBe(IMMUTABLE_CACHE_CONTROL);
+      }
+    },
+  );
 
   it('skips what is already there on a second run and rewrites only the manifest', async () => {
     await upload({
@@ -281,34 +285,37 @@ describe('upload', () => {
     }
   });
 
-  it('puts back an object that vanished before the manifest, and publishes only once every object is there', async () => {
-    const bucket = buckets[0]!;
-    const victim = objects[0]!.key;
-    let lists = 0;
-    server.setHook(async (request) => {
-      if (
-        request.bucket !== bucket ||
-        request.method !== 'GET' ||
-        request.key !== null ||
-        request.query.get('prefix') !== `assets/${manifest.buildId}/`
-      )
+  it(
+    'puts back an object that vanished before the ' + 'manifest, and publishes only once every object is there',
+    async () => {
+      const bucket = buckets[0]!;
+      const victim = objects[0]!.key;
+      let lists = 0;
+      server.setHook(async (request) => {
+        if (
+          request.bucket !== bucket ||
+          request.method !== 'GET' ||
+          request.key !== null ||
+          request.query.get('prefix') !== `assets/${manifest.buildId}/`
+        )
+          return undefined;
+        lists += 1;
+        // The second listing is the check before the manifest: a concurrent cleanup got there first.
+        if (lists === 2) await server.client().send(new DeleteObjectCommand({ Bucket: bucket, Key: victim }));
         return undefined;
-      lists += 1;
-      // The second listing is the check before the manifest: a concurrent cleanup got there first.
-      if (lists === 2) await server.client().send(new DeleteObjectCommand({ Bucket: bucket, Key: victim }));
-      return undefined;
-    });
-    const before = server.log.length;
-    const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
-    server.setHook(null);
-    expect(result.regions[0]).toMatchObject({ ok: true, manifest: 'written', restored: 1 });
-    const writes = puts(server.log.slice(before), bucket).map((e) => e.key);
-    const victimPuts = writes.flatMap((key, index) => (key === victim ? [index] : []));
-    expect(victimPuts).toHaveLength(2);
-    expect(victimPuts[1]).toBeLessThan(writes.indexOf(manifestKey));
-    expect(await headObject(server.client(), bucket, victim)).not.toBeNull();
-    expect(result.regions.slice(1).every((r) => r.ok && r.restored === 0)).toBe(true);
-  });
+      });
+      const before = server.log.length;
+      const result = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
+      server.setHook(null);
+      expect(result.regions[0]).toMatchObject({ ok: true, manifest: 'written', restored: 1 });
+      const writes = puts(server.log.slice(before), bucket).map((e) => e.key);
+      const victimPuts = writes.flatMap((key, index) => (key === victim ? [index] : []));
+      expect(victimPuts).toHaveLength(2);
+      expect(victimPuts[1]).toBeLessThan(writes.indexOf(manifestKey));
+      expect(await headObject(server.client(), bucket, victim)).not.toBeNull();
+      expect(result.regions.slice(1).every((r) => r.ok && r.restored === 0)).toBe(true);
+    },
+  );
 
   it('gives up, and says so, on a build whose objects keep vanishing after the manifest', async () => {
     const bucket = buckets[0];
@@ -340,7 +347,8 @@ describe('upload', () => {
     server.setHook(null);
     expect(result.regions[0]).toMatchObject({ ok: false, manifest: 'written', restored: 2 });
     expect(result.regions[0]!.error).toMatch(
-      `checking assets/${manifest.buildId}/ after the manifest: build ${manifest.buildId} was still changing after 2 rounds`,
+      `checking assets/${manifest.buildId}/ after the manifest: build ${manifest.buildId} was still ` +
+        `changing after 2 rounds`,
     );
   });
 
@@ -359,47 +367,51 @@ describe('upload', () => {
     expect(result.regions.filter((r) => r.ok).map((r) => r.region)).toEqual(config.regions.filter((r) => r !== down));
   });
 
-  it('survives being killed half way: no manifest anywhere, and a second run skips what is there and publishes last', async () => {
-    let assetPuts = 0;
-    let reached!: () => void;
-    const halfWay = new Promise<void>((resolve) => (reached = resolve));
-    const held: (() => void)[] = [];
-    const threshold = Math.floor((objects.length * buckets.length) / 2);
-    server.setHook((request) => {
-      if (request.method === 'PUT' && request.key?.startsWith('assets/')) assetPuts += 1;
-      if (assetPuts < threshold) return undefined;
-      reached();
-      // Hold everything from here on: the process dies with requests in flight.
-      return new Promise((resolve) => held.push(() => resolve({ status: 503, code: 'SlowDown' })));
-    });
-    const cli = runCli(['--endpoint', server.endpoint, '--build', BUILD_DIR, '--concurrency', '2']);
-    await halfWay;
-    cli.kill();
-    const { signal } = await cli.exit;
-    expect(signal).toBe('SIGKILL');
-    server.setHook(null);
-    for (const release of held) release();
+  it(
+    'survives being killed half way: no manifest anywhere, and a second run skips what is there ' +
+      'and publishes last',
+    async () => {
+      let assetPuts = 0;
+      let reached!: () => void;
+      const halfWay = new Promise<void>((resolve) => (reached = resolve));
+      const held: (() => void)[] = [];
+      const threshold = Math.floor((objects.length * buckets.length) / 2);
+      server.setHook((request) => {
+        if (request.method === 'PUT' && request.key?.startsWith('assets/')) assetPuts += 1;
+        if (assetPuts < threshold) return undefined;
+        reached();
+        // Hold everything from here on: the process dies with requests in flight.
+        return new Promise((resolve) => held.push(() => resolve({ status: 503, code: 'SlowDown' })));
+      });
+      const cli = runCli(['--endpoint', server.endpoint, '--build', BUILD_DIR, '--concurrency', '2']);
+      await halfWay;
+      cli.kill();
+      const { signal } = await cli.exit;
+      expect(signal).toBe('SIGKILL');
+      server.setHook(null);
+      for (const release of held) release();
 
-    const stored = await Promise.all(buckets.map((bucket) => listObjects(server.client(), bucket, '')));
-    expect(stored.flat().some((o) => o.key === manifestKey)).toBe(false);
-    const present = stored.reduce((n, list) => n + list.length, 0);
-    expect(present).toBeGreaterThan(0);
-    expect(present).toBeLessThan(objects.length * buckets.length);
+      const stored = await Promise.all(buckets.map((bucket) => listObjects(server.client(), bucket, '')));
+      expect(stored.flat().some((o) => o.key === manifestKey)).toBe(false);
+      const present = stored.reduce((n, list) => n + list.length, 0);
+      expect(present).toBeGreaterThan(0);
+      expect(present).toBeLessThan(objects.length * buckets.length);
 
-    const before = server.log.length;
-    const resumed = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
-    expect(resumed.ok).toBe(true);
-    const skipped = resumed.regions.reduce((n, r) => n + r.skipped, 0);
-    expect(skipped).toBeGreaterThan(0);
-    expect(skipped).toBeLessThanOrEqual(present);
-    expect(resumed.regions.every((r) => r.uploaded + r.skipped === objects.length)).toBe(true);
-    for (const bucket of buckets) {
-      const writes = puts(server.log.slice(before), bucket);
-      expect(writes[writes.length - 1]!.key).toBe(manifestKey);
-      const keys = (await listObjects(server.client(), bucket, '')).map((o) => o.key);
-      expect(keys.sort()).toEqual([...objects.map((o) => o.key), manifestKey].sort());
-    }
-  });
+      const before = server.log.length;
+      const resumed = await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry });
+      expect(resumed.ok).toBe(true);
+      const skipped = resumed.regions.reduce((n, r) => n + r.skipped, 0);
+      expect(skipped).toBeGreaterThan(0);
+      expect(skipped).toBeLessThanOrEqual(present);
+      expect(resumed.regions.every((r) => r.uploaded + r.skipped === objects.length)).toBe(true);
+      for (const bucket of buckets) {
+        const writes = puts(server.log.slice(before), bucket);
+        expect(writes[writes.length - 1]!.key).toBe(manifestKey);
+        const keys = (await listObjects(server.client(), bucket, '')).map((o) => o.key);
+        expect(keys.sort()).toEqual([...objects.map((o) => o.key), manifestKey].sort());
+      }
+    },
+  );
 
   it('CLI: exits non-zero naming the failing region, and a dry run writes nothing', async () => {
     const missing = names.bucket(config.regions[0]!);
@@ -430,7 +442,8 @@ describe('upload', () => {
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(
         new RegExp(
-          `upload failed in 1 of 3 regions:\n  ${config.regions[0]}: .*NoSuchBucket.*\\(deploy the replicas stack first\\)`,
+          `upload failed in 1 of 3 regions:\n  ${config.regions[0]}: .*NoSuchBucket.*\\(deploy the ` +
+            `replicas stack first\\)`,
         ),
       );
       expect(run.stdout).toMatch(new RegExp(`${config.regions[0]} .*FAILED after`));
@@ -448,99 +461,103 @@ describe('upload', () => {
     return { code, out, err };
   }
 
-  it('CLI --json: one JSON object on stdout, per region what was uploaded, skipped, put back and pending; a failed region with its error, exit 1', async () => {
-    const dry = await runInProcess([
-      '--endpoint',
-      server.endpoint,
-      '--build',
-      BUILD_DIR,
-      '--regions',
-      config.regions[1]!,
-      '--dry-run',
-      '--json',
-    ]);
-    expect(dry.code).toBe(0);
-    const planned = JSON.parse(dry.out);
-    expect(dry.out).toBe(`${JSON.stringify(planned, null, 2)}\n`);
-    expect(planned).toMatchObject({
-      ok: true,
-      dryRun: true,
-      buildId: manifest.buildId,
-      objects: objects.length,
-      manifestKey,
-    });
-    expect(planned.regions).toEqual([
-      expect.objectContaining({
-        region: config.regions[1],
-        bucket: buckets[1],
+  it(
+    'CLI --json: one JSON object on stdout, per region what was uploaded, skipped, put back and pending; a ' +
+      'failed region with its error, exit 1',
+    async () => {
+      const dry = await runInProcess([
+        '--endpoint',
+        server.endpoint,
+        '--build',
+        BUILD_DIR,
+        '--regions',
+        config.regions[1]!,
+        '--dry-run',
+        '--json',
+      ]);
+      expect(dry.code).toBe(0);
+      const planned = JSON.parse(dry.out);
+      expect(dry.out).toBe(`${JSON.stringify(planned, null, 2)}\n`);
+      expect(planned).toMatchObject({
         ok: true,
-        uploaded: objects.length,
-        skipped: 0,
+        dryRun: true,
+        buildId: manifest.buildId,
+        objects: objects.length,
+        manifestKey,
+      });
+      expect(planned.regions).toEqual([
+        expect.objectContaining({
+          region: config.regions[1],
+          bucket: buckets[1],
+          ok: true,
+          uploaded: objects.length,
+          skipped: 0,
+          restored: 0,
+          bytes: 0,
+          manifest: 'would write',
+          pending: objects.map((o) => o.key),
+        }),
+      ]);
+      expect(server.log.filter((e) => e.method === 'PUT' || e.method === 'DELETE')).toHaveLength(0);
+      // What would go to stdout as text goes nowhere; the header stays on stderr.
+      expect(dry.err).toContain(`dry run: upload build ${manifest.buildId} to 1 region`);
+
+      const failing = config.regions[0]!;
+      server.setHook((request) =>
+        request.bucket === names.bucket(failing)
+          ? { status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' }
+          : undefined,
+      );
+      const run = await runInProcess(['--endpoint', server.endpoint, '--build', BUILD_DIR, '--json']);
+      server.setHook(null);
+      expect(run.code).toBe(1);
+      const result = JSON.parse(run.out);
+      expect(result).toMatchObject({ ok: false, dryRun: false, buildId: manifest.buildId, objects: objects.length });
+      expect(result.regions.map((r: { region: string }) => r.region)).toEqual(config.regions);
+      expect(result.regions[0]).toMatchObject({
+        region: failing,
+        ok: false,
+        manifest: 'not written',
+        uploaded: 0,
+        error: expect.stringMatching(/NoSuchBucket/),
+        advice: 'deploy the replicas stack first',
+      });
+      for (const region of result.regions.slice(1))
+        expect(region).toMatchObject({
+          ok: true,
+          uploaded: objects.length,
+          skipped: 0,
+          manifest: 'written',
+          pending: [],
+          bytes: expect.any(Number),
+        });
+      expect(result.regions[1].bytes).toBeGreaterThan(0);
+      expect(run.err).toContain(`upload failed in 1 of 3 regions:\n  ${failing}: `);
+
+      // A second run: every object already there is skipped.
+      const again = JSON.parse(
+        (
+          await runInProcess([
+            '--endpoint',
+            server.endpoint,
+            '--build',
+            BUILD_DIR,
+            '--regions',
+            config.regions[1]!,
+            '--json',
+          ])
+        ).out,
+      );
+      expect(again.regions[0]).toMatchObject({
+        ok: true,
+        uploaded: 0,
+        skipped: objects.length,
         restored: 0,
         bytes: 0,
-        manifest: 'would write',
-        pending: objects.map((o) => o.key),
-      }),
-    ]);
-    expect(server.log.filter((e) => e.method === 'PUT' || e.method === 'DELETE')).toHaveLength(0);
-    // What would go to stdout as text goes nowhere; the header stays on stderr.
-    expect(dry.err).toContain(`dry run: upload build ${manifest.buildId} to 1 region`);
-
-    const failing = config.regions[0]!;
-    server.setHook((request) =>
-      request.bucket === names.bucket(failing)
-        ? { status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' }
-        : undefined,
-    );
-    const run = await runInProcess(['--endpoint', server.endpoint, '--build', BUILD_DIR, '--json']);
-    server.setHook(null);
-    expect(run.code).toBe(1);
-    const result = JSON.parse(run.out);
-    expect(result).toMatchObject({ ok: false, dryRun: false, buildId: manifest.buildId, objects: objects.length });
-    expect(result.regions.map((r: { region: string }) => r.region)).toEqual(config.regions);
-    expect(result.regions[0]).toMatchObject({
-      region: failing,
-      ok: false,
-      manifest: 'not written',
-      uploaded: 0,
-      error: expect.stringMatching(/NoSuchBucket/),
-      advice: 'deploy the replicas stack first',
-    });
-    for (const region of result.regions.slice(1))
-      expect(region).toMatchObject({
-        ok: true,
-        uploaded: objects.length,
-        skipped: 0,
         manifest: 'written',
-        pending: [],
-        bytes: expect.any(Number),
       });
-    expect(result.regions[1].bytes).toBeGreaterThan(0);
-    expect(run.err).toContain(`upload failed in 1 of 3 regions:\n  ${failing}: `);
-
-    // A second run: every object already there is skipped.
-    const again = JSON.parse(
-      (
-        await runInProcess([
-          '--endpoint',
-          server.endpoint,
-          '--build',
-          BUILD_DIR,
-          '--regions',
-          config.regions[1]!,
-          '--json',
-        ])
-      ).out,
-    );
-    expect(again.regions[0]).toMatchObject({
-      ok: true,
-      uploaded: 0,
-      skipped: objects.length,
-      restored: 0,
-      bytes: 0,
-      manifest: 'written',
-    });
-  });
+    },
+  );
 
   it('CLI --json: an error before any region is tried prints {"error": …}, exit 1 as without --json', async () => {
     const missing = path.join(PROJECT_ROOT, 'no-such-build');
@@ -588,25 +605,32 @@ describe('upload', () => {
     expect(report).toHaveLength(3);
     expect(report[0]).toBe(`upload failed in 3 of 3 regions:`);
     expect(report[1]).toBe(
-      `  ${config.regions.join(', ')}: listing assets/${manifest.buildId}/: AccessDenied: Access Denied (the credentials may not write the bucket: \`npm run names -- --iam\` prints the deploy role's policy)`,
+      `  ${config.regions.join(', ')}: listing assets/${manifest.buildId}/: AccessDenied: Access Denied (the ` +
+        `credentials may not write the bucket: \`npm run names -- --iam\` prints the deploy role's policy)`,
     );
   });
 
-  it('CLI: refuses a --concurrency that is not a whole number from 1 to 64, naming the flag, before reading anything', async () => {
-    for (const value of ['1e1', '0x8', ' 8', '10m', '0', '65']) {
-      const errors: string[] = [];
-      const code = await invoke(
-        uploadCommand(),
-        ['--concurrency', value, '--build', path.join(PROJECT_ROOT, 'no-such-build')],
-        { out: () => undefined, error: (text) => errors.push(text) },
-      );
-      expect({ value, code, error: errors.join('') }).toEqual({
-        value,
-        code: 2,
-        error: `error: option '--concurrency <n>' argument '${value}' is invalid. expected a whole number from 1 to 64, got ${JSON.stringify(value)}.\n(run with --help for usage and examples)\n`,
-      });
-    }
-  });
+  it(
+    'CLI: refuses a --concurrency that is not a whole number from 1 to 64, naming the flag, before ' +
+      'reading anything',
+    async () => {
+      for (const value of ['1e1', '0x8', ' 8', '10m', '0', '65']) {
+        const errors: string[] = [];
+        const code = await invoke(
+          uploadCommand(),
+          ['--concurrency', value, '--build', path.join(PROJECT_ROOT, 'no-such-build')],
+          { out: () => undefined, error: (text) => errors.push(text) },
+        );
+        expect({ value, code, error: errors.join('') }).toEqual({
+          value,
+          code: 2,
+          error:
+            `error: option '--concurrency <n>' argument '${value}' is invalid. expected a whole number from 1 to ` +
+            `64, got ${JSON.stringify(value)}.\n(run with --help for usage and examples)\n`,
+        });
+      }
+    },
+  );
 
   it('refuses a build folder whose files do not match its manifest', () => {
     const tampered = {

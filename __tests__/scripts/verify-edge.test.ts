@@ -92,44 +92,49 @@ describe("on the local request path, with the build's own zips", () => {
     }
   });
 
-  it('--json: every check with pass or fail and its detail, stdout the JSON only even when a router logs with console.log; exit 1', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'verify-edge-'));
-    try {
-      cpSync(builds.stable.dir, dir, { recursive: true });
-      const zipFile = path.join(dir, readManifest(dir).functions['entry-router'].zip);
-      // A router that logs on stdout's console.log, then throws, on every request.
-      const entries = readZip(readFileSync(zipFile)).map((entry) =>
-        entry.name === 'index.js'
-          ? {
-              ...entry,
-              data: Buffer.from(
-                "exports.handler = async () => { console.log('router log line'); throw new Error('broken router'); };\n",
-              ),
-            }
-          : entry,
-      );
-      writeFileSync(zipFile, createZip(entries));
-      const { code, out, err } = await runCommand(['--build', dir, '--json']);
-      expect(code).toBe(1);
-      const report = JSON.parse(out);
-      expect(out).toBe(`${JSON.stringify(report, null, 2)}\n`);
-      expect(report).toMatchObject({ ok: false, cloudFrontSkipped: null });
-      expect(report.passed + report.failed).toBe(report.checks.length);
-      expect(report.failed).toBeGreaterThan(0);
-      expect(report.checks[0]).toEqual({
-        name: 'an entry load gets this build, with X-Build-Id, an ETag and no-cache',
-        ok: false,
-        problem: 'status 503',
-      });
-      expect(
-        report.checks.find((check: { name: string }) => check.name === 'a path outside /assets/<buildId>/ is 404'),
-      ).toEqual({ name: 'a path outside /assets/<buildId>/ is 404', ok: true, problem: null });
-      expect(err).toContain('router log line');
-      expect(console.log).toBe(consoleLog);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it(
+    '--json: every check with pass or fail and its detail, stdout the JSON only even when a router logs with ' +
+      'console.log; exit 1',
+    async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'verify-edge-'));
+      try {
+        cpSync(builds.stable.dir, dir, { recursive: true });
+        const zipFile = path.join(dir, readManifest(dir).functions['entry-router'].zip);
+        // A router that logs on stdout's console.log, then throws, on every request.
+        const entries = readZip(readFileSync(zipFile)).map((entry) =>
+          entry.name === 'index.js'
+            ? {
+                ...entry,
+                data: Buffer.from(
+                  "exports.handler = async () => { console.log('router log line'); throw new " +
+                    "Error('broken router'); };\n",
+                ),
+              }
+            : entry,
+        );
+        writeFileSync(zipFile, createZip(entries));
+        const { code, out, err } = await runCommand(['--build', dir, '--json']);
+        expect(code).toBe(1);
+        const report = JSON.parse(out);
+        expect(out).toBe(`${JSON.stringify(report, null, 2)}\n`);
+        expect(report).toMatchObject({ ok: false, cloudFrontSkipped: null });
+        expect(report.passed + report.failed).toBe(report.checks.length);
+        expect(report.failed).toBeGreaterThan(0);
+        expect(report.checks[0]).toEqual({
+          name: 'an entry load gets this build, with X-Build-Id, an ETag and no-cache',
+          ok: false,
+          problem: 'status 503',
+        });
+        expect(
+          report.checks.find((check: { name: string }) => check.name === 'a path outside /assets/<buildId>/ is 404'),
+        ).toEqual({ name: 'a path outside /assets/<buildId>/ is 404', ok: true, problem: null });
+        expect(err).toContain('router log line');
+        expect(console.log).toBe(consoleLog);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe("in CloudFront's runtime (TestFunction on the check function)", () => {
@@ -197,33 +202,36 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     kvs.restore();
   });
 
-  it("puts the code in the check function's DEVELOPMENT stage and agrees with the rule for every recorded viewer", async () => {
-    cloudFrontRunning(STATE);
-    const code = functionCodeOf(builds.stable.dir);
-    const { skipped, results } = await cloudFrontFunctionCheck(config, code, clients());
-    expect(skipped).toBeNull();
-    // The full-ring case, then every recorded viewer.
-    expect(results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS.map(() => null)]);
-    const updates = cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input);
-    expect(updates).toHaveLength(2);
-    for (const update of updates) {
-      expect(update).toMatchObject({
-        Name: names.viewerAssignmentCheck,
-        FunctionConfig: {
-          Runtime: 'cloudfront-js-2.0',
-          KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] },
-        },
-      });
-    }
-    expect(updates.map((update) => update.IfMatch)).toEqual(['E1', 'E2']);
-    // The stage is left holding the code as it is, the code the next deploy publishes.
-    expect(Buffer.from(updates[1]!.FunctionCode!).toString('utf8')).toBe(code);
-    expect(
-      cloudfront.commandCalls(TestFunctionCommand).every((call) => call.args[0].input.Stage === 'DEVELOPMENT'),
-    ).toBe(true);
-    // The recorded viewers cover both builds and the ring.
-    expect(new Set(RECORDED_VIEWERS.map((viewer) => expectedUri(STATE, viewer))).size).toBe(2);
-  });
+  it(
+    "puts the code in the check function's DEVELOPMENT " + 'stage and agrees with the rule for every recorded viewer',
+    async () => {
+      cloudFrontRunning(STATE);
+      const code = functionCodeOf(builds.stable.dir);
+      const { skipped, results } = await cloudFrontFunctionCheck(config, code, clients());
+      expect(skipped).toBeNull();
+      // The full-ring case, then every recorded viewer.
+      expect(results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS.map(() => null)]);
+      const updates = cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input);
+      expect(updates).toHaveLength(2);
+      for (const update of updates) {
+        expect(update).toMatchObject({
+          Name: names.viewerAssignmentCheck,
+          FunctionConfig: {
+            Runtime: 'cloudfront-js-2.0',
+            KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: STORE_ARN }] },
+          },
+        });
+      }
+      expect(updates.map((update) => update.IfMatch)).toEqual(['E1', 'E2']);
+      // The stage is left holding the code as it is, the code the next deploy publishes.
+      expect(Buffer.from(updates[1]!.FunctionCode!).toString('utf8')).toBe(code);
+      expect(
+        cloudfront.commandCalls(TestFunctionCommand).every((call) => call.args[0].input.Stage === 'DEVELOPMENT'),
+      ).toBe(true);
+      // The recorded viewers cover both builds and the ring.
+      expect(new Set(RECORDED_VIEWERS.map((viewer) => expectedUri(STATE, viewer))).size).toBe(2);
+    },
+  );
 
   describe("the function's compute budget (TestFunction's ComputeUtilization)", () => {
     const verify = async (): Promise<{ passed: boolean; lines: string[] }> => {
@@ -237,7 +245,9 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       });
       return { passed, lines };
     };
-    const fullRingCase = `TestFunction: a full ring (${fullRingState().ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on https://www.example.net, in none of them`;
+    const fullRingCase =
+      `TestFunction: a full ring (${fullRingState().ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on ` +
+      `https://www.example.net, in none of them`;
 
     it('passes every case at 35, and says each figure', async () => {
       cloudFrontRunning(STATE, () => '35');
@@ -257,7 +267,8 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       const { passed, lines } = await verify();
       expect(passed).toBe(false);
       expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([
-        `FAIL  ${fullRingCase}: ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function used 71 % of its compute budget`,
+        `FAIL  ${fullRingCase}: ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function ` +
+          `used 71 % of its compute budget`,
       ]);
       expect(lines.at(-1)).toBe(
         `1 of ${RECORDED_VIEWERS.length + 1} edge checks failed: do not deploy this router code`,
@@ -269,115 +280,130 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       const { passed, lines } = await verify();
       expect(passed).toBe(false);
       expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([
-        `FAIL  TestFunction: viewer ${RECORDED_VIEWERS[1]!.ip}: CloudFront reported no ComputeUtilization (null), so the compute budget is unchecked`,
+        `FAIL  TestFunction: viewer ${RECORDED_VIEWERS[1]!.ip}: CloudFront reported no ComputeUtilization ` +
+          `(null), so the compute budget is unchecked`,
       ]);
     });
 
-    it('--json: each case with pass or fail and its figure; one over the budget is ok: false naming it, exit 1', async () => {
-      const argv = ['--build', builds.stable.dir, '--cloudfront-only', '--json'];
-      cloudFrontRunning(STATE, () => '35');
-      const passing = await runCommand(argv);
-      expect(passing.code).toBe(0);
-      const report = JSON.parse(passing.out);
-      expect(report).toMatchObject({
-        ok: true,
-        passed: RECORDED_VIEWERS.length + 1,
-        failed: 0,
-        cloudFrontSkipped: null,
-      });
-      expect(report.checks[0]).toEqual({
-        name: fullRingCase,
-        ok: true,
-        problem: null,
-        note: 'ComputeUtilization 35 of at most 70',
-      });
-      expect(report.checks.map((check: { ok: boolean }) => check.ok)).toEqual(
-        [null, ...RECORDED_VIEWERS].map(() => true),
-      );
-
-      cloudfront.reset();
-      kvs.reset();
-      cloudFrontRunning(STATE, (code) => (code.includes('storeAnswering') ? '71' : '35'));
-      const failing = await runCommand(argv);
-      expect(failing.code).toBe(1);
-      const failed = JSON.parse(failing.out);
-      expect(failed).toMatchObject({ ok: false, passed: RECORDED_VIEWERS.length, failed: 1 });
-      expect(failed.checks.filter((check: { ok: boolean }) => !check.ok)).toEqual([
-        {
+    it(
+      '--json: each case with pass or fail and its figure; ' + 'one over the budget is ok: false naming it, exit 1',
+      async () => {
+        const argv = ['--build', builds.stable.dir, '--cloudfront-only', '--json'];
+        cloudFrontRunning(STATE, () => '35');
+        const passing = await runCommand(argv);
+        expect(passing.code).toBe(0);
+        const report = JSON.parse(passing.out);
+        expect(report).toMatchObject({
+          ok: true,
+          passed: RECORDED_VIEWERS.length + 1,
+          failed: 0,
+          cloudFrontSkipped: null,
+        });
+        expect(report.checks[0]).toEqual({
           name: fullRingCase,
-          ok: false,
-          problem:
-            'ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function used 71 % of its compute budget',
-        },
-      ]);
-    });
+          ok: true,
+          problem: null,
+          note: 'ComputeUtilization 35 of at most 70',
+        });
+        expect(report.checks.map((check: { ok: boolean }) => check.ok)).toEqual(
+          [null, ...RECORDED_VIEWERS].map(() => true),
+        );
 
-    it('--json: says when the CloudFront check was skipped, and an error before any check is {"error": …}, exit 1', async () => {
-      const argv = ['--build', builds.stable.dir, '--cloudfront-only', '--json'];
-      cloudfront
-        .on(DescribeFunctionCommand)
-        .rejects(Object.assign(new Error('no such function'), { name: 'NoSuchFunctionExists' }));
-      const skipped = await runCommand(argv);
-      expect(skipped.code).toBe(0);
-      expect(JSON.parse(skipped.out)).toEqual({
-        ok: true,
-        passed: 0,
-        failed: 0,
-        cloudFrontSkipped: `${names.viewerAssignmentCheck} does not exist yet (the first deploy creates it)`,
-        checks: [],
-      });
+        cloudfront.reset();
+        kvs.reset();
+        cloudFrontRunning(STATE, (code) => (code.includes('storeAnswering') ? '71' : '35'));
+        const failing = await runCommand(argv);
+        expect(failing.code).toBe(1);
+        const failed = JSON.parse(failing.out);
+        expect(failed).toMatchObject({ ok: false, passed: RECORDED_VIEWERS.length, failed: 1 });
+        expect(failed.checks.filter((check: { ok: boolean }) => !check.ok)).toEqual([
+          {
+            name: fullRingCase,
+            ok: false,
+            problem:
+              'ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function used 71 % of ' +
+              'its compute budget',
+          },
+        ]);
+      },
+    );
 
-      cloudfront.reset();
-      cloudFrontRunning(STATE, undefined, {
-        ...deployed,
-        KeyValueStoreAssociations: {
-          Quantity: 1,
-          Items: [{ KeyValueStoreARN: 'arn:aws:cloudfront::123456789012:key-value-store/another' }],
-        },
-      });
-      const refused = await runCommand(argv);
-      expect(refused.code).toBe(1);
-      expect(JSON.parse(refused.out)).toEqual({
-        error: expect.stringMatching(
-          new RegExp(
-            `^${names.viewerAssignmentCheck} reads arn:aws:cloudfront::123456789012:key-value-store/another, not the rollout store`,
+    it(
+      '--json: says when the CloudFront check was skipped, and an error before any check is {"error": …}, ' +
+        'exit ' +
+        '1',
+      async () => {
+        const argv = ['--build', builds.stable.dir, '--cloudfront-only', '--json'];
+        cloudfront
+          .on(DescribeFunctionCommand)
+          .rejects(Object.assign(new Error('no such function'), { name: 'NoSuchFunctionExists' }));
+        const skipped = await runCommand(argv);
+        expect(skipped.code).toBe(0);
+        expect(JSON.parse(skipped.out)).toEqual({
+          ok: true,
+          passed: 0,
+          failed: 0,
+          cloudFrontSkipped: `${names.viewerAssignmentCheck} does not exist yet (the first deploy creates it)`,
+          checks: [],
+        });
+
+        cloudfront.reset();
+        cloudFrontRunning(STATE, undefined, {
+          ...deployed,
+          KeyValueStoreAssociations: {
+            Quantity: 1,
+            Items: [{ KeyValueStoreARN: 'arn:aws:cloudfront::123456789012:key-value-store/another' }],
+          },
+        });
+        const refused = await runCommand(argv);
+        expect(refused.code).toBe(1);
+        expect(JSON.parse(refused.out)).toEqual({
+          error: expect.stringMatching(
+            new RegExp(
+              `^${names.viewerAssignmentCheck} reads arn:aws:cloudfront::123456789012:key-value-store/another, ` +
+                `not the rollout store`,
+            ),
           ),
-        ),
-      });
-      expect(refused.err).toMatch(new RegExp(`^${names.viewerAssignmentCheck} reads`));
-    });
+        });
+        expect(refused.err).toMatch(new RegExp(`^${names.viewerAssignmentCheck} reads`));
+      },
+    );
 
-    it('sends a full ring: as many origins as `ring add` takes before the 1 KB store value refuses one, and a viewer on none of them', async () => {
-      cloudFrontRunning(STATE);
-      const code = functionCodeOf(builds.stable.dir);
-      await cloudFrontFunctionCheck(config, code, clients());
-      const full = fullRingState();
-      // Full: the next shortest origin is refused the way `rollout ring add` refuses it; the value still fits the
-      // store.
-      expect(() => withRingOrigin(full, 'http://zz')).toThrow(RangeError);
-      expect(ringBudget(full.ring).used).toBeLessThanOrEqual(ringBudget(full.ring).limit);
-      expect(stateBytes(formatRolloutState(full))).toBeLessThanOrEqual(MAX_STATE_BYTES);
-      expect(full.ring.length).toBeGreaterThan(70);
-      expect(full.canary).not.toBeNull();
-      expect(full.ring).not.toContain(new URL(FULL_RING_VIEWER.referer).origin);
-      // The first update is the code as it ships, with its store read answered by that state ...
-      const first = cloudfront.commandCalls(UpdateFunctionCommand)[0]!.args[0].input;
-      expect(Buffer.from(first.FunctionCode!).toString('utf8')).toBe(withStoreValue(code, formatRolloutState(full)));
-      // ... still code CloudFront takes: the runtime's language subset, within its 10 KB.
-      expect(cloudFrontFunctionProblems(withStoreValue(code, formatRolloutState(full)))).toEqual([]);
-      expect(() => withStoreValue(code.replace('cf.kvs()', 'cf.kvs("other")'), '{}')).toThrow(
-        /take its store handle once, as cf\.kvs\(\)/,
-      );
-      // ... and the case run on it is that viewer.
-      const events = cloudfront
-        .commandCalls(TestFunctionCommand)
-        .map((call) => JSON.parse(Buffer.from(call.args[0].input.EventObject!).toString('utf8')));
-      expect(events[0]).toMatchObject({
-        viewer: { ip: FULL_RING_VIEWER.ip },
-        request: { uri: '/assets/index.js', headers: { referer: { value: FULL_RING_VIEWER.referer } } },
-      });
-      expect(events).toHaveLength(RECORDED_VIEWERS.length + 1);
-    });
+    it(
+      'sends a full ring: as many origins as `ring add` takes before the 1 KB store value refuses one, and a ' +
+        'viewer on none of them',
+      async () => {
+        cloudFrontRunning(STATE);
+        const code = functionCodeOf(builds.stable.dir);
+        await cloudFrontFunctionCheck(config, code, clients());
+        const full = fullRingState();
+        // Full: the next shortest origin is refused the way `rollout ring add` refuses it; the value still fits the
+        // store.
+        expect(() => withRingOrigin(full, 'http://zz')).toThrow(RangeError);
+        expect(ringBudget(full.ring).used).toBeLessThanOrEqual(ringBudget(full.ring).limit);
+        expect(stateBytes(formatRolloutState(full))).toBeLessThanOrEqual(MAX_STATE_BYTES);
+        expect(full.ring.length).toBeGreaterThan(70);
+        expect(full.canary).not.toBeNull();
+        expect(full.ring).not.toContain(new URL(FULL_RING_VIEWER.referer).origin);
+        // The first update is the code as it ships, with its store read answered by that state ...
+        const first = cloudfront.commandCalls(UpdateFunctionCommand)[0]!.args[0].input;
+        expect(Buffer.from(first.FunctionCode!).toString('utf8')).toBe(withStoreValue(code, formatRolloutState(full)));
+        // ... still code CloudFront takes: the runtime's language subset, within its 10 KB.
+        expect(cloudFrontFunctionProblems(withStoreValue(code, formatRolloutState(full)))).toEqual([]);
+        expect(() => withStoreValue(code.replace('cf.kvs()', 'cf.kvs("other")'), '{}')).toThrow(
+          /take its store handle once, as cf\.kvs\(\)/,
+        );
+        // ... and the case run on it is that viewer.
+        const events = cloudfront
+          .commandCalls(TestFunctionCommand)
+          .map((call) => JSON.parse(Buffer.from(call.args[0].input.EventObject!).toString('utf8')));
+        expect(events[0]).toMatchObject({
+          viewer: { ip: FULL_RING_VIEWER.ip },
+          request: { uri: '/assets/index.js', headers: { referer: { value: FULL_RING_VIEWER.referer } } },
+        });
+        expect(events).toHaveLength(RECORDED_VIEWERS.length + 1);
+      },
+    );
   });
 
   it('fails code that assigns differently, and code that throws', async () => {
@@ -401,40 +427,51 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     );
   });
 
-  it('expects the request left alone when the store holds no state (and the full ring assigned all the same)', async () => {
-    cloudFrontRunning(null);
-    const { results } = await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
-    expect(results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS.map(() => null)]);
-  });
+  it(
+    'expects the request left alone when the store holds ' + 'no state (and the full ring assigned all the same)',
+    async () => {
+      cloudFrontRunning(null);
+      const { results } = await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
+      expect(results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS.map(() => null)]);
+    },
+  );
 
-  it('sends back exactly the configuration the stack gives the check function, so a plan after it sees only the code, which it ignores', async () => {
-    cloudFrontRunning(STATE);
-    await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
-    const updates = cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input);
-    expect(updates.length).toBeGreaterThan(0);
-    // Comment, runtime and store association as synthesized, nothing more, nothing less.
-    for (const update of updates) expect(update.FunctionConfig).toEqual(deployed);
-    expect(Object.keys(updates[0]!).sort()).toEqual(['FunctionCode', 'FunctionConfig', 'IfMatch', 'Name']);
-  });
+  it(
+    'sends back exactly the configuration the stack gives the check function, so a plan after it sees only the ' +
+      'code, which it ignores',
+    async () => {
+      cloudFrontRunning(STATE);
+      await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
+      const updates = cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input);
+      expect(updates.length).toBeGreaterThan(0);
+      // Comment, runtime and store association as synthesized, nothing more, nothing less.
+      for (const update of updates) expect(update.FunctionConfig).toEqual(deployed);
+      expect(Object.keys(updates[0]!).sort()).toEqual(['FunctionCode', 'FunctionConfig', 'IfMatch', 'Name']);
+    },
+  );
 
-  it('keeps whatever comment the function has, and refuses a function that does not read the rollout store', async () => {
-    cloudFrontRunning(STATE, undefined, { ...deployed, Comment: 'set by hand' });
-    await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
-    expect(
-      cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input.FunctionConfig?.Comment),
-    ).toEqual(['set by hand', 'set by hand']);
+  it(
+    'keeps whatever comment the function has, and refuses ' + 'a function that does not read the rollout store',
+    async () => {
+      cloudFrontRunning(STATE, undefined, { ...deployed, Comment: 'set by hand' });
+      await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
+      expect(
+        cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input.FunctionConfig?.Comment),
+      ).toEqual(['set by hand', 'set by hand']);
 
-    cloudfront.reset();
-    const otherStore = 'arn:aws:cloudfront::123456789012:key-value-store/another';
-    cloudFrontRunning(STATE, undefined, {
-      ...deployed,
-      KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: otherStore }] },
-    });
-    await expect(cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients())).rejects.toThrow(
-      `${names.viewerAssignmentCheck} reads ${otherStore}, not the rollout store ${STORE_ARN}: deploy the delivery stack, which associates it, then check again`,
-    );
-    expect(cloudfront.commandCalls(UpdateFunctionCommand)).toHaveLength(0);
-  });
+      cloudfront.reset();
+      const otherStore = 'arn:aws:cloudfront::123456789012:key-value-store/another';
+      cloudFrontRunning(STATE, undefined, {
+        ...deployed,
+        KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: otherStore }] },
+      });
+      await expect(cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients())).rejects.toThrow(
+        `${names.viewerAssignmentCheck} reads ${otherStore}, not the rollout store ${STORE_ARN}: deploy the ` +
+          `delivery stack, which associates it, then check again`,
+      );
+      expect(cloudfront.commandCalls(UpdateFunctionCommand)).toHaveLength(0);
+    },
+  );
 
   it('is skipped before the first deploy, when the check function does not exist yet', async () => {
     cloudfront

@@ -31,20 +31,24 @@ it('lists every command under the root, each with its summary', async () => {
   for (const entry of COMMANDS) expect(out).toMatch(new RegExp(`^  ${entry.name}\\b`, 'm'));
 });
 
-it('keeps each npm script a shortcut to the file of the command the root runs, and lists every command an npm script runs', () => {
-  for (const entry of COMMANDS) {
-    const script = packageJson.scripts[entry.shortcut];
-    expect(`${entry.shortcut}: ${script}`).toMatch(
-      new RegExp(`^${entry.shortcut}: (exec node --import tsx|tsx) ${entry.file.replace(/[.]/g, '\\.')}$`),
+it(
+  'keeps each npm script a shortcut to the file of the command the root runs, and lists every command ' +
+    'an npm script runs',
+  () => {
+    for (const entry of COMMANDS) {
+      const script = packageJson.scripts[entry.shortcut];
+      expect(`${entry.shortcut}: ${script}`).toMatch(
+        new RegExp(`^${entry.shortcut}: (exec node --import tsx|tsx) ${entry.file.replace(/[.]/g, '\\.')}$`),
+      );
+    }
+    const commandFiles = Object.entries(packageJson.scripts).filter(([, script]) =>
+      /^(exec node --import tsx|tsx) (scripts|bench)\/[\w-]+(\/index)?\.ts\b/.test(script),
     );
-  }
-  const commandFiles = Object.entries(packageJson.scripts).filter(([, script]) =>
-    /^(exec node --import tsx|tsx) (scripts|bench)\/[\w-]+(\/index)?\.ts\b/.test(script),
-  );
-  const listed = new Set(COMMANDS.map((entry) => entry.shortcut));
-  // The root itself, and the benchmark: a development tool that measures these commands, so above them.
-  expect(commandFiles.map(([name]) => name).filter((name) => !listed.has(name))).toEqual(['widget', 'bench']);
-});
+    const listed = new Set(COMMANDS.map((entry) => entry.shortcut));
+    // The root itself, and the benchmark: a development tool that measures these commands, so above them.
+    expect(commandFiles.map(([name]) => name).filter((name) => !listed.has(name))).toEqual(['widget', 'bench']);
+  },
+);
 
 it('answers --help for every command and every subcommand, exit 0', async () => {
   const checked: string[] = [];

@@ -201,15 +201,19 @@ describe('GitHub workflows', () => {
     }
   });
 
-  it('plans without taking the state lock (taking it is a write the plan credentials may not do), and deploys with it', () => {
-    for (const { job } of [
-      ...jobsOf('pull-request.yml').filter(({ name }) => name === 'plan'),
-      ...jobsOf('drift.yml').filter(({ name }) => name === 'drift'),
-    ]) {
-      expect(job.env?.TF_CLI_ARGS_plan).toMatch(/(^|\s)-lock=false(\s|$)/);
-    }
-    expect(text('deploy.yml')).not.toMatch(/-lock=false|TF_CLI_ARGS/);
-  });
+  it(
+    'plans without taking the state lock (taking it is a write the plan credentials may not do), ' +
+      'and deploys with it',
+    () => {
+      for (const { job } of [
+        ...jobsOf('pull-request.yml').filter(({ name }) => name === 'plan'),
+        ...jobsOf('drift.yml').filter(({ name }) => name === 'drift'),
+      ]) {
+        expect(job.env?.TF_CLI_ARGS_plan).toMatch(/(^|\s)-lock=false(\s|$)/);
+      }
+      expect(text('deploy.yml')).not.toMatch(/-lock=false|TF_CLI_ARGS/);
+    },
+  );
 
   it.each(files)('%s gives every job a read-only token unless the job asks for more', (file) => {
     const permissions = workflow(file).permissions;
@@ -262,17 +266,21 @@ describe('GitHub workflows', () => {
     });
   });
 
-  it("runs deploys and drift plans in one concurrency group, one at a time, neither cancelling the other: the drift workflow's plan job holds it, not its gate nor the workflow", () => {
-    const [deploy, drift] = [workflow('deploy.yml'), workflow('drift.yml')];
-    // A drift plan during an apply reads half-written state; one group keeps them apart.
-    const group = { group: 'terraform-state-production', 'cancel-in-progress': false };
-    expect(deploy.concurrency).toEqual(group);
-    expect(drift.jobs.drift!.concurrency).toEqual(group);
-    // The gate must look at the deploys before anything of this run waits in the group.
-    expect(drift.concurrency).toBeUndefined();
-    expect(drift.jobs.gate?.concurrency).toBeUndefined();
-    expect(text('drift.yml').match(/terraform-state-production/g)).toHaveLength(1);
-  });
+  it(
+    'runs deploys and drift plans in one concurrency group, one at a time, neither cancelling the other: the ' +
+      "drift workflow's plan job holds it, not its gate nor the workflow",
+    () => {
+      const [deploy, drift] = [workflow('deploy.yml'), workflow('drift.yml')];
+      // A drift plan during an apply reads half-written state; one group keeps them apart.
+      const group = { group: 'terraform-state-production', 'cancel-in-progress': false };
+      expect(deploy.concurrency).toEqual(group);
+      expect(drift.jobs.drift!.concurrency).toEqual(group);
+      // The gate must look at the deploys before anything of this run waits in the group.
+      expect(drift.concurrency).toBeUndefined();
+      expect(drift.jobs.gate?.concurrency).toBeUndefined();
+      expect(text('drift.yml').match(/terraform-state-production/g)).toHaveLength(1);
+    },
+  );
 
   describe('deploy', () => {
     const deploy = workflow('deploy.yml');
@@ -308,15 +316,19 @@ describe('GitHub workflows', () => {
       expect(text('deploy.yml')).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
     });
 
-    it('checks the edge code on the local request path before any credential, and in CloudFront before the delivery deploy', () => {
-      const local = indexOf(list, /^npm run verify-edge$/);
-      expect(local).toBeGreaterThan(indexOf(list, /^npm run build$/));
-      expect(local).toBeLessThan(list.findIndex(obtainsCredentials));
-      const remote = indexOf(list, /^npm run verify-edge -- --cloudfront-only$/);
-      expect(remote).toBeGreaterThan(list.findIndex(obtainsCredentials));
-      expect(remote).toBeLessThan(indexOf(list, /cdktf deploy "\$STACK".*--skip-synth/));
-      expect(packageJson.scripts['verify-edge']).toBe('tsx scripts/verify-edge.ts');
-    });
+    it(
+      'checks the edge code on the local request path before any credential, and in CloudFront before ' +
+        'the delivery deploy',
+      () => {
+        const local = indexOf(list, /^npm run verify-edge$/);
+        expect(local).toBeGreaterThan(indexOf(list, /^npm run build$/));
+        expect(local).toBeLessThan(list.findIndex(obtainsCredentials));
+        const remote = indexOf(list, /^npm run verify-edge -- --cloudfront-only$/);
+        expect(remote).toBeGreaterThan(list.findIndex(obtainsCredentials));
+        expect(remote).toBeLessThan(indexOf(list, /cdktf deploy "\$STACK".*--skip-synth/));
+        expect(packageJson.scripts['verify-edge']).toBe('tsx scripts/verify-edge.ts');
+      },
+    );
 
     it('copies retained builds into regions that lack them after the upload, before the delivery deploy', () => {
       const backfill = indexOf(list, /^npm run backfill$/);
@@ -463,19 +475,22 @@ describe('GitHub workflows', () => {
       expect(gate?.outputs).toEqual({ 'deploy-active': `\${{ steps.${id}.outputs.deploy-active }}` });
     });
 
-    it("asks for this repository's runs of deploy.yml that have not completed, in every status before completed", () => {
-      const script = gateScript();
-      expect(script).toMatch(/github\.rest\.actions\.listWorkflowRuns\(/);
-      expect(script).toContain("workflow_id: 'deploy.yml'");
-      expect(script).toContain('context.repo');
-      expect(script).toMatch(/status\s*!==\s*'completed'/);
-      for (const status of ['queued', 'in_progress', 'waiting', 'pending', 'requested'])
-        expect(script).toContain(`'${status}'`);
-      expect(script).toContain("core.setOutput('deploy-active'");
-      expect(script).toMatch(/core\.notice\(/);
-      // Nothing reaches the script through an expression.
-      expect(JSON.stringify(gate?.steps)).not.toMatch(/\$\{\{/);
-    });
+    it(
+      "asks for this repository's runs of deploy.yml that " + 'have not completed, in every status before completed',
+      () => {
+        const script = gateScript();
+        expect(script).toMatch(/github\.rest\.actions\.listWorkflowRuns\(/);
+        expect(script).toContain("workflow_id: 'deploy.yml'");
+        expect(script).toContain('context.repo');
+        expect(script).toMatch(/status\s*!==\s*'completed'/);
+        for (const status of ['queued', 'in_progress', 'waiting', 'pending', 'requested'])
+          expect(script).toContain(`'${status}'`);
+        expect(script).toContain("core.setOutput('deploy-active'");
+        expect(script).toMatch(/core\.notice\(/);
+        // Nothing reaches the script through an expression.
+        expect(JSON.stringify(gate?.steps)).not.toMatch(/\$\{\{/);
+      },
+    );
 
     describe("the gate's script, run against a stand-in for the API", () => {
       interface Run {
@@ -540,9 +555,14 @@ describe('GitHub workflows', () => {
         },
       );
 
-      it('sees an unfinished deploy older than the newest hundred runs (one waiting days for an approval)', async () => {
-        expect((await gateSays([...done(500, 150), run(10, 'waiting')])).outputs).toEqual({ 'deploy-active': 'true' });
-      });
+      it(
+        'sees an unfinished deploy older than the newest ' + 'hundred runs (one waiting days for an approval)',
+        async () => {
+          expect((await gateSays([...done(500, 150), run(10, 'waiting')])).outputs).toEqual({
+            'deploy-active': 'true',
+          });
+        },
+      );
 
       it('lets the plan run, without a notice, when every deploy has completed', async () => {
         const { outputs, notices } = await gateSays(done(500, 150));
@@ -581,16 +601,23 @@ describe('full tests workflow', () => {
     expect(packageJson.scripts['test:full']).toBe(`${checks}PROPERTY_RUNS=100000 jest`);
   });
 
-  it('then installs Firefox and WebKit from Debian and runs the browser suites on every engine, checking the engine table', () => {
-    const apt = indexOf(
-      list,
-      /^apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y firefox-esr webkit2gtk-driver xvfb$/,
-    );
-    const browsers = indexOf(list, /^npm run test:browsers$/);
-    expect(apt).toBeGreaterThan(indexOf(list, /^npm run test:full$/));
-    expect(browsers).toBeGreaterThan(apt);
-    expect(packageJson.scripts['test:browsers']).toMatch(
-      /(^|&& )BROWSER_ENGINES=all jest __tests__\/local\/browser\.test\.ts __tests__\/local\/host-csp\.test\.ts && tsx __tests__\/fixtures\/engine-table\.ts --check$/,
-    );
-  });
+  it(
+    'then installs Firefox and WebKit from Debian and runs the browser suites on every engine, checking ' +
+      'the engine table',
+    () => {
+      const apt = indexOf(
+        list,
+        /^apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y firefox-esr webkit2gtk-driver xvfb$/,
+      );
+      const browsers = indexOf(list, /^npm run test:browsers$/);
+      expect(apt).toBeGreaterThan(indexOf(list, /^npm run test:full$/));
+      expect(browsers).toBeGreaterThan(apt);
+      expect(packageJson.scripts['test:browsers']).toMatch(
+        new RegExp(
+          '(^|&& )BROWSER_ENGINES=all jest __tests__\\/local\\/browser\\.test\\.ts ' +
+            '__tests__\\/local\\/host-csp\\.test\\.ts && tsx __tests__\\/fixtures\\/engine-table\\.ts --check$',
+        ),
+      );
+    },
+  );
 });

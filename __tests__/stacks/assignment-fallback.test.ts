@@ -81,76 +81,91 @@ describe('entry loads through the fallback', () => {
     metrics: { namespace: 'Acme/Widget' },
   });
 
-  it("lands in the viewer-assignment function's own log group, created in us-east-1 with the configured retention before the function's code", () => {
-    const { delivery } = synthesize(config);
-    const fn = only(delivery, 'aws_cloudfront_function', (f) => String(f.name).endsWith('-viewer-assignment'));
-    const group = only(delivery, 'aws_cloudwatch_log_group', (g) =>
-      String(g.name).startsWith('/aws/cloudfront/function/'),
-    );
-    expect(group).toMatchObject({
-      name: `/aws/cloudfront/function/${String(fn.name)}`,
-      retention_in_days: 14,
-      provider: 'aws.us-east-1',
-    });
-    // The function associated with the entry behaviour is that one.
-    const distribution = only(delivery, 'aws_cloudfront_distribution');
-    expect(JSON.stringify(distribution.ordered_cache_behavior)).toContain(
-      ref(delivery, 'aws_cloudfront_function', fn, 'arn'),
-    );
-    // CloudFront would create the group on the first line logged; Terraform's create would then fail.
-    const groupAddress = ref(delivery, 'aws_cloudwatch_log_group', group, 'name')
-      .slice(2)
-      .split('.')
-      .slice(0, 2)
-      .join('.');
-    expect(fn.depends_on).toEqual(expect.arrayContaining([groupAddress]));
-    // No group for the check twin: TestFunction sends nothing to CloudWatch.
-    expect(
-      Object.values(delivery.json.resource?.aws_cloudwatch_log_group ?? {}).filter((g) =>
+  it(
+    "lands in the viewer-assignment function's own log group, created in us-east-1 with the configured retention " +
+      "before the function's code",
+    () => {
+      const { delivery } = synthesize(config);
+      const fn = only(delivery, 'aws_cloudfront_function', (f) => String(f.name).endsWith('-viewer-assignment'));
+      const group = only(delivery, 'aws_cloudwatch_log_group', (g) =>
         String(g.name).startsWith('/aws/cloudfront/function/'),
-      ),
-    ).toHaveLength(1);
-  });
+      );
+      expect(group).toMatchObject({
+        name: `/aws/cloudfront/function/${String(fn.name)}`,
+        retention_in_days: 14,
+        provider: 'aws.us-east-1',
+      });
+      // The function associated with the entry behaviour is that one.
+      const distribution = only(delivery, 'aws_cloudfront_distribution');
+      expect(JSON.stringify(distribution.ordered_cache_behavior)).toContain(
+        ref(delivery, 'aws_cloudfront_function', fn, 'arn'),
+      );
+      // CloudFront would create the group on the first line logged; Terraform's create would then fail.
+      const groupAddress = ref(delivery, 'aws_cloudwatch_log_group', group, 'name')
+        .slice(2)
+        .split('.')
+        .slice(0, 2)
+        .join('.');
+      expect(fn.depends_on).toEqual(expect.arrayContaining([groupAddress]));
+      // No group for the check twin: TestFunction sends nothing to CloudWatch.
+      expect(
+        Object.values(delivery.json.resource?.aws_cloudwatch_log_group ?? {}).filter((g) =>
+          String(g.name).startsWith('/aws/cloudfront/function/'),
+        ),
+      ).toHaveLength(1);
+    },
+  );
 
-  it('becomes a metric through a filter whose pattern matches the line the published function prints, and nothing else it prints', async () => {
-    const { delivery } = synthesize(config);
-    const group = only(delivery, 'aws_cloudwatch_log_group', (g) =>
-      String(g.name).startsWith('/aws/cloudfront/function/'),
-    );
-    const filter = only(delivery, 'aws_cloudwatch_log_metric_filter');
-    expect(filter).toMatchObject({
-      log_group_name: ref(delivery, 'aws_cloudwatch_log_group', group, 'name'),
-      pattern: `"${STATE_UNREADABLE_LOG}"`,
-      metric_transformation: { name: METRIC_ASSIGNMENT_FALLBACKS, namespace: 'Acme/Widget', value: '1', unit: 'Count' },
-      provider: 'aws.us-east-1',
-    });
-    // No default value: a period without a fallback has no datapoint, which the alarm reads as not breaching.
-    expect((filter.metric_transformation as Block).default_value).toBeUndefined();
+  it(
+    'becomes a metric through a filter whose pattern matches the line the published function prints, and ' +
+      'nothing else it prints',
+    async () => {
+      const { delivery } = synthesize(config);
+      const group = only(delivery, 'aws_cloudwatch_log_group', (g) =>
+        String(g.name).startsWith('/aws/cloudfront/function/'),
+      );
+      const filter = only(delivery, 'aws_cloudwatch_log_metric_filter');
+      expect(filter).toMatchObject({
+        log_group_name: ref(delivery, 'aws_cloudwatch_log_group', group, 'name'),
+        pattern: `"${STATE_UNREADABLE_LOG}"`,
+        metric_transformation: {
+          name: METRIC_ASSIGNMENT_FALLBACKS,
+          namespace: 'Acme/Widget',
+          value: '1',
+          unit: 'Count',
+        },
+        provider: 'aws.us-east-1',
+      });
+      // No default value: a period without a fallback has no datapoint, which the alarm reads as not breaching.
+      expect((filter.metric_transformation as Block).default_value).toBeUndefined();
 
-    const pattern = String(filter.pattern);
-    const fallbacks = [
-      ...(await linesLogged(undefined)),
-      ...(await linesLogged(new Error('KeyValueStore is unavailable'))),
-      ...(await linesLogged('{"v":1,"stable":')),
-      ...(await linesLogged('')),
-    ];
-    expect(fallbacks).toEqual([
-      `${STATE_UNREADABLE_LOG} read`,
-      `${STATE_UNREADABLE_LOG} read`,
-      `${STATE_UNREADABLE_LOG} invalid`,
-      `${STATE_UNREADABLE_LOG} invalid`,
-    ]);
-    for (const line of fallbacks) expect(filterPatternMatches(pattern, logEvent(line))).toBe(true);
-    // What CloudFront writes around a function's own lines, and the normal path (which logs nothing).
-    expect(filterPatternMatches(pattern, logEvent('START DistributionID: E3E5D42GADAXZZ'))).toBe(false);
-    expect(filterPatternMatches(pattern, logEvent('END'))).toBe(false);
-    expect(await linesLogged(formatRolloutState(steadyState('0123456789abcdef')))).toEqual([]);
-    // The matcher itself: case sensitive, every term, quotes required for a hyphen.
-    expect(filterPatternMatches('"rollout-state-unreadable"', 'x ROLLOUT-STATE-UNREADABLE read')).toBe(false);
-    expect(filterPatternMatches('ERROR "a-b"', 'ERROR a-b')).toBe(true);
-    expect(filterPatternMatches('ERROR "a-b"', 'ERROR a b')).toBe(false);
-    expect(() => filterPatternMatches('rollout-state-unreadable', 'rollout-state-unreadable')).toThrow(/not a pattern/);
-  });
+      const pattern = String(filter.pattern);
+      const fallbacks = [
+        ...(await linesLogged(undefined)),
+        ...(await linesLogged(new Error('KeyValueStore is unavailable'))),
+        ...(await linesLogged('{"v":1,"stable":')),
+        ...(await linesLogged('')),
+      ];
+      expect(fallbacks).toEqual([
+        `${STATE_UNREADABLE_LOG} read`,
+        `${STATE_UNREADABLE_LOG} read`,
+        `${STATE_UNREADABLE_LOG} invalid`,
+        `${STATE_UNREADABLE_LOG} invalid`,
+      ]);
+      for (const line of fallbacks) expect(filterPatternMatches(pattern, logEvent(line))).toBe(true);
+      // What CloudFront writes around a function's own lines, and the normal path (which logs nothing).
+      expect(filterPatternMatches(pattern, logEvent('START DistributionID: E3E5D42GADAXZZ'))).toBe(false);
+      expect(filterPatternMatches(pattern, logEvent('END'))).toBe(false);
+      expect(await linesLogged(formatRolloutState(steadyState('0123456789abcdef')))).toEqual([]);
+      // The matcher itself: case sensitive, every term, quotes required for a hyphen.
+      expect(filterPatternMatches('"rollout-state-unreadable"', 'x ROLLOUT-STATE-UNREADABLE read')).toBe(false);
+      expect(filterPatternMatches('ERROR "a-b"', 'ERROR a-b')).toBe(true);
+      expect(filterPatternMatches('ERROR "a-b"', 'ERROR a b')).toBe(false);
+      expect(() => filterPatternMatches('rollout-state-unreadable', 'rollout-state-unreadable')).toThrow(
+        /not a pattern/,
+      );
+    },
+  );
 
   it('alarms on any fallback in 2 of 3 periods of 5 minutes, and rolls nothing back', () => {
     const { delivery } = synthesize(config);

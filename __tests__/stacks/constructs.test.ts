@@ -69,32 +69,36 @@ describe('SignalStream', () => {
     return statements.map((s) => [s.actions, s.resources]);
   };
 
-  it('grants a producer the writes CloudFront makes, a consumer the reads Lambda makes, each with the key, and never one the other', () => {
-    const { stream: s } = stream();
-    expect(granted((g) => s.grantWrite(g))).toEqual([
-      [
-        ['kinesis:DescribeStreamSummary', 'kinesis:DescribeStream', 'kinesis:PutRecord', 'kinesis:PutRecords'],
-        [s.streamArn],
-      ],
-      [['kms:GenerateDataKey'], [s.keyArn]],
-    ]);
-    const reads = granted((g) => s.grantRead(g));
-    expect(reads).toEqual([
-      [
+  it(
+    'grants a producer the writes CloudFront makes, a consumer the reads Lambda makes, each with the key, and ' +
+      'never one the other',
+    () => {
+      const { stream: s } = stream();
+      expect(granted((g) => s.grantWrite(g))).toEqual([
         [
-          'kinesis:DescribeStream',
-          'kinesis:DescribeStreamSummary',
-          'kinesis:GetRecords',
-          'kinesis:GetShardIterator',
-          'kinesis:ListShards',
+          ['kinesis:DescribeStreamSummary', 'kinesis:DescribeStream', 'kinesis:PutRecord', 'kinesis:PutRecords'],
+          [s.streamArn],
         ],
-        [s.streamArn],
-      ],
-      [['kinesis:ListStreams'], ['*']],
-      [['kms:Decrypt'], [s.keyArn]],
-    ]);
-    expect(JSON.stringify(reads)).not.toMatch(/PutRecord|GenerateDataKey/);
-  });
+        [['kms:GenerateDataKey'], [s.keyArn]],
+      ]);
+      const reads = granted((g) => s.grantRead(g));
+      expect(reads).toEqual([
+        [
+          [
+            'kinesis:DescribeStream',
+            'kinesis:DescribeStreamSummary',
+            'kinesis:GetRecords',
+            'kinesis:GetShardIterator',
+            'kinesis:ListShards',
+          ],
+          [s.streamArn],
+        ],
+        [['kinesis:ListStreams'], ['*']],
+        [['kms:Decrypt'], [s.keyArn]],
+      ]);
+      expect(JSON.stringify(reads)).not.toMatch(/PutRecord|GenerateDataKey/);
+    },
+  );
 
   it('keeps records 24 hours unless told otherwise', () => {
     const { stack } = stream();

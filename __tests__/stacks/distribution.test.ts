@@ -56,113 +56,121 @@ describe('distribution', () => {
     expect(behaviour(distribution, 'default').target_origin_id).toBe('replica-us-east-1');
   });
 
-  it('assigns /assets/index.js at the viewer edge from the rollout store, caches it per build and encoding, and tells browsers no-cache', () => {
-    const { delivery, config, manifest } = synthesize(testConfig());
-    const distribution = only(delivery, 'aws_cloudfront_distribution');
-    const entry = behaviour(distribution, '/assets/index.js');
-    const entryRouter = only(
-      delivery,
-      'aws_lambda_function',
-      (f) => f.function_name === resourceNames(config).entryRouter,
-    );
-    expect(entry).toMatchObject({
-      compress: false,
-      viewer_protocol_policy: 'redirect-to-https',
-      allowed_methods: ['GET', 'HEAD'],
-      lambda_function_association: [
-        {
-          event_type: 'origin-request',
-          include_body: false,
-          lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn'),
-        },
-      ],
-    });
-    // The viewer-assignment function, published from the build's file byte for byte, reading the store.
-    const store = only(delivery, 'aws_cloudfront_key_value_store');
-    const assignment = byRef(
-      delivery,
-      'aws_cloudfront_function',
-      (entry.function_association as Block[])[0]!.function_arn,
-    );
-    expect(entry.function_association).toEqual([
-      { event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', assignment, 'arn') },
-    ]);
-    expect(assignment).toMatchObject({
-      name: resourceNames(config).viewerAssignment,
-      runtime: 'cloudfront-js-2.0',
-      publish: true,
-      key_value_store_associations: [ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn')],
-    });
-    expect(assignment.code).toBe(
-      readFileSync(path.join(BUILD_DIR, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'),
-    );
-    // The cache key: the rewritten URI and the normalized Accept-Encoding, nothing per viewer; as long as the router
-    // allows.
-    const cache = byRef(delivery, 'aws_cloudfront_cache_policy', entry.cache_policy_id);
-    expect(cache).toMatchObject({ min_ttl: 0, default_ttl: 31_536_000, max_ttl: 31_536_000 });
-    expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toEqual({
-      enable_accept_encoding_brotli: true,
-      enable_accept_encoding_gzip: true,
-      headers_config: { header_behavior: 'none' },
-      cookies_config: { cookie_behavior: 'none' },
-      query_strings_config: { query_string_behavior: 'none' },
-    });
-    // Referer reaches the router's fallback (ring hosts), outside the cache key.
-    const originRequest = byRef(delivery, 'aws_cloudfront_origin_request_policy', entry.origin_request_policy_id);
-    expect(originRequest).toMatchObject({
-      headers_config: { header_behavior: 'whitelist', headers: { items: ['referer'] } },
-      cookies_config: { cookie_behavior: 'none' },
-      query_strings_config: { query_string_behavior: 'none' },
-    });
-    const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', entry.response_headers_policy_id);
-    expect(headers.custom_headers_config).toEqual({
-      items: [{ header: 'Cache-Control', value: 'no-cache', override: true }],
-    });
-    expect(headers.cors_config).toMatchObject({
-      access_control_allow_origins: { items: ['*'] },
-      access_control_allow_credentials: false,
-    });
-  });
+  it(
+    'assigns /assets/index.js at the viewer edge from the rollout store, caches it per build and encoding, and ' +
+      'tells browsers no-cache',
+    () => {
+      const { delivery, config, manifest } = synthesize(testConfig());
+      const distribution = only(delivery, 'aws_cloudfront_distribution');
+      const entry = behaviour(distribution, '/assets/index.js');
+      const entryRouter = only(
+        delivery,
+        'aws_lambda_function',
+        (f) => f.function_name === resourceNames(config).entryRouter,
+      );
+      expect(entry).toMatchObject({
+        compress: false,
+        viewer_protocol_policy: 'redirect-to-https',
+        allowed_methods: ['GET', 'HEAD'],
+        lambda_function_association: [
+          {
+            event_type: 'origin-request',
+            include_body: false,
+            lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn'),
+          },
+        ],
+      });
+      // The viewer-assignment function, published from the build's file byte for byte, reading the store.
+      const store = only(delivery, 'aws_cloudfront_key_value_store');
+      const assignment = byRef(
+        delivery,
+        'aws_cloudfront_function',
+        (entry.function_association as Block[])[0]!.function_arn,
+      );
+      expect(entry.function_association).toEqual([
+        { event_type: 'viewer-request', function_arn: ref(delivery, 'aws_cloudfront_function', assignment, 'arn') },
+      ]);
+      expect(assignment).toMatchObject({
+        name: resourceNames(config).viewerAssignment,
+        runtime: 'cloudfront-js-2.0',
+        publish: true,
+        key_value_store_associations: [ref(delivery, 'aws_cloudfront_key_value_store', store, 'arn')],
+      });
+      expect(assignment.code).toBe(
+        readFileSync(path.join(BUILD_DIR, manifest.cloudFrontFunctions['viewer-assignment'].file), 'utf8'),
+      );
+      // The cache key: the rewritten URI and the normalized Accept-Encoding, nothing per viewer; as long as the router
+      // allows.
+      const cache = byRef(delivery, 'aws_cloudfront_cache_policy', entry.cache_policy_id);
+      expect(cache).toMatchObject({ min_ttl: 0, default_ttl: 31_536_000, max_ttl: 31_536_000 });
+      expect(cache.parameters_in_cache_key_and_forwarded_to_origin).toEqual({
+        enable_accept_encoding_brotli: true,
+        enable_accept_encoding_gzip: true,
+        headers_config: { header_behavior: 'none' },
+        cookies_config: { cookie_behavior: 'none' },
+        query_strings_config: { query_string_behavior: 'none' },
+      });
+      // Referer reaches the router's fallback (ring hosts), outside the cache key.
+      const originRequest = byRef(delivery, 'aws_cloudfront_origin_request_policy', entry.origin_request_policy_id);
+      expect(originRequest).toMatchObject({
+        headers_config: { header_behavior: 'whitelist', headers: { items: ['referer'] } },
+        cookies_config: { cookie_behavior: 'none' },
+        query_strings_config: { query_string_behavior: 'none' },
+      });
+      const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', entry.response_headers_policy_id);
+      expect(headers.custom_headers_config).toEqual({
+        items: [{ header: 'Cache-Control', value: 'no-cache', override: true }],
+      });
+      expect(headers.cors_config).toMatchObject({
+        access_control_allow_origins: { items: ['*'] },
+        access_control_allow_credentials: false,
+      });
+    },
+  );
 
-  it("sends a build's entry asked for by its own URL to the entry router, before the chunks, without assignment, keeping the router's Cache-Control", () => {
-    const { delivery, config } = synthesize(testConfig(FIVE_REGIONS));
-    const distribution = only(delivery, 'aws_cloudfront_distribution');
-    const patterns = (distribution.ordered_cache_behavior as Block[]).map((b) => b.path_pattern);
-    // First match wins, and the default behaviour (the chunks) comes after every ordered one.
-    expect(patterns.indexOf('/assets/*/index.js')).toBe(patterns.indexOf('/assets/index.js') + 1);
-    const buildEntry = behaviour(distribution, '/assets/*/index.js');
-    const entry = behaviour(distribution, '/assets/index.js');
-    const entryRouter = only(
-      delivery,
-      'aws_lambda_function',
-      (f) => f.function_name === resourceNames(config).entryRouter,
-    );
-    expect(buildEntry).toMatchObject({
-      target_origin_id: 'replicas',
-      compress: false,
-      viewer_protocol_policy: 'redirect-to-https',
-      allowed_methods: ['GET', 'HEAD'],
-      // The entry's cache key: the URI and the normalized Accept-Encoding.
-      cache_policy_id: entry.cache_policy_id,
-      lambda_function_association: [
-        {
-          event_type: 'origin-request',
-          include_body: false,
-          lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn'),
-        },
-      ],
-    });
-    // The viewer-assignment function would rewrite the URI to the viewer's build, whatever build it named.
-    expect(buildEntry.function_association).toBeUndefined();
-    // The router says immutable for a build's entry; no policy here may turn that into no-cache.
-    const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', buildEntry.response_headers_policy_id);
-    expect(headers.custom_headers_config).toBeUndefined();
-    expect(headers.cors_config).toMatchObject({
-      access_control_allow_origins: { items: ['*'] },
-      access_control_allow_credentials: false,
-    });
-    expect(headers.security_headers_config).toMatchObject({ content_type_options: { override: true } });
-  });
+  it(
+    "sends a build's entry asked for by its own URL to the entry router, before the chunks, without assignment, " +
+      "keeping the router's Cache-Control",
+    () => {
+      const { delivery, config } = synthesize(testConfig(FIVE_REGIONS));
+      const distribution = only(delivery, 'aws_cloudfront_distribution');
+      const patterns = (distribution.ordered_cache_behavior as Block[]).map((b) => b.path_pattern);
+      // First match wins, and the default behaviour (the chunks) comes after every ordered one.
+      expect(patterns.indexOf('/assets/*/index.js')).toBe(patterns.indexOf('/assets/index.js') + 1);
+      const buildEntry = behaviour(distribution, '/assets/*/index.js');
+      const entry = behaviour(distribution, '/assets/index.js');
+      const entryRouter = only(
+        delivery,
+        'aws_lambda_function',
+        (f) => f.function_name === resourceNames(config).entryRouter,
+      );
+      expect(buildEntry).toMatchObject({
+        target_origin_id: 'replicas',
+        compress: false,
+        viewer_protocol_policy: 'redirect-to-https',
+        allowed_methods: ['GET', 'HEAD'],
+        // The entry's cache key: the URI and the normalized Accept-Encoding.
+        cache_policy_id: entry.cache_policy_id,
+        lambda_function_association: [
+          {
+            event_type: 'origin-request',
+            include_body: false,
+            lambda_arn: ref(delivery, 'aws_lambda_function', entryRouter, 'qualified_arn'),
+          },
+        ],
+      });
+      // The viewer-assignment function would rewrite the URI to the viewer's build, whatever build it named.
+      expect(buildEntry.function_association).toBeUndefined();
+      // The router says immutable for a build's entry; no policy here may turn that into no-cache.
+      const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', buildEntry.response_headers_policy_id);
+      expect(headers.custom_headers_config).toBeUndefined();
+      expect(headers.cors_config).toMatchObject({
+        access_control_allow_origins: { items: ['*'] },
+        access_control_allow_credentials: false,
+      });
+      expect(headers.security_headers_config).toMatchObject({ content_type_options: { override: true } });
+    },
+  );
 
   it('tells the routers the rollout store on every S3 origin, as a custom header no viewer can set', () => {
     const { delivery } = synthesize(testConfig(FIVE_REGIONS));
@@ -216,7 +224,8 @@ describe('distribution', () => {
     ['one region', testConfig(), 'replica-us-east-1'],
     ['five regions', testConfig(FIVE_REGIONS), 'replicas'],
   ])(
-    "answers error reports (/api/e) 204 at the viewer edge with the build's error-report function, GET and HEAD only, over HTTPS only, uncached, forwarding nothing (%s)",
+    "answers error reports (/api/e) 204 at the viewer edge with the build's error-report function, GET and " +
+      'HEAD only, over HTTPS only, uncached, forwarding nothing (%s)',
     (_label, config, target) => {
       const { delivery, manifest } = synthesize(config);
       const distribution = only(delivery, 'aws_cloudfront_distribution');

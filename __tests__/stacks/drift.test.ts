@@ -4,18 +4,21 @@ import { resources, type Block, type SynthStack } from '../../stacks/policy/terr
 import { FIVE_REGIONS, synthesize, testConfig } from './support';
 
 describe('ignore_changes', () => {
-  it("holds exactly the designed ones: alias version and weights, rollout state value, the check function's code", () => {
-    const { all } = synthesize(testConfig(FIVE_REGIONS));
-    const ignored = all.flatMap((stack) =>
-      ignoredChanges(stack).map(({ address, attributes }) => [address.split('.')[0], attributes]),
-    );
-    expect(ignored).toEqual([
-      ['aws_cloudfront_function', ['code']],
-      ['aws_cloudfrontkeyvaluestore_key', ['value']],
-      ['aws_lambda_alias', ['function_version', 'routing_config']],
-    ]);
-    expect(all.flatMap((stack) => designedIgnoreChangesOnly(stack))).toEqual([]);
-  });
+  it(
+    'holds exactly the designed ones: alias version and ' + "weights, rollout state value, the check function's code",
+    () => {
+      const { all } = synthesize(testConfig(FIVE_REGIONS));
+      const ignored = all.flatMap((stack) =>
+        ignoredChanges(stack).map(({ address, attributes }) => [address.split('.')[0], attributes]),
+      );
+      expect(ignored).toEqual([
+        ['aws_cloudfront_function', ['code']],
+        ['aws_cloudfrontkeyvaluestore_key', ['value']],
+        ['aws_lambda_alias', ['function_version', 'routing_config']],
+      ]);
+      expect(all.flatMap((stack) => designedIgnoreChangesOnly(stack))).toEqual([]);
+    },
+  );
 
   describe('anything else is refused', () => {
     let clean: SynthStack;

@@ -158,7 +158,10 @@ describe('each rule catches a violating input', () => {
     });
     expect(violationsOf('iam-scoped-resources', unscoped)).toEqual([
       expect.stringMatching(
-        /allows cloudfront-keyvaluestore:DescribeKeyValueStore, cloudfront-keyvaluestore:GetKey, cloudfront-keyvaluestore:PutKey on every resource/,
+        new RegExp(
+          'allows cloudfront-keyvaluestore:DescribeKeyValueStore, cloudfront-keyvaluestore:GetKey, ' +
+            'cloudfront-keyvaluestore:PutKey on every resource',
+        ),
       ),
     ]);
     // An action IAM cannot scope may have `*`, but only with a condition (none of the roles needs one now: metrics are
@@ -257,7 +260,10 @@ describe('each rule catches a violating input', () => {
     ]);
     expect(violationsOf('iam-reference', unsupportedKey)).toEqual([
       expect.stringMatching(
-        /ReadWriteRolloutState: cloudfront-keyvaluestore:DescribeKeyValueStore does not support the condition key aws:ResourceTag\/Distribution/,
+        new RegExp(
+          'ReadWriteRolloutState: cloudfront-keyvaluestore:DescribeKeyValueStore does not support the condition ' +
+            'key aws:ResourceTag\\/Distribution',
+        ),
       ),
       expect.stringMatching(/cloudfront-keyvaluestore:GetKey does not support/),
       expect.stringMatching(/cloudfront-keyvaluestore:PutKey does not support/),

@@ -127,22 +127,25 @@ function rolloutKey(delivery: SynthesizedStack) {
 }
 
 describe('the rollout key is created with the build the alias serves now', () => {
-  it('names no build of its own: the stable build comes from the description of the version alias live points at', () => {
-    const { delivery, manifest } = synthesize(testConfig());
-    const { key, alias, served, value } = rolloutKey(delivery);
-    expect(value).not.toContain(manifest.buildId);
-    expect(value).not.toMatch(/[0-9a-f]{16}/);
-    expect(served).toMatchObject({
-      provider: 'aws.us-east-1',
-      function_name: ref(delivery, 'aws_lambda_alias', alias, 'function_name'),
-      qualifier: ref(delivery, 'aws_lambda_alias', alias, 'function_version'),
-    });
-    expect(splitTemplate(value).expression).toContain(
-      `${ref(delivery, 'aws_lambda_function', served, 'description', 'data').slice(2, -1)}`,
-    );
-    // Still created once and then rollout sync's.
-    expect(key).toMatchObject({ key: 'rollout', lifecycle: { ignore_changes: ['value'] } });
-  });
+  it(
+    'names no build of its own: the stable build comes from ' + 'the description of the version alias live points at',
+    () => {
+      const { delivery, manifest } = synthesize(testConfig());
+      const { key, alias, served, value } = rolloutKey(delivery);
+      expect(value).not.toContain(manifest.buildId);
+      expect(value).not.toMatch(/[0-9a-f]{16}/);
+      expect(served).toMatchObject({
+        provider: 'aws.us-east-1',
+        function_name: ref(delivery, 'aws_lambda_alias', alias, 'function_name'),
+        qualifier: ref(delivery, 'aws_lambda_alias', alias, 'function_version'),
+      });
+      expect(splitTemplate(value).expression).toContain(
+        `${ref(delivery, 'aws_lambda_function', served, 'description', 'data').slice(2, -1)}`,
+      );
+      // Still created once and then rollout sync's.
+      expect(key).toMatchObject({ key: 'rollout', lifecycle: { ignore_changes: ['value'] } });
+    },
+  );
 
   it('reads it at plan time whenever the alias exists: the data source refers to the alias and nothing else', () => {
     // A data source referring to a managed resource with planned changes is read during apply

@@ -212,13 +212,29 @@ export const assignment: BenchSection = {
       return {
         figures,
         notes: [
-          `${viewers.toLocaleString('en')} seeded random viewers (3 in 4 IPv4, 1 in 4 IPv6), each load through the published viewer-assignment function (cloudfront-js-2.0 harness), one fresh instance per weight, all reading the rollout state of one deployment as its weight grows.`,
+          `${viewers.toLocaleString('en')} seeded random viewers (3 in 4 IPv4, 1 in 4 IPv6), each load through ` +
+            `the published viewer-assignment function (cloudfront-js-2.0 harness), one fresh instance per weight, ` +
+            `all reading the rollout state of one deployment as its weight grows.`,
           `  Target of the deviation: 3 binomial standard deviations at that weight (w = ${largest.weight / 100} %).`,
-          `  Stickiness over ${onEarlier.toLocaleString('en')} canary assignments across ${WEIGHTS.length - 1} weight steps; another edge: a second instance of the same code; rotation: ${v6.length.toLocaleString('en')} IPv6 viewers, same /64, new interface id.`,
-          `  A new deployment (new salt) should draw an independent cohort: about w of the previous one (${STICKY_WEIGHT / 100} %), not all of it.`,
-          'The previous design assigned by the same rule in its entry router: the same figures. Reference: its rollout shifts a Lambda alias CloudFront never calls, so no viewer reaches the canary at any weight; there is nothing to compare.',
-          `Time per load: the published function in the cloudfront-js-2.0 harness during a rollout at 25 %, ${reps.rounds} x ${reps.callsPerRound.toLocaleString('en')} single awaited calls after ${reps.warmupCalls.toLocaleString('en')} warm-up calls, over ${timedIps.length.toLocaleString('en')} viewers (timer and await overhead included, as in the edge functions' table).`,
-          `  One-origin ring: the ring the edge functions' table measures the function with, 1 viewer in 8 on the ring host. Full ring: ${full.ring.length} origins, ${formatRolloutState(full).length} bytes of state, as many as \`rollout ring add\` takes before the store's 1 KB value quota refuses one (the state verify-edge sends CloudFront's TestFunction), every viewer on ${new URL(FULL_RING_VIEWER.referer).origin}, in none of them, so compared with every origin. verify-edge holds CloudFront's own figure for that load (ComputeUtilization) to edge.maxComputeUtilization.`,
+          `  Stickiness over ${onEarlier.toLocaleString('en')} canary assignments across ${WEIGHTS.length - 1} ` +
+            `weight steps; another edge: a second instance of the same code; rotation: ` +
+            `${v6.length.toLocaleString('en')} IPv6 viewers, same /64, new interface id.`,
+          `  A new deployment (new salt) should draw an independent cohort: about w of the previous one ` +
+            `(${STICKY_WEIGHT / 100} %), not all of it.`,
+          'The previous design assigned by the same rule in its entry router: the same figures. Reference: its ' +
+            'rollout shifts a Lambda alias CloudFront never calls, so no viewer reaches the canary at any weight; ' +
+            'there is nothing to compare.',
+          `Time per load: the published function in the cloudfront-js-2.0 harness during a rollout at 25 %, ` +
+            `${reps.rounds} x ${reps.callsPerRound.toLocaleString('en')} single awaited calls after ` +
+            `${reps.warmupCalls.toLocaleString('en')} warm-up calls, over ${timedIps.length.toLocaleString('en')} ` +
+            `viewers (timer and await overhead included, as in the edge functions' table).`,
+          `  One-origin ring: the ring the edge functions' table measures the function with, 1 viewer in 8 on ` +
+            `the ring host. Full ring: ${full.ring.length} origins, ${formatRolloutState(full).length} bytes of ` +
+            `state, as many as \`rollout ring add\` takes before the store's 1 KB value quota refuses one (the ` +
+            `state verify-edge sends CloudFront's TestFunction), every viewer on ` +
+            `${new URL(FULL_RING_VIEWER.referer).origin}, in none of them, so compared with every origin. ` +
+            `verify-edge holds CloudFront's own figure for that load (ComputeUtilization) to ` +
+            `edge.maxComputeUtilization.`,
         ],
         data: {
           viewers,

@@ -35,8 +35,12 @@ export const buildOutput: BenchSection = {
     return {
       figures,
       notes: [
-        'From build/manifest.json. Every load asks for index.js (browsers revalidate it; CloudFront keeps it per build); the chunks are fetched once per viewer and cached by CloudFront for a year (immutable URLs).',
-        "Zips are deterministic; the entry router's carries index.js inlined (plain, gzip, brotli), and, like rollout sync's, the KeyValueStore client with its SigV4A signer. The CloudFront Function is checked against its 10 KB quota at build time.",
+        'From build/manifest.json. Every load asks for index.js (browsers revalidate it; CloudFront keeps it ' +
+          'per build); the chunks are fetched once per viewer and cached by CloudFront for a year ' +
+          '(immutable URLs).',
+        "Zips are deterministic; the entry router's carries index.js inlined (plain, gzip, brotli), and, like " +
+          "rollout sync's, the KeyValueStore client with its SigV4A signer. The CloudFront Function is checked " +
+          'against its 10 KB quota at build time.',
       ],
       data: {
         buildId: manifest.buildId,

@@ -208,23 +208,41 @@ export const cost: BenchSection = {
     const previousBusy = inputs('steady', 'busy', 'previous');
     const referenceBusy = inputs('steady', 'busy', 'reference');
     const price = (p: (typeof PRICES)[keyof typeof PRICES]) =>
-      `$${p.usd} per ${p.per === 1 ? '' : `${p.per.toLocaleString('en')} `}${p.per > 1 ? `${p.unit.replace(/y$/, 'ie')}s` : p.unit}`;
+      `$${p.usd} per ` +
+      `${p.per === 1 ? '' : `${p.per.toLocaleString('en')} `}${p.per > 1 ? `${p.unit.replace(/y$/, 'ie')}s` : p.unit}`;
     return {
       figures,
       notes: [
-        `Prices read ${PRICES_READ} (bench/prices.ts, each with its source and how it was checked): Lambda@Edge ${price(PRICES.edgeRequest)} and ${price(PRICES.edgeGbSecond)} (1 ms units, init included), S3 GET ${price(PRICES.s3Get)},`,
-        `  Route53 ${price(PRICES.route53Standard)} (standard) and ${price(PRICES.route53Latency)} (latency), CloudFront Functions ${price(PRICES.cloudFrontFunction)}, KeyValueStore ${price(PRICES.kvsFunctionRead)} by functions and ${price(PRICES.kvsApiCall)} through its API.`,
-        '  CloudFront requests and transfer: the same for every design, left out. So is the release signal (real-time logs, Kinesis, its consumer): mostly a fixed monthly cost, priced in its own section.',
-        `This design: per load one function invocation and one KeyValueStore read; Lambda@Edge and S3 only on the entry behaviour's misses, ${round(current.lambdaPerLoad, 6)} invocations per load in steady state by the fleet model (origin-requests; prices.ts FLEET: ${FLEET.loadsPerDay.toLocaleString('en')} loads a day, ${FLEET.regionalEdgeCaches} regional edge caches, each object fetched again ${FLEET.refetchesPerDay} times a day), each billed as a cold start (${current.coldBilledMs} ms).`,
-        `  Fallback (a deleted or refused state): every load runs the entry router, as in the previous design, and reads the state through the API once per ${context.config.edge.stateCacheSeconds} s per container: $${usd(fallbackBusy.total)} per million loads on a busy edge, until the state is repaired.`,
-        `  Rollout sync calls the KeyValueStore API only when the state changes, and checks it with one call every ${VERIFY_INTERVAL_MS / 60_000} minutes per warm container (repairing a state deleted or broken by hand): about ${syncCallsPerMonth.toLocaleString('en')} calls a month when nothing changes (assumed two containers), $${usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth))} a month, whatever the traffic.`,
-        `Previous design and reference: Lambda@Edge on every load, at ${memoryMb} MB; CPU time measured here scaled by ${MB_PER_VCPU} / ${memoryMb} = ${round(cpuScale, 2)} (one vCPU at ${MB_PER_VCPU} MB), rounded up to whole ms: warm ${previousBusy.warmBilledMs} ms,`,
-        `  cold ${previousBusy.coldBilledMs} ms (reference ${referenceBusy.coldBilledMs} ms): the bundle's require beyond Node's floor, scaled, plus the first request's record lookup. Assumed traffic (prices.ts TRAFFIC): ${Object.values(
-          TRAFFIC,
-        )
-          .map((t) => `${t.label}, containers living ${t.containerLifetimeMinutes} min`)
-          .join('; ')}.`,
-        '  Their Route53 queries are those leaving the containers (origin-requests), an upper bound; the previous design added the viewer-key CloudFront Function on every load, the reference had none.',
+        `Prices read ${PRICES_READ} (bench/prices.ts, each with its source and how it was checked): ` +
+          `Lambda@Edge ${price(PRICES.edgeRequest)} and ${price(PRICES.edgeGbSecond)} (1 ms units, init ` +
+          `included), S3 GET ${price(PRICES.s3Get)},`,
+        `  Route53 ${price(PRICES.route53Standard)} (standard) and ${price(PRICES.route53Latency)} (latency), ` +
+          `CloudFront Functions ${price(PRICES.cloudFrontFunction)}, KeyValueStore ` +
+          `${price(PRICES.kvsFunctionRead)} by functions and ${price(PRICES.kvsApiCall)} through its API.`,
+        '  CloudFront requests and transfer: the same for every design, left out. So is the release signal ' +
+          '(real-time logs, Kinesis, its consumer): mostly a fixed monthly cost, priced in its own section.',
+        `This design: per load one function invocation and one KeyValueStore read; Lambda@Edge and S3 only on ` +
+          `the entry behaviour's misses, ${round(current.lambdaPerLoad, 6)} invocations per load in steady state ` +
+          `by the fleet model (origin-requests; prices.ts FLEET: ${FLEET.loadsPerDay.toLocaleString('en')} loads ` +
+          `a day, ${FLEET.regionalEdgeCaches} regional edge caches, each object fetched again ` +
+          `${FLEET.refetchesPerDay} times a day), each billed as a cold start (${current.coldBilledMs} ms).`,
+        `  Fallback (a deleted or refused state): every load runs the entry router, as in the previous design, ` +
+          `and reads the state through the API once per ${context.config.edge.stateCacheSeconds} s per container: ` +
+          `$${usd(fallbackBusy.total)} per million loads on a busy edge, until the state is repaired.`,
+        `  Rollout sync calls the KeyValueStore API only when the state changes, and checks it with one call ` +
+          `every ${VERIFY_INTERVAL_MS / 60_000} minutes per warm container (repairing a state deleted or broken ` +
+          `by hand): about ${syncCallsPerMonth.toLocaleString('en')} calls a month when nothing changes (assumed ` +
+          `two containers), $${usd(priceOf(PRICES.kvsApiCall, syncCallsPerMonth))} a month, whatever the traffic.`,
+        `Previous design and reference: Lambda@Edge on every load, at ${memoryMb} MB; CPU time measured here ` +
+          `scaled by ${MB_PER_VCPU} / ${memoryMb} = ${round(cpuScale, 2)} (one vCPU at ${MB_PER_VCPU} MB), ` +
+          `rounded up to whole ms: warm ${previousBusy.warmBilledMs} ms,`,
+        `  cold ${previousBusy.coldBilledMs} ms (reference ${referenceBusy.coldBilledMs} ms): the bundle's require ` +
+          `beyond Node's floor, scaled, plus the first request's record lookup. ` +
+          `Assumed traffic (prices.ts TRAFFIC): ${Object.values(TRAFFIC)
+            .map((t) => `${t.label}, containers living ${t.containerLifetimeMinutes} min`)
+            .join('; ')}.`,
+        '  Their Route53 queries are those leaving the containers (origin-requests), an upper bound; the ' +
+          'previous design added the viewer-key CloudFront Function on every load, the reference had none.',
       ],
       data: {
         prices: PRICES,

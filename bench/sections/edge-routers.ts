@@ -173,7 +173,8 @@ export const edgeRouters: BenchSection = {
       const assignSteady = await warm((i) => steadyFn(structuredCloneEvent(at(viewerEvents)(i))));
       const assignRollout = await warm((i) => rolloutFn(structuredCloneEvent(at(viewerEvents)(i))));
       context.log(
-        'edge-routers: warm, entry router on a miss of its own build, of another build (read once from a bucket), and on the unrewritten fallback',
+        'edge-routers: warm, entry router on a miss of its own build, of another build (read once from a ' +
+          'bucket), and on the unrewritten fallback',
       );
       const entry = load(entryZip);
       const ownMiss = await warm((i) => entry(at(ownEvents)(i)));
@@ -339,13 +340,30 @@ export const edgeRouters: BenchSection = {
       return {
         figures,
         notes: [
-          `Warm: single awaited calls, ${plural(reps.rounds, 'round')} x ${reps.callsPerRound.toLocaleString('en')} calls after ${reps.warmupCalls.toLocaleString('en')} warm-up calls, over ${EVENT_POOL} viewers (IPv4 and IPv6); each includes ${us(overhead)} µs of timer and await overhead.`,
-          `  Viewer assignment: the published function in the cloudfront-js-2.0 harness (a V8 context of its own; the store read is a resolved promise), one event copy per call. CloudFront bills a function per invocation, not by time; the figure shows its share of CloudFront's compute budget is small.`,
-          "  Entry router: the bundled zip on its cache-miss paths, with loopback S3 and KeyValueStore servers; another build's entry and the fallback's state are read once, then kept by the container. Previous: the previous design's router on the same three states (it ran on every load); reference: its entry handler (one record lookup, then a rewrite to S3).",
-          `  Round medians (µs): assignment ${assignSteady.roundMedians.map(us).join(' ')} | router own ${ownMiss.roundMedians.map(us).join(' ')} | previous ${previousOwn.roundMedians.map(us).join(' ')} | reference ${referenceEntry.roundMedians.map(us).join(' ')}.`,
-          `Cold init: node -e "require(index.js)" in ${reps.coldRuns} fresh processes per bundle, interleaved; the empty module is Node's own floor on this machine now. The entry router's index.js is ${entryBundle} B, ${inlinedBytes} B of it the inlined widget entry; the KeyValueStore client and SigV4A signer its fallback needs (${storeClientBytes} B) are a file of their own in the zip, required on first use only.`,
-          '  First request after a cold load: this router answers its own build with no lookup at all; the previous router and the reference waited for a DNS record (loopback here; the Lambda resolver in AWS).',
-          `Reference: reproductions of the reference design's handlers (bench/reference-*.js). The median of the reference entry handler is ${us(ref.median)} µs.`,
+          `Warm: single awaited calls, ${plural(reps.rounds, 'round')} x ` +
+            `${reps.callsPerRound.toLocaleString('en')} calls after ${reps.warmupCalls.toLocaleString('en')} ` +
+            `warm-up calls, over ${EVENT_POOL} viewers (IPv4 and IPv6); each includes ${us(overhead)} µs of ` +
+            `timer and await overhead.`,
+          `  Viewer assignment: the published function in the cloudfront-js-2.0 harness (a V8 context of its ` +
+            `own; the store read is a resolved promise), one event copy per call. CloudFront bills a function per ` +
+            `invocation, not by time; the figure shows its share of CloudFront's compute budget is small.`,
+          '  Entry router: the bundled zip on its cache-miss paths, with loopback S3 and KeyValueStore ' +
+            "servers; another build's entry and the fallback's state are read once, then kept by the container. " +
+            "Previous: the previous design's router on the same three states (it ran on every load); reference: " +
+            'its entry handler (one record lookup, then a rewrite to S3).',
+          `  Round medians (µs): assignment ${assignSteady.roundMedians.map(us).join(' ')} | router own ` +
+            `${ownMiss.roundMedians.map(us).join(' ')} | previous ${previousOwn.roundMedians.map(us).join(' ')} | ` +
+            `reference ${referenceEntry.roundMedians.map(us).join(' ')}.`,
+          `Cold init: node -e "require(index.js)" in ${reps.coldRuns} fresh processes per bundle, interleaved; ` +
+            `the empty module is Node's own floor on this machine now. The entry router's index.js is ` +
+            `${entryBundle} B, ${inlinedBytes} B of it the inlined widget entry; the KeyValueStore client and ` +
+            `SigV4A signer its fallback needs (${storeClientBytes} B) are a file of their own in the zip, ` +
+            `required on first use only.`,
+          '  First request after a cold load: this router answers its own build with no lookup at all; the ' +
+            'previous router and the reference waited for a DNS record (loopback here; the Lambda ' +
+            'resolver in AWS).',
+          `Reference: reproductions of the reference design's handlers (bench/reference-*.js). The median of ` +
+            `the reference entry handler is ${us(ref.median)} µs.`,
         ],
         data: data as unknown as Record<string, unknown>,
       };

@@ -207,7 +207,8 @@ export const originRequests: BenchSection = {
         };
 
         context.log(
-          `origin-requests: the previous design's router and the reference handler on the same viewers, ${scenario.label}`,
+          `origin-requests: the previous design's router and the reference handler on the same viewers, ` +
+            `${scenario.label}`,
         );
         dns.setTxt(previousRolloutRecord(config), formatRolloutRecord(state));
         const previousCounts = await countS3(load(previousZip), ips, entryEvent);
@@ -238,7 +239,8 @@ export const originRequests: BenchSection = {
           ['rollout', SCENARIOS[2]],
         ] as const) {
           context.log(
-            `origin-requests: Route53 queries over one container's life (${lifetimeS} s simulated), ${traffic.label}, ${scenario.label}`,
+            `origin-requests: Route53 queries over one container's life (${lifetimeS} s simulated), ` +
+              `${traffic.label}, ${scenario.label}`,
           );
           dns.setTxt(previousRolloutRecord(config), formatRolloutRecord(scenario.state(own)));
           const event = (ip: string, i: number) => entryEvent(ip, i);
@@ -329,13 +331,33 @@ export const originRequests: BenchSection = {
       return {
         figures,
         notes: [
-          `This design, measured: ${viewers.toLocaleString('en')} simulated viewers (IPv4 and IPv6; ${ENCODINGS.map((e) => `${Math.round(e.share * 100)} % ${e.key || 'identity'}`).join(', ')}) per scenario through the published viewer-assignment function and one cache keyed as the entry's cache policy keys it;`,
-          `  the bundled entry router ran on misses only (${SCENARIOS.map((s) => `${s.id} ${measured[s.id].objects}`).join(', ')} objects), reading another build from a loopback bucket; no load made a KeyValueStore API call or a DNS query.`,
-          `Fleet model (prices.ts FLEET, assumed): ${FLEET.loadsPerDay.toLocaleString('en')} loads a day, ${FLEET.regionalEdgeCaches} regional edge caches (where origin-request functions run), each fetching every entry object (builds x ${FLEET.encodings} encodings) again ${FLEET.refetchesPerDay} times a day:`,
-          `  per load = objects x ${FLEET.regionalEdgeCaches} x ${FLEET.refetchesPerDay} / ${FLEET.loadsPerDay.toLocaleString('en')}. A busier widget divides it further; an object CloudFront keeps longer, too. S3 GETs: only objects of a build that is not the router's own (it inlines its own).`,
-          `Previous design: its entry router ran on every load (1 invocation) and sent loads of a build other than its own to S3 (expected 1 - w: ${SCENARIOS.map((s) => `${s.id} ${round(previous[s.id].expected, 2)}`).join(', ')}); it read _rollout every ${PREVIOUS_DESIGN.rolloutRefreshS} s and _bucket when a load went to S3. Reference: every load rewritten to S3.`,
-          `  Route53: queries that left one simulated container over a ${TRAFFIC.busy.containerLifetimeMinutes}-minute life (simulated clock, real DNS over loopback), per load; an upper bound on what Route53 bills. This design makes none per load: the chunk router's _bucket lookups follow chunk misses, alike in every design.`,
-          `Fallback: when the function cannot read the state (a deleted key, a value it refuses), every load reaches the entry router, which reads the state through the API at most once per ${config.edge.stateCacheSeconds} s per container (config edge.stateCacheSeconds).`,
+          `This design, measured: ${viewers.toLocaleString('en')} simulated viewers (IPv4 and IPv6; ` +
+            `${ENCODINGS.map((e) => `${Math.round(e.share * 100)} % ${e.key || 'identity'}`).join(', ')}) per ` +
+            `scenario through the published viewer-assignment function and one cache keyed as the entry's ` +
+            `cache policy keys it;`,
+          `  the bundled entry router ran on misses only ` +
+            `(${SCENARIOS.map((s) => `${s.id} ${measured[s.id].objects}`).join(', ')} objects), reading another ` +
+            `build from a loopback bucket; no load made a KeyValueStore API call or a DNS query.`,
+          `Fleet model (prices.ts FLEET, assumed): ${FLEET.loadsPerDay.toLocaleString('en')} loads a day, ` +
+            `${FLEET.regionalEdgeCaches} regional edge caches (where origin-request functions run), each fetching ` +
+            `every entry object (builds x ${FLEET.encodings} encodings) again ${FLEET.refetchesPerDay} times a ` +
+            `day:`,
+          `  per load = objects x ${FLEET.regionalEdgeCaches} x ${FLEET.refetchesPerDay} / ` +
+            `${FLEET.loadsPerDay.toLocaleString('en')}. A busier widget divides it further; an object CloudFront ` +
+            `keeps longer, too. S3 GETs: only objects of a build that is not the router's own (it ` +
+            `inlines its own).`,
+          `Previous design: its entry router ran on every load (1 invocation) and sent loads of a build other ` +
+            `than its own to S3 (expected 1 - w: ` +
+            `${SCENARIOS.map((s) => `${s.id} ${round(previous[s.id].expected, 2)}`).join(', ')}); it read ` +
+            `_rollout every ${PREVIOUS_DESIGN.rolloutRefreshS} s and _bucket when a load went to S3. Reference: ` +
+            `every load rewritten to S3.`,
+          `  Route53: queries that left one simulated container over a ` +
+            `${TRAFFIC.busy.containerLifetimeMinutes}-minute life (simulated clock, real DNS over loopback), per ` +
+            `load; an upper bound on what Route53 bills. This design makes none per load: the chunk router's ` +
+            `_bucket lookups follow chunk misses, alike in every design.`,
+          `Fallback: when the function cannot read the state (a deleted key, a value it refuses), every load ` +
+            `reaches the entry router, which reads the state through the API at most once per ` +
+            `${config.edge.stateCacheSeconds} s per container (config edge.stateCacheSeconds).`,
         ],
         data: data as unknown as Record<string, unknown>,
       };

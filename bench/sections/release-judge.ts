@@ -66,7 +66,11 @@ function verdictChain(batchWindowSeconds: number): ReachComponent[] {
       typicalS: 0,
       worstS: LOOK_SECONDS,
       basis: 'assumed',
-      detail: `typical 2 s, worst 10 s (CloudFront says real-time logs arrive within seconds, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/real-time-logs.html); the simulation already waits ${LOG_DELAY_SECONDS} s for every record, and records 10 s late put the verdict at most one look (${LOOK_SECONDS} s) later`,
+      detail:
+        `typical 2 s, worst 10 s (CloudFront says real-time logs arrive within seconds, ` +
+        `https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/real-time-logs.html); the simulation ` +
+        `already waits ${LOG_DELAY_SECONDS} s for every record, and records 10 s late put the verdict at most one ` +
+        `look (${LOOK_SECONDS} s) later`,
     },
     {
       name: 'consumer batch',
@@ -249,8 +253,12 @@ export const releaseJudge: BenchSection = {
       loadsPerDay: quietest.loadsPerDay,
       stableErrorShare: healthyShare(seed),
     }));
-    const ownName = `${targetedLabel} loads a day, healthy, the deploy config's ${configured.rollout.strategy} ${configured.rollout.percent} % every ${configured.rollout.intervalMinutes} min (${ownConfiguredS} s configured)`;
-    const quietName = `${quietest.label} loads a day, healthy, alarms.holdMinutes ${QUIET_HOLD_MINUTES} (a quiet widget)`;
+    const ownName =
+      `${targetedLabel} loads a day, healthy, the deploy config's ${configured.rollout.strategy} ` +
+      `${configured.rollout.percent} % every ${configured.rollout.intervalMinutes} min (${ownConfiguredS} s ` +
+      `configured)`;
+    const quietName =
+      `${quietest.label} loads a day, healthy, ` + `alarms.holdMinutes ${QUIET_HOLD_MINUTES} (a quiet widget)`;
     figures.push(
       { name: `${ownName}: start to everyone, median`, value: seconds(own.completionS, median), unit: 's' },
       { name: `${ownName}: start to everyone, worst`, value: seconds(own.completionS, worst), unit: 's' },
@@ -290,22 +298,77 @@ export const releaseJudge: BenchSection = {
     return {
       figures,
       notes: [
-        `Targets: at ${targetedLabel} loads a day a canary failing ${percent(targetedDefect)} more off every viewer within ${TARGETS.rollback.typicalS} s typically: ${verdict(targeted.off.typicalS <= TARGETS.rollback.typicalS && targetedAllRolledBack)} (${targeted.off.typicalS} s), within ${TARGETS.rollback.worstS} s at worst: ${verdict(targeted.off.worstS <= TARGETS.rollback.worstS && targetedAllRolledBack)} (${targeted.off.worstS} s); at most 1 healthy release in 1,000 rolled back: ${verdict(healthyOk)} (${healthy.map((h) => `${healthyRolledBack(h)} of ${h.summary.releases} at ${h.label}`).join(', ')}); a healthy release no slower than the configured steps (${configuredS} s): ${verdict(healthy.every((h) => h.slowerS.length === 0))} (${healthy.map((h) => `${h.slowerS.length} of ${h.summary.completionS.length} completed slower at ${h.label}`).join(', ')}).`,
-        `Counting: a failing verdict reads the canary as the newest state assigns it, from the moment a state is written (an error names the build that ran; a viewer a stale edge still gave the stable build only dilutes the canary's share), so nothing waits for the store to reach every edge. A healthy verdict reads only viewers every state the edges may serve agrees on, role and weight: for statePropagationMs (${propagationS} s: the store's assumed worst doubled and edge.stateCacheSeconds) after each write a step's own viewers are not counted, and then only in closed periods.`,
-        `Failing canaries: ${failingReleases} releases per line, the stable build's error share ${percent(STABLE_ERROR_SHARE)}, the canary's that plus the defect's. Median = the median simulated time from the first load the defect failed to the weight written back to 0, plus the chain's typical ${chainTotal.typicalS} s; worst = the longest simulated time plus the chain's worst ${chainTotal.worstS} s. A release held past its step's time by alarms.holdMinutes (${holdMinutes}) is rolled back for want of evidence, and counted from the same first failing load.`,
+        `Targets: at ${targetedLabel} loads a day a canary failing ${percent(targetedDefect)} more off every ` +
+          `viewer within ${TARGETS.rollback.typicalS} s typically: ` +
+          `${verdict(targeted.off.typicalS <= TARGETS.rollback.typicalS && targetedAllRolledBack)} ` +
+          `(${targeted.off.typicalS} s), within ${TARGETS.rollback.worstS} s at worst: ` +
+          `${verdict(targeted.off.worstS <= TARGETS.rollback.worstS && targetedAllRolledBack)} ` +
+          `(${targeted.off.worstS} s); at most 1 healthy release in 1,000 rolled back: ${verdict(healthyOk)} ` +
+          `(${healthy.map((h) => `${healthyRolledBack(h)} of ${h.summary.releases} at ${h.label}`).join(', ')}); ` +
+          `a healthy release no slower than the configured steps (${configuredS} s): ` +
+          `${verdict(healthy.every((h) => h.slowerS.length === 0))} ` +
+          `(${healthy
+            .map((h) => `${h.slowerS.length} of ${h.summary.completionS.length} completed slower at ${h.label}`)
+            .join(', ')}).`,
+        `Counting: a failing verdict reads the canary as the newest state assigns it, from the moment a state ` +
+          `is written (an error names the build that ran; a viewer a stale edge still gave the stable build only ` +
+          `dilutes the canary's share), so nothing waits for the store to reach every edge. A healthy verdict ` +
+          `reads only viewers every state the edges may serve agrees on, role and weight: for statePropagationMs ` +
+          `(${propagationS} s: the store's assumed worst doubled and edge.stateCacheSeconds) after each write a ` +
+          `step's own viewers are not counted, and then only in closed periods.`,
+        `Failing canaries: ${failingReleases} releases per line, the stable build's error share ` +
+          `${percent(STABLE_ERROR_SHARE)}, the canary's that plus the defect's. Median = the median simulated ` +
+          `time from the first load the defect failed to the weight written back to 0, plus the chain's typical ` +
+          `${chainTotal.typicalS} s; worst = the longest simulated time plus the chain's worst ` +
+          `${chainTotal.worstS} s. A release held past its step's time by alarms.holdMinutes (${holdMinutes}) is ` +
+          `rolled back for want of evidence, and counted from the same first failing load.`,
         ...failing.map((f) => `  - ${f.name}: ${rolledBack(f.summary)}${missed(f.summary)}.`),
         'From the weight written to every edge, typical / worst (after the simulation):',
         ...chain.map((c) => `  - ${c.name}: ${c.typicalS} / ${c.worstS} s (${c.basis}: ${c.detail}).`),
-        "  Then every viewer's next load gets the stable build (rollback-reach measures it: the function reads the store on every load).",
-        `Healthy canaries: ${healthyReleases} releases per volume, each with the stable build's error share drawn uniformly below ${percent(HEALTHY_STABLE_SHARE_MAX)} and the canary erring alike; times are from the start to the look or sync run that writes everyone's weight (the store then takes its ${storeLink.typicalS} / ${storeLink.worstS} s), of the releases that completed.`,
+        "  Then every viewer's next load gets the stable build (rollback-reach measures it: the function reads " +
+          'the store on every load).',
+        `Healthy canaries: ${healthyReleases} releases per volume, each with the stable build's error share ` +
+          `drawn uniformly below ${percent(HEALTHY_STABLE_SHARE_MAX)} and the canary erring alike; times are from ` +
+          `the start to the look or sync run that writes everyone's weight (the store then takes its ` +
+          `${storeLink.typicalS} / ${storeLink.worstS} s), of the releases that completed.`,
         ...healthy.map(
           (h) =>
-            `  - ${h.name}: ${rolledBack(h.summary)}, ${h.summary.outcomes.complete} completed, ${h.slowerS.length} of them slower than the configured ${configuredS} s.`,
+            `  - ${h.name}: ${rolledBack(h.summary)}, ${h.summary.outcomes.complete} completed, ` +
+            `${h.slowerS.length} of them slower than the configured ${configuredS} s.`,
         ),
-        `  The default steps (${percent(firstStep.weight / 10000)} for ${stepS / 60} min) leave room for that; the deploy config's one-minute steps do not: a step's own viewers count only ${propagationS} s after it is written, in periods that close ${latenessSeconds} s after their end, so at ${targetedLabel} loads a day its ${ownConfiguredS} s took ${seconds(own.completionS, median)} s (median) and ${seconds(own.completionS, worst)} s (worst) of ${own.releases} healthy releases (${own.outcomes.complete} completed). Steps shorter than a few minutes are paced by the judge, not the clock; \`rollout start\` says so.`,
-        `  A quiet widget: with alarms.holdMinutes ${QUIET_HOLD_MINUTES} at ${quietest.label} loads a day, ${quiet.releases - quiet.outcomes.complete} of ${quiet.releases} healthy releases rolled back (${quiet.outcomes['not-enough-evidence']} for want of evidence), reaching everyone in ${seconds(quiet.completionS, median)} s (median) and ${seconds(quiet.completionS, worst)} s (worst): slower, never unjudged.`,
-        `  And where viewers are few, longer: the judge rules out ${excessErrorPercent} points with about ${viewersToJudge(config.alarms, lowShare, quietBaseline) ?? 'more than 100,000'} canary viewers erring at ${percent(lowShare)}, ${viewersToJudge(config.alarms, highShare, quietBaseline) ?? 'more than 100,000'} at ${percent(highShare)} (against the ${quietBaseline} stable viewers of the ${BASELINE_PERIODS} periods before a release at ${quietest.label} a day, erring alike), and a first step of ${percent(firstStep.weight / 10000)} gets ${VOLUMES.map((v) => `${firstStepPerMinute(v.loadsPerDay)} a minute at ${v.label}`).join(', ')}; past its time by alarms.holdMinutes (${holdMinutes}) a step ends the release for want of evidence.`,
-        `The model: ${config.rollout.strategy} rollout of ${config.rollout.percent} % every ${config.rollout.intervalMinutes} min (${steps.length} steps, ${configuredS} s configured); clock in 1 s steps, honest loads a Poisson process each by a new IPv4 viewer assigned by viewerBucket, records arriving ${LOG_DELAY_SECONDS} s after their load; the consumer judges every ${LOOK_SECONDS} s (failing: every record arrived, open periods included; healthy: closed periods only), the stable role's evidence including the ${BASELINE_PERIODS} periods before the release; rollout sync applies releaseProgress at every look and every ${SYNC_SECONDS} s (${SYNC_SCHEDULE}); viewers get a written weight at once, the consumer counts as above; the release starts at a random point of a ${periodSeconds} s period, the looks and sync's schedule at random phases. Each release has its own seed and salt (d-SIM and the seed). The judge runs at every look where it could find the canary failing (the observed shares differ by more than the tolerance), which gives the same verdicts as running it at every look.`,
+        `  The default steps (${percent(firstStep.weight / 10000)} for ${stepS / 60} min) leave room for that; ` +
+          `the deploy config's one-minute steps do not: a step's own viewers count only ${propagationS} s after ` +
+          `it is written, in periods that close ${latenessSeconds} s after their end, so at ${targetedLabel} ` +
+          `loads a day its ${ownConfiguredS} s took ${seconds(own.completionS, median)} s (median) and ` +
+          `${seconds(own.completionS, worst)} s (worst) of ${own.releases} healthy releases ` +
+          `(${own.outcomes.complete} completed). Steps shorter than a few minutes are paced by the judge, not the ` +
+          `clock; \`rollout start\` says so.`,
+        `  A quiet widget: with alarms.holdMinutes ${QUIET_HOLD_MINUTES} at ${quietest.label} loads a day, ` +
+          `${quiet.releases - quiet.outcomes.complete} of ${quiet.releases} healthy releases rolled back ` +
+          `(${quiet.outcomes['not-enough-evidence']} for want of evidence), reaching everyone in ` +
+          `${seconds(quiet.completionS, median)} s (median) and ${seconds(quiet.completionS, worst)} s (worst): ` +
+          `slower, never unjudged.`,
+        `  And where viewers are few, longer: the judge rules out ${excessErrorPercent} points with about ` +
+          `${viewersToJudge(config.alarms, lowShare, quietBaseline) ?? 'more than 100,000'} canary viewers erring ` +
+          `at ${percent(lowShare)}, ` +
+          `${viewersToJudge(config.alarms, highShare, quietBaseline) ?? 'more than 100,000'} at ` +
+          `${percent(highShare)} (against the ${quietBaseline} stable viewers of the ${BASELINE_PERIODS} periods ` +
+          `before a release at ${quietest.label} a day, erring alike), and a first step of ` +
+          `${percent(firstStep.weight / 10000)} gets ` +
+          `${VOLUMES.map((v) => `${firstStepPerMinute(v.loadsPerDay)} a minute at ${v.label}`).join(', ')}; past ` +
+          `its time by alarms.holdMinutes (${holdMinutes}) a step ends the release for want of evidence.`,
+        `The model: ${config.rollout.strategy} rollout of ${config.rollout.percent} % every ` +
+          `${config.rollout.intervalMinutes} min (${steps.length} steps, ${configuredS} s configured); clock in ` +
+          `1 s steps, honest loads a Poisson process each by a new IPv4 viewer assigned by viewerBucket, records ` +
+          `arriving ${LOG_DELAY_SECONDS} s after their load; the consumer judges every ${LOOK_SECONDS} s ` +
+          `(failing: every record arrived, open periods included; healthy: closed periods only), the stable ` +
+          `role's evidence including the ${BASELINE_PERIODS} periods before the release; rollout sync applies ` +
+          `releaseProgress at every look and every ${SYNC_SECONDS} s (${SYNC_SCHEDULE}); viewers get a written ` +
+          `weight at once, the consumer counts as above; the release starts at a random point of a ` +
+          `${periodSeconds} s period, the looks and sync's schedule at random phases. Each release has its own ` +
+          `seed and salt (d-SIM and the seed). The judge runs at every look where it could find the canary ` +
+          `failing (the observed shares differ by more than the tolerance), which gives the same verdicts as ` +
+          `running it at every look.`,
       ],
       data: {
         releases: { failing: failingReleases, healthy: healthyReleases },

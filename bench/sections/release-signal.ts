@@ -401,7 +401,8 @@ const usd4 = (value: number) => round(value, 4);
 export const releaseSignal: BenchSection = {
   id: 'release-signal',
   title:
-    'Release signal: cost a month and per million loads (USD), against the metrics API it replaces, and the consumer core per record',
+    'Release signal: cost a month and per million loads (USD), against the metrics API it replaces, and the ' +
+    'consumer core per record',
   async run(context: BenchContext): Promise<SectionResult> {
     const { config, quick } = context;
     const options: ConsumerOptions = {
@@ -649,15 +650,71 @@ export const releaseSignal: BenchSection = {
     return {
       figures,
       notes: [
-        `Targets: at most $${SIGNAL_TARGETS.monthAtOneMillion.usd} a month at 1 million loads a day: ${verdict(met.monthAtOneMillion)} ($${usd2(one.month.total)}, of it $${usd2(fixedMonth)} fixed: the shard, the metrics, the alarms); at most $${SIGNAL_TARGETS.perMillionAtHundredMillion.usd} per million loads at 100 million a day: ${verdict(met.perMillionAtHundredMillion)} ($${usd4(hundred.month.perMillionLoads)}).`,
-        `Prices (bench/prices.ts, each with its source): real-time logs $${PRICES.realtimeLogLine.usd} per million lines, Kinesis $${PRICES.kinesisShardHour.usd} per shard-hour and $${PRICES.kinesisPutPayloadUnit.usd} per million PUT payload units, Lambda $${PRICES.lambdaRequest.usd} per million requests and $${PRICES.lambdaGbSecond.usd} per GB-second, CloudFront Functions $${PRICES.cloudFrontFunction.usd} per million, DynamoDB $${PRICES.dynamoWrite.usd} per million write units and $${PRICES.dynamoRead.usd} per million read units, $${PRICES.customMetricMonth.usd} per metric-month, $${PRICES.alarmMetricMonth.usd} per alarm metric a month, Logs $${PRICES.logsIngestionGb.usd} per GB; a month is ${SIGNAL.daysPerMonth} days.`,
-        `This design: CloudFront logs every entry load and error report (error reports assumed ${SIGNAL.errorReportShare * 100} % of loads) at the sampling rate signalCapacity (contracts/signal-capacity.ts) picks for config metrics.peakToAverage ${config.metrics.peakToAverage}: the peak within ${signalCapacity({ expectedLoadsPerDay: 1, peakToAverage: 1 }).budgetRecordsPerSecond} records a second of one shard, always one shard. Each record is one PUT payload unit (at most ${RECORD_BYTES_MAX} B, under 25 KB).`,
-        `  Consumer: batches of up to ${SIGNAL.batchSize.toLocaleString('en')} records, a ${config.metrics.batchWindowSeconds} s window (metrics.batchWindowSeconds), one invocation at a time: traffic taken at its daily average, an invocation per window holding a record, or one per ${SIGNAL.batchSize.toLocaleString('en')} records once windows fill (busier hours fill more, so invocations are a little low between the two). Each invocation writes the checkpoint (one PutItem) and reads the timeline when its copy is ${TIMELINE_CACHE_MS / 1000} s old (one GetItem, ${timelineReadUnits} read ${timelineReadUnits === 1 ? 'unit' : 'units'}: ${timelineItemBytes} B at its longest), each assumed ${SIGNAL.dynamoWaitMs} ms, plus the core's time per record measured here, scaled by ${MB_PER_VCPU} / ${SIGNAL.consumerMemoryMb}; billed at ${SIGNAL.consumerMemoryMb} MB (at 1 million loads a day ${one.month.billedMsPerInvocation} ms an invocation, at 100 million ${hundred.month.billedMsPerInvocation} ms).`,
-        `  Logs: per invocation Lambda's own lines (${SIGNAL.lambdaLogBytesPerInvocation} B, assumed) and the batch line (${batchLineBytes} B); per period the EMF lines (${periodEmfBytes} B); per sampled error report an error line (${errorLineBytes} B: the upper bound, every report a viewer of its own in its period${messageDropped ? '; as printed today that is two lines: Powertools reserves the key `message`, which consumer.ts logs the error under, so it drops it and prints a warning line: the message itself is not in the log' : ''}). Fixed: ${customMetrics} custom metrics (Viewers and ErroringViewers of canary and stable viewers, Viewers of the ring, whose errors are in the log only; UnjudgedPeriods and CanaryFailing, billed only in hours they are published, so $${usd2(priceOf(PRICES.customMetricMonth, 2))} of it is an upper bound), the metrics alarms read (the client-error alarm, on the judge's verdict at high resolution, ${verdictAlarmMetrics}; the unjudged alarm ${unjudgedAlarmMetrics}), the shard. While a release runs (taken as always), the verdict's EMF line per batch (${SIGNAL.verdictLineBytes} B, assumed) and the judgment record's PutItem per closed period (${SIGNAL.judgmentWriteUnits} write units, assumed).`,
+        `Targets: at most $${SIGNAL_TARGETS.monthAtOneMillion.usd} a month at 1 million loads a day: ` +
+          `${verdict(met.monthAtOneMillion)} ($${usd2(one.month.total)}, of it $${usd2(fixedMonth)} fixed: the ` +
+          `shard, the metrics, the alarms); at most $${SIGNAL_TARGETS.perMillionAtHundredMillion.usd} per million ` +
+          `loads at 100 million a day: ${verdict(met.perMillionAtHundredMillion)} ` +
+          `($${usd4(hundred.month.perMillionLoads)}).`,
+        `Prices (bench/prices.ts, each with its source): real-time logs $${PRICES.realtimeLogLine.usd} per ` +
+          `million lines, Kinesis $${PRICES.kinesisShardHour.usd} per shard-hour and ` +
+          `$${PRICES.kinesisPutPayloadUnit.usd} per million PUT payload units, Lambda ` +
+          `$${PRICES.lambdaRequest.usd} per million requests and $${PRICES.lambdaGbSecond.usd} per GB-second, ` +
+          `CloudFront Functions $${PRICES.cloudFrontFunction.usd} per million, DynamoDB ` +
+          `$${PRICES.dynamoWrite.usd} per million write units and $${PRICES.dynamoRead.usd} per million read ` +
+          `units, $${PRICES.customMetricMonth.usd} per metric-month, $${PRICES.alarmMetricMonth.usd} per alarm ` +
+          `metric a month, Logs $${PRICES.logsIngestionGb.usd} per GB; a month is ${SIGNAL.daysPerMonth} days.`,
+        `This design: CloudFront logs every entry load and error report (error reports assumed ` +
+          `${SIGNAL.errorReportShare * 100} % of loads) at the sampling rate signalCapacity ` +
+          `(contracts/signal-capacity.ts) picks for config metrics.peakToAverage ${config.metrics.peakToAverage}: ` +
+          `the peak within ${signalCapacity({ expectedLoadsPerDay: 1, peakToAverage: 1 }).budgetRecordsPerSecond} ` +
+          `records a second of one shard, always one shard. Each record is one PUT payload unit (at most ` +
+          `${RECORD_BYTES_MAX} B, under 25 KB).`,
+        `  Consumer: batches of up to ${SIGNAL.batchSize.toLocaleString('en')} records, a ` +
+          `${config.metrics.batchWindowSeconds} s window (metrics.batchWindowSeconds), one invocation at a time: ` +
+          `traffic taken at its daily average, an invocation per window holding a record, or one per ` +
+          `${SIGNAL.batchSize.toLocaleString('en')} records once windows fill (busier hours fill more, so ` +
+          `invocations are a little low between the two). Each invocation writes the checkpoint (one PutItem) and ` +
+          `reads the timeline when its copy is ${TIMELINE_CACHE_MS / 1000} s old (one GetItem, ` +
+          `${timelineReadUnits} read ${timelineReadUnits === 1 ? 'unit' : 'units'}: ${timelineItemBytes} B at its ` +
+          `longest), each assumed ${SIGNAL.dynamoWaitMs} ms, plus the core's time per record measured here, ` +
+          `scaled by ${MB_PER_VCPU} / ${SIGNAL.consumerMemoryMb}; billed at ${SIGNAL.consumerMemoryMb} MB (at ` +
+          `1 million loads a day ${one.month.billedMsPerInvocation} ms an invocation, at 100 million ` +
+          `${hundred.month.billedMsPerInvocation} ms).`,
+        `  Logs: per invocation Lambda's own lines (${SIGNAL.lambdaLogBytesPerInvocation} B, assumed) and the ` +
+          `batch line (${batchLineBytes} B); per period the EMF lines (${periodEmfBytes} B); per sampled error ` +
+          `report an error line (${errorLineBytes} B: the upper bound, every report a viewer of its own in its ` +
+          `period${
+            messageDropped
+              ? '; as printed today that is two lines: Powertools reserves the key `message`, which consumer.ts ' +
+                'logs the error under, so it drops it and prints a warning line: the message itself is not in the log'
+              : ''
+          }). ` +
+          `Fixed: ${customMetrics} custom metrics (Viewers and ErroringViewers of canary and stable viewers, ` +
+          `Viewers of the ring, whose errors are in the log only; UnjudgedPeriods and CanaryFailing, billed only ` +
+          `in hours they are published, so $${usd2(priceOf(PRICES.customMetricMonth, 2))} of it is an upper ` +
+          `bound), the metrics alarms read (the client-error alarm, on the judge's verdict at high resolution, ` +
+          `${verdictAlarmMetrics}; the unjudged alarm ${unjudgedAlarmMetrics}), the shard. While a release runs ` +
+          `(taken as always), the verdict's EMF line per batch (${SIGNAL.verdictLineBytes} B, assumed) and the ` +
+          `judgment record's PutItem per closed period (${SIGNAL.judgmentWriteUnits} write units, assumed).`,
         `  At 100 million loads a day, a month: ${list(hundred.month.parts)}.`,
-        `Previous design (the metrics API, kept as a model in prices.ts BEACONS): one beacon per entry load at $${usd4(one.previous.perMillionBeacons)} per million (an HTTP API request, a Lambda invocation of ${BEACONS.billedMsPerBeacon} ms at ${BEACONS.memoryMb} MB, a ledger UpdateItem, ${BEACONS.lambdaLogBytesPerInvocation} B of Lambda's lines and a ${BEACONS.emfLineBytes} B EMF line), plus ${previousFixed.customMetrics} custom metrics, the client-error alarm's ${clientErrorAlarmMetrics} metrics, and the state copy read every ${BEACONS.stateCacheSeconds} s by ${BEACONS.warmContainers} containers. HTTP API requests priced flat (above 300 million a month they cost less).`,
-        "  Left out of both: CloudFront's own request charge (the previous design paid it on every beacon, this one on error reports only), RolloutWeight and the other metrics and alarms both have alike.",
-        `Core time: consume (regional-function/signal-consumer/core.ts) on ${batches} batches of ${SIGNAL.batchSize.toLocaleString('en')} synthetic records (${STREAM_RATE.toLocaleString('en')} a second, a full shard; ${viewers.toLocaleString('en')} viewers, a quarter IPv6; rollout at 25 % with a ring host; ${SIGNAL.errorReportShare * 100} % error reports), read in order from a fresh consumer after a warm-up; ${steady.closed} periods closed; the first batch left out. During a change every record is judged under two states. One shard takes at most ${STREAM_RATE.toLocaleString('en')} records a second: at ${SIGNAL.consumerMemoryMb} MB the core takes ${round((STREAM_RATE / (recordsPerSecond / cpuScale)) * 100, 1)} % of a second for them.`,
+        `Previous design (the metrics API, kept as a model in prices.ts BEACONS): one beacon per entry load at ` +
+          `$${usd4(one.previous.perMillionBeacons)} per million (an HTTP API request, a Lambda invocation of ` +
+          `${BEACONS.billedMsPerBeacon} ms at ${BEACONS.memoryMb} MB, a ledger UpdateItem, ` +
+          `${BEACONS.lambdaLogBytesPerInvocation} B of Lambda's lines and a ${BEACONS.emfLineBytes} B EMF line), ` +
+          `plus ${previousFixed.customMetrics} custom metrics, the client-error alarm's ` +
+          `${clientErrorAlarmMetrics} metrics, and the state copy read every ${BEACONS.stateCacheSeconds} s by ` +
+          `${BEACONS.warmContainers} containers. HTTP API requests priced flat (above 300 million a month ` +
+          `they cost less).`,
+        "  Left out of both: CloudFront's own request charge (the previous design paid it on every beacon, " +
+          'this one on error reports only), RolloutWeight and the other metrics and alarms both have alike.',
+        `Core time: consume (regional-function/signal-consumer/core.ts) on ${batches} batches of ` +
+          `${SIGNAL.batchSize.toLocaleString('en')} synthetic records (${STREAM_RATE.toLocaleString('en')} a ` +
+          `second, a full shard; ${viewers.toLocaleString('en')} viewers, a quarter IPv6; rollout at 25 % with a ` +
+          `ring host; ${SIGNAL.errorReportShare * 100} % error reports), read in order from a fresh consumer ` +
+          `after a warm-up; ${steady.closed} periods closed; the first batch left out. During a change every ` +
+          `record is judged under two states. One shard takes at most ${STREAM_RATE.toLocaleString('en')} records ` +
+          `a second: at ${SIGNAL.consumerMemoryMb} MB the core takes ` +
+          `${round((STREAM_RATE / (recordsPerSecond / cpuScale)) * 100, 1)} % of a second for them.`,
       ],
       data: {
         inputs: inputs(SIGNAL_TARGETS.monthAtOneMillion.loadsPerDay),

@@ -219,7 +219,8 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
       const perContainerS = containers.map((container) => container.lastStaleMs / 1000);
       trials.push({ perContainerS, maxS: Math.max(...perContainerS) });
       options.log(
-        `rollback-reach: trial ${trial + 1}/${options.trials}: last stale answer ${Math.max(...perContainerS).toFixed(1)} s after the record changed`,
+        `rollback-reach: trial ${trial + 1}/${options.trials}: last stale answer ` +
+          `${Math.max(...perContainerS).toFixed(1)} s after the record changed`,
       );
     }
     const meanIntervalS = Array.from(
@@ -270,7 +271,9 @@ export function previousReachComponents(edge: EdgeReachMeasurement): ReachCompon
       typicalS: 1,
       worstS: scheduleS,
       basis: 'config',
-      detail: `at once on the deployment's state-change event (EventBridge, about a second: assumed); at worst the next run of its ${SYNC_SCHEDULE} schedule`,
+      detail:
+        `at once on the deployment's state-change event (EventBridge, about a second: assumed); at worst the ` +
+        `next run of its ${SYNC_SCHEDULE} schedule`,
     },
     {
       name: 'rollout sync reads the alias and UPSERTs the record',
@@ -285,14 +288,18 @@ export function previousReachComponents(edge: EdgeReachMeasurement): ReachCompon
       worstS: 60,
       basis: 'documented',
       detail:
-        '"Changes generally propagate to all Route 53 name servers within 60 seconds" (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-editing.html); typical assumed half of it',
+        '"Changes generally propagate to all Route 53 name servers within 60 seconds" ' +
+        '(https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-editing.html); typical ' +
+        'assumed half of it',
     },
     {
       name: 'resolver caches expire and every entry router refreshes',
       typicalS: round(median(edge.trials.map((trial) => trial.maxS)), 1),
       worstS: ttlS + 2 * refreshS,
       basis: 'measured',
-      detail: `typical: simulated, the last stale answer of any of ${edge.containers} containers (median of ${plural(edge.trials.length, 'trial')}); worst: TTL ${ttlS} s + 2 x refresh ${refreshS} s`,
+      detail:
+        `typical: simulated, the last stale answer of any of ${edge.containers} containers (median of ` +
+        `${plural(edge.trials.length, 'trial')}); worst: TTL ${ttlS} s + 2 x refresh ${refreshS} s`,
     },
   ];
 }
@@ -312,7 +319,10 @@ export function reachComponents(nextLoadStale: number): ReachComponent[] {
       typicalS: 1,
       worstS: 10,
       basis: 'assumed',
-      detail: `EventBridge delivers CloudWatch alarm state changes as events, typically within a second (assumed; worst assumed 10 s); were the event lost, the ${SYNC_SCHEDULE} schedule would run within ${scheduleS} s, and CodeDeploy's own rollback raises a second event`,
+      detail:
+        `EventBridge delivers CloudWatch alarm state changes as events, typically within a second (assumed; ` +
+        `worst assumed 10 s); were the event lost, the ${SYNC_SCHEDULE} schedule would run within ${scheduleS} s, ` +
+        `and CodeDeploy's own rollback raises a second event`,
     },
     {
       name: 'rollout sync reads the alarm, the alias and the store, and writes weight 0',
@@ -320,7 +330,8 @@ export function reachComponents(nextLoadStale: number): ReachComponent[] {
       worstS: 5,
       basis: 'assumed',
       detail:
-        'about six AWS API calls in us-east-1 (DescribeAlarms, GetAlias, GetFunctionConfiguration, ListDeployments and GetDeployment, DescribeKeyValueStore, GetKey, PutKey), a cold start at worst',
+        'about six AWS API calls in us-east-1 (DescribeAlarms, GetAlias, GetFunctionConfiguration, ' +
+        'ListDeployments and GetDeployment, DescribeKeyValueStore, GetKey, PutKey), a cold start at worst',
     },
     {
       name: 'KeyValueStore carries the write to every edge location',
@@ -328,14 +339,19 @@ export function reachComponents(nextLoadStale: number): ReachComponent[] {
       worstS: 20,
       basis: 'assumed',
       detail:
-        'AWS: changes "are propagated to all CloudFront edge locations in a few seconds" (https://aws.amazon.com/blogs/aws/introducing-amazon-cloudfront-keyvaluestore-a-low-latency-datastore-for-cloudfront-functions/, 2023); no bound is published, so typical 5 s and worst 20 s are assumed',
+        'AWS: changes "are propagated to all CloudFront edge locations in a few seconds" ' +
+        '(https://aws.amazon.com/blogs/aws/introducing-amazon-cloudfront-keyvaluestore-a-low-latency-datastore-for-cloudfront-functions/, ' +
+        '2023); no bound is published, so typical 5 s and worst 20 s are assumed',
     },
     {
       name: "every viewer's next load gets the stable build",
       typicalS: 0,
       worstS: 0,
       basis: 'measured',
-      detail: `the published function reads the store on every load; after a change, ${nextLoadStale} of the next loads of canary viewers got the canary (the cached canary entry stays cached per build, but no viewer is sent to it, and browsers revalidate every load)`,
+      detail:
+        `the published function reads the store on every load; after a change, ${nextLoadStale} of the next ` +
+        `loads of canary viewers got the canary (the cached canary entry stays cached per build, but no viewer is ` +
+        `sent to it, and browsers revalidate every load)`,
     },
   ];
 }
@@ -457,11 +473,17 @@ export const rollbackReach: BenchSection = {
       notes: [
         `This design: typical ${total.typicalS} s, worst ${total.worstS} s from the alarm; the chain, typical / worst:`,
         ...components.map((c) => `  - ${c.name}: ${c.typicalS} / ${c.worstS} s (${c.basis}: ${c.detail}).`),
-        `  CodeDeploy still moves the alias back (${CODEDEPLOY_DETAIL.split(';')[0]}); by then the store already says what the alias will, so that changes nothing a viewer sees.`,
+        `  CodeDeploy still moves the alias back (${CODEDEPLOY_DETAIL.split(';')[0]}); by then the store ` +
+          `already says what the alias will, so that changes nothing a viewer sees.`,
         `Previous design: typical ${previous.typicalS} s, worst ${previous.worstS} s; its chain, typical / worst:`,
         ...previousComponents.map((c) => `  - ${c.name}: ${c.typicalS} / ${c.worstS} s (${c.basis}: ${c.detail}).`),
-        `  Simulated: ${previousEdge.containers} containers of its entry router behind ${previousEdge.resolvers} caching resolvers (loopback DNS), Poisson loads with means of 0.2 to 45 s, ${previousEdge.loads.toLocaleString('en')} loads, ${previousEdge.authoritativeLookups.toLocaleString('en')} lookups reaching "Route53".`,
-        `Before either: the alarm needs ${alarms.datapointsToAlarm} of ${alarms.evaluationPeriods} periods of ${alarms.periodSeconds} s breaching (config alarms), ${detection.typicalS} s at least, ${detection.worstS} s for errors that come and go.`,
+        `  Simulated: ${previousEdge.containers} containers of its entry router behind ` +
+          `${previousEdge.resolvers} caching resolvers (loopback DNS), Poisson loads with means of 0.2 to 45 s, ` +
+          `${previousEdge.loads.toLocaleString('en')} loads, ` +
+          `${previousEdge.authoritativeLookups.toLocaleString('en')} lookups reaching "Route53".`,
+        `Before either: the alarm needs ${alarms.datapointsToAlarm} of ${alarms.evaluationPeriods} periods of ` +
+          `${alarms.periodSeconds} s breaching (config alarms), ${detection.typicalS} s at least, ` +
+          `${detection.worstS} s for errors that come and go.`,
       ],
       data: { components, total, previousComponents, previous, detection, previousEdge, nextLoadStale },
     };

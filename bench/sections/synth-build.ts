@@ -111,13 +111,17 @@ export const synthAndBuild: BenchSection = {
     return {
       figures,
       notes: [
-        `Synth: a fresh cdktf App with both stacks (createStacks, as main.ts), synthesized to a scratch folder, ${plural(synthRuns, 'time')} per region set, after one first synth; the region sets are the stack tests' (${REGION_SETS.five.regions.join(', ')}).`,
+        `Synth: a fresh cdktf App with both stacks (createStacks, as main.ts), synthesized to a scratch ` +
+          `folder, ${plural(synthRuns, 'time')} per region set, after one first synth; the region sets are the ` +
+          `stack tests' (${REGION_SETS.five.regions.join(', ')}).`,
         cliMs === null
           ? 'cdktf synth CLI: skipped in a quick run.'
-          : `cdktf synth CLI: npx cdktf synth with deploy.config.json (${context.config.regions.length} regions), process start to exit, once.`,
+          : `cdktf synth CLI: npx cdktf synth with deploy.config.json (${context.config.regions.length} ` +
+            `regions), process start to exit, once.`,
         buildRuns === 0
           ? 'Build: skipped in a quick run.'
-          : `Build: build() of publish/build.ts (webpack, esbuild for 5 functions, compression, zips, manifest) into a scratch folder: ${buildMs.map((ms) => `${s(ms)} s`).join(', ')}.`,
+          : `Build: build() of publish/build.ts (webpack, esbuild for 5 functions, compression, zips, manifest) ` +
+            `into a scratch folder: ${buildMs.map((ms) => `${s(ms)} s`).join(', ')}.`,
       ],
       data: { synthMs: runs, firstSynthMs: firstMs, cliMs, buildMs },
     };

@@ -56,7 +56,8 @@ const entries = new BuildEntries({
   read: s3ObjectReader(config.bucketTimeoutMs),
   onBucketFailure: (region, key, error) =>
     console.warn(
-      `entry-router: ${key} from ${region} failed: ${(error as Error)?.name ?? ''} ${(error as Error)?.message ?? error}`,
+      `entry-router: ${key} from ${region} failed: ${(error as Error)?.name ?? ''} ` +
+        `${(error as Error)?.message ?? error}`,
     ),
 });
 const storeGet = sdkStoreGet(config.storeTimeoutMs);
@@ -96,7 +97,8 @@ async function fallbackAssignment(checked: EntryRequest): Promise<string> {
   const state = read instanceof Promise ? await read : read;
   if (state === null) {
     console.warn(
-      `entry-router: no rollout state (store ${storeArn ?? 'not named by the origin'}); serving its own build ${own.buildId}`,
+      `entry-router: no rollout state (store ${storeArn ?? 'not named by the origin'}); serving its own ` +
+        `build ${own.buildId}`,
     );
     return own.buildId;
   }

@@ -167,7 +167,8 @@ export function look(input: LookInput): LookResult {
       : !lastPeriodJudged && lastPeriod !== null
         ? 'holding: the last period was not seen whole (late or lost records, a full stream, a consumer restart)'
         : whole.verdict === 'healthy' && atThisWeight < input.rule.minViewers
-          ? `holding: ${atThisWeight} of the ${input.rule.minViewers} canary viewers a step needs counted at ${release.weight / 100} %`
+          ? `holding: ${atThisWeight} of the ${input.rule.minViewers} canary viewers a step needs counted at ` +
+            `${release.weight / 100} %`
           : whole.verdict === 'healthy'
             ? whole.reason
             : now.reason);

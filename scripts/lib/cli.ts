@@ -189,7 +189,9 @@ export function wholeNumber(min = 0, max = Number.MAX_SAFE_INTEGER): (text: stri
     const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
     if (!Number.isSafeInteger(value) || value < min || value > max)
       throw new InvalidArgumentError(
-        `expected a whole number${max === Number.MAX_SAFE_INTEGER ? ` of at least ${min}` : ` from ${min} to ${max}`}, got ${JSON.stringify(text)}.`,
+        `expected a whole ` +
+          `number${max === Number.MAX_SAFE_INTEGER ? ` of at least ${min}` : ` from ${min} to ${max}`}, got ` +
+          `${JSON.stringify(text)}.`,
       );
     return value;
   };
@@ -295,7 +297,8 @@ export function selectRegions(
   const unknown = list.filter((region) => !config.regions.includes(region));
   if (unknown.length > 0)
     throw new UsageError(
-      `${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the configured regions (${config.regions.join(', ')}).`,
+      `${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the configured regions ` +
+        `(${config.regions.join(', ')}).`,
     );
   return [...new Set(list)];
 }

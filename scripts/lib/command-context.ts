@@ -34,7 +34,9 @@ export interface CommandContextOptions {
   readonly createS3Client?: (options: S3ClientOptions) => S3Client;
   /** How the S3 clients retry. @default DEFAULT_RETRY (rollout-control/s3.ts) */
   readonly retry?: RetryPolicy;
-  /** Where the command's lines go, for a command whose caller passes its own (a test seam). @default outputOf(command) */
+  /**
+   * Where the command's lines go, for a command whose caller passes its own (a test seam). @default outputOf(command)
+   */
   readonly out?: ((line: string) => void) | undefined;
   /** @default outputOf(command) */
   readonly err?: ((line: string) => void) | undefined;

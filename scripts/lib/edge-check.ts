@@ -320,7 +320,8 @@ export async function cloudFrontFunctionCheck(
   etag = await put(etag, withStoreValue(code, formatRolloutState(full)));
   results.push(
     await test(
-      `TestFunction: a full ring (${full.ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on ${new URL(FULL_RING_VIEWER.referer).origin}, in none of them`,
+      `TestFunction: a full ring (${full.ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on ` +
+        `${new URL(FULL_RING_VIEWER.referer).origin}, in none of them`,
       etag,
       FULL_RING_VIEWER,
       expectedUri(full, FULL_RING_VIEWER),
@@ -352,7 +353,8 @@ function unchangedConfig(name: string, config: FunctionConfig | undefined, store
   const associated = config.KeyValueStoreAssociations?.Items?.map((item) => item.KeyValueStoreARN) ?? [];
   if (!associated.includes(storeArn)) {
     throw new Error(
-      `${name} reads ${associated.join(', ') || 'no KeyValueStore'}, not the rollout store ${storeArn}: deploy the delivery stack, which associates it, then check again`,
+      `${name} reads ${associated.join(', ') || 'no KeyValueStore'}, not the rollout store ${storeArn}: deploy ` +
+        `the delivery stack, which associates it, then check again`,
     );
   }
   // No comment comes back as none; Terraform's default is the empty one.
@@ -390,11 +392,13 @@ function judgeTestResult(
   const utilization = reported === undefined || reported.trim() === '' ? Number.NaN : Number(reported);
   if (!Number.isFinite(utilization))
     problems.push(
-      `CloudFront reported no ComputeUtilization (${JSON.stringify(reported ?? null)}), so the compute budget is unchecked`,
+      `CloudFront reported no ComputeUtilization (${JSON.stringify(reported ?? null)}), so the compute ` +
+        `budget is unchecked`,
     );
   else if (utilization > maxUtilization)
     problems.push(
-      `ComputeUtilization ${reported} is over edge.maxComputeUtilization (${maxUtilization}): the function used ${reported} % of its compute budget`,
+      `ComputeUtilization ${reported} is over edge.maxComputeUtilization (${maxUtilization}): the function ` +
+        `used ${reported} % of its compute budget`,
     );
   if (problems.length > 0) return { name, problem: problems.join('; ') };
   return { name, problem: null, note: `ComputeUtilization ${reported} of at most ${maxUtilization}` };

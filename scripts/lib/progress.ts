@@ -75,7 +75,10 @@ export class ProgressBoard {
 
   private describe(lane: string, state: LaneState): string {
     const percent = state.total === 0 ? 0 : Math.floor((state.done / state.total) * 100);
-    return `${lane.padEnd(this.labelWidth)}  ${String(percent).padStart(3)}%  ${state.done}/${state.total} objects  ${formatBytes(state.bytes)}${state.note ? `  ${state.note}` : ''}`;
+    return (
+      `${lane.padEnd(this.labelWidth)}  ${String(percent).padStart(3)}%  ${state.done}/${state.total} objects  ` +
+      `${formatBytes(state.bytes)}${state.note ? `  ${state.note}` : ''}`
+    );
   }
 
   private draw(): void {
@@ -83,7 +86,10 @@ export class ProgressBoard {
     const lines = [...this.states].map(([lane, state]) => {
       const filled = state.total === 0 ? 0 : Math.round((state.done / state.total) * BAR_WIDTH);
       const bar = '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled);
-      return `${lane.padEnd(this.labelWidth)}  ${bar}  ${state.done}/${state.total}  ${formatBytes(state.bytes)}${state.note ? `  ${state.note}` : ''}`;
+      return (
+        `${lane.padEnd(this.labelWidth)}  ${bar}  ${state.done}/${state.total}  ` +
+        `${formatBytes(state.bytes)}${state.note ? `  ${state.note}` : ''}`
+      );
     });
     this.stream.write(`${lines.join('\n')}\n`);
     this.drawn = lines.length;

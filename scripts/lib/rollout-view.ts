@@ -394,7 +394,10 @@ export function evidenceWarnings(
   const total = hours.reduce((sum, viewers) => sum + viewers, 0);
   if (total === 0) {
     return [
-      `The release signal counted no entry viewer in the last day: no step can be judged healthy, so the first (${percent(firstJudged.weight)}) holds, and after alarms.holdMinutes (${settings.holdMinutes}) the release is rolled back for want of evidence. Check the signal (npm run rollout -- status, the release dashboard) before starting.`,
+      `The release signal counted no entry viewer in the last day: no step can be judged healthy, so the first ` +
+        `(${percent(firstJudged.weight)}) holds, and after alarms.holdMinutes (${settings.holdMinutes}) the ` +
+        `release is rolled back for want of evidence. Check the signal (npm run rollout -- status, the release ` +
+        `dashboard) before starting.`,
     ];
   }
   const quietestPerMinute = Math.min(...hours) / 60;
@@ -413,7 +416,9 @@ export function evidenceWarnings(
       needed === null || canaryPerMinute === 0 ? Number.POSITIVE_INFINITY : needed / canaryPerMinute + overheadMinutes;
     return { step, canaryPerMinute, needed, minutes, intervalMinutes: next.atMinute - step.atMinute };
   };
-  const at = `at the last day's quietest hour (${Math.round(quietestPerMinute * 60).toLocaleString('en')} viewers, stable ones erring at ${round1(share * 100)} %)`;
+  const at =
+    `at the last day's quietest hour (${Math.round(quietestPerMinute * 60).toLocaleString('en')} viewers, stable ` +
+    `ones erring at ${round1(share * 100)} %)`;
   const warnings: string[] = [];
   const first = stepMinutes(firstJudged, 0);
   const later = judged.slice(1).map((step, index) => stepMinutes(step, index + 1));
@@ -426,15 +431,25 @@ export function evidenceWarnings(
     ['the slowest later step', slowest],
   ] as const) {
     if (s === null || s.minutes <= s.intervalMinutes) continue;
-    const what = `${at}, ${label} (${percent(s.step.weight)}) gets ${round1(s.canaryPerMinute)} canary viewers a minute and needs about ${s.needed === null ? 'more than 100,000' : s.needed.toLocaleString('en')}, counted from ${Math.round(overheadMinutes * 10) / 10} min after it is written`;
+    const what =
+      `${at}, ${label} (${percent(s.step.weight)}) gets ${round1(s.canaryPerMinute)} canary viewers a minute and ` +
+      `needs about ${s.needed === null ? 'more than 100,000' : s.needed.toLocaleString('en')}, counted from ` +
+      `${Math.round(overheadMinutes * 10) / 10} min after it is written`;
     if (s.minutes > s.intervalMinutes + settings.holdMinutes) {
       const hold = Number.isFinite(s.minutes) ? Math.ceil(s.minutes - s.intervalMinutes) : null;
       warnings.push(
-        `${what}: more than its ${s.intervalMinutes} min and alarms.holdMinutes (${settings.holdMinutes}) together, so a release started then is rolled back for want of evidence. ${hold === null ? 'Start when viewers are many' : `Raise alarms.holdMinutes to ${hold} or more (a quiet widget), or start when viewers are many`}.`,
+        `${what}: more than its ${s.intervalMinutes} min and alarms.holdMinutes (${settings.holdMinutes}) ` +
+          `together, so a release started then is rolled back for want of evidence. ` +
+          `${
+            hold === null
+              ? 'Start when viewers are many'
+              : `Raise alarms.holdMinutes to ${hold} or more (a quiet widget), or start when viewers are many`
+          }.`,
       );
     } else {
       warnings.push(
-        `${what}: about ${Math.ceil(s.minutes)} min against its ${s.intervalMinutes}, so the steps hold until judged (within alarms.holdMinutes, ${settings.holdMinutes}); the release takes longer than configured.`,
+        `${what}: about ${Math.ceil(s.minutes)} min against its ${s.intervalMinutes}, so the steps hold until ` +
+          `judged (within alarms.holdMinutes, ${settings.holdMinutes}); the release takes longer than configured.`,
       );
     }
   }

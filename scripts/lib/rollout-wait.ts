@@ -75,13 +75,18 @@ export function rolloutOutcome(status: DeploymentStatus, baseline: string | null
     return {
       state: 'succeeded',
       deploymentId: deployment.id,
-      detail: `${deployment.id} reached every viewer, each step judged healthy (CodeDeploy still watches it until its window ends)`,
+      detail:
+        `${deployment.id} reached every viewer, each step judged healthy (CodeDeploy still watches it until ` +
+        `its window ends)`,
     };
   if (judged?.outcome === 'failed' || judged?.outcome === 'not-enough-evidence') {
     return {
       state: 'rolled-back',
       deploymentId: deployment.id,
-      detail: `${deployment.id} ${judged.outcome === 'failed' ? 'failed: the judge found the canary failing' : 'ended for want of evidence'} (${judged.reason}); the rollout is being rolled back`,
+      detail:
+        `${deployment.id} ${
+          judged.outcome === 'failed' ? 'failed: the judge found the canary failing' : 'ended for want of evidence'
+        } ` + `(${judged.reason}); the rollout is being rolled back`,
     };
   }
   return { state: 'waiting', started: true, detail: `${deployment.id} ${deployment.status}` };
@@ -132,12 +137,15 @@ export async function awaitRollout(options: AwaitOptions): Promise<Outcome> {
       if (!outcome.started && now() - start >= options.settleMs)
         return {
           state: 'no-new-deployment',
-          detail: `no deployment newer than ${options.baseline ?? 'none'} after ${formatDuration(now() - start)}: this deploy started none`,
+          detail:
+            `no deployment newer than ${options.baseline ?? 'none'} after ${formatDuration(now() - start)}: this ` +
+            `deploy started none`,
         };
     }
     if (now() - start >= options.timeoutMs)
       throw new Error(
-        `the rollout did not end within ${formatDuration(options.timeoutMs)} (last: ${last || 'no status'}); see \`npm run rollout -- status\`.`,
+        `the rollout did not end within ${formatDuration(options.timeoutMs)} (last: ${last || 'no status'}); ` +
+          `see \`npm run rollout -- status\`.`,
       );
     await wait(options.intervalMs);
   }
@@ -177,7 +185,8 @@ export async function saveBaseline(options: SaveBaselineOptions): Promise<Baseli
     fd = openSync(file, 'w');
   } catch (error) {
     throw new Error(
-      `cannot write the baseline file ${file} (${(error as Error).message}); the step after the deploy needs it to tell the deployment that deploy starts from an older one.`,
+      `cannot write the baseline file ${file} (${(error as Error).message}); the step after the deploy needs ` +
+        `it to tell the deployment that deploy starts from an older one.`,
     );
   }
   // Nothing half written stays behind: the next step then says "does not exist", not "broken".
@@ -221,7 +230,8 @@ async function newestDeployment(options: SaveBaselineOptions): Promise<Baseline>
       const message = (error as Error).message;
       if (attempt >= attempts) {
         throw new Error(
-          `cannot read the rollout status (${message}): no baseline saved. Without one, the deployment from before this deploy would pass for this deploy's; fix that and run this step again.`,
+          `cannot read the rollout status (${message}): no baseline saved. Without one, the deployment from ` +
+            `before this deploy would pass for this deploy's; fix that and run this step again.`,
         );
       }
       options.log?.(`status unreadable (${attempt}/${attempts}): ${message}`);
@@ -238,7 +248,8 @@ export function readBaseline(file: string): Baseline {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(
-        `baseline file ${file} does not exist: run \`npm run rollout -- wait --save-baseline ${file}\` before \`cdktf deploy\`. Without it, the deployment from before this deploy could pass for this deploy's.`,
+        `baseline file ${file} does not exist: run \`npm run rollout -- wait --save-baseline ${file}\` before ` +
+          `\`cdktf deploy\`. Without it, the deployment from before this deploy could pass for this deploy's.`,
       );
     }
     throw new Error(`cannot read the baseline file ${file} (${(error as Error).message}).`);
@@ -252,7 +263,8 @@ export function readBaseline(file: string): Baseline {
   const result = baselineSchema.safeParse(json);
   if (!result.success) {
     throw new Error(
-      `baseline file ${file} is not a baseline --save-baseline wrote (${JSON.stringify(text.trim().slice(0, 80))}); save it again before the deploy.`,
+      `baseline file ${file} is not a baseline --save-baseline wrote ` +
+        `(${JSON.stringify(text.trim().slice(0, 80))}); save it again before the deploy.`,
     );
   }
   return result.data;

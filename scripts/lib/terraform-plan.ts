@@ -118,6 +118,7 @@ export function cleanPlanOutput(text: string): string {
 export function describeChanges(changes: readonly PlannedChange[]): string[] {
   return changes.map(
     (change) =>
-      `${ACTION_SYMBOL[change.action].padEnd(3)} ${change.action.padEnd(7)} ${change.address}${change.to ? ` → ${change.to}` : ''}`,
+      `${ACTION_SYMBOL[change.action].padEnd(3)} ${change.action.padEnd(7)} ` +
+      `${change.address}${change.to ? ` → ${change.to}` : ''}`,
   );
 }

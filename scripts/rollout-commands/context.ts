@@ -136,7 +136,8 @@ async function callerAccount(sts: STSClient): Promise<string> {
     const credentials = credentialsProblem(error);
     if (credentials) throw new RolloutError(credentials);
     throw new RolloutError(
-      `cannot check the AWS credentials with STS in ${ROLLOUT_REGION} (${errorName(error) || 'error'}: ${errorMessage(error)})`,
+      `cannot check the AWS credentials with STS in ${ROLLOUT_REGION} (${errorName(error) || 'error'}: ` +
+        `${errorMessage(error)})`,
     );
   }
 }
@@ -198,7 +199,8 @@ export async function rolloutStoreArn(context: Context): Promise<string> {
 export function releaseLines(result: ReleaseResult, verb: string): string[] {
   if (result.action === 'unchanged') return [`Nothing to ${verb}: ${result.reason}.`];
   return [
-    `Started deployment ${result.deploymentId}: version ${result.fromVersion} → ${result.toVersion} (build ${result.buildId})${result.deploymentConfigName ? ` with ${result.deploymentConfigName}` : ''}.`,
+    `Started deployment ${result.deploymentId}: version ${result.fromVersion} → ${result.toVersion} (build ` +
+      `${result.buildId})${result.deploymentConfigName ? ` with ${result.deploymentConfigName}` : ''}.`,
     `  ${result.reason}`,
     'Follow it with `npm run rollout -- status`; stop it with `npm run rollout -- stop`.',
   ];
@@ -212,7 +214,8 @@ export async function activeDeployment(context: Context): Promise<DeploymentSumm
 export async function nothingRunning(context: Context, what: string, hint: string): Promise<RolloutError> {
   const last = await findCurrentOrLastDeployment(context.clients.codedeploy, context.group);
   return new RolloutError(
-    `no deployment is in progress${last ? ` (the last one, ${last.id}, ${last.status})` : ''}; nothing to ${what}. ${hint}`,
+    `no deployment is in progress${last ? ` (the last one, ${last.id}, ${last.status})` : ''}; nothing to ` +
+      `${what}. ${hint}`,
   );
 }
 

@@ -48,7 +48,8 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
   });
   if (firing.length > 0 && !invocation.force) {
     throw new RolloutError(
-      `not promoting deployment ${deployment.id}: ${firing.join('; ')}, so CodeDeploy is about to roll it back. If you are sure the canary is fine, run \`npm run rollout -- promote --force\`.`,
+      `not promoting deployment ${deployment.id}: ${firing.join('; ')}, so CodeDeploy is about to roll it ` +
+        `back. If you are sure the canary is fine, run \`npm run rollout -- promote --force\`.`,
     );
   }
   const { lambda, codedeploy } = context.clients;
@@ -57,7 +58,8 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
     deployment.toVersion ?? aliasStateFrom(await getAlias(lambda, entryRouter, liveAlias)).canaryVersion;
   if (!targetVersion)
     throw new RolloutError(
-      `cannot tell which version deployment ${deployment.id} moves to (its AppSpec names none and the alias has no second version)`,
+      `cannot tell which version deployment ${deployment.id} moves to (its AppSpec names none and the alias ` +
+        `has no second version)`,
     );
 
   await withGroupErrors(context.group, () =>
@@ -67,7 +69,8 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
   for (let waited = 0; final.active; waited += PROMOTE_POLL_MS) {
     if (waited >= PROMOTE_TIMEOUT_MS) {
       throw new RolloutError(
-        `deployment ${deployment.id} is still ${final.status} ${PROMOTE_TIMEOUT_MS / 1000} s after the stop request; run \`npm run rollout -- promote\` again once it has stopped`,
+        `deployment ${deployment.id} is still ${final.status} ${PROMOTE_TIMEOUT_MS / 1000} s after the stop ` +
+          `request; run \`npm run rollout -- promote\` again once it has stopped`,
       );
     }
     await context.sleep(PROMOTE_POLL_MS);
@@ -75,7 +78,8 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
   }
   if (final.status === 'Failed') {
     throw new RolloutError(
-      `deployment ${deployment.id} failed before it could be promoted (${final.error ?? 'no reason given'}); CodeDeploy rolls it back. See \`npm run rollout -- status\`.`,
+      `deployment ${deployment.id} failed before it could be promoted (${final.error ?? 'no reason given'}); ` +
+        `CodeDeploy rolls it back. See \`npm run rollout -- status\`.`,
     );
   }
 
@@ -86,7 +90,8 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
   if (state.stableVersion !== targetVersion || state.canaryVersion !== null) {
     if (final.status === 'Succeeded')
       throw new RolloutError(
-        `deployment ${deployment.id} succeeded, but alias ${liveAlias} is on version ${state.stableVersion}; see \`npm run rollout -- status\``,
+        `deployment ${deployment.id} succeeded, but alias ${liveAlias} is on version ${state.stableVersion}; ` +
+          `see \`npm run rollout -- status\``,
       );
     try {
       await lambda.send(
@@ -101,7 +106,8 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
     } catch (error) {
       if (errorName(error) === 'PreconditionFailedException')
         throw new RolloutError(
-          `alias ${liveAlias} changed while promoting; check \`npm run rollout -- status\` and run promote again if still needed`,
+          `alias ${liveAlias} changed while promoting; check \`npm run rollout -- status\` and run promote ` +
+            `again if still needed`,
         );
       throw error;
     }
@@ -121,8 +127,10 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
       syncRequested,
     },
     lines: [
-      `Promoted deployment ${deployment.id}: alias ${liveAlias} sends ${percent(10000)} of viewers to version ${targetVersion}${buildId ? ` (build ${buildId})` : ''}.`,
-      `The deployment is ${final.status} in CodeDeploy, so no alarm rolls this release back any more; if it misbehaves, run \`npm run rollout -- rollback\`.`,
+      `Promoted deployment ${deployment.id}: alias ${liveAlias} sends ${percent(10000)} of viewers to version ` +
+        `${targetVersion}${buildId ? ` (build ${buildId})` : ''}.`,
+      `The deployment is ${final.status} in CodeDeploy, so no alarm rolls this release back any more; if it ` +
+        `misbehaves, run \`npm run rollout -- rollback\`.`,
       syncRequested
         ? 'Rollout sync was asked to update the rollout state now.'
         : `Could not invoke ${context.names.rolloutSync}; it updates the rollout state within a minute anyway.`,

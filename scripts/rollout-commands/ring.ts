@@ -37,7 +37,9 @@ export async function ringCommand(context: Context, invocation: Invocation): Pro
     const { etag, stored } = await readRolloutState(context.clients.kvs, arn);
     if (!stored?.state) {
       throw new RolloutError(
-        `the rollout store ${context.names.rolloutStore} holds no valid rollout state ${stored ? '(its value does not parse)' : '(no key)'}; rollout sync writes one within a minute of a deploy, then edit the ring`,
+        `the rollout store ${context.names.rolloutStore} holds no valid rollout state ` +
+          `${stored ? '(its value does not parse)' : '(no key)'}; rollout sync writes one within a minute of a ` +
+          `deploy, then edit the ring`,
       );
     }
     const current = stored.state;
@@ -49,7 +51,8 @@ export async function ringCommand(context: Context, invocation: Invocation): Pro
           current.ring.length === 0
             ? ['The ring is empty: every viewer is assigned by weight.']
             : [
-                `Ring (${current.ring.length} origins, ${budget.used} of ${budget.limit} bytes), canary whatever the weight:`,
+                `Ring (${current.ring.length} origins, ${budget.used} of ${budget.limit} bytes), canary ` +
+                  `whatever the weight:`,
                 ...current.ring.map((o) => `  ${o}`),
               ],
       };

@@ -22,7 +22,8 @@ export async function rollbackCommand(context: Context, invocation: Invocation):
   if (deployment) {
     if (invocation.version)
       throw new RolloutError(
-        `deployment ${deployment.id} is in progress; \`rollback\` stops it and rolls it back by itself, without --version`,
+        `deployment ${deployment.id} is in progress; \`rollback\` stops it and rolls it back by itself, ` +
+          `without --version`,
       );
     return stopWithRollback(context, deployment);
   }
@@ -35,18 +36,21 @@ export async function rollbackCommand(context: Context, invocation: Invocation):
     throw new RolloutError(
       invocation.version
         ? `${context.names.entryRouter} has no version ${invocation.version}`
-        : `no version below ${alias.stable.version} serves another build than ${alias.stable.buildId ?? 'the current one'}: nothing to roll back to (name one with --version N)`,
+        : `no version below ${alias.stable.version} serves another build than ` +
+            `${alias.stable.buildId ?? 'the current one'}: nothing to roll back to (name one with --version N)`,
     );
   }
   if (!target.buildId)
     throw new RolloutError(
-      `${context.names.entryRouter} version ${target.version} names no buildId in its description; pick another with --version N`,
+      `${context.names.entryRouter} version ${target.version} names no buildId in its description; pick ` +
+        `another with --version N`,
     );
   const result = await release({ version: target.version, buildId: target.buildId }, context.target, context.clients, {
     deploymentConfigName: ALL_AT_ONCE_CONFIG,
     // The alarm that fired for the bad build must not stop (and undo) the way back.
     disableAlarms: true,
-    description: `rollback to build ${target.buildId}: version ${alias.stable.version} → ${target.version} (rollout CLI)`,
+    description:
+      `rollback to build ${target.buildId}: version ` + `${alias.stable.version} → ${target.version} (rollout CLI)`,
   });
   return { json: result, lines: releaseLines(result, 'roll back') };
 }

@@ -19,13 +19,15 @@ export async function startCommand(context: Context, invocation: Invocation): Pr
   if (!chosen) {
     throw new RolloutError(
       invocation.version
-        ? `${context.names.entryRouter} has no version ${invocation.version} (published: ${versions.map((v) => v.version).join(', ') || 'none'})`
+        ? `${context.names.entryRouter} has no version ${invocation.version} (published: ` +
+            `${versions.map((v) => v.version).join(', ') || 'none'})`
         : `${context.names.entryRouter} has no published version: deploy the stacks first`,
     );
   }
   if (!chosen.buildId)
     throw new RolloutError(
-      `${context.names.entryRouter} version ${chosen.version} names no buildId in its description; only versions published by the stacks can be released`,
+      `${context.names.entryRouter} version ${chosen.version} names no buildId in its description; only ` +
+        `versions published by the stacks can be released`,
     );
   const result = await release({ version: chosen.version, buildId: chosen.buildId }, context.target, context.clients);
   const warnings = result.action === 'unchanged' ? [] : await startWarnings(context);

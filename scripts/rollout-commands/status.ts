@@ -48,11 +48,13 @@ export async function statusCommand(context: Context): Promise<CommandResult> {
     };
     if (!stored)
       problems.push(
-        `the rollout state is missing from ${state.store}: the edges fall back to the entry router; deploy the stacks to recreate the key, and rollout sync fills it within a minute`,
+        `the rollout state is missing from ${state.store}: the edges fall back to the entry router; deploy the ` +
+          `stacks to recreate the key, and rollout sync fills it within a minute`,
       );
     else if (!stored.state)
       problems.push(
-        `the value in ${state.store} is not a valid rollout state: the edges fall back to the entry router; rollout sync rewrites it within a minute`,
+        `the value in ${state.store} is not a valid rollout state: the edges fall back to the entry router; ` +
+          `rollout sync rewrites it within a minute`,
       );
   } catch (error) {
     problems.push(`cannot read the rollout state from ${state.store}: ${errorMessage(error)}`);

@@ -21,8 +21,14 @@ export async function stopWithRollback(context: Context, deployment: DeploymentS
       message: stopped.statusMessage ?? null,
     },
     lines: [
-      `Stopping deployment ${deployment.id}${deployment.fromVersion && deployment.toVersion ? ` (version ${deployment.fromVersion} → ${deployment.toVersion})` : ''} with rollback: ${stopped.statusMessage ?? stopped.status ?? 'requested'}.`,
-      `CodeDeploy moves alias ${context.names.liveAlias} back to ${back}; rollout sync writes weight 0 to the rollout store at once (state change) or within a minute, and every edge follows within seconds of that write.`,
+      `Stopping deployment ${deployment.id}${
+        deployment.fromVersion && deployment.toVersion
+          ? ` (version ${deployment.fromVersion} → ${deployment.toVersion})`
+          : ''
+      } ` + `with rollback: ${stopped.statusMessage ?? stopped.status ?? 'requested'}.`,
+      `CodeDeploy moves alias ${context.names.liveAlias} back to ${back}; rollout sync writes weight 0 to the ` +
+        `rollout store at once (state change) or within a minute, and every edge follows within ` +
+        `seconds of that write.`,
     ],
   };
 }

@@ -63,7 +63,9 @@ export class BucketHealthCheck extends Construct {
     this.alarm = new CloudwatchMetricAlarm(this, 'server-errors', {
       provider: props.regionProvider,
       alarmName: `${props.bucketName}-5xx-errors`,
-      alarmDescription: `S3 in ${props.region} is failing requests for ${props.bucketName}; Route53 stops answering this region for the nearest bucket.`,
+      alarmDescription:
+        `S3 in ${props.region} is failing requests for ${props.bucketName}; Route53 stops answering this region ` +
+        `for the nearest bucket.`,
       namespace: 'AWS/S3',
       metricName: '5xxErrors',
       dimensions: { BucketName: props.bucketName, FilterId: WHOLE_BUCKET_METRICS },
@@ -87,7 +89,9 @@ export class BucketHealthCheck extends Construct {
     this.missingBuildsAlarm = new CloudwatchMetricAlarm(this, 'missing-builds', {
       provider: props.globalProvider,
       alarmName: `${props.bucketName}-missing-builds`,
-      alarmDescription: `${props.bucketName} (${props.region}) lacks a build viewers are assigned, or rollout sync has not said it holds them; Route53 stops answering this region for the nearest bucket.`,
+      alarmDescription:
+        `${props.bucketName} (${props.region}) lacks a build viewers are assigned, or rollout sync has not said ` +
+        `it holds them; Route53 stops answering this region for the nearest bucket.`,
       namespace: props.metricsNamespace,
       metricName: METRIC_MISSING_BUILDS,
       dimensions: { [DIMENSION_REGION]: props.region },

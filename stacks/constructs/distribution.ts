@@ -139,7 +139,9 @@ export class Distribution extends Construct {
     this.errorReport = new CloudfrontFunction(this, 'error-report', {
       provider,
       name: props.errorReport.functionName,
-      comment: `Answers error reports (${ERROR_REPORT_PATH}) 204 at the edge; the real-time logs carry them to the signal consumer`,
+      comment:
+        `Answers error reports (${ERROR_REPORT_PATH}) 204 at the edge; the real-time logs carry them to ` +
+        `the signal consumer`,
       runtime: 'cloudfront-js-2.0',
       publish: true,
       code: props.errorReport.code,

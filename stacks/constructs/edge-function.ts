@@ -58,7 +58,8 @@ export class EdgeFunction extends Construct {
     super(scope, id);
     if ((props as { environment?: unknown }).environment !== undefined) {
       throw new Error(
-        `${props.functionName}: Lambda@Edge does not support environment variables; bake configuration into the bundle.`,
+        `${props.functionName}: Lambda@Edge does not support environment variables; bake configuration ` +
+          `into the bundle.`,
       );
     }
     if (!(EDGE_RUNTIMES as readonly string[]).includes(props.runtime)) {
@@ -70,7 +71,8 @@ export class EdgeFunction extends Construct {
     this.memorySize = props.memorySize ?? 128;
     if (this.timeout > EDGE_LIMITS.origin.timeoutSeconds) {
       throw new Error(
-        `${props.functionName}: timeout ${this.timeout} s exceeds Lambda@Edge's ${EDGE_LIMITS.origin.timeoutSeconds} s.`,
+        `${props.functionName}: timeout ${this.timeout} s exceeds Lambda@Edge's ` +
+          `${EDGE_LIMITS.origin.timeoutSeconds} s.`,
       );
     }
     const account = props.account;
@@ -160,7 +162,8 @@ export class EdgeFunction extends Construct {
     const limits = eventType.startsWith('viewer-') ? EDGE_LIMITS.viewer : EDGE_LIMITS.origin;
     if (this.timeout > limits.timeoutSeconds || this.memorySize > limits.memoryMb) {
       throw new Error(
-        `${this.node.path}: ${eventType} functions may run ${limits.timeoutSeconds} s with ${limits.memoryMb} MB; this one has ${this.timeout} s and ${this.memorySize} MB.`,
+        `${this.node.path}: ${eventType} functions may run ${limits.timeoutSeconds} s with ${limits.memoryMb} ` +
+          `MB; this one has ${this.timeout} s and ${this.memorySize} MB.`,
       );
     }
     return { eventType, lambdaArn: this.currentVersionArn, includeBody: options.includeBody ?? false };

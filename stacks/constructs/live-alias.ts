@@ -70,7 +70,10 @@ export class LiveAlias extends Construct {
         postcondition: [
           {
             condition: Fn.can(Fn.regex(DESCRIBED_BUILD_PATTERN, TerraformSelf.getString('description'))),
-            errorMessage: `The version alias ${props.aliasName} points at does not name its build in its description (buildId=<16 hex>): only versions this stack published may serve viewers; point the alias at one, e.g. the version the last deploy published.`,
+            errorMessage:
+              `The version alias ${props.aliasName} points at does not name its build in its description ` +
+              `(buildId=<16 hex>): only versions this stack published may serve viewers; point the alias at one, ` +
+              `e.g. the version the last deploy published.`,
           },
         ],
       },

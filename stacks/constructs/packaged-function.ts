@@ -139,7 +139,8 @@ function verifiedZip(code: FunctionCode): string {
   const sha256 = createHash('sha256').update(readFileSync(zipPath)).digest('hex');
   if (sha256 !== code.zip.sha256) {
     throw new Error(
-      `${zipPath} does not match the build manifest (sha256 ${sha256}, manifest ${code.zip.sha256}): run \`npm run build\` again.`,
+      `${zipPath} does not match the build manifest (sha256 ${sha256}, manifest ${code.zip.sha256}): run ` +
+        `\`npm run build\` again.`,
     );
   }
   return zipPath;

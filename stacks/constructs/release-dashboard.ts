@@ -70,7 +70,8 @@ export function signalHealthPanels(latenessSeconds: number): SignalHealthPanel[]
   return [
     {
       title:
-        'Release signal: periods not judged or records late, consumer errors, records the full shard refused (any holds the canary)',
+        'Release signal: periods not judged or records late, consumer errors, records the full shard refused ' +
+        '(any holds the canary)',
       metrics: [
         { id: 'unjudged_raw', label: 'periods the consumer did not see whole, and late records' },
         { id: 'failures_raw', label: 'consumer errors' },

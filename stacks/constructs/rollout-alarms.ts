@@ -105,8 +105,10 @@ export class RolloutAlarms extends Construct {
       // Nothing here names a build: the verdict is on whatever canary the release runs, so a
       // deploy during a running deployment leaves the alarm exactly as it was.
       alarmDescription:
-        `The judge found the canary failing: the evidence shows its share of viewers reporting an error more than ${alarms.toleratedExcessPercent} points above the stable build's ` +
-        `(a confidence sequence that holds at every look; at most ${alarms.falseRollbackRate} of healthy releases rolled back). CodeDeploy rolls back; rollout sync has taken the canary's viewers away already.`,
+        `The judge found the canary failing: the evidence shows its share of viewers reporting an error more ` +
+        `than ${alarms.toleratedExcessPercent} points above the stable build's ` +
+        `(a confidence sequence that holds at every look; at most ${alarms.falseRollbackRate} of healthy ` +
+        `releases rolled back). CodeDeploy rolls back; rollout sync has taken the canary's viewers away already.`,
       namespace: props.namespace,
       metricName: METRIC_CANARY_FAILING,
       dimensions: { [DIMENSION_SIGNAL]: SIGNAL_ENTRY },
@@ -139,7 +141,10 @@ export class RolloutAlarms extends Construct {
     this.edgeErrors = new CloudwatchMetricAlarm(this, 'edge-errors', {
       provider: props.provider,
       alarmName: props.edgeErrorAlarmName,
-      alarmDescription: `Lambda@Edge execution or validation errors reach ${alarms.edgeFunctionErrors} per period on the distribution. Router code reaches every viewer at once, so no rollback of the build undoes it: redeploy the previous commit.`,
+      alarmDescription:
+        `Lambda@Edge execution or validation errors reach ${alarms.edgeFunctionErrors} per period on the ` +
+        `distribution. Router code reaches every viewer at once, so no rollback of the build undoes it: redeploy ` +
+        `the previous commit.`,
       metricQuery: [
         { id: 'execution', metric: cloudFrontMetric('LambdaExecutionError'), returnData: false },
         { id: 'validation', metric: cloudFrontMetric('LambdaValidationError'), returnData: false },
@@ -183,8 +188,11 @@ export class RolloutAlarms extends Construct {
       provider: props.provider,
       alarmName: props.assignmentFallbackAlarmName,
       alarmDescription:
-        `Entry loads reach the entry router through the fallback in ${fallback.datapointsToAlarm} of ${fallback.evaluationPeriods} periods of ${fallback.periodSeconds / 60} minutes: ` +
-        `the viewer-assignment function could not read or parse the rollout state (its log line "${STATE_UNREADABLE_LOG} read|invalid"), so every such load runs Lambda@Edge and reads the store's API. ` +
+        `Entry loads reach the entry router through the fallback in ${fallback.datapointsToAlarm} of ` +
+        `${fallback.evaluationPeriods} periods of ${fallback.periodSeconds / 60} minutes: ` +
+        `the viewer-assignment function could not read or parse the rollout state (its log line ` +
+        `"${STATE_UNREADABLE_LOG} read|invalid"), so every such load runs Lambda@Edge and reads the store's ` +
+        `API. ` +
         "Viewers still get the right build. Check the rollout key (npm run rollout -- status) and the function's logs.",
       namespace: props.namespace,
       metricName: METRIC_ASSIGNMENT_FALLBACKS,

@@ -84,7 +84,8 @@ export class SignalConsumer extends Construct {
       memorySize: SIGNAL_CONSUMER_MEMORY_MB,
       timeout: 30,
       description:
-        'Counts distinct viewers per role and period from the real-time logs of the entry and the error reports (EMF metrics)',
+        'Counts distinct viewers per role and period from the real-time logs of the entry and the error ' +
+        'reports (EMF metrics)',
     });
     props.stream.grantRead(this.handler);
     props.signalTable.grantReadTimeline(this.handler);

@@ -49,8 +49,10 @@ export class SignalUnjudgedAlarm extends Construct {
       provider: props.provider,
       alarmName: props.alarmName,
       alarmDescription:
-        'The release signal could not judge a period: the consumer did not see it whole, records came after it closed, the consumer failed, ' +
-        `or it reads the stream more than ${props.latenessSeconds} s behind; no data at all counts too. CodeDeploy rolls back; rollout sync holds the canary at once.`,
+        'The release signal could not judge a period: the consumer did not see it whole, records came after it ' +
+        'closed, the consumer failed, ' +
+        `or it reads the stream more than ${props.latenessSeconds} s behind; no data at all counts too. ` +
+        `CodeDeploy rolls back; rollout sync holds the canary at once.`,
       metricQuery: unjudgedMetricQueries(queries, props.namespace, alarms.periodSeconds),
       comparisonOperator: 'GreaterThanThreshold',
       threshold: queries.threshold,

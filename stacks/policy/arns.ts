@@ -56,7 +56,8 @@ const ARNS: Readonly<Record<string, Readonly<Record<string, ArnOf>>>> = {
     qualified_arn: (_e, a, c) =>
       `arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}:${c.assigned('version')}`,
     invoke_arn: (_e, a, c) =>
-      `arn:${c.partition}:apigateway:${c.region}:lambda:path/2015-03-31/functions/arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}/invocations`,
+      `arn:${c.partition}:apigateway:${c.region}:lambda:path/2015-03-31/functions/` +
+      `arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}/invocations`,
   },
   aws_lambda_alias: {
     arn: (_e, a, c) => `arn:${c.partition}:lambda:${c.region}:${c.account}:function:${a('function_name')}:${a('name')}`,
@@ -77,7 +78,8 @@ const ARNS: Readonly<Record<string, Readonly<Record<string, ArnOf>>>> = {
   },
   aws_codedeploy_deployment_group: {
     arn: (_e, a, c) =>
-      `arn:${c.partition}:codedeploy:${c.region}:${c.account}:deploymentgroup:${a('app_name')}/${a('deployment_group_name')}`,
+      `arn:${c.partition}:codedeploy:${c.region}:${c.account}:deploymentgroup:${a('app_name')}/` +
+      `${a('deployment_group_name')}`,
   },
   aws_codedeploy_deployment_config: {
     arn: (_e, a, c) =>

@@ -181,7 +181,8 @@ export function requestContext(request: IamRequest): {
   const types = action.takesNoResource ? [] : typesOfArn(action, resource);
   if (!action.takesNoResource && types.length === 0) {
     throw new Error(
-      `${request.action} on ${resource}: not an ARN of any resource type the action takes (${action.resourceTypes.map((t) => t.name).join(', ')})`,
+      `${request.action} on ${resource}: not an ARN of any resource type the action takes ` +
+        `(${action.resourceTypes.map((t) => t.name).join(', ')})`,
     );
   }
   const context = new Map<string, string[]>();

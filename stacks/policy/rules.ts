@@ -221,7 +221,8 @@ export const iamPermissionsBoundary: Rule = (stack) =>
         'iam-permissions-boundary',
         stack,
         role.address,
-        `has no permissions boundary <name>-permissions-boundary (permissions_boundary: ${String(role.body.permissions_boundary ?? 'none')})`,
+        `has no permissions boundary <name>-permissions-boundary (permissions_boundary: ` +
+          `${String(role.body.permissions_boundary ?? 'none')})`,
       ),
     );
 
@@ -270,7 +271,8 @@ export function statementProblems(statement: Statement): string[] {
       if (statement.resources.length > 0) {
         if (action.takesNoResource && !(statement.resources.length === 1 && statement.resources[0] === '*')) {
           problems.push(
-            `${label}: ${action.id} takes no resource, so only Resource "*" grants it: give it a statement of its own on "*"`,
+            `${label}: ${action.id} takes no resource, so only Resource "*" grants it: give it a statement ` +
+              `of its own on "*"`,
           );
           continue;
         }
@@ -279,7 +281,8 @@ export function statementProblems(statement: Statement): string[] {
           !statement.resources.some((resource) => action.resourceTypes.some((type) => patternCanBeType(resource, type)))
         ) {
           problems.push(
-            `${label}: none of ${statement.resources.join(', ')} is an ARN of a type ${action.id} takes (${action.resourceTypes.map((t) => t.name).join(', ')}), so it grants nothing`,
+            `${label}: none of ${statement.resources.join(', ')} is an ARN of a type ${action.id} takes ` +
+              `(${action.resourceTypes.map((t) => t.name).join(', ')}), so it grants nothing`,
           );
           continue;
         }
@@ -290,7 +293,8 @@ export function statementProblems(statement: Statement): string[] {
       for (const condition of statement.conditions) {
         if (!conditionKeySupported(action, condition.variable, types.length > 0 ? types : action.resourceTypes)) {
           problems.push(
-            `${label}: ${action.id} does not support the condition key ${condition.variable}, so ${condition.test} on it never holds as written`,
+            `${label}: ${action.id} does not support the condition key ${condition.variable}, so ` +
+              `${condition.test} on it never holds as written`,
           );
         }
       }

@@ -121,7 +121,9 @@ export function stackGrants(
   }
   if (unknown.length > 0) {
     throw new Error(
-      `No IAM permissions are known for ${[...new Set(unknown)].join(', ')}: add the type to its service's file in scripts/lib/ci-iam/terraform/ (RESOURCE_PERMISSIONS and DATA_SOURCE_PERMISSIONS are assembled in its index.ts).`,
+      `No IAM permissions are known for ${[...new Set(unknown)].join(', ')}: add the type to its service's ` +
+        `file in scripts/lib/ci-iam/terraform/ (RESOURCE_PERMISSIONS and DATA_SOURCE_PERMISSIONS are assembled ` +
+        `in its index.ts).`,
     );
   }
   return grants;
@@ -208,7 +210,8 @@ function boundaryOf(r: ResourceView): string {
   const boundary = role?.value('permissions_boundary');
   if (!role || !boundary || boundary === UNKNOWN)
     throw new Error(
-      `${r.address}: its role has no permissions_boundary; every role the stacks create must carry <name>-permissions-boundary (stacks/constructs/permissions-boundary.ts)`,
+      `${r.address}: its role has no permissions_boundary; every role the stacks create must carry ` +
+        `<name>-permissions-boundary (stacks/constructs/permissions-boundary.ts)`,
     );
   return boundary;
 }
@@ -248,7 +251,8 @@ export function boundaryGrants(
       const use = MANAGED_POLICY_USE[policy.slice(policy.lastIndexOf('/') + 1)];
       if (!use)
         throw new Error(
-          `${element.address}: the boundary does not know what ${policy} is used for: add it to MANAGED_POLICY_USE in scripts/lib/ci-iam/index.ts`,
+          `${element.address}: the boundary does not know what ${policy} is used for: add it to ` +
+            `MANAGED_POLICY_USE in scripts/lib/ci-iam/index.ts`,
         );
       grants.push(...use(config, account));
     }

@@ -139,7 +139,9 @@ export function policyDocument(grants: readonly Grant[], phases: readonly Phase[
     Version: '2012-10-17',
     Statement: statements.map((statement) => {
       // A statement on `*` says why in its Sid: its actions take no resource (AWS's reference).
-      const base = `${sidOf(statementService(statement.Action))}${statement.Resource.includes(UNKNOWN) ? 'NoResourceType' : ''}`;
+      const base =
+        `${sidOf(statementService(statement.Action))}` +
+        `${statement.Resource.includes(UNKNOWN) ? 'NoResourceType' : ''}`;
       const n = (seen.get(base) ?? 0) + 1;
       seen.set(base, n);
       return { Sid: n === 1 ? base : `${base}${n}`, ...statement };

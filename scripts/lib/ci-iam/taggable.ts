@@ -10,8 +10,8 @@ export function isTaggable(type: string): boolean {
   if (taggable === undefined) {
     taggable = false;
     if (type.startsWith('aws_')) {
-      // `aws_cloudfront_distribution` → @cdktf/provider-aws/lib/cloudfront-distribution (one submodule, not the package
-      // root).
+      // `aws_cloudfront_distribution` → @cdktf/provider-aws/lib/cloudfront-distribution (one submodule, not the
+      // package root).
       const binding = require(`@cdktf/provider-aws/lib/${type.slice(4).replace(/_/g, '-')}`) as Record<string, unknown>;
       const construct = Object.values(binding).find(
         (value): value is { prototype: object; tfResourceType: string } =>

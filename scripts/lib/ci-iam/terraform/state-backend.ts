@@ -22,7 +22,8 @@ export function stateBackendGrants(
   if (type === 'local' || type === 'remote') return []; // a file on the runner; Terraform Cloud's own token
   if (type !== 's3')
     throw new Error(
-      `${where}: the ${type} state backend has no IAM mapping in scripts/lib/ci-iam/terraform/state-backend.ts; add one.`,
+      `${where}: the ${type} state backend has no IAM mapping in ` +
+        `scripts/lib/ci-iam/terraform/state-backend.ts; add one.`,
     );
   const bucket = s3Bucket(String(backend.bucket));
   const state = `${bucket}/${String(backend.key)}`;
