@@ -273,7 +273,9 @@ const notificationsSchema = z
   })
   .prefault({})
   .describe(
-    'Who hears about releases: one SNS topic per distribution gets a message for every deployment start, success, stop and rollback, and every alarm state change. Chat channels subscribe through Amazon Q Developer in chat applications (docs/deploy-guide.md).',
+    'Who hears about releases: one SNS topic per distribution gets a message for every ' +
+      'deployment start, success, stop and rollback, and every alarm state change. Chat channels ' +
+      'subscribe through Amazon Q Developer in chat applications (docs/deploy-guide.md).',
   );
 
 const metricsSchema = z

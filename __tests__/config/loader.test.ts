@@ -50,7 +50,8 @@ describe('config validation', () => {
     [
       'region where OAI cannot work',
       { ...valid, regions: ['us-east-1', 'ap-southeast-4'] },
-      `regions[1]: "ap-southeast-4" opened after December 2022, where CloudFront's origin access identity cannot read S3`,
+      `regions[1]: "ap-southeast-4" opened after December 2022, ` +
+        `where CloudFront's origin access identity cannot read S3`,
     ],
     [
       'malformed domain',
@@ -109,7 +110,8 @@ describe('config validation', () => {
     [
       'an unknown price class',
       { ...valid, edge: { priceClass: 'PriceClass_50' } },
-      'edge.priceClass: "PriceClass_50" is not allowed; use one of "PriceClass_100", "PriceClass_200", "PriceClass_All".',
+      'edge.priceClass: "PriceClass_50" is not allowed; use one ' +
+        'of "PriceClass_100", "PriceClass_200", "PriceClass_All".',
     ],
     ['origin-request timeout over 30 s', { ...valid, edge: { timeoutSeconds: 31 } }, 'edge.timeoutSeconds:'],
     [
@@ -135,7 +137,8 @@ describe('config validation', () => {
     [
       'Terraform Cloud without organization',
       { ...valid, backend: { type: 'cloud' } },
-      'backend.organization: is missing for the Terraform Cloud backend; set it in the config or export TF_CLOUD_ORGANIZATION.',
+      'backend.organization: is missing for the Terraform Cloud ' +
+        'backend; set it in the config or export TF_CLOUD_ORGANIZATION.',
     ],
     ['name with capitals', { ...valid, name: 'MyWidget' }, 'name: must be 3 to 20 lowercase letters'],
   ])('rejects %s with a message naming the field and the fix', (_case, input, expected) => {
@@ -225,7 +228,9 @@ describe('config validation', () => {
     [
       'a misspelt group',
       { rollot: { percent: 10 } },
-      'rollot: is not a setting here; did you mean "rollout"? Known settings: name, domain, hostedZone, customDomain, primaryRegion, regions, failoverRegion, rollout, alarms, retention, metrics, edge, regionalRuntime, dns, backend, notifications.',
+      'rollot: is not a setting here; did you mean "rollout"? Known settings: name, ' +
+        'domain, hostedZone, customDomain, primaryRegion, regions, failoverRegion, rollout, ' +
+        'alarms, retention, metrics, edge, regionalRuntime, dns, backend, notifications.',
     ],
     [
       'a misspelt nested setting',
@@ -240,7 +245,8 @@ describe('config validation', () => {
     [
       'a setting of the s3 backend, misspelt',
       { backend: { type: 's3', bucket: 'state', region: 'eu-west-1', keyprefix: 'x' } },
-      'backend.keyprefix: is not a setting here; did you mean "keyPrefix"? Known settings: type, bucket, region, keyPrefix, useLockfile.',
+      'backend.keyprefix: is not a setting here; did you mean "keyPrefix"? ' +
+        'Known settings: type, bucket, region, keyPrefix, useLockfile.',
     ],
     // Bad regions.
     [
@@ -261,7 +267,8 @@ describe('config validation', () => {
     [
       'a primary region where CloudFront cannot read S3',
       { primaryRegion: 'ap-southeast-4', regions: ['ap-southeast-4'] },
-      `regions[0]: "ap-southeast-4" opened after December 2022, where CloudFront's origin access identity cannot read S3, and the chunk router's origin rewrite needs it; choose another region.`,
+      `regions[0]: "ap-southeast-4" opened after December 2022, where CloudFront's origin access ` +
+        `identity cannot read S3, and the chunk router's origin rewrite needs it; choose another region.`,
     ],
     [
       'a state bucket in a misspelt region',
@@ -272,7 +279,9 @@ describe('config validation', () => {
     [
       'a sampling rate one shard cannot take at the expected peak',
       { metrics: { expectedLoadsPerDay: 100_000_000, samplingPercent: 50 } },
-      'metrics.samplingPercent: metrics.samplingPercent (50) × 3472 entry loads a second at the peak (metrics.expectedLoadsPerDay × metrics.peakToAverage) is 1736 records a second, more than the 800 one shard is sized for: set metrics.samplingPercent to at most 23, or leave it out to have it chosen.',
+      'metrics.samplingPercent: metrics.samplingPercent (50) × 3472 entry loads a second at the peak ' +
+        '(metrics.expectedLoadsPerDay × metrics.peakToAverage) is 1736 records a second, more than the 800 ' +
+        'one shard is sized for: set metrics.samplingPercent to at most 23, or leave it out to have it chosen.',
     ],
     // Settings of the metrics API, which the real-time logs replaced: each says so, once.
     ...[
@@ -287,7 +296,9 @@ describe('config validation', () => {
     ].map((key) => [
       `the removed metrics.${key}`,
       { metrics: { [key]: 1 } },
-      `metrics.${key}: was removed with the metrics API: the widget no longer posts beacons. CloudFront logs every entry load and every error report (GET /api/e on the distribution) in real time, and a consumer counts them, so there is no endpoint, origin list, throttle, secret or rate limit to set. Delete it.`,
+      `metrics.${key}: was removed with the metrics API: the widget no longer posts beacons. CloudFront logs ` +
+        `every entry load and every error report (GET /api/e on the distribution) in real time, and a consumer ` +
+        `counts them, so there is no endpoint, origin list, throttle, secret or rate limit to set. Delete it.`,
     ]),
   ] as [string, Record<string, unknown>, string][])('says %s in exactly one line', (_case, change, expected) => {
     expect(problems({ ...valid, ...change })).toEqual([expected]);
@@ -311,18 +322,27 @@ describe('config validation', () => {
   describe("the routers' bounds against their timeout", () => {
     const THREE_REGIONS = { regions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'] };
 
-    it('refuses the bounds that used to be the defaults, before synth, naming the settings, the figures and the fix', () => {
-      // edge.bucketTimeoutMs was 2000: three bucket reads in turn did not fit the 5 s timeout.
-      expect(
-        problems({
-          ...valid,
-          ...THREE_REGIONS,
-          edge: { timeoutSeconds: 5, storeTimeoutMs: 500, dnsTimeoutMs: 200, bucketTimeoutMs: 2000 },
-        }),
-      ).toEqual([
-        "edge: the entry router's longest request (/assets/index.js when the viewer-assignment function could not read the state) can take edge.storeTimeoutMs (500) + edge.dnsTimeoutMs (200) + edge.bucketTimeoutMs (2000) × 3 bucket reads + cold start (1000) = 7700 ms, which does not fit edge.timeoutSeconds (5 s): past it the viewer gets CloudFront's function execution error instead of the router's answer. Lower edge.bucketTimeoutMs to at most 1100 or raise edge.timeoutSeconds to at least 8.",
-      ]);
-    });
+    it(
+      'refuses the bounds that used to be the defaults, before ' +
+        'synth, naming the settings, the figures and the fix',
+      () => {
+        // edge.bucketTimeoutMs was 2000: three bucket reads in turn did not fit the 5 s timeout.
+        expect(
+          problems({
+            ...valid,
+            ...THREE_REGIONS,
+            edge: { timeoutSeconds: 5, storeTimeoutMs: 500, dnsTimeoutMs: 200, bucketTimeoutMs: 2000 },
+          }),
+        ).toEqual([
+          "edge: the entry router's longest request (/assets/index.js when the viewer-assignment function " +
+            'could not read the state) can take edge.storeTimeoutMs (500) + edge.dnsTimeoutMs (200) + ' +
+            'edge.bucketTimeoutMs (2000) × 3 bucket reads + cold start (1000) = 7700 ms, which does not fit ' +
+            "edge.timeoutSeconds (5 s): past it the viewer gets CloudFront's function " +
+            "execution error instead of the router's answer. Lower edge.bucketTimeoutMs " +
+            'to at most 1100 or raise edge.timeoutSeconds to at least 8.',
+        ]);
+      },
+    );
 
     it('counts the buckets the router tries: two with two regions, one with one', () => {
       expect(problems({ ...valid, edge: { bucketTimeoutMs: 2000 } })).toEqual([
@@ -330,7 +350,8 @@ describe('config validation', () => {
       ]);
       expect(problems({ ...valid, regions: ['us-east-1'], edge: { bucketTimeoutMs: 4000 } })).toEqual([
         expect.stringContaining(
-          'edge.bucketTimeoutMs (4000) × 1 bucket read + cold start (1000) = 5700 ms, which does not fit edge.timeoutSeconds (5 s)',
+          'edge.bucketTimeoutMs (4000) × 1 bucket read + cold start ' +
+            '(1000) = 5700 ms, which does not fit edge.timeoutSeconds (5 s)',
         ),
       ]);
       expect(
@@ -362,7 +383,10 @@ describe('config validation', () => {
         }),
       ).toEqual([
         expect.stringMatching(
-          /Lower edge\.storeTimeoutMs, edge\.dnsTimeoutMs, edge\.bucketTimeoutMs until the sum fits 30 s, Lambda@Edge's longest origin-request timeout\.$/,
+          new RegExp(
+            'Lower edge\\.storeTimeoutMs, edge\\.dnsTimeoutMs, edge\\.bucketTimeoutMs until the sum fits 30 s, ' +
+              "Lambda@Edge's longest origin-request timeout\\.$",
+          ),
         ),
       ]);
     });
@@ -470,7 +494,8 @@ describe('loading the file', () => {
 
   it('says where the JSON ends early, and which bracket is left open', () => {
     expect(load('{ "domain": ')).toContain(
-      'is not JSON at line 1, column 13: the file ends where a value should be; the { at line 1, column 1 is never closed with }.',
+      'is not JSON at line 1, column 13: the file ends where a value ' +
+        'should be; the { at line 1, column 1 is never closed with }.',
     );
   });
 

@@ -257,20 +257,24 @@ describe('the entry router may make the calls it makes', () => {
     removeEdgeScratch();
   });
 
-  it('recorded both kinds of call: bucket reads in the nearest, primary and failover buckets, and the state through the API', () => {
-    const calls = recorded();
-    const reads = calls.filter((call) => call.service === 's3');
-    expect(new Set(reads.map((call) => call.operation))).toEqual(new Set(['GetObject']));
-    expect(new Set(reads.map((call) => call.input.Bucket))).toEqual(
-      new Set([nearest, config.primaryRegion, failover].map((region) => names.bucket(region))),
-    );
-    expect(reads.map((call) => call.input.Key)).toContain(`assets/${OTHER_BUILD}/index.js.br`);
-    expect(calls.filter((call) => call.service === 'cloudfront-keyvaluestore')).toContainEqual({
-      service: 'cloudfront-keyvaluestore',
-      operation: 'GetKey',
-      input: { KvsARN: STORE_ARN, Key: ROLLOUT_STATE_KEY },
-    });
-  });
+  it(
+    'recorded both kinds of call: bucket reads in the nearest, ' +
+      'primary and failover buckets, and the state through the API',
+    () => {
+      const calls = recorded();
+      const reads = calls.filter((call) => call.service === 's3');
+      expect(new Set(reads.map((call) => call.operation))).toEqual(new Set(['GetObject']));
+      expect(new Set(reads.map((call) => call.input.Bucket))).toEqual(
+        new Set([nearest, config.primaryRegion, failover].map((region) => names.bucket(region))),
+      );
+      expect(reads.map((call) => call.input.Key)).toContain(`assets/${OTHER_BUILD}/index.js.br`);
+      expect(calls.filter((call) => call.service === 'cloudfront-keyvaluestore')).toContainEqual({
+        service: 'cloudfront-keyvaluestore',
+        operation: 'GetKey',
+        input: { KvsARN: STORE_ARN, Key: ROLLOUT_STATE_KEY },
+      });
+    },
+  );
 
   it('its role, within the boundary, allows every one of them', () => {
     expect(recorded().length).toBeGreaterThan(0);
@@ -300,33 +304,36 @@ describe('the entry router may make the calls it makes', () => {
     });
   });
 
-  it('the check can fail: without the role’s bucket read, or its store read, the recorded calls are ungranted', () => {
-    const calls = recorded();
-    const without = (action: string) => ({
-      ...entryRole.policies,
-      identity: entryRole.policies.identity.filter((statement) => !statement.actions.includes(action)),
-    });
-    const noBucketRead = ungranted(without('s3:GetObject'), entryRole.principal, calls, context);
-    expect(noBucketRead.length).toBe(calls.filter((call) => call.service === 's3').length);
-    expect(noBucketRead.every((line) => line.startsWith('s3:GetObject: s3:GetObject on arn:aws:s3:::'))).toBe(true);
-    // Nor does a bucket's policy grant the role anything itself: the reads are the role's own.
-    for (const call of calls.filter((c) => c.service === 's3'))
-      expect(bucketAllows(without('s3:GetObject'), entryRole.principal, call)).toBe(false);
-    // Every store read (the state's, and each build's revocation) is denied without it, and nothing else is.
-    const noStoreRead = ungranted(without('cloudfront-keyvaluestore:GetKey'), entryRole.principal, calls, context);
-    const storeReads = calls.filter((call) => call.service === 'cloudfront-keyvaluestore').length;
-    expect(storeReads).toBeGreaterThan(1);
-    expect(noStoreRead).toEqual(
-      Array.from(
-        { length: storeReads },
-        () => `cloudfront-keyvaluestore:GetKey: cloudfront-keyvaluestore:GetKey on ${STORE_ARN} (no-allow)`,
-      ),
-    );
-    // Another principal (the chunk router's role) has no such grant either.
-    expect(
-      ungranted(rolePolicies(delivery, names.chunkRouter, boundary), roleArn(names.chunkRouter), calls, context),
-    ).not.toEqual([]);
-  });
+  it(
+    'the check can fail: without the role’s bucket read, ' + 'or its store read, the recorded calls are ungranted',
+    () => {
+      const calls = recorded();
+      const without = (action: string) => ({
+        ...entryRole.policies,
+        identity: entryRole.policies.identity.filter((statement) => !statement.actions.includes(action)),
+      });
+      const noBucketRead = ungranted(without('s3:GetObject'), entryRole.principal, calls, context);
+      expect(noBucketRead.length).toBe(calls.filter((call) => call.service === 's3').length);
+      expect(noBucketRead.every((line) => line.startsWith('s3:GetObject: s3:GetObject on arn:aws:s3:::'))).toBe(true);
+      // Nor does a bucket's policy grant the role anything itself: the reads are the role's own.
+      for (const call of calls.filter((c) => c.service === 's3'))
+        expect(bucketAllows(without('s3:GetObject'), entryRole.principal, call)).toBe(false);
+      // Every store read (the state's, and each build's revocation) is denied without it, and nothing else is.
+      const noStoreRead = ungranted(without('cloudfront-keyvaluestore:GetKey'), entryRole.principal, calls, context);
+      const storeReads = calls.filter((call) => call.service === 'cloudfront-keyvaluestore').length;
+      expect(storeReads).toBeGreaterThan(1);
+      expect(noStoreRead).toEqual(
+        Array.from(
+          { length: storeReads },
+          () => `cloudfront-keyvaluestore:GetKey: cloudfront-keyvaluestore:GetKey on ${STORE_ARN} (no-allow)`,
+        ),
+      );
+      // Another principal (the chunk router's role) has no such grant either.
+      expect(
+        ungranted(rolePolicies(delivery, names.chunkRouter, boundary), roleArn(names.chunkRouter), calls, context),
+      ).not.toEqual([]);
+    },
+  );
 });
 
 describe('the chunk router sends CloudFront where its origin access identity may read', () => {
@@ -360,23 +367,27 @@ describe('the chunk router sends CloudFront where its origin access identity may
     return { bucket: domain[1]!, key: decodeURIComponent(result.uri.slice(1)) };
   }
 
-  it('as the one origin access identity there is, which every S3 origin reads with (through the replica stack’s output)', () => {
-    const identities = resources(synthesized.replicas.json, 'aws_cloudfront_origin_access_identity');
-    expect(identities).toHaveLength(1);
-    const outputs = (synthesized.replicas.json as { output?: Record<string, { value?: unknown }> }).output ?? {};
-    const s3Origins = resources(delivery.json, 'aws_cloudfront_distribution')
-      .flatMap((distribution) => blocks(distribution.body.origin))
-      .filter((origin) => origin.s3_origin_config !== undefined);
-    expect(s3Origins.length).toBeGreaterThan(0);
-    for (const origin of s3Origins) {
-      const reference = String(blocks(origin.s3_origin_config)[0]?.origin_access_identity);
-      const output = /^\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^.}]+)\}$/.exec(reference)?.[1];
-      expect([reference, output === undefined ? undefined : outputs[output]?.value]).toEqual([
-        reference,
-        `\${${identities[0]!.address}.cloudfront_access_identity_path}`,
-      ]);
-    }
-  });
+  it(
+    'as the one origin access identity there is, which every ' +
+      'S3 origin reads with (through the replica stack’s output)',
+    () => {
+      const identities = resources(synthesized.replicas.json, 'aws_cloudfront_origin_access_identity');
+      expect(identities).toHaveLength(1);
+      const outputs = (synthesized.replicas.json as { output?: Record<string, { value?: unknown }> }).output ?? {};
+      const s3Origins = resources(delivery.json, 'aws_cloudfront_distribution')
+        .flatMap((distribution) => blocks(distribution.body.origin))
+        .filter((origin) => origin.s3_origin_config !== undefined);
+      expect(s3Origins.length).toBeGreaterThan(0);
+      for (const origin of s3Origins) {
+        const reference = String(blocks(origin.s3_origin_config)[0]?.origin_access_identity);
+        const output = /^\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^.}]+)\}$/.exec(reference)?.[1];
+        expect([reference, output === undefined ? undefined : outputs[output]?.value]).toEqual([
+          reference,
+          `\${${identities[0]!.address}.cloudfront_access_identity_path}`,
+        ]);
+      }
+    },
+  );
 
   const oaiRead = (bucket: string, key: string, principal = ORIGIN_ACCESS_IDENTITY) =>
     evaluate(

@@ -38,22 +38,26 @@ const names = resourceNames(config);
 const SIGNAL_NAMES = { consumerFunction: names.signalConsumer, stream: names.signalStream };
 
 describe('local alarm', () => {
-  it("fires on one 10-second period in which the judge's verdict was failing, as the stack's high-resolution alarm does", () => {
-    const store = new LocalMetricStore();
-    // Timestamps near the epoch: Powertools would warn that CloudWatch skips them; the local store takes them.
-    const quiet = () => undefined;
-    const emitter = functionMetrics(NS, 'test', { debug: quiet, info: quiet, warn: quiet, error: quiet });
-    // Silence and healthy looks are not breaching.
-    expect(evaluateReleaseAlarm(store, NS, 5_000).state).toBe('OK');
-    store.ingest(verdictDocument(emitter, false, 1_000));
-    expect(evaluateReleaseAlarm(store, NS, 5_000).state).toBe('OK');
-    store.ingest(verdictDocument(emitter, true, 12_000));
-    const verdict = evaluateReleaseAlarm(store, NS, 15_000);
-    expect(verdict.state).toBe('ALARM');
-    expect(verdict.reason).toBe('1 of the last 1 periods with the judge finding the canary failing');
-    // Once the consumer stops saying so (the canary is gone), the alarm returns to OK.
-    expect(evaluateReleaseAlarm(store, NS, 25_000).state).toBe('OK');
-  });
+  it(
+    "fires on one 10-second period in which the judge's verdict " +
+      "was failing, as the stack's high-resolution alarm does",
+    () => {
+      const store = new LocalMetricStore();
+      // Timestamps near the epoch: Powertools would warn that CloudWatch skips them; the local store takes them.
+      const quiet = () => undefined;
+      const emitter = functionMetrics(NS, 'test', { debug: quiet, info: quiet, warn: quiet, error: quiet });
+      // Silence and healthy looks are not breaching.
+      expect(evaluateReleaseAlarm(store, NS, 5_000).state).toBe('OK');
+      store.ingest(verdictDocument(emitter, false, 1_000));
+      expect(evaluateReleaseAlarm(store, NS, 5_000).state).toBe('OK');
+      store.ingest(verdictDocument(emitter, true, 12_000));
+      const verdict = evaluateReleaseAlarm(store, NS, 15_000);
+      expect(verdict.state).toBe('ALARM');
+      expect(verdict.reason).toBe('1 of the last 1 periods with the judge finding the canary failing');
+      // Once the consumer stops saying so (the canary is gone), the alarm returns to OK.
+      expect(evaluateReleaseAlarm(store, NS, 25_000).state).toBe('OK');
+    },
+  );
 
   it('reads datapoints out of EMF documents as CloudWatch does: one per metric and dimension set', () => {
     const document = {
@@ -151,69 +155,76 @@ describe('the unjudged alarm, locally', () => {
     });
   });
 
-  it('breaches on unjudged periods (late records among them), consumer errors, records the full shard refused, and a reader behind by more than the lateness', () => {
-    const cases: [string, (store: LocalMetricStore, at: number) => void][] = [
-      ['UnjudgedPeriods', (store, at) => health(store, 'UnjudgedPeriods', at)],
-      [
-        'Errors',
-        (store, at) =>
-          store.add({
-            namespace: 'AWS/Lambda',
-            metricName: 'Errors',
-            dimensions: { FunctionName: names.signalConsumer },
-            value: 1,
-            at,
-          }),
-      ],
-      ['iterator age', (store, at) => age(store, at + 1, LATENESS_S * 1000 + 1)],
-      [
-        'WriteProvisionedThroughputExceeded',
-        (store, at) =>
-          store.add({
-            namespace: 'AWS/Kinesis',
-            metricName: 'WriteProvisionedThroughputExceeded',
-            dimensions: { StreamName: names.signalStream },
-            value: 3,
-            at: at + 2,
-          }),
-      ],
-    ];
-    for (const [what, add] of cases) {
+  it(
+    'breaches on unjudged periods (late records among them), consumer errors, ' +
+      'records the full shard refused, and a reader behind by more than the lateness',
+    () => {
+      const cases: [string, (store: LocalMetricStore, at: number) => void][] = [
+        ['UnjudgedPeriods', (store, at) => health(store, 'UnjudgedPeriods', at)],
+        [
+          'Errors',
+          (store, at) =>
+            store.add({
+              namespace: 'AWS/Lambda',
+              metricName: 'Errors',
+              dimensions: { FunctionName: names.signalConsumer },
+              value: 1,
+              at,
+            }),
+        ],
+        ['iterator age', (store, at) => age(store, at + 1, LATENESS_S * 1000 + 1)],
+        [
+          'WriteProvisionedThroughputExceeded',
+          (store, at) =>
+            store.add({
+              namespace: 'AWS/Kinesis',
+              metricName: 'WriteProvisionedThroughputExceeded',
+              dimensions: { StreamName: names.signalStream },
+              value: 3,
+              at: at + 2,
+            }),
+        ],
+      ];
+      for (const [what, add] of cases) {
+        const store = new LocalMetricStore();
+        for (const at of [0, MINUTE, 2 * MINUTE]) age(store, at + 5000);
+        add(store, 0);
+        add(store, MINUTE);
+        expect([what, verdict(store, 2 * MINUTE + 10_000).state]).toEqual([what, 'ALARM']);
+      }
+      // Exactly the lateness behind is not behind.
       const store = new LocalMetricStore();
-      for (const at of [0, MINUTE, 2 * MINUTE]) age(store, at + 5000);
-      add(store, 0);
-      add(store, MINUTE);
-      expect([what, verdict(store, 2 * MINUTE + 10_000).state]).toEqual([what, 'ALARM']);
-    }
-    // Exactly the lateness behind is not behind.
-    const store = new LocalMetricStore();
-    for (const at of [0, MINUTE, 2 * MINUTE]) age(store, at + 5000, LATENESS_S * 1000);
-    expect(verdict(store, 2 * MINUTE + 10_000).state).toBe('OK');
-  });
+      for (const at of [0, MINUTE, 2 * MINUTE]) age(store, at + 5000, LATENESS_S * 1000);
+      expect(verdict(store, 2 * MINUTE + 10_000).state).toBe('OK');
+    },
+  );
 });
 
 describe('the timeline of rollout states, locally', () => {
-  it('keeps the previous state a candidate for the propagation time after each announcement, as announceState does', () => {
-    const timeline = new LocalTimeline();
-    const a = formatRolloutState(steadyState(A));
-    const b = formatRolloutState({ stable: A, canary: B, weight: 1000, salt: 'd-LOCAL0001', ring: [] });
-    // Terraform's key, found in the store: served since the beginning.
-    timeline.announce(a, 500, { propagationMs: 41_000, seenOnly: true });
-    timeline.announce(a, 700, { propagationMs: 41_000, seenOnly: true });
-    timeline.announce(b, 1000, { propagationMs: 41_000 });
-    timeline.announce(b, 2000, { propagationMs: 41_000 });
-    expect(timeline.read()).toEqual([
-      { state: steadyState(A), from: 0, until: 42_000 },
-      { state: parseRolloutState(b), from: 1000, until: null },
-    ]);
-    // A state nobody announced, seen in the store: served since the one before it began.
-    const c = formatRolloutState({ ...steadyState(A), ring: ['http://127.0.0.1:8081'] });
-    timeline.announce(c, 5000, { propagationMs: 41_000, seenOnly: true });
-    expect(timeline.read().slice(-2)).toEqual([
-      { state: parseRolloutState(b), from: 1000, until: 46_000 },
-      { state: parseRolloutState(c), from: 1000, until: null },
-    ]);
-  });
+  it(
+    'keeps the previous state a candidate for the propagation ' + 'time after each announcement, as announceState does',
+    () => {
+      const timeline = new LocalTimeline();
+      const a = formatRolloutState(steadyState(A));
+      const b = formatRolloutState({ stable: A, canary: B, weight: 1000, salt: 'd-LOCAL0001', ring: [] });
+      // Terraform's key, found in the store: served since the beginning.
+      timeline.announce(a, 500, { propagationMs: 41_000, seenOnly: true });
+      timeline.announce(a, 700, { propagationMs: 41_000, seenOnly: true });
+      timeline.announce(b, 1000, { propagationMs: 41_000 });
+      timeline.announce(b, 2000, { propagationMs: 41_000 });
+      expect(timeline.read()).toEqual([
+        { state: steadyState(A), from: 0, until: 42_000 },
+        { state: parseRolloutState(b), from: 1000, until: null },
+      ]);
+      // A state nobody announced, seen in the store: served since the one before it began.
+      const c = formatRolloutState({ ...steadyState(A), ring: ['http://127.0.0.1:8081'] });
+      timeline.announce(c, 5000, { propagationMs: 41_000, seenOnly: true });
+      expect(timeline.read().slice(-2)).toEqual([
+        { state: parseRolloutState(b), from: 1000, until: 46_000 },
+        { state: parseRolloutState(c), from: 1000, until: null },
+      ]);
+    },
+  );
 });
 
 describe('control plane', () => {
@@ -278,62 +289,69 @@ describe('control plane', () => {
     });
   }
 
-  it('writes what rollout sync’s core makes of the alias and the judge, salted by the deployment, only when it changes, announcing each state first', () => {
-    const now = { t: 0 };
-    const { control, written } = plane(now);
-    expect(written).toEqual([formatRolloutState(steadyState(A))]);
-    const { deploymentId } = control.release(B);
-    now.t = 2 * MINUTE;
-    // No evidence yet: the first step holds past its minute, and says why.
-    let status = control.tick();
-    expect(parseRolloutState(status.state)?.weight).toBe(1000);
-    expect(status.release).toEqual({
-      outcome: 'running',
-      weight: 1000,
-      hold: { reason: 'no evidence yet: no canary viewer counted', since: MINUTE },
-    });
-    // Judged healthy at 10 % after 30 s: the second step began at its minute, and holds from the second.
-    judged(control, deploymentId, { 1000: 30_000 });
-    status = control.tick();
-    control.tick();
-    expect(written.slice(1)).toEqual([
-      formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }),
-      formatRolloutState({ stable: A, canary: B, weight: 2000, salt: deploymentId, ring: [] }),
-    ]);
-    expect(status.release?.hold?.since).toBe(2 * MINUTE);
-    const propagation = statePropagationMs(config.edge);
-    expect(control.timeline.read().map(({ from, until }) => [from, until])).toEqual([
-      [0, propagation],
-      [0, 2 * MINUTE + propagation],
-      [2 * MINUTE, null],
-    ]);
-    // Every step judged as soon as it began: everyone has B at the ninth minute, while CodeDeploy still holds the alias
-    // open.
-    judged(
-      control,
-      deploymentId,
-      Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => [String(k * 1000), (k - 1) * MINUTE + 1])),
-    );
-    now.t = 9 * MINUTE;
-    status = control.tick();
-    expect(parseRolloutState(status.state)).toMatchObject({ stable: A, canary: B, weight: 10000 });
-    expect(status.release?.outcome).toBe('complete');
-    expect(status.deployment?.status).toBe('InProgress');
-  });
+  it(
+    'writes what rollout sync’s core makes of the alias and the judge, salted ' +
+      'by the deployment, only when it changes, announcing each state first',
+    () => {
+      const now = { t: 0 };
+      const { control, written } = plane(now);
+      expect(written).toEqual([formatRolloutState(steadyState(A))]);
+      const { deploymentId } = control.release(B);
+      now.t = 2 * MINUTE;
+      // No evidence yet: the first step holds past its minute, and says why.
+      let status = control.tick();
+      expect(parseRolloutState(status.state)?.weight).toBe(1000);
+      expect(status.release).toEqual({
+        outcome: 'running',
+        weight: 1000,
+        hold: { reason: 'no evidence yet: no canary viewer counted', since: MINUTE },
+      });
+      // Judged healthy at 10 % after 30 s: the second step began at its minute, and holds from the second.
+      judged(control, deploymentId, { 1000: 30_000 });
+      status = control.tick();
+      control.tick();
+      expect(written.slice(1)).toEqual([
+        formatRolloutState({ stable: A, canary: B, weight: 1000, salt: deploymentId, ring: [] }),
+        formatRolloutState({ stable: A, canary: B, weight: 2000, salt: deploymentId, ring: [] }),
+      ]);
+      expect(status.release?.hold?.since).toBe(2 * MINUTE);
+      const propagation = statePropagationMs(config.edge);
+      expect(control.timeline.read().map(({ from, until }) => [from, until])).toEqual([
+        [0, propagation],
+        [0, 2 * MINUTE + propagation],
+        [2 * MINUTE, null],
+      ]);
+      // Every step judged as soon as it began: everyone has B at the ninth minute, while CodeDeploy still holds the
+      // alias open.
+      judged(
+        control,
+        deploymentId,
+        Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => [String(k * 1000), (k - 1) * MINUTE + 1])),
+      );
+      now.t = 9 * MINUTE;
+      status = control.tick();
+      expect(parseRolloutState(status.state)).toMatchObject({ stable: A, canary: B, weight: 10000 });
+      expect(status.release?.outcome).toBe('complete');
+      expect(status.deployment?.status).toBe('InProgress');
+    },
+  );
 
-  it('ends a release whose step waits past its hold as not enough evidence: rolled back, told apart from failed', () => {
-    const now = { t: 0 };
-    const { control } = plane(now);
-    control.release(B);
-    now.t = MINUTE + config.alarms.holdMinutes * MINUTE;
-    const status = control.tick();
-    expect(status.deployment).toMatchObject({
-      status: 'Stopped',
-      error: 'not enough evidence: a step held past its hold time',
-    });
-    expect(status.release?.outcome).toBe('not-enough-evidence');
-    expect(parseRolloutState(status.state)).toEqual(steadyState(A));
-  });
+  it(
+    'ends a release whose step waits past its hold as not ' + 'enough evidence: rolled back, told apart from failed',
+    () => {
+      const now = { t: 0 };
+      const { control } = plane(now);
+      control.release(B);
+      now.t = MINUTE + config.alarms.holdMinutes * MINUTE;
+      const status = control.tick();
+      expect(status.deployment).toMatchObject({
+        status: 'Stopped',
+        error: 'not enough evidence: a step held past its hold time',
+      });
+      expect(status.release?.outcome).toBe('not-enough-evidence');
+      expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+    },
+  );
 
   it('keeps a ring edited in the store while it syncs, and puts a state nobody announced into the timeline', () => {
     const now = { t: 0 };
@@ -347,92 +365,105 @@ describe('control plane', () => {
     expect(parseRolloutState(control.status().state)?.ring).toEqual(['http://127.0.0.1:8081']);
   });
 
-  it('rolls back the moment the judge finds the canary failing, and CodeDeploy rolls back on the verdict’s alarm', () => {
-    const now = { t: 0 };
-    const { control } = plane(now);
-    const { deploymentId } = control.release(B);
-    now.t = 20_000;
-    judged(control, deploymentId, {}, 15_000);
-    let status = control.tick();
-    expect(status.deployment).toMatchObject({
-      status: 'Stopped',
-      error: 'the judge found the canary failing: failing: the canary errs at least 20 points more than stable',
-    });
-    expect(status.release?.outcome).toBe('failed');
-    expect(parseRolloutState(status.state)).toEqual(steadyState(A));
-    // One message for the start, one for the rollback: the build, how far it had got, and why.
-    expect(status.notifications.map((n) => n.message.split('\n')[0])).toEqual([
-      `Release started: build ${B} at 10 % of viewers, stable ${A}`,
-      `Rolled back: build ${B} at 10 % taken off every viewer, stable ${A} stays: the judge found the canary failing: failing: the canary errs at least 20 points more than stable`,
-    ]);
-    expect(status.notifications[1]!.detail).toMatchObject({ kind: 'release-stopped', canary: B, weightPercent: 10 });
+  it(
+    'rolls back the moment the judge finds the canary ' + 'failing, and CodeDeploy rolls back on the verdict’s alarm',
+    () => {
+      const now = { t: 0 };
+      const { control } = plane(now);
+      const { deploymentId } = control.release(B);
+      now.t = 20_000;
+      judged(control, deploymentId, {}, 15_000);
+      let status = control.tick();
+      expect(status.deployment).toMatchObject({
+        status: 'Stopped',
+        error: 'the judge found the canary failing: failing: the canary errs at least 20 points more than stable',
+      });
+      expect(status.release?.outcome).toBe('failed');
+      expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+      // One message for the start, one for the rollback: the build, how far it had got, and why.
+      expect(status.notifications.map((n) => n.message.split('\n')[0])).toEqual([
+        `Release started: build ${B} at 10 % of viewers, stable ${A}`,
+        `Rolled back: build ${B} at 10 % taken off every viewer, stable ${A} stays: the judge ` +
+          `found the canary failing: failing: the canary errs at least 20 points more than stable`,
+      ]);
+      expect(status.notifications[1]!.detail).toMatchObject({ kind: 'release-stopped', canary: B, weightPercent: 10 });
 
-    // The alarm alone (the consumer's verdict metric) rolls a second release back too.
-    const second = control.release(B);
-    now.t = 40_000;
-    control.metrics.ingest(verdictDocument(emitter, true, now.t));
-    status = control.tick();
-    expect(status.alarm?.state).toBe('ALARM');
-    expect(status.deployment).toMatchObject({
-      id: second.deploymentId,
-      status: 'Failed',
-      error: expect.stringMatching(/^alarm: 1 of the last 1 periods with the judge finding the canary failing/),
-    });
-    expect(parseRolloutState(status.state)).toEqual(steadyState(A));
-    expect(status.notifications.slice(2).map((n) => n.detail.kind)).toEqual([
-      'release-started',
-      'release-failed',
-      'alarm',
-    ]);
-    const served = {
-      entryByBuild: { [A]: 3, [B]: 1 },
-      entryHits: 3,
-      entryMisses: 1,
-      chunkHits: 0,
-      chunkMisses: 0,
-      routerInvocations: { entry: 1, chunks: 0 },
-      functionRuns: 4,
-      functionFallbacks: 0,
-      originRequests: {},
-      failovers: 0,
-      handlerErrors: 0,
-      invalidResults: 0,
-    };
-    expect(formatStatusLine(status, served)).toBe(
-      'stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | d-LOCAL0002 Failed | client-error alarm ALARM | unjudged alarm OK' +
-        ` | last notice: Alarm edge-widget-client-error-rate: build ${B} at 10 %: 1 of the last 1 periods with the judge finding the canary failing`,
-    );
-  });
+      // The alarm alone (the consumer's verdict metric) rolls a second release back too.
+      const second = control.release(B);
+      now.t = 40_000;
+      control.metrics.ingest(verdictDocument(emitter, true, now.t));
+      status = control.tick();
+      expect(status.alarm?.state).toBe('ALARM');
+      expect(status.deployment).toMatchObject({
+        id: second.deploymentId,
+        status: 'Failed',
+        error: expect.stringMatching(/^alarm: 1 of the last 1 periods with the judge finding the canary failing/),
+      });
+      expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+      expect(status.notifications.slice(2).map((n) => n.detail.kind)).toEqual([
+        'release-started',
+        'release-failed',
+        'alarm',
+      ]);
+      const served = {
+        entryByBuild: { [A]: 3, [B]: 1 },
+        entryHits: 3,
+        entryMisses: 1,
+        chunkHits: 0,
+        chunkMisses: 0,
+        routerInvocations: { entry: 1, chunks: 0 },
+        functionRuns: 4,
+        functionFallbacks: 0,
+        originRequests: {},
+        failovers: 0,
+        handlerErrors: 0,
+        invalidResults: 0,
+      };
+      expect(formatStatusLine(status, served)).toBe(
+        'stable aaaaaaaa (v1) | no canary | served aaaaaaaa×3 bbbbbbbb×1 | ' +
+          'd-LOCAL0002 Failed | client-error alarm ALARM | unjudged alarm OK' +
+          ` | last notice: Alarm edge-widget-client-error-rate: build ${B} at 10 ` +
+          `%: 1 of the last 1 periods with the judge finding the canary failing`,
+      );
+    },
+  );
 
-  it('holds the weight while the signal cannot judge the canary: it may not rise, and the release is not rolled back for it', () => {
-    const now = { t: 0 };
-    const { control } = plane(now);
-    const { deploymentId } = control.release(B);
-    closed(control, 0, {}, 'the consumer lost its place in the stream');
-    closed(control, MINUTE, {}, 'a record fell in no known rollout state');
-    // Healthy at 10 % (a judgment made before the signal went blind): the step would be due at 1 minute.
-    judged(control, deploymentId, { 1000: 30_000 });
-    now.t = MINUTE + 30_000;
-    const status = control.tick();
-    expect(status.unjudgedAlarm?.state).toBe('ALARM');
-    expect(status.deployment?.status).toBe('InProgress');
-    expect(parseRolloutState(status.state)?.weight).toBe(1000);
-    expect(status.release?.hold?.reason).toMatch(/^the judge cannot see/);
-  });
-
-  it('gives a release nothing judges no viewers at all (a judge that reports nothing sees nothing), and says why', () => {
-    const now = { t: 0 };
-    const { control } = plane(now, { watched: false });
-    control.release(B);
-    for (const minute of [1, 5, 20]) {
-      now.t = minute * MINUTE;
+  it(
+    'holds the weight while the signal cannot judge the canary: ' +
+      'it may not rise, and the release is not rolled back for it',
+    () => {
+      const now = { t: 0 };
+      const { control } = plane(now);
+      const { deploymentId } = control.release(B);
+      closed(control, 0, {}, 'the consumer lost its place in the stream');
+      closed(control, MINUTE, {}, 'a record fell in no known rollout state');
+      // Healthy at 10 % (a judgment made before the signal went blind): the step would be due at 1 minute.
+      judged(control, deploymentId, { 1000: 30_000 });
+      now.t = MINUTE + 30_000;
       const status = control.tick();
       expect(status.unjudgedAlarm?.state).toBe('ALARM');
-      expect(parseRolloutState(status.state)).toEqual(steadyState(A));
-      expect(status.release?.hold?.reason).toMatch(/^the judge cannot see/);
       expect(status.deployment?.status).toBe('InProgress');
-    }
-  });
+      expect(parseRolloutState(status.state)?.weight).toBe(1000);
+      expect(status.release?.hold?.reason).toMatch(/^the judge cannot see/);
+    },
+  );
+
+  it(
+    'gives a release nothing judges no viewers at all (a ' + 'judge that reports nothing sees nothing), and says why',
+    () => {
+      const now = { t: 0 };
+      const { control } = plane(now, { watched: false });
+      control.release(B);
+      for (const minute of [1, 5, 20]) {
+        now.t = minute * MINUTE;
+        const status = control.tick();
+        expect(status.unjudgedAlarm?.state).toBe('ALARM');
+        expect(parseRolloutState(status.state)).toEqual(steadyState(A));
+        expect(status.release?.hold?.reason).toMatch(/^the judge cannot see/);
+        expect(status.deployment?.status).toBe('InProgress');
+      }
+    },
+  );
 
   it('evaluates both alarms even with no deployment, and reports both', () => {
     const now = { t: 5000 };
@@ -452,22 +483,26 @@ describe('control plane', () => {
     expect(() => scaledClock(0)).toThrow(/positive/);
   });
 
-  it('has a manual clock that remembers when each setting was made (an instant in the same millisecond as a setting comes before it)', () => {
-    let real = 100;
-    const clock = manualClock(5000, () => real);
-    real = 200;
-    clock.set(9000);
-    real = 300;
-    clock.set(12_000);
-    expect(clock.now()).toBe(12_000);
-    expect([
-      clock.at(50),
-      clock.at(150),
-      clock.at(200),
-      clock.at(201),
-      clock.at(250),
-      clock.at(300),
-      clock.at(301),
-    ]).toEqual([5000, 5000, 5000, 9000, 9000, 9000, 12_000]);
-  });
+  it(
+    'has a manual clock that remembers when each setting was made ' +
+      '(an instant in the same millisecond as a setting comes before it)',
+    () => {
+      let real = 100;
+      const clock = manualClock(5000, () => real);
+      real = 200;
+      clock.set(9000);
+      real = 300;
+      clock.set(12_000);
+      expect(clock.now()).toBe(12_000);
+      expect([
+        clock.at(50),
+        clock.at(150),
+        clock.at(200),
+        clock.at(201),
+        clock.at(250),
+        clock.at(300),
+        clock.at(301),
+      ]).toEqual([5000, 5000, 5000, 9000, 9000, 9000, 12_000]);
+    },
+  );
 });

@@ -143,7 +143,8 @@ describe('the checks, against crafted responses', () => {
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
     expect(report.failures).toBe(0);
     expect(report.viewers.map((v) => v.buildId)).toEqual([STABLE, CANARY]);
-    // Both viewers' entries and their revalidations, one chunk of each build they got, the error report, the made-up build.
+    // Both viewers' entries and their revalidations, one chunk of each build they got, the error report, the made-up
+    // build.
     expect(asked).toEqual([
       '/assets/index.js',
       '/assets/index.js (If-None-Match)',
@@ -156,16 +157,19 @@ describe('the checks, against crafted responses', () => {
     ]);
   });
 
-  it('the two viewers differ as two browsers do, and carry the local client-IP header only when given addresses', () => {
-    const [one, two] = twoViewers(['192.0.2.10', '198.51.100.20']);
-    expect(one!.headers['user-agent']).not.toBe(two!.headers['user-agent']);
-    expect(one!.headers.referer).not.toBe(two!.headers.referer);
-    expect([one!.headers['x-local-client-ip'], two!.headers['x-local-client-ip']]).toEqual([
-      '192.0.2.10',
-      '198.51.100.20',
-    ]);
-    expect(Object.keys(twoViewers(null)[0]!.headers)).not.toContain('x-local-client-ip');
-  });
+  it(
+    'the two viewers differ as two browsers do, and carry ' + 'the local client-IP header only when given addresses',
+    () => {
+      const [one, two] = twoViewers(['192.0.2.10', '198.51.100.20']);
+      expect(one!.headers['user-agent']).not.toBe(two!.headers['user-agent']);
+      expect(one!.headers.referer).not.toBe(two!.headers.referer);
+      expect([one!.headers['x-local-client-ip'], two!.headers['x-local-client-ip']]).toEqual([
+        '192.0.2.10',
+        '198.51.100.20',
+      ]);
+      expect(Object.keys(twoViewers(null)[0]!.headers)).not.toContain('x-local-client-ip');
+    },
+  );
 
   it('names a build the rollout does not serve', async () => {
     expect(await failed({ assign: () => UNKNOWN })).toEqual([
@@ -189,7 +193,9 @@ describe('the checks, against crafted responses', () => {
     });
     expect(failures).toEqual([
       'viewer 1 entry: Content-Encoding: expected "br", for Accept-Encoding "br, gzip", got "gzip"',
-      `viewer 1 entry: body: expected the entry of ${STABLE} (sha256 ${EXPECTED.stable.entrySha256.slice(0, 12)}), got sha256 ${sha256(Buffer.from('something else')).slice(0, 12)}`,
+      `viewer 1 entry: body: expected the entry of ${STABLE} ` +
+        `(sha256 ${EXPECTED.stable.entrySha256.slice(0, 12)}), got ` +
+        `sha256 ${sha256(Buffer.from('something else')).slice(0, 12)}`,
     ]);
   });
 
@@ -258,7 +264,9 @@ describe('the checks, against crafted responses', () => {
     const key = `/${chunkKey(STABLE)}`;
     expect(failures).toEqual([
       `chunk ${key}: Content-Encoding: expected "br", for Accept-Encoding "br, gzip", got (none)`,
-      `chunk ${key}: body: expected ${chunkKey(STABLE)} of ${STABLE} (sha256 ${EXPECTED.stable.chunk!.sha256.slice(0, 12)}), got sha256 ${sha256(chunkOf(CANARY)).slice(0, 12)}`,
+      `chunk ${key}: body: expected ${chunkKey(STABLE)} of ${STABLE} ` +
+        `(sha256 ${EXPECTED.stable.chunk!.sha256.slice(0, 12)}), ` +
+        `got sha256 ${sha256(chunkOf(CANARY)).slice(0, 12)}`,
       `chunk ${key}: Cache-Control: expected "${IMMUTABLE_CACHE_CONTROL}", got "no-cache"`,
     ]);
   });
@@ -396,7 +404,8 @@ describe('against the local distribution', () => {
     expect(result.err).toEqual([]);
     expect(result.code).toBe(0);
     expect(result.out[0]).toBe(
-      `${local!.url}: rollout serves stable ${builds.stable.buildId}; viewer 1 (192.0.2.10) got ${builds.stable.buildId}, viewer 2 (198.51.100.20) got ${builds.stable.buildId}`,
+      `${local!.url}: rollout serves stable ${builds.stable.buildId}; viewer 1 (192.0.2.10) ` +
+        `got ${builds.stable.buildId}, viewer 2 (198.51.100.20) got ${builds.stable.buildId}`,
     );
     expect(result.out.filter((line) => line.startsWith('FAIL'))).toEqual([]);
     expect(result.out.at(-1)).toMatch(/^All \d+ checks passed\.$/);
@@ -493,78 +502,81 @@ describe('against the local distribution', () => {
     }
   });
 
-  it('reads the rollout state from the store and the manifests from the primary bucket when run against AWS', async () => {
-    // The AWS path, its SDK faked at the boundary: the store holds the local rollout state, the bucket the manifests
-    // the local upload wrote; the distribution checked is the local one.
-    const state = formatRolloutState(steadyState(builds.stable.buildId));
-    const region = config.primaryRegion;
-    const bucket = local!.buckets[region]!;
-    let primaryBucket = bucket;
-    const published = await getObjectText(local!.s3.client(region), bucket, publishedBuildKey(builds.stable.buildId));
-    const asked: string[] = [];
-    /** A client answering each command, by its class name, with what `answers` gives for its input. */
-    const fake = (answers: readonly [string, (input: Record<string, unknown>) => unknown][]) => ({
-      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-        asked.push(command.constructor.name);
-        const answer = answers.find(([name]) => name === command.constructor.name)?.[1];
-        if (!answer) throw new Error(`unexpected ${command.constructor.name}`);
-        return answer(command.input);
-      },
-    });
-    const clients = {
-      sts: fake([['GetCallerIdentityCommand', () => ({ Account: '123456789012' })]]),
-      cloudfront: fake([['DescribeKeyValueStoreCommand', () => ({ KeyValueStore: { ARN: 'arn:kvs' } })]]),
-      kvs: fake([
-        ['DescribeKeyValueStoreCommand', () => ({ ETag: 'e1' })],
-        ['GetKeyCommand', () => ({ Value: state })],
-      ]),
-      s3For: () =>
-        fake([
-          [
-            'GetObjectCommand',
-            (input) =>
-              input.Bucket === primaryBucket && input.Key === publishedBuildKey(builds.stable.buildId)
-                ? { Body: { transformToString: async () => published } }
-                : Promise.reject(Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' })),
-          ],
-        ]) as unknown as S3Client,
-    } as unknown as RolloutClients;
-    const result = await rollout(['check-live', '--url', local!.url, '--build', builds.stable.dir], {
-      createClients: () => clients,
-    });
-    expect(result.err).toEqual([]);
-    expect(result.code).toBe(0);
-    expect(asked).toEqual([
-      'GetCallerIdentityCommand',
-      'DescribeKeyValueStoreCommand',
-      'DescribeKeyValueStoreCommand',
-      'GetKeyCommand',
-      GetObjectCommand.name,
-    ]);
-    expect(result.out.at(-1)).toMatch(/^All \d+ checks passed\.$/);
-
-    // Without --url: https://<domain>, the distribution's custom domain. One that cannot resolve is a failed check
-    // naming why, each request's.
-    const unresolvable: DeployConfig = { ...config, domain: 'widget.check-live.invalid' };
-    primaryBucket = resourceNames(unresolvable).bucket(region);
-    const elsewhere = await rollout(['check-live', '--build', builds.stable.dir, '--timeout', '5s', '--json'], {
-      loadConfig: () => unresolvable,
-      createClients: () => clients,
-    });
-    expect(elsewhere.code).toBe(1);
-    const report = JSON.parse(elsewhere.out.join('\n')) as { url: string; checks: { ok: boolean; got: string }[] };
-    expect(report.url).toBe('https://widget.check-live.invalid');
-    expect(report.checks).toHaveLength(5);
-    for (const c of report.checks)
-      expect(c).toEqual({
-        check: expect.stringMatching(/: answer$/),
-        ok: false,
-        expected: expect.any(String),
-        got: expect.stringMatching(
-          /^no answer: (no such host \(ENOTFOUND\)|the name did not resolve \(EAI_AGAIN\)|no answer within 5s)$/,
-        ),
+  it(
+    'reads the rollout state from the store and the ' + 'manifests from the primary bucket when run against AWS',
+    async () => {
+      // The AWS path, its SDK faked at the boundary: the store holds the local rollout state, the bucket the manifests
+      // the local upload wrote; the distribution checked is the local one.
+      const state = formatRolloutState(steadyState(builds.stable.buildId));
+      const region = config.primaryRegion;
+      const bucket = local!.buckets[region]!;
+      let primaryBucket = bucket;
+      const published = await getObjectText(local!.s3.client(region), bucket, publishedBuildKey(builds.stable.buildId));
+      const asked: string[] = [];
+      /** A client answering each command, by its class name, with what `answers` gives for its input. */
+      const fake = (answers: readonly [string, (input: Record<string, unknown>) => unknown][]) => ({
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          asked.push(command.constructor.name);
+          const answer = answers.find(([name]) => name === command.constructor.name)?.[1];
+          if (!answer) throw new Error(`unexpected ${command.constructor.name}`);
+          return answer(command.input);
+        },
       });
-  });
+      const clients = {
+        sts: fake([['GetCallerIdentityCommand', () => ({ Account: '123456789012' })]]),
+        cloudfront: fake([['DescribeKeyValueStoreCommand', () => ({ KeyValueStore: { ARN: 'arn:kvs' } })]]),
+        kvs: fake([
+          ['DescribeKeyValueStoreCommand', () => ({ ETag: 'e1' })],
+          ['GetKeyCommand', () => ({ Value: state })],
+        ]),
+        s3For: () =>
+          fake([
+            [
+              'GetObjectCommand',
+              (input) =>
+                input.Bucket === primaryBucket && input.Key === publishedBuildKey(builds.stable.buildId)
+                  ? { Body: { transformToString: async () => published } }
+                  : Promise.reject(Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' })),
+            ],
+          ]) as unknown as S3Client,
+      } as unknown as RolloutClients;
+      const result = await rollout(['check-live', '--url', local!.url, '--build', builds.stable.dir], {
+        createClients: () => clients,
+      });
+      expect(result.err).toEqual([]);
+      expect(result.code).toBe(0);
+      expect(asked).toEqual([
+        'GetCallerIdentityCommand',
+        'DescribeKeyValueStoreCommand',
+        'DescribeKeyValueStoreCommand',
+        'GetKeyCommand',
+        GetObjectCommand.name,
+      ]);
+      expect(result.out.at(-1)).toMatch(/^All \d+ checks passed\.$/);
+
+      // Without --url: https://<domain>, the distribution's custom domain. One that cannot resolve is a failed check
+      // naming why, each request's.
+      const unresolvable: DeployConfig = { ...config, domain: 'widget.check-live.invalid' };
+      primaryBucket = resourceNames(unresolvable).bucket(region);
+      const elsewhere = await rollout(['check-live', '--build', builds.stable.dir, '--timeout', '5s', '--json'], {
+        loadConfig: () => unresolvable,
+        createClients: () => clients,
+      });
+      expect(elsewhere.code).toBe(1);
+      const report = JSON.parse(elsewhere.out.join('\n')) as { url: string; checks: { ok: boolean; got: string }[] };
+      expect(report.url).toBe('https://widget.check-live.invalid');
+      expect(report.checks).toHaveLength(5);
+      for (const c of report.checks)
+        expect(c).toEqual({
+          check: expect.stringMatching(/: answer$/),
+          ok: false,
+          expected: expect.any(String),
+          got: expect.stringMatching(
+            /^no answer: (no such host \(ENOTFOUND\)|the name did not resolve \(EAI_AGAIN\)|no answer within 5s)$/,
+          ),
+        });
+    },
+  );
 });
 
 describe('usage', () => {

@@ -150,7 +150,8 @@ const ARN_OF: Readonly<Record<string, (r: Located) => string>> = {
   aws_iam_role_policy_attachment: roleArn,
   aws_codedeploy_app: (r) => `arn:aws:codedeploy:${r.region}:${ACCOUNT}:application:${attr(r, 'name')}`,
   aws_codedeploy_deployment_group: (r) =>
-    `arn:aws:codedeploy:${r.region}:${ACCOUNT}:deploymentgroup:${attr(r, 'app_name')}/${attr(r, 'deployment_group_name')}`,
+    `arn:aws:codedeploy:${r.region}:${ACCOUNT}:deploymentgroup:` +
+    `${attr(r, 'app_name')}/${attr(r, 'deployment_group_name')}`,
   aws_codedeploy_deployment_config: (r) =>
     `arn:aws:codedeploy:${r.region}:${ACCOUNT}:deploymentconfig:${attr(r, 'deployment_config_name')}`,
   aws_cloudwatch_metric_alarm: (r) => `arn:aws:cloudwatch:${r.region}:${ACCOUNT}:alarm:${attr(r, 'alarm_name')}`,
@@ -285,23 +286,27 @@ beforeAll(() => {
 describe.each(CASE_NAMES)('%s', (name) => {
   const the = () => cases[name];
 
-  it('lets the deploy role make every call Terraform makes for every resource of the stacks, on its own ARN in its region', () => {
-    const { stacks, policies, config } = the();
-    const missing: string[] = [];
-    let simulated = 0;
-    for (const r of located(stacks)) {
-      const arnOf = ARN_OF[r.element.type];
-      for (const { phase, action } of calls(RESOURCE_PERMISSIONS[r.element.type]!, PHASES)) {
-        if (!arnOf) throw new Error(`the test knows no ARN for ${r.element.type}: add it to ARN_OF`);
-        const decision = decide(policies.deployRole, action, arnOf(r), contextOf(r, config, phase, action));
-        simulated += 1;
-        if (!decision.allowed)
-          missing.push(`${phase} ${action} on ${arnOf(r)} (${r.element.address}): ${decision.why}`);
+  it(
+    'lets the deploy role make every call Terraform makes for ' +
+      'every resource of the stacks, on its own ARN in its region',
+    () => {
+      const { stacks, policies, config } = the();
+      const missing: string[] = [];
+      let simulated = 0;
+      for (const r of located(stacks)) {
+        const arnOf = ARN_OF[r.element.type];
+        for (const { phase, action } of calls(RESOURCE_PERMISSIONS[r.element.type]!, PHASES)) {
+          if (!arnOf) throw new Error(`the test knows no ARN for ${r.element.type}: add it to ARN_OF`);
+          const decision = decide(policies.deployRole, action, arnOf(r), contextOf(r, config, phase, action));
+          simulated += 1;
+          if (!decision.allowed)
+            missing.push(`${phase} ${action} on ${arnOf(r)} (${r.element.address}): ${decision.why}`);
+        }
       }
-    }
-    expect(missing).toEqual([]);
-    expect(simulated).toBeGreaterThan(200);
-  });
+      expect(missing).toEqual([]);
+      expect(simulated).toBeGreaterThan(200);
+    },
+  );
 
   it('lets the plan role refresh every resource and read every data source', () => {
     const { stacks, policies, config } = the();
@@ -329,26 +334,33 @@ describe.each(CASE_NAMES)('%s', (name) => {
     expect(missing).toEqual([]);
   });
 
-  it('grants nothing AWS would not: every action exists, takes the resources it is given (or "*" when it takes none) and supports its conditions', () => {
-    const { policies } = the();
-    for (const document of [policies.deployRole, policies.planRole, policies.permissionsBoundary]) {
-      expect(jsonStatements(document as never).flatMap(statementProblems)).toEqual([]);
-      for (const statement of document.Statement) {
-        for (const action of statement.Action) expect([action, referenceAction(action)?.id]).toEqual([action, action]);
-        // `*` only in statements of their own, for exactly the actions that take no resource.
-        if (statement.Resource.includes('*')) {
-          expect(statement.Resource).toEqual(['*']);
-          expect(statement.Sid).toMatch(/NoResourceType\d*$/);
-          expect(statement.Action.filter((action) => !referenceAction(action)?.takesNoResource)).toEqual([]);
+  it(
+    'grants nothing AWS would not: every action exists, takes the resources ' +
+      'it is given (or "*" when it takes none) and supports its conditions',
+    () => {
+      const { policies } = the();
+      for (const document of [policies.deployRole, policies.planRole, policies.permissionsBoundary]) {
+        expect(jsonStatements(document as never).flatMap(statementProblems)).toEqual([]);
+        for (const statement of document.Statement) {
+          for (const action of statement.Action)
+            expect([action, referenceAction(action)?.id]).toEqual([action, action]);
+          // `*` only in statements of their own, for exactly the actions that take no resource.
+          if (statement.Resource.includes('*')) {
+            expect(statement.Resource).toEqual(['*']);
+            expect(statement.Sid).toMatch(/NoResourceType\d*$/);
+            expect(statement.Action.filter((action) => !referenceAction(action)?.takesNoResource)).toEqual([]);
+          }
         }
       }
-    }
-  });
+    },
+  );
 
   it('gives the plan role nothing that writes, not even the state lock (plans run with -lock=false)', () => {
     const { policies } = the();
-    const WRITES =
-      /^(Create|Put|Update|Delete|Tag|Untag|Attach|Detach|Pass|Invoke|Add|Remove|Change|Enable|Disable|Publish|Request|Stop|Start|Associate)/;
+    const WRITES = new RegExp(
+      '^(Create|Put|Update|Delete|Tag|Untag|Attach|Detach|Pass|Invoke|Add|Remove|Change|Enable|Disable|Publish|' +
+        'Request|Stop|Start|Associate)',
+    );
     for (const statement of policies.planRole.Statement) {
       for (const action of statement.Action) {
         const [service, verb] = action.split(':');
@@ -457,7 +469,9 @@ describe.each(CASE_NAMES)('%s', (name) => {
         ),
       ).toEqual([]);
     }
-    const replicator = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/replicator.lambda.amazonaws.com/AWSServiceRoleForLambdaReplicator`;
+    const replicator =
+      `arn:aws:iam::${ACCOUNT}:role/aws-service-role/` +
+      `replicator.lambda.amazonaws.com/AWSServiceRoleForLambdaReplicator`;
     expect(
       allows(policies.deployRole, 'iam:CreateServiceLinkedRole', replicator, {
         'iam:AWSServiceName': ['replicator.lambda.amazonaws.com'],
@@ -517,7 +531,9 @@ describe.each(CASE_NAMES)('%s', (name) => {
     const fn = `arn:aws:lambda:${ROLLOUT_REGION}:${ACCOUNT}:function:${names.entryRouter}`;
     expect(allows(policies.deployRole, 'lambda:GetAlias', `${fn}:${names.liveAlias}`)).toBe(true);
     expect(allows(policies.deployRole, 'lambda:GetFunctionConfiguration', `${fn}:12`)).toBe(true);
-    const group = `arn:aws:codedeploy:${ROLLOUT_REGION}:${ACCOUNT}:deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}`;
+    const group =
+      `arn:aws:codedeploy:${ROLLOUT_REGION}:${ACCOUNT}:deploymentgroup:` +
+      `${names.codeDeployApplication}/${names.deploymentGroup}`;
     expect(
       ['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup'].filter(
         (action) => !allows(policies.deployRole, action, group),
@@ -733,121 +749,133 @@ describe("the scripts: every call they make is granted, on the distribution's ow
 });
 
 describe("the release signal's resources", () => {
-  it('creates, reads and deletes the signal stream, its real-time log configuration and the mapping of its consumer, and only those', () => {
-    const { config, policies } = cases['five regions'];
-    const names = resourceNames(config);
-    const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
-    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ID.key}`;
-    for (const action of [
-      'kinesis:CreateStream',
-      'kinesis:AddTagsToStream',
-      'kinesis:IncreaseStreamRetentionPeriod',
-      'kinesis:StartStreamEncryption',
-      'kinesis:DeleteStream',
-    ]) {
-      expect([action, allows(policies.deployRole, action, stream)]).toEqual([action, true]);
-    }
-    // StartStreamEncryption is authorized on the key as well as the stream.
-    expect(allows(policies.deployRole, 'kinesis:StartStreamEncryption', key)).toBe(true);
-    expect(
-      allows(policies.deployRole, 'kinesis:DeleteStream', `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses`),
-    ).toBe(false);
-    // The shard count, the mode and the metrics are fixed by the stacks: no grant that would reach every stream.
-    for (const action of ['kinesis:UpdateShardCount', 'kinesis:UpdateStreamMode', 'kinesis:EnableEnhancedMonitoring'])
-      expect([action, allows(policies.deployRole, action, '*')]).toEqual([action, false]);
-    // The plan reads the key of the stream's alias, asked by that alias only.
-    expect(allows(policies.planRole, 'kms:DescribeKey', key, { 'kms:RequestAlias': 'alias/aws/kinesis' })).toBe(true);
-    expect(allows(policies.planRole, 'kms:DescribeKey', key, { 'kms:RequestAlias': 'alias/someone-elses' })).toBe(
-      false,
-    );
-    expect(allows(policies.planRole, 'kms:DescribeKey', key)).toBe(false);
-
-    const logConfig = `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`;
-    expect(allows(policies.deployRole, 'cloudfront:CreateRealtimeLogConfig', '*')).toBe(true);
-    for (const action of [
-      'cloudfront:GetRealtimeLogConfig',
-      'cloudfront:UpdateRealtimeLogConfig',
-      'cloudfront:DeleteRealtimeLogConfig',
-    ])
-      expect([action, allows(policies.deployRole, action, logConfig)]).toEqual([action, true]);
-    expect(
-      allows(
-        policies.deployRole,
-        'cloudfront:DeleteRealtimeLogConfig',
-        `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/someone-elses`,
-      ),
-    ).toBe(false);
-
-    // The mapping: only for the distribution's own functions, and only one carrying its tag.
-    const mapping = `arn:aws:lambda:us-east-1:${ACCOUNT}:event-source-mapping:${ID.uuid}`;
-    const consumer = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.signalConsumer}`;
-    const tagged = { [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: config.name };
-    expect(
-      allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', {
-        'lambda:FunctionArn': consumer,
-        [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name,
-      }),
-    ).toBe(true);
-    expect(
-      allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', {
-        'lambda:FunctionArn': `arn:aws:lambda:us-east-1:${ACCOUNT}:function:someone-elses`,
-        [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name,
-      }),
-    ).toBe(false);
-    expect(
-      allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, {
-        'lambda:FunctionArn': consumer,
-        ...tagged,
-      }),
-    ).toBe(true);
-    expect(
-      allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, { 'lambda:FunctionArn': consumer }),
-    ).toBe(false);
-    expect(allows(policies.planRole, 'lambda:GetEventSourceMapping', mapping, tagged)).toBe(true);
-  });
-
-  it("gives a pull request's plan no way to add a counted viewer: it reads the signal's resources and writes none of them", () => {
-    for (const name of CASE_NAMES) {
-      const { config, policies } = cases[name];
+  it(
+    'creates, reads and deletes the signal stream, its real-time log ' +
+      'configuration and the mapping of its consumer, and only those',
+    () => {
+      const { config, policies } = cases['five regions'];
       const names = resourceNames(config);
-      // Every action of the plan role is Read or List by the service authorization reference.
-      const levels = new Set(
-        policies.planRole.Statement.flatMap((statement) => statement.Action).map(
-          (action) => referenceAction(action)?.accessLevel ?? `unknown (${action})`,
-        ),
-      );
-      expect([...levels].filter((level) => level !== 'Read' && level !== 'List')).toEqual([]);
-      // Each way into the count, as the ARN the plan's outputs and state show: records into the
-      // stream, a forged event to the consumer, its code, its mapping, the timeline it judges by,
-      // the store the edges assign from, the log configuration and the function that answers reports.
       const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
-      const consumer = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.signalConsumer}`;
-      const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`;
-      const store = `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`;
-      const writes: [string, string][] = [
-        ['kinesis:PutRecord', stream],
-        ['kinesis:PutRecords', stream],
-        ['lambda:InvokeFunction', consumer],
-        ['lambda:UpdateFunctionCode', consumer],
-        ['lambda:UpdateFunctionConfiguration', consumer],
-        ['lambda:UpdateEventSourceMapping', `arn:aws:lambda:us-east-1:${ACCOUNT}:event-source-mapping:${ID.uuid}`],
-        ['dynamodb:PutItem', table],
-        ['dynamodb:UpdateItem', table],
-        ['cloudfront-keyvaluestore:PutKey', store],
-        ['cloudfront-keyvaluestore:UpdateKeys', store],
-        [
-          'cloudfront:UpdateRealtimeLogConfig',
-          `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`,
-        ],
-        ['cloudfront:UpdateFunction', `arn:aws:cloudfront::${ACCOUNT}:function/${names.errorReport}`],
-        ['cloudfront:UpdateDistribution', `arn:aws:cloudfront::${ACCOUNT}:distribution/${ID.distribution}`],
-      ];
-      for (const [action, arn] of writes) {
-        expect(referenceAction(action)).toBeDefined();
-        expect([name, action, allows(policies.planRole, action, arn)]).toEqual([name, action, false]);
+      const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ID.key}`;
+      for (const action of [
+        'kinesis:CreateStream',
+        'kinesis:AddTagsToStream',
+        'kinesis:IncreaseStreamRetentionPeriod',
+        'kinesis:StartStreamEncryption',
+        'kinesis:DeleteStream',
+      ]) {
+        expect([action, allows(policies.deployRole, action, stream)]).toEqual([action, true]);
       }
-    }
-  });
+      // StartStreamEncryption is authorized on the key as well as the stream.
+      expect(allows(policies.deployRole, 'kinesis:StartStreamEncryption', key)).toBe(true);
+      expect(
+        allows(
+          policies.deployRole,
+          'kinesis:DeleteStream',
+          `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses`,
+        ),
+      ).toBe(false);
+      // The shard count, the mode and the metrics are fixed by the stacks: no grant that would reach every stream.
+      for (const action of ['kinesis:UpdateShardCount', 'kinesis:UpdateStreamMode', 'kinesis:EnableEnhancedMonitoring'])
+        expect([action, allows(policies.deployRole, action, '*')]).toEqual([action, false]);
+      // The plan reads the key of the stream's alias, asked by that alias only.
+      expect(allows(policies.planRole, 'kms:DescribeKey', key, { 'kms:RequestAlias': 'alias/aws/kinesis' })).toBe(true);
+      expect(allows(policies.planRole, 'kms:DescribeKey', key, { 'kms:RequestAlias': 'alias/someone-elses' })).toBe(
+        false,
+      );
+      expect(allows(policies.planRole, 'kms:DescribeKey', key)).toBe(false);
+
+      const logConfig = `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`;
+      expect(allows(policies.deployRole, 'cloudfront:CreateRealtimeLogConfig', '*')).toBe(true);
+      for (const action of [
+        'cloudfront:GetRealtimeLogConfig',
+        'cloudfront:UpdateRealtimeLogConfig',
+        'cloudfront:DeleteRealtimeLogConfig',
+      ])
+        expect([action, allows(policies.deployRole, action, logConfig)]).toEqual([action, true]);
+      expect(
+        allows(
+          policies.deployRole,
+          'cloudfront:DeleteRealtimeLogConfig',
+          `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/someone-elses`,
+        ),
+      ).toBe(false);
+
+      // The mapping: only for the distribution's own functions, and only one carrying its tag.
+      const mapping = `arn:aws:lambda:us-east-1:${ACCOUNT}:event-source-mapping:${ID.uuid}`;
+      const consumer = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.signalConsumer}`;
+      const tagged = { [`aws:ResourceTag/${DISTRIBUTION_TAG}`]: config.name };
+      expect(
+        allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', {
+          'lambda:FunctionArn': consumer,
+          [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name,
+        }),
+      ).toBe(true);
+      expect(
+        allows(policies.deployRole, 'lambda:CreateEventSourceMapping', '*', {
+          'lambda:FunctionArn': `arn:aws:lambda:us-east-1:${ACCOUNT}:function:someone-elses`,
+          [`aws:RequestTag/${DISTRIBUTION_TAG}`]: config.name,
+        }),
+      ).toBe(false);
+      expect(
+        allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, {
+          'lambda:FunctionArn': consumer,
+          ...tagged,
+        }),
+      ).toBe(true);
+      expect(
+        allows(policies.deployRole, 'lambda:DeleteEventSourceMapping', mapping, { 'lambda:FunctionArn': consumer }),
+      ).toBe(false);
+      expect(allows(policies.planRole, 'lambda:GetEventSourceMapping', mapping, tagged)).toBe(true);
+    },
+  );
+
+  it(
+    "gives a pull request's plan no way to add a counted viewer: " +
+      "it reads the signal's resources and writes none of them",
+    () => {
+      for (const name of CASE_NAMES) {
+        const { config, policies } = cases[name];
+        const names = resourceNames(config);
+        // Every action of the plan role is Read or List by the service authorization reference.
+        const levels = new Set(
+          policies.planRole.Statement.flatMap((statement) => statement.Action).map(
+            (action) => referenceAction(action)?.accessLevel ?? `unknown (${action})`,
+          ),
+        );
+        expect([...levels].filter((level) => level !== 'Read' && level !== 'List')).toEqual([]);
+        // Each way into the count, as the ARN the plan's outputs and state show: records into the
+        // stream, a forged event to the consumer, its code, its mapping, the timeline it judges by,
+        // the store the edges assign from, the log configuration and the function that answers reports.
+        const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
+        const consumer = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.signalConsumer}`;
+        const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`;
+        const store = `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`;
+        const writes: [string, string][] = [
+          ['kinesis:PutRecord', stream],
+          ['kinesis:PutRecords', stream],
+          ['lambda:InvokeFunction', consumer],
+          ['lambda:UpdateFunctionCode', consumer],
+          ['lambda:UpdateFunctionConfiguration', consumer],
+          ['lambda:UpdateEventSourceMapping', `arn:aws:lambda:us-east-1:${ACCOUNT}:event-source-mapping:${ID.uuid}`],
+          ['dynamodb:PutItem', table],
+          ['dynamodb:UpdateItem', table],
+          ['cloudfront-keyvaluestore:PutKey', store],
+          ['cloudfront-keyvaluestore:UpdateKeys', store],
+          [
+            'cloudfront:UpdateRealtimeLogConfig',
+            `arn:aws:cloudfront::${ACCOUNT}:realtime-log-config/${names.realtimeLogConfig}`,
+          ],
+          ['cloudfront:UpdateFunction', `arn:aws:cloudfront::${ACCOUNT}:function/${names.errorReport}`],
+          ['cloudfront:UpdateDistribution', `arn:aws:cloudfront::${ACCOUNT}:distribution/${ID.distribution}`],
+        ];
+        for (const [action, arn] of writes) {
+          expect(referenceAction(action)).toBeDefined();
+          expect([name, action, allows(policies.planRole, action, arn)]).toEqual([name, action, false]);
+        }
+      }
+    },
+  );
 
   it('grants nothing for the metrics API, its origin secret or a WAF any more', () => {
     for (const name of CASE_NAMES) {
@@ -865,25 +893,31 @@ describe("the release signal's resources", () => {
 });
 
 describe('what the config switches', () => {
-  it('reads the S3 state of both stacks, locks it for deploys only (plans run with -lock=false), and grants no state access with the local backend', () => {
-    const { policies, config } = cases['five regions, S3 state, custom rollout, known zone, notifications'];
-    const names = resourceNames(config);
-    for (const stack of [names.replicaStack, names.deliveryStack]) {
-      const state = `arn:aws:s3:::tf-state-bucket/edge-distribution/${stack}.tfstate`;
-      expect(allows(policies.planRole, 's3:GetObject', state)).toBe(true);
-      expect(allows(policies.planRole, 's3:PutObject', state)).toBe(false);
-      expect(allows(policies.deployRole, 's3:PutObject', state)).toBe(true);
-      // The plan role stays read-only: the workflows plan with -lock=false.
-      expect(
-        ['s3:PutObject', 's3:DeleteObject'].filter((action) => allows(policies.planRole, action, `${state}.tflock`)),
-      ).toEqual([]);
-      expect(
-        ['s3:PutObject', 's3:DeleteObject'].filter((action) => !allows(policies.deployRole, action, `${state}.tflock`)),
-      ).toEqual([]);
-    }
-    expect(allows(policies.planRole, 's3:ListBucket', 'arn:aws:s3:::tf-state-bucket')).toBe(true);
-    expect(JSON.stringify(cases['one region'].policies)).not.toContain('tfstate');
-  });
+  it(
+    'reads the S3 state of both stacks, locks it for deploys only (plans ' +
+      'run with -lock=false), and grants no state access with the local backend',
+    () => {
+      const { policies, config } = cases['five regions, S3 state, custom rollout, known zone, notifications'];
+      const names = resourceNames(config);
+      for (const stack of [names.replicaStack, names.deliveryStack]) {
+        const state = `arn:aws:s3:::tf-state-bucket/edge-distribution/${stack}.tfstate`;
+        expect(allows(policies.planRole, 's3:GetObject', state)).toBe(true);
+        expect(allows(policies.planRole, 's3:PutObject', state)).toBe(false);
+        expect(allows(policies.deployRole, 's3:PutObject', state)).toBe(true);
+        // The plan role stays read-only: the workflows plan with -lock=false.
+        expect(
+          ['s3:PutObject', 's3:DeleteObject'].filter((action) => allows(policies.planRole, action, `${state}.tflock`)),
+        ).toEqual([]);
+        expect(
+          ['s3:PutObject', 's3:DeleteObject'].filter(
+            (action) => !allows(policies.deployRole, action, `${state}.tflock`),
+          ),
+        ).toEqual([]);
+      }
+      expect(allows(policies.planRole, 's3:ListBucket', 'arn:aws:s3:::tf-state-bucket')).toBe(true);
+      expect(JSON.stringify(cases['one region'].policies)).not.toContain('tfstate');
+    },
+  );
 
   it('scopes the hosted zone to its id when the config names it', () => {
     const { policies } = cases['five regions, S3 state, custom rollout, known zone, notifications'];

@@ -357,21 +357,26 @@ describe('GitHub workflows', () => {
       expect(delivery.run).toContain('--ignore-missing-stack-dependencies');
     });
 
-    it('checks what the live distribution serves as its last step, after the rollout ended, with the deploy credentials', () => {
-      const check = indexOf(list, /^npm run rollout -- check-live\b/);
-      expect(check).toBe(list.length - 1);
-      expect(check).toBeGreaterThan(indexOf(list, /^npm run rollout -- wait --baseline /));
-      expect(check).toBeGreaterThan(list.findIndex(obtainsCredentials));
-      // Checked against this job's build, at the distribution's own domain; again until the edges serve the state.
-      expect(list[check]!.run).toBe('npm run rollout -- check-live --within 3m');
-      // Only at a custom domain: CloudFront's own domain is known only from the deploy's outputs (exit 2 without --url).
-      expect(list[check]!.if).toBe("steps.names.outputs.custom_domain == 'true'");
-      // Nowhere else: the nightly tests have no credentials and no distribution, and the drift job's read-only plan
-      // role may not read the published manifests (objects are outside the stacks' state). The nightly run checks it
-      // against the local distribution, in its tests.
-      for (const file of files.filter((name) => name !== 'deploy.yml'))
-        expect(`${file}: ${runs(file).filter((run) => /check-live/.test(run))}`).toBe(`${file}: `);
-    });
+    it(
+      'checks what the live distribution serves as its last ' +
+        'step, after the rollout ended, with the deploy credentials',
+      () => {
+        const check = indexOf(list, /^npm run rollout -- check-live\b/);
+        expect(check).toBe(list.length - 1);
+        expect(check).toBeGreaterThan(indexOf(list, /^npm run rollout -- wait --baseline /));
+        expect(check).toBeGreaterThan(list.findIndex(obtainsCredentials));
+        // Checked against this job's build, at the distribution's own domain; again until the edges serve the state.
+        expect(list[check]!.run).toBe('npm run rollout -- check-live --within 3m');
+        // Only at a custom domain: CloudFront's own domain is known only from the deploy's outputs (exit 2 without
+        // --url).
+        expect(list[check]!.if).toBe("steps.names.outputs.custom_domain == 'true'");
+        // Nowhere else: the nightly tests have no credentials and no distribution, and the drift job's read-only plan
+        // role may not read the published manifests (objects are outside the stacks' state). The nightly run checks it
+        // against the local distribution, in its tests.
+        for (const file of files.filter((name) => name !== 'deploy.yml'))
+          expect(`${file}: ${runs(file).filter((run) => /check-live/.test(run))}`).toBe(`${file}: `);
+      },
+    );
   });
 
   describe('pull request', () => {

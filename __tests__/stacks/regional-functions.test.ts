@@ -12,7 +12,8 @@ describe('rollout sync', () => {
     ['one region', {}],
     ['five regions', FIVE_REGIONS],
   ])(
-    'gets its typed environment and runs every minute, on each deployment state change and on each change of any of the four alarms (%s)',
+    'gets its typed environment and runs every minute, on each deployment ' +
+      'state change and on each change of any of the four alarms (%s)',
     (_label, regions) => {
       const { delivery, config } = synthesize(testConfig({ ...regions, edge: { stateCacheSeconds: 15 } }));
       const names = resourceNames(config);
@@ -111,101 +112,108 @@ describe('rollout sync', () => {
     },
   );
 
-  it("may read the alias, read and write the rollout store, see and stop its group's deployments, see both alarms, announce states to the timeline, read the releases' judgments, publish to its topic, and nothing else", () => {
-    const { delivery, config } = synthesize(testConfig());
-    const names = resourceNames(config);
-    const entryArn = ref(
-      delivery,
-      'aws_lambda_function',
-      only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter),
-      'arn',
-    );
-    const storeArn = ref(
-      delivery,
-      'aws_cloudfront_key_value_store',
-      only(delivery, 'aws_cloudfront_key_value_store'),
-      'arn',
-    );
-    const statements = roleStatements(delivery, names.rolloutSync).filter((s) => s.sid !== 'WriteOwnLogs');
-    expect(statements).toEqual([
-      expect.objectContaining({
-        actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'],
-        resources: [entryArn, `${entryArn}:*`],
-      }),
-      expect.objectContaining({
-        actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
-        resources: [
-          ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn'),
-        ],
-      }),
-      // The reference lists no resource type for StopDeployment: only "*" grants it.
-      expect.objectContaining({ actions: ['codedeploy:StopDeployment'], resources: ['*'] }),
-      expect.objectContaining({
-        actions: ['cloudwatch:DescribeAlarms'],
-        resources: [names.clientErrorAlarm, names.signalUnjudgedAlarm].map((name) =>
-          ref(
-            delivery,
-            'aws_cloudwatch_metric_alarm',
-            only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name),
-            'arn',
+  it(
+    "may read the alias, read and write the rollout store, see and stop its group's deployments, see both " +
+      'alarms, announce states to the timeline, read the ' +
+      "releases' judgments, publish to its topic, and nothing else",
+    () => {
+      const { delivery, config } = synthesize(testConfig());
+      const names = resourceNames(config);
+      const entryArn = ref(
+        delivery,
+        'aws_lambda_function',
+        only(delivery, 'aws_lambda_function', (f) => f.function_name === names.entryRouter),
+        'arn',
+      );
+      const storeArn = ref(
+        delivery,
+        'aws_cloudfront_key_value_store',
+        only(delivery, 'aws_cloudfront_key_value_store'),
+        'arn',
+      );
+      const statements = roleStatements(delivery, names.rolloutSync).filter((s) => s.sid !== 'WriteOwnLogs');
+      expect(statements).toEqual([
+        expect.objectContaining({
+          actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'],
+          resources: [entryArn, `${entryArn}:*`],
+        }),
+        expect.objectContaining({
+          actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
+          resources: [
+            ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn'),
+          ],
+        }),
+        // The reference lists no resource type for StopDeployment: only "*" grants it.
+        expect.objectContaining({ actions: ['codedeploy:StopDeployment'], resources: ['*'] }),
+        expect.objectContaining({
+          actions: ['cloudwatch:DescribeAlarms'],
+          resources: [names.clientErrorAlarm, names.signalUnjudgedAlarm].map((name) =>
+            ref(
+              delivery,
+              'aws_cloudwatch_metric_alarm',
+              only(delivery, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name === name),
+              'arn',
+            ),
           ),
+        }),
+        expect.objectContaining({
+          actions: ['s3:GetObject'],
+          resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/builds/*`),
+        }),
+        expect.objectContaining({
+          actions: [
+            'cloudfront-keyvaluestore:DescribeKeyValueStore',
+            'cloudfront-keyvaluestore:GetKey',
+            'cloudfront-keyvaluestore:PutKey',
+          ],
+          resources: [storeArn],
+        }),
+        // announceState reads the timeline, then writes it conditionally.
+        expect.objectContaining({
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
+          condition: [
+            { test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [STATE_TIMELINE_KEY] },
+          ],
+        }),
+        // The judge's record of the release it moves (release#<deployment id>): read, never written.
+        expect.objectContaining({
+          sid: 'ReadReleaseJudgments',
+          actions: ['dynamodb:GetItem'],
+          resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
+          condition: [
+            { test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [judgmentKey('*')] },
+          ],
+        }),
+        // The release notifications: its one topic, and the topic's key to encrypt each message with.
+        expect.objectContaining({
+          sid: 'PublishReleaseNotifications',
+          actions: ['sns:Publish'],
+          resources: [ref(delivery, 'aws_sns_topic', only(delivery, 'aws_sns_topic'), 'arn')],
+        }),
+        expect.objectContaining({
+          sid: 'EncryptReleaseNotifications',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [
+            ref(
+              delivery,
+              'aws_kms_alias',
+              only(delivery, 'aws_kms_alias', (k) => k.name === 'alias/aws/sns', 'data'),
+              'target_key_arn',
+              'data',
+            ),
+          ],
+        }),
+      ]);
+      // The test seam for a loopback store is never set by the stacks.
+      expect(
+        Object.keys(
+          (only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync).environment as Block)
+            .variables as Block,
         ),
-      }),
-      expect.objectContaining({
-        actions: ['s3:GetObject'],
-        resources: config.regions.map((region) => `arn:aws:s3:::${names.bucket(region)}/builds/*`),
-      }),
-      expect.objectContaining({
-        actions: [
-          'cloudfront-keyvaluestore:DescribeKeyValueStore',
-          'cloudfront-keyvaluestore:GetKey',
-          'cloudfront-keyvaluestore:PutKey',
-        ],
-        resources: [storeArn],
-      }),
-      // announceState reads the timeline, then writes it conditionally.
-      expect.objectContaining({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-        resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
-        condition: [
-          { test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [STATE_TIMELINE_KEY] },
-        ],
-      }),
-      // The judge's record of the release it moves (release#<deployment id>): read, never written.
-      expect.objectContaining({
-        sid: 'ReadReleaseJudgments',
-        actions: ['dynamodb:GetItem'],
-        resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
-        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [judgmentKey('*')] }],
-      }),
-      // The release notifications: its one topic, and the topic's key to encrypt each message with.
-      expect.objectContaining({
-        sid: 'PublishReleaseNotifications',
-        actions: ['sns:Publish'],
-        resources: [ref(delivery, 'aws_sns_topic', only(delivery, 'aws_sns_topic'), 'arn')],
-      }),
-      expect.objectContaining({
-        sid: 'EncryptReleaseNotifications',
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [
-          ref(
-            delivery,
-            'aws_kms_alias',
-            only(delivery, 'aws_kms_alias', (k) => k.name === 'alias/aws/sns', 'data'),
-            'target_key_arn',
-            'data',
-          ),
-        ],
-      }),
-    ]);
-    // The test seam for a loopback store is never set by the stacks.
-    expect(
-      Object.keys(
-        (only(delivery, 'aws_lambda_function', (f) => f.function_name === names.rolloutSync).environment as Block)
-          .variables as Block,
-      ),
-    ).not.toContain('ROLLOUT_STORE_ENDPOINT');
-  });
+      ).not.toContain('ROLLOUT_STORE_ENDPOINT');
+    },
+  );
 });
 
 it('gives every regional function its own log group with the configured retention', () => {

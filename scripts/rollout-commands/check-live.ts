@@ -208,9 +208,9 @@ function ruleOf(urlPath: string): BehaviourRule {
 }
 
 /**
- * The Cache-Control a viewer gets for the object at `key` on `urlPath`: the behaviour's response headers policy's, where
- * it overrides (the entry's `no-cache`), else what the origin sends (the object's metadata; the entry router sends the
- * same for an entry).
+ * The Cache-Control a viewer gets for the object at `key` on `urlPath`: the behaviour's response headers policy's,
+ * where it overrides (the entry's `no-cache`), else what the origin sends (the object's metadata; the entry router
+ * sends the same for an entry).
  */
 export function designedCacheControl(urlPath: string, key: string): string {
   const custom = ruleOf(urlPath).responseHeadersPolicy?.custom.find(
@@ -482,9 +482,10 @@ export async function checkLive(
 /** One line per check, failures first named FAIL with what was expected and what came back, then the count. */
 export function formatLiveReport(report: LiveReport): string[] {
   const lines = [
-    `${report.url}: rollout serves stable ${report.rollout.stable}${report.rollout.canary ? `, canary ${report.rollout.canary}` : ''}; ${report.viewers
-      .map((v) => `${v.name}${v.ip ? ` (${v.ip})` : ''} got ${v.buildId ?? 'no build'}`)
-      .join(', ')}`,
+    `${report.url}: rollout serves stable ${report.rollout.stable}` +
+      `${report.rollout.canary ? `, canary ${report.rollout.canary}` : ''}; ${report.viewers
+        .map((v) => `${v.name}${v.ip ? ` (${v.ip})` : ''} got ${v.buildId ?? 'no build'}`)
+        .join(', ')}`,
   ];
   for (const c of report.checks)
     lines.push(c.ok ? `ok    ${c.check}: ${c.got}` : `FAIL  ${c.check}: expected ${c.expected}, got ${c.got}`);
@@ -526,7 +527,8 @@ export function liveUrl(text: string): string {
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
     throw new UsageError(
-      `--url ${JSON.stringify(text)}: the distribution serves over https (http only on loopback, for the local distribution).`,
+      `--url ${JSON.stringify(text)}: the distribution serves over ` +
+        `https (http only on loopback, for the local distribution).`,
     );
   if (url.username || url.password || url.pathname !== '/' || url.search || url.hash)
     throw new UsageError(`--url ${JSON.stringify(text)} is more than the distribution; write ${url.origin}.`);
@@ -539,7 +541,8 @@ function viewerIps(list: readonly string[] | undefined): readonly string[] | nul
   const bad = list.filter((ip) => isIP(ip) === 0);
   if (bad.length > 0 || list.length !== 2)
     throw new UsageError(
-      `--viewer-ip takes two different IP addresses, one per viewer, e.g. 192.0.2.10,198.51.100.20; got ${list.join(',')}.`,
+      `--viewer-ip takes two different IP addresses, one per ` +
+        `viewer, e.g. 192.0.2.10,198.51.100.20; got ${list.join(',')}.`,
     );
   return list;
 }
@@ -548,7 +551,9 @@ function viewerIps(list: readonly string[] | undefined): readonly string[] | nul
 function configuredUrl(config: Pick<DeployConfig, 'domain' | 'customDomain'>): string {
   if (config.customDomain) return `https://${config.domain}`;
   throw new UsageError(
-    "customDomain is false, so the distribution serves on the CloudFront domain it got at deploy time, which the config cannot know; pass it as --url https://<distribution-domain> (the delivery stack's distribution-domain output, printed by cdktf deploy).",
+    'customDomain is false, so the distribution serves on the CloudFront domain it got ' +
+      'at deploy time, which the config cannot know; pass it as --url https://<distribution-domain> ' +
+      "(the delivery stack's distribution-domain output, printed by cdktf deploy).",
   );
 }
 
@@ -557,7 +562,9 @@ interface Facts {
   readonly expected: LiveExpectations;
 }
 
-/** From AWS: the rollout state in the store (as `rollout status` reads it), the builds' manifests in the primary bucket. */
+/**
+ * From AWS: the rollout state in the store (as `rollout status` reads it), the builds' manifests in the primary bucket.
+ */
 async function factsFromAws(deps: RolloutCliDeps, flags: CheckLiveFlags): Promise<Facts> {
   const config = deps.loadConfig(flags.config);
   const url = flags.url ?? configuredUrl(config);
@@ -568,7 +575,8 @@ async function factsFromAws(deps: RolloutCliDeps, flags: CheckLiveFlags): Promis
   const state = stored?.state;
   if (!state)
     throw new RolloutError(
-      `${context.names.rolloutStore} holds ${stored ? 'no valid rollout state' : 'no rollout state'}: nothing to check the distribution against (see \`npm run rollout -- status\`)`,
+      `${context.names.rolloutStore} holds ${stored ? 'no valid rollout state' : 'no rollout state'}: ` +
+        `nothing to check the distribution against (see \`npm run rollout -- status\`)`,
     );
   const region = context.config.primaryRegion;
   const bucket = context.target.buckets[region]!;
@@ -642,7 +650,8 @@ export async function checkLiveCommand(deps: RolloutCliDeps, flags: CheckLiveFla
       );
       if (report.failures === 0 || now() + RECHECK_MS > deadline) break;
       deps.err(
-        `rollout check-live: ${report.failures} of ${report.checks.length} checks failed; checking again in ${formatDuration(RECHECK_MS)} (the edges may still serve the state before this one)`,
+        `rollout check-live: ${report.failures} of ${report.checks.length} checks failed; checking ` +
+          `again in ${formatDuration(RECHECK_MS)} (the edges may still serve the state before this one)`,
       );
       await sleep(RECHECK_MS);
     }

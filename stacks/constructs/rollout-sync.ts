@@ -128,7 +128,8 @@ export class RolloutSync extends Construct {
       provider,
       name: `${props.functionName}-alarm`,
       description:
-        'Hold the canary at once when its client-error or unjudged alarm fires, release it when both are clear, and report every alarm change',
+        'Hold the canary at once when its client-error or unjudged alarm ' +
+        'fires, release it when both are clear, and report every alarm change',
       eventPattern: JSON.stringify({
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
