@@ -2,12 +2,13 @@
  * The distribution's paths and what caches may do with them: the stacks' cache behaviours, the
  * routers, the upload's object metadata and the local emulator all read them from here.
  *
- *   /assets/index.js                 the one URL host pages embed; assigned per load, never cached by browsers for long
- * /assets/<buildId>/index.js       one build's entry: immutable; answered by the entry router too, so it carries
- * X-Build-Id
- *   /assets/<buildId>/<file>         that build's chunks and files: immutable
- * /api/e                           error reports (contracts/error-report.ts): answered 204 at the edge, counted from
- * the logs
+ *   /assets/index.js            the one URL host pages embed: assigned per load, never cached by
+ *                               browsers for long
+ *   /assets/<buildId>/index.js  one build's entry: immutable; answered by the entry router too, so
+ *                               it carries X-Build-Id
+ *   /assets/<buildId>/<file>    that build's chunks and files: immutable
+ *   /api/e                      error reports (contracts/error-report.ts): answered 204 at the
+ *                               edge, counted from the logs
  */
 // Written without template literals: the viewer-assignment CloudFront Function bundles this file.
 import { BUILD_ID_SOURCE } from './build-id';
@@ -44,9 +45,8 @@ export const ENTRY_CACHE_CONTROL = 'no-cache';
 /** A path that can never exist stays missing: CloudFront may keep the 404 a while (not forever). */
 export const NOT_FOUND_CACHE_CONTROL = 'public, max-age=60';
 /**
- * A revoked build's entry: gone for good, but kept no longer than a minute, as a 404 is, so an
- * edge asks the store again soon (a revocation is never undone, yet a key written by mistake can
- * be deleted), and never by browsers past that.
+ * A revoked build's entry, answered at the edge before any cache: kept by browsers no longer than
+ * a minute, as a 404 is (a key written by mistake can be deleted).
  */
 export const GONE_CACHE_CONTROL = 'public, max-age=60';
 /** Responses no cache may keep: refusals, and an entry assigned without the store. */

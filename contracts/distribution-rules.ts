@@ -249,10 +249,11 @@ export const DISTRIBUTION_RULES: DistributionRules = {
       origin: 'replicas',
     },
     // Without this behaviour a build's entry asked for by its own URL would be a chunk: read from
-    // the bucket as stored, without X-Build-Id. No viewer-assignment function here: it rewrites
-    // whatever URI it is given to the viewer's build, and this URL names its build already. Referer
-    // is not forwarded: only the router's fallback assignment, on the unrewritten path, reads it.
-    // The router says immutable, and no policy here turns that into no-cache.
+    // the bucket as stored, without X-Build-Id. The viewer-assignment function runs here only as a
+    // gate: this URL names its build already, so it rewrites nothing, and answers 410 for a revoked
+    // build before any cache is looked at (what a host that pinned it gets). Referer is not
+    // forwarded: only the router's fallback assignment, on the unrewritten path, reads it. The
+    // router says immutable, and no policy here turns that into no-cache.
     {
       name: 'build-entry',
       pathPattern: BUILD_ENTRY_PATTERN,
@@ -262,7 +263,7 @@ export const DISTRIBUTION_RULES: DistributionRules = {
       compress: false,
       cachePolicy: ENTRY_CACHE,
       responseHeadersPolicy: ASSET_HEADERS,
-      functions: { originRequest: 'entry-router' },
+      functions: { viewerRequest: 'viewer-assignment', originRequest: 'entry-router' },
       realtimeLogged: false,
       origin: 'replicas',
     },
@@ -328,7 +329,10 @@ export function pathPatternMatches(pattern: string, pathname: string): boolean {
   return new RegExp(`^${source}$`).test(pathname);
 }
 
-/** The behaviour CloudFront picks for a path as the viewer sent it: the first ordered one whose pattern matches, else the default. */
+/**
+ * The behaviour CloudFront picks for a path as the viewer sent it: the first ordered one whose pattern matches, else
+ * the default.
+ */
 export function behaviourRuleOf(path: string, rules: DistributionRules = DISTRIBUTION_RULES): BehaviourRule {
   return rules.ordered.find((rule) => pathPatternMatches(rule.pathPattern, path)) ?? rules.default;
 }

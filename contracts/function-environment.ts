@@ -48,6 +48,8 @@ export interface ReleaseEnvironment {
   readonly CODEDEPLOY_DEPLOYMENT_GROUP: string;
   /** JSON object region → replica bucket: a build is released only when it is in each. */
   readonly BUCKETS: string;
+  /** The rollout store: a build revoked there is never released. */
+  readonly ROLLOUT_STORE_ARN: string;
 }
 
 export interface SignalConsumerEnvironment {

@@ -45,7 +45,10 @@ export function reasonProblem(reason: string): string | null {
   if (trimmed.length === 0) return 'is empty: say why the build is revoked (a CVE, an incident, a link)';
   if (trimmed.length > MAX_REASON_LENGTH)
     return `is ${trimmed.length} characters, over ${MAX_REASON_LENGTH}: link the report instead`;
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) return 'has a line break or a control character: write one line';
+  for (const character of trimmed) {
+    const code = character.codePointAt(0)!;
+    if (code < 0x20 || code === 0x7f) return 'has a line break or a control character: write one line';
+  }
   return null;
 }
 

@@ -27,6 +27,7 @@ import {
   type ReleaseEvent,
   type ReleaseNotification,
 } from '../contracts/release-notification';
+import type { Revocation } from '../contracts/revocation';
 import { parseRolloutState } from '../contracts/rollout-state';
 import { planSync, type JudgedRelease, type SyncPlan } from '../rollout-control/sync-plan';
 import { addRolloutWeight, functionMetrics, takeMetrics } from '../regional-function/shared/observability';
@@ -116,6 +117,8 @@ export interface ControlPlaneOptions {
   readonly statePropagationMs?: number;
   /** What each notification links as the dashboard. @default the dashboard's name, marked local */
   readonly dashboardUrl?: string;
+  /** The revoked builds the store holds, oldest first, for the status. @default none */
+  readonly revocations?: () => readonly Revocation[];
 }
 
 export interface ControlPlaneStatus {
@@ -138,10 +141,12 @@ export interface ControlPlaneStatus {
   readonly versions: Readonly<Record<string, string>>;
   /**
    * What the distribution's topic would have heard, newest last (at most NOTIFICATIONS_KEPT): each
-   * deployment start, success, stop and failure and each change of the client-error alarm, in the
-   * words rollout sync publishes them with (contracts/release-notification.ts).
+   * deployment start, success, stop and failure, each change of the client-error alarm and each
+   * revocation, in the words rollout sync publishes them with (contracts/release-notification.ts).
    */
   readonly notifications: readonly ReleaseNotification[];
+  /** The revoked builds (contracts/revocation.ts), oldest first: when and why each was revoked. */
+  readonly revocations: readonly Revocation[];
 }
 
 /** Notifications the local mode keeps for its status line and dashboard. */
@@ -278,6 +283,22 @@ export class ControlPlane {
         reason: null,
       });
     this.seen = { deployment, alarm };
+    this.record(events, now);
+  }
+
+  /**
+   * A release event from outside the deployment and the alarms (a revocation), recorded as rollout
+   * sync publishes it, in the same words as every other notification.
+   */
+  notify(event: ReleaseEvent): void {
+    this.record([{ event, canary: null, reason: null }], this.options.clock.now());
+  }
+
+  /** The messages for `events`, over the state the store holds now, kept for the status line and the dashboard. */
+  private record(
+    events: readonly { event: ReleaseEvent; canary: string | null; reason: string | null }[],
+    now: number,
+  ): void {
     if (events.length === 0) return;
     const current = parseRolloutState(this.options.store.read());
     if (current === null) return;
@@ -345,6 +366,7 @@ export class ControlPlane {
       release: this.lastRelease,
       versions: this.state.versions,
       notifications: [...this.notices],
+      revocations: [...(this.options.revocations?.() ?? [])],
     };
   }
 

@@ -1,7 +1,7 @@
 /**
  * How a second terminal talks to a running `npm start`: a loopback-only HTTP endpoint (its address
  * is written to build/local/control.json) that releases a build, stops the running deployment,
- * edits the ring, or reports status. `npm run local:release` is its client. It stands where the deploy pipeline and
+ * edits the ring, revokes a build, or reports status. `npm run local:release` is its client. It stands where the deploy pipeline and
  * the rollout CLI stand in AWS.
  *
  * A release runs the build's code (the bundled routers), so the endpoint answers only its own
@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { Option } from 'commander';
-import { LOCAL_BUILDS_DIR, type LocalDistribution } from './local-distribution';
+import { LOCAL_BUILDS_DIR, RevocationRefused, type LocalDistribution } from './local-distribution';
 
 export interface ControlAddress {
   readonly url: string;
@@ -146,8 +146,11 @@ export async function startControlServer(
     if (!authorized(req.headers.authorization))
       throw new Refused(401, 'missing or wrong token: `npm run local:release` sends the one in the control file');
     const route = `${req.method} ${req.url}`;
-    if (!['GET /status', 'POST /release', 'POST /stop', 'POST /ring'].includes(route))
-      throw new Refused(404, 'GET /status, POST /release {buildDir}, POST /stop, POST /ring {action, origin}');
+    if (!['GET /status', 'POST /release', 'POST /stop', 'POST /ring', 'POST /revoke'].includes(route))
+      throw new Refused(
+        404,
+        'GET /status, POST /release {buildDir}, POST /stop, POST /ring {action, origin}, POST /revoke {buildId, reason}',
+      );
     const [mediaType = ''] = (req.headers['content-type'] ?? '').split(';');
     if (req.method === 'POST' && mediaType.trim().toLowerCase() !== 'application/json')
       throw new Refused(415, 'a POST body must be application/json');
@@ -177,6 +180,17 @@ export async function startControlServer(
         };
       distribution.controlPlane.stop('stopped with npm run local:release -- --stop');
       return { status: 200, body: distribution.status() };
+    }
+    if (route === 'POST /revoke') {
+      const { buildId, reason } = parseJson(text);
+      if (typeof buildId !== 'string' || typeof reason !== 'string')
+        return { status: 400, body: { error: 'POST /revoke takes {"buildId": "<16 hex digits>", "reason": "<why>"}' } };
+      try {
+        return { status: 200, body: await distribution.revoke(buildId, reason) };
+      } catch (error) {
+        if (error instanceof RevocationRefused) return { status: error.status, body: { error: error.message } };
+        throw error;
+      }
     }
     const { action, origin } = parseJson(text);
     if ((action !== 'add' && action !== 'remove') || typeof origin !== 'string')

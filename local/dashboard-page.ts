@@ -66,6 +66,8 @@ export interface DashboardData {
   } | null;
   /** The last notifications, newest first: when, and the first line of each (what the topic would carry). */
   readonly notifications: readonly { readonly at: string; readonly line: string; readonly kind: string }[];
+  /** The revoked builds, oldest first: which, when (ISO 8601; null when the record is unreadable), and why. */
+  readonly revocations: readonly { readonly buildId: string; readonly at: string | null; readonly reason: string }[];
 }
 
 /** The local page's own panel: the signal's health, from the unjudged alarm's queries. */
@@ -219,6 +221,11 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
     notifications: [...status.notifications]
       .reverse()
       .map((n) => ({ at: n.detail.at, line: n.message.split('\n')[0] ?? '', kind: n.detail.kind })),
+    revocations: status.revocations.map(({ buildId, at, reason }) => ({
+      buildId,
+      at: at === null ? null : new Date(at).toISOString(),
+      reason,
+    })),
   };
 }
 
@@ -280,6 +287,8 @@ const DASHBOARD_HTML = `<!doctype html>
 <div id="judge"></div>
 <h2>Notifications</h2>
 <ol id="notifications"></ol>
+<h2>Revoked builds</h2>
+<ol id="revocations"></ol>
 <div id="panels"></div>
 <script>
 const COLORS = ['#d13212', '#1d8102', '#0073bb', '#8d6605', '#7d3c98'];
@@ -326,6 +335,14 @@ async function refresh() {
     return item;
   }));
   if (data.notifications.length === 0) list.textContent = 'none yet';
+  const revoked = document.getElementById('revocations');
+  revoked.replaceChildren(...data.revocations.map((r) => {
+    const item = document.createElement('li');
+    item.dataset.build = r.buildId;
+    item.textContent = r.buildId + ' revoked ' + (r.at === null ? 'at an unknown time' : r.at) + ': ' + r.reason;
+    return item;
+  }));
+  if (data.revocations.length === 0) revoked.textContent = 'none';
   document.getElementById('panels').innerHTML = data.panels.map(chart).join('');
   document.body.dataset.drawn = String(Number(document.body.dataset.drawn || 0) + 1);
 }

@@ -50,6 +50,15 @@ import {
   withRingOrigin,
 } from '../contracts/rollout-state';
 import type { RealtimeLogField } from '../contracts/realtime-log';
+import { isBuildId } from '../contracts/build-id';
+import {
+  formatRevocation,
+  parseRevocation,
+  reasonProblem,
+  revocationKey,
+  revokedBuildOf,
+  type Revocation,
+} from '../contracts/revocation';
 import { KINESIS_WRITE_THROTTLED, statePropagationMs } from '../contracts/release-signal';
 import { loadCloudFrontFunction } from '../edge-code/cloudfront-function';
 import { dashboardData, startDashboardPage } from './dashboard-page';
@@ -205,6 +214,27 @@ export interface LocalDistributionOptions {
   readonly log?: (line: string) => void;
 }
 
+/** A revocation the local distribution will not do: the HTTP status the control server answers with, and why. */
+export class RevocationRefused extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RevocationRefused';
+  }
+}
+
+export interface LocalRevocation {
+  /** The record in the store: for a build revoked before, the first one. */
+  readonly revocation: Revocation;
+  /** The build was revoked already: the first record stands, and nothing else was done. */
+  readonly already: boolean;
+  /** The deployment stopped with rollback because the build was its canary; null when none was. */
+  readonly stopped: string | null;
+  readonly status: ControlPlaneStatus;
+}
+
 export interface LocalDistribution {
   /** Where `https://<distribution>` is: `<url>/assets/index.js`. */
   readonly url: string;
@@ -228,6 +258,15 @@ export interface LocalDistribution {
   release(buildDir: string): Promise<{ buildId: string; version: string; deploymentId: string }>;
   /** `rollout ring add|remove <origin>` against the local store; returns the ring after. */
   ring(action: 'add' | 'remove', origin: string): readonly string[];
+  /**
+   * `rollout revoke`, locally: a build this distribution published never serves again. Refuses
+   * (RevocationRefused) what is not a build id, a build it never published, a reason
+   * `reasonProblem` refuses, and the stable build (nothing here could replace it); stops the
+   * running deployment with rollback when the build is its canary; writes `revoked/<buildId>`;
+   * invalidates `/assets/<buildId>/*`; records the 'revoked' notification. Resolves once no cache
+   * and no router serves the build.
+   */
+  revoke(buildId: string, reason: string): Promise<LocalRevocation>;
   status(): ControlPlaneStatus;
   stop(): Promise<void>;
 }
@@ -273,6 +312,7 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
         read: () => kvs.store.get(ROLLOUT_STATE_KEY),
         write: (text) => void kvs.store.put(ROLLOUT_STATE_KEY, text),
       },
+      revocations: () => storedRevocations(kvs.store),
     });
 
     // The signal: one stream, read from its tip on by the consumer's runner before anything is logged.
@@ -373,6 +413,14 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
       buckets,
       async release(buildDir) {
         const manifest = readManifest(buildDir);
+        const revoked = kvs.store.get(revocationKey(manifest.buildId));
+        if (revoked !== undefined) {
+          const { at, reason } = parseRevocation(manifest.buildId, revoked);
+          throw new Error(
+            `build ${manifest.buildId} was revoked${at === null ? '' : ` at ${new Date(at).toISOString()}`} ` +
+              `(${reason}): it cannot be released again; change the app for a new build`,
+          );
+        }
         // Checked and loaded before anything is published: a build whose code was changed after
         // it was made (or a zip that would unpack outside its folder) is refused, and nothing of it
         // reaches the buckets or serves a request.
@@ -399,6 +447,43 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
           );
         return next.ring;
       },
+      async revoke(buildId, reason) {
+        if (!isBuildId(buildId))
+          throw new RevocationRefused(
+            400,
+            `not a build id: ${JSON.stringify(buildId)} (16 hex digits, as \`npm run local:release -- --status\` ` +
+              `shows them)`,
+          );
+        const problem = reasonProblem(reason);
+        if (problem !== null) throw new RevocationRefused(400, `the reason ${problem}`);
+        const before = controlPlane.status();
+        const published = Object.entries(before.versions);
+        if (!published.some(([, id]) => id === buildId))
+          throw new RevocationRefused(
+            404,
+            `build ${buildId} is not one this local distribution published (it published ` +
+              `${published.map(([version, id]) => `${id} as v${version}`).join(', ')}): nothing to revoke`,
+          );
+        const key = revocationKey(buildId);
+        const stored = kvs.store.get(key);
+        if (stored !== undefined)
+          return { revocation: parseRevocation(buildId, stored), already: true, stopped: null, status: before };
+        if (before.stable.buildId === buildId) throw new RevocationRefused(409, stableRefusal(buildId, before));
+        // Viewers first: with the canary out of the state, no viewer is assigned the build any more.
+        let stopped: string | null = null;
+        if (before.deployment?.status === 'InProgress' && before.canary?.buildId === buildId) {
+          controlPlane.stop(`build ${buildId} revoked: ${reason.trim()}`);
+          stopped = before.deployment.id;
+        }
+        kvs.store.put(key, formatRevocation({ at: clock.now(), reason }));
+        const revocation = parseRevocation(buildId, kvs.store.get(key));
+        log(`revoked ${buildId}: ${revocation.reason}${stopped ? ` (stopped ${stopped})` : ''}`);
+        // Its own URL answers 410 from the viewer-assignment function before any cache, and no viewer
+        // is assigned it any more; what the caches hold of it goes too, as the AWS command invalidates.
+        emulator.invalidate([`/assets/${buildId}/*`]);
+        controlPlane.notify({ kind: 'revocation', buildId, reason: revocation.reason });
+        return { revocation, already: false, stopped, status: controlPlane.status() };
+      },
       status: () => controlPlane.status(),
       stop: stopAll,
     };
@@ -406,6 +491,29 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
     await stopAll();
     throw error;
   }
+}
+
+/** Why the stable build cannot be revoked here: nothing could replace it for the viewers it serves. */
+function stableRefusal(buildId: string, status: ControlPlaneStatus): string {
+  const running = status.deployment?.status === 'InProgress' ? status.canary : null;
+  const now = running
+    ? `it is the stable build, and the release of ${running.buildId} (${status.deployment!.id}) has not finished`
+    : 'it is the stable build and the only one serving';
+  return (
+    `build ${buildId} cannot be revoked: ${now}, so nothing would replace it for its viewers. Release another ` +
+    `build first (\`npm run local:release\`) and let it finish, then revoke ${buildId}. (In AWS, ` +
+    `\`npm run rollout -- revoke\` takes \`--to <buildId>\` and replaces it at once; the local mode has no --to.)`
+  );
+}
+
+/** The revocations in the local store, oldest first (unknown times last), as `listRevocations` lists them. */
+function storedRevocations(store: LocalKeyValueStore): Revocation[] {
+  const found: Revocation[] = [];
+  for (const key of store.keys()) {
+    const buildId = revokedBuildOf(key);
+    if (buildId !== null) found.push(parseRevocation(buildId, store.get(key)));
+  }
+  return found.sort((a, b) => (a.at ?? Number.MAX_SAFE_INTEGER) - (b.at ?? Number.MAX_SAFE_INTEGER));
 }
 
 /**

@@ -177,8 +177,13 @@ export interface CloudFrontEmulator {
   onEntry(listener: (entry: ServedEntry) => void): void;
   /** Called for every response once it is sent: CloudFront's standard access log, one line per request. */
   onResponse(listener: (response: ServedResponse) => void): void;
-  /** Empties the cache (an invalidation of `/*`). */
-  invalidate(): void;
+  /**
+   * An invalidation: with no paths, of `/*` (the whole cache); else of each path, as CloudFront takes
+   * them: an exact path, or one ending in `*` (the only place a `*` may be) for everything under that
+   * prefix. A path is matched against the URI the cache keys on (the function's rewrite, for the
+   * entry), whatever the encoding and query. Throws, naming it, on a path CloudFront would refuse.
+   */
+  invalidate(paths?: readonly string[]): void;
   /**
    * The fault hook on real-time log delivery: records written while it is set are delayed (real
    * ms) or dropped. Settable while it runs; `{ delayMs: 0, drop: false }` is CloudFront at its best.
@@ -575,13 +580,14 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         : rule.functions.originRequest === 'entry-router'
           ? 'entry'
           : 'chunks';
-    const assigns = rule.functions.viewerRequest === 'viewer-assignment';
+    // The function assigns on the entry behaviour; on a build's own URL it only gates (revocations).
+    const assigns = rule.functions.viewerRequest === 'viewer-assignment' && rule.name === 'entry';
 
     // viewer-request: the function may answer, or leave a (rewritten) URI.
     let uri = path;
     if (rule.functions.viewerRequest !== undefined) {
       const name = rule.functions.viewerRequest;
-      if (assigns) stats.functionRuns += 1;
+      if (name === 'viewer-assignment') stats.functionRuns += 1;
       let result: Awaited<ReturnType<CloudFrontFunctionHandler>>;
       try {
         result = await options
@@ -985,7 +991,14 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     stats: () => structuredClone(stats),
     onEntry: (listener) => void entryListeners.push(listener),
     onResponse: (listener) => void responseListeners.push(listener),
-    invalidate: () => cache.clear(),
+    invalidate(paths) {
+      if (paths === undefined) return cache.clear();
+      const matchers = paths.map(invalidationMatcher);
+      for (const key of [...cache.keys()]) {
+        const [uri] = JSON.parse(key) as [string];
+        if (matchers.some((matches) => matches(uri))) cache.delete(key);
+      }
+    },
     get headerFault() {
       return headerFault;
     },
@@ -1107,4 +1120,16 @@ function send(
         };
   res.writeHead(status, out);
   res.end(headOnly ? undefined : body);
+}
+
+/** What one invalidation path takes away: an exact URI, or every URI under a prefix ending in `*`. */
+function invalidationMatcher(path: string): (uri: string) => boolean {
+  const star = path.indexOf('*');
+  if (!path.startsWith('/') || (star !== -1 && star !== path.length - 1))
+    throw new Error(
+      `invalidation path ${JSON.stringify(path)}: must start with / and may hold one * only at its end (CloudFront's rule)`,
+    );
+  if (star === -1) return (uri) => uri === path;
+  const prefix = path.slice(0, -1);
+  return (uri) => uri.startsWith(prefix);
 }

@@ -5,6 +5,7 @@
  * through `release`, so a deployment is only ever started one way.
  */
 import { CreateDeploymentCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias, type VersionBuildCache } from './alias-state';
@@ -20,6 +21,7 @@ import {
 import { ALL_AT_ONCE_CONFIG } from '../contracts/deployment-config';
 import type { ReleaseEnvironment } from '../contracts/function-environment';
 import { decideRelease, ReleaseError, type ReleaseState } from './release-decision';
+import { readRevocation, RevokedBuildError } from './revocations';
 
 export const RELEASE_VARIABLES = [
   'ENTRY_ROUTER_FUNCTION',
@@ -27,6 +29,7 @@ export const RELEASE_VARIABLES = [
   'CODEDEPLOY_APPLICATION',
   'CODEDEPLOY_DEPLOYMENT_GROUP',
   'BUCKETS',
+  'ROLLOUT_STORE_ARN',
 ] as const satisfies readonly (keyof ReleaseEnvironment)[];
 
 export interface ReleaseTarget {
@@ -36,6 +39,8 @@ export interface ReleaseTarget {
   readonly deploymentGroup: string;
   /** Every replica bucket: a build is released only when its manifest is in each. */
   readonly buckets: Buckets;
+  /** The rollout store: a build revoked there (contracts/revocation.ts) is never released. */
+  readonly storeArn: string;
 }
 
 export interface ReleaseClients {
@@ -43,6 +48,8 @@ export interface ReleaseClients {
   readonly codedeploy: CodeDeployClient;
   /** An S3 client for a bucket's region. */
   readonly s3For: (region: string) => S3Client;
+  /** The rollout store's data plane: whether the build is revoked. */
+  readonly kvs: CloudFrontKeyValueStoreClient;
 }
 
 export interface ReleaseOptions {
@@ -111,6 +118,9 @@ export async function release(
   if (decision.action === 'unchanged')
     return { action: 'unchanged', reason: decision.reason, toVersion: request.version, buildId: request.buildId };
 
+  // A revoked build never gets viewers again, whoever asks: a deploy of the same source, a person.
+  const revocation = await readRevocation(clients.kvs, target.storeArn, request.buildId);
+  if (revocation !== null) throw new ReleaseError(new RevokedBuildError(revocation, 'released').message);
   // Viewers shifted to a build a region lacks would get 403 from that region's bucket: refuse first.
   const presence = await buildPresence(clients.s3For, target.buckets, request.buildId);
   if (presence.missing.length > 0) {

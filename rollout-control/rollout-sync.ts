@@ -30,6 +30,8 @@
  * and reports what is missing where; the handler emits it per region, and a region missing one
  * drops out of the nearest-bucket answers (stacks/constructs/bucket-health.ts) until it is filled.
  *
+ * A canary whose build is revoked (contracts/revocation.ts) is held as one whose alarm fires is.
+ *
  * When the client-error alarm is in ALARM while a deployment shifts the alias to the canary, it
  * holds the canary (core.ts), and once the hold is in the store it stops that deployment with
  * rollback (a stop that fails is logged, never thrown: the hold stands): CodeDeploy would do the same
@@ -57,6 +59,7 @@ import { buildPresence, bucketsFrom } from './build-presence';
 import { findActiveDeploymentId, getDeploymentSummary, rolledBackTo, type DeploymentSummary } from './deployments';
 import type { RolloutSyncEnvironment } from '../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from './rollout-state-store';
+import { readRevocation } from './revocations';
 import { announceState, readJudgment, readTimeline } from './signal-table';
 import {
   releaseProgress,
@@ -201,6 +204,7 @@ export function createRolloutSync(
       let judged: JudgedRelease | null = null;
       let judgment: JudgmentRecord | null = null;
       let rollingBack = false;
+      let revokedCanary = false;
       const canary = effectiveCanary(builds);
       if (canary) {
         // Only a live canary needs a salt, and only then is CodeDeploy asked which deployment it
@@ -208,6 +212,9 @@ export function createRolloutSync(
         const id = trigger.startedDeploymentId ?? (await findActiveDeploymentId(clients.codedeploy, group));
         if (id) deployment = await getDeploymentSummary(clients.codedeploy, id);
         firing = await alarmsFiring();
+        // A revoked build gets no viewers, whatever the alias or the judge say (one read per run
+        // while a canary is live).
+        revokedCanary = (await readRevocation(clients.kvs, storeArn, canary.buildId)) !== null;
         // A canary no deployment is shifting to may be one that was just rolled back, whose alias
         // CodeDeploy has not moved back yet: it gets no viewers again, under any salt.
         if (!(deployment?.active && deployment.toVersion === canary.version)) {
@@ -230,7 +237,7 @@ export function createRolloutSync(
           judged = { progress, blind: firing.unjudged, verdictReason: judgment?.last?.reason ?? null };
         }
       }
-      const plan = planSync(builds, deployment, stored, firing.clientErrors || rollingBack, judged);
+      const plan = planSync(builds, deployment, stored, firing.clientErrors || rollingBack || revokedCanary, judged);
       const shifting = deployment?.active === true && deployment.toVersion === builds.canary?.version;
       const summary = {
         trigger: trigger.kind,

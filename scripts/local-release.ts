@@ -1,11 +1,13 @@
 /**
  * `npm run local:release`: builds the app as it is now and releases it into the running `npm start`
  * (publish to the local buckets, new entry-router version, simulated deployment), as a deploy does
- * in AWS. `--stop` stops the running deployment with rollback, `--status` says where it is, and
- * `ring add|remove <origin>` edits the ring, as `npm run rollout -- ring` does in AWS.
+ * in AWS. `--stop` stops the running deployment with rollback, `--status` says where it is,
+ * `ring add|remove <origin>` edits the ring, as `npm run rollout -- ring` does in AWS, and
+ * `revoke <buildId> --reason <why>` takes a build away for good, as `npm run rollout -- revoke` does.
  *
  * Each says so and exits 1 when there is nothing to act on: no `npm start` running, no release
- * under way to stop, the app unchanged since what is served.
+ * under way to stop, the app unchanged since what is served, a build it cannot revoke (one it
+ * never published, the stable one).
  */
 import * as path from 'node:path';
 import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
@@ -16,7 +18,10 @@ import type { ControlPlaneStatus } from '../local/control-plane';
 import { callControl, controlFileOption, readControlAddress, type ControlAddress } from '../local/control-server';
 import { ensureLocalBuild } from '../local/local-distribution';
 import { formatStatusLine } from '../local/status-line';
+import { isBuildId } from '../contracts/build-id';
+import { MAX_REASON_LENGTH, reasonProblem } from '../contracts/revocation';
 import { normalizeOrigin, parseRolloutState } from '../contracts/rollout-state';
+import type { LocalRevocation } from '../local/local-distribution';
 
 export interface ReleaseIo {
   /** @default stdout */
@@ -38,7 +43,7 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
     name: 'npm run local:release --',
     summary:
       'Release the app as it is now into the running `npm start` (as a deploy does in AWS), stop that release ' +
-      'with rollback, show where it is, or edit the ring.',
+      'with rollback, show where it is, edit the ring, or revoke a build.',
     examples: [
       'npm run local:release                                   # build the changed app and start its rollout',
       'npm run local:release -- --status                       # where the rollout is',
@@ -46,6 +51,7 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
       'npm run local:release -- ring add http://127.0.0.1:8081  # pages on this origin get the canary ' +
         'whatever the weight',
       'npm run local:release -- ring remove http://127.0.0.1:8081',
+      'npm run local:release -- revoke 5dd3488d0c1e2f3a --reason "CVE-2026-1234: XSS in the search page"',
     ],
   })
     .addOption(
@@ -63,7 +69,8 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
     .addOption(
       new Option(
         '--json',
-        'with --status: the whole state, as JSON; with ring add|remove: {action, origin, ring}',
+        'with --status: the whole state, as JSON; with ring add|remove: {action, origin, ring}; with revoke: ' +
+          '{revocation, already, stopped}',
       ).default(false),
     )
     .addOption(controlFileOption('where the running `npm start` left its address (its own --control-file)'))
@@ -139,7 +146,67 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
         );
       });
   }
+
+  defineSubcommand(command, 'revoke', {
+    summary:
+      'Take a build away for good: a canary loses its viewers at once (its deployment stops with rollback), ' +
+      'its entry answers 410 however it is asked for, and its cached copies are invalidated. The stable build ' +
+      'cannot be revoked here: release another build and let it finish first.',
+    examples: [
+      'npm run local:release -- revoke 5dd3488d0c1e2f3a --reason "CVE-2026-1234: XSS in the search page"',
+      'npm run local:release -- --json revoke 5dd3488d0c1e2f3a --reason "leaks the host page\'s cookies"',
+    ],
+  })
+    .addArgument(new Argument('<buildId>', 'the build: 16 hex digits, as --status shows it').argParser(buildIdArgument))
+    .addOption(
+      new Option('--reason <why>', `why, in one line of at most ${MAX_REASON_LENGTH} characters (a CVE, a link)`)
+        .argParser(reasonArgument)
+        .makeOptionMandatory(),
+    )
+    .action(async (buildId: string, _flags: unknown, self: Command) => {
+      const flags = self.optsWithGlobals() as ReleaseFlags & { readonly reason: string };
+      const context = commandContext(self, flags, { out: io.out });
+      const { out } = context;
+      const address = readControlAddress(path.resolve(flags.controlFile));
+      const revoked = (await callControl(address, 'POST', '/revoke', {
+        buildId,
+        reason: flags.reason,
+      })) as LocalRevocation;
+      const { revocation, already, stopped } = revoked;
+      if (flags.json) {
+        context.printJson({ revocation, already, stopped });
+        return;
+      }
+      const when = revocation.at === null ? '' : ` at ${new Date(revocation.at).toISOString()}`;
+      if (already) {
+        out(`build ${buildId} was revoked already${when} (${revocation.reason}): that record stands`);
+        return;
+      }
+      out(`revoked ${buildId}${when}: ${revocation.reason}`);
+      if (stopped)
+        out(
+          `stopped ${stopped}: every viewer's next load gets the stable build ${revoked.status.stable.buildId} ` +
+            `(v${revoked.status.stable.version})`,
+        );
+      out(`/assets/${buildId}/index.js answers 410 from now on; /assets/${buildId}/* was invalidated`);
+    });
   return command;
+}
+
+/** A build id as the command line gave it, or why it is not one. */
+function buildIdArgument(text: string): string {
+  if (!isBuildId(text))
+    throw new InvalidArgumentError(
+      `expected a build id, 16 hex digits as \`--status\` shows it, got ${JSON.stringify(text)}.`,
+    );
+  return text;
+}
+
+/** A reason `rollout revoke` would keep, or why it would not. */
+function reasonArgument(text: string): string {
+  const problem = reasonProblem(text);
+  if (problem !== null) throw new InvalidArgumentError(`the reason ${problem}.`);
+  return text;
 }
 
 /** An origin as the ring keeps it, or why the text is not one. */
@@ -175,6 +242,8 @@ function describeStatus(status: ServedStatus, address: ControlAddress): string[]
         `${status.deployment.status.toLowerCase()}${status.deployment.error ? `: ${status.deployment.error}` : ''}`,
     );
   if (state !== null && state.ring.length > 0) lines.push(`ring: ${state.ring.join(', ')}`);
+  for (const { buildId, at, reason } of status.revocations)
+    lines.push(`revoked ${buildId}${at === null ? '' : ` at ${new Date(at).toISOString()}`}: ${reason}`);
   lines.push(`host page ${address.hostPage}`);
   return lines;
 }

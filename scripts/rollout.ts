@@ -12,6 +12,7 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import '@aws-sdk/signature-v4a';
 import type { Command } from 'commander';
@@ -35,6 +36,7 @@ export function rolloutMainCommand(): Command {
       sts: new STSClient({ region }),
       s3For: regionalS3((bucketRegion) => new S3Client({ region: bucketRegion })),
       dynamodb: new DynamoDBClient({ region }),
+      sns: new SNSClient({ region }),
     }),
     out: (line) => console.log(line),
     err: (line) => console.error(line),

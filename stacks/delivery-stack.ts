@@ -4,8 +4,8 @@
  * distribution associated with them, CodeDeploy and its alarms, the alias `live`, the release
  * signal (CloudFront's real-time logs of the entry and the error reports, the stream they go to,
  * the consumer that counts viewers from it, the release-signal table), the regional functions
- * (rollout sync, release), the release dashboard, and the topic every release notification goes to. Everything here is in us-east-1 except the
- * routers' replica log groups.
+ * (rollout sync, release), the release dashboard, and the topic every release notification goes to. Everything here is
+ * in us-east-1 except the routers' replica log groups.
  *
  * It takes the zone id and the origin access identity from the replica stack by reference, and
  * nothing flows back.
@@ -330,6 +330,7 @@ export class DeliveryStack extends TerraformStack {
         CODEDEPLOY_APPLICATION: this.deployment.applicationName,
         CODEDEPLOY_DEPLOYMENT_GROUP: this.deployment.deploymentGroupName,
         BUCKETS: JSON.stringify(buckets),
+        ROLLOUT_STORE_ARN: this.rolloutStore.storeArn,
       },
       buckets,
       applicationArn: this.deployment.applicationArn,
@@ -348,6 +349,9 @@ export class DeliveryStack extends TerraformStack {
         this.alarms.edgeErrors,
       ],
     });
+
+    // A revoked build is never released: the release function reads its key first.
+    this.rolloutStore.grantRead(this.release.handler);
 
     new TerraformOutput(this, 'distribution-domain', {
       description: 'Where host pages load the widget: https://<this>/assets/index.js',

@@ -132,221 +132,243 @@ describe('entry router (bundled)', () => {
   afterEach(() => jest.restoreAllMocks());
 
   describe('a rewritten request, /assets/<buildId>/index.js', () => {
-    it('answers its own build from the inlined bytes, cacheable for a year, with a strong ETag per encoding and no other call', async () => {
-      const handler = load();
-      const requestsBefore = kvs.requests.length;
-      for (const [acceptEncoding, decode, encoding] of [
-        ['br', brotliDecompressSync, 'br'],
-        ['gzip', gunzipSync, 'gzip'],
-        [undefined, (b: Buffer) => b, undefined],
-      ] as const) {
+    it(
+      'answers its own build from the inlined bytes, cacheable for ' +
+        'a year, with a strong ETag per encoding and no other call',
+      async () => {
+        const handler = load();
+        const requestsBefore = kvs.requests.length;
+        for (const [acceptEncoding, decode, encoding] of [
+          ['br', brotliDecompressSync, 'br'],
+          ['gzip', gunzipSync, 'gzip'],
+          [undefined, (b: Buffer) => b, undefined],
+        ] as const) {
+          const event = entryEvent({
+            uri: `/assets/${OWN}/index.js`,
+            headers: acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {},
+          });
+          const result = (await handler(event)) as CloudFrontResultResponse;
+          expectValid(event, result);
+          const bytes = bodyOf(result);
+          expect(decode(bytes).equals(ENTRY)).toBe(true);
+          expect(result.headers).toMatchObject({
+            'content-type': [{ value: 'application/javascript; charset=utf-8' }],
+            'cache-control': [{ value: 'public, max-age=31536000, immutable' }],
+            vary: [{ value: 'Accept-Encoding' }],
+            etag: [{ value: md5(bytes) }],
+            'x-build-id': [{ value: OWN }],
+          });
+          expect(header(result, 'content-encoding')).toBe(encoding);
+        }
+        const head = (await handler(
+          entryEvent({ uri: `/assets/${OWN}/index.js`, method: 'HEAD' }),
+        )) as CloudFrontResultResponse;
+        expect(head.status).toBe('200');
+        expect(head.body).toBeUndefined();
+        // No store read (the viewer-assignment function gates a revoked build before the cache), no bucket, no DNS.
+        expect(kvs.requests.length).toBe(requestsBefore);
+        expect(dns.queries(names.bucketRecord)).toHaveLength(0);
+      },
+    );
+
+    it(
+      'answers another build with its bytes from the nearest ' +
+        'bucket, the same ETag S3 gives them, once per container',
+      async () => {
+        const handler = load();
+        const readsBefore = reads().length;
         const event = entryEvent({
-          uri: `/assets/${OWN}/index.js`,
-          headers: acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {},
+          uri: `/assets/${OTHER_BUILD}/index.js`,
+          headers: { 'Accept-Encoding': 'gzip, br' },
         });
         const result = (await handler(event)) as CloudFrontResultResponse;
         expectValid(event, result);
-        const bytes = bodyOf(result);
-        expect(decode(bytes).equals(ENTRY)).toBe(true);
+        const br = compress(OTHER_ENTRY, 'br');
+        expect(bodyOf(result).equals(br)).toBe(true);
         expect(result.headers).toMatchObject({
-          'content-type': [{ value: 'application/javascript; charset=utf-8' }],
+          'x-build-id': [{ value: OTHER_BUILD }],
+          etag: [{ value: md5(br) }],
+          'content-encoding': [{ value: 'br' }],
           'cache-control': [{ value: 'public, max-age=31536000, immutable' }],
-          vary: [{ value: 'Accept-Encoding' }],
-          etag: [{ value: md5(bytes) }],
-          'x-build-id': [{ value: OWN }],
         });
-        expect(header(result, 'content-encoding')).toBe(encoding);
-      }
-      const head = (await handler(
-        entryEvent({ uri: `/assets/${OWN}/index.js`, method: 'HEAD' }),
-      )) as CloudFrontResultResponse;
-      expect(head.status).toBe('200');
-      expect(head.body).toBeUndefined();
-      // One store read, whether its build is revoked, kept for the state cache time: no bucket, no DNS.
-      expect(kvs.requests.slice(requestsBefore).map((r) => r.path)).toEqual([
-        `/key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${encodeURIComponent(revocationKey(OWN))}`,
-      ]);
-      expect(dns.queries(names.bucketRecord)).toHaveLength(0);
-    });
-
-    it('answers another build with its bytes from the nearest bucket, the same ETag S3 gives them, once per container', async () => {
-      const handler = load();
-      const readsBefore = reads().length;
-      const event = entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js`, headers: { 'Accept-Encoding': 'gzip, br' } });
-      const result = (await handler(event)) as CloudFrontResultResponse;
-      expectValid(event, result);
-      const br = compress(OTHER_ENTRY, 'br');
-      expect(bodyOf(result).equals(br)).toBe(true);
-      expect(result.headers).toMatchObject({
-        'x-build-id': [{ value: OTHER_BUILD }],
-        etag: [{ value: md5(br) }],
-        'content-encoding': [{ value: 'br' }],
-        'cache-control': [{ value: 'public, max-age=31536000, immutable' }],
-      });
-      expect(
-        reads()
-          .slice(readsBefore)
-          .map((entry) => entry.bucket),
-      ).toEqual([names.bucket('eu-west-1')]);
-      for (let i = 0; i < 5; i += 1) expect(header(await handler(event), 'x-build-id')).toBe(OTHER_BUILD);
-      expect(reads().length).toBe(readsBefore + 1);
-    });
-
-    it('reads from the primary bucket when the nearest one lacks the build, and from the next when one is slow', async () => {
-      dns.setTxt(names.bucketRecord, 'ap-southeast-2');
-      let handler = load();
-      let readsBefore = reads().length;
-      expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(
-        OTHER_BUILD,
-      );
-      expect(
-        reads()
-          .slice(readsBefore)
-          .map((entry) => [entry.bucket, entry.status]),
-      ).toEqual([
-        [names.bucket('ap-southeast-2'), 404],
-        [names.bucket('us-east-1'), 200],
-      ]);
-
-      dns.setTxt(names.bucketRecord, 'eu-west-1');
-      handler = load({ zip: await edgeZipWith('entry-router', { ...PATIENT, bucketTimeoutMs: 150 }) });
-      // Slow far past the bound and the slack; the timer is unref'd so a hung read keeps no worker alive.
-      s3.setHook((request) =>
-        request.bucket === names.bucket('eu-west-1')
-          ? new Promise((resolve) => setTimeout(() => resolve(undefined), 10_000).unref())
-          : undefined,
-      );
-      readsBefore = reads().length;
-      const started = Date.now();
-      expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(
-        OTHER_BUILD,
-      );
-      expect(Date.now() - started).toBeLessThan(150 + SLACK_MS);
-    });
-
-    it('answers a made-up build 404 for a minute, never another build, after at most two reads, and asks again on the next miss', async () => {
-      dns.setTxt(names.bucketRecord, 'ap-southeast-2');
-      const handler = load();
-      const missing = 'abcdefabcdefabcd';
-      const event = entryEvent({ uri: `/assets/${missing}/index.js` });
-      const before = s3.log.length;
-      const result = (await handler(event)) as CloudFrontResultResponse;
-      expectValid(event, result);
-      expect(result.status).toBe('404');
-      expect(header(result, 'cache-control')).toBe('public, max-age=60');
-      expect(header(result, 'x-build-id')).toBeUndefined();
-      // The nearest bucket, then the primary, which settles it: the failover region is not asked.
-      expect(s3.log.slice(before).map((entry) => entry.bucket)).toEqual([
-        names.bucket('ap-southeast-2'),
-        names.bucket('us-east-1'),
-      ]);
-      await handler(event);
-      expect(s3.log.length).toBe(before + 4);
-    });
-
-    it('answers 503 no-store, never another build, when no bucket could answer, and tries again on the next miss', async () => {
-      const handler = load();
-      s3.setHook(() => ({ status: 500, code: 'InternalError' }));
-      const event = entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js`, headers: { 'Accept-Encoding': 'identity' } });
-      const result = (await handler(event)) as CloudFrontResultResponse;
-      expectValid(event, result);
-      expect(result.status).toBe('503');
-      expect(header(result, 'cache-control')).toBe('no-store');
-      s3.setHook(null);
-      expect(header(await handler(event), 'x-build-id')).toBe(OTHER_BUILD);
-    });
-
-    it('does not need the rollout store: a cold router with the store down right after a rollback serves what the function chose', async () => {
-      // The rollback: stable is the other build again; the router's own build is the rolled-back one.
-      setState(steadyState(OTHER_BUILD));
-      kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
-      const handler = load();
-      for (const clientIp of ['192.0.2.1', '192.0.2.2', '2001:db8::7']) {
         expect(
-          header(await handler(entryEvent({ clientIp, uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id'),
-        ).toBe(OTHER_BUILD);
-      }
-    });
+          reads()
+            .slice(readsBefore)
+            .map((entry) => entry.bucket),
+        ).toEqual([names.bucket('eu-west-1')]);
+        for (let i = 0; i < 5; i += 1) expect(header(await handler(event), 'x-build-id')).toBe(OTHER_BUILD);
+        expect(reads().length).toBe(readsBefore + 1);
+      },
+    );
+
+    it(
+      'reads from the primary bucket when the nearest one ' + 'lacks the build, and from the next when one is slow',
+      async () => {
+        dns.setTxt(names.bucketRecord, 'ap-southeast-2');
+        let handler = load();
+        let readsBefore = reads().length;
+        expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(
+          OTHER_BUILD,
+        );
+        expect(
+          reads()
+            .slice(readsBefore)
+            .map((entry) => [entry.bucket, entry.status]),
+        ).toEqual([
+          [names.bucket('ap-southeast-2'), 404],
+          [names.bucket('us-east-1'), 200],
+        ]);
+
+        dns.setTxt(names.bucketRecord, 'eu-west-1');
+        handler = load({ zip: await edgeZipWith('entry-router', { ...PATIENT, bucketTimeoutMs: 150 }) });
+        // Slow far past the bound and the slack; the timer is unref'd so a hung read keeps no worker alive.
+        s3.setHook((request) =>
+          request.bucket === names.bucket('eu-west-1')
+            ? new Promise((resolve) => setTimeout(() => resolve(undefined), 10_000).unref())
+            : undefined,
+        );
+        readsBefore = reads().length;
+        const started = Date.now();
+        expect(header(await handler(entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id')).toBe(
+          OTHER_BUILD,
+        );
+        expect(Date.now() - started).toBeLessThan(150 + SLACK_MS);
+      },
+    );
+
+    it(
+      'answers a made-up build 404 for a minute, never another build, ' +
+        'after at most two reads, and asks again on the next miss',
+      async () => {
+        dns.setTxt(names.bucketRecord, 'ap-southeast-2');
+        const handler = load();
+        const missing = 'abcdefabcdefabcd';
+        const event = entryEvent({ uri: `/assets/${missing}/index.js` });
+        const before = s3.log.length;
+        const result = (await handler(event)) as CloudFrontResultResponse;
+        expectValid(event, result);
+        expect(result.status).toBe('404');
+        expect(header(result, 'cache-control')).toBe('public, max-age=60');
+        expect(header(result, 'x-build-id')).toBeUndefined();
+        // The nearest bucket, then the primary, which settles it: the failover region is not asked.
+        expect(s3.log.slice(before).map((entry) => entry.bucket)).toEqual([
+          names.bucket('ap-southeast-2'),
+          names.bucket('us-east-1'),
+        ]);
+        await handler(event);
+        expect(s3.log.length).toBe(before + 4);
+      },
+    );
+
+    it(
+      'answers 503 no-store, never another build, when no ' + 'bucket could answer, and tries again on the next miss',
+      async () => {
+        const handler = load();
+        s3.setHook(() => ({ status: 500, code: 'InternalError' }));
+        const event = entryEvent({
+          uri: `/assets/${OTHER_BUILD}/index.js`,
+          headers: { 'Accept-Encoding': 'identity' },
+        });
+        const result = (await handler(event)) as CloudFrontResultResponse;
+        expectValid(event, result);
+        expect(result.status).toBe('503');
+        expect(header(result, 'cache-control')).toBe('no-store');
+        s3.setHook(null);
+        expect(header(await handler(event), 'x-build-id')).toBe(OTHER_BUILD);
+      },
+    );
+
+    it(
+      'does not need the rollout store: a cold router with the store ' +
+        'down right after a rollback serves what the function chose',
+      async () => {
+        // The rollback: stable is the other build again; the router's own build is the rolled-back one.
+        setState(steadyState(OTHER_BUILD));
+        kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
+        const handler = load();
+        for (const clientIp of ['192.0.2.1', '192.0.2.2', '2001:db8::7']) {
+          expect(
+            header(await handler(entryEvent({ clientIp, uri: `/assets/${OTHER_BUILD}/index.js` })), 'x-build-id'),
+          ).toBe(OTHER_BUILD);
+        }
+      },
+    );
   });
 
   describe('a revoked build (rollout revoke)', () => {
     const revoke = (buildId: string) =>
       kvs.store.put(revocationKey(buildId), formatRevocation({ at: Date.now(), reason: 'CVE-2026-0001' }));
 
-    it('answers 410 for a minute by its own URL, never its bytes, without asking a bucket', async () => {
+    it('answers 410 no-store on the fallback path when the state it reads still assigns a revoked build', async () => {
       revoke(OTHER_BUILD);
+      setState(steadyState(OTHER_BUILD));
       const handler = load();
       const before = reads().length;
       for (const method of ['GET', 'HEAD']) {
-        const event = entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js`, method });
+        const event = entryEvent({ uri: '/assets/index.js', method });
         const result = (await handler(event)) as CloudFrontResultResponse;
         expectValid(event, result);
         expect([result.status, header(result, 'cache-control'), header(result, 'x-build-id')]).toEqual([
           '410',
-          'public, max-age=60',
+          'no-store',
           undefined,
         ]);
       }
+      // Nothing of the revoked build was read.
       expect(reads().length).toBe(before);
-    });
-
-    it("answers 410 for the router's own inlined build too, and for a state that still assigns it (no-store)", async () => {
+      // Its own build, revoked, likewise: the inlined bytes are not a way round.
       revoke(OWN);
-      const handler = load();
-      expect(((await handler(entryEvent({ uri: `/assets/${OWN}/index.js` }))) as CloudFrontResultResponse).status).toBe(
-        '410',
-      );
-      // The function could not read the state; the router's read still names the revoked build.
       setState(steadyState(OWN));
-      const fallback = (await handler(entryEvent({ uri: '/assets/index.js' }))) as CloudFrontResultResponse;
-      expect([fallback.status, header(fallback, 'cache-control')]).toEqual(['410', 'no-store']);
+      expect(((await load()(entryEvent({ uri: '/assets/index.js' }))) as CloudFrontResultResponse).status).toBe('410');
     });
 
-    it('keeps a build revoked when the store then fails, and serves one it never heard of when the store cannot answer', async () => {
+    it('keeps a revoked build refused when the store then fails', async () => {
       revoke(OTHER_BUILD);
+      setState(steadyState(OTHER_BUILD));
       const handler = load();
-      const other = entryEvent({ uri: `/assets/${OTHER_BUILD}/index.js` });
-      expect(((await handler(other)) as CloudFrontResultResponse).status).toBe('410');
+      const fallback = entryEvent({ uri: '/assets/index.js' });
+      expect(((await handler(fallback)) as CloudFrontResultResponse).status).toBe('410');
       kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
-      expect(((await handler(other)) as CloudFrontResultResponse).status).toBe('410');
-      // Never read: the store's failure does not break a pinned host's widget.
-      expect(header(await handler(entryEvent({ uri: `/assets/${OWN}/index.js` })), 'x-build-id')).toBe(OWN);
+      expect(((await handler(fallback)) as CloudFrontResultResponse).status).toBe('410');
     });
   });
 
   describe('the unrewritten request, /assets/index.js: the function could not read the state', () => {
-    it('reads the state through the KeyValueStore API (SigV4A), assigns by the same rule, and answers no-store', async () => {
-      const state: RolloutState = { stable: OTHER_BUILD, canary: OWN, weight: 5000, salt: 'd-FALLBACK', ring: [] };
-      setState(state);
-      const handler = load();
-      const before = kvs.requests.length;
-      const served: Record<string, number> = {};
-      for (let i = 0; i < 200; i += 1) {
-        const clientIp = i % 4 === 0 ? `2001:db8:${i.toString(16)}::1` : `198.51.${i >> 8}.${i & 255}`;
-        const event = entryEvent({ clientIp, headers: { 'Accept-Encoding': 'br' } });
-        const result = await handler(event);
-        expectValid(event, result);
-        const build = header(result, 'x-build-id')!;
-        expect(build).toBe(assignBuild(state, clientIp, null));
-        expect(header(result, 'cache-control')).toBe('no-store');
-        served[build] = (served[build] ?? 0) + 1;
-      }
-      expect(served[OWN]).toBeGreaterThan(70);
-      expect(served[OTHER_BUILD]).toBeGreaterThan(70);
-      // One read of the state for all of them and one per build served, whether it is revoked (cached), signed the way
-      // the API demands.
-      const made = kvs.requests.slice(before);
-      const get = (key: string) => ({
-        method: 'GET',
-        path: `/key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${encodeURIComponent(key)}`,
-        algorithm: 'AWS4-ECDSA-P256-SHA256',
-        regionSet: '*',
-      });
-      expect(made.slice(0, 1)).toEqual([get(ROLLOUT_STATE_KEY)]);
-      expect(made.slice(1).sort((a, b) => a.path.localeCompare(b.path))).toEqual(
-        [get(revocationKey(OWN)), get(revocationKey(OTHER_BUILD))].sort((a, b) => a.path.localeCompare(b.path)),
-      );
-    });
+    it(
+      'reads the state through the KeyValueStore API ' + '(SigV4A), assigns by the same rule, and answers no-store',
+      async () => {
+        const state: RolloutState = { stable: OTHER_BUILD, canary: OWN, weight: 5000, salt: 'd-FALLBACK', ring: [] };
+        setState(state);
+        const handler = load();
+        const before = kvs.requests.length;
+        const served: Record<string, number> = {};
+        for (let i = 0; i < 200; i += 1) {
+          const clientIp = i % 4 === 0 ? `2001:db8:${i.toString(16)}::1` : `198.51.${i >> 8}.${i & 255}`;
+          const event = entryEvent({ clientIp, headers: { 'Accept-Encoding': 'br' } });
+          const result = await handler(event);
+          expectValid(event, result);
+          const build = header(result, 'x-build-id')!;
+          expect(build).toBe(assignBuild(state, clientIp, null));
+          expect(header(result, 'cache-control')).toBe('no-store');
+          served[build] = (served[build] ?? 0) + 1;
+        }
+        expect(served[OWN]).toBeGreaterThan(70);
+        expect(served[OTHER_BUILD]).toBeGreaterThan(70);
+        // One read of the state for all of them and one per build served, whether it is revoked (cached), signed the
+        // way the API demands.
+        const made = kvs.requests.slice(before);
+        const get = (key: string) => ({
+          method: 'GET',
+          path: `/key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${encodeURIComponent(key)}`,
+          algorithm: 'AWS4-ECDSA-P256-SHA256',
+          regionSet: '*',
+        });
+        expect(made.slice(0, 1)).toEqual([get(ROLLOUT_STATE_KEY)]);
+        expect(made.slice(1).sort((a, b) => a.path.localeCompare(b.path))).toEqual(
+          [get(revocationKey(OWN)), get(revocationKey(OTHER_BUILD))].sort((a, b) => a.path.localeCompare(b.path)),
+        );
+      },
+    );
 
     it('serves its own build, uncached, when the state assigns a build the buckets do not have', async () => {
       setState(steadyState('abcdefabcdefabcd'));
@@ -395,50 +417,56 @@ describe('entry router (bundled)', () => {
       expect(header(result, 'cache-control')).toBe('no-store');
     });
 
-    it('serves its own build without asking anyone when the origin names no store, or something that is not one', async () => {
-      const handler = load();
-      const before = kvs.requests.length;
-      for (const headers of [
-        {},
-        { [ROLLOUT_STORE_HEADER]: 'arn:aws:s3:::not-a-store' },
-        { [ROLLOUT_STORE_HEADER]: '../../etc' },
-      ] as Record<string, string>[]) {
-        expect(header(await handler(edgeEvent({ originCustomHeaders: headers })), 'x-build-id')).toBe(OWN);
-      }
-      expect(kvs.requests.length).toBe(before);
-    });
+    it(
+      'serves its own build without asking anyone when the ' + 'origin names no store, or something that is not one',
+      async () => {
+        const handler = load();
+        const before = kvs.requests.length;
+        for (const headers of [
+          {},
+          { [ROLLOUT_STORE_HEADER]: 'arn:aws:s3:::not-a-store' },
+          { [ROLLOUT_STORE_HEADER]: '../../etc' },
+        ] as Record<string, string>[]) {
+          expect(header(await handler(edgeEvent({ originCustomHeaders: headers })), 'x-build-id')).toBe(OWN);
+        }
+        expect(kvs.requests.length).toBe(before);
+      },
+    );
 
-    it('follows a rollback within its state cache time, and keeps the last good state when the store then fails', async () => {
-      const handler = load({ zip: await edgeZipWith('entry-router', { ...PATIENT, stateCacheMs: STATE_CACHE_MS }) });
-      const served = async () => header(await handler(entryEvent({ clientIp: '192.0.2.77' })), 'x-build-id');
-      setState({ stable: OTHER_BUILD, canary: OWN, weight: 10000, salt: 'd-ROLL', ring: [] });
-      expect(await served()).toBe(OWN);
-      setState(steadyState(OTHER_BUILD));
-      // Past the cache time a request refreshes the state in the background; past twice that, one
-      // waits for the read (up to the store timeout). Either way the rollback is served by then.
-      await pollUntil(
-        'the rollback to be served',
-        async () => (await served()) === OTHER_BUILD,
-        2 * STATE_CACHE_MS + PATIENT_STORE.storeTimeoutMs,
-        10,
-      );
-      kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
-      const faulted = performance.now();
-      const before = kvs.requests.length;
-      // Every answer while the store refuses is the last good state: after refused reads, and
-      // past the age (twice the cache time) at which a request waits for a read.
-      const answers = new Set<string | undefined>();
-      await pollUntil(
-        'two refused reads, past twice the cache time',
-        async () => {
-          answers.add(await served());
-          return kvs.requests.length - before >= 2 && performance.now() - faulted > 2 * STATE_CACHE_MS;
-        },
-        5000,
-        10,
-      );
-      expect([...answers]).toEqual([OTHER_BUILD]);
-    });
+    it(
+      'follows a rollback within its state cache time, and ' + 'keeps the last good state when the store then fails',
+      async () => {
+        const handler = load({ zip: await edgeZipWith('entry-router', { ...PATIENT, stateCacheMs: STATE_CACHE_MS }) });
+        const served = async () => header(await handler(entryEvent({ clientIp: '192.0.2.77' })), 'x-build-id');
+        setState({ stable: OTHER_BUILD, canary: OWN, weight: 10000, salt: 'd-ROLL', ring: [] });
+        expect(await served()).toBe(OWN);
+        setState(steadyState(OTHER_BUILD));
+        // Past the cache time a request refreshes the state in the background; past twice that, one
+        // waits for the read (up to the store timeout). Either way the rollback is served by then.
+        await pollUntil(
+          'the rollback to be served',
+          async () => (await served()) === OTHER_BUILD,
+          2 * STATE_CACHE_MS + PATIENT_STORE.storeTimeoutMs,
+          10,
+        );
+        kvs.store.apiFault = { status: 500, type: 'InternalServerException' };
+        const faulted = performance.now();
+        const before = kvs.requests.length;
+        // Every answer while the store refuses is the last good state: after refused reads, and
+        // past the age (twice the cache time) at which a request waits for a read.
+        const answers = new Set<string | undefined>();
+        await pollUntil(
+          'two refused reads, past twice the cache time',
+          async () => {
+            answers.add(await served());
+            return kvs.requests.length - before >= 2 && performance.now() - faulted > 2 * STATE_CACHE_MS;
+          },
+          5000,
+          10,
+        );
+        expect([...answers]).toEqual([OTHER_BUILD]);
+      },
+    );
   });
 
   describe('refusals', () => {

@@ -27,6 +27,8 @@ import {
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
 import { propertyRuns } from '../fixtures/property';
 
+import { formatRevocation, revocationKey, revokedBuildOf } from '../../contracts/revocation';
+
 const STABLE = '0123456789abcdef';
 const CANARY = 'fedcba9876543210';
 const VIEWER_RUNS = propertyRuns(100_000);
@@ -157,6 +159,48 @@ describe('the harness offers only what cloudfront-js-2.0 offers', () => {
       Function: 'refused',
     });
     expect(lines).toEqual(['probe']);
+  });
+});
+
+describe('the revocation gate, on a build entry asked for by its own URL', () => {
+  /** A store holding the rollout state and the given revocations; `failing`: every read fails. */
+  const storeWith = (revoked: readonly string[], failing = false) => {
+    const keys: string[] = [];
+    return {
+      keys,
+      store: {
+        get: async (key: string) => {
+          keys.push(key);
+          if (failing) throw new Error('KeyValueStore is unavailable');
+          if (key === ROLLOUT_STATE_KEY) return formatRolloutState(steadyState(STABLE));
+          const build = revokedBuildOf(key);
+          if (build !== null && revoked.includes(build)) return formatRevocation({ at: 1, reason: 'CVE-2026-0001' });
+          throw new Error(`key ${key} not found`);
+        },
+      },
+    };
+  };
+
+  it('answers 410 for a revoked build at the edge, with the cache time a 404 gets, after one read of its key', async () => {
+    const { store: kvs, keys } = storeWith([CANARY]);
+    const request = event('192.0.2.1', {}, `/assets/${CANARY}/index.js`);
+    const result = await loadCloudFrontFunction(published(), kvs)(request);
+    expect(result).toEqual({
+      statusCode: 410,
+      statusDescription: 'Gone',
+      headers: { 'cache-control': { value: 'public, max-age=60' } },
+    });
+    expect(keys).toEqual([revocationKey(CANARY)]);
+  });
+
+  it('passes any other build on untouched (no rewrite, no assignment), and lets the load through when the store fails', async () => {
+    for (const [kvs, build] of [
+      [storeWith([CANARY]).store, STABLE],
+      [storeWith([CANARY], true).store, CANARY],
+    ] as const) {
+      const request = event('192.0.2.1', { referer: 'https://demo.example.com/' }, `/assets/${build}/index.js`);
+      expect(await loadCloudFrontFunction(published(), kvs)(request)).toEqual(request.request);
+    }
   });
 });
 

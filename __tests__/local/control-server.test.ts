@@ -17,12 +17,13 @@ import {
   type ControlAddress,
   type ControlServer,
 } from '../../local/control-server';
-import type { LocalDistribution } from '../../local/local-distribution';
+import { RevocationRefused, type LocalDistribution } from '../../local/local-distribution';
 import { pollUntil } from '../fixtures/poll';
 
 /** A distribution that only records: whatever reaches `release` would have run that build's code. */
 function recordingDistribution() {
   const released: string[] = [];
+  const revoked: [string, string][] = [];
   const distribution = {
     url: 'http://127.0.0.1:9',
     hostUrl: 'http://127.0.0.1:9/',
@@ -38,9 +39,16 @@ function recordingDistribution() {
       return { buildId: 'd395b0830c1205cc', version: '2', deploymentId: 'd-LOCAL0001' };
     },
     ring: () => [],
+    revoke: async (buildId: string, reason: string) => {
+      if (buildId === 'ffffffffffffffff') throw new RevocationRefused(404, `build ${buildId} is not one it published`);
+      if (buildId === 'ee281364fbcf9b12') throw new RevocationRefused(409, 'the stable build cannot be revoked');
+      if (buildId === '0000000000000000') throw new Error('the store failed');
+      revoked.push([buildId, reason]);
+      return { revocation: { buildId, at: 1, reason }, already: false, stopped: null };
+    },
     controlPlane: { stop: () => undefined },
   } as unknown as LocalDistribution;
-  return { distribution, released };
+  return { distribution, released, revoked };
 }
 
 /** One request with exactly these headers, on a connection of its own: a POST of /release unless told otherwise. */
@@ -53,6 +61,7 @@ let buildDir: string;
 let file: string;
 let control: ControlServer;
 let released: string[];
+let revoked: [string, string][];
 let token: string;
 let host: string;
 
@@ -65,6 +74,7 @@ beforeEach(async () => {
   file = path.join(dir, 'control.json');
   const recording = recordingDistribution();
   released = recording.released;
+  revoked = recording.revoked;
   control = await startControlServer(recording.distribution, { addressFile: file });
   token = (JSON.parse(readFileSync(file, 'utf8')) as { token: string }).token;
   host = new URL(control.url).host;
@@ -292,4 +302,43 @@ describe('an oversized body', () => {
     expect((await send(control.url, { headers: json(), body })).status).toBe(200);
     expect(released).toEqual([buildDir]);
   });
+});
+
+describe('POST /revoke', () => {
+  const revoke = (body: unknown) => send(control.url, { path: '/revoke', headers: json(), body: JSON.stringify(body) });
+
+  it(
+    'passes {buildId, reason} to the distribution and answers with its status for a refusal (404, 409), 409 for ' +
+      'a failure, 400 for a body of another shape',
+    async () => {
+      expect(await revoke({ buildId: 'd395b0830c1205cc', reason: 'CVE-1' })).toMatchObject({ status: 200 });
+      expect(revoked).toEqual([['d395b0830c1205cc', 'CVE-1']]);
+      expect(await revoke({ buildId: 'ffffffffffffffff', reason: 'x' })).toMatchObject({
+        status: 404,
+        body: expect.stringContaining('is not one it published'),
+      });
+      expect(await revoke({ buildId: 'ee281364fbcf9b12', reason: 'x' })).toMatchObject({
+        status: 409,
+        body: expect.stringContaining('the stable build cannot be revoked'),
+      });
+      expect(await revoke({ buildId: '0000000000000000', reason: 'x' })).toMatchObject({
+        status: 409,
+        body: expect.stringContaining('the store failed'),
+      });
+      for (const body of [{}, { buildId: 'd395b0830c1205cc' }, { buildId: 1, reason: 'x' }, ['d395b0830c1205cc']])
+        expect((await revoke(body)).status).toBe(400);
+      expect(revoked).toHaveLength(1);
+      // As every route: the token, the loopback Host and no Origin first.
+      expect(
+        (
+          await send(control.url, {
+            path: '/revoke',
+            headers: json({ origin: 'https://evil.example' }),
+            body: JSON.stringify({ buildId: 'd395b0830c1205cc', reason: 'x' }),
+          })
+        ).status,
+      ).toBe(403);
+      expect(revoked).toHaveLength(1);
+    },
+  );
 });

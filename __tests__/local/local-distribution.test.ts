@@ -94,10 +94,11 @@ describe('local CloudFront', () => {
       expect(again.headers.get('x-build-id')).toBe(builds.stable.buildId);
       await again.arrayBuffer();
       const after = local.emulator.stats();
-      // The entry router once, the viewer-assignment function never, no read of the bucket by CloudFront.
+      // The entry router once; the viewer-assignment function as the revocation gate on both (it runs before the
+      // cache), never assigning; no read of the bucket by CloudFront.
       expect(after.routerInvocations.entry - before.routerInvocations.entry).toBe(1);
       expect(after.routerInvocations.chunks - before.routerInvocations.chunks).toBe(0);
-      expect(after.functionRuns - before.functionRuns).toBe(0);
+      expect(after.functionRuns - before.functionRuns).toBe(2);
       // The one URL host pages embed still tells browsers to ask on every load.
       const entry = await fetch(`${local.url}/assets/index.js?viewer=192.0.2.13`, {
         headers: { 'accept-encoding': 'br' },

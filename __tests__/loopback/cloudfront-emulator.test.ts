@@ -217,7 +217,10 @@ describe('the local CloudFront, as CloudFront answers', () => {
       handlers: () => ({
         viewerAssignment: async (event) => {
           viewerEvents.push({ name: 'viewer-assignment', event: structuredClone(event) });
-          return { ...event.request, uri: `/assets/${BUILD}/index.js` };
+          // As the published function: assigns the entry, passes anything else on as sent.
+          return event.request.uri === '/assets/index.js'
+            ? { ...event.request, uri: `/assets/${BUILD}/index.js` }
+            : event.request;
         },
         errorReport: async (event) => {
           viewerEvents.push({ name: 'error-report', event: structuredClone(event) });
@@ -269,7 +272,12 @@ describe('the local CloudFront, as CloudFront answers', () => {
         expect(await behaviourServed(target)).toBe(behaviour);
         expect(routerRequests.at(-1)).toMatchObject({ name, request: { uri: target } });
       }
-      expect(viewerEvents).toEqual([]);
+      // The build-entry behaviour's gate saw each of its three as sent (and passed it on unchanged); nothing else ran
+      // a viewer function.
+      expect(viewerEvents.map(({ name, event }) => [name, event.request.uri])).toEqual(
+        asSent.filter(([, behaviour]) => behaviour === 'build-entry').map(([target]) => ['viewer-assignment', target]),
+      );
+      viewerEvents.length = 0;
       // The error reports' function sees its path as sent, too.
       await send(emulator.url, '/api/e?b=1');
       expect(viewerEvents.map(({ name, event }) => [name, event.request.uri])).toEqual([['error-report', '/api/e']]);
@@ -471,6 +479,51 @@ describe('the local CloudFront, as CloudFront answers', () => {
         'identity',
         'br,gzip',
       ]);
+    },
+  );
+
+  it(
+    'invalidates the paths it is given, as CloudFront takes them: an exact path, or a prefix ending in `*`, ' +
+      'matched on the URI the cache keys on (the entry by its rewrite); with none, everything',
+    async () => {
+      const other = 'fedcba9876543210';
+      bucket.answer = () => ({
+        status: 200,
+        headers: { 'cache-control': 'public, max-age=31536000, immutable' },
+        body: 'x',
+      });
+      // The entry (the stand-in function rewrites it to BUILD's), a chunk of BUILD, two files of another build.
+      const targets = [
+        '/assets/index.js',
+        `/assets/${BUILD}/main.js`,
+        `/assets/${other}/main.js`,
+        `/assets/${other}/a.css`,
+      ];
+      const xCaches = async () => {
+        const seen: string[] = [];
+        for (const target of targets) {
+          const { headers } = await send(emulator.url, target, { headers: { 'accept-encoding': 'gzip' } });
+          seen.push(headers['x-cache'] === 'Hit from cloudfront' ? 'hit' : 'miss');
+        }
+        return seen;
+      };
+      await xCaches();
+      expect(await xCaches()).toEqual(['hit', 'hit', 'hit', 'hit']);
+      // The build's folder: its entry as the function rewrote it, and its chunks; nothing of the other build.
+      emulator.invalidate([`/assets/${BUILD}/*`]);
+      expect(await xCaches()).toEqual(['miss', 'miss', 'hit', 'hit']);
+      // An exact path takes that path only.
+      emulator.invalidate([`/assets/${other}/main.js`, '/assets/nothing-here.js']);
+      expect(await xCaches()).toEqual(['hit', 'hit', 'miss', 'hit']);
+      // What CloudFront refuses is refused before anything is taken away.
+      for (const refused of [`assets/${BUILD}/*`, '/assets/*/index.js', '/assets/**', `/assets/${BUILD}/*x`])
+        expect(() => emulator.invalidate([`/assets/${other}/*`, refused])).toThrow(/must start with \/ and may hold/);
+      expect(await xCaches()).toEqual(['hit', 'hit', 'hit', 'hit']);
+      // No paths: the whole cache, as `/*`.
+      emulator.invalidate();
+      expect(await xCaches()).toEqual(['miss', 'miss', 'miss', 'miss']);
+      emulator.invalidate(['/*']);
+      expect(await xCaches()).toEqual(['miss', 'miss', 'miss', 'miss']);
     },
   );
 });

@@ -120,8 +120,11 @@ describe('the release function may do what it does', () => {
       CODEDEPLOY_APPLICATION: names.codeDeployApplication,
       CODEDEPLOY_DEPLOYMENT_GROUP: names.deploymentGroup,
       BUCKETS: JSON.stringify(buckets),
+      ROLLOUT_STORE_ARN: STORE_ARN,
       AWS_REGION: 'us-east-1',
     });
+    // No build here is revoked: the store has no key for it.
+    kvs.on(GetKeyCommand).rejects(Object.assign(new Error('no such key'), { name: 'ResourceNotFoundException' }));
     lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-PERMS0001' });
@@ -182,7 +185,9 @@ describe('rollout sync may do what it does', () => {
       AWS_REGION: 'us-east-1',
     });
     kvs.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'e1' });
-    kvs.on(GetKeyCommand).resolves({
+    // The state under its key; no build is revoked (no other key exists).
+    kvs.on(GetKeyCommand).rejects(Object.assign(new Error('no such key'), { name: 'ResourceNotFoundException' }));
+    kvs.on(GetKeyCommand, { Key: ROLLOUT_STATE_KEY }).resolves({
       Key: ROLLOUT_STATE_KEY,
       Value: formatRolloutState({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-PERMS0002', ring: [] }),
     });
@@ -191,136 +196,147 @@ describe('rollout sync may do what it does', () => {
     dynamodb.on(PutItemCommand).resolves({});
   });
 
-  it("mirroring a rollout, reading the judge's record of it, holding the canary and stopping the deployment when the verdict's alarm fires, announcing the state to the timeline before writing it", async () => {
-    lambda
-      .on(GetAliasCommand)
-      .resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.2 } } });
-    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-PERMS0002'] });
-    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-    cloudwatch.on(DescribeAlarmsCommand).resolves({
-      MetricAlarms: [
-        { AlarmName: names.clientErrorAlarm, StateValue: 'ALARM' },
-        { AlarmName: names.signalUnjudgedAlarm, StateValue: 'OK' },
-      ],
-    });
-    const summary = await handler({ source: 'rollout-cli', 'detail-type': 'Sync Request' });
-    expect(summary).toMatchObject({ held: true, stoppedDeployment: 'd-PERMS0002' });
-    for (const operation of [
-      'GetAlias',
-      'GetDeployment',
-      'StopDeployment',
-      'DescribeAlarms',
-      'PutKey',
-      'GetItem',
-      'PutItem',
-    ]) {
-      expect(mockedCalls(...mocks).map((c) => c.operation)).toContain(operation);
-    }
-    // One DescribeAlarms names both alarms: the verdict, and the signal's blindness.
-    expect(cloudwatch.commandCalls(DescribeAlarmsCommand).map((call) => call.args[0].input.AlarmNames)).toEqual([
-      [names.clientErrorAlarm, names.signalUnjudgedAlarm],
-    ]);
-    // The judgment of the deployment shifting the alias is read; the held state is announced (the
-    // timeline read, then written); no other item touched.
-    expect([...new Set(itemCalls())].sort()).toEqual([
-      `GetItem ${judgmentKey('d-PERMS0002')}`,
-      `GetItem ${STATE_TIMELINE_KEY}`,
-      `PutItem ${STATE_TIMELINE_KEY}`,
-    ]);
-    expect(ungranted(names.rolloutSync)).toEqual([]);
-  });
+  it(
+    "mirroring a rollout, reading the judge's record of it, holding the canary and stopping the " +
+      "deployment when the verdict's alarm fires, announcing the state to the timeline before writing it",
+    async () => {
+      lambda
+        .on(GetAliasCommand)
+        .resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.2 } } });
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-PERMS0002'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+      cloudwatch.on(DescribeAlarmsCommand).resolves({
+        MetricAlarms: [
+          { AlarmName: names.clientErrorAlarm, StateValue: 'ALARM' },
+          { AlarmName: names.signalUnjudgedAlarm, StateValue: 'OK' },
+        ],
+      });
+      const summary = await handler({ source: 'rollout-cli', 'detail-type': 'Sync Request' });
+      expect(summary).toMatchObject({ held: true, stoppedDeployment: 'd-PERMS0002' });
+      for (const operation of [
+        'GetAlias',
+        'GetDeployment',
+        'StopDeployment',
+        'DescribeAlarms',
+        'PutKey',
+        'GetItem',
+        'PutItem',
+      ]) {
+        expect(mockedCalls(...mocks).map((c) => c.operation)).toContain(operation);
+      }
+      // One DescribeAlarms names both alarms: the verdict, and the signal's blindness.
+      expect(cloudwatch.commandCalls(DescribeAlarmsCommand).map((call) => call.args[0].input.AlarmNames)).toEqual([
+        [names.clientErrorAlarm, names.signalUnjudgedAlarm],
+      ]);
+      // The judgment of the deployment shifting the alias is read; the held state is announced (the
+      // timeline read, then written); no other item touched.
+      expect([...new Set(itemCalls())].sort()).toEqual([
+        `GetItem ${judgmentKey('d-PERMS0002')}`,
+        `GetItem ${STATE_TIMELINE_KEY}`,
+        `PutItem ${STATE_TIMELINE_KEY}`,
+      ]);
+      expect(ungranted(names.rolloutSync)).toEqual([]);
+    },
+  );
 
-  it('publishing a rolled-back release to the topic, encrypted with its key, with the build and weight the timeline and the judgment give', async () => {
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
-    codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-    const summary = await handler({
-      source: 'aws.codedeploy',
-      'detail-type': 'CodeDeploy Deployment State-change Notification',
-      detail: {
-        application: names.codeDeployApplication,
-        deploymentGroup: names.deploymentGroup,
-        deploymentId: 'd-PERMS0003',
-        state: 'STOP',
-      },
-    });
-    expect(summary.notification).toMatchObject({ failure: null });
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
-    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.TopicArn).toBe(
-      `arn:aws:sns:us-east-1:${ACCOUNT}:${names.notificationTopic}`,
-    );
-    // SNS encrypts the message with the topic's key, with the caller's credentials.
-    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ASSIGNED_IDS.kmsKey}`;
-    expect(
-      ungranted(names.rolloutSync, [
-        { service: 'kms', operation: 'GenerateDataKey', input: { KeyId: key } },
-        { service: 'kms', operation: 'Decrypt', input: { KeyId: key } },
-      ]),
-    ).toEqual([]);
-  });
+  it(
+    'publishing a rolled-back release to the topic, encrypted with its ' +
+      'key, with the build and weight the timeline and the judgment give',
+    async () => {
+      lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7' });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+      sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+      const summary = await handler({
+        source: 'aws.codedeploy',
+        'detail-type': 'CodeDeploy Deployment State-change Notification',
+        detail: {
+          application: names.codeDeployApplication,
+          deploymentGroup: names.deploymentGroup,
+          deploymentId: 'd-PERMS0003',
+          state: 'STOP',
+        },
+      });
+      expect(summary.notification).toMatchObject({ failure: null });
+      expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+      expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.TopicArn).toBe(
+        `arn:aws:sns:us-east-1:${ACCOUNT}:${names.notificationTopic}`,
+      );
+      // SNS encrypts the message with the topic's key, with the caller's credentials.
+      const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ASSIGNED_IDS.kmsKey}`;
+      expect(
+        ungranted(names.rolloutSync, [
+          { service: 'kms', operation: 'GenerateDataKey', input: { KeyId: key } },
+          { service: 'kms', operation: 'Decrypt', input: { KeyId: key } },
+        ]),
+      ).toEqual([]);
+    },
+  );
 
-  it("moving viewers on as the judge allows, woken by the consumer's verdict: the judgment read, never written", async () => {
-    const started = Date.now() - 10 * 60_000;
-    const record: JudgmentRecord = {
-      salt: 'd-PERMS0002',
-      stable: BUILD_A,
-      canary: BUILD_B,
-      baseline: { viewers: 0, erroring: 0 },
-      closed: {
-        canary: { viewers: 400, erroring: 1 },
-        stable: { viewers: 4000, erroring: 12 },
-        newestCanary: { viewers: 400, erroring: 1 },
-      },
-      atWeight: { '1000': 400 },
-      lastPeriod: started + 3 * 60_000,
-      lastPeriodJudged: true,
-      // The first step judged healthy two minutes in: the next is due at its time, five minutes in.
-      healthyAt: { '1000': started + 2 * 60_000 },
-      failedAt: null,
-      failure: null,
-      last: null,
-    };
-    lambda
-      .on(GetAliasCommand)
-      .resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } });
-    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-PERMS0002'] });
-    codedeploy
-      .on(GetDeploymentCommand)
-      .resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date(started) }));
-    cloudwatch.on(DescribeAlarmsCommand).resolves({
-      MetricAlarms: [
-        { AlarmName: names.clientErrorAlarm, StateValue: 'OK' },
-        { AlarmName: names.signalUnjudgedAlarm, StateValue: 'OK' },
-      ],
-    });
-    dynamodb
-      .on(GetItemCommand, { Key: { pk: { S: judgmentKey('d-PERMS0002') } } })
-      .resolves({ Item: { pk: { S: judgmentKey('d-PERMS0002') }, record: { S: JSON.stringify(record) } } });
-    const summary = await handler(VERDICT_SYNC_EVENT);
-    expect(summary).toMatchObject({ trigger: 'verdict', held: false, outcome: 'complete', stoppedDeployment: null });
-    // Everyone has the new build, though CodeDeploy still holds the alias at the first step.
-    const written = kvs
-      .commandCalls(PutKeyCommand)
-      .map((call) => JSON.parse(String(call.args[0].input.Value)) as RolloutState);
-    expect(written).toEqual([expect.objectContaining({ stable: BUILD_A, canary: BUILD_B, weight: 10000 })]);
-    expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
-    expect(itemCalls()).toContain(`GetItem ${judgmentKey('d-PERMS0002')}`);
-    expect(itemCalls().filter((call) => call.startsWith('PutItem'))).toEqual([`PutItem ${STATE_TIMELINE_KEY}`]);
-    expect(ungranted(names.rolloutSync)).toEqual([]);
-    // Reading is all rollout sync may do with a judgment: the signal consumer alone writes them.
-    const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`;
-    const policies = rolePolicies(delivery, names.rolloutSync, boundary);
-    expect(
-      allows(policies, {
-        principal: roleArn(names.rolloutSync),
-        action: 'dynamodb:PutItem',
-        resource: table,
-        context: { 'dynamodb:LeadingKeys': [judgmentKey('d-PERMS0002')] },
-      }),
-    ).toBe(false);
-  });
+  it(
+    'moving viewers on as the judge allows, woken by the ' + "consumer's verdict: the judgment read, never written",
+    async () => {
+      const started = Date.now() - 10 * 60_000;
+      const record: JudgmentRecord = {
+        salt: 'd-PERMS0002',
+        stable: BUILD_A,
+        canary: BUILD_B,
+        baseline: { viewers: 0, erroring: 0 },
+        closed: {
+          canary: { viewers: 400, erroring: 1 },
+          stable: { viewers: 4000, erroring: 12 },
+          newestCanary: { viewers: 400, erroring: 1 },
+        },
+        atWeight: { '1000': 400 },
+        lastPeriod: started + 3 * 60_000,
+        lastPeriodJudged: true,
+        // The first step judged healthy two minutes in: the next is due at its time, five minutes in.
+        healthyAt: { '1000': started + 2 * 60_000 },
+        failedAt: null,
+        failure: null,
+        last: null,
+      };
+      lambda
+        .on(GetAliasCommand)
+        .resolves({ Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } });
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-PERMS0002'] });
+      codedeploy
+        .on(GetDeploymentCommand)
+        .resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date(started) }));
+      cloudwatch.on(DescribeAlarmsCommand).resolves({
+        MetricAlarms: [
+          { AlarmName: names.clientErrorAlarm, StateValue: 'OK' },
+          { AlarmName: names.signalUnjudgedAlarm, StateValue: 'OK' },
+        ],
+      });
+      dynamodb
+        .on(GetItemCommand, { Key: { pk: { S: judgmentKey('d-PERMS0002') } } })
+        .resolves({ Item: { pk: { S: judgmentKey('d-PERMS0002') }, record: { S: JSON.stringify(record) } } });
+      const summary = await handler(VERDICT_SYNC_EVENT);
+      expect(summary).toMatchObject({ trigger: 'verdict', held: false, outcome: 'complete', stoppedDeployment: null });
+      // Everyone has the new build, though CodeDeploy still holds the alias at the first step.
+      const written = kvs
+        .commandCalls(PutKeyCommand)
+        .map((call) => JSON.parse(String(call.args[0].input.Value)) as RolloutState);
+      expect(written).toEqual([expect.objectContaining({ stable: BUILD_A, canary: BUILD_B, weight: 10000 })]);
+      expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+      expect(itemCalls()).toContain(`GetItem ${judgmentKey('d-PERMS0002')}`);
+      expect(itemCalls().filter((call) => call.startsWith('PutItem'))).toEqual([`PutItem ${STATE_TIMELINE_KEY}`]);
+      expect(ungranted(names.rolloutSync)).toEqual([]);
+      // Reading is all rollout sync may do with a judgment: the signal consumer alone writes them.
+      const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`;
+      const policies = rolePolicies(delivery, names.rolloutSync, boundary);
+      expect(
+        allows(policies, {
+          principal: roleArn(names.rolloutSync),
+          action: 'dynamodb:PutItem',
+          resource: table,
+          context: { 'dynamodb:LeadingKeys': [judgmentKey('d-PERMS0002')] },
+        }),
+      ).toBe(false);
+    },
+  );
 });
 
 describe('the signal consumer may do what it does', () => {
@@ -395,204 +411,232 @@ describe('the signal consumer may do what it does', () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
   });
 
-  it('counting a batch of the stream: the timeline read, the checkpoint moved, and nothing else of the table', async () => {
-    const summary = await handler(event(Date.UTC(2026, 11, 6, 12, 0, 10)));
-    expect(summary).toMatchObject({ records: 4 });
-    expect(itemCalls()).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`, `GetItem ${STATE_TIMELINE_KEY}`]);
-    expect(ungranted(names.signalConsumer)).toEqual([]);
-  });
+  it(
+    'counting a batch of the stream: the timeline read, ' + 'the checkpoint moved, and nothing else of the table',
+    async () => {
+      const summary = await handler(event(Date.UTC(2026, 11, 6, 12, 0, 10)));
+      expect(summary).toMatchObject({ records: 4 });
+      expect(itemCalls()).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`, `GetItem ${STATE_TIMELINE_KEY}`]);
+      expect(ungranted(names.signalConsumer)).toEqual([]);
+    },
+  );
 
-  it('and the next batch, which closes a period: the checkpoint moved on from where this container left it (the test above ran first)', async () => {
-    const summary = await handler(event(Date.UTC(2026, 11, 6, 12, 1, 40)));
-    expect(summary).toMatchObject({ records: 4, resumed: true, closed: [{ start: Date.UTC(2026, 11, 6, 12, 0, 0) }] });
-    const checkpoint = dynamodb.commandCalls(PutItemCommand)[0]!.args[0].input;
-    expect(checkpoint).toMatchObject({ ConditionExpression: 'sequenceNumber = :from' });
-    expect(itemCalls().filter((call) => call.startsWith('PutItem'))).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`]);
-    // No release runs: no judgment read or written, and rollout sync left alone.
-    expect(itemCalls().filter((call) => call.includes('release#'))).toEqual([]);
-    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
-    expect(ungranted(names.signalConsumer)).toEqual([]);
-  });
+  it(
+    'and the next batch, which closes a period: the checkpoint moved ' +
+      'on from where this container left it (the test above ran first)',
+    async () => {
+      const summary = await handler(event(Date.UTC(2026, 11, 6, 12, 1, 40)));
+      expect(summary).toMatchObject({
+        records: 4,
+        resumed: true,
+        closed: [{ start: Date.UTC(2026, 11, 6, 12, 0, 0) }],
+      });
+      const checkpoint = dynamodb.commandCalls(PutItemCommand)[0]!.args[0].input;
+      expect(checkpoint).toMatchObject({ ConditionExpression: 'sequenceNumber = :from' });
+      expect(itemCalls().filter((call) => call.startsWith('PutItem'))).toEqual([`PutItem ${CONSUMER_CHECKPOINT_KEY}`]);
+      // No release runs: no judgment read or written, and rollout sync left alone.
+      expect(itemCalls().filter((call) => call.includes('release#'))).toEqual([]);
+      expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+      expect(ungranted(names.signalConsumer)).toEqual([]);
+    },
+  );
 
-  it("and a batch while a release runs (the tests above ran first): the release's record read and written, and rollout sync woken when the judge finds the canary failing", async () => {
-    const releaseFrom = Date.UTC(2026, 11, 6, 12, 2, 0);
-    const release: RolloutState = { stable: BUILD_A, canary: BUILD_B, weight: 5000, salt: 'd-PERMS0003', ring: [] };
-    // The container read the timeline seconds ago: let its cache run out.
-    const before = Date.now();
-    jest.spyOn(Date, 'now').mockReturnValue(before + 60_000);
-    dynamodb.on(GetItemCommand, { Key: { pk: { S: STATE_TIMELINE_KEY } } }).resolves({
-      Item: {
-        pk: { S: STATE_TIMELINE_KEY },
-        timeline: { S: JSON.stringify([{ text: formatRolloutState(release), from: releaseFrom, until: null }]) },
-        version: { N: '2' },
-      },
-    });
-    const on = (build: string) => {
-      const found: string[] = [];
-      for (let i = 1; found.length < 60; i += 1)
-        if (assignBuild(release, `203.0.${i >> 8}.${i & 0xff}`, null) === build)
-          found.push(`203.0.${i >> 8}.${i & 0xff}`);
-      return found;
-    };
-    // Every canary viewer reports an error; no stable one does.
-    const start = Date.UTC(2026, 11, 6, 12, 3, 0);
-    const requests = [
-      ...on(BUILD_B).flatMap((clientIp) => [
-        { clientIp, uri: '/assets/index.js', query: '', status: 200 },
-        { clientIp, uri: '/api/e', query: `b=${BUILD_B}&m=TypeError`, status: 204 },
-      ]),
-      ...on(BUILD_A).map((clientIp) => ({ clientIp, uri: '/assets/index.js', query: '', status: 200 })),
-    ];
-    const summary = await handler({
-      Records: requests.map((request, i) => ({
-        eventSource: 'aws:kinesis',
-        eventSourceARN: stream,
-        kinesis: {
-          data: Buffer.from(
-            formatRecord(
-              { at: start + i * 100, method: 'GET', referer: 'https://host.example/page', ...request },
-              FIELD_ORDER,
-            ),
-          ).toString('base64'),
-          approximateArrivalTimestamp: (start + i * 100 + 500) / 1000,
-          sequenceNumber: `5959${start + i}`,
-          partitionKey: String(i),
-          kinesisSchemaVersion: '1.0',
+  it(
+    "and a batch while a release runs (the tests above ran first): the release's record " +
+      'read and written, and rollout sync woken when the judge finds the canary failing',
+    async () => {
+      const releaseFrom = Date.UTC(2026, 11, 6, 12, 2, 0);
+      const release: RolloutState = { stable: BUILD_A, canary: BUILD_B, weight: 5000, salt: 'd-PERMS0003', ring: [] };
+      // The container read the timeline seconds ago: let its cache run out.
+      const before = Date.now();
+      jest.spyOn(Date, 'now').mockReturnValue(before + 60_000);
+      dynamodb.on(GetItemCommand, { Key: { pk: { S: STATE_TIMELINE_KEY } } }).resolves({
+        Item: {
+          pk: { S: STATE_TIMELINE_KEY },
+          timeline: { S: JSON.stringify([{ text: formatRolloutState(release), from: releaseFrom, until: null }]) },
+          version: { N: '2' },
         },
-      })),
-    } as unknown as KinesisStreamEvent);
-    expect(summary.verdict).toMatchObject({ salt: 'd-PERMS0003', verdict: 'failing' });
-    expect(itemCalls()).toEqual([
-      `PutItem ${CONSUMER_CHECKPOINT_KEY}`,
-      `GetItem ${STATE_TIMELINE_KEY}`,
-      `GetItem ${judgmentKey('d-PERMS0003')}`,
-      `PutItem ${judgmentKey('d-PERMS0003')}`,
-    ]);
-    const written = JSON.parse(
-      String(dynamodb.commandCalls(PutItemCommand)[1]!.args[0].input.Item?.record?.S),
-    ) as JudgmentRecord;
-    expect(written).toMatchObject({
-      salt: 'd-PERMS0003',
-      stable: BUILD_A,
-      canary: BUILD_B,
-      failedAt: expect.any(Number),
-      failure: expect.any(String),
-    });
-    expect(written.failedAt).toBeGreaterThanOrEqual(before);
-    // Rollout sync, asked to act at once, and not waited for.
-    expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([
-      { FunctionName: names.rolloutSync, InvocationType: 'Event', Payload: expect.any(Uint8Array) },
-    ]);
-    expect(
-      JSON.parse(new TextDecoder().decode(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array)),
-    ).toEqual(VERDICT_SYNC_EVENT);
-    // The verdict, for the client-error alarm: a high-resolution 1.
-    const printed = (process.stdout.write as unknown as jest.Mock).mock.calls
-      .map(([line]) => String(line))
-      .filter((line) => line.includes(METRIC_CANARY_FAILING));
-    expect(printed).toHaveLength(1);
-    expect(JSON.parse(printed[0]!)).toMatchObject({
-      [METRIC_CANARY_FAILING]: 1,
-      _aws: { CloudWatchMetrics: [{ Metrics: [{ Name: METRIC_CANARY_FAILING, StorageResolution: 1 }] }] },
-    });
-    expect(ungranted(names.signalConsumer)).toEqual([]);
-    // Rollout sync is the one function it may invoke, and judgments the one kind of item it keeps besides its
-    // checkpoint.
-    const policies = rolePolicies(delivery, names.signalConsumer, boundary);
-    const principal = roleArn(names.signalConsumer);
-    expect(
-      allows(policies, {
-        principal,
-        action: 'lambda:InvokeFunction',
-        resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.release}`,
-      }),
-    ).toBe(false);
-    const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`;
-    expect(
-      allows(policies, {
-        principal,
-        action: 'dynamodb:DeleteItem',
-        resource: table,
-        context: { 'dynamodb:LeadingKeys': [judgmentKey('d-PERMS0003')] },
-      }),
-    ).toBe(false);
-  });
+      });
+      const on = (build: string) => {
+        const found: string[] = [];
+        for (let i = 1; found.length < 60; i += 1)
+          if (assignBuild(release, `203.0.${i >> 8}.${i & 0xff}`, null) === build)
+            found.push(`203.0.${i >> 8}.${i & 0xff}`);
+        return found;
+      };
+      // Every canary viewer reports an error; no stable one does.
+      const start = Date.UTC(2026, 11, 6, 12, 3, 0);
+      const requests = [
+        ...on(BUILD_B).flatMap((clientIp) => [
+          { clientIp, uri: '/assets/index.js', query: '', status: 200 },
+          { clientIp, uri: '/api/e', query: `b=${BUILD_B}&m=TypeError`, status: 204 },
+        ]),
+        ...on(BUILD_A).map((clientIp) => ({ clientIp, uri: '/assets/index.js', query: '', status: 200 })),
+      ];
+      const summary = await handler({
+        Records: requests.map((request, i) => ({
+          eventSource: 'aws:kinesis',
+          eventSourceARN: stream,
+          kinesis: {
+            data: Buffer.from(
+              formatRecord(
+                { at: start + i * 100, method: 'GET', referer: 'https://host.example/page', ...request },
+                FIELD_ORDER,
+              ),
+            ).toString('base64'),
+            approximateArrivalTimestamp: (start + i * 100 + 500) / 1000,
+            sequenceNumber: `5959${start + i}`,
+            partitionKey: String(i),
+            kinesisSchemaVersion: '1.0',
+          },
+        })),
+      } as unknown as KinesisStreamEvent);
+      expect(summary.verdict).toMatchObject({ salt: 'd-PERMS0003', verdict: 'failing' });
+      expect(itemCalls()).toEqual([
+        `PutItem ${CONSUMER_CHECKPOINT_KEY}`,
+        `GetItem ${STATE_TIMELINE_KEY}`,
+        `GetItem ${judgmentKey('d-PERMS0003')}`,
+        `PutItem ${judgmentKey('d-PERMS0003')}`,
+      ]);
+      const written = JSON.parse(
+        String(dynamodb.commandCalls(PutItemCommand)[1]!.args[0].input.Item?.record?.S),
+      ) as JudgmentRecord;
+      expect(written).toMatchObject({
+        salt: 'd-PERMS0003',
+        stable: BUILD_A,
+        canary: BUILD_B,
+        failedAt: expect.any(Number),
+        failure: expect.any(String),
+      });
+      expect(written.failedAt).toBeGreaterThanOrEqual(before);
+      // Rollout sync, asked to act at once, and not waited for.
+      expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input)).toEqual([
+        { FunctionName: names.rolloutSync, InvocationType: 'Event', Payload: expect.any(Uint8Array) },
+      ]);
+      expect(
+        JSON.parse(
+          new TextDecoder().decode(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array),
+        ),
+      ).toEqual(VERDICT_SYNC_EVENT);
+      // The verdict, for the client-error alarm: a high-resolution 1.
+      const printed = (process.stdout.write as unknown as jest.Mock).mock.calls
+        .map(([line]) => String(line))
+        .filter((line) => line.includes(METRIC_CANARY_FAILING));
+      expect(printed).toHaveLength(1);
+      expect(JSON.parse(printed[0]!)).toMatchObject({
+        [METRIC_CANARY_FAILING]: 1,
+        _aws: { CloudWatchMetrics: [{ Metrics: [{ Name: METRIC_CANARY_FAILING, StorageResolution: 1 }] }] },
+      });
+      expect(ungranted(names.signalConsumer)).toEqual([]);
+      // Rollout sync is the one function it may invoke, and judgments the one kind of item it keeps besides its
+      // checkpoint.
+      const policies = rolePolicies(delivery, names.signalConsumer, boundary);
+      const principal = roleArn(names.signalConsumer);
+      expect(
+        allows(policies, {
+          principal,
+          action: 'lambda:InvokeFunction',
+          resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.release}`,
+        }),
+      ).toBe(false);
+      const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`;
+      expect(
+        allows(policies, {
+          principal,
+          action: 'dynamodb:DeleteItem',
+          resource: table,
+          context: { 'dynamodb:LeadingKeys': [judgmentKey('d-PERMS0003')] },
+        }),
+      ).toBe(false);
+    },
+  );
 
-  it("reading the stream as Lambda's event source mapping does, with the function's role (Lambda developer guide, 'Using Lambda with Kinesis'), and decrypting it", () => {
-    const mapping: AwsCall[] = [
-      { service: 'kinesis', operation: 'DescribeStream', input: { StreamARN: stream } },
-      { service: 'kinesis', operation: 'DescribeStreamSummary', input: { StreamARN: stream } },
-      { service: 'kinesis', operation: 'ListShards', input: { StreamARN: stream } },
-      { service: 'kinesis', operation: 'ListStreams', input: {} },
-      {
-        service: 'kinesis',
-        operation: 'GetShardIterator',
-        input: { StreamARN: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' },
-      },
-      { service: 'kinesis', operation: 'GetRecords', input: { StreamARN: stream, ShardIterator: 'AAAA' } },
-      // Kinesis decrypts the records with the caller's credentials.
-      { service: 'kms', operation: 'Decrypt', input: { KeyId: key } },
-    ];
-    expect(
-      ungrantedCalls(
-        rolePolicies(delivery, names.signalConsumer, boundary),
-        roleArn(names.signalConsumer),
-        mapping,
-        context,
-      ),
-    ).toEqual([]);
-    // Never a write to the stream, nor another stream.
-    const denied: AwsCall[] = [
-      { service: 'kinesis', operation: 'PutRecords', input: { StreamARN: stream } },
-      {
-        service: 'kinesis',
-        operation: 'GetRecords',
-        input: { StreamARN: `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses` },
-      },
-    ];
-    expect(
-      ungrantedCalls(
-        rolePolicies(delivery, names.signalConsumer, boundary),
-        roleArn(names.signalConsumer),
-        denied,
-        context,
-      ),
-    ).toHaveLength(2);
-  });
+  it(
+    "reading the stream as Lambda's event source mapping does, with the function's " +
+      "role (Lambda developer guide, 'Using Lambda with Kinesis'), and decrypting it",
+    () => {
+      const mapping: AwsCall[] = [
+        { service: 'kinesis', operation: 'DescribeStream', input: { StreamARN: stream } },
+        { service: 'kinesis', operation: 'DescribeStreamSummary', input: { StreamARN: stream } },
+        { service: 'kinesis', operation: 'ListShards', input: { StreamARN: stream } },
+        { service: 'kinesis', operation: 'ListStreams', input: {} },
+        {
+          service: 'kinesis',
+          operation: 'GetShardIterator',
+          input: { StreamARN: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' },
+        },
+        { service: 'kinesis', operation: 'GetRecords', input: { StreamARN: stream, ShardIterator: 'AAAA' } },
+        // Kinesis decrypts the records with the caller's credentials.
+        { service: 'kms', operation: 'Decrypt', input: { KeyId: key } },
+      ];
+      expect(
+        ungrantedCalls(
+          rolePolicies(delivery, names.signalConsumer, boundary),
+          roleArn(names.signalConsumer),
+          mapping,
+          context,
+        ),
+      ).toEqual([]);
+      // Never a write to the stream, nor another stream.
+      const denied: AwsCall[] = [
+        { service: 'kinesis', operation: 'PutRecords', input: { StreamARN: stream } },
+        {
+          service: 'kinesis',
+          operation: 'GetRecords',
+          input: { StreamARN: `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses` },
+        },
+      ];
+      expect(
+        ungrantedCalls(
+          rolePolicies(delivery, names.signalConsumer, boundary),
+          roleArn(names.signalConsumer),
+          denied,
+          context,
+        ),
+      ).toHaveLength(2);
+    },
+  );
 });
 
-describe("CloudFront, with the real-time log configuration's role, may write the signal stream, within the boundary", () => {
-  const role = `${names.realtimeLogConfig}-cloudfront`;
-  const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
-  const calls = (...operations: string[]): AwsCall[] =>
-    operations.map((operation) => ({ service: 'kinesis', operation, input: { StreamARN: stream } }));
+describe(
+  "CloudFront, with the real-time log configuration's " + 'role, may write the signal stream, within the boundary',
+  () => {
+    const role = `${names.realtimeLogConfig}-cloudfront`;
+    const stream = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${names.signalStream}`;
+    const calls = (...operations: string[]): AwsCall[] =>
+      operations.map((operation) => ({ service: 'kinesis', operation, input: { StreamARN: stream } }));
 
-  it('describing it, putting records, and making data keys with its key (CloudFront developer guide, "Real-time log configuration IAM role")', () => {
-    const written = [
-      ...calls('DescribeStreamSummary', 'DescribeStream', 'PutRecord', 'PutRecords'),
-      {
-        service: 'kms',
-        operation: 'GenerateDataKey',
-        input: { KeyId: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ASSIGNED_IDS.kmsKey}` },
+    it(
+      'describing it, putting records, and making data keys with its key ' +
+        '(CloudFront developer guide, "Real-time log configuration IAM role")',
+      () => {
+        const written = [
+          ...calls('DescribeStreamSummary', 'DescribeStream', 'PutRecord', 'PutRecords'),
+          {
+            service: 'kms',
+            operation: 'GenerateDataKey',
+            input: { KeyId: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ASSIGNED_IDS.kmsKey}` },
+          },
+        ];
+        expect(ungrantedCalls(rolePolicies(delivery, role, boundary), roleArn(role), written, context)).toEqual([]);
       },
-    ];
-    expect(ungrantedCalls(rolePolicies(delivery, role, boundary), roleArn(role), written, context)).toEqual([]);
-  });
+    );
 
-  it('and nothing else: no reading the records back, no other stream', () => {
-    const policies = rolePolicies(delivery, role, boundary);
-    expect(
-      ungrantedCalls(policies, roleArn(role), calls('GetRecords', 'GetShardIterator', 'DeleteStream'), context),
-    ).toHaveLength(3);
-    expect(
-      allows(policies, {
-        principal: roleArn(role),
-        action: 'kinesis:PutRecords',
-        resource: `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses`,
-      }),
-    ).toBe(false);
-  });
-});
+    it('and nothing else: no reading the records back, no other stream', () => {
+      const policies = rolePolicies(delivery, role, boundary);
+      expect(
+        ungrantedCalls(policies, roleArn(role), calls('GetRecords', 'GetShardIterator', 'DeleteStream'), context),
+      ).toHaveLength(3);
+      expect(
+        allows(policies, {
+          principal: roleArn(role),
+          action: 'kinesis:PutRecords',
+          resource: `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/someone-elses`,
+        }),
+      ).toBe(false);
+    });
+  },
+);
 
 describe('CodeDeploy, as its service role, may shift the alias and watch the alarms, within the boundary', () => {
   const role = `${config.name}-codedeploy`;
@@ -658,27 +702,33 @@ describe('CloudFront reads the buckets through its origin access identity, and t
     }
   });
 
-  it("the entry router reads another build's entry with its role, within the boundary, and the bucket policy lets it", () => {
-    const policies = {
-      ...rolePolicies(delivery, names.entryRouter, boundary),
-      resource: bucketPolicy(synthesized.all, buckets['eu-west-1']!),
-    };
-    const request = {
-      principal: roleArn(names.entryRouter),
-      action: 's3:GetObject',
-      context: { 'aws:SecureTransport': true },
-    };
-    expect(
-      allows(policies, { ...request, resource: `arn:aws:s3:::${buckets['eu-west-1']}/assets/${BUILD_B}/index.js` }),
-    ).toBe(true);
-    expect(
-      allows(policies, { ...request, resource: `arn:aws:s3:::${buckets['eu-west-1']}/builds/${BUILD_B}.json` }),
-    ).toBe(false);
-    expect(allows(policies, { ...request, resource: STORE_ARN, action: 'cloudfront-keyvaluestore:GetKey' })).toBe(true);
-    expect(allows(policies, { ...request, resource: STORE_ARN, action: 'cloudfront-keyvaluestore:PutKey' })).toBe(
-      false,
-    );
-  });
+  it(
+    "the entry router reads another build's entry with its " +
+      'role, within the boundary, and the bucket policy lets it',
+    () => {
+      const policies = {
+        ...rolePolicies(delivery, names.entryRouter, boundary),
+        resource: bucketPolicy(synthesized.all, buckets['eu-west-1']!),
+      };
+      const request = {
+        principal: roleArn(names.entryRouter),
+        action: 's3:GetObject',
+        context: { 'aws:SecureTransport': true },
+      };
+      expect(
+        allows(policies, { ...request, resource: `arn:aws:s3:::${buckets['eu-west-1']}/assets/${BUILD_B}/index.js` }),
+      ).toBe(true);
+      expect(
+        allows(policies, { ...request, resource: `arn:aws:s3:::${buckets['eu-west-1']}/builds/${BUILD_B}.json` }),
+      ).toBe(false);
+      expect(allows(policies, { ...request, resource: STORE_ARN, action: 'cloudfront-keyvaluestore:GetKey' })).toBe(
+        true,
+      );
+      expect(allows(policies, { ...request, resource: STORE_ARN, action: 'cloudfront-keyvaluestore:PutKey' })).toBe(
+        false,
+      );
+    },
+  );
 });
 
 describe('the check itself', () => {
@@ -751,7 +801,9 @@ describe('the check itself', () => {
     const stop = {
       principal: roleArn(names.rolloutSync),
       action: 'codedeploy:StopDeployment',
-      resource: `arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:${names.codeDeployApplication}/${names.deploymentGroup}`,
+      resource:
+        `arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:` +
+        `${names.codeDeployApplication}/${names.deploymentGroup}`,
     };
     expect(evaluate(onArn, stop)).toEqual({ allowed: false, why: 'no-allow' });
     expect(evaluate(policies, stop)).toMatchObject({ allowed: true });

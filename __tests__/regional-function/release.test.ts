@@ -7,9 +7,13 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { publishedBuildKey } from '../../contracts/published-build';
 import { startS3Server, type S3Server } from '../../loopback/s3-server';
+import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { formatRevocation, revocationKey } from '../../contracts/revocation';
+import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
+import { LOCAL_STORE_ARN, LocalKeyValueStore, startKvsServer, type KvsServer } from '../../loopback/kvs-server';
 import {
   decideRelease,
   parseReleaseInput,
@@ -28,6 +32,7 @@ const TARGET: ReleaseTarget = {
   application: NAMES.application,
   deploymentGroup: NAMES.deploymentGroup,
   buckets: BUCKETS,
+  storeArn: LOCAL_STORE_ARN,
 };
 
 function state(overrides: Partial<ReleaseState> = {}): ReleaseState {
@@ -158,22 +163,27 @@ describe('release against AWS', () => {
   const codedeploy = mockClient(CodeDeployClient);
   // The buckets are real: an S3-compatible server on loopback, holding the builds' manifests.
   let s3: S3Server;
+  // And the rollout store, where a build is revoked, is a KeyValueStore API server on loopback.
+  let kvs: KvsServer;
   const clients = () => ({
     lambda: new LambdaClient({ region: 'us-east-1' }),
     codedeploy: new CodeDeployClient({ region: 'us-east-1' }),
     s3For: (region: string) => s3.client(region),
+    kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig({ endpoint: kvs.endpoint })),
   });
   const publish = (bucket: string, buildId: string) =>
     s3.client().send(new PutObjectCommand({ Bucket: bucket, Key: publishedBuildKey(buildId), Body: '{}' }));
 
   beforeAll(async () => {
     s3 = await startS3Server({ buckets: Object.values(BUCKETS) });
+    kvs = await startKvsServer({ store: new LocalKeyValueStore() });
     for (const bucket of Object.values(BUCKETS)) for (const build of [BUILD_A, BUILD_B]) await publish(bucket, build);
   });
   afterAll(async () => {
     lambda.restore();
     codedeploy.restore();
     await s3.stop();
+    await kvs.close();
   });
 
   beforeEach(() => {
@@ -249,6 +259,20 @@ describe('release against AWS', () => {
     // Once it is there, the release goes ahead.
     await publish(BUCKETS['eu-west-1'], BUILD_C);
     expect(await release({ version: '8', buildId: BUILD_C }, TARGET, clients())).toMatchObject({ action: 'started' });
+  });
+
+  it('refuses a revoked build, naming when and why, before asking CodeDeploy, however it is asked for', async () => {
+    kvs.store.put(revocationKey(BUILD_B), formatRevocation({ at: Date.UTC(2026, 11, 6), reason: 'CVE-2026-0001' }));
+    try {
+      for (const options of [{}, { deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce', disableAlarms: true }])
+        await expect(release({ version: '8', buildId: BUILD_B }, TARGET, clients(), options)).rejects.toThrow(
+          `build ${BUILD_B} was revoked at 2026-12-06T00:00:00.000Z (CVE-2026-0001): it cannot be released`,
+        );
+      expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    } finally {
+      kvs.store.delete(revocationKey(BUILD_B));
+    }
+    expect(await release({ version: '8', buildId: BUILD_B }, TARGET, clients())).toMatchObject({ action: 'started' });
   });
 
   it('refuses when a bucket cannot be asked at all, rather than guessing', async () => {
@@ -342,22 +366,33 @@ describe('release against AWS', () => {
         CODEDEPLOY_APPLICATION: NAMES.application,
         CODEDEPLOY_DEPLOYMENT_GROUP: NAMES.deploymentGroup,
         BUCKETS: JSON.stringify(BUCKETS),
+        ROLLOUT_STORE_ARN: LOCAL_STORE_ARN,
         AWS_REGION: 'us-east-1',
       });
       for (const stream of [process.stdout, process.stderr]) jest.spyOn(stream, 'write').mockImplementation(() => true);
-      // The handler makes its own S3 clients (for AWS): answer them at the SDK boundary, here only.
+      // The handler makes its own S3 and store clients (for AWS): answer them at the SDK boundary, here only.
       s3Mock = mockClient(S3Client);
       s3Mock.on(HeadObjectCommand).resolves({});
+      kvsMock = mockClient(CloudFrontKeyValueStoreClient);
+      kvsMock.on(GetKeyCommand).rejects(Object.assign(new Error('no such key'), { name: 'ResourceNotFoundException' }));
     });
     afterEach(() => {
       process.env = { ...saved };
       s3Mock.restore();
+      kvsMock.restore();
       jest.restoreAllMocks();
     });
     let s3Mock: ReturnType<typeof mockClient>;
+    let kvsMock: AwsClientStub<CloudFrontKeyValueStoreClient>;
 
     it('returns {action, deploymentId, reason} and nothing else', async () => {
-      expect(await handler({ version: '8', buildId: BUILD_B })).toEqual({
+      const result = await handler({ version: '8', buildId: BUILD_B });
+      // It asked the store whether the build is revoked.
+      expect(kvsMock.commandCalls(GetKeyCommand)[0]!.args[0].input).toEqual({
+        KvsARN: LOCAL_STORE_ARN,
+        Key: revocationKey(BUILD_B),
+      });
+      expect(result).toEqual({
         action: 'started',
         deploymentId: 'd-CREATED01',
         reason: `shifting alias live from version 7 to 8 (build ${BUILD_B})`,

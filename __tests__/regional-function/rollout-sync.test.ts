@@ -1,5 +1,6 @@
 import { newJudgmentRecord } from '../../contracts/release-progress';
 import { fakeTable } from '../fixtures/dynamodb-table';
+import { formatRevocation, revocationKey } from '../../contracts/revocation';
 import { readTimeline, writeJudgment } from '../../rollout-control/signal-table';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
@@ -340,57 +341,69 @@ describe('rollout sync against AWS', () => {
   /** The state the timeline says the edges serve now. */
   const announced = async () => (await timeline()).find((timed) => timed.until === null)?.state;
 
-  it('writes nothing when the store already says what the alias says, and takes what it found into the timeline', async () => {
-    put(steadyState(BUILD_A));
-    const summary = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
-    const text = formatRolloutState(steadyState(BUILD_A));
-    expect(summary).toEqual({
-      action: 'unchanged',
-      trigger: 'schedule',
-      state: text,
-      previous: text,
-      weight: 0,
-      saltSource: 'none',
-      attempts: 1,
-      storeRead: true,
-      held: false,
-      hold: null,
-      outcome: null,
-      stoppedDeployment: null,
-      stopFailure: null,
-      missingBuilds: { 'us-east-1': [], 'eu-west-1': [] },
-      notification: null,
-    });
-    expect(writes()).toEqual([]);
-    // A schedule is nothing anybody needs to hear about.
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
-    // Without a canary CodeDeploy is not asked anything.
-    expect(codedeploy.calls()).toHaveLength(0);
-    expect(kvsMock.commandCalls(GetKeyCommand)[0]!.args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
-    expect(await announced()).toEqual(steadyState(BUILD_A));
-  });
+  it(
+    'writes nothing when the store already says what the ' + 'alias says, and takes what it found into the timeline',
+    async () => {
+      put(steadyState(BUILD_A));
+      const summary = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
+      const text = formatRolloutState(steadyState(BUILD_A));
+      expect(summary).toEqual({
+        action: 'unchanged',
+        trigger: 'schedule',
+        state: text,
+        previous: text,
+        weight: 0,
+        saltSource: 'none',
+        attempts: 1,
+        storeRead: true,
+        held: false,
+        hold: null,
+        outcome: null,
+        stoppedDeployment: null,
+        stopFailure: null,
+        missingBuilds: { 'us-east-1': [], 'eu-west-1': [] },
+        notification: null,
+      });
+      expect(writes()).toEqual([]);
+      // A schedule is nothing anybody needs to hear about.
+      expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+      // Without a canary CodeDeploy is not asked anything.
+      expect(codedeploy.calls()).toHaveLength(0);
+      expect(kvsMock.commandCalls(GetKeyCommand)[0]!.args[0].input).toEqual({ KvsARN: STORE_ARN, Key: 'rollout' });
+      expect(await announced()).toEqual(steadyState(BUILD_A));
+    },
+  );
 
-  it('on a START event, salts with that deployment and writes the state conditionally on the ETag it read', async () => {
-    put(steadyState(BUILD_A));
-    const etag = store.etag;
-    alias = rolling(0.1);
-    codedeploy
-      .on(GetDeploymentCommand, { deploymentId: 'd-START0001' })
-      .resolves(lambdaDeployment({ from: '7', to: '8' }));
-    const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
-    const text = formatRolloutState({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-START0001', ring: [] });
-    expect(summary).toMatchObject({
-      action: 'written',
-      trigger: 'deployment',
-      state: text,
-      weight: 1000,
-      saltSource: 'deployment',
-    });
-    expect(writes()).toEqual([{ KvsARN: STORE_ARN, Key: 'rollout', Value: text, IfMatch: etag }]);
-    expect(codedeploy.commandCalls(ListDeploymentsCommand)).toHaveLength(0);
-    // The timeline's current state is what it wrote, not what it read.
-    expect(await announced()).toEqual(parseRolloutState(text));
-  });
+  it(
+    'on a START event, salts with that deployment and ' + 'writes the state conditionally on the ETag it read',
+    async () => {
+      put(steadyState(BUILD_A));
+      const etag = store.etag;
+      alias = rolling(0.1);
+      codedeploy
+        .on(GetDeploymentCommand, { deploymentId: 'd-START0001' })
+        .resolves(lambdaDeployment({ from: '7', to: '8' }));
+      const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
+      const text = formatRolloutState({
+        stable: BUILD_A,
+        canary: BUILD_B,
+        weight: 1000,
+        salt: 'd-START0001',
+        ring: [],
+      });
+      expect(summary).toMatchObject({
+        action: 'written',
+        trigger: 'deployment',
+        state: text,
+        weight: 1000,
+        saltSource: 'deployment',
+      });
+      expect(writes()).toEqual([{ KvsARN: STORE_ARN, Key: 'rollout', Value: text, IfMatch: etag }]);
+      expect(codedeploy.commandCalls(ListDeploymentsCommand)).toHaveLength(0);
+      // The timeline's current state is what it wrote, not what it read.
+      expect(await announced()).toEqual(parseRolloutState(text));
+    },
+  );
 
   describe('notifications', () => {
     const published = () =>
@@ -428,68 +441,78 @@ describe('rollout sync against AWS', () => {
       ]);
     });
 
-    it("publishes a STOP as a rollback: the canary's last weight from the timeline, the judge's words as the reason", async () => {
-      put(steadyState(BUILD_A));
-      alias = rolling(0.1);
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
-      // The judge found it failing; CodeDeploy stopped it and moved the alias back.
-      await writeJudgment(
-        new DynamoDBClient({ region: 'us-east-1' }),
-        env.SIGNAL_TABLE,
-        {
-          ...newJudgmentRecord({ salt: 'd-START0001', stable: BUILD_A, canary: BUILD_B }),
-          failedAt: SOON(),
-          failure: 'failing: canary 31 % against stable 2 %',
-        },
-        SOON(),
-      );
-      alias = steady();
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
-      sns.resetHistory();
-      const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'STOP'));
-      expect(stored()).toEqual(steadyState(BUILD_A));
-      const line = `Rolled back: build ${BUILD_B} at 10 % taken off every viewer, stable ${BUILD_A} stays: failing: canary 31 % against stable 2 %`;
-      expect(published()).toEqual([
-        expect.objectContaining({
-          first: line,
-          detail: expect.objectContaining({
-            kind: 'release-stopped',
-            canary: BUILD_B,
-            weightPercent: 10,
-            reason: 'failing: canary 31 % against stable 2 %',
+    it(
+      "publishes a STOP as a rollback: the canary's last weight " +
+        "from the timeline, the judge's words as the reason",
+      async () => {
+        put(steadyState(BUILD_A));
+        alias = rolling(0.1);
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
+        // The judge found it failing; CodeDeploy stopped it and moved the alias back.
+        await writeJudgment(
+          new DynamoDBClient({ region: 'us-east-1' }),
+          env.SIGNAL_TABLE,
+          {
+            ...newJudgmentRecord({ salt: 'd-START0001', stable: BUILD_A, canary: BUILD_B }),
+            failedAt: SOON(),
+            failure: 'failing: canary 31 % against stable 2 %',
+          },
+          SOON(),
+        );
+        alias = steady();
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+        sns.resetHistory();
+        const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'STOP'));
+        expect(stored()).toEqual(steadyState(BUILD_A));
+        const line =
+          `Rolled back: build ${BUILD_B} at 10 % taken off every viewer, ` +
+          `stable ${BUILD_A} stays: failing: canary 31 % against stable 2 %`;
+        expect(published()).toEqual([
+          expect.objectContaining({
+            first: line,
+            detail: expect.objectContaining({
+              kind: 'release-stopped',
+              canary: BUILD_B,
+              weightPercent: 10,
+              reason: 'failing: canary 31 % against stable 2 %',
+            }),
           }),
-        }),
-      ]);
-      // SNS takes at most 100 characters of subject: cut, the whole sentence in the body.
-      expect(summary.notification?.subject).toHaveLength(100);
-      expect(summary.notification?.subject.endsWith('...')).toBe(true);
-    });
+        ]);
+        // SNS takes at most 100 characters of subject: cut, the whole sentence in the body.
+        expect(summary.notification?.subject).toHaveLength(100);
+        expect(summary.notification?.subject.endsWith('...')).toBe(true);
+      },
+    );
 
-    it('publishes each alarm state change with what the canary had, and nothing for another group or a READY', async () => {
-      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-START0001', ring: [] });
-      alias = rolling(0.1);
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      const alarmEvent: SyncEvent = {
-        source: 'aws.cloudwatch',
-        'detail-type': 'CloudWatch Alarm State Change',
-        detail: {
-          alarmName: 'edge-widget-edge-function-errors',
-          state: { value: 'ALARM', reason: 'Threshold Crossed: 1 datapoint [7.0] was greater than 5.0' },
-        },
-      };
-      await createRolloutSync(env, clients(), { now: SOON })(alarmEvent);
-      await createRolloutSync(env, clients(), { now: SOON })(
-        stateChange('d-OTHER0001', 'STOP', { application: 'other', deploymentGroup: 'other' }),
-      );
-      await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'READY'));
-      expect(published().map((message) => [message.first, message.detail.alarmState])).toEqual([
-        [
-          `Alarm edge-widget-edge-function-errors: build ${BUILD_B} at 10 %: Threshold Crossed: 1 datapoint [7.0] was greater than 5.0`,
-          'ALARM',
-        ],
-      ]);
-    });
+    it(
+      'publishes each alarm state change with what the ' + 'canary had, and nothing for another group or a READY',
+      async () => {
+        put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-START0001', ring: [] });
+        alias = rolling(0.1);
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        const alarmEvent: SyncEvent = {
+          source: 'aws.cloudwatch',
+          'detail-type': 'CloudWatch Alarm State Change',
+          detail: {
+            alarmName: 'edge-widget-edge-function-errors',
+            state: { value: 'ALARM', reason: 'Threshold Crossed: 1 datapoint [7.0] was greater than 5.0' },
+          },
+        };
+        await createRolloutSync(env, clients(), { now: SOON })(alarmEvent);
+        await createRolloutSync(env, clients(), { now: SOON })(
+          stateChange('d-OTHER0001', 'STOP', { application: 'other', deploymentGroup: 'other' }),
+        );
+        await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'READY'));
+        expect(published().map((message) => [message.first, message.detail.alarmState])).toEqual([
+          [
+            `Alarm edge-widget-edge-function-errors: build ${BUILD_B} at 10 ` +
+              `%: Threshold Crossed: 1 datapoint [7.0] was greater than 5.0`,
+            'ALARM',
+          ],
+        ]);
+      },
+    );
 
     it('writes the state all the same when the topic refuses, and says why the message was lost', async () => {
       put(steadyState(BUILD_A));
@@ -552,28 +575,32 @@ describe('rollout sync against AWS', () => {
     expect(stored()?.ring).toEqual(['https://demo.example.com']);
   });
 
-  it('makes no store call while the alias still gives the state it last read or wrote, and checks the store every ten minutes', async () => {
-    put(steadyState(BUILD_A));
-    let clock = 0;
-    const sync = createRolloutSync(env, clients(), { now: () => clock });
-    const storeCalls = () => kvsMock.calls().length;
-    expect(await sync(SCHEDULED)).toMatchObject({ action: 'unchanged', storeRead: true });
-    const afterFirst = storeCalls();
-    for (let minute = 1; minute < 10; minute += 1) {
-      clock = minute * 60_000;
-      expect(await sync(SCHEDULED)).toMatchObject({ action: 'unchanged', storeRead: false });
-    }
-    expect(storeCalls()).toBe(afterFirst);
-    clock = VERIFY_INTERVAL_MS;
-    expect(await sync(SCHEDULED)).toMatchObject({ storeRead: true });
-    // The check asks for the store's ETag only: it is still the one remembered, so no GetKey.
-    expect(
-      kvsMock
-        .calls()
-        .slice(afterFirst)
-        .map((call) => call.args[0].constructor.name),
-    ).toEqual(['DescribeKeyValueStoreCommand']);
-  });
+  it(
+    'makes no store call while the alias still gives the state it ' +
+      'last read or wrote, and checks the store every ten minutes',
+    async () => {
+      put(steadyState(BUILD_A));
+      let clock = 0;
+      const sync = createRolloutSync(env, clients(), { now: () => clock });
+      const storeCalls = () => kvsMock.calls().length;
+      expect(await sync(SCHEDULED)).toMatchObject({ action: 'unchanged', storeRead: true });
+      const afterFirst = storeCalls();
+      for (let minute = 1; minute < 10; minute += 1) {
+        clock = minute * 60_000;
+        expect(await sync(SCHEDULED)).toMatchObject({ action: 'unchanged', storeRead: false });
+      }
+      expect(storeCalls()).toBe(afterFirst);
+      clock = VERIFY_INTERVAL_MS;
+      expect(await sync(SCHEDULED)).toMatchObject({ storeRead: true });
+      // The check asks for the store's ETag only: it is still the one remembered, so no GetKey.
+      expect(
+        kvsMock
+          .calls()
+          .slice(afterFirst)
+          .map((call) => call.args[0].constructor.name),
+      ).toEqual(['DescribeKeyValueStoreCommand']);
+    },
+  );
 
   it('repairs a state deleted by hand at its next check, though nothing else changed', async () => {
     put(steadyState(BUILD_A));
@@ -623,28 +650,31 @@ describe('rollout sync against AWS', () => {
   });
 
   describe('the timeline the signal consumer counts by', () => {
-    it('announces every state before it writes it, and the state before stays a candidate for the propagation time', async () => {
-      put(steadyState(BUILD_A));
-      let announcedBeforeWrite = false;
-      beforePutKey = async () => {
-        announcedBeforeWrite = (await timeline()).some(
-          (timed) => timed.state.canary === BUILD_B && timed.until === null,
-        );
-      };
-      alias = rolling(0.2);
-      const at = 1_800_000_000_000;
-      codedeploy
-        .on(GetDeploymentCommand)
-        .resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date(at - 10_000) }));
-      await createRolloutSync(env, clients(), { now: () => at })(stateChange('d-TIMELINE1', 'START'));
-      expect(announcedBeforeWrite).toBe(true);
-      const entries = await timeline();
-      expect(entries.at(-1)).toMatchObject({ from: at, until: null, state: { canary: BUILD_B, weight: 1000 } });
-      expect(entries.at(-2)).toMatchObject({
-        until: at + Number(env.STATE_PROPAGATION_MS),
-        state: steadyState(BUILD_A),
-      });
-    });
+    it(
+      'announces every state before it writes it, and the ' + 'state before stays a candidate for the propagation time',
+      async () => {
+        put(steadyState(BUILD_A));
+        let announcedBeforeWrite = false;
+        beforePutKey = async () => {
+          announcedBeforeWrite = (await timeline()).some(
+            (timed) => timed.state.canary === BUILD_B && timed.until === null,
+          );
+        };
+        alias = rolling(0.2);
+        const at = 1_800_000_000_000;
+        codedeploy
+          .on(GetDeploymentCommand)
+          .resolves(lambdaDeployment({ from: '7', to: '8', createTime: new Date(at - 10_000) }));
+        await createRolloutSync(env, clients(), { now: () => at })(stateChange('d-TIMELINE1', 'START'));
+        expect(announcedBeforeWrite).toBe(true);
+        const entries = await timeline();
+        expect(entries.at(-1)).toMatchObject({ from: at, until: null, state: { canary: BUILD_B, weight: 1000 } });
+        expect(entries.at(-2)).toMatchObject({
+          until: at + Number(env.STATE_PROPAGATION_MS),
+          state: steadyState(BUILD_A),
+        });
+      },
+    );
 
     it('takes a state it finds unannounced into the timeline, as served since the state before it', async () => {
       put(steadyState(BUILD_A));
@@ -654,188 +684,239 @@ describe('rollout sync against AWS', () => {
   });
 
   describe('the alarm', () => {
-    it('holds the canary the moment its alarm fires, before CodeDeploy moves the alias back, and lets it go when the alarm clears', async () => {
-      put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ALARM0001', ring: ['https://demo.example.com'] });
-      alias = rolling(0.3);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0001'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      cloudwatch
-        .on(DescribeAlarmsCommand)
-        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
-      const firing = {
-        source: 'aws.cloudwatch' as const,
-        'detail-type': 'CloudWatch Alarm State Change' as const,
-        detail: { alarmName: env.CLIENT_ERROR_ALARM, state: { value: 'ALARM' } },
-      };
-      const sync = createRolloutSync(env, clients(), { now: SOON });
-      expect(await sync(parseSyncEvent(firing))).toMatchObject({
-        action: 'written',
-        trigger: 'alarm',
-        held: true,
-        weight: 0,
-      });
-      // Nobody on the canary, ring hosts included; the ring itself stays.
-      expect(stored()).toEqual({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
-      expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input).toEqual({
-        AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM],
-        AlarmTypes: ['MetricAlarm'],
-      });
-      // A false alarm that clears while the deployment still runs: the canary gets its viewers back.
-      cloudwatch
-        .on(DescribeAlarmsCommand)
-        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
-      expect(
-        await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } })),
-      ).toMatchObject({ action: 'written', held: false, weight: 1000 });
-    });
-
-    it('never raises the weight while the judge cannot see (the unjudged alarm), and neither rolls back nor stops for it', async () => {
-      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-BLIND0001', ring: [] });
-      alias = rolling(0.1);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BLIND0001'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      // Judged healthy at 10 % a minute in: the step to everyone is due at five minutes.
-      await judgment('d-BLIND0001', { 1000: Date.parse('2026-11-26T10:01:00Z') });
-      const later = () => Date.parse('2026-11-26T10:06:00Z');
-      cloudwatch.on(DescribeAlarmsCommand).resolves({
-        MetricAlarms: [
-          { AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' },
-          { AlarmName: env.SIGNAL_UNJUDGED_ALARM, StateValue: 'ALARM' },
-        ],
-      });
-      const blind = await createRolloutSync(env, clients(), { now: later })(SCHEDULED);
-      expect(blind).toMatchObject({
-        held: false,
-        weight: 1000,
-        stoppedDeployment: null,
-        hold: { reason: expect.stringMatching(/^the judge cannot see/) },
-      });
-      expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
-      // Once it sees again, the judged step goes through.
-      cloudwatch
-        .on(DescribeAlarmsCommand)
-        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
-      expect(await createRolloutSync(env, clients(), { now: later })(SCHEDULED)).toMatchObject({
-        action: 'written',
-        weight: 10000,
-        outcome: 'complete',
-      });
-    });
-
-    it('gives a canary whose deployment was stopped no viewers back while CodeDeploy has not yet moved the alias back, under any salt', async () => {
-      put(steadyState(BUILD_A));
-      alias = rolling(0.1);
-      // Nothing shifts the alias any more; the deployment that did was stopped with rollback.
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-      codedeploy
-        .on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] })
-        .resolves({ deployments: ['d-STOPPED01'] });
-      codedeploy
-        .on(GetDeploymentCommand, { deploymentId: 'd-STOPPED01' })
-        .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
-      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
-        action: 'unchanged',
-        held: true,
-        weight: 0,
-        stoppedDeployment: null,
-      });
-      expect(stored()).toEqual(steadyState(BUILD_A));
-      // A split made by hand, with no deployment behind it ever stopped, still gets its viewers.
-      codedeploy
-        .on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] })
-        .resolves({ deployments: [] });
-      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
-        action: 'written',
-        held: false,
-        weight: 1000,
-        saltSource: 'alias-versions',
-      });
-    });
-
-    it('rolls a release back as not enough evidence once its step held past the hold, and as failed the moment the judge says so', async () => {
-      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-QUIET0001', ring: [] });
-      alias = rolling(0.1);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-QUIET0001'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-      const held = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:20:00Z') })(
-        SCHEDULED,
-      );
-      expect(held).toMatchObject({
-        held: false,
-        weight: 1000,
-        outcome: 'running',
-        hold: { since: Date.parse('2026-11-26T10:05:00Z'), reason: 'no evidence yet: no canary viewer counted' },
-      });
-      const quiet = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:35:00Z') })(
-        SCHEDULED,
-      );
-      expect(quiet).toMatchObject({
-        held: true,
-        weight: 0,
-        outcome: 'not-enough-evidence',
-        stoppedDeployment: 'd-QUIET0001',
-      });
-      expect(stored()).toEqual(steadyState(BUILD_A));
-
-      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-QUIET0001', ring: [] });
-      await judgment('d-QUIET0001', {}, Date.parse('2026-11-26T10:00:20Z'));
-      expect(
-        await createRolloutSync(env, clients(), { now: SOON })({ source: 'signal-consumer', 'detail-type': 'Verdict' }),
-      ).toMatchObject({ trigger: 'verdict', held: true, weight: 0, outcome: 'failed' });
-    });
-
-    it('stops the deployment with rollback when the alarm fires, rather than waiting for CodeDeploy to look', async () => {
-      put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ALARM0002', ring: [] });
-      alias = rolling(0.3);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0002'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-      cloudwatch
-        .on(DescribeAlarmsCommand)
-        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
-      const sync = createRolloutSync(env, clients(), { now: SOON });
-      expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: 'd-ALARM0002' });
-      expect(codedeploy.commandCalls(StopDeploymentCommand).map((call) => call.args[0].input)).toEqual([
-        { deploymentId: 'd-ALARM0002', autoRollbackEnabled: true },
-      ]);
-      // Another run finds it stopped already (or CodeDeploy got there first): nothing to do, no error.
-      codedeploy.on(StopDeploymentCommand).rejects(
-        Object.assign(new Error('The deployment is already completed'), {
-          name: 'DeploymentAlreadyCompletedException',
-        }),
-      );
-      expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: null });
-    });
-
-    it('holds the canary first, and a stop that fails (AccessDenied, throttling) neither throws nor undoes the hold', async () => {
-      put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ALARM0003', ring: [] });
-      alias = rolling(0.3);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0003'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      cloudwatch
-        .on(DescribeAlarmsCommand)
-        .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
-      const order: string[] = [];
-      beforePutKey = () => {
-        order.push('PutKey');
-      };
-      codedeploy.on(StopDeploymentCommand).callsFake(() => {
-        order.push('StopDeployment');
-        throw Object.assign(new Error('User is not authorized to perform: codedeploy:StopDeployment'), {
-          name: 'AccessDeniedException',
+    it(
+      'holds the canary the moment its alarm fires, before CodeDeploy ' +
+        'moves the alias back, and lets it go when the alarm clears',
+      async () => {
+        put({
+          stable: BUILD_A,
+          canary: BUILD_B,
+          weight: 3000,
+          salt: 'd-ALARM0001',
+          ring: ['https://demo.example.com'],
         });
-      });
-      expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
+        alias = rolling(0.3);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0001'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        cloudwatch
+          .on(DescribeAlarmsCommand)
+          .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+        const firing = {
+          source: 'aws.cloudwatch' as const,
+          'detail-type': 'CloudWatch Alarm State Change' as const,
+          detail: { alarmName: env.CLIENT_ERROR_ALARM, state: { value: 'ALARM' } },
+        };
+        const sync = createRolloutSync(env, clients(), { now: SOON });
+        expect(await sync(parseSyncEvent(firing))).toMatchObject({
+          action: 'written',
+          trigger: 'alarm',
+          held: true,
+          weight: 0,
+        });
+        // Nobody on the canary, ring hosts included; the ring itself stays.
+        expect(stored()).toEqual({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
+        expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input).toEqual({
+          AlarmNames: [env.CLIENT_ERROR_ALARM, env.SIGNAL_UNJUDGED_ALARM],
+          AlarmTypes: ['MetricAlarm'],
+        });
+        // A false alarm that clears while the deployment still runs: the canary gets its viewers back.
+        cloudwatch
+          .on(DescribeAlarmsCommand)
+          .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
+        expect(
+          await sync(parseSyncEvent({ ...firing, detail: { ...firing.detail, state: { value: 'OK' } } })),
+        ).toMatchObject({ action: 'written', held: false, weight: 1000 });
+      },
+    );
+
+    it('holds a revoked canary as a firing alarm would, and stops its deployment with rollback, whatever the judge says', async () => {
+      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-REVOKE001', ring: [] });
+      alias = rolling(0.1);
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-REVOKE001'] });
+      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+      const sync = createRolloutSync(env, clients(), { now: SOON });
+      // Not revoked: the canary keeps its viewers.
+      expect(await sync(SCHEDULED)).toMatchObject({ held: false, weight: 1000 });
+      store.put(revocationKey(BUILD_B), formatRevocation({ at: SOON(), reason: 'CVE-2026-0001' }));
+      expect(await sync(SCHEDULED)).toMatchObject({
         action: 'written',
         held: true,
         weight: 0,
-        stoppedDeployment: null,
-        stopFailure: 'AccessDeniedException: User is not authorized to perform: codedeploy:StopDeployment',
+        stoppedDeployment: 'd-REVOKE001',
       });
-      expect(order).toEqual(['PutKey', 'StopDeployment']);
       expect(stored()).toEqual(steadyState(BUILD_A));
     });
+
+    it(
+      'never raises the weight while the judge cannot see (the ' +
+        'unjudged alarm), and neither rolls back nor stops for it',
+      async () => {
+        put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-BLIND0001', ring: [] });
+        alias = rolling(0.1);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BLIND0001'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        // Judged healthy at 10 % a minute in: the step to everyone is due at five minutes.
+        await judgment('d-BLIND0001', { 1000: Date.parse('2026-11-26T10:01:00Z') });
+        const later = () => Date.parse('2026-11-26T10:06:00Z');
+        cloudwatch.on(DescribeAlarmsCommand).resolves({
+          MetricAlarms: [
+            { AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' },
+            { AlarmName: env.SIGNAL_UNJUDGED_ALARM, StateValue: 'ALARM' },
+          ],
+        });
+        const blind = await createRolloutSync(env, clients(), { now: later })(SCHEDULED);
+        expect(blind).toMatchObject({
+          held: false,
+          weight: 1000,
+          stoppedDeployment: null,
+          hold: { reason: expect.stringMatching(/^the judge cannot see/) },
+        });
+        expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+        // Once it sees again, the judged step goes through.
+        cloudwatch
+          .on(DescribeAlarmsCommand)
+          .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'OK' }] });
+        expect(await createRolloutSync(env, clients(), { now: later })(SCHEDULED)).toMatchObject({
+          action: 'written',
+          weight: 10000,
+          outcome: 'complete',
+        });
+      },
+    );
+
+    it(
+      'gives a canary whose deployment was stopped no viewers back ' +
+        'while CodeDeploy has not yet moved the alias back, under any salt',
+      async () => {
+        put(steadyState(BUILD_A));
+        alias = rolling(0.1);
+        // Nothing shifts the alias any more; the deployment that did was stopped with rollback.
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+        codedeploy
+          .on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] })
+          .resolves({ deployments: ['d-STOPPED01'] });
+        codedeploy
+          .on(GetDeploymentCommand, { deploymentId: 'd-STOPPED01' })
+          .resolves(lambdaDeployment({ from: '7', to: '8', status: 'Stopped' }));
+        expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
+          action: 'unchanged',
+          held: true,
+          weight: 0,
+          stoppedDeployment: null,
+        });
+        expect(stored()).toEqual(steadyState(BUILD_A));
+        // A split made by hand, with no deployment behind it ever stopped, still gets its viewers.
+        codedeploy
+          .on(ListDeploymentsCommand, { includeOnlyStatuses: ['Stopped', 'Failed'] })
+          .resolves({ deployments: [] });
+        expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
+          action: 'written',
+          held: false,
+          weight: 1000,
+          saltSource: 'alias-versions',
+        });
+      },
+    );
+
+    it(
+      'rolls a release back as not enough evidence once its step ' +
+        'held past the hold, and as failed the moment the judge says so',
+      async () => {
+        put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-QUIET0001', ring: [] });
+        alias = rolling(0.1);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-QUIET0001'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+        const held = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:20:00Z') })(
+          SCHEDULED,
+        );
+        expect(held).toMatchObject({
+          held: false,
+          weight: 1000,
+          outcome: 'running',
+          hold: { since: Date.parse('2026-11-26T10:05:00Z'), reason: 'no evidence yet: no canary viewer counted' },
+        });
+        const quiet = await createRolloutSync(env, clients(), { now: () => Date.parse('2026-11-26T10:35:00Z') })(
+          SCHEDULED,
+        );
+        expect(quiet).toMatchObject({
+          held: true,
+          weight: 0,
+          outcome: 'not-enough-evidence',
+          stoppedDeployment: 'd-QUIET0001',
+        });
+        expect(stored()).toEqual(steadyState(BUILD_A));
+
+        put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-QUIET0001', ring: [] });
+        await judgment('d-QUIET0001', {}, Date.parse('2026-11-26T10:00:20Z'));
+        expect(
+          await createRolloutSync(env, clients(), { now: SOON })({
+            source: 'signal-consumer',
+            'detail-type': 'Verdict',
+          }),
+        ).toMatchObject({ trigger: 'verdict', held: true, weight: 0, outcome: 'failed' });
+      },
+    );
+
+    it(
+      'stops the deployment with rollback when the alarm ' + 'fires, rather than waiting for CodeDeploy to look',
+      async () => {
+        put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ALARM0002', ring: [] });
+        alias = rolling(0.3);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0002'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+        cloudwatch
+          .on(DescribeAlarmsCommand)
+          .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+        const sync = createRolloutSync(env, clients(), { now: SOON });
+        expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: 'd-ALARM0002' });
+        expect(codedeploy.commandCalls(StopDeploymentCommand).map((call) => call.args[0].input)).toEqual([
+          { deploymentId: 'd-ALARM0002', autoRollbackEnabled: true },
+        ]);
+        // Another run finds it stopped already (or CodeDeploy got there first): nothing to do, no error.
+        codedeploy.on(StopDeploymentCommand).rejects(
+          Object.assign(new Error('The deployment is already completed'), {
+            name: 'DeploymentAlreadyCompletedException',
+          }),
+        );
+        expect(await sync(SCHEDULED)).toMatchObject({ held: true, stoppedDeployment: null });
+      },
+    );
+
+    it(
+      'holds the canary first, and a stop that fails (AccessDenied, ' +
+        'throttling) neither throws nor undoes the hold',
+      async () => {
+        put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'd-ALARM0003', ring: [] });
+        alias = rolling(0.3);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ALARM0003'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        cloudwatch
+          .on(DescribeAlarmsCommand)
+          .resolves({ MetricAlarms: [{ AlarmName: env.CLIENT_ERROR_ALARM, StateValue: 'ALARM' }] });
+        const order: string[] = [];
+        beforePutKey = () => {
+          order.push('PutKey');
+        };
+        codedeploy.on(StopDeploymentCommand).callsFake(() => {
+          order.push('StopDeployment');
+          throw Object.assign(new Error('User is not authorized to perform: codedeploy:StopDeployment'), {
+            name: 'AccessDeniedException',
+          });
+        });
+        expect(await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).toMatchObject({
+          action: 'written',
+          held: true,
+          weight: 0,
+          stoppedDeployment: null,
+          stopFailure: 'AccessDeniedException: User is not authorized to perform: codedeploy:StopDeployment',
+        });
+        expect(order).toEqual(['PutKey', 'StopDeployment']);
+        expect(stored()).toEqual(steadyState(BUILD_A));
+      },
+    );
 
     it('does not stop a deployment that is not shifting to the canary (a rollback deployment, say)', async () => {
       put({ stable: BUILD_A, canary: BUILD_B, weight: 3000, salt: 'alias-7-8', ring: [] });
@@ -860,86 +941,100 @@ describe('rollout sync against AWS', () => {
   });
 
   describe('races', () => {
-    it('a slow run never writes the alias it saw before a rollback: it reads the alias again just before writing', async () => {
-      // A deployment has just started: the store still says steady, the alias says 10 %.
-      put(steadyState(BUILD_A));
-      alias = rolling(0.1);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-SLOW00001'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      // Between the slow run's first read of the alias and its write, CodeDeploy rolls back and
-      // the run triggered by that state change finds nothing to write.
-      let rolledBack = false;
-      beforeGetAlias = async (call) => {
-        if (call === 2 && !rolledBack) {
-          rolledBack = true;
-          alias = steady();
-          const other = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-SLOW00001', 'FAILURE'));
-          expect(other.action).toBe('unchanged');
-        }
-      };
-      const slow = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
-      expect(slow).toMatchObject({ action: 'unchanged', attempts: 2 });
-      expect(stored()).toEqual(steadyState(BUILD_A));
-      expect(writes()).toEqual([]);
-    });
+    it(
+      'a slow run never writes the alias it saw before a ' + 'rollback: it reads the alias again just before writing',
+      async () => {
+        // A deployment has just started: the store still says steady, the alias says 10 %.
+        put(steadyState(BUILD_A));
+        alias = rolling(0.1);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-SLOW00001'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        // Between the slow run's first read of the alias and its write, CodeDeploy rolls back and
+        // the run triggered by that state change finds nothing to write.
+        let rolledBack = false;
+        beforeGetAlias = async (call) => {
+          if (call === 2 && !rolledBack) {
+            rolledBack = true;
+            alias = steady();
+            const other = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-SLOW00001', 'FAILURE'));
+            expect(other.action).toBe('unchanged');
+          }
+        };
+        const slow = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
+        expect(slow).toMatchObject({ action: 'unchanged', attempts: 2 });
+        expect(stored()).toEqual(steadyState(BUILD_A));
+        expect(writes()).toEqual([]);
+      },
+    );
 
-    it('two runs at once: a write based on an older read is refused by the ETag, read again, and the newer state stays', async () => {
-      put(steadyState(BUILD_A));
-      const firstEtag = store.etag;
-      alias = rolling(0.1);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RACE00001'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      // Run A has read the store, the alias (10 %) and the judge (no record: the first step) and is about to write; it
-      // stalls there.
-      const later = () => Date.parse('2026-11-26T10:06:00Z');
-      let releaseA!: () => void;
-      beforePutKey = (call) => (call === 1 ? new Promise<void>((resolve) => (releaseA = resolve)) : undefined);
-      const runA = createRolloutSync(env, clients(), { now: later })(SCHEDULED);
-      while (kvsMock.commandCalls(PutKeyCommand).length < 1) await new Promise((resolve) => setImmediate(resolve));
-      // Meanwhile the judge finds the first step healthy, and run B moves everyone to the canary.
-      await judgment('d-RACE00001', { 1000: Date.parse('2026-11-26T10:01:00Z') });
-      const resultB = await createRolloutSync(env, clients(), { now: later })(SCHEDULED);
-      releaseA();
-      const resultA = await runA;
-      expect(resultB).toMatchObject({ action: 'written', weight: 10000 });
-      expect(resultA).toMatchObject({ action: 'unchanged', weight: 10000, attempts: 2 });
-      expect(stored()?.weight).toBe(10000);
-      // Both writes carried the ETag of the same first read; B's landed first, A's was refused.
-      expect(writes().map((input) => [input.IfMatch, (JSON.parse(input.Value!) as RolloutState).weight])).toEqual([
-        [firstEtag, 1000],
-        [firstEtag, 10000],
-      ]);
-    });
+    it(
+      'two runs at once: a write based on an older read is ' +
+        'refused by the ETag, read again, and the newer state stays',
+      async () => {
+        put(steadyState(BUILD_A));
+        const firstEtag = store.etag;
+        alias = rolling(0.1);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-RACE00001'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        // Run A has read the store, the alias (10 %) and the judge (no record: the first step) and is about to write;
+        // it stalls there.
+        const later = () => Date.parse('2026-11-26T10:06:00Z');
+        let releaseA!: () => void;
+        beforePutKey = (call) => (call === 1 ? new Promise<void>((resolve) => (releaseA = resolve)) : undefined);
+        const runA = createRolloutSync(env, clients(), { now: later })(SCHEDULED);
+        while (kvsMock.commandCalls(PutKeyCommand).length < 1) await new Promise((resolve) => setImmediate(resolve));
+        // Meanwhile the judge finds the first step healthy, and run B moves everyone to the canary.
+        await judgment('d-RACE00001', { 1000: Date.parse('2026-11-26T10:01:00Z') });
+        const resultB = await createRolloutSync(env, clients(), { now: later })(SCHEDULED);
+        releaseA();
+        const resultA = await runA;
+        expect(resultB).toMatchObject({ action: 'written', weight: 10000 });
+        expect(resultA).toMatchObject({ action: 'unchanged', weight: 10000, attempts: 2 });
+        expect(stored()?.weight).toBe(10000);
+        // Both writes carried the ETag of the same first read; B's landed first, A's was refused.
+        expect(writes().map((input) => [input.IfMatch, (JSON.parse(input.Value!) as RolloutState).weight])).toEqual([
+          [firstEtag, 1000],
+          [firstEtag, 10000],
+        ]);
+      },
+    );
 
-    it('a ring edit between a read and a write is not lost: the write is refused, read again, and carries it', async () => {
-      put(steadyState(BUILD_A));
-      alias = rolling(0.1);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-EDIT00001'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      beforeGetAlias = (call) => {
-        // The CLI adds a ring origin after rollout sync read the store.
-        if (call === 1) put({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
-      };
-      const result = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
-      expect(result).toMatchObject({ action: 'written', attempts: 2 });
-      expect(stored()).toEqual({
-        stable: BUILD_A,
-        canary: BUILD_B,
-        weight: 1000,
-        salt: 'd-EDIT00001',
-        ring: ['https://demo.example.com'],
-      });
-    });
+    it(
+      'a ring edit between a read and a write is not lost: ' + 'the write is refused, read again, and carries it',
+      async () => {
+        put(steadyState(BUILD_A));
+        alias = rolling(0.1);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-EDIT00001'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        beforeGetAlias = (call) => {
+          // The CLI adds a ring origin after rollout sync read the store.
+          if (call === 1) put({ ...steadyState(BUILD_A), ring: ['https://demo.example.com'] });
+        };
+        const result = await createRolloutSync(env, clients(), { now: SOON })(SCHEDULED);
+        expect(result).toMatchObject({ action: 'written', attempts: 2 });
+        expect(stored()).toEqual({
+          stable: BUILD_A,
+          canary: BUILD_B,
+          weight: 1000,
+          salt: 'd-EDIT00001',
+          ring: ['https://demo.example.com'],
+        });
+      },
+    );
 
-    it('gives up after a bounded number of attempts when the store never stops changing, saying the next run will write', async () => {
-      alias = rolling(0.1);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BUSY00001'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      beforeGetAlias = () => void put(steadyState(BUILD_A));
-      await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(
-        /kept changing during 4 attempts; the next run will write the state/,
-      );
-    });
+    it(
+      'gives up after a bounded number of attempts when the ' +
+        'store never stops changing, saying the next run will write',
+      async () => {
+        alias = rolling(0.1);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-BUSY00001'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        beforeGetAlias = () => void put(steadyState(BUILD_A));
+        await expect(createRolloutSync(env, clients(), { now: SOON })(SCHEDULED)).rejects.toThrow(
+          /kept changing during 4 attempts; the next run will write the state/,
+        );
+      },
+    );
   });
 
   it('says what is missing when the alias or the store does not exist', async () => {
@@ -965,20 +1060,24 @@ describe('rollout sync against AWS', () => {
     );
   });
 
-  it('reads the store on a manual sync (the CLI after a ring edit), whatever it remembers, and takes what it found into the timeline', async () => {
-    put(steadyState(BUILD_A));
-    const sync = createRolloutSync(env, clients(), { now: SOON });
-    await sync(SCHEDULED);
-    const ringed = { ...steadyState(BUILD_A), ring: ['https://demo.example.com'] };
-    put(ringed);
-    expect(await sync(SCHEDULED)).toMatchObject({ storeRead: false });
-    expect(await sync(parseSyncEvent(MANUAL_SYNC_EVENT))).toMatchObject({
-      trigger: 'manual',
-      storeRead: true,
-      action: 'unchanged',
-    });
-    expect(await announced()).toEqual(ringed);
-  });
+  it(
+    'reads the store on a manual sync (the CLI after a ring edit), ' +
+      'whatever it remembers, and takes what it found into the timeline',
+    async () => {
+      put(steadyState(BUILD_A));
+      const sync = createRolloutSync(env, clients(), { now: SOON });
+      await sync(SCHEDULED);
+      const ringed = { ...steadyState(BUILD_A), ring: ['https://demo.example.com'] };
+      put(ringed);
+      expect(await sync(SCHEDULED)).toMatchObject({ storeRead: false });
+      expect(await sync(parseSyncEvent(MANUAL_SYNC_EVENT))).toMatchObject({
+        trigger: 'manual',
+        storeRead: true,
+        action: 'unchanged',
+      });
+      expect(await announced()).toEqual(ringed);
+    },
+  );
 
   it('the handler logs its summary and emits the weight as an EMF line, with no PutMetricData', async () => {
     put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-EMF000001', ring: [] });

@@ -157,6 +157,7 @@ describe('status text', () => {
         alarms: [],
         judgment: view,
         dashboard: 'https://example.com',
+        revocations: [],
         problems: [],
       }).join('\n');
       expect(text).toContain('Judge (deployment d-HELD00001)');
@@ -211,6 +212,10 @@ describe('status text', () => {
       judgment: null,
       dashboard:
         'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
+      revocations: [
+        { buildId: 'cccccccccccccccc', at: Date.UTC(2026, 11, 6), reason: 'CVE-2026-0001' },
+        { buildId: 'dddddddddddddddd', at: null, reason: '(the stored record is not readable)' },
+      ],
       problems: ['the value in edge-widget-rollout is not a valid rollout state'],
     };
     const text = formatStatus(status).join('\n');
@@ -224,6 +229,11 @@ describe('status text', () => {
     expect(text).toContain('  rolled back by  d-RB0000001\n');
     expect(text).toContain('  error           alarm edge-widget-client-error-rate went into ALARM');
     expect(text).toContain('Alarms\n  client  ALARM  Threshold Crossed');
+    expect(text).toContain(
+      '\nRevoked builds (410 everywhere; never stable, canary or a rollback target again)\n' +
+        '  cccccccccccccccc  2026-12-06T00:00:00.000Z  CVE-2026-0001\n' +
+        '  dddddddddddddddd  at an unknown time  (the stored record is not readable)\n',
+    );
     expect(text).toMatch(/Problems\n {2}- the value in edge-widget-rollout is not a valid rollout state$/);
     expect(text).not.toContain('progress');
   });

@@ -13,6 +13,7 @@ import {
   CloudFrontKeyValueStoreClient,
   DescribeKeyValueStoreCommand,
   GetKeyCommand,
+  ListKeysCommand,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -260,6 +261,7 @@ describe('rollout wait: the command', () => {
     });
     kvs.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'K1', KvsARN: STORE_ARN });
     kvs.on(GetKeyCommand).resolves({ Key: 'rollout', Value: formatRolloutState(steadyState(BUILD)) });
+    kvs.on(ListKeysCommand).resolves({ Items: [{ Key: 'rollout', Value: formatRolloutState(steadyState(BUILD)) }] });
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [
         { AlarmName: names.clientErrorAlarm, StateValue: 'OK' },

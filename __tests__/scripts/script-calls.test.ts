@@ -470,6 +470,8 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
       expect(operations(calls)).toEqual([
         'cloudfront-keyvaluestore:DescribeKeyValueStore',
         'cloudfront-keyvaluestore:GetKey',
+        // The status it reads lists the revoked builds.
+        'cloudfront-keyvaluestore:ListKeys',
         'cloudfront:DescribeKeyValueStore',
         'cloudwatch:DescribeAlarms',
         'codedeploy:GetDeployment',

@@ -250,7 +250,7 @@ describe('release', () => {
     },
   );
 
-  it('may only deploy through its own group, config and application, and read the entry router', () => {
+  it('may only deploy through its own group, config and application, read the entry router, and ask the store whether a build is revoked', () => {
     const { delivery, config } = synthesize(testConfig());
     const names = resourceNames(config);
     const release = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.release);
@@ -271,6 +271,13 @@ describe('release', () => {
           'deployment_group_name',
         ),
         BUCKETS: JSON.stringify({ 'us-east-1': names.bucket('us-east-1') }),
+        // Where a revoked build's key would be: it never releases one.
+        ROLLOUT_STORE_ARN: ref(
+          delivery,
+          'aws_cloudfront_key_value_store',
+          only(delivery, 'aws_cloudfront_key_value_store'),
+          'arn',
+        ),
       },
     });
     const entryArn = ref(delivery, 'aws_lambda_function', entryRouterOf(delivery, names.entryRouter), 'arn');
@@ -314,6 +321,11 @@ describe('release', () => {
       [
         ['codedeploy:RegisterApplicationRevision', 'codedeploy:GetApplicationRevision'],
         [ref(delivery, 'aws_codedeploy_app', only(delivery, 'aws_codedeploy_app'), 'arn')],
+      ],
+      // Whether the build is revoked: one key of the store, read.
+      [
+        ['cloudfront-keyvaluestore:GetKey'],
+        [ref(delivery, 'aws_cloudfront_key_value_store', only(delivery, 'aws_cloudfront_key_value_store'), 'arn')],
       ],
     ]);
   });

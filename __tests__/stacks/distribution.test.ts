@@ -159,8 +159,9 @@ describe('distribution', () => {
           },
         ],
       });
-      // The viewer-assignment function would rewrite the URI to the viewer's build, whatever build it named.
-      expect(buildEntry.function_association).toBeUndefined();
+      // The viewer-assignment function runs here as the revocation gate (it rewrites nothing on this path: the
+      // harness tests show it), the same function as on the entry, with the same store.
+      expect(buildEntry.function_association).toEqual(entry.function_association);
       // The router says immutable for a build's entry; no policy here may turn that into no-cache.
       const headers = byRef(delivery, 'aws_cloudfront_response_headers_policy', buildEntry.response_headers_policy_id);
       expect(headers.custom_headers_config).toBeUndefined();

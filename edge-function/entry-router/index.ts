@@ -12,7 +12,8 @@
  *
  * Every version of this function serves every build still in the buckets, so a rollout and a
  * rollback are changes to the state, never a new Lambda version. A revoked build
- * (contracts/revocation.ts) is served by none: its entry answers 410, whichever way it is asked.
+ * (contracts/revocation.ts) is refused before it gets here by its own URL (the viewer-assignment
+ * function answers 410 at the edge); the fallback, which reads the state itself, refuses it too.
  */
 import type { CloudFrontRequestEvent, CloudFrontRequestResult } from 'aws-lambda';
 import { assignBuild } from '../../contracts/assignment';
@@ -32,12 +33,7 @@ import {
   unavailableResponse,
   type EntryRequest,
 } from './route';
-import {
-  GONE_CACHE_CONTROL,
-  IMMUTABLE_CACHE_CONTROL,
-  NOT_FOUND_CACHE_CONTROL,
-  UNCACHED,
-} from '../../contracts/distribution-paths';
+import { IMMUTABLE_CACHE_CONTROL, NOT_FOUND_CACHE_CONTROL, UNCACHED } from '../../contracts/distribution-paths';
 
 const config = __EDGE_CONFIG__;
 const own = prepareEntry(__INLINED_ENTRY__);
@@ -79,7 +75,17 @@ export async function handler(event: CloudFrontRequestEvent): Promise<CloudFront
     if (!('request' in result)) return result;
     checked = result;
     if (checked.buildId !== null) return await serve(checked, checked.buildId, IMMUTABLE_CACHE_CONTROL);
-    return await serve(checked, await fallbackAssignment(checked), UNCACHED);
+    const assigned = await fallbackAssignment(checked);
+    // The state may still name a build revoked a moment ago (rollout sync rewrites it within
+    // seconds): gone, as the viewer-assignment function answers for it by its own URL.
+    const storeArn = headerValue(checked.request.origin?.s3?.customHeaders ?? {}, ROLLOUT_STORE_HEADER);
+    const read = revocations.read(storeArn, assigned);
+    const revoked = read instanceof Promise ? await read : read;
+    if (revoked !== null) {
+      console.log(`entry-router: build ${assigned} is revoked (${revoked.reason}): 410`);
+      return errorResponse('410', checked.method, UNCACHED);
+    }
+    return await serve(checked, assigned, UNCACHED);
   } catch (error) {
     // Nothing above should throw. A cached path must never get another build's bytes, so it gets
     // an uncached 503; the unrewritten path, uncached anyway, still gets a working widget.
@@ -106,15 +112,6 @@ async function fallbackAssignment(checked: EntryRequest): Promise<string> {
 }
 
 async function serve(checked: EntryRequest, buildId: string, cacheControl: string): Promise<CloudFrontRequestResult> {
-  // A revoked build is gone wherever it is asked for: by its own URL, by the function's rewrite
-  // (a state not yet rid of it), by the fallback, and when it is this router's own inlined build.
-  const storeArn = headerValue(checked.request.origin?.s3?.customHeaders ?? {}, ROLLOUT_STORE_HEADER);
-  const read = revocations.read(storeArn, buildId);
-  const revoked = read instanceof Promise ? await read : read;
-  if (revoked !== null) {
-    console.log(`entry-router: build ${buildId} is revoked (${revoked.reason}): 410`);
-    return errorResponse('410', checked.method, cacheControl === UNCACHED ? UNCACHED : GONE_CACHE_CONTROL);
-  }
   if (buildId === own.buildId && own.inlinable)
     return entryResponse(own.bodies[checked.encoding ?? 'identity'], checked.method, cacheControl);
   const body = await entries.get(buildId, checked.encoding);

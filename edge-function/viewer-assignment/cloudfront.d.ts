@@ -32,3 +32,10 @@ interface CloudFrontFunctionEvent {
   viewer: { ip: string };
   request: CloudFrontFunctionRequest;
 }
+
+/** A response the function generates instead of passing the request on (viewer-request). */
+interface CloudFrontFunctionResponse {
+  statusCode: number;
+  statusDescription?: string;
+  headers?: Record<string, CloudFrontFunctionValue>;
+}

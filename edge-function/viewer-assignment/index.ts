@@ -13,13 +13,18 @@
  * how anyone learns it is happening. The normal path logs nothing.
  * No build id is baked in here: one fixed at deploy goes stale at the first rollback.
  *
+ * It also runs on the build-entry behaviour (`/assets/<buildId>/index.js` by its own URL, what a
+ * host pins with Subresource Integrity), where it only gates: a revoked build (its key
+ * `revoked/<buildId>`, contracts/revocation.ts) gets 410 at the edge, whatever any cache holds.
+ *
  * The build bundles this file into build/functions/viewer-assignment.js, checks it against the
  * runtime's language subset and the 10 KB quota (edge-code/cloudfront-function.ts), and the
  * stack publishes that file as it is.
  */
 import cf from 'cloudfront';
 import { assignBuild } from '../../contracts/assignment';
-import { buildEntryPath } from '../../contracts/distribution-paths';
+import { BUILD_ENTRY_PATH, buildEntryPath, ENTRY_PATH, GONE_CACHE_CONTROL } from '../../contracts/distribution-paths';
+import { REVOCATION_KEY_PREFIX } from '../../contracts/revocation';
 import {
   parseRolloutState,
   refererOrigin,
@@ -29,8 +34,29 @@ import {
 
 const store = cf.kvs();
 
-export async function handler(event: CloudFrontFunctionEvent): Promise<CloudFrontFunctionRequest> {
+export async function handler(
+  event: CloudFrontFunctionEvent,
+): Promise<CloudFrontFunctionRequest | CloudFrontFunctionResponse> {
   const request = event.request;
+  // A build's entry by its own URL (the build-entry behaviour): only a gate. Gone (410) when the
+  // build is revoked, before any cache is looked at; else on to the cache and the entry router. A
+  // missing key is a build nobody revoked; a store that cannot be read lets the load through.
+  // (Inline: cloudfront-js-2.0 has no async function but the handler.)
+  if (request.uri !== ENTRY_PATH) {
+    // Anything else the build-entry pattern matches (`/assets/../assets/index.js`) goes on as sent:
+    // the router refuses what is not a build's entry.
+    const asked = BUILD_ENTRY_PATH.exec(request.uri);
+    if (asked === null) return request;
+    let revoked = false;
+    try {
+      await store.get(REVOCATION_KEY_PREFIX + asked[1], { format: 'string' });
+      revoked = true;
+    } catch (e) {
+      revoked = false;
+    }
+    if (!revoked) return request;
+    return { statusCode: 410, statusDescription: 'Gone', headers: { 'cache-control': { value: GONE_CACHE_CONTROL } } };
+  }
   let text = null;
   try {
     text = await store.get(ROLLOUT_STATE_KEY, { format: 'string' });

@@ -1,4 +1,8 @@
+// The KeyValueStore API takes SigV4A only; the signer registers itself with the SDK when loaded.
+import '@aws-sdk/signature-v4a';
+import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { bucketsFrom, regionalS3 } from '../../rollout-control/build-presence';
@@ -32,6 +36,10 @@ export async function handler(event: unknown): Promise<ReleaseOutput> {
     lambda: new LambdaClient({}),
     codedeploy: new CodeDeployClient({}),
     s3For: regionalS3((region) => new S3Client({ region })),
+    // ROLLOUT_STORE_ENDPOINT: tests only (a loopback store); the stacks never set it.
+    kvs: new CloudFrontKeyValueStoreClient(
+      rolloutStoreClientConfig({ endpoint: process.env.ROLLOUT_STORE_ENDPOINT || undefined }),
+    ),
   };
   const result = await release(
     input,
@@ -41,6 +49,7 @@ export async function handler(event: unknown): Promise<ReleaseOutput> {
       application: env.CODEDEPLOY_APPLICATION,
       deploymentGroup: env.CODEDEPLOY_DEPLOYMENT_GROUP,
       buckets: bucketsFrom(env.BUCKETS),
+      storeArn: env.ROLLOUT_STORE_ARN,
     },
     clients,
   );

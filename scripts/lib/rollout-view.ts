@@ -2,6 +2,7 @@
  * The rollout CLI's pure part: the status model (also its `--json` shape), how it reads to a
  * person, and the choices the commands make from data (newest version, previous build, progress).
  */
+import type { Revocation } from '../../contracts/revocation';
 import type { RolloutState } from '../../contracts/rollout-state';
 import { effectiveCanary, rolloutStateFor } from '../../rollout-control/sync-plan';
 import type { DeploymentSummary } from '../../rollout-control/deployments';
@@ -183,6 +184,8 @@ export interface RolloutStatus {
   readonly problems: readonly string[];
   /** The release dashboard in the CloudWatch console. */
   readonly dashboard: string;
+  /** Revoked builds (`rollout revoke`), oldest first. */
+  readonly revocations: readonly Revocation[];
 }
 
 function numeric(version: string): number {
@@ -349,6 +352,13 @@ export function formatStatus(status: RolloutStatus): string[] {
   );
 
   lines.push('', `Dashboard  ${status.dashboard}`);
+  if (status.revocations.length > 0) {
+    lines.push('', 'Revoked builds (410 everywhere; never stable, canary or a rollback target again)');
+    for (const revocation of status.revocations) {
+      const at = revocation.at === null ? 'at an unknown time' : new Date(revocation.at).toISOString();
+      lines.push(`  ${revocation.buildId}  ${at}  ${revocation.reason}`);
+    }
+  }
   if (status.problems.length > 0) lines.push('', 'Problems', ...status.problems.map((problem) => `  - ${problem}`));
   return lines;
 }

@@ -14,6 +14,8 @@ import {
 import { DescribeKeyValueStoreCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { RevokeRequest } from './revoke';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { resourceNames, type DeployConfig, type ResourceNames } from '../../config';
@@ -49,6 +51,8 @@ export interface RolloutClients {
   readonly s3For: (region: string) => S3Client;
   /** The release-signal table: a ring edit is announced to the signal consumer's timeline before it is written. */
   readonly dynamodb: DynamoDBClient;
+  /** The release notifications topic (`revoke` publishes). @default a client in us-east-1, made when first needed */
+  readonly sns?: SNSClient;
 }
 
 export interface RolloutCliDeps {
@@ -79,6 +83,8 @@ export interface Invocation {
   readonly force?: boolean;
   /** `ring` only. */
   readonly ring?: { readonly action: RingAction; readonly origin?: string };
+  /** `revoke` only. */
+  readonly revoke?: RevokeRequest;
 }
 
 export interface CommandResult {
@@ -96,7 +102,8 @@ export interface Context {
   readonly sleep: (ms: number) => Promise<void>;
   /** The clock the judge's progress is read at. */
   readonly now: () => number;
-  readonly target: ReleaseTarget;
+  /** The release target but the store, which `releaseTarget` adds (one CloudFront call, made only by commands that release). */
+  readonly target: Omit<ReleaseTarget, 'storeArn'>;
   readonly group: DeploymentGroupRef;
 }
 
@@ -140,6 +147,11 @@ async function callerAccount(sts: STSClient): Promise<string> {
         `${errorMessage(error)})`,
     );
   }
+}
+
+/** Where a release goes, with the store a revoked build is looked up in. */
+export async function releaseTarget(context: Context): Promise<ReleaseTarget> {
+  return { ...context.target, storeArn: await rolloutStoreArn(context) };
 }
 
 /** Every published version with its build, from the descriptions ListVersionsByFunction returns. */

@@ -25,9 +25,12 @@ import {
   type SubcommandSpec,
 } from '../lib/cli';
 import { errorMessage } from '../../rollout-control/aws-errors';
+import { isBuildId } from '../../contracts/build-id';
+import { reasonProblem } from '../../contracts/revocation';
 import { checkLiveCommand, RECHECK_MS, type CheckLiveFlags } from './check-live';
 import { createContext, type CommandHandler, type Invocation, type RolloutCliDeps } from './context';
 import { promoteCommand } from './promote';
+import { revokeCommand } from './revoke';
 import { ringCommand } from './ring';
 import { rollbackCommand } from './rollback';
 import { startCommand } from './start';
@@ -37,7 +40,7 @@ import { waitCommand, type WaitFlags } from './wait';
 
 export { ROLLOUT_REGION, type RolloutClients, type RolloutCliDeps } from './context';
 
-type RolloutCommand = 'status' | 'start' | 'stop' | 'rollback' | 'promote' | 'ring';
+type RolloutCommand = 'status' | 'start' | 'stop' | 'rollback' | 'promote' | 'ring' | 'revoke';
 
 /** `npm run rollout -- <command>`, with `deps` for config, AWS, output and the clock. Build one per run. */
 export function rolloutCommand(deps: RolloutCliDeps): Command {
@@ -141,6 +144,48 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
       examples: [`npm run rollout -- ring ${action} https://demo.example.com`],
     }).action(act('ring', (flags, [origin]) => ({ ...common(flags), ring: { action, origin } })));
   }
+
+  leaf(program, 'revoke <buildId>', {
+    summary:
+      'Take a build away for good (a security hole, say): its entry answers 410 at every edge, it can never again ' +
+      'be stable, canary or a rollback target, a canary is rolled back at once, and its cached copies are ' +
+      'invalidated. The stable build needs --to, the build that replaces it, deployed all at once. Its chunks stay ' +
+      'until cleanup unless --purge.',
+    examples: [
+      'npm run rollout -- revoke 5e0aeadce1c93934 --reason "CVE-2026-0001: XSS in the comment box"',
+      'npm run rollout -- revoke 5e0aeadce1c93934 --reason "CVE-2026-0001" --to 0c1d2e3f4a5b6c7d',
+      'npm run rollout -- revoke 5e0aeadce1c93934 --reason "leaked a token in a chunk" --purge',
+    ],
+  })
+    .addOption(
+      new Option(
+        '--reason <text>',
+        'why, in one line (a CVE, an incident, a link); kept with it',
+      ).makeOptionMandatory(),
+    )
+    .addOption(new Option('--to <buildId>', 'for the stable build: the build that replaces it, deployed all at once'))
+    .addOption(
+      new Option(
+        '--purge',
+        'also delete its objects from every bucket now (pages already open lose its chunks)',
+      ).default(false),
+    )
+    .action(
+      act('revoke', (flags, [buildId]) => {
+        const reason = flags.reason ?? '';
+        if (!isBuildId(buildId))
+          throw new UsageError(
+            `${JSON.stringify(buildId)} is not a build id (16 lowercase hex digits, as X-Build-Id shows)`,
+          );
+        if (flags.to !== undefined && !isBuildId(flags.to))
+          throw new UsageError(`--to ${JSON.stringify(flags.to)} is not a build id (16 lowercase hex digits)`);
+        if (flags.to === buildId)
+          throw new UsageError('--to names the build being revoked: name the one that replaces it');
+        const problem = reasonProblem(reason);
+        if (problem !== null) throw new UsageError(`--reason ${problem}`);
+        return { ...common(flags), revoke: { buildId, reason, to: flags.to, purge: flags.purge ?? false } };
+      }),
+    );
 
   leaf(program, 'wait', {
     summary:
@@ -256,6 +301,9 @@ interface RolloutFlags {
   readonly json: boolean;
   readonly version?: number;
   readonly force?: boolean;
+  readonly reason?: string;
+  readonly to?: string;
+  readonly purge?: boolean;
 }
 
 /** Runs the command line; returns the exit code (0 done, 1 failed, 2 usage). */
@@ -288,4 +336,5 @@ const COMMAND_HANDLERS: Record<RolloutCommand, CommandHandler> = {
   rollback: rollbackCommand,
   promote: promoteCommand,
   ring: ringCommand,
+  revoke: revokeCommand,
 };

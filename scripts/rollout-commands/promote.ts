@@ -5,12 +5,14 @@ import { UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../rollout-control/alias-state';
 import { errorName } from '../../rollout-control/aws-errors';
 import { getDeploymentSummary, withGroupErrors } from '../../rollout-control/deployments';
+import { refuseRevoked } from '../../rollout-control/revocations';
 import { percent } from '../lib/rollout-view';
 import {
   activeDeployment,
   nothingRunning,
   requestSync,
   RolloutError,
+  rolloutStoreArn,
   type CommandResult,
   type Context,
   type Invocation,
@@ -62,6 +64,10 @@ export async function promoteCommand(context: Context, invocation: Invocation): 
         `has no second version)`,
     );
 
+  // A revoked build never becomes stable, --force or not.
+  const targetBuild = await findBuildIdOfVersion(lambda, entryRouter, targetVersion);
+  if (targetBuild !== null)
+    await refuseRevoked(context.clients.kvs, await rolloutStoreArn(context), [targetBuild], 'promoted');
   await withGroupErrors(context.group, () =>
     codedeploy.send(new StopDeploymentCommand({ deploymentId: deployment.id, autoRollbackEnabled: false })),
   );

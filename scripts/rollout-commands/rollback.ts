@@ -10,6 +10,7 @@ import {
   listVersions,
   readAliasView,
   releaseLines,
+  releaseTarget,
   RolloutError,
   type CommandResult,
   type Context,
@@ -45,12 +46,17 @@ export async function rollbackCommand(context: Context, invocation: Invocation):
       `${context.names.entryRouter} version ${target.version} names no buildId in its description; pick ` +
         `another with --version N`,
     );
-  const result = await release({ version: target.version, buildId: target.buildId }, context.target, context.clients, {
-    deploymentConfigName: ALL_AT_ONCE_CONFIG,
-    // The alarm that fired for the bad build must not stop (and undo) the way back.
-    disableAlarms: true,
-    description:
-      `rollback to build ${target.buildId}: version ` + `${alias.stable.version} → ${target.version} (rollout CLI)`,
-  });
+  const result = await release(
+    { version: target.version, buildId: target.buildId },
+    await releaseTarget(context),
+    context.clients,
+    {
+      deploymentConfigName: ALL_AT_ONCE_CONFIG,
+      // The alarm that fired for the bad build must not stop (and undo) the way back.
+      disableAlarms: true,
+      description:
+        `rollback to build ${target.buildId}: version ` + `${alias.stable.version} → ${target.version} (rollout CLI)`,
+    },
+  );
   return { json: result, lines: releaseLines(result, 'roll back') };
 }

@@ -11,7 +11,15 @@ import {
 } from '../../contracts/release-signal';
 import { judgeRule } from '../../contracts/canary-judge';
 import { evidenceWarnings, newestVersion } from '../lib/rollout-view';
-import { listVersions, releaseLines, RolloutError, type CommandResult, type Context, type Invocation } from './context';
+import {
+  listVersions,
+  releaseLines,
+  releaseTarget,
+  RolloutError,
+  type CommandResult,
+  type Context,
+  type Invocation,
+} from './context';
 
 export async function startCommand(context: Context, invocation: Invocation): Promise<CommandResult> {
   const versions = await listVersions(context);
@@ -29,7 +37,11 @@ export async function startCommand(context: Context, invocation: Invocation): Pr
       `${context.names.entryRouter} version ${chosen.version} names no buildId in its description; only ` +
         `versions published by the stacks can be released`,
     );
-  const result = await release({ version: chosen.version, buildId: chosen.buildId }, context.target, context.clients);
+  const result = await release(
+    { version: chosen.version, buildId: chosen.buildId },
+    await releaseTarget(context),
+    context.clients,
+  );
   const warnings = result.action === 'unchanged' ? [] : await startWarnings(context);
   return {
     json: { ...result, warnings },

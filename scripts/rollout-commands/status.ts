@@ -7,6 +7,8 @@ import { rolloutSteps } from '../../config';
 import { errorMessage } from '../../rollout-control/aws-errors';
 import { findCurrentOrLastDeployment, type DeploymentSummary } from '../../rollout-control/deployments';
 import { readRolloutState } from '../../rollout-control/rollout-state-store';
+import { listRevocations } from '../../rollout-control/revocations';
+import type { Revocation } from '../../contracts/revocation';
 import { readJudgment } from '../../rollout-control/signal-table';
 import { dashboardUrl } from '../../contracts/release-dashboard';
 import {
@@ -109,6 +111,15 @@ export async function statusCommand(context: Context): Promise<CommandResult> {
     }
   }
 
+  let revocations: Revocation[] = [];
+  if (state.arn !== null) {
+    try {
+      revocations = await listRevocations(context.clients.kvs, state.arn);
+    } catch (error) {
+      problems.push(`cannot list the revoked builds in ${state.store}: ${errorMessage(error)}`);
+    }
+  }
+
   const status: RolloutStatus = {
     account: context.account,
     alias,
@@ -117,6 +128,7 @@ export async function statusCommand(context: Context): Promise<CommandResult> {
     alarms,
     judgment,
     dashboard: dashboardUrl(context.names.dashboard),
+    revocations,
     problems,
   };
   return { json: status, lines: formatStatus(status), exitCode: problems.length > 0 ? 1 : 0 };

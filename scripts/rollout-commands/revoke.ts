@@ -1,0 +1,236 @@
+/**
+ * `rollout revoke <buildId> --reason "..." [--to <buildId>] [--purge]`: take a build away for good.
+ *
+ * In this order, each step safe to run again (a second revoke finishes what an interrupted one
+ * began):
+ *
+ *   1. refuse what cannot be done: an unknown build; the stable build without `--to` (nothing
+ *      would replace it), or with a `--to` that is revoked, unknown to the router, or while a
+ *      deployment runs (stop it first);
+ *   2. write `revoked/<buildId>` to the rollout store: from here the viewer-assignment function
+ *      answers 410 for its entry by its own URL at every edge (before any cache), the entry
+ *      router's fallback refuses it, the release function and these commands refuse to release it,
+ *      and rollout sync gives it no viewers as a canary;
+ *   3. the canary: stop its deployment with rollback, and ask rollout sync to write the state now;
+ *      the stable build: deploy `--to` all at once (alarms off, as `rollback` does);
+ *   4. invalidate `/assets/<buildId>/*` in CloudFront, so no cached copy is served on the entry path;
+ *   5. with `--purge`, delete its objects (entry, chunks, manifest) from every bucket; without it
+ *      they stay until cleanup, which deletes revoked builds first, so pages already open keep
+ *      loading their chunks;
+ *   6. publish the revocation to the release notifications topic.
+ */
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { buildAssetsPrefix, publishedBuildKey } from '../../contracts/bucket-layout';
+import { ALL_AT_ONCE_CONFIG } from '../../contracts/deployment-config';
+import { releaseNotification } from '../../contracts/release-notification';
+import { dashboardUrl } from '../../contracts/release-dashboard';
+import type { Revocation } from '../../contracts/revocation';
+import { errorMessage } from '../../rollout-control/aws-errors';
+import { buildPresence } from '../../rollout-control/build-presence';
+import { findDistribution, invalidateBuild } from '../../rollout-control/distribution';
+import { release } from '../../rollout-control/release';
+import { readRevocation, RevokedBuildError, writeRevocation } from '../../rollout-control/revocations';
+import { readRolloutState } from '../../rollout-control/rollout-state-store';
+import { deleteObjects, listObjects } from '../../rollout-control/s3';
+import {
+  activeDeployment,
+  listVersions,
+  readAliasView,
+  releaseTarget,
+  requestSync,
+  RolloutError,
+  rolloutStoreArn,
+  ROLLOUT_REGION,
+  type CommandResult,
+  type Context,
+  type Invocation,
+} from './context';
+import { stopWithRollback } from './stop';
+
+export interface RevokeRequest {
+  readonly buildId: string;
+  readonly reason: string;
+  /** The build that replaces a revoked stable one, deployed all at once. */
+  readonly to?: string;
+  readonly purge: boolean;
+}
+
+export async function revokeCommand(context: Context, invocation: Invocation): Promise<CommandResult> {
+  const request = invocation.revoke!;
+  const { buildId } = request;
+  const { kvs } = context.clients;
+  const storeArn = await rolloutStoreArn(context);
+  const previous = await readRevocation(kvs, storeArn, buildId);
+  const [alias, versions, deployment, stored, presence] = await Promise.all([
+    readAliasView(context),
+    listVersions(context),
+    activeDeployment(context),
+    readRolloutState(kvs, storeArn),
+    buildPresence(context.clients.s3For, context.target.buckets, buildId),
+  ]);
+  const state = stored.stored?.state ?? null;
+  const regions = Object.keys(context.target.buckets);
+  const known =
+    previous !== null || presence.missing.length < regions.length || versions.some((v) => v.buildId === buildId);
+  if (!known)
+    throw new RolloutError(
+      `unknown build ${buildId}: no bucket holds its manifest and no version of ${context.names.entryRouter} ` +
+        'names it; nothing to revoke (the id is the one `rollout status` and X-Build-Id show)',
+    );
+  const deploymentBuild = deployment?.toVersion
+    ? (versions.find((v) => v.version === deployment.toVersion)?.buildId ?? null)
+    : null;
+  const stable = alias.stable.buildId === buildId || state?.stable === buildId;
+  const canary =
+    !stable && (state?.canary === buildId || alias.canary?.buildId === buildId || deploymentBuild === buildId);
+
+  // 1. What cannot be done is refused before anything is written.
+  let replacement: { version: string; buildId: string } | null = null;
+  if (request.to !== undefined && !stable)
+    throw new RolloutError(
+      `--to names what replaces the stable build; ${buildId} is not the stable build (${alias.stable.buildId ?? 'unknown'})`,
+    );
+  if (stable && previous === null) {
+    if (request.to === undefined)
+      throw new RolloutError(
+        `build ${buildId} is the stable build: every viewer gets it. Name the build that replaces it with ` +
+          '--to <buildId> (deployed all at once); to go back to the build before it, that is the one ' +
+          '`rollout status` lists below it',
+      );
+    const toRevocation = await readRevocation(kvs, storeArn, request.to);
+    if (toRevocation !== null) throw new RevokedBuildError(toRevocation, 'what replaces a revoked build');
+    const target = versions
+      .filter((v) => v.buildId === request.to)
+      .sort((a, b) => Number(b.version) - Number(a.version))[0];
+    if (!target)
+      throw new RolloutError(
+        `no version of ${context.names.entryRouter} serves build ${request.to}: deploy it first, or name a build ` +
+          'a published version serves (`rollout status`)',
+      );
+    if (deployment)
+      throw new RolloutError(
+        `deployment ${deployment.id} is in progress: stop it first (npm run rollout -- stop), then revoke ` +
+          `${buildId} with --to again`,
+      );
+    replacement = { version: target.version, buildId: request.to };
+  }
+
+  // 2. Revoked: every gate refuses it from here on.
+  const revocation = await writeRevocation(kvs, storeArn, { buildId, at: context.now(), reason: request.reason });
+  const lines = [
+    previous === null
+      ? `Revoked build ${buildId}: ${revocation.reason}.`
+      : `Build ${buildId} was already revoked${describeTime(previous)}: ${previous.reason}. Finishing the steps again.`,
+  ];
+  const steps: Record<string, unknown> = {};
+
+  // 3. Off every viewer.
+  if (canary && deployment) {
+    const stopped = await stopWithRollback(context, deployment);
+    steps.stopped = stopped.json;
+    lines.push(...stopped.lines);
+  }
+  if (replacement !== null) {
+    const result = await release(replacement, await releaseTarget(context), context.clients, {
+      deploymentConfigName: ALL_AT_ONCE_CONFIG,
+      disableAlarms: true,
+      description: `revoke build ${buildId}: all at once to build ${replacement.buildId} (rollout CLI)`,
+    });
+    steps.replaced = result;
+    lines.push(
+      result.action === 'started'
+        ? `Deploying build ${replacement.buildId} (version ${replacement.version}) all at once as ${result.deploymentId}: ` +
+            'until it ends, every load of the entry gets 410, the safe failure.'
+        : `Build ${replacement.buildId}: ${result.reason}.`,
+    );
+  }
+  const synced = await requestSync(context);
+  lines.push(
+    synced
+      ? 'Asked rollout sync to write the state now; the edges follow within seconds.'
+      : 'Could not ask rollout sync to write the state now: it does within a minute.',
+  );
+
+  // 4. No cached copy.
+  try {
+    const distribution = await findDistribution(context.clients.cloudfront, context.names.realtimeLogConfig);
+    const id = await invalidateBuild(
+      context.clients.cloudfront,
+      distribution.id,
+      buildId,
+      `revoke-${buildId}-${revocation.at}`,
+    );
+    steps.invalidation = {
+      distributionId: distribution.id,
+      invalidationId: id,
+      paths: [`/${buildAssetsPrefix(buildId)}*`],
+    };
+    lines.push(`Invalidating /${buildAssetsPrefix(buildId)}* in ${distribution.id} (${id}).`);
+  } catch (error) {
+    throw new RolloutError(
+      `build ${buildId} is revoked (every edge answers 410 for it), but invalidating its cached copies failed: ` +
+        `${errorMessage(error)}. Run the same revoke again to retry`,
+    );
+  }
+
+  // 5. Its objects, only when asked.
+  if (request.purge) {
+    const deleted = await purge(context, buildId);
+    steps.purged = deleted;
+    lines.push(
+      `Deleted ${Object.values(deleted).reduce((sum, count) => sum + count, 0)} objects of ${buildId} from ${regions.length} buckets.`,
+    );
+  } else {
+    lines.push(
+      'Its chunks stay until cleanup (which deletes revoked builds first), so pages already open keep working; ' +
+        'run again with --purge to delete them now.',
+    );
+  }
+
+  // 6. Heard.
+  const published = await notify(context, revocation);
+  if (published !== null) lines.push(`Could not publish the notification: ${published}.`);
+  return {
+    json: { revocation, already: previous !== null, stable, canary, ...steps, notified: published === null },
+    lines,
+  };
+}
+
+function describeTime(revocation: Revocation): string {
+  return revocation.at === null ? '' : ` at ${new Date(revocation.at).toISOString()}`;
+}
+
+/** Every object of the build in every bucket: its entry, chunks and variants, then its manifest. */
+async function purge(context: Context, buildId: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const [region, bucket] of Object.entries(context.target.buckets)) {
+    const client = context.clients.s3For(region);
+    const objects = await listObjects(client, bucket, buildAssetsPrefix(buildId));
+    const keys = [...objects.map((object) => object.key), publishedBuildKey(buildId)];
+    counts[region] = await deleteObjects(client, bucket, keys);
+  }
+  return counts;
+}
+
+/** Publishes the revocation; null when it was published, else why not (the revocation stands either way). */
+async function notify(context: Context, revocation: Revocation): Promise<string | null> {
+  const message = releaseNotification(
+    { kind: 'revocation', buildId: revocation.buildId, reason: revocation.reason },
+    { stable: context.config.name, canary: null, weight: 0, reason: null },
+    { distribution: context.config.name, dashboard: dashboardUrl(context.names.dashboard), at: context.now() },
+  );
+  if (message === null) return 'nothing to say';
+  try {
+    const sns = context.clients.sns ?? new SNSClient({ region: ROLLOUT_REGION });
+    await sns.send(
+      new PublishCommand({
+        TopicArn: `arn:aws:sns:${ROLLOUT_REGION}:${context.account}:${context.names.notificationTopic}`,
+        Subject: message.subject,
+        Message: message.message,
+      }),
+    );
+    return null;
+  } catch (error) {
+    return errorMessage(error);
+  }
+}
