@@ -1,8 +1,8 @@
 /**
  * How a second terminal talks to a running `npm start`: a loopback-only HTTP endpoint (its address
  * is written to build/local/control.json) that releases a build, stops the running deployment,
- * edits the ring, revokes a build, or reports status. `npm run local:release` is its client. It stands where the deploy pipeline and
- * the rollout CLI stand in AWS.
+ * edits the ring, revokes a build, or reports status. `npm run local:release` is its client. It stands
+ * where the deploy pipeline and the rollout CLI stand in AWS.
  *
  * A release runs the build's code (the bundled routers), so the endpoint answers only its own
  * client, never a web page the developer has open: every request carries the run's token (32
@@ -149,7 +149,8 @@ export async function startControlServer(
     if (!['GET /status', 'POST /release', 'POST /stop', 'POST /ring', 'POST /revoke'].includes(route))
       throw new Refused(
         404,
-        'GET /status, POST /release {buildDir}, POST /stop, POST /ring {action, origin}, POST /revoke {buildId, reason}',
+        'GET /status, POST /release {buildDir}, POST /stop, POST /ring {action, origin}, POST /revoke ' +
+          '{buildId, reason}',
       );
     const [mediaType = ''] = (req.headers['content-type'] ?? '').split(';');
     if (req.method === 'POST' && mediaType.trim().toLowerCase() !== 'application/json')

@@ -1127,7 +1127,8 @@ function invalidationMatcher(path: string): (uri: string) => boolean {
   const star = path.indexOf('*');
   if (!path.startsWith('/') || (star !== -1 && star !== path.length - 1))
     throw new Error(
-      `invalidation path ${JSON.stringify(path)}: must start with / and may hold one * only at its end (CloudFront's rule)`,
+      `invalidation path ${JSON.stringify(path)}: must start with / and may hold one * only at its end ` +
+        `(CloudFront's rule)`,
     );
   if (star === -1) return (uri) => uri === path;
   const prefix = path.slice(0, -1);

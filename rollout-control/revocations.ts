@@ -31,7 +31,9 @@ export class RevokedBuildError extends Error {
     what: string,
   ) {
     super(
-      `build ${revocation.buildId} was revoked${revocation.at === null ? '' : ` at ${new Date(revocation.at).toISOString()}`} (${revocation.reason}): it cannot be ${what}`,
+      `build ${revocation.buildId} was revoked` +
+        `${revocation.at === null ? '' : ` at ${new Date(revocation.at).toISOString()}`}` +
+        ` (${revocation.reason}): it cannot be ${what}`,
     );
     this.name = 'RevokedBuildError';
   }

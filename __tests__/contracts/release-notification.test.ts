@@ -29,40 +29,44 @@ describe('release notifications', () => {
     expect([alarm('ALARM'), alarm('OK'), alarm('INSUFFICIENT_DATA')]).toEqual(['alarm', 'alarm-cleared', null]);
   });
 
-  it('says what happened to which build at what weight in the subject and the first line, links the dashboard, then the same as JSON', () => {
-    const message = releaseNotification(
-      { kind: 'deployment', state: 'FAILURE', deploymentId: 'd-1', rollback: false },
-      { stable: STABLE, canary: CANARY, weight: 2500, reason: 'alarm' },
-      context,
-    )!;
-    const [first, second, blank, ...json] = message.message.split('\n');
-    expect(first).toBe(`Release failed: build ${CANARY} at 25 % rolled back to ${STABLE}: alarm`);
-    expect(message.subject).toBe(`[edge-widget] ${first}`);
-    expect(second).toBe('Dashboard: https://dash.example/releases');
-    expect(blank).toBe('');
-    expect(JSON.parse(json.join('\n'))).toEqual({
-      v: 1,
-      kind: 'release-failed',
-      distribution: 'edge-widget',
-      at: '2026-12-06T00:00:00.000Z',
-      stable: STABLE,
-      canary: CANARY,
-      weightPercent: 25,
-      reason: 'alarm',
-      deploymentId: 'd-1',
-      alarm: null,
-      alarmState: null,
-      buildId: CANARY,
-      dashboard: 'https://dash.example/releases',
-    });
-    expect(
-      releaseNotification(
-        { kind: 'deployment', state: 'READY', deploymentId: 'd-1', rollback: false },
-        { stable: STABLE, canary: CANARY, weight: 2500, reason: null },
+  it(
+    'says what happened to which build at what weight in the subject ' +
+      'and the first line, links the dashboard, then the same as JSON',
+    () => {
+      const message = releaseNotification(
+        { kind: 'deployment', state: 'FAILURE', deploymentId: 'd-1', rollback: false },
+        { stable: STABLE, canary: CANARY, weight: 2500, reason: 'alarm' },
         context,
-      ),
-    ).toBeNull();
-  });
+      )!;
+      const [first, second, blank, ...json] = message.message.split('\n');
+      expect(first).toBe(`Release failed: build ${CANARY} at 25 % rolled back to ${STABLE}: alarm`);
+      expect(message.subject).toBe(`[edge-widget] ${first}`);
+      expect(second).toBe('Dashboard: https://dash.example/releases');
+      expect(blank).toBe('');
+      expect(JSON.parse(json.join('\n'))).toEqual({
+        v: 1,
+        kind: 'release-failed',
+        distribution: 'edge-widget',
+        at: '2026-12-06T00:00:00.000Z',
+        stable: STABLE,
+        canary: CANARY,
+        weightPercent: 25,
+        reason: 'alarm',
+        deploymentId: 'd-1',
+        alarm: null,
+        alarmState: null,
+        buildId: CANARY,
+        dashboard: 'https://dash.example/releases',
+      });
+      expect(
+        releaseNotification(
+          { kind: 'deployment', state: 'READY', deploymentId: 'd-1', rollback: false },
+          { stable: STABLE, canary: CANARY, weight: 2500, reason: null },
+          context,
+        ),
+      ).toBeNull();
+    },
+  );
 
   it('keeps a subject within what SNS takes: one line of printable ASCII, at most 100 characters', () => {
     expect(snsSubject('a\nb\tc')).toBe('a b c');

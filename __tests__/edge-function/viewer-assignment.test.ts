@@ -181,27 +181,34 @@ describe('the revocation gate, on a build entry asked for by its own URL', () =>
     };
   };
 
-  it('answers 410 for a revoked build at the edge, with the cache time a 404 gets, after one read of its key', async () => {
-    const { store: kvs, keys } = storeWith([CANARY]);
-    const request = event('192.0.2.1', {}, `/assets/${CANARY}/index.js`);
-    const result = await loadCloudFrontFunction(published(), kvs)(request);
-    expect(result).toEqual({
-      statusCode: 410,
-      statusDescription: 'Gone',
-      headers: { 'cache-control': { value: 'public, max-age=60' } },
-    });
-    expect(keys).toEqual([revocationKey(CANARY)]);
-  });
+  it(
+    'answers 410 for a revoked build at the edge, with ' + 'the cache time a 404 gets, after one read of its key',
+    async () => {
+      const { store: kvs, keys } = storeWith([CANARY]);
+      const request = event('192.0.2.1', {}, `/assets/${CANARY}/index.js`);
+      const result = await loadCloudFrontFunction(published(), kvs)(request);
+      expect(result).toEqual({
+        statusCode: 410,
+        statusDescription: 'Gone',
+        headers: { 'cache-control': { value: 'public, max-age=60' } },
+      });
+      expect(keys).toEqual([revocationKey(CANARY)]);
+    },
+  );
 
-  it('passes any other build on untouched (no rewrite, no assignment), and lets the load through when the store fails', async () => {
-    for (const [kvs, build] of [
-      [storeWith([CANARY]).store, STABLE],
-      [storeWith([CANARY], true).store, CANARY],
-    ] as const) {
-      const request = event('192.0.2.1', { referer: 'https://demo.example.com/' }, `/assets/${build}/index.js`);
-      expect(await loadCloudFrontFunction(published(), kvs)(request)).toEqual(request.request);
-    }
-  });
+  it(
+    'passes any other build on untouched (no rewrite, no ' +
+      'assignment), and lets the load through when the store fails',
+    async () => {
+      for (const [kvs, build] of [
+        [storeWith([CANARY]).store, STABLE],
+        [storeWith([CANARY], true).store, CANARY],
+      ] as const) {
+        const request = event('192.0.2.1', { referer: 'https://demo.example.com/' }, `/assets/${build}/index.js`);
+        expect(await loadCloudFrontFunction(published(), kvs)(request)).toEqual(request.request);
+      }
+    },
+  );
 });
 
 describe('viewer assignment', () => {

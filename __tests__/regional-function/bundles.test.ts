@@ -159,62 +159,72 @@ describe('regional bundles as they ship', () => {
     });
   });
 
-  it('release, as bundled, asks the store whether the build is revoked (its own SigV4A client), then starts a deployment through the runtime SDK', async () => {
-    const kvs = await startKvsServer({ store: new LocalKeyValueStore() });
-    const lambda = mockClient(LambdaClient);
-    const codedeploy = mockClient(CodeDeployClient);
-    const s3 = mockClient(S3Client);
-    try {
-      s3.on(HeadObjectCommand).resolves({});
-      lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '4' });
-      lambda
-        .on(GetFunctionConfigurationCommand, { Qualifier: '4' })
-        .resolves({ Description: versionDescription('0123456789abcdef') });
-      lambda
-        .on(GetFunctionConfigurationCommand, { Qualifier: '5' })
-        .resolves({ Description: versionDescription('fedcba9876543210') });
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-      codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-BUNDLED01' });
-      const env = {
-        ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router',
-        LIVE_ALIAS: 'live',
-        CODEDEPLOY_APPLICATION: 'edge-widget',
-        CODEDEPLOY_DEPLOYMENT_GROUP: 'edge-widget-entry-router',
-        BUCKETS: '{"us-east-1":"b1","eu-west-1":"b2"}',
-        ROLLOUT_STORE_ARN: kvs.arn,
-        ROLLOUT_STORE_ENDPOINT: kvs.endpoint,
-        AWS_REGION: 'us-east-1',
-      };
-      const { result, lines } = await capturingLogs(() =>
-        withEnv(env, () => loadBundledHandler(functionZip('release'))({ version: '5', buildId: 'fedcba9876543210' })),
-      );
-      expect(kvs.requests.map((request) => `${request.method} ${request.path} ${request.algorithm}`)).toEqual([
-        `GET /key-value-stores/${encodeURIComponent(kvs.arn)}/keys/${encodeURIComponent(revocationKey('fedcba9876543210'))} AWS4-ECDSA-P256-SHA256`,
-      ]);
-      expect(result).toEqual({
-        action: 'started',
-        deploymentId: 'd-BUNDLED01',
-        reason: 'shifting alias live from version 4 to 5 (build fedcba9876543210)',
-      });
-      expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(1);
-      expect(codedeploy.commandCalls(GetDeploymentCommand)).toHaveLength(0);
-      expect(
-        s3
-          .commandCalls(HeadObjectCommand)
-          .map((call) => call.args[0].input.Bucket)
-          .sort(),
-      ).toEqual(['b1', 'b2']);
-      // Powertools' Logger, bundled: a structured line naming the deployment.
-      expect(lines).toContainEqual(
-        expect.objectContaining({ level: 'INFO', message: 'release', service: 'release', deploymentId: 'd-BUNDLED01' }),
-      );
-    } finally {
-      lambda.restore();
-      codedeploy.restore();
-      s3.restore();
-      await kvs.close();
-    }
-  });
+  it(
+    'release, as bundled, asks the store whether the build is revoked (its ' +
+      'own SigV4A client), then starts a deployment through the runtime SDK',
+    async () => {
+      const kvs = await startKvsServer({ store: new LocalKeyValueStore() });
+      const lambda = mockClient(LambdaClient);
+      const codedeploy = mockClient(CodeDeployClient);
+      const s3 = mockClient(S3Client);
+      try {
+        s3.on(HeadObjectCommand).resolves({});
+        lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '4' });
+        lambda
+          .on(GetFunctionConfigurationCommand, { Qualifier: '4' })
+          .resolves({ Description: versionDescription('0123456789abcdef') });
+        lambda
+          .on(GetFunctionConfigurationCommand, { Qualifier: '5' })
+          .resolves({ Description: versionDescription('fedcba9876543210') });
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+        codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-BUNDLED01' });
+        const env = {
+          ENTRY_ROUTER_FUNCTION: 'edge-widget-entry-router',
+          LIVE_ALIAS: 'live',
+          CODEDEPLOY_APPLICATION: 'edge-widget',
+          CODEDEPLOY_DEPLOYMENT_GROUP: 'edge-widget-entry-router',
+          BUCKETS: '{"us-east-1":"b1","eu-west-1":"b2"}',
+          ROLLOUT_STORE_ARN: kvs.arn,
+          ROLLOUT_STORE_ENDPOINT: kvs.endpoint,
+          AWS_REGION: 'us-east-1',
+        };
+        const { result, lines } = await capturingLogs(() =>
+          withEnv(env, () => loadBundledHandler(functionZip('release'))({ version: '5', buildId: 'fedcba9876543210' })),
+        );
+        expect(kvs.requests.map((request) => `${request.method} ${request.path} ${request.algorithm}`)).toEqual([
+          `GET /key-value-stores/${encodeURIComponent(kvs.arn)}/keys/` +
+            `${encodeURIComponent(revocationKey('fedcba9876543210'))} AWS4-ECDSA-P256-SHA256`,
+        ]);
+        expect(result).toEqual({
+          action: 'started',
+          deploymentId: 'd-BUNDLED01',
+          reason: 'shifting alias live from version 4 to 5 (build fedcba9876543210)',
+        });
+        expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(1);
+        expect(codedeploy.commandCalls(GetDeploymentCommand)).toHaveLength(0);
+        expect(
+          s3
+            .commandCalls(HeadObjectCommand)
+            .map((call) => call.args[0].input.Bucket)
+            .sort(),
+        ).toEqual(['b1', 'b2']);
+        // Powertools' Logger, bundled: a structured line naming the deployment.
+        expect(lines).toContainEqual(
+          expect.objectContaining({
+            level: 'INFO',
+            message: 'release',
+            service: 'release',
+            deploymentId: 'd-BUNDLED01',
+          }),
+        );
+      } finally {
+        lambda.restore();
+        codedeploy.restore();
+        s3.restore();
+        await kvs.close();
+      }
+    },
+  );
 
   it(
     'rollout-sync, as bundled, writes the state through its own KeyValueStore ' +

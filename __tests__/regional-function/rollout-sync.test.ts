@@ -729,24 +729,28 @@ describe('rollout sync against AWS', () => {
       },
     );
 
-    it('holds a revoked canary as a firing alarm would, and stops its deployment with rollback, whatever the judge says', async () => {
-      put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-REVOKE001', ring: [] });
-      alias = rolling(0.1);
-      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-REVOKE001'] });
-      codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
-      codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
-      const sync = createRolloutSync(env, clients(), { now: SOON });
-      // Not revoked: the canary keeps its viewers.
-      expect(await sync(SCHEDULED)).toMatchObject({ held: false, weight: 1000 });
-      store.put(revocationKey(BUILD_B), formatRevocation({ at: SOON(), reason: 'CVE-2026-0001' }));
-      expect(await sync(SCHEDULED)).toMatchObject({
-        action: 'written',
-        held: true,
-        weight: 0,
-        stoppedDeployment: 'd-REVOKE001',
-      });
-      expect(stored()).toEqual(steadyState(BUILD_A));
-    });
+    it(
+      'holds a revoked canary as a firing alarm would, and stops ' +
+        'its deployment with rollback, whatever the judge says',
+      async () => {
+        put({ stable: BUILD_A, canary: BUILD_B, weight: 1000, salt: 'd-REVOKE001', ring: [] });
+        alias = rolling(0.1);
+        codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-REVOKE001'] });
+        codedeploy.on(GetDeploymentCommand).resolves(lambdaDeployment({ from: '7', to: '8' }));
+        codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+        const sync = createRolloutSync(env, clients(), { now: SOON });
+        // Not revoked: the canary keeps its viewers.
+        expect(await sync(SCHEDULED)).toMatchObject({ held: false, weight: 1000 });
+        store.put(revocationKey(BUILD_B), formatRevocation({ at: SOON(), reason: 'CVE-2026-0001' }));
+        expect(await sync(SCHEDULED)).toMatchObject({
+          action: 'written',
+          held: true,
+          weight: 0,
+          stoppedDeployment: 'd-REVOKE001',
+        });
+        expect(stored()).toEqual(steadyState(BUILD_A));
+      },
+    );
 
     it(
       'never raises the weight while the judge cannot see (the ' +

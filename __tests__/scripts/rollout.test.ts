@@ -1150,126 +1150,147 @@ describe('revoke', () => {
   afterAll(() => sns.restore());
   const revoked = (buildId: string) => store.get(revocationKey(buildId));
 
-  it('takes a running canary away: revoked first, its deployment stopped with rollback, sync asked, its paths invalidated, the revocation published', async () => {
-    midRollout();
-    const run = await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0001: XSS in the comment box');
-    expect([run.code, run.err]).toEqual([0, '']);
-    expect(parseRevocation(BUILD_B, revoked(BUILD_B))).toMatchObject({
-      reason: 'CVE-2026-0001: XSS in the comment box',
-    });
-    expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({
-      deploymentId: 'd-RUNNING01',
-      autoRollbackEnabled: true,
-    });
-    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
-    expect(cloudfront.commandCalls(CreateInvalidationCommand)[0]!.args[0].input).toMatchObject({
-      DistributionId: 'E2WIDGET',
-      InvalidationBatch: { Paths: { Quantity: 1, Items: [`/assets/${BUILD_B}/*`] } },
-    });
-    const published = sns.commandCalls(PublishCommand)[0]!.args[0].input;
-    expect(published.TopicArn).toBe('arn:aws:sns:us-east-1:123456789012:edge-widget-releases');
-    expect(published.Message!.split('\n')[0]).toBe(`Revoked: build ${BUILD_B}: CVE-2026-0001: XSS in the comment box`);
-    expect(run.out).toContain('Its chunks stay until cleanup');
-    // Nothing was deleted without --purge.
-    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
-  });
+  it(
+    'takes a running canary away: revoked first, its deployment stopped with ' +
+      'rollback, sync asked, its paths invalidated, the revocation published',
+    async () => {
+      midRollout();
+      const run = await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0001: XSS in the comment box');
+      expect([run.code, run.err]).toEqual([0, '']);
+      expect(parseRevocation(BUILD_B, revoked(BUILD_B))).toMatchObject({
+        reason: 'CVE-2026-0001: XSS in the comment box',
+      });
+      expect(codedeploy.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({
+        deploymentId: 'd-RUNNING01',
+        autoRollbackEnabled: true,
+      });
+      expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
+      expect(cloudfront.commandCalls(CreateInvalidationCommand)[0]!.args[0].input).toMatchObject({
+        DistributionId: 'E2WIDGET',
+        InvalidationBatch: { Paths: { Quantity: 1, Items: [`/assets/${BUILD_B}/*`] } },
+      });
+      const published = sns.commandCalls(PublishCommand)[0]!.args[0].input;
+      expect(published.TopicArn).toBe('arn:aws:sns:us-east-1:123456789012:edge-widget-releases');
+      expect(published.Message!.split('\n')[0]).toBe(
+        `Revoked: build ${BUILD_B}: CVE-2026-0001: XSS in the comment box`,
+      );
+      expect(run.out).toContain('Its chunks stay until cleanup');
+      // Nothing was deleted without --purge.
+      expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    },
+  );
 
-  it('refuses the stable build without --to, and an unknown build, writing nothing; exits 2 for what is not a command', async () => {
-    settled();
-    const stable = await rollout('revoke', BUILD_B, '--reason', 'bad');
-    expect(stable.code).toBe(1);
-    expect(stable.err).toMatch(
-      /build [0-9a-f]{16} is the stable build: every viewer gets it\. Name the build that replaces it with --to/,
-    );
-    s3.on(HeadObjectCommand).rejects(
-      Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
-    );
-    const unknown = await rollout('revoke', 'abcdefabcdefabcd', '--reason', 'bad');
-    expect(unknown.code).toBe(1);
-    expect(unknown.err).toContain('unknown build abcdefabcdefabcd');
-    for (const argv of [
-      ['revoke', 'not-a-build', '--reason', 'x'],
-      ['revoke', BUILD_A],
-      ['revoke', BUILD_A, '--reason', '   '],
-      ['revoke', BUILD_A, '--reason', 'two\nlines'],
-      ['revoke', BUILD_A, '--reason', 'x', '--to', BUILD_A],
-    ])
-      expect([argv.join(' '), (await rollout(...argv)).code]).toEqual([argv.join(' '), 2]);
-    expect(store.keys()).toEqual([ROLLOUT_STATE_KEY]);
-    expect(cloudfront.commandCalls(CreateInvalidationCommand)).toHaveLength(0);
-  });
+  it(
+    'refuses the stable build without --to, and an unknown ' +
+      'build, writing nothing; exits 2 for what is not a command',
+    async () => {
+      settled();
+      const stable = await rollout('revoke', BUILD_B, '--reason', 'bad');
+      expect(stable.code).toBe(1);
+      expect(stable.err).toMatch(
+        /build [0-9a-f]{16} is the stable build: every viewer gets it\. Name the build that replaces it with --to/,
+      );
+      s3.on(HeadObjectCommand).rejects(
+        Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
+      );
+      const unknown = await rollout('revoke', 'abcdefabcdefabcd', '--reason', 'bad');
+      expect(unknown.code).toBe(1);
+      expect(unknown.err).toContain('unknown build abcdefabcdefabcd');
+      for (const argv of [
+        ['revoke', 'not-a-build', '--reason', 'x'],
+        ['revoke', BUILD_A],
+        ['revoke', BUILD_A, '--reason', '   '],
+        ['revoke', BUILD_A, '--reason', 'two\nlines'],
+        ['revoke', BUILD_A, '--reason', 'x', '--to', BUILD_A],
+      ])
+        expect([argv.join(' '), (await rollout(...argv)).code]).toEqual([argv.join(' '), 2]);
+      expect(store.keys()).toEqual([ROLLOUT_STATE_KEY]);
+      expect(cloudfront.commandCalls(CreateInvalidationCommand)).toHaveLength(0);
+    },
+  );
 
-  it('replaces the stable build with --to, all at once with the alarms off, and a release of it is refused ever after', async () => {
-    settled();
-    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-REPLACE01' });
-    const run = await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0002', '--to', BUILD_A);
-    expect([run.code, run.err]).toEqual([0, '']);
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input).toMatchObject({
-      deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
-      overrideAlarmConfiguration: { enabled: false, alarms: [] },
-    });
-    expect(run.out).toContain('every load of the entry gets 410, the safe failure');
-    // From now on nothing makes it serve again (the alias on build A now, as the deployment leaves it).
-    lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RevisionId: 'rev-3' });
-    codedeploy.reset();
-    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-    const again = await rollout('start', '--version', '8');
-    expect(again.code).toBe(1);
-    expect(again.err).toContain(`build ${BUILD_B} was revoked at `);
-    expect(again.err).toContain('(CVE-2026-0002): it cannot be released');
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
-    // And status lists it.
-    const status = await rollout('status');
-    expect(status.out).toContain(`Revoked builds (410 everywhere; never stable, canary or a rollback target again)`);
-    expect(status.out).toMatch(new RegExp(`  ${BUILD_B}  \\d{4}-\\d\\d-\\d\\dT[^ ]+  CVE-2026-0002`));
-  });
+  it(
+    'replaces the stable build with --to, all at once with ' +
+      'the alarms off, and a release of it is refused ever after',
+    async () => {
+      settled();
+      codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-REPLACE01' });
+      const run = await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0002', '--to', BUILD_A);
+      expect([run.code, run.err]).toEqual([0, '']);
+      expect(codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input).toMatchObject({
+        deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+        overrideAlarmConfiguration: { enabled: false, alarms: [] },
+      });
+      expect(run.out).toContain('every load of the entry gets 410, the safe failure');
+      // From now on nothing makes it serve again (the alias on build A now, as the deployment leaves it).
+      lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '7', RevisionId: 'rev-3' });
+      codedeploy.reset();
+      codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+      const again = await rollout('start', '--version', '8');
+      expect(again.code).toBe(1);
+      expect(again.err).toContain(`build ${BUILD_B} was revoked at `);
+      expect(again.err).toContain('(CVE-2026-0002): it cannot be released');
+      expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+      // And status lists it.
+      const status = await rollout('status');
+      expect(status.out).toContain(`Revoked builds (410 everywhere; never stable, canary or a rollback target again)`);
+      expect(status.out).toMatch(new RegExp(`  ${BUILD_B}  \\d{4}-\\d\\d-\\d\\dT[^ ]+  CVE-2026-0002`));
+    },
+  );
 
-  it('refuses a --to that is revoked or served by no version, and the stable build while a deployment runs, writing nothing', async () => {
-    midRollout();
-    const running = await rollout('revoke', BUILD_A, '--reason', 'x', '--to', BUILD_C);
-    expect([running.code, running.err]).toEqual([
-      1,
-      'rollout revoke: deployment d-RUNNING01 is in progress: stop it first (npm run rollout -- stop), then revoke ' +
-        `${BUILD_A} with --to again`,
-    ]);
-    settled();
-    const unserved = await rollout('revoke', BUILD_B, '--reason', 'x', '--to', 'abcdefabcdefabcd');
-    expect(unserved.err).toContain('no version of edge-widget-entry-router serves build abcdefabcdefabcd');
-    store.put(revocationKey(BUILD_C), formatRevocation({ at: Date.UTC(2026, 10, 1), reason: 'older' }));
-    const revokedTo = await rollout('revoke', BUILD_B, '--reason', 'x', '--to', BUILD_C);
-    expect(revokedTo.err).toContain(
-      `build ${BUILD_C} was revoked at 2026-11-01T00:00:00.000Z (older): it cannot be what replaces a revoked build`,
-    );
-    expect(store.keys()).toEqual([revocationKey(BUILD_C), ROLLOUT_STATE_KEY].sort());
-    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
-  });
+  it(
+    'refuses a --to that is revoked or served by no version, and ' +
+      'the stable build while a deployment runs, writing nothing',
+    async () => {
+      midRollout();
+      const running = await rollout('revoke', BUILD_A, '--reason', 'x', '--to', BUILD_C);
+      expect([running.code, running.err]).toEqual([
+        1,
+        'rollout revoke: deployment d-RUNNING01 is in progress: stop it first (npm run rollout -- stop), then revoke ' +
+          `${BUILD_A} with --to again`,
+      ]);
+      settled();
+      const unserved = await rollout('revoke', BUILD_B, '--reason', 'x', '--to', 'abcdefabcdefabcd');
+      expect(unserved.err).toContain('no version of edge-widget-entry-router serves build abcdefabcdefabcd');
+      store.put(revocationKey(BUILD_C), formatRevocation({ at: Date.UTC(2026, 10, 1), reason: 'older' }));
+      const revokedTo = await rollout('revoke', BUILD_B, '--reason', 'x', '--to', BUILD_C);
+      expect(revokedTo.err).toContain(
+        `build ${BUILD_C} was revoked at 2026-11-01T00:00:00.000Z (older): it cannot be what replaces a revoked build`,
+      );
+      expect(store.keys()).toEqual([revocationKey(BUILD_C), ROLLOUT_STATE_KEY].sort());
+      expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    },
+  );
 
-  it('is idempotent: a second revoke keeps the first record and finishes the steps (the invalidation again)', async () => {
-    settled();
-    store.put(revocationKey(BUILD_C), formatRevocation({ at: Date.UTC(2026, 10, 1), reason: 'first' }));
-    s3.on(ListObjectsV2Command).resolves({
-      Contents: [
-        { Key: `assets/${BUILD_C}/index.js`, Size: 10 },
-        { Key: `assets/${BUILD_C}/main.1.js`, Size: 20 },
-      ],
-    });
-    s3.on(DeleteObjectsCommand).resolves({ Deleted: [] });
-    const run = await rollout('revoke', BUILD_C, '--reason', 'second', '--purge');
-    expect([run.code, run.err]).toEqual([0, '']);
-    expect(run.out).toContain(`Build ${BUILD_C} was already revoked at 2026-11-01T00:00:00.000Z: first.`);
-    expect(parseRevocation(BUILD_C, revoked(BUILD_C)).reason).toBe('first');
-    expect(cloudfront.commandCalls(CreateInvalidationCommand)).toHaveLength(1);
-    // --purge: its objects in every bucket, and its manifest.
-    // --purge: its objects and its manifest, in every bucket.
-    const config = loadConfig(CONFIG_FILE);
-    const deletions = s3
-      .commandCalls(DeleteObjectsCommand)
-      .map((call) => [call.args[0].input.Bucket, call.args[0].input.Delete!.Objects!.map((o) => o.Key)]);
-    expect(deletions).toEqual(
-      config.regions.map((region) => [
-        resourceNames(config).bucket(region),
-        [`assets/${BUILD_C}/index.js`, `assets/${BUILD_C}/main.1.js`, `builds/${BUILD_C}.json`],
-      ]),
-    );
-  });
+  it(
+    'is idempotent: a second revoke keeps the first record ' + 'and finishes the steps (the invalidation again)',
+    async () => {
+      settled();
+      store.put(revocationKey(BUILD_C), formatRevocation({ at: Date.UTC(2026, 10, 1), reason: 'first' }));
+      s3.on(ListObjectsV2Command).resolves({
+        Contents: [
+          { Key: `assets/${BUILD_C}/index.js`, Size: 10 },
+          { Key: `assets/${BUILD_C}/main.1.js`, Size: 20 },
+        ],
+      });
+      s3.on(DeleteObjectsCommand).resolves({ Deleted: [] });
+      const run = await rollout('revoke', BUILD_C, '--reason', 'second', '--purge');
+      expect([run.code, run.err]).toEqual([0, '']);
+      expect(run.out).toContain(`Build ${BUILD_C} was already revoked at 2026-11-01T00:00:00.000Z: first.`);
+      expect(parseRevocation(BUILD_C, revoked(BUILD_C)).reason).toBe('first');
+      expect(cloudfront.commandCalls(CreateInvalidationCommand)).toHaveLength(1);
+      // --purge: its objects in every bucket, and its manifest.
+      // --purge: its objects and its manifest, in every bucket.
+      const config = loadConfig(CONFIG_FILE);
+      const deletions = s3
+        .commandCalls(DeleteObjectsCommand)
+        .map((call) => [call.args[0].input.Bucket, call.args[0].input.Delete!.Objects!.map((o) => o.Key)]);
+      expect(deletions).toEqual(
+        config.regions.map((region) => [
+          resourceNames(config).bucket(region),
+          [`assets/${BUILD_C}/index.js`, `assets/${BUILD_C}/main.1.js`, `builds/${BUILD_C}.json`],
+        ]),
+      );
+    },
+  );
 });

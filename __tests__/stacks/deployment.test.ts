@@ -250,85 +250,89 @@ describe('release', () => {
     },
   );
 
-  it('may only deploy through its own group, config and application, read the entry router, and ask the store whether a build is revoked', () => {
-    const { delivery, config } = synthesize(testConfig());
-    const names = resourceNames(config);
-    const release = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.release);
-    expect(release.environment).toEqual({
-      variables: {
-        ENTRY_ROUTER_FUNCTION: ref(
-          delivery,
-          'aws_lambda_function',
-          entryRouterOf(delivery, names.entryRouter),
-          'function_name',
-        ),
-        LIVE_ALIAS: ref(delivery, 'aws_lambda_alias', only(delivery, 'aws_lambda_alias'), 'name'),
-        CODEDEPLOY_APPLICATION: ref(delivery, 'aws_codedeploy_app', only(delivery, 'aws_codedeploy_app'), 'name'),
-        CODEDEPLOY_DEPLOYMENT_GROUP: ref(
-          delivery,
-          'aws_codedeploy_deployment_group',
-          only(delivery, 'aws_codedeploy_deployment_group'),
-          'deployment_group_name',
-        ),
-        BUCKETS: JSON.stringify({ 'us-east-1': names.bucket('us-east-1') }),
-        // Where a revoked build's key would be: it never releases one.
-        ROLLOUT_STORE_ARN: ref(
-          delivery,
-          'aws_cloudfront_key_value_store',
-          only(delivery, 'aws_cloudfront_key_value_store'),
-          'arn',
-        ),
-      },
-    });
-    const entryArn = ref(delivery, 'aws_lambda_function', entryRouterOf(delivery, names.entryRouter), 'arn');
-    const statements = roleStatements(delivery, names.release).filter((s) => s.sid !== 'WriteOwnLogs');
-    expect(statements.map((s) => [s.actions, s.resources])).toEqual([
-      [
-        ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'],
-        [entryArn, `${entryArn}:*`],
-      ],
-      [
-        ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments'],
-        [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')],
-      ],
-      [
-        ['codedeploy:GetDeploymentConfig'],
+  it(
+    'may only deploy through its own group, config and application, read ' +
+      'the entry router, and ask the store whether a build is revoked',
+    () => {
+      const { delivery, config } = synthesize(testConfig());
+      const names = resourceNames(config);
+      const release = only(delivery, 'aws_lambda_function', (f) => f.function_name === names.release);
+      expect(release.environment).toEqual({
+        variables: {
+          ENTRY_ROUTER_FUNCTION: ref(
+            delivery,
+            'aws_lambda_function',
+            entryRouterOf(delivery, names.entryRouter),
+            'function_name',
+          ),
+          LIVE_ALIAS: ref(delivery, 'aws_lambda_alias', only(delivery, 'aws_lambda_alias'), 'name'),
+          CODEDEPLOY_APPLICATION: ref(delivery, 'aws_codedeploy_app', only(delivery, 'aws_codedeploy_app'), 'name'),
+          CODEDEPLOY_DEPLOYMENT_GROUP: ref(
+            delivery,
+            'aws_codedeploy_deployment_group',
+            only(delivery, 'aws_codedeploy_deployment_group'),
+            'deployment_group_name',
+          ),
+          BUCKETS: JSON.stringify({ 'us-east-1': names.bucket('us-east-1') }),
+          // Where a revoked build's key would be: it never releases one.
+          ROLLOUT_STORE_ARN: ref(
+            delivery,
+            'aws_cloudfront_key_value_store',
+            only(delivery, 'aws_cloudfront_key_value_store'),
+            'arn',
+          ),
+        },
+      });
+      const entryArn = ref(delivery, 'aws_lambda_function', entryRouterOf(delivery, names.entryRouter), 'arn');
+      const statements = roleStatements(delivery, names.release).filter((s) => s.sid !== 'WriteOwnLogs');
+      expect(statements.map((s) => [s.actions, s.resources])).toEqual([
         [
-          // The group's own config: the default canary, held at its first step for the release's window.
-          expect.stringMatching(
-            new RegExp(
-              `:codedeploy:us-east-1:\\$\\{data\\.aws_caller_identity\\.[^}]+\\}:deploymentconfig:` +
-                `${escapeRegExp(
-                  ref(
-                    delivery,
-                    'aws_codedeploy_deployment_config',
-                    only(delivery, 'aws_codedeploy_deployment_config'),
-                    'deployment_config_name',
-                  ),
-                )}$`,
-            ),
-          ),
-          // A release that keeps the build moves all at once, and CreateDeployment reads that config too.
-          expect.stringMatching(
-            new RegExp(
-              ':codedeploy:us-east-1:\\$\\{data\\.aws_caller_identity\\.[^}]+\\}:' +
-                'deploymentconfig:CodeDeployDefault\\.LambdaAllAtOnce$',
-            ),
-          ),
+          ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'],
+          [entryArn, `${entryArn}:*`],
         ],
-      ],
-      [['s3:GetObject'], [`arn:aws:s3:::${names.bucket('us-east-1')}/builds/*`]],
-      [
-        ['codedeploy:RegisterApplicationRevision', 'codedeploy:GetApplicationRevision'],
-        [ref(delivery, 'aws_codedeploy_app', only(delivery, 'aws_codedeploy_app'), 'arn')],
-      ],
-      // Whether the build is revoked: one key of the store, read.
-      [
-        ['cloudfront-keyvaluestore:GetKey'],
-        [ref(delivery, 'aws_cloudfront_key_value_store', only(delivery, 'aws_cloudfront_key_value_store'), 'arn')],
-      ],
-    ]);
-  });
+        [
+          ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments'],
+          [ref(delivery, 'aws_codedeploy_deployment_group', only(delivery, 'aws_codedeploy_deployment_group'), 'arn')],
+        ],
+        [
+          ['codedeploy:GetDeploymentConfig'],
+          [
+            // The group's own config: the default canary, held at its first step for the release's window.
+            expect.stringMatching(
+              new RegExp(
+                `:codedeploy:us-east-1:\\$\\{data\\.aws_caller_identity\\.[^}]+\\}:deploymentconfig:` +
+                  `${escapeRegExp(
+                    ref(
+                      delivery,
+                      'aws_codedeploy_deployment_config',
+                      only(delivery, 'aws_codedeploy_deployment_config'),
+                      'deployment_config_name',
+                    ),
+                  )}$`,
+              ),
+            ),
+            // A release that keeps the build moves all at once, and CreateDeployment reads that config too.
+            expect.stringMatching(
+              new RegExp(
+                ':codedeploy:us-east-1:\\$\\{data\\.aws_caller_identity\\.[^}]+\\}:' +
+                  'deploymentconfig:CodeDeployDefault\\.LambdaAllAtOnce$',
+              ),
+            ),
+          ],
+        ],
+        [['s3:GetObject'], [`arn:aws:s3:::${names.bucket('us-east-1')}/builds/*`]],
+        [
+          ['codedeploy:RegisterApplicationRevision', 'codedeploy:GetApplicationRevision'],
+          [ref(delivery, 'aws_codedeploy_app', only(delivery, 'aws_codedeploy_app'), 'arn')],
+        ],
+        // Whether the build is revoked: one key of the store, read.
+        [
+          ['cloudfront-keyvaluestore:GetKey'],
+          [ref(delivery, 'aws_cloudfront_key_value_store', only(delivery, 'aws_cloudfront_key_value_store'), 'arn')],
+        ],
+      ]);
+    },
+  );
 });
 
 describe('rollout store', () => {

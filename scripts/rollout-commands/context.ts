@@ -102,7 +102,10 @@ export interface Context {
   readonly sleep: (ms: number) => Promise<void>;
   /** The clock the judge's progress is read at. */
   readonly now: () => number;
-  /** The release target but the store, which `releaseTarget` adds (one CloudFront call, made only by commands that release). */
+  /**
+   * The release target but the store, which `releaseTarget` adds (one CloudFront call, made only by
+   * commands that release).
+   */
   readonly target: Omit<ReleaseTarget, 'storeArn'>;
   readonly group: DeploymentGroupRef;
 }

@@ -47,7 +47,8 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   const program = defineCommand({
     name: 'npm run rollout --',
     summary:
-      "Watch, start, stop, roll back or promote a release of the entry router, edit the ring, wait for a deploy's rollout to end, or check what the live distribution serves. Everything lives in us-east-1.",
+      'Watch, start, stop, roll back or promote a release of the entry router, edit the ring, wait for a ' +
+      "deploy's rollout to end, or check what the live distribution serves. Everything lives in us-east-1.",
     examples: [
       'npm run rollout -- status',
       'npm run rollout -- start --version 8',
@@ -65,7 +66,8 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   const versionOption = (what: string) =>
     new Option(
       '--version <n>',
-      `the published entry-router version to ${what}, a whole number (default: ${what === 'release' ? 'the newest' : 'the one before the current build'})`,
+      `the published entry-router version to ${what}, a whole number (default: ` +
+        `${what === 'release' ? 'the newest' : 'the one before the current build'})`,
     ).argParser(wholeNumber(1));
   const act = (command: RolloutCommand, invocation: (flags: RolloutFlags, args: readonly string[]) => Invocation) =>
     async function (this: Command, ...args: unknown[]) {
@@ -83,12 +85,14 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
 
   leaf(program, 'status', {
     summary:
-      'Alias weights, the rollout state at the edges, the current or last deployment, and the alarms. Exits 1 when it lists problems.',
+      'Alias weights, the rollout state at the edges, the current or last deployment, and the alarms. Exits 1 ' +
+      'when it lists problems.',
     examples: ['npm run rollout -- status', 'npm run rollout -- status --json | jq .deployment'],
   }).action(act('status', common));
   leaf(program, 'start', {
     summary:
-      'Deploy the newest published entry-router version (or --version N) with the configured rollout; refused when its build is missing from any bucket.',
+      'Deploy the newest published entry-router version (or --version N) with the configured rollout; refused ' +
+      'when its build is missing from any bucket.',
     examples: ['npm run rollout -- start', 'npm run rollout -- start --version 8'],
   })
     .addOption(versionOption('release'))
@@ -99,14 +103,16 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
   }).action(act('stop', common));
   leaf(program, 'rollback', {
     summary:
-      'Stop the running deployment and roll it back; with none running, deploy the previous build (or --version N) all at once, with alarms off for that deployment.',
+      'Stop the running deployment and roll it back; with none running, deploy the previous build (or ' +
+      '--version N) all at once, with alarms off for that deployment.',
     examples: ['npm run rollout -- rollback', 'npm run rollout -- rollback --version 6'],
   })
     .addOption(versionOption('roll back to'))
     .action(act('rollback', (flags) => ({ ...common(flags), version: flags.version?.toString() })));
   leaf(program, 'promote', {
     summary:
-      'Finish the running deployment now: stop it without rollback and move the alias fully to its target (no alarm rolls it back afterwards). Refused while the client-error alarm is in ALARM, unless --force.',
+      'Finish the running deployment now: stop it without rollback and move the alias fully to its target (no ' +
+      'alarm rolls it back afterwards). Refused while the client-error alarm is in ALARM, unless --force.',
     examples: ['npm run rollout -- promote', 'npm run rollout -- promote --force   # even while the alarm fires'],
   })
     .addOption(new Option('--force', 'promote even while the client-error alarm is in ALARM').default(false))
@@ -189,7 +195,9 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
 
   leaf(program, 'wait', {
     summary:
-      "The deploy job's last step: with --save-baseline (before `cdktf deploy`) note the newest deployment; with --baseline (after it) wait until a newer one ends. Exits 1 when it rolled back, or did not end in time; passes when the deploy started none (the status shows the baseline for the settle time).",
+      "The deploy job's last step: with --save-baseline (before `cdktf deploy`) note the newest deployment; " +
+      'with --baseline (after it) wait until a newer one ends. Exits 1 when it rolled back, or did not end in ' +
+      'time; passes when the deploy started none (the status shows the baseline for the settle time).',
     examples: [
       'npm run rollout -- wait --save-baseline "$RUNNER_TEMP/rollout-baseline"',
       'npm run rollout -- wait --baseline "$RUNNER_TEMP/rollout-baseline"',
@@ -205,7 +213,8 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
     .addOption(
       new Option(
         '--baseline <file>',
-        'wait for a deployment newer than the one <file> names (default: wait for the newest deployment to end, whichever deploy started it)',
+        'wait for a deployment newer than the one <file> names (default: wait for the newest deployment to ' +
+          'end, whichever deploy started it)',
       ),
     )
     .addOption(
@@ -239,20 +248,29 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
 
   leaf(program, 'check-live', {
     summary:
-      "After a deploy: fetch the live entry /assets/index.js as two viewers and check it against the rollout (X-Build-Id stable or canary, the body that build's published entry, Cache-Control, ETag and Vary as designed, 304 to If-None-Match), one chunk of that build (encoding, immutable), /api/e (as the error-report function answers) and a made-up build's entry (404). Exits 1 naming each failure. Against real CloudFront both viewers come from this machine's address and differ only by User-Agent, Referer and Accept-Encoding; against `npm start` (--local) --viewer-ip makes them two addresses.",
+      'After a deploy: fetch the live entry /assets/index.js as two viewers and check it against the rollout ' +
+      "(X-Build-Id stable or canary, the body that build's published entry, Cache-Control, ETag and Vary as " +
+      'designed, 304 to If-None-Match), one chunk of that build (encoding, immutable), /api/e (as the ' +
+      "error-report function answers) and a made-up build's entry (404). Exits 1 naming each failure. Against " +
+      "real CloudFront both viewers come from this machine's address and differ only by User-Agent, Referer " +
+      'and Accept-Encoding; against `npm start` (--local) --viewer-ip makes them two addresses.',
     examples: [
-      'npm run rollout -- check-live                                   # https://<domain> (customDomain), checked against AWS',
+      'npm run rollout -- check-live                                   ' +
+        '# https://<domain> (customDomain), checked against AWS',
       'npm run rollout -- check-live --url https://d1234abcd.cloudfront.net',
-      'npm run rollout -- check-live --within 3m                       # after a deploy: until the edges serve the rollout',
+      'npm run rollout -- check-live --within 3m                       ' +
+        '# after a deploy: until the edges serve the rollout',
       'npm run rollout -- check-live --json | jq .failures',
-      "npm run rollout -- check-live --local                           # the running `npm start`, both viewers from this machine's address",
+      'npm run rollout -- check-live --local                           ' +
+        "# the running `npm start`, both viewers from this machine's address",
       'npm run rollout -- check-live --local --viewer-ip 192.0.2.10,198.51.100.20 --timeout 2s',
     ],
   })
     .addOption(
       new Option(
         '--url <url>',
-        "the distribution to check, scheme://host[:port] (default: https://<domain> when customDomain is true; with --local, the running `npm start`'s)",
+        'the distribution to check, scheme://host[:port] (default: https://<domain> when customDomain is true; ' +
+          "with --local, the running `npm start`'s)",
       ),
     )
     .addOption(
@@ -264,13 +282,15 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
     .addOption(
       new Option(
         '--control-file <file>',
-        'with --local: where the running `npm start` left its address (default: the one it writes, build/local/control.json)',
+        'with --local: where the running `npm start` left its address (default: the one it writes, ' +
+          'build/local/control.json)',
       ),
     )
     .addOption(
       new Option(
         '--viewer-ip <a,b>',
-        "the two viewers' client addresses, sent in the local CloudFront's client-IP header, so that the local distribution assigns them as two viewers; real CloudFront ignores the header (default: none sent)",
+        "the two viewers' client addresses, sent in the local CloudFront's client-IP header, so that the local " +
+          'distribution assigns them as two viewers; real CloudFront ignores the header (default: none sent)',
       ).argParser(commaList),
     )
     .addOption(
@@ -284,12 +304,15 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
     .addOption(
       new Option(
         '--within <duration>',
-        `until every check passes or this long has passed, check again every ${formatDuration(RECHECK_MS)}, reading the rollout again each time (the edges follow a new state within seconds); prints the last run (default: check once)`,
+        `until every check passes or this long has passed, check again every ${formatDuration(RECHECK_MS)}, ` +
+          `reading the rollout again each time (the edges follow a new state within seconds); prints the last ` +
+          `run (default: check once)`,
       ).argParser(durationWithin(1000, 3_600_000)),
     )
     .addOption(
       buildOption(
-        'against AWS: the build deployed last, as `npm run build` writes it; /api/e must answer as its error-report function does',
+        'against AWS: the build deployed last, as `npm run build` writes it; /api/e must answer as its ' +
+          'error-report function does',
       ),
     )
     .action(async (flags: CheckLiveFlags) => checkLiveCommand(deps, flags));

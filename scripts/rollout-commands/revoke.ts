@@ -88,7 +88,8 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
   let replacement: { version: string; buildId: string } | null = null;
   if (request.to !== undefined && !stable)
     throw new RolloutError(
-      `--to names what replaces the stable build; ${buildId} is not the stable build (${alias.stable.buildId ?? 'unknown'})`,
+      `--to names what replaces the stable build; ${buildId} is not the stable build ` +
+        `(${alias.stable.buildId ?? 'unknown'})`,
     );
   if (stable && previous === null) {
     if (request.to === undefined)
@@ -139,7 +140,8 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
     steps.replaced = result;
     lines.push(
       result.action === 'started'
-        ? `Deploying build ${replacement.buildId} (version ${replacement.version}) all at once as ${result.deploymentId}: ` +
+        ? `Deploying build ${replacement.buildId} (version ${replacement.version}) all at once as ` +
+            `${result.deploymentId}: ` +
             'until it ends, every load of the entry gets 410, the safe failure.'
         : `Build ${replacement.buildId}: ${result.reason}.`,
     );
@@ -178,7 +180,8 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
     const deleted = await purge(context, buildId);
     steps.purged = deleted;
     lines.push(
-      `Deleted ${Object.values(deleted).reduce((sum, count) => sum + count, 0)} objects of ${buildId} from ${regions.length} buckets.`,
+      `Deleted ${Object.values(deleted).reduce((sum, count) => sum + count, 0)} objects of ${buildId} from ` +
+        `${regions.length} buckets.`,
     );
   } else {
     lines.push(
