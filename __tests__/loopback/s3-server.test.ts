@@ -117,7 +117,7 @@ describe('loopback S3 server', () => {
           Array.from({ length: 16 }, async (_, writer) => {
             const key = `assets/${writer}.js`;
             const wrong: string[] = [];
-            for (const [round, size] of [3, 1, 2].map((mb, i) => [i, mb * 1024 * 1024 + writer] as const)) {
+            for (const [round, size] of [3, 1, 2].map((quarters, i) => [i, quarters * 256 * 1024 + writer] as const)) {
               await client.send(
                 new PutObjectCommand({ Bucket: 'replica', Key: key, Body: Buffer.alloc(size, 97 + round) }),
               );
@@ -130,7 +130,7 @@ describe('loopback S3 server', () => {
         expect(seen.flat()).toEqual([]);
         const listed = await listObjects(client, 'replica', 'assets/');
         expect(listed.map((o) => o.size).sort((a, b) => a - b)).toEqual(
-          Array.from({ length: 16 }, (_, writer) => 2 * 1024 * 1024 + writer),
+          Array.from({ length: 16 }, (_, writer) => 2 * 256 * 1024 + writer),
         );
       } finally {
         await server.stop();
