@@ -43,6 +43,7 @@ import { edgeRouters } from './sections/edge-routers';
 import { originRequests } from './sections/origin-requests';
 import { releaseJudge } from './sections/release-judge';
 import { releaseSignal } from './sections/release-signal';
+import { revocationReach } from './sections/revocation-reach';
 import { rollbackReach } from './sections/rollback-reach';
 import { synthAndBuild } from './sections/synth-build';
 import type { BenchSection, SectionResult } from './types';
@@ -54,6 +55,7 @@ export const SECTIONS: readonly BenchSection[] = [
   originRequests,
   assignment,
   rollbackReach,
+  revocationReach,
   synthAndBuild,
   cost,
   releaseSignal,

@@ -171,6 +171,21 @@ describe('npm run bench --quick', () => {
   );
 
   it(
+    'lists each chain from rollout revoke to no load getting the revoked entry, ' + 'every worst case within 2 minutes',
+    () => {
+      const section = run.report.sections['revocation-reach']!;
+      expect(section.figures.filter((f) => f.unit === 's').map((f) => [f.name, f.target])).toEqual([
+        ["the build's own URL, worst case", 120],
+        ['a canary, on /assets/index.js, worst case', 120],
+        ['the stable build, on /assets/index.js (with --to), worst case', 120],
+      ]);
+      for (const figure of section.figures.filter((f) => f.unit === 's')) expect(figure.value).toBeLessThanOrEqual(120);
+      expect(section.figures.find((f) => f.unit === 'count')).toMatchObject({ value: 0, target: 0 });
+      expect(section.notes.join('\n')).toMatch(/KeyValueStore carries the write to every edge location: 5 \/ 20 s/);
+    },
+  );
+
+  it(
     'prices the release signal a month at four volumes beside the metrics API, sampled as signalCapacity sizes ' +
       'it, and says whether each target is met',
     () => {

@@ -307,52 +307,70 @@ export function previousReachComponents(edge: EdgeReachMeasurement): ReachCompon
 const CODEDEPLOY_DETAIL =
   "AWS documents no interval for CodeDeploy's alarm checks; assumed at most a minute, half of it typically";
 
+/** EventBridge runs rollout sync on a state change (an alarm's, a deployment's). */
+export function syncOnEvent(what: string): ReachComponent {
+  const scheduleS = rateSeconds(SYNC_SCHEDULE);
+  return {
+    name: `rollout sync runs on ${what}`,
+    typicalS: 1,
+    worstS: 10,
+    basis: 'assumed',
+    detail:
+      `EventBridge delivers state changes as events, typically within a second (assumed; worst assumed 10 s); ` +
+      `were the event lost, the ${SYNC_SCHEDULE} schedule would run within ${scheduleS} s`,
+  };
+}
+
+export const SYNC_WRITES: ReachComponent = {
+  name: 'rollout sync reads the alarms, the alias and the store, and writes the state',
+  typicalS: 1,
+  worstS: 5,
+  basis: 'assumed',
+  detail:
+    'about six AWS API calls in us-east-1 (DescribeAlarms, GetAlias, GetFunctionConfiguration, ' +
+    'ListDeployments and GetDeployment, DescribeKeyValueStore, GetKey, PutKey), a cold start at worst',
+};
+
+export const STORE_PROPAGATION: ReachComponent = {
+  name: 'KeyValueStore carries the write to every edge location',
+  typicalS: 5,
+  worstS: 20,
+  basis: 'assumed',
+  detail:
+    'AWS: changes "are propagated to all CloudFront edge locations in a few seconds" ' +
+    '(https://aws.amazon.com/blogs/aws/introducing-amazon-cloudfront-keyvaluestore-a-low-latency-datastore-for-cloudfront-functions/, ' +
+    '2023); no bound is published, so typical 5 s and worst 20 s are assumed',
+};
+
+/** The last link: the published function reads the store on every load; `stale` loads were served the old build. */
+export function nextLoad(name: string, stale: number, what: string): ReachComponent {
+  return {
+    name,
+    typicalS: 0,
+    worstS: 0,
+    basis: 'measured',
+    detail: `the published function reads the store on every load; after a change, ${stale} ${what}`,
+  };
+}
+
 /**
  * This design's chain, in order; `nextLoadStale` is the measured end (loads served the old canary after the store
  * changed).
  */
 export function reachComponents(nextLoadStale: number): ReachComponent[] {
-  const scheduleS = rateSeconds(SYNC_SCHEDULE);
   return [
     {
-      name: "rollout sync runs on the alarm's state change",
-      typicalS: 1,
-      worstS: 10,
-      basis: 'assumed',
-      detail:
-        `EventBridge delivers CloudWatch alarm state changes as events, typically within a second (assumed; ` +
-        `worst assumed 10 s); were the event lost, the ${SYNC_SCHEDULE} schedule would run within ${scheduleS} s, ` +
-        `and CodeDeploy's own rollback raises a second event`,
+      ...syncOnEvent("the alarm's state change"),
+      detail: `${syncOnEvent('').detail}, and CodeDeploy's own rollback raises a second event`,
     },
-    {
-      name: 'rollout sync reads the alarm, the alias and the store, and writes weight 0',
-      typicalS: 1,
-      worstS: 5,
-      basis: 'assumed',
-      detail:
-        'about six AWS API calls in us-east-1 (DescribeAlarms, GetAlias, GetFunctionConfiguration, ' +
-        'ListDeployments and GetDeployment, DescribeKeyValueStore, GetKey, PutKey), a cold start at worst',
-    },
-    {
-      name: 'KeyValueStore carries the write to every edge location',
-      typicalS: 5,
-      worstS: 20,
-      basis: 'assumed',
-      detail:
-        'AWS: changes "are propagated to all CloudFront edge locations in a few seconds" ' +
-        '(https://aws.amazon.com/blogs/aws/introducing-amazon-cloudfront-keyvaluestore-a-low-latency-datastore-for-cloudfront-functions/, ' +
-        '2023); no bound is published, so typical 5 s and worst 20 s are assumed',
-    },
-    {
-      name: "every viewer's next load gets the stable build",
-      typicalS: 0,
-      worstS: 0,
-      basis: 'measured',
-      detail:
-        `the published function reads the store on every load; after a change, ${nextLoadStale} of the next ` +
-        `loads of canary viewers got the canary (the cached canary entry stays cached per build, but no viewer is ` +
-        `sent to it, and browsers revalidate every load)`,
-    },
+    { ...SYNC_WRITES, name: 'rollout sync reads the alarm, the alias and the store, and writes weight 0' },
+    STORE_PROPAGATION,
+    nextLoad(
+      "every viewer's next load gets the stable build",
+      nextLoadStale,
+      'of the next loads of canary viewers got the canary (the cached canary entry stays cached per build, but no ' +
+        'viewer is sent to it, and browsers revalidate every load)',
+    ),
   ];
 }
 
@@ -376,7 +394,7 @@ export function totalReach(components: readonly ReachComponent[]): {
  * Loads of canary viewers that still got the canary on their next load after the store went back to stable: 0 by
  * design.
  */
-async function measureNextLoad(code: string, own: string, viewers: number): Promise<number> {
+export async function measureNextLoad(code: string, own: string, viewers: number): Promise<number> {
   let value = formatRolloutState({ stable: OTHER_BUILD, canary: own, weight: 5000, salt: 'd-BADRELEASE', ring: [] });
   const assign = loadCloudFrontFunction(code, { get: async () => value });
   const random = seededRandom(99);

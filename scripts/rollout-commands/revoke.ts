@@ -12,7 +12,10 @@
  *      router's fallback refuses it, the release function and these commands refuse to release it,
  *      and rollout sync gives it no viewers as a canary;
  *   3. the canary: stop its deployment with rollback, and ask rollout sync to write the state now;
- *      the stable build: deploy `--to` all at once (alarms off, as `rollback` does);
+ *      the stable build: deploy `--to` all at once (alarms off, as `rollback` does). Until the
+ *      state names neither (seconds for a canary, the all-at-once deployment for a stable build),
+ *      loads of /assets/index.js may still be assigned it: the viewer-assignment function reads
+ *      only the state on that path, one store read a load, which is what the entry costs;
  *   4. invalidate `/assets/<buildId>/*` in CloudFront, so no cached copy is served on the entry path;
  *   5. with `--purge`, delete its objects (entry, chunks, manifest) from every bucket; without it
  *      they stay until cleanup, which deletes revoked builds first, so pages already open keep
@@ -141,8 +144,8 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
     lines.push(
       result.action === 'started'
         ? `Deploying build ${replacement.buildId} (version ${replacement.version}) all at once as ` +
-            `${result.deploymentId}: ` +
-            'until it ends, every load of the entry gets 410, the safe failure.'
+            `${result.deploymentId}: its own URL answers 410 already; loads of /assets/index.js get it ` +
+            'until the alias has moved and rollout sync has written the state (npm run bench: revocation reach).'
         : `Build ${replacement.buildId}: ${result.reason}.`,
     );
   }
