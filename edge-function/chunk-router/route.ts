@@ -21,8 +21,15 @@ import type { OriginRole } from '../shared/nearest-bucket';
 /** OPTIONS passes through for CORS preflights, which S3 answers from the bucket's CORS rules. */
 const METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
 
+/**
+ * A build's entry in its stored encodings: what the entry router reads from the buckets, never a
+ * viewer. Served here they would be the entry under another URL, past the build-entry behaviour's
+ * gate (a revoked build, contracts/revocation.ts) and without X-Build-Id.
+ */
+const ENTRY_VARIANT = /\/index\.js\.(?:br|gz)$/;
+
 export function isChunkPath(uri: string): boolean {
-  return BUILD_FILE_PATH.test(uri) && !uri.includes('..');
+  return BUILD_FILE_PATH.test(uri) && !uri.includes('..') && !ENTRY_VARIANT.test(uri);
 }
 
 export interface ChunkRequest {
