@@ -22,6 +22,12 @@
  * s3:PutObject on builds/*: without it the marker cannot be written and the build is kept.
  */
 import { randomBytes } from 'node:crypto';
+// The KeyValueStore API takes SigV4A only (the revoked builds' list); the signer registers itself when loaded.
+import '@aws-sdk/signature-v4a';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { rolloutStoreClientConfig } from '../contracts/rollout-store';
+import { listRevocations, rolloutStoreArnByName } from '../rollout-control/revocations';
 import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -77,6 +83,11 @@ export interface CleanupOptions {
   readonly clientFor?: (region: string) => S3Client;
   /** Reads the alias `live`. @default readAliasBuilds with a Lambda client in us-east-1 */
   readonly readLive?: () => Promise<AliasBuilds>;
+  /**
+   * The revoked builds (`rollout revoke`), which go first, whatever their age.
+   * @default listRevocations of the rollout store, found by name with CloudFront and KeyValueStore clients in us-east-1
+   */
+  readonly readRevoked?: () => Promise<readonly string[]>;
   /** Delete; otherwise only plan. @default false */
   readonly apply?: boolean;
   /** @default the current time */
@@ -102,6 +113,8 @@ export interface CleanupPolicy {
   readonly keepBuilds: number;
   readonly graceDays: number;
   readonly now: Date;
+  /** Builds revoked (`rollout revoke`): deleted first, whatever their age, unless live. @default none */
+  readonly revoked?: ReadonlySet<string>;
 }
 
 export interface BuildVerdict {
@@ -173,8 +186,12 @@ export function planCleanup(
   });
 
   const liveIds = new Set([live.stable.buildId, ...(live.canary ? [live.canary.buildId] : [])]);
+  const revoked = policy.revoked ?? new Set<string>();
   const ranked = facts
-    .filter((fact) => fact.uploadedAt !== null && !fact.unreadable && !liveIds.has(fact.buildId))
+    .filter(
+      (fact) =>
+        fact.uploadedAt !== null && !fact.unreadable && !liveIds.has(fact.buildId) && !revoked.has(fact.buildId),
+    )
     .sort((a, b) => b.uploadedAt!.getTime() - a.uploadedAt!.getTime() || (a.buildId < b.buildId ? -1 : 1));
   const rank = new Map(ranked.map((fact, index) => [fact.buildId, index + 1]));
   const graceMs = policy.graceDays * DAY_MS;
@@ -199,6 +216,8 @@ export function planCleanup(
       return keep(`stable (version ${live.stable.version} of the entry router)`);
     if (live.canary && fact.buildId === live.canary.buildId)
       return keep(`canary (version ${live.canary.version}, ${(live.canary.weight / 100).toFixed(2)}% of viewers)`);
+    // Gone for good (every edge answers 410 for it): nothing to keep it for, whatever its age.
+    if (revoked.has(fact.buildId)) return remove('revoked: never served again');
     if (fact.unreadable)
       return keep(
         `manifest in ${fact.unreadable.region} unreadable ` +
@@ -274,12 +293,41 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
       }
     }),
   );
-  const plan = planCleanup(inventories, live, {
+  const readRevoked =
+    options.readRevoked ??
+    (async () => {
+      const arn = await rolloutStoreArnByName(new CloudFrontClient({ region: 'us-east-1' }), names.rolloutStore);
+      const revocations = await listRevocations(new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()), arn);
+      return revocations.map((revocation) => revocation.buildId);
+    });
+  // Unknown revocations cost nothing but order: a revoked build is refused everywhere whether or not it is deleted.
+  let revokedIds = new Set<string>();
+  let revokedUnknown: string | null = null;
+  try {
+    revokedIds = new Set(await readRevoked());
+  } catch (error) {
+    revokedUnknown = describeError(error);
+  }
+  const planned = planCleanup(inventories, live, {
     keepBuilds: options.config.retention.keepBuilds,
     graceDays: options.config.retention.graceDays,
     now: options.now ?? new Date(),
+    revoked: revokedIds,
   });
-  const doomed = plan.verdicts.filter((verdict) => verdict.action === 'delete');
+  const plan =
+    revokedUnknown === null
+      ? planned
+      : {
+          ...planned,
+          warnings: [
+            ...planned.warnings,
+            `cannot read the revoked builds (${revokedUnknown}): they are kept or deleted by age like any other`,
+          ],
+        };
+  // Revoked builds first: an interrupted run has at least removed those.
+  const doomed = plan.verdicts
+    .filter((verdict) => verdict.action === 'delete')
+    .sort((a, b) => Number(revokedIds.has(b.buildId)) - Number(revokedIds.has(a.buildId)));
   if (!options.apply || doomed.length === 0) return { live, plan, deletions: [], ok: true };
 
   // The alias may have moved while we listed (a deploy or a rollback): then the plan is stale.

@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { CloudFrontClient, DescribeKeyValueStoreCommand } from '@aws-sdk/client-cloudfront';
+import { CloudFrontKeyValueStoreClient, ListKeysCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { parseConfig, resourceNames } from '../../config';
 import { versionDescription } from '../../contracts/version-description';
 import { cleanupMarkerPrefix } from '../../contracts/published-build';
@@ -94,6 +96,31 @@ describe('cleanup plan', () => {
     expect(plan.verdicts.map((v) => v.buildId)).toEqual([7, 6, 5, 4, 3, 2, 1].map(id));
   });
 
+  it('deletes a revoked build whatever its age, counts it among no kept ones, and keeps it only while live', () => {
+    const plan = planCleanup(
+      [
+        inventory('us-east-1', {
+          [id(1)]: { days: 90 },
+          [id(5)]: { days: 30 },
+          [id(6)]: { days: 2 },
+          [id(7)]: { days: 1 },
+        }),
+      ],
+      live(id(1)),
+      { ...policy, revoked: new Set([id(1), id(7)]) },
+    );
+    const verdict = Object.fromEntries(plan.verdicts.map((v) => [v.buildId, v]));
+    // Inside the grace period and the newest: gone all the same.
+    expect(verdict[id(7)]).toMatchObject({ action: 'delete', reason: 'revoked: never served again' });
+    // The two newest others are kept in its place.
+    expect([id(6), id(5)].map((b) => [b, verdict[b]!.action])).toEqual([
+      [id(6), 'keep'],
+      [id(5), 'keep'],
+    ]);
+    // A stable build, revoked before what replaces it has landed, stays until it is not live.
+    expect(verdict[id(1)]).toMatchObject({ action: 'keep', reason: 'stable (version 7 of the entry router)' });
+  });
+
   it('keeps a retired build still inside the grace period, counted from its newest upload in any region', () => {
     const plan = planCleanup(
       [
@@ -167,6 +194,23 @@ describe('cleanup plan', () => {
 
 describe('cleanup on the loopback S3 server', () => {
   const lambda = mockClient(LambdaClient);
+  const cloudfront = mockClient(CloudFrontClient);
+  const kvs = mockClient(CloudFrontKeyValueStoreClient);
+  /** The rollout store, where revoked builds are listed: none here. */
+  function noRevocations(): void {
+    cloudfront.reset();
+    kvs.reset();
+    cloudfront.on(DescribeKeyValueStoreCommand).resolves({
+      KeyValueStore: {
+        Name: names.rolloutStore,
+        Id: 'x',
+        ARN: 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000',
+        Comment: '',
+        LastModifiedTime: new Date(),
+      },
+    });
+    kvs.on(ListKeysCommand).resolves({ Items: [] });
+  }
   const now = new Date(Date.now() + 30 * DAY);
   const uploadedDaysAgo = [1, 3, 10, 20, 40, 60];
   const builds = uploadedDaysAgo.map((_, index) => id(0xb00 + index));
@@ -210,11 +254,14 @@ describe('cleanup on the loopback S3 server', () => {
   });
   beforeEach(async () => {
     lambda.reset();
+    noRevocations();
     server = await startS3Server({ copyOf: seeded });
   });
   afterEach(() => server.stop());
   afterAll(() => {
     lambda.restore();
+    cloudfront.restore();
+    kvs.restore();
     for (const dir of [...buildDirs.splice(0), seeded]) rmSync(dir, { recursive: true, force: true });
   });
 

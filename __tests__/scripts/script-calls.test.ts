@@ -28,6 +28,7 @@ import {
 import {
   CloudFrontKeyValueStoreClient,
   DescribeKeyValueStoreCommand,
+  ListKeysCommand,
   GetKeyCommand,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
@@ -49,6 +50,7 @@ import { judgmentKey } from '../../contracts/release-progress';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { backfill } from '../../scripts/backfill';
 import { cleanup } from '../../scripts/cleanup';
+import { formatRevocation, revocationKey } from '../../contracts/revocation';
 import {
   type CiScript,
   ciRolePolicies,
@@ -277,6 +279,15 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
         .on(GetFunctionConfigurationCommand, { FunctionName: names.entryRouter, Qualifier: '8' })
         .resolves(versionConfiguration(canary));
 
+      // The newest retired build was revoked: it goes, though keepBuilds would keep it, and the next one is kept.
+      cloudfront.on(DescribeStoreByName).resolves({
+        KeyValueStore: { Name: names.rolloutStore, Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() },
+      });
+      kvs.on(ListKeysCommand).resolves({
+        Items: [
+          { Key: revocationKey(newest), Value: formatRevocation({ at: now.getTime(), reason: 'CVE-2026-0001' }) },
+        ],
+      });
       const calls = await record('cleanup', SCENARIOS.cleanup[0]!, async () => {
         const result = await cleanup({
           config: retained,
@@ -291,12 +302,15 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
             .filter((v) => v.action === 'delete')
             .map((v) => v.buildId)
             .sort(),
-        ).toEqual([older, oldest, orphan]);
+        ).toEqual([newest, oldest, orphan].sort());
+        expect(result.plan.verdicts.find((v) => v.buildId === newest)?.reason).toBe('revoked: never served again');
         expect(result.deletions.map((d) => [d.region, d.builds])).toEqual(
           config.regions.map((region, index) => [region, index === 1 ? 3 : 2]),
         );
       });
       expect(operations(calls)).toEqual([
+        'cloudfront-keyvaluestore:ListKeys',
+        'cloudfront:DescribeKeyValueStore',
         'lambda:GetAlias',
         'lambda:GetFunctionConfiguration',
         's3:DeleteObject',
@@ -308,8 +322,9 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
       ]);
       for (const bucket of buckets) {
         const keys = (await listObjects(server.client(), bucket, '')).map((o) => o.key);
-        expect(keys.filter((key) => [older, oldest, orphan].some((gone) => key.includes(gone)))).toEqual([]);
-        expect(keys.filter((key) => key.includes(newest))).not.toEqual([]);
+        expect(keys.filter((key) => [newest, oldest, orphan].some((gone) => key.includes(gone)))).toEqual([]);
+        // The revoked build does not count among the kept: the next newest is kept instead.
+        expect(keys.filter((key) => key.includes(older))).not.toEqual([]);
       }
     } finally {
       await server.stop();

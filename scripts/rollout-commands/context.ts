@@ -11,7 +11,7 @@ import {
   type FunctionConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { DescribeKeyValueStoreCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import type { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import type { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
@@ -20,6 +20,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { resourceNames, type DeployConfig, type ResourceNames } from '../../config';
 import { credentialsProblem } from '../../rollout-control/credentials';
+import { rolloutStoreArnByName } from '../../rollout-control/revocations';
 import type { ReleaseResult, ReleaseTarget } from '../../rollout-control/release';
 import { MANUAL_SYNC_EVENT } from '../../rollout-control/sync-plan';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../rollout-control/alias-state';
@@ -198,12 +199,9 @@ export async function readAliasView(context: Context): Promise<AliasView> {
 export async function rolloutStoreArn(context: Context): Promise<string> {
   const name = context.names.rolloutStore;
   try {
-    const described = await context.clients.cloudfront.send(new DescribeKeyValueStoreCommand({ Name: name }));
-    const arn = described.KeyValueStore?.ARN;
-    if (!arn) throw new RolloutError(`CloudFront described key value store ${name} without an ARN`);
-    return arn;
+    return await rolloutStoreArnByName(context.clients.cloudfront, name);
   } catch (error) {
-    if (errorName(error) === 'EntityNotFound')
+    if (errorName((error as Error).cause ?? error) === 'EntityNotFound')
       throw new RolloutError(
         `no CloudFront key value store named ${name} in account ${context.account}: deploy the stacks first`,
       );
