@@ -200,3 +200,48 @@ export function releaseFacts(
   const weight = current.canary === build ? current.weight : (last?.state.weight ?? 0);
   return { stable: current.stable, canary: build, weight, reason };
 }
+
+/**
+ * Amazon Q Developer in chat applications (formerly AWS Chatbot) posts only AWS services' own events
+ * and custom notifications in its event schema (its admin guide, "Custom notifications": version
+ * "1.0", source "custom", content.description required; metadata.additionalContext, strings). Its
+ * channels subscribe over HTTPS, so that protocol gets the message in that schema, and every other
+ * protocol (email) the text.
+ */
+export function chatNotification(notification: ReleaseNotification): Record<string, unknown> {
+  const [line = ''] = notification.message.split('\n');
+  const { detail } = notification;
+  return {
+    version: '1.0',
+    source: 'custom',
+    id: `${detail.distribution}-${detail.kind}-${detail.at}`,
+    content: {
+      textType: 'client-markdown',
+      title: notification.subject,
+      description: `${line}\nDashboard: ${detail.dashboard}`,
+    },
+    metadata: {
+      summary: line,
+      eventType: detail.kind,
+      additionalContext: Object.fromEntries(
+        Object.entries(detail).map(([key, value]) => [key, value === null ? '' : String(value)]),
+      ),
+    },
+  };
+}
+
+/** What to publish to the topic: the text for email (`default`), the chat schema for HTTPS subscribers. */
+export function snsPublication(notification: ReleaseNotification): {
+  readonly Subject: string;
+  readonly Message: string;
+  readonly MessageStructure: 'json';
+} {
+  return {
+    Subject: notification.subject,
+    Message: JSON.stringify({
+      default: notification.message,
+      https: JSON.stringify(chatNotification(notification)),
+    }),
+    MessageStructure: 'json',
+  };
+}

@@ -49,6 +49,7 @@ import {
   notificationKind,
   releaseFacts,
   releaseNotification,
+  snsPublication,
   type DeploymentEventState,
   type ReleaseEvent,
 } from '../contracts/release-notification';
@@ -59,6 +60,7 @@ import { buildPresence, bucketsFrom } from './build-presence';
 import { findActiveDeploymentId, getDeploymentSummary, rolledBackTo, type DeploymentSummary } from './deployments';
 import type { RolloutSyncEnvironment } from '../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from './rollout-state-store';
+import type { Revocation } from '../contracts/revocation';
 import { readRevocation } from './revocations';
 import { announceState, readJudgment, readTimeline } from './signal-table';
 import {
@@ -204,7 +206,7 @@ export function createRolloutSync(
       let judged: JudgedRelease | null = null;
       let judgment: JudgmentRecord | null = null;
       let rollingBack = false;
-      let revokedCanary = false;
+      let revokedCanary: Revocation | null = null;
       const canary = effectiveCanary(builds);
       if (canary) {
         // Only a live canary needs a salt, and only then is CodeDeploy asked which deployment it
@@ -214,7 +216,7 @@ export function createRolloutSync(
         firing = await alarmsFiring();
         // A revoked build gets no viewers, whatever the alias or the judge say (one read per run
         // while a canary is live).
-        revokedCanary = (await readRevocation(clients.kvs, storeArn, canary.buildId)) !== null;
+        revokedCanary = await readRevocation(clients.kvs, storeArn, canary.buildId);
         // A canary no deployment is shifting to may be one that was just rolled back, whose alias
         // CodeDeploy has not moved back yet: it gets no viewers again, under any salt.
         if (!(deployment?.active && deployment.toVersion === canary.version)) {
@@ -237,7 +239,13 @@ export function createRolloutSync(
           judged = { progress, blind: firing.unjudged, verdictReason: judgment?.last?.reason ?? null };
         }
       }
-      const plan = planSync(builds, deployment, stored, firing.clientErrors || rollingBack || revokedCanary, judged);
+      const plan = planSync(
+        builds,
+        deployment,
+        stored,
+        firing.clientErrors || rollingBack || revokedCanary !== null,
+        judged,
+      );
       const shifting = deployment?.active === true && deployment.toVersion === builds.canary?.version;
       const summary = {
         trigger: trigger.kind,
@@ -281,6 +289,7 @@ export function createRolloutSync(
         clientErrors: firing.clientErrors,
         hold: plan.hold?.reason ?? null,
         aliasCanary: canary?.buildId ?? null,
+        revoked: revokedCanary === null ? null : `build ${revokedCanary.buildId} revoked: ${revokedCanary.reason}`,
       });
       return { action: written ? 'written' : 'unchanged', ...summary, ...stop, missingBuilds, notification };
     }
@@ -296,7 +305,12 @@ export function createRolloutSync(
   async function notify(
     event: SyncEvent,
     state: RolloutState,
-    seen: { readonly clientErrors: boolean; readonly hold: string | null; readonly aliasCanary: string | null },
+    seen: {
+      readonly clientErrors: boolean;
+      readonly hold: string | null;
+      readonly aliasCanary: string | null;
+      readonly revoked: string | null;
+    },
   ): Promise<SyncSummary['notification']> {
     let happened: ReleaseEvent;
     let canary: string | null = null;
@@ -332,6 +346,7 @@ export function createRolloutSync(
         if (detail.state === 'STOP' || detail.state === 'FAILURE')
           reason =
             judgment?.failure ??
+            seen.revoked ??
             (seen.clientErrors ? `the client-error alarm ${env.CLIENT_ERROR_ALARM} fired` : null) ??
             seen.hold ??
             deployment.error ??
@@ -355,11 +370,7 @@ export function createRolloutSync(
       if (message === null) return null;
       try {
         await clients.sns.send(
-          new PublishCommand({
-            TopicArn: env.NOTIFICATION_TOPIC_ARN,
-            Subject: message.subject,
-            Message: message.message,
-          }),
+          new PublishCommand({ TopicArn: env.NOTIFICATION_TOPIC_ARN, ...snsPublication(message) }),
         );
         return { subject: message.subject, failure: null };
       } catch (error) {

@@ -408,8 +408,26 @@ describe('rollout sync against AWS', () => {
   describe('notifications', () => {
     const published = () =>
       sns.commandCalls(PublishCommand).map((call) => {
-        const { TopicArn, Subject, Message } = call.args[0].input;
-        const [first, second, , ...json] = String(Message).split('\n');
+        const { TopicArn, Subject, Message, MessageStructure } = call.args[0].input;
+        // Per protocol: the text for email, Amazon Q Developer's custom-notification schema over HTTPS.
+        expect(MessageStructure).toBe('json');
+        const { default: text, https } = JSON.parse(String(Message)) as { default: string; https: string };
+        const chat = JSON.parse(https) as {
+          version: string;
+          source: string;
+          content: { description: string };
+          metadata: { eventType: string; additionalContext: Record<string, string> };
+        };
+        const [first, second, , ...json] = text.split('\n');
+        expect([chat.version, chat.source, chat.content.description]).toEqual(['1.0', 'custom', `${first}\n${second}`]);
+        expect(chat.metadata.additionalContext).toEqual(
+          Object.fromEntries(
+            Object.entries(JSON.parse(json.join('\n')) as Record<string, unknown>).map(([k, v]) => [
+              k,
+              v === null ? '' : String(v),
+            ]),
+          ),
+        );
         return { TopicArn, Subject, first, second, detail: JSON.parse(json.join('\n')) };
       });
 

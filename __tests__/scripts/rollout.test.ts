@@ -1171,7 +1171,7 @@ describe('revoke', () => {
       });
       const published = sns.commandCalls(PublishCommand)[0]!.args[0].input;
       expect(published.TopicArn).toBe('arn:aws:sns:us-east-1:123456789012:edge-widget-releases');
-      expect(published.Message!.split('\n')[0]).toBe(
+      expect((JSON.parse(published.Message!) as { default: string }).default.split('\n')[0]).toBe(
         `Revoked: build ${BUILD_B}: CVE-2026-0001: XSS in the comment box`,
       );
       expect(run.out).toContain('Its chunks stay until cleanup');
@@ -1262,6 +1262,37 @@ describe('revoke', () => {
       );
       expect(store.keys()).toEqual([revocationKey(BUILD_C), ROLLOUT_STATE_KEY].sort());
       expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    },
+  );
+
+  it(
+    'replaces a revoked stable build on a run after one whose deployment failed, ' +
+      'and refuses a --to a bucket lacks, writing nothing',
+    async () => {
+      settled();
+      // A replacement one region lacks: refused before the key.
+      s3.on(HeadObjectCommand, { Key: `builds/${BUILD_A}.json` }).rejects(
+        Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
+      );
+      const missing = await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0003', '--to', BUILD_A);
+      expect(missing.code).toBe(1);
+      expect(missing.err).toContain(`build ${BUILD_A} is not in every bucket`);
+      expect(store.keys()).toEqual([ROLLOUT_STATE_KEY]);
+      // The key written by a run whose deployment then failed; the alias still on the revoked build.
+      s3.on(HeadObjectCommand).resolves({});
+      store.put(revocationKey(BUILD_B), formatRevocation({ at: Date.UTC(2026, 10, 1), reason: 'CVE-2026-0003' }));
+      codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-REPLACE02' });
+      const again = await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0003', '--to', BUILD_A);
+      expect([again.code, again.err]).toEqual([0, '']);
+      expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(1);
+      // The notification names what viewers get instead.
+      const message = (JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!) as { default: string })
+        .default;
+      expect(JSON.parse(message.slice(message.indexOf('\n\n') + 2))).toMatchObject({
+        kind: 'revoked',
+        buildId: BUILD_B,
+        stable: BUILD_A,
+      });
     },
   );
 

@@ -25,7 +25,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { buildAssetsPrefix, publishedBuildKey } from '../../contracts/bucket-layout';
 import { ALL_AT_ONCE_CONFIG } from '../../contracts/deployment-config';
-import { releaseNotification } from '../../contracts/release-notification';
+import { releaseNotification, snsPublication } from '../../contracts/release-notification';
 import { dashboardUrl } from '../../contracts/release-dashboard';
 import type { Revocation } from '../../contracts/revocation';
 import { errorMessage } from '../../rollout-control/aws-errors';
@@ -94,7 +94,9 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
       `--to names what replaces the stable build; ${buildId} is not the stable build ` +
         `(${alias.stable.buildId ?? 'unknown'})`,
     );
-  if (stable && previous === null) {
+  // Whether revoked before or not: while it is still the stable build, it is replaced (a run that
+  // wrote the key but whose deployment failed is finished by running it again with --to).
+  if (stable) {
     if (request.to === undefined)
       throw new RolloutError(
         `build ${buildId} is the stable build: every viewer gets it. Name the build that replaces it with ` +
@@ -116,6 +118,13 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
         `deployment ${deployment.id} is in progress: stop it first (npm run rollout -- stop), then revoke ` +
           `${buildId} with --to again`,
       );
+    // Before anything is written: a replacement a region lacks would be refused after the key.
+    const toPresence = await buildPresence(context.clients.s3For, context.target.buckets, request.to);
+    if (toPresence.missing.length > 0)
+      throw new RolloutError(
+        `build ${request.to} is not in every bucket (its manifest is missing from ${toPresence.missing.join(', ')}): ` +
+          'upload it there first (npm run backfill), then revoke again',
+      );
     replacement = { version: target.version, buildId: request.to };
   }
 
@@ -130,9 +139,17 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
 
   // 3. Off every viewer.
   if (canary && deployment) {
-    const stopped = await stopWithRollback(context, deployment);
-    steps.stopped = stopped.json;
-    lines.push(...stopped.lines);
+    try {
+      const stopped = await stopWithRollback(context, deployment);
+      steps.stopped = stopped.json;
+      lines.push(...stopped.lines);
+    } catch (error) {
+      // It finished first: the revoked build may be the stable one now, which only --to replaces.
+      throw new RolloutError(
+        `build ${buildId} is revoked (its own URL answers 410), but stopping deployment ${deployment.id} failed ` +
+          `(${errorMessage(error)}); if it has become the stable build, run revoke again with --to <buildId>`,
+      );
+    }
   }
   if (replacement !== null) {
     const result = await release(replacement, await releaseTarget(context), context.clients, {
@@ -159,11 +176,12 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
   // 4. No cached copy.
   try {
     const distribution = await findDistribution(context.clients.cloudfront, context.names.realtimeLogConfig);
+    // A reference of this run's own: a second run invalidates again (a cache refilled meanwhile).
     const id = await invalidateBuild(
       context.clients.cloudfront,
       distribution.id,
       buildId,
-      `revoke-${buildId}-${revocation.at}`,
+      `revoke-${buildId}-${context.now()}`,
     );
     steps.invalidation = {
       distributionId: distribution.id,
@@ -194,7 +212,8 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
   }
 
   // 6. Heard.
-  const published = await notify(context, revocation);
+  // The stable build viewers get once the state has moved: the replacement, or the stable one as it is.
+  const published = await notify(context, revocation, replacement?.buildId ?? alias.stable.buildId ?? buildId);
   if (published !== null) lines.push(`Could not publish the notification: ${published}.`);
   return {
     json: { revocation, already: previous !== null, stable, canary, ...steps, notified: published === null },
@@ -219,10 +238,10 @@ async function purge(context: Context, buildId: string): Promise<Record<string, 
 }
 
 /** Publishes the revocation; null when it was published, else why not (the revocation stands either way). */
-async function notify(context: Context, revocation: Revocation): Promise<string | null> {
+async function notify(context: Context, revocation: Revocation, stable: string): Promise<string | null> {
   const message = releaseNotification(
     { kind: 'revocation', buildId: revocation.buildId, reason: revocation.reason },
-    { stable: context.config.name, canary: null, weight: 0, reason: null },
+    { stable, canary: null, weight: 0, reason: null },
     { distribution: context.config.name, dashboard: dashboardUrl(context.names.dashboard), at: context.now() },
   );
   if (message === null) return 'nothing to say';
@@ -231,8 +250,7 @@ async function notify(context: Context, revocation: Revocation): Promise<string 
     await sns.send(
       new PublishCommand({
         TopicArn: `arn:aws:sns:${ROLLOUT_REGION}:${context.account}:${context.names.notificationTopic}`,
-        Subject: message.subject,
-        Message: message.message,
+        ...snsPublication(message),
       }),
     );
     return null;
