@@ -322,6 +322,23 @@ describe('entry router (bundled)', () => {
       expect(((await load()(entryEvent({ uri: '/assets/index.js' }))) as CloudFrontResultResponse).status).toBe('410');
     });
 
+    it("gives a revoked canary's viewers the stable build on the fallback path, uncached", async () => {
+      revoke(OWN);
+      const state: RolloutState = { stable: OTHER_BUILD, canary: OWN, weight: 10000, salt: 'd-REVOKED', ring: [] };
+      setState(state);
+      const handler = load();
+      const event = entryEvent({ uri: '/assets/index.js', clientIp: '192.0.2.44' });
+      // At weight 10000 the state assigns everyone the canary; the router gives them the stable build instead.
+      expect(assignBuild(state, '192.0.2.44', null)).toBe(OWN);
+      const result = (await handler(event)) as CloudFrontResultResponse;
+      expectValid(event, result);
+      expect([result.status, header(result, 'x-build-id'), header(result, 'cache-control')]).toEqual([
+        '200',
+        OTHER_BUILD,
+        'no-store',
+      ]);
+    });
+
     it('keeps a revoked build refused when the store then fails', async () => {
       revoke(OTHER_BUILD);
       setState(steadyState(OTHER_BUILD));

@@ -75,17 +75,18 @@ export async function handler(event: CloudFrontRequestEvent): Promise<CloudFront
     if (!('request' in result)) return result;
     checked = result;
     if (checked.buildId !== null) return await serve(checked, checked.buildId, IMMUTABLE_CACHE_CONTROL);
-    const assigned = await fallbackAssignment(checked);
+    const { assigned, stable } = await fallbackAssignment(checked);
     // The state may still name a build revoked a moment ago (rollout sync rewrites it within
-    // seconds): gone, as the viewer-assignment function answers for it by its own URL.
+    // seconds): a revoked canary's viewer gets the stable build; a revoked stable build, nothing
+    // (410), as the viewer-assignment function answers for it by its own URL.
     const storeArn = headerValue(checked.request.origin?.s3?.customHeaders ?? {}, ROLLOUT_STORE_HEADER);
-    const read = revocations.read(storeArn, assigned);
-    const revoked = read instanceof Promise ? await read : read;
-    if (revoked !== null) {
-      console.log(`entry-router: build ${assigned} is revoked (${revoked.reason}): 410`);
-      return errorResponse('410', checked.method, UNCACHED);
+    for (const candidate of assigned === stable ? [assigned] : [assigned, stable]) {
+      const read = revocations.read(storeArn, candidate);
+      const revoked = read instanceof Promise ? await read : read;
+      if (revoked === null) return await serve(checked, candidate, UNCACHED);
+      console.log(`entry-router: build ${candidate} is revoked (${revoked.reason})`);
     }
-    return await serve(checked, assigned, UNCACHED);
+    return errorResponse('410', checked.method, UNCACHED);
   } catch (error) {
     // Nothing above should throw. A cached path must never get another build's bytes, so it gets
     // an uncached 503; the unrewritten path, uncached anyway, still gets a working widget.
@@ -96,8 +97,8 @@ export async function handler(event: CloudFrontRequestEvent): Promise<CloudFront
   }
 }
 
-/** The viewer's build when the viewer-assignment function could not pick it. */
-async function fallbackAssignment(checked: EntryRequest): Promise<string> {
+/** The viewer's build when the viewer-assignment function could not pick it, and the stable build it would fall back to. */
+async function fallbackAssignment(checked: EntryRequest): Promise<{ assigned: string; stable: string }> {
   const storeArn = headerValue(checked.request.origin?.s3?.customHeaders ?? {}, ROLLOUT_STORE_HEADER);
   const read = states.read(storeArn);
   const state = read instanceof Promise ? await read : read;
@@ -106,9 +107,16 @@ async function fallbackAssignment(checked: EntryRequest): Promise<string> {
       `entry-router: no rollout state (store ${storeArn ?? 'not named by the origin'}); serving its own ` +
         `build ${own.buildId}`,
     );
-    return own.buildId;
+    return { assigned: own.buildId, stable: own.buildId };
   }
-  return assignBuild(state, checked.request.clientIp, refererOrigin(headerValue(checked.request.headers, 'referer')));
+  return {
+    assigned: assignBuild(
+      state,
+      checked.request.clientIp,
+      refererOrigin(headerValue(checked.request.headers, 'referer')),
+    ),
+    stable: state.stable,
+  };
 }
 
 async function serve(checked: EntryRequest, buildId: string, cacheControl: string): Promise<CloudFrontRequestResult> {
