@@ -97,7 +97,10 @@ export async function handler(event: CloudFrontRequestEvent): Promise<CloudFront
   }
 }
 
-/** The viewer's build when the viewer-assignment function could not pick it, and the stable build it would fall back to. */
+/**
+ * The viewer's build when the viewer-assignment function could not pick it, and the stable build
+ * it would fall back to.
+ */
 async function fallbackAssignment(checked: EntryRequest): Promise<{ assigned: string; stable: string }> {
   const storeArn = headerValue(checked.request.origin?.s3?.customHeaders ?? {}, ROLLOUT_STORE_HEADER);
   const read = states.read(storeArn);
