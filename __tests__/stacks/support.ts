@@ -2,7 +2,8 @@
  * Shared by the stack tests: a config factory, the default build's manifest, and a full synth of
  * a fresh app (both stacks, cross-stack references resolved, validations run) read back as JSON.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type App, Testing } from 'cdktf';
@@ -12,6 +13,7 @@ import type { BuildManifest } from '../../contracts/build-manifest';
 import { createStacks, type DistributionStacks, type DistributionStacksProps } from '../../stacks/app';
 import type { Block, SynthStack, TerraformJson } from '../../stacks/policy/terraform-json';
 import { BUILD_DIR, defaultBuild } from '../fixtures/build';
+import { SYNTH_CACHE_FOLDER } from '../fixtures/run-tmpdir';
 
 // The matchers (toHaveResourceWithProperties, …) come from cdktf's jest adapter; jest 29 gives
 // every test file its own `expect`, so each file that imports this module registers them.
@@ -89,9 +91,52 @@ export function synthesize(
   const key = JSON.stringify([config, options]);
   const known = synths.get(key);
   if (known && !fresh) return known;
-  const synthesized = synthesizeApp(config, options);
+  const synthesized = fresh ? synthesizeApp(config, options) : fromRunCache(key, config, options);
   for (const stack of synthesized.all) deepFreeze(stack.json);
   synths.set(key, synthesized);
+  return synthesized;
+}
+
+/**
+ * The synthesized stacks, shared by every test file of the run: the JSON is written once per config
+ * and options to a folder of the run (SYNTH_CACHE_FOLDER in the run's temporary folder, made by global
+ * setup and gone with it), so the sources cannot change under it. Twenty files synthesize the same few
+ * configs, a few seconds each. The constructs themselves are made only when a test asks for them.
+ */
+function fromRunCache(
+  key: string,
+  config: DeployConfig,
+  options: Partial<Omit<DistributionStacksProps, 'config'>>,
+): Synthesized {
+  const folder = process.env.EDGE_WIDGET_TEST_RUN_TMPDIR;
+  if (!folder) return synthesizeApp(config, options);
+  const dir = path.join(folder, SYNTH_CACHE_FOLDER);
+  const file = path.join(dir, `${createHash('sha256').update(key).digest('hex')}.json`);
+  if (existsSync(file)) {
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as { replicas: string; delivery: string };
+    const names = resourceNames(config);
+    const stack = (name: string, text: string): SynthesizedStack => ({ name, text, json: JSON.parse(text) });
+    const replicas = stack(names.replicaStack, cached.replicas);
+    const delivery = stack(names.deliveryStack, cached.delivery);
+    let stacks: DistributionStacks | undefined;
+    return {
+      config,
+      manifest: options.manifest ?? defaultBuild(),
+      get stacks() {
+        stacks ??= synthesizeApp(config, options).stacks;
+        return stacks;
+      },
+      replicas,
+      delivery,
+      all: [replicas, delivery],
+    };
+  }
+  const synthesized = synthesizeApp(config, options);
+  mkdirSync(dir, { recursive: true });
+  // Written whole, then renamed: a file another worker reads is never half there.
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, JSON.stringify({ replicas: synthesized.replicas.text, delivery: synthesized.delivery.text }));
+  renameSync(partial, file);
   return synthesized;
 }
 
