@@ -77,3 +77,15 @@ export function parseRevocation(buildId: string, text: string | undefined): Revo
     return unknown;
   }
 }
+
+/** The revocations among a store's keys and values, oldest first (unknown times last). */
+export function revocationsOf(
+  items: Iterable<{ readonly key: string; readonly value: string | undefined }>,
+): Revocation[] {
+  const found: Revocation[] = [];
+  for (const { key, value } of items) {
+    const buildId = revokedBuildOf(key);
+    if (buildId !== null) found.push(parseRevocation(buildId, value));
+  }
+  return found.sort((a, b) => (a.at ?? Number.MAX_SAFE_INTEGER) - (b.at ?? Number.MAX_SAFE_INTEGER));
+}

@@ -56,7 +56,7 @@ import {
   parseRevocation,
   reasonProblem,
   revocationKey,
-  revokedBuildOf,
+  revocationsOf,
   type Revocation,
 } from '../contracts/revocation';
 import { KINESIS_WRITE_THROTTLED, statePropagationMs } from '../contracts/release-signal';
@@ -312,7 +312,7 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
         read: () => kvs.store.get(ROLLOUT_STATE_KEY),
         write: (text) => void kvs.store.put(ROLLOUT_STATE_KEY, text),
       },
-      revocations: () => storedRevocations(kvs.store),
+      revocations: () => revocationsOf(kvs.store.keys().map((key) => ({ key, value: kvs.store.get(key) }))),
     });
 
     // The signal: one stream, read from its tip on by the consumer's runner before anything is logged.
@@ -504,16 +504,6 @@ function stableRefusal(buildId: string, status: ControlPlaneStatus): string {
     `build first (\`npm run local:release\`) and let it finish, then revoke ${buildId}. (In AWS, ` +
     `\`npm run rollout -- revoke\` takes \`--to <buildId>\` and replaces it at once; the local mode has no --to.)`
   );
-}
-
-/** The revocations in the local store, oldest first (unknown times last), as `listRevocations` lists them. */
-function storedRevocations(store: LocalKeyValueStore): Revocation[] {
-  const found: Revocation[] = [];
-  for (const key of store.keys()) {
-    const buildId = revokedBuildOf(key);
-    if (buildId !== null) found.push(parseRevocation(buildId, store.get(key)));
-  }
-  return found.sort((a, b) => (a.at ?? Number.MAX_SAFE_INTEGER) - (b.at ?? Number.MAX_SAFE_INTEGER));
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   formatRevocation,
   parseRevocation,
   revocationKey,
-  revokedBuildOf,
+  revocationsOf,
   type Revocation,
 } from '../contracts/revocation';
 import { DescribeKeyValueStoreCommand as DescribeStoreByName, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
@@ -70,17 +70,14 @@ export async function refuseRevoked(
 
 /** Every revocation in the store, oldest first (unknown times last). */
 export async function listRevocations(kvs: CloudFrontKeyValueStoreClient, storeArn: string): Promise<Revocation[]> {
-  const found: Revocation[] = [];
+  const items: { key: string; value: string | undefined }[] = [];
   let nextToken: string | undefined;
   do {
     const page = await kvs.send(new ListKeysCommand({ KvsARN: storeArn, NextToken: nextToken, MaxResults: 50 }));
-    for (const item of page.Items ?? []) {
-      const buildId = revokedBuildOf(item.Key ?? '');
-      if (buildId !== null) found.push(parseRevocation(buildId, item.Value));
-    }
+    for (const item of page.Items ?? []) items.push({ key: item.Key ?? '', value: item.Value });
     nextToken = page.NextToken;
   } while (nextToken);
-  return found.sort((a, b) => (a.at ?? Number.MAX_SAFE_INTEGER) - (b.at ?? Number.MAX_SAFE_INTEGER));
+  return revocationsOf(items);
 }
 
 /** Writes the revocation of `buildId` (again, if it is there: the first record stands). */
