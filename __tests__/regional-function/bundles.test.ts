@@ -111,6 +111,39 @@ async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>):
   }
 }
 
+/**
+ * Kinesis events of the signal stream as Lambda hands them to the consumer: one record per request
+ * (the entry unless named), arriving half a second after it, sequence numbers counting up across
+ * the events one returned function makes.
+ */
+function kinesisEvents(): (records: { ip: string; at: number; uri?: string; query?: string; status?: number }[]) => {
+  Records: { kinesis: { data: string; approximateArrivalTimestamp: number; sequenceNumber: string } }[];
+} {
+  let sequence = 0;
+  return (records) => ({
+    Records: records.map((r) => {
+      sequence += 1;
+      return {
+        kinesis: {
+          data: Buffer.from(
+            formatRecord({
+              at: r.at,
+              clientIp: r.ip,
+              method: 'GET',
+              uri: r.uri ?? '/assets/index.js',
+              query: r.query ?? '',
+              status: r.status ?? 200,
+              referer: null,
+            }),
+          ).toString('base64'),
+          approximateArrivalTimestamp: (r.at + 500) / 1000,
+          sequenceNumber: String(sequence),
+        },
+      };
+    }),
+  });
+}
+
 describe('regional bundles as they ship', () => {
   it('rollout-sync loads with no environment and rejects a malformed event by saying what it expects', async () => {
     await withEnv({}, async () => {
@@ -332,29 +365,7 @@ describe('regional bundles as they ship', () => {
           },
         });
         const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
-        let sequence = 0;
-        const event = (records: { ip: string; at: number; uri?: string; query?: string; status?: number }[]) => ({
-          Records: records.map((r) => {
-            sequence += 1;
-            return {
-              kinesis: {
-                data: Buffer.from(
-                  formatRecord({
-                    at: r.at,
-                    clientIp: r.ip,
-                    method: 'GET',
-                    uri: r.uri ?? '/assets/index.js',
-                    query: r.query ?? '',
-                    status: r.status ?? 200,
-                    referer: null,
-                  }),
-                ).toString('base64'),
-                approximateArrivalTimestamp: (r.at + 500) / 1000,
-                sequenceNumber: String(sequence),
-              },
-            };
-          }),
-        });
+        const event = kinesisEvents();
         const { result, lines } = await capturingLogs(() =>
           withEnv(CONSUMER_ENV, async () => {
             const handler = loadBundledHandler(functionZip('signal-consumer'));
@@ -440,29 +451,7 @@ describe('regional bundles as they ship', () => {
               found.push(`198.51.${i >> 8}.${i & 0xff}`);
           return found;
         };
-        let sequence = 0;
-        const event = (records: { ip: string; at: number; uri?: string; query?: string; status?: number }[]) => ({
-          Records: records.map((r) => {
-            sequence += 1;
-            return {
-              kinesis: {
-                data: Buffer.from(
-                  formatRecord({
-                    at: r.at,
-                    clientIp: r.ip,
-                    method: 'GET',
-                    uri: r.uri ?? '/assets/index.js',
-                    query: r.query ?? '',
-                    status: r.status ?? 200,
-                    referer: null,
-                  }),
-                ).toString('base64'),
-                approximateArrivalTimestamp: (r.at + 500) / 1000,
-                sequenceNumber: String(sequence),
-              },
-            };
-          }),
-        });
+        const event = kinesisEvents();
         // Every canary viewer reports an error, no stable one does: failing before the period even closes.
         const failing = [
           ...on(canary).flatMap((ip, i) => [

@@ -357,6 +357,19 @@ describe('the signal consumer may do what it does', () => {
       { clientIp: '2001:db8:1:2::7', uri: '/assets/index.js', query: '', status: 200 },
       { clientIp: '198.51.100.7', uri: '/api/e', query: `b=${BUILD_A}&m=TypeError`, status: 204 },
     ];
+    return streamEvent(requests, start, 1000, '4959');
+  }
+
+  /**
+   * The requests as CloudFront's real-time logs put them on the stream (in FIELD_ORDER), `spacingMs`
+   * apart from `start`, each arriving half a second later, sequence numbers `<prefix><start + i>`.
+   */
+  function streamEvent(
+    requests: readonly { clientIp: string; uri: string; query: string; status: number }[],
+    start: number,
+    spacingMs: number,
+    sequencePrefix: string,
+  ): KinesisStreamEvent {
     return {
       Records: requests.map((request, i) => ({
         eventSource: 'aws:kinesis',
@@ -364,12 +377,12 @@ describe('the signal consumer may do what it does', () => {
         kinesis: {
           data: Buffer.from(
             formatRecord(
-              { at: start + i * 1000, method: 'GET', referer: 'https://host.example/page', ...request },
+              { at: start + i * spacingMs, method: 'GET', referer: 'https://host.example/page', ...request },
               FIELD_ORDER,
             ),
           ).toString('base64'),
-          approximateArrivalTimestamp: (start + i * 1000 + 500) / 1000,
-          sequenceNumber: `4959${start + i}`,
+          approximateArrivalTimestamp: (start + i * spacingMs + 500) / 1000,
+          sequenceNumber: `${sequencePrefix}${start + i}`,
           partitionKey: String(i),
           kinesisSchemaVersion: '1.0',
         },
@@ -473,24 +486,7 @@ describe('the signal consumer may do what it does', () => {
         ]),
         ...on(BUILD_A).map((clientIp) => ({ clientIp, uri: '/assets/index.js', query: '', status: 200 })),
       ];
-      const summary = await handler({
-        Records: requests.map((request, i) => ({
-          eventSource: 'aws:kinesis',
-          eventSourceARN: stream,
-          kinesis: {
-            data: Buffer.from(
-              formatRecord(
-                { at: start + i * 100, method: 'GET', referer: 'https://host.example/page', ...request },
-                FIELD_ORDER,
-              ),
-            ).toString('base64'),
-            approximateArrivalTimestamp: (start + i * 100 + 500) / 1000,
-            sequenceNumber: `5959${start + i}`,
-            partitionKey: String(i),
-            kinesisSchemaVersion: '1.0',
-          },
-        })),
-      } as unknown as KinesisStreamEvent);
+      const summary = await handler(streamEvent(requests, start, 100, '5959'));
       expect(summary.verdict).toMatchObject({ salt: 'd-PERMS0003', verdict: 'failing' });
       expect(itemCalls()).toEqual([
         `PutItem ${CONSUMER_CHECKPOINT_KEY}`,
