@@ -87,72 +87,34 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
     title: panel.title,
     threshold: panel.threshold,
     series: panel.series.map((series): DashboardSeries => {
-      if (series.kind === 'alarm-query')
-        return { label: series.label, points: figures.map((f) => [f.start, f.values[series.id] ?? null] as const) };
-      if (series.kind === 'metric')
-        return {
-          label: series.label,
-          points: starts.map(
-            (start) =>
-              [
-                start,
-                controlPlane.metrics.sum(
-                  namespace,
-                  series.metricName,
-                  { [DIMENSION_ROLE]: series.role },
-                  start,
-                  start + periodMs,
-                ),
-              ] as const,
-          ),
-        };
-      if (series.kind === 'weight')
-        return {
-          label: series.label,
-          points: starts.map(
-            (start) =>
-              [
-                start,
-                controlPlane.metrics.maximum(
-                  namespace,
-                  METRIC_ROLLOUT_WEIGHT,
-                  { [DIMENSION_ROLE]: 'canary' },
-                  start,
-                  start + periodMs,
-                ),
-              ] as const,
-          ),
-        };
-      if (series.kind === 'verdict')
-        return {
-          label: series.label,
-          points: starts.map(
-            (start) =>
-              [
-                start,
-                controlPlane.metrics.maximum(
-                  namespace,
-                  METRIC_CANARY_FAILING,
-                  { [DIMENSION_SIGNAL]: SIGNAL_ENTRY },
-                  start,
-                  start + periodMs,
-                ),
-              ] as const,
-          ),
-        };
-      // Counted from CloudWatch Logs in AWS; the local CloudFront keeps no function logs: no line drawn.
-      if (series.kind === 'assignment-fallbacks')
-        return { label: series.label, points: starts.map((start) => [start, null] as const) };
-      return {
+      /** One value per period of the window, from the local CloudWatch. */
+      const perPeriod = (value: (start: number, end: number) => number | null) => ({
         label: series.label,
-        points: starts.map(
-          (start) =>
-            [
-              start,
-              controlPlane.metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, start, start + periodMs) ?? 0,
-            ] as const,
-        ),
-      };
+        points: starts.map((start) => [start, value(start, start + periodMs)] as const),
+      });
+      const { metrics } = controlPlane;
+      switch (series.kind) {
+        case 'alarm-query':
+          return { label: series.label, points: figures.map((f) => [f.start, f.values[series.id] ?? null] as const) };
+        case 'metric':
+          return perPeriod((start, end) =>
+            metrics.sum(namespace, series.metricName, { [DIMENSION_ROLE]: series.role }, start, end),
+          );
+        case 'weight':
+          return perPeriod((start, end) =>
+            metrics.maximum(namespace, METRIC_ROLLOUT_WEIGHT, { [DIMENSION_ROLE]: 'canary' }, start, end),
+          );
+        case 'verdict':
+          return perPeriod((start, end) =>
+            metrics.maximum(namespace, METRIC_CANARY_FAILING, { [DIMENSION_SIGNAL]: SIGNAL_ENTRY }, start, end),
+          );
+        // Counted from CloudWatch Logs in AWS; the local CloudFront keeps no function logs: no line drawn.
+        case 'assignment-fallbacks':
+          return perPeriod(() => null);
+        // 'edge-errors', the one kind left.
+        default:
+          return perPeriod((start, end) => metrics.sum(EDGE_ERROR_NAMESPACE, EDGE_ERROR_METRIC, {}, start, end) ?? 0);
+      }
     }),
   }));
   const healthSeries = (id: string, label: string): DashboardSeries => ({
