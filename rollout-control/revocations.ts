@@ -22,7 +22,6 @@ import {
   revocationsOf,
   type Revocation,
 } from '../contracts/revocation';
-import { DescribeKeyValueStoreCommand as DescribeStoreByName, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { errorName } from './aws-errors';
 
 /** A build that must never be served again, asked for as stable, canary, a rollback target or a release. */
@@ -105,19 +104,5 @@ export async function writeRevocation(
       const raced = errorName(error) === 'ConflictException' || errorName(error) === 'PreconditionFailed';
       if (!raced || attempt >= attempts) throw error;
     }
-  }
-}
-
-/** The rollout store's ARN, found by its name (CloudFront's control plane); throws saying so when there is none. */
-export async function rolloutStoreArnByName(cloudfront: CloudFrontClient, name: string): Promise<string> {
-  try {
-    const described = await cloudfront.send(new DescribeStoreByName({ Name: name }));
-    const arn = described.KeyValueStore?.ARN;
-    if (!arn) throw new Error(`CloudFront described key value store ${name} without an ARN`);
-    return arn;
-  } catch (error) {
-    if (errorName(error) === 'EntityNotFound')
-      throw new Error(`no CloudFront key value store named ${name}: deploy the stacks first`, { cause: error });
-    throw error;
   }
 }

@@ -14,6 +14,7 @@ import {
   PutKeyCommand,
   type CloudFrontKeyValueStoreClient,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { DescribeKeyValueStoreCommand as DescribeStoreByName, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { parseRolloutState, ROLLOUT_STATE_KEY, type RolloutState } from '../contracts/rollout-state';
 import { errorName } from './aws-errors';
 
@@ -100,6 +101,20 @@ async function withStoreErrors<T>(storeArn: string, call: () => Promise<T>): Pro
         { cause: error },
       );
     }
+    throw error;
+  }
+}
+
+/** The rollout store's ARN, found by its name (CloudFront's control plane); throws saying so when there is none. */
+export async function rolloutStoreArnByName(cloudfront: CloudFrontClient, name: string): Promise<string> {
+  try {
+    const described = await cloudfront.send(new DescribeStoreByName({ Name: name }));
+    const arn = described.KeyValueStore?.ARN;
+    if (!arn) throw new Error(`CloudFront described key value store ${name} without an ARN`);
+    return arn;
+  } catch (error) {
+    if (errorName(error) === 'EntityNotFound')
+      throw new Error(`no CloudFront key value store named ${name}: deploy the stacks first`, { cause: error });
     throw error;
   }
 }

@@ -20,7 +20,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { resourceNames, type DeployConfig, type ResourceNames } from '../../config';
 import { credentialsProblem } from '../../rollout-control/credentials';
-import { rolloutStoreArnByName } from '../../rollout-control/revocations';
+import { rolloutStoreArnByName } from '../../rollout-control/rollout-state-store';
 import type { ReleaseResult, ReleaseTarget } from '../../rollout-control/release';
 import { MANUAL_SYNC_EVENT } from '../../rollout-control/sync-plan';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../rollout-control/alias-state';
