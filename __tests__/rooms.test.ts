@@ -2,6 +2,7 @@
  * The import rules of docs/contributing.md (__tests__/fixtures/import-rules.ts): the project keeps
  * them, and the check would see a break.
  */
+import { BUILD_SOURCE_ROOMS } from '../local/local-distribution';
 import { cycleOf, projectViolations, ROOMS, violationsOf } from './fixtures/import-rules';
 
 const folders = new Set(['config', 'contracts', 'stacks', 'local', 'loopback', 'rollout-control', 'regional-function']);
@@ -45,4 +46,21 @@ it('reports a room the table does not know, a dynamic import, and an import from
 it('finds a cycle a table would allow', () => {
   expect(cycleOf({ a: ['b'], b: ['c'], c: ['a'] })).toEqual(['a', 'b', 'c', 'a']);
   expect(cycleOf({ a: ['b'], b: [] })).toBeNull();
+});
+
+it('fingerprints every room a build reads, as the import rules say, so a cached build never misses a change', () => {
+  const closure = (rooms: readonly string[]): Set<string> => {
+    const found = new Set<string>();
+    const visit = (room: string) => {
+      if (found.has(room)) return;
+      found.add(room);
+      for (const below of ROOMS[room] ?? []) visit(below);
+    };
+    for (const room of rooms) visit(room);
+    return found;
+  };
+  // The build, and the regional functions it bundles by path; the webapp is fingerprinted as its own folder.
+  const read = closure(['publish', 'regional-function']);
+  read.delete('webapp');
+  expect([...BUILD_SOURCE_ROOMS].sort()).toEqual([...read].sort());
 });

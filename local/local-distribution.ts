@@ -149,17 +149,26 @@ export async function buildForLocal(
 }
 
 /** What a build is made from: same fingerprint, same build (the build is deterministic). */
+/**
+ * The rooms a build reads (docs/contributing.md): `publish` and every room it may import, and the
+ * regional functions, which edge-code bundles by path. A room missing here is a change a cached
+ * build would not see (`__tests__/rooms.test.ts` derives the list from the import rules).
+ */
+export const BUILD_SOURCE_ROOMS = [
+  'publish',
+  'edge-code',
+  'edge-function',
+  'regional-function',
+  'rollout-control',
+  'config',
+  'contracts',
+] as const;
+
 export function sourceFingerprint(config: DeployConfig, webappDir = path.join(PROJECT_ROOT, 'webapp')): string {
   const hash = createHash('sha256').update(JSON.stringify(localConfig(config)));
-  for (const dir of [
-    webappDir,
-    ...['contracts', 'config', 'edge-function', 'regional-function', path.join('scripts', 'lib')].map((dir) =>
-      path.join(PROJECT_ROOT, dir),
-    ),
-  ])
+  for (const dir of [webappDir, ...BUILD_SOURCE_ROOMS.map((room) => path.join(PROJECT_ROOT, room))])
     hashTree(hash, dir, PROJECT_ROOT);
-  for (const file of ['publish/build.ts', 'package-lock.json'])
-    hash.update(file).update(readFileSync(path.join(PROJECT_ROOT, file)));
+  hash.update('package-lock.json').update(readFileSync(path.join(PROJECT_ROOT, 'package-lock.json')));
   return hash.digest('hex');
 }
 
