@@ -409,10 +409,11 @@ export function simulateJudgedRelease(
           const voices = new Map<string, 'canary' | 'stable'>();
           const newest = new Set<string>();
           for (const ip of addresses) {
-            const judgment = judgeUnderEach(states, ip, null);
-            if (judgment && judgment.role !== 'ring') voices.set(judgment.voice, judgment.role);
+            const judgment = judgeUnderEach(states, ip, null, 0);
+            if (judgment && judgment.role !== 'ring' && judgment.role !== 'preview')
+              voices.set(judgment.voice, judgment.role);
             // weights starts with the current one.
-            const asNewest = judge(states[0]!, ip, null);
+            const asNewest = judge(states[0]!, ip, null, 0);
             if (asNewest?.role === 'canary') newest.add(asNewest.voice);
           }
           return [

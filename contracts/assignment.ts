@@ -2,6 +2,8 @@
  * Which build a viewer gets: the one rule the viewer-assignment CloudFront Function, the entry
  * router's fallback and the signal consumer all apply, from this one source.
  *
+ *   preview     the viewer's address is inside a preview's prefix, before its time  →  that build
+ *               (the longest prefix of those in force; whatever the weight, canary or none)
  *   ring host   the page's origin is in state.ring  →  canary (whatever the weight)
  *   otherwise   bucket = murmur3_32(salt + " " + viewerKey(ip)) mod 10000
  *               canary  ⇔  bucket < weight                      (weight in basis points)
@@ -30,6 +32,7 @@
  * list (edge-code/cloudfront-function.ts checks the bundle and the harness enforces both).
  */
 import { WEIGHT_SCALE, type RolloutState } from './rollout-state';
+import { addressGroups, inViewerPrefix } from './viewer-address';
 
 // Looked up once: in a vm context (jest's, the local CloudFront harness's) every lookup of a global
 // such as Math costs about 150 ns, twenty times the hash itself.
@@ -74,70 +77,13 @@ export function murmur3(text: string, seed: number): number {
   return h >>> 0;
 }
 
-const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const HEXTET = /^[0-9a-fA-F]{1,4}$/;
-
 /** The key a viewer is assigned by, or null when `ip` is not an IP address. */
 export function viewerKey(ip: string): string | null {
-  if (typeof ip !== 'string' || ip.length > 45) return null; // longest IPv6 text form (with an embedded IPv4)
-  if (ip.indexOf(':') < 0) return IPV4.test(ip) ? ip : null;
-  const hextets = parseIpv6(ip);
-  if (hextets === null) return null;
-  if (
-    hextets[0] === 0 &&
-    hextets[1] === 0 &&
-    hextets[2] === 0 &&
-    hextets[3] === 0 &&
-    hextets[4] === 0 &&
-    hextets[5] === 0xffff
-  ) {
-    return (hextets[6] >>> 8) + '.' + (hextets[6] & 0xff) + '.' + (hextets[7] >>> 8) + '.' + (hextets[7] & 0xff);
-  }
-  return hextets[0].toString(16) + ':' + hextets[1].toString(16) + ':' + hextets[2].toString(16) + '::/48';
-}
-
-/** The eight 16-bit groups of an IPv6 address, in order. */
-type Ipv6Groups = [number, number, number, number, number, number, number, number];
-
-/** The eight 16-bit groups of an IPv6 address in text form (RFC 4291 §2.2), or null. */
-export function parseIpv6(text: string): Ipv6Groups | null {
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  // split gives at least one part.
-  const before = halves[0]!;
-  const after = halves[1];
-  const compressed = after !== undefined;
-  // An embedded IPv4 address may only end the address.
-  const head = parseGroups(before, !compressed);
-  const tail = compressed ? parseGroups(after, true) : [];
-  if (head === null || tail === null) return null;
-  if (!compressed) return head.length === 8 ? (head as Ipv6Groups) : null;
-  if (head.length + tail.length > 7) return null;
-  const groups = head.slice();
-  while (groups.length + tail.length < 8) groups.push(0);
-  return groups.concat(tail) as Ipv6Groups;
-}
-
-function parseGroups(text: string, ipv4AtEnd: boolean): number[] | null {
-  if (text === '') return [];
-  const parts = text.split(':');
-  const groups: number[] = [];
-  for (let index = 0; index < parts.length; index += 1) {
-    const part = parts[index]!;
-    if (HEXTET.test(part)) {
-      groups.push(parseInt(part, 16));
-    } else if (ipv4AtEnd && index === parts.length - 1 && IPV4.test(part)) {
-      // IPV4 matched, so there are four octets.
-      const octets = part.split('.') as [string, string, string, string];
-      groups.push(
-        (parseInt(octets[0], 10) << 8) | parseInt(octets[1], 10),
-        (parseInt(octets[2], 10) << 8) | parseInt(octets[3], 10),
-      );
-    } else {
-      return null;
-    }
-  }
-  return groups;
+  const groups = addressGroups(ip);
+  if (groups === null) return null;
+  if (groups.length === 2)
+    return (groups[0]! >>> 8) + '.' + (groups[0]! & 0xff) + '.' + (groups[1]! >>> 8) + '.' + (groups[1]! & 0xff);
+  return groups[0]!.toString(16) + ':' + groups[1]!.toString(16) + ':' + groups[2]!.toString(16) + '::/48';
 }
 
 /** The viewer's position in [0, 10000) for this salt. */
@@ -146,10 +92,36 @@ export function viewerBucket(salt: string, key: string): number {
 }
 
 /**
- * The build for a viewer at `ip` on a page of `origin` (null when unknown). No canary: stable;
- * a ring host: canary; weight 10000: canary; otherwise the viewer's bucket decides.
+ * The build a preview shows the viewer at `ip` at `nowMs` (epoch ms), or null: of the previews
+ * still in force whose prefix holds the address, the one with the longest prefix.
  */
-export function assignBuild(state: RolloutState, ip: string, origin: string | null): string {
+export function previewBuild(state: RolloutState, ip: string, nowMs: number): string | null {
+  const previews = state.previews;
+  if (previews === undefined || previews.length === 0) return null;
+  const groups = addressGroups(ip);
+  if (groups === null) return null;
+  let build = null;
+  let longest = -1;
+  for (let i = 0; i < previews.length; i += 1) {
+    const preview = previews[i]!;
+    if (preview.until * 1000 <= nowMs || !inViewerPrefix(groups, preview.viewer)) continue;
+    const length = parseInt(preview.viewer.slice(preview.viewer.indexOf('/') + 1), 10);
+    if (length > longest) {
+      longest = length;
+      build = preview.build;
+    }
+  }
+  return build;
+}
+
+/**
+ * The build for a viewer at `ip` on a page of `origin` (null when unknown) at `nowMs` (epoch ms,
+ * the reader's clock: previews end by it). A preview in force: its build; no canary: stable; a
+ * ring host: canary; weight 10000: canary; otherwise the viewer's bucket decides.
+ */
+export function assignBuild(state: RolloutState, ip: string, origin: string | null, nowMs: number): string {
+  const previewed = previewBuild(state, ip, nowMs);
+  if (previewed !== null) return previewed;
   if (state.canary === null || state.salt === null) return state.stable;
   if (origin !== null && state.ring.indexOf(origin) >= 0) return state.canary;
   if (state.weight <= 0) return state.stable;

@@ -23,9 +23,11 @@
  * which nobody can choose); `ring` are canary viewers only because their page is on a ring host.
  * A page's origin is whatever the request says (a script sets any Referer it likes), so ring
  * viewers are counted and shown but never judged: claiming a ring host cannot add a voice to the
- * alarm.
+ * alarm. `preview` are viewers an operator showed a build of their choosing (`rollout preview`):
+ * counted apart and never judged either, so the people checking a build are neither evidence for
+ * it nor against the stable one.
  */
-import { assignBuild, viewerKey } from './assignment';
+import { assignBuild, previewBuild, viewerKey } from './assignment';
 import type { RolloutState } from './rollout-state';
 
 export const METRIC_VIEWERS = 'Viewers';
@@ -58,7 +60,7 @@ export const DIMENSION_REGION = 'Region';
 /** The roles the alarm judges. */
 export const ROLES = ['canary', 'stable'] as const;
 export type JudgedRole = (typeof ROLES)[number];
-export type Role = JudgedRole | 'ring';
+export type Role = JudgedRole | 'ring' | 'preview';
 export type SignalMetric = typeof METRIC_VIEWERS | typeof METRIC_ERRORING_VIEWERS;
 
 /** What one request counts for: a voice, in the role the rule gives it, for the build of that role. */
@@ -69,20 +71,23 @@ export interface Judgment {
 }
 
 /**
- * The voice a request from `ip` (on a page of `origin`) counts for under one rollout state, or
- * null when `ip` is not an address. The unit assigned is the unit counted: the assignment's key
+ * The voice a request from `ip` (on a page of `origin`, at `at` epoch ms) counts for under one
+ * rollout state, or null when `ip` is not an address. A viewer a preview in force holds is
+ * `preview`, whatever the rest of the rule would give it. The unit assigned is the unit counted: the assignment's key
  * (contracts/assignment.ts viewerKey: an IPv4 address, or an IPv6 /48) is the voice, and its role
  * is the one the rule gives it, which the viewer does not choose. Every /64 of a /48 gets the /48's
  * build, so probing them finds nothing to pick. A page on a ring host gets the canary whatever the
  * weight: counted as `ring`, shown, never judged (a page's origin is whatever the request says).
  * With no canary every viewer is stable.
  */
-export function judge(state: RolloutState, ip: string, origin: string | null): Judgment | null {
+export function judge(state: RolloutState, ip: string, origin: string | null, at: number): Judgment | null {
   const voice = viewerKey(ip);
   if (voice === null) return null;
+  const previewed = previewBuild(state, ip, at);
+  if (previewed !== null) return { voice, role: 'preview', build: previewed };
   if (state.canary === null || state.salt === null) return { voice, role: 'stable', build: state.stable };
   if (origin !== null && state.ring.indexOf(origin) >= 0) return { voice, role: 'ring', build: state.canary };
-  return assignBuild(state, ip, origin) === state.canary
+  return assignBuild(state, ip, origin, at) === state.canary
     ? { voice, role: 'canary', build: state.canary }
     : { voice, role: 'stable', build: state.stable };
 }
@@ -93,10 +98,15 @@ export function judge(state: RolloutState, ip: string, origin: string | null): J
  * both would have given its viewer the same role and build, so a viewer who ran the canary is
  * never counted as a stable one, or the other way round.
  */
-export function judgeUnderEach(states: readonly RolloutState[], ip: string, origin: string | null): Judgment | null {
+export function judgeUnderEach(
+  states: readonly RolloutState[],
+  ip: string,
+  origin: string | null,
+  at: number,
+): Judgment | null {
   let agreed: Judgment | null = null;
   for (const state of states) {
-    const judgment = judge(state, ip, origin);
+    const judgment = judge(state, ip, origin, at);
     if (judgment === null) return null;
     if (
       agreed !== null &&

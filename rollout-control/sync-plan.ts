@@ -137,12 +137,22 @@ export function chooseSalt(
   return { salt: `alias-${builds.stable.version}-${canary.version}`, source: 'alias-versions' };
 }
 
-/** The state the edges should see for this alias state, keeping `ring`. */
-export function rolloutStateFor(builds: AliasBuilds, salt: string | null, ring: readonly string[]): RolloutState {
+/**
+ * The state the edges should see for this alias state, keeping `ring` and `previews` (what
+ * operators set through the CLI, which rollout sync carries over and never edits: an expired
+ * preview stays until the next edit drops it, and the edges ignore it by its time).
+ */
+export function rolloutStateFor(
+  builds: AliasBuilds,
+  salt: string | null,
+  ring: readonly string[],
+  previews: RolloutState['previews'] = undefined,
+): RolloutState {
   const canary = effectiveCanary(builds);
-  if (!canary) return { stable: builds.stable.buildId, canary: null, weight: 0, salt: null, ring };
+  const carried = previews !== undefined && previews.length > 0 ? { ring, previews } : { ring };
+  if (!canary) return { stable: builds.stable.buildId, canary: null, weight: 0, salt: null, ...carried };
   if (!salt) throw new Error('a rollout state with a canary needs a salt');
-  return { stable: builds.stable.buildId, canary: canary.buildId, weight: canary.weight, salt, ring };
+  return { stable: builds.stable.buildId, canary: canary.buildId, weight: canary.weight, salt, ...carried };
 }
 
 export interface SyncPlan {
@@ -208,7 +218,7 @@ export function planSync(
       weight > 0 ? { stable: builds.stable, canary: { ...canary, weight } } : { stable: builds.stable, canary: null };
   }
   const { salt, source } = chooseSalt(shown, deployment, current?.state ?? null);
-  const state = rolloutStateFor(shown, salt, current?.state?.ring ?? []);
+  const state = rolloutStateFor(shown, salt, current?.state?.ring ?? [], current?.state?.previews);
   const text = formatRolloutState(state);
   return { state, text, saltSource: source, write: current?.text !== text, held, hold };
 }

@@ -36,7 +36,7 @@ it("counts an honest IPv4 viewer by its bucket, as judge() does (the simulation'
       salt: `d-SIM${i % 13}`,
       ring: [],
     };
-    expect(judge(state, ip, null)?.role).toBe(viewerBucket(state.salt, ip) < state.weight ? 'canary' : 'stable');
+    expect(judge(state, ip, null, 0)?.role).toBe(viewerBucket(state.salt, ip) < state.weight ? 'canary' : 'stable');
   }
 });
 

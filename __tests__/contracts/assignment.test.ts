@@ -98,26 +98,27 @@ describe('viewerKey', () => {
 
 describe('assignBuild', () => {
   it('serves stable with no canary or weight 0, the canary at 10000, stable to a viewer without an address', () => {
-    expect(assignBuild({ stable: STABLE, canary: null, weight: 0, salt: null, ring: [] }, '203.0.113.1', null)).toBe(
+    expect(assignBuild({ stable: STABLE, canary: null, weight: 0, salt: null, ring: [] }, '203.0.113.1', null, 0)).toBe(
       STABLE,
     );
-    expect(assignBuild(rollout(0), '203.0.113.1', null)).toBe(STABLE);
-    expect(assignBuild(rollout(WEIGHT_SCALE), '203.0.113.1', null)).toBe(CANARY);
-    expect(assignBuild(rollout(9999), 'not-an-ip', null)).toBe(STABLE);
+    expect(assignBuild(rollout(0), '203.0.113.1', null, 0)).toBe(STABLE);
+    expect(assignBuild(rollout(WEIGHT_SCALE), '203.0.113.1', null, 0)).toBe(CANARY);
+    expect(assignBuild(rollout(9999), 'not-an-ip', null, 0)).toBe(STABLE);
   });
 
   it('gives a ring host the canary whatever the weight, and only while there is a canary', () => {
     const ring = ['https://demo.example.com'];
     for (const weight of [0, 1, 5000, 10000])
-      expect(assignBuild(rollout(weight, 'd-ABC123', ring), '203.0.113.1', 'https://demo.example.com')).toBe(CANARY);
+      expect(assignBuild(rollout(weight, 'd-ABC123', ring), '203.0.113.1', 'https://demo.example.com', 0)).toBe(CANARY);
     // Not another origin, not a viewer without an origin, and never after a rollback (no canary).
-    expect(assignBuild(rollout(0, 'd-ABC123', ring), '203.0.113.1', 'https://other.example.com')).toBe(STABLE);
-    expect(assignBuild(rollout(0, 'd-ABC123', ring), '203.0.113.1', null)).toBe(STABLE);
+    expect(assignBuild(rollout(0, 'd-ABC123', ring), '203.0.113.1', 'https://other.example.com', 0)).toBe(STABLE);
+    expect(assignBuild(rollout(0, 'd-ABC123', ring), '203.0.113.1', null, 0)).toBe(STABLE);
     expect(
       assignBuild(
         { stable: STABLE, canary: null, weight: 0, salt: null, ring },
         '203.0.113.1',
         'https://demo.example.com',
+        0,
       ),
     ).toBe(STABLE);
   });
@@ -130,7 +131,7 @@ describe('assignBuild', () => {
         fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
         (ip, weight, salt) => {
           const expected = viewerBucket(salt, viewerKey(ip)!) < weight ? CANARY : STABLE;
-          expect(assignBuild(rollout(weight, salt), ip, null)).toBe(expected);
+          expect(assignBuild(rollout(weight, salt), ip, null, 0)).toBe(expected);
         },
       ),
     );
@@ -145,8 +146,8 @@ describe('assignBuild', () => {
         fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
         (ip, a, b, salt) => {
           const [low, high] = a <= b ? [a, b] : [b, a];
-          if (assignBuild(rollout(low, salt), ip, null) === CANARY)
-            expect(assignBuild(rollout(high, salt), ip, null)).toBe(CANARY);
+          if (assignBuild(rollout(low, salt), ip, null, 0) === CANARY)
+            expect(assignBuild(rollout(high, salt), ip, null, 0)).toBe(CANARY);
         },
       ),
       { numRuns: propertyRuns(2000) },
@@ -178,7 +179,7 @@ describe('assignment over 100,000 synthetic viewers (IPv4 and IPv6)', () => {
   it('moves nobody off the canary as the weight rises', () => {
     let previous = new Set<string>();
     for (const weight of WEIGHTS) {
-      const onCanary = new Set(viewers.filter((ip) => assignBuild(rollout(weight), ip, null) === CANARY));
+      const onCanary = new Set(viewers.filter((ip) => assignBuild(rollout(weight), ip, null, 0) === CANARY));
       const left = [...previous].filter((ip) => !onCanary.has(ip));
       expect(left).toEqual([]);
       expect(onCanary.size).toBeGreaterThan(previous.size);
@@ -213,6 +214,7 @@ describe('assignment over 100,000 synthetic viewers (IPv4 and IPv6)', () => {
               `${prefix}:${(next() & 0xffff).toString(16)}:` +
                 `${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`,
               null,
+              0,
             ),
           ),
         );

@@ -4,7 +4,7 @@ import {
   normalizeOrigin,
   parseRolloutState,
   refererOrigin,
-  ringBudget,
+  sharedBudget,
   stateBytes,
   steadyState,
   withoutRingOrigin,
@@ -136,7 +136,7 @@ describe('the ring and the store value quota', () => {
         state = withRingOrigin(state, origin(added));
       } catch (error) {
         expect((error as Error).message).toMatch(
-          /would take \d+ of the \d+ bytes a ring may use .*1024 bytes, CloudFront KeyValueStore's value quota/,
+          /would take \d+ of the \d+ bytes the ring and previews may use .*1024 bytes, CloudFront KeyValueStore's value quota/,
         );
         break;
       }
@@ -144,7 +144,7 @@ describe('the ring and the store value quota', () => {
     }
     // 32-character origins: the README's figure.
     expect(added).toBe(24);
-    expect(ringBudget(state.ring).used).toBeLessThanOrEqual(ringBudget([]).limit);
+    expect(sharedBudget(state).used).toBeLessThanOrEqual(sharedBudget(steadyState(state.stable)).limit);
     // Whatever rollout comes later still fits beside that ring.
     const largest: RolloutState = { ...state, canary: B, weight: 10000, salt: 'x'.repeat(64) };
     expect(stateBytes(formatRolloutState(largest))).toBeLessThanOrEqual(MAX_STATE_BYTES);

@@ -114,23 +114,23 @@ describe('a voice, and the role the rule gives it', () => {
     expect(viewerKey('2001:0db8:1234:ffff:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1234::/48');
     expect(viewerKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
     expect(viewerKey('not an address')).toBeNull();
-    expect(judge(rollout(5000), '2001:db8:1234:5678::1', null)?.voice).toBe('2001:db8:1234::/48');
+    expect(judge(rollout(5000), '2001:db8:1234:5678::1', null, 0)?.voice).toBe('2001:db8:1234::/48');
   });
 
   it('gives an IPv4 viewer the role of the build it was assigned', () => {
     const state = rollout(3000);
     for (let i = 1; i <= 500; i += 1) {
       const ip = `198.51.100.${i % 256}`;
-      const judgment = judge(state, ip, null)!;
-      expect(judgment.build).toBe(assignBuild(state, ip, null));
+      const judgment = judge(state, ip, null, 0)!;
+      expect(judgment.build).toBe(assignBuild(state, ip, null, 0));
       expect(judgment.role).toBe(judgment.build === CANARY ? 'canary' : 'stable');
     }
-    expect(judge(steadyState(STABLE), '198.51.100.1', null)).toEqual({
+    expect(judge(steadyState(STABLE), '198.51.100.1', null, 0)).toEqual({
       voice: '198.51.100.1',
       role: 'stable',
       build: STABLE,
     });
-    expect(judge(state, '198.51.100.1', 'https://demo.example.com')).toEqual({
+    expect(judge(state, '198.51.100.1', 'https://demo.example.com', 0)).toEqual({
       voice: '198.51.100.1',
       role: 'ring',
       build: CANARY,
@@ -143,10 +143,13 @@ describe('a voice, and the role the rule gives it', () => {
       for (let n = 0; n < 200; n += 1) {
         const state = rollout(2000 + (n % 6) * 1000, `d-PROBE${n}`);
         const prefix = `2001:db8:${n.toString(16)}`;
-        const judgments = Array.from({ length: 64 }, (_, i) => judge(state, `${prefix}:${i.toString(16)}::1`, null)!);
+        const judgments = Array.from(
+          { length: 64 },
+          (_, i) => judge(state, `${prefix}:${i.toString(16)}::1`, null, 0)!,
+        );
         expect(new Set(judgments.map((j) => `${j.voice} ${j.role} ${j.build}`)).size).toBe(1);
         expect(judgments[0]!.voice).toBe(`${prefix}::/48`);
-        expect(judgments[0]!.build).toBe(assignBuild(state, `${prefix}:ffff::1`, null));
+        expect(judgments[0]!.build).toBe(assignBuild(state, `${prefix}:ffff::1`, null, 0));
       }
     },
   );
@@ -159,7 +162,7 @@ describe('a voice, and the role the rule gives it', () => {
     for (let n = 0; n < trials; n += 1) {
       const state = rollout(weight, `d-SALT${n}`);
       const roles = new Set(
-        Array.from({ length: 32 }, (_, i) => judge(state, `2001:db8:aa:${i.toString(16)}::1`, null)?.role).filter(
+        Array.from({ length: 32 }, (_, i) => judge(state, `2001:db8:aa:${i.toString(16)}::1`, null, 0)?.role).filter(
           Boolean,
         ),
       );
@@ -177,9 +180,9 @@ describe('a voice, and the role the rule gives it', () => {
     let moved = 0;
     for (let i = 1; i <= 1000; i += 1) {
       const ip = `203.0.${i >> 8}.${i & 0xff}`;
-      const a = judge(before, ip, null)!;
-      const b = judge(after, ip, null)!;
-      const both = judgeUnderEach([before, after], ip, null);
+      const a = judge(before, ip, null, 0)!;
+      const b = judge(after, ip, null, 0)!;
+      const both = judgeUnderEach([before, after], ip, null, 0);
       if (a.role === b.role) {
         expect(both).toEqual(a);
         agreed += 1;

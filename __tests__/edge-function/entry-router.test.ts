@@ -329,7 +329,7 @@ describe('entry router (bundled)', () => {
       const handler = load();
       const event = entryEvent({ uri: '/assets/index.js', clientIp: '192.0.2.44' });
       // At weight 10000 the state assigns everyone the canary; the router gives them the stable build instead.
-      expect(assignBuild(state, '192.0.2.44', null)).toBe(OWN);
+      expect(assignBuild(state, '192.0.2.44', null, 0)).toBe(OWN);
       const result = (await handler(event)) as CloudFrontResultResponse;
       expectValid(event, result);
       expect([result.status, header(result, 'x-build-id'), header(result, 'cache-control')]).toEqual([
@@ -365,7 +365,7 @@ describe('entry router (bundled)', () => {
           const result = await handler(event);
           expectValid(event, result);
           const build = header(result, 'x-build-id')!;
-          expect(build).toBe(assignBuild(state, clientIp, null));
+          expect(build).toBe(assignBuild(state, clientIp, null, 0));
           expect(header(result, 'cache-control')).toBe('no-store');
           served[build] = (served[build] ?? 0) + 1;
         }

@@ -269,6 +269,7 @@ describe('control plane', () => {
       canary: { viewers: 0, erroring: 0 },
       stable: { viewers: 0, erroring: 0 },
       ring: { viewers: 0, erroring: 0 },
+      preview: { viewers: 0, erroring: 0 },
       ...counts,
     };
     for (const document of periodDocuments(emitter, { start, unjudged, counts: all })) control.metrics.ingest(document);

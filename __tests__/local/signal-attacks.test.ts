@@ -201,7 +201,7 @@ describe('the release signal against attackers holding addresses', () => {
     const sites = new Map(ipv6Attackers(10).map((attacker) => [attacker.name, attacker.addresses[0]]));
     for (const [p, period] of probes.entries()) {
       for (const [name, seen] of period) {
-        const allowed = new Set(served[p]!.map((state) => assignBuild(state, sites.get(name)!, null)));
+        const allowed = new Set(served[p]!.map((state) => assignBuild(state, sites.get(name)!, null, 0)));
         expect([p, name, [...new Set(seen)].every((build) => allowed.has(build))]).toEqual([p, name, true]);
         if (allowed.size === 1) expect([p, name, new Set(seen).size]).toEqual([p, name, 1]);
       }

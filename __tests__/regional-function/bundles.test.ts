@@ -447,7 +447,7 @@ describe('regional bundles as they ship', () => {
         const on = (build: string) => {
           const found: string[] = [];
           for (let i = 1; found.length < 60; i += 1)
-            if (assignBuild(release, `198.51.${i >> 8}.${i & 0xff}`, null) === build)
+            if (assignBuild(release, `198.51.${i >> 8}.${i & 0xff}`, null, 0) === build)
               found.push(`198.51.${i >> 8}.${i & 0xff}`);
           return found;
         };

@@ -473,7 +473,7 @@ describe('the signal consumer may do what it does', () => {
       const on = (build: string) => {
         const found: string[] = [];
         for (let i = 1; found.length < 60; i += 1)
-          if (assignBuild(release, `203.0.${i >> 8}.${i & 0xff}`, null) === build)
+          if (assignBuild(release, `203.0.${i >> 8}.${i & 0xff}`, null, 0) === build)
             found.push(`203.0.${i >> 8}.${i & 0xff}`);
         return found;
       };

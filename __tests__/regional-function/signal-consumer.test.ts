@@ -70,7 +70,7 @@ function addressesOn(state: RolloutState, build: string, count: number): string[
   const found: string[] = [];
   for (let i = 1; found.length < count; i += 1) {
     const ip = `198.51.${(i >> 8) & 0xff}.${i & 0xff}`;
-    if (assignBuild(state, ip, null) === build) found.push(ip);
+    if (assignBuild(state, ip, null, 0) === build) found.push(ip);
   }
   return found;
 }
@@ -188,7 +188,7 @@ describe('the consumer core', () => {
   it('counts a viewer the new state moved only where every state the edges may serve agrees', () => {
     const before = rollout(1000);
     const after = rollout(3000);
-    const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null) === STABLE)[0]!;
+    const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null, 0) === STABLE)[0]!;
     const stayed = addressesOn(before, CANARY, 1)[0]!;
     const timeline: TimedState[] = [
       { state: before, from: 0, until: T0 + 10_000 + 40_000 },
@@ -216,7 +216,7 @@ describe('the consumer core', () => {
     () => {
       const before = rollout(1000);
       const after = rollout(3000);
-      const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null) === STABLE);
+      const moved = addressesOn(after, CANARY, 200).filter((ip) => assignBuild(before, ip, null, 0) === STABLE);
       const stayed = addressesOn(before, CANARY, 1)[0]!;
       const timeline: TimedState[] = [
         { state: before, from: 0, until: T0 + 10_000 + 40_000 },
@@ -293,7 +293,7 @@ describe('the consumer core', () => {
     // Every /64 of one /48 is the /48's one voice, in the role the rule gives the /48.
     const prefix = '2001:db8:77';
     const sixtyFours = Array.from({ length: 40 }, (_, i) => `${prefix}:${i.toString(16)}::1`);
-    const role = judge(state, sixtyFours[0]!, null)!.role;
+    const role = judge(state, sixtyFours[0]!, null, 0)!.role;
     const result = consume(
       warm,
       [

@@ -36,6 +36,7 @@ function period(
     canary: { viewers: canary[0], erroring: canary[1] },
     stable: { viewers: stable[0], erroring: stable[1] },
     ring: { viewers: 0, erroring: 0 },
+    preview: { viewers: 0, erroring: 0 },
   };
   return {
     start,

@@ -20,7 +20,7 @@ import { loadConfig, resourceNames } from '../../config';
 import {
   formatRolloutState,
   MAX_STATE_BYTES,
-  ringBudget,
+  sharedBudget,
   stateBytes,
   withRingOrigin,
   type RolloutState,
@@ -380,7 +380,7 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
         // Full: the next shortest origin is refused the way `rollout ring add` refuses it; the value still fits the
         // store.
         expect(() => withRingOrigin(full, 'http://zz')).toThrow(RangeError);
-        expect(ringBudget(full.ring).used).toBeLessThanOrEqual(ringBudget(full.ring).limit);
+        expect(sharedBudget(full).used).toBeLessThanOrEqual(sharedBudget(full).limit);
         expect(stateBytes(formatRolloutState(full))).toBeLessThanOrEqual(MAX_STATE_BYTES);
         expect(full.ring.length).toBeGreaterThan(70);
         expect(full.canary).not.toBeNull();
@@ -408,9 +408,10 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
 
   it('fails code that assigns differently, and code that throws', async () => {
     cloudFrontRunning(STATE);
+    // The published code's locals are shortened: `<request>.uri=buildEntryPath(`.
     const wrong = functionCodeOf(builds.stable.dir).replace(
-      'request.uri=buildEntryPath(',
-      'request.uri="/assets/0000000000000000/index.js"||buildEntryPath(',
+      /(\w+)\.uri=buildEntryPath\(/,
+      '$1.uri="/assets/0000000000000000/index.js"||buildEntryPath(',
     );
     expect(wrong).not.toBe(functionCodeOf(builds.stable.dir));
     const { results } = await cloudFrontFunctionCheck(config, wrong, clients());
@@ -418,8 +419,8 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     expect(results.every((r) => r.problem?.startsWith('rewrote to "/assets/0000000000000000/index.js"'))).toBe(true);
     // Code that throws outside its own try: CloudFront reports a function error.
     const throwing = functionCodeOf(builds.stable.dir).replace(
-      'async function handler(event){',
-      'async function handler(event){if(event.viewer.ip)throw new Error("boom");',
+      /async function handler\((\w+)\)\{/,
+      'async function handler($1){if($1.viewer.ip)throw new Error("boom");',
     );
     expect(throwing).not.toBe(functionCodeOf(builds.stable.dir));
     expect((await cloudFrontFunctionCheck(config, throwing, clients())).results.map((r) => r.problem)).toEqual(

@@ -52,7 +52,7 @@ export async function handler(event: CloudFrontRequestEvent): Promise<CloudFront
   const read = rollout.read();
   const record = read instanceof Promise ? await read : read;
   // No record: its own build, so an edge that cannot read DNS shifts nobody.
-  const buildId = record === null ? own.buildId : assignBuild(record, request.clientIp, null);
+  const buildId = record === null ? own.buildId : assignBuild(record, request.clientIp, null, Date.now());
   if (buildId === own.buildId) return entryResponse(own.bodies[encoding ?? 'identity'], method, UNCACHED);
   const resolved = nearest.read();
   const target = resolved instanceof Promise ? await resolved : resolved;

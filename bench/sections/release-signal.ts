@@ -305,7 +305,7 @@ function syntheticStream(state: RolloutState, viewers: number, batches: number):
             clientIp: ip,
             method: 'GET',
             uri: ERROR_REPORT_PATH,
-            query: `b=${assignBuild(state, ip, ring ? RING_HOST : null)}&m=${encodeURIComponent(message)}`,
+            query: `b=${assignBuild(state, ip, ring ? RING_HOST : null, at)}&m=${encodeURIComponent(message)}`,
             status: 204,
             referer,
           }
@@ -472,6 +472,7 @@ export const releaseSignal: BenchSection = {
         canary: { viewers: 15_000, erroring: 150 },
         stable: { viewers: 45_000, erroring: 450 },
         ring: { viewers: 3_000, erroring: 30 },
+        preview: { viewers: 3, erroring: 0 },
       },
     };
     // A closed period's EMF lines, and its counts in the batch line of the batch that closed it.

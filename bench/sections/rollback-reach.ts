@@ -108,7 +108,7 @@ export const simulateEdgeReach: EdgeReachSimulation = async (options) => {
   const canaryViewers: string[] = [];
   while (canaryViewers.length < 256) {
     const ip = randomViewerIp(random);
-    if (assignBuild(bad, ip, null) === options.ownBuild) canaryViewers.push(ip);
+    if (assignBuild(bad, ip, null, 0) === options.ownBuild) canaryViewers.push(ip);
   }
   const event = (i: number) =>
     originRequestEvent(

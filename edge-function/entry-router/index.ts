@@ -117,6 +117,7 @@ async function fallbackAssignment(checked: EntryRequest): Promise<{ assigned: st
       state,
       checked.request.clientIp,
       refererOrigin(headerValue(checked.request.headers, 'referer')),
+      Date.now(),
     ),
     stable: state.stable,
   };

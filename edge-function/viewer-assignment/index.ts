@@ -71,7 +71,7 @@ export async function handler(
   }
   const referer = request.headers.referer;
   request.uri = buildEntryPath(
-    assignBuild(state, event.viewer.ip, refererOrigin(referer === undefined ? undefined : referer.value)),
+    assignBuild(state, event.viewer.ip, refererOrigin(referer === undefined ? undefined : referer.value), Date.now()),
   );
   return request;
 }

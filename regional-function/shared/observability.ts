@@ -62,7 +62,11 @@ export function periodDocuments(
     if (withErrors) metrics.addMetric(METRIC_ERRORING_VIEWERS, MetricUnit.Count, period.counts[role].erroring);
     return takeMetrics(metrics);
   };
-  return [...ROLES.map((role) => roleDocument(role, true)), roleDocument('ring', false)];
+  return [
+    ...ROLES.map((role) => roleDocument(role, true)),
+    roleDocument('ring', false),
+    roleDocument('preview', false),
+  ];
 }
 
 /**

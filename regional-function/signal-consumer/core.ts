@@ -39,7 +39,7 @@ import { refererOrigin, type RolloutState } from '../../contracts/rollout-state'
 
 export const ENTRY_PATH = '/assets/index.js';
 const REWRITTEN_ENTRY = /^\/assets\/([0-9a-f]{16})\/index\.js$/;
-export const ROLES_COUNTED: readonly Role[] = ['canary', 'stable', 'ring'];
+export const ROLES_COUNTED: readonly Role[] = ['canary', 'stable', 'ring', 'preview'];
 
 export interface ConsumerOptions {
   readonly periodSeconds: number;
@@ -134,7 +134,12 @@ export function statesAt(timeline: readonly TimedState[], at: number): RolloutSt
 }
 
 function emptyTally(start: number): PeriodTally {
-  const sets = () => ({ canary: new Set<string>(), stable: new Set<string>(), ring: new Set<string>() });
+  const sets = () => ({
+    canary: new Set<string>(),
+    stable: new Set<string>(),
+    ring: new Set<string>(),
+    preview: new Set<string>(),
+  });
   return {
     start,
     viewers: sets(),
@@ -231,9 +236,9 @@ export function consume(
       continue;
     }
     const origin = refererOrigin(record.referer ?? undefined);
-    const judgment = judgeUnderEach(states, record.clientIp, origin);
+    const judgment = judgeUnderEach(states, record.clientIp, origin, record.at);
     // The newest state's view: the agreed one when there is only one state (the usual case).
-    const newest = states.length === 1 ? judgment : judge(newestState, record.clientIp, origin);
+    const newest = states.length === 1 ? judgment : judge(newestState, record.clientIp, origin, record.at);
     if (newest !== null && newest.role === 'canary' && (reading.build === null || reading.build === newest.build)) {
       tally.newestCanary.viewers.add(newest.voice);
       if (reading.kind === 'error') tally.newestCanary.erroring.add(newest.voice);

@@ -242,7 +242,9 @@ export function testFunctionEvent(viewer: RecordedViewer): Record<string, unknow
  * without a state.
  */
 export function expectedUri(state: RolloutState | null, viewer: RecordedViewer): string {
-  return state === null ? ENTRY_PATH : buildEntryPath(assignBuild(state, viewer.ip, refererOrigin(viewer.referer)));
+  return state === null
+    ? ENTRY_PATH
+    : buildEntryPath(assignBuild(state, viewer.ip, refererOrigin(viewer.referer), Date.now()));
 }
 
 export interface CloudFrontCheckClients {

@@ -7,7 +7,7 @@ import {
   formatRolloutState,
   withoutRingOrigin,
   withRingOrigin,
-  ringBudget,
+  sharedBudget,
   type RolloutState,
 } from '../../contracts/rollout-state';
 import {
@@ -43,7 +43,7 @@ export async function ringCommand(context: Context, invocation: Invocation): Pro
       );
     }
     const current = stored.state;
-    const budget = ringBudget(current.ring);
+    const budget = sharedBudget(current);
     if (action === 'list') {
       return {
         json: { ring: current.ring, bytes: budget.used, limitBytes: budget.limit },
