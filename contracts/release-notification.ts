@@ -245,3 +245,38 @@ export function snsPublication(notification: ReleaseNotification): {
     MessageStructure: 'json',
   };
 }
+
+/**
+ * The release-signal table's item that keeps the last messages published (SNS keeps none), for
+ * `rollout status`: rollout sync and `rollout revoke` add to it after each Publish, delivered or not.
+ */
+export const NOTIFICATION_LOG_KEY = 'release-notifications';
+/** Messages the log keeps, newest last. */
+export const NOTIFICATION_LOG_LENGTH = 10;
+
+/** One published message, as the log keeps it. */
+export interface NotificationLogEntry {
+  /** Epoch ms. */
+  readonly at: number;
+  readonly subject: string;
+  /** Why SNS did not take it; null when it did. */
+  readonly failure: string | null;
+}
+
+/** The log's entries in a stored value; entries that are not one are left out, a value that is not a list is none. */
+export function parseNotificationLog(text: string | undefined): NotificationLogEntry[] {
+  if (text === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  return parsed.filter(
+    (entry): entry is NotificationLogEntry =>
+      typeof entry?.at === 'number' &&
+      typeof entry?.subject === 'string' &&
+      (entry.failure === null || typeof entry.failure === 'string'),
+  );
+}

@@ -62,7 +62,7 @@ import type { RolloutSyncEnvironment } from '../contracts/function-environment';
 import { readRolloutState, StaleStoreError, writeRolloutState, type StoreRead } from './rollout-state-store';
 import type { Revocation } from '../contracts/revocation';
 import { readRevocation } from './revocations';
-import { announceState, readJudgment, readTimeline } from './signal-table';
+import { announceState, readJudgment, readTimeline, recordNotification } from './signal-table';
 import {
   releaseProgress,
   type JudgmentRecord,
@@ -368,14 +368,21 @@ export function createRolloutSync(
         { distribution: env.DISTRIBUTION_NAME, dashboard: env.DASHBOARD_URL, at: now() },
       );
       if (message === null) return null;
+      let failure: string | null = null;
       try {
         await clients.sns.send(
           new PublishCommand({ TopicArn: env.NOTIFICATION_TOPIC_ARN, ...snsPublication(message) }),
         );
-        return { subject: message.subject, failure: null };
       } catch (error) {
-        return { subject: message.subject, failure: `${errorName(error) || 'Error'}: ${errorMessage(error)}` };
+        failure = `${errorName(error) || 'Error'}: ${errorMessage(error)}`;
       }
+      // Kept for `rollout status`, delivered or not; a log that cannot be written costs the entry only.
+      try {
+        await recordNotification(clients.dynamodb, env.SIGNAL_TABLE, { at: now(), subject: message.subject, failure });
+      } catch (error) {
+        console.warn(`rollout-sync: could not keep the notification in the log: ${errorMessage(error)}`);
+      }
+      return { subject: message.subject, failure };
     } catch (error) {
       return { subject: '(not composed)', failure: `${errorName(error) || 'Error'}: ${errorMessage(error)}` };
     }

@@ -12,6 +12,12 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { judgmentKey, parseJudgmentRecord, type JudgmentRecord } from '../contracts/release-progress';
 import { parseRolloutState } from '../contracts/rollout-state';
+import {
+  NOTIFICATION_LOG_KEY,
+  NOTIFICATION_LOG_LENGTH,
+  parseNotificationLog,
+  type NotificationLogEntry,
+} from '../contracts/release-notification';
 import { CONSUMER_CHECKPOINT_KEY, STATE_TIMELINE_KEY, type TimedState } from '../contracts/release-signal';
 import { errorName } from './aws-errors';
 
@@ -128,6 +134,52 @@ export async function advanceCheckpoint(
     await put();
     return false;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The last messages published, for `rollout status` (SNS keeps none)
+
+/**
+ * Adds `entry` to the notification log, keeping the last NOTIFICATION_LOG_LENGTH: read, then a
+ * write conditional on the version read, as the timeline's; a writer that lost the race reads again.
+ */
+export async function recordNotification(
+  dynamodb: DynamoDBClient,
+  table: string,
+  entry: NotificationLogEntry,
+): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    const result = await dynamodb.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: NOTIFICATION_LOG_KEY } }, ConsistentRead: true }),
+    );
+    const version = Number(result.Item?.version?.N ?? 0);
+    const next = [...parseNotificationLog(result.Item?.notifications?.S), entry].slice(-NOTIFICATION_LOG_LENGTH);
+    try {
+      await dynamodb.send(
+        new PutItemCommand({
+          TableName: table,
+          Item: {
+            pk: { S: NOTIFICATION_LOG_KEY },
+            notifications: { S: JSON.stringify(next) },
+            version: { N: String(version + 1) },
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR version = :version',
+          ExpressionAttributeValues: { ':version': { N: String(version) } },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException' || attempt >= 4) throw error;
+    }
+  }
+}
+
+/** The last messages published, oldest first. */
+export async function readNotifications(dynamodb: DynamoDBClient, table: string): Promise<NotificationLogEntry[]> {
+  const result = await dynamodb.send(
+    new GetItemCommand({ TableName: table, Key: { pk: { S: NOTIFICATION_LOG_KEY } } }),
+  );
+  return parseNotificationLog(result.Item?.notifications?.S);
 }
 
 // ---------------------------------------------------------------------------------------------

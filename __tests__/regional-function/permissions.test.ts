@@ -24,6 +24,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { NOTIFICATION_LOG_KEY } from '../../contracts/release-notification';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { resourceNames, rolloutSteps } from '../../config';
@@ -259,6 +260,10 @@ describe('rollout sync may do what it does', () => {
         },
       });
       expect(summary.notification).toMatchObject({ failure: null });
+      // ... and kept in the log `rollout status` reads (read, then written conditionally).
+      expect(itemCalls()).toEqual(
+        expect.arrayContaining([`GetItem ${NOTIFICATION_LOG_KEY}`, `PutItem ${NOTIFICATION_LOG_KEY}`]),
+      );
       expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
       expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.TopicArn).toBe(
         `arn:aws:sns:us-east-1:${ACCOUNT}:${names.notificationTopic}`,

@@ -1,7 +1,7 @@
 import { newJudgmentRecord } from '../../contracts/release-progress';
 import { fakeTable } from '../fixtures/dynamodb-table';
 import { formatRevocation, revocationKey } from '../../contracts/revocation';
-import { readTimeline, writeJudgment } from '../../rollout-control/signal-table';
+import { readNotifications, readTimeline, writeJudgment } from '../../rollout-control/signal-table';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CodeDeployClient,
@@ -338,6 +338,8 @@ describe('rollout sync against AWS', () => {
   const put = (state: RolloutState) => store.put(ROLLOUT_STATE_KEY, formatRolloutState(state));
   /** The timeline rollout sync announced states to, as the signal consumer reads it. */
   const timeline = () => readTimeline(new DynamoDBClient({ region: 'us-east-1' }), env.SIGNAL_TABLE);
+  /** The last messages rollout sync published, as `rollout status` reads them. */
+  const notificationLog = () => readNotifications(new DynamoDBClient({ region: 'us-east-1' }), env.SIGNAL_TABLE);
   /** The state the timeline says the edges serve now. */
   const announced = async () => (await timeline()).find((timed) => timed.until === null)?.state;
 
@@ -440,6 +442,8 @@ describe('rollout sync against AWS', () => {
       const summary = await createRolloutSync(env, clients(), { now: SOON })(stateChange('d-START0001', 'START'));
       const subject = `[edge-widget] Release started: build ${BUILD_B} at 10 % of viewers, stable ${BUILD_A}`;
       expect(summary.notification).toEqual({ subject, failure: null });
+      // Kept for `rollout status`, newest last (SNS keeps nothing).
+      expect((await notificationLog()).at(-1)).toEqual({ at: SOON(), subject, failure: null });
       expect(published()).toEqual([
         {
           TopicArn: TOPIC_ARN,
@@ -543,6 +547,7 @@ describe('rollout sync against AWS', () => {
       expect(summary).toMatchObject({ action: 'written', weight: 1000 });
       expect(summary.notification?.failure).toBe('AuthorizationErrorException: not authorized');
       expect(stored()).toMatchObject({ canary: BUILD_B, weight: 1000 });
+      expect((await notificationLog()).at(-1)).toMatchObject({ failure: 'AuthorizationErrorException: not authorized' });
     });
   });
 

@@ -1,6 +1,7 @@
 import { resourceNames, rolloutSteps } from '../../config';
 import type { RolloutSyncEnvironment } from '../../contracts/function-environment';
 import { judgmentKey } from '../../contracts/release-progress';
+import { NOTIFICATION_LOG_KEY } from '../../contracts/release-notification';
 import { statePropagationMs } from '../../contracts/release-signal';
 import { dashboardUrl } from '../../contracts/release-dashboard';
 import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
@@ -115,7 +116,7 @@ describe('rollout sync', () => {
   it(
     "may read the alias, read and write the rollout store, see and stop its group's deployments, see both " +
       'alarms, announce states to the timeline, read the ' +
-      "releases' judgments, publish to its topic, and nothing else",
+      "releases' judgments, publish to its topic and keep its last messages, and nothing else",
     () => {
       const { delivery, config } = synthesize(testConfig());
       const names = resourceNames(config);
@@ -183,6 +184,15 @@ describe('rollout sync', () => {
           resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
           condition: [
             { test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [judgmentKey('*')] },
+          ],
+        }),
+        // The log of the last messages published, for `rollout status`: that one item only.
+        expect.objectContaining({
+          sid: 'RecordReleaseNotifications',
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          resources: [ref(delivery, 'aws_dynamodb_table', only(delivery, 'aws_dynamodb_table'), 'arn')],
+          condition: [
+            { test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [NOTIFICATION_LOG_KEY] },
           ],
         }),
         // The release notifications: its one topic, and the topic's key to encrypt each message with.

@@ -1,13 +1,15 @@
 /**
- * The release-signal table (rollout-control/signal-table.ts): on-demand DynamoDB, one
- * string key. It holds the timeline of the rollout states the edges may serve (`rollout-timeline`),
- * which rollout sync and the rollout CLI announce to, and the signal consumer's checkpoint in the
- * stream (`consumer-checkpoint`). Both are rewritten as they go and neither matters after the
- * rollout it serves, so no point-in-time recovery; encryption at rest is DynamoDB's default.
+ * The release-signal table (rollout-control/signal-table.ts): on-demand DynamoDB, one string key.
+ * It holds the timeline of the rollout states the edges may serve (`rollout-timeline`), which
+ * rollout sync and the rollout CLI announce to; the signal consumer's checkpoint in the stream
+ * (`consumer-checkpoint`); the judge's record of each release (`release#<salt>`); and the last
+ * release notifications published (`release-notifications`). Each is rewritten as it goes and none
+ * matters long after the rollout it serves, so no point-in-time recovery; encryption at rest is
+ * DynamoDB's default.
  *
  * Grants are methods, scoped by `dynamodb:LeadingKeys` to the items each function uses: rollout
- * sync reads and writes the timeline, the consumer reads the timeline and writes its checkpoint,
- * and neither may touch another item.
+ * sync reads and writes the timeline and the notification log, the consumer reads the timeline and
+ * writes its checkpoint, and neither may touch another item.
  */
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -15,6 +17,7 @@ import { Construct } from 'constructs';
 import { CONSUMER_CHECKPOINT_KEY } from '../../contracts/release-signal';
 import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
 import { judgmentKey } from '../../contracts/release-progress';
+import { NOTIFICATION_LOG_KEY } from '../../contracts/release-notification';
 import type { PolicyStatement } from './iam';
 import type { Grantable } from './rollout-store';
 
@@ -77,6 +80,16 @@ export class ReleaseSignalTable extends Construct {
   /** GetItem of the judgment records only: rollout sync moves the weight as the judge allows. */
   grantReadJudgments(grantee: Grantable): void {
     grantee.addToRolePolicy(this.statement('ReadReleaseJudgments', ['dynamodb:GetItem'], judgmentKey('*')));
+  }
+
+  /**
+   * GetItem and PutItem of the notification log only: rollout sync keeps the last messages it
+   * published there (recordNotification reads the log, then writes it conditionally).
+   */
+  grantRecordNotifications(grantee: Grantable): void {
+    grantee.addToRolePolicy(
+      this.statement('RecordReleaseNotifications', ['dynamodb:GetItem', 'dynamodb:PutItem'], NOTIFICATION_LOG_KEY),
+    );
   }
 
   private statement(sid: string, actions: string[], leadingKey: string): PolicyStatement {

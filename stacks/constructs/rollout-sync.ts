@@ -106,6 +106,7 @@ export class RolloutSync extends Construct {
     props.rolloutStore.grantReadWrite(this.handler);
     props.signalTable.grantAnnounceStates(this.handler);
     props.signalTable.grantReadJudgments(this.handler);
+    props.signalTable.grantRecordNotifications(this.handler);
     props.notifications.grantPublish(this.handler);
 
     this.schedule = new CloudwatchEventRule(this, 'schedule', {
