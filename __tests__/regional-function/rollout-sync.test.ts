@@ -547,7 +547,9 @@ describe('rollout sync against AWS', () => {
       expect(summary).toMatchObject({ action: 'written', weight: 1000 });
       expect(summary.notification?.failure).toBe('AuthorizationErrorException: not authorized');
       expect(stored()).toMatchObject({ canary: BUILD_B, weight: 1000 });
-      expect((await notificationLog()).at(-1)).toMatchObject({ failure: 'AuthorizationErrorException: not authorized' });
+      expect((await notificationLog()).at(-1)).toMatchObject({
+        failure: 'AuthorizationErrorException: not authorized',
+      });
     });
   });
 

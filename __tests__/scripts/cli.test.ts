@@ -50,12 +50,15 @@ describe('option parsers', () => {
   });
 
   it('parseDuration wants the unit, and refuses a bare number instead of guessing one', () => {
-    expect(['500ms', '90s', '10m', '1.5h', '0s'].map(parseDuration)).toEqual([500, 90_000, 600_000, 5_400_000, 0]);
-    for (const text of ['10', '10min', 'm', '-5s', '1d', '1e3s', ''])
+    expect(['500ms', '90s', '10m', '1.5h', '0s', '1d', '7d'].map(parseDuration)).toEqual([
+      500, 90_000, 600_000, 5_400_000, 0, 86_400_000, 604_800_000,
+    ]);
+    for (const text of ['10', '10min', 'm', '-5s', '1w', '1D', '1e3s', ''])
       expect(() => parseDuration(text)).toThrow(
-        `expected a duration with its unit (500ms, 90s, 10m, 1h), got ${JSON.stringify(text)}.`,
+        `expected a duration with its unit (500ms, 90s, 10m, 1h, 1d), got ${JSON.stringify(text)}.`,
       );
     expect(() => parseDuration('169h')).toThrow('"169h" is longer than a week.');
+    expect(() => parseDuration('7.5d')).toThrow('"7.5d" is longer than a week.');
   });
 
   it('durationWithin keeps a duration within bounds, naming them as durations', () => {
@@ -201,7 +204,7 @@ describe('invoke', () => {
       [
         ['--wait', '10'],
         `error: option '--wait <duration>' argument '10' is invalid. expected a duration with its unit (500ms, ` +
-          `90s, 10m, 1h), got "10".`,
+          `90s, 10m, 1h, 1d), got "10".`,
       ],
       [
         ['--mode', 'medium'],

@@ -7,7 +7,9 @@ import {
   judgmentView,
   newestVersion,
   percent,
+  previewViews,
   previousReleaseVersion,
+  roughDuration,
   stateMatchesAlias,
   type AliasView,
   type RolloutStatus,
@@ -158,6 +160,8 @@ describe('status text', () => {
         judgment: view,
         dashboard: 'https://example.com',
         revocations: [],
+        previews: [],
+        notifications: [],
         problems: [],
       }).join('\n');
       expect(text).toContain('Judge (deployment d-HELD00001)');
@@ -216,6 +220,11 @@ describe('status text', () => {
         { buildId: 'cccccccccccccccc', at: Date.UTC(2026, 11, 6), reason: 'CVE-2026-0001' },
         { buildId: 'dddddddddddddddd', at: null, reason: '(the stored record is not readable)' },
       ],
+      previews: [],
+      notifications: [
+        { at: Date.UTC(2026, 11, 6, 9), subject: '[edge-widget] Release started: build b at 10 %', failure: null },
+        { at: Date.UTC(2026, 11, 6, 10), subject: '[edge-widget] Build c revoked', failure: 'not authorized' },
+      ],
       problems: ['the value in edge-widget-rollout is not a valid rollout state'],
     };
     const text = formatStatus(status).join('\n');
@@ -229,6 +238,12 @@ describe('status text', () => {
     expect(text).toContain('  rolled back by  d-RB0000001\n');
     expect(text).toContain('  error           alarm edge-widget-client-error-rate went into ALARM');
     expect(text).toContain('Alarms\n  client  ALARM  Threshold Crossed');
+    // The last messages the topic was given, and which of them it refused.
+    expect(text).toContain(
+      'Last notifications (newest last)\n' +
+        '  2026-12-06T09:00:00.000Z  [edge-widget] Release started: build b at 10 %\n' +
+        '  2026-12-06T10:00:00.000Z  [edge-widget] Build c revoked  (not delivered: not authorized)\n',
+    );
     expect(text).toContain(
       '\nRevoked builds (410 everywhere; never stable, canary or a rollback target again)\n' +
         '  cccccccccccccccc  2026-12-06T00:00:00.000Z  CVE-2026-0001\n' +
@@ -310,4 +325,58 @@ describe('whether the steps can be judged in time (rollout start)', () => {
       ]);
     },
   );
+});
+
+describe('previews', () => {
+  it('says how long is left in the two largest units, never negative', () => {
+    expect(
+      [0, -5, 0.9, 40, 60, 90, 3570, 3600, 86_399, 86_400, 2 * 86_400 + 3600 + 59, 7 * 86_400].map(roughDuration),
+    ).toEqual(['0s', '0s', '0s', '40s', '1m', '1m 30s', '59m 30s', '1h', '23h 59m', '1d', '2d 1h', '7d']);
+  });
+
+  it('views a preview with its end as ISO time and whole seconds left, 0 once ended', () => {
+    const now = Date.parse('2026-11-26T10:00:30.500Z');
+    const until = Date.parse('2026-11-26T11:00:30Z') / 1000;
+    expect(
+      previewViews(
+        [
+          { build: BUILD_A, viewer: '203.0.113.0/24', until },
+          { build: BUILD_B, viewer: '2001:db8:7::/48', until: until - 7200 },
+        ],
+        now,
+      ),
+    ).toEqual([
+      { build: BUILD_A, viewer: '203.0.113.0/24', until: '2026-11-26T11:00:30.000Z', secondsLeft: 3599 },
+      { build: BUILD_B, viewer: '2001:db8:7::/48', until: '2026-11-26T09:00:30.000Z', secondsLeft: 0 },
+    ]);
+  });
+
+  it('lists the previews in force in the status under the rollout state, and none without a state', () => {
+    const text = (parsed: boolean) =>
+      formatStatus({
+        account: '1',
+        alias: alias(),
+        state: {
+          store: 'edge-widget-rollout',
+          arn: null,
+          text: parsed ? '{…}' : null,
+          parsed: parsed ? { stable: BUILD_A, canary: null, weight: 0, salt: null, ring: [] } : null,
+          matchesAlias: true,
+        },
+        deployment: null,
+        alarms: [],
+        judgment: null,
+        dashboard: 'https://example.com',
+        revocations: [],
+        notifications: [],
+        previews: [{ build: BUILD_C, viewer: '203.0.113.0/24', until: '2026-11-26T11:00:30.000Z', secondsLeft: 5400 }],
+        problems: [],
+      }).join('\n');
+    expect(text(true)).toContain(
+      '  {…}\n  matches the alias\n' +
+        `  preview: 203.0.113.0/24 gets build ${BUILD_C} until 2026-11-26T11:00:30.000Z (1h 30m left; counted ` +
+        'apart, never judged)\n',
+    );
+    expect(text(false)).not.toContain('preview:');
+  });
 });

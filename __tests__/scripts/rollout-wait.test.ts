@@ -426,7 +426,7 @@ describe('rollout wait: the command', () => {
   );
 
   it.each([
-    ['--timeout', '10', 'expected a duration with its unit (500ms, 90s, 10m, 1h), got "10"'],
+    ['--timeout', '10', 'expected a duration with its unit (500ms, 90s, 10m, 1h, 1d), got "10"'],
     ['--timeout', '30s', 'expected a duration from 1m to 24h, got "30s"'],
     ['--interval', '0s', 'expected a duration from 1s to 1h, got "0s"'],
     ['--settle', '2h', 'expected a duration from 1s to 1h, got "2h"'],

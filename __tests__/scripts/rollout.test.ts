@@ -40,6 +40,7 @@ import {
   formatRolloutState,
   parseRolloutState,
   ROLLOUT_STATE_KEY,
+  sharedBudget,
   steadyState,
   type RolloutState,
 } from '../../contracts/rollout-state';
@@ -268,7 +269,7 @@ describe('usage', () => {
   it('prints the usage, every command and examples for --help, and exits 0', async () => {
     const run = await rollout('--help');
     expect(run.code).toBe(0);
-    for (const command of ['status', 'start', 'stop', 'rollback', 'promote', 'ring', 'wait'])
+    for (const command of ['status', 'start', 'stop', 'rollback', 'promote', 'ring', 'preview', 'revoke', 'wait'])
       expect(run.out).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(run.out).toContain('Examples:\n  $ npm run rollout -- status');
   });
@@ -283,6 +284,10 @@ describe('usage', () => {
     ['ring', 'list'],
     ['ring', 'add'],
     ['ring', 'remove'],
+    ['preview'],
+    ['preview', 'list'],
+    ['preview', 'add'],
+    ['preview', 'remove'],
     ['wait'],
   ])('has --help with examples for %s', async (...command) => {
     const run = await rollout(...command, '--help');
@@ -449,6 +454,8 @@ describe('status', () => {
         'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/edge-widget-releases',
       problems: [],
       revocations: [],
+      previews: [],
+      notifications: [],
     });
     // `rollout wait`, the deploy workflow's last step, judges this same model.
     expect(rolloutOutcome(run.json() as DeploymentStatus, 'd-BEFORE001')).toEqual({
@@ -477,6 +484,35 @@ describe('status', () => {
     expect(status.alias.canary).toBeNull();
     expect(status.state.matchesAlias).toBe(false);
     expect((await rollout('status')).out).toContain('differs from the alias: rollout sync has not caught up');
+  });
+
+  it('lists the previews in force beside the ring, in text and JSON, and not those that ended', async () => {
+    settled();
+    const nowS = Date.parse('2026-11-26T10:00:30Z') / 1000;
+    putState({
+      ...steadyState(BUILD_B),
+      ring: ['https://demo.example.com'],
+      previews: [
+        { build: BUILD_A, viewer: '203.0.113.0/24', until: nowS + 3600 },
+        { build: BUILD_C, viewer: '198.51.100.7/32', until: nowS - 60 },
+        { build: BUILD_C, viewer: '2001:db8:7::/48', until: nowS + 86_400 + 90 },
+      ],
+    });
+    const run = await rollout('status');
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(
+      '  matches the alias\n' +
+        '  ring: https://demo.example.com (canary whatever the weight)\n' +
+        `  preview: 203.0.113.0/24 gets build ${BUILD_A} until 2026-11-26T11:00:30.000Z (1h left; counted apart, ` +
+        'never judged)\n' +
+        `  preview: 2001:db8:7::/48 gets build ${BUILD_C} until 2026-11-27T10:02:00.000Z (1d left; counted apart, ` +
+        'never judged)\n\nDeployment',
+    );
+    expect(run.out).not.toMatch(/preview: 198\.51\.100\.7/);
+    expect(((await rollout('status', '--json')).json() as { previews: unknown }).previews).toEqual([
+      { build: BUILD_A, viewer: '203.0.113.0/24', until: '2026-11-26T11:00:30.000Z', secondsLeft: 3600 },
+      { build: BUILD_C, viewer: '2001:db8:7::/48', until: '2026-11-27T10:02:00.000Z', secondsLeft: 86_490 },
+    ]);
   });
 
   it('still shows what it can read, lists the rest as problems, and exits 1', async () => {
@@ -1124,6 +1160,346 @@ describe('ring', () => {
   });
 });
 
+describe('preview', () => {
+  /** The fixtures' clock (rollout() above), in the epoch seconds a preview ends at. */
+  const NOW_S = Date.parse('2026-11-26T10:00:30Z') / 1000;
+  const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+  const notInBucket = () =>
+    Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+  const nothingWritten = () => {
+    expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(0);
+    expect(table.items.has(STATE_TIMELINE_KEY)).toBe(false);
+  };
+
+  it(
+    'shows a build to a prefix for an hour by default, the prefix normalized, with a conditional write that ' +
+      'keeps the rest of the state, announced first, after checking every bucket and the revocations',
+    async () => {
+      midRollout();
+      const etag = store.etag;
+      const run = await rollout('preview', 'add', BUILD_C, '--viewer', '203.0.113.77/24');
+      expect([run.code, run.err]).toEqual([0, '']);
+      expect(run.out.split('\n')).toEqual([
+        `Previewing build ${BUILD_C} for viewers in 203.0.113.0/24 until 2026-11-26T11:00:30.000Z (1h from now).`,
+        'Their next load of /assets/index.js gets it within 40 s (the rollout store reaching every edge), on every ' +
+          'host page and whatever the rollout; they are counted apart from the rollout and never judged.',
+        'It ends by itself then; to end it sooner: npm run rollout -- preview remove --viewer 203.0.113.0/24',
+      ]);
+      expect(storedState()).toEqual({
+        stable: BUILD_A,
+        canary: BUILD_B,
+        weight: 3000,
+        salt: 'd-RUNNING01',
+        ring: [],
+        previews: [{ build: BUILD_C, viewer: '203.0.113.0/24', until: NOW_S + 3600 }],
+      });
+      expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input)).toEqual([
+        expect.objectContaining({ KvsARN: STORE_ARN, Key: 'rollout', IfMatch: etag }),
+      ]);
+      const config = loadConfig(CONFIG_FILE);
+      expect(
+        s3
+          .commandCalls(HeadObjectCommand)
+          .map((call) => [call.args[0].input.Bucket, call.args[0].input.Key])
+          .sort(),
+      ).toEqual(
+        config.regions.map((region) => [resourceNames(config).bucket(region), `builds/${BUILD_C}.json`]).sort(),
+      );
+      expect(kvs.commandCalls(GetKeyCommand).map((call) => call.args[0].input.Key)).toContain(revocationKey(BUILD_C));
+      expect(
+        (await readTimeline(new DynamoDBClient({ region: 'us-east-1' }), resourceNames(config).signalTable)).at(-1),
+      ).toEqual({ state: storedState(), from: Date.parse('2026-11-26T10:00:30Z'), until: null });
+      expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
+    },
+  );
+
+  it.each([
+    ['1m', 60],
+    ['30m', 1800],
+    ['1.5h', 5400],
+    ['2h', 7200],
+    ['1d', 86_400],
+    ['7d', 7 * 86_400],
+  ])('takes --for %s', async (text, seconds) => {
+    settled();
+    const run = await rollout('preview', 'add', BUILD_A, '--viewer', '2001:DB8:7:0:1::/48', '--for', text, '--json');
+    expect(run.code).toBe(0);
+    expect(run.json()).toMatchObject({
+      viewer: '2001:db8:7::/48',
+      until: iso(NOW_S + seconds),
+      untilEpochSeconds: NOW_S + seconds,
+    });
+    expect(storedState()?.previews).toEqual([{ build: BUILD_A, viewer: '2001:db8:7::/48', until: NOW_S + seconds }]);
+  });
+
+  it('replaces the preview of the same prefix, drops the ended ones, and prints the same as data with --json', async () => {
+    settled();
+    putState({
+      ...steadyState(BUILD_B),
+      previews: [
+        { build: BUILD_C, viewer: '203.0.113.7/32', until: NOW_S + 600 },
+        { build: BUILD_C, viewer: '198.51.100.0/24', until: NOW_S - 60 },
+      ],
+    });
+    const run = await rollout('preview', 'add', BUILD_A, '--viewer', '203.0.113.7', '--for', '2h', '--json');
+    expect(run.code).toBe(0);
+    const written = [{ build: BUILD_A, viewer: '203.0.113.7/32', until: NOW_S + 7200 }];
+    expect(storedState()?.previews).toEqual(written);
+    expect(run.json()).toEqual({
+      action: 'add',
+      build: BUILD_A,
+      viewer: '203.0.113.7/32',
+      until: '2026-11-26T12:00:30.000Z',
+      untilEpochSeconds: NOW_S + 7200,
+      entry: '/assets/index.js',
+      propagationSeconds: 40,
+      replaced: { build: BUILD_C, viewer: '203.0.113.7/32', until: '2026-11-26T10:10:30.000Z', secondsLeft: 600 },
+      previews: [{ build: BUILD_A, viewer: '203.0.113.7/32', until: '2026-11-26T12:00:30.000Z', secondsLeft: 7200 }],
+      bytes: sharedBudget(storedState()!).used,
+      limitBytes: 862,
+      syncRequested: true,
+    });
+    const again = await rollout('preview', 'add', BUILD_C, '--viewer', '203.0.113.7/32', '--for', '30m');
+    expect(again.out).toContain(`It replaces the preview of build ${BUILD_A} there (until 2026-11-26T12:00:30.000Z).`);
+    expect(storedState()?.previews).toEqual([{ build: BUILD_C, viewer: '203.0.113.7/32', until: NOW_S + 1800 }]);
+  });
+
+  it.each([
+    [['--for', '90'], 'expected a duration with its unit (500ms, 90s, 10m, 1h, 1d), got "90"'],
+    [['--for', '-1h'], 'expected a duration with its unit'],
+    [['--for', 'an hour'], 'expected a duration with its unit'],
+    [['--for', '0m'], 'a preview lasts at least 1m, got "0m"'],
+    [
+      ['--for', '30s'],
+      'a preview lasts at least 1m, got "30s": the rollout store takes up to 40s to reach every edge, so a shorter ' +
+        'one could end before its viewers see it.',
+    ],
+    [['--for', '59999ms'], 'a preview lasts at least 1m'],
+    [['--for', '8d'], '"8d" is longer than a week.'],
+    [['--for', '169h'], '"169h" is longer than a week.'],
+    [['--viewer', '203.0.113.0/16'], 'is not a prefix a preview can name: an IPv4 prefix is /24 to /32'],
+    [['--viewer', '2001:db8::/32'], 'an IPv6 prefix is /48 to /128'],
+    [['--viewer', 'demo.example.com'], '--viewer "demo.example.com" is not an IP address or prefix'],
+    [['--viewer', '203.0.113.7/33'], 'is not a prefix a preview can name'],
+  ])('add exits 2 for %j, writing nothing', async (flags, message) => {
+    settled();
+    const argv = flags[0] === '--viewer' ? flags : ['--viewer', '203.0.113.7', ...flags];
+    const run = await rollout('preview', 'add', BUILD_A, ...argv);
+    expect([run.code, run.err]).toEqual([2, expect.stringContaining(message)]);
+    expect(run.err).toContain('(run with --help for usage and examples)');
+    // Nothing ran: not even the credentials were checked.
+    expect(sts.calls()).toHaveLength(0);
+    nothingWritten();
+  });
+
+  it.each([
+    [['add', 'not-a-build', '--viewer', '203.0.113.7'], 'the build "not-a-build" is not a build id'],
+    [['add', BUILD_A.toUpperCase(), '--viewer', '203.0.113.7'], 'is not a build id (16 lowercase hex digits'],
+    [['add', BUILD_A], "required option '--viewer <address>' not specified"],
+    [['add', '--viewer', '203.0.113.7'], "missing required argument 'buildId'"],
+    [['remove'], 'name what to end: --viewer <address> or --build <buildId>'],
+    [
+      ['remove', '--viewer', '203.0.113.7', '--build', BUILD_A],
+      "option '--viewer <address>' cannot be used with option '--build <buildId>'",
+    ],
+    [['remove', '--build', 'abc'], '--build "abc" is not a build id'],
+    [['remove', '--viewer', '10.0.0.0/8'], 'an IPv4 prefix is /24 to /32'],
+    [['drop', '203.0.113.7'], '"drop 203.0.113.7" is not a preview command'],
+    [['list', 'x'], '"x" is not a preview command'],
+  ])('exits 2 for preview %j, writing nothing', async (argv, message) => {
+    settled();
+    const run = await rollout('preview', ...argv);
+    expect([run.code, run.err]).toEqual([2, expect.stringContaining(message)]);
+    expect(sts.calls()).toHaveLength(0);
+    nothingWritten();
+  });
+
+  it('refuses a build a region lacks, naming the region, and one no bucket holds, writing nothing', async () => {
+    settled();
+    const names = resourceNames(loadConfig(CONFIG_FILE));
+    s3.on(HeadObjectCommand, { Bucket: names.bucket('eu-west-1') }).rejects(notInBucket());
+    const lacking = await rollout('preview', 'add', BUILD_C, '--viewer', '203.0.113.7');
+    expect([lacking.code, lacking.err]).toEqual([
+      1,
+      `rollout preview: build ${BUILD_C} is not in every bucket: its manifest is missing from ` +
+        `${names.bucket('eu-west-1')} (eu-west-1), whose viewers would get errors; copy it there first (npm run ` +
+        'backfill), then add the preview again',
+    ]);
+    s3.on(HeadObjectCommand).rejects(notInBucket());
+    const nowhere = await rollout('preview', 'add', BUILD_C, '--viewer', '203.0.113.7', '--json');
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.err).toContain(`rollout preview: no bucket holds build ${BUILD_C}`);
+    expect(nowhere.json()).toEqual({ error: expect.stringContaining(`no bucket holds build ${BUILD_C}`) });
+    nothingWritten();
+    expect(storedState()).toEqual(steadyState(BUILD_B));
+  });
+
+  it('refuses a revoked build, naming the revocation, also one revoked between its read and its write', async () => {
+    settled();
+    store.put(revocationKey(BUILD_C), formatRevocation({ at: Date.UTC(2026, 10, 1), reason: 'CVE-2026-0001' }));
+    const revoked = await rollout('preview', 'add', BUILD_C, '--viewer', '203.0.113.7');
+    expect([revoked.code, revoked.err]).toEqual([
+      1,
+      `rollout preview: build ${BUILD_C} was revoked at 2026-11-01T00:00:00.000Z (CVE-2026-0001): it cannot be ` +
+        'previewed',
+    ]);
+    nothingWritten();
+    // `rollout revoke` of build A lands just after this command looked its revocation up: the store's ETag moves
+    // with it, so the write is refused, and the next attempt finds the revocation.
+    let raced = false;
+    kvs.on(GetKeyCommand, { KvsARN: STORE_ARN }).callsFake((input: { Key: string }) => {
+      const value = store.get(input.Key);
+      if (input.Key === revocationKey(BUILD_A) && !raced) {
+        raced = true;
+        store.put(revocationKey(BUILD_A), formatRevocation({ at: Date.UTC(2026, 10, 26), reason: 'leaked a token' }));
+      }
+      if (value === undefined) throw notFound('ResourceNotFoundException');
+      return { Key: input.Key, Value: value };
+    });
+    const run = await rollout('preview', 'add', BUILD_A, '--viewer', '203.0.113.7');
+    expect([run.code, run.err]).toEqual([
+      1,
+      `rollout preview: build ${BUILD_A} was revoked at 2026-11-26T00:00:00.000Z (leaked a token): it cannot be ` +
+        'previewed',
+    ]);
+    expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(1);
+    expect(storedState()).toEqual(steadyState(BUILD_B));
+  });
+
+  it('refuses a preview the state has no room for, and a store with no valid state, writing nothing', async () => {
+    settled();
+    putState({
+      ...steadyState(BUILD_B),
+      ring: Array.from({ length: 24 }, (_, n) => `https://customer-${String(n).padStart(3, '0')}.example.com`),
+    });
+    const full = await rollout('preview', 'add', BUILD_A, '--viewer', '203.0.113.7');
+    expect(full.code).toBe(1);
+    expect(full.err).toMatch(
+      /^rollout preview: the rollout state cannot take another preview: 1 previews and 24 ring origins would take \d+ of the 862 bytes they may share .*remove a preview or a ring origin first$/,
+    );
+    store.put(ROLLOUT_STATE_KEY, 'nonsense');
+    const invalid = await rollout('preview', 'add', BUILD_A, '--viewer', '203.0.113.7');
+    expect([invalid.code, invalid.err]).toEqual([
+      1,
+      'rollout preview: the rollout store edge-widget-rollout holds no valid rollout state (its value does not ' +
+        'parse); rollout sync writes one within a minute of a deploy, then add the preview',
+    ]);
+    store.delete(ROLLOUT_STATE_KEY);
+    const missing = await rollout('preview', 'add', BUILD_A, '--viewer', '203.0.113.7');
+    expect([missing.code, missing.err]).toEqual([1, expect.stringContaining('holds no valid rollout state (no key)')]);
+    expect((await rollout('preview', 'list')).code).toBe(1);
+    nothingWritten();
+  });
+
+  it('fills the budget it shares with the ring, then refuses the next one', async () => {
+    settled();
+    let added = 0;
+    for (; added < 40; added += 1) {
+      const run = await rollout('preview', 'add', BUILD_A, '--viewer', `198.51.${added}.0/24`, '--for', '7d');
+      if (run.code !== 0) {
+        expect(run.err).toContain(`the rollout state cannot take another preview: ${added + 1} previews`);
+        break;
+      }
+    }
+    expect(storedState()?.previews).toHaveLength(added);
+    expect(added).toBeGreaterThan(10);
+    const budget = sharedBudget(storedState()!);
+    expect(budget.used).toBeLessThanOrEqual(budget.limit);
+  });
+
+  it('lists the previews in force with the time each has left, and apart those ended but still stored', async () => {
+    settled();
+    expect((await rollout('preview')).out).toBe(
+      'No preview in force: every viewer gets the build the ring and the weight give it.',
+    );
+    const previews = [
+      { build: BUILD_A, viewer: '203.0.113.0/24', until: NOW_S + 3570 },
+      { build: BUILD_C, viewer: '2001:db8:7::/48', until: NOW_S + 2 * 86_400 + 3600 },
+      { build: BUILD_A, viewer: '198.51.100.7/32', until: NOW_S - 30 },
+    ];
+    putState({ ...steadyState(BUILD_B), previews });
+    const bytes = sharedBudget(storedState()!).used;
+    const run = await rollout('preview');
+    expect(run.out.split('\n')).toEqual([
+      `Previews in force (2; with the ring they take ${bytes} of 862 bytes), their build on every host page ` +
+        'whatever the rollout:',
+      `  203.0.113.0/24   build ${BUILD_A}  until 2026-11-26T11:00:00.000Z  59m 30s left`,
+      `  2001:db8:7::/48  build ${BUILD_C}  until 2026-11-28T11:00:30.000Z  2d 1h left`,
+      'Ended, still stored until the state is next written (the edges ignore them): 1',
+      `  198.51.100.7/32  build ${BUILD_A}  until 2026-11-26T10:00:00.000Z`,
+    ]);
+    expect((await rollout('preview', 'list', '--json')).json()).toEqual({
+      previews: [
+        { build: BUILD_A, viewer: '203.0.113.0/24', until: '2026-11-26T11:00:00.000Z', secondsLeft: 3570 },
+        {
+          build: BUILD_C,
+          viewer: '2001:db8:7::/48',
+          until: '2026-11-28T11:00:30.000Z',
+          secondsLeft: 2 * 86_400 + 3600,
+        },
+      ],
+      expired: [{ build: BUILD_A, viewer: '198.51.100.7/32', until: '2026-11-26T10:00:00.000Z', secondsLeft: 0 }],
+      bytes,
+      limitBytes: 862,
+    });
+    nothingWritten();
+  });
+
+  it(
+    'removes the preview of a prefix, or every preview of a build; nothing to remove is no failure, as for the ' +
+      'ring: it says so and writes nothing',
+    async () => {
+      settled();
+      putState({
+        ...steadyState(BUILD_B),
+        previews: [
+          { build: BUILD_A, viewer: '203.0.113.0/24', until: NOW_S + 3600 },
+          { build: BUILD_A, viewer: '2001:db8:7::/48', until: NOW_S + 3600 },
+          { build: BUILD_C, viewer: '198.51.100.7/32', until: NOW_S + 3600 },
+        ],
+      });
+      // An address inside a previewed prefix is not that prefix: it says which one holds it.
+      const inside = await rollout('preview', 'remove', '--viewer', '203.0.113.9');
+      expect([inside.code, inside.out]).toEqual([
+        0,
+        'Not previewed: no preview in force is for 203.0.113.9/32. 203.0.113.0/24 (build ' +
+          `${BUILD_A}) holds it: remove that prefix with --viewer.\n3 previews in force now.`,
+      ]);
+      const other = await rollout('preview', 'remove', '--build', BUILD_B);
+      expect([other.code, other.out]).toEqual([
+        0,
+        `Not previewed: no preview in force shows build ${BUILD_B}.\n3 previews in force now.`,
+      ]);
+      nothingWritten();
+      expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+
+      const one = await rollout('preview', 'remove', '--viewer', '198.51.100.7');
+      expect([one.code, one.out]).toEqual([
+        0,
+        `Ended the preview of build ${BUILD_C} for 198.51.100.7/32 (it was to last until 2026-11-26T11:00:30.000Z).\n` +
+          'Their next load of /assets/index.js gets the build the rollout gives them, within 40 s (the rollout ' +
+          'store reaching every edge).\n2 previews in force now.',
+      ]);
+      const all = await rollout('preview', 'remove', '--build', BUILD_A, '--json');
+      expect(all.json()).toEqual({
+        action: 'remove',
+        build: BUILD_A,
+        changed: true,
+        removed: [
+          { build: BUILD_A, viewer: '203.0.113.0/24', until: '2026-11-26T11:00:30.000Z', secondsLeft: 3600 },
+          { build: BUILD_A, viewer: '2001:db8:7::/48', until: '2026-11-26T11:00:30.000Z', secondsLeft: 3600 },
+        ],
+        previews: [],
+        syncRequested: true,
+      });
+      // With none left the field is gone: the value every earlier reader understands.
+      expect(store.get(ROLLOUT_STATE_KEY)).toBe(formatRolloutState(steadyState(BUILD_B)));
+      expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(2);
+      expect(lambda.commandCalls(InvokeCommand)).toHaveLength(2);
+    },
+  );
+});
+
 describe('revoke', () => {
   const sns = mockClient(SNSClient);
   const DISTRIBUTION = { Id: 'E2WIDGET', DomainName: 'd1234.cloudfront.net' };
@@ -1177,8 +1553,87 @@ describe('revoke', () => {
       expect(run.out).toContain('Its chunks stay until cleanup');
       // Nothing was deleted without --purge.
       expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+      // The message is kept where `rollout status` shows the last ones.
+      const status = await rollout('status', '--json');
+      expect((status.json() as { notifications: unknown[] }).notifications).toEqual([
+        {
+          at: expect.any(Number),
+          subject: expect.stringContaining(`Revoked: build ${BUILD_B}`),
+          failure: null,
+        },
+      ]);
     },
   );
+
+  it(
+    'ends every preview of the revoked build in the state, after the revocation and announced, keeping the ' +
+      'others; a build only a preview still names is one it knows',
+    async () => {
+      midRollout();
+      const nowS = Date.parse('2026-11-26T10:00:30Z') / 1000;
+      const other = { build: BUILD_C, viewer: '198.51.100.7/32', until: nowS + 3600 };
+      putState({
+        stable: BUILD_A,
+        canary: BUILD_B,
+        weight: 3000,
+        salt: 'd-RUNNING01',
+        ring: [],
+        previews: [
+          { build: BUILD_B, viewer: '203.0.113.0/24', until: nowS + 3600 },
+          other,
+          { build: BUILD_B, viewer: '2001:db8:7::/48', until: nowS - 60 },
+        ],
+      });
+      const run = await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0004');
+      expect([run.code, run.err]).toEqual([0, '']);
+      expect(run.out).toContain(
+        "Ended its preview for 203.0.113.0/24: those viewers' next load gets the build the rollout gives them, " +
+          'within 40 s.',
+      );
+      expect(storedState()).toEqual({
+        stable: BUILD_A,
+        canary: BUILD_B,
+        weight: 3000,
+        salt: 'd-RUNNING01',
+        ring: [],
+        previews: [other],
+      });
+      // The 410 gate first, then the state: both conditional writes; the state announced before it is written.
+      expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input.Key)).toEqual([
+        revocationKey(BUILD_B),
+        ROLLOUT_STATE_KEY,
+      ]);
+      expect(
+        (
+          await readTimeline(
+            new DynamoDBClient({ region: 'us-east-1' }),
+            resourceNames(loadConfig(CONFIG_FILE)).signalTable,
+          )
+        ).at(-1)?.state,
+      ).toEqual(storedState());
+
+      // A build cleanup already deleted everywhere, that no version names, still previewed: revoked, and unpreviewed.
+      const gone = 'abcdefabcdefabcd';
+      putState({ ...steadyState(BUILD_A), previews: [{ build: gone, viewer: '203.0.113.0/24', until: nowS + 60 }] });
+      s3.on(HeadObjectCommand).rejects(
+        Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
+      );
+      const json = await rollout('revoke', gone, '--reason', 'CVE-2026-0005', '--json');
+      expect(json.code).toBe(0);
+      expect(json.json()).toMatchObject({
+        previewsEnded: [{ build: gone, viewer: '203.0.113.0/24', until: '2026-11-26T10:01:30.000Z', secondsLeft: 60 }],
+      });
+      expect(storedState()).toEqual(steadyState(BUILD_A));
+    },
+  );
+
+  it('writes no state when no preview names the build, and says nothing of previews', async () => {
+    midRollout();
+    const run = await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0006', '--json');
+    expect(run.json()).toMatchObject({ previewsEnded: [] });
+    expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input.Key)).toEqual([revocationKey(BUILD_B)]);
+    expect((await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0006')).out).not.toContain('preview');
+  });
 
   it(
     'refuses the stable build without --to, and an unknown ' +

@@ -81,6 +81,7 @@ const NO_STATE = [
   'plan-comment',
   'rollout',
   'rollout ring',
+  'rollout preview',
   'local-release ring',
 ];
 

@@ -197,14 +197,20 @@ export function wholeNumber(min = 0, max = Number.MAX_SAFE_INTEGER): (text: stri
   };
 }
 
-const DURATION_UNITS_MS: Readonly<Record<'ms' | 's' | 'm' | 'h', number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS_MS: Readonly<Record<'ms' | 's' | 'm' | 'h' | 'd', number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 24 * 3_600_000,
+};
 
-/** `500ms`, `90s`, `10m`, `1.5h` → milliseconds. A bare number is refused: say the unit. */
+/** `500ms`, `90s`, `10m`, `1.5h`, `2d` → milliseconds. A bare number is refused: say the unit. */
 export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   if (match === null)
     throw new InvalidArgumentError(
-      `expected a duration with its unit (500ms, 90s, 10m, 1h), got ${JSON.stringify(text)}.`,
+      `expected a duration with its unit (500ms, 90s, 10m, 1h, 1d), got ${JSON.stringify(text)}.`,
     );
   const [, amount, unit] = match as unknown as [string, string, keyof typeof DURATION_UNITS_MS];
   const ms = Number(amount) * DURATION_UNITS_MS[unit];

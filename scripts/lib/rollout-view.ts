@@ -2,8 +2,9 @@
  * The rollout CLI's pure part: the status model (also its `--json` shape), how it reads to a
  * person, and the choices the commands make from data (newest version, previous build, progress).
  */
+import type { NotificationLogEntry } from '../../contracts/release-notification';
 import type { Revocation } from '../../contracts/revocation';
-import type { RolloutState } from '../../contracts/rollout-state';
+import type { Preview, RolloutState } from '../../contracts/rollout-state';
 import { effectiveCanary, rolloutStateFor } from '../../rollout-control/sync-plan';
 import type { DeploymentSummary } from '../../rollout-control/deployments';
 import { viewersToJudge, type JudgeRule } from '../../contracts/canary-judge';
@@ -186,6 +187,50 @@ export interface RolloutStatus {
   readonly dashboard: string;
   /** Revoked builds (`rollout revoke`), oldest first. */
   readonly revocations: readonly Revocation[];
+  /**
+   * The previews in force when the state was read (`rollout preview`), in stored order; expired ones
+   * still stored are only in `state.parsed`.
+   */
+  readonly previews: readonly PreviewView[];
+  /** The last release messages published to the topic (rollout sync's and revoke's), oldest first. */
+  readonly notifications: readonly NotificationLogEntry[];
+}
+
+/** A preview as the CLI shows it (`rollout preview list`, `status`). */
+export interface PreviewView {
+  readonly build: string;
+  /** The viewer prefix, normalized (contracts/viewer-address.ts). */
+  readonly viewer: string;
+  /** When it ends, ISO 8601. */
+  readonly until: string;
+  /** Whole seconds left at the time of reading; 0 once it has ended. */
+  readonly secondsLeft: number;
+}
+
+export function previewViews(previews: readonly Preview[], now: number): PreviewView[] {
+  return previews.map((preview) => ({
+    build: preview.build,
+    viewer: preview.viewer,
+    until: new Date(preview.until * 1000).toISOString(),
+    secondsLeft: Math.max(0, Math.floor((preview.until * 1000 - now) / 1000)),
+  }));
+}
+
+/** Seconds as the two largest units a person reads at a glance: `6d 23h`, `59m 30s`, `40s`. */
+export function roughDuration(seconds: number): string {
+  const units = [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const;
+  const whole = Math.max(0, Math.floor(seconds));
+  const first = units.findIndex(([, size]) => whole >= size);
+  if (first < 0) return '0s';
+  const [unit, size] = units[first]!;
+  const next = units[first + 1];
+  const rest = next === undefined ? 0 : Math.floor((whole % size) / next[1]);
+  return `${Math.floor(whole / size)}${unit}${rest > 0 && next !== undefined ? ` ${rest}${next[0]}` : ''}`;
 }
 
 function numeric(version: string): number {
@@ -259,7 +304,8 @@ export function percent(basisPoints: number): string {
   return `${(basisPoints / 100).toFixed(basisPoints % 100 === 0 ? 0 : 2)}%`;
 }
 
-function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
+/** Rows as aligned columns, the last one unpadded. */
+export function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
   return rows.map((row) =>
     (indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).trimEnd(),
@@ -296,6 +342,11 @@ export function formatStatus(status: RolloutStatus): string[] {
     );
     if (state.parsed && state.parsed.ring.length > 0)
       lines.push(`  ring: ${state.parsed.ring.join(', ')} (canary whatever the weight)`);
+    for (const preview of status.previews)
+      lines.push(
+        `  preview: ${preview.viewer} gets build ${preview.build} until ${preview.until} ` +
+          `(${roughDuration(preview.secondsLeft)} left; counted apart, never judged)`,
+      );
   }
 
   lines.push('', 'Deployment');
@@ -358,6 +409,14 @@ export function formatStatus(status: RolloutStatus): string[] {
       const at = revocation.at === null ? 'at an unknown time' : new Date(revocation.at).toISOString();
       lines.push(`  ${revocation.buildId}  ${at}  ${revocation.reason}`);
     }
+  }
+  if (status.notifications.length > 0) {
+    lines.push('', 'Last notifications (newest last)');
+    for (const notice of status.notifications)
+      lines.push(
+        `  ${new Date(notice.at).toISOString()}  ${notice.subject}` +
+          `${notice.failure === null ? '' : `  (not delivered: ${notice.failure})`}`,
+      );
   }
   if (status.problems.length > 0) lines.push('', 'Problems', ...status.problems.map((problem) => `  - ${problem}`));
   return lines;

@@ -20,7 +20,16 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { resourceNames, type DeployConfig, type ResourceNames } from '../../config';
 import { credentialsProblem } from '../../rollout-control/credentials';
-import { rolloutStoreArnByName } from '../../rollout-control/rollout-state-store';
+import {
+  readRolloutState,
+  rolloutStoreArnByName,
+  StaleStoreError,
+  writeRolloutState,
+  type StoreRead,
+} from '../../rollout-control/rollout-state-store';
+import { announceState } from '../../rollout-control/signal-table';
+import { statePropagationMs } from '../../contracts/release-signal';
+import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import type { ReleaseResult, ReleaseTarget } from '../../rollout-control/release';
 import { MANUAL_SYNC_EVENT } from '../../rollout-control/sync-plan';
 import { aliasStateFrom, findBuildIdOfVersion, getAlias } from '../../rollout-control/alias-state';
@@ -35,6 +44,7 @@ import {
 import { buildIdFromDescription } from '../../contracts/version-description';
 import type { AliasView, VersionView } from '../lib/rollout-view';
 import type { RingAction } from './ring';
+import type { PreviewRequest } from './preview';
 
 /** Everything here lives in us-east-1: the entry router (Lambda@Edge), its alias and CodeDeploy. */
 export const ROLLOUT_REGION = 'us-east-1';
@@ -86,6 +96,8 @@ export interface Invocation {
   readonly ring?: { readonly action: RingAction; readonly origin?: string };
   /** `revoke` only. */
   readonly revoke?: RevokeRequest;
+  /** `preview` only. */
+  readonly preview?: PreviewRequest;
 }
 
 export interface CommandResult {
@@ -246,4 +258,54 @@ export async function requestSync(context: Context): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Attempts of a state edit whose conditional write finds the store changed (rollout sync wrote meanwhile). */
+const STATE_EDIT_ATTEMPTS = 5;
+
+/** What an edit decided from one read of the store: the state to write (null: write nothing) and what to report. */
+export interface StateEdit<T> {
+  readonly next: RolloutState | null;
+  readonly result: T;
+}
+
+/**
+ * Edits the rollout state with the same conditional write as rollout sync (If-Match the store's
+ * ETag, read before the value), so an edit never undoes a state rollout sync wrote in between, and
+ * rollout sync, which carries the ring and the previews over, never drops an edit. The new state is
+ * announced to the signal consumer's timeline before it is written. `decide` sees each read (again
+ * after a lost race, so everything it checks is checked against the state written) and throws to
+ * refuse; nothing is written then.
+ */
+export async function editRolloutState<T>(
+  context: Context,
+  storeArn: string,
+  decide: (read: StoreRead) => Promise<StateEdit<T>>,
+): Promise<{ readonly result: T; readonly written: boolean }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const read = await readRolloutState(context.clients.kvs, storeArn);
+    const { next, result } = await decide(read);
+    if (next === null) return { result, written: false };
+    try {
+      await writeRolloutState(context.clients.kvs, storeArn, formatRolloutState(next), read.etag, (text) =>
+        announceState(context.clients.dynamodb, context.names.signalTable, text, context.now(), {
+          propagationMs: statePropagationMs(context.config.edge),
+        }),
+      );
+      return { result, written: true };
+    } catch (error) {
+      if (error instanceof StaleStoreError && attempt < STATE_EDIT_ATTEMPTS) continue;
+      throw error;
+    }
+  }
+}
+
+/** The state a read found, or the refusal an edit gets: the store holds no key, or a value that does not parse. */
+export function editableState(context: Context, read: StoreRead, then: string): RolloutState {
+  if (read.stored?.state) return read.stored.state;
+  throw new RolloutError(
+    `the rollout store ${context.names.rolloutStore} holds no valid rollout state ` +
+      `${read.stored ? '(its value does not parse)' : '(no key)'}; rollout sync writes one within a minute of a ` +
+      `deploy, then ${then}`,
+  );
 }

@@ -27,8 +27,10 @@ import {
 import { errorMessage } from '../../rollout-control/aws-errors';
 import { isBuildId } from '../../contracts/build-id';
 import { reasonProblem } from '../../contracts/revocation';
+import { viewerPrefixProblem } from '../../contracts/viewer-address';
 import { checkLiveCommand, RECHECK_MS, type CheckLiveFlags } from './check-live';
 import { createContext, type CommandHandler, type Invocation, type RolloutCliDeps } from './context';
+import { PREVIEW_DEFAULT_MS, previewCommand, previewDuration } from './preview';
 import { promoteCommand } from './promote';
 import { revokeCommand } from './revoke';
 import { ringCommand } from './ring';
@@ -40,15 +42,16 @@ import { waitCommand, type WaitFlags } from './wait';
 
 export { ROLLOUT_REGION, type RolloutClients, type RolloutCliDeps } from './context';
 
-type RolloutCommand = 'status' | 'start' | 'stop' | 'rollback' | 'promote' | 'ring' | 'revoke';
+type RolloutCommand = 'status' | 'start' | 'stop' | 'rollback' | 'promote' | 'ring' | 'preview' | 'revoke';
 
 /** `npm run rollout -- <command>`, with `deps` for config, AWS, output and the clock. Build one per run. */
 export function rolloutCommand(deps: RolloutCliDeps): Command {
   const program = defineCommand({
     name: 'npm run rollout --',
     summary:
-      'Watch, start, stop, roll back or promote a release of the entry router, edit the ring, wait for a ' +
-      "deploy's rollout to end, or check what the live distribution serves. Everything lives in us-east-1.",
+      'Watch, start, stop, roll back or promote a release of the entry router, edit the ring, preview a build, ' +
+      "revoke one, wait for a deploy's rollout to end, or check what the live distribution serves. Everything " +
+      'lives in us-east-1.',
     examples: [
       'npm run rollout -- status',
       'npm run rollout -- start --version 8',
@@ -150,6 +153,105 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
       examples: [`npm run rollout -- ring ${action} https://demo.example.com`],
     }).action(act('ring', (flags, [origin]) => ({ ...common(flags), ring: { action, origin } })));
   }
+
+  const preview = defineSubcommand(program, 'preview', {
+    summary:
+      'Previews: viewers inside an address prefix (yours, an office) get a build of your choosing on every host ' +
+      'page, whatever the rollout, until a time; counted apart, never judged. Without a subcommand, lists them.',
+    examples: [
+      'npm run rollout -- preview',
+      'npm run rollout -- preview add 0c1d2e3f4a5b6c7d --viewer 203.0.113.7',
+      'npm run rollout -- preview add 0c1d2e3f4a5b6c7d --viewer 2001:db8:7::/48 --for 2d',
+      'npm run rollout -- preview remove --viewer 203.0.113.7',
+    ],
+  });
+  const listPreviews = act('preview', (flags) => ({ ...common(flags), preview: { action: 'list' } }));
+  leaf(preview, 'list', {
+    summary:
+      'List the previews in force, with the time each has left, and apart those that ended but are still stored.',
+    examples: ['npm run rollout -- preview list --json'],
+    isDefault: true,
+  })
+    // As the default, `list` receives whatever follows `preview` that names no subcommand.
+    .allowExcessArguments(true)
+    .action(async function (this: Command, ...args: unknown[]) {
+      if (this.args.length > 0)
+        throw new UsageError(
+          `${JSON.stringify(this.args.join(' '))} is not a preview command; use list, add <buildId> --viewer ` +
+            '<address> or remove --viewer <address>.',
+        );
+      await listPreviews.apply(this, args);
+    });
+  const viewerOption = (what: string) =>
+    new Option(
+      '--viewer <address>',
+      `${what}: an IP address (203.0.113.7, 2001:db8::1) or a prefix of at least /24 (IPv4) or /48 (IPv6), ` +
+        'e.g. 203.0.113.0/24 or 2001:db8:7::/64 (privacy addresses change their last 64 bits)',
+    );
+  const usableViewer = (text: string) => {
+    const problem = viewerPrefixProblem(text);
+    if (problem !== null) throw new UsageError(`--viewer ${problem}`);
+    return text;
+  };
+  const buildIdArgument = (what: string, text: string) => {
+    if (!isBuildId(text))
+      throw new UsageError(
+        `${what} ${JSON.stringify(text)} is not a build id (16 lowercase hex digits, as X-Build-Id shows)`,
+      );
+    return text;
+  };
+  leaf(preview, 'add <buildId>', {
+    summary:
+      'Show <buildId> to the viewers in --viewer until --for from now (default 1h, from 1m to 7d): on their next ' +
+      'load of /assets/index.js, within seconds. Refused for a build a bucket lacks, a revoked build, or when the ' +
+      'state has no room for another preview. A preview of the same prefix is replaced.',
+    examples: [
+      'npm run rollout -- preview add 0c1d2e3f4a5b6c7d --viewer 203.0.113.7            # this machine, for an hour',
+      'npm run rollout -- preview add 0c1d2e3f4a5b6c7d --viewer 203.0.113.0/24 --for 30m',
+      'npm run rollout -- preview add 0c1d2e3f4a5b6c7d --viewer 2001:db8:7::/48 --for 2d --json',
+    ],
+  })
+    .addOption(viewerOption('who sees the build').makeOptionMandatory())
+    .addOption(
+      new Option('--for <duration>', 'how long from now, e.g. 30m, 2h, 1d (from 1m to 7d)')
+        .argParser(previewDuration)
+        .default(PREVIEW_DEFAULT_MS, '1h'),
+    )
+    .action(
+      act('preview', (flags, [build]) => ({
+        ...common(flags),
+        preview: {
+          action: 'add',
+          build: buildIdArgument('the build', build!),
+          viewer: usableViewer(flags.viewer!),
+          forMs: flags.for ?? PREVIEW_DEFAULT_MS,
+        },
+      })),
+    );
+  leaf(preview, 'remove', {
+    summary:
+      'End a preview now: the one of --viewer (the prefix as added; an address means its /32 or /128), or every ' +
+      'preview of --build. Nothing to end is not a failure: it says so and writes nothing.',
+    examples: [
+      'npm run rollout -- preview remove --viewer 203.0.113.7',
+      'npm run rollout -- preview remove --build 0c1d2e3f4a5b6c7d',
+    ],
+  })
+    .addOption(viewerOption('whose preview ends').conflicts('build'))
+    .addOption(new Option('--build <buildId>', 'end every preview of this build'))
+    .action(
+      act('preview', (flags) => {
+        if (flags.viewer === undefined && flags.build === undefined)
+          throw new UsageError('name what to end: --viewer <address> or --build <buildId>');
+        return {
+          ...common(flags),
+          preview:
+            flags.viewer === undefined
+              ? { action: 'remove', build: buildIdArgument('--build', flags.build!) }
+              : { action: 'remove', viewer: usableViewer(flags.viewer) },
+        };
+      }),
+    );
 
   leaf(program, 'revoke <buildId>', {
     summary:
@@ -327,6 +429,9 @@ interface RolloutFlags {
   readonly reason?: string;
   readonly to?: string;
   readonly purge?: boolean;
+  readonly viewer?: string;
+  readonly for?: number;
+  readonly build?: string;
 }
 
 /** Runs the command line; returns the exit code (0 done, 1 failed, 2 usage). */
@@ -359,5 +464,6 @@ const COMMAND_HANDLERS: Record<RolloutCommand, CommandHandler> = {
   rollback: rollbackCommand,
   promote: promoteCommand,
   ring: ringCommand,
+  preview: previewCommand,
   revoke: revokeCommand,
 };

@@ -10,7 +10,9 @@
  *   2. write `revoked/<buildId>` to the rollout store: from here the viewer-assignment function
  *      answers 410 for its entry by its own URL at every edge (before any cache), the entry
  *      router's fallback refuses it, the release function and these commands refuse to release it,
- *      and rollout sync gives it no viewers as a canary;
+ *      `rollout preview add` refuses to preview it, and rollout sync gives it no viewers as a
+ *      canary; then end its previews in the state (conditional write, as `preview remove`): the
+ *      viewer-assignment function would otherwise keep rewriting a previewed viewer's entry to it;
  *   3. the canary: stop its deployment with rollback, and ask rollout sync to write the state now;
  *      the stable build: deploy `--to` all at once (alarms off, as `rollback` does). Until the
  *      state names neither (seconds for a canary, the all-at-once deployment for a stable build),
@@ -22,6 +24,7 @@
  *      loading their chunks;
  *   6. publish the revocation to the release notifications topic.
  */
+import { recordNotification } from '../../rollout-control/signal-table';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { buildAssetsPrefix, publishedBuildKey } from '../../contracts/bucket-layout';
 import { ALL_AT_ONCE_CONFIG } from '../../contracts/deployment-config';
@@ -34,6 +37,8 @@ import { findDistribution, invalidateBuild } from '../../rollout-control/distrib
 import { release } from '../../rollout-control/release';
 import { readRevocation, RevokedBuildError, writeRevocation } from '../../rollout-control/revocations';
 import { readRolloutState } from '../../rollout-control/rollout-state-store';
+import { STORE_PROPAGATION_MS } from '../../contracts/release-signal';
+import { endPreviewsOf } from './preview';
 import { deleteObjects, listObjects } from '../../rollout-control/s3';
 import {
   activeDeployment,
@@ -74,7 +79,10 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
   const state = stored.stored?.state ?? null;
   const regions = Object.keys(context.target.buckets);
   const known =
-    previous !== null || presence.missing.length < regions.length || versions.some((v) => v.buildId === buildId);
+    previous !== null ||
+    presence.missing.length < regions.length ||
+    versions.some((v) => v.buildId === buildId) ||
+    (state?.previews ?? []).some((preview) => preview.build === buildId);
   if (!known)
     throw new RolloutError(
       `unknown build ${buildId}: no bucket holds its manifest and no version of ${context.names.entryRouter} ` +
@@ -136,6 +144,22 @@ export async function revokeCommand(context: Context, invocation: Invocation): P
       : `Build ${buildId} was already revoked${describeTime(previous)}: ${previous.reason}. Finishing the steps again.`,
   ];
   const steps: Record<string, unknown> = {};
+
+  // No preview keeps showing it: a previewed viewer's entry would still be rewritten to it.
+  try {
+    const ended = await endPreviewsOf(context, storeArn, buildId);
+    steps.previewsEnded = ended;
+    if (ended.length > 0)
+      lines.push(
+        `Ended its preview${ended.length === 1 ? '' : 's'} for ${ended.map((p) => p.viewer).join(', ')}: ` +
+          `those viewers' next load gets the build the rollout gives them, within ${STORE_PROPAGATION_MS / 1000} s.`,
+      );
+  } catch (error) {
+    throw new RolloutError(
+      `build ${buildId} is revoked (its own URL answers 410), but ending its previews failed ` +
+        `(${errorMessage(error)}); run the same revoke again to finish`,
+    );
+  }
 
   // 3. Off every viewer.
   if (canary && deployment) {
@@ -245,6 +269,7 @@ async function notify(context: Context, revocation: Revocation, stable: string):
     { distribution: context.config.name, dashboard: dashboardUrl(context.names.dashboard), at: context.now() },
   );
   if (message === null) return 'nothing to say';
+  let failure: string | null = null;
   try {
     const sns = context.clients.sns ?? new SNSClient({ region: ROLLOUT_REGION });
     await sns.send(
@@ -253,8 +278,18 @@ async function notify(context: Context, revocation: Revocation, stable: string):
         ...snsPublication(message),
       }),
     );
-    return null;
   } catch (error) {
-    return errorMessage(error);
+    failure = errorMessage(error);
   }
+  // Kept where `rollout status` shows the last messages, as rollout sync keeps its own.
+  try {
+    await recordNotification(context.clients.dynamodb, context.names.signalTable, {
+      at: context.now(),
+      subject: message.subject,
+      failure,
+    });
+  } catch (error) {
+    failure ??= `published, but not kept for rollout status: ${errorMessage(error)}`;
+  }
+  return failure;
 }

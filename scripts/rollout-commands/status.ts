@@ -1,7 +1,8 @@
 /**
- * `rollout status`: the alias, the rollout state at the edges, the current or last deployment, the alarms and the
- * judgment.
+ * `rollout status`: the alias, the rollout state at the edges (its ring and the previews in force), the current or
+ * last deployment, the alarms, the judgment and the revoked builds.
  */
+import type { NotificationLogEntry } from '../../contracts/release-notification';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { rolloutSteps } from '../../config';
 import { errorMessage } from '../../rollout-control/aws-errors';
@@ -9,12 +10,14 @@ import { findCurrentOrLastDeployment, type DeploymentSummary } from '../../rollo
 import { readRolloutState } from '../../rollout-control/rollout-state-store';
 import { listRevocations } from '../../rollout-control/revocations';
 import type { Revocation } from '../../contracts/revocation';
-import { readJudgment } from '../../rollout-control/signal-table';
+import { livePreviews } from '../../contracts/rollout-state';
+import { readJudgment, readNotifications } from '../../rollout-control/signal-table';
 import { dashboardUrl } from '../../contracts/release-dashboard';
 import {
   deploymentView,
   formatStatus,
   judgmentView,
+  previewViews,
   stateMatchesAlias,
   type AlarmView,
   type JudgmentView,
@@ -120,6 +123,13 @@ export async function statusCommand(context: Context): Promise<CommandResult> {
     }
   }
 
+  let notifications: NotificationLogEntry[] = [];
+  try {
+    notifications = await readNotifications(context.clients.dynamodb, context.names.signalTable);
+  } catch (error) {
+    problems.push(`cannot read the last notifications: ${errorMessage(error)}`);
+  }
+
   const status: RolloutStatus = {
     account: context.account,
     alias,
@@ -129,6 +139,9 @@ export async function statusCommand(context: Context): Promise<CommandResult> {
     judgment,
     dashboard: dashboardUrl(context.names.dashboard),
     revocations,
+    // Those in force: the edges ignore the rest by their time.
+    previews: state.parsed ? previewViews(livePreviews(state.parsed, context.now()), context.now()) : [],
+    notifications,
     problems,
   };
   return { json: status, lines: formatStatus(status), exitCode: problems.length > 0 ? 1 : 0 };
