@@ -303,12 +303,15 @@ const NO_STORE: FunctionKeyValueStore = {
  * The published code as a callable handler in a context with only what cloudfront-js-2.0 offers.
  * Code that imports the `cloudfront` module (for its KeyValueStore) gets it bound to `store`; code
  * that imports nothing runs as it is. `log` receives console.log lines (the runtime's only console
- * method).
+ * method). `now` is the edge's clock, what `Date.now()` gives the code (the local mode's scaled
+ * clock there, so that a preview ends by the same time line the release signal stamps records
+ * with); the real one without it.
  */
 export function loadCloudFrontFunction(
   code: string,
   store: FunctionKeyValueStore = NO_STORE,
   log: (line: string) => void = () => undefined,
+  options: { readonly now?: () => number } = {},
 ): CloudFrontFunctionHandler {
   const imports = code.startsWith(CLOUDFRONT_MODULE_IMPORT);
   const body = imports ? code.slice(CLOUDFRONT_MODULE_IMPORT.length) : code;
@@ -333,6 +336,11 @@ export function loadCloudFrontFunction(
   for (const name of ABSENT_GLOBALS) delete globals[name];
   delete (vm.runInContext('String.prototype', context) as Record<string, unknown>).charCodeAt;
   globals.console = vm.runInContext('(host) => ({ log: function log(line) { host(String(line)); } })', context)(log);
+  if (options.now !== undefined)
+    (globals.Date as { now: () => number }).now = vm.runInContext(
+      '(host) => function now() { return host(); }',
+      context,
+    )(options.now);
   globals.__cloudfront = module;
   // `cf` exists only for code that imports it, as in the runtime.
   const script = `"use strict";${imports ? 'var cf=__cloudfront;' : ''}${body}\n;handler`;

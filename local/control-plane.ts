@@ -105,7 +105,8 @@ export interface ControlPlaneOptions {
   readonly initialBuildId: string;
   readonly clock: Clock;
   /**
-   * Where the edges read the rollout state: read on every sync (the ring is edited there too), written when it changes.
+   * Where the edges read the rollout state: read on every sync (the ring and the previews are edited there too),
+   * written when it changes.
    */
   readonly store: { read(): string | undefined; write(text: string): void };
   /** The rule of both alarms (the unjudged alarm takes its period and M of N). @default config.alarms */
@@ -122,6 +123,8 @@ export interface ControlPlaneOptions {
 }
 
 export interface ControlPlaneStatus {
+  /** When the status was taken, on the local mode's clock (the one the local edge ends previews by). */
+  readonly now: number;
   readonly stable: { readonly version: string; readonly buildId: string };
   readonly canary: { readonly version: string; readonly buildId: string; readonly weight: number } | null;
   readonly deployment: { readonly id: string; readonly status: string; readonly error: string | null } | null;
@@ -335,8 +338,9 @@ export class ControlPlane {
   }
 
   /**
-   * A write of the rollout state by another writer (`rollout ring`): announced to the timeline
-   * first, as every writer does, then written with `write`.
+   * A write of the rollout state by another writer (`rollout ring`, `rollout preview`, a
+   * revocation ending a build's previews): announced to the timeline first, as every writer does,
+   * then written with `write`.
    */
   announceAndWrite(text: string, write: () => void): void {
     this.timeline.announce(text, this.options.clock.now(), { propagationMs: this.propagationMs });
@@ -356,6 +360,7 @@ export class ControlPlane {
     const builds = aliasBuilds(this.state);
     const d = this.state.deployment;
     return {
+      now: this.options.clock.now(),
       stable: builds.stable,
       canary: builds.canary,
       deployment: d ? { id: d.id, status: d.status, error: d.error } : null,

@@ -1,7 +1,7 @@
 /**
  * How a second terminal talks to a running `npm start`: a loopback-only HTTP endpoint (its address
  * is written to build/local/control.json) that releases a build, stops the running deployment,
- * edits the ring, revokes a build, or reports status. `npm run local:release` is its client. It stands
+ * edits the ring or the previews, revokes a build, or reports status. `npm run local:release` is its client. It stands
  * where the deploy pipeline and the rollout CLI stand in AWS.
  *
  * A release runs the build's code (the bundled routers), so the endpoint answers only its own
@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { Option } from 'commander';
-import { LOCAL_BUILDS_DIR, RevocationRefused, type LocalDistribution } from './local-distribution';
+import { LOCAL_BUILDS_DIR, LocalRefusal, type LocalDistribution, type PreviewRequest } from './local-distribution';
 
 export interface ControlAddress {
   readonly url: string;
@@ -119,6 +119,33 @@ function writeAddressFile(file: string, address: ControlAddress): void {
   }
 }
 
+const ROUTES = ['GET /status', 'POST /release', 'POST /stop', 'POST /ring', 'POST /revoke', 'POST /preview'];
+
+const PREVIEW_SHAPE =
+  'POST /preview takes {"action": "list"}, {"action": "add", "build": "<16 hex digits>", "viewer": ' +
+  '"<ip or prefix>", and "until": <epoch seconds> or "seconds": <duration> (default 3600)}, or ' +
+  '{"action": "remove", and "viewer": "<prefix>" or "build": "<16 hex digits>"}';
+
+/** A POST /preview body's fields other than the action, when each has its type (strings, whole numbers). */
+function previewRequest(body: Record<string, unknown>): PreviewRequest | null {
+  const { build, viewer, until, seconds, ...rest } = body;
+  if (Object.keys(rest).length > 0) return null;
+  const text = (value: unknown) => value === undefined || typeof value === 'string';
+  const number = (value: unknown) => value === undefined || typeof value === 'number';
+  if (!text(build) || !text(viewer) || !number(until) || !number(seconds)) return null;
+  return body as PreviewRequest;
+}
+
+/** What `act` answers (200), or the status and words of a refusal (LocalRefusal); other errors go on. */
+async function refusable(act: () => Promise<unknown>): Promise<{ status: number; body: unknown }> {
+  try {
+    return { status: 200, body: await act() };
+  } catch (error) {
+    if (error instanceof LocalRefusal) return { status: error.status, body: { error: error.message } };
+    throw error;
+  }
+}
+
 export async function startControlServer(
   distribution: LocalDistribution,
   options: { port?: number; addressFile?: string } = {},
@@ -146,11 +173,11 @@ export async function startControlServer(
     if (!authorized(req.headers.authorization))
       throw new Refused(401, 'missing or wrong token: `npm run local:release` sends the one in the control file');
     const route = `${req.method} ${req.url}`;
-    if (!['GET /status', 'POST /release', 'POST /stop', 'POST /ring', 'POST /revoke'].includes(route))
+    if (!ROUTES.includes(route))
       throw new Refused(
         404,
         'GET /status, POST /release {buildDir}, POST /stop, POST /ring {action, origin}, POST /revoke ' +
-          '{buildId, reason}',
+          '{buildId, reason}, POST /preview {action, build?, viewer?, until? | seconds?}',
       );
     const [mediaType = ''] = (req.headers['content-type'] ?? '').split(';');
     if (req.method === 'POST' && mediaType.trim().toLowerCase() !== 'application/json')
@@ -186,12 +213,14 @@ export async function startControlServer(
       const { buildId, reason } = parseJson(text);
       if (typeof buildId !== 'string' || typeof reason !== 'string')
         return { status: 400, body: { error: 'POST /revoke takes {"buildId": "<16 hex digits>", "reason": "<why>"}' } };
-      try {
-        return { status: 200, body: await distribution.revoke(buildId, reason) };
-      } catch (error) {
-        if (error instanceof RevocationRefused) return { status: error.status, body: { error: error.message } };
-        throw error;
-      }
+      return refusable(() => distribution.revoke(buildId, reason));
+    }
+    if (route === 'POST /preview') {
+      const { action, ...request } = parseJson(text);
+      const shape = previewRequest(request);
+      if ((action !== 'list' && action !== 'add' && action !== 'remove') || shape === null)
+        return { status: 400, body: { error: PREVIEW_SHAPE } };
+      return refusable(async () => distribution.preview(action, shape));
     }
     const { action, origin } = parseJson(text);
     if ((action !== 'add' && action !== 'remove') || typeof origin !== 'string')

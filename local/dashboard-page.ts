@@ -3,7 +3,8 @@
  * delivery stack puts on its CloudWatch dashboard), computed from the local metric store with the
  * alarm's own queries, plus the signal's health (the unjudged alarm's queries: periods the consumer
  * did not see whole, late records, consumer errors, the reader behind), on a page of its own with a
- * chart per panel. `/data.json` is what the page draws; the page polls it every second.
+ * chart per panel, beside the last notifications, the revoked builds and the previews in force.
+ * `/data.json` is what the page draws; the page polls it every second.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,9 +18,10 @@ import {
   releaseAlarmQueries,
   SIGNAL_ENTRY,
 } from '../contracts/release-signal';
-import { parseRolloutState } from '../contracts/rollout-state';
+import { livePreviews, parseRolloutState } from '../contracts/rollout-state';
 import { periodFigures, periodShares, type AlarmVerdict } from './alarm';
 import { DASHBOARD_PERIODS, EDGE_ERROR_METRIC, EDGE_ERROR_NAMESPACE, type ControlPlane } from './control-plane';
+import { timeLeft } from './status-line';
 
 export interface DashboardSeries {
   readonly label: string;
@@ -68,11 +70,23 @@ export interface DashboardData {
   readonly notifications: readonly { readonly at: string; readonly line: string; readonly kind: string }[];
   /** The revoked builds, oldest first: which, when (ISO 8601; null when the record is unreadable), and why. */
   readonly revocations: readonly { readonly buildId: string; readonly at: string | null; readonly reason: string }[];
+  /**
+   * The previews in force by the edge's clock, as stored: the build, the viewer prefix, when it
+   * ends (ISO 8601), and how long is left then, in seconds and for a person (`59 min`).
+   */
+  readonly previews: readonly {
+    readonly build: string;
+    readonly viewer: string;
+    readonly until: string;
+    readonly secondsLeft: number;
+    readonly left: string;
+  }[];
 }
 
 /** The local page's own panel: the signal's health, from the unjudged alarm's queries. */
 export const SIGNAL_HEALTH_PANEL = 'Release signal: reasons a period could not be judged';
 
+/** What the page draws at `now` (the local mode's clock, which the local edge ends previews by too). */
 export function dashboardData(controlPlane: ControlPlane, namespace: string, now: number): DashboardData {
   const rule = controlPlane.alarmRule;
   const queries = releaseAlarmQueries(rule);
@@ -137,6 +151,7 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
     ],
   });
   const status = controlPlane.status();
+  const state = parseRolloutState(status.state);
   const edgeErrors =
     controlPlane.metrics.sum(
       EDGE_ERROR_NAMESPACE,
@@ -167,7 +182,7 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
       stable: status.stable.buildId,
       canary: status.canary?.buildId ?? null,
       // What viewers get: the store's weight (the judge's while a release runs), not the alias's.
-      weight: parseRolloutState(status.state)?.weight ?? 0,
+      weight: state?.weight ?? 0,
       deployment: status.deployment ? `${status.deployment.id} ${status.deployment.status}` : null,
     },
     judge: status.judgment?.last
@@ -187,6 +202,13 @@ export function dashboardData(controlPlane: ControlPlane, namespace: string, now
       buildId,
       at: at === null ? null : new Date(at).toISOString(),
       reason,
+    })),
+    previews: (state === null ? [] : livePreviews(state, now)).map(({ build, viewer, until }) => ({
+      build,
+      viewer,
+      until: new Date(until * 1000).toISOString(),
+      secondsLeft: Math.max(0, Math.ceil(until - now / 1000)),
+      left: timeLeft(until, now),
     })),
   };
 }
@@ -251,6 +273,8 @@ const DASHBOARD_HTML = `<!doctype html>
 <ol id="notifications"></ol>
 <h2>Revoked builds</h2>
 <ol id="revocations"></ol>
+<h2>Previews in force</h2>
+<ol id="previews"></ol>
 <div id="panels"></div>
 <script>
 const COLORS = ['#d13212', '#1d8102', '#0073bb', '#8d6605', '#7d3c98'];
@@ -305,6 +329,15 @@ async function refresh() {
     return item;
   }));
   if (data.revocations.length === 0) revoked.textContent = 'none';
+  const previews = document.getElementById('previews');
+  previews.replaceChildren(...data.previews.map((p) => {
+    const item = document.createElement('li');
+    item.dataset.build = p.build;
+    item.dataset.viewer = p.viewer;
+    item.textContent = p.build + ' for viewers in ' + p.viewer + ' until ' + p.until + ' (' + p.left + ' left)';
+    return item;
+  }));
+  if (data.previews.length === 0) previews.textContent = 'none';
   document.getElementById('panels').innerHTML = data.panels.map(chart).join('');
   document.body.dataset.drawn = String(Number(document.body.dataset.drawn || 0) + 1);
 }

@@ -43,12 +43,19 @@ import { upload } from '../publish/upload';
 import type { AlarmRule } from './alarm';
 import {
   formatRolloutState,
+  livePreviews,
   parseRolloutState,
   ROLLOUT_STATE_KEY,
+  sharedBudget,
   steadyState,
+  withoutPreview,
   withoutRingOrigin,
+  withPreview,
   withRingOrigin,
+  type Preview,
+  type RolloutState,
 } from '../contracts/rollout-state';
+import { normalizeViewerPrefix, viewerPrefixProblem } from '../contracts/viewer-address';
 import type { RealtimeLogField } from '../contracts/realtime-log';
 import { isBuildId } from '../contracts/build-id';
 import {
@@ -223,15 +230,60 @@ export interface LocalDistributionOptions {
   readonly log?: (line: string) => void;
 }
 
-/** A revocation the local distribution will not do: the HTTP status the control server answers with, and why. */
-export class RevocationRefused extends Error {
+/**
+ * Something the local distribution was asked to do and will not, having changed nothing: the HTTP
+ * status the control server answers with (400: the request itself is wrong; 404: it names what
+ * this distribution does not have; 409: the distribution's state forbids it), and why.
+ */
+export class LocalRefusal extends Error {
   constructor(
     readonly status: 400 | 404 | 409,
     message: string,
   ) {
     super(message);
-    this.name = 'RevocationRefused';
+    this.name = new.target.name;
   }
+}
+
+/** A revocation the local distribution will not do. */
+export class RevocationRefused extends LocalRefusal {}
+
+/** A preview edit the local distribution will not do. */
+export class PreviewRefused extends LocalRefusal {}
+
+/** The longest a preview may last, as `rollout preview` allows: a week. */
+const MAX_PREVIEW_SECONDS = 7 * 24 * 3600;
+/** How long a preview lasts when not told: an hour, as `rollout preview add` without --for. */
+const DEFAULT_PREVIEW_SECONDS = 3600;
+
+export type PreviewAction = 'list' | 'add' | 'remove';
+
+/**
+ * What `preview` is asked: for `add`, the build and the viewer, and when it ends, either `until`
+ * (epoch seconds, on the local mode's clock) or `seconds` from now (1 s to MAX_PREVIEW_SECONDS; neither:
+ * DEFAULT_PREVIEW_SECONDS); for `remove`, the preview of `viewer` or every preview of `build`
+ * (one of the two); for `list`, nothing.
+ */
+export interface PreviewRequest {
+  readonly build?: string;
+  readonly viewer?: string;
+  readonly until?: number;
+  readonly seconds?: number;
+}
+
+export interface LocalPreviews {
+  readonly action: PreviewAction;
+  /** `add`: the preview written; `remove`: the previews removed; `list`: none. */
+  readonly changed: readonly Preview[];
+  /** `add`: the preview of the same prefix it replaced, if one was in force. */
+  readonly replaced: Preview | null;
+  /** The previews in force after, by the edge's clock. */
+  readonly previews: readonly Preview[];
+  /** When, on the local mode's clock (the local edge's): what the time left is counted from. */
+  readonly now: number;
+  /** Bytes the ring and the previews take in the state, and what they may take together (sharedBudget). */
+  readonly bytes: number;
+  readonly limitBytes: number;
 }
 
 export interface LocalRevocation {
@@ -241,6 +293,8 @@ export interface LocalRevocation {
   readonly already: boolean;
   /** The deployment stopped with rollback because the build was its canary; null when none was. */
   readonly stopped: string | null;
+  /** The previews of the build that were in force: ended by the revocation. */
+  readonly previewsEnded: readonly Preview[];
   readonly status: ControlPlaneStatus;
 }
 
@@ -268,12 +322,23 @@ export interface LocalDistribution {
   /** `rollout ring add|remove <origin>` against the local store; returns the ring after. */
   ring(action: 'add' | 'remove', origin: string): readonly string[];
   /**
+   * `rollout preview list|add|remove`, locally: viewers inside a prefix get a build this
+   * distribution published, on every host page and whatever the weight, until a time by the
+   * edge's clock: the local mode's (the local CloudFront runs the viewer-assignment function with
+   * `Date.now()` on it, and the release signal stamps records by it). Refuses (PreviewRefused, nothing written) what is not a build id, a
+   * prefix `viewerPrefixProblem` refuses, a bad end (not ahead, over a week), a build it never
+   * published (404), and a revoked build or a state with no room left (409). A `remove` that
+   * matches no preview in force removes nothing and writes nothing (`changed` is empty), as
+   * `rollout preview remove` does. Announced to the signal's timeline, then written, as `ring`.
+   */
+  preview(action: PreviewAction, request?: PreviewRequest): LocalPreviews;
+  /**
    * `rollout revoke`, locally: a build this distribution published never serves again. Refuses
    * (RevocationRefused) what is not a build id, a build it never published, a reason
    * `reasonProblem` refuses, and the stable build (nothing here could replace it); stops the
-   * running deployment with rollback when the build is its canary; writes `revoked/<buildId>`;
-   * invalidates `/assets/<buildId>/*`; records the 'revoked' notification. Resolves once no cache
-   * and no router serves the build.
+   * running deployment with rollback when the build is its canary; ends the build's previews;
+   * writes `revoked/<buildId>`; invalidates `/assets/<buildId>/*`; records the 'revoked'
+   * notification. Resolves once no cache and no router serves the build.
    */
   revoke(buildId: string, reason: string): Promise<LocalRevocation>;
   status(): ControlPlaneStatus;
@@ -362,7 +427,7 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
     stack.push(() => delivery.close());
 
     await publish(options.buildDir);
-    let handlers = loadHandlers(options.buildDir, first, kvs);
+    let handlers = loadHandlers(options.buildDir, first, kvs, clock);
 
     const emulator = await startCloudFrontEmulator({
       config,
@@ -390,6 +455,24 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
         controlPlane.prune();
       }, tickMs);
       stack.push(async () => clearInterval(timer));
+    }
+
+    /** The rollout state in the store, and its text; throws when there is none to edit. */
+    function storedState(): { text: string; state: RolloutState } {
+      const text = kvs.store.get(ROLLOUT_STATE_KEY);
+      const state = text === undefined ? null : parseRolloutState(text);
+      if (text === undefined || state === null) throw new Error('the local rollout store holds no valid rollout state');
+      return { text, state };
+    }
+
+    /**
+     * `next` into the store unless it is what `text` holds, as `rollout ring` and `rollout preview`
+     * do in AWS: announced to the signal's timeline, then written (If-Match the store's ETag).
+     */
+    function writeState(text: string, next: RolloutState): void {
+      const nextText = formatRolloutState(next);
+      if (nextText !== text)
+        controlPlane.announceAndWrite(nextText, () => void kvs.store.put(ROLLOUT_STATE_KEY, nextText, kvs.store.etag));
     }
 
     async function publish(buildDir: string): Promise<void> {
@@ -433,7 +516,7 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
         // Checked and loaded before anything is published: a build whose code was changed after
         // it was made (or a zip that would unpack outside its folder) is refused, and nothing of it
         // reaches the buckets or serves a request.
-        const next = loadHandlers(buildDir, manifest, kvs, { checked: true });
+        const next = loadHandlers(buildDir, manifest, kvs, clock, { checked: true });
         await publish(buildDir);
         // `cdktf deploy`: the new versions' code serves every request from now on; the alias
         // weights (the rollout record) still send every viewer to the stable build.
@@ -443,18 +526,60 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
         return { buildId: manifest.buildId, ...started };
       },
       ring(action, origin) {
-        const text = kvs.store.get(ROLLOUT_STATE_KEY);
-        const state = text === undefined ? null : parseRolloutState(text);
-        if (state === null) throw new Error('the local rollout store holds no valid rollout state');
+        const { text, state } = storedState();
         const next = action === 'add' ? withRingOrigin(state, origin) : withoutRingOrigin(state, origin);
-        const nextText = formatRolloutState(next);
-        // As `rollout ring` does in AWS: announced to the signal's timeline, then written.
-        if (nextText !== text)
-          controlPlane.announceAndWrite(
-            nextText,
-            () => void kvs.store.put(ROLLOUT_STATE_KEY, nextText, kvs.store.etag),
-          );
+        writeState(text, next);
         return next.ring;
+      },
+      preview(action, request = {}) {
+        const now = clock.now();
+        const { text, state } = storedState();
+        const answer = (next: RolloutState, changed: readonly Preview[], replaced: Preview | null) => {
+          const budget = sharedBudget(next);
+          return {
+            action,
+            changed,
+            replaced,
+            previews: livePreviews(next, now),
+            bytes: budget.used,
+            limitBytes: budget.limit,
+            now,
+          };
+        };
+        if (action === 'list') return answer(state, [], null);
+        if (action === 'remove') {
+          const next = withoutPreviews(state, request, now);
+          const removed = livePreviews(state, now).filter(
+            (preview) => !livePreviews(next, now).some((kept) => kept.viewer === preview.viewer),
+          );
+          if (removed.length > 0) writeState(text, next);
+          return answer(next, removed, null);
+        }
+        const { build, viewer, until } = previewToAdd(request, now);
+        if (!Object.values(controlPlane.status().versions).includes(build))
+          throw new PreviewRefused(
+            404,
+            `build ${build} is not one this local distribution published (it published ` +
+              `${publishedList(controlPlane.status())}): release it first (\`npm run local:release\`), then preview it`,
+          );
+        const revoked = kvs.store.get(revocationKey(build));
+        if (revoked !== undefined) {
+          const { at, reason } = parseRevocation(build, revoked);
+          throw new PreviewRefused(
+            409,
+            `build ${build} was revoked${at === null ? '' : ` at ${new Date(at).toISOString()}`} (${reason}): ` +
+              'it is never shown to a viewer again, a preview included',
+          );
+        }
+        let next: RolloutState;
+        try {
+          next = withPreview(state, { build, viewer, until }, now);
+        } catch (error) {
+          throw new PreviewRefused(error instanceof RangeError ? 409 : 400, (error as Error).message);
+        }
+        const replaced = livePreviews(state, now).find((preview) => preview.viewer === viewer) ?? null;
+        writeState(text, next);
+        return answer(next, [{ build, viewer, until }], replaced);
       },
       async revoke(buildId, reason) {
         if (!isBuildId(buildId))
@@ -466,17 +591,22 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
         const problem = reasonProblem(reason);
         if (problem !== null) throw new RevocationRefused(400, `the reason ${problem}`);
         const before = controlPlane.status();
-        const published = Object.entries(before.versions);
-        if (!published.some(([, id]) => id === buildId))
+        if (!Object.values(before.versions).includes(buildId))
           throw new RevocationRefused(
             404,
             `build ${buildId} is not one this local distribution published (it published ` +
-              `${published.map(([version, id]) => `${id} as v${version}`).join(', ')}): nothing to revoke`,
+              `${publishedList(before)}): nothing to revoke`,
           );
         const key = revocationKey(buildId);
         const stored = kvs.store.get(key);
         if (stored !== undefined)
-          return { revocation: parseRevocation(buildId, stored), already: true, stopped: null, status: before };
+          return {
+            revocation: parseRevocation(buildId, stored),
+            already: true,
+            stopped: null,
+            previewsEnded: [],
+            status: before,
+          };
         if (before.stable.buildId === buildId) throw new RevocationRefused(409, stableRefusal(buildId, before));
         // Viewers first: with the canary out of the state, no viewer is assigned the build any more.
         let stopped: string | null = null;
@@ -484,6 +614,10 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
           controlPlane.stop(`build ${buildId} revoked: ${reason.trim()}`);
           stopped = before.deployment.id;
         }
+        // Nor by a preview: the router would serve the build to a preview's viewers, revoked or not.
+        const { text, state } = storedState();
+        const previewsEnded = livePreviews(state, clock.now()).filter((preview) => preview.build === buildId);
+        if (previewsEnded.length > 0) writeState(text, withoutPreviews(state, { build: buildId }, clock.now()));
         kvs.store.put(key, formatRevocation({ at: clock.now(), reason }));
         const revocation = parseRevocation(buildId, kvs.store.get(key));
         log(`revoked ${buildId}: ${revocation.reason}${stopped ? ` (stopped ${stopped})` : ''}`);
@@ -491,7 +625,7 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
         // is assigned it any more; what the caches hold of it goes too, as the AWS command invalidates.
         emulator.invalidate([`/assets/${buildId}/*`]);
         controlPlane.notify({ kind: 'revocation', buildId, reason: revocation.reason });
-        return { revocation, already: false, stopped, status: controlPlane.status() };
+        return { revocation, already: false, stopped, previewsEnded, status: controlPlane.status() };
       },
       status: () => controlPlane.status(),
       stop: stopAll,
@@ -500,6 +634,71 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
     await stopAll();
     throw error;
   }
+}
+
+
+/** What this distribution published, `<buildId> as v<version>, …`, for a refusal. */
+function publishedList(status: ControlPlaneStatus): string {
+  return Object.entries(status.versions)
+    .map(([version, id]) => `${id} as v${version}`)
+    .join(', ');
+}
+
+/** The preview `request` asks to add, checked: a build id, a viewer prefix in its stored form, an end ahead. */
+function previewToAdd(request: PreviewRequest, nowMs: number): Preview {
+  const { build, viewer, until, seconds } = request;
+  if (typeof build !== 'string' || !isBuildId(build))
+    throw new PreviewRefused(
+      400,
+      `not a build id: ${JSON.stringify(build ?? null)} (16 hex digits, as \`npm run local:release -- --status\` ` +
+        'shows them)',
+    );
+  if (typeof viewer !== 'string') throw new PreviewRefused(400, 'a preview needs a viewer: an IP address or prefix');
+  const normalized = normalizeViewerPrefix(viewer);
+  if (normalized === null) throw new PreviewRefused(400, viewerPrefixProblem(viewer) ?? 'not a viewer prefix');
+  if (until !== undefined && seconds !== undefined)
+    throw new PreviewRefused(400, 'a preview ends at `until` (epoch seconds) or after `seconds`, not both');
+  const latest = Math.floor(nowMs / 1000) + MAX_PREVIEW_SECONDS;
+  if (until !== undefined) {
+    if (!Number.isInteger(until) || until * 1000 <= nowMs || until > latest)
+      throw new PreviewRefused(
+        400,
+        `a preview ends within a week from now: \`until\` must be whole epoch seconds after ` +
+          `${Math.floor(nowMs / 1000)} and at most ${latest}; got ${JSON.stringify(until)}`,
+      );
+    return { build, viewer: normalized, until };
+  }
+  const duration = seconds ?? DEFAULT_PREVIEW_SECONDS;
+  if (!Number.isInteger(duration) || duration < 1 || duration > MAX_PREVIEW_SECONDS)
+    throw new PreviewRefused(
+      400,
+      `a preview lasts from 1 to ${MAX_PREVIEW_SECONDS} seconds (a week); got ${JSON.stringify(duration)}`,
+    );
+  return { build, viewer: normalized, until: Math.ceil(nowMs / 1000) + duration };
+}
+
+/**
+ * `state` without the preview of `request.viewer`, or without every preview of `request.build`
+ * (exactly one of the two), and without expired ones; `state` itself when neither matches a
+ * preview in force (nothing to remove is no failure, as for `rollout preview remove`). Refuses a
+ * request that names neither or both, and a bad prefix or build id.
+ */
+function withoutPreviews(state: RolloutState, request: PreviewRequest, nowMs: number): RolloutState {
+  const { viewer, build } = request;
+  if ((viewer === undefined) === (build === undefined))
+    throw new PreviewRefused(400, 'say which preview to remove: a viewer (its prefix) or a build, one of the two');
+  const live = livePreviews(state, nowMs);
+  if (viewer !== undefined) {
+    const normalized = typeof viewer === 'string' ? normalizeViewerPrefix(viewer) : null;
+    if (normalized === null)
+      throw new PreviewRefused(400, viewerPrefixProblem(String(viewer)) ?? 'not a viewer prefix');
+    return live.some((preview) => preview.viewer === normalized) ? withoutPreview(state, normalized, nowMs) : state;
+  }
+  if (typeof build !== 'string' || !isBuildId(build))
+    throw new PreviewRefused(400, `not a build id: ${JSON.stringify(build)} (16 hex digits)`);
+  return live
+    .filter((preview) => preview.build === build)
+    .reduce((next, preview) => withoutPreview(next, preview.viewer, nowMs), state);
 }
 
 /** Why the stable build cannot be revoked here: nothing could replace it for the viewers it serves. */
@@ -549,6 +748,7 @@ function loadHandlers(
   buildDir: string,
   manifest: BuildManifest,
   kvs: KvsServer,
+  clock: Clock,
   options: { checked?: boolean } = {},
 ): EdgeHandlers {
   if (options.checked) checkFunctionCode(buildDir, manifest);
@@ -561,14 +761,15 @@ function loadHandlers(
     return options.checked ? checkedCode(buildDir, fn) : readFileSync(path.join(buildDir, fn.file), 'utf8');
   };
   return {
-    viewerAssignment: loadCloudFrontFunction(code('viewer-assignment'), kvs.store.functionStore),
+    viewerAssignment: loadCloudFrontFunction(code('viewer-assignment'), kvs.store.functionStore, undefined, {
+      now: () => clock.now(),
+    }),
     errorReport: loadCloudFrontFunction(code('error-report')),
     entryRouter: router('entry-router'),
     chunkRouter: router('chunk-router'),
   };
 }
 
-/** The store of a function associated with none: every read fails, as `cf.kvs()` would. */
 /** The customer's page: webapp/host/index.html with the distribution's address in its one tag. */
 function startHostPage(distributionUrl: string, port: number): Promise<Server> {
   const template = readFileSync(path.join(PROJECT_ROOT, 'webapp', 'host', 'index.html'), 'utf8');

@@ -1,11 +1,11 @@
 /**
  * The one line `npm start` keeps up to date: which builds, at what weight, how many entries each
- * build served, and both alarms; and what the time scale means for a rollout. Pure, so its wording
- * is tested.
+ * build served, both alarms, the previews in force and the last notification; and what the time
+ * scale means for a rollout. Pure (the time previews end by is a parameter), so its wording is tested.
  */
 import type { DeployConfig } from '../config';
 import { rolloutSteps } from '../config/rollout';
-import { parseRolloutState } from '../contracts/rollout-state';
+import { livePreviews, parseRolloutState, type Preview } from '../contracts/rollout-state';
 import type { ControlPlaneStatus } from './control-plane';
 import type { EmulatorStats } from '../loopback/cloudfront-emulator';
 
@@ -29,13 +29,35 @@ export function judgeText(status: ControlPlaneStatus): string | null {
   );
 }
 
+/** Previews the status line names; more are counted. */
+const PREVIEWS_SHOWN = 2;
+
+/**
+ * How long until `untilSeconds` (epoch seconds) from `nowMs`, to the second under a minute, else to
+ * the nearest minute, hour past a day: `42 s`, `12 min`, `1 h 5 min`, `2 d 3 h`.
+ */
+export function timeLeft(untilSeconds: number, nowMs: number): string {
+  const seconds = Math.max(0, Math.ceil(untilSeconds - nowMs / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 24 * 60)
+    return minutes % 60 === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  const hours = Math.round(minutes / 60);
+  return hours % 24 === 0 ? `${hours / 24} d` : `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+/** One preview for a person: `5dd3488d for 127.0.0.1/32, 59 min left`. */
+function previewText(preview: Preview, nowMs: number, buildLength = 8): string {
+  return `${preview.build.slice(0, buildLength)} for ${preview.viewer}, ${timeLeft(preview.until, nowMs)} left`;
+}
+
+/** The status line; previews in force as of the status's time (the local clock, the local edge's). */
 export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorStats): string {
   const parts = [`stable ${short(status.stable.buildId)} (v${status.stable.version})`];
+  const state = parseRolloutState(status.state);
   // What viewers get is the store's weight (the judge's while a release runs), not the alias's.
-  const edgeWeight =
-    parseRolloutState(status.state)?.canary === status.canary?.buildId
-      ? (parseRolloutState(status.state)?.weight ?? 0)
-      : 0;
+  const edgeWeight = state?.canary === status.canary?.buildId ? (state?.weight ?? 0) : 0;
   parts.push(
     status.canary
       ? `canary ${short(status.canary.buildId)} (v${status.canary.version}) ` +
@@ -53,6 +75,14 @@ export function formatStatusLine(status: ControlPlaneStatus, served: EmulatorSta
     `client-error alarm ${status.alarm?.state ?? 'OK'}`,
     `unjudged alarm ${status.unjudgedAlarm?.state ?? 'OK'}`,
   );
+  const previews = state === null ? [] : livePreviews(state, status.now);
+  if (previews.length > 0)
+    parts.push(
+      `preview ${previews
+        .slice(0, PREVIEWS_SHOWN)
+        .map((preview) => previewText(preview, status.now))
+        .join('; ')}${previews.length > PREVIEWS_SHOWN ? ` (+${previews.length - PREVIEWS_SHOWN} more)` : ''}`,
+    );
   // The newest notification, as the topic would carry its first line.
   const last = status.notifications.at(-1);
   if (last) parts.push(`last notice: ${last.message.split('\n')[0]}`);

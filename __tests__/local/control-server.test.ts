@@ -17,13 +17,20 @@ import {
   type ControlAddress,
   type ControlServer,
 } from '../../local/control-server';
-import { RevocationRefused, type LocalDistribution } from '../../local/local-distribution';
+import {
+  PreviewRefused,
+  RevocationRefused,
+  type LocalDistribution,
+  type PreviewAction,
+  type PreviewRequest,
+} from '../../local/local-distribution';
 import { pollUntil } from '../fixtures/poll';
 
 /** A distribution that only records: whatever reaches `release` would have run that build's code. */
 function recordingDistribution() {
   const released: string[] = [];
   const revoked: [string, string][] = [];
+  const previewed: [PreviewAction, PreviewRequest | undefined][] = [];
   const distribution = {
     url: 'http://127.0.0.1:9',
     hostUrl: 'http://127.0.0.1:9/',
@@ -46,9 +53,17 @@ function recordingDistribution() {
       revoked.push([buildId, reason]);
       return { revocation: { buildId, at: 1, reason }, already: false, stopped: null };
     },
+    preview: (action: PreviewAction, request?: PreviewRequest) => {
+      if (request?.build === 'ffffffffffffffff') throw new PreviewRefused(404, 'not one it published');
+      if (request?.build === 'eeeeeeeeeeeeeeee') throw new PreviewRefused(409, 'was revoked');
+      if (request?.viewer === '10.0.0.0/8') throw new PreviewRefused(400, 'not a prefix a preview can name');
+      if (request?.build === '0000000000000000') throw new Error('the store failed');
+      previewed.push([action, request]);
+      return { action, changed: [], replaced: null, previews: [], bytes: 0, limitBytes: 800 };
+    },
     controlPlane: { stop: () => undefined },
   } as unknown as LocalDistribution;
-  return { distribution, released, revoked };
+  return { distribution, released, revoked, previewed };
 }
 
 /** One request with exactly these headers, on a connection of its own: a POST of /release unless told otherwise. */
@@ -62,6 +77,7 @@ let file: string;
 let control: ControlServer;
 let released: string[];
 let revoked: [string, string][];
+let previewed: [PreviewAction, PreviewRequest | undefined][];
 let token: string;
 let host: string;
 
@@ -75,6 +91,7 @@ beforeEach(async () => {
   const recording = recordingDistribution();
   released = recording.released;
   revoked = recording.revoked;
+  previewed = recording.previewed;
   control = await startControlServer(recording.distribution, { addressFile: file });
   token = (JSON.parse(readFileSync(file, 'utf8')) as { token: string }).token;
   host = new URL(control.url).host;
@@ -339,6 +356,59 @@ describe('POST /revoke', () => {
         ).status,
       ).toBe(403);
       expect(revoked).toHaveLength(1);
+    },
+  );
+});
+
+describe('POST /preview', () => {
+  const preview = (body: unknown, headers = json()) =>
+    send(control.url, { path: '/preview', headers, body: JSON.stringify(body) });
+
+  it(
+    'passes {action, build, viewer, until | seconds} to the distribution and answers with its status for a ' +
+      'refusal (400, 404, 409), 409 for a failure, 400 for a body of another shape',
+    async () => {
+      const add = { build: 'd395b0830c1205cc', viewer: '127.0.0.1', until: 1_800_000_000 };
+      expect(await preview({ action: 'add', ...add })).toMatchObject({ status: 200 });
+      expect(await preview({ action: 'add', build: 'd395b0830c1205cc', viewer: '::1', seconds: 60 })).toMatchObject({
+        status: 200,
+      });
+      expect(await preview({ action: 'list' })).toMatchObject({ status: 200 });
+      expect(await preview({ action: 'remove', build: 'd395b0830c1205cc' })).toMatchObject({ status: 200 });
+      expect(previewed).toEqual([
+        ['add', add],
+        ['add', { build: 'd395b0830c1205cc', viewer: '::1', seconds: 60 }],
+        ['list', {}],
+        ['remove', { build: 'd395b0830c1205cc' }],
+      ]);
+      for (const [build, viewer, status, error] of [
+        ['ffffffffffffffff', '127.0.0.1', 404, 'not one it published'],
+        ['eeeeeeeeeeeeeeee', '127.0.0.1', 409, 'was revoked'],
+        ['d395b0830c1205cc', '10.0.0.0/8', 400, 'not a prefix a preview can name'],
+        ['0000000000000000', '127.0.0.1', 409, 'the store failed'],
+      ] as const)
+        expect(await preview({ action: 'add', build, viewer })).toMatchObject({
+          status,
+          body: expect.stringContaining(error),
+        });
+      for (const body of [
+        {},
+        { action: 'show' },
+        { action: 'add', build: 1, viewer: '127.0.0.1' },
+        { action: 'add', build: 'd395b0830c1205cc', viewer: '127.0.0.1', until: '1800000000' },
+        { action: 'add', build: 'd395b0830c1205cc', viewer: '127.0.0.1', for: '1h' },
+      ])
+        expect(await preview(body)).toMatchObject({
+          status: 400,
+          body: expect.stringContaining('POST /preview takes'),
+        });
+      expect(await preview(['list'])).toMatchObject({ status: 400, body: expect.stringContaining('a JSON object') });
+      expect(previewed).toHaveLength(4);
+      // As every route: the token, the loopback Host and no Origin first.
+      expect((await preview({ action: 'add', ...add }, json({ origin: 'https://evil.example' }))).status).toBe(403);
+      const { authorization: _, ...withoutToken } = json();
+      expect((await preview({ action: 'add', ...add }, withoutToken)).status).toBe(401);
+      expect(previewed).toHaveLength(4);
     },
   );
 });
