@@ -171,6 +171,29 @@ describe('the checks, against crafted responses', () => {
     },
   );
 
+  it('takes a build a preview in force shows as one the rollout serves (the viewer may be inside it)', async () => {
+    const PREVIEWED = '00000000000000bb';
+    const { fetch } = distribution({ assign: (ua) => (viewerOne(ua) ? PREVIEWED : STABLE) });
+    const withPreview = { ...EXPECTED, previewed: [facts(PREVIEWED)] };
+    const report = await checkLive(fetch, 'https://widget.example.com', withPreview, twoViewers(null), UNKNOWN);
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.viewers.map((v) => v.buildId)).toEqual([PREVIEWED, STABLE]);
+    // Without the preview, the same answer is a build the rollout does not serve.
+    const without = await checkLive(fetch, 'https://widget.example.com', EXPECTED, twoViewers(null), UNKNOWN);
+    expect(without.checks.filter((c) => !c.ok).map((c) => c.check)).toContain('viewer 1 entry: X-Build-Id');
+    expect(
+      (
+        await checkLive(
+          fetch,
+          'https://widget.example.com',
+          { ...withPreview, canary: null },
+          twoViewers(null),
+          UNKNOWN,
+        )
+      ).checks.find((c) => c.check === 'viewer 2 entry: X-Build-Id')?.expected,
+    ).toBe(`one of stable ${STABLE}, preview ${PREVIEWED}`);
+  });
+
   it('names a build the rollout does not serve', async () => {
     expect(await failed({ assign: () => UNKNOWN })).toEqual([
       `viewer 1 entry: X-Build-Id: expected one of stable ${STABLE}, canary ${CANARY}, got "${UNKNOWN}"`,

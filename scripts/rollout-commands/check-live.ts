@@ -39,7 +39,7 @@ import { ENCODINGS, preferredEncoding, type Encoding } from '../../contracts/enc
 import { ERROR_REPORT_PATH } from '../../contracts/error-report';
 import { objectMetadata, variantOf } from '../../contracts/object-metadata';
 import { publishedBuildKey } from '../../contracts/published-build';
-import { parseRolloutState, type RolloutState } from '../../contracts/rollout-state';
+import { livePreviews, parseRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import { errorMessage } from '../../rollout-control/aws-errors';
 import { readRolloutState } from '../../rollout-control/rollout-state-store';
 import { getObjectText } from '../../rollout-control/s3';
@@ -136,6 +136,11 @@ export interface ErrorReportAnswer {
 export interface LiveExpectations {
   readonly stable: BuildFacts;
   readonly canary: BuildFacts | null;
+  /**
+   * The builds of the previews in force (`rollout preview`), other than those two: a viewer this
+   * command runs as may be inside one (an operator's office previewing a build), and gets it.
+   */
+  readonly previewed?: readonly BuildFacts[];
   readonly errorReport: ErrorReportAnswer;
 }
 
@@ -319,10 +324,15 @@ export async function checkLive(
   const checks: CheckResult[] = [];
   const check = (name: string, ok: boolean, want: string, got: string) =>
     checks.push({ check: name, ok, expected: want, got });
-  const builds = [expected.stable, ...(expected.canary ? [expected.canary] : [])];
+  const roles = [
+    { role: 'stable', build: expected.stable },
+    ...(expected.canary ? [{ role: 'canary', build: expected.canary }] : []),
+    ...(expected.previewed ?? []).map((build) => ({ role: 'preview', build })),
+  ];
+  const builds = roles.map(({ build }) => build);
   const servedBuilds = builds.map((b) => b.buildId);
-  const describeServed = `${servedBuilds.length > 1 ? 'one of ' : ''}${builds
-    .map((b, i) => `${i === 0 ? 'stable' : 'canary'} ${b.buildId}`)
+  const describeServed = `${servedBuilds.length > 1 ? 'one of ' : ''}${roles
+    .map(({ role, build }) => `${role} ${build.buildId}`)
     .join(', ')}`;
   /** The answer, or a failed check naming the request when there is none. */
   const get = async (what: string, urlPath: string, headers: Readonly<Record<string, string>>) => {
@@ -598,9 +608,18 @@ async function factsFromAws(deps: RolloutCliDeps, flags: CheckLiveFlags): Promis
     expected: {
       stable: await facts(state.stable),
       canary: state.canary ? await facts(state.canary) : null,
+      previewed: await Promise.all(previewedBuilds(state, context.now()).map(facts)),
       errorReport,
     },
   };
+}
+
+/** The builds of the previews in force at `nowMs`, other than the stable and canary builds, once each. */
+function previewedBuilds(state: RolloutState, nowMs: number): string[] {
+  const others = livePreviews(state, nowMs)
+    .map((preview) => preview.build)
+    .filter((build) => build !== state.stable && build !== state.canary);
+  return [...new Set(others)];
 }
 
 /** From the running `npm start`: the rollout state its status reports, the builds' folders it published. */
@@ -611,7 +630,7 @@ async function factsFromLocal(flags: CheckLiveFlags): Promise<Facts> {
     import('../../local/local-distribution'),
   ]);
   const address = readControlAddress(path.resolve(flags.controlFile ?? controlFile(LOCAL_BUILDS_DIR)));
-  const status = (await callControl(address, 'GET', '/status')) as { readonly state?: unknown };
+  const status = (await callControl(address, 'GET', '/status')) as { readonly state?: unknown; readonly now: number };
   const state: RolloutState | null = parseRolloutState(status.state);
   if (state === null) throw new RolloutError('the local distribution reports no valid rollout state');
   const manifestOf = (buildId: string) => readManifest(path.join(LOCAL_BUILDS_DIR, buildId));
@@ -622,7 +641,13 @@ async function factsFromLocal(flags: CheckLiveFlags): Promise<Facts> {
   const errorReport = await errorReportAnswer(readErrorReportCode(path.join(LOCAL_BUILDS_DIR, newest.buildId), newest));
   return {
     url: flags.url ?? address.distribution,
-    expected: { stable: factsOfManifest(stable), canary: canary ? factsOfManifest(canary) : null, errorReport },
+    expected: {
+      stable: factsOfManifest(stable),
+      canary: canary ? factsOfManifest(canary) : null,
+      // By the distribution's clock, which its edge ends previews by.
+      previewed: previewedBuilds(state, status.now).map((buildId) => factsOfManifest(manifestOf(buildId))),
+      errorReport,
+    },
   };
 }
 
