@@ -7,7 +7,8 @@
  *   npm run names -- --github-output   key=value lines appended to $GITHUB_OUTPUT (for workflow steps)
  *   npm run names -- --iam             the CI roles' IAM policies and the permissions boundary of the
  *                                      stacks' roles, from the synthesized stacks
- *                                      (--json: one object {deployRole, planRole, permissionsBoundary}; --account <id>
+ *                                      (--json: one object {deployRole, planRole, liveCheckRole,
+ *                                      liveCheckRoleTrust, permissionsBoundary}; --account <id>
  *                                      instead of the <account> placeholder; --build <dir>: the
  *                                      build the stacks are synthesized from, default build/)
  *
@@ -22,8 +23,10 @@ import { readSynthOutput, type SynthStack } from '../stacks/policy/terraform-jso
 import {
   ACCOUNT_PLACEHOLDER,
   ciRolePolicies,
+  LIVE_CHECK_WORKFLOW,
   MANAGED_POLICY_SIZE_LIMIT,
   policySize,
+  REPOSITORY_PLACEHOLDER,
   splitPolicy,
   type CiRolePolicies,
 } from './lib/ci-iam';
@@ -90,11 +93,17 @@ const ROLES = [
     key: 'deployRole',
     title:
       'Deploy role (AWS_DEPLOY_ROLE_ARN): cdktf deploy of both stacks, npm run upload, backfill, verify-edge, ' +
-      'rollout wait, cleanup',
+      'rollout wait, rollout check-live, cleanup',
   },
   {
     key: 'planRole',
     title: 'Plan role (AWS_PLAN_ROLE_ARN): terraform plan of both stacks, read-only, and their state',
+  },
+  {
+    key: 'liveCheckRole',
+    title:
+      "Live-check role (AWS_LIVE_CHECK_ROLE_ARN): npm run rollout -- check-live in drift.yml's nightly run, " +
+      'reads only',
   },
 ] as const;
 
@@ -119,6 +128,14 @@ function printPolicies(
       out(JSON.stringify(part, null, 2));
     });
     out('');
+    if (key === 'liveCheckRole') {
+      out(
+        `# Live-check role's trust policy: only ${LIVE_CHECK_WORKFLOW}'s runs on main may assume it ` +
+          `(replace ${REPOSITORY_PLACEHOLDER} with the repository, as GitHub spells it).`,
+      );
+      out(JSON.stringify(policies.liveCheckRoleTrust, null, 2));
+      out('');
+    }
   }
   // A role has one boundary: it must fit one managed policy.
   const boundary = resourceNames(config).permissionsBoundary;
@@ -169,8 +186,8 @@ export function namesCommand(deps: NamesCliDeps = {}): Command {
     examples: [
       'npm run names                                   # a table',
       'npm run names -- --github-output                # key=value lines into $GITHUB_OUTPUT (workflow steps)',
-      "npm run names -- --iam --account 123456789012   # the deploy and plan roles' policies, and the " +
-        'permissions boundary',
+      "npm run names -- --iam --account 123456789012   # the deploy, plan and live-check roles' policies, and " +
+        'the permissions boundary',
       'npm run names -- --iam --json > ci-roles.json',
     ],
   })
@@ -178,7 +195,8 @@ export function namesCommand(deps: NamesCliDeps = {}): Command {
     .addOption(
       new Option(
         '--json',
-        'one JSON object instead of a table (with --iam: {deployRole, planRole, permissionsBoundary})',
+        'one JSON object instead of a table (with --iam: {deployRole, planRole, liveCheckRole, ' +
+          'liveCheckRoleTrust, permissionsBoundary})',
       ).default(false),
     )
     .addOption(

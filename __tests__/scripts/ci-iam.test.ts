@@ -4,18 +4,27 @@
  * and every call of the scripts (script-calls.json) is simulated with this project's one evaluator
  * (stacks/policy/iam-policy.ts), against the ARNs the resources will have and the keys AWS puts
  * in each request, as AWS's service authorization reference gives them; and the ways from the deploy
- * role to more than the stacks are tried and must be denied.
+ * role to more than the stacks are tried and must be denied. The live-check role gets check-live's
+ * reads and nothing else, and its trust policy lets only drift.yml's runs on main assume it (the
+ * claims of every other kind of run are tried and must be refused).
  */
 import * as path from 'node:path';
 import { resourceNames, type DeployConfig } from '../../config';
 import {
   ACCOUNT_PLACEHOLDER,
+  callsOf,
   ciRolePolicies,
   DATA_SOURCE_PERMISSIONS,
+  DEFAULT_BRANCH_REF,
   DISTRIBUTION_TAG,
+  GITHUB_OIDC_AUDIENCE,
+  GITHUB_OIDC_PROVIDER,
+  LIVE_CHECK_WORKFLOW,
+  liveCheckRoleTrust,
   MANAGED_POLICY_SIZE_LIMIT,
   permissionsBoundaryArn,
   policySize,
+  REPOSITORY_PLACEHOLDER,
   RESOURCE_PERMISSIONS,
   SCRIPT_CALLS,
   SCRIPTS_REGION,
@@ -26,6 +35,7 @@ import {
   type Phase,
   type PolicyDocument,
   type ResourcePermissions,
+  type TrustPolicyDocument,
 } from '../../scripts/lib/ci-iam';
 import { isTaggable } from '../../scripts/lib/ci-iam/taggable';
 import { assemble } from '../../scripts/lib/ci-iam/terraform';
@@ -33,13 +43,14 @@ import { ROLLOUT_REGION } from '../../scripts/rollout-commands';
 import { invoke } from '../../scripts/lib/cli';
 import { namesCommand } from '../../scripts/names';
 import {
+  conditionHolds,
   evaluate,
   jsonStatements,
   type ContextValue,
   type Decision,
   type PolicySet,
 } from '../../stacks/policy/iam-policy';
-import { referenceAction } from '../../stacks/policy/iam-reference';
+import { conditionKeySupported, referenceAction } from '../../stacks/policy/iam-reference';
 import { statementProblems } from '../../stacks/policy/rules';
 import {
   dataSources,
@@ -339,7 +350,12 @@ describe.each(CASE_NAMES)('%s', (name) => {
       'it is given (or "*" when it takes none) and supports its conditions',
     () => {
       const { policies } = the();
-      for (const document of [policies.deployRole, policies.planRole, policies.permissionsBoundary]) {
+      for (const document of [
+        policies.deployRole,
+        policies.planRole,
+        policies.liveCheckRole,
+        policies.permissionsBoundary,
+      ]) {
         expect(jsonStatements(document as never).flatMap(statementProblems)).toEqual([]);
         for (const statement of document.Statement) {
           for (const action of statement.Action)
@@ -748,6 +764,190 @@ describe("the scripts: every call they make is granted, on the distribution's ow
   });
 });
 
+describe("the live-check role: check-live's reads, for drift.yml's runs on main only", () => {
+  it.each(CASE_NAMES)(
+    "%s: grants each of check-live's recorded calls on its target's ARNs, and nothing else: every action a read",
+    (name) => {
+      const { config, policies } = cases[name];
+      const targets = scriptTargets(config, ACCOUNT);
+      const calls = callsOf('rollout check-live');
+      expect(calls.map((call) => call.action).sort()).toEqual([
+        'cloudfront-keyvaluestore:DescribeKeyValueStore',
+        'cloudfront-keyvaluestore:GetKey',
+        'cloudfront:DescribeKeyValueStore',
+        's3:GetObject',
+      ]);
+      for (const call of calls) {
+        for (const pattern of targets[call.target]) {
+          const arn = pattern.replace(/\*/g, 'x0');
+          expect([call.action, arn, allows(policies.liveCheckRole, call.action, arn)]).toEqual([
+            call.action,
+            arn,
+            true,
+          ]);
+        }
+      }
+      const actions = policies.liveCheckRole.Statement.flatMap((statement) => statement.Action);
+      expect([...new Set(actions)].sort()).toEqual([...new Set(calls.map((call) => call.action))].sort());
+      expect(
+        actions.filter((action) => !['Read', 'List'].includes(referenceAction(action)?.accessLevel ?? 'unknown')),
+      ).toEqual([]);
+      // No action on `*`: every grant names this distribution's resources (the store's id is CloudFront's).
+      for (const statement of policies.liveCheckRole.Statement) expect(statement.Resource).not.toContain('*');
+    },
+  );
+
+  it('writes nothing, and reads neither the state, the stacks’ configuration, the assets nor another bucket', () => {
+    const { config, policies } = cases['five regions, S3 state, custom rollout, known zone, notifications'];
+    const names = resourceNames(config);
+    const role = policies.liveCheckRole;
+    const bucket = `arn:aws:s3:::${names.bucket(config.primaryRegion)}`;
+    const store = `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${ID.uuid}`;
+    const manifest = `${bucket}/builds/0123456789abcdef.json`;
+    // What it needs, to compare with.
+    expect(allows(role, 's3:GetObject', manifest)).toBe(true);
+    expect(allows(role, 'cloudfront-keyvaluestore:GetKey', store)).toBe(true);
+    const refused: [string, string][] = [
+      ['s3:PutObject', manifest],
+      ['s3:DeleteObject', manifest],
+      ['s3:ListBucket', bucket],
+      ['s3:GetObject', `${bucket}/assets/0123456789abcdef/index.js`],
+      ['s3:GetObject', `${bucket}-access-logs/builds/0123456789abcdef.json`],
+      ['s3:GetObject', 'arn:aws:s3:::another-widget-us-east-1-12345678/builds/0123456789abcdef.json'],
+      ['s3:GetObject', `arn:aws:s3:::tf-state-bucket/edge-distribution/${names.deliveryStack}.tfstate`],
+      ['cloudfront-keyvaluestore:PutKey', store],
+      ['cloudfront-keyvaluestore:UpdateKeys', store],
+      ['cloudfront-keyvaluestore:DeleteKey', store],
+      ['cloudfront-keyvaluestore:ListKeys', store],
+      ['cloudfront:GetDistributionConfig', `arn:aws:cloudfront::${ACCOUNT}:distribution/${ID.distribution}`],
+      ['cloudfront:DescribeFunction', `arn:aws:cloudfront::${ACCOUNT}:function/${names.errorReport}`],
+      ['lambda:GetFunction', `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.entryRouter}`],
+      ['lambda:GetAlias', `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${names.entryRouter}:${names.liveAlias}`],
+      ['dynamodb:GetItem', `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${names.signalTable}`],
+      ['codedeploy:StopDeployment', '*'],
+    ];
+    for (const [action, arn] of refused) {
+      expect(referenceAction(action)).toBeDefined();
+      expect([action, arn, allows(role, action, arn)]).toEqual([action, arn, false]);
+    }
+  });
+
+  describe('its trust policy', () => {
+    const REPOSITORY = 'acme/widget';
+    const trust = liveCheckRoleTrust({ account: ACCOUNT, repository: REPOSITORY });
+    const PROVIDER = `arn:aws:iam::${ACCOUNT}:oidc-provider/${GITHUB_OIDC_PROVIDER}`;
+
+    /** The claims of GitHub's token for a job of `workflow`, run for `ref` (`sub` as GitHub makes it). */
+    const token = (
+      workflow: string,
+      ref: string,
+      options: { sub?: string; repository?: string; aud?: string } = {},
+    ) => {
+      const repository = options.repository ?? REPOSITORY;
+      return {
+        aud: options.aud ?? GITHUB_OIDC_AUDIENCE,
+        sub: options.sub ?? `repo:${repository}:${ref.startsWith('refs/pull/') ? 'pull_request' : `ref:${ref}`}`,
+        job_workflow_ref: `${repository}/.github/workflows/${workflow}@${ref}`,
+        ref,
+        repository,
+      };
+    };
+
+    /** Whether AssumeRoleWithWebIdentity with these claims, through `provider`, is allowed by the trust policy. */
+    function assumes(document: TrustPolicyDocument, claims: Record<string, string>, provider = PROVIDER): boolean {
+      const context = new Map(
+        Object.entries(claims).map(([claim, value]) => [`${GITHUB_OIDC_PROVIDER}:${claim}`.toLowerCase(), [value]]),
+      );
+      const statements = jsonStatements(document as never);
+      expect(statements.filter((statement) => statement.effect !== 'Allow')).toEqual([]);
+      return statements.some(
+        (statement) =>
+          statement.actions.includes('sts:AssumeRoleWithWebIdentity') &&
+          statement.principals.some((p) => p.type === 'Federated' && p.identifiers.includes(provider)) &&
+          statement.conditions.every((condition) => conditionHolds(condition, context)),
+      );
+    }
+
+    it("lets drift.yml's runs on main assume the role: the daily schedule, or a run started by hand from main", () => {
+      expect(LIVE_CHECK_WORKFLOW).toBe('.github/workflows/drift.yml');
+      expect(DEFAULT_BRANCH_REF).toBe('refs/heads/main');
+      // Scheduled and dispatched runs on main carry the same claims (no event_name key exists in IAM to tell them).
+      expect(assumes(trust, token('drift.yml', 'refs/heads/main'))).toBe(true);
+    });
+
+    it.each([
+      ["a pull request's run of pull-request.yml (its plan)", token('pull-request.yml', 'refs/pull/7/merge')],
+      ['a pull request that adds a pull_request trigger to drift.yml', token('drift.yml', 'refs/pull/7/merge')],
+      ['drift.yml changed on a branch and started by hand from it', token('drift.yml', 'refs/heads/feature')],
+      ['a workflow a branch adds, run on a push to it', token('steal.yml', 'refs/heads/feature')],
+      [
+        'the deploy job (environment production) on main',
+        token('deploy.yml', 'refs/heads/main', { sub: 'repo:acme/widget:environment:production' }),
+      ],
+      ['another workflow on main (the nightly tests)', token('full-tests.yml', 'refs/heads/main')],
+      [
+        'a job of drift.yml on main in an environment',
+        token('drift.yml', 'refs/heads/main', { sub: 'repo:acme/widget:environment:live' }),
+      ],
+      [
+        'drift.yml of another repository, on its main',
+        token('drift.yml', 'refs/heads/main', { repository: 'evil/widget' }),
+      ],
+      ['a token for another audience', token('drift.yml', 'refs/heads/main', { aud: 'https://github.com/acme' })],
+      ['a tag of this repository', token('drift.yml', 'refs/tags/v1.0.0')],
+    ])('refuses %s', (_, claims) => {
+      expect(assumes(trust, claims)).toBe(false);
+    });
+
+    it('refuses the right claims through another account’s identity provider', () => {
+      expect(
+        assumes(
+          trust,
+          token('drift.yml', 'refs/heads/main'),
+          `arn:aws:iam::210987654321:oidc-provider/${GITHUB_OIDC_PROVIDER}`,
+        ),
+      ).toBe(false);
+    });
+
+    it(
+      'conditions on keys IAM evaluates: aud and sub (every OIDC provider has them), and keys AWS’s reference ' +
+        'lists for sts:AssumeRoleWithWebIdentity',
+      () => {
+        const reference = referenceAction('sts:AssumeRoleWithWebIdentity')!;
+        const statements = jsonStatements(trust as never);
+        expect(statements.flatMap((statement) => statement.actions)).toEqual([reference.id]);
+        const keys = statements.flatMap((statement) => statement.conditions.map((condition) => condition.variable));
+        expect(keys.sort()).toEqual(
+          ['aud', 'job_workflow_ref', 'sub'].map((claim) => `${GITHUB_OIDC_PROVIDER}:${claim}`).sort(),
+        );
+        for (const key of keys.filter((key) => !/:(aud|sub)$/.test(key)))
+          expect([key, conditionKeySupported(reference, key)]).toEqual([key, true]);
+        // What the check would have caught: a key GitHub's token has but IAM does not evaluate.
+        expect(conditionKeySupported(reference, `${GITHUB_OIDC_PROVIDER}:event_name`)).toBe(false);
+        for (const statement of statements)
+          expect(statement.conditions.map((condition) => condition.test)).toEqual(
+            statement.conditions.map(() => 'StringEquals'),
+          );
+      },
+    );
+
+    it('names the repository, or the placeholder; refuses what is not owner/name', () => {
+      expect(JSON.stringify(liveCheckRoleTrust())).toContain(`repo:${REPOSITORY_PLACEHOLDER}:ref:refs/heads/main`);
+      expect(JSON.stringify(liveCheckRoleTrust())).toContain(`:${ACCOUNT_PLACEHOLDER}:oidc-provider/`);
+      expect(
+        JSON.stringify(
+          ciRolePolicies(cases['one region'].stacks, cases['one region'].config, {
+            account: ACCOUNT,
+            repository: REPOSITORY,
+          }).liveCheckRoleTrust,
+        ),
+      ).toBe(JSON.stringify(trust));
+      expect(() => liveCheckRoleTrust({ repository: 'acme/widget:ref:*' })).toThrow(/not a GitHub repository/);
+      expect(() => liveCheckRoleTrust({ repository: 'widget' })).toThrow(/not a GitHub repository/);
+    });
+  });
+});
+
 describe("the release signal's resources", () => {
   it(
     'creates, reads and deletes the signal stream, its real-time log ' +
@@ -882,6 +1082,7 @@ describe("the release signal's resources", () => {
       const actions = [
         cases[name].policies.deployRole,
         cases[name].policies.planRole,
+        cases[name].policies.liveCheckRole,
         cases[name].policies.permissionsBoundary,
       ].flatMap((document) => document.Statement.flatMap((s) => s.Action));
       expect(actions.filter((action) => /^(apigateway|wafv2):/.test(action))).toEqual([]);
@@ -998,11 +1199,19 @@ describe('npm run names -- --iam', () => {
     return result.out;
   }
 
-  it('prints {deployRole, planRole, permissionsBoundary} as JSON with --json', async () => {
+  it('prints the roles, the live-check trust and the boundary as one JSON object with --json', async () => {
     const printed = JSON.parse(
       await run(['--iam', '--json', '--config', config, '--build', BUILD_DIR, '--account', ACCOUNT]),
     ) as CiRolePolicies;
-    expect(Object.keys(printed)).toEqual(['deployRole', 'planRole', 'permissionsBoundary']);
+    expect(Object.keys(printed)).toEqual([
+      'deployRole',
+      'planRole',
+      'liveCheckRole',
+      'liveCheckRoleTrust',
+      'permissionsBoundary',
+    ]);
+    expect(printed.liveCheckRole.Statement.length).toBeGreaterThan(0);
+    expect(printed.liveCheckRoleTrust).toEqual(liveCheckRoleTrust({ account: ACCOUNT }));
     expect(printed.permissionsBoundary.Statement.length).toBeGreaterThan(5);
     expect(printed.deployRole.Version).toBe('2012-10-17');
     expect(printed.deployRole.Statement.length).toBeGreaterThan(10);
@@ -1013,6 +1222,13 @@ describe('npm run names -- --iam', () => {
     const text = await run(['--iam', '--config', config, '--build', BUILD_DIR]);
     expect(text).toMatch(/^# <account> stands for your AWS account id.*\n# Deploy role \(AWS_DEPLOY_ROLE_ARN\)/);
     expect(text).toContain('# Plan role (AWS_PLAN_ROLE_ARN)');
+    expect(text).toContain('# Live-check role (AWS_LIVE_CHECK_ROLE_ARN)');
+    // Its trust, after its policy, with the repository to fill in.
+    expect(text).toContain(
+      `# Live-check role's trust policy: only ${LIVE_CHECK_WORKFLOW}'s runs on main may assume it ` +
+        `(replace ${REPOSITORY_PLACEHOLDER} with the repository, as GitHub spells it).\n` +
+        JSON.stringify(liveCheckRoleTrust(), null, 2),
+    );
     const documents = text
       .split('\n# ')
       .map((chunk) => chunk.slice(chunk.indexOf('\n{') + 1).trim())

@@ -1,13 +1,16 @@
 /**
- * script-calls.json is derived here, not kept by hand: the five commands the deploy workflow runs
+ * script-calls.json is derived here, not kept by hand: the six commands the deploy workflow runs
  * with the deploy role (`npm run upload`, `backfill`, `cleanup -- --apply`, `verify-edge --
- * --cloudfront-only`, `rollout -- wait`) are run through the scenarios that make every kind of AWS
- * call each can make, and every call is recorded at the SDK: those to the loopback S3 server
- * through the SDK clients' shared `send` (recordAwsCalls), those to mocked Lambda, CodeDeploy,
- * CloudFront, KeyValueStore, CloudWatch and STS from aws-sdk-client-mock. Each call becomes the IAM
- * requests AWS checks for it (iamRequests, AWS's service authorization reference), each request's
- * resource one of scriptTargets' kinds of resource; the sorted list of {action, target, scripts}
- * must be the file's `calls`, and every request must be one the deploy role allows.
+ * --cloudfront-only`, `rollout -- wait`, `rollout -- check-live --within 3m`) are run through the
+ * scenarios that make every kind of AWS call each can make, and every call is recorded at the SDK:
+ * those to the loopback S3 server through the SDK clients' shared `send` (recordAwsCalls), those to
+ * mocked Lambda, CodeDeploy, CloudFront, KeyValueStore, CloudWatch and STS from aws-sdk-client-mock.
+ * Each call becomes the IAM requests AWS checks for it (iamRequests, AWS's service authorization
+ * reference), each request's resource one of scriptTargets' kinds of resource; the sorted list of
+ * {action, target, scripts} must be the file's `calls`, and every request must be one the deploy role
+ * allows. `rollout check-live` also runs nightly in drift.yml with the live-check role, whose policy is
+ * its calls alone: every request it made must be one that role allows, and every other script's
+ * request it does not make one that role refuses.
  *
  * Each command runs through the function its CLI action calls, with the options the workflow's
  * flags give it (the actions only parse flags and print), plus what a test needs: a loopback
@@ -18,6 +21,8 @@
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -45,8 +50,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig, parseConfig, resourceNames } from '../../config';
 import { publishedBuildKey } from '../../contracts/bucket-layout';
 import { readManifest } from '../../contracts/build-manifest';
+import { ENTRY_PATH } from '../../contracts/distribution-paths';
+import { preferredEncoding } from '../../contracts/encoding';
+import { ERROR_REPORT_PATH } from '../../contracts/error-report';
 import { formatRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { judgmentKey } from '../../contracts/release-progress';
+import { NOTIFICATION_LOG_KEY } from '../../contracts/release-notification';
 import { rolloutStoreClientConfig } from '../../contracts/rollout-store';
 import { backfill } from '../../scripts/backfill';
 import { cleanup } from '../../scripts/cleanup';
@@ -54,11 +63,19 @@ import { formatRevocation, revocationKey } from '../../contracts/revocation';
 import {
   type CiScript,
   ciRolePolicies,
+  type PolicyDocument,
   type ScriptCall,
   type ScriptTarget,
   scriptTargets,
 } from '../../scripts/lib/ci-iam';
 import { ROLLOUT_REGION, runRolloutCli } from '../../scripts/rollout-commands';
+import {
+  designedCacheControl,
+  designedEtag,
+  designedVary,
+  errorReportAnswer,
+} from '../../scripts/rollout-commands/check-live';
+import { regionalS3 } from '../../rollout-control/build-presence';
 import { listObjects } from '../../rollout-control/s3';
 import { buildObjects, upload } from '../../publish/upload';
 import { verifyEdge } from '../../scripts/verify-edge';
@@ -88,12 +105,14 @@ const SCRIPT_CALLS_FILE = path.join(PROJECT_ROOT, 'scripts', 'lib', 'ci-iam', 's
 const UPDATE_COMMAND = 'UPDATE_SCRIPT_CALLS=1 npx jest __tests__/scripts/script-calls.test.ts';
 const UPDATE = (process.env.UPDATE_SCRIPT_CALLS ?? '') !== '' && process.env.UPDATE_SCRIPT_CALLS !== '0';
 const COMMENT =
-  'Generated, not written by hand: the AWS calls `npm run upload`, `backfill`, `cleanup`, `verify-edge` and ' +
-  '`rollout wait` made in __tests__/scripts/script-calls.test.ts, as IAM actions on the resources they touched. ' +
-  'That test fails when this file and the recording differ; UPDATE_SCRIPT_CALLS=1 npx jest ' +
+  'Generated, not written by hand: the AWS calls `npm run upload`, `backfill`, `cleanup`, `verify-edge`, ' +
+  '`rollout wait` and `rollout check-live` made in __tests__/scripts/script-calls.test.ts, as IAM actions on the ' +
+  'resources they touched. That test fails when this file and the recording differ; UPDATE_SCRIPT_CALLS=1 npx jest ' +
   '__tests__/scripts/script-calls.test.ts rewrites it.';
 /** Whoever assumes the deploy role: the principal of every request. */
 const DEPLOY_ROLE = `arn:aws:iam::${ACCOUNT}:role/widget-github-deploy`;
+/** Whoever assumes the live-check role (drift.yml's nightly `rollout check-live`). */
+const LIVE_CHECK_ROLE = `arn:aws:iam::${ACCOUNT}:role/widget-github-live-check`;
 const DAY = 24 * 60 * 60 * 1000;
 const fastRetry = { attempts: 4, delayMs: 1 };
 
@@ -111,7 +130,7 @@ const context = callContext(
   ),
 );
 
-// Every client the five commands make but S3's: the S3 calls go to the loopback server.
+// Every client the six commands make but S3's: the S3 calls go to the loopback server.
 const lambda = mockClient(LambdaClient);
 const dynamodb = mockClient(DynamoDBClient);
 const codedeploy = mockClient(CodeDeployClient);
@@ -128,6 +147,7 @@ const SCENARIOS: Readonly<Record<CiScript, readonly string[]>> = {
   cleanup: ['--apply deletes retired builds and an interrupted upload, markers, manifests and assets'],
   'verify-edge': ["--cloudfront-only: updates and tests the check function in CloudFront's runtime"],
   'rollout wait': ['--save-baseline, then --baseline through a rollout to its end'],
+  'rollout check-live': ['--within 3m: the rollout state and the published manifests, then the distribution'],
 };
 
 interface Recording {
@@ -497,7 +517,8 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
         'lambda:GetFunctionConfiguration',
         'sts:GetCallerIdentity',
       ]);
-      // Of the release-signal table, the judgments of the deployments it showed, and nothing else.
+      // Of the release-signal table, the judgments of the deployments it showed and the last release messages (the
+      // status lists them), and nothing else.
       expect(
         [
           ...new Set(
@@ -506,15 +527,132 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
               .map((call) => `${call.args[0].input.TableName} ${call.args[0].input.Key?.pk?.S}`),
           ),
         ].sort(),
-      ).toEqual([
-        `${names.signalTable} ${judgmentKey('d-NEW0001')}`,
-        `${names.signalTable} ${judgmentKey('d-OLD0001')}`,
-      ]);
+      ).toEqual(
+        [
+          `${names.signalTable} ${judgmentKey('d-NEW0001')}`,
+          `${names.signalTable} ${judgmentKey('d-OLD0001')}`,
+          `${names.signalTable} ${NOTIFICATION_LOG_KEY}`,
+        ].sort(),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it(`rollout check-live ${SCENARIOS['rollout check-live'][0]}`, async () => {
+    // The build in every bucket (its manifest in the primary one is what check-live reads), the store holding a
+    // rollout of it, and a distribution that serves it as designed, so the run checks everything and passes.
+    const server = await startS3Server({ buckets });
+    const distribution = await serveAsDesigned(BUILD_DIR);
+    try {
+      expect((await upload({ config, buildDir: BUILD_DIR, endpoint: server.endpoint, retry: fastRetry })).ok).toBe(
+        true,
+      );
+      const { buildId } = readManifest(BUILD_DIR);
+      sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: LIVE_CHECK_ROLE });
+      cloudfront.on(DescribeStoreByName).resolves({
+        KeyValueStore: { Name: names.rolloutStore, Id: 'x', ARN: STORE_ARN, Comment: '', LastModifiedTime: new Date() },
+        ETag: 'E1',
+      });
+      kvs.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'K1', KvsARN: STORE_ARN });
+      kvs
+        .on(GetKeyCommand, { KvsARN: STORE_ARN, Key: ROLLOUT_STATE_KEY })
+        .resolves({ Key: ROLLOUT_STATE_KEY, Value: formatRolloutState(steadyState(buildId)) });
+      const out: string[] = [];
+      const err: string[] = [];
+      let now = 0;
+      const calls = await record('rollout check-live', SCENARIOS['rollout check-live'][0]!, async () => {
+        // The CLI as scripts/rollout.ts wires it, the buckets' client on the loopback server; the distribution's
+        // address given, where the workflow's run takes https://<domain> from the config.
+        const code = await runRolloutCli(['check-live', '--within', '3m', '--url', distribution.url], {
+          loadConfig: (file) => loadConfig(file ?? path.join(PROJECT_ROOT, 'deploy.config.json')),
+          createClients: () => ({
+            lambda: new LambdaClient({ region: ROLLOUT_REGION }),
+            codedeploy: new CodeDeployClient({ region: ROLLOUT_REGION }),
+            cloudfront: new CloudFrontClient({ region: ROLLOUT_REGION }),
+            kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
+            cloudwatch: new CloudWatchClient({ region: ROLLOUT_REGION }),
+            sts: new STSClient({ region: ROLLOUT_REGION }),
+            dynamodb: new DynamoDBClient({ region: ROLLOUT_REGION }),
+            s3For: regionalS3((region) => server.client(region)),
+          }),
+          out: (line) => out.push(line),
+          err: (line) => err.push(line),
+          now: () => now,
+          sleep: async (ms) => {
+            now += ms;
+          },
+        });
+        expect({ code, err, failed: out.filter((line) => line.startsWith('FAIL')) }).toEqual({
+          code: 0,
+          err: [],
+          failed: [],
+        });
+      });
+      expect(out[0]).toContain(`${distribution.url}: rollout serves stable ${buildId}; `);
+      expect(out.at(-1)).toMatch(/^All \d+ checks passed\.$/);
+      expect(operations(calls)).toEqual([
+        'cloudfront-keyvaluestore:DescribeKeyValueStore',
+        'cloudfront-keyvaluestore:GetKey',
+        'cloudfront:DescribeKeyValueStore',
+        's3:GetObject',
+        'sts:GetCallerIdentity',
+      ]);
+      // Of the buckets, the published manifest of the build the rollout serves, in the primary region's.
+      expect(
+        calls.filter((call) => call.service === 's3').map((call) => `${call.input.Bucket}/${call.input.Key}`),
+      ).toEqual([`${names.bucket(config.primaryRegion)}/${publishedBuildKey(buildId)}`]);
+    } finally {
+      await distribution.stop();
+      await server.stop();
+    }
+  });
 });
+
+/**
+ * A stand-in for the distribution on loopback, serving the build in `buildDir` as check-live expects it (the entry
+ * at /assets/index.js, its chunks, /api/e as the build's error-report function answers, 404 for anything else): the
+ * recording is of a run that passed every check. The checks themselves are check-live.test.ts's subject, against the
+ * local distribution.
+ */
+async function serveAsDesigned(buildDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const manifest = readManifest(buildDir);
+  const errorReport = await errorReportAnswer(
+    readFileSync(path.join(buildDir, manifest.cloudFrontFunctions['error-report'].file), 'utf8'),
+  );
+  const assets = new Map(manifest.assets.map((asset) => [asset.key, asset]));
+  const server = createServer((request, response) => {
+    const send = (status: number, headers: Record<string, string>, body: Buffer = Buffer.alloc(0)) =>
+      response.writeHead(status, headers).end(body);
+    const urlPath = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+    if (urlPath === ERROR_REPORT_PATH) return send(errorReport.status, { ...errorReport.headers });
+    const key = urlPath === ENTRY_PATH ? manifest.entry.key : urlPath.slice(1);
+    const asset = assets.get(key);
+    if (!asset) return send(404, {}, Buffer.from('not found'));
+    const encoding = preferredEncoding(request.headers['accept-encoding']);
+    const variant = encoding === null ? undefined : asset.variants[encoding];
+    const body = readFileSync(path.join(buildDir, variant?.key ?? asset.key));
+    const etag = designedEtag(body);
+    if (request.headers['if-none-match'] === etag) return send(304, { etag });
+    return send(
+      200,
+      {
+        'cache-control': designedCacheControl(urlPath, key),
+        etag,
+        vary: designedVary(urlPath).join(', '),
+        ...(urlPath === ENTRY_PATH ? { 'x-build-id': manifest.buildId } : {}),
+        ...(variant && encoding ? { 'content-encoding': encoding } : {}),
+      },
+      body,
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // What the recording derives
@@ -622,6 +760,49 @@ const entryName = (c: ScriptCall) => `${c.action} on ${c.target}`;
 /** Whether this run rewrote the file (UPDATE_SCRIPT_CALLS). */
 let rewritten = false;
 
+/**
+ * The CI roles as `npm run names -- --iam` prints them from the file as it now stands: when the test that compares
+ * the file rewrote it, from the generator loaded afresh (jest caches what it read of the file).
+ */
+function currentPolicies(): ReturnType<typeof ciRolePolicies> {
+  let policies = ciRolePolicies;
+  if (rewritten) {
+    jest.resetModules();
+    policies = jest.requireActual<typeof import('../../scripts/lib/ci-iam')>('../../scripts/lib/ci-iam').ciRolePolicies;
+  }
+  return policies(synthesized.all, config, { account: ACCOUNT });
+}
+
+/** The requests `role`, assumed by `principal`, may not make: refused by its policy, or by the bucket's own. */
+function refusals(
+  role: PolicyDocument,
+  principal: string,
+  requests: readonly ScriptRequest[],
+): { r: ScriptRequest; why: string }[] {
+  const identity = jsonStatements(role as never);
+  const bucketPolicies = new Map<string, Statement[]>();
+  const refused: { r: ScriptRequest; why: string }[] = [];
+  for (const r of requests) {
+    const request = {
+      principal,
+      action: r.action,
+      resource: r.resource,
+      context: { 'aws:SecureTransport': true, ...r.context },
+    };
+    const byRole = evaluate({ identity }, request);
+    if (!byRole.allowed) {
+      refused.push({ r, why: byRole.why });
+      continue;
+    }
+    if (r.call.service !== 's3') continue;
+    const bucket = r.resource.slice('arn:aws:s3:::'.length).split('/')[0]!;
+    if (!bucketPolicies.has(bucket)) bucketPolicies.set(bucket, bucketPolicy(synthesized.all, bucket));
+    const withBucket = evaluate({ identity, resource: bucketPolicies.get(bucket) }, request);
+    if (!withBucket.allowed) refused.push({ r, why: `the bucket's policy: ${withBucket.why}` });
+  }
+  return refused;
+}
+
 describe('script-calls.json', () => {
   it("gives every request a target: each resource the scripts touched is one of scriptTargets' kinds", () => {
     const requests = recordedRequests();
@@ -679,37 +860,43 @@ describe('script-calls.json', () => {
   });
 
   it('lets the deploy role make every recorded request, the buckets’ own policies not denying it', () => {
-    // The role as `npm run names -- --iam` prints it from the file as it now stands: when the test
-    // above rewrote it, from the generator loaded afresh (jest caches what it read of the file).
-    let policies = ciRolePolicies;
-    if (rewritten) {
-      jest.resetModules();
-      policies =
-        jest.requireActual<typeof import('../../scripts/lib/ci-iam')>('../../scripts/lib/ci-iam').ciRolePolicies;
-    }
-    const identity = jsonStatements(policies(synthesized.all, config, { account: ACCOUNT }).deployRole as never);
-    const bucketPolicies = new Map<string, Statement[]>();
     const requests = recordedRequests();
-    const refused: { r: ScriptRequest; why: string }[] = [];
-    for (const r of requests) {
-      const request = {
-        principal: DEPLOY_ROLE,
-        action: r.action,
-        resource: r.resource,
-        context: { 'aws:SecureTransport': true, ...r.context },
-      };
-      const byRole = evaluate({ identity }, request);
-      if (!byRole.allowed) {
-        refused.push({ r, why: byRole.why });
-        continue;
-      }
-      if (r.call.service !== 's3') continue;
-      const bucket = r.resource.slice('arn:aws:s3:::'.length).split('/')[0]!;
-      if (!bucketPolicies.has(bucket)) bucketPolicies.set(bucket, bucketPolicy(synthesized.all, bucket));
-      const withBucket = evaluate({ identity, resource: bucketPolicies.get(bucket) }, request);
-      if (!withBucket.allowed) refused.push({ r, why: `the bucket's policy: ${withBucket.why}` });
-    }
-    expect(summarize(refused)).toEqual([]);
+    expect(summarize(refusals(currentPolicies().deployRole, DEPLOY_ROLE, requests))).toEqual([]);
     expect(new Set(requests.map((r) => r.script))).toEqual(new Set(Object.keys(SCENARIOS)));
   });
+
+  it(
+    "lets the live-check role make every request of `rollout check-live`, and none of the other scripts' that " +
+      'check-live does not make',
+    () => {
+      const role = currentPolicies().liveCheckRole;
+      const requests = recordedRequests();
+      const checkLive = requests.filter((r) => r.script === 'rollout check-live');
+      expect(checkLive.length).toBeGreaterThan(3);
+      expect(summarize(refusals(role, LIVE_CHECK_ROLE, checkLive))).toEqual([]);
+      // What the others do that check-live does not (same action on the same kind of resource): writes, deletes,
+      // listings, the alias, the deployments, the alarms, the signal table, the check function.
+      const made = new Set(checkLive.map((r) => `${r.action} ${targetOf(r.resource)}`));
+      const others = requests.filter(
+        (r) => r.script !== 'rollout check-live' && !made.has(`${r.action} ${targetOf(r.resource)}`),
+      );
+      expect(new Set(others.map((r) => r.action.split(':')[0]))).toEqual(
+        new Set(['s3', 'lambda', 'codedeploy', 'cloudwatch', 'cloudfront', 'cloudfront-keyvaluestore', 'dynamodb']),
+      );
+      const identity = jsonStatements(role as never);
+      const allowed = others.filter(
+        (r) =>
+          evaluate(
+            { identity },
+            {
+              principal: LIVE_CHECK_ROLE,
+              action: r.action,
+              resource: r.resource,
+              context: { 'aws:SecureTransport': true, ...r.context },
+            },
+          ).allowed,
+      );
+      expect(summarize(allowed.map((r) => ({ r, why: 'allowed to the live-check role' })))).toEqual([]);
+    },
+  );
 });

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../config';
+import { DEFAULT_BRANCH_REF, LIVE_CHECK_WORKFLOW } from '../../scripts/lib/ci-iam';
 import { namesOf } from '../../scripts/names';
 import { PLAN_COMMENT_MARKER } from '../../scripts/plan-comment';
 
@@ -32,6 +33,7 @@ interface Job {
   container?: string;
   outputs?: Record<string, string>;
   concurrency?: { group: string; 'cancel-in-progress': boolean };
+  'timeout-minutes'?: number;
 }
 interface Workflow {
   on: Record<string, unknown>;
@@ -166,7 +168,12 @@ describe('GitHub workflows', () => {
     const credentialed = allJobs
       .filter(({ job }) => job.steps.some(obtainsCredentials))
       .map(({ file, name }) => `${file} ${name}`);
-    expect(credentialed.sort()).toEqual(['deploy.yml deploy', 'drift.yml drift', 'pull-request.yml plan']);
+    expect(credentialed.sort()).toEqual([
+      'deploy.yml deploy',
+      'drift.yml drift',
+      'drift.yml live',
+      'pull-request.yml plan',
+    ]);
   });
 
   it.each(files)('%s reads only stack names `npm run names` writes', (file) => {
@@ -199,6 +206,24 @@ describe('GitHub workflows', () => {
       expect(text(file)).not.toMatch(/secrets\.TF_API_TOKEN\b|AWS_DEPLOY_ROLE_ARN/);
       expect(awsCredentials(file)?.with).toMatchObject({ 'role-to-assume': '${{ vars.AWS_PLAN_ROLE_ARN }}' });
     }
+  });
+
+  it('assumes each AWS role in its one job: the plan role in the plans, the live-check role in the live check', () => {
+    const roles = allJobs.flatMap(({ file, name, job }) =>
+      job.steps
+        .filter((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'))
+        .map((step) => `${file} ${name}: ${String(step.with?.['role-to-assume'])}`),
+    );
+    expect(roles.sort()).toEqual([
+      'deploy.yml deploy: ${{ vars.AWS_DEPLOY_ROLE_ARN }}',
+      'drift.yml drift: ${{ vars.AWS_PLAN_ROLE_ARN }}',
+      'drift.yml live: ${{ vars.AWS_LIVE_CHECK_ROLE_ARN }}',
+      'pull-request.yml plan: ${{ vars.AWS_PLAN_ROLE_ARN }}',
+    ]);
+    // The live-check role's variable nowhere else: its trust names the one workflow whose runs on main may assume it.
+    expect(files.filter((file) => /AWS_LIVE_CHECK_ROLE_ARN/.test(text(file)))).toEqual([
+      path.basename(LIVE_CHECK_WORKFLOW),
+    ]);
   });
 
   it(
@@ -259,6 +284,7 @@ describe('GitHub workflows', () => {
       'deploy.yml deploy': oidc,
       'drift.yml gate': { actions: 'read' },
       'drift.yml drift': oidc,
+      'drift.yml live': oidc,
       'full-tests.yml test-full': { contents: 'read' },
       'pull-request.yml test': { contents: 'read' },
       'pull-request.yml plan': oidc,
@@ -370,11 +396,14 @@ describe('GitHub workflows', () => {
         // Only at a custom domain: CloudFront's own domain is known only from the deploy's outputs (exit 2 without
         // --url).
         expect(list[check]!.if).toBe("steps.names.outputs.custom_domain == 'true'");
-        // Nowhere else: the nightly tests have no credentials and no distribution, and the drift job's read-only plan
-        // role may not read the published manifests (objects are outside the stacks' state). The nightly run checks it
-        // against the local distribution, in its tests.
-        for (const file of files.filter((name) => name !== 'deploy.yml'))
-          expect(`${file}: ${runs(file).filter((run) => /check-live/.test(run))}`).toBe(`${file}: `);
+        // Elsewhere only in drift.yml's live job, with the live-check role: not in a pull request's jobs (their plan
+        // role may not read the published manifests, objects outside the stacks' state), not in the nightly tests (no
+        // credentials; they check it against the local distribution).
+        const elsewhere = allJobs
+          .filter(({ file }) => file !== 'deploy.yml')
+          .filter(({ job }) => job.steps.some((step) => /check-live/.test(step.run ?? '')))
+          .map(({ file, name }) => `${file} ${name}`);
+        expect(elsewhere).toEqual(['drift.yml live']);
       },
     );
   });
@@ -456,7 +485,7 @@ describe('GitHub workflows', () => {
 
     // A drift plan entering the group while a deploy waits there would cancel that deploy (one pending per group).
     it('starts with a gate that runs no repository code and may only read the Actions API', () => {
-      expect(Object.keys(drift.jobs)).toEqual(['gate', 'drift']);
+      expect(Object.keys(drift.jobs)).toEqual(['gate', 'drift', 'live']);
       expect(gate).toBeDefined();
       expect(gate?.permissions).toEqual({ actions: 'read' });
       expect(runsRepoCode(gate!)).toBe(false);
@@ -573,6 +602,111 @@ describe('GitHub workflows', () => {
         const { outputs, notices } = await gateSays(done(500, 150));
         expect(outputs).toEqual({ 'deploy-active': 'false' });
         expect(notices).toEqual([]);
+      });
+    });
+
+    describe('the live check', () => {
+      const live = drift.jobs.live!;
+      const list = live.steps;
+      const ROLE = '${{ vars.AWS_LIVE_CHECK_ROLE_ARN }}';
+      const credentials = () => list.filter(obtainsCredentials);
+
+      /**
+       * Which steps run, by their `if:` alone: an expression of the one form the job uses, `<name> == '…'` or
+       * `<name> != '…'`, read from `values` (a step output is '' until its step has run). Any other form throws.
+       */
+      function stepsRun(values: Readonly<Record<string, string>>): string[] {
+        const outputs: Record<string, string> = {};
+        const ran: string[] = [];
+        for (const step of list) {
+          const condition = step.if === undefined ? undefined : /^([\w.-]+) (==|!=) '([^']*)'$/.exec(step.if.trim());
+          if (step.if !== undefined && !condition) throw new Error(`an if: this test cannot read: ${step.if}`);
+          const value = condition ? (values[condition[1]!] ?? outputs[condition[1]!] ?? '') : '';
+          if (condition && (value === condition[3]) !== (condition[2] === '==')) continue;
+          const label = step.name ?? step.run ?? step.uses!.replace(/@.*/, '');
+          ran.push(label);
+          if (step.id === 'names') outputs['steps.names.outputs.custom_domain'] = values.custom_domain ?? '';
+        }
+        return ran;
+      }
+
+      it("runs on main only, on the workflow's schedule or by hand, the only triggers the role's trust admits", () => {
+        // The trust holds the role to this file's runs on main; nothing here may run it for a pull request or a push.
+        expect(LIVE_CHECK_WORKFLOW).toBe('.github/workflows/drift.yml');
+        expect(Object.keys(drift.on).sort()).toEqual(['schedule', 'workflow_dispatch']);
+        expect(live.if).toBe(`github.ref == '${DEFAULT_BRANCH_REF}'`);
+        // An environment would make the token's subject `environment:<name>`, which the trust refuses.
+        expect(live.environment).toBeUndefined();
+      });
+
+      it("is independent of the plan and outside the state's concurrency group: it reads no Terraform state", () => {
+        expect(live.needs).toBeUndefined();
+        expect(live.concurrency).toBeUndefined();
+        expect(list.filter((step) => step.uses?.startsWith('hashicorp/setup-terraform@'))).toEqual([]);
+        expect(JSON.stringify(live)).not.toMatch(/secrets\.|AWS_PLAN_ROLE_ARN|TF_CLI_ARGS|cdktf/);
+      });
+
+      it('asks for the OIDC token and read access to check out, nothing else', () => {
+        expect(live.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+        expect(live['timeout-minutes']).toBeLessThanOrEqual(30);
+      });
+
+      it(
+        'checks out, installs without scripts and builds before it gets the live-check role, then runs check-live ' +
+          'last, as the deploy does',
+        () => {
+          const at = (pattern: RegExp) => indexOf(list, pattern);
+          const order = [
+            list.findIndex((step) => step.uses?.startsWith('actions/checkout@')),
+            list.findIndex((step) => step.uses?.startsWith('actions/setup-node@')),
+            at(/^npm ci --ignore-scripts --no-audit --no-fund$/),
+            at(/^npm run build$/),
+            at(/^npm run names -- --github-output$/),
+            list.findIndex(obtainsCredentials),
+            at(/^npm run rollout -- check-live\b/),
+          ];
+          expect(order.every((index) => index >= 0)).toBe(true);
+          expect([...order].sort((a, b) => a - b)).toEqual(order);
+          expect(list[order[4]!]!.id).toBe('names');
+          expect(credentials()).toHaveLength(1);
+          expect(credentials()[0]!.with).toMatchObject({ 'role-to-assume': ROLE, 'aws-region': 'us-east-1' });
+          const check = list[order[6]!]!;
+          expect(order[6]).toBe(list.length - 1);
+          // The deploy's own last step, word for word, under the same condition.
+          const deployed = steps('deploy.yml').find((step) => /check-live/.test(step.run ?? ''))!;
+          expect([check.run, check.if]).toEqual([deployed.run, deployed.if]);
+          expect(credentials()[0]!.if).toBe(deployed.if);
+        },
+      );
+
+      it('without a live-check role, runs nothing but a notice saying so', () => {
+        expect(stepsRun({ 'vars.AWS_LIVE_CHECK_ROLE_ARN': '', custom_domain: 'true' })).toEqual([
+          'No live-check role, no live check',
+        ]);
+        const notice = list.find((step) => step.name === 'No live-check role, no live check')!;
+        expect(notice.run).toMatch(/^echo "::notice title=Live check skipped::AWS_LIVE_CHECK_ROLE_ARN is not set/);
+        expect(notice.uses).toBeUndefined();
+      });
+
+      it('with the role: without a custom domain, says so and gets no credential; with one, checks', () => {
+        const role = { 'vars.AWS_LIVE_CHECK_ROLE_ARN': 'arn:aws:iam::123456789012:role/widget-github-live-check' };
+        const setup = ['actions/checkout', 'actions/setup-node', 'npm ci --ignore-scripts --no-audit --no-fund'];
+        expect(stepsRun({ ...role, custom_domain: 'false' })).toEqual([
+          ...setup,
+          'npm run build',
+          'Stack names',
+          'No custom domain, no address to check',
+        ]);
+        expect(stepsRun({ ...role, custom_domain: 'true' })).toEqual([
+          ...setup,
+          'npm run build',
+          'Stack names',
+          'AWS credentials (live-check role, by OIDC)',
+          'Check what the live distribution serves',
+        ]);
+        expect(list.find((step) => step.name === 'No custom domain, no address to check')!.run).toMatch(
+          /^echo "::notice title=Live check skipped::customDomain is false/,
+        );
       });
     });
   });

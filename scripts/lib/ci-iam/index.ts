@@ -7,6 +7,9 @@
  *                         service), the scripts the deploy workflow runs (script-calls.ts, recorded
  *                         from their tests) and the state backend;
  *   planRole              the refresh alone, and reading the state;
+ *   liveCheckRole         `rollout check-live` in drift.yml's nightly run: the reads its recorded calls
+ *                         make (script-calls.ts), nothing else; liveCheckRoleTrust (trust.ts) lets
+ *                         only drift.yml's runs on main assume it;
  *   permissionsBoundary   `<name>-permissions-boundary`: the most any role the stacks create may do,
  *                         the union of what their own policies grant. The deploy role may create or
  *                         change a role only with this boundary on it, so a role it writes can never
@@ -40,7 +43,7 @@ import {
   UNKNOWN,
 } from './grants';
 import { policyDocument, type PolicyDocument } from './policy-document';
-import { scriptGrants } from './script-calls';
+import { callsOf, scriptGrants } from './script-calls';
 import { isTaggable } from './taggable';
 import {
   DATA_SOURCE_PERMISSIONS,
@@ -48,10 +51,12 @@ import {
   type ResourcePermissions,
   stateBackendGrants,
 } from './terraform';
+import { liveCheckRoleTrust, type TrustPolicyDocument } from './trust';
 
 export { ACCOUNT_PLACEHOLDER, PHASES, type Grant, type Phase, type ResourceView } from './grants';
 export { MANAGED_POLICY_SIZE_LIMIT, policySize, splitPolicy, type PolicyDocument } from './policy-document';
 export {
+  callsOf,
   SCRIPT_CALLS,
   SCRIPTS_REGION,
   scriptTargets,
@@ -59,6 +64,15 @@ export {
   type ScriptCall,
   type ScriptTarget,
 } from './script-calls';
+export {
+  DEFAULT_BRANCH_REF,
+  GITHUB_OIDC_AUDIENCE,
+  GITHUB_OIDC_PROVIDER,
+  LIVE_CHECK_WORKFLOW,
+  liveCheckRoleTrust,
+  REPOSITORY_PLACEHOLDER,
+  type TrustPolicyDocument,
+} from './trust';
 export { DATA_SOURCE_PERMISSIONS, RESOURCE_PERMISSIONS, type ResourcePermissions } from './terraform';
 
 /** The tag the providers put on everything the stacks create (their `default_tags`), naming the distribution. */
@@ -68,10 +82,20 @@ export const DISTRIBUTION_TAG = 'Distribution';
 const ROLE_TYPES = ['aws_iam_role', 'aws_iam_role_policy', 'aws_iam_role_policy_attachment'];
 
 export interface CiRolePolicies {
-  /** `cdktf deploy` of both stacks, `npm run upload`, `backfill`, `verify-edge`, `rollout wait` and `cleanup`. */
+  /**
+   * `cdktf deploy` of both stacks, `npm run upload`, `backfill`, `verify-edge`, `rollout wait`, `rollout check-live`
+   * and `cleanup`.
+   */
   readonly deployRole: PolicyDocument;
   /** `terraform plan` of both stacks (every resource refreshed) and reading their state. */
   readonly planRole: PolicyDocument;
+  /**
+   * `npm run rollout -- check-live` in drift.yml's nightly run: what its recorded calls read (the rollout store, the
+   * published manifests), and nothing else: no write, no state, nothing of the stacks' configuration.
+   */
+  readonly liveCheckRole: PolicyDocument;
+  /** Who may assume the live-check role: drift.yml's runs on main, by GitHub's OIDC token. */
+  readonly liveCheckRoleTrust: TrustPolicyDocument;
   /** The managed policy `<name>-permissions-boundary`: the boundary of every role the stacks create. */
   readonly permissionsBoundary: PolicyDocument;
 }
@@ -79,6 +103,8 @@ export interface CiRolePolicies {
 export interface CiIamOptions {
   /** @default '<account>' (a placeholder to replace) */
   readonly account?: string;
+  /** The GitHub repository, owner/name, in the live-check role's trust. @default '<owner>/<repo>' (a placeholder) */
+  readonly repository?: string;
 }
 
 /** `arn:aws:iam::<account>:policy/<name>-permissions-boundary`. */
@@ -292,6 +318,8 @@ export function ciRolePolicies(
   return {
     deployRole: policyDocument([...stackNeeds, ...scriptGrants(config, account)], PHASES),
     planRole: policyDocument(stackNeeds, ['read']),
+    liveCheckRole: policyDocument(scriptGrants(config, account, callsOf('rollout check-live')), ['update']),
+    liveCheckRoleTrust: liveCheckRoleTrust({ account, repository: options.repository }),
     permissionsBoundary: policyDocument(boundaryGrants(stacks, config, account), ['update']),
   };
 }

@@ -1,9 +1,10 @@
 /**
- * What the scripts the deploy role runs call in AWS: `npm run upload`, `backfill`, `cleanup`,
- * `verify-edge -- --cloudfront-only` and `rollout wait`. The list is not kept by hand:
- * script-calls.json is written from the calls those commands make in their tests
- * (__tests__/scripts/script-calls.test.ts records them at the SDK and fails when this file differs),
- * and here each call's target, a kind of resource, becomes this distribution's ARNs.
+ * What the scripts the CI roles run call in AWS: `npm run upload`, `backfill`, `cleanup`,
+ * `verify-edge -- --cloudfront-only`, `rollout wait` and `rollout check-live` (the deploy role, in
+ * deploy.yml), and `rollout check-live` alone (the live-check role, in drift.yml's nightly run). The
+ * list is not kept by hand: script-calls.json is written from the calls those commands make in their
+ * tests (__tests__/scripts/script-calls.test.ts records them at the SDK and fails when this file
+ * differs), and here each call's target, a kind of resource, becomes this distribution's ARNs.
  */
 import type { DeployConfig } from '../../../config';
 import { resourceNames } from '../../../config';
@@ -11,7 +12,7 @@ import { ASSETS_PREFIX, BUILDS_PREFIX } from '../../../contracts/bucket-layout';
 import { ACCOUNT_PLACEHOLDER, type Grant, PARTITION } from './grants';
 import recorded from './script-calls.json';
 
-export type CiScript = 'upload' | 'rollout wait' | 'cleanup' | 'backfill' | 'verify-edge';
+export type CiScript = 'upload' | 'rollout wait' | 'rollout check-live' | 'cleanup' | 'backfill' | 'verify-edge';
 
 /**
  * Where the rollout CLI and cleanup look (ROLLOUT_REGION, cleanup's Lambda client): the entry router, CodeDeploy, the
@@ -78,7 +79,12 @@ export function scriptTargets(
   };
 }
 
-/** The deploy role's grants for the scripts: updates of a deployed distribution. */
+/** The recorded calls `script` makes. */
+export function callsOf(script: CiScript, calls: readonly ScriptCall[] = SCRIPT_CALLS): ScriptCall[] {
+  return calls.filter((call) => call.scripts.includes(script));
+}
+
+/** Grants for the scripts' calls (every recorded call, unless `calls` says which) on a deployed distribution. */
 export function scriptGrants(
   config: Pick<DeployConfig, 'name' | 'domain' | 'regions'>,
   account: string = ACCOUNT_PLACEHOLDER,
