@@ -32,7 +32,7 @@
  * list (edge-code/cloudfront-function.ts checks the bundle and the harness enforces both).
  */
 import { WEIGHT_SCALE, type RolloutState } from './rollout-state';
-import { addressGroups, inViewerPrefix } from './viewer-address';
+import { addressGroups, inViewerNetwork, parseViewerPrefix } from './viewer-address';
 
 // Looked up once: in a vm context (jest's, the local CloudFront harness's) every lookup of a global
 // such as Math costs about 150 ns, twenty times the hash itself.
@@ -104,10 +104,11 @@ export function previewBuild(state: RolloutState, ip: string, nowMs: number): st
   let longest = -1;
   for (let i = 0; i < previews.length; i += 1) {
     const preview = previews[i]!;
-    if (preview.until * 1000 <= nowMs || !inViewerPrefix(groups, preview.viewer)) continue;
-    const length = parseInt(preview.viewer.slice(preview.viewer.indexOf('/') + 1), 10);
-    if (length > longest) {
-      longest = length;
+    if (preview.until * 1000 <= nowMs) continue;
+    const network = parseViewerPrefix(preview.viewer);
+    if (network === null || !inViewerNetwork(groups, network)) continue;
+    if (network.length > longest) {
+      longest = network.length;
       build = preview.build;
     }
   }

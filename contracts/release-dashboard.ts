@@ -52,6 +52,7 @@ export function releasePanels(queries: ReleaseAlarmQueries): Panel[] {
         { kind: 'alarm-query', id: 'canary_erroring', label: 'canary, with an error' },
         { kind: 'alarm-query', id: 'stable_erroring', label: 'stable, with an error' },
         { kind: 'metric', metricName: METRIC_VIEWERS, role: 'ring', label: 'ring hosts (not judged)' },
+        { kind: 'metric', metricName: METRIC_VIEWERS, role: 'preview', label: 'previews (not judged)' },
       ],
     },
     { title: 'Canary weight (basis points)', series: [{ kind: 'weight', label: 'weight' }] },

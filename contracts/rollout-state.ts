@@ -300,7 +300,11 @@ export function withPreview(
   if (!isBuildId(preview.build)) throw new Error(`not a build id: ${JSON.stringify(preview.build)}`);
   const viewer = normalizeViewerPrefix(preview.viewer);
   if (viewer === null) throw new Error(viewerPrefixProblem(preview.viewer) ?? 'not a viewer prefix');
-  if (!Number.isInteger(preview.until) || preview.until * 1000 <= nowMs || preview.until > MAX_UNTIL)
+  if (!Number.isInteger(preview.until) || preview.until <= 0 || preview.until > MAX_UNTIL)
+    throw new RangeError(
+      `a preview ends at whole epoch seconds from 1 to ${MAX_UNTIL}; got ${JSON.stringify(preview.until)}`,
+    );
+  if (preview.until * 1000 <= nowMs)
     throw new RangeError(`a preview must end in the future; ${preview.until} (epoch seconds) is not ahead of now`);
   const kept = keptPreviews(state, nowMs, (existing) => existing.viewer === viewer);
   const previews = [...(kept.previews ?? []), { build: preview.build, viewer, until: preview.until }];

@@ -120,16 +120,65 @@ function prefixParts(text: string): { groups: number[]; length: number } | null 
   return { groups: address, length: bits };
 }
 
+/** A prefix's network, as its address's 16-bit groups, and its length in bits. */
+export interface ViewerNetwork {
+  readonly groups: readonly number[];
+  readonly length: number;
+}
+
 /**
- * A stored prefix's network and length, or null when it is not one: a length out of range for its
- * family, or bits set past the length. (What the function checks; writers store the one form
- * normalizeViewerPrefix gives.)
+ * Prefixes parsed so far, by their text: a load checks each preview's prefix when it parses the
+ * state and again when it matches the viewer, and a runtime that keeps its context between loads
+ * sees the same few prefixes on every one. Emptied when it reaches PARSED_PREFIXES_KEPT, so a
+ * store rewritten with new prefixes over months never grows it without bound.
  */
-export function parseViewerPrefix(text: string): { groups: number[]; length: number } | null {
+let parsedPrefixes: Record<string, ViewerNetwork> = Object.create(null);
+let parsedPrefixCount = 0;
+const PARSED_PREFIXES_KEPT = 64;
+
+/** The text of a network whose groups are masked to its length: the one stored form (see above). */
+function formatNetwork(groups: readonly number[], length: number): string {
+  if (groups.length === 2)
+    return (
+      (groups[0]! >>> 8) +
+      '.' +
+      (groups[0]! & 0xff) +
+      '.' +
+      (groups[1]! >>> 8) +
+      '.' +
+      (groups[1]! & 0xff) +
+      '/' +
+      length
+    );
+  let last = groups.length;
+  while (last > 0 && groups[last - 1] === 0) last -= 1;
+  let text = '';
+  for (let i = 0; i < last; i += 1) text += (i > 0 ? ':' : '') + groups[i]!.toString(16);
+  return text + (last < groups.length ? '::' : '') + '/' + length;
+}
+
+/**
+ * A stored prefix's network, or null when `text` is not a prefix in its one stored form (what
+ * normalizeViewerPrefix gives): a length out of range for its family, bits set past the length, an
+ * address without its length, another spelling of the same network. The parser of the rollout
+ * state refuses a preview whose prefix this refuses, so that one network has one text (the
+ * duplicate check compares texts). The answer is shared: callers must not change it.
+ */
+export function parseViewerPrefix(text: string): ViewerNetwork | null {
+  if (typeof text !== 'string') return null;
+  const known = parsedPrefixes[text];
+  if (known !== undefined) return known;
   const parts = prefixParts(text);
   if (parts === null) return null;
   for (let i = 0; i < parts.groups.length; i += 1)
     if (maskGroup(parts.groups[i]!, i * 16, parts.length) !== parts.groups[i]) return null;
+  if (formatNetwork(parts.groups, parts.length) !== text) return null;
+  if (parsedPrefixCount >= PARSED_PREFIXES_KEPT) {
+    parsedPrefixes = Object.create(null);
+    parsedPrefixCount = 0;
+  }
+  parsedPrefixes[text] = parts;
+  parsedPrefixCount += 1;
   return parts;
 }
 
@@ -141,21 +190,15 @@ export function parseViewerPrefix(text: string): { groups: number[]; length: num
 export function normalizeViewerPrefix(text: string): string | null {
   const parts = prefixParts(text);
   if (parts === null) return null;
-  const { groups, length } = parts;
-  const masked = groups.map((group, i) => maskGroup(group, i * 16, length));
-  if (masked.length === 2) {
-    const [high, low] = masked as [number, number];
-    return `${high >>> 8}.${high & 0xff}.${low >>> 8}.${low & 0xff}/${length}`;
-  }
-  let last = masked.length;
-  while (last > 0 && masked[last - 1] === 0) last -= 1;
-  const hex = masked.slice(0, last).map((group) => group.toString(16));
-  return `${hex.join(':')}${last < masked.length ? '::' : ''}/${length}`;
+  return formatNetwork(
+    parts.groups.map((group, i) => maskGroup(group, i * 16, parts.length)),
+    parts.length,
+  );
 }
 
 /**
  * Why `text` cannot name a preview's viewer, in words an operator can act on; null when it can.
- * (Not bundled into the function, which only needs normalizeViewerPrefix.)
+ * (For the commands; the function needs only parseViewerPrefix.)
  */
 export function viewerPrefixProblem(text: string): string | null {
   if (normalizeViewerPrefix(text) !== null) return null;
@@ -171,11 +214,16 @@ export function viewerPrefixProblem(text: string): string | null {
   );
 }
 
-/** Whether the address `groups` (addressGroups) is inside the stored `prefix`. */
-export function inViewerPrefix(groups: readonly number[], prefix: string): boolean {
-  const network = parseViewerPrefix(prefix);
-  if (network === null || network.groups.length !== groups.length) return false;
+/** Whether the address `groups` (addressGroups) is inside `network`. */
+export function inViewerNetwork(groups: readonly number[], network: ViewerNetwork): boolean {
+  if (network.groups.length !== groups.length) return false;
   for (let i = 0; i < groups.length && i * 16 < network.length; i += 1)
     if (maskGroup(groups[i]!, i * 16, network.length) !== network.groups[i]) return false;
   return true;
+}
+
+/** Whether the address `groups` (addressGroups) is inside the stored `prefix` (false for a text that is not one). */
+export function inViewerPrefix(groups: readonly number[], prefix: string): boolean {
+  const network = parseViewerPrefix(prefix);
+  return network !== null && inViewerNetwork(groups, network);
 }

@@ -636,7 +636,6 @@ export async function startLocalDistribution(options: LocalDistributionOptions):
   }
 }
 
-
 /** What this distribution published, `<buildId> as v<version>, …`, for a refusal. */
 function publishedList(status: ControlPlaneStatus): string {
   return Object.entries(status.versions)

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
-import { assignBuild, murmur3, viewerBucket, viewerKey } from '../../contracts/assignment';
-import { WEIGHT_SCALE, type RolloutState } from '../../contracts/rollout-state';
+import { assignBuild, murmur3, previewBuild, viewerBucket, viewerKey } from '../../contracts/assignment';
+import {
+  formatRolloutState,
+  parseRolloutState,
+  steadyState,
+  WEIGHT_SCALE,
+  type Preview,
+  type RolloutState,
+} from '../../contracts/rollout-state';
 // A small deterministic generator (mulberry32), independent of the hash under test.
 import { seededUint32 as random } from '../../bench/events';
 import { propertyRuns } from '../fixtures/property';
@@ -151,6 +158,131 @@ describe('assignBuild', () => {
         },
       ),
       { numRuns: propertyRuns(2000) },
+    );
+  });
+});
+
+describe('previews', () => {
+  /** A build that is neither the stable one nor the canary. */
+  const PREVIEW = 'abcdefabcdefabcd';
+  const NOW = 1_800_000_000_000;
+  const UNTIL = NOW / 1000 + 3600;
+  const RING = 'https://demo.example.com';
+  const previewed = (state: RolloutState, previews: Preview[]): RolloutState => ({ ...state, previews });
+  const one = (viewer: string, build = PREVIEW, until = UNTIL): Preview => ({ build, viewer, until });
+
+  it('gives a previewed viewer its build whatever the weight, the ring, or with no canary at all', () => {
+    const previews = [one('203.0.113.0/24')];
+    for (const state of [
+      rollout(0),
+      rollout(1),
+      rollout(5000),
+      rollout(WEIGHT_SCALE),
+      rollout(0, 'd-ABC123', [RING]),
+      rollout(WEIGHT_SCALE, 'd-ABC123', [RING]),
+      steadyState(STABLE),
+      steadyState(STABLE, [RING]),
+    ]) {
+      for (const origin of [null, RING, 'https://shop.example.com'])
+        for (const ip of ['203.0.113.0', '203.0.113.77', '203.0.113.255'])
+          expect(assignBuild(previewed(state, previews), ip, origin, NOW)).toBe(PREVIEW);
+      expect(previewBuild(previewed(state, previews), '203.0.113.77', NOW)).toBe(PREVIEW);
+    }
+    // A preview of the stable build holds a viewer the weight would give the canary; of the canary, one on stable.
+    expect(
+      assignBuild(previewed(rollout(WEIGHT_SCALE), [one('203.0.113.0/24', STABLE)]), '203.0.113.9', null, NOW),
+    ).toBe(STABLE);
+    expect(assignBuild(previewed(rollout(0), [one('203.0.113.0/24', CANARY)]), '203.0.113.9', null, NOW)).toBe(CANARY);
+  });
+
+  it('ends at until exactly: in force before until × 1000 ms, over from it', () => {
+    const state = previewed(rollout(0), [one('203.0.113.0/24', PREVIEW, UNTIL)]);
+    expect(assignBuild(state, '203.0.113.9', null, UNTIL * 1000 - 1)).toBe(PREVIEW);
+    expect(assignBuild(state, '203.0.113.9', null, UNTIL * 1000)).toBe(STABLE);
+    expect(assignBuild(state, '203.0.113.9', null, UNTIL * 1000 + 1)).toBe(STABLE);
+    expect(previewBuild(state, '203.0.113.9', UNTIL * 1000 - 1)).toBe(PREVIEW);
+    expect(previewBuild(state, '203.0.113.9', UNTIL * 1000)).toBeNull();
+  });
+
+  it('gives the build of the longest prefix in force when previews overlap, in whatever order they are stored', () => {
+    const wide = one('203.0.113.0/24', PREVIEW);
+    const narrow = one('203.0.113.128/25', CANARY);
+    const host = one('203.0.113.200/32', STABLE);
+    for (const previews of [
+      [wide, narrow, host],
+      [host, narrow, wide],
+      [narrow, host, wide],
+    ]) {
+      const state = previewed(rollout(5000), previews);
+      expect(assignBuild(state, '203.0.113.200', null, NOW)).toBe(STABLE);
+      expect(assignBuild(state, '203.0.113.201', null, NOW)).toBe(CANARY);
+      expect(assignBuild(state, '203.0.113.127', null, NOW)).toBe(PREVIEW);
+    }
+    // A longer one that ended gives way to the shorter still in force.
+    const ended = previewed(rollout(0), [one('203.0.113.200/32', CANARY, NOW / 1000), wide]);
+    expect(assignBuild(ended, '203.0.113.200', null, NOW)).toBe(PREVIEW);
+    // IPv6: a /64 inside a /48.
+    const six = previewed(rollout(0), [one('2001:db8:7:42::/64', CANARY), one('2001:db8:7::/48', PREVIEW)]);
+    expect(assignBuild(six, '2001:db8:7:42::1', null, NOW)).toBe(CANARY);
+    expect(assignBuild(six, '2001:db8:7:43::1', null, NOW)).toBe(PREVIEW);
+  });
+
+  it('gives the longest prefix for every state the parser takes, however its prefixes are written', () => {
+    // Stored forms the function might be handed: the longest prefix must still win, or the parser refuse them.
+    for (const wide of ['203.0.113.0/24', '::ffff:203.0.113.0/120', '0:0:0:0:0:ffff:cb00:7100/120']) {
+      for (const narrow of ['203.0.113.7/32', '203.0.113.7', '::ffff:203.0.113.7/128']) {
+        const base = JSON.parse(formatRolloutState(rollout(0))) as Record<string, unknown>;
+        const text = JSON.stringify({
+          ...base,
+          previews: [
+            [CANARY, narrow, UNTIL],
+            [PREVIEW, wide, UNTIL],
+          ],
+        });
+        const state = parseRolloutState(text);
+        if (state === null) continue;
+        expect([wide, narrow, assignBuild(state, '203.0.113.7', null, NOW)]).toEqual([wide, narrow, CANARY]);
+        expect([wide, narrow, assignBuild(state, '203.0.113.8', null, NOW)]).toEqual([wide, narrow, PREVIEW]);
+      }
+    }
+  });
+
+  it('previews an IPv6 /64 without the rest of its /48, and an IPv4-mapped viewer by its IPv4 preview', () => {
+    const state = previewed(rollout(5000), [one('2001:db8:7:42::/64'), one('198.51.100.7/32')]);
+    expect(assignBuild(state, '2001:db8:7:42::1', null, NOW)).toBe(PREVIEW);
+    expect(assignBuild(state, '2001:DB8:7:42:FFFF:FFFF:FFFF:FFFF', null, NOW)).toBe(PREVIEW);
+    // The other /64s of the /48 keep the /48's own build, all of them the same.
+    const others = new Set(
+      Array.from({ length: 64 }, (_, i) => assignBuild(state, `2001:db8:7:${(i + 0x43).toString(16)}::1`, null, NOW)),
+    );
+    expect(others).toEqual(new Set([assignBuild(rollout(5000), '2001:db8:7:1::1', null, NOW)]));
+    expect(assignBuild(state, '::ffff:198.51.100.7', null, NOW)).toBe(PREVIEW);
+    expect(assignBuild(state, '::ffff:c633:6407', null, NOW)).toBe(PREVIEW);
+    expect(assignBuild(state, '::ffff:198.51.100.8', null, NOW)).toBe(
+      assignBuild(rollout(5000), '198.51.100.8', null, NOW),
+    );
+    // An IPv6 viewer whose first 32 bits spell the previewed IPv4 address is not it.
+    expect(previewBuild(state, 'c633:6407::1', NOW)).toBeNull();
+    expect(previewBuild(state, 'not-an-ip', NOW)).toBeNull();
+    expect(assignBuild(state, 'not-an-ip', null, NOW)).toBe(STABLE);
+  });
+
+  it('leaves every viewer outside the previews to the usual rule', () => {
+    const previews = [one('203.0.113.0/24'), one('2001:db8:7::/48'), one('198.51.100.7/32', CANARY, NOW / 1000)];
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.ipV4(), fc.ipV6(), fc.constant('198.51.100.7')),
+        fc.integer({ min: 0, max: 10000 }),
+        fc.constantFrom(null, RING, 'https://shop.example.com'),
+        (ip, weight, origin) => {
+          const state = rollout(weight, 'd-ABC123', [RING]);
+          const inside = ip.startsWith('203.0.113.') || viewerKey(ip) === '2001:db8:7::/48';
+          expect(previewBuild(previewed(state, previews), ip, NOW)).toBe(inside ? PREVIEW : null);
+          if (!inside)
+            expect(assignBuild(previewed(state, previews), ip, origin, NOW)).toBe(assignBuild(state, ip, origin, NOW));
+        },
+      ),
+      { numRuns: propertyRuns(20_000) },
     );
   });
 });

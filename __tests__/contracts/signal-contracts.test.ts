@@ -198,6 +198,74 @@ describe('a voice, and the role the rule gives it', () => {
   });
 });
 
+describe('a previewed viewer', () => {
+  const PREVIEW = 'abcdefabcdefabcd';
+  const AT = 1_800_000_000_000;
+  const UNTIL = AT / 1000 + 600;
+  const previewing = (state: RolloutState, viewer = '203.0.113.0/24', build = PREVIEW): RolloutState => ({
+    ...state,
+    previews: [{ build, viewer, until: UNTIL }],
+  });
+
+  it("counts as preview, for the preview's build, in the voice the rule keys it by, whatever else it says", () => {
+    for (const state of [rollout(0), rollout(5000), rollout(10000), steadyState(STABLE)])
+      for (const origin of [null, 'https://demo.example.com'])
+        expect(judge(previewing(state), '203.0.113.9', origin, AT)).toEqual({
+          voice: '203.0.113.9',
+          role: 'preview',
+          build: PREVIEW,
+        });
+    // A preview of the canary or the stable build is a preview all the same: never a canary or stable voice.
+    expect(judge(previewing(rollout(10000), '203.0.113.0/24', CANARY), '203.0.113.9', null, AT)?.role).toBe('preview');
+    expect(judge(previewing(rollout(0), '203.0.113.0/24', STABLE), '203.0.113.9', null, AT)?.role).toBe('preview');
+    // An IPv6 /64 preview: the voice is still the viewer's /48; an IPv4-mapped viewer is its IPv4 address.
+    expect(judge(previewing(rollout(5000), '2001:db8:7:42::/64'), '2001:db8:7:42::1', null, AT)).toEqual({
+      voice: '2001:db8:7::/48',
+      role: 'preview',
+      build: PREVIEW,
+    });
+    expect(judge(previewing(rollout(5000)), '::ffff:203.0.113.9', null, AT)?.voice).toBe('203.0.113.9');
+    // A viewer outside: the role the rule gives it; no address: no voice.
+    const outside = '198.51.100.9';
+    expect(judge(previewing(rollout(5000)), outside, null, AT)).toEqual(judge(rollout(5000), outside, null, AT));
+    expect(judge(previewing(rollout(5000)), 'not an address', null, AT)).toBeNull();
+  });
+
+  it('is over by `at`: the usual role from until × 1000 ms on', () => {
+    const state = previewing(rollout(5000, 'd-VOICE0001'));
+    expect(judge(state, '203.0.113.9', null, UNTIL * 1000 - 1)?.role).toBe('preview');
+    const after = judge(state, '203.0.113.9', null, UNTIL * 1000)!;
+    expect(after).toEqual(judge(rollout(5000), '203.0.113.9', null, UNTIL * 1000));
+    expect(after.role).not.toBe('preview');
+    expect(judge(state, '203.0.113.9', 'https://demo.example.com', UNTIL * 1000)?.role).toBe('ring');
+  });
+
+  it('counts only where every state the edges may serve agrees: a preview in one and not the other is none', () => {
+    const without = rollout(5000);
+    for (const build of [PREVIEW, STABLE, CANARY]) {
+      const withIt = previewing(without, '203.0.113.0/24', build);
+      for (let i = 0; i < 50; i += 1) {
+        const ip = `203.0.113.${i}`;
+        expect(judgeUnderEach([without, withIt], ip, null, AT)).toBeNull();
+        expect(judgeUnderEach([withIt, without], ip, 'https://demo.example.com', AT)).toBeNull();
+      }
+      // In both: a preview; once it ended in both, the states agree again.
+      expect(judgeUnderEach([withIt, withIt], '203.0.113.9', null, AT)).toEqual({
+        voice: '203.0.113.9',
+        role: 'preview',
+        build,
+      });
+      expect(judgeUnderEach([without, withIt], '203.0.113.9', null, UNTIL * 1000)).toEqual(
+        judge(without, '203.0.113.9', null, UNTIL * 1000),
+      );
+    }
+    // Two previews of the same viewer, of other builds: no agreement either.
+    expect(
+      judgeUnderEach([previewing(without), previewing(without, '203.0.113.9/32', CANARY)], '203.0.113.9', null, AT),
+    ).toBeNull();
+  });
+});
+
 describe('the stream, sized', () => {
   it('samples everything while one shard takes the peak, and less beyond it', () => {
     expect(signalCapacity({ expectedLoadsPerDay: 1_000_000, peakToAverage: 3 })).toMatchObject({

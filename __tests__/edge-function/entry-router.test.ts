@@ -421,6 +421,45 @@ describe('entry router (bundled)', () => {
       }
     });
 
+    it('gives a previewed viewer the preview build, whatever the weight, until its time', async () => {
+      // The preview's build is the router's own; the rule gives everyone else the other one (weight 0).
+      const state: RolloutState = {
+        stable: OTHER_BUILD,
+        canary: OWN,
+        weight: 0,
+        salt: 'd-PREVIEW',
+        ring: [],
+        previews: [
+          { build: OWN, viewer: '203.0.113.0/24', until: 9_999_999_999 },
+          { build: OWN, viewer: '198.51.100.0/24', until: 1_000_000_000 },
+        ],
+      };
+      setState(state);
+      const handler = load();
+      for (const [clientIp, build] of [
+        ['203.0.113.9', OWN],
+        ['::ffff:203.0.113.200', OWN],
+        ['203.0.114.9', OTHER_BUILD],
+        // Its time is over: the rule's build.
+        ['198.51.100.9', OTHER_BUILD],
+      ] as const) {
+        const event = entryEvent({ clientIp });
+        const result = await handler(event);
+        expectValid(event, result);
+        expect([clientIp, header(result, 'x-build-id')]).toEqual([clientIp, build]);
+        expect(assignBuild(state, clientIp, null, Date.now())).toBe(build);
+        expect(header(result, 'cache-control')).toBe('no-store');
+      }
+      // With no rollout at all, too.
+      setState({
+        ...steadyState(OTHER_BUILD),
+        previews: [{ build: OWN, viewer: '203.0.113.9/32', until: 9_999_999_999 }],
+      });
+      const fresh = load();
+      expect(header(await fresh(entryEvent({ clientIp: '203.0.113.9' })), 'x-build-id')).toBe(OWN);
+      expect(header(await fresh(entryEvent({ clientIp: '203.0.113.10' })), 'x-build-id')).toBe(OTHER_BUILD);
+    });
+
     it('serves its own build, no-store, only when that read fails too (the documented double fault)', async () => {
       setState(steadyState(OTHER_BUILD));
       kvs.store.apiFault = { status: 503, type: 'ServiceUnavailableException' };

@@ -343,3 +343,166 @@ describe('viewer assignment', () => {
     expect(logged).toEqual([]);
   }, 300_000);
 });
+
+describe('previews, in the published function', () => {
+  const PREVIEW = 'abcdefabcdefabcd';
+  /** In force for as long as any test runs (the harness's clock is the real one), and long over. */
+  const FOREVER = 9_999_999_999;
+  const LONG_AGO = 1_000_000_000;
+  const RING = 'https://demo.example.com';
+  const rolling = (weight: number, previews?: RolloutState['previews']): RolloutState => ({
+    stable: STABLE,
+    canary: CANARY,
+    weight,
+    salt: 'd-PREVIEW1',
+    ring: [RING],
+    ...(previews === undefined ? {} : { previews }),
+  });
+  /** The function on `value`, counting its store reads and collecting its log lines. */
+  const counted = (value: string) => {
+    const reads: string[] = [];
+    const lines: string[] = [];
+    const handler = loadCloudFrontFunction(
+      published(),
+      {
+        get: async (key: string) => {
+          reads.push(key);
+          return store(value).get(key);
+        },
+      },
+      (line) => lines.push(line),
+    );
+    return { handler, reads, lines };
+  };
+  const entry = (build: string) => `/assets/${build}/index.js`;
+
+  it('rewrites a previewed viewer to the preview build whatever the weight or ring, others by the rule', async () => {
+    const previews = [
+      { build: PREVIEW, viewer: '203.0.113.0/24', until: FOREVER },
+      { build: CANARY, viewer: '203.0.113.128/25', until: FOREVER },
+      { build: PREVIEW, viewer: '2001:db8:7:42::/64', until: FOREVER },
+    ];
+    for (const state of [
+      rolling(0, previews),
+      rolling(5000, previews),
+      rolling(10000, previews),
+      { ...steadyState(STABLE, [RING]), previews },
+    ]) {
+      const { handler, lines } = counted(formatRolloutState(state));
+      const referers: Record<string, string>[] = [
+        {},
+        { referer: `${RING}/pricing` },
+        { referer: 'https://shop.example.com/' },
+      ];
+      for (const referer of referers) {
+        for (const ip of ['203.0.113.0', '203.0.113.127', '::ffff:203.0.113.9', '2001:db8:7:42::1'])
+          expect(await uriFor(handler, ip, referer)).toBe(entry(PREVIEW));
+        // The longest prefix: the /25 inside the /24.
+        expect(await uriFor(handler, '203.0.113.200', referer)).toBe(entry(CANARY));
+        for (const ip of ['203.0.112.255', '203.0.114.0', '198.51.100.7', '2001:db8:7:43::1', '2001:db8:8::1']) {
+          const origin = refererOrigin(referer.referer);
+          expect(await uriFor(handler, ip, referer)).toBe(entry(assignBuild(state, ip, origin, Date.now())));
+          // Outside every preview: what the state without previews gives.
+          expect(assignBuild(state, ip, origin, Date.now())).toBe(
+            assignBuild({ ...state, previews: undefined }, ip, origin, Date.now()),
+          );
+        }
+      }
+      expect(lines).toEqual([]);
+    }
+  });
+
+  it('ignores a preview whose time is over: the viewer gets what the rule gives', async () => {
+    const over = rolling(0, [{ build: PREVIEW, viewer: '203.0.113.0/24', until: LONG_AGO }]);
+    const { handler, lines } = counted(formatRolloutState(over));
+    for (let i = 0; i < 20; i += 1) expect(await uriFor(handler, `203.0.113.${i}`)).toBe(entry(STABLE));
+    expect(await uriFor(handler, '203.0.113.9', { referer: `${RING}/` })).toBe(entry(CANARY));
+    // One over and one in force, the longer one over: the shorter one's build.
+    const mixed = rolling(0, [
+      { build: CANARY, viewer: '203.0.113.9/32', until: LONG_AGO },
+      { build: PREVIEW, viewer: '203.0.113.0/24', until: FOREVER },
+    ]);
+    expect(await uriFor(counted(formatRolloutState(mixed)).handler, '203.0.113.9')).toBe(entry(PREVIEW));
+    expect(lines).toEqual([]);
+  });
+
+  const valid = JSON.parse(formatRolloutState(rolling(5000))) as Record<string, unknown>;
+  it.each<[string, unknown]>([
+    ['an empty previews list', []],
+    ['a preview of two', [[PREVIEW, '203.0.113.0/24']]],
+    ['a preview of four', [[PREVIEW, '203.0.113.0/24', FOREVER, 1]]],
+    ['a preview as an object', [{ build: PREVIEW, viewer: '203.0.113.0/24', until: FOREVER }]],
+    ['a preview naming a path', [['../../../secret', '203.0.113.0/24', FOREVER]]],
+    ['a prefix with host bits set', [[PREVIEW, '203.0.113.7/24', FOREVER]]],
+    ['a prefix shorter than a /24', [[PREVIEW, '203.0.112.0/23', FOREVER]]],
+    [
+      'the same prefix twice',
+      [
+        [PREVIEW, '203.0.113.0/24', FOREVER],
+        [CANARY, '203.0.113.0/24', FOREVER],
+      ],
+    ],
+    ['a fractional until', [[PREVIEW, '203.0.113.0/24', FOREVER - 0.5]]],
+    ['an until past 2286', [[PREVIEW, '203.0.113.0/24', FOREVER + 1]]],
+    ['previews that are not a list', 'everyone'],
+  ])('reads a state with %s as invalid: one log line, the request unrewritten', async (_case, previews) => {
+    const { handler, reads, lines } = counted(JSON.stringify({ ...valid, previews }));
+    const result = (await handler(event('203.0.113.9'))) as CloudFrontFunctionViewerEvent['request'];
+    expect(result.uri).toBe('/assets/index.js');
+    expect(lines).toEqual([`${STATE_UNREADABLE_LOG} invalid`]);
+    expect(reads).toEqual([ROLLOUT_STATE_KEY]);
+  });
+
+  it('reads the store exactly once per entry load, with previews as without', async () => {
+    const previews = Array.from({ length: 12 }, (_, i) => ({
+      build: i % 2 ? PREVIEW : CANARY,
+      viewer: `198.51.100.${i * 16}/28`,
+      until: i % 3 ? FOREVER : LONG_AGO,
+    }));
+    for (const state of [rolling(2500), rolling(2500, previews)]) {
+      const { handler, reads } = counted(formatRolloutState(state));
+      for (let i = 0; i < 40; i += 1)
+        await uriFor(handler, `198.51.100.${i * 5}`, { referer: 'https://shop.example.com/' });
+      await uriFor(handler, '2001:db8::1');
+      expect(reads).toEqual(Array.from({ length: 41 }, () => ROLLOUT_STATE_KEY));
+    }
+  });
+
+  const PREVIEW_RUNS = Math.min(VIEWER_RUNS, 20_000);
+  it(`agrees with the TypeScript rule on ${PREVIEW_RUNS.toLocaleString('en')} viewers under previews`, async () => {
+    const previews = [
+      { build: PREVIEW, viewer: '192.0.2.0/24', until: FOREVER },
+      { build: CANARY, viewer: '192.0.2.64/26', until: FOREVER },
+      { build: STABLE, viewer: '192.0.2.77/32', until: FOREVER },
+      { build: CANARY, viewer: '192.0.2.128/25', until: LONG_AGO },
+      { build: PREVIEW, viewer: '2001:db8:7::/48', until: FOREVER },
+      { build: STABLE, viewer: '2001:db8:7:42::/64', until: FOREVER },
+    ];
+    const states = [0, 2500, 10000].map((weight) => rolling(weight, previews));
+    const logged: string[] = [];
+    const handlers = states.map((state) =>
+      loadCloudFrontFunction(published(), store(formatRolloutState(state)), (line) => logged.push(line)),
+    );
+    const octet = fc.integer({ min: 0, max: 255 });
+    const hextet = fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16));
+    const viewer = fc.record({
+      ip: fc.oneof(
+        octet.map((n) => `192.0.2.${n}`),
+        octet.map((n) => `::ffff:192.0.2.${n}`),
+        fc.tuple(fc.constantFrom('42', '43', 'ffff'), hextet).map(([net, host]) => `2001:db8:7:${net}::${host}`),
+        fc.ipV4(),
+        fc.ipV6(),
+      ),
+      state: fc.integer({ min: 0, max: states.length - 1 }),
+      referer: fc.constantFrom(undefined, `${RING}/`, 'https://shop.example.com/'),
+    });
+    await fc.assert(
+      fc.asyncProperty(viewer, async ({ ip, state, referer }) => {
+        const expected = entry(assignBuild(states[state]!, ip, refererOrigin(referer), Date.now()));
+        expect(await uriFor(handlers[state]!, ip, referer === undefined ? {} : { referer })).toBe(expected);
+      }),
+      { numRuns: PREVIEW_RUNS, seed: 20261206 },
+    );
+    expect(logged).toEqual([]);
+  }, 120_000);
+});

@@ -18,6 +18,7 @@ import {
   type StreamRecord,
 } from '../../regional-function/signal-consumer/core';
 import type { TimedState } from '../../contracts/release-signal';
+import { functionMetrics, periodDocuments } from '../../regional-function/shared/observability';
 
 const STABLE = '0123456789abcdef';
 const CANARY = 'fedcba9876543210';
@@ -310,6 +311,127 @@ describe('the consumer core', () => {
     expect(period.counts[role]).toEqual({ viewers: 1, erroring: 1 });
     expect(period.counts[role === 'canary' ? 'stable' : 'canary'].viewers).toBe(0);
     expect(period.counts.ring.viewers).toBe(1);
+  });
+});
+
+describe('previewed viewers', () => {
+  const PREVIEW = 'abcdefabcdefabcd';
+  const UNTIL = (T0 + 10 * PERIOD) / 1000;
+  /** Everyone else on the canary, so that a previewed viewer counted by the weight would show as canary evidence. */
+  const previewing = (build = PREVIEW): RolloutState => ({
+    ...rollout(10000),
+    previews: [{ build, viewer: '203.0.113.0/24', until: UNTIL }],
+  });
+  const previewed = Array.from({ length: 5 }, (_, i) => `203.0.113.${i + 1}`);
+  const others = ['198.51.100.1', '198.51.100.2'];
+
+  /** The closed period at T0 after `records`, under `timeline`. */
+  function period(records: StreamRecord[], timeline: TimedState[]) {
+    const warm = consume(initialState(), [load('192.0.2.1', T0 - PERIOD)], timeline, OPTIONS, false).state;
+    const result = consume(warm, [...records, closer(T0)], timeline, OPTIONS, true);
+    return { result, period: result.closed.find((p) => p.start === T0)! };
+  }
+
+  it(
+    'counts their loads and error reports under preview, never as canary or stable, and never as canary ' +
+      'evidence, even of a preview of the canary build',
+    () => {
+      for (const build of [PREVIEW, CANARY, STABLE]) {
+        const { result, period: closed } = period(
+          [
+            ...previewed.map((ip) => load(ip, T0 + 1000)),
+            // A rewritten entry of the preview's build, and error reports naming it.
+            record({ ip: previewed[0]!, at: T0 + 1500, uri: `/assets/${build}/index.js` }),
+            error(previewed[0]!, T0 + 2000, build),
+            error(previewed[1]!, T0 + 2000, build),
+            // One naming another build did not run it.
+            error(previewed[2]!, T0 + 2000, build === CANARY ? STABLE : CANARY),
+            // A ring page changes nothing for a previewed viewer.
+            record({ ip: previewed[3]!, at: T0 + 2500, referer: 'https://demo.example.com/' }),
+            ...others.map((ip) => load(ip, T0 + 1000)),
+            error(others[0]!, T0 + 3000, CANARY),
+          ],
+          always({ ...previewing(build), ring: ['https://demo.example.com'] }),
+        );
+        expect(closed.unjudged).toBeNull();
+        expect(closed.counts.preview).toEqual({ viewers: 5, erroring: 2 });
+        // Only the others are canary; nobody is stable, no ring page counted.
+        expect(closed.counts.canary).toEqual({ viewers: 2, erroring: 1 });
+        expect(closed.counts.stable).toEqual({ viewers: 0, erroring: 0 });
+        expect(closed.counts.ring).toEqual({ viewers: 0, erroring: 0 });
+        expect(closed.newestCanary).toEqual({ viewers: 2, erroring: 1 });
+        expect(closed.canaryAtWeight).toEqual({ 10000: 2 });
+        expect(result.skipped['build not the one the rule assigns']).toBe(1);
+        expect(closed.messages).toContainEqual({ role: 'preview', build, message: 'TypeError: boom' });
+      }
+    },
+  );
+
+  it('counts a viewer the way the rule does once the preview is over', () => {
+    const over = { ...rollout(10000), previews: [{ build: PREVIEW, viewer: '203.0.113.0/24', until: T0 / 1000 }] };
+    const { period: closed } = period(
+      previewed.map((ip) => load(ip, T0 + 1000)),
+      always(over),
+    );
+    expect(closed.counts.preview).toEqual({ viewers: 0, erroring: 0 });
+    expect(closed.counts.canary.viewers).toBe(5);
+  });
+
+  it('counts no voice while the edges may serve a state with the preview or one without, nor canary evidence', () => {
+    const timeline: TimedState[] = [
+      { state: rollout(10000), from: 0, until: T0 + 40_000 },
+      { state: previewing(), from: T0 + 10_000, until: null },
+    ];
+    const { result, period: closed } = period(
+      [
+        ...previewed.map((ip) => load(ip, T0 + 20_000)),
+        load(previewed[0]!, T0 + 45_000),
+        // Canary under both states.
+        load(others[0]!, T0 + 20_000),
+      ],
+      timeline,
+    );
+    expect(result.skipped['no agreed voice']).toBe(5);
+    expect(closed.counts.preview).toEqual({ viewers: 1, erroring: 0 });
+    expect(closed.counts.canary.viewers).toBe(1);
+    // The newest state previews them: no canary evidence from them, however the older state had it.
+    expect(closed.newestCanary).toEqual({ viewers: 1, erroring: 0 });
+  });
+
+  it('emits their viewers as a Viewers document of Role preview, without erroring viewers, beside the others', () => {
+    const quiet = () => undefined;
+    const metrics = functionMetrics('Acme/Widget', 'signal-consumer', {
+      debug: quiet,
+      info: quiet,
+      warn: quiet,
+      error: quiet,
+    });
+    const { period: closed } = period(
+      [
+        ...previewed.map((ip) => load(ip, T0 + 1000)),
+        error(previewed[0]!, T0 + 2000, PREVIEW),
+        load(others[0]!, T0 + 1000),
+      ],
+      always(previewing()),
+    );
+    const documents = periodDocuments(metrics, closed) as Record<string, unknown>[];
+    const byRole = (role: string) => documents.filter((document) => document.Role === role);
+    expect(documents.map((document) => document.Role)).toEqual(['canary', 'stable', 'ring', 'preview']);
+    expect(byRole('preview')).toEqual([
+      {
+        _aws: {
+          Timestamp: T0,
+          CloudWatchMetrics: [
+            { Namespace: 'Acme/Widget', Dimensions: [['Role']], Metrics: [{ Name: 'Viewers', Unit: 'Count' }] },
+          ],
+        },
+        Role: 'preview',
+        Viewers: 5,
+      },
+    ]);
+    // Judged roles carry their erroring viewers; the preview's error stays out of every metric.
+    expect(byRole('canary')[0]).toMatchObject({ Viewers: 1, ErroringViewers: 0 });
+    expect(byRole('stable')[0]).toMatchObject({ Viewers: 0, ErroringViewers: 0 });
   });
 });
 

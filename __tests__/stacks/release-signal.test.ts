@@ -401,6 +401,13 @@ describe('the release dashboard', () => {
         'ring',
         { stat: 'Sum', label: 'ring hosts (not judged)' },
       ]);
+      expect((metricWidgets[1]!.properties as Block).metrics).toContainEqual([
+        'Acme/Widget',
+        'Viewers',
+        'Role',
+        'preview',
+        { stat: 'Sum', label: 'previews (not judged)' },
+      ]);
       expect((metricWidgets[2]!.properties as Block).metrics).toEqual([
         ['Acme/Widget', METRIC_ROLLOUT_WEIGHT, 'Role', 'canary', { stat: 'Maximum', label: 'weight' }],
       ]);
