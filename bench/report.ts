@@ -237,6 +237,11 @@ export const HEADLINE_FIGURES: readonly { readonly section: string; readonly nam
     { section: 'cost', name: 'total, steady state', label: 'cost per million entry loads, steady' },
     { section: 'cost', name: 'total, rollout at w = 10 %', label: 'cost per million entry loads, during a rollout' },
     {
+      section: 'cost',
+      name: 'total, rollout at w = 10 %, full previews',
+      label: 'cost per million entry loads, during a rollout, with full previews in force',
+    },
+    {
       section: 'rollback-reach',
       name: 'alarm to every viewer on stable, typical',
       label: 'alarm to every viewer on the stable build, typical',

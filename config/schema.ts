@@ -438,9 +438,9 @@ const edgeSchema = z
         'Most of its compute budget the viewer-assignment CloudFront Function may use in any case ' +
           "`npm run verify-edge -- --cloudfront` runs through CloudFront's TestFunction, in percent (TestFunction's " +
           'ComputeUtilization: the time the function took as a share of the most it may take; CloudFront stops or ' +
-          'throttles a function that runs over, and the viewer gets an error). The cases include a full ring and ' +
-          'a viewer on none of its origins, the most work one load can ask for. 70 leaves 30 points for the ' +
-          'figure varying between runs and edges.',
+          'throttles a function that runs over, and the viewer gets an error). The cases include the most work ' +
+          'one load can ask for: a full ring and a viewer on none of its origins, and full previews and a viewer ' +
+          'inside none of their prefixes. 70 leaves 30 points for the figure varying between runs and edges.',
       ),
   })
   .prefault({})

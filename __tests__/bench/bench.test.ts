@@ -19,7 +19,7 @@ import {
 import { SIGNAL_VOLUMES } from '../../bench/sections/release-signal';
 import { loadConfig } from '../../config';
 import { signalCapacity } from '../../contracts/signal-capacity';
-import { fullRingState } from '../../scripts/lib/edge-check';
+import { fullPreviewsState, fullRingState } from '../../scripts/lib/edge-check';
 import { BUILD_DIR } from '../fixtures/build';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -143,16 +143,54 @@ describe('npm run bench --quick', () => {
     }
   });
 
-  it("times the viewer-assignment function per load with a full ring, next to the one-origin ring's figure", () => {
-    const names = run.report.sections.assignment!.figures.map((figure) => figure.name);
-    const full = `viewer assignment per load, full ring (${fullRingState().ring.length} origins), viewer on none`;
-    for (const statistic of ['median', 'p99']) {
-      const one = names.indexOf(`viewer assignment per load, one-origin ring: ${statistic}`);
-      expect(one).toBeGreaterThanOrEqual(0);
-      expect(names[one + 1]).toBe(`${full}: ${statistic}`);
-    }
-    expect(run.report.sections.assignment!.data).toMatchObject({ fullRingOrigins: fullRingState().ring.length });
-  });
+  it(
+    'times the viewer-assignment function per load with no previews (a one-origin ring), with a full ring and ' +
+      'with full previews, side by side',
+    () => {
+      const names = run.report.sections.assignment!.figures.map((figure) => figure.name);
+      const ring = `viewer assignment per load, full ring (${fullRingState().ring.length} origins), viewer on none`;
+      const previews =
+        `viewer assignment per load, full previews (${fullPreviewsState().previews!.length} IPv6 /128s), ` +
+        'viewer in none';
+      for (const statistic of ['median', 'p99']) {
+        const one = names.indexOf(`viewer assignment per load, one-origin ring, no previews: ${statistic}`);
+        expect(one).toBeGreaterThanOrEqual(0);
+        expect(names.slice(one + 1, one + 3)).toEqual([`${ring}: ${statistic}`, `${previews}: ${statistic}`]);
+      }
+      expect(run.report.sections.assignment!.data).toMatchObject({
+        fullRingOrigins: fullRingState().ring.length,
+        fullPreviews: fullPreviewsState().previews!.length,
+      });
+    },
+  );
+
+  it(
+    'counts one function run and one KeyValueStore read per entry load with full previews in force, as without: ' +
+      'previews add no read, and the entry stays within $0.15 per million loads',
+    () => {
+      const cost = run.report.sections.cost!;
+      const value = (name: string) => {
+        const figure = cost.figures.find((candidate) => candidate.name === name);
+        expect(figure).toBeDefined();
+        return figure!.value;
+      };
+      for (const state of ['no previews', 'full previews']) {
+        expect(value(`KeyValueStore reads per entry load, ${state}, counted`)).toBe(1);
+        expect(value(`CloudFront Function runs per entry load, ${state}, counted`)).toBe(1);
+      }
+      // The counts are of loads the previews really held.
+      const counted = cost.data!.entryLoads as Record<'none' | 'previews', { loads: number; previewed: number }>;
+      expect(counted.none.previewed).toBe(0);
+      expect(counted.previews.previewed).toBeGreaterThan(0);
+      expect(counted.previews.loads).toBe(counted.none.loads);
+      // Priced from those counts: the same as without previews, within the target.
+      expect(cost.figures.find((figure) => figure.name === 'total, rollout at w = 10 %, full previews')).toMatchObject({
+        target: 0.15,
+      });
+      expect(value('total, rollout at w = 10 %, full previews')).toBe(value('total, rollout at w = 10 %'));
+      expect(value('total, rollout at w = 10 %, full previews')).toBeLessThanOrEqual(0.15);
+    },
+  );
 
   it(
     'lists the rollback chain, from the alarm to the next ' + "load, within its targets, beside the previous design's",

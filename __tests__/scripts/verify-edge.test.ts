@@ -19,16 +19,22 @@ import * as path from 'node:path';
 import { loadConfig, resourceNames } from '../../config';
 import {
   formatRolloutState,
+  livePreviews,
   MAX_STATE_BYTES,
   sharedBudget,
   stateBytes,
+  withPreview,
   withRingOrigin,
   type RolloutState,
 } from '../../contracts/rollout-state';
+import { previewBuild } from '../../contracts/assignment';
+import { addressGroups, inViewerPrefix, normalizeViewerPrefix } from '../../contracts/viewer-address';
 import {
   cloudFrontFunctionCheck,
   expectedUri,
+  FULL_PREVIEWS_VIEWER,
   FULL_RING_VIEWER,
+  fullPreviewsState,
   fullRingState,
   functionCodeOf,
   RECORDED_VIEWERS,
@@ -209,10 +215,10 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       const code = functionCodeOf(builds.stable.dir);
       const { skipped, results } = await cloudFrontFunctionCheck(config, code, clients());
       expect(skipped).toBeNull();
-      // The full-ring case, then every recorded viewer.
-      expect(results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS.map(() => null)]);
+      // The full-ring case, the full-previews case, then every recorded viewer.
+      expect(results.map((r) => r.problem)).toEqual([null, null, ...RECORDED_VIEWERS.map(() => null)]);
       const updates = cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input);
-      expect(updates).toHaveLength(2);
+      expect(updates).toHaveLength(3);
       for (const update of updates) {
         expect(update).toMatchObject({
           Name: names.viewerAssignmentCheck,
@@ -222,9 +228,9 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
           },
         });
       }
-      expect(updates.map((update) => update.IfMatch)).toEqual(['E1', 'E2']);
+      expect(updates.map((update) => update.IfMatch)).toEqual(['E1', 'E2', 'E3']);
       // The stage is left holding the code as it is, the code the next deploy publishes.
-      expect(Buffer.from(updates[1]!.FunctionCode!).toString('utf8')).toBe(code);
+      expect(Buffer.from(updates[2]!.FunctionCode!).toString('utf8')).toBe(code);
       expect(
         cloudfront.commandCalls(TestFunctionCommand).every((call) => call.args[0].input.Stage === 'DEVELOPMENT'),
       ).toBe(true);
@@ -248,6 +254,12 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     const fullRingCase =
       `TestFunction: a full ring (${fullRingState().ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on ` +
       `https://www.example.net, in none of them`;
+    const fullPreviewsCase =
+      `TestFunction: full previews (${fullPreviewsState().previews!.length} IPv6 /128s), viewer ` +
+      `${FULL_PREVIEWS_VIEWER.ip}, in none of them`;
+    /** Over the budget in the full-ring case only (its own code, its own viewer); every other case well within. */
+    const overOnFullRing: Utilization = (code, event) =>
+      code.includes('storeAnswering') && event.viewer.ip === FULL_RING_VIEWER.ip ? '71' : '35';
 
     it('passes every case at 35, and says each figure', async () => {
       cloudFrontRunning(STATE, () => '35');
@@ -255,24 +267,35 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       expect(passed).toBe(true);
       expect(config.edge.maxComputeUtilization).toBe(70);
       expect(lines).toContain(`ok    ${fullRingCase} (ComputeUtilization 35 of at most 70)`);
+      expect(lines).toContain(`ok    ${fullPreviewsCase} (ComputeUtilization 35 of at most 70)`);
       expect(lines.filter((line) => line.endsWith('(ComputeUtilization 35 of at most 70)'))).toHaveLength(
-        RECORDED_VIEWERS.length + 1,
+        RECORDED_VIEWERS.length + 2,
       );
-      expect(lines.at(-1)).toBe(`all ${RECORDED_VIEWERS.length + 1} edge checks passed`);
+      expect(lines.at(-1)).toBe(`all ${RECORDED_VIEWERS.length + 2} edge checks passed`);
     });
 
     it('fails verify-edge when a case is over edge.maxComputeUtilization, naming the case and the figure', async () => {
-      // Over the budget with the full ring only; every other case is well within it.
-      cloudFrontRunning(STATE, (code) => (code.includes('storeAnswering') ? '71' : '35'));
+      // Over the budget with the full previews only: their own code (the state inlined), their own viewer.
+      cloudFrontRunning(STATE, (code, event) =>
+        code.includes('storeAnswering') && event.viewer.ip === FULL_PREVIEWS_VIEWER.ip ? '71' : '35',
+      );
       const { passed, lines } = await verify();
       expect(passed).toBe(false);
       expect(lines.filter((line) => line.startsWith('FAIL'))).toEqual([
-        `FAIL  ${fullRingCase}: ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function ` +
+        `FAIL  ${fullPreviewsCase}: ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function ` +
           `used 71 % of its compute budget`,
       ]);
       expect(lines.at(-1)).toBe(
-        `1 of ${RECORDED_VIEWERS.length + 1} edge checks failed: do not deploy this router code`,
+        `1 of ${RECORDED_VIEWERS.length + 2} edge checks failed: do not deploy this router code`,
       );
+
+      cloudfront.reset();
+      kvs.reset();
+      cloudFrontRunning(STATE, overOnFullRing);
+      expect((await verify()).lines.filter((line) => line.startsWith('FAIL'))).toEqual([
+        `FAIL  ${fullRingCase}: ComputeUtilization 71 is over edge.maxComputeUtilization (70): the function ` +
+          `used 71 % of its compute budget`,
+      ]);
     });
 
     it('fails a case CloudFront gave no figure for: the budget would go unchecked', async () => {
@@ -295,27 +318,29 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
         const report = JSON.parse(passing.out);
         expect(report).toMatchObject({
           ok: true,
-          passed: RECORDED_VIEWERS.length + 1,
+          passed: RECORDED_VIEWERS.length + 2,
           failed: 0,
           cloudFrontSkipped: null,
         });
-        expect(report.checks[0]).toEqual({
-          name: fullRingCase,
-          ok: true,
-          problem: null,
-          note: 'ComputeUtilization 35 of at most 70',
-        });
+        expect(report.checks.slice(0, 2)).toEqual(
+          [fullRingCase, fullPreviewsCase].map((name) => ({
+            name,
+            ok: true,
+            problem: null,
+            note: 'ComputeUtilization 35 of at most 70',
+          })),
+        );
         expect(report.checks.map((check: { ok: boolean }) => check.ok)).toEqual(
-          [null, ...RECORDED_VIEWERS].map(() => true),
+          [null, null, ...RECORDED_VIEWERS].map(() => true),
         );
 
         cloudfront.reset();
         kvs.reset();
-        cloudFrontRunning(STATE, (code) => (code.includes('storeAnswering') ? '71' : '35'));
+        cloudFrontRunning(STATE, overOnFullRing);
         const failing = await runCommand(argv);
         expect(failing.code).toBe(1);
         const failed = JSON.parse(failing.out);
-        expect(failed).toMatchObject({ ok: false, passed: RECORDED_VIEWERS.length, failed: 1 });
+        expect(failed).toMatchObject({ ok: false, passed: RECORDED_VIEWERS.length + 1, failed: 1 });
         expect(failed.checks.filter((check: { ok: boolean }) => !check.ok)).toEqual([
           {
             name: fullRingCase,
@@ -401,7 +426,61 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
           viewer: { ip: FULL_RING_VIEWER.ip },
           request: { uri: '/assets/index.js', headers: { referer: { value: FULL_RING_VIEWER.referer } } },
         });
-        expect(events).toHaveLength(RECORDED_VIEWERS.length + 1);
+        expect(events).toHaveLength(RECORDED_VIEWERS.length + 2);
+      },
+    );
+
+    it(
+      'sends full previews: as many as `rollout preview` takes before the shared budget refuses one, all in ' +
+        'force, each an IPv6 /128 the viewer is inside none of but alike to its last group',
+      async () => {
+        cloudFrontRunning(STATE);
+        const code = functionCodeOf(builds.stable.dir);
+        await cloudFrontFunctionCheck(config, code, clients());
+        const now = Date.now();
+        const full = fullPreviewsState(now);
+        const previews = full.previews!;
+        // Full: the next prefix is refused the way `rollout preview` refuses it; the value still fits the store.
+        expect(() =>
+          withPreview(
+            full,
+            { build: previews[0]!.build, viewer: '1:1:1:1:1:1:1:fffe', until: previews[0]!.until },
+            now,
+          ),
+        ).toThrow(RangeError);
+        expect(sharedBudget(full).used).toBeLessThanOrEqual(sharedBudget(full).limit);
+        expect(stateBytes(formatRolloutState(full))).toBeLessThanOrEqual(MAX_STATE_BYTES);
+        expect(previews.length).toBeGreaterThan(10);
+        expect(full.ring).toEqual([]);
+        expect(full.canary).not.toBeNull();
+        // All in force, now and for long after; distinct builds from the rollout's.
+        expect(livePreviews(full, now + 365 * 24 * 3600_000)).toEqual(previews);
+        expect(new Set(previews.map((preview) => preview.build)).size).toBe(1);
+        expect([full.stable, full.canary]).not.toContain(previews[0]!.build);
+        // Every prefix an IPv6 /128 written in all eight groups; the viewer inside none, but inside each /112.
+        const viewer = addressGroups(FULL_PREVIEWS_VIEWER.ip)!;
+        for (const preview of previews) {
+          expect(preview.viewer).toMatch(/^(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\/128$/);
+          expect(inViewerPrefix(viewer, preview.viewer)).toBe(false);
+          expect(inViewerPrefix(viewer, normalizeViewerPrefix(preview.viewer.replace(/\/128$/, '/112'))!)).toBe(true);
+        }
+        expect(previewBuild(full, FULL_PREVIEWS_VIEWER.ip, now)).toBeNull();
+        // The second update is the code as it ships, its store read answered by that state, still code
+        // CloudFront takes: the runtime's language subset, within its 10 KB.
+        const second = cloudfront.commandCalls(UpdateFunctionCommand)[1]!.args[0].input;
+        const inlined = withStoreValue(code, formatRolloutState(full));
+        expect(Buffer.from(second.FunctionCode!).toString('utf8')).toBe(inlined);
+        expect(cloudFrontFunctionProblems(inlined)).toEqual([]);
+        // ... and the case run on it is that viewer, given what the rule gives with no preview.
+        const tests = cloudfront.commandCalls(TestFunctionCommand);
+        expect(tests[1]!.args[0].input.IfMatch).toBe('E3');
+        expect(JSON.parse(Buffer.from(tests[1]!.args[0].input.EventObject!).toString('utf8'))).toMatchObject({
+          viewer: { ip: FULL_PREVIEWS_VIEWER.ip },
+          request: { uri: '/assets/index.js', headers: { referer: { value: FULL_PREVIEWS_VIEWER.referer } } },
+        });
+        expect([`/assets/${full.stable}/index.js`, `/assets/${full.canary}/index.js`]).toContain(
+          expectedUri(full, FULL_PREVIEWS_VIEWER),
+        );
       },
     );
   });
@@ -415,7 +494,7 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     );
     expect(wrong).not.toBe(functionCodeOf(builds.stable.dir));
     const { results } = await cloudFrontFunctionCheck(config, wrong, clients());
-    expect(results).toHaveLength(RECORDED_VIEWERS.length + 1);
+    expect(results).toHaveLength(RECORDED_VIEWERS.length + 2);
     expect(results.every((r) => r.problem?.startsWith('rewrote to "/assets/0000000000000000/index.js"'))).toBe(true);
     // Code that throws outside its own try: CloudFront reports a function error.
     const throwing = functionCodeOf(builds.stable.dir).replace(
@@ -424,16 +503,17 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
     );
     expect(throwing).not.toBe(functionCodeOf(builds.stable.dir));
     expect((await cloudFrontFunctionCheck(config, throwing, clients())).results.map((r) => r.problem)).toEqual(
-      [null, ...RECORDED_VIEWERS].map(() => 'the function failed: boom'),
+      [null, null, ...RECORDED_VIEWERS].map(() => 'the function failed: boom'),
     );
   });
 
   it(
-    'expects the request left alone when the store holds ' + 'no state (and the full ring assigned all the same)',
+    'expects the request left alone when the store holds no state (and the full ring and the full previews ' +
+      'assigned all the same)',
     async () => {
       cloudFrontRunning(null);
       const { results } = await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
-      expect(results.map((r) => r.problem)).toEqual([null, ...RECORDED_VIEWERS.map(() => null)]);
+      expect(results.map((r) => r.problem)).toEqual([null, null, ...RECORDED_VIEWERS.map(() => null)]);
     },
   );
 
@@ -458,7 +538,7 @@ describe("in CloudFront's runtime (TestFunction on the check function)", () => {
       await cloudFrontFunctionCheck(config, functionCodeOf(builds.stable.dir), clients());
       expect(
         cloudfront.commandCalls(UpdateFunctionCommand).map((call) => call.args[0].input.FunctionConfig?.Comment),
-      ).toEqual(['set by hand', 'set by hand']);
+      ).toEqual(['set by hand', 'set by hand', 'set by hand']);
 
       cloudfront.reset();
       const otherStore = 'arn:aws:cloudfront::123456789012:key-value-store/another';

@@ -5,13 +5,17 @@
  * gets the same build from another edge (another instance of the function), keeps it when its
  * IPv6 privacy address rotates; a new deployment (new salt) draws a fresh cohort.
  *
- * And what the ring costs a load: the function's time per load with the one-origin ring the
- * edge-routers section measures it with, and with a full ring (as many origins as the store's
- * value quota lets `rollout ring add` take, the state verify-edge sends CloudFront's TestFunction)
- * for viewers on none of them, who are compared with every origin.
+ * And what the ring and the previews cost a load: the function's time per load with the
+ * one-origin ring the edge-routers section measures it with and no previews; with a full ring (as
+ * many origins as the store's value quota lets `rollout ring add` take) for viewers on none of
+ * them, who are compared with every origin; and with full previews (as many as `rollout preview`
+ * takes, each a prefix the function parses slowest) for viewers inside none of them, each compared
+ * with every prefix to its last group. The full states are those verify-edge sends CloudFront's
+ * TestFunction.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { previewBuild } from '../../contracts/assignment';
 import { formatRolloutState, type RolloutState } from '../../contracts/rollout-state';
 import { ENTRY_PATH } from '../../contracts/distribution-paths';
 import {
@@ -19,7 +23,7 @@ import {
   type CloudFrontFunctionHandler,
   type CloudFrontFunctionViewerEvent,
 } from '../../edge-code/cloudfront-function';
-import { FULL_RING_VIEWER, fullRingState } from '../../scripts/lib/edge-check';
+import { FULL_PREVIEWS_VIEWER, FULL_RING_VIEWER, fullPreviewsState, fullRingState } from '../../scripts/lib/edge-check';
 import { assignedBuild, randomViewerIp, rotateInterfaceId, seededRandom, viewerRequestEvent } from '../events';
 import { distribution, round, timeCalls, type Distribution } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
@@ -35,6 +39,14 @@ const TIMING = {
   full: { rounds: 5, callsPerRound: 100_000, warmupCalls: 50_000 },
   quick: { rounds: 1, callsPerRound: 2_000, warmupCalls: 1_000 },
 } as const;
+/**
+ * Warm calls for the full previews, a fifth as many: each load takes several times a full ring's,
+ * and 100,000 samples still place the p99.
+ */
+const PREVIEWS_TIMING = {
+  full: { rounds: 5, callsPerRound: 20_000, warmupCalls: 10_000 },
+  quick: TIMING.quick,
+} as const;
 /** The edge-routers section's targets for the function's time per load: median, p99 (µs). */
 const LOAD_TARGETS_US = [50, 200] as const;
 /** Viewer addresses the load times cycle over. */
@@ -43,7 +55,7 @@ const TIMED_VIEWERS = 4096;
 /** Time per call of `call` after warming it up: all samples' distribution, ns. */
 async function warmDistribution(
   call: (i: number) => unknown,
-  reps: (typeof TIMING)[keyof typeof TIMING],
+  reps: { readonly rounds: number; readonly callsPerRound: number; readonly warmupCalls: number },
 ): Promise<Distribution> {
   await timeCalls(call, reps.warmupCalls);
   const all = new Float64Array(reps.rounds * reps.callsPerRound);
@@ -69,9 +81,11 @@ export const assignment: BenchSection = {
     );
     const random = seededRandom(42);
     const ips = Array.from({ length: viewers }, () => randomViewerIp(random));
-    /** A fresh instance of the function (another edge location) reading `state`. */
-    const edge = (state: RolloutState): CloudFrontFunctionHandler =>
-      loadCloudFrontFunction(code, { get: async () => formatRolloutState(state) });
+    /** A fresh instance of the function (another edge location) reading `state` (its value formatted once). */
+    const edge = (state: RolloutState): CloudFrontFunctionHandler => {
+      const value = formatRolloutState(state);
+      return loadCloudFrontFunction(code, { get: async () => value });
+    };
     const rollout = (weight: number, salt = SALT): RolloutState => ({
       stable: OTHER_BUILD,
       canary: own,
@@ -144,9 +158,11 @@ export const assignment: BenchSection = {
       const drawnAgain = nextDeployment.reduce((both, flag, i) => both + (flag & sticky[i]!), 0);
 
       context.log(
-        'assignment: the time per load with a one-origin ring and with a full ring, viewers on none of its origins',
+        'assignment: the time per load with a one-origin ring, with a full ring (viewers on none of its ' +
+          'origins), with full previews (viewers inside none of them)',
       );
       const reps = context.quick ? TIMING.quick : TIMING.full;
+      const previewsReps = context.quick ? PREVIEWS_TIMING.quick : PREVIEWS_TIMING.full;
       const timedIps = ips.slice(0, TIMED_VIEWERS);
       const oneOrigin = edge({ ...rollout(2500), ring: ['https://demo.example.com'] });
       const oneOriginEvents = timedIps.map((ip, i) =>
@@ -162,8 +178,26 @@ export const assignment: BenchSection = {
         reps,
       );
       const fullRingNs = await warmDistribution((i) => fullRing(freshEvent(noneEvents[i % noneEvents.length]!)), reps);
+      const previews = fullPreviewsState();
+      const previewCount = previews.previews?.length ?? 0;
+      const fullPreviews = edge({ ...previews, stable: OTHER_BUILD, canary: own });
+      // FULL_PREVIEWS_VIEWER's neighbours: alike to every prefix up to its last group, inside none.
+      const sharedGroups = FULL_PREVIEWS_VIEWER.ip.slice(0, FULL_PREVIEWS_VIEWER.ip.lastIndexOf(':') + 1);
+      const outsideEvents = timedIps.map((_, i) =>
+        viewerRequestEvent(`${sharedGroups}${(0x1000 + i).toString(16)}`, { referer: FULL_PREVIEWS_VIEWER.referer }),
+      );
+      const now = Date.now();
+      for (const event of outsideEvents)
+        if (previewBuild(previews, event.viewer.ip, now) !== null)
+          throw new Error(`assignment: ${event.viewer.ip} is inside a full preview; the timed viewers must not be`);
+      const fullPreviewsNs = await warmDistribution(
+        (i) => fullPreviews(freshEvent(outsideEvents[i % outsideEvents.length]!)),
+        previewsReps,
+      );
       const us = (ns: number) => round(ns / 1000, 3);
+      const oneOriginName = 'viewer assignment per load, one-origin ring, no previews';
       const fullRingName = `viewer assignment per load, full ring (${full.ring.length} origins), viewer on none`;
+      const fullPreviewsName = `viewer assignment per load, full previews (${previewCount} IPv6 /128s), viewer in none`;
 
       const pct = (fraction: number, digits = 3) => round(fraction * 100, digits);
       const largest = shares.reduce((worst, entry) => (entry.deviation > worst.deviation ? entry : worst));
@@ -194,20 +228,20 @@ export const assignment: BenchSection = {
           value: pct(drawnAgain / oldCohort),
           unit: '%',
         },
-        {
-          name: 'viewer assignment per load, one-origin ring: median',
-          value: us(oneOriginNs.median),
-          unit: 'µs',
-          target: LOAD_TARGETS_US[0],
-        },
-        { name: `${fullRingName}: median`, value: us(fullRingNs.median), unit: 'µs', target: LOAD_TARGETS_US[0] },
-        {
-          name: 'viewer assignment per load, one-origin ring: p99',
-          value: us(oneOriginNs.p99),
-          unit: 'µs',
-          target: LOAD_TARGETS_US[1],
-        },
-        { name: `${fullRingName}: p99`, value: us(fullRingNs.p99), unit: 'µs', target: LOAD_TARGETS_US[1] },
+        ...(['median', 'p99'] as const).flatMap((statistic, index): Figure[] =>
+          (
+            [
+              [oneOriginName, oneOriginNs],
+              [fullRingName, fullRingNs],
+              [fullPreviewsName, fullPreviewsNs],
+            ] as const
+          ).map(([name, ns]) => ({
+            name: `${name}: ${statistic}`,
+            value: us(ns[statistic]),
+            unit: 'µs',
+            target: LOAD_TARGETS_US[index],
+          })),
+        ),
       ];
       return {
         figures,
@@ -228,13 +262,23 @@ export const assignment: BenchSection = {
             `${reps.rounds} x ${reps.callsPerRound.toLocaleString('en')} single awaited calls after ` +
             `${reps.warmupCalls.toLocaleString('en')} warm-up calls, over ${timedIps.length.toLocaleString('en')} ` +
             `viewers (timer and await overhead included, as in the edge functions' table).`,
-          `  One-origin ring: the ring the edge functions' table measures the function with, 1 viewer in 8 on ` +
-            `the ring host. Full ring: ${full.ring.length} origins, ${formatRolloutState(full).length} bytes of ` +
+          `  One-origin ring: the ring the edge functions' table measures the function with, no previews, 1 ` +
+            `viewer in 8 on the ring host. Full ring: ${full.ring.length} origins, ` +
+            `${formatRolloutState(full).length} bytes of ` +
             `state, as many as \`rollout ring add\` takes before the store's 1 KB value quota refuses one (the ` +
             `state verify-edge sends CloudFront's TestFunction), every viewer on ` +
             `${new URL(FULL_RING_VIEWER.referer).origin}, in none of them, so compared with every origin. ` +
             `verify-edge holds CloudFront's own figure for that load (ComputeUtilization) to ` +
             `edge.maxComputeUtilization.`,
+          `  Full previews: ${previewCount} previews, ${formatRolloutState(previews).length} bytes of state, as ` +
+            `many as \`rollout preview\` takes before the budget they share with the ring refuses one, each an ` +
+            `IPv6 /128 written in all eight groups (the slowest prefix to parse per load, more so than the more ` +
+            `numerous shortest /48s), all in force, no ring (the state verify-edge sends CloudFront's ` +
+            `TestFunction); ${previewsReps.rounds} x ${previewsReps.callsPerRound.toLocaleString('en')} calls ` +
+            `after ${previewsReps.warmupCalls.toLocaleString('en')}, every viewer ${sharedGroups}<x>, alike to ` +
+            `each prefix up to its last group and ` +
+            `inside none, so compared with every one. The function parses each prefix when it checks the state ` +
+            `and again when it matches the viewer. verify-edge holds that load to edge.maxComputeUtilization too.`,
         ],
         data: {
           viewers,
@@ -246,8 +290,9 @@ export const assignment: BenchSection = {
           sameAfterRotation,
           oldCohort,
           drawnAgain,
-          loadNs: { oneOriginRing: oneOriginNs, fullRing: fullRingNs },
+          loadNs: { oneOriginRing: oneOriginNs, fullRing: fullRingNs, fullPreviews: fullPreviewsNs },
           fullRingOrigins: full.ring.length,
+          fullPreviews: previewCount,
         },
       };
     }

@@ -1,19 +1,58 @@
 /**
  * Cost per million entry loads, for this design, the previous one and the reference, from this
  * run's measurements (edge-routers: durations; origin-requests: invocations, S3 GETs, Route53
- * queries and KeyValueStore reads per load) and AWS's prices (prices.ts, each with its source).
+ * queries per load; this section's own entry loads through the local CloudFront: the function's
+ * runs and KeyValueStore reads per load, with no previews and with full previews) and AWS's
+ * prices (prices.ts, each with its source).
  * Only what differs between the designs per load or could: CloudFront's own request and transfer
  * charges are the same for all three and left out. The release signal is not a per-load cost here:
  * its cost a month, at several volumes, is the release-signal section's.
  */
+import { mkdtempSync } from 'node:fs';
+import * as path from 'node:path';
+import type { RolloutState } from '../../contracts/rollout-state';
+import { FULL_PREVIEWS_VIEWER, fullPreviewsState } from '../../scripts/lib/edge-check';
+import { countEntryLoads, type EntryLoadCounts, type EntryViewer } from '../entry-loads';
+import { randomViewerIp, seededRandom } from '../events';
 import { FLEET, MB_PER_VCPU, PRICES, PRICES_READ, priceOf, TRAFFIC } from '../prices';
 import { median, round } from '../measure';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../types';
-import type { EdgeRoutersData } from './edge-routers';
+import { OTHER_BUILD, type EdgeRoutersData } from './edge-routers';
 import type { OriginRequestsData, Scenario, TrafficLevel } from './origin-requests';
 import { VERIFY_INTERVAL_MS } from '../../rollout-control/rollout-sync';
 
 const LOADS = 1_000_000;
+/** Entry loads per state through the local CloudFront, counting the function's runs and store reads. */
+const ENTRY_LOADS = { full: 2_000, quick: 200 } as const;
+/** One viewer in this many is inside a preview's prefix (when the state has previews). */
+const PREVIEWED_ONE_IN = 16;
+
+/**
+ * The states the entry loads are counted in: a rollout at 10 % (origin-requests' rollout10), with no previews
+ * and with full previews.
+ */
+export function previewStates(own: string): { readonly none: RolloutState; readonly previews: RolloutState } {
+  const none: RolloutState = { stable: OTHER_BUILD, canary: own, weight: 1000, salt: 'd-BENCH10', ring: [] };
+  // verify-edge's full previews (the most the shared budget takes, the slowest to parse), showing the canary.
+  const previews = (fullPreviewsState().previews ?? []).map((preview) => ({ ...preview, build: own }));
+  return { none, previews: { ...none, previews } };
+}
+
+/**
+ * Seeded random viewers, one in PREVIEWED_ONE_IN at an address inside one of the full previews'
+ * prefixes (the same addresses in both states: without previews they are viewers like any other).
+ */
+export function entryLoadViewers(count: number, state: RolloutState): EntryViewer[] {
+  const random = seededRandom(11);
+  const prefixes = (state.previews ?? []).map((preview) => preview.viewer.slice(0, preview.viewer.indexOf('/')));
+  return Array.from({ length: count }, (_, i): EntryViewer => {
+    const ip =
+      i % PREVIEWED_ONE_IN === 0 && prefixes.length > 0
+        ? prefixes[(i / PREVIEWED_ONE_IN) % prefixes.length]!
+        : randomViewerIp(random);
+    return { ip, referer: FULL_PREVIEWS_VIEWER.referer };
+  });
+}
 
 /** Per-load inputs of one design in one situation. */
 export interface CostInputs {
@@ -97,6 +136,24 @@ export const cost: BenchSection = {
     const coldFraction = (level: TrafficLevel) =>
       1 / (TRAFFIC[level].loadsPerSecond * TRAFFIC[level].containerLifetimeMinutes * 60);
 
+    // What one load runs and reads at the edge, counted, with no previews and with full previews.
+    const states = previewStates(context.manifest.buildId);
+    const viewerCount = context.quick ? ENTRY_LOADS.quick : ENTRY_LOADS.full;
+    context.log(
+      `cost: ${viewerCount.toLocaleString('en')} entry loads through the local CloudFront, with no previews and ` +
+        `with full previews (${states.previews.previews?.length ?? 0})`,
+    );
+    const entryLoads: Record<'none' | 'previews', EntryLoadCounts> = await countEntryLoads(
+      {
+        config: context.config,
+        manifest: context.manifest,
+        buildDir: context.buildDir,
+        scratch: mkdtempSync(path.join(context.scratch, 'cost-')),
+      },
+      states,
+      entryLoadViewers(viewerCount, states.previews),
+    );
+
     const previousWarm: Record<Scenario, keyof EdgeRoutersData['warmNs']> = {
       steady: 'previousOwn',
       rollout10: 'previousRollout',
@@ -120,8 +177,9 @@ export const cost: BenchSection = {
           s3GetsPerLoad: fleet.s3Gets,
           standardQueriesPerLoad: 0,
           latencyQueriesPerLoad: 0,
-          cloudFrontFunctionsPerLoad: 1,
-          kvsReadsPerLoad: 1,
+          // Counted (with no previews): what the distribution runs per entry load, and what it reads.
+          cloudFrontFunctionsPerLoad: entryLoads.none.functionRuns,
+          kvsReadsPerLoad: entryLoads.none.storeReads,
           kvsApiCallsPerLoad: 0,
         };
       }
@@ -171,6 +229,24 @@ export const cost: BenchSection = {
       ['KeyValueStore reads', 'keyValueStore'],
     ];
     const fallbackBusy = costPerMillion(fallbackInputs('busy'));
+    // Full previews during the rollout at 10 %: the same builds (they show the canary), so the same
+    // misses; what the function runs and reads per load, counted with them in force.
+    const previewsInputs: CostInputs = {
+      ...inputs('rollout10', 'busy', 'current'),
+      cloudFrontFunctionsPerLoad: entryLoads.previews.functionRuns,
+      kvsReadsPerLoad: entryLoads.previews.storeReads,
+    };
+    const previewsBusy = costPerMillion(previewsInputs);
+    // Each further build previews show is entry objects of its own: by the fleet model (an upper bound
+    // for a build only previewers load), about this much more per million loads.
+    const perObjectPerLoad = (FLEET.regionalEdgeCaches * FLEET.refetchesPerDay) / FLEET.loadsPerDay;
+    const perFurtherBuild =
+      costPerMillion({
+        ...previewsInputs,
+        lambdaPerLoad: previewsInputs.lambdaPerLoad + FLEET.encodings * perObjectPerLoad,
+        s3GetsPerLoad: previewsInputs.s3GetsPerLoad + FLEET.encodings * perObjectPerLoad,
+      }).total - previewsBusy.total;
+    const previewCount = states.previews.previews?.length ?? 0;
     // Rollout sync outside a rollout: a store check (one DescribeKeyValueStore: the ETag has not
     // moved) every ten minutes per warm container, two containers assumed; a rollout adds a few
     // calls per weight step. Per month.
@@ -187,6 +263,32 @@ export const cost: BenchSection = {
           target: COST_TARGET_USD,
         };
       }),
+      {
+        name: 'total, rollout at w = 10 %, full previews',
+        value: usd(previewsBusy.total),
+        unit: 'USD',
+        target: COST_TARGET_USD,
+      },
+      {
+        name: 'KeyValueStore reads per entry load, no previews, counted',
+        value: round(entryLoads.none.storeReads, 6),
+        unit: 'count',
+      },
+      {
+        name: 'KeyValueStore reads per entry load, full previews, counted',
+        value: round(entryLoads.previews.storeReads, 6),
+        unit: 'count',
+      },
+      {
+        name: 'CloudFront Function runs per entry load, no previews, counted',
+        value: round(entryLoads.none.functionRuns, 6),
+        unit: 'count',
+      },
+      {
+        name: 'CloudFront Function runs per entry load, full previews, counted',
+        value: round(entryLoads.previews.functionRuns, 6),
+        unit: 'count',
+      },
       ...parts.map(
         ([name, key]): Figure => ({
           name: `steady: ${name}`,
@@ -221,11 +323,24 @@ export const cost: BenchSection = {
           `${price(PRICES.kvsFunctionRead)} by functions and ${price(PRICES.kvsApiCall)} through its API.`,
         '  CloudFront requests and transfer: the same for every design, left out. So is the release signal ' +
           '(real-time logs, Kinesis, its consumer): mostly a fixed monthly cost, priced in its own section.',
-        `This design: per load one function invocation and one KeyValueStore read; Lambda@Edge and S3 only on ` +
+        `This design: per load ${round(current.cloudFrontFunctionsPerLoad, 6)} function invocation and ` +
+          `${round(current.kvsReadsPerLoad, 6)} KeyValueStore read (counted, below); Lambda@Edge and S3 only on ` +
           `the entry behaviour's misses, ${round(current.lambdaPerLoad, 6)} invocations per load in steady state ` +
           `by the fleet model (origin-requests; prices.ts FLEET: ${FLEET.loadsPerDay.toLocaleString('en')} loads ` +
           `a day, ${FLEET.regionalEdgeCaches} regional edge caches, each object fetched again ` +
           `${FLEET.refetchesPerDay} times a day), each billed as a cold start (${current.coldBilledMs} ms).`,
+        `  Counted: ${viewerCount.toLocaleString('en')} entry loads over HTTP through the local CloudFront (the ` +
+          `distribution's rules; the published function and the bundled routers behind it), in a rollout at 10 % ` +
+          `with no previews, then with full previews: ${previewCount} IPv6 /128s, as many as \`rollout preview\` ` +
+          `takes (the state verify-edge sends CloudFront's TestFunction), showing the canary, all in force, 1 ` +
+          `viewer in ${PREVIEWED_ONE_IN} inside one (${entryLoads.previews.previewed} loads previewed).`,
+        `  Function runs: the emulator's count of viewer-assignment runs; store reads: every get the published ` +
+          `code made through cf.kvs(), whatever the key. Previews live in the one rollout value, so they ` +
+          `add no read: $${usd(previewsBusy.total)} per million loads with full previews against ` +
+          `$${usd(all('rollout10', 'busy').current.total)} without (the function's extra work is not billed: ` +
+          `CloudFront Functions are priced per invocation). A preview of a build no viewer is otherwise on adds ` +
+          `its entry objects: about $${usd(perFurtherBuild)} per million loads per such build by the fleet ` +
+          `model, an upper bound (only previewers load it).`,
         `  Fallback (a deleted or refused state): every load runs the entry router, as in the previous design, ` +
           `and reads the state through the API once per ${context.config.edge.stateCacheSeconds} s per container: ` +
           `$${usd(fallbackBusy.total)} per million loads on a busy edge, until the state is repaired.`,
@@ -262,6 +377,8 @@ export const cost: BenchSection = {
         ),
         breakdown: Object.fromEntries(totals.map(([name, scenario, level]) => [name, all(scenario, level)])),
         fallback: { inputs: fallbackInputs('busy'), breakdown: fallbackBusy },
+        entryLoads,
+        previews: { count: previewCount, inputs: previewsInputs, breakdown: previewsBusy, perFurtherBuild },
       },
     };
   },

@@ -144,8 +144,11 @@ export const edgeRouters: BenchSection = {
         (asset) => asset.key !== manifest.entry.key && asset.key.endsWith('.js'),
       )!.key;
       const chunkEvents = events(`/${chunkKey}`);
-      const fn = (state: RolloutState): CloudFrontFunctionHandler =>
-        loadCloudFrontFunction(functionCode, { get: async () => formatRolloutState(state) });
+      // The value formatted once: the store hands the function a string, and formatting is no part of a load.
+      const fn = (state: RolloutState): CloudFrontFunctionHandler => {
+        const value = formatRolloutState(state);
+        return loadCloudFrontFunction(functionCode, { get: async () => value });
+      };
       const viewerEvents: CloudFrontFunctionViewerEvent[] = viewers.map((ip, i) =>
         viewerRequestEvent(
           ip,

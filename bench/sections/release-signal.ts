@@ -30,6 +30,7 @@ import {
   type ConsumerOptions,
   type ConsumerState,
   type StreamRecord,
+  ROLES_COUNTED,
 } from '../../regional-function/signal-consumer/core';
 import type { TimedState } from '../../contracts/release-signal';
 import { errorReportedDetails, type BatchSummary } from '../../regional-function/signal-consumer/consumer';
@@ -499,9 +500,12 @@ export const releaseSignal: BenchSection = {
       21;
     const timelineReadUnits = 0.5 * Math.ceil(timelineItemBytes / 4096);
 
-    // The metrics: Viewers and ErroringViewers per judged role, the ring's Viewers, UnjudgedPeriods, and the judge's
-    // CanaryFailing.
-    const customMetrics = 2 * ROLES.length + 1 + [METRIC_UNJUDGED_PERIODS, METRIC_CANARY_FAILING].length;
+    // The metrics: Viewers and ErroringViewers per judged role, Viewers of each role counted but never judged (ring,
+    // preview), UnjudgedPeriods, and the judge's CanaryFailing.
+    const customMetrics =
+      2 * ROLES.length +
+      (ROLES_COUNTED.length - ROLES.length) +
+      [METRIC_UNJUDGED_PERIODS, METRIC_CANARY_FAILING].length;
     const rule: ReleaseAlarmRule = config.alarms;
     // The per-period alarm the previous design and the first release signal ran; the judge's alarm reads one metric.
     const clientErrorAlarmMetrics = releaseAlarmQueries(rule).metrics.length;

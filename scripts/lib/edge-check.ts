@@ -11,8 +11,10 @@
  *                same store, associated with nothing), and CloudFront's TestFunction runs recorded
  *                viewer events through it; each must be rewritten to the build the assignment rule
  *                gives for the store's current state, and use at most `edge.maxComputeUtilization`
- *                of the function's compute budget. One more case runs the same code on the
- *                heaviest state there can be (a full ring, a viewer on none of its origins).
+ *                of the function's compute budget. Two more cases run the same code on the
+ *                heaviest states there can be: a full ring (a viewer on none of its origins) and
+ *                full previews (a viewer inside none of their prefixes). The ring and the
+ *                previews share the state's byte budget, so no state holds both in full.
  *
  * Why not CloudFront continuous deployment (a staging distribution taking part of the traffic):
  * it is not available for a distribution that serves HTTP/3, caps the staging share at 15 %, and
@@ -41,6 +43,7 @@ import {
   parseRolloutState,
   refererOrigin,
   ROLLOUT_STATE_KEY,
+  withPreview,
   withRingOrigin,
   type RolloutState,
 } from '../../contracts/rollout-state';
@@ -189,6 +192,22 @@ type RecordedViewer = (typeof RECORDED_VIEWERS)[number];
 const FULL_RING_BUILDS = { stable: '0123456789abcdef', canary: 'fedcba9876543210' } as const;
 /** A viewer on a page whose origin is in no ring: the function compares it with every origin. */
 export const FULL_RING_VIEWER = { ip: '198.51.100.77', referer: 'https://www.example.net/article/1' } as const;
+/** What the full previews show: a third build, so that a viewer wrongly matched gets neither of the others. */
+const FULL_PREVIEWS_BUILD = '0f1e2d3c4b5a6978';
+/**
+ * When the full previews end: 2100-01-01, so they are in force whenever the check runs (and written
+ * in ten digits, as every time until 2286).
+ */
+const FULL_PREVIEWS_UNTIL = 4102444800;
+/**
+ * A viewer inside none of the full previews' prefixes (fullPreviewsState), but sharing all of each
+ * one's first seven groups: the function parses every prefix and compares the viewer with it to the
+ * last group. On a page of no ring host, during a rollout: after the previews, the rest of the rule runs.
+ */
+export const FULL_PREVIEWS_VIEWER = {
+  ip: '1:1:1:1:1:1:1:ffff',
+  referer: 'https://www.example.net/article/1',
+} as const;
 
 /** Origins from the shortest up: http://a … http://9, then http://aa …, each a normalized origin. */
 function* shortestOrigins(): Generator<string> {
@@ -220,6 +239,39 @@ export function fullRingState(): RolloutState {
     }
   }
   throw new Error('unreachable: the ring budget is finite');
+}
+
+/**
+ * IPv6 addresses (/128s) with all eight groups written, from the shortest up: 1:1:1:1:1:1:1:1,
+ * …:2, … The most work previews can ask of the function per load: measured in the local harness
+ * (bench), a state full of these costs more per load than one full of the shortest /48s (::/48,
+ * 1::/48, …, more of them but each parsed quicker) or of IPv4 prefixes, and the same as /120s.
+ */
+function* longestParsedPrefixes(): Generator<string> {
+  const last = Number.parseInt(FULL_PREVIEWS_VIEWER.ip.slice(FULL_PREVIEWS_VIEWER.ip.lastIndexOf(':') + 1), 16);
+  for (let group = 1; group < last; group += 1) yield `1:1:1:1:1:1:1:${group.toString(16)}/128`;
+}
+
+/**
+ * The most work previews can ask of the function in one load: a rollout under way (so the rule
+ * goes on past the previews), the longest salt, no ring, and as many previews as `rollout preview`
+ * accepts before the shared budget (withPreview's) refuses one, each of a prefix the function parses
+ * slowest (longestParsedPrefixes), all in force: the parser checks each, and the rule compares the
+ * viewer's address with each (FULL_PREVIEWS_VIEWER: inside none, alike up to the last group).
+ */
+export function fullPreviewsState(nowMs: number = Date.now()): RolloutState {
+  let state: RolloutState = { ...FULL_RING_BUILDS, weight: 2500, salt: `d-${'F'.repeat(62)}`, ring: [] };
+  for (const viewer of longestParsedPrefixes()) {
+    try {
+      state = withPreview(state, { build: FULL_PREVIEWS_BUILD, viewer, until: FULL_PREVIEWS_UNTIL }, nowMs);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      // withPreview also refuses a preview that has ended: then there would be none at all.
+      if ((state.previews?.length ?? 0) === 0) throw error;
+      return state;
+    }
+  }
+  throw new Error('unreachable: the shared budget takes fewer previews than there are prefixes to try');
 }
 
 export function testFunctionEvent(viewer: RecordedViewer): Record<string, unknown> {
@@ -255,9 +307,10 @@ export interface CloudFrontCheckClients {
 /**
  * Puts `code` in the check function's DEVELOPMENT stage and runs RECORDED_VIEWERS through
  * CloudFront's TestFunction, each held to the rule and to `edge.maxComputeUtilization`. Before
- * them, the full-ring case: the same code with its store read answered by fullRingState() (the
- * real store must not hold it: viewers read it), FULL_RING_VIEWER through it. The stage is left
- * holding `code` as it is, and the function's configuration as Terraform made it (unchangedConfig).
+ * them, the heaviest cases: the same code with its store read answered by fullRingState(), then by
+ * fullPreviewsState() (the real store must not hold either: viewers read it), FULL_RING_VIEWER and
+ * FULL_PREVIEWS_VIEWER through them. The stage is left holding `code` as it is, and the function's
+ * configuration as Terraform made it (unchangedConfig).
  * `skipped` when the check function does not exist yet (the first deploy creates it; there is no
  * viewer yet to protect).
  */
@@ -318,17 +371,28 @@ export async function cloudFrontFunctionCheck(
   };
 
   const results: CheckResult[] = [];
-  const full = fullRingState();
-  etag = await put(etag, withStoreValue(code, formatRolloutState(full)));
-  results.push(
-    await test(
-      `TestFunction: a full ring (${full.ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on ` +
+  const fullRing = fullRingState();
+  const fullPreviews = fullPreviewsState();
+  const heaviest: readonly { label: string; state: RolloutState; viewer: RecordedViewer }[] = [
+    {
+      label:
+        `TestFunction: a full ring (${fullRing.ring.length} origins), viewer ${FULL_RING_VIEWER.ip} on ` +
         `${new URL(FULL_RING_VIEWER.referer).origin}, in none of them`,
-      etag,
-      FULL_RING_VIEWER,
-      expectedUri(full, FULL_RING_VIEWER),
-    ),
-  );
+      state: fullRing,
+      viewer: FULL_RING_VIEWER,
+    },
+    {
+      label:
+        `TestFunction: full previews (${fullPreviews.previews?.length ?? 0} IPv6 /128s), viewer ` +
+        `${FULL_PREVIEWS_VIEWER.ip}, in none of them`,
+      state: fullPreviews,
+      viewer: FULL_PREVIEWS_VIEWER,
+    },
+  ];
+  for (const heavy of heaviest) {
+    etag = await put(etag, withStoreValue(code, formatRolloutState(heavy.state)));
+    results.push(await test(heavy.label, etag, heavy.viewer, expectedUri(heavy.state, heavy.viewer)));
+  }
   etag = await put(etag, code);
   for (const viewer of RECORDED_VIEWERS) {
     results.push(
