@@ -1,3 +1,4 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -218,7 +219,9 @@ describe('rollout wait: the command', () => {
   const kvs = mockClient(CloudFrontKeyValueStoreClient);
   const cloudwatch = mockClient(CloudWatchClient);
   const sts = mockClient(STSClient);
-  const mocks = [lambda, codedeploy, cloudfront, kvs, cloudwatch, sts];
+  // The signal table: `status` reads the last notifications there (none here).
+  const dynamodb = mockClient(DynamoDBClient);
+  const mocks = [lambda, codedeploy, cloudfront, kvs, cloudwatch, sts, dynamodb];
   const BUILD = '0123456789abcdef';
   const STORE_ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0123abcd-0000-4000-8000-000000000000';
   let dir: string;
@@ -238,6 +241,7 @@ describe('rollout wait: the command', () => {
           kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }),
           cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
           sts: new STSClient({ region: 'us-east-1' }),
+          dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
           s3For: (region: string) => new S3Client({ region }),
         }) as RolloutClients,
       out: (line) => out.push(line),
@@ -270,6 +274,7 @@ describe('rollout wait: the command', () => {
       ],
     });
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    dynamodb.on(GetItemCommand).resolves({});
     codedeploy.on(GetDeploymentGroupCommand).resolves({
       deploymentGroupInfo: last ? { lastAttemptedDeployment: { deploymentId: last.id, status: last.status } } : {},
     });
