@@ -211,7 +211,10 @@ describe('cleanup on the loopback S3 server', () => {
     });
     kvs.on(ListKeysCommand).resolves({ Items: [] });
   }
-  const now = new Date(Date.now() + 30 * DAY);
+  // Far enough ahead that every build's stated upload time (`now` less its days) is later than the real time its
+  // objects were written: the plan orders builds by the later of the two, and the real times of two uploads a
+  // moment apart (the same second, or not, under load) must not decide the order.
+  const now = new Date(Date.now() + 90 * DAY);
   const uploadedDaysAgo = [1, 3, 10, 20, 40, 60];
   const builds = uploadedDaysAgo.map((_, index) => id(0xb00 + index));
   const [canary, newest, second, third, stable, oldest] = builds as [string, string, string, string, string, string];
