@@ -122,7 +122,11 @@ export function previewBuild(state: RolloutState, ip: string, nowMs: number): st
  */
 export function assignBuild(state: RolloutState, ip: string, origin: string | null, nowMs: number): string {
   const previewed = previewBuild(state, ip, nowMs);
-  if (previewed !== null) return previewed;
+  return previewed !== null ? previewed : ruleBuild(state, ip, origin);
+}
+
+/** The build the rule gives a viewer, previews aside: what a viewer whose preview cannot be served gets. */
+export function ruleBuild(state: RolloutState, ip: string, origin: string | null): string {
   if (state.canary === null || state.salt === null) return state.stable;
   if (origin !== null && state.ring.indexOf(origin) >= 0) return state.canary;
   if (state.weight <= 0) return state.stable;

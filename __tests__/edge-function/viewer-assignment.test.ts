@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { assignBuild } from '../../contracts/assignment';
+import { assignBuild, previewBuild } from '../../contracts/assignment';
 import {
   formatRolloutState,
   refererOrigin,
@@ -453,19 +453,57 @@ describe('previews, in the published function', () => {
     expect(reads).toEqual([ROLLOUT_STATE_KEY]);
   });
 
-  it('reads the store exactly once per entry load, with previews as without', async () => {
-    const previews = Array.from({ length: 12 }, (_, i) => ({
-      build: i % 2 ? PREVIEW : CANARY,
-      viewer: `198.51.100.${i * 16}/28`,
-      until: i % 3 ? FOREVER : LONG_AGO,
-    }));
-    for (const state of [rolling(2500), rolling(2500, previews)]) {
-      const { handler, reads } = counted(formatRolloutState(state));
-      for (let i = 0; i < 40; i += 1)
-        await uriFor(handler, `198.51.100.${i * 5}`, { referer: 'https://shop.example.com/' });
-      await uriFor(handler, '2001:db8::1');
-      expect(reads).toEqual(Array.from({ length: 41 }, () => ROLLOUT_STATE_KEY));
-    }
+  it(
+    'reads the store once per entry load, with previews as without, and once more for a previewed viewer: ' +
+      "its build's revocation",
+    async () => {
+      const previews = Array.from({ length: 12 }, (_, i) => ({
+        build: i % 2 ? PREVIEW : CANARY,
+        viewer: `198.51.100.${i * 16}/28`,
+        until: i % 3 ? FOREVER : LONG_AGO,
+      }));
+      for (const state of [rolling(2500), rolling(2500, previews)]) {
+        const { handler, reads } = counted(formatRolloutState(state));
+        const expected: string[] = [];
+        for (let i = 0; i < 40; i += 1) {
+          const ip = `198.51.100.${i * 5}`;
+          await uriFor(handler, ip, { referer: 'https://shop.example.com/' });
+          const previewed = previewBuild(state, ip, Date.now());
+          expected.push(ROLLOUT_STATE_KEY, ...(previewed === null ? [] : [`revoked/${previewed}`]));
+        }
+        await uriFor(handler, '2001:db8::1');
+        expected.push(ROLLOUT_STATE_KEY);
+        expect(reads).toEqual(expected);
+        // Some of the forty are previewed under the second state, none under the first.
+        expect(reads.length > 41).toBe(state.previews !== undefined);
+      }
+    },
+  );
+
+  it("gives a previewed viewer the rule's build when the preview's build is revoked", async () => {
+    const previews = [
+      { build: PREVIEW, viewer: '192.0.2.0/24', until: FOREVER },
+      { build: CANARY, viewer: '198.51.100.0/24', until: FOREVER },
+    ];
+    const value = formatRolloutState(rolling(0, previews));
+    const revokedStore = (revoked: readonly string[], failing = false) => ({
+      get: async (key: string) => {
+        if (key === ROLLOUT_STATE_KEY) return value;
+        if (failing) throw new Error('the store is unavailable');
+        if (revoked.includes(key.slice('revoked/'.length))) return '{"v":1,"at":1,"reason":"CVE"}';
+        throw new Error(`no key ${key}`);
+      },
+    });
+    const run = (revoked: readonly string[], ip: string, failing = false) =>
+      uriFor(loadCloudFrontFunction(published(), revokedStore(revoked, failing)), ip);
+    // Not revoked: the preview holds.
+    expect(await run([], '192.0.2.9')).toBe(entry(PREVIEW));
+    // Revoked (rollout revoke ended no preview, say it failed halfway): the rule's build, the stable one at weight 0.
+    expect(await run([PREVIEW], '192.0.2.9')).toBe(entry(STABLE));
+    // Another preview's build is not touched by it.
+    expect(await run([PREVIEW], '198.51.100.9')).toBe(entry(CANARY));
+    // A store that cannot answer the revocation lets the preview through, as the build-entry gate does.
+    expect(await run([PREVIEW], '192.0.2.9', true)).toBe(entry(PREVIEW));
   });
 
   const PREVIEW_RUNS = Math.min(VIEWER_RUNS, 20_000);

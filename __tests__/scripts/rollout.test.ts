@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CodeDeployClient,
@@ -1624,6 +1624,40 @@ describe('revoke', () => {
         previewsEnded: [{ build: gone, viewer: '203.0.113.0/24', until: '2026-11-26T10:01:30.000Z', secondsLeft: 60 }],
       });
       expect(storedState()).toEqual(steadyState(BUILD_A));
+    },
+  );
+
+  it(
+    "goes on when the state's previews cannot be ended, taking the build off every viewer, and exits 1 saying " +
+      'to run it again',
+    async () => {
+      midRollout();
+      const nowS = Date.parse('2026-11-26T10:00:30Z') / 1000;
+      const previewed = {
+        stable: BUILD_A,
+        canary: BUILD_B,
+        weight: 3000,
+        salt: 'd-RUNNING01',
+        ring: [],
+        previews: [{ build: BUILD_B, viewer: '203.0.113.0/24', until: nowS + 3600 }],
+      };
+      putState(previewed);
+      // Every state is announced to the signal's timeline before it is written: that write fails.
+      dynamodb
+        .on(PutItemCommand, { Item: { pk: { S: STATE_TIMELINE_KEY } } })
+        .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      const run = await rollout('revoke', BUILD_B, '--reason', 'CVE-2026-0006');
+      expect(run.code).toBe(1);
+      expect(run.out).toContain(
+        'Could not remove its previews from the rollout state (Rate exceeded): the edges give those viewers the ' +
+          "rollout's build all the same (they check a previewed build's revocation); run the same revoke again " +
+          'to remove them.',
+      );
+      // Revoked, the canary stopped and the cache invalidated all the same; the preview still stored.
+      expect(parseRevocation(BUILD_B, revoked(BUILD_B))).toMatchObject({ reason: 'CVE-2026-0006' });
+      expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(1);
+      expect(cloudfront.commandCalls(CreateInvalidationCommand)).toHaveLength(1);
+      expect(storedState()).toEqual(previewed);
     },
   );
 

@@ -335,8 +335,10 @@ export const cost: BenchSection = {
           `takes (the state verify-edge sends CloudFront's TestFunction), showing the canary, all in force, 1 ` +
           `viewer in ${PREVIEWED_ONE_IN} inside one (${entryLoads.previews.previewed} loads previewed).`,
         `  Function runs: the emulator's count of viewer-assignment runs; store reads: every get the published ` +
-          `code made through cf.kvs(), whatever the key. Previews live in the one rollout value, so they ` +
-          `add no read: $${usd(previewsBusy.total)} per million loads with full previews against ` +
+          `code made through cf.kvs(), whatever the key. Previews live in the one rollout value; a previewed ` +
+          `load alone reads once more, its build's revocation (a preview of a revoked build is none), so ` +
+          `previews cost a read per previewed load only: $${usd(previewsBusy.total)} per million loads with ` +
+          `full previews and 1 load in ${PREVIEWED_ONE_IN} previewed (far more than people checking a build) against ` +
           `$${usd(all('rollout10', 'busy').current.total)} without (the function's extra work is not billed: ` +
           `CloudFront Functions are priced per invocation). A preview of a build no viewer is otherwise on adds ` +
           `its entry objects: about $${usd(perFurtherBuild)} per million loads per such build by the fleet ` +

@@ -12,8 +12,10 @@
  *
  * Every version of this function serves every build still in the buckets, so a rollout and a
  * rollback are changes to the state, never a new Lambda version. A revoked build
- * (contracts/revocation.ts) is refused before it gets here by its own URL (the viewer-assignment
- * function answers 410 at the edge); the fallback, which reads the state itself, refuses it too.
+ * (contracts/revocation.ts) is refused before it gets here: by its own URL the viewer-assignment
+ * function answers 410 at the edge, and on `/assets/index.js` it assigns a revoked build only as a
+ * canary or stable build, in the seconds before rollout sync takes it out of the state (a preview
+ * of one it checks and drops); the fallback, which reads the state itself, refuses it too.
  */
 import type { CloudFrontRequestEvent, CloudFrontRequestResult } from 'aws-lambda';
 import { assignBuild } from '../../contracts/assignment';

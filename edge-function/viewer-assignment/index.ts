@@ -22,7 +22,7 @@
  * stack publishes that file as it is.
  */
 import cf from 'cloudfront';
-import { assignBuild } from '../../contracts/assignment';
+import { previewBuild, ruleBuild } from '../../contracts/assignment';
 import { BUILD_ENTRY_PATH, buildEntryPath, ENTRY_PATH, GONE_CACHE_CONTROL } from '../../contracts/distribution-paths';
 import { REVOCATION_KEY_PREFIX } from '../../contracts/revocation';
 import {
@@ -69,9 +69,23 @@ export async function handler(
     console.log(STATE_UNREADABLE_LOG + ' invalid');
     return request;
   }
+  const ip = event.viewer.ip;
   const referer = request.headers.referer;
-  request.uri = buildEntryPath(
-    assignBuild(state, event.viewer.ip, refererOrigin(referer === undefined ? undefined : referer.value), Date.now()),
-  );
+  const origin = refererOrigin(referer === undefined ? undefined : referer.value);
+  // A preview of a revoked build is no preview: `rollout revoke` ends them, and this holds if it
+  // could not. One more store read, for previewed viewers only; a read that fails lets it through,
+  // as the gate above does.
+  let build = previewBuild(state, ip, Date.now());
+  if (build !== null) {
+    let revoked = false;
+    try {
+      await store.get(REVOCATION_KEY_PREFIX + build, { format: 'string' });
+      revoked = true;
+    } catch (e) {
+      revoked = false;
+    }
+    if (revoked) build = null;
+  }
+  request.uri = buildEntryPath(build !== null ? build : ruleBuild(state, ip, origin));
   return request;
 }
