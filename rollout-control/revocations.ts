@@ -67,8 +67,11 @@ export async function refuseRevoked(
   }
 }
 
-/** Every revocation in the store, oldest first (unknown times last). */
-export async function listRevocations(kvs: CloudFrontKeyValueStoreClient, storeArn: string): Promise<Revocation[]> {
+/** Every key of the store with its value (ListKeys, page by page): the revocations and the rollout state. */
+export async function listStoreItems(
+  kvs: CloudFrontKeyValueStoreClient,
+  storeArn: string,
+): Promise<{ key: string; value: string | undefined }[]> {
   const items: { key: string; value: string | undefined }[] = [];
   let nextToken: string | undefined;
   do {
@@ -76,7 +79,12 @@ export async function listRevocations(kvs: CloudFrontKeyValueStoreClient, storeA
     for (const item of page.Items ?? []) items.push({ key: item.Key ?? '', value: item.Value });
     nextToken = page.NextToken;
   } while (nextToken);
-  return revocationsOf(items);
+  return items;
+}
+
+/** Every revocation in the store, oldest first (unknown times last). */
+export async function listRevocations(kvs: CloudFrontKeyValueStoreClient, storeArn: string): Promise<Revocation[]> {
+  return revocationsOf(await listStoreItems(kvs, storeArn));
 }
 
 /** Writes the revocation of `buildId` (again, if it is there: the first record stands). */

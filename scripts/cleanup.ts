@@ -27,7 +27,9 @@ import '@aws-sdk/signature-v4a';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { rolloutStoreClientConfig } from '../contracts/rollout-store';
-import { listRevocations } from '../rollout-control/revocations';
+import { listStoreItems } from '../rollout-control/revocations';
+import { revocationsOf } from '../contracts/revocation';
+import { parseRolloutState, ROLLOUT_STATE_KEY } from '../contracts/rollout-state';
 import { rolloutStoreArnByName } from '../rollout-control/rollout-state-store';
 import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
@@ -85,10 +87,12 @@ export interface CleanupOptions {
   /** Reads the alias `live`. @default readAliasBuilds with a Lambda client in us-east-1 */
   readonly readLive?: () => Promise<AliasBuilds>;
   /**
-   * The revoked builds (`rollout revoke`), which go first, whatever their age.
-   * @default listRevocations of the rollout store, found by name with CloudFront and KeyValueStore clients in us-east-1
+   * What the rollout store says of builds: the revoked ones (`rollout revoke`), which go first,
+   * whatever their age, and those its previews name (`rollout preview`), kept while a preview is
+   * stored, expired or not (the next edit drops an expired one, and it may be added again).
+   * @default one ListKeys pass over the rollout store, found by name, in us-east-1
    */
-  readonly readRevoked?: () => Promise<readonly string[]>;
+  readonly readStore?: () => Promise<StoreFacts>;
   /** Delete; otherwise only plan. @default false */
   readonly apply?: boolean;
   /** @default the current time */
@@ -116,6 +120,14 @@ export interface CleanupPolicy {
   readonly now: Date;
   /** Builds revoked (`rollout revoke`): deleted first, whatever their age, unless live. @default none */
   readonly revoked?: ReadonlySet<string>;
+  /** Builds a stored preview shows (`rollout preview`): kept, unless revoked. @default none */
+  readonly previewed?: ReadonlySet<string>;
+}
+
+/** What the rollout store says of builds, for cleanup. */
+export interface StoreFacts {
+  readonly revoked: readonly string[];
+  readonly previewed: readonly string[];
 }
 
 export interface BuildVerdict {
@@ -219,6 +231,8 @@ export function planCleanup(
       return keep(`canary (version ${live.canary.version}, ${(live.canary.weight / 100).toFixed(2)}% of viewers)`);
     // Gone for good (every edge answers 410 for it): nothing to keep it for, whatever its age.
     if (revoked.has(fact.buildId)) return remove('revoked: never served again');
+    // Its previewers load it on every host page until the preview ends.
+    if (policy.previewed?.has(fact.buildId)) return keep('previewed (rollout preview)');
     if (fact.unreadable)
       return keep(
         `manifest in ${fact.unreadable.region} unreadable ` +
@@ -294,37 +308,52 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupResult> {
       }
     }),
   );
-  const readRevoked =
-    options.readRevoked ??
-    (async () => {
+  const readStore =
+    options.readStore ??
+    (async (): Promise<StoreFacts> => {
       const arn = await rolloutStoreArnByName(new CloudFrontClient({ region: 'us-east-1' }), names.rolloutStore);
-      const revocations = await listRevocations(new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()), arn);
-      return revocations.map((revocation) => revocation.buildId);
+      const items = await listStoreItems(new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()), arn);
+      const state = parseRolloutState(items.find((item) => item.key === ROLLOUT_STATE_KEY)?.value);
+      // A state that cannot be read names no preview it could be sure of: refuse rather than guess.
+      if (state === null) throw new Error(`the rollout store ${names.rolloutStore} holds no valid rollout state`);
+      return {
+        revoked: revocationsOf(items).map((revocation) => revocation.buildId),
+        previewed: (state.previews ?? []).map((preview) => preview.build),
+      };
     });
-  // Unknown revocations cost nothing but order: a revoked build is refused everywhere whether or not it is deleted.
-  let revokedIds = new Set<string>();
-  let revokedUnknown: string | null = null;
+  // Unknown revocations cost nothing but order: a revoked build is refused everywhere whether or not it is
+  // deleted. Unknown previews could cost a previewer the build: then nothing is deleted.
+  let store: StoreFacts | null = null;
+  let storeUnknown: string | null = null;
   try {
-    revokedIds = new Set(await readRevoked());
+    store = await readStore();
   } catch (error) {
-    revokedUnknown = describeError(error);
+    storeUnknown = describeError(error);
   }
+  const revokedIds = new Set(store?.revoked ?? []);
   const planned = planCleanup(inventories, live, {
     keepBuilds: options.config.retention.keepBuilds,
     graceDays: options.config.retention.graceDays,
     now: options.now ?? new Date(),
     revoked: revokedIds,
+    previewed: new Set(store?.previewed ?? []),
   });
   const plan =
-    revokedUnknown === null
+    storeUnknown === null
       ? planned
       : {
           ...planned,
           warnings: [
             ...planned.warnings,
-            `cannot read the revoked builds (${revokedUnknown}): they are kept or deleted by age like any other`,
+            `cannot read the rollout store (${storeUnknown}): which builds are revoked or previewed is unknown, ` +
+              'so nothing is deleted',
           ],
         };
+  if (options.apply && storeUnknown !== null)
+    throw new Error(
+      `cannot read the rollout store (${storeUnknown}): a build a preview shows could be deleted; refusing to ` +
+        'delete anything.',
+    );
   // Revoked builds first: an interrupted run has at least removed those.
   const doomed = plan.verdicts
     .filter((verdict) => verdict.action === 'delete')

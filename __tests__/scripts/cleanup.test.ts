@@ -7,6 +7,7 @@ import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFrontClient, DescribeKeyValueStoreCommand } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient, ListKeysCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { formatRolloutState, ROLLOUT_STATE_KEY, steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { parseConfig, resourceNames } from '../../config';
 import { versionDescription } from '../../contracts/version-description';
 import { cleanupMarkerPrefix } from '../../contracts/published-build';
@@ -209,7 +210,11 @@ describe('cleanup on the loopback S3 server', () => {
         LastModifiedTime: new Date(),
       },
     });
-    kvs.on(ListKeysCommand).resolves({ Items: [] });
+    kvs.on(ListKeysCommand).resolves({ Items: [storedState()] });
+  }
+  /** The rollout state as ListKeys gives it: the stable build, and `previews` when asked. */
+  function storedState(previews?: RolloutState['previews']) {
+    return { Key: ROLLOUT_STATE_KEY, Value: formatRolloutState({ ...steadyState(stable), previews }) };
   }
   // Far enough ahead that every build's stated upload time (`now` less its days) is later than the real time its
   // objects were written: the plan orders builds by the later of the two, and the real times of two uploads a
@@ -413,6 +418,31 @@ describe('cleanup on the loopback S3 server', () => {
     expect(result.deletions[0]).toMatchObject({ builds: 1, skipped: [`${oldest} (uploaded again since the listing)`] });
     expect((await keysIn(buckets[0]!)).filter((k) => k.includes(oldest))).toHaveLength(7);
     expect((await keysIn(buckets[1]!)).filter((k) => k.includes(oldest))).toEqual([]);
+  });
+
+  it('keeps a build a stored preview shows, expired or not, and deletes nothing when the store cannot be read', async () => {
+    aliasPointsAt(stable, canary);
+    const until = Math.floor(now.getTime() / 1000) + 3600;
+    kvs.on(ListKeysCommand).resolves({
+      Items: [storedState([{ build: oldest, viewer: '203.0.113.0/24', until }])],
+    });
+    const previewed = await cleanup({ config, endpoint: server.endpoint, now });
+    expect(previewed.plan.verdicts.find((v) => v.buildId === oldest)).toMatchObject({
+      action: 'keep',
+      reason: 'previewed (rollout preview)',
+    });
+    expect(previewed.plan.verdicts.find((v) => v.buildId === third)).toMatchObject({ action: 'delete' });
+
+    // A store that holds no state it can read: the dry run says so, --apply refuses and deletes nothing.
+    kvs.on(ListKeysCommand).resolves({ Items: [{ Key: ROLLOUT_STATE_KEY, Value: '{"v":99}' }] });
+    const dry = await cleanup({ config, endpoint: server.endpoint, now });
+    expect(dry.plan.warnings).toContainEqual(
+      expect.stringMatching(/^cannot read the rollout store .*nothing is deleted$/),
+    );
+    await expect(cleanup({ config, endpoint: server.endpoint, now, apply: true })).rejects.toThrow(
+      /cannot read the rollout store .*holds no valid rollout state.*refusing to delete anything/,
+    );
+    for (const bucket of buckets) expect(await keysIn(bucket)).toHaveLength(builds.length * 7);
   });
 
   it('refuses to delete anything when a region cannot be listed', async () => {

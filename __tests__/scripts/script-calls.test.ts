@@ -305,6 +305,7 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
       });
       kvs.on(ListKeysCommand).resolves({
         Items: [
+          { Key: ROLLOUT_STATE_KEY, Value: formatRolloutState(steadyState(stable)) },
           { Key: revocationKey(newest), Value: formatRevocation({ at: now.getTime(), reason: 'CVE-2026-0001' }) },
         ],
       });
