@@ -57,6 +57,13 @@ export const SIGNAL_ENTRY = 'entry';
 /** Builds viewers are assigned (stable, canary) that a region's bucket lacks, emitted by rollout sync every run. */
 export const METRIC_MISSING_BUILDS = 'MissingBuilds';
 export const DIMENSION_REGION = 'Region';
+/**
+ * How long after a preview's end a load of a viewer it held is not counted: a record's time is when
+ * CloudFront finished the response, and the edge chose the build when the request arrived. A
+ * minute is far more than an entry response takes; a few previewed viewers uncounted for a minute
+ * cost the judge nothing.
+ */
+export const PREVIEW_END_MARGIN_MS = 60_000;
 /** The roles the alarm judges. */
 export const ROLES = ['canary', 'stable'] as const;
 export type JudgedRole = (typeof ROLES)[number];
@@ -85,6 +92,9 @@ export function judge(state: RolloutState, ip: string, origin: string | null, at
   if (voice === null) return null;
   const previewed = previewBuild(state, ip, at);
   if (previewed !== null) return { voice, role: 'preview', build: previewed };
+  // Just ended: the edge may have decided under the preview a moment before the time the record
+  // carries (the response's end), so the viewer may have run either build; counted for neither.
+  if (previewBuild(state, ip, at - PREVIEW_END_MARGIN_MS) !== null) return null;
   if (state.canary === null || state.salt === null) return { voice, role: 'stable', build: state.stable };
   if (origin !== null && state.ring.indexOf(origin) >= 0) return { voice, role: 'ring', build: state.canary };
   return assignBuild(state, ip, origin, at) === state.canary

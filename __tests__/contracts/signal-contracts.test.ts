@@ -6,7 +6,13 @@
 import { errorReportUrl, MAX_MESSAGE_LENGTH, parseErrorReport } from '../../contracts/error-report';
 import { evaluateQueries } from '../../contracts/metric-math';
 import { fieldOrder, formatRecord, parseRecord, REALTIME_LOG_FIELDS } from '../../contracts/realtime-log';
-import { judge, judgeUnderEach, statePropagationMs, unjudgedAlarmQueries } from '../../contracts/release-signal';
+import {
+  judge,
+  judgeUnderEach,
+  PREVIEW_END_MARGIN_MS,
+  statePropagationMs,
+  unjudgedAlarmQueries,
+} from '../../contracts/release-signal';
 import { assignBuild, viewerKey } from '../../contracts/assignment';
 import { steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { capacityProblem, signalCapacity } from '../../contracts/signal-capacity';
@@ -231,14 +237,23 @@ describe('a previewed viewer', () => {
     expect(judge(previewing(rollout(5000)), 'not an address', null, AT)).toBeNull();
   });
 
-  it('is over by `at`: the usual role from until × 1000 ms on', () => {
-    const state = previewing(rollout(5000, 'd-VOICE0001'));
-    expect(judge(state, '203.0.113.9', null, UNTIL * 1000 - 1)?.role).toBe('preview');
-    const after = judge(state, '203.0.113.9', null, UNTIL * 1000)!;
-    expect(after).toEqual(judge(rollout(5000), '203.0.113.9', null, UNTIL * 1000));
-    expect(after.role).not.toBe('preview');
-    expect(judge(state, '203.0.113.9', 'https://demo.example.com', UNTIL * 1000)?.role).toBe('ring');
-  });
+  it(
+    "is over by `at`, and counts for nothing for a minute after its end (the edge chose before the record's " +
+      'time); then the usual role',
+    () => {
+      const state = previewing(rollout(5000, 'd-VOICE0001'));
+      const end = UNTIL * 1000;
+      expect(judge(state, '203.0.113.9', null, end - 1)?.role).toBe('preview');
+      for (const at of [end, end + 1000, end + PREVIEW_END_MARGIN_MS - 1])
+        expect(judge(state, '203.0.113.9', null, at)).toBeNull();
+      const after = judge(state, '203.0.113.9', null, end + PREVIEW_END_MARGIN_MS)!;
+      expect(after).toEqual(judge(rollout(5000), '203.0.113.9', null, end + PREVIEW_END_MARGIN_MS));
+      expect(after.role).not.toBe('preview');
+      expect(judge(state, '203.0.113.9', 'https://demo.example.com', end + PREVIEW_END_MARGIN_MS)?.role).toBe('ring');
+      // Viewers the preview never held are counted through its end as ever.
+      expect(judge(state, '198.51.100.9', null, end)).toEqual(judge(rollout(5000), '198.51.100.9', null, end));
+    },
+  );
 
   it('counts only where every state the edges may serve agrees: a preview in one and not the other is none', () => {
     const without = rollout(5000);
@@ -255,8 +270,9 @@ describe('a previewed viewer', () => {
         role: 'preview',
         build,
       });
-      expect(judgeUnderEach([without, withIt], '203.0.113.9', null, UNTIL * 1000)).toEqual(
-        judge(without, '203.0.113.9', null, UNTIL * 1000),
+      const over = UNTIL * 1000 + PREVIEW_END_MARGIN_MS;
+      expect(judgeUnderEach([without, withIt], '203.0.113.9', null, over)).toEqual(
+        judge(without, '203.0.113.9', null, over),
       );
     }
     // Two previews of the same viewer, of other builds: no agreement either.

@@ -7,7 +7,7 @@
 import { newJudgmentRecord } from '../../contracts/release-progress';
 import { formatRecord, type RealtimeLogRecord } from '../../contracts/realtime-log';
 import { assignBuild } from '../../contracts/assignment';
-import { judge } from '../../contracts/release-signal';
+import { judge, PREVIEW_END_MARGIN_MS } from '../../contracts/release-signal';
 import { steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { createSignalConsumer, stepDueAt } from '../../regional-function/signal-consumer/consumer';
 import {
@@ -367,11 +367,22 @@ describe('previewed viewers', () => {
     },
   );
 
-  it('counts a viewer the way the rule does once the preview is over', () => {
-    const over = { ...rollout(10000), previews: [{ build: PREVIEW, viewer: '203.0.113.0/24', until: T0 / 1000 }] };
+  it('counts a viewer for nothing for a minute after its preview ended, then the way the rule does', () => {
+    const endedAt = (ms: number) => ({
+      ...rollout(10000),
+      previews: [{ build: PREVIEW, viewer: '203.0.113.0/24', until: ms / 1000 }],
+    });
+    // Ended a second before the loads: the edge may have chosen under it.
+    const { period: justOver } = period(
+      previewed.map((ip) => load(ip, T0 + 1000)),
+      always(endedAt(T0)),
+    );
+    expect(justOver.counts.preview).toEqual({ viewers: 0, erroring: 0 });
+    expect(justOver.counts.canary.viewers).toBe(0);
+    // Ended a minute before: the canary, as the rule gives it at weight 10000.
     const { period: closed } = period(
       previewed.map((ip) => load(ip, T0 + 1000)),
-      always(over),
+      always(endedAt(T0 + 1000 - PREVIEW_END_MARGIN_MS)),
     );
     expect(closed.counts.preview).toEqual({ viewers: 0, erroring: 0 });
     expect(closed.counts.canary.viewers).toBe(5);
