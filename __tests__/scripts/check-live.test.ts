@@ -171,28 +171,33 @@ describe('the checks, against crafted responses', () => {
     },
   );
 
-  it('takes a build a preview in force shows as one the rollout serves (the viewer may be inside it)', async () => {
-    const PREVIEWED = '00000000000000bb';
-    const { fetch } = distribution({ assign: (ua) => (viewerOne(ua) ? PREVIEWED : STABLE) });
-    const withPreview = { ...EXPECTED, previewed: [facts(PREVIEWED)] };
-    const report = await checkLive(fetch, 'https://widget.example.com', withPreview, twoViewers(null), UNKNOWN);
-    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(report.viewers.map((v) => v.buildId)).toEqual([PREVIEWED, STABLE]);
-    // Without the preview, the same answer is a build the rollout does not serve.
-    const without = await checkLive(fetch, 'https://widget.example.com', EXPECTED, twoViewers(null), UNKNOWN);
-    expect(without.checks.filter((c) => !c.ok).map((c) => c.check)).toContain('viewer 1 entry: X-Build-Id');
-    expect(
-      (
-        await checkLive(
-          fetch,
-          'https://widget.example.com',
-          { ...withPreview, canary: null },
-          twoViewers(null),
-          UNKNOWN,
-        )
-      ).checks.find((c) => c.check === 'viewer 2 entry: X-Build-Id')?.expected,
-    ).toBe(`one of stable ${STABLE}, preview ${PREVIEWED}`);
-  });
+  it(
+    'takes a build a preview in force shows as served only with --allow-previews; without, names the preview ' +
+      'in the failure',
+    async () => {
+      const PREVIEWED = '00000000000000bb';
+      const { fetch } = distribution({ assign: (ua) => (viewerOne(ua) ? PREVIEWED : STABLE) });
+      const check = (expected: LiveExpectations) =>
+        checkLive(fetch, 'https://widget.example.com', expected, twoViewers(null), UNKNOWN);
+      // Inside the preview, and said so: it passes, each viewer on the build it got.
+      const allowed = await check({ ...EXPECTED, previewed: [facts(PREVIEWED)], allowPreviews: true });
+      expect(allowed.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(allowed.viewers.map((v) => v.buildId)).toEqual([PREVIEWED, STABLE]);
+      expect(
+        (await check({ ...EXPECTED, canary: null, previewed: [facts(PREVIEWED)], allowPreviews: true })).checks.find(
+          (c) => c.check === 'viewer 2 entry: X-Build-Id',
+        )?.expected,
+      ).toBe(`one of stable ${STABLE}, preview ${PREVIEWED}`);
+      // Not said (CI): a failure, naming the preview as the likely cause.
+      const strict = await check({ ...EXPECTED, previewed: [facts(PREVIEWED)] });
+      expect(strict.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.got}`)).toEqual([
+        `viewer 1 entry: X-Build-Id: "${PREVIEWED}" (a preview in force shows it: if this machine is inside its ` +
+          'prefix, use --allow-previews)',
+      ]);
+      // A build no preview shows: the plain failure.
+      expect((await check(EXPECTED)).checks.find((c) => !c.ok)?.got).toBe(`"${PREVIEWED}"`);
+    },
+  );
 
   it('names a build the rollout does not serve', async () => {
     expect(await failed({ assign: () => UNKNOWN })).toEqual([

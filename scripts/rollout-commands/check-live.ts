@@ -139,8 +139,13 @@ export interface LiveExpectations {
   /**
    * The builds of the previews in force (`rollout preview`), other than those two: a viewer this
    * command runs as may be inside one (an operator's office previewing a build), and gets it.
+   * Taken as served only with `allowPreviews` (--allow-previews): otherwise a previewed build is a
+   * failure that says so, as it is in CI, whose runners no preview names, where a function serving
+   * a preview to everyone must not pass.
    */
   readonly previewed?: readonly BuildFacts[];
+  /** @default false */
+  readonly allowPreviews?: boolean;
   readonly errorReport: ErrorReportAnswer;
 }
 
@@ -324,10 +329,11 @@ export async function checkLive(
   const checks: CheckResult[] = [];
   const check = (name: string, ok: boolean, want: string, got: string) =>
     checks.push({ check: name, ok, expected: want, got });
+  const previewed = expected.previewed ?? [];
   const roles = [
     { role: 'stable', build: expected.stable },
     ...(expected.canary ? [{ role: 'canary', build: expected.canary }] : []),
-    ...(expected.previewed ?? []).map((build) => ({ role: 'preview', build })),
+    ...(expected.allowPreviews ? previewed.map((build) => ({ role: 'preview', build })) : []),
   ];
   const builds = roles.map(({ build }) => build);
   const servedBuilds = builds.map((b) => b.buildId);
@@ -353,7 +359,15 @@ export async function checkLive(
     if (!response) continue;
     check(`${what}: status`, response.status === 200, '200', String(response.status));
     const build = builds.find((b) => b.buildId === buildId);
-    check(`${what}: X-Build-Id`, build !== undefined, describeServed, shown(buildId ?? undefined));
+    const previewOnly = build === undefined && previewed.some((b) => b.buildId === buildId);
+    check(
+      `${what}: X-Build-Id`,
+      build !== undefined,
+      describeServed,
+      `${shown(buildId ?? undefined)}${
+        previewOnly ? ' (a preview in force shows it: if this machine is inside its prefix, use --allow-previews)' : ''
+      }`,
+    );
 
     const wantEncoding = preferredEncoding(viewer.headers['accept-encoding']);
     const encoding = response.headers['content-encoding'];
@@ -521,6 +535,8 @@ export interface CheckLiveFlags {
   /** Checks again, every RECHECK_MS, until every check passes or this long has passed. @default 0: once */
   readonly within?: number;
   readonly build: string;
+  /** A build a preview in force shows counts as served (this machine is inside the preview). @default false */
+  readonly allowPreviews?: boolean;
 }
 
 /** Between two runs of the checks under --within: about how long the edges may serve a state after the next. */
@@ -609,6 +625,7 @@ async function factsFromAws(deps: RolloutCliDeps, flags: CheckLiveFlags): Promis
       stable: await facts(state.stable),
       canary: state.canary ? await facts(state.canary) : null,
       previewed: await Promise.all(previewedBuilds(state, context.now()).map(facts)),
+      allowPreviews: flags.allowPreviews ?? false,
       errorReport,
     },
   };
@@ -646,6 +663,7 @@ async function factsFromLocal(flags: CheckLiveFlags): Promise<Facts> {
       canary: canary ? factsOfManifest(canary) : null,
       // By the distribution's clock, which its edge ends previews by.
       previewed: previewedBuilds(state, status.now).map((buildId) => factsOfManifest(manifestOf(buildId))),
+      allowPreviews: flags.allowPreviews ?? false,
       errorReport,
     },
   };

@@ -417,6 +417,13 @@ export function rolloutCommand(deps: RolloutCliDeps): Command {
           'error-report function does',
       ),
     )
+    .addOption(
+      new Option(
+        '--allow-previews',
+        'take a build a preview in force shows (`rollout preview`) as one the rollout serves: for a machine ' +
+          'inside a previewed prefix (never in CI, where it would hide a preview served to everyone)',
+      ).default(false),
+    )
     .action(async (flags: CheckLiveFlags) => checkLiveCommand(deps, flags));
   return program;
 }
