@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { deleteObjects, headObject, listObjects } from '../../rollout-control/s3';
-import { startS3Server } from '../../loopback/s3-server';
+import { createS3Client, deleteObjects, headObject, listObjects } from '../../rollout-control/s3';
+import { LOOPBACK_CREDENTIALS, startS3Server } from '../../loopback/s3-server';
 
 describe('loopback S3 server', () => {
   it('stores objects with their metadata, lists page by page and deletes in batches', async () => {
@@ -146,8 +146,15 @@ describe('loopback S3 server', () => {
           ? { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }
           : undefined,
       );
+      // One attempt: the SDK would back off and retry a SlowDown for seconds, and give the same error.
+      const once = createS3Client({
+        region: 'us-east-1',
+        endpoint: server.endpoint,
+        credentials: LOOPBACK_CREDENTIALS,
+        retry: { attempts: 1 },
+      });
       await expect(
-        server.client().send(new PutObjectCommand({ Bucket: 'replica', Key: 'slow', Body: 'x' })),
+        once.send(new PutObjectCommand({ Bucket: 'replica', Key: 'slow', Body: 'x' })),
       ).rejects.toMatchObject({
         name: 'SlowDown',
         message: 'Please reduce your request rate.',
