@@ -75,6 +75,9 @@ interface Point {
   readonly nth?: number;
 }
 
+/** The rollout store, as cleanup reads it: no build revoked or previewed. */
+const storeNamesNothing = async () => ({ revoked: [], previewed: [] });
+
 const UPLOAD_POINTS: readonly Point[] = [
   { name: 'its first listing of the objects', match: (r) => isList(r, ASSETS) },
   { name: 'the listing that verifies the objects before the manifest', match: (r) => isList(r, ASSETS), nth: 2 },
@@ -194,6 +197,7 @@ describe('an upload of a build racing a cleanup that deletes it', () => {
       now,
       apply: true,
       retry: fastRetry,
+      readStore: storeNamesNothing,
     });
 
   /** What is in the bucket for X once both sides are done. */
@@ -309,7 +313,15 @@ describe('an upload and a cleanup that cannot coordinate', () => {
         if (request.method === 'PUT' && besideManifest(request)) written.push(request.key!);
         return undefined;
       });
-      await cleanup({ config, regions: [region], endpoint: server.endpoint, now, apply: true, retry: { attempts: 1 } });
+      await cleanup({
+        config,
+        regions: [region],
+        endpoint: server.endpoint,
+        now,
+        apply: true,
+        retry: { attempts: 1 },
+        readStore: storeNamesNothing,
+      });
       server.setHook(null);
       // The code before the fix writes nothing there; stand in for what a dead cleanup would leave.
       const left = written[0] ?? `builds/${X}.cleanup/dead`;
@@ -338,6 +350,7 @@ describe('an upload and a cleanup that cannot coordinate', () => {
       config,
       regions: [region],
       endpoint: server.endpoint,
+      readStore: storeNamesNothing,
       now,
       apply: true,
       retry: fastRetry,
