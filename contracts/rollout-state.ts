@@ -263,7 +263,8 @@ export function withRingOrigin(state: RolloutState, origin: string): RolloutStat
       `the ring cannot take ${normalized}: its ${ring.length} origins` +
         `${state.previews?.length ? ` and ${state.previews.length} previews` : ''} would take ${budget.used} of ` +
         `the ${budget.limit} bytes the ring and previews may use (a rollout state is at most ${MAX_STATE_BYTES} ` +
-        `bytes, CloudFront KeyValueStore's value quota); remove an origin${state.previews?.length ? ' or a preview' : ''} first`,
+        `bytes, CloudFront KeyValueStore's value quota); remove an origin` +
+        `${state.previews?.length ? ' or a preview' : ''} first`,
     );
   }
   return { ...state, ring };

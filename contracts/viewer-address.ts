@@ -205,7 +205,10 @@ export function viewerPrefixProblem(text: string): string | null {
   const parts = String(text).split('/');
   const groups = parts.length <= 2 ? addressGroups(parts[0] ?? '') : null;
   if (groups === null)
-    return `${JSON.stringify(text)} is not an IP address or prefix: write 203.0.113.7, 203.0.113.0/24 or 2001:db8:7::/48`;
+    return (
+      `${JSON.stringify(text)} is not an IP address or prefix: write 203.0.113.7, 203.0.113.0/24 ` +
+      'or 2001:db8:7::/48'
+    );
   const family = groups.length === 2 ? 'IPv4' : 'IPv6';
   const shortest = groups.length === 2 ? MIN_PREFIX_IPV4 : MIN_PREFIX_IPV6;
   return (

@@ -325,11 +325,12 @@ export interface LocalDistribution {
    * `rollout preview list|add|remove`, locally: viewers inside a prefix get a build this
    * distribution published, on every host page and whatever the weight, until a time by the
    * edge's clock: the local mode's (the local CloudFront runs the viewer-assignment function with
-   * `Date.now()` on it, and the release signal stamps records by it). Refuses (PreviewRefused, nothing written) what is not a build id, a
-   * prefix `viewerPrefixProblem` refuses, a bad end (not ahead, over a week), a build it never
-   * published (404), and a revoked build or a state with no room left (409). A `remove` that
-   * matches no preview in force removes nothing and writes nothing (`changed` is empty), as
-   * `rollout preview remove` does. Announced to the signal's timeline, then written, as `ring`.
+   * `Date.now()` on it, and the release signal stamps records by it). Refuses (PreviewRefused,
+   * nothing written) what is not a build id, a prefix `viewerPrefixProblem` refuses, a bad end
+   * (not ahead, over a week), a build it never published (404), and a revoked build or a state
+   * with no room left (409). A `remove` that matches no preview in force removes nothing and writes
+   * nothing (`changed` is empty), as `rollout preview remove` does. Announced to the signal's
+   * timeline, then written, as `ring`.
    */
   preview(action: PreviewAction, request?: PreviewRequest): LocalPreviews;
   /**

@@ -2,8 +2,9 @@
  * `npm run rollout -- status|start|stop|rollback|promote|ring|preview|revoke|wait|check-live [options]`:
  * watch, start, stop, roll back or promote a release of the entry router, edit the ring, preview a
  * build to some viewers, revoke a build, wait for a deploy's rollout to end, or check what the live
- * distribution serves (docs/operations.md; `--help` on any command for its options and examples). The commands are in scripts/rollout-commands/, one file each; this file only
- * wires the real config, AWS clients and console.
+ * distribution serves (docs/operations.md; `--help` on any command for its options and examples).
+ * The commands are in scripts/rollout-commands/, one file each; this file only wires the real
+ * config, AWS clients and console.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';

@@ -139,7 +139,10 @@ describe('the ring and the store value quota', () => {
         state = withRingOrigin(state, origin(added));
       } catch (error) {
         expect((error as Error).message).toMatch(
-          /would take \d+ of the \d+ bytes the ring and previews may use .*1024 bytes, CloudFront KeyValueStore's value quota/,
+          new RegExp(
+            'would take \\d+ of the \\d+ bytes the ring and previews may use .*1024 bytes, CloudFront ' +
+              "KeyValueStore's value quota",
+          ),
         );
         break;
       }

@@ -6,8 +6,8 @@
  * files, while a hundred other viewers of the same page get the stable build; the dashboard page
  * lists the preview. Made to end a minute ahead through the control endpoint, it ends then, by the
  * local clock (the local edge's): the same browser profile, reloading the page, shows the canary
- * one second before that time and the stable widget at it. What the page did is read from its own DOM, what reached the distribution from
- * the emulator's access log.
+ * one second before that time and the stable widget at it. What the page did is read from its own
+ * DOM, what reached the distribution from the emulator's access log.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

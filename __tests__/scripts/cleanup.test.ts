@@ -420,30 +420,33 @@ describe('cleanup on the loopback S3 server', () => {
     expect((await keysIn(buckets[1]!)).filter((k) => k.includes(oldest))).toEqual([]);
   });
 
-  it('keeps a build a stored preview shows, expired or not, and deletes nothing when the store cannot be read', async () => {
-    aliasPointsAt(stable, canary);
-    const until = Math.floor(now.getTime() / 1000) + 3600;
-    kvs.on(ListKeysCommand).resolves({
-      Items: [storedState([{ build: oldest, viewer: '203.0.113.0/24', until }])],
-    });
-    const previewed = await cleanup({ config, endpoint: server.endpoint, now });
-    expect(previewed.plan.verdicts.find((v) => v.buildId === oldest)).toMatchObject({
-      action: 'keep',
-      reason: 'previewed (rollout preview)',
-    });
-    expect(previewed.plan.verdicts.find((v) => v.buildId === third)).toMatchObject({ action: 'delete' });
+  it(
+    'keeps a build a stored preview shows, expired or not, and deletes nothing when the store cannot be ' + 'read',
+    async () => {
+      aliasPointsAt(stable, canary);
+      const until = Math.floor(now.getTime() / 1000) + 3600;
+      kvs.on(ListKeysCommand).resolves({
+        Items: [storedState([{ build: oldest, viewer: '203.0.113.0/24', until }])],
+      });
+      const previewed = await cleanup({ config, endpoint: server.endpoint, now });
+      expect(previewed.plan.verdicts.find((v) => v.buildId === oldest)).toMatchObject({
+        action: 'keep',
+        reason: 'previewed (rollout preview)',
+      });
+      expect(previewed.plan.verdicts.find((v) => v.buildId === third)).toMatchObject({ action: 'delete' });
 
-    // A store that holds no state it can read: the dry run says so, --apply refuses and deletes nothing.
-    kvs.on(ListKeysCommand).resolves({ Items: [{ Key: ROLLOUT_STATE_KEY, Value: '{"v":99}' }] });
-    const dry = await cleanup({ config, endpoint: server.endpoint, now });
-    expect(dry.plan.warnings).toContainEqual(
-      expect.stringMatching(/^cannot read the rollout store .*nothing is deleted$/),
-    );
-    await expect(cleanup({ config, endpoint: server.endpoint, now, apply: true })).rejects.toThrow(
-      /cannot read the rollout store .*holds no valid rollout state.*refusing to delete anything/,
-    );
-    for (const bucket of buckets) expect(await keysIn(bucket)).toHaveLength(builds.length * 7);
-  });
+      // A store that holds no state it can read: the dry run says so, --apply refuses and deletes nothing.
+      kvs.on(ListKeysCommand).resolves({ Items: [{ Key: ROLLOUT_STATE_KEY, Value: '{"v":99}' }] });
+      const dry = await cleanup({ config, endpoint: server.endpoint, now });
+      expect(dry.plan.warnings).toContainEqual(
+        expect.stringMatching(/^cannot read the rollout store .*nothing is deleted$/),
+      );
+      await expect(cleanup({ config, endpoint: server.endpoint, now, apply: true })).rejects.toThrow(
+        /cannot read the rollout store .*holds no valid rollout state.*refusing to delete anything/,
+      );
+      for (const bucket of buckets) expect(await keysIn(bucket)).toHaveLength(builds.length * 7);
+    },
+  );
 
   it('refuses to delete anything when a region cannot be listed', async () => {
     aliasPointsAt(stable, canary);

@@ -1375,7 +1375,10 @@ describe('preview', () => {
     const full = await rollout('preview', 'add', BUILD_A, '--viewer', '203.0.113.7');
     expect(full.code).toBe(1);
     expect(full.err).toMatch(
-      /^rollout preview: the rollout state cannot take another preview: 1 previews and 24 ring origins would take \d+ of the 862 bytes they may share .*remove a preview or a ring origin first$/,
+      new RegExp(
+        '^rollout preview: the rollout state cannot take another preview: 1 previews and 24 ring origins would ' +
+          'take \\d+ of the 862 bytes they may share .*remove a preview or a ring origin first$',
+      ),
     );
     store.put(ROLLOUT_STATE_KEY, 'nonsense');
     const invalid = await rollout('preview', 'add', BUILD_A, '--viewer', '203.0.113.7');
