@@ -48,29 +48,46 @@ export async function announceState(
   at: number,
   options: { readonly propagationMs: number; readonly seenOnly?: boolean },
 ): Promise<void> {
+  await rewriteItem(dynamodb, table, STATE_TIMELINE_KEY, 'timeline', (stored) => {
+    const entries = parseTimeline(stored);
+    const current = entries.at(-1);
+    if (current && current.until === null && current.text === text) return null;
+    const from = options.seenOnly ? (current?.from ?? 0) : at;
+    return JSON.stringify(
+      [
+        ...entries.slice(0, -1),
+        ...(current ? [{ ...current, until: current.until ?? at + options.propagationMs }] : []),
+        { text, from, until: null },
+      ].slice(-TIMELINE_LENGTH),
+    );
+  });
+}
+
+/**
+ * Rewrites the string attribute `attribute` of the item `key` to what `next` makes of its stored
+ * value (undefined when there is none; `next` answers null for nothing to write): read consistently,
+ * then written on the condition that the item's version is still the one read, so of two writers
+ * working from the same read only one wins; the other reads again, up to four attempts.
+ */
+async function rewriteItem(
+  dynamodb: DynamoDBClient,
+  table: string,
+  key: string,
+  attribute: string,
+  next: (stored: string | undefined) => string | null,
+): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     const result = await dynamodb.send(
-      new GetItemCommand({ TableName: table, Key: { pk: { S: STATE_TIMELINE_KEY } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: table, Key: { pk: { S: key } }, ConsistentRead: true }),
     );
     const version = Number(result.Item?.version?.N ?? 0);
-    const entries = parseTimeline(result.Item?.timeline?.S);
-    const current = entries.at(-1);
-    if (current && current.until === null && current.text === text) return;
-    const from = options.seenOnly ? (current?.from ?? 0) : at;
-    const next = [
-      ...entries.slice(0, -1),
-      ...(current ? [{ ...current, until: current.until ?? at + options.propagationMs }] : []),
-      { text, from, until: null },
-    ].slice(-TIMELINE_LENGTH);
+    const value = next(result.Item?.[attribute]?.S);
+    if (value === null) return;
     try {
       await dynamodb.send(
         new PutItemCommand({
           TableName: table,
-          Item: {
-            pk: { S: STATE_TIMELINE_KEY },
-            timeline: { S: JSON.stringify(next) },
-            version: { N: String(version + 1) },
-          },
+          Item: { pk: { S: key }, [attribute]: { S: value }, version: { N: String(version + 1) } },
           ConditionExpression: 'attribute_not_exists(pk) OR version = :version',
           ExpressionAttributeValues: { ':version': { N: String(version) } },
         }),
@@ -140,38 +157,17 @@ export async function advanceCheckpoint(
 // The last messages published, for `rollout status` (SNS keeps none)
 
 /**
- * Adds `entry` to the notification log, keeping the last NOTIFICATION_LOG_LENGTH: read, then a
- * write conditional on the version read, as the timeline's; a writer that lost the race reads again.
+ * Adds `entry` to the notification log, keeping the last NOTIFICATION_LOG_LENGTH, with the
+ * timeline's conditional rewrite (rewriteItem).
  */
 export async function recordNotification(
   dynamodb: DynamoDBClient,
   table: string,
   entry: NotificationLogEntry,
 ): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    const result = await dynamodb.send(
-      new GetItemCommand({ TableName: table, Key: { pk: { S: NOTIFICATION_LOG_KEY } }, ConsistentRead: true }),
-    );
-    const version = Number(result.Item?.version?.N ?? 0);
-    const next = [...parseNotificationLog(result.Item?.notifications?.S), entry].slice(-NOTIFICATION_LOG_LENGTH);
-    try {
-      await dynamodb.send(
-        new PutItemCommand({
-          TableName: table,
-          Item: {
-            pk: { S: NOTIFICATION_LOG_KEY },
-            notifications: { S: JSON.stringify(next) },
-            version: { N: String(version + 1) },
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR version = :version',
-          ExpressionAttributeValues: { ':version': { N: String(version) } },
-        }),
-      );
-      return;
-    } catch (error) {
-      if (errorName(error) !== 'ConditionalCheckFailedException' || attempt >= 4) throw error;
-    }
-  }
+  await rewriteItem(dynamodb, table, NOTIFICATION_LOG_KEY, 'notifications', (stored) =>
+    JSON.stringify([...parseNotificationLog(stored), entry].slice(-NOTIFICATION_LOG_LENGTH)),
+  );
 }
 
 /** The last messages published, oldest first. */
