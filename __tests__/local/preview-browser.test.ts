@@ -15,8 +15,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../../config';
 import { callControl, startControlServer, type ControlServer } from '../../local/control-server';
 import type { DashboardData } from '../../local/dashboard-page';
-import { invoke } from '../../scripts/lib/cli';
-import { localReleaseCommand } from '../../scripts/local-release';
+import { runLocalRelease } from '../fixtures/local-release';
 import { enginesUnderTest, launchEngine, type EngineBrowser } from '../fixtures/engines';
 import {
   CANARY_HEADLINE,
@@ -65,12 +64,7 @@ describe.each(enginesUnderTest())('%s', (engine) => {
       await callControl(control.address, 'POST', '/stop');
       expect(local.status().canary).toBeNull();
 
-      const out: string[] = [];
-      const code = await invoke(
-        localReleaseCommand({ out: (line) => out.push(line) }),
-        ['preview', 'add', canary, '--control-file', path.join(dir, 'control.json')],
-        { out: (text) => out.push(text), error: (text) => out.push(text) },
-      );
+      const { code, out } = await runLocalRelease(['preview', 'add', canary], path.join(dir, 'control.json'));
       expect({ code, out: out.slice(-1) }).toEqual({
         code: 0,
         out: [`open ${local.hostUrl} in a browser on this machine (no ?viewer=): that is ${OWN_BROWSER}`],

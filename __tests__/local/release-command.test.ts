@@ -8,10 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../config';
-import { invoke } from '../../scripts/lib/cli';
 import { startControlServer } from '../../local/control-server';
 import type { LocalDistribution } from '../../local/local-distribution';
-import { localReleaseCommand } from '../../scripts/local-release';
+import { runLocalRelease } from '../fixtures/local-release';
 import { parseRolloutState } from '../../contracts/rollout-state';
 import { localBuilds, startSignalHarness, type SignalHarness } from '../fixtures/local';
 
@@ -28,20 +27,7 @@ afterEach(() => {
 });
 
 /** Runs the command as `npm run local:release -- <args>` would; what it printed and its exit code. */
-async function release(
-  args: readonly string[],
-  controlFile: string,
-): Promise<{ code: number; out: string[]; err: string }> {
-  const out: string[] = [];
-  let err = '';
-  const io = { out: (text: string) => out.push(text), error: (text: string) => (err += text) };
-  const code = await invoke(
-    localReleaseCommand({ out: (line) => out.push(line) }),
-    [...args, '--control-file', controlFile],
-    io,
-  );
-  return { code, out, err };
-}
+const release = (args: readonly string[], controlFile: string) => runLocalRelease(args, controlFile);
 
 describe('with no local distribution running', () => {
   it.each([[[]], [['--stop']], [['--status']], [['ring', 'add', 'http://127.0.0.1:8081']]])(

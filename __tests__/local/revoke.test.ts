@@ -21,8 +21,7 @@ import { callControl, startControlServer, type ControlServer } from '../../local
 import type { DashboardData } from '../../local/dashboard-page';
 import type { LocalDistribution } from '../../local/local-distribution';
 import { CLIENT_IP_HEADER } from '../../loopback/cloudfront-emulator';
-import { invoke } from '../../scripts/lib/cli';
-import { localReleaseCommand } from '../../scripts/local-release';
+import { postControl, runLocalRelease } from '../fixtures/local-release';
 import { localBuilds, startSignalHarness, type SignalHarness } from '../fixtures/local';
 import { rawRequest } from '../fixtures/raw-request';
 
@@ -52,28 +51,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `npm run local:release -- <args>` in process: what it printed, and its exit code. */
-async function release(args: readonly string[]): Promise<{ code: number; out: string[]; err: string }> {
-  const out: string[] = [];
-  let err = '';
-  const io = { out: (text: string) => out.push(text), error: (text: string) => (err += text) };
-  const code = await invoke(
-    localReleaseCommand({ out: (line) => out.push(line) }),
-    [...args, '--control-file', file],
-    io,
-  );
-  return { code, out, err };
-}
+/** `npm run local:release -- <args>` against this file's `npm start`. */
+const release = (args: readonly string[]) => runLocalRelease(args, file);
 
 /** POST /revoke as the command sends it: the status and the answer. */
-async function postRevoke(body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${control.url}/revoke`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${control.address.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const postRevoke = (body: unknown) => postControl(control, '/revoke', body);
 
 /** One request to the local CloudFront as `viewer`, as a browser sends it: the status, the build it got, x-cache. */
 async function get(target: string, viewer: string) {
