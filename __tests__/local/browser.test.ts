@@ -9,6 +9,7 @@
  * What reached the distribution is read from its access log (fixtures/widget-page.ts), so every
  * engine is checked the same way. Screenshots of each state go to build/screenshots/<engine>/.
  */
+import { openDashboard } from '../fixtures/dashboard-page';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../config';
@@ -308,14 +309,7 @@ describe.each(enginesUnderTest())('%s', (engine) => {
       'shows the release on the dashboard page: error shares and viewers per period, the weight, the signal, the ' +
         'judge with its evidence',
       async () => {
-        const page = await browser.newPage();
-        await page.goto(h.local.dashboardUrl);
-        await pollUntil(
-          'the dashboard to draw',
-          () => page.evaluate(() => Number(document.body.dataset.drawn ?? 0) >= 1),
-          15_000,
-          50,
-        );
+        const page = await openDashboard(browser, h.local.dashboardUrl);
         const drawn = await page.evaluate(() => {
           const panels = [...document.querySelectorAll('.panel')];
           const series = (panel: Element | undefined, label: string) =>

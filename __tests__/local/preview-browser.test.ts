@@ -9,6 +9,7 @@
  * one second before that time and the stable widget at it. What the page did is read from its own
  * DOM, what reached the distribution from the emulator's access log.
  */
+import { dashboardList, openDashboard } from '../fixtures/dashboard-page';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -88,21 +89,8 @@ describe.each(enginesUnderTest())('%s', (engine) => {
       expect(got.filter((load) => load.status !== 200 || load.buildId !== builds.stable.buildId)).toEqual([]);
 
       // The dashboard page lists it under its own heading.
-      const dashboard = await browser.newPage();
-      await dashboard.goto(local.dashboardUrl);
-      await pollUntil(
-        'the dashboard to draw',
-        () => dashboard.evaluate(() => Number(document.body.dataset.drawn ?? 0) >= 1),
-        15_000,
-        50,
-      );
-      const listed = await dashboard.evaluate(() => {
-        const list = document.getElementById('previews');
-        return {
-          heading: list?.previousElementSibling?.textContent ?? null,
-          items: [...(list?.querySelectorAll('li') ?? [])].map((item) => item.textContent ?? ''),
-        };
-      });
+      const dashboard = await openDashboard(browser, local.dashboardUrl);
+      const listed = await dashboardList(dashboard, 'previews');
       expect(listed).toEqual({
         heading: 'Previews in force',
         items: [expect.stringMatching(new RegExp(`^${canary} for viewers in 127\\.0\\.0\\.1/32 until .* left\\)$`))],

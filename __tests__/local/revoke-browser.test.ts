@@ -7,6 +7,7 @@
  * fails with 410. What the page did is read from its own recorder (fixtures/widget-page.ts), what
  * reached the distribution from the emulator's access log.
  */
+import { dashboardList, openDashboard } from '../fixtures/dashboard-page';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../config';
@@ -20,7 +21,6 @@ import {
   startSignalHarness,
   type SignalHarness,
 } from '../fixtures/local';
-import { pollUntil } from '../fixtures/poll';
 import {
   accessLog,
   pageRecord,
@@ -156,21 +156,8 @@ describe.each(enginesUnderTest())('%s', (engine) => {
       await pinnedAfter.close();
 
       // The dashboard page lists it under its own heading.
-      const dashboard = await browser.newPage();
-      await dashboard.goto(local.dashboardUrl);
-      await pollUntil(
-        'the dashboard to draw',
-        () => dashboard.evaluate(() => Number(document.body.dataset.drawn ?? 0) >= 1),
-        15_000,
-        50,
-      );
-      const listed = await dashboard.evaluate(() => {
-        const list = document.getElementById('revocations');
-        return {
-          heading: list?.previousElementSibling?.textContent ?? null,
-          items: [...(list?.querySelectorAll('li') ?? [])].map((item) => item.textContent ?? ''),
-        };
-      });
+      const dashboard = await openDashboard(browser, local.dashboardUrl);
+      const listed = await dashboardList(dashboard, 'revocations');
       expect(listed).toEqual({
         heading: 'Revoked builds',
         items: [`${builds.canary.buildId} revoked ${new Date(revoked.revocation.at!).toISOString()}: ${REASON}`],
