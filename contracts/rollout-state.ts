@@ -78,6 +78,14 @@ const FIELDS = ['v', 'stable', 'canary', 'weight', 'salt', 'ring'];
 const PREVIEWS_FIELD = 'previews';
 /** The latest a preview may end: 2286, the last epoch second with ten digits. */
 const MAX_UNTIL = 9999999999;
+/**
+ * How long a preview may last, as the commands and the local control endpoint take it: a preview
+ * is for checking a build, not a second rollout (ask again to keep it); an hour when not told; the
+ * commands take no less than a minute, longer than the store takes to reach every edge.
+ */
+export const PREVIEW_LONGEST_MS = 7 * 24 * 3_600_000;
+export const PREVIEW_DEFAULT_MS = 3_600_000;
+export const PREVIEW_SHORTEST_MS = 60_000;
 const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const ORIGIN = new RegExp('^(https?)://(' + LABEL + '(?:\\.' + LABEL + ')*)(?::([1-9][0-9]{0,4}))?$');
 const REFERER_ORIGIN = /^(https?:\/\/[^/?#]*)/i;

@@ -45,6 +45,8 @@ import {
   formatRolloutState,
   livePreviews,
   parseRolloutState,
+  PREVIEW_DEFAULT_MS,
+  PREVIEW_LONGEST_MS,
   ROLLOUT_STATE_KEY,
   sharedBudget,
   steadyState,
@@ -252,9 +254,9 @@ export class RevocationRefused extends LocalRefusal {}
 export class PreviewRefused extends LocalRefusal {}
 
 /** The longest a preview may last, as `rollout preview` allows: a week. */
-const MAX_PREVIEW_SECONDS = 7 * 24 * 3600;
+const MAX_PREVIEW_SECONDS = PREVIEW_LONGEST_MS / 1000;
 /** How long a preview lasts when not told: an hour, as `rollout preview add` without --for. */
-const DEFAULT_PREVIEW_SECONDS = 3600;
+const DEFAULT_PREVIEW_SECONDS = PREVIEW_DEFAULT_MS / 1000;
 
 export type PreviewAction = 'list' | 'add' | 'remove';
 

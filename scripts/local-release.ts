@@ -22,7 +22,15 @@ import { ensureLocalBuild } from '../local/local-distribution';
 import { formatStatusLine, timeLeft } from '../local/status-line';
 import { isBuildId } from '../contracts/build-id';
 import { MAX_REASON_LENGTH, reasonProblem } from '../contracts/revocation';
-import { livePreviews, normalizeOrigin, parseRolloutState, type Preview } from '../contracts/rollout-state';
+import {
+  livePreviews,
+  normalizeOrigin,
+  parseRolloutState,
+  PREVIEW_DEFAULT_MS,
+  PREVIEW_LONGEST_MS,
+  PREVIEW_SHORTEST_MS,
+  type Preview,
+} from '../contracts/rollout-state';
 import { addressGroups, inViewerPrefix, normalizeViewerPrefix, viewerPrefixProblem } from '../contracts/viewer-address';
 import type { LocalPreviews, LocalRevocation, PreviewRequest } from '../local/local-distribution';
 
@@ -208,8 +216,6 @@ export function localReleaseCommand(io: ReleaseIo = {}): Command {
 const OWN_BROWSER = '127.0.0.1';
 const VIEWER_HELP =
   'an address (203.0.113.7) or a prefix of at least /24 for IPv4, /48 for IPv6 (203.0.113.0/24, 2001:db8:7::/48)';
-const PREVIEW_MIN_MS = 60_000;
-const PREVIEW_MAX_MS = 7 * 24 * 3_600_000;
 
 /** `preview list|add|remove`, as `npm run rollout -- preview` in AWS. */
 function definePreview(command: Command, io: ReleaseIo): void {
@@ -273,7 +279,7 @@ function definePreview(command: Command, io: ReleaseIo): void {
     .addOption(
       new Option('--for <duration>', 'how long: 1m to 7d (90s, 30m, 2h, 1d)')
         .argParser(previewDuration)
-        .default(3_600_000, '1h'),
+        .default(PREVIEW_DEFAULT_MS, '1h'),
     )
     .action(
       run('add', (flags, buildId) => ({
@@ -404,14 +410,13 @@ function viewerArgument(text: string): string {
  * 2h) and whole or decimal days (1d, 1.5d).
  */
 function previewDuration(text: string): number {
-  const days = /^(\d+(?:\.\d+)?)d$/.exec(text.trim());
   let ms = Number.NaN;
   try {
-    ms = days ? Number(days[1]) * 86_400_000 : parseDuration(text);
+    ms = parseDuration(text);
   } catch {
     // said below, with the bounds
   }
-  if (!(ms >= PREVIEW_MIN_MS && ms <= PREVIEW_MAX_MS))
+  if (!(ms >= PREVIEW_SHORTEST_MS && ms <= PREVIEW_LONGEST_MS))
     throw new InvalidArgumentError(
       `expected how long the preview lasts, from 1m to 7d (90s, 30m, 2h, 1d), got ${JSON.stringify(text)}.`,
     );

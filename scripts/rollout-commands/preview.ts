@@ -17,6 +17,8 @@ import { ENTRY_PATH } from '../../contracts/distribution-paths';
 import { STORE_PROPAGATION_MS } from '../../contracts/release-signal';
 import {
   livePreviews,
+  PREVIEW_LONGEST_MS,
+  PREVIEW_SHORTEST_MS,
   sharedBudget,
   withoutPreview,
   withPreview,
@@ -54,23 +56,16 @@ export type PreviewRequest =
   /** Exactly one of the two: the preview of that prefix, or every preview of that build. */
   | { readonly action: 'remove'; readonly viewer?: string; readonly build?: string };
 
-/** How long a preview lasts when `--for` is not given. */
-export const PREVIEW_DEFAULT_MS = 3_600_000;
-/** The shortest preview: longer than the store takes to reach every edge, so that every edge shows it. */
-const PREVIEW_MIN_MS = 60_000;
-/** The longest: a preview is for checking a build, not a second rollout; ask again to keep it. */
-const PREVIEW_MAX_MS = 7 * 24 * 3_600_000;
-
 /** `--for`: a duration (30m, 2h, 1d) from a minute to seven days, or a usage error saying why not. */
 export function previewDuration(text: string): number {
   const ms = parseDuration(text);
-  if (ms < PREVIEW_MIN_MS)
+  if (ms < PREVIEW_SHORTEST_MS)
     throw new InvalidArgumentError(
-      `a preview lasts at least ${formatDuration(PREVIEW_MIN_MS)}, got ${JSON.stringify(text)}: the rollout store ` +
+      `a preview lasts at least ${formatDuration(PREVIEW_SHORTEST_MS)}, got ${JSON.stringify(text)}: the rollout store ` +
         `takes up to ${STORE_PROPAGATION_MS / 1000}s to reach every edge, so a shorter one could end before its ` +
         'viewers see it.',
     );
-  if (ms > PREVIEW_MAX_MS)
+  if (ms > PREVIEW_LONGEST_MS)
     throw new InvalidArgumentError(
       `a preview lasts at most 7 days, got ${JSON.stringify(text)}: add it again when it ends to keep it.`,
     );
