@@ -333,3 +333,8 @@ export function withoutPreview(state: RolloutState, viewer: string, nowMs: numbe
   const normalized = normalizeViewerPrefix(viewer) ?? viewer;
   return keptPreviews(state, nowMs, (preview) => preview.viewer === normalized);
 }
+
+/** `state` without any preview of `build`, nor expired ones. */
+export function withoutPreviewsOf(state: RolloutState, build: string, nowMs: number): RolloutState {
+  return keptPreviews(state, nowMs, (preview) => preview.build === build);
+}

@@ -51,6 +51,7 @@ import {
   sharedBudget,
   steadyState,
   withoutPreview,
+  withoutPreviewsOf,
   withoutRingOrigin,
   withPreview,
   withRingOrigin,
@@ -698,9 +699,7 @@ function withoutPreviews(state: RolloutState, request: PreviewRequest, nowMs: nu
   }
   if (typeof build !== 'string' || !isBuildId(build))
     throw new PreviewRefused(400, `not a build id: ${JSON.stringify(build)} (16 hex digits)`);
-  return live
-    .filter((preview) => preview.build === build)
-    .reduce((next, preview) => withoutPreview(next, preview.viewer, nowMs), state);
+  return live.some((preview) => preview.build === build) ? withoutPreviewsOf(state, build, nowMs) : state;
 }
 
 /** Why the stable build cannot be revoked here: nothing could replace it for the viewers it serves. */

@@ -9,6 +9,7 @@ import {
   stateBytes,
   steadyState,
   withoutPreview,
+  withoutPreviewsOf,
   withoutRingOrigin,
   withPreview,
   withRingOrigin,
@@ -300,6 +301,23 @@ describe('previews in the rollout state', () => {
       ]);
       // Removing one there is not: the state as it was.
       expect(withoutPreview(state, '198.51.100.0/24', NOW)).toEqual(state);
+    });
+
+    it("removes every preview of a build, keeping other builds' and dropping the ended ones", () => {
+      const state: RolloutState = {
+        ...rolling,
+        previews: [
+          { build: A, viewer: '203.0.113.0/24', until: UNTIL },
+          { build: B, viewer: '198.51.100.0/24', until: UNTIL },
+          { build: A, viewer: '2001:db8:7::/48', until: UNTIL },
+          { build: B, viewer: '198.51.101.0/24', until: NOW / 1000 },
+        ],
+      };
+      expect(withoutPreviewsOf(state, A, NOW).previews).toEqual([
+        { build: B, viewer: '198.51.100.0/24', until: UNTIL },
+      ]);
+      // None left: no `previews` field at all, as a state that never had one.
+      expect(withoutPreviewsOf(withoutPreviewsOf(state, A, NOW), B, NOW)).toEqual(rolling);
     });
 
     it('drops the previews that ended when it writes, at their until exactly', () => {

@@ -21,8 +21,8 @@ import {
   PREVIEW_SHORTEST_MS,
   sharedBudget,
   withoutPreview,
+  withoutPreviewsOf,
   withPreview,
-  type Preview,
   type RolloutState,
 } from '../../contracts/rollout-state';
 import { addressGroups, inViewerPrefix, normalizeViewerPrefix } from '../../contracts/viewer-address';
@@ -206,7 +206,9 @@ async function removePreviews(
     const removed = live.filter((preview) =>
       viewer === null ? preview.build === request.build : preview.viewer === viewer,
     );
-    return { next: removed.length === 0 ? null : without(current, removed, now), result: { now, live, removed } };
+    const next =
+      viewer === null ? withoutPreviewsOf(current, request.build!, now) : withoutPreview(current, viewer, now);
+    return { next: removed.length === 0 ? null : next, result: { now, live, removed } };
   });
   const { now, live, removed } = result;
   const syncRequested = written ? await requestSync(context) : false;
@@ -254,11 +256,6 @@ async function removePreviews(
   };
 }
 
-/** `state` without `previews`, nor the ones ended by `now` (as every writer drops them). */
-function without(state: RolloutState, previews: readonly Preview[], now: number): RolloutState {
-  return previews.reduce((next, preview) => withoutPreview(next, preview.viewer, now), state);
-}
-
 /** Whether the stored prefix `prefix` holds every address of the normalized prefix `inner`. */
 function covers(prefix: string, inner: string): boolean {
   const [address, length] = inner.split('/');
@@ -283,7 +280,7 @@ export async function endPreviewsOf(context: Context, arn: string, buildId: stri
     if (!state || named.length === 0) return { next: null, result: [] };
     const live = livePreviews(state, now);
     return {
-      next: without(state, named, now),
+      next: withoutPreviewsOf(state, buildId, now),
       result: previewViews(
         named.filter((preview) => live.includes(preview)),
         now,
