@@ -21,24 +21,34 @@ import { loadConfig } from '../config';
 import { rolloutStoreClientConfig } from '../contracts/rollout-store';
 import { regionalS3 } from '../rollout-control/build-presence';
 import { runCommand } from './lib/cli';
-import { ROLLOUT_REGION, rolloutCommand } from './rollout-commands';
+import { ROLLOUT_REGION, rolloutCommand, type RolloutClients } from './rollout-commands';
+
+/**
+ * The AWS clients every rollout command is given; `bucketClient` makes the buckets' (a loopback
+ * server's in tests). @default an S3 client in the bucket's region
+ */
+export function rolloutClients(
+  bucketClient: (region: string) => S3Client = (bucketRegion) => new S3Client({ region: bucketRegion }),
+): RolloutClients {
+  const region = ROLLOUT_REGION;
+  return {
+    lambda: new LambdaClient({ region }),
+    codedeploy: new CodeDeployClient({ region }),
+    cloudfront: new CloudFrontClient({ region }),
+    kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
+    cloudwatch: new CloudWatchClient({ region }),
+    sts: new STSClient({ region }),
+    s3For: regionalS3(bucketClient),
+    dynamodb: new DynamoDBClient({ region }),
+    sns: new SNSClient({ region }),
+  };
+}
 
 /** The rollout command on the real config, AWS (clients made only once a command runs) and console. */
 export function rolloutMainCommand(): Command {
-  const region = ROLLOUT_REGION;
   return rolloutCommand({
     loadConfig: (file) => loadConfig(file),
-    createClients: () => ({
-      lambda: new LambdaClient({ region }),
-      codedeploy: new CodeDeployClient({ region }),
-      cloudfront: new CloudFrontClient({ region }),
-      kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
-      cloudwatch: new CloudWatchClient({ region }),
-      sts: new STSClient({ region }),
-      s3For: regionalS3((bucketRegion) => new S3Client({ region: bucketRegion })),
-      dynamodb: new DynamoDBClient({ region }),
-      sns: new SNSClient({ region }),
-    }),
+    createClients: () => rolloutClients(),
     out: (line) => console.log(line),
     err: (line) => console.error(line),
   });

@@ -17,13 +17,13 @@ import {
   ListKeysCommand,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig, parseConfig, resourceNames } from '../../config';
 import { formatRolloutState, steadyState } from '../../contracts/rollout-state';
 import { versionDescription } from '../../contracts/version-description';
-import { runRolloutCli, type RolloutClients } from '../../scripts/rollout-commands';
+import { runRolloutCli } from '../../scripts/rollout-commands';
+import { rolloutClients } from '../../scripts/rollout';
 import {
   awaitRollout,
   defaultTimeoutMs,
@@ -233,17 +233,8 @@ describe('rollout wait: the command', () => {
     let now = 0;
     const code = await runRolloutCli(['wait', ...argv], {
       loadConfig: (file) => loadConfig(file ?? CONFIG_FILE),
-      createClients: () =>
-        ({
-          lambda: new LambdaClient({ region: 'us-east-1' }),
-          codedeploy: new CodeDeployClient({ region: 'us-east-1' }),
-          cloudfront: new CloudFrontClient({ region: 'us-east-1' }),
-          kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }),
-          cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
-          sts: new STSClient({ region: 'us-east-1' }),
-          dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
-          s3For: (region: string) => new S3Client({ region }),
-        }) as RolloutClients,
+      // The clients as scripts/rollout.ts makes them; aws-sdk-client-mock answers every instance.
+      createClients: () => rolloutClients(),
       out: (line) => out.push(line),
       err: (line) => err.push(line),
       now: () => now,

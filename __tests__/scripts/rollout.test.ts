@@ -50,6 +50,7 @@ import { STATE_TIMELINE_KEY } from '../../contracts/release-signal';
 import { fakeTable, type FakeTable } from '../fixtures/dynamodb-table';
 import { versionDescription } from '../../contracts/version-description';
 import { runRolloutCli } from '../../scripts/rollout-commands';
+import { rolloutClients } from '../../scripts/rollout';
 import { rolloutOutcome, type DeploymentStatus } from '../../scripts/lib/rollout-wait';
 import { LocalKeyValueStore, StoreConflict } from '../../loopback/kvs-server';
 import {
@@ -94,16 +95,8 @@ async function rollout(...argv: string[]): Promise<Run> {
   const sleeps: number[] = [];
   const code = await runRolloutCli(argv, {
     loadConfig: (file) => loadConfig(file ?? CONFIG_FILE),
-    createClients: () => ({
-      lambda: new LambdaClient({ region: 'us-east-1' }),
-      codedeploy: new CodeDeployClient({ region: 'us-east-1' }),
-      cloudfront: new CloudFrontClient({ region: 'us-east-1' }),
-      kvs: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }),
-      cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
-      sts: new STSClient({ region: 'us-east-1' }),
-      s3For: (region) => new S3Client({ region }),
-      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
-    }),
+    // The clients as scripts/rollout.ts makes them; aws-sdk-client-mock answers every instance.
+    createClients: () => rolloutClients(),
     out: (line) => out.push(line),
     err: (line) => err.push(line),
     sleep: async (ms) => {

@@ -68,14 +68,14 @@ import {
   type ScriptTarget,
   scriptTargets,
 } from '../../scripts/lib/ci-iam';
-import { ROLLOUT_REGION, runRolloutCli } from '../../scripts/rollout-commands';
+import { runRolloutCli } from '../../scripts/rollout-commands';
+import { rolloutClients } from '../../scripts/rollout';
 import {
   designedCacheControl,
   designedEtag,
   designedVary,
   errorReportAnswer,
 } from '../../scripts/rollout-commands/check-live';
-import { regionalS3 } from '../../rollout-control/build-presence';
 import { listObjects } from '../../rollout-control/s3';
 import { buildObjects, upload } from '../../publish/upload';
 import { verifyEdge } from '../../scripts/verify-edge';
@@ -475,18 +475,10 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
     const wait = (...argv: string[]) =>
       runRolloutCli(['wait', ...argv], {
         loadConfig: (file) => loadConfig(file ?? path.join(PROJECT_ROOT, 'deploy.config.json')),
-        createClients: () => ({
-          lambda: new LambdaClient({ region: ROLLOUT_REGION }),
-          codedeploy: new CodeDeployClient({ region: ROLLOUT_REGION }),
-          cloudfront: new CloudFrontClient({ region: ROLLOUT_REGION }),
-          kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
-          cloudwatch: new CloudWatchClient({ region: ROLLOUT_REGION }),
-          sts: new STSClient({ region: ROLLOUT_REGION }),
-          dynamodb: new DynamoDBClient({ region: ROLLOUT_REGION }),
-          s3For: () => {
+        createClients: () =>
+          rolloutClients(() => {
             throw new Error('rollout wait reads no bucket: mock S3 here if it does now');
-          },
-        }),
+          }),
         out: (line) => out.push(line),
         err: (line) => err.push(line),
         now: () => now,
@@ -567,16 +559,7 @@ describe('the scripts the deploy role runs, recorded at the SDK', () => {
         // address given, where the workflow's run takes https://<domain> from the config.
         const code = await runRolloutCli(['check-live', '--within', '3m', '--url', distribution.url], {
           loadConfig: (file) => loadConfig(file ?? path.join(PROJECT_ROOT, 'deploy.config.json')),
-          createClients: () => ({
-            lambda: new LambdaClient({ region: ROLLOUT_REGION }),
-            codedeploy: new CodeDeployClient({ region: ROLLOUT_REGION }),
-            cloudfront: new CloudFrontClient({ region: ROLLOUT_REGION }),
-            kvs: new CloudFrontKeyValueStoreClient(rolloutStoreClientConfig()),
-            cloudwatch: new CloudWatchClient({ region: ROLLOUT_REGION }),
-            sts: new STSClient({ region: ROLLOUT_REGION }),
-            dynamodb: new DynamoDBClient({ region: ROLLOUT_REGION }),
-            s3For: regionalS3((region) => server.client(region)),
-          }),
+          createClients: () => rolloutClients((region) => server.client(region)),
           out: (line) => out.push(line),
           err: (line) => err.push(line),
           now: () => now,
