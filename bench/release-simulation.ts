@@ -37,11 +37,11 @@
  *          canary without errors when given it, to hide a failing canary.
  * They do the same in the baseline periods, where every viewer has the stable build.
  */
-import { viewerBucket } from '../contracts/assignment';
+import { viewerBucket, viewerKey } from '../contracts/assignment';
 import { judgeCanary, type Evidence, type JudgeRule } from '../contracts/canary-judge';
 import { releaseProgress } from '../contracts/release-progress';
-import { judge, judgeUnderEach, statePropagationMs } from '../contracts/release-signal';
-import { steadyState, WEIGHT_SCALE, type RolloutState } from '../contracts/rollout-state';
+import { statePropagationMs } from '../contracts/release-signal';
+import { WEIGHT_SCALE } from '../contracts/rollout-state';
 import { rolloutSteps } from '../config/rollout';
 import { seededRandom } from './events';
 import type { RolloutConfig } from '../config/schema';
@@ -111,9 +111,6 @@ export interface JudgedRelease {
   readonly attackerVoices: { readonly canary: number; readonly stable: number };
 }
 
-const STABLE = '0000000000000a11';
-const CANARY = '0000000000000b22';
-
 // Module-scope copies: in Jest's vm context every lookup of a global such as Math costs more than
 // the rest of a simulated viewer, and a release has tens of thousands of them.
 const { floor, log, min } = Math;
@@ -131,7 +128,7 @@ function honestAddress(index: number): string {
 }
 
 /** The addresses one attacker sends from in a period: its address, or /64s of its /48. */
-function attackerAddresses(group: AttackerGroup, index: number): string[] {
+export function attackerAddresses(group: AttackerGroup, index: number): string[] {
   if (group.kind === 'ipv4') return [`203.0.${113 + (index >> 8)}.${index & 255}`];
   const site = `2001:db8:${(0x100 + index).toString(16)}`;
   return Array.from(
@@ -200,6 +197,51 @@ interface Period extends Tally {
   readonly atWeight: Map<number, number>;
 }
 
+/** A voice an attacker has under the states the edges may serve: what the consumer counts it as. */
+export type AttackerVoice = 'agreed canary' | 'newest canary' | 'stable';
+
+/** Viewer keys by address: attackers send from the same addresses in every release. */
+const keysByAddress = new Map<string, string | null>();
+
+/**
+ * The distinct voices of `addresses` (viewerKey: an IPv4 address, an IPv6 /48) and each one's
+ * bucket under `salt`: with the weights of the states the edges may serve, all judge() and
+ * judgeUnderEach() read of an address that no ring page or preview holds.
+ */
+export function voiceBuckets(addresses: readonly string[], salt: string): number[] {
+  const voices = new Set<string>();
+  for (const ip of addresses) {
+    let key = keysByAddress.get(ip);
+    if (key === undefined) {
+      key = viewerKey(ip);
+      keysByAddress.set(ip, key);
+    }
+    if (key !== null) voices.add(key);
+  }
+  return [...voices].map((voice) => viewerBucket(salt, voice));
+}
+
+/**
+ * What the consumer counts voices of these buckets as while the edges may serve states of weights
+ * `lowest` to `highest`, `newest` the one written last (judgeUnderEach and judge, by the bucket):
+ * on the healthy side canary where every state gives it the canary (below the lowest weight),
+ * stable where every one gives it stable (at or above the highest); on the failing side, canary
+ * wherever the newest state gives it the canary.
+ */
+export function voicesUnder(
+  buckets: readonly number[],
+  weights: { readonly newest: number; readonly lowest: number; readonly highest: number },
+): AttackerVoice[] {
+  const agreed: AttackerVoice[] = [];
+  const newest: AttackerVoice[] = [];
+  for (const bucket of buckets) {
+    if (bucket < weights.lowest) agreed.push('agreed canary');
+    else if (bucket >= weights.highest) agreed.push('stable');
+    if (bucket < weights.newest) newest.push('newest canary');
+  }
+  return agreed.concat(newest);
+}
+
 /**
  * One release, seeded: the same settings, scenario and seed give the same release. The salt is `d-SIM` and the seed.
  */
@@ -263,7 +305,9 @@ export function simulateJudgedRelease(
   const attackerSeconds = new Int32Array(attackers.length);
   // An attacker's roles depend only on the states the edges may serve (its buckets are the release's): judged once per
   // set of them.
-  const attackerVoicesUnder = new Map<string, ('agreed canary' | 'newest canary' | 'stable')[][]>();
+  const attackerVoicesUnder = new Map<string, AttackerVoice[][]>();
+  // Per attacker, the bucket of each of its voices under this release's salt: all its roles follow from them.
+  const attackerBuckets = attackers.map((addresses) => voiceBuckets(addresses, salt));
   // A judgment is a pure function of its evidence: judged again only once that has changed.
   let arrivedJudged = -1;
   let closedJudged = -1;
@@ -396,31 +440,11 @@ export function simulateJudgedRelease(
     }
 
     if (attackers.length > 0) {
-      const weights = [weight, ...earlier.map((candidate) => candidate.weight)];
-      const candidates = weights.join(' ');
+      const candidates = `${weight} ${lowest} ${highest}`;
       let voicesOf = attackerVoicesUnder.get(candidates);
       if (voicesOf === undefined) {
-        const states = weights.map(
-          (w): RolloutState =>
-            w === 0 ? steadyState(STABLE) : { stable: STABLE, canary: CANARY, weight: w, salt, ring: [] },
-        );
-        voicesOf = attackers.map((addresses) => {
-          // Every address of the attacker is judged; the consumer counts each voice once a period.
-          const voices = new Map<string, 'canary' | 'stable'>();
-          const newest = new Set<string>();
-          for (const ip of addresses) {
-            const judgment = judgeUnderEach(states, ip, null, 0);
-            if (judgment && judgment.role !== 'ring' && judgment.role !== 'preview')
-              voices.set(judgment.voice, judgment.role);
-            // weights starts with the current one.
-            const asNewest = judge(states[0]!, ip, null, 0);
-            if (asNewest?.role === 'canary') newest.add(asNewest.voice);
-          }
-          return [
-            ...[...voices.values()].map((role) => (role === 'canary' ? ('agreed canary' as const) : role)),
-            ...[...newest].map(() => 'newest canary' as const),
-          ];
-        });
+        const weightsNow = { newest: weight, lowest, highest };
+        voicesOf = attackerBuckets.map((buckets) => voicesUnder(buckets, weightsNow));
         attackerVoicesUnder.set(candidates, voicesOf);
       }
       for (let a = 0; a < attackers.length; a += 1) {

@@ -27,7 +27,7 @@
  * counted apart and never judged either, so the people checking a build are neither evidence for
  * it nor against the stable one.
  */
-import { assignBuild, previewBuild, viewerKey } from './assignment';
+import { previewBuild, ruleBuild, viewerKey } from './assignment';
 import type { RolloutState } from './rollout-state';
 
 export const METRIC_VIEWERS = 'Viewers';
@@ -97,7 +97,8 @@ export function judge(state: RolloutState, ip: string, origin: string | null, at
   if (previewBuild(state, ip, at - PREVIEW_END_MARGIN_MS) !== null) return null;
   if (state.canary === null || state.salt === null) return { voice, role: 'stable', build: state.stable };
   if (origin !== null && state.ring.indexOf(origin) >= 0) return { voice, role: 'ring', build: state.canary };
-  return assignBuild(state, ip, origin, at) === state.canary
+  // No preview holds the viewer (above): the rule decides, by the key already parsed.
+  return ruleBuild(state, ip, origin, voice) === state.canary
     ? { voice, role: 'canary', build: state.canary }
     : { voice, role: 'stable', build: state.stable };
 }

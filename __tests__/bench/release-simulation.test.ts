@@ -7,13 +7,17 @@
 import { loadConfig } from '../../config';
 import { rolloutSteps } from '../../config/rollout';
 import { viewerBucket } from '../../contracts/assignment';
-import { judge, statePropagationMs } from '../../contracts/release-signal';
+import { judge, judgeUnderEach, statePropagationMs } from '../../contracts/release-signal';
+import { steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { judgeCanary } from '../../contracts/canary-judge';
 import {
+  attackerAddresses,
   LOOK_SECONDS,
   mayFail,
   simulateJudgedRelease,
   summarizeReleases,
+  voiceBuckets,
+  voicesUnder,
   type ReleaseScenario,
 } from '../../bench/release-simulation';
 
@@ -38,6 +42,43 @@ it("counts an honest IPv4 viewer by its bucket, as judge() does (the simulation'
     };
     expect(judge(state, ip, null, 0)?.role).toBe(viewerBucket(state.salt, ip) < state.weight ? 'canary' : 'stable');
   }
+});
+
+it("counts an attacker's addresses by their voices' buckets, as judgeUnderEach() and judge() do", () => {
+  const weights = [0, ...steps.map((step) => step.weight)];
+  let agreedCanary = 0;
+  for (let i = 0; i < 600; i += 1) {
+    const salt = `d-SIM${String(i).padStart(6, '0')}`;
+    const addresses = attackerAddresses({ kind: i % 2 ? 'ipv4' : 'ipv6-48', count: 1, goal: 'fail' }, i);
+    // The newest weight first, then up to two the edges may still serve.
+    const served = Array.from({ length: 1 + (i % 3) }, (_, n) => weights[(i * 7 + n * 3) % weights.length]!);
+    const states = served.map(
+      (w): RolloutState =>
+        w === 0
+          ? steadyState('0000000000000a11')
+          : { stable: '0000000000000a11', canary: 'b22', weight: w, salt, ring: [] },
+    );
+    // The consumer's rule, address by address: one voice per key a period.
+    const agreed = new Map<string, string>();
+    const newest = new Set<string>();
+    for (const ip of addresses) {
+      const judgment = judgeUnderEach(states, ip, null, 0);
+      if (judgment) agreed.set(judgment.voice, judgment.role === 'canary' ? 'agreed canary' : judgment.role);
+      const asNewest = judge(states[0]!, ip, null, 0);
+      if (asNewest?.role === 'canary') newest.add(asNewest.voice);
+    }
+    const expected = [...agreed.values(), ...[...newest].map(() => 'newest canary')];
+    const counted = voicesUnder(voiceBuckets(addresses, salt), {
+      newest: served[0]!,
+      lowest: Math.min(...served),
+      highest: Math.max(...served),
+    });
+    expect([i, counted.sort()]).toEqual([i, expected.sort()]);
+    if (counted.includes('agreed canary')) agreedCanary += 1;
+  }
+  // Both sides were met: attackers the states agree on as canary, and others.
+  expect(agreedCanary).toBeGreaterThan(50);
+  expect(agreedCanary).toBeLessThan(550);
 });
 
 it('skips the judge only on evidence it could not find failing', () => {
