@@ -25,7 +25,8 @@
  * creates every replica bucket of the config and serves until interrupted.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -100,7 +101,14 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const ownDirectory = options.directory === undefined;
   const directory = options.directory ?? mkdtempSync(path.join(tmpdir(), 's3-server-'));
   mkdirSync(directory, { recursive: true });
-  if (options.copyOf !== undefined) cpSync(options.copyOf, directory, { recursive: true });
+  if (options.copyOf !== undefined) {
+    try {
+      copyFolder(options.copyOf, directory);
+    } catch (error) {
+      if (ownDirectory) rmSync(directory, { recursive: true, force: true });
+      throw error;
+    }
+  }
   const s3rver = new S3rver({ directory, silent: true, vhostBuckets: false });
   readAfterWrite(s3rver.store);
   const handle = s3rver.callback();
@@ -275,6 +283,17 @@ const deleteObjects: OwnHandler = async (s3rver, request, body) => {
       `<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>`,
   };
 };
+
+/**
+ * Copies what `from` holds into `to`. By `cp`: a seeded folder is hundreds of small files (three
+ * per object), and the suites that start a server per case on a copy spent most of their setup in
+ * fs.cpSync, which takes three times as long.
+ */
+function copyFolder(from: string, to: string): void {
+  const copied = spawnSync('cp', ['-R', `${from}/.`, to], { encoding: 'utf8' });
+  if (copied.error !== undefined || copied.status !== 0)
+    throw new Error(`could not copy ${from} to ${to}: ${copied.error?.message ?? copied.stderr.trim()}`);
+}
 
 /**
  * Replaces s3rver's putObject, which resolves when it has read the body rather than when the file

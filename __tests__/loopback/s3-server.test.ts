@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -180,7 +180,8 @@ describe('loopback S3 server', () => {
   });
 
   it(
-    "starts from a copy of a stopped server's objects, " + 'which its own writes and deletes leave as they were',
+    "starts from a copy of a stopped server's objects, " +
+      'which its own writes and deletes leave as they were, and refuses a folder that is not there',
     async () => {
       const seeded = mkdtempSync(path.join(tmpdir(), 's3-seed-'));
       try {
@@ -198,6 +199,10 @@ describe('loopback S3 server', () => {
       } finally {
         rmSync(seeded, { recursive: true, force: true });
       }
+      // A copy of nothing is refused, naming the folder, and leaves no folder of its own behind.
+      const before = readdirSync(tmpdir()).filter((name) => name.startsWith('s3-server-'));
+      await expect(startS3Server({ copyOf: seeded })).rejects.toThrow(`could not copy ${seeded}`);
+      expect(readdirSync(tmpdir()).filter((name) => name.startsWith('s3-server-'))).toEqual(before);
     },
   );
 });
