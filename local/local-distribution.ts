@@ -12,7 +12,7 @@
  *                                                                       control plane: simulated CodeDeploy,
  *                                                                       both alarms, rollout sync core
  *        /api/e: the error-report function answers 204 at the edge                   ▲ metric store
- *        entry + /api/e ── real-time log records ──▶ Kinesis (kinesalite) ──▶ signal runner: the signal
+ *        entry + /api/e ── real-time log records ──▶ Kinesis (in memory) ──▶ signal runner: the signal
  *                                                                            consumer's own code
  *        dashboard page: the release dashboard's panels from the local metrics, and the signal's health
  *
@@ -314,7 +314,7 @@ export interface LocalDistribution {
   readonly kvs: KvsServer;
   /**
    * The release signal: the Kinesis stream the local CloudFront writes its real-time log records
-   * to (kinesalite), and the runner that reads them into the signal consumer's own code.
+   * to (loopback/kinesis-server.ts), and the runner that reads them into the signal consumer's own code.
    */
   readonly signal: { readonly kinesis: KinesisServer; readonly runner: SignalRunner };
   /** The release dashboard's page. */

@@ -11,7 +11,7 @@
  * The fault hook (`fault`, the emulator's `logDelivery`) delays, drops or throttles what is written
  * while it is set (or holds it until `releaseHeld`), so tests can make a period's records arrive
  * after its lateness, not at all, or
- * be refused by a shard a flood has filled (kinesalite takes any rate; Kinesis refuses past 1,000
+ * be refused by a shard a flood has filled (the loopback stream takes any rate; Kinesis refuses past 1,000
  * records a second). A record the stream refuses for throughput, either way, is reported through
  * `onThrottled`, as Kinesis counts it in WriteProvisionedThroughputExceeded.
  */

@@ -160,7 +160,7 @@ Local distribution ready (no AWS: CloudFront, S3, Route53, Kinesis, CodeDeploy a
   host page     ${distribution.hostUrl}            (?viewer=<ip> loads the widget as that viewer)
   script tag    <script async src="${distribution.url}/assets/index.js"></script>
   errors        ${distribution.url}${ERROR_REPORT_PATH}?b=<buildId>&m=<message>   (one GET per error, answered 204 at the edge; a healthy load sends nothing but the entry request)
-  signal        ${kinesis.endpoint} (Kinesis API, kinesalite): stream ${kinesis.streamName}, CloudFront's real-time log records of the entry and ${ERROR_REPORT_PATH}, counted per period by the signal consumer ${config.metrics.latenessSeconds} s (simulated) after the period ends
+  signal        ${kinesis.endpoint} (Kinesis API, in memory): stream ${kinesis.streamName}, CloudFront's real-time log records of the entry and ${ERROR_REPORT_PATH}, counted per period by the signal consumer ${config.metrics.latenessSeconds} s (simulated) after the period ends
   buckets       ${distribution.s3.endpoint} (S3 API, path-style): ${Object.entries(distribution.buckets)
     .map(([region, bucket]) => `${region}: ${bucket}`)
     .join(', ')}

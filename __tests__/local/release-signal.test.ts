@@ -2,7 +2,7 @@
  * The release signal end to end, over HTTP against the local distribution: viewers load the entry
  * through the CloudFront emulator (the published viewer-assignment function gives each its build),
  * some report an error with one GET to /api/e (the published error-report function answers 204),
- * the emulator writes CloudFront's real-time log record of each to a Kinesis stream (kinesalite),
+ * the emulator writes CloudFront's real-time log record of each to a Kinesis stream (loopback/kinesis-server.ts),
  * the signal consumer's own code reads them in order and emits per-period counts into the local
  * metric store, and the control plane evaluates the stack's two alarms on them while CodeDeploy
  * shifts the weight. Nothing here calls the consumer or the store directly: it sees only what the

@@ -1,6 +1,6 @@
 /**
  * The local event source mapping (local/signal-runner.ts) against a loopback Kinesis stream
- * (kinesalite): it hands the signal consumer's own code what the stream carries, with each record's
+ * (loopback/kinesis-server.ts): it hands the signal consumer's own code what the stream carries, with each record's
  * arrival placed on the local clock, and publishes what Kinesis and Lambda would (the iterator age
  * after every poll, an Errors datapoint for a batch the consumer threw on).
  */

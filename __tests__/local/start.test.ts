@@ -106,7 +106,7 @@ async function stopsCleanly(
   expect(output).toContain(READY_LINE);
   const address = (label: string) =>
     Number(new RegExp(`^  ${label}\\s+.*?http://127\\.0\\.0\\.1:(\\d+)`, 'm').exec(output)?.[1]);
-  // The loopback Kinesis stream of the release signal (kinesalite) among them: it closes too.
+  // The loopback Kinesis stream of the release signal among them: it closes too.
   const ports = ['host page', 'script tag', 'signal', 'buckets', 'dashboard', 'control'].map(address);
   expect(output).toMatch(
     new RegExp(
