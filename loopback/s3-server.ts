@@ -92,6 +92,11 @@ export interface S3Server {
   client(region?: string): S3Client;
   createBucket(name: string): Promise<void>;
   setHook(hook: S3RequestHook | null): void;
+  /**
+   * Resolves once no request is being handled: each one received was answered or dropped, and its
+   * write to the store is done (a PUT whose client died once its body had arrived is still stored).
+   */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -116,10 +121,19 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const started = Date.now();
   let hook: S3RequestHook | null = null;
 
+  let handling = 0;
+  let idleWaiters: (() => void)[] = [];
   const server = createServer((req, res) => {
     const request = describeRequest(req);
     res.on('finish', () => log.push({ ...request, status: res.statusCode, at: Date.now() - started }));
-    void dispatch(request, req, res);
+    handling += 1;
+    void dispatch(request, req, res).finally(() => {
+      handling -= 1;
+      if (handling > 0) return;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    });
   });
 
   async function dispatch(request: S3Request, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -137,7 +151,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     }
     const own = ownHandler(request);
     if (!own || !request.bucket) {
-      handle(req, res);
+      // Koa's handler settles once its middleware has run, the store's write included.
+      await handle(req, res);
       return;
     }
     try {
@@ -178,6 +193,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     setHook: (next) => {
       hook = next;
     },
+    idle: () => (handling === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
     stop: async () => {
       if (stopped) return;
       stopped = true;

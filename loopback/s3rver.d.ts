@@ -15,8 +15,11 @@ declare module 's3rver' {
 
   class S3rver {
     constructor(options?: S3rverOptions);
-    /** The Koa request listener, for an HTTP server of one's own. */
-    callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    /**
+     * The Koa request listener, for an HTTP server of one's own: settles once the middleware has run
+     * (the store's write included).
+     */
+    callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
     readonly store: {
       putBucket(name: string): Promise<unknown>;
       /** Null when the bucket does not exist. */

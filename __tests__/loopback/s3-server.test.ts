@@ -168,6 +168,38 @@ describe('loopback S3 server', () => {
     }
   });
 
+  it('is idle only once every request it received is handled and its write stored', async () => {
+    const server = await startS3Server({ buckets: ['b'] });
+    try {
+      // With nothing received it is idle at once (or the test times out).
+      await server.idle();
+      let held!: () => void;
+      let reached!: () => void;
+      const heldThere = new Promise<void>((resolve) => (reached = resolve));
+      server.setHook(() => {
+        reached();
+        return new Promise((resolve) => (held = () => resolve(undefined)));
+      });
+      const put = server.client().send(new PutObjectCommand({ Bucket: 'b', Key: 'late', Body: 'x' }));
+      await heldThere;
+      let idle = false;
+      const idleNow = server.idle().then(() => {
+        idle = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(idle).toBe(false);
+      server.setHook(null);
+      held();
+      await idleNow;
+      // Idle: the object is in the store's folder at that moment, before anything else runs.
+      expect(readdirSync(path.join(server.directory, 'b')).filter((name) => name.startsWith('late'))).not.toEqual([]);
+      await put;
+      expect((await listObjects(server.client(), 'b', '')).map((o) => o.key)).toEqual(['late']);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('removes its own folder on stop and keeps one it was given', async () => {
     const own = await startS3Server();
     await own.stop();
