@@ -68,6 +68,8 @@ interface StoredRecord {
 interface Stream {
   readonly name: string;
   readonly createdAt: number;
+  /** Which stream of this name, of the server's life: a stream made again is another one. */
+  readonly generation: number;
   /** Records still retained, oldest first; `trimmed` more went before them. */
   records: StoredRecord[];
   trimmed: number;
@@ -78,7 +80,7 @@ interface Stream {
 /** Decoded from a shard iterator: where in which stream's shard, and when it was handed out. */
 interface IteratorPosition {
   readonly stream: string;
-  readonly created: number;
+  readonly generation: number;
   /** Index into every record the shard ever held (trimmed ones included). */
   readonly at: number;
   readonly issuedAt: number;
@@ -117,6 +119,7 @@ function text(value: unknown, field: string, min = 1, max = 128): string {
 /** The API on a set of streams, without the HTTP: each operation takes the request's JSON and answers JSON. */
 function kinesisApi(region: string, now: () => number) {
   const streams = new Map<string, Stream>();
+  let generations = 0;
 
   const streamOf = (name: unknown): Stream => {
     const stream = streams.get(text(name, 'streamName'));
@@ -135,7 +138,7 @@ function kinesisApi(region: string, now: () => number) {
     Buffer.from(
       JSON.stringify({
         stream: stream.name,
-        created: stream.createdAt,
+        generation: stream.generation,
         at,
         issuedAt: now(),
       } satisfies IteratorPosition),
@@ -165,7 +168,8 @@ function kinesisApi(region: string, now: () => number) {
         );
       if (streams.has(name))
         throw new KinesisError('ResourceInUseException', `Stream ${name} under account ${ACCOUNT} already exists.`);
-      streams.set(name, { name, createdAt: now(), records: [], trimmed: 0, written: 0 });
+      generations += 1;
+      streams.set(name, { name, createdAt: now(), generation: generations, records: [], trimmed: 0, written: 0 });
       return {};
     },
     DeleteStream(request) {
@@ -274,17 +278,25 @@ function kinesisApi(region: string, now: () => number) {
       } catch {
         throw invalid(`Invalid ShardIterator.`);
       }
-      if (typeof position?.at !== 'number' || typeof position.issuedAt !== 'number')
+      if (
+        typeof position?.stream !== 'string' ||
+        !Number.isSafeInteger(position.generation) ||
+        !Number.isSafeInteger(position.at) ||
+        position.at < 0 ||
+        typeof position.issuedAt !== 'number'
+      )
         throw invalid(`Invalid ShardIterator.`);
-      const limit = request.Limit ?? MAX_GET_RECORDS;
-      if (typeof limit !== 'number' || limit < 1 || limit > MAX_GET_RECORDS)
+      const limit = typeof request.Limit === 'number' ? request.Limit : MAX_GET_RECORDS;
+      if (request.Limit !== undefined && typeof request.Limit !== 'number')
+        throw new KinesisError('SerializationException', 'Limit is not a number.');
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_GET_RECORDS)
         throw validation(
           `1 validation error detected: Value '${String(limit)}' at 'limit' failed to satisfy constraint: ` +
             `Member must have value between 1 and ${MAX_GET_RECORDS}`,
         );
       const stream = streams.get(position.stream);
       // A stream deleted, or deleted and made again, since the iterator was handed out.
-      if (stream === undefined || stream.createdAt !== position.created) throw streamNotFound(position.stream);
+      if (stream === undefined || stream.generation !== position.generation) throw streamNotFound(position.stream);
       if (now() - position.issuedAt > ITERATOR_LIFE_MS)
         throw new KinesisError(
           'ExpiredIteratorException',
@@ -293,6 +305,8 @@ function kinesisApi(region: string, now: () => number) {
             `delay of ${ITERATOR_LIFE_MS} milliseconds.`,
         );
       trim(stream);
+      // Past every record the stream ever held: not an iterator this server handed out.
+      if (position.at > stream.trimmed + stream.records.length) throw invalid(`Invalid ShardIterator.`);
       // Records trimmed since: the iterator goes on from the oldest retained one, as past the retention period.
       let index = Math.max(position.at, stream.trimmed) - stream.trimmed;
       const out: { SequenceNumber: string; ApproximateArrivalTimestamp: number; Data: string; PartitionKey: string }[] =
@@ -314,11 +328,13 @@ function kinesisApi(region: string, now: () => number) {
       return {
         Records: out,
         NextShardIterator: iterator(stream, stream.trimmed + index),
-        MillisBehindLatest: next === undefined ? 0 : Math.max(0, now() - next.arrivedAt),
+        // 0 only when caught up: a record still unread that arrived this millisecond is 1 ms behind.
+        MillisBehindLatest: next === undefined ? 0 : Math.max(1, now() - next.arrivedAt),
       };
     },
   };
-  return operations;
+  // A Map: an operation name is the request's, and must not reach Object.prototype's members.
+  return new Map(Object.entries(operations));
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -347,7 +363,7 @@ export async function startKinesisServer(options: KinesisServerOptions): Promise
       const target = req.headers['x-amz-target'];
       const operation =
         req.method === 'POST' && typeof target === 'string' && target.startsWith('Kinesis_20131202.')
-          ? operations[target.slice('Kinesis_20131202.'.length)]
+          ? operations.get(target.slice('Kinesis_20131202.'.length))
           : undefined;
       if (operation === undefined) {
         answer(res, 400, { __type: 'UnknownOperationException' }, 'UnknownOperationException');

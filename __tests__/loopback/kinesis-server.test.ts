@@ -148,6 +148,10 @@ it('reads at most Limit records a call, and says how far behind the newest recor
   expect(rest.behind).toBe(0);
   expect(await errorOf(read(horizon, 10_001))).toBe('ValidationException');
   expect(await errorOf(read(horizon, 0))).toBe('ValidationException');
+  // 0 means caught up: records still unread that arrived this very millisecond are not.
+  await put('d', 'e');
+  const sameMs = await read(rest.next, 1);
+  expect([sameMs.data, sameMs.behind]).toEqual([['d'], 1]);
 });
 
 it("refuses what the API's limits refuse, and writes nothing of a call it refuses", async () => {
@@ -205,9 +209,34 @@ it('expires an iterator after 5 minutes, and answers a deleted stream as not fou
   await kinesis.client.send(new DeleteStreamCommand({ StreamName: STREAM }));
   expect(await errorOf(put('b'))).toBe('ResourceNotFoundException');
   expect(await errorOf(read(fresh))).toBe('ResourceNotFoundException');
-  // Made again: the old stream's iterators are still not found.
+  // Made again: the old stream's iterators are still not found, even made again the same millisecond.
   await kinesis.client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 1 }));
   expect(await errorOf(read(fresh))).toBe('ResourceNotFoundException');
+  const again = await iteratorOf('TRIM_HORIZON');
+  await kinesis.client.send(new DeleteStreamCommand({ StreamName: STREAM }));
+  await kinesis.client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 1 }));
+  await put('new');
+  expect(await errorOf(read(again))).toBe('ResourceNotFoundException');
+});
+
+it('refuses an iterator it did not hand out, and an operation the API does not have', async () => {
+  const real = JSON.parse(Buffer.from(await iteratorOf('LATEST'), 'base64').toString('utf8'));
+  for (const at of [-1, 0.5, 99])
+    expect(await errorOf(read(Buffer.from(JSON.stringify({ ...real, at })).toString('base64')))).toBe(
+      'InvalidArgumentException',
+    );
+  for (const operation of ['toString', 'constructor', '__proto__', 'ListStreams']) {
+    const response = await fetch(kinesis.endpoint, {
+      method: 'POST',
+      headers: { 'x-amz-target': `Kinesis_20131202.${operation}`, 'content-type': 'application/x-amz-json-1.1' },
+      body: '{}',
+    });
+    expect([operation, response.status, ((await response.json()) as { __type: string }).__type]).toEqual([
+      operation,
+      400,
+      'UnknownOperationException',
+    ]);
+  }
 });
 
 it('keeps records 24 hours: an iterator at a record past the retention period starts at the oldest kept', async () => {
