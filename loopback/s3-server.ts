@@ -95,6 +95,8 @@ export interface S3Server {
   /**
    * Resolves once no request is being handled: each one received was answered or dropped, and its
    * write to the store is done (a PUT whose client died once its body had arrived is still stored).
+   * Bytes still unread in a socket are no request yet; a request a hook holds keeps it waiting, until
+   * `stop`.
    */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -203,6 +205,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       s3rver.logger.exceptions.unhandle();
       s3rver.logger.close();
       if (ownDirectory) rmSync(directory, { recursive: true, force: true });
+      // Stopped: nothing more is handled, so nobody waits for it.
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
     },
   };
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client, deleteObjects, headObject, listObjects } from '../../rollout-control/s3';
 import { LOOPBACK_CREDENTIALS, startS3Server } from '../../loopback/s3-server';
+import { pollUntil } from '../fixtures/poll';
 
 describe('loopback S3 server', () => {
   it('stores objects with their metadata, lists page by page and deletes in batches', async () => {
@@ -195,6 +196,18 @@ describe('loopback S3 server', () => {
       expect(readdirSync(path.join(server.directory, 'b')).filter((name) => name.startsWith('late'))).not.toEqual([]);
       await put;
       expect((await listObjects(server.client(), 'b', '')).map((o) => o.key)).toEqual(['late']);
+      // A request held for good keeps it busy until the server stops.
+      let hungThere = false;
+      server.setHook(() => {
+        hungThere = true;
+        return new Promise(() => undefined);
+      });
+      const hung = server.client().send(new PutObjectCommand({ Bucket: 'b', Key: 'hung', Body: 'x' }));
+      hung.catch(() => undefined);
+      await pollUntil('the held PUT to reach the server', () => hungThere, 5000, 5);
+      const stoppedIdle = server.idle();
+      await server.stop();
+      await stoppedIdle;
     } finally {
       await server.stop();
     }
@@ -231,10 +244,18 @@ describe('loopback S3 server', () => {
       } finally {
         rmSync(seeded, { recursive: true, force: true });
       }
-      // A copy of nothing is refused, naming the folder, and leaves no folder of its own behind.
-      const before = readdirSync(tmpdir()).filter((name) => name.startsWith('s3-server-'));
-      await expect(startS3Server({ copyOf: seeded })).rejects.toThrow(`could not copy ${seeded}`);
-      expect(readdirSync(tmpdir()).filter((name) => name.startsWith('s3-server-'))).toEqual(before);
+      // A copy of nothing is refused, naming the folder, and leaves no folder of its own behind (in a
+      // temporary folder of this test's own: the run's is shared with the other worker's servers).
+      const own = mkdtempSync(path.join(tmpdir(), 's3-copy-refused-'));
+      const runTmpdir = process.env.TMPDIR;
+      process.env.TMPDIR = own;
+      try {
+        await expect(startS3Server({ copyOf: seeded })).rejects.toThrow(`could not copy ${seeded}`);
+        expect(readdirSync(own)).toEqual([]);
+      } finally {
+        process.env.TMPDIR = runTmpdir;
+        rmSync(own, { recursive: true, force: true });
+      }
     },
   );
 });
