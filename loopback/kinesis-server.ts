@@ -22,8 +22,9 @@
  */
 import { CreateStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { text as bodyText } from 'node:stream/consumers';
 
 /** The stream's only shard: Kinesis names shards by index. */
 export const SIGNAL_SHARD_ID = 'shardId-000000000000';
@@ -143,6 +144,11 @@ function kinesisApi(region: string, now: () => number) {
         issuedAt: now(),
       } satisfies IteratorPosition),
     ).toString('base64');
+  /** Absolute index of the first retained record `from` holds for, or the end when none does. */
+  const firstWhere = (stream: Stream, from: (record: StoredRecord) => boolean): number => {
+    const found = stream.records.findIndex(from);
+    return stream.trimmed + (found < 0 ? stream.records.length : found);
+  };
   /** Index of the first retained record at or after `sequence` (after it, when `after`). */
   const indexOfSequence = (stream: Stream, sequence: unknown, after: boolean): number => {
     if (typeof sequence !== 'string' || !/^\d{1,128}$/.test(sequence))
@@ -153,10 +159,7 @@ function kinesisApi(region: string, now: () => number) {
     const wanted = sequence.padStart(56, '0');
     // Longer than any number handed out: past every record.
     if (wanted.length > 56) return stream.trimmed + stream.records.length;
-    const found = stream.records.findIndex((record) =>
-      after ? record.sequenceNumber > wanted : record.sequenceNumber >= wanted,
-    );
-    return stream.trimmed + (found < 0 ? stream.records.length : found);
+    return firstWhere(stream, (record) => (after ? record.sequenceNumber > wanted : record.sequenceNumber >= wanted));
   };
 
   const operations: Record<string, (request: Record<string, unknown>) => unknown> = {
@@ -259,8 +262,12 @@ function kinesisApi(region: string, now: () => number) {
           if (typeof request.Timestamp !== 'number')
             throw invalid('Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP');
           const from = request.Timestamp * 1000;
-          const found = stream.records.findIndex((record) => record.arrivedAt >= from);
-          return { ShardIterator: iterator(stream, stream.trimmed + (found < 0 ? stream.records.length : found)) };
+          return {
+            ShardIterator: iterator(
+              stream,
+              firstWhere(stream, (record) => record.arrivedAt >= from),
+            ),
+          };
         }
         default:
           throw validation(
@@ -337,12 +344,6 @@ function kinesisApi(region: string, now: () => number) {
   return new Map(Object.entries(operations));
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function answer(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
@@ -359,7 +360,7 @@ export async function startKinesisServer(options: KinesisServerOptions): Promise
   const operations = kinesisApi(region, options.now ?? Date.now);
   const server = createServer((req, res) => {
     void (async () => {
-      const body = await readBody(req);
+      const body = await bodyText(req);
       const target = req.headers['x-amz-target'];
       const operation =
         req.method === 'POST' && typeof target === 'string' && target.startsWith('Kinesis_20131202.')

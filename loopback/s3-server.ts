@@ -30,6 +30,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { buffer } from 'node:stream/consumers';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -125,16 +126,18 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
 
   let handling = 0;
   let idleWaiters: (() => void)[] = [];
+  const releaseIdleWaiters = () => {
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
   const server = createServer((req, res) => {
     const request = describeRequest(req);
     res.on('finish', () => log.push({ ...request, status: res.statusCode, at: Date.now() - started }));
     handling += 1;
     void dispatch(request, req, res).finally(() => {
       handling -= 1;
-      if (handling > 0) return;
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      for (const resolve of waiters) resolve();
+      if (handling === 0) releaseIdleWaiters();
     });
   });
 
@@ -158,7 +161,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       return;
     }
     try {
-      const body = await readBody(req);
+      const body = await buffer(req);
       const answer = (await s3rver.store.getBucket(request.bucket))
         ? await own(s3rver, { ...request, bucket: request.bucket }, body)
         : {
@@ -206,9 +209,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       s3rver.logger.close();
       if (ownDirectory) rmSync(directory, { recursive: true, force: true });
       // Stopped: nothing more is handled, so nobody waits for it.
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      for (const resolve of waiters) resolve();
+      releaseIdleWaiters();
     },
   };
 }
@@ -238,12 +239,6 @@ function ownHandler({ bucket, key, method, query }: S3Request): OwnHandler | nul
   if (method === 'GET' && query.get('list-type') === '2') return listObjectsV2;
   if (method === 'POST' && query.has('delete')) return deleteObjects;
   return null;
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /**
