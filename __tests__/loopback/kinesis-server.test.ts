@@ -25,13 +25,10 @@ beforeEach(async () => {
 });
 afterEach(() => kinesis.close());
 
+const putRecords = (records: { Data: Uint8Array; PartitionKey: string }[], stream = STREAM) =>
+  kinesis.client.send(new PutRecordsCommand({ StreamName: stream, Records: records }));
 const put = (...data: string[]) =>
-  kinesis.client.send(
-    new PutRecordsCommand({
-      StreamName: STREAM,
-      Records: data.map((text, i) => ({ Data: Buffer.from(text), PartitionKey: `key-${i}` })),
-    }),
-  );
+  putRecords(data.map((text, i) => ({ Data: Buffer.from(text), PartitionKey: `key-${i}` })));
 const iteratorOf = async (
   type: GetShardIteratorCommandInput['ShardIteratorType'],
   extra: Partial<GetShardIteratorCommandInput> = {},
@@ -157,41 +154,19 @@ it('reads at most Limit records a call, and says how far behind the newest recor
 it("refuses what the API's limits refuse, and writes nothing of a call it refuses", async () => {
   const horizon = await iteratorOf('TRIM_HORIZON');
   expect(await errorOf(put(...Array.from({ length: 501 }, (_, i) => String(i))))).toBe('ValidationException');
-  expect(
-    await errorOf(
-      kinesis.client.send(
-        new PutRecordsCommand({ StreamName: STREAM, Records: [{ Data: Buffer.from('x'), PartitionKey: '' }] }),
-      ),
-    ),
-  ).toBe('ValidationException');
-  expect(
-    await errorOf(
-      kinesis.client.send(
-        new PutRecordsCommand({
-          StreamName: STREAM,
-          Records: [{ Data: Buffer.alloc(1024 * 1024 + 1), PartitionKey: 'k' }],
-        }),
-      ),
-    ),
-  ).toBe('ValidationException');
+  expect(await errorOf(putRecords([{ Data: Buffer.from('x'), PartitionKey: '' }]))).toBe('ValidationException');
+  expect(await errorOf(putRecords([{ Data: Buffer.alloc(1024 * 1024 + 1), PartitionKey: 'k' }]))).toBe(
+    'ValidationException',
+  );
   // Six records of 1 MiB: each is allowed, the call is not (5 MiB).
   expect(
     await errorOf(
-      kinesis.client.send(
-        new PutRecordsCommand({
-          StreamName: STREAM,
-          Records: Array.from({ length: 6 }, () => ({ Data: Buffer.alloc(1024 * 1024), PartitionKey: 'k' })),
-        }),
-      ),
+      putRecords(Array.from({ length: 6 }, () => ({ Data: Buffer.alloc(1024 * 1024), PartitionKey: 'k' }))),
     ),
   ).toBe('InvalidArgumentException');
-  expect(
-    await errorOf(
-      kinesis.client.send(
-        new PutRecordsCommand({ StreamName: 'nope', Records: [{ Data: Buffer.from('x'), PartitionKey: 'k' }] }),
-      ),
-    ),
-  ).toBe('ResourceNotFoundException');
+  expect(await errorOf(putRecords([{ Data: Buffer.from('x'), PartitionKey: 'k' }], 'nope'))).toBe(
+    'ResourceNotFoundException',
+  );
   expect((await read(horizon)).data).toEqual([]);
   expect((await put(...Array.from({ length: 500 }, (_, i) => String(i)))).Records).toHaveLength(500);
 });
