@@ -194,12 +194,26 @@ it('expires an iterator after 5 minutes, and answers a deleted stream as not fou
   expect(await errorOf(read(again))).toBe('ResourceNotFoundException');
 });
 
-it('refuses an iterator it did not hand out, and an operation the API does not have', async () => {
+it('refuses an iterator it did not hand out, a body that is not JSON, an operation the API lacks', async () => {
   const real = JSON.parse(Buffer.from(await iteratorOf('LATEST'), 'base64').toString('utf8'));
   for (const at of [-1, 0.5, 99])
     expect(await errorOf(read(Buffer.from(JSON.stringify({ ...real, at })).toString('base64')))).toBe(
       'InvalidArgumentException',
     );
+  // A body that is not a JSON object: refused as the API refuses it, and the server goes on.
+  for (const body of ['{"StreamName":', '[]', 'null']) {
+    const response = await fetch(kinesis.endpoint, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'Kinesis_20131202.PutRecords', 'content-type': 'application/x-amz-json-1.1' },
+      body,
+    });
+    expect([body, response.status, ((await response.json()) as { __type: string }).__type]).toEqual([
+      body,
+      400,
+      'SerializationException',
+    ]);
+  }
+  expect((await put('still here')).FailedRecordCount).toBe(0);
   for (const operation of ['toString', 'constructor', '__proto__', 'ListStreams']) {
     const response = await fetch(kinesis.endpoint, {
       method: 'POST',
