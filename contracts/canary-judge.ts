@@ -97,15 +97,18 @@ export interface CanaryJudgment {
   readonly reason: string;
 }
 
+// Module-scope copies: the judge runs on every batch, and in some sandboxes (Jest's) each global lookup costs.
+const { abs, log, log1p, min, sin, PI } = Math;
+
 /** ln Γ(x) for x > 0 (Lanczos, g = 7): enough for counts up to billions. */
 export function logGamma(x: number): number {
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
+  if (x < 0.5) return log(PI / abs(sin(PI * x))) - logGamma(1 - x);
   const c = LANCZOS;
   const z = x - 1;
   let sum = c[0];
   for (let i = 1; i < c.length; i += 1) sum += c[i]! / (z + i);
   const t = z + 7.5;
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
+  return 0.5 * log(2 * PI) + (z + 0.5) * log(t) - t + log(sum);
 }
 const LANCZOS: readonly [number, ...number[]] = [
   0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
@@ -116,8 +119,6 @@ function logBeta(a: number, b: number): number {
   return logGamma(a) + logGamma(b) - logGamma(a + b);
 }
 
-// Module-scope copies: the judge runs on every batch, and in some sandboxes (Jest's) each global lookup costs.
-const { log, log1p, min } = Math;
 const BISECTIONS = 40;
 
 /** The range of shares the evidence has not ruled out at level `alpha` (the confidence sequence at this look). */
