@@ -8,7 +8,7 @@
  *
  * Time is the local mode's clock: simulated minutes pass `timeScale` times faster than real ones,
  * so the default config's nine-minute linear rollout runs in 90 s at `npm start`'s default scale of
- * 6 (local-distribution.ts, DEFAULT_TIME_SCALE). `tick()` does what AWS does continuously: moves
+ * 6 (status-line.ts, DEFAULT_TIME_SCALE). `tick()` does what AWS does continuously: moves
  * the deployment on, evaluates both alarms (CodeDeploy rolls the deployment back when either
  * fires), and runs rollout sync, which holds the canary while either fires. In AWS, rollout sync
  * runs on the deployment's state changes, each alarm change and every minute; here it runs on

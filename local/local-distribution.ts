@@ -87,16 +87,10 @@ import { createRealtimeLogDelivery } from '../loopback/realtime-logs';
 import { startS3Server, type S3Server } from '../loopback/s3-server';
 import { startSignalRunner, type SignalRunner } from './signal-runner';
 import { judgeRule } from '../contracts/canary-judge';
+import { DEFAULT_TIME_SCALE } from './status-line';
 
 /** Where local builds live, one folder per buildId. */
 export const LOCAL_BUILDS_DIR = path.join(PROJECT_ROOT, 'build', 'local');
-
-/**
- * Simulated minutes per real minute, unless told otherwise: slow enough to watch a rollout. The
- * default config's (linear, 10 % a minute) reaches everyone 9 simulated minutes after it starts:
- * 90 s here; its alarm's 60-second periods pass every 10 s.
- */
-export const DEFAULT_TIME_SCALE = 6;
 
 /**
  * Where `buildForLocal` builds before moving the build into place: this process's own folder, one

@@ -9,6 +9,16 @@ import { livePreviews, parseRolloutState, type Preview } from '../contracts/roll
 import type { ControlPlaneStatus } from './control-plane';
 import type { EmulatorStats } from '../loopback/cloudfront-emulator';
 
+/**
+ * Simulated minutes per real minute, unless told otherwise: slow enough to watch a rollout. The
+ * default config's (linear, 10 % a minute) reaches everyone 9 simulated minutes after it starts:
+ * 90 s here; its alarm's 60-second periods pass every 10 s.
+ */
+export const DEFAULT_TIME_SCALE = 6;
+
+/** The line `npm start`'s banner ends with: the distribution is up (tests wait for it). */
+export const READY_LINE = '  stop          Ctrl-C (closes every server, removes the temporary buckets)';
+
 function short(buildId: string): string {
   return buildId.slice(0, 8);
 }

@@ -16,18 +16,9 @@ import { ERROR_REPORT_PATH } from '../contracts/error-report';
 import { defineCommand, quietSdkNodeVersionWarning, runCommand, UsageError, wholeNumber } from './lib/cli';
 import { commandContext } from './lib/command-context';
 import { controlFileOption, runningDistribution, shownPath, startControlServer } from '../local/control-server';
-import {
-  DEFAULT_TIME_SCALE,
-  ensureLocalBuild,
-  LOCAL_BUILDS_DIR,
-  stagingDir,
-  startLocalDistribution,
-} from '../local/local-distribution';
+import { ensureLocalBuild, LOCAL_BUILDS_DIR, stagingDir, startLocalDistribution } from '../local/local-distribution';
 import { Shutdown, StopRequested } from '../local/shutdown';
-import { describeTimeScale, formatStatusLine } from '../local/status-line';
-
-/** The line the banner ends with: the distribution is up (tests wait for it). */
-export const READY_LINE = '  stop          Ctrl-C (closes every server, removes the temporary buckets)';
+import { DEFAULT_TIME_SCALE, describeTimeScale, formatStatusLine, READY_LINE } from '../local/status-line';
 
 interface StartFlags {
   readonly config?: string;

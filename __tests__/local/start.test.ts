@@ -12,11 +12,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../config';
-import { PROJECT_ROOT } from '../../publish/build';
-import { DEFAULT_TIME_SCALE } from '../../local/local-distribution';
-import { READY_LINE } from '../../scripts/start';
-import { describeTimeScale, formatWallTime } from '../../local/status-line';
+import { DEFAULT_TIME_SCALE, describeTimeScale, formatWallTime, READY_LINE } from '../../local/status-line';
 import { pollUntil } from '../fixtures/poll';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 const config = loadConfig();
 
