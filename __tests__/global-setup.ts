@@ -33,8 +33,12 @@ export default async function globalSetup(): Promise<void> {
     existsSync(path.join(BUILD_DIR, MANIFEST_FILE)) &&
     readFileSync(SOURCES_FILE, 'utf8') === fingerprint;
   mkdirSync(LOCAL_BUILDS_DIR, { recursive: true });
-  // At once: a build waits on terser's workers and esbuild much of its time, which the others use;
-  // and the default build and the local stable one compile the same app, so webpack runs once for both.
+  // At once, sharing their work: the default build and the local stable one compile the same app, so
+  // webpack runs once for both; the canary's compile differs in one page, so terser minifies only that
+  // chunk and the entry again; the regional functions' bundles and zips are made once for all three, the
+  // assets compressed once for the two of one app. On a fresh clone that is ~8 s CPU less than three
+  // builds sharing only the compile (21 s → 13 s, same bytes); and a build waits on esbuild much of its
+  // time, which the others use.
   const sharedCompiles: SharedCompiles = new Map();
   const [stable, canary] = await Promise.all([
     ensureLocalBuild(config, { sharedCompiles }),

@@ -58,16 +58,27 @@ export interface BuildOptions {
   /** @default no output */
   readonly log?: (line: string) => void;
   /**
-   * Webpack compiles shared by builds made at once in one process (the test setup makes three): a
-   * build of the same app folder reuses the output of the one already compiling instead of
-   * compiling again (no config setting reaches the webapp). Only for builds started together: the
-   * key is the folder, not its content. @default none: every build compiles
+   * Work shared by builds made at once in one process (the test setup makes three): a build of the
+   * same app folder reuses the webpack compile already under way instead of compiling again (no
+   * config setting reaches the webapp); and every step whose bytes follow from its inputs alone is
+   * done once for all of them: terser on a chunk, a function's bundle and zip from its source and
+   * build-time constants, an asset's compressed variants. Only for builds started together: a
+   * compile's key is the folder, not its content. @default none: every build does all its work
    */
   readonly sharedCompiles?: SharedCompiles;
 }
 
-/** See `BuildOptions.sharedCompiles`. */
-export type SharedCompiles = Map<string, Promise<CompiledWebapp>>;
+/** See `BuildOptions.sharedCompiles`: each piece of work's promise, by what it is made from. */
+export type SharedCompiles = Map<string, Promise<unknown>>;
+
+/** `make()`, or the promise of the same work another build of `shared` started (under the same `key`). */
+function sharedWork<T>(shared: SharedCompiles | undefined, key: string, make: () => Promise<T>): Promise<T> {
+  const known = shared?.get(key) as Promise<T> | undefined;
+  if (known !== undefined) return known;
+  const made = make();
+  shared?.set(key, made);
+  return made;
+}
 
 export interface BuildResult {
   readonly outDir: string;
@@ -120,14 +131,15 @@ async function buildInto(
 ): Promise<Omit<BuildResult, 'outDir'>> {
   const options = { config };
   mkdirSync(path.join(outDir, 'functions'), { recursive: true });
-  let compiling = sharedCompiles?.get(webappDir);
-  if (compiling === undefined) {
-    compiling = compileWebapp(webappDir, path.join(outDir, '.webpack'));
-    sharedCompiles?.set(webappDir, compiling);
-  }
-  const webapp = await compiling;
+  const webapp = await sharedWork(sharedCompiles, `webpack\0${webappDir}`, () =>
+    compileWebapp(webappDir, path.join(outDir, '.webpack'), sharedCompiles),
+  );
   const buildId = contentHash(webapp.files);
-  const assets = writeAssets(outDir, buildId, webapp.files);
+  // The buildId is a hash of the files: the same id, the same assets.
+  const assets = writeAssets(
+    outDir,
+    await sharedWork(sharedCompiles, `assets\0${buildId}`, async () => assetFiles(buildId, webapp.files)),
+  );
   const entryKey = `assets/${buildId}/index.js`;
   const entryAsset = assets.find((asset) => asset.key === entryKey);
   if (!entryAsset) throw new Error('webpack emitted no index.js');
@@ -135,12 +147,23 @@ async function buildInto(
   const edgeConfig = edgeConfigFor(options.config, buildId);
 
   const functions = {} as Record<FunctionName, FunctionZip>;
-  for (const spec of FUNCTIONS)
-    functions[spec.name] = writeFunctionZip(spec, outDir, await functionFiles(spec, { edgeConfig, inlinedEntry }));
+  for (const spec of FUNCTIONS) {
+    const baked = { edgeConfig, inlinedEntry };
+    // Keyed by the spec and everything esbuild is given (its lazy modules' options follow from the same two): a
+    // bundle no constant of this build reaches (a regional function's) is made once for every build.
+    const inputs = JSON.stringify([spec, bundleOptions(spec, baked)]);
+    const packaged = await sharedWork(sharedCompiles, `function\0${inputs}`, async () => {
+      const files = await functionFiles(spec, baked);
+      return { files, zip: createZip(files) };
+    });
+    functions[spec.name] = writeFunctionZip(spec, outDir, packaged);
+  }
 
   const cloudFrontFunctions = {} as Record<CloudFrontFunctionName, CloudFrontFunctionFile>;
   for (const spec of CLOUDFRONT_FUNCTIONS) {
-    const code = Buffer.from(await bundleCloudFrontFunction(path.join(PROJECT_ROOT, spec.entry), PROJECT_ROOT), 'utf8');
+    const code = await sharedWork(sharedCompiles, `cloudfront-function\0${spec.entry}`, async () =>
+      Buffer.from(await bundleCloudFrontFunction(path.join(PROJECT_ROOT, spec.entry), PROJECT_ROOT), 'utf8'),
+    );
     const relative = `functions/${spec.name}.js`;
     writeFileSync(path.join(outDir, relative), code);
     cloudFrontFunctions[spec.name] = { file: relative, bytes: code.length, sha256: sha256(code) };
@@ -174,9 +197,13 @@ export interface CompiledWebapp {
   readonly moduleChunks: Record<string, string[]>;
 }
 
-async function compileWebapp(webappDir: string, outputDir: string): Promise<CompiledWebapp> {
+async function compileWebapp(
+  webappDir: string,
+  outputDir: string,
+  minified: SharedCompiles | undefined,
+): Promise<CompiledWebapp> {
   const compiler = webpack(
-    webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules') }),
+    webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules'), minified }),
   );
   const stats = await new Promise<webpack.Stats>((resolve, reject) => {
     compiler.run((error, result) => {
@@ -222,28 +249,45 @@ function contentHash(files: ReadonlyMap<string, Buffer>): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-function writeAssets(outDir: string, buildId: string, files: ReadonlyMap<string, Buffer>): AssetFile[] {
-  const dir = path.join(outDir, 'assets', buildId);
-  mkdirSync(dir, { recursive: true });
-  const assets: AssetFile[] = [];
+/** An asset as it is written: its bytes, and its compressed variants' (by file key). */
+interface AssetBytes {
+  readonly asset: AssetFile;
+  readonly files: ReadonlyMap<string, Buffer>;
+}
+
+/** Every emitted file with the buildId stamped in, and for text its .br and .gz variants. */
+function assetFiles(buildId: string, files: ReadonlyMap<string, Buffer>): AssetBytes[] {
+  const assets: AssetBytes[] = [];
   for (const [name, raw] of files) {
     const key = `assets/${buildId}/${name}`;
     const data = isCompressible(name)
       ? Buffer.from(raw.toString('utf8').replaceAll(BUILD_ID_PLACEHOLDER, buildId))
       : raw;
-    writeFileSync(path.join(outDir, key), data);
+    const written = new Map([[key, data]]);
     const variants: Partial<Record<Encoding, { key: string; bytes: number; sha256: string }>> = {};
     if (isCompressible(name)) {
       for (const encoding of ['br', 'gzip'] as const) {
         const compressed = compress(data, encoding);
         const variantKey = key + ENCODING_SUFFIX[encoding];
-        writeFileSync(path.join(outDir, variantKey), compressed);
+        written.set(variantKey, compressed);
         variants[encoding] = { key: variantKey, bytes: compressed.length, sha256: sha256(compressed) };
       }
     }
-    assets.push({ key, bytes: data.length, sha256: sha256(data), contentType: contentTypeFor(name), variants });
+    const asset = { key, bytes: data.length, sha256: sha256(data), contentType: contentTypeFor(name), variants };
+    assets.push({ asset, files: written });
   }
-  return assets.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return assets;
+}
+
+function writeAssets(outDir: string, assets: readonly AssetBytes[]): AssetFile[] {
+  for (const { files } of assets) {
+    for (const [key, data] of files) {
+      mkdirSync(path.dirname(path.join(outDir, key)), { recursive: true });
+      writeFileSync(path.join(outDir, key), data);
+    }
+  }
+  // A copy: builds that share the work do not share the manifest's objects.
+  return assets.map(({ asset }) => structuredClone(asset)).sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
 export function compress(data: Buffer, encoding: Encoding): Buffer {
@@ -313,6 +357,22 @@ export async function bundleFunction(
   baked: BakedIn,
   extraDefine: Readonly<Record<string, unknown>> = {},
 ): Promise<Buffer> {
+  const result = await esbuild.build(bundleOptions(spec, baked, extraDefine));
+  const [output] = result.outputFiles;
+  if (output === undefined) throw new Error(`${spec.entry}: esbuild gave no bundle`);
+  return Buffer.from(output.contents);
+}
+
+/**
+ * Everything esbuild is given for a function's bundle. The build shares a bundle between builds
+ * whose options here are the same (`sharedCompiles`), so nothing of a build may reach the bundle
+ * but through them: the plugin below depends on the spec alone.
+ */
+function bundleOptions(
+  spec: Pick<FunctionSpec, 'kind' | 'entry' | 'bundledSdk' | 'lazyModules'>,
+  baked: BakedIn,
+  extraDefine: Readonly<Record<string, unknown>> = {},
+): esbuild.BuildOptions & { write: false } {
   const lazy = new Map(
     (spec.lazyModules ?? []).map((source) => [path.basename(source, '.ts'), lazyModuleFile(source)]),
   );
@@ -324,7 +384,7 @@ export async function bundleFunction(
   }
   for (const [name, value] of Object.entries(extraDefine)) define[name] = JSON.stringify(value);
   const bundledSdk = new Set(spec.bundledSdk ?? []);
-  const result = await esbuild.build({
+  return {
     entryPoints: [path.join(PROJECT_ROOT, spec.entry)],
     bundle: true,
     platform: 'node',
@@ -359,21 +419,17 @@ export async function bundleFunction(
     write: false,
     logLevel: 'silent',
     absWorkingDir: PROJECT_ROOT,
-  });
-  const [output] = result.outputFiles;
-  if (output === undefined) throw new Error(`${spec.entry}: esbuild gave no bundle`);
-  return Buffer.from(output.contents);
+  };
 }
 
 function writeFunctionZip(
   spec: FunctionSpec,
   outDir: string,
-  files: readonly { name: string; data: Buffer }[],
+  { files, zip }: { readonly files: readonly { name: string; data: Buffer }[]; readonly zip: Buffer },
 ): FunctionZip {
   // functionFiles puts the handler's bundle first.
   const [bundle] = files;
   if (bundle === undefined) throw new Error(`${spec.name}: a function zip needs its bundle`);
-  const zip = createZip(files);
   const relative = `functions/${spec.name}.zip`;
   mkdirSync(path.join(outDir, 'functions'), { recursive: true });
   writeFileSync(path.join(outDir, relative), zip);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import TerserPlugin from 'terser-webpack-plugin';
@@ -16,6 +17,32 @@ export interface WebappBuildOptions {
   readonly outputDir: string;
   /** Project node_modules, so a copied webapp/ resolves the same packages. */
   readonly nodeModules: string;
+  /**
+   * Terser's results, shared by compiles made at once in one process (publish/build.ts's `SharedCompiles`): the same
+   * input and options give the same output, so a chunk two compiles both emit (React's, the router's: most of
+   * terser's time) is minified once. Terser then runs in webpack's thread, where this map is. @default none: every
+   * chunk minified, in a worker thread
+   */
+  readonly minified?: Map<string, Promise<unknown>>;
+}
+
+/** Terser as the plugin runs it, each result kept in `minified` under a hash of everything it is made from. */
+function sharedTerserMinify(minified: Map<string, Promise<unknown>>): typeof TerserPlugin.terserMinify {
+  const minify = (
+    ...[input, sourceMap, minimizerOptions, extractComments]: Parameters<typeof TerserPlugin.terserMinify>
+  ) => {
+    const key = `terser\0${createHash('sha256')
+      .update(JSON.stringify([input, sourceMap ?? null, minimizerOptions ?? null, extractComments ?? null]))
+      .digest('hex')}`;
+    let result = minified.get(key) as ReturnType<typeof TerserPlugin.terserMinify> | undefined;
+    if (result === undefined) {
+      result = TerserPlugin.terserMinify(input, sourceMap, minimizerOptions, extractComments);
+      minified.set(key, result);
+    }
+    return result;
+  };
+  // Its version (part of the plugin's cache keys), its file filter, its worker support: terser's own.
+  return Object.assign(minify, TerserPlugin.terserMinify);
 }
 
 export function webappConfig(options: WebappBuildOptions): webpack.Configuration {
@@ -89,7 +116,9 @@ export function webappConfig(options: WebappBuildOptions): webpack.Configuration
       // patterns at load that the widget never uses, and terser drops an unused one only so.
       minimizer: [
         new TerserPlugin({
-          parallel: availableParallelism(),
+          ...(options.minified
+            ? { parallel: false, minify: sharedTerserMinify(options.minified) }
+            : { parallel: availableParallelism() }),
           extractComments: false,
           terserOptions: { format: { comments: false }, compress: { passes: 2, pure_funcs: ['RegExp'] } },
         }),
@@ -101,8 +130,11 @@ export function webappConfig(options: WebappBuildOptions): webpack.Configuration
   };
 }
 
-export default webappConfig({
-  webappDir: __dirname,
-  outputDir: path.join(__dirname, '..', 'build', '.webpack'),
-  nodeModules: path.join(__dirname, '..', 'node_modules'),
-});
+// For the webpack CLI, as a function: made when the CLI asks, not when the build or a test imports this module (the
+// plugins validate their options as they are made, ~0.4 s CPU: thirty-odd test files import the build).
+export default (): webpack.Configuration =>
+  webappConfig({
+    webappDir: __dirname,
+    outputDir: path.join(__dirname, '..', 'build', '.webpack'),
+    nodeModules: path.join(__dirname, '..', 'node_modules'),
+  });
