@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createS3Client, deleteObjects, headObject, listObjects } from '../../rollout-control/s3';
+import { createS3Client, deleteObjects, getObjectText, headObject, listObjects } from '../../rollout-control/s3';
 import { LOOPBACK_CREDENTIALS, startS3Server } from '../../loopback/s3-server';
 import { pollUntil } from '../fixtures/poll';
 
@@ -236,6 +236,14 @@ describe('loopback S3 server', () => {
         for (let round = 0; round < 2; round += 1) {
           const copy = await startS3Server({ copyOf: seeded });
           expect((await listObjects(copy.client(), 'b', '')).map((o) => o.key)).toEqual(['kept']);
+          expect(await getObjectText(copy.client(), 'b', 'kept')).toBe('seed');
+          expect((await headObject(copy.client(), 'b', 'kept'))?.Metadata).toEqual({});
+          // Written over with other bytes and metadata: the copy's files are links to the seed's, so
+          // this would change the seed too, were any written in place.
+          await copy
+            .client()
+            .send(new PutObjectCommand({ Bucket: 'b', Key: 'kept', Body: 'other', Metadata: { round: `${round}` } }));
+          expect(await getObjectText(copy.client(), 'b', 'kept')).toBe('other');
           await deleteObjects(copy.client(), 'b', ['kept']);
           await copy.client().send(new PutObjectCommand({ Bucket: 'b', Key: 'added', Body: 'x' }));
           await copy.stop();
