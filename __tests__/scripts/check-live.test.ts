@@ -413,13 +413,18 @@ describe('against the local distribution', () => {
   let file: string;
   const VIEWERS = ['--viewer-ip', '192.0.2.10,198.51.100.20'];
 
-  beforeEach(async () => {
+  // One distribution for the cases: starting one (its servers, the upload of the build to every region, the edge
+  // bundles) was most of what each case cost, and none changes it but for its header fault, cleared after each.
+  beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'check-live-'));
     file = path.join(dir, 'control.json');
     local = await startLocalDistribution({ config, buildDir: builds.stable.dir });
     control = await startControlServer(local, { addressFile: file });
   });
-  afterEach(async () => {
+  afterEach(() => {
+    if (local) local.emulator.headerFault = null;
+  });
+  afterAll(async () => {
     await control?.close();
     await local?.stop();
     control = null;

@@ -275,33 +275,38 @@ describe('an upload and a cleanup that cannot coordinate', () => {
   const lambda = mockClient(LambdaClient);
   const dirs: string[] = [];
   let server: S3Server;
+  let seeded: string;
 
+  beforeAll(async () => {
+    seeded = await seedBuckets([bucket], async (seeding) => {
+      for (const [buildId, daysAgo] of [
+        [STABLE, 40],
+        [NEWER, 20],
+        [X, 30],
+      ] as const) {
+        const dir = writeBuild(buildId, { 'index.js': `/* ${buildId} */` });
+        dirs.push(dir);
+        await upload({
+          config,
+          buildDir: dir,
+          regions: [region],
+          endpoint: seeding.endpoint,
+          now: () => new Date(now.getTime() - daysAgo * DAY),
+        });
+      }
+    });
+  });
   beforeEach(async () => {
     lambda.reset();
     lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7' });
     lambda.on(GetFunctionConfigurationCommand).resolves({ Description: versionDescription(STABLE) });
-    server = await startS3Server({ buckets: [bucket] });
-    for (const [buildId, daysAgo] of [
-      [STABLE, 40],
-      [NEWER, 20],
-      [X, 30],
-    ] as const) {
-      const dir = writeBuild(buildId, { 'index.js': `/* ${buildId} */` });
-      dirs.push(dir);
-      await upload({
-        config,
-        buildDir: dir,
-        regions: [region],
-        endpoint: server.endpoint,
-        now: () => new Date(now.getTime() - daysAgo * DAY),
-      });
-    }
+    server = await startS3Server({ copyOf: seeded });
   });
-  afterEach(async () => {
-    await server.stop();
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  afterEach(() => server.stop());
+  afterAll(() => {
+    for (const dir of [...dirs.splice(0), seeded]) rmSync(dir, { recursive: true, force: true });
+    lambda.restore();
   });
-  afterAll(() => lambda.restore());
 
   it(
     'upload fails, naming what it waited for, when a cleanup ' + 'of the same build never finishes (it died half way)',
