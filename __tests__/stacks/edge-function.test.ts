@@ -60,7 +60,8 @@ describe('EdgeFunction', () => {
       'eu-west-1',
       'ap-southeast-2',
     ]);
-    const tf = JSON.parse(Testing.synth(stack));
+    const synth = Testing.synth(stack);
+    const tf = JSON.parse(synth);
     const groups = Object.entries(tf.resource.aws_cloudwatch_log_group as Record<string, Record<string, unknown>>).map(
       ([id, g]) => [id, g.name, g.provider, g.retention_in_days],
     );
@@ -74,7 +75,7 @@ describe('EdgeFunction', () => {
     ]);
     const fn = Object.values(tf.resource.aws_lambda_function)[0] as { depends_on: string[] };
     for (const [id] of groups) expect(fn.depends_on).toContain(`aws_cloudwatch_log_group.${id}`);
-    expect(Testing.synth(stack)).toHaveResource(CloudwatchLogGroup);
+    expect(synth).toHaveResource(CloudwatchLogGroup);
   });
 
   it('has a role edgelambda and lambda may assume, allowed only to write its own logs', () => {

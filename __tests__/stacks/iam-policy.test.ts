@@ -15,6 +15,7 @@ import {
   patternCanBeType,
   referenceAction,
   referenceActions,
+  wildcardMatch,
 } from '../../stacks/policy/iam-reference';
 
 const ROLE = 'arn:aws:iam::123456789012:role/widget-release';
@@ -98,6 +99,25 @@ describe('the evaluator', () => {
       allowed: true,
       by: 'identity',
     });
+  });
+
+  it('matches action patterns in any capitals, and ARNs only in their own', () => {
+    const upper = TABLE.replace('widget-release-signal', 'Widget-Release-Signal');
+    const allow = (action: string, resource: string) => ({
+      identity: statements({ Effect: 'Allow', Action: action, Resource: resource }),
+    });
+    expect(decide(allow('DynamoDB:getitem', TABLE), { action: 'dynamodb:GetItem', resource: TABLE }).allowed).toBe(
+      true,
+    );
+    expect(decide(allow('dynamodb:GetItem', upper), { action: 'dynamodb:GetItem', resource: TABLE }).allowed).toBe(
+      false,
+    );
+    // One pattern read both ways, in either order: the matcher keeps each reading apart.
+    expect([wildcardMatch('S3:Get*', 's3:getobject', true), wildcardMatch('S3:Get*', 's3:getobject')]).toEqual([
+      true,
+      false,
+    ]);
+    expect([wildcardMatch('Lambda:*', 'lambda:x'), wildcardMatch('Lambda:*', 'lambda:x', true)]).toEqual([false, true]);
   });
 
   it('refuses to evaluate an action the reference lacks, or an ARN of no type the action takes', () => {

@@ -160,12 +160,42 @@ export function referenceActions(pattern: string): ReferenceAction[] {
 // ---------------------------------------------------------------------------------------------
 // ARNs and resource types
 
+/**
+ * `make` remembered by its argument. The evaluator and the CI IAM generator ask the same few hundred
+ * patterns, ARN formats and keys again for each of thousands of requests, and building their RegExps
+ * and tokens anew each time was a third of a policy check's CPU (ci-iam.test.ts: about 4 s of 12).
+ * The cap keeps a caller with ever new patterns from growing it without end.
+ */
+function remembered<T>(make: (key: string) => T, limit = 10_000): (key: string) => T {
+  const made = new Map<string, T>();
+  return (key) => {
+    let value = made.get(key);
+    if (value === undefined) {
+      if (made.size >= limit) made.clear();
+      value = make(key);
+      made.set(key, value);
+    }
+    return value;
+  };
+}
+
+/** By flags, each pattern's RegExp. Shared: with no `g` or `y` flag, `test` keeps no state. */
+const wildcardRegExps = new Map<string, (pattern: string) => RegExp>();
+
 /** IAM's wildcards in an ARN or action pattern: `*` any run of characters, `?` one. */
 export function wildcardRegExp(pattern: string, flags = ''): RegExp {
-  const source = [...pattern]
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`, `s${flags}`);
+  let withFlags = wildcardRegExps.get(flags);
+  if (!withFlags) {
+    if (/[gy]/.test(flags)) throw new Error(`wildcardRegExp: flags ${flags} would make the shared RegExp keep state`);
+    withFlags = remembered((source) => {
+      const escaped = [...source]
+        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/, '\\$&')))
+        .join('');
+      return new RegExp(`^${escaped}$`, `s${flags}`);
+    });
+    wildcardRegExps.set(flags, withFlags);
+  }
+  return withFlags(pattern);
 }
 
 export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
@@ -176,7 +206,7 @@ export function wildcardMatch(pattern: string, value: string, ignoreCase = false
  * An ARN format as a regular expression: the region and account one field each, a resource name any run (`/` and `:`
  * included).
  */
-function formatRegExp(format: string): RegExp {
+const formatRegExp = remembered((format: string): RegExp => {
   const source = format
     .split(/(\$\{[A-Za-z0-9]+\})/)
     .map((part) =>
@@ -190,7 +220,7 @@ function formatRegExp(format: string): RegExp {
     )
     .join('');
   return new RegExp(`^${source}$`, 's');
-}
+});
 
 /** Whether a concrete ARN has the type's format. */
 export function arnHasType(arn: string, type: ReferenceResourceType): boolean {
@@ -214,15 +244,15 @@ function patternTokens(pattern: string): GlobToken[] {
 }
 
 /** An ARN format's `${Variable}`s: the partition, region and account are one field each, a resource name any run. */
-function formatTokens(format: string): GlobToken[] {
-  return format
+const formatTokens = remembered((format: string): readonly GlobToken[] =>
+  format
     .split(/(\$\{[A-Za-z0-9]+\})/)
     .flatMap((part): GlobToken[] =>
       part.startsWith('${')
         ? [{ kind: ['${Partition}', '${Region}', '${Account}'].includes(part) ? 'segment' : 'any' }]
         : [...part].map((char) => ({ kind: 'char', char })),
-    );
-}
+    ),
+);
 
 /** Whether a run of `run`'s kind can take in the token `t` (a segment takes no `:` or `/`). */
 function absorbs(run: GlobToken, t: GlobToken): boolean {
@@ -265,9 +295,14 @@ function globsIntersect(a: readonly GlobToken[], b: readonly GlobToken[]): boole
 
 /** Whether a policy's resource pattern (`…:function:x-*`, `…/assets/*`, `*`) can name an ARN of the type. */
 export function patternCanBeType(pattern: string, type: ReferenceResourceType): boolean {
-  const tokens = patternTokens(pattern);
-  return type.arnFormats.some((format) => globsIntersect(tokens, formatTokens(format)));
+  return type.arnFormats.some((format) => patternCanBeFormat(`${format}\n${pattern}`));
 }
+
+/** An ARN format (which has no line break), a line break, then a pattern. */
+const patternCanBeFormat = remembered((key: string): boolean => {
+  const at = key.indexOf('\n');
+  return globsIntersect(patternTokens(key.slice(at + 1)), formatTokens(key.slice(0, at)));
+});
 
 /** Of the action's resource types, those a concrete ARN is one of. */
 export function typesOfArn(action: ReferenceAction, arn: string): ReferenceAction['resourceTypes'] {
@@ -286,13 +321,13 @@ const GLOBAL_KEYS = getAllGlobalConditionKeys().filter((key) => !LISTED_GLOBAL_K
  * A reference key (`aws:ResourceTag/${TagKey}`, `s3:ExistingObjectTag/<key>`) as a pattern for the keys a policy
  * writes.
  */
-function keyPattern(referenceKey: string): RegExp {
+const keyPattern = remembered((referenceKey: string): RegExp => {
   const source = referenceKey
     .split(/(\$\{[A-Za-z0-9]+\}|<[a-z-]+>|tag-key)/)
     .map((part, i) => (i % 2 === 1 ? '.+' : part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')))
     .join('');
   return new RegExp(`^${source}$`, 'i');
-}
+});
 
 /**
  * Whether AWS puts `key` in the request context of `action` on a resource of one of `types` (or on
