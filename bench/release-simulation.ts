@@ -1,6 +1,7 @@
 /**
  * Releases simulated on the real rules: the configured rollout steps (config/rollout.ts), the
- * assignment (contracts/assignment.ts), the counting rule (contracts/release-signal.ts
+ * assignment (contracts/assignment.ts; honest viewers' buckets through a shortcut that the test file
+ * checks gives viewerBucket's), the counting rule (contracts/release-signal.ts
  * judgeUnderEach: one voice per IPv4 address or IPv6 /48, in the role every state the edges may
  * serve gives it), the judge (contracts/canary-judge.ts) and the pacing that turns its verdicts
  * into a weight (contracts/release-progress.ts). Each release has its own salt, as its deployment id gives it, so
@@ -112,8 +113,11 @@ export interface JudgedRelease {
 }
 
 // Module-scope copies: in Jest's vm context every lookup of a global such as Math costs more than
-// the rest of a simulated viewer, and a release has tens of thousands of them.
-const { floor, log, min } = Math;
+// the rest of a simulated viewer, and a release has tens of thousands of them. An import is read
+// through a getter there (Jest's CommonJS), which costs as much.
+const { floor, imul, log, min } = Math;
+/** Buckets a viewer may fall in: WEIGHT_SCALE. */
+const BUCKETS = WEIGHT_SCALE;
 
 /**
  * Honest viewers' addresses, by their index in a release: the same in every release (its salt
@@ -121,10 +125,91 @@ const { floor, log, min } = Math;
  */
 const honestAddresses: string[] = [];
 
-function honestAddress(index: number): string {
+export function honestAddress(index: number): string {
   for (let next = honestAddresses.length; next <= index; next += 1)
     honestAddresses.push(`${10 + (next >>> 24)}.${(next >>> 16) & 255}.${(next >>> 8) & 255}.${next & 255}`);
   return honestAddresses[index]!;
+}
+
+// viewerBucket(salt, address) for every honest viewer was the largest part of a release's work
+// (3 s of the test file's 10 s of CPU, some 20 million hashes). murmur3 (contracts/assignment.ts)
+// takes `salt + " " + address` 4 bytes at a time, and a block's mix before it meets the state
+// depends on its bytes alone: when `salt + " "` fills whole blocks (the simulation's salts do: 12
+// characters), the state after it is one per release, and each address's mixed blocks one per
+// address for every release. What is left per viewer is combining them: 0.6 s for the same
+// hashes. The test file checks these buckets against viewerBucket's.
+
+/** murmur3's mix of the bytes of `text` from `from` to `to` (a block, or the tail), before the state. */
+function mixedBlock(text: string, from: number, to: number): number {
+  let k = 0;
+  for (let i = to - 1; i >= from; i -= 1) k = (k << 8) | (text.codePointAt(i)! & 0xff);
+  k = imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  return imul(k, 0x1b873593);
+}
+
+/** murmur3's state after a mixed block. */
+function absorbed(h: number, k: number): number {
+  const x = h ^ k;
+  return (imul((x << 13) | (x >>> 19), 5) + 0xe6546b64) | 0;
+}
+
+/** Per honest address: its 3 mixed blocks (15 characters at most), its mixed tail (0 if none), its length. */
+const HONEST_WORDS = 5;
+let honestWords = new Int32Array(0);
+let honestWordsFor = 0;
+
+function addHonestWords(count: number): void {
+  if (count <= honestWordsFor) return;
+  const grown = new Int32Array(Math.max(count, 2 * honestWordsFor) * HONEST_WORDS);
+  grown.set(honestWords);
+  for (let index = honestWordsFor; index < grown.length / HONEST_WORDS; index += 1) {
+    const address = honestAddress(index);
+    const at = index * HONEST_WORDS;
+    const blocks = address.length >>> 2;
+    if (blocks > 3) throw new Error(`honest address ${address} is longer than the 15 characters an IPv4 one has`);
+    for (let block = 0; block < blocks; block += 1) grown[at + block] = mixedBlock(address, 4 * block, 4 * block + 4);
+    grown[at + 3] = mixedBlock(address, 4 * blocks, address.length);
+    grown[at + 4] = address.length;
+  }
+  honestWords = grown;
+  honestWordsFor = grown.length / HONEST_WORDS;
+}
+
+/** murmur3's state after `salt + " "`, or null when that does not fill whole blocks (then hash each key). */
+function saltState(salt: string): number | null {
+  const prefix = `${salt} `;
+  if (prefix.length % 4 !== 0) return null;
+  let state = 0;
+  for (let at = 0; at < prefix.length; at += 4) state = absorbed(state, mixedBlock(prefix, at, at + 4));
+  return state;
+}
+
+/** viewerBucket(salt, honestAddress(index)), from saltState(salt) (not null) and the salt's length. */
+function honestBucketFrom(state: number, saltLength: number, index: number): number {
+  if (index >= honestWordsFor) addHonestWords(index + 1);
+  const words = honestWords;
+  const at = index * HONEST_WORDS;
+  const length = words[at + 4]!;
+  let h = state;
+  for (let block = 0; block < length >>> 2; block += 1) h = absorbed(h, words[at + block]!);
+  h ^= words[at + 3]!;
+  h ^= saltLength + 1 + length;
+  h ^= h >>> 16;
+  h = imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) % BUCKETS;
+}
+
+/**
+ * The bucket of honest viewer `index` under `salt`, as the simulation has it:
+ * viewerBucket(salt, honestAddress(index)).
+ */
+export function honestBucket(salt: string, index: number): number {
+  const state = saltState(salt);
+  return state === null ? viewerBucket(salt, honestAddress(index)) : honestBucketFrom(state, salt.length, index);
 }
 
 /** The addresses one attacker sends from in a period: its address, or /64s of its /48. */
@@ -242,8 +327,13 @@ export function voicesUnder(
   return agreed.concat(newest);
 }
 
+/** A release's salt, as its deployment id would give it: `d-SIM` and the seed. */
+export function releaseSalt(seed: number): string {
+  return `d-SIM${String(seed).padStart(6, '0')}`;
+}
+
 /**
- * One release, seeded: the same settings, scenario and seed give the same release. The salt is `d-SIM` and the seed.
+ * One release, seeded: the same settings, scenario and seed give the same release. The salt is releaseSalt(seed).
  */
 export function simulateJudgedRelease(
   settings: JudgedReleaseSettings,
@@ -251,7 +341,7 @@ export function simulateJudgedRelease(
   seed: number,
 ): JudgedRelease {
   const random = seededRandom(seed ^ 0x5eed);
-  const salt = `d-SIM${String(seed).padStart(6, '0')}`;
+  const salt = releaseSalt(seed);
   const steps = rolloutSteps(settings.rollout);
   const rule = settings.alarms;
   const periodSeconds = rule.periodSeconds;
@@ -308,6 +398,7 @@ export function simulateJudgedRelease(
   const attackerVoicesUnder = new Map<string, AttackerVoice[][]>();
   // Per attacker, the bucket of each of its voices under this release's salt: all its roles follow from them.
   const attackerBuckets = attackers.map((addresses) => voiceBuckets(addresses, salt));
+  const saltHashed = saltState(salt);
   // A judgment is a pure function of its evidence: judged again only once that has changed.
   let arrivedJudged = -1;
   let closedJudged = -1;
@@ -341,12 +432,11 @@ export function simulateJudgedRelease(
       };
       if (mayFail(evidence, rule) && judgeCanary(evidence, rule).verdict === 'failing') failedAt = t * 1000;
     }
-    const key = String(weight);
     if (
       look &&
       failedAt === null &&
       weight > 0 &&
-      healthyAt[key] === undefined &&
+      healthyAt[weight] === undefined &&
       (closedCanaryAtWeight.get(weight) ?? 0) >= rule.minViewers &&
       closed.canaryViewers + closed.stableViewers !== closedJudged
     ) {
@@ -358,7 +448,7 @@ export function simulateJudgedRelease(
           erroring: closed.stableErroring + baseline.erroring,
         },
       };
-      if (judgeCanary(evidence, rule).verdict === 'healthy') healthyAt[key] = t * 1000;
+      if (judgeCanary(evidence, rule).verdict === 'healthy') healthyAt[weight] = t * 1000;
     }
     if (t === 0 || look || (t > 0 && (t - syncPhase) % SYNC_SECONDS === 0)) {
       const progress = releaseProgress(steps, { startedAt: 0, healthyAt, failedAt }, holdMs, t * 1000);
@@ -400,15 +490,17 @@ export function simulateJudgedRelease(
     const period = periods[index]!;
     const agreedWeight = lowest === highest;
     const now = inFlight[elapsed % inFlight.length]!;
-    const bucketed = highest > 0 && lowest < WEIGHT_SCALE;
+    const bucketed = highest > 0 && lowest < BUCKETS;
 
     for (; nextArrival < t + 1; nextArrival += -log(1 - random()) / perSecond) {
       // An IPv4 address is its own key: the bucket is what judge() reads, without parsing it again.
       const bucket = bucketed
-        ? viewerBucket(salt, viewer < honestAddresses.length ? honestAddresses[viewer]! : honestAddress(viewer))
+        ? saltHashed === null
+          ? viewerBucket(salt, honestAddress(viewer))
+          : honestBucketFrom(saltHashed, salt.length, viewer)
         : highest > 0
           ? 0
-          : WEIGHT_SCALE;
+          : BUCKETS;
       viewer += 1;
       const draw = random();
       if (bucket < weight) {
@@ -439,45 +531,47 @@ export function simulateJudgedRelease(
       }
     }
 
-    if (attackers.length > 0) {
-      const candidates = `${weight} ${lowest} ${highest}`;
-      let voicesOf = attackerVoicesUnder.get(candidates);
+    // Looked up only in a second some attacker loads: one in a period each.
+    let voicesOf: AttackerVoice[][] | undefined;
+    for (let a = 0; a < attackers.length; a += 1) {
+      if (attackerSeconds[a] !== t) continue;
       if (voicesOf === undefined) {
-        const weightsNow = { newest: weight, lowest, highest };
-        voicesOf = attackerBuckets.map((buckets) => voicesUnder(buckets, weightsNow));
-        attackerVoicesUnder.set(candidates, voicesOf);
+        const candidates = `${weight} ${lowest} ${highest}`;
+        voicesOf = attackerVoicesUnder.get(candidates);
+        if (voicesOf === undefined) {
+          const weightsNow = { newest: weight, lowest, highest };
+          voicesOf = attackerBuckets.map((buckets) => voicesUnder(buckets, weightsNow));
+          attackerVoicesUnder.set(candidates, voicesOf);
+        }
       }
-      for (let a = 0; a < attackers.length; a += 1) {
-        if (attackerSeconds[a] !== t) continue;
-        // One entry per attacker (voicesOf is attackers mapped).
-        for (const voice of voicesOf[a]!) {
-          if (voice === 'newest canary') {
-            now.newestCanaryViewers += 1;
-            period.newestCanaryViewers += 1;
-            if (attackerErrs('canary')) {
-              now.newestCanaryErroring += 1;
-              period.newestCanaryErroring += 1;
-            }
-            continue;
+      // One entry per attacker (voicesOf is attackers mapped).
+      for (const voice of voicesOf[a]!) {
+        if (voice === 'newest canary') {
+          now.newestCanaryViewers += 1;
+          period.newestCanaryViewers += 1;
+          if (attackerErrs('canary')) {
+            now.newestCanaryErroring += 1;
+            period.newestCanaryErroring += 1;
           }
-          const role = voice === 'agreed canary' ? 'canary' : voice;
-          if (t >= 0) attackerVoices[role] += 1;
-          const errs = attackerErrs(role);
-          if (role === 'canary') {
-            now.canaryViewers += 1;
-            period.canaryViewers += 1;
-            if (agreedWeight) period.atWeight.set(weight, (period.atWeight.get(weight) ?? 0) + 1);
-            if (errs) {
-              now.canaryErroring += 1;
-              period.canaryErroring += 1;
-            }
-          } else {
-            now.stableViewers += 1;
-            period.stableViewers += 1;
-            if (errs) {
-              now.stableErroring += 1;
-              period.stableErroring += 1;
-            }
+          continue;
+        }
+        const role = voice === 'agreed canary' ? 'canary' : voice;
+        if (t >= 0) attackerVoices[role] += 1;
+        const errs = attackerErrs(role);
+        if (role === 'canary') {
+          now.canaryViewers += 1;
+          period.canaryViewers += 1;
+          if (agreedWeight) period.atWeight.set(weight, (period.atWeight.get(weight) ?? 0) + 1);
+          if (errs) {
+            now.canaryErroring += 1;
+            period.canaryErroring += 1;
+          }
+        } else {
+          now.stableViewers += 1;
+          period.stableViewers += 1;
+          if (errs) {
+            now.stableErroring += 1;
+            period.stableErroring += 1;
           }
         }
       }

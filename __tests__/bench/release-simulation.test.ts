@@ -12,8 +12,11 @@ import { steadyState, type RolloutState } from '../../contracts/rollout-state';
 import { judgeCanary } from '../../contracts/canary-judge';
 import {
   attackerAddresses,
+  honestAddress,
+  honestBucket,
   LOOK_SECONDS,
   mayFail,
+  releaseSalt,
   simulateJudgedRelease,
   summarizeReleases,
   voiceBuckets,
@@ -42,6 +45,24 @@ it("counts an honest IPv4 viewer by its bucket, as judge() does (the simulation'
     };
     expect(judge(state, ip, null, 0)?.role).toBe(viewerBucket(state.salt, ip) < state.weight ? 'canary' : 'stable');
   }
+});
+
+it("hashes every honest viewer into the bucket viewerBucket() gives it (the simulation's shortcut for speed)", () => {
+  // Every salt this file's releases have and other salts (which the shortcut leaves to viewerBucket),
+  // each with viewers of every address length a release reaches (up to about 100,000 loads); and a
+  // few salts with every viewer of a release's first 5,000.
+  const salts = [...Array.from({ length: 300 }, (_, seed) => releaseSalt(seed)), releaseSalt(1_234_567), 'd-ABC123'];
+  const spread = Array.from({ length: 64 }, (_, i) => i * i * 25);
+  const wrong: string[] = [];
+  const check = (salt: string, viewer: number) => {
+    const expected = viewerBucket(salt, honestAddress(viewer));
+    if (honestBucket(salt, viewer) !== expected) wrong.push(`${salt} ${honestAddress(viewer)}: ${expected}`);
+  };
+  for (const salt of salts) for (const viewer of spread) check(salt, viewer);
+  for (const salt of [salts[0]!, salts[299]!, salts[300]!])
+    for (let viewer = 0; viewer < 5000; viewer += 1) check(salt, viewer);
+  expect(new Set(spread.map((viewer) => honestAddress(viewer).length))).toEqual(new Set([8, 9, 10, 11, 12]));
+  expect(wrong).toEqual([]);
 });
 
 it("counts an attacker's addresses by their voices' buckets, as judgeUnderEach() and judge() do", () => {
