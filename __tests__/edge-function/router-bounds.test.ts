@@ -15,6 +15,7 @@ import { LocalKeyValueStore, startKvsServer, type KvsServer } from '../../loopba
 import { startS3Server, type S3Server } from '../../loopback/s3-server';
 import { edgeConfigFor } from '../../edge-code/edge-config';
 import { defaultBuild } from '../fixtures/build';
+import { pollUntil } from '../fixtures/poll';
 import {
   config,
   defaultEdgeConfig,
@@ -57,19 +58,26 @@ describe("the entry router's longest request (config/router-bounds.ts), run by t
   let kvs: KvsServer;
   /** Buckets asked for the assigned build's entry, in order. */
   let attempts: string[];
+  let warn: jest.SpyInstance;
+  /** Routers loaded: each asks for the silent record once, and says so when that lookup fails. */
+  let routers = 0;
 
   beforeAll(async () => {
     // The router reports the silent DNS record and the held reads, as it should: kept out of the output.
-    jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     jest.spyOn(console, 'log').mockImplementation(() => undefined);
     dns = await startDnsServer();
     s3 = await startS3Server({ buckets: config.regions.map((region) => names.bucket(region)) });
     kvs = await startKvsServer({ store: new LocalKeyValueStore() });
   });
   afterAll(async () => {
-    // The routers' lookups of the silent record outlive their requests (c-ares retries, within
-    // about 7 × the first try: resolverTxtLookup); they settle, and say so, before the servers go.
-    await new Promise((resolve) => setTimeout(resolve, 7 * defaultEdgeConfig().dnsTimeoutMs));
+    // The routers' lookups of the silent record outlive their requests (c-ares retries: about 7 ×
+    // the first try, says resolverTxtLookup); they settle, and say so, before the servers go.
+    // Waited for until each has said so: a fixed 7 × 200 ms was idle after the first router and
+    // short for the last (its lookups, first try 100 ms, settled 1.7-1.9 s after they started).
+    const failing = () =>
+      warn.mock.calls.filter(([line]) => String(line).startsWith('entry-router DNS failing: ')).length;
+    await pollUntil(`the ${routers} routers' DNS lookups to fail`, () => failing() === routers, 10_000, 20);
     await Promise.all([dns.close(), s3.stop(), kvs.close()]);
     jest.restoreAllMocks();
   });
@@ -84,7 +92,12 @@ describe("the entry router's longest request (config/router-bounds.ts), run by t
     dns.setFault(names.bucketRecord, { kind: 'drop' });
     kvs.store.put(ROLLOUT_STATE_KEY, formatRolloutState(steadyState(OTHER_BUILD)));
   });
-  afterEach(() => s3.setHook(null));
+  afterEach(() => {
+    s3.setHook(null);
+    // The request has been answered: a lookup still retrying settles at its next try (answered, no such record),
+    // not after every try has timed out.
+    dns.setFault(names.bucketRecord, null);
+  });
 
   /** Runs the fallback path once on a router bundled with `edge`; what it answered, how long it took. */
   async function longestRequest(edge: EdgeConfig): Promise<{ result: CloudFrontResultResponse; elapsedMs: number }> {
@@ -96,6 +109,7 @@ describe("the entry router's longest request (config/router-bounds.ts), run by t
       awsRegion: EXECUTION_REGION,
       zip,
     });
+    routers += 1;
     // Loaded before the clock starts: the chain is the request's, the cold start has its own allowance.
     const started = performance.now();
     const result = (await handler(
