@@ -17,7 +17,7 @@ import { loadConfig } from '../../config';
 import { callControl, startControlServer, type ControlServer } from '../../local/control-server';
 import type { DashboardData } from '../../local/dashboard-page';
 import { runLocalRelease } from '../fixtures/local-release';
-import { enginesUnderTest, launchEngine, type EngineBrowser } from '../fixtures/engines';
+import { enginesUnderTest, launchEngine, settledAll, type EngineBrowser } from '../fixtures/engines';
 import {
   CANARY_HEADLINE,
   localBuilds,
@@ -41,8 +41,11 @@ describe.each(enginesUnderTest())('%s', (engine) => {
   let dir: string;
 
   beforeAll(async () => {
-    browser = await launchEngine(engine);
-    h = await startSignalHarness(config);
+    // Side by side: the browser starts in processes of its own while the harness starts in this one.
+    await settledAll([
+      launchEngine(engine).then((launched) => (browser = launched)),
+      startSignalHarness(config).then((started) => (h = started)),
+    ]);
     log = accessLog(h.local.emulator);
     dir = mkdtempSync(path.join(tmpdir(), 'preview-browser-'));
     control = await startControlServer(h.local, { addressFile: path.join(dir, 'control.json') });

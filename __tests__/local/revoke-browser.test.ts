@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../config';
 import { buildEntryPath } from '../../contracts/distribution-paths';
 import type { LocalDistribution } from '../../local/local-distribution';
-import { enginesUnderTest, launchEngine, type EngineBrowser } from '../fixtures/engines';
+import { enginesUnderTest, launchEngine, settledAll, type EngineBrowser } from '../fixtures/engines';
 import {
   CANARY_HEADLINE,
   localBuilds,
@@ -81,8 +81,11 @@ describe.each(enginesUnderTest())('%s', (engine) => {
   let pinned: Awaited<ReturnType<typeof startPinnedHost>>;
 
   beforeAll(async () => {
-    browser = await launchEngine(engine);
-    h = await startSignalHarness(config);
+    // Side by side: the browser starts in processes of its own while the harness starts in this one.
+    await settledAll([
+      launchEngine(engine).then((launched) => (browser = launched)),
+      startSignalHarness(config).then((started) => (h = started)),
+    ]);
     log = accessLog(h.local.emulator);
     pinned = await startPinnedHost(h.local);
   }, 120_000);
