@@ -25,6 +25,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text as bodyText } from 'node:stream/consumers';
+import { replyJson } from './json-reply';
 
 /** The stream's only shard: Kinesis names shards by index. */
 export const SIGNAL_SHARD_ID = 'shardId-000000000000';
@@ -345,14 +346,11 @@ function kinesisApi(region: string, now: () => number) {
 }
 
 function answer(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
+  replyJson(res, status, body, {
     'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(payload),
     'x-amzn-requestid': `local-${Date.now().toString(36)}`,
     ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
   });
-  res.end(payload);
 }
 
 export async function startKinesisServer(options: KinesisServerOptions): Promise<KinesisServer> {

@@ -15,7 +15,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
 import type { FunctionKeyValueStore } from '../edge-code/cloudfront-function';
+import { replyJson } from './json-reply';
 
 /** A fixed ARN of the right shape: the local store's identity. */
 export const LOCAL_STORE_ARN = 'arn:aws:cloudfront::000000000000:key-value-store/10ca1000-0000-4000-8000-000000000000';
@@ -112,15 +114,11 @@ export async function startKvsServer(
   const requests: SignedRequest[] = [];
 
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      try {
-        handle(req, Buffer.concat(chunks).toString('utf8'), res);
-      } catch (error) {
-        reply(res, 500, { Message: (error as Error).message }, { 'x-amzn-errortype': 'InternalServerException' });
-      }
-    });
+    text(req)
+      .then((body) => handle(req, body, res))
+      .catch((error: Error) =>
+        replyJson(res, 500, { Message: error.message }, { 'x-amzn-errortype': 'InternalServerException' }),
+      );
   });
 
   function handle(req: IncomingMessage, body: string, res: ServerResponse): void {
@@ -134,7 +132,7 @@ export async function startKvsServer(
       regionSet: (req.headers['x-amz-region-set'] as string | undefined) ?? null,
     });
     const error = (status: number, type: string, message: string) =>
-      reply(res, status, { Message: message }, { 'x-amzn-errortype': type });
+      replyJson(res, status, { Message: message }, { 'x-amzn-errortype': type });
     if (algorithm !== SIGV4A)
       return error(
         403,
@@ -155,7 +153,7 @@ export async function startKvsServer(
 
     if (req.method === 'GET' && keyPart === undefined && !listing) {
       const now = Math.floor(Date.now() / 1000);
-      return reply(
+      return replyJson(
         res,
         200,
         { ...counts(), KvsARN: arn, Created: now, LastModified: now, Status: 'READY' },
@@ -163,7 +161,7 @@ export async function startKvsServer(
       );
     }
     if (req.method === 'GET' && listing) {
-      return reply(res, 200, { Items: store.keys().map((key) => ({ Key: key, Value: store.get(key) })) });
+      return replyJson(res, 200, { Items: store.keys().map((key) => ({ Key: key, Value: store.get(key) })) });
     }
     if (keyPart === undefined) return error(405, 'ValidationException', `${req.method} on ${url.pathname}`);
     if (Buffer.byteLength(keyPart) > MAX_KEY_BYTES)
@@ -172,7 +170,7 @@ export async function startKvsServer(
     if (req.method === 'GET') {
       const value = store.get(keyPart);
       if (value === undefined) return error(404, 'ResourceNotFoundException', `key ${keyPart} not found`);
-      return reply(res, 200, { Key: keyPart, Value: value, ...counts() });
+      return replyJson(res, 200, { Key: keyPart, Value: value, ...counts() });
     }
     if (req.method === 'PUT' || req.method === 'DELETE') {
       if (ifMatch === undefined) return error(400, 'ValidationException', 'If-Match is required');
@@ -193,7 +191,7 @@ export async function startKvsServer(
         if (conflict instanceof StoreConflict) return error(409, 'ConflictException', conflict.message);
         throw conflict;
       }
-      return reply(res, 200, counts(), { etag });
+      return replyJson(res, 200, counts(), { etag });
     }
     return error(405, 'ValidationException', `${req.method} on ${url.pathname}`);
   }
@@ -214,14 +212,4 @@ export async function startKvsServer(
         server.closeAllConnections();
       }),
   };
-}
-
-function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  res.end(text);
 }
