@@ -420,10 +420,7 @@ function synchronousStore(store: S3rver['store']): void {
   store.copyObject = async (fromBucket, fromKey, toBucket, toKey, replacementMetadata) => {
     const copy = (name: string) => {
       const [from, to] = [resource(fromBucket, fromKey, name), resource(toBucket, toKey, name)];
-      if (from === to) return;
-      mkdirSync(path.dirname(to), { recursive: true });
-      writeFileSync(`${to}.tmp`, readFileSync(from));
-      renameSync(`${to}.tmp`, to);
+      if (from !== to) writeWhole(to, readFileSync(from));
     };
     copy('object');
     // As s3rver's: new metadata comes without an MD5 (it is computed when next read, if there is none).
@@ -442,22 +439,27 @@ function synchronousStore(store: S3rver['store']): void {
     }
   };
   store.putObject = async (object) => {
-    const chunks: Buffer[] = [];
-    if (Buffer.isBuffer(object.content)) chunks.push(object.content);
-    else for await (const chunk of object.content) chunks.push(Buffer.from(chunk as Uint8Array));
-    const content = Buffer.concat(chunks);
-    const objectPath = resource(object.bucket, object.key, 'object');
-    mkdirSync(path.dirname(objectPath), { recursive: true });
-    putCount += 1;
-    const written = `${objectPath}.${process.pid}.${putCount}.tmp`;
-    writeFileSync(written, content);
-    renameSync(written, objectPath);
+    const content = Buffer.isBuffer(object.content) ? object.content : await buffer(object.content);
+    writeWhole(resource(object.bucket, object.key, 'object'), content);
     const md5 = createHash('md5').update(content).digest('hex');
     await store.putMetadata(object.bucket, object.key, object.metadata, md5);
     return { size: content.length, md5 };
   };
 }
-let putCount = 0;
+
+/**
+ * Writes `data` to a file of its own beside `file`, then renames it over `file`: a reader never
+ * sees `file` half-written, even if this process dies mid-write, and the file it replaces (maybe a
+ * link into a seed folder: `copyFolder`) is never written into.
+ */
+function writeWhole(file: string, data: Buffer): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  wholeWrites += 1;
+  const written = `${file}.${process.pid}.${wholeWrites}.tmp`;
+  writeFileSync(written, data);
+  renameSync(written, file);
+}
+let wholeWrites = 0;
 
 /** ListObjectsV2; the continuation token is the last key, base64url. */
 const listObjectsV2: OwnHandler = async (s3rver, { bucket, query }) => {
