@@ -322,12 +322,24 @@ export const CLIENT_IP_HEADER = 'x-local-client-ip';
  * (`/` included), `?` exactly one.
  */
 export function pathPatternMatches(pattern: string, pathname: string): boolean {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${source}$`).test(pathname);
+  let regExp = patternRegExps.get(pattern);
+  if (regExp === undefined) {
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
+    regExp = new RegExp(`^${source}$`);
+    patternRegExps.set(pattern, regExp);
+  }
+  return regExp.test(pathname);
 }
+
+/**
+ * Each pattern's RegExp, made once: the emulator matches every request's path against the table's
+ * patterns in order, and compiling them anew each time was 210 ms of a signal-attacks run's 45,000
+ * requests. Patterns are the distribution's, never a viewer's, so the map stays as small as the table.
+ */
+const patternRegExps = new Map<string, RegExp>();
 
 /**
  * The behaviour CloudFront picks for a path as the viewer sent it: the first ordered one whose pattern matches, else

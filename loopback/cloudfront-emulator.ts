@@ -51,7 +51,6 @@ import { resourceNames } from '../config';
 import {
   DISTRIBUTION_RULES,
   type BehaviourName,
-  type BehaviourRule,
   type CachePolicy,
   type OriginFunctionName,
   type ResponseHeadersPolicy,
@@ -531,7 +530,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       return;
     }
     const { path } = target;
-    const rule = ruleOf(path);
+    const rule = behaviourRuleOf(path);
     const behaviour = rule.name;
     const viewerOrigin = req.headers.origin;
     const clientIp = viewerIp(req, target.query);
@@ -968,22 +967,6 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         log(`real-time log record not written: ${(error as Error).message}`);
       }
     });
-  }
-
-  /**
-   * behaviourRuleOf compiles a RegExp for every pattern it tries, each call: 210 ms of a signal-attacks run's
-   * 45,000 requests. The paths viewers send are few (the entry, /api/e), so each is looked up once; the memo is
-   * bounded, so a scan of made-up paths cannot grow it.
-   */
-  const rulesByPath = new Map<string, BehaviourRule>();
-  function ruleOf(path: string): BehaviourRule {
-    let rule = rulesByPath.get(path);
-    if (rule === undefined) {
-      if (rulesByPath.size >= 1024) rulesByPath.clear();
-      rule = behaviourRuleOf(path);
-      rulesByPath.set(path, rule);
-    }
-    return rule;
   }
 
   function viewerIp(req: IncomingMessage, query: string): string | null {
