@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { build, PROJECT_ROOT, type SharedCompiles } from '../publish/build';
+import { build, PROJECT_ROOT, type SharedBuildWork } from '../publish/build';
 import { loadConfig } from '../config';
 import { MANIFEST_FILE } from '../contracts/build-manifest';
 import { ensureLocalBuild, LOCAL_BUILDS_DIR, sourceFingerprint, webappVariant } from '../local/local-distribution';
@@ -39,16 +39,16 @@ export default async function globalSetup(): Promise<void> {
   // assets compressed once for the two of one app. On a fresh clone that is ~8 s CPU less than three
   // builds sharing only the compile (21 s → 13 s, same bytes); and a build waits on esbuild much of its
   // time, which the others use.
-  const sharedCompiles: SharedCompiles = new Map();
+  const sharedWork: SharedBuildWork = new Map();
   const [stable, canary] = await Promise.all([
-    ensureLocalBuild(config, { sharedCompiles }),
+    ensureLocalBuild(config, { sharedWork }),
     ensureLocalBuild(config, {
-      sharedCompiles,
+      sharedWork,
       webappDir: webappVariant('canary', (source) => source.replace(STABLE_HEADLINE, CANARY_HEADLINE)),
     }),
     current
       ? undefined
-      : build({ config, outDir: BUILD_DIR, sharedCompiles }).then(() => writeFileSync(SOURCES_FILE, fingerprint)),
+      : build({ config, outDir: BUILD_DIR, sharedWork }).then(() => writeFileSync(SOURCES_FILE, fingerprint)),
     // Its errors (no browser for this platform, say) are the browser suites' to report: they look
     // it up again, and every other suite runs without one.
     findChromium().catch(() => undefined),

@@ -36,7 +36,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { resourceNames, rolloutSteps, type DeployConfig } from '../config';
-import { build, PROJECT_ROOT, type SharedCompiles } from '../publish/build';
+import { build, PROJECT_ROOT, type SharedBuildWork } from '../publish/build';
 import { checkZipSha256, loadBundledHandler } from '../edge-code/bundled-handler';
 import { readManifest, type BuildManifest, type CloudFrontFunctionFile } from '../contracts/build-manifest';
 import { upload } from '../publish/upload';
@@ -116,7 +116,7 @@ export async function buildForLocal(
     webappDir?: string;
     buildsDir?: string;
     log?: (line: string) => void;
-    sharedCompiles?: SharedCompiles;
+    sharedWork?: SharedBuildWork;
   } = {},
 ): Promise<string> {
   const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;
@@ -128,7 +128,7 @@ export async function buildForLocal(
     outDir: staging,
     webappDir: options.webappDir,
     log: options.log,
-    sharedCompiles: options.sharedCompiles,
+    sharedWork: options.sharedWork,
   });
   const target = path.join(buildsDir, result.manifest.buildId);
   // The build is deterministic, but the same webapp (buildId) built by other function code has
@@ -184,7 +184,7 @@ export async function ensureLocalBuild(
     buildsDir?: string;
     rebuild?: boolean;
     log?: (line: string) => void;
-    sharedCompiles?: SharedCompiles;
+    sharedWork?: SharedBuildWork;
   } = {},
 ): Promise<{ buildDir: string; built: boolean }> {
   const buildsDir = options.buildsDir ?? LOCAL_BUILDS_DIR;

@@ -65,14 +65,14 @@ export interface BuildOptions {
    * build-time constants, an asset's compressed variants. Only for builds started together: a
    * compile's key is the folder, not its content. @default none: every build does all its work
    */
-  readonly sharedCompiles?: SharedCompiles;
+  readonly sharedWork?: SharedBuildWork;
 }
 
-/** See `BuildOptions.sharedCompiles`: each piece of work's promise, by what it is made from. */
-export type SharedCompiles = Map<string, Promise<unknown>>;
+/** See `BuildOptions.sharedWork`: each piece of work's promise, by what it is made from. */
+export type SharedBuildWork = Map<string, Promise<unknown>>;
 
 /** `make()`, or the promise of the same work another build of `shared` started (under the same `key`). */
-function sharedWork<T>(shared: SharedCompiles | undefined, key: string, make: () => Promise<T>): Promise<T> {
+function shareWork<T>(shared: SharedBuildWork | undefined, key: string, make: () => Promise<T>): Promise<T> {
   const known = shared?.get(key) as Promise<T> | undefined;
   if (known !== undefined) return known;
   const made = make();
@@ -98,7 +98,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   mkdirSync(outDir, { recursive: true });
   const stage = mkdtempSync(path.join(outDir, '.stage-'));
   try {
-    const result = await buildInto(stage, webappDir, options.config, log, options.sharedCompiles);
+    const result = await buildInto(stage, webappDir, options.config, log, options.sharedWork);
     publishStage(stage, outDir);
     return { ...result, outDir };
   } finally {
@@ -127,18 +127,18 @@ async function buildInto(
   webappDir: string,
   config: DeployConfig,
   log: (line: string) => void,
-  sharedCompiles?: SharedCompiles,
+  sharedWork?: SharedBuildWork,
 ): Promise<Omit<BuildResult, 'outDir'>> {
   const options = { config };
   mkdirSync(path.join(outDir, 'functions'), { recursive: true });
-  const webapp = await sharedWork(sharedCompiles, `webpack\0${webappDir}`, () =>
-    compileWebapp(webappDir, path.join(outDir, '.webpack'), sharedCompiles),
+  const webapp = await shareWork(sharedWork, `webpack\0${webappDir}`, () =>
+    compileWebapp(webappDir, path.join(outDir, '.webpack'), sharedWork),
   );
   const buildId = contentHash(webapp.files);
   // The buildId is a hash of the files: the same id, the same assets.
   const assets = writeAssets(
     outDir,
-    await sharedWork(sharedCompiles, `assets\0${buildId}`, async () => assetFiles(buildId, webapp.files)),
+    await shareWork(sharedWork, `assets\0${buildId}`, async () => assetFiles(buildId, webapp.files)),
   );
   const entryKey = `assets/${buildId}/index.js`;
   const entryAsset = assets.find((asset) => asset.key === entryKey);
@@ -152,7 +152,7 @@ async function buildInto(
     // Keyed by the spec and everything esbuild is given (its lazy modules' options follow from the same two): a
     // bundle no constant of this build reaches (a regional function's) is made once for every build.
     const inputs = JSON.stringify([spec, bundleOptions(spec, baked)]);
-    const packaged = await sharedWork(sharedCompiles, `function\0${inputs}`, async () => {
+    const packaged = await shareWork(sharedWork, `function\0${inputs}`, async () => {
       const files = await functionFiles(spec, baked);
       return { files, zip: createZip(files) };
     });
@@ -161,7 +161,7 @@ async function buildInto(
 
   const cloudFrontFunctions = {} as Record<CloudFrontFunctionName, CloudFrontFunctionFile>;
   for (const spec of CLOUDFRONT_FUNCTIONS) {
-    const code = await sharedWork(sharedCompiles, `cloudfront-function\0${spec.entry}`, async () =>
+    const code = await shareWork(sharedWork, `cloudfront-function\0${spec.entry}`, async () =>
       Buffer.from(await bundleCloudFrontFunction(path.join(PROJECT_ROOT, spec.entry), PROJECT_ROOT), 'utf8'),
     );
     const relative = `functions/${spec.name}.js`;
@@ -200,7 +200,7 @@ export interface CompiledWebapp {
 async function compileWebapp(
   webappDir: string,
   outputDir: string,
-  minified: SharedCompiles | undefined,
+  minified: SharedBuildWork | undefined,
 ): Promise<CompiledWebapp> {
   const compiler = webpack(
     webappConfig({ webappDir, outputDir, nodeModules: path.join(PROJECT_ROOT, 'node_modules'), minified }),
@@ -365,7 +365,7 @@ export async function bundleFunction(
 
 /**
  * Everything esbuild is given for a function's bundle. The build shares a bundle between builds
- * whose options here are the same (`sharedCompiles`), so nothing of a build may reach the bundle
+ * whose options here are the same (`sharedWork`), so nothing of a build may reach the bundle
  * but through them: the plugin below depends on the spec alone.
  */
 function bundleOptions(

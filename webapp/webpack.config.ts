@@ -18,7 +18,7 @@ export interface WebappBuildOptions {
   /** Project node_modules, so a copied webapp/ resolves the same packages. */
   readonly nodeModules: string;
   /**
-   * Terser's results, shared by compiles made at once in one process (publish/build.ts's `SharedCompiles`): the same
+   * Terser's results, shared by compiles made at once in one process (publish/build.ts's `SharedBuildWork`): the same
    * input and options give the same output, so a chunk two compiles both emit (React's, the router's: most of
    * terser's time) is minified once. Terser then runs in webpack's thread, where this map is. @default none: every
    * chunk minified, in a worker thread
